@@ -1,0 +1,142 @@
+"""The Python API: ``dqe.check``, ``dqe.filter`` and ``dqe.convert``. The CLI calls these.
+
+``source`` is a path, a list of paths, a list of dicts or a polars DataFrame. ``config`` is a
+path to a config file, a ``Config``, a dict of config keys, or None to find ``dqe.toml`` or
+``[tool.dqe]`` by walking up from the current folder. Keyword overrides take config keys
+(``select=["DQ1"]``, ``tokenizer="hf:./tok"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from dqe.config import Config, LoadedConfig, load_config, validate_config
+from dqe.engine import Engine
+from dqe.formats.base import RecordError
+from dqe.manifest import write_manifest
+from dqe.outputs import OutputCounts, write_outputs
+from dqe.plugins import load_plugins
+from dqe.records import Record, Source, Turn
+from dqe.report import Report, build_report
+from dqe.rule import kebab_case
+
+
+class FilterResult(BaseModel):
+    report: Report
+    outputs: OutputCounts
+    manifest: Path
+
+
+class ConvertResult(BaseModel):
+    written: int
+    skipped: list[str]  # "file:line: reason" of records that could not be converted
+    output: str
+
+
+def resolve_config(config: Any = None, overrides: dict[str, Any] | None = None) -> LoadedConfig:
+    overrides = {kebab_case(k): v for k, v in (overrides or {}).items() if v is not None}
+    if config is None or isinstance(config, str | Path):
+        return load_config(Path(config) if config else None, overrides)
+    path = None
+    if isinstance(config, LoadedConfig):
+        path, config = config.path, config.config
+    table = config.model_dump(by_alias=True, exclude_unset=True) if isinstance(config, Config) else dict(config)
+    return LoadedConfig(config=validate_config({**table, **overrides}, path), path=path)
+
+
+def _engine(config: Any, plugins: Iterable[object], disable_plugins: Iterable[str], overrides: dict[str, Any]) -> Engine:
+    loaded = resolve_config(config, overrides)
+    registry = load_plugins(disabled=[*disable_plugins, *loaded.config.disable_plugins], extra=plugins)
+    return Engine(loaded, registry)
+
+
+def check(
+    source: Any,
+    config: Any = None,
+    *,
+    plugins: Iterable[object] = (),
+    disable_plugins: Iterable[str] = (),
+    complete: bool = False,
+    progress: Callable[[int], None] | None = None,
+    **overrides: Any,
+) -> Report:
+    """Check ``source`` and return the report (``report.records`` has every record's verdict)."""
+    engine = _engine(config, plugins, disable_plugins, overrides)
+    return build_report(engine.run(source, progress), complete=complete)
+
+
+def filter(  # noqa: A001 - dqe.filter is the command's name
+    source: Any,
+    passed: str | Path,
+    rejected: str | Path,
+    config: Any = None,
+    *,
+    plugins: Iterable[object] = (),
+    disable_plugins: Iterable[str] = (),
+    progress: Callable[[int], None] | None = None,
+    **overrides: Any,
+) -> FilterResult:
+    """Check ``source`` and write every record to ``passed`` or ``rejected`` (with reasons)."""
+    engine = _engine(config, plugins, disable_plugins, overrides)
+    result = engine.run(source, progress)
+    outputs = write_outputs(result, engine.reader(source), Path(passed), Path(rejected))
+    manifest = write_manifest(result, Path(passed), Path(rejected), outputs.passed, outputs.rejected)
+    return FilterResult(report=build_report(result), outputs=outputs, manifest=manifest)
+
+
+def convert(
+    source: Any,
+    to: str,
+    output: str | Path,
+    config: Any = None,
+    *,
+    plugins: Iterable[object] = (),
+    disable_plugins: Iterable[str] = (),
+    **overrides: Any,
+) -> ConvertResult:
+    """Rewrite records in another record format, keeping every field the formats do not own."""
+    from dqe.files import ObjectWriter
+
+    engine = _engine(config, plugins, disable_plugins, overrides)
+    formats = engine.registry.formats
+    if to not in formats:
+        raise RecordError(f"unknown format '{to}'; known: {', '.join(formats)}")
+    target = formats[to]
+    columns, tags = engine.loaded.config.columns, engine.loaded.config.tags
+    reader = engine.reader(source)
+    writer = ObjectWriter(Path(output))
+    skipped: list[str] = []
+    try:
+        for file, item, fmt in reader.stream():
+            where = f"{reader.files[file].path}:{item.line}"
+            if item.obj is None or fmt is None:
+                skipped.append(f"{where}: {item.error or 'no record format detected'}")
+                continue
+            if fmt.name == to:
+                writer.write(item.obj)
+                continue
+            try:
+                n = fmt.normalize(item.obj, columns, tags)
+                record = Record(
+                    system=n.system,
+                    turns=[Turn(role=r, content=c) for r, c in zip(n.roles, n.contents, strict=True)],  # type: ignore[arg-type]
+                    tools=n.tools,
+                    format=fmt.name,
+                    source=Source(file=reader.files[file].path, line=item.line),
+                    original=item.obj,
+                )
+                converted = target.denormalize(record, columns, tags)
+            except RecordError as exc:
+                skipped.append(f"{where}: {exc}")
+                continue
+            owned = fmt.owned_keys(columns, tags)
+            writer.write({**converted, **{k: v for k, v in item.obj.items() if k not in owned and k not in converted}})
+    except BaseException:
+        writer.close(ok=False)
+        raise
+    writer.close()
+    return ConvertResult(written=writer.count, skipped=skipped, output=str(output))

@@ -1,0 +1,288 @@
+"""The ``dqe`` command: a thin layer over ``dqe.api``.
+
+Exit codes: 0 the gate passes, 1 it fails, 2 a usage, config or plugin error, an input that
+cannot be read at all, or a rule that raised. Heavy modules (polars, the engine) are imported
+inside the commands so that ``dqe --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dqe import __version__
+
+FORMATS = ("text", "json", "jsonl")
+
+
+def _split(values: tuple[str, ...]) -> list[str] | None:
+    """``--select DQ1,DQ2 --select PII`` -> ["DQ1", "DQ2", "PII"]; None when not given."""
+    if not values:
+        return None
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"dqe: error: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Known failures become one clear line on stderr and exit code 2, not a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from dqe.config import ConfigError
+        from dqe.files import InputError
+        from dqe.formats.base import RecordError
+        from dqe.plugins import PluginError
+
+        try:
+            return fn(*args, **kwargs)
+        except (ConfigError, InputError, PluginError, RecordError) as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            _fail("interrupted; no output was written", 130)
+
+    return wrapper
+
+
+def plugin_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--disable-plugin",
+        "disable_plugins",
+        multiple=True,
+        metavar="NAME",
+        help="Switch a plugin off by name or package (repeatable; also DQE_DISABLE_PLUGINS=a,b).",
+    )(fn)
+
+
+def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by the commands that run the engine."""
+    options = [
+        click.option("--config", "config", type=click.Path(path_type=Path), help="Config file (dqe.toml or pyproject.toml); default: found by walking up from here."),
+        click.option("--select", multiple=True, metavar="CODES", help="Run only these rules: codes, prefixes (DQ1), names or ALL; comma-separated."),
+        click.option("--extend-select", multiple=True, metavar="CODES", help="Add rules to the selection."),
+        click.option("--ignore", multiple=True, metavar="CODES", help="Leave these rules out."),
+        click.option("--tokenizer", metavar="SPEC", help="tiktoken:ENCODING (default tiktoken:cl100k_base) or hf:PATH to a local tokenizer."),
+        click.option("--template", metavar="NAME", help="Prompt template used to count tokens (chatml, alpaca, phi3, plain)."),
+        click.option("--input-format", metavar="FORMAT", help="Record format of every input (alpaca, sharegpt, openai); default: detected per file."),
+        plugin_option,
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _overrides(kw: dict[str, Any]) -> dict[str, Any]:
+    overrides = {
+        "select": _split(kw.pop("select")),
+        "extend_select": _split(kw.pop("extend_select")),
+        "ignore": _split(kw.pop("ignore")),
+        "tokenizer": kw.pop("tokenizer"),
+        "template": kw.pop("template"),
+        "input_format": kw.pop("input_format"),
+    }
+    return {k: v for k, v in overrides.items() if v is not None}
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Callable[[int], None] | None]:
+    """A records counter on stderr for long runs; nothing when stderr is not a terminal."""
+    if not (enabled and sys.stderr.isatty()):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("checking {task.completed:,} records"),
+        TextColumn("[dim]{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("check", total=None, rate="")
+
+        def update(done: int) -> None:
+            elapsed = progress.tasks[0].elapsed or 0
+            rate = f"{done / elapsed:,.0f} records/s" if elapsed > 0 else ""
+            progress.update(task, completed=done, rate=rate)
+
+        yield update
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from dqe.files import atomic_output
+
+    with atomic_output(output) as f:
+        f.write(text.encode())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="dqe")
+def main() -> None:
+    """dqe: check, filter and gate LLM fine-tuning (SFT) data, then train only on what passed.
+
+    \b
+    dqe check data.jsonl                      report; exit 0 pass, 1 fail, 2 error
+    dqe filter data.jsonl --passed ok.jsonl --rejected bad.jsonl
+    dqe rules / dqe rule DQ101 / dqe plugins
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Report format.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report to FILE instead of stdout.")
+@click.option("--statistics", is_flag=True, help="Only the number of failures per rule.")
+@click.option("--all-findings", is_flag=True, help="Every finding in the JSON report, not a sample per rule.")
+@click.option("--no-progress", is_flag=True, help="No progress counter on stderr.")
+@engine_options
+@handle_errors
+def check(paths: tuple[Path, ...], fmt: str, output: Path | None, statistics: bool, all_findings: bool, no_progress: bool, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any) -> None:
+    """Check instruction data (JSON, JSONL, Parquet; Alpaca, ShareGPT, OpenAI messages)."""
+    from dqe.api import check as run_check
+    from dqe.render import RENDERERS
+
+    with progress_bar(not no_progress) as progress:
+        report = run_check(list(paths), config, disable_plugins=disable_plugins, complete=all_findings, progress=progress, **_overrides(kw))
+    color = output is None and fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    _write(RENDERERS[fmt](report, color=color, statistics=statistics), output)
+    if output is not None:
+        s = report.summary
+        click.echo(f"{s.records:,} records: {s.passed:,} passed, {s.rejected:,} rejected, {s.invalid:,} invalid; gate {s.gate}; report in {output}", err=True)
+    sys.exit(report.exit_code)
+
+
+@main.command(name="filter")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--passed", "passed", required=True, type=click.Path(path_type=Path), help="Where records that pass go (.jsonl, .json or .parquet).")
+@click.option("--rejected", "rejected", required=True, type=click.Path(path_type=Path), help="Where the others go, each with its reasons under '_dqe'.")
+@click.option("--no-progress", is_flag=True, help="No progress counter on stderr.")
+@engine_options
+@handle_errors
+def filter_(paths: tuple[Path, ...], passed: Path, rejected: Path, no_progress: bool, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any) -> None:
+    """Split data into passed and rejected records; every input record lands in exactly one."""
+    from dqe.api import filter as run_filter
+    from dqe.render.text import summary_line
+
+    if passed.resolve() == rejected.resolve():
+        _fail("--passed and --rejected must be different files")
+    with progress_bar(not no_progress) as progress:
+        result = run_filter(list(paths), passed, rejected, config, disable_plugins=disable_plugins, progress=progress, **_overrides(kw))
+    out = result.outputs
+    report = result.report
+    click.echo(f"{out.passed:,} passed -> {out.passed_path}")
+    click.echo(f"{out.rejected:,} rejected -> {out.rejected_path}")
+    click.echo(f"gate manifest -> {result.manifest}")
+    from rich.console import Console
+
+    Console(highlight=False).print(summary_line(report))
+    for m in report.gate.metrics:
+        if m.state == "fail":
+            click.echo(f"gate: {m.name} = {m.value:g} fails its threshold ({'<' if m.direction == 'min' else '>'} {m.fail:g})", err=True)
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--all", "show_all", is_flag=True, help="Also rules that are off by default.")
+@plugin_option
+@handle_errors
+def rules(fmt: str, show_all: bool, disable_plugins: tuple[str, ...]) -> None:
+    """Every rule: code, name, scope, severity, one-line summary."""
+    from dqe.docs import rule_rows
+
+    rows = [r for r in rule_rows(disable_plugins) if show_all or r["default"]]
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for col in ("code", "name", "scope", "severity", "summary"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["code"], r["name"], r["scope"], r["severity"], r["summary"] + ("" if r["default"] else " [dim](off by default)[/]"))
+    Console(highlight=False).print(table)
+
+
+@main.command()
+@click.argument("code")
+@plugin_option
+@handle_errors
+def rule(code: str, disable_plugins: tuple[str, ...]) -> None:
+    """What a rule does, why it matters, an example, and its options."""
+    from dqe.docs import rule_doc
+
+    text = rule_doc(code, disable_plugins)
+    if text is None:
+        _fail(f"no rule '{code}' (see `dqe rules`)")
+    click.echo(text)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@plugin_option
+def plugins(fmt: str, disable_plugins: tuple[str, ...]) -> None:
+    """Loaded plugins, their versions and what each adds; broken ones with the reason."""
+    from dqe.plugins import load_plugins
+
+    registry = load_plugins(disabled=disable_plugins)
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps([p.model_dump() for p in registry.plugins], indent=2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(box=None, pad_edge=False)
+        for col in ("plugin", "package", "version", "status", "adds"):
+            table.add_column(col, overflow="fold")
+        for p in registry.plugins:
+            status = "[red]error[/]" if p.error else "[dim]disabled[/]" if p.disabled else "ok"
+            adds = ", ".join(
+                f"{kind} {', '.join(names)}" for kind, names in (("rules", p.rules), ("formats", p.formats), ("templates", p.templates), ("features", p.features)) if names
+            )
+            table.add_row(p.name, p.package or "", p.version or "", status, adds)
+        console = Console(highlight=False)
+        console.print(table)
+        for p in registry.plugins:
+            if p.error:
+                console.print(f"[red]error:[/] {p.error}", markup=True, highlight=False)
+    sys.exit(2 if registry.errors else 0)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--to", "to", required=True, help="Target record format: alpaca, sharegpt or openai.")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output file (.jsonl, .json or .parquet).")
+@engine_options
+@handle_errors
+def convert(paths: tuple[Path, ...], to: str, output: Path, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any) -> None:
+    """Rewrite records in another format, keeping every other field."""
+    from dqe.api import convert as run_convert
+
+    result = run_convert(list(paths), to, output, config, disable_plugins=disable_plugins, **_overrides(kw))
+    click.echo(f"{result.written:,} records -> {result.output}")
+    for line in result.skipped[:20]:
+        click.echo(f"skipped {line}", err=True)
+    if result.skipped:
+        click.echo(f"{len(result.skipped):,} records could not be converted and were not written", err=True)
+        sys.exit(1)

@@ -1,0 +1,51 @@
+"""What rules and features share during a run: the config, the tokenizer, the template."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from pathlib import Path
+
+from dqe.config import ConfigError, LoadedConfig
+from dqe.packs import Packs
+
+if TYPE_CHECKING:
+    from dqe.plugins import Registry
+    from dqe.templates import Template
+    from dqe.tokenizers import Tokenizer
+
+
+class Context:
+    def __init__(self, loaded: LoadedConfig, registry: Registry):
+        self.loaded = loaded
+        self.config = loaded.config
+        self.registry = registry
+
+    @cached_property
+    def packs(self) -> Packs:
+        base = loaded_dir(self.loaded)
+        return Packs([base / p for p in self.config.rule_packs])
+
+    def pack(self, name: str) -> dict:
+        """A declarative rule pack (``rules/NAME.toml``) with the user's packs layered on."""
+        return self.packs.get(name)
+
+    @cached_property
+    def tokenizer(self) -> Tokenizer:
+        from dqe.tokenizers import load_tokenizer
+
+        return load_tokenizer(self.config.tokenizer)
+
+    @cached_property
+    def template(self) -> Template:
+        try:
+            return self.registry.templates[self.config.template]
+        except KeyError:
+            known = ", ".join(sorted(self.registry.templates))
+            raise ConfigError(f"unknown template '{self.config.template}' (key 'template'); known: {known}") from None
+
+
+def loaded_dir(loaded: LoadedConfig) -> Path:
+    """Where relative paths in the config are rooted: the config file's folder, or here."""
+    return loaded.path.parent if loaded.path else Path.cwd()

@@ -1,0 +1,102 @@
+"""The gate: data-set metrics held to warn and fail thresholds, and the verdict.
+
+The engine measures three metrics itself (pass rate, invalid records, passing records); rules
+declare more in ``gate_metrics`` (duplicate rate, category balance, ...). Thresholds come from
+the declaration and can be changed in ``[tool.dqe.gate]``: ``pass-rate = {fail = 0.9}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from dqe.config import ConfigError, Threshold
+from dqe.rule import GateMetric
+
+ENGINE_METRICS = (
+    GateMetric(
+        name="pass-rate",
+        key="records.pass_rate",
+        description="share of records that pass every rule",
+        direction="min",
+        fail=0.8,
+        warn=0.95,
+    ),
+    GateMetric(
+        name="invalid-records",
+        key="records.invalid",
+        description="records that cannot be read (malformed JSON, wrong types, missing fields)",
+        direction="max",
+        fail=0,
+    ),
+    GateMetric(
+        name="passed-records",
+        key="records.passed",
+        description="records that pass every rule",
+        direction="min",
+        fail=1,
+    ),
+)
+
+State = Literal["pass", "warn", "fail", "skipped"]
+
+
+class MetricResult(BaseModel):
+    name: str
+    key: str
+    description: str
+    direction: Literal["min", "max"]
+    value: float | None
+    fail: float | None
+    warn: float | None
+    state: State
+
+
+class GateResult(BaseModel):
+    verdict: Literal["pass", "fail"]
+    metrics: list[MetricResult]
+
+
+def resolve_metrics(declared: Iterable[GateMetric], configured: dict[str, Threshold]) -> list[GateMetric]:
+    """Declared metrics with the configured thresholds applied; unknown keys are errors."""
+    metrics = {m.name: m for m in declared}
+    for name, threshold in configured.items():
+        if name not in metrics:
+            raise ConfigError(f"'gate.{name}': no such metric; known: {', '.join(sorted(metrics))}")
+        metrics[name] = metrics[name].model_copy(update=threshold.model_dump(exclude_unset=True))
+    return list(metrics.values())
+
+
+def _breaks(value: float, limit: float | None, direction: str) -> bool:
+    if limit is None:
+        return False
+    return value < limit if direction == "min" else value > limit
+
+
+def lookup(dataset: dict[str, Any], key: str) -> float | None:
+    """The number at a dotted path of the dataset section, or None."""
+    value: Any = dataset
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def evaluate_gate(metrics: list[GateMetric], dataset: dict[str, Any]) -> GateResult:
+    results = []
+    for m in metrics:
+        value = lookup(dataset, m.key)
+        if value is None:
+            state: State = "skipped"
+        elif _breaks(value, m.fail, m.direction):
+            state = "fail"
+        elif _breaks(value, m.warn, m.direction):
+            state = "warn"
+        else:
+            state = "pass"
+        results.append(MetricResult(**m.model_dump(), value=value, state=state))
+    verdict = "fail" if any(r.state == "fail" for r in results) else "pass"
+    return GateResult(verdict=verdict, metrics=results)

@@ -1,0 +1,105 @@
+"""The gate manifest ``dqe filter`` writes beside the passed records: what was checked, how,
+the verdict, and the ids of the records that passed.
+
+The trainer trusts data only through this file: it refuses data whose manifest is missing,
+whose verdict is fail, whose file or config hash changed since (stale), or that holds a record
+whose id is not among ``passed_ids``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from dqe import __version__
+from dqe.gate import GateResult
+
+if TYPE_CHECKING:
+    from dqe.engine import RunResult
+
+SUFFIX = ".manifest.json"
+
+
+class FileHash(BaseModel):
+    path: str
+    sha256: str | None  # None for in-memory inputs
+    records: int
+
+
+class ConfigHash(BaseModel):
+    path: str | None
+    sha256: str
+
+
+class GateManifest(BaseModel):
+    kind: Literal["dqe-gate-manifest"] = "dqe-gate-manifest"
+    version: int = 1
+    dqe_version: str = __version__
+    created: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    inputs: list[FileHash]
+    config: ConfigHash
+    rules: list[str]
+    passed: FileHash
+    rejected: FileHash
+    gate: GateResult
+    dataset: dict[str, Any]
+    passed_ids: list[str]  # sorted, unique content hashes (dqe.reader.record_id)
+    passed_ids_sha256: str
+
+
+def manifest_path(passed: Path) -> Path:
+    return passed.with_name(passed.name + SUFFIX)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ids_sha256(ids: list[str]) -> str:
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()
+
+
+def load_manifest(path: Path) -> GateManifest:
+    return GateManifest.model_validate_json(path.read_bytes())
+
+
+def write_manifest(result: RunResult, passed: Path, rejected: Path, passed_count: int, rejected_count: int) -> Path:
+    """Write the manifest beside ``passed`` (atomically) and return its path."""
+    import polars as pl
+
+    from dqe.files import atomic_output
+
+    ids = (
+        result.table.join(result.statuses.filter(pl.col("status") == "passed"), on="_idx")["_id"]
+        .unique()
+        .sort()
+        .to_list()
+    )
+    manifest = GateManifest(
+        inputs=[
+            FileHash(path=f.path, sha256=file_sha256(Path(f.path)) if f.container else None, records=f.records)
+            for f in result.files
+        ],
+        config=ConfigHash(
+            path=str(result.config.path) if result.config.path else None, sha256=result.config.config.digest()
+        ),
+        rules=[a.code for a in result.rules],
+        passed=FileHash(path=str(passed), sha256=file_sha256(passed), records=passed_count),
+        rejected=FileHash(path=str(rejected), sha256=file_sha256(rejected), records=rejected_count),
+        gate=result.gate,
+        dataset=result.dataset,
+        passed_ids=ids,
+        passed_ids_sha256=ids_sha256(ids),
+    )
+    path = manifest_path(passed)
+    with atomic_output(path) as f:
+        f.write(manifest.model_dump_json(indent=1).encode())
+    return path

@@ -1,0 +1,233 @@
+"""The plugin manager: built-in plugins, entry-point plugins, and what each one registered.
+
+Built-in rules, formats, templates and features are plugins too, registered through the same
+hooks. Loading fails closed: a plugin that does not import, implements an unknown hook or a
+hook with a wrong argument, registers something invalid or a code already taken is an error
+naming the plugin, and the run stops (exit code 2) unless the user switches the plugin off.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+from pydantic import BaseModel, Field
+
+from dqe import hookspecs
+from dqe.feature import Feature
+from dqe.formats.base import RecordFormat
+from dqe.rule import CODE_PATTERN, DatasetRule, RecordRule, Rule, RuleOptions
+from dqe.templates import Template
+
+ENTRY_POINT_GROUP = "dqe"
+DISABLE_ENV = "DQE_DISABLE_PLUGINS"
+
+BUILTIN_PLUGINS = (
+    "dqe.formats.sharegpt",
+    "dqe.formats.openai",
+    "dqe.formats.alpaca",
+    "dqe.templates",
+    "dqe.features.tokens",
+    "dqe.rules.structure",
+    "dqe.rules.token_length",
+)
+
+
+class PluginError(Exception):
+    """A plugin that cannot be used; the run stops with exit code 2."""
+
+
+class PluginInfo(BaseModel):
+    name: str
+    package: str | None = None  # the distribution that ships it
+    version: str | None = None
+    builtin: bool = False
+    disabled: bool = False
+    error: str | None = None
+    rules: list[str] = Field(default_factory=list)
+    formats: list[str] = Field(default_factory=list)
+    templates: list[str] = Field(default_factory=list)
+    features: list[str] = Field(default_factory=list)
+
+
+@dataclass
+class Registry:
+    """Everything the enabled plugins registered, and who registered it."""
+
+    plugins: list[PluginInfo] = field(default_factory=list)
+    rules: dict[str, type[Rule]] = field(default_factory=dict)
+    formats: dict[str, RecordFormat] = field(default_factory=dict)
+    templates: dict[str, Template] = field(default_factory=dict)
+    features: dict[str, type[Feature]] = field(default_factory=dict)
+    owner: dict[str, str] = field(default_factory=dict)  # "rule:DQ101" -> plugin name
+
+    @property
+    def errors(self) -> list[str]:
+        return [p.error for p in self.plugins if p.error]
+
+    def raise_errors(self) -> None:
+        if self.errors:
+            raise PluginError("\n".join(self.errors))
+
+    def plugin_of(self, kind: str, name: str) -> str:
+        return self.owner.get(f"{kind}:{name}", "?")
+
+    def rule_by_name(self, key: str) -> type[Rule] | None:
+        """A rule by code (DQ101) or name (token-length)."""
+        if key in self.rules:
+            return self.rules[key]
+        return next((r for r in self.rules.values() if r.name == key), None)
+
+
+def disabled_from_env() -> set[str]:
+    return {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
+
+
+def _fix_hint(name: str) -> str:
+    return f"switch it off with --disable-plugin {name} or {DISABLE_ENV}={name}"
+
+
+def _validate_rule(rule: Any) -> str | None:
+    """Why ``rule`` cannot be registered, or None when it is fine."""
+    if not (isinstance(rule, type) and issubclass(rule, Rule)):
+        return f"registered {rule!r}, which is not a subclass of dqe.RecordRule or dqe.DatasetRule"
+    label = f"rule {rule.__name__}"
+    if not issubclass(rule, RecordRule | DatasetRule):
+        return f"{label} must subclass dqe.RecordRule or dqe.DatasetRule"
+    for attr in ("code", "name", "summary"):
+        if not isinstance(getattr(rule, attr, None), str) or not getattr(rule, attr):
+            return f"{label} has no '{attr}' (a class attribute string)"
+    if not CODE_PATTERN.match(rule.code):
+        return f"{label}: code '{rule.code}' must be a prefix of 2-6 capital letters and 3 digits, like PII001"
+    if rule.severity not in ("error", "warning", "info"):
+        return f"{label}: severity '{rule.severity}' must be error, warning or info"
+    if not (isinstance(rule.Options, type) and issubclass(rule.Options, RuleOptions)):
+        return f"{label}: Options must subclass dqe.RuleOptions"
+    if rule.__abstractmethods__:
+        return f"{label} does not implement {', '.join(sorted(rule.__abstractmethods__))}"
+    return None
+
+
+class _Loader:
+    def __init__(self, disabled: set[str]):
+        self.disabled = disabled
+        self.pm = pluggy.PluginManager("dqe")
+        self.pm.add_hookspecs(hookspecs)
+        self.registry = Registry()
+        self.infos: dict[str, PluginInfo] = {}
+
+    def is_disabled(self, *names: str | None) -> bool:
+        return any(n in self.disabled for n in names if n)
+
+    def add(self, plugin: object, info: PluginInfo) -> None:
+        self.registry.plugins.append(info)
+        if info.disabled:
+            return
+        try:
+            self.pm.register(plugin, name=info.name)
+        except pluggy.PluginValidationError as exc:
+            info.error = f"plugin '{info.name}' implements a hook wrongly: {exc}; {_fix_hint(info.name)}"
+        except ValueError as exc:  # the same name registered twice
+            info.error = f"plugin '{info.name}' cannot be registered: {exc}"
+        else:
+            self.infos[info.name] = info
+
+    def collect(self) -> Registry:
+        registry = self.registry
+        for hook_name, kind in (
+            ("dqe_register_formats", "format"),
+            ("dqe_register_templates", "template"),
+            ("dqe_register_features", "feature"),
+            ("dqe_register_rules", "rule"),
+        ):
+            hook = getattr(self.pm.hook, hook_name)
+            for impl in reversed(hook.get_hookimpls()):  # pluggy keeps them newest first
+                info = self.infos[impl.plugin_name]
+                if info.error:
+                    continue
+                try:
+                    impl.function(**{arg: self._register(kind, info) for arg in impl.argnames})
+                except PluginError as exc:
+                    info.error = str(exc)
+                except Exception:
+                    where = traceback.format_exc(limit=-1).strip().splitlines()[-1]
+                    info.error = f"plugin '{info.name}' failed in {hook_name}: {where}; {_fix_hint(info.name)}"
+        return registry
+
+    def _register(self, kind: str, info: PluginInfo) -> Callable[[Any], None]:
+        registry = self.registry
+
+        def register(thing: Any) -> None:
+            if kind == "rule":
+                problem = _validate_rule(thing)
+                if problem:
+                    raise PluginError(f"plugin '{info.name}': {problem}")
+                key, table, names = thing.code, registry.rules, info.rules
+            elif kind == "format":
+                if not isinstance(thing, RecordFormat):
+                    raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.RecordFormat instance")
+                key, table, names = thing.name, registry.formats, info.formats
+            elif kind == "template":
+                if not isinstance(thing, Template):
+                    raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.Template")
+                key, table, names = thing.name, registry.templates, info.templates
+            else:
+                if not (isinstance(thing, type) and issubclass(thing, Feature)) or thing.__abstractmethods__:
+                    raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.Feature subclass")
+                key, table, names = thing.name, registry.features, info.features
+            if key in table:
+                first = registry.owner[f"{kind}:{key}"]
+                raise PluginError(
+                    f"plugin '{info.name}' registers {kind} {key}, which plugin '{first}' already registered; "
+                    f"a plugin must claim codes and names of its own (or {_fix_hint(info.name)})"
+                )
+            table[key] = thing
+            registry.owner[f"{kind}:{key}"] = info.name
+            names.append(key)
+
+        return register
+
+
+def load_plugins(disabled: Iterable[str] = (), extra: Iterable[object] = ()) -> Registry:
+    """Load built-in and installed plugins, minus the disabled ones (names or packages).
+
+    ``extra`` registers plugin objects directly (modules or instances with hookimpls), as a
+    test or a notebook does; they behave exactly like installed ones.
+    """
+    off = set(disabled) | disabled_from_env()
+    loader = _Loader(off)
+    from dqe import __version__
+
+    for module_name in BUILTIN_PLUGINS:
+        info = PluginInfo(name=module_name, package="dqe", version=__version__, builtin=True)
+        info.disabled = loader.is_disabled(module_name)
+        loader.add(None if info.disabled else importlib.import_module(module_name), info)
+
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        dist = getattr(ep, "dist", None)
+        info = PluginInfo(name=ep.name, package=dist.name if dist else None, version=dist.version if dist else None)
+        info.disabled = "all" in off or loader.is_disabled(ep.name, info.package)
+        plugin = None
+        if not info.disabled:
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                package = f" (package {info.package} {info.version})" if info.package else ""
+                info.error = (
+                    f"plugin '{ep.name}'{package} failed to import: {type(exc).__name__}: {exc}; "
+                    f"reinstall it, or {_fix_hint(ep.name)}"
+                )
+                loader.registry.plugins.append(info)
+                continue
+        loader.add(plugin, info)
+
+    for i, plugin in enumerate(extra):
+        name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{i}"
+        loader.add(plugin, PluginInfo(name=name, disabled=loader.is_disabled(name)))
+    return loader.collect()

@@ -1,0 +1,263 @@
+"""From inputs (paths, lists of dicts, polars frames) to batches of normalized records.
+
+Each file is sniffed for its container and its record format is detected from its first
+records (``input_format`` overrides). Every item is accounted for: a record that reads comes
+out in a batch frame, one that does not comes out as an ``InvalidRecord`` with its reason and
+raw text. Batches stream, so memory follows the batch size, not the file size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import orjson
+from pydantic import BaseModel
+
+from dqe.files import InputError, Item, read_items, sniff
+from dqe.formats.base import Columns, RecordError, RecordFormat, Tags
+from dqe.records import batch_schema
+
+if TYPE_CHECKING:
+    import polars as pl
+
+_DETECT_SAMPLE = 64
+_FILE_SUFFIXES = (".json", ".jsonl", ".parquet")
+
+
+class FileInfo(BaseModel):
+    path: str
+    container: str | None = None  # None: empty file, or an in-memory input
+    format: str | None = None
+    records: int = 0  # items read, valid or not
+    invalid: int = 0
+    note: str | None = None
+
+
+class InvalidRecord(NamedTuple):
+    idx: int
+    file: int
+    line: int
+    reason: str
+    raw: Any  # the text of the item, or the object that did not normalize
+
+
+class Batch(NamedTuple):
+    frame: pl.DataFrame
+    invalid: list[InvalidRecord]
+
+
+def record_id(obj: Any) -> str:
+    """Content hash of an object, the same however the JSON was laid out."""
+    try:
+        data = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError:
+        data = repr(obj).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def _expand(path: Path) -> list[Path]:
+    if path.is_dir():
+        found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _FILE_SUFFIXES)
+        if not found:
+            raise InputError(f"{path}: folder holds no .json, .jsonl or .parquet files")
+        return found
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    return [path]
+
+
+class Reader:
+    """Reads inputs into batches; ``files`` describes each input once it has been read."""
+
+    def __init__(
+        self,
+        inputs: Any,
+        formats: dict[str, RecordFormat],
+        *,
+        input_format: str | None = None,
+        columns: Columns | None = None,
+        tags: Tags | None = None,
+        batch_size: int = 10_000,
+    ):
+        self.formats = formats
+        self.columns = columns or Columns()
+        self.tags = tags or Tags()
+        self.batch_size = batch_size
+        if input_format is not None and input_format not in formats:
+            raise InputError(f"unknown input format '{input_format}'; known: {', '.join(formats)}")
+        self.input_format = input_format
+        self._inputs = self._resolve(inputs)
+        self.files = [FileInfo(path=label) for label, _ in self._inputs]
+
+    @staticmethod
+    def _resolve(inputs: Any) -> list[tuple[str, Any]]:
+        """(label, source) pairs; a source is a Path, a list of objects or a polars frame."""
+        try:
+            import polars as pl
+
+            if isinstance(inputs, pl.DataFrame):
+                return [("<dataframe>", inputs)]
+        except ImportError:  # pragma: no cover - polars is a dependency
+            pass
+        if isinstance(inputs, str | Path):
+            inputs = [inputs]
+        if isinstance(inputs, Sequence) and inputs and all(isinstance(x, dict) for x in inputs[:1]) and not isinstance(inputs[0], str | Path):
+            return [("<records>", list(inputs))]
+        resolved: list[tuple[str, Any]] = []
+        for item in inputs:
+            if not isinstance(item, str | Path):
+                raise InputError(f"cannot read {type(item).__name__}: give paths, a list of dicts or a polars DataFrame")
+            for path in _expand(Path(item)):
+                resolved.append((str(path), path))
+        if not resolved:
+            raise InputError("no input given")
+        return resolved
+
+    def _items(self, index: int) -> Iterator[Item]:
+        label, source = self._inputs[index]
+        info = self.files[index]
+        if isinstance(source, Path):
+            container = sniff(source)
+            info.container = container
+            if container is None:
+                info.note = "empty file"
+                return iter(())
+            return read_items(source, container)
+        if isinstance(source, list):
+            return (
+                Item(i, obj) if isinstance(obj, dict) else Item(i, None, "expected an object (a dict)", repr(obj))
+                for i, obj in enumerate(source, start=1)
+            )
+        return (Item(i, row) for i, row in enumerate(source.iter_rows(named=True), start=1))
+
+    def _detect(self, sample: list[Item], label: str) -> RecordFormat | None:
+        if self.input_format:
+            return self.formats[self.input_format]
+        objects = [item.obj for item in sample if item.obj is not None]
+        if not objects:
+            return None
+        votes: Counter[str] = Counter()
+        for obj in objects:
+            name = next((f.name for f in self.formats.values() if f.detect(obj, self.columns, self.tags)), None)
+            if name:
+                votes[name] += 1
+        if not votes:
+            keys = ", ".join(sorted({k for obj in objects for k in obj})[:12])
+            raise InputError(
+                f"{label}: unknown record format (keys seen: {keys}); expected one of "
+                f"{', '.join(self.formats)}: map your field names with [tool.dqe.columns] "
+                "or pass --input-format"
+            )
+        return self.formats[votes.most_common(1)[0][0]]
+
+    def stream(self) -> Iterator[tuple[int, Item, RecordFormat | None]]:
+        """Every item of every input in order (the order ``_idx`` counts), with its file's format."""
+        for index in range(len(self._inputs)):
+            info = self.files[index]
+            items = self._items(index)
+            sample = list(itertools.islice(items, _DETECT_SAMPLE))
+            fmt = self._detect(sample, info.path)
+            info.format = fmt.name if fmt else None
+            for item in itertools.chain(sample, items):
+                yield index, item, fmt
+
+    def __iter__(self) -> Iterator[Batch]:
+        builder = _BatchBuilder(self.columns, self.tags)
+        idx = 0
+        for index, item, fmt in self.stream():
+            info = self.files[index]
+            info.records += 1
+            if not builder.add(idx, index, item, fmt):
+                info.invalid += 1
+            idx += 1
+            if builder.size >= self.batch_size:
+                yield builder.build()
+        if builder.size or idx == 0:
+            yield builder.build()
+
+
+class _BatchBuilder:
+    """Accumulates normalized records column by column; ``build`` makes the polars frame."""
+
+    def __init__(self, columns: Columns, tags: Tags):
+        self.columns = columns
+        self.tags = tags
+        self._reset()
+
+    def _reset(self) -> None:
+        self.size = 0
+        self.cols: dict[str, list[Any]] = {
+            k: [] for k in ("_idx", "_file", "_line", "_id", "_format", "system", "tools", "category", "domain", "language", "question", "answer")
+        }
+        self.turn_row: list[int] = []
+        self.turn_role: list[str] = []
+        self.turn_content: list[str] = []
+        self.invalid: list[InvalidRecord] = []
+
+    def add(self, idx: int, file: int, item: Item, fmt: RecordFormat | None) -> bool:
+        self.size += 1
+        if item.obj is None or fmt is None:
+            reason = item.error or "no record format detected in this file"
+            self.invalid.append(InvalidRecord(idx, file, item.line, reason, item.raw))
+            return False
+        try:
+            n = fmt.normalize(item.obj, self.columns, self.tags)
+        except RecordError as exc:
+            self.invalid.append(InvalidRecord(idx, file, item.line, f"{fmt.name}: {exc}", item.obj))
+            return False
+        row = len(self.cols["_idx"])
+        cols = self.cols
+        cols["_idx"].append(idx)
+        cols["_file"].append(file)
+        cols["_line"].append(item.line)
+        cols["_id"].append(record_id(item.obj))
+        cols["_format"].append(fmt.name)
+        cols["system"].append(n.system)
+        cols["tools"].append(n.tools)
+        cols["category"].append(n.category)
+        cols["domain"].append(n.domain)
+        cols["language"].append(n.language)
+        question = answer = None
+        for role, content in zip(reversed(n.roles), reversed(n.contents), strict=True):
+            if answer is None and role == "assistant":
+                answer = content
+            elif question is None and role == "user":
+                question = content
+            if question is not None and answer is not None:
+                break
+        cols["question"].append(question or "")
+        cols["answer"].append(answer or "")
+        self.turn_row.extend(itertools.repeat(row, len(n.roles)))
+        self.turn_role.extend(n.roles)
+        self.turn_content.extend(n.contents)
+        return True
+
+    def build(self) -> Batch:
+        import polars as pl
+
+        schema = batch_schema()
+        turn_type = schema["turns"]
+        frame = pl.DataFrame({k: v for k, v in self.cols.items()}, schema={k: schema[k] for k in self.cols})
+        turns = (
+            pl.DataFrame(
+                {"_row": self.turn_row, "role": self.turn_role, "content": self.turn_content},
+                schema={"_row": pl.UInt32, "role": pl.String, "content": pl.String},
+            )
+            .group_by("_row", maintain_order=True)
+            .agg(turns=pl.struct("role", "content"))
+        )
+        frame = (
+            frame.with_row_index("_row")
+            .join(turns, on="_row", how="left", maintain_order="left")
+            .with_columns(pl.col("turns").fill_null(pl.lit([], dtype=turn_type)))
+            .select(list(schema))
+        )
+        batch = Batch(frame, self.invalid)
+        self._reset()
+        return batch
+

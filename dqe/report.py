@@ -1,0 +1,207 @@
+"""The report of a run: the JSON contract other tools rely on, and per-record results.
+
+``Report`` serializes to the ``--format json`` object (summary, gate, rules, dataset,
+findings, ...). Findings are sampled per rule unless ``complete``; ``Report.records`` and
+``Report.findings_frame`` hold every record and every finding as polars frames for notebooks.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import polars as pl
+from pydantic import BaseModel, PrivateAttr
+
+from dqe import __version__
+from dqe.engine import RuleErrorInfo, RunResult
+from dqe.gate import GateResult
+from dqe.reader import FileInfo
+
+INVALID_CODE = "DQ000"
+INVALID_RULE = {
+    "code": INVALID_CODE,
+    "name": "invalid-record",
+    "summary": "a record that cannot be read: malformed JSON, invalid UTF-8, wrong types, missing fields",
+    "why": (
+        "A record the reader cannot parse never reaches the rules, so nothing is known about it; "
+        "it is kept in the rejected output with its raw text and fails the gate "
+        "(gate metric invalid-records) unless you allow some."
+    ),
+    "example": "A JSONL line '{\"instruction\": \"Hi\", \"output\": ' fails: 'malformed JSON: unexpected end of data'.",
+}
+
+
+class Summary(BaseModel):
+    records: int
+    passed: int
+    rejected: int
+    invalid: int
+    errors: int  # rule errors: records a rule raised on
+    gate: Literal["pass", "fail"]
+
+
+class RuleRow(BaseModel):
+    code: str
+    name: str
+    scope: str
+    severity: str
+    plugin: str
+    evaluated: int
+    failed: int
+    errors: int = 0
+
+
+class Finding(BaseModel):
+    record: int  # position of the record in the run (0-based)
+    source: str  # file:line
+    id: str | None  # content hash of the record
+    code: str
+    severity: str
+    score: float
+    message: str
+
+
+class ConfigInfo(BaseModel):
+    path: str | None
+    sha256: str
+
+
+class Report(BaseModel):
+    tool: str = "dqe"
+    version: str = __version__
+    summary: Summary
+    gate: GateResult
+    files: list[FileInfo]
+    rules: list[RuleRow]
+    dataset: dict[str, Any]
+    findings: list[Finding]
+    findings_complete: bool
+    errors: list[RuleErrorInfo]
+    timings: dict[str, float]
+    config: ConfigInfo
+
+    _result: RunResult | None = PrivateAttr(default=None)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when the gate passes, 1 when it fails, 2 when a rule raised (the check is incomplete)."""
+        if self.errors:
+            return 2
+        return 0 if self.summary.gate == "pass" else 1
+
+    @property
+    def findings_frame(self) -> pl.DataFrame:
+        """Every finding with its source, invalid records included (code DQ000)."""
+        return all_findings(self._require())
+
+    @property
+    def records(self) -> pl.DataFrame:
+        """One row per input record: source, id, status and the codes of its findings."""
+        result = self._require()
+        located = pl.concat(
+            [result.table.select("_idx", "_file", "_line", "_id"), result.invalid.select("_idx", "_file", "_line", _id=pl.lit(None, pl.String))]
+        )
+        codes = all_findings(result).group_by("record").agg(codes=pl.col("code").unique(maintain_order=True), reasons=pl.format("{}: {}", "code", "message"))
+        return (
+            result.statuses.join(located, on="_idx", how="left")
+            .join(codes.rename({"record": "_idx"}), on="_idx", how="left")
+            .select(
+                record="_idx",
+                source=_source_expr(result),
+                id="_id",
+                status="status",
+                codes=pl.col("codes").fill_null(pl.lit([], pl.List(pl.String))),
+                reasons=pl.col("reasons").fill_null(pl.lit([], pl.List(pl.String))),
+            )
+            .sort("record")
+        )
+
+    def _require(self) -> RunResult:
+        if self._result is None:
+            raise ValueError("this report was loaded from JSON: per-record frames are not available")
+        return self._result
+
+
+def _source_expr(result: RunResult) -> pl.Expr:
+    """file:line of each row, from the _file index and _line columns."""
+    paths = [f.path for f in result.files]
+    path = pl.col("_file").replace_strict(list(range(len(paths))), paths, return_dtype=pl.String)
+    return pl.format("{}:{}", path, "_line")
+
+
+def all_findings(result: RunResult) -> pl.DataFrame:
+    ids = result.table.select("_idx", "_file", "_line", "_id")
+    rule_findings = result.findings.join(ids, on="_idx", how="left")
+    invalid = result.invalid.select(
+        "_idx",
+        code=pl.lit(INVALID_CODE),
+        severity=pl.lit("error"),
+        score=pl.lit(0.0),
+        message="reason",
+        error=pl.lit(False),
+        _file="_file",
+        _line="_line",
+        _id=pl.lit(None, pl.String),
+    )
+    both = pl.concat([invalid, rule_findings.select(invalid.columns)])
+    return both.select(
+        record="_idx",
+        source=_source_expr(result),
+        id="_id",
+        code="code",
+        severity="severity",
+        score="score",
+        message="message",
+    ).sort("record", "code")
+
+
+def build_report(result: RunResult, *, complete: bool = False, per_rule: int | None = None) -> Report:
+    per_rule = result.config.config.findings_per_rule if per_rule is None else per_rule
+    findings = all_findings(result)
+    sampled = findings if complete else findings.filter(pl.int_range(pl.len()).over("code") < per_rule)
+    invalid = result.count("invalid")
+    rows = [
+        RuleRow(
+            code=INVALID_CODE,
+            name=str(INVALID_RULE["name"]),
+            scope="record",
+            severity="error",
+            plugin="dqe",
+            evaluated=result.statuses.height,
+            failed=invalid,
+        )
+    ]
+    rows += [
+        RuleRow(
+            code=a.code,
+            name=a.rule.name,
+            scope=a.rule.scope,
+            severity=a.severity,
+            plugin=a.plugin,
+            evaluated=a.evaluated,
+            failed=a.failed,
+            errors=a.errors,
+        )
+        for a in result.rules
+    ]
+    report = Report(
+        summary=Summary(
+            records=result.statuses.height,
+            passed=result.count("passed"),
+            rejected=result.count("rejected"),
+            invalid=invalid,
+            errors=sum(a.errors for a in result.rules),
+            gate=result.gate.verdict,
+        ),
+        gate=result.gate,
+        files=result.files,
+        rules=rows,
+        dataset=result.dataset,
+        findings=[Finding(**row) for row in sampled.iter_rows(named=True)],
+        findings_complete=complete or sampled.height == findings.height,
+        errors=result.errors,
+        timings={k: round(v, 4) for k, v in result.timings.items()},
+        config=ConfigInfo(path=str(result.config.path) if result.config.path else None, sha256=result.config.config.digest()),
+    )
+    report._result = result
+    return report

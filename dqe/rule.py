@@ -1,0 +1,113 @@
+"""What a rule is. Built-in and third-party rules subclass these and register through hooks.
+
+A record rule sees batches of records as polars frames (columns: ``dqe.records.batch_schema``
+plus the features it ``needs``) and returns one row per record: ``passed``, ``score`` (0..1,
+1 is best) and ``message`` (why it failed). A dataset rule ``collect``s compact per-record
+columns batch by batch and ``evaluate``s the whole set at the end, so that text never has to be
+held for the whole data set.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_snake
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from dqe.context import Context
+
+Scope = Literal["record", "dataset"]
+Severity = Literal["error", "warning", "info"]
+CODE_PATTERN = re.compile(r"^[A-Z]{2,6}[0-9]{3}$")
+
+
+def kebab_case(name: str) -> str:
+    """Python field names as config keys: max_tokens -> max-tokens."""
+    return to_snake(name).replace("_", "-")
+
+
+class RuleOptions(BaseModel):
+    """Base of every rule's options. Config spells keys in kebab-case (``max-tokens``)."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=kebab_case, populate_by_name=True, frozen=True)
+
+
+class GateMetric(BaseModel):
+    """A data-set metric the gate can hold to a threshold (``[tool.dqe.gate]``).
+
+    ``key`` is the metric's dotted path in the report's ``dataset`` section, where the rule's
+    ``summarize`` (or ``evaluate``) put it: ``"duplicates.rate"``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    key: str
+    description: str
+    direction: Literal["min", "max"]  # "min": fail below the threshold; "max": fail above it
+    fail: float | None = None
+    warn: float | None = None
+
+
+class DatasetResult(BaseModel):
+    """What a dataset rule found: the failing records and the metrics it measured."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    failed: Any = None  # pl.DataFrame with _idx, score, message; None when nothing failed
+    metrics: dict[str, Any] = Field(default_factory=dict)  # merged into the dataset section
+
+
+class Rule(ABC):
+    """Common attributes of every rule; subclass ``RecordRule`` or ``DatasetRule``.
+
+    ``dqe rule CODE`` prints ``summary``, the class docstring (what it does), ``why`` and
+    ``example``, and the options with their defaults.
+    """
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    why: ClassVar[str] = ""
+    example: ClassVar[str] = ""
+    scope: ClassVar[Scope]
+    severity: ClassVar[Severity] = "error"
+    default_enabled: ClassVar[bool] = True
+    Options: ClassVar[type[RuleOptions]] = RuleOptions
+    needs: ClassVar[tuple[str, ...]] = ()  # features computed before the rule runs: ("tokens",)
+    keep: ClassVar[tuple[str, ...]] = ()  # batch columns kept for summarize() / evaluate()
+    gate_metrics: ClassVar[tuple[GateMetric, ...]] = ()
+
+    def __init__(self, options: RuleOptions, context: Context):
+        self.options = options
+        self.context = context
+
+    def summarize(self, table: pl.DataFrame) -> dict[str, Any]:
+        """Data-set metrics for the report's ``dataset`` section, from the kept columns of
+        every record: ``{"tokens": {"over_limit": 3}}``. Sections merge one level deep."""
+        return {}
+
+
+class RecordRule(Rule):
+    scope: ClassVar[Scope] = "record"
+
+    @abstractmethod
+    def check(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """One row per record of ``batch``: ``passed`` (bool), ``score`` (float), ``message``."""
+
+
+class DatasetRule(Rule):
+    scope: ClassVar[Scope] = "dataset"
+
+    def collect(self, batch: pl.DataFrame) -> pl.DataFrame | None:
+        """Compact per-record columns for ``evaluate`` (same height as ``batch``), or None."""
+        return None
+
+    @abstractmethod
+    def evaluate(self, table: pl.DataFrame) -> DatasetResult:
+        """Judge the whole data set: ``table`` holds every valid record's kept columns."""

@@ -1,0 +1,100 @@
+"""DQ001 structure: an instruction and an answer, no empty turns, roles in a sensible order."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from dqe.hookspecs import hookimpl
+from dqe.rule import RecordRule
+
+# Which role may follow which: a user asks, the assistant answers or calls a tool, a tool
+# result follows its call, and the assistant speaks after the tool.
+_ALLOWED = {
+    "user>assistant",
+    "user>tool_call",
+    "assistant>user",
+    "tool_call>tool",
+    "tool_call>tool_call",
+    "tool>assistant",
+    "tool>tool_call",
+    "tool>tool",
+}
+
+
+class Structure(RecordRule):
+    """Checks that a record has a non-empty instruction and a non-empty answer, that no turn
+    (history included) is empty, that the conversation starts with the user and that roles
+    follow each other sensibly (user, assistant, tool call, tool result)."""
+
+    code = "DQ001"
+    name = "structure"
+    summary = "missing or empty instruction or answer, empty turns, roles out of order"
+    why = (
+        "An example without an answer has nothing to learn from; an empty turn or two user "
+        "turns in a row render into a prompt the model never sees at inference, and teach it "
+        "to answer questions nobody asked."
+    )
+    example = (
+        '{"instruction": "Summarize the text.", "input": "...", "output": ""} fails: '
+        "'empty answer'."
+    )
+
+    def check(self, batch: pl.DataFrame) -> pl.DataFrame:
+        flat = (
+            batch.select(pl.col("turns"))
+            .with_row_index("_r")
+            .explode("turns")
+            .unnest("turns")
+            .filter(pl.col("role").is_not_null())
+            .with_columns(
+                pos=pl.int_range(1, pl.len() + 1).over("_r"),
+                prev=pl.col("role").shift(1).over("_r"),
+                empty=pl.col("content").str.strip_chars().str.len_bytes() == 0,
+            )
+            .with_columns(last=pl.col("pos") == pl.col("pos").max().over("_r", "role"))
+        )
+        empty = pl.col("empty") & pl.col("role").is_in(["user", "assistant", "system"])
+        problems = (
+            flat.select(
+                "_r",
+                problem=pl.when(pl.col("pos").eq(1) & pl.col("role").ne("user"))
+                .then(pl.format("starts with a {} turn, not a user turn", "role"))
+                .when(pl.col("prev").is_not_null() & ~pl.concat_str("prev", pl.lit(">"), "role").is_in(_ALLOWED))
+                .then(pl.format("turn {}: {} after {}", "pos", "role", "prev"))
+                .when(empty & pl.col("last") & pl.col("role").eq("assistant"))
+                .then(pl.lit("empty answer"))
+                .when(empty & pl.col("last") & pl.col("role").eq("user"))
+                .then(pl.lit("empty instruction"))
+                .when(empty)
+                .then(pl.format("turn {} ({}) is empty", "pos", "role")),
+            )
+            .filter(pl.col("problem").is_not_null())
+            .group_by("_r", maintain_order=True)
+            .agg(pl.col("problem").head(3))
+        )
+        roles = pl.col("turns").list.eval(pl.element().struct.field("role"))
+        missing = batch.select(
+            missing=pl.concat_list(
+                pl.when(~roles.list.contains("user")).then(pl.lit("no instruction (no user turn)")),
+                pl.when(~roles.list.contains("assistant")).then(pl.lit("no answer (no assistant turn)")),
+            ).list.drop_nulls()
+        )
+        reasons = (
+            missing.with_row_index("_r")
+            .join(problems, on="_r", how="left", maintain_order="left")
+            .select(reasons=pl.concat_list("missing", pl.col("problem").fill_null(pl.lit([], dtype=pl.List(pl.String)))))
+            .get_column("reasons")
+        )
+        failed = reasons.list.len() > 0
+        return pl.DataFrame(
+            {
+                "passed": ~failed,
+                "score": (~failed).cast(pl.Float64),
+                "message": pl.select(pl.when(failed).then(reasons.list.join("; "))).to_series(),
+            }
+        )
+
+
+@hookimpl
+def dqe_register_rules(register):
+    register(Structure)

@@ -1,0 +1,50 @@
+"""DQ101 token-length: the formatted example fits the context the model will be trained with."""
+
+from __future__ import annotations
+
+import polars as pl
+from pydantic import Field
+
+from dqe.hookspecs import hookimpl
+from dqe.rule import RecordRule, RuleOptions
+
+
+class TokenLengthOptions(RuleOptions):
+    max_tokens: int = Field(4096, ge=1, description="largest formatted example, in tokens")
+
+
+class TokenLength(RecordRule):
+    """Counts the tokens of the whole formatted example (system prompt, every turn and the
+    template's own markup) with the configured tokenizer, and fails records above the cap."""
+
+    code = "DQ101"
+    name = "token-length"
+    summary = "formatted example longer than max-tokens (4096 by default)"
+    why = (
+        "A trainer truncates or drops examples longer than its sequence length: a truncated "
+        "answer teaches the model to stop mid-sentence, and a dropped one silently changes the "
+        "data you checked. Long examples also dominate memory and step time."
+    )
+    example = "An answer of 5,000 tokens with max-tokens = 4096 fails: '5,012 tokens > 4,096'."
+    Options = TokenLengthOptions
+    needs = ("tokens",)
+
+    def check(self, batch: pl.DataFrame) -> pl.DataFrame:
+        limit = self.options.max_tokens
+        total = pl.col("tokens_total")
+        return batch.select(
+            passed=total <= limit,
+            score=pl.min_horizontal(pl.lit(1.0), pl.lit(float(limit)) / total.cast(pl.Float64).clip(lower_bound=1)),
+            message=pl.when(total > limit).then(
+                pl.format("{} tokens > {} ({})", total, pl.lit(limit), pl.lit(self.context.tokenizer.name))
+            ),
+        )
+
+    def summarize(self, table: pl.DataFrame) -> dict:
+        over = int((table["tokens_total"] > self.options.max_tokens).sum()) if table.height else 0
+        return {"tokens": {"max_tokens": self.options.max_tokens, "over_limit": over}}
+
+
+@hookimpl
+def dqe_register_rules(register):
+    register(TokenLength)
