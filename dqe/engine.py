@@ -250,10 +250,12 @@ class Engine:
             _merge(dataset, {"formats": dict(table.group_by("_format").len().sort("_format").iter_rows())})
         for feature in self.features:
             _merge(dataset, feature.summarize(table))
-        for active in dataset_rules:
+        for active in sorted(dataset_rules, key=lambda a: (a.rule.stage, a.code)):  # type: ignore[attr-defined]
             findings_part, metrics = self._evaluate(active, table, errors)
             if findings_part is not None:
                 all_findings = pl.concat([all_findings, findings_part])
+                newly = findings_part.filter(pl.col("severity") == "error")["_idx"].implode()
+                table = table.with_columns(rejected=pl.col("rejected") | pl.col("_idx").is_in(newly))
             _merge(dataset, metrics)
         for active in record_rules:
             _merge(dataset, active.rule.summarize(table))

@@ -102,7 +102,12 @@ class RecordRule(Rule):
 
 
 class DatasetRule(Rule):
+    """Dataset rules run after every record rule, in order of ``stage`` then code; each sees
+    in the ``rejected`` column what record rules and earlier dataset rules rejected (so that
+    balancing quotas count records after deduplication, say)."""
+
     scope: ClassVar[Scope] = "dataset"
+    stage: ClassVar[int] = 0
 
     def collect(self, batch: pl.DataFrame) -> pl.DataFrame | None:
         """Compact per-record columns for ``evaluate`` (same height as ``batch``), or None."""
