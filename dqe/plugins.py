@@ -34,8 +34,10 @@ BUILTIN_PLUGINS = (
     "dqe.formats.alpaca",
     "dqe.templates",
     "dqe.features.tokens",
+    "dqe.features.cot",
     "dqe.rules.structure",
     "dqe.rules.token_length",
+    "dqe.rules.chain_of_thought",
 )
 
 

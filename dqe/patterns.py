@@ -1,0 +1,88 @@
+"""Regular expressions from rule packs: marker lists per language, checked and combined.
+
+Rules scan whole columns with polars, and one scan with a combined pattern costs about what
+one scan with a single marker costs. So a pack's lists are joined into one case-insensitive
+alternation per kind of marker, over every language the pack has: ``[answer.en] connectives``
+and ``[answer.zh] connectives`` become one pattern. A language table with ``boundaries = true``
+matches its entries as whole words. Patterns are checked when the rule is set up, so a bad
+pack is a configuration error naming the pack and key, before any data is read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from dqe.config import ConfigError
+
+
+def check_regex(pattern: str, where: str) -> str:
+    """``pattern`` if polars (Rust regex syntax) can compile it, else a ConfigError."""
+    try:
+        pl.select(pl.lit("").str.contains(pattern))
+    except pl.exceptions.PolarsError as exc:
+        detail = str(exc).split("\n\nThis error occurred", 1)[0].strip()
+        raise ConfigError(f"{where}: invalid regular expression {pattern!r}: {detail}") from None
+    return pattern
+
+
+def pack_value(pack: dict[str, Any], path: str, pack_name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+    """The value at a dotted ``path`` of a pack, checked against ``kind``."""
+    value: Any = pack
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            if default is not None:
+                return default
+            raise ConfigError(f"rule pack '{pack_name}': missing key '{path}'")
+        value = value[part]
+    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise ConfigError(f"rule pack '{pack_name}': '{path}' must be {names}, got {value!r}")
+    return value
+
+
+def string_list(pack: dict[str, Any], path: str, pack_name: str) -> list[str]:
+    """A list of strings at ``path`` (empty when the key is absent)."""
+    value = pack_value(pack, path, pack_name, list, default=[])
+    if not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"rule pack '{pack_name}': '{path}' must be a list of non-empty strings")
+    return value
+
+
+def languages(pack: dict[str, Any], section: str, pack_name: str) -> dict[str, dict[str, Any]]:
+    """The language tables of a section: ``{"en": {...}, "zh": {...}}`` (nested tables only)."""
+    table = pack_value(pack, section, pack_name, dict, default={})
+    return {lang: value for lang, value in table.items() if isinstance(value, dict) and lang != "weights"}
+
+
+def alternation(entries: list[str], *, boundaries: bool) -> str:
+    """One group matching any entry; whole words only when ``boundaries``."""
+    body = "|".join(f"(?:{e})" for e in entries)
+    return rf"\b{{start-half}}(?:{body})\b{{end-half}}" if boundaries else f"(?:{body})"
+
+
+def marker_pattern(pack: dict[str, Any], section: str, key: str, pack_name: str) -> str | None:
+    """One case-insensitive pattern for ``section.LANG.key`` over every language, or None
+    when no language lists any entry."""
+    parts = []
+    for lang, table in languages(pack, section, pack_name).items():
+        entries = string_list(pack, f"{section}.{lang}.{key}", pack_name)
+        for entry in entries:
+            check_regex(entry, f"rule pack '{pack_name}', '{section}.{lang}.{key}'")
+        if entries:
+            boundaries = pack_value(pack, f"{section}.{lang}.boundaries", pack_name, bool, default=False)
+            parts.append(alternation(entries, boundaries=boundaries))
+    if not parts:
+        return None
+    return check_regex("(?i)" + "|".join(parts), f"rule pack '{pack_name}', '{section}.*.{key}'")
+
+
+def pattern_list(pack: dict[str, Any], path: str, pack_name: str) -> str | None:
+    """One case-insensitive pattern for a plain list of regexes at ``path``, or None."""
+    entries = string_list(pack, path, pack_name)
+    for entry in entries:
+        check_regex(entry, f"rule pack '{pack_name}', '{path}'")
+    if not entries:
+        return None
+    return "(?i)" + alternation(entries, boundaries=False)
