@@ -37,6 +37,7 @@ BUILTIN_PLUGINS = (
     "dqe.features.cot",
     "dqe.rules.structure",
     "dqe.rules.token_length",
+    "dqe.rules.length_bounds",
     "dqe.rules.chain_of_thought",
 )
 
