@@ -39,6 +39,7 @@ BUILTIN_PLUGINS = (
     "dqe.rules.token_length",
     "dqe.rules.length_bounds",
     "dqe.rules.chain_of_thought",
+    "dqe.rules.repetition",
 )
 
 

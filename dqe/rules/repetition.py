@@ -1,0 +1,189 @@
+"""DQ202 repetition: answers that loop, repeat lines or say the same phrase over and over."""
+
+from __future__ import annotations
+
+import polars as pl
+from pydantic import Field
+
+from dqe.hookspecs import hookimpl
+from dqe.rule import RecordRule, RuleOptions
+from dqe.text import snippet, without_code
+
+# Units of text: one CJK character, or one word of letters and digits. Chinese and Japanese put
+# no spaces between words, so their n-grams are n-grams of characters.
+UNIT = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[\p{L}\p{N}_']+"
+_CJK_SPACE = r"([\p{Han}\p{Hiragana}\p{Katakana}]) "  # spaces joined into CJK n-grams, for messages
+
+
+class RepetitionOptions(RuleOptions):
+    ngram: int = Field(5, ge=2, le=20, description="length of the n-grams compared, in words (characters for CJK)")
+    max_ngram_ratio: float = Field(
+        0.4, gt=0.0, le=1.0, description="largest share of an answer's n-grams that may repeat an earlier one"
+    )
+    min_ngrams: int = Field(20, ge=1, description="answers with fewer n-grams are judged by their lines only")
+    max_line_ratio: float = Field(
+        0.5, gt=0.0, le=1.0, description="largest share of an answer's lines that may repeat an earlier line"
+    )
+    min_repeated_lines: int = Field(3, ge=1, description="fewest repeated lines that can fail an answer")
+    min_line_chars: int = Field(8, ge=1, description="shorter lines, and lines without letters, are not compared")
+
+
+class Repetition(RecordRule):
+    """Looks at every assistant turn, Markdown code left out (code repeats lines by design), and
+    measures two ratios: the share of its word n-grams (character n-grams for Chinese and
+    Japanese) that repeat an n-gram seen earlier in the same turn, and the share of its lines
+    that repeat an earlier line. A turn fails when either ratio is above its limit: the loops of
+    a generation that never stopped, a paragraph pasted twice, a list of one item ten times. A
+    song's chorus or a worked example's parallel steps stay well under the limits."""
+
+    code = "DQ202"
+    name = "repetition"
+    summary = "answer repeats n-grams or lines (looping text)"
+    why = (
+        "Repetition loops are the classic defect of generated data: a model trained on them "
+        "learns to loop. Repeated lines and phrases also waste tokens and overweight one "
+        "phrase in the loss."
+    )
+    example = (
+        '"The answer is 4. The answer is 4. The answer is 4. ..." fails: '
+        "'answer loops: 91% of its 5-grams repeat earlier ones (\"the answer is 4 the\")'."
+    )
+    Options = RepetitionOptions
+
+    def _turns(self, batch: pl.DataFrame) -> pl.DataFrame:
+        return (
+            batch.select(pl.col("turns"))
+            .with_row_index("_r")
+            .explode("turns")
+            .unnest("turns")
+            .with_columns(pos=pl.int_range(1, pl.len() + 1).over("_r"))
+            .filter(pl.col("role") == "assistant")
+            .with_row_index("_t")
+            .select("_r", "_t", "pos", text=without_code(pl.col("content")).str.to_lowercase())
+        )
+
+    def _ngrams(self, turns: pl.DataFrame) -> pl.DataFrame:
+        n = self.options.ngram
+        units = turns.select("_t", u=pl.col("text").str.extract_all(UNIT)).explode("u").drop_nulls("u")
+        hashed = units.select("_t", h=pl.col("u").hash())
+        same_turn = pl.col("_t").shift(-(n - 1)) == pl.col("_t")
+        grams = hashed.select(
+            "_t", g=pl.when(same_turn).then(pl.struct([pl.col("h").shift(-k).alias(f"h{k}") for k in range(n)]).hash())
+        ).drop_nulls("g")
+        return grams.group_by("_t").agg(ngrams=pl.len(), repeats=pl.len() - pl.col("g").n_unique())
+
+    def _lines(self, turns: pl.DataFrame) -> pl.DataFrame:
+        lines = (
+            turns.select("_t", line=pl.col("text").str.split("\n"))
+            .explode("line")
+            .with_columns(pl.col("line").str.strip_chars())
+            .filter((pl.col("line").str.len_chars() >= self.options.min_line_chars) & pl.col("line").str.contains(r"\p{L}"))
+        )
+        return lines.group_by("_t").agg(lines=pl.len(), repeated=pl.len() - pl.col("line").n_unique())
+
+    def check(self, batch: pl.DataFrame) -> pl.DataFrame:
+        o = self.options
+        turns = self._turns(batch)
+        stats = (
+            turns.select("_r", "_t", "pos")
+            .join(self._ngrams(turns), on="_t", how="left")
+            .join(self._lines(turns), on="_t", how="left")
+            .fill_null(0)
+            .with_columns(
+                ngram_ratio=pl.when(pl.col("ngrams") >= o.min_ngrams).then(pl.col("repeats") / pl.col("ngrams")).otherwise(0.0),
+                line_ratio=pl.when(pl.col("repeated") >= o.min_repeated_lines)
+                .then(pl.col("repeated") / pl.col("lines"))
+                .otherwise(0.0),
+            )
+            .with_columns(
+                bad_ngrams=pl.col("ngram_ratio") > o.max_ngram_ratio,
+                bad_lines=pl.col("line_ratio") > o.max_line_ratio,
+            )
+        )
+        worst = stats.group_by("_r").agg(
+            score=pl.min_horizontal(
+                (1.0 - pl.col("ngram_ratio").max() + o.max_ngram_ratio).clip(0.0, 1.0),
+                (1.0 - pl.col("line_ratio").max() + o.max_line_ratio).clip(0.0, 1.0),
+            ),
+            failed=(pl.col("bad_ngrams") | pl.col("bad_lines")).any(),
+        )
+        messages = self._messages(turns, stats.filter(pl.col("bad_ngrams") | pl.col("bad_lines")))
+        out = (
+            batch.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_r"))
+            .join(worst.with_columns(pl.col("_r").cast(pl.UInt32)), on="_r", how="left", maintain_order="left")
+            .join(messages, on="_r", how="left", maintain_order="left")
+        )
+        failed = out["failed"].fill_null(False)
+        return pl.DataFrame(
+            {
+                "passed": ~failed,
+                "score": out["score"].fill_null(1.0),
+                "message": out["message"],
+            }
+        )
+
+    def _messages(self, turns: pl.DataFrame, bad: pl.DataFrame) -> pl.DataFrame:
+        """Why each failing record fails, with the phrase or line it repeats most."""
+        if bad.height == 0:
+            return pl.DataFrame(schema={"_r": pl.UInt32, "message": pl.String})
+        n = self.options.ngram
+        texts = turns.join(bad.select("_t"), on="_t", how="semi")
+        units = texts.select("_t", u=pl.col("text").str.extract_all(UNIT)).explode("u").drop_nulls("u")
+        gram = pl.concat_str([pl.col("u").shift(-k) for k in range(n)], separator=" ").str.replace_all(_CJK_SPACE, "${1}")
+        top_gram = (
+            units.with_columns(g=pl.when(pl.col("_t").shift(-(n - 1)) == pl.col("_t")).then(gram))
+            .drop_nulls("g")
+            .group_by("_t", "g")
+            .len()
+            .sort("len", "g", descending=[True, False])
+            .group_by("_t", maintain_order=True)
+            .first()
+            .select("_t", top_gram="g")
+        )
+        lines = texts.select("_t", line=pl.col("text").str.split("\n")).explode("line").with_columns(pl.col("line").str.strip_chars())
+        top_line = (
+            lines.filter(pl.col("line").str.len_chars() >= self.options.min_line_chars)
+            .group_by("_t", "line")
+            .len()
+            .sort("len", "line", descending=[True, False])
+            .group_by("_t", maintain_order=True)
+            .first()
+            .select("_t", top_line="line", line_count="len")
+        )
+        where = pl.when(pl.col("last")).then(pl.lit("answer")).otherwise(pl.format("assistant turn {}", pl.col("pos")))
+        last_pos = turns.group_by("_r").agg(last_pos=pl.col("pos").max())
+        detail = (
+            bad.join(top_gram, on="_t", how="left")
+            .join(top_line, on="_t", how="left")
+            .join(last_pos, on="_r", how="left")
+            .with_columns(last=pl.col("pos") == pl.col("last_pos"))
+            .select(
+                "_r",
+                message=pl.when(pl.col("bad_ngrams"))
+                .then(
+                    pl.format(
+                        "{} loops: {}% of its {}-grams repeat earlier ones (most: \"{}\")",
+                        where,
+                        (pl.col("ngram_ratio") * 100).round(0).cast(pl.Int64),
+                        pl.lit(n),
+                        pl.col("top_gram"),
+                    )
+                )
+                .otherwise(
+                    pl.format(
+                        "{} repeats lines: {} of {} lines repeat earlier ones (\"{}\" {} times)",
+                        where,
+                        pl.col("repeated"),
+                        pl.col("lines"),
+                        snippet(pl.col("top_line"), 50),
+                        pl.col("line_count"),
+                    )
+                ),
+            )
+        )
+        return detail.group_by("_r", maintain_order=True).agg(pl.col("message").str.join("; ")).with_columns(pl.col("_r").cast(pl.UInt32))
+
+
+@hookimpl
+def dqe_register_rules(register):
+    register(Repetition)
