@@ -40,6 +40,7 @@ BUILTIN_PLUGINS = (
     "dqe.rules.length_bounds",
     "dqe.rules.chain_of_thought",
     "dqe.rules.repetition",
+    "dqe.rules.boilerplate",
 )
 
 
