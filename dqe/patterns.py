@@ -66,7 +66,7 @@ def marker_pattern(pack: dict[str, Any], section: str, key: str, pack_name: str)
     """One case-insensitive pattern for ``section.LANG.key`` over every language, or None
     when no language lists any entry."""
     parts = []
-    for lang, table in languages(pack, section, pack_name).items():
+    for lang in languages(pack, section, pack_name):
         entries = string_list(pack, f"{section}.{lang}.{key}", pack_name)
         for entry in entries:
             check_regex(entry, f"rule pack '{pack_name}', '{section}.{lang}.{key}'")
@@ -86,3 +86,25 @@ def pattern_list(pack: dict[str, Any], path: str, pack_name: str) -> str | None:
     if not entries:
         return None
     return "(?i)" + alternation(entries, boundaries=False)
+
+
+def categories(pack: dict[str, Any], pack_name: str) -> dict[str, tuple[dict[str, Any], str | None]]:
+    """A pack's ``[categories.NAME]`` tables, in file order: each table and the combined pattern
+    of its language tables' ``patterns`` (None when they list none)."""
+    table = pack_value(pack, "categories", pack_name, dict)
+    out = {}
+    for name, value in table.items():
+        if not isinstance(value, dict):
+            raise ConfigError(f"rule pack '{pack_name}': 'categories.{name}' must be a table")
+        out[name] = (value, marker_pattern(pack, f"categories.{name}", "patterns", pack_name))
+    return out
+
+
+def selected(available: dict[str, Any], wanted: list[str] | None, key: str) -> list[str]:
+    """The names in ``wanted`` (all of ``available`` when None), checked against ``available``."""
+    if wanted is None:
+        return list(available)
+    unknown = sorted(set(wanted) - set(available))
+    if unknown:
+        raise ConfigError(f"'{key}': no category {', '.join(unknown)} in the rule pack (categories: {', '.join(available)})")
+    return [name for name in available if name in wanted]

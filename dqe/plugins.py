@@ -41,6 +41,7 @@ BUILTIN_PLUGINS = (
     "dqe.rules.chain_of_thought",
     "dqe.rules.repetition",
     "dqe.rules.boilerplate",
+    "dqe.rules.placeholders",
 )
 
 

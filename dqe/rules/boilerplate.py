@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import polars as pl
 from pydantic import Field
 
 from dqe.config import ConfigError
 from dqe.hookspecs import hookimpl
-from dqe.patterns import marker_pattern, pack_value
+from dqe.patterns import categories, pack_value, selected
 from dqe.rule import RecordRule, RuleOptions
 from dqe.text import snippet
 
@@ -33,9 +33,8 @@ class Category(NamedTuple):
 
 
 def load_categories(pack: dict, pack_name: str = "boilerplate") -> list[Category]:
-    table = pack_value(pack, "categories", pack_name, dict)
     out = []
-    for name in table:
+    for name, (_table, pattern) in categories(pack, pack_name).items():
         base = f"categories.{name}"
         where = pack_value(pack, f"{base}.where", pack_name, str, default="anywhere")
         turns = pack_value(pack, f"{base}.turns", pack_name, str, default="all")
@@ -44,7 +43,6 @@ def load_categories(pack: dict, pack_name: str = "boilerplate") -> list[Category
                 f"rule pack '{pack_name}': '{base}': 'where' must be \"anywhere\" or \"start\" and 'turns' "
                 f"\"all\" or \"final\" (got where={where!r}, turns={turns!r})"
             )
-        pattern = marker_pattern(pack, base, "patterns", pack_name)
         if pattern is None:
             continue
         out.append(
@@ -87,17 +85,9 @@ class Boilerplate(RecordRule):
 
     def __init__(self, options, context):
         super().__init__(options, context)
-        categories = load_categories(context.pack("boilerplate"))
-        if options.categories is not None:
-            known = {c.name for c in categories}
-            unknown = sorted(set(options.categories) - known)
-            if unknown:
-                raise ConfigError(
-                    f"'rules.DQ203.categories': no category {', '.join(unknown)} in the boilerplate pack "
-                    f"(categories: {', '.join(sorted(known))})"
-                )
-            categories = [c for c in categories if c.name in options.categories]
-        self.categories = categories
+        found = load_categories(context.pack("boilerplate"))
+        names = selected({c.name: c for c in found}, options.categories, "rules.DQ203.categories")
+        self.categories = [c for c in found if c.name in names]
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         o = self.options

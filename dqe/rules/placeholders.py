@@ -1,0 +1,92 @@
+"""DQ204 placeholder: template slots nobody filled in, such as {{name}} or [INSERT QUOTE]."""
+
+from __future__ import annotations
+
+import polars as pl
+from pydantic import Field
+
+from dqe.hookspecs import hookimpl
+from dqe.patterns import categories, pack_value, selected
+from dqe.rule import RecordRule, RuleOptions
+from dqe.text import turn_text, without_code
+
+# Where a placeholder can hide, and the column expression that holds that part of a record.
+_PARTS = {
+    "system prompt": pl.col("system").fill_null(""),
+    "instruction": turn_text(["user"]),
+    "answer": turn_text(["assistant"]),
+}
+_SHOWN = 3  # placeholders quoted per message
+
+
+class PlaceholderOptions(RuleOptions):
+    categories: list[str] = Field(
+        default_factory=lambda: ["template"],
+        description="categories of the `placeholders` pack to check: template ({{name}}, "
+        "<PLACEHOLDER>, [INSERT ...]); fill-in ([Your Name], XXX先生) is off by default",
+    )
+
+
+class Placeholder(RecordRule):
+    """Looks in the system prompt, every user turn and every assistant turn, Markdown code left
+    out, for the patterns of the `placeholders` rule pack: template slots left unfilled
+    ({{name}}, {{ user.name }}, {% if %}, <PLACEHOLDER>, <INSERT NAME>, [INSERT QUOTE HERE],
+    {your_name}, 【此处插入…】) and, when switched on, fill-in slots ([Your Name], [Company Name],
+    XXX先生). Tool calls and tool results are not looked at: they are data, not text."""
+
+    code = "DQ204"
+    name = "placeholder"
+    summary = "unfilled template placeholders ({{name}}, <PLACEHOLDER>, [INSERT ...]) in a record"
+    why = (
+        "A placeholder left in training data is learned verbatim: a model fine-tuned on "
+        "LLaMA-Factory's identity.json as shipped introduces itself as '{{name}}, an AI assistant "
+        "developed by {{author}}'. Fill the template (or drop the record) before training."
+    )
+    example = (
+        '{"instruction": "Who are you?", "output": "I am {{name}}, an AI assistant developed by '
+        "{{author}}.\"} fails: 'unfilled template placeholder in answer: {{name}}, {{author}}'."
+    )
+    Options = PlaceholderOptions
+
+    def __init__(self, options, context):
+        super().__init__(options, context)
+        found = categories(context.pack("placeholders"), "placeholders")
+        names = selected(found, options.categories, "rules.DQ204.categories")
+        self.categories = [
+            (pack_value(table, "label", "placeholders", str, default=name), pattern)
+            for name, (table, pattern) in found.items()
+            if name in names and pattern is not None
+        ]
+
+    def check(self, batch: pl.DataFrame) -> pl.DataFrame:
+        if not self.categories:
+            return batch.select(passed=pl.lit(True), score=pl.lit(1.0), message=pl.lit(None, dtype=pl.String))
+        texts = batch.select(**{part: without_code(expr) for part, expr in _PARTS.items()})
+        flags = {
+            f"_{p}_{c}": pl.col(part).str.contains(pattern)
+            for p, part in enumerate(_PARTS)
+            for c, (_label, pattern) in enumerate(self.categories)
+        }
+        hits = texts.with_row_index("_r").with_columns(**flags).filter(pl.any_horizontal(list(flags)))
+        # Messages only for the records that hit, quoting the placeholders found.
+        described = [
+            pl.when(pl.col(f"_{p}_{c}")).then(
+                pl.format(
+                    "{} in {}: {}",
+                    pl.lit(label),
+                    pl.lit(part),
+                    pl.col(part).str.extract_all(pattern).list.unique(maintain_order=True).list.head(_SHOWN).list.join(", "),
+                )
+            )
+            for p, part in enumerate(_PARTS)
+            for c, (label, pattern) in enumerate(self.categories)
+        ]
+        found = hits.select("_r", message=pl.concat_str(described, separator="; ", ignore_nulls=True))
+        out = batch.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_r")).join(found, on="_r", how="left", maintain_order="left")
+        failed = out["message"].is_not_null()
+        return pl.DataFrame({"passed": ~failed, "score": (~failed).cast(pl.Float64), "message": out["message"]})
+
+
+@hookimpl
+def dqe_register_rules(register):
+    register(Placeholder)
