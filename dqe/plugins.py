@@ -36,6 +36,7 @@ BUILTIN_PLUGINS = (
     "dqe.features.tokens",
     "dqe.features.cot",
     "dqe.rules.structure",
+    "dqe.rules.turn_structure",
     "dqe.rules.token_length",
     "dqe.rules.length_bounds",
     "dqe.rules.chain_of_thought",

@@ -1,0 +1,132 @@
+"""DQ002 turn-structure: multi-turn conversations that repeat a turn, end unanswered or lose
+tool results.
+
+DQ001 (structure) already reports missing or empty user and assistant turns and roles out of
+order, a tool call followed straight by an answer included; this rule reports what DQ001 cannot
+see turn by turn.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from pydantic import Field
+
+from dqe.hookspecs import hookimpl
+from dqe.rule import RecordRule, RuleOptions
+
+
+class TurnStructureOptions(RuleOptions):
+    min_repeat_chars: int = Field(
+        20,
+        ge=1,
+        description="shorter turns may repeat ('continue', 'thanks'); longer ones repeated word for word fail",
+    )
+    allow_open_end: bool = Field(False, description="let a conversation end on a user turn or a tool result")
+
+
+class TurnStructure(RecordRule):
+    """Checks multi-turn conversations for four defects: a turn that repeats an earlier turn of
+    the same role word for word (whitespace and case aside; short turns such as 'continue' may
+    repeat); a conversation that ends on a user turn or a tool result, which nobody answers; a
+    block of tool calls followed by fewer tool results than calls (or more results than calls),
+    or a conversation that ends on a tool call; and an empty tool call or tool result. Empty
+    user and assistant turns and roles out of order are DQ001's."""
+
+    code = "DQ002"
+    name = "turn-structure"
+    summary = "a turn repeated, a conversation ending unanswered, tool calls without results"
+    why = (
+        "A repeated turn is a copy-paste or generation loop the model will learn to imitate; a "
+        "final user turn has no answer to learn from and is masked out anyway; a tool call with "
+        "no result teaches the model to answer without the data it asked for."
+    )
+    example = (
+        '[user "Weather in Paris?", tool_call {"name": "weather", ...}, assistant "It is sunny."] '
+        "is DQ001's (an answer right after a call); [user, assistant, user \"And tomorrow?\"] fails "
+        "here: 'ends on a user turn (turn 3 gets no answer)'."
+    )
+    Options = TurnStructureOptions
+
+    def check(self, batch: pl.DataFrame) -> pl.DataFrame:
+        o = self.options
+        flat = (
+            batch.select(pl.col("turns"))
+            .with_row_index("_r")
+            .explode("turns")
+            .unnest("turns")
+            .filter(pl.col("role").is_not_null())
+            .with_columns(pos=pl.int_range(1, pl.len() + 1).over("_r"))
+        )
+        problems = [self._repeats(flat, o.min_repeat_chars), self._tools(flat)]
+        if not o.allow_open_end:
+            problems.append(self._ending(flat))
+        found = (
+            pl.concat(problems)
+            .sort("_r", "pos")
+            .group_by("_r", maintain_order=True)
+            .agg(message=pl.col("problem").head(3).str.join("; "), count=pl.len())
+        )
+        out = batch.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_r")).join(found, on="_r", how="left", maintain_order="left")
+        failed = out["message"].is_not_null()
+        turns = batch["turns"].list.len().cast(pl.Float64).clip(lower_bound=1.0)
+        score = (1.0 - out["count"].fill_null(0).cast(pl.Float64) / turns).clip(0.0, 1.0)
+        return pl.DataFrame({"passed": ~failed, "score": score, "message": out["message"]})
+
+    @staticmethod
+    def _repeats(flat: pl.DataFrame, min_chars: int) -> pl.DataFrame:
+        norm = pl.col("content").str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase()
+        return (
+            flat.filter(pl.col("content").str.len_chars() >= min_chars)
+            .with_columns(norm=norm)
+            .with_columns(first=pl.col("pos").first().over("_r", "role", "norm", order_by="pos"))
+            .filter(pl.col("pos") != pl.col("first"))
+            .select("_r", "pos", problem=pl.format("turn {} ({}) repeats turn {} word for word", "pos", "role", "first"))
+        )
+
+    @staticmethod
+    def _ending(flat: pl.DataFrame) -> pl.DataFrame:
+        last = flat.group_by("_r").agg(
+            pos=pl.col("pos").last(), role=pl.col("role").last(), answered=(pl.col("role") == "assistant").any()
+        )
+        return last.filter(pl.col("answered") & pl.col("role").is_in(["user", "tool"])).select(
+            "_r",
+            "pos",
+            problem=pl.when(pl.col("role") == "user")
+            .then(pl.format("ends on a user turn (turn {} gets no answer)", "pos"))
+            .otherwise(pl.format("ends on a tool result (turn {}) that no answer reads", "pos")),
+        )
+
+    @staticmethod
+    def _tools(flat: pl.DataFrame) -> pl.DataFrame:
+        tool = flat.filter(pl.col("role").is_in(["tool_call", "tool"]))
+        empty = tool.filter(pl.col("content").str.strip_chars() == "").select(
+            "_r", "pos", problem=pl.format("turn {} ({}) is empty", "pos", "role")
+        )
+        # Runs of one role: a block of tool calls and the block of results that follows it.
+        blocks = (
+            flat.with_columns(block=((pl.col("role") != pl.col("role").shift(1)) | (pl.col("_r") != pl.col("_r").shift(1))).cum_sum())
+            .group_by("block", maintain_order=True)
+            .agg(pl.col("_r").first(), pl.col("role").first(), pos=pl.col("pos").first(), n=pl.len())
+            .with_columns(
+                next_role=pl.when(pl.col("_r").shift(-1) == pl.col("_r")).then(pl.col("role").shift(-1)),
+                next_n=pl.col("n").shift(-1),
+            )
+            .filter(pl.col("role") == "tool_call")
+        )
+        calls = pl.when(pl.col("n") == 1).then(pl.lit("a tool call")).otherwise(pl.format("{} tool calls", "n"))
+        unmatched = blocks.select(
+            "_r",
+            "pos",
+            problem=pl.when(pl.col("next_role").is_null())
+            .then(pl.format("ends on {} (turn {}) with no result", calls, "pos"))
+            .when((pl.col("next_role") == "tool") & (pl.col("next_n") < pl.col("n")))
+            .then(pl.format("{} at turn {} get only {} result(s)", calls, "pos", "next_n"))
+            .when((pl.col("next_role") == "tool") & (pl.col("next_n") > pl.col("n")))
+            .then(pl.format("{} at turn {} get {} results", calls, "pos", "next_n")),
+        ).drop_nulls("problem")
+        return pl.concat([empty, unmatched])
+
+
+@hookimpl
+def dqe_register_rules(register):
+    register(TurnStructure)
