@@ -59,7 +59,8 @@ def languages(pack: dict[str, Any], section: str, pack_name: str) -> dict[str, d
 def alternation(entries: list[str], *, boundaries: bool) -> str:
     """One group matching any entry; whole words only when ``boundaries``."""
     body = "|".join(f"(?:{e})" for e in entries)
-    return rf"\b{{start-half}}(?:{body})\b{{end-half}}" if boundaries else f"(?:{body})"
+    # ASCII word boundaries: Unicode ones keep the regex engine off its fast DFA (about 5x slower).
+    return rf"(?-u:\b{{start-half}})(?:{body})(?-u:\b{{end-half}})" if boundaries else f"(?:{body})"
 
 
 def marker_pattern(pack: dict[str, Any], section: str, key: str, pack_name: str) -> str | None:

@@ -18,10 +18,16 @@ NEEDS = ("request", "logic", "why", "math")  # in order of precedence for the la
 _EVIDENCE = ("connectives", "steps", "equations", "sentences")
 
 
-def _tool_answered() -> pl.Expr:
-    """True where a tool call comes after the last user turn: the answer reports the tool's work."""
-    roles = pl.col("turns").list.eval(pl.element().struct.field("role")).list.join(" ")
-    return roles.str.contains(r"tool_call( (tool|tool_call|assistant|system))*$")
+def _tool_answered(batch: pl.DataFrame) -> pl.Series:
+    """True where a tool call comes after the last user turn: the answer reports the tool's work.
+    Only conversations of more than two turns can hold one, so only those are looked at."""
+    answered = pl.Series(values=[False] * batch.height, dtype=pl.Boolean)
+    multi = batch["turns"].list.len() > 2
+    if multi.any():
+        roles = batch.filter(multi).select(pl.col("turns").list.eval(pl.element().struct.field("role")).list.join(" "))
+        after = roles.to_series().str.contains(r"tool_call( (tool|tool_call|assistant|system))*$")
+        answered = answered.scatter(multi.arg_true(), after)
+    return answered
 
 
 class ChainOfThought(Feature):
@@ -75,7 +81,7 @@ class ChainOfThought(Feature):
         a = pl.col("answer")
         w = self.weights
         total = pl.when(a.str.contains(self.answer["think"])).then(pl.lit(w["think"])).otherwise(pl.lit(0.0))
-        total = total + pl.when(_tool_answered()).then(pl.lit(w["tool"])).otherwise(pl.lit(0.0))
+        total = total + pl.when(pl.col("_tool")).then(pl.lit(w["tool"])).otherwise(pl.lit(0.0))
         for key in _EVIDENCE:
             pattern = self.answer[key]
             if pattern:
@@ -84,7 +90,7 @@ class ChainOfThought(Feature):
         return total.clip(upper_bound=1.0).round(3).cast(pl.Float64)
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
-        return batch.select(cot_need=self._need(), cot_score=self._score())
+        return batch.with_columns(_tool=_tool_answered(batch)).select(cot_need=self._need(), cot_score=self._score())
 
 
 @hookimpl

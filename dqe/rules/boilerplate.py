@@ -11,7 +11,19 @@ from dqe.config import ConfigError
 from dqe.hookspecs import hookimpl
 from dqe.patterns import categories, pack_value, selected
 from dqe.rule import RecordRule, RuleOptions
-from dqe.text import snippet
+from dqe.text import assistant_turns, snippet
+
+
+def _tool_records(batch: pl.DataFrame) -> pl.Series:
+    """Records with tools: a ``tools`` field, or a tool call among more than two turns."""
+    tools = batch["tools"].is_not_null()
+    multi = batch["turns"].list.len() > 2
+    if multi.any():
+        calls = batch.filter(multi).select(
+            pl.col("turns").list.eval(pl.element().struct.field("role") == "tool_call").list.any()
+        )
+        tools = tools.scatter(multi.arg_true(), tools.filter(multi) | calls.to_series())
+    return tools
 
 
 class BoilerplateOptions(RuleOptions):
@@ -91,20 +103,9 @@ class Boilerplate(RecordRule):
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         o = self.options
-        roles = pl.col("turns").list.eval(pl.element().struct.field("role"))
-        per_record = batch.select(
-            _tools=pl.col("tools").is_not_null() | roles.list.contains("tool_call"),
-        ).with_row_index("_r")
-        turns = (
-            batch.select(pl.col("turns"))
-            .with_row_index("_r")
-            .explode("turns")
-            .unnest("turns")
-            .with_columns(pos=pl.int_range(1, pl.len() + 1).over("_r"))
-            .filter(pl.col("role") == "assistant")
-            .with_columns(final=pl.col("pos") == pl.col("pos").max().over("_r"))
-            .join(per_record, on="_r", how="left")
-        )
+        tools = _tool_records(batch)
+        turns = assistant_turns(batch)
+        turns = turns.with_columns(_tools=tools.gather(turns["_r"]))
         text = pl.col("content")
         head = text.str.slice(0, o.head_chars)
         short = text.str.len_chars() < o.short_chars
@@ -134,7 +135,7 @@ class Boilerplate(RecordRule):
             .group_by("_r", maintain_order=True)
             .agg(pl.col("message").str.join("; "))
         )
-        out = per_record.select("_r").join(found, on="_r", how="left", maintain_order="left")
+        out = batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32)).join(found, on="_r", how="left", maintain_order="left")
         failed = out["message"].is_not_null()
         return pl.DataFrame({"passed": ~failed, "score": (~failed).cast(pl.Float64), "message": out["message"]})
 

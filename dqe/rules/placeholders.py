@@ -8,14 +8,9 @@ from pydantic import Field
 from dqe.hookspecs import hookimpl
 from dqe.patterns import categories, pack_value, selected
 from dqe.rule import RecordRule, RuleOptions
-from dqe.text import turn_text, without_code
+from dqe.text import role_text, without_code
 
-# Where a placeholder can hide, and the column expression that holds that part of a record.
-_PARTS = {
-    "system prompt": pl.col("system").fill_null(""),
-    "instruction": turn_text(["user"]),
-    "answer": turn_text(["assistant"]),
-}
+_PARTS = ("system prompt", "instruction", "answer")  # where a placeholder can hide
 _SHOWN = 3  # placeholders quoted per message
 
 
@@ -61,7 +56,9 @@ class Placeholder(RecordRule):
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         if not self.categories:
             return batch.select(passed=pl.lit(True), score=pl.lit(1.0), message=pl.lit(None, dtype=pl.String))
-        texts = batch.select(**{part: without_code(expr) for part, expr in _PARTS.items()})
+        texts = pl.DataFrame(
+            {"system prompt": batch["system"].fill_null(""), "instruction": role_text(batch, "user"), "answer": role_text(batch, "assistant")}
+        ).select(without_code(pl.col(part)) for part in _PARTS)
         flags = {
             f"_{p}_{c}": pl.col(part).str.contains(pattern)
             for p, part in enumerate(_PARTS)

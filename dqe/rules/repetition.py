@@ -7,12 +7,14 @@ from pydantic import Field
 
 from dqe.hookspecs import hookimpl
 from dqe.rule import RecordRule, RuleOptions
-from dqe.text import snippet, without_code
+from dqe.text import assistant_turns, snippet, without_code
 
 # Units of text: one CJK character, or one word of letters and digits. Chinese and Japanese put
 # no spaces between words, so their n-grams are n-grams of characters.
 UNIT = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[\p{L}\p{N}_']+"
+_CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 _CJK_SPACE = r"([\p{Han}\p{Hiragana}\p{Katakana}]) "  # spaces joined into CJK n-grams, for messages
+_WEIGHTS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5) * 5
 
 
 class RepetitionOptions(RuleOptions):
@@ -51,25 +53,33 @@ class Repetition(RecordRule):
     Options = RepetitionOptions
 
     def _turns(self, batch: pl.DataFrame) -> pl.DataFrame:
-        return (
-            batch.select(pl.col("turns"))
-            .with_row_index("_r")
-            .explode("turns")
-            .unnest("turns")
-            .with_columns(pos=pl.int_range(1, pl.len() + 1).over("_r"))
-            .filter(pl.col("role") == "assistant")
-            .with_row_index("_t")
-            .select("_r", "_t", "pos", text=without_code(pl.col("content")).str.to_lowercase())
+        return assistant_turns(batch).with_row_index("_t").select("_r", "_t", "pos", "final", text=without_code(pl.col("content")))
+
+    @staticmethod
+    def _units(turns: pl.DataFrame) -> pl.DataFrame:
+        """One row per unit of every turn, in order: words split at spaces (cheap), or for text
+        with CJK characters, words and single characters (a regex, only where needed)."""
+        cjk = turns["text"].str.contains(_CJK)
+        spaced = (
+            turns.filter(~cjk)
+            .select("_t", u=pl.col("text").str.split(" "))
+            .explode("u")
+            .filter(pl.col("u").str.len_bytes() > 0)
         )
+        if not cjk.any():
+            return spaced
+        chars = turns.filter(cjk).select("_t", u=pl.col("text").str.extract_all(UNIT)).explode("u").drop_nulls("u")
+        return pl.concat([spaced, chars]).sort("_t", maintain_order=True)
 
     def _ngrams(self, turns: pl.DataFrame) -> pl.DataFrame:
         n = self.options.ngram
-        units = turns.select("_t", u=pl.col("text").str.extract_all(UNIT)).explode("u").drop_nulls("u")
-        hashed = units.select("_t", h=pl.col("u").hash())
+        hashed = self._units(turns).select("_t", h=pl.col("u").hash())
+        # An n-gram's hash: its units' hashes weighted by odd constants (u64, wrapping).
+        gram = pl.col("h")
+        for k in range(1, n):
+            gram = gram + pl.col("h").shift(-k) * pl.lit(_WEIGHTS[k - 1], dtype=pl.UInt64)
         same_turn = pl.col("_t").shift(-(n - 1)) == pl.col("_t")
-        grams = hashed.select(
-            "_t", g=pl.when(same_turn).then(pl.struct([pl.col("h").shift(-k).alias(f"h{k}") for k in range(n)]).hash())
-        ).drop_nulls("g")
+        grams = hashed.select("_t", g=pl.when(same_turn).then(gram)).drop_nulls("g")
         return grams.group_by("_t").agg(ngrams=pl.len(), repeats=pl.len() - pl.col("g").n_unique())
 
     def _lines(self, turns: pl.DataFrame) -> pl.DataFrame:
@@ -85,10 +95,10 @@ class Repetition(RecordRule):
         o = self.options
         turns = self._turns(batch)
         stats = (
-            turns.select("_r", "_t", "pos")
+            turns.select("_r", "_t", "pos", "final")
             .join(self._ngrams(turns), on="_t", how="left")
             .join(self._lines(turns), on="_t", how="left")
-            .fill_null(0)
+            .with_columns(pl.col("ngrams", "repeats", "lines", "repeated").fill_null(0))
             .with_columns(
                 ngram_ratio=pl.when(pl.col("ngrams") >= o.min_ngrams).then(pl.col("repeats") / pl.col("ngrams")).otherwise(0.0),
                 line_ratio=pl.when(pl.col("repeated") >= o.min_repeated_lines)
@@ -109,18 +119,12 @@ class Repetition(RecordRule):
         )
         messages = self._messages(turns, stats.filter(pl.col("bad_ngrams") | pl.col("bad_lines")))
         out = (
-            batch.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_r"))
-            .join(worst.with_columns(pl.col("_r").cast(pl.UInt32)), on="_r", how="left", maintain_order="left")
+            batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32))
+            .join(worst, on="_r", how="left", maintain_order="left")
             .join(messages, on="_r", how="left", maintain_order="left")
         )
         failed = out["failed"].fill_null(False)
-        return pl.DataFrame(
-            {
-                "passed": ~failed,
-                "score": out["score"].fill_null(1.0),
-                "message": out["message"],
-            }
-        )
+        return pl.DataFrame({"passed": ~failed, "score": out["score"].fill_null(1.0), "message": out["message"]})
 
     def _messages(self, turns: pl.DataFrame, bad: pl.DataFrame) -> pl.DataFrame:
         """Why each failing record fails, with the phrase or line it repeats most."""
@@ -150,13 +154,10 @@ class Repetition(RecordRule):
             .first()
             .select("_t", top_line="line", line_count="len")
         )
-        where = pl.when(pl.col("last")).then(pl.lit("answer")).otherwise(pl.format("assistant turn {}", pl.col("pos")))
-        last_pos = turns.group_by("_r").agg(last_pos=pl.col("pos").max())
+        where = pl.when(pl.col("final")).then(pl.lit("answer")).otherwise(pl.format("assistant turn {}", pl.col("pos")))
         detail = (
             bad.join(top_gram, on="_t", how="left")
             .join(top_line, on="_t", how="left")
-            .join(last_pos, on="_r", how="left")
-            .with_columns(last=pl.col("pos") == pl.col("last_pos"))
             .select(
                 "_r",
                 message=pl.when(pl.col("bad_ngrams"))
@@ -181,7 +182,7 @@ class Repetition(RecordRule):
                 ),
             )
         )
-        return detail.group_by("_r", maintain_order=True).agg(pl.col("message").str.join("; ")).with_columns(pl.col("_r").cast(pl.UInt32))
+        return detail.group_by("_r", maintain_order=True).agg(pl.col("message").str.join("; "))
 
 
 @hookimpl
