@@ -174,3 +174,20 @@ def test_rules_rule_and_plugins_commands():
     assert run("rule", "NOPE999")[0] == 2
     code, out = run("plugins")
     assert code == 0 and "dqe.rules.token_length" in out
+
+
+def test_columns_map_non_standard_field_names(write_jsonl):
+    path = write_jsonl([{"question": "2+2?", "answer": "4"}, {"question": "Capital of Peru?", "answer": ""}])
+    code, out = run("check", path, "--columns", "prompt=question,response=answer")
+    assert code == 1 and f"{path}:2" in out and "empty answer" in out
+    code, out = run("check", path, "--columns", "prompt=question,answer")
+    assert code == 2 and "'answer' is not KEY=FIELD" in out
+    code, out = run("check", path, "--columns", "promt=question")
+    assert code == 2 and "unknown key 'columns.promt'" in out
+
+
+def test_an_empty_file_is_reported_and_fails_the_gate(tmp_path):
+    path = tmp_path / "empty.jsonl"
+    path.write_text("\n")
+    code, out = run("check", path)
+    assert code == 1 and "empty file" in out and "passed-records" in out
