@@ -120,7 +120,7 @@ class Boilerplate(RecordRule):
                 applies = applies & ~pl.col("_tools")
             flags[f"_c{i}"] = applies
         if not flags:
-            return batch.select(passed=pl.lit(True), score=pl.lit(1.0), message=pl.lit(None, dtype=pl.String))
+            return batch.select(passed=pl.repeat(True, pl.len()), score=pl.repeat(1.0, pl.len()), message=pl.repeat(None, pl.len(), dtype=pl.String))
         hit = turns.with_columns(**flags).filter(pl.any_horizontal(list(flags)))
         # Messages only for the turns that hit: the matched text of the first category found.
         described = [

@@ -16,10 +16,10 @@ BOUNDS = ("min-question-tokens", "max-question-tokens", "min-answer-tokens", "ma
 
 
 class LengthBoundsOptions(RuleOptions):
-    min_question_tokens: int = Field(2, ge=0, description="fewest tokens in a question (chit-chat tasks allow 1)")
+    min_question_tokens: int = Field(1, ge=0, description="fewest tokens in a question (empty ones are DQ001's)")
     max_question_tokens: int = Field(2048, ge=1, description="most tokens in a question, its input included")
     min_answer_tokens: int = Field(
-        2, ge=0, description="fewest tokens in an answer (short-answer tasks allow 1, long-form tasks need 10)"
+        1, ge=0, description="fewest tokens in an answer; long-form tasks (the `length` pack) need 10"
     )
     max_answer_tokens: int = Field(2048, ge=1, description="most tokens in an answer")
 
@@ -70,10 +70,11 @@ class LengthBounds(RecordRule):
     """Fails a question or an answer with fewer or more tokens than the bounds allow (tokens as
     the `tokens` feature counts them, with the configured tokenizer). The bounds depend on what
     the question asks: the `length` rule pack lists kinds of task by their markers (English and
-    Chinese) with bounds of their own. A short-answer task (classify, translate, yes or no,
-    extract, pick, 分类, 翻译, 判断...) may be answered in one token; a long-form task (write an
-    essay, describe, explain, 写一篇, 描述...) needs ten; chit-chat ("hi", "thanks", 你好) may be
-    asked in one. Everything else gets the options' bounds."""
+    Chinese) with bounds of their own, and the first kind that matches decides. A long-form task
+    (write an essay, describe, explain, 写一篇, 描述...) needs an answer of ten tokens; a
+    short-answer task (classify, translate, yes or no, extract, pick, 分类, 翻译, 判断...) may be
+    answered in one, and chit-chat ("hi", "thanks", 你好) asked in one, even where a config
+    raises the minimums for everything else. Empty questions and answers are DQ001's."""
 
     code = "DQ102"
     name = "length-bounds"
@@ -124,9 +125,10 @@ class LengthBounds(RecordRule):
             low, high = pl.col(f"min-{part}-tokens"), pl.col(f"max-{part}-tokens")
             kind = pl.when(pl.col("_task").is_not_null()).then(pl.format(" ({} task)", pl.col("_task"))).otherwise(pl.lit(""))
             unit = pl.when(n == 1).then(pl.lit("token")).otherwise(pl.lit("tokens"))
-            problems.append(pl.when(n < low).then(pl.format("{} has {} {}, fewer than {}{}", pl.lit(part), n, unit, low, kind)))
+            short = (n > 0) & (n < low)  # empty ones are DQ001's
+            problems.append(pl.when(short).then(pl.format("{} has {} {}, fewer than {}{}", pl.lit(part), n, unit, low, kind)))
             problems.append(pl.when(n > high).then(pl.format("{} has {} {}, more than {}{}", pl.lit(part), n, unit, high, kind)))
-            scores.append(pl.when(n < low).then(n / low).when(n > high).then(high / n).otherwise(pl.lit(1.0)))
+            scores.append(pl.when(short).then(n / low).when(n > high).then(high / n).otherwise(pl.lit(1.0)))
         out = frame.select(
             message=pl.concat_str(problems, separator="; ", ignore_nulls=True).fill_null(""),
             score=pl.min_horizontal(scores),

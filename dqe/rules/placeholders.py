@@ -55,7 +55,7 @@ class Placeholder(RecordRule):
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         if not self.categories:
-            return batch.select(passed=pl.lit(True), score=pl.lit(1.0), message=pl.lit(None, dtype=pl.String))
+            return batch.select(passed=pl.repeat(True, pl.len()), score=pl.repeat(1.0, pl.len()), message=pl.repeat(None, pl.len(), dtype=pl.String))
         texts = pl.DataFrame(
             {"system prompt": batch["system"].fill_null(""), "instruction": role_text(batch, "user"), "answer": role_text(batch, "assistant")}
         ).select(without_code(pl.col(part)) for part in _PARTS)
