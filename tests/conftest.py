@@ -47,3 +47,11 @@ def _no_user_config(tmp_path, monkeypatch):
     """Run each test from an empty folder so that no dqe.toml of the machine leaks in."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DQE_DISABLE_PLUGINS", raising=False)
+
+
+def failures(source, code: str, **config) -> dict[int, str]:
+    """The records ``code`` fails in ``source`` (only that rule selected): {record index: message}."""
+    import dqe
+
+    report = dqe.check(source, select=[code], complete=True, **config)
+    return {f.record: f.message for f in report.findings if f.code == code}

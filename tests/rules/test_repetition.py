@@ -1,0 +1,73 @@
+"""DQ202 repetition: loops, pasted paragraphs and repeated lines fail; choruses and code pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import REAL_FILES, failures, real
+
+
+def qa(answer, question="Tell me something."):
+    return {"instruction": question, "output": answer}
+
+
+def test_a_looping_answer_fails_with_the_phrase_it_repeats():
+    (message,) = failures([qa("The answer is 4. " * 12)], "DQ202").values()
+    assert message == 'answer loops: 91% of its 5-grams repeat earlier ones (most: "4 The answer is 4")'
+
+
+def test_chinese_is_compared_by_characters():
+    story = "从前有座山，山里有座庙，庙里有个老和尚在给小和尚讲故事。" * 6
+    (message,) = failures([qa(story, "讲个故事")], "DQ202").values()
+    assert message.startswith("answer loops: 83% of its 5-grams") and '"个老和尚在"' in message
+
+
+def test_repeated_lines_fail_even_when_short():
+    answer = "Thank you so much!\n" * 4
+    assert failures([qa(answer)], "DQ202") == {
+        0: 'answer repeats lines: 3 of 4 lines repeat earlier ones ("Thank you so much!" 4 times)'
+    }
+
+
+def test_an_earlier_assistant_turn_is_checked_too():
+    record = {
+        "conversations": [
+            {"from": "human", "value": "Say yes."},
+            {"from": "gpt", "value": " ".join(["yes"] * 30)},
+            {"from": "human", "value": "Thanks."},
+            {"from": "gpt", "value": "You're welcome."},
+        ]
+    }
+    (message,) = failures([record], "DQ202").values()
+    assert message.startswith("assistant turn 2 loops: 96% of its 5-grams")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        # a song: the chorus comes back, but most lines are new
+        "\n".join(
+            ["Verse one line a", "Verse one line b", "Chorus line one here", "Chorus line two here"]
+            + ["Verse two line c", "Verse two line d", "Chorus line one here", "Chorus line two here"]
+            + ["Bridge line e", "Bridge line f", "Chorus line one here", "Chorus line two here"]
+        ),
+        # parallel worked steps, as in GSM8K
+        "\n".join(f"The station {i} charges ${i} a gallon, so a 12-gallon tank costs 12*{i} = {12 * i} dollars." for i in range(1, 5)),
+        # code repeats itself by design and is left out
+        "Here is the code:\n```python\n" + "print('hello world')\n" * 20 + "```\nRun it.",
+    ],
+)
+def test_natural_repetition_passes(answer):
+    assert failures([qa(answer)], "DQ202") == {}
+
+
+def test_thresholds_are_options():
+    answer = "The answer is 4. " * 12
+    assert failures([qa(answer)], "DQ202", rules={"DQ202": {"max-ngram-ratio": 0.95, "max-line-ratio": 0.95}}) == {}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_FILES))
+def test_real_files_pass(name):
+    # Read: the most repetitive real answers are GSM8K's parallel steps (32% of 5-grams) and
+    # songs with a chorus (19%); none loops.
+    assert failures(real(name), "DQ202") == {}

@@ -1,0 +1,68 @@
+"""DQ002 turn-structure: what DQ001 cannot see turn by turn, and nothing DQ001 already reports."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import REAL_FILES, failures, real
+
+
+def conv(*turns):
+    return {"conversations": [{"from": role, "value": value} for role, value in turns]}
+
+
+QUESTION = "What is the weather like in Paris today?"
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        (
+            conv(("human", QUESTION), ("gpt", "It is sunny."), ("human", QUESTION), ("gpt", "Still sunny.")),
+            "turn 3 (user) repeats turn 1 word for word",
+        ),
+        (
+            conv(("human", "Hi"), ("gpt", "A long answer, repeated by mistake."), ("human", "Ok"), ("gpt", "A long answer,  REPEATED by mistake.")),
+            "turn 4 (assistant) repeats turn 2 word for word",
+        ),
+        (conv(("human", "hi"), ("gpt", "hello"), ("human", "And tomorrow?")), "ends on a user turn (turn 3 gets no answer)"),
+        (
+            conv(("human", "Weather?"), ("function_call", '{"name": "w"}'), ("observation", "{}"), ("gpt", "ok"), ("human", "x"), ("function_call", '{"name": "w"}'), ("observation", "{}")),
+            "ends on a tool result (turn 7) that no answer reads",
+        ),
+        (
+            conv(("human", "Weather?"), ("function_call", '{"name": "w"}'), ("function_call", '{"name": "x"}'), ("observation", "{}"), ("gpt", "ok")),
+            "2 tool calls at turn 2 get only 1 result(s)",
+        ),
+        (conv(("human", "Weather?"), ("gpt", "Let me check."), ("human", "ok"), ("function_call", '{"name": "w"}')), "ends on a tool call (turn 4) with no result"),
+        (conv(("human", "Weather?"), ("function_call", ""), ("observation", ""), ("gpt", "ok")), "turn 2 (tool_call) is empty; turn 3 (tool) is empty"),
+    ],
+)
+def test_defects_fail(record, message):
+    assert failures([record], "DQ002") == {0: message}
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"instruction": "Hi", "output": "Hello"},
+        conv(("human", "continue"), ("gpt", "Part one of the story."), ("human", "continue"), ("gpt", "Part two of the story.")),
+        conv(("human", "Weather?"), ("function_call", '{"name": "w"}'), ("observation", '{"t": 20}'), ("gpt", "20 degrees.")),
+        # DQ001's: a call answered without a result, an empty answer
+        conv(("human", "Weather?"), ("function_call", '{"name": "w"}'), ("gpt", "Sunny.")),
+        conv(("human", "Weather?"), ("gpt", "")),
+    ],
+)
+def test_sound_conversations_and_dq001_cases_pass(record):
+    assert failures([record], "DQ002") == {}
+
+
+def test_an_open_end_can_be_allowed():
+    record = conv(("human", "hi"), ("gpt", "hello"), ("human", "And tomorrow?"))
+    assert failures([record], "DQ002", rules={"DQ002": {"allow-open-end": True}}) == {}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_FILES))
+def test_real_files_pass(name):
+    # Read: the multi-turn files (FastChat, Glaive) end on answers and pair every call with a result.
+    assert failures(real(name), "DQ002") == {}

@@ -1,0 +1,79 @@
+"""Rule packs as the content rules read them: a user's pack extends a shipped one, and a bad
+pattern or value is a configuration error naming the pack and the key."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+import dqe
+from dqe.config import ConfigError
+from dqe.patterns import alternation, marker_pattern, pattern_list
+from tests.conftest import failures
+
+
+def write_pack(tmp_path, name, text):
+    folder = tmp_path / "packs"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.toml").write_text(text, encoding="utf-8")
+    return str(folder)
+
+
+def test_a_user_pack_extends_the_shipped_cot_markers(tmp_path):
+    record = {"instruction": "Why does ice float on water?", "output": "Ergo, it is lighter than water."}
+    assert failures([record], "DQ201")  # "ergo" is no connective of the shipped pack
+    packs = write_pack(tmp_path, "cot", '[answer.en]\nconnectives = ["ergo"]\n')
+    assert failures([record], "DQ201", rule_packs=[packs]) == {}
+    # the shipped markers are still there
+    because = {"instruction": "Why does ice float on water?", "output": "Because it is lighter than water."}
+    assert failures([because], "DQ201", rule_packs=[packs]) == {}
+
+
+def test_a_user_pack_adds_a_language(tmp_path):
+    record = {"instruction": "Warum schwimmt Eis auf Wasser?", "output": "Dichte."}
+    assert failures([record], "DQ201") == {}  # no German markers shipped: no need seen
+    packs = write_pack(tmp_path, "cot", '[question.de]\nboundaries = true\nwhy = ["warum", "wieso"]\n')
+    assert list(failures([record], "DQ201", rule_packs=[packs])) == [0]
+
+
+def test_a_user_pack_adds_boilerplate_and_placeholder_patterns(tmp_path):
+    packs = write_pack(tmp_path, "boilerplate", '[categories.disclaimer.en]\npatterns = ["beep boop"]\n')
+    write_pack(tmp_path, "placeholders", '[categories.template.any]\npatterns = ["%%[A-Z]+%%"]\n')
+    records = [{"instruction": "Hi", "output": "Beep boop, hello!"}, {"instruction": "Hi", "output": "Hello %%NAME%%"}]
+    assert list(failures(records, "DQ203", rule_packs=[packs])) == [0]
+    assert failures(records, "DQ204", rule_packs=[packs]) == {1: "unfilled template placeholder in answer: %%NAME%%"}
+
+
+def test_an_invalid_pattern_names_the_pack_and_the_key(tmp_path):
+    packs = write_pack(tmp_path, "cot", '[answer.en]\nconnectives = ["(unclosed"]\n')
+    with pytest.raises(ConfigError, match=r"rule pack 'cot', 'answer.en.connectives': invalid regular expression '\(unclosed'"):
+        dqe.check([{"instruction": "a", "output": "b"}], select=["DQ201"], rule_packs=[packs])
+
+
+def test_a_wrong_type_names_the_key(tmp_path):
+    packs = write_pack(tmp_path, "length", '[tasks.long-form]\nmin-answer-tokens = "ten"\n')
+    with pytest.raises(ConfigError, match="'tasks.long-form.min-answer-tokens' must be a whole number"):
+        dqe.check([{"instruction": "a", "output": "b"}], select=["DQ102"], rule_packs=[packs])
+    packs = write_pack(tmp_path, "boilerplate", '[categories.refusal]\nwhere = "middle"\n')
+    with pytest.raises(ConfigError, match="'categories.refusal': 'where' must be"):
+        dqe.check([{"instruction": "a", "output": "b"}], select=["DQ203"], rule_packs=[packs])
+
+
+def test_the_cli_reports_a_bad_pack_with_exit_code_2(tmp_path, write_jsonl):
+    from click.testing import CliRunner
+
+    from dqe.cli import main
+
+    packs = write_pack(tmp_path, "placeholders", '[categories.template.any]\npatterns = ["[z-a]"]\n')
+    (tmp_path / "dqe.toml").write_text(f'rule-packs = ["{packs}"]\n')
+    result = CliRunner().invoke(main, ["check", str(write_jsonl([{"instruction": "a", "output": "b"}]))])
+    assert result.exit_code == 2 and "rule pack 'placeholders'" in result.output
+
+
+def test_word_boundaries_for_spaced_languages_only():
+    pack = {"a": {"en": {"boundaries": True, "k": ["so"]}, "zh": {"k": ["所以"]}}}
+    pattern = marker_pattern(pack, "a", "k", "test")
+    counts = pl.Series(["so it is, also so-so", "所以如此", "SO"]).str.count_matches(pattern).to_list()
+    assert counts == [3, 1, 1]
+    assert alternation(["a", "b"], boundaries=False) == "(?:(?:a)|(?:b))"
+    assert pattern_list({"x": []}, "x", "test") is None
