@@ -101,10 +101,8 @@ def categories(pack: dict[str, Any], pack_name: str) -> dict[str, tuple[dict[str
     return out
 
 
-def selected(available: dict[str, Any], wanted: list[str] | None, key: str) -> list[str]:
-    """The names in ``wanted`` (all of ``available`` when None), checked against ``available``."""
-    if wanted is None:
-        return list(available)
+def selected(available: dict[str, Any], wanted: list[str], key: str) -> list[str]:
+    """The category names in ``wanted``, in pack order; a name the pack lacks is an error."""
     unknown = sorted(set(wanted) - set(available))
     if unknown:
         raise ConfigError(f"'{key}': no category {', '.join(unknown)} in the rule pack (categories: {', '.join(available)})")

@@ -27,8 +27,9 @@ def _tool_records(batch: pl.DataFrame) -> pl.Series:
 
 
 class BoilerplateOptions(RuleOptions):
-    categories: list[str] | None = Field(
-        None, description="categories of the `boilerplate` pack to check; none given: all of them"
+    skip_categories: list[str] = Field(
+        default_factory=list,
+        description="categories of the `boilerplate` pack not to check: disclaimer, refusal, apology, asks-for-input",
     )
     head_chars: int = Field(150, ge=1, description="how far into a turn a 'start' category looks, in characters")
     short_chars: int = Field(300, ge=1, description="turns shorter than this count as short (for 'short-only' categories)")
@@ -90,7 +91,7 @@ class Boilerplate(RecordRule):
     )
     example = (
         '{"instruction": "Design a logo.", "output": "I\'m sorry, I am an AI language model and I '
-        "do not possess the ability to create visual graphics.\"} fails: 'answer: AI disclaimer "
+        "do not possess the ability to create visual graphics.\"} fails: 'answer: AI disclaimer: "
         "\"I am an AI language model and I do not\"'."
     )
     Options = BoilerplateOptions
@@ -98,8 +99,8 @@ class Boilerplate(RecordRule):
     def __init__(self, options, context):
         super().__init__(options, context)
         found = load_categories(context.pack("boilerplate"))
-        names = selected({c.name: c for c in found}, options.categories, "rules.DQ203.categories")
-        self.categories = [c for c in found if c.name in names]
+        skipped = selected({c.name: c for c in found}, options.skip_categories, "rules.DQ203.skip-categories")
+        self.categories = [c for c in found if c.name not in skipped]
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         o = self.options

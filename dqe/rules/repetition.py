@@ -48,7 +48,7 @@ class Repetition(RecordRule):
     )
     example = (
         '"The answer is 4. The answer is 4. The answer is 4. ..." fails: '
-        "'answer loops: 91% of its 5-grams repeat earlier ones (\"the answer is 4 the\")'."
+        "'answer loops: 91% of its 5-grams repeat earlier ones (most: \"4 The answer is 4\")'."
     )
     Options = RepetitionOptions
 
@@ -69,7 +69,7 @@ class Repetition(RecordRule):
         if not cjk.any():
             return spaced
         chars = turns.filter(cjk).select("_t", u=pl.col("text").str.extract_all(UNIT)).explode("u").drop_nulls("u")
-        return pl.concat([spaced, chars]).sort("_t", maintain_order=True)
+        return pl.concat([spaced, chars])  # each turn's units stay together and in order
 
     def _ngrams(self, turns: pl.DataFrame) -> pl.DataFrame:
         n = self.options.ngram

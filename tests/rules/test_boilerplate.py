@@ -78,11 +78,11 @@ def test_tool_records_may_decline_what_their_tools_cannot_do():
     assert list(failures([record], "DQ203")) == [0]
 
 
-def test_categories_option_picks_categories_and_rejects_unknown_ones():
+def test_categories_can_be_skipped_and_unknown_ones_are_errors():
     record = qa("As an AI, I think cats are great.")
-    assert failures([record], "DQ203", rules={"DQ203": {"categories": ["refusal", "apology"]}}) == {}
-    with pytest.raises(ConfigError, match="'rules.DQ203.categories': no category nonsense"):
-        dqe.check([record], select=["DQ203"], rules={"DQ203": {"categories": ["nonsense"]}})
+    assert failures([record], "DQ203", rules={"DQ203": {"skip-categories": ["disclaimer"]}}) == {}
+    with pytest.raises(ConfigError, match="'rules.DQ203.skip-categories': no category nonsense"):
+        dqe.check([record], select=["DQ203"], rules={"DQ203": {"skip-categories": ["nonsense"]}})
 
 
 # Failures per real file, read and judged. Nearly all are right: AI disclaimers and refusals in
