@@ -41,6 +41,12 @@ def relative_path(path: str) -> str:
     return path
 
 
+def relative_source(source: str) -> str:
+    """file:line with the file as ``relative_path`` gives it."""
+    path, line = split_source(source)
+    return relative_path(path) + (f":{line}" if line is not None else "")
+
+
 def threshold_text(metric: MetricResult) -> str:
     """"fail < 0.8, warn < 0.95" (or > for a maximum), empty when no threshold is set."""
     op = "<" if metric.direction == "min" else ">"

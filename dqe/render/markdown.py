@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 
-from dqe.render.common import dataset_facts, number, percent, threshold_text
+from dqe.render.common import dataset_facts, number, percent, relative_path, relative_source, threshold_text
 from dqe.report import Report
 
 _PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")
@@ -37,7 +37,7 @@ def render_markdown(report: Report) -> str:
         "",
         f"**{s.records:,} records**: {s.passed:,} passed, {s.rejected:,} rejected, {s.invalid:,} invalid "
         f"(pass rate {percent(rate)}) in {len(report.files)} file{'s' if len(report.files) != 1 else ''}: "
-        + ", ".join(md(f.path) for f in report.files[:5])
+        + ", ".join(md(relative_path(f.path)) for f in report.files[:5])
         + (f" and {len(report.files) - 5} more" if len(report.files) > 5 else ""),
         "",
         "### Gate",
@@ -59,12 +59,12 @@ def render_markdown(report: Report) -> str:
         out += [f"- **{name}**: {md(line)}" for name, line in facts]
     if report.errors:
         out += ["", "### Rule errors (the check is incomplete)", ""]
-        out += [f"- {e.code} (plugin {md(e.plugin)}) {md(e.source or 'data set')}: {md(_clip(e.message))}" for e in report.errors[:10]]
+        out += [f"- {e.code} (plugin {md(e.plugin)}) {md(relative_source(e.source) if e.source else 'data set')}: {md(_clip(e.message))}" for e in report.errors[:10]]
     by_code: dict[str, list[str]] = {}
     for f in report.findings:
         shown = by_code.setdefault(f.code, [])
         if len(shown) < _SHOWN_PER_RULE:
-            shown.append(f"| {md(f.source)} | {f.severity} | {md(_clip(f.message))} |")
+            shown.append(f"| {md(relative_source(f.source))} | {f.severity} | {md(_clip(f.message))} |")
     if by_code:
         out += ["", "### Failing records (a sample)", ""]
         names = {r.code: r for r in report.rules}
@@ -72,5 +72,5 @@ def render_markdown(report: Report) -> str:
             rule = names.get(code)
             title = f"{code} {html.escape(rule.name)}: {number(rule.failed)} records" if rule else html.escape(code)
             out += ["<details>", f"<summary>{title}</summary>", "", "| source | severity | message |", "| --- | --- | --- |", *rows, "", "</details>", ""]
-    out.append(f"<sub>dqe {report.version} · config {md(report.config.path or 'defaults')} · sha256 {report.config.sha256[:12]}</sub>")
+    out += ["", f"<sub>dqe {report.version} · config {md(report.config.path or 'defaults')} · sha256 {report.config.sha256[:12]}</sub>"]
     return "\n".join(out).rstrip() + "\n"

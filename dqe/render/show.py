@@ -67,6 +67,7 @@ def render_show(report: Report, rule: str, *, limit: int = 20, color: bool = Fal
             console.print(Text.assemble("  ", ("system", "dim"), "    ", _excerpt(text.system, 150)))
         if earlier:
             console.print(Text(f"  ({earlier} earlier turn{'s' if earlier != 1 else ''})", style="dim"))
-        console.print(Text.assemble("  ", ("question", "dim"), "  ", _excerpt(user) if user is not None else "(none)"))
-        console.print(Text.assemble("  ", ("answer", "dim"), "    ", _excerpt(answer) if answer is not None else "(none)"))
+        for label, part in (("question  ", user), ("answer    ", answer)):
+            shown_text = "(none)" if part is None else _excerpt(part) or "(empty)"
+            console.print(Text.assemble("  ", (label, "dim"), shown_text))
     return out.getvalue()
