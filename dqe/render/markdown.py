@@ -9,7 +9,14 @@ from __future__ import annotations
 import html
 import re
 
-from dqe.render.common import dataset_facts, number, percent, relative_path, relative_source, threshold_text
+from dqe.render.common import (
+    dataset_facts,
+    number,
+    percent,
+    relative_path,
+    relative_source,
+    threshold_text,
+)
 from dqe.report import Report
 
 _PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")

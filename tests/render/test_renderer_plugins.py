@@ -8,7 +8,7 @@ import dqe
 from dqe import hookimpl
 from dqe.plugins import PluginError, load_plugins
 from dqe.render import get_renderer
-from dqe.render.base import RenderError, Renderer
+from dqe.render.base import Renderer, RenderError
 
 
 class CsvSummary(Renderer):
