@@ -26,7 +26,7 @@ import polars as pl
 from dqe.gate import MetricResult
 from dqe.record_text import RecordText
 from dqe.render.base import RenderError
-from dqe.render.common import dataset_facts, flatten_numbers, number, percent, threshold_text
+from dqe.render.common import dataset_facts, flatten_numbers, number, percent, relative_source, threshold_text
 from dqe.report import Report
 
 RECORDS_PER_RULE = 50  # failing records of each rule in the table
@@ -106,8 +106,9 @@ def _top(counts: dict[str, int], n: int = TOP) -> list[tuple[str, int]]:
     return [*items[: n - 1], (f"{len(items) - n + 1} others", sum(v for _, v in items[n - 1 :]))]
 
 
-def _facts(report: Report) -> dict[str, str]:
-    return dict(dataset_facts(report.dataset))
+def _facts(report: Report, section: str) -> list[str]:
+    """The one-line summary of a data-set section, when there is one."""
+    return [line for name, line in dataset_facts(report.dataset) if name == section]
 
 
 def _token_plot(report: Report) -> Plot | None:
@@ -132,7 +133,7 @@ def _token_plot(report: Report) -> Plot | None:
         title="Token length per record",
         uri=uri,
         alt=f"Histogram of token counts per record for question, answer and formatted total; max-tokens {cap}",
-        facts=[_facts(report)["tokens"]],
+        facts=_facts(report, "tokens"),
         metrics=_metrics_for(report, "tokens"),
         table=rows,
         table_head=("", "mean", "p50", "p90", "p99", "max"),
@@ -159,7 +160,7 @@ def _category_plot(report: Report) -> Plot | None:
         title="Task categories against their target",
         uri=uri,
         alt="Share of records per task category, with the target share of each marked",
-        facts=[_facts(report)["categories"], *(["Amber bars: above 1.5 times their target share; grey: missing."] if target else [])],
+        facts=[*_facts(report, "categories"), *(["Amber bars: above 1.5 times their target share; grey: missing."] if target else [])],
         metrics=_metrics_for(report, "categories"),
     )
 
@@ -193,7 +194,7 @@ def _language_plot(report: Report) -> Plot | None:
         title="Language of question and answer",
         uri=uri,
         alt="Records per detected language, question and answer side by side",
-        facts=[_facts(report)["languages"]],
+        facts=_facts(report, "languages"),
         metrics=_metrics_for(report, "languages"),
     )
 
@@ -228,7 +229,7 @@ def _domain_plot(report: Report) -> Plot | None:
         title="Vertical domains: share of records",
         uri=uri,
         alt="Share of records per domain and of all vertical-domain records, with the maximum marked",
-        facts=[_facts(report)["domains"]],
+        facts=_facts(report, "domains"),
         metrics=_metrics_for(report, "domains"),
     )
 
@@ -253,7 +254,7 @@ def _cot_plot(report: Report) -> Plot | None:
         title="Chain of thought: share of records with reasoning steps",
         uri=uri,
         alt="Share of records with chain of thought, overall and among reasoning records",
-        facts=[_facts(report)["cot"]],
+        facts=_facts(report, "cot"),
         metrics=_metrics_for(report, "cot"),
     )
 
@@ -265,7 +266,7 @@ def _duplicate_plot(report: Report) -> Plot | None:
     if not isinstance(section, dict):
         return None
     largest = [c for c in section.get("largest") or [] if isinstance(c, dict)][:TOP]
-    facts = [_facts(report)["duplicates"]]
+    facts = _facts(report, "duplicates")
     metrics = _metrics_for(report, "duplicates")
     if not largest:
         return Plot(key="duplicates", title="Duplicates", uri="", alt="", facts=facts, metrics=metrics)
@@ -374,6 +375,7 @@ def render_html(report: Report) -> str:
     env.filters["number"] = number
     env.filters["percent"] = percent
     env.filters["thresholds"] = threshold_text
+    env.filters["short_source"] = relative_source
     script = _asset("report.js")
     style = _asset("report.css")
     csp = f"default-src 'none'; img-src data:; style-src {_csp_hash(style)}; script-src {_csp_hash(script)}; base-uri 'none'; form-action 'none'"

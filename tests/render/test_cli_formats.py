@@ -80,3 +80,12 @@ def test_show_of_a_rule_that_did_not_run(defect_file):
     result = run("check", str(defect_file), "--show", "DQ999")
     assert result.exit_code == 2
     assert "--show DQ999: no such rule in this check" in result.stderr
+
+
+def test_html_without_its_extra_fails_before_checking(defect_file, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if dqe[html] were not installed
+    result = run("check", str(defect_file), "--html", "r.html")
+    assert result.exit_code == 2
+    assert "the HTML report needs matplotlib: pip install 'dqe[html]'" in result.stderr
