@@ -23,7 +23,7 @@ import orjson
 import dqe
 from dqe.render import get_renderer
 
-WORDS = "data model train answer question record token rule check quality report the of and to in is that for".split()
+WORDS = ["data", "model", "train", "answer", "question", "record", "token", "rule", "check", "quality", "report", "the", "of", "and", "to", "in", "is", "that", "for"]
 HANZI = "数据模型训练回答问题记录规则检查质量报告的了是在有和我们这个为中文"
 
 

@@ -26,7 +26,14 @@ import polars as pl
 from dqe.gate import MetricResult
 from dqe.record_text import RecordText
 from dqe.render.base import RenderError
-from dqe.render.common import dataset_facts, flatten_numbers, number, percent, relative_source, threshold_text
+from dqe.render.common import (
+    dataset_facts,
+    flatten_numbers,
+    number,
+    percent,
+    relative_source,
+    threshold_text,
+)
 from dqe.report import Report
 
 RECORDS_PER_RULE = 50  # failing records of each rule in the table

@@ -46,6 +46,11 @@ def chromium() -> str:
     return found
 
 
+@pytest.fixture(autouse=True)
+def _needs_chromium() -> None:
+    chromium()  # skips before any report is rendered
+
+
 def browse(tmp_path: Path, url: str, *args: str) -> str:
     profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
     profile.mkdir()
