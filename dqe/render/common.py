@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dqe.gate import MetricResult
+from dqe.report import INVALID_CODE
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def number(value: float | int | None) -> str:
@@ -19,6 +23,21 @@ def number(value: float | int | None) -> str:
 
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def statuses(findings: pl.DataFrame) -> pl.DataFrame:
+    """record, status of each record with findings, from its findings alone (as the engine
+    decides: invalid for DQ000, rejected for any error, else passed with warnings), so that
+    a renderer need not build the frame of every record."""
+    import polars as pl
+
+    return findings.group_by("record").agg(
+        status=pl.when((pl.col("code") == INVALID_CODE).any())
+        .then(pl.lit("invalid"))
+        .when((pl.col("severity") == "error").any())
+        .then(pl.lit("rejected"))
+        .otherwise(pl.lit("passed"))
+    )
 
 
 def split_source(source: str) -> tuple[str, int | None]:

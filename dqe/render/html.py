@@ -32,6 +32,7 @@ from dqe.render.common import (
     number,
     percent,
     relative_source,
+    statuses,
     threshold_text,
 )
 from dqe.report import Report
@@ -342,19 +343,15 @@ def failing_records(report: Report) -> tuple[list[FailingRecord], int]:
     names = {r.code: r.name for r in report.rules}
     if report.has_records:
         findings = report.findings_frame
-        statuses = report.records.select("record", "status")
     else:  # loaded from JSON: the findings it holds, and no text
         findings = pl.DataFrame(
             [f.model_dump() for f in report.findings],
             schema={"record": pl.Int64, "source": pl.String, "id": pl.String, "code": pl.String, "severity": pl.String, "score": pl.Float64, "message": pl.String},
         )
-        statuses = findings.group_by("record").agg(
-            status=pl.when((pl.col("code") == "DQ000").any()).then(pl.lit("invalid")).when((pl.col("severity") == "error").any()).then(pl.lit("rejected")).otherwise(pl.lit("passed"))
-        )
     total = findings["record"].n_unique() if findings.height else 0
     chosen = select_failing(findings)
     texts = report.record_texts(chosen, max_chars=TEXT_CHARS) if report.has_records else {}
-    status_of = dict(statuses.filter(pl.col("record").is_in(chosen)).iter_rows())
+    status_of = dict(statuses(findings.filter(pl.col("record").is_in(chosen))).iter_rows())
     rows: dict[int, FailingRecord] = {}
     for f in findings.filter(pl.col("record").is_in(chosen)).sort("record", "code").iter_rows(named=True):
         record = f["record"]

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from dqe.config import ConfigError
+from dqe.render.common import statuses
 from dqe.report import Report
 
 _EXCERPT = 300
@@ -31,7 +32,7 @@ def render_show(report: Report, rule: str, *, limit: int = 20, color: bool = Fal
     records = shown["record"].to_list()
     reasons = findings.filter(pl.col("record").is_in(records)).group_by("record", maintain_order=True).agg("code", "severity", "message")
     reasons_of = {r["record"]: r for r in reasons.iter_rows(named=True)}
-    statuses = dict(report.records.filter(pl.col("record").is_in(records)).select("record", "status").iter_rows())
+    status_of = dict(statuses(findings.filter(pl.col("record").is_in(records))).iter_rows())
     texts = report.record_texts(records, max_chars=_EXCERPT * 4)
 
     out = io.StringIO()
@@ -45,7 +46,7 @@ def render_show(report: Report, rule: str, *, limit: int = 20, color: bool = Fal
     )
     for record, source, record_id in shown.select("record", "source", "id").iter_rows():
         console.print()
-        status = statuses.get(record, "")
+        status = status_of.get(record, "")
         console.print(
             Text.assemble((source, "cyan"), "  ", (status, "red" if status != "passed" else "green"), (f"  id {record_id}" if record_id else "", "dim"))
         )
