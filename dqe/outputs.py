@@ -60,7 +60,7 @@ def write_outputs(result: RunResult, reader: Reader, passed: Path, rejected: Pat
                 ok.write(item.obj)  # type: ignore[arg-type]
                 continue
             meta: dict[str, Any] = {"source": source, "status": "invalid" if statuses[idx] == 2 else "rejected"}
-            meta["reasons"] = [r for r in reasons.get(idx, []) if r["severity"] == "error"] or reasons.get(idx, [])
+            meta["reasons"] = reasons.get(idx, [])  # every failed rule, warnings too, to review and fix
             if item.obj is None:
                 bad.write({"_dqe": {**meta, "raw": item.raw}})
             else:

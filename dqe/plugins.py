@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from dqe import hookspecs
 from dqe.feature import Feature
 from dqe.formats.base import RecordFormat
+from dqe.render.base import Renderer
 from dqe.rule import CODE_PATTERN, DatasetRule, RecordRule, Rule, RuleOptions
 from dqe.templates import Template
 
@@ -36,6 +37,7 @@ BUILTIN_PLUGINS = (
     "dqe.features.tokens",
     "dqe.rules.structure",
     "dqe.rules.token_length",
+    "dqe.render",
 )
 
 
@@ -54,6 +56,7 @@ class PluginInfo(BaseModel):
     formats: list[str] = Field(default_factory=list)
     templates: list[str] = Field(default_factory=list)
     features: list[str] = Field(default_factory=list)
+    renderers: list[str] = Field(default_factory=list)
 
 
 @dataclass
@@ -65,6 +68,7 @@ class Registry:
     formats: dict[str, RecordFormat] = field(default_factory=dict)
     templates: dict[str, Template] = field(default_factory=dict)
     features: dict[str, type[Feature]] = field(default_factory=dict)
+    renderers: dict[str, Renderer] = field(default_factory=dict)
     owner: dict[str, str] = field(default_factory=dict)  # "rule:DQ101" -> plugin name
 
     @property
@@ -145,6 +149,7 @@ class _Loader:
             ("dqe_register_templates", "template"),
             ("dqe_register_features", "feature"),
             ("dqe_register_rules", "rule"),
+            ("dqe_register_renderers", "renderer"),
         ):
             hook = getattr(self.pm.hook, hook_name)
             for impl in hook.get_hookimpls():  # in registration order: built-ins first
@@ -177,6 +182,10 @@ class _Loader:
                 if not isinstance(thing, Template):
                     raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.Template")
                 key, table, names = thing.name, registry.templates, info.templates
+            elif kind == "renderer":
+                if not isinstance(thing, Renderer):
+                    raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.Renderer instance")
+                key, table, names = thing.name, registry.renderers, info.renderers
             else:
                 if not (isinstance(thing, type) and issubclass(thing, Feature)) or thing.__abstractmethods__:
                     raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.Feature subclass")
