@@ -186,6 +186,9 @@ def filter_(paths: tuple[Path, ...], passed: Path, rejected: Path, no_progress: 
     report = result.report
     click.echo(f"{out.passed:,} passed -> {out.passed_path}")
     click.echo(f"{out.rejected:,} rejected -> {out.rejected_path}")
+    if out.redactions.values:
+        by_rule = ", ".join(f"{code} {n:,}" for code, n in out.redactions.rules.items())
+        click.echo(f"{out.redactions.values:,} spans redacted in {out.redactions.records:,} records ({by_rule}); see _dqe.redactions")
     click.echo(f"gate manifest -> {result.manifest}")
     from rich.console import Console
 
