@@ -104,7 +104,7 @@ class RuleRun:
 
     code: str
     passed: list[bool]
-    scores: list[float]
+    scores: list[float]  # the rule's score (0..1, 1 best); 0 for a record that could not be read
     messages: list[str | None]  # why the rule failed the record; None where it passed
     errors: list[str]  # the rule raised (file:line: error); a record it raised on has passed False
     report: Report = field(repr=False)
@@ -133,14 +133,17 @@ def run_rule(
     items = _records(records)
     registry, cls = _registry(rule, plugins, disabled)
     table = {"select": [cls.code], "rules": {cls.code: dict(options or {})}, **config}
-    report = build_report(Engine(resolve_config(table), registry).run(items), complete=True)
+    result = Engine(resolve_config(table), registry).run(items)
+    report = build_report(result, complete=True)
     n = report.summary.records
-    passed, scores = [True] * n, [1.0] * n
+    passed, scores = [True] * n, [0.0] * n
+    # With one record rule selected, a record's quality is that rule's score.
+    for idx, quality in result.table.select("_idx", "quality").iter_rows():
+        scores[idx] = quality
     messages: list[str | None] = [None] * n
     for f in report.findings:
         if f.code in (cls.code, INVALID_CODE):
             passed[f.record] = False
-            scores[f.record] = f.score
             messages[f.record] = f.message if f.code == cls.code else f"{INVALID_CODE} invalid record: {f.message}"
     errors = [f"{e.source or 'data set'}: {e.message}" for e in report.errors]
     return RuleRun(code=cls.code, passed=passed, scores=scores, messages=messages, errors=errors, report=report)
