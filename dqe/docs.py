@@ -15,6 +15,7 @@ from dqe.rule import Rule
 
 def rule_rows(disabled: Iterable[str] = ()) -> list[dict[str, Any]]:
     registry = load_plugins(disabled=disabled)
+    registry.raise_errors()
     rows = [{**{k: INVALID_RULE[k] for k in ("code", "name", "summary")}, "scope": "record", "severity": "error", "default": True, "plugin": "dqe"}]
     for code in sorted(registry.rules):
         cls = registry.rules[code]
@@ -48,6 +49,7 @@ def rule_doc(key: str, disabled: Iterable[str] = ()) -> str | None:
         r = INVALID_RULE
         return f"{r['code']} {r['name']} (reader, always on)\n\n{r['summary']}\n\nWhy it matters:\n{_wrap(r['why'])}\n\nExample:\n{_wrap(r['example'])}\n"
     registry = load_plugins(disabled=disabled)
+    registry.raise_errors()
     cls = registry.rule_by_name(key.upper()) or registry.rule_by_name(key)
     if cls is None:
         return None

@@ -38,7 +38,9 @@ class ChatServer:
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -85,8 +87,14 @@ class ChatServer:
                     return self._send(200, b"<html>Bad Gateway</html>")
                 if "[[no-choices]]" in answer:
                     return self._send(200, b'{"id": "x", "object": "chat.completion"}')
-                verdict = {"correctness": 1 if "WRONG" in answer else 5, "helpfulness": 4, "reasoning": 4}
-                verdict["explanation"] = "The arithmetic is wrong." if "WRONG" in answer else "Correct and clear."
+                verdict = {
+                    "correctness": 1 if "WRONG" in answer else 5,
+                    "helpfulness": 4,
+                    "reasoning": 4,
+                }
+                verdict["explanation"] = (
+                    "The arithmetic is wrong." if "WRONG" in answer else "Correct and clear."
+                )
                 if "[[partial]]" in answer:
                     del verdict["reasoning"]
                 content = json.dumps(verdict)
@@ -98,12 +106,20 @@ class ChatServer:
                     "id": "chatcmpl-test",
                     "object": "chat.completion",
                     "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": content},
+                            "finish_reason": "stop",
+                        }
+                    ],
                     "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
                 }
                 self._send(200, json.dumps(reply).encode())
 
-            def _send(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+            def _send(
+                self, status: int, data: bytes, headers: dict[str, str] | None = None
+            ) -> None:
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -142,5 +158,11 @@ def judge_options(chat_server: ChatServer, tmp_path) -> dict:
 @pytest.fixture(autouse=True)
 def _no_judge_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The tests configure the judge themselves; a developer's real endpoint stays out."""
-    for name in ("DQE_JUDGE_BASE_URL", "OPENAI_BASE_URL", "DQE_JUDGE_MODEL", "DQE_JUDGE_API_KEY", "OPENAI_API_KEY"):
+    for name in (
+        "DQE_JUDGE_BASE_URL",
+        "OPENAI_BASE_URL",
+        "DQE_JUDGE_MODEL",
+        "DQE_JUDGE_API_KEY",
+        "OPENAI_API_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)

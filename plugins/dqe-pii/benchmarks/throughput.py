@@ -19,8 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import polars as pl
-
 import dqe
 from dqe.api import resolve_config
 from dqe.context import Context
@@ -53,21 +51,32 @@ def corpus(data: Path, n: int) -> list[dict]:
         answer = r["answer"]
         if i % 50 == 0:
             answer += " " + rng.choice(PLANTED)
-        out.append({"instruction": r["question"], "input": "", "output": answer, "system": r["system"] or ""})
+        out.append(
+            {
+                "instruction": r["question"],
+                "input": "",
+                "output": answer,
+                "system": r["system"] or "",
+            }
+        )
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=200_000)
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[3].parent / "shared" / "data")
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[3].parent / "shared" / "data"
+    )
     args = parser.parse_args()
 
     records = corpus(args.data, args.records)
     registry = load_plugins()
     context = Context(resolve_config({}), registry)
     batches = [part.frame for part in Reader(records, registry.formats, batch_size=10_000)]
-    mean_chars = sum(b["answer"].str.len_chars().sum() + b["question"].str.len_chars().sum() for b in batches) / len(records)
+    mean_chars = sum(
+        b["answer"].str.len_chars().sum() + b["question"].str.len_chars().sum() for b in batches
+    ) / len(records)
     rules = [cls(cls.Options(), context) for cls in RULES]
     feature = PiiText(context)
 
@@ -81,7 +90,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "corpus.jsonl"
-        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        path.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+        )
         start = time.perf_counter()
         report = dqe.check(path, {}, select=["PII"])
         check_s = time.perf_counter() - start
@@ -89,11 +100,19 @@ def main() -> None:
         dqe.check(path, {}, select=["DQ001"])
         baseline_s = time.perf_counter() - start
 
-    print(f"records: {len(records):,} (mean {mean_chars:,.0f} characters of question and answer), planted in 1 of 50")
-    print(f"PII rules alone (feature + 6 checks): {len(records) / rules_s:,.0f} records/s ({rules_s:.2f} s); {failed:,} findings")
-    print(f"dqe check --select PII, JSONL read included: {len(records) / check_s:,.0f} records/s ({check_s:.2f} s); "
-          f"{report.summary.rejected:,} rejected")
-    print(f"dqe check --select DQ001 on the same file, for comparison: {len(records) / baseline_s:,.0f} records/s ({baseline_s:.2f} s)")
+    print(
+        f"records: {len(records):,} (mean {mean_chars:,.0f} characters of question and answer), planted in 1 of 50"
+    )
+    print(
+        f"PII rules alone (feature + 6 checks): {len(records) / rules_s:,.0f} records/s ({rules_s:.2f} s); {failed:,} findings"
+    )
+    print(
+        f"dqe check --select PII, JSONL read included: {len(records) / check_s:,.0f} records/s ({check_s:.2f} s); "
+        f"{report.summary.rejected:,} rejected"
+    )
+    print(
+        f"dqe check --select DQ001 on the same file, for comparison: {len(records) / baseline_s:,.0f} records/s ({baseline_s:.2f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -17,21 +17,33 @@ pytestmark = pytest.mark.skipif(
 
 
 def dqe(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([DQE, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [DQE, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 @pytest.fixture
 def planted(tmp_path: Path) -> Path:
     records = [
-        {"instruction": "How do I reach support?", "input": "", "output": "Write to jane.doe@gmail.com."},
+        {
+            "instruction": "How do I reach support?",
+            "input": "",
+            "output": "Write to jane.doe@gmail.com.",
+        },
         {"instruction": "我的手机号是多少？", "input": "", "output": "你的手机号是13812345678。"},
         {"instruction": "Pay", "input": "", "output": "Charged 4539 1488 0343 6467."},
         {"instruction": "身份证", "input": "", "output": "11010519491231002X"},
-        {"instruction": "Deploy", "input": "", "output": "export KEY=ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"},
+        {
+            "instruction": "Deploy",
+            "input": "",
+            "output": "export KEY=ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
+        },
         {"instruction": "Say hi.", "input": "", "output": "Hi!"},
     ]
     path = tmp_path / "planted.jsonl"
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+    )
     return path
 
 
@@ -50,7 +62,13 @@ def test_dqe_check_reports_planted_data_with_the_plugin_codes(tmp_path, planted)
     assert out.returncode == 1  # the gate fails: 5 of 6 records rejected
     report = json.loads(out.stdout)
     found = {(f["source"].rsplit(":", 1)[1], f["code"]) for f in report["findings"]}
-    assert found == {("1", "PII001"), ("2", "PII002"), ("3", "PII003"), ("4", "PII006"), ("5", "PII005")}
+    assert found == {
+        ("1", "PII001"),
+        ("2", "PII002"),
+        ("3", "PII003"),
+        ("4", "PII006"),
+        ("5", "PII005"),
+    }
     assert {r["code"]: r["plugin"] for r in report["rules"]}["PII001"] == "pii"
     assert "jane.doe@gmail.com" not in out.stdout  # messages mask what they report
 
@@ -59,11 +77,21 @@ def test_dqe_rule_prints_the_docs(tmp_path):
     out = dqe("rule", "PII001", cwd=tmp_path)
     assert out.returncode == 0
     text = out.stdout
-    assert text.startswith("PII001 email-address  (record rule, severity error, on by default, plugin pii)")
-    for part in ("What it does:", "Why it matters:", "Example:", "ignore-domains", "redact (bool, default False)", "[rules.PII001]"):
+    assert text.startswith(
+        "PII001 email-address  (record rule, severity error, on by default, plugin pii)"
+    )
+    for part in (
+        "What it does:",
+        "Why it matters:",
+        "Example:",
+        "ignore-domains",
+        "redact (bool, default False)",
+        "[rules.PII001]",
+    ):
         assert part in text
 
 
+@pytest.mark.slow
 def test_disabled_by_name_the_rules_are_gone(tmp_path, planted):
     import os
 
@@ -81,8 +109,17 @@ def test_dqe_filter_redacts_when_configured(tmp_path, planted):
     (tmp_path / "dqe.toml").write_text(
         "".join(f'[rules.PII00{i}]\nseverity = "warning"\nredact = true\n' for i in range(1, 7))
     )
-    out = dqe("filter", str(planted), "--passed", "ok.jsonl", "--rejected", "bad.jsonl", cwd=tmp_path)
+    out = dqe(
+        "filter", str(planted), "--passed", "ok.jsonl", "--rejected", "bad.jsonl", cwd=tmp_path
+    )
     assert out.returncode == 0, out.stderr
-    assert "5 spans redacted in 5 records (PII001 1, PII002 1, PII003 1, PII005 1, PII006 1); see _dqe.redactions" in out.stdout
+    assert (
+        "5 spans redacted in 5 records (PII001 1, PII002 1, PII003 1, PII005 1, PII006 1); see _dqe.redactions"
+        in out.stdout
+    )
     written = [json.loads(line) for line in (tmp_path / "ok.jsonl").read_text("utf-8").splitlines()]
-    assert [r["output"] for r in written[:3]] == ["Write to <EMAIL>.", "你的手机号是<PHONE>。", "Charged <CARD_NUMBER>."]
+    assert [r["output"] for r in written[:3]] == [
+        "Write to <EMAIL>.",
+        "你的手机号是<PHONE>。",
+        "Charged <CARD_NUMBER>.",
+    ]

@@ -4,11 +4,18 @@ import re
 from pathlib import Path
 
 import pytest
-from dqe.testing import assert_findings, conversation, record, run_rule
 
+from dqe import testing
+from dqe.testing import assert_findings, conversation, record
+from dqe_pii import plugin
 from dqe_pii.rules import RULES, CardNumber, ChineseId, Email, IpAddress, Phone, Secret, mask
 
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+
+
+def run_rule(rule, records, options=None):
+    """The plugin is passed in, so that the tests run whether or not it is installed."""
+    return testing.run_rule(rule, records, options, plugins=[plugin])
 
 
 def test_email_addresses():
@@ -29,7 +36,9 @@ def test_email_addresses():
 
 
 def test_email_in_earlier_turns_counts():
-    run = run_rule(Email, [conversation("Hi, I am bob@corp.com.", "Hello Bob.", "What is 2+2?", "4.")])
+    run = run_rule(
+        Email, [conversation("Hi, I am bob@corp.com.", "Hello Bob.", "What is 2+2?", "4.")]
+    )
     assert_findings(run, {0: "1 e-mail address"})
 
 
@@ -53,13 +62,18 @@ def test_phone_numbers():
             record(answer="Order 2023-555-1234 shipped."),
         ],
     )
-    assert_findings(run, {0: "1 phone number: 13*******78", 1: "phone number", 2: "phone number", 3: "phone number"})
+    assert_findings(
+        run,
+        {0: "1 phone number: 13*******78", 1: "phone number", 2: "phone number", 3: "phone number"},
+    )
 
 
 def test_phone_numbers_in_math_pass():
     """GSM8K-style arithmetic is full of digit runs; none of it is a phone number."""
     answer = "She sold 48/2 = <<48/2=24>>24 clips in May. 48+24 = <<48+24=72>>72. #### 72"
-    assert_findings(run_rule(Phone, [record(answer=answer), record(answer="+1234 -5678 = -4444")]), [])
+    assert_findings(
+        run_rule(Phone, [record(answer=answer), record(answer="+1234 -5678 = -4444")]), []
+    )
 
 
 def test_card_numbers():
@@ -78,7 +92,11 @@ def test_card_numbers():
 
 
 def test_card_test_numbers_can_count():
-    run = run_rule(CardNumber, [record(answer="Test with 4111 1111 1111 1111.")], {"ignore-test-numbers": False})
+    run = run_rule(
+        CardNumber,
+        [record(answer="Test with 4111 1111 1111 1111.")],
+        {"ignore-test-numbers": False},
+    )
     assert_findings(run, {0: "card number"})
 
 
@@ -112,7 +130,9 @@ def test_secrets():
             record(answer="token = 'ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'"),
             record(answer="aws_access_key_id = AKIAZ7QK3M4X5N6P7R8S"),
             record(answer="SLACK=xoxb-2048-4096-Z9y8X7w6V5u4"),
-            record(answer="-----BEGIN RSA PRIVATE KEY-----\nMIIE...\n-----END RSA PRIVATE KEY-----"),
+            record(
+                answer="-----BEGIN RSA PRIVATE KEY-----\nMIIE...\n-----END RSA PRIVATE KEY-----"
+            ),
             record(answer="secret: 9fK2mQ7xL4vR8tW1zY6bN3cHdE5aB0pQ1rS"),  # high entropy, no prefix
             record(answer="Set OPENAI_API_KEY=sk-xxxxxxxxxxxxxxxxxxxxxxxx"),  # placeholder
             record(answer="AWS docs use AKIAIOSFODNN7EXAMPLE."),
@@ -121,11 +141,17 @@ def test_secrets():
             record(answer="a_very_long_snake_case_function_name_for_tests()"),
         ],
     )
-    assert_findings(run, {0: "1 secret: sk-", 1: "secret", 2: "secret", 3: "secret", 4: "secret", 5: "secret"})
+    assert_findings(
+        run, {0: "1 secret: sk-", 1: "secret", 2: "secret", 3: "secret", 4: "secret", 5: "secret"}
+    )
 
 
 def test_high_entropy_tokens_can_be_switched_off():
-    run = run_rule(Secret, [record(answer="secret: 9fK2mQ7xL4vR8tW1zY6bN3cHdE5aB0pQ1rS")], {"high-entropy": False})
+    run = run_rule(
+        Secret,
+        [record(answer="secret: 9fK2mQ7xL4vR8tW1zY6bN3cHdE5aB0pQ1rS")],
+        {"high-entropy": False},
+    )
     assert_findings(run, [])
 
 
@@ -173,7 +199,8 @@ def test_mask_hides_the_middle():
 
 
 @pytest.mark.parametrize(
-    "name", ["llamafactory_alpaca_zh_demo.json", "gsm8k_train_alpaca.json", "rasbt_instruction_data.json"]
+    "name",
+    ["llamafactory_alpaca_zh_demo.json", "gsm8k_train_alpaca.json", "rasbt_instruction_data.json"],
 )
 def test_no_false_alarms_on_real_data(name):
     """Real SFT sets with no personal data in them: math, Chinese, general instructions."""

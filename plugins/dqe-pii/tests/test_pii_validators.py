@@ -140,7 +140,10 @@ def test_entropy():
         ("123e4567-e89b-12d3-a456-426614174000", False),  # a UUID
         ("src/main/java/com/Example/MyClass2Test", False),  # a path
         ("your9API8key7GOES6here5ABCDEFGHIJKLMN", False),  # a placeholder
-        ("iVBORw0KGgo" + "AAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA" * 2, False),  # base64 data
+        (
+            "iVBORw0KGgo" + "AAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA" * 2,
+            False,
+        ),  # base64 data
     ],
 )
 def test_high_entropy_tokens(text, ok):

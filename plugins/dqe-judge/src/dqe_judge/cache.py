@@ -50,7 +50,8 @@ class VerdictCache:
         for start in range(0, len(keys), _LOOKUP_CHUNK):
             part = keys[start : start + _LOOKUP_CHUNK]
             rows = self._db.execute(
-                f"SELECT key, verdict FROM verdicts WHERE key IN ({','.join('?' * len(part))})", part
+                f"SELECT key, verdict FROM verdicts WHERE key IN ({','.join('?' * len(part))})",
+                part,
             ).fetchall()
             found.update((key, json.loads(verdict)) for key, verdict in rows)
         return found

@@ -69,7 +69,9 @@ class ChatClient:
             if self._down:
                 raise EndpointUnavailable(self._down)
             if attempt:
-                time.sleep(min(self.retry_delay * 2 ** (attempt - 1), 30.0) * (1 + random.random() / 4))
+                time.sleep(
+                    min(self.retry_delay * 2 ** (attempt - 1), 30.0) * (1 + random.random() / 4)
+                )
             try:
                 reply = self._send(body)
                 return reply, (parse(reply.content) if parse else None)
@@ -101,8 +103,10 @@ class ChatClient:
             reason = exc.reason
             if isinstance(reason, TimeoutError | socket.timeout):
                 raise _Unreachable(f"connecting timed out after {self.timeout:g} s") from None
-            raise _Unreachable(str(reason.strerror if isinstance(reason, OSError) and reason.strerror else reason)) from None
-        except (TimeoutError, socket.timeout):
+            raise _Unreachable(
+                str(reason.strerror if isinstance(reason, OSError) and reason.strerror else reason)
+            ) from None
+        except TimeoutError:
             raise _Retry(f"timed out after {self.timeout:g} s") from None
         except (http.client.HTTPException, ConnectionError) as exc:
             raise _Retry(f"connection broke: {type(exc).__name__}") from None
@@ -112,11 +116,18 @@ class ChatClient:
         """What an HTTP error status means: retry it, give up on this record, or stop the run."""
         detail = _excerpt(exc.read())
         if exc.code in (401, 403):
-            return self._stop(f"the endpoint refused the key (HTTP {exc.code}: {detail}); set DQE_JUDGE_API_KEY or api-key")
+            return self._stop(
+                f"the endpoint refused the key (HTTP {exc.code}: {detail}); set DQE_JUDGE_API_KEY or api-key"
+            )
         if exc.code == 404:
-            return self._stop(f"HTTP 404 from {self.url} ({detail}); base-url should end in /v1, and model '{self.model}' must exist")
+            return self._stop(
+                f"HTTP 404 from {self.url} ({detail}); base-url should end in /v1, and model '{self.model}' must exist"
+            )
         if exc.code == 429 or exc.code >= 500:
-            return _Retry(f"HTTP {exc.code} from the endpoint: {detail}", _retry_after(exc.headers.get("Retry-After")))
+            return _Retry(
+                f"HTTP {exc.code} from the endpoint: {detail}",
+                _retry_after(exc.headers.get("Retry-After")),
+            )
         return CallFailed(f"HTTP {exc.code} from the endpoint: {detail}")
 
     def _stop(self, message: str) -> EndpointUnavailable:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dqe import hookimpl
-
 from dqe_judge.rule import LlmJudge
 
 

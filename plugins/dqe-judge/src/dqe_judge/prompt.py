@@ -30,15 +30,24 @@ Reply with one JSON object and nothing else: {shape}"""
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 
-def build_messages(system: str | None, turns: list[dict[str, str]], rubric: dict[str, str]) -> list[dict[str, str]]:
+def build_messages(
+    system: str | None, turns: list[dict[str, str]], rubric: dict[str, str]
+) -> list[dict[str, str]]:
     criteria = "\n".join(f"- {name}: {description}" for name, description in rubric.items())
-    shape = "{" + ", ".join(f'"{name}": <1-5>' for name in rubric) + ', "explanation": "<one sentence>"}'
+    shape = (
+        "{"
+        + ", ".join(f'"{name}": <1-5>' for name in rubric)
+        + ', "explanation": "<one sentence>"}'
+    )
     transcript = []
     if system:
         transcript.append(f"[system]\n{system}")
     transcript += [f"[{t['role']}]\n{t['content']}" for t in turns]
     return [
-        {"role": "system", "content": _SYSTEM.format(version=PROMPT_VERSION, criteria=criteria, shape=shape)},
+        {
+            "role": "system",
+            "content": _SYSTEM.format(version=PROMPT_VERSION, criteria=criteria, shape=shape),
+        },
         {"role": "user", "content": "Conversation to grade:\n\n" + "\n\n".join(transcript)},
     ]
 
@@ -65,7 +74,10 @@ def parse_verdict(content: str, criteria: list[str]) -> dict[str, Any]:
             raise ValueError(f"no score from 1 to 5 for '{name}' (got {value!r})")
         scores[name] = float(value)
     explanation = data.get("explanation")
-    return {"scores": scores, "explanation": explanation.strip() if isinstance(explanation, str) else ""}
+    return {
+        "scores": scores,
+        "explanation": explanation.strip() if isinstance(explanation, str) else "",
+    }
 
 
 def _clip(text: str, limit: int = 80) -> str:

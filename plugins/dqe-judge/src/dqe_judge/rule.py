@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from pydantic import Field
+
 from dqe import GateMetric, RecordRule, RuleOptions
 from dqe.config import ConfigError
 from dqe.context import loaded_dir
-from pydantic import Field
-
 from dqe_judge.cache import VerdictCache, default_cache_dir, request_key
 from dqe_judge.client import CallFailed, ChatClient, EndpointUnavailable
 from dqe_judge.prompt import DEFAULT_RUBRIC, build_messages, parse_verdict
@@ -36,29 +36,52 @@ class JudgeUnavailable(Exception):
 
 class JudgeOptions(RuleOptions):
     base_url: str | None = Field(
-        None, description="OpenAI-compatible API root, like http://localhost:8000/v1 (default $DQE_JUDGE_BASE_URL, then $OPENAI_BASE_URL)"
+        None,
+        description="OpenAI-compatible API root, like http://localhost:8000/v1 (default $DQE_JUDGE_BASE_URL, then $OPENAI_BASE_URL)",
     )
-    model: str | None = Field(None, description="model the endpoint serves (default $DQE_JUDGE_MODEL)")
-    api_key: str | None = Field(None, description="API key; keep it in $DQE_JUDGE_API_KEY (or $OPENAI_API_KEY) rather than in a config file")
+    model: str | None = Field(
+        None, description="model the endpoint serves (default $DQE_JUDGE_MODEL)"
+    )
+    api_key: str | None = Field(
+        None,
+        description="API key; keep it in $DQE_JUDGE_API_KEY (or $OPENAI_API_KEY) rather than in a config file",
+    )
     rubric: dict[str, str] = Field(
-        default_factory=lambda: dict(DEFAULT_RUBRIC), description="criteria the judge grades from 1 to 5, each with what it means"
+        default_factory=lambda: dict(DEFAULT_RUBRIC),
+        description="criteria the judge grades from 1 to 5, each with what it means",
     )
     min_score: float = Field(3.0, ge=1, le=5, description="lowest mean grade that passes")
-    min_each: float = Field(2.0, ge=1, le=5, description="lowest grade on any one criterion that passes")
+    min_each: float = Field(
+        2.0, ge=1, le=5, description="lowest grade on any one criterion that passes"
+    )
     concurrency: int = Field(4, ge=1, le=64, description="requests in flight at once")
     timeout: float = Field(60.0, gt=0, description="seconds to wait for one response")
-    retries: int = Field(3, ge=0, le=10, description="retries of a failing, slow or malformed response, with exponential backoff")
-    retry_delay: float = Field(1.0, ge=0, description="seconds before the first retry; doubles each time, plus jitter")
+    retries: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="retries of a failing, slow or malformed response, with exponential backoff",
+    )
+    retry_delay: float = Field(
+        1.0, ge=0, description="seconds before the first retry; doubles each time, plus jitter"
+    )
     budget_records: int = Field(
-        1000, ge=0, description="most records sent to the endpoint in one run; cached verdicts are free, 0 uses only them"
+        1000,
+        ge=0,
+        description="most records sent to the endpoint in one run; cached verdicts are free, 0 uses only them",
     )
     budget_tokens: int | None = Field(
-        None, ge=1, description="most prompt plus completion tokens spent in one run, as the endpoint reports them (no limit unless set)"
+        None,
+        ge=1,
+        description="most prompt plus completion tokens spent in one run, as the endpoint reports them (no limit unless set)",
     )
     cache_dir: str | None = Field(
-        None, description="folder of the verdict cache, relative to the config file (default $DQE_CACHE_DIR/judge or ~/.cache/dqe/judge)"
+        None,
+        description="folder of the verdict cache, relative to the config file (default $DQE_CACHE_DIR/judge or ~/.cache/dqe/judge)",
     )
-    json_mode: bool = Field(True, description="send response_format json_object (switch off for servers that reject it)")
+    json_mode: bool = Field(
+        True, description="send response_format json_object (switch off for servers that reject it)"
+    )
     temperature: float = Field(0.0, ge=0, le=2, description="sampling temperature of the judge")
 
 
@@ -106,7 +129,9 @@ class LlmJudge(RecordRule):
         if not base_url or not model:
             missing = "base-url" if not base_url else "model"
             env = ENV_BASE_URL[0] if not base_url else ENV_MODEL[0]
-            raise ConfigError(f"rule {self.code} needs '{missing}': set it in [rules.{self.code}] or the environment ({env})")
+            raise ConfigError(
+                f"rule {self.code} needs '{missing}': set it in [rules.{self.code}] or the environment ({env})"
+            )
         if not options.rubric:
             raise ConfigError(f"'rules.{self.code}.rubric': give at least one criterion")
         self.model = model
@@ -123,7 +148,9 @@ class LlmJudge(RecordRule):
             extra=extra,
         )
         folder = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
-        self.cache = VerdictCache(folder if folder.is_absolute() else loaded_dir(context.loaded) / folder)
+        self.cache = VerdictCache(
+            folder if folder.is_absolute() else loaded_dir(context.loaded) / folder
+        )
         self.stats: Counter[str] = Counter()
         self.grades: Counter[str] = Counter()
         self._reserved = 0  # records sent or being sent: what budget-records counts
@@ -132,7 +159,10 @@ class LlmJudge(RecordRule):
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         o: JudgeOptions = self.options  # type: ignore[assignment]
         rubric = dict(o.rubric)
-        requests = [build_messages(system, turns, rubric) for system, turns in batch.select("system", "turns").iter_rows()]
+        requests = [
+            build_messages(system, turns, rubric)
+            for system, turns in batch.select("system", "turns").iter_rows()
+        ]
         keys = [request_key(self.model, messages) for messages in requests]
         verdicts: dict[str, dict[str, Any]] = self.cache.get_many(keys)
         self.stats["cached"] += sum(key in verdicts for key in keys)
@@ -145,7 +175,9 @@ class LlmJudge(RecordRule):
                 futures = {}
                 for key in todo:
                     if self._reserved >= o.budget_records:
-                        unjudged[key] = f"the budget of {o.budget_records:,} records for this run is spent (raise budget-records)"
+                        unjudged[key] = (
+                            f"the budget of {o.budget_records:,} records for this run is spent (raise budget-records)"
+                        )
                         continue
                     self._reserved += 1
                     futures[pool.submit(self._judge, requests[first[key]], list(rubric))] = key
@@ -170,9 +202,13 @@ class LlmJudge(RecordRule):
         if o.budget_tokens is not None:
             with self._lock:
                 if self.stats["prompt_tokens"] + self.stats["completion_tokens"] >= o.budget_tokens:
-                    raise _OverBudget(f"the budget of {o.budget_tokens:,} tokens for this run is spent (raise budget-tokens)")
+                    raise _OverBudget(
+                        f"the budget of {o.budget_tokens:,} tokens for this run is spent (raise budget-tokens)"
+                    )
         try:
-            reply, verdict = self.client.complete(messages, lambda content: parse_verdict(content, criteria))
+            reply, verdict = self.client.complete(
+                messages, lambda content: parse_verdict(content, criteria)
+            )
         except CallFailed:
             with self._lock:
                 self.stats["requests"] += 1
@@ -180,11 +216,23 @@ class LlmJudge(RecordRule):
         chars = sum(len(m["content"]) for m in messages)
         with self._lock:  # endpoints that report no usage: about 4 characters a token
             self.stats["requests"] += 1
-            self.stats["prompt_tokens"] += reply.prompt_tokens if reply.prompt_tokens is not None else chars // 4
-            self.stats["completion_tokens"] += reply.completion_tokens if reply.completion_tokens is not None else len(reply.content) // 4
+            self.stats["prompt_tokens"] += (
+                reply.prompt_tokens if reply.prompt_tokens is not None else chars // 4
+            )
+            self.stats["completion_tokens"] += (
+                reply.completion_tokens
+                if reply.completion_tokens is not None
+                else len(reply.content) // 4
+            )
         return {**verdict, "model": self.model}
 
-    def _results(self, keys: list[str], verdicts: dict[str, dict[str, Any]], unjudged: dict[str, str], o: JudgeOptions) -> pl.DataFrame:
+    def _results(
+        self,
+        keys: list[str],
+        verdicts: dict[str, dict[str, Any]],
+        unjudged: dict[str, str],
+        o: JudgeOptions,
+    ) -> pl.DataFrame:
         passed: list[bool] = []
         scores: list[float] = []
         messages: list[str | None] = []
@@ -201,7 +249,11 @@ class LlmJudge(RecordRule):
             self.stats["judged"] += 1
             self.grades.update(grades)
             self.grades["_mean"] += mean
-            problems = [f"{name} {value:g} < {o.min_each:g}" for name, value in grades.items() if value < o.min_each]
+            problems = [
+                f"{name} {value:g} < {o.min_each:g}"
+                for name, value in grades.items()
+                if value < o.min_each
+            ]
             if mean < o.min_score:
                 problems.append(f"mean {mean:.1f} < {o.min_score:g}")
             passed.append(not problems)
@@ -230,7 +282,9 @@ class LlmJudge(RecordRule):
                 "prompt_tokens": self.stats["prompt_tokens"],
                 "completion_tokens": self.stats["completion_tokens"],
                 "mean_grade": round(self.grades["_mean"] / judged, 3) if judged else None,
-                "criteria": {name: round(self.grades[name] / judged, 3) for name in criteria} if judged else {},
+                "criteria": {name: round(self.grades[name] / judged, 3) for name in criteria}
+                if judged
+                else {},
             }
         }
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dqe import hookimpl
-
 from dqe_pii.rules import RULES
 from dqe_pii.text import PiiText
 

@@ -13,9 +13,9 @@ import re
 from typing import ClassVar
 
 import polars as pl
-from dqe import RecordRule, RuleOptions
 from pydantic import Field
 
+from dqe import RecordRule, RuleOptions
 from dqe_pii import validators
 from dqe_pii.text import TEXT_COLUMN
 
@@ -66,7 +66,9 @@ class PiiRule(RecordRule):
         if found.height == 0:
             return found
         unique = found["match"].unique()
-        confirmed = unique.filter(pl.Series([self.is_match(c) for c in unique.to_list()], dtype=pl.Boolean))
+        confirmed = unique.filter(
+            pl.Series([self.is_match(c) for c in unique.to_list()], dtype=pl.Boolean)
+        )
         return found.filter(pl.col("match").is_in(confirmed.implode()))
 
     def _plural(self, n: int) -> str:
@@ -77,12 +79,18 @@ class PiiRule(RecordRule):
         messages: list[str | None] = [None] * batch.height
         if found.height:
             note = "; redacted in filter output" if self.options.redact else ""  # type: ignore[attr-defined]
-            for row, matches in found.group_by("row", maintain_order=True).agg(pl.col("match")).iter_rows():
+            for row, matches in (
+                found.group_by("row", maintain_order=True).agg(pl.col("match")).iter_rows()
+            ):
                 shown = ", ".join(mask(m) for m in list(dict.fromkeys(matches))[:2])
                 messages[row] = f"{len(matches)} {self._plural(len(matches))}: {shown}{note}"
         failed = pl.Series([m is not None for m in messages], dtype=pl.Boolean)
         return pl.DataFrame(
-            {"passed": ~failed, "score": (~failed).cast(pl.Float64), "message": pl.Series(messages, dtype=pl.String)}
+            {
+                "passed": ~failed,
+                "score": (~failed).cast(pl.Float64),
+                "message": pl.Series(messages, dtype=pl.String),
+            }
         )
 
     def redact(self, texts: pl.Series) -> pl.DataFrame | None:
@@ -94,11 +102,15 @@ class PiiRule(RecordRule):
         placeholder = f"<{self.kind}>"
         for row, matches in found.group_by("row").agg(pl.col("match").unique()).iter_rows():
             text = out[row]
-            for m in sorted(matches, key=len, reverse=True):  # a longer match may contain a shorter one
+            for m in sorted(
+                matches, key=len, reverse=True
+            ):  # a longer match may contain a shorter one
                 count[row] += text.count(m)
                 text = text.replace(m, placeholder)
             out[row] = text
-        return pl.DataFrame({"text": pl.Series(out, dtype=pl.String), "count": pl.Series(count, dtype=pl.UInt32)})
+        return pl.DataFrame(
+            {"text": pl.Series(out, dtype=pl.String), "count": pl.Series(count, dtype=pl.UInt32)}
+        )
 
 
 class Email(PiiRule):
@@ -121,7 +133,15 @@ class Email(PiiRule):
 
     class Options(PiiOptions):
         ignore_domains: list[str] = Field(
-            default_factory=lambda: ["example.com", "example.org", "example.net", "example", "test", "invalid", "localhost"],
+            default_factory=lambda: [
+                "example.com",
+                "example.org",
+                "example.net",
+                "example",
+                "test",
+                "invalid",
+                "localhost",
+            ],
             description="domains (and their subdomains) whose addresses are placeholders, not people",
         )
 
@@ -182,7 +202,9 @@ class CardNumber(PiiRule):
     pattern = rf"{_B}[0-9](?:[ -]?[0-9]){{12,18}}{_B}"
 
     class Options(PiiOptions):
-        ignore_test_numbers: bool = Field(True, description="let the card numbers payment providers publish for testing pass")
+        ignore_test_numbers: bool = Field(
+            True, description="let the card numbers payment providers publish for testing pass"
+        )
 
     def is_match(self, candidate: str) -> bool:
         return validators.is_card(candidate, self.options.ignore_test_numbers)  # type: ignore[attr-defined]
@@ -212,7 +234,9 @@ class IpAddress(PiiRule):
     )
 
     class Options(PiiOptions):
-        include_private: bool = Field(False, description="also report private, loopback and link-local addresses")
+        include_private: bool = Field(
+            False, description="also report private, loopback and link-local addresses"
+        )
         ignore_addresses: list[str] = Field(
             default_factory=lambda: list(validators.WELL_KNOWN_IPS),
             description="addresses that pass (public DNS resolvers by default)",
@@ -257,8 +281,15 @@ class Secret(PiiRule):
     pattern = rf"{_B}(?:{_PREFIXED})|{_PEM}|{_B}[A-Za-z0-9_+/-]{{32,}}={{0,2}}"
 
     class Options(PiiOptions):
-        high_entropy: bool = Field(True, description="also report long random-looking tokens that carry no known prefix")
-        min_entropy: float = Field(4.3, ge=0, le=8, description="bits per character a token without a prefix needs to be reported")
+        high_entropy: bool = Field(
+            True, description="also report long random-looking tokens that carry no known prefix"
+        )
+        min_entropy: float = Field(
+            4.3,
+            ge=0,
+            le=8,
+            description="bits per character a token without a prefix needs to be reported",
+        )
 
     def is_match(self, candidate: str) -> bool:
         if candidate.startswith("-----BEGIN"):
@@ -281,12 +312,12 @@ class ChineseId(PiiRule):
         "A resident ID number is sensitive personal information under PIPL: it identifies a "
         "person for life and opens bank accounts. It must not be in a training set."
     )
-    example = "'我的身份证号是11010519491231002X' fails: '1 resident ID number: 110************02X'."
+    example = (
+        "'我的身份证号是11010519491231002X' fails: '1 resident ID number: 110************02X'."
+    )
     kind = "CN_ID"
     noun = "resident ID number"
-    pattern = (
-        rf"{_B}[1-9][0-9]{{5}}(?:18|19|20)[0-9]{{2}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{{3}}[0-9Xx]{_B}"
-    )
+    pattern = rf"{_B}[1-9][0-9]{{5}}(?:18|19|20)[0-9]{{2}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{{3}}[0-9Xx]{_B}"
 
     def is_match(self, candidate: str) -> bool:
         return validators.is_cn_id(candidate)

@@ -4,6 +4,7 @@ per batch for all six rules."""
 from __future__ import annotations
 
 import polars as pl
+
 from dqe import Feature
 
 TEXT_COLUMN = "pii_text"
@@ -16,4 +17,8 @@ class PiiText(Feature):
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
         contents = pl.col("turns").list.eval(pl.element().struct.field("content")).list.join("\n")
-        return batch.select(pl.concat_str([pl.col("system").fill_null(""), contents], separator="\n").alias(TEXT_COLUMN))
+        return batch.select(
+            pl.concat_str([pl.col("system").fill_null(""), contents], separator="\n").alias(
+                TEXT_COLUMN
+            )
+        )

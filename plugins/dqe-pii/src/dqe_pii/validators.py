@@ -48,7 +48,9 @@ CN_REGIONS = frozenset(
 _CN_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CN_CHECK = "10X98765432"
 
-_PLACEHOLDER = re.compile(r"x{4}|your|example|placeholder|dummy|redacted|sample|fake|here|1234567|abcdef", re.IGNORECASE)
+_PLACEHOLDER = re.compile(
+    r"x{4}|your|example|placeholder|dummy|redacted|sample|fake|here|1234567|abcdef", re.IGNORECASE
+)
 _HEX = re.compile(r"[0-9a-fA-F-]+")
 
 
@@ -96,7 +98,9 @@ def _card_layout_ok(text: str) -> bool:
     if len({ch for ch in text if not ch.isdigit()}) > 1:
         return False
     sizes = [len(g) for g in groups]
-    return sizes in ([4, 6, 5], [4, 6, 4]) or (all(s == 4 for s in sizes[:-1]) and 1 <= sizes[-1] <= 4 and len(sizes) >= 4)
+    return sizes in ([4, 6, 5], [4, 6, 4]) or (
+        all(s == 4 for s in sizes[:-1]) and 1 <= sizes[-1] <= 4 and len(sizes) >= 4
+    )
 
 
 def is_card(text: str, ignore_test_numbers: bool = True) -> bool:
@@ -148,7 +152,15 @@ def is_phone(text: str) -> bool:
     return not fictional and area[1:] != "11" and exchange[1:] != "11"
 
 
-WELL_KNOWN_IPS = ("8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "208.67.222.222", "208.67.220.220")
+WELL_KNOWN_IPS = (
+    "8.8.8.8",
+    "8.8.4.4",
+    "1.1.1.1",
+    "1.0.0.1",
+    "9.9.9.9",
+    "208.67.222.222",
+    "208.67.220.220",
+)
 
 
 def is_ip(text: str, include_private: bool = False, ignore: frozenset[str] = frozenset()) -> bool:
@@ -160,16 +172,25 @@ def is_ip(text: str, include_private: bool = False, ignore: frozenset[str] = fro
         return False
     if text in ignore or str(address) in ignore:
         return False
-    if address.is_unspecified or address.is_multicast or (address.version == 4 and str(address).endswith(".255")):
+    if (
+        address.is_unspecified
+        or address.is_multicast
+        or (address.version == 4 and str(address).endswith(".255"))
+    ):
         return False
     if address.is_global:
         return True
     documentation = any(address in net for net in _DOC_NETS)
-    return include_private and not documentation and (address.is_private or address.is_loopback or address.is_link_local)
+    return (
+        include_private
+        and not documentation
+        and (address.is_private or address.is_loopback or address.is_link_local)
+    )
 
 
 _DOC_NETS = tuple(
-    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "0.0.0.0/8")
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "0.0.0.0/8")
 )
 
 
@@ -194,6 +215,10 @@ def is_high_entropy_token(text: str, min_entropy: float) -> bool:
     token = text.rstrip("=")
     if len(token) > MAX_TOKEN or _HEX.fullmatch(token) or token.count("/") > 2 or "//" in token:
         return False
-    if not (any(c.islower() for c in token) and any(c.isupper() for c in token) and any(c.isdigit() for c in token)):
+    if not (
+        any(c.islower() for c in token)
+        and any(c.isupper() for c in token)
+        and any(c.isdigit() for c in token)
+    ):
         return False
     return entropy(token) >= min_entropy and not is_placeholder(token)
