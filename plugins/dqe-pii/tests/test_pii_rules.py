@@ -200,16 +200,37 @@ def test_mask_hides_the_middle():
 
 @pytest.mark.parametrize(
     "name",
-    ["llamafactory_alpaca_zh_demo.json", "gsm8k_train_alpaca.json", "rasbt_instruction_data.json"],
+    [
+        "llamafactory_alpaca_zh_demo.json",
+        "gsm8k_train_alpaca.json",
+        "rasbt_instruction_data.json",
+        "llamafactory_glaive_toolcall_en_demo.json",
+        "fastchat_dummy_conversation.json",
+        "llamafactory_v1_sft_demo.jsonl",
+    ],
 )
 def test_no_false_alarms_on_real_data(name):
-    """Real SFT sets with no personal data in them: math, Chinese, general instructions."""
+    """Real SFT sets: math, Chinese, tool calls with JSON and base64, multi-turn chat. None of
+    them holds a phone, card, public IP, key or resident ID (some hold e-mail addresses)."""
     for rule in (Phone, CardNumber, IpAddress, Secret, ChineseId):
         run = run_rule(rule, _load(DATA / name))
         assert run.failed == [], (rule.code, [run.messages[i] for i in run.failed[:3]])
 
 
+def test_e_mail_addresses_in_real_data_are_found():
+    run = run_rule(Email, _load(DATA / "llamafactory_alpaca_en_demo.json"))
+    assert [run.messages[i] for i in run.failed] == [
+        "4 e-mail addresses: ali**@*****.com, joh*@*****.com",
+        "1 e-mail address: Joh*.***-**…-******.com",
+    ]
+
+
 def _load(path: Path) -> list[dict]:
     import json
 
-    return json.loads(path.read_text("utf-8"))
+    text = path.read_text("utf-8")
+    return (
+        [json.loads(line) for line in text.splitlines()]
+        if path.suffix == ".jsonl"
+        else json.loads(text)
+    )

@@ -144,6 +144,10 @@ def test_entropy():
             "iVBORw0KGgo" + "AAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA" * 2,
             False,
         ),  # base64 data
+        (
+            "iVBORw0KGgoAAAANSUhEUgAAAMgAAADICAYAAACtWK6eAAAACXBIWXMAAAsTAAALEwEAmpwYAAAKT2lDQ1BQ",
+            False,
+        ),  # a PNG, cut
     ],
 )
 def test_high_entropy_tokens(text, ok):

@@ -207,13 +207,17 @@ def is_placeholder(text: str) -> bool:
 
 
 MAX_TOKEN = 100  # longer random-looking runs are data (base64 images), not keys
+# How base64 of common files begins (PNG, JPEG, GIF, WebP, PDF, ZIP): data, even when cut short.
+_BASE64_FILES = ("iVBORw0KGgo", "/9j/", "R0lGOD", "UklGR", "JVBERi0", "UEsDB")
 
 
 def is_high_entropy_token(text: str, min_entropy: float) -> bool:
     """A token of 32 to 100 characters that looks random: mixed case and digits, high
     entropy, not a hex digest or a UUID (those name things; they are not secrets), not a path."""
     token = text.rstrip("=")
-    if len(token) > MAX_TOKEN or _HEX.fullmatch(token) or token.count("/") > 2 or "//" in token:
+    if len(token) > MAX_TOKEN or token.startswith(_BASE64_FILES) or _HEX.fullmatch(token):
+        return False
+    if token.count("/") > 2 or "//" in token:
         return False
     if not (
         any(c.islower() for c in token)
