@@ -84,7 +84,9 @@ def filter(  # noqa: A001 - dqe.filter is the command's name
     engine = _engine(config, plugins, disable_plugins, overrides)
     result = engine.run(source, progress)
     outputs = write_outputs(result, engine.reader(source), Path(passed), Path(rejected))
-    manifest = write_manifest(result, Path(passed), Path(rejected), outputs.passed, outputs.rejected)
+    if outputs.redactions.values:
+        result.dataset["redactions"] = outputs.redactions.model_dump()
+    manifest = write_manifest(result, Path(passed), Path(rejected), outputs.passed, outputs.rejected, outputs.rewritten_ids)
     return FilterResult(report=build_report(result), outputs=outputs, manifest=manifest)
 
 

@@ -79,10 +79,24 @@ def plugin_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def config_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--config", "config", type=click.Path(path_type=Path), help="Config file (dqe.toml or pyproject.toml); default: found by walking up from here."
+    )(fn)
+
+
+def _disabled(flags: tuple[str, ...], config: Path | None) -> list[str]:
+    """Plugins switched off by --disable-plugin and by the config's disable-plugins (the
+    environment's DQE_DISABLE_PLUGINS is read by the plugin loader itself)."""
+    from dqe.config import load_config
+
+    return [*flags, *load_config(config).config.disable_plugins]
+
+
 def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by the commands that run the engine."""
     options = [
-        click.option("--config", "config", type=click.Path(path_type=Path), help="Config file (dqe.toml or pyproject.toml); default: found by walking up from here."),
+        config_option,
         click.option("--select", multiple=True, metavar="CODES", help="Run only these rules: codes, prefixes (DQ1), names or ALL; comma-separated."),
         click.option("--extend-select", multiple=True, metavar="CODES", help="Add rules to the selection."),
         click.option("--ignore", multiple=True, metavar="CODES", help="Leave these rules out."),
@@ -254,6 +268,9 @@ def filter_(paths: tuple[Path, ...], passed: Path, rejected: Path, no_progress: 
     report = result.report
     click.echo(f"{out.passed:,} passed -> {out.passed_path}")
     click.echo(f"{out.rejected:,} rejected -> {out.rejected_path}")
+    if out.redactions.values:
+        by_rule = ", ".join(f"{code} {n:,}" for code, n in out.redactions.rules.items())
+        click.echo(f"{out.redactions.values:,} spans redacted in {out.redactions.records:,} records ({by_rule}); see _dqe.redactions")
     click.echo(f"gate manifest -> {result.manifest}")
     from rich.console import Console
 
@@ -267,13 +284,14 @@ def filter_(paths: tuple[Path, ...], passed: Path, rejected: Path, no_progress: 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--all", "show_all", is_flag=True, help="Also rules that are off by default.")
+@config_option
 @plugin_option
 @handle_errors
-def rules(fmt: str, show_all: bool, disable_plugins: tuple[str, ...]) -> None:
+def rules(fmt: str, show_all: bool, config: Path | None, disable_plugins: tuple[str, ...]) -> None:
     """Every rule: code, name, scope, severity, one-line summary."""
     from dqe.docs import rule_rows
 
-    rows = [r for r in rule_rows(disable_plugins) if show_all or r["default"]]
+    rows = [r for r in rule_rows(_disabled(disable_plugins, config)) if show_all or r["default"]]
     if fmt == "json":
         import json
 
@@ -292,13 +310,14 @@ def rules(fmt: str, show_all: bool, disable_plugins: tuple[str, ...]) -> None:
 
 @main.command()
 @click.argument("code")
+@config_option
 @plugin_option
 @handle_errors
-def rule(code: str, disable_plugins: tuple[str, ...]) -> None:
+def rule(code: str, config: Path | None, disable_plugins: tuple[str, ...]) -> None:
     """What a rule does, why it matters, an example, and its options."""
     from dqe.docs import rule_doc
 
-    text = rule_doc(code, disable_plugins)
+    text = rule_doc(code, _disabled(disable_plugins, config))
     if text is None:
         _fail(f"no rule '{code}' (see `dqe rules`)")
     click.echo(text)
@@ -306,12 +325,14 @@ def rule(code: str, disable_plugins: tuple[str, ...]) -> None:
 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@config_option
 @plugin_option
-def plugins(fmt: str, disable_plugins: tuple[str, ...]) -> None:
+@handle_errors
+def plugins(fmt: str, config: Path | None, disable_plugins: tuple[str, ...]) -> None:
     """Loaded plugins, their versions and what each adds; broken ones with the reason."""
     from dqe.plugins import load_plugins
 
-    registry = load_plugins(disabled=disable_plugins)
+    registry = load_plugins(disabled=_disabled(disable_plugins, config))
     if fmt == "json":
         import json
 

@@ -111,6 +111,14 @@ def errors_block(report: Report) -> Group | None:
         lines.append(Text(f"{e.code} (plugin {e.plugin}) {e.source or 'data set'}: {_clip(e.message, 140)}"))
     if len(report.errors) > 10:
         lines.append(Text(f"... and {len(report.errors) - 10} more", style="dim"))
+    for code, plugin in dict.fromkeys((e.code, e.plugin) for e in report.errors):
+        lines.append(
+            Text(
+                f"fix: where the message does not say what to change, {code} has a bug: report it to the authors of "
+                f"plugin '{plugin}' with these records; to check without it: --ignore {code} or --disable-plugin {plugin}",
+                style="yellow",
+            )
+        )
     return Group(*lines)
 
 
