@@ -202,17 +202,19 @@ def check(
     **kw: Any,
 ) -> None:
     """Check instruction data (JSON, JSONL, Parquet; Alpaca, ShareGPT, OpenAI messages)."""
-    from dqe.api import check as run_check
+    from dqe.api import make_engine
     from dqe.render import get_renderer
+    from dqe.report import build_report
 
-    # Renderers are looked up before the run, so that a wrong format costs no check.
-    renderer = get_renderer(fmt, disable_plugins)
-    html = get_renderer("html", disable_plugins) if html_path is not None else None
+    # Config, plugins and renderers are validated before the run, so a mistake costs no check.
+    engine = make_engine(config, (), disable_plugins, _overrides(kw))
+    renderer = get_renderer(engine.registry, fmt)
+    html = get_renderer(engine.registry, "html") if html_path is not None else None
     for r in (renderer, html):
         if r is not None:
             r.prepare()
     with progress_bar(not no_progress) as progress:
-        report = run_check(list(paths), config, disable_plugins=disable_plugins, complete=all_findings, progress=progress, **_overrides(kw))
+        report = build_report(engine.run(list(paths), progress), complete=all_findings)
     color = output is None and fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     if show is not None:
         from dqe.render.show import render_show

@@ -6,13 +6,13 @@ implementation only when it renders, so that loading plugins stays cheap.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from dqe.hookspecs import hookimpl
 from dqe.render.base import Renderer, RenderError
 
 if TYPE_CHECKING:
+    from dqe.plugins import Registry
     from dqe.report import Report
 
 __all__ = ["RenderError", "Renderer", "get_renderer"]
@@ -111,11 +111,8 @@ BUILTIN_RENDERERS = (
 )
 
 
-def get_renderer(name: str, disabled: Iterable[str] = ()) -> Renderer:
+def get_renderer(registry: Registry, name: str) -> Renderer:
     """The renderer of format ``name`` among those the enabled plugins registered."""
-    from dqe.plugins import load_plugins
-
-    registry = load_plugins(disabled=disabled)
     registry.raise_errors()
     if name not in registry.renderers:
         raise RenderError(f"unknown report format '{name}'; known: {', '.join(registry.renderers)}")

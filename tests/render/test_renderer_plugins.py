@@ -64,6 +64,6 @@ def test_a_name_taken_or_a_wrong_object_is_refused():
 
 def test_get_renderer_names_the_known_formats():
     with pytest.raises(RenderError, match="unknown report format 'pdf'; known: text, json"):
-        get_renderer("pdf")
+        get_renderer(load_plugins(), "pdf")
     with pytest.raises(PluginError, match="not a dqe.Renderer instance"):
         load_plugins(extra=[NotARenderer()]).raise_errors()
