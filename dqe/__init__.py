@@ -30,6 +30,7 @@ _LAZY = {
     "RecordFormat": "dqe.formats.base",
     "RecordError": "dqe.formats.base",
     "Template": "dqe.templates",
+    "Renderer": "dqe.render.base",
     "Record": "dqe.records",
     "Turn": "dqe.records",
     "load_plugins": "dqe.plugins",
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from dqe.records import Record, Turn
     from dqe.report import Report
     from dqe.rule import DatasetResult, DatasetRule, GateMetric, RecordRule, Rule, RuleOptions
+    from dqe.render.base import Renderer
     from dqe.templates import Template
 
 

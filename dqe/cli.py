@@ -19,7 +19,7 @@ import click
 
 from dqe import __version__
 
-FORMATS = ("text", "json", "jsonl")
+FORMATS = ("text", "json", "jsonl", "html", "github", "sarif", "junit", "markdown")  # built in; plugins add more
 
 
 def _split(values: tuple[str, ...]) -> list[str] | None:
@@ -57,10 +57,11 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         from dqe.files import InputError
         from dqe.formats.base import RecordError
         from dqe.plugins import PluginError
+        from dqe.render.base import RenderError
 
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, InputError, PluginError, RecordError) as exc:
+        except (ConfigError, InputError, PluginError, RecordError, RenderError) as exc:
             _fail(str(exc))
         except KeyboardInterrupt:
             _fail("interrupted; no output was written", 130)
@@ -78,10 +79,24 @@ def plugin_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def config_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--config", "config", type=click.Path(path_type=Path), help="Config file (dqe.toml or pyproject.toml); default: found by walking up from here."
+    )(fn)
+
+
+def _disabled(flags: tuple[str, ...], config: Path | None) -> list[str]:
+    """Plugins switched off by --disable-plugin and by the config's disable-plugins (the
+    environment's DQE_DISABLE_PLUGINS is read by the plugin loader itself)."""
+    from dqe.config import load_config
+
+    return [*flags, *load_config(config).config.disable_plugins]
+
+
 def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by the commands that run the engine."""
     options = [
-        click.option("--config", "config", type=click.Path(path_type=Path), help="Config file (dqe.toml or pyproject.toml); default: found by walking up from here."),
+        config_option,
         click.option("--select", multiple=True, metavar="CODES", help="Run only these rules: codes, prefixes (DQ1), names or ALL; comma-separated."),
         click.option("--extend-select", multiple=True, metavar="CODES", help="Add rules to the selection."),
         click.option("--ignore", multiple=True, metavar="CODES", help="Leave these rules out."),
@@ -160,26 +175,79 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Report format.")
+@click.option("--format", "fmt", default="text", show_default=True, metavar="FORMAT", help=f"Report format: {', '.join(FORMATS)}, or one a plugin adds.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report to FILE instead of stdout.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path), metavar="FILE", help="Also write the HTML report to FILE, beside the --format output.")
 @click.option("--statistics", is_flag=True, help="Only the number of failures per rule.")
-@click.option("--all-findings", is_flag=True, help="Every finding in the JSON report, not a sample per rule.")
+@click.option("--all-findings", is_flag=True, help="Every finding in the report, not a sample per rule.")
+@click.option("--show", "show", metavar="CODE", help="Print the failing records of one rule (code or name) with their text, instead of the report.")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True, help="With --show: records to print (0: all).")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when the gate fails (a report-only run); errors still exit 2.")
 @click.option("--no-progress", is_flag=True, help="No progress counter on stderr.")
 @engine_options
 @handle_errors
-def check(paths: tuple[Path, ...], fmt: str, output: Path | None, statistics: bool, all_findings: bool, no_progress: bool, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any) -> None:
+def check(
+    paths: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    html_path: Path | None,
+    statistics: bool,
+    all_findings: bool,
+    show: str | None,
+    limit: int,
+    exit_zero: bool,
+    no_progress: bool,
+    config: Path | None,
+    disable_plugins: tuple[str, ...],
+    **kw: Any,
+) -> None:
     """Check instruction data (JSON, JSONL, Parquet; Alpaca, ShareGPT, OpenAI messages)."""
-    from dqe.api import check as run_check
-    from dqe.render import RENDERERS
+    from dqe.api import make_engine
+    from dqe.render import get_renderer
+    from dqe.report import build_report
 
+    # Config, plugins and renderers are validated before the run, so a mistake costs no check.
+    engine = make_engine(config, (), disable_plugins, _overrides(kw))
+    renderer = get_renderer(engine.registry, fmt)
+    html = get_renderer(engine.registry, "html") if html_path is not None else None
+    for r in (renderer, html):
+        if r is not None:
+            r.prepare()
     with progress_bar(not no_progress) as progress:
-        report = run_check(list(paths), config, disable_plugins=disable_plugins, complete=all_findings, progress=progress, **_overrides(kw))
+        report = build_report(engine.run(list(paths), progress), complete=all_findings)
     color = output is None and fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    _write(RENDERERS[fmt](report, color=color, statistics=statistics), output)
-    if output is not None:
+    if show is not None:
+        from dqe.render.show import render_show
+
+        _write(render_show(report, show, limit=limit, color=color), output)
+    else:
+        _write(renderer.render(report, color=color, statistics=statistics), output)
+    if html is not None and html_path is not None:
+        _write(html.render(report), html_path)
+    if output is not None or html_path is not None:
         s = report.summary
-        click.echo(f"{s.records:,} records: {s.passed:,} passed, {s.rejected:,} rejected, {s.invalid:,} invalid; gate {s.gate}; report in {output}", err=True)
-    sys.exit(report.exit_code)
+        written = " and ".join(str(p) for p in (output, html_path) if p is not None)
+        click.echo(f"{s.records:,} records: {s.passed:,} passed, {s.rejected:,} rejected, {s.invalid:,} invalid; gate {s.gate}; report in {written}", err=True)
+    code = report.exit_code
+    sys.exit(0 if exit_zero and code == 1 else code)
+
+
+@main.command()
+@click.argument("before", type=click.Path(path_type=Path))
+@click.argument("after", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True, help="Records listed per change (0: all).")
+@handle_errors
+def diff(before: Path, after: Path, fmt: str, limit: int) -> None:
+    """What changed between two JSON reports (dqe check --format json): summary, gate
+    metrics, failures per rule, data-set metrics, and records newly failing or fixed."""
+    from dqe.diff import diff_reports, load_report, render_diff
+
+    result = diff_reports(load_report(before), load_report(after), before=str(before), after=str(after))
+    if fmt == "json":
+        click.echo(result.model_dump_json(indent=2))
+    else:
+        click.echo(render_diff(result, limit=limit, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ), nl=False)
 
 
 @main.command(name="filter")
@@ -202,6 +270,9 @@ def filter_(paths: tuple[Path, ...], passed: Path, rejected: Path, no_progress: 
     report = result.report
     click.echo(f"{out.passed:,} passed -> {out.passed_path}")
     click.echo(f"{out.rejected:,} rejected -> {out.rejected_path}")
+    if out.redactions.values:
+        by_rule = ", ".join(f"{code} {n:,}" for code, n in out.redactions.rules.items())
+        click.echo(f"{out.redactions.values:,} spans redacted in {out.redactions.records:,} records ({by_rule}); see _dqe.redactions")
     click.echo(f"gate manifest -> {result.manifest}")
     from rich.console import Console
 
@@ -215,13 +286,14 @@ def filter_(paths: tuple[Path, ...], passed: Path, rejected: Path, no_progress: 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--all", "show_all", is_flag=True, help="Also rules that are off by default.")
+@config_option
 @plugin_option
 @handle_errors
-def rules(fmt: str, show_all: bool, disable_plugins: tuple[str, ...]) -> None:
+def rules(fmt: str, show_all: bool, config: Path | None, disable_plugins: tuple[str, ...]) -> None:
     """Every rule: code, name, scope, severity, one-line summary."""
     from dqe.docs import rule_rows
 
-    rows = [r for r in rule_rows(disable_plugins) if show_all or r["default"]]
+    rows = [r for r in rule_rows(_disabled(disable_plugins, config)) if show_all or r["default"]]
     if fmt == "json":
         import json
 
@@ -240,13 +312,14 @@ def rules(fmt: str, show_all: bool, disable_plugins: tuple[str, ...]) -> None:
 
 @main.command()
 @click.argument("code")
+@config_option
 @plugin_option
 @handle_errors
-def rule(code: str, disable_plugins: tuple[str, ...]) -> None:
+def rule(code: str, config: Path | None, disable_plugins: tuple[str, ...]) -> None:
     """What a rule does, why it matters, an example, and its options."""
     from dqe.docs import rule_doc
 
-    text = rule_doc(code, disable_plugins)
+    text = rule_doc(code, _disabled(disable_plugins, config))
     if text is None:
         _fail(f"no rule '{code}' (see `dqe rules`)")
     click.echo(text)
@@ -254,12 +327,14 @@ def rule(code: str, disable_plugins: tuple[str, ...]) -> None:
 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@config_option
 @plugin_option
-def plugins(fmt: str, disable_plugins: tuple[str, ...]) -> None:
+@handle_errors
+def plugins(fmt: str, config: Path | None, disable_plugins: tuple[str, ...]) -> None:
     """Loaded plugins, their versions and what each adds; broken ones with the reason."""
     from dqe.plugins import load_plugins
 
-    registry = load_plugins(disabled=disable_plugins)
+    registry = load_plugins(disabled=_disabled(disable_plugins, config))
     if fmt == "json":
         import json
 
@@ -274,7 +349,9 @@ def plugins(fmt: str, disable_plugins: tuple[str, ...]) -> None:
         for p in registry.plugins:
             status = "[red]error[/]" if p.error else "[dim]disabled[/]" if p.disabled else "ok"
             adds = ", ".join(
-                f"{kind} {', '.join(names)}" for kind, names in (("rules", p.rules), ("formats", p.formats), ("templates", p.templates), ("features", p.features)) if names
+                f"{kind} {', '.join(names)}"
+                for kind, names in (("rules", p.rules), ("formats", p.formats), ("templates", p.templates), ("features", p.features), ("renderers", p.renderers))
+                if names
             )
             table.add_row(p.name, p.package or "", p.version or "", status, adds)
         console = Console(highlight=False)

@@ -75,6 +75,7 @@ class RunResult:
     timings: dict[str, float]
     config: LoadedConfig
     statuses: pl.DataFrame = field(init=False)  # _idx, status: passed | rejected | invalid
+    reopen: Callable[[], Reader] | None = None  # a fresh reader of the same inputs, to read text again
 
     def __post_init__(self) -> None:
         rejected = self.findings.filter(pl.col("severity") == "error").select("_idx").unique()
@@ -273,6 +274,7 @@ class Engine:
             gate=GateResult(verdict="pass", metrics=[]),
             timings=dict(timings),
             config=self.loaded,
+            reopen=lambda: self.reader(inputs),
         )
         records = result.statuses.height
         passed = result.count("passed")

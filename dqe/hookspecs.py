@@ -34,3 +34,8 @@ def dqe_register_templates(register: Callable[[Any], None]) -> None:
 @hookspec
 def dqe_register_features(register: Callable[[type], None]) -> None:
     """Register per-record features several rules share: ``register(MyFeature)``."""
+
+
+@hookspec
+def dqe_register_renderers(register: Callable[[Any], None]) -> None:
+    """Register report renderers (``dqe check --format NAME``): ``register(MyRenderer())``."""

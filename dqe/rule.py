@@ -92,6 +92,19 @@ class Rule(ABC):
         every record: ``{"tokens": {"over_limit": 3}}``. Sections merge one level deep."""
         return {}
 
+    def redact(self, texts: pl.Series) -> pl.DataFrame | None:
+        """Rewrite what this rule finds in written records, or None (the default) to leave
+        records as they were read.
+
+        ``dqe filter`` calls it on every string value of every record it writes (passed and
+        rejected, nested fields too), many records at a time. Return a frame of the same
+        height with ``text`` (the string to write) and ``count`` (how many spans were replaced;
+        0 where nothing changed). The counts go on the record (``_dqe.redactions``) and into
+        the report, so a rewrite is never silent. A rule rewrites only when its options ask
+        for it: return None otherwise.
+        """
+        return None
+
 
 class RecordRule(Rule):
     scope: ClassVar[Scope] = "record"
