@@ -23,14 +23,14 @@ def child(path: str, select: str | None) -> None:
     import resource
 
     from dqe.api import check
-    from dqe.render import RENDERERS
+    from dqe.render import JsonRenderer, TextRenderer
 
     start = time.perf_counter()
     overrides = {"select": select.split(",")} if select else {}
     report = check([path], progress=None, **overrides)
     checked = time.perf_counter()
-    RENDERERS["text"](report)
-    RENDERERS["json"](report)
+    TextRenderer().render(report)
+    JsonRenderer().render(report)
     done = time.perf_counter()
     phases = dict(report.timings)
     phases["report"] = done - checked

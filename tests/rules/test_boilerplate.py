@@ -41,6 +41,11 @@ def test_boilerplate_fails(answer, message):
         # quoted speech and dialogue
         'Friend 1: "Linda! I can\'t believe it, it has been years!"\nFriend 2: "I know!"',
         "'I am sorry' in German is 'Es tut mir leid'.",
+        # an excuse asked for is no refusal
+        "I'm sorry, but I'm unable to come into work today due to unforeseen medical issues. "
+        "I woke up with a severe migraine and I am unable to get out of bed without feeling dizzy. "
+        "I will try my best to recover quickly and come back to work as soon as possible. "
+        "In the meantime, I can answer e-mails from home.",
         # a profession, and an identity answer
         "As an AI engineer, I built recommendation systems for five years.",
         "As a language model, I go by the name Vicuna and was trained by LMSYS.",
@@ -92,7 +97,7 @@ def test_categories_can_be_skipped_and_unknown_ones_are_errors():
 # identity.json apologise to correct a premise ("抱歉，OpenAI 与我没有关系").
 EXPECTED = {
     "rasbt_instruction_data.json": 0,
-    "llamafactory_alpaca_en_demo.json": 33,
+    "llamafactory_alpaca_en_demo.json": 32,
     "llamafactory_alpaca_zh_demo.json": 66,
     "llamafactory_identity.json": 4,
     "llamafactory_glaive_toolcall_en_demo.json": 16,
