@@ -1,0 +1,138 @@
+"""What a classifier is: it labels a batch of records with a task category or a domain.
+
+The built-in classifiers read declarative packs (the task taxonomy in ``rules/categories.toml``,
+the domain lexicons in ``rules/domains/``). A plugin can register a better one (a fine-tuned
+model, an embedding lookup) with ``dqe_register_classifiers(register)``, and a config picks it:
+``classifiers = {category = "my-classifier"}``. A record's own ``category`` or ``domain``
+field always wins over any classifier.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from dqe.context import Context
+
+Target = Literal["category", "domain"]
+TARGETS: tuple[Target, ...] = ("category", "domain")
+
+
+class Classifier(ABC):
+    """Labels records with a category or a domain, a whole batch per call.
+
+    ``classify`` gets a batch frame (the columns of ``dqe.records.batch_schema``) and returns
+    a String Series of the same height: the label of each record, or null where it cannot
+    tell (the feature then labels the record ``other`` or ``general``).
+    """
+
+    name: ClassVar[str]
+    target: ClassVar[Target]  # what it labels: "category" or "domain"
+    summary: ClassVar[str]
+
+    def __init__(self, context: Context):
+        self.context = context
+
+    def labels(self) -> list[str]:
+        """Every label it can give, in its preferred order; [] when it cannot say.
+
+        The category balance rule takes a uniform target over these labels by default.
+        """
+        return []
+
+    @abstractmethod
+    def classify(self, batch: pl.DataFrame) -> pl.Series:
+        """One label per record of ``batch`` (String, null where unknown)."""
+
+
+def label_key(text: str) -> str:
+    """The spelling labels are compared in: lower case, words joined by '-'.
+
+    ``"Open_QA"``, ``"open qa"`` and ``"open-qa"`` are the same label.
+    """
+    return re.sub(r"[\s_]+", "-", text.strip().lower())
+
+
+def alias_table(names: Iterable[tuple[str, Iterable[str]]]) -> dict[str, str]:
+    """``{spelling: label}`` from each label and its aliases, keys in ``label_key`` form."""
+    table: dict[str, str] = {}
+    for label, aliases in names:
+        for alias in (label, *aliases):
+            table.setdefault(label_key(alias), label)
+    return table
+
+
+def normalize_labels(values: pl.Series, aliases: dict[str, str]) -> pl.Series:
+    """A record's own label field, spelled as the classifier's labels where it is an alias.
+
+    Empty values become null; labels nobody knows are kept in ``label_key`` form.
+    """
+    import polars as pl
+
+    keyed = values.str.strip_chars().str.to_lowercase().str.replace_all(r"[\s_]+", "-")
+    keyed = pl.select(pl.when(keyed.str.len_chars() > 0).then(keyed)).to_series()
+    return keyed.replace(aliases).alias(values.name)
+
+
+def pattern_lists(table: object, where: str) -> list[str]:
+    """Patterns of a pack table grouped by language (``{en = [...], zh = [...]}``), flattened."""
+    from dqe.config import ConfigError
+
+    if table is None:
+        return []
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table of pattern lists by language, like {{en = [...], zh = [...]}}")
+    patterns: list[str] = []
+    for lang, values in table.items():
+        if not (isinstance(values, list) and all(isinstance(v, str) and v for v in values)):
+            raise ConfigError(f"{where}.{lang}: expected a list of non-empty strings")
+        regex_union(values, f"{where}.{lang}")  # a bad pattern is named by its language and index
+        patterns += values
+    return patterns
+
+
+def regex_union(patterns: list[str], where: str, *, ignore_case: bool = True) -> str | None:
+    """One regex matching any of ``patterns`` (polars / Rust syntax), each checked first so
+    that a bad pattern is an error naming its pack key, not a failure mid-run."""
+    import polars as pl
+    from polars.exceptions import ComputeError
+
+    from dqe.config import ConfigError
+
+    probe = pl.Series([""], dtype=pl.String)
+    for i, pattern in enumerate(patterns):
+        try:
+            probe.str.contains(pattern)
+        except ComputeError as exc:
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            reason = next((line for line in lines if line.startswith("error:")), lines[0] if lines else "")
+            raise ConfigError(f"{where}[{i}]: invalid regular expression {pattern!r}: {reason}") from None
+    if not patterns:
+        return None
+    return ("(?i)" if ignore_case else "") + "|".join(f"(?:{p})" for p in patterns)
+
+
+def labelled(batch: pl.DataFrame, given: pl.Series, classifier: Classifier, unknown: str, column: str) -> pl.Series:
+    """``given`` where set, else the classifier's label, else ``unknown``. Only the records
+    without a label of their own are handed to the classifier."""
+    import polars as pl
+
+    from dqe.plugins import PluginError
+
+    missing = given.is_null()
+    if not missing.any():
+        return given.alias(column)
+    rows = missing.arg_true()
+    predicted = classifier.classify(batch.filter(missing))
+    if not (isinstance(predicted, pl.Series) and predicted.len() == rows.len()):
+        got = f"{predicted.len()} labels" if isinstance(predicted, pl.Series) else type(predicted).__name__
+        raise PluginError(
+            f"{classifier.target} classifier '{classifier.name}' returned {got} for {rows.len()} records; "
+            "expected a String Series, one label per record"
+        )
+    return given.scatter(rows, predicted.cast(pl.String).fill_null(unknown)).alias(column)
