@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from dqe.classifier import (
@@ -131,28 +132,31 @@ class TaxonomyClassifier(Classifier):
         tiers = [(s, _matches(s)) for s in self.signals] + [(s, _hinted(s)) for s in self.signals]
         if self.fallback is not None:
             tiers.append((self.fallback, _matches(self.fallback)))
-        chain: Any = None
-        for signals, matched in tiers:
-            if matched is not None:
-                chain = (pl.when(matched) if chain is None else chain.when(matched)).then(pl.lit(signals.name))
-        self._label = pl.lit(None, pl.String) if chain is None else chain.otherwise(pl.lit(None, pl.String))
+        tiers = [(s, m) for s, m in tiers if m is not None]
+        self._names = np.array([s.name for s, _ in tiers], dtype=object)
+        self._tests = [m.alias(str(i)) for i, (_, m) in enumerate(tiers)]
 
     def labels(self) -> list[str]:
         return [s.name for s in self.signals]
 
     def classify(self, batch: pl.DataFrame) -> pl.Series:
+        if not self._tests or batch.height == 0:
+            return pl.Series("category", [None] * batch.height, dtype=pl.String)
         head = self.head
-        return (
+        matched = (
             batch.lazy()
             .select(
-                _q=pl.col("question").fill_null("").str.slice(0, head),
-                _a=pl.col("answer").fill_null("").str.slice(0, head),
+                _q=pl.col("question").fill_null("").str.slice(0, head).str.to_lowercase(),
+                _a=pl.col("answer").fill_null("").str.slice(0, head).str.to_lowercase(),
                 _user_turns=pl.col("turns").list.eval(pl.element().struct.field("role") == "user").list.sum(),
             )
-            .select(category=self._label)
+            .select(self._tests)
             .collect()
-            .to_series()
+            .to_numpy()
         )
+        first = matched.argmax(axis=1)  # the first test that matched, in tier order
+        labels = np.where(matched.any(axis=1), self._names[first], None)
+        return pl.Series("category", labels.tolist(), dtype=pl.String)
 
 
 class Category(Feature):

@@ -2,8 +2,9 @@
 
 The built-in classifier, ``lexicon``, reads the packs in ``rules/domains/``: each vertical
 domain (medical, legal, finance, ...) has a lexicon in several languages, and a record goes to
-the domain whose terms it hits most often (at least the pack's ``min-hits``). One
-``count_matches`` per domain over the whole batch, no Python loop per record.
+the domain of which it uses the most distinct terms (at least the pack's ``min-hits``: one
+word repeated is not a domain). One regex pass per domain over the whole batch, no Python loop
+per record.
 """
 
 from __future__ import annotations
@@ -68,11 +69,12 @@ def load_lexicons(context: Any) -> list[Lexicon]:
 
 
 class LexiconClassifier(Classifier):
-    """The vertical domain with the most lexicon hits in question and answer (``rules/domains/``)."""
+    """The vertical domain with the most distinct lexicon terms in question and answer
+    (``rules/domains/``)."""
 
     name = "lexicon"
     target = "domain"
-    summary = "lexicon hits per vertical domain (rules/domains/*.toml), the most hits wins"
+    summary = "distinct lexicon terms per vertical domain (rules/domains/*.toml), the most wins"
 
     def __init__(self, context):
         super().__init__(context)
@@ -87,14 +89,19 @@ class LexiconClassifier(Classifier):
         text = pl.concat_str(
             [pl.col("question").fill_null("").str.slice(0, HEAD_CHARS), pl.col("answer").fill_null("").str.slice(0, HEAD_CHARS)],
             separator="\n",
+        ).str.to_lowercase()
+        hits = (
+            batch.lazy()
+            .select(
+                [
+                    pl.when(c >= lex.min_hits).then(c).otherwise(0).alias(lex.name)
+                    for lex in self.lexicons
+                    for c in [text.str.extract_all(lex.pattern).list.n_unique().cast(pl.UInt32)]  # type: ignore[arg-type]
+                ]
+            )
+            .collect()
+            .to_numpy()
         )
-        hits = batch.lazy().select(
-            [
-                pl.when(c >= lex.min_hits).then(c).otherwise(0).alias(lex.name)
-                for lex in self.lexicons
-                for c in [text.str.count_matches(lex.pattern).cast(pl.UInt32)]  # type: ignore[arg-type]
-            ]
-        ).collect().to_numpy()
         best = hits.argmax(axis=1)
         names = np.array([lex.name for lex in self.lexicons], dtype=object)
         labels = np.where(hits.max(axis=1) > 0, names[best], GENERAL)
