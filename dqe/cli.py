@@ -170,7 +170,7 @@ def check(paths: tuple[Path, ...], fmt: str, output: Path | None, statistics: bo
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--passed", "passed", required=True, type=click.Path(path_type=Path), help="Where records that pass go (.jsonl, .json or .parquet).")
 @click.option("--rejected", "rejected", required=True, type=click.Path(path_type=Path), help="Where the others go, each with its reasons under '_dqe'.")
-@click.option("--balance", is_flag=True, default=None, help="Downsample over-represented categories (DQ411) and vertical domains (DQ421) to their quotas, keeping the best records.")
+@click.option("--balance/--no-balance", default=None, help="Downsample over-represented categories (DQ411) and vertical domains (DQ421) to their quotas, keeping the best records (default: 'balance' in config, else off).")
 @click.option("--max-records", type=click.IntRange(min=1), metavar="N", help="Keep the N best records by quality, within the balance quotas and after deduplication (DQ431).")
 @click.option("--no-progress", is_flag=True, help="No progress counter on stderr.")
 @engine_options

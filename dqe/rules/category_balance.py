@@ -70,9 +70,10 @@ class CategoryBalance(DatasetRule):
         "well-chosen records do well), so over-represented categories are what to cut first."
     )
     example = (
-        "A set that is 60% math with a uniform target over 26 categories has an imbalance near "
-        "0.6; 'dqe filter --balance' keeps the best math records up to twice the uniform share "
-        "and rejects the rest: 'over the quota of category math: 77 of 600 kept'."
+        "1,000 records, 600 of them math and 16 in each of the other 25 categories: imbalance "
+        "0.56 against the uniform target. 'dqe filter --balance' keeps 433, math at most twice "
+        "the uniform share of them, and rejects 567 math records: 'over the quota of category "
+        "math: 33 of 600 kept (best by quality)'."
     )
     Options = CategoryBalanceOptions
     needs = ("category",)

@@ -171,3 +171,81 @@ def test_a_classifier_returning_the_wrong_number_of_labels_is_a_plugin_error():
     records = [{"instruction": "a", "output": "b"}, {"instruction": "c", "output": "d"}]
     with pytest.raises(PluginError, match="category classifier 'broken' returned 1 labels for 2 records"):
         dqe.check(records, plugins=[ClassifierPlugin()], select=["DQ411"], classifiers={"category": "broken"})
+
+
+def real_labels(name):
+    from tests.conftest import real
+
+    loaded = load_config(overrides={"select": ["DQ411"]}, discover=False)
+    table = Engine(loaded, load_plugins()).run(real(name)).table.sort("_idx")
+    return table["category_pred"]
+
+
+def test_alpaca_en_demo_spreads_over_the_taxonomy():
+    labels = real_labels("llamafactory_alpaca_en_demo.json")
+    shares = labels.value_counts(normalize=True).rows()
+    assert max(share for _, share in shares) < 0.25  # no ability dominates a general set
+    assert dict(shares)["other"] < 0.12
+    assert len(shares) >= 22
+    # records read by hand: 0 "Describe a process of making crepes.", 1 "Transform the following
+    # sentence using a synonym", 2 "Make a persuasive argument...", 6 "Create an effective 140
+    # character twitter post", 8 "Reword this sentence...", 14 "Brainstorm some activities..."
+    picked = {i: labels[i] for i in (0, 1, 2, 6, 8, 14)}
+    assert picked == {0: "open-qa", 1: "rewriting", 2: "composition", 6: "copywriting", 8: "rewriting", 14: "brainstorming"}
+
+
+def test_alpaca_zh_demo_is_read_in_chinese():
+    labels = real_labels("llamafactory_alpaca_zh_demo.json")
+    shares = dict(labels.value_counts(normalize=True).rows())
+    assert shares["other"] < 0.25  # many of its instructions lost their task in translation
+    assert len(shares) >= 20
+    # 1 生成一个适当的口号, 5 创建一个程序，打印以下图案, 8 写出狗和猫的两个不同之处, 11 帮我分类以下动物
+    picked = {i: labels[i] for i in (1, 5, 8, 11)}
+    assert picked == {1: "copywriting", 5: "programming", 8: "open-qa", 11: "classification"}
+
+
+def test_rasbt_is_mostly_short_factual_questions_and_rewrites():
+    shares = dict(real_labels("rasbt_instruction_data.json").value_counts(normalize=True).rows())
+    assert shares["closed-qa"] > 0.35 and shares["rewriting"] > 0.12 and shares["translation"] > 0.04
+    assert shares["other"] < 0.05
+
+
+@pytest.mark.slow
+def test_gsm8k_is_math():
+    shares = dict(real_labels("gsm8k_train_alpaca.json").value_counts(normalize=True).rows())
+    assert shares["math"] > 0.98
+
+
+def test_fastchat_conversations_are_multi_turn():
+    shares = dict(real_labels("fastchat_dummy_conversation.json").value_counts(normalize=True).rows())
+    assert shares["multi-turn"] > 0.6
+
+
+class NotAClassifier:
+    name = "nope"
+    target = "category"
+
+
+class WrongTarget(EverythingIsMath):
+    name = "wrong-target"
+    target = "language"
+
+
+class BadClassifierPlugin:
+    def __init__(self, thing):
+        self.thing = thing
+
+    @hookimpl
+    def dqe_register_classifiers(self, register):
+        register(self.thing)
+
+
+@pytest.mark.parametrize(
+    ("thing", "message"),
+    [(NotAClassifier, "not a dqe.Classifier subclass"), (WrongTarget, "needs 'target' = \"category\" or \"domain\"")],
+)
+def test_registering_something_that_is_not_a_classifier_is_a_plugin_error(thing, message):
+    registry = load_plugins(extra=[BadClassifierPlugin(thing)])
+    assert any(message in error for error in registry.errors)
+    with pytest.raises(PluginError, match="BadClassifierPlugin"):
+        registry.raise_errors()

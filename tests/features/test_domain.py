@@ -72,3 +72,15 @@ def test_a_bad_term_is_a_config_error_naming_the_pack(tmp_path):
     (folder / "medical.toml").write_text('[terms]\nen = ["heart (attack"]\n')
     with pytest.raises(ConfigError, match=r"rule pack 'domains/medical': terms.en\[\d+\]: invalid regular expression"):
         domains([qa("x")], **{"rule-packs": [str(tmp_path / "packs")]})
+
+
+def test_real_general_sets_are_mostly_general():
+    from tests.conftest import real
+
+    for name, most in (("llamafactory_alpaca_en_demo.json", 0.2), ("llamafactory_alpaca_zh_demo.json", 0.2), ("rasbt_instruction_data.json", 0.05)):
+        labels = domains(real(name))
+        vertical = sum(d != "general" for d in labels) / len(labels)
+        assert 0 < vertical < most, name
+    # alpaca_en 11 "Explain the concept of e-commerce."; alpaca_zh 9 "描述一个可以从人工智能技术中受益的医疗应用。"
+    assert domains(real("llamafactory_alpaca_en_demo.json"))[11] == "ecommerce"
+    assert domains(real("llamafactory_alpaca_zh_demo.json"))[9] == "medical"

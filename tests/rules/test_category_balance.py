@@ -133,3 +133,24 @@ def test_bad_targets_are_config_errors_naming_the_key(target, message):
 def test_tolerance_below_one_is_a_config_error():
     with pytest.raises(ConfigError, match=r"'rules\.DQ411\.tolerance'"):
         check([record("math")], dq411={"tolerance": 0.5})
+
+
+@pytest.mark.slow
+def test_gsm8k_fails_the_default_gate_and_passes_with_a_math_target():
+    from tests.conftest import real
+
+    report = dqe.check(real("gsm8k_train_alpaca.json"), select=["DQ411"])
+    assert report.dataset["categories"]["imbalance"] > 0.9 and report.summary.gate == "fail"
+    focused = dqe.check(real("gsm8k_train_alpaca.json"), select=["DQ411"], rules={"DQ411": {"target": {"math": 1.0}}})
+    assert focused.dataset["categories"]["imbalance"] < 0.02 and focused.summary.gate == "pass"
+
+
+def test_alpaca_en_balance_cuts_the_largest_categories_only():
+    from tests.conftest import real
+
+    report = dqe.check(real("llamafactory_alpaca_en_demo.json"), select=["DQ411"], balance=True)
+    categories = report.dataset["categories"]
+    assert categories["imbalance"] < dqe.check(real("llamafactory_alpaca_en_demo.json"), select=["DQ411"]).dataset["categories"]["imbalance"]
+    cut = {f.message.split(":")[0].rsplit(" ", 1)[-1] for f in report.findings}
+    assert cut <= {"open-qa", "brainstorming", "closed-qa", "composition", "rewriting"}
+    assert report.summary.passed > 700 and report.summary.gate == "pass"
