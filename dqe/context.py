@@ -51,7 +51,6 @@ class Context:
             known = ", ".join(sorted(self.registry.templates))
             raise ConfigError(f"unknown template '{self.config.template}' (key 'template'); known: {known}") from None
 
-
     def classifier(self, target: Target) -> Classifier:
         """The configured category or domain classifier, made once per run."""
         if target not in self._classifiers:
