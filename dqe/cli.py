@@ -254,18 +254,21 @@ def diff(before: Path, after: Path, fmt: str, limit: int) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--passed", "passed", required=True, type=click.Path(path_type=Path), help="Where records that pass go (.jsonl, .json or .parquet).")
 @click.option("--rejected", "rejected", required=True, type=click.Path(path_type=Path), help="Where the others go, each with its reasons under '_dqe'.")
+@click.option("--balance/--no-balance", default=None, help="Downsample over-represented categories (DQ411) and vertical domains (DQ421) to their quotas, keeping the best records (default: 'balance' in config, else off).")
+@click.option("--max-records", type=click.IntRange(min=1), metavar="N", help="Keep the N best records by quality, within the balance quotas and after deduplication (DQ431).")
 @click.option("--no-progress", is_flag=True, help="No progress counter on stderr.")
 @engine_options
 @handle_errors
-def filter_(paths: tuple[Path, ...], passed: Path, rejected: Path, no_progress: bool, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any) -> None:
+def filter_(paths: tuple[Path, ...], passed: Path, rejected: Path, balance: bool | None, max_records: int | None, no_progress: bool, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any) -> None:
     """Split data into passed and rejected records; every input record lands in exactly one."""
     from dqe.api import filter as run_filter
     from dqe.render.text import summary_line
 
     if passed.resolve() == rejected.resolve():
         _fail("--passed and --rejected must be different files")
+    overrides = {**_overrides(kw), "balance": balance, "max_records": max_records}
     with progress_bar(not no_progress) as progress:
-        result = run_filter(list(paths), passed, rejected, config, disable_plugins=disable_plugins, progress=progress, **_overrides(kw))
+        result = run_filter(list(paths), passed, rejected, config, disable_plugins=disable_plugins, progress=progress, **overrides)
     out = result.outputs
     report = result.report
     click.echo(f"{out.passed:,} passed -> {out.passed_path}")
@@ -350,7 +353,7 @@ def plugins(fmt: str, config: Path | None, disable_plugins: tuple[str, ...]) -> 
             status = "[red]error[/]" if p.error else "[dim]disabled[/]" if p.disabled else "ok"
             adds = ", ".join(
                 f"{kind} {', '.join(names)}"
-                for kind, names in (("rules", p.rules), ("formats", p.formats), ("templates", p.templates), ("features", p.features), ("renderers", p.renderers))
+                for kind, names in (("rules", p.rules), ("formats", p.formats), ("templates", p.templates), ("features", p.features), ("renderers", p.renderers), ("classifiers", p.classifiers))
                 if names
             )
             table.add_row(p.name, p.package or "", p.version or "", status, adds)
