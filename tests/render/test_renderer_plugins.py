@@ -51,7 +51,7 @@ def test_built_in_renderers_are_registered_like_any_plugin():
 def test_a_plugin_adds_a_format():
     registry = load_plugins(extra=[CsvPlugin()])
     renderer = registry.renderers["csv-summary"]
-    report = dqe.check([{"instruction": "Hi", "output": ""}])
+    report = dqe.check([{"instruction": "Hi", "output": ""}], select=["DQ001", "DQ101"])
     assert renderer.render(report) == "code,failed\nDQ000,0\nDQ001,1\nDQ101,0\n"
 
 
