@@ -84,7 +84,8 @@ def filter(  # noqa: A001 - dqe.filter is the command's name
     engine = _engine(config, plugins, disable_plugins, overrides)
     result = engine.run(source, progress)
     outputs = write_outputs(result, engine.reader(source), Path(passed), Path(rejected))
-    manifest = write_manifest(result, Path(passed), Path(rejected), outputs.passed, outputs.rejected)
+    recorded = {kebab_case(k): v for k, v in overrides.items() if v is not None}
+    manifest = write_manifest(result, Path(passed), Path(rejected), outputs.passed, outputs.rejected, recorded)
     return FilterResult(report=build_report(result), outputs=outputs, manifest=manifest)
 
 

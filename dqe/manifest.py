@@ -33,6 +33,9 @@ class FileHash(BaseModel):
 class ConfigHash(BaseModel):
     path: str | None
     sha256: str
+    # config keys given on the command line (or as API keywords) on top of the file, so that
+    # the trainer can rebuild the same effective config and tell whether it changed since
+    overrides: dict[str, Any] = Field(default_factory=dict)
 
 
 class GateManifest(BaseModel):
@@ -71,7 +74,14 @@ def load_manifest(path: Path) -> GateManifest:
     return GateManifest.model_validate_json(path.read_bytes())
 
 
-def write_manifest(result: RunResult, passed: Path, rejected: Path, passed_count: int, rejected_count: int) -> Path:
+def write_manifest(
+    result: RunResult,
+    passed: Path,
+    rejected: Path,
+    passed_count: int,
+    rejected_count: int,
+    overrides: dict[str, Any] | None = None,
+) -> Path:
     """Write the manifest beside ``passed`` (atomically) and return its path."""
     import polars as pl
 
@@ -89,7 +99,9 @@ def write_manifest(result: RunResult, passed: Path, rejected: Path, passed_count
             for f in result.files
         ],
         config=ConfigHash(
-            path=str(result.config.path) if result.config.path else None, sha256=result.config.config.digest()
+            path=str(result.config.path.resolve()) if result.config.path else None,
+            sha256=result.config.config.digest(),
+            overrides=overrides or {},
         ),
         rules=[a.code for a in result.rules],
         passed=FileHash(path=str(passed), sha256=file_sha256(passed), records=passed_count),
