@@ -1,6 +1,7 @@
 """Batches: records packed into sequences, or grouped by length and padded.
 
-Packing puts several records in one sequence (best fit, longest first) and restarts the
+Packing puts several records in one sequence (best fit, longest first, within windows of the
+shuffled records so that neighbours change from epoch to epoch) and restarts the
 position ids at each record, which is how transformers (SDPA, eager, FlashAttention varlen)
 knows not to attend across them. Without packing, records of similar length are batched
 together so that little is padding. Each epoch's order is a function of (seed, epoch) alone:
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 Rows = list[list[int]]  # a micro-batch: rows of item positions
 _GROUP = 64  # micro-batches per length-sorted group when padding
+_WINDOW = 2048  # records packed together: each epoch packs different neighbours
 
 
 def pack(lengths: np.ndarray, order: np.ndarray, capacity: int) -> Rows:
@@ -56,7 +58,11 @@ class BatchPlan:
 
     def _batches(self, order: np.ndarray, rng: np.random.Generator | None) -> list[Rows]:
         if self.packing:
-            sequences = pack(self.lengths, order, self.seq_len)
+            sequences = [
+                b
+                for i in range(0, order.size, _WINDOW)
+                for b in pack(self.lengths, order[i : i + _WINDOW], self.seq_len)
+            ]
             if rng is not None:
                 sequences = [sequences[i] for i in rng.permutation(len(sequences))]
             return [sequences[i : i + self.rows] for i in range(0, len(sequences), self.rows)]

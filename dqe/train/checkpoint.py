@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from dqe.train.jsonfile import read_json, write_json
+from dqe.train.runfolder import checkpoints, read_json, write_json
 
 ADAPTER_FILE = "adapter_model.safetensors"
 
@@ -43,17 +43,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def checkpoints(run_dir: Path) -> list[Path]:
-    folder = run_dir / "checkpoints"
-    if not folder.is_dir():
-        return []
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_dir() and p.name.startswith("step-") and not p.name.endswith(".tmp")
-    )
 
 
 def save_checkpoint(

@@ -21,7 +21,7 @@ from dqe.manifest import file_sha256
 from dqe.plugins import Registry
 from dqe.reader import Reader, record_id
 from dqe.records import Record, Source, Turn
-from dqe.train.jsonfile import write_json
+from dqe.train.runfolder import write_json
 
 SPLITS = ("train", "val", "test")
 

@@ -29,7 +29,7 @@ from dqe.train.encode import (
     ledger_totals,
 )
 from dqe.train.gate import GateCheck, GateRefused, check_gate
-from dqe.train.jsonfile import read_json, write_json
+from dqe.train.runfolder import checkpoints, read_json, write_json
 
 CONFIG_FILE = "train_config.json"
 MANIFEST_FILE = "run.json"
@@ -112,7 +112,7 @@ def train(
     config = config.resolved()
     run_dir = config.out
     checkpoint = None
-    if resume is None and ((run_dir / CONFIG_FILE).exists() or (run_dir / "checkpoints").exists()):
+    if resume is None and checkpoints(run_dir):  # stopped before a first checkpoint: start over
         raise ConfigError(
             f"'out': {run_dir} already holds a run; continue it with --resume {run_dir} "
             "or pick another folder"
@@ -192,7 +192,7 @@ def train(
     device = pick_device(config.device)
     dtype = pick_dtype(config.precision, device)
     model = load_base_model(config, device, dtype)
-    isolated = packing_is_isolated(model, device, len(tokenizer))
+    isolated = packing_is_isolated(model, device, min(len(tokenizer), model.config.vocab_size))
     packing = isolated if config.batch.packing == "auto" else config.batch.packing
     if packing and not isolated:
         raise ConfigError(

@@ -21,7 +21,6 @@ import torch
 
 from dqe.train.batches import BatchPlan, Rows, collate, supervised_count, token_count
 from dqe.train.checkpoint import (
-    checkpoints,
     load_adapter_weights,
     load_checkpoint,
     restore_rng,
@@ -30,10 +29,10 @@ from dqe.train.checkpoint import (
 )
 from dqe.train.config import TrainConfig
 from dqe.train.encode import Encoded
-from dqe.train.jsonfile import write_json
 from dqe.train.loss import chunked_cross_entropy, full_cross_entropy
 from dqe.train.model import head_and_body
 from dqe.train.monitor import Monitor
+from dqe.train.runfolder import checkpoints, write_json
 
 
 class TrainingInterrupted(Exception):
