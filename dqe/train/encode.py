@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
+import orjson
 
 from dqe.formats.base import Columns
 from dqe.records import Record
@@ -177,9 +178,9 @@ class ChatTemplateEncoder:
         self.system = system
         self.learn_all = learn_all_turns
 
-    def _render(self, messages: list[dict[str, str]], prompt: bool = False) -> str:
+    def _render(self, messages: list[dict[str, str]], tools: Any, prompt: bool = False) -> str:
         return self.tokenizer.apply_chat_template(
-            messages, tokenize=False, add_generation_prompt=prompt
+            messages, tools=tools, tokenize=False, add_generation_prompt=prompt
         )
 
     def render(self, record: Record) -> tuple[str, list[tuple[int, int]]]:
@@ -190,12 +191,14 @@ class ChatTemplateEncoder:
             messages.append({"role": "system", "content": system})
         offset = len(messages)
         messages += [{"role": _CHAT_ROLES[t.role], "content": t.content} for t in record.turns]
-        full = self._render(messages)
+        tools = orjson.loads(record.tools) if record.tools else None  # the template renders them
+        tools = [tools] if isinstance(tools, dict) else tools
+        full = self._render(messages, tools)
         spans = []
         for i in sorted(_learned_turns(record, self.learn_all)):
             k = offset + i
-            before = self._render(messages[:k], prompt=True)
-            through = self._render(messages[: k + 1])
+            before = self._render(messages[:k], tools, prompt=True)
+            through = self._render(messages[: k + 1], tools)
             if not (through.startswith(before) and full.startswith(through)):
                 raise ValueError(
                     "the chat template renders a conversation differently turn by turn; "

@@ -99,8 +99,8 @@ def check_gate(
     manifest_sha = None
     if not path.is_file():
         problems.append(
-            f"no gate manifest for {data} (looked for {path}); run `dqe filter ... --passed {data} "
-            "--rejected REJECTED` first, and train on what it passed"
+            f"no gate manifest for {data} (looked for {path}): train on the --passed output of "
+            "`dqe filter`, which writes its manifest beside it"
         )
     else:
         try:

@@ -112,7 +112,8 @@ def train(
     config = config.resolved()
     run_dir = config.out
     checkpoint = None
-    if resume is None and checkpoints(run_dir):  # stopped before a first checkpoint: start over
+    # a run that stopped before its first checkpoint has nothing to resume: it starts over
+    if resume is None and checkpoints(run_dir):
         raise ConfigError(
             f"'out': {run_dir} already holds a run; continue it with --resume {run_dir} "
             "or pick another folder"

@@ -21,7 +21,7 @@ def test_bench_train_runs_on_cpu(tmp_path):
     if not (SCRIPT.parents[2] / "shared" / "data").is_dir():
         pytest.skip("real data not found")
     out = tmp_path / "bench.json"
-    args = ["--preset", "tiny", "--device", "cpu", "--steps", "1", "--records", "200", "--no-trl"]
+    args = ["--preset", "tiny", "--device", "cpu", "--steps", "1", "--records", "100", "--no-trl"]
     args += ["--memory-preset", "tiny", "--memory-seq-len", "256", "--json", str(out)]
     done = subprocess.run(
         [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=tmp_path
