@@ -8,6 +8,7 @@ inside the commands so that ``dqe --help`` stays fast.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -169,6 +170,7 @@ def main() -> None:
     \b
     dqe check data.jsonl                      report; exit 0 pass, 1 fail, 2 error
     dqe filter data.jsonl --passed ok.jsonl --rejected bad.jsonl
+    dqe train --model PATH --data ok.jsonl --template alpaca --out runs/exp1
     dqe rules / dqe rule DQ101 / dqe plugins
     """
 
@@ -382,3 +384,70 @@ def convert(paths: tuple[Path, ...], to: str, output: Path, config: Path | None,
     if result.skipped:
         click.echo(f"{len(result.skipped):,} records could not be converted and were not written", err=True)
         sys.exit(1)
+
+
+@main.command()
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="Training config (train.toml); options below override it.")
+@click.option("--model", help="Base model: a local folder or a Hugging Face id.")
+@click.option("--data", type=click.Path(path_type=Path), help="Records that passed `dqe filter` (its gate manifest beside them).")
+@click.option("--manifest", type=click.Path(path_type=Path), help="Gate manifest (default: DATA.manifest.json).")
+@click.option("--dqe-config", type=click.Path(path_type=Path), help="dqe config to hold the manifest to (default: the one it names).")
+@click.option("--template", help="Prompt template (alpaca, chatml, phi3, plain, ...) or 'model' for the tokenizer's chat template.")
+@click.option("--system", help="System prompt for records that have none.")
+@click.option("--out", type=click.Path(path_type=Path), help="Run folder.")
+@click.option("--epochs", type=float)
+@click.option("--max-steps", type=int)
+@click.option("--lr", type=float, help="Peak learning rate.")
+@click.option("--seq-len", type=int, help="Tokens per sequence.")
+@click.option("--micro-batch-size", type=int, help="Sequences per forward pass.")
+@click.option("--grad-accum", type=int, help="Forward passes per optimizer step.")
+@click.option("--lora-r", type=int, help="LoRA rank.")
+@click.option("--seed", type=int)
+@click.option("--merge/--no-merge", default=None, help="Also save the base model with the adapter merged in.")
+@click.option("--resume", type=click.Path(path_type=Path), metavar="RUN", help="Continue the run in this folder from its last checkpoint.")
+@click.option("--force", is_flag=True, help="Train even when the gate refuses the data (loud; recorded in the run manifest).")
+@click.option("--quiet", is_flag=True, help="No progress or log lines on stderr.")
+@handle_errors
+def train(config_file: Path | None, resume: Path | None, force: bool, quiet: bool, **options: Any) -> None:
+    """Fine-tune a LoRA adapter on the records that passed the gate, and only on them.
+
+    \b
+    dqe train --model PATH --data ok.jsonl --template alpaca --out runs/exp1
+    dqe train --config train.toml --resume runs/exp1
+    """
+    missing = [name for name in ("torch", "transformers", "peft") if importlib.util.find_spec(name) is None]
+    if missing:
+        _fail(f"dqe train needs the [train] extra (missing: {', '.join(missing)}): pip install 'dqe[train]'")
+    from dqe.train.config import load_train_config, read_train_table
+    from dqe.train.gate import GateRefused
+    from dqe.train.run import resume_config
+    from dqe.train.run import train as run_train
+    from dqe.train.trainer import TrainingInterrupted
+
+    names = {"lr": "optim.lr", "seq_len": "batch.seq_len", "micro_batch_size": "batch.micro_batch_size", "grad_accum": "batch.grad_accum", "lora_r": "lora.r"}
+    overrides = {names.get(k, k): v for k, v in options.items() if v is not None}
+    if resume is not None:
+        config = resume_config(resume, read_train_table(config_file) if config_file else None, overrides)
+    else:
+        config = load_train_config(config_file, overrides)
+    if force:
+        click.secho("dqe train --force: the gate's refusals become warnings, and the run manifest says so", fg="red", bold=True, err=True)
+    try:
+        result = run_train(config, force=force, resume=resume, echo=not quiet)
+    except GateRefused as exc:
+        click.secho(f"dqe: refusing to train on {config.data}:", fg="red", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        click.echo("(dqe train --force trains anyway and records that in the run manifest)", err=True)
+        sys.exit(1)
+    except TrainingInterrupted as exc:
+        click.echo(f"dqe: {exc}; continue with: dqe train --resume {config.out}", err=True)
+        sys.exit(130)
+    m = result.manifest
+    losses = m["losses"]
+    shown = ", ".join(f"{k} {v:.4f}" for k, v in (("val", losses["val_best"]), ("test", losses["test"])) if v is not None)
+    click.echo(f"trained {m['training']['steps']} steps ({m['training']['stopped']}); {shown or 'no held-out loss'}")
+    click.echo(f"adapter -> {m['outputs']['adapter']} ({m['outputs']['adapter_is']})")
+    if m["outputs"]["merged"]:
+        click.echo(f"merged model -> {m['outputs']['merged']}")
+    click.echo(f"run manifest -> {result.run_dir / 'run.json'}")
