@@ -27,6 +27,7 @@ _LAZY = {
     "DatasetResult": "dqe.rule",
     "GateMetric": "dqe.rule",
     "Feature": "dqe.feature",
+    "Classifier": "dqe.classifier",
     "RecordFormat": "dqe.formats.base",
     "RecordError": "dqe.formats.base",
     "Template": "dqe.templates",
@@ -40,6 +41,7 @@ __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:
     from dqe.api import FilterResult, check, convert, filter
+    from dqe.classifier import Classifier
     from dqe.feature import Feature
     from dqe.formats.base import RecordError, RecordFormat
     from dqe.hookspecs import hookimpl, hookspec

@@ -87,7 +87,10 @@ def filter(  # noqa: A001 - dqe.filter is the command's name
     outputs = write_outputs(result, engine.reader(source), Path(passed), Path(rejected))
     if outputs.redactions.values:
         result.dataset["redactions"] = outputs.redactions.model_dump()
-    manifest = write_manifest(result, Path(passed), Path(rejected), outputs.passed, outputs.rejected, outputs.rewritten_ids)
+    recorded = {kebab_case(k): v for k, v in overrides.items() if v is not None}
+    manifest = write_manifest(
+        result, Path(passed), Path(rejected), outputs.passed, outputs.rejected, outputs.rewritten_ids, recorded
+    )
     return FilterResult(report=build_report(result), outputs=outputs, manifest=manifest)
 
 

@@ -8,6 +8,7 @@ inside the commands so that ``dqe --help`` stays fast.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -169,6 +170,7 @@ def main() -> None:
     \b
     dqe check data.jsonl                      report; exit 0 pass, 1 fail, 2 error
     dqe filter data.jsonl --passed ok.jsonl --rejected bad.jsonl
+    dqe train --model PATH --data ok.jsonl --template alpaca --out runs/exp1
     dqe rules / dqe rule DQ101 / dqe plugins
     """
 
@@ -254,18 +256,21 @@ def diff(before: Path, after: Path, fmt: str, limit: int) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--passed", "passed", required=True, type=click.Path(path_type=Path), help="Where records that pass go (.jsonl, .json or .parquet).")
 @click.option("--rejected", "rejected", required=True, type=click.Path(path_type=Path), help="Where the others go, each with its reasons under '_dqe'.")
+@click.option("--balance/--no-balance", default=None, help="Downsample over-represented categories (DQ411) and vertical domains (DQ421) to their quotas, keeping the best records (default: 'balance' in config, else off).")
+@click.option("--max-records", type=click.IntRange(min=1), metavar="N", help="Keep the N best records by quality, within the balance quotas and after deduplication (DQ431).")
 @click.option("--no-progress", is_flag=True, help="No progress counter on stderr.")
 @engine_options
 @handle_errors
-def filter_(paths: tuple[Path, ...], passed: Path, rejected: Path, no_progress: bool, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any) -> None:
+def filter_(paths: tuple[Path, ...], passed: Path, rejected: Path, balance: bool | None, max_records: int | None, no_progress: bool, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any) -> None:
     """Split data into passed and rejected records; every input record lands in exactly one."""
     from dqe.api import filter as run_filter
     from dqe.render.text import summary_line
 
     if passed.resolve() == rejected.resolve():
         _fail("--passed and --rejected must be different files")
+    overrides = {**_overrides(kw), "balance": balance, "max_records": max_records}
     with progress_bar(not no_progress) as progress:
-        result = run_filter(list(paths), passed, rejected, config, disable_plugins=disable_plugins, progress=progress, **_overrides(kw))
+        result = run_filter(list(paths), passed, rejected, config, disable_plugins=disable_plugins, progress=progress, **overrides)
     out = result.outputs
     report = result.report
     click.echo(f"{out.passed:,} passed -> {out.passed_path}")
@@ -350,7 +355,7 @@ def plugins(fmt: str, config: Path | None, disable_plugins: tuple[str, ...]) -> 
             status = "[red]error[/]" if p.error else "[dim]disabled[/]" if p.disabled else "ok"
             adds = ", ".join(
                 f"{kind} {', '.join(names)}"
-                for kind, names in (("rules", p.rules), ("formats", p.formats), ("templates", p.templates), ("features", p.features), ("renderers", p.renderers))
+                for kind, names in (("rules", p.rules), ("formats", p.formats), ("templates", p.templates), ("features", p.features), ("renderers", p.renderers), ("classifiers", p.classifiers))
                 if names
             )
             table.add_row(p.name, p.package or "", p.version or "", status, adds)
@@ -379,3 +384,70 @@ def convert(paths: tuple[Path, ...], to: str, output: Path, config: Path | None,
     if result.skipped:
         click.echo(f"{len(result.skipped):,} records could not be converted and were not written", err=True)
         sys.exit(1)
+
+
+@main.command()
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="Training config (train.toml); options below override it.")
+@click.option("--model", help="Base model: a local folder or a Hugging Face id.")
+@click.option("--data", type=click.Path(path_type=Path), help="Records that passed `dqe filter` (its gate manifest beside them).")
+@click.option("--manifest", type=click.Path(path_type=Path), help="Gate manifest (default: DATA.manifest.json).")
+@click.option("--dqe-config", type=click.Path(path_type=Path), help="dqe config to hold the manifest to (default: the one it names).")
+@click.option("--template", help="Prompt template (alpaca, chatml, phi3, plain, ...) or 'model' for the tokenizer's chat template.")
+@click.option("--system", help="System prompt for records that have none.")
+@click.option("--out", type=click.Path(path_type=Path), help="Run folder.")
+@click.option("--epochs", type=float)
+@click.option("--max-steps", type=int)
+@click.option("--lr", type=float, help="Peak learning rate.")
+@click.option("--seq-len", type=int, help="Tokens per sequence.")
+@click.option("--micro-batch-size", type=int, help="Sequences per forward pass.")
+@click.option("--grad-accum", type=int, help="Forward passes per optimizer step.")
+@click.option("--lora-r", type=int, help="LoRA rank.")
+@click.option("--seed", type=int)
+@click.option("--merge/--no-merge", default=None, help="Also save the base model with the adapter merged in.")
+@click.option("--resume", type=click.Path(path_type=Path), metavar="RUN", help="Continue the run in this folder from its last checkpoint.")
+@click.option("--force", is_flag=True, help="Train even when the gate refuses the data (loud; recorded in the run manifest).")
+@click.option("--quiet", is_flag=True, help="No progress or log lines on stderr.")
+@handle_errors
+def train(config_file: Path | None, resume: Path | None, force: bool, quiet: bool, **options: Any) -> None:
+    """Fine-tune a LoRA adapter on the records that passed the gate, and only on them.
+
+    \b
+    dqe train --model PATH --data ok.jsonl --template alpaca --out runs/exp1
+    dqe train --config train.toml --resume runs/exp1
+    """
+    missing = [name for name in ("torch", "transformers", "peft") if importlib.util.find_spec(name) is None]
+    if missing:
+        _fail(f"dqe train needs the [train] extra (missing: {', '.join(missing)}): pip install 'dqe[train]'")
+    from dqe.train.config import load_train_config, read_train_table
+    from dqe.train.gate import GateRefused
+    from dqe.train.run import resume_config
+    from dqe.train.run import train as run_train
+    from dqe.train.trainer import TrainingInterrupted
+
+    names = {"lr": "optim.lr", "seq_len": "batch.seq_len", "micro_batch_size": "batch.micro_batch_size", "grad_accum": "batch.grad_accum", "lora_r": "lora.r"}
+    overrides = {names.get(k, k): v for k, v in options.items() if v is not None}
+    if resume is not None:
+        config = resume_config(resume, read_train_table(config_file) if config_file else None, overrides)
+    else:
+        config = load_train_config(config_file, overrides)
+    if force:
+        click.secho("dqe train --force: the gate's refusals become warnings, and the run manifest says so", fg="red", bold=True, err=True)
+    try:
+        result = run_train(config, force=force, resume=resume, echo=not quiet)
+    except GateRefused as exc:
+        click.secho(f"dqe: refusing to train on {config.data}:", fg="red", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        click.echo("(dqe train --force trains anyway and records that in the run manifest)", err=True)
+        sys.exit(1)
+    except TrainingInterrupted as exc:
+        click.echo(f"dqe: {exc}; continue with: dqe train --resume {config.out}", err=True)
+        sys.exit(130)
+    m = result.manifest
+    losses = m["losses"]
+    shown = ", ".join(f"{k} {v:.4f}" for k, v in (("val", losses["val_best"]), ("test", losses["test"])) if v is not None)
+    click.echo(f"trained {m['training']['steps']} steps ({m['training']['stopped']}); {shown or 'no held-out loss'}")
+    click.echo(f"adapter -> {m['outputs']['adapter']} ({m['outputs']['adapter_is']})")
+    if m["outputs"]["merged"]:
+        click.echo(f"merged model -> {m['outputs']['merged']}")
+    click.echo(f"run manifest -> {result.run_dir / 'run.json'}")

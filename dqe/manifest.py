@@ -33,6 +33,9 @@ class FileHash(BaseModel):
 class ConfigHash(BaseModel):
     path: str | None
     sha256: str
+    # config keys given on the command line (or as API keywords) on top of the file, so that
+    # the trainer can rebuild the same effective config and tell whether it changed since
+    overrides: dict[str, Any] = Field(default_factory=dict)
 
 
 class GateManifest(BaseModel):
@@ -78,11 +81,14 @@ def write_manifest(
     passed_count: int,
     rejected_count: int,
     rewritten_ids: dict[int, str] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> Path:
     """Write the manifest beside ``passed`` (atomically) and return its path.
 
     ``rewritten_ids`` gives the id of each passed record that was written changed (redacted),
     by record position: the manifest lists records as they are in the passed file.
+    ``overrides`` are the config keys given on the command line, so the trainer can rebuild
+    the same effective config and compare its hash.
     """
     import polars as pl
 
@@ -99,7 +105,9 @@ def write_manifest(
             for f in result.files
         ],
         config=ConfigHash(
-            path=str(result.config.path) if result.config.path else None, sha256=result.config.config.digest()
+            path=str(result.config.path.resolve()) if result.config.path else None,
+            sha256=result.config.config.digest(),
+            overrides=overrides or {},
         ),
         rules=[a.code for a in result.rules],
         passed=FileHash(path=str(passed), sha256=file_sha256(passed), records=passed_count),

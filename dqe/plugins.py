@@ -23,6 +23,7 @@ import pluggy
 from pydantic import BaseModel, Field
 
 from dqe import hookspecs
+from dqe.classifier import TARGETS, Classifier
 from dqe.feature import Feature
 from dqe.formats.base import RecordFormat
 from dqe.render.base import Renderer
@@ -39,6 +40,8 @@ BUILTIN_PLUGINS = (
     "dqe.templates",
     "dqe.features.tokens",
     "dqe.features.cot",
+    "dqe.features.category",
+    "dqe.features.domain",
     "dqe.rules.structure",
     "dqe.rules.turn_structure",
     "dqe.rules.token_length",
@@ -48,6 +51,9 @@ BUILTIN_PLUGINS = (
     "dqe.rules.boilerplate",
     "dqe.rules.placeholders",
     "dqe.render",
+    "dqe.rules.category_balance",
+    "dqe.rules.domain_ratio",
+    "dqe.rules.max_records",
 )
 
 
@@ -67,6 +73,7 @@ class PluginInfo(BaseModel):
     templates: list[str] = Field(default_factory=list)
     features: list[str] = Field(default_factory=list)
     renderers: list[str] = Field(default_factory=list)
+    classifiers: list[str] = Field(default_factory=list)
 
 
 @dataclass
@@ -79,6 +86,7 @@ class Registry:
     templates: dict[str, Template] = field(default_factory=dict)
     features: dict[str, type[Feature]] = field(default_factory=dict)
     renderers: dict[str, Renderer] = field(default_factory=dict)
+    classifiers: dict[str, type[Classifier]] = field(default_factory=dict)
     owner: dict[str, str] = field(default_factory=dict)  # "rule:DQ101" -> plugin name
 
     @property
@@ -212,6 +220,7 @@ class _Loader:
             ("dqe_register_formats", "format"),
             ("dqe_register_templates", "template"),
             ("dqe_register_features", "feature"),
+            ("dqe_register_classifiers", "classifier"),
             ("dqe_register_rules", "rule"),
             ("dqe_register_renderers", "renderer"),
         ):
@@ -250,6 +259,12 @@ class _Loader:
                 if not isinstance(thing, Renderer):
                     raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.Renderer instance")
                 key, table, names = thing.name, registry.renderers, info.renderers
+            elif kind == "classifier":
+                if not (isinstance(thing, type) and issubclass(thing, Classifier)) or thing.__abstractmethods__:
+                    raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.Classifier subclass")
+                if getattr(thing, "target", None) not in TARGETS:
+                    raise PluginError(f"plugin '{info.name}': classifier {thing.__name__} needs 'target' = \"category\" or \"domain\"")
+                key, table, names = thing.name, registry.classifiers, info.classifiers
             else:
                 if not (isinstance(thing, type) and issubclass(thing, Feature)) or thing.__abstractmethods__:
                     raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.Feature subclass")

@@ -117,10 +117,15 @@ class RecordRule(Rule):
 class DatasetRule(Rule):
     """Dataset rules run after every record rule, in order of ``stage`` then code; each sees
     in the ``rejected`` column what record rules and earlier dataset rules rejected (so that
-    balancing quotas count records after deduplication, say)."""
+    balancing quotas count records after deduplication, say). ``summarize`` runs after every
+    dataset rule, so its ``rejected`` column is final: it measures what passes."""
 
     scope: ClassVar[Scope] = "dataset"
     stage: ClassVar[int] = 0
+    # A selection rule (balance quotas, max-records) rejects records that are fine, to choose
+    # among them: the engine counts records it alone rejected as deselected, not as failures,
+    # so that selecting does not lower the pass rate.
+    selection: ClassVar[bool] = False
 
     def collect(self, batch: pl.DataFrame) -> pl.DataFrame | None:
         """Compact per-record columns for ``evaluate`` (same height as ``batch``), or None."""

@@ -160,7 +160,7 @@ def test_every_example_in_the_guide_is_a_working_plugin(source):
     exec(compile(source, module.__name__, "exec"), module.__dict__)
     registry = load_plugins(extra=[module])
     [info] = [p for p in registry.plugins if p.name == module.__name__]
-    assert info.error is None and (info.rules or info.formats or info.templates or info.features or info.renderers)
+    assert info.error is None and (info.rules or info.formats or info.templates or info.features or info.renderers or info.classifiers)
     if info.rules:
         records = [
             {"instruction": "Say hi.", "input": "", "output": "Hi"},

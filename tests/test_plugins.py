@@ -118,6 +118,8 @@ def test_a_rule_that_raises_names_the_rule_and_the_record_and_never_passes(write
 def installed(tmp_path, monkeypatch):
     """Install a plugin distribution on sys.path, the way pip would: a module and a dist-info."""
 
+    monkeypatch.delenv("DQE_DISABLE_PLUGINS")
+
     def install(module_source: str, name: str = "dqe_shout", dist: str = "dqe-shout"):
         site = tmp_path / "site"
         site.mkdir(exist_ok=True)

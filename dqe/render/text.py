@@ -56,8 +56,8 @@ def findings_block(report: Report) -> Group | None:
         lines.append(line)
     if not lines:
         return None
-    total = sum(r.failed for r in report.rules)
-    title = Text(f"Failing records ({len(lines)} shown of {total:,}; --format json for more)", style="bold")
+    total = sum(r.failed + r.errors for r in report.rules)
+    title = Text(f"Failing records ({len(lines)} shown of {total:,} findings; --show CODE for more)", style="bold")
     return Group(title, *lines)
 
 

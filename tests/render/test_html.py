@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dqe
+
 import base64
 import hashlib
 import re
@@ -30,7 +32,8 @@ def test_every_section_has_its_plot(full_report):
         assert img["alt"]
 
 
-def test_sections_the_rules_did_not_produce_are_left_out(report):
+def test_sections_the_rules_did_not_produce_are_left_out(defect_file):
+    report = dqe.check(defect_file, select=["DQ001", "DQ101"])
     html = render_html(report)
     page = Page(html)
     assert {f["data-plot"] for f in page.all("figure")} == {"rules", "tokens"}

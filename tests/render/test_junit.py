@@ -29,7 +29,7 @@ def test_one_test_case_per_rule(report):
 def test_gate_metrics_are_test_cases(report):
     gate = suites(report)["dqe.gate"]
     cases = {c.get("name"): c for c in gate.findall("testcase")}
-    assert set(cases) == {"pass-rate", "invalid-records", "passed-records"}
+    assert {"pass-rate", "invalid-records", "passed-records"} <= set(cases)
     assert cases["invalid-records"].find("failure") is not None
     assert cases["pass-rate"].find("failure") is None
     assert gate.get("failures") == "1"
