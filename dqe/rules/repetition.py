@@ -9,8 +9,8 @@ from dqe.hookspecs import hookimpl
 from dqe.rule import RecordRule, RuleOptions
 from dqe.text import assistant_turns, snippet, without_code
 
-# Units of text: one CJK character, or one word of letters and digits. Chinese and Japanese put
-# no spaces between words, so their n-grams are n-grams of characters.
+# Units of text for messages: one CJK character, or one word of letters and digits. Chinese and
+# Japanese put no spaces between words, so their n-grams are n-grams of characters.
 UNIT = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[\p{L}\p{N}_']+"
 _CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 _CJK_SPACE = r"([\p{Han}\p{Hiragana}\p{Katakana}]) "  # spaces joined into CJK n-grams, for messages
@@ -57,23 +57,20 @@ class Repetition(RecordRule):
 
     @staticmethod
     def _units(turns: pl.DataFrame) -> pl.DataFrame:
-        """One row per unit of every turn, in order: words split at spaces (cheap), or for text
-        with CJK characters, words and single characters (a regex, only where needed)."""
+        """The hash of every unit of every turn, in order (``_t``, ``h``): words split at spaces,
+        or the letters and digits one by one for text with CJK characters (punctuation, rules of
+        dashes and spaces left out)."""
         cjk = turns["text"].str.contains(_CJK)
-        spaced = (
-            turns.filter(~cjk)
-            .select("_t", u=pl.col("text").str.split(" "))
-            .explode("u")
-            .filter(pl.col("u").str.len_bytes() > 0)
-        )
+        words = pl.col("text").str.split(" ").list.eval(pl.element().filter(pl.element() != "").hash())
+        spaced = turns.filter(~cjk).select("_t", h=words).explode("h")
         if not cjk.any():
-            return spaced
-        chars = turns.filter(cjk).select("_t", u=pl.col("text").str.extract_all(UNIT)).explode("u").drop_nulls("u")
-        return pl.concat([spaced, chars])  # each turn's units stay together and in order
+            return spaced.drop_nulls("h")
+        chars = pl.col("text").str.replace_all(r"[^\p{L}\p{N}]+", "").str.split("").list.eval(pl.element().hash())
+        return pl.concat([spaced, turns.filter(cjk).select("_t", h=chars).explode("h")]).drop_nulls("h")
 
     def _ngrams(self, turns: pl.DataFrame) -> pl.DataFrame:
         n = self.options.ngram
-        hashed = self._units(turns).select("_t", h=pl.col("u").hash())
+        hashed = self._units(turns)
         # An n-gram's hash: its units' hashes weighted by odd constants (u64, wrapping).
         gram = pl.col("h")
         for k in range(1, n):
