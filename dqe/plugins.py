@@ -34,8 +34,11 @@ BUILTIN_PLUGINS = (
     "dqe.formats.alpaca",
     "dqe.templates",
     "dqe.features.tokens",
+    "dqe.features.language",
     "dqe.rules.structure",
     "dqe.rules.token_length",
+    "dqe.rules.language_allowed",
+    "dqe.rules.language_mismatch",
 )
 
 

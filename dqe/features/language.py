@@ -1,0 +1,277 @@
+"""The language of each record's question and answer, detected once per text.
+
+Detection is ``dqe.langid`` (langdetect's profiles, vectorized); on top of it this feature
+decides what a data set's reader wants to know:
+
+- Code blocks and inline code are left out: code is no language. An answer that is only code
+  is ``und``.
+- Chinese is ``zh``: langdetect's ``zh-cn`` and ``zh-tw`` merge, and text written in Han
+  characters alone is Chinese (langdetect calls short Chinese Korean or Japanese at times;
+  Korean needs hangul and Japanese kana here).
+- A text is ``und`` (undetermined) when its best language leads the runner-up by less than
+  ``detection.min_lead`` nats (the ``language`` pack): "OK", "Paris", "You too!".
+- The question's language falls back on the record's own ``language`` field (a code or a name
+  such as "Chinese") when the question's text is undetermined; the text otherwise decides, as a
+  field is often a data-set default copied to every record.
+
+Columns: ``language_question`` and ``language_answer`` (codes), ``language_mismatch`` (both
+determined, different, and the answer clearly written in its own language: it reads worse in
+the question's language by ``mismatch.min_contrast`` nats per n-gram) and
+``language_translation`` (the question asks for a translation or names another language:
+patterns in the pack). The report's ``languages`` section counts them.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dqe.config import ConfigError
+from dqe.feature import Feature
+from dqe.hookspecs import hookimpl
+from dqe.langid import UNDETERMINED, Detection, LanguageIdentifier, load_profiles, profiles_dir
+
+PACK = "language"
+_FENCED = r"(?s)```.*?```"
+_OPEN_FENCE = r"(?s)```.*$"
+_INLINE_CODE = r"`[^`\n]+`"
+_MERGED = {"zh-cn": "zh", "zh-tw": "zh"}
+_NEEDS_SCRIPT = {"ko": "hangul", "ja": "kana"}  # written without these, a text is not this language
+_KANA_SHARE = (
+    0.25  # Japanese prose is a third kana or more; Chinese quoting a Japanese name, little
+)
+
+
+@lru_cache(maxsize=1)
+def known_languages() -> tuple[str, ...]:
+    """The codes this feature can report: langdetect's languages, Chinese as ``zh``."""
+    return tuple(
+        sorted(
+            {
+                _MERGED.get(name, name)
+                for name in os.listdir(profiles_dir())
+                if not name.startswith(".")
+            }
+        )
+    )
+
+
+_BITS = np.left_shift(np.uint64(1), np.arange(len(known_languages()), dtype=np.uint64))
+
+
+def language_bits(codes: np.ndarray | list[str]) -> np.ndarray:
+    """One bit per reported language (``known_languages`` order), for sets of plausible ones."""
+    index = np.searchsorted(
+        np.array(known_languages(), dtype=object), np.asarray(codes, dtype=object)
+    )
+    return _BITS[np.minimum(index, _BITS.size - 1)]
+
+
+def normalize_code(code: str) -> str:
+    """A language code as this feature reports it: ``zh-CN``, ``zh_tw``, ``ZH`` -> ``zh``."""
+    code = code.strip().lower().replace("_", "-")
+    return "zh" if code.split("-")[0] == "zh" else _MERGED.get(code, code)
+
+
+class _Detection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min_lead: float = Field(8.0, ge=0)
+    min_letters: int = Field(10, ge=0)
+    cjk_share: float = Field(0.3, ge=0, le=1)
+    cjk_weight: float = Field(3.0, gt=0)
+
+
+class _Mismatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min_contrast: float = Field(0.3, ge=0)
+
+
+class _Translation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    patterns: list[str] = Field(default_factory=list)
+
+
+class LanguagePack(BaseModel):
+    """The ``language`` rule pack (``rules/language.toml``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    meta: dict[str, Any] = Field(default_factory=dict)
+    detection: _Detection = Field(default_factory=_Detection)
+    mismatch: _Mismatch = Field(default_factory=_Mismatch)
+    translation: _Translation = Field(default_factory=_Translation)
+    names: dict[str, str] = Field(default_factory=dict)
+
+
+def load_pack(data: dict[str, Any]) -> LanguagePack:
+    """The pack, validated; a bad value or pattern is a ``ConfigError`` naming it."""
+    try:
+        pack = LanguagePack.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"rule pack '{PACK}': {problems}") from None
+    for pattern in pack.translation.patterns:
+        try:
+            pl.Series([""]).str.contains(pattern)
+        except pl.exceptions.PolarsError as exc:
+            raise ConfigError(
+                f"rule pack '{PACK}': translation pattern {pattern!r} "
+                f"is not a valid regular expression ({exc})"
+            ) from None
+    unknown = sorted(
+        {code for code in pack.names.values() if normalize_code(code) not in known_languages()}
+    )
+    if unknown:
+        raise ConfigError(
+            f"rule pack '{PACK}': names map to unknown language codes: {', '.join(unknown)}"
+        )
+    return pack
+
+
+def without_code(texts: pl.Series) -> pl.Series:
+    """Texts with fenced code blocks and inline code replaced by a space."""
+    if not texts.str.contains("`", literal=True).any():
+        return texts
+    return (
+        texts.str.replace_all(_FENCED, " ")
+        .str.replace_all(_OPEN_FENCE, " ")
+        .str.replace_all(_INLINE_CODE, " ")
+    )
+
+
+class Language(Feature):
+    name = "language"
+    summary = "language of the question and of the answer (langdetect's profiles, vectorized)"
+    columns = (
+        "language_question",
+        "language_answer",
+        "language_question_plausible",
+        "language_answer_plausible",
+        "language_mismatch",
+        "language_translation",
+    )
+    keep = ("language_question", "language_answer", "language_mismatch", "language_translation")
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.pack = load_pack(context.pack(PACK))
+        self.identifier = LanguageIdentifier(load_profiles())
+        self._codes = np.array(known_languages(), dtype=object)
+        reported = [_MERGED.get(code, code) for code in self.identifier.profiles.languages]
+        self._column_of = np.searchsorted(self._codes, np.array(reported, dtype=object))
+        self._names = {name.lower(): normalize_code(code) for name, code in self.pack.names.items()}
+        patterns = self.pack.translation.patterns
+        self._translation = "(?i)" + "|".join(f"(?:{p})" for p in patterns) if patterns else None
+
+    def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
+        n = batch.height
+        texts = without_code(pl.concat([batch["question"], batch["answer"]]).fill_null(""))
+        found = self.identifier.identify(texts)
+        language, plausible = self._decide(found)
+        question = language[:n]
+        undetermined = question == UNDETERMINED
+        declared = self._declared(batch["language"]).to_numpy()
+        fallback = undetermined & (declared != None)  # noqa: E711 - elementwise on an object array
+        question[fallback] = declared[fallback]
+        plausible[:n][fallback] = language_bits(declared[fallback])
+        answer = language[n:]
+        asked = language_bits(np.where(undetermined & ~fallback, self._codes[0], question))
+        mismatch = (
+            (question != UNDETERMINED) & (answer != UNDETERMINED) & (plausible[n:] & asked == 0)
+        )
+        translation = (
+            batch["question"].fill_null("").str.contains(self._translation)
+            if self._translation
+            else pl.repeat(False, n, eager=True)
+        )
+        return pl.DataFrame(
+            {
+                "language_question": pl.Series(question, dtype=pl.String),
+                "language_answer": pl.Series(answer, dtype=pl.String),
+                "language_question_plausible": pl.Series(plausible[:n], dtype=pl.UInt64),
+                "language_answer_plausible": pl.Series(plausible[n:], dtype=pl.UInt64),
+                "language_mismatch": pl.Series(mismatch, dtype=pl.Boolean),
+                "language_translation": translation.alias("language_translation"),
+            }
+        )
+
+    def _decide(self, found: Detection) -> tuple[np.ndarray, np.ndarray]:
+        """Per text, the reported language (or ``und``) and the bits of its plausible ones."""
+        scores = self._scores(found)
+        best = scores.argmax(axis=1)
+        top2 = np.partition(scores, -2, axis=1)[:, -2:]
+        with np.errstate(invalid="ignore"):  # -inf - -inf: only one language possible
+            lead = np.where(np.isneginf(top2[:, 0]), np.inf, top2[:, 1] - top2[:, 0])
+            behind = (top2[:, 1:] - scores) / np.maximum(found.ngrams, 1)[:, None]
+        weight = self.pack.detection.cjk_weight
+        cjk = {
+            code: found.count(script) * weight
+            for code, script in (("zh", "han"), ("ja", "kana"), ("ko", "hangul"))
+        }
+        cjk_total = sum(cjk.values())
+        letters = found.letters[:, 1:].sum(axis=1) + cjk_total * (1 - 1 / weight)
+        detection = self.pack.detection
+        determined = np.isposinf(lead) | (
+            (lead >= detection.min_lead) & (letters >= detection.min_letters)
+        )
+        close = (behind < self.pack.mismatch.min_contrast) & determined[:, None]
+        plausible = np.bitwise_or.reduce(np.where(close, _BITS, np.uint64(0)), axis=1)
+        language = np.where(determined, self._codes[best], UNDETERMINED)
+
+        # Mixed with enough Chinese, Japanese or Korean: that language.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mostly = cjk_total / letters >= detection.cjk_share
+        if mostly.any():
+            codes = np.array(list(cjk), dtype=object)
+            chosen = codes[np.argmax(np.stack(list(cjk.values()), axis=1), axis=1)]
+            kana_share = cjk["ja"] / np.maximum(cjk["ja"] + cjk["zh"], 1)
+            chosen = np.where(kana_share >= _KANA_SHARE, "ja", chosen)  # Japanese writes Han too
+            language[mostly] = chosen[mostly]
+            plausible[mostly] = language_bits(chosen[mostly])
+        return language, plausible
+
+    def _scores(self, found: Detection) -> np.ndarray:
+        """Scores per reported language: Korean and Japanese ruled out of texts without hangul
+        or kana, Chinese the better of langdetect's two."""
+        raw = found.scores.copy()
+        for code, script in _NEEDS_SCRIPT.items():
+            raw[found.count(script) == 0, found.languages.index(code)] = -np.inf
+        merged = np.full((raw.shape[0], self._codes.size), -np.inf, dtype=np.float32)
+        for column, target in enumerate(self._column_of):
+            np.maximum(merged[:, target], raw[:, column], out=merged[:, target])
+        return merged
+
+    def _declared(self, declared: pl.Series) -> pl.Series:
+        """The record's own ``language`` field as a reported code, or null."""
+        named = declared.str.strip_chars().str.to_lowercase().replace(self._names)
+        code = pl.select(
+            pl.when(named.str.contains("^zh([-_]|$)"))
+            .then(pl.lit("zh"))
+            .otherwise(named.str.replace(r"[-_].*$", ""))
+        ).to_series()
+        return pl.select(pl.when(code.is_in(list(self._codes))).then(code)).to_series()
+
+    def summarize(self, table: pl.DataFrame) -> dict[str, Any]:
+        if table.height == 0:
+            return {}
+
+        def counts(column: str) -> dict[str, int]:
+            return {str(k): int(v) for k, v in table[column].value_counts(sort=True).iter_rows()}
+
+        mismatch = int((table["language_mismatch"] & ~table["language_translation"]).sum())
+        return {
+            "languages": {
+                "question": counts("language_question"),
+                "answer": counts("language_answer"),
+                "mismatch": mismatch,
+            }
+        }
+
+
+@hookimpl
+def dqe_register_features(register):
+    register(Language)

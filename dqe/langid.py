@@ -1,0 +1,496 @@
+"""Language identification with langdetect's own profiles, a whole batch of texts at a time.
+
+langdetect's ``detect()`` multiplies per-language probabilities of n-grams it draws at random
+from a text until one language dominates: a noisy estimate of a naive-Bayes posterior, about
+4 ms a call in pure Python, and random unless seeded. This module reads the same profiles
+(``langdetect/profiles/*``, 55 languages) and computes that naive-Bayes decision
+deterministically, for every text of a batch at once, with numpy:
+
+1. each text is cleaned as langdetect cleans it (URLs and e-mail addresses removed, Vietnamese
+   combining marks composed, the first 10,000 characters kept, Latin letters dropped from text
+   mostly in another script) and its characters normalized by langdetect's own
+   ``NGram.normalize`` (one lookup table for the Basic Multilingual Plane);
+2. the 1-, 2- and 3-grams langdetect extracts (word-padded, none inside all-capital words)
+   are packed into integer keys and looked up in a hash table of the profiles' n-grams;
+3. a text's score for a language is the sum of ``log(p(n-gram | language) + 0.5 / 10000)``
+   over its n-grams (langdetect's smoothing); the best score wins.
+
+Like langdetect, which stops drawing n-grams once one language dominates, the texts are
+scored in rounds of character positions spread evenly over each text (16, then 48, 128 and
+256 positions at most): a text leaves once its best language leads the second by
+``DECISIVE`` nats, so a clear English sentence costs 16 positions and a long or ambiguous one
+more. Texts whose letters are all in a script only one profiled language uses (kana, hangul,
+Thai, Greek, Hebrew, the Indic scripts but Devanagari) are decided by the script alone;
+texts in one script that several languages share (Latin, Cyrillic, Arabic, Devanagari, Han)
+are scored against those languages only, mixed ones against all. A text with no profiled
+n-gram (digits, punctuation, symbols, empty) is ``und``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+import polars as pl
+
+UNDETERMINED = "und"
+DECISIVE = 20.0  # nats between the best and second-best language that end a text's scoring
+
+_BMP = 0x10000
+_SPACE = 0x20
+_SMOOTHING = 0.5 / 10_000  # langdetect's ALPHA_DEFAULT / BASE_FREQ
+_MAX_CHARS = 10_000  # langdetect's max_text_length
+_ROUNDS = (
+    16,
+    24,
+    32,
+    48,
+    64,
+    96,
+    128,
+    256,
+    1024,
+)  # character positions scored per text, cumulative
+_GOLDEN = (5**0.5 - 1) / 2  # k * golden mod 1 spreads any prefix of positions evenly
+_BLOCK = 1 << 22  # floats gathered at once when scoring (16 MB)
+_SCRIPT_SHARE = 0.01  # share of a profile's characters that makes a script its own
+# langdetect's Detector.URL_RE and MAIL_RE, applied by polars' regex engine (same matches).
+_URL = r"https?://[-_.?&~;+=/#0-9A-Za-z]{1,2076}"
+_MAIL = r"[-_.0-9A-Za-z]{1,64}@[-_0-9A-Za-z]{1,255}[-_.0-9A-Za-z]{1,255}"
+_VI_MARKS = "[\u0300\u0301\u0303\u0309\u0323]"
+
+# Letters by Unicode range: (first, last, script). Letters elsewhere are of script "other".
+_SCRIPT_RANGES = (
+    (0x0041, 0x005A, "latin"),
+    (0x0061, 0x007A, "latin"),
+    (0x00C0, 0x024F, "latin"),
+    (0x1E00, 0x1EFF, "latin"),
+    (0x0370, 0x03FF, "greek"),
+    (0x0400, 0x052F, "cyrillic"),
+    (0x0590, 0x05FF, "hebrew"),
+    (0x0600, 0x06FF, "arabic"),
+    (0x0750, 0x077F, "arabic"),
+    (0x0900, 0x097F, "devanagari"),
+    (0x0980, 0x09FF, "bengali"),
+    (0x0A00, 0x0A7F, "gurmukhi"),
+    (0x0A80, 0x0AFF, "gujarati"),
+    (0x0B80, 0x0BFF, "tamil"),
+    (0x0C00, 0x0C7F, "telugu"),
+    (0x0C80, 0x0CFF, "kannada"),
+    (0x0D00, 0x0D7F, "malayalam"),
+    (0x0E00, 0x0E7F, "thai"),
+    (0x1100, 0x11FF, "hangul"),
+    (0x3040, 0x30FF, "kana"),
+    (0x3100, 0x312F, "han"),  # bopomofo
+    (0x3130, 0x318F, "hangul"),
+    (0x31A0, 0x31BF, "han"),
+    (0x3400, 0x4DBF, "han"),
+    (0x4E00, 0x9FFF, "han"),
+    (0xAC00, 0xD7AF, "hangul"),
+    (0xF900, 0xFAFF, "han"),
+)
+# Character classes: 0 not a letter, 1 a letter of no script above, then the scripts.
+_SCRIPTS = ("none", "other", *dict.fromkeys(name for _, _, name in _SCRIPT_RANGES))
+# A text's script group: the class of all its letters, "none" without letters, or "mixed".
+_GROUPS = (*_SCRIPTS, "mixed")
+_NONE, _MIXED = 0, len(_SCRIPTS)
+_SPACE_CODE = 1 << 1  # Profiles.code of a space: id 1, not upper case
+# Per character, four 16-bit counters in one integer, so that one sum over a text counts
+# (texts are at most 10,001 characters): A-z as langdetect counts Latin (brackets included),
+# U+0300 and above (langdetect's non-Latin), ASCII letters, and the other Latin letters
+# below U+0300 (accented ones).
+_FLAGS = np.zeros(_BMP, dtype=np.int64)
+_FLAGS[0x41:0x7B] = 1
+_FLAGS[0x300:] = 1 << 16
+_FLAGS[0x41:0x5B] |= 1 << 32
+_FLAGS[0x61:0x7B] |= 1 << 32
+_FLAGS[[c for c in range(0xC0, 0x300) if chr(c).isalpha()]] |= 1 << 48
+_COUNTER = 0xFFFF
+
+
+def profiles_dir() -> str:
+    """langdetect's shipped profiles."""
+    import langdetect
+
+    return os.path.join(os.path.dirname(langdetect.__file__), "profiles")
+
+
+class _KeyIndex:
+    """An open-addressing hash table from packed n-gram keys to row numbers, queried in bulk.
+
+    Each slot holds ``key << 20 | row`` in one word, so a probe is one memory access.
+    """
+
+    _MIX = np.uint64(0x9E3779B97F4A7C15)
+    _EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
+    _ROW_BITS = np.uint64(20)
+    _ROW_MASK = np.uint64((1 << 20) - 1)
+    _ONE = np.uint64(1)
+
+    def __init__(self, keys: np.ndarray):
+        if keys.size >= 1 << 20 or (keys.size and int(keys.max()) >= 1 << 44):
+            raise ValueError("too many or too long n-grams for a packed index")
+        bits = max(8, int(np.ceil(np.log2(max(keys.size, 1) * 3))))
+        self._mask = np.uint64((1 << bits) - 1)
+        self._shift = np.uint64(64 - bits)
+        self.missing = keys.size  # the row number of an absent key
+        self._slots = np.full(1 << bits, self._EMPTY, dtype=np.uint64)
+        pending = np.arange(keys.size)
+        slots = self._slot(keys)
+        while pending.size:  # linear probing, inserted in rounds
+            wanted = slots[pending]
+            free = self._slots[wanted] == self._EMPTY
+            taken, first = np.unique(wanted[free], return_index=True)
+            winners = pending[free][first]
+            self._slots[taken] = (keys[winners] << self._ROW_BITS) | winners.astype(np.uint64)
+            placed = np.zeros(keys.size, dtype=bool)
+            placed[winners] = True
+            pending = pending[~placed[pending]]
+            slots[pending] = (slots[pending] + self._ONE) & self._mask
+
+    def _slot(self, keys: np.ndarray) -> np.ndarray:
+        return (keys * self._MIX) >> self._shift
+
+    def lookup(self, queries: np.ndarray) -> np.ndarray:
+        """Row of each query key; ``missing`` where the key is absent."""
+        slots = self._slot(queries)
+        found = self._slots[slots]
+        hit = (found >> self._ROW_BITS) == queries
+        out = np.where(hit, (found & self._ROW_MASK).astype(np.int64), self.missing)
+        active = np.flatnonzero(~hit & (found != self._EMPTY))
+        slots = slots[active]
+        while active.size:
+            slots = (slots + self._ONE) & self._mask
+            found = self._slots[slots]
+            hit = (found >> self._ROW_BITS) == queries[active]
+            out[active[hit]] = (found[hit] & self._ROW_MASK).astype(np.int64)
+            going = ~hit & (found != self._EMPTY)
+            active, slots = active[going], slots[going]
+        return out
+
+
+@dataclass
+class Profiles:
+    """langdetect's profiles as arrays: what the identifier needs, built once per process."""
+
+    languages: tuple[str, ...]
+    weights: np.ndarray  # (n-grams + 1, languages) float32 log(p + smoothing) - log(smoothing)
+    index: _KeyIndex  # packed n-gram key -> row of ``weights`` (the last row, all 0: absent)
+    code: np.ndarray  # uint32[65536]: of each character normalized (langdetect's
+    #   NGram.normalize), its id in packed n-gram keys times 2, plus 1 if it is upper case
+    base: int  # radix of packed keys: ids run from 0 (no character) to base - 1 (unprofiled)
+    script: np.ndarray  # uint8[65536]: class of each character, an index into _SCRIPTS
+    script_columns: dict[int, np.ndarray]  # script class -> the languages it may be written in
+    _group_weights: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def group_weights(self, group: int) -> np.ndarray:
+        """``weights`` restricted to a script's languages (contiguous, made on first use)."""
+        if group not in self._group_weights:
+            columns = self.script_columns.get(group)
+            self._group_weights[group] = (
+                self.weights if columns is None else np.ascontiguousarray(self.weights[:, columns])
+            )
+        return self._group_weights[group]
+
+
+@lru_cache(maxsize=4)
+def load_profiles(directory: str | None = None) -> Profiles:
+    """Read langdetect's JSON profiles (``directory``: another profile folder) into arrays."""
+    from langdetect.utils.ngram import NGram
+
+    directory = directory or profiles_dir()
+    languages: list[str] = []
+    grams: list[str] = []
+    columns: list[np.ndarray] = []
+    probs: list[np.ndarray] = []
+    for name in sorted(f for f in os.listdir(directory) if not f.startswith(".")):
+        with open(os.path.join(directory, name), encoding="utf-8") as handle:
+            profile = json.load(handle)
+        totals = np.array([0, *profile["n_words"]], dtype=np.float64)
+        kept = {g: c for g, c in profile["freq"].items() if 1 <= len(g) <= 3 and totals[len(g)]}
+        sizes = np.fromiter((len(g) for g in kept), dtype=np.int64, count=len(kept))
+        grams += kept
+        probs.append(np.fromiter(kept.values(), dtype=np.float64, count=len(kept)) / totals[sizes])
+        columns.append(np.full(len(kept), len(languages)))
+        languages.append(profile["name"])
+    column = np.concatenate(columns)
+    prob = np.concatenate(probs)
+
+    # Pack each n-gram into one integer, (first * base + second) * base + third, where a
+    # character's id is 0 for "none" (shorter n-grams), 1 for space, 2.. for profiled ones.
+    chars = np.frombuffer(
+        "".join(g.rjust(3, "\0") for g in grams).encode("utf-32-le"), dtype=np.uint32
+    )
+    profiled = np.unique(chars)
+    profiled = profiled[(profiled != 0) & (profiled != _SPACE) & (profiled < _BMP)]
+    base = profiled.size + 3
+    char_id = np.full(_BMP, base - 1, dtype=np.uint64)
+    char_id[0], char_id[_SPACE] = 0, 1
+    char_id[profiled] = np.arange(2, profiled.size + 2, dtype=np.uint64)
+    ids = char_id[np.minimum(chars, _BMP - 1)].reshape(-1, 3)
+    b = np.uint64(base)
+    keys, rows = np.unique((ids[:, 0] * b + ids[:, 1]) * b + ids[:, 2], return_inverse=True)
+    table = np.zeros((keys.size + 1, len(languages)))
+    table[rows, column] = prob
+    # Shifted by -log(smoothing) so that an absent n-gram (the last row) scores 0 everywhere;
+    # a constant per n-gram changes no decision.
+    weights = (np.log(table + _SMOOTHING) - np.log(_SMOOTHING)).astype(np.float32)
+
+    bmp = [chr(c) for c in range(_BMP)]
+    normalize = np.array([ord(NGram.normalize(ch)) for ch in bmp], dtype=np.int64)
+    upper = np.array([ch.isupper() for ch in bmp], dtype=np.uint32)[normalize]
+    code = (char_id[normalize].astype(np.uint32) << 1) | upper
+    letters = np.array([ch.isalpha() for ch in bmp], dtype=bool)
+    script = np.where(letters, _SCRIPTS.index("other"), 0).astype(np.uint8)
+    for first, last, name in _SCRIPT_RANGES:
+        span = slice(first, last + 1)
+        script[span] = np.where(letters[span], _SCRIPTS.index(name), script[span])
+
+    # The languages a script may be: those whose profile gives the script's letters at least
+    # 1% of its single characters (Korean, for one, writes some Han).
+    single = (ids[:, 0] == 0) & (ids[:, 1] == 0)
+    singles = np.minimum(chars.reshape(-1, 3)[single, 2], _BMP - 1)
+    mass = np.zeros((len(_SCRIPTS), len(languages)))
+    np.add.at(mass, (script[singles], column[single]), prob[single])
+    script_columns = {s: np.flatnonzero(mass[s] >= _SCRIPT_SHARE) for s in range(2, len(_SCRIPTS))}
+    return Profiles(
+        languages=tuple(languages),
+        weights=weights,
+        index=_KeyIndex(keys),
+        code=code,
+        base=base,
+        script=script,
+        script_columns=script_columns,
+    )
+
+
+class Detection(NamedTuple):
+    """What the identifier found, per text (arrays in the order of the texts)."""
+
+    language: list[str]  # langdetect's code, or "und" when nothing was detectable
+    script: list[str]  # the script of all its letters ("latin", "han", ...), "mixed" or "none"
+    letters: np.ndarray  # (texts, script classes) letters of each class, before cleaning
+    ngrams: np.ndarray  # profiled n-grams scored (0 when the script alone decided)
+    margin: np.ndarray  # lead of the best language over the second, in nats (inf: by script)
+    scores: np.ndarray  # (texts, languages) float32 sums of n-gram weights; -inf: ruled out
+    languages: tuple[str, ...]  # the columns of ``scores``
+
+    def count(self, script: str) -> np.ndarray:
+        """Letters of ``script`` ("latin", "han", "kana", "hangul", ...) in each text."""
+        return self.letters[:, _SCRIPTS.index(script)]
+
+
+def _clean(texts: pl.Series) -> pl.Series:
+    """langdetect's ``Detector.append``: URLs and e-mail addresses out, Vietnamese combining
+    marks composed, the first 10,000 characters kept."""
+    from langdetect.utils.ngram import NGram
+
+    texts = texts.cast(pl.String).fill_null("")
+    if texts.str.contains("http", literal=True).any():
+        texts = texts.str.replace_all(_URL, " ")
+    if texts.str.contains("@", literal=True).any():
+        texts = texts.str.replace_all(_MAIL, " ")
+    marked = texts.str.contains(_VI_MARKS)
+    if marked.any():
+        composed = [NGram.normalize_vi(t) if m else t for t, m in zip(texts, marked, strict=True)]
+        texts = pl.Series(composed, dtype=pl.String)
+    return texts.str.slice(0, _MAX_CHARS)
+
+
+class LanguageIdentifier:
+    """Detects the language of many texts at once; see the module docstring for how."""
+
+    def __init__(self, profiles: Profiles | None = None):
+        self.profiles = profiles or load_profiles()
+        self._codes = np.array([*self.profiles.languages, UNDETERMINED], dtype=object)
+        self._group_names = np.array(_GROUPS, dtype=object)
+        self._strides = _strides(np.arange(_MAX_CHARS + 1))
+
+    def detect(self, texts: Sequence[str | None] | pl.Series) -> list[str]:
+        """The language of each text: langdetect's codes (``en``, ``zh-cn``, ...) or ``und``."""
+        return self.identify(texts).language
+
+    def identify(self, texts: Sequence[str | None] | pl.Series) -> Detection:
+        series = texts if isinstance(texts, pl.Series) else pl.Series(list(texts), dtype=pl.String)
+        n = len(series)
+        p = self.profiles
+        languages = len(p.languages)
+        if n == 0:
+            empty = np.zeros((0, languages), dtype=np.float32)
+            nothing = np.zeros((0, len(_SCRIPTS)), dtype=np.int64)
+            return Detection(
+                [], [], nothing, np.zeros(0, dtype=np.int64), np.zeros(0), empty, p.languages
+            )
+        cleaned = _clean(series)
+        # One array of characters, each text after a space (langdetect's initial state);
+        # astral characters become U+FFFF, which no profile has either.
+        joined = " " + cleaned.str.join(" ").item()
+        bmp = np.minimum(
+            np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32), _BMP - 1
+        ).astype(np.uint16)
+        lengths = cleaned.str.len_chars().to_numpy().astype(np.int64) + 1
+        starts = np.cumsum(lengths) - lengths
+
+        # Text mostly in another script loses its Latin letters (langdetect's cleaning_text,
+        # which counts every character from U+0300 on as non-Latin).
+        flags = _FLAGS[bmp]
+        counted = np.add.reduceat(flags, starts)
+        latin_count, other_count = counted & _COUNTER, (counted >> 16) & _COUNTER
+        ascii_letters, accented = (counted >> 32) & _COUNTER, counted >> 48
+        drop = (latin_count > 0) & (2 * latin_count < other_count)
+        if drop.any():
+            bmp = bmp[((flags & 1) == 0) | ~np.repeat(drop, lengths)]
+            lengths = lengths - np.where(drop, latin_count, 0)
+            starts = np.cumsum(lengths) - lengths
+        kept = np.where(drop, 0, ascii_letters) + accented
+        group, letters = self._groups(bmp, starts, kept, ascii_letters + accented)
+
+        language = np.full(n, languages, dtype=np.int64)  # "und" until decided
+        margin = np.zeros(n)
+        ngrams = np.zeros(n, dtype=np.int64)
+        scores = np.full((n, languages), -np.inf, dtype=np.float32)
+        for g in np.unique(group):
+            members = np.flatnonzero(group == g)
+            columns = p.script_columns.get(g, np.arange(languages))
+            if columns.size == 1:  # the script decides
+                language[members], margin[members] = columns[0], np.inf
+                scores[members, columns[0]] = 0.0
+                continue
+            sums, counts = self._score(
+                bmp, starts[members] + 1, lengths[members] - 1, p.group_weights(g)
+            )
+            scores[np.ix_(members, columns)] = sums
+            ngrams[members] = counts
+            found = counts > 0
+            top2 = np.partition(sums[found], -2, axis=1)[:, -2:]
+            language[members[found]] = columns[sums[found].argmax(axis=1)]
+            margin[members[found]] = top2[:, 1] - top2[:, 0]
+        return Detection(
+            self._codes[language].tolist(),
+            self._group_names[group].tolist(),
+            letters,
+            ngrams,
+            margin,
+            scores,
+            p.languages,
+        )
+
+    def _groups(
+        self, bmp: np.ndarray, starts: np.ndarray, latin_kept: np.ndarray, latin_all: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each text's script group: the class of all its letters after cleaning (kana with
+        Han counts as kana: Japanese), ``_MIXED`` for several scripts, ``_NONE`` for none; and
+        its letters per script class before cleaning. Latin letters below U+0300 come counted:
+        ``latin_kept`` after cleaning, ``latin_all`` before."""
+        n = starts.size
+        at = np.flatnonzero(bmp >= 0x300)
+        owner = np.searchsorted(starts, at, side="right") - 1
+        classes = self.profiles.script[bmp[at]].astype(np.int64)
+        counts = np.bincount(owner * len(_SCRIPTS) + classes, minlength=n * len(_SCRIPTS)).reshape(
+            n, len(_SCRIPTS)
+        )
+        counts[:, 0] = 0
+        latin = _SCRIPTS.index("latin")
+        present = counts[:, 1:] > 0
+        present[:, latin - 1] |= latin_kept > 0
+        present[:, _SCRIPTS.index("han") - 1] &= ~present[:, _SCRIPTS.index("kana") - 1]
+        scripts = present.sum(axis=1)
+        group = np.where(
+            scripts == 1, present.argmax(axis=1) + 1, np.where(scripts == 0, _NONE, _MIXED)
+        )
+        counts[:, latin] += latin_all
+        return group, counts
+
+    def _score(
+        self, bmp: np.ndarray, first: np.ndarray, body: np.ndarray, weights: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Scores of texts (starting at ``first``, ``body`` characters long) against the
+        columns of ``weights``, in rounds of spread positions until each text is decided, and
+        the number of profiled n-grams each was scored on."""
+        sums = np.zeros((body.size, weights.shape[1]), dtype=np.float32)
+        counts = np.zeros(body.size, dtype=np.int64)
+        stride = self._strides[body]
+        active = np.ones(body.size, dtype=bool)
+        done = 0
+        for upto in _ROUNDS:
+            active &= body > done
+            now = np.flatnonzero(active)
+            if not now.size:
+                break
+            rows = self._rows(bmp, first[now], body[now], stride[now], done, upto)
+            counts[now] += (rows != self.profiles.index.missing).sum(axis=1)
+            sums[now] += _sum_rows(weights, rows)
+            top2 = np.partition(sums[now], -2, axis=1)[:, -2:]
+            active[now[top2[:, 1] - top2[:, 0] >= DECISIVE]] = False
+            done = upto
+        return sums, counts
+
+    def _rows(
+        self,
+        bmp: np.ndarray,
+        first: np.ndarray,
+        body: np.ndarray,
+        stride: np.ndarray,
+        done: int,
+        upto: int,
+    ) -> np.ndarray:
+        """Profile rows of the n-grams at the ``done``-th to ``upto``-th positions of each text
+        in spread order (texts start at ``first``, are ``body`` characters long and are walked
+        by ``stride``): a (texts, 3 * positions) array, ``index.missing`` where none is."""
+        p = self.profiles
+        k = np.arange(done, upto)
+        valid = k < body[:, None]
+        at = first[:, None] + k * stride[:, None] % body[:, None]
+        code, code1, code2 = p.code[bmp[at]], p.code[bmp[at - 1]], p.code[bmp[at - 2]]
+        # langdetect's NGram: a word's characters emit their 1-, 2- and (from the second
+        # letter on) 3-grams, padded by the space before; the space after emits the closing
+        # 2- and 3-gram; nothing is emitted inside a word of capitals.
+        space = code == _SPACE_CODE
+        after_space = code1 == _SPACE_CODE
+        letter = valid & ~space & (code & code1 & 1 == 0)
+        closing = valid & space & ~after_space
+        ids, ids1, ids2 = (
+            c >> 1
+            for c in (code.astype(np.uint64), code1.astype(np.uint64), code2.astype(np.uint64))
+        )
+        base = np.uint64(p.base)
+        bigram = ids1 * base + ids
+        keys = np.empty((*at.shape, 3), dtype=np.uint64)
+        np.multiply(letter, ids, out=keys[..., 0])
+        np.multiply(letter | closing, bigram, out=keys[..., 1])
+        np.multiply(
+            letter & ~after_space | closing, ids2 * (base * base) + bigram, out=keys[..., 2]
+        )
+        keys = keys.reshape(body.size, -1)
+        rows = np.full(keys.shape, p.index.missing, dtype=np.int64)
+        emitted = keys != 0
+        rows[emitted] = p.index.lookup(keys[emitted])
+        return rows
+
+
+def _strides(body: np.ndarray) -> np.ndarray:
+    """Per text, a step coprime with its length near length * 0.618: position k * step mod
+    length visits every character once, and any first few are spread over the whole text."""
+    stride = np.maximum(np.rint(body * _GOLDEN).astype(np.int64), 1)
+    shared = np.gcd(stride, body) > 1
+    while shared.any():
+        stride[shared] += 1
+        shared = np.gcd(stride, body) > 1
+    return stride
+
+
+def _sum_rows(weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per text (row of ``rows``), the sum of the ``weights`` rows it lists, a block at a time."""
+    texts, width = rows.shape
+    out = np.empty((texts, weights.shape[1]), dtype=np.float32)
+    ones = np.ones(width, dtype=np.float32)
+    step = max(1, _BLOCK // max(width * weights.shape[1], 1))
+    for first in range(0, texts, step):
+        block = np.take(weights, rows[first : first + step], axis=0)
+        out[first : first + step] = ones @ block
+    return out
