@@ -77,8 +77,13 @@ class LanguageAllowed(RecordRule):
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         allowed = self.options.allowed_languages
         if not allowed:
-            return batch.select(
-                passed=pl.lit(True), score=pl.lit(1.0), message=pl.lit(None, dtype=pl.String)
+            n = batch.height
+            return pl.DataFrame(
+                {
+                    "passed": pl.repeat(True, n, eager=True),
+                    "score": pl.repeat(1.0, n, eager=True),
+                    "message": pl.repeat(None, n, dtype=pl.String, eager=True),
+                }
             )
         bits = int(np.bitwise_or.reduce(language_bits(allowed)))
         parts = []
