@@ -100,17 +100,13 @@ _SCRIPTS = ("none", "other", *dict.fromkeys(name for _, _, name in _SCRIPT_RANGE
 _GROUPS = (*_SCRIPTS, "mixed")
 _NONE, _MIXED = 0, len(_SCRIPTS)
 _SPACE_CODE = 1 << 1  # Profiles.code of a space: id 1, not upper case
-# Per character, four 16-bit counters in one integer, so that one sum over a text counts
-# (texts are at most 10,001 characters): A-z as langdetect counts Latin (brackets included),
-# U+0300 and above (langdetect's non-Latin), ASCII letters, and the other Latin letters
-# below U+0300 (accented ones).
-_FLAGS = np.zeros(_BMP, dtype=np.int64)
+# Per character, two 16-bit counters in one integer, so that one sum over a text counts both
+# (texts are at most 10,001 characters): A-z as langdetect counts Latin letters (brackets
+# included), and U+0300 and above (langdetect's non-Latin characters).
+_FLAGS = np.zeros(_BMP, dtype=np.uint32)
 _FLAGS[0x41:0x7B] = 1
 _FLAGS[0x300:] = 1 << 16
-_FLAGS[0x41:0x5B] |= 1 << 32
-_FLAGS[0x61:0x7B] |= 1 << 32
-_FLAGS[[c for c in range(0xC0, 0x300) if chr(c).isalpha()]] |= 1 << 48
-_COUNTER = 0xFFFF
+_SCANNED = 0xC0  # characters from here on are classed one by one (see _groups)
 
 
 def profiles_dir() -> str:
@@ -179,8 +175,13 @@ class Profiles:
     """langdetect's profiles as arrays: what the identifier needs, built once per process."""
 
     languages: tuple[str, ...]
-    weights: np.ndarray  # (n-grams + 1, languages) float32 log(p + smoothing) - log(smoothing)
-    index: _KeyIndex  # packed n-gram key -> row of ``weights`` (the last row, all 0: absent)
+    # (n-grams + 1, languages) float32: per profiled n-gram, log(p + smoothing) - log(smoothing)
+    # summed with the rows of its profiled suffixes (a 3-gram's 2-gram and 1-gram), which
+    # langdetect extracts at the same position; the last row, all 0, is for no n-gram.
+    weights: np.ndarray
+    counts: np.ndarray  # int64[n-grams + 1]: profiled n-grams each row of ``weights`` sums
+    index: _KeyIndex  # packed n-gram key -> row of ``weights``
+    unigram: np.ndarray  # int64[base]: row of each character's 1-gram (``index.missing``: none)
     code: np.ndarray  # uint32[65536]: of each character normalized (langdetect's
     #   NGram.normalize), its id in packed n-gram keys times 2, plus 1 if it is upper case
     base: int  # radix of packed keys: ids run from 0 (no character) to base - 1 (unprofiled)
@@ -239,12 +240,27 @@ def load_profiles(directory: str | None = None) -> Profiles:
     table[rows, column] = prob
     # Shifted by -log(smoothing) so that an absent n-gram (the last row) scores 0 everywhere;
     # a constant per n-gram changes no decision.
-    weights = (np.log(table + _SMOOTHING) - np.log(_SMOOTHING)).astype(np.float32)
+    weights = np.log(table + _SMOOTHING) - np.log(_SMOOTHING)
+    index = _KeyIndex(keys)
+    # Where langdetect extracts a 3-gram it extracts its last 2-gram and 1-gram too, and a
+    # 2-gram comes with its last 1-gram (a space has none): one row can stand for all.
+    first, rest = keys // (b * b), keys % (b * b)
+    last = keys % b
+    suffix = np.where(first > 0, index.lookup(rest), index.missing)
+    single = np.where((rest >= b) & (last != 1), index.lookup(last), index.missing)
+    counts = np.ones(keys.size + 1, dtype=np.int64)
+    counts[-1] = 0
+    counts[:-1] += (suffix != index.missing).astype(np.int64) + (single != index.missing)
+    summed = weights.copy()
+    summed[:-1] += weights[suffix] + weights[single]
+    unigram = np.full(base, index.missing, dtype=np.int64)
+    alone = keys < b
+    unigram[keys[alone].astype(np.int64)] = np.flatnonzero(alone)
 
     bmp = [chr(c) for c in range(_BMP)]
     normalize = np.array([ord(NGram.normalize(ch)) for ch in bmp], dtype=np.int64)
-    upper = np.array([ch.isupper() for ch in bmp], dtype=np.uint32)[normalize]
-    code = (char_id[normalize].astype(np.uint32) << 1) | upper
+    upper = np.array([ch.isupper() for ch in bmp], dtype=np.uint64)[normalize]
+    code = ((char_id[normalize] << np.uint64(1)) | upper).astype(np.uint32)
     letters = np.array([ch.isalpha() for ch in bmp], dtype=bool)
     script = np.where(letters, _SCRIPTS.index("other"), 0).astype(np.uint8)
     for first, last, name in _SCRIPT_RANGES:
@@ -260,8 +276,10 @@ def load_profiles(directory: str | None = None) -> Profiles:
     script_columns = {s: np.flatnonzero(mass[s] >= _SCRIPT_SHARE) for s in range(2, len(_SCRIPTS))}
     return Profiles(
         languages=tuple(languages),
-        weights=weights,
-        index=_KeyIndex(keys),
+        weights=summed.astype(np.float32),
+        counts=counts,
+        index=index,
+        unigram=unigram,
         code=code,
         base=base,
         script=script,
@@ -309,7 +327,7 @@ class LanguageIdentifier:
         self.profiles = profiles or load_profiles()
         self._codes = np.array([*self.profiles.languages, UNDETERMINED], dtype=object)
         self._group_names = np.array(_GROUPS, dtype=object)
-        self._strides = _strides(np.arange(_MAX_CHARS + 1))
+        self._strides = _strides(np.arange(_MAX_CHARS + 1)).astype(np.int32)
 
     def detect(self, texts: Sequence[str | None] | pl.Series) -> list[str]:
         """The language of each text: langdetect's codes (``en``, ``zh-cn``, ...) or ``und``."""
@@ -329,26 +347,23 @@ class LanguageIdentifier:
         cleaned = _clean(series)
         # One array of characters, each text after a space (langdetect's initial state);
         # astral characters become U+FFFF, which no profile has either.
-        joined = " " + cleaned.str.join(" ").item()
-        bmp = np.minimum(
-            np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32), _BMP - 1
-        ).astype(np.uint16)
         lengths = cleaned.str.len_chars().to_numpy().astype(np.int64) + 1
         starts = np.cumsum(lengths) - lengths
+        joined = np.frombuffer(cleaned.str.join(" ").item().encode("utf-32-le"), dtype=np.uint32)
+        bmp = np.empty(joined.size + 1, dtype=np.uint16)
+        bmp[0] = _SPACE
+        np.minimum(joined, _BMP - 1, out=bmp[1:], casting="unsafe")
 
         # Text mostly in another script loses its Latin letters (langdetect's cleaning_text,
         # which counts every character from U+0300 on as non-Latin).
-        flags = _FLAGS[bmp]
-        counted = np.add.reduceat(flags, starts)
-        latin_count, other_count = counted & _COUNTER, (counted >> 16) & _COUNTER
-        ascii_letters, accented = (counted >> 32) & _COUNTER, counted >> 48
+        counted = np.add.reduceat(_FLAGS[bmp], starts).astype(np.int64)
+        latin_count, other_count = counted & 0xFFFF, counted >> 16
         drop = (latin_count > 0) & (2 * latin_count < other_count)
         if drop.any():
-            bmp = bmp[((flags & 1) == 0) | ~np.repeat(drop, lengths)]
+            bmp = _drop_latin(bmp, starts[drop], lengths[drop])
             lengths = lengths - np.where(drop, latin_count, 0)
             starts = np.cumsum(lengths) - lengths
-        kept = np.where(drop, 0, ascii_letters) + accented
-        group, letters = self._groups(bmp, starts, kept, ascii_letters + accented)
+        group, letters = self._groups(bmp, starts, np.where(drop, 0, latin_count), latin_count)
 
         language = np.full(n, languages, dtype=np.int64)  # "und" until decided
         margin = np.zeros(n)
@@ -381,14 +396,14 @@ class LanguageIdentifier:
         )
 
     def _groups(
-        self, bmp: np.ndarray, starts: np.ndarray, latin_kept: np.ndarray, latin_all: np.ndarray
+        self, bmp: np.ndarray, starts: np.ndarray, ascii_kept: np.ndarray, ascii_all: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Each text's script group: the class of all its letters after cleaning (kana with
         Han counts as kana: Japanese), ``_MIXED`` for several scripts, ``_NONE`` for none; and
-        its letters per script class before cleaning. Latin letters below U+0300 come counted:
-        ``latin_kept`` after cleaning, ``latin_all`` before."""
+        its letters per script class before cleaning. ASCII letters come counted (as langdetect
+        counts them, A-z): ``ascii_kept`` after cleaning, ``ascii_all`` before."""
         n = starts.size
-        at = np.flatnonzero(bmp >= 0x300)
+        at = np.flatnonzero(bmp >= _SCANNED)
         owner = np.searchsorted(starts, at, side="right") - 1
         classes = self.profiles.script[bmp[at]].astype(np.int64)
         counts = np.bincount(owner * len(_SCRIPTS) + classes, minlength=n * len(_SCRIPTS)).reshape(
@@ -397,13 +412,13 @@ class LanguageIdentifier:
         counts[:, 0] = 0
         latin = _SCRIPTS.index("latin")
         present = counts[:, 1:] > 0
-        present[:, latin - 1] |= latin_kept > 0
+        present[:, latin - 1] |= ascii_kept > 0
         present[:, _SCRIPTS.index("han") - 1] &= ~present[:, _SCRIPTS.index("kana") - 1]
         scripts = present.sum(axis=1)
         group = np.where(
             scripts == 1, present.argmax(axis=1) + 1, np.where(scripts == 0, _NONE, _MIXED)
         )
-        counts[:, latin] += latin_all
+        counts[:, latin] += ascii_all
         return group, counts
 
     def _score(
@@ -415,6 +430,7 @@ class LanguageIdentifier:
         sums = np.zeros((body.size, weights.shape[1]), dtype=np.float32)
         counts = np.zeros(body.size, dtype=np.int64)
         stride = self._strides[body]
+        first, body = first.astype(np.int32), body.astype(np.int32)
         active = np.ones(body.size, dtype=bool)
         done = 0
         for upto in _ROUNDS:
@@ -423,7 +439,7 @@ class LanguageIdentifier:
             if not now.size:
                 break
             rows = self._rows(bmp, first[now], body[now], stride[now], done, upto)
-            counts[now] += (rows != self.profiles.index.missing).sum(axis=1)
+            counts[now] += self.profiles.counts[rows].sum(axis=1)
             sums[now] += _sum_rows(weights, rows)
             top2 = np.partition(sums[now], -2, axis=1)[:, -2:]
             active[now[top2[:, 1] - top2[:, 0] >= DECISIVE]] = False
@@ -439,38 +455,42 @@ class LanguageIdentifier:
         done: int,
         upto: int,
     ) -> np.ndarray:
-        """Profile rows of the n-grams at the ``done``-th to ``upto``-th positions of each text
-        in spread order (texts start at ``first``, are ``body`` characters long and are walked
-        by ``stride``): a (texts, 3 * positions) array, ``index.missing`` where none is."""
+        """Rows of ``weights`` for the ``done``-th to ``upto``-th positions of each text in
+        spread order (texts start at ``first``, are ``body`` characters long and are walked by
+        ``stride``): a (texts, positions) array, ``index.missing`` where no n-gram is."""
         p = self.profiles
-        k = np.arange(done, upto)
+        k = np.arange(done, upto, dtype=np.int32)
         valid = k < body[:, None]
         at = first[:, None] + k * stride[:, None] % body[:, None]
         code, code1, code2 = p.code[bmp[at]], p.code[bmp[at - 1]], p.code[bmp[at - 2]]
         # langdetect's NGram: a word's characters emit their 1-, 2- and (from the second
         # letter on) 3-grams, padded by the space before; the space after emits the closing
-        # 2- and 3-gram; nothing is emitted inside a word of capitals.
+        # 2- and 3-gram; nothing is emitted inside a word of capitals. The longest profiled
+        # one's row stands for all (see Profiles.weights).
         space = code == _SPACE_CODE
         after_space = code1 == _SPACE_CODE
         letter = valid & ~space & (code & code1 & 1 == 0)
         closing = valid & space & ~after_space
-        ids, ids1, ids2 = (
-            c >> 1
-            for c in (code.astype(np.uint64), code1.astype(np.uint64), code2.astype(np.uint64))
-        )
-        base = np.uint64(p.base)
-        bigram = ids1 * base + ids
-        keys = np.empty((*at.shape, 3), dtype=np.uint64)
-        np.multiply(letter, ids, out=keys[..., 0])
-        np.multiply(letter | closing, bigram, out=keys[..., 1])
-        np.multiply(
-            letter & ~after_space | closing, ids2 * (base * base) + bigram, out=keys[..., 2]
-        )
-        keys = keys.reshape(body.size, -1)
-        rows = np.full(keys.shape, p.index.missing, dtype=np.int64)
-        emitted = keys != 0
-        rows[emitted] = p.index.lookup(keys[emitted])
+        ids, ids1 = code >> 1, code1 >> 1
+        bigram = ids1 * np.uint32(p.base) + ids  # below 2**24
+        rows = np.full(at.shape, p.index.missing, dtype=np.int64)
+        wanted = (letter & ~after_space) | closing
+        high = (code2[wanted] >> 1).astype(np.uint64) * np.uint64(p.base * p.base)
+        rows[wanted] = p.index.lookup(high + bigram[wanted])
+        wanted = (rows == p.index.missing) & (letter | closing)
+        rows[wanted] = p.index.lookup(bigram[wanted].astype(np.uint64))
+        wanted = (rows == p.index.missing) & letter
+        rows[wanted] = p.unigram[ids[wanted]]
         return rows
+
+
+def _drop_latin(bmp: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``bmp`` without the A-z characters of the texts at ``starts`` (``lengths`` long)."""
+    inside = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    latin = inside[(bmp[inside] >= 0x41) & (bmp[inside] <= 0x7A)]
+    keep = np.ones(bmp.size, dtype=bool)
+    keep[latin] = False
+    return bmp[keep]
 
 
 def _strides(body: np.ndarray) -> np.ndarray:

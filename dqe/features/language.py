@@ -134,13 +134,20 @@ def load_pack(data: dict[str, Any]) -> LanguagePack:
 
 def without_code(texts: pl.Series) -> pl.Series:
     """Texts with fenced code blocks and inline code replaced by a space."""
-    if not texts.str.contains("`", literal=True).any():
+    quoting = texts.str.contains("`", literal=True).arg_true()
+    if quoting.len() == 0:
         return texts
-    return (
-        texts.str.replace_all(_FENCED, " ")
-        .str.replace_all(_OPEN_FENCE, " ")
-        .str.replace_all(_INLINE_CODE, " ")
-    )
+    code = texts.gather(quoting)
+    prose = code.str.replace_all(_FENCED, " ").str.replace_all(_OPEN_FENCE, " ")
+    return texts.scatter(quoting, prose.str.replace_all(_INLINE_CODE, " "))
+
+
+def _bits(columns: np.ndarray) -> np.ndarray:
+    """Per row of a (rows, reported languages) bool array, its True columns as bits."""
+    packed = np.packbits(columns, axis=1, bitorder="little")
+    padded = np.zeros((columns.shape[0], 8), dtype=np.uint8)
+    padded[:, : packed.shape[1]] = packed
+    return padded.view("<u8").ravel().astype(np.uint64)
 
 
 class Language(Feature):
@@ -161,8 +168,12 @@ class Language(Feature):
         self.pack = load_pack(context.pack(PACK))
         self.identifier = LanguageIdentifier(load_profiles())
         self._codes = np.array(known_languages(), dtype=object)
-        reported = [_MERGED.get(code, code) for code in self.identifier.profiles.languages]
-        self._column_of = np.searchsorted(self._codes, np.array(reported, dtype=object))
+        profiled = self.identifier.profiles.languages
+        reported = [_MERGED.get(code, code) for code in profiled]
+        # Each reported language's column of langdetect's scores; Chinese takes the max of two.
+        self._source = np.array([reported.index(code) for code in self._codes])
+        self._merged = [i for i, code in enumerate(profiled) if code in _MERGED]
+        self._column = {code: i for i, code in enumerate(self._codes)}
         self._names = {name.lower(): normalize_code(code) for name, code in self.pack.names.items()}
         patterns = self.pack.translation.patterns
         self._translation = "(?i)" + "|".join(f"(?:{p})" for p in patterns) if patterns else None
@@ -183,11 +194,13 @@ class Language(Feature):
         mismatch = (
             (question != UNDETERMINED) & (answer != UNDETERMINED) & (plausible[n:] & asked == 0)
         )
-        translation = (
-            batch["question"].fill_null("").str.contains(self._translation)
-            if self._translation
-            else pl.repeat(False, n, eager=True)
-        )
+        # Whether the question asks for another language matters only where the answer is in
+        # one: the patterns run on those questions alone.
+        translation = np.zeros(n, dtype=bool)
+        differ = np.flatnonzero((answer != UNDETERMINED) & (answer != question))
+        if self._translation and differ.size:
+            asking = batch["question"].gather(differ).fill_null("").str.contains(self._translation)
+            translation[differ] = asking.to_numpy()
         return pl.DataFrame(
             {
                 "language_question": pl.Series(question, dtype=pl.String),
@@ -195,7 +208,7 @@ class Language(Feature):
                 "language_question_plausible": pl.Series(plausible[:n], dtype=pl.UInt64),
                 "language_answer_plausible": pl.Series(plausible[n:], dtype=pl.UInt64),
                 "language_mismatch": pl.Series(mismatch, dtype=pl.Boolean),
-                "language_translation": translation.alias("language_translation"),
+                "language_translation": pl.Series(translation, dtype=pl.Boolean),
             }
         )
 
@@ -219,7 +232,7 @@ class Language(Feature):
             (lead >= detection.min_lead) & (letters >= detection.min_letters)
         )
         close = (behind < self.pack.mismatch.min_contrast) & determined[:, None]
-        plausible = np.bitwise_or.reduce(np.where(close, _BITS, np.uint64(0)), axis=1)
+        plausible = _bits(close)
         language = np.where(determined, self._codes[best], UNDETERMINED)
 
         # Mixed with enough Chinese, Japanese or Korean: that language.
@@ -237,12 +250,15 @@ class Language(Feature):
     def _scores(self, found: Detection) -> np.ndarray:
         """Scores per reported language: Korean and Japanese ruled out of texts without hangul
         or kana, Chinese the better of langdetect's two."""
-        raw = found.scores.copy()
+        merged = found.scores[:, self._source]
         for code, script in _NEEDS_SCRIPT.items():
-            raw[found.count(script) == 0, found.languages.index(code)] = -np.inf
-        merged = np.full((raw.shape[0], self._codes.size), -np.inf, dtype=np.float32)
-        for column, target in enumerate(self._column_of):
-            np.maximum(merged[:, target], raw[:, column], out=merged[:, target])
+            merged[found.count(script) == 0, self._column[code]] = -np.inf
+        for column in self._merged:
+            np.maximum(
+                merged[:, self._column["zh"]],
+                found.scores[:, column],
+                out=merged[:, self._column["zh"]],
+            )
         return merged
 
     def _declared(self, declared: pl.Series) -> pl.Series:
