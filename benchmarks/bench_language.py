@@ -19,7 +19,7 @@ the first texts, and the whole ``language`` feature (code stripping, Chinese mer
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import platform
 import random
 import resource
@@ -69,7 +69,7 @@ def real_texts(registry) -> dict[str, tuple[list[str], list[str]]]:
 
 def agreement(identifier: LanguageIdentifier, registry, seeds: int) -> None:
     print(
-        "agreement with langdetect detect() (DetectorFactory.seed = 0), every text of ../shared/data"
+        "agreement with langdetect detect(), DetectorFactory.seed = 0, all texts of ../shared/data"
     )
     header = f"{'file':44} {'records':>7} {'questions':>9} {'answers':>8} {'records':>8}"
     if seeds:
@@ -100,7 +100,8 @@ def agreement(identifier: LanguageIdentifier, registry, seeds: int) -> None:
             line += f"   {sum(self_same) / (2 * n):18.2%} {self_both / n:8.2%}"
         print(line, flush=True)
     t = totals
-    line = f"{'overall':44} {t['records']:7d} {'texts':>9} {t['agree'] / t['texts']:8.2%} {t['both'] / t['records']:8.2%}"
+    texts, records = t["agree"] / t["texts"], t["both"] / t["records"]
+    line = f"{'overall':44} {t['records']:7d} {'texts':>9} {texts:8.2%} {records:8.2%}"
     if seeds:
         line += f"   {t['self'] / t['texts']:18.2%} {t['self_both'] / t['records']:8.2%}"
     print(line)
@@ -128,9 +129,8 @@ def speed(identifier: LanguageIdentifier, registry, args: argparse.Namespace) ->
     questions, answers = records(args)
     n = len(questions)
     chars = sum(map(len, questions)) + sum(map(len, answers))
-    print(
-        f"speed: {n:,} records ({chars / (2 * n):.0f} characters per text), batches of {BATCH:,} records"
-    )
+    per_text = chars / (2 * n)
+    print(f"speed: {n:,} records ({per_text:.0f} characters a text), batches of {BATCH:,} records")
     batches = [
         (
             pl.Series(questions[i : i + BATCH], dtype=pl.String),
@@ -143,12 +143,9 @@ def speed(identifier: LanguageIdentifier, registry, args: argparse.Namespace) ->
     for q, a in batches:
         identifier.identify(pl.concat([q, a]))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(
-        f"  dqe.langid      {n / wall:10,.0f} records/s wall, {n / cpu:10,.0f} records/s CPU ({2 * n / cpu:,.0f} texts/s)"
-    )
-    print(
-        f"                  1,000,000 records: {1e6 / n * wall:.1f} s wall, {1e6 / n * cpu:.1f} s CPU (extrapolated from {n:,})"
-    )
+    print(f"  dqe.langid       {n / wall:9,.0f} records/s wall, {n / cpu:9,.0f} records/s CPU")
+    print(f"                   ({2 * n / cpu:,.0f} texts/s CPU; 1,000,000 records would take")
+    print(f"                   {1e6 / n * wall:.1f} s wall, {1e6 / n * cpu:.1f} s CPU, from {n:,})")
 
     feature = Language(Context(resolve_config(None, {}), registry))
     wall, cpu = time.perf_counter(), time.process_time()
@@ -163,15 +160,17 @@ def speed(identifier: LanguageIdentifier, registry, args: argparse.Namespace) ->
             )
         )
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(f"  language feature{n / wall:10,.0f} records/s wall, {n / cpu:10,.0f} records/s CPU")
+    print(f"  language feature {n / wall:9,.0f} records/s wall, {n / cpu:9,.0f} records/s CPU")
 
     sample = args.langdetect
     texts = [t for pair in zip(questions[:sample], answers[:sample], strict=True) for t in pair]
     wall, cpu = time.perf_counter(), time.process_time()
     langdetect(texts, 0)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    rates = f"{sample / wall:9,.0f} records/s wall, {sample / cpu:9,.0f} records/s CPU"
+    print(f"  langdetect       {rates}")
     print(
-        f"  langdetect      {sample / wall:10,.0f} records/s wall, {sample / cpu:10,.0f} records/s CPU ({1000 * wall / len(texts):.1f} ms a text; first {sample:,} records)"
+        f"                   ({1000 * cpu / len(texts):.1f} ms CPU a text, on the first {sample:,})"
     )
     print(f"  peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
 
@@ -199,9 +198,8 @@ def main() -> None:
     parser.add_argument("--skip-agreement", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args()
-    print(
-        f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, {__import__('os').cpu_count()} cores\n"
-    )
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    print(f"machine: {platform.machine()}, {python}, {os.cpu_count()} cores\n")
     started = time.perf_counter()
     identifier = LanguageIdentifier()
     print(f"profiles loaded in {time.perf_counter() - started:.2f} s\n")
