@@ -11,18 +11,20 @@ deterministically, for every text of a batch at once, with numpy:
    mostly in another script) and its characters normalized by langdetect's own
    ``NGram.normalize`` (one lookup table for the Basic Multilingual Plane);
 2. the 1-, 2- and 3-grams langdetect extracts (word-padded, none inside all-capital words)
-   are packed into integer keys and looked up in a hash table of the profiles' n-grams;
+   are packed into integer keys and looked up in a hash table of the profiles' n-grams; as
+   the 1-, 2- and 3-gram ending at a character always come together, one row per character
+   position holds the sum of those that are profiled;
 3. a text's score for a language is the sum of ``log(p(n-gram | language) + 0.5 / 10000)``
    over its n-grams (langdetect's smoothing); the best score wins.
 
 Like langdetect, which stops drawing n-grams once one language dominates, the texts are
-scored in rounds of character positions spread evenly over each text (16, then 48, 128 and
-256 positions at most): a text leaves once its best language leads the second by
-``DECISIVE`` nats, so a clear English sentence costs 16 positions and a long or ambiguous one
-more. Texts whose letters are all in a script only one profiled language uses (kana, hangul,
-Thai, Greek, Hebrew, the Indic scripts but Devanagari) are decided by the script alone;
-texts in one script that several languages share (Latin, Cyrillic, Arabic, Devanagari, Han)
-are scored against those languages only, mixed ones against all. A text with no profiled
+scored in rounds of character positions spread evenly over each text (16, then 24, 32, ...
+up to 1,024): a text leaves once its best language leads the second by ``DECISIVE`` nats, so
+that a clear sentence costs 16 to 32 positions and only an ambiguous text costs more. Texts
+whose letters are all in a script only one profiled language writes (kana, hangul, Thai,
+Greek, Hebrew, the Indic scripts but Devanagari) are decided by the script alone; texts in a
+script several languages write (Latin, Cyrillic, Arabic, Devanagari, Han: the profiles tell
+which) are scored against those languages only, mixed ones against all. A text with no profiled
 n-gram (digits, punctuation, symbols, empty) is ``und``.
 """
 
@@ -45,18 +47,9 @@ _BMP = 0x10000
 _SPACE = 0x20
 _SMOOTHING = 0.5 / 10_000  # langdetect's ALPHA_DEFAULT / BASE_FREQ
 _MAX_CHARS = 10_000  # langdetect's max_text_length
-_ROUNDS = (
-    16,
-    24,
-    32,
-    48,
-    64,
-    96,
-    128,
-    256,
-    1024,
-)  # character positions scored per text, cumulative
-_GOLDEN = (5**0.5 - 1) / 2  # k * golden mod 1 spreads any prefix of positions evenly
+# Character positions scored per text, cumulative, round after round.
+_ROUNDS = (16, 24, 32, 48, 64, 96, 128, 256, 1024)
+_GOLDEN = (5**0.5 - 1) / 2  # a step of golden * length spreads any first positions evenly
 _BLOCK = 1 << 22  # floats gathered at once when scoring (16 MB)
 _SCRIPT_SHARE = 0.01  # share of a profile's characters that makes a script its own
 # langdetect's Detector.URL_RE and MAIL_RE, applied by polars' regex engine (same matches).
@@ -244,15 +237,14 @@ def load_profiles(directory: str | None = None) -> Profiles:
     index = _KeyIndex(keys)
     # Where langdetect extracts a 3-gram it extracts its last 2-gram and 1-gram too, and a
     # 2-gram comes with its last 1-gram (a space has none): one row can stand for all.
-    first, rest = keys // (b * b), keys % (b * b)
-    last = keys % b
-    suffix = np.where(first > 0, index.lookup(rest), index.missing)
-    single = np.where((rest >= b) & (last != 1), index.lookup(last), index.missing)
+    head, rest, last = keys // (b * b), keys % (b * b), keys % b
+    suffix = np.where(head > 0, index.lookup(rest), index.missing)
+    tail = np.where((rest >= b) & (last != 1), index.lookup(last), index.missing)
     counts = np.ones(keys.size + 1, dtype=np.int64)
     counts[-1] = 0
-    counts[:-1] += (suffix != index.missing).astype(np.int64) + (single != index.missing)
+    counts[:-1] += (suffix != index.missing).astype(np.int64) + (tail != index.missing)
     summed = weights.copy()
-    summed[:-1] += weights[suffix] + weights[single]
+    summed[:-1] += weights[suffix] + weights[tail]
     unigram = np.full(base, index.missing, dtype=np.int64)
     alone = keys < b
     unigram[keys[alone].astype(np.int64)] = np.flatnonzero(alone)
@@ -263,8 +255,8 @@ def load_profiles(directory: str | None = None) -> Profiles:
     code = ((char_id[normalize] << np.uint64(1)) | upper).astype(np.uint32)
     letters = np.array([ch.isalpha() for ch in bmp], dtype=bool)
     script = np.where(letters, _SCRIPTS.index("other"), 0).astype(np.uint8)
-    for first, last, name in _SCRIPT_RANGES:
-        span = slice(first, last + 1)
+    for low, high, name in _SCRIPT_RANGES:
+        span = slice(low, high + 1)
         script[span] = np.where(letters[span], _SCRIPTS.index(name), script[span])
 
     # The languages a script may be: those whose profile gives the script's letters at least
