@@ -14,11 +14,14 @@ decides what a data set's reader wants to know:
   such as "Chinese") when the question's text is undetermined; the text otherwise decides, as a
   field is often a data-set default copied to every record.
 
-Columns: ``language_question`` and ``language_answer`` (codes), ``language_mismatch`` (both
-determined, different, and the answer clearly written in its own language: it reads worse in
-the question's language by ``mismatch.min_contrast`` nats per n-gram) and
-``language_translation`` (the question asks for a translation or names another language:
-patterns in the pack). The report's ``languages`` section counts them.
+Columns: ``language_question`` and ``language_answer`` (codes); the bits of the languages
+plausible for each (``language_bits``: those within ``mismatch.min_contrast`` nats per n-gram
+of the best, which DQ301 checks against the allowed ones); ``language_mismatch`` (both
+determined, different, and no language plausible for both); ``language_translation`` (the
+question asks for a translation or names another language, patterns in the pack; looked for
+only where the answer's language differs from the question's). The report's ``languages``
+section counts them: questions and answers per language, and mismatches where no
+translation was asked.
 """
 
 from __future__ import annotations
@@ -190,9 +193,11 @@ class Language(Feature):
         question[fallback] = declared[fallback]
         plausible[:n][fallback] = language_bits(declared[fallback])
         answer = language[n:]
-        asked = language_bits(np.where(undetermined & ~fallback, self._codes[0], question))
+        # Different languages, and no language that explains both texts well.
         mismatch = (
-            (question != UNDETERMINED) & (answer != UNDETERMINED) & (plausible[n:] & asked == 0)
+            (question != UNDETERMINED)
+            & (answer != UNDETERMINED)
+            & (plausible[:n] & plausible[n:] == 0)
         )
         # Whether the question asks for another language matters only where the answer is in
         # one: the patterns run on those questions alone.

@@ -19,10 +19,10 @@ class LanguageMismatchOptions(RuleOptions):
 
 class LanguageMismatch(RecordRule):
     """Fails a record whose answer is written in another language than its question: both
-    languages determined by the ``language`` feature, different, and the answer clearly in its
-    own language (it reads worse in the question's language by the pack's
-    ``mismatch.min_contrast``, so that a Chinese explanation of English words, or English
-    arithmetic that langdetect takes for French, passes). A question that asks for a
+    languages determined by the ``language`` feature, different, and no language explains both
+    texts well (within the pack's ``mismatch.min_contrast`` of each text's best), so that a
+    Chinese explanation of English words, or English arithmetic that langdetect takes for
+    French, passes. A question that asks for a
     translation or names another language ("Translate ... into French", "用英文回答",
     "What is 'cat' in Spanish?") may be answered in that language. Short answers whose
     language cannot be told ("OK", "42", code only) pass."""
