@@ -229,11 +229,13 @@ def load_profiles(directory: str | None = None) -> Profiles:
     ids = char_id[np.minimum(chars, _BMP - 1)].reshape(-1, 3)
     b = np.uint64(base)
     keys, rows = np.unique((ids[:, 0] * b + ids[:, 1]) * b + ids[:, 2], return_inverse=True)
-    table = np.zeros((keys.size + 1, len(languages)))
-    table[rows, column] = prob
     # Shifted by -log(smoothing) so that an absent n-gram (the last row) scores 0 everywhere;
-    # a constant per n-gram changes no decision.
-    weights = np.log(table + _SMOOTHING) - np.log(_SMOOTHING)
+    # a constant per n-gram changes no decision. Built in place: the table is 20 MB.
+    weights = np.zeros((keys.size + 1, len(languages)), dtype=np.float32)
+    weights[rows, column] = prob
+    weights += np.float32(_SMOOTHING)
+    np.log(weights, out=weights)
+    weights -= np.float32(np.log(_SMOOTHING))
     index = _KeyIndex(keys)
     # Where langdetect extracts a 3-gram it extracts its last 2-gram and 1-gram too, and a
     # 2-gram comes with its last 1-gram (a space has none): one row can stand for all.
@@ -244,7 +246,9 @@ def load_profiles(directory: str | None = None) -> Profiles:
     counts[-1] = 0
     counts[:-1] += (suffix != index.missing).astype(np.int64) + (tail != index.missing)
     summed = weights.copy()
-    summed[:-1] += weights[suffix] + weights[tail]
+    summed[:-1] += weights[suffix]
+    summed[:-1] += weights[tail]
+    del weights
     unigram = np.full(base, index.missing, dtype=np.int64)
     alone = keys < b
     unigram[keys[alone].astype(np.int64)] = np.flatnonzero(alone)
@@ -268,7 +272,7 @@ def load_profiles(directory: str | None = None) -> Profiles:
     script_columns = {s: np.flatnonzero(mass[s] >= _SCRIPT_SHARE) for s in range(2, len(_SCRIPTS))}
     return Profiles(
         languages=tuple(languages),
-        weights=summed.astype(np.float32),
+        weights=summed,
         counts=counts,
         index=index,
         unigram=unigram,
