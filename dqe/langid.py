@@ -195,9 +195,50 @@ class Profiles:
 @lru_cache(maxsize=4)
 def load_profiles(directory: str | None = None) -> Profiles:
     """Read langdetect's JSON profiles (``directory``: another profile folder) into arrays."""
-    from langdetect.utils.ngram import NGram
+    languages, grams, column, prob = _read_profiles(directory or profiles_dir())
+    # Pack each n-gram into one integer, (first * base + second) * base + third, where a
+    # character's id is 0 for "none" (shorter n-grams), 1 for space, 2.. for profiled ones.
+    chars = np.frombuffer(
+        "".join(g.rjust(3, "\0") for g in grams).encode("utf-32-le"), dtype=np.uint32
+    ).reshape(-1, 3)
+    del grams
+    profiled = np.unique(chars)
+    profiled = profiled[(profiled != 0) & (profiled != _SPACE) & (profiled < _BMP)]
+    base = profiled.size + 3
+    char_id = np.full(_BMP, base - 1, dtype=np.uint64)
+    char_id[0], char_id[_SPACE] = 0, 1
+    char_id[profiled] = np.arange(2, profiled.size + 2, dtype=np.uint64)
+    ids = char_id[np.minimum(chars, _BMP - 1)]
+    b = np.uint64(base)
+    keys, rows = np.unique((ids[:, 0] * b + ids[:, 1]) * b + ids[:, 2], return_inverse=True)
+    code, script = _character_tables(char_id)
+    # The languages a script may be: those whose profile gives the script's letters at least
+    # 1% of its single characters (Korean, for one, writes some Han).
+    single = (ids[:, 0] == 0) & (ids[:, 1] == 0)
+    mass = np.zeros((len(_SCRIPTS), len(languages)))
+    np.add.at(mass, (script[np.minimum(chars[single, 2], _BMP - 1)], column[single]), prob[single])
+    del chars, ids
+    index = _KeyIndex(keys)
+    weights, counts, unigram = _position_rows(keys, rows, column, prob, index, base, len(languages))
+    return Profiles(
+        languages=tuple(languages),
+        weights=weights,
+        counts=counts,
+        index=index,
+        unigram=unigram,
+        code=code,
+        base=base,
+        script=script,
+        script_columns={
+            s: np.flatnonzero(mass[s] >= _SCRIPT_SHARE) for s in range(2, len(_SCRIPTS))
+        },
+    )
 
-    directory = directory or profiles_dir()
+
+def _read_profiles(directory: str) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """Languages, and for every (n-gram, language) pair of the profiles: the n-gram, the
+    language's column and the n-gram's probability in it, as langdetect's DetectorFactory
+    computes it (count over the language's n-grams of that length)."""
     languages: list[str] = []
     grams: list[str] = []
     columns: list[np.ndarray] = []
@@ -212,46 +253,13 @@ def load_profiles(directory: str | None = None) -> Profiles:
         probs.append(np.fromiter(kept.values(), dtype=np.float64, count=len(kept)) / totals[sizes])
         columns.append(np.full(len(kept), len(languages)))
         languages.append(profile["name"])
-    column = np.concatenate(columns)
-    prob = np.concatenate(probs)
+    return languages, grams, np.concatenate(columns), np.concatenate(probs)
 
-    # Pack each n-gram into one integer, (first * base + second) * base + third, where a
-    # character's id is 0 for "none" (shorter n-grams), 1 for space, 2.. for profiled ones.
-    chars = np.frombuffer(
-        "".join(g.rjust(3, "\0") for g in grams).encode("utf-32-le"), dtype=np.uint32
-    )
-    profiled = np.unique(chars)
-    profiled = profiled[(profiled != 0) & (profiled != _SPACE) & (profiled < _BMP)]
-    base = profiled.size + 3
-    char_id = np.full(_BMP, base - 1, dtype=np.uint64)
-    char_id[0], char_id[_SPACE] = 0, 1
-    char_id[profiled] = np.arange(2, profiled.size + 2, dtype=np.uint64)
-    ids = char_id[np.minimum(chars, _BMP - 1)].reshape(-1, 3)
-    b = np.uint64(base)
-    keys, rows = np.unique((ids[:, 0] * b + ids[:, 1]) * b + ids[:, 2], return_inverse=True)
-    # Shifted by -log(smoothing) so that an absent n-gram (the last row) scores 0 everywhere;
-    # a constant per n-gram changes no decision. Built in place: the table is 20 MB.
-    weights = np.zeros((keys.size + 1, len(languages)), dtype=np.float32)
-    weights[rows, column] = prob
-    weights += np.float32(_SMOOTHING)
-    np.log(weights, out=weights)
-    weights -= np.float32(np.log(_SMOOTHING))
-    index = _KeyIndex(keys)
-    # Where langdetect extracts a 3-gram it extracts its last 2-gram and 1-gram too, and a
-    # 2-gram comes with its last 1-gram (a space has none): one row can stand for all.
-    head, rest, last = keys // (b * b), keys % (b * b), keys % b
-    suffix = np.where(head > 0, index.lookup(rest), index.missing)
-    tail = np.where((rest >= b) & (last != 1), index.lookup(last), index.missing)
-    counts = np.ones(keys.size + 1, dtype=np.int64)
-    counts[-1] = 0
-    counts[:-1] += (suffix != index.missing).astype(np.int64) + (tail != index.missing)
-    summed = weights.copy()
-    summed[:-1] += weights[suffix]
-    summed[:-1] += weights[tail]
-    del weights
-    unigram = np.full(base, index.missing, dtype=np.int64)
-    alone = keys < b
-    unigram[keys[alone].astype(np.int64)] = np.flatnonzero(alone)
+
+def _character_tables(char_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per BMP character: its code (id of its normalized form times 2, plus 1 if upper case)
+    and its script class."""
+    from langdetect.utils.ngram import NGram
 
     bmp = [chr(c) for c in range(_BMP)]
     normalize = np.array([ord(NGram.normalize(ch)) for ch in bmp], dtype=np.int64)
@@ -262,25 +270,47 @@ def load_profiles(directory: str | None = None) -> Profiles:
     for low, high, name in _SCRIPT_RANGES:
         span = slice(low, high + 1)
         script[span] = np.where(letters[span], _SCRIPTS.index(name), script[span])
+    return code, script
 
-    # The languages a script may be: those whose profile gives the script's letters at least
-    # 1% of its single characters (Korean, for one, writes some Han).
-    single = (ids[:, 0] == 0) & (ids[:, 1] == 0)
-    singles = np.minimum(chars.reshape(-1, 3)[single, 2], _BMP - 1)
-    mass = np.zeros((len(_SCRIPTS), len(languages)))
-    np.add.at(mass, (script[singles], column[single]), prob[single])
-    script_columns = {s: np.flatnonzero(mass[s] >= _SCRIPT_SHARE) for s in range(2, len(_SCRIPTS))}
-    return Profiles(
-        languages=tuple(languages),
-        weights=summed,
-        counts=counts,
-        index=index,
-        unigram=unigram,
-        code=code,
-        base=base,
-        script=script,
-        script_columns=script_columns,
-    )
+
+def _position_rows(
+    keys: np.ndarray,
+    rows: np.ndarray,
+    column: np.ndarray,
+    prob: np.ndarray,
+    index: _KeyIndex,
+    base: int,
+    languages: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The weights table (see ``Profiles.weights``), the n-grams each row sums, and the row of
+    each character's 1-gram."""
+    # Shifted by -log(smoothing) so that an absent n-gram (the last row) scores 0 everywhere;
+    # a constant per n-gram changes no decision. Built in place: the table is 20 MB.
+    weights = np.zeros((keys.size + 1, languages), dtype=np.float32)
+    weights[rows, column] = prob
+    weights += np.float32(_SMOOTHING)
+    np.log(weights, out=weights)
+    weights -= np.float32(np.log(_SMOOTHING))
+    # Where langdetect extracts a 3-gram it extracts its last 2-gram and 1-gram too, and a
+    # 2-gram comes with its last 1-gram (a space has none): one row can stand for all. The
+    # 2-grams take their 1-gram first; a 3-gram then takes its 2-gram's row (or, without a
+    # profiled 2-gram, its 1-gram's).
+    b = np.uint64(base)
+    head, rest, last = keys // (b * b), keys % (b * b), keys % b
+    tail = np.where((rest >= b) & (last != 1), index.lookup(last), index.missing)
+    suffix = np.where(head > 0, index.lookup(rest), index.missing)
+    counts = np.ones(keys.size + 1, dtype=np.int64)
+    counts[-1] = 0
+    for longer in ((head == 0) & (rest >= b), head > 0):
+        targets = np.flatnonzero(longer)
+        sources = np.where(suffix[targets] != index.missing, suffix[targets], tail[targets])
+        counts[targets] += counts[sources]
+        for first in range(0, targets.size, 8192):  # in blocks: no second 20 MB table
+            weights[targets[first : first + 8192]] += weights[sources[first : first + 8192]]
+    unigram = np.full(base, index.missing, dtype=np.int64)
+    alone = keys < b
+    unigram[keys[alone].astype(np.int64)] = np.flatnonzero(alone)
+    return weights, counts, unigram
 
 
 class Detection(NamedTuple):

@@ -45,23 +45,15 @@ _OPEN_FENCE = r"(?s)```.*$"
 _INLINE_CODE = r"`[^`\n]+`"
 _MERGED = {"zh-cn": "zh", "zh-tw": "zh"}
 _NEEDS_SCRIPT = {"ko": "hangul", "ja": "kana"}  # written without these, a text is not this language
-_KANA_SHARE = (
-    0.25  # Japanese prose is a third kana or more; Chinese quoting a Japanese name, little
-)
+# Japanese prose is a third kana or more; Chinese that quotes a Japanese name has little.
+_KANA_SHARE = 0.25
 
 
 @lru_cache(maxsize=1)
 def known_languages() -> tuple[str, ...]:
     """The codes this feature can report: langdetect's languages, Chinese as ``zh``."""
-    return tuple(
-        sorted(
-            {
-                _MERGED.get(name, name)
-                for name in os.listdir(profiles_dir())
-                if not name.startswith(".")
-            }
-        )
-    )
+    profiled = (name for name in os.listdir(profiles_dir()) if not name.startswith("."))
+    return tuple(sorted({_MERGED.get(name, name) for name in profiled}))
 
 
 _BITS = np.left_shift(np.uint64(1), np.arange(len(known_languages()), dtype=np.uint64))
@@ -81,7 +73,7 @@ def normalize_code(code: str) -> str:
     return "zh" if code.split("-")[0] == "zh" else _MERGED.get(code, code)
 
 
-class _Detection(BaseModel):
+class _DetectionPack(BaseModel):
     model_config = ConfigDict(extra="forbid")
     min_lead: float = Field(8.0, ge=0)
     min_letters: int = Field(10, ge=0)
@@ -89,12 +81,12 @@ class _Detection(BaseModel):
     cjk_weight: float = Field(3.0, gt=0)
 
 
-class _Mismatch(BaseModel):
+class _MismatchPack(BaseModel):
     model_config = ConfigDict(extra="forbid")
     min_contrast: float = Field(0.3, ge=0)
 
 
-class _Translation(BaseModel):
+class _TranslationPack(BaseModel):
     model_config = ConfigDict(extra="forbid")
     patterns: list[str] = Field(default_factory=list)
 
@@ -104,9 +96,9 @@ class LanguagePack(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     meta: dict[str, Any] = Field(default_factory=dict)
-    detection: _Detection = Field(default_factory=_Detection)
-    mismatch: _Mismatch = Field(default_factory=_Mismatch)
-    translation: _Translation = Field(default_factory=_Translation)
+    detection: _DetectionPack = Field(default_factory=_DetectionPack)
+    mismatch: _MismatchPack = Field(default_factory=_MismatchPack)
+    translation: _TranslationPack = Field(default_factory=_TranslationPack)
     names: dict[str, str] = Field(default_factory=dict)
 
 
