@@ -51,6 +51,7 @@ _MAX_CHARS = 10_000  # langdetect's max_text_length
 _ROUNDS = (16, 24, 32, 48, 64, 96, 128, 256, 1024)
 _GOLDEN = (5**0.5 - 1) / 2  # a step of golden * length spreads any first positions evenly
 _BLOCK = 1 << 22  # floats gathered at once when scoring (16 MB)
+_CHUNK = 4096  # texts cleaned and scored at once (bounds the per-character arrays)
 _SCRIPT_SHARE = 0.01  # share of a profile's characters that makes a script its own
 # langdetect's Detector.URL_RE and MAIL_RE, applied by polars' regex engine (same matches).
 _URL = r"https?://[-_.?&~;+=/#0-9A-Za-z]{1,2076}"
@@ -360,7 +361,23 @@ class LanguageIdentifier:
         return self.identify(texts).language
 
     def identify(self, texts: Sequence[str | None] | pl.Series) -> Detection:
+        """Everything found about each text (see ``Detection``)."""
         series = texts if isinstance(texts, pl.Series) else pl.Series(list(texts), dtype=pl.String)
+        if series.len() <= _CHUNK:
+            return self._identify(series)
+        # In chunks, so that the per-character arrays stay small whatever the batch.
+        parts = [self._identify(series.slice(i, _CHUNK)) for i in range(0, series.len(), _CHUNK)]
+        return Detection(
+            [code for part in parts for code in part.language],
+            [name for part in parts for name in part.script],
+            np.concatenate([part.letters for part in parts]),
+            np.concatenate([part.ngrams for part in parts]),
+            np.concatenate([part.margin for part in parts]),
+            np.concatenate([part.scores for part in parts]),
+            self.profiles.languages,
+        )
+
+    def _identify(self, series: pl.Series) -> Detection:
         n = len(series)
         p = self.profiles
         languages = len(p.languages)
