@@ -41,12 +41,15 @@ BUILTIN_PLUGINS = (
     "dqe.features.tokens",
     "dqe.features.category",
     "dqe.features.domain",
+    "dqe.features.language",
     "dqe.rules.structure",
     "dqe.rules.token_length",
-    "dqe.render",
+    "dqe.rules.language_allowed",
+    "dqe.rules.language_mismatch",
     "dqe.rules.category_balance",
     "dqe.rules.domain_ratio",
     "dqe.rules.max_records",
+    "dqe.render",
 )
 
 
