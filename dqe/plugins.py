@@ -42,6 +42,7 @@ BUILTIN_PLUGINS = (
     "dqe.features.cot",
     "dqe.features.category",
     "dqe.features.domain",
+    "dqe.features.language",
     "dqe.rules.structure",
     "dqe.rules.turn_structure",
     "dqe.rules.token_length",
@@ -50,10 +51,12 @@ BUILTIN_PLUGINS = (
     "dqe.rules.repetition",
     "dqe.rules.boilerplate",
     "dqe.rules.placeholders",
-    "dqe.render",
+    "dqe.rules.language_allowed",
+    "dqe.rules.language_mismatch",
     "dqe.rules.category_balance",
     "dqe.rules.domain_ratio",
     "dqe.rules.max_records",
+    "dqe.render",
 )
 
 

@@ -133,12 +133,12 @@ def test_truncation_keeps_the_start_and_drops_records_whose_answer_is_cut_away(t
 
 def test_trained_length_is_the_length_dqe_check_counted(tokenizer, tmp_path, rasbt):
     """The token-length rule and the trainer count the same tokens (one BOS aside)."""
-    from dqe.api import _engine
+    from dqe.api import make_engine
 
     folder = tmp_path / "tok"
     tokenizer.save_pretrained(str(folder))
     records = [r for r in rasbt[:200] if not r["input"]]  # the reader joins an input with "\n"
-    result = _engine(None, (), (), {"tokenizer": f"hf:{folder}", "template": "chatml"}).run(records)
+    result = make_engine(None, (), (), {"tokenizer": f"hf:{folder}", "template": "chatml"}).run(records)
     counted = result.table["tokens_total"].to_list()
     normalized = [alpaca(r["instruction"], r["output"]) for r in records]
     trained = [len(e) for e in encoder(tokenizer, "chatml").encode(normalized)]

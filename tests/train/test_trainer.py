@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import json
 import os
 import signal
@@ -43,7 +45,8 @@ def test_loss_falls_and_the_adapter_reloads_and_merges(torch_extra, tmp_path, ok
         .startswith("step,epoch,split,loss,lr,grad_norm,tokens")
     )
     assert (run.run_dir / "loss.png").read_bytes()[:4] == b"\x89PNG"
-    assert any((run.run_dir / "tensorboard").iterdir())
+    if importlib.util.find_spec("tensorboard"):  # logged there only when it is installed
+        assert any((run.run_dir / "tensorboard").iterdir())
     assert (
         m["gate"]["verdict"] == "pass"
         and m["gate"]["forced"] is False
