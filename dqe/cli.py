@@ -81,6 +81,16 @@ def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def against_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--against",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        metavar="PATH",
+        help="Evaluation set (file or folder, repeatable): training records found in it, exactly or nearly, fail DQ403.",
+    )(fn)
+
+
 def _overrides(kw: dict[str, Any]) -> dict[str, Any]:
     overrides = {
         "select": _split(kw.pop("select")),
@@ -89,6 +99,8 @@ def _overrides(kw: dict[str, Any]) -> dict[str, Any]:
         "tokenizer": kw.pop("tokenizer"),
         "template": kw.pop("template"),
         "input_format": kw.pop("input_format"),
+        # Paths given on the command line are relative to here, not to the config file.
+        "against": [str(p.resolve()) for p in kw.pop("against", ())] or None,
     }
     return {k: v for k, v in overrides.items() if v is not None}
 
@@ -149,6 +161,7 @@ def main() -> None:
 @click.option("--statistics", is_flag=True, help="Only the number of failures per rule.")
 @click.option("--all-findings", is_flag=True, help="Every finding in the JSON report, not a sample per rule.")
 @click.option("--no-progress", is_flag=True, help="No progress counter on stderr.")
+@against_option
 @engine_options
 @handle_errors
 def check(paths: tuple[Path, ...], fmt: str, output: Path | None, statistics: bool, all_findings: bool, no_progress: bool, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any) -> None:
@@ -171,6 +184,7 @@ def check(paths: tuple[Path, ...], fmt: str, output: Path | None, statistics: bo
 @click.option("--passed", "passed", required=True, type=click.Path(path_type=Path), help="Where records that pass go (.jsonl, .json or .parquet).")
 @click.option("--rejected", "rejected", required=True, type=click.Path(path_type=Path), help="Where the others go, each with its reasons under '_dqe'.")
 @click.option("--no-progress", is_flag=True, help="No progress counter on stderr.")
+@against_option
 @engine_options
 @handle_errors
 def filter_(paths: tuple[Path, ...], passed: Path, rejected: Path, no_progress: bool, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any) -> None:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cached_property
-from typing import TYPE_CHECKING
-
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dqe.config import ConfigError, LoadedConfig
 from dqe.packs import Packs
 
 if TYPE_CHECKING:
     from dqe.plugins import Registry
+    from dqe.reader import FileInfo
     from dqe.templates import Template
     from dqe.tokenizers import Tokenizer
 
@@ -21,6 +22,12 @@ class Context:
         self.loaded = loaded
         self.config = loaded.config
         self.registry = registry
+        self.files: list[FileInfo] = []  # the inputs of the current run, indexed by ``_file``
+
+    def sources(self, files: Iterable[int], lines: Iterable[int]) -> list[str]:
+        """``path:line`` of records (``_file``, ``_line``), for messages naming another record."""
+        paths = [f.path for f in self.files]
+        return [f"{paths[f]}:{line}" for f, line in zip(files, lines, strict=True)]
 
     @cached_property
     def packs(self) -> Packs:

@@ -34,8 +34,11 @@ BUILTIN_PLUGINS = (
     "dqe.formats.alpaca",
     "dqe.templates",
     "dqe.features.tokens",
+    "dqe.features.text",
     "dqe.rules.structure",
     "dqe.rules.token_length",
+    "dqe.rules.duplicates",
+    "dqe.rules.contamination",
 )
 
 

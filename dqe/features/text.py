@@ -1,0 +1,55 @@
+"""The conversation's text, normalized, and a hash of it: what duplicate checks compare.
+
+The text is every user and assistant turn (the whole conversation, history included; not the
+system prompt, which is often the same boilerplate across a data set, nor tool calls), NFKC
+normalized (full-width and half-width forms agree), lowercased, with runs of whitespace
+collapsed. Turns are joined by a separator that is not whitespace, so that moving words from
+a question into its answer changes the hash.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from dqe.feature import Feature
+from dqe.hookspecs import hookimpl
+
+TURN_SEPARATOR = "\x1e"  # ASCII record separator: not whitespace, not a word character
+_HASH_SEED = 0x5EED
+
+
+PREVIEW_CHARS = 100
+
+
+def conversation(turns: pl.Expr) -> pl.Expr:
+    """User and assistant turns of a ``turns`` column, joined by ``TURN_SEPARATOR``."""
+    contents = turns.list.eval(
+        pl.element().filter(pl.element().struct.field("role").is_in(["user", "assistant"])).struct.field("content").str.strip_chars()
+    )
+    return contents.list.join(TURN_SEPARATOR)
+
+
+def normalized(text: pl.Expr) -> pl.Expr:
+    return text.str.normalize("NFKC").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
+
+
+def preview(text: pl.Expr) -> pl.Expr:
+    """The first characters of a conversation, turns shown as `` | ``, for reports."""
+    short = text.str.slice(0, 2 * PREVIEW_CHARS).str.replace_all(r"\s+", " ").str.replace_all(TURN_SEPARATOR, " | ", literal=True)
+    return pl.when(short.str.len_chars() > PREVIEW_CHARS).then(short.str.slice(0, PREVIEW_CHARS - 1) + "…").otherwise(short).str.strip_chars()
+
+
+class Text(Feature):
+    name = "text"
+    summary = "normalized conversation text (user and assistant turns), its 64-bit hash, a preview"
+    columns = ("text", "text_hash", "text_preview")
+    keep = ("text_hash", "text_preview")
+
+    def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
+        out = batch.select(raw=conversation(pl.col("turns"))).select(text=normalized(pl.col("raw")), text_preview=preview(pl.col("raw")))
+        return out.select("text", text_hash=pl.col("text").hash(seed=_HASH_SEED), text_preview="text_preview")
+
+
+@hookimpl
+def dqe_register_features(register):
+    register(Text)

@@ -1,0 +1,49 @@
+"""Shared fixtures: the real data in ../shared/data and small helpers to write inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+
+REAL_FILES = {
+    "rasbt_instruction_data.json": ("alpaca", 1100),
+    "llamafactory_alpaca_en_demo.json": ("alpaca", 999),
+    "llamafactory_alpaca_zh_demo.json": ("alpaca", 1000),
+    "llamafactory_identity.json": ("alpaca", 91),
+    "llamafactory_glaive_toolcall_en_demo.json": ("sharegpt", 300),
+    "llamafactory_v1_sft_demo.jsonl": ("openai", 500),
+    "fastchat_dummy_conversation.json": ("sharegpt", 500),
+    "gsm8k_train_alpaca.json": ("alpaca", 7473),
+}
+
+
+def real(name: str) -> Path:
+    path = DATA / name
+    if not path.exists():
+        pytest.skip(f"real data not found at {path}")
+    return path
+
+
+@pytest.fixture
+def write_jsonl(tmp_path):
+    """Write records (dicts, or raw strings taken as lines) to a JSONL file and return its path."""
+
+    def write(records, name="data.jsonl"):
+        path = tmp_path / name
+        lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in records]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture(autouse=True)
+def _no_user_config(tmp_path, monkeypatch):
+    """Run each test from an empty folder so that no dqe.toml of the machine leaks in."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DQE_DISABLE_PLUGINS", raising=False)

@@ -1,0 +1,26 @@
+"""The text feature: what duplicate checks compare, and the preview reports show."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from dqe.features.text import TURN_SEPARATOR, conversation, normalized, preview
+from dqe.records import batch_schema
+
+
+def turns(*pairs: tuple[str, str]) -> pl.DataFrame:
+    rows = [[{"role": role, "content": content} for role, content in pairs]]
+    return pl.DataFrame({"turns": rows}, schema={"turns": batch_schema()["turns"]})
+
+
+def test_user_and_assistant_turns_are_joined_and_normalized():
+    frame = turns(("system", "Be brief."), ("user", "  Hello\tWORLD "), ("assistant", "Ｈｉ  there\n"), ("tool", "{}"))
+    text = frame.select(normalized(conversation(pl.col("turns"))))[0, 0]
+    assert text == f"hello world{TURN_SEPARATOR}hi there"
+
+
+def test_preview_shows_turns_and_is_cut_at_100_characters():
+    frame = turns(("user", "Tell me\na story."), ("assistant", "Once upon a time " * 20))
+    shown = frame.select(preview(conversation(pl.col("turns"))))[0, 0]
+    assert shown.startswith("Tell me a story. | Once upon a time Once")
+    assert len(shown) == 100 and shown.endswith("…")
