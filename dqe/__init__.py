@@ -10,11 +10,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from dqe.hookspecs import hookimpl, hookspec
-
 __version__ = "0.1.0"
 
 _LAZY = {
+    "hookimpl": "dqe.hookspecs",
+    "hookspec": "dqe.hookspecs",
     "check": "dqe.api",
     "filter": "dqe.api",
     "convert": "dqe.api",
@@ -35,12 +35,13 @@ _LAZY = {
     "load_plugins": "dqe.plugins",
 }
 
-__all__ = ["__version__", "hookimpl", "hookspec", *_LAZY]
+__all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:
     from dqe.api import FilterResult, check, convert, filter
     from dqe.feature import Feature
     from dqe.formats.base import RecordError, RecordFormat
+    from dqe.hookspecs import hookimpl, hookspec
     from dqe.plugins import load_plugins
     from dqe.records import Record, Turn
     from dqe.report import Report

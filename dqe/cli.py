@@ -29,6 +29,20 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str] | None:
+    """``--columns prompt=q,response=a`` -> {"prompt": "q", "response": "a"}."""
+    parts = _split(values)
+    if parts is None:
+        return None
+    pairs = {}
+    for part in parts:
+        key, sep, value = part.partition("=")
+        if not sep or not key or not value:
+            raise click.BadParameter(f"'{part}' is not KEY=FIELD", param_hint=option)
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
 def _fail(message: str, code: int = 2) -> None:
     click.echo(f"dqe: error: {message}", err=True)
     sys.exit(code)
@@ -74,6 +88,7 @@ def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--tokenizer", metavar="SPEC", help="tiktoken:ENCODING (default tiktoken:cl100k_base) or hf:PATH to a local tokenizer."),
         click.option("--template", metavar="NAME", help="Prompt template used to count tokens (chatml, alpaca, phi3, plain)."),
         click.option("--input-format", metavar="FORMAT", help="Record format of every input (alpaca, sharegpt, openai); default: detected per file."),
+        click.option("--columns", multiple=True, metavar="KEY=FIELD", help="Map field names, LLaMA-Factory style: prompt=question,response=answer (keys: prompt, query, response, system, history, messages, tools, category, domain, language)."),
         plugin_option,
     ]
     for option in reversed(options):
@@ -99,6 +114,7 @@ def _overrides(kw: dict[str, Any]) -> dict[str, Any]:
         "tokenizer": kw.pop("tokenizer"),
         "template": kw.pop("template"),
         "input_format": kw.pop("input_format"),
+        "columns": _pairs(kw.pop("columns"), "--columns"),
         # Paths given on the command line are relative to here, not to the config file.
         "against": [str(p.resolve()) for p in kw.pop("against", ())] or None,
     }

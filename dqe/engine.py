@@ -100,7 +100,8 @@ def _validated(out: Any, height: int, code: str) -> pl.DataFrame:
     if not isinstance(out, pl.DataFrame):
         raise TypeError(f"check() returned {type(out).__name__}, expected a polars DataFrame")
     if out.height != height:
-        raise TypeError(f"check() returned {out.height} rows for a batch of {height}")
+        hint = " (a select of literals alone gives one row: add the column with with_columns)" if out.height == 1 else ""
+        raise TypeError(f"check() returned {out.height} rows for a batch of {height}{hint}")
     if "passed" not in out.columns or out.schema["passed"] != pl.Boolean:
         raise TypeError("check() must return a boolean 'passed' column")
     if out["passed"].null_count():

@@ -39,17 +39,17 @@ class Item(NamedTuple):
 
 
 def sniff(path: Path) -> Container | None:
-    """The container of a file by its content (extensions lie: many .json files are JSONL).
-
-    None for an empty (or whitespace-only) file.
+    """The container of a file: by extension for .jsonl and .parquet, else by content (many
+    .json files are JSON Lines). None for an empty or whitespace-only file.
     """
+    suffix = path.suffix.lower()
     try:
         with open(path, "rb") as f:
-            head = f.read(4096)
+            head = f.read(1 << 16)
             if head[:4] == b"PAR1":
                 return "parquet"
             while head and not head.strip():
-                head = f.read(4096)
+                head = f.read(1 << 16)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -59,9 +59,14 @@ def sniff(path: Path) -> Container | None:
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not text:
         return None
+    if suffix == ".parquet":
+        raise InputError(f"{path}: not a Parquet file (no PAR1 magic bytes)")
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
     if text[:1] == b"[":
         return "json"
-    if text[:1] == b"{":
+    # JSON Lines whose first line is damaged still has objects on the lines after it
+    if text[:1] == b"{" or any(line.lstrip()[:1] == b"{" for line in text.splitlines()[1:20]):
         return "jsonl"
     raise InputError(
         f"{path}: unknown format: expected JSON Lines, a JSON array or Parquet "

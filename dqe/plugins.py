@@ -150,7 +150,7 @@ class _Loader:
             ("dqe_register_rules", "rule"),
         ):
             hook = getattr(self.pm.hook, hook_name)
-            for impl in reversed(hook.get_hookimpls()):  # pluggy keeps them newest first
+            for impl in hook.get_hookimpls():  # in registration order: built-ins first
                 info = self.infos[impl.plugin_name]
                 if info.error:
                     continue

@@ -72,7 +72,7 @@ def findings_block(report: Report) -> Group | None:
 def dataset_block(report: Report) -> Group | None:
     lines = []
     tokens = report.dataset.get("tokens")
-    if tokens:
+    if tokens and "total" in tokens:
         for key in ("total", "question", "answer"):
             t = tokens[key]
             lines.append(

@@ -58,7 +58,7 @@ class Structure(RecordRule):
             flat.select(
                 "_r",
                 problem=pl.when(pl.col("pos").eq(1) & pl.col("role").ne("user"))
-                .then(pl.format("starts with a {} turn, not a user turn", "role"))
+                .then(pl.format("the first turn is {}, not user", "role"))
                 .when(pl.col("prev").is_not_null() & ~pl.concat_str("prev", pl.lit(">"), "role").is_in(_ALLOWED))
                 .then(pl.format("turn {}: {} after {}", "pos", "role", "prev"))
                 .when(empty & pl.col("last") & pl.col("role").eq("assistant"))

@@ -41,7 +41,9 @@ class TokenLength(RecordRule):
         )
 
     def summarize(self, table: pl.DataFrame) -> dict:
-        over = int((table["tokens_total"] > self.options.max_tokens).sum()) if table.height else 0
+        if table.height == 0:
+            return {}
+        over = int((table["tokens_total"] > self.options.max_tokens).sum())
         return {"tokens": {"max_tokens": self.options.max_tokens, "over_limit": over}}
 
 

