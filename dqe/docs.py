@@ -70,7 +70,8 @@ def rule_doc(key: str, disabled: Iterable[str] = ()) -> str | None:
     parts += ["", "Configure it in dqe.toml (or [tool.dqe.rules.…] in pyproject.toml):", f"  [rules.{cls.code}]", f'  severity = "{cls.severity}"']
     for name, field in cls.Options.model_fields.items():
         value = field.get_default(call_default_factory=True)
-        parts.append(f"  {field.alias or name} = {_toml(value)}")
+        key = field.alias or name
+        parts.append(f"  # {key} = (not set by default)" if value is None else f"  {key} = {_toml(value)}")
     return "\n".join(parts) + "\n"
 
 

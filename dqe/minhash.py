@@ -91,7 +91,7 @@ def shingle_hashes(texts: pl.Series, word_size: int, char_size: int) -> tuple[np
 class MinHasher:
     """Signatures of ``num_perm`` 32-bit values per text; word and character shingle sizes."""
 
-    def __init__(self, num_perm: int = 128, word_size: int = 2, char_size: int = 2, seed: int = 1):
+    def __init__(self, num_perm: int = 256, word_size: int = 2, char_size: int = 2, seed: int = 1):
         self.num_perm = num_perm
         self.word_size = word_size
         self.char_size = char_size
@@ -143,11 +143,19 @@ def similarity(
     return out
 
 
+def compact(signatures: np.ndarray) -> np.ndarray:
+    """The low 16 bits of each value (b-bit MinHash, b = 16): half the memory, and two records
+    agree on a value with probability J + (1 - J) / 65536 instead of J, a negligible bias. So
+    256 permutations cost what 128 full ones do, with the estimate's error down by a third."""
+    return signatures.astype(np.uint16)
+
+
 def is_empty(signatures: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Which ``rows`` stand for a text without any word (every value EMPTY)."""
-    empty = signatures[rows, 0] == EMPTY
+    """Which ``rows`` stand for a text without any word (every value EMPTY, or its low bits)."""
+    full = np.iinfo(signatures.dtype).max
+    empty = signatures[rows, 0] == full
     maybe = np.flatnonzero(empty)
-    empty[maybe] = (signatures[rows[maybe]] == EMPTY).all(axis=1)
+    empty[maybe] = (signatures[rows[maybe]] == full).all(axis=1)
     return empty
 
 

@@ -8,7 +8,18 @@ import numpy as np
 import polars as pl
 from datasketch import MinHash, MinHashLSH
 
-from dqe.minhash import EMPTY, TOKEN_PATTERN, Bands, BucketIndex, MinHasher, bucket_pairs, shingle_hashes, similarity
+from dqe.minhash import (
+    EMPTY,
+    TOKEN_PATTERN,
+    Bands,
+    BucketIndex,
+    MinHasher,
+    bucket_pairs,
+    compact,
+    is_empty,
+    shingle_hashes,
+    similarity,
+)
 
 CJK_CHAR = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
@@ -79,6 +90,13 @@ def test_estimated_similarity_is_close_to_the_jaccard_of_the_shingles():
     signatures = MinHasher(num_perm=256).signatures(texts)
     estimate = similarity(signatures, np.array([0]), signatures, np.array([1]))[0]
     assert abs(estimate - exact) < 0.08
+
+
+def test_compact_signatures_keep_the_low_16_bits_and_the_empty_marker():
+    signatures = MinHasher(num_perm=32).signatures(pl.Series(["some words here", ""]))
+    small = compact(signatures)
+    assert small.dtype == np.uint16 and (small == (signatures & 0xFFFF)).all()
+    assert is_empty(small, np.array([0, 1])).tolist() == [False, True]
 
 
 def test_bands_are_datasketch_parameters():

@@ -29,14 +29,24 @@ def conversation(turns: pl.Expr) -> pl.Expr:
     return contents.list.join(TURN_SEPARATOR)
 
 
-def normalized(text: pl.Expr) -> pl.Expr:
-    return text.str.normalize("NFKC").str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
+def normalized(text: pl.Series) -> pl.Series:
+    """NFKC (only where there is something beyond ASCII: it is the costly step), lowercase,
+    whitespace collapsed."""
+    wide = text.str.contains(r"[^\x00-\x7f]").fill_null(False)
+    if wide.any():
+        text = text.scatter(wide.arg_true(), text.filter(wide).str.normalize("NFKC"))
+    return text.str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
 
 
 def preview(text: pl.Expr) -> pl.Expr:
     """The first characters of a conversation, turns shown as `` | ``, for reports."""
-    short = text.str.slice(0, 2 * PREVIEW_CHARS).str.replace_all(r"\s+", " ").str.replace_all(TURN_SEPARATOR, " | ", literal=True)
-    return pl.when(short.str.len_chars() > PREVIEW_CHARS).then(short.str.slice(0, PREVIEW_CHARS - 1) + "…").otherwise(short).str.strip_chars()
+    short = (
+        text.str.slice(0, PREVIEW_CHARS + 1)
+        .str.replace_all("\n", " ", literal=True)
+        .str.replace_all(TURN_SEPARATOR, " | ", literal=True)
+        .str.strip_chars()
+    )
+    return pl.when(short.str.len_chars() > PREVIEW_CHARS).then(short.str.slice(0, PREVIEW_CHARS - 1) + "…").otherwise(short)
 
 
 class Text(Feature):
@@ -46,8 +56,10 @@ class Text(Feature):
     keep = ("text_hash", "text_preview")
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
-        out = batch.select(raw=conversation(pl.col("turns"))).select(text=normalized(pl.col("raw")), text_preview=preview(pl.col("raw")))
-        return out.select("text", text_hash=pl.col("text").hash(seed=_HASH_SEED), text_preview="text_preview")
+        raw = batch.select(raw=conversation(pl.col("turns")))
+        text = normalized(raw["raw"])
+        shown = raw.select(preview(pl.col("raw"))).to_series()
+        return pl.DataFrame({"text": text, "text_hash": text.hash(seed=_HASH_SEED), "text_preview": shown})
 
 
 @hookimpl

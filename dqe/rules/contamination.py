@@ -18,7 +18,7 @@ from dqe.context import loaded_dir
 from dqe.features.text import Text
 from dqe.hookspecs import hookimpl
 from dqe.manifest import file_sha256
-from dqe.minhash import BucketIndex, is_empty, similarity
+from dqe.minhash import BucketIndex, compact, is_empty, similarity
 from dqe.reader import FileInfo, Reader
 from dqe.rule import DatasetResult, DatasetRule, GateMetric
 from dqe.rules.duplicates import SimilarityOptions
@@ -40,13 +40,13 @@ class AgainstSet:
                 continue
             columns = text.compute(frame)
             hashes.append(columns["text_hash"].to_numpy())
-            signatures.append(self.hasher.signatures(columns["text"]))
+            signatures.append(compact(self.hasher.signatures(columns["text"])))
             files.append(frame["_file"].to_numpy())
             lines.append(frame["_line"].to_numpy())
         self.files: list[FileInfo] = reader.files
         self.size = sum(h.size for h in hashes)
         self.hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
-        self.signatures = np.concatenate(signatures) if signatures else np.zeros((0, options.num_perm), dtype=np.uint32)
+        self.signatures = np.concatenate(signatures) if signatures else np.zeros((0, options.num_perm), dtype=np.uint16)
         self._file = np.concatenate(files) if files else np.zeros(0, dtype=np.uint32)
         self._line = np.concatenate(lines) if lines else np.zeros(0, dtype=np.uint32)
         self._hash_order = np.argsort(self.hashes, kind="stable")
@@ -90,7 +90,7 @@ class AgainstSet:
 
 
 class Contamination(DatasetRule):
-    """With ``--against eval.jsonl`` (config key ``against``), looks each training record up in
+    """With --against eval.jsonl (config key 'against'), looks each training record up in
     the evaluation sets: a record with the same normalized conversation text as an evaluation
     record, or a MinHash estimate of Jaccard similarity at or above the threshold (shingles and
     bands as in DQ402), fails and names the evaluation record. Without an evaluation set the
@@ -149,7 +149,7 @@ class Contamination(DatasetRule):
         if self._reader is None:
             return None
         against = self._index(self._reader)
-        match, sim = against.lookup(batch["text_hash"].to_numpy(), against.hasher.signatures(batch["text"]))
+        match, sim = against.lookup(batch["text_hash"].to_numpy(), compact(against.hasher.signatures(batch["text"])))
         return pl.DataFrame({"match": match, "similarity": sim}, schema={"match": pl.Int64, "similarity": pl.Float64})
 
     def evaluate(self, table: pl.DataFrame) -> DatasetResult:

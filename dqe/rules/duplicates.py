@@ -21,7 +21,7 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from dqe.hookspecs import hookimpl
-from dqe.minhash import Bands, MinHasher, bucket_pairs, is_empty, similarity
+from dqe.minhash import Bands, MinHasher, bucket_pairs, compact, is_empty, similarity
 from dqe.rule import DatasetResult, DatasetRule, GateMetric, RuleOptions
 
 LARGEST_CLUSTERS = 5
@@ -47,7 +47,7 @@ class SimilarityOptions(RuleOptions):
     shingle_size: int = Field(2, ge=1, le=16, description="words per shingle, for text in spaced scripts")
     char_shingle_size: int = Field(2, ge=1, le=16, description="characters per shingle, for text mostly in Chinese or Japanese")
     num_perm: int = Field(
-        128, ge=16, le=1024, description="MinHash permutations: more estimate similarity more closely, at 4 bytes per record each"
+        256, ge=16, le=1024, description="MinHash permutations: more estimate similarity more closely, at 2 bytes per record each"
     )
     bands: int | None = Field(
         None, ge=2, description="LSH bands of num-perm / bands rows each; default: chosen by datasketch for the threshold, favouring recall"
@@ -227,9 +227,10 @@ class NearDuplicate(DuplicateRule):
         "drops the repetition."
     )
     example = (
-        "'I am Vicuna, a language model trained by researchers from LMSYS.' and 'I am Vicuna, "
-        "a language model trained by the researchers of LMSYS.': the worse or later one fails "
-        "with 'near-duplicate of data.json:12 (similarity 0.71, cluster 3f9a0c1b2d4e5f60)'."
+        "'What is the capital of France?' answered 'The capital of France is Paris, which is also "
+        "its largest city and its cultural centre.' in data.jsonl:1 and with 'biggest' for "
+        "'largest' in data.jsonl:2: the second fails with 'near-duplicate of data.jsonl:1 "
+        "(similarity 0.82, cluster aceaf1bc76ff80cc)'."
     )
     Options = SimilarityOptions
 
@@ -238,7 +239,7 @@ class NearDuplicate(DuplicateRule):
         self.hasher = options.hasher()
 
     def collect(self, batch: pl.DataFrame) -> pl.DataFrame:
-        return pl.DataFrame({"signature": self.hasher.signatures(batch["text"])})
+        return pl.DataFrame({"signature": compact(self.hasher.signatures(batch["text"]))})
 
     def evaluate(self, table: pl.DataFrame) -> DatasetResult:
         if table.height == 0:

@@ -15,8 +15,8 @@ def turns(*pairs: tuple[str, str]) -> pl.DataFrame:
 
 def test_user_and_assistant_turns_are_joined_and_normalized():
     frame = turns(("system", "Be brief."), ("user", "  Hello\tWORLD "), ("assistant", "Ｈｉ  there\n"), ("tool", "{}"))
-    text = frame.select(normalized(conversation(pl.col("turns"))))[0, 0]
-    assert text == f"hello world{TURN_SEPARATOR}hi there"
+    text = normalized(frame.select(conversation(pl.col("turns"))).to_series())
+    assert text.to_list() == [f"hello world{TURN_SEPARATOR}hi there"]
 
 
 def test_preview_shows_turns_and_is_cut_at_100_characters():

@@ -183,10 +183,10 @@ def test_a_record_without_words_is_only_compared_exactly():
 
 
 def test_bands_must_leave_two_rows_each(write_jsonl, tmp_path):
-    (tmp_path / "dqe.toml").write_text("[rules.near-duplicate]\nbands = 100\n")
+    (tmp_path / "dqe.toml").write_text("[rules.near-duplicate]\nbands = 200\n")
     result = CliRunner().invoke(main, ["check", str(write_jsonl([record(ANSWER)])), "--config", str(tmp_path / "dqe.toml")])
     assert result.exit_code == 2
-    assert "rules.near-duplicate" in result.output and "bands = 100 leaves fewer than 2 rows per band" in result.output
+    assert "rules.near-duplicate" in result.output and "bands = 200 leaves fewer than 2 rows per band" in result.output
 
 
 # Real data
