@@ -174,7 +174,7 @@ def shingle_sets(texts: dict[int, str], word_size: int, char_size: int) -> dict[
 
     from dqe.minhash import CJK, TOKEN_PATTERN
 
-    series = pl.Series(list(texts.values()))
+    series = pl.Series(list(texts.values())).str.replace_all("\x1e", " ", literal=True)
     tokens = series.str.extract_all(TOKEN_PATTERN).to_list()
     cjk = series.str.count_matches(rf"[{CJK}]").to_list()
     out = {}

@@ -1,9 +1,9 @@
 """MinHash signatures of many texts at once, and LSH bands that turn them into candidate pairs.
 
-Shingles: a text is cut into tokens, words for spaced scripts and single characters for Chinese
-and Japanese (which have no spaces); a shingle is ``n`` consecutive tokens, ``n`` being the
-word size or, for a text written mostly in Han or kana, the character size. A text shorter
-than ``n`` tokens is one shingle.
+Shingles: a text is cut into tokens, words (runs between spaces) for spaced scripts and single
+characters for Chinese and Japanese (which have no spaces); a shingle is ``n`` consecutive
+tokens, ``n`` being the word size or, for a text written mostly in Han or kana, the character
+size. A text shorter than ``n`` tokens is one shingle.
 
 Signatures follow datasketch's ``affine32`` scheme exactly (the same permutations, drawn by
 datasketch from the seed, the same pre-mix and arithmetic), so a signature here equals
@@ -24,8 +24,10 @@ import numpy as np
 import polars as pl
 from datasketch import MinHash, MinHashLSH
 
+from dqe.features.text import TURN_SEPARATOR
+
 CJK = r"\p{Han}\p{Hiragana}\p{Katakana}"
-TOKEN_PATTERN = rf"[{CJK}]|[\w&&[^{CJK}]]+"  # one CJK character, or a run of other word characters
+TOKEN_PATTERN = rf"[{CJK}]|[^\s{CJK}]+"  # one CJK character, or a run of other non-space characters
 EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's value for a set with no element
 _TOKEN_SEED = 0x70CE
 _CHUNK = 1 << 16  # shingles per numpy pass: bounds the temporary arrays to a few hundred KB
@@ -50,42 +52,78 @@ def fmix32(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint32(16))
 
 
+def tokens(texts: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Token hashes of every text (flat, text after text), the number of tokens and the number
+    of Chinese or Japanese characters of each text.
+
+    A token is a run of characters between spaces (turn separators count as spaces), except
+    that every Han or kana character is a token of its own. Splitting on spaces is what makes
+    this fast; only texts with CJK characters go through a regular expression.
+    """
+    texts = texts.fill_null("").str.replace_all(TURN_SEPARATOR, " ", literal=True)
+    n = texts.len()
+    parts = texts.str.split(" ")
+    lengths = parts.list.len().to_numpy().astype(np.int64)
+    flat = parts.explode()
+    token_hash = flat.hash(seed=_TOKEN_SEED).to_numpy()
+    cjk = np.zeros(n, dtype=np.int64)
+    cjk_rows = texts.str.contains(f"[{CJK}]").to_numpy()
+    # Drop empty tokens (an empty text, an empty turn) and the split of texts with CJK characters,
+    # which are tokenized again below.
+    drop = (flat == "").to_numpy() | np.repeat(cjk_rows, lengths)
+    if drop.any():
+        lengths -= np.bincount(np.repeat(np.arange(n), lengths)[drop], minlength=n)
+        token_hash = token_hash[~drop]
+    if cjk_rows.any():
+        rows = np.flatnonzero(cjk_rows)
+        subset = texts.gather(rows)
+        cjk[rows] = subset.str.count_matches(f"[{CJK}]").to_numpy()
+        found = subset.str.extract_all(TOKEN_PATTERN)
+        lengths[rows] = found.list.len().to_numpy()
+        merged = np.empty(int(lengths.sum()), dtype=np.uint64)
+        from_cjk = np.repeat(cjk_rows, lengths)  # texts stay in order within each source
+        merged[from_cjk] = found.explode().drop_nulls().hash(seed=_TOKEN_SEED).to_numpy()
+        merged[~from_cjk] = token_hash
+        token_hash = merged
+    return token_hash, lengths, cjk
+
+
 def shingle_hashes(texts: pl.Series, word_size: int, char_size: int) -> tuple[np.ndarray, np.ndarray]:
     """32-bit hashes of every shingle of every text (flat, text after text) and the number of
     shingles of each text."""
-    texts = texts.fill_null("")
-    tokens = texts.str.extract_all(TOKEN_PATTERN)
-    lengths = tokens.list.len().fill_null(0).to_numpy().astype(np.int64)
-    token_hash = tokens.explode().drop_nulls().hash(seed=_TOKEN_SEED).to_numpy()
-    cjk = texts.str.count_matches(rf"[{CJK}]").fill_null(0).to_numpy()
+    token_hash, lengths, cjk = tokens(texts)
     size = np.where(2 * cjk > lengths, char_size, word_size).astype(np.int64)
-
-    n = token_hash.size
     counts = np.where(lengths > 0, np.maximum(lengths - size + 1, 1), 0)
+    n = token_hash.size
     if n == 0:
         return np.zeros(0, dtype=np.uint32), counts
-    # Shingle hash at token i: h = ((t[i] * M + t[i+1]) * M + t[i+2]) ..., over whole-batch
-    # slices; a window counts where it ends inside its own text.
-    per_token = np.repeat(size, lengths)
-    remaining = np.repeat(np.cumsum(lengths), lengths) - np.arange(n)
+    # The shingle starting at token i hashes as ((t[i] * M + t[i+1]) * M + t[i+2]) ..., over
+    # slices of the whole batch; it counts where it ends inside its own text.
+    starts = np.cumsum(lengths) - lengths
     combined = np.zeros(n, dtype=np.uint64)
-    for k in np.unique(size):
-        window = token_hash[: n - k + 1].copy() if k <= n else np.zeros(0, dtype=np.uint64)
-        for t in range(1, int(k)):
+    keep = np.zeros(n, dtype=bool)
+    for k in np.unique(size[lengths > 0]).tolist():
+        texts_k = np.flatnonzero((size == k) & (lengths >= k))
+        if texts_k.size == 0:
+            continue
+        window = token_hash[: n - k + 1].copy()
+        for t in range(1, k):
             window = window * _MIX + token_hash[t : n - k + 1 + t]
-        chosen = per_token[: window.size] == k
-        combined[: window.size][chosen] = window[chosen]
-    keep = remaining >= per_token
+        edges = np.bincount(starts[texts_k], minlength=n + 1) - np.bincount(starts[texts_k] + lengths[texts_k] - k + 1, minlength=n + 1)
+        valid = np.cumsum(edges[: window.size]) > 0
+        combined[: window.size][valid] = window[valid]
+        keep[: window.size] |= valid
     # A text shorter than its shingle size is one shingle of all its tokens.
     short = np.flatnonzero((lengths > 0) & (lengths < size))
     if short.size:
-        first = (np.cumsum(lengths) - lengths)[short]
+        first = starts[short]
         h = token_hash[first].copy()
         for t in range(1, int(lengths[short].max())):
             h = np.where(t < lengths[short], h * _MIX + token_hash[np.minimum(first + t, n - 1)], h)
         combined[first] = h
         keep[first] = True
-    return (fmix64(combined[keep]) >> np.uint64(32)).astype(np.uint32), counts
+    folded = combined[keep]
+    return (folded ^ (folded >> np.uint64(32))).astype(np.uint32), counts
 
 
 class MinHasher:

@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 from datasketch import MinHash, MinHashLSH
 
+from dqe.features.text import TURN_SEPARATOR
 from dqe.minhash import (
     EMPTY,
     TOKEN_PATTERN,
@@ -26,7 +27,7 @@ CJK_CHAR = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 def naive_shingles(text: str, word_size: int, char_size: int) -> list[tuple[str, ...]]:
     """The shingles of one text, spelled out in plain Python."""
-    tokens = pl.Series([text]).str.extract_all(TOKEN_PATTERN)[0].to_list()
+    tokens = pl.Series([text.replace(TURN_SEPARATOR, " ")]).str.extract_all(TOKEN_PATTERN)[0].to_list()
     cjk = sum(1 for t in tokens if CJK_CHAR.fullmatch(t))
     size = char_size if 2 * cjk > len(tokens) else word_size
     if not tokens:
@@ -38,6 +39,7 @@ def naive_shingles(text: str, word_size: int, char_size: int) -> list[tuple[str,
 
 TEXTS = [
     "the quick brown fox jumps over the lazy dog",
+    f"question, with punctuation!{TURN_SEPARATOR}answer",
     "识别并解释给定列表中的两个科学理论：细胞理论和日心说。",
     "日本語のテキストです",
     "one",
@@ -52,8 +54,9 @@ def test_shingles_are_word_pairs_or_character_pairs():
     expected = [len(naive_shingles(t, 2, 2)) for t in TEXTS]
     assert counts.tolist() == expected
     assert expected[0] == 8  # 9 words
-    assert expected[1] == len([c for c in TEXTS[1] if c not in "：。"]) - 1  # characters, punctuation dropped
-    assert expected[3:6] == [1, 0, 1]
+    assert naive_shingles(TEXTS[1], 2, 2) == [("question,", "with"), ("with", "punctuation!"), ("punctuation!", "answer")]
+    assert expected[2] == len(TEXTS[2]) - 1  # pairs of characters, punctuation included
+    assert expected[4:7] == [1, 0, 1]
     assert hashes.size == sum(expected) and hashes.dtype == np.uint32
 
 
@@ -76,7 +79,7 @@ def test_signatures_equal_datasketch_fed_one_shingle_at_a_time():
             reference.update(int(h))
         assert (reference.hashvalues == signatures[i]).all(), TEXTS[i]
         start += count
-    assert (signatures[4] == EMPTY).all()  # the empty text
+    assert (signatures[5] == EMPTY).all()  # the empty text
 
 
 def test_estimated_similarity_is_close_to_the_jaccard_of_the_shingles():

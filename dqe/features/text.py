@@ -3,8 +3,10 @@
 The text is every user and assistant turn (the whole conversation, history included; not the
 system prompt, which is often the same boilerplate across a data set, nor tool calls), NFKC
 normalized (full-width and half-width forms agree), lowercased, with runs of whitespace
-collapsed. Turns are joined by a separator that is not whitespace, so that moving words from
-a question into its answer changes the hash.
+collapsed; each turn is stripped, and turns are joined by a separator that is not
+whitespace, so that moving words from a question into its answer changes the hash. The
+preview (the first 100 characters, turns shown as " | ") is kept for reports that show
+examples, such as the largest duplicate clusters.
 """
 
 from __future__ import annotations
