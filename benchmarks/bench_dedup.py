@@ -39,6 +39,18 @@ _KEPT = re.compile(r"^(?:exact duplicate|near-duplicate) of (.+):(\d+)")
 # Children: one deduplication each, printing one JSON line.
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS. Linux keeps ru_maxrss across exec, so a child would report its
+    parent's peak when that is higher; VmHWM belongs to the process's own address space."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child_dqe(corpus: str, out: str) -> None:
     import dqe
 
@@ -49,7 +61,9 @@ def child_dqe(corpus: str, out: str) -> None:
     with open(f"{out}.rejected.jsonl", encoding="utf-8") as f:
         for line in f:
             meta = json.loads(line)["_dqe"]
-            kept = next((_KEPT.match(r["message"]) for r in meta["reasons"] if r["code"] in SELECT), None)
+            kept = next(
+                (_KEPT.match(r["message"]) for r in meta["reasons"] if r["code"] in SELECT), None
+            )
             if kept:
                 removed[int(meta["source"].rsplit(":", 1)[1]) - 1] = int(kept[2]) - 1
     Path(f"{out}.removed.json").write_text(json.dumps(removed))
@@ -59,10 +73,12 @@ def child_dqe(corpus: str, out: str) -> None:
             {
                 "seconds": seconds,
                 "cpu": time.process_time() - cpu,
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_rss_mb": peak_rss_mb(),
                 "records": report.summary.records,
                 "phases": report.timings,
-                "duplicates": {k: v for k, v in report.dataset["duplicates"].items() if k != "largest"},
+                "duplicates": {
+                    k: v for k, v in report.dataset["duplicates"].items() if k != "largest"
+                },
             }
         )
     )
@@ -86,7 +102,11 @@ def child_datasketch(corpus: str, out: str, threshold: float, num_perm: int) -> 
     for text in texts:
         tokens = token.findall(text)
         size = 2  # CJK text is tokenized by character, so pairs of characters there
-        shingles = {" ".join(tokens[i : i + size]) for i in range(max(len(tokens) - size + 1, 1))} if tokens else set()
+        shingles = (
+            {" ".join(tokens[i : i + size]) for i in range(max(len(tokens) - size + 1, 1))}
+            if tokens
+            else set()
+        )
         m = MinHash(num_perm=num_perm)
         for s in shingles:
             m.update(s.encode("utf-8"))
@@ -116,7 +136,7 @@ def child_datasketch(corpus: str, out: str, threshold: float, num_perm: int) -> 
             {
                 "seconds": time.perf_counter() - start,
                 "cpu": time.process_time() - cpu,
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_rss_mb": peak_rss_mb(),
                 "records": len(texts),
                 "signature_seconds": sign_seconds,
                 "signature_cpu": sign_cpu,
@@ -126,7 +146,9 @@ def child_datasketch(corpus: str, out: str, threshold: float, num_perm: int) -> 
 
 
 def run_child(*args: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True
+    )
     if out.returncode != 0:
         raise SystemExit(f"child {args[0]} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -165,10 +187,17 @@ def signature_rate(sample: Path, options) -> dict:
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     sizes = (options.shingle_size, options.char_shingle_size)
     shingles = float(np.mean(np.concatenate([shingle_hashes(b, *sizes)[1] for b in batches])))
-    return {"records": len(texts), "rate": len(texts) / seconds, "cpu_rate": len(texts) / cpu, "shingles": shingles}
+    return {
+        "records": len(texts),
+        "rate": len(texts) / seconds,
+        "cpu_rate": len(texts) / cpu,
+        "shingles": shingles,
+    }
 
 
-def shingle_sets(texts: dict[int, str], word_size: int, char_size: int) -> dict[int, set[tuple[str, ...]]]:
+def shingle_sets(
+    texts: dict[int, str], word_size: int, char_size: int
+) -> dict[int, set[tuple[str, ...]]]:
     """Exact shingle sets, cut the way dqe cuts them (words, or characters for CJK text)."""
     import polars as pl
 
@@ -194,7 +223,11 @@ def quality(corpus: Path, removed: dict[int, int], truth: dict, limit: int, opti
         pairs = [(p[0], p[1]) for p in truth[kind] if p[0] < limit and p[1] < limit]
         copy_removed = sum(1 for i, _ in pairs if i in removed)
         resolved = sum(1 for i, src in pairs if i in removed or src in removed)
-        out[kind] = {"planted": len(pairs), "recall": copy_removed / len(pairs) if pairs else None, "resolved": resolved / len(pairs) if pairs else None}
+        out[kind] = {
+            "planted": len(pairs),
+            "recall": copy_removed / len(pairs) if pairs else None,
+            "resolved": resolved / len(pairs) if pairs else None,
+        }
     wanted = set(removed) | set(removed.values())
     rows, objects = [], []
     with open(corpus, encoding="utf-8") as f:
@@ -227,9 +260,13 @@ def fmt(x: float | None, pct: bool = True) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-n", "--records", type=int, default=1_000_000)
-    parser.add_argument("--sample", type=int, default=100_000, help="records for the side-by-side with datasketch")
+    parser.add_argument(
+        "--sample", type=int, default=100_000, help="records for the side-by-side with datasketch"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/dqe-bench-dedup"))
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -251,8 +288,13 @@ def main() -> None:
     truth_path = corpus.with_name(corpus.name + ".truth.json")
     if not truth_path.exists():
         start = time.perf_counter()
-        planted = generate(args.records, corpus, args.seed, exact=0.02, near=0.02, long=0.001, empty=0.001)
-        print(f"generated {args.records:,} records in {time.perf_counter() - start:.0f} s: planted {planted}", flush=True)
+        planted = generate(
+            args.records, corpus, args.seed, exact=0.02, near=0.02, long=0.001, empty=0.001
+        )
+        print(
+            f"generated {args.records:,} records in {time.perf_counter() - start:.0f} s: planted {planted}",
+            flush=True,
+        )
     truth = json.loads(truth_path.read_text())
     sample = work / f"sample-{args.sample}-{args.seed}.jsonl"
     with open(corpus, encoding="utf-8") as src, open(sample, "w", encoding="utf-8") as dst:
@@ -261,51 +303,109 @@ def main() -> None:
                 break
             dst.write(line)
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; Python {platform.python_version()}")
-    print(f"options: threshold {options.threshold}, shingles {options.shingle_size} words / {options.char_shingle_size} characters, num_perm {options.num_perm}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; Python {platform.python_version()}"
+    )
+    print(
+        f"options: threshold {options.threshold}, shingles {options.shingle_size} words / {options.char_shingle_size} characters, num_perm {options.num_perm}"
+    )
 
     sig = signature_rate(sample, options)
-    print(f"\nMinHash signatures (numpy, shingling included): {sig['rate']:,.0f} records/s wall, {sig['cpu_rate']:,.0f} records/s of CPU "
-          f"({sig['records']:,} records, {sig['shingles']:.0f} shingles each on average)", flush=True)
+    print(
+        f"\nMinHash signatures (numpy, shingling included): {sig['rate']:,.0f} records/s wall, {sig['cpu_rate']:,.0f} records/s of CPU "
+        f"({sig['records']:,} records, {sig['shingles']:.0f} shingles each on average)",
+        flush=True,
+    )
 
     big = run_child("dqe", str(corpus), str(work / "dqe-full"))
-    full = quality(corpus, {int(k): v for k, v in json.loads((work / "dqe-full.removed.json").read_text()).items()}, truth, args.records, options)
-    print(f"\n{args.records:,} records, dqe filter --select DQ401,DQ402 (read, dedup, write both outputs):")
-    print(f"  {big['seconds']:.1f} s wall, {big['cpu']:.1f} s CPU, peak RSS {big['peak_rss_mb']:,.0f} MB; phases (wall) "
-          + ", ".join(f"{k} {v:.1f}" for k, v in big["phases"].items()))
+    full = quality(
+        corpus,
+        {int(k): v for k, v in json.loads((work / "dqe-full.removed.json").read_text()).items()},
+        truth,
+        args.records,
+        options,
+    )
+    print(
+        f"\n{args.records:,} records, dqe filter --select DQ401,DQ402 (read, dedup, write both outputs):"
+    )
+    print(
+        f"  {big['seconds']:.1f} s wall, {big['cpu']:.1f} s CPU, peak RSS {big['peak_rss_mb']:,.0f} MB; phases (wall) "
+        + ", ".join(f"{k} {v:.1f}" for k, v in big["phases"].items())
+    )
     print(f"  duplicates: {big['duplicates']}")
     print_quality(full)
 
     small = run_child("dqe", str(sample), str(work / "dqe-sample"))
-    small_q = quality(sample, {int(k): v for k, v in json.loads((work / "dqe-sample.removed.json").read_text()).items()}, truth, args.sample, options)
-    plain = run_child("datasketch", str(sample), str(work / "ds-sample"), str(options.threshold), str(options.num_perm))
-    plain_q = quality(sample, {int(k): v for k, v in json.loads((work / "ds-sample.removed.json").read_text()).items()}, truth, args.sample, options)
+    small_q = quality(
+        sample,
+        {int(k): v for k, v in json.loads((work / "dqe-sample.removed.json").read_text()).items()},
+        truth,
+        args.sample,
+        options,
+    )
+    plain = run_child(
+        "datasketch",
+        str(sample),
+        str(work / "ds-sample"),
+        str(options.threshold),
+        str(options.num_perm),
+    )
+    plain_q = quality(
+        sample,
+        {int(k): v for k, v in json.loads((work / "ds-sample.removed.json").read_text()).items()},
+        truth,
+        args.sample,
+        options,
+    )
 
     print(f"\nside by side on the first {args.sample:,} records (same process kind, same run):")
     rows = [
-        ("signatures, records/s (wall)", f"{sig['rate']:,.0f}", f"{plain['records'] / plain['signature_seconds']:,.0f}"),
-        ("signatures, records/s of CPU", f"{sig['cpu_rate']:,.0f}", f"{plain['records'] / plain['signature_cpu']:,.0f}"),
+        (
+            "signatures, records/s (wall)",
+            f"{sig['rate']:,.0f}",
+            f"{plain['records'] / plain['signature_seconds']:,.0f}",
+        ),
+        (
+            "signatures, records/s of CPU",
+            f"{sig['cpu_rate']:,.0f}",
+            f"{plain['records'] / plain['signature_cpu']:,.0f}",
+        ),
         ("dedup end to end, s (wall)", f"{small['seconds']:.1f}", f"{plain['seconds']:.1f}"),
         ("dedup end to end, s of CPU", f"{small['cpu']:.1f}", f"{plain['cpu']:.1f}"),
         ("peak RSS, MB", f"{small['peak_rss_mb']:,.0f}", f"{plain['peak_rss_mb']:,.0f}"),
         ("recall, planted exact", fmt(small_q["exact"]["recall"]), fmt(plain_q["exact"]["recall"])),
-        ("recall, planted near (2-8% edited)", fmt(small_q["near"]["recall"]), fmt(plain_q["near"]["recall"])),
-        ("precision (exact Jaccard >= threshold)", fmt(small_q["precision"]), fmt(plain_q["precision"])),
+        (
+            "recall, planted near (2-8% edited)",
+            fmt(small_q["near"]["recall"]),
+            fmt(plain_q["near"]["recall"]),
+        ),
+        (
+            "precision (exact Jaccard >= threshold)",
+            fmt(small_q["precision"]),
+            fmt(plain_q["precision"]),
+        ),
         ("records removed", f"{small_q['removed']:,}", f"{plain_q['removed']:,}"),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"  {'':<{width}}  {'dqe':>12}  {'datasketch':>12}")
     for name, a, b in rows:
         print(f"  {name:<{width}}  {a:>12}  {b:>12}")
-    print("  (dqe: dqe.filter with DQ401+DQ402, output files written; datasketch: the same clustering in plain Python, nothing written)")
+    print(
+        "  (dqe: dqe.filter with DQ401+DQ402, output files written; datasketch: the same clustering in plain Python, nothing written)"
+    )
 
 
 def print_quality(q: dict) -> None:
     for kind in ("exact", "near"):
         k = q[kind]
-        print(f"  recall of planted {kind} duplicates: {fmt(k['recall'])} of {k['planted']:,} (pairs with at least one removed: {fmt(k['resolved'])})")
-    print(f"  precision: {fmt(q['precision'])} of {q['removed']:,} removed records are within the threshold of the record kept "
-          f"(near-duplicates alone: {fmt(q['precision_near'])})", flush=True)
+        print(
+            f"  recall of planted {kind} duplicates: {fmt(k['recall'])} of {k['planted']:,} (pairs with at least one removed: {fmt(k['resolved'])})"
+        )
+    print(
+        f"  precision: {fmt(q['precision'])} of {q['removed']:,} removed records are within the threshold of the record kept "
+        f"(near-duplicates alone: {fmt(q['precision_near'])})",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

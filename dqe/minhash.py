@@ -88,7 +88,9 @@ def tokens(texts: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return token_hash, lengths, cjk
 
 
-def shingle_hashes(texts: pl.Series, word_size: int, char_size: int) -> tuple[np.ndarray, np.ndarray]:
+def shingle_hashes(
+    texts: pl.Series, word_size: int, char_size: int
+) -> tuple[np.ndarray, np.ndarray]:
     """32-bit hashes of every shingle of every text (flat, text after text) and the number of
     shingles of each text."""
     token_hash, lengths, cjk = tokens(texts)
@@ -109,7 +111,9 @@ def shingle_hashes(texts: pl.Series, word_size: int, char_size: int) -> tuple[np
         window = token_hash[: n - k + 1].copy()
         for t in range(1, k):
             window = window * _MIX + token_hash[t : n - k + 1 + t]
-        edges = np.bincount(starts[texts_k], minlength=n + 1) - np.bincount(starts[texts_k] + lengths[texts_k] - k + 1, minlength=n + 1)
+        edges = np.bincount(starts[texts_k], minlength=n + 1) - np.bincount(
+            starts[texts_k] + lengths[texts_k] - k + 1, minlength=n + 1
+        )
         valid = np.cumsum(edges[: window.size]) > 0
         combined[: window.size][valid] = window[valid]
         keep[: window.size] |= valid
@@ -153,7 +157,9 @@ class MinHasher:
         ends = np.cumsum(sizes)
         starts = ends - sizes
         # Chunks of whole texts holding about _CHUNK shingles (a longer text is a chunk alone).
-        cuts = np.unique(np.searchsorted(ends, np.arange(_CHUNK, int(ends[-1]), _CHUNK), side="left") + 1)
+        cuts = np.unique(
+            np.searchsorted(ends, np.arange(_CHUNK, int(ends[-1]), _CHUNK), side="left") + 1
+        )
         bounds = np.concatenate(([0], cuts[cuts < rows.size], [rows.size]))
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             s0, s1 = int(starts[lo]), int(ends[hi - 1])
@@ -170,7 +176,11 @@ class MinHasher:
 
 
 def similarity(
-    left: np.ndarray, left_rows: np.ndarray, right: np.ndarray, right_rows: np.ndarray, chunk: int = 1 << 14
+    left: np.ndarray,
+    left_rows: np.ndarray,
+    right: np.ndarray,
+    right_rows: np.ndarray,
+    chunk: int = 1 << 14,
 ) -> np.ndarray:
     """Estimated Jaccard similarity of pairs of signatures, ``left[left_rows[i]]`` with
     ``right[right_rows[i]]``: the share of equal values."""
@@ -202,18 +212,28 @@ class Bands:
     ``MinHashLSH`` for the threshold and its (false positive, false negative) weights, unless
     ``bands`` is given."""
 
-    def __init__(self, threshold: float, num_perm: int, bands: int | None = None, weights: tuple[float, float] = (0.5, 0.5)):
+    def __init__(
+        self,
+        threshold: float,
+        num_perm: int,
+        bands: int | None = None,
+        weights: tuple[float, float] = (0.5, 0.5),
+    ):
         params = None if bands is None else (bands, num_perm // bands)
         lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=weights, params=params)
         self.b, self.r = lsh.b, lsh.r
         self.ranges = list(lsh.hashranges)
 
-    def keys(self, signatures: np.ndarray, rows: np.ndarray | None = None, chunk: int = 1 << 16) -> np.ndarray:
+    def keys(
+        self, signatures: np.ndarray, rows: np.ndarray | None = None, chunk: int = 1 << 16
+    ) -> np.ndarray:
         """A (rows, b) uint64 matrix: the hash of each band of each signature (of ``rows``)."""
         count = signatures.shape[0] if rows is None else rows.size
         out = np.empty((count, self.b), dtype=np.uint64)
         for lo in range(0, count, chunk):
-            part = signatures[lo : lo + chunk] if rows is None else signatures[rows[lo : lo + chunk]]
+            part = (
+                signatures[lo : lo + chunk] if rows is None else signatures[rows[lo : lo + chunk]]
+            )
             part = part.astype(np.uint64)
             for i, (start, end) in enumerate(self.ranges):
                 h = np.full(part.shape[0], i, dtype=np.uint64)
@@ -233,7 +253,9 @@ def bucket_pairs(keys: np.ndarray, max_bucket: int = 64) -> np.ndarray:
     n = keys.shape[0]
     found: list[np.ndarray] = []
     for band in range(keys.shape[1]):
-        order = np.argsort(keys[:, band], kind="stable")  # stable: rows keep their order in a bucket
+        order = np.argsort(
+            keys[:, band], kind="stable"
+        )  # stable: rows keep their order in a bucket
         k = keys[order, band]
         new_run = np.concatenate(([True], k[1:] != k[:-1]))
         run_id = np.cumsum(new_run) - 1
@@ -281,7 +303,9 @@ class BucketIndex:
         found: list[np.ndarray] = []
         for band, (indexed, items) in enumerate(zip(self._keys, self._items, strict=True)):
             lo = np.searchsorted(indexed, keys[:, band], side="left")
-            count = np.minimum(np.searchsorted(indexed, keys[:, band], side="right") - lo, max_bucket)
+            count = np.minimum(
+                np.searchsorted(indexed, keys[:, band], side="right") - lo, max_bucket
+            )
             query = np.repeat(np.arange(keys.shape[0]), count)
             if query.size == 0:
                 continue

@@ -27,7 +27,9 @@ CJK_CHAR = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 def naive_shingles(text: str, word_size: int, char_size: int) -> list[tuple[str, ...]]:
     """The shingles of one text, spelled out in plain Python."""
-    tokens = pl.Series([text.replace(TURN_SEPARATOR, " ")]).str.extract_all(TOKEN_PATTERN)[0].to_list()
+    tokens = (
+        pl.Series([text.replace(TURN_SEPARATOR, " ")]).str.extract_all(TOKEN_PATTERN)[0].to_list()
+    )
     cjk = sum(1 for t in tokens if CJK_CHAR.fullmatch(t))
     size = char_size if 2 * cjk > len(tokens) else word_size
     if not tokens:
@@ -54,7 +56,11 @@ def test_shingles_are_word_pairs_or_character_pairs():
     expected = [len(naive_shingles(t, 2, 2)) for t in TEXTS]
     assert counts.tolist() == expected
     assert expected[0] == 8  # 9 words
-    assert naive_shingles(TEXTS[1], 2, 2) == [("question,", "with"), ("with", "punctuation!"), ("punctuation!", "answer")]
+    assert naive_shingles(TEXTS[1], 2, 2) == [
+        ("question,", "with"),
+        ("with", "punctuation!"),
+        ("punctuation!", "answer"),
+    ]
     assert expected[2] == len(TEXTS[2]) - 1  # pairs of characters, punctuation included
     assert expected[4:7] == [1, 0, 1]
     assert hashes.size == sum(expected) and hashes.dtype == np.uint32
@@ -117,7 +123,9 @@ def test_bucket_pairs_pair_rows_sharing_any_band():
 def test_large_buckets_pair_members_with_the_first_ones_only():
     keys = np.zeros((10, 1), dtype=np.uint64)
     pairs = bucket_pairs(keys, max_bucket=2)
-    assert {tuple(p) for p in pairs.tolist()} == {(0, j) for j in range(1, 10)} | {(1, j) for j in range(2, 10)}
+    assert {tuple(p) for p in pairs.tolist()} == {(0, j) for j in range(1, 10)} | {
+        (1, j) for j in range(2, 10)
+    }
 
 
 def test_bucket_index_finds_indexed_items_sharing_a_bucket():

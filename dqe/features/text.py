@@ -26,7 +26,10 @@ PREVIEW_CHARS = 100
 def conversation(turns: pl.Expr) -> pl.Expr:
     """User and assistant turns of a ``turns`` column, joined by ``TURN_SEPARATOR``."""
     contents = turns.list.eval(
-        pl.element().filter(pl.element().struct.field("role").is_in(["user", "assistant"])).struct.field("content").str.strip_chars()
+        pl.element()
+        .filter(pl.element().struct.field("role").is_in(["user", "assistant"]))
+        .struct.field("content")
+        .str.strip_chars()
     )
     return contents.list.join(TURN_SEPARATOR)
 
@@ -48,7 +51,11 @@ def preview(text: pl.Expr) -> pl.Expr:
         .str.replace_all(TURN_SEPARATOR, " | ", literal=True)
         .str.strip_chars()
     )
-    return pl.when(short.str.len_chars() > PREVIEW_CHARS).then(short.str.slice(0, PREVIEW_CHARS - 1) + "…").otherwise(short)
+    return (
+        pl.when(short.str.len_chars() > PREVIEW_CHARS)
+        .then(short.str.slice(0, PREVIEW_CHARS - 1) + "…")
+        .otherwise(short)
+    )
 
 
 class Text(Feature):
@@ -61,7 +68,9 @@ class Text(Feature):
         raw = batch.select(raw=conversation(pl.col("turns")))
         text = normalized(raw["raw"])
         shown = raw.select(preview(pl.col("raw"))).to_series()
-        return pl.DataFrame({"text": text, "text_hash": text.hash(seed=_HASH_SEED), "text_preview": shown})
+        return pl.DataFrame(
+            {"text": text, "text_hash": text.hash(seed=_HASH_SEED), "text_preview": shown}
+        )
 
 
 @hookimpl

@@ -39,24 +39,40 @@ DUPLICATE_RATE = GateMetric(
 
 
 class SimilarityOptions(RuleOptions):
-    """How records are shingled, signed and compared; shared by near-duplicates and contamination."""
+    """How records are shingled, signed and compared (near-duplicates and contamination)."""
 
     threshold: float = Field(
-        0.7, gt=0.0, le=1.0, description="estimated Jaccard similarity of the shingle sets at or above which two records are near-duplicates"
+        0.7,
+        gt=0.0,
+        le=1.0,
+        description="estimated Jaccard similarity of the shingle sets at or above which "
+        "two records are near-duplicates",
     )
-    shingle_size: int = Field(2, ge=1, le=16, description="words per shingle, for text in spaced scripts")
-    char_shingle_size: int = Field(2, ge=1, le=16, description="characters per shingle, for text mostly in Chinese or Japanese")
+    shingle_size: int = Field(
+        2, ge=1, le=16, description="words per shingle, for text in spaced scripts"
+    )
+    char_shingle_size: int = Field(
+        2, ge=1, le=16, description="characters per shingle, for text mostly in Chinese or Japanese"
+    )
     num_perm: int = Field(
-        256, ge=16, le=1024, description="MinHash permutations: more estimate similarity more closely, at 2 bytes per record each"
+        256,
+        ge=16,
+        le=1024,
+        description="MinHash permutations: more estimate similarity more closely, "
+        "at 2 bytes per record each",
     )
     bands: int | None = Field(
-        None, ge=2, description="LSH bands of num-perm / bands rows each; default: chosen by datasketch for the threshold, favouring recall"
+        None,
+        ge=2,
+        description="LSH bands of num-perm / bands rows each; default: chosen by datasketch "
+        "for the threshold, favouring recall",
     )
 
     @model_validator(mode="after")
     def _bands_fit(self) -> SimilarityOptions:
         if self.bands is not None and self.bands > self.num_perm // 2:
-            raise ValueError(f"bands = {self.bands} leaves fewer than 2 rows per band with num-perm = {self.num_perm}")
+            rows = f"fewer than 2 rows per band with num-perm = {self.num_perm}"
+            raise ValueError(f"bands = {self.bands} leaves {rows}")
         return self
 
     def hasher(self) -> MinHasher:
@@ -103,12 +119,16 @@ def star_clusters(n: int, pairs: np.ndarray, sims: np.ndarray) -> tuple[np.ndarr
     return center, sim
 
 
-def near_keep(signatures: np.ndarray, rows: np.ndarray, options: SimilarityOptions, max_bucket: int = 64) -> tuple[np.ndarray, np.ndarray]:
+def near_keep(
+    signatures: np.ndarray, rows: np.ndarray, options: SimilarityOptions, max_bucket: int = 64
+) -> tuple[np.ndarray, np.ndarray]:
     """For ``rows`` (best first), the row each is a near-duplicate of (itself when kept) and the
     estimated similarity to it."""
     kept = rows.copy()
     sim = np.ones(rows.size)
-    live = np.flatnonzero(~is_empty(signatures, rows))  # a text without words matches exactly or not at all
+    live = np.flatnonzero(
+        ~is_empty(signatures, rows)
+    )  # a text without words matches exactly or not at all
     if live.size < 2:
         return kept, sim
     items = rows[live]
@@ -130,9 +150,18 @@ class DuplicateRule(DatasetRule):
     gate_metrics: ClassVar[tuple[GateMetric, ...]] = (DUPLICATE_RATE,)
 
     def sources(self, table: pl.DataFrame, rows: np.ndarray) -> list[str]:
-        return self.context.sources(table["_file"].to_numpy()[rows].tolist(), table["_line"].to_numpy()[rows].tolist())
+        return self.context.sources(
+            table["_file"].to_numpy()[rows].tolist(), table["_line"].to_numpy()[rows].tolist()
+        )
 
-    def report(self, table: pl.DataFrame, kept: np.ndarray, exact: np.ndarray, near: np.ndarray | None, order: np.ndarray) -> dict[str, Any]:
+    def report(
+        self,
+        table: pl.DataFrame,
+        kept: np.ndarray,
+        exact: np.ndarray,
+        near: np.ndarray | None,
+        order: np.ndarray,
+    ) -> dict[str, Any]:
         """The ``duplicates`` section: counts, rate and the largest clusters with examples.
 
         ``kept`` is the row kept for each row's cluster; ``exact`` and ``near`` mark the rows
@@ -158,18 +187,24 @@ class DuplicateRule(DatasetRule):
                         "id": ids[head],
                         "size": int(sizes[head]),
                         "examples": [
-                            {"source": src, "text": previews[row]} for row, src in zip(shown, self.sources(table, shown), strict=True)
+                            {"source": src, "text": previews[row]}
+                            for row, src in zip(shown, self.sources(table, shown), strict=True)
                         ],
                     }
                 )
         removed = int(exact.sum()) + (int(near.sum()) if near is not None else 0)
-        section: dict[str, Any] = {"rate": round(removed / n, 6) if n else 0.0, "exact": int(exact.sum())}
+        section: dict[str, Any] = {
+            "rate": round(removed / n, 6) if n else 0.0,
+            "exact": int(exact.sum()),
+        }
         if near is not None:
             section["near"] = int(near.sum())
         return {"duplicates": {**section, "clusters": int(multi.size), "largest": clusters}}
 
     @staticmethod
-    def rejections(table: pl.DataFrame, rows: np.ndarray, messages: list[str], scores: np.ndarray) -> pl.DataFrame:
+    def rejections(
+        table: pl.DataFrame, rows: np.ndarray, messages: list[str], scores: np.ndarray
+    ) -> pl.DataFrame:
         return pl.DataFrame(
             {"_idx": table["_idx"].to_numpy()[rows], "score": scores, "message": messages},
             schema={"_idx": pl.UInt64, "score": pl.Float64, "message": pl.String},
@@ -260,7 +295,9 @@ class NearDuplicate(DuplicateRule):
         ids = table["_id"].to_numpy()[kept[rows]].tolist()
         messages = [
             f"near-duplicate of {src} (similarity {s:.2f}, cluster {cluster})"
-            for src, s, cluster in zip(self.sources(table, kept[rows]), sim[rows].tolist(), ids, strict=True)
+            for src, s, cluster in zip(
+                self.sources(table, kept[rows]), sim[rows].tolist(), ids, strict=True
+            )
         ]
         failed = self.rejections(table, rows, messages, np.round(1.0 - sim[rows], 4))
         return DatasetResult(failed=failed, metrics=self.report(table, kept, exact, near, order))

@@ -14,7 +14,12 @@ def turns(*pairs: tuple[str, str]) -> pl.DataFrame:
 
 
 def test_user_and_assistant_turns_are_joined_and_normalized():
-    frame = turns(("system", "Be brief."), ("user", "  Hello\tWORLD "), ("assistant", "Ｈｉ  there\n"), ("tool", "{}"))
+    frame = turns(
+        ("system", "Be brief."),
+        ("user", "  Hello\tWORLD "),
+        ("assistant", "Ｈｉ  there\n"),
+        ("tool", "{}"),
+    )
     text = normalized(frame.select(conversation(pl.col("turns"))).to_series())
     assert text.to_list() == [f"hello world{TURN_SEPARATOR}hi there"]
 

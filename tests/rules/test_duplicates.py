@@ -17,7 +17,9 @@ from tests.conftest import real
 from tests.test_minhash import naive_shingles
 
 DEDUP = ["DQ401", "DQ402"]
-NEAR = re.compile(r"^near-duplicate of (.+):(\d+) \(similarity (0\.\d\d|1\.00), cluster ([0-9a-f]{16})\)$")
+NEAR = re.compile(
+    r"^near-duplicate of (.+):(\d+) \(similarity (0\.\d\d|1\.00), cluster ([0-9a-f]{16})\)$"
+)
 
 ANSWER = (
     "Photosynthesis is the process by which green plants and some other organisms use sunlight "
@@ -46,7 +48,9 @@ class Preferred(RecordRule):
     summary = "quality from the category field, for tests"
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
-        score = pl.col("category").replace_strict({"good": 1.0, "bad": 0.2, "rejected": 1.0}, default=0.6, return_dtype=pl.Float64)
+        score = pl.col("category").replace_strict(
+            {"good": 1.0, "bad": 0.2, "rejected": 1.0}, default=0.6, return_dtype=pl.Float64
+        )
         return batch.select(passed=pl.col("category").fill_null("") != "rejected", score=score)
 
 
@@ -68,36 +72,67 @@ def by_code(report, code):
 
 
 def test_copies_differing_only_in_case_and_whitespace_fail_naming_the_first():
-    report = check([record(ANSWER), record("Something else entirely."), record("  " + ANSWER.upper().replace(" ", "   "))])
+    report = check(
+        [
+            record(ANSWER),
+            record("Something else entirely."),
+            record("  " + ANSWER.upper().replace(" ", "   ")),
+        ]
+    )
     assert by_code(report, "DQ401") == {"<records>:3": "exact duplicate of <records>:1"}
     assert by_code(report, "DQ402") == {}
-    assert report.dataset["duplicates"] | {"largest": None} == {"rate": 0.333333, "exact": 1, "near": 0, "clusters": 1, "largest": None}
+    assert report.dataset["duplicates"] | {"largest": None} == {
+        "rate": 0.333333,
+        "exact": 1,
+        "near": 0,
+        "clusters": 1,
+        "largest": None,
+    }
 
 
 def test_full_width_forms_are_the_same_text():
-    report = check([record("ＧＰＴ－４ ｈａｓ ａ １２８ｋ ｃｏｎｔｅｘｔ．"), record("GPT-4 has a 128k context.")])
+    report = check(
+        [
+            record("ＧＰＴ－４ ｈａｓ ａ １２８ｋ ｃｏｎｔｅｘｔ．"),
+            record("GPT-4 has a 128k context."),
+        ]
+    )
     assert by_code(report, "DQ401") == {"<records>:2": "exact duplicate of <records>:1"}
 
 
 def test_words_moved_from_question_to_answer_make_another_text():
-    report = check([record("Blue.", instruction="Name a color"), record("color Blue.", instruction="Name a")], select=["DQ401"])
+    report = check(
+        [record("Blue.", instruction="Name a color"), record("color Blue.", instruction="Name a")],
+        select=["DQ401"],
+    )
     assert report.summary.rejected == 0
 
 
 def test_the_system_prompt_is_not_compared():
-    report = check([record(ANSWER, system="You are helpful."), record(ANSWER, system="You are a biology tutor.")])
+    report = check(
+        [
+            record(ANSWER, system="You are helpful."),
+            record(ANSWER, system="You are a biology tutor."),
+        ]
+    )
     assert by_code(report, "DQ401") == {"<records>:2": "exact duplicate of <records>:1"}
 
 
 def test_every_turn_of_the_history_is_compared():
     history = [["Hi", "Hello! How can I help?"]]
     other = [["Hi", "Good morning."]]
-    report = check([record(ANSWER, history=history), record(ANSWER, history=other)], select=["DQ401"])
+    report = check(
+        [record(ANSWER, history=history), record(ANSWER, history=other)], select=["DQ401"]
+    )
     assert report.summary.rejected == 0
 
 
 def test_the_best_record_is_kept_and_ties_keep_the_first_seen():
-    records = [record(ANSWER, category="bad"), record(ANSWER, category="good"), record(ANSWER, category="good")]
+    records = [
+        record(ANSWER, category="bad"),
+        record(ANSWER, category="good"),
+        record(ANSWER, category="good"),
+    ]
     report = dqe.check(records, select=[*DEDUP, "TST001"], plugins=[QualityPlugin()])
     assert by_code(report, "DQ401") == {
         "<records>:1": "exact duplicate of <records>:2",
@@ -125,11 +160,25 @@ def test_one_word_changed_is_a_near_duplicate_of_the_original():
 
 def test_different_answers_to_the_same_instruction_template_do_not_cluster():
     texts = [
-        ("Translate the following sentence into French.\nThe weather is nice today.", "Il fait beau aujourd'hui."),
-        ("Translate the following sentence into French.\nMy brother plays football every Sunday.", "Mon frère joue au football tous les dimanches."),
-        ("Translate the following sentence into French.\nWhere is the train station?", "Où est la gare ?"),
+        (
+            "Translate the following sentence into French.\nThe weather is nice today.",
+            "Il fait beau aujourd'hui.",
+        ),
+        (
+            "Translate the following sentence into French.\nMy brother plays football every Sunday.",
+            "Mon frère joue au football tous les dimanches.",
+        ),
+        (
+            "Translate the following sentence into French.\nWhere is the train station?",
+            "Où est la gare ?",
+        ),
     ]
-    report = check([{"instruction": q.split("\n")[0], "input": q.split("\n")[1], "output": a} for q, a in texts])
+    report = check(
+        [
+            {"instruction": q.split("\n")[0], "input": q.split("\n")[1], "output": a}
+            for q, a in texts
+        ]
+    )
     assert report.summary.rejected == 0 and report.dataset["duplicates"]["clusters"] == 0
 
 
@@ -148,7 +197,11 @@ def test_a_removed_record_is_within_the_threshold_of_the_kept_one_not_a_chain():
 
 
 def test_the_best_of_a_cluster_is_kept():
-    records = [record(ANSWER, category="bad"), record(edit(ANSWER, [3]), category="good"), record(edit(ANSWER, [20]))]
+    records = [
+        record(ANSWER, category="bad"),
+        record(edit(ANSWER, [3]), category="good"),
+        record(edit(ANSWER, [20])),
+    ]
     report = dqe.check(records, select=[*DEDUP, "TST001"], plugins=[QualityPlugin()])
     near = by_code(report, "DQ402")
     assert set(near) == {"<records>:1", "<records>:3"}
@@ -157,36 +210,67 @@ def test_the_best_of_a_cluster_is_kept():
 
 def test_copies_of_a_near_duplicate_fail_as_exact_duplicates_once_each():
     changed = edit(ANSWER, [7])
-    report = check([record(ANSWER), record(changed), record(changed), record("Unrelated answer here.")])
+    report = check(
+        [record(ANSWER), record(changed), record(changed), record("Unrelated answer here.")]
+    )
     assert by_code(report, "DQ401") == {"<records>:3": "exact duplicate of <records>:2"}
     assert list(by_code(report, "DQ402")) == ["<records>:2"]
     section = report.dataset["duplicates"]
-    assert (section["exact"], section["near"], section["clusters"], section["rate"]) == (1, 1, 1, 0.5)
+    assert (section["exact"], section["near"], section["clusters"], section["rate"]) == (
+        1,
+        1,
+        1,
+        0.5,
+    )
     (largest,) = section["largest"]
     assert largest["size"] == 3 and largest["id"] == report.records["id"][0]
-    assert [e["source"] for e in largest["examples"]] == ["<records>:1", "<records>:2", "<records>:3"]
-    assert largest["examples"][0]["text"].startswith("Explain photosynthesis. | Photosynthesis is the process")
+    assert [e["source"] for e in largest["examples"]] == [
+        "<records>:1",
+        "<records>:2",
+        "<records>:3",
+    ]
+    assert largest["examples"][0]["text"].startswith(
+        "Explain photosynthesis. | Photosynthesis is the process"
+    )
 
 
 def test_chinese_text_is_compared_by_characters():
     original = "细胞理论是生物科学的一个理论，它认为所有生命体都是由微小的基本单元——细胞所构成。这是生物学的一个基础理论，认为细胞是所有生物的基本结构和功能单位。"
     edited = original.replace("微小", "细小").replace("基础", "重要")
-    report = check([record(original, instruction="解释细胞理论。"), record(edited, instruction="解释细胞理论。")])
+    report = check(
+        [
+            record(original, instruction="解释细胞理论。"),
+            record(edited, instruction="解释细胞理论。"),
+        ]
+    )
     assert list(by_code(report, "DQ402")) == ["<records>:2"]
-    long_shingles = check([record(original), record(edited)], rules={"DQ402": {"char-shingle-size": 16}})
+    long_shingles = check(
+        [record(original), record(edited)], rules={"DQ402": {"char-shingle-size": 16}}
+    )
     assert long_shingles.summary.rejected == 0  # a changed character spoils 16 shingles
 
 
 def test_a_record_without_words_is_only_compared_exactly():
-    report = check([record("!!!", instruction="?"), record("...", instruction="?"), record("!!!", instruction="?")])
+    report = check(
+        [
+            record("!!!", instruction="?"),
+            record("...", instruction="?"),
+            record("!!!", instruction="?"),
+        ]
+    )
     assert list(by_code(report, "DQ401")) == ["<records>:3"] and by_code(report, "DQ402") == {}
 
 
 def test_bands_must_leave_two_rows_each(write_jsonl, tmp_path):
     (tmp_path / "dqe.toml").write_text("[rules.near-duplicate]\nbands = 200\n")
-    result = CliRunner().invoke(main, ["check", str(write_jsonl([record(ANSWER)])), "--config", str(tmp_path / "dqe.toml")])
+    result = CliRunner().invoke(
+        main, ["check", str(write_jsonl([record(ANSWER)])), "--config", str(tmp_path / "dqe.toml")]
+    )
     assert result.exit_code == 2
-    assert "rules.near-duplicate" in result.output and "bands = 200 leaves fewer than 2 rows per band" in result.output
+    assert (
+        "rules.near-duplicate" in result.output
+        and "bands = 200 leaves fewer than 2 rows per band" in result.output
+    )
 
 
 # Real data
@@ -234,15 +318,30 @@ def test_chinese_demo_set_finds_planted_near_duplicates_by_character():
 
 
 def test_check_exits_1_when_the_duplicate_rate_passes_the_fail_threshold(write_jsonl, tmp_path):
-    records = [record(f"Answer number {i} is about topic {i * 7}.", instruction=f"Question {i}?") for i in range(8)]
+    records = [
+        record(f"Answer number {i} is about topic {i * 7}.", instruction=f"Question {i}?")
+        for i in range(8)
+    ]
     path = write_jsonl(records + [records[0], records[1]])  # 2 of 10 are copies
     runner = CliRunner()
     failing = runner.invoke(main, ["check", str(path), "--select", "DQ4", "--format", "json"])
     assert failing.exit_code == 1, failing.output
     gate = {m["name"]: m for m in json.loads(failing.output)["gate"]["metrics"]}
     assert gate["duplicate-rate"]["value"] == 0.2 and gate["duplicate-rate"]["state"] == "fail"
-    (tmp_path / "dqe.toml").write_text('[gate]\nduplicate-rate = { fail = 0.25 }\n')
-    warning = runner.invoke(main, ["check", str(path), "--select", "DQ4", "--format", "json", "--config", str(tmp_path / "dqe.toml")])
+    (tmp_path / "dqe.toml").write_text("[gate]\nduplicate-rate = { fail = 0.25 }\n")
+    warning = runner.invoke(
+        main,
+        [
+            "check",
+            str(path),
+            "--select",
+            "DQ4",
+            "--format",
+            "json",
+            "--config",
+            str(tmp_path / "dqe.toml"),
+        ],
+    )
     assert warning.exit_code == 0, warning.output
     gate = {m["name"]: m for m in json.loads(warning.output)["gate"]["metrics"]}
     assert gate["duplicate-rate"]["state"] == "warn"
@@ -253,5 +352,7 @@ def test_filter_puts_the_copies_in_rejected_with_their_reasons(write_jsonl, tmp_
     result = dqe.filter(path, tmp_path / "ok.jsonl", tmp_path / "bad.jsonl", select=DEDUP)
     assert result.outputs.passed == 1 and result.outputs.rejected == 2
     rejected = [json.loads(line) for line in (tmp_path / "bad.jsonl").read_text().splitlines()]
-    reasons = sorted(r for obj in rejected for r in json.dumps(obj["_dqe"]).split('"') if r.startswith("DQ40"))
+    reasons = sorted(
+        r for obj in rejected for r in json.dumps(obj["_dqe"]).split('"') if r.startswith("DQ40")
+    )
     assert reasons[0].startswith("DQ401") and reasons[1].startswith("DQ402")
