@@ -1,7 +1,7 @@
 """The conversation's text, normalized, and a hash of it: what duplicate checks compare.
 
-The text is every user and assistant turn (the whole conversation, history included; not the
-system prompt, which is often the same boilerplate across a data set, nor tool calls), NFKC
+The text is every turn of the conversation (history, tool calls and tool results included)
+but the system prompt, which is often the same boilerplate across a data set; NFKC
 normalized (full-width and half-width forms agree), lowercased, with runs of whitespace
 collapsed; each turn is stripped, and turns are joined by a separator that is not
 whitespace, so that moving words from a question into its answer changes the hash. The
@@ -24,10 +24,10 @@ PREVIEW_CHARS = 100
 
 
 def conversation(turns: pl.Expr) -> pl.Expr:
-    """User and assistant turns of a ``turns`` column, joined by ``TURN_SEPARATOR``."""
+    """The turns of a ``turns`` column but system ones, joined by ``TURN_SEPARATOR``."""
     contents = turns.list.eval(
         pl.element()
-        .filter(pl.element().struct.field("role").is_in(["user", "assistant"]))
+        .filter(pl.element().struct.field("role") != "system")
         .struct.field("content")
         .str.strip_chars()
     )
@@ -60,7 +60,7 @@ def preview(text: pl.Expr) -> pl.Expr:
 
 class Text(Feature):
     name = "text"
-    summary = "normalized conversation text (user and assistant turns), its 64-bit hash, a preview"
+    summary = "normalized conversation text (every turn but system), its 64-bit hash, a preview"
     columns = ("text", "text_hash", "text_preview")
     keep = ("text_hash", "text_preview")
 

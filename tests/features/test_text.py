@@ -13,15 +13,17 @@ def turns(*pairs: tuple[str, str]) -> pl.DataFrame:
     return pl.DataFrame({"turns": rows}, schema={"turns": batch_schema()["turns"]})
 
 
-def test_user_and_assistant_turns_are_joined_and_normalized():
+def test_every_turn_but_system_is_joined_and_normalized():
     frame = turns(
         ("system", "Be brief."),
         ("user", "  Hello\tWORLD "),
-        ("assistant", "Ｈｉ  there\n"),
+        ("tool_call", '{"name": "Greet"}'),
         ("tool", "{}"),
+        ("assistant", "Ｈｉ  there\n"),
     )
     text = normalized(frame.select(conversation(pl.col("turns"))).to_series())
-    assert text.to_list() == [f"hello world{TURN_SEPARATOR}hi there"]
+    sep = TURN_SEPARATOR
+    assert text.to_list() == [f'hello world{sep}{{"name": "greet"}}{sep}{{}}{sep}hi there']
 
 
 def test_preview_shows_turns_and_is_cut_at_100_characters():
