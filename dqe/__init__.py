@@ -27,9 +27,11 @@ _LAZY = {
     "DatasetResult": "dqe.rule",
     "GateMetric": "dqe.rule",
     "Feature": "dqe.feature",
+    "Classifier": "dqe.classifier",
     "RecordFormat": "dqe.formats.base",
     "RecordError": "dqe.formats.base",
     "Template": "dqe.templates",
+    "Renderer": "dqe.render.base",
     "Record": "dqe.records",
     "Turn": "dqe.records",
     "load_plugins": "dqe.plugins",
@@ -39,6 +41,7 @@ __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:
     from dqe.api import FilterResult, check, convert, filter
+    from dqe.classifier import Classifier
     from dqe.feature import Feature
     from dqe.formats.base import RecordError, RecordFormat
     from dqe.hookspecs import hookimpl, hookspec
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
     from dqe.records import Record, Turn
     from dqe.report import Report
     from dqe.rule import DatasetResult, DatasetRule, GateMetric, RecordRule, Rule, RuleOptions
+    from dqe.render.base import Renderer
     from dqe.templates import Template
 
 

@@ -48,7 +48,8 @@ def resolve_config(config: Any = None, overrides: dict[str, Any] | None = None) 
     return LoadedConfig(config=validate_config({**table, **overrides}, path), path=path)
 
 
-def _engine(config: Any, plugins: Iterable[object], disable_plugins: Iterable[str], overrides: dict[str, Any]) -> Engine:
+def make_engine(config: Any = None, plugins: Iterable[object] = (), disable_plugins: Iterable[str] = (), overrides: dict[str, Any] | None = None) -> Engine:
+    """The config and plugins loaded and validated, once: what check, filter and convert run."""
     loaded = resolve_config(config, overrides)
     registry = load_plugins(disabled=[*disable_plugins, *loaded.config.disable_plugins], extra=plugins)
     return Engine(loaded, registry)
@@ -65,7 +66,7 @@ def check(
     **overrides: Any,
 ) -> Report:
     """Check ``source`` and return the report (``report.records`` has every record's verdict)."""
-    engine = _engine(config, plugins, disable_plugins, overrides)
+    engine = make_engine(config, plugins, disable_plugins, overrides)
     return build_report(engine.run(source, progress), complete=complete)
 
 
@@ -81,10 +82,15 @@ def filter(  # noqa: A001 - dqe.filter is the command's name
     **overrides: Any,
 ) -> FilterResult:
     """Check ``source`` and write every record to ``passed`` or ``rejected`` (with reasons)."""
-    engine = _engine(config, plugins, disable_plugins, overrides)
+    engine = make_engine(config, plugins, disable_plugins, overrides)
     result = engine.run(source, progress)
     outputs = write_outputs(result, engine.reader(source), Path(passed), Path(rejected))
-    manifest = write_manifest(result, Path(passed), Path(rejected), outputs.passed, outputs.rejected)
+    if outputs.redactions.values:
+        result.dataset["redactions"] = outputs.redactions.model_dump()
+    recorded = {kebab_case(k): v for k, v in overrides.items() if v is not None}
+    manifest = write_manifest(
+        result, Path(passed), Path(rejected), outputs.passed, outputs.rejected, outputs.rewritten_ids, recorded
+    )
     return FilterResult(report=build_report(result), outputs=outputs, manifest=manifest)
 
 
@@ -101,7 +107,7 @@ def convert(
     """Rewrite records in another record format, keeping every field the formats do not own."""
     from dqe.files import ObjectWriter
 
-    engine = _engine(config, plugins, disable_plugins, overrides)
+    engine = make_engine(config, plugins, disable_plugins, overrides)
     formats = engine.registry.formats
     if to not in formats:
         raise RecordError(f"unknown format '{to}'; known: {', '.join(formats)}")

@@ -8,6 +8,7 @@ inside the commands so that ``dqe --help`` stays fast.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ import click
 
 from dqe import __version__
 
-FORMATS = ("text", "json", "jsonl")
+FORMATS = ("text", "json", "jsonl", "html", "github", "sarif", "junit", "markdown")  # built in; plugins add more
 
 
 def _split(values: tuple[str, ...]) -> list[str] | None:
@@ -57,10 +58,11 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         from dqe.files import InputError
         from dqe.formats.base import RecordError
         from dqe.plugins import PluginError
+        from dqe.render.base import RenderError
 
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, InputError, PluginError, RecordError) as exc:
+        except (ConfigError, InputError, PluginError, RecordError, RenderError) as exc:
             _fail(str(exc))
         except KeyboardInterrupt:
             _fail("interrupted; no output was written", 130)
@@ -78,10 +80,24 @@ def plugin_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def config_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--config", "config", type=click.Path(path_type=Path), help="Config file (dqe.toml or pyproject.toml); default: found by walking up from here."
+    )(fn)
+
+
+def _disabled(flags: tuple[str, ...], config: Path | None) -> list[str]:
+    """Plugins switched off by --disable-plugin and by the config's disable-plugins (the
+    environment's DQE_DISABLE_PLUGINS is read by the plugin loader itself)."""
+    from dqe.config import load_config
+
+    return [*flags, *load_config(config).config.disable_plugins]
+
+
 def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by the commands that run the engine."""
     options = [
-        click.option("--config", "config", type=click.Path(path_type=Path), help="Config file (dqe.toml or pyproject.toml); default: found by walking up from here."),
+        config_option,
         click.option("--select", multiple=True, metavar="CODES", help="Run only these rules: codes, prefixes (DQ1), names or ALL; comma-separated."),
         click.option("--extend-select", multiple=True, metavar="CODES", help="Add rules to the selection."),
         click.option("--ignore", multiple=True, metavar="CODES", help="Leave these rules out."),
@@ -166,56 +182,116 @@ def main() -> None:
     \b
     dqe check data.jsonl                      report; exit 0 pass, 1 fail, 2 error
     dqe filter data.jsonl --passed ok.jsonl --rejected bad.jsonl
+    dqe train --model PATH --data ok.jsonl --template alpaca --out runs/exp1
     dqe rules / dqe rule DQ101 / dqe plugins
     """
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Report format.")
+@click.option("--format", "fmt", default="text", show_default=True, metavar="FORMAT", help=f"Report format: {', '.join(FORMATS)}, or one a plugin adds.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report to FILE instead of stdout.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path), metavar="FILE", help="Also write the HTML report to FILE, beside the --format output.")
 @click.option("--statistics", is_flag=True, help="Only the number of failures per rule.")
-@click.option("--all-findings", is_flag=True, help="Every finding in the JSON report, not a sample per rule.")
+@click.option("--all-findings", is_flag=True, help="Every finding in the report, not a sample per rule.")
+@click.option("--show", "show", metavar="CODE", help="Print the failing records of one rule (code or name) with their text, instead of the report.")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True, help="With --show: records to print (0: all).")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when the gate fails (a report-only run); errors still exit 2.")
 @click.option("--no-progress", is_flag=True, help="No progress counter on stderr.")
 @against_option
 @engine_options
 @handle_errors
-def check(paths: tuple[Path, ...], fmt: str, output: Path | None, statistics: bool, all_findings: bool, no_progress: bool, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any) -> None:
+def check(
+    paths: tuple[Path, ...],
+    fmt: str,
+    output: Path | None,
+    html_path: Path | None,
+    statistics: bool,
+    all_findings: bool,
+    show: str | None,
+    limit: int,
+    exit_zero: bool,
+    no_progress: bool,
+    config: Path | None,
+    disable_plugins: tuple[str, ...],
+    **kw: Any,
+) -> None:
     """Check instruction data (JSON, JSONL, Parquet; Alpaca, ShareGPT, OpenAI messages)."""
-    from dqe.api import check as run_check
-    from dqe.render import RENDERERS
+    from dqe.api import make_engine
+    from dqe.render import get_renderer
+    from dqe.report import build_report
 
+    # Config, plugins and renderers are validated before the run, so a mistake costs no check.
+    engine = make_engine(config, (), disable_plugins, _overrides(kw))
+    renderer = get_renderer(engine.registry, fmt)
+    html = get_renderer(engine.registry, "html") if html_path is not None else None
+    for r in (renderer, html):
+        if r is not None:
+            r.prepare()
     with progress_bar(not no_progress) as progress:
-        report = run_check(list(paths), config, disable_plugins=disable_plugins, complete=all_findings, progress=progress, **_overrides(kw))
+        report = build_report(engine.run(list(paths), progress), complete=all_findings)
     color = output is None and fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    _write(RENDERERS[fmt](report, color=color, statistics=statistics), output)
-    if output is not None:
+    if show is not None:
+        from dqe.render.show import render_show
+
+        _write(render_show(report, show, limit=limit, color=color), output)
+    else:
+        _write(renderer.render(report, color=color, statistics=statistics), output)
+    if html is not None and html_path is not None:
+        _write(html.render(report), html_path)
+    if output is not None or html_path is not None:
         s = report.summary
-        click.echo(f"{s.records:,} records: {s.passed:,} passed, {s.rejected:,} rejected, {s.invalid:,} invalid; gate {s.gate}; report in {output}", err=True)
-    sys.exit(report.exit_code)
+        written = " and ".join(str(p) for p in (output, html_path) if p is not None)
+        click.echo(f"{s.records:,} records: {s.passed:,} passed, {s.rejected:,} rejected, {s.invalid:,} invalid; gate {s.gate}; report in {written}", err=True)
+    code = report.exit_code
+    sys.exit(0 if exit_zero and code == 1 else code)
+
+
+@main.command()
+@click.argument("before", type=click.Path(path_type=Path))
+@click.argument("after", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True, help="Records listed per change (0: all).")
+@handle_errors
+def diff(before: Path, after: Path, fmt: str, limit: int) -> None:
+    """What changed between two JSON reports (dqe check --format json): summary, gate
+    metrics, failures per rule, data-set metrics, and records newly failing or fixed."""
+    from dqe.diff import diff_reports, load_report, render_diff
+
+    result = diff_reports(load_report(before), load_report(after), before=str(before), after=str(after))
+    if fmt == "json":
+        click.echo(result.model_dump_json(indent=2))
+    else:
+        click.echo(render_diff(result, limit=limit, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ), nl=False)
 
 
 @main.command(name="filter")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--passed", "passed", required=True, type=click.Path(path_type=Path), help="Where records that pass go (.jsonl, .json or .parquet).")
 @click.option("--rejected", "rejected", required=True, type=click.Path(path_type=Path), help="Where the others go, each with its reasons under '_dqe'.")
+@click.option("--balance/--no-balance", default=None, help="Downsample over-represented categories (DQ411) and vertical domains (DQ421) to their quotas, keeping the best records (default: 'balance' in config, else off).")
+@click.option("--max-records", type=click.IntRange(min=1), metavar="N", help="Keep the N best records by quality, within the balance quotas and after deduplication (DQ431).")
 @click.option("--no-progress", is_flag=True, help="No progress counter on stderr.")
 @against_option
 @engine_options
 @handle_errors
-def filter_(paths: tuple[Path, ...], passed: Path, rejected: Path, no_progress: bool, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any) -> None:
+def filter_(paths: tuple[Path, ...], passed: Path, rejected: Path, balance: bool | None, max_records: int | None, no_progress: bool, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any) -> None:
     """Split data into passed and rejected records; every input record lands in exactly one."""
     from dqe.api import filter as run_filter
     from dqe.render.text import summary_line
 
     if passed.resolve() == rejected.resolve():
         _fail("--passed and --rejected must be different files")
+    overrides = {**_overrides(kw), "balance": balance, "max_records": max_records}
     with progress_bar(not no_progress) as progress:
-        result = run_filter(list(paths), passed, rejected, config, disable_plugins=disable_plugins, progress=progress, **_overrides(kw))
+        result = run_filter(list(paths), passed, rejected, config, disable_plugins=disable_plugins, progress=progress, **overrides)
     out = result.outputs
     report = result.report
     click.echo(f"{out.passed:,} passed -> {out.passed_path}")
     click.echo(f"{out.rejected:,} rejected -> {out.rejected_path}")
+    if out.redactions.values:
+        by_rule = ", ".join(f"{code} {n:,}" for code, n in out.redactions.rules.items())
+        click.echo(f"{out.redactions.values:,} spans redacted in {out.redactions.records:,} records ({by_rule}); see _dqe.redactions")
     click.echo(f"gate manifest -> {result.manifest}")
     from rich.console import Console
 
@@ -229,13 +305,14 @@ def filter_(paths: tuple[Path, ...], passed: Path, rejected: Path, no_progress: 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.option("--all", "show_all", is_flag=True, help="Also rules that are off by default.")
+@config_option
 @plugin_option
 @handle_errors
-def rules(fmt: str, show_all: bool, disable_plugins: tuple[str, ...]) -> None:
+def rules(fmt: str, show_all: bool, config: Path | None, disable_plugins: tuple[str, ...]) -> None:
     """Every rule: code, name, scope, severity, one-line summary."""
     from dqe.docs import rule_rows
 
-    rows = [r for r in rule_rows(disable_plugins) if show_all or r["default"]]
+    rows = [r for r in rule_rows(_disabled(disable_plugins, config)) if show_all or r["default"]]
     if fmt == "json":
         import json
 
@@ -254,13 +331,14 @@ def rules(fmt: str, show_all: bool, disable_plugins: tuple[str, ...]) -> None:
 
 @main.command()
 @click.argument("code")
+@config_option
 @plugin_option
 @handle_errors
-def rule(code: str, disable_plugins: tuple[str, ...]) -> None:
+def rule(code: str, config: Path | None, disable_plugins: tuple[str, ...]) -> None:
     """What a rule does, why it matters, an example, and its options."""
     from dqe.docs import rule_doc
 
-    text = rule_doc(code, disable_plugins)
+    text = rule_doc(code, _disabled(disable_plugins, config))
     if text is None:
         _fail(f"no rule '{code}' (see `dqe rules`)")
     click.echo(text)
@@ -268,12 +346,14 @@ def rule(code: str, disable_plugins: tuple[str, ...]) -> None:
 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@config_option
 @plugin_option
-def plugins(fmt: str, disable_plugins: tuple[str, ...]) -> None:
+@handle_errors
+def plugins(fmt: str, config: Path | None, disable_plugins: tuple[str, ...]) -> None:
     """Loaded plugins, their versions and what each adds; broken ones with the reason."""
     from dqe.plugins import load_plugins
 
-    registry = load_plugins(disabled=disable_plugins)
+    registry = load_plugins(disabled=_disabled(disable_plugins, config))
     if fmt == "json":
         import json
 
@@ -288,7 +368,9 @@ def plugins(fmt: str, disable_plugins: tuple[str, ...]) -> None:
         for p in registry.plugins:
             status = "[red]error[/]" if p.error else "[dim]disabled[/]" if p.disabled else "ok"
             adds = ", ".join(
-                f"{kind} {', '.join(names)}" for kind, names in (("rules", p.rules), ("formats", p.formats), ("templates", p.templates), ("features", p.features)) if names
+                f"{kind} {', '.join(names)}"
+                for kind, names in (("rules", p.rules), ("formats", p.formats), ("templates", p.templates), ("features", p.features), ("renderers", p.renderers), ("classifiers", p.classifiers))
+                if names
             )
             table.add_row(p.name, p.package or "", p.version or "", status, adds)
         console = Console(highlight=False)
@@ -316,3 +398,70 @@ def convert(paths: tuple[Path, ...], to: str, output: Path, config: Path | None,
     if result.skipped:
         click.echo(f"{len(result.skipped):,} records could not be converted and were not written", err=True)
         sys.exit(1)
+
+
+@main.command()
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="Training config (train.toml); options below override it.")
+@click.option("--model", help="Base model: a local folder or a Hugging Face id.")
+@click.option("--data", type=click.Path(path_type=Path), help="Records that passed `dqe filter` (its gate manifest beside them).")
+@click.option("--manifest", type=click.Path(path_type=Path), help="Gate manifest (default: DATA.manifest.json).")
+@click.option("--dqe-config", type=click.Path(path_type=Path), help="dqe config to hold the manifest to (default: the one it names).")
+@click.option("--template", help="Prompt template (alpaca, chatml, phi3, plain, ...) or 'model' for the tokenizer's chat template.")
+@click.option("--system", help="System prompt for records that have none.")
+@click.option("--out", type=click.Path(path_type=Path), help="Run folder.")
+@click.option("--epochs", type=float)
+@click.option("--max-steps", type=int)
+@click.option("--lr", type=float, help="Peak learning rate.")
+@click.option("--seq-len", type=int, help="Tokens per sequence.")
+@click.option("--micro-batch-size", type=int, help="Sequences per forward pass.")
+@click.option("--grad-accum", type=int, help="Forward passes per optimizer step.")
+@click.option("--lora-r", type=int, help="LoRA rank.")
+@click.option("--seed", type=int)
+@click.option("--merge/--no-merge", default=None, help="Also save the base model with the adapter merged in.")
+@click.option("--resume", type=click.Path(path_type=Path), metavar="RUN", help="Continue the run in this folder from its last checkpoint.")
+@click.option("--force", is_flag=True, help="Train even when the gate refuses the data (loud; recorded in the run manifest).")
+@click.option("--quiet", is_flag=True, help="No progress or log lines on stderr.")
+@handle_errors
+def train(config_file: Path | None, resume: Path | None, force: bool, quiet: bool, **options: Any) -> None:
+    """Fine-tune a LoRA adapter on the records that passed the gate, and only on them.
+
+    \b
+    dqe train --model PATH --data ok.jsonl --template alpaca --out runs/exp1
+    dqe train --config train.toml --resume runs/exp1
+    """
+    missing = [name for name in ("torch", "transformers", "peft") if importlib.util.find_spec(name) is None]
+    if missing:
+        _fail(f"dqe train needs the [train] extra (missing: {', '.join(missing)}): pip install 'dqe[train]'")
+    from dqe.train.config import load_train_config, read_train_table
+    from dqe.train.gate import GateRefused
+    from dqe.train.run import resume_config
+    from dqe.train.run import train as run_train
+    from dqe.train.trainer import TrainingInterrupted
+
+    names = {"lr": "optim.lr", "seq_len": "batch.seq_len", "micro_batch_size": "batch.micro_batch_size", "grad_accum": "batch.grad_accum", "lora_r": "lora.r"}
+    overrides = {names.get(k, k): v for k, v in options.items() if v is not None}
+    if resume is not None:
+        config = resume_config(resume, read_train_table(config_file) if config_file else None, overrides)
+    else:
+        config = load_train_config(config_file, overrides)
+    if force:
+        click.secho("dqe train --force: the gate's refusals become warnings, and the run manifest says so", fg="red", bold=True, err=True)
+    try:
+        result = run_train(config, force=force, resume=resume, echo=not quiet)
+    except GateRefused as exc:
+        click.secho(f"dqe: refusing to train on {config.data}:", fg="red", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        click.echo("(dqe train --force trains anyway and records that in the run manifest)", err=True)
+        sys.exit(1)
+    except TrainingInterrupted as exc:
+        click.echo(f"dqe: {exc}; continue with: dqe train --resume {config.out}", err=True)
+        sys.exit(130)
+    m = result.manifest
+    losses = m["losses"]
+    shown = ", ".join(f"{k} {v:.4f}" for k, v in (("val", losses["val_best"]), ("test", losses["test"])) if v is not None)
+    click.echo(f"trained {m['training']['steps']} steps ({m['training']['stopped']}); {shown or 'no held-out loss'}")
+    click.echo(f"adapter -> {m['outputs']['adapter']} ({m['outputs']['adapter_is']})")
+    if m["outputs"]["merged"]:
+        click.echo(f"merged model -> {m['outputs']['merged']}")
+    click.echo(f"run manifest -> {result.run_dir / 'run.json'}")

@@ -33,6 +33,15 @@ class Threshold(BaseModel):
     warn: float | None = None
 
 
+class Classifiers(BaseModel):
+    """Which registered classifier labels records that carry no label of their own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str = "taxonomy"  # rules/categories.toml
+    domain: str = "lexicon"  # rules/domains/*.toml
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=kebab_case, populate_by_name=True)
 
@@ -51,6 +60,16 @@ class Config(BaseModel):
     against: list[str] = Field(default_factory=list)  # evaluation sets that training records must not leak into (DQ403); relative to the config
     batch_size: int = Field(10_000, ge=1)
     findings_per_rule: int = Field(20, ge=0)  # findings kept per rule in reports (sampled)
+    classifiers: Classifiers = Field(default_factory=Classifiers)
+    # Selection (dqe filter --balance / --max-records): downsample over-represented categories
+    # and vertical domains to their quotas; keep at most max-records records, the best first.
+    balance: bool = False
+    max_records: int | None = Field(None, ge=1)
+
+    @property
+    def selecting(self) -> bool:
+        """Whether selection rules drop records to meet quotas (balance or max-records)."""
+        return self.balance or self.max_records is not None
 
     def digest(self) -> str:
         """sha256 of the effective configuration, for gate and run manifests."""

@@ -11,8 +11,10 @@ from dqe.config import ConfigError, LoadedConfig
 from dqe.packs import Packs
 
 if TYPE_CHECKING:
+    from dqe.classifier import Classifier, Target
     from dqe.plugins import Registry
     from dqe.reader import FileInfo
+    from dqe.rule import Rule
     from dqe.templates import Template
     from dqe.tokenizers import Tokenizer
 
@@ -22,6 +24,10 @@ class Context:
         self.loaded = loaded
         self.config = loaded.config
         self.registry = registry
+        self._classifiers: dict[str, Classifier] = {}
+        # The run's rules by code, set by the engine once they exist: rules that cooperate
+        # read each other (the domain quota plans around the category quotas).
+        self.rules: dict[str, Rule] = {}
         self.files: list[FileInfo] = []  # the inputs of the current run, indexed by ``_file``
 
     def sources(self, files: Iterable[int], lines: Iterable[int]) -> list[str]:
@@ -51,6 +57,17 @@ class Context:
         except KeyError:
             known = ", ".join(sorted(self.registry.templates))
             raise ConfigError(f"unknown template '{self.config.template}' (key 'template'); known: {known}") from None
+
+    def classifier(self, target: Target) -> Classifier:
+        """The configured category or domain classifier, made once per run."""
+        if target not in self._classifiers:
+            name = getattr(self.config.classifiers, target)
+            cls = self.registry.classifiers.get(name)
+            if cls is None or cls.target != target:
+                known = ", ".join(sorted(n for n, c in self.registry.classifiers.items() if c.target == target))
+                raise ConfigError(f"'classifiers.{target}': no {target} classifier '{name}'; known: {known or 'none'}")
+            self._classifiers[target] = cls(self)
+        return self._classifiers[target]
 
 
 def loaded_dir(loaded: LoadedConfig) -> Path:

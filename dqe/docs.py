@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import textwrap
 from collections.abc import Iterable
 from typing import Any
@@ -14,6 +15,7 @@ from dqe.rule import Rule
 
 def rule_rows(disabled: Iterable[str] = ()) -> list[dict[str, Any]]:
     registry = load_plugins(disabled=disabled)
+    registry.raise_errors()
     rows = [{**{k: INVALID_RULE[k] for k in ("code", "name", "summary")}, "scope": "record", "severity": "error", "default": True, "plugin": "dqe"}]
     for code in sorted(registry.rules):
         cls = registry.rules[code]
@@ -47,6 +49,7 @@ def rule_doc(key: str, disabled: Iterable[str] = ()) -> str | None:
         r = INVALID_RULE
         return f"{r['code']} {r['name']} (reader, always on)\n\n{r['summary']}\n\nWhy it matters:\n{_wrap(r['why'])}\n\nExample:\n{_wrap(r['example'])}\n"
     registry = load_plugins(disabled=disabled)
+    registry.raise_errors()
     cls = registry.rule_by_name(key.upper()) or registry.rule_by_name(key)
     if cls is None:
         return None
@@ -71,17 +74,21 @@ def rule_doc(key: str, disabled: Iterable[str] = ()) -> str | None:
     for name, field in cls.Options.model_fields.items():
         value = field.get_default(call_default_factory=True)
         key = field.alias or name
-        parts.append(f"  # {key} = (not set by default)" if value is None else f"  {key} = {_toml(value)}")
+        # TOML has no null: an option that is unset by default is shown commented out.
+        parts.append(f"  # {key} = ...  (unset by default)" if value is None else f"  {key} = {_toml(value)}")
     return "\n".join(parts) + "\n"
 
 
 def _toml(value: Any) -> str:
+    """A default value as TOML, so that the printed config block can be pasted as it is."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f'"{value}"'
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)} = {_toml(v)}" for k, v in value.items()) + " }"
     return repr(value)
 
 

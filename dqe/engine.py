@@ -75,6 +75,7 @@ class RunResult:
     timings: dict[str, float]
     config: LoadedConfig
     statuses: pl.DataFrame = field(init=False)  # _idx, status: passed | rejected | invalid
+    reopen: Callable[[], Reader] | None = None  # a fresh reader of the same inputs, to read text again
 
     def __post_init__(self) -> None:
         rejected = self.findings.filter(pl.col("severity") == "error").select("_idx").unique()
@@ -126,6 +127,15 @@ def _merge(dataset: dict[str, Any], section: dict[str, Any]) -> None:
             dataset[key] = value
 
 
+def _deselected(findings: pl.DataFrame, selection_codes: set[str]) -> int:
+    """Records rejected by selection rules alone: they failed no check, they were not chosen."""
+    if not selection_codes:
+        return 0
+    errors = findings.filter(pl.col("severity") == "error")
+    only = errors.group_by("_idx").agg(pl.col("code").is_in(list(selection_codes)).all().alias("only"))
+    return int(only["only"].sum())
+
+
 def _describe(exc: BaseException) -> str:
     last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
@@ -166,6 +176,7 @@ class Engine:
             ActiveRule(sel.cls(sel.options, self.context), sel.severity, registry.plugin_of("rule", sel.cls.code))
             for sel in select_rules(loaded.config, registry)
         ]
+        self.context.rules = {a.code: a.rule for a in self.rules}
         self.features = _order_features(self.rules, registry, self.context)
         declared = [*ENGINE_METRICS, *(m for a in self.rules for m in a.rule.gate_metrics)]
         self.gate_metrics = resolve_metrics(declared, loaded.config.gate)
@@ -259,7 +270,7 @@ class Engine:
                 newly = findings_part.filter(pl.col("severity") == "error")["_idx"].implode()
                 table = table.with_columns(rejected=pl.col("rejected") | pl.col("_idx").is_in(newly))
             _merge(dataset, metrics)
-        for active in record_rules:
+        for active in [*record_rules, *dataset_rules]:
             _merge(dataset, active.rule.summarize(table))
         timings["dataset"] += time.perf_counter() - clock
 
@@ -274,15 +285,19 @@ class Engine:
             gate=GateResult(verdict="pass", metrics=[]),
             timings=dict(timings),
             config=self.loaded,
+            reopen=lambda: self.reader(inputs),
         )
         records = result.statuses.height
         passed = result.count("passed")
+        deselected = _deselected(all_findings, {a.code for a in dataset_rules if a.rule.selection})  # type: ignore[attr-defined]
         dataset["records"] = {
             "total": records,
             "passed": passed,
             "rejected": result.count("rejected"),
             "invalid": result.count("invalid"),
-            "pass_rate": round(passed / records, 6) if records else None,
+            "deselected": deselected,
+            # records left out only by selection (--balance, --max-records) passed every check
+            "pass_rate": round((passed + deselected) / records, 6) if records else None,
         }
         result.gate = evaluate_gate(self.gate_metrics, dataset)
         return result

@@ -272,6 +272,12 @@ def container_for_output(path: Path) -> Container:
     return "jsonl"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_output(path: Path) -> Iterator[IO[bytes]]:
     """Write to a temporary file beside ``path`` and move it into place only on success."""
@@ -280,6 +286,7 @@ def atomic_output(path: Path) -> Iterator[IO[bytes]]:
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files private; outputs are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -34,3 +34,14 @@ def dqe_register_templates(register: Callable[[Any], None]) -> None:
 @hookspec
 def dqe_register_features(register: Callable[[type], None]) -> None:
     """Register per-record features several rules share: ``register(MyFeature)``."""
+
+
+@hookspec
+def dqe_register_renderers(register: Callable[[Any], None]) -> None:
+    """Register report renderers (``dqe check --format NAME``): ``register(MyRenderer())``."""
+
+
+@hookspec
+def dqe_register_classifiers(register: Callable[[type], None]) -> None:
+    """Register category or domain classifiers: ``register(MyClassifier)`` for each subclass
+    of ``dqe.Classifier``; a config picks one with ``classifiers = {category = "name"}``."""

@@ -33,6 +33,9 @@ class FileHash(BaseModel):
 class ConfigHash(BaseModel):
     path: str | None
     sha256: str
+    # config keys given on the command line (or as API keywords) on top of the file, so that
+    # the trainer can rebuild the same effective config and tell whether it changed since
+    overrides: dict[str, Any] = Field(default_factory=dict)
 
 
 class GateManifest(BaseModel):
@@ -71,25 +74,40 @@ def load_manifest(path: Path) -> GateManifest:
     return GateManifest.model_validate_json(path.read_bytes())
 
 
-def write_manifest(result: RunResult, passed: Path, rejected: Path, passed_count: int, rejected_count: int) -> Path:
-    """Write the manifest beside ``passed`` (atomically) and return its path."""
+def write_manifest(
+    result: RunResult,
+    passed: Path,
+    rejected: Path,
+    passed_count: int,
+    rejected_count: int,
+    rewritten_ids: dict[int, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Path:
+    """Write the manifest beside ``passed`` (atomically) and return its path.
+
+    ``rewritten_ids`` gives the id of each passed record that was written changed (redacted),
+    by record position: the manifest lists records as they are in the passed file.
+    ``overrides`` are the config keys given on the command line, so the trainer can rebuild
+    the same effective config and compare its hash.
+    """
     import polars as pl
 
     from dqe.files import atomic_output
 
-    ids = (
-        result.table.join(result.statuses.filter(pl.col("status") == "passed"), on="_idx")["_id"]
-        .unique()
-        .sort()
-        .to_list()
-    )
+    rows = result.table.join(result.statuses.filter(pl.col("status") == "passed"), on="_idx").select("_idx", "_id")
+    if rewritten_ids:
+        new = pl.DataFrame({"_idx": list(rewritten_ids), "_new": list(rewritten_ids.values())}, schema={"_idx": pl.UInt64, "_new": pl.String})
+        rows = rows.join(new, on="_idx", how="left").select("_idx", _id=pl.coalesce("_new", "_id"))
+    ids = rows["_id"].unique().sort().to_list()
     manifest = GateManifest(
         inputs=[
             FileHash(path=f.path, sha256=file_sha256(Path(f.path)) if f.container else None, records=f.records)
             for f in result.files
         ],
         config=ConfigHash(
-            path=str(result.config.path) if result.config.path else None, sha256=result.config.config.digest()
+            path=str(result.config.path.resolve()) if result.config.path else None,
+            sha256=result.config.config.digest(),
+            overrides=overrides or {},
         ),
         rules=[a.code for a in result.rules],
         passed=FileHash(path=str(passed), sha256=file_sha256(passed), records=passed_count),

@@ -8,8 +8,11 @@ naming the plugin, and the run stops (exit code 2) unless the user switches the 
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import inspect
 import os
+import re
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,8 +23,10 @@ import pluggy
 from pydantic import BaseModel, Field
 
 from dqe import hookspecs
+from dqe.classifier import TARGETS, Classifier
 from dqe.feature import Feature
 from dqe.formats.base import RecordFormat
+from dqe.render.base import Renderer
 from dqe.rule import CODE_PATTERN, DatasetRule, RecordRule, Rule, RuleOptions
 from dqe.templates import Template
 
@@ -34,11 +39,20 @@ BUILTIN_PLUGINS = (
     "dqe.formats.alpaca",
     "dqe.templates",
     "dqe.features.tokens",
+    "dqe.features.category",
+    "dqe.features.domain",
+    "dqe.features.language",
     "dqe.features.text",
     "dqe.rules.structure",
     "dqe.rules.token_length",
+    "dqe.rules.language_allowed",
+    "dqe.rules.language_mismatch",
     "dqe.rules.duplicates",
     "dqe.rules.contamination",
+    "dqe.rules.category_balance",
+    "dqe.rules.domain_ratio",
+    "dqe.rules.max_records",
+    "dqe.render",
 )
 
 
@@ -57,6 +71,8 @@ class PluginInfo(BaseModel):
     formats: list[str] = Field(default_factory=list)
     templates: list[str] = Field(default_factory=list)
     features: list[str] = Field(default_factory=list)
+    renderers: list[str] = Field(default_factory=list)
+    classifiers: list[str] = Field(default_factory=list)
 
 
 @dataclass
@@ -68,6 +84,8 @@ class Registry:
     formats: dict[str, RecordFormat] = field(default_factory=dict)
     templates: dict[str, Template] = field(default_factory=dict)
     features: dict[str, type[Feature]] = field(default_factory=dict)
+    renderers: dict[str, Renderer] = field(default_factory=dict)
+    classifiers: dict[str, type[Classifier]] = field(default_factory=dict)
     owner: dict[str, str] = field(default_factory=dict)  # "rule:DQ101" -> plugin name
 
     @property
@@ -92,8 +110,53 @@ def disabled_from_env() -> set[str]:
     return {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
 
 
+def canonical(name: str) -> str:
+    """Plugin and package names compare like pip's: ``DQE_PII`` is ``dqe-pii``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def _fix_hint(name: str) -> str:
     return f"switch it off with --disable-plugin {name} or {DISABLE_ENV}={name}"
+
+
+_HOOKS = {name: inspect.signature(getattr(hookspecs, name)) for name in dir(hookspecs) if name.startswith("dqe_")}
+
+
+def _hook_problem(pm: pluggy.PluginManager, plugin: object, name: str) -> str | None:
+    """Why ``plugin``'s hook functions would be ignored or refused, in words that say the fix.
+
+    pluggy ignores a hook function without the ``@hookimpl`` marker and accepts a marked
+    function whose name is no hook; both lose the plugin's rules without a word, so both are
+    errors here. A wrong argument name is caught too, with the signature the hook has.
+    """
+    for attr in dir(plugin):
+        if not attr.startswith("dqe_"):
+            continue
+        fn = getattr(plugin, attr, None)
+        if not callable(fn):
+            continue
+        marked = pm.parse_hookimpl_opts(plugin, attr) is not None
+        spec = _HOOKS.get(attr)
+        if spec is None:
+            if marked:
+                close = difflib.get_close_matches(attr, _HOOKS, n=1)
+                hint = f"did you mean {close[0]}? " if close else ""
+                return f"plugin '{name}' implements {attr}(), which is no dqe hook; {hint}the hooks are {', '.join(sorted(_HOOKS))}"
+            continue
+        if not marked:
+            return f"plugin '{name}' defines {attr}() without @hookimpl, so dqe would never call it: decorate it with @dqe.hookimpl"
+        try:
+            params = [p for p in inspect.signature(fn).parameters.values() if p.name != "self"]
+        except (TypeError, ValueError):
+            continue
+        wanted = list(spec.parameters)
+        unknown = [p.name for p in params if p.name not in wanted]
+        if unknown:
+            return (
+                f"plugin '{name}' implements {attr}({', '.join(p.name for p in params)}), but the hook passes "
+                f"{', '.join(repr(w) for w in wanted)} and nothing else: write {attr}({', '.join(wanted)})"
+            )
+    return None
 
 
 def _validate_rule(rule: Any) -> str | None:
@@ -126,20 +189,29 @@ class _Loader:
         self.infos: dict[str, PluginInfo] = {}
 
     def is_disabled(self, *names: str | None) -> bool:
-        return any(n in self.disabled for n in names if n)
+        return any(canonical(n) in self.disabled for n in names if n)
 
     def add(self, plugin: object, info: PluginInfo) -> None:
         self.registry.plugins.append(info)
         if info.disabled:
+            return
+        problem = _hook_problem(self.pm, plugin, info.name)
+        if problem:
+            info.error = f"{problem} (or {_fix_hint(info.name)})"
             return
         try:
             self.pm.register(plugin, name=info.name)
         except pluggy.PluginValidationError as exc:
             info.error = f"plugin '{info.name}' implements a hook wrongly: {exc}; {_fix_hint(info.name)}"
         except ValueError as exc:  # the same name registered twice
-            info.error = f"plugin '{info.name}' cannot be registered: {exc}"
+            info.error = f"plugin '{info.name}' cannot be registered: {str(exc).splitlines()[0]}"
         else:
             self.infos[info.name] = info
+            if not info.builtin and not self.pm.get_hookcallers(plugin):
+                info.error = (
+                    f"plugin '{info.name}' implements no dqe hook: its entry point must name the module that holds "
+                    f"the @hookimpl functions (like 'dqe_foo.plugin'), not a class or function ({_fix_hint(info.name)})"
+                )
 
     def collect(self) -> Registry:
         registry = self.registry
@@ -147,10 +219,12 @@ class _Loader:
             ("dqe_register_formats", "format"),
             ("dqe_register_templates", "template"),
             ("dqe_register_features", "feature"),
+            ("dqe_register_classifiers", "classifier"),
             ("dqe_register_rules", "rule"),
+            ("dqe_register_renderers", "renderer"),
         ):
             hook = getattr(self.pm.hook, hook_name)
-            for impl in hook.get_hookimpls():  # in registration order: built-ins first
+            for impl in hook.get_hookimpls():  # in registration order: built-ins first, so they keep their codes
                 info = self.infos[impl.plugin_name]
                 if info.error:
                     continue
@@ -180,6 +254,16 @@ class _Loader:
                 if not isinstance(thing, Template):
                     raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.Template")
                 key, table, names = thing.name, registry.templates, info.templates
+            elif kind == "renderer":
+                if not isinstance(thing, Renderer):
+                    raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.Renderer instance")
+                key, table, names = thing.name, registry.renderers, info.renderers
+            elif kind == "classifier":
+                if not (isinstance(thing, type) and issubclass(thing, Classifier)) or thing.__abstractmethods__:
+                    raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.Classifier subclass")
+                if getattr(thing, "target", None) not in TARGETS:
+                    raise PluginError(f"plugin '{info.name}': classifier {thing.__name__} needs 'target' = \"category\" or \"domain\"")
+                key, table, names = thing.name, registry.classifiers, info.classifiers
             else:
                 if not (isinstance(thing, type) and issubclass(thing, Feature)) or thing.__abstractmethods__:
                     raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.Feature subclass")
@@ -197,13 +281,22 @@ class _Loader:
         return register
 
 
+def _describe_import_error(exc: Exception, target: str) -> str:
+    """The import failure in one line, saying whether a dependency is missing."""
+    if isinstance(exc, ModuleNotFoundError) and exc.name and not target.startswith(exc.name):
+        return f"it needs the module '{exc.name}', which is not installed"
+    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    at = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
+    return f"{type(exc).__name__}: {exc}{at}"
+
+
 def load_plugins(disabled: Iterable[str] = (), extra: Iterable[object] = ()) -> Registry:
     """Load built-in and installed plugins, minus the disabled ones (names or packages).
 
     ``extra`` registers plugin objects directly (modules or instances with hookimpls), as a
     test or a notebook does; they behave exactly like installed ones.
     """
-    off = set(disabled) | disabled_from_env()
+    off = {canonical(n) for n in (*disabled, *disabled_from_env())}
     loader = _Loader(off)
     from dqe import __version__
 
@@ -222,15 +315,16 @@ def load_plugins(disabled: Iterable[str] = (), extra: Iterable[object] = ()) -> 
                 plugin = ep.load()
             except Exception as exc:
                 package = f" (package {info.package} {info.version})" if info.package else ""
-                info.error = (
-                    f"plugin '{ep.name}'{package} failed to import: {type(exc).__name__}: {exc}; "
-                    f"reinstall it, or {_fix_hint(ep.name)}"
-                )
+                where = _describe_import_error(exc, ep.value)
+                fix = f"pip install --force-reinstall {info.package}" if info.package else "reinstall it"
+                info.error = f"plugin '{ep.name}'{package} failed to import {ep.value}: {where}; {fix}, or {_fix_hint(ep.name)}"
                 loader.registry.plugins.append(info)
                 continue
         loader.add(plugin, info)
 
     for i, plugin in enumerate(extra):
+        if loader.pm.is_registered(plugin):  # installed too: it is loaded already
+            continue
         name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{i}"
         loader.add(plugin, PluginInfo(name=name, disabled=loader.is_disabled(name)))
     return loader.collect()

@@ -7,6 +7,7 @@ findings, ...). Findings are sampled per rule unless ``complete``; ``Report.reco
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import polars as pl
@@ -16,6 +17,7 @@ from dqe import __version__
 from dqe.engine import RuleErrorInfo, RunResult
 from dqe.gate import GateResult
 from dqe.reader import FileInfo
+from dqe.record_text import RecordText, read_texts
 
 INVALID_CODE = "DQ000"
 INVALID_RULE = {
@@ -49,6 +51,7 @@ class RuleRow(BaseModel):
     evaluated: int
     failed: int
     errors: int = 0
+    summary: str = ""  # the rule's one-line summary, so that a JSON report explains its codes
 
 
 class Finding(BaseModel):
@@ -116,6 +119,32 @@ class Report(BaseModel):
             .sort("record")
         )
 
+    @property
+    def has_records(self) -> bool:
+        """Whether per-record frames are here (False for a report loaded from JSON)."""
+        return self._result is not None
+
+    @property
+    def tokens(self) -> pl.DataFrame:
+        """Token counts of every valid record: record, status, tokens_question,
+        tokens_answer, tokens_total (only ``record`` and ``status`` when no rule counted tokens)."""
+        result = self._require()
+        columns = [c for c in ("tokens_question", "tokens_answer", "tokens_total") if c in result.table.columns]
+        return (
+            result.table.select("_idx", *columns)
+            .join(result.statuses, on="_idx", how="left")
+            .select(pl.col("_idx").alias("record"), "status", *columns)
+        )
+
+    def record_texts(self, records: Iterable[int], max_chars: int | None = None) -> dict[int, RecordText]:
+        """The text of these records (by ``record``), read again from the inputs, each part
+        clipped to ``max_chars``: the engine keeps no text, so this reads the inputs up to
+        the last record asked for."""
+        result = self._require()
+        if result.reopen is None:
+            return {}
+        return read_texts(result.reopen(), records, max_chars)
+
     def _require(self) -> RunResult:
         if self._result is None:
             raise ValueError("this report was loaded from JSON: per-record frames are not available")
@@ -169,6 +198,7 @@ def build_report(result: RunResult, *, complete: bool = False, per_rule: int | N
             plugin="dqe",
             evaluated=result.statuses.height,
             failed=invalid,
+            summary=str(INVALID_RULE["summary"]),
         )
     ]
     rows += [
@@ -181,6 +211,7 @@ def build_report(result: RunResult, *, complete: bool = False, per_rule: int | N
             evaluated=a.evaluated,
             failed=a.failed,
             errors=a.errors,
+            summary=a.rule.summary,
         )
         for a in result.rules
     ]

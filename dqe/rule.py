@@ -92,6 +92,19 @@ class Rule(ABC):
         every record: ``{"tokens": {"over_limit": 3}}``. Sections merge one level deep."""
         return {}
 
+    def redact(self, texts: pl.Series) -> pl.DataFrame | None:
+        """Rewrite what this rule finds in written records, or None (the default) to leave
+        records as they were read.
+
+        ``dqe filter`` calls it on every string value of every record it writes (passed and
+        rejected, nested fields too), many records at a time. Return a frame of the same
+        height with ``text`` (the string to write) and ``count`` (how many spans were replaced;
+        0 where nothing changed). The counts go on the record (``_dqe.redactions``) and into
+        the report, so a rewrite is never silent. A rule rewrites only when its options ask
+        for it: return None otherwise.
+        """
+        return None
+
 
 class RecordRule(Rule):
     scope: ClassVar[Scope] = "record"
@@ -104,10 +117,15 @@ class RecordRule(Rule):
 class DatasetRule(Rule):
     """Dataset rules run after every record rule, in order of ``stage`` then code; each sees
     in the ``rejected`` column what record rules and earlier dataset rules rejected (so that
-    balancing quotas count records after deduplication, say)."""
+    balancing quotas count records after deduplication, say). ``summarize`` runs after every
+    dataset rule, so its ``rejected`` column is final: it measures what passes."""
 
     scope: ClassVar[Scope] = "dataset"
     stage: ClassVar[int] = 0
+    # A selection rule (balance quotas, max-records) rejects records that are fine, to choose
+    # among them: the engine counts records it alone rejected as deselected, not as failures,
+    # so that selecting does not lower the pass rate.
+    selection: ClassVar[bool] = False
 
     def collect(self, batch: pl.DataFrame) -> pl.DataFrame | None:
         """Compact per-record columns for ``evaluate`` (same height as ``batch``), or None."""

@@ -26,10 +26,15 @@ class Template(BaseModel):
     tool_call: str | None = None  # defaults to the assistant's wrapping
     tool: str | None = None  # defaults to the user's wrapping
     eos_after_assistant: bool = True  # the tokenizer's end-of-text token closes each answer
+    # Alpaca keeps a record's ``input`` apart from its instruction: when set, the trainer puts
+    # the input in the user turn through this wrapping (and uses the second default system
+    # prompt) instead of the reader's "instruction\ninput".
+    input: str | None = None
+    default_system_with_input: str | None = None
 
     @model_validator(mode="after")
     def _each_wraps_content(self) -> Template:
-        for role in ("system", "user", "assistant", "tool_call", "tool"):
+        for role in ("system", "user", "assistant", "tool_call", "tool", "input"):
             text = getattr(self, role)
             if text is not None and text.count("{content}") != 1:
                 raise ValueError(f"template '{self.name}': '{role}' must contain '{{content}}' once")
@@ -43,9 +48,26 @@ class Template(BaseModel):
         prefix, _, suffix = text.partition("{content}")
         return prefix, suffix
 
+    def user_content(self, instruction: str, query: str | None) -> str:
+        """The user turn of an Alpaca record from its instruction and input, kept apart."""
+        if not query:
+            return instruction
+        if self.input is None:
+            return f"{instruction}\n{query}"  # as the reader normalizes it
+        prefix, _, suffix = self.input.partition("{content}")
+        return f"{instruction}{prefix}{query}{suffix}"
+
+    def system_prompt(self, system: str | None, has_input: bool = False) -> str | None:
+        """The record's system prompt, else the template's default (for records with input)."""
+        if system:
+            return system
+        if has_input and self.default_system_with_input:
+            return self.default_system_with_input
+        return self.default_system
+
     def render(self, system: str | None, turns: list[tuple[str, str]], eos: str = "") -> str:
         parts = []
-        system = system or self.default_system
+        system = self.system_prompt(system)
         if system:
             prefix, suffix = self.wrap("system")
             parts.append(f"{prefix}{system}{suffix}")
@@ -69,13 +91,18 @@ BUILTIN_TEMPLATES = (
     ),
     Template(
         name="alpaca",
-        summary="### Instruction: / ### Response: (Stanford Alpaca)",
+        summary="### Instruction: / ### Input: / ### Response: (Stanford Alpaca, with and without input)",
         default_system=(
             "Below is an instruction that describes a task. "
             "Write a response that appropriately completes the request."
         ),
+        default_system_with_input=(
+            "Below is an instruction that describes a task, paired with an input that provides "
+            "further context. Write a response that appropriately completes the request."
+        ),
         user="### Instruction:\n{content}\n\n### Response:\n",
         assistant="{content}\n\n",
+        input="\n\n### Input:\n{content}",
     ),
     Template(
         name="phi3",

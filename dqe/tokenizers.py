@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
@@ -84,6 +85,16 @@ def seed_tiktoken_cache(name: str) -> None:
     os.replace(tmp, target)
 
 
+def count_unique(texts: list[str], count: Callable[[list[str]], list[int]]) -> np.ndarray:
+    """Token counts of ``texts``, tokenizing each distinct text once: a data set repeats its
+    system prompt on every record, and duplicates repeat whole turns."""
+    index: dict[str, int] = {}
+    positions = np.fromiter((index.setdefault(t, len(index)) for t in texts), dtype=np.int64, count=len(texts))
+    if len(index) == len(texts):
+        return np.asarray(count(texts), dtype=np.int64)
+    return np.asarray(count(list(index)), dtype=np.int64)[positions]
+
+
 class TiktokenTokenizer:
     def __init__(self, encoding: str):
         import tiktoken
@@ -123,7 +134,7 @@ class TiktokenTokenizer:
         return self._threaded(self._encode_chunk, texts)
 
     def count(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(self._threaded(self._count_chunk, texts), dtype=np.int64)
+        return count_unique(texts, lambda unique: self._threaded(self._count_chunk, unique))
 
 
 class HFTokenizer:
@@ -149,8 +160,7 @@ class HFTokenizer:
         return [e.ids for e in self._tok.encode_batch_fast(texts, add_special_tokens=False)]
 
     def count(self, texts: list[str]) -> np.ndarray:
-        encodings = self._tok.encode_batch_fast(texts, add_special_tokens=False)
-        return np.fromiter((len(e) for e in encodings), dtype=np.int64, count=len(texts))
+        return count_unique(texts, lambda unique: [len(e) for e in self._tok.encode_batch_fast(unique, add_special_tokens=False)])
 
 
 @cache

@@ -43,7 +43,9 @@ def write_jsonl(tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _no_user_config(tmp_path, monkeypatch):
-    """Run each test from an empty folder so that no dqe.toml of the machine leaks in."""
+def _isolated(tmp_path, monkeypatch):
+    """Run each test from an empty folder, so that no dqe.toml of the machine leaks in, and
+    with installed plugins off (built-ins stay), so that dqe is tested as shipped. Tests of
+    plugin loading switch them back on."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("DQE_DISABLE_PLUGINS", raising=False)
+    monkeypatch.setenv("DQE_DISABLE_PLUGINS", "all")

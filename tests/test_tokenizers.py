@@ -39,3 +39,16 @@ def test_bad_specs_are_config_errors(tmp_path):
         load_tokenizer("sentencepiece:x")
     with pytest.raises(TokenizerError, match="unknown tiktoken encoding"):
         load_tokenizer("tiktoken:nope_base")
+
+
+def test_repeated_texts_are_counted_once_and_placed_back():
+    calls = []
+
+    def count(texts):
+        calls.append(list(texts))
+        return [len(t) for t in texts]
+
+    from dqe.tokenizers import count_unique
+
+    assert count_unique(["ab", "c", "ab", "", "c"], count).tolist() == [2, 1, 2, 0, 1]
+    assert calls == [["ab", "c", ""]]

@@ -1,25 +1,125 @@
-"""Report renderers by format name: ``dqe check --format NAME``."""
+"""Report renderers by format name (``dqe check --format NAME``).
+
+The built-in renderers are registered through the same hook a plugin uses; each imports its
+implementation only when it renders, so that loading plugins stays cheap.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from dqe.report import Report
+from dqe.hookspecs import hookimpl
+from dqe.render.base import Renderer, RenderError
 
+if TYPE_CHECKING:
+    from dqe.plugins import Registry
+    from dqe.report import Report
 
-def render_json(report: Report, **_: object) -> str:
-    return report.model_dump_json(indent=2) + "\n"
-
-
-def render_jsonl(report: Report, **_: object) -> str:
-    """One finding per line, every finding (not a sample)."""
-    return report.findings_frame.write_ndjson()
+__all__ = ["RenderError", "Renderer", "get_renderer"]
 
 
-def _text(report: Report, **kwargs: object) -> str:
-    from dqe.render.text import render_text
+class TextRenderer(Renderer):
+    name = "text"
+    summary = "the terminal report: files, rules, failing records, data-set metrics, the gate"
 
-    return render_text(report, **kwargs)  # type: ignore[arg-type]
+    def render(self, report: Report, **options: Any) -> str:
+        from dqe.render.text import render_text
+
+        return render_text(report, color=bool(options.get("color")), statistics=bool(options.get("statistics")))
 
 
-RENDERERS: dict[str, Callable[..., str]] = {"text": _text, "json": render_json, "jsonl": render_jsonl}
+class JsonRenderer(Renderer):
+    name = "json"
+    summary = "one JSON object: summary, gate, rules, dataset, findings (the contract other tools read)"
+
+    def render(self, report: Report, **options: Any) -> str:
+        return report.model_dump_json(indent=2) + "\n"
+
+
+class JsonlRenderer(Renderer):
+    name = "jsonl"
+    summary = "one finding per line, every finding (not a sample)"
+
+    def render(self, report: Report, **options: Any) -> str:
+        return report.findings_frame.write_ndjson()
+
+
+class HtmlRenderer(Renderer):
+    name = "html"
+    summary = "one self-contained HTML page with plots and a searchable table of failing records"
+
+    def prepare(self) -> None:
+        from dqe.render.html import require_dependencies
+
+        require_dependencies()
+
+    def render(self, report: Report, **options: Any) -> str:
+        from dqe.render.html import render_html
+
+        return render_html(report)
+
+
+class GithubRenderer(Renderer):
+    name = "github"
+    summary = "GitHub Actions workflow commands: an annotation at each failing record's file and line"
+
+    def render(self, report: Report, **options: Any) -> str:
+        from dqe.render.github import render_github
+
+        return render_github(report)
+
+
+class SarifRenderer(Renderer):
+    name = "sarif"
+    summary = "SARIF 2.1.0 (code scanning): one result per finding with its location"
+
+    def render(self, report: Report, **options: Any) -> str:
+        from dqe.render.sarif import render_sarif
+
+        return render_sarif(report)
+
+
+class JunitRenderer(Renderer):
+    name = "junit"
+    summary = "JUnit XML: one test case per rule and per gate metric"
+
+    def render(self, report: Report, **options: Any) -> str:
+        from dqe.render.junit import render_junit
+
+        return render_junit(report)
+
+
+class MarkdownRenderer(Renderer):
+    name = "markdown"
+    summary = "a Markdown summary for a pull request, a job summary or a dataset card"
+
+    def render(self, report: Report, **options: Any) -> str:
+        from dqe.render.markdown import render_markdown
+
+        return render_markdown(report)
+
+
+BUILTIN_RENDERERS = (
+    TextRenderer,
+    JsonRenderer,
+    JsonlRenderer,
+    HtmlRenderer,
+    GithubRenderer,
+    SarifRenderer,
+    JunitRenderer,
+    MarkdownRenderer,
+)
+
+
+def get_renderer(registry: Registry, name: str) -> Renderer:
+    """The renderer of format ``name`` among those the enabled plugins registered."""
+    registry.raise_errors()
+    if name not in registry.renderers:
+        raise RenderError(f"unknown report format '{name}'; known: {', '.join(registry.renderers)}")
+    return registry.renderers[name]
+
+
+@hookimpl
+def dqe_register_renderers(register):
+    for cls in BUILTIN_RENDERERS:
+        register(cls())

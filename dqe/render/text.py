@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-
 from typing import Any
 
 from rich.console import Console, Group
@@ -11,18 +10,11 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from dqe.render.common import number as _n
 from dqe.report import Report
 
 _STATE_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skipped": "dim"}
 _SHOWN_PER_RULE = 3
-
-
-def _n(value: float | int | None) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:.3f}".rstrip("0")
-    return f"{int(value):,}"
 
 
 def _clip(text: str, width: int = 110) -> str:
@@ -64,8 +56,8 @@ def findings_block(report: Report) -> Group | None:
         lines.append(line)
     if not lines:
         return None
-    total = sum(r.failed for r in report.rules)
-    title = Text(f"Failing records ({len(lines)} shown of {total:,}; --format json for more)", style="bold")
+    total = sum(r.failed + r.errors for r in report.rules)
+    title = Text(f"Failing records ({len(lines)} shown of {total:,} findings; --show CODE for more)", style="bold")
     return Group(title, *lines)
 
 
@@ -119,6 +111,14 @@ def errors_block(report: Report) -> Group | None:
         lines.append(Text(f"{e.code} (plugin {e.plugin}) {e.source or 'data set'}: {_clip(e.message, 140)}"))
     if len(report.errors) > 10:
         lines.append(Text(f"... and {len(report.errors) - 10} more", style="dim"))
+    for code, plugin in dict.fromkeys((e.code, e.plugin) for e in report.errors):
+        lines.append(
+            Text(
+                f"fix: where the message does not say what to change, {code} has a bug: report it to the authors of "
+                f"plugin '{plugin}' with these records; to check without it: --ignore {code} or --disable-plugin {plugin}",
+                style="yellow",
+            )
+        )
     return Group(*lines)
 
 

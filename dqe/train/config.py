@@ -1,0 +1,221 @@
+"""The training configuration: ``train.toml`` (or command-line options), validated by pydantic.
+
+Keys are kebab-case, grouped in tables (``[lora]``, ``[optim]``, ``[batch]``, ``[split]``,
+``[eval]``, ``[log]``, ``[checkpoint]``); an unknown key or a bad value is an error naming it.
+Relative paths in a file are relative to the file's folder. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from dqe.config import ConfigError, describe_errors
+from dqe.rule import kebab_case
+
+MODEL_TEMPLATE = "model"  # the template name that means: the tokenizer's own chat template
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=kebab_case, populate_by_name=True)
+
+
+class LoraSettings(Section):
+    r: int = Field(16, ge=1, description="LoRA rank")
+    alpha: float = Field(32, gt=0, description="LoRA alpha (the update is scaled by alpha / r)")
+    dropout: float = Field(0.05, ge=0, lt=1, description="dropout on the LoRA input")
+    target_modules: list[str] | Literal["all-linear"] | None = Field(
+        None, description="module names to adapt; default: every linear layer of the architecture"
+    )
+    qlora: bool = Field(
+        False, description="load the base model in 4 bits (needs CUDA and bitsandbytes)"
+    )
+
+
+class OptimSettings(Section):
+    lr: float = Field(2e-4, gt=0, description="peak learning rate")
+    weight_decay: float = Field(0.0, ge=0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    warmup_ratio: float = Field(0.03, ge=0, lt=1, description="share of steps with linear warm-up")
+    warmup_steps: int | None = Field(
+        None, ge=0, description="warm-up steps (wins over warmup-ratio)"
+    )
+    min_lr_ratio: float = Field(0.1, ge=0, le=1, description="cosine decays to lr * min-lr-ratio")
+    max_grad_norm: float | None = Field(
+        1.0, gt=0, description="gradient clipping; none to switch off"
+    )
+
+
+class BatchSettings(Section):
+    seq_len: int = Field(2048, ge=8, description="tokens per sequence; longer records are cut")
+    micro_batch_size: int = Field(4, ge=1, description="sequences per forward pass")
+    grad_accum: int = Field(4, ge=1, description="forward passes per optimizer step")
+    packing: Literal[True, False, "auto"] = Field(
+        "auto",
+        description="pack records into sequences (auto: when the model masks across records)",
+    )
+    overlong: Literal["truncate", "drop"] = Field(
+        "truncate", description="records longer than seq-len: cut at seq-len, or drop them"
+    )
+    loss_chunk: int = Field(1024, ge=16, description="tokens per chunk of the cross-entropy")
+
+
+class SplitSettings(Section):
+    val: float = Field(0.05, ge=0, lt=1, description="share of records held out for validation")
+    test: float = Field(
+        0.05, ge=0, lt=1, description="share held out for dqe eval, written to test.jsonl"
+    )
+    stratify: bool = Field(True, description="keep category shares equal across splits when known")
+
+    @model_validator(mode="after")
+    def _leaves_training_data(self) -> SplitSettings:
+        if self.val + self.test >= 1:
+            raise ValueError("val + test must leave records to train on (their sum is >= 1)")
+        return self
+
+
+class EvalSettings(Section):
+    every: int = Field(50, ge=1, description="validation every N optimizer steps")
+    patience: int | None = Field(
+        3, ge=1, description="stop after N evaluations without improvement"
+    )
+    min_delta: float = Field(0.0, ge=0, description="smallest drop of validation loss that counts")
+
+
+class LogSettings(Section):
+    every: int = Field(10, ge=1, description="log training loss every N steps")
+    tensorboard: bool = Field(True, description="also write TensorBoard events when installed")
+
+
+class CheckpointSettings(Section):
+    every: int = Field(100, ge=1, description="checkpoint every N steps")
+    keep: int = Field(2, ge=1, description="checkpoints kept (the newest)")
+
+
+class TrainConfig(Section):
+    """Everything that decides a training run (and is written into its run manifest)."""
+
+    model: str = Field(description="base model: a local folder or a Hugging Face id")
+    data: Path = Field(description="records that passed `dqe filter` (its gate manifest beside it)")
+    out: Path = Field(description="run folder")
+    manifest: Path | None = Field(None, description="gate manifest; default: DATA.manifest.json")
+    dqe_config: Path | None = Field(None, description="dqe config to check staleness against")
+    template: str = Field(
+        "alpaca", description="prompt template, or 'model' for the tokenizer's chat template"
+    )
+    system: str | None = Field(None, description="system prompt for records that have none")
+    learn_all_turns: bool = Field(
+        False, description="also learn earlier assistant turns, not only the last"
+    )
+    seed: int = 0
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int | None = Field(None, ge=1, description="stop after N optimizer steps")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["auto", "bf16", "fp32"] = Field(
+        "auto", description="auto: bf16 on CUDA, fp32 on CPU"
+    )
+    attention: Literal["auto", "sdpa", "flash_attention_2", "flex_attention", "eager"] = "auto"
+    gradient_checkpointing: bool = True
+    merge: bool = Field(False, description="also save the base model with the adapter merged in")
+    lora: LoraSettings = Field(default_factory=LoraSettings)
+    optim: OptimSettings = Field(default_factory=OptimSettings)
+    batch: BatchSettings = Field(default_factory=BatchSettings)
+    split: SplitSettings = Field(default_factory=SplitSettings)
+    eval: EvalSettings = Field(default_factory=EvalSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    checkpoint: CheckpointSettings = Field(default_factory=CheckpointSettings)
+
+    def resolved(self) -> TrainConfig:
+        """The same config with absolute paths (a local model folder included)."""
+        update: dict[str, Any] = {
+            k: getattr(self, k).resolve()
+            for k in ("data", "out", "manifest", "dqe_config")
+            if getattr(self, k)
+        }
+        if Path(self.model).expanduser().exists():
+            update["model"] = str(Path(self.model).expanduser().resolve())
+        return self.model_copy(update=update)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+    def digest(self) -> str:
+        """sha256 of what shapes the training (not where it is written)."""
+        data = {k: v for k, v in self.to_json().items() if k != "out"}
+        return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """``{"lora.r": 8}`` -> ``{"lora": {"r": 8}}`` (command-line overrides)."""
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        if value is None:
+            continue
+        *parents, leaf = key.split(".")
+        table = out
+        for part in parents:
+            table = table.setdefault(part, {})
+        table[leaf] = value
+    return out
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = (
+            _merge(out[key], value)
+            if isinstance(value, dict) and isinstance(out.get(key), dict)
+            else value
+        )
+    return out
+
+
+def _rebase(table: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Relative paths of a config file, rooted at the file's folder."""
+    out = dict(table)
+    for key in ("data", "out", "manifest", "dqe-config"):
+        if isinstance(out.get(key), str) and not Path(out[key]).is_absolute():
+            out[key] = str(folder / out[key])
+    model = out.get("model")
+    if isinstance(model, str) and not Path(model).is_absolute() and (folder / model).exists():
+        out["model"] = str(folder / model)
+    return out
+
+
+def read_train_table(path: Path) -> dict[str, Any]:
+    """The table of a ``train.toml`` with its relative paths rebased."""
+    try:
+        table = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return _rebase(table, path.resolve().parent)
+
+
+def build_config(
+    table: dict[str, Any], overrides: dict[str, Any] | None = None, where: str = ""
+) -> TrainConfig:
+    """Validate a config table with dotted overrides (``{"lora.r": 8}``) on top."""
+    merged = _merge(table, _nest({kebab_case_path(k): v for k, v in (overrides or {}).items()}))
+    try:
+        return TrainConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError((f"{where}: " if where else "") + describe_errors(exc, "")) from None
+
+
+def kebab_case_path(key: str) -> str:
+    return ".".join(kebab_case(part) for part in key.split("."))
+
+
+def load_train_config(path: Path | None, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """A ``train.toml`` (optional) with command-line overrides on top."""
+    table = read_train_table(path) if path else {}
+    return build_config(table, overrides, str(path) if path else "")

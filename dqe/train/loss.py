@@ -1,0 +1,103 @@
+"""Cross-entropy from hidden states, a chunk of tokens at a time: full-vocabulary logits never
+sit whole in memory.
+
+Only the positions that have a label are projected onto the vocabulary at all (prompts and
+padding cost nothing), and each chunk's logits live only while that chunk's loss and gradient
+are computed: the gradient with respect to the hidden states is formed in the forward pass,
+so nothing of the logits is kept for the backward pass. For a 128k vocabulary and 16k tokens
+per micro-batch that is the difference between 8 GiB of fp32 logits and a few hundred MiB.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from dqe.train.encode import IGNORE
+
+
+class _LinearCrossEntropy(torch.autograd.Function):
+    """Sum of cross-entropy of ``hidden @ weight.T (+ bias)`` against ``targets``, chunked."""
+
+    @staticmethod
+    def forward(ctx, hidden, weight, bias, targets, chunk):  # type: ignore[override]
+        need_h = hidden.requires_grad
+        need_w = weight.requires_grad
+        need_b = bias is not None and bias.requires_grad
+        grad_h = torch.empty_like(hidden) if need_h else None
+        grad_w = (
+            torch.zeros(weight.shape, dtype=torch.float32, device=weight.device) if need_w else None
+        )
+        grad_b = (
+            torch.zeros(bias.shape, dtype=torch.float32, device=bias.device) if need_b else None
+        )
+        total = torch.zeros((), dtype=torch.float32, device=hidden.device)
+        for start in range(0, hidden.shape[0], chunk):
+            h = hidden[start : start + chunk]
+            t = targets[start : start + chunk]
+            logits = (h @ weight.t()).float()
+            if bias is not None:
+                logits += bias.float()
+            lse = torch.logsumexp(logits, dim=-1)
+            total += (lse - logits.gather(1, t[:, None]).squeeze(1)).sum()
+            if need_h or need_w or need_b:
+                probs = torch.exp(logits.sub_(lse[:, None]))  # softmax, in place of the logits
+                probs[torch.arange(t.numel(), device=t.device), t] -= 1.0  # d(sum CE)/d(logits)
+                if need_h:
+                    grad_h[start : start + chunk] = (probs.to(weight.dtype) @ weight).to(
+                        hidden.dtype
+                    )
+                if need_w:
+                    grad_w += probs.t() @ h.float()
+                if need_b:
+                    grad_b += probs.sum(0)
+        ctx.save_for_backward(*(g for g in (grad_h, grad_w, grad_b) if g is not None))
+        ctx.needs = (need_h, need_w, need_b)
+        ctx.dtypes = (hidden.dtype, weight.dtype, bias.dtype if bias is not None else None)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad_out):  # type: ignore[override]
+        saved = iter(ctx.saved_tensors)
+        grads = [
+            (next(saved) * grad_out).to(dtype) if need else None
+            for need, dtype in zip(ctx.needs, ctx.dtypes, strict=True)
+        ]
+        return *grads, None, None
+
+
+def shifted_targets(
+    hidden: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The hidden states that predict a labelled token, and those tokens.
+
+    Position t predicts the token at t + 1; only positions whose next token has a label count.
+    """
+    targets = labels[:, 1:]
+    keep = targets != IGNORE
+    return hidden[:, :-1][keep], targets[keep]
+
+
+def chunked_cross_entropy(
+    hidden: torch.Tensor, labels: torch.Tensor, lm_head: torch.nn.Module, chunk: int = 4096
+) -> torch.Tensor:
+    """Summed cross-entropy over labelled tokens (divide by their count for the mean)."""
+    h, t = shifted_targets(hidden, labels)
+    weight = lm_head.weight
+    bias = getattr(lm_head, "bias", None)
+    if torch.is_grad_enabled() and (h.requires_grad or weight.requires_grad):
+        return _LinearCrossEntropy.apply(h, weight, bias, t, chunk)
+    total = torch.zeros((), dtype=torch.float32, device=hidden.device)
+    for start in range(0, h.shape[0], chunk):
+        logits = (h[start : start + chunk] @ weight.t()).float()
+        if bias is not None:
+            logits += bias.float()
+        total += torch.nn.functional.cross_entropy(
+            logits, t[start : start + chunk], reduction="sum"
+        )
+    return total
+
+
+def full_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The same sum from whole logits (architectures whose head is more than a linear layer)."""
+    x, t = shifted_targets(logits, labels)
+    return torch.nn.functional.cross_entropy(x.float(), t, reduction="sum")

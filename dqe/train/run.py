@@ -1,0 +1,330 @@
+"""``dqe train`` from start to end: gate, records, splits, encoding, model, loop, outputs.
+
+The gate is checked before anything expensive (no model is loaded for data the gate refuses).
+A run folder holds: ``train_config.json``, ``split.json`` and ``test.jsonl``, ``ledger.jsonl``,
+``metrics.jsonl`` / ``metrics.csv`` (and ``tensorboard/``), ``checkpoints/``, ``best/`` (the
+best validation adapter), ``adapter/`` (the result, in PEFT's format), ``loss.png``,
+``merged/`` when asked for, and ``run.json``, the run manifest.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from dqe.config import ConfigError
+from dqe.files import InputError, ObjectWriter
+from dqe.plugins import load_plugins
+from dqe.train.config import MODEL_TEMPLATE, TrainConfig, build_config
+from dqe.train.data import assign_splits, mark_not_passed, read_examples, write_test_split
+from dqe.train.encode import (
+    ChatTemplateEncoder,
+    TemplateEncoder,
+    encode_examples,
+    ledger_dicts,
+    ledger_totals,
+)
+from dqe.train.gate import GateCheck, GateRefused, check_gate
+from dqe.train.runfolder import checkpoints, read_json, write_json
+
+CONFIG_FILE = "train_config.json"
+MANIFEST_FILE = "run.json"
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    manifest: dict[str, Any]
+
+
+def _differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(a) | set(b)):
+        x, y = a.get(key), b.get(key)
+        if isinstance(x, dict) and isinstance(y, dict):
+            out += _differences(x, y, f"{prefix}{key}.")
+        elif x != y:
+            out.append(f"'{prefix}{key}' was {x!r}, now {y!r}")
+    return out
+
+
+def resume_config(
+    run_dir: Path, given: dict[str, Any] | None, overrides: dict[str, Any]
+) -> TrainConfig:
+    """The config of the run in ``run_dir``; a config given again must be the same one."""
+    saved_path = run_dir / CONFIG_FILE
+    if not saved_path.is_file():
+        raise ConfigError(f"--resume {run_dir}: no run there (no {CONFIG_FILE})")
+    saved = build_config(read_json(saved_path), where=str(saved_path))
+    if given is None and not overrides:
+        return saved
+    wanted = build_config({**(given or saved.to_json()), "out": str(run_dir)}, overrides).resolved()
+    changed = _differences(saved.to_json(), wanted.to_json())
+    if changed:
+        raise ConfigError(
+            f"--resume {run_dir}: the config differs from the run's: " + "; ".join(changed)
+        )
+    return saved
+
+
+def _refuse_or_force(gate: GateCheck, problems: list[str], force: bool, console: Console) -> None:
+    if not problems:
+        return
+    gate.problems += problems
+    if not force:
+        raise GateRefused(problems)
+    gate.forced = True
+    for problem in problems:
+        console.print(f"[bold red]--force: training although {problem}[/]", highlight=False)
+
+
+def _encoder(config: TrainConfig, tokenizer: Any, registry: Any, gate: GateCheck) -> Any:
+    try:
+        if config.template == MODEL_TEMPLATE:
+            return ChatTemplateEncoder(
+                tokenizer, system=config.system, learn_all_turns=config.learn_all_turns
+            )
+        return TemplateEncoder(
+            tokenizer,
+            registry.templates[config.template],
+            system=config.system,
+            learn_all_turns=config.learn_all_turns,
+            columns=gate.config.config.columns,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"'template': {exc}") from None
+
+
+def train(
+    config: TrainConfig,
+    *,
+    force: bool = False,
+    resume: Path | None = None,
+    hooks: Any = None,
+    echo: bool = True,
+) -> RunResult:
+    """Train a LoRA adapter on the records of ``config.data`` that the gate passed."""
+    console = Console(stderr=True, quiet=not echo, highlight=False)
+    config = config.resolved()
+    run_dir = config.out
+    checkpoint = None
+    # a run that stopped before its first checkpoint has nothing to resume: it starts over
+    if resume is None and checkpoints(run_dir):
+        raise ConfigError(
+            f"'out': {run_dir} already holds a run; continue it with --resume {run_dir} "
+            "or pick another folder"
+        )
+
+    # 1. The gate, before anything expensive.
+    gate = check_gate(config.data, config.manifest, config.dqe_config)
+    problems, gate.problems = gate.problems, []
+    _refuse_or_force(gate, problems, force, console)
+    registry = load_plugins(disabled=gate.config.config.disable_plugins)
+    if config.template != MODEL_TEMPLATE and config.template not in registry.templates:
+        known = ", ".join([*sorted(registry.templates), MODEL_TEMPLATE])
+        raise ConfigError(f"'template': no template '{config.template}'; known: {known}")
+
+    # 2. Records, held to the manifest's passed ids; splits.
+    examples = read_examples(config.data, gate.config, registry)
+    if gate.manifest is not None:
+        outside = mark_not_passed(examples, gate.passed_ids or set())
+        if outside:
+            first = ", ".join(e.source for e in outside[:5])
+            _refuse_or_force(
+                gate,
+                [
+                    f"{len(outside)} records of {config.data} are not among the gate "
+                    f"manifest's passed ids ({first}); they are left out"
+                ],
+                force,
+                console,
+            )
+    split = assign_splits(
+        examples, config.split.val, config.split.test, config.seed, config.split.stratify
+    )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if resume is None:
+        write_json(run_dir / CONFIG_FILE, config.to_json())
+    split = write_test_split(examples, run_dir, split, config.data)
+
+    # 3. Tokens and labels; the ledger.
+    import torch
+
+    from dqe.train.checkpoint import seed_everything
+    from dqe.train.model import (
+        add_lora,
+        load_base_model,
+        load_tokenizer,
+        packing_is_isolated,
+        parameter_counts,
+        pick_device,
+        pick_dtype,
+    )
+    from dqe.train.monitor import plot_losses
+    from dqe.train.outputs import base_model_info, device_info, library_versions, merge_adapter, now
+    from dqe.train.trainer import Trainer, TrainingInterrupted
+
+    started = now()
+    seed_everything(config.seed)
+    tokenizer = load_tokenizer(config.model)
+    encoder = _encoder(config, tokenizer, registry, gate)
+    encoded, ledger = encode_examples(
+        encoder, examples, config.batch.seq_len, config.batch.overlong
+    )
+    writer = ObjectWriter(run_dir / "ledger.jsonl")
+    for row in ledger_dicts(ledger):
+        writer.write(row)
+    writer.close()
+    totals = ledger_totals(ledger)
+    items = {
+        s: [encoded[e.index] for e in examples if e.split == s and e.index in encoded]
+        for s in ("train", "val", "test")
+    }
+    if not items["train"]:
+        raise InputError(
+            f"{config.data}: no records left to train on (ledger: {totals['dropped']})"
+        )
+
+    # 4. Model, packing, adapter.
+    device = pick_device(config.device)
+    dtype = pick_dtype(config.precision, device)
+    model = load_base_model(config, device, dtype)
+    isolated = packing_is_isolated(model, device, min(len(tokenizer), model.config.vocab_size))
+    packing = isolated if config.batch.packing == "auto" else config.batch.packing
+    if packing and not isolated:
+        raise ConfigError(
+            "'batch.packing': this model attends across packed records; "
+            'set packing = false (or "auto")'
+        )
+    if not packing:
+        console.print("packing off: records are grouped by length and padded")
+    seed_everything(config.seed)
+    model = add_lora(model, config)
+    counts = parameter_counts(model)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    trainer = Trainer(
+        config,
+        model,
+        items["train"],
+        items["val"],
+        device=device,
+        dtype=dtype,
+        packing=packing,
+        pad_id=pad_id,
+        run_dir=run_dir,
+        hooks=hooks,
+        echo=echo,
+    )
+    if resume is not None:
+        checkpoint = Trainer.latest_checkpoint(run_dir)
+        if checkpoint is None:
+            raise ConfigError(
+                f"--resume {run_dir}: the run has no checkpoint yet; "
+                "start it again without --resume"
+            )
+        console.print(f"resuming from {checkpoint}")
+
+    manifest: dict[str, Any] = {
+        "kind": "dqe-run-manifest",
+        "version": 1,
+        "status": "running",
+        "started": started,
+        "finished": None,
+        "resumed_from": str(checkpoint) if checkpoint else None,
+        "base_model": base_model_info(config, model, counts),
+        "template": {
+            "name": config.template,
+            "system": config.system,
+            "learn_all_turns": config.learn_all_turns,
+        },
+        "config": config.to_json(),
+        "config_sha256": config.digest(),
+        "libraries": library_versions(),
+        "device": device_info(device, dtype),
+        "packing": packing,
+        "gate": gate.summary(),
+        "split": {k: v for k, v in split.items() if k != "test_ids"},
+        "ledger": totals,
+        "training": {
+            "total_steps": trainer.total_steps,
+            "steps_per_epoch": trainer.steps_per_epoch,
+        },
+    }
+    write_json(run_dir / MANIFEST_FILE, manifest)
+
+    # 5. Train.
+    clock = time.perf_counter()
+    try:
+        state = trainer.fit(checkpoint)
+    except TrainingInterrupted as exc:
+        manifest.update(
+            status="interrupted",
+            finished=now(),
+            checkpoint=str(exc.checkpoint),
+            training={**manifest["training"], "step": exc.step},
+        )
+        write_json(run_dir / MANIFEST_FILE, manifest)
+        raise
+
+    # 6. Outputs: the adapter (the best on validation), losses, plot, merge, manifest.
+    best = trainer.restore_best()
+    adapter_dir = run_dir / "adapter"
+    model.save_pretrained(str(adapter_dir))
+    tokenizer.save_pretrained(str(adapter_dir))
+    test_loss = trainer.evaluate(items["test"])
+    val_loss = trainer.evaluate() if best is not None else state.last_val
+    plot = plot_losses(state.history, run_dir / "loss.png")
+    if plot is None:
+        console.print("no loss plot: matplotlib is not installed")
+    merged = None
+    if config.merge:
+        del trainer, model
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        merged = merge_adapter(config, adapter_dir, run_dir / "merged", tokenizer, device, dtype)
+    peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
+    manifest.update(
+        status="completed",
+        finished=now(),
+        training={
+            **manifest["training"],
+            "steps": state.step,
+            "epochs": round(state.step / manifest["training"]["steps_per_epoch"], 3),
+            "stopped": state.stopped,
+            "tokens": state.tokens,
+            "supervised_tokens": state.supervised_tokens,
+            "train_seconds": round(state.seconds, 3),
+            "wall_seconds_this_session": round(time.perf_counter() - clock, 3),
+            "tokens_per_s": state.tokens / state.seconds if state.seconds else None,
+            "peak_mem_gb": peak,
+            "best_step": state.best_step,
+        },
+        losses={
+            "train_last_step": state.last_loss,
+            "train_last_logged": next(
+                (r["loss"] for r in reversed(state.history) if r["split"] == "train"), None
+            ),
+            "val_best": state.best_val,
+            "val_final_adapter": val_loss,
+            "test": test_loss,
+        },
+        outputs={
+            "adapter": str(adapter_dir),
+            "adapter_is": f"best validation (step {state.best_step})"
+            if best is not None
+            else "last step",
+            "merged": str(merged) if merged else None,
+            "test_split": split["test"]["path"],
+            "split": str(run_dir / "split.json"),
+            "ledger": str(run_dir / "ledger.jsonl"),
+            "metrics": str(run_dir / "metrics.jsonl"),
+            "plot": str(plot) if plot else None,
+            "checkpoints": str(run_dir / "checkpoints"),
+        },
+    )
+    write_json(run_dir / MANIFEST_FILE, manifest)
+    return RunResult(run_dir=run_dir, manifest=manifest)

@@ -1,0 +1,251 @@
+"""The category feature: a record's own field first, else the taxonomy classifier (en + zh)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+import dqe
+from dqe import hookimpl
+from dqe.classifier import Classifier
+from dqe.config import ConfigError, load_config
+from dqe.engine import Engine
+from dqe.plugins import PluginError, load_plugins
+
+CASES = [
+    ("programming", "Write a Python function that reverses a string."),
+    ("programming", "用Python写一个函数，计算列表的平均值。"),
+    ("translation", "Translate 'good morning' into French."),
+    ("translation", "把下面这段文言文翻译成现代汉语：学而时习之，不亦说乎。"),
+    ("text-correction", "Correct the grammar in this sentence: She go to school yesterday."),
+    ("text-correction", "找出下面句子中的错别字并改正：我们要好好学习，天天向尚。"),
+    ("text-matching", "Do these two sentences have the same meaning? A: I am hungry. B: I want food."),
+    ("text-matching", "判断这两句话的意思是否相同：我饿了。我想吃东西。"),
+    ("sentiment-analysis", "What is the sentiment of this review: I loved the food."),
+    ("sentiment-analysis", "判断下面这条评论的情感倾向：这家餐厅太难吃了。"),
+    ("entity-recognition", "Identify the named entities in: Barack Obama visited Paris in 2010."),
+    ("entity-recognition", "识别下面句子中的人名和地名：李白出生于碎叶城。"),
+    ("keyword-recognition", "Extract the keywords from the following paragraph: Solar panels turn light into power."),
+    ("keyword-recognition", "提取下面这段话的关键词：太阳能电池板把光变成电。"),
+    ("structured-extraction", "Extract the date and the amount from this invoice: Paid $40 on 3 May."),
+    ("structured-extraction", "从下面的简历中提取姓名、电话和邮箱。"),
+    ("structured-output", "List three fruits and their colors in JSON."),
+    ("structured-output", "把下面的信息整理成表格：张三，20岁；李四，22岁。"),
+    ("idiom-explanation", "What does the idiom 'break the ice' mean?"),
+    ("idiom-explanation", "解释成语“画蛇添足”的意思。"),
+    ("reading-comprehension", "Read the passage and answer the question.\nTom went to the shop and bought milk. What did Tom buy?"),
+    ("reading-comprehension", "阅读下面的短文，回答问题：小明今天去了公园。小明去了哪里？"),
+    ("objective-test", "Which of the following is a mammal? A) shark B) whale C) trout"),
+    ("objective-test", "下列哪个选项是正确的？A. 太阳从西边升起 B. 水在零度结冰"),
+    ("classification", "Classify the following animals into mammals and birds: dog, eagle, cat."),
+    ("classification", "将下列动物分类：猫、鹰、鲨鱼。"),
+    ("chain-of-thought", "Think step by step: if all cats are animals and Tom is a cat, is Tom an animal?"),
+    ("chain-of-thought", "请一步一步地推理：如果所有的猫都是动物，汤姆是猫，那么汤姆是动物吗？"),
+    ("math", "A shop sells 12 apples a day. How many apples does it sell in 7 days?"),
+    ("math", "小明有5个苹果，吃了2个，还剩多少个？"),
+    ("summarization", "Summarize the following article in two sentences: The city opened a new park on Monday."),
+    ("summarization", "用一句话总结下面这段话的主要内容：城市周一开放了一座新公园。"),
+    ("rewriting", "Rewrite this sentence in the passive voice: The cat chased the mouse."),
+    ("rewriting", "把这句话改写得更正式一些：咱们明天见。"),
+    ("reviews", "Write a review of the movie Inception."),
+    ("reviews", "为这部电影写一条影评。"),
+    ("copywriting", "Write a catchy slogan for a coffee shop."),
+    ("copywriting", "为一款新的运动鞋写一段广告文案。"),
+    ("creative-writing", "Write a haiku about autumn rain."),
+    ("creative-writing", "写一首关于春天的诗。"),
+    ("storytelling", "Tell a short story about a dragon who is afraid of fire."),
+    ("storytelling", "讲一个关于勇敢小兔子的童话故事。"),
+    ("composition", "Write an essay about the importance of sleep."),
+    ("composition", "以“我的妈妈”为题写一篇作文。"),
+    ("brainstorming", "Brainstorm ideas for a birthday party."),
+    ("brainstorming", "想出五个周末活动的点子。"),
+    ("open-qa", "Why is the sky blue?"),
+    ("open-qa", "为什么天空是蓝色的？"),
+    ("closed-qa", "What is the capital of Australia?"),
+    ("closed-qa", "中国的首都是哪座城市？"),
+    ("other", "Banana."),
+]
+
+
+def labels(records, **config):
+    """category_pred of each record, in one engine run."""
+    loaded = load_config(overrides={"select": ["DQ411"], **config}, discover=False)
+    return Engine(loaded, load_plugins()).run(records).table.sort("_idx")["category_pred"].to_list()
+
+
+@pytest.fixture(scope="module")
+def predicted():
+    return labels([{"instruction": q, "output": "An answer."} for _, q in CASES])
+
+
+@pytest.mark.parametrize(("index", "expected", "question"), [(i, c, q) for i, (c, q) in enumerate(CASES)])
+def test_taxonomy_labels_each_ability_in_english_and_chinese(predicted, index, expected, question):
+    assert predicted[index] == expected, question
+
+
+def test_a_conversation_of_several_user_turns_is_multi_turn():
+    record = {"instruction": "And in French?", "output": "Bonjour.", "history": [["Say hello.", "Hello."]]}
+    assert labels([record]) == ["multi-turn"]
+
+
+def test_answer_signals_count_a_worked_equation_as_math():
+    record = {"instruction": "Natalia sold clips to her friends.", "output": "She sold 48/2 = 24 clips in May."}
+    assert labels([record]) == ["math"]
+
+
+def test_the_record_own_category_wins_and_aliases_read_as_taxonomy_names():
+    records = [
+        {"instruction": "Write a poem.", "output": "Roses.", "category": "Open_QA"},
+        {"instruction": "Write a poem.", "output": "Roses.", "category": "information extraction"},
+        {"instruction": "Write a poem.", "output": "Roses.", "category": "my-own-label"},
+        {"instruction": "Write a poem.", "output": "Roses.", "category": "  "},
+    ]
+    assert labels(records) == ["open-qa", "structured-extraction", "my-own-label", "creative-writing"]
+
+
+def test_a_user_pack_adds_signals_to_a_category(tmp_path):
+    (tmp_path / "packs").mkdir()
+    (tmp_path / "packs" / "categories.toml").write_text("[categories.math]\nhints.en = ['\\bsudoku\\b']\n")
+    record = [{"instruction": "Fill this sudoku grid.", "output": "Done."}]
+    assert labels(record) == ["other"]
+    assert labels(record, **{"rule-packs": [str(tmp_path / "packs")]}) == ["math"]
+
+
+def test_a_bad_pattern_in_a_pack_is_a_config_error_naming_it(tmp_path):
+    pack = tmp_path / "categories.toml"
+    pack.write_text("[categories.math]\nquestion.en = ['(unclosed']\n")
+    with pytest.raises(ConfigError, match=r"categories\.math\.question\.en\[\d+\]: invalid regular expression '\(unclosed': .*unclosed group"):
+        labels([{"instruction": "x", "output": "y"}], **{"rule-packs": [str(pack)]})
+
+
+def test_a_category_without_priority_is_a_config_error(tmp_path):
+    pack = tmp_path / "categories.toml"
+    pack.write_text("[categories.poker]\nquestion.en = ['poker']\n")
+    with pytest.raises(ConfigError, match="categories.poker: needs a 'priority'"):
+        labels([{"instruction": "x", "output": "y"}], **{"rule-packs": [str(pack)]})
+
+
+class EverythingIsMath(Classifier):
+    """A third-party classifier, as a plugin would register it."""
+
+    name = "all-math"
+    target = "category"
+    summary = "labels every record math"
+
+    def labels(self):
+        return ["math", "poetry"]
+
+    def classify(self, batch):
+        return pl.Series(["math"] * batch.height)
+
+
+class Broken(EverythingIsMath):
+    name = "broken"
+
+    def classify(self, batch):
+        return pl.Series(["math"])
+
+
+class ClassifierPlugin:
+    @hookimpl
+    def dqe_register_classifiers(self, register):
+        register(EverythingIsMath)
+        register(Broken)
+
+
+def test_a_plugin_classifier_is_chosen_in_config_and_the_field_still_wins():
+    records = [{"instruction": "Write a poem.", "output": "Roses."}, {"instruction": "Hi", "output": "Hello", "category": "poetry"}]
+    report = dqe.check(records, plugins=[ClassifierPlugin()], select=["DQ411"], classifiers={"category": "all-math"})
+    categories = report.dataset["categories"]
+    assert categories["counts"] == {"math": 1, "poetry": 1}
+    assert categories["classifier"] == "all-math"
+    assert set(categories["target"]) == {"math", "poetry"}  # its labels are the uniform target
+
+
+def test_an_unknown_classifier_is_a_config_error_listing_the_known_ones():
+    with pytest.raises(ConfigError, match=r"'classifiers.category': no category classifier 'bert'; known: taxonomy"):
+        dqe.check([{"instruction": "x", "output": "y"}], select=["DQ411"], classifiers={"category": "bert"})
+
+
+def test_a_classifier_returning_the_wrong_number_of_labels_is_a_plugin_error():
+    records = [{"instruction": "a", "output": "b"}, {"instruction": "c", "output": "d"}]
+    with pytest.raises(PluginError, match="category classifier 'broken' returned 1 labels for 2 records"):
+        dqe.check(records, plugins=[ClassifierPlugin()], select=["DQ411"], classifiers={"category": "broken"})
+
+
+def real_labels(name):
+    from tests.conftest import real
+
+    loaded = load_config(overrides={"select": ["DQ411"]}, discover=False)
+    table = Engine(loaded, load_plugins()).run(real(name)).table.sort("_idx")
+    return table["category_pred"]
+
+
+def test_alpaca_en_demo_spreads_over_the_taxonomy():
+    labels = real_labels("llamafactory_alpaca_en_demo.json")
+    shares = labels.value_counts(normalize=True).rows()
+    assert max(share for _, share in shares) < 0.25  # no ability dominates a general set
+    assert dict(shares)["other"] < 0.12
+    assert len(shares) >= 22
+    # records read by hand: 0 "Describe a process of making crepes.", 1 "Transform the following
+    # sentence using a synonym", 2 "Make a persuasive argument...", 6 "Create an effective 140
+    # character twitter post", 8 "Reword this sentence...", 14 "Brainstorm some activities..."
+    picked = {i: labels[i] for i in (0, 1, 2, 6, 8, 14)}
+    assert picked == {0: "open-qa", 1: "rewriting", 2: "composition", 6: "copywriting", 8: "rewriting", 14: "brainstorming"}
+
+
+def test_alpaca_zh_demo_is_read_in_chinese():
+    labels = real_labels("llamafactory_alpaca_zh_demo.json")
+    shares = dict(labels.value_counts(normalize=True).rows())
+    assert shares["other"] < 0.25  # many of its instructions lost their task in translation
+    assert len(shares) >= 20
+    # 1 生成一个适当的口号, 5 创建一个程序，打印以下图案, 8 写出狗和猫的两个不同之处, 11 帮我分类以下动物
+    picked = {i: labels[i] for i in (1, 5, 8, 11)}
+    assert picked == {1: "copywriting", 5: "programming", 8: "open-qa", 11: "classification"}
+
+
+def test_rasbt_is_mostly_short_factual_questions_and_rewrites():
+    shares = dict(real_labels("rasbt_instruction_data.json").value_counts(normalize=True).rows())
+    assert shares["closed-qa"] > 0.35 and shares["rewriting"] > 0.12 and shares["translation"] > 0.04
+    assert shares["other"] < 0.05
+
+
+@pytest.mark.slow
+def test_gsm8k_is_math():
+    shares = dict(real_labels("gsm8k_train_alpaca.json").value_counts(normalize=True).rows())
+    assert shares["math"] > 0.98
+
+
+def test_fastchat_conversations_are_multi_turn():
+    shares = dict(real_labels("fastchat_dummy_conversation.json").value_counts(normalize=True).rows())
+    assert shares["multi-turn"] > 0.6
+
+
+class NotAClassifier:
+    name = "nope"
+    target = "category"
+
+
+class WrongTarget(EverythingIsMath):
+    name = "wrong-target"
+    target = "language"
+
+
+class BadClassifierPlugin:
+    def __init__(self, thing):
+        self.thing = thing
+
+    @hookimpl
+    def dqe_register_classifiers(self, register):
+        register(self.thing)
+
+
+@pytest.mark.parametrize(
+    ("thing", "message"),
+    [(NotAClassifier, "not a dqe.Classifier subclass"), (WrongTarget, "needs 'target' = \"category\" or \"domain\"")],
+)
+def test_registering_something_that_is_not_a_classifier_is_a_plugin_error(thing, message):
+    registry = load_plugins(extra=[BadClassifierPlugin(thing)])
+    assert any(message in error for error in registry.errors)
+    with pytest.raises(PluginError, match="BadClassifierPlugin"):
+        registry.raise_errors()

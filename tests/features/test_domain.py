@@ -1,0 +1,86 @@
+"""The domain feature: a record's own field first, else the vertical lexicons (en + zh)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dqe.config import ConfigError, load_config
+from dqe.engine import Engine
+from dqe.plugins import load_plugins
+
+
+def domains(records, **config):
+    """domain_pred of each record, in one engine run."""
+    loaded = load_config(overrides={"select": ["DQ421"], **config}, discover=False)
+    return Engine(loaded, load_plugins()).run(records).table.sort("_idx")["domain_pred"].to_list()
+
+
+def qa(question, answer="Here is what I know."):
+    return {"instruction": question, "output": answer}
+
+
+def test_lexicons_find_vertical_domains_in_english_and_chinese():
+    records = [
+        qa("What are the symptoms of diabetes?", "Patients often feel thirsty; a doctor confirms the diagnosis."),
+        qa("糖尿病有哪些症状？", "患者常常口渴，需要医生诊断。"),
+        qa("Can my landlord break the lease contract?", "A court may find the landlord liable for breach of contract."),
+        qa("房东违约，我可以起诉吗？", "根据合同法，你可以向法院提起诉讼。"),
+        qa("Should I pay off my mortgage or invest?", "Compare the mortgage interest rate with expected investment returns."),
+        qa("我应该买股票还是基金？", "股票风险高，基金更适合理财新手。"),
+        qa("Where is my order? The tracking number shows no delivery.", "Customer service can check the shipping status."),
+        qa("我很焦虑，晚上总是失眠。", "焦虑和失眠常常相关，可以尝试正念练习。"),
+        qa("Write a poem about the sea.", "Waves roll in under the moon."),
+    ]
+    assert domains(records) == ["medical", "medical", "legal", "legal", "finance", "finance", "ecommerce", "mental-health", "general"]
+
+
+def test_one_passing_mention_is_not_enough():
+    # min-hits = 2: a single "doctor" in a story does not make it medical data
+    assert domains([qa("Write a story about a doctor.", "Once upon a time a kind woman rode a horse.")]) == ["general"]
+
+
+def test_english_terms_match_whole_words_only():
+    # "tax" must not fire inside "syntax" / "taxi", nor "law" inside "flaw" / "lawn"
+    record = qa("Fix the syntax of this taxi sentence.", "The flaw is on the lawn; no syntax issue.")
+    assert domains([record]) == ["general"]
+
+
+def test_the_record_own_domain_wins_and_aliases_read_as_pack_names():
+    records = [
+        {**qa("Write a poem."), "domain": "Healthcare"},
+        {**qa("Write a poem."), "domain": "通用"},
+        {**qa("Write a poem."), "domain": "aviation"},
+        {**qa("What are the symptoms of flu?", "Patients have a fever."), "domain": ""},
+    ]
+    assert domains(records) == ["medical", "general", "aviation", "medical"]
+
+
+def test_a_user_pack_adds_a_vertical_domain(tmp_path):
+    folder = tmp_path / "packs" / "domains"
+    folder.mkdir(parents=True)
+    (folder / "aviation.toml").write_text(
+        '[domain]\nvertical = true\nmin-hits = 2\n[terms]\nen = ["aircraft", "pilots?", "runways?"]\nzh = ["飞机", "机场"]\n'
+    )
+    record = [qa("How do pilots land an aircraft in fog?", "They follow the runway lights.")]
+    assert domains(record) == ["general"]
+    assert domains(record, **{"rule-packs": [str(tmp_path / "packs")]}) == ["aviation"]
+
+
+def test_a_bad_term_is_a_config_error_naming_the_pack(tmp_path):
+    folder = tmp_path / "packs" / "domains"
+    folder.mkdir(parents=True)
+    (folder / "medical.toml").write_text('[terms]\nen = ["heart (attack"]\n')
+    with pytest.raises(ConfigError, match=r"rule pack 'domains/medical': terms.en\[\d+\]: invalid regular expression"):
+        domains([qa("x")], **{"rule-packs": [str(tmp_path / "packs")]})
+
+
+def test_real_general_sets_are_mostly_general():
+    from tests.conftest import real
+
+    for name, most in (("llamafactory_alpaca_en_demo.json", 0.2), ("llamafactory_alpaca_zh_demo.json", 0.2), ("rasbt_instruction_data.json", 0.05)):
+        labels = domains(real(name))
+        vertical = sum(d != "general" for d in labels) / len(labels)
+        assert 0 < vertical < most, name
+    # alpaca_en 11 "Explain the concept of e-commerce."; alpaca_zh 9 "描述一个可以从人工智能技术中受益的医疗应用。"
+    assert domains(real("llamafactory_alpaca_en_demo.json"))[11] == "ecommerce"
+    assert domains(real("llamafactory_alpaca_zh_demo.json"))[9] == "medical"

@@ -1,0 +1,126 @@
+"""--format html: one self-contained page; every plot, every failing record, nothing unescaped."""
+
+from __future__ import annotations
+
+import dqe
+
+import base64
+import hashlib
+import re
+import xml.etree.ElementTree as ET
+
+import polars as pl
+from defects import PAYLOAD
+from htmlpage import Page
+
+from dqe.render.html import render_html, select_failing
+from dqe.report import Report
+
+
+def svg_of(uri: str) -> str:
+    assert uri.startswith("data:image/svg+xml;base64,")
+    return base64.b64decode(uri.split(",", 1)[1]).decode("utf-8")
+
+
+def test_every_section_has_its_plot(full_report):
+    page = Page(render_html(full_report))
+    figures = {f["data-plot"] for f in page.all("figure")}
+    assert figures == {"rules", "tokens", "categories", "languages", "domains", "cot", "duplicates"}
+    for img in page.all("img"):
+        svg = ET.fromstring(svg_of(img["src"]))  # a whole, well-formed SVG document
+        assert svg.tag.endswith("svg")
+        assert img["alt"]
+
+
+def test_sections_the_rules_did_not_produce_are_left_out(defect_file):
+    report = dqe.check(defect_file, select=["DQ001", "DQ101"])
+    html = render_html(report)
+    page = Page(html)
+    assert {f["data-plot"] for f in page.all("figure")} == {"rules", "tokens"}
+    for section in ("categories", "languages", "domains", "cot", "duplicates"):
+        assert page.by_id(f"section-{section}") is None
+
+
+def test_gate_verdict_and_metrics(full_report):
+    html = render_html(full_report)
+    page = Page(html)
+    assert page.by_id("verdict")["data-verdict"] == "fail"
+    metrics = {m["data-metric"]: m["class"] for m in page.all("tr") if "data-metric" in m}
+    assert metrics["invalid-records"] == "metric state-fail"
+    assert metrics["duplicate-rate"] == "metric state-warn"
+    assert metrics["vertical-share"] == "metric state-pass"
+    assert "fail &gt; 0.1, warn &gt; 0.03" in html
+
+
+def test_each_failing_record_with_every_reason_and_its_text(full_report):
+    html = render_html(full_report)
+    page = Page(html)
+    rows = {r["data-record"]: r for r in page.all("tr") if "data-record" in r}
+    assert set(rows) == {"3", "7", "11", "15", "20"}
+    assert rows["11"]["data-codes"] == "DQ101" and rows["11"]["data-status"] == "rejected"
+    assert rows["20"]["data-codes"] == "DQ000" and rows["20"]["data-status"] == "invalid"
+    assert "data.jsonl:12</code>" in html
+    assert "5034 tokens &gt; 4096 (tiktoken:cl100k_base)" in html
+    assert "把这句话翻译成英文：今天天气很好。" in html  # Chinese text as it is
+    assert "{&#34;instruction&#34;: &#34;cut off&#34;," in html  # the raw text of the broken line
+    assert "more characters not shown" in html  # the 5,000-word answer is clipped
+
+
+def test_record_text_is_escaped_never_markup(full_report):
+    html = render_html(full_report)
+    page = Page(html)
+    assert PAYLOAD not in html
+    assert "&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;&lt;img src=x onerror=" in html
+    assert len(page.all("script")) == 1  # the page's own
+    assert not [attrs for _, attrs in page.elements if any(k.startswith("on") for k in attrs)]
+    assert not [img for img in page.all("img") if img.get("src") == "x"]
+    assert "pwned" not in page.title
+
+
+def test_text_in_plots_is_escaped_and_not_math(full_report):
+    page = Page(render_html(full_report))
+    svg = svg_of(page.by_id("plot-categories") and next(i["src"] for i in page.all("img") if "categor" in i["alt"]))
+    assert "&lt;b&gt;bold&lt;/b&gt; $x$ category" in svg
+    assert "<b>" not in svg
+
+
+def test_self_contained_and_offline(full_report):
+    html = render_html(full_report)
+    page = Page(html)
+    for tag, attrs in page.elements:
+        for key in ("src", "href"):
+            value = attrs.get(key)
+            if value is not None:
+                assert value.startswith(("data:", "#")), (tag, key, value[:60])
+    assert not page.all("link")
+    assert "@import" not in html and "url(http" not in html
+    csp = next(m["content"] for m in page.all("meta") if m.get("http-equiv") == "Content-Security-Policy")
+    assert csp.startswith("default-src 'none'; img-src data:;")
+    script = page.scripts[0]
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in csp  # only this script may run
+
+
+def test_a_report_loaded_from_json_still_renders(full_report):
+    loaded = Report.model_validate_json(full_report.model_dump_json())
+    html = render_html(loaded)
+    page = Page(html)
+    assert {f["data-plot"] for f in page.all("figure")} == {"rules", "categories", "languages", "domains", "cot", "duplicates"}
+    assert "text not available" in html
+    assert "data.jsonl:4</code>" in html
+
+
+def test_select_failing_takes_the_first_records_of_each_rule():
+    findings = pl.DataFrame(
+        {"record": [1, 2, 3, 4, 5, 6, 2, 9], "code": ["A", "A", "A", "A", "A", "A", "B", "B"]},
+    )
+    assert select_failing(findings, per_rule=2, limit=100) == [1, 2, 9]
+    assert select_failing(findings, per_rule=10, limit=4) == [1, 2, 9]  # 4 // 2 rules = 2 each
+    assert select_failing(findings.clear()) == []
+
+
+def test_plot_text_keeps_chinese_as_text(full_report):
+    full_report.dataset["categories"]["counts"]["文言文翻译"] = 5
+    page = Page(render_html(full_report))
+    svg = svg_of(next(i["src"] for i in page.all("img") if "categor" in i["alt"]))
+    assert re.search(r"<text[^>]*>文言文翻译</text>", svg)

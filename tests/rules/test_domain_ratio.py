@@ -1,0 +1,61 @@
+"""DQ421 domain-ratio: the share of vertical-domain records, its gate, and --balance."""
+
+from __future__ import annotations
+
+import pytest
+
+import dqe
+from tests.selection_support import PLUGIN, record
+
+SELECT = ["DQ421", "TST"]
+
+
+def check(records, **options):
+    config = {"select": SELECT, "rules": {"DQ421": {"min-records": 1, **options.pop("dq421", {})}}, **options}
+    return dqe.check(records, plugins=[PLUGIN], **config)
+
+
+def mixed(medical: int, general: int, quality=lambda i: 1.0) -> list[dict]:
+    return [record("open-qa", quality(i), domain="medical") for i in range(medical)] + [record("open-qa")] * general
+
+
+def test_counts_and_vertical_share():
+    records = mixed(3, 5) + [record("open-qa", domain="legal")] * 2
+    domains = check(records).dataset["domains"]
+    assert domains["counts"] == {"general": 5, "medical": 3, "legal": 2}
+    assert domains["vertical"] == 5 and domains["vertical_share"] == 0.5
+    assert domains["max_vertical_share"] == 0.3 and domains["classifier"] == "lexicon"
+
+
+def test_a_vertical_majority_fails_the_gate_and_max_share_moves_the_threshold():
+    report = check(mixed(4, 6))
+    metric = next(m for m in report.gate.metrics if m.name == "domain-ratio")
+    assert (metric.value, metric.fail, metric.state) == (0.4, 0.3, "fail")
+    assert report.exit_code == 1
+    relaxed = check(mixed(4, 6), dq421={"max-share": 0.5})
+    assert relaxed.summary.gate == "pass"
+
+
+def test_too_few_records_leave_the_share_unmeasured():
+    report = check(mixed(4, 6), dq421={"min-records": 200})
+    assert report.dataset["domains"]["vertical_share"] is None
+    assert next(m for m in report.gate.metrics if m.name == "domain-ratio").state == "skipped"
+
+
+def test_balance_keeps_the_best_vertical_records_up_to_the_maximum():
+    # 10 medical (qualities 0.0 .. 0.9) and 14 general, max 0.3: 6 medical of 20 is 0.3
+    report = check(mixed(10, 14, quality=lambda i: i / 10), balance=True)
+    assert report.summary.passed == 20 and report.dataset["records"]["deselected"] == 4
+    assert report.dataset["domains"]["vertical_share"] == 0.3
+    rejected = report.records.filter(report.records["status"] == "rejected")
+    assert rejected["record"].to_list() == [0, 1, 2, 3]  # the four worst medical records
+    assert rejected["reasons"][0].to_list() == [
+        "DQ421: vertical domain medical: over the 30% maximum share (6 of 10 vertical records kept)"
+    ]
+    assert report.summary.gate == "pass"
+
+
+@pytest.mark.parametrize("flag", [{"balance": True}, {"max_records": 1000}])
+def test_nothing_is_dropped_when_the_share_is_already_under_the_maximum(flag):
+    report = check(mixed(2, 20), **flag)
+    assert report.summary.rejected == 0

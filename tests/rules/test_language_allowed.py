@@ -1,0 +1,104 @@
+"""DQ301 language-allowed: off until languages are listed, then each text must be in one."""
+
+from __future__ import annotations
+
+import pytest
+
+import dqe
+from dqe.config import ConfigError
+from dqe.docs import rule_doc
+from tests.conftest import REAL_FILES, real
+
+FRENCH = {
+    "instruction": "Quelle est la capitale de la France ?",
+    "output": "Paris est la capitale de la France.",
+}
+ENGLISH = {
+    "instruction": "What is the capital of France?",
+    "output": "The capital of France is Paris.",
+}
+CHINESE = {"instruction": "法国的首都是哪里？", "output": "法国的首都是巴黎。"}
+SHORT = {"instruction": "Capital of France?", "output": "Paris"}
+TRANSLATION = {
+    "instruction": "Translate 'Where is the library?' into Italian.",
+    "output": "Dove si trova la biblioteca?",
+}
+
+
+def dq301(records, **options):
+    report = dqe.check(records, select=["DQ301"], rules={"DQ301": options}, complete=True)
+    return [f.message for f in report.findings if f.code == "DQ301"]
+
+
+def test_with_no_languages_listed_every_record_passes():
+    assert dq301([FRENCH, ENGLISH, CHINESE]) == []
+
+
+def test_a_record_outside_the_allowed_languages_fails_naming_them():
+    messages = dq301([FRENCH, ENGLISH, CHINESE], **{"allowed-languages": ["en", "zh-CN"]})
+    assert messages == ["question fr, answer fr; allowed: en, zh"]
+
+
+def test_fields_limits_the_check_to_the_answer():
+    mixed = {
+        "instruction": "Quelle est la capitale de la France ?",
+        "output": "The capital of France is Paris.",
+    }
+    assert dq301([mixed], **{"allowed-languages": ["en"]}) == ["question fr; allowed: en"]
+    assert dq301([mixed], **{"allowed-languages": ["en"], "fields": ["answer"]}) == []
+
+
+def test_undetermined_texts_pass_unless_asked_otherwise():
+    assert dq301([SHORT], **{"allowed-languages": ["en"]}) == []
+    strict = dq301([SHORT], **{"allowed-languages": ["en"], "allow-undetermined": False})
+    assert strict == ["answer und; allowed: en"]
+
+
+def test_a_translation_may_be_answered_in_any_language_unless_asked_otherwise():
+    assert dq301([TRANSLATION], **{"allowed-languages": ["en"]}) == []
+    strict = dq301([TRANSLATION], **{"allowed-languages": ["en"], "allow-translation": False})
+    assert strict == ["answer it; allowed: en"]
+
+
+def test_english_arithmetic_that_langdetect_calls_dutch_is_english_enough():
+    record = {
+        "instruction": "Ann had 3 dozen cookies and ate 2 dozen. How many cookies are left?",
+        "output": "Ann had 3 dozen oatmeal cookies - 2 dozen = 1 dozen oatmeal cookies left.\n"
+        "1 dozen = 12 cookies, so Ann has 12 oatmeal cookies left.",
+    }
+    assert dq301([record], **{"allowed-languages": ["en"]}) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        ({"allowed-languages": ["english"]}, "rules.DQ301.allowed-languages"),
+        ({"fields": ["system"]}, "rules.DQ301.fields.0"),
+        ({"allowed": ["en"]}, "rules.DQ301.allowed"),
+    ],
+)
+def test_bad_options_are_config_errors_naming_the_key(options, key):
+    with pytest.raises(ConfigError, match=key):
+        dqe.check([ENGLISH], select=["DQ301"], rules={"DQ301": options})
+
+
+def test_unknown_codes_are_listed_with_the_known_ones():
+    with pytest.raises(ConfigError, match=r"unknown language code\(s\) xx; known: af, ar, bg"):
+        dqe.check([ENGLISH], select=["DQ301"], rules={"DQ301": {"allowed-languages": ["en", "xx"]}})
+
+
+def test_rule_doc():
+    doc = rule_doc("DQ301")
+    assert doc.startswith("DQ301 language-allowed  (record rule, severity error, on by default")
+    assert "allowed-languages (list, default [])" in doc and "Why it matters:" in doc
+
+
+@pytest.mark.parametrize("name", sorted(REAL_FILES))
+def test_real_files_are_english_or_chinese(name):
+    """The real files are English and Chinese; the few records that fail are English
+    arithmetic whose few words langdetect's profiles take for another language."""
+    report = dqe.check(
+        real(name), select=["DQ301"], rules={"DQ301": {"allowed-languages": ["en", "zh"]}}
+    )
+    assert report.rules[-1].code == "DQ301"
+    assert report.rules[-1].failed <= (6 if name == "gsm8k_train_alpaca.json" else 0)

@@ -1,0 +1,54 @@
+"""DQ431 max-records: the N best by quality, within the balance quotas, after deduplication."""
+
+from __future__ import annotations
+
+import dqe
+from tests.selection_support import PLUGIN, SELECT, record
+
+
+def check(records, **config):
+    return dqe.check(records, plugins=[PLUGIN], select=SELECT, **config)
+
+
+def test_inactive_without_max_records():
+    report = check([record("math", q / 10) for q in range(10)])
+    assert report.summary.rejected == 0
+
+
+def test_keeps_the_n_best_by_quality():
+    records = [record("math", q / 10) for q in range(10)]
+    report = dqe.check(records, plugins=[PLUGIN], select=["DQ431", "TST"], max_records=3)
+    statuses = report.records["status"].to_list()
+    assert statuses == ["rejected"] * 7 + ["passed"] * 3  # qualities 0.7, 0.8, 0.9 kept
+    finding = next(f for f in report.findings if f.code == "DQ431" and f.record == 0)
+    assert finding.message == "not among the 3 best records by quality (quality 0.0, cut-off 0.7)"
+    assert report.dataset["records"]["pass_rate"] == 1.0 and report.summary.gate == "pass"
+
+
+def test_honours_category_quotas_domain_maximum_and_deduplication():
+    records = (
+        [record("math", 0.99, question="DUP")] * 5  # the best records, but duplicates
+        + [record("math", 0.9)] * 10  # good but over-represented
+        + [record("programming", 0.5)] * 10
+        + [record("translation", 0.4)] * 10
+        + [record("translation", 0.95, domain="legal")] * 10  # very good but vertical
+    )
+    target = {"math": 1 / 3, "programming": 1 / 3, "translation": 1 / 3}
+    report = check(records, max_records=12, rules={"DQ411": {"target": target, "tolerance": 1.0}, "DQ421": {"max-share": 0.25, "min-records": 1}})
+    kept = report.records.filter(report.records["status"] == "passed")["record"].to_list()
+    assert len(kept) == 12
+    assert not set(kept) & set(range(5))  # no duplicate
+    categories = report.dataset["categories"]["counts"]
+    assert categories == {"math": 4, "programming": 4, "translation": 4}  # quotas for 12 records
+    legal = [i for i in kept if i >= 35]
+    assert 1 <= len(legal) <= 3  # at most 0.25 x 12, and the best of them
+    assert legal == list(range(35, 35 + len(legal)))
+    assert report.dataset["domains"]["vertical_share"] <= 0.25
+    codes = {c for reasons in report.records["codes"] for c in reasons}
+    assert codes == {"TST900", "DQ411", "DQ421"}  # quotas sized for 12 left nothing for DQ431 to cut
+
+
+def test_ties_are_cut_round_robin_over_categories():
+    records = [record("math")] * 6 + [record("programming")] * 6 + [record("translation")] * 2
+    report = check(records, max_records=6)
+    assert report.dataset["categories"]["counts"] == {"math": 2, "programming": 2, "translation": 2}

@@ -1,0 +1,162 @@
+"""The gate on the command line with the data-set metrics of categories and domains: exit codes,
+thresholds from config, and the gate manifest `dqe filter` writes (with --balance, --max-records)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from dqe.cli import main
+from dqe.manifest import load_manifest
+
+RULES = "DQ001,DQ411,DQ421,DQ431"  # explicit codes: other data-set rules do not join in
+CATEGORIES = [
+    "multi-turn", "programming", "translation", "text-correction", "text-matching", "sentiment-analysis",
+    "entity-recognition", "keyword-recognition", "structured-extraction", "structured-output",
+    "idiom-explanation", "reading-comprehension", "objective-test", "classification", "chain-of-thought",
+    "math", "summarization", "rewriting", "reviews", "copywriting", "creative-writing", "storytelling",
+    "composition", "brainstorming", "open-qa", "closed-qa",
+]  # fmt: skip
+
+
+def records(mix: dict[str, int], medical: int = 0) -> list[dict]:
+    """Records of the given categories; the first ``medical`` of them in the medical domain."""
+    out = []
+    for category, n in mix.items():
+        out += [{"instruction": f"Task {len(out) + i}.", "output": "Done.", "category": category} for i in range(n)]
+    for obj in out[:medical]:
+        obj["domain"] = "medical"
+    return out
+
+
+BALANCED = records({c: 10 for c in CATEGORIES})  # 260 records, 10 per category
+MATH_HEAVY = records({"math": 250, "programming": 50})
+
+
+def shows(out: str, *words: str) -> bool:
+    """Whether a line of the text report holds these words, in order, however aligned."""
+    return re.search(r"\s+".join(re.escape(w) for w in words), out) is not None
+
+
+def run(*args: str):
+    result = CliRunner().invoke(main, [*args, "--no-progress", "--select", RULES])
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def data(write_jsonl):
+    return lambda recs: str(write_jsonl(recs))
+
+
+def test_check_passes_a_balanced_set(data):
+    code, out = run("check", data(BALANCED))
+    assert code == 0, out
+    assert shows(out, "category-imbalance", "0", "PASS") and "Gate PASS" in out
+
+
+def test_check_fails_a_set_dominated_by_one_category(data):
+    code, out = run("check", data(MATH_HEAVY))
+    assert code == 1
+    assert shows(out, "category-imbalance", "0.923", "FAIL", "(fail > 0.85, warn > 0.6)")
+
+
+def test_check_fails_when_vertical_domains_are_the_majority(data):
+    code, out = run("check", data(records({c: 10 for c in CATEGORIES}, medical=130)))
+    assert code == 1
+    assert shows(out, "domain-ratio", "0.5", "FAIL", "(fail > 0.3)")
+
+
+def test_json_report_carries_sections_and_metric_states(data):
+    code, out = run("check", data(MATH_HEAVY), "--format", "json")
+    report = json.loads(out)
+    assert code == 1 and report["summary"]["gate"] == "fail"
+    assert report["dataset"]["categories"]["counts"] == {"math": 250, "programming": 50}
+    assert report["dataset"]["domains"]["vertical_share"] == 0.0
+    states = {m["name"]: m["state"] for m in report["gate"]["metrics"]}
+    assert states == {
+        "pass-rate": "pass",
+        "invalid-records": "pass",
+        "passed-records": "pass",
+        "category-imbalance": "fail",
+        "domain-ratio": "pass",
+    }
+
+
+def test_thresholds_come_from_the_config_file(data, tmp_path):
+    config = tmp_path / "dqe.toml"
+    config.write_text('[gate]\ncategory-imbalance = { fail = 0.95 }\n\n[rules.DQ421]\nmax-share = 0.6\n')
+    code, out = run("check", data(MATH_HEAVY), "--config", str(config))
+    assert code == 0, out
+    assert shows(out, "category-imbalance", "0.923", "WARN")
+    assert shows(out, "domain-ratio", "0", "PASS", "(fail > 0.6)")
+
+
+def test_an_unknown_gate_metric_is_a_config_error(data, tmp_path):
+    config = tmp_path / "dqe.toml"
+    config.write_text("[gate]\ncategory-balance = { fail = 0.5 }\n")
+    code, out = run("check", data(BALANCED), "--config", str(config))
+    assert code == 2
+    assert "'gate.category-balance': no such metric; known: category-imbalance, domain-ratio" in out
+
+
+def test_filter_writes_a_failing_manifest_for_a_failing_set(data, tmp_path):
+    passed, rejected = tmp_path / "ok.jsonl", tmp_path / "bad.jsonl"
+    code, out = run("filter", data(MATH_HEAVY), "--passed", str(passed), "--rejected", str(rejected))
+    assert code == 1
+    assert "gate: category-imbalance = 0.9231 fails its threshold (> 0.85)" in out
+    manifest = load_manifest(tmp_path / "ok.jsonl.manifest.json")
+    assert manifest.gate.verdict == "fail"
+    assert manifest.dataset["categories"]["imbalance"] == 0.9231
+    assert manifest.dataset["domains"]["max_vertical_share"] == 0.3
+    assert len(manifest.passed_ids) == 300
+
+
+def test_filter_balance_downsamples_and_the_manifest_passes(data, tmp_path):
+    passed, rejected = tmp_path / "ok.jsonl", tmp_path / "bad.jsonl"
+    mix = {c: 10 for c in CATEGORIES} | {"math": 400}
+    code, out = run("filter", data(records(mix)), "--passed", str(passed), "--rejected", str(rejected), "--balance")
+    assert code == 0, out
+    kept = [json.loads(line) for line in passed.read_text().splitlines()]
+    dropped = [json.loads(line) for line in rejected.read_text().splitlines()]
+    assert len(kept) + len(dropped) == 650
+    # 25 categories of 10 plus math: math may keep 2 x 1/26 of the selection (20 of 270)
+    assert sum(r["category"] == "math" for r in kept) == 20
+    assert {r["category"] for r in dropped} == {"math"}
+    assert dropped[0]["_dqe"]["reasons"] == [
+        {
+            "code": "DQ411",
+            "name": "category-balance",
+            "severity": "error",
+            "score": 1.0,
+            "message": "over the quota of category math: 20 of 400 kept (best by quality)",
+        }
+    ]
+    manifest = load_manifest(tmp_path / "ok.jsonl.manifest.json")
+    assert manifest.gate.verdict == "pass"
+    assert manifest.dataset["records"] == {
+        "total": 650, "passed": 270, "rejected": 380, "invalid": 0, "deselected": 380, "pass_rate": 1.0,
+    }  # fmt: skip
+    assert manifest.dataset["categories"]["quotas"]["math"] == 20
+    assert len(manifest.passed_ids) == 270
+
+
+def test_filter_max_records_keeps_n_and_changes_the_config_hash(data, tmp_path):
+    source = data(BALANCED)
+    hashes = []
+    for extra in ([], ["--max-records", "52"]):
+        passed = tmp_path / f"ok{len(extra)}.jsonl"
+        code, out = run("filter", source, "--passed", str(passed), "--rejected", str(tmp_path / "bad.jsonl"), *extra)
+        assert code == 0, out
+        manifest = load_manifest(passed.with_name(passed.name + ".manifest.json"))
+        hashes.append(manifest.config.sha256)
+    assert manifest.passed.records == 52
+    assert set(manifest.dataset["categories"]["counts"].values()) == {2}  # 2 of each of 26
+    assert hashes[0] != hashes[1]
+
+
+def test_max_records_must_be_positive(data, tmp_path):
+    code, out = run("filter", data(BALANCED), "--passed", str(tmp_path / "a.jsonl"), "--rejected", str(tmp_path / "b.jsonl"), "--max-records", "0")
+    assert code == 2 and "--max-records" in out

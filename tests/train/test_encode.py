@@ -1,0 +1,145 @@
+"""Formatting and masking: only answers (with their closing token) are learned."""
+
+from __future__ import annotations
+
+import pytest
+
+from dqe.formats.base import Columns
+from dqe.plugins import load_plugins
+from dqe.records import Record, Turn
+from dqe.train.encode import IGNORE, ChatTemplateEncoder, TemplateEncoder, fit_length
+
+pytestmark = pytest.mark.train
+
+TEMPLATES = load_plugins().templates
+
+
+def alpaca(instruction: str, output: str, input: str = "", **extra) -> Record:
+    original = {"instruction": instruction, "input": input, "output": output, **extra}
+    user = f"{instruction}\n{input}" if input else instruction
+    turns = []
+    for q, a in extra.get("history", []):
+        turns += [Turn(role="user", content=q), Turn(role="assistant", content=a)]
+    turns += [Turn(role="user", content=user), Turn(role="assistant", content=output)]
+    return Record(system=extra.get("system"), turns=turns, format="alpaca", original=original)
+
+
+def texts(tokenizer, encoded):
+    """(whole text, learned text) of an encoded record."""
+    learned = [int(i) for i in encoded.labels if i != IGNORE]
+    return tokenizer.decode(encoded.ids.tolist()), tokenizer.decode(learned)
+
+
+def encoder(tokenizer, name: str, **kw):
+    return TemplateEncoder(
+        tokenizer,
+        TEMPLATES[name],
+        system=kw.get("system"),
+        learn_all_turns=kw.get("learn_all", False),
+        columns=Columns(),
+    )
+
+
+def test_alpaca_with_input_uses_the_input_section_and_learns_answer_and_eos(tokenizer):
+    record = alpaca("Correct the spelling.", "The cat sat.", input="Teh cat sat.")
+    whole, learned = texts(tokenizer, encoder(tokenizer, "alpaca").encode([record])[0])
+    assert whole == (
+        "<s>Below is an instruction that describes a task, paired with an input that provides "
+        "further context. Write a response that appropriately completes the request.\n\n"
+        "### Instruction:\nCorrect the spelling.\n\n"
+        "### Input:\nTeh cat sat.\n\n"
+        "### Response:\nThe cat sat.\n\n</s>"
+    )
+    assert learned == "The cat sat.\n\n</s>"
+
+
+def test_alpaca_without_input_uses_the_short_preamble(tokenizer):
+    record = alpaca("Name a primary colour.", "Red.")
+    whole, learned = texts(tokenizer, encoder(tokenizer, "alpaca").encode([record])[0])
+    assert whole == (
+        "<s>Below is an instruction that describes a task. Write a response that appropriately "
+        "completes the request.\n\n"
+        "### Instruction:\nName a primary colour.\n\n"
+        "### Response:\nRed.\n\n</s>"
+    )
+    assert learned == "Red.\n\n</s>"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected", "answer"),
+    [
+        (
+            "chatml",
+            "<s><|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello.<|im_end|>\n",
+            "Hello.<|im_end|>\n",
+        ),
+        ("phi3", "<s><|user|>\nHi<|end|>\n<|assistant|>\nHello.<|end|>\n", "Hello.<|end|>\n"),
+    ],
+)
+def test_chat_markup_templates_learn_the_closing_marker(tokenizer, name, expected, answer):
+    whole, learned = texts(tokenizer, encoder(tokenizer, name).encode([alpaca("Hi", "Hello.")])[0])
+    assert (whole, learned) == (expected, answer)
+
+
+def test_system_prompt_from_record_else_from_config(tokenizer):
+    own = alpaca("Hi", "Hello.", system="Be terse.")
+    none = alpaca("Hi", "Hello.")
+    enc = encoder(tokenizer, "chatml", system="Be kind.")
+    first, second = (texts(tokenizer, e)[0] for e in enc.encode([own, none]))
+    assert first.startswith("<s><|im_start|>system\nBe terse.<|im_end|>\n")
+    assert second.startswith("<s><|im_start|>system\nBe kind.<|im_end|>\n")
+
+
+def test_history_learns_only_the_last_answer_unless_asked(tokenizer):
+    record = alpaca("And 3+3?", "6.", history=[["What is 2+2?", "4."]])
+    last_only = texts(tokenizer, encoder(tokenizer, "chatml").encode([record])[0])[1]
+    every = texts(tokenizer, encoder(tokenizer, "chatml", learn_all=True).encode([record])[0])[1]
+    assert last_only == "6.<|im_end|>\n"
+    assert every == "4.<|im_end|>\n6.<|im_end|>\n"
+
+
+def test_model_chat_template_masks_everything_but_answers(tokenizer):
+    record = alpaca("And 3+3?", "6.", history=[["What is 2+2?", "4."]])
+    enc = ChatTemplateEncoder(tokenizer, system="Be terse.", learn_all_turns=False)
+    whole, learned = texts(tokenizer, enc.encode([record])[0])
+    assert whole == tokenizer.apply_chat_template(
+        [
+            {"role": "system", "content": "Be terse."},
+            {"role": "user", "content": "What is 2+2?"},
+            {"role": "assistant", "content": "4."},
+            {"role": "user", "content": "And 3+3?"},
+            {"role": "assistant", "content": "6."},
+        ],
+        tokenize=False,
+    )
+    assert learned == "6.<|im_end|>\n"
+    every = ChatTemplateEncoder(tokenizer, system=None, learn_all_turns=True)
+    assert texts(tokenizer, every.encode([record])[0])[1] == "4.<|im_end|>\n6.<|im_end|>\n"
+
+
+def test_truncation_keeps_the_start_and_drops_records_whose_answer_is_cut_away(tokenizer):
+    record = alpaca("Explain photosynthesis in plants. " * 3, "Plants turn light into sugar.")
+    encoded = encoder(tokenizer, "alpaca").encode([record])[0]
+    n = len(encoded)
+    fitted, truncated, dropped = fit_length(encoded, n - 2, "truncate")
+    assert truncated and dropped is None and len(fitted) == n - 2
+    assert fitted.labels[0] == IGNORE
+    assert fitted.supervised == encoded.supervised - 2
+    prompt_only = int((encoded.labels == IGNORE).sum())
+    assert fit_length(encoded, prompt_only, "truncate")[1:] == (True, "answer-truncated-away")
+    assert fit_length(encoded, n - 1, "drop")[1:] == (True, "too-long")
+    assert fit_length(encoded, n, "drop")[1:] == (False, None)
+
+
+def test_trained_length_is_the_length_dqe_check_counted(tokenizer, tmp_path, rasbt):
+    """The token-length rule and the trainer count the same tokens (one BOS aside)."""
+    from dqe.api import make_engine
+
+    folder = tmp_path / "tok"
+    tokenizer.save_pretrained(str(folder))
+    records = [r for r in rasbt[:200] if not r["input"]]  # the reader joins an input with "\n"
+    result = make_engine(None, (), (), {"tokenizer": f"hf:{folder}", "template": "chatml"}).run(records)
+    counted = result.table["tokens_total"].to_list()
+    normalized = [alpaca(r["instruction"], r["output"]) for r in records]
+    trained = [len(e) for e in encoder(tokenizer, "chatml").encode(normalized)]
+    assert trained == [c + 1 for c in counted]

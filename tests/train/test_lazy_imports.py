@@ -1,0 +1,31 @@
+"""``dqe --help``, ``dqe check`` and ``dqe train --help`` never import torch (or transformers)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+SCRIPT = """
+import sys
+from click.testing import CliRunner
+from dqe.cli import main
+for args in (["--help"], ["train", "--help"], ["check", sys.argv[1]], ["rules"]):
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code in (0, 1), (args, result.output)
+heavy = sorted(m for m in ("torch", "transformers", "peft") if m in sys.modules)
+print(",".join(heavy) or "none")
+"""
+
+
+def test_check_and_help_do_not_import_torch(tmp_path):
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"instruction": "Say hi.", "input": "", "output": "Hi."}) + "\n")
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(data)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert out.stdout.strip() == "none"

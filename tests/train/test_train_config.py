@@ -1,0 +1,82 @@
+"""train.toml: grouped kebab-case keys, validated; unknown keys are errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from dqe.config import ConfigError
+from dqe.train.config import load_train_config
+from dqe.train.run import CONFIG_FILE, resume_config
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "cfg" / "train.toml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_a_train_toml_is_read_with_paths_relative_to_it(tmp_path):
+    path = write(
+        tmp_path,
+        """
+model = "meta-llama/Llama-3.2-1B"
+data = "ok.jsonl"
+out = "runs/exp1"
+template = "chatml"
+learn-all-turns = true
+[lora]
+r = 8
+target-modules = ["q_proj", "v_proj"]
+[batch]
+seq-len = 1024
+packing = false
+[eval]
+patience = 2
+""",
+    )
+    config = load_train_config(path, {"optim.lr": 1e-4, "seed": None})
+    assert config.data == tmp_path / "cfg" / "ok.jsonl"
+    assert config.out == tmp_path / "cfg" / "runs" / "exp1"
+    assert config.model == "meta-llama/Llama-3.2-1B"  # not a folder here: a hub id
+    assert (config.lora.r, config.lora.target_modules, config.lora.alpha) == (
+        8,
+        ["q_proj", "v_proj"],
+        32,
+    )
+    assert (config.batch.seq_len, config.batch.packing, config.eval.patience) == (1024, False, 2)
+    assert config.learn_all_turns and config.optim.lr == 1e-4 and config.seed == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('model = "m"\ndata = "d"\nout = "o"\n[lora]\nrank = 8\n', "unknown key 'lora.rank'"),
+        ('model = "m"\ndata = "d"\nout = "o"\nlearning-rate = 1\n', "unknown key 'learning-rate'"),
+        ('model = "m"\ndata = "d"\n', "missing key 'out'"),
+        (
+            'model = "m"\ndata = "d"\nout = "o"\n[split]\nval = 0.5\ntest = 0.5\n',
+            "val + test must leave records",
+        ),
+        ('model = "m"\ndata = "d"\nout = "o"\n[batch]\npacking = "sometimes"\n', "'batch.packing'"),
+    ],
+)
+def test_bad_keys_and_values_are_errors_naming_them(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message.replace("+", r"\+")):
+        load_train_config(write(tmp_path, text))
+
+
+def test_resume_refuses_a_config_that_differs_from_the_run(tmp_path):
+    from dqe.train.runfolder import write_json
+
+    config = load_train_config(
+        None, {"model": "m", "data": tmp_path / "d.jsonl", "out": tmp_path / "run"}
+    ).resolved()
+    (tmp_path / "run").mkdir()
+    write_json(tmp_path / "run" / CONFIG_FILE, config.to_json())
+    assert resume_config(tmp_path / "run", None, {}) == config
+    assert resume_config(tmp_path / "run", None, {"seed": 0}) == config
+    with pytest.raises(ConfigError, match=r"'lora.r' was 16, now 4"):
+        resume_config(tmp_path / "run", None, {"lora.r": 4})
+    with pytest.raises(ConfigError, match="no run there"):
+        resume_config(tmp_path / "elsewhere", None, {})
