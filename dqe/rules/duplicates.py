@@ -213,9 +213,9 @@ class DuplicateRule(DatasetRule):
 
 class ExactDuplicate(DuplicateRule):
     """Hashes each record's conversation text (every turn but the system prompt, history and
-    tool calls included; Unicode NFKC, lowercased, whitespace collapsed) and keeps one record per hash: the best by
-    quality score (one no other rule rejected first; ties: the first seen). The others fail
-    and name the record kept."""
+    tool calls included; Unicode NFKC, lowercased, whitespace collapsed) and keeps one record
+    per hash: the best by quality score (one no other rule rejected first; ties: the first
+    seen). The others fail and name the record kept."""
 
     code = "DQ401"
     name = "exact-duplicate"
