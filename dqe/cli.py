@@ -112,6 +112,16 @@ def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def against_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--against",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        metavar="PATH",
+        help="Evaluation set (file or folder, repeatable): training records found in it, exactly or nearly, fail DQ403.",
+    )(fn)
+
+
 def _overrides(kw: dict[str, Any]) -> dict[str, Any]:
     overrides = {
         "select": _split(kw.pop("select")),
@@ -121,6 +131,8 @@ def _overrides(kw: dict[str, Any]) -> dict[str, Any]:
         "template": kw.pop("template"),
         "input_format": kw.pop("input_format"),
         "columns": _pairs(kw.pop("columns"), "--columns"),
+        # Paths given on the command line are relative to here, not to the config file.
+        "against": [str(p.resolve()) for p in kw.pop("against", ())] or None,
     }
     return {k: v for k, v in overrides.items() if v is not None}
 
@@ -186,6 +198,7 @@ def main() -> None:
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True, help="With --show: records to print (0: all).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when the gate fails (a report-only run); errors still exit 2.")
 @click.option("--no-progress", is_flag=True, help="No progress counter on stderr.")
+@against_option
 @engine_options
 @handle_errors
 def check(
@@ -259,6 +272,7 @@ def diff(before: Path, after: Path, fmt: str, limit: int) -> None:
 @click.option("--balance/--no-balance", default=None, help="Downsample over-represented categories (DQ411) and vertical domains (DQ421) to their quotas, keeping the best records (default: 'balance' in config, else off).")
 @click.option("--max-records", type=click.IntRange(min=1), metavar="N", help="Keep the N best records by quality, within the balance quotas and after deduplication (DQ431).")
 @click.option("--no-progress", is_flag=True, help="No progress counter on stderr.")
+@against_option
 @engine_options
 @handle_errors
 def filter_(paths: tuple[Path, ...], passed: Path, rejected: Path, balance: bool | None, max_records: int | None, no_progress: bool, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any) -> None:

@@ -57,6 +57,7 @@ class Config(BaseModel):
     disable_plugins: list[str] = Field(default_factory=list)
     rule_packs: list[str] = Field(default_factory=list)  # folders or files, relative to the config
     gate: dict[str, Threshold] = Field(default_factory=dict)
+    against: list[str] = Field(default_factory=list)  # evaluation sets that training records must not leak into (DQ403); relative to the config
     batch_size: int = Field(10_000, ge=1)
     findings_per_rule: int = Field(20, ge=0)  # findings kept per rule in reports (sampled)
     classifiers: Classifiers = Field(default_factory=Classifiers)

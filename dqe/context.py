@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cached_property
-from typing import TYPE_CHECKING
-
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dqe.config import ConfigError, LoadedConfig
 from dqe.packs import Packs
@@ -13,6 +13,7 @@ from dqe.packs import Packs
 if TYPE_CHECKING:
     from dqe.classifier import Classifier, Target
     from dqe.plugins import Registry
+    from dqe.reader import FileInfo
     from dqe.rule import Rule
     from dqe.templates import Template
     from dqe.tokenizers import Tokenizer
@@ -27,6 +28,12 @@ class Context:
         # The run's rules by code, set by the engine once they exist: rules that cooperate
         # read each other (the domain quota plans around the category quotas).
         self.rules: dict[str, Rule] = {}
+        self.files: list[FileInfo] = []  # the inputs of the current run, indexed by ``_file``
+
+    def sources(self, files: Iterable[int], lines: Iterable[int]) -> list[str]:
+        """``path:line`` of records (``_file``, ``_line``), for messages naming another record."""
+        paths = [f.path for f in self.files]
+        return [f"{paths[f]}:{line}" for f, line in zip(files, lines, strict=True)]
 
     @cached_property
     def packs(self) -> Packs:

@@ -194,6 +194,7 @@ class Engine:
 
     def run(self, inputs: Any, progress: Callable[[int], None] | None = None) -> RunResult:
         reader = self.reader(inputs)
+        self.context.files = reader.files
         timings: dict[str, float] = defaultdict(float)
         record_rules = [a for a in self.rules if isinstance(a.rule, RecordRule)]
         dataset_rules = [a for a in self.rules if isinstance(a.rule, DatasetRule)]

@@ -56,7 +56,7 @@ def sniff(path: Path) -> Container | None:
         raise InputError(f"{path}: is a directory") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
     if not text:
         return None
     if suffix == ".parquet":

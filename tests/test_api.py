@@ -9,7 +9,7 @@ import dqe
 from dqe.config import ConfigError
 
 GOOD = {"instruction": "Name a primary colour.", "output": "Red."}
-BAD = {"instruction": "Name a primary colour.", "output": "  "}
+BAD = {"instruction": "Name a secondary colour.", "output": "  "}
 
 
 def test_check_a_list_of_dicts():
@@ -23,7 +23,7 @@ def test_check_a_list_of_dicts():
 
 
 def test_check_a_polars_frame_and_get_every_finding():
-    frame = pl.DataFrame([GOOD, BAD, BAD])
+    frame = pl.DataFrame([GOOD, BAD, {**BAD, "instruction": "Name a warm colour."}])
     report = dqe.check(frame, findings_per_rule=1)
     assert len(report.findings) == 1
     assert report.findings_frame.height == 2

@@ -44,7 +44,8 @@ def test_check_does_not_import_torch(write_jsonl):
 
 
 def test_clean_data_passes_with_exit_0(write_jsonl):
-    code, out = run("check", write_jsonl([GOOD] * 5))
+    others = [("What is 2 + 2?", "2 + 2 is 4."), ("Who wrote Hamlet?", "William Shakespeare."), ("Name a planet.", "Mars.")]
+    code, out = run("check", write_jsonl([GOOD, *({"instruction": q, "output": a} for q, a in others)]))
     assert code == 0
     assert "gate PASS" in out
 
@@ -91,15 +92,15 @@ def test_json_report_follows_the_contract(write_jsonl, tmp_path):
 
 def test_findings_are_sampled_per_rule_unless_all_are_asked_for(write_jsonl, tmp_path):
     path = write_jsonl([EMPTY_ANSWER] * 30)
-    _, out = run("check", path, "--format", "json")
+    _, out = run("check", path, "--format", "json", "--ignore", "DQ4")
     report = json.loads(out)
     assert len(report["findings"]) == 20 and report["findings_complete"] is False
-    _, out = run("check", path, "--format", "json", "--all-findings")
+    _, out = run("check", path, "--format", "json", "--all-findings", "--ignore", "DQ4")
     assert len(json.loads(out)["findings"]) == 30
 
 
 def test_jsonl_format_prints_one_finding_a_line(write_jsonl):
-    _, out = run("check", write_jsonl([EMPTY_ANSWER, GOOD, EMPTY_ANSWER]), "--format", "jsonl")
+    _, out = run("check", write_jsonl([EMPTY_ANSWER, GOOD, EMPTY_ANSWER]), "--format", "jsonl", "--ignore", "DQ4")
     lines = [json.loads(line) for line in out.splitlines()]
     assert [(f["code"], f["source"].rsplit(":", 1)[1]) for f in lines] == [("DQ001", "1"), ("DQ001", "3")]
 
@@ -136,7 +137,7 @@ def test_bad_config_key_exits_2_naming_it(write_jsonl, tmp_path):
 def test_filter_splits_every_record_and_writes_a_manifest(write_jsonl, tmp_path):
     src = write_jsonl([GOOD, EMPTY_ANSWER, "{broken", GOOD])
     ok, bad = tmp_path / "ok.jsonl", tmp_path / "bad.jsonl"
-    code, out = run("filter", src, "--passed", ok, "--rejected", bad)
+    code, out = run("filter", src, "--passed", ok, "--rejected", bad, "--ignore", "DQ4")  # GOOD twice
     assert code == 1  # a quarter invalid fails the gate, but both outputs are written
     passed = [json.loads(line) for line in ok.read_text().splitlines()]
     rejected = [json.loads(line) for line in bad.read_text().splitlines()]

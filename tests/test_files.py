@@ -107,3 +107,11 @@ def test_aborted_writer_leaves_no_file(tmp_path):
     writer.write({"a": 1})
     writer.close(ok=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_stray_byte_is_an_invalid_line_not_an_empty_file(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(b"\xef\n")
+    assert sniff(path) == "jsonl"
+    (item,) = items_of(path)
+    assert item.error == "invalid UTF-8"

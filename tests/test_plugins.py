@@ -34,7 +34,7 @@ class ShoutingPlugin:
 
 
 def test_a_plugin_object_works_like_a_builtin():
-    report = dqe.check([GOOD, {"instruction": "Say hi.", "output": "HI THERE!"}], plugins=[ShoutingPlugin()])
+    report = dqe.check([GOOD, {"instruction": "Say hello.", "output": "HELLO THERE!"}], plugins=[ShoutingPlugin()])
     assert report.summary.rejected == 1
     assert [(f.code, f.message) for f in report.findings] == [("TST001", "answer is shouting")]
 
@@ -104,7 +104,7 @@ class ExplodingPlugin:
 
 
 def test_a_rule_that_raises_names_the_rule_and_the_record_and_never_passes(write_jsonl):
-    path = write_jsonl([GOOD, {"instruction": "boom", "output": "x"}, GOOD])
+    path = write_jsonl([GOOD, {"instruction": "boom", "output": "x"}, {"instruction": "Say bye.", "output": "Bye!"}])
     report = dqe.check(path, plugins=[ExplodingPlugin()])
     assert report.exit_code == 2
     (error,) = report.errors

@@ -41,6 +41,8 @@ def test_the_seed_example_in_chinese():
     [
         # a word problem answered with its working: equations with intermediate results
         ("A pen costs $3 and a book costs 4 times as much. How much do both cost?", "The book costs 3 * 4 = 12 dollars. Together 12 + 3 = 15 dollars."),
+        # the operation stated in words
+        ("What is 2 + 2?", "2 + 2 is 4."),
         # numbered steps
         ("Solve step by step: how many minutes are in 3 hours?", "1. An hour has 60 minutes.\n2. Three hours have 3 x 60 = 180 minutes."),
         # a "why" answered with a reason
@@ -64,6 +66,7 @@ def test_reasoned_answers_and_questions_without_need_pass(question, answer):
     [
         ("A pen costs $3 and a book costs 4 times as much. How much do both cost?", "$15", "math"),
         ("Calculate the area of a circle with a radius of 4 meters.", "The area is about 50.27 square meters.", "math"),
+        ("What is 17 * 23?", "391.", "math"),
         ("Why does ice float on water?", "Density.", "why"),
         ("Solve this riddle: what has keys but can't open locks?", "A piano.", "logic"),
         ("Explain your reasoning: is 91 a prime number?", "No.", "request"),

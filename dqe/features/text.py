@@ -1,0 +1,78 @@
+"""The conversation's text, normalized, and a hash of it: what duplicate checks compare.
+
+The text is every turn of the conversation (history, tool calls and tool results included)
+but the system prompt, which is often the same boilerplate across a data set; NFKC
+normalized (full-width and half-width forms agree), lowercased, with runs of whitespace
+collapsed; each turn is stripped, and turns are joined by a separator that is not
+whitespace, so that moving words from a question into its answer changes the hash. The
+preview (the first 100 characters, turns shown as " | ") is kept for reports that show
+examples, such as the largest duplicate clusters.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from dqe.feature import Feature
+from dqe.hookspecs import hookimpl
+
+TURN_SEPARATOR = "\x1e"  # ASCII record separator: not whitespace, not a word character
+_HASH_SEED = 0x5EED
+
+
+PREVIEW_CHARS = 100
+
+
+def conversation(turns: pl.Expr) -> pl.Expr:
+    """The turns of a ``turns`` column but system ones, joined by ``TURN_SEPARATOR``."""
+    contents = turns.list.eval(
+        pl.element()
+        .filter(pl.element().struct.field("role") != "system")
+        .struct.field("content")
+        .str.strip_chars()
+    )
+    return contents.list.join(TURN_SEPARATOR)
+
+
+def normalized(text: pl.Series) -> pl.Series:
+    """NFKC (only where there is something beyond ASCII: it is the costly step), lowercase,
+    whitespace collapsed."""
+    wide = text.str.contains(r"[^\x00-\x7f]").fill_null(False)
+    if wide.any():
+        text = text.scatter(wide.arg_true(), text.filter(wide).str.normalize("NFKC"))
+    return text.str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
+
+
+def preview(text: pl.Expr) -> pl.Expr:
+    """The first characters of a conversation, turns shown as `` | ``, for reports."""
+    short = (
+        text.str.slice(0, PREVIEW_CHARS + 1)
+        .str.replace_all("\n", " ", literal=True)
+        .str.replace_all(TURN_SEPARATOR, " | ", literal=True)
+        .str.strip_chars()
+    )
+    return (
+        pl.when(short.str.len_chars() > PREVIEW_CHARS)
+        .then(short.str.slice(0, PREVIEW_CHARS - 1) + "…")
+        .otherwise(short)
+    )
+
+
+class Text(Feature):
+    name = "text"
+    summary = "normalized conversation text (every turn but system), its 64-bit hash, a preview"
+    columns = ("text", "text_hash", "text_preview")
+    keep = ("text_hash", "text_preview")
+
+    def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
+        raw = batch.select(raw=conversation(pl.col("turns")))
+        text = normalized(raw["raw"])
+        shown = raw.select(preview(pl.col("raw"))).to_series()
+        return pl.DataFrame(
+            {"text": text, "text_hash": text.hash(seed=_HASH_SEED), "text_preview": shown}
+        )
+
+
+@hookimpl
+def dqe_register_features(register):
+    register(Text)

@@ -1,0 +1,135 @@
+"""DQ403 contamination: training records found in the --against evaluation set fail."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+import dqe
+from dqe.cli import main
+from tests.conftest import real
+
+QUESTIONS = [
+    (
+        "What is the boiling point of water at sea level?",
+        "Water boils at 100 degrees Celsius (212 degrees Fahrenheit) at sea level, where the air pressure is one atmosphere.",
+    ),
+    (
+        "Name the largest planet in the solar system.",
+        "Jupiter is the largest planet in the solar system, more than twice as massive as all the other planets combined.",
+    ),
+    (
+        "Who wrote the novel Pride and Prejudice?",
+        "Jane Austen wrote Pride and Prejudice, which was first published in 1813 and follows Elizabeth Bennet.",
+    ),
+    (
+        "Translate 'good morning' into Spanish.",
+        "'Good morning' in Spanish is 'buenos días', used as a greeting until about noon.",
+    ),
+]
+
+
+def alpaca(question: str, answer: str) -> dict:
+    return {"instruction": question, "input": "", "output": answer}
+
+
+def test_copies_and_near_copies_of_evaluation_records_fail(write_jsonl):
+    evaluation = write_jsonl([alpaca(q, a) for q, a in QUESTIONS[:2]], "eval.jsonl")
+    reworded = QUESTIONS[1][1].replace("massive", "heavy")
+    train = [
+        alpaca(QUESTIONS[0][0].upper(), QUESTIONS[0][1]),  # the same text, shouting
+        alpaca(QUESTIONS[1][0], reworded),
+        alpaca(*QUESTIONS[2]),
+        alpaca(*QUESTIONS[3]),
+    ]
+    report = dqe.check(train, select=["DQ403"], against=[str(evaluation)])
+    messages = {f.source: f.message for f in report.findings}
+    assert messages["<records>:1"] == f"same text as {evaluation}:1 (against set)"
+    assert messages["<records>:2"].startswith(
+        f"near-duplicate of {evaluation}:2 (against set, similarity 0."
+    )
+    assert len(messages) == 2
+    section = report.dataset["contamination"]
+    assert (
+        section["records"],
+        section["exact"],
+        section["near"],
+        section["rate"],
+        section["against_records"],
+    ) == (2, 1, 1, 0.5, 2)
+    (file,) = section["against"]
+    assert file["path"] == str(evaluation) and len(file["sha256"]) == 64 and file["records"] == 2
+    gate = {m.name: m for m in report.gate.metrics}
+    assert gate["contaminated-records"].state == "warn"
+
+
+def test_without_an_evaluation_set_the_rule_does_nothing():
+    report = dqe.check([alpaca(*QUESTIONS[0])], select=["DQ403"])
+    assert report.summary.rejected == 0 and "contamination" not in report.dataset
+    assert {m.name: m.state for m in report.gate.metrics}["contaminated-records"] == "skipped"
+
+
+def test_the_evaluation_set_is_read_in_its_own_format(write_jsonl):
+    sharegpt = [
+        {"conversations": [{"from": "human", "value": q}, {"from": "gpt", "value": a}]}
+        for q, a in QUESTIONS[2:]
+    ]
+    evaluation = write_jsonl(sharegpt, "eval.jsonl")
+    report = dqe.check([alpaca(*q) for q in QUESTIONS], select=["DQ403"], against=[str(evaluation)])
+    assert sorted(f.source for f in report.findings) == ["<records>:3", "<records>:4"]
+
+
+def test_config_paths_are_relative_to_the_config_file(write_jsonl, tmp_path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "held_out.jsonl").write_text(json.dumps(alpaca(*QUESTIONS[0])) + "\n")
+    (folder / "dqe.toml").write_text(
+        'against = ["held_out.jsonl"]\n[gate]\npass-rate = { fail = 0.5 }\n'
+    )
+    train = write_jsonl([alpaca(*q) for q in QUESTIONS])
+    result = CliRunner().invoke(
+        main,
+        [
+            "check",
+            str(train),
+            "--select",
+            "DQ403",
+            "--config",
+            str(folder / "dqe.toml"),
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    (finding,) = json.loads(result.output)["findings"]
+    assert finding["source"].endswith("data.jsonl:1") and "held_out.jsonl:1" in finding["message"]
+
+
+def test_a_missing_evaluation_file_is_a_usage_error(write_jsonl):
+    train = write_jsonl([alpaca(*QUESTIONS[0])])
+    result = CliRunner().invoke(main, ["check", str(train), "--against", "missing.jsonl"])
+    assert result.exit_code == 2
+    assert "missing.jsonl: no such file" in result.output
+
+
+def test_filter_rejects_leaked_records(write_jsonl, tmp_path):
+    evaluation = write_jsonl([alpaca(*QUESTIONS[3])], "eval.jsonl")
+    train = write_jsonl([alpaca(*q) for q in QUESTIONS])
+    out = ["--passed", str(tmp_path / "ok.jsonl"), "--rejected", str(tmp_path / "bad.jsonl")]
+    result = CliRunner().invoke(
+        main, ["filter", str(train), *out, "--against", str(evaluation), "--select", "DQ403"]
+    )
+    assert "1 rejected" in result.output
+    (leaked,) = [json.loads(line) for line in (tmp_path / "bad.jsonl").read_text().splitlines()]
+    assert leaked["instruction"] == QUESTIONS[3][0] and "DQ403" in json.dumps(leaked["_dqe"])
+
+
+def test_gsm8k_does_not_leak_into_the_english_demo_set():
+    report = dqe.check(
+        real("llamafactory_alpaca_en_demo.json"),
+        select=["DQ403"],
+        against=[str(real("gsm8k_train_alpaca.json"))],
+    )
+    assert report.dataset["contamination"]["against_records"] == 7473
+    assert report.dataset["contamination"]["records"] == 0
