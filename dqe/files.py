@@ -38,6 +38,17 @@ class Item(NamedTuple):
     raw: str | None = None  # the text of an invalid item, so that nothing is lost
 
 
+def _ends_with_parquet_footer(f: IO[bytes]) -> bool:
+    """Parquet files start and end with PAR1; a text file that merely starts so is not one."""
+    size = f.seek(0, os.SEEK_END)
+    if size < 12:
+        return False
+    f.seek(size - 4)
+    tail = f.read(4)
+    f.seek(0)
+    return tail == b"PAR1"
+
+
 def sniff(path: Path) -> Container | None:
     """The container of a file: by extension for .jsonl and .parquet, else by content (many
     .json files are JSON Lines). None for an empty or whitespace-only file.
@@ -46,7 +57,7 @@ def sniff(path: Path) -> Container | None:
     try:
         with open(path, "rb") as f:
             head = f.read(1 << 16)
-            if head[:4] == b"PAR1":
+            if head[:4] == b"PAR1" and _ends_with_parquet_footer(f):
                 return "parquet"
             while head and not head.strip():
                 head = f.read(1 << 16)

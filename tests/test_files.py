@@ -115,3 +115,10 @@ def test_a_stray_byte_is_an_invalid_line_not_an_empty_file(tmp_path):
     assert sniff(path) == "jsonl"
     (item,) = items_of(path)
     assert item.error == "invalid UTF-8"
+
+
+def test_text_that_starts_like_parquet_is_read_as_text(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(b'PAR1 not really\n{"instruction": "a", "output": "b"}\n')
+    assert sniff(path) == "jsonl"
+    assert [i.error is None for i in items_of(path)] == [False, True]
