@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import importlib.util
-
 import json
 import os
 import signal
 
 import pytest
 
-from dqe.train.gate import GateRefused
-from dqe.train.run import train
-from dqe.train.trainer import Hooks, TrainingInterrupted
+pytest.importorskip("torch", reason="needs the [train] extra: pip install torch==2.13.0 -e '.[train]'")
+
+from dqe.train.gate import GateRefused  # noqa: E402
+from dqe.train.run import train  # noqa: E402
+from dqe.train.trainer import Hooks, TrainingInterrupted  # noqa: E402
 
 pytestmark = [pytest.mark.train, pytest.mark.slow]
 
