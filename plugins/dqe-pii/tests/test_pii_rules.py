@@ -228,6 +228,8 @@ def test_e_mail_addresses_in_real_data_are_found():
 def _load(path: Path) -> list[dict]:
     import json
 
+    if not path.exists():
+        pytest.skip(f"real data not found at {path}")
     text = path.read_text("utf-8")
     return (
         [json.loads(line) for line in text.splitlines()]
