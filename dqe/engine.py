@@ -9,13 +9,11 @@ the run reports the error (exit code 2).
 from __future__ import annotations
 
 import time
-import traceback
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import polars as pl
 from pydantic import BaseModel
 
@@ -24,9 +22,11 @@ from dqe.context import Context
 from dqe.feature import Feature
 from dqe.gate import ENGINE_METRICS, GateResult, evaluate_gate, resolve_metrics
 from dqe.plugins import PluginError, Registry
+from dqe.batch import BatchProcessor, describe
 from dqe.reader import FileInfo, Reader
 from dqe.rule import DatasetRule, RecordRule, Rule, Severity
 from dqe.selection import select_rules
+from dqe.workers import choose_workers, run_batches
 
 BASE_COLUMNS = ("_idx", "_file", "_line", "_id", "_format")
 FINDINGS_SCHEMA = {
@@ -37,7 +37,6 @@ FINDINGS_SCHEMA = {
     "message": pl.String,
     "error": pl.Boolean,
 }
-_MAX_RULE_ERRORS = 20  # records a rule may fail on before the engine stops calling it
 
 
 class RuleErrorInfo(BaseModel):
@@ -97,27 +96,6 @@ class RunResult:
         return f"{self.files[file].path}:{line}"
 
 
-def _validated(out: Any, height: int, code: str) -> pl.DataFrame:
-    if not isinstance(out, pl.DataFrame):
-        raise TypeError(f"check() returned {type(out).__name__}, expected a polars DataFrame")
-    if out.height != height:
-        hint = " (a select of literals alone gives one row: add the column with with_columns)" if out.height == 1 else ""
-        raise TypeError(f"check() returned {out.height} rows for a batch of {height}{hint}")
-    if "passed" not in out.columns or out.schema["passed"] != pl.Boolean:
-        raise TypeError("check() must return a boolean 'passed' column")
-    if out["passed"].null_count():
-        raise TypeError("check() returned null in 'passed'")
-    passed = out["passed"]
-    score = (
-        out["score"].cast(pl.Float64).fill_null(passed.cast(pl.Float64)).clip(0.0, 1.0)
-        if "score" in out.columns
-        else passed.cast(pl.Float64)
-    )
-    message = out["message"].cast(pl.String) if "message" in out.columns else pl.repeat(None, height, dtype=pl.String, eager=True)
-    message = pl.select(pl.when(passed).then(None).otherwise(message.fill_null(f"failed {code}"))).to_series()
-    return pl.DataFrame({"passed": passed, "score": score, "message": message, "error": pl.repeat(False, height, eager=True)})
-
-
 def _merge(dataset: dict[str, Any], section: dict[str, Any]) -> None:
     """Merge a summary into the dataset section, one level deep (rules share sections)."""
     for key, value in section.items():
@@ -134,12 +112,6 @@ def _deselected(findings: pl.DataFrame, selection_codes: set[str]) -> int:
     errors = findings.filter(pl.col("severity") == "error")
     only = errors.group_by("_idx").agg(pl.col("code").is_in(list(selection_codes)).all().alias("only"))
     return int(only["only"].sum())
-
-
-def _describe(exc: BaseException) -> str:
-    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-    where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
-    return f"{type(exc).__name__}: {exc}{where}"
 
 
 def _order_features(rules: list[ActiveRule], registry: Registry, context: Context) -> list[Feature]:
@@ -192,65 +164,58 @@ class Engine:
             batch_size=config.batch_size,
         )
 
+    def workers(self, inputs: Any) -> int:
+        """Worker processes for these inputs: the config's ``workers``, or, when it is 0, as
+        many as the machine has cores for inputs big enough to repay starting them."""
+        return choose_workers(self.loaded.config.workers, inputs, self.registry.portable)
+
+    def processor(self) -> BatchProcessor:
+        """The per-batch half of the engine: features, record rules, collection."""
+        keep = [*BASE_COLUMNS, *(c for f in self.features for c in f.keep), *(c for a in self.rules for c in a.rule.keep)]
+        return BatchProcessor(
+            self.features,
+            [a for a in self.rules if isinstance(a.rule, RecordRule)],
+            [a for a in self.rules if isinstance(a.rule, DatasetRule)],
+            list(dict.fromkeys(keep)),
+        )
+
     def run(self, inputs: Any, progress: Callable[[int], None] | None = None) -> RunResult:
         reader = self.reader(inputs)
         self.context.files = reader.files
         timings: dict[str, float] = defaultdict(float)
         record_rules = [a for a in self.rules if isinstance(a.rule, RecordRule)]
         dataset_rules = [a for a in self.rules if isinstance(a.rule, DatasetRule)]
-        keep = list(dict.fromkeys([*BASE_COLUMNS, *(c for f in self.features for c in f.keep), *(c for a in self.rules for c in a.rule.keep)]))
+        by_code = {a.code: a for a in self.rules}
         tables: list[pl.DataFrame] = []
         findings: list[pl.DataFrame] = []
         invalid_rows: list[tuple[int, int, int, str]] = []
         errors: list[RuleErrorInfo] = []
         done = 0
 
-        clock = time.perf_counter()
-        for batch in reader:
-            timings["read"] += time.perf_counter() - clock
+        workers = self.workers(inputs)
+        timings["workers"] = workers
+        for batch, result in run_batches(reader, self.processor, workers, self.loaded, self.registry.disabled, timings):
             invalid_rows.extend((r.idx, r.file, r.line, r.reason) for r in batch.invalid)
-            frame = batch.frame
-            for feature in self.features:
-                clock = time.perf_counter()
-                added = feature.compute(frame)
-                if added.height != frame.height:
-                    raise PluginError(f"feature '{feature.name}' returned {added.height} rows for {frame.height} records")
-                frame = frame.hstack(added.get_columns())
-                timings[f"feature:{feature.name}"] += time.perf_counter() - clock
-
-            clock = time.perf_counter()
-            scores = np.zeros(frame.height)
-            for active in record_rules:
-                result = self._check(active, frame, reader, errors)
-                scores += result["score"].to_numpy()
-                failed = result.with_columns(_idx=frame["_idx"]).filter(~pl.col("passed"))
-                if failed.height:
-                    findings.append(
-                        failed.select(
-                            "_idx",
-                            code=pl.lit(active.code),
-                            severity=pl.lit(active.severity),
-                            score="score",
-                            message="message",
-                            error="error",
-                        )
-                    )
-            timings["rules"] += time.perf_counter() - clock
-
-            clock = time.perf_counter()
-            kept = frame.select(keep).with_columns(quality=pl.Series(scores / max(len(record_rules), 1)))
-            for active in dataset_rules:
-                collected = active.rule.collect(frame)
-                if collected is not None:
-                    if collected.height != frame.height:
-                        raise PluginError(f"rule {active.code} collect() returned {collected.height} rows for {frame.height}")
-                    kept = kept.hstack([s.alias(f"{active.code}:{s.name}") for s in collected.get_columns()])
-            tables.append(kept)
-            timings["collect"] += time.perf_counter() - clock
-            done += frame.height + len(batch.invalid)
+            tables.append(result.kept)
+            findings.extend(result.findings)
+            for code, (evaluated, failed, raised) in result.counts.items():
+                by_code[code].evaluated += evaluated
+                by_code[code].failed += failed
+                by_code[code].errors += raised
+            errors.extend(
+                RuleErrorInfo(
+                    code=r.code,
+                    plugin=r.plugin,
+                    source=None if r.file is None else f"{reader.files[r.file].path}:{r.line}",
+                    message=r.message,
+                )
+                for r in result.raised
+            )
+            for phase, seconds in result.timings.items():
+                timings[phase] += seconds
+            done += batch.frame.height + len(batch.invalid)
             if progress:
                 progress(done)
-            clock = time.perf_counter()
 
         table = pl.concat(tables, how="vertical") if tables else pl.DataFrame()
         all_findings = pl.concat(findings) if findings else pl.DataFrame(schema=FINDINGS_SCHEMA)
@@ -302,59 +267,6 @@ class Engine:
         result.gate = evaluate_gate(self.gate_metrics, dataset)
         return result
 
-    def _check(self, active: ActiveRule, frame: pl.DataFrame, reader: Reader, errors: list[RuleErrorInfo]) -> pl.DataFrame:
-        """The rule's results for a batch (passed, score, message, error)."""
-        active.evaluated += frame.height
-        out = self._check_batch(active, frame, reader, errors)
-        active.failed += int((~out["passed"] & ~out["error"]).sum())
-        return out
-
-    def _check_batch(self, active: ActiveRule, frame: pl.DataFrame, reader: Reader, errors: list[RuleErrorInfo]) -> pl.DataFrame:
-        if active.broken:
-            return self._errored(active, frame, active.broken, reader, errors, each=False)
-        try:
-            return _validated(active.rule.check(frame), frame.height, active.code)
-        except Exception as exc:
-            batch_error = _describe(exc)
-        # Find the records it fails on, one at a time; give up on a rule that fails on many.
-        parts = []
-        for row in range(frame.height):
-            one = frame.slice(row, 1)
-            try:
-                parts.append(_validated(active.rule.check(one), 1, active.code))
-            except Exception as exc:
-                parts.append(self._errored(active, one, _describe(exc), reader, errors))
-                if active.errors >= _MAX_RULE_ERRORS:
-                    active.broken = batch_error
-                    errors.append(
-                        RuleErrorInfo(
-                            code=active.code,
-                            plugin=active.plugin,
-                            source=None,
-                            message=f"stopped after {active.errors} failing records; every later record is rejected: {batch_error}",
-                        )
-                    )
-                    parts.append(self._errored(active, frame.slice(row + 1), batch_error, reader, errors, each=False))
-                    break
-        return pl.concat(parts)
-
-    @staticmethod
-    def _errored(
-        active: ActiveRule, frame: pl.DataFrame, message: str, reader: Reader, errors: list[RuleErrorInfo], each: bool = True
-    ) -> pl.DataFrame:
-        """Results that reject ``frame``'s records because the rule raised on them."""
-        active.errors += frame.height
-        if each:
-            for file, line in zip(frame["_file"], frame["_line"], strict=True):
-                errors.append(
-                    RuleErrorInfo(code=active.code, plugin=active.plugin, source=f"{reader.files[file].path}:{line}", message=message)
-                )
-        n = frame.height
-        return pl.DataFrame(
-            {"passed": [False] * n, "score": [0.0] * n, "message": [f"rule raised {message}"] * n, "error": [True] * n},
-            schema={"passed": pl.Boolean, "score": pl.Float64, "message": pl.String, "error": pl.Boolean},
-        )
-
     @staticmethod
     def _evaluate(active: ActiveRule, table: pl.DataFrame, errors: list[RuleErrorInfo]) -> tuple[pl.DataFrame | None, dict]:
         rule = active.rule
@@ -367,14 +279,14 @@ class Engine:
         try:
             result = rule.evaluate(view)
         except Exception as exc:
-            errors.append(RuleErrorInfo(code=active.code, plugin=active.plugin, source=None, message=_describe(exc)))
+            errors.append(RuleErrorInfo(code=active.code, plugin=active.plugin, source=None, message=describe(exc)))
             active.errors = table.height
             rejected = view.select(
                 "_idx",
                 code=pl.lit(active.code),
                 severity=pl.lit("error"),
                 score=pl.lit(0.0),
-                message=pl.lit(f"rule raised {_describe(exc)}"),
+                message=pl.lit(f"rule raised {describe(exc)}"),
                 error=pl.lit(True),
             )
             return rejected, {}

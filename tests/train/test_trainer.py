@@ -57,7 +57,7 @@ def test_loss_falls_and_the_adapter_reloads_and_merges(torch_extra, tmp_path, ok
         m["ledger"]["train"]["records"]
         + m["ledger"]["val"]["records"]
         + m["ledger"]["test"]["records"]
-        == 160
+        == len(ok.read_text().splitlines())  # every record that passed the gate
     )
     assert {"torch", "transformers", "peft", "dqe", "python"} <= set(m["libraries"])
     assert m["base_model"]["model_type"] == "llama" and m["config"]["lora"]["r"] == 16
@@ -134,6 +134,7 @@ def test_a_canary_that_failed_a_rule_never_reaches_a_batch(
     }  # fails DQ001: empty instruction
     ok = filtered([*rasbt[:80], canary, *rasbt[80:120]])
     assert canary_answer not in ok.read_text()
+    passed = [json.loads(line) for line in ok.read_text().splitlines()]
     with open(ok, "a") as f:  # someone slips it back into the passed file
         f.write(json.dumps(canary) + "\n")
     config = config_for(
@@ -159,9 +160,7 @@ def test_a_canary_that_failed_a_rule_never_reaches_a_batch(
         )
 
     assert not reached(canary_answer)
-    assert all(
-        reached(r["output"]) for r in rasbt[:120] if r["output"] and r["instruction"]
-    )  # the search works
+    assert all(reached(r["output"]) for r in passed)  # the search works
     ledger = [json.loads(line) for line in (run.run_dir / "ledger.jsonl").read_text().splitlines()]
     assert [r["dropped"] for r in ledger if r["source"].endswith(":121")] == ["not-passed"]
     gate = run.manifest["gate"]

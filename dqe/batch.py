@@ -1,0 +1,157 @@
+"""What one batch of records goes through: features, record rules, dataset-rule collection.
+
+A ``BatchProcessor`` is the per-batch half of the engine, kept apart so that batches can run in
+worker processes (``dqe.workers``) as well as in the engine's own: it returns everything the
+engine merges as a ``BatchResult`` and touches no state the engine owns. A rule that raises
+never counts as a pass: the records it raised on fail with the error.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+import polars as pl
+
+from dqe.plugins import PluginError
+
+if TYPE_CHECKING:
+    from dqe.engine import ActiveRule
+    from dqe.feature import Feature
+
+_MAX_RULE_ERRORS = 20  # records a rule may fail on before it is no longer called
+
+
+class RaisedOn(NamedTuple):
+    """A rule raised: on the record at file/line, or (both None) it gave up on the rest."""
+
+    code: str
+    plugin: str
+    file: int | None
+    line: int | None
+    message: str
+
+
+@dataclass
+class BatchResult:
+    kept: pl.DataFrame  # the kept columns of every record, quality, dataset rules' collected columns
+    findings: list[pl.DataFrame]  # failures of record rules (FINDINGS_SCHEMA)
+    counts: dict[str, list[int]]  # rule code -> [evaluated, failed, errors]
+    raised: list[RaisedOn] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def validated(out: Any, height: int, code: str) -> pl.DataFrame:
+    """A rule's result checked against the contract: one row per record, a boolean 'passed'."""
+    if not isinstance(out, pl.DataFrame):
+        raise TypeError(f"check() returned {type(out).__name__}, expected a polars DataFrame")
+    if out.height != height:
+        hint = " (a select of literals alone gives one row: add the column with with_columns)" if out.height == 1 else ""
+        raise TypeError(f"check() returned {out.height} rows for a batch of {height}{hint}")
+    if "passed" not in out.columns or out.schema["passed"] != pl.Boolean:
+        raise TypeError("check() must return a boolean 'passed' column")
+    if out["passed"].null_count():
+        raise TypeError("check() returned null in 'passed'")
+    passed = out["passed"]
+    score = (
+        out["score"].cast(pl.Float64).fill_null(passed.cast(pl.Float64)).clip(0.0, 1.0)
+        if "score" in out.columns
+        else passed.cast(pl.Float64)
+    )
+    message = out["message"].cast(pl.String) if "message" in out.columns else pl.repeat(None, height, dtype=pl.String, eager=True)
+    message = pl.select(pl.when(passed).then(None).otherwise(message.fill_null(f"failed {code}"))).to_series()
+    return pl.DataFrame({"passed": passed, "score": score, "message": message, "error": pl.repeat(False, height, eager=True)})
+
+
+def describe(exc: BaseException) -> str:
+    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def _errored(n: int, message: str) -> pl.DataFrame:
+    """Results that reject ``n`` records because the rule raised on them."""
+    return pl.DataFrame(
+        {"passed": [False] * n, "score": [0.0] * n, "message": [f"rule raised {message}"] * n, "error": [True] * n},
+        schema={"passed": pl.Boolean, "score": pl.Float64, "message": pl.String, "error": pl.Boolean},
+    )
+
+
+class BatchProcessor:
+    def __init__(self, features: list[Feature], record_rules: list[ActiveRule], dataset_rules: list[ActiveRule], keep: list[str]):
+        self.features = features
+        self.record_rules = record_rules
+        self.dataset_rules = dataset_rules
+        self.keep = keep
+        self._raised: dict[str, int] = defaultdict(int)  # records each rule raised on so far
+        self._broken: dict[str, str] = {}  # rules given up on, with the error
+
+    def __call__(self, frame: pl.DataFrame) -> BatchResult:
+        timings: dict[str, float] = defaultdict(float)
+        for feature in self.features:
+            clock = time.perf_counter()
+            added = feature.compute(frame)
+            if added.height != frame.height:
+                raise PluginError(f"feature '{feature.name}' returned {added.height} rows for {frame.height} records")
+            frame = frame.hstack(added.get_columns())
+            timings[f"feature:{feature.name}"] += time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        result = BatchResult(kept=frame, findings=[], counts={}, timings=timings)
+        scores = np.zeros(frame.height)
+        for active in self.record_rules:
+            out = self._check(active, frame, result.raised)
+            scores += out["score"].to_numpy()
+            errors = int(out["error"].sum())
+            result.counts[active.code] = [frame.height, int((~out["passed"]).sum()) - errors, errors]
+            failed = out.with_columns(_idx=frame["_idx"]).filter(~pl.col("passed"))
+            if failed.height:
+                result.findings.append(
+                    failed.select("_idx", code=pl.lit(active.code), severity=pl.lit(active.severity), score="score", message="message", error="error")
+                )
+        timings["rules"] += time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        kept = frame.select(self.keep).with_columns(quality=pl.Series(scores / max(len(self.record_rules), 1)))
+        for active in self.dataset_rules:
+            collected = active.rule.collect(frame)  # type: ignore[attr-defined]
+            if collected is not None:
+                if collected.height != frame.height:
+                    raise PluginError(f"rule {active.code} collect() returned {collected.height} rows for {frame.height}")
+                kept = kept.hstack([s.alias(f"{active.code}:{s.name}") for s in collected.get_columns()])
+        result.kept = kept
+        timings["collect"] += time.perf_counter() - clock
+        return result
+
+    def _check(self, active: ActiveRule, frame: pl.DataFrame, raised: list[RaisedOn]) -> pl.DataFrame:
+        """The rule's results for a batch (passed, score, message, error)."""
+        code = active.code
+        if code in self._broken:
+            return _errored(frame.height, self._broken[code])
+        try:
+            return validated(active.rule.check(frame), frame.height, code)  # type: ignore[attr-defined]
+        except Exception as exc:
+            batch_error = describe(exc)
+        # Find the records it raises on, one at a time; give up on a rule that raises on many.
+        parts = []
+        for row in range(frame.height):
+            one = frame.slice(row, 1)
+            try:
+                parts.append(validated(active.rule.check(one), 1, code))  # type: ignore[attr-defined]
+                continue
+            except Exception as exc:
+                message = describe(exc)
+            parts.append(_errored(1, message))
+            raised.append(RaisedOn(code, active.plugin, one["_file"][0], one["_line"][0], message))
+            self._raised[code] += 1
+            if self._raised[code] >= _MAX_RULE_ERRORS:
+                self._broken[code] = batch_error
+                note = f"stopped after {self._raised[code]} failing records; every later record is rejected: {batch_error}"
+                raised.append(RaisedOn(code, active.plugin, None, None, note))
+                parts.append(_errored(frame.height - row - 1, batch_error))
+                break
+        return pl.concat(parts)

@@ -1,0 +1,103 @@
+"""Batches in worker processes, for data sets big enough to repay starting them.
+
+Each worker builds the same engine from the same config and plugins once, then runs the
+per-batch half (features, record rules, collection) on the batches the reader hands it; the
+engine keeps reading, merges results in input order and runs the dataset rules itself. Workers
+are started with ``spawn`` (polars' threads do not survive ``fork``), and at most two batches
+per worker are in flight, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from dqe.batch import BatchProcessor, BatchResult
+    from dqe.config import LoadedConfig
+    from dqe.reader import Batch, Reader
+
+# Below this much input, starting workers (each imports dqe and loads its tokenizer and
+# profiles, about a second) costs more than it saves.
+AUTO_MIN_BYTES = 64 << 20
+AUTO_MAX_WORKERS = 8
+
+_PROCESSOR: BatchProcessor | None = None
+
+
+def choose_workers(setting: int, inputs: Any, portable: bool) -> int:
+    """``setting`` when it is set (>= 1); else one per core for large file inputs.
+
+    Plugins registered from code (``plugins=[...]`` in the Python API) live only in this
+    process, so their runs stay in it.
+    """
+    if setting:
+        return setting if portable else 1
+    cores = os.cpu_count() or 1
+    if not portable or cores < 2:
+        return 1
+    paths = [inputs] if isinstance(inputs, str | Path) else inputs
+    if not isinstance(paths, list | tuple) or not all(isinstance(p, str | Path) for p in paths):
+        return 1
+    size = 0
+    for p in map(Path, paths):
+        size += sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() else p.stat().st_size
+    return min(cores, AUTO_MAX_WORKERS) if size >= AUTO_MIN_BYTES else 1
+
+
+def _start(loaded: LoadedConfig, disabled: list[str]) -> None:
+    from dqe import tokenizers
+    from dqe.engine import Engine
+    from dqe.plugins import load_plugins
+
+    tokenizers.THREADS = 1  # the workers are the parallelism
+    global _PROCESSOR
+    _PROCESSOR = Engine(loaded, load_plugins(disabled=disabled)).processor()
+
+
+def _work(frame: pl.DataFrame) -> BatchResult:
+    assert _PROCESSOR is not None, "worker started without an engine"
+    return _PROCESSOR(frame)
+
+
+def run_batches(
+    reader: Reader,
+    processor: Callable[[], BatchProcessor],
+    workers: int,
+    loaded: LoadedConfig,
+    disabled: list[str],
+    timings: dict[str, float],
+) -> Iterator[tuple[Batch, BatchResult]]:
+    """Each batch of ``reader`` with its result, in input order."""
+    batches = iter(reader)
+
+    def read() -> Batch | None:
+        clock = time.perf_counter()
+        batch = next(batches, None)
+        timings["read"] += time.perf_counter() - clock
+        return batch
+
+    if workers <= 1:
+        process = processor()
+        while (batch := read()) is not None:
+            yield batch, process(batch.frame)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(loaded, disabled)) as pool:
+        pending: deque = deque()
+        while (batch := read()) is not None:
+            pending.append((batch, pool.submit(_work, batch.frame)))
+            if len(pending) >= 2 * workers:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
