@@ -473,7 +473,7 @@ def _train_extra_missing(command: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(("text", "json", "html")), default="text", show_default=True, help="What is printed (or written with -o).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the --format report to FILE instead of stdout.")
 @click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
-@config_option
+@click.option("--config", "config", type=click.Path(path_type=Path), help="dqe config to read the test records with and pick the rules from (default: the one the training data was filtered with).")
 @plugin_option
 @handle_errors
 def eval_(run_dir: Path, fmt: str, output: Path | None, out: Path | None, quiet: bool, config: Path | None, disable_plugins: tuple[str, ...], rules: tuple[str, ...], **options: Any) -> None:

@@ -141,7 +141,7 @@ class RunInfo(BaseModel):
     test_loss_at_training: float | None = None  # run.json's losses.test
 
 
-class TestInfo(BaseModel):
+class HeldOut(BaseModel):
     records: int  # in test.jsonl
     evaluated: int  # prompts answered (after --limit)
     loss_records: int  # records the loss covers (those the trainer could encode)
@@ -156,7 +156,7 @@ class EvalReport(BaseModel):
     run: RunInfo
     settings: EvalSettings
     device: dict[str, Any]
-    test: TestInfo
+    test: HeldOut
     metrics: list[Metric]
     rules: list[RuleShare]
     checks: dict[

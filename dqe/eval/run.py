@@ -27,7 +27,7 @@ from dqe.eval.report import (
     EvalSettings,
     Generated,
     RunInfo,
-    TestInfo,
+    HeldOut,
     build_examples,
     build_metrics,
     rule_shares,
@@ -234,7 +234,7 @@ def evaluate(
         ),
         settings=settings,
         device=device_info(device, dtype),
-        test=TestInfo(
+        test=HeldOut(
             records=total,
             evaluated=len(answerable),
             loss_records=len(items),
