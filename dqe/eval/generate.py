@@ -109,7 +109,5 @@ class Generator:
                 tokenizer=self.tokenizer if config.stop_strings else None,
             )
             for r, i in enumerate(chosen):
-                answer = self._finish(generated[r, width:].tolist())
-                answer.prompt_truncated = len(prompts[i]) > self.max_prompt
-                out[i] = answer
+                out[i] = self._finish(generated[r, width:].tolist())
         return [out[i] for i in range(len(prompts))]

@@ -52,7 +52,6 @@ class Generated(BaseModel):
     text: str
     stopped: Stop  # the end-of-text token, the template's end of turn, or max-new-tokens
     tokens: int  # tokens generated, the stop included
-    prompt_truncated: bool = False
 
 
 class Answer(BaseModel):
@@ -74,6 +73,7 @@ class Example(BaseModel):
     question: str  # the last user turn
     prompt: str  # the text the models continued, as the template formats it
     reference: str
+    prompt_truncated: bool = False  # longer than seq-len: only its last seq-len tokens were given
     base: Answer
     tuned: Answer
 

@@ -26,8 +26,8 @@ from dqe.eval.report import (
     EvalReport,
     EvalSettings,
     Generated,
-    RunInfo,
     HeldOut,
+    RunInfo,
     build_examples,
     build_metrics,
     rule_shares,
@@ -214,6 +214,7 @@ def evaluate(
             "question": r.question,
             "prompt": tokenizer.decode(p.tolist(), skip_special_tokens=False),
             "reference": r.answer,
+            "prompt_truncated": len(p) > config.batch.seq_len,
         }
         for (e, p), r in zip(answerable, records, strict=True)
     ]

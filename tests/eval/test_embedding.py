@@ -14,8 +14,14 @@ def test_similarity_of_answers_to_references(torch_extra, embedding_model):
 
     embedder = Embedder(embedding_model, torch_extra.device("cpu"))
     assert (embedder.pooling, embedder.max_length) == ("mean", 64)
-    references = ["The dog is as loyal as a soldier.", "Paris.", "The dog is as loyal as a soldier."]
-    scores = embedder.similarity({"tuned": ["The dog is as loyal as a soldier.", "", "Zebras 42"]}, references)["tuned"]
+    references = [
+        "The dog is as loyal as a soldier.",
+        "Paris.",
+        "The dog is as loyal as a soldier.",
+    ]
+    scores = embedder.similarity(
+        {"tuned": ["The dog is as loyal as a soldier.", "", "Zebras 42"]}, references
+    )["tuned"]
     assert scores[0] == pytest.approx(1.0, abs=1e-5)
     assert scores[1] == 0.0  # an empty answer is not similar
     assert -1 <= scores[2] < 0.9999

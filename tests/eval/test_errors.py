@@ -9,10 +9,15 @@ from dqe.eval.report import rule_shares
 from dqe.records import Record, Turn
 
 QUESTIONS = [
-    Record(turns=[Turn(role="user", content="What is the capital of France? Answer in a sentence.")]),
+    Record(
+        turns=[Turn(role="user", content="What is the capital of France? Answer in a sentence.")]
+    ),
     Record(turns=[Turn(role="user", content="法国的首都是哪座城市？请用一句话回答。")]),
 ]
-RECORDS = [r.model_copy(update={"turns": [*r.turns, Turn(role="assistant", content="ref")]}) for r in QUESTIONS]
+RECORDS = [
+    r.model_copy(update={"turns": [*r.turns, Turn(role="assistant", content="ref")]})
+    for r in QUESTIONS
+]
 
 
 ANSWERS = {
@@ -32,7 +37,11 @@ def test_each_models_answers_meet_the_rules_the_config_enables():
     assert analysis.models["base"].dataset["languages"]["mismatch"] == 1
 
     shares = {r.code: r for r in rule_shares(analysis, answers=2)}
-    assert (shares["DQ302"].base_share, shares["DQ302"].tuned_share, shares["DQ302"].diff) == (0.5, 0.0, -0.5)
+    assert (shares["DQ302"].base_share, shares["DQ302"].tuned_share, shares["DQ302"].diff) == (
+        0.5,
+        0.0,
+        -0.5,
+    )
     assert (shares["EVL901"].base, shares["EVL901"].tuned) == (0, 1)
     assert (shares["any"].base, shares["any"].tuned) == (2, 1)
 
@@ -61,4 +70,9 @@ def test_an_answer_replaces_the_last_assistant_turn_and_what_follows():
     )
     got = answered(record, "Four.")
     assert got.system == "Be brief."
-    assert [(t.role, t.content) for t in got.turns] == [("user", "Hi"), ("assistant", "Hello!"), ("user", "2 + 2?"), ("assistant", "Four.")]
+    assert [(t.role, t.content) for t in got.turns] == [
+        ("user", "Hi"),
+        ("assistant", "Hello!"),
+        ("user", "2 + 2?"),
+        ("assistant", "Four."),
+    ]

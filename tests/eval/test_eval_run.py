@@ -16,11 +16,23 @@ pytestmark = [pytest.mark.train, pytest.mark.slow]
 
 
 def test_dqe_eval_prints_the_metrics_and_writes_the_reports(torch_extra, trained_run):
-    result = CliRunner().invoke(main, ["eval", str(trained_run), "--max-new-tokens", "8", "--batch-size", "3", "--quiet"])
+    result = CliRunner().invoke(
+        main, ["eval", str(trained_run), "--max-new-tokens", "8", "--batch-size", "3", "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     text = result.output
     assert f"dqe eval {trained_run}" in text
-    for line in ("loss", "perplexity", "rouge1", "rouge2", "rougeL", "unfinished", "DQ001", "DQ302", "any"):
+    for line in (
+        "loss",
+        "perplexity",
+        "rouge1",
+        "rouge2",
+        "rougeL",
+        "unfinished",
+        "DQ001",
+        "DQ302",
+        "any",
+    ):
         assert any(row.split()[:1] == [line] for row in text.splitlines()), line
 
     out = trained_run / "eval"
@@ -31,14 +43,20 @@ def test_dqe_eval_prints_the_metrics_and_writes_the_reports(torch_extra, trained
     assert metrics["loss"]["tuned"] == pytest.approx(manifest["losses"]["test"], rel=1e-5)
     assert metrics["loss"]["base"] != pytest.approx(metrics["loss"]["tuned"], rel=1e-3)
     assert metrics["perplexity"]["base"] == pytest.approx(math.exp(metrics["loss"]["base"]))
-    assert metrics["loss"]["diff"] == pytest.approx(metrics["loss"]["tuned"] - metrics["loss"]["base"])
+    assert metrics["loss"]["diff"] == pytest.approx(
+        metrics["loss"]["tuned"] - metrics["loss"]["base"]
+    )
     assert report["test"] == {**report["test"], "records": 8, "evaluated": 8, "loss_records": 8}
     assert report["settings"]["max_new_tokens"] == 8 and report["settings"]["temperature"] == 0.0
 
     rows = [json.loads(line) for line in (out / "generations.jsonl").read_text().splitlines()]
     tests = [json.loads(line) for line in (trained_run / "test.jsonl").read_text().splitlines()]
     assert [r["reference"] for r in rows] == [t["output"] for t in tests]
-    assert all(r["prompt"].startswith("<s>Below is an instruction") and r["prompt"].endswith("### Response:\n") for r in rows)
+    assert all(
+        r["prompt"].startswith("<s>Below is an instruction")
+        and r["prompt"].endswith("### Response:\n")
+        for r in rows
+    )
     for row in rows:
         for model in ("base", "tuned"):
             answer = row[model]
@@ -49,19 +67,37 @@ def test_dqe_eval_prints_the_metrics_and_writes_the_reports(torch_extra, trained
     assert html.count('<tr class="record"') == 8 and "dqe evaluation report" in html
 
 
-def test_sampling_a_limit_the_rules_chosen_and_similarity(torch_extra, trained_run, embedding_model, tmp_path):
+def test_sampling_a_limit_the_rules_chosen_and_similarity(
+    torch_extra, trained_run, embedding_model, tmp_path
+):
     from dqe.eval.report import EvalSettings
     from dqe.eval.run import evaluate
 
-    settings = EvalSettings(limit=3, max_new_tokens=6, temperature=1.0, top_p=0.9, seed=7, rules=["DQ001", "EVL901"], embedding_model=embedding_model)
-    first = evaluate(trained_run, settings, out=tmp_path / "a", plugins=[BananaPlugin()], echo=False).report
-    again = evaluate(trained_run, settings, out=tmp_path / "b", plugins=[BananaPlugin()], echo=False).report
+    settings = EvalSettings(
+        limit=3,
+        max_new_tokens=6,
+        temperature=1.0,
+        top_p=0.9,
+        seed=7,
+        rules=["DQ001", "EVL901"],
+        embedding_model=embedding_model,
+    )
+    first = evaluate(
+        trained_run, settings, out=tmp_path / "a", plugins=[BananaPlugin()], echo=False
+    ).report
+    again = evaluate(
+        trained_run, settings, out=tmp_path / "b", plugins=[BananaPlugin()], echo=False
+    ).report
     assert (first.test.evaluated, first.test.loss_records) == (3, 3)
     assert [r.code for r in first.rules] == ["DQ001", "EVL901", "any"]
-    assert [e.tuned.text for e in first.examples] == [e.tuned.text for e in again.examples]  # seeded
+    assert [e.tuned.text for e in first.examples] == [
+        e.tuned.text for e in again.examples
+    ]  # seeded
     assert (tmp_path / "a" / "generations.jsonl").read_text().count("\n") == 3
     similarity = first.metric("similarity")
-    assert -1 <= similarity.tuned <= 1 and similarity.tuned == pytest.approx(sum(e.tuned.similarity for e in first.examples) / 3)
+    assert -1 <= similarity.tuned <= 1 and similarity.tuned == pytest.approx(
+        sum(e.tuned.similarity for e in first.examples) / 3
+    )
 
 
 def test_not_a_run_is_a_usage_error(torch_extra, tmp_path):
@@ -69,4 +105,7 @@ def test_not_a_run_is_a_usage_error(torch_extra, tmp_path):
     missing = runner.invoke(main, ["eval", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "no such run folder" in missing.output
     empty = runner.invoke(main, ["eval", str(tmp_path)])
-    assert empty.exit_code == 2 and "not a finished dqe train run (no train_config.json" in empty.output
+    assert (
+        empty.exit_code == 2
+        and "not a finished dqe train run (no train_config.json" in empty.output
+    )

@@ -28,7 +28,11 @@ def test_left_padded_batches_answer_as_one_prompt_at_a_time(torch_extra, tokeniz
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(str(tiny_model))
-    texts = ["### Instruction:\nName a colour.\n\n### Response:\n", "Hi", "Translate 'cat' into French, please, and explain."]
+    texts = [
+        "### Instruction:\nName a colour.\n\n### Response:\n",
+        "Hi",
+        "Translate 'cat' into French, please, and explain.",
+    ]
     prompts = [np.asarray(tokenizer(t)["input_ids"], dtype=np.int32) for t in texts]
     batched = generator(tokenizer, max_new_tokens=12, batch_size=3).generate(model, prompts)
     alone = generator(tokenizer, max_new_tokens=12, batch_size=1).generate(model, prompts)

@@ -23,7 +23,11 @@ def test_english_by_words():
 def test_chinese_by_characters():
     # 我爱上海 against 我爱北京: 我, 爱 shared -> 2/4 both ways; bigram 我爱 -> 1/3; LCS 我爱 -> 2
     r = rouge("我爱上海", "我爱北京")
-    assert (r.rouge1, r.rouge2, r.rougeL) == (pytest.approx(0.5), pytest.approx(1 / 3), pytest.approx(0.5))
+    assert (r.rouge1, r.rouge2, r.rougeL) == (
+        pytest.approx(0.5),
+        pytest.approx(1 / 3),
+        pytest.approx(0.5),
+    )
 
 
 def test_order_matters_only_for_bigrams_and_lcs():
@@ -61,6 +65,8 @@ def _lcs_table(a: list[str], b: list[str]) -> int:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from("abcd"), max_size=25), st.lists(st.sampled_from("abcde"), max_size=80))
+@given(
+    st.lists(st.sampled_from("abcd"), max_size=25), st.lists(st.sampled_from("abcde"), max_size=80)
+)
 def test_lcs_matches_the_dynamic_programming_table(a, b):
     assert lcs_length(a, b) == _lcs_table(a, b)

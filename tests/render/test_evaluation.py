@@ -14,8 +14,8 @@ from dqe.eval.report import (
     EvalReport,
     EvalSettings,
     Generated,
-    RunInfo,
     HeldOut,
+    RunInfo,
     build_examples,
     build_metrics,
     rule_shares,
@@ -28,22 +28,63 @@ ITEMS = [
     {"question": "法国的首都是哪座城市？请用一句话回答。", "reference": "法国的首都是巴黎。"},
     {"question": "Name a primary colour.", "reference": "Red is a primary colour."},
 ]
-BASE = [Generated(text="", stopped="length", tokens=16), Generated(text="The capital is Paris.", stopped="eos", tokens=6), Generated(text="Red is a primary colour.", stopped="eos", tokens=7)]
-TUNED = [Generated(text=f"It is {PAYLOAD}", stopped="end-of-turn", tokens=9), Generated(text="法国的首都是巴黎。", stopped="eos", tokens=8), Generated(text="Blue.", stopped="eos", tokens=3)]
+BASE = [
+    Generated(text="", stopped="length", tokens=16),
+    Generated(text="The capital is Paris.", stopped="eos", tokens=6),
+    Generated(text="Red is a primary colour.", stopped="eos", tokens=7),
+]
+TUNED = [
+    Generated(text=f"It is {PAYLOAD}", stopped="end-of-turn", tokens=9),
+    Generated(text="法国的首都是巴黎。", stopped="eos", tokens=8),
+    Generated(text="Blue.", stopped="eos", tokens=3),
+]
 
 
 @pytest.fixture(scope="module")
 def report() -> EvalReport:
-    records = [Record(turns=[Turn(role="user", content=i["question"]), Turn(role="assistant", content=i["reference"])]) for i in ITEMS]
-    analysis = check_answers(records, {"base": [g.text for g in BASE], "tuned": [g.text for g in TUNED]}, select=["DQ001", "DQ302"])
-    rows = [{"id": f"id{n}", "source": f"runs/x/test.jsonl:{n + 1}", "prompt": f"### Instruction:\n{i['question']}\n\n### Response:\n", **i} for n, i in enumerate(ITEMS)]
+    records = [
+        Record(
+            turns=[
+                Turn(role="user", content=i["question"]),
+                Turn(role="assistant", content=i["reference"]),
+            ]
+        )
+        for i in ITEMS
+    ]
+    analysis = check_answers(
+        records,
+        {"base": [g.text for g in BASE], "tuned": [g.text for g in TUNED]},
+        select=["DQ001", "DQ302"],
+    )
+    rows = [
+        {
+            "id": f"id{n}",
+            "source": f"runs/x/test.jsonl:{n + 1}",
+            "prompt": f"### Instruction:\n{i['question']}\n\n### Response:\n",
+            **i,
+        }
+        for n, i in enumerate(ITEMS)
+    ]
     examples = build_examples(rows, {"base": BASE, "tuned": TUNED}, analysis)
     checks = {m: analysis.models[m].dataset for m in ("base", "tuned")}
     return EvalReport(
-        run=RunInfo(dir="runs/x", base_model="models/tiny", template="alpaca", adapter="runs/x/adapter", adapter_is="best validation (step 6)", test_loss_at_training=1.5),
+        run=RunInfo(
+            dir="runs/x",
+            base_model="models/tiny",
+            template="alpaca",
+            adapter="runs/x/adapter",
+            adapter_is="best validation (step 6)",
+            test_loss_at_training=1.5,
+        ),
         settings=EvalSettings(max_new_tokens=16),
         device={"type": "cpu", "dtype": "float32", "name": "x86_64"},
-        test=HeldOut(records=4, evaluated=3, loss_records=3, loss_tokens=30, skipped=["runs/x/test.jsonl:4: not in the loss (too-long)"]),
+        test=HeldOut(
+            records=4,
+            evaluated=3,
+            loss_records=3,
+            loss_tokens=30,
+            skipped=["runs/x/test.jsonl:4: not in the loss (too-long)"],
+        ),
         metrics=build_metrics(examples, {"base": 2.0, "tuned": 1.5}, 16, checks),
         rules=rule_shares(analysis, 3),
         checks=checks,
@@ -86,7 +127,13 @@ def test_text_report(report):
 def test_json_report_round_trips_with_the_differences(report):
     data = json.loads(report.model_dump_json())
     assert data["kind"] == "evaluation"
-    assert data["metrics"][0] == {**data["metrics"][0], "name": "loss", "base": 2.0, "tuned": 1.5, "diff": -0.5}
+    assert data["metrics"][0] == {
+        **data["metrics"][0],
+        "name": "loss",
+        "base": 2.0,
+        "tuned": 1.5,
+        "diff": -0.5,
+    }
     assert data["rules"][-1]["code"] == "any" and data["rules"][-1]["tuned_share"] == 0.0
     assert data["examples"][0]["tuned"]["stopped"] == "end-of-turn"
     assert EvalReport.model_validate(data) == report
@@ -105,9 +152,21 @@ def test_html_side_by_side_and_escaped(report):
     options = [o["value"] for o in page.all("option")]
     assert "base:DQ302" in options and "tuned-worse" in options  # the check report's filters
     metrics = {r["data-metric"] for r in page.all("tr") if "data-metric" in r}
-    assert {"loss", "perplexity", "rouge1", "rouge2", "rougeL", "unfinished", "answer_tokens"} <= metrics
+    assert {
+        "loss",
+        "perplexity",
+        "rouge1",
+        "rouge2",
+        "rougeL",
+        "unfinished",
+        "answer_tokens",
+    } <= metrics
     assert '<td class="num better">-0.5</td>' in html
-    assert "法国的首都是巴黎。" in html and "runs/x/test.jsonl:4: not in the loss (too-long)" in html
+    assert (
+        "法国的首都是巴黎。" in html and "runs/x/test.jsonl:4: not in the loss (too-long)" in html
+    )
     assert next(f for f in page.all("figure"))["data-plot"] == "rules"
-    csp = next(m["content"] for m in page.all("meta") if m.get("http-equiv") == "Content-Security-Policy")
+    csp = next(
+        m["content"] for m in page.all("meta") if m.get("http-equiv") == "Content-Security-Policy"
+    )
     assert csp.startswith("default-src 'none'; img-src data:;")
