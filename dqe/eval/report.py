@@ -184,7 +184,8 @@ def build_examples(
 ) -> list[Example]:
     """The examples, each answer scored against its reference.
 
-    ``items`` hold ``id``, ``source``, ``question``, ``prompt`` and ``reference`` per record.
+    ``items`` hold the fields of ``Example`` other than the answers (``id``, ``source``,
+    ``question``, ``prompt``, ``reference``, ``prompt_truncated``), one per record.
     """
     out = []
     for i, item in enumerate(items):
