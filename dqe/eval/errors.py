@@ -83,6 +83,83 @@ def _record_rule_codes(loaded: LoadedConfig, registry: Any) -> list[str]:
     ]
 
 
+class AnswerChecker:
+    """The record rules to run on answers, set up before any answer exists, so that a bad
+    selection, option or plugin stops ``dqe eval`` before it spends time generating.
+
+    ``config`` is a dqe config as ``dqe.check`` takes it (its ``select``, ``ignore`` and rule
+    options apply); ``select`` (codes, prefixes, names) replaces its selection. Data-set rules
+    (duplicates, balance) are left out: they judge a training set, not answers.
+    """
+
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        select: list[str] | None = None,
+        plugins: Iterable[object] = (),
+        disable_plugins: Iterable[str] = (),
+    ):
+        from dqe.api import resolve_config
+        from dqe.engine import Engine
+        from dqe.plugins import load_plugins
+
+        loaded = resolve_config(config, {"select": select})
+        self.registry = load_plugins(
+            disabled=[*disable_plugins, *loaded.config.disable_plugins], extra=plugins
+        )
+        self.registry.raise_errors()
+        codes = _record_rule_codes(loaded, self.registry)
+        # answers are checked as OpenAI messages, whatever the training data's fields were named
+        self.loaded = resolve_config(
+            loaded,
+            {
+                "select": codes,
+                "extend_select": [],
+                "ignore": [],
+                "input_format": "openai",
+                "columns": {},
+                "tags": {},
+            },
+        )
+        engine = Engine(self.loaded, self.registry)  # validates every rule's options now
+        self.rules = [
+            RuleInfo(code=a.code, name=a.rule.name, summary=a.rule.summary, severity=a.severity)
+            for a in engine.rules
+        ]
+
+    def check(self, records: Sequence[Record], answers: dict[str, Sequence[str]]) -> ErrorAnalysis:
+        """Each model's ``answers`` (one per record) checked as the records' last answers."""
+        from dqe.engine import Engine
+        from dqe.report import build_report
+
+        openai = self.registry.formats["openai"]
+        models: dict[str, ModelCheck] = {}
+        for model, texts in answers.items():
+            if len(texts) != len(records):
+                raise ValueError(f"{len(texts)} answers of '{model}' for {len(records)} records")
+            if not records:  # nothing to check (the engine reads no empty input)
+                models[model] = ModelCheck(flags=[])
+                continue
+            objects = [
+                _message_object(answered(r, a), openai) for r, a in zip(records, texts, strict=True)
+            ]
+            engine = Engine(self.loaded, self.registry)  # one per model: rules count per run
+            report = build_report(engine.run(objects), complete=True)
+            flags: list[list[Flag]] = [[] for _ in records]
+            for row in report.findings_frame.iter_rows(named=True):
+                flags[row["record"]].append(
+                    Flag(code=row["code"], severity=row["severity"], message=row["message"] or "")
+                )
+            errors = [
+                f"{e.code} ({e.plugin}) at answer {e.source or '(all)'}: {e.message}"
+                for e in report.errors
+            ]
+            dataset = {k: v for k, v in report.dataset.items() if k not in ("formats", "records")}
+            models[model] = ModelCheck(flags=flags, dataset=dataset, errors=errors)
+        return ErrorAnalysis(rules=self.rules, models=models)
+
+
 def check_answers(
     records: Sequence[Record],
     answers: dict[str, Sequence[str]],
@@ -92,63 +169,7 @@ def check_answers(
     plugins: Iterable[object] = (),
     disable_plugins: Iterable[str] = (),
 ) -> ErrorAnalysis:
-    """Check each model's ``answers`` (one per record) with the selected record rules.
-
-    ``config`` is a dqe config as ``dqe.check`` takes it (its ``select``, ``ignore`` and rule
-    options apply); ``select`` (codes, prefixes, names) replaces its selection. Data-set rules
-    (duplicates, balance) are left out: they judge a training set, not answers.
-    """
-    from dqe.api import resolve_config
-    from dqe.engine import Engine
-    from dqe.plugins import load_plugins
-    from dqe.report import build_report
-
-    loaded = resolve_config(config, {"select": select})
-    registry = load_plugins(
-        disabled=[*disable_plugins, *loaded.config.disable_plugins], extra=plugins
-    )
-    registry.raise_errors()
-    codes = _record_rule_codes(loaded, registry)
-    # the answers are written as OpenAI messages, whatever the training data's fields were named
-    loaded = resolve_config(
-        loaded,
-        {
-            "select": codes,
-            "extend_select": [],
-            "ignore": [],
-            "input_format": "openai",
-            "columns": {},
-            "tags": {},
-        },
-    )
-    openai = registry.formats["openai"]
-    models: dict[str, ModelCheck] = {}
-    infos: dict[str, RuleInfo] = {}
-    for model, texts in answers.items():
-        if len(texts) != len(records):
-            raise ValueError(f"{len(texts)} answers of '{model}' for {len(records)} records")
-        objects = [
-            _message_object(answered(r, a), openai) for r, a in zip(records, texts, strict=True)
-        ]
-        engine = Engine(loaded, registry)  # one per model: rules count and summarize per run
-        report = build_report(engine.run(objects), complete=True)
-        flags: list[list[Flag]] = [[] for _ in records]
-        if records:
-            for row in report.findings_frame.iter_rows(named=True):
-                flags[row["record"]].append(
-                    Flag(code=row["code"], severity=row["severity"], message=row["message"] or "")
-                )
-        errors = [
-            f"{e.code} ({e.plugin}) at answer {e.source or '(all)'}: {e.message}"
-            for e in report.errors
-        ]
-        dataset = {k: v for k, v in report.dataset.items() if k not in ("formats", "records")}
-        models[model] = ModelCheck(flags=flags, dataset=dataset, errors=errors)
-        for active in engine.rules:
-            infos[active.code] = RuleInfo(
-                code=active.code,
-                name=active.rule.name,
-                summary=active.rule.summary,
-                severity=active.severity,
-            )
-    return ErrorAnalysis(rules=[infos[c] for c in sorted(infos)], models=models)
+    """Check each model's ``answers`` (one per record) with the selected record rules (see
+    ``AnswerChecker``)."""
+    checker = AnswerChecker(config, select=select, plugins=plugins, disable_plugins=disable_plugins)
+    return checker.check(records, answers)

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from rich.console import Console
 
-from dqe.eval.errors import check_answers
+from dqe.eval.errors import AnswerChecker
 from dqe.eval.generate import Generator
 from dqe.eval.report import (
     MODELS,
@@ -123,6 +123,16 @@ def evaluate(
         disabled=[*disable_plugins, *loaded.config.disable_plugins], extra=plugins
     )
     registry.raise_errors()
+    # what scores the answers, set up now so that a mistake costs no generation
+    checker = AnswerChecker(
+        loaded, select=settings.rules, plugins=plugins, disable_plugins=disable_plugins
+    )
+    device = pick_device(settings.device if settings.device != "auto" else config.device)
+    embedder = None
+    if settings.embedding_model is not None:
+        from dqe.eval.embedding import Embedder
+
+        embedder = Embedder(settings.embedding_model, device)
     examples = run.test_examples(loaded, registry)
     total = len(examples)
     skipped = [f"{e.source}: {e.problem}" for e in examples if e.problem]
@@ -148,7 +158,6 @@ def evaluate(
     lap("read")
 
     # 3. The model: base weights with the adapter on top.
-    device = pick_device(settings.device if settings.device != "auto" else config.device)
     dtype = pick_dtype(config.precision, device)
     precision = str(dtype).removeprefix("torch.")
     console.print(
@@ -186,26 +195,15 @@ def evaluate(
     # 5. Scores and the rules.
     records = [e.record for e, _ in answerable]
     references = [r.answer for r in records]
+    answers = {m: [g.text for g in generated[m]] for m in MODELS}
     similarity = None
-    if settings.embedding_model is not None:
-        from dqe.eval.embedding import Embedder
-
-        embedder = Embedder(settings.embedding_model, device)
-        similarity = embedder.similarity(
-            {m: [g.text for g in generated[m]] for m in MODELS}, references
-        )
+    if embedder is not None:
+        similarity = embedder.similarity(answers, references)
         del embedder
         lap("similarity")
     chosen = "" if settings.rules is None else " " + ",".join(settings.rules)
     console.print(f"checking the answers with dqe's record rules{chosen}")
-    analysis = check_answers(
-        records,
-        {m: [g.text for g in generated[m]] for m in MODELS},
-        loaded,
-        select=settings.rules,
-        plugins=plugins,
-        disable_plugins=disable_plugins,
-    )
+    analysis = checker.check(records, answers)
     lap("rules")
     rows = [
         {

@@ -76,3 +76,8 @@ def test_an_answer_replaces_the_last_assistant_turn_and_what_follows():
         ("user", "2 + 2?"),
         ("assistant", "Four."),
     ]
+
+
+def test_no_answers_no_check():
+    analysis = check_answers([], {"base": [], "tuned": []}, select=["DQ001"])
+    assert [r.code for r in analysis.rules] == ["DQ001"] and analysis.models["tuned"].flags == []

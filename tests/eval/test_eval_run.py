@@ -100,8 +100,21 @@ def test_sampling_a_limit_the_rules_chosen_and_similarity(
     )
 
 
-def test_not_a_run_is_a_usage_error(torch_extra, tmp_path):
+def test_usage_errors_stop_before_any_generation(torch_extra, trained_run, tmp_path):
     runner = CliRunner()
+    rules = runner.invoke(
+        main, ["eval", str(trained_run), "--rules", "XYZ9", "--out", str(tmp_path / "r")]
+    )
+    assert rules.exit_code == 2 and "'select': 'XYZ9' matches no rule" in rules.output
+    folder = runner.invoke(
+        main, ["eval", str(trained_run), "--embedding-model", str(tmp_path / "none")]
+    )
+    assert (
+        folder.exit_code == 2
+        and "--embedding-model" in folder.output
+        and "no such folder" in folder.output
+    )
+    assert not (tmp_path / "r").exists()
     missing = runner.invoke(main, ["eval", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "no such run folder" in missing.output
     empty = runner.invoke(main, ["eval", str(tmp_path)])
