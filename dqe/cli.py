@@ -387,6 +387,13 @@ def convert(paths: tuple[Path, ...], to: str, output: Path, config: Path | None,
         sys.exit(1)
 
 
+def _require_train_extra(command: str) -> None:
+    """Exit 2 with the install command when torch, transformers or peft is missing."""
+    missing = [name for name in ("torch", "transformers", "peft") if importlib.util.find_spec(name) is None]
+    if missing:
+        _fail(f"dqe {command} needs the [train] extra (missing: {', '.join(missing)}): pip install 'dqe[train]'")
+
+
 @main.command()
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="Training config (train.toml); options below override it.")
 @click.option("--model", help="Base model: a local folder or a Hugging Face id.")
@@ -416,7 +423,7 @@ def train(config_file: Path | None, resume: Path | None, force: bool, quiet: boo
     dqe train --model PATH --data ok.jsonl --template alpaca --out runs/exp1
     dqe train --config train.toml --resume runs/exp1
     """
-    _train_extra_missing("train")
+    _require_train_extra("train")
     from dqe.train.config import load_train_config, read_train_table
     from dqe.train.gate import GateRefused
     from dqe.train.run import resume_config
@@ -452,12 +459,6 @@ def train(config_file: Path | None, resume: Path | None, force: bool, quiet: boo
     click.echo(f"run manifest -> {result.run_dir / 'run.json'}")
 
 
-def _train_extra_missing(command: str) -> None:
-    missing = [name for name in ("torch", "transformers", "peft") if importlib.util.find_spec(name) is None]
-    if missing:
-        _fail(f"dqe {command} needs the [train] extra (missing: {', '.join(missing)}): pip install 'dqe[train]'")
-
-
 @main.command(name="eval")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--max-new-tokens", type=click.IntRange(min=1), default=256, show_default=True, help="Most tokens generated per answer.")
@@ -488,7 +489,7 @@ def eval_(run_dir: Path, fmt: str, output: Path | None, out: Path | None, quiet:
     dqe eval runs/exp1
     dqe eval runs/exp1 --limit 50 --max-new-tokens 128 --format html -o eval.html
     """
-    _train_extra_missing("eval")
+    _require_train_extra("eval")
     from dqe.eval.report import EvalSettings
     from dqe.eval.run import evaluate
     from dqe.render.evaluation import render_eval_html, render_eval_text
