@@ -183,6 +183,7 @@ def main() -> None:
     dqe check data.jsonl                      report; exit 0 pass, 1 fail, 2 error
     dqe filter data.jsonl --passed ok.jsonl --rejected bad.jsonl
     dqe train --model PATH --data ok.jsonl --template alpaca --out runs/exp1
+    dqe eval runs/exp1                        loss, ROUGE, rules on answers: base vs tuned
     dqe rules / dqe rule DQ101 / dqe plugins
     """
 
@@ -400,6 +401,13 @@ def convert(paths: tuple[Path, ...], to: str, output: Path, config: Path | None,
         sys.exit(1)
 
 
+def _require_train_extra(command: str) -> None:
+    """Exit 2 with the install command when torch, transformers or peft is missing."""
+    missing = [name for name in ("torch", "transformers", "peft") if importlib.util.find_spec(name) is None]
+    if missing:
+        _fail(f"dqe {command} needs the [train] extra (missing: {', '.join(missing)}): pip install 'dqe[train]'")
+
+
 @main.command()
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="Training config (train.toml); options below override it.")
 @click.option("--model", help="Base model: a local folder or a Hugging Face id.")
@@ -429,9 +437,7 @@ def train(config_file: Path | None, resume: Path | None, force: bool, quiet: boo
     dqe train --model PATH --data ok.jsonl --template alpaca --out runs/exp1
     dqe train --config train.toml --resume runs/exp1
     """
-    missing = [name for name in ("torch", "transformers", "peft") if importlib.util.find_spec(name) is None]
-    if missing:
-        _fail(f"dqe train needs the [train] extra (missing: {', '.join(missing)}): pip install 'dqe[train]'")
+    _require_train_extra("train")
     from dqe.train.config import load_train_config, read_train_table
     from dqe.train.gate import GateRefused
     from dqe.train.run import resume_config
@@ -465,3 +471,56 @@ def train(config_file: Path | None, resume: Path | None, force: bool, quiet: boo
     if m["outputs"]["merged"]:
         click.echo(f"merged model -> {m['outputs']['merged']}")
     click.echo(f"run manifest -> {result.run_dir / 'run.json'}")
+
+
+@main.command(name="eval")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--max-new-tokens", type=click.IntRange(min=1), default=256, show_default=True, help="Most tokens generated per answer.")
+@click.option("--temperature", type=click.FloatRange(min=0), default=0.0, show_default=True, help="0: greedy; above 0: sampling.")
+@click.option("--top-p", type=click.FloatRange(min=0, max=1, min_open=True), default=1.0, show_default=True, help="Nucleus sampling (with --temperature > 0).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of sampling.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Prompts generated at once.")
+@click.option("--limit", type=click.IntRange(min=1), help="Evaluate only the first N test records.")
+@click.option("--rules", "rules", multiple=True, metavar="CODES", help="Record rules run on the answers: codes, prefixes, names (comma-separated); default: those the dqe config enables.")
+@click.option("--embedding-model", type=click.Path(path_type=Path), metavar="PATH", help="A local sentence-transformers folder: adds the answers' similarity to the references.")
+@click.option("--device", type=click.Choice(("auto", "cpu", "cuda")), default="auto", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), metavar="DIR", help="Where generations.jsonl, report.json and report.html go (default RUN_DIR/eval).")
+@click.option("--format", "fmt", type=click.Choice(("text", "json", "html")), default="text", show_default=True, help="What is printed (or written with -o).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the --format report to FILE instead of stdout.")
+@click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
+@click.option("--config", "config", type=click.Path(path_type=Path), help="dqe config to read the test records with and pick the rules from (default: the one the training data was filtered with).")
+@plugin_option
+@handle_errors
+def eval_(run_dir: Path, fmt: str, output: Path | None, out: Path | None, quiet: bool, config: Path | None, disable_plugins: tuple[str, ...], rules: tuple[str, ...], **options: Any) -> None:
+    """Evaluate a `dqe train` run on its held-out test split, base model against tuned.
+
+    \b
+    Loss and perplexity; answers generated for the test prompts (RUN_DIR/eval/generations.jsonl);
+    ROUGE-1/2/L against the references; dqe's record rules run on the answers, with the share
+    of answers each flags. Writes RUN_DIR/eval/report.json and report.html.
+
+    \b
+    dqe eval runs/exp1
+    dqe eval runs/exp1 --limit 50 --max-new-tokens 128 --format html -o eval.html
+    """
+    _require_train_extra("eval")
+    from dqe.eval.report import EvalSettings
+    from dqe.eval.run import evaluate
+    from dqe.render.evaluation import render_eval_html, render_eval_text
+
+    settings = EvalSettings(rules=_split(rules), config=config, **options)
+    if fmt == "html":
+        from dqe.render.html import require_dependencies
+
+        require_dependencies()
+    result = evaluate(run_dir, settings, out=out, disable_plugins=disable_plugins, echo=not quiet)
+    report = result.report
+    if fmt == "json":
+        text = report.model_dump_json(indent=2) + "\n"
+    elif fmt == "html":
+        text = render_eval_html(report)
+    else:
+        text = render_eval_text(report, color=output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    _write(text, output)
+    if output is not None:
+        click.echo(f"report in {output}; generations and reports in {result.out}", err=True)

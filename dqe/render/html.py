@@ -20,9 +20,11 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 import polars as pl
 
+from dqe import __version__
 from dqe.gate import MetricResult
 from dqe.record_text import RecordText
 from dqe.render.base import RenderError
@@ -365,7 +367,8 @@ def _codes(records: Iterable[FailingRecord]) -> list[str]:
     return sorted({r.code for rec in records for r in rec.reasons})
 
 
-def render_html(report: Report) -> str:
+def environment() -> Any:
+    """The jinja2 environment of dqe's HTML pages: autoescaped, strict, with dqe's filters."""
     require_dependencies()
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -380,19 +383,28 @@ def render_html(report: Report) -> str:
     env.filters["percent"] = percent
     env.filters["thresholds"] = threshold_text
     env.filters["short_source"] = relative_source
+    return env
+
+
+def page_assets() -> dict[str, str]:
+    """What layout.html.j2 needs besides its blocks: the style, the script, and a
+    Content-Security-Policy that allows those two (by hash) and nothing from anywhere."""
     script = _asset("report.js")
     style = _asset("report.css")
     csp = f"default-src 'none'; img-src data:; style-src {_csp_hash(style)}; script-src {_csp_hash(script)}; base-uri 'none'; form-action 'none'"
+    return {"style": style, "script": script, "csp": csp, "version": __version__}
+
+
+def render_html(report: Report) -> str:
+    env = environment()
     plots = [p for p in (_token_plot(report), _category_plot(report), _language_plot(report), _domain_plot(report), _cot_plot(report), _duplicate_plot(report)) if p]
     records, failing_total = failing_records(report)
     s = report.summary
     return env.get_template("report.html.j2").render(
+        **page_assets(),
         report=report,
         summary=s,
         pass_rate=s.passed / s.records if s.records else None,
-        csp=csp,
-        style=style,
-        script=script,
         plots=plots,
         rule_plot=_rule_plot(report),
         other_sections=_other_sections(report),
@@ -403,4 +415,3 @@ def render_html(report: Report) -> str:
         statuses=sorted({r.status for r in records if r.status}),
         text_chars=TEXT_CHARS,
     )
-

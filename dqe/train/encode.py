@@ -63,6 +63,14 @@ def _learned_turns(record: Record, learn_all: bool) -> set[int]:
     return set() if last is None else {last}
 
 
+def _last_answer(record: Record) -> int:
+    """Index of the last assistant turn: the answer a prompt asks for."""
+    last = max((i for i, t in enumerate(record.turns) if t.role == "assistant"), default=None)
+    if last is None:
+        raise ValueError("the record has no assistant turn to answer")
+    return last
+
+
 def leading_special_ids(tokenizer: Any) -> list[int]:
     """Token ids the tokenizer puts before a text (a BOS), which a template does not spell."""
     with_special = tokenizer("a", add_special_tokens=True)["input_ids"]
@@ -131,8 +139,7 @@ class TemplateEncoder:
                 out.append((self.eos, learn))
         return out
 
-    def encode(self, records: list[Record]) -> list[Encoded]:
-        all_pieces = [self.pieces(r) for r in records]
+    def _tokenize(self, all_pieces: list[list[Piece]]) -> list[Encoded]:
         texts = sorted({p for pieces in all_pieces for p, _ in pieces if isinstance(p, str) and p})
         ids = (
             dict(
@@ -155,6 +162,33 @@ class TemplateEncoder:
                 Encoded(np.asarray(tokens, dtype=np.int32), np.asarray(labels, dtype=np.int32))
             )
         return out
+
+    def encode(self, records: list[Record]) -> list[Encoded]:
+        return self._tokenize([self.pieces(r) for r in records])
+
+    def prompts(self, records: list[Record]) -> list[np.ndarray | str]:
+        """The tokens an answer is generated from: the conversation before the last assistant
+        turn and that turn's opening markup, exactly as training formatted them (a string says
+        why a record has no prompt)."""
+        all_pieces: list[list[Piece]] = []
+        problems: dict[int, str] = {}
+        prefix = self.template.wrap("assistant")[0]
+        for i, r in enumerate(records):
+            try:
+                before = r.model_copy(update={"turns": r.turns[: _last_answer(r)]})
+            except ValueError as exc:
+                problems[i] = str(exc)
+                all_pieces.append([])
+                continue
+            all_pieces.append([*self.pieces(before), (prefix, False)])
+        encoded = self._tokenize(all_pieces)
+        return [problems.get(i, e.ids) for i, e in enumerate(encoded)]
+
+    @property
+    def end_of_turn(self) -> str | None:
+        """The text that closes an answer (``<|im_end|>``), None when only the end-of-text
+        token does."""
+        return self.template.wrap("assistant")[1].strip() or None
 
 
 _CHAT_ROLES = {
@@ -183,8 +217,8 @@ class ChatTemplateEncoder:
             messages, tools=tools, tokenize=False, add_generation_prompt=prompt
         )
 
-    def render(self, record: Record) -> tuple[str, list[tuple[int, int]]]:
-        """The conversation's text and the character spans of the answers learned."""
+    def _messages(self, record: Record) -> tuple[list[dict[str, str]], Any, int]:
+        """The chat messages, the tools, and the index of the record's first turn in them."""
         messages = []
         system = record.system or self.system
         if system:
@@ -193,6 +227,11 @@ class ChatTemplateEncoder:
         messages += [{"role": _CHAT_ROLES[t.role], "content": t.content} for t in record.turns]
         tools = orjson.loads(record.tools) if record.tools else None  # the template renders them
         tools = [tools] if isinstance(tools, dict) else tools
+        return messages, tools, offset
+
+    def render(self, record: Record) -> tuple[str, list[tuple[int, int]]]:
+        """The conversation's text and the character spans of the answers learned."""
+        messages, tools, offset = self._messages(record)
         full = self._render(messages, tools)
         spans = []
         for i in sorted(_learned_turns(record, self.learn_all)):
@@ -206,6 +245,49 @@ class ChatTemplateEncoder:
                 )
             spans.append((len(before), len(through)))
         return full, spans
+
+    def prompts(self, records: list[Record]) -> list[np.ndarray | str]:
+        """The tokens an answer is generated from: the conversation before the last assistant
+        turn, rendered with the generation prompt (a string says why a record has none)."""
+        texts: dict[int, str] = {}
+        problems: dict[int, str] = {}
+        for i, r in enumerate(records):
+            try:
+                last = _last_answer(r)
+            except ValueError as exc:
+                problems[i] = str(exc)
+                continue
+            try:
+                messages, tools, offset = self._messages(r)
+                texts[i] = self._render(messages[: offset + last], tools, prompt=True)
+            except Exception as exc:  # a template that raises on this record (a jinja error, say)
+                problems[i] = f"chat template: {exc}"
+        encoded = (
+            self.tokenizer(list(texts.values()), add_special_tokens=False)["input_ids"]
+            if texts
+            else []
+        )
+        ids = dict(zip(texts, encoded, strict=True))
+        return [
+            problems[i] if i in problems else np.asarray(ids[i], dtype=np.int32)
+            for i in range(len(records))
+        ]
+
+    @property
+    def end_of_turn(self) -> str | None:
+        """The text the chat template closes an answer with (``<|im_end|>``), found by
+        rendering a short conversation; None when there is none."""
+        sentinel = "\u2063dqe-answer\u2063"
+        messages = [{"role": "user", "content": "Hi."}]
+        try:
+            before = self._render(messages, None, prompt=True)
+            through = self._render([*messages, {"role": "assistant", "content": sentinel}], None)
+        except Exception:  # a template that cannot render this short conversation
+            return None
+        at = through.find(sentinel, len(before))
+        if at < 0:
+            return None
+        return through[at + len(sentinel) :].strip() or None
 
     def encode(self, records: list[Record]) -> list[Encoded | str]:
         rendered: list[tuple[str, list[tuple[int, int]]] | str] = []

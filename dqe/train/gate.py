@@ -71,7 +71,7 @@ def _failing_metrics(manifest: GateManifest) -> list[str]:
     return lines or ["the gate verdict is fail"]
 
 
-def _current_config(manifest: GateManifest | None, dqe_config: Path | None) -> LoadedConfig:
+def current_config(manifest: GateManifest | None, dqe_config: Path | None) -> LoadedConfig:
     """The dqe config as ``dqe filter`` would load it now, with the overrides it was run with."""
     from dqe.api import resolve_config
 
@@ -111,7 +111,7 @@ def check_gate(
             ) from None
         manifest_sha = file_sha256(path)
     data_sha = file_sha256(data)
-    config = _current_config(loaded, dqe_config)
+    config = current_config(loaded, dqe_config)
     if loaded is not None:
         if loaded.gate.verdict == "fail":
             problems.append(

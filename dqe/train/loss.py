@@ -10,9 +10,15 @@ per micro-batch that is the difference between 8 GiB of fp32 logits and a few hu
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
 import torch
 
-from dqe.train.encode import IGNORE
+from dqe.train.batches import BatchPlan, collate, supervised_count
+from dqe.train.encode import IGNORE, Encoded
+from dqe.train.model import head_and_body
 
 
 class _LinearCrossEntropy(torch.autograd.Function):
@@ -101,3 +107,64 @@ def full_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tens
     """The same sum from whole logits (architectures whose head is more than a linear layer)."""
     x, t = shifted_targets(logits, labels)
     return torch.nn.functional.cross_entropy(x.float(), t, reduction="sum")
+
+
+def autocast(device: torch.device, dtype: torch.dtype) -> AbstractContextManager[Any]:
+    """bf16 autocast on CUDA; nothing on CPU or in fp32."""
+    if device.type == "cuda" and dtype != torch.float32:
+        return torch.autocast("cuda", dtype=dtype)
+    return nullcontext()
+
+
+def loss_sum(
+    model: Any,
+    head: tuple[Any, Any] | None,
+    batch: dict[str, torch.Tensor],
+    *,
+    device: torch.device,
+    dtype: torch.dtype,
+    chunk: int,
+) -> torch.Tensor:
+    """Summed cross-entropy over the batch's supervised tokens (``head``: ``head_and_body``)."""
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    with autocast(device, dtype):
+        if head is None:
+            logits = model(**inputs, use_cache=False).logits
+            return full_cross_entropy(logits, batch["labels"])
+        body, lm_head = head
+        hidden = body(**inputs, use_cache=False).last_hidden_state
+        return chunked_cross_entropy(hidden, batch["labels"], lm_head, chunk)
+
+
+@torch.no_grad()
+def mean_loss(
+    model: Any,
+    items: Sequence[Encoded],
+    plan: BatchPlan,
+    *,
+    packing: bool,
+    pad_id: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    chunk: int,
+    on_batch: Callable[[dict[str, torch.Tensor]], None] | None = None,
+) -> tuple[float, int]:
+    """Mean cross-entropy per supervised token over ``items`` in ``plan``'s fixed batches,
+    and the number of supervised tokens: the trainer's validation and test loss, and
+    ``dqe eval``'s."""
+    head = head_and_body(model)
+    was_training = model.training
+    model.eval()
+    try:
+        total = torch.zeros((), dtype=torch.float64, device=device)
+        count = 0
+        for rows in plan.fixed():
+            batch = collate(items, rows, packed=packing, pad_id=pad_id)
+            if on_batch is not None:
+                on_batch(batch)
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            total += loss_sum(model, head, batch, device=device, dtype=dtype, chunk=chunk).double()
+            count += supervised_count(items, [rows])
+    finally:
+        model.train(was_training)
+    return float(total) / max(count, 1), count

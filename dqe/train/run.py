@@ -18,6 +18,7 @@ from rich.console import Console
 
 from dqe.config import ConfigError
 from dqe.files import InputError, ObjectWriter
+from dqe.formats.base import Columns
 from dqe.plugins import load_plugins
 from dqe.train.config import MODEL_TEMPLATE, TrainConfig, build_config
 from dqe.train.data import assign_splits, mark_not_passed, read_examples, write_test_split
@@ -82,7 +83,8 @@ def _refuse_or_force(gate: GateCheck, problems: list[str], force: bool, console:
         console.print(f"[bold red]--force: training although {problem}[/]", highlight=False)
 
 
-def _encoder(config: TrainConfig, tokenizer: Any, registry: Any, gate: GateCheck) -> Any:
+def make_encoder(config: TrainConfig, tokenizer: Any, registry: Any, columns: Columns) -> Any:
+    """The run's encoder: its template (or the model's chat template), system prompt, masking."""
     try:
         if config.template == MODEL_TEMPLATE:
             return ChatTemplateEncoder(
@@ -93,7 +95,7 @@ def _encoder(config: TrainConfig, tokenizer: Any, registry: Any, gate: GateCheck
             registry.templates[config.template],
             system=config.system,
             learn_all_turns=config.learn_all_turns,
-            columns=gate.config.config.columns,
+            columns=columns,
         )
     except ValueError as exc:
         raise ConfigError(f"'template': {exc}") from None
@@ -171,7 +173,7 @@ def train(
     started = now()
     seed_everything(config.seed)
     tokenizer = load_tokenizer(config.model)
-    encoder = _encoder(config, tokenizer, registry, gate)
+    encoder = make_encoder(config, tokenizer, registry, gate.config.config.columns)
     encoded, ledger = encode_examples(
         encoder, examples, config.batch.seq_len, config.batch.overlong
     )

@@ -12,7 +12,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from dqe.train.checkpoint import (
 )
 from dqe.train.config import TrainConfig
 from dqe.train.encode import Encoded
-from dqe.train.loss import chunked_cross_entropy, full_cross_entropy
+from dqe.train.loss import loss_sum, mean_loss
 from dqe.train.model import head_and_body
 from dqe.train.monitor import Monitor
 from dqe.train.runfolder import checkpoints, write_json
@@ -158,23 +157,16 @@ class Trainer:
 
     # -- one forward pass -----------------------------------------------------------------
 
-    def _autocast(self):
-        if self.device.type == "cuda" and self.dtype != torch.float32:
-            return torch.autocast("cuda", dtype=self.dtype)
-        return nullcontext()
-
     def loss_sum(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Summed cross-entropy over the batch's supervised tokens."""
-        inputs = {k: v for k, v in batch.items() if k != "labels"}
-        with self._autocast():
-            if self.head is None:
-                logits = self.model(**inputs, use_cache=False).logits
-                return full_cross_entropy(logits, batch["labels"])
-            body, head = self.head
-            hidden = body(**inputs, use_cache=False).last_hidden_state
-            return chunked_cross_entropy(
-                hidden, batch["labels"], head, self.config.batch.loss_chunk
-            )
+        return loss_sum(
+            self.model,
+            self.head,
+            batch,
+            device=self.device,
+            dtype=self.dtype,
+            chunk=self.config.batch.loss_chunk,
+        )
 
     def _batch(self, items: Sequence[Encoded], rows: Rows) -> dict[str, torch.Tensor]:
         batch = collate(items, rows, packed=self.packing, pad_id=self.pad_id)
@@ -199,16 +191,17 @@ class Trainer:
                 seed=0,
             )
         )
-        self.model.eval()
-        try:
-            total = torch.zeros((), dtype=torch.float64, device=self.device)
-            count = 0
-            for rows in plan.fixed():
-                total += self.loss_sum(self._batch(items, rows)).double()
-                count += supervised_count(items, [rows])
-        finally:
-            self.model.train()
-        return float(total) / max(count, 1)
+        return mean_loss(
+            self.model,
+            items,
+            plan,
+            packing=self.packing,
+            pad_id=self.pad_id,
+            device=self.device,
+            dtype=self.dtype,
+            chunk=self.config.batch.loss_chunk,
+            on_batch=self.hooks.on_batch,
+        )[0]
 
     # -- checkpoints ----------------------------------------------------------------------
 

@@ -124,6 +124,22 @@ def test_a_fragment_filters_the_records(page, tmp_path):
     assert re.search(r'<span id="shown">1</span>', dom)
 
 
+def test_the_evaluation_page_filters_answers_and_keeps_hostile_text_inert(tmp_path):
+    """dqe eval's page runs the check report's script on its table of answers."""
+    from evalreport import eval_report
+
+    from dqe.render.evaluation import render_eval_html
+
+    path = tmp_path / "eval.html"
+    path.write_text(render_eval_html(eval_report()), encoding="utf-8")
+    dom = browse(tmp_path, path.as_uri() + "#rule=base%3ADQ302", "--dump-dom")
+    visible = [record for record, (attrs, _) in rows(dom).items() if "hidden" not in attrs]
+    assert visible == ["1"] and "法国的首都是巴黎。" in rows(dom)["1"][1]
+    parsed = Page(dom)
+    assert "pwned" not in parsed.title and len(parsed.all("script")) == 1
+    assert [f.get("data-drawn") for f in parsed.all("figure")] == ["yes"]
+
+
 def test_screenshot(page, tmp_path):
     shot = tmp_path / "report.png"
     browse(tmp_path, page.as_uri(), f"--screenshot={shot}", "--window-size=1400,3400")

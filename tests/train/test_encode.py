@@ -117,6 +117,45 @@ def test_model_chat_template_masks_everything_but_answers(tokenizer):
     assert texts(tokenizer, every.encode([record])[0])[1] == "4.<|im_end|>\n6.<|im_end|>\n"
 
 
+@pytest.mark.parametrize("name", ["alpaca", "chatml", "phi3", "plain", "model"])
+def test_a_prompt_is_the_training_text_up_to_the_answer(tokenizer, name):
+    """What dqe eval generates from: exactly the tokens before the last answer's first label."""
+    records = [
+        alpaca("Correct the spelling.", "The cat sat.", input="Teh cat sat."),
+        alpaca("And this?", "Fine.", history=[["Hi", "Hello!"]], system="Be brief."),
+    ]
+    if name == "model":
+        enc = ChatTemplateEncoder(tokenizer, system=None, learn_all_turns=True)
+    else:
+        enc = encoder(tokenizer, name, learn_all=True)
+    for full, prompt in zip(enc.encode(records), enc.prompts(records), strict=True):
+        start = len(prompt)
+        assert full.ids[:start].tolist() == prompt.tolist()
+        assert full.labels[start] != IGNORE  # the answer starts right after the prompt
+    prompt = enc.prompts(records[:1])[0]
+    if name == "alpaca":
+        assert tokenizer.decode(prompt.tolist()).endswith("### Input:\nTeh cat sat.\n\n### Response:\n")
+    if name in ("chatml", "model"):
+        assert tokenizer.decode(prompt.tolist()).endswith("<|im_start|>assistant\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "end"),
+    [("alpaca", None), ("plain", None), ("chatml", "<|im_end|>"), ("phi3", "<|end|>"), ("model", "<|im_end|>")],
+)
+def test_where_an_answer_ends(tokenizer, name, end):
+    if name == "model":
+        enc = ChatTemplateEncoder(tokenizer, system=None, learn_all_turns=False)
+    else:
+        enc = encoder(tokenizer, name)
+    assert enc.end_of_turn == end  # None: the end-of-text token alone closes an answer
+
+
+def test_a_record_without_an_answer_has_no_prompt(tokenizer):
+    record = Record(turns=[Turn(role="user", content="Hi")])
+    assert encoder(tokenizer, "alpaca").prompts([record]) == ["the record has no assistant turn to answer"]
+
+
 def test_truncation_keeps_the_start_and_drops_records_whose_answer_is_cut_away(tokenizer):
     record = alpaca("Explain photosynthesis in plants. " * 3, "Plants turn light into sugar.")
     encoded = encoder(tokenizer, "alpaca").encode([record])[0]

@@ -1,4 +1,5 @@
-"""``dqe --help``, ``dqe check`` and ``dqe train --help`` never import torch (or transformers)."""
+"""``dqe --help``, ``dqe check``, ``dqe train --help`` and ``dqe eval --help`` never import torch
+(or transformers)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ SCRIPT = """
 import sys
 from click.testing import CliRunner
 from dqe.cli import main
-for args in (["--help"], ["train", "--help"], ["check", sys.argv[1]], ["rules"]):
+for args in (["--help"], ["train", "--help"], ["eval", "--help"], ["check", sys.argv[1]], ["rules"]):
     result = CliRunner().invoke(main, args)
     assert result.exit_code in (0, 1), (args, result.output)
 heavy = sorted(m for m in ("torch", "transformers", "peft") if m in sys.modules)

@@ -1,0 +1,277 @@
+"""``dqe eval`` from start to end: the run folder, the held-out loss, answers, scores, rules,
+the report.
+
+The base model is loaded once with the run's adapter on top; the base model's numbers come
+from the same weights with the adapter switched off, so the two differ only by the adapter.
+Loss batches, encoding and masking are the trainer's own, so the tuned model's test loss is the
+one ``dqe train`` wrote into ``run.json`` (on the same records).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+
+from dqe.eval.errors import AnswerChecker
+from dqe.eval.generate import Generator
+from dqe.eval.report import (
+    MODELS,
+    EvalReport,
+    EvalSettings,
+    Generated,
+    HeldOut,
+    RunInfo,
+    build_examples,
+    build_metrics,
+    rule_shares,
+)
+from dqe.eval.runfolder import TrainedRun, open_run
+from dqe.files import ObjectWriter, atomic_output
+from dqe.plugins import load_plugins
+from dqe.train.batches import BatchPlan
+from dqe.train.encode import encode_examples
+from dqe.train.loss import mean_loss
+from dqe.train.model import load_base_model, load_tokenizer, pick_device, pick_dtype, quiet_peft
+from dqe.train.outputs import device_info
+from dqe.train.run import make_encoder
+
+GENERATIONS = "generations.jsonl"
+REPORT_JSON = "report.json"
+REPORT_HTML = "report.html"
+
+
+@dataclass
+class EvalResult:
+    report: EvalReport
+    out: Path  # the folder the generations and reports were written to
+
+
+def _adapter_off(model: Any, name: str) -> Any:
+    """The base model: the adapter switched off for the block (a no-op for the tuned one)."""
+    return model.disable_adapter() if name == "base" else nullcontext()
+
+
+def _loss(
+    run: TrainedRun,
+    model: Any,
+    items: list[Any],
+    name: str,
+    pad_id: int,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> tuple[float | None, int]:
+    if not items:
+        return None, 0
+    b = run.config.batch
+    plan = BatchPlan(
+        [len(e) for e in items],
+        seq_len=b.seq_len,
+        rows=b.micro_batch_size,
+        packing=run.manifest.get("packing", False),
+        seed=0,
+    )
+    with _adapter_off(model, name):
+        return mean_loss(
+            model,
+            items,
+            plan,
+            packing=plan.packing,
+            pad_id=pad_id,
+            device=device,
+            dtype=dtype,
+            chunk=b.loss_chunk,
+        )
+
+
+def evaluate(
+    run_dir: Path,
+    settings: EvalSettings | None = None,
+    *,
+    out: Path | None = None,
+    plugins: Iterable[object] = (),
+    disable_plugins: Iterable[str] = (),
+    echo: bool = True,
+) -> EvalResult:
+    """Evaluate the run in ``run_dir``; writes generations and reports to ``out``
+    (default ``RUN_DIR/eval``)."""
+    from peft import PeftModel
+
+    settings = settings or EvalSettings()
+    console = Console(stderr=True, quiet=not echo, highlight=False)
+    clock = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(timings.get(name, 0.0) + now - clock, 3)
+        clock = now
+
+    # 1. The run and its test records.
+    run = open_run(run_dir)
+    config = run.config
+    loaded = run.reading_config(settings.config)
+    plugins, disable_plugins = list(plugins), list(disable_plugins)
+    registry = load_plugins(
+        disabled=[*disable_plugins, *loaded.config.disable_plugins], extra=plugins
+    )
+    registry.raise_errors()
+    # what scores the answers, set up now so that a mistake costs no generation
+    checker = AnswerChecker(
+        loaded, select=settings.rules, plugins=plugins, disable_plugins=disable_plugins
+    )
+    device = pick_device(settings.device if settings.device != "auto" else config.device)
+    embedder = None
+    if settings.embedding_model is not None:
+        from dqe.eval.embedding import Embedder
+
+        embedder = Embedder(settings.embedding_model, device)
+    examples = run.test_examples(loaded, registry)
+    total = len(examples)
+    skipped = [f"{e.source}: {e.problem}" for e in examples if e.problem]
+    examples = [e for e in examples if e.problem is None]
+    if settings.limit is not None:
+        examples = examples[: settings.limit]
+
+    # 2. Tokens, as the trainer made them.
+    tokenizer = load_tokenizer(config.model)
+    encoder = make_encoder(config, tokenizer, registry, loaded.config.columns)
+    encoded, ledger = encode_examples(
+        encoder, examples, config.batch.seq_len, config.batch.overlong
+    )
+    skipped += [f"{row.source}: not in the loss ({row.dropped})" for row in ledger if row.dropped]
+    items = [encoded[e.index] for e in examples if e.index in encoded]
+    prompts = encoder.prompts([e.record for e in examples])
+    answerable = [(e, p) for e, p in zip(examples, prompts, strict=True) if not isinstance(p, str)]
+    skipped += [
+        f"{e.source}: no prompt ({p})"
+        for e, p in zip(examples, prompts, strict=True)
+        if isinstance(p, str)
+    ]
+    lap("read")
+
+    # 3. The model: base weights with the adapter on top.
+    dtype = pick_dtype(config.precision, device)
+    precision = str(dtype).removeprefix("torch.")
+    console.print(
+        f"loading {config.model} with the adapter of {run_dir} ({device.type}, {precision})"
+    )
+    base = load_base_model(config, device, dtype)
+    with quiet_peft():
+        model = PeftModel.from_pretrained(base, str(run.adapter)).eval()
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    lap("load")
+
+    # 4. Held-out loss, then answers, for each model.
+    losses: dict[str, float | None] = {}
+    loss_tokens = 0
+    for name in MODELS:
+        losses[name], loss_tokens = _loss(run, model, items, name, pad_id, device, dtype)
+    lap("loss")
+    generator = Generator(
+        tokenizer,
+        end_of_turn=encoder.end_of_turn,
+        max_prompt_tokens=config.batch.seq_len,
+        device=device,
+        settings=settings,
+    )
+    generated: dict[str, list[Generated]] = {}
+    for name in MODELS:
+        console.print(f"generating {len(answerable):,} answers with the {name} model")
+        with _adapter_off(model, name):
+            generated[name] = generator.generate(model, [p for _, p in answerable])
+        lap(f"generate:{name}")
+    del model, base
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+    # 5. Scores and the rules.
+    records = [e.record for e, _ in answerable]
+    references = [r.answer for r in records]
+    answers = {m: [g.text for g in generated[m]] for m in MODELS}
+    similarity = None
+    if embedder is not None:
+        similarity = embedder.similarity(answers, references)
+        del embedder
+        lap("similarity")
+    chosen = "" if settings.rules is None else " " + ",".join(settings.rules)
+    console.print(f"checking the answers with dqe's record rules{chosen}")
+    analysis = checker.check(records, answers)
+    lap("rules")
+    rows = [
+        {
+            "id": e.id,
+            "source": e.source,
+            "question": r.question,
+            "prompt": tokenizer.decode(p.tolist(), skip_special_tokens=False),
+            "reference": r.answer,
+            "prompt_truncated": len(p) > config.batch.seq_len,
+        }
+        for (e, p), r in zip(answerable, records, strict=True)
+    ]
+    examples_out = build_examples(rows, generated, analysis, similarity)
+    checks = {m: analysis.models[m].dataset for m in MODELS}
+    out = out or run_dir / "eval"
+    losses_run = run.manifest.get("losses") or {}
+    outputs = run.manifest.get("outputs") or {}
+    report = EvalReport(
+        run=RunInfo(
+            dir=str(run_dir),
+            base_model=config.model,
+            template=config.template,
+            adapter=str(run.adapter),
+            adapter_is=outputs.get("adapter_is"),
+            steps=(run.manifest.get("training") or {}).get("steps"),
+            test_loss_at_training=losses_run.get("test"),
+        ),
+        settings=settings,
+        device=device_info(device, dtype),
+        test=HeldOut(
+            records=total,
+            evaluated=len(answerable),
+            loss_records=len(items),
+            loss_tokens=loss_tokens,
+            skipped=skipped,
+        ),
+        metrics=build_metrics(examples_out, losses, settings.max_new_tokens, checks),
+        rules=rule_shares(analysis, len(answerable)),
+        checks=checks,
+        rule_errors=[f"{m}: {e}" for m in MODELS for e in analysis.models[m].errors],
+        outputs={
+            "generations": str(out / GENERATIONS),
+            "json": str(out / REPORT_JSON),
+            "html": str(out / REPORT_HTML),
+        },
+        timings=timings,
+        examples=examples_out,
+    )
+    write_outputs(report, out)
+    return EvalResult(report=report, out=out)
+
+
+def write_outputs(report: EvalReport, out: Path) -> None:
+    """generations.jsonl, report.html (with the [html] extra) and report.json in ``out``."""
+    from dqe.render.base import RenderError
+    from dqe.render.evaluation import render_eval_html
+
+    try:
+        html: str | None = render_eval_html(report)
+    except RenderError:
+        html = None
+        report.outputs.pop("html", None)
+    writer = ObjectWriter(out / GENERATIONS)
+    for example in report.examples:
+        writer.write(example.model_dump(mode="json"))
+    writer.close()
+    if html is not None:
+        with atomic_output(out / REPORT_HTML) as f:
+            f.write(html.encode())
+    with atomic_output(out / REPORT_JSON) as f:
+        f.write((report.model_dump_json(indent=2) + "\n").encode())
