@@ -112,9 +112,9 @@ def agreement(identifier: LanguageIdentifier, registry, seeds: int) -> None:
 def records(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     if args.corpus:
         frame = pl.read_ndjson(args.corpus).head(args.records)
-        questions = (
-            frame["instruction"] + pl.lit("\n") + frame["input"].fill_null("")
-        ).str.strip_chars()
+        questions = frame.select(
+            pl.concat_str("instruction", pl.lit("\n"), pl.col("input").fill_null("")).str.strip_chars()
+        ).to_series()
         return questions.to_list(), frame["output"].fill_null("").to_list()
     sys.path.insert(0, str(HERE))
     from generate_corpus import compose, load_pools

@@ -21,6 +21,7 @@ from pathlib import Path
 import orjson
 
 import dqe
+from dqe.plugins import load_plugins
 from dqe.render import get_renderer
 
 WORDS = ["data", "model", "train", "answer", "question", "record", "token", "rule", "check", "quality", "report", "the", "of", "and", "to", "in", "is", "that", "for"]
@@ -69,8 +70,9 @@ def main() -> None:
     print(f"dqe.check: {check_s:.1f} s ({s.records / check_s:,.0f} records/s); {s.rejected:,} rejected, {s.invalid:,} invalid")
 
     print(f"{'format':<10}{'seconds':>9}{'of check':>10}{'size':>12}")
+    registry = load_plugins()
     for name in ("html", "sarif", "junit", "github", "markdown", "json", "text"):
-        renderer = get_renderer(name)
+        renderer = get_renderer(registry, name)
         clock = time.perf_counter()
         out = renderer.render(report)
         took = time.perf_counter() - clock

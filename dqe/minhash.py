@@ -243,45 +243,46 @@ class Bands:
         return out
 
 
-def bucket_pairs(keys: np.ndarray, max_bucket: int = 64) -> np.ndarray:
-    """Candidate pairs ``(u, v)``, ``u < v``, of rows that share a bucket in some band, unique.
+NONE = np.iinfo(np.int64).max  # "no partner" in a partner matrix
 
-    Rows are expected in order of preference (best first): a bucket larger than ``max_bucket``
-    pairs every member only with its ``max_bucket`` best members, which bounds the work on
-    degenerate data (thousands of near-identical templated records) at a small cost in recall.
+
+def merge_partners(best: np.ndarray, rows: np.ndarray, new: np.ndarray) -> None:
+    """Merge candidate partners ``new`` (one row per ``rows``, ``NONE``-padded) into
+    ``best[rows]``: each row keeps its smallest distinct partners, as many as ``best`` has columns."""
+    merged = np.sort(np.concatenate((best[rows], new), axis=1), axis=1)
+    merged[:, 1:][merged[:, 1:] == merged[:, :-1]] = NONE
+    merged.sort(axis=1)
+    best[rows] = merged[:, : best.shape[1]]
+
+
+def bucket_partners(keys: np.ndarray, partners: int = 16) -> np.ndarray:
+    """For each row, the best rows (smallest, hence better: rows come best first) that share a
+    bucket with it in some band, at most ``partners`` of them, ``NONE``-padded.
+
+    Clusters are stars around the best rows, so a row's best bucket-mates are the candidates
+    that decide its cluster. Capping them keeps work and memory linear in the number of rows
+    even on degenerate data (a template filled a million times, where every record shares
+    every bucket), at a small cost in recall there.
     """
     n = keys.shape[0]
-    found: list[np.ndarray] = []
+    best = np.full((n, partners), NONE, dtype=np.int64)
     for band in range(keys.shape[1]):
-        order = np.argsort(
-            keys[:, band], kind="stable"
-        )  # stable: rows keep their order in a bucket
+        order = np.argsort(keys[:, band], kind="stable")  # stable: rows keep their order in a bucket
         k = keys[order, band]
         new_run = np.concatenate(([True], k[1:] != k[:-1]))
         run_id = np.cumsum(new_run) - 1
         run_start = np.flatnonzero(new_run)
-        run_len = np.diff(np.concatenate((run_start, [n])))
-        length = run_len[run_id]
-        members = np.flatnonzero(length > 1)
+        pos = np.arange(n) - run_start[run_id]
+        members = np.flatnonzero(pos > 0)  # rows with a better row in their bucket
         if members.size == 0:
             continue
-        pos = members - run_start[run_id[members]]
-        length = length[members]
-        live = pos < max_bucket
-        members, pos, length = members[live], pos[live], length[live]
-        d = 1
-        while members.size:
-            has = pos + d < length
-            members, pos, length = members[has], pos[has], length[has]
-            if members.size == 0:
-                break
-            found.append(np.stack((order[members], order[members + d]), axis=1))
-            d += 1
-    if not found:
-        return np.zeros((0, 2), dtype=np.int64)
-    pairs = np.concatenate(found).astype(np.int64)
-    code = np.unique(pairs[:, 0] * n + pairs[:, 1])
-    return np.stack((code // n, code % n), axis=1)
+        start, pos = run_start[run_id[members]], pos[members]
+        found = np.full((members.size, partners), NONE, dtype=np.int64)
+        for q in range(min(partners, int(pos.max()))):
+            pick = pos > q
+            found[pick, q] = order[start[pick] + q]
+        merge_partners(best, order[members], found)
+    return best
 
 
 class BucketIndex:
@@ -291,28 +292,26 @@ class BucketIndex:
     def __init__(self, keys: np.ndarray, items: np.ndarray):
         self._keys: list[np.ndarray] = []
         self._items: list[np.ndarray] = []
-        self._span = int(items.max()) + 1 if items.size else 1
         for band in range(keys.shape[1]):
             order = np.argsort(keys[:, band], kind="stable")
             self._keys.append(keys[order, band])
             self._items.append(items[order])
 
-    def candidates(self, keys: np.ndarray, max_bucket: int = 64) -> tuple[np.ndarray, np.ndarray]:
-        """Unique pairs (query row, indexed item) that share a bucket in some band; a bucket
-        larger than ``max_bucket`` contributes its first ``max_bucket`` items."""
-        found: list[np.ndarray] = []
+    def candidates(self, keys: np.ndarray, partners: int = 16) -> tuple[np.ndarray, np.ndarray]:
+        """Unique pairs (query row, indexed item) that share a bucket in some band: for each
+        query row its first ``partners`` items (the smallest), so that work stays linear."""
+        n = keys.shape[0]
+        best = np.full((n, partners), NONE, dtype=np.int64)
         for band, (indexed, items) in enumerate(zip(self._keys, self._items, strict=True)):
             lo = np.searchsorted(indexed, keys[:, band], side="left")
-            count = np.minimum(
-                np.searchsorted(indexed, keys[:, band], side="right") - lo, max_bucket
-            )
-            query = np.repeat(np.arange(keys.shape[0]), count)
-            if query.size == 0:
+            count = np.minimum(np.searchsorted(indexed, keys[:, band], side="right") - lo, partners)
+            rows = np.flatnonzero(count)
+            if rows.size == 0:
                 continue
-            within = np.arange(query.size) - np.repeat(np.cumsum(count) - count, count)
-            found.append(np.stack((query, items[lo[query] + within]), axis=1))
-        if not found:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        pairs = np.concatenate(found).astype(np.int64)
-        code = np.unique(pairs[:, 0] * self._span + pairs[:, 1])
-        return code // self._span, code % self._span
+            found = np.full((rows.size, partners), NONE, dtype=np.int64)
+            for q in range(int(count.max())):
+                pick = count[rows] > q
+                found[pick, q] = items[lo[rows[pick]] + q]
+            merge_partners(best, rows, found)
+        query, column = np.nonzero(best != NONE)
+        return query, best[query, column]

@@ -15,7 +15,8 @@ from dqe.minhash import (
     Bands,
     BucketIndex,
     MinHasher,
-    bucket_pairs,
+    NONE,
+    bucket_partners,
     compact,
     is_empty,
     shingle_hashes,
@@ -115,17 +116,23 @@ def test_bands_are_datasketch_parameters():
     assert Bands(0.7, 128, bands=16).ranges[:2] == [(0, 8), (8, 16)]
 
 
-def test_bucket_pairs_pair_rows_sharing_any_band():
+def partner_lists(partners):
+    return [[u for u in row if u != NONE] for row in partners.tolist()]
+
+
+def test_rows_sharing_any_band_are_partners_of_the_better_row():
     keys = np.array([[1, 9], [2, 9], [1, 7], [3, 4]], dtype=np.uint64)
-    assert bucket_pairs(keys).tolist() == [[0, 1], [0, 2]]
+    assert partner_lists(bucket_partners(keys)) == [[], [0], [0], []]
 
 
-def test_large_buckets_pair_members_with_the_first_ones_only():
-    keys = np.zeros((10, 1), dtype=np.uint64)
-    pairs = bucket_pairs(keys, max_bucket=2)
-    assert {tuple(p) for p in pairs.tolist()} == {(0, j) for j in range(1, 10)} | {
-        (1, j) for j in range(2, 10)
-    }
+def test_each_row_keeps_only_its_best_partners():
+    keys = np.zeros((10, 2), dtype=np.uint64)  # one bucket holding every row, in both bands
+    assert partner_lists(bucket_partners(keys, partners=2)) == [[], [0], [0, 1]] + [[0, 1]] * 7
+
+
+def test_partners_merge_across_bands_smallest_first():
+    keys = np.array([[1, 5], [2, 5], [1, 6], [2, 6], [1, 6]], dtype=np.uint64)
+    assert partner_lists(bucket_partners(keys, partners=2)) == [[], [0], [0], [1, 2], [0, 2]]
 
 
 def test_bucket_index_finds_indexed_items_sharing_a_bucket():

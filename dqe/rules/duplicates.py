@@ -21,7 +21,7 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from dqe.hookspecs import hookimpl
-from dqe.minhash import Bands, MinHasher, bucket_pairs, compact, is_empty, similarity
+from dqe.minhash import NONE, Bands, MinHasher, bucket_partners, compact, is_empty, similarity
 from dqe.rule import DatasetResult, DatasetRule, GateMetric, RuleOptions
 
 LARGEST_CLUSTERS = 5
@@ -105,39 +105,42 @@ def exact_keep(text_hash: np.ndarray, order: np.ndarray) -> np.ndarray:
     return keep
 
 
-def star_clusters(n: int, pairs: np.ndarray, sims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Centre and similarity of each of ``n`` items, given similar pairs ``u < v`` (items in
-    order of preference, pairs sorted): the best item not yet taken takes its neighbours."""
+def star_clusters(partners: np.ndarray, sims: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and similarity of each item (items in order of preference): visited best first,
+    an item joins the best of its candidate partners (all better than it) that is within the
+    threshold and not itself taken; else it stays, a centre. The same stars as letting the best
+    item not yet taken take its neighbours."""
+    n = partners.shape[0]
     center = np.arange(n)
     sim = np.ones(n)
-    taken = [False] * n
-    for u, v, s in zip(pairs[:, 0].tolist(), pairs[:, 1].tolist(), sims.tolist(), strict=True):
-        if not taken[u] and not taken[v]:
-            taken[v] = True
-            center[v] = u
-            sim[v] = s
+    taken = np.zeros(n, dtype=bool)
+    close = (partners != NONE) & (sims >= threshold)
+    for v in np.flatnonzero(close.any(axis=1)).tolist():
+        for u, s in zip(partners[v][close[v]].tolist(), sims[v][close[v]].tolist(), strict=True):
+            if not taken[u]:
+                taken[v] = True
+                center[v] = u
+                sim[v] = s
+                break
     return center, sim
 
 
 def near_keep(
-    signatures: np.ndarray, rows: np.ndarray, options: SimilarityOptions, max_bucket: int = 64
+    signatures: np.ndarray, rows: np.ndarray, options: SimilarityOptions
 ) -> tuple[np.ndarray, np.ndarray]:
     """For ``rows`` (best first), the row each is a near-duplicate of (itself when kept) and the
     estimated similarity to it."""
     kept = rows.copy()
     sim = np.ones(rows.size)
-    live = np.flatnonzero(
-        ~is_empty(signatures, rows)
-    )  # a text without words matches exactly or not at all
+    live = np.flatnonzero(~is_empty(signatures, rows))  # a text without words matches exactly or not at all
     if live.size < 2:
         return kept, sim
     items = rows[live]
-    pairs = bucket_pairs(options.banding().keys(signatures, items), max_bucket)
-    if pairs.size == 0:
-        return kept, sim
-    sims = similarity(signatures, items[pairs[:, 0]], signatures, items[pairs[:, 1]])
-    close = sims >= options.threshold
-    center, item_sim = star_clusters(items.size, pairs[close], sims[close])
+    partners = bucket_partners(options.banding().keys(signatures, items))
+    v, column = np.nonzero(partners != NONE)
+    sims = np.full(partners.shape, -1.0)
+    sims[v, column] = similarity(signatures, items[partners[v, column]], signatures, items[v])
+    center, item_sim = star_clusters(partners, sims, options.threshold)
     kept[live] = items[center]
     sim[live] = item_sim
     return kept, sim
