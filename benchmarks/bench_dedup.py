@@ -10,6 +10,11 @@ truth beside it). Each deduplication runs in a fresh process, so that its peak R
 
     python benchmarks/bench_dedup.py                        # 1,000,000 records, 100,000 sample
     python benchmarks/bench_dedup.py -n 200000 --sample 20000 --workdir /tmp/dqe-bench
+    python benchmarks/bench_dedup.py --degenerate 200000   # the worst case: time and memory only
+
+``--degenerate N`` writes N records drawn from a vocabulary of 20 words, so that every record
+shares most of its shingles with every other and every LSH bucket is huge: the case where
+comparing each bucket's pairs would be quadratic.
 """
 
 from __future__ import annotations
@@ -259,6 +264,22 @@ def fmt(x: float | None, pct: bool = True) -> str:
     return f"{100 * x:.2f}%" if pct else f"{x:,.0f}"
 
 
+def degenerate(records: int, seed: int, work: Path) -> None:
+    words = "the model data quality record token check rule report train answer question to of and is in that for".split()
+    rng = np.random.default_rng(seed)
+    corpus = work / f"degenerate-{records}-{seed}.jsonl"
+    with open(corpus, "w", encoding="utf-8") as f:
+        for _ in range(records):
+            q, a = (" ".join(rng.choice(words, size=rng.integers(lo, hi))) for lo, hi in ((10, 30), (40, 120)))
+            f.write(json.dumps({"instruction": q, "input": "", "output": a}) + "\n")
+    run = run_child("dqe", str(corpus), str(work / "dqe-degenerate"))
+    print(
+        f"{records:,} records of a 20-word vocabulary, dqe filter --select DQ401,DQ402: "
+        f"{run['seconds']:.1f} s wall, {run['cpu']:.1f} s CPU, peak RSS {run['peak_rss_mb']:,.0f} MB; "
+        f"removed {run['duplicates']}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -269,6 +290,9 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/dqe-bench-dedup"))
+    parser.add_argument(
+        "--degenerate", type=int, metavar="N", help="only time N records of 20 words' vocabulary"
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -284,6 +308,9 @@ def main() -> None:
     options = SimilarityOptions()
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
+    if args.degenerate:
+        degenerate(args.degenerate, args.seed, work)
+        return
     corpus = work / f"corpus-{args.records}-{args.seed}.jsonl"
     truth_path = corpus.with_name(corpus.name + ".truth.json")
     if not truth_path.exists():

@@ -55,6 +55,7 @@ class ActiveRule:
     failed: int = 0
     errors: int = 0
     broken: str | None = None  # set once the rule failed on too many records to go on
+    skipped: str | None = None  # a dataset rule with nothing to check in this run
 
     @property
     def code(self) -> str:
@@ -151,7 +152,8 @@ class Engine:
         self.context.rules = {a.code: a.rule for a in self.rules}
         self.features = _order_features(self.rules, registry, self.context)
         declared = [*ENGINE_METRICS, *(m for a in self.rules for m in a.rule.gate_metrics)]
-        self.gate_metrics = resolve_metrics(declared, loaded.config.gate)
+        unselected = [m for cls in registry.rules.values() for m in cls.gate_metrics]
+        self.gate_metrics = resolve_metrics(declared, loaded.config.gate, unselected)
 
     def reader(self, inputs: Any) -> Reader:
         config = self.loaded.config
@@ -290,6 +292,8 @@ class Engine:
                 error=pl.lit(True),
             )
             return rejected, {}
+        if result.skipped:
+            active.evaluated, active.skipped = 0, result.skipped
         failed = result.failed
         if failed is None or failed.height == 0:
             return None, result.metrics

@@ -59,12 +59,22 @@ class GateResult(BaseModel):
     metrics: list[MetricResult]
 
 
-def resolve_metrics(declared: Iterable[GateMetric], configured: dict[str, Threshold]) -> list[GateMetric]:
-    """Declared metrics with the configured thresholds applied; unknown keys are errors."""
+def resolve_metrics(
+    declared: Iterable[GateMetric], configured: dict[str, Threshold], unselected: Iterable[GateMetric] = ()
+) -> list[GateMetric]:
+    """Declared metrics with the configured thresholds applied; unknown keys are errors.
+
+    A threshold for a metric of a rule left out of this run (``--select DQ001`` with a config
+    that sets ``duplicate-rate``) is kept, and shows as skipped: one config serves every run.
+    """
     metrics = {m.name: m for m in declared}
+    others = {m.name: m for m in unselected if m.name not in metrics}
     for name, threshold in configured.items():
+        if name not in metrics and name in others:
+            metrics[name] = others[name]
         if name not in metrics:
-            raise ConfigError(f"'gate.{name}': no such metric; known: {', '.join(sorted(metrics))}")
+            known = sorted({*metrics, *others})
+            raise ConfigError(f"'gate.{name}': no such metric; known: {', '.join(known)}")
         metrics[name] = metrics[name].model_copy(update=threshold.model_dump(exclude_unset=True))
     return list(metrics.values())
 

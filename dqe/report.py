@@ -52,6 +52,7 @@ class RuleRow(BaseModel):
     failed: int
     errors: int = 0
     summary: str = ""  # the rule's one-line summary, so that a JSON report explains its codes
+    skipped: str | None = None  # why the rule checked nothing in this run (e.g. no --against)
 
 
 class Finding(BaseModel):
@@ -212,6 +213,7 @@ def build_report(result: RunResult, *, complete: bool = False, per_rule: int | N
             failed=a.failed,
             errors=a.errors,
             summary=a.rule.summary,
+            skipped=a.skipped,
         )
         for a in result.rules
     ]

@@ -61,6 +61,7 @@ class DatasetResult(BaseModel):
 
     failed: Any = None  # pl.DataFrame with _idx, score, message; None when nothing failed
     metrics: dict[str, Any] = Field(default_factory=dict)  # merged into the dataset section
+    skipped: str | None = None  # why nothing was checked (an option not given): reported, not "0 failed"
 
 
 class Rule(ABC):

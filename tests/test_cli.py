@@ -57,6 +57,11 @@ def test_failing_gate_exits_1_and_names_the_record(write_jsonl):
     assert f"{path}:2" in out and "empty answer" in out
 
 
+def test_rules_with_nothing_to_check_say_so(write_jsonl):
+    code, out = run("check", write_jsonl([GOOD]), "--select", "DQ001,DQ403")
+    assert "contamination (skipped: no --against)" in out
+
+
 def test_missing_file_exits_2_with_its_name(tmp_path):
     code, out = run("check", tmp_path / "nope.jsonl")
     assert code == 2 and "nope.jsonl: no such file" in out

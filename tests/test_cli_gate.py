@@ -99,7 +99,16 @@ def test_an_unknown_gate_metric_is_a_config_error(data, tmp_path):
     config.write_text("[gate]\ncategory-balance = { fail = 0.5 }\n")
     code, out = run("check", data(BALANCED), "--config", str(config))
     assert code == 2
-    assert "'gate.category-balance': no such metric; known: category-imbalance, domain-ratio" in out
+    assert "'gate.category-balance': no such metric; known: category-imbalance, " in out
+    assert "domain-ratio" in out
+
+
+def test_a_threshold_of_a_rule_left_out_is_shown_skipped(data, tmp_path):
+    config = tmp_path / "dqe.toml"
+    config.write_text("[gate]\nduplicate-rate = { fail = 0.1 }\n")
+    code, out = run("check", data(BALANCED), "--config", str(config))
+    assert code == 0, out
+    assert shows(out, "duplicate-rate", "-", "SKIPPED", "(fail > 0.1,")
 
 
 def test_filter_writes_a_failing_manifest_for_a_failing_set(data, tmp_path):

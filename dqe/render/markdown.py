@@ -59,7 +59,9 @@ def render_markdown(report: Report) -> str:
         failed = f"**{number(r.failed)}**" if r.failed else "0"
         if r.errors:
             failed += f" (+{number(r.errors)} errors)"
-        out.append(f"| {r.code} | {md(r.name)} | {r.severity} | {failed} | {number(r.evaluated)} | {md(r.summary)} |")
+        if r.skipped:
+            failed = f"skipped: {md(r.skipped)}"
+        out.append(f"| {r.code} | {md(r.name)} | {r.severity} | {failed} | {'-' if r.skipped else number(r.evaluated)} | {md(r.summary)} |")
     facts = dataset_facts(report.dataset)
     if facts:
         out += ["", "### Data set", ""]

@@ -40,7 +40,11 @@ def rules_table(report: Report) -> Table:
         failed = Text(_n(r.failed), style="red" if r.failed and r.severity == "error" else "yellow" if r.failed else "")
         if r.errors:
             failed.append(f" +{r.errors:,} errors", style="bold red")
-        table.add_row(r.code, r.name, r.scope, r.severity, _n(r.evaluated), failed, "" if r.plugin.startswith("dqe") else r.plugin)
+        name = Text(r.name)
+        if r.skipped:
+            failed = Text("-")
+            name.append(f" (skipped: {r.skipped})", style="dim")
+        table.add_row(r.code, name, r.scope, r.severity, "-" if r.skipped else _n(r.evaluated), failed, "" if r.plugin.startswith("dqe") else r.plugin)
     return table
 
 

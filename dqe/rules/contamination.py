@@ -165,7 +165,7 @@ class Contamination(DatasetRule):
 
     def evaluate(self, table: pl.DataFrame) -> DatasetResult:
         if self._reader is None:
-            return DatasetResult()
+            return DatasetResult(skipped="no --against")
         against = self._index(self._reader)
         hit = table.filter(pl.col("match") >= 0)
         items = hit["match"].to_list()

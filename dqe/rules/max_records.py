@@ -39,7 +39,9 @@ class MaxRecords(DatasetRule):
     def evaluate(self, table: pl.DataFrame) -> DatasetResult:
         limit = self.context.config.max_records
         eligible = table.filter(~pl.col("rejected"))
-        if limit is None or eligible.height <= limit:
+        if limit is None:
+            return DatasetResult(skipped="no --max-records")
+        if eligible.height <= limit:
             return DatasetResult()
         ranked = (
             best_first(eligible)

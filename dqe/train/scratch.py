@@ -113,3 +113,48 @@ def build_model(folder: Path, shape: str = "tiny", tokenizer: Any = None, seed: 
     if tokenizer is not None:
         tokenizer.save_pretrained(str(folder))
     return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dqe.train.scratch FOLDER --texts DATA``: a model to try ``dqe train`` on offline."""
+    import argparse
+
+    from dqe.api import resolve_config
+    from dqe.files import InputError
+    from dqe.plugins import load_plugins
+    from dqe.train.data import read_examples
+
+    parser = argparse.ArgumentParser(
+        prog="python -m dqe.train.scratch",
+        description="Save a randomly initialised Llama and a BPE tokenizer trained on your data: "
+        "a stand-in model for trying dqe train and dqe eval without downloading one.",
+    )
+    parser.add_argument("folder", type=Path, help="where to save the model and tokenizer")
+    parser.add_argument("--texts", type=Path, nargs="+", required=True, help="data files (any format dqe reads) to train the tokenizer on")
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="tiny", help="model shape (default: tiny, 2 layers, hidden 64)")
+    parser.add_argument("--vocab", type=int, default=600, help="tokenizer vocabulary size (default: 600)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    loaded = resolve_config()
+    registry = load_plugins(disabled=loaded.config.disable_plugins)
+    try:
+        texts = [
+            turn.content
+            for path in args.texts
+            for example in read_examples(path, loaded, registry)
+            if example.record is not None
+            for turn in example.record.turns
+        ]
+    except InputError as exc:
+        parser.error(str(exc))
+    if not texts:
+        parser.error("no readable records in --texts")
+    tokenizer = build_tokenizer(texts, vocab_size=args.vocab)
+    build_model(args.folder, args.shape, tokenizer, seed=args.seed)
+    print(f"saved a {args.shape} Llama (random weights) and a {len(tokenizer)}-token tokenizer to {args.folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

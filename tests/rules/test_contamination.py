@@ -68,6 +68,8 @@ def test_without_an_evaluation_set_the_rule_does_nothing():
     report = dqe.check([alpaca(*QUESTIONS[0])], select=["DQ403"])
     assert report.summary.rejected == 0 and "contamination" not in report.dataset
     assert {m.name: m.state for m in report.gate.metrics}["contaminated-records"] == "skipped"
+    (row,) = [r for r in report.rules if r.code == "DQ403"]
+    assert (row.skipped, row.evaluated) == ("no --against", 0)
 
 
 def test_the_evaluation_set_is_read_in_its_own_format(write_jsonl):

@@ -13,6 +13,13 @@ def check(records, **config):
 def test_inactive_without_max_records():
     report = check([record("math", q / 10) for q in range(10)])
     assert report.summary.rejected == 0
+    assert {r.code: r.skipped for r in report.rules}["DQ431"] == "no --max-records"
+
+
+def test_a_limit_above_the_data_set_is_checked_not_skipped():
+    report = check([record("math", q / 10) for q in range(10)], max_records=20)
+    row = {r.code: r for r in report.rules}["DQ431"]
+    assert (row.skipped, row.evaluated, row.failed) == (None, 10, 0)
 
 
 def test_keeps_the_n_best_by_quality():
