@@ -12,9 +12,9 @@ truth beside it). Each deduplication runs in a fresh process, so that its peak R
     python benchmarks/bench_dedup.py -n 200000 --sample 20000 --workdir /tmp/dqe-bench
     python benchmarks/bench_dedup.py --degenerate 200000   # the worst case: time and memory only
 
-``--degenerate N`` writes N records drawn from a vocabulary of 20 words, so that every record
-shares most of its shingles with every other and every LSH bucket is huge: the case where
-comparing each bucket's pairs would be quadratic.
+``--degenerate N`` writes N records drawn from a vocabulary of 20 words, so that the long ones
+share nearly all their shingles and fill a few huge LSH buckets: the case where comparing each
+bucket's pairs would be quadratic.
 """
 
 from __future__ import annotations
@@ -270,7 +270,10 @@ def degenerate(records: int, seed: int, work: Path) -> None:
     corpus = work / f"degenerate-{records}-{seed}.jsonl"
     with open(corpus, "w", encoding="utf-8") as f:
         for _ in range(records):
-            q, a = (" ".join(rng.choice(words, size=rng.integers(lo, hi))) for lo, hi in ((10, 30), (40, 120)))
+            # answers from 40 to 4,000 words: the long ones hold nearly every one of the 400 word
+            # pairs, so they all fall into the same buckets of every band
+            size = int(np.exp(rng.uniform(np.log(40), np.log(4000))))
+            q, a = " ".join(rng.choice(words, size=rng.integers(10, 30))), " ".join(rng.choice(words, size=size))
             f.write(json.dumps({"instruction": q, "input": "", "output": a}) + "\n")
     run = run_child("dqe", str(corpus), str(work / "dqe-degenerate"))
     print(

@@ -104,7 +104,7 @@ def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--tokenizer", metavar="SPEC", help="tiktoken:ENCODING (default tiktoken:cl100k_base) or hf:PATH to a local tokenizer."),
         click.option("--template", metavar="NAME", help="Prompt template used to count tokens (chatml, alpaca, phi3, plain)."),
         click.option("--input-format", metavar="FORMAT", help="Record format of every input (alpaca, sharegpt, openai); default: detected per file."),
-        click.option("--workers", type=click.IntRange(min=0), help="Worker processes (0: one per core for inputs over 64 MB, the default; 1: none)."),
+        click.option("--workers", type=click.IntRange(min=0), help="Worker processes (0, the default: one per core for inputs over 64 MB whose rules cost more than reading; 1: none)."),
         click.option("--columns", multiple=True, metavar="KEY=FIELD", help="Map field names, LLaMA-Factory style: prompt=question,response=answer (keys: prompt, query, response, system, history, messages, tools, category, domain, language)."),
         plugin_option,
     ]

@@ -59,7 +59,7 @@ class Config(BaseModel):
     gate: dict[str, Threshold] = Field(default_factory=dict)
     against: list[str] = Field(default_factory=list)  # evaluation sets that training records must not leak into (DQ403); relative to the config
     batch_size: int = Field(10_000, ge=1)
-    workers: int = Field(0, ge=0)  # worker processes; 0: one per core for large inputs
+    workers: int = Field(0, ge=0)  # worker processes; 0: one per core for large inputs with costly rules
     findings_per_rule: int = Field(20, ge=0)  # findings kept per rule in reports (sampled)
     classifiers: Classifiers = Field(default_factory=Classifiers)
     # Selection (dqe filter --balance / --max-records): downsample over-represented categories

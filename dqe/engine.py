@@ -196,7 +196,8 @@ class Engine:
 
         workers = self.workers(inputs)
         timings["workers"] = workers
-        for batch, result in run_batches(reader, self.processor, workers, self.loaded, self.registry.disabled, timings):
+        auto = self.loaded.config.workers == 0
+        for batch, result in run_batches(reader, self.processor, workers, self.loaded, self.registry.disabled, timings, auto):
             invalid_rows.extend((r.idx, r.file, r.line, r.reason) for r in batch.invalid)
             tables.append(result.kept)
             findings.extend(result.findings)

@@ -75,8 +75,14 @@ def run_batches(
     loaded: LoadedConfig,
     disabled: list[str],
     timings: dict[str, float],
+    auto: bool = False,
 ) -> Iterator[tuple[Batch, BatchResult]]:
-    """Each batch of ``reader`` with its result, in input order."""
+    """Each batch of ``reader`` with its result, in input order.
+
+    With ``auto``, the first batch runs here and the pool starts only when its features and
+    rules took longer than reading it: the pool takes that work off this process, but this
+    process still reads everything, so cheap rules (a regex or two) gain nothing from it.
+    """
     batches = iter(reader)
 
     def read() -> Batch | None:
@@ -85,8 +91,19 @@ def run_batches(
         timings["read"] += time.perf_counter() - clock
         return batch
 
-    if workers <= 1:
+    process: BatchProcessor | None = None
+    if workers > 1 and auto:
+        if (batch := read()) is None:
+            return
         process = processor()
+        clock = time.perf_counter()
+        result = process(batch.frame)
+        if time.perf_counter() - clock < timings["read"]:
+            workers = 1
+            timings["workers"] = 1
+        yield batch, result
+    if workers <= 1:
+        process = process or processor()
         while (batch := read()) is not None:
             yield batch, process(batch.frame)
         return

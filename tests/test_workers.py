@@ -48,3 +48,64 @@ def test_auto_uses_workers_only_for_large_files(tmp_path):
 def test_in_memory_input_works_with_workers_too():
     report = dqe.check(pl.DataFrame([{"instruction": "a", "output": "b"}]), workers=2)
     assert report.summary.passed == 1
+
+
+class _Slow:
+    """A batch processor that takes ``seconds`` a batch (stands in for the tokenizer)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def __call__(self, frame):
+        import time
+
+        time.sleep(self.seconds)
+        return frame.height
+
+
+class _InlinePool:
+    """ProcessPoolExecutor's interface, run in this process: which batches went to the pool."""
+
+    submitted = 0
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def submit(self, fn, frame):
+        from concurrent.futures import Future
+
+        _InlinePool.submitted += 1
+        future = Future()
+        future.set_result(frame.height)
+        return future
+
+
+def _reader(batches: int, seconds: float):
+    import time
+
+    from dqe.reader import Batch
+
+    for _ in range(batches):
+        time.sleep(seconds)
+        yield Batch(pl.DataFrame({"x": range(10)}), [])
+
+
+@pytest.mark.parametrize(("seconds", "pooled"), [(0.0, False), (0.2, True)])
+def test_auto_starts_the_pool_only_when_rules_cost_more_than_reading(monkeypatch, seconds, pooled):
+    from collections import defaultdict
+
+    from dqe import workers
+
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", _InlinePool)
+    _InlinePool.submitted = 0
+    reader = _reader(5, seconds=0.05)
+    timings = defaultdict(float, workers=2)
+    results = list(workers.run_batches(reader, lambda: _Slow(seconds), 2, None, [], timings, auto=True))
+    assert [r for _, r in results] == [10] * 5  # every batch, in order, either way
+    assert (timings["workers"], _InlinePool.submitted) == ((2, 4) if pooled else (1, 0))
