@@ -82,13 +82,19 @@ def main() -> None:
         rss = f"peak RSS {run['peak_rss_mb']:,.0f} MB"
         if run["workers"] > 1:
             rss += f" + {run['workers']} workers of at most {run['worker_rss_mb']:,.0f} MB"
-        print(f"run {i + 1}: {run['records'] / run['seconds']:,.0f} records/s, {run['seconds']:.1f} s, {rss}", flush=True)
+        print(
+            f"run {i + 1}: {run['records'] / run['seconds']:,.0f} records/s, {run['seconds']:.1f} s, {rss}", flush=True
+        )
     median = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
     records = median["records"]
-    print(f"\nmachine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, {__import__('os').cpu_count()} cores")
+    print(
+        f"\nmachine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, {__import__('os').cpu_count()} cores"
+    )
     print(f"rules: {', '.join(median['rules'])}; failures: {median['failed']}")
     print(f"records: {records:,}")
-    print(f"median of {len(runs)}: {records / median['seconds']:,.0f} records/s ({median['seconds']:.1f} s), peak RSS {statistics.median(r['peak_rss_mb'] for r in runs):,.0f} MB")
+    print(
+        f"median of {len(runs)}: {records / median['seconds']:,.0f} records/s ({median['seconds']:.1f} s), peak RSS {statistics.median(r['peak_rss_mb'] for r in runs):,.0f} MB"
+    )
     if median["workers"] > 1:
         total = median["peak_rss_mb"] + median["workers"] * median["worker_rss_mb"]
         print(f"{median['workers']} worker processes: peak RSS of all processes at most {total:,.0f} MB")

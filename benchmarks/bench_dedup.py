@@ -66,9 +66,7 @@ def child_dqe(corpus: str, out: str) -> None:
     with open(f"{out}.rejected.jsonl", encoding="utf-8") as f:
         for line in f:
             meta = json.loads(line)["_dqe"]
-            kept = next(
-                (_KEPT.match(r["message"]) for r in meta["reasons"] if r["code"] in SELECT), None
-            )
+            kept = next((_KEPT.match(r["message"]) for r in meta["reasons"] if r["code"] in SELECT), None)
             if kept:
                 removed[int(meta["source"].rsplit(":", 1)[1]) - 1] = int(kept[2]) - 1
     Path(f"{out}.removed.json").write_text(json.dumps(removed))
@@ -81,9 +79,7 @@ def child_dqe(corpus: str, out: str) -> None:
                 "peak_rss_mb": peak_rss_mb(),
                 "records": report.summary.records,
                 "phases": report.timings,
-                "duplicates": {
-                    k: v for k, v in report.dataset["duplicates"].items() if k != "largest"
-                },
+                "duplicates": {k: v for k, v in report.dataset["duplicates"].items() if k != "largest"},
             }
         )
     )
@@ -107,11 +103,7 @@ def child_datasketch(corpus: str, out: str, threshold: float, num_perm: int) -> 
     for text in texts:
         tokens = token.findall(text)
         size = 2  # CJK text is tokenized by character, so pairs of characters there
-        shingles = (
-            {" ".join(tokens[i : i + size]) for i in range(max(len(tokens) - size + 1, 1))}
-            if tokens
-            else set()
-        )
+        shingles = {" ".join(tokens[i : i + size]) for i in range(max(len(tokens) - size + 1, 1))} if tokens else set()
         m = MinHash(num_perm=num_perm)
         for s in shingles:
             m.update(s.encode("utf-8"))
@@ -151,9 +143,7 @@ def child_datasketch(corpus: str, out: str, threshold: float, num_perm: int) -> 
 
 
 def run_child(*args: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", *args], capture_output=True, text=True
-    )
+    out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"child {args[0]} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -200,9 +190,7 @@ def signature_rate(sample: Path, options) -> dict:
     }
 
 
-def shingle_sets(
-    texts: dict[int, str], word_size: int, char_size: int
-) -> dict[int, set[tuple[str, ...]]]:
+def shingle_sets(texts: dict[int, str], word_size: int, char_size: int) -> dict[int, set[tuple[str, ...]]]:
     """Exact shingle sets, cut the way dqe cuts them (words, or characters for CJK text)."""
     import polars as pl
 
@@ -265,7 +253,27 @@ def fmt(x: float | None, pct: bool = True) -> str:
 
 
 def degenerate(records: int, seed: int, work: Path) -> None:
-    words = "the model data quality record token check rule report train answer question to of and is in that for".split()
+    words = [
+        "the",
+        "model",
+        "data",
+        "quality",
+        "record",
+        "token",
+        "check",
+        "rule",
+        "report",
+        "train",
+        "answer",
+        "question",
+        "to",
+        "of",
+        "and",
+        "is",
+        "in",
+        "that",
+        "for",
+    ]
     rng = np.random.default_rng(seed)
     corpus = work / f"degenerate-{records}-{seed}.jsonl"
     with open(corpus, "w", encoding="utf-8") as f:
@@ -284,18 +292,12 @@ def degenerate(records: int, seed: int, work: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--records", type=int, default=1_000_000)
-    parser.add_argument(
-        "--sample", type=int, default=100_000, help="records for the side-by-side with datasketch"
-    )
+    parser.add_argument("--sample", type=int, default=100_000, help="records for the side-by-side with datasketch")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/dqe-bench-dedup"))
-    parser.add_argument(
-        "--degenerate", type=int, metavar="N", help="only time N records of 20 words' vocabulary"
-    )
+    parser.add_argument("--degenerate", type=int, metavar="N", help="only time N records of 20 words' vocabulary")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -318,9 +320,7 @@ def main() -> None:
     truth_path = corpus.with_name(corpus.name + ".truth.json")
     if not truth_path.exists():
         start = time.perf_counter()
-        planted = generate(
-            args.records, corpus, args.seed, exact=0.02, near=0.02, long=0.001, empty=0.001
-        )
+        planted = generate(args.records, corpus, args.seed, exact=0.02, near=0.02, long=0.001, empty=0.001)
         print(
             f"generated {args.records:,} records in {time.perf_counter() - start:.0f} s: planted {planted}",
             flush=True,
@@ -355,9 +355,7 @@ def main() -> None:
         args.records,
         options,
     )
-    print(
-        f"\n{args.records:,} records, dqe filter --select DQ401,DQ402 (read, dedup, write both outputs):"
-    )
+    print(f"\n{args.records:,} records, dqe filter --select DQ401,DQ402 (read, dedup, write both outputs):")
     print(
         f"  {big['seconds']:.1f} s wall, {big['cpu']:.1f} s CPU, peak RSS {big['peak_rss_mb']:,.0f} MB; phases (wall) "
         + ", ".join(f"{k} {v:.1f}" for k, v in big["phases"].items())

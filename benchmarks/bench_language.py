@@ -68,9 +68,7 @@ def real_texts(registry) -> dict[str, tuple[list[str], list[str]]]:
 
 
 def agreement(identifier: LanguageIdentifier, registry, seeds: int) -> None:
-    print(
-        "agreement with langdetect detect(), DetectorFactory.seed = 0, all texts of ../shared/data"
-    )
+    print("agreement with langdetect detect(), DetectorFactory.seed = 0, all texts of ../shared/data")
     header = f"{'file':44} {'records':>7} {'questions':>9} {'answers':>8} {'records':>8}"
     if seeds:
         header += f"   {'seed 1 vs 0: texts':>18} {'records':>8}"
@@ -88,9 +86,7 @@ def agreement(identifier: LanguageIdentifier, registry, seeds: int) -> None:
         totals["agree"] += sum(same)
         totals["records"] += n
         totals["both"] += both
-        totals["zh"] += sum(
-            a.split("-")[0] == b.split("-")[0] for a, b in zip(ours, ref, strict=True)
-        )
+        totals["zh"] += sum(a.split("-")[0] == b.split("-")[0] for a, b in zip(ours, ref, strict=True))
         if seeds:
             other = langdetect(questions + answers, 1)
             self_same = [a == b for a, b in zip(other, ref, strict=True)]
@@ -169,25 +165,19 @@ def speed(identifier: LanguageIdentifier, registry, args: argparse.Namespace) ->
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     rates = f"{sample / wall:9,.0f} records/s wall, {sample / cpu:9,.0f} records/s CPU"
     print(f"  langdetect       {rates}")
-    print(
-        f"                   ({1000 * cpu / len(texts):.1f} ms CPU a text, on the first {sample:,})"
-    )
+    print(f"                   ({1000 * cpu / len(texts):.1f} ms CPU a text, on the first {sample:,})")
     print(f"  peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=200_000, help="records for the speed test")
     parser.add_argument(
         "--corpus",
         type=Path,
         help="a JSONL corpus from generate_corpus.py (default: compose in memory)",
     )
-    parser.add_argument(
-        "--langdetect", type=int, default=500, help="records langdetect itself is timed on"
-    )
+    parser.add_argument("--langdetect", type=int, default=500, help="records langdetect itself is timed on")
     parser.add_argument(
         "--seeds",
         type=int,

@@ -18,9 +18,7 @@ import sys
 import time
 
 
-def measure(
-    variant: str, tokens: int, hidden: int, vocab: int, supervised: float, chunk: int
-) -> dict:
+def measure(variant: str, tokens: int, hidden: int, vocab: int, supervised: float, chunk: int) -> dict:
     import torch
 
     from dqe.train.loss import chunked_cross_entropy, full_cross_entropy
@@ -32,19 +30,11 @@ def measure(
         torch.set_num_threads(1)
     torch.manual_seed(0)  # the same lm_head in both processes
     gen = torch.Generator(device=device).manual_seed(0)
-    head = torch.nn.Linear(hidden, vocab, bias=False, device=device, dtype=dtype).requires_grad_(
-        False
-    )
-    h = torch.randn(1, tokens, hidden, device=device, dtype=dtype, generator=gen).requires_grad_(
-        True
-    )
+    head = torch.nn.Linear(hidden, vocab, bias=False, device=device, dtype=dtype).requires_grad_(False)
+    h = torch.randn(1, tokens, hidden, device=device, dtype=dtype, generator=gen).requires_grad_(True)
     labels = torch.randint(0, vocab, (1, tokens), device=device, generator=gen)
     labels[:, : int(tokens * (1 - supervised))] = -100  # the prompt part
-    before = (
-        torch.cuda.memory_allocated(device)
-        if cuda
-        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    )
+    before = torch.cuda.memory_allocated(device) if cuda else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     if cuda:
         torch.cuda.reset_peak_memory_stats(device)
     clock = time.perf_counter()
@@ -70,9 +60,7 @@ def measure(
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tokens", type=int, default=4096)
     p.add_argument("--hidden", type=int, default=2048)
     p.add_argument("--vocab", type=int, default=128256)
@@ -98,9 +86,7 @@ def main() -> None:
     what = f"{args.tokens} tokens ({args.supervised:.0%} supervised)"
     print(f"{what}, hidden {args.hidden}, vocabulary {args.vocab:,}")
     for variant in ("full", "chunked"):
-        done = subprocess.run(
-            [*base, "--variant", variant], capture_output=True, text=True, check=True
-        )
+        done = subprocess.run([*base, "--variant", variant], capture_output=True, text=True, check=True)
         r = json.loads(done.stdout)
         peak = f"peak +{r['extra_peak_gib']:.2f} GiB"
         print(f"{variant:<8} {r['device']:<5} {r['seconds']:>7.2f} s  {peak}  loss {r['loss']:.4f}")

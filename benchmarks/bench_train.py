@@ -66,10 +66,7 @@ def build_corpus(folder: Path, records: int) -> Path:
     clock = time.perf_counter()
     result = dqe.filter(raw, ok, folder / "corpus.rejected.jsonl", template="alpaca")
     s = result.report.summary
-    print(
-        f"corpus: {s.records:,} records, {s.passed:,} passed the gate "
-        f"({time.perf_counter() - clock:.1f}s)"
-    )
+    print(f"corpus: {s.records:,} records, {s.passed:,} passed the gate ({time.perf_counter() - clock:.1f}s)")
     return ok
 
 
@@ -88,15 +85,11 @@ def encode_corpus(ok: Path, tokenizer: Any, seq_len: int) -> list:
         learn_all_turns=False,
         columns=load_config(None, discover=False).config.columns,
     )
-    items = [
-        fit_length(e, seq_len, "truncate")[0] for e in encoder.encode([e.record for e in examples])
-    ]
+    items = [fit_length(e, seq_len, "truncate")[0] for e in encoder.encode([e.record for e in examples])]
     return [i for i in items if i is not None]
 
 
-def fresh_model(
-    shape: str, tokenizer: Any, device: Any, dtype: Any, attention: str, seed: int = 0
-) -> Any:
+def fresh_model(shape: str, tokenizer: Any, device: Any, dtype: Any, attention: str, seed: int = 0) -> Any:
     """A randomly initialised Llama of ``shape``, built on ``device`` (same weights for a seed)."""
     import torch
     from transformers import LlamaForCausalLM
@@ -132,9 +125,7 @@ def peak_memory(device: Any) -> str:
 
     if device.type == "cuda":
         return f"{torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB"
-    return (
-        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.1f} GiB RSS (process peak)"
-    )
+    return f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.1f} GiB RSS (process peak)"
 
 
 def reset(device: Any) -> None:
@@ -349,9 +340,7 @@ def main() -> None:
     import torch
 
     cuda = torch.cuda.is_available()
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument(
         "--preset",
         default="llama-3.2-1b" if cuda else "tiny",
@@ -362,9 +351,7 @@ def main() -> None:
     p.add_argument("--micro-batch-size", type=int, default=4 if cuda else 2)
     p.add_argument("--grad-accum", type=int, default=2)
     p.add_argument("--steps", type=int, default=20 if cuda else 4, help="timed optimizer steps")
-    p.add_argument(
-        "--warmup", type=int, default=3 if cuda else 1, help="untimed steps first (at least 1)"
-    )
+    p.add_argument("--warmup", type=int, default=3 if cuda else 1, help="untimed steps first (at least 1)")
     p.add_argument(
         "--records",
         type=int,
@@ -399,10 +386,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         ok = build_corpus(Path(tmp), args.records)
-        texts = [
-            " ".join(str(v) for v in json.loads(line).values())
-            for line in ok.read_text("utf-8").splitlines()
-        ]
+        texts = [" ".join(str(v) for v in json.loads(line).values()) for line in ok.read_text("utf-8").splitlines()]
         clock = time.perf_counter()
         tokenizer = build_tokenizer(texts, vocab_size=args.vocab)
         longest = max(args.seq_len, args.memory_seq_len)
@@ -412,9 +396,7 @@ def main() -> None:
             f"({time.perf_counter() - clock:.1f}s)"
         )
 
-    shape = dict(
-        seq_len=args.seq_len, micro=args.micro_batch_size, accum=args.grad_accum, steps=args.steps
-    )
+    shape = dict(seq_len=args.seq_len, micro=args.micro_batch_size, accum=args.grad_accum, steps=args.steps)
     fits = [i for i in items if len(i) <= args.seq_len]
     results = [run_dqe(args.preset, fits, tokenizer, args, **shape)]
     print(json.dumps(results[-1]))
@@ -441,11 +423,7 @@ def main() -> None:
     print(ROW.format("runner", "shape", "seq", "tokens/step", "tokens/s", "MFU", "peak memory"))
     for r in results:
         if "tokens_per_s" not in r:
-            print(
-                ROW.format(
-                    r["runner"], r["shape"], r["seq_len"], "", r["result"], "", r["peak_memory"]
-                )
-            )
+            print(ROW.format(r["runner"], r["shape"], r["seq_len"], "", r["result"], "", r["peak_memory"]))
             continue
         mfu = f"{r['mfu']:.1%}" if r.get("mfu") is not None else "n/a"
         step, speed = f"{r['tokens_per_step']:,.0f}", f"{r['tokens_per_s']:,.0f}"

@@ -66,7 +66,9 @@ def main() -> None:
 
     limit = args.records // 10
     start = time.perf_counter()
-    report = dqe.check(records, select=["DQ411", "DQ421", "DQ431"], balance=True, max_records=limit, batch_size=args.batch_size)
+    report = dqe.check(
+        records, select=["DQ411", "DQ421", "DQ431"], balance=True, max_records=limit, batch_size=args.batch_size
+    )
     elapsed = time.perf_counter() - start
     print(
         f"check --balance --max-records {limit:,}: {args.records / elapsed:,.0f} records/s end to end ({elapsed:.2f} s), "

@@ -121,7 +121,9 @@ def main() -> None:
     start = time.perf_counter()
     counts = generate(args.records, args.output, args.seed, args.exact, args.near, args.long, args.empty)
     size = args.output.stat().st_size / 1e6
-    print(f"{args.records:,} records, {size:,.0f} MB -> {args.output} in {time.perf_counter() - start:.1f} s; planted {counts}")
+    print(
+        f"{args.records:,} records, {size:,.0f} MB -> {args.output} in {time.perf_counter() - start:.1f} s; planted {counts}"
+    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,27 @@ import dqe
 from dqe.plugins import load_plugins
 from dqe.render import get_renderer
 
-WORDS = ["data", "model", "train", "answer", "question", "record", "token", "rule", "check", "quality", "report", "the", "of", "and", "to", "in", "is", "that", "for"]
+WORDS = [
+    "data",
+    "model",
+    "train",
+    "answer",
+    "question",
+    "record",
+    "token",
+    "rule",
+    "check",
+    "quality",
+    "report",
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "that",
+    "for",
+]
 HANZI = "数据模型训练回答问题记录规则检查质量报告的了是在有和我们这个为中文"
 
 
@@ -61,13 +81,17 @@ def main() -> None:
     corpus = args.keep or folder / "corpus.jsonl"
     clock = time.perf_counter()
     generate(corpus, args.records)
-    print(f"corpus: {args.records:,} records, {corpus.stat().st_size / 1e6:,.0f} MB, written in {time.perf_counter() - clock:.1f} s")
+    print(
+        f"corpus: {args.records:,} records, {corpus.stat().st_size / 1e6:,.0f} MB, written in {time.perf_counter() - clock:.1f} s"
+    )
 
     clock = time.perf_counter()
     report = dqe.check(corpus)
     check_s = time.perf_counter() - clock
     s = report.summary
-    print(f"dqe.check: {check_s:.1f} s ({s.records / check_s:,.0f} records/s); {s.rejected:,} rejected, {s.invalid:,} invalid")
+    print(
+        f"dqe.check: {check_s:.1f} s ({s.records / check_s:,.0f} records/s); {s.rejected:,} rejected, {s.invalid:,} invalid"
+    )
 
     print(f"{'format':<10}{'seconds':>9}{'of check':>10}{'size':>12}")
     registry = load_plugins()

@@ -47,9 +47,9 @@ if TYPE_CHECKING:
     from dqe.hookspecs import hookimpl, hookspec
     from dqe.plugins import load_plugins
     from dqe.records import Record, Turn
+    from dqe.render.base import Renderer
     from dqe.report import Report
     from dqe.rule import DatasetResult, DatasetRule, GateMetric, RecordRule, Rule, RuleOptions
-    from dqe.render.base import Renderer
     from dqe.templates import Template
 
 

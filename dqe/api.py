@@ -48,7 +48,12 @@ def resolve_config(config: Any = None, overrides: dict[str, Any] | None = None) 
     return LoadedConfig(config=validate_config({**table, **overrides}, path), path=path)
 
 
-def make_engine(config: Any = None, plugins: Iterable[object] = (), disable_plugins: Iterable[str] = (), overrides: dict[str, Any] | None = None) -> Engine:
+def make_engine(
+    config: Any = None,
+    plugins: Iterable[object] = (),
+    disable_plugins: Iterable[str] = (),
+    overrides: dict[str, Any] | None = None,
+) -> Engine:
     """The config and plugins loaded and validated, once: what check, filter and convert run."""
     loaded = resolve_config(config, overrides)
     registry = load_plugins(disabled=[*disable_plugins, *loaded.config.disable_plugins], extra=plugins)

@@ -50,7 +50,9 @@ def validated(out: Any, height: int, code: str) -> pl.DataFrame:
     if not isinstance(out, pl.DataFrame):
         raise TypeError(f"check() returned {type(out).__name__}, expected a polars DataFrame")
     if out.height != height:
-        hint = " (a select of literals alone gives one row: add the column with with_columns)" if out.height == 1 else ""
+        hint = (
+            " (a select of literals alone gives one row: add the column with with_columns)" if out.height == 1 else ""
+        )
         raise TypeError(f"check() returned {out.height} rows for a batch of {height}{hint}")
     if "passed" not in out.columns or out.schema["passed"] != pl.Boolean:
         raise TypeError("check() must return a boolean 'passed' column")
@@ -62,9 +64,15 @@ def validated(out: Any, height: int, code: str) -> pl.DataFrame:
         if "score" in out.columns
         else passed.cast(pl.Float64)
     )
-    message = out["message"].cast(pl.String) if "message" in out.columns else pl.repeat(None, height, dtype=pl.String, eager=True)
+    message = (
+        out["message"].cast(pl.String)
+        if "message" in out.columns
+        else pl.repeat(None, height, dtype=pl.String, eager=True)
+    )
     message = pl.select(pl.when(passed).then(None).otherwise(message.fill_null(f"failed {code}"))).to_series()
-    return pl.DataFrame({"passed": passed, "score": score, "message": message, "error": pl.repeat(False, height, eager=True)})
+    return pl.DataFrame(
+        {"passed": passed, "score": score, "message": message, "error": pl.repeat(False, height, eager=True)}
+    )
 
 
 def describe(exc: BaseException) -> str:
@@ -82,7 +90,9 @@ def _errored(n: int, message: str) -> pl.DataFrame:
 
 
 class BatchProcessor:
-    def __init__(self, features: list[Feature], record_rules: list[ActiveRule], dataset_rules: list[ActiveRule], keep: list[str]):
+    def __init__(
+        self, features: list[Feature], record_rules: list[ActiveRule], dataset_rules: list[ActiveRule], keep: list[str]
+    ):
         self.features = features
         self.record_rules = record_rules
         self.dataset_rules = dataset_rules
@@ -111,7 +121,14 @@ class BatchProcessor:
             failed = out.with_columns(_idx=frame["_idx"]).filter(~pl.col("passed"))
             if failed.height:
                 result.findings.append(
-                    failed.select("_idx", code=pl.lit(active.code), severity=pl.lit(active.severity), score="score", message="message", error="error")
+                    failed.select(
+                        "_idx",
+                        code=pl.lit(active.code),
+                        severity=pl.lit(active.severity),
+                        score="score",
+                        message="message",
+                        error="error",
+                    )
                 )
         timings["rules"] += time.perf_counter() - clock
 
@@ -121,7 +138,9 @@ class BatchProcessor:
             collected = active.rule.collect(frame)  # type: ignore[attr-defined]
             if collected is not None:
                 if collected.height != frame.height:
-                    raise PluginError(f"rule {active.code} collect() returned {collected.height} rows for {frame.height}")
+                    raise PluginError(
+                        f"rule {active.code} collect() returned {collected.height} rows for {frame.height}"
+                    )
                 kept = kept.hstack([s.alias(f"{active.code}:{s.name}") for s in collected.get_columns()])
         result.kept = kept
         timings["collect"] += time.perf_counter() - clock
@@ -150,7 +169,9 @@ class BatchProcessor:
             self._raised[code] += 1
             if self._raised[code] >= _MAX_RULE_ERRORS:
                 self._broken[code] = batch_error
-                note = f"stopped after {self._raised[code]} failing records; every later record is rejected: {batch_error}"
+                note = (
+                    f"stopped after {self._raised[code]} failing records; every later record is rejected: {batch_error}"
+                )
                 raised.append(RaisedOn(code, active.plugin, None, None, note))
                 parts.append(_errored(frame.height - row - 1, batch_error))
                 break

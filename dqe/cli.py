@@ -82,7 +82,10 @@ def plugin_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def config_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--config", "config", type=click.Path(path_type=Path), help="Config file (dqe.toml or pyproject.toml); default: found by walking up from here."
+        "--config",
+        "config",
+        type=click.Path(path_type=Path),
+        help="Config file (dqe.toml or pyproject.toml); default: found by walking up from here.",
     )(fn)
 
 
@@ -98,14 +101,38 @@ def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by the commands that run the engine."""
     options = [
         config_option,
-        click.option("--select", multiple=True, metavar="CODES", help="Run only these rules: codes, prefixes (DQ1), names or ALL; comma-separated."),
+        click.option(
+            "--select",
+            multiple=True,
+            metavar="CODES",
+            help="Run only these rules: codes, prefixes (DQ1), names or ALL; comma-separated.",
+        ),
         click.option("--extend-select", multiple=True, metavar="CODES", help="Add rules to the selection."),
         click.option("--ignore", multiple=True, metavar="CODES", help="Leave these rules out."),
-        click.option("--tokenizer", metavar="SPEC", help="tiktoken:ENCODING (default tiktoken:cl100k_base) or hf:PATH to a local tokenizer."),
-        click.option("--template", metavar="NAME", help="Prompt template used to count tokens (chatml, alpaca, phi3, plain)."),
-        click.option("--input-format", metavar="FORMAT", help="Record format of every input (alpaca, sharegpt, openai); default: detected per file."),
-        click.option("--workers", type=click.IntRange(min=0), help="Worker processes (0, the default: one per core for inputs over 64 MB whose rules cost more than reading; 1: none)."),
-        click.option("--columns", multiple=True, metavar="KEY=FIELD", help="Map field names, LLaMA-Factory style: prompt=question,response=answer (keys: prompt, query, response, system, history, messages, tools, category, domain, language)."),
+        click.option(
+            "--tokenizer",
+            metavar="SPEC",
+            help="tiktoken:ENCODING (default tiktoken:cl100k_base) or hf:PATH to a local tokenizer.",
+        ),
+        click.option(
+            "--template", metavar="NAME", help="Prompt template used to count tokens (chatml, alpaca, phi3, plain)."
+        ),
+        click.option(
+            "--input-format",
+            metavar="FORMAT",
+            help="Record format of every input (alpaca, sharegpt, openai); default: detected per file.",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=0),
+            help="Worker processes (0, the default: one per core for inputs over 64 MB whose rules cost more than reading; 1: none).",
+        ),
+        click.option(
+            "--columns",
+            multiple=True,
+            metavar="KEY=FIELD",
+            help="Map field names, LLaMA-Factory style: prompt=question,response=answer (keys: prompt, query, response, system, history, messages, tools, category, domain, language).",
+        ),
         plugin_option,
     ]
     for option in reversed(options):
@@ -192,14 +219,36 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", default="text", show_default=True, metavar="FORMAT", help=f"Report format: {', '.join(FORMATS)}, or one a plugin adds.")
+@click.option(
+    "--format",
+    "fmt",
+    default="text",
+    show_default=True,
+    metavar="FORMAT",
+    help=f"Report format: {', '.join(FORMATS)}, or one a plugin adds.",
+)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report to FILE instead of stdout.")
-@click.option("--html", "html_path", type=click.Path(path_type=Path), metavar="FILE", help="Also write the HTML report to FILE, beside the --format output.")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Also write the HTML report to FILE, beside the --format output.",
+)
 @click.option("--statistics", is_flag=True, help="Only the number of failures per rule.")
 @click.option("--all-findings", is_flag=True, help="Every finding in the report, not a sample per rule.")
-@click.option("--show", "show", metavar="CODE", help="Print the failing records of one rule (code or name) with their text, instead of the report.")
-@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True, help="With --show: records to print (0: all).")
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when the gate fails (a report-only run); errors still exit 2.")
+@click.option(
+    "--show",
+    "show",
+    metavar="CODE",
+    help="Print the failing records of one rule (code or name) with their text, instead of the report.",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=0), default=20, show_default=True, help="With --show: records to print (0: all)."
+)
+@click.option(
+    "--exit-zero", is_flag=True, help="Exit 0 even when the gate fails (a report-only run); errors still exit 2."
+)
 @click.option("--no-progress", is_flag=True, help="No progress counter on stderr.")
 @against_option
 @engine_options
@@ -245,7 +294,10 @@ def check(
     if output is not None or html_path is not None:
         s = report.summary
         written = " and ".join(str(p) for p in (output, html_path) if p is not None)
-        click.echo(f"{s.records:,} records: {s.passed:,} passed, {s.rejected:,} rejected, {s.invalid:,} invalid; gate {s.gate}; report in {written}", err=True)
+        click.echo(
+            f"{s.records:,} records: {s.passed:,} passed, {s.rejected:,} rejected, {s.invalid:,} invalid; gate {s.gate}; report in {written}",
+            err=True,
+        )
     code = report.exit_code
     sys.exit(0 if exit_zero and code == 1 else code)
 
@@ -254,7 +306,9 @@ def check(
 @click.argument("before", type=click.Path(path_type=Path))
 @click.argument("after", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
-@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True, help="Records listed per change (0: all).")
+@click.option(
+    "--limit", type=click.IntRange(min=0), default=20, show_default=True, help="Records listed per change (0: all)."
+)
 @handle_errors
 def diff(before: Path, after: Path, fmt: str, limit: int) -> None:
     """What changed between two JSON reports (dqe check --format json): summary, gate
@@ -265,20 +319,53 @@ def diff(before: Path, after: Path, fmt: str, limit: int) -> None:
     if fmt == "json":
         click.echo(result.model_dump_json(indent=2))
     else:
-        click.echo(render_diff(result, limit=limit, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ), nl=False)
+        click.echo(
+            render_diff(result, limit=limit, color=sys.stdout.isatty() and "NO_COLOR" not in os.environ), nl=False
+        )
 
 
 @main.command(name="filter")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--passed", "passed", required=True, type=click.Path(path_type=Path), help="Where records that pass go (.jsonl, .json or .parquet).")
-@click.option("--rejected", "rejected", required=True, type=click.Path(path_type=Path), help="Where the others go, each with its reasons under '_dqe'.")
-@click.option("--balance/--no-balance", default=None, help="Downsample over-represented categories (DQ411) and vertical domains (DQ421) to their quotas, keeping the best records (default: 'balance' in config, else off).")
-@click.option("--max-records", type=click.IntRange(min=1), metavar="N", help="Keep the N best records by quality, within the balance quotas and after deduplication (DQ431).")
+@click.option(
+    "--passed",
+    "passed",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Where records that pass go (.jsonl, .json or .parquet).",
+)
+@click.option(
+    "--rejected",
+    "rejected",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Where the others go, each with its reasons under '_dqe'.",
+)
+@click.option(
+    "--balance/--no-balance",
+    default=None,
+    help="Downsample over-represented categories (DQ411) and vertical domains (DQ421) to their quotas, keeping the best records (default: 'balance' in config, else off).",
+)
+@click.option(
+    "--max-records",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Keep the N best records by quality, within the balance quotas and after deduplication (DQ431).",
+)
 @click.option("--no-progress", is_flag=True, help="No progress counter on stderr.")
 @against_option
 @engine_options
 @handle_errors
-def filter_(paths: tuple[Path, ...], passed: Path, rejected: Path, balance: bool | None, max_records: int | None, no_progress: bool, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any) -> None:
+def filter_(
+    paths: tuple[Path, ...],
+    passed: Path,
+    rejected: Path,
+    balance: bool | None,
+    max_records: int | None,
+    no_progress: bool,
+    config: Path | None,
+    disable_plugins: tuple[str, ...],
+    **kw: Any,
+) -> None:
     """Split data into passed and rejected records; every input record lands in exactly one."""
     from dqe.api import filter as run_filter
     from dqe.render.text import summary_line
@@ -287,21 +374,28 @@ def filter_(paths: tuple[Path, ...], passed: Path, rejected: Path, balance: bool
         _fail("--passed and --rejected must be different files")
     overrides = {**_overrides(kw), "balance": balance, "max_records": max_records}
     with progress_bar(not no_progress) as progress:
-        result = run_filter(list(paths), passed, rejected, config, disable_plugins=disable_plugins, progress=progress, **overrides)
+        result = run_filter(
+            list(paths), passed, rejected, config, disable_plugins=disable_plugins, progress=progress, **overrides
+        )
     out = result.outputs
     report = result.report
     click.echo(f"{out.passed:,} passed -> {out.passed_path}")
     click.echo(f"{out.rejected:,} rejected -> {out.rejected_path}")
     if out.redactions.values:
         by_rule = ", ".join(f"{code} {n:,}" for code, n in out.redactions.rules.items())
-        click.echo(f"{out.redactions.values:,} spans redacted in {out.redactions.records:,} records ({by_rule}); see _dqe.redactions")
+        click.echo(
+            f"{out.redactions.values:,} spans redacted in {out.redactions.records:,} records ({by_rule}); see _dqe.redactions"
+        )
     click.echo(f"gate manifest -> {result.manifest}")
     from rich.console import Console
 
     Console(highlight=False).print(summary_line(report))
     for m in report.gate.metrics:
         if m.state == "fail":
-            click.echo(f"gate: {m.name} = {m.value:g} fails its threshold ({'<' if m.direction == 'min' else '>'} {m.fail:g})", err=True)
+            click.echo(
+                f"gate: {m.name} = {m.value:g} fails its threshold ({'<' if m.direction == 'min' else '>'} {m.fail:g})",
+                err=True,
+            )
     sys.exit(report.exit_code)
 
 
@@ -328,7 +422,13 @@ def rules(fmt: str, show_all: bool, config: Path | None, disable_plugins: tuple[
     for col in ("code", "name", "scope", "severity", "summary"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["code"], r["name"], r["scope"], r["severity"], r["summary"] + ("" if r["default"] else " [dim](off by default)[/]"))
+        table.add_row(
+            r["code"],
+            r["name"],
+            r["scope"],
+            r["severity"],
+            r["summary"] + ("" if r["default"] else " [dim](off by default)[/]"),
+        )
     Console(highlight=False).print(table)
 
 
@@ -372,7 +472,14 @@ def plugins(fmt: str, config: Path | None, disable_plugins: tuple[str, ...]) -> 
             status = "[red]error[/]" if p.error else "[dim]disabled[/]" if p.disabled else "ok"
             adds = ", ".join(
                 f"{kind} {', '.join(names)}"
-                for kind, names in (("rules", p.rules), ("formats", p.formats), ("templates", p.templates), ("features", p.features), ("renderers", p.renderers), ("classifiers", p.classifiers))
+                for kind, names in (
+                    ("rules", p.rules),
+                    ("formats", p.formats),
+                    ("templates", p.templates),
+                    ("features", p.features),
+                    ("renderers", p.renderers),
+                    ("classifiers", p.classifiers),
+                )
                 if names
             )
             table.add_row(p.name, p.package or "", p.version or "", status, adds)
@@ -387,10 +494,14 @@ def plugins(fmt: str, config: Path | None, disable_plugins: tuple[str, ...]) -> 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--to", "to", required=True, help="Target record format: alpaca, sharegpt or openai.")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output file (.jsonl, .json or .parquet).")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(path_type=Path), help="Output file (.jsonl, .json or .parquet)."
+)
 @engine_options
 @handle_errors
-def convert(paths: tuple[Path, ...], to: str, output: Path, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any) -> None:
+def convert(
+    paths: tuple[Path, ...], to: str, output: Path, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any
+) -> None:
     """Rewrite records in another format, keeping every other field."""
     from dqe.api import convert as run_convert
 
@@ -411,12 +522,26 @@ def _require_train_extra(command: str) -> None:
 
 
 @main.command()
-@click.option("--config", "config_file", type=click.Path(path_type=Path), help="Training config (train.toml); options below override it.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    help="Training config (train.toml); options below override it.",
+)
 @click.option("--model", help="Base model: a local folder or a Hugging Face id.")
-@click.option("--data", type=click.Path(path_type=Path), help="Records that passed `dqe filter` (its gate manifest beside them).")
+@click.option(
+    "--data", type=click.Path(path_type=Path), help="Records that passed `dqe filter` (its gate manifest beside them)."
+)
 @click.option("--manifest", type=click.Path(path_type=Path), help="Gate manifest (default: DATA.manifest.json).")
-@click.option("--dqe-config", type=click.Path(path_type=Path), help="dqe config to hold the manifest to (default: the one it names).")
-@click.option("--template", help="Prompt template (alpaca, chatml, phi3, plain, ...) or 'model' for the tokenizer's chat template.")
+@click.option(
+    "--dqe-config",
+    type=click.Path(path_type=Path),
+    help="dqe config to hold the manifest to (default: the one it names).",
+)
+@click.option(
+    "--template",
+    help="Prompt template (alpaca, chatml, phi3, plain, ...) or 'model' for the tokenizer's chat template.",
+)
 @click.option("--system", help="System prompt for records that have none.")
 @click.option("--out", type=click.Path(path_type=Path), help="Run folder.")
 @click.option("--epochs", type=float)
@@ -428,8 +553,15 @@ def _require_train_extra(command: str) -> None:
 @click.option("--lora-r", type=int, help="LoRA rank.")
 @click.option("--seed", type=int)
 @click.option("--merge/--no-merge", default=None, help="Also save the base model with the adapter merged in.")
-@click.option("--resume", type=click.Path(path_type=Path), metavar="RUN", help="Continue the run in this folder from its last checkpoint.")
-@click.option("--force", is_flag=True, help="Train even when the gate refuses the data (loud; recorded in the run manifest).")
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path),
+    metavar="RUN",
+    help="Continue the run in this folder from its last checkpoint.",
+)
+@click.option(
+    "--force", is_flag=True, help="Train even when the gate refuses the data (loud; recorded in the run manifest)."
+)
 @click.option("--quiet", is_flag=True, help="No progress or log lines on stderr.")
 @handle_errors
 def train(config_file: Path | None, resume: Path | None, force: bool, quiet: bool, **options: Any) -> None:
@@ -446,14 +578,25 @@ def train(config_file: Path | None, resume: Path | None, force: bool, quiet: boo
     from dqe.train.run import train as run_train
     from dqe.train.trainer import TrainingInterrupted
 
-    names = {"lr": "optim.lr", "seq_len": "batch.seq_len", "micro_batch_size": "batch.micro_batch_size", "grad_accum": "batch.grad_accum", "lora_r": "lora.r"}
+    names = {
+        "lr": "optim.lr",
+        "seq_len": "batch.seq_len",
+        "micro_batch_size": "batch.micro_batch_size",
+        "grad_accum": "batch.grad_accum",
+        "lora_r": "lora.r",
+    }
     overrides = {names.get(k, k): v for k, v in options.items() if v is not None}
     if resume is not None:
         config = resume_config(resume, read_train_table(config_file) if config_file else None, overrides)
     else:
         config = load_train_config(config_file, overrides)
     if force:
-        click.secho("dqe train --force: the gate's refusals become warnings, and the run manifest says so", fg="red", bold=True, err=True)
+        click.secho(
+            "dqe train --force: the gate's refusals become warnings, and the run manifest says so",
+            fg="red",
+            bold=True,
+            err=True,
+        )
     try:
         result = run_train(config, force=force, resume=resume, echo=not quiet)
     except GateRefused as exc:
@@ -467,7 +610,9 @@ def train(config_file: Path | None, resume: Path | None, force: bool, quiet: boo
         sys.exit(130)
     m = result.manifest
     losses = m["losses"]
-    shown = ", ".join(f"{k} {v:.4f}" for k, v in (("val", losses["val_best"]), ("test", losses["test"])) if v is not None)
+    shown = ", ".join(
+        f"{k} {v:.4f}" for k, v in (("val", losses["val_best"]), ("test", losses["test"])) if v is not None
+    )
     click.echo(f"trained {m['training']['steps']} steps ({m['training']['stopped']}); {shown or 'no held-out loss'}")
     click.echo(f"adapter -> {m['outputs']['adapter']} ({m['outputs']['adapter_is']})")
     if m["outputs"]["merged"]:
@@ -477,23 +622,79 @@ def train(config_file: Path | None, resume: Path | None, force: bool, quiet: boo
 
 @main.command(name="eval")
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--max-new-tokens", type=click.IntRange(min=1), default=256, show_default=True, help="Most tokens generated per answer.")
-@click.option("--temperature", type=click.FloatRange(min=0), default=0.0, show_default=True, help="0: greedy; above 0: sampling.")
-@click.option("--top-p", type=click.FloatRange(min=0, max=1, min_open=True), default=1.0, show_default=True, help="Nucleus sampling (with --temperature > 0).")
+@click.option(
+    "--max-new-tokens",
+    type=click.IntRange(min=1),
+    default=256,
+    show_default=True,
+    help="Most tokens generated per answer.",
+)
+@click.option(
+    "--temperature", type=click.FloatRange(min=0), default=0.0, show_default=True, help="0: greedy; above 0: sampling."
+)
+@click.option(
+    "--top-p",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Nucleus sampling (with --temperature > 0).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of sampling.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Prompts generated at once.")
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Prompts generated at once."
+)
 @click.option("--limit", type=click.IntRange(min=1), help="Evaluate only the first N test records.")
-@click.option("--rules", "rules", multiple=True, metavar="CODES", help="Record rules run on the answers: codes, prefixes, names (comma-separated); default: those the dqe config enables.")
-@click.option("--embedding-model", type=click.Path(path_type=Path), metavar="PATH", help="A local sentence-transformers folder: adds the answers' similarity to the references.")
+@click.option(
+    "--rules",
+    "rules",
+    multiple=True,
+    metavar="CODES",
+    help="Record rules run on the answers: codes, prefixes, names (comma-separated); default: those the dqe config enables.",
+)
+@click.option(
+    "--embedding-model",
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="A local sentence-transformers folder: adds the answers' similarity to the references.",
+)
 @click.option("--device", type=click.Choice(("auto", "cpu", "cuda")), default="auto", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), metavar="DIR", help="Where generations.jsonl, report.json and report.html go (default RUN_DIR/eval).")
-@click.option("--format", "fmt", type=click.Choice(("text", "json", "html")), default="text", show_default=True, help="What is printed (or written with -o).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the --format report to FILE instead of stdout.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Where generations.jsonl, report.json and report.html go (default RUN_DIR/eval).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "json", "html")),
+    default="text",
+    show_default=True,
+    help="What is printed (or written with -o).",
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Write the --format report to FILE instead of stdout."
+)
 @click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
-@click.option("--config", "config", type=click.Path(path_type=Path), help="dqe config to read the test records with and pick the rules from (default: the one the training data was filtered with).")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(path_type=Path),
+    help="dqe config to read the test records with and pick the rules from (default: the one the training data was filtered with).",
+)
 @plugin_option
 @handle_errors
-def eval_(run_dir: Path, fmt: str, output: Path | None, out: Path | None, quiet: bool, config: Path | None, disable_plugins: tuple[str, ...], rules: tuple[str, ...], **options: Any) -> None:
+def eval_(
+    run_dir: Path,
+    fmt: str,
+    output: Path | None,
+    out: Path | None,
+    quiet: bool,
+    config: Path | None,
+    disable_plugins: tuple[str, ...],
+    rules: tuple[str, ...],
+    **options: Any,
+) -> None:
     """Evaluate a `dqe train` run on its held-out test split, base model against tuned.
 
     \b

@@ -57,7 +57,9 @@ class Config(BaseModel):
     disable_plugins: list[str] = Field(default_factory=list)
     rule_packs: list[str] = Field(default_factory=list)  # folders or files, relative to the config
     gate: dict[str, Threshold] = Field(default_factory=dict)
-    against: list[str] = Field(default_factory=list)  # evaluation sets that training records must not leak into (DQ403); relative to the config
+    against: list[str] = Field(
+        default_factory=list
+    )  # evaluation sets that training records must not leak into (DQ403); relative to the config
     batch_size: int = Field(10_000, ge=1)
     workers: int = Field(0, ge=0)  # worker processes; 0: one per core for large inputs with costly rules
     findings_per_rule: int = Field(20, ge=0)  # findings kept per rule in reports (sampled)
@@ -106,16 +108,21 @@ def _has_dqe_table(path: Path) -> bool:
         return False
 
 
-def _read_table(path: Path) -> tuple[dict[str, Any], str]:
-    """The dqe table of a file and the prefix that names its keys in messages."""
+def read_toml(path: Path, what: str = "config file") -> dict[str, Any]:
+    """A TOML file's table; every way it can fail is a ConfigError naming the file."""
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
+        return tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
+        raise ConfigError(f"{path}: no such {what}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _read_table(path: Path) -> tuple[dict[str, Any], str]:
+    """The dqe table of a file and the prefix that names its keys in messages."""
+    data = read_toml(path)
     if path.name == "pyproject.toml":
         table = data.get("tool", {}).get("dqe")
         if table is None:
@@ -147,7 +154,9 @@ def validate_config(table: dict[str, Any], path: Path | None = None, prefix: str
         raise ConfigError(where + describe_errors(exc, prefix)) from None
 
 
-def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None, *, discover: bool = True) -> LoadedConfig:
+def load_config(
+    path: Path | None = None, overrides: dict[str, Any] | None = None, *, discover: bool = True
+) -> LoadedConfig:
     """The effective configuration: a file (given or found) with overrides on top.
 
     Override keys are config keys (``extend-select``); None values are ignored.

@@ -15,11 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from dqe.files import InputError
 from dqe.render.common import flatten_numbers, number
+from dqe.render.text import titled_table
 from dqe.report import Report
 
 
@@ -102,7 +102,9 @@ def diff_reports(old: Report, new: Report, *, before: str = "before", after: str
         failed_before = a.failed if a else None
         failed_after = b.failed if b else None
         if failed_before != failed_after:
-            rules.append(RuleChange(code=code, name=(b or a).name, failed_before=failed_before, failed_after=failed_after))  # type: ignore[union-attr]
+            rules.append(
+                RuleChange(code=code, name=(b or a).name, failed_before=failed_before, failed_after=failed_after)
+            )  # type: ignore[union-attr]
     old_numbers = flatten_numbers(old.dataset)
     new_numbers = flatten_numbers(new.dataset)
     dataset = [
@@ -141,13 +143,13 @@ def _delta(before: float | str | None, after: float | str | None) -> Text:
 
 def render_diff(result: ReportDiff, *, limit: int = 20, color: bool = False, width: int = 120) -> str:
     out = io.StringIO()
-    console = Console(file=out, width=width, force_terminal=color, color_system="standard" if color else None, highlight=False)
+    console = Console(
+        file=out, width=width, force_terminal=color, color_system="standard" if color else None, highlight=False
+    )
     console.print(Text.assemble(("dqe diff ", "bold"), result.before, " -> ", result.after))
 
     def table(title: str, rows: list[tuple[str, Any, Any]]) -> None:
-        t = Table(title=title, title_justify="left", title_style="bold", box=None, pad_edge=False)
-        for col, justify in (("", "left"), ("before", "right"), ("after", "right"), ("change", "right")):
-            t.add_column(col, justify=justify)  # type: ignore[arg-type]
+        t = titled_table(title, {"": "left", "before": "right", "after": "right", "change": "right"})
         for name, before, after in rows:
             t.add_row(name, _value(before), _value(after), _delta(before, after))
         console.print()
@@ -163,11 +165,22 @@ def render_diff(result: ReportDiff, *, limit: int = 20, color: bool = False, wid
         console.print(Text("Failures per rule: unchanged", style="bold"))
     if result.dataset:
         table("Data-set metrics that changed", [(c.name, c.before, c.after) for c in result.dataset])
-    for title, records, style in (("Newly failing records", result.newly_failing, "red"), ("No longer failing", result.fixed, "green")):
+    for title, records, style in (
+        ("Newly failing records", result.newly_failing, "red"),
+        ("No longer failing", result.fixed, "green"),
+    ):
         console.print()
         console.print(Text(f"{title}: {len(records):,}", style="bold"))
         for change in records if limit == 0 else records[:limit]:
-            console.print(Text.assemble("  ", (change.source, "cyan"), "  ", (" ".join(change.codes), style), (f"  id {change.id}" if change.id else "", "dim")))
+            console.print(
+                Text.assemble(
+                    "  ",
+                    (change.source, "cyan"),
+                    "  ",
+                    (" ".join(change.codes), style),
+                    (f"  id {change.id}" if change.id else "", "dim"),
+                )
+            )
         if limit and len(records) > limit:
             console.print(Text(f"  ... and {len(records) - limit:,} more (--limit 0 for all)", style="dim"))
     if not result.complete:

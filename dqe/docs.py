@@ -16,7 +16,15 @@ from dqe.rule import Rule
 def rule_rows(disabled: Iterable[str] = ()) -> list[dict[str, Any]]:
     registry = load_plugins(disabled=disabled)
     registry.raise_errors()
-    rows = [{**{k: INVALID_RULE[k] for k in ("code", "name", "summary")}, "scope": "record", "severity": "error", "default": True, "plugin": "dqe"}]
+    rows = [
+        {
+            **{k: INVALID_RULE[k] for k in ("code", "name", "summary")},
+            "scope": "record",
+            "severity": "error",
+            "default": True,
+            "plugin": "dqe",
+        }
+    ]
     for code in sorted(registry.rules):
         cls = registry.rules[code]
         rows.append(
@@ -70,7 +78,12 @@ def rule_doc(key: str, disabled: Iterable[str] = ()) -> str | None:
     options = _options(cls)
     parts += ["", "Options:" if options else "Options: none (severity can still be set)"]
     parts += options
-    parts += ["", "Configure it in dqe.toml (or [tool.dqe.rules.…] in pyproject.toml):", f"  [rules.{cls.code}]", f'  severity = "{cls.severity}"']
+    parts += [
+        "",
+        "Configure it in dqe.toml (or [tool.dqe.rules.…] in pyproject.toml):",
+        f"  [rules.{cls.code}]",
+        f'  severity = "{cls.severity}"',
+    ]
     for name, field in cls.Options.model_fields.items():
         value = field.get_default(call_default_factory=True)
         key = field.alias or name
@@ -88,7 +101,9 @@ def _toml(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)} = {_toml(v)}" for k, v in value.items()) + " }"
+        return (
+            "{ " + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)} = {_toml(v)}" for k, v in value.items()) + " }"
+        )
     return repr(value)
 
 

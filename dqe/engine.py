@@ -17,12 +17,12 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel
 
+from dqe.batch import BatchProcessor, describe
 from dqe.config import LoadedConfig
 from dqe.context import Context
 from dqe.feature import Feature
 from dqe.gate import ENGINE_METRICS, GateResult, evaluate_gate, resolve_metrics
 from dqe.plugins import PluginError, Registry
-from dqe.batch import BatchProcessor, describe
 from dqe.reader import FileInfo, Reader
 from dqe.rule import DatasetRule, RecordRule, Rule, Severity
 from dqe.selection import select_rules
@@ -173,7 +173,11 @@ class Engine:
 
     def processor(self) -> BatchProcessor:
         """The per-batch half of the engine: features, record rules, collection."""
-        keep = [*BASE_COLUMNS, *(c for f in self.features for c in f.keep), *(c for a in self.rules for c in a.rule.keep)]
+        keep = [
+            *BASE_COLUMNS,
+            *(c for f in self.features for c in f.keep),
+            *(c for a in self.rules for c in a.rule.keep),
+        ]
         return BatchProcessor(
             self.features,
             [a for a in self.rules if isinstance(a.rule, RecordRule)],
@@ -197,7 +201,9 @@ class Engine:
         workers = self.workers(inputs)
         timings["workers"] = workers
         auto = self.loaded.config.workers == 0
-        for batch, result in run_batches(reader, self.processor, workers, self.loaded, self.registry.disabled, timings, auto):
+        for batch, result in run_batches(
+            reader, self.processor, workers, self.loaded, self.registry.disabled, timings, auto
+        ):
             invalid_rows.extend((r.idx, r.file, r.line, r.reason) for r in batch.invalid)
             tables.append(result.kept)
             findings.extend(result.findings)
@@ -222,10 +228,16 @@ class Engine:
 
         table = pl.concat(tables, how="vertical") if tables else pl.DataFrame()
         all_findings = pl.concat(findings) if findings else pl.DataFrame(schema=FINDINGS_SCHEMA)
-        invalid = pl.DataFrame(invalid_rows, schema={"_idx": pl.UInt64, "_file": pl.UInt32, "_line": pl.UInt32, "reason": pl.String}, orient="row")
+        invalid = pl.DataFrame(
+            invalid_rows,
+            schema={"_idx": pl.UInt64, "_file": pl.UInt32, "_line": pl.UInt32, "reason": pl.String},
+            orient="row",
+        )
 
         clock = time.perf_counter()
-        table = table.with_columns(rejected=pl.col("_idx").is_in(all_findings.filter(pl.col("severity") == "error")["_idx"].implode()))
+        table = table.with_columns(
+            rejected=pl.col("_idx").is_in(all_findings.filter(pl.col("severity") == "error")["_idx"].implode())
+        )
         dataset: dict[str, Any] = {}
         if table.height:
             _merge(dataset, {"formats": dict(table.group_by("_format").len().sort("_format").iter_rows())})
@@ -271,7 +283,9 @@ class Engine:
         return result
 
     @staticmethod
-    def _evaluate(active: ActiveRule, table: pl.DataFrame, errors: list[RuleErrorInfo]) -> tuple[pl.DataFrame | None, dict]:
+    def _evaluate(
+        active: ActiveRule, table: pl.DataFrame, errors: list[RuleErrorInfo]
+    ) -> tuple[pl.DataFrame | None, dict]:
         rule = active.rule
         prefix = f"{active.code}:"
         view = table.select(

@@ -80,8 +80,7 @@ def sniff(path: Path) -> Container | None:
     if text[:1] == b"{" or any(line.lstrip()[:1] == b"{" for line in text.splitlines()[1:20]):
         return "jsonl"
     raise InputError(
-        f"{path}: unknown format: expected JSON Lines, a JSON array or Parquet "
-        f"(the file starts with {text[:20]!r})"
+        f"{path}: unknown format: expected JSON Lines, a JSON array or Parquet (the file starts with {text[:20]!r})"
     )
 
 
@@ -190,7 +189,9 @@ def _read_json_array(path: Path) -> Iterator[Item]:
             if after_record:
                 if ch != ",":
                     line = text.line
-                    yield Item(line, None, "malformed JSON: expected ',' or ']' after the previous record", _resync(text))
+                    yield Item(
+                        line, None, "malformed JSON: expected ',' or ']' after the previous record", _resync(text)
+                    )
                     after_record = False
                     continue
                 text.advance(text.pos + 1)

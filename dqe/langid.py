@@ -199,9 +199,7 @@ def load_profiles(directory: str | None = None) -> Profiles:
     languages, grams, column, prob = _read_profiles(directory or profiles_dir())
     # Pack each n-gram into one integer, (first * base + second) * base + third, where a
     # character's id is 0 for "none" (shorter n-grams), 1 for space, 2.. for profiled ones.
-    chars = np.frombuffer(
-        "".join(g.rjust(3, "\0") for g in grams).encode("utf-32-le"), dtype=np.uint32
-    ).reshape(-1, 3)
+    chars = np.frombuffer("".join(g.rjust(3, "\0") for g in grams).encode("utf-32-le"), dtype=np.uint32).reshape(-1, 3)
     del grams
     profiled = np.unique(chars)
     profiled = profiled[(profiled != 0) & (profiled != _SPACE) & (profiled < _BMP)]
@@ -230,9 +228,7 @@ def load_profiles(directory: str | None = None) -> Profiles:
         code=code,
         base=base,
         script=script,
-        script_columns={
-            s: np.flatnonzero(mass[s] >= _SCRIPT_SHARE) for s in range(2, len(_SCRIPTS))
-        },
+        script_columns={s: np.flatnonzero(mass[s] >= _SCRIPT_SHARE) for s in range(2, len(_SCRIPTS))},
     )
 
 
@@ -384,9 +380,7 @@ class LanguageIdentifier:
         if n == 0:
             empty = np.zeros((0, languages), dtype=np.float32)
             nothing = np.zeros((0, len(_SCRIPTS)), dtype=np.int64)
-            return Detection(
-                [], [], nothing, np.zeros(0, dtype=np.int64), np.zeros(0), empty, p.languages
-            )
+            return Detection([], [], nothing, np.zeros(0, dtype=np.int64), np.zeros(0), empty, p.languages)
         cleaned = _clean(series)
         # One array of characters, each text after a space (langdetect's initial state);
         # astral characters become U+FFFF, which no profile has either.
@@ -419,9 +413,7 @@ class LanguageIdentifier:
                 language[members], margin[members] = columns[0], np.inf
                 scores[members, columns[0]] = 0.0
                 continue
-            sums, counts = self._score(
-                bmp, starts[members] + 1, lengths[members] - 1, p.group_weights(g)
-            )
+            sums, counts = self._score(bmp, starts[members] + 1, lengths[members] - 1, p.group_weights(g))
             scores[np.ix_(members, columns)] = sums
             ngrams[members] = counts
             found = counts > 0
@@ -449,18 +441,14 @@ class LanguageIdentifier:
         at = np.flatnonzero(bmp >= _SCANNED)
         owner = np.searchsorted(starts, at, side="right") - 1
         classes = self.profiles.script[bmp[at]].astype(np.int64)
-        counts = np.bincount(owner * len(_SCRIPTS) + classes, minlength=n * len(_SCRIPTS)).reshape(
-            n, len(_SCRIPTS)
-        )
+        counts = np.bincount(owner * len(_SCRIPTS) + classes, minlength=n * len(_SCRIPTS)).reshape(n, len(_SCRIPTS))
         counts[:, 0] = 0
         latin = _SCRIPTS.index("latin")
         present = counts[:, 1:] > 0
         present[:, latin - 1] |= ascii_kept > 0
         present[:, _SCRIPTS.index("han") - 1] &= ~present[:, _SCRIPTS.index("kana") - 1]
         scripts = present.sum(axis=1)
-        group = np.where(
-            scripts == 1, present.argmax(axis=1) + 1, np.where(scripts == 0, _NONE, _MIXED)
-        )
+        group = np.where(scripts == 1, present.argmax(axis=1) + 1, np.where(scripts == 0, _NONE, _MIXED))
         counts[:, latin] += ascii_all
         return group, counts
 

@@ -96,7 +96,10 @@ def write_manifest(
 
     rows = result.table.join(result.statuses.filter(pl.col("status") == "passed"), on="_idx").select("_idx", "_id")
     if rewritten_ids:
-        new = pl.DataFrame({"_idx": list(rewritten_ids), "_new": list(rewritten_ids.values())}, schema={"_idx": pl.UInt64, "_new": pl.String})
+        new = pl.DataFrame(
+            {"_idx": list(rewritten_ids), "_new": list(rewritten_ids.values())},
+            schema={"_idx": pl.UInt64, "_new": pl.String},
+        )
         rows = rows.join(new, on="_idx", how="left").select("_idx", _id=pl.coalesce("_new", "_id"))
     ids = rows["_id"].unique().sort().to_list()
     manifest = GateManifest(

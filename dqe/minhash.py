@@ -88,9 +88,7 @@ def tokens(texts: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return token_hash, lengths, cjk
 
 
-def shingle_hashes(
-    texts: pl.Series, word_size: int, char_size: int
-) -> tuple[np.ndarray, np.ndarray]:
+def shingle_hashes(texts: pl.Series, word_size: int, char_size: int) -> tuple[np.ndarray, np.ndarray]:
     """32-bit hashes of every shingle of every text (flat, text after text) and the number of
     shingles of each text."""
     token_hash, lengths, cjk = tokens(texts)
@@ -157,9 +155,7 @@ class MinHasher:
         ends = np.cumsum(sizes)
         starts = ends - sizes
         # Chunks of whole texts holding about _CHUNK shingles (a longer text is a chunk alone).
-        cuts = np.unique(
-            np.searchsorted(ends, np.arange(_CHUNK, int(ends[-1]), _CHUNK), side="left") + 1
-        )
+        cuts = np.unique(np.searchsorted(ends, np.arange(_CHUNK, int(ends[-1]), _CHUNK), side="left") + 1)
         bounds = np.concatenate(([0], cuts[cuts < rows.size], [rows.size]))
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             s0, s1 = int(starts[lo]), int(ends[hi - 1])
@@ -224,16 +220,12 @@ class Bands:
         self.b, self.r = lsh.b, lsh.r
         self.ranges = list(lsh.hashranges)
 
-    def keys(
-        self, signatures: np.ndarray, rows: np.ndarray | None = None, chunk: int = 1 << 16
-    ) -> np.ndarray:
+    def keys(self, signatures: np.ndarray, rows: np.ndarray | None = None, chunk: int = 1 << 16) -> np.ndarray:
         """A (rows, b) uint64 matrix: the hash of each band of each signature (of ``rows``)."""
         count = signatures.shape[0] if rows is None else rows.size
         out = np.empty((count, self.b), dtype=np.uint64)
         for lo in range(0, count, chunk):
-            part = (
-                signatures[lo : lo + chunk] if rows is None else signatures[rows[lo : lo + chunk]]
-            )
+            part = signatures[lo : lo + chunk] if rows is None else signatures[rows[lo : lo + chunk]]
             part = part.astype(np.uint64)
             for i, (start, end) in enumerate(self.ranges):
                 h = np.full(part.shape[0], i, dtype=np.uint64)

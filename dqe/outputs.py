@@ -53,11 +53,17 @@ def _reasons(result: RunResult) -> dict[int, list[dict[str, Any]]]:
     names = {a.code: a.rule.name for a in result.rules}
     names["DQ000"] = "invalid-record"
     by_record: dict[int, list[dict[str, Any]]] = {}
-    for record, code, severity, score, message in all_findings(result).select(
-        "record", "code", "severity", "score", "message"
-    ).iter_rows():
+    for record, code, severity, score, message in (
+        all_findings(result).select("record", "code", "severity", "score", "message").iter_rows()
+    ):
         by_record.setdefault(record, []).append(
-            {"code": code, "name": names.get(code, code), "severity": severity, "score": round(score, 4), "message": message}
+            {
+                "code": code,
+                "name": names.get(code, code),
+                "severity": severity,
+                "score": round(score, 4),
+                "message": message,
+            }
         )
     return by_record
 
@@ -193,7 +199,9 @@ def write_outputs(result: RunResult, reader: Reader, passed: Path, rejected: Pat
                 chunk = []
         write(chunk)
         if ok.count + bad.count != statuses.size:
-            raise RuntimeError(f"an input shrank while filtering: {ok.count + bad.count} records, {statuses.size} checked")
+            raise RuntimeError(
+                f"an input shrank while filtering: {ok.count + bad.count} records, {statuses.size} checked"
+            )
     except BaseException:
         ok.close(ok=False)
         bad.close(ok=False)

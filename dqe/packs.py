@@ -83,7 +83,7 @@ class Packs:
                 table = _read(path)
                 mode = table.get("meta", {}).get("mode", "extend")
                 if mode not in ("extend", "replace"):
-                    raise ConfigError(f"rule pack {path}: 'meta.mode' must be \"extend\" or \"replace\", got {mode!r}")
+                    raise ConfigError(f'rule pack {path}: \'meta.mode\' must be "extend" or "replace", got {mode!r}')
                 data = table if mode == "replace" or not data else _extend(data, table)
             self._cache[name] = data
         return self._cache[name]

@@ -27,7 +27,9 @@ def check_regex(pattern: str, where: str) -> str:
     return pattern
 
 
-def pack_value(pack: dict[str, Any], path: str, pack_name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+def pack_value(
+    pack: dict[str, Any], path: str, pack_name: str, kind: type | tuple[type, ...], default: Any = None
+) -> Any:
     """The value at a dotted ``path`` of a pack, checked against ``kind``."""
     value: Any = pack
     for part in path.split("."):
@@ -105,5 +107,7 @@ def selected(available: dict[str, Any], wanted: list[str], key: str) -> list[str
     """The category names in ``wanted``, in pack order; a name the pack lacks is an error."""
     unknown = sorted(set(wanted) - set(available))
     if unknown:
-        raise ConfigError(f"'{key}': no category {', '.join(unknown)} in the rule pack (categories: {', '.join(available)})")
+        raise ConfigError(
+            f"'{key}': no category {', '.join(unknown)} in the rule pack (categories: {', '.join(available)})"
+        )
     return [name for name in available if name in wanted]

@@ -272,7 +272,9 @@ class _Loader:
                 if not (isinstance(thing, type) and issubclass(thing, Classifier)) or thing.__abstractmethods__:
                     raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.Classifier subclass")
                 if getattr(thing, "target", None) not in TARGETS:
-                    raise PluginError(f"plugin '{info.name}': classifier {thing.__name__} needs 'target' = \"category\" or \"domain\"")
+                    raise PluginError(
+                        f"plugin '{info.name}': classifier {thing.__name__} needs 'target' = \"category\" or \"domain\""
+                    )
                 key, table, names = thing.name, registry.classifiers, info.classifiers
             else:
                 if not (isinstance(thing, type) and issubclass(thing, Feature)) or thing.__abstractmethods__:
@@ -327,7 +329,9 @@ def load_plugins(disabled: Iterable[str] = (), extra: Iterable[object] = ()) -> 
                 package = f" (package {info.package} {info.version})" if info.package else ""
                 where = _describe_import_error(exc, ep.value)
                 fix = f"pip install --force-reinstall {info.package}" if info.package else "reinstall it"
-                info.error = f"plugin '{ep.name}'{package} failed to import {ep.value}: {where}; {fix}, or {_fix_hint(ep.name)}"
+                info.error = (
+                    f"plugin '{ep.name}'{package} failed to import {ep.value}: {where}; {fix}, or {_fix_hint(ep.name)}"
+                )
                 loader.registry.plugins.append(info)
                 continue
         loader.add(plugin, info)

@@ -77,10 +77,7 @@ def category_quotas(
 def vertical_quota(vertical: int, general: int, max_share: float, limit: int | None = None) -> int:
     """How many vertical-domain records may stay so that they are at most ``max_share`` of
     the selection: of ``general + kept`` records, or of ``limit`` when max-records will cut."""
-    if max_share >= 1:
-        allowed = vertical
-    else:
-        allowed = math.floor(max_share * general / (1 - max_share) + _EPSILON)
+    allowed = vertical if max_share >= 1 else math.floor(max_share * general / (1 - max_share) + _EPSILON)
     if limit is not None:
         allowed = min(allowed, math.floor(max_share * limit + _EPSILON))
     return max(0, min(vertical, allowed))

@@ -106,12 +106,19 @@ class Reader:
             pass
         if isinstance(inputs, str | Path):
             inputs = [inputs]
-        if isinstance(inputs, Sequence) and inputs and all(isinstance(x, dict) for x in inputs[:1]) and not isinstance(inputs[0], str | Path):
+        if (
+            isinstance(inputs, Sequence)
+            and inputs
+            and all(isinstance(x, dict) for x in inputs[:1])
+            and not isinstance(inputs[0], str | Path)
+        ):
             return [("<records>", list(inputs))]
         resolved: list[tuple[str, Any]] = []
         for item in inputs:
             if not isinstance(item, str | Path):
-                raise InputError(f"cannot read {type(item).__name__}: give paths, a list of dicts or a polars DataFrame")
+                raise InputError(
+                    f"cannot read {type(item).__name__}: give paths, a list of dicts or a polars DataFrame"
+                )
             for path in _expand(Path(item)):
                 resolved.append((str(path), path))
         if not resolved:
@@ -192,7 +199,21 @@ class _BatchBuilder:
     def _reset(self) -> None:
         self.size = 0
         self.cols: dict[str, list[Any]] = {
-            k: [] for k in ("_idx", "_file", "_line", "_id", "_format", "system", "tools", "category", "domain", "language", "question", "answer")
+            k: []
+            for k in (
+                "_idx",
+                "_file",
+                "_line",
+                "_id",
+                "_format",
+                "system",
+                "tools",
+                "category",
+                "domain",
+                "language",
+                "question",
+                "answer",
+            )
         }
         self.turn_row: list[int] = []
         self.turn_role: list[str] = []
@@ -260,4 +281,3 @@ class _BatchBuilder:
         batch = Batch(frame, self.invalid)
         self._reset()
         return batch
-

@@ -76,4 +76,3 @@ def batch_schema() -> dict[str, Any]:
         "question": pl.String,  # last user turn (derived, for rules)
         "answer": pl.String,  # last assistant turn (derived, for rules)
     }
-

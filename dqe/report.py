@@ -29,7 +29,7 @@ INVALID_RULE = {
         "it is kept in the rejected output with its raw text and fails the gate "
         "(gate metric invalid-records) unless you allow some."
     ),
-    "example": "A JSONL line '{\"instruction\": \"Hi\", \"output\": ' fails: 'malformed JSON: unexpected end of data'.",
+    "example": 'A JSONL line \'{"instruction": "Hi", "output": \' fails: \'malformed JSON: unexpected end of data\'.',
 }
 
 
@@ -103,9 +103,16 @@ class Report(BaseModel):
         """One row per input record: source, id, status and the codes of its findings."""
         result = self._require()
         located = pl.concat(
-            [result.table.select("_idx", "_file", "_line", "_id"), result.invalid.select("_idx", "_file", "_line", _id=pl.lit(None, pl.String))]
+            [
+                result.table.select("_idx", "_file", "_line", "_id"),
+                result.invalid.select("_idx", "_file", "_line", _id=pl.lit(None, pl.String)),
+            ]
         )
-        codes = all_findings(result).group_by("record").agg(codes=pl.col("code").unique(maintain_order=True), reasons=pl.format("{}: {}", "code", "message"))
+        codes = (
+            all_findings(result)
+            .group_by("record")
+            .agg(codes=pl.col("code").unique(maintain_order=True), reasons=pl.format("{}: {}", "code", "message"))
+        )
         return (
             result.statuses.join(located, on="_idx", how="left")
             .join(codes.rename({"record": "_idx"}), on="_idx", how="left")
@@ -234,7 +241,9 @@ def build_report(result: RunResult, *, complete: bool = False, per_rule: int | N
         findings_complete=complete or sampled.height == findings.height,
         errors=result.errors,
         timings={k: round(v, 4) for k, v in result.timings.items()},
-        config=ConfigInfo(path=str(result.config.path) if result.config.path else None, sha256=result.config.config.digest()),
+        config=ConfigInfo(
+            path=str(result.config.path) if result.config.path else None, sha256=result.config.config.digest()
+        ),
     )
     report._result = result
     return report

@@ -30,7 +30,9 @@ def _match(pattern: str, registry: Registry, key: str) -> set[str]:
     found = {code for code, cls in registry.rules.items() if code.startswith(pattern.upper()) or cls.name == pattern}
     if not found:
         prefixes = sorted({code.rstrip("0123456789") for code in registry.rules})
-        raise ConfigError(f"'{key}': '{pattern}' matches no rule (rule prefixes: {', '.join(prefixes)}; see `dqe rules`)")
+        raise ConfigError(
+            f"'{key}': '{pattern}' matches no rule (rule prefixes: {', '.join(prefixes)}; see `dqe rules`)"
+        )
     return found
 
 
@@ -60,6 +62,8 @@ def select_rules(config: Config, registry: Registry) -> list[Selected]:
         configured[cls.code] = (options, severity)
 
     return [
-        Selected(registry.rules[code], *configured.get(code, (registry.rules[code].Options(), registry.rules[code].severity)))
+        Selected(
+            registry.rules[code], *configured.get(code, (registry.rules[code].Options(), registry.rules[code].severity))
+        )
         for code in sorted(chosen)
     ]

@@ -93,8 +93,7 @@ BUILTIN_TEMPLATES = (
         name="alpaca",
         summary="### Instruction: / ### Input: / ### Response: (Stanford Alpaca, with and without input)",
         default_system=(
-            "Below is an instruction that describes a task. "
-            "Write a response that appropriately completes the request."
+            "Below is an instruction that describes a task. Write a response that appropriately completes the request."
         ),
         default_system_with_input=(
             "Below is an instruction that describes a task, paired with an input that provides "

@@ -51,9 +51,7 @@ def record(
 def conversation(*turns: str, system: str | None = None, **fields: Any) -> dict[str, Any]:
     """An OpenAI ``messages`` record from alternating user and assistant turns."""
     messages = [{"role": "system", "content": system}] if system is not None else []
-    messages += [
-        {"role": ("user", "assistant")[i % 2], "content": text} for i, text in enumerate(turns)
-    ]
+    messages += [{"role": ("user", "assistant")[i % 2], "content": text} for i, text in enumerate(turns)]
     return {"messages": messages, **fields}
 
 
@@ -86,9 +84,7 @@ def _registry(
     if isinstance(rule, str):
         found = registry.rule_by_name(rule.upper()) or registry.rule_by_name(rule)
         if found is None:
-            raise PluginError(
-                f"no rule '{rule}' is registered; pass the rule class, or its plugin in plugins=[...]"
-            )
+            raise PluginError(f"no rule '{rule}' is registered; pass the rule class, or its plugin in plugins=[...]")
         return registry, found
     taken = registry.rules.get(rule.code)
     if taken is rule:
@@ -150,13 +146,9 @@ def run_rule(
     for f in report.findings:
         if f.code in (cls.code, INVALID_CODE):
             passed[f.record] = False
-            messages[f.record] = (
-                f.message if f.code == cls.code else f"{INVALID_CODE} invalid record: {f.message}"
-            )
+            messages[f.record] = f.message if f.code == cls.code else f"{INVALID_CODE} invalid record: {f.message}"
     errors = [f"{e.source or 'data set'}: {e.message}" for e in report.errors]
-    return RuleRun(
-        code=cls.code, passed=passed, scores=scores, messages=messages, errors=errors, report=report
-    )
+    return RuleRun(code=cls.code, passed=passed, scores=scores, messages=messages, errors=errors, report=report)
 
 
 def assert_findings(run: RuleRun, expected: Mapping[int, str | None] | Iterable[int]) -> None:
@@ -166,20 +158,14 @@ def assert_findings(run: RuleRun, expected: Mapping[int, str | None] | Iterable[
     problems = [f"rule {run.code} raised: {e}" for e in run.errors]
     for i, (ok, message) in enumerate(zip(run.passed, run.messages, strict=True)):
         if i in wanted and ok:
-            problems.append(
-                f"record {i}: expected a finding{_containing(wanted[i])}, but it passed"
-            )
+            problems.append(f"record {i}: expected a finding{_containing(wanted[i])}, but it passed")
         elif i in wanted and wanted[i] is not None and wanted[i] not in (message or ""):
-            problems.append(
-                f"record {i}: expected a message containing {wanted[i]!r}, got {message!r}"
-            )
+            problems.append(f"record {i}: expected a message containing {wanted[i]!r}, got {message!r}")
         elif i not in wanted and not ok:
             problems.append(f"record {i}: expected no finding, got {message!r}")
     missing = sorted(i for i in wanted if i >= len(run.passed))
     if missing:
-        problems.append(
-            f"records {missing} were expected to fail, but only {len(run.passed)} records ran"
-        )
+        problems.append(f"records {missing} were expected to fail, but only {len(run.passed)} records ran")
     if problems:
         raise AssertionError(f"{run.code}:\n  " + "\n  ".join(problems))
 
@@ -215,9 +201,7 @@ def batch(
         if name in ordered:
             return
         if name not in registry.features:
-            raise PluginError(
-                f"no feature '{name}' is registered (features: {', '.join(sorted(registry.features))})"
-            )
+            raise PluginError(f"no feature '{name}' is registered (features: {', '.join(sorted(registry.features))})")
         for dep in registry.features[name].needs:
             visit(dep)
         ordered.append(name)
@@ -225,9 +209,7 @@ def batch(
     for name in needs:
         visit(name)
     features = [registry.features[name](context) for name in ordered]
-    reader = Reader(
-        _records(records), registry.formats, columns=loaded.config.columns, tags=loaded.config.tags
-    )
+    reader = Reader(_records(records), registry.formats, columns=loaded.config.columns, tags=loaded.config.tags)
     for part in reader:
         if part.invalid:
             raise ValueError(

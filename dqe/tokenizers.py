@@ -163,7 +163,9 @@ class HFTokenizer:
         return [e.ids for e in self._tok.encode_batch_fast(texts, add_special_tokens=False)]
 
     def count(self, texts: list[str]) -> np.ndarray:
-        return count_unique(texts, lambda unique: [len(e) for e in self._tok.encode_batch_fast(unique, add_special_tokens=False)])
+        return count_unique(
+            texts, lambda unique: [len(e) for e in self._tok.encode_batch_fast(unique, add_special_tokens=False)]
+        )
 
 
 @cache

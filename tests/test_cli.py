@@ -44,7 +44,11 @@ def test_check_does_not_import_torch(write_jsonl):
 
 
 def test_clean_data_passes_with_exit_0(write_jsonl):
-    others = [("What is 2 + 2?", "2 + 2 is 4."), ("Who wrote Hamlet?", "William Shakespeare."), ("Name a planet.", "Mars.")]
+    others = [
+        ("What is 2 + 2?", "2 + 2 is 4."),
+        ("Who wrote Hamlet?", "William Shakespeare."),
+        ("Name a planet.", "Mars."),
+    ]
     code, out = run("check", write_jsonl([GOOD, *({"instruction": q, "output": a} for q, a in others)]))
     assert code == 0
     assert "gate PASS" in out
@@ -160,7 +164,9 @@ def test_filter_refuses_the_same_file_for_both_outputs(write_jsonl, tmp_path):
 
 def test_convert_alpaca_to_sharegpt_keeps_other_fields(write_jsonl, tmp_path):
     out_file = tmp_path / "out.jsonl"
-    code, _ = run("convert", write_jsonl([{**GOOD, "id": 7, "system": "Be brief."}]), "--to", "sharegpt", "-o", out_file)
+    code, _ = run(
+        "convert", write_jsonl([{**GOOD, "id": 7, "system": "Be brief."}]), "--to", "sharegpt", "-o", out_file
+    )
     assert code == 0
     converted = json.loads(out_file.read_text())
     assert converted == {

@@ -87,7 +87,7 @@ def test_json_report_carries_sections_and_metric_states(data):
 
 def test_thresholds_come_from_the_config_file(data, tmp_path):
     config = tmp_path / "dqe.toml"
-    config.write_text('[gate]\ncategory-imbalance = { fail = 0.95 }\n\n[rules.DQ421]\nmax-share = 0.6\n')
+    config.write_text("[gate]\ncategory-imbalance = { fail = 0.95 }\n\n[rules.DQ421]\nmax-share = 0.6\n")
     code, out = run("check", data(MATH_HEAVY), "--config", str(config))
     assert code == 0, out
     assert shows(out, "category-imbalance", "0.923", "WARN")
@@ -167,5 +167,14 @@ def test_filter_max_records_keeps_n_and_changes_the_config_hash(data, tmp_path):
 
 
 def test_max_records_must_be_positive(data, tmp_path):
-    code, out = run("filter", data(BALANCED), "--passed", str(tmp_path / "a.jsonl"), "--rejected", str(tmp_path / "b.jsonl"), "--max-records", "0")
+    code, out = run(
+        "filter",
+        data(BALANCED),
+        "--passed",
+        str(tmp_path / "a.jsonl"),
+        "--rejected",
+        str(tmp_path / "b.jsonl"),
+        "--max-records",
+        "0",
+    )
     assert code == 2 and "--max-records" in out

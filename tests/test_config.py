@@ -62,5 +62,7 @@ def test_gate_thresholds_are_validated():
 
     with pytest.raises(ConfigError, match="'gate.pass-rat': no such metric"):
         dqe.check([{"instruction": "a", "output": "b"}], gate={"pass-rat": {"fail": 0.5}})
-    report = dqe.check([{"instruction": "a", "output": ""}, {"instruction": "a", "output": "b"}], gate={"pass-rate": {"fail": 0.4}})
+    report = dqe.check(
+        [{"instruction": "a", "output": ""}, {"instruction": "a", "output": "b"}], gate={"pass-rate": {"fail": 0.4}}
+    )
     assert report.summary.gate == "pass"

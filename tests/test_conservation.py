@@ -22,12 +22,24 @@ alpaca = st.fixed_dictionaries(
     optional={"input": st.text(max_size=10) | st.integers(), "history": json_values, "system": json_values},
 )
 sharegpt = st.fixed_dictionaries(
-    {"conversations": st.lists(st.fixed_dictionaries({"from": st.sampled_from(["human", "gpt", "bot", "observation"]), "value": st.text(max_size=20) | st.integers()}), max_size=4)}
+    {
+        "conversations": st.lists(
+            st.fixed_dictionaries(
+                {
+                    "from": st.sampled_from(["human", "gpt", "bot", "observation"]),
+                    "value": st.text(max_size=20) | st.integers(),
+                }
+            ),
+            max_size=4,
+        )
+    }
 )
 objects = alpaca | sharegpt | st.dictionaries(st.text(max_size=8), json_values, max_size=3) | json_values
 garbage = st.binary(min_size=1, max_size=30).filter(lambda b: b"\n" not in b and b.strip())
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 def lines(path):

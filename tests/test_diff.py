@@ -35,7 +35,9 @@ def reports(write_jsonl, tmp_path):
 
 def test_diff_of_two_reports(write_jsonl, tmp_path):
     before, after = reports(write_jsonl, tmp_path)
-    result = diff_reports(dqe.Report.model_validate_json(before.read_text()), dqe.Report.model_validate_json(after.read_text()))
+    result = diff_reports(
+        dqe.Report.model_validate_json(before.read_text()), dqe.Report.model_validate_json(after.read_text())
+    )
     summary = {c.name: (c.before, c.after) for c in result.summary}
     assert summary["records"] == (4, 3)
     assert summary["invalid"] == (1, 0)

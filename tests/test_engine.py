@@ -56,14 +56,16 @@ def test_a_rule_broken_everywhere_gives_up_after_a_few_records_and_rejects_the_r
 
 def test_batches_follow_the_batch_size(tmp_path):
     path = tmp_path / "d.jsonl"
-    path.write_text("\n".join('{"instruction": "q%d", "output": "a"}' % i for i in range(2500)) + "\n")
+    path.write_text("\n".join(f'{{"instruction": "q{i}", "output": "a"}}' for i in range(2500)) + "\n")
     engine = Engine(load_config(None, {"batch-size": 1000}, discover=False), load_plugins())
     sizes = [b.frame.height for b in engine.reader([path])]
     assert sizes == [1000, 1000, 500]
 
 
 def test_quality_is_the_mean_rule_score():
-    engine = Engine(load_config(None, {"template": "plain", "rules": {"DQ101": {"max-tokens": 30}}}, discover=False), load_plugins())
+    engine = Engine(
+        load_config(None, {"template": "plain", "rules": {"DQ101": {"max-tokens": 30}}}, discover=False), load_plugins()
+    )
     result = engine.run([GOOD, {"instruction": "Say hi. " * 20, "output": "Hi!"}])
     quality = result.table["quality"].to_list()
     assert quality[0] == 1.0

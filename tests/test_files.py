@@ -17,7 +17,14 @@ def test_jsonl_bad_lines_are_reported_and_the_rest_read(tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_bytes(b'{"a": 1}\n{"a": \n\n[1, 2]\n{"x": "\xff"}\n"just a string"\n{"ok": true}\n')
     items = items_of(path)
-    assert [(i.line, i.error is None) for i in items] == [(1, True), (2, False), (4, False), (5, False), (6, False), (7, True)]
+    assert [(i.line, i.error is None) for i in items] == [
+        (1, True),
+        (2, False),
+        (4, False),
+        (5, False),
+        (6, False),
+        (7, True),
+    ]
     assert items[1].error.startswith("malformed JSON") and items[1].raw == '{"a": '
     assert items[2].error == "expected a JSON object, got list"
     assert items[3].error == "invalid UTF-8"
@@ -76,7 +83,9 @@ def test_a_10mb_record_reads_in_both_containers(tmp_path):
     jsonl = tmp_path / "big.jsonl"
     jsonl.write_text(json.dumps({"instruction": "a", "output": "b"}) + "\n" + json.dumps(big) + "\n")
     array = tmp_path / "big.json"
-    array.write_text(json.dumps([{"instruction": "a", "output": "b"}, big, {"instruction": "c", "output": "d"}], indent=2))
+    array.write_text(
+        json.dumps([{"instruction": "a", "output": "b"}, big, {"instruction": "c", "output": "d"}], indent=2)
+    )
     for path in (jsonl, array):
         items = items_of(path)
         assert all(i.error is None for i in items)
@@ -89,12 +98,18 @@ def test_parquet_rows_read_with_row_numbers(tmp_path):
     path = tmp_path / "d.parquet"
     pl.DataFrame({"instruction": ["a", "b"], "output": ["1", "2"]}).write_parquet(path)
     items = items_of(path)
-    assert [(i.line, i.obj) for i in items] == [(1, {"instruction": "a", "output": "1"}), (2, {"instruction": "b", "output": "2"})]
+    assert [(i.line, i.obj) for i in items] == [
+        (1, {"instruction": "a", "output": "1"}),
+        (2, {"instruction": "b", "output": "2"}),
+    ]
 
 
 @pytest.mark.parametrize("name", ["out.jsonl", "out.json", "out.parquet"])
 def test_writer_round_trips_every_field(tmp_path, name):
-    objs = [{"instruction": "é", "output": "😀", "meta": {"n": 1, "tags": ["a"]}}, {"instruction": "b", "output": "c", "meta": {"n": 2, "tags": []}}]
+    objs = [
+        {"instruction": "é", "output": "😀", "meta": {"n": 1, "tags": ["a"]}},
+        {"instruction": "b", "output": "c", "meta": {"n": 2, "tags": []}},
+    ]
     writer = ObjectWriter(tmp_path / name)
     for obj in objs:
         writer.write(obj)

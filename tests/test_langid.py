@@ -103,9 +103,7 @@ def test_scores_are_langdetects_naive_bayes_over_all_its_ngrams(identifier, monk
         detector.cleaning_text()
         grams = detector._extract_ngrams()
         assert count == len(grams), text
-        expected = sum(
-            np.log(np.array(factory.word_lang_prob_map[g]) + 5e-5) - np.log(5e-5) for g in grams
-        )
+        expected = sum(np.log(np.array(factory.word_lang_prob_map[g]) + 5e-5) - np.log(5e-5) for g in grams)
         finite = np.isfinite(scores[columns])
         assert finite.any()
         np.testing.assert_allclose(scores[columns][finite], expected[finite], rtol=1e-4, atol=1e-3)
@@ -129,7 +127,5 @@ def test_agrees_with_langdetect_on_real_texts(identifier):
         for record in json.loads(real(name).read_text("utf-8")):
             texts += [f"{record['instruction']}\n{record['input']}".strip(), record["output"]]
     sample = random.Random(0).sample(texts, 300)
-    agree = np.mean(
-        [a == b for a, b in zip(identifier.detect(sample), map(reference, sample), strict=True)]
-    )
+    agree = np.mean([a == b for a, b in zip(identifier.detect(sample), map(reference, sample), strict=True)])
     assert agree >= 0.97

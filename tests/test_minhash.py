@@ -11,11 +11,11 @@ from datasketch import MinHash, MinHashLSH
 from dqe.features.text import TURN_SEPARATOR
 from dqe.minhash import (
     EMPTY,
+    NONE,
     TOKEN_PATTERN,
     Bands,
     BucketIndex,
     MinHasher,
-    NONE,
     bucket_partners,
     compact,
     is_empty,
@@ -28,9 +28,7 @@ CJK_CHAR = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 def naive_shingles(text: str, word_size: int, char_size: int) -> list[tuple[str, ...]]:
     """The shingles of one text, spelled out in plain Python."""
-    tokens = (
-        pl.Series([text.replace(TURN_SEPARATOR, " ")]).str.extract_all(TOKEN_PATTERN)[0].to_list()
-    )
+    tokens = pl.Series([text.replace(TURN_SEPARATOR, " ")]).str.extract_all(TOKEN_PATTERN)[0].to_list()
     cjk = sum(1 for t in tokens if CJK_CHAR.fullmatch(t))
     size = char_size if 2 * cjk > len(tokens) else word_size
     if not tokens:

@@ -27,7 +27,13 @@ def test_rejected_records_carry_every_failed_rule(write_jsonl, tmp_path):
     assert meta["source"].endswith("data.jsonl:2")
     reasons = {r["code"]: r for r in meta["reasons"]}
     assert set(reasons) == {"DQ001", "DQ101"}
-    assert reasons["DQ001"] == {"code": "DQ001", "name": "structure", "severity": "error", "score": 0.0, "message": "empty instruction"}
+    assert reasons["DQ001"] == {
+        "code": "DQ001",
+        "name": "structure",
+        "severity": "error",
+        "score": 0.0,
+        "message": "empty instruction",
+    }
     assert reasons["DQ101"]["severity"] == "warning"
     assert reasons["DQ101"]["message"].startswith("5029 tokens > 4096")
     assert 0 < reasons["DQ101"]["score"] < 1

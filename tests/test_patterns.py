@@ -46,7 +46,9 @@ def test_a_user_pack_adds_boilerplate_and_placeholder_patterns(tmp_path):
 
 def test_an_invalid_pattern_names_the_pack_and_the_key(tmp_path):
     packs = write_pack(tmp_path, "cot", '[answer.en]\nconnectives = ["(unclosed"]\n')
-    with pytest.raises(ConfigError, match=r"rule pack 'cot', 'answer.en.connectives': invalid regular expression '\(unclosed'"):
+    with pytest.raises(
+        ConfigError, match=r"rule pack 'cot', 'answer.en.connectives': invalid regular expression '\(unclosed'"
+    ):
         dqe.check([{"instruction": "a", "output": "b"}], select=["DQ201"], rule_packs=[packs])
 
 

@@ -38,9 +38,7 @@ FINE = {"instruction": "Name three primes below ten.", "input": "", "output": "2
 def test_the_guide_shows_the_template_files_as_they_are():
     assert set(FILES) == {"src/dqe_echo/__init__.py", "pyproject.toml", "tests/test_echo.py"}
     for name, text in FILES.items():
-        assert text == (TEMPLATE / name).read_text("utf-8"), (
-            f"docs/plugins.md and {TEMPLATE.name}/{name} differ"
-        )
+        assert text == (TEMPLATE / name).read_text("utf-8"), f"docs/plugins.md and {TEMPLATE.name}/{name} differ"
 
 
 def test_the_rule_is_30_lines():
@@ -50,9 +48,7 @@ def test_the_rule_is_30_lines():
 
 def test_every_hook_is_documented_with_its_signature():
     for name in (n for n in dir(hookspecs) if n.startswith("dqe_")):
-        assert re.search(rf"### `{name}\(register: ", GUIDE), (
-            f"docs/plugins.md does not document the hook {name}"
-        )
+        assert re.search(rf"### `{name}\(register: ", GUIDE), f"docs/plugins.md does not document the hook {name}"
 
 
 def _fresh_package(root: Path) -> Path:
@@ -64,23 +60,17 @@ def _fresh_package(root: Path) -> Path:
     return package
 
 
-def test_the_example_copied_into_a_fresh_package_runs_through_its_entry_point(
-    tmp_path, monkeypatch
-):
+def test_the_example_copied_into_a_fresh_package_runs_through_its_entry_point(tmp_path, monkeypatch):
     """As installed, without pip: the module and a dist-info folder with the guide's entry point."""
     project = tomllib.loads(FILES["pyproject.toml"])["project"]
     [(entry_name, target)] = project["entry-points"]["dqe"].items()
-    module = (
-        f"{target}_{uuid.uuid4().hex[:8]}"  # the template's own dqe_echo may be importable here
-    )
+    module = f"{target}_{uuid.uuid4().hex[:8]}"  # the template's own dqe_echo may be importable here
     site = tmp_path / "site"
     site.mkdir()
     (site / f"{module}.py").write_text(FILES["src/dqe_echo/__init__.py"], "utf-8")
     info = site / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n"
-    )
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n")
     (info / "entry_points.txt").write_text(f"[dqe]\n{entry_name} = {module}\n")
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.delenv("DQE_DISABLE_PLUGINS", raising=False)
@@ -94,9 +84,7 @@ def test_the_example_copied_into_a_fresh_package_runs_through_its_entry_point(
         None,
     )
     report = dqe.check([ECHO, FINE], {}, select=["ECHO001"])
-    assert [(f.record, f.code, f.message) for f in report.findings] == [
-        (0, "ECHO001", "answer repeats the question")
-    ]
+    assert [(f.record, f.code, f.message) for f in report.findings] == [(0, "ECHO001", "answer repeats the question")]
 
 
 @pytest.mark.slow
@@ -104,9 +92,7 @@ def test_the_example_copied_into_a_fresh_package_installs_with_pip(tmp_path):
     """The real thing: pip builds and installs the fresh package; the dqe command finds it."""
     try:
         distribution("dqe-echo")
-        pytest.skip(
-            "dqe-echo is installed in this environment; its entry point would clash with the fresh copy"
-        )
+        pytest.skip("dqe-echo is installed in this environment; its entry point would clash with the fresh copy")
     except PackageNotFoundError:
         pass
     package = _fresh_package(tmp_path)
@@ -132,9 +118,7 @@ def test_the_example_copied_into_a_fresh_package_installs_with_pip(tmp_path):
     dqe_cmd = str(Path(sys.executable).with_name("dqe"))
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [dqe_cmd, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
-        )
+        return subprocess.run([dqe_cmd, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
 
     listed = run("plugins", "--format", "json")
     assert listed.returncode == 0, listed.stderr
@@ -147,20 +131,18 @@ def test_the_example_copied_into_a_fresh_package_installs_with_pip(tmp_path):
     data.write_text(json.dumps(ECHO) + "\n" + json.dumps(FINE) + "\n")
     checked = run("check", str(data), "--select", "ECHO001", "--format", "json")
     assert checked.returncode == 1  # half the records fail: the pass-rate gate fails
-    assert [(f["source"], f["code"]) for f in json.loads(checked.stdout)["findings"]] == [
-        (f"{data}:1", "ECHO001")
-    ]
+    assert [(f["source"], f["code"]) for f in json.loads(checked.stdout)["findings"]] == [(f"{data}:1", "ECHO001")]
 
 
-@pytest.mark.parametrize(
-    "source", EXAMPLES, ids=lambda s: re.search(r"register\(\s*(\w+)", s).group(1)
-)
+@pytest.mark.parametrize("source", EXAMPLES, ids=lambda s: re.search(r"register\(\s*(\w+)", s).group(1))
 def test_every_example_in_the_guide_is_a_working_plugin(source):
     module = types.ModuleType(f"guide_example_{uuid.uuid4().hex[:8]}")
     exec(compile(source, module.__name__, "exec"), module.__dict__)
     registry = load_plugins(extra=[module])
     [info] = [p for p in registry.plugins if p.name == module.__name__]
-    assert info.error is None and (info.rules or info.formats or info.templates or info.features or info.renderers or info.classifiers)
+    assert info.error is None and (
+        info.rules or info.formats or info.templates or info.features or info.renderers or info.classifiers
+    )
     if info.rules:
         records = [
             {"instruction": "Say hi.", "input": "", "output": "Hi"},
@@ -169,9 +151,7 @@ def test_every_example_in_the_guide_is_a_working_plugin(source):
         report = dqe.check(records, {}, plugins=[module], select=info.rules)
         assert report.exit_code in (0, 1) and not report.errors
     if info.formats:
-        report = dqe.check(
-            [{"prompt": "2+2?", "completion": "4"}], {}, plugins=[module], select=["DQ001"]
-        )
+        report = dqe.check([{"prompt": "2+2?", "completion": "4"}], {}, plugins=[module], select=["DQ001"])
         assert report.files[0].format == "prompt-completion" and report.summary.passed == 1
     if info.templates:
         report = dqe.check([FINE], {}, plugins=[module], select=["DQ101"], template="acme-chat")

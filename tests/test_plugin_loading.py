@@ -42,9 +42,7 @@ class Installer:
     def __init__(self, root: Path):
         self.root = root
 
-    def install(
-        self, dist: str, source: str, *, entry_name: str | None = None, version: str = "1.2.3"
-    ) -> str:
+    def install(self, dist: str, source: str, *, entry_name: str | None = None, version: str = "1.2.3") -> str:
         module = f"{dist.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
         (self.root / f"{module}.py").write_text(textwrap.dedent(source))
         info = self.root / f"{dist.replace('-', '_')}-{version}.dist-info"
@@ -108,16 +106,13 @@ def test_a_plugin_that_raises_on_import(installed):
     installed.install("dqe-raises", "x = 1\nraise RuntimeError('no GPU found')\n")
     error = error_of("dqe-raises")
     assert "failed to import" in error and "RuntimeError: no GPU found (at dqe_raises_" in error
-    assert error.endswith(
-        "or switch it off with --disable-plugin dqe-raises or DQE_DISABLE_PLUGINS=dqe-raises"
-    )
+    assert error.endswith("or switch it off with --disable-plugin dqe-raises or DQE_DISABLE_PLUGINS=dqe-raises")
 
 
 def test_a_plugin_that_registers_a_code_already_taken(installed):
     installed.install(
         "dqe-clash",
-        RULE.format(code="DQ001", suffix="b")
-        + "\n@hookimpl\ndef dqe_register_rules(register):\n    register(Fine)\n",
+        RULE.format(code="DQ001", suffix="b") + "\n@hookimpl\ndef dqe_register_rules(register):\n    register(Fine)\n",
     )
     assert error_of("dqe-clash") == (
         "plugin 'dqe-clash' registers rule DQ001, which plugin 'dqe.rules.structure' already registered; a plugin "
@@ -128,8 +123,7 @@ def test_a_plugin_that_registers_a_code_already_taken(installed):
 def test_a_hook_with_a_wrong_argument(installed):
     installed.install(
         "dqe-wrongarg",
-        RULE.format(code="WA001", suffix="c")
-        + "\n@hookimpl\ndef dqe_register_rules(add):\n    add(Fine)\n",
+        RULE.format(code="WA001", suffix="c") + "\n@hookimpl\ndef dqe_register_rules(add):\n    add(Fine)\n",
     )
     assert error_of("dqe-wrongarg").startswith(
         "plugin 'dqe-wrongarg' implements dqe_register_rules(add), but the hook passes 'register' and nothing else: "
@@ -140,8 +134,7 @@ def test_a_hook_with_a_wrong_argument(installed):
 def test_a_hook_without_the_marker(installed):
     installed.install(
         "dqe-unmarked",
-        RULE.format(code="UM001", suffix="d")
-        + "\ndef dqe_register_rules(register):\n    register(Fine)\n",
+        RULE.format(code="UM001", suffix="d") + "\ndef dqe_register_rules(register):\n    register(Fine)\n",
     )
     assert (
         "defines dqe_register_rules() without @hookimpl, so dqe would never call it: decorate it with @dqe.hookimpl"
@@ -152,12 +145,10 @@ def test_a_hook_without_the_marker(installed):
 def test_a_misspelt_hook(installed):
     installed.install(
         "dqe-typo",
-        RULE.format(code="TY001", suffix="e")
-        + "\n@hookimpl\ndef dqe_register_rule(register):\n    register(Fine)\n",
+        RULE.format(code="TY001", suffix="e") + "\n@hookimpl\ndef dqe_register_rule(register):\n    register(Fine)\n",
     )
-    assert (
-        "implements dqe_register_rule(), which is no dqe hook; did you mean dqe_register_rules?"
-        in error_of("dqe-typo")
+    assert "implements dqe_register_rule(), which is no dqe hook; did you mean dqe_register_rules?" in error_of(
+        "dqe-typo"
     )
 
 
@@ -175,9 +166,7 @@ def test_a_hook_that_raises(installed):
         "from dqe import hookimpl\n\n@hookimpl\ndef dqe_register_rules(register):\n    raise KeyError('rules.toml')\n",
     )
     error = error_of("dqe-hookraises")
-    assert error.startswith(
-        "plugin 'dqe-hookraises' failed in dqe_register_rules: KeyError: 'rules.toml'"
-    )
+    assert error.startswith("plugin 'dqe-hookraises' failed in dqe_register_rules: KeyError: 'rules.toml'")
 
 
 def test_an_invalid_rule_class(installed):
@@ -186,9 +175,8 @@ def test_an_invalid_rule_class(installed):
         + "\n@hookimpl\ndef dqe_register_rules(register):\n    register(Fine)\n"
     )
     installed.install("dqe-badcode", source)
-    assert (
-        "code 'bad-code' must be a prefix of 2-6 capital letters and 3 digits, like PII001"
-        in error_of("dqe-badcode")
+    assert "code 'bad-code' must be a prefix of 2-6 capital letters and 3 digits, like PII001" in error_of(
+        "dqe-badcode"
     )
 
 
@@ -198,9 +186,7 @@ def test_a_broken_plugin_stops_the_run_with_exit_code_2(installed, tmp_path):
     data.write_text('{"instruction": "Hi", "output": "Hello"}\n')
     out = CliRunner().invoke(main, ["check", str(data), "--no-progress"])
     assert out.exit_code == 2
-    assert (
-        "dqe: error: plugin 'dqe-broken' (package dqe-broken 1.2.3) failed to import" in out.stderr
-    )
+    assert "dqe: error: plugin 'dqe-broken' (package dqe-broken 1.2.3) failed to import" in out.stderr
     assert "Traceback" not in out.output
     out = CliRunner().invoke(main, ["plugins"])
     assert out.exit_code == 2 and "error: plugin 'dqe-broken'" in out.output
@@ -211,12 +197,7 @@ def test_a_broken_plugin_can_be_switched_off_three_ways(installed, tmp_path, mon
     data = tmp_path / "d.jsonl"
     data.write_text('{"instruction": "Hi", "output": "Hello"}\n')
     runner = CliRunner()
-    assert (
-        runner.invoke(
-            main, ["check", str(data), "--no-progress", "--disable-plugin", "dqe-broken"]
-        ).exit_code
-        == 0
-    )
+    assert runner.invoke(main, ["check", str(data), "--no-progress", "--disable-plugin", "dqe-broken"]).exit_code == 0
     assert (
         runner.invoke(
             main,
@@ -270,23 +251,14 @@ def test_a_rule_that_raises_is_reported_with_its_plugin_and_the_fix(installed, t
     """
     installed.install("dqe-crashes", source)
     data = tmp_path / "d.jsonl"
-    data.write_text(
-        '{"instruction": "Hi", "output": "Hello"}\n{"instruction": "Hi", "output": ""}\n'
-    )
+    data.write_text('{"instruction": "Hi", "output": "Hello"}\n{"instruction": "Hi", "output": ""}\n')
     out = CliRunner().invoke(main, ["check", "d.jsonl", "--no-progress", "--select", "CR001"])
     assert out.exit_code == 2
     text = " ".join(out.output.split())  # as read, not as wrapped
-    assert (
-        "CR001 (plugin dqe-crashes) d.jsonl:2: ZeroDivisionError: division by zero (at dqe_crashes_"
-        in text
-    )
+    assert "CR001 (plugin dqe-crashes) d.jsonl:2: ZeroDivisionError: division by zero (at dqe_crashes_" in text
     assert "report it to the authors of plugin 'dqe-crashes' with these records" in text
     assert "to check without it: --ignore CR001 or --disable-plugin dqe-crashes" in text
-    report = json.loads(
-        CliRunner()
-        .invoke(main, ["check", "d.jsonl", "--format", "json", "--select", "CR001"])
-        .output
-    )
+    report = json.loads(CliRunner().invoke(main, ["check", "d.jsonl", "--format", "json", "--select", "CR001"]).output)
     assert (
         report["summary"]["passed"] == 1 and report["summary"]["rejected"] == 1
     )  # the record it raised on is not a pass

@@ -54,7 +54,9 @@ def test_duplicate_code_is_refused_naming_both_plugins():
             register(Clash)
 
     registry = load_plugins(extra=[ClashPlugin()])
-    assert any("registers rule DQ101, which plugin 'dqe.rules.token_length' already registered" in e for e in registry.errors)
+    assert any(
+        "registers rule DQ101, which plugin 'dqe.rules.token_length' already registered" in e for e in registry.errors
+    )
     with pytest.raises(PluginError):
         dqe.check([GOOD], plugins=[ClashPlugin()])
 

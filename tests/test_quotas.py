@@ -37,7 +37,9 @@ def test_free_records_count_towards_the_size_without_a_quota():
 
 
 def test_max_records_sizes_the_quotas_for_the_limit():
-    quotas = category_quotas({"a": 1000, "b": 1000, "c": 1000, "d": 1000}, {k: 0.25 for k in "abcd"}, tolerance=1.2, limit=100)
+    quotas = category_quotas(
+        {"a": 1000, "b": 1000, "c": 1000, "d": 1000}, {k: 0.25 for k in "abcd"}, tolerance=1.2, limit=100
+    )
     assert quotas == {k: 30 for k in "abcd"}  # 1.2 x 0.25 x 100
 
 

@@ -30,9 +30,7 @@ class MaskSecretWord(RecordRule):
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         found = pl.col("answer").str.contains("hunter2", literal=True)
-        return batch.select(
-            passed=~found, message=pl.when(found).then(pl.lit("password in the answer"))
-        )
+        return batch.select(passed=~found, message=pl.when(found).then(pl.lit("password in the answer")))
 
     def redact(self, texts: pl.Series) -> pl.DataFrame | None:
         if not self.options.redact:
@@ -77,9 +75,7 @@ def run(
         "select": [rule.code],
         "rules": {rule.code: options if options is not None else {"redact": True}},
     }
-    return dqe.filter(
-        RECORDS, tmp_path / passed, tmp_path / "bad.jsonl", config, plugins=[Plugin(rule)]
-    )
+    return dqe.filter(RECORDS, tmp_path / passed, tmp_path / "bad.jsonl", config, plugins=[Plugin(rule)])
 
 
 def lines(path: Path) -> list[dict]:
@@ -120,9 +116,7 @@ def test_parquet_outputs_carry_the_redactions(tmp_path):
     run(tmp_path, passed="ok.parquet")
     frame = pl.read_parquet(tmp_path / "ok.parquet")
     assert frame["output"].to_list() == ["It is <PASSWORD>.", "Hi!"]
-    assert frame["_dqe"].to_list()[0] == {
-        "redactions": [{"code": "TST001", "name": "secret-word", "count": 3}]
-    }
+    assert frame["_dqe"].to_list()[0] == {"redactions": [{"code": "TST001", "name": "secret-word", "count": 3}]}
 
 
 def test_an_uncounted_rewrite_is_not_applied(tmp_path):
@@ -133,9 +127,7 @@ def test_an_uncounted_rewrite_is_not_applied(tmp_path):
         name = "sneaky"
 
         def redact(self, texts):
-            return pl.DataFrame(
-                {"text": texts.str.to_uppercase(), "count": pl.repeat(0, texts.len(), eager=True)}
-            )
+            return pl.DataFrame({"text": texts.str.to_uppercase(), "count": pl.repeat(0, texts.len(), eager=True)})
 
     result = run(tmp_path, Sneaky)
     assert lines(tmp_path / "ok.jsonl") == RECORDS

@@ -30,7 +30,10 @@ def test_record_text_is_read_again_and_clipped(write_jsonl):
     colour = texts[1]
     assert colour.source.endswith("data.jsonl:2")
     assert colour.system == "Be brief."
-    assert [(t.role, t.content) for t in colour.turns] == [("user", "Name a colour."), ("assistant", "Blue. Blue. Blue. Bl")]
+    assert [(t.role, t.content) for t in colour.turns] == [
+        ("user", "Name a colour."),
+        ("assistant", "Blue. Blue. Blue. Bl"),
+    ]
     assert colour.omitted == 600 - 20
     assert texts[2].raw == '{"instruction": "cut' and texts[2].turns == []
 

@@ -71,9 +71,7 @@ def test_run_rule_refuses_a_class_whose_code_is_taken():
 
         code = "DQ001"
 
-    with pytest.raises(
-        PluginError, match="Impostor's code DQ001 is taken by dqe.rules.structure.Structure"
-    ):
+    with pytest.raises(PluginError, match="Impostor's code DQ001 is taken by dqe.rules.structure.Structure"):
         run_rule(Impostor, ["x"])
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dqe.tokenizers import TokenizerError, TiktokenTokenizer, load_tokenizer, seed_tiktoken_cache
+from dqe.tokenizers import TiktokenTokenizer, TokenizerError, load_tokenizer, seed_tiktoken_cache
 
 
 def test_tiktoken_cache_is_seeded_offline(tmp_path, monkeypatch):

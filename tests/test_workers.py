@@ -25,7 +25,9 @@ def test_workers_give_the_same_report(tmp_path):
     pooled = dqe.check(path, batch_size=300, workers=2, complete=True)
     assert pooled.timings["workers"] == 2 and alone.timings["workers"] == 1
     assert pooled.summary == alone.summary
-    assert [(r.code, r.evaluated, r.failed) for r in pooled.rules] == [(r.code, r.evaluated, r.failed) for r in alone.rules]
+    assert [(r.code, r.evaluated, r.failed) for r in pooled.rules] == [
+        (r.code, r.evaluated, r.failed) for r in alone.rules
+    ]
     assert pooled.findings_frame.equals(alone.findings_frame)
     assert pooled.records.equals(alone.records)
     assert pooled.dataset == alone.dataset

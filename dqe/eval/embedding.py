@@ -37,9 +37,7 @@ class Embedder:
         from transformers import AutoModel, AutoTokenizer
 
         if not folder.is_dir():
-            raise ConfigError(
-                f"--embedding-model {folder}: no such folder (a local sentence-transformers model)"
-            )
+            raise ConfigError(f"--embedding-model {folder}: no such folder (a local sentence-transformers model)")
         modules = _read(folder / "modules.json") or []
         kinds = {
             str(m.get("type", "")).rsplit(".", 1)[-1]: folder / m.get("path", "")
@@ -49,21 +47,13 @@ class Embedder:
         body = kinds.get("Transformer", folder)
         pooling = _read(kinds.get("Pooling", folder / "1_Pooling") / "config.json") or {}
         self.pooling = next((mode for key, mode in _POOLING_KEYS if pooling.get(key)), "mean")
-        settings = (
-            _read(body / "sentence_bert_config.json")
-            or _read(folder / "sentence_bert_config.json")
-            or {}
-        )
+        settings = _read(body / "sentence_bert_config.json") or _read(folder / "sentence_bert_config.json") or {}
         self.max_length = int(settings.get("max_seq_length") or 512)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(str(body), local_files_only=True)
-            self.model = (
-                AutoModel.from_pretrained(str(body), local_files_only=True).to(device).eval()
-            )
+            self.model = AutoModel.from_pretrained(str(body), local_files_only=True).to(device).eval()
         except (OSError, ValueError) as exc:
-            raise ConfigError(
-                f"--embedding-model {folder}: cannot load it offline: {exc}"
-            ) from None
+            raise ConfigError(f"--embedding-model {folder}: cannot load it offline: {exc}") from None
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token or self.tokenizer.unk_token
         self.tokenizer.padding_side = "right"
@@ -97,9 +87,7 @@ class Embedder:
             rows.append(torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy())
         return np.concatenate(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 
-    def similarity(
-        self, answers: dict[str, list[str]], references: list[str]
-    ) -> dict[str, list[float]]:
+    def similarity(self, answers: dict[str, list[str]], references: list[str]) -> dict[str, list[float]]:
         """Per model, the cosine similarity of each answer to its reference (0 where either is
         empty)."""
         wanted = self.embed(references)

@@ -57,9 +57,7 @@ class ErrorAnalysis(BaseModel):
 def answered(record: Record, answer: str) -> Record:
     """``record`` with ``answer`` as its last assistant turn, and nothing after it."""
     last = max(i for i, t in enumerate(record.turns) if t.role == "assistant")
-    return record.model_copy(
-        update={"turns": [*record.turns[:last], Turn(role="assistant", content=answer)]}
-    )
+    return record.model_copy(update={"turns": [*record.turns[:last], Turn(role="assistant", content=answer)]})
 
 
 def _message_object(record: Record, openai: Any) -> dict[str, Any]:
@@ -78,9 +76,7 @@ def _record_rule_codes(loaded: LoadedConfig, registry: Any) -> list[str]:
     from dqe.rule import RecordRule
     from dqe.selection import select_rules
 
-    return [
-        s.cls.code for s in select_rules(loaded.config, registry) if issubclass(s.cls, RecordRule)
-    ]
+    return [s.cls.code for s in select_rules(loaded.config, registry) if issubclass(s.cls, RecordRule)]
 
 
 class AnswerChecker:
@@ -105,9 +101,7 @@ class AnswerChecker:
         from dqe.plugins import load_plugins
 
         loaded = resolve_config(config, {"select": select})
-        self.registry = load_plugins(
-            disabled=[*disable_plugins, *loaded.config.disable_plugins], extra=plugins
-        )
+        self.registry = load_plugins(disabled=[*disable_plugins, *loaded.config.disable_plugins], extra=plugins)
         self.registry.raise_errors()
         codes = _record_rule_codes(loaded, self.registry)
         # answers are checked as OpenAI messages, whatever the training data's fields were named
@@ -124,8 +118,7 @@ class AnswerChecker:
         )
         engine = Engine(self.loaded, self.registry)  # validates every rule's options now
         self.rules = [
-            RuleInfo(code=a.code, name=a.rule.name, summary=a.rule.summary, severity=a.severity)
-            for a in engine.rules
+            RuleInfo(code=a.code, name=a.rule.name, summary=a.rule.summary, severity=a.severity) for a in engine.rules
         ]
 
     def check(self, records: Sequence[Record], answers: dict[str, Sequence[str]]) -> ErrorAnalysis:
@@ -141,9 +134,7 @@ class AnswerChecker:
             if not records:  # nothing to check (the engine reads no empty input)
                 models[model] = ModelCheck(flags=[])
                 continue
-            objects = [
-                _message_object(answered(r, a), openai) for r, a in zip(records, texts, strict=True)
-            ]
+            objects = [_message_object(answered(r, a), openai) for r, a in zip(records, texts, strict=True)]
             engine = Engine(self.loaded, self.registry)  # one per model: rules count per run
             report = build_report(engine.run(objects), complete=True)
             flags: list[list[Flag]] = [[] for _ in records]
@@ -151,10 +142,7 @@ class AnswerChecker:
                 flags[row["record"]].append(
                     Flag(code=row["code"], severity=row["severity"], message=row["message"] or "")
                 )
-            errors = [
-                f"{e.code} ({e.plugin}) at answer {e.source or '(all)'}: {e.message}"
-                for e in report.errors
-            ]
+            errors = [f"{e.code} ({e.plugin}) at answer {e.source or '(all)'}: {e.message}" for e in report.errors]
             dataset = {k: v for k, v in report.dataset.items() if k not in ("formats", "records")}
             models[model] = ModelCheck(flags=flags, dataset=dataset, errors=errors)
         return ErrorAnalysis(rules=self.rules, models=models)

@@ -97,9 +97,7 @@ class Generator:
             width = max(len(r) for r in rows)
             ids = torch.full((len(rows), width), self.pad, dtype=torch.long)
             mask = torch.zeros((len(rows), width), dtype=torch.long)
-            for r, row in enumerate(
-                rows
-            ):  # left padding: every prompt ends where generation starts
+            for r, row in enumerate(rows):  # left padding: every prompt ends where generation starts
                 ids[r, width - len(row) :] = torch.tensor(row, dtype=torch.long)
                 mask[r, width - len(row) :] = 1
             generated = model.generate(

@@ -34,16 +34,13 @@ class EvalSettings(BaseModel):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     rules: list[str] | None = Field(
         None,
-        description="record rules run on the answers (codes, prefixes, names); "
-        "default: those the config enables",
+        description="record rules run on the answers (codes, prefixes, names); default: those the config enables",
     )
     embedding_model: Path | None = Field(
         None,
         description="a local sentence-transformers folder: mean cosine similarity to the reference",
     )
-    config: Path | None = Field(
-        None, description="dqe config for reading records and for the rules"
-    )
+    config: Path | None = Field(None, description="dqe config for reading records and for the rules")
 
 
 class Generated(BaseModel):
@@ -159,9 +156,7 @@ class EvalReport(BaseModel):
     test: HeldOut
     metrics: list[Metric]
     rules: list[RuleShare]
-    checks: dict[
-        str, dict[str, Any]
-    ]  # per model: the data-set sections of the check of its answers
+    checks: dict[str, dict[str, Any]]  # per model: the data-set sections of the check of its answers
     rule_errors: list[str]
     outputs: dict[str, str]
     timings: dict[str, float]
@@ -241,8 +236,7 @@ def build_metrics(
         rows.append(
             Metric(
                 name=name,
-                description=f"ROUGE F1 against the reference, {label} "
-                "(words; characters in Chinese and Japanese)",
+                description=f"ROUGE F1 against the reference, {label} (words; characters in Chinese and Japanese)",
                 better="higher",
                 **per_model(lambda m, n=name: _mean([getattr(a, n) for a in answers(m)])),
             )

@@ -119,14 +119,10 @@ def evaluate(
     config = run.config
     loaded = run.reading_config(settings.config)
     plugins, disable_plugins = list(plugins), list(disable_plugins)
-    registry = load_plugins(
-        disabled=[*disable_plugins, *loaded.config.disable_plugins], extra=plugins
-    )
+    registry = load_plugins(disabled=[*disable_plugins, *loaded.config.disable_plugins], extra=plugins)
     registry.raise_errors()
     # what scores the answers, set up now so that a mistake costs no generation
-    checker = AnswerChecker(
-        loaded, select=settings.rules, plugins=plugins, disable_plugins=disable_plugins
-    )
+    checker = AnswerChecker(loaded, select=settings.rules, plugins=plugins, disable_plugins=disable_plugins)
     device = pick_device(settings.device if settings.device != "auto" else config.device)
     embedder = None
     if settings.embedding_model is not None:
@@ -143,26 +139,18 @@ def evaluate(
     # 2. Tokens, as the trainer made them.
     tokenizer = load_tokenizer(config.model)
     encoder = make_encoder(config, tokenizer, registry, loaded.config.columns)
-    encoded, ledger = encode_examples(
-        encoder, examples, config.batch.seq_len, config.batch.overlong
-    )
+    encoded, ledger = encode_examples(encoder, examples, config.batch.seq_len, config.batch.overlong)
     skipped += [f"{row.source}: not in the loss ({row.dropped})" for row in ledger if row.dropped]
     items = [encoded[e.index] for e in examples if e.index in encoded]
     prompts = encoder.prompts([e.record for e in examples])
     answerable = [(e, p) for e, p in zip(examples, prompts, strict=True) if not isinstance(p, str)]
-    skipped += [
-        f"{e.source}: no prompt ({p})"
-        for e, p in zip(examples, prompts, strict=True)
-        if isinstance(p, str)
-    ]
+    skipped += [f"{e.source}: no prompt ({p})" for e, p in zip(examples, prompts, strict=True) if isinstance(p, str)]
     lap("read")
 
     # 3. The model: base weights with the adapter on top.
     dtype = pick_dtype(config.precision, device)
     precision = str(dtype).removeprefix("torch.")
-    console.print(
-        f"loading {config.model} with the adapter of {run_dir} ({device.type}, {precision})"
-    )
+    console.print(f"loading {config.model} with the adapter of {run_dir} ({device.type}, {precision})")
     base = load_base_model(config, device, dtype)
     with quiet_peft():
         model = PeftModel.from_pretrained(base, str(run.adapter)).eval()

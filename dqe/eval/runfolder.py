@@ -85,11 +85,7 @@ def open_run(run_dir: Path) -> TrainedRun:
         raise InputError(f"{run.test_path}: no such file (the held-out test records)")
     wanted = (split.get("test") or {}).get("sha256")
     if wanted and file_sha256(run.test_path) != wanted:
-        raise InputError(
-            f"{run.test_path} changed since the run wrote it (sha256 differs from split.json's)"
-        )
+        raise InputError(f"{run.test_path} changed since the run wrote it (sha256 differs from split.json's)")
     if not (split.get("test") or {}).get("records"):
-        raise InputError(
-            f"{run_dir}: the test split is empty (train with split.test above 0 to evaluate)"
-        )
+        raise InputError(f"{run_dir}: the test split is empty (train with split.test above 0 to evaluate)")
     return run

@@ -81,7 +81,9 @@ def load_taxonomy(pack: dict[str, Any]) -> tuple[list[CategorySignals], Category
         fallback = CategorySignals(
             name=category,
             priority=0,
-            question=regex_union(pattern_lists(spec.get("question"), f"{where}: fallback.question"), f"{where}: fallback.question"),
+            question=regex_union(
+                pattern_lists(spec.get("question"), f"{where}: fallback.question"), f"{where}: fallback.question"
+            ),
             answer=None,
             min_user_turns=None,
             hints=None,

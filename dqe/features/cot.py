@@ -40,7 +40,9 @@ class ChainOfThought(Feature):
         super().__init__(context)
         pack = context.pack("cot")
         name = "cot"
-        self.question = {kind: marker_pattern(pack, "question", kind, name) for kind in (*NEEDS, "relations", "quantities")}
+        self.question = {
+            kind: marker_pattern(pack, "question", kind, name) for kind in (*NEEDS, "relations", "quantities")
+        }
         self.ignore = pattern_list(pack, "question.ignore", name)
         self.min_quantities = pack_value(pack, "question.min-quantities", name, int, default=1)
         self.relations_min_quantities = pack_value(pack, "question.relations-min-quantities", name, int, default=2)

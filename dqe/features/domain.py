@@ -87,7 +87,10 @@ class LexiconClassifier(Classifier):
         if not self.lexicons or batch.height == 0:
             return pl.Series("domain", [GENERAL] * batch.height, dtype=pl.String)
         text = pl.concat_str(
-            [pl.col("question").fill_null("").str.slice(0, HEAD_CHARS), pl.col("answer").fill_null("").str.slice(0, HEAD_CHARS)],
+            [
+                pl.col("question").fill_null("").str.slice(0, HEAD_CHARS),
+                pl.col("answer").fill_null("").str.slice(0, HEAD_CHARS),
+            ],
             separator="\n",
         ).str.to_lowercase()
         hits = (

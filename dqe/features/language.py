@@ -61,9 +61,7 @@ _BITS = np.left_shift(np.uint64(1), np.arange(len(known_languages()), dtype=np.u
 
 def language_bits(codes: np.ndarray | list[str]) -> np.ndarray:
     """One bit per reported language (``known_languages`` order), for sets of plausible ones."""
-    index = np.searchsorted(
-        np.array(known_languages(), dtype=object), np.asarray(codes, dtype=object)
-    )
+    index = np.searchsorted(np.array(known_languages(), dtype=object), np.asarray(codes, dtype=object))
     return _BITS[np.minimum(index, _BITS.size - 1)]
 
 
@@ -114,16 +112,11 @@ def load_pack(data: dict[str, Any]) -> LanguagePack:
             pl.Series([""]).str.contains(pattern)
         except pl.exceptions.PolarsError as exc:
             raise ConfigError(
-                f"rule pack '{PACK}': translation pattern {pattern!r} "
-                f"is not a valid regular expression ({exc})"
+                f"rule pack '{PACK}': translation pattern {pattern!r} is not a valid regular expression ({exc})"
             ) from None
-    unknown = sorted(
-        {code for code in pack.names.values() if normalize_code(code) not in known_languages()}
-    )
+    unknown = sorted({code for code in pack.names.values() if normalize_code(code) not in known_languages()})
     if unknown:
-        raise ConfigError(
-            f"rule pack '{PACK}': names map to unknown language codes: {', '.join(unknown)}"
-        )
+        raise ConfigError(f"rule pack '{PACK}': names map to unknown language codes: {', '.join(unknown)}")
     return pack
 
 
@@ -186,11 +179,7 @@ class Language(Feature):
         plausible[:n][fallback] = language_bits(declared[fallback])
         answer = language[n:]
         # Different languages, and no language that explains both texts well.
-        mismatch = (
-            (question != UNDETERMINED)
-            & (answer != UNDETERMINED)
-            & (plausible[:n] & plausible[n:] == 0)
-        )
+        mismatch = (question != UNDETERMINED) & (answer != UNDETERMINED) & (plausible[:n] & plausible[n:] == 0)
         # Whether the question asks for another language matters only where the answer is in
         # one: the patterns run on those questions alone.
         translation = np.zeros(n, dtype=bool)
@@ -218,16 +207,11 @@ class Language(Feature):
             lead = np.where(np.isneginf(top2[:, 0]), np.inf, top2[:, 1] - top2[:, 0])
             behind = (top2[:, 1:] - scores) / np.maximum(found.ngrams, 1)[:, None]
         weight = self.pack.detection.cjk_weight
-        cjk = {
-            code: found.count(script) * weight
-            for code, script in (("zh", "han"), ("ja", "kana"), ("ko", "hangul"))
-        }
+        cjk = {code: found.count(script) * weight for code, script in (("zh", "han"), ("ja", "kana"), ("ko", "hangul"))}
         cjk_total = sum(cjk.values())
         letters = found.letters[:, 1:].sum(axis=1) + cjk_total * (1 - 1 / weight)
         detection = self.pack.detection
-        determined = np.isposinf(lead) | (
-            (lead >= detection.min_lead) & (letters >= detection.min_letters)
-        )
+        determined = np.isposinf(lead) | ((lead >= detection.min_lead) & (letters >= detection.min_letters))
         close = (behind < self.pack.mismatch.min_contrast) & determined[:, None]
         plausible = _bits(close)
         language = np.where(determined, self._codes[best], UNDETERMINED)
@@ -262,9 +246,7 @@ class Language(Feature):
         """The record's own ``language`` field as a reported code, or null."""
         named = declared.str.strip_chars().str.to_lowercase().replace(self._names)
         code = pl.select(
-            pl.when(named.str.contains("^zh([-_]|$)"))
-            .then(pl.lit("zh"))
-            .otherwise(named.str.replace(r"[-_].*$", ""))
+            pl.when(named.str.contains("^zh([-_]|$)")).then(pl.lit("zh")).otherwise(named.str.replace(r"[-_].*$", ""))
         ).to_series()
         return pl.select(pl.when(code.is_in(list(self._codes))).then(code)).to_series()
 

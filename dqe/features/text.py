@@ -26,10 +26,7 @@ PREVIEW_CHARS = 100
 def conversation(turns: pl.Expr) -> pl.Expr:
     """The turns of a ``turns`` column but system ones, joined by ``TURN_SEPARATOR``."""
     contents = turns.list.eval(
-        pl.element()
-        .filter(pl.element().struct.field("role") != "system")
-        .struct.field("content")
-        .str.strip_chars()
+        pl.element().filter(pl.element().struct.field("role") != "system").struct.field("content").str.strip_chars()
     )
     return contents.list.join(TURN_SEPARATOR)
 
@@ -68,9 +65,7 @@ class Text(Feature):
         raw = batch.select(raw=conversation(pl.col("turns")))
         text = normalized(raw["raw"])
         shown = raw.select(preview(pl.col("raw"))).to_series()
-        return pl.DataFrame(
-            {"text": text, "text_hash": text.hash(seed=_HASH_SEED), "text_preview": shown}
-        )
+        return pl.DataFrame({"text": text, "text_hash": text.hash(seed=_HASH_SEED), "text_preview": shown})
 
 
 @hookimpl

@@ -45,9 +45,7 @@ class Tokens(Feature):
             self._overhead[i] = int(tokenizer.count(wrap).sum()) if wrap else 0
             if role == "assistant" and template.eos_after_assistant:
                 self._overhead[i] += 1
-        self._default_system = (
-            int(tokenizer.count([template.default_system])[0]) if template.default_system else 0
-        )
+        self._default_system = int(tokenizer.count([template.default_system])[0]) if template.default_system else 0
         self._role_codes = {role: i for i, role in enumerate(ROLES)}
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:

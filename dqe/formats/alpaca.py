@@ -48,8 +48,10 @@ class Alpaca(RecordFormat):
         turns = [t for t in record.turns if t.role != "system"]
         if any(t.role not in ("user", "assistant") for t in turns):
             raise RecordError("Alpaca has no place for tool calls or tool results")
-        if len(turns) < 2 or len(turns) % 2 or any(
-            t.role != ("user" if i % 2 == 0 else "assistant") for i, t in enumerate(turns)
+        if (
+            len(turns) < 2
+            or len(turns) % 2
+            or any(t.role != ("user" if i % 2 == 0 else "assistant") for i, t in enumerate(turns))
         ):
             raise RecordError("Alpaca needs alternating user and assistant turns, ending on an answer")
         out: dict[str, Any] = {}

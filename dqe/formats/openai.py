@@ -75,7 +75,9 @@ class OpenAI(RecordFormat):
                 raise RecordError(f"'{where}' must be an object with '{role_tag}' and '{content_tag}'")
             role = _ROLES.get(message.get(role_tag))  # type: ignore[arg-type]
             if role is None:
-                raise RecordError(f"'{where}.{role_tag}' is {message.get(role_tag)!r}, expected one of {', '.join(_ROLES)}")
+                raise RecordError(
+                    f"'{where}.{role_tag}' is {message.get(role_tag)!r}, expected one of {', '.join(_ROLES)}"
+                )
             text = _content(message.get(content_tag), where)
             if role == "system" and not roles:
                 system = text if system is None else f"{system}\n{text}"
@@ -102,7 +104,9 @@ class OpenAI(RecordFormat):
                     calls = orjson.loads(turn.content)
                 except orjson.JSONDecodeError as exc:
                     raise RecordError(f"tool call is not JSON: {exc}") from None
-                messages.append({"role": "assistant", "content": None, "tool_calls": calls if isinstance(calls, list) else [calls]})
+                messages.append(
+                    {"role": "assistant", "content": None, "tool_calls": calls if isinstance(calls, list) else [calls]}
+                )
             else:
                 messages.append({"role": turn.role, "content": turn.content})
         out: dict[str, Any] = {columns.messages or "messages": messages}

@@ -80,9 +80,7 @@ class ShareGPT(RecordFormat):
         role_to_tag: dict[str, str] = {}
         for tag, role in tag_to_role.items():
             role_to_tag.setdefault(role, tag)
-        out: dict[str, Any] = {
-            key: [{role_tag: role_to_tag[t.role], content_tag: t.content} for t in record.turns]
-        }
+        out: dict[str, Any] = {key: [{role_tag: role_to_tag[t.role], content_tag: t.content} for t in record.turns]}
         if record.system:
             out[columns.system] = record.system
         if record.tools:

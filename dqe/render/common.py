@@ -67,9 +67,13 @@ def relative_source(source: str) -> str:
 
 
 def threshold_text(metric: MetricResult) -> str:
-    """"fail < 0.8, warn < 0.95" (or > for a maximum), empty when no threshold is set."""
+    """ "fail < 0.8, warn < 0.95" (or > for a maximum), empty when no threshold is set."""
     op = "<" if metric.direction == "min" else ">"
-    return ", ".join(f"{kind} {op} {number(limit)}" for kind, limit in (("fail", metric.fail), ("warn", metric.warn)) if limit is not None)
+    return ", ".join(
+        f"{kind} {op} {number(limit)}"
+        for kind, limit in (("fail", metric.fail), ("warn", metric.warn))
+        if limit is not None
+    )
 
 
 def gate_sentence(metric: MetricResult) -> str:
@@ -112,7 +116,11 @@ def dataset_facts(dataset: dict[str, Any]) -> list[tuple[str, str]]:
         facts.append(("tokens", line))
     languages = dataset.get("languages")
     if isinstance(languages, dict):
-        parts = [f"{side}: {_top(languages[side])}" for side in ("question", "answer") if isinstance(languages.get(side), dict)]
+        parts = [
+            f"{side}: {_top(languages[side])}"
+            for side in ("question", "answer")
+            if isinstance(languages.get(side), dict)
+        ]
         if "mismatch" in languages:
             parts.append(f"question/answer mismatch {number(languages['mismatch'])}")
         facts.append(("languages", "; ".join(parts)))

@@ -13,11 +13,11 @@ import io
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from dqe.eval.report import MODELS, EvalReport, Metric, RuleShare
 from dqe.render.common import dataset_facts, number, percent
+from dqe.render.text import titled_table
 
 EXAMPLES_SHOWN = 200  # examples in the HTML table (all of them are in generations.jsonl)
 TEXT_CHARS = 2000  # of each text in the table
@@ -71,15 +71,9 @@ def render_eval_text(report: EvalReport, *, color: bool = False, width: int = 12
     r, t = report.run, report.test
     console.print(Text(f"dqe eval {r.dir}", style="bold"))
     adapter = f"{escape(r.adapter)} ({escape(r.adapter_is)})" if r.adapter_is else escape(r.adapter)
-    console.print(
-        f"base {escape(r.base_model)} · adapter {adapter} · template {r.template}", style="dim"
-    )
+    console.print(f"base {escape(r.base_model)} · adapter {adapter} · template {r.template}", style="dim")
     s = report.settings
-    decoding = (
-        "greedy"
-        if s.temperature == 0
-        else f"temperature {s.temperature:g}, top-p {s.top_p:g}, seed {s.seed}"
-    )
+    decoding = "greedy" if s.temperature == 0 else f"temperature {s.temperature:g}, top-p {s.top_p:g}, seed {s.seed}"
     console.print(
         f"{t.evaluated:,} of {t.records:,} test records answered "
         f"({decoding}, max {s.max_new_tokens:,} new tokens); "
@@ -88,17 +82,9 @@ def render_eval_text(report: EvalReport, *, color: bool = False, width: int = 12
     )
     console.print()
     style = {"better": "green", "worse": "red", "": ""}
-    metrics = Table(
-        title="Metrics", title_justify="left", title_style="bold", box=None, pad_edge=False
+    metrics = titled_table(
+        "Metrics", {"metric": "left", "base": "right", "tuned": "right", "tuned - base": "right", "": "left"}
     )
-    for col, justify in (
-        ("metric", "left"),
-        ("base", "right"),
-        ("tuned", "right"),
-        ("tuned - base", "right"),
-        ("", "left"),
-    ):
-        metrics.add_column(col, justify=justify)  # type: ignore[arg-type]
     for m in report.metrics:
         trend = _trend(m.improved)
         metrics.add_row(
@@ -110,21 +96,10 @@ def render_eval_text(report: EvalReport, *, color: bool = False, width: int = 12
         )
     console.print(metrics)
     console.print()
-    rules = Table(
-        title="Answers flagged by dqe's rules",
-        title_justify="left",
-        title_style="bold",
-        box=None,
-        pad_edge=False,
+    rules = titled_table(
+        "Answers flagged by dqe's rules",
+        {"rule": "left", "name": "left", "base": "right", "tuned": "right", "tuned - base": "right"},
     )
-    for col, justify in (
-        ("rule", "left"),
-        ("name", "left"),
-        ("base", "right"),
-        ("tuned", "right"),
-        ("tuned - base", "right"),
-    ):
-        rules.add_column(col, justify=justify)  # type: ignore[arg-type]
     for row in report.rules:
         trend = _rule_trend(row)
         rules.add_row(
@@ -140,8 +115,7 @@ def render_eval_text(report: EvalReport, *, color: bool = False, width: int = 12
     if t.skipped:
         console.print(
             Text(
-                f"{len(t.skipped):,} test records left out of the loss or the answers "
-                "(see the JSON report)",
+                f"{len(t.skipped):,} test records left out of the loss or the answers (see the JSON report)",
                 style="yellow",
             )
         )
@@ -161,9 +135,7 @@ def _rule_plot(report: EvalReport) -> str | None:
     if not rows:
         return None
     labels = [f"{r.code} {r.name}" if r.code != "any" else "any rule" for r in rows]
-    return paired_bars(
-        "", labels, [r.base for r in rows], [r.tuned for r in rows], ("base", "tuned")
-    )
+    return paired_bars("", labels, [r.base for r in rows], [r.tuned for r in rows], ("base", "tuned"))
 
 
 def _clip(text: str) -> tuple[str, int]:
@@ -179,9 +151,7 @@ def render_eval_html(report: EvalReport) -> str:
     env.filters["share_diff"] = share_diff
     env.filters["clip"] = _clip
     shown = report.examples[:EXAMPLES_SHOWN]
-    codes = sorted(
-        {f"{model}:{f.code}" for e in shown for model in MODELS for f in getattr(e, model).flags}
-    )
+    codes = sorted({f"{model}:{f.code}" for e in shown for model in MODELS for f in getattr(e, model).flags})
     return env.get_template("eval.html.j2").render(
         **page_assets(),
         report=report,
@@ -197,10 +167,7 @@ def render_eval_html(report: EvalReport) -> str:
         names={r.code: r.name for r in report.rules},
         verdicts=sorted({e.verdict for e in shown}),
         stops={
-            m: {
-                s: sum(getattr(e, m).stopped == s for e in report.examples)
-                for s in ("eos", "end-of-turn", "length")
-            }
+            m: {s: sum(getattr(e, m).stopped == s for e in report.examples) for s in ("eos", "end-of-turn", "length")}
             for m in MODELS
         },
     )

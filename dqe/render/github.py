@@ -43,14 +43,26 @@ def render_github(report: Report) -> str:
     for e in report.errors:
         path, line = split_source(e.source) if e.source else (None, None)
         lines.append(
-            command("error", f"rule {e.code} (plugin {e.plugin}) raised: {e.message}", file=relative_path(path) if path else None, line=line, title=f"dqe rule error {e.code}")
+            command(
+                "error",
+                f"rule {e.code} (plugin {e.plugin}) raised: {e.message}",
+                file=relative_path(path) if path else None,
+                line=line,
+                title=f"dqe rule error {e.code}",
+            )
         )
     for m in report.gate.metrics:
         if m.state in ("fail", "warn"):
-            lines.append(command("error" if m.state == "fail" else "warning", gate_sentence(m), title=f"dqe gate: {m.name}"))
+            lines.append(
+                command("error" if m.state == "fail" else "warning", gate_sentence(m), title=f"dqe gate: {m.name}")
+            )
     s = report.summary
     total = sum(r.failed for r in report.rules)
-    sampled = "" if report.findings_complete else f"; {len(report.findings):,} of {total:,} findings annotated (--all-findings for every one)"
+    sampled = (
+        ""
+        if report.findings_complete
+        else f"; {len(report.findings):,} of {total:,} findings annotated (--all-findings for every one)"
+    )
     summary = (
         f"{s.records:,} records: {s.passed:,} passed, {s.rejected:,} rejected, {s.invalid:,} invalid; "
         f"gate {s.gate}{sampled}"

@@ -130,9 +130,13 @@ def _token_plot(report: Report) -> Plot | None:
     frame = report.tokens
     if "tokens_question" not in frame.columns or frame.height == 0:
         return None
-    columns = {c: frame[c].to_numpy() for c in ("tokens_question", "tokens_answer", "tokens_total") if c in frame.columns}
+    columns = {
+        c: frame[c].to_numpy() for c in ("tokens_question", "tokens_answer", "tokens_total") if c in frame.columns
+    }
     cap = tokens.get("max_tokens")
-    uri = token_histogram(columns["tokens_question"], columns["tokens_answer"], columns.get("tokens_total"), cap, tokens.get("over_limit"))
+    uri = token_histogram(
+        columns["tokens_question"], columns["tokens_answer"], columns.get("tokens_total"), cap, tokens.get("over_limit")
+    )
     rows = []
     for key in ("question", "answer", "total"):
         t = tokens.get(key)
@@ -162,7 +166,10 @@ def _category_plot(report: Report) -> Plot | None:
     total = sum(counts.values()) or 1
     shares = [counts.get(c, 0) / total for c in names]
     marks = [target.get(c) for c in names] if target else None
-    colors = [GREY if counts.get(c, 0) == 0 else AMBER if target and c in target and shares[i] > 1.5 * target[c] else BLUE for i, c in enumerate(names)]
+    colors = [
+        GREY if counts.get(c, 0) == 0 else AMBER if target and c in target and shares[i] > 1.5 * target[c] else BLUE
+        for i, c in enumerate(names)
+    ]
     notes = ["missing" if counts.get(c, 0) == 0 else "" for c in names]
     uri = share_bars("", names, shares, marks=marks, colors=colors, notes=notes)
     return Plot(
@@ -170,7 +177,10 @@ def _category_plot(report: Report) -> Plot | None:
         title="Task categories against their target",
         uri=uri,
         alt="Share of records per task category, with the target share of each marked",
-        facts=[*_facts(report, "categories"), *(["Amber bars: above 1.5 times their target share; grey: missing."] if target else [])],
+        facts=[
+            *_facts(report, "categories"),
+            *(["Amber bars: above 1.5 times their target share; grey: missing."] if target else []),
+        ],
         metrics=_metrics_for(report, "categories"),
     )
 
@@ -307,7 +317,13 @@ def _rule_plot(report: Report) -> Plot | None:
     if not failing:
         return None
     colors = [RED if r.severity == "error" else AMBER if r.severity == "warning" else GREY for r in failing]
-    uri = count_bars("Failing records per rule", [f"{r.code} {r.name}" for r in failing], [r.failed + r.errors for r in failing], colors=colors, width=4.6)
+    uri = count_bars(
+        "Failing records per rule",
+        [f"{r.code} {r.name}" for r in failing],
+        [r.failed + r.errors for r in failing],
+        colors=colors,
+        width=4.6,
+    )
     return Plot(key="rules", title="Failures per rule", uri=uri, alt="Failing records per rule")
 
 
@@ -348,7 +364,15 @@ def failing_records(report: Report) -> tuple[list[FailingRecord], int]:
     else:  # loaded from JSON: the findings it holds, and no text
         findings = pl.DataFrame(
             [f.model_dump() for f in report.findings],
-            schema={"record": pl.Int64, "source": pl.String, "id": pl.String, "code": pl.String, "severity": pl.String, "score": pl.Float64, "message": pl.String},
+            schema={
+                "record": pl.Int64,
+                "source": pl.String,
+                "id": pl.String,
+                "code": pl.String,
+                "severity": pl.String,
+                "score": pl.Float64,
+                "message": pl.String,
+            },
         )
     total = findings["record"].n_unique() if findings.height else 0
     chosen = select_failing(findings)
@@ -359,7 +383,9 @@ def failing_records(report: Report) -> tuple[list[FailingRecord], int]:
         record = f["record"]
         if record not in rows:
             rows[record] = FailingRecord(record, f["source"], f["id"], status_of.get(record, ""), [], texts.get(record))
-        rows[record].reasons.append(Reason(f["code"], names.get(f["code"], ""), f["severity"], f["score"], f["message"] or ""))
+        rows[record].reasons.append(
+            Reason(f["code"], names.get(f["code"], ""), f["severity"], f["score"], f["message"] or "")
+        )
     return list(rows.values()), total
 
 
@@ -397,7 +423,18 @@ def page_assets() -> dict[str, str]:
 
 def render_html(report: Report) -> str:
     env = environment()
-    plots = [p for p in (_token_plot(report), _category_plot(report), _language_plot(report), _domain_plot(report), _cot_plot(report), _duplicate_plot(report)) if p]
+    plots = [
+        p
+        for p in (
+            _token_plot(report),
+            _category_plot(report),
+            _language_plot(report),
+            _domain_plot(report),
+            _cot_plot(report),
+            _duplicate_plot(report),
+        )
+        if p
+    ]
     records, failing_total = failing_records(report)
     s = report.summary
     return env.get_template("report.html.j2").render(

@@ -40,13 +40,21 @@ def _rule_suite(report: Report, root: ET.Element) -> None:
     for r in report.rules:
         case = _element(suite, "testcase", classname="dqe.rules", name=f"{r.code} {r.name}", time="0")
         lines = by_code.get(r.code, [])
-        sampled = "" if report.findings_complete or len(lines) >= r.failed else f"\n({len(lines):,} of {r.failed:,} shown)"
+        sampled = (
+            "" if report.findings_complete or len(lines) >= r.failed else f"\n({len(lines):,} of {r.failed:,} shown)"
+        )
         body = "\n".join(lines) + sampled
         message = f"{number(r.failed)} of {number(r.evaluated)} records fail {r.code} {r.name}: {r.summary}"
         if r.errors:
             errors += 1
             raised = [e.message for e in report.errors if e.code == r.code]
-            _element(case, "error", "\n".join(raised[:20]), message=f"rule {r.code} raised on {number(r.errors)} records", type="RuleError")
+            _element(
+                case,
+                "error",
+                "\n".join(raised[:20]),
+                message=f"rule {r.code} raised on {number(r.errors)} records",
+                type="RuleError",
+            )
         elif r.failed and r.severity == "error":
             failures += 1
             _element(case, "failure", body, message=message, type=r.code)

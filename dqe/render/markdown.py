@@ -54,21 +54,32 @@ def render_markdown(report: Report) -> str:
     ]
     for m in report.gate.metrics:
         out.append(f"| {md(m.name)} | {number(m.value)} | {md(threshold_text(m)) or '-'} | {_STATE[m.state]} |")
-    out += ["", "### Rules", "", "| code | name | severity | failed | of | what fails |", "| --- | --- | --- | ---: | ---: | --- |"]
+    out += [
+        "",
+        "### Rules",
+        "",
+        "| code | name | severity | failed | of | what fails |",
+        "| --- | --- | --- | ---: | ---: | --- |",
+    ]
     for r in report.rules:
         failed = f"**{number(r.failed)}**" if r.failed else "0"
         if r.errors:
             failed += f" (+{number(r.errors)} errors)"
         if r.skipped:
             failed = f"skipped: {md(r.skipped)}"
-        out.append(f"| {r.code} | {md(r.name)} | {r.severity} | {failed} | {'-' if r.skipped else number(r.evaluated)} | {md(r.summary)} |")
+        out.append(
+            f"| {r.code} | {md(r.name)} | {r.severity} | {failed} | {'-' if r.skipped else number(r.evaluated)} | {md(r.summary)} |"
+        )
     facts = dataset_facts(report.dataset)
     if facts:
         out += ["", "### Data set", ""]
         out += [f"- **{name}**: {md(line)}" for name, line in facts]
     if report.errors:
         out += ["", "### Rule errors (the check is incomplete)", ""]
-        out += [f"- {e.code} (plugin {md(e.plugin)}) {md(relative_source(e.source) if e.source else 'data set')}: {md(_clip(e.message))}" for e in report.errors[:10]]
+        out += [
+            f"- {e.code} (plugin {md(e.plugin)}) {md(relative_source(e.source) if e.source else 'data set')}: {md(_clip(e.message))}"
+            for e in report.errors[:10]
+        ]
     by_code: dict[str, list[str]] = {}
     for f in report.findings:
         shown = by_code.setdefault(f.code, [])
@@ -80,6 +91,19 @@ def render_markdown(report: Report) -> str:
         for code, rows in by_code.items():
             rule = names.get(code)
             title = f"{code} {html.escape(rule.name)}: {number(rule.failed)} records" if rule else html.escape(code)
-            out += ["<details>", f"<summary>{title}</summary>", "", "| source | severity | message |", "| --- | --- | --- |", *rows, "", "</details>", ""]
-    out += ["", f"<sub>dqe {report.version} · config {md(report.config.path or 'defaults')} · sha256 {report.config.sha256[:12]}</sub>"]
+            out += [
+                "<details>",
+                f"<summary>{title}</summary>",
+                "",
+                "| source | severity | message |",
+                "| --- | --- | --- |",
+                *rows,
+                "",
+                "</details>",
+                "",
+            ]
+    out += [
+        "",
+        f"<sub>dqe {report.version} · config {md(report.config.path or 'defaults')} · sha256 {report.config.sha256[:12]}</sub>",
+    ]
     return "\n".join(out).rstrip() + "\n"

@@ -29,7 +29,14 @@ _STYLE = {
     "text.parse_math": False,
     "font.size": 9,
     "font.family": "sans-serif",
-    "font.sans-serif": ["DejaVu Sans", "Noto Sans CJK SC", "Noto Sans CJK JP", "PingFang SC", "Microsoft YaHei", "Arial"],
+    "font.sans-serif": [
+        "DejaVu Sans",
+        "Noto Sans CJK SC",
+        "Noto Sans CJK JP",
+        "PingFang SC",
+        "Microsoft YaHei",
+        "Arial",
+    ],
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.titlesize": 10,
@@ -94,7 +101,16 @@ def token_histogram(
         if cap:
             note = f"max-tokens {cap:,}" + (f": {over:,} over" if over is not None else "")
             ax.axvline(cap, color=RED, linewidth=1.2)
-            ax.annotate(note, xy=(cap, 1), xycoords=("data", "axes fraction"), xytext=(-4, -4), textcoords="offset points", ha="right", va="top", color=RED)
+            ax.annotate(
+                note,
+                xy=(cap, 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(-4, -4),
+                textcoords="offset points",
+                ha="right",
+                va="top",
+                color=RED,
+            )
         ax.set_xscale("log")
         ax.set_xlim(1, edges[-1])
         ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
@@ -126,11 +142,20 @@ def share_bars(
         if marks is not None:
             ys = [i for i, m in enumerate(marks) if m is not None]
             if ys:
-                ax.vlines([marks[i] for i in ys], [i - 0.42 for i in ys], [i + 0.42 for i in ys], color=INK, linewidth=1.8, label=mark_label)
+                ax.vlines(
+                    [marks[i] for i in ys],
+                    [i - 0.42 for i in ys],
+                    [i + 0.42 for i in ys],
+                    color=INK,
+                    linewidth=1.8,
+                    label=mark_label,
+                )
                 fig.legend(loc="outside lower right")
         for i, share in enumerate(shares):
             text = f"{share * 100:.1f}%" + (f"  {notes[i]}" if notes and notes[i] else "")
-            ax.annotate(text, xy=(share, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8, color=INK)
+            ax.annotate(
+                text, xy=(share, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8, color=INK
+            )
         ax.set_yticks(y, labels)
         ax.invert_yaxis()
         top = max([*shares, *(m for m in (marks or []) if m is not None), 0.01])
@@ -142,7 +167,9 @@ def share_bars(
         return svg_uri(fig)
 
 
-def paired_bars(title: str, labels: Sequence[str], first: Sequence[int], second: Sequence[int], names: tuple[str, str]) -> str:
+def paired_bars(
+    title: str, labels: Sequence[str], first: Sequence[int], second: Sequence[int], names: tuple[str, str]
+) -> str:
     """Two counts per label side by side (question and answer languages)."""
     n = len(labels)
     with _figure(_height(n * 1.4)) as fig:
@@ -163,7 +190,13 @@ def paired_bars(title: str, labels: Sequence[str], first: Sequence[int], second:
 
 
 def count_bars(
-    title: str, labels: Sequence[str], counts: Sequence[int], *, colors: Sequence[str] | None = None, xlabel: str = "records", width: float = _WIDTH
+    title: str,
+    labels: Sequence[str],
+    counts: Sequence[int],
+    *,
+    colors: Sequence[str] | None = None,
+    xlabel: str = "records",
+    width: float = _WIDTH,
 ) -> str:
     """Horizontal bars of counts, first label on top, each labelled with its number."""
     n = len(labels)
@@ -172,7 +205,15 @@ def count_bars(
         y = np.arange(n)
         ax.barh(y, counts, color=list(colors) if colors else BLUE, height=0.62)
         for i, count in enumerate(counts):
-            ax.annotate(f"{count:,}", xy=(count, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8, color=INK)
+            ax.annotate(
+                f"{count:,}",
+                xy=(count, i),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+                color=INK,
+            )
         ax.set_yticks(y, labels)
         ax.invert_yaxis()
         ax.set_xlim(0, max([*counts, 1]) * 1.15)

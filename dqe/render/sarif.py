@@ -47,7 +47,13 @@ def sarif_log(report: Report) -> dict[str, Any]:
             "name": r.name,
             "shortDescription": {"text": r.summary or r.name},
             "defaultConfiguration": {"level": _LEVEL.get(r.severity, "warning")},
-            "properties": {"scope": r.scope, "plugin": r.plugin, "evaluated": r.evaluated, "failed": r.failed, "errors": r.errors},
+            "properties": {
+                "scope": r.scope,
+                "plugin": r.plugin,
+                "evaluated": r.evaluated,
+                "failed": r.failed,
+                "errors": r.errors,
+            },
         }
         for r in report.rules
     ]
@@ -97,7 +103,10 @@ def sarif_log(report: Report) -> dict[str, Any]:
                     }
                 ],
                 "artifacts": [
-                    {"location": {"uri": artifact_uri(f.path)}, "properties": {"format": f.format, "records": f.records, "invalid": f.invalid}}
+                    {
+                        "location": {"uri": artifact_uri(f.path)},
+                        "properties": {"format": f.format, "records": f.records, "invalid": f.invalid},
+                    }
                     for f in report.files
                 ],
                 "results": results,

@@ -30,13 +30,19 @@ def render_show(report: Report, rule: str, *, limit: int = 20, color: bool = Fal
     failing = findings.filter(pl.col("code") == row.code).sort("record")
     shown = failing if limit == 0 else failing.head(limit)
     records = shown["record"].to_list()
-    reasons = findings.filter(pl.col("record").is_in(records)).group_by("record", maintain_order=True).agg("code", "severity", "message")
+    reasons = (
+        findings.filter(pl.col("record").is_in(records))
+        .group_by("record", maintain_order=True)
+        .agg("code", "severity", "message")
+    )
     reasons_of = {r["record"]: r for r in reasons.iter_rows(named=True)}
     status_of = dict(statuses(findings.filter(pl.col("record").is_in(records))).iter_rows())
     texts = report.record_texts(records, max_chars=_EXCERPT * 4)
 
     out = io.StringIO()
-    console = Console(file=out, width=width, force_terminal=color, color_system="standard" if color else None, highlight=False)
+    console = Console(
+        file=out, width=width, force_terminal=color, color_system="standard" if color else None, highlight=False
+    )
     console.print(
         Text.assemble(
             (f"{row.code} {row.name}", "bold"),
@@ -48,7 +54,12 @@ def render_show(report: Report, rule: str, *, limit: int = 20, color: bool = Fal
         console.print()
         status = status_of.get(record, "")
         console.print(
-            Text.assemble((source, "cyan"), "  ", (status, "red" if status != "passed" else "green"), (f"  id {record_id}" if record_id else "", "dim"))
+            Text.assemble(
+                (source, "cyan"),
+                "  ",
+                (status, "red" if status != "passed" else "green"),
+                (f"  id {record_id}" if record_id else "", "dim"),
+            )
         )
         mine = reasons_of.get(record)
         if mine:

@@ -22,10 +22,19 @@ def _clip(text: str, width: int = 110) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def files_table(report: Report) -> Table:
-    table = Table(title="Files", title_justify="left", title_style="bold", box=None, pad_edge=False)
-    for col, justify in (("file", "left"), ("format", "left"), ("records", "right"), ("invalid", "right"), ("", "left")):
+def titled_table(title: str, columns: dict[str, str]) -> Table:
+    """A borderless table with a bold title: every terminal table of dqe looks alike.
+    ``columns`` maps each header to its justification (left or right)."""
+    table = Table(title=title, title_justify="left", title_style="bold", box=None, pad_edge=False)
+    for col, justify in columns.items():
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    return table
+
+
+def files_table(report: Report) -> Table:
+    table = titled_table(
+        "Files", {"file": "left", "format": "left", "records": "right", "invalid": "right", "": "left"}
+    )
     for f in report.files:
         kind = " · ".join(x for x in (f.container, f.format) if x) or "-"
         table.add_row(escape(f.path), kind, _n(f.records), _n(f.invalid) if f.invalid else "", f.note or "")
@@ -33,9 +42,19 @@ def files_table(report: Report) -> Table:
 
 
 def rules_table(report: Report) -> Table:
-    table = Table(title="Rules", title_justify="left", title_style="bold", box=None, pad_edge=False)
-    for col, justify in (("code", "left"), ("name", "left"), ("scope", "left"), ("severity", "left"), ("evaluated", "right"), ("failed", "right"), ("plugin", "left")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    left, right = "left", "right"
+    table = titled_table(
+        "Rules",
+        {
+            "code": left,
+            "name": left,
+            "scope": left,
+            "severity": left,
+            "evaluated": right,
+            "failed": right,
+            "plugin": left,
+        },
+    )
     for r in report.rules:
         failed = Text(_n(r.failed), style="red" if r.failed and r.severity == "error" else "yellow" if r.failed else "")
         if r.errors:
@@ -44,7 +63,15 @@ def rules_table(report: Report) -> Table:
         if r.skipped:
             failed = Text("-")
             name.append(f" (skipped: {r.skipped})", style="dim")
-        table.add_row(r.code, name, r.scope, r.severity, "-" if r.skipped else _n(r.evaluated), failed, "" if r.plugin.startswith("dqe") else r.plugin)
+        table.add_row(
+            r.code,
+            name,
+            r.scope,
+            r.severity,
+            "-" if r.skipped else _n(r.evaluated),
+            failed,
+            "" if r.plugin.startswith("dqe") else r.plugin,
+        )
     return table
 
 
@@ -72,7 +99,9 @@ def dataset_block(report: Report) -> Group | None:
         for key in ("total", "question", "answer"):
             t = tokens[key]
             lines.append(
-                Text(f"tokens {key:<9} mean {t['mean']:,}  p50 {t['p50']:,}  p90 {t['p90']:,}  p99 {t['p99']:,}  max {t['max']:,}")
+                Text(
+                    f"tokens {key:<9} mean {t['mean']:,}  p50 {t['p50']:,}  p90 {t['p90']:,}  p99 {t['p99']:,}  max {t['max']:,}"
+                )
             )
         extra = f", {tokens['over_limit']:,} over {tokens['max_tokens']:,}" if "over_limit" in tokens else ""
         lines.append(Text(f"  ({tokens['tokenizer']}, {tokens['template']} template{extra})", style="dim"))
@@ -101,7 +130,9 @@ def gate_block(report: Report) -> Group:
     for m in report.gate.metrics:
         op = "<" if m.direction == "min" else ">"
         limits = ", ".join(f"{k} {op} {_n(v)}" for k, v in (("fail", m.fail), ("warn", m.warn)) if v is not None)
-        table.add_row(m.name, _n(m.value), Text(m.state.upper(), style=_STATE_STYLE[m.state]), f"({limits})" if limits else "")
+        table.add_row(
+            m.name, _n(m.value), Text(m.state.upper(), style=_STATE_STYLE[m.state]), f"({limits})" if limits else ""
+        )
     verdict = report.gate.verdict
     title = Text.assemble(("Gate ", "bold"), (verdict.upper(), "bold green" if verdict == "pass" else "bold red"))
     return Group(title, table)
@@ -154,7 +185,15 @@ def render_text(report: Report, *, color: bool = False, statistics: bool = False
         console.print(table)
         console.print(summary_line(report))
         return out.getvalue()
-    blocks = [files_table(report), rules_table(report), findings_block(report), dataset_block(report), errors_block(report), gate_block(report), summary_line(report)]
+    blocks = [
+        files_table(report),
+        rules_table(report),
+        findings_block(report),
+        dataset_block(report),
+        errors_block(report),
+        gate_block(report),
+        summary_line(report),
+    ]
     for block in blocks:
         if block is not None:
             console.print(block)

@@ -32,7 +32,9 @@ class BoilerplateOptions(RuleOptions):
         description="categories of the `boilerplate` pack not to check: disclaimer, refusal, apology, asks-for-input",
     )
     head_chars: int = Field(150, ge=1, description="how far into a turn a 'start' category looks, in characters")
-    short_chars: int = Field(300, ge=1, description="turns shorter than this count as short (for 'short-only' categories)")
+    short_chars: int = Field(
+        300, ge=1, description="turns shorter than this count as short (for 'short-only' categories)"
+    )
 
 
 class Category(NamedTuple):
@@ -54,7 +56,7 @@ def load_categories(pack: dict, pack_name: str = "boilerplate") -> list[Category
         if where not in ("anywhere", "start") or turns not in ("all", "final"):
             raise ConfigError(
                 f"rule pack '{pack_name}': '{base}': 'where' must be \"anywhere\" or \"start\" and 'turns' "
-                f"\"all\" or \"final\" (got where={where!r}, turns={turns!r})"
+                f'"all" or "final" (got where={where!r}, turns={turns!r})'
             )
         if pattern is None:
             continue
@@ -92,7 +94,7 @@ class Boilerplate(RecordRule):
     example = (
         '{"instruction": "Design a logo.", "output": "I\'m sorry, I am an AI language model and I '
         "do not possess the ability to create visual graphics.\"} fails: 'answer: AI disclaimer: "
-        "\"I am an AI language model and I do not\"'."
+        '"I am an AI language model and I do not"\'.'
     )
     Options = BoilerplateOptions
 
@@ -121,12 +123,18 @@ class Boilerplate(RecordRule):
                 applies = applies & ~pl.col("_tools")
             flags[f"_c{i}"] = applies
         if not flags:
-            return batch.select(passed=pl.repeat(True, pl.len()), score=pl.repeat(1.0, pl.len()), message=pl.repeat(None, pl.len(), dtype=pl.String))
+            return batch.select(
+                passed=pl.repeat(True, pl.len()),
+                score=pl.repeat(1.0, pl.len()),
+                message=pl.repeat(None, pl.len(), dtype=pl.String),
+            )
         hit = turns.with_columns(**flags).filter(pl.any_horizontal(list(flags)))
         # Messages only for the turns that hit: the matched text of the first category found.
         described = [
             pl.when(pl.col(f"_c{i}")).then(
-                pl.format("{}: \"{}\"", pl.lit(c.label), snippet((head if c.start else text).str.extract(c.pattern, 0), 60))
+                pl.format(
+                    '{}: "{}"', pl.lit(c.label), snippet((head if c.start else text).str.extract(c.pattern, 0), 60)
+                )
             )
             for i, c in enumerate(self.categories)
         ]
@@ -136,7 +144,9 @@ class Boilerplate(RecordRule):
             .group_by("_r", maintain_order=True)
             .agg(pl.col("message").str.join("; "))
         )
-        out = batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32)).join(found, on="_r", how="left", maintain_order="left")
+        out = batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32)).join(
+            found, on="_r", how="left", maintain_order="left"
+        )
         failed = out["message"].is_not_null()
         return pl.DataFrame({"passed": ~failed, "score": (~failed).cast(pl.Float64), "message": out["message"]})
 

@@ -125,13 +125,17 @@ class CategoryBalance(DatasetRule):
             for c in over["category_pred"].unique()
         }
         failed = over.select(
-            "_idx", score=pl.col("quality"), message=pl.col("category_pred").replace_strict(messages, return_dtype=pl.String)
+            "_idx",
+            score=pl.col("quality"),
+            message=pl.col("category_pred").replace_strict(messages, return_dtype=pl.String),
         )
         return DatasetResult(failed=failed, metrics=metrics)
 
     def summarize(self, table: pl.DataFrame) -> dict[str, Any]:
         passing = table.filter(~pl.col("rejected")) if "rejected" in table.columns else table
-        counts = dict(passing.group_by("category_pred").len().sort(["len", "category_pred"], descending=[True, False]).iter_rows())
+        counts = dict(
+            passing.group_by("category_pred").len().sort(["len", "category_pred"], descending=[True, False]).iter_rows()
+        )
         other = counts.get(OTHER, 0)
         classified = {c: n for c, n in counts.items() if c != OTHER}
         total = sum(classified.values())
@@ -143,7 +147,12 @@ class CategoryBalance(DatasetRule):
         entropy = -sum(p * math.log(p) for p in shares.values() if p > 0)
 
         def row(c: str) -> dict[str, Any]:
-            return {"category": c, "count": classified[c], "share": round(shares[c], 4), "target": round(target.get(c, 0.0), 4)}
+            return {
+                "category": c,
+                "count": classified[c],
+                "share": round(shares[c], 4),
+                "target": round(target.get(c, 0.0), 4),
+            }
 
         present = [c for c in classified if target.get(c, 0) > 0]
         return {

@@ -49,7 +49,7 @@ class ChainOfThought(RecordRule):
     )
     example = (
         "\"What's the name of the third child of Xiao Ming's mother, who has three children, the "
-        "first named Yi Mao and the second Er Mao?\" answered \"Xiao Ming.\" fails: 'question needs "
+        'first named Yi Mao and the second Er Mao?" answered "Xiao Ming." fails: \'question needs '
         "reasoning (logic), the answer shows none (CoT score 0.0 < 0.3)'. Answered \"The question "
         "starts from Xiao Ming's mother, so her third child is Xiao Ming himself.\" it passes."
     )

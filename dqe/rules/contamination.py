@@ -46,11 +46,7 @@ class AgainstSet:
         self.files: list[FileInfo] = reader.files
         self.size = sum(h.size for h in hashes)
         self.hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
-        self.signatures = (
-            np.concatenate(signatures)
-            if signatures
-            else np.zeros((0, options.num_perm), dtype=np.uint16)
-        )
+        self.signatures = np.concatenate(signatures) if signatures else np.zeros((0, options.num_perm), dtype=np.uint16)
         self._file = np.concatenate(files) if files else np.zeros(0, dtype=np.uint32)
         self._line = np.concatenate(lines) if lines else np.zeros(0, dtype=np.uint32)
         self._hash_order = np.argsort(self.hashes, kind="stable")
@@ -62,9 +58,7 @@ class AgainstSet:
     def source(self, item: int) -> str:
         return f"{self.files[int(self._file[item])].path}:{int(self._line[item])}"
 
-    def lookup(
-        self, text_hash: np.ndarray, signatures: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def lookup(self, text_hash: np.ndarray, signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each record, the evaluation record it matches (-1: none) and the similarity: 1.0
         for the same text, else the highest estimate at or above the threshold."""
         n = text_hash.size
@@ -155,9 +149,7 @@ class Contamination(DatasetRule):
         if self._reader is None:
             return None
         against = self._index(self._reader)
-        match, sim = against.lookup(
-            batch["text_hash"].to_numpy(), compact(against.hasher.signatures(batch["text"]))
-        )
+        match, sim = against.lookup(batch["text_hash"].to_numpy(), compact(against.hasher.signatures(batch["text"])))
         return pl.DataFrame(
             {"match": match, "similarity": sim},
             schema={"match": pl.Int64, "similarity": pl.Float64},

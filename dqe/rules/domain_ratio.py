@@ -35,7 +35,9 @@ class DomainRatioOptions(RuleOptions):
             "fails above it, and --balance / --max-records keep the best vertical records up to it"
         ),
     )
-    min_records: int = Field(200, ge=1, description="fewer passing records than this: the share is not measured (gate skipped)")
+    min_records: int = Field(
+        200, ge=1, description="fewer passing records than this: the share is not measured (gate skipped)"
+    )
 
 
 class DomainRatio(DatasetRule):
@@ -84,7 +86,9 @@ class DomainRatio(DatasetRule):
             return DatasetResult()
         note = f"over the {self.options.max_share:.0%} maximum share ({kept:,} of {verticals.height:,} vertical records kept)"
         failed = verticals.slice(allowed).select(
-            "_idx", score=pl.col("quality"), message=pl.format("vertical domain {}: {}", pl.col("domain_pred"), pl.lit(note))
+            "_idx",
+            score=pl.col("quality"),
+            message=pl.format("vertical domain {}: {}", pl.col("domain_pred"), pl.lit(note)),
         )
         return DatasetResult(failed=failed)
 
@@ -105,14 +109,18 @@ class DomainRatio(DatasetRule):
             pool = eligible.join(verticals.slice(allowed).select("_idx"), on="_idx", how="anti")
             kept = pool.join(cut(pool)[0].select("_idx"), on="_idx", how="anti") if cut else pool
             ranks = verticals.join(kept.select("_idx"), on="_idx", how="semi")["_rank"].sort()
-            allowance = vertical_quota(ranks.len(), kept.height - ranks.len(), self.options.max_share, config.max_records)
+            allowance = vertical_quota(
+                ranks.len(), kept.height - ranks.len(), self.options.max_share, config.max_records
+            )
             if ranks.len() <= allowance:
                 return allowed, ranks.len()
             allowed = int(ranks[allowance])  # every vertical ranked from here on goes
 
     def summarize(self, table: pl.DataFrame) -> dict[str, Any]:
         passing = table.filter(~pl.col("rejected")) if "rejected" in table.columns else table
-        counts = dict(passing.group_by("domain_pred").len().sort(["len", "domain_pred"], descending=[True, False]).iter_rows())
+        counts = dict(
+            passing.group_by("domain_pred").len().sort(["len", "domain_pred"], descending=[True, False]).iter_rows()
+        )
         vertical = sum(n for d, n in counts.items() if d != GENERAL)
         measured = passing.height >= self.options.min_records
         return {

@@ -48,9 +48,7 @@ class SimilarityOptions(RuleOptions):
         description="estimated Jaccard similarity of the shingle sets at or above which "
         "two records are near-duplicates",
     )
-    shingle_size: int = Field(
-        2, ge=1, le=16, description="words per shingle, for text in spaced scripts"
-    )
+    shingle_size: int = Field(2, ge=1, le=16, description="words per shingle, for text in spaced scripts")
     char_shingle_size: int = Field(
         2, ge=1, le=16, description="characters per shingle, for text mostly in Chinese or Japanese"
     )
@@ -58,8 +56,7 @@ class SimilarityOptions(RuleOptions):
         256,
         ge=16,
         le=1024,
-        description="MinHash permutations: more estimate similarity more closely, "
-        "at 2 bytes per record each",
+        description="MinHash permutations: more estimate similarity more closely, at 2 bytes per record each",
     )
     bands: int | None = Field(
         None,
@@ -125,9 +122,7 @@ def star_clusters(partners: np.ndarray, sims: np.ndarray, threshold: float) -> t
     return center, sim
 
 
-def near_keep(
-    signatures: np.ndarray, rows: np.ndarray, options: SimilarityOptions
-) -> tuple[np.ndarray, np.ndarray]:
+def near_keep(signatures: np.ndarray, rows: np.ndarray, options: SimilarityOptions) -> tuple[np.ndarray, np.ndarray]:
     """For ``rows`` (best first), the row each is a near-duplicate of (itself when kept) and the
     estimated similarity to it."""
     kept = rows.copy()
@@ -153,9 +148,7 @@ class DuplicateRule(DatasetRule):
     gate_metrics: ClassVar[tuple[GateMetric, ...]] = (DUPLICATE_RATE,)
 
     def sources(self, table: pl.DataFrame, rows: np.ndarray) -> list[str]:
-        return self.context.sources(
-            table["_file"].to_numpy()[rows].tolist(), table["_line"].to_numpy()[rows].tolist()
-        )
+        return self.context.sources(table["_file"].to_numpy()[rows].tolist(), table["_line"].to_numpy()[rows].tolist())
 
     def report(
         self,
@@ -205,9 +198,7 @@ class DuplicateRule(DatasetRule):
         return {"duplicates": {**section, "clusters": int(multi.size), "largest": clusters}}
 
     @staticmethod
-    def rejections(
-        table: pl.DataFrame, rows: np.ndarray, messages: list[str], scores: np.ndarray
-    ) -> pl.DataFrame:
+    def rejections(table: pl.DataFrame, rows: np.ndarray, messages: list[str], scores: np.ndarray) -> pl.DataFrame:
         return pl.DataFrame(
             {"_idx": table["_idx"].to_numpy()[rows], "score": scores, "message": messages},
             schema={"_idx": pl.UInt64, "score": pl.Float64, "message": pl.String},
@@ -298,9 +289,7 @@ class NearDuplicate(DuplicateRule):
         ids = table["_id"].to_numpy()[kept[rows]].tolist()
         messages = [
             f"near-duplicate of {src} (similarity {s:.2f}, cluster {cluster})"
-            for src, s, cluster in zip(
-                self.sources(table, kept[rows]), sim[rows].tolist(), ids, strict=True
-            )
+            for src, s, cluster in zip(self.sources(table, kept[rows]), sim[rows].tolist(), ids, strict=True)
         ]
         failed = self.rejections(table, rows, messages, np.round(1.0 - sim[rows], 4))
         return DatasetResult(failed=failed, metrics=self.report(table, kept, exact, near, order))

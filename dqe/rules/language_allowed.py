@@ -40,10 +40,7 @@ class LanguageAllowedOptions(RuleOptions):
         normalized = [normalize_code(c) for c in codes]
         unknown = [c for c, n in zip(codes, normalized, strict=True) if n not in known_languages()]
         if unknown:
-            raise ValueError(
-                f"unknown language code(s) {', '.join(unknown)}; "
-                f"known: {', '.join(known_languages())}"
-            )
+            raise ValueError(f"unknown language code(s) {', '.join(unknown)}; known: {', '.join(known_languages())}")
         return list(dict.fromkeys(normalized))
 
 
@@ -100,9 +97,7 @@ class LanguageAllowed(RecordRule):
             passed=pl.col("reasons").list.len() == 0,
             score=(pl.col("reasons").list.len() == 0).cast(pl.Float64),
             message=pl.when(pl.col("reasons").list.len() > 0).then(
-                pl.concat_str(
-                    pl.col("reasons").list.join(", "), pl.lit(f"; allowed: {', '.join(allowed)}")
-                )
+                pl.concat_str(pl.col("reasons").list.join(", "), pl.lit(f"; allowed: {', '.join(allowed)}"))
             ),
         )
 

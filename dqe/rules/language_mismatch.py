@@ -50,9 +50,7 @@ class LanguageMismatch(RecordRule):
         return batch.select(
             passed=~failed,
             score=(~failed).cast(pl.Float64),
-            message=pl.when(failed).then(
-                pl.format("question {}, answer {}", "language_question", "language_answer")
-            ),
+            message=pl.when(failed).then(pl.format("question {}, answer {}", "language_question", "language_answer")),
         )
 
 

@@ -58,7 +58,9 @@ def load_tasks(pack: dict, pack_name: str = "length") -> list[Task]:
             if key in table:
                 value = table[key]
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                    raise ConfigError(f"rule pack '{pack_name}': 'tasks.{name}.{key}' must be a whole number >= 0, got {value!r}")
+                    raise ConfigError(
+                        f"rule pack '{pack_name}': 'tasks.{name}.{key}' must be a whole number >= 0, got {value!r}"
+                    )
                 bounds[key] = value
         pattern = marker_pattern(pack, f"tasks.{name}", "markers", pack_name)
         if pattern:
@@ -109,7 +111,9 @@ class LengthBounds(RecordRule):
             expr = pl.lit(defaults[key], dtype=pl.Int64)
             for t in self.tasks:
                 if key in t.bounds:
-                    expr = pl.when(pl.col("_task") == t.name).then(pl.lit(t.bounds[key], dtype=pl.Int64)).otherwise(expr)
+                    expr = (
+                        pl.when(pl.col("_task") == t.name).then(pl.lit(t.bounds[key], dtype=pl.Int64)).otherwise(expr)
+                    )
             bounds[key] = expr
         return task, bounds
 
@@ -123,11 +127,19 @@ class LengthBounds(RecordRule):
         for part in ("question", "answer"):
             n = pl.col(f"tokens_{part}").cast(pl.Int64)
             low, high = pl.col(f"min-{part}-tokens"), pl.col(f"max-{part}-tokens")
-            kind = pl.when(pl.col("_task").is_not_null()).then(pl.format(" ({} task)", pl.col("_task"))).otherwise(pl.lit(""))
+            kind = (
+                pl.when(pl.col("_task").is_not_null())
+                .then(pl.format(" ({} task)", pl.col("_task")))
+                .otherwise(pl.lit(""))
+            )
             unit = pl.when(n == 1).then(pl.lit("token")).otherwise(pl.lit("tokens"))
             short = (n > 0) & (n < low)  # empty ones are DQ001's
-            problems.append(pl.when(short).then(pl.format("{} has {} {}, fewer than {}{}", pl.lit(part), n, unit, low, kind)))
-            problems.append(pl.when(n > high).then(pl.format("{} has {} {}, more than {}{}", pl.lit(part), n, unit, high, kind)))
+            problems.append(
+                pl.when(short).then(pl.format("{} has {} {}, fewer than {}{}", pl.lit(part), n, unit, low, kind))
+            )
+            problems.append(
+                pl.when(n > high).then(pl.format("{} has {} {}, more than {}{}", pl.lit(part), n, unit, high, kind))
+            )
             scores.append(pl.when(short).then(n / low).when(n > high).then(high / n).otherwise(pl.lit(1.0)))
         out = frame.select(
             message=pl.concat_str(problems, separator="; ", ignore_nulls=True).fill_null(""),

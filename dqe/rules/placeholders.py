@@ -55,9 +55,17 @@ class Placeholder(RecordRule):
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         if not self.categories:
-            return batch.select(passed=pl.repeat(True, pl.len()), score=pl.repeat(1.0, pl.len()), message=pl.repeat(None, pl.len(), dtype=pl.String))
+            return batch.select(
+                passed=pl.repeat(True, pl.len()),
+                score=pl.repeat(1.0, pl.len()),
+                message=pl.repeat(None, pl.len(), dtype=pl.String),
+            )
         texts = pl.DataFrame(
-            {"system prompt": batch["system"].fill_null(""), "instruction": role_text(batch, "user"), "answer": role_text(batch, "assistant")}
+            {
+                "system prompt": batch["system"].fill_null(""),
+                "instruction": role_text(batch, "user"),
+                "answer": role_text(batch, "assistant"),
+            }
         ).select(without_code(pl.col(part)) for part in _PARTS)
         flags = {
             f"_{p}_{c}": pl.col(part).str.contains(pattern)
@@ -72,14 +80,20 @@ class Placeholder(RecordRule):
                     "{} in {}: {}",
                     pl.lit(label),
                     pl.lit(part),
-                    pl.col(part).str.extract_all(pattern).list.unique(maintain_order=True).list.head(_SHOWN).list.join(", "),
+                    pl.col(part)
+                    .str.extract_all(pattern)
+                    .list.unique(maintain_order=True)
+                    .list.head(_SHOWN)
+                    .list.join(", "),
                 )
             )
             for p, part in enumerate(_PARTS)
             for c, (label, pattern) in enumerate(self.categories)
         ]
         found = hits.select("_r", message=pl.concat_str(described, separator="; ", ignore_nulls=True))
-        out = batch.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_r")).join(found, on="_r", how="left", maintain_order="left")
+        out = batch.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_r")).join(
+            found, on="_r", how="left", maintain_order="left"
+        )
         failed = out["message"].is_not_null()
         return pl.DataFrame({"passed": ~failed, "score": (~failed).cast(pl.Float64), "message": out["message"]})
 

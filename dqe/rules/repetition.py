@@ -53,7 +53,11 @@ class Repetition(RecordRule):
     Options = RepetitionOptions
 
     def _turns(self, batch: pl.DataFrame) -> pl.DataFrame:
-        return assistant_turns(batch).with_row_index("_t").select("_r", "_t", "pos", "final", text=without_code(pl.col("content")))
+        return (
+            assistant_turns(batch)
+            .with_row_index("_t")
+            .select("_r", "_t", "pos", "final", text=without_code(pl.col("content")))
+        )
 
     @staticmethod
     def _units(turns: pl.DataFrame) -> pl.DataFrame:
@@ -84,7 +88,9 @@ class Repetition(RecordRule):
             turns.select("_t", line=pl.col("text").str.split("\n"))
             .explode("line")
             .with_columns(pl.col("line").str.strip_chars())
-            .filter((pl.col("line").str.len_chars() >= self.options.min_line_chars) & pl.col("line").str.contains(r"\p{L}"))
+            .filter(
+                (pl.col("line").str.len_chars() >= self.options.min_line_chars) & pl.col("line").str.contains(r"\p{L}")
+            )
         )
         return lines.group_by("_t").agg(lines=pl.len(), repeated=pl.len() - pl.col("line").n_unique())
 
@@ -97,7 +103,9 @@ class Repetition(RecordRule):
             .join(self._lines(turns), on="_t", how="left")
             .with_columns(pl.col("ngrams", "repeats", "lines", "repeated").fill_null(0))
             .with_columns(
-                ngram_ratio=pl.when(pl.col("ngrams") >= o.min_ngrams).then(pl.col("repeats") / pl.col("ngrams")).otherwise(0.0),
+                ngram_ratio=pl.when(pl.col("ngrams") >= o.min_ngrams)
+                .then(pl.col("repeats") / pl.col("ngrams"))
+                .otherwise(0.0),
                 line_ratio=pl.when(pl.col("repeated") >= o.min_repeated_lines)
                 .then(pl.col("repeated") / pl.col("lines"))
                 .otherwise(0.0),
@@ -130,7 +138,9 @@ class Repetition(RecordRule):
         n = self.options.ngram
         texts = turns.join(bad.select("_t"), on="_t", how="semi")
         units = texts.select("_t", u=pl.col("text").str.extract_all(UNIT)).explode("u").drop_nulls("u")
-        gram = pl.concat_str([pl.col("u").shift(-k) for k in range(n)], separator=" ").str.replace_all(_CJK_SPACE, "${1}")
+        gram = pl.concat_str([pl.col("u").shift(-k) for k in range(n)], separator=" ").str.replace_all(
+            _CJK_SPACE, "${1}"
+        )
         top_gram = (
             units.with_columns(g=pl.when(pl.col("_t").shift(-(n - 1)) == pl.col("_t")).then(gram))
             .drop_nulls("g")
@@ -141,7 +151,11 @@ class Repetition(RecordRule):
             .first()
             .select("_t", top_gram="g")
         )
-        lines = texts.select("_t", line=pl.col("text").str.split("\n")).explode("line").with_columns(pl.col("line").str.strip_chars())
+        lines = (
+            texts.select("_t", line=pl.col("text").str.split("\n"))
+            .explode("line")
+            .with_columns(pl.col("line").str.strip_chars())
+        )
         top_line = (
             lines.filter(pl.col("line").str.len_chars() >= self.options.min_line_chars)
             .group_by("_t", "line")
@@ -160,7 +174,7 @@ class Repetition(RecordRule):
                 message=pl.when(pl.col("bad_ngrams"))
                 .then(
                     pl.format(
-                        "{} loops: {}% of its {}-grams repeat earlier ones (most: \"{}\")",
+                        '{} loops: {}% of its {}-grams repeat earlier ones (most: "{}")',
                         where,
                         (pl.col("ngram_ratio") * 100).round(0).cast(pl.Int64),
                         pl.lit(n),
@@ -169,7 +183,7 @@ class Repetition(RecordRule):
                 )
                 .otherwise(
                     pl.format(
-                        "{} repeats lines: {} of {} lines repeat earlier ones (\"{}\" {} times)",
+                        '{} repeats lines: {} of {} lines repeat earlier ones ("{}" {} times)',
                         where,
                         pl.col("repeated"),
                         pl.col("lines"),

@@ -34,10 +34,7 @@ class Structure(RecordRule):
         "turns in a row render into a prompt the model never sees at inference, and teach it "
         "to answer questions nobody asked."
     )
-    example = (
-        '{"instruction": "Summarize the text.", "input": "...", "output": ""} fails: '
-        "'empty answer'."
-    )
+    example = '{"instruction": "Summarize the text.", "input": "...", "output": ""} fails: \'empty answer\'.'
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         flat = (
@@ -82,7 +79,9 @@ class Structure(RecordRule):
         reasons = (
             missing.with_row_index("_r")
             .join(problems, on="_r", how="left", maintain_order="left")
-            .select(reasons=pl.concat_list("missing", pl.col("problem").fill_null(pl.lit([], dtype=pl.List(pl.String)))))
+            .select(
+                reasons=pl.concat_list("missing", pl.col("problem").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+            )
             .get_column("reasons")
         )
         failed = reasons.list.len() > 0

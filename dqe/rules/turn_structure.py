@@ -42,7 +42,7 @@ class TurnStructure(RecordRule):
     )
     example = (
         '[user "Weather in Paris?", tool_call {"name": "weather", ...}, assistant "It is sunny."] '
-        "is DQ001's (an answer right after a call); [user, assistant, user \"And tomorrow?\"] fails "
+        'is DQ001\'s (an answer right after a call); [user, assistant, user "And tomorrow?"] fails '
         "here: 'ends on a user turn (turn 3 gets no answer)'."
     )
     Options = TurnStructureOptions
@@ -69,7 +69,9 @@ class TurnStructure(RecordRule):
             .group_by("_r", maintain_order=True)
             .agg(message=pl.col("problem").head(3).str.join("; "), count=pl.len())
         )
-        out = batch.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_r")).join(found, on="_r", how="left", maintain_order="left")
+        out = batch.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_r")).join(
+            found, on="_r", how="left", maintain_order="left"
+        )
         failed = out["message"].is_not_null()
         turns = batch["turns"].list.len().cast(pl.Float64).clip(lower_bound=1.0)
         score = (1.0 - out["count"].fill_null(0).cast(pl.Float64) / turns).clip(0.0, 1.0)
@@ -83,7 +85,9 @@ class TurnStructure(RecordRule):
             .with_columns(norm=norm)
             .with_columns(first=pl.col("pos").first().over("_r", "role", "norm", order_by="pos"))
             .filter(pl.col("pos") != pl.col("first"))
-            .select("_r", "pos", problem=pl.format("turn {} ({}) repeats turn {} word for word", "pos", "role", "first"))
+            .select(
+                "_r", "pos", problem=pl.format("turn {} ({}) repeats turn {} word for word", "pos", "role", "first")
+            )
         )
 
     @staticmethod
@@ -107,7 +111,9 @@ class TurnStructure(RecordRule):
         )
         # Runs of one role: a block of tool calls and the block of results that follows it.
         blocks = (
-            flat.with_columns(block=((pl.col("role") != pl.col("role").shift(1)) | (pl.col("_r") != pl.col("_r").shift(1))).cum_sum())
+            flat.with_columns(
+                block=((pl.col("role") != pl.col("role").shift(1)) | (pl.col("_r") != pl.col("_r").shift(1))).cum_sum()
+            )
             .group_by("block", maintain_order=True)
             .agg(pl.col("_r").first(), pl.col("role").first(), pos=pl.col("pos").first(), n=pl.len())
             .with_columns(

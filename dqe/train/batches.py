@@ -47,9 +47,7 @@ def pack(lengths: np.ndarray, order: np.ndarray, capacity: int) -> Rows:
 class BatchPlan:
     """Which items go in which micro-batch, epoch by epoch."""
 
-    def __init__(
-        self, lengths: Sequence[int], *, seq_len: int, rows: int, packing: bool, seed: int
-    ):
+    def __init__(self, lengths: Sequence[int], *, seq_len: int, rows: int, packing: bool, seed: int):
         self.lengths = np.asarray(lengths, dtype=np.int64)
         self.seq_len = seq_len
         self.rows = rows
@@ -71,9 +69,7 @@ class BatchPlan:
         for start in range(0, order.size, group):
             chunk = order[start : start + group]
             chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")].tolist()
-            batches += [
-                [[i] for i in chunk[j : j + self.rows]] for j in range(0, len(chunk), self.rows)
-            ]
+            batches += [[[i] for i in chunk[j : j + self.rows]] for j in range(0, len(chunk), self.rows)]
         if rng is not None:
             batches = [batches[i] for i in rng.permutation(len(batches))]
         return batches

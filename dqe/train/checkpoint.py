@@ -74,23 +74,15 @@ def load_adapter_weights(model: Any, adapter_dir: Path) -> None:
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
-    weights = load_file(
-        str(adapter_dir / ADAPTER_FILE), device=str(next(model.parameters()).device)
-    )
+    weights = load_file(str(adapter_dir / ADAPTER_FILE), device=str(next(model.parameters()).device))
     set_peft_model_state_dict(model, weights)
 
 
-def load_checkpoint(
-    path: Path, model: Any, optimizer: Any, scheduler: Any
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def load_checkpoint(path: Path, model: Any, optimizer: Any, scheduler: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Restore adapter, optimizer and scheduler; returns (trainer state, RNG state)."""
     load_adapter_weights(model, path / "adapter")
     device = next(model.parameters()).device
-    optimizer.load_state_dict(
-        torch.load(path / "optimizer.pt", map_location=device, weights_only=True)
-    )
+    optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location=device, weights_only=True))
     scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=False))
-    rng = torch.load(
-        path / "rng.pt", weights_only=False
-    )  # written by this module: numpy and Python states
+    rng = torch.load(path / "rng.pt", weights_only=False)  # written by this module: numpy and Python states
     return read_json(path / "state.json"), rng

@@ -8,14 +8,13 @@ Relative paths in a file are relative to the file's folder. Nothing here imports
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dqe.config import ConfigError, describe_errors
+from dqe.config import ConfigError, describe_errors, read_toml
 from dqe.rule import kebab_case
 
 MODEL_TEMPLATE = "model"  # the template name that means: the tokenizer's own chat template
@@ -32,9 +31,7 @@ class LoraSettings(Section):
     target_modules: list[str] | Literal["all-linear"] | None = Field(
         None, description="module names to adapt; default: every linear layer of the architecture"
     )
-    qlora: bool = Field(
-        False, description="load the base model in 4 bits (needs CUDA and bitsandbytes)"
-    )
+    qlora: bool = Field(False, description="load the base model in 4 bits (needs CUDA and bitsandbytes)")
 
 
 class OptimSettings(Section):
@@ -42,13 +39,9 @@ class OptimSettings(Section):
     weight_decay: float = Field(0.0, ge=0)
     betas: tuple[float, float] = (0.9, 0.999)
     warmup_ratio: float = Field(0.03, ge=0, lt=1, description="share of steps with linear warm-up")
-    warmup_steps: int | None = Field(
-        None, ge=0, description="warm-up steps (wins over warmup-ratio)"
-    )
+    warmup_steps: int | None = Field(None, ge=0, description="warm-up steps (wins over warmup-ratio)")
     min_lr_ratio: float = Field(0.1, ge=0, le=1, description="cosine decays to lr * min-lr-ratio")
-    max_grad_norm: float | None = Field(
-        1.0, gt=0, description="gradient clipping; none to switch off"
-    )
+    max_grad_norm: float | None = Field(1.0, gt=0, description="gradient clipping; none to switch off")
 
 
 class BatchSettings(Section):
@@ -67,9 +60,7 @@ class BatchSettings(Section):
 
 class SplitSettings(Section):
     val: float = Field(0.05, ge=0, lt=1, description="share of records held out for validation")
-    test: float = Field(
-        0.05, ge=0, lt=1, description="share held out for dqe eval, written to test.jsonl"
-    )
+    test: float = Field(0.05, ge=0, lt=1, description="share held out for dqe eval, written to test.jsonl")
     stratify: bool = Field(True, description="keep category shares equal across splits when known")
 
     @model_validator(mode="after")
@@ -81,9 +72,7 @@ class SplitSettings(Section):
 
 class EvalSettings(Section):
     every: int = Field(50, ge=1, description="validation every N optimizer steps")
-    patience: int | None = Field(
-        3, ge=1, description="stop after N evaluations without improvement"
-    )
+    patience: int | None = Field(3, ge=1, description="stop after N evaluations without improvement")
     min_delta: float = Field(0.0, ge=0, description="smallest drop of validation loss that counts")
 
 
@@ -105,20 +94,14 @@ class TrainConfig(Section):
     out: Path = Field(description="run folder")
     manifest: Path | None = Field(None, description="gate manifest; default: DATA.manifest.json")
     dqe_config: Path | None = Field(None, description="dqe config to check staleness against")
-    template: str = Field(
-        "alpaca", description="prompt template, or 'model' for the tokenizer's chat template"
-    )
+    template: str = Field("alpaca", description="prompt template, or 'model' for the tokenizer's chat template")
     system: str | None = Field(None, description="system prompt for records that have none")
-    learn_all_turns: bool = Field(
-        False, description="also learn earlier assistant turns, not only the last"
-    )
+    learn_all_turns: bool = Field(False, description="also learn earlier assistant turns, not only the last")
     seed: int = 0
     epochs: float = Field(1.0, gt=0)
     max_steps: int | None = Field(None, ge=1, description="stop after N optimizer steps")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    precision: Literal["auto", "bf16", "fp32"] = Field(
-        "auto", description="auto: bf16 on CUDA, fp32 on CPU"
-    )
+    precision: Literal["auto", "bf16", "fp32"] = Field("auto", description="auto: bf16 on CUDA, fp32 on CPU")
     attention: Literal["auto", "sdpa", "flash_attention_2", "flex_attention", "eager"] = "auto"
     gradient_checkpointing: bool = True
     merge: bool = Field(False, description="also save the base model with the adapter merged in")
@@ -133,9 +116,7 @@ class TrainConfig(Section):
     def resolved(self) -> TrainConfig:
         """The same config with absolute paths (a local model folder included)."""
         update: dict[str, Any] = {
-            k: getattr(self, k).resolve()
-            for k in ("data", "out", "manifest", "dqe_config")
-            if getattr(self, k)
+            k: getattr(self, k).resolve() for k in ("data", "out", "manifest", "dqe_config") if getattr(self, k)
         }
         if Path(self.model).expanduser().exists():
             update["model"] = str(Path(self.model).expanduser().resolve())
@@ -167,11 +148,7 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in extra.items():
-        out[key] = (
-            _merge(out[key], value)
-            if isinstance(value, dict) and isinstance(out.get(key), dict)
-            else value
-        )
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
 
 
@@ -189,20 +166,10 @@ def _rebase(table: dict[str, Any], folder: Path) -> dict[str, Any]:
 
 def read_train_table(path: Path) -> dict[str, Any]:
     """The table of a ``train.toml`` with its relative paths rebased."""
-    try:
-        table = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    return _rebase(table, path.resolve().parent)
+    return _rebase(read_toml(path), path.resolve().parent)
 
 
-def build_config(
-    table: dict[str, Any], overrides: dict[str, Any] | None = None, where: str = ""
-) -> TrainConfig:
+def build_config(table: dict[str, Any], overrides: dict[str, Any] | None = None, where: str = "") -> TrainConfig:
     """Validate a config table with dotted overrides (``{"lora.r": 8}``) on top."""
     merged = _merge(table, _nest({kebab_case_path(k): v for k, v in (overrides or {}).items()}))
     try:

@@ -58,9 +58,7 @@ def read_examples(data: Path, loaded: LoadedConfig, registry: Registry) -> list[
         source = f"{reader.files[file].path}:{item.line}"
         index = len(examples)
         if item.obj is None or fmt is None:
-            examples.append(
-                Example(index, "", source, None, f"invalid: {item.error or 'no record format'}")
-            )
+            examples.append(Example(index, "", source, None, f"invalid: {item.error or 'no record format'}"))
             continue
         try:
             n = fmt.normalize(item.obj, config.columns, config.tags)
@@ -102,9 +100,7 @@ def _quotas(sizes: dict[Any, int], share: float) -> dict[Any, int]:
     return quota
 
 
-def assign_splits(
-    examples: list[Example], val: float, test: float, seed: int, stratify: bool
-) -> dict[str, Any]:
+def assign_splits(examples: list[Example], val: float, test: float, seed: int, stratify: bool) -> dict[str, Any]:
     """Give every usable example a split; copies of a record share one. Returns a description."""
     by_id: dict[str, list[Example]] = defaultdict(list)
     for e in examples:
@@ -125,22 +121,14 @@ def assign_splits(
         members = strata[key]
         order = rng.permutation(len(members))
         for rank, j in enumerate(order):
-            split = (
-                "test"
-                if rank < test_q[key]
-                else "val"
-                if rank < test_q[key] + val_q[key]
-                else "train"
-            )
+            split = "test" if rank < test_q[key] else "val" if rank < test_q[key] + val_q[key] else "train"
             for e in by_id[members[j]]:
                 e.split = split
     counts = Counter(e.split for e in examples if e.split)
     by_category: dict[str, dict[str, int]] = {}
     if known:
         for s in SPLITS:
-            by_category[s] = dict(
-                sorted(Counter(str(e.category) for e in examples if e.split == s).items())
-            )
+            by_category[s] = dict(sorted(Counter(str(e.category) for e in examples if e.split == s).items()))
     return {
         "seed": seed,
         "fractions": {"val": val, "test": test},
@@ -150,9 +138,7 @@ def assign_splits(
     }
 
 
-def write_test_split(
-    examples: list[Example], run_dir: Path, description: dict[str, Any], data: Path
-) -> dict[str, Any]:
+def write_test_split(examples: list[Example], run_dir: Path, description: dict[str, Any], data: Path) -> dict[str, Any]:
     """``test.jsonl`` (the original records, in file order) and ``split.json`` describing it."""
     path = run_dir / "test.jsonl"
     writer = ObjectWriter(path)

@@ -101,8 +101,7 @@ class TemplateEncoder:
         self.leading = leading_special_ids(tokenizer)
         if template.eos_after_assistant and tokenizer.eos_token_id is None:
             raise ValueError(
-                f"template '{template.name}' closes answers with the end-of-text token, "
-                "and the tokenizer has none"
+                f"template '{template.name}' closes answers with the end-of-text token, and the tokenizer has none"
             )
         self.eos = tokenizer.eos_token_id
 
@@ -119,9 +118,7 @@ class TemplateEncoder:
     def pieces(self, record: Record) -> list[Piece]:
         t = self.template
         split = self._alpaca_input(record)
-        last_user = max(
-            (i for i, turn in enumerate(record.turns) if turn.role == "user"), default=-1
-        )
+        last_user = max((i for i, turn in enumerate(record.turns) if turn.role == "user"), default=-1)
         learned = _learned_turns(record, self.learn_all)
         out: list[Piece] = [(i, False) for i in self.leading]
         system = t.system_prompt(record.system or self.system, has_input=split is not None)
@@ -142,13 +139,7 @@ class TemplateEncoder:
     def _tokenize(self, all_pieces: list[list[Piece]]) -> list[Encoded]:
         texts = sorted({p for pieces in all_pieces for p, _ in pieces if isinstance(p, str) and p})
         ids = (
-            dict(
-                zip(
-                    texts, self.tokenizer(texts, add_special_tokens=False)["input_ids"], strict=True
-                )
-            )
-            if texts
-            else {}
+            dict(zip(texts, self.tokenizer(texts, add_special_tokens=False)["input_ids"], strict=True)) if texts else {}
         )
         out = []
         for pieces in all_pieces:
@@ -158,9 +149,7 @@ class TemplateEncoder:
                 part = [piece] if isinstance(piece, int) else ids.get(piece, [])
                 tokens += part
                 labels += part if learn else [IGNORE] * len(part)
-            out.append(
-                Encoded(np.asarray(tokens, dtype=np.int32), np.asarray(labels, dtype=np.int32))
-            )
+            out.append(Encoded(np.asarray(tokens, dtype=np.int32), np.asarray(labels, dtype=np.int32)))
         return out
 
     def encode(self, records: list[Record]) -> list[Encoded]:
@@ -205,17 +194,13 @@ class ChatTemplateEncoder:
 
     def __init__(self, tokenizer: Any, *, system: str | None, learn_all_turns: bool):
         if not getattr(tokenizer, "chat_template", None):
-            raise ValueError(
-                "template 'model': the tokenizer has no chat template; name a dqe template instead"
-            )
+            raise ValueError("template 'model': the tokenizer has no chat template; name a dqe template instead")
         self.tokenizer = tokenizer
         self.system = system
         self.learn_all = learn_all_turns
 
     def _render(self, messages: list[dict[str, str]], tools: Any, prompt: bool = False) -> str:
-        return self.tokenizer.apply_chat_template(
-            messages, tools=tools, tokenize=False, add_generation_prompt=prompt
-        )
+        return self.tokenizer.apply_chat_template(messages, tools=tools, tokenize=False, add_generation_prompt=prompt)
 
     def _messages(self, record: Record) -> tuple[list[dict[str, str]], Any, int]:
         """The chat messages, the tools, and the index of the record's first turn in them."""
@@ -240,8 +225,7 @@ class ChatTemplateEncoder:
             through = self._render(messages[: k + 1], tools)
             if not (through.startswith(before) and full.startswith(through)):
                 raise ValueError(
-                    "the chat template renders a conversation differently turn by turn; "
-                    "cannot find the answer to learn"
+                    "the chat template renders a conversation differently turn by turn; cannot find the answer to learn"
                 )
             spans.append((len(before), len(through)))
         return full, spans
@@ -262,16 +246,9 @@ class ChatTemplateEncoder:
                 texts[i] = self._render(messages[: offset + last], tools, prompt=True)
             except Exception as exc:  # a template that raises on this record (a jinja error, say)
                 problems[i] = f"chat template: {exc}"
-        encoded = (
-            self.tokenizer(list(texts.values()), add_special_tokens=False)["input_ids"]
-            if texts
-            else []
-        )
+        encoded = self.tokenizer(list(texts.values()), add_special_tokens=False)["input_ids"] if texts else []
         ids = dict(zip(texts, encoded, strict=True))
-        return [
-            problems[i] if i in problems else np.asarray(ids[i], dtype=np.int32)
-            for i in range(len(records))
-        ]
+        return [problems[i] if i in problems else np.asarray(ids[i], dtype=np.int32) for i in range(len(records))]
 
     @property
     def end_of_turn(self) -> str | None:
@@ -297,11 +274,7 @@ class ChatTemplateEncoder:
             except Exception as exc:  # a template that raises on this record (a jinja error, say)
                 rendered.append(f"chat template: {exc}")
         texts = [x[0] for x in rendered if not isinstance(x, str)]
-        enc = (
-            self.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
-            if texts
-            else None
-        )
+        enc = self.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True) if texts else None
         out: list[Encoded | str] = []
         j = 0
         for item in rendered:
@@ -313,11 +286,7 @@ class ChatTemplateEncoder:
             j += 1
             learn = np.zeros(ids.size, dtype=bool)
             for start, end in item[1]:
-                learn |= (
-                    (offsets[:, 0] >= start)
-                    & (offsets[:, 1] <= end)
-                    & (offsets[:, 1] > offsets[:, 0])
-                )
+                learn |= (offsets[:, 0] >= start) & (offsets[:, 1] <= end) & (offsets[:, 1] > offsets[:, 0])
             out.append(Encoded(ids, np.where(learn, ids, IGNORE).astype(np.int32)))
         return out
 
@@ -357,9 +326,7 @@ def encode_examples(
         chunk = usable[start : start + _CHUNK]
         for e, enc in zip(chunk, encoder.encode([e.record for e in chunk]), strict=True):
             if isinstance(enc, str):
-                rows[e.index] = LedgerRow(
-                    e.id, e.source, e.split, e.category, None, None, None, False, enc
-                )
+                rows[e.index] = LedgerRow(e.id, e.source, e.split, e.category, None, None, None, False, enc)
                 continue
             fitted, truncated, dropped = fit_length(enc, seq_len, overlong)
             rows[e.index] = LedgerRow(
@@ -376,8 +343,7 @@ def encode_examples(
             if fitted is not None:
                 encoded[e.index] = fitted
     ledger = [
-        rows.get(e.index)
-        or LedgerRow(e.id, e.source, e.split, e.category, None, None, None, False, e.problem)
+        rows.get(e.index) or LedgerRow(e.id, e.source, e.split, e.category, None, None, None, False, e.problem)
         for e in examples
     ]
     return encoded, ledger

@@ -65,9 +65,7 @@ def _failing_metrics(manifest: GateManifest) -> list[str]:
         if m.state == "fail":
             op = "<" if m.direction == "min" else ">"
             value = "n/a" if m.value is None else f"{m.value:g}"
-            lines.append(
-                f"gate metric {m.name} ({m.key}) = {value} {op} {m.fail:g}, its fail threshold"
-            )
+            lines.append(f"gate metric {m.name} ({m.key}) = {value} {op} {m.fail:g}, its fail threshold")
     return lines or ["the gate verdict is fail"]
 
 
@@ -87,9 +85,7 @@ def current_config(manifest: GateManifest | None, dqe_config: Path | None) -> Lo
     return resolve_config(path, overrides)
 
 
-def check_gate(
-    data: Path, manifest: Path | None = None, dqe_config: Path | None = None
-) -> GateCheck:
+def check_gate(data: Path, manifest: Path | None = None, dqe_config: Path | None = None) -> GateCheck:
     """Every file-level reason to refuse the data (the record-level check comes with reading)."""
     if not data.is_file():
         raise ConfigError(f"'data': {data}: no such file")
@@ -106,17 +102,13 @@ def check_gate(
         try:
             loaded = load_manifest(path)
         except (ValidationError, ValueError) as exc:
-            raise ConfigError(
-                f"{path}: not a dqe gate manifest ({str(exc).splitlines()[0]})"
-            ) from None
+            raise ConfigError(f"{path}: not a dqe gate manifest ({str(exc).splitlines()[0]})") from None
         manifest_sha = file_sha256(path)
     data_sha = file_sha256(data)
     config = current_config(loaded, dqe_config)
     if loaded is not None:
         if loaded.gate.verdict == "fail":
-            problems.append(
-                f"the gate failed when {data} was filtered: " + "; ".join(_failing_metrics(loaded))
-            )
+            problems.append(f"the gate failed when {data} was filtered: " + "; ".join(_failing_metrics(loaded)))
         if loaded.passed.sha256 != data_sha:
             problems.append(
                 f"{data} changed since it was filtered (sha256 {data_sha[:12]}, the manifest says "
@@ -130,9 +122,7 @@ def check_gate(
                 "the manifest is stale; filter again"
             )
         if ids_sha256(loaded.passed_ids) != loaded.passed_ids_sha256:
-            problems.append(
-                f"{path}: passed_ids do not match passed_ids_sha256 (the manifest was edited)"
-            )
+            problems.append(f"{path}: passed_ids do not match passed_ids_sha256 (the manifest was edited)")
     return GateCheck(
         data=data,
         manifest_path=path,

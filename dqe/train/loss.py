@@ -30,12 +30,8 @@ class _LinearCrossEntropy(torch.autograd.Function):
         need_w = weight.requires_grad
         need_b = bias is not None and bias.requires_grad
         grad_h = torch.empty_like(hidden) if need_h else None
-        grad_w = (
-            torch.zeros(weight.shape, dtype=torch.float32, device=weight.device) if need_w else None
-        )
-        grad_b = (
-            torch.zeros(bias.shape, dtype=torch.float32, device=bias.device) if need_b else None
-        )
+        grad_w = torch.zeros(weight.shape, dtype=torch.float32, device=weight.device) if need_w else None
+        grad_b = torch.zeros(bias.shape, dtype=torch.float32, device=bias.device) if need_b else None
         total = torch.zeros((), dtype=torch.float32, device=hidden.device)
         for start in range(0, hidden.shape[0], chunk):
             h = hidden[start : start + chunk]
@@ -49,9 +45,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
                 probs = torch.exp(logits.sub_(lse[:, None]))  # softmax, in place of the logits
                 probs[torch.arange(t.numel(), device=t.device), t] -= 1.0  # d(sum CE)/d(logits)
                 if need_h:
-                    grad_h[start : start + chunk] = (probs.to(weight.dtype) @ weight).to(
-                        hidden.dtype
-                    )
+                    grad_h[start : start + chunk] = (probs.to(weight.dtype) @ weight).to(hidden.dtype)
                 if need_w:
                     grad_w += probs.t() @ h.float()
                 if need_b:
@@ -71,9 +65,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
         return *grads, None, None
 
 
-def shifted_targets(
-    hidden: torch.Tensor, labels: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+def shifted_targets(hidden: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The hidden states that predict a labelled token, and those tokens.
 
     Position t predicts the token at t + 1; only positions whose next token has a label count.
@@ -97,9 +89,7 @@ def chunked_cross_entropy(
         logits = (h[start : start + chunk] @ weight.t()).float()
         if bias is not None:
             logits += bias.float()
-        total += torch.nn.functional.cross_entropy(
-            logits, t[start : start + chunk], reduction="sum"
-        )
+        total += torch.nn.functional.cross_entropy(logits, t[start : start + chunk], reduction="sum")
     return total
 
 

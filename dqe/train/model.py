@@ -41,9 +41,7 @@ TARGET_MODULES: dict[str, list[str]] = {
 def quiet_peft() -> Iterator[None]:
     """peft asks transformers 5 for an attribute it renamed; the warning says nothing to a user."""
     with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
-        )
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
         yield
 
 
@@ -60,11 +58,7 @@ def pick_dtype(setting: str, device: torch.device) -> torch.dtype:
         return torch.bfloat16
     if setting == "fp32":
         return torch.float32
-    return (
-        torch.bfloat16
-        if device.type == "cuda" and torch.cuda.is_bf16_supported()
-        else torch.float32
-    )
+    return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
 
 
 def pick_attention(setting: str, device: torch.device) -> str:
@@ -87,9 +81,7 @@ def load_tokenizer(model: str) -> Any:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"'model': cannot load a tokenizer from {model}: {exc}") from None
     if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = (
-            tokenizer.eos_token if tokenizer.eos_token is not None else tokenizer.unk_token
-        )
+        tokenizer.pad_token = tokenizer.eos_token if tokenizer.eos_token is not None else tokenizer.unk_token
     return tokenizer
 
 
@@ -108,8 +100,7 @@ def load_base_model(
     if quantize:
         if device.type != "cuda" or importlib.util.find_spec("bitsandbytes") is None:
             raise ConfigError(
-                "'lora.qlora': 4-bit training needs a CUDA GPU and bitsandbytes "
-                "(pip install bitsandbytes)"
+                "'lora.qlora': 4-bit training needs a CUDA GPU and bitsandbytes (pip install bitsandbytes)"
             )
         from transformers import BitsAndBytesConfig
 
@@ -208,9 +199,7 @@ def packing_is_isolated(model: Any, device: torch.device, vocab: int) -> bool:
     try:
 
         def last_hidden(ids: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
-            out = model(
-                input_ids=ids, position_ids=positions, use_cache=False, output_hidden_states=True
-            )
+            out = model(input_ids=ids, position_ids=positions, use_cache=False, output_hidden_states=True)
             return out.hidden_states[-1][:, -b.shape[1] :].float()
 
         alone = last_hidden(b)

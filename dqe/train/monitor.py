@@ -91,9 +91,7 @@ class Monitor:
             )
             self._progress.start()
             done = history[-1]["step"] if history else 0
-            self._task = self._progress.add_task(
-                "train", total=total_steps, completed=done, loss=""
-            )
+            self._task = self._progress.add_task("train", total=total_steps, completed=done, loss="")
 
     def _rewrite(self) -> None:
         with atomic_output(self.run_dir / "metrics.jsonl") as f:
@@ -151,9 +149,7 @@ def plot_losses(rows: list[dict[str, Any]], path: Path) -> Path | None:
         return None
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
     for split, style in (("train", "-"), ("val", "o-")):
-        points = [
-            (r["step"], r["loss"]) for r in rows if r["split"] == split and r["loss"] is not None
-        ]
+        points = [(r["step"], r["loss"]) for r in rows if r["split"] == split and r["loss"] is not None]
         if points:
             ax.plot(*zip(*points, strict=True), style, label=f"{split} loss", markersize=4)
     ax.set_xlabel("optimizer step")

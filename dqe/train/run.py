@@ -53,9 +53,7 @@ def _differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list
     return out
 
 
-def resume_config(
-    run_dir: Path, given: dict[str, Any] | None, overrides: dict[str, Any]
-) -> TrainConfig:
+def resume_config(run_dir: Path, given: dict[str, Any] | None, overrides: dict[str, Any]) -> TrainConfig:
     """The config of the run in ``run_dir``; a config given again must be the same one."""
     saved_path = run_dir / CONFIG_FILE
     if not saved_path.is_file():
@@ -66,9 +64,7 @@ def resume_config(
     wanted = build_config({**(given or saved.to_json()), "out": str(run_dir)}, overrides).resolved()
     changed = _differences(saved.to_json(), wanted.to_json())
     if changed:
-        raise ConfigError(
-            f"--resume {run_dir}: the config differs from the run's: " + "; ".join(changed)
-        )
+        raise ConfigError(f"--resume {run_dir}: the config differs from the run's: " + "; ".join(changed))
     return saved
 
 
@@ -87,9 +83,7 @@ def make_encoder(config: TrainConfig, tokenizer: Any, registry: Any, columns: Co
     """The run's encoder: its template (or the model's chat template), system prompt, masking."""
     try:
         if config.template == MODEL_TEMPLATE:
-            return ChatTemplateEncoder(
-                tokenizer, system=config.system, learn_all_turns=config.learn_all_turns
-            )
+            return ChatTemplateEncoder(tokenizer, system=config.system, learn_all_turns=config.learn_all_turns)
         return TemplateEncoder(
             tokenizer,
             registry.templates[config.template],
@@ -117,8 +111,7 @@ def train(
     # a run that stopped before its first checkpoint has nothing to resume: it starts over
     if resume is None and checkpoints(run_dir):
         raise ConfigError(
-            f"'out': {run_dir} already holds a run; continue it with --resume {run_dir} "
-            "or pick another folder"
+            f"'out': {run_dir} already holds a run; continue it with --resume {run_dir} or pick another folder"
         )
 
     # 1. The gate, before anything expensive.
@@ -145,9 +138,7 @@ def train(
                 force,
                 console,
             )
-    split = assign_splits(
-        examples, config.split.val, config.split.test, config.seed, config.split.stratify
-    )
+    split = assign_splits(examples, config.split.val, config.split.test, config.seed, config.split.stratify)
     run_dir.mkdir(parents=True, exist_ok=True)
     if resume is None:
         write_json(run_dir / CONFIG_FILE, config.to_json())
@@ -174,22 +165,17 @@ def train(
     seed_everything(config.seed)
     tokenizer = load_tokenizer(config.model)
     encoder = make_encoder(config, tokenizer, registry, gate.config.config.columns)
-    encoded, ledger = encode_examples(
-        encoder, examples, config.batch.seq_len, config.batch.overlong
-    )
+    encoded, ledger = encode_examples(encoder, examples, config.batch.seq_len, config.batch.overlong)
     writer = ObjectWriter(run_dir / "ledger.jsonl")
     for row in ledger_dicts(ledger):
         writer.write(row)
     writer.close()
     totals = ledger_totals(ledger)
     items = {
-        s: [encoded[e.index] for e in examples if e.split == s and e.index in encoded]
-        for s in ("train", "val", "test")
+        s: [encoded[e.index] for e in examples if e.split == s and e.index in encoded] for s in ("train", "val", "test")
     }
     if not items["train"]:
-        raise InputError(
-            f"{config.data}: no records left to train on (ledger: {totals['dropped']})"
-        )
+        raise InputError(f"{config.data}: no records left to train on (ledger: {totals['dropped']})")
 
     # 4. Model, packing, adapter.
     device = pick_device(config.device)
@@ -199,8 +185,7 @@ def train(
     packing = isolated if config.batch.packing == "auto" else config.batch.packing
     if packing and not isolated:
         raise ConfigError(
-            "'batch.packing': this model attends across packed records; "
-            'set packing = false (or "auto")'
+            "'batch.packing': this model attends across packed records; set packing = false (or \"auto\")"
         )
     if not packing:
         console.print("packing off: records are grouped by length and padded")
@@ -224,10 +209,7 @@ def train(
     if resume is not None:
         checkpoint = Trainer.latest_checkpoint(run_dir)
         if checkpoint is None:
-            raise ConfigError(
-                f"--resume {run_dir}: the run has no checkpoint yet; "
-                "start it again without --resume"
-            )
+            raise ConfigError(f"--resume {run_dir}: the run has no checkpoint yet; start it again without --resume")
         console.print(f"resuming from {checkpoint}")
 
     manifest: dict[str, Any] = {
@@ -307,18 +289,14 @@ def train(
         },
         losses={
             "train_last_step": state.last_loss,
-            "train_last_logged": next(
-                (r["loss"] for r in reversed(state.history) if r["split"] == "train"), None
-            ),
+            "train_last_logged": next((r["loss"] for r in reversed(state.history) if r["split"] == "train"), None),
             "val_best": state.best_val,
             "val_final_adapter": val_loss,
             "test": test_loss,
         },
         outputs={
             "adapter": str(adapter_dir),
-            "adapter_is": f"best validation (step {state.best_step})"
-            if best is not None
-            else "last step",
+            "adapter_is": f"best validation (step {state.best_step})" if best is not None else "last step",
             "merged": str(merged) if merged else None,
             "test_split": split["test"]["path"],
             "split": str(run_dir / "split.json"),

@@ -25,7 +25,5 @@ def checkpoints(run_dir: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_dir() and p.name.startswith("step-") and not p.name.endswith(".tmp")
+        p for p in folder.iterdir() if p.is_dir() and p.name.startswith("step-") and not p.name.endswith(".tmp")
     )

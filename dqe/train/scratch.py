@@ -72,9 +72,7 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = 512) -> Any:
         show_progress=False,
     )
     tok.train_from_iterator(texts, trainer=trainer)
-    tok.post_processor = processors.TemplateProcessing(
-        single=f"{BOS} $A", special_tokens=[(BOS, tok.token_to_id(BOS))]
-    )
+    tok.post_processor = processors.TemplateProcessing(single=f"{BOS} $A", special_tokens=[(BOS, tok.token_to_id(BOS))])
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
         bos_token=BOS,
@@ -130,8 +128,16 @@ def main(argv: list[str] | None = None) -> int:
         "a stand-in model for trying dqe train and dqe eval without downloading one.",
     )
     parser.add_argument("folder", type=Path, help="where to save the model and tokenizer")
-    parser.add_argument("--texts", type=Path, nargs="+", required=True, help="data files (any format dqe reads) to train the tokenizer on")
-    parser.add_argument("--shape", choices=sorted(SHAPES), default="tiny", help="model shape (default: tiny, 2 layers, hidden 64)")
+    parser.add_argument(
+        "--texts",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="data files (any format dqe reads) to train the tokenizer on",
+    )
+    parser.add_argument(
+        "--shape", choices=sorted(SHAPES), default="tiny", help="model shape (default: tiny, 2 layers, hidden 64)"
+    )
     parser.add_argument("--vocab", type=int, default=600, help="tokenizer vocabulary size (default: 600)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

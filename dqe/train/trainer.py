@@ -47,9 +47,7 @@ class TrainingInterrupted(Exception):
 class Hooks:
     """Calls into a run, for tests and benchmarks."""
 
-    on_batch: Callable[[dict[str, torch.Tensor]], None] | None = (
-        None  # each micro-batch, on the CPU
-    )
+    on_batch: Callable[[dict[str, torch.Tensor]], None] | None = None  # each micro-batch, on the CPU
     on_step: Callable[[TrainState], None] | None = None  # after each optimizer step
 
 
@@ -134,11 +132,7 @@ class Trainer:
         total = math.ceil(config.epochs * self.steps_per_epoch)
         self.total_steps = min(total, config.max_steps) if config.max_steps else total
         o = config.optim
-        warmup = (
-            o.warmup_steps
-            if o.warmup_steps is not None
-            else math.ceil(o.warmup_ratio * self.total_steps)
-        )
+        warmup = o.warmup_steps if o.warmup_steps is not None else math.ceil(o.warmup_ratio * self.total_steps)
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(
             self.params,
@@ -238,9 +232,7 @@ class Trainer:
                 signal.signal(signal.SIGINT, previous)
                 raise KeyboardInterrupt
             self._stop = True
-            monitor.say(
-                "Ctrl-C: saving a checkpoint after this step (press again to abort without one)"
-            )
+            monitor.say("Ctrl-C: saving a checkpoint after this step (press again to abort without one)")
 
         return handler
 
@@ -280,17 +272,13 @@ class Trainer:
             self.resume(resume)
         s = self.state
         c = self.config
-        monitor = Monitor(
-            self.run_dir, self.total_steps, s.history, tensorboard=c.log.tensorboard, echo=self.echo
-        )
+        monitor = Monitor(self.run_dir, self.total_steps, s.history, tensorboard=c.log.tensorboard, echo=self.echo)
         previous = None
         if threading.current_thread() is threading.main_thread():
             previous = signal.getsignal(signal.SIGINT)
             signal.signal(signal.SIGINT, self._on_sigint(monitor, previous))
         self.model.train()
-        window = s.window = s.window or dict.fromkeys(
-            ("loss", "supervised", "tokens", "seconds"), 0.0
-        )
+        window = s.window = s.window or dict.fromkeys(("loss", "supervised", "tokens", "seconds"), 0.0)
         plan_epoch, plan = -1, []
         try:
             if s.step == 0 and not s.history and self.val_items:
@@ -326,9 +314,7 @@ class Trainer:
                 s.supervised_tokens += n_sup
                 s.seconds += seconds
                 s.last_loss = loss
-                self._rng = (
-                    rng_snapshot()
-                )  # as of the end of this step: what a resume restarts from
+                self._rng = rng_snapshot()  # as of the end of this step: what a resume restarts from
                 window["loss"] += loss * n_sup
                 window["supervised"] += n_sup
                 window["tokens"] += n_tokens
@@ -346,9 +332,7 @@ class Trainer:
                             "grad_norm": float(grad_norm) if grad_norm is not None else None,
                             "tokens": s.tokens,
                             "supervised_tokens": s.supervised_tokens,
-                            "tokens_per_s": window["tokens"] / window["seconds"]
-                            if window["seconds"]
-                            else None,
+                            "tokens_per_s": window["tokens"] / window["seconds"] if window["seconds"] else None,
                             "peak_mem_gb": self._peak_memory(),
                             "elapsed_s": round(s.seconds, 3),
                         }
@@ -360,10 +344,7 @@ class Trainer:
                     stop = self._validate(monitor)
                 if stop:
                     s.stopped = "early-stopping"
-                    monitor.say(
-                        "early stopping: validation loss did not improve for "
-                        f"{s.bad_evals} evaluations"
-                    )
+                    monitor.say(f"early stopping: validation loss did not improve for {s.bad_evals} evaluations")
                 if s.step % c.checkpoint.every == 0 or last or stop:
                     self.save()
                 if self.hooks.on_step:

@@ -23,16 +23,11 @@ def test_bench_train_runs_on_cpu(tmp_path):
     out = tmp_path / "bench.json"
     args = ["--preset", "tiny", "--device", "cpu", "--steps", "1", "--records", "100", "--no-trl"]
     args += ["--memory-preset", "tiny", "--memory-seq-len", "256", "--json", str(out)]
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=tmp_path
-    )
+    done = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads(out.read_text())
     assert [r["runner"] for r in results] == ["dqe", "dqe"] and results[1]["check"] == "memory"
     first = results[0]
     assert first["tokens_per_s"] > 0 and first["mfu"] is None  # no peak FLOP/s known for a CPU
-    assert (
-        first["flops_per_token"]
-        == 4 * first["params"] + 6 * first["lora_params"] + 12 * 2 * 64 * 256
-    )
+    assert first["flops_per_token"] == 4 * first["params"] + 6 * first["lora_params"] + 12 * 2 * 64 * 256
     assert "tokens/s" in done.stdout

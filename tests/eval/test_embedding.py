@@ -19,9 +19,7 @@ def test_similarity_of_answers_to_references(torch_extra, embedding_model):
         "Paris.",
         "The dog is as loyal as a soldier.",
     ]
-    scores = embedder.similarity(
-        {"tuned": ["The dog is as loyal as a soldier.", "", "Zebras 42"]}, references
-    )["tuned"]
+    scores = embedder.similarity({"tuned": ["The dog is as loyal as a soldier.", "", "Zebras 42"]}, references)["tuned"]
     assert scores[0] == pytest.approx(1.0, abs=1e-5)
     assert scores[1] == 0.0  # an empty answer is not similar
     assert -1 <= scores[2] < 0.9999

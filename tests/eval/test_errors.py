@@ -9,15 +9,10 @@ from dqe.eval.report import rule_shares
 from dqe.records import Record, Turn
 
 QUESTIONS = [
-    Record(
-        turns=[Turn(role="user", content="What is the capital of France? Answer in a sentence.")]
-    ),
+    Record(turns=[Turn(role="user", content="What is the capital of France? Answer in a sentence.")]),
     Record(turns=[Turn(role="user", content="法国的首都是哪座城市？请用一句话回答。")]),
 ]
-RECORDS = [
-    r.model_copy(update={"turns": [*r.turns, Turn(role="assistant", content="ref")]})
-    for r in QUESTIONS
-]
+RECORDS = [r.model_copy(update={"turns": [*r.turns, Turn(role="assistant", content="ref")]}) for r in QUESTIONS]
 
 
 ANSWERS = {

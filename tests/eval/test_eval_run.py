@@ -43,9 +43,7 @@ def test_dqe_eval_prints_the_metrics_and_writes_the_reports(torch_extra, trained
     assert metrics["loss"]["tuned"] == pytest.approx(manifest["losses"]["test"], rel=1e-5)
     assert metrics["loss"]["base"] != pytest.approx(metrics["loss"]["tuned"], rel=1e-3)
     assert metrics["perplexity"]["base"] == pytest.approx(math.exp(metrics["loss"]["base"]))
-    assert metrics["loss"]["diff"] == pytest.approx(
-        metrics["loss"]["tuned"] - metrics["loss"]["base"]
-    )
+    assert metrics["loss"]["diff"] == pytest.approx(metrics["loss"]["tuned"] - metrics["loss"]["base"])
     assert report["test"] == {**report["test"], "records": 8, "evaluated": 8, "loss_records": 8}
     assert report["settings"]["max_new_tokens"] == 8 and report["settings"]["temperature"] == 0.0
 
@@ -53,9 +51,7 @@ def test_dqe_eval_prints_the_metrics_and_writes_the_reports(torch_extra, trained
     tests = [json.loads(line) for line in (trained_run / "test.jsonl").read_text().splitlines()]
     assert [r["reference"] for r in rows] == [t["output"] for t in tests]
     assert all(
-        r["prompt"].startswith("<s>Below is an instruction")
-        and r["prompt"].endswith("### Response:\n")
-        for r in rows
+        r["prompt"].startswith("<s>Below is an instruction") and r["prompt"].endswith("### Response:\n") for r in rows
     )
     for row in rows:
         for model in ("base", "tuned"):
@@ -67,9 +63,7 @@ def test_dqe_eval_prints_the_metrics_and_writes_the_reports(torch_extra, trained
     assert html.count('<tr class="record"') == 8 and "dqe evaluation report" in html
 
 
-def test_sampling_a_limit_the_rules_chosen_and_similarity(
-    torch_extra, trained_run, embedding_model, tmp_path
-):
+def test_sampling_a_limit_the_rules_chosen_and_similarity(torch_extra, trained_run, embedding_model, tmp_path):
     from dqe.eval.report import EvalSettings
     from dqe.eval.run import evaluate
 
@@ -82,17 +76,11 @@ def test_sampling_a_limit_the_rules_chosen_and_similarity(
         rules=["DQ001", "EVL901"],
         embedding_model=embedding_model,
     )
-    first = evaluate(
-        trained_run, settings, out=tmp_path / "a", plugins=[BananaPlugin()], echo=False
-    ).report
-    again = evaluate(
-        trained_run, settings, out=tmp_path / "b", plugins=[BananaPlugin()], echo=False
-    ).report
+    first = evaluate(trained_run, settings, out=tmp_path / "a", plugins=[BananaPlugin()], echo=False).report
+    again = evaluate(trained_run, settings, out=tmp_path / "b", plugins=[BananaPlugin()], echo=False).report
     assert (first.test.evaluated, first.test.loss_records) == (3, 3)
     assert [r.code for r in first.rules] == ["DQ001", "EVL901", "any"]
-    assert [e.tuned.text for e in first.examples] == [
-        e.tuned.text for e in again.examples
-    ]  # seeded
+    assert [e.tuned.text for e in first.examples] == [e.tuned.text for e in again.examples]  # seeded
     assert (tmp_path / "a" / "generations.jsonl").read_text().count("\n") == 3
     similarity = first.metric("similarity")
     assert -1 <= similarity.tuned <= 1 and similarity.tuned == pytest.approx(
@@ -102,23 +90,12 @@ def test_sampling_a_limit_the_rules_chosen_and_similarity(
 
 def test_usage_errors_stop_before_any_generation(torch_extra, trained_run, tmp_path):
     runner = CliRunner()
-    rules = runner.invoke(
-        main, ["eval", str(trained_run), "--rules", "XYZ9", "--out", str(tmp_path / "r")]
-    )
+    rules = runner.invoke(main, ["eval", str(trained_run), "--rules", "XYZ9", "--out", str(tmp_path / "r")])
     assert rules.exit_code == 2 and "'select': 'XYZ9' matches no rule" in rules.output
-    folder = runner.invoke(
-        main, ["eval", str(trained_run), "--embedding-model", str(tmp_path / "none")]
-    )
-    assert (
-        folder.exit_code == 2
-        and "--embedding-model" in folder.output
-        and "no such folder" in folder.output
-    )
+    folder = runner.invoke(main, ["eval", str(trained_run), "--embedding-model", str(tmp_path / "none")])
+    assert folder.exit_code == 2 and "--embedding-model" in folder.output and "no such folder" in folder.output
     assert not (tmp_path / "r").exists()
     missing = runner.invoke(main, ["eval", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "no such run folder" in missing.output
     empty = runner.invoke(main, ["eval", str(tmp_path)])
-    assert (
-        empty.exit_code == 2
-        and "not a finished dqe train run (no train_config.json" in empty.output
-    )
+    assert empty.exit_code == 2 and "not a finished dqe train run (no train_config.json" in empty.output

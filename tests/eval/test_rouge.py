@@ -65,8 +65,6 @@ def _lcs_table(a: list[str], b: list[str]) -> int:
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    st.lists(st.sampled_from("abcd"), max_size=25), st.lists(st.sampled_from("abcde"), max_size=80)
-)
+@given(st.lists(st.sampled_from("abcd"), max_size=25), st.lists(st.sampled_from("abcde"), max_size=80))
 def test_lcs_matches_the_dynamic_programming_table(a, b):
     assert lcs_length(a, b) == _lcs_table(a, b)

@@ -33,7 +33,10 @@ CASES = [
     ("structured-output", "把下面的信息整理成表格：张三，20岁；李四，22岁。"),
     ("idiom-explanation", "What does the idiom 'break the ice' mean?"),
     ("idiom-explanation", "解释成语“画蛇添足”的意思。"),
-    ("reading-comprehension", "Read the passage and answer the question.\nTom went to the shop and bought milk. What did Tom buy?"),
+    (
+        "reading-comprehension",
+        "Read the passage and answer the question.\nTom went to the shop and bought milk. What did Tom buy?",
+    ),
     ("reading-comprehension", "阅读下面的短文，回答问题：小明今天去了公园。小明去了哪里？"),
     ("objective-test", "Which of the following is a mammal? A) shark B) whale C) trout"),
     ("objective-test", "下列哪个选项是正确的？A. 太阳从西边升起 B. 水在零度结冰"),
@@ -114,7 +117,10 @@ def test_a_user_pack_adds_signals_to_a_category(tmp_path):
 def test_a_bad_pattern_in_a_pack_is_a_config_error_naming_it(tmp_path):
     pack = tmp_path / "categories.toml"
     pack.write_text("[categories.math]\nquestion.en = ['(unclosed']\n")
-    with pytest.raises(ConfigError, match=r"categories\.math\.question\.en\[\d+\]: invalid regular expression '\(unclosed': .*unclosed group"):
+    with pytest.raises(
+        ConfigError,
+        match=r"categories\.math\.question\.en\[\d+\]: invalid regular expression '\(unclosed': .*unclosed group",
+    ):
         labels([{"instruction": "x", "output": "y"}], **{"rule-packs": [str(pack)]})
 
 
@@ -154,7 +160,10 @@ class ClassifierPlugin:
 
 
 def test_a_plugin_classifier_is_chosen_in_config_and_the_field_still_wins():
-    records = [{"instruction": "Write a poem.", "output": "Roses."}, {"instruction": "Hi", "output": "Hello", "category": "poetry"}]
+    records = [
+        {"instruction": "Write a poem.", "output": "Roses."},
+        {"instruction": "Hi", "output": "Hello", "category": "poetry"},
+    ]
     report = dqe.check(records, plugins=[ClassifierPlugin()], select=["DQ411"], classifiers={"category": "all-math"})
     categories = report.dataset["categories"]
     assert categories["counts"] == {"math": 1, "poetry": 1}
@@ -191,7 +200,14 @@ def test_alpaca_en_demo_spreads_over_the_taxonomy():
     # sentence using a synonym", 2 "Make a persuasive argument...", 6 "Create an effective 140
     # character twitter post", 8 "Reword this sentence...", 14 "Brainstorm some activities..."
     picked = {i: labels[i] for i in (0, 1, 2, 6, 8, 14)}
-    assert picked == {0: "open-qa", 1: "rewriting", 2: "composition", 6: "copywriting", 8: "rewriting", 14: "brainstorming"}
+    assert picked == {
+        0: "open-qa",
+        1: "rewriting",
+        2: "composition",
+        6: "copywriting",
+        8: "rewriting",
+        14: "brainstorming",
+    }
 
 
 def test_alpaca_zh_demo_is_read_in_chinese():
@@ -242,7 +258,7 @@ class BadClassifierPlugin:
 
 @pytest.mark.parametrize(
     ("thing", "message"),
-    [(NotAClassifier, "not a dqe.Classifier subclass"), (WrongTarget, "needs 'target' = \"category\" or \"domain\"")],
+    [(NotAClassifier, "not a dqe.Classifier subclass"), (WrongTarget, 'needs \'target\' = "category" or "domain"')],
 )
 def test_registering_something_that_is_not_a_classifier_is_a_plugin_error(thing, message):
     registry = load_plugins(extra=[BadClassifierPlugin(thing)])

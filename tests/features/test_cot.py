@@ -18,7 +18,11 @@ def cot():
 
 def columns(cot, question, answer):
     batch = pl.DataFrame(
-        {"question": [question], "answer": [answer], "turns": [[{"role": "user", "content": question}, {"role": "assistant", "content": answer}]]}
+        {
+            "question": [question],
+            "answer": [answer],
+            "turns": [[{"role": "user", "content": question}, {"role": "assistant", "content": answer}]],
+        }
     )
     return cot.compute(batch).row(0)
 

@@ -25,13 +25,29 @@ def test_lexicons_find_vertical_domains_in_english_and_chinese():
         qa("糖尿病有哪些症状？", "患者常常口渴，需要医生诊断。"),
         qa("Can my landlord break the lease contract?", "A court may find the landlord liable for breach of contract."),
         qa("房东违约，我可以起诉吗？", "根据合同法，你可以向法院提起诉讼。"),
-        qa("Should I pay off my mortgage or invest?", "Compare the mortgage interest rate with expected investment returns."),
+        qa(
+            "Should I pay off my mortgage or invest?",
+            "Compare the mortgage interest rate with expected investment returns.",
+        ),
         qa("我应该买股票还是基金？", "股票风险高，基金更适合理财新手。"),
-        qa("Where is my order? The tracking number shows no delivery.", "Customer service can check the shipping status."),
+        qa(
+            "Where is my order? The tracking number shows no delivery.",
+            "Customer service can check the shipping status.",
+        ),
         qa("我很焦虑，晚上总是失眠。", "焦虑和失眠常常相关，可以尝试正念练习。"),
         qa("Write a poem about the sea.", "Waves roll in under the moon."),
     ]
-    assert domains(records) == ["medical", "medical", "legal", "legal", "finance", "finance", "ecommerce", "mental-health", "general"]
+    assert domains(records) == [
+        "medical",
+        "medical",
+        "legal",
+        "legal",
+        "finance",
+        "finance",
+        "ecommerce",
+        "mental-health",
+        "general",
+    ]
 
 
 def test_one_passing_mention_is_not_enough():
@@ -77,7 +93,11 @@ def test_a_bad_term_is_a_config_error_naming_the_pack(tmp_path):
 def test_real_general_sets_are_mostly_general():
     from tests.conftest import real
 
-    for name, most in (("llamafactory_alpaca_en_demo.json", 0.2), ("llamafactory_alpaca_zh_demo.json", 0.2), ("rasbt_instruction_data.json", 0.05)):
+    for name, most in (
+        ("llamafactory_alpaca_en_demo.json", 0.2),
+        ("llamafactory_alpaca_zh_demo.json", 0.2),
+        ("rasbt_instruction_data.json", 0.05),
+    ):
         labels = domains(real(name))
         vertical = sum(d != "general" for d in labels) / len(labels)
         assert 0 < vertical < most, name

@@ -15,9 +15,7 @@ def languages(*records, **config):
     loaded = load_config(None, {"select": ["DQ302"], **config}, discover=False)
     table = Engine(loaded, load_plugins()).run(list(records)).table
     return list(
-        table.select(
-            "language_question", "language_answer", "language_mismatch", "language_translation"
-        ).iter_rows()
+        table.select("language_question", "language_answer", "language_mismatch", "language_translation").iter_rows()
     )
 
 

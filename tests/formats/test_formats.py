@@ -62,7 +62,13 @@ def test_column_mapping_reads_non_standard_names():
 def test_sharegpt_system_turn_and_unknown_role():
     fmt = ShareGPT()
     n = fmt.normalize(
-        {"conversations": [{"from": "system", "value": "Be brief."}, {"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}]},
+        {
+            "conversations": [
+                {"from": "system", "value": "Be brief."},
+                {"from": "human", "value": "Hi"},
+                {"from": "gpt", "value": "Hello"},
+            ]
+        },
         C,
         T,
     )
@@ -85,8 +91,15 @@ def test_openai_tool_calls_string_and_part_content():
         {
             "messages": [
                 {"role": "system", "content": "sys"},
-                {"role": "user", "content": [{"type": "text", "text": "Weather?"}, {"type": "image_url", "image_url": {"url": "x"}}]},
-                {"role": "assistant", "content": None, "tool_calls": [{"id": "1", "function": {"name": "w", "arguments": "{}"}}]},
+                {
+                    "role": "user",
+                    "content": [{"type": "text", "text": "Weather?"}, {"type": "image_url", "image_url": {"url": "x"}}],
+                },
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [{"id": "1", "function": {"name": "w", "arguments": "{}"}}],
+                },
                 {"role": "tool", "content": "sunny"},
                 {"role": "assistant", "content": "It is sunny."},
             ],
@@ -109,10 +122,21 @@ def test_openai_bad_content_type_names_the_message():
 def test_denormalize_round_trips_between_formats():
     record = Record(
         system="Be kind.",
-        turns=[Turn(role="user", content="Hi"), Turn(role="assistant", content="Hello"), Turn(role="user", content="Bye"), Turn(role="assistant", content="Ciao")],
+        turns=[
+            Turn(role="user", content="Hi"),
+            Turn(role="assistant", content="Hello"),
+            Turn(role="user", content="Bye"),
+            Turn(role="assistant", content="Ciao"),
+        ],
     )
     alpaca = Alpaca().denormalize(record, C, T)
-    assert alpaca == {"system": "Be kind.", "instruction": "Bye", "input": "", "output": "Ciao", "history": [["Hi", "Hello"]]}
+    assert alpaca == {
+        "system": "Be kind.",
+        "instruction": "Bye",
+        "input": "",
+        "output": "Ciao",
+        "history": [["Hi", "Hello"]],
+    }
     sharegpt = ShareGPT().denormalize(record, C, T)
     assert [t["from"] for t in sharegpt["conversations"]] == ["human", "gpt", "human", "gpt"]
     back = ShareGPT().normalize(sharegpt, C, T)
@@ -122,6 +146,13 @@ def test_denormalize_round_trips_between_formats():
 
 
 def test_alpaca_cannot_hold_tool_calls():
-    record = Record(turns=[Turn(role="user", content="x"), Turn(role="tool_call", content="{}"), Turn(role="tool", content="r"), Turn(role="assistant", content="y")])
+    record = Record(
+        turns=[
+            Turn(role="user", content="x"),
+            Turn(role="tool_call", content="{}"),
+            Turn(role="tool", content="r"),
+            Turn(role="assistant", content="y"),
+        ]
+    )
     with pytest.raises(RecordError, match="no place for tool calls"):
         Alpaca().denormalize(record, C, T)

@@ -33,7 +33,10 @@ def test_alpaca_record_becomes_a_user_and_an_assistant_turn():
     _, frame, _ = read_all(real("rasbt_instruction_data.json"))
     first = frame.row(0, named=True)
     assert [t["role"] for t in first["turns"]] == ["user", "assistant"]
-    assert first["question"] == "Evaluate the following phrase by transforming it into the spelling given.\nfreind --> friend"
+    assert (
+        first["question"]
+        == "Evaluate the following phrase by transforming it into the spelling given.\nfreind --> friend"
+    )
     assert first["_line"] == 2  # the array's first record starts on line 2
 
 

@@ -13,9 +13,19 @@ def defect_records(n: int = 120) -> list[dict | str]:
     """Alpaca records, most of them fine, with planted defects at fixed places."""
     records: list[dict | str] = []
     for i in range(n):
-        records.append({"instruction": f"Explain topic {i} in two sentences.", "input": "", "output": f"Topic {i} is about things. It matters. " * (1 + i % 5)})
+        records.append(
+            {
+                "instruction": f"Explain topic {i} in two sentences.",
+                "input": "",
+                "output": f"Topic {i} is about things. It matters. " * (1 + i % 5),
+            }
+        )
     records[3] = {"instruction": f"{PAYLOAD} 请解释这段代码", "input": "", "output": ""}  # empty answer, hostile text
-    records[7] = {"instruction": "把这句话翻译成英文：今天天气很好。", "input": "", "output": ""}  # Chinese, empty answer
+    records[7] = {
+        "instruction": "把这句话翻译成英文：今天天气很好。",
+        "input": "",
+        "output": "",
+    }  # Chinese, empty answer
     records[11] = {"instruction": "Write a long essay.", "input": "", "output": "word " * 5000}  # over 4,096 tokens
     records[15] = {"instruction": MARKDOWN, "input": "", "output": ""}
     records[20] = '{"instruction": "cut off", '  # malformed JSON
@@ -33,7 +43,11 @@ SECTIONS = {
         "least": ["<b>bold</b> $x$ category"],
     },
     "languages": {"question": {"en": 110, "zh": 9, "ja": 1}, "answer": {"en": 112, "zh": 8}, "mismatch": 2},
-    "domains": {"counts": {"medical": 12, "legal": 5, "finance": 3}, "vertical_share": 0.1667, "max_vertical_share": 0.2},
+    "domains": {
+        "counts": {"medical": 12, "legal": 5, "finance": 3},
+        "vertical_share": 0.1667,
+        "max_vertical_share": 0.2,
+    },
     "cot": {"share": 0.2, "share_reasoning": 0.55, "reasoning_records": 40, "cot_records": 24},
     "duplicates": {
         "rate": 0.05,
@@ -41,7 +55,11 @@ SECTIONS = {
         "near": 3,
         "clusters": 2,
         "largest": [
-            {"id": "c1a2b3", "size": 4, "examples": [{"source": "data.jsonl:9", "text": f"near-identical answer {PAYLOAD}"}]},
+            {
+                "id": "c1a2b3",
+                "size": 4,
+                "examples": [{"source": "data.jsonl:9", "text": f"near-identical answer {PAYLOAD}"}],
+            },
             {"id": "d4e5f6", "size": 2, "examples": [{"source": "data.jsonl:31", "text": "我是一个人工智能助手。"}]},
         ],
     },
@@ -49,8 +67,44 @@ SECTIONS = {
 }
 
 SECTION_METRICS = [
-    MetricResult(name="duplicate-rate", key="duplicates.rate", description="share of records that duplicate another", direction="max", value=0.05, fail=0.1, warn=0.03, state="warn"),
-    MetricResult(name="category-imbalance", key="categories.imbalance", description="distance of the category mix from its target", direction="max", value=0.42, fail=0.3, warn=None, state="fail"),
-    MetricResult(name="vertical-share", key="domains.vertical_share", description="share of vertical-domain records", direction="max", value=0.1667, fail=0.2, warn=None, state="pass"),
-    MetricResult(name="cot-share-reasoning", key="cot.share_reasoning", description="chain of thought among reasoning records", direction="min", value=0.55, fail=0.5, warn=0.7, state="warn"),
+    MetricResult(
+        name="duplicate-rate",
+        key="duplicates.rate",
+        description="share of records that duplicate another",
+        direction="max",
+        value=0.05,
+        fail=0.1,
+        warn=0.03,
+        state="warn",
+    ),
+    MetricResult(
+        name="category-imbalance",
+        key="categories.imbalance",
+        description="distance of the category mix from its target",
+        direction="max",
+        value=0.42,
+        fail=0.3,
+        warn=None,
+        state="fail",
+    ),
+    MetricResult(
+        name="vertical-share",
+        key="domains.vertical_share",
+        description="share of vertical-domain records",
+        direction="max",
+        value=0.1667,
+        fail=0.2,
+        warn=None,
+        state="pass",
+    ),
+    MetricResult(
+        name="cot-share-reasoning",
+        key="cot.share_reasoning",
+        description="chain of thought among reasoning records",
+        direction="min",
+        value=0.55,
+        fail=0.5,
+        warn=0.7,
+        state="warn",
+    ),
 ]

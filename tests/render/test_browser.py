@@ -39,7 +39,12 @@ FLAGS = (
 
 def chromium() -> str:
     found = os.environ.get("DQE_CHROMIUM") or next(
-        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable") if shutil.which(n)), None
+        (
+            shutil.which(n)
+            for n in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+            if shutil.which(n)
+        ),
+        None,
     )
     if not found:
         pytest.skip("Chromium not found (apt-get install chromium, or set DQE_CHROMIUM)")

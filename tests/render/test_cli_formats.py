@@ -55,7 +55,9 @@ def test_exit_zero_keeps_errors(tmp_path):
 def test_an_unknown_format_fails_before_checking(defect_file):
     result = run("check", str(defect_file), "--format", "pdf")
     assert result.exit_code == 2
-    assert "unknown report format 'pdf'; known: text, json, jsonl, html, github, sarif, junit, markdown" in result.stderr
+    assert (
+        "unknown report format 'pdf'; known: text, json, jsonl, html, github, sarif, junit, markdown" in result.stderr
+    )
 
 
 def test_show_prints_the_failing_records_of_one_rule(defect_file):

@@ -86,11 +86,7 @@ def test_html_side_by_side_and_escaped(evaluation):
         "answer_tokens",
     } <= metrics
     assert '<td class="num better">-0.5</td>' in html
-    assert (
-        "法国的首都是巴黎。" in html and "runs/x/test.jsonl:4: not in the loss (too-long)" in html
-    )
+    assert "法国的首都是巴黎。" in html and "runs/x/test.jsonl:4: not in the loss (too-long)" in html
     assert next(f for f in page.all("figure"))["data-plot"] == "rules"
-    csp = next(
-        m["content"] for m in page.all("meta") if m.get("http-equiv") == "Content-Security-Policy"
-    )
+    csp = next(m["content"] for m in page.all("meta") if m.get("http-equiv") == "Content-Security-Policy")
     assert csp.startswith("default-src 'none'; img-src data:;")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dqe
-
 import base64
 import hashlib
 import re
@@ -13,6 +11,7 @@ import polars as pl
 from defects import PAYLOAD
 from htmlpage import Page
 
+import dqe
 from dqe.render.html import render_html, select_failing
 from dqe.report import Report
 
@@ -105,7 +104,14 @@ def test_a_report_loaded_from_json_still_renders(full_report):
     loaded = Report.model_validate_json(full_report.model_dump_json())
     html = render_html(loaded)
     page = Page(html)
-    assert {f["data-plot"] for f in page.all("figure")} == {"rules", "categories", "languages", "domains", "cot", "duplicates"}
+    assert {f["data-plot"] for f in page.all("figure")} == {
+        "rules",
+        "categories",
+        "languages",
+        "domains",
+        "cot",
+        "duplicates",
+    }
     assert "text not available" in html
     assert "data.jsonl:4</code>" in html
 

@@ -17,15 +17,27 @@ def qa(answer, question="Do the task."):
 @pytest.mark.parametrize(
     ("answer", "message"),
     [
-        ("As an AI language model, I do not have personal opinions on politics.", 'answer: AI disclaimer: "As an AI language model, I"'),
-        ("I'm sorry, I am an AI language model and I do not possess the ability to draw.", 'answer: AI disclaimer: "I am an AI language model and I do not"'),
+        (
+            "As an AI language model, I do not have personal opinions on politics.",
+            'answer: AI disclaimer: "As an AI language model, I"',
+        ),
+        (
+            "I'm sorry, I am an AI language model and I do not possess the ability to draw.",
+            'answer: AI disclaimer: "I am an AI language model and I do not"',
+        ),
         ("作为一个人工智能助手，我无法看到图片。", 'answer: AI disclaimer: "作为一个人工智能助手，我"'),
         ("I cannot help with that request.", 'answer: refusal: "I cannot help"'),
-        ("Unfortunately, I don't have access to the article you mention.", 'answer: refusal: "Unfortunately, I don\'t have"'),
+        (
+            "Unfortunately, I don't have access to the article you mention.",
+            'answer: refusal: "Unfortunately, I don\'t have"',
+        ),
         ("我无法回答这个问题。", 'answer: refusal: "我无法"'),
-        ("Sorry, I don't know.", "answer: apology instead of an answer: \"Sorry, I don't\""),
+        ("Sorry, I don't know.", 'answer: apology instead of an answer: "Sorry, I don\'t"'),
         ("很抱歉，您没有提供文本。", 'answer: apology instead of an answer: "很抱歉，您没"'),
-        ("Could you please provide the text you would like me to summarize?", 'answer: asks for the input instead of answering: "Could you please provide the text"'),
+        (
+            "Could you please provide the text you would like me to summarize?",
+            'answer: asks for the input instead of answering: "Could you please provide the text"',
+        ),
         ("请提供需要总结的文章。", 'answer: asks for the input instead of answering: "请提供需要总结的文章"'),
     ],
 )

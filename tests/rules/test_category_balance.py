@@ -101,7 +101,11 @@ def test_balance_keeps_the_best_of_an_over_represented_category():
 
 def test_balance_counts_records_after_deduplication():
     # four math records are duplicates (rejected at stage 0): quotas see 4 math, not 8
-    records = [record("math", 0.9, question="DUP") for _ in range(4)] + [record("math", 0.5)] * 4 + [record("programming")] * 4
+    records = (
+        [record("math", 0.9, question="DUP") for _ in range(4)]
+        + [record("math", 0.5)] * 4
+        + [record("programming")] * 4
+    )
     report = check(records, balance=True, dq411={"target": {"math": 0.5, "programming": 0.5}, "tolerance": 1.0})
     assert report.dataset["categories"]["quotas"] == {"math": 4, "programming": 4}
     dq411 = next(r for r in report.rules if r.code == "DQ411")
@@ -150,7 +154,10 @@ def test_alpaca_en_balance_cuts_the_largest_categories_only():
 
     report = dqe.check(real("llamafactory_alpaca_en_demo.json"), select=["DQ411"], balance=True)
     categories = report.dataset["categories"]
-    assert categories["imbalance"] < dqe.check(real("llamafactory_alpaca_en_demo.json"), select=["DQ411"]).dataset["categories"]["imbalance"]
+    assert (
+        categories["imbalance"]
+        < dqe.check(real("llamafactory_alpaca_en_demo.json"), select=["DQ411"]).dataset["categories"]["imbalance"]
+    )
     cut = {f.message.split(":")[0].rsplit(" ", 1)[-1] for f in report.findings}
     assert cut <= {"open-qa", "brainstorming", "closed-qa", "composition", "rewriting"}
     assert report.summary.passed > 700 and report.summary.gate == "pass"

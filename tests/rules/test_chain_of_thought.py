@@ -40,13 +40,22 @@ def test_the_seed_example_in_chinese():
     ("question", "answer"),
     [
         # a word problem answered with its working: equations with intermediate results
-        ("A pen costs $3 and a book costs 4 times as much. How much do both cost?", "The book costs 3 * 4 = 12 dollars. Together 12 + 3 = 15 dollars."),
+        (
+            "A pen costs $3 and a book costs 4 times as much. How much do both cost?",
+            "The book costs 3 * 4 = 12 dollars. Together 12 + 3 = 15 dollars.",
+        ),
         # the operation stated in words
         ("What is 2 + 2?", "2 + 2 is 4."),
         # numbered steps
-        ("Solve step by step: how many minutes are in 3 hours?", "1. An hour has 60 minutes.\n2. Three hours have 3 x 60 = 180 minutes."),
+        (
+            "Solve step by step: how many minutes are in 3 hours?",
+            "1. An hour has 60 minutes.\n2. Three hours have 3 x 60 = 180 minutes.",
+        ),
         # a "why" answered with a reason
-        ("Why is the sky blue?", "Because air scatters short blue wavelengths more than red ones, so the sky looks blue."),
+        (
+            "Why is the sky blue?",
+            "Because air scatters short blue wavelengths more than red ones, so the sky looks blue.",
+        ),
         # a <think> block
         ("How many legs do 3 spiders have?", "<think>A spider has 8 legs, three have 24.</think>24"),
         # Chinese connectives and equations

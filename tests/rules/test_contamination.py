@@ -46,9 +46,7 @@ def test_copies_and_near_copies_of_evaluation_records_fail(write_jsonl):
     report = dqe.check(train, select=["DQ403"], against=[str(evaluation)])
     messages = {f.source: f.message for f in report.findings}
     assert messages["<records>:1"] == f"same text as {evaluation}:1 (against set)"
-    assert messages["<records>:2"].startswith(
-        f"near-duplicate of {evaluation}:2 (against set, similarity 0."
-    )
+    assert messages["<records>:2"].startswith(f"near-duplicate of {evaluation}:2 (against set, similarity 0.")
     assert len(messages) == 2
     section = report.dataset["contamination"]
     assert (
@@ -74,8 +72,7 @@ def test_without_an_evaluation_set_the_rule_does_nothing():
 
 def test_the_evaluation_set_is_read_in_its_own_format(write_jsonl):
     sharegpt = [
-        {"conversations": [{"from": "human", "value": q}, {"from": "gpt", "value": a}]}
-        for q, a in QUESTIONS[2:]
+        {"conversations": [{"from": "human", "value": q}, {"from": "gpt", "value": a}]} for q, a in QUESTIONS[2:]
     ]
     evaluation = write_jsonl(sharegpt, "eval.jsonl")
     report = dqe.check([alpaca(*q) for q in QUESTIONS], select=["DQ403"], against=[str(evaluation)])
@@ -86,9 +83,7 @@ def test_config_paths_are_relative_to_the_config_file(write_jsonl, tmp_path):
     folder = tmp_path / "project"
     folder.mkdir()
     (folder / "held_out.jsonl").write_text(json.dumps(alpaca(*QUESTIONS[0])) + "\n")
-    (folder / "dqe.toml").write_text(
-        'against = ["held_out.jsonl"]\n[gate]\npass-rate = { fail = 0.5 }\n'
-    )
+    (folder / "dqe.toml").write_text('against = ["held_out.jsonl"]\n[gate]\npass-rate = { fail = 0.5 }\n')
     train = write_jsonl([alpaca(*q) for q in QUESTIONS])
     result = CliRunner().invoke(
         main,
@@ -119,9 +114,7 @@ def test_filter_rejects_leaked_records(write_jsonl, tmp_path):
     evaluation = write_jsonl([alpaca(*QUESTIONS[3])], "eval.jsonl")
     train = write_jsonl([alpaca(*q) for q in QUESTIONS])
     out = ["--passed", str(tmp_path / "ok.jsonl"), "--rejected", str(tmp_path / "bad.jsonl")]
-    result = CliRunner().invoke(
-        main, ["filter", str(train), *out, "--against", str(evaluation), "--select", "DQ403"]
-    )
+    result = CliRunner().invoke(main, ["filter", str(train), *out, "--against", str(evaluation), "--select", "DQ403"])
     assert "1 rejected" in result.output
     (leaked,) = [json.loads(line) for line in (tmp_path / "bad.jsonl").read_text().splitlines()]
     assert leaked["instruction"] == QUESTIONS[3][0] and "DQ403" in json.dumps(leaked["_dqe"])

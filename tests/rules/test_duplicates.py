@@ -17,9 +17,7 @@ from tests.conftest import real
 from tests.test_minhash import naive_shingles
 
 DEDUP = ["DQ401", "DQ402"]
-NEAR = re.compile(
-    r"^near-duplicate of (.+):(\d+) \(similarity (0\.\d\d|1\.00), cluster ([0-9a-f]{16})\)$"
-)
+NEAR = re.compile(r"^near-duplicate of (.+):(\d+) \(similarity (0\.\d\d|1\.00), cluster ([0-9a-f]{16})\)$")
 
 ANSWER = (
     "Photosynthesis is the process by which green plants and some other organisms use sunlight "
@@ -121,9 +119,7 @@ def test_the_system_prompt_is_not_compared():
 def test_every_turn_of_the_history_is_compared():
     history = [["Hi", "Hello! How can I help?"]]
     other = [["Hi", "Good morning."]]
-    report = check(
-        [record(ANSWER, history=history), record(ANSWER, history=other)], select=["DQ401"]
-    )
+    report = check([record(ANSWER, history=history), record(ANSWER, history=other)], select=["DQ401"])
     assert report.summary.rejected == 0
 
 
@@ -173,12 +169,7 @@ def test_different_answers_to_the_same_instruction_template_do_not_cluster():
             "Où est la gare ?",
         ),
     ]
-    report = check(
-        [
-            {"instruction": q.split("\n")[0], "input": q.split("\n")[1], "output": a}
-            for q, a in texts
-        ]
-    )
+    report = check([{"instruction": q.split("\n")[0], "input": q.split("\n")[1], "output": a} for q, a in texts])
     assert report.summary.rejected == 0 and report.dataset["duplicates"]["clusters"] == 0
 
 
@@ -210,9 +201,7 @@ def test_the_best_of_a_cluster_is_kept():
 
 def test_copies_of_a_near_duplicate_fail_as_exact_duplicates_once_each():
     changed = edit(ANSWER, [7])
-    report = check(
-        [record(ANSWER), record(changed), record(changed), record("Unrelated answer here.")]
-    )
+    report = check([record(ANSWER), record(changed), record(changed), record("Unrelated answer here.")])
     assert by_code(report, "DQ401") == {"<records>:3": "exact duplicate of <records>:2"}
     assert list(by_code(report, "DQ402")) == ["<records>:2"]
     section = report.dataset["duplicates"]
@@ -229,9 +218,7 @@ def test_copies_of_a_near_duplicate_fail_as_exact_duplicates_once_each():
         "<records>:2",
         "<records>:3",
     ]
-    assert largest["examples"][0]["text"].startswith(
-        "Explain photosynthesis. | Photosynthesis is the process"
-    )
+    assert largest["examples"][0]["text"].startswith("Explain photosynthesis. | Photosynthesis is the process")
 
 
 def test_chinese_text_is_compared_by_characters():
@@ -244,9 +231,7 @@ def test_chinese_text_is_compared_by_characters():
         ]
     )
     assert list(by_code(report, "DQ402")) == ["<records>:2"]
-    long_shingles = check(
-        [record(original), record(edited)], rules={"DQ402": {"char-shingle-size": 16}}
-    )
+    long_shingles = check([record(original), record(edited)], rules={"DQ402": {"char-shingle-size": 16}})
     assert long_shingles.summary.rejected == 0  # a changed character spoils 16 shingles
 
 
@@ -267,10 +252,7 @@ def test_bands_must_leave_two_rows_each(write_jsonl, tmp_path):
         main, ["check", str(write_jsonl([record(ANSWER)])), "--config", str(tmp_path / "dqe.toml")]
     )
     assert result.exit_code == 2
-    assert (
-        "rules.near-duplicate" in result.output
-        and "bands = 200 leaves fewer than 2 rows per band" in result.output
-    )
+    assert "rules.near-duplicate" in result.output and "bands = 200 leaves fewer than 2 rows per band" in result.output
 
 
 # Real data
@@ -318,10 +300,7 @@ def test_chinese_demo_set_finds_planted_near_duplicates_by_character():
 
 
 def test_check_exits_1_when_the_duplicate_rate_passes_the_fail_threshold(write_jsonl, tmp_path):
-    records = [
-        record(f"Answer number {i} is about topic {i * 7}.", instruction=f"Question {i}?")
-        for i in range(8)
-    ]
+    records = [record(f"Answer number {i} is about topic {i * 7}.", instruction=f"Question {i}?") for i in range(8)]
     path = write_jsonl(records + [records[0], records[1]])  # 2 of 10 are copies
     runner = CliRunner()
     failing = runner.invoke(main, ["check", str(path), "--select", "DQ4", "--format", "json"])
@@ -352,7 +331,5 @@ def test_filter_puts_the_copies_in_rejected_with_their_reasons(write_jsonl, tmp_
     result = dqe.filter(path, tmp_path / "ok.jsonl", tmp_path / "bad.jsonl", select=DEDUP)
     assert result.outputs.passed == 1 and result.outputs.rejected == 2
     rejected = [json.loads(line) for line in (tmp_path / "bad.jsonl").read_text().splitlines()]
-    reasons = sorted(
-        r for obj in rejected for r in json.dumps(obj["_dqe"]).split('"') if r.startswith("DQ40")
-    )
+    reasons = sorted(r for obj in rejected for r in json.dumps(obj["_dqe"]).split('"') if r.startswith("DQ40"))
     assert reasons[0].startswith("DQ401") and reasons[1].startswith("DQ402")

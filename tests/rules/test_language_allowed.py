@@ -97,8 +97,6 @@ def test_rule_doc():
 def test_real_files_are_english_or_chinese(name):
     """The real files are English and Chinese; the few records that fail are English
     arithmetic whose few words langdetect's profiles take for another language."""
-    report = dqe.check(
-        real(name), select=["DQ301"], rules={"DQ301": {"allowed-languages": ["en", "zh"]}}
-    )
+    report = dqe.check(real(name), select=["DQ301"], rules={"DQ301": {"allowed-languages": ["en", "zh"]}})
     assert report.rules[-1].code == "DQ301"
     assert report.rules[-1].failed <= (6 if name == "gsm8k_train_alpaca.json" else 0)

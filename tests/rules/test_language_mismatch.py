@@ -99,8 +99,6 @@ def test_real_files(name):
 
 
 def test_the_chinese_demo_set_is_chinese():
-    languages = dqe.check(real("llamafactory_alpaca_zh_demo.json"), select=["DQ302"]).dataset[
-        "languages"
-    ]
+    languages = dqe.check(real("llamafactory_alpaca_zh_demo.json"), select=["DQ302"]).dataset["languages"]
     assert languages["question"] == {"zh": 1000}
     assert languages["answer"]["zh"] >= 960 and languages["answer"]["en"] <= 25

@@ -41,7 +41,11 @@ def test_honours_category_quotas_domain_maximum_and_deduplication():
         + [record("translation", 0.95, domain="legal")] * 10  # very good but vertical
     )
     target = {"math": 1 / 3, "programming": 1 / 3, "translation": 1 / 3}
-    report = check(records, max_records=12, rules={"DQ411": {"target": target, "tolerance": 1.0}, "DQ421": {"max-share": 0.25, "min-records": 1}})
+    report = check(
+        records,
+        max_records=12,
+        rules={"DQ411": {"target": target, "tolerance": 1.0}, "DQ421": {"max-share": 0.25, "min-records": 1}},
+    )
     kept = report.records.filter(report.records["status"] == "passed")["record"].to_list()
     assert len(kept) == 12
     assert not set(kept) & set(range(5))  # no duplicate

@@ -16,11 +16,23 @@ def qa(answer, question="Who are you?", **extra):
 @pytest.mark.parametrize(
     ("record", "message"),
     [
-        (qa("I am {{name}}, developed by {{author}}."), "unfilled template placeholder in answer: {{name}}, {{author}}"),
-        (qa("Hello!", question="Greet {{ user.name }} warmly."), "unfilled template placeholder in instruction: {{ user.name }}"),
+        (
+            qa("I am {{name}}, developed by {{author}}."),
+            "unfilled template placeholder in answer: {{name}}, {{author}}",
+        ),
+        (
+            qa("Hello!", question="Greet {{ user.name }} warmly."),
+            "unfilled template placeholder in instruction: {{ user.name }}",
+        ),
         (qa("Sure.", system="You are <PLACEHOLDER>."), "unfilled template placeholder in system prompt: <PLACEHOLDER>"),
-        (qa("As the saying goes, [INSERT QUOTE HERE]."), "unfilled template placeholder in answer: [INSERT QUOTE HERE]"),
-        (qa("{% if formal %}Dear Sir{% endif %}"), "unfilled template placeholder in answer: {% if formal %}, {% endif %}"),
+        (
+            qa("As the saying goes, [INSERT QUOTE HERE]."),
+            "unfilled template placeholder in answer: [INSERT QUOTE HERE]",
+        ),
+        (
+            qa("{% if formal %}Dear Sir{% endif %}"),
+            "unfilled template placeholder in answer: {% if formal %}, {% endif %}",
+        ),
         (qa("正如名言所说：【此处插入名言】"), "unfilled template placeholder in answer: 【此处插入名言】"),
     ],
 )

@@ -52,7 +52,10 @@ def test_an_earlier_assistant_turn_is_checked_too():
             + ["Bridge line e", "Bridge line f", "Chorus line one here", "Chorus line two here"]
         ),
         # parallel worked steps, as in GSM8K
-        "\n".join(f"The station {i} charges ${i} a gallon, so a 12-gallon tank costs 12*{i} = {12 * i} dollars." for i in range(1, 5)),
+        "\n".join(
+            f"The station {i} charges ${i} a gallon, so a 12-gallon tank costs 12*{i} = {12 * i} dollars."
+            for i in range(1, 5)
+        ),
         # code repeats itself by design and is left out
         "Here is the code:\n```python\n" + "print('hello world')\n" * 20 + "```\nRun it.",
     ],

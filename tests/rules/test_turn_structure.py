@@ -22,20 +22,48 @@ QUESTION = "What is the weather like in Paris today?"
             "turn 3 (user) repeats turn 1 word for word",
         ),
         (
-            conv(("human", "Hi"), ("gpt", "A long answer, repeated by mistake."), ("human", "Ok"), ("gpt", "A long answer,  REPEATED by mistake.")),
+            conv(
+                ("human", "Hi"),
+                ("gpt", "A long answer, repeated by mistake."),
+                ("human", "Ok"),
+                ("gpt", "A long answer,  REPEATED by mistake."),
+            ),
             "turn 4 (assistant) repeats turn 2 word for word",
         ),
-        (conv(("human", "hi"), ("gpt", "hello"), ("human", "And tomorrow?")), "ends on a user turn (turn 3 gets no answer)"),
         (
-            conv(("human", "Weather?"), ("function_call", '{"name": "w"}'), ("observation", "{}"), ("gpt", "ok"), ("human", "x"), ("function_call", '{"name": "w"}'), ("observation", "{}")),
+            conv(("human", "hi"), ("gpt", "hello"), ("human", "And tomorrow?")),
+            "ends on a user turn (turn 3 gets no answer)",
+        ),
+        (
+            conv(
+                ("human", "Weather?"),
+                ("function_call", '{"name": "w"}'),
+                ("observation", "{}"),
+                ("gpt", "ok"),
+                ("human", "x"),
+                ("function_call", '{"name": "w"}'),
+                ("observation", "{}"),
+            ),
             "ends on a tool result (turn 7) that no answer reads",
         ),
         (
-            conv(("human", "Weather?"), ("function_call", '{"name": "w"}'), ("function_call", '{"name": "x"}'), ("observation", "{}"), ("gpt", "ok")),
+            conv(
+                ("human", "Weather?"),
+                ("function_call", '{"name": "w"}'),
+                ("function_call", '{"name": "x"}'),
+                ("observation", "{}"),
+                ("gpt", "ok"),
+            ),
             "2 tool calls at turn 2 get only 1 result(s)",
         ),
-        (conv(("human", "Weather?"), ("gpt", "Let me check."), ("human", "ok"), ("function_call", '{"name": "w"}')), "ends on a tool call (turn 4) with no result"),
-        (conv(("human", "Weather?"), ("function_call", ""), ("observation", ""), ("gpt", "ok")), "turn 2 (tool_call) is empty; turn 3 (tool) is empty"),
+        (
+            conv(("human", "Weather?"), ("gpt", "Let me check."), ("human", "ok"), ("function_call", '{"name": "w"}')),
+            "ends on a tool call (turn 4) with no result",
+        ),
+        (
+            conv(("human", "Weather?"), ("function_call", ""), ("observation", ""), ("gpt", "ok")),
+            "turn 2 (tool_call) is empty; turn 3 (tool) is empty",
+        ),
     ],
 )
 def test_defects_fail(record, message):
@@ -46,8 +74,18 @@ def test_defects_fail(record, message):
     "record",
     [
         {"instruction": "Hi", "output": "Hello"},
-        conv(("human", "continue"), ("gpt", "Part one of the story."), ("human", "continue"), ("gpt", "Part two of the story.")),
-        conv(("human", "Weather?"), ("function_call", '{"name": "w"}'), ("observation", '{"t": 20}'), ("gpt", "20 degrees.")),
+        conv(
+            ("human", "continue"),
+            ("gpt", "Part one of the story."),
+            ("human", "continue"),
+            ("gpt", "Part two of the story."),
+        ),
+        conv(
+            ("human", "Weather?"),
+            ("function_call", '{"name": "w"}'),
+            ("observation", '{"t": 20}'),
+            ("gpt", "20 degrees."),
+        ),
         # DQ001's: a call answered without a result, an empty answer
         conv(("human", "Weather?"), ("function_call", '{"name": "w"}'), ("gpt", "Sunny.")),
         conv(("human", "Weather?"), ("gpt", "")),

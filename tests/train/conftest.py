@@ -35,9 +35,7 @@ def rasbt() -> list[dict]:
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:
-    path.write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
-    )
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     return path
 
 

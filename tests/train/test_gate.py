@@ -52,9 +52,7 @@ def test_a_config_changed_since_filtering_is_refused(tmp_path, filtered, rasbt):
     ok = filtered(rasbt[:30], template="alpaca")  # command-line overrides are part of the config
     manifest = json.loads(manifest_path(ok).read_text())
     assert manifest["config"]["overrides"]["template"] == "alpaca"
-    (tmp_path / "dqe.toml").write_text(
-        'template = "alpaca"\n[rules.token-length]\nmax-tokens = 64\n'
-    )
+    (tmp_path / "dqe.toml").write_text('template = "alpaca"\n[rules.token-length]\nmax-tokens = 64\n')
     (problem,) = refusal(ok, tmp_path)
     assert "the dqe config" in problem and "changed since the data was filtered" in problem
 

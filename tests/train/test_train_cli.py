@@ -47,16 +47,12 @@ def test_train_then_resume_from_a_toml(torch_extra, tmp_path, filtered, rasbt, t
     assert again.exit_code == 2 and "already holds a run; continue it with --resume" in again.output
     resumed = dqe("train", "--config", "train.toml", "--resume", "runs/exp2", "--quiet")
     assert resumed.exit_code == 0, resumed.output
-    assert json.loads((tmp_path / "runs" / "exp2" / "run.json").read_text())[
-        "resumed_from"
-    ].endswith("step-000003")
+    assert json.loads((tmp_path / "runs" / "exp2" / "run.json").read_text())["resumed_from"].endswith("step-000003")
     changed = dqe("train", "--config", "train.toml", "--resume", "runs/exp2", "--lora-r", 4)
     assert changed.exit_code == 2 and "'lora.r' was 16, now 4" in changed.output
 
 
-def test_refusal_exits_1_with_the_reasons_and_force_is_loud(
-    torch_extra, tmp_path, filtered, rasbt, tiny_model
-):
+def test_refusal_exits_1_with_the_reasons_and_force_is_loud(torch_extra, tmp_path, filtered, rasbt, tiny_model):
     ok = filtered(rasbt[:60])
     with open(ok, "a") as f:
         f.write(json.dumps(rasbt[70]) + "\n")
@@ -83,8 +79,6 @@ def test_refusal_exits_1_with_the_reasons_and_force_is_loud(
 
 
 def test_a_bad_config_is_a_usage_error(torch_extra, tmp_path):
-    (tmp_path / "train.toml").write_text(
-        'model = "m"\ndata = "d.jsonl"\nout = "o"\n[lora]\nrank = 8\n'
-    )
+    (tmp_path / "train.toml").write_text('model = "m"\ndata = "d.jsonl"\nout = "o"\n[lora]\nrank = 8\n')
     result = dqe("train", "--config", "train.toml")
     assert result.exit_code == 2 and "unknown key 'lora.rank'" in result.output

@@ -69,9 +69,7 @@ def test_bad_keys_and_values_are_errors_naming_them(tmp_path, text, message):
 def test_resume_refuses_a_config_that_differs_from_the_run(tmp_path):
     from dqe.train.runfolder import write_json
 
-    config = load_train_config(
-        None, {"model": "m", "data": tmp_path / "d.jsonl", "out": tmp_path / "run"}
-    ).resolved()
+    config = load_train_config(None, {"model": "m", "data": tmp_path / "d.jsonl", "out": tmp_path / "run"}).resolved()
     (tmp_path / "run").mkdir()
     write_json(tmp_path / "run" / CONFIG_FILE, config.to_json())
     assert resume_config(tmp_path / "run", None, {}) == config

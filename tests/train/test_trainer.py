@@ -40,23 +40,13 @@ def test_loss_falls_and_the_adapter_reloads_and_merges(torch_extra, tmp_path, ok
     assert [r["step"] for r in rows if r["split"] == "val"] == [0, 3, 6, 8]
     assert val[-1] < val[0] - 0.1 and train_losses[-1] < train_losses[0] - 0.1
     assert m["losses"]["val_best"] == min(val) and m["losses"]["test"] < val[0]
-    assert (
-        (run.run_dir / "metrics.csv")
-        .read_text()
-        .startswith("step,epoch,split,loss,lr,grad_norm,tokens")
-    )
+    assert (run.run_dir / "metrics.csv").read_text().startswith("step,epoch,split,loss,lr,grad_norm,tokens")
     assert (run.run_dir / "loss.png").read_bytes()[:4] == b"\x89PNG"
     if importlib.util.find_spec("tensorboard"):  # logged there only when it is installed
         assert any((run.run_dir / "tensorboard").iterdir())
+    assert m["gate"]["verdict"] == "pass" and m["gate"]["forced"] is False and m["gate"]["problems"] == []
     assert (
-        m["gate"]["verdict"] == "pass"
-        and m["gate"]["forced"] is False
-        and m["gate"]["problems"] == []
-    )
-    assert (
-        m["ledger"]["train"]["records"]
-        + m["ledger"]["val"]["records"]
-        + m["ledger"]["test"]["records"]
+        m["ledger"]["train"]["records"] + m["ledger"]["val"]["records"] + m["ledger"]["test"]["records"]
         == len(ok.read_text().splitlines())  # every record that passed the gate
     )
     assert {"torch", "transformers", "peft", "dqe", "python"} <= set(m["libraries"])
@@ -75,9 +65,7 @@ def test_loss_falls_and_the_adapter_reloads_and_merges(torch_extra, tmp_path, ok
     assert torch.allclose(adapted, merged, atol=1e-4)
 
 
-def test_packed_and_padded_batches_give_the_same_loss(
-    torch_extra, tmp_path, ok, config_for, tokenizer
-):
+def test_packed_and_padded_batches_give_the_same_loss(torch_extra, tmp_path, ok, config_for, tokenizer):
     """Packing must not let records see each other: per-record losses are unchanged."""
     torch = torch_extra
     from dqe.config import load_config
@@ -98,27 +86,21 @@ def test_packed_and_padded_batches_give_the_same_loss(
         learn_all_turns=False,
         columns=Columns(),
     )
-    items = [
-        fit_length(e, 512, "truncate")[0] for e in encoder.encode([e.record for e in examples])
-    ]
+    items = [fit_length(e, 512, "truncate")[0] for e in encoder.encode([e.record for e in examples])]
     config = config_for(ok, tmp_path / "run")
     model = load_base_model(config, torch.device("cpu"), torch.float32).eval()
     body, head = head_and_body(model)
 
     def loss(batch):
         with torch.no_grad():
-            out = body(
-                **{k: v for k, v in batch.items() if k != "labels"}, use_cache=False
-            ).last_hidden_state
+            out = body(**{k: v for k, v in batch.items() if k != "labels"}, use_cache=False).last_hidden_state
             return chunked_cross_entropy(out, batch["labels"], head)
 
     packed = loss(collate(items, [list(range(0, 6)), list(range(6, 12))], packed=True, pad_id=0))
     padded = loss(collate(items, [[i] for i in range(12)], packed=False, pad_id=0))
     one_by_one = sum(loss(collate(items, [[i]], packed=False, pad_id=0)) for i in range(12))
     leaky = collate(items, [list(range(0, 6)), list(range(6, 12))], packed=True, pad_id=0)
-    del leaky[
-        "position_ids"
-    ]  # the same sequences without restarting positions: records see each other
+    del leaky["position_ids"]  # the same sequences without restarting positions: records see each other
     leak = (loss(leaky) - padded).abs()
     assert (packed - padded).abs() < leak / 100 and (packed - one_by_one).abs() < leak / 100
 
@@ -137,9 +119,7 @@ def test_a_canary_that_failed_a_rule_never_reaches_a_batch(
     passed = [json.loads(line) for line in ok.read_text().splitlines()]
     with open(ok, "a") as f:  # someone slips it back into the passed file
         f.write(json.dumps(canary) + "\n")
-    config = config_for(
-        ok, tmp_path / "run", max_steps=None, epochs=1, **{"split.val": 0.0, "split.test": 0.0}
-    )
+    config = config_for(ok, tmp_path / "run", max_steps=None, epochs=1, **{"split.val": 0.0, "split.test": 0.0})
     with pytest.raises(GateRefused) as refused:
         train(config, echo=False)
     assert "changed since it was filtered" in refused.value.problems[0]
@@ -154,10 +134,7 @@ def test_a_canary_that_failed_a_rule_never_reaches_a_batch(
     seen = "|".join("," + ",".join(map(str, row)) + "," for row in rows)
 
     def reached(text: str) -> bool:
-        return (
-            "," + ",".join(map(str, tokenizer(text, add_special_tokens=False)["input_ids"])) + ","
-            in seen
-        )
+        return "," + ",".join(map(str, tokenizer(text, add_special_tokens=False)["input_ids"])) + "," in seen
 
     assert not reached(canary_answer)
     assert all(reached(r["output"]) for r in passed)  # the search works
@@ -165,10 +142,7 @@ def test_a_canary_that_failed_a_rule_never_reaches_a_batch(
     assert [r["dropped"] for r in ledger if r["source"].endswith(":121")] == ["not-passed"]
     gate = run.manifest["gate"]
     assert gate["forced"] is True and len(gate["problems"]) == 2
-    assert (
-        "1 records of" in gate["problems"][1]
-        and "not among the gate manifest's passed ids" in gate["problems"][1]
-    )
+    assert "1 records of" in gate["problems"][1] and "not among the gate manifest's passed ids" in gate["problems"][1]
 
 
 def test_resume_after_ctrl_c_continues_exactly(torch_extra, tmp_path, ok, config_for):
@@ -191,10 +165,7 @@ def test_resume_after_ctrl_c_continues_exactly(torch_extra, tmp_path, ok, config
     assert json.loads((tmp_path / "stopped" / "run.json").read_text())["status"] == "interrupted"
     resumed = losses_of(tmp_path / "stopped", resume=tmp_path / "stopped")
     assert resumed == {5: straight[5], 6: straight[6]}  # bit for bit
-    steps = [
-        json.loads(line)["step"]
-        for line in (tmp_path / "stopped" / "metrics.jsonl").read_text().splitlines()
-    ]
+    steps = [json.loads(line)["step"] for line in (tmp_path / "stopped" / "metrics.jsonl").read_text().splitlines()]
     assert steps == [0, 1, 2, 3, 3, 4, 5, 6, 6]  # val at 0, 3, 6; no step logged twice
 
 
@@ -215,9 +186,7 @@ def test_early_stopping_keeps_the_best_adapter(torch_extra, tmp_path, ok, config
     kept = load_file(str(run.run_dir / "adapter" / "adapter_model.safetensors"))
     assert best.keys() == kept.keys() and all((best[k] == kept[k]).all() for k in best)
     assert run.manifest["outputs"]["adapter_is"] == f"best validation (step {t['best_step']})"
-    assert run.manifest["losses"]["val_final_adapter"] == pytest.approx(
-        run.manifest["losses"]["val_best"], rel=1e-6
-    )
+    assert run.manifest["losses"]["val_final_adapter"] == pytest.approx(run.manifest["losses"]["val_best"], rel=1e-6)
 
 
 def test_qlora_without_a_gpu_is_a_config_error(torch_extra, tmp_path, ok, config_for):

@@ -38,9 +38,7 @@ class ChatServer:
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -92,9 +90,7 @@ class ChatServer:
                     "helpfulness": 4,
                     "reasoning": 4,
                 }
-                verdict["explanation"] = (
-                    "The arithmetic is wrong." if "WRONG" in answer else "Correct and clear."
-                )
+                verdict["explanation"] = "The arithmetic is wrong." if "WRONG" in answer else "Correct and clear."
                 if "[[partial]]" in answer:
                     del verdict["reasoning"]
                 content = json.dumps(verdict)
@@ -117,9 +113,7 @@ class ChatServer:
                 }
                 self._send(200, json.dumps(reply).encode())
 
-            def _send(
-                self, status: int, data: bytes, headers: dict[str, str] | None = None
-            ) -> None:
+            def _send(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")

@@ -38,9 +38,7 @@ def dqe(*args: str, cwd: Path, base_url: str) -> subprocess.CompletedProcess:
         "DQE_DISABLE_PLUGINS": "pii",  # only the judge's findings here
     }
     (cwd / "dqe.toml").write_text("[rules.JDG001]\nretry-delay = 0.01\n")
-    return subprocess.run(
-        [DQE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([DQE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.slow

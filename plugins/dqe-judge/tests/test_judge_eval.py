@@ -6,9 +6,7 @@ from dqe.eval.report import Generated, build_examples, build_metrics, rule_share
 from dqe.records import Record, Turn
 from dqe_judge import plugin
 
-QUESTION = Record(
-    turns=[Turn(role="user", content="What is 17 * 3?"), Turn(role="assistant", content="51")]
-)
+QUESTION = Record(turns=[Turn(role="user", content="What is 17 * 3?"), Turn(role="assistant", content="51")])
 
 
 def test_the_judge_grades_base_and_tuned_answers(chat_server, judge_options):
@@ -30,10 +28,6 @@ def test_the_judge_grades_base_and_tuned_answers(chat_server, judge_options):
     }
     examples = build_examples([row], generated, analysis)
     checks = {m: analysis.models[m].dataset for m in answers}
-    judge = next(
-        m
-        for m in build_metrics(examples, {"base": 1.0, "tuned": 0.5}, 8, checks)
-        if m.name == "judge"
-    )
+    judge = next(m for m in build_metrics(examples, {"base": 1.0, "tuned": 0.5}, 8, checks) if m.name == "judge")
     assert (judge.base, judge.tuned) == (3.0, 4.333) and judge.improved
     assert len(chat_server.requests) == 2

@@ -19,9 +19,7 @@ def test_grades_pass_and_fail(chat_server, judge_options):
     run = judge([RIGHT, WRONG], judge_options)
     assert_findings(
         run,
-        {
-            1: "judge: correctness 1 < 2 (correctness 1, helpfulness 4, reasoning 4): The arithmetic is wrong."
-        },
+        {1: "judge: correctness 1 < 2 (correctness 1, helpfulness 4, reasoning 4): The arithmetic is wrong."},
     )
     assert run.scores == [pytest.approx((13 / 3 - 1) / 4), 0.5]
     summary = run.report.dataset["judge"]
@@ -39,11 +37,7 @@ def test_the_request_speaks_chat_completions(chat_server, judge_options):
     assert body["model"] == "judge-test"
     assert body["response_format"] == {"type": "json_object"} and body["temperature"] == 0.0
     system, user = body["messages"]
-    assert (
-        system["role"] == "system"
-        and "correctness" in system["content"]
-        and "reasoning" in system["content"]
-    )
+    assert system["role"] == "system" and "correctness" in system["content"] and "reasoning" in system["content"]
     assert user["content"].endswith(
         "[system]\nBe brief.\n\n[user]\nHi\n\n[assistant]\nHello!\n\n[user]\nWhat is 17 * 3?\n\n[assistant]\n51"
     )
@@ -61,10 +55,7 @@ def test_a_rerun_costs_nothing(chat_server, judge_options):
     again = judge([RIGHT, WRONG, RIGHT], judge_options)
     assert len(chat_server.requests) == 2  # every verdict came from the cache
     assert again.passed == [True, False, True]
-    assert (
-        again.report.dataset["judge"]["cached"] == 3
-        and again.report.dataset["judge"]["requests"] == 0
-    )
+    assert again.report.dataset["judge"]["cached"] == 3 and again.report.dataset["judge"]["requests"] == 0
 
 
 def test_the_cache_key_holds_the_rubric_and_the_model(chat_server, judge_options):
@@ -148,9 +139,7 @@ def test_failing_and_malformed_responses_fail_closed(chat_server, judge_options,
 
 
 def test_slow_responses_time_out(chat_server, judge_options):
-    run = judge(
-        [record("q", "51 [[slow]]"), RIGHT], {**judge_options, "timeout": 0.3, "retries": 1}
-    )
+    run = judge([record("q", "51 [[slow]]"), RIGHT], {**judge_options, "timeout": 0.3, "retries": 1})
     assert_findings(run, {0: "not judged: timed out after 0.3 s (after 2 attempts)"})
 
 
@@ -171,9 +160,7 @@ def test_budget_of_records(chat_server, judge_options):
 def test_budget_of_tokens(chat_server, judge_options):
     records = [record(f"Question {i}?", f"Answer {i}.") for i in range(3)]
     run = judge(records, {**judge_options, "budget-tokens": 150, "concurrency": 1})
-    assert_findings(
-        run, {2: "the budget of 150 tokens for this run is spent (raise budget-tokens)"}
-    )  # 120 a call
+    assert_findings(run, {2: "the budget of 150 tokens for this run is spent (raise budget-tokens)"})  # 120 a call
 
 
 def test_an_unreachable_endpoint_is_an_error_and_nothing_passes(judge_options, unused_port):

@@ -65,18 +65,16 @@ def corpus(data: Path, n: int) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=200_000)
-    parser.add_argument(
-        "--data", type=Path, default=Path(__file__).resolve().parents[3].parent / "shared" / "data"
-    )
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[3].parent / "shared" / "data")
     args = parser.parse_args()
 
     records = corpus(args.data, args.records)
     registry = load_plugins()
     context = Context(resolve_config({}), registry)
     batches = [part.frame for part in Reader(records, registry.formats, batch_size=10_000)]
-    mean_chars = sum(
-        b["answer"].str.len_chars().sum() + b["question"].str.len_chars().sum() for b in batches
-    ) / len(records)
+    mean_chars = sum(b["answer"].str.len_chars().sum() + b["question"].str.len_chars().sum() for b in batches) / len(
+        records
+    )
     rules = [cls(cls.Options(), context) for cls in RULES]
     feature = PiiText(context)
 
@@ -90,9 +88,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "corpus.jsonl"
-        path.write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
-        )
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
         start = time.perf_counter()
         report = dqe.check(path, {}, select=["PII"])
         check_s = time.perf_counter() - start
@@ -100,9 +96,7 @@ def main() -> None:
         dqe.check(path, {}, select=["DQ001"])
         baseline_s = time.perf_counter() - start
 
-    print(
-        f"records: {len(records):,} (mean {mean_chars:,.0f} characters of question and answer), planted in 1 of 50"
-    )
+    print(f"records: {len(records):,} (mean {mean_chars:,.0f} characters of question and answer), planted in 1 of 50")
     print(
         f"PII rules alone (feature + 6 checks): {len(records) / rules_s:,.0f} records/s ({rules_s:.2f} s); {failed:,} findings"
     )

@@ -17,9 +17,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def dqe(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [DQE, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120
-    )
+    return subprocess.run([DQE, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=120)
 
 
 @pytest.fixture
@@ -41,9 +39,7 @@ def planted(tmp_path: Path) -> Path:
         {"instruction": "Say hi.", "input": "", "output": "Hi!"},
     ]
     path = tmp_path / "planted.jsonl"
-    path.write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
-    )
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     return path
 
 
@@ -77,9 +73,7 @@ def test_dqe_rule_prints_the_docs(tmp_path):
     out = dqe("rule", "PII001", cwd=tmp_path)
     assert out.returncode == 0
     text = out.stdout
-    assert text.startswith(
-        "PII001 email-address  (record rule, severity error, on by default, plugin pii)"
-    )
+    assert text.startswith("PII001 email-address  (record rule, severity error, on by default, plugin pii)")
     for part in (
         "What it does:",
         "Why it matters:",
@@ -109,9 +103,7 @@ def test_dqe_filter_redacts_when_configured(tmp_path, planted):
     (tmp_path / "dqe.toml").write_text(
         "".join(f'[rules.PII00{i}]\nseverity = "warning"\nredact = true\n' for i in range(1, 7))
     )
-    out = dqe(
-        "filter", str(planted), "--passed", "ok.jsonl", "--rejected", "bad.jsonl", cwd=tmp_path
-    )
+    out = dqe("filter", str(planted), "--passed", "ok.jsonl", "--rejected", "bad.jsonl", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert (
         "5 spans redacted in 5 records (PII001 1, PII002 1, PII003 1, PII005 1, PII006 1); see _dqe.redactions"

@@ -27,12 +27,8 @@ def _lines(path):
 
 def test_redacted_records_pass_with_placeholders_and_say_so(tmp_path):
     src = tmp_path / "in.jsonl"
-    src.write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in RECORDS), encoding="utf-8"
-    )
-    result = dqe.filter(
-        src, tmp_path / "ok.jsonl", tmp_path / "bad.jsonl", KEEP_AND_REDACT, plugins=[plugin]
-    )
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in RECORDS), encoding="utf-8")
+    result = dqe.filter(src, tmp_path / "ok.jsonl", tmp_path / "bad.jsonl", KEEP_AND_REDACT, plugins=[plugin])
 
     first, second = _lines(tmp_path / "ok.jsonl")
     assert first["instruction"] == "Email me at <EMAIL> or call <PHONE>."
@@ -75,17 +71,12 @@ def test_rejected_records_are_redacted_too(tmp_path):
     [bad] = _lines(tmp_path / "bad.jsonl")
     assert bad["instruction"].startswith("Email me at <EMAIL> or call")
     assert bad["_dqe"]["redactions"] == [{"code": "PII001", "name": "email-address", "count": 1}]
-    assert (
-        bad["_dqe"]["reasons"][0]["message"]
-        == "1 e-mail address: jan*.***@*****.com; redacted in filter output"
-    )
+    assert bad["_dqe"]["reasons"][0]["message"] == "1 e-mail address: jan*.***@*****.com; redacted in filter output"
     assert result.outputs.rejected == 1
 
 
 def test_without_the_option_nothing_is_rewritten(tmp_path):
-    result = dqe.filter(
-        RECORDS, tmp_path / "ok.jsonl", tmp_path / "bad.jsonl", {}, plugins=[plugin], select=["PII"]
-    )
+    result = dqe.filter(RECORDS, tmp_path / "ok.jsonl", tmp_path / "bad.jsonl", {}, plugins=[plugin], select=["PII"])
     [bad] = _lines(tmp_path / "bad.jsonl")
     assert bad["instruction"] == RECORDS[0]["instruction"]
     assert "redactions" not in bad["_dqe"]
@@ -94,9 +85,7 @@ def test_without_the_option_nothing_is_rewritten(tmp_path):
 
 def test_redaction_of_repeated_values_counts_each(tmp_path):
     records = [{"instruction": "a@corp.com, b@corp.com, a@corp.com", "input": "", "output": "ok"}]
-    result = dqe.filter(
-        records, tmp_path / "ok.jsonl", tmp_path / "bad.jsonl", KEEP_AND_REDACT, plugins=[plugin]
-    )
+    result = dqe.filter(records, tmp_path / "ok.jsonl", tmp_path / "bad.jsonl", KEEP_AND_REDACT, plugins=[plugin])
     [ok] = _lines(tmp_path / "ok.jsonl")
     assert ok["instruction"] == "<EMAIL>, <EMAIL>, <EMAIL>"
     assert ok["_dqe"]["redactions"] == [{"code": "PII001", "name": "email-address", "count": 3}]

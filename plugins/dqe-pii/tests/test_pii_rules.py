@@ -36,9 +36,7 @@ def test_email_addresses():
 
 
 def test_email_in_earlier_turns_counts():
-    run = run_rule(
-        Email, [conversation("Hi, I am bob@corp.com.", "Hello Bob.", "What is 2+2?", "4.")]
-    )
+    run = run_rule(Email, [conversation("Hi, I am bob@corp.com.", "Hello Bob.", "What is 2+2?", "4.")])
     assert_findings(run, {0: "1 e-mail address"})
 
 
@@ -71,9 +69,7 @@ def test_phone_numbers():
 def test_phone_numbers_in_math_pass():
     """GSM8K-style arithmetic is full of digit runs; none of it is a phone number."""
     answer = "She sold 48/2 = <<48/2=24>>24 clips in May. 48+24 = <<48+24=72>>72. #### 72"
-    assert_findings(
-        run_rule(Phone, [record(answer=answer), record(answer="+1234 -5678 = -4444")]), []
-    )
+    assert_findings(run_rule(Phone, [record(answer=answer), record(answer="+1234 -5678 = -4444")]), [])
 
 
 def test_card_numbers():
@@ -130,9 +126,7 @@ def test_secrets():
             record(answer="token = 'ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8'"),
             record(answer="aws_access_key_id = AKIAZ7QK3M4X5N6P7R8S"),
             record(answer="SLACK=xoxb-2048-4096-Z9y8X7w6V5u4"),
-            record(
-                answer="-----BEGIN RSA PRIVATE KEY-----\nMIIE...\n-----END RSA PRIVATE KEY-----"
-            ),
+            record(answer="-----BEGIN RSA PRIVATE KEY-----\nMIIE...\n-----END RSA PRIVATE KEY-----"),
             record(answer="secret: 9fK2mQ7xL4vR8tW1zY6bN3cHdE5aB0pQ1rS"),  # high entropy, no prefix
             record(answer="Set OPENAI_API_KEY=sk-xxxxxxxxxxxxxxxxxxxxxxxx"),  # placeholder
             record(answer="AWS docs use AKIAIOSFODNN7EXAMPLE."),
@@ -141,9 +135,7 @@ def test_secrets():
             record(answer="a_very_long_snake_case_function_name_for_tests()"),
         ],
     )
-    assert_findings(
-        run, {0: "1 secret: sk-", 1: "secret", 2: "secret", 3: "secret", 4: "secret", 5: "secret"}
-    )
+    assert_findings(run, {0: "1 secret: sk-", 1: "secret", 2: "secret", 3: "secret", 4: "secret", 5: "secret"})
 
 
 def test_high_entropy_tokens_can_be_switched_off():
@@ -231,8 +223,4 @@ def _load(path: Path) -> list[dict]:
     if not path.exists():
         pytest.skip(f"real data not found at {path}")
     text = path.read_text("utf-8")
-    return (
-        [json.loads(line) for line in text.splitlines()]
-        if path.suffix == ".jsonl"
-        else json.loads(text)
-    )
+    return [json.loads(line) for line in text.splitlines()] if path.suffix == ".jsonl" else json.loads(text)

@@ -69,9 +69,7 @@ class ChatClient:
             if self._down:
                 raise EndpointUnavailable(self._down)
             if attempt:
-                time.sleep(
-                    min(self.retry_delay * 2 ** (attempt - 1), 30.0) * (1 + random.random() / 4)
-                )
+                time.sleep(min(self.retry_delay * 2 ** (attempt - 1), 30.0) * (1 + random.random() / 4))
             try:
                 reply = self._send(body)
                 return reply, (parse(reply.content) if parse else None)

@@ -30,15 +30,9 @@ Reply with one JSON object and nothing else: {shape}"""
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 
-def build_messages(
-    system: str | None, turns: list[dict[str, str]], rubric: dict[str, str]
-) -> list[dict[str, str]]:
+def build_messages(system: str | None, turns: list[dict[str, str]], rubric: dict[str, str]) -> list[dict[str, str]]:
     criteria = "\n".join(f"- {name}: {description}" for name, description in rubric.items())
-    shape = (
-        "{"
-        + ", ".join(f'"{name}": <1-5>' for name in rubric)
-        + ', "explanation": "<one sentence>"}'
-    )
+    shape = "{" + ", ".join(f'"{name}": <1-5>' for name in rubric) + ', "explanation": "<one sentence>"}'
     transcript = []
     if system:
         transcript.append(f"[system]\n{system}")

@@ -39,9 +39,7 @@ class JudgeOptions(RuleOptions):
         None,
         description="OpenAI-compatible API root, like http://localhost:8000/v1 (default $DQE_JUDGE_BASE_URL, then $OPENAI_BASE_URL)",
     )
-    model: str | None = Field(
-        None, description="model the endpoint serves (default $DQE_JUDGE_MODEL)"
-    )
+    model: str | None = Field(None, description="model the endpoint serves (default $DQE_JUDGE_MODEL)")
     api_key: str | None = Field(
         None,
         description="API key; keep it in $DQE_JUDGE_API_KEY (or $OPENAI_API_KEY) rather than in a config file",
@@ -51,9 +49,7 @@ class JudgeOptions(RuleOptions):
         description="criteria the judge grades from 1 to 5, each with what it means",
     )
     min_score: float = Field(3.0, ge=1, le=5, description="lowest mean grade that passes")
-    min_each: float = Field(
-        2.0, ge=1, le=5, description="lowest grade on any one criterion that passes"
-    )
+    min_each: float = Field(2.0, ge=1, le=5, description="lowest grade on any one criterion that passes")
     concurrency: int = Field(4, ge=1, le=64, description="requests in flight at once")
     timeout: float = Field(60.0, gt=0, description="seconds to wait for one response")
     retries: int = Field(
@@ -62,9 +58,7 @@ class JudgeOptions(RuleOptions):
         le=10,
         description="retries of a failing, slow or malformed response, with exponential backoff",
     )
-    retry_delay: float = Field(
-        1.0, ge=0, description="seconds before the first retry; doubles each time, plus jitter"
-    )
+    retry_delay: float = Field(1.0, ge=0, description="seconds before the first retry; doubles each time, plus jitter")
     budget_records: int = Field(
         1000,
         ge=0,
@@ -148,9 +142,7 @@ class LlmJudge(RecordRule):
             extra=extra,
         )
         folder = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
-        self.cache = VerdictCache(
-            folder if folder.is_absolute() else loaded_dir(context.loaded) / folder
-        )
+        self.cache = VerdictCache(folder if folder.is_absolute() else loaded_dir(context.loaded) / folder)
         self.stats: Counter[str] = Counter()
         self.grades: Counter[str] = Counter()
         self._reserved = 0  # records sent or being sent: what budget-records counts
@@ -160,8 +152,7 @@ class LlmJudge(RecordRule):
         o: JudgeOptions = self.options  # type: ignore[assignment]
         rubric = dict(o.rubric)
         requests = [
-            build_messages(system, turns, rubric)
-            for system, turns in batch.select("system", "turns").iter_rows()
+            build_messages(system, turns, rubric) for system, turns in batch.select("system", "turns").iter_rows()
         ]
         keys = [request_key(self.model, messages) for messages in requests]
         verdicts: dict[str, dict[str, Any]] = self.cache.get_many(keys)
@@ -206,9 +197,7 @@ class LlmJudge(RecordRule):
                         f"the budget of {o.budget_tokens:,} tokens for this run is spent (raise budget-tokens)"
                     )
         try:
-            reply, verdict = self.client.complete(
-                messages, lambda content: parse_verdict(content, criteria)
-            )
+            reply, verdict = self.client.complete(messages, lambda content: parse_verdict(content, criteria))
         except CallFailed:
             with self._lock:
                 self.stats["requests"] += 1
@@ -216,13 +205,9 @@ class LlmJudge(RecordRule):
         chars = sum(len(m["content"]) for m in messages)
         with self._lock:  # endpoints that report no usage: about 4 characters a token
             self.stats["requests"] += 1
-            self.stats["prompt_tokens"] += (
-                reply.prompt_tokens if reply.prompt_tokens is not None else chars // 4
-            )
+            self.stats["prompt_tokens"] += reply.prompt_tokens if reply.prompt_tokens is not None else chars // 4
             self.stats["completion_tokens"] += (
-                reply.completion_tokens
-                if reply.completion_tokens is not None
-                else len(reply.content) // 4
+                reply.completion_tokens if reply.completion_tokens is not None else len(reply.content) // 4
             )
         return {**verdict, "model": self.model}
 
@@ -249,11 +234,7 @@ class LlmJudge(RecordRule):
             self.stats["judged"] += 1
             self.grades.update(grades)
             self.grades["_mean"] += mean
-            problems = [
-                f"{name} {value:g} < {o.min_each:g}"
-                for name, value in grades.items()
-                if value < o.min_each
-            ]
+            problems = [f"{name} {value:g} < {o.min_each:g}" for name, value in grades.items() if value < o.min_each]
             if mean < o.min_score:
                 problems.append(f"mean {mean:.1f} < {o.min_score:g}")
             passed.append(not problems)
@@ -282,9 +263,7 @@ class LlmJudge(RecordRule):
                 "prompt_tokens": self.stats["prompt_tokens"],
                 "completion_tokens": self.stats["completion_tokens"],
                 "mean_grade": round(self.grades["_mean"] / judged, 3) if judged else None,
-                "criteria": {name: round(self.grades[name] / judged, 3) for name in criteria}
-                if judged
-                else {},
+                "criteria": {name: round(self.grades[name] / judged, 3) for name in criteria} if judged else {},
             }
         }
 

@@ -66,9 +66,7 @@ class PiiRule(RecordRule):
         if found.height == 0:
             return found
         unique = found["match"].unique()
-        confirmed = unique.filter(
-            pl.Series([self.is_match(c) for c in unique.to_list()], dtype=pl.Boolean)
-        )
+        confirmed = unique.filter(pl.Series([self.is_match(c) for c in unique.to_list()], dtype=pl.Boolean))
         return found.filter(pl.col("match").is_in(confirmed.implode()))
 
     def _plural(self, n: int) -> str:
@@ -79,9 +77,7 @@ class PiiRule(RecordRule):
         messages: list[str | None] = [None] * batch.height
         if found.height:
             note = "; redacted in filter output" if self.options.redact else ""  # type: ignore[attr-defined]
-            for row, matches in (
-                found.group_by("row", maintain_order=True).agg(pl.col("match")).iter_rows()
-            ):
+            for row, matches in found.group_by("row", maintain_order=True).agg(pl.col("match")).iter_rows():
                 shown = ", ".join(mask(m) for m in list(dict.fromkeys(matches))[:2])
                 messages[row] = f"{len(matches)} {self._plural(len(matches))}: {shown}{note}"
         failed = pl.Series([m is not None for m in messages], dtype=pl.Boolean)
@@ -102,15 +98,11 @@ class PiiRule(RecordRule):
         placeholder = f"<{self.kind}>"
         for row, matches in found.group_by("row").agg(pl.col("match").unique()).iter_rows():
             text = out[row]
-            for m in sorted(
-                matches, key=len, reverse=True
-            ):  # a longer match may contain a shorter one
+            for m in sorted(matches, key=len, reverse=True):  # a longer match may contain a shorter one
                 count[row] += text.count(m)
                 text = text.replace(m, placeholder)
             out[row] = text
-        return pl.DataFrame(
-            {"text": pl.Series(out, dtype=pl.String), "count": pl.Series(count, dtype=pl.UInt32)}
-        )
+        return pl.DataFrame({"text": pl.Series(out, dtype=pl.String), "count": pl.Series(count, dtype=pl.UInt32)})
 
 
 class Email(PiiRule):
@@ -234,9 +226,7 @@ class IpAddress(PiiRule):
     )
 
     class Options(PiiOptions):
-        include_private: bool = Field(
-            False, description="also report private, loopback and link-local addresses"
-        )
+        include_private: bool = Field(False, description="also report private, loopback and link-local addresses")
         ignore_addresses: list[str] = Field(
             default_factory=lambda: list(validators.WELL_KNOWN_IPS),
             description="addresses that pass (public DNS resolvers by default)",
@@ -312,12 +302,12 @@ class ChineseId(PiiRule):
         "A resident ID number is sensitive personal information under PIPL: it identifies a "
         "person for life and opens bank accounts. It must not be in a training set."
     )
-    example = (
-        "'我的身份证号是11010519491231002X' fails: '1 resident ID number: 110************02X'."
-    )
+    example = "'我的身份证号是11010519491231002X' fails: '1 resident ID number: 110************02X'."
     kind = "CN_ID"
     noun = "resident ID number"
-    pattern = rf"{_B}[1-9][0-9]{{5}}(?:18|19|20)[0-9]{{2}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{{3}}[0-9Xx]{_B}"
+    pattern = (
+        rf"{_B}[1-9][0-9]{{5}}(?:18|19|20)[0-9]{{2}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{{3}}[0-9Xx]{_B}"
+    )
 
     def is_match(self, candidate: str) -> bool:
         return validators.is_cn_id(candidate)

@@ -18,7 +18,5 @@ class PiiText(Feature):
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
         contents = pl.col("turns").list.eval(pl.element().struct.field("content")).list.join("\n")
         return batch.select(
-            pl.concat_str([pl.col("system").fill_null(""), contents], separator="\n").alias(
-                TEXT_COLUMN
-            )
+            pl.concat_str([pl.col("system").fill_null(""), contents], separator="\n").alias(TEXT_COLUMN)
         )

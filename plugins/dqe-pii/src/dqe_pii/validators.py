@@ -172,25 +172,18 @@ def is_ip(text: str, include_private: bool = False, ignore: frozenset[str] = fro
         return False
     if text in ignore or str(address) in ignore:
         return False
-    if (
-        address.is_unspecified
-        or address.is_multicast
-        or (address.version == 4 and str(address).endswith(".255"))
-    ):
+    if address.is_unspecified or address.is_multicast or (address.version == 4 and str(address).endswith(".255")):
         return False
     if address.is_global:
         return True
     documentation = any(address in net for net in _DOC_NETS)
     return (
-        include_private
-        and not documentation
-        and (address.is_private or address.is_loopback or address.is_link_local)
+        include_private and not documentation and (address.is_private or address.is_loopback or address.is_link_local)
     )
 
 
 _DOC_NETS = tuple(
-    ipaddress.ip_network(n)
-    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "0.0.0.0/8")
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "0.0.0.0/8")
 )
 
 
@@ -219,10 +212,6 @@ def is_high_entropy_token(text: str, min_entropy: float) -> bool:
         return False
     if token.count("/") > 2 or "//" in token:
         return False
-    if not (
-        any(c.islower() for c in token)
-        and any(c.isupper() for c in token)
-        and any(c.isdigit() for c in token)
-    ):
+    if not (any(c.islower() for c in token) and any(c.isupper() for c in token) and any(c.isdigit() for c in token)):
         return False
     return entropy(token) >= min_entropy and not is_placeholder(token)
