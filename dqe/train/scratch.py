@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from dqe.api import resolve_config
+    from dqe.config import ConfigError
     from dqe.files import InputError
     from dqe.plugins import load_plugins
     from dqe.train.data import read_examples
@@ -142,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    loaded = resolve_config()
-    registry = load_plugins(disabled=loaded.config.disable_plugins)
     try:
+        loaded = resolve_config()
+        registry = load_plugins(disabled=loaded.config.disable_plugins)
         texts = [
             turn.content
             for path in args.texts
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             if example.record is not None
             for turn in example.record.turns
         ]
-    except InputError as exc:
+    except (ConfigError, InputError) as exc:
         parser.error(str(exc))
     if not texts:
         parser.error("no readable records in --texts")
