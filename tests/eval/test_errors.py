@@ -52,6 +52,12 @@ def test_rule_options_of_the_config_apply():
     assert analysis.failed("base", "DQ101") == 0 and analysis.failed("tuned", "DQ101") == 1
 
 
+def test_the_training_config_gate_of_data_set_rules_does_not_stop_the_check():
+    config = {"select": ["DQ001"], "gate": {"duplicate-rate": {"fail": 0.1}}}  # as examples/dqe.toml
+    analysis = check_answers(RECORDS, ANSWERS, config)
+    assert analysis.failed("base", "DQ001") == 1
+
+
 def test_an_answer_replaces_the_last_assistant_turn_and_what_follows():
     record = Record(
         system="Be brief.",
