@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
@@ -64,7 +64,7 @@ class Plot:
     title: str
     uri: str  # data:image/svg+xml;base64,...
     alt: str
-    facts: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)  # notes of its own; render_html adds the section's
     metrics: list[MetricResult] = field(default_factory=list)
     table: list[tuple[str, ...]] = field(default_factory=list)  # rows under the plot
     table_head: tuple[str, ...] = ()
@@ -147,8 +147,6 @@ def _token_plot(report: Report) -> Plot | None:
         title="Token length per record",
         uri=uri,
         alt=f"Histogram of token counts per record for question, answer and formatted total; max-tokens {cap}",
-        facts=_facts(report, "tokens"),
-        metrics=_metrics_for(report, "tokens"),
         table=rows,
         table_head=("", "mean", "p50", "p90", "p99", "max"),
     )
@@ -177,11 +175,7 @@ def _category_plot(report: Report) -> Plot | None:
         title="Task categories against their target",
         uri=uri,
         alt="Share of records per task category, with the target share of each marked",
-        facts=[
-            *_facts(report, "categories"),
-            *(["Amber bars: above 1.5 times their target share; grey: missing."] if target else []),
-        ],
-        metrics=_metrics_for(report, "categories"),
+        facts=["Amber bars: above 1.5 times their target share; grey: missing."] if target else [],
     )
 
 
@@ -214,8 +208,6 @@ def _language_plot(report: Report) -> Plot | None:
         title="Language of question and answer",
         uri=uri,
         alt="Records per detected language, question and answer side by side",
-        facts=_facts(report, "languages"),
-        metrics=_metrics_for(report, "languages"),
     )
 
 
@@ -249,8 +241,6 @@ def _domain_plot(report: Report) -> Plot | None:
         title="Vertical domains: share of records",
         uri=uri,
         alt="Share of records per domain and of all vertical-domain records, with the maximum marked",
-        facts=_facts(report, "domains"),
-        metrics=_metrics_for(report, "domains"),
     )
 
 
@@ -274,8 +264,6 @@ def _cot_plot(report: Report) -> Plot | None:
         title="Chain of thought: share of records with reasoning steps",
         uri=uri,
         alt="Share of records with chain of thought, overall and among reasoning records",
-        facts=_facts(report, "cot"),
-        metrics=_metrics_for(report, "cot"),
     )
 
 
@@ -286,10 +274,8 @@ def _duplicate_plot(report: Report) -> Plot | None:
     if not isinstance(section, dict):
         return None
     largest = [c for c in section.get("largest") or [] if isinstance(c, dict)][:TOP]
-    facts = _facts(report, "duplicates")
-    metrics = _metrics_for(report, "duplicates")
     if not largest:
-        return Plot(key="duplicates", title="Duplicates", uri="", alt="", facts=facts, metrics=metrics)
+        return Plot(key="duplicates", title="Duplicates", uri="", alt="")
     labels = [f"#{i + 1} {str(c.get('id', ''))[:12]}" for i, c in enumerate(largest)]
     sizes = [int(c.get("size", 0)) for c in largest]
     rows = []
@@ -303,8 +289,6 @@ def _duplicate_plot(report: Report) -> Plot | None:
         title="Largest duplicate clusters",
         uri=count_bars("", labels, sizes, xlabel="records in the cluster"),
         alt="Records in each of the largest duplicate clusters",
-        facts=facts,
-        metrics=metrics,
         table=rows,
         table_head=("cluster", "source", "example"),
     )
@@ -423,8 +407,9 @@ def page_assets() -> dict[str, str]:
 
 def render_html(report: Report) -> str:
     env = environment()
+    # each section's plot, with the section's one-line summary and gate metrics beside it
     plots = [
-        p
+        replace(p, facts=[*_facts(report, p.key), *p.facts], metrics=_metrics_for(report, p.key))
         for p in (
             _token_plot(report),
             _category_plot(report),
