@@ -128,6 +128,17 @@ def peak_memory(device: Any) -> str:
     return f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.1f} GiB RSS (process peak)"
 
 
+def setup(args: argparse.Namespace) -> tuple[Any, Any, str]:
+    """Device, dtype and attention as ``dqe train`` picks them, with memory statistics reset."""
+    import torch
+
+    from dqe.train.model import pick_attention, pick_dtype
+
+    device = torch.device(args.device)
+    reset(device)
+    return device, pick_dtype("auto", device), pick_attention("auto", device)
+
+
 def reset(device: Any) -> None:
     import torch
 
@@ -162,13 +173,10 @@ def run_dqe(
     import torch
 
     from dqe.train.config import load_train_config
-    from dqe.train.model import add_lora, pick_attention
+    from dqe.train.model import add_lora
     from dqe.train.trainer import Hooks, Trainer
 
-    device = torch.device(args.device)
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    attention = pick_attention("auto", device)
-    reset(device)
+    device, dtype, attention = setup(args)
     with tempfile.TemporaryDirectory() as tmp:
         config = load_train_config(
             None,
@@ -254,12 +262,9 @@ def run_trl(
     from transformers import TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
-    from dqe.train.model import TARGET_MODULES, pick_attention
+    from dqe.train.model import TARGET_MODULES
 
-    device = torch.device(args.device)
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    attention = pick_attention("auto", device)
-    reset(device)
+    device, dtype, attention = setup(args)
     dataset = Dataset.from_dict(
         {"input_ids": [i.ids.tolist() for i in items], "labels": [i.labels.tolist() for i in items]}
     )
