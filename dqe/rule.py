@@ -115,6 +115,15 @@ class RecordRule(Rule):
         """One row per record of ``batch``: ``passed`` (bool), ``score`` (float), ``message``."""
 
 
+def in_batch_order(batch: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """``found`` (a row per failing record, ``_r`` its UInt32 position in ``batch``) spread over
+    every record of ``batch`` in order, nulls where nothing was found: the shape ``check`` returns."""
+    import polars as pl
+
+    positions = batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32))
+    return positions.join(found, on="_r", how="left", maintain_order="left")
+
+
 class DatasetRule(Rule):
     """Dataset rules run after every record rule, in order of ``stage`` then code; each sees
     in the ``rejected`` column what record rules and earlier dataset rules rejected (so that

@@ -10,7 +10,7 @@ from pydantic import Field
 from dqe.config import ConfigError
 from dqe.hookspecs import hookimpl
 from dqe.patterns import categories, pack_value, selected
-from dqe.rule import RecordRule, RuleOptions
+from dqe.rule import RecordRule, RuleOptions, in_batch_order
 from dqe.text import assistant_turns, snippet
 
 
@@ -144,9 +144,7 @@ class Boilerplate(RecordRule):
             .group_by("_r", maintain_order=True)
             .agg(pl.col("message").str.join("; "))
         )
-        out = batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32)).join(
-            found, on="_r", how="left", maintain_order="left"
-        )
+        out = in_batch_order(batch, found)
         failed = out["message"].is_not_null()
         return pl.DataFrame({"passed": ~failed, "score": (~failed).cast(pl.Float64), "message": out["message"]})
 

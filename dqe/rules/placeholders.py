@@ -7,7 +7,7 @@ from pydantic import Field
 
 from dqe.hookspecs import hookimpl
 from dqe.patterns import categories, pack_value, selected
-from dqe.rule import RecordRule, RuleOptions
+from dqe.rule import RecordRule, RuleOptions, in_batch_order
 from dqe.text import role_text, without_code
 
 _PARTS = ("system prompt", "instruction", "answer")  # where a placeholder can hide
@@ -91,9 +91,7 @@ class Placeholder(RecordRule):
             for c, (label, pattern) in enumerate(self.categories)
         ]
         found = hits.select("_r", message=pl.concat_str(described, separator="; ", ignore_nulls=True))
-        out = batch.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_r")).join(
-            found, on="_r", how="left", maintain_order="left"
-        )
+        out = in_batch_order(batch, found)
         failed = out["message"].is_not_null()
         return pl.DataFrame({"passed": ~failed, "score": (~failed).cast(pl.Float64), "message": out["message"]})
 

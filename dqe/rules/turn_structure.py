@@ -12,7 +12,7 @@ import polars as pl
 from pydantic import Field
 
 from dqe.hookspecs import hookimpl
-from dqe.rule import RecordRule, RuleOptions
+from dqe.rule import RecordRule, RuleOptions, in_batch_order
 
 
 class TurnStructureOptions(RuleOptions):
@@ -69,9 +69,7 @@ class TurnStructure(RecordRule):
             .group_by("_r", maintain_order=True)
             .agg(message=pl.col("problem").head(3).str.join("; "), count=pl.len())
         )
-        out = batch.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_r")).join(
-            found, on="_r", how="left", maintain_order="left"
-        )
+        out = in_batch_order(batch, found)
         failed = out["message"].is_not_null()
         turns = batch["turns"].list.len().cast(pl.Float64).clip(lower_bound=1.0)
         score = (1.0 - out["count"].fill_null(0).cast(pl.Float64) / turns).clip(0.0, 1.0)
