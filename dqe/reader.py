@@ -175,17 +175,25 @@ class Reader:
 
     def __iter__(self) -> Iterator[Batch]:
         builder = _BatchBuilder(self.columns, self.tags)
+        # counted here and written to ``files`` with each batch: a pydantic attribute set per
+        # record costs more than the rest of the loop's bookkeeping
+        records, invalid = [0] * len(self.files), [0] * len(self.files)
+
+        def counted() -> Batch:
+            for info, n, bad in zip(self.files, records, invalid, strict=True):
+                info.records, info.invalid = n, bad
+            return builder.build()
+
         idx = 0
         for index, item, fmt in self.stream():
-            info = self.files[index]
-            info.records += 1
+            records[index] += 1
             if not builder.add(idx, index, item, fmt):
-                info.invalid += 1
+                invalid[index] += 1
             idx += 1
             if builder.size >= self.batch_size:
-                yield builder.build()
+                yield counted()
         if builder.size or idx == 0:
-            yield builder.build()
+            yield counted()
 
 
 class _BatchBuilder:
