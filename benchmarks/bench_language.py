@@ -6,10 +6,14 @@ Agreement: every question and answer of the real files in ../shared/data, detect
 answer both agree). ``--seeds 1`` adds langdetect's agreement with itself under another seed:
 the ceiling any deterministic detector can reach against one seed.
 
+Texts whose best two languages are within ``dqe.langid.REPLAY`` nats get langdetect's own
+seeded answer (``dqe.langreplay``); the agreement without that replay is printed too.
+
 Speed: records composed like benchmarks/generate_corpus.py's (or read from a corpus it wrote),
-detected in batches of 10,000 records (20,000 texts, as the engine batches them); wall and CPU
-time (CPU time is what a quiet machine's wall time would be), then langdetect's ``detect()`` on
-the first texts, and the whole ``language`` feature (code stripping, Chinese merged, mismatch).
+detected in batches of 10,000 records (20,000 texts, as the engine batches them), with the
+replay and without; wall and CPU time (CPU time is what a quiet machine's wall time would be),
+then langdetect's ``detect()`` on the first texts, and the whole ``language`` feature (code
+stripping, Chinese merged, mismatch; it asks for no replay).
 
     python benchmarks/bench_language.py                     # agreement + speed on 200,000 records
     python benchmarks/bench_language.py --records 1000000 --skip-agreement
@@ -34,7 +38,7 @@ from langdetect.lang_detect_exception import LangDetectException
 from dqe.api import resolve_config
 from dqe.context import Context
 from dqe.features.language import Language
-from dqe.langid import LanguageIdentifier
+from dqe.langid import REPLAY, LanguageIdentifier
 from dqe.plugins import load_plugins
 from dqe.reader import Reader
 
@@ -74,13 +78,20 @@ def agreement(identifier: LanguageIdentifier, registry, seeds: int) -> None:
         header += f"   {'seed 1 vs 0: texts':>18} {'records':>8}"
     print(header)
     totals = {"texts": 0, "agree": 0, "records": 0, "both": 0, "self": 0, "self_both": 0, "zh": 0}
+    totals |= {"exact": 0, "exact_both": 0, "replayed": 0}
     started = time.perf_counter()
     for name, (questions, answers) in real_texts(registry).items():
         n = len(questions)
-        ours = identifier.detect(questions + answers)
+        found = identifier.identify(questions + answers)
+        ours = found.language
         ref = langdetect(questions + answers, 0)
         same = [a == b for a, b in zip(ours, ref, strict=True)]
         both = sum(same[i] and same[n + i] for i in range(n))
+        exact = identifier.detect(questions + answers, replay=False)
+        exact_same = [a == b for a, b in zip(exact, ref, strict=True)]
+        totals["exact"] += sum(exact_same)
+        totals["exact_both"] += sum(exact_same[i] and exact_same[n + i] for i in range(n))
+        totals["replayed"] += int(((found.ngrams > 0) & (found.margin < REPLAY)).sum())
         line = f"{name:44} {n:7d} {sum(same[:n]) / n:9.2%} {sum(same[n:]) / n:8.2%} {both / n:8.2%}"
         totals["texts"] += 2 * n
         totals["agree"] += sum(same)
@@ -102,6 +113,10 @@ def agreement(identifier: LanguageIdentifier, registry, seeds: int) -> None:
         line += f"   {t['self'] / t['texts']:18.2%} {t['self_both'] / t['records']:8.2%}"
     print(line)
     print(f"overall, zh-cn and zh-tw counted as one: {t['zh'] / t['texts']:.2%} of texts")
+    print(
+        f"{t['replayed']:,} texts replayed (best two within {REPLAY:g} nat); without the replay: "
+        f"{t['exact'] / t['texts']:.2%} of texts, {t['exact_both'] / t['records']:.2%} of records"
+    )
     print(f"({t['texts']:,} texts; langdetect took {time.perf_counter() - started:.0f} s)\n")
 
 
@@ -135,13 +150,19 @@ def speed(identifier: LanguageIdentifier, registry, args: argparse.Namespace) ->
         for i in range(0, n, BATCH)
     ]
     identifier.detect(["warm up"])
-    wall, cpu = time.perf_counter(), time.process_time()
-    for q, a in batches:
-        identifier.identify(pl.concat([q, a]))
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(f"  dqe.langid       {n / wall:9,.0f} records/s wall, {n / cpu:9,.0f} records/s CPU")
-    print(f"                   ({2 * n / cpu:,.0f} texts/s CPU; 1,000,000 records would take")
-    print(f"                   {1e6 / n * wall:.1f} s wall, {1e6 / n * cpu:.1f} s CPU, from {n:,})")
+    for replay in (True, False):
+        replayed = 0
+        wall, cpu = time.perf_counter(), time.process_time()
+        for q, a in batches:
+            found = identifier.identify(pl.concat([q, a]), replay=replay)
+            replayed += int(((found.ngrams > 0) & (found.margin < REPLAY)).sum())
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        name = "dqe.langid" if replay else "  no replay"
+        print(f"  {name:16} {n / wall:9,.0f} records/s wall, {n / cpu:9,.0f} records/s CPU")
+        if replay:
+            print(f"                   ({2 * n / cpu:,.0f} texts/s CPU; 1,000,000 records would take")
+            print(f"                   {1e6 / n * wall:.1f} s wall, {1e6 / n * cpu:.1f} s CPU, from {n:,};")
+            print(f"                   {replayed:,} texts replayed, {replayed / (2 * n):.2%})")
 
     feature = Language(Context(resolve_config(None, {}), registry))
     wall, cpu = time.perf_counter(), time.process_time()

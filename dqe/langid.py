@@ -26,6 +26,12 @@ Greek, Hebrew, the Indic scripts but Devanagari) are decided by the script alone
 script several languages write (Latin, Cyrillic, Arabic, Devanagari, Han: the profiles tell
 which) are scored against those languages only, mixed ones against all. A text with no profiled
 n-gram (digits, punctuation, symbols, empty) is ``und``.
+
+Where the best two languages are within ``REPLAY`` nats (one text in 200 of generated
+data), langdetect's draws can settle on the other one, and do so every time once seeded
+("You too!" is Somali to it). For those texts ``identify`` replays langdetect's seeded sampling
+exactly (``dqe.langreplay``), so that ``detect`` answers what ``detect()`` answers with
+``DetectorFactory.seed = 0``; ``identify(..., replay=False)`` keeps the exact scores' best.
 """
 
 from __future__ import annotations
@@ -40,8 +46,11 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
+from dqe.langreplay import SeededReplay
+
 UNDETERMINED = "und"
 DECISIVE = 20.0  # nats between the best and second-best language that end a text's scoring
+REPLAY = 1.0  # nats: texts whose best two languages are closer get langdetect's seeded answer
 
 _BMP = 0x10000
 _SPACE = 0x20
@@ -164,11 +173,30 @@ class _KeyIndex:
         return out
 
 
+class Probabilities(NamedTuple):
+    """p(n-gram | language) as langdetect's DetectorFactory computes it, per row of
+    ``Profiles.weights``: row r's languages are ``column[start[r]:start[r + 1]]``, its
+    probabilities ``prob`` beside them (a few MB; ``weights`` holds sums of logs)."""
+
+    start: np.ndarray
+    column: np.ndarray
+    prob: np.ndarray
+
+    def dense(self, rows: np.ndarray, languages: int) -> np.ndarray:
+        """A (rows, languages) float64 table of these rows, zero where a language lacks one."""
+        first, sizes = self.start[rows], self.start[rows + 1] - self.start[rows]
+        owner = np.repeat(np.arange(rows.size), sizes)
+        at = np.repeat(first - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
+        table = np.zeros((rows.size, languages))
+        table[owner, self.column[at]] = self.prob[at]
+        return table
+
+
 @dataclass
 class Profiles:
     """langdetect's profiles as arrays: what the identifier needs, built once per process."""
 
-    languages: tuple[str, ...]
+    languages: tuple[str, ...]  # in langdetect's order (its folder's listing): ties fall alike
     # (n-grams + 1, languages) float32: per profiled n-gram, log(p + smoothing) - log(smoothing)
     # summed with the rows of its profiled suffixes (a 3-gram's 2-gram and 1-gram), which
     # langdetect extracts at the same position; the last row, all 0, is for no n-gram.
@@ -181,6 +209,7 @@ class Profiles:
     base: int  # radix of packed keys: ids run from 0 (no character) to base - 1 (unprofiled)
     script: np.ndarray  # uint8[65536]: class of each character, an index into _SCRIPTS
     script_columns: dict[int, np.ndarray]  # script class -> the languages it may be written in
+    probabilities: Probabilities  # the profiles' own probabilities, for the seeded replay
     _group_weights: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     def group_weights(self, group: int) -> np.ndarray:
@@ -229,18 +258,26 @@ def load_profiles(directory: str | None = None) -> Profiles:
         base=base,
         script=script,
         script_columns={s: np.flatnonzero(mass[s] >= _SCRIPT_SHARE) for s in range(2, len(_SCRIPTS))},
+        probabilities=_probabilities(rows, column, prob, keys.size),
     )
+
+
+def _probabilities(rows: np.ndarray, column: np.ndarray, prob: np.ndarray, keys: int) -> Probabilities:
+    order = np.argsort(rows, kind="stable")
+    start = np.searchsorted(rows[order], np.arange(keys + 1))
+    return Probabilities(start, column[order].astype(np.int8), prob[order])
 
 
 def _read_profiles(directory: str) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
     """Languages, and for every (n-gram, language) pair of the profiles: the n-gram, the
     language's column and the n-gram's probability in it, as langdetect's DetectorFactory
-    computes it (count over the language's n-grams of that length)."""
+    computes it (count over the language's n-grams of that length). In langdetect's order:
+    the folder's listing, not sorted."""
     languages: list[str] = []
     grams: list[str] = []
     columns: list[np.ndarray] = []
     probs: list[np.ndarray] = []
-    for name in sorted(f for f in os.listdir(directory) if not f.startswith(".")):
+    for name in (f for f in os.listdir(directory) if not f.startswith(".")):
         with open(os.path.join(directory, name), encoding="utf-8") as handle:
             profile = json.load(handle)
         totals = np.array([0, *profile["n_words"]], dtype=np.float64)
@@ -310,14 +347,43 @@ def _position_rows(
     return weights, counts, unigram
 
 
+class _Grams(NamedTuple):
+    """Per position: which of its 1-, 2- and 3-gram langdetect extracts, and their keys."""
+
+    one: np.ndarray
+    two: np.ndarray
+    three: np.ndarray
+    ids: np.ndarray  # the character's id (its 1-gram key)
+    bigram: np.ndarray  # the 2-gram key
+    code2: np.ndarray  # the code of the character two back
+    base: int
+
+    def trigram(self, where: np.ndarray) -> np.ndarray:
+        """The 3-gram keys at these positions (a mask)."""
+        high = (self.code2[where] >> 1).astype(np.uint64) * np.uint64(self.base * self.base)
+        return high + self.bigram[where]
+
+
+class _Part(NamedTuple):
+    """A chunk's detection, and the n-grams of its texts to replay (see ``_sequence``)."""
+
+    found: Detection
+    close: np.ndarray
+    rows: np.ndarray
+    offsets: np.ndarray
+
+
+_NO_REPLAY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64))
+
+
 class Detection(NamedTuple):
     """What the identifier found, per text (arrays in the order of the texts)."""
 
-    language: list[str]  # langdetect's code, or "und" when nothing was detectable
+    language: list[str]  # langdetect's code (its seeded answer where replayed), "und": nothing to detect
     script: list[str]  # the script of all its letters ("latin", "han", ...), "mixed" or "none"
     letters: np.ndarray  # (texts, script classes) letters of each class, before cleaning
     ngrams: np.ndarray  # profiled n-grams scored (0 when the script alone decided)
-    margin: np.ndarray  # lead of the best language over the second, in nats (inf: by script)
+    margin: np.ndarray  # lead of the best score over the second, in nats (inf: by script)
     scores: np.ndarray  # (texts, languages) float32 sums of n-gram weights; -inf: ruled out
     languages: tuple[str, ...]  # the columns of ``scores``
 
@@ -351,36 +417,48 @@ class LanguageIdentifier:
         self._codes = np.array([*self.profiles.languages, UNDETERMINED], dtype=object)
         self._group_names = np.array(_GROUPS, dtype=object)
         self._strides = _strides(np.arange(_MAX_CHARS + 1)).astype(np.int32)
+        self._replay = SeededReplay(self.profiles.probabilities, len(self.profiles.languages))
 
-    def detect(self, texts: Sequence[str | None] | pl.Series) -> list[str]:
+    def detect(self, texts: Sequence[str | None] | pl.Series, replay: bool = True) -> list[str]:
         """The language of each text: langdetect's codes (``en``, ``zh-cn``, ...) or ``und``."""
-        return self.identify(texts).language
+        return self.identify(texts, replay).language
 
-    def identify(self, texts: Sequence[str | None] | pl.Series) -> Detection:
-        """Everything found about each text (see ``Detection``)."""
+    def identify(self, texts: Sequence[str | None] | pl.Series, replay: bool = True) -> Detection:
+        """Everything found about each text (see ``Detection``). ``replay``: texts whose two
+        best languages are within ``REPLAY`` nats get langdetect's own seeded answer
+        (``dqe.langreplay``); without it, every text gets the exact scores' best."""
         series = texts if isinstance(texts, pl.Series) else pl.Series(list(texts), dtype=pl.String)
-        if series.len() <= _CHUNK:
-            return self._identify(series)
         # In chunks, so that the per-character arrays stay small whatever the batch.
-        parts = [self._identify(series.slice(i, _CHUNK)) for i in range(0, series.len(), _CHUNK)]
-        return Detection(
-            [code for part in parts for code in part.language],
-            [name for part in parts for name in part.script],
-            np.concatenate([part.letters for part in parts]),
-            np.concatenate([part.ngrams for part in parts]),
-            np.concatenate([part.margin for part in parts]),
-            np.concatenate([part.scores for part in parts]),
-            self.profiles.languages,
-        )
+        parts = [self._identify(series.slice(i, _CHUNK), replay) for i in range(0, max(series.len(), 1), _CHUNK)]
+        found = parts[0].found
+        if len(parts) > 1:
+            found = Detection(
+                [code for part in parts for code in part.found.language],
+                [name for part in parts for name in part.found.script],
+                np.concatenate([part.found.letters for part in parts]),
+                np.concatenate([part.found.ngrams for part in parts]),
+                np.concatenate([part.found.margin for part in parts]),
+                np.concatenate([part.found.scores for part in parts]),
+                self.profiles.languages,
+            )
+        close = np.concatenate([part.close + i * _CHUNK for i, part in enumerate(parts)])
+        if close.size:  # one replay for every chunk: its time goes mostly on the slowest text
+            shifts = np.cumsum([0, *(part.offsets[-1] for part in parts[:-1])])
+            offsets = np.concatenate([[0], *(part.offsets[1:] + s for part, s in zip(parts, shifts, strict=True))])
+            chosen = self._replay.detect(np.concatenate([part.rows for part in parts]), offsets)
+            for text, code in zip(close.tolist(), self._codes[chosen].tolist(), strict=True):
+                found.language[text] = code  # -1, langdetect's "unknown", is the last: "und"
+        return found
 
-    def _identify(self, series: pl.Series) -> Detection:
+    def _identify(self, series: pl.Series, replay: bool) -> _Part:
         n = len(series)
         p = self.profiles
         languages = len(p.languages)
         if n == 0:
             empty = np.zeros((0, languages), dtype=np.float32)
             nothing = np.zeros((0, len(_SCRIPTS)), dtype=np.int64)
-            return Detection([], [], nothing, np.zeros(0, dtype=np.int64), np.zeros(0), empty, p.languages)
+            found = Detection([], [], nothing, np.zeros(0, dtype=np.int64), np.zeros(0), empty, p.languages)
+            return _Part(found, *_NO_REPLAY)
         cleaned = _clean(series)
         # One array of characters, each text after a space (langdetect's initial state);
         # astral characters become U+FFFF, which no profile has either.
@@ -420,7 +498,7 @@ class LanguageIdentifier:
             top2 = np.partition(sums[found], -2, axis=1)[:, -2:]
             language[members[found]] = columns[sums[found].argmax(axis=1)]
             margin[members[found]] = top2[:, 1] - top2[:, 0]
-        return Detection(
+        found = Detection(
             self._codes[language].tolist(),
             self._group_names[group].tolist(),
             letters,
@@ -429,6 +507,10 @@ class LanguageIdentifier:
             scores,
             p.languages,
         )
+        if not replay:
+            return _Part(found, *_NO_REPLAY)
+        close = np.flatnonzero((ngrams > 0) & (margin < REPLAY))
+        return _Part(found, close, *self._sequence(bmp, starts[close] + 1, lengths[close] - 1))
 
     def _groups(
         self, bmp: np.ndarray, starts: np.ndarray, ascii_kept: np.ndarray, ascii_all: np.ndarray
@@ -493,26 +575,54 @@ class LanguageIdentifier:
         k = np.arange(done, upto, dtype=np.int32)
         valid = k < body[:, None]
         at = first[:, None] + k * stride[:, None] % body[:, None]
+        g = self._grams(bmp, at, valid)
+        # The longest profiled one's row stands for all (see Profiles.weights).
+        rows = np.full(at.shape, p.index.missing, dtype=np.int64)
+        wanted = g.three
+        rows[wanted] = p.index.lookup(g.trigram(wanted))
+        wanted = (rows == p.index.missing) & g.two
+        rows[wanted] = p.index.lookup(g.bigram[wanted].astype(np.uint64))
+        wanted = (rows == p.index.missing) & g.one
+        rows[wanted] = p.unigram[g.ids[wanted]]
+        return rows
+
+    def _grams(self, bmp: np.ndarray, at: np.ndarray, valid: np.ndarray) -> _Grams:
+        """What langdetect's NGram emits at each position ``at``: a word's characters emit
+        their 1-, 2- and (from the second letter on) 3-grams, padded by the space before; the
+        space after emits the closing 2- and 3-gram; nothing is emitted inside a word of
+        capitals."""
+        p = self.profiles
         code, code1, code2 = p.code[bmp[at]], p.code[bmp[at - 1]], p.code[bmp[at - 2]]
-        # langdetect's NGram: a word's characters emit their 1-, 2- and (from the second
-        # letter on) 3-grams, padded by the space before; the space after emits the closing
-        # 2- and 3-gram; nothing is emitted inside a word of capitals. The longest profiled
-        # one's row stands for all (see Profiles.weights).
         space = code == _SPACE_CODE
         after_space = code1 == _SPACE_CODE
         letter = valid & ~space & (code & code1 & 1 == 0)
         closing = valid & space & ~after_space
         ids, ids1 = code >> 1, code1 >> 1
-        bigram = ids1 * np.uint32(p.base) + ids  # below 2**24
-        rows = np.full(at.shape, p.index.missing, dtype=np.int64)
-        wanted = (letter & ~after_space) | closing
-        high = (code2[wanted] >> 1).astype(np.uint64) * np.uint64(p.base * p.base)
-        rows[wanted] = p.index.lookup(high + bigram[wanted])
-        wanted = (rows == p.index.missing) & (letter | closing)
-        rows[wanted] = p.index.lookup(bigram[wanted].astype(np.uint64))
-        wanted = (rows == p.index.missing) & letter
-        rows[wanted] = p.unigram[ids[wanted]]
-        return rows
+        return _Grams(
+            one=letter,
+            two=letter | closing,
+            three=(letter & ~after_space) | closing,
+            ids=ids,
+            bigram=ids1 * np.uint32(p.base) + ids,  # below 2**24
+            code2=code2,
+            base=p.base,
+        )
+
+    def _sequence(self, bmp: np.ndarray, first: np.ndarray, body: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of the n-grams langdetect's ``_extract_ngrams`` lists for each text, in
+        its order (by position; 1-, 2-, then 3-gram), and each text's offset into them."""
+        p = self.profiles
+        body = body.astype(np.int64)
+        at = np.repeat(first - np.cumsum(body) + body, body) + np.arange(body.sum())
+        g = self._grams(bmp, at, np.ones(at.size, dtype=bool))
+        rows = np.full((at.size, 3), p.index.missing, dtype=np.int64)
+        rows[g.one, 0] = p.unigram[g.ids[g.one]]
+        rows[g.two, 1] = p.index.lookup(g.bigram[g.two].astype(np.uint64))
+        rows[g.three, 2] = p.index.lookup(g.trigram(g.three))
+        found = rows != p.index.missing
+        owner = np.repeat(np.arange(body.size), body)
+        per_text = np.bincount(owner, weights=found.sum(axis=1), minlength=body.size).astype(np.int64)
+        return rows[found], np.concatenate([[0], np.cumsum(per_text)])
 
 
 def _drop_latin(bmp: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

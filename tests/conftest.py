@@ -22,6 +22,18 @@ REAL_FILES = {
 }
 
 
+def langdetect_reference(text: str) -> str:
+    """langdetect's own ``detect()``, seeded as its README says to (``und``: no features)."""
+    from langdetect import DetectorFactory, detect
+    from langdetect.lang_detect_exception import LangDetectException
+
+    DetectorFactory.seed = 0
+    try:
+        return detect(text)
+    except LangDetectException:
+        return "und"
+
+
 def real(name: str) -> Path:
     path = DATA / name
     if not path.exists():

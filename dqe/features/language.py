@@ -9,7 +9,9 @@ decides what a data set's reader wants to know:
   characters alone is Chinese (langdetect calls short Chinese Korean or Japanese at times;
   Korean needs hangul and Japanese kana here).
 - A text is ``und`` (undetermined) when its best language leads the runner-up by less than
-  ``detection.min_lead`` nats (the ``language`` pack): "OK", "Paris", "You too!".
+  ``detection.min_lead`` nats (the ``language`` pack): "OK", "Paris", "You too!". The exact
+  scores decide the rest: langdetect's own answer for a close call (``dqe.langreplay``) is
+  a seeded coin toss, and such texts are undetermined here anyway.
 - The question's language falls back on the record's own ``language`` field (a code or a name
   such as "Chinese") when the question's text is undetermined; the text otherwise decides, as a
   field is often a data-set default copied to every record.
@@ -169,7 +171,8 @@ class Language(Feature):
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
         n = batch.height
         texts = without_code(pl.concat([batch["question"], batch["answer"]]).fill_null(""))
-        found = self.identifier.identify(texts)
+        # No seeded replay: it decides only texts led by under 1 nat, which min_lead leaves und.
+        found = self.identifier.identify(texts, replay=False)
         language, plausible = self._decide(found)
         question = language[:n]
         undetermined = question == UNDETERMINED
