@@ -6,7 +6,7 @@ text until one language holds 99.999% of the mass, and averages the trials. Wher
 language leads by many nats the two agree; where two are close, the draws decide, and they
 decide the same way every time with ``DetectorFactory.seed = 0``, the seed langdetect tells
 its users to set for reproducible answers. FastChat's "You too!" is Somali to langdetect
-under any seed and English by 0.3 nats to the exact sum.
+under every seed tried and English by 0.3 nats to the exact sum.
 
 So the identifier hands its close texts here, and this module replays what ``detect()``
 does to them with seed 0, for all of them at once: the stream of 32-bit words
