@@ -91,7 +91,7 @@ def agreement(identifier: LanguageIdentifier, registry, seeds: int) -> None:
         exact_same = [a == b for a, b in zip(exact, ref, strict=True)]
         totals["exact"] += sum(exact_same)
         totals["exact_both"] += sum(exact_same[i] and exact_same[n + i] for i in range(n))
-        totals["replayed"] += int(((found.ngrams > 0) & (found.margin < REPLAY)).sum())
+        totals["replayed"] += int(found.close().sum())
         line = f"{name:44} {n:7d} {sum(same[:n]) / n:9.2%} {sum(same[n:]) / n:8.2%} {both / n:8.2%}"
         totals["texts"] += 2 * n
         totals["agree"] += sum(same)
@@ -155,7 +155,7 @@ def speed(identifier: LanguageIdentifier, registry, args: argparse.Namespace) ->
         wall, cpu = time.perf_counter(), time.process_time()
         for q, a in batches:
             found = identifier.identify(pl.concat([q, a]), replay=replay)
-            replayed += int(((found.ngrams > 0) & (found.margin < REPLAY)).sum())
+            replayed += int(found.close().sum())
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         name = "dqe.langid" if replay else "  no replay"
         print(f"  {name:16} {n / wall:9,.0f} records/s wall, {n / cpu:9,.0f} records/s CPU")

@@ -387,6 +387,10 @@ class Detection(NamedTuple):
     scores: np.ndarray  # (texts, languages) float32 sums of n-gram weights; -inf: ruled out
     languages: tuple[str, ...]  # the columns of ``scores``
 
+    def close(self) -> np.ndarray:
+        """Texts whose best two languages are within ``REPLAY`` nats (those ``identify`` replays)."""
+        return (self.ngrams > 0) & (self.margin < REPLAY)
+
     def count(self, script: str) -> np.ndarray:
         """Letters of ``script`` ("latin", "han", "kana", "hangul", ...) in each text."""
         return self.letters[:, _SCRIPTS.index(script)]
@@ -509,7 +513,7 @@ class LanguageIdentifier:
         )
         if not replay:
             return _Part(found, *_NO_REPLAY)
-        close = np.flatnonzero((ngrams > 0) & (margin < REPLAY))
+        close = np.flatnonzero(found.close())
         return _Part(found, close, *self._sequence(bmp, starts[close] + 1, lengths[close] - 1))
 
     def _groups(

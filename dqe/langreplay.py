@@ -135,12 +135,11 @@ class SeededReplay:
             a, b, c, d = (int(w) for w in self.ensure(word + 4)[word : word + 4])
             x2pi = ((a >> 5) * 67108864.0 + (b >> 6)) * (1.0 / 9007199254740992.0) * _TWOPI
             g2rad = math.sqrt(-2.0 * math.log(1.0 - ((c >> 5) * 67108864.0 + (d >> 6)) * (1.0 / 9007199254740992.0)))
-            state.gauss[at] = math.cos(x2pi) * g2rad
+            state.weight[at] = (_ALPHA + math.cos(x2pi) * g2rad * _WIDTH) / _BASE
             state.spare[at] = math.sin(x2pi) * g2rad
             draws.seek(state, at, word + 4)
         odd = which[state.trial[which] % 2 == 1]
-        state.gauss[odd] = state.spare[odd]
-        state.weight[which] = (_ALPHA + state.gauss[which] * _WIDTH) / _BASE
+        state.weight[odd] = (_ALPHA + state.spare[odd] * _WIDTH) / _BASE
 
     def ensure(self, words: int) -> np.ndarray:
         """The seeded stream, read at least this far."""
@@ -215,9 +214,8 @@ class _State:
         self.next = np.zeros(count, dtype=np.int64)  # its next pick (see _Draws)
         self.trial = np.zeros(count, dtype=np.int64)
         self.drawn = np.zeros(count, dtype=np.int64)
-        self.gauss = np.zeros(count)
-        self.spare = np.zeros(count)
-        self.weight = np.zeros(count)
+        self.spare = np.zeros(count)  # random.gauss's second value, for the odd trial
+        self.weight = np.zeros(count)  # alpha / BASE_FREQ of its trial
         self.prob = np.zeros((count, languages))
         self.langprob = np.zeros((count, languages))
 
