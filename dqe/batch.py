@@ -70,9 +70,30 @@ def validated(out: Any, height: int, code: str) -> pl.DataFrame:
         else pl.repeat(None, height, dtype=pl.String, eager=True)
     )
     message = pl.select(pl.when(passed).then(None).otherwise(message.fill_null(f"failed {code}"))).to_series()
+    turn = optional(out, "turn", pl.Int32, height, passed)
+    evidence = optional(out, "evidence", pl.String, height, passed)
     return pl.DataFrame(
-        {"passed": passed, "score": score, "message": message, "error": pl.repeat(False, height, eager=True)}
+        {
+            "passed": passed,
+            "score": score,
+            "message": message,
+            "turn": turn,
+            "evidence": evidence,
+            "error": pl.repeat(False, height, eager=True),
+        }
     )
+
+
+def optional(out: pl.DataFrame, name: str, dtype: pl.DataType, height: int, passed: pl.Series) -> pl.Series:
+    """An optional column of a rule's result (``turn``, ``evidence``), kept for failing records
+    only; null where the rule gave none."""
+    if name not in out.columns:
+        return pl.repeat(None, height, dtype=dtype, eager=True)
+    try:
+        values = out[name].cast(dtype)
+    except pl.exceptions.PolarsError:
+        raise TypeError(f"check() returned a '{name}' column of {out.schema[name]}, expected {dtype}") from None
+    return pl.select(pl.when(passed).then(None).otherwise(values)).to_series()
 
 
 def describe(exc: BaseException) -> str:
@@ -84,8 +105,22 @@ def describe(exc: BaseException) -> str:
 def _errored(n: int, message: str) -> pl.DataFrame:
     """Results that reject ``n`` records because the rule raised on them."""
     return pl.DataFrame(
-        {"passed": [False] * n, "score": [0.0] * n, "message": [f"rule raised {message}"] * n, "error": [True] * n},
-        schema={"passed": pl.Boolean, "score": pl.Float64, "message": pl.String, "error": pl.Boolean},
+        {
+            "passed": [False] * n,
+            "score": [0.0] * n,
+            "message": [f"rule raised {message}"] * n,
+            "turn": [None] * n,
+            "evidence": [None] * n,
+            "error": [True] * n,
+        },
+        schema={
+            "passed": pl.Boolean,
+            "score": pl.Float64,
+            "message": pl.String,
+            "turn": pl.Int32,
+            "evidence": pl.String,
+            "error": pl.Boolean,
+        },
     )
 
 
@@ -127,6 +162,8 @@ class BatchProcessor:
                         severity=pl.lit(active.severity),
                         score="score",
                         message="message",
+                        turn="turn",
+                        evidence="evidence",
                         error="error",
                     )
                 )

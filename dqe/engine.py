@@ -35,6 +35,8 @@ FINDINGS_SCHEMA = {
     "severity": pl.String,
     "score": pl.Float64,
     "message": pl.String,
+    "turn": pl.Int32,  # the 1-based turn at fault, null when no one turn is
+    "evidence": pl.String,  # what matched and the scores that decided
     "error": pl.Boolean,
 }
 
@@ -76,6 +78,7 @@ class RunResult:
     config: LoadedConfig
     statuses: pl.DataFrame = field(init=False)  # _idx, status: passed | rejected | invalid
     reopen: Callable[[], Reader] | None = None  # a fresh reader of the same inputs, to read text again
+    labels: dict[str, str] = field(default_factory=dict)  # label name -> column of ``table`` (Feature.labels)
 
     def __post_init__(self) -> None:
         rejected = self.findings.filter(pl.col("severity") == "error").select("_idx").unique()
@@ -266,6 +269,7 @@ class Engine:
             timings=dict(timings),
             config=self.loaded,
             reopen=lambda: self.reader(inputs),
+            labels={name: column for f in self.features for name, column in f.labels.items()},
         )
         records = result.statuses.height
         passed = result.count("passed")
@@ -304,6 +308,8 @@ class Engine:
                 severity=pl.lit("error"),
                 score=pl.lit(0.0),
                 message=pl.lit(f"rule raised {describe(exc)}"),
+                turn=pl.lit(None, dtype=pl.Int32),
+                evidence=pl.lit(None, dtype=pl.String),
                 error=pl.lit(True),
             )
             return rejected, {}
@@ -320,6 +326,12 @@ class Engine:
                 severity=pl.lit(active.severity),
                 score=pl.col("score").cast(pl.Float64) if "score" in failed.columns else pl.lit(0.0),
                 message=pl.col("message").cast(pl.String),
+                turn=pl.col("turn").cast(pl.Int32) if "turn" in failed.columns else pl.lit(None, dtype=pl.Int32),
+                evidence=(
+                    pl.col("evidence").cast(pl.String)
+                    if "evidence" in failed.columns
+                    else pl.lit(None, dtype=pl.String)
+                ),
                 error=pl.lit(False),
             ),
             result.metrics,

@@ -21,6 +21,9 @@ class Feature(ABC):
     needs: ClassVar[tuple[str, ...]] = ()  # other features computed first
     columns: ClassVar[tuple[str, ...]]  # the columns compute() adds
     keep: ClassVar[tuple[str, ...]] = ()  # columns kept for summarize()
+    # Per-record labels shown to users (``dqe check --format jsonl``, ``Report.labels``): label
+    # name -> kept column. A dotted name nests: {"cot.need": "cot_need"} gives {"cot": {"need": ...}}.
+    labels: ClassVar[dict[str, str]] = {}
 
     def __init__(self, context: Context):
         self.context = context

@@ -63,6 +63,15 @@ class Finding(BaseModel):
     severity: str
     score: float
     message: str
+    turn: int | None = None  # the 1-based turn at fault, when the rule names one
+    evidence: str | None = None  # what matched and the scores that decided
+
+    @property
+    def explained(self) -> str:
+        """The message with its turn and evidence, for reports that have one line per finding."""
+        turn = f"turn {self.turn}: " if self.turn is not None else ""
+        evidence = f" (evidence: {self.evidence})" if self.evidence else ""
+        return f"{turn}{self.message}{evidence}"
 
 
 class ConfigInfo(BaseModel):
@@ -128,6 +137,17 @@ class Report(BaseModel):
         )
 
     @property
+    def labels(self) -> pl.DataFrame:
+        """One row per valid record: ``record`` and the labels the run's features computed
+        (category, domain, languages, chain-of-thought need and score, tokens), a column per
+        label named as ``Feature.labels`` names it (``cot.need``)."""
+        result = self._require()
+        present = {name: column for name, column in result.labels.items() if column in result.table.columns}
+        return result.table.select(
+            pl.col("_idx").alias("record"), *(pl.col(column).alias(name) for name, column in present.items())
+        ).sort("record")
+
+    @property
     def has_records(self) -> bool:
         """Whether per-record frames are here (False for a report loaded from JSON)."""
         return self._result is not None
@@ -175,6 +195,8 @@ def all_findings(result: RunResult) -> pl.DataFrame:
         severity=pl.lit("error"),
         score=pl.lit(0.0),
         message="reason",
+        turn=pl.lit(None, dtype=pl.Int32),
+        evidence=pl.lit(None, dtype=pl.String),
         error=pl.lit(False),
         _file="_file",
         _line="_line",
@@ -189,6 +211,8 @@ def all_findings(result: RunResult) -> pl.DataFrame:
         severity="severity",
         score="score",
         message="message",
+        turn="turn",
+        evidence="evidence",
     ).sort("record", "code")
 
 

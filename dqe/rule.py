@@ -2,7 +2,10 @@
 
 A record rule sees batches of records as polars frames (columns: ``dqe.records.batch_schema``
 plus the features it ``needs``) and returns one row per record: ``passed``, ``score`` (0..1,
-1 is best) and ``message`` (why it failed). A dataset rule ``collect``s compact per-record
+1 is best), ``message`` (why it failed) and, optionally, ``turn`` (the 1-based turn at fault)
+and ``evidence`` (what matched and the scores that decided, so that a wrong verdict is easy to
+see). A rule that judges every exchange of a conversation works on ``dqe.text.exchanges`` and
+folds its per-exchange results with ``worst_exchange``. A dataset rule ``collect``s compact per-record
 columns batch by batch and ``evaluate``s the whole set at the end, so that text never has to be
 held for the whole data set.
 """
@@ -59,7 +62,7 @@ class DatasetResult(BaseModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    failed: Any = None  # pl.DataFrame with _idx, score, message; None when nothing failed
+    failed: Any = None  # pl.DataFrame with _idx, score, message (optional: turn, evidence); None when nothing failed
     metrics: dict[str, Any] = Field(default_factory=dict)  # merged into the dataset section
     skipped: str | None = None  # why nothing was checked (an option not given): reported, not "0 failed"
 
@@ -112,7 +115,8 @@ class RecordRule(Rule):
 
     @abstractmethod
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
-        """One row per record of ``batch``: ``passed`` (bool), ``score`` (float), ``message``."""
+        """One row per record of ``batch``: ``passed`` (bool), ``score`` (float), ``message``,
+        and optionally ``turn`` (Int) and ``evidence`` (str)."""
 
 
 def in_batch_order(batch: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
@@ -122,6 +126,49 @@ def in_batch_order(batch: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
 
     positions = batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32))
     return positions.join(found, on="_r", how="left", maintain_order="left")
+
+
+def worst_exchange(batch: pl.DataFrame, judged: pl.DataFrame) -> pl.DataFrame:
+    """Per-exchange results folded into the one row per record that ``check`` returns.
+
+    ``judged`` has a row per judged exchange: ``_r`` (the record's row in ``batch``), ``turn``,
+    ``passed``, ``score``, ``message`` and ``evidence``. A record passes when every exchange
+    does; its score is its worst exchange's; a failing record names its first failing turn, with
+    that turn's message and evidence, and the message counts the other failing turns.
+    """
+    import polars as pl
+
+    failing = (
+        judged.filter(~pl.col("passed"))
+        .sort("_r", "turn")
+        .group_by("_r", maintain_order=True)
+        .agg(
+            pl.col("turn").first(),
+            pl.col("message").first(),
+            pl.col("evidence").first(),
+            others=pl.col("turn").slice(1).cast(pl.String).str.join(", "),
+        )
+        .select(
+            "_r",
+            "turn",
+            "evidence",
+            message=pl.when(pl.col("others") != "")
+            .then(pl.format("{} (also turns {})", "message", "others"))
+            .otherwise(pl.col("message")),
+        )
+    )
+    scores = judged.group_by("_r").agg(score=pl.col("score").min())
+    out = in_batch_order(batch, failing).join(scores, on="_r", how="left", maintain_order="left")
+    failed = out["message"].is_not_null()
+    return pl.DataFrame(
+        {
+            "passed": ~failed,
+            "score": out["score"].fill_null(1.0),
+            "message": out["message"],
+            "turn": out["turn"].cast(pl.Int32),
+            "evidence": out["evidence"].cast(pl.String),
+        }
+    )
 
 
 class DatasetRule(Rule):

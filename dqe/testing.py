@@ -108,6 +108,8 @@ class RuleRun:
     passed: list[bool]
     scores: list[float]  # the rule's score (0..1, 1 best); 0 for a record that could not be read
     messages: list[str | None]  # why the rule failed the record; None where it passed
+    turns: list[int | None]  # the 1-based turn a failing record's finding names, if any
+    evidence: list[str | None]  # what matched and the scores that decided, for failing records
     errors: list[str]  # the rule raised (file:line: error); a record it raised on has passed False
     report: Report = field(repr=False)
 
@@ -143,12 +145,24 @@ def run_rule(
     for idx, quality in result.table.select("_idx", "quality").iter_rows():
         scores[idx] = quality
     messages: list[str | None] = [None] * n
+    turns: list[int | None] = [None] * n
+    evidence: list[str | None] = [None] * n
     for f in report.findings:
         if f.code in (cls.code, INVALID_CODE):
             passed[f.record] = False
             messages[f.record] = f.message if f.code == cls.code else f"{INVALID_CODE} invalid record: {f.message}"
+            turns[f.record], evidence[f.record] = f.turn, f.evidence
     errors = [f"{e.source or 'data set'}: {e.message}" for e in report.errors]
-    return RuleRun(code=cls.code, passed=passed, scores=scores, messages=messages, errors=errors, report=report)
+    return RuleRun(
+        code=cls.code,
+        passed=passed,
+        scores=scores,
+        messages=messages,
+        turns=turns,
+        evidence=evidence,
+        errors=errors,
+        report=report,
+    )
 
 
 def assert_findings(run: RuleRun, expected: Mapping[int, str | None] | Iterable[int]) -> None:

@@ -48,27 +48,68 @@ def role_text(batch: pl.DataFrame, role: str) -> pl.Series:
     return base
 
 
-def assistant_turns(batch: pl.DataFrame) -> pl.DataFrame:
-    """Every assistant turn: ``_r`` (row in the batch), ``pos`` (1-based turn number; null for
-    the final answer), ``final`` and ``content``. The final answers come from the ``answer``
-    column, so only conversations of more than two turns are exploded."""
-    final = batch.select(
+EXCHANGE_SCHEMA = {
+    "_r": pl.UInt32,
+    "turn": pl.Int32,
+    "final": pl.Boolean,
+    "question": pl.String,
+    "question_turn": pl.Int32,
+    "answer": pl.String,
+    "tool": pl.Boolean,
+}
+
+
+def exchanges(batch: pl.DataFrame) -> pl.DataFrame:
+    """Every assistant turn of every record with the user turn it answers, so that a rule judges
+    each exchange of a conversation and not only the last (``EXCHANGE_SCHEMA``):
+
+    - ``_r``: the record's row in ``batch``; ``turn``: the assistant turn's 1-based position in
+      ``turns`` (what findings name); ``final``: the record's last assistant turn;
+    - ``question`` / ``question_turn``: the nearest user turn before it ("" and null when none);
+    - ``answer``: the assistant turn's content;
+    - ``tool``: a tool call came between that user turn and this answer (the tool did the work).
+
+    The system prompt, tool schemas, tool calls and tool results are context, not rows. Records
+    that are one question and one answer (most SFT data) come from the ``question`` and ``answer``
+    columns; only longer conversations are exploded.
+    """
+    roles = pl.col("turns").list.eval(pl.element().struct.field("role"))
+    simple = (roles.list.len() == 2) & (roles.list.first() == "user") & (roles.list.last() == "assistant")
+    flags = batch.select(simple=simple.fill_null(False), any_turns=pl.col("turns").list.len() > 0)
+    pairs = batch.select(
         _r=pl.int_range(pl.len(), dtype=pl.UInt32),
-        pos=pl.lit(None, dtype=pl.Int64),
+        turn=pl.lit(2, dtype=pl.Int32),
         final=pl.lit(True),
-        content=pl.col("answer").fill_null(""),
-    )
-    multi = _multi_turn(batch)
-    if not multi.any():
-        return final
-    earlier = (
-        batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32), turns=pl.col("turns"))
-        .filter(multi)
+        question=pl.col("question").fill_null(""),
+        question_turn=pl.lit(1, dtype=pl.Int32),
+        answer=pl.col("answer").fill_null(""),
+        tool=pl.lit(False),
+    ).filter(flags["simple"])
+    other = ~flags["simple"] & flags["any_turns"]
+    if not other.any():
+        return pairs
+    turns = (
+        batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32), turns="turns")
+        .filter(other)
         .explode("turns")
         .unnest("turns")
-        .with_columns(pos=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("_r"))
-        .filter(pl.col("role") == "assistant")
-        .filter(pl.col("pos") != pl.col("pos").max().over("_r"))
-        .select("_r", "pos", final=pl.lit(False), content="content")
+        .with_columns(turn=pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over("_r"))
     )
-    return pl.concat([earlier, final]).sort("_r", "pos", nulls_last=True)
+    user = pl.col("role") == "user"
+    calls = (pl.col("role") == "tool_call").cast(pl.Int32).cum_sum().over("_r")
+    spread = turns.with_columns(
+        question=pl.when(user).then(pl.col("content")).forward_fill().over("_r").fill_null(""),
+        question_turn=pl.when(user).then(pl.col("turn")).forward_fill().over("_r"),
+        _calls_at_question=pl.when(user).then(calls).forward_fill().over("_r").fill_null(0),
+        _calls=calls,
+    )
+    answers = spread.filter(pl.col("role") == "assistant").select(
+        "_r",
+        "turn",
+        final=pl.col("turn") == pl.col("turn").max().over("_r"),
+        question="question",
+        question_turn="question_turn",
+        answer="content",
+        tool=pl.col("_calls") > pl.col("_calls_at_question"),
+    )
+    return pl.concat([pairs, answers.cast(EXCHANGE_SCHEMA)]).sort("_r", "turn")

@@ -108,10 +108,33 @@ def test_findings_are_sampled_per_rule_unless_all_are_asked_for(write_jsonl, tmp
     assert len(json.loads(out)["findings"]) == 30
 
 
-def test_jsonl_format_prints_one_finding_a_line(write_jsonl):
+def test_jsonl_format_prints_one_record_a_line_with_its_findings_and_labels(write_jsonl):
     _, out = run("check", write_jsonl([EMPTY_ANSWER, GOOD, EMPTY_ANSWER]), "--format", "jsonl", "--ignore", "DQ4")
     lines = [json.loads(line) for line in out.splitlines()]
-    assert [(f["code"], f["source"].rsplit(":", 1)[1]) for f in lines] == [("DQ001", "1"), ("DQ001", "3")]
+    assert [(r["source"].rsplit(":", 1)[1], r["verdict"]) for r in lines] == [
+        ("1", "rejected"),
+        ("2", "passed"),
+        ("3", "rejected"),
+    ]
+    assert [f["code"] for f in lines[0]["findings"]] == ["DQ001"] and lines[1]["findings"] == []
+    labels = lines[1]["labels"]
+    assert labels["tokens"] > 0 and labels["languages"]["answer"] == "en"
+    assert set(labels["cot"]) == {"need", "score"}
+
+
+def test_jsonl_names_the_turn_a_finding_is_about(write_jsonl):
+    looping = " ".join(["The cat sat on the mat again."] * 30)
+    conversation = {
+        "conversations": [
+            {"from": "human", "value": "Tell me about cats."},
+            {"from": "gpt", "value": looping},
+            {"from": "human", "value": "Thanks, and dogs?"},
+            {"from": "gpt", "value": "Dogs are loyal companions that have lived with people for thousands of years."},
+        ]
+    }
+    _, out = run("check", write_jsonl([conversation]), "--format", "jsonl", "--select", "DQ202")
+    (record,) = [json.loads(line) for line in out.splitlines()]
+    assert [(f["code"], f["turn"]) for f in record["findings"]] == [("DQ202", 2)]
 
 
 def test_statistics_counts_failures_per_rule(write_jsonl):

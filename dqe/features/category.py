@@ -169,6 +169,7 @@ class Category(Feature):
     summary = "task category: the record's category field, else the configured classifier"
     columns = ("category_pred",)
     keep = ("category_pred",)
+    labels = {"category": "category_pred"}
 
     def __init__(self, context):
         super().__init__(context)

@@ -35,6 +35,7 @@ class ChainOfThought(Feature):
     summary = "why a question needs reasoning (cot_need) and the answer's reasoning score (cot_score)"
     columns = ("cot_need", "cot_score")
     keep = ("cot_need", "cot_score")
+    labels = {"cot.need": "cot_need", "cot.score": "cot_score"}
 
     def __init__(self, context):
         super().__init__(context)

@@ -119,6 +119,7 @@ class Domain(Feature):
     summary = "domain: the record's domain field, else the configured classifier (general when none)"
     columns = ("domain_pred",)
     keep = ("domain_pred",)
+    labels = {"domain": "domain_pred"}
 
     def __init__(self, context):
         super().__init__(context)

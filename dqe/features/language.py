@@ -152,6 +152,7 @@ class Language(Feature):
         "language_translation",
     )
     keep = ("language_question", "language_answer", "language_mismatch", "language_translation")
+    labels = {"languages.question": "language_question", "languages.answer": "language_answer"}
 
     def __init__(self, context):
         super().__init__(context)

@@ -33,6 +33,7 @@ class Tokens(Feature):
     summary = "token counts: system, question, answer and the formatted total"
     columns = ("tokens_system", "tokens_question", "tokens_answer", "tokens_total")
     keep = ("tokens_question", "tokens_answer", "tokens_total")
+    labels = {"tokens": "tokens_total"}
 
     def __init__(self, context):
         super().__init__(context)

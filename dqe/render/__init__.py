@@ -38,10 +38,12 @@ class JsonRenderer(Renderer):
 
 class JsonlRenderer(Renderer):
     name = "jsonl"
-    summary = "one finding per line, every finding (not a sample)"
+    summary = "one object per record: id, source, verdict, every finding (turn, evidence) and its labels"
 
     def render(self, report: Report, **options: Any) -> str:
-        return report.findings_frame.write_ndjson()
+        from dqe.render.jsonl import render_jsonl
+
+        return render_jsonl(report)
 
 
 class HtmlRenderer(Renderer):

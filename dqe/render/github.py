@@ -34,7 +34,7 @@ def render_github(report: Report) -> str:
         lines.append(
             command(
                 _LEVEL.get(f.severity, "warning"),
-                f.message,
+                f.explained,
                 file=relative_path(path),
                 line=line,
                 title=f"dqe {f.code} {names.get(f.code, '')}".rstrip(),

@@ -77,6 +77,8 @@ class Reason:
     severity: str
     score: float
     message: str
+    turn: int | None = None
+    evidence: str | None = None
 
 
 @dataclass
@@ -356,6 +358,8 @@ def failing_records(report: Report) -> tuple[list[FailingRecord], int]:
                 "severity": pl.String,
                 "score": pl.Float64,
                 "message": pl.String,
+                "turn": pl.Int32,
+                "evidence": pl.String,
             },
         )
     total = findings["record"].n_unique() if findings.height else 0
@@ -368,7 +372,15 @@ def failing_records(report: Report) -> tuple[list[FailingRecord], int]:
         if record not in rows:
             rows[record] = FailingRecord(record, f["source"], f["id"], status_of.get(record, ""), [], texts.get(record))
         rows[record].reasons.append(
-            Reason(f["code"], names.get(f["code"], ""), f["severity"], f["score"], f["message"] or "")
+            Reason(
+                f["code"],
+                names.get(f["code"], ""),
+                f["severity"],
+                f["score"],
+                f["message"] or "",
+                f["turn"],
+                f["evidence"],
+            )
         )
     return list(rows.values()), total
 

@@ -33,7 +33,7 @@ def _element(parent: ET.Element, tag: str, text: str | None = None, **attrs: str
 def _rule_suite(report: Report, root: ET.Element) -> None:
     by_code: dict[str, list[str]] = {}
     for f in report.findings:
-        by_code.setdefault(f.code, []).append(f"{f.source}: {f.message}")
+        by_code.setdefault(f.code, []).append(f"{f.source}: {f.explained}")
     suite = _element(root, "testsuite", name="dqe.rules")
     failures = errors = 0
     timings = report.timings

@@ -84,7 +84,7 @@ def render_markdown(report: Report) -> str:
     for f in report.findings:
         shown = by_code.setdefault(f.code, [])
         if len(shown) < _SHOWN_PER_RULE:
-            shown.append(f"| {md(relative_source(f.source))} | {f.severity} | {md(_clip(f.message))} |")
+            shown.append(f"| {md(relative_source(f.source))} | {f.severity} | {md(_clip(f.explained))} |")
     if by_code:
         out += ["", "### Failing records (a sample)", ""]
         names = {r.code: r for r in report.rules}

@@ -63,7 +63,7 @@ def sarif_log(report: Report) -> dict[str, Any]:
         result: dict[str, Any] = {
             "ruleId": f.code,
             "level": _LEVEL.get(f.severity, "warning"),
-            "message": {"text": f.message},
+            "message": {"text": f.explained},
             "locations": [_location(f.source, artifacts)],
             "properties": {"record": f.record, "score": f.score},
         }

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from dqe.config import ConfigError
+from dqe.records import Turn
 from dqe.render.common import statuses
 from dqe.report import Report
 
@@ -33,8 +34,9 @@ def render_show(report: Report, rule: str, *, limit: int = 20, color: bool = Fal
     reasons = (
         findings.filter(pl.col("record").is_in(records))
         .group_by("record", maintain_order=True)
-        .agg("code", "severity", "message")
+        .agg("code", "severity", "message", "turn", "evidence")
     )
+    turn_of = dict(shown.select("record", "turn").iter_rows())
     reasons_of = {r["record"]: r for r in reasons.iter_rows(named=True)}
     status_of = dict(statuses(findings.filter(pl.col("record").is_in(records))).iter_rows())
     texts = report.record_texts(records, max_chars=_EXCERPT * 4)
@@ -63,23 +65,45 @@ def render_show(report: Report, rule: str, *, limit: int = 20, color: bool = Fal
         )
         mine = reasons_of.get(record)
         if mine:
-            for code, severity, message in zip(mine["code"], mine["severity"], mine["message"], strict=True):
+            for code, severity, message, turn, evidence in zip(
+                mine["code"], mine["severity"], mine["message"], mine["turn"], mine["evidence"], strict=True
+            ):
                 style = "bold" if code == row.code else ""
-                console.print(Text.assemble("  ", (f"{code} {severity}", style), "  ", _excerpt(message or "", 200)))
+                at = f"  turn {turn}" if turn is not None else ""
+                console.print(
+                    Text.assemble("  ", (f"{code} {severity}", style), (at, "cyan"), "  ", _excerpt(message or "", 200))
+                )
+                if evidence:
+                    console.print(Text.assemble("    ", ("evidence", "dim"), "  ", _excerpt(evidence, 200)))
         text = texts.get(record)
         if text is None:
             continue
         if text.raw is not None:
             console.print(Text.assemble("  ", ("raw", "dim"), "       ", _excerpt(text.raw)))
             continue
-        user = next((t.content for t in reversed(text.turns) if t.role == "user"), None)
-        answer = next((t.content for t in reversed(text.turns) if t.role == "assistant"), None)
-        earlier = max(len(text.turns) - 2, 0)
         if text.system:
             console.print(Text.assemble("  ", ("system", "dim"), "    ", _excerpt(text.system, 150)))
-        if earlier:
-            console.print(Text(f"  ({earlier} earlier turn{'s' if earlier != 1 else ''})", style="dim"))
-        for label, part in (("question  ", user), ("answer    ", answer)):
+        note, parts = _exchange(text.turns, turn_of.get(record))
+        if note:
+            console.print(Text(f"  ({note})", style="dim"))
+        for label, part in parts:
             shown_text = "(none)" if part is None else _excerpt(part) or "(empty)"
             console.print(Text.assemble("  ", (label, "dim"), shown_text))
     return out.getvalue()
+
+
+def _exchange(turns: list[Turn], at: int | None) -> tuple[str | None, list[tuple[str, str | None]]]:
+    """The exchange a finding is about, for the excerpt: the turn it names (1-based) and the
+    user turn before it, or the last question and answer when it names none; with a note on
+    the turns left out."""
+    if at is None or not 1 <= at <= len(turns):
+        user = next((t.content for t in reversed(turns) if t.role == "user"), None)
+        answer = next((t.content for t in reversed(turns) if t.role == "assistant"), None)
+        earlier = max(len(turns) - 2, 0)
+        note = f"{earlier} earlier turn{'s' if earlier != 1 else ''}" if earlier else None
+        return note, [("question  ", user), ("answer    ", answer)]
+    asked = next((i for i in range(at - 1, 0, -1) if turns[i - 1].role == "user"), None)
+    shown = [i for i in (asked, at) if i is not None]
+    parts = [(f"turn {i:<3}{turns[i - 1].role:<7}", turns[i - 1].content) for i in shown]
+    note = f"turns {', '.join(map(str, shown))} of {len(turns)}" if len(turns) > len(shown) else None
+    return note, parts

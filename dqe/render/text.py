@@ -83,7 +83,8 @@ def findings_block(report: Report) -> Group | None:
             continue
         shown[f.code] = shown.get(f.code, 0) + 1
         style = "red" if f.severity == "error" else "yellow"
-        line = Text.assemble((f"{f.code} ", style), (f"{f.source}  ", "cyan"), _clip(f.message))
+        turn = f"turn {f.turn}  " if f.turn is not None else ""
+        line = Text.assemble((f"{f.code} ", style), (f"{f.source}  ", "cyan"), (turn, "cyan"), _clip(f.message))
         lines.append(line)
     if not lines:
         return None

@@ -11,7 +11,7 @@ from dqe.config import ConfigError
 from dqe.hookspecs import hookimpl
 from dqe.patterns import categories, pack_value, selected
 from dqe.rule import RecordRule, RuleOptions, in_batch_order
-from dqe.text import assistant_turns, snippet
+from dqe.text import exchanges, snippet
 
 
 def _tool_records(batch: pl.DataFrame) -> pl.Series:
@@ -107,9 +107,9 @@ class Boilerplate(RecordRule):
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         o = self.options
         tools = _tool_records(batch)
-        turns = assistant_turns(batch)
+        turns = exchanges(batch)
         turns = turns.with_columns(_tools=tools.gather(turns["_r"]))
-        text = pl.col("content")
+        text = pl.col("answer")
         head = text.str.slice(0, o.head_chars)
         short = text.str.len_chars() < o.short_chars
         flags = {}
@@ -138,15 +138,19 @@ class Boilerplate(RecordRule):
             )
             for i, c in enumerate(self.categories)
         ]
-        where = pl.when(pl.col("final")).then(pl.lit("answer")).otherwise(pl.format("assistant turn {}", pl.col("pos")))
+        where = (
+            pl.when(pl.col("final")).then(pl.lit("answer")).otherwise(pl.format("assistant turn {}", pl.col("turn")))
+        )
         found = (
-            hit.select("_r", message=pl.format("{}: {}", where, pl.coalesce(described)))
+            hit.select("_r", "turn", message=pl.format("{}: {}", where, pl.coalesce(described)))
             .group_by("_r", maintain_order=True)
-            .agg(pl.col("message").str.join("; "))
+            .agg(pl.col("turn").min(), pl.col("message").str.join("; "))
         )
         out = in_batch_order(batch, found)
         failed = out["message"].is_not_null()
-        return pl.DataFrame({"passed": ~failed, "score": (~failed).cast(pl.Float64), "message": out["message"]})
+        return pl.DataFrame(
+            {"passed": ~failed, "score": (~failed).cast(pl.Float64), "message": out["message"], "turn": out["turn"]}
+        )
 
 
 @hookimpl

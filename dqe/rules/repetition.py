@@ -7,7 +7,7 @@ from pydantic import Field
 
 from dqe.hookspecs import hookimpl
 from dqe.rule import RecordRule, RuleOptions
-from dqe.text import assistant_turns, snippet, without_code
+from dqe.text import exchanges, snippet, without_code
 
 # Units of text for messages: one CJK character, or one word of letters and digits. Chinese and
 # Japanese put no spaces between words, so their n-grams are n-grams of characters.
@@ -54,9 +54,9 @@ class Repetition(RecordRule):
 
     def _turns(self, batch: pl.DataFrame) -> pl.DataFrame:
         return (
-            assistant_turns(batch)
+            exchanges(batch)
             .with_row_index("_t")
-            .select("_r", "_t", "pos", "final", text=without_code(pl.col("content")))
+            .select("_r", "_t", "turn", "final", text=without_code(pl.col("answer")))
         )
 
     @staticmethod
@@ -98,7 +98,7 @@ class Repetition(RecordRule):
         o = self.options
         turns = self._turns(batch)
         stats = (
-            turns.select("_r", "_t", "pos", "final")
+            turns.select("_r", "_t", "turn", "final")
             .join(self._ngrams(turns), on="_t", how="left")
             .join(self._lines(turns), on="_t", how="left")
             .with_columns(pl.col("ngrams", "repeats", "lines", "repeated").fill_null(0))
@@ -122,14 +122,19 @@ class Repetition(RecordRule):
             ),
             failed=(pl.col("bad_ngrams") | pl.col("bad_lines")).any(),
         )
-        messages = self._messages(turns, stats.filter(pl.col("bad_ngrams") | pl.col("bad_lines")))
+        bad = stats.filter(pl.col("bad_ngrams") | pl.col("bad_lines"))
+        messages = self._messages(turns, bad).join(
+            bad.group_by("_r").agg(turn=pl.col("turn").min()), on="_r", how="left"
+        )
         out = (
             batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32))
             .join(worst, on="_r", how="left", maintain_order="left")
             .join(messages, on="_r", how="left", maintain_order="left")
         )
         failed = out["failed"].fill_null(False)
-        return pl.DataFrame({"passed": ~failed, "score": out["score"].fill_null(1.0), "message": out["message"]})
+        return pl.DataFrame(
+            {"passed": ~failed, "score": out["score"].fill_null(1.0), "message": out["message"], "turn": out["turn"]}
+        )
 
     def _messages(self, turns: pl.DataFrame, bad: pl.DataFrame) -> pl.DataFrame:
         """Why each failing record fails, with the phrase or line it repeats most."""
@@ -165,7 +170,9 @@ class Repetition(RecordRule):
             .first()
             .select("_t", top_line="line", line_count="len")
         )
-        where = pl.when(pl.col("final")).then(pl.lit("answer")).otherwise(pl.format("assistant turn {}", pl.col("pos")))
+        where = (
+            pl.when(pl.col("final")).then(pl.lit("answer")).otherwise(pl.format("assistant turn {}", pl.col("turn")))
+        )
         detail = (
             bad.join(top_gram, on="_t", how="left")
             .join(top_line, on="_t", how="left")

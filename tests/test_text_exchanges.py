@@ -1,0 +1,79 @@
+"""dqe.text: every exchange of a conversation, so that rules judge each turn and not only the last."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from dqe.rule import worst_exchange
+from dqe.testing import batch, conversation, record
+from dqe.text import exchanges
+
+
+def test_a_question_and_its_answer_are_one_exchange_at_turn_two():
+    rows = exchanges(batch([record("What is 2 + 2?", "4")])).to_dicts()
+    assert rows == [
+        {
+            "_r": 0,
+            "turn": 2,
+            "final": True,
+            "question": "What is 2 + 2?",
+            "question_turn": 1,
+            "answer": "4",
+            "tool": False,
+        }
+    ]
+
+
+def test_every_assistant_turn_is_paired_with_the_user_turn_it_answers():
+    chat = conversation("Hi!", "Hello, how can I help?", "What is the capital of France?", "Paris.")
+    rows = exchanges(batch([chat])).select("turn", "question", "answer", "final").rows()
+    assert rows == [
+        (2, "Hi!", "Hello, how can I help?", False),
+        (4, "What is the capital of France?", "Paris.", True),
+    ]
+
+
+def test_alpaca_history_counts_its_turns_first():
+    rows = exchanges(batch([record("And in French?", "Bonjour.", history=[("Say hello.", "Hello.")])]))
+    assert rows.select("turn", "question_turn", "answer").rows() == [(2, 1, "Hello."), (4, 3, "Bonjour.")]
+
+
+def test_an_answer_after_a_tool_call_is_marked_as_the_tools_work():
+    sharegpt = {
+        "conversations": [
+            {"from": "human", "value": "What is 17 * 23?"},
+            {"from": "function_call", "value": '{"name": "calc", "arguments": {"expr": "17*23"}}'},
+            {"from": "observation", "value": "391"},
+            {"from": "gpt", "value": "It is 391."},
+            {"from": "human", "value": "Thanks!"},
+            {"from": "gpt", "value": "You're welcome."},
+        ]
+    }
+    rows = exchanges(batch([sharegpt])).select("turn", "question", "tool").rows()
+    assert rows == [(4, "What is 17 * 23?", True), (6, "Thanks!", False)]
+
+
+def test_worst_exchange_names_the_first_failing_turn_and_counts_the_others():
+    frame = batch([record("a", "b"), record("c", "d")])
+    judged = pl.DataFrame(
+        {
+            "_r": [0, 0, 0, 1],
+            "turn": [2, 4, 6, 2],
+            "passed": [True, False, False, True],
+            "score": [1.0, 0.2, 0.4, 0.9],
+            "message": [None, "loops", "loops again", None],
+            "evidence": [None, "91% of 5-grams repeat", None, None],
+        },
+        schema_overrides={"_r": pl.UInt32, "turn": pl.Int32},
+    )
+    out = worst_exchange(frame, judged)
+    assert out.to_dicts() == [
+        {
+            "passed": False,
+            "score": 0.2,
+            "message": "loops (also turns 6)",
+            "turn": 4,
+            "evidence": "91% of 5-grams repeat",
+        },
+        {"passed": True, "score": 0.9, "message": None, "turn": None, "evidence": None},
+    ]
