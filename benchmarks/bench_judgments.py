@@ -187,15 +187,11 @@ def materialize(judgments: list[Judgment], folder: Path, data: Path = DATA) -> d
 
 def record_labels(report: dqe.Report) -> pl.DataFrame:
     """What dqe labelled each record with: record, category, subject, domain, cot_need (bool).
-
-    Read from the run's table until `Report.labels` lands; subject is not labelled yet (null)."""
-    table = report._result.table  # noqa: SLF001 - the one place to switch to Report.labels
-    return table.select(
-        record="_idx",
-        category="category_pred",
-        subject=pl.lit(None, pl.String),
-        domain="domain_pred",
-        cot_need=pl.col("cot_need").is_not_null(),
+    Subject is null while no feature labels it."""
+    labels = report.labels
+    subject = pl.col("subject") if "subject" in labels.columns else pl.lit(None, pl.String)
+    return labels.select(
+        "record", "category", subject.alias("subject"), "domain", cot_need=pl.col("cot.need").is_not_null()
     )
 
 
@@ -204,7 +200,7 @@ class Run:
     """dqe's verdicts on the set, by judgement id."""
 
     registered: list[str]
-    findings: dict[str, dict[str, list[str]]]  # id -> code -> messages
+    findings: dict[str, dict[str, list[tuple[str, int | None]]]]  # id -> code -> (message, turn named)
     roles: dict[str, list[str]]  # id -> roles of its turns, as dqe numbers them (1-based)
     labels: dict[str, dict[str, Any]]  # id -> category, subject, domain, cot_need
     partners: dict[str, list[str]]  # id -> ids a DQ401/DQ402 finding names as the record kept
@@ -226,11 +222,11 @@ def run_dqe(judgments: list[Judgment], data: Path = DATA) -> Run:
             "records dqe could not read: "
             + "; ".join(f"{ids.get(r, s)}: {m}" for r, s, m in bad.select("record", "source", "message").iter_rows())
         )
-    findings: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    findings: dict[str, dict[str, list[tuple[str, int | None]]]] = defaultdict(lambda: defaultdict(list))
     partners: dict[str, list[str]] = defaultdict(list)
-    for rec, code, message in report.findings_frame.select("record", "code", "message").iter_rows():
+    for rec, code, message, turn in report.findings_frame.select("record", "code", "message", "turn").iter_rows():
         jid = ids[rec]
-        findings[jid][code].append(message)
+        findings[jid][code].append((message, turn))
         if code in DUPLICATE_RULES:
             kept = re.match(r"(?:exact |near-)duplicate of (\S+:\d+)", message)
             if kept and kept.group(1) in where:
@@ -246,7 +242,8 @@ def run_dqe(judgments: list[Judgment], data: Path = DATA) -> Run:
 
 
 def named_turns(code: str, message: str, roles: list[str]) -> set[int]:
-    """The turns (1-based) a finding's message points at: "turn 3", "assistant turn 4", the answer
+    """The turns (1-based) a finding's message points at, for findings that leave their `turn`
+    null: "turn 3", "assistant turn 4", the answer
     (the last assistant turn; any assistant turn for DQ204's "in answer"), the question (the last
     user turn before the answer; any user turn for DQ204's "in instruction")."""
     numbers = {int(n) for n in re.findall(r"\bturn (\d+)", message)}
@@ -287,13 +284,14 @@ def score_rules(judgments: list[Judgment], run: Run) -> dict[str, Any]:
         turn_right = turn_checked = 0
         for j in judgments:
             truth = code in j.fails
-            messages = run.findings.get(j.id, {}).get(code, [])
-            kind = "tp" if truth and messages else "fn" if truth else "fp" if messages else "tn"
+            hits = run.findings.get(j.id, {}).get(code, [])
+            kind = "tp" if truth and hits else "fn" if truth else "fp" if hits else "tn"
             for g in ("all", j.group):
                 groups[g][kind] += 1
             if kind == "tp" and j.fails[code] is not None:
                 turn_checked += 1
-                named = set().union(*(named_turns(code, m, run.roles.get(j.id, [])) for m in messages))
+                roles = run.roles.get(j.id, [])
+                named = set().union(*({t} if t is not None else named_turns(code, m, roles) for m, t in hits))
                 turn_right += j.fails[code] in named
         out[code] = {
             "registered": True,
@@ -482,10 +480,11 @@ def show(code: str, folder: Path = JUDGMENTS, data: Path = DATA) -> str:
         )
     fps, fns = [], []
     for j in judgments:
-        messages = run.findings.get(j.id, {}).get(code, [])
-        if messages and code not in j.fails:
-            fps.append(f"  {j.id} ({j.group}): dqe says {' / '.join(messages)}\n      truth: {j.note or 'passes'}")
-        elif code in j.fails and not messages:
+        hits = run.findings.get(j.id, {}).get(code, [])
+        if hits and code not in j.fails:
+            said = " / ".join(m if t is None else f"turn {t}: {m}" for m, t in hits)
+            fps.append(f"  {j.id} ({j.group}): dqe says {said}\n      truth: {j.note or 'passes'}")
+        elif code in j.fails and not hits:
             turn = "no one turn" if j.fails[code] is None else f"turn {j.fails[code]}"
             fns.append(f"  {j.id} ({j.group}, {turn}): {j.note}")
     head = [] if code in run.registered else [f"{code} is not registered: every record that should fail it is missed"]
