@@ -18,10 +18,11 @@ import json
 import re
 import sys
 from collections import Counter
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from dqe.formats.base import Columns, RecordError, Tags
+from dqe.formats.base import Columns, RecordError, RecordFormat, Tags
 from dqe.plugins import load_plugins
 
 HERE = Path(__file__).parent
@@ -59,14 +60,46 @@ RULES: dict[str, frozenset[str] | None] = {
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
+@cache
+def _formats() -> dict[str, RecordFormat]:
+    return load_plugins().formats
+
+
 def _turns(fmt: str, record: dict[str, Any]) -> tuple[list[str], list[str]]:
     """The roles and texts of a record's turns, as dqe reads them (system prompt not counted)."""
-    formats = load_plugins().formats
+    formats = _formats()
     if fmt not in formats:
         raise RecordError(f"'format' is {fmt!r}, expected one of {', '.join(sorted(formats))}")
     normalized = formats[fmt].normalize(record, Columns(), Tags())
     texts = list(normalized.contents) + ([normalized.system] if normalized.system else [])
     return list(normalized.roles), texts
+
+
+@cache
+def _records_in(name: str) -> int | None:
+    """How many records a file of ../shared/data holds (a JSON array or JSON Lines); None when absent."""
+    path = DATA / name
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8")
+    if text.lstrip().startswith("["):
+        return len(json.loads(text))
+    return sum(1 for line in text.splitlines() if line.strip())
+
+
+def _check_ref(ref: dict[str, Any]) -> list[str]:
+    """Problems of a reference to a record of ../shared/data (none checked where the data is absent)."""
+    index = ref.get("index")
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        return ["'ref.index' must be a 0-based position"]
+    if not DATA.is_dir():
+        return []
+    count = _records_in(str(ref.get("file")))
+    if count is None:
+        return [f"'ref.file' {ref.get('file')!r} is not a file of ../shared/data"]
+    if index >= count:
+        return [f"'ref.index' {index} is past the end of {ref['file']} ({count} records)"]
+    return []
 
 
 def _check(row: Any, ids: set[str]) -> tuple[list[str], dict[str, Any]]:
@@ -97,12 +130,9 @@ def _check(row: Any, ids: set[str]) -> tuple[list[str], dict[str, Any]]:
             except RecordError as exc:
                 problems.append(f"record does not read as {row.get('format')!r}: {exc}")
     elif isinstance(row.get("ref"), dict):
-        ref = row["ref"]
-        path = DATA / str(ref.get("file"))
-        if not path.is_file():
-            problems.append(f"'ref.file' {ref.get('file')!r} is not a file of ../shared/data")
-        elif not isinstance(ref.get("index"), int) or ref["index"] < 0:
-            problems.append("'ref.index' must be a 0-based position")
+        problems += _check_ref(row["ref"])
+    elif "ref" in row:
+        problems.append("'ref' must be an object with 'file' and 'index'")
     for code, turn in fails.items():
         if code not in RULES:
             problems.append(f"'fails' names {code!r}, not a judged record rule")
