@@ -27,7 +27,7 @@ class ConfigError(Exception):
 class Threshold(BaseModel):
     """Gate thresholds of one metric: ``{fail = 0.8, warn = 0.95}``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     fail: float | None = None
     warn: float | None = None

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from dqe.config import ConfigError, Threshold
+from dqe.guard import PluginError
 from dqe.rule import GateMetric
 
 ENGINE_METRICS = (
@@ -23,6 +24,7 @@ ENGINE_METRICS = (
         direction="min",
         fail=0.8,
         warn=0.95,
+        bounds=(0, 1),
     ),
     GateMetric(
         name="invalid-records",
@@ -30,6 +32,7 @@ ENGINE_METRICS = (
         description="records that cannot be read (malformed JSON, wrong types, missing fields)",
         direction="max",
         fail=0,
+        bounds=(0, None),
     ),
     GateMetric(
         name="passed-records",
@@ -37,6 +40,7 @@ ENGINE_METRICS = (
         description="records that pass every rule",
         direction="min",
         fail=1,
+        bounds=(0, None),
     ),
 )
 
@@ -68,6 +72,8 @@ def resolve_metrics(
     that sets ``duplicate-rate``) is kept, and shows as skipped: one config serves every run.
     """
     metrics = {m.name: m for m in declared}
+    for metric in metrics.values():
+        _check_levels(metric, {})
     others = {m.name: m for m in unselected if m.name not in metrics}
     for name, threshold in configured.items():
         if name not in metrics and name in others:
@@ -75,8 +81,59 @@ def resolve_metrics(
         if name not in metrics:
             known = sorted({*metrics, *others})
             raise ConfigError(f"'gate.{name}': no such metric; known: {', '.join(known)}")
-        metrics[name] = metrics[name].model_copy(update=threshold.model_dump(exclude_unset=True))
+        given = threshold.model_dump(exclude_unset=True)
+        metric = metrics[name].model_copy(update=given)
+        if "warn" not in given and _wrong_order(metric):  # a stricter fail level: the default warn could never show
+            metric = metric.model_copy(update={"warn": None})
+        metrics[name] = _check_levels(metric, given)
     return list(metrics.values())
+
+
+def _bounds_text(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"{low:g} to {high:g}"
+    return f"{low:g} or more" if low is not None else f"{high:g} or less"
+
+
+def _wrong_order(metric: GateMetric) -> bool:
+    """Whether the warn level lies past the fail level, where it can never show."""
+    if metric.fail is None or metric.warn is None:
+        return False
+    return metric.warn < metric.fail if metric.direction == "min" else metric.warn > metric.fail
+
+
+def _check_levels(metric: GateMetric, given: dict[str, Any]) -> GateMetric:
+    """``metric`` when its levels lie within its bounds and in order; else a ConfigError naming
+    the key the config set, or a PluginError for a metric declared that way."""
+
+    def refuse(level: str, problem: str) -> None:
+        if level in given:
+            raise ConfigError(f"'gate.{metric.name}.{level}': {problem}")
+        raise PluginError(f"gate metric '{metric.name}': its default {level} level {problem}")
+
+    low, high = metric.bounds
+    for level in ("fail", "warn"):
+        value = getattr(metric, level)
+        if value is None or ((low is None or value >= low) and (high is None or value <= high)):
+            continue
+        # below the least value, a minimum is never crossed and a maximum always is
+        never_crossed = (low is not None and value < low) == (metric.direction == "min")
+        outcome = {"fail": ("fail", "pass"), "warn": ("warn", "pass without a warning")}[level]
+        refuse(
+            level,
+            f"{value:g} is outside the values {metric.name} can take ({_bounds_text(low, high)}): "
+            f"the gate could never {outcome[0] if never_crossed else outcome[1]}",
+        )
+    if _wrong_order(metric):
+        side, kind, where = (
+            ("below", "minimum", "at or above") if metric.direction == "min" else ("above", "maximum", "at or below")
+        )
+        if not given:
+            fail = f"its fail level {metric.fail:g}"
+        else:
+            fail = f"the fail level {metric.fail:g}{'' if 'fail' in given else ' (the default)'}"
+        refuse("warn", f"{metric.warn:g} is {side} {fail}: it could never show (a {kind} warns {where} where it fails)")
+    return metric
 
 
 def _breaks(value: float, limit: float | None, direction: str) -> bool:

@@ -26,6 +26,7 @@ from dqe import hookspecs
 from dqe.classifier import TARGETS, Classifier
 from dqe.feature import Feature
 from dqe.formats.base import RecordFormat
+from dqe.guard import PluginError
 from dqe.render.base import Renderer
 from dqe.rule import CODE_PATTERN, DatasetRule, RecordRule, Rule, RuleOptions
 from dqe.templates import Template
@@ -61,10 +62,6 @@ BUILTIN_PLUGINS = (
     "dqe.rules.max_records",
     "dqe.render",
 )
-
-
-class PluginError(Exception):
-    """A plugin that cannot be used; the run stops with exit code 2."""
 
 
 class PluginInfo(BaseModel):

@@ -44,7 +44,9 @@ class GateMetric(BaseModel):
     """A data-set metric the gate can hold to a threshold (``[tool.dqe.gate]``).
 
     ``key`` is the metric's dotted path in the report's ``dataset`` section, where the rule's
-    ``summarize`` (or ``evaluate``) put it: ``"duplicates.rate"``.
+    ``summarize`` (or ``evaluate``) put it: ``"duplicates.rate"``. ``bounds`` are the values
+    it can take, ``(0, 1)`` for a share and ``(0, None)`` for a count: a threshold outside them
+    could never pass or never fail, so the config that sets one is refused.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -55,6 +57,7 @@ class GateMetric(BaseModel):
     direction: Literal["min", "max"]  # "min": fail below the threshold; "max": fail above it
     fail: float | None = None
     warn: float | None = None
+    bounds: tuple[float | None, float | None] = (None, None)
 
 
 class DatasetResult(BaseModel):

@@ -87,6 +87,7 @@ class CategoryBalance(DatasetRule):
             direction="max",
             fail=0.85,
             warn=0.6,
+            bounds=(0, 1),
         ),
     )
 

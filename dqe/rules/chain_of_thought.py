@@ -62,6 +62,7 @@ class ChainOfThought(RecordRule):
             description="share of the questions that need reasoning whose answers show it (DQ201)",
             direction="min",
             warn=0.5,
+            bounds=(0, 1),
         ),
     )
 

@@ -118,6 +118,7 @@ class Contamination(DatasetRule):
             description="training records found in the --against evaluation sets (DQ403)",
             direction="max",
             warn=0,
+            bounds=(0, None),
         ),
     )
 

@@ -22,6 +22,7 @@ def _metric(max_share: float) -> GateMetric:
         description="share of vertical-domain records (medical, legal, finance, ...) among passing records",
         direction="max",
         fail=max_share,
+        bounds=(0, 1),
     )
 
 

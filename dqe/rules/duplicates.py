@@ -35,6 +35,7 @@ DUPLICATE_RATE = GateMetric(
     direction="max",
     fail=0.10,
     warn=0.02,
+    bounds=(0, 1),
 )
 
 

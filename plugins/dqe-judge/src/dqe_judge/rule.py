@@ -113,6 +113,7 @@ class LlmJudge(RecordRule):
             description="records the LLM judge did not grade (budget spent, responses failing or malformed)",
             direction="max",
             fail=0,
+            bounds=(0, None),
         ),
     )
 
