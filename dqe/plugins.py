@@ -341,4 +341,24 @@ def load_plugins(disabled: Iterable[str] = (), extra: Iterable[object] = ()) -> 
         loader.registry.portable &= info.disabled
         loader.add(plugin, info)
     loader.registry.disabled = sorted(off)
+    _require_known(loader.registry, disabled)
     return loader.collect()
+
+
+def _require_known(registry: Registry, disabled: Iterable[str]) -> None:
+    """A name to switch off that matches no plugin is an error: a typo would leave the plugin
+    on in silence. (``DQE_DISABLE_PLUGINS`` may name plugins a machine lacks: it is set for a
+    whole shell or CI machine, not for one project.)"""
+    known = {canonical(n) for p in registry.plugins for n in (p.name, p.package) if n} | {"all"}
+    unknown = [n for n in dict.fromkeys(disabled) if canonical(n) not in known]
+    if not unknown:
+        return
+    names = [p.name for p in registry.plugins]
+    problems = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, names, n=1)
+        problems.append(f"no plugin '{name}'" + (f" (did you mean {close[0]}?)" if close else ""))
+    raise PluginError(
+        f"--disable-plugin / disable-plugins: {'; '.join(problems)}; loaded plugins: {', '.join(names)} "
+        "(plugins are named by their entry point or their package, see `dqe plugins`)"
+    )

@@ -193,3 +193,28 @@ def test_builtin_plugins_can_be_switched_off_too(write_jsonl):
     assert run("check", data)[0] == 1
     code, out = run("check", data, "--disable-plugin", "dqe.rules.structure")
     assert code == 0
+
+
+def test_an_unknown_plugin_to_switch_off_is_named_with_the_loaded_ones(write_jsonl, tmp_path):
+    data = write_jsonl([GOOD])
+    code, out = run("check", data, "--disable-plugin", "dqe.rules.structur")
+    flat = " ".join(out.split())
+    assert code == 2
+    assert (
+        "--disable-plugin / disable-plugins: no plugin 'dqe.rules.structur' (did you mean dqe.rules.structure?)" in flat
+    )
+    assert "loaded plugins: dqe.formats.sharegpt, " in flat
+    (tmp_path / "dqe.toml").write_text('disable-plugins = ["dqe-pi"]\n')
+    code, out = run("check", data)
+    assert code == 2 and "no plugin 'dqe-pi'" in out
+    for command in (["rules"], ["rule", "DQ001"], ["plugins"]):
+        assert run(*command)[0] == 2
+    (tmp_path / "dqe.toml").unlink()
+    with pytest.raises(PluginError, match="no plugin 'nope'"):
+        dqe.check([GOOD], disable_plugins=["nope"])
+
+
+def test_names_in_the_environment_may_be_plugins_this_machine_lacks(write_jsonl, monkeypatch):
+    """DQE_DISABLE_PLUGINS is set for a whole CI machine or shell, not for one project."""
+    monkeypatch.setenv("DQE_DISABLE_PLUGINS", "dqe-not-installed-here")
+    assert run("check", write_jsonl([GOOD]))[0] == 0
