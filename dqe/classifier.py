@@ -164,17 +164,21 @@ def labelled(batch: pl.DataFrame, given: pl.Series, classifier: Classifier, unkn
     without a label of their own are handed to the classifier."""
     import polars as pl
 
-    from dqe.plugins import PluginError
+    from dqe.guard import PluginError, blame
 
     missing = given.is_null()
     if not missing.any():
         return given.alias(column)
     rows = missing.arg_true()
-    predicted = classifier.classify(batch.filter(missing))
+    plugin = classifier.context.registry.plugin_of("classifier", classifier.name)
+    what = f"{classifier.target} classifier '{classifier.name}' (plugin '{plugin}')"
+    with blame(f"{what} classify()"):
+        predicted = classifier.classify(batch.filter(missing))
     if not (isinstance(predicted, pl.Series) and predicted.len() == rows.len()):
         got = f"{predicted.len()} labels" if isinstance(predicted, pl.Series) else type(predicted).__name__
         raise PluginError(
-            f"{classifier.target} classifier '{classifier.name}' returned {got} for {rows.len()} records; "
-            "expected a String Series, one label per record"
+            f"{what} returned {got} for {rows.len()} records; expected a String Series, one label per record"
         )
-    return given.scatter(rows, predicted.cast(pl.String).fill_null(unknown)).alias(column)
+    with blame(f"{what}: its labels, cast to strings,"):
+        labels = predicted.cast(pl.String)
+    return given.scatter(rows, labels.fill_null(unknown)).alias(column)

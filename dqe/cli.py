@@ -12,9 +12,9 @@ import importlib.util
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -44,13 +44,26 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str] | None:
     return pairs
 
 
-def _fail(message: str, code: int = 2) -> None:
+class _Exit(SystemExit):
+    """dqe's own exit, told apart from a ``SystemExit`` that plugin code raised."""
+
+
+def _exit(code: int) -> NoReturn:
+    raise _Exit(code)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
     click.echo(f"dqe: error: {message}", err=True)
-    sys.exit(code)
+    _exit(code)
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Known failures become one clear line on stderr and exit code 2, not a traceback."""
+    """Known failures become one clear line on stderr and exit code 2, not a traceback.
+
+    A ``SystemExit`` or ``GeneratorExit`` that is not dqe's own came from plugin code that no
+    guard wraps: the run did not finish, so it is an error (exit code 2), never the exit code
+    the plugin chose (``SystemExit(0)`` would pass a CI gate).
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -66,6 +79,14 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             _fail(str(exc))
         except KeyboardInterrupt:
             _fail("interrupted; no output was written", 130)
+        except _Exit:
+            raise
+        except (SystemExit, GeneratorExit) as exc:
+            from dqe.guard import describe
+
+            _fail(
+                f"the run was ended by {describe(exc)}, not by dqe: plugin code stopped it, and nothing was checked to the end"
+            )
 
     return wrapper
 
@@ -164,6 +185,26 @@ def _overrides(kw: dict[str, Any]) -> dict[str, Any]:
         "against": [str(p.resolve()) for p in kw.pop("against", ())] or None,
     }
     return {k: v for k, v in overrides.items() if v is not None}
+
+
+@contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send what plugin code prints to stderr while it runs, so that a report on stdout (JSON a
+    tool reads) holds nothing else: ``print`` and writes to file descriptor 1 both, and those of
+    worker processes started meanwhile, which inherit the descriptor."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:  # no descriptor 1 or 2 (a daemon): Python-level output is still redirected
+        saved = None
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 @contextmanager
@@ -270,27 +311,27 @@ def check(
 ) -> None:
     """Check instruction data (JSON, JSONL, Parquet; Alpaca, ShareGPT, OpenAI messages)."""
     from dqe.api import make_engine
-    from dqe.render import get_renderer
+    from dqe.render import prepare, render
     from dqe.report import build_report
 
-    # Config, plugins and renderers are validated before the run, so a mistake costs no check.
-    engine = make_engine(config, (), disable_plugins, _overrides(kw))
-    renderer = get_renderer(engine.registry, fmt)
-    html = get_renderer(engine.registry, "html") if html_path is not None else None
-    for r in (renderer, html):
-        if r is not None:
-            r.prepare()
-    with progress_bar(not no_progress) as progress:
-        report = build_report(engine.run(list(paths), progress), complete=all_findings)
     color = output is None and fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    if show is not None:
-        from dqe.render.show import render_show
+    with stdout_to_stderr():  # what plugin code prints must not mix into the report on stdout
+        # Config, plugins and renderers are validated before the run, so a mistake costs no check.
+        engine = make_engine(config, (), disable_plugins, _overrides(kw))
+        for name in (fmt, "html") if html_path is not None else (fmt,):
+            prepare(engine.registry, name)
+        with progress_bar(not no_progress) as progress:
+            report = build_report(engine.run(list(paths), progress), complete=all_findings)
+        if show is not None:
+            from dqe.render.show import render_show
 
-        _write(render_show(report, show, limit=limit, color=color), output)
-    else:
-        _write(renderer.render(report, color=color, statistics=statistics), output)
-    if html is not None and html_path is not None:
-        _write(html.render(report), html_path)
+            text = render_show(report, show, limit=limit, color=color)
+        else:
+            text = render(engine.registry, fmt, report, color=color, statistics=statistics)
+        page = render(engine.registry, "html", report) if html_path is not None else None
+    _write(text, output)
+    if page is not None and html_path is not None:
+        _write(page, html_path)
     if output is not None or html_path is not None:
         s = report.summary
         written = " and ".join(str(p) for p in (output, html_path) if p is not None)
@@ -299,7 +340,7 @@ def check(
             err=True,
         )
     code = report.exit_code
-    sys.exit(0 if exit_zero and code == 1 else code)
+    _exit(0 if exit_zero and code == 1 else code)
 
 
 @main.command()
@@ -373,7 +414,7 @@ def filter_(
     if passed.resolve() == rejected.resolve():
         _fail("--passed and --rejected must be different files")
     overrides = {**_overrides(kw), "balance": balance, "max_records": max_records}
-    with progress_bar(not no_progress) as progress:
+    with progress_bar(not no_progress) as progress, stdout_to_stderr():  # plugins print to stderr
         result = run_filter(
             list(paths), passed, rejected, config, disable_plugins=disable_plugins, progress=progress, **overrides
         )
@@ -396,7 +437,7 @@ def filter_(
                 f"gate: {m.name} = {m.value:g} fails its threshold ({'<' if m.direction == 'min' else '>'} {m.fail:g})",
                 err=True,
             )
-    sys.exit(report.exit_code)
+    _exit(report.exit_code)
 
 
 @main.command()
@@ -409,7 +450,8 @@ def rules(fmt: str, show_all: bool, config: Path | None, disable_plugins: tuple[
     """Every rule: code, name, scope, severity, one-line summary."""
     from dqe.docs import rule_rows
 
-    rows = [r for r in rule_rows(_disabled(disable_plugins, config)) if show_all or r["default"]]
+    with stdout_to_stderr():  # plugins print to stderr
+        rows = [r for r in rule_rows(_disabled(disable_plugins, config)) if show_all or r["default"]]
     if fmt == "json":
         import json
 
@@ -441,7 +483,8 @@ def rule(code: str, config: Path | None, disable_plugins: tuple[str, ...]) -> No
     """What a rule does, why it matters, an example, and its options."""
     from dqe.docs import rule_doc
 
-    text = rule_doc(code, _disabled(disable_plugins, config))
+    with stdout_to_stderr():  # plugins print to stderr
+        text = rule_doc(code, _disabled(disable_plugins, config))
     if text is None:
         _fail(f"no rule '{code}' (see `dqe rules`)")
     click.echo(text)
@@ -456,7 +499,8 @@ def plugins(fmt: str, config: Path | None, disable_plugins: tuple[str, ...]) -> 
     """Loaded plugins, their versions and what each adds; broken ones with the reason."""
     from dqe.plugins import load_plugins
 
-    registry = load_plugins(disabled=_disabled(disable_plugins, config))
+    with stdout_to_stderr():  # plugins print to stderr
+        registry = load_plugins(disabled=_disabled(disable_plugins, config))
     if fmt == "json":
         import json
 
@@ -488,7 +532,7 @@ def plugins(fmt: str, config: Path | None, disable_plugins: tuple[str, ...]) -> 
         for p in registry.plugins:
             if p.error:
                 console.print(f"[red]error:[/] {p.error}", markup=True, highlight=False)
-    sys.exit(2 if registry.errors else 0)
+    _exit(2 if registry.errors else 0)
 
 
 @main.command()
@@ -505,13 +549,14 @@ def convert(
     """Rewrite records in another format, keeping every other field."""
     from dqe.api import convert as run_convert
 
-    result = run_convert(list(paths), to, output, config, disable_plugins=disable_plugins, **_overrides(kw))
+    with stdout_to_stderr():  # plugins print to stderr
+        result = run_convert(list(paths), to, output, config, disable_plugins=disable_plugins, **_overrides(kw))
     click.echo(f"{result.written:,} records -> {result.output}")
     for line in result.skipped[:20]:
         click.echo(f"skipped {line}", err=True)
     if result.skipped:
         click.echo(f"{len(result.skipped):,} records could not be converted and were not written", err=True)
-        sys.exit(1)
+        _exit(1)
 
 
 def _require_train_extra(command: str) -> None:
@@ -604,10 +649,10 @@ def train(config_file: Path | None, resume: Path | None, force: bool, quiet: boo
         for problem in exc.problems:
             click.echo(f"  - {problem}", err=True)
         click.echo("(dqe train --force trains anyway and records that in the run manifest)", err=True)
-        sys.exit(1)
+        _exit(1)
     except TrainingInterrupted as exc:
         click.echo(f"dqe: {exc}; continue with: dqe train --resume {config.out}", err=True)
-        sys.exit(130)
+        _exit(130)
     m = result.manifest
     losses = m["losses"]
     shown = ", ".join(
@@ -716,7 +761,8 @@ def eval_(
         from dqe.render.html import require_dependencies
 
         require_dependencies()
-    result = evaluate(run_dir, settings, out=out, disable_plugins=disable_plugins, echo=not quiet)
+    with stdout_to_stderr():  # plugins print to stderr
+        result = evaluate(run_dir, settings, out=out, disable_plugins=disable_plugins, echo=not quiet)
     report = result.report
     if fmt == "json":
         text = report.model_dump_json(indent=2) + "\n"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dqe.config import ConfigError, LoadedConfig
+from dqe.guard import blame
 from dqe.packs import Packs
 
 if TYPE_CHECKING:
@@ -66,7 +67,10 @@ class Context:
             if cls is None or cls.target != target:
                 known = ", ".join(sorted(n for n, c in self.registry.classifiers.items() if c.target == target))
                 raise ConfigError(f"'classifiers.{target}': no {target} classifier '{name}'; known: {known or 'none'}")
-            self._classifiers[target] = cls(self)
+            with blame(
+                f"{target} classifier '{name}' (plugin '{self.registry.plugin_of('classifier', name)}') __init__"
+            ):
+                self._classifiers[target] = cls(self)
         return self._classifiers[target]
 
 

@@ -17,14 +17,15 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel
 
-from dqe.batch import BatchProcessor, describe
+from dqe.batch import BatchProcessor
 from dqe.config import LoadedConfig
 from dqe.context import Context
 from dqe.feature import Feature
 from dqe.gate import ENGINE_METRICS, GateResult, evaluate_gate, resolve_metrics
-from dqe.plugins import PluginError, Registry
+from dqe.guard import PluginError, blame, describe
+from dqe.plugins import Registry
 from dqe.reader import FileInfo, Reader
-from dqe.rule import DatasetRule, RecordRule, Rule, Severity
+from dqe.rule import DatasetResult, DatasetRule, RecordRule, Rule, Severity
 from dqe.selection import select_rules
 from dqe.workers import choose_workers, run_batches
 
@@ -79,6 +80,7 @@ class RunResult:
     statuses: pl.DataFrame = field(init=False)  # _idx, status: passed | rejected | invalid
     reopen: Callable[[], Reader] | None = None  # a fresh reader of the same inputs, to read text again
     labels: dict[str, str] = field(default_factory=dict)  # label name -> column of ``table`` (Feature.labels)
+    warnings: list[RuleErrorInfo] = field(default_factory=list)  # rules that raised on a batch, not on its records
 
     def __post_init__(self) -> None:
         rejected = self.findings.filter(pl.col("severity") == "error").select("_idx").unique()
@@ -131,7 +133,8 @@ def _order_features(rules: list[ActiveRule], registry: Registry, context: Contex
         seen.add(name)
         for dep in cls.needs:
             visit(dep, f"feature '{name}'")
-        ordered.append(cls(context))
+        with blame(f"feature '{name}' (plugin '{registry.plugin_of('feature', name)}') __init__"):
+            ordered.append(cls(context))
 
     for active in rules:
         for name in active.rule.needs:
@@ -148,15 +151,19 @@ class Engine:
         self.loaded = loaded
         self.registry = registry
         self.context = Context(loaded, registry)
-        self.rules = [
-            ActiveRule(sel.cls(sel.options, self.context), sel.severity, registry.plugin_of("rule", sel.cls.code))
-            for sel in select_rules(loaded.config, registry)
-        ]
+        self.rules = []
+        for sel in select_rules(loaded.config, registry):
+            plugin = registry.plugin_of("rule", sel.cls.code)
+            with blame(f"rule {sel.cls.code} (plugin '{plugin}') __init__", _without(sel.cls.code, plugin)):
+                self.rules.append(ActiveRule(sel.cls(sel.options, self.context), sel.severity, plugin))
         self.context.rules = {a.code: a.rule for a in self.rules}
         self.features = _order_features(self.rules, registry, self.context)
         declared = [*ENGINE_METRICS, *(m for a in self.rules for m in a.rule.gate_metrics)]
         unselected = [m for cls in registry.rules.values() for m in cls.gate_metrics]
         self.gate_metrics = resolve_metrics(declared, loaded.config.gate, unselected)
+
+    def _feature_label(self, feature: Feature) -> str:
+        return f"feature '{feature.name}' (plugin '{self.registry.plugin_of('feature', feature.name)}')"
 
     def reader(self, inputs: Any) -> Reader:
         config = self.loaded.config
@@ -167,6 +174,7 @@ class Engine:
             columns=config.columns,
             tags=config.tags,
             batch_size=config.batch_size,
+            owners=self.registry.owner,
         )
 
     def workers(self, inputs: Any) -> int:
@@ -186,6 +194,7 @@ class Engine:
             [a for a in self.rules if isinstance(a.rule, RecordRule)],
             [a for a in self.rules if isinstance(a.rule, DatasetRule)],
             list(dict.fromkeys(keep)),
+            self.registry.owner,
         )
 
     def run(self, inputs: Any, progress: Callable[[int], None] | None = None) -> RunResult:
@@ -199,6 +208,7 @@ class Engine:
         findings: list[pl.DataFrame] = []
         invalid_rows: list[tuple[int, int, int, str]] = []
         errors: list[RuleErrorInfo] = []
+        warnings: list[RuleErrorInfo] = []
         done = 0
 
         workers = self.workers(inputs)
@@ -214,15 +224,15 @@ class Engine:
                 by_code[code].evaluated += evaluated
                 by_code[code].failed += failed
                 by_code[code].errors += raised
-            errors.extend(
-                RuleErrorInfo(
-                    code=r.code,
-                    plugin=r.plugin,
-                    source=None if r.file is None else f"{reader.files[r.file].path}:{r.line}",
-                    message=r.message,
+            for r in result.raised:
+                (warnings if r.warning else errors).append(
+                    RuleErrorInfo(
+                        code=r.code,
+                        plugin=r.plugin,
+                        source=None if r.file is None else f"{reader.files[r.file].path}:{r.line}",
+                        message=r.message,
+                    )
                 )
-                for r in result.raised
-            )
             for phase, seconds in result.timings.items():
                 timings[phase] += seconds
             done += batch.frame.height + len(batch.invalid)
@@ -245,7 +255,7 @@ class Engine:
         if table.height:
             _merge(dataset, {"formats": dict(table.group_by("_format").len().sort("_format").iter_rows())})
         for feature in self.features:
-            _merge(dataset, feature.summarize(table))
+            _merge(dataset, _summary(feature.summarize, table, self._feature_label(feature)))
         for active in sorted(dataset_rules, key=lambda a: (a.rule.stage, a.code)):  # type: ignore[attr-defined]
             findings_part, metrics = self._evaluate(active, table, errors)
             if findings_part is not None:
@@ -254,7 +264,7 @@ class Engine:
                 table = table.with_columns(rejected=pl.col("rejected") | pl.col("_idx").is_in(newly))
             _merge(dataset, metrics)
         for active in [*record_rules, *dataset_rules]:
-            _merge(dataset, active.rule.summarize(table))
+            _merge(dataset, _summary(active.rule.summarize, table, f"rule {active.code} (plugin '{active.plugin}')"))
         timings["dataset"] += time.perf_counter() - clock
 
         result = RunResult(
@@ -270,6 +280,7 @@ class Engine:
             config=self.loaded,
             reopen=lambda: self.reader(inputs),
             labels={name: column for f in self.features for name, column in f.labels.items()},
+            warnings=warnings,
         )
         records = result.statuses.height
         passed = result.count("passed")
@@ -299,7 +310,10 @@ class Engine:
         active.evaluated = table.height
         try:
             result = rule.evaluate(view)
-        except Exception as exc:
+            failed = _failed_rows(result, table)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             errors.append(RuleErrorInfo(code=active.code, plugin=active.plugin, source=None, message=describe(exc)))
             active.errors = table.height
             rejected = view.select(
@@ -315,24 +329,51 @@ class Engine:
             return rejected, {}
         if result.skipped:
             active.evaluated, active.skipped = 0, result.skipped
-        failed = result.failed
-        if failed is None or failed.height == 0:
+        if failed is None:
             return None, result.metrics
         active.failed = failed.height
-        return (
-            failed.select(
-                pl.col("_idx").cast(pl.UInt64),
-                code=pl.lit(active.code),
-                severity=pl.lit(active.severity),
-                score=pl.col("score").cast(pl.Float64) if "score" in failed.columns else pl.lit(0.0),
-                message=pl.col("message").cast(pl.String),
-                turn=pl.col("turn").cast(pl.Int32) if "turn" in failed.columns else pl.lit(None, dtype=pl.Int32),
-                evidence=(
-                    pl.col("evidence").cast(pl.String)
-                    if "evidence" in failed.columns
-                    else pl.lit(None, dtype=pl.String)
-                ),
-                error=pl.lit(False),
-            ),
-            result.metrics,
+        return failed.with_columns(code=pl.lit(active.code), severity=pl.lit(active.severity)).select(
+            *FINDINGS_SCHEMA
+        ), result.metrics
+
+
+def _without(code: str, plugin: str) -> str:
+    return f"to check without it: --ignore {code} or --disable-plugin {plugin}"
+
+
+def _summary(summarize: Callable[[pl.DataFrame], Any], table: pl.DataFrame, what: str) -> dict:
+    """What a feature's or rule's ``summarize`` returned, checked to be a dict."""
+    with blame(f"{what} summarize()"):
+        section = summarize(table.clone())  # a copy: changing it in place changes nothing here
+    if not isinstance(section, dict):
+        raise PluginError(f"{what}: summarize() returned {type(section).__name__}, expected a dict")
+    return section
+
+
+def _failed_rows(result: Any, table: pl.DataFrame) -> pl.DataFrame | None:
+    """A dataset rule's failing records checked against the contract: ``_idx`` of records of
+    this run, a finite ``score`` and a ``message``; None when nothing failed."""
+    if not isinstance(result, DatasetResult) or not isinstance(result.metrics, dict):
+        raise TypeError(
+            f"evaluate() returned {type(result).__name__}, expected a dqe.DatasetResult with a metrics dict"
         )
+    failed = result.failed
+    if failed is None:
+        return None
+    if not isinstance(failed, pl.DataFrame) or not {"_idx", "message"} <= set(failed.columns):
+        raise TypeError("evaluate() must return failed as a frame with '_idx' and 'message' columns, or None")
+    if failed.height == 0:
+        return None
+    rows = failed.select(
+        pl.col("_idx").cast(pl.UInt64),
+        score=pl.col("score").cast(pl.Float64).fill_null(0.0) if "score" in failed.columns else pl.lit(0.0),
+        message=pl.col("message").cast(pl.String),
+        turn=pl.col("turn").cast(pl.Int32) if "turn" in failed.columns else pl.lit(None, dtype=pl.Int32),
+        evidence=pl.col("evidence").cast(pl.String) if "evidence" in failed.columns else pl.lit(None, dtype=pl.String),
+        error=pl.lit(False),
+    )
+    if not rows["_idx"].is_in(table["_idx"].implode()).fill_null(False).all():
+        raise TypeError("evaluate() returned an '_idx' that is no record of this run")
+    if not rows["score"].is_finite().all():
+        raise TypeError("evaluate() returned a score that is not a finite number")
+    return rows

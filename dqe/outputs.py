@@ -118,12 +118,12 @@ class _Redactor:
             out = self._call(active, texts)
             if out is None:
                 continue
-            count = out["count"].cast(pl.UInt32).fill_null(0)
+            count = out["count"]
             replaced = count.to_numpy()
             for leaf in np.flatnonzero(replaced):
                 counts[owner[leaf]][active.code] += int(replaced[leaf])
             # Only a string the rule counted may change: an uncounted rewrite would be silent.
-            texts = out["text"].cast(pl.String).zip_with(count > 0, texts)
+            texts = out["text"].zip_with(count > 0, texts)
         rewritten = texts.to_list()
         results: list[tuple[Any, list[dict[str, Any]]]] = []
         for i, (value, found) in enumerate(zip(values, counts, strict=True)):
@@ -145,7 +145,9 @@ class _Redactor:
     def _call(self, active: ActiveRule, texts: pl.Series) -> pl.DataFrame | None:
         try:
             out = active.rule.redact(texts)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit too: nothing may be written as if redacted
             raise PluginError(
                 f"rule {active.code} (plugin '{active.plugin}') raised while redacting: {type(exc).__name__}: {exc}; "
                 f"nothing was written. Switch redaction off in [rules.{active.code}] or --ignore {active.code}"
@@ -157,7 +159,13 @@ class _Redactor:
                 f"rule {active.code} (plugin '{active.plugin}'): redact() must return a frame of {texts.len()} rows "
                 "with 'text' and 'count' columns, or None"
             )
-        return out
+        try:
+            return out.select(pl.col("text").cast(pl.String), pl.col("count").cast(pl.UInt32).fill_null(0))
+        except pl.exceptions.PolarsError as exc:
+            raise PluginError(
+                f"rule {active.code} (plugin '{active.plugin}'): redact() returned a 'text' column that is not "
+                f"strings or a 'count' column that is not counts: {exc}"
+            ) from exc
 
 
 def write_outputs(result: RunResult, reader: Reader, passed: Path, rejected: Path) -> OutputCounts:

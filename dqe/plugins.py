@@ -26,7 +26,7 @@ from dqe import hookspecs
 from dqe.classifier import TARGETS, Classifier
 from dqe.feature import Feature
 from dqe.formats.base import RecordFormat
-from dqe.guard import PluginError
+from dqe.guard import PluginError, describe
 from dqe.render.base import Renderer
 from dqe.rule import CODE_PATTERN, DatasetRule, RecordRule, Rule, RuleOptions
 from dqe.templates import Template
@@ -202,7 +202,12 @@ class _Loader:
         self.registry.plugins.append(info)
         if info.disabled:
             return
-        problem = _hook_problem(self.pm, plugin, info.name)
+        try:
+            problem = _hook_problem(self.pm, plugin, info.name)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # the plugin object's own attribute lookups raised
+            problem = f"plugin '{info.name}' cannot be inspected: {describe(exc)}"
         if problem:
             info.error = f"{problem} (or {_fix_hint(info.name)})"
             return
@@ -239,9 +244,10 @@ class _Loader:
                     impl.function(**{arg: self._register(kind, info) for arg in impl.argnames})
                 except PluginError as exc:
                     info.error = str(exc)
-                except Exception:
-                    where = traceback.format_exc(limit=-1).strip().splitlines()[-1]
-                    info.error = f"plugin '{info.name}' failed in {hook_name}: {where}; {_fix_hint(info.name)}"
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as exc:  # SystemExit(0) too: a plugin must not end the run as a pass
+                    info.error = f"plugin '{info.name}' failed in {hook_name}: {describe(exc)}; {_fix_hint(info.name)}"
         return registry
 
     def _register(self, kind: str, info: PluginInfo) -> Callable[[Any], None]:
@@ -322,7 +328,9 @@ def load_plugins(disabled: Iterable[str] = (), extra: Iterable[object] = ()) -> 
         if not info.disabled:
             try:
                 plugin = ep.load()
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
                 package = f" (package {info.package} {info.version})" if info.package else ""
                 where = _describe_import_error(exc, ep.value)
                 fix = f"pip install --force-reinstall {info.package}" if info.package else "reinstall it"

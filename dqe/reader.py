@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from dqe.files import InputError, Item, read_items, sniff
 from dqe.formats.base import Columns, RecordError, RecordFormat, Tags
+from dqe.guard import PluginError, blame, describe
 from dqe.records import batch_schema
 
 if TYPE_CHECKING:
@@ -83,8 +84,15 @@ class Reader:
         columns: Columns | None = None,
         tags: Tags | None = None,
         batch_size: int = 10_000,
+        owners: dict[str, str] | None = None,
     ):
         self.formats = formats
+        # how errors name each format's code: ``owners`` maps "format:NAME" to its plugin
+        self.labels = {
+            name: f"record format '{name}'"
+            + (f" (plugin '{owners[f'format:{name}']}')" if owners and f"format:{name}" in owners else "")
+            for name in formats
+        }
         self.columns = columns or Columns()
         self.tags = tags or Tags()
         self.batch_size = batch_size
@@ -150,7 +158,7 @@ class Reader:
             return None
         votes: Counter[str] = Counter()
         for obj in objects:
-            name = next((f.name for f in self.formats.values() if f.detect(obj, self.columns, self.tags)), None)
+            name = next((f.name for f in self.formats.values() if self._detects(f, obj, label)), None)
             if name:
                 votes[name] += 1
         if not votes:
@@ -161,6 +169,10 @@ class Reader:
                 "or pass --input-format"
             )
         return self.formats[votes.most_common(1)[0][0]]
+
+    def _detects(self, fmt: RecordFormat, obj: dict[str, Any], label: str) -> bool:
+        with blame(f"{label}: {self.labels[fmt.name]} detect()"):  # a plugin's format is plugin code
+            return bool(fmt.detect(obj, self.columns, self.tags))
 
     def stream(self) -> Iterator[tuple[int, Item, RecordFormat | None]]:
         """Every item of every input in order (the order ``_idx`` counts), with its file's format."""
@@ -174,7 +186,7 @@ class Reader:
                 yield index, item, fmt
 
     def __iter__(self) -> Iterator[Batch]:
-        builder = _BatchBuilder(self.columns, self.tags)
+        builder = _BatchBuilder(self.columns, self.tags, self.files, self.labels)
         # counted here and written to ``files`` with each batch: a pydantic attribute set per
         # record costs more than the rest of the loop's bookkeeping
         records, invalid = [0] * len(self.files), [0] * len(self.files)
@@ -199,9 +211,11 @@ class Reader:
 class _BatchBuilder:
     """Accumulates normalized records column by column; ``build`` makes the polars frame."""
 
-    def __init__(self, columns: Columns, tags: Tags):
+    def __init__(self, columns: Columns, tags: Tags, files: list[FileInfo], labels: dict[str, str]):
         self.columns = columns
         self.tags = tags
+        self.files = files  # for messages: the path of each input
+        self.labels = labels  # for messages: each format with its plugin
         self._reset()
 
     def _reset(self) -> None:
@@ -239,6 +253,12 @@ class _BatchBuilder:
         except RecordError as exc:
             self.invalid.append(InvalidRecord(idx, file, item.line, f"{fmt.name}: {exc}", item.obj))
             return False
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a plugin's format raising anything else is a plugin error, not a bad record
+            raise PluginError(
+                f"{self.files[file].path}:{item.line}: {self.labels[fmt.name]} normalize() raised {describe(exc)}"
+            ) from exc
         row = len(self.cols["_idx"])
         cols = self.cols
         cols["_idx"].append(idx)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 import polars as pl
-from pydantic import BaseModel, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr
 
 from dqe import __version__
 from dqe.engine import RuleErrorInfo, RunResult
@@ -92,6 +92,8 @@ class Report(BaseModel):
     errors: list[RuleErrorInfo]
     timings: dict[str, float]
     config: ConfigInfo
+    # rules that raised on a batch but on none of its records alone: nothing rejected, a bug to fix
+    warnings: list[RuleErrorInfo] = Field(default_factory=list)
 
     _result: RunResult | None = PrivateAttr(default=None)
 
@@ -264,6 +266,7 @@ def build_report(result: RunResult, *, complete: bool = False, per_rule: int | N
         findings=[Finding(**row) for row in sampled.iter_rows(named=True)],
         findings_complete=complete or sampled.height == findings.height,
         errors=result.errors,
+        warnings=result.warnings,
         timings={k: round(v, 4) for k, v in result.timings.items()},
         config=ConfigInfo(
             path=str(result.config.path) if result.config.path else None, sha256=result.config.config.digest()

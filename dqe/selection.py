@@ -12,6 +12,7 @@ from typing import NamedTuple
 from pydantic import ValidationError
 
 from dqe.config import Config, ConfigError, describe_errors
+from dqe.guard import blame
 from dqe.plugins import Registry
 from dqe.rule import Rule, RuleOptions, Severity
 
@@ -55,15 +56,23 @@ def select_rules(config: Config, registry: Registry) -> list[Selected]:
         severity = table.pop("severity", cls.severity)
         if severity not in SEVERITIES:
             raise ConfigError(f"'rules.{key}.severity': '{severity}' is not one of {', '.join(SEVERITIES)}")
-        try:
-            options = cls.Options.model_validate(table)
-        except ValidationError as exc:
-            raise ConfigError(describe_errors(exc, f"rules.{key}.")) from None
+        with _options_of(cls, registry):
+            try:
+                options = cls.Options.model_validate(table)
+            except ValidationError as exc:
+                raise ConfigError(describe_errors(exc, f"rules.{key}.")) from None
         configured[cls.code] = (options, severity)
 
-    return [
-        Selected(
-            registry.rules[code], *configured.get(code, (registry.rules[code].Options(), registry.rules[code].severity))
-        )
-        for code in sorted(chosen)
-    ]
+    selected = []
+    for code in sorted(chosen):
+        cls = registry.rules[code]
+        if code not in configured:
+            with _options_of(cls, registry):
+                configured[code] = (cls.Options(), cls.severity)
+        selected.append(Selected(cls, *configured[code]))
+    return selected
+
+
+def _options_of(cls: type[Rule], registry: Registry) -> blame:
+    """Validating a rule's options runs its plugin's validators: plugin code."""
+    return blame(f"rule {cls.code} (plugin '{registry.plugin_of('rule', cls.code)}') options")

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +33,7 @@ AUTO_MIN_BYTES = 64 << 20
 AUTO_MAX_WORKERS = 8
 
 _PROCESSOR: BatchProcessor | None = None
+_START_ERROR: str | None = None  # why this worker could not build its engine
 
 
 def choose_workers(setting: int, inputs: Any, portable: bool) -> int:
@@ -54,17 +57,31 @@ def choose_workers(setting: int, inputs: Any, portable: bool) -> int:
 
 
 def _start(loaded: LoadedConfig, disabled: list[str]) -> None:
+    """Build this worker's engine. What it raises is kept and raised with the first batch: an
+    initializer that raises breaks the pool, and the run would end in a traceback that does not
+    say why. stdout goes to stderr here: a worker never owns the report on stdout."""
     from dqe import tokenizers
     from dqe.engine import Engine
+    from dqe.guard import describe
     from dqe.plugins import load_plugins
 
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     tokenizers.THREADS = 1  # the workers are the parallelism
-    global _PROCESSOR
-    _PROCESSOR = Engine(loaded, load_plugins(disabled=disabled)).processor()
+    global _PROCESSOR, _START_ERROR
+    try:
+        _PROCESSOR = Engine(loaded, load_plugins(disabled=disabled)).processor()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        _START_ERROR = str(exc) if isinstance(exc, Exception) and str(exc) else describe(exc)
 
 
 def _work(frame: pl.DataFrame) -> BatchResult:
-    assert _PROCESSOR is not None, "worker started without an engine"
+    from dqe.guard import PluginError
+
+    if _PROCESSOR is None:
+        raise PluginError(f"a worker process could not set up the rules: {_START_ERROR}")
     return _PROCESSOR(frame)
 
 
@@ -108,13 +125,21 @@ def run_batches(
             yield batch, process(batch.frame)
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(loaded, disabled)) as pool:
-        pending: deque = deque()
-        while (batch := read()) is not None:
-            pending.append((batch, pool.submit(_work, batch.frame)))
-            if len(pending) >= 2 * workers:
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(loaded, disabled)) as pool:
+            pending: deque = deque()
+            while (batch := read()) is not None:
+                pending.append((batch, pool.submit(_work, batch.frame)))
+                if len(pending) >= 2 * workers:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            while pending:
                 done, future = pending.popleft()
                 yield done, future.result()
-        while pending:
-            done, future = pending.popleft()
-            yield done, future.result()
+    except BrokenProcessPool as exc:
+        from dqe.guard import PluginError
+
+        raise PluginError(
+            f"a worker process died while checking ({exc}); plugin code may have ended it (os._exit) or "
+            "crashed the interpreter: run with --workers 1 to see which rule"
+        ) from None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 import dqe
 from dqe.config import load_config
 from dqe.engine import Engine
-from dqe.plugins import load_plugins
+from dqe.plugins import PluginError, load_plugins
 
 GOOD = {"instruction": "Say hi.", "output": "Hi!"}
 
@@ -70,3 +71,65 @@ def test_quality_is_the_mean_rule_score():
     quality = result.table["quality"].to_list()
     assert quality[0] == 1.0
     assert 0 < quality[1] < 1  # DQ001 passes (1.0), DQ101 scores limit/tokens
+
+
+class WorksAloneOnly(dqe.RecordRule):
+    """Raises on any batch of more than one record, as a rule with a batch-size bug does."""
+
+    code = "TST012"
+    name = "works-alone-only"
+    summary = "raises on batches"
+
+    def check(self, batch):
+        if batch.height > 1:
+            raise ValueError("cannot broadcast")
+        return batch.select(passed=pl.lit(True))
+
+
+def test_a_rule_that_raises_on_the_batch_but_on_no_record_alone_is_reported(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(f'{{"instruction": "q{i}", "output": "a"}}\n' for i in range(3)))
+    report = dqe.check(path, plugins=[plugin_with(WorksAloneOnly)], select=["TST012"])
+    assert report.summary.passed == 3 and not report.errors  # every record was checked alone, and passed
+    (warning,) = report.warnings
+    assert (warning.code, warning.plugin, warning.source) == ("TST012", "Plugin-0", f"{path}:1")
+    assert warning.message.startswith("raised on the batch of 3 records from here, but on none of them alone")
+    assert "ValueError: cannot broadcast (at test_engine.py:" in warning.message
+
+
+class NotANumber(dqe.RecordRule):
+    code = "TST013"
+    name = "not-a-number"
+    summary = "scores NaN"
+
+    def check(self, batch):
+        return batch.select(passed=pl.lit(True), score=pl.lit(float("nan")))
+
+
+def test_a_score_that_is_not_a_finite_number_is_a_plugin_error_not_a_quality():
+    report = dqe.check([GOOD, GOOD], plugins=[plugin_with(NotANumber)], select=["TST013"])
+    assert report.exit_code == 2 and report.summary.passed == 0
+    assert report.errors[0].message.startswith("TypeError: check() returned a score that is not a finite number (NaN)")
+    filtered = dqe.check([GOOD, GOOD], plugins=[plugin_with(NotANumber)], select=["TST013", "DQ431"], max_records=1)
+    assert filtered.exit_code == 2
+    assert not any("cut-off nan" in f.message for f in filtered.findings)
+
+
+class CollectsAnIndex(dqe.DatasetRule):
+    code = "TST014"
+    name = "collects-an-index"
+    summary = "collects a column named like an internal one"
+
+    def collect(self, batch):
+        return batch.select("_idx")
+
+    def evaluate(self, table):
+        return dqe.DatasetResult()
+
+
+def test_a_collected_column_named_like_an_internal_one_is_a_plugin_error():
+    with pytest.raises(PluginError) as exc:
+        dqe.check([GOOD], plugins=[plugin_with(CollectsAnIndex)], select=["TST014"])
+    assert "rule TST014 (plugin 'Plugin-0'): collect() returned column '_idx', a name the engine's table uses" in str(
+        exc.value
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dqe.guard import PluginError, blame
 from dqe.hookspecs import hookimpl
 from dqe.render.base import Renderer, RenderError
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from dqe.plugins import Registry
     from dqe.report import Report
 
-__all__ = ["RenderError", "Renderer", "get_renderer"]
+__all__ = ["RenderError", "Renderer", "get_renderer", "prepare", "render"]
 
 
 class TextRenderer(Renderer):
@@ -119,6 +120,28 @@ def get_renderer(registry: Registry, name: str) -> Renderer:
     if name not in registry.renderers:
         raise RenderError(f"unknown report format '{name}'; known: {', '.join(registry.renderers)}")
     return registry.renderers[name]
+
+
+def _label(registry: Registry, name: str) -> str:
+    return f"renderer '{name}' (plugin '{registry.plugin_of('renderer', name)}')"
+
+
+def prepare(registry: Registry, name: str) -> None:
+    """Check that format ``name`` can render here, before any record is read."""
+    renderer = get_renderer(registry, name)
+    with blame(f"{_label(registry, name)} prepare()"):
+        renderer.prepare()
+
+
+def render(registry: Registry, name: str, report: Report, **options: Any) -> str:
+    """The report in format ``name``. A renderer is plugin code: what it raises, or returns
+    that is not text, is a PluginError naming it."""
+    renderer = get_renderer(registry, name)
+    with blame(f"{_label(registry, name)} render()"):
+        text = renderer.render(report, **options)
+    if not isinstance(text, str):
+        raise PluginError(f"{_label(registry, name)}: render() returned {type(text).__name__}, expected str")
+    return text
 
 
 @hookimpl

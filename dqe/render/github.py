@@ -51,6 +51,17 @@ def render_github(report: Report) -> str:
                 title=f"dqe rule error {e.code}",
             )
         )
+    for w in report.warnings:
+        path, line = split_source(w.source) if w.source else (None, None)
+        lines.append(
+            command(
+                "warning",
+                f"rule {w.code} (plugin {w.plugin}) {w.message}",
+                file=relative_path(path) if path else None,
+                line=line,
+                title=f"dqe rule warning {w.code}",
+            )
+        )
     for m in report.gate.metrics:
         if m.state in ("fail", "warn"):
             lines.append(

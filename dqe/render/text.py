@@ -158,6 +158,22 @@ def errors_block(report: Report) -> Group | None:
     return Group(*lines)
 
 
+def warnings_block(report: Report) -> Group | None:
+    if not report.warnings:
+        return None
+    lines = [
+        Text(
+            "Rule warnings (a rule raised on a batch but on none of its records alone; nothing was rejected)",
+            style="bold yellow",
+        )
+    ]
+    for w in report.warnings[:10]:
+        lines.append(Text(f"{w.code} (plugin {w.plugin}) {w.source or 'data set'}: {_clip(w.message, 160)}"))
+    if len(report.warnings) > 10:
+        lines.append(Text(f"... and {len(report.warnings) - 10} more", style="dim"))
+    return Group(*lines)
+
+
 def summary_line(report: Report) -> Text:
     s = report.summary
     return Text.assemble(
@@ -192,6 +208,7 @@ def render_text(report: Report, *, color: bool = False, statistics: bool = False
         findings_block(report),
         dataset_block(report),
         errors_block(report),
+        warnings_block(report),
         gate_block(report),
         summary_line(report),
     ]
