@@ -221,7 +221,7 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[int], None] | None]:
         TextColumn("checking {task.completed:,} records"),
         TextColumn("[dim]{task.fields[rate]}"),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=Console(file=getattr(sys.stderr, "stream", sys.stderr)),  # its cursor movements are dqe's own
         transient=True,
     ) as progress:
         task = progress.add_task("check", total=None, rate="")
@@ -256,6 +256,14 @@ def main() -> None:
     dqe eval runs/exp1                        loss, ROUGE, rules on answers: base vs tuned
     dqe rules / dqe rule DQ101 / dqe plugins
     """
+    from dqe.terminal import TerminalStream
+
+    # Everything a command writes, the report, messages, what plugins print, can quote data:
+    # no control sequence in it reaches the terminal (or the CI log that plays it back).
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if not isinstance(stream, TerminalStream):
+            setattr(sys, name, TerminalStream(stream))
 
 
 @main.command()

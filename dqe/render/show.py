@@ -13,12 +13,13 @@ from dqe.config import ConfigError
 from dqe.records import Turn
 from dqe.render.common import statuses
 from dqe.report import Report
+from dqe.terminal import visible
 
 _EXCERPT = 300
 
 
 def _excerpt(text: str, width: int = _EXCERPT) -> str:
-    flat = " ".join(text.split())
+    flat = " ".join(visible(text).split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -47,8 +48,8 @@ def render_show(report: Report, rule: str, *, limit: int = 20, color: bool = Fal
     )
     console.print(
         Text.assemble(
-            (f"{row.code} {row.name}", "bold"),
-            f": {failing.height:,} of {row.evaluated:,} records fail ({row.summary})",
+            (visible(f"{row.code} {row.name}"), "bold"),
+            visible(f": {failing.height:,} of {row.evaluated:,} records fail ({row.summary})"),
             (f"; showing the first {len(records):,} (--limit)" if len(records) < failing.height else "", "dim"),
         )
     )
@@ -57,10 +58,10 @@ def render_show(report: Report, rule: str, *, limit: int = 20, color: bool = Fal
         status = status_of.get(record, "")
         console.print(
             Text.assemble(
-                (source, "cyan"),
+                (visible(source), "cyan"),
                 "  ",
                 (status, "red" if status != "passed" else "green"),
-                (f"  id {record_id}" if record_id else "", "dim"),
+                (f"  id {visible(record_id)}" if record_id else "", "dim"),
             )
         )
         mine = reasons_of.get(record)
@@ -71,7 +72,9 @@ def render_show(report: Report, rule: str, *, limit: int = 20, color: bool = Fal
                 style = "bold" if code == row.code else ""
                 at = f"  turn {turn}" if turn is not None else ""
                 console.print(
-                    Text.assemble("  ", (f"{code} {severity}", style), (at, "cyan"), "  ", _excerpt(message or "", 200))
+                    Text.assemble(
+                        "  ", (visible(f"{code} {severity}"), style), (at, "cyan"), "  ", _excerpt(message or "", 200)
+                    )
                 )
                 if evidence:
                     console.print(Text.assemble("    ", ("evidence", "dim"), "  ", _excerpt(evidence, 200)))

@@ -12,13 +12,14 @@ from rich.text import Text
 
 from dqe.render.common import number as _n
 from dqe.report import Report
+from dqe.terminal import visible
 
 _STATE_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skipped": "dim"}
 _SHOWN_PER_RULE = 3
 
 
 def _clip(text: str, width: int = 110) -> str:
-    text = " ".join(text.split())
+    text = " ".join(visible(text).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -36,8 +37,14 @@ def files_table(report: Report) -> Table:
         "Files", {"file": "left", "format": "left", "records": "right", "invalid": "right", "": "left"}
     )
     for f in report.files:
-        kind = " · ".join(x for x in (f.container, f.format) if x) or "-"
-        table.add_row(escape(f.path), kind, _n(f.records), _n(f.invalid) if f.invalid else "", f.note or "")
+        kind = visible(" · ".join(x for x in (f.container, f.format) if x) or "-")
+        table.add_row(
+            escape(visible(f.path)),
+            escape(kind),
+            _n(f.records),
+            _n(f.invalid) if f.invalid else "",
+            Text(visible(f.note or "")),
+        )
     return table
 
 
@@ -59,10 +66,10 @@ def rules_table(report: Report) -> Table:
         failed = Text(_n(r.failed), style="red" if r.failed and r.severity == "error" else "yellow" if r.failed else "")
         if r.errors:
             failed.append(f" +{r.errors:,} errors", style="bold red")
-        name = Text(r.name)
+        name = Text(visible(r.name))
         if r.skipped:
             failed = Text("-")
-            name.append(f" (skipped: {r.skipped})", style="dim")
+            name.append(f" (skipped: {visible(r.skipped)})", style="dim")
         table.add_row(
             r.code,
             name,
@@ -70,7 +77,7 @@ def rules_table(report: Report) -> Table:
             r.severity,
             "-" if r.skipped else _n(r.evaluated),
             failed,
-            "" if r.plugin.startswith("dqe") else r.plugin,
+            "" if r.plugin.startswith("dqe") else Text(visible(r.plugin)),
         )
     return table
 
@@ -84,7 +91,9 @@ def findings_block(report: Report) -> Group | None:
         shown[f.code] = shown.get(f.code, 0) + 1
         style = "red" if f.severity == "error" else "yellow"
         turn = f"turn {f.turn}  " if f.turn is not None else ""
-        line = Text.assemble((f"{f.code} ", style), (f"{f.source}  ", "cyan"), (turn, "cyan"), _clip(f.message))
+        line = Text.assemble(
+            (f"{f.code} ", style), (f"{visible(f.source)}  ", "cyan"), (turn, "cyan"), _clip(f.message)
+        )
         lines.append(line)
     if not lines:
         return None
@@ -108,13 +117,13 @@ def dataset_block(report: Report) -> Group | None:
         lines.append(Text(f"  ({tokens['tokenizer']}, {tokens['template']} template{extra})", style="dim"))
     formats = report.dataset.get("formats")
     if formats:
-        lines.append(Text("formats  " + "  ".join(f"{k} {v:,}" for k, v in formats.items())))
+        lines.append(Text(visible("formats  " + "  ".join(f"{k} {v:,}" for k, v in formats.items()))))
     for name, metrics in report.dataset.items():
         if name in ("tokens", "formats", "records") or not isinstance(metrics, dict):
             continue
         flat = [f"{k} {_fmt_value(v)}" for k, v in metrics.items() if isinstance(v, int | float | str)]
         if flat:
-            lines.append(Text(f"{name}  " + "  ".join(flat)))
+            lines.append(Text(visible(f"{name}  " + "  ".join(flat))))
     if not lines:
         return None
     return Group(Text("Dataset", style="bold"), *lines)
@@ -132,7 +141,10 @@ def gate_block(report: Report) -> Group:
         op = "<" if m.direction == "min" else ">"
         limits = ", ".join(f"{k} {op} {_n(v)}" for k, v in (("fail", m.fail), ("warn", m.warn)) if v is not None)
         table.add_row(
-            m.name, _n(m.value), Text(m.state.upper(), style=_STATE_STYLE[m.state]), f"({limits})" if limits else ""
+            Text(visible(m.name)),
+            _n(m.value),
+            Text(m.state.upper(), style=_STATE_STYLE[m.state]),
+            f"({limits})" if limits else "",
         )
     verdict = report.gate.verdict
     title = Text.assemble(("Gate ", "bold"), (verdict.upper(), "bold green" if verdict == "pass" else "bold red"))
@@ -144,14 +156,16 @@ def errors_block(report: Report) -> Group | None:
         return None
     lines = [Text("Rule errors (the check is incomplete; these records are rejected)", style="bold red")]
     for e in report.errors[:10]:
-        lines.append(Text(f"{e.code} (plugin {e.plugin}) {e.source or 'data set'}: {_clip(e.message, 140)}"))
+        lines.append(Text(visible(f"{e.code} (plugin {e.plugin}) {e.source or 'data set'}: ") + _clip(e.message, 140)))
     if len(report.errors) > 10:
         lines.append(Text(f"... and {len(report.errors) - 10} more", style="dim"))
     for code, plugin in dict.fromkeys((e.code, e.plugin) for e in report.errors):
         lines.append(
             Text(
-                f"fix: where the message does not say what to change, {code} has a bug: report it to the authors of "
-                f"plugin '{plugin}' with these records; to check without it: --ignore {code} or --disable-plugin {plugin}",
+                visible(
+                    f"fix: where the message does not say what to change, {code} has a bug: report it to the authors "
+                    f"of plugin '{plugin}' with these records; to check without it: --ignore {code} or --disable-plugin {plugin}"
+                ),
                 style="yellow",
             )
         )
@@ -168,7 +182,7 @@ def warnings_block(report: Report) -> Group | None:
         )
     ]
     for w in report.warnings[:10]:
-        lines.append(Text(f"{w.code} (plugin {w.plugin}) {w.source or 'data set'}: {_clip(w.message, 160)}"))
+        lines.append(Text(visible(f"{w.code} (plugin {w.plugin}) {w.source or 'data set'}: ") + _clip(w.message, 160)))
     if len(report.warnings) > 10:
         lines.append(Text(f"... and {len(report.warnings) - 10} more", style="dim"))
     return Group(*lines)
@@ -198,7 +212,7 @@ def render_text(report: Report, *, color: bool = False, statistics: bool = False
             table.add_column()
         for r in sorted(report.rules, key=lambda r: -r.failed):
             if r.failed or r.errors:
-                table.add_row(f"{r.failed:>8,}", r.code, r.name)
+                table.add_row(f"{r.failed:>8,}", r.code, Text(visible(r.name)))
         console.print(table)
         console.print(summary_line(report))
         return out.getvalue()
