@@ -3,10 +3,16 @@ run exactly where it stopped (the same losses as a run that never stopped).
 
 A checkpoint is a folder ``checkpoints/step-NNNNNN`` written under a temporary name and renamed
 into place, so a crash while saving leaves the previous checkpoint intact.
+
+A run folder can come from anywhere, so nothing in it may run code when it is read: the adapter
+is safetensors, the trainer and RNG states JSON, and the optimizer and scheduler states torch
+files read with ``weights_only=True`` (tensors and plain values, no pickled objects).
 """
 
 from __future__ import annotations
 
+import base64
+import pickle
 import random
 import shutil
 from pathlib import Path
@@ -15,9 +21,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from dqe.files import InputError
 from dqe.train.runfolder import checkpoints, read_json, write_json
 
 ADAPTER_FILE = "adapter_model.safetensors"
+RNG_FILE = "rng.json"
 
 
 def rng_snapshot() -> dict[str, Any]:
@@ -29,6 +37,59 @@ def rng_snapshot() -> dict[str, Any]:
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
+
+
+def _tensor_text(tensor: torch.Tensor) -> str:
+    return base64.b64encode(tensor.numpy().tobytes()).decode()
+
+
+def _text_tensor(text: str) -> torch.Tensor:
+    return torch.frombuffer(bytearray(base64.b64decode(text)), dtype=torch.uint8)
+
+
+def write_rng(path: Path, state: dict[str, Any]) -> None:
+    """The RNG states as JSON: Python's and numpy's numbers, torch's byte states in base64."""
+    version, internal, gauss = state["python"]
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    data = {
+        "python": [version, list(internal), gauss],
+        "numpy": [kind, keys.tolist(), pos, has_gauss, cached],
+        "torch": _tensor_text(state["torch"]),
+    }
+    if "cuda" in state:
+        data["cuda"] = [_tensor_text(t) for t in state["cuda"]]
+    write_json(path, data)
+
+
+def read_rng(path: Path) -> dict[str, Any]:
+    """What ``write_rng`` wrote, in the shapes ``restore_rng`` takes."""
+    try:
+        data = read_json(path)
+        version, internal, gauss = data["python"]
+        kind, keys, pos, has_gauss, cached = data["numpy"]
+        state: dict[str, Any] = {
+            "python": (version, tuple(internal), gauss),
+            "numpy": (kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached),
+            "torch": _text_tensor(data["torch"]),
+        }
+        if "cuda" in data:
+            state["cuda"] = [_text_tensor(t) for t in data["cuda"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not the random states of a dqe checkpoint ({exc})") from None
+    return state
+
+
+def _load_weights(path: Path, **kwargs: Any) -> Any:
+    """A torch file read as tensors and plain values only: a pickled object (which could run
+    code) is refused, not run."""
+    try:
+        return torch.load(path, weights_only=True, **kwargs)
+    except pickle.UnpicklingError as exc:
+        reason = str(exc).rsplit("WeightsUnpickler error: ", 1)[-1].split(".")[0]
+        raise InputError(
+            f"{path}: refused: it holds more than tensors and plain values ({reason}), and reading it could run "
+            "code; dqe never writes such a file"
+        ) from None
 
 
 def restore_rng(state: dict[str, Any]) -> None:
@@ -61,7 +122,7 @@ def save_checkpoint(
     model.save_pretrained(str(tmp / "adapter"))
     torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
     torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-    torch.save(rng, tmp / "rng.pt")
+    write_rng(tmp / RNG_FILE, rng)
     write_json(tmp / "state.json", state)
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
@@ -82,7 +143,11 @@ def load_checkpoint(path: Path, model: Any, optimizer: Any, scheduler: Any) -> t
     """Restore adapter, optimizer and scheduler; returns (trainer state, RNG state)."""
     load_adapter_weights(model, path / "adapter")
     device = next(model.parameters()).device
-    optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location=device, weights_only=True))
-    scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=False))
-    rng = torch.load(path / "rng.pt", weights_only=False)  # written by this module: numpy and Python states
-    return read_json(path / "state.json"), rng
+    optimizer.load_state_dict(_load_weights(path / "optimizer.pt", map_location=device))
+    scheduler.load_state_dict(_load_weights(path / "scheduler.pt"))
+    if not (path / RNG_FILE).is_file() and (path / "rng.pt").is_file():
+        raise InputError(
+            f"{path / 'rng.pt'}: refused: random states pickled as an older dqe did (or made to look so), and "
+            "reading a pickle could run code; start the run again without --resume"
+        )
+    return read_json(path / "state.json"), read_rng(path / RNG_FILE)
