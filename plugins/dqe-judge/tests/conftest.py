@@ -35,6 +35,7 @@ class ChatServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self.delay = 0.0  # added to every response (to observe concurrency)
+        self.redirect: tuple[int, str] | None = None  # (status, Location) to answer every request with
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
@@ -51,6 +52,12 @@ class ChatServer:
             def log_message(self, *args: object) -> None:
                 pass
 
+            def do_GET(self) -> None:  # noqa: N802 - what a client following a 302 would send
+                with server.lock:
+                    server.requests.append({"method": "GET", "path": self.path})
+                    server.headers.append(dict(self.headers))
+                self._send(405, b'{"error": "method not allowed"}')
+
             def do_POST(self) -> None:  # noqa: N802 - the http.server API
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server.lock:
@@ -65,6 +72,9 @@ class ChatServer:
                         server.in_flight -= 1
 
             def _answer(self, body: dict) -> None:
+                if server.redirect is not None:
+                    status, location = server.redirect
+                    return self._send(status, b"", {"Location": location})
                 if self.path != "/v1/chat/completions":
                     return self._send(404, b'{"error": "not found"}')
                 if body.get("model") == "missing-model":
@@ -130,6 +140,16 @@ class ChatServer:
 
 @pytest.fixture
 def chat_server() -> Iterator[ChatServer]:
+    server = ChatServer()
+    server.thread.start()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[ChatServer]:
+    """A second server: another host, as far as the client can tell (another origin)."""
     server = ChatServer()
     server.thread.start()
     yield server

@@ -6,10 +6,16 @@ be reached fails the run once and fast instead of once per record.
 Three outcomes per call: a ``Reply``; ``CallFailed`` (this request failed after its retries:
 a slow, failing or malformed response; the record goes unjudged); ``EndpointUnavailable`` (no
 request can succeed: nothing listens, the key is refused, the URL is wrong; the run stops).
+
+Credentials go to the configured endpoint and nowhere else: a redirect is never followed (it
+would carry the API key to whatever host it names, and a POST turned into a GET is no chat
+completion anyway); it stops the run, saying where it pointed. A user and password in the
+base URL are sent as HTTP basic authentication and left out of every URL the client shows.
 """
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import random
@@ -17,6 +23,7 @@ import socket
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
@@ -49,9 +56,18 @@ class ChatClient:
         retry_delay: float = 1.0,
         extra: dict[str, Any] | None = None,
     ):
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        parts = urllib.parse.urlsplit(base_url)
+        self.url = without_credentials(base_url).rstrip("/") + "/chat/completions"
         self.model = model
         self.api_key = api_key
+        self._basic = (
+            base64.b64encode(
+                f"{urllib.parse.unquote(parts.username or '')}:{urllib.parse.unquote(parts.password or '')}".encode()
+            ).decode()
+            if parts.username or parts.password
+            else None
+        )
+        self._opener = urllib.request.build_opener(_RefuseRedirects)
         self.timeout = timeout
         self.retries = retries
         self.retry_delay = retry_delay
@@ -91,9 +107,11 @@ class ChatClient:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
+        elif self._basic:
+            headers["Authorization"] = f"Basic {self._basic}"
         request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with self._opener.open(request, timeout=self.timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             raise self._http_error(exc) from None
@@ -113,6 +131,13 @@ class ChatClient:
     def _http_error(self, exc: urllib.error.HTTPError) -> Exception:
         """What an HTTP error status means: retry it, give up on this record, or stop the run."""
         detail = _excerpt(exc.read())
+        if 300 <= exc.code < 400:
+            location = exc.headers.get("Location")
+            where = without_credentials(urllib.parse.urljoin(self.url, location)) if location else "nowhere it named"
+            return self._stop(
+                f"the endpoint redirected to {where} (HTTP {exc.code}); dqe follows no redirect, so that the API key "
+                "never goes to another host: if that is the endpoint, set base-url to it"
+            )
         if exc.code in (401, 403):
             return self._stop(
                 f"the endpoint refused the key (HTTP {exc.code}: {detail}); set DQE_JUDGE_API_KEY or api-key"
@@ -133,6 +158,22 @@ class ChatClient:
         with self._lock:
             self._down = message
         return EndpointUnavailable(message)
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without the user and password it may hold: what a message may show of it."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=host))
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows no redirect: the 3xx response comes back as an HTTPError, for ``_http_error``."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
+        return None
 
 
 class _Retry(Exception):
