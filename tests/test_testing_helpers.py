@@ -113,3 +113,44 @@ def test_batch_is_what_check_receives():
     assert Shouting.check(None, frame)["passed"].to_list() == [True, True]  # type: ignore[arg-type]
     with pytest.raises(PluginError, match="no feature 'nope'"):
         batch(["x"], needs=["nope"])
+
+
+def test_assert_rule_contract_passes_a_rule_that_keeps_it():
+    from dqe.testing import assert_rule_contract
+
+    assert_rule_contract(Structure, [record("Hi?", "Hello."), record("Hi?", ""), record("", "An answer.")])
+    assert_rule_contract(Structure, [conversation("a", "b", "c", "d"), conversation("a", "", "c")])
+    assert_rule_contract(Shouting, [record(answer="HELLO"), record(answer="hello")])
+
+
+class LongestFails(RecordRule):
+    """Fails the longest answer of its batch: a verdict that depends on the other records."""
+
+    code = "TST031"
+    name = "longest-fails"
+    summary = "fails the longest answer in the batch"
+
+    def check(self, batch):
+        longest = pl.col("answer").str.len_chars() == pl.col("answer").str.len_chars().max()
+        return batch.select(passed=~longest)
+
+
+@pytest.mark.parametrize(
+    ("rule", "problem"),
+    [
+        (LongestFails, "record 0: in the batch (True, 1.0, None), alone (False, 0.0, 'failed TST031')"),
+        ("nan", "check() returned a score that is not a finite number (NaN)"),
+        ("mutate", "check() changed its batch in place"),
+        ("print", "check() printed to stdout: 'printed by a hostile plugin with print()"),
+    ],
+)
+def test_assert_rule_contract_names_what_a_rule_breaks(rule, problem):
+    from dqe.testing import assert_rule_contract
+    from dqe.testing.hostile import RECORD_RULE, Hostile
+
+    plugins = []
+    if isinstance(rule, str):
+        plugins, rule = [Hostile("check", rule)], RECORD_RULE
+    with pytest.raises(AssertionError) as exc:
+        assert_rule_contract(rule, [record(answer="short"), record(answer="a longer answer")], plugins=plugins)
+    assert problem in str(exc.value)

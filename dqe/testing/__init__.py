@@ -10,6 +10,9 @@ rule on them through the real engine, and assert what it found.
 A rule runs exactly as in ``dqe check``: its options are validated, the features it ``needs``
 are computed, and its results are checked like any other rule's. A rule class that no loaded
 plugin registers is registered for the run, so a test needs no installed package.
+``assert_rule_contract(NoShouting, records)`` checks what the engine would otherwise catch at
+run time: result shape, finite scores, a batch left unchanged, nothing printed, and the same
+verdict in a batch as alone. ``dqe.testing.hostile`` holds plugins that misbehave on purpose.
 """
 
 from __future__ import annotations
@@ -182,6 +185,60 @@ def assert_findings(run: RuleRun, expected: Mapping[int, str | None] | Iterable[
         problems.append(f"records {missing} were expected to fail, but only {len(run.passed)} records ran")
     if problems:
         raise AssertionError(f"{run.code}:\n  " + "\n  ".join(problems))
+
+
+def assert_rule_contract(
+    rule: type[Rule] | str,
+    records: Iterable[RecordLike],
+    options: Mapping[str, Any] | None = None,
+    *,
+    plugins: Sequence[object] = (),
+    **config: Any,
+) -> None:
+    """What the engine holds a record rule's ``check`` to, checked on ``records`` without the
+    engine's safety nets: one row per record with a boolean ``passed`` and finite scores; the
+    batch left as it was; nothing printed to stdout (where ``--format json`` goes); and each
+    record judged the same in a batch as alone (the engine checks records one at a time when a
+    batch raises, and splits data into batches wherever it likes)."""
+    import contextlib
+    import io
+
+    from dqe.api import resolve_config
+    from dqe.batch import validated
+    from dqe.engine import Engine
+    from dqe.rule import RecordRule
+
+    registry, cls = _registry(rule, plugins, ())
+    if not issubclass(cls, RecordRule):
+        raise TypeError(f"{cls.code} is a dataset rule; assert_rule_contract checks record rules")
+    engine = Engine(
+        resolve_config({"select": [cls.code], "rules": {cls.code: dict(options or {})}, **config}), registry
+    )
+    instance = engine.rules[0].rule
+    frame = batch(records, needs=cls.needs, plugins=plugins, **config)
+    before = frame.clone()
+    printed = io.StringIO()
+    problems = []
+    with contextlib.redirect_stdout(printed):
+        out = instance.check(frame)  # type: ignore[attr-defined]
+    try:
+        whole = validated(out, before.height, cls.code)
+    except TypeError as exc:
+        whole = None
+        problems.append(str(exc))
+    if frame.columns != before.columns or not frame.equals(before):
+        problems.append("check() changed its batch in place (work on a copy: batch.clone(), or expressions)")
+    if printed.getvalue():
+        problems.append(f"check() printed to stdout: {printed.getvalue()[:80]!r} (use logging, or nothing)")
+    for row in range(before.height if whole is not None else 0):
+        with contextlib.redirect_stdout(io.StringIO()):
+            alone = validated(instance.check(before.slice(row, 1)), 1, cls.code)  # type: ignore[attr-defined]
+        if alone.row(0) != whole.row(row):
+            problems.append(
+                f"record {row}: in the batch {whole.row(row)[:3]}, alone {alone.row(0)[:3]} (passed, score, message)"
+            )
+    if problems:
+        raise AssertionError(f"{cls.code} breaks the rule contract:\n  " + "\n  ".join(problems))
 
 
 def _containing(text: str | None) -> str:
