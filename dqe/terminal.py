@@ -1,4 +1,4 @@
-"""What may reach a terminal: every control character made visible, but newline and tab.
+"""What may reach a terminal: every control character made visible but newline, tab and CRLF.
 
 Record text, file names, config values and plugin messages can hold sequences a terminal obeys
 rather than shows: OSC sets the window title (``ESC ]0;``) or hides a link (``ESC ]8;;``), CSI
@@ -14,11 +14,12 @@ from __future__ import annotations
 import re
 from typing import Any, TextIO
 
-# C0 but tab and newline, DEL, C1, and the bidi controls: embeddings, overrides, isolates, marks
-CONTROL = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_CONTROL = re.compile(f"[{CONTROL}]")
+# C0 but tab and newline, DEL, C1, and the bidi controls: embeddings, overrides, isolates, marks;
+# a carriage return only where it ends no line (alone it moves the cursor back over the line)
+CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{CONTROL}]|\r(?!\n)")
 # dqe's own colours: Select Graphic Rendition, ESC [ numbers m, and nothing else
-_SGR_OR_CONTROL = re.compile(f"(\x1b\\[[0-9;]*m)|[{CONTROL}]")
+_SGR_OR_CONTROL = re.compile(f"(\x1b\\[[0-9;]*m)|[{CONTROL}]|\r(?!\n)")
 
 
 def _escape(char: str) -> str:
@@ -26,7 +27,7 @@ def _escape(char: str) -> str:
 
 
 def visible(text: str) -> str:
-    """``text`` with every control character but newline and tab written as its escape."""
+    """``text`` with every control character but newline, tab and CRLF written as its escape."""
     return _CONTROL.sub(lambda m: _escape(m.group()), text)
 
 

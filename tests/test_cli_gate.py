@@ -185,7 +185,10 @@ def test_max_records_must_be_positive(data, tmp_path):
     [
         ("pass-rate = { fail = 1.5 }", "'gate.pass-rate.fail': 1.5 is outside the values pass-rate can take (0 to 1)"),
         ("pass-rate = { fail = -0.2 }", "'gate.pass-rate.fail': -0.2 is outside the values pass-rate can take"),
-        ("duplicate-rate = { fail = 0.05, warn = 0.2 }", "'gate.duplicate-rate.warn': 0.2 is above the fail level 0.05"),
+        (
+            "duplicate-rate = { fail = 0.05, warn = 0.2 }",
+            "'gate.duplicate-rate.warn': 0.2 is above the fail level 0.05",
+        ),
     ],
 )
 def test_a_threshold_that_could_never_pass_or_fail_is_a_config_error(data, tmp_path, table, message):

@@ -25,7 +25,7 @@ HOSTILE = (
     "NUL\x00 BEL\x07 BS\x08 CR\r DEL\x7f C1-CSI\x9b31m NEL\x85 "
     "\u202eexe.txt\u202c \u2066isolate\u2069"  # bidi: shows 'txt.exe' reversed
 )
-RAW = re.compile(f"[{CONTROL}]")
+RAW = re.compile(f"[{CONTROL}]|\r(?!\n)")
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -34,7 +34,8 @@ def only_text_and_colours(output: str) -> bool:
 
 
 def test_visible_writes_every_control_character_but_newline_and_tab_as_its_escape():
-    assert visible("a\tb\nc") == "a\tb\nc"
+    assert visible("a\tb\nc\r\nd") == "a\tb\nc\r\nd"  # a CRLF line end is a line end
+    assert visible("shown\rhidden") == "shown\\u000dhidden"  # a lone CR would write over the line
     assert visible("\x1b]0;t\x07") == "\\u001b]0;t\\u0007"
     assert visible("\x00\x7f\x9b\u202e\u2066") == "\\u0000\\u007f\\u009b\\u202e\\u2066"
     assert RAW.search(visible(HOSTILE)) is None

@@ -178,7 +178,9 @@ def test_an_unknown_classifier_is_a_config_error_listing_the_known_ones():
 
 def test_a_classifier_returning_the_wrong_number_of_labels_is_a_plugin_error():
     records = [{"instruction": "a", "output": "b"}, {"instruction": "c", "output": "d"}]
-    with pytest.raises(PluginError, match="category classifier 'broken' returned 1 labels for 2 records"):
+    with pytest.raises(
+        PluginError, match=r"category classifier 'broken' \(plugin 'ClassifierPlugin-0'\) returned 1 labels for 2"
+    ):
         dqe.check(records, plugins=[ClassifierPlugin()], select=["DQ411"], classifiers={"category": "broken"})
 
 
