@@ -18,6 +18,7 @@ from typing import Any, TextIO
 # a carriage return only where it ends no line (alone it moves the cursor back over the line)
 CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _CONTROL = re.compile(f"[{CONTROL}]|\r(?!\n)")
+_ANY = re.compile(f"[{CONTROL}\r]")  # a quick test first: most text holds none
 # dqe's own colours: Select Graphic Rendition, ESC [ numbers m, and nothing else
 _SGR_OR_CONTROL = re.compile(f"(\x1b\\[[0-9;]*m)|[{CONTROL}]|\r(?!\n)")
 
@@ -28,12 +29,16 @@ def _escape(char: str) -> str:
 
 def visible(text: str) -> str:
     """``text`` with every control character but newline, tab and CRLF written as its escape."""
+    if _ANY.search(text) is None:
+        return text
     return _CONTROL.sub(lambda m: _escape(m.group()), text)
 
 
 def keep_colours(text: str) -> str:
     """``visible``, but colour sequences (SGR) stay: for output dqe coloured itself, from data
     that went through ``visible`` first."""
+    if _ANY.search(text) is None:
+        return text
     return _SGR_OR_CONTROL.sub(lambda m: m.group(1) or _escape(m.group()), text)
 
 
