@@ -15,14 +15,17 @@ from typing import Any
 from pydantic import BaseModel
 
 from dqe.config import Config, LoadedConfig, load_config, validate_config
+from dqe.context import loaded_dir
 from dqe.engine import Engine
 from dqe.formats.base import RecordError
-from dqe.manifest import write_manifest
+from dqe.inputs import Inputs, expand, input_paths, refuse_overwriting, resolve_inputs
+from dqe.manifest import manifest_path, write_manifest
 from dqe.outputs import OutputCounts, write_outputs
 from dqe.plugins import load_plugins
 from dqe.records import Record, Source, Turn
 from dqe.report import Report, build_report
 from dqe.rule import kebab_case
+from dqe.writers import ObjectWriter, OutputSet
 
 
 class FilterResult(BaseModel):
@@ -60,6 +63,20 @@ def make_engine(
     return Engine(loaded, registry)
 
 
+def guard_outputs(engine: Engine, source: Any, outputs: dict[str, Path]) -> Inputs:
+    """``source`` resolved, once any output that would replace an input has been refused: a
+    data file, the config file or an --against set (an ``InputError``, exit code 2)."""
+    inputs = resolve_inputs(source)
+    read = input_paths(inputs)
+    if engine.loaded.path is not None:
+        read.append(engine.loaded.path)
+    base = loaded_dir(engine.loaded)
+    for against in engine.loaded.config.against:
+        read.extend(expand(base / against))
+    refuse_overwriting(outputs, read)
+    return inputs
+
+
 def check(
     source: Any,
     config: Any = None,
@@ -86,16 +103,30 @@ def filter(  # noqa: A001 - dqe.filter is the command's name
     progress: Callable[[int], None] | None = None,
     **overrides: Any,
 ) -> FilterResult:
-    """Check ``source`` and write every record to ``passed`` or ``rejected`` (with reasons)."""
+    """Check ``source`` and write every record to ``passed`` or ``rejected`` (with reasons),
+    and the gate manifest beside ``passed``: all three files or none."""
+    passed, rejected = Path(passed), Path(rejected)
     engine = make_engine(config, plugins, disable_plugins, overrides)
-    result = engine.run(source, progress)
-    outputs = write_outputs(result, engine.reader(source), Path(passed), Path(rejected))
-    if outputs.redactions.values:
-        result.dataset["redactions"] = outputs.redactions.model_dump()
+    manifest = manifest_path(passed)
+    inputs = guard_outputs(engine, source, {"--passed": passed, "--rejected": rejected, "the gate manifest": manifest})
+    result = engine.run(inputs, progress)
     recorded = {kebab_case(k): v for k, v in overrides.items() if v is not None}
-    manifest = write_manifest(
-        result, Path(passed), Path(rejected), outputs.passed, outputs.rejected, outputs.rewritten_ids, recorded
-    )
+    with OutputSet() as files:
+        ok, bad = files.open(passed), files.open(rejected)
+        outputs = write_outputs(result, result.reopen(), ok, bad)  # type: ignore[misc]
+        if outputs.redactions.values:
+            result.dataset["redactions"] = outputs.redactions.model_dump()
+        write_manifest(
+            result,
+            ok,
+            bad,
+            files.open(manifest),
+            outputs.passed,
+            outputs.rejected,
+            outputs.rewritten_ids,
+            recorded,
+            outputs.annotation,
+        )
     return FilterResult(report=build_report(result), outputs=outputs, manifest=manifest)
 
 
@@ -110,18 +141,16 @@ def convert(
     **overrides: Any,
 ) -> ConvertResult:
     """Rewrite records in another record format, keeping every field the formats do not own."""
-    from dqe.files import ObjectWriter
-
     engine = make_engine(config, plugins, disable_plugins, overrides)
     formats = engine.registry.formats
     if to not in formats:
         raise RecordError(f"unknown format '{to}'; known: {', '.join(formats)}")
     target = formats[to]
     columns, tags = engine.loaded.config.columns, engine.loaded.config.tags
-    reader = engine.reader(source)
-    writer = ObjectWriter(Path(output))
+    reader = engine.reader(guard_outputs(engine, source, {"-o/--output": Path(output)}))
     skipped: list[str] = []
-    try:
+    with OutputSet() as files:
+        writer = ObjectWriter(files.open(Path(output)))
         for file, item, fmt in reader.stream():
             where = f"{reader.files[file].path}:{item.line}"
             if item.obj is None or fmt is None:
@@ -146,8 +175,5 @@ def convert(
                 continue
             owned = fmt.owned_keys(columns, tags)
             writer.write({**converted, **{k: v for k, v in item.obj.items() if k not in owned and k not in converted}})
-    except BaseException:
-        writer.close(ok=False)
-        raise
-    writer.close()
+        writer.close()
     return ConvertResult(written=writer.count, skipped=skipped, output=str(output))

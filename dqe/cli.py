@@ -72,11 +72,15 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         from dqe.formats.base import RecordError
         from dqe.plugins import PluginError
         from dqe.render.base import RenderError
+        from dqe.writers import OutputError
 
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, InputError, PluginError, RecordError, RenderError) as exc:
+        except (ConfigError, InputError, OutputError, PluginError, RecordError, RenderError) as exc:
             _fail(str(exc))
+        except OSError as exc:  # an I/O error no reader or writer named: still not a gate failure
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{exc.strerror or exc}")
         except KeyboardInterrupt:
             _fail("interrupted; no output was written", 130)
         except _Exit:
@@ -234,14 +238,16 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[int], None] | None]:
         yield update
 
 
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    from dqe.files import atomic_output
+def _write(texts: dict[Path | None, str]) -> None:
+    """Each text to its file (None: standard output); the files all or none."""
+    from dqe.writers import OutputSet
 
-    with atomic_output(output) as f:
-        f.write(text.encode())
+    with OutputSet() as files:
+        for path, text in texts.items():
+            if path is not None:
+                files.open(path).write(text.encode())
+    if None in texts:
+        click.echo(texts[None], nl=False)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -318,18 +324,20 @@ def check(
     **kw: Any,
 ) -> None:
     """Check instruction data (JSON, JSONL, Parquet; Alpaca, ShareGPT, OpenAI messages)."""
-    from dqe.api import make_engine
+    from dqe.api import guard_outputs, make_engine
     from dqe.render import prepare, render
     from dqe.report import build_report
 
     color = output is None and fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     with stdout_to_stderr():  # what plugin code prints must not mix into the report on stdout
-        # Config, plugins and renderers are validated before the run, so a mistake costs no check.
+        # Config, plugins, renderers and output paths are checked before the run, so a mistake costs no check.
         engine = make_engine(config, (), disable_plugins, _overrides(kw))
         for name in (fmt, "html") if html_path is not None else (fmt,):
             prepare(engine.registry, name)
+        written = {name: path for name, path in (("-o/--output", output), ("--html", html_path)) if path is not None}
+        inputs = guard_outputs(engine, list(paths), written)
         with progress_bar(not no_progress) as progress:
-            report = build_report(engine.run(list(paths), progress), complete=all_findings)
+            report = build_report(engine.run(inputs, progress), complete=all_findings)
         if show is not None:
             from dqe.render.show import render_show
 
@@ -337,9 +345,7 @@ def check(
         else:
             text = render(engine.registry, fmt, report, color=color, statistics=statistics)
         page = render(engine.registry, "html", report) if html_path is not None else None
-    _write(text, output)
-    if page is not None and html_path is not None:
-        _write(page, html_path)
+    _write({output: text, **({html_path: page} if page is not None else {})})
     if output is not None or html_path is not None:
         s = report.summary
         written = " and ".join(str(p) for p in (output, html_path) if p is not None)
@@ -419,8 +425,6 @@ def filter_(
     from dqe.api import filter as run_filter
     from dqe.render.text import summary_line
 
-    if passed.resolve() == rejected.resolve():
-        _fail("--passed and --rejected must be different files")
     overrides = {**_overrides(kw), "balance": balance, "max_records": max_records}
     with progress_bar(not no_progress) as progress, stdout_to_stderr():  # plugins print to stderr
         result = run_filter(
@@ -430,10 +434,12 @@ def filter_(
     report = result.report
     click.echo(f"{out.passed:,} passed -> {out.passed_path}")
     click.echo(f"{out.rejected:,} rejected -> {out.rejected_path}")
+    if out.annotation != "_dqe":
+        click.echo(f"records have a '_dqe' field of their own: dqe's reasons are under '{out.annotation}'")
     if out.redactions.values:
         by_rule = ", ".join(f"{code} {n:,}" for code, n in out.redactions.rules.items())
         click.echo(
-            f"{out.redactions.values:,} spans redacted in {out.redactions.records:,} records ({by_rule}); see _dqe.redactions"
+            f"{out.redactions.values:,} spans redacted in {out.redactions.records:,} records ({by_rule}); see {out.annotation}.redactions"
         )
     click.echo(f"gate manifest -> {result.manifest}")
     from rich.console import Console
@@ -770,7 +776,8 @@ def eval_(
 
         require_dependencies()
     with stdout_to_stderr():  # plugins print to stderr
-        result = evaluate(run_dir, settings, out=out, disable_plugins=disable_plugins, echo=not quiet)
+        written = {"-o/--output": output} if output is not None else None
+        result = evaluate(run_dir, settings, out=out, disable_plugins=disable_plugins, echo=not quiet, written=written)
     report = result.report
     if fmt == "json":
         text = report.model_dump_json(indent=2) + "\n"
@@ -778,6 +785,6 @@ def eval_(
         text = render_eval_html(report)
     else:
         text = render_eval_text(report, color=output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-    _write(text, output)
+    _write({output: text})
     if output is not None:
         click.echo(f"report in {output}; generations and reports in {result.out}", err=True)

@@ -23,6 +23,7 @@ from dqe.context import Context
 from dqe.feature import Feature
 from dqe.gate import ENGINE_METRICS, GateResult, evaluate_gate, resolve_metrics
 from dqe.guard import PluginError, blame, describe
+from dqe.inputs import Inputs, resolve_inputs
 from dqe.plugins import Registry
 from dqe.reader import FileInfo, Reader
 from dqe.rule import DatasetResult, DatasetRule, RecordRule, Rule, Severity
@@ -78,6 +79,7 @@ class RunResult:
     timings: dict[str, float]
     config: LoadedConfig
     statuses: pl.DataFrame = field(init=False)  # _idx, status: passed | rejected | invalid
+    inputs: Inputs | None = None  # what was read (streams spooled): outputs and hashes read it again
     reopen: Callable[[], Reader] | None = None  # a fresh reader of the same inputs, to read text again
     labels: dict[str, str] = field(default_factory=dict)  # label name -> column of ``table`` (Feature.labels)
     warnings: list[RuleErrorInfo] = field(default_factory=list)  # rules that raised on a batch, not on its records
@@ -177,7 +179,7 @@ class Engine:
             owners=self.registry.owner,
         )
 
-    def workers(self, inputs: Any) -> int:
+    def workers(self, inputs: Inputs) -> int:
         """Worker processes for these inputs: the config's ``workers``, or, when it is 0, as
         many as the machine has cores for inputs big enough to repay starting them."""
         return choose_workers(self.loaded.config.workers, inputs, self.registry.portable)
@@ -198,6 +200,8 @@ class Engine:
         )
 
     def run(self, inputs: Any, progress: Callable[[int], None] | None = None) -> RunResult:
+        """Check ``inputs`` (paths, records, a frame, or ``Inputs`` resolved before)."""
+        inputs = resolve_inputs(inputs)
         reader = self.reader(inputs)
         self.context.files = reader.files
         timings: dict[str, float] = defaultdict(float)
@@ -278,6 +282,7 @@ class Engine:
             gate=GateResult(verdict="pass", metrics=[]),
             timings=dict(timings),
             config=self.loaded,
+            inputs=inputs,
             reopen=lambda: self.reader(inputs),
             labels={name: column for f in self.features for name, column in f.labels.items()},
             warnings=warnings,

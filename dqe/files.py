@@ -1,19 +1,22 @@
 """File containers: JSONL, JSON arrays and Parquet, read as a stream of items with line numbers.
 
-A bad item never stops the stream: it comes out as an ``Item`` with ``error`` set and the raw
-text kept, so the caller can report it with its file:line and keep it in the rejected output.
-Reading streams, so memory does not grow with the file.
+A bad item never stops the stream: it comes out as an ``Item`` with ``error`` set and its raw
+text kept (its bytes, where they are not valid text), so the caller can report it with its
+file:line and keep it in the rejected output. Text is UTF-8, or UTF-16 or UTF-32 told by a
+byte-order mark or by the zero bytes of its first characters (RFC 4627). Numbers read exactly:
+integers of any size stay integers; a number no 64-bit float can hold (``NaN``, ``1e400``)
+and a record nested deeper than ``MAX_DEPTH`` are invalid items, raw text kept, in every
+container. Reading streams, so memory does not grow with the file.
 """
 
 from __future__ import annotations
 
 import codecs
+import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple
 
@@ -22,9 +25,37 @@ import orjson
 Container = Literal["jsonl", "json", "parquet"]
 CONTAINERS: tuple[str, ...] = ("jsonl", "json", "parquet")
 
+# Deepest nesting of a record (the record itself is level 1): below orjson's limit for writing
+# (254), so that every record read can be hashed and written back.
+MAX_DEPTH = 200
+_TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
+
 _CHUNK = 1 << 22  # 4 MiB of text per read of a JSON array
-_PARQUET_ROWS = 20_000
-_SURROGATE = re.compile("[\udc80-\udcff]")
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# Undecodable bytes become U+DC00 + byte (surrogateescape does this only for bytes >= 0x80,
+# which is all UTF-8 needs but not UTF-16), so that they can be told apart and given back.
+_BYTES_ERRORS = "dqe.bytes"
+_ESCAPED = re.compile("[\udc00-\udcff]")
+_BIG_INT = re.compile(rb"\d{19}")  # an integer that may not fit 64 bits: orjson reads it as a float
+
+
+def _escape_bytes(exc: UnicodeError) -> tuple[str, int]:
+    if isinstance(exc, UnicodeDecodeError):
+        return "".join(chr(0xDC00 + b) for b in exc.object[exc.start : exc.end]), exc.end
+    if isinstance(exc, UnicodeEncodeError):
+        chars = exc.object[exc.start : exc.end]
+        if all(0xDC00 <= ord(c) <= 0xDCFF for c in chars):
+            return bytes(ord(c) - 0xDC00 for c in chars), exc.end  # type: ignore[return-value]
+    raise exc
+
+
+codecs.register_error(_BYTES_ERRORS, _escape_bytes)
 
 
 class InputError(Exception):
@@ -35,7 +66,23 @@ class Item(NamedTuple):
     line: int
     obj: dict[str, Any] | None
     error: str | None = None
-    raw: str | None = None  # the text of an invalid item, so that nothing is lost
+    raw: str | bytes | None = None  # an invalid item's text; its bytes when they are not valid text
+
+
+class Sniffed(NamedTuple):
+    """What a file holds: its container and, for text, its encoding and byte-order mark."""
+
+    container: Container
+    encoding: str = "utf-8"
+    bom: int = 0  # bytes of byte-order mark to skip
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _ends_with_parquet_footer(f: IO[bytes]) -> bool:
@@ -49,53 +96,120 @@ def _ends_with_parquet_footer(f: IO[bytes]) -> bool:
     return tail == b"PAR1"
 
 
-def sniff(path: Path) -> Container | None:
+def _encoding(head: bytes) -> tuple[str, int]:
+    """The text encoding and BOM length: a byte-order mark, else the zero bytes around the
+    first characters, which JSON keeps ASCII (RFC 4627, section 3), else UTF-8."""
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding, len(bom)
+    if len(head) >= 4:
+        zeros = tuple(b == 0 for b in head[:4])
+        for pattern, encoding in (
+            ((True, True, True, False), "utf-32-be"),
+            ((False, True, True, True), "utf-32-le"),
+            ((True, False, True, False), "utf-16-be"),
+            ((False, True, False, True), "utf-16-le"),
+        ):
+            if zeros == pattern:
+                return encoding, 0
+    return "utf-8", 0
+
+
+def sniff(path: Path, label: str | None = None) -> Sniffed | None:
     """The container of a file: by extension for .jsonl and .parquet, else by content (many
-    .json files are JSON Lines). None for an empty or whitespace-only file.
+    .json files are JSON Lines). None for an empty or whitespace-only file. Errors name the
+    file by ``label`` (a stream's name, where ``path`` is its spool).
     """
+    name = label or str(path)
     suffix = path.suffix.lower()
     try:
         with open(path, "rb") as f:
             head = f.read(1 << 16)
             if head[:4] == b"PAR1" and _ends_with_parquet_footer(f):
-                return "parquet"
-            while head and not head.strip():
+                return Sniffed("parquet")
+            encoding, bom = _encoding(head)
+            decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+            text = decoder.decode(head[bom:], final=len(head) < 1 << 16)
+            while head and not text.strip(" \t\r\n\ufeff"):
                 head = f.read(1 << 16)
+                text = decoder.decode(head, final=not head)
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+        raise InputError(f"{name}: no such file") from None
     except IsADirectoryError:
-        raise InputError(f"{path}: is a directory") from None
+        raise InputError(f"{name}: is a directory") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
-    text = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+        raise InputError(f"{name}: cannot be read ({exc.strerror})") from None
+    text = text.lstrip(" \t\r\n\ufeff")
     if not text:
         return None
     if suffix == ".parquet":
-        raise InputError(f"{path}: not a Parquet file (no PAR1 magic bytes)")
+        raise InputError(f"{name}: not a Parquet file (no PAR1 magic bytes)")
     if suffix in (".jsonl", ".ndjson"):
-        return "jsonl"
-    if text[:1] == b"[":
-        return "json"
+        return Sniffed("jsonl", encoding, bom)
+    if text[:1] == "[":
+        return Sniffed("json", encoding, bom)
     # JSON Lines whose first line is damaged still has objects on the lines after it
-    if text[:1] == b"{" or any(line.lstrip()[:1] == b"{" for line in text.splitlines()[1:20]):
-        return "jsonl"
+    if text[:1] == "{" or any(line.lstrip()[:1] == "{" for line in text.splitlines()[1:20]):
+        return Sniffed("jsonl", encoding, bom)
     raise InputError(
-        f"{path}: unknown format: expected JSON Lines, a JSON array or Parquet (the file starts with {text[:20]!r})"
+        f"{name}: unknown format: expected JSON Lines, a JSON array or Parquet (the file starts with {text[:20]!r})"
     )
 
 
-def read_items(path: Path, container: Container) -> Iterator[Item]:
-    if container == "jsonl":
-        return _read_jsonl(path)
-    if container == "json":
-        return _read_json_array(path)
-    return _read_parquet(path)
+def read_items(path: Path, sniffed: Sniffed, label: str | None = None) -> Iterator[Item]:
+    if sniffed.container == "jsonl":
+        return _read_jsonl(path, sniffed)
+    if sniffed.container == "json":
+        return _read_json_array(path, sniffed)
+    from dqe.parquet import read_rows
+
+    return read_rows(path, label)
+
+
+# -- values ----------------------------------------------------------------------------------
+
+
+class _NotAFloat(ValueError):
+    """A number JSON allows but no 64-bit float holds, or a NaN/Infinity JSON does not allow."""
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _NotAFloat(f"number {text} is out of the range of 64-bit floats")
+    return value
+
+
+def _constant(name: str) -> float:
+    raise _NotAFloat(f"{name} is not a JSON value")
+
+
+def exact_loads(text: str | bytes) -> Any:
+    """JSON read with integers of any size kept exact; NaN, Infinity and overflowing numbers
+    are errors, as they are to orjson."""
+    return json.loads(text, parse_float=_finite, parse_constant=_constant)
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests containers more than ``limit`` levels deep (no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(v, dict):
+            stack.extend((x, depth + 1) for x in v.values() if isinstance(x, dict | list))
+        elif isinstance(v, list):
+            stack.extend((x, depth + 1) for x in v if isinstance(x, dict | list))
+    return False
 
 
 def _decode_error(exc: Exception) -> str:
     msg = str(exc)
     if "utf-8" in msg.lower() or "surrogates" in msg.lower():
         return "invalid UTF-8"
+    if "depth limit" in msg or "recursion limit" in msg:
+        return _TOO_DEEP
     return f"malformed JSON: {msg}"
 
 
@@ -103,36 +217,99 @@ def _not_an_object(value: Any) -> str:
     return f"expected a JSON object, got {type(value).__name__ if value is not None else 'null'}"
 
 
-def _read_jsonl(path: Path) -> Iterator[Item]:
+# -- JSON Lines --------------------------------------------------------------------------------
+
+
+def _aligned_lines(f: IO[bytes], encoding: str) -> Iterator[bytes]:
+    """Lines of UTF-16 or UTF-32 bytes: split at newline code units, never inside a character."""
+    newline = "\n".encode(encoding)
+    unit = len(newline)
+    buf = b""
+    while True:
+        chunk = f.read(_CHUNK)
+        buf += chunk
+        start = scan = 0
+        while (end := buf.find(newline, scan)) != -1:
+            if (end - start) % unit:  # a match across two characters
+                scan = end + 1
+                continue
+            yield buf[start : end + unit]
+            start = scan = end + unit
+        buf = buf[start:]
+        if not chunk:
+            if buf:
+                yield buf
+            return
+
+
+def _raw(data: bytes, encoding: str) -> str | bytes:
+    """An invalid item's text, or its bytes when they are not valid in the file's encoding."""
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return data
+
+
+def _body(line: bytes, encoding: str) -> bytes:
+    """A line's bytes without its line ending."""
+    for ending in ("\r\n", "\n"):
+        encoded = ending.encode(encoding)
+        if line.endswith(encoded):
+            return line[: -len(encoded)]
+    return line
+
+
+def _parse_line(number: int, data: bytes, body: bytes, encoding: str) -> Item:
+    """One line of JSON Lines: ``data`` is its UTF-8 text, ``body`` its own bytes (for raw)."""
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return Item(number, None, _decode_error(exc), _raw(body, encoding))
+    if data.count(b"[") + data.count(b"{") > MAX_DEPTH and too_deep(obj):
+        return Item(number, None, _TOO_DEEP, _raw(body, encoding))
+    if not isinstance(obj, dict):
+        return Item(number, None, _not_an_object(obj), _raw(body, encoding))
+    if _BIG_INT.search(data):
+        obj = exact_loads(data)
+    return Item(number, obj)
+
+
+def _read_jsonl(path: Path, sniffed: Sniffed) -> Iterator[Item]:
+    encoding = sniffed.encoding
     with open(path, "rb") as f:
-        for number, line in enumerate(f, start=1):
-            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            if not line.strip():
-                continue
+        f.seek(sniffed.bom)
+        if encoding == "utf-8":
+            for number, line in enumerate(f, start=1):
+                if line.strip():
+                    yield _parse_line(number, line, _body(line, encoding), encoding)
+            return
+        for number, line in enumerate(_aligned_lines(f, encoding), start=1):
             try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                yield Item(number, None, _decode_error(exc), line.decode("utf-8", "replace").rstrip("\r\n"))
+                text = line.decode(encoding)
+            except UnicodeDecodeError:
+                yield Item(number, None, f"invalid {_name(encoding)}", _body(line, encoding))
                 continue
-            if isinstance(obj, dict):
-                yield Item(number, obj)
-            else:
-                yield Item(number, None, _not_an_object(obj), line.decode("utf-8", "replace").rstrip("\r\n"))
+            if text.strip():
+                yield _parse_line(number, text.encode(), _body(line, encoding), encoding)
+
+
+# -- JSON arrays -------------------------------------------------------------------------------
 
 
 class _ArrayText:
     """A sliding window of a JSON array file's text, tracking the line number at ``pos``."""
 
-    def __init__(self, f: IO[bytes]):
+    def __init__(self, f: IO[bytes], encoding: str):
         self.f = f
-        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+        self.encoding = encoding
+        self.decoder = codecs.getincrementaldecoder(encoding)(errors=_BYTES_ERRORS)
         self.buf = ""
         self.pos = 0
         self.line = 1
         self.eof = False
-        self.bad_utf8 = False
+        self.bad_bytes = False  # some bytes were not valid text: check each record for them
         self.closed = False  # set when a skipped tail ended with the array's ']'
+        self.resynced = False  # set when a malformed record was skipped up to the next one
 
     def more(self, at_least: int = _CHUNK) -> bool:
         """Read more text; False at the end of the file."""
@@ -145,8 +322,8 @@ class _ArrayText:
         text = self.decoder.decode(data, final=not data)
         if not data:
             self.eof = True
-        if not self.bad_utf8 and _SURROGATE.search(text):
-            self.bad_utf8 = True
+        if not self.bad_bytes and _ESCAPED.search(text):
+            self.bad_bytes = True
         self.buf += text
         return bool(data) or bool(text)
 
@@ -166,14 +343,23 @@ class _ArrayText:
             if not self.more():
                 return ""
 
+    def raw(self, start: int, end: int) -> str | bytes:
+        """The text from ``start`` to ``end``, or its bytes when some were not valid text."""
+        text = self.buf[start:end]
+        if self.bad_bytes and _ESCAPED.search(text):
+            return text.encode(self.encoding, _BYTES_ERRORS)
+        return text
+
 
 _TRUNCATED = "truncated JSON array: the file ends before the closing ']'"
+_AFTER = "content after the end of the JSON array"
 
 
-def _read_json_array(path: Path) -> Iterator[Item]:
-    decoder = json.JSONDecoder()
+def _read_json_array(path: Path, sniffed: Sniffed) -> Iterator[Item]:
+    decoder = json.JSONDecoder(parse_float=_finite, parse_constant=_constant)
     with open(path, "rb") as f:
-        text = _ArrayText(f)
+        f.seek(sniffed.bom)
+        text = _ArrayText(f, sniffed.encoding)
         text.more()
         text.skip_space()
         text.advance(text.pos + 1)  # the '[' that sniff() saw
@@ -185,6 +371,8 @@ def _read_json_array(path: Path) -> Iterator[Item]:
                     yield Item(text.line, None, _TRUNCATED, "")
                 return
             if ch == "]":
+                text.advance(text.pos + 1)
+                yield from _after_array(text, decoder)
                 return
             if after_record:
                 if ch != ",":
@@ -200,15 +388,30 @@ def _read_json_array(path: Path) -> Iterator[Item]:
                     yield Item(text.line, None, _TRUNCATED, "")
                     return
                 if ch == "]":  # a trailing comma: forgive it
+                    text.advance(text.pos + 1)
+                    yield from _after_array(text, decoder)
                     return
+            text.resynced = False
             item = _decode_one(text, decoder)
             yield item
             if item.error and item.error.startswith("truncated"):
                 return
-            after_record = item.error is None or not item.error.startswith("malformed")
+            after_record = not text.resynced  # a value read whole is followed by ',' or ']'
 
 
-def _decode_one(text: _ArrayText, decoder: json.JSONDecoder) -> Item:
+def _after_array(text: _ArrayText, decoder: json.JSONDecoder) -> Iterator[Item]:
+    """Whatever follows the array's closing ']' (a stray record, a second array): each JSON
+    value an invalid item with its text, so that nothing after the array goes unseen."""
+    while text.skip_space():
+        item = _decode_one(text, decoder, trailing=True)
+        yield item._replace(obj=None, error=_AFTER)
+        if item.error and item.error.startswith("truncated"):
+            return
+
+
+def _decode_one(text: _ArrayText, decoder: json.JSONDecoder, trailing: bool = False) -> Item:
+    """The value at ``pos``; ``trailing``: it follows the array, so keep its text, and a ']'
+    at the end of the file belongs to it."""
     line = text.line
     while True:
         try:
@@ -219,28 +422,80 @@ def _decode_one(text: _ArrayText, decoder: json.JSONDecoder) -> Item:
             if incomplete and text.more(len(text.buf)):
                 continue
             if incomplete:
-                raw = text.buf[text.pos :].rstrip()
+                raw = text.raw(text.pos, len(text.buf.rstrip()))
                 text.advance(len(text.buf))
                 return Item(line, None, f"truncated JSON array: the file ends inside this record ({exc.msg})", raw)
             where = text.line + text.buf.count("\n", text.pos, exc.pos)
-            return Item(line, None, f"malformed JSON: {exc.msg} (line {where})", _resync(text))
+            return Item(line, None, f"malformed JSON: {exc.msg} (line {where})", _resync(text, trailing))
+        except (RecursionError, _NotAFloat) as exc:
+            reason = _TOO_DEEP if isinstance(exc, RecursionError) else f"malformed JSON: {exc}"
+            end = _value_end(text)
+            if end is None:
+                raw = text.raw(text.pos, len(text.buf.rstrip()))
+                text.advance(len(text.buf))
+                return Item(line, None, f"truncated JSON array: the file ends inside this record ({reason})", raw)
+            raw = text.raw(text.pos, end)
+            text.advance(end)
+            return Item(line, None, reason, raw)
     start = text.pos
     text.advance(end)
-    if text.bad_utf8 and _SURROGATE.search(text.buf, start, end):
-        raw = text.buf[start:end].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        return Item(line, None, "invalid UTF-8", raw)
+    if text.bad_bytes and _ESCAPED.search(text.buf, start, end):
+        return Item(line, None, f"invalid {_name(text.encoding)}", text.raw(start, end))
+    brackets = text.buf.count("[", start, end) + text.buf.count("{", start, end)
+    if brackets > MAX_DEPTH and too_deep(obj):
+        return Item(line, None, _TOO_DEEP, text.raw(start, end))
     if isinstance(obj, dict):
-        return Item(line, obj)
+        return Item(line, obj, None, text.buf[start:end] if trailing else None)
     return Item(line, None, _not_an_object(obj), text.buf[start:end])
 
 
-def _resync(text: _ArrayText) -> str:
+def _name(encoding: str) -> str:
+    """'utf-16-le' -> 'UTF-16'."""
+    return encoding.upper().removesuffix("-LE").removesuffix("-BE")
+
+
+_STRUCTURE = re.compile(r'["\[\]{}]')
+_STRING_REST = re.compile(r'(?:[^"\\]|\\.)*"', re.S)
+_SCALAR = re.compile(r"[^\s,\]}]*")
+
+
+def _value_end(text: _ArrayText) -> int | None:
+    """Where the value at ``pos`` ends, found without recursion (for values too deep for the
+    JSON decoder, or holding a number it refuses); None when the file ends first."""
+    while True:
+        buf, i, depth = text.buf, text.pos, 0
+        if buf[i] not in "[{":  # a bare number or constant
+            end = _SCALAR.match(buf, i).end()  # type: ignore[union-attr]
+            if end < len(buf) or not text.more(len(buf)):
+                return end
+            continue
+        while (m := _STRUCTURE.search(buf, i)) is not None:
+            i = m.end()
+            c = m.group()
+            if c == '"':
+                string = _STRING_REST.match(buf, i)
+                if string is None:
+                    break
+                i = string.end()
+            elif c in "[{":
+                depth += 1
+            else:
+                depth -= 1
+                if depth <= 0:
+                    return i
+        if not text.more(len(text.buf)):
+            return None
+
+
+def _resync(text: _ArrayText, trailing: bool = False) -> str | bytes:
     """Skip a malformed record, up to the next line indented like it that opens an object.
 
     Pretty-printed arrays put every record at the same indent, so this finds the next one; in a
-    one-line array there is none, and the rest of the file becomes one invalid item.
+    one-line array there is none, and the rest of the file becomes one invalid item (less the
+    array's closing ']', unless the array had closed before: ``trailing``).
     Returns the skipped text, so that nothing is lost.
     """
+    text.resynced = True
     start = text.pos
     line_start = text.buf.rfind("\n", 0, start) + 1
     indent = text.buf[line_start:start]
@@ -248,104 +503,15 @@ def _resync(text: _ArrayText) -> str:
     while True:
         m = pattern.search(text.buf, start + 1)
         if m:
-            raw = text.buf[start : m.start()].rstrip().rstrip(",")
+            raw = text.raw(start, start + len(text.buf[start : m.start()].rstrip().rstrip(",")))
             text.advance(m.end() - 1)  # onto the '{' of the next record
             return raw
         if not text.more(len(text.buf)):
-            raw = text.buf[start:].rstrip()
+            rest = text.buf[start:].rstrip()
+            if not trailing and rest.endswith("]"):
+                text.closed = True
+                rest = rest[:-1].rstrip()
+            raw = text.raw(start, start + len(rest))
             text.advance(len(text.buf))
-            text.closed = raw.endswith("]")
-            return raw.removesuffix("]").rstrip()
+            return raw
         start = text.pos  # more() may have moved the window
-
-
-def _read_parquet(path: Path) -> Iterator[Item]:
-    import polars as pl
-
-    try:
-        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
-    except Exception as exc:  # polars raises several error types for a bad file
-        raise InputError(f"{path}: cannot be read as Parquet ({exc})") from None
-    for offset in range(0, rows, _PARQUET_ROWS):
-        frame = pl.scan_parquet(path).slice(offset, _PARQUET_ROWS).collect()
-        for i, row in enumerate(frame.iter_rows(named=True), start=offset + 1):
-            yield Item(i, row)
-
-
-# -- writing -----------------------------------------------------------------------------------
-
-
-def container_for_output(path: Path) -> Container:
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return "parquet"
-    if suffix == ".json":
-        return "json"
-    return "jsonl"
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextmanager
-def atomic_output(path: Path) -> Iterator[IO[bytes]]:
-    """Write to a temporary file beside ``path`` and move it into place only on success."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes files private; outputs are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def dumps(obj: Any) -> bytes:
-    """Compact JSON, UTF-8; falls back to escapes for lone surrogates that orjson refuses."""
-    try:
-        return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
-    except TypeError:
-        return json.dumps(obj, ensure_ascii=True, separators=(",", ":"), default=str).encode()
-
-
-class ObjectWriter:
-    """Writes JSON objects to a JSONL file, a JSON array or Parquet, atomically."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.container = container_for_output(path)
-        self.count = 0
-        self._rows: list[dict[str, Any]] = []
-        self._cm = atomic_output(path)
-        self._f = self._cm.__enter__()
-        if self.container == "json":
-            self._f.write(b"[")
-
-    def write(self, obj: dict[str, Any]) -> None:
-        if self.container == "parquet":
-            self._rows.append(obj)
-        else:
-            data = dumps(obj)
-            if self.container == "json":
-                self._f.write(b"\n  " if self.count == 0 else b",\n  ")
-                self._f.write(data)
-            else:
-                self._f.write(data + b"\n")
-        self.count += 1
-
-    def close(self, ok: bool = True) -> None:
-        if not ok:
-            self._cm.__exit__(RuntimeError, RuntimeError("aborted"), None)
-            return
-        if self.container == "json":
-            self._f.write(b"\n]\n" if self.count else b"]\n")
-        elif self.container == "parquet":
-            import polars as pl
-
-            pl.DataFrame(self._rows, infer_schema_length=None).write_parquet(self._f)
-        self._cm.__exit__(None, None, None)

@@ -20,6 +20,7 @@ from dqe.gate import GateResult
 
 if TYPE_CHECKING:
     from dqe.engine import RunResult
+    from dqe.writers import PendingFile
 
 SUFFIX = ".manifest.json"
 
@@ -48,6 +49,7 @@ class GateManifest(BaseModel):
     rules: list[str]
     passed: FileHash
     rejected: FileHash
+    annotation: str = "_dqe"  # the field of the outputs' records that holds dqe's reasons and redactions
     gate: GateResult
     dataset: dict[str, Any]
     passed_ids: list[str]  # sorted, unique content hashes (dqe.reader.record_id)
@@ -56,14 +58,6 @@ class GateManifest(BaseModel):
 
 def manifest_path(passed: Path) -> Path:
     return passed.with_name(passed.name + SUFFIX)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def ids_sha256(ids: list[str]) -> str:
@@ -76,14 +70,17 @@ def load_manifest(path: Path) -> GateManifest:
 
 def write_manifest(
     result: RunResult,
-    passed: Path,
-    rejected: Path,
+    passed: PendingFile,
+    rejected: PendingFile,
+    target: PendingFile,
     passed_count: int,
     rejected_count: int,
     rewritten_ids: dict[int, str] | None = None,
     overrides: dict[str, Any] | None = None,
+    annotation: str = "_dqe",
 ) -> Path:
-    """Write the manifest beside ``passed`` (atomically) and return its path.
+    """Write the manifest of the outputs ``passed`` and ``rejected`` (complete, not yet moved
+    into place) to ``target``, all three files of one ``OutputSet``; returns its path.
 
     ``rewritten_ids`` gives the id of each passed record that was written changed (redacted),
     by record position: the manifest lists records as they are in the passed file.
@@ -92,7 +89,7 @@ def write_manifest(
     """
     import polars as pl
 
-    from dqe.files import atomic_output
+    from dqe.inputs import InputFile
 
     rows = result.table.join(result.statuses.filter(pl.col("status") == "passed"), on="_idx").select("_idx", "_id")
     if rewritten_ids:
@@ -102,10 +99,11 @@ def write_manifest(
         )
         rows = rows.join(new, on="_idx", how="left").select("_idx", _id=pl.coalesce("_new", "_id"))
     ids = rows["_id"].unique().sort().to_list()
+    sources = [source for _, source in result.inputs.sources] if result.inputs else [None] * len(result.files)
     manifest = GateManifest(
         inputs=[
-            FileHash(path=f.path, sha256=file_sha256(Path(f.path)) if f.container else None, records=f.records)
-            for f in result.files
+            FileHash(path=f.path, sha256=s.sha256() if isinstance(s, InputFile) else None, records=f.records)
+            for f, s in zip(result.files, sources, strict=True)
         ],
         config=ConfigHash(
             path=str(result.config.path.resolve()) if result.config.path else None,
@@ -113,14 +111,13 @@ def write_manifest(
             overrides=overrides or {},
         ),
         rules=[a.code for a in result.rules],
-        passed=FileHash(path=str(passed), sha256=file_sha256(passed), records=passed_count),
-        rejected=FileHash(path=str(rejected), sha256=file_sha256(rejected), records=rejected_count),
+        passed=FileHash(path=str(passed.path), sha256=passed.sha256, records=passed_count),
+        rejected=FileHash(path=str(rejected.path), sha256=rejected.sha256, records=rejected_count),
+        annotation=annotation,
         gate=result.gate,
         dataset=result.dataset,
         passed_ids=ids,
         passed_ids_sha256=ids_sha256(ids),
     )
-    path = manifest_path(passed)
-    with atomic_output(path) as f:
-        f.write(manifest.model_dump_json(indent=1).encode())
-    return path
+    target.write(manifest.model_dump_json(indent=1).encode())
+    return target.path

@@ -2,7 +2,10 @@
 
 Records are written as they were read (every field kept, in the input's own record format).
 A rejected record carries its reasons under ``_dqe``; an invalid one that could not even be
-parsed is kept as its raw text. Both files are written atomically.
+parsed is kept as its raw text (``raw``), or as its bytes (``raw_base64``) when they are not
+valid text. A record's own ``_dqe`` field is never overwritten: when the data has one, dqe's
+annotation goes under the first ``_dqe_N`` no record uses, for the whole run. Both files are
+written, with the gate manifest, all or none.
 
 The one exception to "as they were read" is a rule that redacts (``Rule.redact``): its
 rewrites apply to every string value of every record written, and each rewritten record says
@@ -11,9 +14,10 @@ so under ``_dqe.redactions``; the totals go into the report (``dataset.redaction
 
 from __future__ import annotations
 
+import base64
+import itertools
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,10 +25,11 @@ import polars as pl
 from pydantic import BaseModel, Field
 
 from dqe.engine import ActiveRule, RunResult
-from dqe.files import ObjectWriter
+from dqe.inputs import ANNOTATION
 from dqe.plugins import PluginError
 from dqe.reader import Reader, record_id
 from dqe.report import all_findings
+from dqe.writers import ObjectWriter, PendingFile
 
 STATUS_CODES = {"passed": 0, "rejected": 1, "invalid": 2}
 _CHUNK = 2_000  # records redacted together: one call into each redacting rule per chunk
@@ -43,6 +48,7 @@ class OutputCounts(BaseModel):
     rejected: int
     passed_path: str
     rejected_path: str
+    annotation: str = ANNOTATION  # the field holding dqe's reasons and redactions
     redactions: Redactions = Field(default_factory=Redactions)
     # ids of passed records as written, where redaction changed them (record position -> id)
     rewritten_ids: dict[int, str] = Field(default_factory=dict, exclude=True)
@@ -168,7 +174,31 @@ class _Redactor:
             ) from exc
 
 
-def write_outputs(result: RunResult, reader: Reader, passed: Path, rejected: Path) -> OutputCounts:
+def annotation_field(result: RunResult) -> str:
+    """Where dqe's annotation goes: ``_dqe``, or, when a record has a ``_dqe`` field of its own,
+    the first of ``_dqe_1``, ``_dqe_2``, ... that no record has (one more pass over the data)."""
+    if result.inputs is None or not result.inputs.annotation_taken or result.reopen is None:
+        return ANNOTATION
+    taken = {
+        key
+        for _, item, _ in result.reopen().stream()
+        if item.obj is not None
+        for key in item.obj
+        if isinstance(key, str) and key.startswith(ANNOTATION)
+    }
+    return next(key for n in itertools.count(1) if (key := f"{ANNOTATION}_{n}") not in taken)
+
+
+def _kept(value: str | bytes) -> dict[str, str]:
+    """An invalid record's text, or its bytes (base64) when they are not valid text."""
+    if isinstance(value, bytes):
+        return {"raw_base64": base64.b64encode(value).decode("ascii")}
+    return {"raw": value}
+
+
+def write_outputs(result: RunResult, reader: Reader, passed: PendingFile, rejected: PendingFile) -> OutputCounts:
+    """Every record of ``reader`` (the run's inputs, read again) into ``passed`` or ``rejected``,
+    files of an ``OutputSet`` that the caller commits with the manifest."""
     statuses = np.full(result.statuses.height, -1, dtype=np.int8)
     statuses[result.statuses["_idx"].to_numpy()] = (
         result.statuses["status"].replace_strict(STATUS_CODES, return_dtype=pl.Int8).to_numpy()
@@ -176,6 +206,7 @@ def write_outputs(result: RunResult, reader: Reader, passed: Path, rejected: Pat
     reasons = _reasons(result)
     redactor = _Redactor(result.rules)
     rewritten_ids: dict[int, str] = {}
+    key = annotation_field(result)
     ok = ObjectWriter(passed)
     bad = ObjectWriter(rejected)
 
@@ -185,7 +216,7 @@ def write_outputs(result: RunResult, reader: Reader, passed: Path, rejected: Pat
         for (idx, source, _, raw), (value, redactions) in zip(chunk, rewritten, strict=True):
             if statuses[idx] == 0:
                 if redactions:
-                    value = {**value, "_dqe": {"redactions": redactions}}
+                    value = {**value, key: {"redactions": redactions}}
                     rewritten_ids[idx] = record_id(value)
                 ok.write(value)
                 continue
@@ -193,35 +224,29 @@ def write_outputs(result: RunResult, reader: Reader, passed: Path, rejected: Pat
             meta["reasons"] = reasons.get(idx, [])  # every failed rule, warnings too, to review and fix
             if redactions:
                 meta["redactions"] = redactions
-            bad.write({"_dqe": {**meta, "raw": value}} if raw else {**value, "_dqe": meta})
+            bad.write({key: {**meta, **_kept(value)}} if raw else {**value, key: meta})
 
-    try:
-        chunk: list[tuple[int, str, Any, bool]] = []
-        for idx, (file, item, _fmt) in enumerate(reader.stream()):
-            if idx >= statuses.size:
-                raise RuntimeError(f"an input grew while filtering: more than the {statuses.size} records checked")
-            raw = item.obj is None
-            chunk.append((idx, f"{reader.files[file].path}:{item.line}", item.raw if raw else item.obj, raw))
-            if len(chunk) >= _CHUNK:
-                write(chunk)
-                chunk = []
-        write(chunk)
-        if ok.count + bad.count != statuses.size:
-            raise RuntimeError(
-                f"an input shrank while filtering: {ok.count + bad.count} records, {statuses.size} checked"
-            )
-    except BaseException:
-        ok.close(ok=False)
-        bad.close(ok=False)
-        raise
+    chunk: list[tuple[int, str, Any, bool]] = []
+    for idx, (file, item, _fmt) in enumerate(reader.stream()):
+        if idx >= statuses.size:
+            raise RuntimeError(f"an input grew while filtering: more than the {statuses.size} records checked")
+        raw = item.obj is None
+        chunk.append((idx, f"{reader.files[file].path}:{item.line}", item.raw if raw else item.obj, raw))
+        if len(chunk) >= _CHUNK:
+            write(chunk)
+            chunk = []
+    write(chunk)
+    if ok.count + bad.count != statuses.size:
+        raise RuntimeError(f"an input shrank while filtering: {ok.count + bad.count} records, {statuses.size} checked")
     ok.close()
     bad.close()
     redactor.totals.rules = dict(sorted(redactor.totals.rules.items()))
     return OutputCounts(
         passed=ok.count,
         rejected=bad.count,
-        passed_path=str(passed),
-        rejected_path=str(rejected),
+        passed_path=str(passed.path),
+        rejected_path=str(rejected.path),
+        annotation=key,
         redactions=redactor.totals,
         rewritten_ids=rewritten_ids,
     )

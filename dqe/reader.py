@@ -11,23 +11,23 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 from pydantic import BaseModel
 
-from dqe.files import InputError, Item, read_items, sniff
+from dqe.files import InputError, Item, Sniffed, read_items, sniff
 from dqe.formats.base import Columns, RecordError, RecordFormat, Tags
 from dqe.guard import PluginError, blame, describe
+from dqe.inputs import ANNOTATION, InputFile, resolve_inputs
 from dqe.records import batch_schema
 
 if TYPE_CHECKING:
     import polars as pl
 
 _DETECT_SAMPLE = 64
-_FILE_SUFFIXES = (".json", ".jsonl", ".parquet")
 
 
 class FileInfo(BaseModel):
@@ -61,19 +61,11 @@ def record_id(obj: Any) -> str:
     return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
-def _expand(path: Path) -> list[Path]:
-    if path.is_dir():
-        found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _FILE_SUFFIXES)
-        if not found:
-            raise InputError(f"{path}: folder holds no .json, .jsonl or .parquet files")
-        return found
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    return [path]
-
-
 class Reader:
-    """Reads inputs into batches; ``files`` describes each input once it has been read."""
+    """Reads inputs into batches; ``files`` describes each input once it has been read.
+
+    ``inputs`` are resolved once (``dqe.inputs``): a stream is spooled then, so that a reader
+    made again from ``reader.inputs`` reads the same records."""
 
     def __init__(
         self,
@@ -99,50 +91,24 @@ class Reader:
         if input_format is not None and input_format not in formats:
             raise InputError(f"unknown input format '{input_format}'; known: {', '.join(formats)}")
         self.input_format = input_format
-        self._inputs = self._resolve(inputs)
-        self.files = [FileInfo(path=label) for label, _ in self._inputs]
+        self.inputs = resolve_inputs(inputs)
+        self.files = [FileInfo(path=label) for label, _ in self.inputs.sources]
 
-    @staticmethod
-    def _resolve(inputs: Any) -> list[tuple[str, Any]]:
-        """(label, source) pairs; a source is a Path, a list of objects or a polars frame."""
-        try:
-            import polars as pl
-
-            if isinstance(inputs, pl.DataFrame):
-                return [("<dataframe>", inputs)]
-        except ImportError:  # pragma: no cover - polars is a dependency
-            pass
-        if isinstance(inputs, str | Path):
-            inputs = [inputs]
-        if (
-            isinstance(inputs, Sequence)
-            and inputs
-            and all(isinstance(x, dict) for x in inputs[:1])
-            and not isinstance(inputs[0], str | Path)
-        ):
-            return [("<records>", list(inputs))]
-        resolved: list[tuple[str, Any]] = []
-        for item in inputs:
-            if not isinstance(item, str | Path):
-                raise InputError(
-                    f"cannot read {type(item).__name__}: give paths, a list of dicts or a polars DataFrame"
-                )
-            for path in _expand(Path(item)):
-                resolved.append((str(path), path))
-        if not resolved:
-            raise InputError("no input given")
-        return resolved
+    def sha256(self, index: int) -> str | None:
+        """The hash of input ``index`` as it was read (None for an in-memory input)."""
+        source = self.inputs.sources[index][1]
+        return source.sha256() if isinstance(source, InputFile) else None
 
     def _items(self, index: int) -> Iterator[Item]:
-        label, source = self._inputs[index]
+        label, source = self.inputs.sources[index]
         info = self.files[index]
-        if isinstance(source, Path):
-            container = sniff(source)
-            info.container = container
-            if container is None:
+        if isinstance(source, InputFile):
+            sniffed = sniff(source.path, label)
+            info.container = sniffed.container if sniffed else None
+            if sniffed is None:
                 info.note = "empty file"
                 return iter(())
-            return read_items(source, container)
+            return _read_guarded(source.path, sniffed, label)
         if isinstance(source, list):
             return (
                 Item(i, obj) if isinstance(obj, dict) else Item(i, None, "expected an object (a dict)", repr(obj))
@@ -176,13 +142,15 @@ class Reader:
 
     def stream(self) -> Iterator[tuple[int, Item, RecordFormat | None]]:
         """Every item of every input in order (the order ``_idx`` counts), with its file's format."""
-        for index in range(len(self._inputs)):
+        for index in range(len(self.inputs.sources)):
             info = self.files[index]
             items = self._items(index)
             sample = list(itertools.islice(items, _DETECT_SAMPLE))
             fmt = self._detect(sample, info.path)
             info.format = fmt.name if fmt else None
             for item in itertools.chain(sample, items):
+                if item.obj is not None and ANNOTATION in item.obj:
+                    self.inputs.annotation_taken = True
                 yield index, item, fmt
 
     def __iter__(self) -> Iterator[Batch]:
@@ -206,6 +174,14 @@ class Reader:
                 yield counted()
         if builder.size or idx == 0:
             yield counted()
+
+
+def _read_guarded(path: Path, sniffed: Sniffed, label: str) -> Iterator[Item]:
+    """A file's items; an I/O error in the middle of it stops the run naming the file."""
+    try:
+        yield from read_items(path, sniffed, label)
+    except OSError as exc:
+        raise InputError(f"{label}: cannot be read ({exc.strerror or exc})") from None
 
 
 class _BatchBuilder:

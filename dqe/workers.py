@@ -17,14 +17,14 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import polars as pl
 
     from dqe.batch import BatchProcessor, BatchResult
     from dqe.config import LoadedConfig
+    from dqe.inputs import Inputs
     from dqe.reader import Batch, Reader
 
 # Below this much input, starting workers (each imports dqe and loads its tokenizer and
@@ -36,7 +36,7 @@ _PROCESSOR: BatchProcessor | None = None
 _START_ERROR: str | None = None  # why this worker could not build its engine
 
 
-def choose_workers(setting: int, inputs: Any, portable: bool) -> int:
+def choose_workers(setting: int, inputs: Inputs, portable: bool) -> int:
     """``setting`` when it is set (>= 1); else one per core for large file inputs.
 
     Plugins registered from code (``plugins=[...]`` in the Python API) live only in this
@@ -45,14 +45,10 @@ def choose_workers(setting: int, inputs: Any, portable: bool) -> int:
     if setting:
         return setting if portable else 1
     cores = os.cpu_count() or 1
-    if not portable or cores < 2:
+    files = inputs.files
+    if not portable or cores < 2 or len(files) != len(inputs.sources):  # in-memory inputs stay here
         return 1
-    paths = [inputs] if isinstance(inputs, str | Path) else inputs
-    if not isinstance(paths, list | tuple) or not all(isinstance(p, str | Path) for p in paths):
-        return 1
-    size = 0
-    for p in map(Path, paths):
-        size += sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.is_dir() else p.stat().st_size
+    size = sum(f.path.stat().st_size for f in files)
     return min(cores, AUTO_MAX_WORKERS) if size >= AUTO_MIN_BYTES else 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from dqe.cli import main
+from tests.conftest import ROOT
 
 GOOD = {"instruction": "Name a primary colour.", "input": "", "output": "Red is a primary colour."}
 EMPTY_ANSWER = {"instruction": "Summarize the text.", "input": "Some text.", "output": ""}
@@ -182,7 +184,7 @@ def test_filter_splits_every_record_and_writes_a_manifest(write_jsonl, tmp_path)
 
 def test_filter_refuses_the_same_file_for_both_outputs(write_jsonl, tmp_path):
     code, out = run("filter", write_jsonl([GOOD]), "--passed", tmp_path / "x.jsonl", "--rejected", tmp_path / "x.jsonl")
-    assert code == 2
+    assert code == 2 and "are the same file" in out
 
 
 def test_convert_alpaca_to_sharegpt_keeps_other_fields(write_jsonl, tmp_path):
@@ -226,3 +228,103 @@ def test_an_empty_file_is_reported_and_fails_the_gate(tmp_path):
     path.write_text("\n")
     code, out = run("check", path)
     assert code == 1 and "empty file" in out and "passed-records" in out
+
+
+# -- no output replaces an input ---------------------------------------------------------------
+
+
+def spellings(path):
+    """The same file named five ways: as given, relative with '..', resolved, a symbolic link, a hard link."""
+    link, hard = path.with_name("link.jsonl"), path.with_name("hard.jsonl")
+    link.symlink_to(path)
+    os.link(path, hard)
+    return [path, path.parent / ".." / path.parent.name / path.name, path.resolve(), link, hard]
+
+
+def test_filter_refuses_to_write_over_an_input(write_jsonl, tmp_path):
+    src = write_jsonl([GOOD, EMPTY_ANSWER])
+    before = src.read_bytes()
+    for same in spellings(src):
+        for option in ("--passed", "--rejected"):
+            other = tmp_path / "other.jsonl"
+            outputs = {"--passed": other, "--rejected": other.with_name("bad.jsonl"), option: same}
+            code, out = run("filter", src, *[x for kv in outputs.items() for x in kv])
+            assert code == 2 and f"{option} {same} is an input" in out and "refusing to overwrite it" in out
+            assert src.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.jsonl", "hard.jsonl", "link.jsonl"]
+
+
+def test_filter_refuses_an_input_folder_file_and_the_config(tmp_path):
+    (tmp_path / "data").mkdir()
+    src = tmp_path / "data" / "a.jsonl"
+    src.write_text(json.dumps(GOOD) + "\n")
+    code, out = run("filter", tmp_path / "data", "--passed", src, "--rejected", tmp_path / "bad.jsonl")
+    assert code == 2 and "is an input" in out
+    (tmp_path / "dqe.toml").write_text("select = ['DQ001']\n")
+    code, out = run("filter", src, "--passed", tmp_path / "ok.jsonl", "--rejected", "dqe.toml")
+    assert code == 2 and "--rejected dqe.toml is an input" in out
+    assert (tmp_path / "dqe.toml").read_text() == "select = ['DQ001']\n"
+    code, out = run("filter", src, "--passed", tmp_path / "ok.jsonl", "--rejected", "ok.jsonl.manifest.json")
+    assert code == 2 and "are the same file" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "{src}", "-o", "{same}"],
+        ["check", "{src}", "--html", "{same}"],
+        ["check", "{src}", "--against", "{same}", "-o", "{same}"],
+        ["convert", "{src}", "--to", "sharegpt", "-o", "{same}"],
+    ],
+)
+def test_every_command_that_writes_refuses_an_input(write_jsonl, args):
+    src = write_jsonl([GOOD])
+    before = src.read_bytes()
+    for same in spellings(src):
+        code, out = run(*[a.format(src=src, same=same) for a in args])
+        assert code == 2 and f"{same} is an input" in out
+        assert src.read_bytes() == before
+
+
+def test_check_refuses_one_file_for_two_reports(write_jsonl, tmp_path):
+    code, out = run("check", write_jsonl([GOOD]), "-o", tmp_path / "r.html", "--html", tmp_path / "r.html")
+    assert code == 2 and "are the same file" in out
+
+
+# -- I/O errors --------------------------------------------------------------------------------
+
+
+def test_an_output_that_cannot_be_written_exits_2_naming_it(write_jsonl, tmp_path):
+    src = write_jsonl([GOOD])
+    (tmp_path / "a-file").write_text("")
+    code, out = run("filter", src, "--passed", tmp_path / "a-file" / "ok.jsonl", "--rejected", tmp_path / "bad.jsonl")
+    assert code == 2 and f"{tmp_path / 'a-file' / 'ok.jsonl'}: cannot be written (Not a directory)" in out
+    code, out = run("check", src, "-o", tmp_path / "a-file" / "report.txt")
+    assert code == 2 and "report.txt: cannot be written" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "data.jsonl"]
+
+
+def test_a_full_disk_exits_2_and_leaves_no_output(write_jsonl, tmp_path):
+    """A real write error from the OS: files may not grow past 4 kB (EFBIG, as ENOSPC would)."""
+    import resource
+    import signal
+
+    src = write_jsonl([{**GOOD, "id": i} for i in range(200)])
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    env = {**os.environ, "DQE_DISABLE_PLUGINS": "all", "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-c", "from dqe.cli import main; main()", "filter", str(src), "--select", "DQ001"]
+    done = subprocess.run(
+        [*command, "--passed", "ok.jsonl", "--rejected", "bad.jsonl"],
+        cwd=tmp_path,
+        env=env,
+        preexec_fn=small_files,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == "dqe: error: ok.jsonl: cannot be written (File too large); no output was written\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.jsonl"]

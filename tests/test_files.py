@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 
 import pytest
 
-from dqe.files import InputError, ObjectWriter, read_items, sniff
+from dqe.files import InputError, read_items, sniff
 
 
 def items_of(path):
@@ -104,30 +105,10 @@ def test_parquet_rows_read_with_row_numbers(tmp_path):
     ]
 
 
-@pytest.mark.parametrize("name", ["out.jsonl", "out.json", "out.parquet"])
-def test_writer_round_trips_every_field(tmp_path, name):
-    objs = [
-        {"instruction": "é", "output": "😀", "meta": {"n": 1, "tags": ["a"]}},
-        {"instruction": "b", "output": "c", "meta": {"n": 2, "tags": []}},
-    ]
-    writer = ObjectWriter(tmp_path / name)
-    for obj in objs:
-        writer.write(obj)
-    writer.close()
-    assert [i.obj for i in items_of(tmp_path / name)] == objs
-
-
-def test_aborted_writer_leaves_no_file(tmp_path):
-    writer = ObjectWriter(tmp_path / "out.jsonl")
-    writer.write({"a": 1})
-    writer.close(ok=False)
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_a_stray_byte_is_an_invalid_line_not_an_empty_file(tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_bytes(b"\xef\n")
-    assert sniff(path) == "jsonl"
+    assert sniff(path).container == "jsonl"
     (item,) = items_of(path)
     assert item.error == "invalid UTF-8"
 
@@ -135,5 +116,113 @@ def test_a_stray_byte_is_an_invalid_line_not_an_empty_file(tmp_path):
 def test_text_that_starts_like_parquet_is_read_as_text(tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_bytes(b'PAR1 not really\n{"instruction": "a", "output": "b"}\n')
-    assert sniff(path) == "jsonl"
+    assert sniff(path).container == "jsonl"
     assert [i.error is None for i in items_of(path)] == [False, True]
+
+
+def test_content_after_the_array_becomes_invalid_items(tmp_path):
+    path = tmp_path / "d.json"
+    path.write_text('[\n  {"a": 1}\n]\n{"instruction": "stray", "output": "x"}\n[1, 2]\n', encoding="utf-8")
+    items = items_of(path)
+    assert [i.obj for i in items] == [{"a": 1}, None, None]
+    assert [(i.line, i.error, i.raw) for i in items[1:]] == [
+        (4, "content after the end of the JSON array", '{"instruction": "stray", "output": "x"}'),
+        (5, "content after the end of the JSON array", "[1, 2]"),
+    ]
+
+
+def test_garbage_after_the_array_is_kept_whole(tmp_path):
+    path = tmp_path / "d.json"
+    path.write_text('[{"a": 1},]  ]}{ oops', encoding="utf-8")
+    items = items_of(path)
+    assert items[0].obj == {"a": 1}
+    assert [(i.error, i.raw) for i in items[1:]] == [("content after the end of the JSON array", "]}{ oops")]
+
+
+@pytest.mark.parametrize("container", ["jsonl", "json"])
+@pytest.mark.parametrize("depth", [10_000, 300])
+def test_deep_nesting_is_an_invalid_item_in_every_container(tmp_path, container, depth):
+    deep = "[" * depth + "]" * depth
+    record = '{"instruction": "a", "output": "b", "x": ' + deep + "}"
+    if container == "jsonl":
+        text = f'{deep}\n{record}\n{{"instruction": "c", "output": "d"}}\n'
+    else:
+        text = f'[\n  {deep},\n  {record},\n  {{"instruction": "c", "output": "d"}}\n]\n'
+    path = tmp_path / f"d.{container}"
+    path.write_text(text, encoding="utf-8")
+    items = items_of(path)
+    assert [i.error for i in items] == ["nested more than 200 levels deep"] * 2 + [None]
+    assert [i.raw for i in items[:2]] == [deep, record]
+    assert items[2].obj == {"instruction": "c", "output": "d"}
+
+
+def test_a_record_200_levels_deep_is_read(tmp_path):
+    value = "[" * 199 + "]" * 199
+    path = tmp_path / "d.jsonl"
+    path.write_text(f'{{"instruction": "a", "output": "b", "x": {value}}}\n', encoding="utf-8")
+    (item,) = items_of(path)
+    assert item.error is None
+
+
+@pytest.mark.parametrize("container", ["jsonl", "json"])
+def test_integers_of_any_size_read_exactly(tmp_path, container):
+    numbers = [2**64 - 1, 2**64, -(2**63) - 1, 10**40, 1234567890123456789012345678901234567890]
+    records = [{"n": n, "s": "12345678901234567890", "f": 1.5e-300} for n in numbers]
+    path = tmp_path / f"d.{container}"
+    path.write_text(
+        "\n".join(json.dumps(r) for r in records) if container == "jsonl" else json.dumps(records), encoding="utf-8"
+    )
+    assert [i.obj for i in items_of(path)] == records
+    assert all(type(i.obj["n"]) is int for i in items_of(path))
+
+
+@pytest.mark.parametrize("container", ["jsonl", "json"])
+@pytest.mark.parametrize("number", ["NaN", "-Infinity", "1e400"])
+def test_numbers_no_float_holds_are_invalid_items_with_their_text(tmp_path, container, number):
+    bad = '{"instruction": "a", "output": "b", "x": ' + number + "}"
+    good = '{"instruction": "c", "output": "d"}'
+    path = tmp_path / f"d.{container}"
+    path.write_text(f"{bad}\n{good}\n" if container == "jsonl" else f"[\n  {bad},\n  {good}\n]\n", encoding="utf-8")
+    items = items_of(path)
+    assert items[0].obj is None and items[0].raw == bad and items[0].error.startswith("malformed JSON")
+    assert items[1].obj == {"instruction": "c", "output": "d"}
+
+
+RECORDS = [{"instruction": "Grüße", "output": "你好 😀"}, {"instruction": "b", "output": "c"}]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-be", "utf-8-sig"])
+@pytest.mark.parametrize("container", ["jsonl", "json"])
+def test_utf16_and_utf32_read_by_their_byte_order_mark_or_zero_bytes(tmp_path, encoding, container):
+    text = (
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in RECORDS) + "\n"
+        if container == "jsonl"
+        else json.dumps(RECORDS, ensure_ascii=False, indent=2)
+    )
+    path = tmp_path / f"d.{container}"
+    path.write_bytes(text.encode(encoding))  # utf-16 and utf-32 write a BOM; -le and -be do not
+    assert sniff(path).container == container
+    items = items_of(path)
+    assert [i.obj for i in items] == RECORDS
+    assert [i.line for i in items] == ([1, 2] if container == "jsonl" else [2, 6])
+
+
+def test_a_bad_utf16_line_keeps_its_bytes(tmp_path):
+    good = '{"instruction": "b", "output": "c"}\n'.encode("utf-16-le")
+    bad = '{"instruction": "'.encode("utf-16-le") + b"\x00\xd8" + '"}\n'.encode("utf-16-le")  # a lone surrogate
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(codecs.BOM_UTF16_LE + bad + good)
+    items = items_of(path)
+    assert items[0].error == "invalid UTF-16" and items[0].raw == bad[: -len("\n".encode("utf-16-le"))]
+    assert items[1].obj == {"instruction": "b", "output": "c"}
+
+
+@pytest.mark.parametrize("container", ["jsonl", "json"])
+def test_invalid_utf8_keeps_its_bytes(tmp_path, container):
+    bad = b'{"instruction": "caf\xe9", "output": "\xffx"}'
+    good = b'{"instruction": "b", "output": "c"}'
+    path = tmp_path / f"d.{container}"
+    path.write_bytes(bad + b"\n" + good + b"\n" if container == "jsonl" else b"[\n  " + bad + b",\n  " + good + b"\n]")
+    items = items_of(path)
+    assert items[0].error == "invalid UTF-8" and items[0].raw == bad  # the bytes, not a lossy text
+    assert items[1].obj == {"instruction": "b", "output": "c"}

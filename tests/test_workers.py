@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 import dqe
+from dqe.inputs import resolve_inputs
 from dqe.workers import AUTO_MIN_BYTES, choose_workers
 from tests.conftest import real
 
@@ -36,15 +37,15 @@ def test_workers_give_the_same_report(tmp_path):
 def test_auto_uses_workers_only_for_large_files(tmp_path):
     small = tmp_path / "small.jsonl"
     small.write_text('{"instruction": "a", "output": "b"}\n')
-    assert choose_workers(0, [small], portable=True) == 1
-    assert choose_workers(0, [{"instruction": "a", "output": "b"}], portable=True) == 1
-    assert choose_workers(3, [small], portable=True) == 3
-    assert choose_workers(3, [small], portable=False) == 1  # plugins registered from code
+    assert choose_workers(0, resolve_inputs([small]), portable=True) == 1
+    assert choose_workers(0, resolve_inputs([{"instruction": "a", "output": "b"}]), portable=True) == 1
+    assert choose_workers(3, resolve_inputs([small]), portable=True) == 3
+    assert choose_workers(3, resolve_inputs([small]), portable=False) == 1  # plugins registered from code
     big = tmp_path / "big.jsonl"
     with open(big, "wb") as f:
         f.truncate(AUTO_MIN_BYTES)
     expected = 1 if (__import__("os").cpu_count() or 1) < 2 else min(__import__("os").cpu_count(), 8)
-    assert choose_workers(0, [big], portable=True) == expected
+    assert choose_workers(0, resolve_inputs([big]), portable=True) == expected
 
 
 def test_in_memory_input_works_with_workers_too():

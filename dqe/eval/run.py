@@ -33,7 +33,7 @@ from dqe.eval.report import (
     rule_shares,
 )
 from dqe.eval.runfolder import TrainedRun, open_run
-from dqe.files import ObjectWriter, atomic_output
+from dqe.inputs import refuse_overwriting
 from dqe.plugins import load_plugins
 from dqe.train.batches import BatchPlan
 from dqe.train.encode import encode_examples
@@ -41,6 +41,7 @@ from dqe.train.loss import mean_loss
 from dqe.train.model import load_base_model, load_tokenizer, pick_device, pick_dtype, quiet_peft
 from dqe.train.outputs import device_info
 from dqe.train.run import make_encoder
+from dqe.writers import ObjectWriter, atomic_output
 
 GENERATIONS = "generations.jsonl"
 REPORT_JSON = "report.json"
@@ -98,9 +99,11 @@ def evaluate(
     plugins: Iterable[object] = (),
     disable_plugins: Iterable[str] = (),
     echo: bool = True,
+    written: dict[str, Path] | None = None,
 ) -> EvalResult:
     """Evaluate the run in ``run_dir``; writes generations and reports to ``out``
-    (default ``RUN_DIR/eval``)."""
+    (default ``RUN_DIR/eval``). ``written``: files the caller writes afterwards (the command's
+    ``-o``), refused with these when one would replace a file the evaluation reads."""
     from peft import PeftModel
 
     settings = settings or EvalSettings()
@@ -114,8 +117,12 @@ def evaluate(
         timings[name] = round(timings.get(name, 0.0) + now - clock, 3)
         clock = now
 
-    # 1. The run and its test records.
+    # 1. The run and its test records; no output may replace them.
     run = open_run(run_dir)
+    out = out or run_dir / "eval"
+    reads = [run_dir / "train_config.json", run_dir / "run.json", run_dir / "split.json", run.test_path]
+    outputs = {f"the evaluation's {name}": out / name for name in (GENERATIONS, REPORT_JSON, REPORT_HTML)}
+    refuse_overwriting({**outputs, **(written or {})}, [*reads, *([settings.config] if settings.config else [])])
     config = run.config
     loaded = run.reading_config(settings.config)
     plugins, disable_plugins = list(plugins), list(disable_plugins)
@@ -206,7 +213,6 @@ def evaluate(
     ]
     examples_out = build_examples(rows, generated, analysis, similarity)
     checks = {m: analysis.models[m].dataset for m in MODELS}
-    out = out or run_dir / "eval"
     losses_run = run.manifest.get("losses") or {}
     outputs = run.manifest.get("outputs") or {}
     report = EvalReport(

@@ -8,7 +8,6 @@ by, so only the match of each record is kept for the end, not its signature.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,6 @@ import polars as pl
 from dqe.context import loaded_dir
 from dqe.features.text import Text
 from dqe.hookspecs import hookimpl
-from dqe.manifest import file_sha256
 from dqe.minhash import BucketIndex, compact, is_empty, similarity
 from dqe.reader import FileInfo, Reader
 from dqe.rule import DatasetResult, DatasetRule, GateMetric
@@ -44,6 +42,7 @@ class AgainstSet:
             files.append(frame["_file"].to_numpy())
             lines.append(frame["_line"].to_numpy())
         self.files: list[FileInfo] = reader.files
+        self.reader = reader
         self.size = sum(h.size for h in hashes)
         self.hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
         self.signatures = np.concatenate(signatures) if signatures else np.zeros((0, options.num_perm), dtype=np.uint16)
@@ -177,7 +176,7 @@ class Contamination(DatasetRule):
         shown = hit.head(EXAMPLES)
         sources = self.context.sources(shown["_file"].to_list(), shown["_line"].to_list())
         section: dict[str, Any] = {
-            "against": [_describe(f) for f in against.files],
+            "against": [_describe(f, against.reader.sha256(i)) for i, f in enumerate(against.files)],
             "against_records": against.size,
             "records": hit.height,
             "exact": exact,
@@ -191,12 +190,11 @@ class Contamination(DatasetRule):
         return DatasetResult(failed=failed, metrics={"contamination": section})
 
 
-def _describe(info: FileInfo) -> dict[str, Any]:
+def _describe(info: FileInfo, sha256: str | None) -> dict[str, Any]:
     """An evaluation file as the report and the gate manifest record it."""
-    path = Path(info.path)
     return {
         "path": info.path,
-        "sha256": file_sha256(path) if info.container else None,
+        "sha256": sha256 if info.container else None,
         "records": info.records,
         "invalid": info.invalid,
     }

@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 
 from dqe.config import LoadedConfig
-from dqe.files import ObjectWriter
+from dqe.files import file_sha256
 from dqe.formats.base import RecordError
-from dqe.manifest import file_sha256
 from dqe.plugins import Registry
 from dqe.reader import Reader, record_id
 from dqe.records import Record, Source, Turn
 from dqe.train.runfolder import write_json
+from dqe.writers import ObjectWriter
 
 SPLITS = ("train", "val", "test")
 

@@ -15,7 +15,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from dqe.config import ConfigError, LoadedConfig
-from dqe.manifest import GateManifest, file_sha256, ids_sha256, load_manifest, manifest_path
+from dqe.files import file_sha256
+from dqe.manifest import GateManifest, ids_sha256, load_manifest, manifest_path
 
 
 class GateRefused(Exception):

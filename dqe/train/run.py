@@ -17,8 +17,10 @@ from typing import Any
 from rich.console import Console
 
 from dqe.config import ConfigError
-from dqe.files import InputError, ObjectWriter
+from dqe.files import InputError
 from dqe.formats.base import Columns
+from dqe.inputs import refuse_overwriting
+from dqe.manifest import manifest_path
 from dqe.plugins import load_plugins
 from dqe.train.config import MODEL_TEMPLATE, TrainConfig, build_config
 from dqe.train.data import assign_splits, mark_not_passed, read_examples, write_test_split
@@ -31,9 +33,13 @@ from dqe.train.encode import (
 )
 from dqe.train.gate import GateCheck, GateRefused, check_gate
 from dqe.train.runfolder import checkpoints, read_json, write_json
+from dqe.writers import ObjectWriter
 
 CONFIG_FILE = "train_config.json"
 MANIFEST_FILE = "run.json"
+# What a run writes in its folder: no input may be one of these files or lie in these folders.
+RUN_FILES = (CONFIG_FILE, MANIFEST_FILE, "test.jsonl", "split.json", "ledger.jsonl", "metrics.jsonl", "metrics.csv")
+RUN_FOLDERS = ("adapter", "merged", "checkpoints", "tensorboard")
 
 
 @dataclass
@@ -66,6 +72,17 @@ def resume_config(run_dir: Path, given: dict[str, Any] | None, overrides: dict[s
     if changed:
         raise ConfigError(f"--resume {run_dir}: the config differs from the run's: " + "; ".join(changed))
     return saved
+
+
+def refuse_overwriting_inputs(run_dir: Path, reads: list[Path], written: dict[str, Path] | None = None) -> None:
+    """An ``InputError`` when a file the run reads is one it writes in ``run_dir`` (its own
+    files, ``written``) or lies in a folder it replaces (adapter/, checkpoints/, ...)."""
+    outputs = {f"the run's {name}": run_dir / name for name in RUN_FILES}
+    refuse_overwriting({**outputs, **(written or {})}, reads)
+    for path in reads:
+        for folder in RUN_FOLDERS:
+            if path.resolve().is_relative_to((run_dir / folder).resolve()):
+                raise InputError(f"{path} lies in {run_dir / folder}, which the run writes: move it out first")
 
 
 def _refuse_or_force(gate: GateCheck, problems: list[str], force: bool, console: Console) -> None:
@@ -114,7 +131,9 @@ def train(
             f"'out': {run_dir} already holds a run; continue it with --resume {run_dir} or pick another folder"
         )
 
-    # 1. The gate, before anything expensive.
+    # 1. The gate, before anything expensive; no input may be an output.
+    reads = [config.data, config.manifest or manifest_path(config.data)]
+    refuse_overwriting_inputs(run_dir, [*reads, *([config.dqe_config] if config.dqe_config else [])])
     gate = check_gate(config.data, config.manifest, config.dqe_config)
     problems, gate.problems = gate.problems, []
     _refuse_or_force(gate, problems, force, console)

@@ -1,0 +1,140 @@
+"""Inputs as users name them: pipes, standard input, FIFOs and folders are read once, whole."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import subprocess
+import sys
+import threading
+
+import pytest
+from click.testing import CliRunner
+
+import dqe
+from dqe.cli import main
+from dqe.files import InputError
+from tests.conftest import ROOT
+
+RECORDS = [
+    {"instruction": "Name a primary colour.", "output": "Red is a primary colour."},
+    {"instruction": "What is the capital of France?", "output": "The capital of France is Paris."},
+]
+DATA = "".join(json.dumps(r) + "\n" for r in RECORDS).encode()
+DQE = [sys.executable, "-c", "from dqe.cli import main; main()"]
+ENV = {**os.environ, "DQE_DISABLE_PLUGINS": "all", "PYTHONPATH": str(ROOT)}  # this checkout's dqe
+
+
+def dqe_shell(command: str, cwd) -> subprocess.CompletedProcess:
+    """``command`` run by bash, with ``dqe`` standing for this checkout's command."""
+    script = f'dqe() {{ {shlex.join(DQE)} "$@"; }}\n{command}'
+    return subprocess.run(["bash", "-c", script], cwd=cwd, capture_output=True, env=ENV, timeout=120)
+
+
+def lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_a_pipe_beside_a_file_is_read_whole(tmp_path):
+    (tmp_path / "f.jsonl").write_bytes(DATA)
+    done = dqe_shell(
+        "cat f.jsonl | dqe filter /dev/stdin f.jsonl --passed ok.jsonl --rejected bad.jsonl --select DQ001", tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert lines(tmp_path / "ok.jsonl") == RECORDS + RECORDS
+    manifest = json.loads((tmp_path / "ok.jsonl.manifest.json").read_text())
+    assert [(i["path"], i["records"]) for i in manifest["inputs"]] == [("/dev/stdin", 2), ("f.jsonl", 2)]
+    assert {i["sha256"] for i in manifest["inputs"]} == {hashlib.sha256(DATA).hexdigest()}
+
+
+def test_process_substitution_is_read_whole(tmp_path):
+    (tmp_path / "f.jsonl").write_bytes(DATA)
+    done = dqe_shell("dqe check <(cat f.jsonl) --select DQ001 --format json", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["summary"]["records"] == 2
+
+
+def test_dash_reads_standard_input_and_shows_its_records_again(tmp_path):
+    bad = DATA + b'{"instruction": "Summarize it.", "output": ""}\n'
+    done = subprocess.run(
+        [*DQE, "check", "-", "--select", "DQ001", "--show", "DQ001"], input=bad, capture_output=True, env=ENV
+    )
+    assert done.returncode == 1  # the gate fails on the empty answer
+    assert b"<stdin>:3" in done.stdout and b"Summarize it." in done.stdout  # read again, from the spool
+
+
+def test_parquet_on_standard_input(tmp_path):
+    import polars as pl
+
+    path = tmp_path / "d.parquet"
+    pl.DataFrame(RECORDS).write_parquet(path)
+    result = CliRunner().invoke(main, ["check", "-", "--select", "DQ001", "--format", "json"], input=path.read_bytes())
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["files"][0] == {
+        "path": "<stdin>",
+        "container": "parquet",
+        "format": "alpaca",
+        "records": 2,
+        "invalid": 0,
+        "note": None,
+    }
+
+
+def test_standard_input_cannot_be_named_twice():
+    result = CliRunner().invoke(main, ["check", "-", "-"], input=DATA)
+    assert result.exit_code == 2
+    assert "standard input ('-') is named twice" in result.output
+
+
+def test_a_named_fifo_is_read_once(tmp_path):
+    fifo = tmp_path / "data.jsonl"
+    os.mkfifo(fifo)
+
+    def feed():
+        with open(fifo, "wb") as f:
+            f.write(DATA)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    done = subprocess.run(
+        [*DQE, "check", str(fifo), "--select", "DQ001", "--format", "json"], capture_output=True, timeout=60, env=ENV
+    )
+    writer.join(5)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["summary"]["records"] == 2
+
+
+def test_spools_go_with_their_inputs(tmp_path):
+    from dqe.inputs import resolve_inputs
+
+    fifo = tmp_path / "stream.jsonl"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(DATA), daemon=True)
+    writer.start()
+    inputs = resolve_inputs([fifo])
+    writer.join(5)
+    (spooled,) = inputs.files
+    assert spooled.spooled and spooled.path.read_bytes() == DATA and spooled.label == str(fifo)
+    inputs.close()
+    assert not spooled.path.exists()
+
+
+def test_an_unreadable_folder_inside_an_input_folder_stops_the_run(tmp_path, monkeypatch):
+    (tmp_path / "data" / "locked").mkdir(parents=True)
+    (tmp_path / "data" / "a.jsonl").write_bytes(DATA)
+    (tmp_path / "data" / "locked" / "b.jsonl").write_bytes(DATA)
+    locked = str(tmp_path / "data" / "locked")
+    scandir = os.scandir
+
+    def refuse(path="."):
+        if str(path) == locked:  # as chmod 000 would, for any user but root
+            raise PermissionError(13, "Permission denied", locked)
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    with pytest.raises(InputError, match=f"{locked}: folder cannot be read \\(Permission denied\\)"):
+        dqe.check(tmp_path / "data")
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "data")])
+    assert result.exit_code == 2 and "folder cannot be read" in result.output
