@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from dqe.config import Config, LoadedConfig, load_config, validate_config
 from dqe.context import loaded_dir
 from dqe.engine import Engine
-from dqe.formats.base import RecordError
+from dqe.formats.base import Layout, RecordError
 from dqe.inputs import Inputs, expand, input_paths, refuse_overwriting, resolve_inputs
 from dqe.manifest import manifest_path, write_manifest
 from dqe.outputs import OutputCounts, write_outputs
@@ -145,35 +145,34 @@ def convert(
     formats = engine.registry.formats
     if to not in formats:
         raise RecordError(f"unknown format '{to}'; known: {', '.join(formats)}")
-    target = formats[to]
-    columns, tags = engine.loaded.config.columns, engine.loaded.config.tags
+    target = Layout(formats[to], engine.loaded.config.columns, engine.loaded.config.tags)
     reader = engine.reader(guard_outputs(engine, source, {"-o/--output": Path(output)}))
     skipped: list[str] = []
     with OutputSet() as files:
         writer = ObjectWriter(files.open(Path(output)))
-        for file, item, fmt in reader.stream():
+        for file, item, layout in reader.stream():
             where = f"{reader.files[file].path}:{item.line}"
-            if item.obj is None or fmt is None:
+            if item.obj is None or layout is None:
                 skipped.append(f"{where}: {item.error or 'no record format detected'}")
                 continue
-            if fmt.name == to:
+            if layout.name == to:  # already in the target format, under the file's own field names
                 writer.write(item.obj)
                 continue
             try:
-                n = fmt.normalize(item.obj, columns, tags)
+                n = layout.normalize(item.obj)
                 record = Record(
                     system=n.system,
                     turns=[Turn(role=r, content=c) for r, c in zip(n.roles, n.contents, strict=True)],  # type: ignore[arg-type]
                     tools=n.tools,
-                    format=fmt.name,
+                    format=layout.name,
                     source=Source(file=reader.files[file].path, line=item.line),
                     original=item.obj,
                 )
-                converted = target.denormalize(record, columns, tags)
+                converted = target.denormalize(record)
             except RecordError as exc:
                 skipped.append(f"{where}: {exc}")
                 continue
-            owned = fmt.owned_keys(columns, tags)
+            owned = layout.owned_keys()
             writer.write({**converted, **{k: v for k, v in item.obj.items() if k not in owned and k not in converted}})
         writer.close()
     return ConvertResult(written=writer.count, skipped=skipped, output=str(output))

@@ -227,7 +227,7 @@ def write_outputs(result: RunResult, reader: Reader, passed: PendingFile, reject
             bad.write({key: {**meta, **_kept(value)}} if raw else {**value, key: meta})
 
     chunk: list[tuple[int, str, Any, bool]] = []
-    for idx, (file, item, _fmt) in enumerate(reader.stream()):
+    for idx, (file, item, _layout) in enumerate(reader.stream()):
         if idx >= statuses.size:
             raise RuntimeError(f"an input grew while filtering: more than the {statuses.size} records checked")
         raw = item.obj is None

@@ -19,7 +19,7 @@ import orjson
 from pydantic import BaseModel
 
 from dqe.files import InputError, Item, Sniffed, read_items, sniff
-from dqe.formats.base import Columns, RecordError, RecordFormat, Tags
+from dqe.formats.base import Columns, Layout, RecordError, RecordFormat, Tags
 from dqe.guard import PluginError, blame, describe
 from dqe.inputs import ANNOTATION, InputFile, resolve_inputs
 from dqe.records import batch_schema
@@ -116,45 +116,64 @@ class Reader:
             )
         return (Item(i, row) for i, row in enumerate(source.iter_rows(named=True), start=1))
 
-    def _detect(self, sample: list[Item], label: str) -> RecordFormat | None:
-        if self.input_format:
-            return self.formats[self.input_format]
-        objects = [item.obj for item in sample if item.obj is not None]
-        if not objects:
-            return None
+    def _vote(self, objects: list[dict[str, Any]], columns: dict[str, Columns], label: str) -> RecordFormat | None:
+        """The format most of ``objects`` look like, each format with its ``columns``."""
         votes: Counter[str] = Counter()
         for obj in objects:
-            name = next((f.name for f in self.formats.values() if self._detects(f, obj, label)), None)
+            name = next((f.name for f in self.formats.values() if self._detects(f, obj, columns[f.name], label)), None)
             if name:
                 votes[name] += 1
-        if not votes:
+        return self.formats[votes.most_common(1)[0][0]] if votes else None
+
+    def _layout(self, sample: list[Item], info: FileInfo) -> Layout | None:
+        """How a file is read, from its first records: the format (``input_format``, or the one
+        most records look like) and the field names, fitted to the file where the user mapped
+        none (the file's note says which)."""
+        objects = [item.obj for item in sample if item.obj is not None]
+        if self.input_format:
+            fmt: RecordFormat | None = self.formats[self.input_format]
+        elif not objects:
+            return None
+        else:
+            fmt = self._vote(objects, dict.fromkeys(self.formats, self.columns), info.path)
+            if fmt is None:  # the field names may only be spelt differently
+                fitted = {name: self._fit(f, objects, info.path)[0] for name, f in self.formats.items()}
+                fmt = self._vote(objects, fitted, info.path)
+        if fmt is None:
             keys = ", ".join(sorted({k for obj in objects for k in obj})[:12])
             raise InputError(
-                f"{label}: unknown record format (keys seen: {keys}); expected one of "
+                f"{info.path}: unknown record format (keys seen: {keys}); expected one of "
                 f"{', '.join(self.formats)}: map your field names with [tool.dqe.columns] "
                 "or pass --input-format"
             )
-        return self.formats[votes.most_common(1)[0][0]]
+        columns, notes = self._fit(fmt, objects, info.path)
+        if notes:
+            info.note = "; ".join(notes)
+        return Layout(fmt, columns, self.tags)
 
-    def _detects(self, fmt: RecordFormat, obj: dict[str, Any], label: str) -> bool:
+    def _detects(self, fmt: RecordFormat, obj: dict[str, Any], columns: Columns, label: str) -> bool:
         with blame(f"{label}: {self.labels[fmt.name]} detect()"):  # a plugin's format is plugin code
-            return bool(fmt.detect(obj, self.columns, self.tags))
+            return bool(fmt.detect(obj, columns, self.tags))
 
-    def stream(self) -> Iterator[tuple[int, Item, RecordFormat | None]]:
-        """Every item of every input in order (the order ``_idx`` counts), with its file's format."""
+    def _fit(self, fmt: RecordFormat, objects: list[dict[str, Any]], label: str) -> tuple[Columns, list[str]]:
+        with blame(f"{label}: {self.labels[fmt.name]} fit_columns()"):
+            return fmt.fit_columns(objects, self.columns)
+
+    def stream(self) -> Iterator[tuple[int, Item, Layout | None]]:
+        """Every item of every input in order (the order ``_idx`` counts), with how its file is read."""
         for index in range(len(self.inputs.sources)):
             info = self.files[index]
             items = self._items(index)
             sample = list(itertools.islice(items, _DETECT_SAMPLE))
-            fmt = self._detect(sample, info.path)
-            info.format = fmt.name if fmt else None
+            layout = self._layout(sample, info)
+            info.format = layout.name if layout else None
             for item in itertools.chain(sample, items):
                 if item.obj is not None and ANNOTATION in item.obj:
                     self.inputs.annotation_taken = True
-                yield index, item, fmt
+                yield index, item, layout
 
     def __iter__(self) -> Iterator[Batch]:
-        builder = _BatchBuilder(self.columns, self.tags, self.files, self.labels)
+        builder = _BatchBuilder(self.files, self.labels)
         # counted here and written to ``files`` with each batch: a pydantic attribute set per
         # record costs more than the rest of the loop's bookkeeping
         records, invalid = [0] * len(self.files), [0] * len(self.files)
@@ -165,9 +184,9 @@ class Reader:
             return builder.build()
 
         idx = 0
-        for index, item, fmt in self.stream():
+        for index, item, layout in self.stream():
             records[index] += 1
-            if not builder.add(idx, index, item, fmt):
+            if not builder.add(idx, index, item, layout):
                 invalid[index] += 1
             idx += 1
             if builder.size >= self.batch_size:
@@ -187,9 +206,7 @@ def _read_guarded(path: Path, sniffed: Sniffed, label: str) -> Iterator[Item]:
 class _BatchBuilder:
     """Accumulates normalized records column by column; ``build`` makes the polars frame."""
 
-    def __init__(self, columns: Columns, tags: Tags, files: list[FileInfo], labels: dict[str, str]):
-        self.columns = columns
-        self.tags = tags
+    def __init__(self, files: list[FileInfo], labels: dict[str, str]):
         self.files = files  # for messages: the path of each input
         self.labels = labels  # for messages: each format with its plugin
         self._reset()
@@ -218,22 +235,22 @@ class _BatchBuilder:
         self.turn_content: list[str] = []
         self.invalid: list[InvalidRecord] = []
 
-    def add(self, idx: int, file: int, item: Item, fmt: RecordFormat | None) -> bool:
+    def add(self, idx: int, file: int, item: Item, layout: Layout | None) -> bool:
         self.size += 1
-        if item.obj is None or fmt is None:
+        if item.obj is None or layout is None:
             reason = item.error or "no record format detected in this file"
             self.invalid.append(InvalidRecord(idx, file, item.line, reason, item.raw))
             return False
         try:
-            n = fmt.normalize(item.obj, self.columns, self.tags)
+            n = layout.normalize(item.obj)
         except RecordError as exc:
-            self.invalid.append(InvalidRecord(idx, file, item.line, f"{fmt.name}: {exc}", item.obj))
+            self.invalid.append(InvalidRecord(idx, file, item.line, f"{layout.name}: {exc}", item.obj))
             return False
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # a plugin's format raising anything else is a plugin error, not a bad record
             raise PluginError(
-                f"{self.files[file].path}:{item.line}: {self.labels[fmt.name]} normalize() raised {describe(exc)}"
+                f"{self.files[file].path}:{item.line}: {self.labels[layout.name]} normalize() raised {describe(exc)}"
             ) from exc
         row = len(self.cols["_idx"])
         cols = self.cols
@@ -241,7 +258,7 @@ class _BatchBuilder:
         cols["_file"].append(file)
         cols["_line"].append(item.line)
         cols["_id"].append(record_id(item.obj))
-        cols["_format"].append(fmt.name)
+        cols["_format"].append(layout.name)
         cols["system"].append(n.system)
         cols["tools"].append(n.tools)
         cols["category"].append(n.category)

@@ -36,6 +36,8 @@ def _clip(text: str, max_chars: int | None) -> tuple[str, int]:
 def _raw_text(raw: object) -> str:
     if isinstance(raw, str):
         return raw
+    if isinstance(raw, bytes):  # not valid text: shown with its bad bytes replaced
+        return raw.decode("utf-8", "replace")
     try:
         return orjson.dumps(raw, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:
@@ -49,16 +51,16 @@ def read_texts(reader: Reader, records: Iterable[int], max_chars: int | None = N
     if not wanted:
         return out
     last = max(wanted)
-    for idx, (file, item, fmt) in enumerate(reader.stream()):
+    for idx, (file, item, layout) in enumerate(reader.stream()):
         if idx > last:
             break
         if idx not in wanted:
             continue
         source = f"{reader.files[file].path}:{item.line}"
         normalized = None
-        if item.obj is not None and fmt is not None:
+        if item.obj is not None and layout is not None:
             try:
-                normalized = fmt.normalize(item.obj, reader.columns, reader.tags)
+                normalized = layout.normalize(item.obj)
             except RecordError:
                 normalized = None
         if normalized is None:

@@ -19,6 +19,7 @@ REAL_FILES = {
     "llamafactory_v1_sft_demo.jsonl": ("openai", 500),
     "fastchat_dummy_conversation.json": ("sharegpt", 500),
     "gsm8k_train_alpaca.json": ("alpaca", 7473),
+    "gpteacher_codegen_instruct.json": ("alpaca", 4535),  # its answer field is 'response'
 }
 
 

@@ -16,10 +16,32 @@ from dqe.formats.base import (
 from dqe.hookspecs import hookimpl
 from dqe.records import Record
 
+# Common spellings of Alpaca's fields, the default first, with what the note calls each.
+SPELLINGS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "prompt": ("instruction", ("instruction", "prompt", "question")),
+    "query": ("input", ("input", "context")),
+    "response": ("answer", ("output", "response", "completion", "answer")),
+}
+
 
 class Alpaca(RecordFormat):
     name = "alpaca"
     summary = "instruction / input / output, with optional system and history"
+
+    def fit_columns(self, sample: list[dict[str, Any]], columns: Columns) -> tuple[Columns, list[str]]:
+        """Each unmapped field read from the spelling most of ``sample`` uses (``response``,
+        ``completion``, ``answer`` for the answer; ``prompt``, ``question``; ``context``)."""
+        fitted: dict[str, str] = {}
+        notes: list[str] = []
+        for field, (what, names) in SPELLINGS.items():
+            if field in columns.model_fields_set:
+                continue
+            counts = [sum(name in obj for obj in sample) for name in names]
+            best = max(range(len(names)), key=lambda i: (counts[i], -i))
+            if counts[best] and names[best] != getattr(columns, field):
+                fitted[field] = names[best]
+                notes.append(f"{what} read from '{names[best]}'")
+        return (columns.model_copy(update=fitted) if fitted else columns), notes
 
     def detect(self, obj: dict[str, Any], columns: Columns, tags: Tags) -> bool:
         return columns.prompt in obj or columns.response in obj

@@ -84,6 +84,33 @@ class RecordFormat(ABC):
     def owned_keys(self, columns: Columns, tags: Tags) -> set[str]:
         """Top-level keys this format owns; ``dqe convert`` carries every other key over."""
 
+    def fit_columns(self, sample: list[dict[str, Any]], columns: Columns) -> tuple[Columns, list[str]]:
+        """The field names of a file, from its first records, for the fields the user did not
+        map (``columns.model_fields_set``), and a note for each one that differs from the
+        default ("answer read from 'response'"). The default: ``columns`` as they are."""
+        return columns, []
+
+
+class Layout(NamedTuple):
+    """How one file's records are read: its record format, with the file's field names and tags."""
+
+    format: RecordFormat
+    columns: Columns
+    tags: Tags
+
+    @property
+    def name(self) -> str:
+        return self.format.name
+
+    def normalize(self, obj: dict[str, Any]) -> Normalized:
+        return self.format.normalize(obj, self.columns, self.tags)
+
+    def denormalize(self, record: Record) -> dict[str, Any]:
+        return self.format.denormalize(record, self.columns, self.tags)
+
+    def owned_keys(self) -> set[str]:
+        return self.format.owned_keys(self.columns, self.tags)
+
 
 def text_field(obj: dict[str, Any], key: str, *, required: bool) -> str | None:
     """A string field, or None when absent and optional; RecordError on a wrong type."""

@@ -54,14 +54,14 @@ def read_examples(data: Path, loaded: LoadedConfig, registry: Registry) -> list[
         batch_size=config.batch_size,
     )
     examples: list[Example] = []
-    for file, item, fmt in reader.stream():
+    for file, item, layout in reader.stream():
         source = f"{reader.files[file].path}:{item.line}"
         index = len(examples)
-        if item.obj is None or fmt is None:
+        if item.obj is None or layout is None:
             examples.append(Example(index, "", source, None, f"invalid: {item.error or 'no record format'}"))
             continue
         try:
-            n = fmt.normalize(item.obj, config.columns, config.tags)
+            n = layout.normalize(item.obj)
         except RecordError as exc:
             examples.append(Example(index, record_id(item.obj), source, None, f"invalid: {exc}"))
             continue
@@ -72,7 +72,7 @@ def read_examples(data: Path, loaded: LoadedConfig, registry: Registry) -> list[
             category=n.category,
             domain=n.domain,
             language=n.language,
-            format=fmt.name,
+            format=layout.name,
             source=Source(file=reader.files[file].path, line=item.line),
             original=item.obj,
         )

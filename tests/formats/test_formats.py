@@ -156,3 +156,48 @@ def test_alpaca_cannot_hold_tool_calls():
     )
     with pytest.raises(RecordError, match="no place for tool calls"):
         Alpaca().denormalize(record, C, T)
+
+
+# -- field names spelt another way, detected per file ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("record", "note"),
+    [
+        ({"instruction": "Sum 1 and 2.", "input": "", "response": "3"}, "answer read from 'response'"),
+        (
+            {"prompt": "Sum 1 and 2.", "completion": "3"},
+            "instruction read from 'prompt'; answer read from 'completion'",
+        ),
+        ({"question": "Sum 1 and 2.", "answer": "3"}, "instruction read from 'question'; answer read from 'answer'"),
+        (
+            {"instruction": "Sum them.", "context": "1 and 2", "response": "3", "category": "open_qa"},  # dolly
+            "input read from 'context'; answer read from 'response'",
+        ),
+    ],
+)
+def test_alpaca_spellings_are_read_per_file_and_kept_in_outputs(tmp_path, record, note):
+    import json
+
+    import dqe
+
+    other = {"instruction": "Name a colour.", "input": "", "output": "Red."}
+    (tmp_path / "a.jsonl").write_text(json.dumps(record) + "\n")
+    (tmp_path / "b.jsonl").write_text(json.dumps(other) + "\n")  # the default names, in the same run
+    result = dqe.filter(tmp_path, tmp_path / "out" / "ok.jsonl", tmp_path / "out" / "bad.jsonl", select=["DQ001"])
+    assert [(f.format, f.note) for f in result.report.files] == [("alpaca", note), ("alpaca", None)]
+    assert result.report.summary.passed == 2
+    assert [json.loads(line) for line in (tmp_path / "out" / "ok.jsonl").read_text().splitlines()] == [record, other]
+    dqe.convert(tmp_path / "a.jsonl", "sharegpt", tmp_path / "out" / "c.jsonl")
+    converted = json.loads((tmp_path / "out" / "c.jsonl").read_text())
+    assert [t["value"] for t in converted["conversations"]][-1] == "3"
+    assert set(converted) <= {"conversations", "category"}  # the Alpaca fields, under any spelling, converted
+
+
+def test_a_mapping_the_user_gave_is_never_guessed_over(write_jsonl):
+    import dqe
+
+    path = write_jsonl([{"question": "Sum 1 and 2.", "response": "3", "answer": ""}])
+    report = dqe.check(path, select=["DQ001"], columns={"response": "answer"}, complete=True)
+    assert report.files[0].note == "instruction read from 'question'"
+    assert [f.message for f in report.findings] == ["empty answer"]  # read from 'answer', as mapped

@@ -148,7 +148,12 @@ def test_no_reasoning_questions_leave_the_gate_metric_skipped():
 
 # Failures per real file, read and judged: bare answers to calculations ("Calculate the volume
 # of a sphere..." -> "The volume is approximately 113.10 cubic cm.") and a few "why" questions
-# answered without a reason. GSM8K, tool calls and chit-chat pass.
+# answered without a reason. GSM8K, tool calls and chit-chat pass. GPTeacher's code set, all 72
+# read: 26 are right ("What is the output of this code?" answered with the output alone: "25",
+# "[9, 4, 5]", "193"; a few of them trivial, "Sum: 3"); 45 are false alarms: 35 answers that are
+# code (a SQL query, a refactor, a fixed function: code is its own reasoning) and 10 outputs
+# given with their explanation ("9. It sums the elements at even indices"); 1 is debatable
+# ("the provided code is already correct", no reason given).
 EXPECTED = {
     "rasbt_instruction_data.json": 27,
     "llamafactory_alpaca_en_demo.json": 11,
@@ -158,6 +163,7 @@ EXPECTED = {
     "llamafactory_v1_sft_demo.jsonl": 5,
     "fastchat_dummy_conversation.json": 0,
     "gsm8k_train_alpaca.json": 0,
+    "gpteacher_codegen_instruct.json": 72,
 }
 
 

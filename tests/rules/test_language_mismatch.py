@@ -86,8 +86,10 @@ def test_rule_doc():
 
 # Failures on the real files, read one by one: the Chinese demo set's are Chinese questions
 # answered in English (true mismatches), GSM8K's English arithmetic whose few words
-# langdetect's profiles take for Indonesian, German, Welsh or Somali (false alarms).
-EXPECTED = {"llamafactory_alpaca_zh_demo.json": 12, "gsm8k_train_alpaca.json": 3}
+# langdetect's profiles take for Indonesian, German, Welsh or Somali (false alarms), GPTeacher's
+# code answered with bare code outside a fence ("sum_lambda = lambda x, y: x + y" taken for
+# Somali, "def count_unique_elements(lst): ..." for French): 4 false alarms.
+EXPECTED = {"llamafactory_alpaca_zh_demo.json": 12, "gsm8k_train_alpaca.json": 3, "gpteacher_codegen_instruct.json": 4}
 
 
 @pytest.mark.parametrize("name", sorted(REAL_FILES))

@@ -68,7 +68,9 @@ def test_identity_json_fails_exactly_where_it_holds_placeholders():
 
 
 # Read: identity.json and the v1 demo (which embeds identity.json) hold {{name}}/{{author}};
-# the one Alpaca record is an answer full of "[insert date]" slots. All right.
+# the one Alpaca record is an answer full of "[insert date]" slots. All right. GPTeacher's 3 are
+# 'YOUR_API_KEY' in code that calls a weather API: the usual stand-in for a secret the user
+# supplies, so false alarms (debatable: the question hands over the same stand-in).
 EXPECTED = {
     "rasbt_instruction_data.json": 0,
     "llamafactory_alpaca_en_demo.json": 1,
@@ -78,6 +80,7 @@ EXPECTED = {
     "llamafactory_v1_sft_demo.jsonl": 51,
     "fastchat_dummy_conversation.json": 0,
     "gsm8k_train_alpaca.json": 0,
+    "gpteacher_codegen_instruct.json": 3,
 }
 
 

@@ -69,3 +69,9 @@ def test_records_not_passed_get_no_split_and_the_test_split_is_written(tmp_path,
     described = json.loads((tmp_path / "split.json").read_text())
     assert described["test"]["records"] == 9 and len(described["test_ids"]) == 9
     assert Counter(e.split for e in examples)[None] == 10
+
+
+def test_records_are_read_with_their_files_own_field_names(tmp_path):
+    (example,) = read(tmp_path, [{"instruction": "Write hello world in C.", "input": "", "response": 'puts("hi");'}])
+    assert example.problem is None
+    assert [t.content for t in example.record.turns] == ["Write hello world in C.", 'puts("hi");']
