@@ -99,3 +99,16 @@ def test_usage_errors_stop_before_any_generation(torch_extra, trained_run, tmp_p
     assert missing.exit_code == 2 and "no such run folder" in missing.output
     empty = runner.invoke(main, ["eval", str(tmp_path)])
     assert empty.exit_code == 2 and "not a finished dqe train run (no train_config.json" in empty.output
+
+
+def test_no_output_replaces_a_file_of_the_run(torch_extra, trained_run):
+    runner = CliRunner()
+    test_split = trained_run / "test.jsonl"
+    before = test_split.read_bytes()
+    report = runner.invoke(main, ["eval", str(trained_run), "-o", str(test_split)])
+    assert report.exit_code == 2 and f"-o/--output {test_split} is an input" in report.output
+    moved = runner.invoke(
+        main, ["eval", str(trained_run), "--out", str(trained_run), "-o", str(trained_run / "report.json")]
+    )
+    assert moved.exit_code == 2 and "are the same file" in moved.output
+    assert test_split.read_bytes() == before

@@ -82,3 +82,20 @@ def test_a_bad_config_is_a_usage_error(torch_extra, tmp_path):
     (tmp_path / "train.toml").write_text('model = "m"\ndata = "d.jsonl"\nout = "o"\n[lora]\nrank = 8\n')
     result = dqe("train", "--config", "train.toml")
     assert result.exit_code == 2 and "unknown key 'lora.rank'" in result.output
+
+
+def test_an_input_the_run_would_overwrite_is_refused(torch_extra, tmp_path, filtered, rasbt, tiny_model):
+    ok = filtered(rasbt[:20])
+    run_dir = tmp_path / "runs" / "exp1"
+    run_dir.mkdir(parents=True)
+    data = run_dir / "test.jsonl"
+    data.write_bytes(ok.read_bytes())
+    (run_dir / "test.jsonl.manifest.json").write_bytes(ok.with_name(ok.name + ".manifest.json").read_bytes())
+    result = dqe("train", "--model", tiny_model, "--data", data, "--template", "alpaca", "--out", run_dir, *SMALL)
+    assert result.exit_code == 2 and f"the run's test.jsonl {run_dir / 'test.jsonl'} is an input" in result.output
+    assert data.read_bytes() == ok.read_bytes()
+    (tmp_path / "runs" / "exp2" / "adapter").mkdir(parents=True)
+    inside = tmp_path / "runs" / "exp2" / "adapter" / "data.jsonl"
+    inside.write_bytes(ok.read_bytes())
+    result = dqe("train", "--model", tiny_model, "--data", inside, "--out", tmp_path / "runs" / "exp2", *SMALL)
+    assert result.exit_code == 2 and "which the run writes: move it out first" in result.output
