@@ -28,7 +28,7 @@ CONTAINERS: tuple[str, ...] = ("jsonl", "json", "parquet")
 # Deepest nesting of a record (the record itself is level 1): below orjson's limit for writing
 # (254), so that every record read can be hashed and written back.
 MAX_DEPTH = 200
-_TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
+TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
 
 _CHUNK = 1 << 22  # 4 MiB of text per read of a JSON array
 _BOMS = (
@@ -46,13 +46,20 @@ _BIG_INT = re.compile(rb"\d{19}")  # an integer that may not fit 64 bits: orjson
 
 
 def _escape_bytes(exc: UnicodeError) -> tuple[str, int]:
-    if isinstance(exc, UnicodeDecodeError):
-        return "".join(chr(0xDC00 + b) for b in exc.object[exc.start : exc.end]), exc.end
-    if isinstance(exc, UnicodeEncodeError):
-        chars = exc.object[exc.start : exc.end]
-        if all(0xDC00 <= ord(c) <= 0xDCFF for c in chars):
-            return bytes(ord(c) - 0xDC00 for c in chars), exc.end  # type: ignore[return-value]
-    raise exc
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return "".join(chr(0xDC00 + b) for b in exc.object[exc.start : exc.end]), exc.end
+
+
+def _bytes_of(text: str, encoding: str) -> bytes:
+    """``text`` encoded again, each escaped byte given back as it was (a partial UTF-16 code
+    unit included, which no encoder writes)."""
+    parts, pos = [], 0
+    for m in _ESCAPED.finditer(text):
+        parts += [text[pos : m.start()].encode(encoding), bytes([ord(m.group()) - 0xDC00])]
+        pos = m.end()
+    parts.append(text[pos:].encode(encoding))
+    return b"".join(parts)
 
 
 codecs.register_error(_BYTES_ERRORS, _escape_bytes)
@@ -209,7 +216,7 @@ def _decode_error(exc: Exception) -> str:
     if "utf-8" in msg.lower() or "surrogates" in msg.lower():
         return "invalid UTF-8"
     if "depth limit" in msg or "recursion limit" in msg:
-        return _TOO_DEEP
+        return TOO_DEEP
     return f"malformed JSON: {msg}"
 
 
@@ -264,9 +271,14 @@ def _parse_line(number: int, data: bytes, body: bytes, encoding: str) -> Item:
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        return Item(number, None, _decode_error(exc), _raw(body, encoding))
+        if "surrogate in string" not in str(exc):
+            return Item(number, None, _decode_error(exc), _raw(body, encoding))
+        try:  # a lone surrogate escaped ("\ud800"): JSON, as the array reader takes it
+            obj = exact_loads(data)
+        except (ValueError, RecursionError):
+            return Item(number, None, _decode_error(exc), _raw(body, encoding))
     if data.count(b"[") + data.count(b"{") > MAX_DEPTH and too_deep(obj):
-        return Item(number, None, _TOO_DEEP, _raw(body, encoding))
+        return Item(number, None, TOO_DEEP, _raw(body, encoding))
     if not isinstance(obj, dict):
         return Item(number, None, _not_an_object(obj), _raw(body, encoding))
     if _BIG_INT.search(data):
@@ -347,7 +359,7 @@ class _ArrayText:
         """The text from ``start`` to ``end``, or its bytes when some were not valid text."""
         text = self.buf[start:end]
         if self.bad_bytes and _ESCAPED.search(text):
-            return text.encode(self.encoding, _BYTES_ERRORS)
+            return _bytes_of(text, self.encoding)
         return text
 
 
@@ -428,7 +440,7 @@ def _decode_one(text: _ArrayText, decoder: json.JSONDecoder, trailing: bool = Fa
             where = text.line + text.buf.count("\n", text.pos, exc.pos)
             return Item(line, None, f"malformed JSON: {exc.msg} (line {where})", _resync(text, trailing))
         except (RecursionError, _NotAFloat) as exc:
-            reason = _TOO_DEEP if isinstance(exc, RecursionError) else f"malformed JSON: {exc}"
+            reason = TOO_DEEP if isinstance(exc, RecursionError) else f"malformed JSON: {exc}"
             end = _value_end(text)
             if end is None:
                 raw = text.raw(text.pos, len(text.buf.rstrip()))
@@ -443,7 +455,7 @@ def _decode_one(text: _ArrayText, decoder: json.JSONDecoder, trailing: bool = Fa
         return Item(line, None, f"invalid {_name(text.encoding)}", text.raw(start, end))
     brackets = text.buf.count("[", start, end) + text.buf.count("{", start, end)
     if brackets > MAX_DEPTH and too_deep(obj):
-        return Item(line, None, _TOO_DEEP, text.raw(start, end))
+        return Item(line, None, TOO_DEEP, text.raw(start, end))
     if isinstance(obj, dict):
         return Item(line, obj, None, text.buf[start:end] if trailing else None)
     return Item(line, None, _not_an_object(obj), text.buf[start:end])

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from dqe.files import InputError, Item, exact_loads
+from dqe.files import MAX_DEPTH, TOO_DEEP, InputError, Item, exact_loads, too_deep
 
 if TYPE_CHECKING:
     import polars as pl
@@ -30,14 +30,17 @@ METADATA_KEY = "dqe"
 _ROWS = 20_000  # rows read at a time
 _ABSENT = object()
 _INT64 = (-(1 << 63), (1 << 63) - 1)
+_NESTING = 32  # deepest typed column; a deeper value is JSON text (polars overflows its stack far deeper)
 # Python types polars stores faithfully (from Parquet inputs); their dtype is its own inference
 _NATIVE = (datetime.date, datetime.datetime, datetime.time, datetime.timedelta, decimal.Decimal, bytes)
 
 
-def _dtype(values: list[Any]) -> pl.DataType | None:
+def _dtype(values: list[Any], depth: int = 0) -> pl.DataType | None:
     """The one polars type that holds every value exactly (None: nulls allowed), or None."""
     import polars as pl
 
+    if depth > _NESTING:
+        return None
     present = [v for v in values if v is not None]
     if not present:
         return pl.Null()
@@ -54,7 +57,7 @@ def _dtype(values: list[Any]) -> pl.DataType | None:
     if kind is float:
         return pl.Float64()
     if kind is list:
-        inner = _dtype([x for v in present for x in v])
+        inner = _dtype([x for v in present for x in v], depth + 1)
         return None if inner is None else pl.List(inner)
     if kind is dict:
         shapes = {tuple(v) for v in present}
@@ -65,7 +68,7 @@ def _dtype(values: list[Any]) -> pl.DataType | None:
             return None
         struct = {}
         for field in fields:
-            inner = _dtype([v[field] for v in present])
+            inner = _dtype([v[field] for v in present], depth + 1)
             if inner is None:
                 return None
             struct[field] = inner
@@ -113,10 +116,21 @@ def encode(rows: list[dict[str, Any]]) -> bytes:
     return buffer.getvalue()
 
 
+def _depth(dtype: pl.DataType) -> int:
+    """Levels of nesting a column of ``dtype`` adds (a string: 0, a list of structs: 2)."""
+    inner = [f.dtype for f in dtype.fields] if hasattr(dtype, "fields") else []
+    if hasattr(dtype, "inner") and dtype.inner is not None:
+        inner = [dtype.inner]
+    return 1 + max(map(_depth, inner), default=0) if dtype.is_nested() else 0
+
+
 def read_rows(path: Path, label: str | None = None) -> Iterator[Item]:
     """Every row of a Parquet file as an item, numbered from 1; a file dqe wrote gives back its
-    JSON-text fields as values and leaves absent fields out."""
+    JSON-text fields as values and leaves absent fields out. A row nested deeper than
+    ``MAX_DEPTH`` is an invalid item, its JSON text kept, as in the other containers."""
     import polars as pl
+
+    from dqe.writers import dumps
 
     name = label or str(path)
     try:
@@ -132,9 +146,22 @@ def read_rows(path: Path, label: str | None = None) -> Iterator[Item]:
             frame = pl.scan_parquet(path).slice(offset, _ROWS).collect()
         except Exception as exc:
             raise InputError(f"{name}: cannot be read as Parquet from row {offset + 1} ({exc})") from None
+        deep_columns = 1 + max((_depth(t) for t in frame.schema.values()), default=0) > MAX_DEPTH
         for i, row in enumerate(frame.iter_rows(named=True), start=offset + 1):
+            deep = deep_columns
             if absent:
-                row = {
-                    k: exact_loads(v) if k in as_json else v for k, v in row.items() if v is not None or k not in absent
-                }
+                texts = [v for k, v in row.items() if k in as_json and v]
+                deep = deep or any(v.count("[") + v.count("{") >= MAX_DEPTH for v in texts)
+                try:
+                    row = {
+                        k: exact_loads(v) if k in as_json else v
+                        for k, v in row.items()
+                        if v is not None or k not in absent
+                    }
+                except RecursionError:  # too deep for the decoder, so too deep for a record: kept as text
+                    yield Item(i, None, TOO_DEEP, dumps(row).decode())
+                    continue
+            if deep and too_deep(row):
+                yield Item(i, None, TOO_DEEP, dumps(row).decode())
+                continue
             yield Item(i, row)

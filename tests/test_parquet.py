@@ -73,3 +73,15 @@ def test_a_parquet_file_from_elsewhere_reads_as_it_is(tmp_path):
         {"instruction": "a", "output": "x"},
         {"instruction": "b", "output": None},
     ]
+
+
+def test_values_nested_deeper_than_a_typed_column_goes_are_json_text(tmp_path):
+    deep: list = []
+    for _ in range(600):
+        deep = [deep]
+    rows = [{"instruction": "a", "output": "b", "meta": deep}]
+    path = tmp_path / "d.parquet"
+    path.write_bytes(encode(rows))
+    assert pl.read_parquet_metadata(path)["dqe"] == '{"json":["meta"],"absent":[]}'
+    (item,) = read_rows(path)
+    assert item.error == "nested more than 200 levels deep" and item.obj is None

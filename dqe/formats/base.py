@@ -6,12 +6,15 @@ A format only maps fields. Files (JSONL, JSON arrays, Parquet) are the container
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
 from dqe.records import Record
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class RecordError(ValueError):
@@ -103,7 +106,15 @@ class Layout(NamedTuple):
         return self.format.name
 
     def normalize(self, obj: dict[str, Any]) -> Normalized:
-        return self.format.normalize(obj, self.columns, self.tags)
+        """``obj`` read into turns; RecordError when it cannot be, or when its text is not valid
+        Unicode (a lone surrogate, which a JSON escape or a Parquet file can hold and UTF-8 cannot)."""
+        n = self.format.normalize(obj, self.columns, self.tags)
+        for text in (n.system, n.tools, n.category, n.domain, n.language, *n.contents):
+            if text and not text.isascii() and (m := _LONE_SURROGATE.search(text)):
+                raise RecordError(
+                    f"a lone surrogate ({ascii(m.group())[1:-1]}) in its text, which is not valid Unicode"
+                )
+        return n
 
     def denormalize(self, record: Record) -> dict[str, Any]:
         return self.format.denormalize(record, self.columns, self.tags)
