@@ -42,7 +42,11 @@ _BOMS = (
 # which is all UTF-8 needs but not UTF-16), so that they can be told apart and given back.
 _BYTES_ERRORS = "dqe.bytes"
 _ESCAPED = re.compile("[\udc00-\udcff]")
-_BIG_INT = re.compile(rb"\d{19}")  # an integer that may not fit 64 bits: orjson reads it as a float
+# One pass over a JSON line: every digit becomes '1' and '{' becomes '[', so that 19 digits in a
+# row (an integer that may not fit 64 bits, which orjson reads as a float) and the brackets of
+# deep nesting are found with C-speed searches, not a regular expression.
+_SCAN = bytes.maketrans(b"0123456789{", b"1111111111[")
+_LONG_NUMBER = b"1" * 19
 
 
 def _escape_bytes(exc: UnicodeError) -> tuple[str, int]:
@@ -266,24 +270,33 @@ def _body(line: bytes, encoding: str) -> bytes:
     return line
 
 
-def _parse_line(number: int, data: bytes, body: bytes, encoding: str) -> Item:
-    """One line of JSON Lines: ``data`` is its UTF-8 text, ``body`` its own bytes (for raw)."""
+def _parse_line(number: int, data: bytes, line: bytes, encoding: str) -> Item:
+    """One line of JSON Lines: ``data`` is its UTF-8 text, ``line`` its own bytes (for raw)."""
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        if "surrogate in string" not in str(exc):
-            return Item(number, None, _decode_error(exc), _raw(body, encoding))
+        return _unparsed(number, data, line, encoding, exc)
+    return _checked(number, data, line, encoding, obj, data.translate(_SCAN))
+
+
+def _unparsed(number: int, data: bytes, line: bytes, encoding: str, exc: orjson.JSONDecodeError) -> Item:
+    if "surrogate in string" in str(exc):
         try:  # a lone surrogate escaped ("\ud800"): JSON, as the array reader takes it
             obj = exact_loads(data)
         except (ValueError, RecursionError):
-            return Item(number, None, _decode_error(exc), _raw(body, encoding))
-    if data.count(b"[") + data.count(b"{") > MAX_DEPTH and too_deep(obj):
-        return Item(number, None, TOO_DEEP, _raw(body, encoding))
+            pass
+        else:
+            return _checked(number, data, line, encoding, obj, data.translate(_SCAN))
+    return Item(number, None, _decode_error(exc), _raw(_body(line, encoding), encoding))
+
+
+def _checked(number: int, data: bytes, line: bytes, encoding: str, obj: Any, scan: bytes) -> Item:
+    """A parsed line held to what every container holds to: an object, not too deep, exact."""
+    if scan.count(b"[") > MAX_DEPTH and too_deep(obj):
+        return Item(number, None, TOO_DEEP, _raw(_body(line, encoding), encoding))
     if not isinstance(obj, dict):
-        return Item(number, None, _not_an_object(obj), _raw(body, encoding))
-    if _BIG_INT.search(data):
-        obj = exact_loads(data)
-    return Item(number, obj)
+        return Item(number, None, _not_an_object(obj), _raw(_body(line, encoding), encoding))
+    return Item(number, exact_loads(data) if _LONG_NUMBER in scan else obj)
 
 
 def _read_jsonl(path: Path, sniffed: Sniffed) -> Iterator[Item]:
@@ -292,8 +305,18 @@ def _read_jsonl(path: Path, sniffed: Sniffed) -> Iterator[Item]:
         f.seek(sniffed.bom)
         if encoding == "utf-8":
             for number, line in enumerate(f, start=1):
-                if line.strip():
-                    yield _parse_line(number, line, _body(line, encoding), encoding)
+                if not line.strip():
+                    continue
+                try:
+                    obj = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    yield _unparsed(number, line, line, encoding, exc)
+                    continue
+                scan = line.translate(_SCAN)  # the common case, inline: this loop is the reader's hot path
+                if type(obj) is dict and _LONG_NUMBER not in scan and scan.count(b"[") <= MAX_DEPTH:
+                    yield Item(number, obj)
+                else:
+                    yield _checked(number, line, line, encoding, obj, scan)
             return
         for number, line in enumerate(_aligned_lines(f, encoding), start=1):
             try:
@@ -302,7 +325,7 @@ def _read_jsonl(path: Path, sniffed: Sniffed) -> Iterator[Item]:
                 yield Item(number, None, f"invalid {_name(encoding)}", _body(line, encoding))
                 continue
             if text.strip():
-                yield _parse_line(number, text.encode(), _body(line, encoding), encoding)
+                yield _parse_line(number, text.encode(), line, encoding)
 
 
 # -- JSON arrays -------------------------------------------------------------------------------

@@ -12,13 +12,12 @@ import hashlib
 import itertools
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 from pydantic import BaseModel
 
-from dqe.files import InputError, Item, Sniffed, read_items, sniff
+from dqe.files import InputError, Item, read_items, sniff
 from dqe.formats.base import Columns, Layout, RecordError, RecordFormat, Tags
 from dqe.guard import PluginError, blame, describe
 from dqe.inputs import ANNOTATION, InputFile, resolve_inputs
@@ -108,7 +107,7 @@ class Reader:
             if sniffed is None:
                 info.note = "empty file"
                 return iter(())
-            return _read_guarded(source.path, sniffed, label)
+            return read_items(source.path, sniffed, label)
         if isinstance(source, list):
             return (
                 Item(i, obj) if isinstance(obj, dict) else Item(i, None, "expected an object (a dict)", repr(obj))
@@ -164,13 +163,19 @@ class Reader:
         for index in range(len(self.inputs.sources)):
             info = self.files[index]
             items = self._items(index)
-            sample = list(itertools.islice(items, _DETECT_SAMPLE))
+            try:
+                sample = list(itertools.islice(items, _DETECT_SAMPLE))
+            except OSError as exc:
+                raise InputError(f"{info.path}: cannot be read ({exc.strerror or exc})") from None
             layout = self._layout(sample, info)
             info.format = layout.name if layout else None
-            for item in itertools.chain(sample, items):
-                if item.obj is not None and ANNOTATION in item.obj:
-                    self.inputs.annotation_taken = True
-                yield index, item, layout
+            try:
+                for item in itertools.chain(sample, items):
+                    if item.obj is not None and ANNOTATION in item.obj:
+                        self.inputs.annotation_taken = True
+                    yield index, item, layout
+            except OSError as exc:  # an I/O error in the middle of a file stops the run naming it
+                raise InputError(f"{info.path}: cannot be read ({exc.strerror or exc})") from None
 
     def __iter__(self) -> Iterator[Batch]:
         builder = _BatchBuilder(self.files, self.labels)
@@ -193,14 +198,6 @@ class Reader:
                 yield counted()
         if builder.size or idx == 0:
             yield counted()
-
-
-def _read_guarded(path: Path, sniffed: Sniffed, label: str) -> Iterator[Item]:
-    """A file's items; an I/O error in the middle of it stops the run naming the file."""
-    try:
-        yield from read_items(path, sniffed, label)
-    except OSError as exc:
-        raise InputError(f"{label}: cannot be read ({exc.strerror or exc})") from None
 
 
 class _BatchBuilder:
