@@ -163,13 +163,12 @@ def dumps(obj: Any) -> bytes:
 
 
 class ObjectWriter:
-    """Writes JSON objects to a JSONL file, a JSON array or Parquet, atomically: on a path of
-    its own, committed by ``close``; on a ``PendingFile`` of an ``OutputSet``, by the set."""
+    """Writes JSON objects to a JSONL file, a JSON array or Parquet (by the target's suffix), on
+    a ``PendingFile`` of an ``OutputSet``, which moves it into place with the set's other files."""
 
-    def __init__(self, target: Path | PendingFile):
-        self.own = not isinstance(target, PendingFile)
-        self.file = target if isinstance(target, PendingFile) else PendingFile(Path(target))
-        self.path = self.file.path
+    def __init__(self, file: PendingFile):
+        self.file = file
+        self.path = file.path
         self.container = container_for_output(self.path)
         self.count = 0
         self._rows: list[dict[str, Any]] = []
@@ -187,23 +186,13 @@ class ObjectWriter:
                 self.file.write(data + b"\n")
         self.count += 1
 
-    def close(self, ok: bool = True) -> None:
-        """Complete the file (``ok``) or throw it away."""
-        if not ok:
-            self.file.discard()
-            return
-        try:
-            if self.container == "json":
-                self.file.write(b"\n]\n" if self.count else b"]\n")
-            elif self.container == "parquet":
-                from dqe.parquet import encode
+    def close(self) -> None:
+        """Complete the file: the closing bracket of an array, or the whole Parquet file."""
+        if self.container == "json":
+            self.file.write(b"\n]\n" if self.count else b"]\n")
+        elif self.container == "parquet":
+            from dqe.parquet import encode
 
-                self.file.write(encode(self._rows))
-                self._rows = []
-            self.file.finish()
-            if self.own:
-                self.file.commit()
-        except BaseException:
-            if self.own:
-                self.file.discard()
-            raise
+            self.file.write(encode(self._rows))
+            self._rows = []
+        self.file.finish()

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from dqe.files import read_items, sniff
-from dqe.writers import ObjectWriter, OutputError, OutputSet
+from dqe.writers import ObjectWriter, OutputError, OutputSet, PendingFile
 
 
 def items_of(path):
@@ -21,17 +21,18 @@ def test_writer_round_trips_every_field(tmp_path, name):
         {"instruction": "é", "output": "😀", "meta": {"n": 1, "tags": ["a"]}},
         {"instruction": "b", "output": "c", "meta": {"n": 2, "tags": []}},
     ]
-    writer = ObjectWriter(tmp_path / name)
-    for obj in objs:
-        writer.write(obj)
-    writer.close()
+    with OutputSet() as files:
+        writer = ObjectWriter(files.open(tmp_path / name))
+        for obj in objs:
+            writer.write(obj)
+        writer.close()
     assert [i.obj for i in items_of(tmp_path / name)] == objs
 
 
-def test_aborted_writer_leaves_no_file(tmp_path):
-    writer = ObjectWriter(tmp_path / "out.jsonl")
-    writer.write({"a": 1})
-    writer.close(ok=False)
+def test_an_interrupted_writer_leaves_no_file(tmp_path):
+    with pytest.raises(KeyboardInterrupt), OutputSet() as files:
+        ObjectWriter(files.open(tmp_path / "out.jsonl")).write({"a": 1})
+        raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
 
 
@@ -52,9 +53,9 @@ def test_an_output_set_is_written_all_or_none(tmp_path):
 def test_an_io_error_names_the_file_and_leaves_nothing(tmp_path):
     (tmp_path / "a-file").write_text("x")
     with pytest.raises(OutputError, match=r"a-file/out.jsonl: cannot be written \(.+\); no output was written"):
-        ObjectWriter(tmp_path / "a-file" / "out.jsonl")
+        PendingFile(tmp_path / "a-file" / "out.jsonl")
     with pytest.raises(OutputError, match="is not a regular file"):
-        ObjectWriter(tmp_path)
+        PendingFile(tmp_path)
     with (
         pytest.raises(OutputError, match=r"out.jsonl: cannot be written \(No space left on device\)"),
         OutputSet() as files,

@@ -41,7 +41,7 @@ from dqe.train.loss import mean_loss
 from dqe.train.model import load_base_model, load_tokenizer, pick_device, pick_dtype, quiet_peft
 from dqe.train.outputs import device_info
 from dqe.train.run import make_encoder
-from dqe.writers import ObjectWriter, atomic_output
+from dqe.writers import ObjectWriter, OutputSet
 
 GENERATIONS = "generations.jsonl"
 REPORT_JSON = "report.json"
@@ -260,12 +260,11 @@ def write_outputs(report: EvalReport, out: Path) -> None:
     except RenderError:
         html = None
         report.outputs.pop("html", None)
-    writer = ObjectWriter(out / GENERATIONS)
-    for example in report.examples:
-        writer.write(example.model_dump(mode="json"))
-    writer.close()
-    if html is not None:
-        with atomic_output(out / REPORT_HTML) as f:
-            f.write(html.encode())
-    with atomic_output(out / REPORT_JSON) as f:
-        f.write((report.model_dump_json(indent=2) + "\n").encode())
+    with OutputSet() as files:  # the three files or none
+        writer = ObjectWriter(files.open(out / GENERATIONS))
+        for example in report.examples:
+            writer.write(example.model_dump(mode="json"))
+        writer.close()
+        if html is not None:
+            files.open(out / REPORT_HTML).write(html.encode())
+        files.open(out / REPORT_JSON).write((report.model_dump_json(indent=2) + "\n").encode())

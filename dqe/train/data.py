@@ -21,7 +21,7 @@ from dqe.plugins import Registry
 from dqe.reader import Reader, record_id
 from dqe.records import Record, Source, Turn
 from dqe.train.runfolder import write_json
-from dqe.writers import ObjectWriter
+from dqe.writers import ObjectWriter, OutputSet
 
 SPLITS = ("train", "val", "test")
 
@@ -141,15 +141,12 @@ def assign_splits(examples: list[Example], val: float, test: float, seed: int, s
 def write_test_split(examples: list[Example], run_dir: Path, description: dict[str, Any], data: Path) -> dict[str, Any]:
     """``test.jsonl`` (the original records, in file order) and ``split.json`` describing it."""
     path = run_dir / "test.jsonl"
-    writer = ObjectWriter(path)
-    try:
+    with OutputSet() as files:
+        writer = ObjectWriter(files.open(path))
         for e in examples:
             if e.split == "test" and e.record is not None:
                 writer.write(e.record.original)
-    except BaseException:
-        writer.close(ok=False)
-        raise
-    writer.close()
+        writer.close()
     info = {
         **description,
         "data": str(data),

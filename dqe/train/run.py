@@ -33,7 +33,7 @@ from dqe.train.encode import (
 )
 from dqe.train.gate import GateCheck, GateRefused, check_gate
 from dqe.train.runfolder import checkpoints, read_json, write_json
-from dqe.writers import ObjectWriter
+from dqe.writers import ObjectWriter, OutputSet
 
 CONFIG_FILE = "train_config.json"
 MANIFEST_FILE = "run.json"
@@ -185,10 +185,11 @@ def train(
     tokenizer = load_tokenizer(config.model)
     encoder = make_encoder(config, tokenizer, registry, gate.config.config.columns)
     encoded, ledger = encode_examples(encoder, examples, config.batch.seq_len, config.batch.overlong)
-    writer = ObjectWriter(run_dir / "ledger.jsonl")
-    for row in ledger_dicts(ledger):
-        writer.write(row)
-    writer.close()
+    with OutputSet() as files:
+        writer = ObjectWriter(files.open(run_dir / "ledger.jsonl"))
+        for row in ledger_dicts(ledger):
+            writer.write(row)
+        writer.close()
     totals = ledger_totals(ledger)
     items = {
         s: [encoded[e.index] for e in examples if e.split == s and e.index in encoded] for s in ("train", "val", "test")
