@@ -423,6 +423,7 @@ def filter_(
 ) -> None:
     """Split data into passed and rejected records; every input record lands in exactly one."""
     from dqe.api import filter as run_filter
+    from dqe.inputs import ANNOTATION
     from dqe.render.text import summary_line
 
     overrides = {**_overrides(kw), "balance": balance, "max_records": max_records}
@@ -434,7 +435,7 @@ def filter_(
     report = result.report
     click.echo(f"{out.passed:,} passed -> {out.passed_path}")
     click.echo(f"{out.rejected:,} rejected -> {out.rejected_path}")
-    if out.annotation != "_dqe":
+    if out.annotation != ANNOTATION:
         click.echo(f"records have a '_dqe' field of their own: dqe's reasons are under '{out.annotation}'")
     if out.redactions.values:
         by_rule = ", ".join(f"{code} {n:,}" for code, n in out.redactions.rules.items())

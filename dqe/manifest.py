@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from dqe import __version__
 from dqe.gate import GateResult
+from dqe.inputs import ANNOTATION
 
 if TYPE_CHECKING:
     from dqe.engine import RunResult
@@ -49,7 +50,7 @@ class GateManifest(BaseModel):
     rules: list[str]
     passed: FileHash
     rejected: FileHash
-    annotation: str = "_dqe"  # the field of the outputs' records that holds dqe's reasons and redactions
+    annotation: str = ANNOTATION  # the field of the outputs' records that holds dqe's reasons and redactions
     gate: GateResult
     dataset: dict[str, Any]
     passed_ids: list[str]  # sorted, unique content hashes (dqe.reader.record_id)
@@ -77,7 +78,7 @@ def write_manifest(
     rejected_count: int,
     rewritten_ids: dict[int, str] | None = None,
     overrides: dict[str, Any] | None = None,
-    annotation: str = "_dqe",
+    annotation: str = ANNOTATION,
 ) -> Path:
     """Write the manifest of the outputs ``passed`` and ``rejected`` (complete, not yet moved
     into place) to ``target``, all three files of one ``OutputSet``; returns its path.

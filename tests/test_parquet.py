@@ -75,7 +75,7 @@ def test_a_parquet_file_from_elsewhere_reads_as_it_is(tmp_path):
     ]
 
 
-def test_values_nested_deeper_than_a_typed_column_goes_are_json_text(tmp_path):
+def test_values_nested_too_deep_for_a_typed_column_are_json_text(tmp_path):
     deep: list = []
     for _ in range(600):
         deep = [deep]
