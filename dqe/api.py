@@ -101,10 +101,12 @@ def filter(  # noqa: A001 - dqe.filter is the command's name
     plugins: Iterable[object] = (),
     disable_plugins: Iterable[str] = (),
     progress: Callable[[int], None] | None = None,
+    annotate: bool = False,
     **overrides: Any,
 ) -> FilterResult:
     """Check ``source`` and write every record to ``passed`` or ``rejected`` (with reasons),
-    and the gate manifest beside ``passed``: all three files or none."""
+    and the gate manifest beside ``passed``: all three files or none. ``annotate`` adds each
+    record's labels (category, domain, languages, ...) under the annotation field."""
     passed, rejected = Path(passed), Path(rejected)
     engine = make_engine(config, plugins, disable_plugins, overrides)
     manifest = manifest_path(passed)
@@ -113,7 +115,7 @@ def filter(  # noqa: A001 - dqe.filter is the command's name
     recorded = {kebab_case(k): v for k, v in overrides.items() if v is not None}
     with OutputSet() as files:
         ok, bad = files.open(passed), files.open(rejected)
-        outputs = write_outputs(result, result.reopen(), ok, bad)  # type: ignore[misc]
+        outputs = write_outputs(result, result.reopen(), ok, bad, annotate=annotate)  # type: ignore[misc]
         if outputs.redactions.values:
             result.dataset["redactions"] = outputs.redactions.model_dump()
         write_manifest(

@@ -406,6 +406,12 @@ def diff(before: Path, after: Path, fmt: str, limit: int) -> None:
     metavar="N",
     help="Keep the N best records by quality, within the balance quotas and after deduplication (DQ431).",
 )
+@click.option(
+    "--annotate",
+    is_flag=True,
+    help="Add each record's labels (category, domain, languages per turn, chain of thought, tokens) "
+    "under _dqe.labels, passed records included.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress counter on stderr.")
 @against_option
 @engine_options
@@ -416,6 +422,7 @@ def filter_(
     rejected: Path,
     balance: bool | None,
     max_records: int | None,
+    annotate: bool,
     no_progress: bool,
     config: Path | None,
     disable_plugins: tuple[str, ...],
@@ -429,7 +436,14 @@ def filter_(
     overrides = {**_overrides(kw), "balance": balance, "max_records": max_records}
     with progress_bar(not no_progress) as progress, stdout_to_stderr():  # plugins print to stderr
         result = run_filter(
-            list(paths), passed, rejected, config, disable_plugins=disable_plugins, progress=progress, **overrides
+            list(paths),
+            passed,
+            rejected,
+            config,
+            disable_plugins=disable_plugins,
+            progress=progress,
+            annotate=annotate,
+            **overrides,
         )
     out = result.outputs
     report = result.report

@@ -28,7 +28,7 @@ from dqe.engine import ActiveRule, RunResult
 from dqe.inputs import ANNOTATION
 from dqe.plugins import PluginError
 from dqe.reader import Reader, record_id
-from dqe.report import all_findings
+from dqe.report import all_findings, nest_labels, record_labels
 from dqe.writers import ObjectWriter, PendingFile
 
 STATUS_CODES = {"passed": 0, "rejected": 1, "invalid": 2}
@@ -59,18 +59,21 @@ def _reasons(result: RunResult) -> dict[int, list[dict[str, Any]]]:
     names = {a.code: a.rule.name for a in result.rules}
     names["DQ000"] = "invalid-record"
     by_record: dict[int, list[dict[str, Any]]] = {}
-    for record, code, severity, score, message in (
-        all_findings(result).select("record", "code", "severity", "score", "message").iter_rows()
+    for record, code, severity, score, message, turn, evidence in (
+        all_findings(result).select("record", "code", "severity", "score", "message", "turn", "evidence").iter_rows()
     ):
-        by_record.setdefault(record, []).append(
-            {
-                "code": code,
-                "name": names.get(code, code),
-                "severity": severity,
-                "score": round(score, 4),
-                "message": message,
-            }
-        )
+        reason = {
+            "code": code,
+            "name": names.get(code, code),
+            "severity": severity,
+            "score": round(score, 4),
+            "message": message,
+        }
+        if turn is not None:
+            reason["turn"] = turn
+        if evidence is not None:
+            reason["evidence"] = evidence
+        by_record.setdefault(record, []).append(reason)
     return by_record
 
 
@@ -196,9 +199,18 @@ def _kept(value: str | bytes) -> dict[str, str]:
     return {"raw": value}
 
 
-def write_outputs(result: RunResult, reader: Reader, passed: PendingFile, rejected: PendingFile) -> OutputCounts:
+def _labels(result: RunResult) -> dict[int, dict[str, Any]]:
+    """Each valid record's labels (category, domain, languages, ...), by record position."""
+    nested = nest_labels(record_labels(result))
+    return dict(zip(nested["record"].to_list(), nested["labels"].to_list(), strict=True))
+
+
+def write_outputs(
+    result: RunResult, reader: Reader, passed: PendingFile, rejected: PendingFile, *, annotate: bool = False
+) -> OutputCounts:
     """Every record of ``reader`` (the run's inputs, read again) into ``passed`` or ``rejected``,
-    files of an ``OutputSet`` that the caller commits with the manifest."""
+    files of an ``OutputSet`` that the caller commits with the manifest. With ``annotate``,
+    every record's labels go under the annotation field too (passed records included)."""
     statuses = np.full(result.statuses.height, -1, dtype=np.int8)
     statuses[result.statuses["_idx"].to_numpy()] = (
         result.statuses["status"].replace_strict(STATUS_CODES, return_dtype=pl.Int8).to_numpy()
@@ -207,6 +219,7 @@ def write_outputs(result: RunResult, reader: Reader, passed: PendingFile, reject
     redactor = _Redactor(result.rules)
     rewritten_ids: dict[int, str] = {}
     key = annotation_field(result)
+    labels = _labels(result) if annotate else {}
     ok = ObjectWriter(passed)
     bad = ObjectWriter(rejected)
 
@@ -215,8 +228,13 @@ def write_outputs(result: RunResult, reader: Reader, passed: PendingFile, reject
         rewritten = redactor.apply([value for _, _, value, _ in chunk])
         for (idx, source, _, raw), (value, redactions) in zip(chunk, rewritten, strict=True):
             if statuses[idx] == 0:
+                note: dict[str, Any] = {}
                 if redactions:
-                    value = {**value, key: {"redactions": redactions}}
+                    note["redactions"] = redactions
+                if idx in labels:
+                    note["labels"] = labels[idx]
+                if note:
+                    value = {**value, key: note}
                     rewritten_ids[idx] = record_id(value)
                 ok.write(value)
                 continue
@@ -224,6 +242,8 @@ def write_outputs(result: RunResult, reader: Reader, passed: PendingFile, reject
             meta["reasons"] = reasons.get(idx, [])  # every failed rule, warnings too, to review and fix
             if redactions:
                 meta["redactions"] = redactions
+            if idx in labels:
+                meta["labels"] = labels[idx]
             bad.write({key: {**meta, **_kept(value)}} if raw else {**value, key: meta})
 
     chunk: list[tuple[int, str, Any, bool]] = []

@@ -143,11 +143,14 @@ class Report(BaseModel):
         """One row per valid record: ``record`` and the labels the run's features computed
         (category, domain, languages, chain-of-thought need and score, tokens), a column per
         label named as ``Feature.labels`` names it (``cot.need``)."""
-        result = self._require()
-        present = {name: column for name, column in result.labels.items() if column in result.table.columns}
-        return result.table.select(
-            pl.col("_idx").alias("record"), *(pl.col(column).alias(name) for name, column in present.items())
-        ).sort("record")
+        return record_labels(self._require())
+
+    @property
+    def nested_labels(self) -> pl.DataFrame:
+        """``record`` and one ``labels`` struct per valid record, dotted label names nested
+        (``cot.need`` -> ``{"cot": {"need": ...}}``): the ``labels`` object of ``--format jsonl``
+        and of ``dqe filter --annotate``."""
+        return nest_labels(self.labels)
 
     @property
     def has_records(self) -> bool:
@@ -179,6 +182,37 @@ class Report(BaseModel):
         if self._result is None:
             raise ValueError("this report was loaded from JSON: per-record frames are not available")
         return self._result
+
+
+def record_labels(result: RunResult) -> pl.DataFrame:
+    """``record`` and a column per label the run's features computed (``Report.labels``)."""
+    present = {name: column for name, column in result.labels.items() if column in result.table.columns}
+    return result.table.select(
+        pl.col("_idx").alias("record"), *(pl.col(column).alias(name) for name, column in present.items())
+    ).sort("record")
+
+
+def nest_labels(flat: pl.DataFrame) -> pl.DataFrame:
+    """A frame of ``record`` and label columns as ``record`` and one ``labels`` struct."""
+    names = [c for c in flat.columns if c != "record"]
+    if not names:
+        return flat.select("record", labels=pl.lit(None, dtype=pl.Struct({})))
+    return flat.select("record", labels=pl.struct(*_nested(names)))
+
+
+def _nested(names: list[str], prefix: str = "") -> list[pl.Expr]:
+    """Label columns as expressions, dotted names gathered into structs, any depth."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(name.split(".", 1)[0], []).append(name)
+    out = []
+    for top, members in groups.items():
+        if members == [top]:
+            out.append(pl.col(prefix + top).alias(top))
+        else:
+            inner = [m.split(".", 1)[1] for m in members]
+            out.append(pl.struct(*_nested(inner, f"{prefix}{top}.")).alias(top))
+    return out
 
 
 def _source_expr(result: RunResult) -> pl.Expr:

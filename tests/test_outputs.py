@@ -117,3 +117,33 @@ def test_invalid_bytes_can_be_recovered_from_the_rejected_output(tmp_path):
     (meta,) = (json.loads(line)["_dqe"] for line in bad.read_text().splitlines())
     assert meta["reasons"][0]["message"] == "invalid UTF-8" and "raw" not in meta
     assert base64.b64decode(meta["raw_base64"]) == bad_line
+
+
+def test_annotate_adds_each_records_labels_and_the_manifest_knows_the_records_as_written(write_jsonl, tmp_path):
+    from dqe.manifest import manifest_path
+    from dqe.reader import record_id
+
+    data = write_jsonl(
+        [
+            {"instruction": "Translate 'thank you' into French.", "output": "Merci.", "id": 1},
+            {"instruction": "Name a primary colour.", "output": "", "id": 2},
+        ]
+    )
+    passed, rejected = tmp_path / "ok.jsonl", tmp_path / "bad.jsonl"
+    dqe.filter(data, passed, rejected, annotate=True, select=["DQ001", "DQ101", "DQ302"])
+    ok = [json.loads(line) for line in passed.read_text().splitlines()]
+    bad = [json.loads(line) for line in rejected.read_text().splitlines()]
+    assert ok[0]["id"] == 1 and ok[0]["output"] == "Merci."  # the record as it was, plus the annotation
+    assert ok[0]["_dqe"]["labels"]["tokens"] > 0
+    assert "languages" in ok[0]["_dqe"]["labels"] and "category" in ok[0]["_dqe"]["labels"]
+    assert bad[0]["_dqe"]["reasons"][0]["code"] == "DQ001" and "labels" in bad[0]["_dqe"]
+    # the trainer checks every record it reads against the manifest's passed ids: as written
+    manifest = json.loads(manifest_path(passed).read_text())
+    assert manifest["passed_ids"] == [record_id(record) for record in ok]
+
+
+def test_without_annotate_passed_records_are_written_as_they_came(write_jsonl, tmp_path):
+    record = {"instruction": "Translate 'thank you' into French.", "output": "Merci.", "id": 1}
+    passed, rejected = tmp_path / "ok.jsonl", tmp_path / "bad.jsonl"
+    dqe.filter(write_jsonl([record]), passed, rejected, select=["DQ001"])
+    assert [json.loads(line) for line in passed.read_text().splitlines()] == [record]

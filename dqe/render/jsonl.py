@@ -18,34 +18,10 @@ if TYPE_CHECKING:
 _FINDING = ("code", "severity", "score", "message", "turn", "evidence")
 
 
-def _nested(names: list[str]) -> list[pl.Expr]:
-    """Label columns as expressions, dotted names (``cot.need``) gathered into structs."""
-    groups: dict[str, list[str]] = {}
-    for name in names:
-        groups.setdefault(name.split(".", 1)[0], []).append(name)
-    out = []
-    for top, members in groups.items():
-        if members == [top]:
-            out.append(pl.col(top))
-        else:
-            inner = [m.split(".", 1)[1] for m in members]
-            out.append(pl.struct(*_nested_alias(members, inner)).alias(top))
-    return out
-
-
-def _nested_alias(members: list[str], inner: list[str]) -> list[pl.Expr]:
-    return [pl.col(m).alias(i) for m, i in zip(members, inner, strict=True)]
-
-
 def render_jsonl(report: Report) -> str:
     records = report.records.select("record", "id", "source", verdict="status")
     findings = report.findings_frame.group_by("record", maintain_order=True).agg(findings=pl.struct(*_FINDING))
-    labels = report.labels
-    names = [c for c in labels.columns if c != "record"]
-    if names:
-        labels = labels.select("record", labels=pl.struct(*_nested(names)))
-    else:
-        labels = labels.select("record", labels=pl.lit(None, dtype=pl.Struct({})))
+    labels = report.nested_labels
     empty = pl.lit([], dtype=pl.List(pl.Struct(findings.schema["findings"].inner.fields)))  # type: ignore[union-attr]
     lines = (
         records.join(findings, on="record", how="left")
