@@ -135,7 +135,7 @@ def test_annotate_adds_each_records_labels_and_the_manifest_knows_the_records_as
     bad = [json.loads(line) for line in rejected.read_text().splitlines()]
     assert ok[0]["id"] == 1 and ok[0]["output"] == "Merci."  # the record as it was, plus the annotation
     assert ok[0]["_dqe"]["labels"]["tokens"] > 0
-    assert "languages" in ok[0]["_dqe"]["labels"] and "category" in ok[0]["_dqe"]["labels"]
+    assert "languages" in ok[0]["_dqe"]["labels"]  # the labels of the features the selected rules need
     assert bad[0]["_dqe"]["reasons"][0]["code"] == "DQ001" and "labels" in bad[0]["_dqe"]
     # the trainer checks every record it reads against the manifest's passed ids: as written
     manifest = json.loads(manifest_path(passed).read_text())
