@@ -67,7 +67,8 @@ def exchanges(batch: pl.DataFrame) -> pl.DataFrame:
       ``turns`` (what findings name); ``final``: the record's last assistant turn;
     - ``question`` / ``question_turn``: the nearest user turn before it ("" and null when none);
     - ``answer``: the assistant turn's content;
-    - ``tool``: a tool call came between that user turn and this answer (the tool did the work).
+    - ``tool``: a tool call or a tool result came between that user turn and this answer (the
+      tool did the work; some data keeps only the result).
 
     The system prompt, tool schemas, tool calls and tool results are context, not rows. Records
     that are one question and one answer (most SFT data) come from the ``question`` and ``answer``
@@ -96,7 +97,7 @@ def exchanges(batch: pl.DataFrame) -> pl.DataFrame:
         .with_columns(turn=pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over("_r"))
     )
     user = pl.col("role") == "user"
-    calls = (pl.col("role") == "tool_call").cast(pl.Int32).cum_sum().over("_r")
+    calls = pl.col("role").is_in(["tool_call", "tool"]).cast(pl.Int32).cum_sum().over("_r")
     spread = turns.with_columns(
         question=pl.when(user).then(pl.col("content")).forward_fill().over("_r").fill_null(""),
         question_turn=pl.when(user).then(pl.col("turn")).forward_fill().over("_r"),

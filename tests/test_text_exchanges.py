@@ -77,3 +77,16 @@ def test_worst_exchange_names_the_first_failing_turn_and_counts_the_others():
         },
         {"passed": True, "score": 0.9, "message": None, "turn": None, "evidence": None},
     ]
+
+
+def test_a_tool_result_without_its_call_also_marks_the_answer_as_the_tools_work():
+    """Some data keeps the tool's result but not the call (the call sat in a content part the
+    reader does not keep): the result alone shows that a tool did the work."""
+    messages = [
+        {"role": "user", "content": "What is the area of a circle of radius 2?"},
+        {"role": "assistant", "content": ""},
+        {"role": "tool", "content": '{"area": 12.566}'},
+        {"role": "assistant", "content": "About 12.57."},
+    ]
+    rows = exchanges(batch([{"messages": messages}])).select("turn", "tool").rows()
+    assert rows == [(2, False), (4, True)]
