@@ -1,9 +1,13 @@
-"""Chain-of-thought columns: does the question need reasoning, how much does the answer show?
+"""Chain-of-thought columns: per exchange, does the question need reasoning, and how much
+reasoning does the answer show?
 
-``cot_need`` names why a question needs reasoning (``math``, ``why``, ``logic``, ``request``;
-null when it does not); ``cot_score`` (0..1) adds up the answer's evidence of reasoning. Both
-come from the ``cot`` rule pack and are kept for the data-set's CoT share. Each marker kind is
-one combined regex scan of a column, so the cost does not grow with the number of languages.
+Every assistant turn is judged with the user turn it answers (``dqe.text.exchanges``): the
+question's need (``math``, ``why``, ``logic``, ``request``; null when it needs none) and the
+answer's CoT score (0..1). A record's labels are its worst exchange: ``cot_need`` and
+``cot_score``, kept for the data set's CoT share. ``cot_exchanges`` lists every exchange that
+needs reasoning with its turn, score and evidence (which markers fired, what the answer scored
+on), for DQ201. Markers come from the ``cot`` rule pack; each kind is one combined regex scan of
+a column, so the cost does not grow with the number of languages.
 """
 
 from __future__ import annotations
@@ -13,27 +17,49 @@ import polars as pl
 from dqe.feature import Feature
 from dqe.hookspecs import hookimpl
 from dqe.patterns import check_regex, marker_pattern, pack_value, pattern_list
+from dqe.text import exchanges
 
 NEEDS = ("request", "logic", "why", "math")  # in order of precedence for the label
-_EVIDENCE = ("connectives", "steps", "equations", "sentences")
+_QUESTION = (
+    *NEEDS,
+    *("relations", "unknown", "quantities", "algebra", "comparisons", "premises"),
+    *("waives", "text-task", "creative", "programming"),
+)
+_FULL = {"think": "a <think> block", "tool": "a tool call", "code": "code"}  # evidence that counts in full
+_PARTIAL = {  # evidence that adds up: kind -> (singular, plural) for the evidence text
+    "connectives": ("connective", "connectives"),
+    "clauses": ("explaining clause", "explaining clauses"),
+    "steps": ("step", "steps"),
+    "equations": ("equation", "equations"),
+    "sentences": ("earlier sentence", "earlier sentences"),
+}
+_QUOTED = ("connectives", "clauses")  # evidence that names its first match
+_START = r"(?:^|[.!?:;。！？：；\n]\s*|[,，]\s*|\s(?:and|then)\s+)"  # where a sentence or clause starts
+EXCHANGE = pl.Struct({"turn": pl.Int32, "need": pl.String, "score": pl.Float64})
 
 
-def _tool_answered(batch: pl.DataFrame) -> pl.Series:
-    """True where a tool call comes after the last user turn: the answer reports the tool's work.
-    Only conversations of more than two turns can hold one, so only those are looked at."""
-    answered = pl.Series(values=[False] * batch.height, dtype=pl.Boolean)
-    multi = batch["turns"].list.len() > 2
-    if multi.any():
-        roles = batch.filter(multi).select(pl.col("turns").list.eval(pl.element().struct.field("role")).list.join(" "))
-        after = roles.to_series().str.contains(r"tool_call( (tool|tool_call|assistant|system))*$")
-        answered = answered.scatter(multi.arg_true(), after)
-    return answered
+def _inner(pattern: str) -> str:
+    """A combined pattern without its leading case flag, to embed in a larger one."""
+    return pattern.removeprefix("(?i)")
+
+
+def _quote(text: pl.Expr, width: int = 40) -> pl.Expr:
+    flat = text.str.replace_all(r"\s+", " ").str.strip_chars()
+    clipped = pl.when(flat.str.len_chars() > width).then(flat.str.slice(0, width - 1) + pl.lit("…")).otherwise(flat)
+    return pl.lit('"') + clipped + pl.lit('"')
+
+
+def _plural(n: pl.Expr, one: str, many: str) -> pl.Expr:
+    return pl.format("{} {}", n, pl.when(n == 1).then(pl.lit(one)).otherwise(pl.lit(many)))
 
 
 class ChainOfThought(Feature):
     name = "cot"
-    summary = "why a question needs reasoning (cot_need) and the answer's reasoning score (cot_score)"
-    columns = ("cot_need", "cot_score")
+    summary = (
+        "per exchange, why a question needs reasoning and the answer's reasoning score; the record's worst "
+        "exchange (cot_need, cot_score) and every exchange that needs reasoning (cot_exchanges)"
+    )
+    columns = ("cot_need", "cot_score", "cot_exchanges")
     keep = ("cot_need", "cot_score")
     labels = {"cot.need": "cot_need", "cot.score": "cot_score"}
 
@@ -41,59 +67,267 @@ class ChainOfThought(Feature):
         super().__init__(context)
         pack = context.pack("cot")
         name = "cot"
-        self.question = {
-            kind: marker_pattern(pack, "question", kind, name) for kind in (*NEEDS, "relations", "quantities")
-        }
+        self.question = {kind: marker_pattern(pack, "question", kind, name) for kind in _QUESTION}
         self.ignore = pattern_list(pack, "question.ignore", name)
-        self.min_quantities = pack_value(pack, "question.min-quantities", name, int, default=1)
-        self.relations_min_quantities = pack_value(pack, "question.relations-min-quantities", name, int, default=2)
-        self.question_min_quantities = pack_value(pack, "question.question-min-quantities", name, int, default=3)
-        self.answer = {
-            "connectives": marker_pattern(pack, "answer", "connectives", name),
-            "steps": pattern_list(pack, "answer.steps", name),
-            "equations": pattern_list(pack, "answer.equations", name),
+        self.material = pattern_list(pack, "question.material", name)
+        # a text task's verb counts where an imperative starts, after a lead ("Can you ...")
+        text_task = self.question.pop("text-task")
+        lead = marker_pattern(pack, "question", "lead", name)
+        lead = f"(?:(?:{_inner(lead)})\\s*)*" if lead else ""
+        self.text_task = self.task_sentence = None
+        if text_task:
+            self.text_task = f"(?i){_START}{lead}(?:{_inner(text_task)})"
+            self.task_sentence = f"(?i){_START}{lead}((?:{_inner(text_task)})[^.!?。！？\\n]*)"
+        self.least = {
+            key: pack_value(pack, f"question.{key}", name, int, default=default)
+            for key, default in (
+                ("min-quantities", 1),
+                ("relations-min-quantities", 2),
+                ("question-min-quantities", 3),
+                ("min-comparisons", 2),
+                ("min-premises", 2),
+            )
         }
-        for key in ("think", "sentences"):
+        self.answer = {key: marker_pattern(pack, "answer", key, name) for key in ("connectives", "clauses")}
+        for key in ("calls", "code", "steps", "equations"):
+            self.answer[key] = pattern_list(pack, f"answer.{key}", name)
+        for key in ("think", "sentences", "asks"):
             where = f"rule pack 'cot', 'answer.{key}'"
             self.answer[key] = check_regex(pack_value(pack, f"answer.{key}", name, str), where)
+        # one scan for the evidence that counts in full
+        full = [self.answer[key].removeprefix("(?i)") for key in ("think", "calls", "code") if self.answer[key]]
+        self.full = "(?i)" + "|".join(f"(?:{p})" for p in full) if full else None
         self.weights = {}
-        for key in ("think", "tool", *_EVIDENCE):
+        for key in (*_FULL, *_PARTIAL):
             self.weights[key] = float(pack_value(pack, f"answer.weights.{key}", name, (int, float)))
-            if key in _EVIDENCE:
+            if key in _PARTIAL:
                 self.weights[f"{key}-cap"] = pack_value(pack, f"answer.weights.{key}-cap", name, int)
 
+    # -- questions ---------------------------------------------------------------------------
+
+    def _has(self, kind: str, text: pl.Expr) -> pl.Expr:
+        pattern = self.question[kind]
+        return text.str.contains(pattern) if pattern else pl.lit(False)
+
+    def _count(self, kind: str, text: pl.Expr) -> pl.Expr:
+        pattern = self.question[kind]
+        return text.str.count_matches(pattern) if pattern else pl.lit(0, dtype=pl.UInt32)
+
+    def _question_columns(self) -> dict[str, pl.Expr]:
+        """What the question holds: its ``_task`` (the sentence of a text task, else the question
+        with its material cut out), the quantities it works from, and which markers fired."""
+        task = pl.col("_task")
+        asks = task.str.contains(r"[?？]")
+        found = {
+            "_marker_math": self._has("math", task),
+            "_algebra": self._has("algebra", task),
+            "_heuristic": ~pl.col("_vetoed") & asks & self._has("unknown", task),
+            "_relations": self._has("relations", task),
+            "_comparisons": pl.when(asks).then(self._count("comparisons", task)).otherwise(0),
+            "_premises": pl.when(asks | self._has("logic", task)).then(self._count("premises", task)).otherwise(0),
+        }
+        for kind in ("request", "logic", "why"):
+            found[f"_marker_{kind}"] = self._has(kind, task)
+        return found
+
     def _need(self) -> pl.Expr:
-        q = pl.col("question")
-        if self.ignore:
-            q = q.str.replace_all(self.ignore, " ")
-        found = {k: q.str.contains(p) if p else pl.lit(False) for k, p in self.question.items() if k != "quantities"}
-        quantities = self.question["quantities"]
-        count = q.str.count_matches(quantities) if quantities else pl.lit(0)
-        asks = q.str.contains(r"[?？]")
-        found["math"] = (
-            (found["math"] & (count >= self.min_quantities))
-            | (found["relations"] & asks & (count >= self.relations_min_quantities))
-            | (asks & (count >= self.question_min_quantities))
+        least = self.least
+        n = pl.col("_quantities")
+        math = ~pl.col("_coding") & (
+            (pl.col("_marker_math") & (n >= least["min-quantities"]))
+            | pl.col("_algebra")
+            | (
+                pl.col("_heuristic")
+                & (
+                    (pl.col("_relations") & (n >= least["relations-min-quantities"]))
+                    | (n >= least["question-min-quantities"])
+                )
+            )
         )
+        logic = (
+            pl.col("_marker_logic")
+            | (pl.col("_comparisons") >= least["min-comparisons"])
+            | (pl.col("_premises") >= least["min-premises"])
+        )
+        found = {"request": pl.col("_marker_request"), "logic": logic, "why": pl.col("_marker_why"), "math": math}
         need = pl.lit(None, dtype=pl.String)
         for kind in reversed(NEEDS):
             need = pl.when(found[kind]).then(pl.lit(kind)).otherwise(need)
-        return need
+        return pl.when(pl.col("_judged") & ~pl.col("_waived")).then(need).otherwise(None)
+
+    def _why(self) -> pl.Expr:
+        """Which markers made the question need reasoning, for the exchanges that need it."""
+        least = self.least
+        task = pl.col("_task")
+        q = self.question
+
+        def extracted(kind: str) -> pl.Expr:
+            return _quote(task.str.extract(q[kind], 0)) if q[kind] else pl.lit('""')
+
+        quantities = _plural(pl.col("_quantities"), "quantity", "quantities")
+        need = pl.col("need")
+        math = (
+            pl.when(pl.col("_marker_math") & (pl.col("_quantities") >= least["min-quantities"]))
+            .then(pl.format("{} + {}", extracted("math"), quantities))
+            .when(pl.col("_algebra"))
+            .then(pl.format("algebra {}", extracted("algebra")))
+            .when(pl.col("_relations") & (pl.col("_quantities") >= least["relations-min-quantities"]))
+            .then(pl.format("{} + {} + {}", extracted("unknown"), extracted("relations"), quantities))
+            .otherwise(pl.format("{} + {}", extracted("unknown"), quantities))
+        )
+        logic = (
+            pl.when(pl.col("_marker_logic"))
+            .then(extracted("logic"))
+            .when(pl.col("_comparisons") >= least["min-comparisons"])
+            .then(pl.format("{} comparisons ({}…)", pl.col("_comparisons"), extracted("comparisons")))
+            .otherwise(pl.format("{} premises ({}…)", pl.col("_premises"), extracted("premises")))
+        )
+        detail = (
+            pl.when(need == "math")
+            .then(math)
+            .when(need == "logic")
+            .then(logic)
+            .when(need == "why")
+            .then(extracted("why"))
+            .otherwise(extracted("request"))
+        )
+        return pl.format("{}: {}", need, detail)
+
+    # -- answers -----------------------------------------------------------------------------
+
+    def _answer_columns(self) -> dict[str, pl.Expr]:
+        a = pl.col("answer")
+        out = {"_full": pl.col("tool") | a.str.contains(self.full) if self.full else pl.col("tool")}
+        for key in _PARTIAL:
+            pattern = self.answer[key]
+            out[f"_{key}"] = a.str.count_matches(pattern) if pattern else pl.lit(0, dtype=pl.UInt32)
+        out["_judged"] = a.str.contains(r"\S") & ~a.str.contains(self.answer["asks"])
+        return out
 
     def _score(self) -> pl.Expr:
-        a = pl.col("answer")
         w = self.weights
-        total = pl.when(a.str.contains(self.answer["think"])).then(pl.lit(w["think"])).otherwise(pl.lit(0.0))
-        total = total + pl.when(pl.col("_tool")).then(pl.lit(w["tool"])).otherwise(pl.lit(0.0))
-        for key in _EVIDENCE:
-            pattern = self.answer[key]
-            if pattern:
-                hits = a.str.count_matches(pattern).clip(upper_bound=w[f"{key}-cap"])
-                total = total + hits.cast(pl.Float64) * w[key]
-        return total.clip(upper_bound=1.0).round(3).cast(pl.Float64)
+        total = pl.lit(0.0)
+        for key in _PARTIAL:
+            total = total + pl.col(f"_{key}").clip(upper_bound=w[f"{key}-cap"]).cast(pl.Float64) * w[key]
+        full = pl.lit(max(w["think"], w["tool"], w["code"]))
+        return pl.when(pl.col("_full")).then(full).otherwise(total).clip(upper_bound=1.0).round(3).cast(pl.Float64)
+
+    def _shows(self) -> pl.Expr:
+        """What the answer scored on, for the exchanges that need reasoning."""
+        a = pl.col("answer")
+        full = pl.lit(None, dtype=pl.String)
+        for key in ("code", "calls", "think"):
+            if self.answer[key]:
+                full = (
+                    pl.when(a.str.contains(self.answer[key]))
+                    .then(pl.lit(_FULL.get(key, "a tool call")))
+                    .otherwise(full)
+                )
+        full = pl.when(pl.col("tool")).then(pl.lit(_FULL["tool"])).otherwise(full)
+        found, missing = [], []
+        for key, (one, many) in _PARTIAL.items():
+            n = pl.col(f"_{key}")
+            text = _plural(n, one, many)
+            if key in _QUOTED and self.answer[key]:
+                text = pl.format("{} {}", text, _quote(a.str.extract(self.answer[key], 0), 20))
+            found.append(pl.when(n > 0).then(text))
+            missing.append(pl.when(n == 0).then(pl.lit(one)))
+        shown = pl.concat_str(found, separator=", ", ignore_nulls=True)
+        absent = pl.concat_str([*missing, pl.lit("tool call or code")], separator=", ", ignore_nulls=True)
+        partial = pl.when(shown == "").then(pl.format("no {}", absent)).otherwise(pl.format("{}; no {}", shown, absent))
+        return pl.coalesce(full, partial)
+
+    # -- records -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _exchanges(batch: pl.DataFrame) -> pl.DataFrame:
+        # a tool that did the work for a question counts for every answer to it: "Let me look
+        # that up." before the call as much as the answer after the result
+        return exchanges(batch).with_columns(tool=pl.col("tool").any().over("_r", "question_turn"))
+
+    def _scored(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Exchanges with their answer's evidence and score, and the quantities of their question."""
+        q = pl.col("question")
+        # quantities count in the question less what only looks like one (links, years, names)
+        plain = q.str.replace_all(self.ignore, " ") if self.ignore else q
+        return (
+            rows.with_columns(_plain=plain)
+            .with_columns(_quantities=self._count("quantities", pl.col("_plain")), **self._answer_columns())
+            .with_columns(score=self._score())
+        )
+
+    def judge(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """Every exchange of ``batch`` judged: ``_r``, ``turn``, ``need`` (null where the
+        question needs no reasoning) and ``score``.
+
+        Every answer is scored; a question is read closely only when a quick look finds it may
+        need reasoning (a marker anywhere in it, or a question mark and quantities), which most
+        questions of general data do not."""
+        rows = self._scored(self._exchanges(batch))
+        plain = pl.col("_plain")
+        fewest = min(self.least["relations-min-quantities"], self.least["question-min-quantities"])
+        maybe = plain.str.contains(r"[?？]") & (pl.col("_quantities") >= fewest)
+        for kind in (*NEEDS, "algebra", "comparisons", "premises"):
+            maybe = maybe | self._has(kind, plain)
+        read = self._read(rows.filter(pl.col("_judged") & maybe)).select("_r", "turn", "need")
+        return rows.select("_r", "turn", "score").join(read, on=["_r", "turn"], how="left")
+
+    def explain(self, batch: pl.DataFrame, which: pl.DataFrame) -> pl.DataFrame:
+        """``evidence`` for the exchanges of ``batch`` in ``which`` (``_r``, ``turn``): which
+        markers made the question need reasoning and what the answer scored on. Read again for
+        the few exchanges a rule reports, rather than written for every one."""
+        asked = self._exchanges(batch).join(which.select("_r", "turn"), on=["_r", "turn"], how="semi")
+        rows = self._read(self._scored(asked))
+        return rows.filter(pl.col("need").is_not_null()).select(
+            "_r",
+            "turn",
+            evidence=pl.format("need {}; answer score {} ({})", self._why(), pl.col("score"), self._shows()),
+        )
+
+    def _read(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """The need of each question of ``rows``: markers count in its task, which is the
+        question less the material it works on, or the sentence of a text task."""
+        body = pl.col("_plain").str.replace_all(self.material, " ") if self.material else pl.col("_plain")
+        task = pl.col("_body")
+        coding = self._has("programming", task)
+        vetoed = coding | self._has("creative", task)
+        if self.text_task:
+            is_text_task = task.str.contains(self.text_task)
+            vetoed = vetoed | is_text_task
+            task = pl.when(is_text_task).then(task.str.extract(self.task_sentence, 1)).otherwise(task)
+        return (
+            rows.with_columns(_body=body)
+            .with_columns(
+                _task=task.fill_null(""),
+                _vetoed=vetoed,
+                _coding=coding,
+                _waived=self._has("waives", pl.col("_body")),
+            )
+            .with_columns(**self._question_columns())
+            .with_columns(need=self._need())
+        )
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
-        return batch.with_columns(_tool=_tool_answered(batch)).select(cot_need=self._need(), cot_score=self._score())
+        judged = self.judge(batch)
+        needy = judged.filter(pl.col("need").is_not_null())
+        worst = needy.group_by("_r", maintain_order=True).agg(
+            cot_need=pl.col("need").sort_by("score", "turn").first(),
+            cot_score=pl.col("score").min(),
+            cot_exchanges=pl.struct("turn", "need", "score"),
+        )
+        least = judged.group_by("_r").agg(_least=pl.col("score").min())
+        out = (
+            batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32))
+            .join(worst, on="_r", how="left", maintain_order="left")
+            .join(least, on="_r", how="left", maintain_order="left")
+        )
+        return out.select(
+            cot_need="cot_need",
+            cot_score=pl.coalesce("cot_score", "_least", pl.lit(0.0)),
+            cot_exchanges=pl.col("cot_exchanges")
+            .fill_null(pl.lit([], dtype=pl.List(EXCHANGE)))
+            .cast(pl.List(EXCHANGE)),
+        )
 
 
 @hookimpl

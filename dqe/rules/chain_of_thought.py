@@ -7,8 +7,9 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field
 
+from dqe.features.cot import ChainOfThought as CotFeature
 from dqe.hookspecs import hookimpl
-from dqe.rule import GateMetric, RecordRule, RuleOptions
+from dqe.rule import GateMetric, RecordRule, RuleOptions, worst_exchange
 
 Need = Literal["math", "why", "logic", "request"]
 
@@ -66,24 +67,42 @@ class ChainOfThought(RecordRule):
         ),
     )
 
+    def __init__(self, options, context):
+        super().__init__(options, context)
+        self.cot = CotFeature(context)  # reads again the exchanges it fails, for their evidence
+
     def _needs(self) -> pl.Expr:
         return pl.col("cot_need").is_in(list(self.options.needs)).fill_null(False)
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         limit = self.options.min_score
-        score = pl.col("cot_score")
-        failed = self._needs() & (score < limit)
-        return batch.select(
-            passed=~failed,
-            score=pl.when(self._needs()).then(score).otherwise(pl.lit(1.0)),
-            message=pl.when(failed).then(
-                pl.format(
-                    "question needs reasoning ({}), the answer shows {} (CoT score {} < {})",
-                    pl.col("cot_need"),
-                    pl.when(score == 0).then(pl.lit("none")).otherwise(pl.lit("too little")),
-                    score.round(2).cast(pl.String),
-                    pl.lit(f"{limit:g}"),
-                )
+        score = pl.col("score")
+        judged = (
+            batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32), exchange="cot_exchanges")
+            .explode("exchange")
+            .drop_nulls("exchange")
+            .unnest("exchange")
+            .filter(pl.col("need").is_in(list(self.options.needs)))
+            .with_columns(passed=score >= limit)
+        )
+        evidence = self.cot.explain(batch, judged.filter(~pl.col("passed")))
+        return worst_exchange(
+            batch,
+            judged.join(evidence, on=["_r", "turn"], how="left").select(
+                "_r",
+                "turn",
+                "passed",
+                score=score,
+                message=pl.when(~pl.col("passed")).then(
+                    pl.format(
+                        "question needs reasoning ({}), the answer shows {} (CoT score {} < {})",
+                        pl.col("need"),
+                        pl.when(score == 0).then(pl.lit("none")).otherwise(pl.lit("too little")),
+                        score.round(2).cast(pl.String),
+                        pl.lit(f"{limit:g}"),
+                    )
+                ),
+                evidence=pl.format("{} < {}", pl.col("evidence"), pl.lit(f"{limit:g}")),
             ),
         )
 

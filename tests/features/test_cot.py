@@ -1,14 +1,14 @@
-"""The cot feature: what kind of reasoning a question needs, and how much an answer shows."""
+"""The cot feature: per exchange, what reasoning a question needs and how much its answer shows."""
 
 from __future__ import annotations
 
-import polars as pl
 import pytest
 
 from dqe.config import load_config
 from dqe.context import Context
 from dqe.features.cot import ChainOfThought
 from dqe.plugins import load_plugins
+from dqe.testing import batch, conversation, record
 
 
 @pytest.fixture(scope="module")
@@ -16,15 +16,13 @@ def cot():
     return ChainOfThought(Context(load_config(discover=False), load_plugins()))
 
 
-def columns(cot, question, answer):
-    batch = pl.DataFrame(
-        {
-            "question": [question],
-            "answer": [answer],
-            "turns": [[{"role": "user", "content": question}, {"role": "assistant", "content": answer}]],
-        }
-    )
-    return cot.compute(batch).row(0)
+def judged(cot, question, answer):
+    """The one exchange of a question and its answer: need, score, evidence."""
+    frame = batch([record(question, answer)])
+    exchange = cot.judge(frame)
+    explained = cot.explain(frame, exchange)["evidence"]
+    need, score = exchange.select("need", "score").row(0)
+    return need, score, explained[0] if len(explained) else None
 
 
 @pytest.mark.parametrize(
@@ -33,15 +31,48 @@ def columns(cot, question, answer):
         ("Natalia sold clips to 48 of her friends in April, and then half as many in May. How many in all?", "math"),
         ("How many moons does Mars have?", None),  # a fact: no quantity to work with
         ("What were the main causes of the war of 1914?", None),  # a year is no quantity
+        ("How many Covid-19 cases were reported in India today?", None),  # a number in a name neither
         ("Why do leaves change colour in autumn?", "why"),
         ("Here is a riddle: what gets wetter the more it dries?", "logic"),
         ("List three fruits, step by step.", "request"),
         ("小明有5个苹果，吃了2个，还剩几个？", "math"),
         ("写一首关于春天的诗。", None),
+        # algebra in letters, comparison chains and syllogisms need no trigger word
+        ("If x = 2y and y = 3z, express x - y in terms of z.", "math"),
+        ("Anna is taller than Ben. Ben is taller than Carl. Who is the shortest?", "logic"),
+        ("All birds have feathers. Penguins are birds. Do penguins have feathers?", "logic"),
+        ("小明比小红高，小红比小刚高。谁最矮？", "logic"),
+        # a question full of quantities that asks for an unknown is a word problem
+        ("Sam had 12 marbles. He gave 5 to Ann and got 3 from Joe. What does Sam have now?", "math"),
     ],
 )
 def test_need(cot, question, need):
-    assert columns(cot, question, "x")[0] == need
+    assert judged(cot, question, "x")[0] == need
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # the numbers and the "?" are in the material a text task works on
+        "Classify the sentiment of this review.\nThe room cost $300 for 2 nights and the AC broke twice?! Never again.",
+        "Identify if the phrase contains an emotional sentiment.\nI don't understand why this always happens to me.",
+        "Is this tweet about sports?\nTweet: Lakers win 112-98, why is LeBron so good? He scored 35.",
+        "判断下面这句话的情感。\n这家店3个菜花了200块，为什么这么贵？",
+        # a creative request: numbers in the scene are no word problem
+        "You are a negotiator. The other camp offers 50 gallons of water for 30 pounds of grain, but we have 20. "
+        "What do you propose?",
+        "Write a short story about a girl who has 3 cats and 2 dogs. What happens when 4 more cats arrive?",
+        # a programming task: the code does the work
+        "What is the output of this code?\nx = 5\ny = 10\nprint(x + y)",
+        "Write a Python function to calculate the sum of two numbers.",
+        # the asker waives the reasoning
+        "Solve 3x + 5 = 20. Give only the final answer.",
+        # a puzzle to write, not to solve
+        "Design a chess puzzle in FEN notation.",
+    ],
+)
+def test_no_need(cot, question):
+    assert judged(cot, question, "x")[0] is None
 
 
 @pytest.mark.parametrize(
@@ -51,9 +82,62 @@ def test_need(cot, question, need):
         ("<think>48 / 2 = 24 and 48 + 24 = 72</think> 72", 1.0),
         ("She sold 48/2 = 24 clips in May.", 0.35),
         ("It floats, because ice is less dense than water.", 0.3),
-        ("First sentence. Second sentence. Third sentence.", 0.2),
-        ("1. Add the numbers.\n2. Divide by two.", 0.4),  # two steps and one sentence before the last
+        ("Ice floats as it is less dense than water.", 0.3),  # "as it": a reason
+        ("First sentence. Second sentence. Third sentence.", 0.3),  # two sentences before the last
+        ("1. Add the numbers.\n2. Divide by two.", 0.45),  # two steps and one sentence before the last
+        ("The total is $1216.65, making the interest $216.65.", 0.15),  # a clause, but no working
+        # a tool did the work, inline: Toolformer calls and GSM8K's calculator annotations
+        ("The square of 9 is python('9**2').", 1.0),
+        ("There are calculator(12*7) days in 12 weeks.", 1.0),
+        ("In May she sold 48/2 = <<48/2=24>>24 clips.", 1.0),
+        ("def add(a, b):\n    return a + b", 1.0),  # a program is its own reasoning
     ],
 )
 def test_score(cot, answer, score):
-    assert columns(cot, "q", answer)[1] == pytest.approx(score)
+    assert judged(cot, "q", answer)[1] == pytest.approx(score)
+
+
+def test_evidence_names_the_markers_and_what_the_answer_scored_on(cot):
+    need, score, evidence = judged(cot, "How many legs do 3 spiders and 2 ants have?", "36")
+    assert (need, score) == ("math", 0.0)
+    assert evidence == (
+        'need math: "How many" + 2 quantities; answer score 0.0 '
+        "(no connective, explaining clause, step, equation, earlier sentence, tool call or code)"
+    )
+    _, _, evidence = judged(cot, "Why does ice float?", "Density, so it floats.")
+    assert evidence == (
+        'need why: "Why"; answer score 0.3 (1 connective "so"; '
+        "no explaining clause, step, equation, earlier sentence, tool call or code)"
+    )
+    _, _, evidence = judged(cot, "Anna is taller than Ben, Ben than Carl. Who is shortest?", "Carl.")
+    assert evidence.startswith('need logic: 2 comparisons ("taller than"…)')
+
+
+def test_every_exchange_is_judged_and_the_record_keeps_its_worst(cot):
+    chat = conversation(
+        "Why is the sky blue?",
+        "Because air scatters blue light more than red, so the sky looks blue.",
+        "A pen costs $3 and a book 4 times as much. How much do both cost?",
+        "$15",
+        "Thanks!",
+        "You're welcome.",
+    )
+    out = cot.compute(batch([chat])).row(0, named=True)
+    assert (out["cot_need"], out["cot_score"]) == ("math", 0.0)
+    assert [(e["turn"], e["need"], e["score"]) for e in out["cot_exchanges"]] == [(2, "why", 0.6), (4, "math", 0.0)]
+
+
+def test_an_answer_that_asks_back_or_is_empty_is_not_judged(cot):
+    assert judged(cot, "Calculate my monthly loan payment.", "What is the amount, the rate and the term?")[0] is None
+    assert judged(cot, "What is 17 * 23?", " ")[0] is None
+
+
+def test_a_tool_result_counts_for_every_answer_to_its_question(cot):
+    messages = [
+        {"role": "user", "content": "What is 15% of $80? Calculate it."},
+        {"role": "assistant", "content": "Let me work that out."},
+        {"role": "tool", "content": '{"result": 12}'},
+        {"role": "assistant", "content": "It is $12."},
+    ]
+    rows = cot.judge(batch([{"messages": messages}])).select("turn", "need", "score").rows()
+    assert rows == [(2, "math", 1.0), (4, "math", 1.0)]

@@ -1,5 +1,7 @@
 """DQ201 chain-of-thought: the seed's Xiao Ming example, GSM8K with and without its reasoning,
-hand-written cases in English and Chinese, the data-set metric and the gate."""
+hand-written cases in English and Chinese (the patterns of issue 13: role-play prose, inline tool
+calls, non-math prompts with numbers, classification inputs; bare answers to algebra,
+comparisons and syllogisms), every exchange of a conversation, the data-set metric and the gate."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pytest
 
 import dqe
 from dqe.config import ConfigError
+from dqe.testing import conversation, record, run_rule
 from tests.conftest import REAL_FILES, failures, real
 
 XIAO_MING = (
@@ -88,6 +91,100 @@ def test_questions_that_need_reasoning_fail_bare_answers(question, answer, need)
     assert message.startswith(f"question needs reasoning ({need})")
 
 
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # algebra in letters
+        ("If x = 2y and y = 3z, express x - y in terms of z.", "3z"),
+        ("Given a + b = 10 and a - b = 4, what is a?", "7"),
+        ("Let m be twice k, and k be 4 more than j. Write m in terms of j.", "m = 2j + 8"),
+        # a chain of comparisons
+        ("Mia runs faster than Zoe, and Zoe runs faster than Liam. Is Liam faster than Mia?", "No."),
+        ("Tom is older than Sue but younger than Max. Who is the oldest?", "Max"),
+        ("小明比小红高，小红比小刚高。谁最矮？", "小刚。"),
+        # a syllogism with no "then"
+        ("All roses are flowers. Some flowers fade quickly. Can we conclude that some roses fade quickly?", "No."),
+        ("No reptiles are mammals. All snakes are reptiles. Are any snakes mammals?", "No"),
+        ("所有的猫都是动物，所有的动物都会呼吸。能否推出所有的猫都会呼吸？", "能。"),
+        # a word problem with no "how many"
+        ("Sam had 12 marbles. He gave 5 to Ann and got 3 from Joe. What does Sam have now?", "10 marbles."),
+        ("一本书30元，打八折后多少钱？", "24元。"),
+    ],
+)
+def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
+    assert list(failures([qa(question, answer)], "DQ201")) == [0]
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # role-play answers that explain themselves in prose
+        (
+            "You are the Sorting Hat. A student is strong in Herbology but afraid of public speaking. "
+            "Which house would you choose for him and why?",
+            "I would place him in Hufflepuff as this house values hard work and patience, which are qualities "
+            "that match his talent. Its nurturing spirit would help him grow braver over time.",
+        ),
+        (
+            "Imagine you are a time traveller. Which event would you change and why?",
+            "I would save the Library of Alexandria. Its scrolls held centuries of learning, preserving them "
+            "would have sped up science by generations.",
+        ),
+        # an inline tool call does the work
+        ("What is the square of 9?", "The square of 9 is python('9**2')."),
+        ("How many days are in 12 weeks?", "There are calculator(12*7) days in 12 weeks."),
+        ("What is the population of Paris divided by 2?", "About wikipedia('Paris population') / 2."),
+        # numbers and a "?" in the input of a classification, summary or translation
+        ("Classify the sentiment of this review.\nThe room cost $300 for 2 nights and broke twice?!", "Negative"),
+        ("Predict the intent. Options: 1) order 2) shipping 3) refund.\nMy 3 items haven't come in 10 days?", "2"),
+        ("Translate to French: How many apples do you have?", "Combien de pommes as-tu ?"),
+        # prompts with numbers that are no problem to solve
+        ("Recommend 3 books for a 10 year old under $20.", "Charlotte's Web, Matilda and Holes."),
+        (
+            "You are a negotiator. The other camp offers 50 gallons of water for 30 pounds of grain, "
+            "but we have only 20. What do you propose?",
+            "Twenty pounds of grain and two days of our mechanic's labour.",
+        ),
+        ("Write a haiku about 5 autumn leaves.", "Five leaves drift and fall\nred and gold on quiet ground\nwind hums"),
+        ("What is the output of this code?\nx = 5\ny = 10\nprint(x + y)", "15"),
+        # the asker wants the answer alone; an answer that asks back gives none
+        ("Solve 3x + 5 = 20. Give only the final answer.", "x = 5"),
+        ("Calculate my monthly loan payment.", "Sure: what are the amount, the rate and the term?"),
+    ],
+)
+def test_reasoning_in_prose_tool_calls_and_questions_that_need_none_pass(question, answer):
+    assert failures([qa(question, answer)], "DQ201") == {}
+
+
+def test_every_exchange_is_judged_and_the_finding_names_the_turn_with_its_evidence():
+    chat = conversation(
+        "Hi!",
+        "Hello! How can I help?",
+        "A pen costs $3 and a book 4 times as much. How much do both cost?",
+        "$15",
+        "Why is the sky blue?",
+        "Rayleigh.",
+    )
+    run = run_rule("DQ201", [chat])
+    assert run.turns == [4]
+    assert run.messages == [
+        "question needs reasoning (math), the answer shows none (CoT score 0.0 < 0.3) (also turns 6)"
+    ]
+    assert run.evidence == [
+        'need math: "How much" + 2 quantities; answer score 0.0 '
+        "(no connective, explaining clause, step, equation, earlier sentence, tool call or code) < 0.3"
+    ]
+
+
+def test_alpaca_history_is_judged_too():
+    reasoned = "Because air scatters blue light more than red, so the sky looks blue."
+    bare = record("How many legs do 3 spiders have?", "24", history=[("Why is the sky blue?", reasoned)])
+    early = record("How many legs do 3 spiders have?", "Each has 8 legs, so 3 x 8 = 24.", history=[("Why?", "No.")])
+    run = run_rule("DQ201", [bare, early])
+    assert run.turns == [4, 2]
+    assert run.evidence[1].startswith('need why: "Why"; answer score 0.0')
+
+
 def test_a_tool_call_counts_as_the_work_shown():
     record = {
         "conversations": [
@@ -147,23 +244,24 @@ def test_no_reasoning_questions_leave_the_gate_metric_skipped():
 
 
 # Failures per real file, read and judged: bare answers to calculations ("Calculate the volume
-# of a sphere..." -> "The volume is approximately 113.10 cubic cm.") and a few "why" questions
-# answered without a reason. GSM8K, tool calls and chit-chat pass. GPTeacher's code set, all 72
-# read: 26 are right ("What is the output of this code?" answered with the output alone: "25",
-# "[9, 4, 5]", "193"; a few of them trivial, "Sum: 3"); 45 are false alarms: 35 answers that are
-# code (a SQL query, a refactor, a fixed function: code is its own reasoning) and 10 outputs
-# given with their explanation ("9. It sums the elements at even indices"); 1 is debatable
-# ("the provided code is already correct", no reason given).
+# of a sphere..." -> "The volume is approximately 113.10 cubic cm."), the derivative of x^2 as
+# "2x". GSM8K, tool calls and chit-chat pass; "why" answers that give their reason in prose
+# ("One reason is to protect privacy... making it difficult to track...") pass. GPTeacher's code
+# set: none. Its 72 findings of before were read on the io branch as 26 right (the output of a
+# code snippet answered alone: "25", "[9, 4, 5]") and 45 false alarms (answers that are code,
+# outputs given with their explanation); DQ201 now treats a programming task as no math problem
+# at all (the code does the work, the numbers are the code's), so the 26 pass too: a decision,
+# noted in the report of issue 13.
 EXPECTED = {
-    "rasbt_instruction_data.json": 27,
-    "llamafactory_alpaca_en_demo.json": 11,
-    "llamafactory_alpaca_zh_demo.json": 3,
+    "rasbt_instruction_data.json": 29,
+    "llamafactory_alpaca_en_demo.json": 8,
+    "llamafactory_alpaca_zh_demo.json": 2,
     "llamafactory_identity.json": 1,
     "llamafactory_glaive_toolcall_en_demo.json": 0,
-    "llamafactory_v1_sft_demo.jsonl": 5,
+    "llamafactory_v1_sft_demo.jsonl": 4,
     "fastchat_dummy_conversation.json": 0,
     "gsm8k_train_alpaca.json": 0,
-    "gpteacher_codegen_instruct.json": 72,
+    "gpteacher_codegen_instruct.json": 0,
 }
 
 
