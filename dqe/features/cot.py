@@ -34,7 +34,13 @@ _PARTIAL = {  # evidence that adds up: kind -> (singular, plural) for the eviden
     "sentences": ("earlier sentence", "earlier sentences"),
 }
 _QUOTED = ("connectives", "clauses")  # evidence that names its first match
-_START = r"(?:^|[.!?:;。！？：；\n]\s*|[,，]\s*|\s(?:and|then)\s+)"  # where a sentence or clause starts
+# Where a text task's imperative counts: at the start of the question, after a comma or colon
+# in its first sentence ("Given the text, classify..."), at the start of a line, a few Chinese
+# characters in ("用一句话总结"), or opening the question's last sentence ("Here is a review.
+# Classify it."). Not in the middle of a word problem ("A fan can create an airflow of...").
+_OPENINGS = r"(?:^|^[^.!?。！？\n]*[,，:：]\s*|\n\s*|^[^\x00-\x7f，。：！？\n]{1,8})"
+_LAST = r"(?:[.!?]\s+|[。！？]\s*)"
+_END = r"[^.!?。！？\n]*[.!?。！？]?\s*$"
 EXCHANGE = pl.Struct({"turn": pl.Int32, "need": pl.String, "score": pl.Float64})
 
 
@@ -76,8 +82,10 @@ class ChainOfThought(Feature):
         lead = f"(?:(?:{_inner(lead)})\\s*)*" if lead else ""
         self.text_task = self.task_sentence = None
         if text_task:
-            self.text_task = f"(?i){_START}{lead}(?:{_inner(text_task)})"
-            self.task_sentence = f"(?i){_START}{lead}((?:{_inner(text_task)})[^.!?。！？\\n]*)"
+            verbs = _inner(text_task)
+            self.text_task = f"(?i){_OPENINGS}{lead}(?:{verbs})|{_LAST}{lead}(?:{verbs}){_END}"
+            # the task's sentence ends where its material starts: after a colon, a line, a sentence
+            self.task_sentence = f"(?i)(?:{_OPENINGS}|{_LAST}){lead}((?:{verbs})[^.!?:。！？：\\n]*)"
         self.least = {
             key: pack_value(pack, f"question.{key}", name, int, default=default)
             for key, default in (
@@ -144,11 +152,9 @@ class ChainOfThought(Feature):
                 )
             )
         )
-        logic = (
-            pl.col("_marker_logic")
-            | (pl.col("_comparisons") >= least["min-comparisons"])
-            | (pl.col("_premises") >= least["min-premises"])
-        )
+        # comparisons and premises in a word problem are its data, not a logic puzzle
+        chain = (pl.col("_comparisons") >= least["min-comparisons"]) | (pl.col("_premises") >= least["min-premises"])
+        logic = pl.col("_marker_logic") | (chain & ~pl.col("_marker_math"))
         found = {"request": pl.col("_marker_request"), "logic": logic, "why": pl.col("_marker_why"), "math": math}
         need = pl.lit(None, dtype=pl.String)
         for kind in reversed(NEEDS):

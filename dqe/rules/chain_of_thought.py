@@ -20,39 +20,51 @@ class ChainOfThoughtOptions(RuleOptions):
         ge=0.0,
         le=1.0,
         description="CoT score an answer needs when its question needs reasoning (one connective "
-        "such as 'so' scores 0.3, one equation 0.35)",
+        "such as 'so' scores 0.3, one equation 0.35, a tool call or code 1)",
     )
     needs: list[Need] = Field(
         default_factory=lambda: ["math", "why", "logic", "request"],
-        description="which questions need reasoning: math (word problems, calculations), why, "
-        "logic (riddles, puzzles), request (asks for steps)",
+        description="which questions need reasoning: math (word problems, calculations, algebra), why, "
+        "logic (riddles, comparison chains, syllogisms), request (asks for steps)",
     )
 
 
 class ChainOfThought(RecordRule):
-    """Decides from the question whether it needs reasoning (a word problem or calculation, a
-    "why", a riddle or logic puzzle, an explicit "step by step"), scores how much reasoning the
-    answer shows (a <think> block, ordered steps, connectives such as because/so/therefore or
-    因为/所以/因此, equations with intermediate results, sentences before the final one, a tool
-    call that did the work) and fails the records whose question needs reasoning and whose answer
-    scores below min-score. Markers are in the `cot` rule pack, per language.
+    """Judges every exchange of a conversation: each user turn for whether its task is a problem
+    to solve, and the assistant turn that answers it for how much reasoning it shows. A problem is
+    a word problem or calculation, algebra in letters, a chain of comparisons, a syllogism, a
+    riddle, a "why", or an explicit "step by step"; numbers and question marks in the material a
+    task works on (a review to classify, a passage to summarise, code, a role-play scene) make
+    none. Reasoning is a <think> block, a tool call that did the work (its own turn, or inline:
+    `python('9**2')`, `<<48/2=24>>`), code, ordered steps, equations with intermediate results,
+    connectives and clauses that give a reason (because, so, as it, which means; 因为, 所以) and
+    sentences before the final one. An exchange fails when its question needs reasoning and its
+    answer scores below min-score; an answer that asks back, or is empty, is not judged. The
+    finding names the first failing turn and its evidence: which markers fired and what the
+    answer scored on. Markers are in the `cot` rule pack, per language.
 
-    The report's dataset section gets `cot`: the share of answers that show reasoning, overall
-    and among the questions that need it; the gate warns when fewer than half of those do."""
+    The report's dataset section gets `cot`: the share of records whose answers show reasoning,
+    overall and among those that need it (each record counted by its worst exchange); the gate
+    warns when fewer than half of those do."""
 
     code = "DQ201"
     name = "chain-of-thought"
-    summary = "a question that needs reasoning answered without any (bare final answers)"
+    summary = "a question that is a problem to solve (word problem, algebra, puzzle, why) answered with a bare result"
     why = (
         "An answer that shows its reasoning teaches more than a bare answer: trained on bare "
         "answers to word problems and riddles, a model learns to guess the result in one step. "
-        "Questions that need no reasoning (facts, rewriting, classification) are not affected."
+        "Questions that need no reasoning (facts, rewriting, classification, role-play, code) are "
+        "not affected, and an answer that explains itself in prose or lets a tool do the work "
+        "shows its reasoning."
     )
     example = (
         "\"What's the name of the third child of Xiao Ming's mother, who has three children, the "
         'first named Yi Mao and the second Er Mao?" answered "Xiao Ming." fails: \'question needs '
-        "reasoning (logic), the answer shows none (CoT score 0.0 < 0.3)'. Answered \"The question "
-        "starts from Xiao Ming's mother, so her third child is Xiao Ming himself.\" it passes."
+        "reasoning (logic), the answer shows none (CoT score 0.0 < 0.3)', with the evidence 'need "
+        'logic: "has three children, the first named Yi …"; answer score 0.0 (no connective, '
+        "...) < 0.3'. Answered \"The question starts from Xiao Ming's mother, so her third child is "
+        'Xiao Ming himself." it passes, as does "The square of 9 is python(\'9**2\')." for "What '
+        'is the square of 9?".'
     )
     Options = ChainOfThoughtOptions
     needs = ("cot",)

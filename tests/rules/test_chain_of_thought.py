@@ -270,3 +270,11 @@ def test_real_files(name):
     found = failures(real(name), "DQ201")
     assert len(found) == EXPECTED[name]
     assert all(m.startswith("question needs reasoning (") for m in found.values())
+
+
+def test_a_users_pack_extends_the_markers(tmp_path):
+    """A pack of your own adds tasks on text (and any other marker) to the shipped lists."""
+    record_ = qa("Anonymise this record: John, 34, paid $20 for 3 tickets. How much was each?", "Name, 34, $20, 3.")
+    assert list(failures([record_], "DQ201")) == [0]
+    (tmp_path / "cot.toml").write_text('[question.en]\ntext-task = ["anonymi[sz]e"]\n', encoding="utf-8")
+    assert failures([record_], "DQ201", rule_packs=[str(tmp_path)]) == {}
