@@ -23,7 +23,7 @@ NEEDS = ("request", "logic", "why", "math")  # in order of precedence for the la
 _QUESTION = (
     *NEEDS,
     *("relations", "unknown", "quantities", "algebra", "comparisons", "premises"),
-    *("waives", "text-task", "creative", "programming"),
+    *("formula", "one-step", "at-a-glance", "procedure", "waives", "text-task", "creative", "programming"),
 )
 _FULL = {"think": "a <think> block", "tool": "a tool call", "code": "code"}  # evidence that counts in full
 _PARTIAL = {  # evidence that adds up: kind -> (singular, plural) for the evidence text
@@ -90,6 +90,7 @@ class ChainOfThought(Feature):
             key: pack_value(pack, f"question.{key}", name, int, default=default)
             for key, default in (
                 ("min-quantities", 1),
+                ("one-step-max-quantities", 2),
                 ("relations-min-quantities", 2),
                 ("question-min-quantities", 3),
                 ("min-comparisons", 2),
@@ -128,6 +129,10 @@ class ChainOfThought(Feature):
         asks = task.str.contains(r"[?？]")
         found = {
             "_marker_math": self._has("math", task),
+            "_formula": self._has("formula", task),
+            "_one_step": self._has("one-step", task),
+            "_glance": self._has("at-a-glance", task),
+            "_procedure": self._has("procedure", task),
             "_algebra": self._has("algebra", task),
             "_heuristic": ~pl.col("_vetoed") & asks & self._has("unknown", task),
             "_relations": self._has("relations", task),
@@ -141,7 +146,11 @@ class ChainOfThought(Feature):
     def _need(self) -> pl.Expr:
         least = self.least
         n = pl.col("_quantities")
-        math = ~pl.col("_coding") & (
+        # one operation on given numbers is seen at a glance, unless a formula applies
+        glance = ~pl.col("_formula") & (
+            (pl.col("_one_step") & (n <= least["one-step-max-quantities"])) | pl.col("_glance")
+        )
+        math = (~pl.col("_coding") & ~glance) & (
             (pl.col("_marker_math") & (n >= least["min-quantities"]))
             | pl.col("_algebra")
             | (
@@ -155,7 +164,8 @@ class ChainOfThought(Feature):
         # comparisons and premises in a word problem are its data, not a logic puzzle
         chain = (pl.col("_comparisons") >= least["min-comparisons"]) | (pl.col("_premises") >= least["min-premises"])
         logic = pl.col("_marker_logic") | (chain & ~pl.col("_marker_math"))
-        found = {"request": pl.col("_marker_request"), "logic": logic, "why": pl.col("_marker_why"), "math": math}
+        request = pl.col("_marker_request") & ~pl.col("_procedure")
+        found = {"request": request, "logic": logic, "why": pl.col("_marker_why"), "math": math}
         need = pl.lit(None, dtype=pl.String)
         for kind in reversed(NEEDS):
             need = pl.when(found[kind]).then(pl.lit(kind)).otherwise(need)

@@ -44,6 +44,16 @@ def judged(cot, question, answer):
         ("小明比小红高，小红比小刚高。谁最矮？", "logic"),
         # a question full of quantities that asks for an unknown is a word problem
         ("Sam had 12 marbles. He gave 5 to Ann and got 3 from Joe. What does Sam have now?", "math"),
+        # one operation on given numbers is seen at a glance, unless a formula applies
+        ("What is the sum of 7 and 8?", None),
+        ("Calculate 15% of 500.", None),
+        ("Convert 45 kilometers to meters.", None),
+        ("Convert 72 degrees Fahrenheit to Celsius.", "math"),
+        ("Determine the area of a square with side length of 8 meters.", "math"),
+        ("Find the product of 9, 5 and 28.", "math"),  # two operations
+        # steps of a procedure are knowledge; steps of working are asked for
+        ("Give me step-by-step instructions to bake bread.", None),
+        ("Solve 2x + 3 = 11 step by step.", "request"),
     ],
 )
 def test_need(cot, question, need):
@@ -134,7 +144,7 @@ def test_an_answer_that_asks_back_or_is_empty_is_not_judged(cot):
 
 def test_a_tool_result_counts_for_every_answer_to_its_question(cot):
     messages = [
-        {"role": "user", "content": "What is 15% of $80? Calculate it."},
+        {"role": "user", "content": "What is 15% of $80, plus a $5 fee? Calculate it."},
         {"role": "assistant", "content": "Let me work that out."},
         {"role": "tool", "content": '{"result": 12}'},
         {"role": "assistant", "content": "It is $12."},

@@ -63,8 +63,11 @@ def test_the_seed_example_in_chinese():
         ("How many legs do 3 spiders have?", "<think>A spider has 8 legs, three have 24.</think>24"),
         # Chinese connectives and equations
         ("小红有5个苹果，又买了3个，一共有几个苹果？", "因为原来有5个，又买了3个，所以一共有 5 + 3 = 8 个苹果。"),
-        # questions that need no reasoning may be answered in a word
+        # questions that need no reasoning may be answered in a word: facts, and one operation on
+        # given numbers, seen at a glance (the labelling guide's decision)
         ("What is the capital of France?", "Paris."),
+        ("What is 17 * 23?", "391."),
+        ("Convert 45 kilometers to meters.", "45 kilometers is 45,000 meters."),
         ("Classify the sentiment of this sentence: I love it.", "Positive"),
         ("把这句话翻译成英文：你好。", "Hello."),
     ],
@@ -78,7 +81,7 @@ def test_reasoned_answers_and_questions_without_need_pass(question, answer):
     [
         ("A pen costs $3 and a book costs 4 times as much. How much do both cost?", "$15", "math"),
         ("Calculate the area of a circle with a radius of 4 meters.", "The area is about 50.27 square meters.", "math"),
-        ("What is 17 * 23?", "391.", "math"),
+        ("What is 17 * 23 + 9?", "400.", "math"),
         ("Why does ice float on water?", "Density.", "why"),
         ("Solve this riddle: what has keys but can't open locks?", "A piano.", "logic"),
         ("Explain your reasoning: is 91 a prime number?", "No.", "request"),
@@ -243,22 +246,24 @@ def test_no_reasoning_questions_leave_the_gate_metric_skipped():
     assert {m.name: m.state for m in report.gate.metrics}["cot-share-reasoning"] == "skipped"
 
 
-# Failures per real file, read and judged: bare answers to calculations ("Calculate the volume
-# of a sphere..." -> "The volume is approximately 113.10 cubic cm."), the derivative of x^2 as
-# "2x". GSM8K, tool calls and chit-chat pass; "why" answers that give their reason in prose
-# ("One reason is to protect privacy... making it difficult to track...") pass. GPTeacher's code
-# set: none. Its 72 findings of before were read on the io branch as 26 right (the output of a
-# code snippet answered alone: "25", "[9, 4, 5]") and 45 false alarms (answers that are code,
-# outputs given with their explanation); DQ201 now treats a programming task as no math problem
-# at all (the code does the work, the numbers are the code's), so the 26 pass too: a decision,
-# noted in the report of issue 13.
+# Failures per real file, read and judged: bare answers to calculations that apply a formula or
+# take more than one operation ("Calculate the volume of a sphere..." -> "The volume is
+# approximately 113.10 cubic cm."), the derivative of x^2 as "2x". One operation on given numbers
+# (the sum of 7 and 8, 15% of 500, 45 km in metres), GSM8K, tool calls and chit-chat pass; "why"
+# answers that give their reason in prose ("One reason is to protect privacy... making it
+# difficult to track...") pass.
+# GPTeacher's code set: none. Its 72 findings of before were read on the io branch as 26 right
+# (the output of a code snippet answered alone: "25", "[9, 4, 5]") and 45 false alarms (answers
+# that are code, outputs given with their explanation); DQ201 now treats a programming task as no
+# math problem at all (the code does the work, the numbers are the code's), so the 26 pass too: a
+# decision, noted in the report of issue 13.
 EXPECTED = {
-    "rasbt_instruction_data.json": 29,
-    "llamafactory_alpaca_en_demo.json": 8,
-    "llamafactory_alpaca_zh_demo.json": 2,
+    "rasbt_instruction_data.json": 23,
+    "llamafactory_alpaca_en_demo.json": 5,
+    "llamafactory_alpaca_zh_demo.json": 1,
     "llamafactory_identity.json": 1,
     "llamafactory_glaive_toolcall_en_demo.json": 0,
-    "llamafactory_v1_sft_demo.jsonl": 4,
+    "llamafactory_v1_sft_demo.jsonl": 2,
     "fastchat_dummy_conversation.json": 0,
     "gsm8k_train_alpaca.json": 0,
     "gpteacher_codegen_instruct.json": 0,
