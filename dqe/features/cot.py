@@ -22,8 +22,9 @@ from dqe.text import exchanges
 NEEDS = ("request", "logic", "why", "math")  # in order of precedence for the label
 _QUESTION = (
     *NEEDS,
-    *("relations", "unknown", "quantities", "algebra", "comparisons", "premises"),
-    *("formula", "one-step", "at-a-glance", "procedure", "waives", "text-task", "creative", "programming"),
+    *("relations", "unknown", "quantities", "algebra", "comparisons", "premises", "members"),
+    *("formula", "one-step", "one-step-formulas", "at-a-glance", "procedure"),
+    *("waives", "text-task", "creative", "programming"),
 )
 _FULL = {"think": "a <think> block", "tool": "a tool call", "code": "code"}  # evidence that counts in full
 _PARTIAL = {  # evidence that adds up: kind -> (singular, plural) for the evidence text
@@ -103,6 +104,14 @@ class ChainOfThought(Feature):
         for key in ("think", "sentences", "asks"):
             where = f"rule pack 'cot', 'answer.{key}'"
             self.answer[key] = check_regex(pack_value(pack, f"answer.{key}", name, str), where)
+        # a formula asked for: an unknown, then the formula's name a few words on
+        unknown, formula = self.question["unknown"], self.question["formula"]
+        self.formula_asked = None
+        if unknown and formula:
+            self.formula_asked = (
+                f"(?i)(?:{_inner(unknown)})(?:'s| is| was| are| will be)? (?:the |its |their |his |her )?"
+                f"(?:[a-z]+ ){{0,3}}(?:{_inner(formula)})"
+            )
         # one scan for the evidence that counts in full
         full = [self.answer[key].removeprefix("(?i)") for key in ("think", "calls", "code") if self.answer[key]]
         self.full = "(?i)" + "|".join(f"(?:{p})" for p in full) if full else None
@@ -122,6 +131,11 @@ class ChainOfThought(Feature):
         pattern = self.question[kind]
         return text.str.count_matches(pattern) if pattern else pl.lit(0, dtype=pl.UInt32)
 
+    def _less(self, kind: str) -> pl.Expr:
+        """The question less what ``kind`` matches in it."""
+        pattern = self.question[kind]
+        return pl.col("_plain").str.replace_all(pattern, " ") if pattern else pl.col("_plain")
+
     def _question_columns(self) -> dict[str, pl.Expr]:
         """What the question holds: its ``_task`` (the sentence of a text task, else the question
         with its material cut out), the quantities it works from, and which markers fired."""
@@ -129,15 +143,18 @@ class ChainOfThought(Feature):
         asks = task.str.contains(r"[?？]")
         found = {
             "_marker_math": self._has("math", task),
-            "_formula": self._has("formula", task),
-            "_one_step": self._has("one-step", task),
+            # one operation that names its numbers, with no other number left in the question
+            "_one_step": self._has("one-step", task) & (self._count("quantities", self._less("one-step")) == 0),
+            "_one_step_formula": self._has("one-step-formulas", task),
             "_glance": self._has("at-a-glance", task),
             "_procedure": self._has("procedure", task),
             "_algebra": self._has("algebra", task),
             "_heuristic": ~pl.col("_vetoed") & asks & self._has("unknown", task),
             "_relations": self._has("relations", task),
-            "_comparisons": pl.when(asks).then(self._count("comparisons", task)).otherwise(0),
-            "_premises": pl.when(asks | self._has("logic", task)).then(self._count("premises", task)).otherwise(0),
+            "_comparisons": self._count("comparisons", task),
+            "_premises": self._count("premises", task),
+            "_members": self._count("members", task),
+            "_formula_asked": task.str.contains(self.formula_asked) if self.formula_asked else pl.lit(False),
         }
         for kind in ("request", "logic", "why"):
             found[f"_marker_{kind}"] = self._has(kind, task)
@@ -146,12 +163,16 @@ class ChainOfThought(Feature):
     def _need(self) -> pl.Expr:
         least = self.least
         n = pl.col("_quantities")
-        # one operation on given numbers is seen at a glance, unless a formula applies
-        glance = ~pl.col("_formula") & (
-            (pl.col("_one_step") & (n <= least["one-step-max-quantities"])) | pl.col("_glance")
+        # one operation on given numbers is seen at a glance
+        glance = (
+            pl.col("_one_step")
+            | (pl.col("_one_step_formula") & (n <= least["one-step-max-quantities"]))
+            | pl.col("_glance")
         )
+        # a formula asked for from quantities: "What is the hypotenuse of a triangle with legs 3 and 4?"
+        formula = pl.col("_formula_asked")
         math = (~pl.col("_coding") & ~glance) & (
-            (pl.col("_marker_math") & (n >= least["min-quantities"]))
+            ((pl.col("_marker_math") | formula) & (n >= least["min-quantities"]))
             | pl.col("_algebra")
             | (
                 pl.col("_heuristic")
@@ -162,7 +183,8 @@ class ChainOfThought(Feature):
             )
         )
         # comparisons and premises in a word problem are its data, not a logic puzzle
-        chain = (pl.col("_comparisons") >= least["min-comparisons"]) | (pl.col("_premises") >= least["min-premises"])
+        syllogism = (pl.col("_premises") >= 1) & (pl.col("_premises") + pl.col("_members") >= least["min-premises"])
+        chain = (pl.col("_comparisons") >= least["min-comparisons"]) | syllogism
         logic = pl.col("_marker_logic") | (chain & ~pl.col("_marker_math"))
         request = pl.col("_marker_request") & ~pl.col("_procedure")
         found = {"request": request, "logic": logic, "why": pl.col("_marker_why"), "math": math}
@@ -185,6 +207,8 @@ class ChainOfThought(Feature):
         math = (
             pl.when(pl.col("_marker_math") & (pl.col("_quantities") >= least["min-quantities"]))
             .then(pl.format("{} + {}", extracted("math"), quantities))
+            .when(pl.col("_formula_asked") & (pl.col("_quantities") >= least["min-quantities"]))
+            .then(pl.format("{} + {}", _quote(task.str.extract(self.formula_asked, 0)), quantities))
             .when(pl.col("_algebra"))
             .then(pl.format("algebra {}", extracted("algebra")))
             .when(pl.col("_relations") & (pl.col("_quantities") >= least["relations-min-quantities"]))
@@ -196,7 +220,7 @@ class ChainOfThought(Feature):
             .then(extracted("logic"))
             .when(pl.col("_comparisons") >= least["min-comparisons"])
             .then(pl.format("{} comparisons ({}…)", pl.col("_comparisons"), extracted("comparisons")))
-            .otherwise(pl.format("{} premises ({}…)", pl.col("_premises"), extracted("premises")))
+            .otherwise(pl.format("{} premises ({}…)", pl.col("_premises") + pl.col("_members"), extracted("premises")))
         )
         detail = (
             pl.when(need == "math")
@@ -258,7 +282,8 @@ class ChainOfThought(Feature):
     @staticmethod
     def _exchanges(batch: pl.DataFrame) -> pl.DataFrame:
         # a tool that did the work for a question counts for every answer to it: "Let me look
-        # that up." before the call as much as the answer after the result
+        # that up." before the call as much as the answer after the result (a later question
+        # answered without a tool is judged on its own)
         return exchanges(batch).with_columns(tool=pl.col("tool").any().over("_r", "question_turn"))
 
     def _scored(self, rows: pl.DataFrame) -> pl.DataFrame:

@@ -49,7 +49,9 @@ def judged(cot, question, answer):
         ("Calculate 15% of 500.", None),
         ("Convert 45 kilometers to meters.", None),
         ("Convert 72 degrees Fahrenheit to Celsius.", "math"),
-        ("Determine the area of a square with side length of 8 meters.", "math"),
+        ("Determine the area of a square with side length of 8 meters.", None),  # one multiplication
+        ("Calculate the area of a circle with a radius of 4 meters.", "math"),
+        ("What is the hypotenuse of a right triangle with legs of 3 cm and 4 cm?", "math"),
         ("Find the product of 9, 5 and 28.", "math"),  # two operations
         # steps of a procedure are knowledge; steps of working are asked for
         ("Give me step-by-step instructions to bake bread.", None),

@@ -112,6 +112,24 @@ def test_questions_that_need_reasoning_fail_bare_answers(question, answer, need)
         # a word problem with no "how many"
         ("Sam had 12 marbles. He gave 5 to Ann and got 3 from Joe. What does Sam have now?", "10 marbles."),
         ("一本书30元，打八折后多少钱？", "24元。"),
+        ("小王下载一个3GB的文件，网速是每秒10MB，需要多长时间？", "大约5分钟。"),
+        # a formula asked for by name, a conversion that takes a formula
+        ("What is the hypotenuse of a right triangle with legs of 3 cm and 4 cm?", "5 cm."),
+        ("What is 25 degrees Celsius in Fahrenheit?", "77 °F."),
+        # a contrapositive, a kinship chain, an arrangement, a liar puzzle in a role-play
+        ("If the alarm rings, Tom wakes up. Tom did not wake up. Did the alarm ring?", "No."),
+        ("如果下雨，地面就会湿。地面没有湿。下雨了吗？", "没有。"),
+        ("Sarah is Tom's mother. Tom is Ann's father. What is Sarah to Ann?", "Her grandmother."),
+        (
+            "The red door is left of the blue door, and the green door is right of the blue door. Which is in the middle?",
+            "Blue.",
+        ),
+        (
+            "You are Sherlock Holmes. The butler says the maid did it; the maid says she is innocent; the cook says "
+            "the butler is lying. Only one of them tells the truth. Who is guilty?",
+            "The butler, Watson.",
+        ),
+        ("你是一名侦探。甲说：乙是小偷。乙说：我不是小偷。丙说：甲在说谎。三人中只有一人说了真话。谁是小偷？", "乙。"),
     ],
 )
 def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
@@ -133,10 +151,6 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
             "I would save the Library of Alexandria. Its scrolls held centuries of learning, preserving them "
             "would have sped up science by generations.",
         ),
-        # an inline tool call does the work
-        ("What is the square of 9?", "The square of 9 is python('9**2')."),
-        ("How many days are in 12 weeks?", "There are calculator(12*7) days in 12 weeks."),
-        ("What is the population of Paris divided by 2?", "About wikipedia('Paris population') / 2."),
         # numbers and a "?" in the input of a classification, summary or translation
         ("Classify the sentiment of this review.\nThe room cost $300 for 2 nights and broke twice?!", "Negative"),
         ("Predict the intent. Options: 1) order 2) shipping 3) refund.\nMy 3 items haven't come in 10 days?", "2"),
@@ -157,6 +171,22 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
 )
 def test_reasoning_in_prose_tool_calls_and_questions_that_need_none_pass(question, answer):
     assert failures([qa(question, answer)], "DQ201") == {}
+
+
+@pytest.mark.parametrize(
+    ("question", "call"),
+    [
+        ("Calculate the square of 19, plus 7.", "The result is python('19**2 + 7')."),
+        ("How many days are there in 12 weeks and 3 days?", "There are calculator(12*7+3) days."),
+        ("What is the population of Paris divided by 2?", "About wikipedia('Paris population') / 2."),
+        ("If today is Monday, what day will it be in 10 days?", "[Calendar()] It will be Thursday."),
+        ("What is 15% of 80, plus a $5 fee?", '<functioncall> {"name": "calc", "arguments": {"expr": "0.15*80+5"}}'),
+        ("Natalia sold 48 clips in April and half as many in May. How many in all?", "48/2 = <<48/2=24>>24, 72."),
+    ],
+)
+def test_an_inline_tool_call_does_the_work_a_bare_answer_does_not(question, call):
+    assert list(failures([qa(question, "17.")], "DQ201")) == [0]
+    assert failures([qa(question, call)], "DQ201") == {}
 
 
 def test_every_exchange_is_judged_and_the_finding_names_the_turn_with_its_evidence():
@@ -249,7 +279,8 @@ def test_no_reasoning_questions_leave_the_gate_metric_skipped():
 # Failures per real file, read and judged: bare answers to calculations that apply a formula or
 # take more than one operation ("Calculate the volume of a sphere..." -> "The volume is
 # approximately 113.10 cubic cm."), the derivative of x^2 as "2x". One operation on given numbers
-# (the sum of 7 and 8, 15% of 500, 45 km in metres), GSM8K, tool calls and chit-chat pass; "why"
+# (the sum of 7 and 8, 15% of 500, 45 km in metres, the area of a square), GSM8K, tool calls and
+# chit-chat pass; "why"
 # answers that give their reason in prose ("One reason is to protect privacy... making it
 # difficult to track...") pass.
 # GPTeacher's code set: none. Its 72 findings of before were read on the io branch as 26 right
@@ -258,8 +289,8 @@ def test_no_reasoning_questions_leave_the_gate_metric_skipped():
 # math problem at all (the code does the work, the numbers are the code's), so the 26 pass too: a
 # decision, noted in the report of issue 13.
 EXPECTED = {
-    "rasbt_instruction_data.json": 23,
-    "llamafactory_alpaca_en_demo.json": 5,
+    "rasbt_instruction_data.json": 16,
+    "llamafactory_alpaca_en_demo.json": 4,
     "llamafactory_alpaca_zh_demo.json": 1,
     "llamafactory_identity.json": 1,
     "llamafactory_glaive_toolcall_en_demo.json": 0,
