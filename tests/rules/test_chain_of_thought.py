@@ -314,3 +314,19 @@ def test_a_users_pack_extends_the_markers(tmp_path):
     assert list(failures([record_], "DQ201")) == [0]
     (tmp_path / "cot.toml").write_text('[question.en]\ntext-task = ["anonymi[sz]e"]\n', encoding="utf-8")
     assert failures([record_], "DQ201", rule_packs=[str(tmp_path)]) == {}
+
+
+def test_the_rule_keeps_the_engines_contract():
+    """One row per record, judged the same in a batch as alone, with and without history."""
+    from dqe.testing import assert_rule_contract
+
+    assert_rule_contract(
+        "DQ201",
+        [
+            qa(XIAO_MING, "Xiao Ming."),
+            qa("Why is the sky blue?", "Because air scatters blue light more, so the sky looks blue."),
+            record("How many legs do 3 spiders have?", "24", history=[("Why?", "No.")]),
+            qa("Classify the sentiment.\nIt cost $300 for 2 nights?!", "Negative"),
+            qa("", ""),
+        ],
+    )
