@@ -50,6 +50,38 @@ def _inner(pattern: str) -> str:
     return pattern.removeprefix("(?i)")
 
 
+def _uncaptured(pattern: str) -> str:
+    """``pattern`` with its capturing groups made non-capturing, so that a group wrapped around it
+    is group 1 whatever a pack's entries hold."""
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            out.append(c)
+            i += 1
+            if pattern[i : i + 1] == "^":
+                out.append("^")
+                i += 1
+            if pattern[i : i + 1] == "]":  # a "]" first in a class is a literal
+                out.append("]")
+                i += 1
+            continue
+        elif c == "(" and pattern[i + 1 : i + 2] != "?":
+            out.append("(?:")
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def _quote(text: pl.Expr, width: int = 40) -> pl.Expr:
     flat = text.str.replace_all(r"\s+", " ").str.strip_chars()
     clipped = pl.when(flat.str.len_chars() > width).then(flat.str.slice(0, width - 1) + pl.lit("…")).otherwise(flat)
@@ -86,7 +118,9 @@ class ChainOfThought(Feature):
             verbs = _inner(text_task)
             self.text_task = f"(?i){_OPENINGS}{lead}(?:{verbs})|{_LAST}{lead}(?:{verbs}){_END}"
             # the task's sentence ends where its material starts: after a colon, a line, a sentence
-            self.task_sentence = f"(?i)(?:{_OPENINGS}|{_LAST}){lead}((?:{verbs})[^.!?:。！？：\\n]*)"
+            # (group 1 is the task: the pack's own groups are made non-capturing)
+            prefix = _uncaptured(f"(?:{_OPENINGS}|{_LAST}){lead}")
+            self.task_sentence = f"(?i){prefix}((?:{_uncaptured(verbs)})[^.!?:。！？：\\n]*)"
         self.least = {
             key: pack_value(pack, f"question.{key}", name, int, default=default)
             for key, default in (

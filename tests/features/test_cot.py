@@ -139,6 +139,14 @@ def test_every_exchange_is_judged_and_the_record_keeps_its_worst(cot):
     assert [(e["turn"], e["need"], e["score"]) for e in out["cot_exchanges"]] == [(2, "why", 0.6), (4, "math", 0.0)]
 
 
+def test_a_text_tasks_own_sentence_is_its_task_whatever_groups_the_pack_holds(cot):
+    """The pack's entries hold groups of their own ("(you are )?asked to"); the task's sentence is
+    still the one found, and a marker in it still counts."""
+    question = "Decide whether the syllogism is logically sound.\nAll Germans are European.\nSome are tall."
+    assert judged(cot, question, "Not sound.")[0] == "logic"
+    assert judged(cot, "Classify the review.\nWhy did 3 of my 5 orders arrive late?", "Negative")[0] is None
+
+
 def test_an_answer_that_asks_back_or_is_empty_is_not_judged(cot):
     assert judged(cot, "Calculate my monthly loan payment.", "What is the amount, the rate and the term?")[0] is None
     assert judged(cot, "What is 17 * 23?", " ")[0] is None

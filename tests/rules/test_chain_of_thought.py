@@ -278,7 +278,7 @@ def test_no_reasoning_questions_leave_the_gate_metric_skipped():
 
 # Failures per real file, read and judged: bare answers to calculations that apply a formula or
 # take more than one operation ("Calculate the volume of a sphere..." -> "The volume is
-# approximately 113.10 cubic cm."), the derivative of x^2 as "2x". One operation on given numbers
+# approximately 113.10 cubic cm.", 25 °C as "77.0°F"), the derivative of x^2 as "2x". One operation on given numbers
 # (the sum of 7 and 8, 15% of 500, 45 km in metres, the area of a square), GSM8K, tool calls and
 # chit-chat pass; "why"
 # answers that give their reason in prose ("One reason is to protect privacy... making it
@@ -289,12 +289,12 @@ def test_no_reasoning_questions_leave_the_gate_metric_skipped():
 # math problem at all (the code does the work, the numbers are the code's), so the 26 pass too: a
 # decision, noted in the report of issue 13.
 EXPECTED = {
-    "rasbt_instruction_data.json": 16,
-    "llamafactory_alpaca_en_demo.json": 4,
+    "rasbt_instruction_data.json": 17,
+    "llamafactory_alpaca_en_demo.json": 5,
     "llamafactory_alpaca_zh_demo.json": 1,
     "llamafactory_identity.json": 1,
     "llamafactory_glaive_toolcall_en_demo.json": 0,
-    "llamafactory_v1_sft_demo.jsonl": 2,
+    "llamafactory_v1_sft_demo.jsonl": 3,
     "fastchat_dummy_conversation.json": 0,
     "gsm8k_train_alpaca.json": 0,
     "gpteacher_codegen_instruct.json": 0,
