@@ -278,16 +278,15 @@ def test_no_reasoning_questions_leave_the_gate_metric_skipped():
 
 # Failures per real file, read and judged: bare answers to calculations that apply a formula or
 # take more than one operation ("Calculate the volume of a sphere..." -> "The volume is
-# approximately 113.10 cubic cm.", 25 °C as "77.0°F"), the derivative of x^2 as "2x". One operation on given numbers
-# (the sum of 7 and 8, 15% of 500, 45 km in metres, the area of a square), GSM8K, tool calls and
-# chit-chat pass; "why"
-# answers that give their reason in prose ("One reason is to protect privacy... making it
-# difficult to track...") pass.
-# GPTeacher's code set: none. Its 72 findings of before were read on the io branch as 26 right
-# (the output of a code snippet answered alone: "25", "[9, 4, 5]") and 45 false alarms (answers
-# that are code, outputs given with their explanation); DQ201 now treats a programming task as no
-# math problem at all (the code does the work, the numbers are the code's), so the 26 pass too: a
-# decision, noted in the report of issue 13.
+# approximately 113.10 cubic cm.", 25 °C as "77.0°F"), the derivative of x^2 as "2x". One
+# operation on given numbers (the sum of 7 and 8, 15% of 500, 45 km in metres, the area of a
+# square), GSM8K, tool calls and chit-chat pass; "why" answers that give their reason in prose
+# ("One reason is to protect privacy... making it difficult to track...") pass. GPTeacher's code
+# set: none. Its 72 findings of before were read on the io branch as 26 right (the output of a
+# code snippet answered alone: "25", "[9, 4, 5]") and 45 false alarms (answers that are code,
+# outputs given with their explanation); DQ201 now treats a programming task as no math problem
+# at all (the code does the work, the numbers are the code's), so the 26 pass too: a decision,
+# noted in the report of issue 13.
 EXPECTED = {
     "rasbt_instruction_data.json": 17,
     "llamafactory_alpaca_en_demo.json": 5,
