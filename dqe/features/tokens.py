@@ -3,7 +3,8 @@
 Each turn's content is tokenized once; the question, the answer and the formatted total are
 sums over those counts plus the template's own tokens per turn, which are counted once per
 run. That is how the trainer tokenizes too (turn by turn, for masking), so the total here is
-what a training example will hold.
+what a training example will hold. The count of every turn is kept too (``tokens_turns``), so
+that rules judging each exchange of a conversation need not tokenize again.
 """
 
 from __future__ import annotations
@@ -28,10 +29,23 @@ def last_index_per_segment(mask: np.ndarray, offsets: np.ndarray, lengths: np.nd
     return out
 
 
+def per_turn(counts: np.ndarray, lengths: np.ndarray) -> pl.Series:
+    """The flat per-turn ``counts`` as one list per record (``lengths`` turns each)."""
+    rows = np.repeat(np.arange(lengths.size, dtype=np.uint32), lengths)
+    grouped = (
+        pl.DataFrame({"_r": rows, "n": counts}, schema={"_r": pl.UInt32, "n": pl.UInt32})
+        .group_by("_r", maintain_order=True)
+        .agg("n")
+    )
+    every = pl.DataFrame({"_r": np.arange(lengths.size, dtype=np.uint32)})
+    lists = every.join(grouped, on="_r", how="left", maintain_order="left")["n"]
+    return lists.fill_null(pl.lit([], dtype=pl.List(pl.UInt32))).alias("tokens_turns")
+
+
 class Tokens(Feature):
     name = "tokens"
     summary = "token counts: system, question, answer and the formatted total"
-    columns = ("tokens_system", "tokens_question", "tokens_answer", "tokens_total")
+    columns = ("tokens_system", "tokens_question", "tokens_answer", "tokens_total", "tokens_turns")
     keep = ("tokens_question", "tokens_answer", "tokens_total")
     labels = {"tokens": "tokens_total"}
 
@@ -46,7 +60,10 @@ class Tokens(Feature):
             self._overhead[i] = int(tokenizer.count(wrap).sum()) if wrap else 0
             if role == "assistant" and template.eos_after_assistant:
                 self._overhead[i] += 1
-        self._default_system = int(tokenizer.count([template.default_system])[0]) if template.default_system else 0
+        # The default system prompt is wrapped like a record's own (the trainer renders it so).
+        self._default_system = (
+            int(tokenizer.count([template.default_system])[0]) + self._overhead[0] if template.default_system else 0
+        )
         self._role_codes = {role: i for i, role in enumerate(ROLES)}
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
@@ -91,7 +108,7 @@ class Tokens(Feature):
                 "tokens_answer": pl.UInt32,
                 "tokens_total": pl.UInt32,
             },
-        )
+        ).with_columns(tokens_turns=per_turn(turn_counts, lengths))
 
     def summarize(self, table: pl.DataFrame) -> dict[str, Any]:
         if table.height == 0:

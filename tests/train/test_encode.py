@@ -170,15 +170,17 @@ def test_truncation_keeps_the_start_and_drops_records_whose_answer_is_cut_away(t
     assert fit_length(encoded, n, "drop")[1:] == (False, None)
 
 
-def test_trained_length_is_the_length_dqe_check_counted(tokenizer, tmp_path, rasbt):
-    """The token-length rule and the trainer count the same tokens (one BOS aside)."""
+@pytest.mark.parametrize("template", ["chatml", "alpaca"])
+def test_trained_length_is_the_length_dqe_check_counted(tokenizer, tmp_path, rasbt, template):
+    """The token-length rule and the trainer count the same tokens (one BOS aside), the
+    template's default system prompt and its wrapping included."""
     from dqe.api import make_engine
 
     folder = tmp_path / "tok"
     tokenizer.save_pretrained(str(folder))
     records = [r for r in rasbt[:200] if not r["input"]]  # the reader joins an input with "\n"
-    result = make_engine(None, (), (), {"tokenizer": f"hf:{folder}", "template": "chatml"}).run(records)
+    result = make_engine(None, (), (), {"tokenizer": f"hf:{folder}", "template": template}).run(records)
     counted = result.table["tokens_total"].to_list()
     normalized = [alpaca(r["instruction"], r["output"]) for r in records]
-    trained = [len(e) for e in encoder(tokenizer, "chatml").encode(normalized)]
+    trained = [len(e) for e in encoder(tokenizer, template).encode(normalized)]
     assert trained == [c + 1 for c in counted]
