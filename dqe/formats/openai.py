@@ -52,6 +52,19 @@ def _content(value: Any, where: str) -> str:
     raise RecordError(f"'{where}.content' must be a string or a list of parts, got {type(value).__name__}")
 
 
+def _call_parts(value: Any) -> list[str]:
+    """Tool calls written as content parts (``{"type": "tool_call", "value": "{...}"}``, as in
+    LLaMA-Factory's v1 messages): each becomes a tool call turn, as ``tool_calls`` do."""
+    if not isinstance(value, list):
+        return []
+    calls = []
+    for part in value:
+        if isinstance(part, dict) and part.get("type") == "tool_call":
+            call = part.get("value", part.get("text"))
+            calls.append(call if isinstance(call, str) else orjson.dumps(call).decode())
+    return calls
+
+
 class OpenAI(RecordFormat):
     name = "openai"
     summary = "messages of {role, content}; content as a string or a list of parts; tool calls"
@@ -83,12 +96,16 @@ class OpenAI(RecordFormat):
                 system = text if system is None else f"{system}\n{text}"
                 continue
             calls = message.get("tool_calls") or message.get("function_call")
-            if role == "assistant" and calls:
+            parts = _call_parts(message.get(content_tag)) if role == "assistant" else []
+            if role == "assistant" and (calls or parts):
                 if text:
                     roles.append("assistant")
                     contents.append(text)
-                roles.append("tool_call")
-                contents.append(orjson.dumps(calls).decode())
+                if calls:
+                    roles.append("tool_call")
+                    contents.append(orjson.dumps(calls).decode())
+                roles += ["tool_call"] * len(parts)
+                contents += parts
                 continue
             roles.append(role)
             contents.append(text)

@@ -201,3 +201,28 @@ def test_a_mapping_the_user_gave_is_never_guessed_over(write_jsonl):
     report = dqe.check(path, select=["DQ001"], columns={"response": "answer"}, complete=True)
     assert report.files[0].note == "instruction read from 'question'"
     assert [f.message for f in report.findings] == ["empty answer"]  # read from 'answer', as mapped
+
+
+def test_openai_tool_calls_as_content_parts_are_tool_call_turns():
+    # LLaMA-Factory's v1 messages put reasoning and tool calls in typed content parts.
+    call = '{"name": "get_movie", "arguments": {"title": "Inception"}}'
+    n = OpenAI().normalize(
+        {
+            "messages": [
+                {"role": "user", "content": [{"type": "text", "value": "Tell me about Inception."}]},
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "reasoning", "value": "I should look it up."},
+                        {"type": "tool_call", "value": call},
+                    ],
+                },
+                {"role": "tool", "content": [{"type": "text", "value": '{"year": 2010}'}]},
+                {"role": "assistant", "content": [{"type": "text", "value": "A 2010 film."}]},
+            ]
+        },
+        C,
+        T,
+    )
+    assert n.roles == ["user", "tool_call", "tool", "assistant"]
+    assert n.contents[1] == call
