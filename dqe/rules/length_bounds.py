@@ -1,4 +1,4 @@
-"""DQ102 length-bounds: neither too short nor too long, question and answer each, by task."""
+"""DQ102 length-bounds: neither too short nor too long, each question and each answer, by task."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ from pydantic import Field, model_validator
 from dqe.config import ConfigError
 from dqe.hookspecs import hookimpl
 from dqe.patterns import languages, marker_pattern
-from dqe.rule import RecordRule, RuleOptions
+from dqe.rule import RecordRule, RuleOptions, worst_exchange
+from dqe.text import exchanges, snippet
 
 BOUNDS = ("min-question-tokens", "max-question-tokens", "min-answer-tokens", "max-answer-tokens")
+
+# A call such as ``wikipedia('French Revolution')`` or ``calculator(400/1.5)``: with its name
+# declared in the prompt (``wikipedia(query)``), the tool does the work and the answer may be short.
+_CALL = r"[A-Za-z_][A-Za-z0-9_.]*\("
 
 
 class LengthBoundsOptions(RuleOptions):
@@ -33,13 +38,34 @@ class LengthBoundsOptions(RuleOptions):
 
 
 class Task(NamedTuple):
-    name: str
+    key: str  # unique: the task's name, or "name.lang" for a language table with bounds of its own
+    name: str  # what messages call it
     pattern: str
     bounds: dict[str, int]
 
 
+def _bounds(table: dict, where: str, pack_name: str) -> dict[str, int]:
+    bounds = {}
+    for key in BOUNDS:
+        if key in table:
+            value = table[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(
+                    f"rule pack '{pack_name}': '{where}.{key}' must be a whole number >= 0, got {value!r}"
+                )
+            bounds[key] = value
+    return bounds
+
+
+def _markers(name: str, tables: dict, pack_name: str) -> str | None:
+    """The combined marker pattern of some of a task's language tables (errors name the task)."""
+    return marker_pattern({"tasks": {name: tables}}, f"tasks.{name}", "markers", pack_name)
+
+
 def load_tasks(pack: dict, pack_name: str = "length") -> list[Task]:
-    """The pack's tasks in file order, each with its combined marker pattern and bounds."""
+    """The pack's tasks in file order, each with its combined marker pattern and bounds. A
+    language table may set bounds of its own (tokens per word differ between scripts): its
+    markers then make a task of their own, with the task's name, just before the task."""
     tasks = pack.get("tasks", {})
     if not isinstance(tasks, dict):
         raise ConfigError(f"rule pack '{pack_name}': 'tasks' must be a table of tasks")
@@ -47,36 +73,50 @@ def load_tasks(pack: dict, pack_name: str = "length") -> list[Task]:
     for name, table in tasks.items():
         if not isinstance(table, dict):
             raise ConfigError(f"rule pack '{pack_name}': 'tasks.{name}' must be a table")
-        unknown = set(table) - set(BOUNDS) - set(languages(pack, f"tasks.{name}", pack_name))
+        tables = languages(pack, f"tasks.{name}", pack_name)
+        unknown = set(table) - set(BOUNDS) - set(tables)
         if unknown:
             raise ConfigError(
                 f"rule pack '{pack_name}': 'tasks.{name}' has unknown keys {sorted(unknown)}; "
                 f"a task has language tables of markers and any of {', '.join(BOUNDS)}"
             )
-        bounds = {}
-        for key in BOUNDS:
-            if key in table:
-                value = table[key]
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                    raise ConfigError(
-                        f"rule pack '{pack_name}': 'tasks.{name}.{key}' must be a whole number >= 0, got {value!r}"
-                    )
-                bounds[key] = value
-        pattern = marker_pattern(pack, f"tasks.{name}", "markers", pack_name)
+        bounds = _bounds(table, f"tasks.{name}", pack_name)
+        shared = []
+        for lang, lang_table in tables.items():
+            own = _bounds(lang_table, f"tasks.{name}.{lang}", pack_name)
+            if not own:
+                shared.append(lang)
+                continue
+            pattern = _markers(name, {lang: lang_table}, pack_name)
+            if pattern:
+                out.append(Task(f"{name}.{lang}", name, pattern, {**bounds, **own}))
+        pattern = _markers(name, {lang: tables[lang] for lang in shared}, pack_name)
         if pattern:
-            out.append(Task(name, pattern, bounds))
+            out.append(Task(name, name, pattern, bounds))
     return out
+
+
+def request(question: pl.Expr) -> pl.Expr:
+    """What a question asks: its first line. The lines after it are the material the request
+    works on (an Alpaca input, a pasted text, a list of options), whose words ("explain",
+    "why", "essay") say nothing about the answer wanted."""
+    return question.str.strip_chars_start().str.extract(r"^([^\n]*)", 1).fill_null("")
 
 
 class LengthBounds(RecordRule):
     """Fails a question or an answer with fewer or more tokens than the bounds allow (tokens as
-    the `tokens` feature counts them, with the configured tokenizer). The bounds depend on what
-    the question asks: the `length` rule pack lists kinds of task by their markers (English and
-    Chinese) with bounds of their own, and the first kind that matches decides. A long-form task
-    (write an essay, describe, explain, 写一篇, 描述...) needs an answer of ten tokens; a
-    short-answer task (classify, translate, yes or no, extract, pick, 分类, 翻译, 判断...) may be
-    answered in one, and chit-chat ("hi", "thanks", 你好) asked in one, even where a config
-    raises the minimums for everything else. Empty questions and answers are DQ001's."""
+    the `tokens` feature counts them, with the configured tokenizer), in every exchange of a
+    conversation: each user turn, and the reply to it (every assistant turn up to the next user
+    turn; the turn named is the reply's last). The bounds of a reply depend on what its question
+    asks: the `length` rule pack lists kinds of task by their markers (English and Chinese),
+    matched against the question's first line (the lines after it are input, not the request),
+    with bounds of their own; the first kind that matches decides. A long-form task (write an
+    essay, describe, explain, 写一篇, 描述...) needs an answer of ten tokens and a "why" five; a
+    label, a translation, a yes or no or an answer of N words may be one token, and chit-chat
+    ("hi", "thanks", 你好) may be asked in one, even where a config raises the minimums. A
+    reply that calls a tool (a tool call turn, or a call such as ``wikipedia('...')`` to a tool
+    the prompt declares) may be short whatever was asked: the tool did the work. Empty
+    questions and answers are DQ001's."""
 
     code = "DQ102"
     name = "length-bounds"
@@ -100,53 +140,146 @@ class LengthBounds(RecordRule):
         super().__init__(options, context)
         self.tasks = load_tasks(context.pack("length"))
 
-    def _bounds(self) -> tuple[pl.Expr, dict[str, pl.Expr]]:
-        q = pl.col("question")
+    def _task(self) -> pl.Expr:
+        """The key of the first task whose markers the request matches, or null."""
         task = pl.lit(None, dtype=pl.String)
         for t in reversed(self.tasks):
-            task = pl.when(q.str.contains(t.pattern)).then(pl.lit(t.name)).otherwise(task)
-        defaults = {key: getattr(self.options, key.replace("-", "_")) for key in BOUNDS}
-        bounds = {}
-        for key in BOUNDS:
-            expr = pl.lit(defaults[key], dtype=pl.Int64)
-            for t in self.tasks:
-                if key in t.bounds:
-                    expr = (
-                        pl.when(pl.col("_task") == t.name).then(pl.lit(t.bounds[key], dtype=pl.Int64)).otherwise(expr)
-                    )
-            bounds[key] = expr
-        return task, bounds
+            task = pl.when(pl.col("_request").str.contains(t.pattern)).then(pl.lit(t.key)).otherwise(task)
+        return task
+
+    def _name(self) -> pl.Expr:
+        return pl.col("_task").replace_strict({t.key: t.name for t in self.tasks}, default=None, return_dtype=pl.String)
+
+    def _bound(self, key: str) -> pl.Expr:
+        expr = pl.lit(getattr(self.options, key.replace("-", "_")), dtype=pl.Int64)
+        for t in self.tasks:
+            if key in t.bounds:
+                expr = pl.when(pl.col("_task") == t.key).then(pl.lit(t.bounds[key], dtype=pl.Int64)).otherwise(expr)
+        return expr
+
+    def _marker(self) -> pl.Expr:
+        """The words of the request that matched its task, for the evidence."""
+        found = pl.lit(None, dtype=pl.String)
+        for t in self.tasks:
+            hit = pl.col("_request").str.extract(t.pattern, 0)
+            found = pl.when(pl.col("_task") == t.key).then(hit).otherwise(found)
+        return found
+
+    @staticmethod
+    def _replies(batch: pl.DataFrame) -> pl.DataFrame:
+        """One row per question and the reply to it: the reply's last assistant turn (``turn``),
+        its text and tokens (every assistant turn of the reply), whether a tool was called, and
+        the question's tokens. Records of one exchange need no grouping."""
+        ex = exchanges(batch)
+        counts = batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32), _counts="tokens_turns")
+        ex = ex.join(counts, on="_r", how="left").select(
+            "_r",
+            "turn",
+            "question",
+            "question_turn",
+            "answer",
+            "tool",
+            a_tokens=pl.col("_counts").list.get(pl.col("turn") - 1, null_on_oob=True).cast(pl.Int64),
+            q_tokens=pl.col("_counts").list.get(pl.col("question_turn") - 1, null_on_oob=True).cast(pl.Int64),
+        )
+        if not ex["_r"].is_duplicated().any():
+            return ex
+        return ex.group_by("_r", "question_turn", maintain_order=True).agg(
+            pl.col("turn").last(),
+            pl.col("question").first(),
+            pl.col("answer").str.join("\n"),
+            pl.col("tool").last(),
+            pl.col("a_tokens").sum(),
+            pl.col("q_tokens").first(),
+        )
+
+    @staticmethod
+    def _calls_declared_tool(batch: pl.DataFrame, replies: pl.DataFrame) -> pl.Series:
+        """Replies that call a tool the question, system prompt or tool schemas declare
+        (``wikipedia('...')`` where the prompt shows ``wikipedia(query)``)."""
+        context = batch.select(
+            _r=pl.int_range(pl.len(), dtype=pl.UInt32),
+            _declared=pl.concat_str([pl.col("system").fill_null(""), pl.col("tools").fill_null("")], separator="\n"),
+        )
+        calls = (
+            replies.with_row_index("_k")
+            .filter(pl.col("answer").str.contains(_CALL))
+            .join(context, on="_r", how="left")
+            .select("_k", "question", "_declared", name=pl.col("answer").str.extract_all(_CALL).list.unique())
+            .explode("name")
+            .filter(
+                pl.col("question").str.contains(pl.col("name"), literal=True)
+                | pl.col("_declared").str.contains(pl.col("name"), literal=True)
+            )
+        )
+        return pl.int_range(replies.height, eager=True).is_in(calls["_k"].implode())
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
-        task, bounds = self._bounds()
-        frame = batch.select("tokens_question", "tokens_answer", _task=task).with_columns(
-            **{key: expr for key, expr in bounds.items()}
+        replies = self._replies(batch)
+        frame = (
+            replies.with_columns(
+                _request=request(pl.col("question")), tool=pl.col("tool") | self._calls_declared_tool(batch, replies)
+            )
+            .with_columns(_task=self._task())
+            .with_columns(_name=self._name())
         )
-        problems = []
-        scores = []
+        frame = frame.with_columns(**{key: self._bound(key) for key in BOUNDS}).with_columns(
+            # A tool did the work: the reply may be as short as the options allow, whatever was asked.
+            pl.when(pl.col("tool"))
+            .then(pl.lit(self.options.min_answer_tokens, dtype=pl.Int64))
+            .otherwise(pl.col("min-answer-tokens"))
+            .alias("min-answer-tokens")
+        )
+        kind = pl.when(pl.col("_name").is_not_null()).then(pl.format(" ({} task)", "_name")).otherwise(pl.lit(""))
+        problems, scores = {}, []
         for part in ("question", "answer"):
-            n = pl.col(f"tokens_{part}").cast(pl.Int64)
+            n = pl.col(f"{part[0]}_tokens")
             low, high = pl.col(f"min-{part}-tokens"), pl.col(f"max-{part}-tokens")
-            kind = (
-                pl.when(pl.col("_task").is_not_null())
-                .then(pl.format(" ({} task)", pl.col("_task")))
-                .otherwise(pl.lit(""))
-            )
             unit = pl.when(n == 1).then(pl.lit("token")).otherwise(pl.lit("tokens"))
-            short = (n > 0) & (n < low)  # empty ones are DQ001's
-            problems.append(
-                pl.when(short).then(pl.format("{} has {} {}, fewer than {}{}", pl.lit(part), n, unit, low, kind))
+            short = n.is_not_null() & (n > 0) & (n < low)  # empty ones are DQ001's
+            long = n.is_not_null() & (n > high)
+            problems[part] = (
+                pl.when(short)
+                .then(pl.format("{} has {} {}, fewer than {}{}", pl.lit(part), n, unit, low, kind))
+                .when(long)
+                .then(pl.format("{} has {} {}, more than {}{}", pl.lit(part), n, unit, high, kind))
             )
-            problems.append(
-                pl.when(n > high).then(pl.format("{} has {} {}, more than {}{}", pl.lit(part), n, unit, high, kind))
-            )
-            scores.append(pl.when(short).then(n / low).when(n > high).then(high / n).otherwise(pl.lit(1.0)))
-        out = frame.select(
-            message=pl.concat_str(problems, separator="; ", ignore_nulls=True).fill_null(""),
-            score=pl.min_horizontal(scores),
+            scores.append(pl.when(short).then(n / low).when(long).then(high / n).otherwise(pl.lit(1.0)))
+        judged = frame.with_columns(
+            _q=problems["question"],
+            _a=problems["answer"],
+            score=pl.min_horizontal(scores).cast(pl.Float64),
+        ).with_columns(
+            passed=pl.col("_q").is_null() & pl.col("_a").is_null(),
+            message=pl.concat_str("_q", "_a", separator="; ", ignore_nulls=True),
+            turn=pl.when(pl.col("_q").is_not_null()).then(pl.col("question_turn")).otherwise(pl.col("turn")),
         )
-        message = pl.when(pl.col("message") != "").then(pl.col("message"))
-        return out.select(passed=pl.col("message") == "", score="score", message=message)
+        failing = judged.filter(~pl.col("passed"))
+        evidence = failing.select("_r", "turn", evidence=self._evidence())
+        judged = judged.select("_r", "turn", "passed", "score", "message").join(evidence, on=["_r", "turn"], how="left")
+        return worst_exchange(batch, judged)
+
+    def _evidence(self) -> pl.Expr:
+        """What decided: the task and the words that matched it, each count against its bounds,
+        and whether a tool did the work: 'long-form task ("Describe"); answer 3 tokens, bounds
+        10-2048; question 9 tokens, bounds 1-2048'."""
+        task = (
+            pl.when(pl.col("_task").is_not_null())
+            .then(pl.format('{} task ("{}")', "_name", snippet(self._marker(), 40)))
+            .otherwise(pl.lit("no task matched"))
+        )
+        tool = pl.when(pl.col("tool")).then(pl.lit(", a tool did the work")).otherwise(pl.lit(""))
+        return pl.format(
+            "{}{}; answer {} tokens, bounds {}-{}; question {} tokens, bounds {}-{}",
+            task,
+            tool,
+            pl.col("a_tokens").fill_null(0),
+            "min-answer-tokens",
+            "max-answer-tokens",
+            pl.col("q_tokens").fill_null(0),
+            "min-question-tokens",
+            "max-question-tokens",
+        )
 
 
 @hookimpl

@@ -6,6 +6,7 @@ import pytest
 
 import dqe
 from dqe.config import ConfigError
+from dqe.testing import run_rule
 from tests.conftest import REAL_FILES, failures, real
 
 
@@ -36,7 +37,7 @@ def test_long_form_tasks_need_longer_answers():
         "DQ102",
     )
     assert found[0] == "answer has 5 tokens, fewer than 10 (long-form task)"
-    assert found[1].startswith("answer has") and found[1].endswith("fewer than 10 (long-form task)")
+    assert found[1] == "answer has 6 tokens, fewer than 15 (long-form task)"  # a Chinese word takes more tokens
 
 
 def test_a_short_answer_task_wins_over_a_long_form_one():
@@ -75,3 +76,108 @@ def test_options_are_checked():
 def test_real_files_pass(name):
     # Read: every record of these files has an answer that fits its task; none should fail.
     assert failures(real(name), "DQ102") == {}
+
+
+def sharegpt(*turns):
+    return {"conversations": [{"from": role, "value": value} for role, value in turns]}
+
+
+def test_every_exchange_is_judged_and_the_turn_at_fault_named():
+    chat = sharegpt(
+        ("human", "Write a poem about the sea."),
+        ("gpt", "Waves."),
+        ("human", "Thanks! What is the capital of France?"),
+        ("gpt", "Paris."),
+    )
+    run = run_rule("DQ102", [chat])
+    assert run.messages == ["answer has 3 tokens, fewer than 10 (long-form task)"]
+    assert run.turns == [2]
+    assert run.evidence == [
+        'long-form task ("Write a poem"); answer 3 tokens, bounds 10-2048; question 7 tokens, bounds 1-2048'
+    ]
+
+
+def test_a_long_question_in_an_early_turn_names_the_question():
+    long = " ".join(["word"] * 60)
+    chat = sharegpt(("human", long), ("gpt", "Noted."), ("human", "Now summarize it."), ("gpt", "Words."))
+    run = run_rule("DQ102", [chat], {"max-question-tokens": 50})
+    assert run.turns == [1] and run.messages == ["question has 60 tokens, more than 50"]
+
+
+def test_a_short_reply_after_a_tool_call_passes_the_tool_did_the_work():
+    with_tool = sharegpt(
+        ("human", "Describe the weather in Paris right now."),
+        ("function_call", '{"name": "weather", "arguments": {"city": "Paris"}}'),
+        ("observation", '{"sky": "sunny", "celsius": 20}'),
+        ("gpt", "Sunny, 20 degrees."),
+    )
+    without = sharegpt(("human", "Describe the weather in Paris right now."), ("gpt", "Sunny, 20 degrees."))
+    assert failures([with_tool, without], "DQ102") == {1: "answer has 7 tokens, fewer than 10 (long-form task)"}
+
+
+def test_an_inline_call_to_a_declared_tool_does_the_work_and_an_undeclared_one_does_not():
+    declared = qa(
+        "toolformer: enabled\nwikipedia(query)\nWrite a summary of the given event.\nFrench Revolution",
+        "Summary: wikipedia('French Revolution')",
+    )
+    undeclared = qa("Write a poem about cats.", "poem('cats')")
+    assert failures([declared, undeclared], "DQ102") == {1: "answer has 5 tokens, fewer than 10 (long-form task)"}
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        # the request is the first line: the input's words ("essay", "explain", "why") do not set the task
+        qa("Classify the text as fiction or non-fiction.\nThis essay explains why the sea is salty.", "Non-fiction"),
+        # "describe" says what the adjectives are for; the request is for three words
+        qa("Generate three adjectives to describe a desert.", "Arid, vast, barren."),
+        # a request that lists the labels to pick from fixes the answer's form, "analyze" or not
+        qa("Analyze the tone of the email. These tones include Formal, Worried and Joyful.\nDear Sir, ...", "Formal"),
+        qa("Summarize the movie. Try to explain it in just one sentence.\nThe Shining", "A hotel drives a writer mad."),
+        qa("解释这个成语的意思，只需回答一个词。\n画蛇添足", "多余"),
+    ],
+)
+def test_material_and_purpose_clauses_do_not_make_a_long_form_task(record):
+    assert failures([record], "DQ102") == {}
+
+
+def test_a_why_answered_in_a_word_or_two_fails_and_a_reason_passes():
+    found = failures(
+        [
+            qa("Why is the sky blue?", "Rayleigh scattering."),
+            qa("Why is the sky blue?", "Because air scatters blue light more than red."),
+            qa("为什么冬天冷？", "日照少。"),
+            qa("为什么冬天冷？", "因为冬天太阳斜射，日照时间短。"),
+        ],
+        "DQ102",
+    )
+    assert found == {
+        0: "answer has 4 tokens, fewer than 5 (explanation task)",
+        2: "answer has 5 tokens, fewer than 8 (explanation task)",  # the Chinese table's own bound
+    }
+
+
+def test_the_evidence_names_the_task_its_words_and_the_counts_against_the_bounds():
+    run = run_rule("DQ102", [qa("Please describe the water cycle.", "Rain.")])
+    assert run.evidence == [
+        'long-form task ("Please describe"); answer 2 tokens, bounds 10-2048; question 6 tokens, bounds 1-2048'
+    ]
+
+
+def test_a_user_pack_can_give_one_language_its_own_bounds(tmp_path):
+    folder = tmp_path / "packs"
+    folder.mkdir()
+    (folder / "length.toml").write_text(
+        '[tasks.recipe]\nmin-answer-tokens = 20\n\n[tasks.recipe.de]\nboundaries = true\nmarkers = ["rezept"]\n'
+        "min-answer-tokens = 30\n",
+        encoding="utf-8",
+    )
+    found = failures(
+        [qa("Gib mir ein Rezept für Brot.", "Mehl, Wasser, Salz, Hefe: kneten und backen.")],
+        "DQ102",
+        rule_packs=[str(folder)],
+    )
+    assert found == {0: "answer has 18 tokens, fewer than 30 (recipe task)"}
+    (folder / "length.toml").write_text('[tasks.recipe.de]\nmarkers = ["rezept"]\nmin-answer-tokens = -1\n')
+    with pytest.raises(ConfigError, match=r"'tasks.recipe.de.min-answer-tokens' must be a whole number >= 0"):
+        dqe.check([qa("a", "b")], select=["DQ102"], rule_packs=[str(folder)])
