@@ -6,7 +6,7 @@ import polars as pl
 from pydantic import Field
 
 from dqe.hookspecs import hookimpl
-from dqe.rule import RecordRule, RuleOptions
+from dqe.rule import RecordRule, RuleOptions, worst_exchange
 from dqe.text import exchanges, snippet, without_code
 
 # Units of text for messages: one CJK character, or one word of letters and digits. Chinese and
@@ -113,34 +113,26 @@ class Repetition(RecordRule):
             .with_columns(
                 bad_ngrams=pl.col("ngram_ratio") > o.max_ngram_ratio,
                 bad_lines=pl.col("line_ratio") > o.max_line_ratio,
+                score=pl.min_horizontal(
+                    (1.0 - pl.col("ngram_ratio") + o.max_ngram_ratio).clip(0.0, 1.0),
+                    (1.0 - pl.col("line_ratio") + o.max_line_ratio).clip(0.0, 1.0),
+                ),
             )
         )
-        worst = stats.group_by("_r").agg(
-            score=pl.min_horizontal(
-                (1.0 - pl.col("ngram_ratio").max() + o.max_ngram_ratio).clip(0.0, 1.0),
-                (1.0 - pl.col("line_ratio").max() + o.max_line_ratio).clip(0.0, 1.0),
-            ),
-            failed=(pl.col("bad_ngrams") | pl.col("bad_lines")).any(),
-        )
         bad = stats.filter(pl.col("bad_ngrams") | pl.col("bad_lines"))
-        messages = self._messages(turns, bad).join(
-            bad.group_by("_r").agg(turn=pl.col("turn").min()), on="_r", how="left"
+        judged = stats.select("_r", "_t", "turn", "score", passed=~(pl.col("bad_ngrams") | pl.col("bad_lines"))).join(
+            self._findings(turns, bad), on="_t", how="left"
         )
-        out = (
-            batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32))
-            .join(worst, on="_r", how="left", maintain_order="left")
-            .join(messages, on="_r", how="left", maintain_order="left")
-        )
-        failed = out["failed"].fill_null(False)
-        return pl.DataFrame(
-            {"passed": ~failed, "score": out["score"].fill_null(1.0), "message": out["message"], "turn": out["turn"]}
-        )
+        return worst_exchange(batch, judged)
 
-    def _messages(self, turns: pl.DataFrame, bad: pl.DataFrame) -> pl.DataFrame:
-        """Why each failing record fails, with the phrase or line it repeats most."""
+    def _findings(self, turns: pl.DataFrame, bad: pl.DataFrame) -> pl.DataFrame:
+        """Why each failing turn fails (``message``) and what decided (``evidence``: both ratios
+        against their limits, the n-gram and the line repeated most, with their counts)."""
+        schema = {"_t": pl.UInt32, "message": pl.String, "evidence": pl.String}
         if bad.height == 0:
-            return pl.DataFrame(schema={"_r": pl.UInt32, "message": pl.String})
-        n = self.options.ngram
+            return pl.DataFrame(schema=schema)
+        o = self.options
+        n = o.ngram
         texts = turns.join(bad.select("_t"), on="_t", how="semi")
         units = texts.select("_t", u=pl.col("text").str.extract_all(UNIT)).explode("u").drop_nulls("u")
         gram = pl.concat_str([pl.col("u").shift(-k) for k in range(n)], separator=" ").str.replace_all(
@@ -154,7 +146,7 @@ class Repetition(RecordRule):
             .sort("len", "g", descending=[True, False])
             .group_by("_t", maintain_order=True)
             .first()
-            .select("_t", top_gram="g")
+            .select("_t", top_gram="g", gram_count="len")
         )
         lines = (
             texts.select("_t", line=pl.col("text").str.split("\n"))
@@ -162,7 +154,7 @@ class Repetition(RecordRule):
             .with_columns(pl.col("line").str.strip_chars())
         )
         top_line = (
-            lines.filter(pl.col("line").str.len_chars() >= self.options.min_line_chars)
+            lines.filter(pl.col("line").str.len_chars() >= o.min_line_chars)
             .group_by("_t", "line")
             .len()
             .sort("len", "line", descending=[True, False])
@@ -173,11 +165,12 @@ class Repetition(RecordRule):
         where = (
             pl.when(pl.col("final")).then(pl.lit("answer")).otherwise(pl.format("assistant turn {}", pl.col("turn")))
         )
-        detail = (
+        percent = (pl.col("repeats") / pl.col("ngrams").clip(lower_bound=1) * 100).round(0).cast(pl.Int64)
+        return (
             bad.join(top_gram, on="_t", how="left")
             .join(top_line, on="_t", how="left")
             .select(
-                "_r",
+                "_t",
                 message=pl.when(pl.col("bad_ngrams"))
                 .then(
                     pl.format(
@@ -198,9 +191,40 @@ class Repetition(RecordRule):
                         pl.col("line_count"),
                     )
                 ),
+                evidence=pl.concat_str(
+                    pl.format(
+                        "{}-grams: {} of {} repeat {}; lines: {} of {} repeat {}",
+                        pl.lit(n),
+                        "repeats",
+                        "ngrams",
+                        pl.when(pl.col("ngrams") >= o.min_ngrams)
+                        .then(pl.format("({}%, limit {}%)", percent, pl.lit(round(o.max_ngram_ratio * 100))))
+                        .otherwise(pl.lit(f"(under {o.min_ngrams} {n}-grams: not judged)")),
+                        "repeated",
+                        "lines",
+                        pl.when(pl.col("repeated") >= o.min_repeated_lines)
+                        .then(
+                            pl.format(
+                                "({}%, limit {}%)",
+                                (pl.col("line_ratio") * 100).round(0).cast(pl.Int64),
+                                pl.lit(round(o.max_line_ratio * 100)),
+                            )
+                        )
+                        .otherwise(pl.lit(f"(under {o.min_repeated_lines} repeats: not judged)")),
+                    ),
+                    pl.when(pl.col("gram_count") > 1).then(
+                        pl.format(
+                            'most repeated {}-gram "{}" x{}', pl.lit(n), snippet(pl.col("top_gram"), 40), "gram_count"
+                        )
+                    ),
+                    pl.when(pl.col("line_count") > 1).then(
+                        pl.format('most repeated line "{}" x{}', snippet(pl.col("top_line"), 40), "line_count")
+                    ),
+                    separator="; ",
+                    ignore_nulls=True,
+                ),
             )
         )
-        return detail.group_by("_r", maintain_order=True).agg(pl.col("message").str.join("; "))
 
 
 @hookimpl

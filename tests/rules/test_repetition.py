@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dqe.testing import run_rule
 from tests.conftest import REAL_FILES, failures, real
 
 
@@ -74,3 +75,29 @@ def test_real_files_pass(name):
     # Read: the most repetitive real answers are GSM8K's parallel steps (32% of 5-grams) and
     # songs with a chorus (19%); none loops.
     assert failures(real(name), "DQ202") == {}
+
+
+def test_every_assistant_turn_is_judged_the_first_failing_one_named_with_its_evidence():
+    record = {
+        "conversations": [
+            {"from": "human", "value": "Say yes."},
+            {"from": "gpt", "value": " ".join(["yes"] * 30)},
+            {"from": "human", "value": "And no?"},
+            {"from": "gpt", "value": "Sure: " + " ".join(["no"] * 30)},
+        ]
+    }
+    run = run_rule("DQ202", [record])
+    assert run.turns == [2]
+    assert run.messages[0].endswith("(also turns 4)")
+    assert run.evidence == [
+        "5-grams: 25 of 26 repeat (96%, limit 40%); lines: 0 of 1 repeat (under 3 repeats: not judged); "
+        'most repeated 5-gram "yes yes yes yes yes" x26'
+    ]
+
+
+def test_the_evidence_gives_both_ratios_and_what_repeats_most():
+    run = run_rule("DQ202", [qa("Thank you so much!\n" * 4)])
+    assert run.evidence == [
+        "5-grams: 4 of 9 repeat (under 20 5-grams: not judged); lines: 3 of 4 repeat (75%, limit 50%); "
+        'most repeated 5-gram "Thank you so much Thank" x3; most repeated line "Thank you so much!" x4'
+    ]
