@@ -54,6 +54,7 @@ class Structure(RecordRule):
         problems = (
             flat.select(
                 "_r",
+                "pos",
                 problem=pl.when(pl.col("pos").eq(1) & pl.col("role").ne("user"))
                 .then(pl.format("the first turn is {}, not user", "role"))
                 .when(pl.col("prev").is_not_null() & ~pl.concat_str("prev", pl.lit(">"), "role").is_in(_ALLOWED))
@@ -67,30 +68,52 @@ class Structure(RecordRule):
             )
             .filter(pl.col("problem").is_not_null())
             .group_by("_r", maintain_order=True)
-            .agg(pl.col("problem").head(3))
+            .agg(pl.col("problem").head(3), turn=pl.col("pos").first())
         )
         roles = pl.col("turns").list.eval(pl.element().struct.field("role"))
+        # A reply that is a tool call is an answer here; a conversation ending on it is DQ002's.
         missing = batch.select(
             missing=pl.concat_list(
                 pl.when(~roles.list.contains("user")).then(pl.lit("no instruction (no user turn)")),
-                pl.when(~roles.list.contains("assistant")).then(pl.lit("no answer (no assistant turn)")),
+                pl.when(~roles.list.contains("assistant") & ~roles.list.contains("tool_call")).then(
+                    pl.lit("no answer (no assistant turn)")
+                ),
             ).list.drop_nulls()
         )
-        reasons = (
-            missing.with_row_index("_r")
-            .join(problems, on="_r", how="left", maintain_order="left")
-            .select(
-                reasons=pl.concat_list("missing", pl.col("problem").fill_null(pl.lit([], dtype=pl.List(pl.String))))
-            )
-            .get_column("reasons")
-        )
+        found = missing.with_row_index("_r").join(problems, on="_r", how="left", maintain_order="left")
+        reasons = found.select(
+            pl.concat_list("missing", pl.col("problem").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+        ).to_series()
         failed = reasons.list.len() > 0
+        evidence = self._evidence(flat, found.filter(failed).select("_r"))
+        out = found.select("_r", "turn").join(evidence, on="_r", how="left", maintain_order="left")
         return pl.DataFrame(
             {
                 "passed": ~failed,
                 "score": (~failed).cast(pl.Float64),
                 "message": pl.select(pl.when(failed).then(reasons.list.join("; "))).to_series(),
+                "turn": out["turn"].cast(pl.Int32),
+                "evidence": out["evidence"],
             }
+        )
+
+    @staticmethod
+    def _evidence(flat: pl.DataFrame, failing: pl.DataFrame) -> pl.DataFrame:
+        """The failing records' turns as the rule saw them: 'user > user > assistant (empty)'
+        (the first 12 turns, and how many there are when there are more)."""
+        label = pl.when(pl.col("empty")).then(pl.format("{} (empty)", "role")).otherwise(pl.col("role"))
+        return (
+            flat.join(failing, on="_r", how="semi")
+            .group_by("_r", maintain_order=True)
+            .agg(labels=label.head(12), n=pl.len())
+            .select(
+                "_r",
+                evidence=pl.format(
+                    "turns: {}{}",
+                    pl.col("labels").list.join(" > "),
+                    pl.when(pl.col("n") > 12).then(pl.format(" > ... ({} turns)", "n")).otherwise(pl.lit("")),
+                ),
+            )
         )
 
 

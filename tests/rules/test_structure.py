@@ -39,3 +39,33 @@ def test_cases(record, message):
 def test_real_files_pass(name):
     report = dqe.check(real(name), select=["DQ001"])
     assert report.summary.rejected == 0
+
+
+def test_the_turn_at_fault_is_named_and_the_turns_shown():
+    from dqe.testing import run_rule
+
+    records = [
+        messages(("user", "a"), ("user", "b"), ("assistant", " ")),
+        messages(("user", "Hi"), ("assistant", "Hello"), ("user", "How are you?"), ("assistant", "")),
+        messages(("user", "a")),
+    ]
+    run = run_rule("DQ001", records)
+    assert run.messages == ["turn 2: user after user; empty answer", "empty answer", "no answer (no assistant turn)"]
+    assert run.turns == [2, 4, None]  # a missing answer has no turn
+    assert run.evidence == [
+        "turns: user > user > assistant (empty)",
+        "turns: user > assistant > user > assistant (empty)",
+        "turns: user",
+    ]
+
+
+def test_a_reply_that_is_a_tool_call_is_an_answer():
+    # LLaMA-Factory's v1 messages write reasoning and tool calls as content parts; the open end is DQ002's
+    call = {"type": "tool_call", "value": '{"name": "area", "arguments": {"r": 2}}'}
+    record = {
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "value": "Area of a circle of radius 2?"}]},
+            {"role": "assistant", "content": [{"type": "reasoning", "value": "Use the tool."}, call]},
+        ]
+    }
+    assert dq001(record) == []
