@@ -13,6 +13,7 @@ from pydantic import Field
 
 from dqe.hookspecs import hookimpl
 from dqe.rule import RecordRule, RuleOptions, in_batch_order
+from dqe.text import snippet
 
 
 class TurnStructureOptions(RuleOptions):
@@ -67,13 +68,26 @@ class TurnStructure(RecordRule):
             pl.concat(problems)
             .sort("_r", "pos")
             .group_by("_r", maintain_order=True)
-            .agg(message=pl.col("problem").head(3).str.join("; "), count=pl.len())
+            .agg(
+                message=pl.col("problem").head(3).str.join("; "),
+                evidence=pl.col("evidence").head(3).str.join("; "),
+                turn=pl.col("pos").first().cast(pl.Int32),
+                count=pl.len(),
+            )
         )
         out = in_batch_order(batch, found)
         failed = out["message"].is_not_null()
         turns = batch["turns"].list.len().cast(pl.Float64).clip(lower_bound=1.0)
         score = (1.0 - out["count"].fill_null(0).cast(pl.Float64) / turns).clip(0.0, 1.0)
-        return pl.DataFrame({"passed": ~failed, "score": score, "message": out["message"]})
+        return pl.DataFrame(
+            {
+                "passed": ~failed,
+                "score": score,
+                "message": out["message"],
+                "turn": out["turn"],
+                "evidence": out["evidence"],
+            }
+        )
 
     @staticmethod
     def _repeats(flat: pl.DataFrame, min_chars: int) -> pl.DataFrame:
@@ -84,14 +98,26 @@ class TurnStructure(RecordRule):
             .with_columns(first=pl.col("pos").first().over("_r", "role", "norm", order_by="pos"))
             .filter(pl.col("pos") != pl.col("first"))
             .select(
-                "_r", "pos", problem=pl.format("turn {} ({}) repeats turn {} word for word", "pos", "role", "first")
+                "_r",
+                "pos",
+                problem=pl.format("turn {} ({}) repeats turn {} word for word", "pos", "role", "first"),
+                evidence=pl.format(
+                    'turn {} = turn {} with case and spaces folded ({} chars): "{}"',
+                    "pos",
+                    "first",
+                    pl.col("norm").str.len_chars(),
+                    snippet(pl.col("content"), 50),
+                ),
             )
         )
 
     @staticmethod
     def _ending(flat: pl.DataFrame) -> pl.DataFrame:
         last = flat.group_by("_r").agg(
-            pos=pl.col("pos").last(), role=pl.col("role").last(), answered=(pl.col("role") == "assistant").any()
+            pos=pl.col("pos").last(),
+            role=pl.col("role").last(),
+            content=pl.col("content").last(),
+            answered=(pl.col("role") == "assistant").any(),
         )
         return last.filter(pl.col("answered") & pl.col("role").is_in(["user", "tool"])).select(
             "_r",
@@ -99,39 +125,91 @@ class TurnStructure(RecordRule):
             problem=pl.when(pl.col("role") == "user")
             .then(pl.format("ends on a user turn (turn {} gets no answer)", "pos"))
             .otherwise(pl.format("ends on a tool result (turn {}) that no answer reads", "pos")),
+            evidence=pl.format('last turn {} is {}: "{}"', "pos", "role", snippet(pl.col("content"), 50)),
         )
 
     @staticmethod
     def _tools(flat: pl.DataFrame) -> pl.DataFrame:
         tool = flat.filter(pl.col("role").is_in(["tool_call", "tool"]))
         empty = tool.filter(pl.col("content").str.strip_chars() == "").select(
-            "_r", "pos", problem=pl.format("turn {} ({}) is empty", "pos", "role")
+            "_r",
+            "pos",
+            problem=pl.format("turn {} ({}) is empty", "pos", "role"),
+            evidence=pl.format("turn {} ({}) holds only whitespace", "pos", "role"),
         )
-        # Runs of one role: a block of tool calls and the block of results that follows it.
+        # Runs of one role: a block of tool calls and the block of results that follows it. One
+        # turn may hold several calls (OpenAI's parallel `tool_calls`, a JSON list of calls) and
+        # one tool turn several results (a list of {"tool_call_id": ..., "content": ...} objects).
+        counted = _entries(flat)
         blocks = (
-            flat.with_columns(
-                block=((pl.col("role") != pl.col("role").shift(1)) | (pl.col("_r") != pl.col("_r").shift(1))).cum_sum()
+            flat.join(counted, on=["_r", "pos"], how="left")
+            .with_columns(
+                block=((pl.col("role") != pl.col("role").shift(1)) | (pl.col("_r") != pl.col("_r").shift(1))).cum_sum(),
+                n=pl.col("n").fill_null(1),
             )
             .group_by("block", maintain_order=True)
-            .agg(pl.col("_r").first(), pl.col("role").first(), pos=pl.col("pos").first(), n=pl.len())
+            .agg(
+                pl.col("_r").first(),
+                pl.col("role").first(),
+                pos=pl.col("pos").first(),
+                end=pl.col("pos").last(),
+                n=pl.col("n").sum(),
+            )
             .with_columns(
                 next_role=pl.when(pl.col("_r").shift(-1) == pl.col("_r")).then(pl.col("role").shift(-1)),
                 next_n=pl.col("n").shift(-1),
+                next_pos=pl.col("pos").shift(-1),
+                next_end=pl.col("end").shift(-1),
             )
             .filter(pl.col("role") == "tool_call")
         )
-        calls = pl.when(pl.col("n") == 1).then(pl.lit("a tool call")).otherwise(pl.format("{} tool calls", "n"))
+        calls_text = pl.when(pl.col("n") == 1).then(pl.lit("a tool call")).otherwise(pl.format("{} tool calls", "n"))
+        span = pl.when(pl.col("end") == pl.col("pos")).then(pl.format("turn {}", "pos"))
+        span = span.otherwise(pl.format("turns {}-{}", "pos", "end"))
+        next_span = pl.when(pl.col("next_end") == pl.col("next_pos")).then(pl.format("turn {}", "next_pos"))
+        next_span = next_span.otherwise(pl.format("turns {}-{}", "next_pos", "next_end"))
         unmatched = blocks.select(
             "_r",
             "pos",
             problem=pl.when(pl.col("next_role").is_null())
-            .then(pl.format("ends on {} (turn {}) with no result", calls, "pos"))
+            .then(pl.format("ends on {} (turn {}) with no result", calls_text, "pos"))
             .when((pl.col("next_role") == "tool") & (pl.col("next_n") < pl.col("n")))
-            .then(pl.format("{} at turn {} get only {} result(s)", calls, "pos", "next_n"))
+            .then(pl.format("{} at turn {} get only {} result(s)", calls_text, "pos", "next_n"))
             .when((pl.col("next_role") == "tool") & (pl.col("next_n") > pl.col("n")))
-            .then(pl.format("{} at turn {} get {} results", calls, "pos", "next_n")),
+            .then(pl.format("{} at turn {} get {} results", calls_text, "pos", "next_n")),
+            evidence=pl.when(pl.col("next_role").is_null())
+            .then(pl.format("{} call(s) at {}, nothing after them", "n", span))
+            .otherwise(pl.format("{} call(s) at {}, {} result(s) at {}", "n", span, "next_n", next_span)),
         ).drop_nulls("problem")
         return pl.concat([empty, unmatched])
+
+
+_MOST = 16  # entries counted in one turn's JSON list of calls or results
+
+
+def _entries(flat: pl.DataFrame) -> pl.DataFrame:
+    """How many calls (results) each tool call (tool) turn that holds a JSON list carries: every
+    entry of a list of calls; every entry of a list of results that names its call (a
+    ``tool_call_id``, or a ``name`` with its ``content``): a list of search hits is one result.
+    Turns not listed here hold one."""
+    listed = flat.filter(
+        pl.col("role").is_in(["tool_call", "tool"]) & pl.col("content").str.strip_chars_start().str.starts_with("[")
+    )
+    content = pl.col("content").str
+    entry = [
+        pl.when(pl.col("role") == "tool_call")
+        .then(content.json_path_match(f"$[{k}]").is_not_null())
+        .otherwise(
+            content.json_path_match(f"$[{k}].tool_call_id").is_not_null()
+            | (
+                content.json_path_match(f"$[{k}].name").is_not_null()
+                & content.json_path_match(f"$[{k}].content").is_not_null()
+            )
+        )
+        .cast(pl.UInt32)
+        for k in range(_MOST)
+    ]
+    return listed.select("_r", "pos", n=pl.sum_horizontal(entry)).filter(pl.col("n") > 0)
 
 
 @hookimpl

@@ -104,3 +104,59 @@ def test_an_open_end_can_be_allowed():
 def test_real_files_pass(name):
     # Read: the multi-turn files (FastChat, Glaive) end on answers and pair every call with a result.
     assert failures(real(name), "DQ002") == {}
+
+
+def test_findings_name_the_turn_and_give_their_evidence():
+    from dqe.testing import run_rule
+
+    records = [
+        conv(("human", QUESTION), ("gpt", "It is sunny."), ("human", QUESTION), ("gpt", "Still sunny.")),
+        conv(("human", "hi"), ("gpt", "hello"), ("human", "And tomorrow?")),
+        conv(
+            ("human", "Weather?"),
+            ("function_call", '{"name": "w"}'),
+            ("function_call", '{"name": "x"}'),
+            ("observation", "{}"),
+            ("gpt", "ok"),
+        ),
+    ]
+    run = run_rule("DQ002", records)
+    assert run.turns == [3, 3, 2]
+    assert run.evidence == [
+        f'turn 3 = turn 1 with case and spaces folded (40 chars): "{QUESTION}"',
+        'last turn 3 is user: "And tomorrow?"',
+        "2 call(s) at turns 2-3, 1 result(s) at turn 4",
+    ]
+
+
+def openai(*messages):
+    return {"messages": list(messages)}
+
+
+def call(i, name, arguments):
+    return {"id": str(i), "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def test_parallel_calls_in_one_turn_are_counted_one_by_one():
+    ask = {"role": "user", "content": "Weather in Paris and Rome?"}
+    both = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [call(1, "w", '{"city": "Paris"}'), call(2, "w", '{"city": "Rome"}')],
+    }
+    answer = {"role": "assistant", "content": "Paris 20C, Rome 25C."}
+    two_results = openai(ask, both, {"role": "tool", "content": "20C"}, {"role": "tool", "content": "25C"}, answer)
+    one_result = openai(ask, both, {"role": "tool", "content": "20C"}, answer)
+    # one tool turn holding both results, each naming its call
+    listed = '[{"tool_call_id": "1", "content": "20C"}, {"tool_call_id": "2", "content": "25C"}]'
+    one_turn = openai(ask, both, {"role": "tool", "content": listed}, answer)
+    # an argument named "arguments" is still one call; a list of hits is one result
+    nested = conv(
+        ("human", "Run the program with two data sets, then find restaurants."),
+        ("function_call", '{"name": "run", "arguments": {"program": "p", "arguments": ["a", "b"]}}'),
+        ("observation", '[{"name": "Luigi", "rating": 4}, {"name": "Chez Paul", "rating": 5}]'),
+        ("gpt", "Done; Luigi and Chez Paul are near."),
+    )
+    found = failures([two_results, one_result, one_turn], "DQ002")
+    assert found == {1: "2 tool calls at turn 2 get only 1 result(s)"}
+    assert failures([nested], "DQ002") == {}
