@@ -15,7 +15,9 @@ class TokenLengthOptions(RuleOptions):
 
 class TokenLength(RecordRule):
     """Counts the tokens of the whole formatted example (system prompt, every turn and the
-    template's own markup) with the configured tokenizer, and fails records above the cap."""
+    template's own markup) with the configured tokenizer, and fails records above the cap. The
+    finding names no turn (the example as a whole is too long); its evidence gives the count, its
+    parts, the cap, the tokenizer and the template."""
 
     code = "DQ101"
     name = "token-length"
@@ -32,11 +34,28 @@ class TokenLength(RecordRule):
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         limit = self.options.max_tokens
         total = pl.col("tokens_total")
+        over = total > limit
+        tokenizer, template = self.context.tokenizer.name, self.context.template.name
         return batch.select(
-            passed=total <= limit,
+            passed=~over,
             score=pl.min_horizontal(pl.lit(1.0), pl.lit(float(limit)) / total.cast(pl.Float64).clip(lower_bound=1)),
-            message=pl.when(total > limit).then(
-                pl.format("{} tokens > {} ({})", total, pl.lit(limit), pl.lit(self.context.tokenizer.name))
+            message=pl.when(over).then(pl.format("{} tokens > {} ({})", total, pl.lit(limit), pl.lit(tokenizer))),
+            # The whole formatted example is at fault, not one turn: no turn, but what was counted.
+            turn=pl.lit(None, dtype=pl.Int32),
+            evidence=pl.when(over).then(
+                pl.format(
+                    "{} tokens counted (system prompt {}, {} turns {}, template markup included; last question {}, "
+                    "last answer {}) > max-tokens {}; tokenizer {}, template {}",
+                    total,
+                    "tokens_system",
+                    pl.col("turns").list.len(),
+                    total - pl.col("tokens_system"),
+                    "tokens_question",
+                    "tokens_answer",
+                    pl.lit(limit),
+                    pl.lit(tokenizer),
+                    pl.lit(template),
+                )
             ),
         )
 

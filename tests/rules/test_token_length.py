@@ -33,3 +33,13 @@ def test_gsm8k_is_well_under_the_cap():
     report = dqe.check(real("gsm8k_train_alpaca.json"), select=["DQ101"])
     assert report.summary.rejected == 0
     assert report.dataset["tokens"]["total"]["p99"] < 1000
+
+
+def test_the_finding_names_no_turn_and_gives_the_count_the_cap_the_tokenizer_and_template():
+    from dqe.testing import run_rule
+
+    run = run_rule("DQ101", [{"instruction": "Write.", "output": "word " * 5000}], template="alpaca")
+    assert run.turns == [None]
+    (evidence,) = run.evidence
+    assert evidence.startswith("5031 tokens counted (system prompt 19, 2 turns 5012")
+    assert evidence.endswith("> max-tokens 4096; tokenizer tiktoken:cl100k_base, template alpaca")
