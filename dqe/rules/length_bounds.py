@@ -172,7 +172,7 @@ class LengthBounds(RecordRule):
         the question's tokens. Records of one exchange need no grouping."""
         ex = exchanges(batch)
         counts = batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32), _counts="tokens_turns")
-        ex = ex.join(counts, on="_r", how="left").select(
+        ex = ex.join(counts, on="_r", how="left", maintain_order="left").select(
             "_r",
             "turn",
             "question",

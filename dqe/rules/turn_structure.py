@@ -141,9 +141,12 @@ class TurnStructure(RecordRule):
         # turn may hold several calls (OpenAI's parallel `tool_calls`, a JSON list of calls) and
         # one tool turn several results (a list of {"tool_call_id": ..., "content": ...} objects).
         counted = _entries(flat)
+        if counted.height:
+            flat = flat.join(counted, on=["_r", "pos"], how="left", maintain_order="left")
+        else:
+            flat = flat.with_columns(n=pl.lit(None, dtype=pl.UInt32))
         blocks = (
-            flat.join(counted, on=["_r", "pos"], how="left")
-            .with_columns(
+            flat.with_columns(
                 block=((pl.col("role") != pl.col("role").shift(1)) | (pl.col("_r") != pl.col("_r").shift(1))).cum_sum(),
                 n=pl.col("n").fill_null(1),
             )
