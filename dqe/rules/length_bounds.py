@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from dqe.config import ConfigError
 from dqe.hookspecs import hookimpl
-from dqe.patterns import languages, marker_pattern
+from dqe.patterns import languages, marker_pattern, pack_value
 from dqe.rule import RecordRule, RuleOptions, worst_exchange
 from dqe.text import exchanges, snippet
 
@@ -18,6 +18,7 @@ BOUNDS = ("min-question-tokens", "max-question-tokens", "min-answer-tokens", "ma
 # A call such as ``wikipedia('French Revolution')`` or ``calculator(400/1.5)``: with its name
 # declared in the prompt (``wikipedia(query)``), the tool does the work and the answer may be short.
 _CALL = r"[A-Za-z_][A-Za-z0-9_.]*\("
+_CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 
 
 class LengthBoundsOptions(RuleOptions):
@@ -96,6 +97,27 @@ def load_tasks(pack: dict, pack_name: str = "length") -> list[Task]:
     return out
 
 
+class Fragment(NamedTuple):
+    max_words: int
+    max_cjk_chars: int
+    requests: str | None  # verbs that open a request, at the start of a question
+
+
+def load_fragment(pack: dict, pack_name: str = "length") -> Fragment | None:
+    """The pack's ``[fragment]`` table: how short an opening question without a request may be
+    before it is a fragment; None when the pack has none."""
+    if "fragment" not in pack:
+        return None
+    where = f"rule pack '{pack_name}': 'fragment"
+    sizes = []
+    for key in ("max-words", "max-cjk-chars"):
+        value = pack_value(pack, f"fragment.{key}", pack_name, int)
+        if value < 0:
+            raise ConfigError(f"{where}.{key}' must be a whole number >= 0, got {value!r}")
+        sizes.append(value)
+    return Fragment(*sizes, marker_pattern(pack, "fragment", "requests", pack_name))
+
+
 def request(question: pl.Expr) -> pl.Expr:
     """What a question asks: its first line. The lines after it are the material the request
     works on (an Alpaca input, a pasted text, a list of options), whose words ("explain",
@@ -138,7 +160,9 @@ class LengthBounds(RecordRule):
 
     def __init__(self, options, context):
         super().__init__(options, context)
-        self.tasks = load_tasks(context.pack("length"))
+        pack = context.pack("length")
+        self.tasks = load_tasks(pack)
+        self.fragment = load_fragment(pack)
 
     def _task(self) -> pl.Expr:
         """The key of the first task whose markers the request matches, or null."""
@@ -164,6 +188,22 @@ class LengthBounds(RecordRule):
             hit = pl.col("_request").str.extract(t.pattern, 0)
             found = pl.when(pl.col("_task") == t.key).then(hit).otherwise(found)
         return found
+
+    def _fragment(self) -> pl.Expr:
+        """Whether a question is a fragment: the conversation's first, a few words long, with no
+        question mark, no end of sentence, no task and no request verb."""
+        f = self.fragment
+        if f is None:
+            return pl.lit(False)
+        q = pl.col("question").str.strip_chars()
+        words = q.str.count_matches(r"[\p{L}\p{N}]+")
+        cjk = q.str.count_matches(_CJK)
+        few = (words <= f.max_words) & (cjk <= f.max_cjk_chars)
+        asks = q.str.contains(r"[.?!。？！…]") | pl.col("_task").is_not_null()
+        if f.requests:
+            asks = asks | q.str.contains(f.requests)
+        first = pl.col("question_turn") == pl.col("question_turn").min().over("_r")
+        return first & (words > 0) & few & ~asks
 
     @staticmethod
     def _replies(batch: pl.DataFrame) -> pl.DataFrame:
@@ -245,6 +285,12 @@ class LengthBounds(RecordRule):
                 .then(pl.format("{} has {} {}, more than {}{}", pl.lit(part), n, unit, high, kind))
             )
             scores.append(pl.when(short).then(n / low).when(long).then(high / n).otherwise(pl.lit(1.0)))
+        frame = frame.with_columns(_fragment=self._fragment())
+        fragment = pl.format(
+            "question is a fragment: {} word(s), no request", pl.col("question").str.count_matches(r"[\p{L}\p{N}]+")
+        )
+        problems["question"] = pl.when(pl.col("_fragment")).then(fragment).otherwise(problems["question"])
+        scores.append(pl.when(pl.col("_fragment")).then(pl.lit(0.5)).otherwise(pl.lit(1.0)))
         judged = frame.with_columns(
             _q=problems["question"],
             _a=problems["answer"],
@@ -269,7 +315,16 @@ class LengthBounds(RecordRule):
             .otherwise(pl.lit("no task matched"))
         )
         tool = pl.when(pl.col("tool")).then(pl.lit(", a tool did the work")).otherwise(pl.lit(""))
-        return pl.format(
+        fragment = pl.format(
+            'opening question "{}": {} word(s), {} CJK character(s) (a fragment has at most {} and {}), '
+            "no question mark or end of sentence, no task, no request verb",
+            snippet(pl.col("question"), 40),
+            pl.col("question").str.count_matches(r"[\p{L}\p{N}]+"),
+            pl.col("question").str.count_matches(_CJK),
+            pl.lit(self.fragment.max_words if self.fragment else 0),
+            pl.lit(self.fragment.max_cjk_chars if self.fragment else 0),
+        )
+        counts = pl.format(
             "{}{}; answer {} tokens, bounds {}-{}; question {} tokens, bounds {}-{}",
             task,
             tool,
@@ -280,6 +335,7 @@ class LengthBounds(RecordRule):
             "min-question-tokens",
             "max-question-tokens",
         )
+        return pl.when(pl.col("_fragment")).then(fragment).otherwise(counts)
 
 
 @hookimpl

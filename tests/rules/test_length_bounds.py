@@ -50,10 +50,10 @@ def test_raised_minimums_spare_short_answer_tasks_and_chit_chat():
         qa("Classify the sentiment: I love it.", "Positive"),  # short-answer task: 1 token allowed
         qa("Give me a fruit.", "Apple"),  # an ordinary question: held to the raised minimum
         qa("thanks", "You're welcome!"),  # chit-chat: a one-token question
-        qa("Python", "Python is a programming language."),  # an ordinary one-token question
+        qa("Explain recursion.", "Recursion is a function calling itself on a smaller input."),  # held to 5
     ]
-    found = failures(records, "DQ102", rules={"DQ102": {"min-answer-tokens": 3, "min-question-tokens": 2}})
-    assert found == {1: "answer has 1 token, fewer than 3", 3: "question has 1 token, fewer than 2"}
+    found = failures(records, "DQ102", rules={"DQ102": {"min-answer-tokens": 3, "min-question-tokens": 5}})
+    assert found == {1: "answer has 1 token, fewer than 3", 3: "question has 4 tokens, fewer than 5 (long-form task)"}
 
 
 def test_maximums_for_question_and_answer_separately():
@@ -73,9 +73,14 @@ def test_options_are_checked():
 
 
 @pytest.mark.parametrize("name", sorted(REAL_FILES))
-def test_real_files_pass(name):
-    # Read: every record of these files has an answer that fits its task; none should fail.
-    assert failures(real(name), "DQ102") == {}
+def test_real_files(name):
+    # Read: every answer fits its task. The Chinese demo opens five records with a bare topic
+    # ("友谊", "温室效应", "隐喻 / 不是"), which the answers guess to be "explain this".
+    found = failures(real(name), "DQ102")
+    if name == "llamafactory_alpaca_zh_demo.json":
+        assert len(found) == 5 and all(m.startswith("question is a fragment") for m in found.values())
+    else:
+        assert found == {}
 
 
 def sharegpt(*turns):
@@ -181,3 +186,34 @@ def test_a_user_pack_can_give_one_language_its_own_bounds(tmp_path):
     (folder / "length.toml").write_text('[tasks.recipe.de]\nmarkers = ["rezept"]\nmin-answer-tokens = -1\n')
     with pytest.raises(ConfigError, match=r"'tasks.recipe.de.min-answer-tokens' must be a whole number >= 0"):
         dqe.check([qa("a", "b")], select=["DQ102"], rule_packs=[str(folder)])
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("友谊", "question is a fragment: 1 word(s), no request"),
+        ("B) Nile River", "question is a fragment: 3 word(s), no request"),
+        ("Python", "question is a fragment: 1 word(s), no request"),
+        ("Summarize this", None),  # a request whose input is missing: no length problem
+        ("Write a poem", None),  # a task
+        ("Who are you?", None),  # a question mark
+        ("道歉。", None),  # a sentence
+        ("嘿，你好啊", None),  # chit-chat
+        ("Hey there, hello!", None),
+    ],
+)
+def test_an_opening_question_of_a_few_words_with_no_request_is_a_fragment(question, message):
+    found = failures([qa(question, "A long enough answer that does what it can with the question.")], "DQ102")
+    assert found == ({0: message} if message else {})
+
+
+def test_a_short_follow_up_is_no_fragment_and_the_fragment_names_its_turn():
+    chat = sharegpt(
+        ("human", "形容词"), ("gpt", "形容词"), ("human", "Computer"), ("gpt", "Computer is not a palindrome.")
+    )
+    run = run_rule("DQ102", [chat])
+    assert run.messages == ["question is a fragment: 1 word(s), no request"] and run.turns == [1]
+    assert run.evidence == [
+        'opening question "形容词": 1 word(s), 3 CJK character(s) (a fragment has at most 3 and 4), '
+        "no question mark or end of sentence, no task, no request verb"
+    ]
