@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from dqe.config import ConfigError
 from dqe.hookspecs import hookimpl
-from dqe.patterns import languages, marker_pattern, pack_value
+from dqe.patterns import languages, marker_pattern, pack_value, pattern_list
 from dqe.rule import RecordRule, RuleOptions, worst_exchange
 from dqe.text import exchanges, snippet
 
@@ -101,11 +101,13 @@ class Fragment(NamedTuple):
     max_words: int
     max_cjk_chars: int
     requests: str | None  # verbs that open a request, at the start of a question
+    pieces: str | None  # signs of text cut out of something else: "B)", "隐喻 / 不是"
 
 
 def load_fragment(pack: dict, pack_name: str = "length") -> Fragment | None:
-    """The pack's ``[fragment]`` table: how short an opening question without a request may be
-    before it is a fragment; None when the pack has none."""
+    """The pack's ``[fragment]`` table: how short an opening question without a request may be,
+    the verbs that make it a request and the signs of a piece cut out of other text; None when
+    the pack has none."""
     if "fragment" not in pack:
         return None
     where = f"rule pack '{pack_name}': 'fragment"
@@ -115,7 +117,11 @@ def load_fragment(pack: dict, pack_name: str = "length") -> Fragment | None:
         if value < 0:
             raise ConfigError(f"{where}.{key}' must be a whole number >= 0, got {value!r}")
         sizes.append(value)
-    return Fragment(*sizes, marker_pattern(pack, "fragment", "requests", pack_name))
+    return Fragment(
+        *sizes,
+        marker_pattern(pack, "fragment", "requests", pack_name),
+        pattern_list(pack, "fragment.pieces", pack_name),
+    )
 
 
 def request(question: pl.Expr) -> pl.Expr:
@@ -191,7 +197,9 @@ class LengthBounds(RecordRule):
 
     def _fragment(self) -> pl.Expr:
         """Whether a question is a fragment: the conversation's first, a few words long, with no
-        question mark, no end of sentence, no task and no request verb."""
+        question mark, no end of sentence, no task and no request verb, that is a piece cut out
+        of other text (an option "B) Nile River", words joined by a slash) or that the answer
+        only repeats. A bare term ("友谊", "greenhouse effect") is a topic, answered as such."""
         f = self.fragment
         if f is None:
             return pl.lit(False)
@@ -202,8 +210,10 @@ class LengthBounds(RecordRule):
         asks = q.str.contains(r"[.?!。？！…]") | pl.col("_task").is_not_null()
         if f.requests:
             asks = asks | q.str.contains(f.requests)
+        echoed = pl.col("answer").str.strip_chars().str.to_lowercase() == q.str.to_lowercase()
+        cut = (q.str.contains(f.pieces) if f.pieces else pl.lit(False)) | echoed
         first = pl.col("question_turn") == pl.col("question_turn").min().over("_r")
-        return first & (words > 0) & few & ~asks
+        return first & (words > 0) & few & ~asks & cut
 
     @staticmethod
     def _replies(batch: pl.DataFrame) -> pl.DataFrame:
@@ -317,12 +327,18 @@ class LengthBounds(RecordRule):
         tool = pl.when(pl.col("tool")).then(pl.lit(", a tool did the work")).otherwise(pl.lit(""))
         fragment = pl.format(
             'opening question "{}": {} word(s), {} CJK character(s) (a fragment has at most {} and {}), '
-            "no question mark or end of sentence, no task, no request verb",
+            "no question mark or end of sentence, no task, no request verb; {}",
             snippet(pl.col("question"), 40),
             pl.col("question").str.count_matches(r"[\p{L}\p{N}]+"),
             pl.col("question").str.count_matches(_CJK),
             pl.lit(self.fragment.max_words if self.fragment else 0),
             pl.lit(self.fragment.max_cjk_chars if self.fragment else 0),
+            pl.when(
+                pl.col("answer").str.strip_chars().str.to_lowercase()
+                == pl.col("question").str.strip_chars().str.to_lowercase()
+            )
+            .then(pl.lit("the answer only repeats it"))
+            .otherwise(pl.lit("a piece of other text")),
         )
         counts = pl.format(
             "{}{}; answer {} tokens, bounds {}-{}; question {} tokens, bounds {}-{}",
