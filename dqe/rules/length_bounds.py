@@ -139,19 +139,21 @@ class LengthBounds(RecordRule):
     asks: the `length` rule pack lists kinds of task by their markers (English and Chinese),
     matched against the question's first line (the lines after it are input, not the request),
     with bounds of their own; the first kind that matches decides. A long-form task (write an
-    essay, describe, explain, 写一篇, 描述...) needs an answer of ten tokens and a "why" five; a
-    label, a translation, a yes or no or an answer of N words may be one token, and chit-chat
-    ("hi", "thanks", 你好) may be asked in one, even where a config raises the minimums. A
-    reply that calls a tool (a tool call turn, or a call such as ``wikipedia('...')`` to a tool
-    the prompt declares) may be short whatever was asked: the tool did the work. Empty
-    questions and answers are DQ001's."""
+    essay, describe, explain, 写一篇, 描述...) needs an answer of ten tokens (fifteen in Chinese)
+    and a "why" five (eight); a label, a translation, a yes or no or an answer of N words may be
+    one token, and chit-chat ("hi", "thanks", 你好) may be asked in one, even where a config
+    raises the minimums. A reply that calls a tool (a tool call turn, or a call such as
+    ``wikipedia('...')`` to a tool the prompt declares) may be short whatever was asked: the
+    tool did the work. An opening question of a few words that asks nothing and is cut out of
+    other text ("B) Nile River", "隐喻 / 不是") or only repeated by its answer is a fragment; a
+    bare term ("友谊") is a topic. Empty questions and answers are DQ001's."""
 
     code = "DQ102"
     name = "length-bounds"
     summary = "question or answer too short or too long for what the question asks"
     why = (
         "An answer of two tokens to 'write an essay' teaches the model to stop early, and a "
-        "question of one token ('Summarize') without its input teaches it to answer nothing. "
+        "question cut out of other text ('B) Nile River') teaches it to answer what nobody asked. "
         "Very long questions or answers dominate a batch's memory and loss. But short answers "
         "are often right: 'Positive' is the whole answer to a sentiment label, so the minimum "
         "depends on the task."
