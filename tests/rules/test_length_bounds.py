@@ -240,3 +240,14 @@ def test_a_short_follow_up_is_no_fragment_and_the_fragment_names_its_turn():
         'opening question "形容词": 1 word(s), 3 CJK character(s) (a fragment has at most 3 and 4), '
         "no question mark or end of sentence, no task, no request verb; the answer only repeats it"
     ]
+
+
+def test_each_record_is_judged_the_same_in_a_batch_as_alone():
+    from dqe.testing import assert_rule_contract
+
+    chats = [
+        sharegpt(("human", "Write a poem."), ("gpt", "Waves."), ("human", "Thanks"), ("gpt", "You're welcome!")),
+        sharegpt(("human", "B) Nile River"), ("gpt", "The Nile is the longest river.")),
+        sharegpt(("human", "Why?"), ("function_call", '{"name": "w"}'), ("observation", "{}"), ("gpt", "Rain.")),
+    ]
+    assert_rule_contract("DQ102", chats)

@@ -101,3 +101,11 @@ def test_the_evidence_gives_both_ratios_and_what_repeats_most():
         "5-grams: 4 of 9 repeat (under 20 5-grams: not judged); lines: 3 of 4 repeat (75%, limit 50%); "
         'most repeated 5-gram "Thank you so much Thank" x3; most repeated line "Thank you so much!" x4'
     ]
+
+
+def test_each_record_is_judged_the_same_in_a_batch_as_alone():
+    from dqe.testing import assert_rule_contract, conversation
+
+    assert_rule_contract(
+        "DQ202", [conversation("Say yes.", " ".join(["yes"] * 30), "ok", "fine"), conversation("a", "b")]
+    )

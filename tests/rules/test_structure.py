@@ -69,3 +69,9 @@ def test_a_reply_that_is_a_tool_call_is_an_answer():
         ]
     }
     assert dq001(record) == []
+
+
+def test_each_record_is_judged_the_same_in_a_batch_as_alone():
+    from dqe.testing import assert_rule_contract
+
+    assert_rule_contract("DQ001", [messages(("user", "a"), ("user", "b"), ("assistant", " ")), messages(("user", "a"))])

@@ -43,3 +43,11 @@ def test_the_finding_names_no_turn_and_gives_the_count_the_cap_the_tokenizer_and
     (evidence,) = run.evidence
     assert evidence.startswith("5031 tokens counted (system prompt 19, 2 turns 5012")
     assert evidence.endswith("> max-tokens 4096; tokenizer tiktoken:cl100k_base, template alpaca")
+
+
+def test_each_record_is_judged_the_same_in_a_batch_as_alone():
+    from dqe.testing import assert_rule_contract
+
+    assert_rule_contract(
+        "DQ101", [{"instruction": "Write.", "output": "word " * 5000}, {"instruction": "a", "output": "b"}]
+    )

@@ -160,3 +160,14 @@ def test_parallel_calls_in_one_turn_are_counted_one_by_one():
     found = failures([two_results, one_result, one_turn], "DQ002")
     assert found == {1: "2 tool calls at turn 2 get only 1 result(s)"}
     assert failures([nested], "DQ002") == {}
+
+
+def test_each_record_is_judged_the_same_in_a_batch_as_alone():
+    from dqe.testing import assert_rule_contract
+
+    records = [
+        conv(("human", QUESTION), ("gpt", "It is sunny."), ("human", QUESTION), ("gpt", "Still sunny.")),
+        conv(("human", "Weather?"), ("function_call", '[{"name": "w", "arguments": {}}]'), ("observation", "{}")),
+        conv(("human", "hi"), ("gpt", "hello")),
+    ]
+    assert_rule_contract("DQ002", records)
