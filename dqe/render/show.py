@@ -107,6 +107,6 @@ def _exchange(turns: list[Turn], at: int | None) -> tuple[str | None, list[tuple
         return note, [("question  ", user), ("answer    ", answer)]
     asked = next((i for i in range(at - 1, 0, -1) if turns[i - 1].role == "user"), None)
     shown = [i for i in (asked, at) if i is not None]
-    parts = [(f"turn {i:<3}{turns[i - 1].role:<7}", turns[i - 1].content) for i in shown]
+    parts = [(f"turn {i:<3}{turns[i - 1].role:<10}", turns[i - 1].content) for i in shown]
     note = f"turns {', '.join(map(str, shown))} of {len(turns)}" if len(turns) > len(shown) else None
     return note, parts

@@ -66,9 +66,10 @@ def test_show_prints_the_failing_records_of_one_rule(defect_file):
     out = result.output
     assert out.startswith("DQ001 structure: 3 of 119 records fail")
     assert "data.jsonl:8  rejected" in out
-    assert "DQ001 error  empty answer" in out
-    assert "question  把这句话翻译成英文：今天天气很好。" in out
-    assert "answer    (empty)" in out
+    assert "DQ001 error  turn 2  empty answer" in out  # the finding names the empty turn
+    assert "evidence  turns: user > assistant (empty)" in out
+    assert "turn 1  user      把这句话翻译成英文：今天天气很好。" in out
+    assert "turn 2  assistant (empty)" in out
 
 
 def test_show_by_name_with_a_limit(defect_file):
