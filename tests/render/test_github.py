@@ -21,7 +21,10 @@ def test_every_line_is_a_workflow_command(report):
 
 def test_a_failing_record_is_annotated_at_its_file_and_line(report):
     lines = render_github(report).splitlines()
-    assert "::error file=data.jsonl,line=4,title=dqe DQ001 structure::empty answer" in lines
+    assert (
+        "::error file=data.jsonl,line=4,title=dqe DQ001 structure::turn 2: empty answer "
+        "(evidence: turns: user > assistant (empty))"
+    ) in lines
     assert any(
         line.startswith("::error file=data.jsonl,line=12,title=dqe DQ101 token-length::5034 tokens > 4096")
         for line in lines

@@ -23,7 +23,7 @@ def test_one_test_case_per_rule(report):
     failure = cases["DQ001 structure"].find("failure")
     assert failure is not None
     assert failure.get("message").startswith("3 of 119 records fail DQ001 structure")
-    assert "data.jsonl:4: empty answer" in failure.text
+    assert "data.jsonl:4: turn 2: empty answer (evidence: turns: user > assistant (empty))" in failure.text
 
 
 def test_gate_metrics_are_test_cases(report):

@@ -14,7 +14,7 @@ def test_summary_gate_and_rules(full_report):
     assert "| DQ001 | structure | error | **3** | 119 |" in text
     assert "- **duplicates**: rate 5.0%; 3 exact, 3 near, 2 clusters" in text
     assert "<summary>DQ001 structure: 3 records</summary>" in text
-    assert "| data.jsonl:4 | error | empty answer |" in text
+    assert "| data.jsonl:4 | error | turn 2: empty answer (evidence: turns: user &gt; assistant (empty)) |" in text
 
 
 def test_text_from_the_data_cannot_break_the_markdown(write_jsonl):

@@ -39,7 +39,7 @@ def test_each_result_points_at_its_record(report):
     by_place = {(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"]): r for r in results}
     # Line 4 holds the record with the hostile instruction and no answer; line 21 is cut off.
     empty = by_place[("DQ001", 4)]
-    assert empty["message"]["text"] == "empty answer"
+    assert empty["message"]["text"] == "turn 2: empty answer (evidence: turns: user > assistant (empty))"
     assert empty["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("data.jsonl")
     assert empty["partialFingerprints"]["recordId/v1"]
     assert by_place[("DQ101", 12)]["message"]["text"].startswith("5034 tokens > 4096")
