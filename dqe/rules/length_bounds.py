@@ -19,6 +19,8 @@ BOUNDS = ("min-question-tokens", "max-question-tokens", "min-answer-tokens", "ma
 # declared in the prompt (``wikipedia(query)``), the tool does the work and the answer may be short.
 _CALL = r"[A-Za-z_][A-Za-z0-9_.]*\("
 _CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
+# A fragment's few words take no more tokens or bytes than these: longer questions are not looked at.
+_FRAGMENT_TOKENS, _FRAGMENT_BYTES = 24, 64
 
 
 class LengthBoundsOptions(RuleOptions):
@@ -128,7 +130,7 @@ def request(question: pl.Expr) -> pl.Expr:
     """What a question asks: its first line. The lines after it are the material the request
     works on (an Alpaca input, a pasted text, a list of options), whose words ("explain",
     "why", "essay") say nothing about the answer wanted."""
-    return question.str.strip_chars_start().str.extract(r"^([^\n]*)", 1).fill_null("")
+    return question.str.strip_chars_start().str.split_exact("\n", 1).struct.field("field_0").fill_null("")
 
 
 class LengthBounds(RecordRule):
@@ -183,11 +185,9 @@ class LengthBounds(RecordRule):
         return pl.col("_task").replace_strict({t.key: t.name for t in self.tasks}, default=None, return_dtype=pl.String)
 
     def _bound(self, key: str) -> pl.Expr:
-        expr = pl.lit(getattr(self.options, key.replace("-", "_")), dtype=pl.Int64)
-        for t in self.tasks:
-            if key in t.bounds:
-                expr = pl.when(pl.col("_task") == t.key).then(pl.lit(t.bounds[key], dtype=pl.Int64)).otherwise(expr)
-        return expr
+        default = getattr(self.options, key.replace("-", "_"))
+        by_task = {t.key: t.bounds[key] for t in self.tasks if key in t.bounds}
+        return pl.col("_task").replace_strict(by_task, default=default, return_dtype=pl.Int64)
 
     def _marker(self) -> pl.Expr:
         """The words of the request that matched its task, for the evidence."""
@@ -197,25 +197,28 @@ class LengthBounds(RecordRule):
             found = pl.when(pl.col("_task") == t.key).then(hit).otherwise(found)
         return found
 
-    def _fragment(self) -> pl.Expr:
-        """Whether a question is a fragment: the conversation's first, a few words long, with no
-        question mark, no end of sentence, no task and no request verb, that is a piece cut out
-        of other text (an option "B) Nile River", words joined by a slash) or that the answer
-        only repeats. A bare term ("友谊", "greenhouse effect") is a topic, answered as such."""
+    def _fragments(self, frame: pl.DataFrame) -> pl.Series:
+        """Which questions are fragments: the conversation's first, a few words long, with no
+        question mark, no end of sentence, no task and no request verb, that are a piece cut
+        out of other text (an option "B) Nile River", words joined by a slash) or that the
+        answer only repeats. A bare term ("友谊", "greenhouse effect") is a topic, answered as
+        such. Only short questions are looked at: a few words are a few tokens."""
         f = self.fragment
         if f is None:
-            return pl.lit(False)
+            return pl.Series("_fragment", [False] * frame.height, dtype=pl.Boolean)
+        first = pl.col("question_turn") == pl.col("question_turn").min().over("_r")
+        short = (pl.col("q_tokens") <= _FRAGMENT_TOKENS) & (pl.col("question").str.len_bytes() <= _FRAGMENT_BYTES)
+        candidates = frame.with_row_index("_k").filter(short & pl.col("_task").is_null() & first)
         q = pl.col("question").str.strip_chars()
         words = q.str.count_matches(r"[\p{L}\p{N}]+")
-        cjk = q.str.count_matches(_CJK)
-        few = (words <= f.max_words) & (cjk <= f.max_cjk_chars)
-        asks = q.str.contains(r"[.?!。？！…]") | pl.col("_task").is_not_null()
+        few = (words > 0) & (words <= f.max_words) & (q.str.count_matches(_CJK) <= f.max_cjk_chars)
+        asks = q.str.contains(r"[.?!。？！…]")
         if f.requests:
             asks = asks | q.str.contains(f.requests)
         echoed = pl.col("answer").str.strip_chars().str.to_lowercase() == q.str.to_lowercase()
         cut = (q.str.contains(f.pieces) if f.pieces else pl.lit(False)) | echoed
-        first = pl.col("question_turn") == pl.col("question_turn").min().over("_r")
-        return first & (words > 0) & few & ~asks & cut
+        found = candidates.filter(few & ~asks & cut)["_k"]
+        return pl.int_range(frame.height, eager=True, dtype=pl.UInt32).is_in(found.implode()).alias("_fragment")
 
     @staticmethod
     def _replies(batch: pl.DataFrame) -> pl.DataFrame:
@@ -282,40 +285,56 @@ class LengthBounds(RecordRule):
             .otherwise(pl.col("min-answer-tokens"))
             .alias("min-answer-tokens")
         )
-        kind = pl.when(pl.col("_name").is_not_null()).then(pl.format(" ({} task)", "_name")).otherwise(pl.lit(""))
-        problems, scores = {}, []
+        flags, scores = {}, []
         for part in ("question", "answer"):
             n = pl.col(f"{part[0]}_tokens")
             low, high = pl.col(f"min-{part}-tokens"), pl.col(f"max-{part}-tokens")
-            unit = pl.when(n == 1).then(pl.lit("token")).otherwise(pl.lit("tokens"))
-            short = n.is_not_null() & (n > 0) & (n < low)  # empty ones are DQ001's
-            long = n.is_not_null() & (n > high)
-            problems[part] = (
-                pl.when(short)
-                .then(pl.format("{} has {} {}, fewer than {}{}", pl.lit(part), n, unit, low, kind))
-                .when(long)
-                .then(pl.format("{} has {} {}, more than {}{}", pl.lit(part), n, unit, high, kind))
+            flags[f"_{part}_short"] = n.is_not_null() & (n > 0) & (n < low)  # empty ones are DQ001's
+            flags[f"_{part}_long"] = n.is_not_null() & (n > high)
+            scores.append(
+                pl.when(flags[f"_{part}_short"])
+                .then(n / low)
+                .when(flags[f"_{part}_long"])
+                .then(high / n)
+                .otherwise(pl.lit(1.0))
             )
-            scores.append(pl.when(short).then(n / low).when(long).then(high / n).otherwise(pl.lit(1.0)))
-        frame = frame.with_columns(_fragment=self._fragment())
+        frame = frame.with_columns(self._fragments(frame)).with_columns(**flags)
+        scores.append(pl.when(pl.col("_fragment")).then(pl.lit(0.5)).otherwise(pl.lit(1.0)))
+        question_at_fault = pl.col("_fragment") | pl.col("_question_short") | pl.col("_question_long")
+        judged = frame.with_columns(
+            score=pl.min_horizontal(scores).cast(pl.Float64),
+            passed=~(question_at_fault | pl.col("_answer_short") | pl.col("_answer_long")),
+            turn=pl.when(question_at_fault).then(pl.col("question_turn")).otherwise(pl.col("turn")),
+        )
+        # Messages and evidence for the failing exchanges only: formatting every row costs more than judging it.
+        failing = judged.filter(~pl.col("passed")).select(
+            "_r", "turn", message=self._message(), evidence=self._evidence()
+        )
+        judged = judged.select("_r", "turn", "passed", "score").join(failing, on=["_r", "turn"], how="left")
+        return worst_exchange(batch, judged)
+
+    @staticmethod
+    def _message() -> pl.Expr:
+        """Why an exchange fails: 'answer has 3 tokens, fewer than 10 (long-form task)'."""
+        kind = pl.when(pl.col("_name").is_not_null()).then(pl.format(" ({} task)", "_name")).otherwise(pl.lit(""))
+        parts = []
+        for part in ("question", "answer"):
+            n = pl.col(f"{part[0]}_tokens")
+            unit = pl.when(n == 1).then(pl.lit("token")).otherwise(pl.lit("tokens"))
+            bound = pl.when(pl.col(f"_{part}_short"))
+            problem = bound.then(
+                pl.format("{} has {} {}, fewer than {}{}", pl.lit(part), n, unit, pl.col(f"min-{part}-tokens"), kind)
+            ).when(pl.col(f"_{part}_long"))
+            parts.append(
+                problem.then(
+                    pl.format("{} has {} {}, more than {}{}", pl.lit(part), n, unit, pl.col(f"max-{part}-tokens"), kind)
+                )
+            )
         fragment = pl.format(
             "question is a fragment: {} word(s), no request", pl.col("question").str.count_matches(r"[\p{L}\p{N}]+")
         )
-        problems["question"] = pl.when(pl.col("_fragment")).then(fragment).otherwise(problems["question"])
-        scores.append(pl.when(pl.col("_fragment")).then(pl.lit(0.5)).otherwise(pl.lit(1.0)))
-        judged = frame.with_columns(
-            _q=problems["question"],
-            _a=problems["answer"],
-            score=pl.min_horizontal(scores).cast(pl.Float64),
-        ).with_columns(
-            passed=pl.col("_q").is_null() & pl.col("_a").is_null(),
-            message=pl.concat_str("_q", "_a", separator="; ", ignore_nulls=True),
-            turn=pl.when(pl.col("_q").is_not_null()).then(pl.col("question_turn")).otherwise(pl.col("turn")),
-        )
-        failing = judged.filter(~pl.col("passed"))
-        evidence = failing.select("_r", "turn", evidence=self._evidence())
-        judged = judged.select("_r", "turn", "passed", "score", "message").join(evidence, on=["_r", "turn"], how="left")
-        return worst_exchange(batch, judged)
+        parts[0] = pl.when(pl.col("_fragment")).then(fragment).otherwise(parts[0])
+        return pl.concat_str(parts, separator="; ", ignore_nulls=True)
 
     def _evidence(self) -> pl.Expr:
         """What decided: the task and the words that matched it, each count against its bounds,
