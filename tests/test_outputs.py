@@ -35,6 +35,8 @@ def test_rejected_records_carry_every_failed_rule(write_jsonl, tmp_path):
         "severity": "error",
         "score": 0.0,
         "message": "empty instruction",
+        "turn": 1,
+        "evidence": "turns: user (empty) > assistant",
     }
     assert reasons["DQ101"]["severity"] == "warning"
     assert reasons["DQ101"]["message"].startswith("5029 tokens > 4096")
