@@ -1,4 +1,5 @@
-"""DQ203 boilerplate: AI disclaimers, refusals, apologies and requests for input as answers."""
+"""DQ203 boilerplate: AI disclaimers, refusals, apologies, hedges without content and requests for
+input given instead of an answer, judged on every assistant turn."""
 
 from __future__ import annotations
 
@@ -9,83 +10,181 @@ from pydantic import Field
 
 from dqe.config import ConfigError
 from dqe.hookspecs import hookimpl
-from dqe.patterns import categories, pack_value, selected
-from dqe.rule import RecordRule, RuleOptions, in_batch_order
+from dqe.patterns import check_regex, languages, marker_pattern, pack_value, selected, string_list
+from dqe.rule import RecordRule, RuleOptions, worst_exchange
 from dqe.text import exchanges, snippet
 
-
-def _tool_records(batch: pl.DataFrame) -> pl.Series:
-    """Records with tools: a ``tools`` field, or a tool call among more than two turns."""
-    tools = batch["tools"].is_not_null()
-    multi = batch["turns"].list.len() > 2
-    if multi.any():
-        calls = batch.filter(multi).select(
-            pl.col("turns").list.eval(pl.element().struct.field("role") == "tool_call").list.any()
-        )
-        tools = tools.scatter(multi.arg_true(), tools.filter(multi) | calls.to_series())
-    return tools
+PACK = "boilerplate"
+_KEYS = {"label", "where", "turns", "short-only", "no-content", "other-voice", "in-tool-use"}
+_CHOICES = {
+    "where": ("anywhere", "start"),
+    "turns": ("all", "final"),
+    "other-voice": ("check", "first-sentence", "skip"),
+    "in-tool-use": ("check", "skip", "unless-tool-reason"),
+}
+_STRUCTURE = ("subject", "inability", "task")
+_HOW = {"phrase": "phrase", "structure": "first person + inability + task"}
+_FIRST_SENTENCE = r"^[^.!?。！？\n]*[.!?。！？]?"
+# The text a question gives to work on: what it quotes, and what follows its first line (an
+# Alpaca input). A category that matches there is the material of a rewrite or a summary.
+_QUOTED = r"\"[^\"\n]{8,}\"|“[^”\n]{8,}”|‘[^’\n]{8,}’|「[^」\n]{8,}」|『[^』\n]{8,}』|'[^\n]{8,}?'(?:[\s.,;:!?)]|$)"
+_WORDS = r"[a-zA-Z\u00C0-\u024F\u0370-\u04FF]{3,}"  # Latin, Greek, Cyrillic words; two Chinese characters make one
+_HAN = r"[\u4E00-\u9FFF]"
+_STEP = r"(?m)^\s*(?:\d+[.)、]|[-*•])\s*\S"
+_NO_TOOLS = ("", "[]", "{}", "null")
+_CONTENT_SCAN = 1000
+_JUDGED = {
+    "_r": pl.UInt32,
+    "turn": pl.Int32,
+    "passed": pl.Boolean,
+    "score": pl.Float64,
+    "message": pl.String,
+    "evidence": pl.String,
+}
 
 
 class BoilerplateOptions(RuleOptions):
     skip_categories: list[str] = Field(
         default_factory=list,
-        description="categories of the `boilerplate` pack not to check: disclaimer, refusal, apology, asks-for-input",
+        description="categories of the `boilerplate` pack not to check: disclaimer, refusal, apology, hedge, "
+        "asks-for-input",
     )
-    head_chars: int = Field(150, ge=1, description="how far into a turn a 'start' category looks, in characters")
+    head_chars: int = Field(200, ge=1, description="how far into a turn a 'start' category looks, in characters")
     short_chars: int = Field(
         300, ge=1, description="turns shorter than this count as short (for 'short-only' categories)"
     )
+    min_content_words: int = Field(
+        5,
+        ge=1,
+        description="a 'no-content' category (hedge) fails a turn only when, its matches and filler words left "
+        "out, fewer words than this remain (two Chinese characters count one word), no number and no list of steps",
+    )
+
+
+class Part(NamedTuple):
+    how: str  # what the evidence says matched: a fixed phrase, or the refusal's structure
+    pattern: str
 
 
 class Category(NamedTuple):
     name: str
     label: str
-    pattern: str
+    parts: tuple[Part, ...]
+    idioms: str | None  # removed from a turn before the parts are matched
+    filler: str | None  # words without content, for 'no-content' categories
     start: bool
     final_only: bool
     short_only: bool
-    tool_records: bool
+    no_content: bool
+    other_voice: str
+    in_tool_use: str
+
+    @property
+    def pattern(self) -> str:
+        return "|".join(f"(?:{p.pattern})" for p in self.parts)
 
 
-def load_categories(pack: dict, pack_name: str = "boilerplate") -> list[Category]:
-    out = []
-    for name, (_table, pattern) in categories(pack, pack_name).items():
-        base = f"categories.{name}"
-        where = pack_value(pack, f"{base}.where", pack_name, str, default="anywhere")
-        turns = pack_value(pack, f"{base}.turns", pack_name, str, default="all")
-        if where not in ("anywhere", "start") or turns not in ("all", "final"):
+def _structure(pack: dict, base: str, pack_name: str) -> str | None:
+    """One pattern for the subject + inability + task sequences of a category's language tables."""
+    found = []
+    for lang, table in languages(pack, base, pack_name).items():
+        present = [key for key in _STRUCTURE if key in table]
+        if not present:
+            continue
+        if len(present) < len(_STRUCTURE):
             raise ConfigError(
-                f"rule pack '{pack_name}': '{base}': 'where' must be \"anywhere\" or \"start\" and 'turns' "
-                f'"all" or "final" (got where={where!r}, turns={turns!r})'
+                f"rule pack '{pack_name}': '{base}.{lang}' needs all of subject, inability and task "
+                f"(it has {', '.join(present)})"
             )
-        if pattern is None:
+        lists = {key: string_list(pack, f"{base}.{lang}.{key}", pack_name) for key in (*_STRUCTURE, "adverbs")}
+        for key, entries in lists.items():
+            for entry in entries:
+                check_regex(entry, f"rule pack '{pack_name}', '{base}.{lang}.{key}'")
+        adverbs = "|".join(f"(?:{a})" for a in lists["adverbs"])
+        gap = r"\s*" + (rf"(?:(?:{adverbs})\s*){{0,2}}" if adverbs else "")
+        body = gap.join("(?:" + "|".join(f"(?:{e})" for e in lists[key]) + ")" for key in _STRUCTURE)
+        if pack_value(pack, f"{base}.{lang}.boundaries", pack_name, bool, default=False):
+            body = rf"(?-u:\b{{start-half}}){body}(?-u:\b{{end-half}})"
+        found.append(body)
+    if not found:
+        return None
+    return check_regex("(?i)" + "|".join(found), f"rule pack '{pack_name}', '{base}.*' subject + inability + task")
+
+
+def _choice(pack: dict, base: str, key: str, default: str, pack_name: str) -> str:
+    value = pack_value(pack, f"{base}.{key}", pack_name, str, default=default)
+    if value not in _CHOICES[key]:
+        allowed = " or ".join(f'"{c}"' for c in _CHOICES[key])
+        raise ConfigError(f"rule pack '{pack_name}': '{base}.{key}' must be {allowed}, got {value!r}")
+    return value
+
+
+def load_categories(pack: dict, pack_name: str = PACK) -> list[Category]:
+    """The pack's categories in file order; keys and patterns checked."""
+    out = []
+    for name, table in pack_value(pack, "categories", pack_name, dict).items():
+        base = f"categories.{name}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"rule pack '{pack_name}': '{base}' must be a table")
+        unknown = sorted(k for k, v in table.items() if not isinstance(v, dict) and k not in _KEYS)
+        if unknown:
+            raise ConfigError(
+                f"rule pack '{pack_name}': unknown key '{base}.{unknown[0]}' (keys: {', '.join(sorted(_KEYS))})"
+            )
+        parts = [
+            Part(_HOW[how], pattern)
+            for how, pattern in (
+                ("phrase", marker_pattern(pack, base, "patterns", pack_name)),
+                ("structure", _structure(pack, base, pack_name)),
+            )
+            if pattern is not None
+        ]
+        if not parts:
             continue
         out.append(
             Category(
                 name=name,
                 label=pack_value(pack, f"{base}.label", pack_name, str, default=name),
-                pattern=pattern,
-                start=where == "start",
-                final_only=turns == "final",
+                parts=tuple(parts),
+                idioms=marker_pattern(pack, base, "idioms", pack_name),
+                filler=marker_pattern(pack, base, "filler", pack_name),
+                start=_choice(pack, base, "where", "anywhere", pack_name) == "start",
+                final_only=_choice(pack, base, "turns", "all", pack_name) == "final",
                 short_only=pack_value(pack, f"{base}.short-only", pack_name, bool, default=False),
-                tool_records=pack_value(pack, f"{base}.tool-records", pack_name, bool, default=True),
+                no_content=pack_value(pack, f"{base}.no-content", pack_name, bool, default=False),
+                other_voice=_choice(pack, base, "other-voice", "check", pack_name),
+                in_tool_use=_choice(pack, base, "in-tool-use", "check", pack_name),
             )
         )
     return out
 
 
 class Boilerplate(RecordRule):
-    """Looks in every assistant turn for the patterns of the `boilerplate` rule pack, English and
-    Chinese, by category: AI disclaimers anywhere ("As an AI language model, I...", "作为一个人工
-    智能助手，我..."); refusals at the start of a turn ("I'm unable to help with that", "我无法...");
-    apologies that open a short turn ("I'm sorry, ...", "很抱歉..."), which apologise instead of
-    answering; and final answers that ask for the input the instruction forgot ("Please provide
-    the text", "您没有提供..."). Records with tools are spared refusals and apologies: tool-use
-    data teaches a model to decline what its tools cannot do."""
+    """Judges every assistant turn against the categories of the `boilerplate` rule pack, English
+    and Chinese. AI disclaimers anywhere: the assistant speaking of itself as an AI ("As an AI
+    language model, I...", "作为一个人工智能助手，我..."). Refusals near the start of a turn, by
+    their structure (first person, then inability or unwillingness, then the task: "I'm afraid I
+    can't help with that", "we are not able to provide", "我目前无法为您提供") or a fixed phrase
+    ("that's beyond my capabilities"); figures of speech built the same way are removed first ("I
+    can't help but notice", "I cannot stress enough", "我不得不说"). Apologies that open a short
+    turn with an inability ("Sorry, I don't know"). Hedges without content: a turn whose hedging
+    sentences ("it depends on the situation", "consult a professional", "因人而异") leave fewer
+    than `min-content-words` words, no number and no list of steps; a long answer that ends with
+    "consult a professional" passes. Final answers that ask for the input the instruction forgot
+    ("Please provide the text", "您没有提供...").
+
+    When the question asks for a text in another voice (a letter, a story, a reply, a role), the
+    answer's "I" is not the assistant's: refusals and apologies count only in its first sentence
+    and never after a salutation, requests for input not at all. Tool-use data (a `tools` field,
+    tool calls or results, or a system prompt or question that lists functions) teaches a model to
+    decline what its tools cannot do: a turn that declines and gives a tool reason (it names its
+    tools, functions or capabilities, or offers what it can do instead) passes, disclaimer
+    included; other refusals and disclaimers fail there as anywhere else, and asking for missing
+    arguments is how tool use goes. The system prompt and tool schemas are context, not judged."""
 
     code = "DQ203"
     name = "boilerplate"
-    summary = "AI disclaimers, refusals, apologies or requests for input instead of an answer"
+    summary = "AI disclaimers, refusals, apologies, hedges without content or requests for input instead of an answer"
     why = (
         "Boilerplate answers teach a model to refuse, hedge and talk about itself instead of "
         "doing the task; they are the most common residue of data distilled from chat models, "
@@ -94,63 +193,192 @@ class Boilerplate(RecordRule):
     example = (
         '{"instruction": "Design a logo.", "output": "I\'m sorry, I am an AI language model and I '
         "do not possess the ability to create visual graphics.\"} fails: 'answer: AI disclaimer: "
-        '"I am an AI language model and I do not"\'.'
+        '"I am an AI language model and I do not"\', evidence \'AI disclaimer: "I am an AI language model '
+        'and I do not" (phrase)\'. "It depends on the specific situation; a qualified professional should '
+        'assess the details." fails as a hedge without content: 0 words outside its 2 hedging sentences.'
     )
     Options = BoilerplateOptions
 
     def __init__(self, options, context):
         super().__init__(options, context)
-        found = load_categories(context.pack("boilerplate"))
+        pack = context.pack(PACK)
+        found = load_categories(pack)
         skipped = selected({c.name: c for c in found}, options.skip_categories, "rules.DQ203.skip-categories")
         self.categories = [c for c in found if c.name not in skipped]
+        self.voice = marker_pattern(pack, "voice", "patterns", PACK)
+        self.salutation = marker_pattern(pack, "voice", "salutations", PACK)
+        self.breaks = marker_pattern(pack, "voice", "breaks", PACK)
+        self.tool_context = marker_pattern(pack, "tool-use", "context", PACK)
+        self.tool_reasons = marker_pattern(pack, "tool-use", "reasons", PACK)
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         o = self.options
-        tools = _tool_records(batch)
-        turns = exchanges(batch)
-        turns = turns.with_columns(_tools=tools.gather(turns["_r"]))
+        turns = exchanges(batch).with_row_index("_t")
         text = pl.col("answer")
         head = text.str.slice(0, o.head_chars)
-        short = text.str.len_chars() < o.short_chars
-        flags = {}
+        # A first pass over every turn with each category's whole pattern finds the few candidates;
+        # idioms, voice, tool use and content are weighed on those alone.
+        flags = {f"_c{i}": self._scanned(c, text, head).str.contains(c.pattern) for i, c in enumerate(self.categories)}
+        candidates = turns.with_columns(**flags).filter(pl.any_horizontal(list(flags))) if flags else turns.clear()
+        return worst_exchange(batch, self._judge(batch, candidates))
+
+    @staticmethod
+    def _scanned(c: Category, text: pl.Expr, head: pl.Expr) -> pl.Expr:
+        """What the first pass scans: the head for 'start' categories; for 'no-content' ones the
+        first ``_CONTENT_SCAN`` characters, since a longer turn holds content by any measure."""
+        return head if c.start else text.str.slice(0, _CONTENT_SCAN) if c.no_content else text
+
+    def _judge(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.DataFrame:
+        """The failing candidate turns: ``_r, turn, passed, score, message, evidence``."""
+        o = self.options
+        if turns.is_empty():
+            return pl.DataFrame(schema=_JUDGED)
+        question = pl.col("question")
+        turns = turns.with_columns(
+            _tool=self._tool_use(batch, turns),
+            _other=self._other_voice(turns),
+            _q=question.str.to_lowercase(),
+            _material=pl.concat_str(
+                question.str.extract_all(_QUOTED).list.join("\n"),
+                question.str.splitn("\n", 2).struct.field("field_1").fill_null(""),
+                separator="\n",
+            ),
+        )
+        text = pl.col("answer")
+        head = text.str.slice(0, o.head_chars)
+        first = head.str.extract(_FIRST_SENTENCE, 0).fill_null("")
+        if self.breaks is not None:
+            first = pl.when(first.str.contains(self.breaks)).then(first).otherwise(pl.lit(""))
+        if self.salutation is not None:
+            first = pl.when(text.str.contains(self.salutation)).then(pl.lit("")).otherwise(first)
+        reason = text.str.contains(self.tool_reasons) if self.tool_reasons is not None else pl.lit(False)
+        turns = turns.with_columns(_first=first, _reason=reason).join(self._content(turns), on="_t", how="left")
+        # Each stage is its own column: an eager frame computes an expression as often as it appears.
+        sources = {}
         for i, c in enumerate(self.categories):
-            applies = (head if c.start else text).str.contains(c.pattern)
+            source = head if c.start else text
+            if c.other_voice == "first-sentence":
+                source = pl.when(pl.col("_other")).then(pl.col("_first")).otherwise(source)
+            if c.idioms is not None:
+                source = source.str.replace_all(c.idioms, " ~ ")
+            sources[f"_m{i}"] = pl.when(pl.col(f"_c{i}")).then(source.str.extract(c.pattern, 0))
+        turns = turns.with_columns(**sources)
+        hits, hows = {}, {}
+        for i, c in enumerate(self.categories):
+            matched = pl.col(f"_m{i}")
+            # A match the question holds word for word, or one of the same category in the material
+            # the question gives, is that material's, not the assistant's.
+            hit = (
+                matched.is_not_null()
+                & ~pl.col("_q").str.contains(matched.str.to_lowercase(), literal=True)
+                & ~pl.col("_material").str.contains(c.pattern)
+            )
             if c.final_only:
-                applies = applies & pl.col("final")
+                hit = hit & pl.col("final")
             if c.short_only:
-                applies = applies & short
-            if not c.tool_records:
-                applies = applies & ~pl.col("_tools")
-            flags[f"_c{i}"] = applies
-        if not flags:
-            return batch.select(
-                passed=pl.repeat(True, pl.len()),
-                score=pl.repeat(1.0, pl.len()),
-                message=pl.repeat(None, pl.len(), dtype=pl.String),
-            )
-        hit = turns.with_columns(**flags).filter(pl.any_horizontal(list(flags)))
-        # Messages only for the turns that hit: the matched text of the first category found.
-        described = [
-            pl.when(pl.col(f"_c{i}")).then(
-                pl.format(
-                    '{}: "{}"', pl.lit(c.label), snippet((head if c.start else text).str.extract(c.pattern, 0), 60)
+                hit = hit & (text.str.len_chars() < o.short_chars)
+            if c.other_voice == "skip":
+                hit = hit & ~pl.col("_other")
+            if c.in_tool_use == "skip":
+                hit = hit & ~pl.col("_tool")
+            elif c.in_tool_use == "unless-tool-reason":
+                hit = hit & ~(pl.col("_tool") & pl.col("_reason"))
+            if c.no_content:
+                hit = hit & pl.col(f"_empty{i}").fill_null(False)
+                how = pl.format(
+                    "{} word(s) of content outside {} hedge(s), fewer than {}; no number, no list of steps",
+                    pl.col(f"_words{i}").round(1),
+                    pl.col(f"_hedges{i}"),
+                    pl.lit(o.min_content_words),
                 )
-            )
-            for i, c in enumerate(self.categories)
-        ]
+            else:
+                how = pl.lit(c.parts[0].how)
+                for p in c.parts[1:]:
+                    how = pl.when(matched.str.contains(p.pattern)).then(pl.lit(p.how)).otherwise(how)
+            hits[f"_h{i}"] = hit
+            hows[f"_how{i}"] = how
+        turns = turns.with_columns(**hits).filter(pl.any_horizontal(list(hits)))
+        messages, evidence = [], []
+        for i, c in enumerate(self.categories):
+            quoted = pl.format('{}: "{}"', pl.lit(c.label), snippet(pl.col(f"_m{i}"), 60))
+            messages.append(pl.when(pl.col(f"_h{i}")).then(quoted))
+            evidence.append(pl.when(pl.col(f"_h{i}")).then(pl.format("{} ({})", quoted, hows[f"_how{i}"])))
         where = (
             pl.when(pl.col("final")).then(pl.lit("answer")).otherwise(pl.format("assistant turn {}", pl.col("turn")))
         )
-        found = (
-            hit.select("_r", "turn", message=pl.format("{}: {}", where, pl.coalesce(described)))
-            .group_by("_r", maintain_order=True)
-            .agg(pl.col("turn").min(), pl.col("message").str.join("; "))
+        return turns.select(
+            "_r",
+            "turn",
+            passed=pl.lit(False),
+            score=pl.lit(0.0),
+            message=pl.format("{}: {}", where, pl.coalesce(messages)),
+            evidence=pl.concat_str(evidence, separator="; ", ignore_nulls=True),
         )
-        out = in_batch_order(batch, found)
-        failed = out["message"].is_not_null()
-        return pl.DataFrame(
-            {"passed": ~failed, "score": (~failed).cast(pl.Float64), "message": out["message"], "turn": out["turn"]}
+
+    def _content(self, turns: pl.DataFrame) -> pl.DataFrame:
+        """For each 'no-content' category, per turn: ``_hedges{i}`` (its matches the question does
+        not hold), ``_words{i}`` (words left once matches and filler are out) and ``_empty{i}``
+        (a match of its own, too few words, no number, no list of steps)."""
+        out = turns.select("_t")
+        for i, c in enumerate(self.categories):
+            if not c.no_content:
+                continue
+            flagged = turns.filter(pl.col(f"_c{i}"))
+            spans = (
+                flagged.select("_t", "_q", span=pl.col("answer").str.extract_all(c.pattern))
+                .explode("span")
+                .drop_nulls("span")
+                .group_by("_t")
+                .agg((~pl.col("_q").str.contains(pl.col("span").str.to_lowercase(), literal=True)).sum().alias("own"))
+            )
+            rest = pl.col("answer").str.replace_all(c.pattern, " ")
+            if c.filler is not None:
+                rest = rest.str.replace_all(c.filler, " ")
+            stats = (
+                flagged.select(
+                    "_t",
+                    _w=rest.str.count_matches(_WORDS) + rest.str.count_matches(_HAN) / 2,
+                    _n=rest.str.contains(r"\p{N}"),
+                    _s=pl.col("answer").str.count_matches(_STEP),
+                )
+                .join(spans, on="_t", how="left")
+                .select(
+                    "_t",
+                    pl.col("own").fill_null(0).alias(f"_hedges{i}"),
+                    pl.col("_w").alias(f"_words{i}"),
+                    (
+                        (pl.col("own").fill_null(0) > 0)
+                        & (pl.col("_w") < self.options.min_content_words)
+                        & ~pl.col("_n")
+                        & (pl.col("_s") < 2)
+                    ).alias(f"_empty{i}"),
+                )
+            )
+            out = out.join(stats, on="_t", how="left")
+        return out
+
+    def _tool_use(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.Series:
+        """Turns of tool-use data: a ``tools`` field, a tool call or result among the record's turns,
+        a tool call before this answer, or a system prompt or question that lists functions."""
+        rows = batch.select("tools", "turns", "system")[turns["_r"].to_list()].select(
+            tools=pl.col("tools").str.strip_chars().is_in(_NO_TOOLS).not_().fill_null(False),
+            calls=pl.col("turns").list.eval(pl.element().struct.field("role").is_in(["tool_call", "tool"])).list.any(),
+            system=pl.col("system").fill_null(""),
         )
+        found = rows["tools"] | rows["calls"].fill_null(False) | turns["tool"]
+        if self.tool_context is not None:
+            found = (
+                found
+                | rows["system"].str.contains(self.tool_context)
+                | turns["question"].str.contains(self.tool_context)
+            )
+        return found
+
+    def _other_voice(self, turns: pl.DataFrame) -> pl.Series:
+        """Turns whose question asks for a text in another voice: a letter, a story, a role."""
+        if self.voice is None:
+            return pl.Series([False] * turns.height)
+        return turns["question"].str.contains(self.voice)
 
 
 @hookimpl

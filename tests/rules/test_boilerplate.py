@@ -1,5 +1,6 @@
-"""DQ203 boilerplate: disclaimers, refusals, apologies and requests for input, English and
-Chinese; the manners of a helpful answer pass."""
+"""DQ203 boilerplate: disclaimers, refusals, apologies, hedges without content and requests for
+input, English and Chinese, judged on every assistant turn; idioms, other voices, the material a
+question gives and a tool-using assistant's declines pass."""
 
 from __future__ import annotations
 
@@ -7,112 +8,254 @@ import pytest
 
 import dqe
 from dqe.config import ConfigError
+from dqe.testing import assert_findings, conversation, record, run_rule
 from tests.conftest import REAL_FILES, failures, real
 
 
-def qa(answer, question="Do the task."):
-    return {"instruction": question, "output": answer}
-
-
 @pytest.mark.parametrize(
-    ("answer", "message"),
+    ("question", "answer", "message", "evidence"),
     [
         (
+            "Give me your opinion on politics.",
             "As an AI language model, I do not have personal opinions on politics.",
             'answer: AI disclaimer: "As an AI language model, I"',
+            "(phrase)",
         ),
         (
-            "I'm sorry, I am an AI language model and I do not possess the ability to draw.",
-            'answer: AI disclaimer: "I am an AI language model and I do not"',
+            "描述这张图片。",
+            "作为一个人工智能助手，我无法看到图片。",
+            'answer: AI disclaimer: "作为一个人工智能助手，我"',
+            "phrase",
         ),
-        ("作为一个人工智能助手，我无法看到图片。", 'answer: AI disclaimer: "作为一个人工智能助手，我"'),
-        ("I cannot help with that request.", 'answer: refusal: "I cannot help"'),
+        # refusals by their structure: first person + inability + the task, reworded as they come
         (
-            "Unfortunately, I don't have access to the article you mention.",
-            'answer: refusal: "Unfortunately, I don\'t have"',
+            "Tell me a joke about lawyers.",
+            "I'm afraid I really can't help with that kind of request.",
+            "answer: refusal: \"I'm afraid I really can't help\"",
+            "(first person + inability + task)",
         ),
-        ("我无法回答这个问题。", 'answer: refusal: "我无法"'),
-        ("Sorry, I don't know.", 'answer: apology instead of an answer: "Sorry, I don\'t"'),
-        ("很抱歉，您没有提供文本。", 'answer: apology instead of an answer: "很抱歉，您没"'),
         (
+            "Summarize this contract.",
+            "I am not in a position to provide legal interpretations of contracts.",
+            'answer: refusal: "I am not in a position to provide"',
+            "first person + inability + task",
+        ),
+        (
+            "Explain quantum computing.",
+            "We are unable to assist with this request at the moment.",
+            'answer: refusal: "We are unable to assist"',
+            "first person + inability + task",
+        ),
+        ("What is 2 + 2?", "I'd rather not answer that.", 'answer: refusal: "I\'d rather not answer"', "inability"),
+        ("Draw a cat.", "I must respectfully decline.", 'answer: refusal: "I must respectfully decline"', "(phrase)"),
+        ("请翻译这句话。", "我目前无法为您提供翻译服务。", 'answer: refusal: "我目前无法为您"', "inability"),
+        (
+            "批评这幅画。",
+            "因此，我无法对给定的画作提供批评。",
+            'answer: refusal: "我无法对给定的画作提供"',
+            "inability",
+        ),
+        ("帮我写一首诗。", "抱歉，这超出了我的能力范围。", 'answer: refusal: "这超出了我的能力范围"', "phrase"),
+        (
+            "Who won yesterday?",
+            "Sorry, I don't know.",
+            'answer: apology instead of an answer: "Sorry, I don\'t know"',
+            "",
+        ),
+        (
+            "给这篇文章评分。",
+            "对不起，您没有为我提供文章来评分。",
+            'answer: apology instead of an answer: "对不起，您没有为我提供"',
+            "",
+        ),
+        (
+            "Summarize the text.",
             "Could you please provide the text you would like me to summarize?",
             'answer: asks for the input instead of answering: "Could you please provide the text"',
+            "",
         ),
-        ("请提供需要总结的文章。", 'answer: asks for the input instead of answering: "请提供需要总结的文章"'),
+        (
+            "总结这篇文章。",
+            "请提供需要总结的文章。",
+            'answer: asks for the input instead of answering: "请提供需要总结的文章"',
+            "",
+        ),
     ],
 )
-def test_boilerplate_fails(answer, message):
-    assert failures([qa(answer)], "DQ203") == {0: message}
+def test_boilerplate_fails_with_its_evidence(question, answer, message, evidence):
+    run = run_rule("DQ203", [record(question, answer)])
+    assert run.messages == [message]
+    assert run.turns == [2]
+    assert evidence in run.evidence[0]
 
 
 @pytest.mark.parametrize(
-    "answer",
+    ("question", "answer"),
     [
-        # an apology that opens a long, helpful answer is manners
-        "I'm sorry to hear you are unwell. " + "Rest, drink water and see a doctor if the fever lasts. " * 8,
-        # quoted speech and dialogue
-        'Friend 1: "Linda! I can\'t believe it, it has been years!"\nFriend 2: "I know!"',
-        "'I am sorry' in German is 'Es tut mir leid'.",
-        # an excuse asked for is no refusal
-        "I'm sorry, but I'm unable to come into work today due to unforeseen medical issues. "
-        "I woke up with a severe migraine and I am unable to get out of bed without feeling dizzy. "
-        "I will try my best to recover quickly and come back to work as soon as possible. "
-        "In the meantime, I can answer e-mails from home.",
-        # a profession, and an identity answer
-        "As an AI engineer, I built recommendation systems for five years.",
-        "As a language model, I go by the name Vicuna and was trained by LMSYS.",
-        "作为一名医生，他有责任为病人提供专业建议。",
-        # a letter that asks its reader for something
-        "Dear team, could you please send me the minutes of the meeting? Best, Ana",
+        (
+            "What's the best diet for me?",
+            "It depends on the specific situation; a qualified professional should assess the details.",
+        ),
+        (
+            "Should I buy bonds?",
+            "There is no one-size-fits-all answer. Everyone is different, so it's best to consult a financial advisor.",
+        ),
+        ("我应该吃什么药？", "这个问题因人而异，建议咨询专业医生。"),
     ],
 )
-def test_ordinary_answers_pass(answer):
-    assert failures([qa(answer)], "DQ203") == {}
+def test_hedges_without_content_fail_and_say_how_little_content_there_was(question, answer):
+    run = run_rule("DQ203", [record(question, answer)])
+    assert run.messages[0].startswith("answer: hedge without content:")
+    assert "0.0 word(s) of content outside" in run.evidence[0]
 
 
-def test_earlier_turns_are_checked_and_named():
-    record = {
-        "conversations": [
-            {"from": "human", "value": "Draw a cat."},
-            {"from": "gpt", "value": "As an AI, I cannot draw."},
-            {"from": "human", "value": "Describe one then."},
-            {"from": "gpt", "value": "A small cat with green eyes sleeps in the sun."},
-        ]
-    }
-    assert failures([record], "DQ203") == {0: 'assistant turn 2: AI disclaimer: "As an AI, I"'}
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # idioms and figures of speech built like a refusal
+        ("Describe the painting.", "I can't help but notice the vivid colours: the sky swirls above the village."),
+        ("Write a diary entry.", "I cannot help but reflect on how much the town has changed since I was a child."),
+        ("Give advice on hydration.", "I cannot stress enough how important water is: drink 2 litres a day."),
+        ("How was the concert?", "I can't tell you how happy I was to hear them play live again."),
+        ("评价这本书。", "我不得不说，这本书的情节非常精彩，人物刻画细腻。"),
+        # an apology that opens a long, helpful answer is manners; one that corrects the premise is an answer
+        (
+            "I have a fever.",
+            "I'm sorry to hear you are unwell. " + "Rest, drink water and see a doctor if the fever lasts. " * 8,
+        ),
+        ("你是ChatGPT吗？", "抱歉，我不是 ChatGPT，我是小助手，由开源社区开发。"),
+        # content with a hedge in it: a useful answer that ends with "consult a doctor", a fact about dependence
+        (
+            "Is ibuprofen safe?",
+            "Ibuprofen is generally safe for adults at 200-400 mg every 4-6 hours. It can irritate the stomach, so "
+            "take it with food. Consult a doctor if pain lasts more than 10 days.",
+        ),
+        ("Which fertiliser should I use?", "It depends on your soil: sandy soils need nitrogen, clay soils potassium."),
+        ("Do plants need light?", "Yes: photosynthesis depends on light, water and carbon dioxide."),
+        (
+            "Identify the disease and suggest medicine.",
+            "The possible disease is pneumonia. You can probably try antibiotics but you should consult your doctor.",
+        ),
+        # the question's own material: a summary that keeps its hedge, a refusal quoted to be rewritten
+        (
+            "Summarize the article.\nThe release date depends on many factors, such as testing and demand.",
+            "The release date is uncertain and depends on many factors, such as testing.",
+        ),
+        ("Rewrite more formally: 'I can't help you with that.'", "I am unable to assist you with that."),
+        ("Transform into a question using 'should'.\nYou need to see a doctor.", "Should you see a doctor?"),
+        # another voice: a letter, an email, a character
+        (
+            "Write an email declining a meeting.",
+            "Dear Tom,\nI'm afraid I can't help with the move on Friday.\nBest, Ana",
+        ),
+        (
+            "Reply to the email and refuse the invitation politely.",
+            "Thank you for thinking of me. Unfortunately, I'm unable to help with reviewing this year.",
+        ),
+        ("Imagine you are a pirate captain. Will you share the map?", "Arr, I cannot tell ye where the treasure lies!"),
+        ("Write an excuse for missing work.", "I'm sorry, but I'm unable to come into work today due to a fever."),
+        # professions, identities and quotes
+        ("What do you do?", "As an AI engineer, I built recommendation systems for five years."),
+        ("Who are you?", "As a language model, I go by the name Vicuna and was trained by LMSYS."),
+        ("介绍一位医生。", "作为一名医生，他有责任为病人提供专业建议。"),
+        ("How do you say 'I am sorry' in German?", "'I am sorry' in German is 'Es tut mir leid'."),
+    ],
+)
+def test_ordinary_answers_pass(question, answer):
+    assert_findings(run_rule("DQ203", [record(question, answer)]), {})
 
 
-def test_tool_records_may_decline_what_their_tools_cannot_do():
-    record = {
-        "conversations": [
-            {"from": "human", "value": "Book me a flight to London."},
-            {"from": "gpt", "value": "I'm sorry, but I'm unable to book flights. I can convert currencies."},
-        ],
-        "tools": '[{"name": "convert_currency"}]',
-    }
-    assert failures([record], "DQ203") == {}
-    del record["tools"]
-    assert list(failures([record], "DQ203")) == [0]
+def test_other_voices_still_fail_when_the_assistant_steps_out_of_them():
+    records = [
+        record("Write a poem about war.", "I'm sorry, but I can't write that poem."),
+        record("Imagine you are a pirate.", "I must decline this kind of request."),
+        record("Write a story about a dragon.", "As an AI language model, I cannot write stories."),
+    ]
+    assert_findings(run_rule("DQ203", records), {0: "refusal", 1: "refusal", 2: "AI disclaimer"})
+
+
+def test_every_assistant_turn_is_judged_and_the_first_failing_one_is_named():
+    chat = conversation(
+        "Draw a cat.", "As an AI, I cannot draw.", "Describe one then.", "A small cat with green eyes.",
+        "And a dog?", "I'm unable to draw dogs either.", "Fine.", "Anything else?",
+    )  # fmt: skip
+    run = run_rule("DQ203", [chat])
+    assert run.turns == [2]
+    assert run.messages == ['assistant turn 2: AI disclaimer: "As an AI, I" (also turns 6)']
+
+
+def test_asking_for_the_missing_input_fails_only_as_the_last_answer():
+    asks = "Could you please provide the text?"
+    chats = [
+        conversation("Summarize this.", asks, "Here: cats sleep a lot.", "Cats sleep a lot."),
+        conversation("Summarize this.", asks),
+    ]
+    assert_findings(run_rule("DQ203", chats), {1: "asks for the input"})
+
+
+def sharegpt(*turns, **fields):
+    roles = ("human", "gpt")
+    return {"conversations": [{"from": roles[i % 2], "value": t} for i, t in enumerate(turns)], **fields}
+
+
+def test_tool_use_data_may_decline_what_its_tools_cannot_do():
+    tools = '[{"name": "convert_currency"}]'
+    decline = "I'm sorry, but as an AI, I don't have the capability to book flights. I can convert currencies."
+    records = [
+        sharegpt("Book me a flight to London.", decline, tools=tools),  # a tool reason: passes
+        sharegpt("Book me a flight to London.", decline),  # the same without tools: a disclaimer
+        sharegpt("What do you think of Paris?", "I'm sorry, but I can't help with that.", tools=tools),  # no reason
+        sharegpt("What is my balance?", "Could you please provide your account number?", tools=tools),  # arguments
+    ]
+    assert_findings(run_rule("DQ203", records), {1: "AI disclaimer", 2: "refusal"})
+
+
+def test_tool_use_is_also_a_system_prompt_or_a_question_that_lists_functions():
+    system = "You have access to the following functions:\nget_weather(city)"
+    declines = [
+        sharegpt("Order a pizza.", "I'm unable to order food, but I can get the weather for a city.", system=system),
+        sharegpt("Order a pizza.", "I'm unable to order food, but I can give you a recipe."),
+    ]
+    assert_findings(run_rule("DQ203", declines), {1: "refusal"})
+    toolformer = record(
+        "toolformer: enabled\nweather(query)\nWhat was the weather in Tokyo last year?",
+        "I cannot provide past weather data, but I can give you today's: weather('Tokyo weather today')",
+    )
+    assert_findings(run_rule("DQ203", [toolformer]), {})
 
 
 def test_categories_can_be_skipped_and_unknown_ones_are_errors():
-    record = qa("As an AI, I think cats are great.")
-    assert failures([record], "DQ203", rules={"DQ203": {"skip-categories": ["disclaimer"]}}) == {}
+    answer = record("Tell me about cats.", "As an AI, I think cats are great.")
+    assert_findings(run_rule("DQ203", [answer], {"skip-categories": ["disclaimer"]}), {})
     with pytest.raises(ConfigError, match="'rules.DQ203.skip-categories': no category nonsense"):
-        dqe.check([record], select=["DQ203"], rules={"DQ203": {"skip-categories": ["nonsense"]}})
+        dqe.check([answer], select=["DQ203"], rules={"DQ203": {"skip-categories": ["nonsense"]}})
 
 
-# Failures per real file, read and judged. Nearly all are right: AI disclaimers and refusals in
-# the Alpaca demos, and answers that ask for an input the instruction never gave (the Chinese
-# demo has 66 of those and refusals). Glaive's 16 are "as an AI, I don't have the capability":
-# refusals are expected in tool data and spared, the disclaimer is flagged. Debatable: the 4 in
-# identity.json apologise to correct a premise ("抱歉，OpenAI 与我没有关系").
+def test_a_user_pack_extends_the_structure_and_bad_packs_name_their_key(tmp_path):
+    answer = record("Sing me a song.", "I cannot sing, I am afraid.")
+    assert_findings(run_rule("DQ203", [answer]), {})
+    (tmp_path / "boilerplate.toml").write_text('[categories.refusal.en]\ntask = ["sing"]\n')
+    assert_findings(run_rule("DQ203", [answer], **{"rule-packs": [str(tmp_path)]}), {0: 'refusal: "I cannot sing"'})
+    (tmp_path / "boilerplate.toml").write_text("[categories.refusal]\ntool-records = false\n")
+    with pytest.raises(ConfigError, match="unknown key 'categories.refusal.tool-records'"):
+        run_rule("DQ203", [answer], **{"rule-packs": [str(tmp_path)]})
+    (tmp_path / "boilerplate.toml").write_text('[categories.mine.en]\nsubject = ["i"]\ntask = ["sing"]\n')
+    with pytest.raises(ConfigError, match="'categories.mine.en' needs all of subject, inability and task"):
+        run_rule("DQ203", [answer], **{"rule-packs": [str(tmp_path)]})
+    (tmp_path / "boilerplate.toml").write_text('[categories.refusal]\nin-tool-use = "sometimes"\n')
+    with pytest.raises(ConfigError, match="'categories.refusal.in-tool-use' must be"):
+        run_rule("DQ203", [answer], **{"rule-packs": [str(tmp_path)]})
+
+
+# Failures per real file, read and judged (see the rule's notes in the report of issue 13). The
+# Alpaca demos hold AI disclaimers, refusals and answers that ask for an input the instruction
+# never gave; glaive's declines all give a tool reason ("My current function allows me to...").
 EXPECTED = {
     "rasbt_instruction_data.json": 0,
     "llamafactory_alpaca_en_demo.json": 32,
-    "llamafactory_alpaca_zh_demo.json": 66,
-    "llamafactory_identity.json": 4,
-    "llamafactory_glaive_toolcall_en_demo.json": 16,
+    "llamafactory_alpaca_zh_demo.json": 67,
+    "llamafactory_identity.json": 0,
+    "llamafactory_glaive_toolcall_en_demo.json": 0,
     "llamafactory_v1_sft_demo.jsonl": 14,
     "fastchat_dummy_conversation.json": 0,
     "gsm8k_train_alpaca.json": 0,
