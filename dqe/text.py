@@ -114,3 +114,63 @@ def exchanges(batch: pl.DataFrame) -> pl.DataFrame:
         tool=pl.col("_calls") > pl.col("_calls_at_question"),
     )
     return pl.concat([pairs, answers.cast(EXCHANGE_SCHEMA)]).sort("_r", "turn")
+
+
+TURN_SCHEMA = {
+    "_r": pl.UInt32,
+    "turn": pl.Int32,
+    "role": pl.String,
+    "final": pl.Boolean,
+    "text": pl.String,
+    "question": pl.String,
+}
+
+
+def turn_texts(batch: pl.DataFrame, *, system: bool = False) -> pl.DataFrame:
+    """Every user and assistant turn of ``batch`` as a row (``TURN_SCHEMA``), for rules that judge
+    what a turn holds whoever wrote it: ``_r``, ``turn`` (1-based, as findings name it), ``role``,
+    ``final`` (the last turn of its role in the record), ``text``, and ``question`` (for an
+    assistant turn, the user turn it answers; for a user turn, itself). Built from ``exchanges``,
+    so a user turn that no assistant turn answers is left out (DQ002 reports it). With ``system``,
+    a record's system prompt is a row too, role "system" and a null turn: it is context, and a rule
+    reads it only when what it looks for is a defect there as well (an unfilled ``{{name}}``)."""
+    pairs = exchanges(batch)
+    answers = pairs.select("_r", "turn", role=pl.lit("assistant"), final="final", text="answer", question="question")
+    questions = (
+        pairs.filter(pl.col("question_turn").is_not_null())
+        .unique(["_r", "question_turn"], keep="first", maintain_order=True)
+        .select(
+            "_r",
+            turn="question_turn",
+            role=pl.lit("user"),
+            final=pl.col("question_turn") == pl.col("question_turn").max().over("_r"),
+            text="question",
+            question="question",
+        )
+    )
+    parts = [answers, questions]
+    if system:
+        parts.append(
+            batch.select(
+                _r=pl.int_range(pl.len(), dtype=pl.UInt32),
+                turn=pl.lit(None, dtype=pl.Int32),
+                role=pl.lit("system"),
+                final=pl.lit(True),
+                text="system",
+                question=pl.lit(""),
+            ).filter(pl.col("text").is_not_null() & (pl.col("text") != ""))
+        )
+    return pl.concat([p.cast(TURN_SCHEMA) for p in parts]).sort("_r", "turn", nulls_last=False)
+
+
+def turn_name() -> pl.Expr:
+    """How messages name a row of ``turn_texts``: "answer" and "instruction" for the last of
+    each role, "assistant turn 4", "user turn 3" for earlier ones, "system prompt"."""
+    role, turn = pl.col("role"), pl.col("turn").cast(pl.String)
+    return (
+        pl.when(role == "system")
+        .then(pl.lit("system prompt"))
+        .when(pl.col("final"))
+        .then(pl.when(role == "assistant").then(pl.lit("answer")).otherwise(pl.lit("instruction")))
+        .otherwise(pl.format("{} turn {}", role, turn))
+    )

@@ -6,7 +6,7 @@ import polars as pl
 
 from dqe.rule import worst_exchange
 from dqe.testing import batch, conversation, record
-from dqe.text import exchanges
+from dqe.text import exchanges, turn_name, turn_texts
 
 
 def test_a_question_and_its_answer_are_one_exchange_at_turn_two():
@@ -90,3 +90,16 @@ def test_a_tool_result_without_its_call_also_marks_the_answer_as_the_tools_work(
     ]
     rows = exchanges(batch([{"messages": messages}])).select("turn", "tool").rows()
     assert rows == [(2, False), (4, True)]
+
+
+def test_turn_texts_lists_user_and_assistant_turns_and_optionally_the_system_prompt():
+    frame = batch([record("And in French?", "Bonjour.", system="Be brief.", history=[("Say hello.", "Hello.")])])
+    rows = turn_texts(frame, system=True).select("turn", "role", "text", "question", name=turn_name()).rows()
+    assert rows == [
+        (None, "system", "Be brief.", "", "system prompt"),
+        (1, "user", "Say hello.", "Say hello.", "user turn 1"),
+        (2, "assistant", "Hello.", "Say hello.", "assistant turn 2"),
+        (3, "user", "And in French?", "And in French?", "instruction"),
+        (4, "assistant", "Bonjour.", "And in French?", "answer"),
+    ]
+    assert turn_texts(frame).get_column("role").to_list() == ["user", "assistant", "user", "assistant"]

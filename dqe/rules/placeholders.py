@@ -5,20 +5,20 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
+from dqe.config import ConfigError
 from dqe.hookspecs import hookimpl
-from dqe.patterns import categories, pack_value, selected
-from dqe.rule import RecordRule, RuleOptions, in_batch_order
-from dqe.text import role_text, without_code
+from dqe.patterns import categories, marker_pattern, pack_value, selected
+from dqe.rule import RecordRule, RuleOptions, worst_exchange
+from dqe.text import turn_name, turn_texts, without_code
 
-_PARTS = ("system prompt", "instruction", "answer")  # where a placeholder can hide
 _SHOWN = 3  # placeholders quoted per message
 
 
 class PlaceholderOptions(RuleOptions):
-    categories: list[str] = Field(
-        default_factory=lambda: ["template"],
-        description="categories of the `placeholders` pack to check: template ({{name}}, "
-        "<PLACEHOLDER>, [INSERT ...]); fill-in ([Your Name], XXX先生) is off by default",
+    categories: list[str] | None = Field(
+        default=None,
+        description="categories of the `placeholders` pack to check (default: all of them; the pack ships "
+        "template: {{name}}, <PLACEHOLDER>, [INSERT ...])",
     )
 
 
@@ -26,8 +26,11 @@ class Placeholder(RecordRule):
     """Looks in the system prompt, every user turn and every assistant turn, Markdown code left
     out, for the patterns of the `placeholders` rule pack: template slots left unfilled
     ({{name}}, {{ user.name }}, {% if %}, <PLACEHOLDER>, <INSERT NAME>, [INSERT QUOTE HERE],
-    {your_name}, 【此处插入…】) and, when switched on, fill-in slots ([Your Name], [Company Name],
-    XXX先生). Tool calls and tool results are not looked at: they are data, not text."""
+    {your_name}, 【此处插入…】). A turn that answers a question asking for a template (or holding
+    slots itself) has slots by design and passes. Slots a person fills in a letter ([Your Name],
+    XXX先生) are DQ207 fill-in-slot's and left out here. Tool calls and tool results are not
+    looked at: they are data, not text. A finding names the first turn holding a placeholder (none
+    for the system prompt, which has no turn number) and quotes the placeholders as evidence."""
 
     code = "DQ204"
     name = "placeholder"
@@ -45,55 +48,73 @@ class Placeholder(RecordRule):
 
     def __init__(self, options, context):
         super().__init__(options, context)
-        found = categories(context.pack("placeholders"), "placeholders")
-        names = selected(found, options.categories, "rules.DQ204.categories")
+        pack = context.pack("placeholders")
+        found = categories(pack, "placeholders")
+        wanted = list(found) if options.categories is None else options.categories
+        if "fill-in" in wanted and "fill-in" not in found:
+            raise ConfigError(
+                "'rules.DQ204.categories': fill-in slots ([Your Name], XXX先生) are rule DQ207 fill-in-slot now "
+                "(a warning, on by default); leave 'fill-in' out of DQ204's categories"
+            )
+        names = selected(found, wanted, "rules.DQ204.categories")
         self.categories = [
             (pack_value(table, "label", "placeholders", str, default=name), pattern)
             for name, (table, pattern) in found.items()
             if name in names and pattern is not None
         ]
+        self.asked = marker_pattern(pack, "asked", "patterns", "placeholders")
+        self.fill_in = marker_pattern(context.pack("fill-in"), "slots", "patterns", "fill-in")
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
-        if not self.categories:
-            return batch.select(
-                passed=pl.repeat(True, pl.len()),
-                score=pl.repeat(1.0, pl.len()),
-                message=pl.repeat(None, pl.len(), dtype=pl.String),
+        turns = turn_texts(batch, system=True)
+        text = without_code(pl.col("text"))
+        if self.fill_in is not None:
+            text = text.str.replace_all(self.fill_in, " ")
+        turns = turns.with_columns(_text=text).with_columns(
+            **{f"_c{c}": pl.col("_text").str.contains(pattern) for c, (_label, pattern) in enumerate(self.categories)}
+        )
+        flags = [f"_c{c}" for c in range(len(self.categories))]
+        hits = turns.filter(pl.any_horizontal(flags)) if flags else turns.clear()
+        if self.asked is not None:
+            # Slots are what a question asking for a template wants, and what answers a question holding
+            # slots itself; a user turn or system prompt is spared only when it asks for a template.
+            asked = pl.col("question").str.contains(self.asked)
+            for _label, pattern in self.categories:
+                asked = asked | without_code(pl.col("question")).str.contains(pattern)
+            own = pl.col("_text")
+            for _label, pattern in self.categories:
+                own = own.str.replace_all(pattern, " ")
+            hits = hits.filter(
+                ~pl.when(pl.col("role") == "assistant").then(asked).otherwise(own.str.contains(self.asked))
             )
-        texts = pl.DataFrame(
-            {
-                "system prompt": batch["system"].fill_null(""),
-                "instruction": role_text(batch, "user"),
-                "answer": role_text(batch, "assistant"),
-            }
-        ).select(without_code(pl.col(part)) for part in _PARTS)
-        flags = {
-            f"_{p}_{c}": pl.col(part).str.contains(pattern)
-            for p, part in enumerate(_PARTS)
-            for c, (_label, pattern) in enumerate(self.categories)
-        }
-        hits = texts.with_row_index("_r").with_columns(**flags).filter(pl.any_horizontal(list(flags)))
-        # Messages only for the records that hit, quoting the placeholders found.
-        described = [
-            pl.when(pl.col(f"_{p}_{c}")).then(
-                pl.format(
-                    "{} in {}: {}",
-                    pl.lit(label),
-                    pl.lit(part),
-                    pl.col(part)
+        hits = hits.with_columns(
+            **{
+                f"_s{c}": pl.when(pl.col(f"_c{c}")).then(
+                    pl.col("_text")
                     .str.extract_all(pattern)
                     .list.unique(maintain_order=True)
                     .list.head(_SHOWN)
-                    .list.join(", "),
+                    .list.join(", ")
                 )
-            )
-            for p, part in enumerate(_PARTS)
-            for c, (label, pattern) in enumerate(self.categories)
-        ]
-        found = hits.select("_r", message=pl.concat_str(described, separator="; ", ignore_nulls=True))
-        out = in_batch_order(batch, found)
-        failed = out["message"].is_not_null()
-        return pl.DataFrame({"passed": ~failed, "score": (~failed).cast(pl.Float64), "message": out["message"]})
+                for c, (_label, pattern) in enumerate(self.categories)
+            }
+        )
+        labels = [label for label, _pattern in self.categories]
+        judged = hits.select(
+            "_r",
+            "turn",
+            passed=pl.lit(False),
+            score=pl.lit(0.0),
+            message=pl.coalesce(
+                [pl.format("{} in {}: {}", pl.lit(label), turn_name(), f"_s{c}") for c, label in enumerate(labels)]
+            ),
+            evidence=pl.concat_str(
+                [pl.format('{}: "{}"', pl.lit(label), f"_s{c}") for c, label in enumerate(labels)],
+                separator="; ",
+                ignore_nulls=True,
+            ),
+        )
+        return worst_exchange(batch, judged)
 
 
 @hookimpl

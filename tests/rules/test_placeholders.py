@@ -1,4 +1,4 @@
-"""DQ204 placeholder: template slots in instructions, answers and system prompts."""
+"""DQ204 placeholder: template slots in instructions, answers and system prompts, per turn."""
 
 from __future__ import annotations
 
@@ -6,57 +6,79 @@ import json
 
 import pytest
 
+from dqe.config import ConfigError
+from dqe.testing import assert_findings, conversation, record, run_rule
 from tests.conftest import REAL_FILES, failures, real
 
 
 def qa(answer, question="Who are you?", **extra):
-    return {"instruction": question, "output": answer, **extra}
+    return record(question, answer, **extra)
 
 
 @pytest.mark.parametrize(
-    ("record", "message"),
+    ("item", "message", "turn"),
     [
         (
             qa("I am {{name}}, developed by {{author}}."),
             "unfilled template placeholder in answer: {{name}}, {{author}}",
+            2,
         ),
         (
             qa("Hello!", question="Greet {{ user.name }} warmly."),
             "unfilled template placeholder in instruction: {{ user.name }}",
+            1,
         ),
-        (qa("Sure.", system="You are <PLACEHOLDER>."), "unfilled template placeholder in system prompt: <PLACEHOLDER>"),
+        (
+            qa("Sure.", system="You are <PLACEHOLDER>."),
+            "unfilled template placeholder in system prompt: <PLACEHOLDER>",
+            None,
+        ),
         (
             qa("As the saying goes, [INSERT QUOTE HERE]."),
             "unfilled template placeholder in answer: [INSERT QUOTE HERE]",
+            2,
         ),
         (
             qa("{% if formal %}Dear Sir{% endif %}"),
             "unfilled template placeholder in answer: {% if formal %}, {% endif %}",
+            2,
         ),
-        (qa("正如名言所说：【此处插入名言】"), "unfilled template placeholder in answer: 【此处插入名言】"),
+        (qa("正如名言所说：【此处插入名言】"), "unfilled template placeholder in answer: 【此处插入名言】", 2),
     ],
 )
-def test_placeholders_fail(record, message):
-    assert failures([record], "DQ204") == {0: message}
+def test_placeholders_fail_naming_their_turn(item, message, turn):
+    run = run_rule("DQ204", [item])
+    assert run.messages == [message]
+    assert run.turns == [turn]
+    assert run.evidence[0].startswith('unfilled template placeholder: "')
 
 
 @pytest.mark.parametrize(
-    "answer",
+    ("question", "answer"),
     [
-        "Use `{{ name }}` in a Jinja template to print a variable.",  # inline code
-        "```html\n<p>{{ title }}</p>\n```",  # a code block
-        "A placeholder is text that holds a place until the real text arrives.",
-        "Sincerely,\n[Your Name]",  # a letter for the user to finish: fill-in is off by default
+        ("How do I print a variable in Jinja?", "Use `{{ name }}` in a template to print it."),  # inline code
+        ("Show an HTML title.", "```html\n<p>{{ title }}</p>\n```"),  # a code block
+        ("What is a placeholder?", "A placeholder is text that holds a place until the real text arrives."),
+        ("Write a cover letter.", "Sincerely,\n[Your Name]"),  # a fill-in slot: DQ207's, not a template
+        # slots the question asked for: a template, or a question that holds slots itself
+        ("Generate a template for a customer service interaction.", "Date: [insert date]\nIssue: [insert description]"),
+        ("Complete this template: Dear {{name}}, welcome!", "Dear {{name}}, welcome aboard!"),
     ],
 )
-def test_code_and_words_pass(answer):
-    assert failures([qa(answer)], "DQ204") == {}
+def test_code_words_and_asked_for_slots_pass(question, answer):
+    assert_findings(run_rule("DQ204", [record(question, answer)]), {})
 
 
-def test_fill_in_slots_can_be_switched_on():
-    records = [qa("Sincerely,\n[Your Name]"), qa("尊敬的XXX先生：")]
-    found = failures(records, "DQ204", rules={"DQ204": {"categories": ["template", "fill-in"]}})
-    assert found == {0: "fill-in slot in answer: [Your Name]", 1: "fill-in slot in answer: XXX先生"}
+def test_every_turn_is_looked_at_and_the_first_one_named():
+    chat = conversation("Who are you?", "I am {{name}}.", "Who made you?", "{{author}} did.")
+    run = run_rule("DQ204", [chat])
+    assert run.turns == [2]
+    assert run.messages == ["unfilled template placeholder in assistant turn 2: {{name}} (also turns 4)"]
+
+
+def test_fill_in_slots_are_rule_dqe207_now():
+    with pytest.raises(ConfigError, match="fill-in slots .* are rule DQ207 fill-in-slot now"):
+        run_rule("DQ204", [qa("Sincerely,\n[Your Name]")], {"categories": ["template", "fill-in"]})
 
 
 def test_identity_json_fails_exactly_where_it_holds_placeholders():
@@ -67,17 +89,16 @@ def test_identity_json_fails_exactly_where_it_holds_placeholders():
     assert len(found) == 85
 
 
-# Read: identity.json and the v1 demo (which embeds identity.json) hold {{name}}/{{author}};
-# the one Alpaca record is an answer full of "[insert date]" slots. All right. GPTeacher's 3 are
-# 'YOUR_API_KEY' in code that calls a weather API: the usual stand-in for a secret the user
-# supplies, so false alarms (debatable: the question hands over the same stand-in).
+# Read: identity.json and the v1 demo (which embeds identity.json) hold {{name}}/{{author}}. The
+# Alpaca demo's "[insert date]" record answers "Generate an appropriate template": asked for, passes.
+# GPTeacher's 'YOUR_API_KEY' stand-ins sit in code whose question hands over the same stand-in.
 EXPECTED = {
     "rasbt_instruction_data.json": 0,
-    "llamafactory_alpaca_en_demo.json": 1,
+    "llamafactory_alpaca_en_demo.json": 0,
     "llamafactory_alpaca_zh_demo.json": 0,
     "llamafactory_identity.json": 85,
     "llamafactory_glaive_toolcall_en_demo.json": 0,
-    "llamafactory_v1_sft_demo.jsonl": 51,
+    "llamafactory_v1_sft_demo.jsonl": 50,
     "fastchat_dummy_conversation.json": 0,
     "gsm8k_train_alpaca.json": 0,
     "gpteacher_codegen_instruct.json": 3,
