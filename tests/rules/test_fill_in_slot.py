@@ -1,0 +1,77 @@
+"""DQ207 fill-in-slot: slots a person was meant to fill, left in answers; templates asked for,
+slots the question gave and code pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from dqe.testing import assert_findings, conversation, record, run_rule
+from tests.conftest import REAL_FILES, failures, real
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "slots"),
+    [
+        ("Write a thank-you note to my team.", "Dear team, thanks for this quarter! Best, [Your Name]", "[Your Name]"),
+        (
+            "Write a sales script.",
+            "Hi, this is [Salesperson’s Name] from [Company Name].",
+            "[Salesperson’s Name], [Company Name]",
+        ),
+        ("Write a reminder.", "Hello XXX, the event is on <Your Date Here>.", "Hello XXX, <Your Date Here>"),
+        ("写一封求职信。", "尊敬的XXX先生：我毕业于XXX大学。", "XXX先生, XXX大学"),
+        ("写一封邮件给经理。", "尊敬的经理：请改期。\n[插入日期]\n[您的姓名]", "[插入日期], [您的姓名]"),
+    ],
+)
+def test_slots_left_in_an_answer_warn(question, answer, slots):
+    run = run_rule("DQ207", [record(question, answer)])
+    assert run.messages == [f"fill-in slot in answer: {slots}"]
+    assert run.turns == [2]
+    assert f'"{slots}"' in run.evidence[0]
+    assert run.report.findings[0].severity == "warning"
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("Write an email template for a refund.", "Dear [Customer Name], your refund is on its way."),
+        ("Rewrite: Hi [Employer], I need a day off on [date].", "Dear [Employer], I request a day off on [date]."),
+        ("Connect to the database.", '```python\nconnect(user="[Your Name]", password="yourpassword")\n```'),
+        ("Index it.", "value = row[date] + table[name]"),
+        ("Give a link.", "See [link](https://example.com) and the <title> tag."),
+        ("Write a letter to Ana from Bo.", "Dear Ana, see you soon. Best, Bo"),
+        ("填空：我叫____。", "我叫小明。"),
+    ],
+)
+def test_templates_given_slots_and_code_pass(question, answer):
+    assert_findings(run_rule("DQ207", [record(question, answer)]), {})
+
+
+def test_every_assistant_turn_is_looked_at():
+    chat = conversation("Draft a note.", "Thanks! [Your Name]", "Shorter?", "Thanks, Bo")
+    run = run_rule("DQ207", [chat])
+    assert (run.turns, run.messages) == ([2], ["fill-in slot in assistant turn 2: [Your Name]"])
+
+
+def test_it_can_be_made_an_error():
+    run = run_rule("DQ207", [record("Write a note.", "Best, [Your Name]")], {"severity": "error"})
+    assert run.report.findings[0].severity == "error"
+
+
+# Read: letters and sales scripts signed [Your Name] / [您的姓名] / XXX大学 in the Alpaca demos (the
+# v1 demo repeats the en demo's first 450); none elsewhere.
+EXPECTED = {
+    "rasbt_instruction_data.json": 0,
+    "llamafactory_alpaca_en_demo.json": 6,
+    "llamafactory_alpaca_zh_demo.json": 7,
+    "llamafactory_identity.json": 0,
+    "llamafactory_glaive_toolcall_en_demo.json": 0,
+    "llamafactory_v1_sft_demo.jsonl": 3,
+    "fastchat_dummy_conversation.json": 0,
+    "gsm8k_train_alpaca.json": 0,
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_FILES))
+def test_real_files(name):
+    assert len(failures(real(name), "DQ207")) == EXPECTED[name]
