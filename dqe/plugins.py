@@ -53,6 +53,7 @@ BUILTIN_PLUGINS = (
     "dqe.rules.repetition",
     "dqe.rules.boilerplate",
     "dqe.rules.placeholders",
+    "dqe.rules.generator_artefact",
     "dqe.rules.fill_in_slot",
     "dqe.rules.language_allowed",
     "dqe.rules.language_mismatch",

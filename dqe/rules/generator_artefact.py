@@ -1,0 +1,180 @@
+"""DQ205 generator-artefact: residue of the program that generated the data, left in its text."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import polars as pl
+
+from dqe.config import ConfigError
+from dqe.hookspecs import hookimpl
+from dqe.patterns import categories, marker_pattern, pack_value
+from dqe.rule import RecordRule, RuleOptions, worst_exchange
+from dqe.text import snippet, turn_name, turn_texts, without_code
+
+PACK = "artefacts"
+_HEAD = 40  # characters of a turn a 'start' category looks at
+_SHOWN = 3  # matches quoted per finding
+_WORDS = r"[^\p{L}\p{N}_]+"  # what separates the words of a match, to compare it with the question's
+_PROSE = " (in prose: no sign of code, a question not about code, no tools)"
+
+
+class Category(NamedTuple):
+    label: str
+    pattern: str
+    user: bool  # the user's turns; else the assistant's
+    start: bool
+    prose_only: bool
+
+
+def load_categories(pack: dict) -> list[Category]:
+    out = []
+    for name, (table, pattern) in categories(pack, PACK).items():
+        base = f"categories.{name}"
+        turns = pack_value(pack, f"{base}.turns", PACK, str, default="assistant")
+        where = pack_value(pack, f"{base}.where", PACK, str, default="anywhere")
+        if turns not in ("assistant", "user") or where not in ("anywhere", "start"):
+            raise ConfigError(
+                f"rule pack '{PACK}': '{base}': 'turns' must be \"assistant\" or \"user\" and 'where' "
+                f'"anywhere" or "start" (got turns={turns!r}, where={where!r})'
+            )
+        if pattern is not None:
+            out.append(
+                Category(
+                    label=pack_value(table, "label", PACK, str, default=name),
+                    pattern=pattern,
+                    user=turns == "user",
+                    start=where == "start",
+                    prose_only=pack_value(pack, f"{base}.prose-only", PACK, bool, default=False),
+                )
+            )
+    return out
+
+
+class GeneratorArtefact(RecordRule):
+    """Looks in every turn, Markdown code left out, for the categories of the `artefacts` rule
+    pack: snake_case pseudo-words in prose ("a rich taste of caramelize_kale"), a tool or template
+    name set off as a marker or called like a function in prose ("*advice_maker*"), a template's
+    field name opening an answer ("Output:", "### Response:", "输出："), chat template tokens
+    inside an answer ("<|im_end|>", "[INST]"), notes of the generator ("(Rewritten sentence: ...)"),
+    and template markers in the question (an empty input written "noinput", a "### 输入：" header).
+
+    Precision first. Pseudo-words and markers count only in prose: a turn that otherwise looks like
+    code, a question about code (a Python answer that talks about `my_function`), and tool-use data
+    (a `tools` field or tool turns, where function names are the topic) pass; so do identifiers in
+    quotes or code spans, file names and URLs. In answers, a match the question, the system prompt
+    or the tools already hold is the user's own word ("Output:" for "what is the output of this
+    code?"). A warning by default."""
+
+    code = "DQ205"
+    name = "generator-artefact"
+    summary = "generator residue: snake_case pseudo-words and markers in prose, leaked field names, template tokens"
+    why = (
+        "Residue of the generating pipeline is learned like any text: a model trained on "
+        "'a taste of caramelize_kale' writes identifiers into prose, one trained on answers opening "
+        "'Output:' or holding '<|im_end|>' reproduces the template instead of answering."
+    )
+    example = (
+        '{"instruction": "Describe your new candy.", "output": "It has a rich taste of caramelize_kale and '
+        "zesty_honey_raindrops.\"} warns: 'snake_case pseudo-word in prose in answer: caramelize_kale, "
+        "zesty_honey_raindrops'."
+    )
+    severity = "warning"
+    Options = RuleOptions
+
+    def __init__(self, options, context):
+        super().__init__(options, context)
+        pack = context.pack(PACK)
+        self.categories = load_categories(pack)
+        self.code_like = marker_pattern(pack, "code", "patterns", PACK)
+        self.about_code = marker_pattern(pack, "about-code", "patterns", PACK)
+
+    def check(self, batch: pl.DataFrame) -> pl.DataFrame:
+        turns = turn_texts(batch).with_row_index("_t")
+        text = without_code(pl.col("text"))
+        role = pl.col("role")
+        flags = {
+            f"_c{i}": (role == ("user" if c.user else "assistant"))
+            & (text.str.slice(0, _HEAD) if c.start else text).str.contains(c.pattern)
+            for i, c in enumerate(self.categories)
+        }
+        if not flags:
+            return worst_exchange(
+                batch, turns.clear().select("_r", "turn", passed=True, score=1.0, message=None, evidence=None)
+            )
+        hits = turns.with_columns(**flags).filter(pl.any_horizontal(list(flags))).with_columns(_text=text)
+        context = self._context(batch, hits)
+        found = []
+        for i, c in enumerate(self.categories):
+            rows = hits.filter(pl.col(f"_c{i}")).join(context, on="_r", how="left")
+            source = pl.col("_text").str.slice(0, _HEAD) if c.start else pl.col("_text")
+            if c.prose_only:
+                rest = pl.col("_text").str.replace_all(c.pattern, " ")
+                code = rest.str.contains(self.code_like) if self.code_like is not None else pl.lit(False)
+                about = (
+                    pl.col("question").str.contains(self.about_code) if self.about_code is not None else pl.lit(False)
+                )
+                rows = rows.filter(~(code | about | pl.col("_tools")))
+            spans = (
+                rows.select("_r", "turn", "role", "final", "_context", span=source.str.extract_all(c.pattern))
+                .explode("span")
+                .drop_nulls("span")
+                .with_columns(pl.col("span").str.strip_chars_start(" \t\n(").str.strip_chars_end(" \t\n,;:!?.：，。；！？"))
+                .with_columns(
+                    span=pl.when(pl.col("span").str.contains("(", literal=True))
+                    .then(pl.col("span"))
+                    .otherwise(pl.col("span").str.strip_chars_end(")"))
+                )
+            )
+            if not c.user:
+                # The user's own word, or a name the tools define, is not residue.
+                words = pl.col("span").str.replace_all(_WORDS, " ").str.strip_chars().str.to_lowercase()
+                spans = spans.filter((words == "") | ~pl.col("_context").str.contains(words, literal=True))
+            found.append(
+                spans.group_by("_r", "turn", "role", "final", maintain_order=True)
+                .agg(pl.lit(i).alias("_c"), pl.col("span").unique(maintain_order=True).head(_SHOWN).alias("_s"))
+                .with_columns(_note=pl.lit(_PROSE if c.prose_only else ""))
+            )
+        per_category = pl.concat(found).sort("_r", "turn", "_c")
+        labels = pl.col("_c").replace_strict(list(range(len(self.categories))), [c.label for c in self.categories])
+        described = per_category.select(
+            "_r", "turn", "role", "final", "_note", _label=labels, _spans=pl.col("_s").list.join(", ")
+        )
+        judged = described.group_by("_r", "turn", maintain_order=True).agg(
+            pl.col("role").first(),
+            pl.col("final").first(),
+            pl.col("_label").first(),
+            pl.col("_spans").first(),
+            _evidence=pl.format('{}: "{}"{}', "_label", snippet(pl.col("_spans"), 100), "_note").str.join("; "),
+        )
+        judged = judged.select(
+            "_r",
+            "turn",
+            passed=pl.lit(False),
+            score=pl.lit(0.0),
+            message=pl.format("{} in {}: {}", "_label", turn_name(), "_spans"),
+            evidence="_evidence",
+        )
+        return worst_exchange(batch, judged)
+
+    def _context(self, batch: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
+        """Per record with a hit: ``_tools`` (tool-use data) and ``_context`` (the lower-cased text a
+        match may echo: every user turn, the system prompt, the tools)."""
+        rows = hits["_r"].unique().sort()
+        records = batch.select("system", "tools", "turns")[rows.to_list()]
+        roles = pl.col("turns").list.eval(pl.element().struct.field("role"))
+        users = pl.col("turns").list.eval(
+            pl.element().filter(pl.element().struct.field("role") == "user").struct.field("content")
+        )
+        return records.select(
+            _r=rows,
+            _tools=(pl.col("tools").is_not_null() | roles.list.contains("tool_call") | roles.list.contains("tool")),
+            _context=pl.concat_str(
+                [users.list.join("\n"), pl.col("system").fill_null(""), pl.col("tools").fill_null("")], separator="\n"
+            ).str.to_lowercase(),
+        )
+
+
+@hookimpl
+def dqe_register_rules(register):
+    register(GeneratorArtefact)

@@ -1,0 +1,98 @@
+"""DQ205 generator-artefact: generator residue in prose, answers and questions; identifiers in
+code, talk about code and tool names pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from dqe.testing import assert_findings, record, run_rule
+from tests.conftest import REAL_FILES, failures, real
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "message", "turn"),
+    [
+        (
+            "Invent a candy.",
+            "It has a rich taste of caramelize_kale and zesty_honey_raindrops.",
+            "snake_case pseudo-word in prose in answer: caramelize_kale, zesty_honey_raindrops",
+            2,
+        ),
+        (
+            "Give me advice on sleep.",
+            "According to *advice_maker*, you should sleep eight hours.",
+            "tool or template marker in prose in answer: *advice_maker*",
+            2,
+        ),
+        ("Sort these numbers: 3, 1, 2", "Output: 1, 2, 3", "field name opening the answer in answer: Output", 2),
+        ("把这些数字排序：3，1，2", "输出：1，2，3", "field name opening the answer in answer: 输出", 2),
+        ("Say hi.", "Hi there!<|im_end|>", "chat template token in answer: <|im_end|>", 2),
+        (
+            "Rewrite: the cat sat.",
+            "The cat was sitting. (Rewritten sentence: The cat was sitting.)",
+            "note of the generator in answer: Rewritten sentence",
+            2,
+        ),
+        ("Name a fruit.\n<noinput>", "Apple.", "template marker in instruction: <noinput>", 1),
+        ("请给我以下数字的剩余数字。\n### 输入：\n123_", "4", "template marker in instruction: ### 输入", 1),
+    ],
+)
+def test_artefacts_warn_naming_turn_and_span(question, answer, message, turn):
+    run = run_rule("DQ205", [record(question, answer)])
+    assert run.messages == [message]
+    assert run.turns == [turn]
+    assert run.report.findings[0].severity == "warning"
+    assert message.rsplit(": ", 1)[1].split(", ")[0] in run.evidence[0]
+
+
+def test_prose_findings_say_why_the_turn_is_prose():
+    run = run_rule("DQ205", [record("Invent a candy.", "It tastes of caramelize_kale.")])
+    assert run.evidence == ['snake_case pseudo-word in prose: "caramelize_kale" (in prose: no sign of code, a '
+                            "question not about code, no tools)"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("How do I name a function in Python?", "Use snake_case, for example my_function or calculate_total."),
+        ("Explain this code.\ndef add_numbers(a, b): return a + b", "The add_numbers function returns their sum."),
+        ("Where is the post?", "It is at https://example.com/blog/my_first_post and in my_notes.txt."),
+        ("What is the output of print(1 + 1)?", "Output: 2"),
+        ("Tell me about it.", 'Use the `user_name` field, or "table_name" in quotes.'),
+        ("Explain.", "x = my_value + 1; the result is stored in new_value."),
+        ("Describe the dish.", "A salad of kale and honey."),
+        ("Format as JSON.", '```json\n{"first_name": "Ana"}\n```'),
+    ],
+)
+def test_identifiers_in_code_and_talk_about_code_pass(question, answer):
+    assert_findings(run_rule("DQ205", [record(question, answer)]), {})
+
+
+def test_names_of_the_records_tools_are_not_residue():
+    chat = {
+        "conversations": [
+            {"from": "human", "value": "How far is Paris from London?"},
+            {"from": "gpt", "value": "I asked calculate_distance: it is 344 km."},
+        ],
+        "tools": '[{"name": "calculate_distance"}]',
+    }
+    assert_findings(run_rule("DQ205", [chat]), {})
+
+
+# Read: the Alpaca en demo writes empty inputs as "noinput"/"No input." (7) and opens one answer
+# with "### Output:"; the zh demo opens 17 answers with "输出：" and has one "### 输入：" header.
+EXPECTED = {
+    "rasbt_instruction_data.json": 0,
+    "llamafactory_alpaca_en_demo.json": 8,
+    "llamafactory_alpaca_zh_demo.json": 18,
+    "llamafactory_identity.json": 0,
+    "llamafactory_glaive_toolcall_en_demo.json": 0,
+    "llamafactory_v1_sft_demo.jsonl": 0,
+    "fastchat_dummy_conversation.json": 0,
+    "gsm8k_train_alpaca.json": 0,
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_FILES))
+def test_real_files(name):
+    assert len(failures(real(name), "DQ205")) == EXPECTED[name]
