@@ -54,6 +54,7 @@ BUILTIN_PLUGINS = (
     "dqe.rules.boilerplate",
     "dqe.rules.placeholders",
     "dqe.rules.generator_artefact",
+    "dqe.rules.broken_markup",
     "dqe.rules.fill_in_slot",
     "dqe.rules.language_allowed",
     "dqe.rules.language_mismatch",

@@ -1,0 +1,82 @@
+"""DQ206 broken-markup: LaTeX that lost its backslashes and unbalanced code fences; LaTeX with its
+backslashes and code in other languages pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from dqe.testing import assert_findings, conversation, record, run_rule
+from tests.conftest import REAL_FILES, failures, real
+
+
+@pytest.mark.parametrize(
+    ("answer", "message", "evidence"),
+    [
+        (
+            "Add `usepackage{endfloat}` to the preamble.",
+            "LaTeX without its backslash: usepackage{",
+            'LaTeX: "usepackage{endfloat}"',
+        ),
+        (
+            "documentclass{article}\nbegin{document}\nHello\nend{document}",
+            "LaTeX without its backslash: documentclass{, begin{document}, end{document}",
+            'LaTeX: "documentclass{article}"',
+        ),
+        ("$x = frac{-b pm sqrt{b^2-4ac}}{2a}$", "LaTeX without its backslash: frac{, sqrt{", 'LaTeX: "frac{-b pm sqrt'),
+        (
+            "```latex\ndocumentclass{article}\n```",
+            "LaTeX without its backslash: documentclass{",
+            "documentclass{article}",
+        ),
+        ("Here:\n```python\nprint(1)\n", "1 code fence(s) (```): one never closed", "one never closed"),
+    ],
+)
+def test_broken_markup_warns(answer, message, evidence):
+    run = run_rule("DQ206", [record("Show me.", answer)])
+    assert run.messages == [f"broken markup in answer: {message}"]
+    assert run.turns == [2]
+    assert evidence in run.evidence[0]
+    assert run.report.findings[0].severity == "warning"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "$x = \\frac{-b \\pm \\sqrt{b^2-4ac}}{2a}$",
+        "```latex\n\\documentclass{article}\n\\begin{document}\nHi\n\\end{document}\n```",
+        "```python\nprint(1)\n```",
+        "```css\nsection{margin: 0}\n```",
+        "A fraction like 1/2 has a numerator and a denominator.",
+        "Write \\\\frac{1}{2} in a Python string.",
+    ],
+)
+def test_latex_with_its_backslashes_and_other_code_pass(answer):
+    assert_findings(run_rule("DQ206", [record("Show me.", answer)]), {})
+
+
+def test_a_users_broken_latex_is_named_by_its_turn():
+    chat = conversation("Hi", "Hello!", "Typeset begin{enumerate} item A end{enumerate}", "Use \\begin{enumerate}.")
+    run = run_rule("DQ206", [chat])
+    assert run.turns == [3]
+    assert run.messages == [
+        "broken markup in instruction: LaTeX without its backslash: begin{enumerate}, end{enumerate}"
+    ]
+
+
+# Read: the en and zh Alpaca demos each hold one answer cut off inside an open code fence; glaive
+# has "textbf{not}" in an answer, a user's "begin{enumerate}" (twice) and an open fence.
+EXPECTED = {
+    "rasbt_instruction_data.json": 0,
+    "llamafactory_alpaca_en_demo.json": 1,
+    "llamafactory_alpaca_zh_demo.json": 1,
+    "llamafactory_identity.json": 0,
+    "llamafactory_glaive_toolcall_en_demo.json": 4,
+    "llamafactory_v1_sft_demo.jsonl": 1,
+    "fastchat_dummy_conversation.json": 0,
+    "gsm8k_train_alpaca.json": 0,
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_FILES))
+def test_real_files(name):
+    assert len(failures(real(name), "DQ206")) == EXPECTED[name]
