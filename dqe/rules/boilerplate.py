@@ -115,7 +115,7 @@ def _choice(pack: dict, base: str, key: str, default: str, pack_name: str) -> st
     value = pack_value(pack, f"{base}.{key}", pack_name, str, default=default)
     if value not in _CHOICES[key]:
         allowed = " or ".join(f'"{c}"' for c in _CHOICES[key])
-        raise ConfigError(f"rule pack '{pack_name}': '{base}.{key}' must be {allowed}, got {value!r}")
+        raise ConfigError(f"rule pack '{pack_name}': '{base}': '{key}' must be {allowed}, got {value!r}")
     return value
 
 

@@ -243,7 +243,7 @@ def test_a_user_pack_extends_the_structure_and_bad_packs_name_their_key(tmp_path
     with pytest.raises(ConfigError, match="'categories.mine.en' needs all of subject, inability and task"):
         run_rule("DQ203", [answer], **{"rule-packs": [str(tmp_path)]})
     (tmp_path / "boilerplate.toml").write_text('[categories.refusal]\nin-tool-use = "sometimes"\n')
-    with pytest.raises(ConfigError, match="'categories.refusal.in-tool-use' must be"):
+    with pytest.raises(ConfigError, match="'categories.refusal': 'in-tool-use' must be"):
         run_rule("DQ203", [answer], **{"rule-packs": [str(tmp_path)]})
 
 
