@@ -9,7 +9,7 @@ import pytest
 import dqe
 from dqe.config import ConfigError
 from dqe.testing import assert_findings, conversation, record, run_rule
-from tests.conftest import REAL_FILES, failures, real
+from tests.conftest import REAL_FILES, ROOT, failures, real
 
 
 @pytest.mark.parametrize(
@@ -245,6 +245,13 @@ def test_a_user_pack_extends_the_structure_and_bad_packs_name_their_key(tmp_path
     (tmp_path / "boilerplate.toml").write_text('[categories.refusal]\nin-tool-use = "sometimes"\n')
     with pytest.raises(ConfigError, match="'categories.refusal': 'in-tool-use' must be"):
         run_rule("DQ203", [answer], **{"rule-packs": [str(tmp_path)]})
+
+
+def test_the_demo_record_is_found_at_its_line():
+    report = dqe.check([ROOT / "examples" / "demo.jsonl"], select=["DQ203"], complete=True)
+    assert [(f.source.rsplit("/", 1)[1], f.turn) for f in report.findings if f.code == "DQ203"] == [
+        ("demo.jsonl:16", 2)
+    ]
 
 
 # Failures per real file, read and judged (see the rule's notes in the report of issue 13). The

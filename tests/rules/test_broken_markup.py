@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+import dqe
 from dqe.testing import assert_findings, conversation, record, run_rule
-from tests.conftest import REAL_FILES, failures, real
+from tests.conftest import REAL_FILES, ROOT, failures, real
 
 
 @pytest.mark.parametrize(
@@ -60,6 +61,13 @@ def test_a_users_broken_latex_is_named_by_its_turn():
     assert run.turns == [3]
     assert run.messages == [
         "broken markup in instruction: LaTeX without its backslash: begin{enumerate}, end{enumerate}"
+    ]
+
+
+def test_the_demo_record_is_found_at_its_line():
+    report = dqe.check([ROOT / "examples" / "demo.jsonl"], select=["DQ206"], complete=True)
+    assert [(f.source.rsplit("/", 1)[1], f.turn) for f in report.findings if f.code == "DQ206"] == [
+        ("demo.jsonl:23", 2)
     ]
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+import dqe
 from dqe.testing import assert_findings, conversation, record, run_rule
-from tests.conftest import REAL_FILES, failures, real
+from tests.conftest import REAL_FILES, ROOT, failures, real
 
 
 @pytest.mark.parametrize(
@@ -56,6 +57,13 @@ def test_every_assistant_turn_is_looked_at():
 def test_it_can_be_made_an_error():
     run = run_rule("DQ207", [record("Write a note.", "Best, [Your Name]")], {"severity": "error"})
     assert run.report.findings[0].severity == "error"
+
+
+def test_the_demo_record_is_found_at_its_line():
+    report = dqe.check([ROOT / "examples" / "demo.jsonl"], select=["DQ207"], complete=True)
+    assert [(f.source.rsplit("/", 1)[1], f.turn) for f in report.findings if f.code == "DQ207"] == [
+        ("demo.jsonl:24", 2)
+    ]
 
 
 # Read: letters and sales scripts signed [Your Name] / [您的姓名] / XXX大学 in the Alpaca demos (the

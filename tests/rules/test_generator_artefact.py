@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+import dqe
 from dqe.testing import assert_findings, record, run_rule
-from tests.conftest import REAL_FILES, failures, real
+from tests.conftest import REAL_FILES, ROOT, failures, real
 
 
 @pytest.mark.parametrize(
@@ -77,6 +78,13 @@ def test_names_of_the_records_tools_are_not_residue():
         "tools": '[{"name": "calculate_distance"}]',
     }
     assert_findings(run_rule("DQ205", [chat]), {})
+
+
+def test_the_demo_record_is_found_at_its_line():
+    report = dqe.check([ROOT / "examples" / "demo.jsonl"], select=["DQ205"], complete=True)
+    assert [(f.source.rsplit("/", 1)[1], f.turn) for f in report.findings if f.code == "DQ205"] == [
+        ("demo.jsonl:22", 2)
+    ]
 
 
 # Read: the Alpaca en demo writes empty inputs as "noinput"/"No input." (7) and opens one answer

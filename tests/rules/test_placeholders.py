@@ -6,9 +6,10 @@ import json
 
 import pytest
 
+import dqe
 from dqe.config import ConfigError
 from dqe.testing import assert_findings, conversation, record, run_rule
-from tests.conftest import REAL_FILES, failures, real
+from tests.conftest import REAL_FILES, ROOT, failures, real
 
 
 def qa(answer, question="Who are you?", **extra):
@@ -87,6 +88,13 @@ def test_identity_json_fails_exactly_where_it_holds_placeholders():
     found = failures(path, "DQ204")
     assert set(found) == {i for i, r in enumerate(records) if "{{" in r["instruction"] + r["output"]}
     assert len(found) == 85
+
+
+def test_the_demo_record_is_found_at_its_line():
+    report = dqe.check([ROOT / "examples" / "demo.jsonl"], select=["DQ204"], complete=True)
+    assert [(f.source.rsplit("/", 1)[1], f.turn) for f in report.findings if f.code == "DQ204"] == [
+        ("demo.jsonl:17", 2)
+    ]
 
 
 # Read: identity.json and the v1 demo (which embeds identity.json) hold {{name}}/{{author}}. The
