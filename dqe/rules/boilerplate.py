@@ -208,6 +208,8 @@ class Boilerplate(RecordRule):
         self.voice = marker_pattern(pack, "voice", "patterns", PACK)
         self.salutation = marker_pattern(pack, "voice", "salutations", PACK)
         self.breaks = marker_pattern(pack, "voice", "breaks", PACK)
+        self.self_breaks = marker_pattern(pack, "voice", "self-breaks", PACK)
+        self.ai_roles = marker_pattern(pack, "voice", "ai-roles", PACK)
         self.tool_context = marker_pattern(pack, "tool-use", "context", PACK)
         self.tool_reasons = marker_pattern(pack, "tool-use", "reasons", PACK)
 
@@ -247,8 +249,11 @@ class Boilerplate(RecordRule):
         text = pl.col("answer")
         head = text.str.slice(0, o.head_chars)
         first = head.str.extract(_FIRST_SENTENCE, 0).fill_null("")
-        if self.breaks is not None:
-            first = pl.when(first.str.contains(self.breaks)).then(first).otherwise(pl.lit(""))
+        steps_out = first.str.contains(self.breaks) if self.breaks is not None else pl.lit(False)
+        if self.self_breaks is not None:
+            cast_as_ai = question.str.contains(self.ai_roles) if self.ai_roles is not None else pl.lit(False)
+            steps_out = steps_out | (first.str.contains(self.self_breaks) & ~cast_as_ai)
+        first = pl.when(steps_out).then(first).otherwise(pl.lit(""))
         if self.salutation is not None:
             first = pl.when(text.str.contains(self.salutation)).then(pl.lit("")).otherwise(first)
         reason = text.str.contains(self.tool_reasons) if self.tool_reasons is not None else pl.lit(False)

@@ -22,7 +22,7 @@ _PROSE = " (in prose: no sign of code, a question not about code, no tools)"
 class Category(NamedTuple):
     label: str
     pattern: str
-    user: bool  # the user's turns; else the assistant's
+    roles: tuple[str, ...]  # the turns it looks at
     start: bool
     prose_only: bool
 
@@ -33,9 +33,9 @@ def load_categories(pack: dict) -> list[Category]:
         base = f"categories.{name}"
         turns = pack_value(pack, f"{base}.turns", PACK, str, default="assistant")
         where = pack_value(pack, f"{base}.where", PACK, str, default="anywhere")
-        if turns not in ("assistant", "user") or where not in ("anywhere", "start"):
+        if turns not in ("assistant", "user", "all") or where not in ("anywhere", "start"):
             raise ConfigError(
-                f"rule pack '{PACK}': '{base}': 'turns' must be \"assistant\" or \"user\" and 'where' "
+                f"rule pack '{PACK}': '{base}': 'turns' must be \"assistant\", \"user\" or \"all\" and 'where' "
                 f'"anywhere" or "start" (got turns={turns!r}, where={where!r})'
             )
         if pattern is not None:
@@ -43,7 +43,7 @@ def load_categories(pack: dict) -> list[Category]:
                 Category(
                     label=pack_value(table, "label", PACK, str, default=name),
                     pattern=pattern,
-                    user=turns == "user",
+                    roles=("user", "assistant") if turns == "all" else (turns,),
                     start=where == "start",
                     prose_only=pack_value(pack, f"{base}.prose-only", PACK, bool, default=False),
                 )
@@ -94,8 +94,7 @@ class GeneratorArtefact(RecordRule):
         text = without_code(pl.col("text"))
         role = pl.col("role")
         flags = {
-            f"_c{i}": (role == ("user" if c.user else "assistant"))
-            & (text.str.slice(0, _HEAD) if c.start else text).str.contains(c.pattern)
+            f"_c{i}": role.is_in(c.roles) & (text.str.slice(0, _HEAD) if c.start else text).str.contains(c.pattern)
             for i, c in enumerate(self.categories)
         }
         if not flags:
@@ -119,14 +118,16 @@ class GeneratorArtefact(RecordRule):
                 rows.select("_r", "turn", "role", "final", "_context", span=source.str.extract_all(c.pattern))
                 .explode("span")
                 .drop_nulls("span")
-                .with_columns(pl.col("span").str.strip_chars_start(" \t\n(").str.strip_chars_end(" \t\n,;:!?.：，。；！？"))
+                .with_columns(
+                    pl.col("span").str.strip_chars_start(" \t\n(").str.strip_chars_end(" \t\n,;:!?.：，。；！？")
+                )
                 .with_columns(
                     span=pl.when(pl.col("span").str.contains("(", literal=True))
                     .then(pl.col("span"))
                     .otherwise(pl.col("span").str.strip_chars_end(")"))
                 )
             )
-            if not c.user:
+            if c.roles == ("assistant",):
                 # The user's own word, or a name the tools define, is not residue.
                 words = pl.col("span").str.replace_all(_WORDS, " ").str.strip_chars().str.to_lowercase()
                 spans = spans.filter((words == "") | ~pl.col("_context").str.contains(words, literal=True))

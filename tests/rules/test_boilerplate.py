@@ -27,6 +27,18 @@ from tests.conftest import REAL_FILES, ROOT, failures, real
             'answer: AI disclaimer: "作为一个人工智能助手，我"',
             "phrase",
         ),
+        (
+            "Improve this website.",
+            "I'm an AI assistant, so unable to see websites. However, here are general tips: use clear menus.",
+            'answer: AI disclaimer: "I\'m an AI assistant, so unable"',
+            "(phrase)",
+        ),
+        (
+            "描述你的周末。",
+            "由于我是一个人工智能助手，所以我并不能真正地过周末。",
+            'answer: AI disclaimer: "由于我是一个人工智能助手，所以我并不能"',
+            "",
+        ),
         # refusals by their structure: first person + inability + the task, reworded as they come
         (
             "Tell me a joke about lawyers.",
@@ -154,6 +166,11 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         ),
         ("Imagine you are a pirate captain. Will you share the map?", "Arr, I cannot tell ye where the treasure lies!"),
         ("Write an excuse for missing work.", "I'm sorry, but I'm unable to come into work today due to a fever."),
+        (
+            "写一段用户和AI的对话。",
+            "用户：你好吗？\nAI：你好！我是一个人工智能，所以我没有真实的感受。但我很乐意帮忙！",
+        ),
+        ("As a friendly AI, explain how you will help society.", "As a benevolent AI, I will help doctors find cures."),
         # professions, identities and quotes
         ("What do you do?", "As an AI engineer, I built recommendation systems for five years."),
         ("Who are you?", "As a language model, I go by the name Vicuna and was trained by LMSYS."),
@@ -254,16 +271,17 @@ def test_the_demo_record_is_found_at_its_line():
     ]
 
 
-# Failures per real file, read and judged (see the rule's notes in the report of issue 13). The
-# Alpaca demos hold AI disclaimers, refusals and answers that ask for an input the instruction
-# never gave; glaive's declines all give a tool reason ("My current function allows me to...").
+# Failures per real file, read and judged. The Alpaca demos hold AI disclaimers, refusals and
+# answers that ask for an input the instruction never gave (the v1 demo repeats the en demo's
+# first 450 and identity.json's first 50); glaive's declines all give a tool reason ("My current
+# function allows me to..."). Debatable: identity.json's persona that "as an AI can't make coffee".
 EXPECTED = {
     "rasbt_instruction_data.json": 0,
-    "llamafactory_alpaca_en_demo.json": 32,
-    "llamafactory_alpaca_zh_demo.json": 67,
-    "llamafactory_identity.json": 0,
+    "llamafactory_alpaca_en_demo.json": 33,
+    "llamafactory_alpaca_zh_demo.json": 70,
+    "llamafactory_identity.json": 1,
     "llamafactory_glaive_toolcall_en_demo.json": 0,
-    "llamafactory_v1_sft_demo.jsonl": 14,
+    "llamafactory_v1_sft_demo.jsonl": 16,
     "fastchat_dummy_conversation.json": 0,
     "gsm8k_train_alpaca.json": 0,
     "gpteacher_codegen_instruct.json": 0,

@@ -21,6 +21,8 @@ from tests.conftest import REAL_FILES, ROOT, failures, real
         ),
         ("Write a reminder.", "Hello XXX, the event is on <Your Date Here>.", "Hello XXX, <Your Date Here>"),
         ("写一封求职信。", "尊敬的XXX先生：我毕业于XXX大学。", "XXX先生, XXX大学"),
+        ("Write a slogan.", "Baking happiness since [year]!", "[year]"),
+        ("Write a tweet welcoming a new player.", "Welcome to the team, @playername!", "@playername"),
         ("写一封邮件给经理。", "尊敬的经理：请改期。\n[插入日期]\n[您的姓名]", "[插入日期], [您的姓名]"),
     ],
 )
@@ -66,15 +68,16 @@ def test_the_demo_record_is_found_at_its_line():
     ]
 
 
-# Read: letters and sales scripts signed [Your Name] / [您的姓名] / XXX大学 in the Alpaca demos (the
-# v1 demo repeats the en demo's first 450); none elsewhere.
+# Read: letters and sales scripts signed [Your Name] / [您的姓名] / XXX大学, a slogan "since [year]"
+# and a tweet naming "@playername" in the Alpaca demos (the v1 demo repeats the en demo's first
+# 450); none elsewhere.
 EXPECTED = {
     "rasbt_instruction_data.json": 0,
-    "llamafactory_alpaca_en_demo.json": 6,
-    "llamafactory_alpaca_zh_demo.json": 7,
+    "llamafactory_alpaca_en_demo.json": 7,
+    "llamafactory_alpaca_zh_demo.json": 8,
     "llamafactory_identity.json": 0,
     "llamafactory_glaive_toolcall_en_demo.json": 0,
-    "llamafactory_v1_sft_demo.jsonl": 3,
+    "llamafactory_v1_sft_demo.jsonl": 4,
     "fastchat_dummy_conversation.json": 0,
     "gsm8k_train_alpaca.json": 0,
 }

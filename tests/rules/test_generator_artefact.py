@@ -35,6 +35,14 @@ from tests.conftest import REAL_FILES, ROOT, failures, real
             2,
         ),
         ("Name a fruit.\n<noinput>", "Apple.", "template marker in instruction: <noinput>", 1),
+        ("Name a colour.noinput", "Blue.", "template marker in instruction: noinput", 1),
+        (
+            "把句子改成过去时。\n我跑步。 (No change needed as it is fine)",
+            "我跑过步。",
+            "note of the generator in instruction: No change needed",
+            1,
+        ),
+        ("描述这种气体。", "它是一种色less味less的气体。", "half-translated word in answer: 色less, 味less", 2),
         ("请给我以下数字的剩余数字。\n### 输入：\n123_", "4", "template marker in instruction: ### 输入", 1),
     ],
 )
@@ -88,14 +96,15 @@ def test_the_demo_record_is_found_at_its_line():
 
 
 # Read: the Alpaca en demo writes empty inputs as "noinput"/"No input." (7) and opens one answer
-# with "### Output:"; the zh demo opens 17 answers with "输出：" and has one "### 输入：" header.
+# with "### Output:"; the zh demo opens 17 answers with "输出：", has one "### 输入：" header, an
+# English note in two questions and "色less味less" in an answer; the v1 demo has two "noinput".
 EXPECTED = {
     "rasbt_instruction_data.json": 0,
     "llamafactory_alpaca_en_demo.json": 8,
-    "llamafactory_alpaca_zh_demo.json": 18,
+    "llamafactory_alpaca_zh_demo.json": 21,
     "llamafactory_identity.json": 0,
     "llamafactory_glaive_toolcall_en_demo.json": 0,
-    "llamafactory_v1_sft_demo.jsonl": 0,
+    "llamafactory_v1_sft_demo.jsonl": 2,
     "fastchat_dummy_conversation.json": 0,
     "gsm8k_train_alpaca.json": 0,
 }
