@@ -15,11 +15,12 @@ from dqe.rule import RecordRule, RuleOptions, worst_exchange
 from dqe.text import exchanges, snippet
 
 PACK = "boilerplate"
-_KEYS = {"label", "where", "turns", "short-only", "no-content", "other-voice", "in-tool-use"}
+_KEYS = {"label", "where", "turns", "short-only", "no-content", "other-voice", "self-question", "in-tool-use"}
 _CHOICES = {
     "where": ("anywhere", "start"),
     "turns": ("all", "final"),
     "other-voice": ("check", "first-sentence", "skip"),
+    "self-question": ("check", "skip"),
     "in-tool-use": ("check", "skip", "unless-tool-reason"),
 }
 _STRUCTURE = ("subject", "inability", "task")
@@ -77,6 +78,7 @@ class Category(NamedTuple):
     short_only: bool
     no_content: bool
     other_voice: str
+    self_question: bool  # looks at answers to questions about the assistant itself
     in_tool_use: str
 
     @property
@@ -153,6 +155,7 @@ def load_categories(pack: dict, pack_name: str = PACK) -> list[Category]:
                 short_only=pack_value(pack, f"{base}.short-only", pack_name, bool, default=False),
                 no_content=pack_value(pack, f"{base}.no-content", pack_name, bool, default=False),
                 other_voice=_choice(pack, base, "other-voice", "check", pack_name),
+                self_question=_choice(pack, base, "self-question", "check", pack_name) == "check",
                 in_tool_use=_choice(pack, base, "in-tool-use", "check", pack_name),
             )
         )
@@ -175,7 +178,8 @@ class Boilerplate(RecordRule):
 
     When the question asks for a text in another voice (a letter, a story, a reply, a role), the
     answer's "I" is not the assistant's: refusals and apologies count only in its first sentence
-    and never after a salutation, requests for input not at all. Tool-use data (a `tools` field,
+    and never after a salutation, requests for input not at all; an answer to a question about
+    the assistant itself ("Who are you?", "你能做什么？") may say it is an AI. Tool-use data (a `tools` field,
     tool calls or results, or a system prompt or question that lists functions) teaches a model to
     decline what its tools cannot do: a turn that declines and gives a tool reason (it names its
     tools, functions or capabilities, or offers what it can do instead) passes, disclaimer
@@ -210,6 +214,7 @@ class Boilerplate(RecordRule):
         self.breaks = marker_pattern(pack, "voice", "breaks", PACK)
         self.self_breaks = marker_pattern(pack, "voice", "self-breaks", PACK)
         self.ai_roles = marker_pattern(pack, "voice", "ai-roles", PACK)
+        self.self_questions = marker_pattern(pack, "self-questions", "patterns", PACK)
         self.tool_context = marker_pattern(pack, "tool-use", "context", PACK)
         self.tool_reasons = marker_pattern(pack, "tool-use", "reasons", PACK)
 
@@ -284,6 +289,8 @@ class Boilerplate(RecordRule):
                 hit = hit & (text.str.len_chars() < o.short_chars)
             if c.other_voice == "skip":
                 hit = hit & ~pl.col("_other")
+            if not c.self_question and self.self_questions is not None:
+                hit = hit & ~question.str.contains(self.self_questions)
             if c.in_tool_use == "skip":
                 hit = hit & ~pl.col("_tool")
             elif c.in_tool_use == "unless-tool-reason":

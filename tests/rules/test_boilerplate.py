@@ -171,6 +171,9 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
             "用户：你好吗？\nAI：你好！我是一个人工智能，所以我没有真实的感受。但我很乐意帮忙！",
         ),
         ("As a friendly AI, explain how you will help society.", "As a benevolent AI, I will help doctors find cures."),
+        # a question about the assistant itself
+        ("What can you do?", "I'm an AI, so I can't make coffee, but I can answer your questions."),
+        ("你能做什么？", "虽然我是个 AI，但是我可不会做饭，不过我可以陪你聊天。"),
         # professions, identities and quotes
         ("What do you do?", "As an AI engineer, I built recommendation systems for five years."),
         ("Who are you?", "As a language model, I go by the name Vicuna and was trained by LMSYS."),
@@ -180,6 +183,11 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
 )
 def test_ordinary_answers_pass(question, answer):
     assert_findings(run_rule("DQ203", [record(question, answer)]), {})
+
+
+def test_a_disclaimer_still_fails_where_it_replaces_an_opinion_asked_for():
+    run = run_rule("DQ203", [record("What do you think about cats?", "As an AI, I don't have opinions.")])
+    assert_findings(run, {0: "AI disclaimer"})
 
 
 def test_other_voices_still_fail_when_the_assistant_steps_out_of_them():
@@ -274,14 +282,14 @@ def test_the_demo_record_is_found_at_its_line():
 # Failures per real file, read and judged. The Alpaca demos hold AI disclaimers, refusals and
 # answers that ask for an input the instruction never gave (the v1 demo repeats the en demo's
 # first 450 and identity.json's first 50); glaive's declines all give a tool reason ("My current
-# function allows me to..."). Debatable: identity.json's persona that "as an AI can't make coffee".
+# function allows me to...").
 EXPECTED = {
     "rasbt_instruction_data.json": 0,
     "llamafactory_alpaca_en_demo.json": 33,
     "llamafactory_alpaca_zh_demo.json": 70,
-    "llamafactory_identity.json": 1,
+    "llamafactory_identity.json": 0,
     "llamafactory_glaive_toolcall_en_demo.json": 0,
-    "llamafactory_v1_sft_demo.jsonl": 16,
+    "llamafactory_v1_sft_demo.jsonl": 15,
     "fastchat_dummy_conversation.json": 0,
     "gsm8k_train_alpaca.json": 0,
     "gpteacher_codegen_instruct.json": 0,
