@@ -26,8 +26,9 @@ _CHOICES = {
 _STRUCTURE = ("subject", "inability", "task")
 _HOW = {"phrase": "phrase", "structure": "first person + inability + task"}
 _FIRST_SENTENCE = r"^[^.!?。！？\n]*[.!?。！？]?"
-# The text a question gives to work on: what it quotes, and what follows its first line (an
-# Alpaca input). A category that matches there is the material of a rewrite or a summary.
+# The text a question gives to work on: what it quotes, what follows its first line (an Alpaca
+# input) and what follows the colon of a one-line task ("Translate: ..."). A category that matches
+# there is the material of a rewrite, a translation or a summary.
 _QUOTED = r"\"[^\"\n]{8,}\"|“[^”\n]{8,}”|‘[^’\n]{8,}’|「[^」\n]{8,}」|『[^』\n]{8,}』|'[^\n]{8,}?'(?:[\s.,;:!?)]|$)"
 _WORDS = r"[a-zA-Z\u00C0-\u024F\u0370-\u04FF]{3,}"  # Latin, Greek, Cyrillic words; two Chinese characters make one
 _HAN = r"[\u4E00-\u9FFF]"
@@ -248,6 +249,7 @@ class Boilerplate(RecordRule):
             _material=pl.concat_str(
                 question.str.extract_all(_QUOTED).list.join("\n"),
                 question.str.splitn("\n", 2).struct.field("field_1").fill_null(""),
+                question.str.extract(r"^[^\n]*?[:：]\s*(\S[^\n]*)$", 1).fill_null(""),
                 separator="\n",
             ),
         )

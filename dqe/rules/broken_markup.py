@@ -11,7 +11,7 @@ from dqe.rule import RecordRule, RuleOptions, worst_exchange
 from dqe.text import snippet, turn_name, turn_texts
 
 PACK = "markup"
-_FENCE = "```"
+_FENCE = r"(?m)^\s*```|```[ \t]*$"  # a fence opens or closes a block at the start or the end of a line
 _OTHER_CODE = r"(?s)```.*?(?:```|\z)|~~~.*?(?:~~~|\z)"  # fenced blocks, closed or running to the end
 _SHOWN = 3
 
@@ -21,7 +21,8 @@ class BrokenMarkup(RecordRule):
     without their backslash (the `markup` pack's `commands` followed by a brace, "frac{1}{2}",
     "usepackage{endfloat}", "textbf{not}", and "begin{equation}", "end{align}" for its
     `environments`), where neither a backslash nor a letter comes before them; and Markdown code
-    fences (```) left unbalanced, so that the rest of the turn renders as code. Fenced code blocks
+    fences (```, counted where they open or close a block: at the start or the end of a line) left
+    unbalanced, so that the rest of the turn renders as code. Fenced code blocks
     are left out of the LaTeX search unless their language is LaTeX; inline code is not (a stripped
     `usepackage{endfloat}` in backticks is as broken). A LaTeX answer with its backslashes passes.
     A warning by default."""
@@ -71,7 +72,7 @@ class BrokenMarkup(RecordRule):
         if self.latex_fence is not None:
             prose = prose.str.replace_all(self.latex_fence, "$1")
         prose = prose.str.replace_all(_OTHER_CODE, " ")
-        fences = text.str.count_matches(_FENCE, literal=True)
+        fences = text.str.count_matches(_FENCE)
         hits = turns.with_columns(_prose=prose, _fences=fences).filter(
             pl.col("_prose").str.contains(self.latex) | (pl.col("_fences") % 2 == 1)
         )

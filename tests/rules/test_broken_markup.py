@@ -49,6 +49,9 @@ def test_broken_markup_warns(answer, message, evidence):
         "```css\nsection{margin: 0}\n```",
         "A fraction like 1/2 has a numerator and a denominator.",
         "Write \\\\frac{1}{2} in a Python string.",
+        "Wrap code in three backticks (```) on its own line, before and after it: ```python ... ```.",
+        "```js\nconsole.log(1);\n    ```",  # an indented closing fence closes
+        "```js\nconsole.log(1);```",  # so does one at the end of a line
     ],
 )
 def test_latex_with_its_backslashes_and_other_code_pass(answer):
