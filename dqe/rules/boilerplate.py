@@ -66,6 +66,7 @@ class BoilerplateOptions(RuleOptions):
 class Part(NamedTuple):
     how: str  # what the evidence says matched: a fixed phrase, or the refusal's structure
     pattern: str
+    needs: str | None = None  # a small pattern every match holds, to scan the large one less
 
 
 class Category(NamedTuple):
@@ -87,9 +88,10 @@ class Category(NamedTuple):
         return "|".join(f"(?:{p.pattern})" for p in self.parts)
 
 
-def _structure(pack: dict, base: str, pack_name: str) -> str | None:
-    """One pattern for the subject + inability + task sequences of a category's language tables."""
-    found = []
+def _structure(pack: dict, base: str, pack_name: str) -> Part | None:
+    """One pattern for the subject + inability + task sequences of a category's language tables,
+    with the alternation of their inabilities as what every match needs."""
+    found, inabilities = [], []
     for lang, table in languages(pack, base, pack_name).items():
         present = [key for key in _STRUCTURE if key in table]
         if not present:
@@ -109,9 +111,11 @@ def _structure(pack: dict, base: str, pack_name: str) -> str | None:
         if pack_value(pack, f"{base}.{lang}.boundaries", pack_name, bool, default=False):
             body = rf"(?-u:\b{{start-half}}){body}(?-u:\b{{end-half}})"
         found.append(body)
+        inabilities += lists["inability"]
     if not found:
         return None
-    return check_regex("(?i)" + "|".join(found), f"rule pack '{pack_name}', '{base}.*' subject + inability + task")
+    pattern = check_regex("(?i)" + "|".join(found), f"rule pack '{pack_name}', '{base}.*' subject + inability + task")
+    return Part(_HOW["structure"], pattern, "(?i)" + "|".join(f"(?:{e})" for e in inabilities))
 
 
 def _choice(pack: dict, base: str, key: str, default: str, pack_name: str) -> str:
@@ -134,14 +138,8 @@ def load_categories(pack: dict, pack_name: str = PACK) -> list[Category]:
             raise ConfigError(
                 f"rule pack '{pack_name}': unknown key '{base}.{unknown[0]}' (keys: {', '.join(sorted(_KEYS))})"
             )
-        parts = [
-            Part(_HOW[how], pattern)
-            for how, pattern in (
-                ("phrase", marker_pattern(pack, base, "patterns", pack_name)),
-                ("structure", _structure(pack, base, pack_name)),
-            )
-            if pattern is not None
-        ]
+        phrase = marker_pattern(pack, base, "patterns", pack_name)
+        parts = [p for p in (phrase and Part(_HOW["phrase"], phrase), _structure(pack, base, pack_name)) if p]
         if not parts:
             continue
         out.append(
@@ -166,26 +164,35 @@ def load_categories(pack: dict, pack_name: str = PACK) -> list[Category]:
 class Boilerplate(RecordRule):
     """Judges every assistant turn against the categories of the `boilerplate` rule pack, English
     and Chinese. AI disclaimers anywhere: the assistant speaking of itself as an AI ("As an AI
-    language model, I...", "作为一个人工智能助手，我..."). Refusals near the start of a turn, by
-    their structure (first person, then inability or unwillingness, then the task: "I'm afraid I
-    can't help with that", "we are not able to provide", "我目前无法为您提供") or a fixed phrase
-    ("that's beyond my capabilities"); figures of speech built the same way are removed first ("I
-    can't help but notice", "I cannot stress enough", "我不得不说"). Apologies that open a short
-    turn with an inability ("Sorry, I don't know"). Hedges without content: a turn whose hedging
-    sentences ("it depends on the situation", "consult a professional", "因人而异") leave fewer
-    than `min-content-words` words, no number and no list of steps; a long answer that ends with
+    language model, I...", "I'm an AI assistant, so unable to...", "作为一个人工智能助手，我...").
+    Refusals near the start of a turn, by their structure (first person, then inability or
+    unwillingness, then the task: "I'm afraid I can't help with that", "we are not able to
+    provide", "I'm not comfortable writing that", "我目前无法为您提供") or a fixed phrase ("that's
+    beyond my capabilities", "I'll have to pass"); figures of speech built the same way are removed
+    first ("I can't help but notice", "I cannot stress enough", "我不得不说"). Apologies that open a
+    short turn with an inability ("Sorry, I don't know"); one that goes on to correct the question
+    is an answer. Hedges without content: a turn that, its hedges ("it depends on the situation",
+    "consult a professional", "因人而异") and filler words left out, holds fewer than
+    `min-content-words` words, no number and no list of steps; a long answer that ends with
     "consult a professional" passes. Final answers that ask for the input the instruction forgot
     ("Please provide the text", "您没有提供...").
 
-    When the question asks for a text in another voice (a letter, a story, a reply, a role), the
-    answer's "I" is not the assistant's: refusals and apologies count only in its first sentence
-    and never after a salutation, requests for input not at all; an answer to a question about
-    the assistant itself ("Who are you?", "你能做什么？") may say it is an AI. Tool-use data (a `tools` field,
-    tool calls or results, or a system prompt or question that lists functions) teaches a model to
-    decline what its tools cannot do: a turn that declines and gives a tool reason (it names its
-    tools, functions or capabilities, or offers what it can do instead) passes, disclaimer
-    included; other refusals and disclaimers fail there as anywhere else, and asking for missing
-    arguments is how tool use goes. The system prompt and tool schemas are context, not judged."""
+    What the assistant says in another voice is content: when the question asks for a letter, a
+    story, a dialogue or a role, refusals and disclaimers count only in the answer's first
+    sentence and only where the assistant steps out of the voice (an apology, a word about the
+    request, calling itself an AI where the question did not cast it as one), never after a
+    salutation; apologies and requests for input not at all. A match the question holds word for
+    word, or one of the same category in the text the question gives to work on (quoted, its
+    input, what follows its colon), belongs to that text: rewriting "I can't help you" is no
+    refusal. An answer to a question about the assistant itself ("What can you do?", "你是谁？")
+    may say it is an AI. Tool-use data (a `tools` field, tool calls or results, or a system prompt
+    or question that lists functions) teaches a model to decline what its tools cannot do: a turn
+    that declines and gives a tool reason (it names its tools, functions or capabilities, or
+    offers what it can do instead) passes, disclaimer included; other refusals and disclaimers
+    fail there as anywhere else, and asking for missing arguments is how tool use goes. The
+    system prompt and tool schemas are context, not judged. Each finding names its turn; its
+    evidence names the category, the span and what decided (the phrase, the structure, or the
+    words of content a hedge left)."""
 
     code = "DQ203"
     name = "boilerplate"
@@ -200,7 +207,8 @@ class Boilerplate(RecordRule):
         "do not possess the ability to create visual graphics.\"} fails: 'answer: AI disclaimer: "
         '"I am an AI language model and I do not"\', evidence \'AI disclaimer: "I am an AI language model '
         'and I do not" (phrase)\'. "It depends on the specific situation; a qualified professional should '
-        'assess the details." fails as a hedge without content: 0 words outside its 2 hedging sentences.'
+        'assess the details." fails with evidence \'hedge without content: "It depends" (0.0 word(s) of content '
+        "outside 2 hedge(s), fewer than 5; no number, no list of steps)'."
     )
     Options = BoilerplateOptions
 
@@ -220,21 +228,48 @@ class Boilerplate(RecordRule):
         self.tool_reasons = marker_pattern(pack, "tool-use", "reasons", PACK)
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
-        o = self.options
         turns = exchanges(batch).with_row_index("_t")
-        text = pl.col("answer")
-        head = text.str.slice(0, o.head_chars)
-        # A first pass over every turn with each category's whole pattern finds the few candidates;
-        # idioms, voice, tool use and content are weighed on those alone.
-        flags = {f"_c{i}": self._scanned(c, text, head).str.contains(c.pattern) for i, c in enumerate(self.categories)}
-        candidates = turns.with_columns(**flags).filter(pl.any_horizontal(list(flags))) if flags else turns.clear()
+        # A first pass finds the few candidate turns, part by part (polars keeps a few dozen compiled
+        # patterns: the same strings are matched again below, never new combinations of them); a
+        # large pattern with a small one it needs (the refusal's structure, its inabilities) scans
+        # only the turns the small one finds. Idioms, voice, tool use and content are weighed on
+        # the candidates alone.
+        flags: dict[str, pl.Series] = {}
+        for i, c in enumerate(self.categories):
+            scanned = self._scanned(self._extent(c))
+            for k, part in enumerate(c.parts):
+                if part.needs is None:
+                    flags[f"_p{i}_{k}"] = turns.select(scanned.str.contains(part.pattern)).to_series()
+                else:
+                    maybe = turns.filter(scanned.str.contains(part.needs))
+                    flags[f"_p{i}_{k}"] = turns["_t"].is_in(
+                        maybe.filter(scanned.str.contains(part.pattern))["_t"].implode()
+                    )
+        candidates = (
+            turns.with_columns(**flags)
+            .with_columns(
+                **{
+                    f"_c{i}": pl.any_horizontal(f"_p{i}_{k}" for k in range(len(c.parts)))
+                    for i, c in enumerate(self.categories)
+                }
+            )
+            .filter(pl.any_horizontal(f"_c{i}" for i in range(len(self.categories))) if flags else pl.lit(False))
+        )
         return worst_exchange(batch, self._judge(batch, candidates))
 
+    def _extent(self, c: Category) -> int | None:
+        """How many characters of a turn the first pass scans for ``c`` (None: all): its head
+        for a 'start' category, as much as a short turn has for a 'short-only' one, and for a
+        'no-content' one the first ``_CONTENT_SCAN``, since a longer turn holds content by any
+        measure."""
+        o = self.options
+        limits = [o.head_chars] * c.start + [o.short_chars] * c.short_only + [_CONTENT_SCAN] * c.no_content
+        return min(limits) if limits else None
+
     @staticmethod
-    def _scanned(c: Category, text: pl.Expr, head: pl.Expr) -> pl.Expr:
-        """What the first pass scans: the head for 'start' categories; for 'no-content' ones the
-        first ``_CONTENT_SCAN`` characters, since a longer turn holds content by any measure."""
-        return head if c.start else text.str.slice(0, _CONTENT_SCAN) if c.no_content else text
+    def _scanned(extent: int | None) -> pl.Expr:
+        text = pl.col("answer")
+        return text if extent is None else text.str.slice(0, extent)
 
     def _judge(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.DataFrame:
         """The failing candidate turns: ``_r, turn, passed, score, message, evidence``."""
@@ -273,8 +308,14 @@ class Boilerplate(RecordRule):
                 source = pl.when(pl.col("_other")).then(pl.col("_first")).otherwise(source)
             if c.idioms is not None:
                 source = source.str.replace_all(c.idioms, " ~ ")
-            sources[f"_m{i}"] = pl.when(pl.col(f"_c{i}")).then(source.str.extract(c.pattern, 0))
-        turns = turns.with_columns(**sources)
+            for k, part in enumerate(c.parts):
+                sources[f"_m{i}_{k}"] = pl.when(pl.col(f"_c{i}")).then(source.str.extract(part.pattern, 0))
+        turns = turns.with_columns(**sources).with_columns(
+            **{
+                f"_m{i}": pl.coalesce([f"_m{i}_{k}" for k in range(len(c.parts))])
+                for i, c in enumerate(self.categories)
+            }
+        )
         hits, hows = {}, {}
         for i, c in enumerate(self.categories):
             matched = pl.col(f"_m{i}")
@@ -283,7 +324,7 @@ class Boilerplate(RecordRule):
             hit = (
                 matched.is_not_null()
                 & ~pl.col("_q").str.contains(matched.str.to_lowercase(), literal=True)
-                & ~pl.col("_material").str.contains(c.pattern)
+                & ~pl.any_horizontal(pl.col("_material").str.contains(p.pattern) for p in c.parts)
             )
             if c.final_only:
                 hit = hit & pl.col("final")
@@ -306,9 +347,9 @@ class Boilerplate(RecordRule):
                     pl.lit(o.min_content_words),
                 )
             else:
-                how = pl.lit(c.parts[0].how)
-                for p in c.parts[1:]:
-                    how = pl.when(matched.str.contains(p.pattern)).then(pl.lit(p.how)).otherwise(how)
+                how = pl.coalesce(
+                    [pl.when(pl.col(f"_m{i}_{k}").is_not_null()).then(pl.lit(p.how)) for k, p in enumerate(c.parts)]
+                )
             hits[f"_h{i}"] = hit
             hows[f"_how{i}"] = how
         turns = turns.with_columns(**hits).filter(pl.any_horizontal(list(hits)))
@@ -339,13 +380,17 @@ class Boilerplate(RecordRule):
                 continue
             flagged = turns.filter(pl.col(f"_c{i}"))
             spans = (
-                flagged.select("_t", "_q", span=pl.col("answer").str.extract_all(c.pattern))
+                flagged.select(
+                    "_t", "_q", span=pl.concat_list([pl.col("answer").str.extract_all(p.pattern) for p in c.parts])
+                )
                 .explode("span")
                 .drop_nulls("span")
                 .group_by("_t")
                 .agg((~pl.col("_q").str.contains(pl.col("span").str.to_lowercase(), literal=True)).sum().alias("own"))
             )
-            rest = pl.col("answer").str.replace_all(c.pattern, " ")
+            rest = pl.col("answer")
+            for part in c.parts:
+                rest = rest.str.replace_all(part.pattern, " ")
             if c.filler is not None:
                 rest = rest.str.replace_all(c.filler, " ")
             stats = (

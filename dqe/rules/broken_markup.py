@@ -66,7 +66,8 @@ class BrokenMarkup(RecordRule):
         )
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
-        turns = turn_texts(batch)
+        # Only a turn with a brace or a fence can hold either defect: a fast literal search first.
+        turns = turn_texts(batch).filter(pl.col("text").str.contains_any(["{", "```"]))
         text = pl.col("text")
         prose = text
         if self.latex_fence is not None:

@@ -90,18 +90,19 @@ class GeneratorArtefact(RecordRule):
         self.about_code = marker_pattern(pack, "about-code", "patterns", PACK)
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
-        turns = turn_texts(batch).with_row_index("_t")
-        text = without_code(pl.col("text"))
-        role = pl.col("role")
-        flags = {
-            f"_c{i}": role.is_in(c.roles) & (text.str.slice(0, _HEAD) if c.start else text).str.contains(c.pattern)
-            for i, c in enumerate(self.categories)
-        }
-        if not flags:
+        turns = turn_texts(batch).with_row_index("_t").with_columns(_text=without_code(pl.col("text")))
+        if not self.categories:
             return worst_exchange(
                 batch, turns.clear().select("_r", "turn", passed=True, score=1.0, message=None, evidence=None)
             )
-        hits = turns.with_columns(**flags).filter(pl.any_horizontal(list(flags))).with_columns(_text=text)
+        # One scan per category (polars keeps a few dozen compiled patterns: no new combinations of
+        # them), then the candidates alone are looked at closely.
+        role = pl.col("role")
+        flags = {
+            f"_c{i}": role.is_in(c.roles) & self._scanned(c.start).str.contains(c.pattern)
+            for i, c in enumerate(self.categories)
+        }
+        hits = turns.with_columns(**flags).filter(pl.any_horizontal(list(flags)))
         context = self._context(batch, hits)
         found = []
         for i, c in enumerate(self.categories):
@@ -157,6 +158,10 @@ class GeneratorArtefact(RecordRule):
             evidence="_evidence",
         )
         return worst_exchange(batch, judged)
+
+    @staticmethod
+    def _scanned(start: bool) -> pl.Expr:
+        return pl.col("_text").str.slice(0, _HEAD) if start else pl.col("_text")
 
     def _context(self, batch: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
         """Per record with a hit: ``_tools`` (tool-use data) and ``_context`` (the lower-cased text a

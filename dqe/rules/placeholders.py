@@ -66,15 +66,13 @@ class Placeholder(RecordRule):
         self.fill_in = marker_pattern(context.pack("fill-in"), "slots", "patterns", "fill-in")
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
-        turns = turn_texts(batch, system=True)
-        text = without_code(pl.col("text"))
+        turns = turn_texts(batch, system=True).with_columns(_text=without_code(pl.col("text")))
+        # Candidates first; then, on those alone, fill-in slots out and each category again.
+        flags = {f"_c{c}": pl.col("_text").str.contains(pattern) for c, (_label, pattern) in enumerate(self.categories)}
+        turns = turns.with_columns(**flags).filter(pl.any_horizontal(list(flags))) if flags else turns.clear()
         if self.fill_in is not None:
-            text = text.str.replace_all(self.fill_in, " ")
-        turns = turns.with_columns(_text=text).with_columns(
-            **{f"_c{c}": pl.col("_text").str.contains(pattern) for c, (_label, pattern) in enumerate(self.categories)}
-        )
-        flags = [f"_c{c}" for c in range(len(self.categories))]
-        hits = turns.filter(pl.any_horizontal(flags)) if flags else turns.clear()
+            turns = turns.with_columns(pl.col("_text").str.replace_all(self.fill_in, " "))
+        hits = turns.with_columns(**flags).filter(pl.any_horizontal(list(flags))) if flags else turns
         if self.asked is not None:
             # Slots are what a question asking for a template wants, and what answers a question holding
             # slots itself; a user turn or system prompt is spared only when it asks for a template.
