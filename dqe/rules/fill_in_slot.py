@@ -16,9 +16,11 @@ _SHOWN = 3  # slots quoted per message
 class FillInSlot(RecordRule):
     """Looks in every assistant turn, Markdown code left out, for the slots of the `fill-in` rule
     pack: [Your Name], [Recipient's Name], [Company Name], [Insert Date], <Your Email>, "Dear XXX",
-    [您的姓名], 【公司名称】, [插入日期], XXX先生, 某某公司. An answer to a question that asks for a
-    template ("template", "form letter", "模板"), or that holds slots itself, has slots by design and
-    passes; so do settings in example code (`password="yourpassword"`). A warning by default: a
+    @username, [您的姓名], 【公司名称】, [插入日期], XXX先生, 某某公司. An answer to a question that
+    asks for a template ("template", "form letter", "模板"), or that holds slots itself, has slots
+    by design and passes; so do settings in example code (`password="yourpassword"`), brackets that
+    index code (`row[date]`), Markdown links ([link](url)) and HTML tags (<title>). Each finding
+    names its turn and quotes the slots. A warning by default: a
     letter written for the user to finish may carry its slots on purpose; make it an error
     (`severity = "error"`) for data that should name real things."""
 

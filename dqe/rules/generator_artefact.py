@@ -56,15 +56,19 @@ class GeneratorArtefact(RecordRule):
     pack: snake_case pseudo-words in prose ("a rich taste of caramelize_kale"), a tool or template
     name set off as a marker or called like a function in prose ("*advice_maker*"), a template's
     field name opening an answer ("Output:", "### Response:", "输出："), chat template tokens
-    inside an answer ("<|im_end|>", "[INST]"), notes of the generator ("(Rewritten sentence: ...)"),
-    and template markers in the question (an empty input written "noinput", a "### 输入：" header).
+    inside an answer ("<|im_end|>", "[INST]"), notes of the generator in an answer or a question
+    it wrote ("(Rewritten sentence: ...)", "(No change needed ...)"), half-translated words
+    ("色less"), and template markers in the question (an empty input written "noinput", a
+    "### 输入：" header).
 
-    Precision first. Pseudo-words and markers count only in prose: a turn that otherwise looks like
-    code, a question about code (a Python answer that talks about `my_function`), and tool-use data
-    (a `tools` field or tool turns, where function names are the topic) pass; so do identifiers in
-    quotes or code spans, file names and URLs. In answers, a match the question, the system prompt
-    or the tools already hold is the user's own word ("Output:" for "what is the output of this
-    code?"). A warning by default."""
+    Precision first. Pseudo-words and markers count only in prose: a turn that otherwise looks
+    like code or names things of the trade (a file name, "the read_csv method", "your username"),
+    a question about code (a Python answer that talks about `my_function`), and tool-use data (a
+    `tools` field or tool turns, where function names are the topic) pass; so do identifiers in
+    quotes or code spans, hashtags, e-mail addresses and URLs. In answers, a match the question,
+    the system prompt or the tools already hold is the user's own word ("Output:" for "what is the
+    output of this code?"). Each finding names its turn and quotes what matched. A warning by
+    default."""
 
     code = "DQ205"
     name = "generator-artefact"
