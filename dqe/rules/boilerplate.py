@@ -32,9 +32,15 @@ _FIRST_SENTENCE = r"^[^.!?。！？\n]*[.!?。！？]?"
 _QUOTED = r"\"[^\"\n]{8,}\"|“[^”\n]{8,}”|‘[^’\n]{8,}’|「[^」\n]{8,}」|『[^』\n]{8,}』|'[^\n]{8,}?'(?:[\s.,;:!?)]|$)"
 _WORDS = r"[a-zA-Z\u00C0-\u024F\u0370-\u04FF]{3,}"  # Latin, Greek, Cyrillic words; two Chinese characters make one
 _HAN = r"[\u4E00-\u9FFF]"
+
+
+def _has_han(word: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in word)
+
+
 _STEP = r"(?m)^\s*(?:\d+[.)、]|[-*•])\s*\S"
 _NO_TOOLS = ("", "[]", "{}", "null")
-_CONTENT_SCAN = 1000
+_CONTENT_SCAN = 400
 _JUDGED = {
     "_r": pl.UInt32,
     "turn": pl.Int32,
@@ -74,7 +80,7 @@ class Category(NamedTuple):
     label: str
     parts: tuple[Part, ...]
     idioms: str | None  # removed from a turn before the parts are matched
-    filler: str | None  # words without content, for 'no-content' categories
+    filler: tuple[str, ...]  # words without content, for 'no-content' categories (plain words, lower case)
     start: bool
     final_only: bool
     short_only: bool
@@ -148,7 +154,11 @@ def load_categories(pack: dict, pack_name: str = PACK) -> list[Category]:
                 label=pack_value(pack, f"{base}.label", pack_name, str, default=name),
                 parts=tuple(parts),
                 idioms=marker_pattern(pack, base, "idioms", pack_name),
-                filler=marker_pattern(pack, base, "filler", pack_name),
+                filler=tuple(
+                    word.lower()
+                    for lang in languages(pack, base, pack_name)
+                    for word in string_list(pack, f"{base}.{lang}.filler", pack_name)
+                ),
                 start=_choice(pack, base, "where", "anywhere", pack_name) == "start",
                 final_only=_choice(pack, base, "turns", "all", pack_name) == "final",
                 short_only=pack_value(pack, f"{base}.short-only", pack_name, bool, default=False),
@@ -391,12 +401,18 @@ class Boilerplate(RecordRule):
             rest = pl.col("answer")
             for part in c.parts:
                 rest = rest.str.replace_all(part.pattern, " ")
-            if c.filler is not None:
-                rest = rest.str.replace_all(c.filler, " ")
+            # Filler out without one more large pattern: Chinese words by a literal search, spaced
+            # words by a look-up of each.
+            han_filler = [w for w in c.filler if _has_han(w)]
+            if han_filler:
+                rest = rest.str.replace_many(han_filler, [" "] * len(han_filler))
+            spaced_filler = [w for w in c.filler if not _has_han(w)]
+            words = rest.str.to_lowercase().str.extract_all(_WORDS)
             stats = (
                 flagged.select(
                     "_t",
-                    _w=rest.str.count_matches(_WORDS) + rest.str.count_matches(_HAN) / 2,
+                    _w=words.list.eval(pl.element().is_in(spaced_filler).not_()).list.sum()
+                    + rest.str.count_matches(_HAN) / 2,
                     _n=rest.str.contains(r"\p{N}"),
                     _s=pl.col("answer").str.count_matches(_STEP),
                 )

@@ -99,14 +99,15 @@ class GeneratorArtefact(RecordRule):
             return worst_exchange(
                 batch, turns.clear().select("_r", "turn", passed=True, score=1.0, message=None, evidence=None)
             )
-        # One scan per category (polars keeps a few dozen compiled patterns: no new combinations of
-        # them), then the candidates alone are looked at closely.
-        role = pl.col("role")
-        flags = {
-            f"_c{i}": role.is_in(c.roles) & self._scanned(c.start).str.contains(c.pattern)
-            for i, c in enumerate(self.categories)
-        }
-        hits = turns.with_columns(**flags).filter(pl.any_horizontal(list(flags)))
+        # One scan per category, over the turns of its roles only (polars keeps a few dozen compiled
+        # patterns: no new combinations of them), then the candidates alone are looked at closely.
+        found = {}
+        for i, c in enumerate(self.categories):
+            own = turns.filter(pl.col("role").is_in(c.roles))
+            found[f"_c{i}"] = own.filter(self._scanned(c.start).str.contains(c.pattern))["_t"].implode()
+        hits = turns.with_columns(**{name: pl.col("_t").is_in(ids) for name, ids in found.items()}).filter(
+            pl.any_horizontal(list(found))
+        )
         context = self._context(batch, hits)
         found = []
         for i, c in enumerate(self.categories):
