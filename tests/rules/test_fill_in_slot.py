@@ -80,6 +80,7 @@ EXPECTED = {
     "llamafactory_v1_sft_demo.jsonl": 4,
     "fastchat_dummy_conversation.json": 0,
     "gsm8k_train_alpaca.json": 0,
+    "gpteacher_codegen_instruct.json": 0,
 }
 
 
