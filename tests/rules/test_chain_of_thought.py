@@ -87,6 +87,9 @@ def test_reasoned_answers_and_questions_without_need_pass(question, answer):
         ("Explain your reasoning: is 91 a prime number?", "No.", "request"),
         ("小红有5个苹果，又买了3个，一共有几个苹果？", "8个。", "math"),
         ("为什么冬天比夏天冷？", "太阳。", "why"),
+        # a mathematical function is no code, and a sum of a range is worked out
+        ("Find the derivative of the given function f(x) = 3x^2 + 2x at x = 2.", "14", "math"),
+        ("Calculate the sum of all the numbers between 0 and 10.", "55", "math"),
     ],
 )
 def test_questions_that_need_reasoning_fail_bare_answers(question, answer, need):
@@ -164,6 +167,13 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
         ),
         ("Write a haiku about 5 autumn leaves.", "Five leaves drift and fall\nred and gold on quiet ground\nwind hums"),
         ("What is the output of this code?\nx = 5\ny = 10\nprint(x + y)", "15"),
+        # code given in the question does the work, whatever the question asks of it
+        ("What does the following code print out?\nx = 5\ny = 10\nprint(x + y)", "15"),
+        ("Read the given code and output the logical result.\nx = 5\ny = 10\nif x > y:\n    print('X')", "Y"),
+        # one look at given values: their sum, their largest, a remainder
+        ("Find the sum of all items in this array.\nmy_array = [2, 4, 6, 8, 10]", "30"),
+        ("What is the maximum element in the given array? [3, 4, 8, 9, 10]", "10"),
+        ("What is the result of 1111 modulo 10?", "1"),
         # the asker wants the answer alone; an answer that asks back gives none
         ("Solve 3x + 5 = 20. Give only the final answer.", "x = 5"),
         ("Calculate my monthly loan payment.", "Sure: what are the amount, the rate and the term?"),
