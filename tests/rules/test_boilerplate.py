@@ -168,6 +168,13 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         ("Give advice on hydration.", "I cannot stress enough how important water is: drink 2 litres a day."),
         ("How was the concert?", "I can't tell you how happy I was to hear them play live again."),
         ("评价这本书。", "我不得不说，这本书的情节非常精彩，人物刻画细腻。"),
+        # a conclusion that the question's facts leave the answer open is an answer, not a refusal
+        (
+            "John is taller than Mark, Mark is taller than Susan, Susan is shorter than Lily. Is Lily taller than John?",
+            "We cannot determine if Lily is taller than John based on the given information: Lily is only "
+            "compared with Susan.",
+        ),
+        ("一个长方体的体积是12立方米，它的长宽高分别是多少？", "根据题目给出的信息，我们无法确定它的长宽高，因为有很多组数的乘积都是12。"),
         # an apology that opens a long, helpful answer is manners; one that corrects the premise is an answer
         (
             "I have a fever.",
