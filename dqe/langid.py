@@ -427,13 +427,19 @@ class LanguageIdentifier:
         """The language of each text: langdetect's codes (``en``, ``zh-cn``, ...) or ``und``."""
         return self.identify(texts, replay).language
 
-    def identify(self, texts: Sequence[str | None] | pl.Series, replay: bool = True) -> Detection:
+    def identify(
+        self, texts: Sequence[str | None] | pl.Series, replay: bool = True, decisive: float = DECISIVE
+    ) -> Detection:
         """Everything found about each text (see ``Detection``). ``replay``: texts whose two
         best languages are within ``REPLAY`` nats get langdetect's own seeded answer
-        (``dqe.langreplay``); without it, every text gets the exact scores' best."""
+        (``dqe.langreplay``); without it, every text gets the exact scores' best. ``decisive``:
+        the lead that ends a text's scoring; ``float("inf")`` scores every position (up to
+        1,024), for the few texts whose verdict matters more than its cost."""
         series = texts if isinstance(texts, pl.Series) else pl.Series(list(texts), dtype=pl.String)
         # In chunks, so that the per-character arrays stay small whatever the batch.
-        parts = [self._identify(series.slice(i, _CHUNK), replay) for i in range(0, max(series.len(), 1), _CHUNK)]
+        parts = [
+            self._identify(series.slice(i, _CHUNK), replay, decisive) for i in range(0, max(series.len(), 1), _CHUNK)
+        ]
         found = parts[0].found
         if len(parts) > 1:
             found = Detection(
@@ -454,7 +460,7 @@ class LanguageIdentifier:
                 found.language[text] = code  # -1, langdetect's "unknown", is the last: "und"
         return found
 
-    def _identify(self, series: pl.Series, replay: bool) -> _Part:
+    def _identify(self, series: pl.Series, replay: bool, decisive: float) -> _Part:
         n = len(series)
         p = self.profiles
         languages = len(p.languages)
@@ -495,7 +501,7 @@ class LanguageIdentifier:
                 language[members], margin[members] = columns[0], np.inf
                 scores[members, columns[0]] = 0.0
                 continue
-            sums, counts = self._score(bmp, starts[members] + 1, lengths[members] - 1, p.group_weights(g))
+            sums, counts = self._score(bmp, starts[members] + 1, lengths[members] - 1, p.group_weights(g), decisive)
             scores[np.ix_(members, columns)] = sums
             ngrams[members] = counts
             found = counts > 0
@@ -539,7 +545,7 @@ class LanguageIdentifier:
         return group, counts
 
     def _score(
-        self, bmp: np.ndarray, first: np.ndarray, body: np.ndarray, weights: np.ndarray
+        self, bmp: np.ndarray, first: np.ndarray, body: np.ndarray, weights: np.ndarray, decisive: float
     ) -> tuple[np.ndarray, np.ndarray]:
         """Scores of texts (starting at ``first``, ``body`` characters long) against the
         columns of ``weights``, in rounds of spread positions until each text is decided, and
@@ -559,7 +565,7 @@ class LanguageIdentifier:
             counts[now] += self.profiles.counts[rows].sum(axis=1)
             sums[now] += _sum_rows(weights, rows)
             top2 = np.partition(sums[now], -2, axis=1)[:, -2:]
-            active[now[top2[:, 1] - top2[:, 0] >= DECISIVE]] = False
+            active[now[top2[:, 1] - top2[:, 0] >= decisive]] = False
             done = upto
         return sums, counts
 

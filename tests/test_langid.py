@@ -10,7 +10,6 @@ import polars as pl
 import pytest
 from langdetect.detector_factory import init_factory
 
-import dqe.langid as langid
 from dqe.langid import LanguageIdentifier
 from tests.conftest import langdetect_reference as reference
 from tests.conftest import real
@@ -73,10 +72,9 @@ def test_urls_emails_and_very_long_texts(identifier):
     assert identifier.detect([text]) == ["en"]
 
 
-def test_scores_are_langdetects_naive_bayes_over_all_its_ngrams(identifier, monkeypatch):
+def test_scores_are_langdetects_naive_bayes_over_all_its_ngrams(identifier):
     """With early stopping off, a text's scores are exactly the naive-Bayes sums over the
     n-grams langdetect itself extracts: same cleaning, normalization, capital-word skipping."""
-    monkeypatch.setattr(langid, "DECISIVE", float("inf"))
     init_factory()
     factory = langid_factory()
     texts = [
@@ -86,7 +84,7 @@ def test_scores_are_langdetects_naive_bayes_over_all_its_ngrams(identifier, monk
         "Visit https://example.com now, or mail me@example.com!",
         "a b  c   d",
     ]
-    found = identifier.identify(texts)
+    found = identifier.identify(texts, decisive=float("inf"))
     columns = [found.languages.index(lang) for lang in factory.langlist]
     for text, scores, count in zip(texts, found.scores, found.ngrams, strict=True):
         detector = factory.create()
