@@ -1,34 +1,56 @@
-"""The language of each record's question and answer, detected once per text.
+"""The language of every user and assistant turn, and the answers written in another language
+than the user's.
 
-Detection is ``dqe.langid`` (langdetect's profiles, vectorized); on top of it this feature
-decides what a data set's reader wants to know:
+Detection is ``dqe.langid`` (langdetect's profiles, vectorized), every turn of a batch in one
+call. On top of it this feature decides what a reader of the report wants to know:
 
-- Code blocks and inline code are left out: code is no language. An answer that is only code
-  is ``und``.
+- Only user and assistant turns are detected: the system prompt, tool schemas, tool calls and
+  tool results are context (null in ``language_turns``). An empty or code-only turn is ``und``.
 - Chinese is ``zh``: langdetect's ``zh-cn`` and ``zh-tw`` merge, and text written in Han
-  characters alone is Chinese (langdetect calls short Chinese Korean or Japanese at times;
-  Korean needs hangul and Japanese kana here).
+  characters alone is Chinese (Korean needs hangul and Japanese kana). A text mixing Chinese,
+  Japanese or Korean with another script is in the CJK language when its CJK characters weigh
+  ``cjk_share`` of its letters.
 - A text is ``und`` (undetermined) when its best language leads the runner-up by less than
-  ``detection.min_lead`` nats (the ``language`` pack): "OK", "Paris", "You too!". The exact
-  scores decide the rest: langdetect's own answer for a close call (``dqe.langreplay``) is
-  a seeded coin toss, and such texts are undetermined here anyway.
-- The question's language falls back on the record's own ``language`` field (a code or a name
-  such as "Chinese") when the question's text is undetermined; the text otherwise decides, as a
-  field is often a data-set default copied to every record.
+  ``detection.min_lead`` nats or it has fewer than ``min_letters`` letters: "OK", "Paris".
+- Two passes. The first detects each turn as langdetect would (code blocks left out), and stops
+  scoring a text once a language leads by 20 nats. In most records every turn then shares a
+  plausible language (one within ``mismatch.min_contrast`` nats per n-gram of a text's best),
+  and that is the verdict. The turns of the other records (a few in a hundred) are detected
+  again on their ``prose`` (tool-call syntax, code, JSON, URLs, e-mail addresses, numbers and
+  formulas, capitalized words and, where enough is left, quotes removed) over all their
+  n-grams, and need ``min_words`` words besides: "Albert Einstein was wikipedia('Albert
+  Einstein')." is no German, "5 teddies * 3 bunnies/teddy = 15 bunnies" no Welsh.
+- A user turn of several lines is also plausible in the languages of its first and last lines:
+  a Chinese instruction over English material may be answered in either.
+- Within a record, a turn is labelled with the language plausible for most of the record's
+  turns when it is plausible for this one ("How does neural network work in deep learning?"
+  scores Afrikaans alone, English beside its answer).
+- The conversation's language is the one most of its user turns are in (the first, on a tie),
+  or the record's own ``language`` field (a code or a name such as "Chinese") when no user
+  turn tells.
 
-Columns: ``language_question`` and ``language_answer`` (codes); the bits of the languages
-plausible for each (``language_bits``: those within ``mismatch.min_contrast`` nats per n-gram
-of the best, which DQ301 checks against the allowed ones); ``language_mismatch`` (both
-determined, different, and no language plausible for both); ``language_translation`` (the
-question asks for a translation or names another language, patterns in the pack; looked for
-only where the answer's language differs from the question's). The report's ``languages``
-section counts them: questions and answers per language, and mismatches where no
-translation was asked.
+Each assistant turn is compared with the user turn it answers, or, when that turn cannot tell
+("OK", code only), with the conversation: a conflict is an answer whose language is determined
+and not plausible for the user turn (no language explains both texts well) or not the
+conversation's. The conflict is asked for when the user asks for a translation or another
+language (the pack's ``translation.patterns``) in that turn, in an earlier one or in the system
+prompt (a standing request: "from now on answer in French"), or names another language in that
+turn (``translation.mentions``).
+
+Columns, per record: ``language_turns`` (a code per turn, null for turns not judged: the
+``languages`` label), ``language_user`` (True for user turns, False for assistant turns, null
+for the rest), ``language_plausible`` (per turn, the bits of its plausible languages, which
+DQ301 checks against the allowed ones), ``language_asked`` (per turn, an assistant turn whose
+exchange asked for another language), ``language_conflicts`` (the conflicting exchanges, with
+the evidence that decided: DQ302's findings) and ``language_mismatch`` (a conflict nobody asked
+for). The report's ``languages`` section counts user turns (``question``) and assistant turns
+(``answer``) per language, and records with a mismatch.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -39,7 +61,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from dqe.config import ConfigError
 from dqe.feature import Feature
 from dqe.hookspecs import hookimpl
-from dqe.langid import UNDETERMINED, Detection, LanguageIdentifier, load_profiles, profiles_dir
+from dqe.langid import DECISIVE, UNDETERMINED, Detection, LanguageIdentifier, load_profiles, profiles_dir
 
 PACK = "language"
 _FENCED = r"(?s)```.*?```"
@@ -49,6 +71,71 @@ _MERGED = {"zh-cn": "zh", "zh-tw": "zh"}
 _NEEDS_SCRIPT = {"ko": "hangul", "ja": "kana"}  # written without these, a text is not this language
 # Japanese prose is a third kana or more; Chinese that quotes a Japanese name has little.
 _KANA_SHARE = 0.25
+# Nats of lead that end the scoring of a text detected again (langdetect's is 20: a few
+# sentences of arithmetic led by 20 nats for Welsh at 16 positions; scoring every n-gram
+# changed no label of the real data sets beyond this).
+_DECISIVE_AGAIN = 40.0
+
+# What ``prose`` removes. Character classes are ASCII where Python's \w would run into Chinese.
+_ID = r"[A-Za-z_][A-Za-z0-9_.]*"
+_NOT_PROSE = "|".join(
+    (
+        r"(?s:```.*?(?:```|\z)|~~~.*?(?:~~~|\z))",  # fenced code, closed or not
+        r"`[^`\n]{1,200}`",  # inline code
+        r"(?:https?://|www\.)[^\s<>\"'`]+",  # URLs
+        r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",  # e-mail addresses
+        r"\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}",  # JSON objects, template braces
+        _ID + r"\(\s*(?:'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")[^()\n]*\)",  # tool calls: name('...')
+        _ID + r"\((?:[^()\n]|\((?:[^()\n]|\([^()\n]*\))*\))*\)",  # calls: name(...), name(f(x))
+    )
+)
+# Whole lines of code outside fences: keywords that start a statement, declarations,
+# assignments, control lines ending in ':' or '{', lines ending in a brace or ');', SQL. Word
+# boundaries are ASCII: a Unicode one keeps the regex engine off its fast path on non-ASCII text.
+_CODE_LINE = (
+    r"(?m)^[ \t]*(?:"
+    r"(?:def|class|import|return|elif|except|raise|yield|lambda|async|await|function|public|private|"
+    r"protected|static|void|using|package|namespace|fn|impl|struct)(?-u:\b)[^\n]*"
+    r"|from [A-Za-z0-9_.]+ import(?-u:\b)[^\n]*"
+    r"|(?:let|const|var|val|auto|int|float|double|char|string|bool)[ \t]+[A-Za-z_][A-Za-z0-9_]*[ \t]*[=:;][^\n]*"
+    r"|(?:if|for|while|with|else|elif|try|finally|switch|case)(?-u:\b)[^\n]*[:{(][^\n]*"
+    r"|#[^\n]*"
+    r"|[A-Za-z_][A-Za-z0-9_.]*(?:\[[^\]\n]*\])*[ \t]*(?:[-+*/%]|//|\*\*)?=[ \t]*[^=\s][^\n]*"
+    r"|(?:#include|#!|//|/\*|\*/|\$ |>>> |<[/!]?[A-Za-z])[^\n]*"
+    r"|(?:SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|FROM|WHERE|JOIN|GROUP BY|ORDER BY)(?-u:\b)[^\n]*"
+    r"|[^\n]*(?:[{}]|[)\]'\"0-9][ \t]*;|\):)"
+    r")[ \t]*$"
+)
+_NOT_A_SENTENCE = r"(?m)^[^\n]*[^.!?。！？:：\s][ \t]*$"
+# Numbers and formulas (any token holding a digit: 42, 3.5%, 2*x+5=20), identifiers
+# (snake_case, camelCase, dotted.names) and operators.
+_SYMBOLS = "|".join(
+    (
+        r"[!-~]*[0-9][!-~]*",
+        r"[A-Za-z0-9]*_[A-Za-z0-9_]*",
+        r"[a-z]+[A-Z][A-Za-z]*",
+        r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+",
+        r"[=+*/^<>|\\~#$%&@×÷±≈≤≥∑∫√π]+",
+    )
+)
+_QUOTED = "|".join(
+    (
+        r"\"[^\"\n]{1,300}\"",
+        r"“[^”\n]{1,300}”",
+        r"‘[^’\n]{1,300}’",
+        r"「[^」\n]{1,300}」",
+        r"『[^』\n]{1,300}』",
+        r"«[^»\n]{1,300}»",
+        r"(?:^|[\s(\[:])'[^'\n]{1,300}'(?:$|[\s.,;:!?)\]])",
+    )
+)
+# Capitalized words inside a sentence: names mostly ("Albert Einstein", "Leonardo da Vinci"),
+# which pull a short text towards their own language. A sentence's first word stays: "What",
+# "How", "The" say much about a short question.
+_CAPITALIZED = r"(?P<before>[\p{L}\p{M}\p{N},;)\]\"'’”]\s+)\p{Lu}[\p{L}\p{M}]*(?:[ \t]+\p{Lu}[\p{L}\p{M}]*)*"
+_CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
+# A word: two letters or more of a script with words (lower case or uncased), or one CJK character.
+_WORD = rf"(?:^|[^\p{{L}}\p{{M}}])[[\p{{Ll}}\p{{Lo}}]--[{_CJK}]][[\p{{Ll}}\p{{Lo}}\p{{M}}]--[{_CJK}]]+|[{_CJK}]"
 
 
 @lru_cache(maxsize=1)
@@ -59,12 +146,26 @@ def known_languages() -> tuple[str, ...]:
 
 
 _BITS = np.left_shift(np.uint64(1), np.arange(len(known_languages()), dtype=np.uint64))
+UND = len(known_languages())  # the index of "und", one past the known languages
+_CJK_BITS = np.bitwise_or.reduce(_BITS[[known_languages().index(code) for code in ("zh", "ja", "ko")]])
 
 
 def language_bits(codes: np.ndarray | list[str]) -> np.ndarray:
     """One bit per reported language (``known_languages`` order), for sets of plausible ones."""
     index = np.searchsorted(np.array(known_languages(), dtype=object), np.asarray(codes, dtype=object))
     return _BITS[np.minimum(index, _BITS.size - 1)]
+
+
+@lru_cache(maxsize=8)
+def plausible_names(column: str) -> pl.Expr:
+    """The codes of the languages in a column of plausible-language bits, as a list."""
+    bits = pl.col(column)
+    return pl.concat_list(
+        [
+            pl.when((bits & pl.lit(int(bit), dtype=pl.UInt64)) != 0).then(pl.lit(code))
+            for bit, code in zip(_BITS, known_languages(), strict=True)
+        ]
+    ).list.drop_nulls()
 
 
 def normalize_code(code: str) -> str:
@@ -77,6 +178,7 @@ class _DetectionPack(BaseModel):
     model_config = ConfigDict(extra="forbid")
     min_lead: float = Field(8.0, ge=0)
     min_letters: int = Field(10, ge=0)
+    min_words: int = Field(3, ge=0)
     cjk_share: float = Field(0.3, ge=0, le=1)
     cjk_weight: float = Field(3.0, gt=0)
 
@@ -89,6 +191,7 @@ class _MismatchPack(BaseModel):
 class _TranslationPack(BaseModel):
     model_config = ConfigDict(extra="forbid")
     patterns: list[str] = Field(default_factory=list)
+    mentions: list[str] = Field(default_factory=list)
 
 
 class LanguagePack(BaseModel):
@@ -109,13 +212,14 @@ def load_pack(data: dict[str, Any]) -> LanguagePack:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"rule pack '{PACK}': {problems}") from None
-    for pattern in pack.translation.patterns:
-        try:
-            pl.Series([""]).str.contains(pattern)
-        except pl.exceptions.PolarsError as exc:
-            raise ConfigError(
-                f"rule pack '{PACK}': translation pattern {pattern!r} is not a valid regular expression ({exc})"
-            ) from None
+    for key in ("patterns", "mentions"):
+        for pattern in getattr(pack.translation, key):
+            try:
+                pl.Series([""]).str.contains(pattern)
+            except pl.exceptions.PolarsError as exc:
+                raise ConfigError(
+                    f"rule pack '{PACK}': translation {key[:-1]} {pattern!r} is not a valid regular expression ({exc})"
+                ) from None
     unknown = sorted({code for code in pack.names.values() if normalize_code(code) not in known_languages()})
     if unknown:
         raise ConfigError(f"rule pack '{PACK}': names map to unknown language codes: {', '.join(unknown)}")
@@ -132,6 +236,47 @@ def without_code(texts: pl.Series) -> pl.Series:
     return texts.scatter(quoting, prose.str.replace_all(_INLINE_CODE, " "))
 
 
+def words(texts: pl.Series) -> pl.Series:
+    """Words per text: runs of two letters or more that do not start with a capital, CJK characters one by one."""
+    return texts.str.count_matches(_WORD)
+
+
+def prose(texts: pl.Series, min_words: int = 3, quotes: pl.Series | None = None) -> pl.Series:
+    """What of each text a language can be told from: tool-call syntax (``wikipedia('...')``,
+    ``python(...)``), code (fenced, inline, lines of code outside fences, and in a text most
+    of whose lines are code, every line that does not end as a sentence), JSON, URLs,
+    e-mail addresses, numbers and formulas, identifiers, capitalized words inside sentences
+    (names) replaced by spaces; quotes too where ``min_words`` words are left without them (a
+    quoted name or phrase is mentioned, not spoken; a text that is all quote is judged on its
+    quote; ``quotes``: per text, whether its quotes may stand for it at all, which a user's
+    may not: quoted values and phrases are what the user gives, not the language they write
+    in); each word kept once."""
+    texts = texts.fill_null("").str.replace_all(_NOT_PROSE, " ")
+    # In a text most of whose lines are code, the lines no pattern knows ("chmod u+x file") are
+    # code too: only lines that end as a sentence does stay.
+    code = texts.str.count_matches(_CODE_LINE)
+    mostly_code = (code >= 2) & (2 * code >= texts.str.count_matches(r"(?m)^[ \t]*\S"))
+    texts = texts.str.replace_all(_CODE_LINE, "")
+    base = (
+        pl.select(pl.when(mostly_code).then(texts.str.replace_all(_NOT_A_SENTENCE, "")).otherwise(texts))
+        .to_series()
+        .str.replace_all(_SYMBOLS, " ")
+        .str.replace_all(_CAPITALIZED, "${before} ")
+    )
+    unquoted = base.str.replace_all(_QUOTED, " ")
+    enough = words(unquoted) >= min_words
+    if quotes is not None:
+        enough = enough | ~quotes
+    return _distinct(pl.select(pl.when(enough).then(unquoted).otherwise(base)).to_series())
+
+
+def _distinct(texts: pl.Series) -> pl.Series:
+    """Each text's whitespace-separated tokens, each once: "3 dozen cookies - 2 dozen = 1 dozen
+    cookies" says "dozen" once, not three times more Dutch than English."""
+    tokens = texts.str.split(" ").list.eval(pl.element().filter(pl.element() != ""))
+    return tokens.list.unique(maintain_order=True).list.join(" ")
+
+
 def _bits(columns: np.ndarray) -> np.ndarray:
     """Per row of a (rows, reported languages) bool array, its True columns as bits."""
     packed = np.packbits(columns, axis=1, bitorder="little")
@@ -140,25 +285,102 @@ def _bits(columns: np.ndarray) -> np.ndarray:
     return padded.view("<u8").ravel().astype(np.uint64)
 
 
+def _unbits(bits: np.ndarray) -> np.ndarray:
+    """The inverse of ``_bits``: a (rows, reported languages) bool array."""
+    return (bits[:, None] & _BITS[None, :]) != 0
+
+
+@dataclass
+class _Decided:
+    """What was decided about each of a run of texts (arrays in their order). Languages are
+    indices into ``known_languages()``, ``UND`` (one past the last) for undetermined."""
+
+    language: np.ndarray  # the label: the language, or UND
+    plausible: np.ndarray  # uint64 bits of the languages within min_contrast of the best; 0: too little text
+    best: np.ndarray  # the best language, determined or not
+    runner_up: np.ndarray  # the second best
+    behind: np.ndarray  # (texts, languages) nats per n-gram each language trails the best by
+    lead: np.ndarray  # nats between the best and the runner-up (inf: the script decided)
+    ngrams: np.ndarray  # n-grams scored
+    cjk: np.ndarray  # CJK share of the weighted letters (the CJK rule decided where >= cjk_share)
+    lines: np.ndarray  # uint64 bits: a user turn's first and last lines' languages (its answer may be in them)
+
+    def update(self, rows: np.ndarray, other: _Decided) -> None:
+        for name in self.__dataclass_fields__:
+            getattr(self, name)[rows] = getattr(other, name)
+
+
+# One conflicting exchange (``language_conflicts``): what DQ302 reports.
+CONFLICT = pl.Struct(
+    {
+        "turn": pl.Int32,  # the answer's turn
+        "question_turn": pl.Int32,  # the user turn it answers (null: none)
+        "against": pl.String,  # "question" or "conversation": what the answer was held to
+        "expected": pl.String,  # that language ("en/af/nl": the languages a short question could be)
+        "answer": pl.String,  # the answer's language
+        "asked": pl.Boolean,  # the user asked for a translation or another language
+        "evidence": pl.String,  # the scores that decided
+    }
+)
+
+
+def _segments(keys: np.ndarray) -> np.ndarray:
+    """Start of each run of equal values in sorted ``keys``."""
+    return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if keys.size else np.zeros(0, dtype=np.int64)
+
+
+def _alternation(patterns: list[str]) -> str | None:
+    """One case-insensitive regular expression matching any of ``patterns`` (None: no patterns)."""
+    return "(?i)" + "|".join(f"(?:{p})" for p in patterns) if patterns else None
+
+
+def _turn_rows(batch: pl.DataFrame) -> pl.DataFrame:
+    """One row per turn of every record, sorted: ``_r`` (the record's row), ``turn`` (1-based),
+    ``role`` and ``text``. Records that are one question and one answer come from the
+    ``question`` and ``answer`` columns; only longer conversations are exploded."""
+    roles = pl.col("turns").list.eval(pl.element().struct.field("role"))
+    simple = (roles.list.len() == 2) & (roles.list.first() == "user") & (roles.list.last() == "assistant")
+    flags = batch.select(simple.fill_null(False)).to_series()
+    rows = pl.int_range(pl.len(), dtype=pl.UInt32)
+    pairs = batch.select(_r=rows, question=pl.col("question").fill_null(""), answer=pl.col("answer").fill_null(""))
+    pairs = pairs.filter(flags)
+    parts = [
+        pairs.select("_r", turn=pl.lit(1, pl.Int32), role=pl.lit("user"), text="question"),
+        pairs.select("_r", turn=pl.lit(2, pl.Int32), role=pl.lit("assistant"), text="answer"),
+    ]
+    if not flags.all():
+        parts.append(
+            batch.select(_r=rows, turns="turns")
+            .filter(~flags)
+            .explode("turns")
+            .unnest("turns")
+            .with_columns(turn=pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over("_r"))
+            .filter(pl.col("role").is_not_null())
+            .select("_r", "turn", "role", text="content")
+        )
+    return pl.concat(parts).sort("_r", "turn")
+
+
 class Language(Feature):
     name = "language"
-    summary = "language of the question and of the answer (langdetect's profiles, vectorized)"
+    summary = "language of every user and assistant turn, and answers in another language than the user's"
     columns = (
-        "language_question",
-        "language_answer",
-        "language_question_plausible",
-        "language_answer_plausible",
+        "language_turns",
+        "language_user",
+        "language_plausible",
+        "language_asked",
+        "language_conflicts",
         "language_mismatch",
-        "language_translation",
     )
-    keep = ("language_question", "language_answer", "language_mismatch", "language_translation")
-    labels = {"languages.question": "language_question", "languages.answer": "language_answer"}
+    keep = ("language_turns", "language_user", "language_mismatch")
+    labels = {"languages": "language_turns"}
 
     def __init__(self, context):
         super().__init__(context)
         self.pack = load_pack(context.pack(PACK))
         self.identifier = LanguageIdentifier(load_profiles())
         self._codes = np.array(known_languages(), dtype=object)
+        self._labels = pl.Series([*known_languages(), UNDETERMINED], dtype=pl.String)
         profiled = self.identifier.profiles.languages
         reported = [_MERGED.get(code, code) for code in profiled]
         # Each reported language's column of langdetect's scores; Chinese takes the max of two.
@@ -166,71 +388,132 @@ class Language(Feature):
         self._merged = [i for i, code in enumerate(profiled) if code in _MERGED]
         self._column = {code: i for i, code in enumerate(self._codes)}
         self._names = {name.lower(): normalize_code(code) for name, code in self.pack.names.items()}
-        patterns = self.pack.translation.patterns
-        self._translation = "(?i)" + "|".join(f"(?:{p})" for p in patterns) if patterns else None
+        translation = self.pack.translation
+        self._asks = _alternation(translation.patterns)
+        self._mentions = _alternation([*translation.patterns, *translation.mentions])
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
-        n = batch.height
-        texts = without_code(pl.concat([batch["question"], batch["answer"]]).fill_null(""))
-        # No seeded replay: it decides only texts led by under 1 nat, which min_lead leaves und.
-        found = self.identifier.identify(texts, replay=False)
-        language, plausible = self._decide(found)
-        question = language[:n]
-        undetermined = question == UNDETERMINED
-        declared = self._declared(batch["language"]).to_numpy()
-        fallback = undetermined & (declared != None)  # noqa: E711 - elementwise on an object array
-        question[fallback] = declared[fallback]
-        plausible[:n][fallback] = language_bits(declared[fallback])
-        answer = language[n:]
-        # Different languages, and no language that explains both texts well.
-        mismatch = (question != UNDETERMINED) & (answer != UNDETERMINED) & (plausible[:n] & plausible[n:] == 0)
-        # Whether the question asks for another language matters only where the answer is in
-        # one: the patterns run on those questions alone.
-        translation = np.zeros(n, dtype=bool)
-        differ = np.flatnonzero((answer != UNDETERMINED) & (answer != question))
-        if self._translation and differ.size:
-            asking = batch["question"].gather(differ).fill_null("").str.contains(self._translation)
-            translation[differ] = asking.to_numpy()
-        return pl.DataFrame(
-            {
-                "language_question": pl.Series(question, dtype=pl.String),
-                "language_answer": pl.Series(answer, dtype=pl.String),
-                "language_question_plausible": pl.Series(plausible[:n], dtype=pl.UInt64),
-                "language_answer_plausible": pl.Series(plausible[n:], dtype=pl.UInt64),
-                "language_mismatch": pl.Series(mismatch, dtype=pl.Boolean),
-                "language_translation": pl.Series(translation, dtype=pl.Boolean),
-            }
+        turns = _turn_rows(batch)
+        role = turns["role"]
+        user = (role == "user").to_numpy()
+        judged = np.flatnonzero(user | (role == "assistant").to_numpy())
+        # From here on, arrays run over the judged turns, in record and turn order.
+        owner = turns["_r"].to_numpy()[judged]
+        asks = user[judged]
+        texts = turns["text"].fill_null("").gather(judged)
+        found = self._decide(self.identifier.identify(without_code(texts), replay=False))
+        split, differ = self._discord(owner, found)
+        # Again: every turn of the records whose turns disagree, and the turns decided by a
+        # short lead, which names, numbers and code sway ("What is 120 degrees Fahrenheit in
+        # Celsius?" leads for German by 12 nats).
+        shaky = (found.plausible != 0) & (found.lead < DECISIVE)
+        redo = np.flatnonzero(np.isin(owner, np.union1d(split, differ)) | shaky)
+        if redo.size:
+            found.update(redo, self._again(texts.gather(redo), asks[redo]))
+            _, differ = self._discord(owner, found)
+        self._anchor(owner, found, differ)
+
+        # Each answer with something to go on, the user turn before it (-1: none), and what it
+        # is held to: the languages plausible for that turn, or the conversation's language
+        # where that turn has too little to go on.
+        last = np.maximum.accumulate(np.where(asks, np.arange(judged.size), -1))
+        question = np.where(last >= np.searchsorted(owner, owner, side="left"), last, -1)
+        answers = np.flatnonzero(~asks & (found.plausible != 0))
+        at = np.maximum(question[answers], 0)
+        by_question = (question[answers] >= 0) & (found.plausible[at] != 0)
+        conversation = self._conversation(batch, owner, asks, found, owner[answers[~by_question]])
+        held = np.full(batch.height, -1, dtype=np.int64)
+        held[conversation["_r"].to_numpy()] = conversation["code"].to_numpy()
+        held = held[owner[answers]]
+        known = held >= 0
+        expected = np.where(by_question, found.language[at], held)
+        asked_bits = found.plausible[at] | found.lines[at]
+        expected_bits = np.where(by_question, asked_bits, np.where(known, _BITS[held], np.uint64(0)))
+        # An answer whose language is not singled out conflicts only with a user writing Chinese,
+        # Japanese or Korean: that it is none of those is certain, whichever it is.
+        certain = (found.language[answers] != UND) | (
+            (expected_bits & ~_CJK_BITS == 0) & (found.plausible[answers] & _CJK_BITS == 0)
+        )
+        conflict = certain & (by_question | known) & (expected_bits & found.plausible[answers] == 0)
+        differs = np.flatnonzero(~(by_question | known) | (expected != found.language[answers]))
+        asked = np.zeros(judged.size, dtype=bool)
+        asked[answers[differs]] = self._asked(batch, texts, owner, asks, question, answers[differs])
+        conflicts = self._conflicts(
+            turns["turn"].gather(judged),
+            owner,
+            answers[conflict],
+            question,
+            by_question[conflict],
+            expected[conflict],
+            asked,
+            found,
+            conversation,
         )
 
-    def _decide(self, found: Detection) -> tuple[np.ndarray, np.ndarray]:
-        """Per text, the reported language (or ``und``) and the bits of its plausible ones."""
+        # Back from judged turns to every turn, then to one list per record.
+        per_turn = turns.select(
+            "_r",
+            language_turns=self._labels.gather(
+                pl.Series(np.full(turns.height, -1), dtype=pl.Int64).scatter(judged, found.language).replace(-1, None)
+            ),
+            language_user=pl.when(pl.col("role") == "user").then(True).when(pl.col("role") == "assistant").then(False),
+            language_plausible=pl.Series(np.zeros(turns.height, dtype=np.uint64)).scatter(judged, found.plausible),
+            language_asked=pl.Series(np.zeros(turns.height, dtype=bool)).scatter(judged, asked),
+        )
+        lists = per_turn.group_by("_r", maintain_order=True).agg(pl.all())
+        out = (
+            batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32))
+            .join(lists, on="_r", how="left", maintain_order="left")
+            .join(conflicts, on="_r", how="left", maintain_order="left")
+        )
+        return out.select(
+            *(pl.col(c).fill_null(pl.lit([], out.schema[c])) for c in self.columns[:5]),
+            language_mismatch=pl.col("language_conflicts")
+            .list.eval(~pl.element().struct.field("asked"))
+            .list.any()
+            .fill_null(False),
+        )
+
+    def _decide(self, found: Detection, counted: np.ndarray | None = None) -> _Decided:
+        """Per text, its label (a language or ``UND``), the bits of its plausible languages and
+        what decided. ``counted``: words per text, which must reach ``min_words``."""
         scores = self._scores(found)
-        best = scores.argmax(axis=1)
-        top2 = np.partition(scores, -2, axis=1)[:, -2:]
+        rows = np.arange(scores.shape[0])
+        best = scores.argmax(axis=1) if rows.size else rows
+        first = scores[rows, best]
+        others = scores.copy()
+        others[rows, best] = -np.inf
+        second = others.argmax(axis=1) if rows.size else rows
+        runner = others[rows, second]
         with np.errstate(invalid="ignore"):  # -inf - -inf: only one language possible
-            lead = np.where(np.isneginf(top2[:, 0]), np.inf, top2[:, 1] - top2[:, 0])
-            behind = (top2[:, 1:] - scores) / np.maximum(found.ngrams, 1)[:, None]
+            lead = np.where(np.isneginf(runner), np.inf, first - runner)
+            behind = (first[:, None] - scores) / np.maximum(found.ngrams, 1)[:, None]
         weight = self.pack.detection.cjk_weight
         cjk = {code: found.count(script) * weight for code, script in (("zh", "han"), ("ja", "kana"), ("ko", "hangul"))}
         cjk_total = sum(cjk.values())
         letters = found.letters[:, 1:].sum(axis=1) + cjk_total * (1 - 1 / weight)
         detection = self.pack.detection
-        determined = np.isposinf(lead) | ((lead >= detection.min_lead) & (letters >= detection.min_letters))
-        close = (behind < self.pack.mismatch.min_contrast) & determined[:, None]
-        plausible = _bits(close)
-        language = np.where(determined, self._codes[best], UNDETERMINED)
+        # Enough to go on (the plausible languages say something), and one language ahead.
+        informative = np.isfinite(first) & (np.isposinf(lead) | (letters >= detection.min_letters))
+        if counted is not None:
+            informative &= np.isposinf(lead) | (counted >= detection.min_words)
+        determined = informative & (lead >= detection.min_lead)
+        plausible = _bits((behind < self.pack.mismatch.min_contrast) & informative[:, None])
+        language = np.where(determined, best, UND)
 
         # Mixed with enough Chinese, Japanese or Korean: that language.
         with np.errstate(invalid="ignore", divide="ignore"):
-            mostly = cjk_total / letters >= detection.cjk_share
-        if mostly.any():
-            codes = np.array(list(cjk), dtype=object)
-            chosen = codes[np.argmax(np.stack(list(cjk.values()), axis=1), axis=1)]
-            kana_share = cjk["ja"] / np.maximum(cjk["ja"] + cjk["zh"], 1)
-            chosen = np.where(kana_share >= _KANA_SHARE, "ja", chosen)  # Japanese writes Han too
-            language[mostly] = chosen[mostly]
-            plausible[mostly] = language_bits(chosen[mostly])
-        return language, plausible
+            share = np.nan_to_num(cjk_total / letters)
+        mostly = np.flatnonzero(share >= detection.cjk_share)
+        if mostly.size:
+            columns = np.array([self._column[code] for code in cjk])
+            chosen = columns[np.argmax(np.stack([v[mostly] for v in cjk.values()], axis=1), axis=1)]
+            kana_share = cjk["ja"][mostly] / np.maximum(cjk["ja"][mostly] + cjk["zh"][mostly], 1)
+            chosen = np.where(kana_share >= _KANA_SHARE, self._column["ja"], chosen)  # Japanese writes Han too
+            language[mostly] = best[mostly] = chosen
+            plausible[mostly] = _BITS[chosen]
+        lines = np.zeros(rows.size, dtype=np.uint64)
+        return _Decided(language, plausible, best, second, behind, lead, found.ngrams.copy(), share, lines)
 
     def _scores(self, found: Detection) -> np.ndarray:
         """Scores per reported language: Korean and Japanese ruled out of texts without hangul
@@ -246,6 +529,251 @@ class Language(Feature):
             )
         return merged
 
+    def _discord(self, owner: np.ndarray, found: _Decided) -> tuple[np.ndarray, np.ndarray]:
+        """The records whose turns (those with something to go on) share no plausible
+        language, and those whose turns' best languages differ."""
+        informative = found.plausible != 0
+        keys = owner[informative]
+        starts = _segments(keys)
+        if not starts.size:
+            return starts, starts
+        common = np.bitwise_and.reduceat(found.plausible[informative], starts)
+        best = found.best[informative]
+        differ = np.maximum.reduceat(best, starts) != np.minimum.reduceat(best, starts)
+        return keys[starts[common == 0]], keys[starts[differ]]
+
+    def _again(self, texts: pl.Series, asks: np.ndarray) -> _Decided:
+        """Detect again, on their prose and on more of their n-grams, the turns of the records
+        whose turns disagree: the records a verdict may fail, and the labels langdetect gets
+        wrong on names, numbers, tool calls and code (a few records in a thousand; code-heavy
+        data more). A user turn of several lines is also plausible in the languages of its
+        first and last lines."""
+        again = self._decide_prose(texts, pl.Series(~asks))
+        stripped = texts.str.strip_chars()
+        lined = np.flatnonzero(asks & stripped.str.contains("\n", literal=True).to_numpy() & (again.plausible != 0))
+        if lined.size:
+            ends = stripped.gather(lined)
+            ends = pl.concat([ends.str.extract(r"^([^\n]*)"), ends.str.extract(r"([^\n]*)$")])
+            line = self._decide_prose(ends, pl.Series(np.zeros(ends.len(), dtype=bool)))
+            again.lines[lined] = line.plausible[: lined.size] | line.plausible[lined.size :]
+        return again
+
+    def _decide_prose(self, texts: pl.Series, quotes: pl.Series) -> _Decided:
+        """``_decide`` on the ``prose`` of ``texts`` (``quotes``: see ``prose``), scored until a
+        language leads by ``_DECISIVE_AGAIN`` nats, words counted."""
+        cleaned = prose(texts, self.pack.detection.min_words, quotes)
+        found = self.identifier.identify(cleaned, replay=False, decisive=_DECISIVE_AGAIN)
+        return self._decide(found, words(cleaned).to_numpy())
+
+    def _anchor(self, owner: np.ndarray, found: _Decided, differ: np.ndarray) -> None:
+        """In the records whose turns' best languages differ, label each turn with something to
+        go on with the language plausible for most such turns of its record (of those, the one
+        that trails the best the least, summed over them) when that language is plausible for it
+        and for another turn, and the language of a turn it decided: the record's other turns
+        decide between the languages a short text could be."""
+        rows = np.flatnonzero(np.isin(owner, differ) & (found.plausible != 0))
+        if not rows.size:
+            return
+        starts = _segments(owner[rows])
+        sizes = np.diff(np.r_[starts, rows.size])
+        bits = found.plausible[rows]
+        plausible = _unbits(bits)
+        votes = np.add.reduceat(plausible.astype(np.int64), starts, axis=0)
+        trails = np.add.reduceat(np.where(plausible, found.behind[rows], 0.0), starts, axis=0)
+        determined = found.language[rows] != UND
+        decided = np.add.reduceat(
+            _unbits(np.where(determined, _BITS[np.minimum(found.language[rows], UND - 1)], np.uint64(0))).astype(
+                np.int64
+            ),
+            starts,
+            axis=0,
+        )
+        candidate = (votes == votes.max(axis=1, keepdims=True)) & (decided > 0)
+        anchor = np.where(candidate, trails, np.inf).argmin(axis=1)
+        shared = np.repeat((votes.max(axis=1) >= 2) & candidate.any(axis=1), sizes)
+        anchor = np.repeat(anchor, sizes)
+        fits = shared & ((bits & _BITS[anchor]) != 0)
+        found.language[rows[fits]] = anchor[fits]
+
+    def _conversation(
+        self, batch: pl.DataFrame, owner: np.ndarray, asks: np.ndarray, found: _Decided, records: np.ndarray
+    ) -> pl.DataFrame:
+        """For ``records``: ``code``, the language most of the record's determined user turns
+        are in (the first on a tie; else the record's own ``language`` field; else null), and
+        ``support``, what says so ("2 of 3 user turns", "its language field")."""
+        records = np.unique(records)
+        rows = np.flatnonzero(asks & np.isin(owner, records))
+        told = pl.DataFrame(
+            {"_r": owner[rows], "code": found.language[rows], "row": rows},
+            schema={"_r": pl.UInt32, "code": pl.Int64, "row": pl.Int64},
+        )
+        top = (
+            told.filter(pl.col("code") != UND)
+            .group_by("_r", "code")
+            .agg(n=pl.len(), first=pl.col("row").min())
+            .sort("_r", "n", "first", descending=[False, True, False])
+            .unique("_r", keep="first", maintain_order=True)
+            .join(told.group_by("_r").agg(total=pl.len()), on="_r", how="left")
+        )
+        index = pl.Series(records, dtype=pl.UInt32)
+        declared = self._declared(batch["language"].gather(index))
+        field = pl.Series(np.searchsorted(self._codes, declared.fill_null("").to_numpy()), dtype=pl.Int64)
+        return (
+            pl.DataFrame({"_r": index, "declared": field.scatter(declared.is_null().arg_true(), None)})
+            .join(top, on="_r", how="left", maintain_order="left")
+            .select(
+                "_r",
+                code=pl.coalesce("code", "declared").fill_null(-1),
+                support=pl.when(pl.col("code").is_not_null())
+                .then(pl.format("{} of {} user turns", "n", "total"))
+                .when(pl.col("declared").is_not_null())
+                .then(pl.lit("its language field")),
+            )
+        )
+
+    def _asked(
+        self,
+        batch: pl.DataFrame,
+        texts: pl.Series,
+        owner: np.ndarray,
+        asks: np.ndarray,
+        question: np.ndarray,
+        answers: np.ndarray,
+    ) -> np.ndarray:
+        """For each answer, whether another language was asked for: a translation or language
+        asked in its user turn or an earlier one (a standing request) or in the system prompt,
+        or another language named in its user turn."""
+        if not answers.size or self._mentions is None:
+            return np.zeros(answers.size, dtype=bool)
+        asking = np.zeros(owner.size, dtype=np.int64)
+        if self._asks is not None:
+            scope = np.flatnonzero(asks & np.isin(owner, owner[answers]))
+            asking[scope] = texts.gather(scope).str.contains(self._asks).to_numpy()
+        so_far = np.cumsum(asking)
+        start = np.searchsorted(owner, owner[answers], side="left")
+        before = np.where(start > 0, so_far[np.maximum(start - 1, 0)], 0)
+        at = question[answers]
+        standing = (at >= 0) & (so_far[np.maximum(at, 0)] > before)
+        naming = (at >= 0) & texts.gather(np.maximum(at, 0)).str.contains(self._mentions).to_numpy()
+        system = batch["system"].gather(owner[answers]).fill_null("").str.contains(self._mentions).to_numpy()
+        return standing | naming | system
+
+    def _conflicts(
+        self,
+        turn: pl.Series,
+        owner: np.ndarray,
+        rows: np.ndarray,
+        question: np.ndarray,
+        by_question: np.ndarray,
+        expected: np.ndarray,
+        asked: np.ndarray,
+        found: _Decided,
+        conversation: pl.DataFrame,
+    ) -> pl.DataFrame:
+        """Per record with conflicts, ``language_conflicts``: each conflicting answer's turn,
+        its user turn, what it was held to (``against``: question or conversation), both
+        languages, whether another language was asked for, and the evidence that decided."""
+        if not rows.size:
+            return pl.DataFrame(schema={"_r": pl.UInt32, "language_conflicts": pl.List(CONFLICT)})
+        at = question[rows]
+        asked_at = np.maximum(at, 0)
+        frame = pl.DataFrame(
+            {
+                "_r": pl.Series(owner[rows], dtype=pl.UInt32),
+                "turn": turn.gather(rows),
+                "question_turn": turn.gather(asked_at).scatter(np.flatnonzero(at < 0), None),
+                "by_question": by_question,
+                # A user turn too short to single one language out: the languages it could be in.
+                "expected": self._labels.gather(expected).zip_with(
+                    pl.Series(expected != UND), self._names_of(found.plausible[asked_at]).list.join("/")
+                ),
+                "answer": self._labels.gather(found.language[rows]).zip_with(
+                    pl.Series(found.language[rows] != UND), self._names_of(found.plausible[rows]).list.join("/")
+                ),
+                "asked": asked[rows],
+                "a_how": self._how(found, rows),
+                "q_how": self._how(found, asked_at),
+            }
+        )
+        frame = frame.join(conversation.select("_r", "support"), on="_r", how="left", maintain_order="left")
+        evidence = (
+            pl.when("by_question")
+            .then(
+                pl.format(
+                    "answer {}; question (turn {}) {}; no language within {} nats/n-gram of both",
+                    "a_how",
+                    "question_turn",
+                    "q_how",
+                    pl.lit(self.pack.mismatch.min_contrast),
+                )
+            )
+            .otherwise(
+                pl.format(
+                    "answer {}; {} too short to tell; conversation {} ({})",
+                    "a_how",
+                    pl.when(pl.col("question_turn").is_null())
+                    .then(pl.lit("no question"))
+                    .otherwise(pl.format("question (turn {})", "question_turn")),
+                    "expected",
+                    "support",
+                )
+            )
+        )
+        items = frame.select(
+            "_r",
+            item=pl.struct(
+                "turn",
+                "question_turn",
+                against=pl.when("by_question").then(pl.lit("question")).otherwise(pl.lit("conversation")),
+                expected="expected",
+                answer="answer",
+                asked="asked",
+                evidence=evidence,
+            ),
+        )
+        return items.group_by("_r", maintain_order=True).agg(language_conflicts="item")
+
+    def _how(self, found: _Decided, rows: np.ndarray) -> pl.Series:
+        """How each text's language was decided, for evidence: "zh (72% CJK letters)",
+        "el (by its script)", "en (37.2 nats ahead of de over 120 n-grams)", "und (en 3.1 nats
+        ahead of af over 40 n-grams; plausible en/af/nl)"."""
+        lead = pl.format("{} nats ahead of {} over {} n-grams", pl.col("lead").round(1), "runner_up", "ngrams")
+        return (
+            pl.DataFrame(
+                {
+                    "code": self._labels.gather(found.language[rows]),
+                    "best": self._labels.gather(found.best[rows]),
+                    "plausible": self._names_of(found.plausible[rows]).list.join("/"),
+                    "share": found.cjk[rows],
+                    "lead": found.lead[rows],
+                    "runner_up": self._labels.gather(found.runner_up[rows]),
+                    "ngrams": found.ngrams[rows],
+                }
+            )
+            .select(
+                pl.when(pl.col("share") >= self.pack.detection.cjk_share)
+                .then(pl.format("{} ({}% CJK letters)", "code", (pl.col("share") * 100).round(0).cast(pl.Int64)))
+                .when(pl.col("lead").is_infinite())
+                .then(pl.format("{} (by its script)", "code"))
+                .when(pl.col("code") != pl.col("best"))
+                .then(pl.format("{} ({} {}; plausible {})", "code", "best", lead, "plausible"))
+                .otherwise(pl.format("{} ({})", "code", lead))
+            )
+            .to_series()
+        )
+
+    def _names_of(self, bits: np.ndarray) -> pl.Series:
+        """The codes of the languages in each set of plausible-language bits, as lists."""
+        pairs = np.argwhere(_unbits(bits))
+        return (
+            pl.DataFrame({"row": pairs[:, 0], "code": self._labels.gather(pairs[:, 1])})
+            .group_by("row", maintain_order=True)
+            .agg("code")
+            .join(pl.DataFrame({"row": np.arange(bits.size)}), on="row", how="right")
+            .sort("row")["code"]
+            .fill_null(pl.lit([], pl.List(pl.String)))
+        )
+
     def _declared(self, declared: pl.Series) -> pl.Series:
         """The record's own ``language`` field as a reported code, or null."""
         named = declared.str.strip_chars().str.to_lowercase().replace(self._names)
@@ -257,16 +785,17 @@ class Language(Feature):
     def summarize(self, table: pl.DataFrame) -> dict[str, Any]:
         if table.height == 0:
             return {}
+        turns = table.select("language_turns", "language_user").explode("language_turns", "language_user")
+        turns = turns.drop_nulls("language_user")
 
-        def counts(column: str) -> dict[str, int]:
-            return {str(k): int(v) for k, v in table[column].value_counts(sort=True).iter_rows()}
+        def counts(frame: pl.DataFrame) -> dict[str, int]:
+            return {str(k): int(v) for k, v in frame["language_turns"].value_counts(sort=True).iter_rows()}
 
-        mismatch = int((table["language_mismatch"] & ~table["language_translation"]).sum())
         return {
             "languages": {
-                "question": counts("language_question"),
-                "answer": counts("language_answer"),
-                "mismatch": mismatch,
+                "question": counts(turns.filter(pl.col("language_user"))),
+                "answer": counts(turns.filter(~pl.col("language_user"))),
+                "mismatch": int(table["language_mismatch"].sum()),
             }
         }
 

@@ -8,10 +8,10 @@ import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 
-from dqe.features.language import known_languages, language_bits, normalize_code
+from dqe.features.language import known_languages, language_bits, normalize_code, plausible_names
 from dqe.hookspecs import hookimpl
 from dqe.langid import UNDETERMINED
-from dqe.rule import RecordRule, RuleOptions
+from dqe.rule import RecordRule, RuleOptions, worst_exchange
 
 
 class LanguageAllowedOptions(RuleOptions):
@@ -45,19 +45,22 @@ class LanguageAllowedOptions(RuleOptions):
 
 
 class LanguageAllowed(RecordRule):
-    """Fails a record whose question or answer (option ``fields``) is in a language outside
-    ``allowed-languages``. The language is the ``language`` feature's: langdetect's profiles,
-    Chinese reported as ``zh``, code left out, ``und`` for texts too short to tell (which pass
-    unless ``allow-undetermined`` is false). A text passes when an allowed language explains
-    it nearly as well as the detected one (the pack's ``mismatch.min_contrast``): English
-    arithmetic that langdetect calls Dutch is English enough. With no languages listed, the
-    rule passes every record: list the languages you train for to switch it on. The answer to
-    a question that asks for a translation ("Translate ... into French") may be in any
-    language unless ``allow-translation`` is false."""
+    """Fails a record with a user turn (question) or assistant turn (answer; option ``fields``)
+    in a language outside ``allowed-languages``, judged turn by turn over the whole
+    conversation (the system prompt, tools and tool results are context). The language is the
+    ``language`` feature's: langdetect's profiles, Chinese reported as ``zh``, code, tool calls
+    and names left out, ``und`` for texts too short to tell (which pass unless
+    ``allow-undetermined`` is false). A text passes when an allowed language explains it nearly
+    as well as the detected one (the pack's ``mismatch.min_contrast``): English arithmetic that
+    langdetect calls Dutch is English enough. With no languages listed, the rule passes every
+    record: list the languages you train for to switch it on. An answer may be in any language
+    where the user asked for a translation or another language (in its turn, an earlier one or
+    the system prompt) unless ``allow-translation`` is false. The finding names the first turn
+    outside, and gives the languages plausible for it."""
 
     code = "DQ301"
     name = "language-allowed"
-    summary = "question or answer in a language outside allowed-languages (off until you list some)"
+    summary = "a user or assistant turn in a language outside allowed-languages (off until you list some)"
     why = (
         "A fine-tuning set for an English or a Chinese assistant that carries records in other "
         "languages (scraped pages, machine-translated rows, a stray Korean batch) teaches the "
@@ -66,7 +69,7 @@ class LanguageAllowed(RecordRule):
     example = (
         'With allowed-languages = ["en", "zh"], {"instruction": "Quelle est la capitale de la '
         'France ?", "output": "Paris est la capitale de la France."} fails: '
-        "'question fr, answer fr; allowed: en, zh'."
+        "'question fr; allowed: en, zh (also turns 2)'."
     )
     Options = LanguageAllowedOptions
     needs = ("language",)
@@ -82,24 +85,33 @@ class LanguageAllowed(RecordRule):
                     "message": pl.repeat(None, n, dtype=pl.String, eager=True),
                 }
             )
-        bits = int(np.bitwise_or.reduce(language_bits(allowed)))
-        parts = []
-        for field in self.options.fields:
-            language = pl.col(f"language_{field}")
-            outside = (pl.col(f"language_{field}_plausible") & pl.lit(bits, dtype=pl.UInt64)) == 0
-            if self.options.allow_undetermined:
-                outside = outside & (language != UNDETERMINED)
-            if field == "answer" and self.options.allow_translation:
-                outside = outside & ~pl.col("language_translation")
-            parts.append(pl.when(outside).then(pl.format(f"{field} {{}}", language)))
-        reasons = pl.concat_list(parts).list.drop_nulls()
-        return batch.select(reasons=reasons).select(
-            passed=pl.col("reasons").list.len() == 0,
-            score=(pl.col("reasons").list.len() == 0).cast(pl.Float64),
-            message=pl.when(pl.col("reasons").list.len() > 0).then(
-                pl.concat_str(pl.col("reasons").list.join(", "), pl.lit(f"; allowed: {', '.join(allowed)}"))
-            ),
+        bits = pl.lit(int(np.bitwise_or.reduce(language_bits(allowed))), dtype=pl.UInt64)
+        lists = ("language_turns", "language_user", "language_plausible", "language_asked")
+        turns = (
+            batch.select(*lists, _r=pl.int_range(pl.len(), dtype=pl.UInt32))
+            .explode(*lists)
+            .with_columns(turn=pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over("_r"))
+            .drop_nulls("language_user")
         )
+        checked = [pl.col("language_user") == (field == "question") for field in self.options.fields]
+        outside = pl.any_horizontal(checked) & ((pl.col("language_plausible") & bits) == 0)
+        if self.options.allow_undetermined:
+            outside = outside & (pl.col("language_turns") != UNDETERMINED)
+        if self.options.allow_translation:
+            outside = outside & ~pl.col("language_asked")
+        plausible = plausible_names("language_plausible")
+        field = pl.when(pl.col("language_user")).then(pl.lit("question")).otherwise(pl.lit("answer"))
+        judged = turns.filter(outside).select(
+            "_r",
+            "turn",
+            passed=pl.lit(False),
+            score=pl.lit(0.0),
+            message=pl.format(f"{{}} {{}}; allowed: {', '.join(allowed)}", field, "language_turns"),
+            evidence=pl.when(plausible.list.len() > 0)
+            .then(pl.format("{} {}: plausible {}; none allowed", field, "language_turns", plausible.list.join(", ")))
+            .otherwise(pl.format("{} {}: its language cannot be told", field, "language_turns")),
+        )
+        return worst_exchange(batch, judged)
 
 
 @hookimpl

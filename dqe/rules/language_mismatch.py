@@ -1,4 +1,4 @@
-"""DQ302 language-mismatch: an answer is in the language of its question, unless asked otherwise."""
+"""DQ302 language-mismatch: every answer is in the language of the user it answers, unless asked otherwise."""
 
 from __future__ import annotations
 
@@ -6,52 +6,75 @@ import polars as pl
 from pydantic import Field
 
 from dqe.hookspecs import hookimpl
-from dqe.rule import RecordRule, RuleOptions
+from dqe.rule import RecordRule, RuleOptions, worst_exchange
 
 
 class LanguageMismatchOptions(RuleOptions):
     allow_translation: bool = Field(
         True,
-        description="a question that asks for a translation or names another language "
-        "(patterns in the 'language' pack) may be answered in another language",
+        description="an answer may be in another language when the user asked for a translation or "
+        "another language in its turn, an earlier turn or the system prompt, or named another "
+        "language in its turn (patterns in the 'language' pack)",
+    )
+    conversation: bool = Field(
+        True,
+        description="hold an answer to a user turn whose language cannot be told ('OK', code only) to "
+        "the language the user has been writing in",
     )
 
 
 class LanguageMismatch(RecordRule):
-    """Fails a record whose answer is written in another language than its question: both
-    languages determined by the ``language`` feature, different, and no language explains both
-    texts well (within the pack's ``mismatch.min_contrast`` of each text's best), so that a
-    Chinese explanation of English words, or English arithmetic that langdetect takes for
-    French, passes. A question that asks for a
-    translation or names another language ("Translate ... into French", "用英文回答",
-    "What is 'cat' in Spanish?") may be answered in that language. Short answers whose
-    language cannot be told ("OK", "42", code only) pass."""
+    """Fails a record with an assistant turn written in another language than the user turn it
+    answers, judged turn by turn over the whole conversation (Alpaca history, ShareGPT, OpenAI
+    messages; the system prompt, tools and tool results are context). Both languages come from
+    the ``language`` feature and must differ with no language explaining both texts well
+    (within the pack's ``mismatch.min_contrast`` of each text's best): a Chinese explanation of
+    English words, or English arithmetic that langdetect takes for Welsh, passes. Where the
+    user turn cannot tell ("OK", a name, code only), the answer is held to the language the
+    user has been writing in (option ``conversation``). A user who asks for a translation or
+    another language ("Translate ... into French", "from now on answer in Spanish", "用英文回答")
+    in that turn, an earlier one or the system prompt, or names another language in that turn
+    ("What is 'cat' in Spanish?"), may be answered in it. Answers whose language cannot be told
+    (short answers, names, code, tool calls) pass. The finding names the first turn at fault
+    and gives both languages and the scores that decided."""
 
     code = "DQ302"
     name = "language-mismatch"
-    summary = "answer in another language than its question, no translation asked"
+    summary = "an answer in another language than the user turn it answers, no translation asked"
     why = (
         "A model learns to answer in the language it is asked in from examples that do. A "
-        "Chinese question answered in English (a common slip of machine-built or merged data "
-        "sets) teaches it to switch languages on users who did not ask for it."
+        "Chinese question answered in English (a common slip of machine-built, translated or merged "
+        "data sets, often in a conversation's early turns) teaches it to switch languages on users "
+        "who did not ask for it."
     )
     example = (
         '{"instruction": "法国的首都是哪里？", "output": "The capital of France is Paris."} '
-        "fails: 'question zh, answer en'. "
+        "fails: 'question zh, answer en' (turn 2). "
         '{"instruction": "把这句话翻译成英文：我爱你", "output": "I love you."} passes.'
     )
     Options = LanguageMismatchOptions
     needs = ("language",)
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
-        failed = pl.col("language_mismatch")
-        if self.options.allow_translation:
-            failed = failed & ~pl.col("language_translation")
-        return batch.select(
-            passed=~failed,
-            score=(~failed).cast(pl.Float64),
-            message=pl.when(failed).then(pl.format("question {}, answer {}", "language_question", "language_answer")),
+        conflicts = (
+            batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32), conflict="language_conflicts")
+            .filter(pl.col("conflict").list.len() > 0)
+            .explode("conflict")
+            .unnest("conflict")
         )
+        if self.options.allow_translation:
+            conflicts = conflicts.filter(~pl.col("asked"))
+        if not self.options.conversation:
+            conflicts = conflicts.filter(pl.col("against") == "question")
+        judged = conflicts.select(
+            "_r",
+            "turn",
+            passed=pl.lit(False),
+            score=pl.lit(0.0),
+            message=pl.format("{} {}, answer {}", "against", "expected", "answer"),
+            evidence="evidence",
+        )
+        return worst_exchange(batch, judged)
 
 
 @hookimpl

@@ -7,11 +7,12 @@ import pytest
 import dqe
 from dqe.config import ConfigError
 from dqe.docs import rule_doc
+from dqe.testing import assert_findings, conversation, run_rule
 from tests.conftest import REAL_FILES, real
 
 FRENCH = {
-    "instruction": "Quelle est la capitale de la France ?",
-    "output": "Paris est la capitale de la France.",
+    "instruction": "Quelle est la capitale de la France, et pourquoi est-elle si célèbre ?",
+    "output": "La capitale de la France est Paris, une ville connue pour ses musées et ses monuments.",
 }
 ENGLISH = {
     "instruction": "What is the capital of France?",
@@ -20,8 +21,8 @@ ENGLISH = {
 CHINESE = {"instruction": "法国的首都是哪里？", "output": "法国的首都是巴黎。"}
 SHORT = {"instruction": "Capital of France?", "output": "Paris"}
 TRANSLATION = {
-    "instruction": "Translate 'Where is the library?' into Italian.",
-    "output": "Dove si trova la biblioteca?",
+    "instruction": "Translate into Italian: where is the library? I would like to borrow a book for my sister.",
+    "output": "Dove si trova la biblioteca? Vorrei prendere in prestito un libro per mia sorella.",
 }
 
 
@@ -36,12 +37,12 @@ def test_with_no_languages_listed_every_record_passes():
 
 def test_a_record_outside_the_allowed_languages_fails_naming_them():
     messages = dq301([FRENCH, ENGLISH, CHINESE], **{"allowed-languages": ["en", "zh-CN"]})
-    assert messages == ["question fr, answer fr; allowed: en, zh"]
+    assert messages == ["question fr; allowed: en, zh (also turns 2)"]
 
 
 def test_fields_limits_the_check_to_the_answer():
     mixed = {
-        "instruction": "Quelle est la capitale de la France ?",
+        "instruction": "Quelle est la capitale de la France, et pourquoi est-elle si célèbre ?",
         "output": "The capital of France is Paris.",
     }
     assert dq301([mixed], **{"allowed-languages": ["en"]}) == ["question fr; allowed: en"]
@@ -51,13 +52,31 @@ def test_fields_limits_the_check_to_the_answer():
 def test_undetermined_texts_pass_unless_asked_otherwise():
     assert dq301([SHORT], **{"allowed-languages": ["en"]}) == []
     strict = dq301([SHORT], **{"allowed-languages": ["en"], "allow-undetermined": False})
-    assert strict == ["answer und; allowed: en"]
+    assert strict == ["question und; allowed: en (also turns 2)"]
 
 
 def test_a_translation_may_be_answered_in_any_language_unless_asked_otherwise():
     assert dq301([TRANSLATION], **{"allowed-languages": ["en"]}) == []
     strict = dq301([TRANSLATION], **{"allowed-languages": ["en"], "allow-translation": False})
     assert strict == ["answer it; allowed: en"]
+
+
+def test_every_turn_is_checked_and_the_finding_names_the_first_outside():
+    run = run_rule(
+        "DQ301",
+        [
+            conversation(
+                "Can you recommend a good book about the history of Rome?",
+                "Try SPQR by Mary Beard: it covers a thousand years of Roman history in a lively way.",
+                "Merci beaucoup ! Est-ce qu'il existe aussi une traduction française de ce livre ?",
+                "Yes, it was translated into French and published in 2016.",
+            )
+        ],
+        {"allowed-languages": ["en"]},
+    )
+    assert_findings(run, {0: "question fr; allowed: en"})
+    assert run.turns == [3]
+    assert run.evidence[0].startswith("question fr: plausible ") and run.evidence[0].endswith("; none allowed")
 
 
 def test_english_arithmetic_that_langdetect_calls_dutch_is_english_enough():

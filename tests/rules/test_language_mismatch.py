@@ -1,4 +1,4 @@
-"""DQ302 language-mismatch: an answer in another language than its question, unasked."""
+"""DQ302 language-mismatch: an answer in another language than the user turn it answers, unasked."""
 
 from __future__ import annotations
 
@@ -6,90 +6,205 @@ import pytest
 
 import dqe
 from dqe.docs import rule_doc
+from dqe.testing import assert_findings, conversation, record, run_rule
 from tests.conftest import REAL_FILES, real
 
 
-def qa(question, answer):
-    return {"instruction": question, "output": answer}
-
-
-def dq302(records, **options):
-    report = dqe.check(records, select=["DQ302"], rules={"DQ302": options}, complete=True)
-    return [f.message for f in report.findings if f.code == "DQ302"]
-
-
 @pytest.mark.parametrize(
-    ("record", "message"),
+    ("question", "answer", "message"),
     [
-        (qa("法国的首都是哪里？", "The capital of France is Paris."), "question zh, answer en"),
-        (qa("What is the capital of France?", "法国的首都是巴黎。"), "question en, answer zh"),
+        ("法国的首都是哪里？", "The capital of France is Paris.", "question zh, answer en"),
+        ("What is the capital of France?", "法国的首都是巴黎。", "question en, answer zh"),
         (
-            qa("What is the capital of France?", "La capitale de la France est Paris."),
+            "What is the capital of France?",
+            "La capitale de la France est Paris, une très belle ville sur la Seine, connue pour ses musées.",
             "question en, answer fr",
         ),
-        (
-            qa("フランスの首都はどこですか？", "The capital of France is Paris, on the Seine."),
-            "question ja, answer en",
-        ),
-        (qa("法国的首都是哪里？", "法国的首都是巴黎，位于塞纳河畔。"), None),
-        (qa("What is the capital of France?", "The capital of France is Paris."), None),
-        # short answers whose language cannot be told pass
-        (qa("法国的首都是哪里？", "Paris"), None),
-        (qa("计算 2 + 3。", "5"), None),
-        (qa("用Python写一个加法函数。", "```python\ndef add(a, b):\n    return a + b\n```"), None),
+        # too short to tell French from Catalan and Italian: no verdict
+        ("What is the capital of France?", "La capitale de la France est Paris, sur la Seine.", None),
+        ("フランスの首都はどこですか？", "The capital of France is Paris, on the Seine.", "question ja, answer en"),
+        # too short to single English out, but certainly not Chinese
+        ("换句话说：看到了一只狗。", "In other words, a dog was seen.", "question zh, answer af/en/nl"),
+        ("法国的首都是哪里？", "法国的首都是巴黎，位于塞纳河畔。", None),
+        ("What is the capital of France?", "The capital of France is Paris.", None),
+        # short answers whose language cannot be told, code, tool calls and names pass
+        ("法国的首都是哪里？", "Paris", None),
+        ("计算 2 + 3。", "5", None),
+        ("用Python写一个加法函数。", "```python\ndef add(a, b):\n    return a + b\n```", None),
+        ("用Python写一个加法函数。", "def add(a, b):\n    # add two numbers\n    return a + b", None),
+        ("Who was Marie Curie? Use the wikipedia tool.", "Marie Curie was wikipedia('Marie Curie').", None),
         # a Chinese answer that names things in English is a Chinese answer
-        (qa("列出三个欧洲国家。", "1. 法国 (France)\n2. 德国 (Germany)\n3. 意大利 (Italy)"), None),
-        # English arithmetic that langdetect calls Dutch still answers an English question
+        ("列出三个欧洲国家。", "1. 法国 (France)\n2. 德国 (Germany)\n3. 意大利 (Italy)", None),
+        # English arithmetic that langdetect's profiles take for Dutch or Welsh
         (
-            qa(
-                "Ann had 3 dozen cookies and ate 2 dozen. How many cookies are left?",
-                "Ann had 3 dozen oatmeal cookies - 2 dozen = 1 dozen oatmeal cookies left.",
-            ),
+            "Ann had 3 dozen cookies and ate 2 dozen. How many cookies are left?",
+            "Ann had 3 dozen oatmeal cookies - 2 dozen = 1 dozen oatmeal cookies left.",
+            None,
+        ),
+        (
+            "Mark has 4 piglets and twice as many ducklings. How many animals does he have?",
+            "Mark has 4 piglets * 2 ducklings/piglet = 8 ducklings.\nSo Mark has 4 piglets + 8 ducklings = 12 animals.",
             None,
         ),
     ],
 )
-def test_cases(record, message):
-    assert dq302([record]) == ([message] if message else [])
+def test_one_exchange(question, answer, message):
+    run = run_rule("DQ302", [record(question, answer)])
+    assert_findings(run, {0: message} if message else {})
+    if message:
+        assert run.turns == [2]
+        assert run.evidence[0].startswith("answer ") and "; question (turn 1) " in run.evidence[0]
 
 
 @pytest.mark.parametrize(
-    "record",
+    "record_",
     [
-        qa("把这句话翻译成英文：我爱你。", "I love you, and I always will."),
-        qa(
-            "Translate 'Where is the library?' into Italian.",
-            "Dove si trova la biblioteca della città?",
+        record("把这句话翻译成英文：我爱你。", "I love you, and I always will."),
+        record(
+            "Translate into Italian: where is the library? I would like to borrow a book for my sister.",
+            "Dove si trova la biblioteca? Vorrei prendere in prestito un libro per mia sorella.",
         ),
-        qa(
+        record(
             "How would you greet a class in Spanish first thing in the morning?",
             "Buenos días a todos, ¿cómo están ustedes hoy?",
         ),
-        qa("用英语回答：你最喜欢的季节是什么？", "My favourite season is autumn, for its colours."),
-        qa(
-            "生成一个正确使用“opulent”一词的例句。",
-            "The wedding was held in an opulent ballroom with gold walls.",
-        ),
+        record("用英语回答：你最喜欢的季节是什么？", "My favourite season is autumn, for its colours."),
+        record("生成一个正确使用“opulent”一词的例句。", "The wedding was held in an opulent ballroom with gold walls."),
     ],
 )
-def test_a_question_asking_for_another_language_may_get_one(record):
-    assert dq302([record]) == []
-    assert len(dq302([record], **{"allow-translation": False})) == 1
+def test_a_question_asking_for_another_language_may_get_one(record_):
+    assert run_rule("DQ302", [record_]).failed == []
+    assert run_rule("DQ302", [record_], {"allow-translation": False}).failed == [0]
+
+
+def test_every_exchange_is_judged_and_the_finding_names_the_first_turn_at_fault():
+    switched_early = conversation(
+        "The ice crystals sparkled in the frosty moonlight. Rewrite this sentence with more feeling.",
+        "冰晶在寒冷的月光下闪闪发光，美得让人屏住呼吸。",
+        "你能解释一下热力学第二定律吗？",
+        "热力学第二定律指出，一个孤立系统的熵总是随时间增加。",
+        "那量子力学呢？",
+        "Quantum mechanics describes how matter and energy behave at the scale of atoms.",
+    )
+    same = conversation(
+        "你能解释一下热力学第二定律吗？",
+        "热力学第二定律指出，一个孤立系统的熵总是随时间增加。",
+        "那量子力学呢？",
+        "量子力学描述了原子尺度上物质和能量的行为。",
+    )
+    run = run_rule("DQ302", [switched_early, same])
+    assert_findings(run, {0: "question en, answer zh (also turns 6)"})
+    assert run.turns == [2, None]
+    assert "question (turn 1) en (" in run.evidence[0] and "no language within 0.3 nats/n-gram" in run.evidence[0]
+
+
+def test_alpaca_history_is_judged_too():
+    run = run_rule(
+        "DQ302",
+        [
+            record(
+                "那量子力学呢？",
+                "量子力学描述了原子尺度上物质和能量的行为。",
+                history=[
+                    ("你能解释一下热力学第二定律吗？", "The second law says that the entropy of a closed system grows.")
+                ],
+            )
+        ],
+    )
+    assert_findings(run, {0: "question zh, answer en"})
+    assert run.turns == [2]
+
+
+def test_a_tool_call_and_its_result_are_context_not_judged():
+    data = {
+        "conversations": [
+            {"from": "human", "value": "你好，请帮我查一下北京明天的天气。"},
+            {"from": "function_call", "value": '{"name": "get_weather", "arguments": {"city": "Beijing"}}'},
+            {"from": "observation", "value": '{"forecast": "Sunny with a light breeze", "high": 24, "low": 13}'},
+            {"from": "gpt", "value": "北京明天晴，有微风，最高气温二十四度，最低十三度。"},
+        ]
+    }
+    english = {
+        "conversations": [
+            *data["conversations"][:3],
+            {
+                "from": "gpt",
+                "value": "Tomorrow in Beijing will be sunny with a light breeze, with a high of 24 degrees.",
+            },
+        ]
+    }
+    run = run_rule("DQ302", [data, english])
+    assert_findings(run, {1: "question zh, answer en"})
+    assert run.turns == [None, 4]
+
+
+def test_an_answer_to_a_turn_that_cannot_tell_is_held_to_the_conversation():
+    after_ok = conversation(
+        "我想学做菜，你能帮我吗？",
+        "当然可以！你想学什么菜？",
+        "OK",
+        "Great, let's start with fried rice. First, cook the rice a day ahead.",
+    )
+    run = run_rule("DQ302", [after_ok])
+    assert_findings(run, {0: "conversation zh, answer en"})
+    assert run.turns == [4]
+    assert "question (turn 3) too short to tell; conversation zh (1 of 2 user turns)" in run.evidence[0]
+    assert run_rule("DQ302", [after_ok], {"conversation": False}).failed == []
+
+
+def test_a_standing_request_for_another_language_lets_every_later_answer_be_in_it():
+    asked = conversation(
+        "From now on, please answer only in French. What is the capital of Italy?",
+        "La capitale de l'Italie est Rome, une ville magnifique.",
+        "And the capital of Spain?",
+        "La capitale de l'Espagne est Madrid, au centre du pays.",
+    )
+    unasked = conversation(
+        "What is the capital of Italy?",
+        "La capitale de l'Italie est Rome, une ville magnifique.",
+        "And the capital of Spain?",
+        "La capitale de l'Espagne est Madrid, au centre du pays.",
+    )
+    run = run_rule("DQ302", [asked, unasked])
+    assert_findings(run, {1: "question en, answer fr (also turns 4)"})
+
+
+def test_naming_a_language_excuses_that_turn_only():
+    run = run_rule(
+        "DQ302",
+        [
+            conversation(
+                "How can I improve my English writing?",
+                "Read widely, write every day and ask for feedback on what you write.",
+                "我还想知道怎么提高口语。",
+                "Practise speaking with native speakers as often as you can, and record yourself.",
+            )
+        ],
+    )
+    assert_findings(run, {0: "question zh, answer en"})
+    assert run.turns == [4]
+
+
+def test_the_system_prompt_may_set_the_language():
+    tutor = record(
+        "What is the capital of Italy?",
+        "La capitale de l'Italie est Rome, une ville magnifique.",
+        system="You are a French tutor. Always answer in French, whatever the question's language.",
+    )
+    assert run_rule("DQ302", [tutor]).failed == []
 
 
 def test_rule_doc():
     doc = rule_doc("DQ302")
     assert doc.startswith("DQ302 language-mismatch  (record rule, severity error, on by default")
-    assert "allow-translation (bool, default True)" in doc
+    assert "allow-translation (bool, default True)" in doc and "conversation (bool, default True)" in doc
     assert "法国的首都是哪里？" in doc and "fails: 'question zh," in doc
 
 
 # Failures on the real files, read one by one: the Chinese demo set's are Chinese questions
-# answered in English (true mismatches), GSM8K's English arithmetic whose few words
-# langdetect's profiles take for Indonesian, German, Welsh or Somali (false alarms), GPTeacher's
-# code answered with bare code outside a fence ("sum_lambda = lambda x, y: x + y" taken for
-# Somali, "def count_unique_elements(lst): ..." for French): 4 false alarms.
-EXPECTED = {"llamafactory_alpaca_zh_demo.json": 12, "gsm8k_train_alpaca.json": 3, "gpteacher_codegen_instruct.json": 4}
+# answered in English; the 12 hold 11 true switches and one debatable (a Chinese word with
+# its pinyin, explained in English).
+EXPECTED = {"llamafactory_alpaca_zh_demo.json": 12}
 
 
 @pytest.mark.parametrize("name", sorted(REAL_FILES))
