@@ -120,7 +120,7 @@ def test_jsonl_format_prints_one_record_a_line_with_its_findings_and_labels(writ
     ]
     assert [f["code"] for f in lines[0]["findings"]] == ["DQ001"] and lines[1]["findings"] == []
     labels = lines[1]["labels"]
-    assert labels["tokens"] > 0 and labels["languages"]["answer"] == "en"
+    assert labels["tokens"] > 0 and labels["languages"] == ["und", "en"]  # a code per turn: the question is too short
     assert set(labels["cot"]) == {"need", "score"}
 
 

@@ -130,12 +130,12 @@ _QUOTED = "|".join(
     )
 )
 # Capitalized words inside a sentence: names mostly ("Albert Einstein", "Leonardo da Vinci"),
-# which pull a short text towards their own language. A sentence's first word stays: "What",
-# "How", "The" say much about a short question.
-_CAPITALIZED = r"(?P<before>[\p{L}\p{M}\p{N},;)\]\"'’”]\s+)\p{Lu}[\p{L}\p{M}]*(?:[ \t]+\p{Lu}[\p{L}\p{M}]*)*"
+# which pull a short text towards their own language, and runs of them over lines (a list of
+# names). A sentence's first word stays: "What", "How", "The" say much about a short question.
+_CAPITALIZED = r"(?P<before>[\p{L}\p{M}\p{N},;)\]\"'’”]\s+)\p{Lu}[\p{L}\p{M}]*(?:\s+\p{Lu}[\p{L}\p{M}]*)*"
 _CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
-# A word: two letters or more of a script with words (lower case or uncased), or one CJK character.
-_WORD = rf"(?:^|[^\p{{L}}\p{{M}}])[[\p{{Ll}}\p{{Lo}}]--[{_CJK}]][[\p{{Ll}}\p{{Lo}}\p{{M}}]--[{_CJK}]]+|[{_CJK}]"
+# A word: two letters or more of a script with words, or one CJK character.
+_WORD = rf"(?:^|[^\p{{L}}\p{{M}}])[\p{{L}}--[{_CJK}]][[\p{{L}}\p{{M}}]--[{_CJK}]]+|[{_CJK}]"
 
 
 @lru_cache(maxsize=1)
@@ -237,7 +237,7 @@ def without_code(texts: pl.Series) -> pl.Series:
 
 
 def words(texts: pl.Series) -> pl.Series:
-    """Words per text: runs of two letters or more that do not start with a capital, CJK characters one by one."""
+    """Words per text: runs of two letters or more, CJK characters one by one."""
     return texts.str.count_matches(_WORD)
 
 
@@ -322,6 +322,14 @@ CONFLICT = pl.Struct(
         "evidence": pl.String,  # the scores that decided
     }
 )
+
+
+def _divided(one: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Sets of plausible languages (bits) on two sides of the CJK divide: one all Chinese,
+    Japanese or Korean, the other none of them."""
+    cjk_one, cjk_other = one & _CJK_BITS, other & _CJK_BITS
+    only_one, only_other = (one != 0) & (cjk_one == one), (other != 0) & (cjk_other == other)
+    return (only_one & (other != 0) & (cjk_other == 0)) | (only_other & (one != 0) & (cjk_one == 0))
 
 
 def _segments(keys: np.ndarray) -> np.ndarray:
@@ -414,27 +422,28 @@ class Language(Feature):
         self._anchor(owner, found, differ)
 
         # Each answer with something to go on, the user turn before it (-1: none), and what it
-        # is held to: the languages plausible for that turn, or the conversation's language
-        # where that turn has too little to go on.
+        # is held to: the languages plausible for that turn where it tells (one language ahead,
+        # or across the CJK divide from the answer), else the conversation's language.
         last = np.maximum.accumulate(np.where(asks, np.arange(judged.size), -1))
         question = np.where(last >= np.searchsorted(owner, owner, side="left"), last, -1)
         answers = np.flatnonzero(~asks & (found.plausible != 0))
         at = np.maximum(question[answers], 0)
-        by_question = (question[answers] >= 0) & (found.plausible[at] != 0)
+        answer_bits = found.plausible[answers]
+        asked_bits = found.plausible[at] | found.lines[at]
+        by_question = (question[answers] >= 0) & (
+            (found.language[at] != UND) | ((found.plausible[at] != 0) & _divided(asked_bits, answer_bits))
+        )
         conversation = self._conversation(batch, owner, asks, found, owner[answers[~by_question]])
         held = np.full(batch.height, -1, dtype=np.int64)
         held[conversation["_r"].to_numpy()] = conversation["code"].to_numpy()
         held = held[owner[answers]]
-        known = held >= 0
+        known = ~by_question & (held >= 0)
         expected = np.where(by_question, found.language[at], held)
-        asked_bits = found.plausible[at] | found.lines[at]
         expected_bits = np.where(by_question, asked_bits, np.where(known, _BITS[held], np.uint64(0)))
-        # An answer whose language is not singled out conflicts only with a user writing Chinese,
-        # Japanese or Korean: that it is none of those is certain, whichever it is.
-        certain = (found.language[answers] != UND) | (
-            (expected_bits & ~_CJK_BITS == 0) & (found.plausible[answers] & _CJK_BITS == 0)
-        )
-        conflict = certain & (by_question | known) & (expected_bits & found.plausible[answers] == 0)
+        # Both sides single one language out, or they are on two sides of the CJK divide (an
+        # English sentence too short to tell from Dutch is still not Chinese).
+        certain = ((found.language[answers] != UND) & (expected != UND)) | _divided(expected_bits, answer_bits)
+        conflict = certain & (by_question | known) & (expected_bits & answer_bits == 0)
         differs = np.flatnonzero(~(by_question | known) | (expected != found.language[answers]))
         asked = np.zeros(judged.size, dtype=bool)
         asked[answers[differs]] = self._asked(batch, texts, owner, asks, question, answers[differs])

@@ -67,7 +67,7 @@ def test_tool_calls_names_and_numbers_do_not_make_a_language():
             "Mark has 4 piglets * 2 ducklings/piglet = 8 ducklings.\nSo Mark has 4 piglets + 8 ducklings = 12 animals.",
         ),
         record("Name three Italian dishes.", "Risotto alla Milanese\nSpaghetti alla Carbonara\nOssobuco"),
-    ) == [["en", "und"], ["und", "und"], ["en", "und"], ["und", "und"]]
+    ) == [["en", "und"], ["und", "und"], ["en", "und"], ["en", "und"]]
 
 
 def test_prose_is_what_a_language_is_told_from():
@@ -88,7 +88,7 @@ def test_prose_is_what_a_language_is_told_from():
         '"Bonjour à tous"',  # nothing is left without it: a quote that is the whole text stays
         "Here is the code: It lists folder.",  # each word once
     ]
-    assert words(pl.Series(["Who made you?", "你好世界", "Привет как дела"])).to_list() == [2, 4, 2]
+    assert words(pl.Series(["Who made you?", "你好世界", "Привет как дела", "a b c"])).to_list() == [3, 4, 3, 0]
 
 
 def test_every_user_and_assistant_turn_has_a_code_and_context_turns_none():
