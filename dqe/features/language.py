@@ -410,22 +410,21 @@ class Language(Feature):
         asks = user[judged]
         texts = turns["text"].fill_null("").gather(judged)
         found = self._decide(self.identifier.identify(without_code(texts), replay=False))
-        split, differ = self._discord(owner, found)
-        # Again: every turn of the records whose turns disagree, and the turns decided by a
-        # short lead, which names, numbers and code sway ("What is 120 degrees Fahrenheit in
-        # Celsius?" leads for German by 12 nats).
-        shaky = (found.plausible != 0) & (found.lead < DECISIVE)
-        redo = np.flatnonzero(np.isin(owner, np.union1d(split, differ)) | shaky)
-        if redo.size:
-            found.update(redo, self._again(texts.gather(redo), asks[redo]))
-            _, differ = self._discord(owner, found)
-        self._anchor(owner, found, differ)
-
-        # Each answer with something to go on, the user turn before it (-1: none), and what it
-        # is held to: the languages plausible for that turn where it tells (one language ahead,
-        # or across the CJK divide from the answer), else the conversation's language.
+        # The user turn before each turn (-1: none).
         last = np.maximum.accumulate(np.where(asks, np.arange(judged.size), -1))
         question = np.where(last >= np.searchsorted(owner, owner, side="left"), last, -1)
+        # Again: the exchanges whose turns disagree, and the turns decided by a short lead,
+        # which names, numbers and code sway ("What is 120 degrees Fahrenheit in Celsius?"
+        # leads for German by 12 nats).
+        disagree = self._disagree(asks, question, found)
+        redo = np.flatnonzero(disagree | ((found.plausible != 0) & (found.lead < DECISIVE)))
+        if redo.size:
+            found.update(redo, self._again(texts.gather(redo), asks[redo], disagree[redo]))
+        self._anchor(owner, found, self._discord(owner, found))
+
+        # Each answer with something to go on and what it is held to: the languages plausible
+        # for its user turn where that turn tells (one language ahead, or across the CJK divide
+        # from the answer), else the conversation's language.
         answers = np.flatnonzero(~asks & (found.plausible != 0))
         at = np.maximum(question[answers], 0)
         answer_bits = found.plausible[answers]
@@ -538,28 +537,41 @@ class Language(Feature):
             )
         return merged
 
-    def _discord(self, owner: np.ndarray, found: _Decided) -> tuple[np.ndarray, np.ndarray]:
-        """The records whose turns (those with something to go on) share no plausible
-        language, and those whose turns' best languages differ."""
+    def _disagree(self, asks: np.ndarray, question: np.ndarray, found: _Decided) -> np.ndarray:
+        """The turns of the exchanges whose answer and user turn share no plausible language or
+        differ in their best one, and the answers to user turns that cannot tell (they are held
+        to the conversation): where a verdict may fail."""
+        answers = np.flatnonzero(~asks & (found.plausible != 0))
+        at = np.maximum(question[answers], 0)
+        told = (question[answers] >= 0) & (found.plausible[at] != 0)
+        apart = told & (
+            ((found.plausible[answers] & found.plausible[at]) == 0) | (found.best[answers] != found.best[at])
+        )
+        out = np.zeros(asks.size, dtype=bool)
+        out[answers[apart | ~told]] = True
+        out[at[apart]] = True
+        return out
+
+    def _discord(self, owner: np.ndarray, found: _Decided) -> np.ndarray:
+        """The records whose turns (those with something to go on) differ in their best language."""
         informative = found.plausible != 0
         keys = owner[informative]
         starts = _segments(keys)
         if not starts.size:
-            return starts, starts
-        common = np.bitwise_and.reduceat(found.plausible[informative], starts)
+            return starts
         best = found.best[informative]
-        differ = np.maximum.reduceat(best, starts) != np.minimum.reduceat(best, starts)
-        return keys[starts[common == 0]], keys[starts[differ]]
+        return keys[starts[np.maximum.reduceat(best, starts) != np.minimum.reduceat(best, starts)]]
 
-    def _again(self, texts: pl.Series, asks: np.ndarray) -> _Decided:
-        """Detect again, on their prose and on more of their n-grams, the turns of the records
-        whose turns disagree: the records a verdict may fail, and the labels langdetect gets
-        wrong on names, numbers, tool calls and code (a few records in a thousand; code-heavy
-        data more). A user turn of several lines is also plausible in the languages of its
-        first and last lines."""
-        again = self._decide_prose(texts, pl.Series(~asks))
+    def _again(self, texts: pl.Series, user: np.ndarray, disagree: np.ndarray) -> _Decided:
+        """Detect again, on their prose and on more of their n-grams, the turns of the exchanges
+        that disagree (where a verdict may fail) and the turns decided by a short lead (the
+        labels langdetect gets wrong on names, numbers, tool calls and code): a few in a
+        hundred. A user turn of a disagreeing exchange that has several lines is also plausible
+        in the languages of its first and last lines."""
+        again = self._decide_prose(texts, pl.Series(~user))
         stripped = texts.str.strip_chars()
-        lined = np.flatnonzero(asks & stripped.str.contains("\n", literal=True).to_numpy() & (again.plausible != 0))
+        lined = user & disagree & (again.plausible != 0)
+        lined = np.flatnonzero(lined & stripped.str.contains("\n", literal=True).to_numpy())
         if lined.size:
             ends = stripped.gather(lined)
             ends = pl.concat([ends.str.extract(r"^([^\n]*)"), ends.str.extract(r"([^\n]*)$")])
