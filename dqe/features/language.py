@@ -50,6 +50,7 @@ for). The report's ``languages`` section counts user turns (``question``) and as
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -147,6 +148,7 @@ def known_languages() -> tuple[str, ...]:
 
 _BITS = np.left_shift(np.uint64(1), np.arange(len(known_languages()), dtype=np.uint64))
 UND = len(known_languages())  # the index of "und", one past the known languages
+_ANY = np.bitwise_or.reduce(_BITS)  # every language: what a request that names none asks for
 _CJK_BITS = np.bitwise_or.reduce(_BITS[[known_languages().index(code) for code in ("zh", "ja", "ko")]])
 
 
@@ -399,6 +401,11 @@ class Language(Feature):
         translation = self.pack.translation
         self._asks = _alternation(translation.patterns)
         self._mentions = _alternation([*translation.patterns, *translation.mentions])
+        # Language names a request may hold: longest first ("simplified chinese" before "chinese").
+        names = sorted(self._names, key=len, reverse=True)
+        self._named_pattern = (
+            "|".join(re.escape(n) if not n.isascii() else rf"\b{re.escape(n)}\b" for n in names) or None
+        )
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
         turns = _turn_rows(batch)
@@ -445,7 +452,9 @@ class Language(Feature):
         conflict = certain & (by_question | known) & (expected_bits & answer_bits == 0)
         differs = np.flatnonzero(~(by_question | known) | (expected != found.language[answers]))
         asked = np.zeros(judged.size, dtype=bool)
-        asked[answers[differs]] = self._asked(batch, texts, owner, asks, question, answers[differs])
+        asked[answers[differs]] = self._asked(
+            batch, texts, owner, asks, question, answers[differs], answer_bits[differs]
+        )
         conflicts = self._conflicts(
             turns["turn"].gather(judged),
             owner,
@@ -660,24 +669,53 @@ class Language(Feature):
         asks: np.ndarray,
         question: np.ndarray,
         answers: np.ndarray,
+        answer_bits: np.ndarray,
     ) -> np.ndarray:
-        """For each answer, whether another language was asked for: a translation or language
-        asked in its user turn or an earlier one (a standing request) or in the system prompt,
-        or another language named in its user turn."""
+        """For each answer, whether its language was asked for: by a request for a translation
+        or a language in its user turn or an earlier one (a standing request) or in the system
+        prompt, or a language named in its user turn ("What is 'cat' in Spanish?"). A request
+        that names languages asks for those ("把这句话翻译成英文", "from now on answer in
+        French"), one that names none for any ("Translate the following.")."""
         if not answers.size or self._mentions is None:
             return np.zeros(answers.size, dtype=bool)
-        asking = np.zeros(owner.size, dtype=np.int64)
+        requested = np.zeros(owner.size, dtype=np.uint64)
         if self._asks is not None:
             scope = np.flatnonzero(asks & np.isin(owner, owner[answers]))
-            asking[scope] = texts.gather(scope).str.contains(self._asks).to_numpy()
-        so_far = np.cumsum(asking)
+            rows = scope[texts.gather(scope).str.contains(self._asks).to_numpy()]
+            requested[rows] = self._named(texts.gather(rows), _ANY)
+        # Requests stand from their turn on: per language, any request so far in the record.
+        so_far = np.cumsum(_unbits(requested), axis=0)
         start = np.searchsorted(owner, owner[answers], side="left")
-        before = np.where(start > 0, so_far[np.maximum(start - 1, 0)], 0)
+        before = np.where(start[:, None] > 0, so_far[np.maximum(start - 1, 0)], 0)
         at = question[answers]
-        standing = (at >= 0) & (so_far[np.maximum(at, 0)] > before)
-        naming = (at >= 0) & texts.gather(np.maximum(at, 0)).str.contains(self._mentions).to_numpy()
-        system = batch["system"].gather(owner[answers]).fill_null("").str.contains(self._mentions).to_numpy()
-        return standing | naming | system
+        allowed = np.where(at >= 0, _bits(so_far[np.maximum(at, 0)] > before), np.uint64(0))
+        named = texts.gather(np.maximum(at, 0))
+        naming = np.flatnonzero((at >= 0) & named.str.contains(self._mentions).to_numpy())
+        allowed[naming] |= self._named(named.gather(naming), np.uint64(0))
+        system = batch["system"].gather(owner[answers]).fill_null("")
+        prompted = np.flatnonzero(system.str.contains(self._mentions).to_numpy())
+        allowed[prompted] |= self._named(system.gather(prompted), _ANY)
+        return (allowed & answer_bits) != 0
+
+    def _named(self, texts: pl.Series, unnamed: np.uint64) -> np.ndarray:
+        """The languages each text names (the pack's ``names``) as bits; ``unnamed`` where it
+        names none."""
+        if self._named_pattern is None or texts.is_empty():
+            return np.full(texts.len(), unnamed, dtype=np.uint64)
+        found = (
+            pl.DataFrame(
+                {"text": np.arange(texts.len()), "name": texts.str.to_lowercase().str.extract_all(self._named_pattern)}
+            )
+            .explode("name")
+            .drop_nulls("name")
+            .with_columns(code=pl.col("name").replace_strict(self._names, default=None))
+            .drop_nulls("code")
+        )
+        bits = np.full(texts.len(), np.uint64(0), dtype=np.uint64)
+        index = found["text"].to_numpy()
+        np.bitwise_or.at(bits, index, _BITS[np.searchsorted(self._codes, found["code"].to_numpy())])
+        bits[bits == 0] = unnamed
+        return bits
 
     def _conflicts(
         self,
@@ -706,10 +744,10 @@ class Language(Feature):
                 "by_question": by_question,
                 # A user turn too short to single one language out: the languages it could be in.
                 "expected": self._labels.gather(expected).zip_with(
-                    pl.Series(expected != UND), self._names_of(found.plausible[asked_at]).list.join("/")
+                    pl.Series(expected != UND), self._few(found.plausible[asked_at])
                 ),
                 "answer": self._labels.gather(found.language[rows]).zip_with(
-                    pl.Series(found.language[rows] != UND), self._names_of(found.plausible[rows]).list.join("/")
+                    pl.Series(found.language[rows] != UND), self._few(found.plausible[rows])
                 ),
                 "asked": asked[rows],
                 "a_how": self._how(found, rows),
@@ -782,6 +820,14 @@ class Language(Feature):
             )
             .to_series()
         )
+
+    def _few(self, bits: np.ndarray) -> pl.Series:
+        """For messages, the languages a text too short to single one out could be in: "af/en/nl",
+        or "und" where more than three are."""
+        names = self._names_of(bits)
+        return pl.select(
+            pl.when(names.list.len() <= 3).then(names.list.join("/")).otherwise(pl.lit(UNDETERMINED))
+        ).to_series()
 
     def _names_of(self, bits: np.ndarray) -> pl.Series:
         """The codes of the languages in each set of plausible-language bits, as lists."""

@@ -33,6 +33,12 @@ from tests.conftest import REAL_FILES, real
         ("用Python写一个加法函数。", "```python\ndef add(a, b):\n    return a + b\n```", None),
         ("用Python写一个加法函数。", "def add(a, b):\n    # add two numbers\n    return a + b", None),
         ("Who was Marie Curie? Use the wikipedia tool.", "Marie Curie was wikipedia('Marie Curie').", None),
+        # English prose answering a Chinese instruction, even one about an English word
+        (
+            "生成一个正确使用“opulent”一词的例句。",
+            "The wedding was held in an opulent ballroom with gold walls and crystal chandeliers.",
+            "question zh, answer en",
+        ),
         # a Chinese answer that names things in English is a Chinese answer
         ("列出三个欧洲国家。", "1. 法国 (France)\n2. 德国 (Germany)\n3. 意大利 (Italy)", None),
         # English arithmetic that langdetect's profiles take for Dutch or Welsh
@@ -69,7 +75,6 @@ def test_one_exchange(question, answer, message):
             "Buenos días a todos, ¿cómo están ustedes hoy?",
         ),
         record("用英语回答：你最喜欢的季节是什么？", "My favourite season is autumn, for its colours."),
-        record("生成一个正确使用“opulent”一词的例句。", "The wedding was held in an opulent ballroom with gold walls."),
     ],
 )
 def test_a_question_asking_for_another_language_may_get_one(record_):
@@ -169,6 +174,22 @@ def test_a_standing_request_for_another_language_lets_every_later_answer_be_in_i
     assert_findings(run, {1: "question en, answer fr (also turns 4)"})
 
 
+def test_a_request_asks_for_the_languages_it_names():
+    french_asked = "From now on, please answer in French. What is the capital of Italy?"
+    run = run_rule(
+        "DQ302",
+        [
+            record(french_asked, "La capitale de l'Italie est Rome, une ville magnifique et très ancienne."),
+            record(french_asked, "Die Hauptstadt von Italien ist Rom, eine sehr alte und schöne Stadt."),
+            record(
+                "请用中文回答：what is the capital of Italy?",
+                "The capital of Italy is Rome, a very old and beautiful city.",
+            ),
+        ],
+    )
+    assert_findings(run, {1: "question en, answer de", 2: "question zh, answer en"})
+
+
 def test_naming_a_language_excuses_that_turn_only():
     run = run_rule(
         "DQ302",
@@ -201,10 +222,10 @@ def test_rule_doc():
     assert "法国的首都是哪里？" in doc and "fails: 'question zh," in doc
 
 
-# Failures on the real files, read one by one: the Chinese demo set's are Chinese questions
-# answered in English; the 12 hold 11 true switches and one debatable (a Chinese word with
-# its pinyin, explained in English).
-EXPECTED = {"llamafactory_alpaca_zh_demo.json": 12}
+# Failures on the real files, read one by one: the Chinese demo set's 19 are Chinese
+# instructions answered in English prose, seven of them about English words or sentences (a
+# coinage, an example sentence, parts of speech), which are switches all the same.
+EXPECTED = {"llamafactory_alpaca_zh_demo.json": 19}
 
 
 @pytest.mark.parametrize("name", sorted(REAL_FILES))
@@ -219,3 +240,4 @@ def test_the_chinese_demo_set_is_chinese():
     languages = dqe.check(real("llamafactory_alpaca_zh_demo.json"), select=["DQ302"]).dataset["languages"]
     assert languages["question"] == {"zh": 1000}
     assert languages["answer"]["zh"] >= 960 and languages["answer"]["en"] <= 25
+    assert languages["mismatch"] == 19
