@@ -12,9 +12,9 @@ from dqe.rule import RecordRule, RuleOptions, worst_exchange
 class LanguageMismatchOptions(RuleOptions):
     allow_translation: bool = Field(
         True,
-        description="an answer may be in another language when the user asked for a translation or "
-        "another language in its turn, an earlier turn or the system prompt, or named another "
-        "language in its turn (patterns in the 'language' pack)",
+        description="an answer may be in a language the user asked for (a translation or a language, "
+        "in its turn, an earlier turn or the system prompt) or named for its turn (patterns in the "
+        "'language' pack)",
     )
     conversation: bool = Field(
         True,
@@ -27,16 +27,19 @@ class LanguageMismatch(RecordRule):
     """Fails a record with an assistant turn written in another language than the user turn it
     answers, judged turn by turn over the whole conversation (Alpaca history, ShareGPT, OpenAI
     messages; the system prompt, tools and tool results are context). Both languages come from
-    the ``language`` feature and must differ with no language explaining both texts well
-    (within the pack's ``mismatch.min_contrast`` of each text's best): a Chinese explanation of
-    English words, or English arithmetic that langdetect takes for Welsh, passes. Where the
-    user turn cannot tell ("OK", a name, code only), the answer is held to the language the
-    user has been writing in (option ``conversation``). A user who asks for a translation or
-    another language ("Translate ... into French", "from now on answer in Spanish", "用英文回答")
-    in that turn, an earlier one or the system prompt, or names another language in that turn
-    ("What is 'cat' in Spanish?"), may be answered in it. Answers whose language cannot be told
-    (short answers, names, code, tool calls) pass. The finding names the first turn at fault
-    and gives both languages and the scores that decided."""
+    the ``language`` feature (names, quotes, code and tool calls left out) and must be told
+    apart, with no language explaining both texts well (within the pack's
+    ``mismatch.min_contrast`` of each text's best): English arithmetic that langdetect takes
+    for Welsh passes, a Chinese explanation of English words passes, English prose answering a
+    Chinese instruction fails even when what was asked is English by nature. A text too short
+    to single one language out is judged only across the CJK divide ("The capital is Paris." is
+    not Chinese, whether English or Dutch). Where the user turn cannot tell ("OK", a name, code
+    only), the answer is held to the language the user has been writing in (option
+    ``conversation``). A user who asks for a translation or a language ("Translate ... into
+    French", "from now on answer in Spanish", "用英文回答") in that turn, an earlier one or the
+    system prompt, or names one for that turn ("What is 'cat' in Spanish?"), may be answered in
+    it. The finding names the first turn at fault and gives both languages and the scores that
+    decided."""
 
     code = "DQ302"
     name = "language-mismatch"

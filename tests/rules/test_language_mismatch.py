@@ -39,6 +39,8 @@ from tests.conftest import REAL_FILES, real
             "The wedding was held in an opulent ballroom with gold walls and crystal chandeliers.",
             "question zh, answer en",
         ),
+        # half English, half Chinese: mixed, no verdict either way
+        ("Please confirm the refund.", "Done: your card was refunded. 身份证号已登记。", None),
         # a Chinese answer that names things in English is a Chinese answer
         ("列出三个欧洲国家。", "1. 法国 (France)\n2. 德国 (Germany)\n3. 意大利 (Italy)", None),
         # English arithmetic that langdetect's profiles take for Dutch or Welsh
@@ -182,7 +184,7 @@ def test_a_request_asks_for_the_languages_it_names():
             record(french_asked, "La capitale de l'Italie est Rome, une ville magnifique et très ancienne."),
             record(french_asked, "Die Hauptstadt von Italien ist Rom, eine sehr alte und schöne Stadt."),
             record(
-                "请用中文回答：what is the capital of Italy?",
+                "请用中文回答：意大利的首都是哪里？",
                 "The capital of Italy is Rome, a very old and beautiful city.",
             ),
         ],
@@ -222,10 +224,10 @@ def test_rule_doc():
     assert "法国的首都是哪里？" in doc and "fails: 'question zh," in doc
 
 
-# Failures on the real files, read one by one: the Chinese demo set's 19 are Chinese
+# Failures on the real files, read one by one: the Chinese demo set's 18 are Chinese
 # instructions answered in English prose, seven of them about English words or sentences (a
 # coinage, an example sentence, parts of speech), which are switches all the same.
-EXPECTED = {"llamafactory_alpaca_zh_demo.json": 19}
+EXPECTED = {"llamafactory_alpaca_zh_demo.json": 18}
 
 
 @pytest.mark.parametrize("name", sorted(REAL_FILES))
@@ -240,4 +242,4 @@ def test_the_chinese_demo_set_is_chinese():
     languages = dqe.check(real("llamafactory_alpaca_zh_demo.json"), select=["DQ302"]).dataset["languages"]
     assert languages["question"] == {"zh": 1000}
     assert languages["answer"]["zh"] >= 960 and languages["answer"]["en"] <= 25
-    assert languages["mismatch"] == 19
+    assert languages["mismatch"] == 18
