@@ -81,6 +81,9 @@ _KANA_SHARE = 0.25
 # sentences of arithmetic led by 20 nats for Welsh at 16 positions; scoring every n-gram
 # instead changed no label of GSM8K's 14,946 texts).
 _DECISIVE_AGAIN = 40.0
+# Words a text detected again needs for its plausible languages to count (two words are enough
+# to say "not Chinese"); a label needs the pack's min_words.
+_PLAUSIBLE_WORDS = 2
 
 # What ``prose`` removes. Character classes are ASCII where Python's \w would run into Chinese.
 _ID = r"[A-Za-z_][A-Za-z0-9_.]*"
@@ -185,7 +188,7 @@ class _DetectionPack(BaseModel):
     model_config = ConfigDict(extra="forbid")
     min_lead: float = Field(8.0, ge=0)
     min_letters: int = Field(10, ge=0)
-    min_words: int = Field(3, ge=0)
+    min_words: int = Field(4, ge=0)
     cjk_share: float = Field(0.3, ge=0, le=1)
     cjk_weight: float = Field(3.0, gt=0)
 
@@ -248,7 +251,7 @@ def words(texts: pl.Series) -> pl.Series:
     return texts.str.count_matches(_WORD)
 
 
-def prose(texts: pl.Series, min_words: int = 3, quotes: pl.Series | None = None) -> pl.Series:
+def prose(texts: pl.Series, min_words: int = 4, quotes: pl.Series | None = None) -> pl.Series:
     """What of each text a language can be told from: tool-call syntax (``wikipedia('...')``,
     ``python(...)``), code (fenced, inline, lines of code outside fences, and in a text most
     of whose lines are code, every line that does not end as a sentence), JSON, URLs,
@@ -455,7 +458,11 @@ class Language(Feature):
         # English sentence too short to tell from Dutch is still not Chinese).
         certain = ((found.language[answers] != UND) & (expected != UND)) | _divided(expected_bits, answer_bits)
         conflict = certain & (by_question | known) & (expected_bits & answer_bits == 0)
-        differs = np.flatnonzero(~(by_question | known) | (expected != found.language[answers]))
+        # Whether the answer's language was asked for matters where it is not the user's (nor, a
+        # short user turn relabelled after its answer aside, the user turn's own best guess).
+        differs = np.flatnonzero(
+            ~(by_question | known) | (expected != found.language[answers]) | (found.best[at] != found.best[answers])
+        )
         asked = np.zeros(judged.size, dtype=bool)
         asked[answers[differs]] = self._asked(
             batch, texts, owner, asks, question, answers[differs], answer_bits[differs]
@@ -517,9 +524,10 @@ class Language(Feature):
         detection = self.pack.detection
         # Enough to go on (the plausible languages say something), and one language ahead.
         informative = np.isfinite(first) & (np.isposinf(lead) | (letters >= detection.min_letters))
-        if counted is not None:
-            informative &= np.isposinf(lead) | (counted >= detection.min_words)
         determined = informative & (lead >= detection.min_lead)
+        if counted is not None:
+            informative &= np.isposinf(lead) | (counted >= _PLAUSIBLE_WORDS)
+            determined &= np.isposinf(lead) | (counted >= detection.min_words)
         plausible = _bits((behind < self.pack.mismatch.min_contrast) & informative[:, None])
         language = np.where(determined, best, UND)
 
@@ -603,11 +611,12 @@ class Language(Feature):
         return self._decide(found, words(cleaned).to_numpy())
 
     def _anchor(self, owner: np.ndarray, found: _Decided, differ: np.ndarray) -> None:
-        """In the records whose turns' best languages differ, label each turn with something to
-        go on with the language plausible for most such turns of its record (of those, the one
-        that trails the best the least, summed over them) when that language is plausible for it
-        and for another turn, and the language of a turn it decided: the record's other turns
-        decide between the languages a short text could be."""
+        """In the records whose turns' best languages differ, label each determined turn with the
+        language plausible for most turns of its record that have something to go on (of those,
+        the one that trails the best the least, summed over them), when that language is
+        plausible for it and for another turn and some turn is determined in it: the record
+        decides between the languages a short text leads in by little. Undetermined turns stay
+        ``und``."""
         rows = np.flatnonzero(np.isin(owner, differ) & (found.plausible != 0) & (found.plausible != _ANY))
         if not rows.size:
             return
@@ -629,7 +638,7 @@ class Language(Feature):
         anchor = np.where(candidate, trails, np.inf).argmin(axis=1)
         shared = np.repeat((votes.max(axis=1) >= 2) & candidate.any(axis=1), sizes)
         anchor = np.repeat(anchor, sizes)
-        fits = shared & ((bits & _BITS[anchor]) != 0)
+        fits = shared & determined & ((bits & _BITS[anchor]) != 0)
         found.language[rows[fits]] = anchor[fits]
 
     def _conversation(

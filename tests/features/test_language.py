@@ -67,7 +67,7 @@ def test_tool_calls_names_and_numbers_do_not_make_a_language():
             "Mark has 4 piglets * 2 ducklings/piglet = 8 ducklings.\nSo Mark has 4 piglets + 8 ducklings = 12 animals.",
         ),
         record("Name three Italian dishes.", "Risotto alla Milanese\nSpaghetti alla Carbonara\nOssobuco"),
-    ) == [["en", "und"], ["und", "und"], ["en", "und"], ["en", "und"]]
+    ) == [["en", "und"], ["und", "und"], ["en", "und"], ["und", "und"]]
 
 
 def test_prose_is_what_a_language_is_told_from():
