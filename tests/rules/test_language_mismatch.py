@@ -77,6 +77,12 @@ def test_one_exchange(question, answer, message):
             "Buenos días a todos, ¿cómo están ustedes hoy?",
         ),
         record("用英语回答：你最喜欢的季节是什么？", "My favourite season is autumn, for its colours."),
+        # every language the detector knows has its name: Marathi asked, Marathi answered
+        record(
+            "A text is given in Hindi. Translate it from the Hindi language to the Marathi language.\n"
+            "Input: और जीवंत व्यवस्था जन-सामान्य के जुड़ने से बनती है।",
+            "आणि जिवंत व्यवस्था जन-सामान्याच्या सहभागामुळे तयार होते.",
+        ),
     ],
 )
 def test_a_question_asking_for_another_language_may_get_one(record_):
