@@ -71,6 +71,8 @@ def test_prose_findings_say_why_the_turn_is_prose():
         ("Explain.", "x = my_value + 1; the result is stored in new_value."),
         ("Describe the dish.", "A salad of kale and honey."),
         ("Format as JSON.", '```json\n{"first_name": "Ana"}\n```'),
+        # keys of a data format the question asks for, unfenced
+        ("List five packing essentials, organized in YAML format.", "- passport\n- visa_documents\n- travel_insurance"),
         # words of the trade and file names mark a technical turn
         ("How do I read a table?", "Call read_csv with the file name, then use the head method to preview."),
         ("Explain the setup.", "Set max_retries to 3 and timeout_seconds to 30 in app.yaml."),
