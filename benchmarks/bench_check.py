@@ -7,6 +7,12 @@ over repeats is printed.
     python benchmarks/generate_corpus.py -n 1000000 -o /tmp/corpus.jsonl
     python benchmarks/bench_check.py /tmp/corpus.jsonl --select DQ001,DQ101 --repeat 3
     python benchmarks/bench_check.py /tmp/corpus.jsonl --workers 1     # one process, for comparison
+    python benchmarks/bench_check.py /tmp/corpus.jsonl --floor         # against tokenizing alone
+
+`--floor` runs, in each repeat, the tokenizer floor (`--select DQ101`: read, format and tokenize
+every record) right before the check, and prints the check's time over the floor's: wall time
+and CPU time (every process's user + system time, workers included: steadier than wall time
+when other jobs share the machine).
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ def child(path: str, select: str | None, workers: int | None) -> None:
                 "records": report.summary.records,
                 "seconds": done - start,
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "cpu": _cpu_seconds(),
                 "workers": workers,
                 # the largest worker; all of them together peak at most workers times this
                 "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if workers > 1 else 0,
@@ -58,27 +65,48 @@ def child(path: str, select: str | None, workers: int | None) -> None:
     )
 
 
+def _cpu_seconds() -> float:
+    """User + system time of this process and of the workers it waited for."""
+    import resource
+
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+
+
+def _run(corpus: str, select: str | None, workers: int | None) -> dict:
+    cmd = [sys.executable, __file__, corpus, "--child"] + (["--select", select] if select else [])
+    cmd += ["--workers", str(workers)] if workers is not None else []
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"the check failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus")
     parser.add_argument("--select", help="rules to run (default: the default selection)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, help="worker processes (default: the config's, 0 = auto)")
+    parser.add_argument("--floor", action="store_true", help="time the tokenizer floor (DQ101 alone) in each repeat")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.corpus, args.select, args.workers)
         return
-    runs = []
+    runs, ratios = [], []
     for i in range(args.repeat):
-        cmd = [sys.executable, __file__, args.corpus, "--child"] + (["--select", args.select] if args.select else [])
-        cmd += ["--workers", str(args.workers)] if args.workers is not None else []
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode:
-            sys.exit(f"the check failed:\n{proc.stderr}")
-        out = proc.stdout
-        run = json.loads(out.strip().splitlines()[-1])
+        if args.floor:
+            floor = _run(args.corpus, "DQ101", args.workers)
+        run = _run(args.corpus, args.select, args.workers)
         runs.append(run)
+        if args.floor:
+            ratios.append((run["seconds"] / floor["seconds"], run["cpu"] / floor["cpu"]))
+            print(
+                f"run {i + 1}: floor {floor['seconds']:.1f} s wall, {floor['cpu']:.1f} s CPU; check "
+                f"{run['seconds']:.1f} s wall, {run['cpu']:.1f} s CPU: {ratios[-1][0]:.2f}x wall, {ratios[-1][1]:.2f}x CPU",
+                flush=True,
+            )
         rss = f"peak RSS {run['peak_rss_mb']:,.0f} MB"
         if run["workers"] > 1:
             rss += f" + {run['workers']} workers of at most {run['worker_rss_mb']:,.0f} MB"
@@ -103,6 +131,11 @@ def main() -> None:
         print("phases (median run):")
     for phase, seconds in median["phases"].items():
         print(f"  {phase:<20} {seconds:8.2f} s  {100 * seconds / median['seconds']:5.1f}%")
+    if ratios:
+        wall, cpu = (statistics.median(r[i] for r in ratios) for i in (0, 1))
+        print(
+            f"check over the tokenizer floor (DQ101 alone), median of {len(ratios)}: {wall:.2f}x wall, {cpu:.2f}x CPU"
+        )
 
 
 if __name__ == "__main__":
