@@ -1,7 +1,9 @@
 """Throughput of each feature and record rule on its own, on batches of a corpus.
 
 `dqe check` reports the time of all record rules together; this script times them one by one
-(median of repeats over the same batches), to find the rule that costs the most.
+(median of repeats over the same batches), to find the rule that costs the most, with the
+dataset rules' per-batch collect(). Wall and CPU seconds both: on a loaded machine the CPU
+time (polars' threads included) is the steadier figure.
 
     python benchmarks/generate_corpus.py -n 1000000 -o /tmp/corpus.jsonl
     python benchmarks/bench_rules.py /tmp/corpus.jsonl --rows 50000 --select DQ0,DQ1,DQ2
@@ -18,7 +20,7 @@ import polars as pl
 from dqe.config import load_config
 from dqe.engine import Engine
 from dqe.plugins import load_plugins
-from dqe.rule import RecordRule
+from dqe.rule import DatasetRule, RecordRule
 
 
 def main() -> None:
@@ -39,26 +41,33 @@ def main() -> None:
     rows = sum(b.height for b in batches)
     print(f"{rows:,} records in {len(batches)} batches from {', '.join(args.corpus)}")
 
-    def timed(work) -> float:
-        runs = []
+    def timed(work) -> tuple[float, float]:
+        walls, cpus = [], []
         for _ in range(args.repeat):
-            start = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             for frame in batches:
                 work(frame)
-            runs.append(time.perf_counter() - start)
-        return statistics.median(runs)
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.process_time() - cpu)
+        return statistics.median(walls), statistics.median(cpus)
+
+    def line(what: str, seconds: tuple[float, float]) -> str:
+        wall, cpu = seconds
+        return f"  {what:<34} {wall:7.2f} s  {cpu:7.2f} s CPU  {rows / wall:>10,.0f} records/s"
 
     for feature in engine.features:
-        seconds = timed(feature.compute)
+        print(line(f"feature {feature.name}", timed(feature.compute)))
         batches = [frame.hstack(feature.compute(frame).get_columns()) for frame in batches]
-        print(f"  feature {feature.name:<14} {seconds:7.2f} s  {rows / seconds:>10,.0f} records/s")
-    total = 0.0
+    total = [0.0, 0.0]
     for active in engine.rules:
         if isinstance(active.rule, RecordRule):
             seconds = timed(active.rule.check)
-            total += seconds
-            print(f"  {active.code} {active.rule.name:<18} {seconds:7.2f} s  {rows / seconds:>10,.0f} records/s")
-    print(f"  record rules together  {total:7.2f} s  {rows / total:>10,.0f} records/s")
+            total = [total[0] + seconds[0], total[1] + seconds[1]]
+            print(line(f"{active.code} {active.rule.name}", seconds))
+    print(line("record rules together", (total[0], total[1])))
+    for active in engine.rules:
+        if isinstance(active.rule, DatasetRule):
+            print(line(f"{active.code} {active.rule.name} collect", timed(active.rule.collect)))
     print(f"polars {pl.__version__}; median of {args.repeat}")
 
 
