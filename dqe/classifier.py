@@ -26,9 +26,11 @@ TARGETS: tuple[Target, ...] = ("category", "domain")
 class Classifier(ABC):
     """Labels records with a category or a domain, a whole batch per call.
 
-    ``classify`` gets a batch frame (the columns of ``dqe.records.batch_schema``) and returns
-    a String Series of the same height: the label of each record, or null where it cannot
-    tell (the feature then labels the record ``other`` or ``general``).
+    ``classify`` gets a batch frame (the columns of ``dqe.records.batch_schema``) and returns,
+    for each record in order, its label: a String Series (null where it cannot tell; the
+    feature then labels the record ``uncertain`` or ``general``), or a frame with a String
+    ``label`` and a Float64 ``confidence`` column (0..1: how likely the label is right) when
+    the classifier can say how sure it is.
     """
 
     name: ClassVar[str]
@@ -46,8 +48,9 @@ class Classifier(ABC):
         return []
 
     @abstractmethod
-    def classify(self, batch: pl.DataFrame) -> pl.Series:
-        """One label per record of ``batch`` (String, null where unknown)."""
+    def classify(self, batch: pl.DataFrame) -> pl.Series | pl.DataFrame:
+        """One label per record of ``batch`` (String, null where unknown), alone or with its
+        confidence (a frame of ``label`` and ``confidence``)."""
 
 
 def label_key(text: str) -> str:
@@ -79,21 +82,34 @@ def normalize_labels(values: pl.Series, aliases: dict[str, str]) -> pl.Series:
     return keyed.replace(aliases).alias(values.name)
 
 
-def pattern_lists(table: object, where: str) -> list[str]:
-    """Patterns of a pack table grouped by language (``{en = [...], zh = [...]}``), flattened."""
+SPACELESS = ("zh", "ja")  # languages written without spaces between words
+# A character of those scripts: text without one cannot match their patterns.
+SPACELESS_TEXT = r"[\p{Han}\p{Hiragana}\p{Katakana}]"
+
+
+def language_unions(table: object, where: str, by_script: bool = True) -> dict[bool, str]:
+    """The patterns of a pack table of lists by language (``{en = [...], zh = [...]}``) as one
+    regex, or with ``by_script`` as two, by whether their language is written without spaces
+    (zh, ja: True).
+
+    Split by script where the patterns have gaps (``.{0,40}``): Rust's engine runs a union of
+    English and Chinese patterns with gaps several times slower than the two apart, once its
+    automaton outgrows its cache; and the Chinese ones need only be tried on text with Chinese in
+    it. Keywords alone are cheapest in one regex: each regex is a pass over the text.
+    """
     from dqe.config import ConfigError
 
     if table is None:
-        return []
+        return {}
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: expected a table of pattern lists by language, like {{en = [...], zh = [...]}}")
-    patterns: list[str] = []
+    groups: dict[bool, list[str]] = {False: [], True: []}
     for lang, values in table.items():
         if not (isinstance(values, list) and all(isinstance(v, str) and v for v in values)):
             raise ConfigError(f"{where}.{lang}: expected a list of non-empty strings")
         regex_union(values, f"{where}.{lang}")  # a bad pattern is named by its language and index
-        patterns += values
-    return patterns
+        groups[by_script and lang in SPACELESS] += values
+    return {spaceless: union for spaceless, values in groups.items() if (union := regex_union(values, where))}
 
 
 _WORD_BOUNDARY = re.compile(r"(?<!\\)((?:\\\\)*)\\b")  # a \b not itself escaped
@@ -159,26 +175,55 @@ def regex_union(patterns: list[str], where: str) -> str | None:
     return "|".join(f"(?:{ascii_boundaries(fold_case(p))})" for p in patterns)
 
 
-def labelled(batch: pl.DataFrame, given: pl.Series, classifier: Classifier, unknown: str, column: str) -> pl.Series:
-    """``given`` where set, else the classifier's label, else ``unknown``. Only the records
-    without a label of their own are handed to the classifier."""
+def labelled(
+    batch: pl.DataFrame,
+    given: pl.Series,
+    classifier: Classifier,
+    unknown: str,
+    column: str,
+    confidence: str | None = None,
+) -> pl.DataFrame:
+    """``given`` where set, else the classifier's label, else ``unknown``: the ``column`` of
+    labels and, when asked for, the ``confidence`` of each (1 for a record's own label, null
+    where the classifier gives none). Only the records without a label of their own are handed
+    to the classifier."""
     import polars as pl
 
     from dqe.guard import PluginError, blame
 
+    labels = given.alias(column)
+    sure = pl.Series(confidence or "confidence", [1.0] * given.len(), dtype=pl.Float64)
     missing = given.is_null()
-    if not missing.any():
-        return given.alias(column)
-    rows = missing.arg_true()
-    plugin = classifier.context.registry.plugin_of("classifier", classifier.name)
-    what = f"{classifier.target} classifier '{classifier.name}' (plugin '{plugin}')"
-    with blame(f"{what} classify()"):
-        predicted = classifier.classify(batch.filter(missing))
-    if not (isinstance(predicted, pl.Series) and predicted.len() == rows.len()):
-        got = f"{predicted.len()} labels" if isinstance(predicted, pl.Series) else type(predicted).__name__
-        raise PluginError(
-            f"{what} returned {got} for {rows.len()} records; expected a String Series, one label per record"
-        )
-    with blame(f"{what}: its labels, cast to strings,"):
-        labels = predicted.cast(pl.String)
-    return given.scatter(rows, labels.fill_null(unknown)).alias(column)
+    if missing.any():
+        rows = missing.arg_true()
+        plugin = classifier.context.registry.plugin_of("classifier", classifier.name)
+        what = f"{classifier.target} classifier '{classifier.name}' (plugin '{plugin}')"
+        with blame(f"{what} classify()"):
+            predicted = classifier.classify(batch.filter(missing))
+        label, score = _label_and_confidence(predicted)
+        if label is None or label.len() != rows.len() or (score is not None and score.len() != rows.len()):
+            got = (
+                f"{len(predicted)} labels"
+                if isinstance(predicted, pl.Series | pl.DataFrame)
+                else type(predicted).__name__
+            )
+            raise PluginError(
+                f"{what} returned {got} for {rows.len()} records; expected a String Series, one label per record, "
+                "or a frame of 'label' and 'confidence'"
+            )
+        with blame(f"{what}: its labels, cast to strings, and confidences, cast to numbers,"):
+            labels = labels.scatter(rows, label.cast(pl.String).fill_null(unknown))
+            known = score if score is not None else pl.Series([None] * rows.len(), dtype=pl.Float64)
+            sure = sure.scatter(rows, known.cast(pl.Float64).clip(0.0, 1.0))
+    return pl.DataFrame([labels, sure.alias(confidence)] if confidence else [labels])
+
+
+def _label_and_confidence(predicted: object) -> tuple[pl.Series | None, pl.Series | None]:
+    """A classifier's answer as (labels, confidences or None); (None, None) when malformed."""
+    import polars as pl
+
+    if isinstance(predicted, pl.Series):
+        return predicted, None
+    if isinstance(predicted, pl.DataFrame) and "label" in predicted.columns:
+        return predicted["label"], predicted["confidence"] if "confidence" in predicted.columns else None
+    return None, None

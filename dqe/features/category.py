@@ -1,9 +1,15 @@
-"""The task category of every record: its own ``category`` field, else a classifier's label.
+"""The task category of every record and how sure the label is: the record's own ``category``
+field, else a classifier's label.
 
-The built-in classifier, ``taxonomy``, reads ``rules/categories.toml``: each category has
-regular-expression signals in several languages and a priority; categories are tried in
-priority order and the first that matches wins. It runs one vectorized regex per category
-over the whole batch (polars), never a Python loop per record.
+The built-in classifier, ``taxonomy``, reads ``rules/categories.toml``. It sums weighted
+evidence per category: regular expressions over the request line of the question, the input
+below it, the answer and the conversation's set-up (a system prompt or first turn that sets a
+persona), and structural signals (several user turns, declared tools, tool calls). The category
+with the most evidence wins, ties going to the lower ``priority``. Its confidence is a logistic
+function of the winning score and of its margin over the runner-up, fitted on labelled records
+so that a label given with confidence 0.8 is right about 8 times in 10; below
+``uncertain-below`` the label is ``uncertain`` rather than a guess. One vectorized regex per
+category and kind over the whole batch (polars), never a Python loop per record.
 """
 
 from __future__ import annotations
@@ -14,81 +20,112 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dqe.classifier import (
-    Classifier,
-    alias_table,
-    labelled,
-    normalize_labels,
-    pattern_lists,
-    regex_union,
-)
+from dqe.classifier import SPACELESS_TEXT, Classifier, alias_table, labelled, language_unions, normalize_labels
 from dqe.config import ConfigError
 from dqe.feature import Feature
 from dqe.hookspecs import hookimpl
 
 PACK = "categories"
-OTHER = "other"  # the label of a record no signal matches
+UNCERTAIN = "uncertain"  # the label of a record whose evidence is too thin to name a category
+ANSWER_CHARS = 300  # of the answer: its shape (a code block, a worked equation) shows at its start
+
+# Where each kind of pattern is matched (see rules/categories.toml).
+KINDS = ("question", "hints", "answer", "setup", "against")
+
+# Structural signals, computed from the conversation's shape rather than its words.
+SIGNALS = {
+    "user-turns": "two or more user turns",
+    "tools": "the record declares tools the assistant may call",
+    "tool-turns": "a tool call or a tool result among the turns",
+    "input": "the question has an input below its request line (a passage, a list, a sentence to work on)",
+    "question-mark": "the request line ends with a question mark",
+    "short-answer": "the answer is at most 30 characters",
+    "long-answer": "the answer is 600 characters or more",
+}
 
 
 @dataclass(frozen=True)
 class CategorySignals:
     name: str
-    priority: int
-    question: str | None  # strong: one regex over the head of the question
-    answer: str | None  # strong: one regex over the head of the answer
-    min_user_turns: int | None  # strong, structural: at least this many user turns
-    hints: str | None  # weak: one regex over the head of the question, tried after every strong one
+    priority: int  # breaks ties: the lower wins
+    patterns: dict[str, dict[bool, str]]  # kind -> regex by whether its languages are written without spaces
+    signals: dict[str, float]  # structural signal -> weight
+    weights: dict[str, float]  # evidence weight of each kind: the pack's, or the category's own
 
 
-def _int(value: Any, where: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+@dataclass(frozen=True)
+class Taxonomy:
+    categories: list[CategorySignals]  # in priority order
+    head: int  # characters of each text read
+    calibration: tuple[float, float, float]  # confidence = sigmoid(a + b * margin + c * score)
+    uncertain_below: float
+
+
+def _number(value: Any, where: str, whole: bool = False) -> float:
+    ok = isinstance(value, int) if whole else isinstance(value, int | float)
+    if not ok or isinstance(value, bool):
+        raise ConfigError(f"{where}: expected a {'whole number' if whole else 'number'}, got {value!r}")
     return value
 
 
-def load_taxonomy(pack: dict[str, Any]) -> tuple[list[CategorySignals], CategorySignals | None, int]:
-    """The categories in priority order, the fallback and the head length, validated."""
+def _weights(table: Any, base: dict[str, float], where: str) -> dict[str, float]:
+    """``base`` with the weights of ``table`` (``{question = 2.0}``) applied, validated."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table of numbers by kind, like {{question = 2.0}}")
+    weights = dict(base)
+    for kind, value in table.items():
+        if kind not in weights:
+            raise ConfigError(f"{where}.{kind}: no such kind; known: {', '.join(weights)}")
+        weights[kind] = _number(value, f"{where}.{kind}")
+    return weights
+
+
+def _meta(pack: dict[str, Any], where: str) -> tuple[dict[str, float], int, tuple[float, float, float], float]:
+    meta = pack.get("meta", {})
+    head = int(_number(meta.get("head-chars", 600), f"{where}: meta.head-chars", whole=True))
+    defaults = {"question": 3.0, "first": 3.0, "hints": 1.0, "answer": 2.0, "setup": 4.0, "against": -4.0}
+    weights = _weights(meta.get("weights", {}), defaults, f"{where}: meta.weights")
+    calibration = meta.get("calibration", [0.0, 1.0, 0.0])
+    if not (isinstance(calibration, list) and len(calibration) == 3):
+        raise ConfigError(f"{where}: meta.calibration must be three numbers [a, b, c]")
+    a, b, c = (_number(v, f"{where}: meta.calibration") for v in calibration)
+    below = _number(meta.get("uncertain-below", 0.5), f"{where}: meta.uncertain-below")
+    if not 0 <= below <= 1:
+        raise ConfigError(f"{where}: meta.uncertain-below must be between 0 and 1, got {below!r}")
+    return weights, head, (a, b, c), below
+
+
+def load_taxonomy(pack: dict[str, Any]) -> Taxonomy:
+    """The categories in priority order with their evidence weights, validated."""
     where = f"rule pack '{PACK}'"
     table = pack.get("categories")
     if not isinstance(table, dict) or not table:
         raise ConfigError(f"{where}: needs a [categories.NAME] table for each category")
-    head = _int(pack.get("meta", {}).get("head-chars", 600), f"{where}: meta.head-chars")
-    signals = []
+    weights, head, calibration, below = _meta(pack, where)
+    categories = []
     for name, spec in table.items():
         key = f"{where}: categories.{name}"
         if not isinstance(spec, dict):
             raise ConfigError(f"{key}: expected a table")
         if "priority" not in spec:
-            raise ConfigError(f"{key}: needs a 'priority' (lower is tried first)")
-        turns = spec.get("min-user-turns")
-        signals.append(
-            CategorySignals(
-                name=name,
-                priority=_int(spec["priority"], f"{key}.priority"),
-                question=regex_union(pattern_lists(spec.get("question"), f"{key}.question"), f"{key}.question"),
-                answer=regex_union(pattern_lists(spec.get("answer"), f"{key}.answer"), f"{key}.answer"),
-                min_user_turns=None if turns is None else _int(turns, f"{key}.min-user-turns"),
-                hints=regex_union(pattern_lists(spec.get("hints"), f"{key}.hints"), f"{key}.hints"),
-            )
-        )
-    signals.sort(key=lambda s: (s.priority, s.name))
-    fallback = None
-    spec = pack.get("fallback")
-    if spec is not None:
-        category = spec.get("category") if isinstance(spec, dict) else None
-        if category not in table:
-            raise ConfigError(f"{where}: fallback.category must name a category, got {category!r}")
-        fallback = CategorySignals(
-            name=category,
-            priority=0,
-            question=regex_union(
-                pattern_lists(spec.get("question"), f"{where}: fallback.question"), f"{where}: fallback.question"
-            ),
-            answer=None,
-            min_user_turns=None,
-            hints=None,
-        )
-    return signals, fallback, head
+            raise ConfigError(f"{key}: needs a 'priority' (lower wins a tie)")
+        patterns = {}
+        for kind in KINDS:
+            unions = language_unions(spec.get(kind), f"{key}.{kind}", by_script=kind == "question")
+            if unions:
+                patterns[kind] = unions
+        signals = spec.get("signals", {})
+        if not isinstance(signals, dict):
+            raise ConfigError(f"{key}.signals: expected a table of weights by signal, like {{user-turns = 4}}")
+        for signal, weight in signals.items():
+            if signal not in SIGNALS:
+                raise ConfigError(f"{key}.signals.{signal}: no such signal; known: {', '.join(SIGNALS)}")
+            _number(weight, f"{key}.signals.{signal}")
+        priority = int(_number(spec["priority"], f"{key}.priority", whole=True))
+        own = _weights(spec.get("weights", {}), weights, f"{key}.weights")
+        categories.append(CategorySignals(name, priority, patterns, dict(signals), own))
+    categories.sort(key=lambda c: (c.priority, c.name))
+    return Taxonomy(categories, head, calibration, below)
 
 
 def category_aliases(context: Any) -> dict[str, str]:
@@ -102,74 +139,153 @@ def category_aliases(context: Any) -> dict[str, str]:
     return alias_table(names)
 
 
-def _hinted(signals: CategorySignals) -> pl.Expr | None:
-    return pl.col("_q").str.contains(signals.hints) if signals.hints else None
+def _texts(head: int) -> list[pl.Expr]:
+    """The lower-cased texts patterns are matched on, and the structural signals."""
+    question = pl.col("question").fill_null("").str.slice(0, head).str.strip_chars().str.to_lowercase()
+    line = question.str.slice(0, question.str.find("\n", literal=True))
+    first_turn = pl.col("turns").list.first().struct.field("content").fill_null("").str.slice(0, head)
+    first_line = first_turn.str.extract(r"^\s*([^\n]*)").fill_null("").str.to_lowercase()
+    roles = pl.col("turns").list.eval(pl.element().struct.field("role"))
+    answer = pl.col("answer").fill_null("")
+    tools = pl.col("tools").fill_null("").str.slice(0, 20).str.strip_chars()
+    return [
+        question.alias("_q"),
+        line.alias("_line"),
+        answer.str.slice(0, ANSWER_CHARS).str.strip_chars_start().str.to_lowercase().alias("_a"),
+        first_line.alias("_first"),
+        pl.concat_str(
+            [pl.col("system").fill_null("").str.slice(0, head).str.to_lowercase(), first_line], separator="\n"
+        ).alias("_setup"),
+        (roles.list.count_matches("user") >= 2).alias("user-turns"),
+        ((tools.str.len_bytes() > 0) & ~tools.is_in(["[]", "{}", "null"])).alias("tools"),
+        (roles.list.contains("tool_call") | roles.list.contains("tool")).alias("tool-turns"),
+        (question.str.len_bytes() > line.str.len_bytes()).alias("input"),
+        line.str.strip_chars_end().str.contains("[?？]$").alias("question-mark"),
+        (answer.str.len_chars() <= 30).alias("short-answer"),
+        (answer.str.len_chars() >= 600).alias("long-answer"),
+    ]
 
 
-def _matches(signals: CategorySignals) -> pl.Expr | None:
-    parts = []
-    if signals.question:
-        parts.append(pl.col("_q").str.contains(signals.question))
-    if signals.answer:
-        parts.append(pl.col("_a").str.contains(signals.answer))
-    if signals.min_user_turns is not None:
-        parts.append(pl.col("_user_turns") >= signals.min_user_turns)
-    if not parts:
-        return None
-    return pl.any_horizontal(parts)
+# The text each kind is matched on (see rules/categories.toml).
+_TEXTS = {"question": "_line", "hints": "_q", "answer": "_a", "setup": "_setup", "against": "_setup"}
+
+
+def _tests(categories: list[CategorySignals], spaceless: bool, first: bool = False) -> list[pl.Expr]:
+    """Whether the patterns of the spaced or the spaceless languages match, one boolean column
+    per category and kind (``3:question``); with ``first``, the question patterns on the first
+    user turn (``3:first``).
+
+    Keep them few: polars keeps the last 32 regexes it compiled, and every regex beyond them
+    is compiled again for every batch.
+    """
+    if first:
+        return [
+            pl.col("_first").str.contains(category.patterns["question"][spaceless]).alias(f"{i}:first")
+            for i, category in enumerate(categories)
+            if spaceless in category.patterns.get("question", {})
+        ]
+    return [
+        pl.col(_TEXTS[kind]).str.contains(unions[spaceless]).alias(f"{i}:{kind}")
+        for i, category in enumerate(categories)
+        for kind, unions in category.patterns.items()
+        if spaceless in unions
+    ]
 
 
 class TaxonomyClassifier(Classifier):
-    """Regex signals per category from ``rules/categories.toml``: the first category by
-    priority whose strong signals match, else the first whose hints match, else the
-    fallback, else null."""
+    """Weighted evidence per category from ``rules/categories.toml``: the category with the
+    most evidence (ties to the lower priority), with a calibrated confidence; ``uncertain``
+    where the confidence is below the pack's ``uncertain-below``."""
 
     name = "taxonomy"
     target = "category"
-    summary = "regex signals per category (rules/categories.toml), first match by priority"
+    summary = "weighted evidence per category (rules/categories.toml), calibrated confidence, uncertain when thin"
 
     def __init__(self, context):
         super().__init__(context)
-        self.signals, self.fallback, self.head = load_taxonomy(context.pack(PACK))
-        tiers = [(s, _matches(s)) for s in self.signals] + [(s, _hinted(s)) for s in self.signals]
-        if self.fallback is not None:
-            tiers.append((self.fallback, _matches(self.fallback)))
-        tiers = [(s, m) for s, m in tiers if m is not None]
-        self._names = np.array([s.name for s, _ in tiers], dtype=object)
-        self._tests = [m.alias(str(i)) for i, (_, m) in enumerate(tiers)]
+        self.taxonomy = load_taxonomy(context.pack(PACK))
+        self._names = np.array([c.name for c in self.taxonomy.categories], dtype=object)
+        # Each group of tests is tried only on the records where it can match: the patterns of the
+        # spaceless languages on records with such text, those of the first turn on conversations.
+        spaceless = pl.col("_line").str.contains(SPACELESS_TEXT)
+        chat = pl.col("user-turns")
+        categories = self.taxonomy.categories
+        self._groups = [
+            (None, _tests(categories, spaceless=False)),
+            (spaceless, _tests(categories, spaceless=True)),
+            (chat, _tests(categories, spaceless=False, first=True)),
+            (chat & pl.col("_first").str.contains(SPACELESS_TEXT), _tests(categories, spaceless=True, first=True)),
+        ]
 
     def labels(self) -> list[str]:
-        return [s.name for s in self.signals]
+        return [c.name for c in self.taxonomy.categories]
 
-    def classify(self, batch: pl.DataFrame) -> pl.Series:
-        if not self._tests or batch.height == 0:
-            return pl.Series("category", [None] * batch.height, dtype=pl.String)
-        head = self.head
-        matched = (
-            batch.lazy()
-            .select(
-                _q=pl.col("question").fill_null("").str.slice(0, head).str.to_lowercase(),
-                _a=pl.col("answer").fill_null("").str.slice(0, head).str.to_lowercase(),
-                _user_turns=pl.col("turns").list.eval(pl.element().struct.field("role") == "user").list.sum(),
-            )
-            .select(self._tests)
-            .collect()
-            .to_numpy()
+    def _found(self, texts: pl.DataFrame) -> dict[str, np.ndarray]:
+        """Every test's boolean column over all records (False where its group was not tried)."""
+        found: dict[str, np.ndarray] = {}
+        numbered = texts.with_row_index("_row")
+        for where, tests in self._groups:
+            if not tests:
+                continue
+            some = numbered if where is None else numbered.filter(where)
+            if some.height == 0:
+                continue
+            matched = some.select(tests)
+            values = matched.to_numpy()
+            if where is not None:  # back to every record's row; False where the group was not tried
+                full = np.zeros((texts.height, len(tests)), dtype=bool)
+                full[some["_row"].to_numpy()] = values
+                values = full
+            for j, name in enumerate(matched.columns):
+                found[name] = found[name] | values[:, j] if name in found else values[:, j]
+        return found
+
+    def scores(self, batch: pl.DataFrame) -> np.ndarray:
+        """The evidence of every record for every category (records x categories, priority order)."""
+        texts = batch.lazy().select(_texts(self.taxonomy.head)).collect()
+        found = self._found(texts)
+        signals = {name: texts[name].to_numpy() for name in SIGNALS}
+        none = np.zeros(texts.height, dtype=bool)
+        scores = np.zeros((texts.height, len(self.taxonomy.categories)))
+        for i, category in enumerate(self.taxonomy.categories):
+            w = category.weights
+
+            for kind in KINDS:
+                scores[:, i] += w[kind] * found.get(f"{i}:{kind}", none)
+            # a conversation that asks for the same task first and last is that task, not multi-turn
+            scores[:, i] += w["first"] * (found.get(f"{i}:question", none) & found.get(f"{i}:first", none))
+            for signal, weight in category.signals.items():
+                scores[:, i] += weight * signals[signal]
+        return scores
+
+    def classify(self, batch: pl.DataFrame) -> pl.DataFrame:
+        height = batch.height
+        if height == 0:
+            return pl.DataFrame(schema={"label": pl.String, "confidence": pl.Float64})
+        scores = self.scores(batch)
+        best = scores.argmax(axis=1)  # the first maximum: the lower priority wins a tie
+        top = scores[np.arange(height), best]
+        runner_up = np.partition(scores, -2, axis=1)[:, -2] if scores.shape[1] > 1 else np.zeros(height)
+        a, b, c = self.taxonomy.calibration
+        confidence = 1.0 / (1.0 + np.exp(-(a + b * (top - runner_up) + c * top)))
+        named = (confidence >= self.taxonomy.uncertain_below) & (top > 0)  # no evidence names nothing
+        labels = np.where(named, self._names[best], UNCERTAIN)
+        return pl.DataFrame(
+            {"label": labels.tolist(), "confidence": np.round(confidence, 4)},
+            schema={"label": pl.String, "confidence": pl.Float64},
         )
-        first = matched.argmax(axis=1)  # the first test that matched, in tier order
-        labels = np.where(matched.any(axis=1), self._names[first], None)
-        return pl.Series("category", labels.tolist(), dtype=pl.String)
 
 
 class Category(Feature):
-    """``category_pred``: the record's own ``category`` (aliases read as the taxonomy's names),
-    else the label of the configured category classifier, else ``other``."""
+    """``category_pred`` and ``category_confidence``: the record's own ``category`` (aliases
+    read as the taxonomy's names; confidence 1), else the configured category classifier's label
+    and confidence, else ``uncertain``."""
 
     name = "category"
-    summary = "task category: the record's category field, else the configured classifier"
-    columns = ("category_pred",)
-    keep = ("category_pred",)
-    labels = {"category": "category_pred"}
+    summary = "task category and its confidence: the record's category field, else the configured classifier"
+    columns = ("category_pred", "category_confidence")
+    keep = ("category_pred", "category_confidence")
+    labels = {"category": "category_pred", "category_confidence": "category_confidence"}
 
     def __init__(self, context):
         super().__init__(context)
@@ -178,7 +294,7 @@ class Category(Feature):
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
         given = normalize_labels(batch["category"], self.aliases)
-        return pl.DataFrame([labelled(batch, given, self.classifier, OTHER, "category_pred")])
+        return labelled(batch, given, self.classifier, UNCERTAIN, "category_pred", "category_confidence")
 
 
 @hookimpl
