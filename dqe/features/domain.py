@@ -1,10 +1,15 @@
 """The domain of every record: its own ``domain`` field, else a classifier's label, else general.
 
 The built-in classifier, ``lexicon``, reads the packs in ``rules/domains/``: each vertical
-domain (medical, legal, finance, ...) has a lexicon in several languages, and a record goes to
-the domain of which it uses the most distinct terms (at least the pack's ``min-hits``: one
-word repeated is not a domain). One regex pass per domain over the whole batch, no Python loop
-per record.
+domain (medical, legal, finance, ...) has a lexicon in several languages. A domain is what the
+question asks about, so the request line (the question's first line) carries the evidence: each
+distinct term of a domain in it is a hit, a ``strong`` term (one that alone places a question in
+the domain: "ibuprofen", "lawsuit", "mortgage") two. Terms in the input below the request line
+(a passage to work on) count half. The answer only supports a domain the question already
+touches: half a hit a term, one hit at most. A record goes to the domain with the most hits, if
+that reaches the pack's ``min-hits``; a record whose task category is one the general pack
+names (a word problem, a program, a story) is general whatever its words. Three regex passes
+per domain over the whole batch, no Python loop per record.
 """
 
 from __future__ import annotations
@@ -15,15 +20,17 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dqe.classifier import Classifier, alias_table, labelled, normalize_labels, regex_union
+from dqe.classifier import SPACELESS, Classifier, alias_table, labelled, normalize_labels, regex_union
 from dqe.config import ConfigError
 from dqe.feature import Feature
 from dqe.hookspecs import hookimpl
 
 PREFIX = "domains/"
 GENERAL = "general"  # the label of a record no vertical lexicon matches
-SPACELESS = ("zh", "ja")  # lexicon languages matched anywhere, not as whole words
-HEAD_CHARS = 2000  # of the question and of the answer: enough to tell, cheap to scan
+HEAD_CHARS = 1000  # of the question and of the answer: enough to tell, cheap to scan
+INPUT_HIT = 0.5  # a term in the input below the request line (a passage to work on) is half a hit
+ANSWER_HIT = 0.5  # and so is a term in the answer, for a domain the question touches
+ANSWER_MOST = 1.0  # and all of them together at most
 
 
 @dataclass(frozen=True)
@@ -31,8 +38,23 @@ class Lexicon:
     name: str
     vertical: bool
     min_hits: int
-    pattern: str | None  # one regex over every term, None for a domain without terms
+    terms: tuple[str, ...]  # one regex per language over every term, strong ones first
+    strong: tuple[str, ...]  # one regex per language over the terms that count twice
     aliases: tuple[str, ...]
+
+
+def _terms(table: Any, where: str) -> dict[str, list[str]]:
+    """A table of term lists by language, validated, each term as a regex: whole words where
+    words have spaces."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table of term lists by language")
+    terms = {}
+    for lang, values in table.items():
+        if not (isinstance(values, list) and all(isinstance(v, str) and v for v in values)):
+            raise ConfigError(f"{where}.{lang}: expected a list of non-empty strings")
+        regex_union(values, f"{where}.{lang}")  # names the bad term, if any
+        terms[lang] = values if lang in SPACELESS else [rf"\b(?:{v})\b" for v in values]
+    return terms
 
 
 def _lexicon(name: str, pack: dict[str, Any]) -> Lexicon:
@@ -46,17 +68,25 @@ def _lexicon(name: str, pack: dict[str, Any]) -> Lexicon:
         raise ConfigError(f"{where}: domain.vertical must be true or false, got {vertical!r}")
     if not isinstance(min_hits, int) or isinstance(min_hits, bool) or min_hits < 1:
         raise ConfigError(f"{where}: domain.min-hits must be a whole number of at least 1, got {min_hits!r}")
-    terms = pack.get("terms", {})
-    if not isinstance(terms, dict):
-        raise ConfigError(f"{where}: [terms] must be a table of term lists by language")
-    patterns = []
-    for lang, values in terms.items():
-        if not (isinstance(values, list) and all(isinstance(v, str) and v for v in values)):
-            raise ConfigError(f"{where}: terms.{lang}: expected a list of non-empty strings")
-        regex_union(values, f"{where}: terms.{lang}")  # names the bad term, if any
-        patterns += values if lang in SPACELESS else [rf"\b(?:{v})\b" for v in values]
     aliases = [a for a in (spec.get("label"), spec.get("zh"), *spec.get("aliases", [])) if isinstance(a, str) and a]
-    return Lexicon(name, vertical, min_hits, regex_union(patterns, f"{where}: terms"), tuple(aliases))
+    terms = _terms(pack.get("terms", {}), f"{where}: terms")
+    strong = _terms(pack.get("strong", {}), f"{where}: strong")
+    unions = [regex_union(strong.get(lang, []) + terms.get(lang, []), where) for lang in {**strong, **terms}]
+    strong_unions = [regex_union(v, where) for v in strong.values() if v]
+    return Lexicon(
+        name, vertical, min_hits, tuple(u for u in unions if u), tuple(u for u in strong_unions if u), tuple(aliases)
+    )
+
+
+def general_categories(context: Any) -> set[str]:
+    """The task categories whose records are general whatever their topic (the general pack's
+    ``domain.categories``): a word problem about money trains arithmetic, not finance."""
+    name = f"{PREFIX}{GENERAL}"
+    spec = context.pack(name).get("domain", {}) if name in context.packs.names(PREFIX) else {}
+    names = spec.get("categories", []) if isinstance(spec, dict) else []
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise ConfigError(f"rule pack '{name}': domain.categories must be a list of category names")
+    return set(names)
 
 
 def load_lexicons(context: Any) -> list[Lexicon]:
@@ -64,50 +94,80 @@ def load_lexicons(context: Any) -> list[Lexicon]:
     names = context.packs.names(PREFIX)
     lexicons = [_lexicon(n[len(PREFIX) :], context.pack(n)) for n in names]
     if not any(lex.name == GENERAL for lex in lexicons):
-        lexicons.append(Lexicon(GENERAL, False, 1, None, ()))
+        lexicons.append(Lexicon(GENERAL, False, 1, (), (), ()))
     return lexicons
 
 
+def _distinct(text: str, patterns: tuple[str, ...]) -> pl.Expr:
+    found = [pl.col(text).str.extract_all(p) for p in patterns]
+    return pl.concat_list(found).list.unique().list.len().cast(pl.Float64)
+
+
+def _found(text: str, lexicon: Lexicon) -> pl.Expr:
+    """Hits of a lexicon in one text: each distinct term once, a strong term twice."""
+    hits = _distinct(text, lexicon.terms)
+    return hits + _distinct(text, lexicon.strong) if lexicon.strong else hits
+
+
+def _hits(lexicon: Lexicon) -> pl.Expr:
+    """The evidence of one domain: the hits of its request line, half those of the input below
+    it, and, where the question has any, half those of the answer (one at most)."""
+    question = _found("_line", lexicon) + INPUT_HIT * _found("_rest", lexicon)
+    answer = (ANSWER_HIT * _found("_a", lexicon)).clip(0.0, ANSWER_MOST)
+    hits = question + pl.when(question > 0).then(answer).otherwise(0.0)
+    return pl.when(hits >= lexicon.min_hits).then(hits).otherwise(0.0).alias(lexicon.name)
+
+
 class LexiconClassifier(Classifier):
-    """The vertical domain with the most distinct lexicon terms in question and answer
+    """The vertical domain with the most lexicon hits in the question, the answer supporting
     (``rules/domains/``)."""
 
     name = "lexicon"
     target = "domain"
-    summary = "distinct lexicon terms per vertical domain (rules/domains/*.toml), the most wins"
+    summary = "lexicon hits per vertical domain in the question, the answer supporting (rules/domains/*.toml)"
 
     def __init__(self, context):
         super().__init__(context)
-        self.lexicons = [lex for lex in load_lexicons(context) if lex.pattern and lex.vertical]
+        self.lexicons = [lex for lex in load_lexicons(context) if lex.terms and lex.vertical]
+        self.general = sorted(general_categories(context))
 
     def labels(self) -> list[str]:
         return [GENERAL, *(lex.name for lex in self.lexicons)]
 
+    def _topical(self, batch: pl.DataFrame) -> pl.Expr:
+        """Whether a record's task can have a domain: not one of the general pack's categories."""
+        if not self.general or "category_pred" not in batch.columns:
+            return pl.lit(True)
+        return ~pl.col("_category").is_in(self.general)
+
     def classify(self, batch: pl.DataFrame) -> pl.Series:
+        labels = np.full(batch.height, GENERAL, dtype=object)
         if not self.lexicons or batch.height == 0:
-            return pl.Series("domain", [GENERAL] * batch.height, dtype=pl.String)
-        text = pl.concat_str(
-            [
-                pl.col("question").fill_null("").str.slice(0, HEAD_CHARS),
-                pl.col("answer").fill_null("").str.slice(0, HEAD_CHARS),
-            ],
-            separator="\n",
-        ).str.to_lowercase()
-        hits = (
+            return pl.Series("domain", labels, dtype=pl.String)
+        texts = (
             batch.lazy()
             .select(
-                [
-                    pl.when(c >= lex.min_hits).then(c).otherwise(0).alias(lex.name)
-                    for lex in self.lexicons
-                    for c in [text.str.extract_all(lex.pattern).list.n_unique().cast(pl.UInt32)]  # type: ignore[arg-type]
-                ]
+                _q=pl.col("question").fill_null("").str.slice(0, HEAD_CHARS).str.to_lowercase(),
+                _a="answer",
+                _category=pl.col("category_pred") if "category_pred" in batch.columns else pl.lit(None, pl.String),
+            )
+            .with_row_index("_row")
+            # most questions name no term: one pass per language and domain rules them out
+            .filter(self._topical(batch))
+            .filter(pl.any_horizontal([pl.col("_q").str.contains(u) for lex in self.lexicons for u in lex.terms]))
+            .select(
+                "_row",
+                _line=pl.col("_q").str.extract(r"^\s*([^\n]*)").fill_null(""),
+                _rest=pl.col("_q").str.extract(r"^\s*[^\n]*\n((?s).*)").fill_null(""),
+                _a=pl.col("_a").fill_null("").str.slice(0, HEAD_CHARS).str.to_lowercase(),
             )
             .collect()
-            .to_numpy()
         )
-        best = hits.argmax(axis=1)
-        names = np.array([lex.name for lex in self.lexicons], dtype=object)
-        labels = np.where(hits.max(axis=1) > 0, names[best], GENERAL)
+        if texts.height:
+            hits = texts.select([_hits(lex) for lex in self.lexicons]).to_numpy()
+            names = np.array([lex.name for lex in self.lexicons], dtype=object)
+            rows = texts["_row"].to_numpy()
+            labels[rows] = np.where(hits.max(axis=1) > 0, names[hits.argmax(axis=1)], GENERAL)
         return pl.Series("domain", labels, dtype=pl.String)
 
 
@@ -117,6 +177,7 @@ class Domain(Feature):
 
     name = "domain"
     summary = "domain: the record's domain field, else the configured classifier (general when none)"
+    needs = ("category",)  # a word problem about money is general
     columns = ("domain_pred",)
     keep = ("domain_pred",)
     labels = {"domain": "domain_pred"}
@@ -128,7 +189,7 @@ class Domain(Feature):
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
         given = normalize_labels(batch["domain"], self.aliases)
-        return pl.DataFrame([labelled(batch, given, self.classifier, GENERAL, "domain_pred")])
+        return labelled(batch, given, self.classifier, GENERAL, "domain_pred")
 
 
 @hookimpl

@@ -104,3 +104,46 @@ def test_real_general_sets_are_mostly_general():
     # alpaca_en 11 "Explain the concept of e-commerce."; alpaca_zh 9 "描述一个可以从人工智能技术中受益的医疗应用。"
     assert domains(real("llamafactory_alpaca_en_demo.json"))[11] == "ecommerce"
     assert domains(real("llamafactory_alpaca_zh_demo.json"))[9] == "medical"
+
+
+@pytest.mark.parametrize(
+    ("question", "domain"),
+    [
+        ("Is it safe to take ibuprofen while pregnant?", "medical"),
+        ("What should I put on a second-degree burn?", "medical"),
+        ("Can my landlord evict me without notice?", "legal"),
+        ("Do I need a lawyer to write a will?", "legal"),
+        ("Should I refinance my mortgage?", "finance"),
+        ("What is the difference between a Roth IRA and a traditional IRA?", "finance"),
+        ("The package arrived damaged. Can I get a refund?", "ecommerce"),
+        ("How can I stop having panic attacks?", "mental-health"),
+        ("孩子发烧三天不退怎么办？", "medical"),
+        ("公司拖欠工资可以申请劳动仲裁吗？", "legal"),
+    ],
+)
+def test_a_question_alone_names_its_domain(question, domain):
+    # one term that places a question in its domain (a strong term) is enough, with no answer to help
+    assert domains([qa(question, "OK.")]) == [domain]
+
+
+def test_the_answer_supports_a_domain_the_question_touches_but_never_makes_one():
+    touched = qa(
+        "How long does a cough last?", "A cough from a viral infection usually clears; see a doctor after three weeks."
+    )
+    untouched = qa("What did you eat today?", "Patients in the hospital were given antibiotics by the doctor.")
+    assert domains([touched, untouched]) == ["medical", "general"]
+
+
+def test_terms_of_an_input_passage_count_half():
+    # the request is about a passage; its words are material, not what is asked
+    passage = qa("Summarize the following passage.\nJohn Adams helped draft the Constitution and served as a judge.")
+    assert domains([passage]) == ["general"]
+
+
+def test_a_word_problem_about_money_is_general():
+    problem = qa(
+        "Adam deposited $2000 in his bank account at 8% interest a year. How much does he have after 2 years?",
+        "2000 x 0.08 = 160 a year; 2000 + 2 x 160 = 2320.",
+    )
+    program = qa("Write a Python function that computes the refund of a returned order.", "def refund(order): ...")
+    assert domains([problem, program]) == ["general", "general"]
