@@ -43,6 +43,7 @@ BUILTIN_PLUGINS = (
     "dqe.features.cot",
     "dqe.features.category",
     "dqe.features.domain",
+    "dqe.features.subject",
     "dqe.features.language",
     "dqe.features.text",
     "dqe.rules.structure",
