@@ -431,6 +431,7 @@ def filter_(
     """Split data into passed and rejected records; every input record lands in exactly one."""
     from dqe.api import filter as run_filter
     from dqe.inputs import ANNOTATION
+    from dqe.render.common import gate_sentence
     from dqe.render.text import summary_line
 
     overrides = {**_overrides(kw), "balance": balance, "max_records": max_records}
@@ -462,10 +463,7 @@ def filter_(
     Console(highlight=False).print(summary_line(report))
     for m in report.gate.metrics:
         if m.state == "fail":
-            click.echo(
-                f"gate: {m.name} = {m.value:g} fails its threshold ({'<' if m.direction == 'min' else '>'} {m.fail:g})",
-                err=True,
-            )
+            click.echo(f"gate: {gate_sentence(m)}", err=True)
     _exit(report.exit_code)
 
 

@@ -47,6 +47,14 @@ class GateMetric(BaseModel):
     ``summarize`` (or ``evaluate``) put it: ``"duplicates.rate"``. ``bounds`` are the values
     it can take, ``(0, 1)`` for a share and ``(0, None)`` for a count: a threshold outside them
     could never pass or never fail, so the config that sets one is refused.
+
+    A metric is measured on a data set of any size; how sure the measure is decides the gate.
+    ``n_key`` is the dotted path of the number of records it is measured on: a share of them
+    (``"duplicates.records"``) gets a Wilson 95% interval. ``interval_key`` is the path of a
+    ``[low, high]`` 95% interval the rule computed itself, for a metric that is no simple share
+    (a bootstrap). The gate fails when the whole interval lies past the fail level and warns
+    when only the value does. ``note_key`` is the path of the sentence a rule writes when it
+    cannot measure the metric (no value), which the report shows.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -58,6 +66,9 @@ class GateMetric(BaseModel):
     fail: float | None = None
     warn: float | None = None
     bounds: tuple[float | None, float | None] = (None, None)
+    n_key: str | None = None
+    interval_key: str | None = None
+    note_key: str | None = None
 
 
 class DatasetResult(BaseModel):

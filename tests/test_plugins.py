@@ -164,7 +164,7 @@ def test_an_entry_point_plugin_is_listed_and_runs(installed, write_jsonl):
     installed(PLUGIN_SOURCE)
     code, out = run("plugins")
     assert code == 0 and "shout" in out and "dqe-shout" in out and "1.2.3" in out and "SHT001" in out
-    code, out = run("check", write_jsonl([GOOD, {"instruction": "x", "output": "LOUD"}]))
+    code, out = run("check", write_jsonl([GOOD, *[{"instruction": "x", "output": "LOUD"}] * 5]))
     assert code == 1 and "SHT001" in out and "shouting" in out
     assert run("rule", "SHT001")[0] == 0
 

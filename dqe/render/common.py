@@ -76,12 +76,26 @@ def threshold_text(metric: MetricResult) -> str:
     )
 
 
+def interval_text(metric: MetricResult) -> str:
+    """ "n = 40, 95% CI 0.446-0.737": what a metric was measured on and how sure it is; empty
+    for a count, which is exact."""
+    parts = []
+    if metric.n is not None:
+        parts.append(f"n = {metric.n:,}")
+    if metric.ci_low is not None and metric.ci_high is not None:
+        parts.append(f"95% CI {number(metric.ci_low)}-{number(metric.ci_high)}")
+    return ", ".join(parts)
+
+
 def gate_sentence(metric: MetricResult) -> str:
-    """One sentence on a metric against its thresholds, for annotations and test cases."""
+    """One sentence on a metric against its thresholds, for annotations and test cases: its
+    value, interval and state, and why it warns, fails or was not measured."""
     if metric.value is None:
-        return f"{metric.name}: not measured (no rule reported {metric.key})"
+        return f"{metric.name}: {metric.reason or f'not measured (no rule reported {metric.key})'}"
     limits = threshold_text(metric)
-    return f"{metric.name} = {number(metric.value)} ({metric.state}; {limits or 'no threshold'}): {metric.description}"
+    measured = ", ".join(p for p in (f"{metric.name} = {number(metric.value)}", interval_text(metric)) if p)
+    why = f"; {metric.reason}" if metric.reason else ""
+    return f"{measured} ({metric.state}; {limits or 'no threshold'}{why}): {metric.description}"
 
 
 def flatten_numbers(value: Any, prefix: str = "") -> dict[str, float | str]:
@@ -132,9 +146,14 @@ def dataset_facts(dataset: dict[str, Any]) -> list[tuple[str, str]]:
         for key in ("entropy", "imbalance"):
             if key in categories:
                 parts.append(f"{key} {number(categories[key])}")
+        if categories.get("uncertain"):
+            parts.append(f"{number(categories['uncertain'])} uncertain")
         if categories.get("missing"):
             parts.append("missing: " + ", ".join(map(str, categories["missing"])))
         facts.append(("categories", "; ".join(parts)))
+    subjects = dataset.get("subjects")
+    if isinstance(subjects, dict) and isinstance(subjects.get("counts"), dict):
+        facts.append(("subjects", _top(subjects["counts"])))
     domains = dataset.get("domains")
     if isinstance(domains, dict):
         line = f"vertical share {percent(domains.get('vertical_share'))}"

@@ -31,6 +31,7 @@ from dqe.render.base import RenderError
 from dqe.render.common import (
     dataset_facts,
     flatten_numbers,
+    interval_text,
     number,
     percent,
     relative_source,
@@ -404,6 +405,7 @@ def environment() -> Any:
     env.filters["number"] = number
     env.filters["percent"] = percent
     env.filters["thresholds"] = threshold_text
+    env.filters["interval"] = interval_text
     env.filters["short_source"] = relative_source
     return env
 

@@ -11,6 +11,7 @@ import re
 
 from dqe.render.common import (
     dataset_facts,
+    interval_text,
     number,
     percent,
     relative_path,
@@ -49,11 +50,14 @@ def render_markdown(report: Report) -> str:
         "",
         "### Gate",
         "",
-        "| metric | value | thresholds | state |",
-        "| --- | ---: | --- | --- |",
+        "| metric | value | measured on | thresholds | state |",
+        "| --- | ---: | --- | --- | --- |",
     ]
     for m in report.gate.metrics:
-        out.append(f"| {md(m.name)} | {number(m.value)} | {md(threshold_text(m)) or '-'} | {_STATE[m.state]} |")
+        state = _STATE[m.state] + (f": {md(m.reason)}" if m.reason else "")
+        out.append(
+            f"| {md(m.name)} | {number(m.value)} | {md(interval_text(m)) or '-'} | {md(threshold_text(m)) or '-'} | {state} |"
+        )
     out += [
         "",
         "### Rules",

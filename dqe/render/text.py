@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from dqe.render.common import interval_text
 from dqe.render.common import number as _n
 from dqe.report import Report
 from dqe.terminal import visible
@@ -134,8 +135,10 @@ def _fmt_value(v: Any) -> str:
 
 
 def gate_block(report: Report) -> Group:
+    """Each metric with its value, what it was measured on and its 95% interval, its state
+    against its levels, and why it warns, fails or was not measured."""
     table = Table(box=None, pad_edge=False, show_header=False)
-    for _ in range(4):
+    for _ in range(5):
         table.add_column()
     for m in report.gate.metrics:
         op = "<" if m.direction == "min" else ">"
@@ -143,12 +146,14 @@ def gate_block(report: Report) -> Group:
         table.add_row(
             Text(visible(m.name)),
             _n(m.value),
+            Text(interval_text(m), style="dim"),
             Text(m.state.upper(), style=_STATE_STYLE[m.state]),
             f"({limits})" if limits else "",
         )
+    reasons = [Text(visible(f"  {m.name}: {m.reason}"), style="dim") for m in report.gate.metrics if m.reason]
     verdict = report.gate.verdict
     title = Text.assemble(("Gate ", "bold"), (verdict.upper(), "bold green" if verdict == "pass" else "bold red"))
-    return Group(title, table)
+    return Group(title, table, *reasons)
 
 
 def errors_block(report: Report) -> Group | None:

@@ -76,6 +76,7 @@ class ChainOfThought(RecordRule):
             direction="min",
             warn=0.5,
             bounds=(0, 1),
+            n_key="cot.reasoning_records",
         ),
     )
 

@@ -36,6 +36,7 @@ DUPLICATE_RATE = GateMetric(
     fail=0.10,
     warn=0.02,
     bounds=(0, 1),
+    n_key="duplicates.records",
 )
 
 
@@ -191,6 +192,7 @@ class DuplicateRule(DatasetRule):
                 )
         removed = int(exact.sum()) + (int(near.sum()) if near is not None else 0)
         section: dict[str, Any] = {
+            "records": n,
             "rate": round(removed / n, 6) if n else 0.0,
             "exact": int(exact.sum()),
         }
