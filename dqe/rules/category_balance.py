@@ -9,12 +9,33 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from dqe.classifier import label_key
-from dqe.features.category import OTHER, category_aliases
+from dqe.features.category import UNCERTAIN, category_aliases
+from dqe.gate import wilson
 from dqe.hookspecs import hookimpl
 from dqe.quotas import category_quotas, over_quota
 from dqe.rule import DatasetResult, DatasetRule, GateMetric, RuleOptions
 
 _SHOWN = 3  # categories listed as most and least represented
+
+
+def imbalance_interval(shares: dict[str, float], target: dict[str, float], n: int) -> tuple[float, float]:
+    """A 95% interval for the imbalance (total variation distance to ``target``) of the mix the
+    ``n`` records were drawn from, given their ``shares``.
+
+    The low end is the Wilson lower bound of the share of records in the categories above their
+    target, less those categories' target: at least that share would have to change category.
+    The high end adds to the measured distance a bound on how far an empirical distribution lies
+    from its source (McDiarmid's inequality around the expected L1 deviation). Simulated on
+    mixes of 28 categories and 10 to 10,000 records it covers the true imbalance 87-100% of the
+    time (benchmarks/bench_categories.py); where the mix is close to its target (imbalance near
+    0, far from any gate level) the low end sits above the truth.
+    """
+    names = set(shares) | set(target)
+    over = [c for c in names if shares.get(c, 0.0) > target.get(c, 0.0)]
+    measured = 0.5 * sum(abs(shares.get(c, 0.0) - target.get(c, 0.0)) for c in names)
+    low = wilson(sum(shares[c] for c in over), n)[0] - sum(target.get(c, 0.0) for c in over) if over else 0.0
+    spread = sum(math.sqrt(p / n) for p in shares.values()) + math.sqrt(2 * math.log(2 / (1 - 0.95)) / n)
+    return max(0.0, low), min(1.0, measured + 0.5 * spread)
 
 
 class CategoryBalanceOptions(RuleOptions):
@@ -29,9 +50,6 @@ class CategoryBalanceOptions(RuleOptions):
         2.0,
         ge=1.0,
         description="with --balance or --max-records, a category keeps at most this multiple of its target share",
-    )
-    min_records: int = Field(
-        200, ge=1, description="fewer passing, categorized records than this: imbalance is not measured (gate skipped)"
     )
 
     @field_validator("target")
@@ -51,8 +69,10 @@ class CategoryBalance(DatasetRule):
     over the taxonomy unless configured. Reports the counts, the normalized entropy, the most
     and least represented categories and those missing entirely. The imbalance is the total
     variation distance to the target: the share of records that would have to change category
-    for the data to match it (0 matches, 1 is as far as it gets); the gate fails above its
-    threshold.
+    for the data to match it (0 matches, 1 is as far as it gets). It is measured on any number
+    of records, with a 95% interval (``imbalance_interval``): the gate fails when the whole
+    interval lies above its threshold and warns when the imbalance alone does. Records whose
+    category is ``uncertain`` are counted but left out of the shares.
 
     With ``dqe filter --balance`` (or ``--max-records``) it also selects: every category
     keeps at most ``tolerance`` times its target share of the selection, its best records by
@@ -76,7 +96,7 @@ class CategoryBalance(DatasetRule):
         "math: 33 of 600 kept (best by quality)'."
     )
     Options = CategoryBalanceOptions
-    needs = ("category",)
+    needs = ("category", "subject")
     stage = 15
     selection = True
     gate_metrics = (
@@ -88,6 +108,9 @@ class CategoryBalance(DatasetRule):
             fail=0.85,
             warn=0.6,
             bounds=(0, 1),
+            n_key="categories.records",
+            interval_key="categories.imbalance_ci",
+            note_key="categories.note",
         ),
     )
 
@@ -100,7 +123,7 @@ class CategoryBalance(DatasetRule):
     def target(self, observed: list[str]) -> dict[str, float]:
         """The target share of every known category: the classifier's labels, the configured
         ones and those the data names itself."""
-        known = list(dict.fromkeys([*self.labels, *self.wanted, *(c for c in observed if c != OTHER)]))
+        known = list(dict.fromkeys([*self.labels, *self.wanted, *(c for c in observed if c != UNCERTAIN)]))
         rest = [c for c in known if c not in self.wanted]
         left = max(0.0, 1.0 - sum(self.wanted.values()))
         spread = left / len(rest) if rest and left > 1e-9 else 0.0
@@ -109,7 +132,7 @@ class CategoryBalance(DatasetRule):
     def cut(self, eligible: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int], dict[str, int]]:
         """The records of ``eligible`` over their category's quota, the quotas, the counts."""
         counts = dict(eligible.group_by("category_pred").len().iter_rows())
-        free = counts.pop(OTHER, 0)
+        free = counts.pop(UNCERTAIN, 0)
         config = self.context.config
         quotas = category_quotas(counts, self.target(list(counts)), self.options.tolerance, free, config.max_records)
         return over_quota(eligible, "category_pred", quotas), quotas, counts
@@ -137,15 +160,15 @@ class CategoryBalance(DatasetRule):
         counts = dict(
             passing.group_by("category_pred").len().sort(["len", "category_pred"], descending=[True, False]).iter_rows()
         )
-        other = counts.get(OTHER, 0)
-        classified = {c: n for c, n in counts.items() if c != OTHER}
+        uncertain = counts.get(UNCERTAIN, 0)
+        classified = {c: n for c, n in counts.items() if c != UNCERTAIN}
         total = sum(classified.values())
         target = self.target(list(classified))
         wanted = [c for c, q in target.items() if q > 0]
         shares = {c: n / total for c, n in classified.items()} if total else {}
-        measured = total >= self.options.min_records
         imbalance = 0.5 * sum(abs(shares.get(c, 0.0) - target.get(c, 0.0)) for c in set(shares) | set(target))
         entropy = -sum(p * math.log(p) for p in shares.values() if p > 0)
+        confidence = passing.filter(pl.col("category_pred") != UNCERTAIN)["category_confidence"].drop_nulls()
 
         def row(c: str) -> dict[str, Any]:
             return {
@@ -156,20 +179,27 @@ class CategoryBalance(DatasetRule):
             }
 
         present = [c for c in classified if target.get(c, 0) > 0]
-        return {
-            "categories": {
-                "counts": counts,
-                "target": {c: round(q, 4) for c, q in target.items()},
-                "records": total,
-                "other": other,
-                "entropy": round(entropy / math.log(len(wanted)), 4) if total and len(wanted) > 1 else None,
-                "imbalance": round(imbalance, 4) if measured else None,
-                "missing": [c for c in wanted if c not in classified],
-                "most": [row(c) for c in list(classified)[:_SHOWN]],
-                "least": [row(c) for c in present[::-1][:_SHOWN]],
-                "classifier": self.context.config.classifiers.category,
-            }
+        section: dict[str, Any] = {
+            "counts": counts,
+            "target": {c: round(q, 4) for c, q in target.items()},
+            "records": total,
+            "uncertain": uncertain,
+            "mean_confidence": round(float(confidence.mean()), 4) if confidence.len() else None,
+            "entropy": round(entropy / math.log(len(wanted)), 4) if total and len(wanted) > 1 else None,
+            "imbalance": round(imbalance, 4) if total else None,
+            "missing": [c for c in wanted if c not in classified],
+            "most": [row(c) for c in list(classified)[:_SHOWN]],
+            "least": [row(c) for c in present[::-1][:_SHOWN]],
+            "classifier": self.context.config.classifiers.category,
         }
+        if total:
+            low, high = imbalance_interval(shares, target, total)
+            section["imbalance_ci"] = [round(low, 4), round(high, 4)]
+        elif uncertain:
+            section["note"] = f"none of the {uncertain:,} passing records has a category its classifier is sure of"
+        else:
+            section["note"] = "no records passed the record rules"
+        return {"categories": section}
 
 
 @hookimpl

@@ -23,6 +23,8 @@ def _metric(max_share: float) -> GateMetric:
         direction="max",
         fail=max_share,
         bounds=(0, 1),
+        n_key="domains.records",
+        note_key="domains.note",
     )
 
 
@@ -36,16 +38,14 @@ class DomainRatioOptions(RuleOptions):
             "fails above it, and --balance / --max-records keep the best vertical records up to it"
         ),
     )
-    min_records: int = Field(
-        200, ge=1, description="fewer passing records than this: the share is not measured (gate skipped)"
-    )
 
 
 class DomainRatio(DatasetRule):
     """Measures the domains of the passing records (the ``domain`` feature: each record's own
     field, else the lexicons in ``rules/domains/``) and the share of vertical-domain records,
-    every domain but general. The gate's domain-ratio metric fails when that share passes
-    ``max-share``.
+    every domain but general, on any number of records: the gate's domain-ratio metric fails
+    when the share's whole 95% interval (Wilson's) lies above ``max-share``, and warns when the
+    share alone does ("n = 40, vertical share 0.6, 95% CI 0.45-0.74").
 
     With ``dqe filter --balance`` (or ``--max-records``) it also selects: it keeps the best
     vertical records by quality, as many as ``max-share`` of the selection allows, and rejects
@@ -123,17 +123,17 @@ class DomainRatio(DatasetRule):
             passing.group_by("domain_pred").len().sort(["len", "domain_pred"], descending=[True, False]).iter_rows()
         )
         vertical = sum(n for d, n in counts.items() if d != GENERAL)
-        measured = passing.height >= self.options.min_records
-        return {
-            "domains": {
-                "counts": counts,
-                "records": passing.height,
-                "vertical": vertical,
-                "vertical_share": round(vertical / passing.height, 4) if measured else None,
-                "max_vertical_share": self.options.max_share,
-                "classifier": self.context.config.classifiers.domain,
-            }
+        section: dict[str, Any] = {
+            "counts": counts,
+            "records": passing.height,
+            "vertical": vertical,
+            "vertical_share": round(vertical / passing.height, 4) if passing.height else None,
+            "max_vertical_share": self.options.max_share,
+            "classifier": self.context.config.classifiers.domain,
         }
+        if not passing.height:
+            section["note"] = "no records passed the record rules"
+        return {"domains": section}
 
 
 @hookimpl

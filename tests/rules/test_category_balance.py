@@ -12,7 +12,7 @@ from tests.selection_support import PLUGIN, SELECT, record
 
 
 def check(records, **options):
-    config = {"select": SELECT, "rules": {"DQ411": {"min-records": 1, **options.pop("dq411", {})}}, **options}
+    config = {"select": SELECT, "rules": {"DQ411": options.pop("dq411", {})}, **options}
     return dqe.check(records, plugins=[PLUGIN], **config)
 
 
@@ -33,44 +33,70 @@ def test_counts_entropy_and_imbalance_against_a_configured_target():
 
 def test_default_target_is_uniform_over_the_taxonomy_and_reports_what_is_missing():
     categories = check([record("math")] * 5 + [record("programming")] * 5).dataset["categories"]
-    assert len(categories["target"]) == 26 and set(categories["target"].values()) == {round(1 / 26, 4)}
+    assert len(categories["target"]) == 28 and set(categories["target"].values()) == {round(1 / 28, 4)}
     assert "translation" in categories["missing"] and "math" not in categories["missing"]
-    assert len(categories["missing"]) == 24
-    assert categories["imbalance"] == pytest.approx(1 - 2 / 26, abs=1e-4)
+    assert "role-play" in categories["missing"] and "tool-use" in categories["missing"]
+    assert len(categories["missing"]) == 26
+    assert categories["imbalance"] == pytest.approx(1 - 2 / 28, abs=1e-4)
 
 
 def test_partial_target_spreads_the_rest_over_the_other_categories():
     categories = check([record("math")], dq411={"target": {"math": 0.48}}).dataset["categories"]
     assert categories["target"]["math"] == 0.48
-    assert categories["target"]["programming"] == pytest.approx(0.52 / 25, abs=1e-4)
+    assert categories["target"]["programming"] == pytest.approx(0.52 / 27, abs=1e-4)
 
 
 def test_labels_of_the_data_outside_the_taxonomy_join_the_uniform_target():
     categories = check([record("legal-drafting")] * 3 + [record("math")]).dataset["categories"]
-    assert categories["target"]["legal-drafting"] == round(1 / 27, 4)
+    assert categories["target"]["legal-drafting"] == round(1 / 29, 4)
     assert categories["most"][0]["category"] == "legal-drafting"
 
 
-def test_unclassified_records_are_counted_but_left_out_of_the_shares():
+def test_uncertain_records_are_counted_but_left_out_of_the_shares():
     records = [record("math")] * 2 + [{"instruction": "Banana.", "output": "Yes."}] * 2
     categories = check(records, dq411={"target": {"math": 1.0}}).dataset["categories"]
-    assert categories["counts"] == {"math": 2, "other": 2}
-    assert categories["other"] == 2 and categories["records"] == 2
+    assert categories["counts"] == {"math": 2, "uncertain": 2}
+    assert categories["uncertain"] == 2 and categories["records"] == 2
     assert categories["imbalance"] == 0.0
 
 
-def test_too_few_records_leave_the_imbalance_unmeasured_and_the_gate_skips_it():
-    report = check([record("math")] * 10, dq411={"min-records": 200})
-    assert report.dataset["categories"]["imbalance"] is None
-    metric = next(m for m in report.gate.metrics if m.name == "category-imbalance")
-    assert metric.state == "skipped" and report.summary.gate == "pass"
+def metric(report):
+    return next(m for m in report.gate.metrics if m.name == "category-imbalance")
 
 
 def test_a_single_ability_set_fails_the_gate():
     report = check([record("math")] * 300)
-    metric = next(m for m in report.gate.metrics if m.name == "category-imbalance")
-    assert metric.value == pytest.approx(25 / 26, abs=1e-4)
-    assert metric.state == "fail" and report.summary.gate == "fail" and report.exit_code == 1
+    assert metric(report).value == pytest.approx(27 / 28, abs=1e-4)
+    assert metric(report).state == "fail" and report.summary.gate == "fail" and report.exit_code == 1
+
+
+def test_a_small_set_is_measured_with_its_interval_instead_of_skipped():
+    # ten records of one ability: imbalance 0.96, but ten records could come from a mix as low
+    # as 0.66, so the gate warns; forty leave no doubt
+    few, more = check([record("math")] * 10), check([record("math")] * 40)
+    assert (metric(few).n, metric(few).value, metric(few).state) == (10, 0.9643, "warn")
+    assert metric(few).ci_low == pytest.approx(0.6868, abs=1e-4) and metric(few).ci_high == 1.0
+    assert "its 95% interval reaches back" in metric(few).reason
+    assert metric(more).state == "fail" and metric(more).ci_low > 0.85
+
+
+def test_the_interval_narrows_as_the_set_grows():
+    mix = {"math": 5, "programming": 3, "translation": 2}
+    widths = []
+    for times in (1, 10, 100):
+        records = [record(c) for c, n in mix.items() for _ in range(n * times)]
+        m = metric(check(records, dq411={"target": {"math": 1 / 3, "programming": 1 / 3, "translation": 1 / 3}}))
+        assert m.ci_low <= m.value <= m.ci_high
+        widths.append(m.ci_high - m.ci_low)
+    assert widths[0] > widths[1] > widths[2] and widths[2] < 0.15
+
+
+def test_a_set_whose_records_are_all_uncertain_says_why_it_is_not_measured():
+    report = check([{"instruction": "Banana.", "output": "Yes."}] * 3)
+    assert metric(report).state == "skipped" and metric(report).n == 0
+    assert (
+        metric(report).reason == "not measured: none of the 3 passing records has a category its classifier is sure of"
+    )
 
 
 def test_the_gate_threshold_can_be_raised_in_config():

@@ -11,7 +11,7 @@ SELECT = ["DQ421", "TST"]
 
 
 def check(records, **options):
-    config = {"select": SELECT, "rules": {"DQ421": {"min-records": 1, **options.pop("dq421", {})}}, **options}
+    config = {"select": SELECT, "rules": {"DQ421": options.pop("dq421", {})}, **options}
     return dqe.check(records, plugins=[PLUGIN], **config)
 
 
@@ -27,19 +27,31 @@ def test_counts_and_vertical_share():
     assert domains["max_vertical_share"] == 0.3 and domains["classifier"] == "lexicon"
 
 
+def metric(report):
+    return next(m for m in report.gate.metrics if m.name == "domain-ratio")
+
+
 def test_a_vertical_majority_fails_the_gate_and_max_share_moves_the_threshold():
-    report = check(mixed(4, 6))
-    metric = next(m for m in report.gate.metrics if m.name == "domain-ratio")
-    assert (metric.value, metric.fail, metric.state) == (0.4, 0.3, "fail")
+    report = check(mixed(40, 60))
+    assert (metric(report).value, metric(report).fail, metric(report).state) == (0.4, 0.3, "fail")
     assert report.exit_code == 1
-    relaxed = check(mixed(4, 6), dq421={"max-share": 0.5})
+    relaxed = check(mixed(40, 60), dq421={"max-share": 0.5})
     assert relaxed.summary.gate == "pass"
 
 
-def test_too_few_records_leave_the_share_unmeasured():
-    report = check(mixed(4, 6), dq421={"min-records": 200})
+def test_a_small_set_is_measured_with_a_wilson_interval():
+    # 4 of 10: the same share as above, but ten records cannot tell it from 0.3
+    report = check(mixed(4, 6))
+    m = metric(report)
+    assert (m.n, m.value, m.ci_low, m.ci_high, m.state) == (10, 0.4, 0.1682, 0.6873, "warn")
+    assert report.summary.gate == "pass"
+
+
+def test_a_set_with_no_passing_record_says_why_the_share_is_not_measured():
+    report = check([{"instruction": "Task.", "output": ""}] * 2, select=["DQ001", "DQ421"])
     assert report.dataset["domains"]["vertical_share"] is None
-    assert next(m for m in report.gate.metrics if m.name == "domain-ratio").state == "skipped"
+    assert metric(report).state == "skipped"
+    assert metric(report).reason == "not measured: no records passed the record rules"
 
 
 def test_balance_keeps_the_best_vertical_records_up_to_the_maximum():
