@@ -27,7 +27,7 @@ from dqe.hookspecs import hookimpl
 
 PACK = "categories"
 UNCERTAIN = "uncertain"  # the label of a record whose evidence is too thin to name a category
-ANSWER_CHARS = 300  # of the answer: its shape (a code block, a worked equation) shows at its start
+ANSWER_CHARS = 150  # of the answer: its shape (a code block, a worked equation) shows at its start
 
 # Where each kind of pattern is matched (see rules/categories.toml).
 KINDS = ("question", "hints", "answer", "setup", "against")
@@ -144,7 +144,8 @@ def _texts(head: int) -> list[pl.Expr]:
     question = pl.col("question").fill_null("").str.slice(0, head).str.strip_chars().str.to_lowercase()
     line = question.str.slice(0, question.str.find("\n", literal=True))
     first_turn = pl.col("turns").list.first().struct.field("content").fill_null("").str.slice(0, head)
-    first_line = first_turn.str.extract(r"^\s*([^\n]*)").fill_null("").str.to_lowercase()
+    first_turn = first_turn.str.strip_chars_start().str.to_lowercase()
+    first_line = first_turn.str.slice(0, first_turn.str.find("\n", literal=True))
     roles = pl.col("turns").list.eval(pl.element().struct.field("role"))
     answer = pl.col("answer").fill_null("")
     tools = pl.col("tools").fill_null("").str.slice(0, 20).str.strip_chars()

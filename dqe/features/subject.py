@@ -2,10 +2,11 @@
 or ``none`` for a text task with no topic of its own.
 
 Read from ``rules/subjects.toml``: the terms of each subject's lexicon in the request line of the
-question count one, in the input below it half, in the answer a quarter; a record's task category leans to a subject
-(code is stem, a poem humanities, correcting a sentence none); a text task on a passage takes the
-passage's topic instead. The subject with the most evidence wins. One regex pass per subject and
-text over the whole batch, no Python loop per record.
+question count one each, in the input below it half each; an answer that names one of them
+counts half; a record's task category leans to a subject (code is stem, a poem humanities, correcting
+a sentence none); a text task on a passage takes the passage's topic instead. The subject with
+the most evidence wins. One regex pass per subject and text over the whole batch, no Python
+loop per record.
 """
 
 from __future__ import annotations
@@ -24,14 +25,13 @@ from dqe.hookspecs import hookimpl
 PACK = "subjects"
 NONE = "none"  # the subject of a text task on a sentence: no topic of its own
 INPUT_HIT = 0.5  # a term in the input below the request line counts half
-ANSWER_HIT = 0.25  # a term in the answer a quarter
-ANSWER_MOST = 2.0  # and the answer's terms together at most this
+ANSWER_HIT = 0.5  # an answer that names any of a subject's terms counts half a term
 
 
 @dataclass(frozen=True)
 class Subjects:
     names: list[str]  # in tie-breaking order; NONE last
-    terms: list[str | None]  # one regex per subject (NONE has none)
+    terms: list[list[str]]  # per subject, one regex per script (spaced, spaceless languages); NONE has none
     leans: dict[str, dict[str, float]]  # category -> {subject: weight}
     fallback: str
     passage_chars: int
@@ -55,17 +55,19 @@ def load_subjects(pack: dict[str, Any]) -> Subjects:
         lexicon = spec.get("terms", {}) if isinstance(spec, dict) else None
         if not isinstance(lexicon, dict):
             raise ConfigError(f"{key}.terms: expected a table of term lists by language")
-        patterns = []
+        scripts: dict[bool, list[str]] = {False: [], True: []}
         for lang, values in lexicon.items():
             if not (isinstance(values, list) and all(isinstance(v, str) and v for v in values)):
                 raise ConfigError(f"{key}.terms.{lang}: expected a list of non-empty strings")
             regex_union(values, f"{key}.terms.{lang}")  # names the bad term, if any
-            patterns += values if lang in SPACELESS else [rf"\b(?:{v})\b" for v in values]
+            spaceless = lang in SPACELESS
+            scripts[spaceless] += values if spaceless else [rf"\b(?:{v})\b" for v in values]
         names.append(name)
-        terms.append(regex_union(patterns, f"{key}.terms"))
+        # one regex per script: a union of English and Chinese terms is several times slower
+        terms.append([u for u in (regex_union(v, f"{key}.terms") for v in scripts.values()) if u])
     if NONE not in names:
         names.append(NONE)
-        terms.append(None)
+        terms.append([])
     leans: dict[str, dict[str, float]] = {}
     for category, lean in pack.get("categories", {}).items():
         key = f"{where}: categories.{category}"
@@ -108,21 +110,20 @@ class Subject(Feature):
         end = question.str.find("\n", literal=True)
         texts = batch.select(
             _line=question.str.slice(0, end).str.slice(0, 600),
-            _rest=question.str.slice(end + 1).fill_null("").str.slice(0, 1000),
-            _a=pl.col("answer").fill_null("").str.slice(0, 600).str.to_lowercase(),
+            _rest=question.str.slice(end + 1).fill_null("").str.slice(0, 400),
+            _a=pl.col("answer").fill_null("").str.slice(0, 300).str.to_lowercase(),
             _category="category_pred",
         )
         counted = texts.select(
             [
                 (
-                    pl.col("_line").str.count_matches(t)
-                    + INPUT_HIT * pl.col("_rest").str.count_matches(t)
-                    + (ANSWER_HIT * pl.col("_a").str.count_matches(t)).clip(0.0, ANSWER_MOST)
-                )
-                .cast(pl.Float64)
-                .alias(name)
-                for name, t in zip(s.names, s.terms, strict=True)
-                if t
+                    pl.sum_horizontal([pl.col("_line").str.count_matches(t) for t in terms]).cast(pl.Float64)
+                    + INPUT_HIT
+                    * pl.sum_horizontal([pl.col("_rest").str.count_matches(t) for t in terms]).cast(pl.Float64)
+                    + ANSWER_HIT * pl.any_horizontal([pl.col("_a").str.contains(t) for t in terms]).cast(pl.Float64)
+                ).alias(name)
+                for name, terms in zip(s.names, s.terms, strict=True)
+                if terms
             ]
         )
         scores = np.zeros((batch.height, len(s.names)))
