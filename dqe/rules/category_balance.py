@@ -26,7 +26,7 @@ def imbalance_interval(shares: dict[str, float], target: dict[str, float], n: in
     target, less those categories' target: at least that share would have to change category.
     The high end adds to the measured distance a bound on how far an empirical distribution lies
     from its source (McDiarmid's inequality around the expected L1 deviation). Simulated on
-    mixes of 28 categories and 10 to 10,000 records it covers the true imbalance 87-100% of the
+    mixes of 28 categories and 10 to 10,000 records it covers the true imbalance 86-100% of the
     time (benchmarks/bench_categories.py); where the mix is close to its target (imbalance near
     0, far from any gate level) the low end sits above the truth.
     """
