@@ -2,10 +2,11 @@
 field, else a classifier's label.
 
 The built-in classifier, ``taxonomy``, reads ``rules/categories.toml``. It sums weighted
-evidence per category: regular expressions over the request line of the question, the input
-below it, the answer and the conversation's set-up (a system prompt or first turn that sets a
-persona), and structural signals (several user turns, declared tools, tool calls). The category
-with the most evidence wins, ties going to the lower ``priority``. Its confidence is a logistic
+evidence per category: regular expressions over the request line of the question (the task
+asked for), the whole question (topic hints), the answer (its shape) and the conversation's
+set-up (a system prompt or first turn that sets a persona), and structural signals (several user
+turns, declared tools, tool calls). The category with the most evidence wins, ties going to the
+lower ``priority``. Its confidence is a logistic
 function of the winning score and of its margin over the runner-up, fitted on labelled records
 so that a label given with confidence 0.8 is right about 8 times in 10; below
 ``uncertain-below`` the label is ``uncertain`` rather than a guess. One vectorized regex per
@@ -37,8 +38,6 @@ SIGNALS = {
     "user-turns": "two or more user turns",
     "tools": "the record declares tools the assistant may call",
     "tool-turns": "a tool call or a tool result among the turns",
-    "input": "the question has an input below its request line (a passage, a list, a sentence to work on)",
-    "question-mark": "the request line ends with a question mark",
     "short-answer": "the answer is at most 30 characters",
     "long-answer": "the answer is 600 characters or more",
 }
@@ -160,8 +159,6 @@ def _texts(head: int) -> list[pl.Expr]:
         (roles.list.count_matches("user") >= 2).alias("user-turns"),
         ((tools.str.len_bytes() > 0) & ~tools.is_in(["[]", "{}", "null"])).alias("tools"),
         (roles.list.contains("tool_call") | roles.list.contains("tool")).alias("tool-turns"),
-        (question.str.len_bytes() > line.str.len_bytes()).alias("input"),
-        line.str.strip_chars_end().str.contains("[?？]$").alias("question-mark"),
         (answer.str.len_chars() <= 30).alias("short-answer"),
         (answer.str.len_chars() >= 600).alias("long-answer"),
     ]
@@ -250,7 +247,6 @@ class TaxonomyClassifier(Classifier):
         scores = np.zeros((texts.height, len(self.taxonomy.categories)))
         for i, category in enumerate(self.taxonomy.categories):
             w = category.weights
-
             for kind in KINDS:
                 scores[:, i] += w[kind] * found.get(f"{i}:{kind}", none)
             # a conversation that asks for the same task first and last is that task, not multi-turn

@@ -80,6 +80,7 @@ def test_copies_differing_only_in_case_and_whitespace_fail_naming_the_first():
     assert by_code(report, "DQ401") == {"<records>:3": "exact duplicate of <records>:1"}
     assert by_code(report, "DQ402") == {}
     assert report.dataset["duplicates"] | {"largest": None} == {
+        "records": 3,
         "rate": 0.333333,
         "exact": 1,
         "near": 0,
@@ -300,13 +301,14 @@ def test_chinese_demo_set_finds_planted_near_duplicates_by_character():
 
 
 def test_check_exits_1_when_the_duplicate_rate_passes_the_fail_threshold(write_jsonl, tmp_path):
-    records = [record(f"Answer number {i} is about topic {i * 7}.", instruction=f"Question {i}?") for i in range(8)]
-    path = write_jsonl(records + [records[0], records[1]])  # 2 of 10 are copies
+    records = [record(f"Answer number {i} is about topic {i * 7}.", instruction=f"Question {i}?") for i in range(80)]
+    path = write_jsonl(records + records[:20])  # 20 of 100 are copies: 95% CI 0.133-0.289, all above 0.1
     runner = CliRunner()
     failing = runner.invoke(main, ["check", str(path), "--select", "DQ4", "--format", "json"])
     assert failing.exit_code == 1, failing.output
     gate = {m["name"]: m for m in json.loads(failing.output)["gate"]["metrics"]}
     assert gate["duplicate-rate"]["value"] == 0.2 and gate["duplicate-rate"]["state"] == "fail"
+    assert gate["duplicate-rate"]["n"] == 100 and gate["duplicate-rate"]["ci_low"] > 0.1
     (tmp_path / "dqe.toml").write_text("[gate]\nduplicate-rate = { fail = 0.25 }\n")
     warning = runner.invoke(
         main,
