@@ -5,7 +5,9 @@ domain (medical, legal, finance, ...) has a lexicon in several languages. A doma
 question asks about, so the request line (the question's first line) carries the evidence: each
 distinct term of a domain in it is a hit, a ``strong`` term (one that alone places a question in
 the domain: "ibuprofen", "lawsuit", "mortgage") two. Terms in the input below the request line
-(a passage to work on) count half. The answer only supports a domain the question already
+(a passage to work on) count half. In a conversation the earlier user turns and the system
+prompt are part of what is asked ("Thanks, that helps" after a question about a rash is
+medical; a bank's assistant is asked about finance): their terms count in full. The answer only supports a domain the question already
 touches: half a hit a term, one hit at most. A record goes to the domain with the most hits, if
 that reaches the pack's ``min-hits``; a record whose task category is one the general pack
 names (a word problem, a program, a story) is general whatever its words. Three regex passes
@@ -28,6 +30,7 @@ from dqe.hookspecs import hookimpl
 PREFIX = "domains/"
 GENERAL = "general"  # the label of a record no vertical lexicon matches
 HEAD_CHARS = 1000  # of the question and of the answer: enough to tell, cheap to scan
+CONTEXT_HIT = 1.0  # a term in the system prompt or an earlier user turn: part of what is asked
 INPUT_HIT = 0.5  # a term in the input below the request line (a passage to work on) is half a hit
 ANSWER_HIT = 0.5  # and so is a term in the answer, for a domain the question touches
 ANSWER_MOST = 1.0  # and all of them together at most
@@ -110,12 +113,26 @@ def _found(text: str, lexicon: Lexicon) -> pl.Expr:
 
 
 def _hits(lexicon: Lexicon) -> pl.Expr:
-    """The evidence of one domain: the hits of its request line, half those of the input below
-    it, and, where the question has any, half those of the answer (one at most)."""
-    question = _found("_line", lexicon) + INPUT_HIT * _found("_rest", lexicon)
+    """The evidence of one domain: the hits of its request line and of the conversation before
+    it, half those of the input below it, and, where the question has any, half those of the
+    answer (one at most)."""
+    question = _found("_line", lexicon) + INPUT_HIT * _found("_rest", lexicon) + CONTEXT_HIT * _found("_ctx", lexicon)
     answer = (ANSWER_HIT * _found("_a", lexicon)).clip(0.0, ANSWER_MOST)
     hits = question + pl.when(question > 0).then(answer).otherwise(0.0)
     return pl.when(hits >= lexicon.min_hits).then(hits).otherwise(0.0).alias(lexicon.name)
+
+
+def _context() -> pl.Expr:
+    """The system prompt and the user turns before the final question, lower-cased ("" for a
+    single exchange without a system prompt)."""
+    user = pl.element().struct.field("role") == "user"
+    earlier = pl.col("turns").list.eval(pl.element().filter(user).struct.field("content"))
+    earlier = earlier.list.head(earlier.list.len() - 1).list.join("\n")
+    several = pl.col("turns").list.len() > 2
+    text = pl.concat_str(
+        [pl.col("system").fill_null(""), pl.when(several).then(earlier).otherwise(pl.lit(""))], separator="\n"
+    )
+    return text.str.slice(0, HEAD_CHARS).str.strip_chars().str.to_lowercase()
 
 
 class LexiconClassifier(Classifier):
@@ -149,14 +166,20 @@ class LexiconClassifier(Classifier):
             .select(
                 _q=pl.col("question").fill_null("").str.slice(0, HEAD_CHARS).str.to_lowercase(),
                 _a="answer",
+                _ctx=_context(),
                 _category=pl.col("category_pred") if "category_pred" in batch.columns else pl.lit(None, pl.String),
             )
             .with_row_index("_row")
             # most questions name no term: one pass per language and domain rules them out
             .filter(self._topical(batch))
-            .filter(pl.any_horizontal([pl.col("_q").str.contains(u) for lex in self.lexicons for u in lex.terms]))
+            .filter(
+                pl.any_horizontal(
+                    [pl.col(t).str.contains(u) for t in ("_q", "_ctx") for lex in self.lexicons for u in lex.terms]
+                )
+            )
             .select(
                 "_row",
+                "_ctx",
                 _line=pl.col("_q").str.extract(r"^\s*([^\n]*)").fill_null(""),
                 _rest=pl.col("_q").str.extract(r"^\s*[^\n]*\n((?s).*)").fill_null(""),
                 _a=pl.col("_a").fill_null("").str.slice(0, HEAD_CHARS).str.to_lowercase(),

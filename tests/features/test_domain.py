@@ -147,3 +147,33 @@ def test_a_word_problem_about_money_is_general():
     )
     program = qa("Write a Python function that computes the refund of a returned order.", "def refund(order): ...")
     assert domains([problem, program]) == ["general", "general"]
+
+
+@pytest.mark.parametrize(
+    ("question", "domain"),
+    [
+        ("I'm thirsty all day and I get up at night to pee. Should I worry?", "medical"),
+        ("My throat is sore and I've had a fever since Sunday. What helps?", "medical"),
+        ("Since the break-up I keep crying and feel numb. How do people cope?", "mental-health"),
+        ("Is it better to keep my savings in the bank or buy shares?", "finance"),
+        ("The seller won't give me a refund for a broken kettle I ordered online.", "ecommerce"),
+        ("我最近总是咳嗽，还有点发烧，要不要去医院？", "medical"),
+    ],
+)
+def test_questions_in_everyday_words_name_their_domain(question, domain):
+    # two plain words of a domain ("thirsty", "pee") are enough without its technical terms
+    assert domains([qa(question, "OK.")]) == [domain]
+
+
+def test_the_earlier_turns_and_the_system_prompt_are_part_of_what_is_asked():
+    follow_up = {
+        "instruction": "Thanks, that's really helpful.",
+        "output": "You're welcome. Feel better soon!",
+        "history": [["I have a migraine again. Can I take ibuprofen with my blood pressure pills?", "Usually..."]],
+    }
+    bank = {
+        "system": "You are the assistant of Northbank. You help customers with their accounts, cards and savings.",
+        "instruction": "I lost my debit card on the bus. How do I freeze it?",
+        "output": "Open the app, choose Cards, then Freeze.",
+    }
+    assert domains([follow_up, bank]) == ["medical", "finance"]
