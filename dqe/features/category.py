@@ -33,6 +33,8 @@ ANSWER_CHARS = 150  # of the answer: its shape (a code block, a worked equation)
 # Where each kind of pattern is matched (see rules/categories.toml).
 KINDS = ("question", "hints", "answer", "setup", "against")
 
+FOLLOW_UP_CHARS = 40  # a last request this short that asks for no task of its own follows up the first
+
 # Structural signals, computed from the conversation's shape rather than its words.
 SIGNALS = {
     "user-turns": "two or more user turns",
@@ -58,6 +60,7 @@ class Taxonomy:
     head: int  # characters of each text read
     calibration: tuple[float, float, float]  # confidence = sigmoid(a + b * margin + c * score)
     uncertain_below: float
+    closing: str | None  # a last request that only closes or thanks ("Thanks!", "好的"): a follow-up
 
 
 def _number(value: Any, where: str, whole: bool = False) -> float:
@@ -79,7 +82,9 @@ def _weights(table: Any, base: dict[str, float], where: str) -> dict[str, float]
     return weights
 
 
-def _meta(pack: dict[str, Any], where: str) -> tuple[dict[str, float], int, tuple[float, float, float], float]:
+def _meta(
+    pack: dict[str, Any], where: str
+) -> tuple[dict[str, float], int, tuple[float, float, float], float, str | None]:
     meta = pack.get("meta", {})
     head = int(_number(meta.get("head-chars", 600), f"{where}: meta.head-chars", whole=True))
     defaults = {"question": 3.0, "first": 3.0, "hints": 1.0, "answer": 2.0, "setup": 4.0, "against": -4.0}
@@ -91,7 +96,8 @@ def _meta(pack: dict[str, Any], where: str) -> tuple[dict[str, float], int, tupl
     below = _number(meta.get("uncertain-below", 0.5), f"{where}: meta.uncertain-below")
     if not 0 <= below <= 1:
         raise ConfigError(f"{where}: meta.uncertain-below must be between 0 and 1, got {below!r}")
-    return weights, head, (a, b, c), below
+    closing = language_unions(meta.get("closing"), f"{where}: meta.closing", by_script=False).get(False)
+    return weights, head, (a, b, c), below, closing
 
 
 def load_taxonomy(pack: dict[str, Any]) -> Taxonomy:
@@ -100,7 +106,7 @@ def load_taxonomy(pack: dict[str, Any]) -> Taxonomy:
     table = pack.get("categories")
     if not isinstance(table, dict) or not table:
         raise ConfigError(f"{where}: needs a [categories.NAME] table for each category")
-    weights, head, calibration, below = _meta(pack, where)
+    weights, head, calibration, below, closing = _meta(pack, where)
     categories = []
     for name, spec in table.items():
         key = f"{where}: categories.{name}"
@@ -124,7 +130,7 @@ def load_taxonomy(pack: dict[str, Any]) -> Taxonomy:
         own = _weights(spec.get("weights", {}), weights, f"{key}.weights")
         categories.append(CategorySignals(name, priority, patterns, dict(signals), own))
     categories.sort(key=lambda c: (c.priority, c.name))
-    return Taxonomy(categories, head, calibration, below)
+    return Taxonomy(categories, head, calibration, below, closing)
 
 
 def category_aliases(context: Any) -> dict[str, str]:
@@ -245,12 +251,21 @@ class TaxonomyClassifier(Classifier):
         signals = {name: texts[name].to_numpy() for name in SIGNALS}
         none = np.zeros(texts.height, dtype=bool)
         scores = np.zeros((texts.height, len(self.taxonomy.categories)))
+        # a short last request that names no task of its own ("And the ending?") or only closes
+        # ("Thanks!") follows up the first
+        follow_up = ~np.any([found.get(f"{i}:question", none) for i in range(scores.shape[1])], axis=0)
+        if self.taxonomy.closing:
+            follow_up |= texts["_line"].str.contains(self.taxonomy.closing).to_numpy()
+        follow_up &= texts["_line"].str.len_chars().to_numpy() <= FOLLOW_UP_CHARS
         for i, category in enumerate(self.taxonomy.categories):
             w = category.weights
             for kind in KINDS:
                 scores[:, i] += w[kind] * found.get(f"{i}:{kind}", none)
             # a conversation that asks for the same task first and last is that task, not multi-turn
-            scores[:, i] += w["first"] * (found.get(f"{i}:question", none) & found.get(f"{i}:first", none))
+            first = found.get(f"{i}:first", none)
+            scores[:, i] += w["first"] * (found.get(f"{i}:question", none) & first)
+            # and so is one whose follow-ups ask for nothing else: as if it asked for that task again
+            scores[:, i] += (w["question"] + w["first"]) * (follow_up & first)
             for signal, weight in category.signals.items():
                 scores[:, i] += weight * signals[signal]
         return scores

@@ -115,6 +115,22 @@ def test_a_conversation_of_one_task_takes_that_task():
     assert labels([record]) == ["translation"]
 
 
+def test_a_short_follow_up_that_asks_for_nothing_new_keeps_the_first_task():
+    records = [
+        {
+            "instruction": "Thanks, that's lovely!",
+            "output": "You're welcome!",
+            "history": [["Write a haiku about autumn rain.", "Cold rain on the eaves..."]],
+        },
+        {
+            "instruction": "好的，谢谢！",
+            "output": "不客气！",
+            "history": [["把这句话翻译成英文：今天很冷。", "It is cold today."]],
+        },
+    ]
+    assert labels(records) == ["creative-writing", "translation"]
+
+
 def test_a_persona_set_up_by_the_user_or_the_system_prompt_is_role_play():
     records = [
         {"instruction": "You are a pirate captain. Tell your crew where we sail next.", "output": "Arr! To Tortuga!"},
