@@ -164,22 +164,24 @@ class LexiconClassifier(Classifier):
         texts = (
             batch.lazy()
             .select(
+                "turns",
+                "system",
                 _q=pl.col("question").fill_null("").str.slice(0, HEAD_CHARS).str.to_lowercase(),
                 _a="answer",
-                _ctx=_context(),
                 _category=pl.col("category_pred") if "category_pred" in batch.columns else pl.lit(None, pl.String),
             )
             .with_row_index("_row")
-            # most questions name no term: one pass per language and domain rules them out
+            # most questions name no term: one pass per language and domain rules them out (a
+            # conversation or a system prompt is read in full: the rest of it may name one)
             .filter(self._topical(batch))
             .filter(
-                pl.any_horizontal(
-                    [pl.col(t).str.contains(u) for t in ("_q", "_ctx") for lex in self.lexicons for u in lex.terms]
-                )
+                (pl.col("turns").list.len() > 2)
+                | (pl.col("system").fill_null("").str.len_bytes() > 0)
+                | pl.any_horizontal([pl.col("_q").str.contains(u) for lex in self.lexicons for u in lex.terms])
             )
             .select(
                 "_row",
-                "_ctx",
+                _ctx=_context(),
                 _line=pl.col("_q").str.extract(r"^\s*([^\n]*)").fill_null(""),
                 _rest=pl.col("_q").str.extract(r"^\s*[^\n]*\n((?s).*)").fill_null(""),
                 _a=pl.col("_a").fill_null("").str.slice(0, HEAD_CHARS).str.to_lowercase(),
