@@ -161,7 +161,12 @@ def test_software_in_a_word_problem_is_math_not_programming():
     problem = (
         "A software company has 12 developers. Each writes 150 lines a day. How many lines do they write in 5 days?"
     )
-    assert labels([{"instruction": problem, "output": "12 x 150 = 1800 a day; 1800 x 5 = 9000 lines."}]) == ["math"]
+    zh = "一家软件公司有 4 名程序员，每人每天写 250 行代码，写完 20000 行代码需要多少天？"
+    records = [
+        {"instruction": problem, "output": "12 x 150 = 1800 a day; 1800 x 5 = 9000 lines."},
+        {"instruction": zh, "output": "4 × 250 = 1000 行/天，20000 ÷ 1000 = 20 天。"},
+    ]
+    assert labels(records) == ["math", "math"]
 
 
 def test_tools_declared_or_called_are_tool_use():
