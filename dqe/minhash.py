@@ -1,37 +1,49 @@
-"""MinHash signatures of many texts at once, and LSH bands that turn them into candidate pairs.
+"""Shingle sets of many texts at once, MinHash signatures of them, LSH bands that turn the
+signatures into candidate pairs, and the exact Jaccard similarity that verifies the candidates.
 
 Shingles: a text is cut into tokens, words (runs between spaces) for spaced scripts and single
-characters for Chinese and Japanese (which have no spaces); a shingle is ``n`` consecutive
+characters for Chinese and Japanese (which have no spaces); every run of digits is the same
+token, so that a copy whose numbers were changed is still a copy; a shingle is ``n`` consecutive
 tokens, ``n`` being the word size or, for a text written mostly in Han or kana, the character
-size. A text shorter than ``n`` tokens is one shingle.
+size. A text shorter than ``n`` tokens is one shingle. A text's shingles are kept as a sorted
+array of distinct 32-bit hashes (``Sets``): about 4 bytes a word, enough to compute the exact
+Jaccard similarity of any two texts later without their text.
 
-Signatures follow datasketch's ``affine32`` scheme exactly (the same permutations, drawn by
-datasketch from the seed, the same pre-mix and arithmetic), so a signature here equals
-``datasketch.MinHash(scheme="affine32")`` fed the same shingle hashes, but is computed for a
-whole batch in a few numpy passes instead of one ``update`` per shingle.
+Signatures: one-permutation hashing (Li, Owen and Zhang, 2012). The hash range is cut into
+``bins`` equal bins and a text's value in a bin is its smallest hash there, read off its sorted
+array for a whole batch in a few numpy passes; a bin a text has no hash in borrows the value of
+the next filled bin to its right, shifted by the distance (rotation densification, Shrivastava
+and Li, 2014). Two texts agree in a bin with probability close to their Jaccard similarity, as
+with k-permutation MinHash, at the cost of one hash per shingle instead of k.
 
 Bands: ``datasketch.MinHashLSH`` picks the banding (b bands of r rows) that balances false
-positives and false negatives at the threshold; records whose signatures agree on every row
-of a band share a bucket and become a candidate pair. The buckets are built with a sort per
-band rather than in MinHashLSH's own storage, which costs about 5 KB and 0.2 ms per record in
-Python objects (6 GB and minutes for a million records); candidates are then checked against
-the threshold with the estimated Jaccard similarity, like MinHashLSH's documentation advises.
+positives and false negatives at the threshold; texts whose signatures agree on every row of a
+band share a bucket and become a candidate pair. The buckets are built with a sort per band
+rather than in MinHashLSH's own storage, which costs about 5 KB and 0.2 ms per record in Python
+objects (6 GB and minutes for a million records). Signatures only choose the candidates: each
+candidate is verified with the exact Jaccard similarity of the two sets (``overlap``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHashLSH
 
 from dqe.features.text import TURN_SEPARATOR
 
 CJK = r"\p{Han}\p{Hiragana}\p{Katakana}"
 TOKEN_PATTERN = rf"[{CJK}]|[^\s{CJK}]+"  # one CJK character, or a run of other non-space characters
-EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's value for a set with no element
+NUMBER = r"\d+"  # every number is this one token: "0"
+EMPTY = np.uint32(0xFFFFFFFF)  # the signature value of a set without any element
 _TOKEN_SEED = 0x70CE
-_CHUNK = 1 << 16  # shingles per numpy pass: bounds the temporary arrays to a few hundred KB
+_LINE_SEED = 0x11E5
+_CHUNK = 1 << 14  # texts per numpy pass over signatures: bounds the temporary arrays to a few MB
+_PAIRS = 1 << 22  # set elements gathered per pass when pairs are compared
 _MIX = np.uint64(0x9E3779B97F4A7C15)
+_SHIFT = np.uint32(0x9E3779B9)  # added per bin of distance to a borrowed value (densification)
 
 
 def fmix64(h: np.ndarray) -> np.ndarray:
@@ -44,7 +56,7 @@ def fmix64(h: np.ndarray) -> np.ndarray:
 
 
 def fmix32(h: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 32-bit finalizer, as datasketch applies it before its permutations."""
+    """MurmurHash3's 32-bit finalizer."""
     h = h ^ (h >> np.uint32(16))
     h = h * np.uint32(0x85EBCA6B)
     h = h ^ (h >> np.uint32(13))
@@ -52,15 +64,20 @@ def fmix32(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint32(16))
 
 
+def masked(texts: pl.Series) -> pl.Series:
+    """Texts as they are shingled: turn separators as spaces, every number as ``0``."""
+    return texts.fill_null("").str.replace_all(TURN_SEPARATOR, " ", literal=True).str.replace_all(NUMBER, "0")
+
+
 def tokens(texts: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Token hashes of every text (flat, text after text), the number of tokens and the number
     of Chinese or Japanese characters of each text.
 
-    A token is a run of characters between spaces (turn separators count as spaces), except
-    that every Han or kana character is a token of its own. Splitting on spaces is what makes
-    this fast; only texts with CJK characters go through a regular expression.
+    A token is a run of characters between spaces (turn separators count as spaces; numbers are
+    ``0``), except that every Han or kana character is a token of its own. Splitting on spaces is
+    what makes this fast; only texts with CJK characters go through a regular expression.
     """
-    texts = texts.fill_null("").str.replace_all(TURN_SEPARATOR, " ", literal=True)
+    texts = masked(texts)
     n = texts.len()
     parts = texts.str.split(" ")
     lengths = parts.list.len().to_numpy().astype(np.int64)
@@ -88,15 +105,20 @@ def tokens(texts: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return token_hash, lengths, cjk
 
 
-def shingle_hashes(texts: pl.Series, word_size: int, char_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """32-bit hashes of every shingle of every text (flat, text after text) and the number of
-    shingles of each text."""
+def shingle_hashes(
+    texts: pl.Series, word_size: int, char_size: int, size: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """32-bit hashes of every shingle of every text (flat, text after text, in text order), the
+    number of shingles of each text and the shingle size each text was cut with (``size``, when
+    given, sets it per text instead of its script)."""
     token_hash, lengths, cjk = tokens(texts)
-    size = np.where(2 * cjk > lengths, char_size, word_size).astype(np.int64)
+    if size is None:
+        size = np.where(2 * cjk > lengths, char_size, word_size)
+    size = np.asarray(size, dtype=np.int64)
     counts = np.where(lengths > 0, np.maximum(lengths - size + 1, 1), 0)
     n = token_hash.size
     if n == 0:
-        return np.zeros(0, dtype=np.uint32), counts
+        return np.zeros(0, dtype=np.uint32), counts, size
     # The shingle starting at token i hashes as ((t[i] * M + t[i+1]) * M + t[i+2]) ..., over
     # slices of the whole batch; it counts where it ends inside its own text.
     starts = np.cumsum(lengths) - lengths
@@ -125,114 +147,186 @@ def shingle_hashes(texts: pl.Series, word_size: int, char_size: int) -> tuple[np
         combined[first] = h
         keep[first] = True
     folded = combined[keep]
-    return (folded ^ (folded >> np.uint64(32))).astype(np.uint32), counts
+    return (folded ^ (folded >> np.uint64(32))).astype(np.uint32), counts, size
 
 
-class MinHasher:
-    """Signatures of ``num_perm`` 32-bit values per text; word and character shingle sizes."""
-
-    def __init__(self, num_perm: int = 256, word_size: int = 2, char_size: int = 2, seed: int = 1):
-        self.num_perm = num_perm
-        self.word_size = word_size
-        self.char_size = char_size
-        self.seed = seed
-        a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
-        self._a = np.asarray(a, dtype=np.uint32)
-        self._b = np.asarray(b, dtype=np.uint32)
-
-    def signatures(self, texts: pl.Series) -> np.ndarray:
-        """A (texts, num_perm) uint32 matrix; a text without any word has all values ``EMPTY``."""
-        hashes, counts = shingle_hashes(texts, self.word_size, self.char_size)
-        return self.from_shingles(hashes, counts)
-
-    def from_shingles(self, hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        out = np.full((counts.size, self.num_perm), EMPTY, dtype=np.uint32)
-        rows = np.flatnonzero(counts)
-        if rows.size == 0:
-            return out
-        mixed = fmix32(hashes)
-        sizes = counts[rows]
-        ends = np.cumsum(sizes)
-        starts = ends - sizes
-        # Chunks of whole texts holding about _CHUNK shingles (a longer text is a chunk alone).
-        cuts = np.unique(np.searchsorted(ends, np.arange(_CHUNK, int(ends[-1]), _CHUNK), side="left") + 1)
-        bounds = np.concatenate(([0], cuts[cuts < rows.size], [rows.size]))
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-            s0, s1 = int(starts[lo]), int(ends[hi - 1])
-            chunk = mixed[s0:s1]
-            offsets = starts[lo:hi] - s0
-            tmp = np.empty(s1 - s0, dtype=np.uint32)
-            block = np.empty((hi - lo, self.num_perm), dtype=np.uint32)
-            for p in range(self.num_perm):
-                np.multiply(chunk, self._a[p], out=tmp)
-                tmp += self._b[p]
-                block[:, p] = np.minimum.reduceat(tmp, offsets)
-            out[rows[lo:hi]] = block
-        return out
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions ``starts[i] .. starts[i] + lengths[i] - 1`` of every i, one after another."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    return np.repeat(np.asarray(starts, dtype=np.int64) - (ends - lengths), lengths) + np.arange(total)
 
 
-def similarity(
-    left: np.ndarray,
-    left_rows: np.ndarray,
-    right: np.ndarray,
-    right_rows: np.ndarray,
-    chunk: int = 1 << 14,
-) -> np.ndarray:
-    """Estimated Jaccard similarity of pairs of signatures, ``left[left_rows[i]]`` with
-    ``right[right_rows[i]]``: the share of equal values."""
-    out = np.empty(left_rows.size, dtype=np.float64)
-    for lo in range(0, out.size, chunk):
-        equal = left[left_rows[lo : lo + chunk]] == right[right_rows[lo : lo + chunk]]
-        out[lo : lo + chunk] = equal.mean(axis=1)
+def ragged(values: np.ndarray, counts: np.ndarray, dtype: pl.DataType) -> pl.Series:
+    """A list column from flat ``values`` and how many of them each row has."""
+    n = counts.size
+    rows = pl.Series("r", np.repeat(np.arange(n, dtype=np.uint32), counts)).set_sorted()
+    grouped = pl.DataFrame({"r": rows, "v": pl.Series(values, dtype=dtype)}).group_by("r", maintain_order=True).agg("v")
+    return (
+        pl.DataFrame({"r": np.arange(n, dtype=np.uint32)})
+        .join(grouped, on="r", how="left", maintain_order="left")
+        .select(pl.col("v").fill_null(pl.lit([], dtype=pl.List(dtype))))
+        .to_series()
+    )
+
+
+@dataclass(frozen=True)
+class Sets:
+    """The shingle sets of many texts, flat: set ``i`` is ``values[offsets[i]:offsets[i + 1]]``,
+    sorted distinct 32-bit hashes."""
+
+    values: np.ndarray  # uint32
+    offsets: np.ndarray  # int64, one more than there are sets
+
+    @classmethod
+    def of(cls, values: np.ndarray, counts: np.ndarray) -> Sets:
+        return cls(values, np.concatenate(([0], np.cumsum(counts, dtype=np.int64))))
+
+    @classmethod
+    def from_column(cls, column: pl.Series) -> Sets:
+        """From a ``List(UInt32)`` column written by ``column``."""
+        values = column.explode(empty_as_null=False).to_numpy()
+        return cls.of(values.astype(np.uint32, copy=False), column.list.len().to_numpy())
+
+    def column(self) -> pl.Series:
+        return ragged(self.values, self.sizes, pl.UInt32)
+
+    def __len__(self) -> int:
+        return self.offsets.size - 1
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def positions(self, rows: np.ndarray) -> np.ndarray:
+        """Where the elements of ``rows`` (in that order) are in ``values``."""
+        return ranges(self.offsets[rows], self.offsets[rows + 1] - self.offsets[rows])
+
+    def keeping(self, keep: np.ndarray) -> Sets:
+        """The sets with only the elements ``keep`` marks."""
+        owner = np.searchsorted(self.offsets, np.flatnonzero(~keep), side="right") - 1
+        return Sets.of(self.values[keep], self.sizes - np.bincount(owner, minlength=len(self)))
+
+    def keys(self, rows: np.ndarray) -> np.ndarray:
+        """``k << 32 | value`` for every element of the k-th of ``rows``: sorted when ``rows`` are."""
+        sizes = self.offsets[rows + 1] - self.offsets[rows]
+        tags = np.repeat(np.arange(rows.size, dtype=np.uint64), sizes) << np.uint64(32)
+        return tags | self.values[self.positions(rows)].astype(np.uint64)
+
+
+def shingle_sets(
+    texts: pl.Series, word_size: int, char_size: int, size: np.ndarray | None = None
+) -> tuple[Sets, np.ndarray]:
+    """The shingle set of every text and the shingle size it was cut with (see ``shingle_hashes``).
+    Hashes are mixed once more, so that a set's smallest values are a uniform sample of it."""
+    hashes, counts, size = shingle_hashes(texts, word_size, char_size, size)
+    keys = np.repeat(np.arange(counts.size, dtype=np.uint64), counts) << np.uint64(32)
+    keys = np.unique(keys | fmix32(hashes).astype(np.uint64))
+    return Sets.of(
+        (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), np.bincount(keys >> np.uint64(32), minlength=counts.size)
+    ), size
+
+
+def line_keys(lines: pl.Series, size: np.ndarray) -> np.ndarray:
+    """A 64-bit key per line (normalized text) and the shingle size it is cut with: lines with the
+    same key have the same shingles."""
+    h = masked(lines).hash(seed=_LINE_SEED).to_numpy()
+    return fmix64(h ^ np.asarray(size, dtype=np.uint64))
+
+
+def signatures(sets: Sets, rows: np.ndarray, bins: int) -> np.ndarray:
+    """A (rows, bins) uint32 matrix: the one-permutation MinHash signature of each set of
+    ``rows``, densified; ``EMPTY`` throughout for an empty set."""
+    sizes = sets.offsets[rows + 1] - sets.offsets[rows]
+    values = sets.values[sets.positions(rows)]
+    owner = np.repeat(np.arange(rows.size), sizes)
+    # A set's hashes are sorted, so the first of each (set, bin) run is the bin's smallest.
+    column = ((values.astype(np.uint64) * np.uint64(bins)) >> np.uint64(32)).astype(np.int64)
+    first = np.ones(values.size, dtype=bool)
+    first[1:] = (column[1:] != column[:-1]) | (owner[1:] != owner[:-1])
+    out = np.full((rows.size, bins), EMPTY, dtype=np.uint32)
+    filled = np.zeros((rows.size, bins), dtype=bool)
+    out[owner[first], column[first]] = values[first]
+    filled[owner[first], column[first]] = True
+    # Each empty bin takes the next filled bin to its right (wrapping around), plus a shift per
+    # bin of distance: two sets agree there when they agree on the bin borrowed from.
+    index = np.arange(2 * bins)
+    ahead = np.where(np.concatenate((filled, filled), axis=1), index, 2 * bins)
+    nearest = np.minimum.accumulate(ahead[:, ::-1], axis=1)[:, ::-1][:, :bins]
+    empty = ~filled & (nearest < 2 * bins)
+    r, c = np.nonzero(empty)
+    distance = (nearest[r, c] - c).astype(np.uint32)
+    out[r, c] = out[r, nearest[r, c] % bins] + distance * _SHIFT
     return out
 
 
-def compact(signatures: np.ndarray) -> np.ndarray:
-    """The low 16 bits of each value (b-bit MinHash, b = 16): half the memory, and two records
-    agree on a value with probability J + (1 - J) / 65536 instead of J, a negligible bias. So
-    256 permutations cost what 128 full ones do, with the estimate's error down by a third."""
-    return signatures.astype(np.uint16)
-
-
-def is_empty(signatures: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Which ``rows`` stand for a text without any word (every value EMPTY, or its low bits)."""
-    full = np.iinfo(signatures.dtype).max
-    empty = signatures[rows, 0] == full
-    maybe = np.flatnonzero(empty)
-    empty[maybe] = (signatures[rows[maybe]] == full).all(axis=1)
-    return empty
-
-
 class Bands:
-    """LSH banding for a Jaccard threshold: ``b`` bands of ``r`` rows, chosen by datasketch's
-    ``MinHashLSH`` for the threshold and its (false positive, false negative) weights, unless
-    ``bands`` is given."""
+    """LSH banding for a Jaccard threshold: ``b`` bands of ``r`` rows of ``bins`` values, chosen by
+    datasketch's ``MinHashLSH`` for the threshold and its (false positive, false negative)
+    weights, unless ``bands`` is given."""
 
     def __init__(
         self,
         threshold: float,
-        num_perm: int,
+        bins: int,
         bands: int | None = None,
         weights: tuple[float, float] = (0.5, 0.5),
     ):
-        params = None if bands is None else (bands, num_perm // bands)
-        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=weights, params=params)
+        params = None if bands is None else (bands, bins // bands)
+        lsh = MinHashLSH(threshold=threshold, num_perm=bins, weights=weights, params=params)
+        self.bins = bins
         self.b, self.r = lsh.b, lsh.r
         self.ranges = list(lsh.hashranges)
 
-    def keys(self, signatures: np.ndarray, rows: np.ndarray | None = None, chunk: int = 1 << 16) -> np.ndarray:
-        """A (rows, b) uint64 matrix: the hash of each band of each signature (of ``rows``)."""
-        count = signatures.shape[0] if rows is None else rows.size
-        out = np.empty((count, self.b), dtype=np.uint64)
-        for lo in range(0, count, chunk):
-            part = signatures[lo : lo + chunk] if rows is None else signatures[rows[lo : lo + chunk]]
-            part = part.astype(np.uint64)
+    def keys(self, sets: Sets, rows: np.ndarray) -> np.ndarray:
+        """A (rows, b) uint64 matrix: the hash of each band of the signature of each set of ``rows``."""
+        out = np.empty((rows.size, self.b), dtype=np.uint64)
+        for lo in range(0, rows.size, _CHUNK):
+            part = signatures(sets, rows[lo : lo + _CHUNK], self.bins).astype(np.uint64)
             for i, (start, end) in enumerate(self.ranges):
                 h = np.full(part.shape[0], i, dtype=np.uint64)
                 for j in range(start, end):
                     h = h * _MIX + part[:, j]
-                out[lo : lo + chunk, i] = fmix64(h)
+                out[lo : lo + _CHUNK, i] = fmix64(h)
         return out
+
+
+def overlap(left: Sets, left_rows: np.ndarray, right: Sets, right_rows: np.ndarray) -> np.ndarray:
+    """How many elements the pairs of sets ``left[left_rows[i]]``, ``right[right_rows[i]]`` share."""
+    n = left_rows.size
+    shared = np.zeros(n, dtype=np.int64)
+    work = np.cumsum(
+        (left.offsets[left_rows + 1] - left.offsets[left_rows])
+        + (right.offsets[right_rows + 1] - right.offsets[right_rows])
+    )
+    if n == 0 or work[-1] == 0:
+        return shared
+    # Passes of whole pairs holding about _PAIRS elements (a larger pair is a pass alone).
+    cuts = np.unique(np.searchsorted(work, np.arange(_PAIRS, int(work[-1]), _PAIRS), side="right"))
+    edges = np.concatenate(([0], cuts[(cuts > 0) & (cuts < n)], [n]))
+    for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        a, b = left.keys(left_rows[lo:hi]), right.keys(right_rows[lo:hi])
+        if a.size == 0 or b.size == 0:
+            continue
+        at = np.minimum(np.searchsorted(a, b), a.size - 1)
+        hit = b[a[at] == b] >> np.uint64(32)
+        shared[lo:hi] = np.bincount(hit.astype(np.int64), minlength=hi - lo)
+    return shared
+
+
+def jaccard(left: Sets, left_rows: np.ndarray, right: Sets, right_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The exact Jaccard similarity of pairs of sets and the shared elements behind it (two
+    empty sets: 0, nothing to compare)."""
+    shared = overlap(left, left_rows, right, right_rows)
+    union = (
+        (left.offsets[left_rows + 1] - left.offsets[left_rows])
+        + (right.offsets[right_rows + 1] - right.offsets[right_rows])
+        - shared
+    )
+    return np.where(union > 0, shared / np.maximum(union, 1), 0.0), shared
 
 
 NONE = np.iinfo(np.int64).max  # "no partner" in a partner matrix
@@ -247,34 +341,57 @@ def merge_partners(best: np.ndarray, rows: np.ndarray, new: np.ndarray) -> None:
     best[rows] = merged[:, : best.shape[1]]
 
 
-def bucket_partners(keys: np.ndarray, partners: int = 16) -> np.ndarray:
-    """For each row, the best rows (smallest, hence better: rows come best first) that share a
-    bucket with it in some band, at most ``partners`` of them, ``NONE``-padded.
+class Buckets:
+    """The LSH buckets of items (one row of band keys per item, the best item first), for reading
+    each item's better bucket-mates a few at a time.
 
-    Clusters are stars around the best rows, so a row's best bucket-mates are the candidates
-    that decide its cluster. Capping them keeps work and memory linear in the number of rows
-    even on degenerate data (a template filled a million times, where every record shares
-    every bucket), at a small cost in recall there.
+    Per band, only items that share their bucket with another are kept, ordered by bucket and
+    then by item, so an item's better bucket-mates are the items before it in its bucket's run.
+    ``partners`` reads the best of them after a given item, merged over the bands: a caller asks
+    for more only for the items whose first candidates did not decide, so that work stays linear
+    even on degenerate data (a template filled a million times, where every record shares every
+    bucket and the first candidate decides), and no candidate is crowded out by better-ranked ones
+    (data where every record is a little like every other, and a record's copy ranks far down).
     """
-    n = keys.shape[0]
-    best = np.full((n, partners), NONE, dtype=np.int64)
-    for band in range(keys.shape[1]):
-        order = np.argsort(keys[:, band], kind="stable")  # stable: rows keep their order in a bucket
-        k = keys[order, band]
-        new_run = np.concatenate(([True], k[1:] != k[:-1]))
-        run_id = np.cumsum(new_run) - 1
-        run_start = np.flatnonzero(new_run)
-        pos = np.arange(n) - run_start[run_id]
-        members = np.flatnonzero(pos > 0)  # rows with a better row in their bucket
-        if members.size == 0:
-            continue
-        start, pos = run_start[run_id[members]], pos[members]
-        found = np.full((members.size, partners), NONE, dtype=np.int64)
-        for q in range(min(partners, int(pos.max()))):
-            pick = pos > q
-            found[pick, q] = order[start[pick] + q]
-        merge_partners(best, order[members], found)
-    return best
+
+    def __init__(self, keys: np.ndarray):
+        self.size = keys.shape[0]
+        self._bands: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        for band in range(keys.shape[1]):
+            order = np.argsort(keys[:, band], kind="stable")  # stable: items keep their order in a bucket
+            k = keys[order, band]
+            run = np.cumsum(np.concatenate(([True], k[1:] != k[:-1]))) - 1
+            shared = np.bincount(run)[run] > 1
+            if not shared.any():
+                continue
+            order, run = order[shared], run[shared]
+            by_item = np.argsort(order)
+            # (items sorted, their position in order, order, run * size + item: ascending)
+            self._bands.append((order[by_item], by_item, order, run * self.size + order))
+
+    def partners(self, items: np.ndarray, after: np.ndarray, width: int = 16) -> np.ndarray:
+        """For each of ``items``, its best bucket-mates that are better than it and worse than
+        ``after`` (-1: from the first), at most ``width``, merged over the bands, ``NONE``-padded.
+        Fewer than ``width`` means there are no more."""
+        best = np.full((items.size, width), NONE, dtype=np.int64)
+        for members, where, order, rank in self._bands:
+            at = np.minimum(np.searchsorted(members, items), members.size - 1)
+            rows = np.flatnonzero(members[at] == items)
+            if rows.size == 0:
+                continue
+            position = where[at[rows]]
+            lo = np.searchsorted(rank, rank[position] - order[position] + after[rows] + 1)
+            count = np.clip(position - lo, 0, width)
+            keep = count > 0
+            rows, lo, count = rows[keep], lo[keep], count[keep]
+            if rows.size == 0:
+                continue
+            found = np.full((rows.size, width), NONE, dtype=np.int64)
+            for q in range(int(count.max())):
+                pick = count > q
+                found[pick, q] = order[lo[pick] + q]
+            merge_partners(best, rows, found)
+        return best
 
 
 class BucketIndex:

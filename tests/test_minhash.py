@@ -1,13 +1,16 @@
-"""MinHash signatures computed for whole batches equal datasketch's, shingle by shingle."""
+"""Shingle sets, one-permutation signatures, LSH bands and exact Jaccard, computed for whole
+batches, equal what plain Python computes one text at a time."""
 
 from __future__ import annotations
 
+import random
 import re
 
 import numpy as np
 import polars as pl
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHashLSH
 
+import dqe.minhash
 from dqe.features.text import TURN_SEPARATOR
 from dqe.minhash import (
     EMPTY,
@@ -15,20 +18,22 @@ from dqe.minhash import (
     TOKEN_PATTERN,
     Bands,
     BucketIndex,
-    MinHasher,
-    bucket_partners,
-    compact,
-    is_empty,
+    Buckets,
+    Sets,
+    fmix32,
+    jaccard,
     shingle_hashes,
-    similarity,
+    shingle_sets,
+    signatures,
 )
 
 CJK_CHAR = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
 def naive_shingles(text: str, word_size: int, char_size: int) -> list[tuple[str, ...]]:
-    """The shingles of one text, spelled out in plain Python."""
-    tokens = pl.Series([text.replace(TURN_SEPARATOR, " ")]).str.extract_all(TOKEN_PATTERN)[0].to_list()
+    """The shingles of one text, spelled out in plain Python (every number is "0")."""
+    text = re.sub(r"\d+", "0", text.replace(TURN_SEPARATOR, " "))
+    tokens = pl.Series([text]).str.extract_all(TOKEN_PATTERN)[0].to_list()
     cjk = sum(1 for t in tokens if CJK_CHAR.fullmatch(t))
     size = char_size if 2 * cjk > len(tokens) else word_size
     if not tokens:
@@ -36,6 +41,11 @@ def naive_shingles(text: str, word_size: int, char_size: int) -> list[tuple[str,
     if len(tokens) < size:
         return [tuple(tokens)]
     return [tuple(tokens[i : i + size]) for i in range(len(tokens) - size + 1)]
+
+
+def naive_jaccard(a: str, b: str) -> float:
+    x, y = set(naive_shingles(a, 2, 2)), set(naive_shingles(b, 2, 2))
+    return len(x & y) / len(x | y)
 
 
 TEXTS = [
@@ -51,7 +61,7 @@ TEXTS = [
 
 
 def test_shingles_are_word_pairs_or_character_pairs():
-    hashes, counts = shingle_hashes(pl.Series(TEXTS), 2, 2)
+    hashes, counts, size = shingle_hashes(pl.Series(TEXTS), 2, 2)
     expected = [len(naive_shingles(t, 2, 2)) for t in TEXTS]
     assert counts.tolist() == expected
     assert expected[0] == 8  # 9 words
@@ -66,71 +76,138 @@ def test_shingles_are_word_pairs_or_character_pairs():
 
 
 def test_same_shingles_give_the_same_hash_and_others_do_not():
-    hashes, counts = shingle_hashes(pl.Series(["a b c a b", "x a b y"]), 2, 2)
+    hashes, counts, _ = shingle_hashes(pl.Series(["a b c a b", "x a b y"]), 2, 2)
     first, second = hashes[: counts[0]], hashes[counts[0] :]
     assert first[0] == first[3]  # "a b" twice in the first text
     assert first[0] == second[1]  # and once in the second
     assert len(set(first.tolist())) == 3
 
 
-def test_signatures_equal_datasketch_fed_one_shingle_at_a_time():
-    hasher = MinHasher(num_perm=64, word_size=2, char_size=2, seed=7)
-    signatures = hasher.signatures(pl.Series(TEXTS))
-    hashes, counts = shingle_hashes(pl.Series(TEXTS), 2, 2)
+def test_every_number_is_the_same_token():
+    hashes, counts, _ = shingle_hashes(pl.Series(["convert 5 km to 5000 m", "convert 12 km to 12000 m"]), 2, 2)
+    assert hashes[: counts[0]].tolist() == hashes[counts[0] :].tolist()
+
+
+def test_the_shingle_size_can_be_set_per_text():
+    _, counts, size = shingle_hashes(pl.Series(["a b c d", "a b c d"]), 2, 2, size=np.array([2, 3]))
+    assert counts.tolist() == [3, 2] and size.tolist() == [2, 3]
+
+
+def test_sets_are_the_sorted_distinct_shingle_hashes_mixed():
+    sets, size = shingle_sets(pl.Series(TEXTS), 2, 2)
+    hashes, counts, _ = shingle_hashes(pl.Series(TEXTS), 2, 2)
     start = 0
     for i, count in enumerate(counts):
-        reference = MinHash(num_perm=64, seed=7, scheme="affine32", hashfunc=int)
-        for h in hashes[start : start + count]:
-            reference.update(int(h))
-        assert (reference.hashvalues == signatures[i]).all(), TEXTS[i]
+        expected = sorted(set(fmix32(hashes[start : start + count]).tolist()))
+        assert sets.values[sets.offsets[i] : sets.offsets[i + 1]].tolist() == expected, TEXTS[i]
         start += count
-    assert (signatures[5] == EMPTY).all()  # the empty text
+    assert sets.sizes.tolist() == [len(set(naive_shingles(t, 2, 2))) for t in TEXTS]
+    assert size.tolist() == [2] * len(TEXTS)
 
 
-def test_estimated_similarity_is_close_to_the_jaccard_of_the_shingles():
-    words = [f"w{i}" for i in range(200)]
+def test_sets_go_through_a_list_column_and_back():
+    sets, _ = shingle_sets(pl.Series(["a b c", "", "d e"]), 2, 2)
+    column = sets.column()
+    assert column.dtype == pl.List(pl.UInt32) and column.list.len().to_list() == [2, 0, 1]
+    again = Sets.from_column(column)
+    assert again.values.tolist() == sets.values.tolist() and again.offsets.tolist() == sets.offsets.tolist()
+
+
+def test_keeping_drops_the_unmarked_elements_of_each_set():
+    sets = Sets.of(np.array([1, 2, 3, 4, 5], dtype=np.uint32), np.array([3, 0, 2]))
+    kept = sets.keeping(np.array([True, False, True, False, True]))
+    assert kept.values.tolist() == [1, 3, 5] and kept.sizes.tolist() == [2, 0, 1]
+
+
+def naive_signature(values: list[int], bins: int) -> list[int]:
+    """One-permutation MinHash of one set, densified by rotation, in plain Python."""
+    smallest: dict[int, int] = {}
+    for v in values:
+        b = (v * bins) >> 32
+        smallest[b] = min(smallest.get(b, v), v)
+    if not smallest:
+        return [int(EMPTY)] * bins
+    out = []
+    for b in range(bins):
+        distance = next(d for d in range(bins) if (b + d) % bins in smallest)
+        out.append((smallest[(b + distance) % bins] + distance * 0x9E3779B9) % 2**32)
+    return out
+
+
+def test_signatures_take_the_smallest_hash_of_each_bin_and_borrow_for_empty_bins():
+    sets, _ = shingle_sets(pl.Series(TEXTS), 2, 2)
+    rows = np.arange(len(TEXTS))
+    got = signatures(sets, rows, 16)
+    for i in rows:
+        values = sets.values[sets.offsets[i] : sets.offsets[i + 1]].tolist()
+        assert got[i].tolist() == naive_signature(values, 16), TEXTS[i]
+    assert (got[5] == EMPTY).all()  # the empty text
+
+
+def test_the_share_of_equal_signature_values_follows_the_jaccard_similarity():
+    words = [f"w{i}" for i in range(400)]
     edited = words.copy()
-    for i in range(0, 200, 20):
+    for i in range(0, 400, 10):
         edited[i] = "changed"
-    texts = pl.Series([" ".join(words), " ".join(edited)])
-    a, b = ({s for s in naive_shingles(t, 2, 2)} for t in texts)
-    exact = len(a & b) / len(a | b)
-    signatures = MinHasher(num_perm=256).signatures(texts)
-    estimate = similarity(signatures, np.array([0]), signatures, np.array([1]))[0]
-    assert abs(estimate - exact) < 0.08
+    texts = [" ".join(words), " ".join(edited)]
+    sets, _ = shingle_sets(pl.Series(texts), 2, 2)
+    exact = jaccard(sets, np.array([0]), sets, np.array([1]))[0][0]
+    estimate = (signatures(sets, np.array([0, 1]), 256)[0] == signatures(sets, np.array([0, 1]), 256)[1]).mean()
+    assert abs(estimate - exact) < 0.1
 
 
-def test_compact_signatures_keep_the_low_16_bits_and_the_empty_marker():
-    signatures = MinHasher(num_perm=32).signatures(pl.Series(["some words here", ""]))
-    small = compact(signatures)
-    assert small.dtype == np.uint16 and (small == (signatures & 0xFFFF)).all()
-    assert is_empty(small, np.array([0, 1])).tolist() == [False, True]
+def test_exact_jaccard_of_pairs_equals_the_set_computation(monkeypatch):
+    rng = random.Random(3)
+    vocabulary = [f"w{i}" for i in range(40)]
+    texts = [" ".join(rng.choices(vocabulary, k=rng.randint(0, 60))) for _ in range(30)]
+    sets, _ = shingle_sets(pl.Series(texts), 2, 2)
+    left = np.array([rng.randrange(30) for _ in range(200)])
+    right = np.array([rng.randrange(30) for _ in range(200)])
+    monkeypatch.setattr(dqe.minhash, "_PAIRS", 100)  # many passes of a few pairs each
+    similarity, shared = jaccard(sets, left, sets, right)
+    for a, b, s, k in zip(left.tolist(), right.tolist(), similarity.tolist(), shared.tolist(), strict=True):
+        x, y = set(naive_shingles(texts[a], 2, 2)), set(naive_shingles(texts[b], 2, 2))
+        assert k == len(x & y)
+        assert s == (len(x & y) / len(x | y) if x | y else 0.0)
 
 
 def test_bands_are_datasketch_parameters():
-    bands = Bands(0.7, 128, weights=(0.05, 0.95))
-    lsh = MinHashLSH(threshold=0.7, num_perm=128, weights=(0.05, 0.95))
+    bands = Bands(0.5, 128, weights=(0.05, 0.95))
+    lsh = MinHashLSH(threshold=0.5, num_perm=128, weights=(0.05, 0.95))
     assert (bands.b, bands.r) == (lsh.b, lsh.r)
     assert Bands(0.7, 128, bands=16).ranges[:2] == [(0, 8), (8, 16)]
+
+
+def test_sets_sharing_a_band_have_the_same_key_in_it():
+    sets, _ = shingle_sets(pl.Series(["a b c d e f g h", "a b c d e f g h", "z y x w v u"]), 2, 2)
+    keys = Bands(0.5, 64).keys(sets, np.array([0, 1, 2]))
+    assert (keys[0] == keys[1]).all() and not (keys[0] == keys[2]).any()
 
 
 def partner_lists(partners):
     return [[u for u in row if u != NONE] for row in partners.tolist()]
 
 
+def first_partners(keys, width=16):
+    n = keys.shape[0]
+    return partner_lists(Buckets(keys).partners(np.arange(n), np.full(n, -1), width))
+
+
 def test_rows_sharing_any_band_are_partners_of_the_better_row():
     keys = np.array([[1, 9], [2, 9], [1, 7], [3, 4]], dtype=np.uint64)
-    assert partner_lists(bucket_partners(keys)) == [[], [0], [0], []]
+    assert first_partners(keys) == [[], [0], [0], []]
 
 
-def test_each_row_keeps_only_its_best_partners():
+def test_partners_are_read_a_few_at_a_time_best_first():
     keys = np.zeros((10, 2), dtype=np.uint64)  # one bucket holding every row, in both bands
-    assert partner_lists(bucket_partners(keys, partners=2)) == [[], [0], [0, 1]] + [[0, 1]] * 7
+    buckets = Buckets(keys)
+    assert first_partners(keys, width=2) == [[], [0], [0, 1]] + [[0, 1]] * 7
+    assert partner_lists(buckets.partners(np.array([9, 9, 3]), np.array([1, 7, 1]), 2)) == [[2, 3], [8], [2]]
 
 
 def test_partners_merge_across_bands_smallest_first():
     keys = np.array([[1, 5], [2, 5], [1, 6], [2, 6], [1, 6]], dtype=np.uint64)
-    assert partner_lists(bucket_partners(keys, partners=2)) == [[], [0], [0], [1, 2], [0, 2]]
+    assert first_partners(keys, width=2) == [[], [0], [0], [1, 2], [0, 2]]
 
 
 def test_bucket_index_finds_indexed_items_sharing_a_bucket():

@@ -40,6 +40,20 @@ def normalized(text: pl.Series) -> pl.Series:
     return text.str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
 
 
+def user_lines(turns: pl.Series) -> pl.DataFrame:
+    """Every non-blank line of every user turn, normalized like the text: ``row`` (the record's
+    position in ``turns``) and ``line``. Text that recurs across many records' user turns is
+    context they share (a tool description, a header), not what each record asks."""
+    contents = pl.DataFrame({"turns": turns}).select(
+        row=pl.int_range(pl.len(), dtype=pl.UInt32),
+        line=pl.col("turns").list.eval(
+            pl.element().filter(pl.element().struct.field("role") == "user").struct.field("content")
+        ),
+    )
+    lines = contents.explode("line").drop_nulls("line").with_columns(pl.col("line").str.split("\n")).explode("line")
+    return lines.with_columns(line=normalized(lines["line"])).filter(pl.col("line") != "")
+
+
 def preview(text: pl.Expr) -> pl.Expr:
     """The first characters of a conversation, turns shown as `` | ``, for reports."""
     short = (

@@ -2,8 +2,11 @@
 
 The evaluation sets come from ``--against`` (config key ``against``) and are read with the same
 reader, formats and column mapping as the training data. They are indexed once (text hashes,
-MinHash signatures, LSH buckets); each batch of training records is looked up as it streams
-by, so only the match of each record is kept for the end, not its signature.
+shingle sets, LSH buckets); each batch of training records is looked up as it streams by, so
+only the match of each record is kept for the end. Records are compared as DQ402 compares them
+(``dqe.rules.duplicates``): shingle sets with boilerplate left out, here the lines that recur
+across the evaluation set (a shared header or few-shot preamble), candidates verified with the
+exact Jaccard similarity.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ import polars as pl
 from dqe.context import loaded_dir
 from dqe.features.text import Text
 from dqe.hookspecs import hookimpl
-from dqe.minhash import BucketIndex, compact, is_empty, similarity
+from dqe.minhash import BucketIndex, Sets, jaccard
 from dqe.reader import FileInfo, Reader
 from dqe.rule import DatasetResult, DatasetRule, GateMetric
-from dqe.rules.duplicates import SimilarityOptions
+from dqe.rules.duplicates import SimilarityOptions, boilerplate_lines, leave_out, shingled
 
 EXAMPLES = 5
 
@@ -29,63 +32,96 @@ class AgainstSet:
 
     def __init__(self, reader: Reader, text: Text, options: SimilarityOptions):
         self.options = options
-        self.hasher = options.hasher()
         self.bands = options.banding()
-        hashes, signatures, files, lines = [], [], [], []
+        hashes, parts, files, lines = [], [], [], []
         for batch in reader:
             frame = batch.frame
             if frame.height == 0:
                 continue
             columns = text.compute(frame)
             hashes.append(columns["text_hash"].to_numpy())
-            signatures.append(compact(self.hasher.signatures(columns["text"])))
+            parts.append(shingled(frame.with_columns(columns["text"]), options))
             files.append(frame["_file"].to_numpy())
             lines.append(frame["_line"].to_numpy())
         self.files: list[FileInfo] = reader.files
         self.reader = reader
         self.size = sum(h.size for h in hashes)
         self.hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
-        self.signatures = np.concatenate(signatures) if signatures else np.zeros((0, options.num_perm), dtype=np.uint16)
         self._file = np.concatenate(files) if files else np.zeros(0, dtype=np.uint32)
         self._line = np.concatenate(lines) if lines else np.zeros(0, dtype=np.uint32)
         self._hash_order = np.argsort(self.hashes, kind="stable")
         self._sorted_hashes = self.hashes[self._hash_order]
-        items = np.arange(self.size)
-        items = items[~is_empty(self.signatures, items)]
-        self.buckets = BucketIndex(self.bands.keys(self.signatures, items), items)
+        keys = np.concatenate([p.line_keys for p in parts]) if parts else np.zeros(0, dtype=np.uint64)
+        self.boilerplate = boilerplate_lines(keys, options.boilerplate_floor(self.size))
+        compared = [leave_out(p, np.flatnonzero(np.isin(p.line_keys, self.boilerplate)), options) for p in parts]
+        self.sets = Sets.of(
+            np.concatenate([c.values for c in compared]) if compared else np.zeros(0, dtype=np.uint32),
+            np.concatenate([c.sizes for c in compared]) if compared else np.zeros(0, dtype=np.int64),
+        )
+        self.left_out = (
+            np.concatenate([p.sets.sizes - c.sizes for p, c in zip(parts, compared, strict=True)])
+            if parts
+            else np.zeros(0, dtype=np.int64)
+        )
+        items = np.flatnonzero(self.sets.sizes)
+        self.buckets = BucketIndex(self.bands.keys(self.sets, items), items)
 
     def source(self, item: int) -> str:
         return f"{self.files[int(self._file[item])].path}:{int(self._line[item])}"
 
-    def lookup(self, text_hash: np.ndarray, signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For each record, the evaluation record it matches (-1: none) and the similarity: 1.0
-        for the same text, else the highest estimate at or above the threshold."""
-        n = text_hash.size
+    def lookup(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """For each record of ``batch``, the evaluation record it matches (-1: none), the
+        similarity (1.0 for the same text, else the highest exact Jaccard similarity at or above
+        the threshold) and what decided it."""
+        n = batch.height
         match = np.full(n, -1, dtype=np.int64)
         sim = np.zeros(n)
-        if self.size == 0 or n == 0:
-            return match, sim
-        pos = np.minimum(np.searchsorted(self._sorted_hashes, text_hash), self.size - 1)
-        exact = self._sorted_hashes[pos] == text_hash
-        match[exact] = self._hash_order[pos[exact]]
-        sim[exact] = 1.0
-        rows = np.flatnonzero(~exact)
-        rows = rows[~is_empty(signatures, rows)]
+        evidence: list[str | None] = [None] * n
+        if self.size and n:
+            text_hash = batch["text_hash"].to_numpy()
+            pos = np.minimum(np.searchsorted(self._sorted_hashes, text_hash), self.size - 1)
+            exact = self._sorted_hashes[pos] == text_hash
+            match[exact] = self._hash_order[pos[exact]]
+            sim[exact] = 1.0
+            for row in np.flatnonzero(exact).tolist():
+                evidence[row] = f"against {self.source(int(match[row]))}; the same text once normalized"
+            self._near(batch, exact, match, sim, evidence)
+        return pl.DataFrame(
+            {"match": match, "similarity": sim, "evidence": evidence},
+            schema={"match": pl.Int64, "similarity": pl.Float64, "evidence": pl.String},
+        )
+
+    def _near(
+        self, batch: pl.DataFrame, exact: np.ndarray, match: np.ndarray, sim: np.ndarray, evidence: list[str | None]
+    ) -> None:
+        """Fill in the near matches of the records that are not exact copies."""
+        s = shingled(batch, self.options)
+        compared = leave_out(s, np.flatnonzero(np.isin(s.line_keys, self.boilerplate)), self.options)
+        rows = np.flatnonzero(~exact & (compared.sizes > 0))
         if rows.size == 0:
-            return match, sim
-        query, items = self.buckets.candidates(self.bands.keys(signatures, rows))
+            return
+        query, items = self.buckets.candidates(self.bands.keys(compared, rows))
         if query.size == 0:
-            return match, sim
-        estimate = similarity(signatures, rows[query], self.signatures, items)
+            return
+        estimate, shared = jaccard(compared, rows[query], self.sets, items)
         close = estimate >= self.options.threshold
         best = (
-            pl.DataFrame({"row": rows[query[close]], "item": items[close], "sim": estimate[close]})
+            pl.DataFrame(
+                {"row": rows[query[close]], "item": items[close], "sim": estimate[close], "shared": shared[close]}
+            )
             .sort(["row", "sim", "item"], descending=[False, True, False])
             .unique("row", keep="first")
         )
-        match[best["row"].to_numpy()] = best["item"].to_numpy()
-        sim[best["row"].to_numpy()] = best["sim"].to_numpy()
-        return match, sim
+        found = best["row"].to_numpy()
+        match[found] = best["item"].to_numpy()
+        sim[found] = best["sim"].to_numpy()
+        left_out = s.sets.sizes - compared.sizes
+        for row, item, similarity, common in best.select("row", "item", "sim", "shared").iter_rows():
+            total = compared.sizes[row] + self.sets.sizes[item] - common
+            evidence[row] = (
+                f"against {self.source(item)}; exact Jaccard {similarity:.4f} = {common} shared / {total} distinct "
+                f"shingles; boilerplate left out: {left_out[row]} shingles here, {self.left_out[item]} there"
+            )
 
 
 class Contamination(DatasetRule):
@@ -148,12 +184,7 @@ class Contamination(DatasetRule):
     def collect(self, batch: pl.DataFrame) -> pl.DataFrame | None:
         if self._reader is None:
             return None
-        against = self._index(self._reader)
-        match, sim = against.lookup(batch["text_hash"].to_numpy(), compact(against.hasher.signatures(batch["text"])))
-        return pl.DataFrame(
-            {"match": match, "similarity": sim},
-            schema={"match": pl.Int64, "similarity": pl.Float64},
-        )
+        return self._index(self._reader).lookup(batch)
 
     def evaluate(self, table: pl.DataFrame) -> DatasetResult:
         if self._reader is None:
@@ -169,8 +200,13 @@ class Contamination(DatasetRule):
             for i, s in zip(items, sims, strict=True)
         ]
         failed = pl.DataFrame(
-            {"_idx": hit["_idx"], "score": [round(1.0 - s, 4) for s in sims], "message": messages},
-            schema={"_idx": pl.UInt64, "score": pl.Float64, "message": pl.String},
+            {
+                "_idx": hit["_idx"],
+                "score": [round(1.0 - s, 4) for s in sims],
+                "message": messages,
+                "evidence": hit["evidence"],
+            },
+            schema={"_idx": pl.UInt64, "score": pl.Float64, "message": pl.String, "evidence": pl.String},
         )
         exact = sum(1 for s in sims if s >= 1.0)
         shown = hit.head(EXAMPLES)

@@ -1,9 +1,14 @@
 """DQ401 exact-duplicate and DQ402 near-duplicate: of each cluster of duplicates one record is kept.
 
 Records are compared on their conversation text (``dqe.features.text``). Exact duplicates share
-the hash of the normalized text. Near-duplicates are found with MinHash signatures and LSH
-bands (``dqe.minhash``), and every candidate pair is checked against the threshold with its
-estimated Jaccard similarity.
+the hash of the normalized text. Near-duplicates are compared on their shingle sets
+(``dqe.minhash``: numbers count as one token) with boilerplate left out: a line of the user turns
+that recurs in many records (a tool description, a header) is context those records share, not
+what each asks, so its shingles do not count. Boilerplate is found from what ``collect`` keeps of
+every record: the keys of its user lines, and the shingles of each line once per batch; so no
+text is held for the whole data set, only each record's shingle set (4 bytes a distinct word
+pair). MinHash signatures of the sets and LSH bands find candidate pairs, and every candidate is
+verified with the exact Jaccard similarity of the two sets: that is the similarity reported.
 
 Clusters are stars around the record kept: records are visited best first (one that no other
 rule rejected, then the highest quality score, then the first seen), and each record not yet
@@ -14,19 +19,26 @@ through a chain of neighbours.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
 
+from dqe.features.text import user_lines
 from dqe.hookspecs import hookimpl
-from dqe.minhash import NONE, Bands, MinHasher, bucket_partners, compact, is_empty, similarity
+from dqe.minhash import NONE, Bands, Buckets, Sets, jaccard, line_keys, ragged, ranges, shingle_sets
 from dqe.rule import DatasetResult, DatasetRule, GateMetric, RuleOptions
 
 LARGEST_CLUSTERS = 5
 EXAMPLES_PER_CLUSTER = 3
 RECALL_WEIGHTS = (0.05, 0.95)  # datasketch's (false positive, false negative) weights for the bands
+BLOCK = 1 << 16  # records per pass when boilerplate is taken out of their sets
+PARTNERS = 16  # candidates read for an item at a time
+MOST_PARTNERS = 256  # candidates an item is compared with at most
 
 DUPLICATE_RATE = GateMetric(
     name="duplicate-rate",
@@ -41,30 +53,42 @@ DUPLICATE_RATE = GateMetric(
 
 
 class SimilarityOptions(RuleOptions):
-    """How records are shingled, signed and compared (near-duplicates and contamination)."""
+    """How records are shingled, searched and compared (near-duplicates and contamination)."""
 
     threshold: float = Field(
-        0.7,
+        0.5,
         gt=0.0,
         le=1.0,
-        description="estimated Jaccard similarity of the shingle sets at or above which "
-        "two records are near-duplicates",
+        description="Jaccard similarity of the shingle sets (boilerplate left out, verified exactly) at or "
+        "above which two records are near-duplicates",
     )
     shingle_size: int = Field(2, ge=1, le=16, description="words per shingle, for text in spaced scripts")
     char_shingle_size: int = Field(
         2, ge=1, le=16, description="characters per shingle, for text mostly in Chinese or Japanese"
     )
     num_perm: int = Field(
-        256,
+        128,
         ge=16,
         le=1024,
-        description="MinHash permutations: more estimate similarity more closely, at 2 bytes per record each",
+        description="MinHash values per signature, with which LSH looks for candidate pairs: more miss fewer "
+        "pairs near the threshold and cost more time; the similarity reported is exact either way",
     )
     bands: int | None = Field(
         None,
         ge=2,
         description="LSH bands of num-perm / bands rows each; default: chosen by datasketch "
         "for the threshold, favouring recall",
+    )
+    boilerplate_share: float = Field(
+        0.001,
+        ge=0.0,
+        le=1.0,
+        description="a line of the user turns found in at least this share of the records (and in "
+        "boilerplate-min-records of them) is boilerplate, a tool description or a header: its shingles "
+        "are left out of the similarity",
+    )
+    boilerplate_min_records: int = Field(
+        20, ge=2, description="the fewest records a line must recur in to count as boilerplate"
     )
 
     @model_validator(mode="after")
@@ -74,11 +98,48 @@ class SimilarityOptions(RuleOptions):
             raise ValueError(f"bands = {self.bands} leaves {rows}")
         return self
 
-    def hasher(self) -> MinHasher:
-        return MinHasher(self.num_perm, self.shingle_size, self.char_shingle_size)
-
     def banding(self) -> Bands:
         return Bands(self.threshold, self.num_perm, self.bands, weights=RECALL_WEIGHTS)
+
+    def boilerplate_floor(self, records: int) -> int:
+        """How many records a line must recur in, among ``records``, to be boilerplate."""
+        return max(self.boilerplate_min_records, math.ceil(self.boilerplate_share * records))
+
+
+@dataclass
+class Shingled:
+    """A batch of records as near-duplicate checks compare them: each record's shingle set and
+    shingle size, and the distinct lines of its user turns (``line_rows``: the record of each,
+    in record order; ``line_keys``: same key, same line and shingle size)."""
+
+    sets: Sets
+    size: np.ndarray
+    lines: pl.Series
+    line_rows: np.ndarray
+    line_keys: np.ndarray
+
+    def line_sets(self, which: np.ndarray, options: SimilarityOptions) -> Sets:
+        """The shingle sets of lines ``which``, cut like their records."""
+        size = self.size[self.line_rows[which]]
+        return shingle_sets(self.lines.gather(which), options.shingle_size, options.char_shingle_size, size)[0]
+
+
+def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:
+    sets, size = shingle_sets(batch["text"], options.shingle_size, options.char_shingle_size)
+    lines = user_lines(batch["turns"])
+    rows = lines["row"].to_numpy().astype(np.int64)
+    keys = line_keys(lines["line"], size[rows])
+    distinct = pl.DataFrame({"row": rows, "key": keys}).with_row_index("i").unique(["row", "key"], maintain_order=True)
+    which = distinct["i"].to_numpy()
+    return Shingled(sets, size, lines["line"].gather(which), rows[which], keys[which])
+
+
+def leave_out(s: Shingled, lines: np.ndarray, options: SimilarityOptions) -> Sets:
+    """``s.sets`` with the shingles of its lines ``lines`` (sorted) taken out of their records."""
+    if lines.size == 0:
+        return s.sets
+    taken = s.line_sets(lines, options)
+    return s.sets.keeping(without(s.sets, s.line_rows[lines], taken.offsets[:-1], taken.sizes, taken.values))
 
 
 def preference(table: pl.DataFrame) -> np.ndarray:
@@ -104,43 +165,89 @@ def exact_keep(text_hash: np.ndarray, order: np.ndarray) -> np.ndarray:
     return keep
 
 
-def star_clusters(partners: np.ndarray, sims: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Centre and similarity of each item (items in order of preference): visited best first,
-    an item joins the best of its candidate partners (all better than it) that is within the
-    threshold and not itself taken; else it stays, a centre. The same stars as letting the best
-    item not yet taken take its neighbours."""
-    n = partners.shape[0]
-    center = np.arange(n)
-    sim = np.ones(n)
-    taken = np.zeros(n, dtype=bool)
-    close = (partners != NONE) & (sims >= threshold)
-    for v in np.flatnonzero(close.any(axis=1)).tolist():
-        for u, s in zip(partners[v][close[v]].tolist(), sims[v][close[v]].tolist(), strict=True):
-            if not taken[u]:
-                taken[v] = True
-                center[v] = u
-                sim[v] = s
-                break
-    return center, sim
+def boilerplate_lines(keys: np.ndarray, floor: int) -> np.ndarray:
+    """The sorted distinct line keys found in at least ``floor`` records (``keys``: the distinct
+    line keys of each record, one after another)."""
+    distinct, records = np.unique(keys, return_counts=True)
+    return distinct[records >= floor]
 
 
-def near_keep(signatures: np.ndarray, rows: np.ndarray, options: SimilarityOptions) -> tuple[np.ndarray, np.ndarray]:
-    """For ``rows`` (best first), the row each is a near-duplicate of (itself when kept) and the
-    estimated similarity to it."""
-    kept = rows.copy()
-    sim = np.ones(rows.size)
-    live = np.flatnonzero(~is_empty(signatures, rows))  # a text without words matches exactly or not at all
-    if live.size < 2:
-        return kept, sim
-    items = rows[live]
-    partners = bucket_partners(options.banding().keys(signatures, items))
-    v, column = np.nonzero(partners != NONE)
-    sims = np.full(partners.shape, -1.0)
-    sims[v, column] = similarity(signatures, items[partners[v, column]], signatures, items[v])
-    center, item_sim = star_clusters(partners, sims, options.threshold)
-    kept[live] = items[center]
-    sim[live] = item_sim
-    return kept, sim
+def without(sets: Sets, rows: np.ndarray, starts: np.ndarray, lengths: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Which elements of ``sets`` stay when ``values[starts[i]:starts[i] + lengths[i]]`` are taken
+    out of set ``rows[i]`` (``rows`` sorted), a block of records at a time."""
+    keep = np.ones(sets.values.size, dtype=bool)
+    records = np.unique(rows)
+    for lo in range(0, records.size, BLOCK):
+        part = records[lo : lo + BLOCK]
+        mine = slice(
+            int(np.searchsorted(rows, part[0], side="left")), int(np.searchsorted(rows, part[-1], side="right"))
+        )
+        have = sets.keys(part)
+        if have.size == 0:
+            continue
+        tags = np.repeat(np.searchsorted(part, rows[mine]).astype(np.uint64), lengths[mine]) << np.uint64(32)
+        gone = tags | values[ranges(starts[mine], lengths[mine])].astype(np.uint64)
+        at = np.minimum(np.searchsorted(have, gone), have.size - 1)
+        found = have[at] == gone
+        keep[sets.positions(part)[at[found]]] = False
+    return keep
+
+
+def star_clusters(
+    buckets: Buckets, verify: Callable[[np.ndarray, np.ndarray], np.ndarray], threshold: float
+) -> np.ndarray:
+    """The centre of each item (items in order of preference): visited best first, an item joins
+    the best of its candidates (its better bucket-mates) that is within the threshold and not
+    itself taken; else it stays, a centre. The same stars as letting the best item not yet taken
+    take its neighbours.
+
+    ``verify(items, candidates)`` gives the similarity of pairs. Only what a walk reaches is
+    verified or read: a pass walks every item's candidates with what is known, and asks for the
+    pairs it could not decide on, or for more candidates when an item's run out undecided (up to
+    ``MOST_PARTNERS``); passes repeat until one needs nothing, and as each only adds knowledge,
+    the last decides as a walk knowing every similarity would."""
+    n = buckets.size
+    first = buckets.partners(np.arange(n), np.full(n, -1), PARTNERS)
+    rows = np.flatnonzero(first[:, 0] != NONE)
+    candidates = {v: [u for u in row if u != NONE] for v, row in zip(rows.tolist(), first[rows].tolist(), strict=True)}
+    known = {v: [math.nan] * len(c) for v, c in candidates.items()}
+    more = {v for v, c in candidates.items() if len(c) == PARTNERS}  # may have more candidates
+    eager = False  # after the first pass, an item that needs a pair asks for all it has at once
+    while True:
+        center = np.arange(n)
+        taken = np.zeros(n, dtype=bool)
+        pairs: list[tuple[int, int]] = []
+        ask: list[int] = []
+        for v, found in candidates.items():
+            sims = known[v]
+            for i, u in enumerate(found):
+                s = sims[i]
+                if s != s:  # not verified yet
+                    pairs += [(v, k) for k in range(i, len(found) if eager else i + 1) if sims[k] != sims[k]]
+                    break
+                if s >= threshold and not taken[u]:
+                    taken[v] = True
+                    center[v] = u
+                    break
+            else:
+                if v in more:
+                    ask.append(v)
+        if not pairs and not ask:
+            return center
+        if pairs:
+            v, k = np.array(pairs).T
+            u = np.array([candidates[a][b] for a, b in pairs])
+            for a, b, s in zip(v.tolist(), k.tolist(), verify(v, u).tolist(), strict=True):
+                known[a][b] = s
+        if ask:
+            extra = buckets.partners(np.array(ask), np.array([candidates[v][-1] for v in ask]), PARTNERS)
+            for v, row in zip(ask, extra.tolist(), strict=True):
+                new = [u for u in row if u != NONE]
+                candidates[v] += new
+                known[v] += [math.nan] * len(new)
+                if len(new) < PARTNERS or len(candidates[v]) >= MOST_PARTNERS:
+                    more.discard(v)
+        eager = True
 
 
 class DuplicateRule(DatasetRule):
@@ -201,10 +308,12 @@ class DuplicateRule(DatasetRule):
         return {"duplicates": {**section, "clusters": int(multi.size), "largest": clusters}}
 
     @staticmethod
-    def rejections(table: pl.DataFrame, rows: np.ndarray, messages: list[str], scores: np.ndarray) -> pl.DataFrame:
+    def rejections(
+        table: pl.DataFrame, rows: np.ndarray, messages: list[str], scores: np.ndarray, evidence: list[str]
+    ) -> pl.DataFrame:
         return pl.DataFrame(
-            {"_idx": table["_idx"].to_numpy()[rows], "score": scores, "message": messages},
-            schema={"_idx": pl.UInt64, "score": pl.Float64, "message": pl.String},
+            {"_idx": table["_idx"].to_numpy()[rows], "score": scores, "message": messages, "evidence": evidence},
+            schema={"_idx": pl.UInt64, "score": pl.Float64, "message": pl.String, "evidence": pl.String},
         )
 
 
@@ -235,43 +344,93 @@ class ExactDuplicate(DuplicateRule):
         kept = exact_keep(table["text_hash"].to_numpy(), order)
         exact = kept != np.arange(table.height)
         rows = np.flatnonzero(exact)
-        messages = [f"exact duplicate of {src}" for src in self.sources(table, kept[rows])]
-        failed = self.rejections(table, rows, messages, np.zeros(rows.size))
+        sources = self.sources(table, kept[rows])
+        messages = [f"exact duplicate of {src}" for src in sources]
+        evidence = [f"kept {src}; the same text once normalized (NFKC, lowercase, whitespace)" for src in sources]
+        failed = self.rejections(table, rows, messages, np.zeros(rows.size), evidence)
         return DatasetResult(failed=failed, metrics=self.report(table, kept, exact, None, order))
 
 
 class NearDuplicate(DuplicateRule):
     """Cuts each record's conversation text into shingles (2 words, or 2 characters for text
-    mostly in Chinese or Japanese), computes MinHash signatures for whole batches with numpy,
-    finds candidate pairs with LSH bands and keeps those whose estimated Jaccard similarity
-    reaches the threshold. Records are visited best first (quality score, then first seen);
-    each one not yet taken keeps the near-duplicates of it that are not taken either, which
-    fail naming it and the similarity. Copies with the very same text are DQ401's: this rule
-    reports one record per text, so a text and its copies fail only once each."""
+    mostly in Chinese or Japanese; every number is the same word) and keeps each record's set of
+    shingles. A line of the user turns that recurs in at least boilerplate-share of the records
+    (and boilerplate-min-records of them), such as a tool description or a header, is
+    boilerplate: its shingles are left out of the sets of the records that have it. MinHash
+    signatures of what is left and LSH bands find candidate pairs; each candidate is verified
+    with the exact Jaccard similarity of the two sets, and pairs at or above the threshold are
+    near-duplicates. Records are visited best first (quality score, then first seen); each one
+    not yet taken keeps the near-duplicates of it that are not taken either, which fail naming
+    it, the similarity, the shingles shared and the boilerplate left out. Copies with the very
+    same text are DQ401's: this rule reports one record per text, so a text and its copies fail
+    only once each. A record with nothing but boilerplate has nothing to compare: only DQ401
+    can find its copies."""
 
     code = "DQ402"
     name = "near-duplicate"
-    summary = "nearly the same text as a better record (MinHash estimate of Jaccard >= threshold)"
+    summary = "nearly the same text as a better record (Jaccard similarity of the shingles >= threshold)"
     why = (
         "Near-duplicates (the same answer with a word changed, the same template filled the same "
         "way) weigh a data set towards a few examples as much as exact copies do, and they "
         "survive exact deduplication. Keeping the best of each cluster keeps the knowledge and "
-        "drops the repetition."
+        "drops the repetition. Records that only share a long preamble (a tool description "
+        "before different questions) are different records, and are not counted."
     )
     example = (
         "'What is the capital of France?' answered 'The capital of France is Paris, which is also "
         "its largest city and its cultural centre.' in data.jsonl:1 and with 'biggest' for "
         "'largest' in data.jsonl:2: the second fails with 'near-duplicate of data.jsonl:1 "
-        "(similarity 0.82, cluster aceaf1bc76ff80cc)'."
+        "(similarity 0.78, cluster aceaf1bc76ff80cc; 21 of 27 shingles shared, 0 boilerplate "
+        "shingles left out)'."
     )
     Options = SimilarityOptions
 
-    def __init__(self, options: SimilarityOptions, context):
-        super().__init__(options, context)
-        self.hasher = options.hasher()
-
     def collect(self, batch: pl.DataFrame) -> pl.DataFrame:
-        return pl.DataFrame({"signature": compact(self.hasher.signatures(batch["text"]))})
+        """Each record's shingle set and the keys of its user lines; the shingles of each line
+        are kept once per batch, by the first record that has it."""
+        s = shingled(batch, self.options)
+        n = batch.height
+        first = np.sort(np.unique(s.line_keys, return_index=True)[1])
+        held = s.line_sets(first, self.options)
+        stored = np.zeros(s.line_keys.size, dtype=np.uint32)
+        stored[first] = held.sizes
+        lines = np.bincount(s.line_rows, minlength=n)
+        held_by = np.bincount(s.line_rows[first], weights=held.sizes, minlength=n).astype(np.int64)
+        return pl.DataFrame(
+            {
+                "shingles": s.sets.column(),
+                "lines": ragged(s.line_keys, lines, pl.UInt64),
+                "line_sizes": ragged(stored, lines, pl.UInt32),
+                "line_shingles": ragged(held.values, held_by, pl.UInt32),
+            }
+        )
+
+    def discount(self, table: pl.DataFrame, sets: Sets, reps: np.ndarray) -> tuple[Sets, np.ndarray, dict[str, int]]:
+        """``sets`` with the shingles of boilerplate lines taken out, how many boilerplate lines
+        each record has, and the report's account of them. Lines are counted once per text
+        (``reps``), so that exact copies do not make a line boilerplate."""
+        n = table.height
+        keys = table["lines"].explode(empty_as_null=False).to_numpy()
+        rows = np.repeat(np.arange(n), table["lines"].list.len().to_numpy())
+        counted = np.zeros(n, dtype=bool)
+        counted[reps] = True
+        counted = counted[rows]
+        floor = self.options.boilerplate_floor(reps.size)
+        heavy = boilerplate_lines(keys[counted], floor)
+        found = np.isin(keys, heavy) if heavy.size else np.zeros(keys.size, dtype=bool)
+        stored = table["line_sizes"].explode(empty_as_null=False).to_numpy().astype(np.int64)
+        holders = np.flatnonzero(found & (stored > 0))
+        holder_keys, first = np.unique(keys[holders], return_index=True)
+        occurrences = np.flatnonzero(found & counted)
+        occurrences = occurrences[np.isin(keys[occurrences], holder_keys)]
+        lines_out = np.bincount(rows[occurrences], minlength=n)
+        account = {"lines": int(heavy.size), "records": int((lines_out > 0).sum()), "min_records": floor}
+        if occurrences.size == 0:
+            return sets, lines_out, account
+        held = table["line_shingles"].explode(empty_as_null=False).to_numpy()
+        line = holders[first][np.searchsorted(holder_keys, keys[occurrences])]
+        keep = without(sets, rows[occurrences], (np.cumsum(stored) - stored)[line], stored[line], held)
+        return sets.keeping(keep), lines_out, account | {"shingles": int((~keep).sum())}
 
     def evaluate(self, table: pl.DataFrame) -> DatasetResult:
         if table.height == 0:
@@ -280,22 +439,53 @@ class NearDuplicate(DuplicateRule):
         order = preference(table)
         exact_of = exact_keep(table["text_hash"].to_numpy(), order)
         reps = order[exact_of[order] == order]  # one row per text, best first
-        rep_kept, rep_sim = near_keep(table["signature"].to_numpy(), reps, self.options)
+        sets = Sets.from_column(table["shingles"])
+        compared, lines_out, account = self.discount(table, sets, reps)
+        # A record with nothing left to compare matches exactly or not at all.
+        items = reps[compared.sizes[reps] > 0]
         center = np.arange(n)
-        center[reps] = rep_kept
-        sim = np.ones(n)
-        sim[reps] = rep_sim
+        if items.size > 1:
+            buckets = Buckets(self.options.banding().keys(compared, items))
+
+            def verify(v: np.ndarray, u: np.ndarray) -> np.ndarray:
+                return jaccard(compared, items[v], compared, items[u])[0]
+
+            center[items] = items[star_clusters(buckets, verify, self.options.threshold)]
         kept = center[exact_of]
         exact = exact_of != np.arange(n)
         near = ~exact & (kept != np.arange(n))
         rows = np.flatnonzero(near)
+        sim, shared = jaccard(compared, rows, compared, kept[rows])
+        union = compared.sizes[rows] + compared.sizes[kept[rows]] - shared
+        left_out = sets.sizes - compared.sizes
+        sources = self.sources(table, kept[rows])
         ids = table["_id"].to_numpy()[kept[rows]].tolist()
-        messages = [
-            f"near-duplicate of {src} (similarity {s:.2f}, cluster {cluster})"
-            for src, s, cluster in zip(self.sources(table, kept[rows]), sim[rows].tolist(), ids, strict=True)
-        ]
-        failed = self.rejections(table, rows, messages, np.round(1.0 - sim[rows], 4))
-        return DatasetResult(failed=failed, metrics=self.report(table, kept, exact, near, order))
+        messages, evidence = [], []
+        for src, s, cluster, common, total, mine, theirs, my_lines, their_lines in zip(
+            sources,
+            sim.tolist(),
+            ids,
+            shared.tolist(),
+            union.tolist(),
+            left_out[rows].tolist(),
+            left_out[kept[rows]].tolist(),
+            lines_out[rows].tolist(),
+            lines_out[kept[rows]].tolist(),
+            strict=True,
+        ):
+            messages.append(
+                f"near-duplicate of {src} (similarity {s:.2f}, cluster {cluster}; "
+                f"{common} of {total} shingles shared, {mine} boilerplate shingles left out)"
+            )
+            evidence.append(
+                f"kept {src}; exact Jaccard {s:.4f} = {common} shared / {total} distinct shingles; "
+                f"boilerplate left out: {mine} shingles of {my_lines} lines here, "
+                f"{theirs} of {their_lines} lines in the kept record"
+            )
+        failed = self.rejections(table, rows, messages, np.round(1.0 - sim, 4), evidence)
+        metrics = self.report(table, kept, exact, near, order)
+        metrics["duplicates"]["boilerplate"] = {"shingles": 0} | account
+        return DatasetResult(failed=failed, metrics=metrics)
 
 
 @hookimpl

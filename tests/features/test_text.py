@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe.features.text import TURN_SEPARATOR, conversation, normalized, preview
+from dqe.features.text import TURN_SEPARATOR, conversation, normalized, preview, user_lines
 from dqe.records import batch_schema
 
 
@@ -31,3 +31,26 @@ def test_preview_shows_turns_and_is_cut_at_100_characters():
     shown = frame.select(preview(conversation(pl.col("turns"))))[0, 0]
     assert shown.startswith("Tell me a story. | Once upon a time Once")
     assert len(shown) == 100 and shown.endswith("…")
+
+
+def test_user_lines_are_the_normalized_lines_of_user_turns_only():
+    frame = pl.concat(
+        [
+            turns(
+                ("system", "Tools: search"),
+                ("user", "Tools: search(query)\n\n  Find   the NEWS\r\n"),
+                ("assistant", "search('news')"),
+                ("user", "Ｔｈａｎｋｓ"),
+            ),
+            turns(("assistant", "no user turn")),
+            turns(("user", "Tools: search(query)\nWeather in Oslo?")),
+        ]
+    )
+    lines = user_lines(frame["turns"])
+    assert lines.rows() == [
+        (0, "tools: search(query)"),
+        (0, "find the news"),
+        (0, "thanks"),
+        (2, "tools: search(query)"),
+        (2, "weather in oslo?"),
+    ]

@@ -17,7 +17,10 @@ from tests.conftest import real
 from tests.test_minhash import naive_shingles
 
 DEDUP = ["DQ401", "DQ402"]
-NEAR = re.compile(r"^near-duplicate of (.+):(\d+) \(similarity (0\.\d\d|1\.00), cluster ([0-9a-f]{16})\)$")
+NEAR = re.compile(
+    r"^near-duplicate of (.+):(\d+) \(similarity (0\.\d\d|1\.00), cluster ([0-9a-f]{16}); "
+    r"(\d+) of (\d+) shingles shared, (\d+) boilerplate shingles left out\)$"
+)
 
 ANSWER = (
     "Photosynthesis is the process by which green plants and some other organisms use sunlight "
@@ -86,6 +89,7 @@ def test_copies_differing_only_in_case_and_whitespace_fail_naming_the_first():
         "near": 0,
         "clusters": 1,
         "largest": None,
+        "boilerplate": {"lines": 0, "records": 0, "min_records": 20, "shingles": 0},
     }
 
 
@@ -149,9 +153,10 @@ def test_a_record_another_rule_rejected_is_not_the_one_kept():
 def test_one_word_changed_is_a_near_duplicate_of_the_original():
     report = check([record(ANSWER), record(edit(ANSWER, [10]))])
     (message,) = by_code(report, "DQ402").values()
-    source, line, similarity, cluster = NEAR.match(message).groups()
+    source, line, similarity, cluster, shared, total, left_out = NEAR.match(message).groups()
     assert (source, line) == ("<records>", "1") and float(similarity) >= 0.8
     assert cluster == report.records["id"][0]
+    assert (int(shared), int(total), int(left_out)) == (40, 44, 0)  # one word changes 2 of 42 word pairs
     assert report.dataset["duplicates"]["near"] == 1
 
 
@@ -175,15 +180,15 @@ def test_different_answers_to_the_same_instruction_template_do_not_cluster():
 
 
 def test_a_removed_record_is_within_the_threshold_of_the_kept_one_not_a_chain():
-    words = " ".join(f"word{i}" for i in range(100))
-    first = edit(words, range(5, 100, 16), "first")  # A
-    middle = edit(first, range(13, 100, 16), "middle")  # B: A with 6 words changed
-    last = edit(middle, range(5, 100, 16), "last")  # C: B with A's 6 words changed again
+    words = " ".join(a + b for a in "abcdefghij" for b in "klmnopqrst")  # 100 distinct words
+    first = edit(words, range(3, 100, 8), "first")  # A
+    middle = edit(first, range(7, 100, 8), "middle")  # B: A with 12 words changed
+    last = edit(middle, range(3, 100, 8), "last")  # C: B with A's 13 words changed again
     jaccard = {}
     for name, (x, y) in {"AB": (first, middle), "BC": (middle, last), "AC": (first, last)}.items():
         a, b = set(naive_shingles(x, 2, 2)), set(naive_shingles(y, 2, 2))
         jaccard[name] = len(a & b) / len(a | b)
-    assert jaccard["AB"] > 0.75 and jaccard["BC"] > 0.75 and jaccard["AC"] < 0.65
+    assert jaccard["AB"] > 0.55 and jaccard["BC"] > 0.55 and jaccard["AC"] < 0.4
     report = check([record(first), record(middle), record(last)])
     assert list(by_code(report, "DQ402")) == ["<records>:2"]  # C stays: it is not close to A
 
@@ -247,6 +252,174 @@ def test_a_record_without_words_is_only_compared_exactly():
     assert list(by_code(report, "DQ401")) == ["<records>:3"] and by_code(report, "DQ402") == {}
 
 
+# Boilerplate: lines many records share in their questions
+
+PREAMBLE = "\n".join(
+    [
+        "You are an assistant that can call tools. Think about which tool helps, then call it.",
+        "weather(city, days): the current weather and a forecast for up to seven days in a city, with temperatures "
+        "in Celsius, the chance of rain, the wind speed and direction, and warnings issued by the local service.",
+        "search(query, site): a web search that returns the ten best results for the query, each with its title, "
+        "address and a short snippet; narrow it to one site when the user names a source they trust.",
+        "calculator(expression): evaluates an arithmetic expression exactly, with fractions, powers, roots and "
+        "percentages; use it for any computation instead of working the numbers out in the answer.",
+        "calendar(action, date, title): creates, moves or deletes an event in the user's calendar and lists the "
+        "events of a day; always confirm the date and the time zone with the user before changing anything.",
+        "translate(text, target): translates text into the target language, keeping names, numbers and "
+        "formatting as they are; say which language the text was in when it was not the one expected.",
+        "email(to, subject, body): drafts an e-mail for the user to review; it is never sent without the "
+        "user saying so, and the draft keeps the user's own greeting and signature when they gave one.",
+        "maps(origin, destination, mode): a route between two places on foot, by bike, by car or by public "
+        "transport, with the time it takes, the distance and the steps; prefer the mode the user asked for.",
+        "news(topic, since): the latest articles on a topic from reputable outlets, newest first, each with its "
+        "outlet, date and a two-sentence summary; never present an opinion piece as a report of facts.",
+    ]
+)
+QUESTIONS = [
+    ("What will the weather be like in Oslo this weekend?", "I will check: weather('Oslo', 3)."),
+    ("Find recent reviews of the new Kindle.", "Searching: search('new Kindle review', '')."),
+    ("How much is seventeen percent of eight hundred?", "calculator('seventeen percent of eight hundred')"),
+    ("Move my dentist appointment to Friday morning.", "calendar('move', 'Friday', 'dentist')"),
+    ("Say 'where is the station' in Portuguese.", "translate('where is the station', 'Portuguese')"),
+    ("Write to Anna that I will be late.", "email('Anna', 'Running late', 'I will be a little late.')"),
+    ("Is it going to snow in Denver tomorrow?", "Let me look: weather('Denver', 1)."),
+    ("Who won the last Tour de France?", "search('Tour de France winner', '')"),
+    ("What is the square root of two thousand?", "calculator('sqrt(two thousand)')"),
+    ("What do I have on Monday?", "calendar('list', 'Monday', '')"),
+    ("Translate 'thank you very much' into Japanese.", "translate('thank you very much', 'Japanese')"),
+    ("Ask the landlord when the heating gets fixed.", "email('landlord', 'Heating', 'When will it be fixed?')"),
+    ("Do I need an umbrella in London today?", "weather('London', 1) will tell."),
+    ("Look up the opening hours of the Louvre.", "search('Louvre opening hours', 'louvre.fr')"),
+    ("Divide nine hundred by the cube of four.", "calculator('nine hundred / four^3')"),
+    ("Cancel the team lunch on Thursday.", "calendar('delete', 'Thursday', 'team lunch')"),
+    ("How do you say 'good night' in Greek?", "translate('good night', 'Greek')"),
+    ("Thank my manager for the day off.", "email('manager', 'Thanks', 'Thank you for the day off.')"),
+    ("Will it be windy on the coast near Lisbon?", "weather('Lisbon', 1)"),
+    ("Which laptops have the longest battery life?", "search('laptop longest battery life', '')"),
+    ("What is eleven factorial?", "calculator('eleven!')"),
+    ("Add a reminder to call my sister on Sunday.", "calendar('create', 'Sunday', 'call my sister')"),
+    ("Put 'the meeting is postponed' into German.", "translate('the meeting is postponed', 'German')"),
+    ("Tell the club I cannot come to training.", "email('club', 'Training', 'I cannot come this week.')"),
+]
+
+
+def preambled(question: str, answer: str) -> dict:
+    return record(answer, instruction=f"{PREAMBLE}\n{question}")
+
+
+def test_different_questions_behind_a_shared_preamble_are_not_near_duplicates():
+    assert len(PREAMBLE) > 1500 and len(QUESTIONS) >= 20  # the preamble is most of each record
+    report = check([preambled(q, a) for q, a in QUESTIONS])
+    assert by_code(report, "DQ402") == {}
+    boilerplate = report.dataset["duplicates"]["boilerplate"]
+    assert (boilerplate["lines"], boilerplate["records"], boilerplate["min_records"]) == (9, 24, 20)
+
+
+def test_without_leaving_the_preamble_out_they_would_all_be_near_duplicates():
+    report = check(
+        [preambled(q, a) for q, a in QUESTIONS], rules={"DQ402": {"boilerplate-min-records": 1000}}, complete=True
+    )
+    assert len(by_code(report, "DQ402")) == len(QUESTIONS) - 1
+
+
+def test_the_same_question_lightly_edited_behind_the_preamble_is_a_near_duplicate():
+    question, answer = QUESTIONS[2]
+    copy = preambled(question.replace("eight hundred", "nine hundred"), answer)
+    report = check([*(preambled(q, a) for q, a in QUESTIONS), copy])
+    (message,) = by_code(report, "DQ402").values()
+    assert message.startswith("near-duplicate of <records>:3 (similarity 0.")
+
+
+def test_the_similarity_shown_is_the_exact_jaccard_of_the_shingles_left_after_the_boilerplate(monkeypatch):
+    from dqe.rules.duplicates import NearDuplicate
+
+    results = []
+    evaluate = NearDuplicate.evaluate
+    monkeypatch.setattr(
+        NearDuplicate, "evaluate", lambda self, table: results.append(evaluate(self, table)) or results[-1]
+    )
+    question, answer = QUESTIONS[5]
+    copy = preambled("Write to Anna that I am going to be late.", answer)
+    records = [*(preambled(q, a) for q, a in QUESTIONS), copy]
+    report = check(records)
+    (message,) = by_code(report, "DQ402").values()
+
+    boilerplate = set().union(*(naive_shingles(line.lower(), 2, 2) for line in PREAMBLE.split("\n")))
+    kept, removed = (
+        set(naive_shingles(f"{r['instruction']}\x1e{r['output']}".lower(), 2, 2)) for r in (records[5], copy)
+    )
+    exact = len((kept - boilerplate) & (removed - boilerplate)) / len((kept - boilerplate) | (removed - boilerplate))
+    mine = len(removed & boilerplate)
+    assert message == (
+        f"near-duplicate of <records>:6 (similarity {exact:.2f}, cluster {report.records['id'][5]}; "
+        f"{len((kept - boilerplate) & (removed - boilerplate))} of {len((kept - boilerplate) | (removed - boilerplate))} "
+        f"shingles shared, {mine} boilerplate shingles left out)"
+    )
+    (evidence,) = results[0].failed["evidence"].to_list()
+    assert evidence.startswith(f"kept <records>:6; exact Jaccard {exact:.4f} = ")
+    assert evidence.endswith(
+        f"boilerplate left out: {mine} shingles of 9 lines here, {len(kept & boilerplate)} of 9 lines in the kept record"
+    )
+
+
+def test_chinese_questions_behind_a_shared_chinese_preamble():
+    preamble = "\n".join(
+        [
+            "你是一个可以调用工具的助手。请先想清楚哪个工具有用，再调用它，并把结果用简洁的中文告诉用户。",
+            "天气（城市，天数）：返回一个城市当前的天气和未来最多七天的预报，包括摄氏温度、降雨概率、风速风向以及当地气象部门发布的预警信息。",
+            "搜索（关键词，网站）：进行网页搜索，返回与关键词最相关的十条结果，每条包含标题、网址和一小段摘要；用户指定可信来源时只在该网站内搜索。",
+            "计算器（表达式）：精确计算算术表达式，支持分数、乘方、开方和百分比；任何计算都应使用它，而不是在回答里自己心算。",
+        ]
+    )
+    questions = [
+        ("北京明天会下雨吗？", "我来查一下北京明天的天气。"),
+        ("帮我找一下最新的手机评测。", "正在搜索最新的手机评测。"),
+        ("八百的百分之十七是多少？", "我用计算器算一下这个百分比。"),
+        ("上海这个周末冷不冷？", "查询上海周末的天气预报。"),
+        ("谁赢得了上一届世界杯？", "搜索上一届世界杯的冠军。"),
+        ("两千的平方根是多少？", "调用计算器求两千的平方根。"),
+        ("广州今天需要带伞吗？", "看看广州今天的降雨概率。"),
+        ("卢浮宫几点开门？", "搜索卢浮宫的开放时间。"),
+        ("十一的阶乘是多少？", "用计算器算十一的阶乘。"),
+        ("哈尔滨下周会下雪吗？", "查询哈尔滨下周的天气。"),
+        ("哪款笔记本电脑续航最长？", "搜索续航最长的笔记本电脑。"),
+        ("九百除以四的立方是多少？", "用计算器算九百除以六十四。"),
+        ("成都后天的气温是多少？", "查一下成都后天的气温。"),
+        ("最近有什么好看的电影？", "搜索最近的热门电影。"),
+        ("三的十次方等于多少？", "调用计算器计算三的十次方。"),
+        ("杭州今晚风大吗？", "查询杭州今晚的风力。"),
+        ("故宫需要提前预约吗？", "搜索故宫的预约规定。"),
+        ("一百二十的三分之二是多少？", "用计算器算一百二十的三分之二。"),
+        ("深圳这周会有台风吗？", "查看深圳本周的天气预警。"),
+        ("哪里可以买到二手自行车？", "搜索二手自行车的购买渠道。"),
+    ]
+    records = [record(a, instruction=f"{preamble}\n{q}") for q, a in questions]
+    edited = record("我来查一下北京明天天气。", instruction=f"{preamble}\n北京明天会不会下雨？")
+    report = check([*records, edited])
+    assert list(by_code(report, "DQ402")) == [f"<records>:{len(records) + 1}"]
+    assert by_code(report, "DQ402")[f"<records>:{len(records) + 1}"].startswith("near-duplicate of <records>:1 ")
+
+
+def test_a_copy_with_its_numbers_changed_is_a_near_duplicate():
+    original = record(
+        "5 kilometers is 5000 meters, since a kilometer is 1000 meters.", instruction="Convert 5 km to meters."
+    )
+    copy = record(
+        "12 kilometers is 12000 meters, since a kilometer is 1000 meters.", instruction="Convert 12 km to meters."
+    )
+    report = check([original, copy])
+    assert by_code(report, "DQ401") == {}
+    assert by_code(report, "DQ402")["<records>:2"].startswith("near-duplicate of <records>:1 (similarity 1.00,")
+
+
+def test_exact_copies_do_not_make_a_line_boilerplate():
+    copies = [record(ANSWER)] * 30  # one text: its lines are counted once
+    report = check([*copies, record(edit(ANSWER, [10]))], complete=True)
+    assert len(by_code(report, "DQ401")) == 29
+    assert list(by_code(report, "DQ402")) == ["<records>:31"]
+    assert report.dataset["duplicates"]["boilerplate"]["lines"] == 0
+
+
 def test_bands_must_leave_two_rows_each(write_jsonl, tmp_path):
     (tmp_path / "dqe.toml").write_text("[rules.near-duplicate]\nbands = 200\n")
     result = CliRunner().invoke(
@@ -266,20 +439,12 @@ def test_fastchat_dummy_conversations_are_mostly_near_duplicates():
     assert section["rate"] > 0.5 and section["near"] > 250
     assert section["largest"][0]["size"] >= 20
     assert len(section["largest"]) == 5 and all(len(c["examples"]) == 3 for c in section["largest"])
-    # Each removed record is close to the record it names: exact Jaccard of the shingles within
-    # the MinHash estimate's error of the threshold. (Templated data like this has many pairs
-    # just under the threshold, and some of their estimates land above it.)
-    objects = json.loads(path.read_text())
-    texts = [" ".join(t["value"] for t in o["conversations"]).lower() for o in objects]
-    record_of = dict(zip(report.records["source"], report.records["record"], strict=True))
-    close = []
+    # Each removed record names the record kept and the similarity that decided: the shingles
+    # shared out of all the distinct shingles of the two, at or above the threshold.
     for finding in report.findings:
-        kept = NEAR.match(finding.message)
-        if finding.code == "DQ402" and kept:
-            a = set(naive_shingles(texts[finding.record], 2, 2))
-            b = set(naive_shingles(texts[record_of[f"{kept[1]}:{kept[2]}"]], 2, 2))
-            close.append(len(a & b) / len(a | b))
-    assert len(close) == section["near"] and min(close) >= 0.6
+        if finding.code == "DQ402":
+            similarity, shared, total = NEAR.match(finding.message).group(3, 5, 6)
+            assert float(similarity) == round(int(shared) / int(total), 2) >= 0.5
 
 
 def test_chinese_demo_set_finds_planted_near_duplicates_by_character():
@@ -301,8 +466,11 @@ def test_chinese_demo_set_finds_planted_near_duplicates_by_character():
 
 
 def test_check_exits_1_when_the_duplicate_rate_passes_the_fail_threshold(write_jsonl, tmp_path):
-    records = [record(f"Answer number {i} is about topic {i * 7}.", instruction=f"Question {i}?") for i in range(80)]
-    path = write_jsonl(records + records[:20])  # 20 of 100 are copies: 95% CI 0.133-0.289, all above 0.1
+    # 80 different records (words of their own) and 20 copies: a rate of 0.2 whose 95% interval
+    # (0.133-0.289) lies wholly above the fail level 0.1
+    words = [f"{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}{chr(97 + i // 676)}" for i in range(0, 80 * 37, 37)]
+    records = [record(f"An answer about {w}: why {w} matters to {w}-ologists.", instruction=f"Tell me about {w}.") for w in words]
+    path = write_jsonl(records + records[:20])
     runner = CliRunner()
     failing = runner.invoke(main, ["check", str(path), "--select", "DQ4", "--format", "json"])
     assert failing.exit_code == 1, failing.output
