@@ -1,5 +1,5 @@
-"""Deduplication figures: MinHash signature throughput, a 1M-record corpus deduplicated end to
-end (time, CPU, peak RSS), recall of planted exact and near duplicates, precision (every
+"""Deduplication figures: shingle-set and signature throughput, a 1M-record corpus deduplicated end
+to end (time, CPU, peak RSS), recall of planted exact and near duplicates, precision (every
 removed record checked with the exact Jaccard similarity of its shingles against the record
 kept in its place), and the same figures for datasketch used the plain way (one
 ``MinHash.update`` per shingle, ``MinHashLSH.insert``/``query`` per record) on a sample.
@@ -11,6 +11,14 @@ truth beside it). Each deduplication runs in a fresh process, so that its peak R
     python benchmarks/bench_dedup.py                        # 1,000,000 records, 100,000 sample
     python benchmarks/bench_dedup.py -n 200000 --sample 20000 --workdir /tmp/dqe-bench
     python benchmarks/bench_dedup.py --degenerate 200000   # the worst case: time and memory only
+    python benchmarks/bench_dedup.py --hard                 # recall and precision on the harder corpus
+
+``--hard`` runs on ``generate_dedup_corpus.py``'s corpus instead (Markov-chain records, long
+tool preambles shared by different questions, copies with 2-15% of their words edited, sentences
+reordered, numbers changed; complete ground truth) and reports recall of the planted near copies
+by edit, and precision against the ground truth: a DQ402 removal is right when the record kept
+is of the same planted family (the copy's source, or another copy of it), wrong otherwise, and
+the wrong ones that share a preamble with the record kept are counted apart.
 
 ``--degenerate N`` writes N records drawn from a vocabulary of 20 words, so that the long ones
 share nearly all their shingles and fill a few huge LSH buckets: the case where comparing each
@@ -36,9 +44,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from generate_corpus import generate  # noqa: E402
+from generate_dedup_corpus import generate as generate_hard  # noqa: E402
 
 SELECT = ["DQ401", "DQ402"]
 _KEPT = re.compile(r"^(?:exact duplicate|near-duplicate) of (.+):(\d+)")
+_SIMILARITY = re.compile(r"\(similarity ([0-9.]+)")
 
 
 # Children: one deduplication each, printing one JSON line.
@@ -62,14 +72,19 @@ def child_dqe(corpus: str, out: str) -> None:
     start, cpu = time.perf_counter(), time.process_time()
     result = dqe.filter([corpus], f"{out}.passed.jsonl", f"{out}.rejected.jsonl", select=SELECT)
     seconds = time.perf_counter() - start
-    removed = {}
+    removed, near = {}, {}
     with open(f"{out}.rejected.jsonl", encoding="utf-8") as f:
         for line in f:
             meta = json.loads(line)["_dqe"]
-            kept = next((_KEPT.match(r["message"]) for r in meta["reasons"] if r["code"] in SELECT), None)
+            reason = next((r for r in meta["reasons"] if r["code"] in SELECT), None)
+            kept = _KEPT.match(reason["message"]) if reason else None
             if kept:
-                removed[int(meta["source"].rsplit(":", 1)[1]) - 1] = int(kept[2]) - 1
+                row = int(meta["source"].rsplit(":", 1)[1]) - 1
+                removed[row] = int(kept[2]) - 1
+                if reason["code"] == "DQ402":
+                    near[row] = float(_SIMILARITY.search(reason["message"])[1])
     Path(f"{out}.removed.json").write_text(json.dumps(removed))
+    Path(f"{out}.near.json").write_text(json.dumps(near))
     report = result.report
     print(
         json.dumps(
@@ -97,7 +112,7 @@ def child_datasketch(corpus: str, out: str, threshold: float, num_perm: int) -> 
         for line in f:
             r = json.loads(line)
             question = f"{r['instruction']}\n{r['input']}" if r.get("input") else r["instruction"]
-            texts.append(" ".join(f"{question}\x1e{r['output']}".lower().split()))
+            texts.append(re.sub(r"\d+", "0", " ".join(f"{question}\x1e{r['output']}".lower().split())))
     sign_start, sign_cpu = time.perf_counter(), time.process_time()
     minhashes = []
     for text in texts:
@@ -167,21 +182,21 @@ def normalized_texts(objects: list[dict] | list[str]) -> list[str]:
 
 
 def signature_rate(sample: Path, options) -> dict:
-    """Records/s of MinHash signatures, shingling included, over normalized texts in batches
-    of 10,000 (the engine's batch size)."""
+    """Records/s of shingle sets and MinHash signatures of them, shingling included, over
+    normalized texts in batches of 10,000 (the engine's batch size)."""
     import polars as pl
 
-    from dqe.minhash import compact, shingle_hashes
+    from dqe.minhash import shingle_sets, signatures
 
     texts = normalized_texts([str(sample)])
     batches = [pl.Series(texts[i : i + 10_000]) for i in range(0, len(texts), 10_000)]
-    hasher = options.hasher()
+    sizes = (options.shingle_size, options.char_shingle_size)
     start, cpu = time.perf_counter(), time.process_time()
     for batch in batches:
-        compact(hasher.signatures(batch))
+        sets, _ = shingle_sets(batch, *sizes)
+        signatures(sets, np.arange(len(sets)), options.num_perm)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    sizes = (options.shingle_size, options.char_shingle_size)
-    shingles = float(np.mean(np.concatenate([shingle_hashes(b, *sizes)[1] for b in batches])))
+    shingles = float(np.mean(np.concatenate([shingle_sets(b, *sizes)[0].sizes for b in batches])))
     return {
         "records": len(texts),
         "rate": len(texts) / seconds,
@@ -190,13 +205,14 @@ def signature_rate(sample: Path, options) -> dict:
     }
 
 
-def shingle_sets(texts: dict[int, str], word_size: int, char_size: int) -> dict[int, set[tuple[str, ...]]]:
-    """Exact shingle sets, cut the way dqe cuts them (words, or characters for CJK text)."""
+def exact_shingles(texts: dict[int, str], word_size: int, char_size: int) -> dict[int, set[tuple[str, ...]]]:
+    """Exact shingle sets, cut the way dqe cuts them (words, or characters for CJK text; every
+    number the same word)."""
     import polars as pl
 
-    from dqe.minhash import CJK, TOKEN_PATTERN
+    from dqe.minhash import CJK, NUMBER, TOKEN_PATTERN
 
-    series = pl.Series(list(texts.values())).str.replace_all("\x1e", " ", literal=True)
+    series = pl.Series(list(texts.values())).str.replace_all("\x1e", " ", literal=True).str.replace_all(NUMBER, "0")
     tokens = series.str.extract_all(TOKEN_PATTERN).to_list()
     cjk = series.str.count_matches(rf"[{CJK}]").to_list()
     out = {}
@@ -229,7 +245,7 @@ def quality(corpus: Path, removed: dict[int, int], truth: dict, limit: int, opti
                 rows.append(i)
                 objects.append(json.loads(line))
     texts = dict(zip(rows, normalized_texts(objects), strict=True))
-    sets = shingle_sets(texts, options.shingle_size, options.char_shingle_size)
+    sets = exact_shingles(texts, options.shingle_size, options.char_shingle_size)
     within = near_within = near_total = 0
     for i, k in removed.items():
         a, b = sets[i], sets[k]
@@ -291,6 +307,72 @@ def degenerate(records: int, seed: int, work: Path) -> None:
     )
 
 
+def hard(records: int, seed: int, work: Path, options) -> None:
+    """Recall and precision on generate_dedup_corpus.py's corpus, against its ground truth."""
+    corpus = work / f"dedup-{records}-{seed}.jsonl"
+    truth_path = corpus.with_name(corpus.name + ".truth.json")
+    if not truth_path.exists():
+        start = time.perf_counter()
+        planted = generate_hard(records, corpus, seed, near=0.03, exact=0.01, preambled=0.25, preambles=400)
+        print(f"generated {records:,} records in {time.perf_counter() - start:.0f} s: planted {planted}", flush=True)
+    truth = json.loads(truth_path.read_text())
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
+        f"options: threshold {options.threshold}, shingles {options.shingle_size} words / "
+        f"{options.char_shingle_size} characters, num_perm {options.num_perm}, boilerplate lines in >= "
+        f"max({options.boilerplate_min_records}, {options.boilerplate_share:.2%}) of the texts"
+    )
+    run = run_child("dqe", str(corpus), str(work / "dqe-hard"))
+    removed = {int(k): v for k, v in json.loads((work / "dqe-hard.removed.json").read_text()).items()}
+    near = {int(k): v for k, v in json.loads((work / "dqe-hard.near.json").read_text()).items()}
+    family = np.arange(records)  # a copy's family is its source (sources are never copies)
+    for copy, src, *_ in truth["exact"] + truth["near"]:
+        family[copy] = src
+    preamble = np.array(truth["preamble"])
+    chinese = set()
+    with open(corpus, encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            if re.search(r"[\u4e00-\u9fff]", line):
+                chinese.add(i)
+    print(f"\n{records:,} records, dqe filter --select DQ401,DQ402 (read, dedup, write both outputs):")
+    print(
+        f"  {run['seconds']:.1f} s wall, {run['cpu']:.1f} s CPU, peak RSS {run['peak_rss_mb']:,.0f} MB; duplicates: "
+        + str({k: v for k, v in run["duplicates"].items()})
+    )
+    planted = truth["near"]
+    found = np.array([i in removed and family[removed[i]] == family[i] for i, *_ in planted])
+    fraction = np.array([p[2] for p in planted])
+    groups = {
+        "all": np.ones(len(planted), dtype=bool),
+        "2-5% edited": fraction < 0.05,
+        "5-8% edited": (fraction >= 0.05) & (fraction < 0.08),
+        "8-11% edited": (fraction >= 0.08) & (fraction < 0.11),
+        "11-15% edited": fraction >= 0.11,
+        "sentences reordered": np.array([p[3] for p in planted]),
+        "numbers changed": np.array([p[4] for p in planted]),
+        "behind a preamble": np.array([preamble[p[1]] >= 0 for p in planted]),
+        "Chinese": np.array([p[0] in chinese for p in planted]),
+    }
+    print("  recall of planted near copies (the copy removed, naming its source or a copy of it):")
+    for name, mask in groups.items():
+        print(f"    {name:<20} {found[mask].mean():.2%} of {mask.sum():,}")
+    exact_found = np.mean([i in removed and family[removed[i]] == family[i] for i, _ in truth["exact"]])
+    print(f"  recall of planted exact copies: {exact_found:.2%} of {len(truth['exact']):,}")
+    right = [family[i] == family[k] for i, k in removed.items() if i in near]
+    same_preamble = sum(
+        1
+        for i, k in removed.items()
+        if i in near and family[i] != family[k] and preamble[i] >= 0 and preamble[i] == preamble[k]
+    )
+    print(
+        f"  precision of DQ402 (removed records whose kept record is of their planted family): "
+        f"{np.mean(right):.2%} of {len(right):,}; wrong: {len(right) - sum(right)}, of which {same_preamble} share "
+        f"a preamble with the record kept"
+    )
+    shown = sorted(near.values())
+    print(f"  similarity of DQ402 removals: lowest {shown[0]:.2f}, median {shown[len(shown) // 2]:.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--records", type=int, default=1_000_000)
@@ -298,6 +380,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/dqe-bench-dedup"))
     parser.add_argument("--degenerate", type=int, metavar="N", help="only time N records of 20 words' vocabulary")
+    parser.add_argument("--hard", action="store_true", help="recall and precision on generate_dedup_corpus.py's corpus")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -315,6 +398,9 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     if args.degenerate:
         degenerate(args.degenerate, args.seed, work)
+        return
+    if args.hard:
+        hard(args.records, args.seed, work, options)
         return
     corpus = work / f"corpus-{args.records}-{args.seed}.jsonl"
     truth_path = corpus.with_name(corpus.name + ".truth.json")
@@ -342,7 +428,7 @@ def main() -> None:
 
     sig = signature_rate(sample, options)
     print(
-        f"\nMinHash signatures (numpy, shingling included): {sig['rate']:,.0f} records/s wall, {sig['cpu_rate']:,.0f} records/s of CPU "
+        f"\nshingle sets and MinHash signatures (numpy, shingling included): {sig['rate']:,.0f} records/s wall, {sig['cpu_rate']:,.0f} records/s of CPU "
         f"({sig['records']:,} records, {sig['shingles']:.0f} shingles each on average)",
         flush=True,
     )

@@ -20,12 +20,14 @@ Bands: ``datasketch.MinHashLSH`` picks the banding (b bands of r rows) that bala
 positives and false negatives at the threshold; texts whose signatures agree on every row of a
 band share a bucket and become a candidate pair. The buckets are built with a sort per band
 rather than in MinHashLSH's own storage, which costs about 5 KB and 0.2 ms per record in Python
-objects (6 GB and minutes for a million records). Signatures only choose the candidates: each
-candidate is verified with the exact Jaccard similarity of the two sets (``overlap``).
+objects (6 GB and minutes for a million records). Signatures only choose the candidates (with
+their estimate of the similarity, the share of equal values): each candidate worth it is
+verified with the exact Jaccard similarity of the two sets (``jaccard``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,10 +42,10 @@ NUMBER = r"\d+"  # every number is this one token: "0"
 EMPTY = np.uint32(0xFFFFFFFF)  # the signature value of a set without any element
 _TOKEN_SEED = 0x70CE
 _LINE_SEED = 0x11E5
-_CHUNK = 1 << 14  # texts per numpy pass over signatures: bounds the temporary arrays to a few MB
+_ROWS = 1 << 14  # sets per numpy pass over signatures: bounds the temporary arrays to a few MB
 _PAIRS = 1 << 22  # set elements gathered per pass when pairs are compared
 _MIX = np.uint64(0x9E3779B97F4A7C15)
-_SHIFT = np.uint32(0x9E3779B9)  # added per bin of distance to a borrowed value (densification)
+_SHIFT = 0x9E3779B9  # added per bin of distance to a borrowed value (densification)
 
 
 def fmix64(h: np.ndarray) -> np.ndarray:
@@ -150,6 +152,12 @@ def shingle_hashes(
     return (folded ^ (folded >> np.uint64(32))).astype(np.uint32), counts, size
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (by sorting: numpy's ``unique`` hashes, many times slower here)."""
+    values = np.sort(values)
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if values.size else values
+
+
 def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The positions ``starts[i] .. starts[i] + lengths[i] - 1`` of every i, one after another."""
     lengths = np.asarray(lengths, dtype=np.int64)
@@ -224,7 +232,7 @@ def shingle_sets(
     Hashes are mixed once more, so that a set's smallest values are a uniform sample of it."""
     hashes, counts, size = shingle_hashes(texts, word_size, char_size, size)
     keys = np.repeat(np.arange(counts.size, dtype=np.uint64), counts) << np.uint64(32)
-    keys = np.unique(keys | fmix32(hashes).astype(np.uint64))
+    keys = distinct(keys | fmix32(hashes).astype(np.uint64))
     return Sets.of(
         (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), np.bincount(keys >> np.uint64(32), minlength=counts.size)
     ), size
@@ -247,20 +255,23 @@ def signatures(sets: Sets, rows: np.ndarray, bins: int) -> np.ndarray:
     column = ((values.astype(np.uint64) * np.uint64(bins)) >> np.uint64(32)).astype(np.int64)
     first = np.ones(values.size, dtype=bool)
     first[1:] = (column[1:] != column[:-1]) | (owner[1:] != owner[:-1])
-    out = np.full((rows.size, bins), EMPTY, dtype=np.uint32)
-    filled = np.zeros((rows.size, bins), dtype=bool)
-    out[owner[first], column[first]] = values[first]
-    filled[owner[first], column[first]] = True
-    # Each empty bin takes the next filled bin to its right (wrapping around), plus a shift per
-    # bin of distance: two sets agree there when they agree on the bin borrowed from.
-    index = np.arange(2 * bins)
-    ahead = np.where(np.concatenate((filled, filled), axis=1), index, 2 * bins)
-    nearest = np.minimum.accumulate(ahead[:, ::-1], axis=1)[:, ::-1][:, :bins]
-    empty = ~filled & (nearest < 2 * bins)
-    r, c = np.nonzero(empty)
-    distance = (nearest[r, c] - c).astype(np.uint32)
-    out[r, c] = out[r, nearest[r, c] % bins] + distance * _SHIFT
-    return out
+    out = np.full(rows.size * bins, EMPTY, dtype=np.uint32)
+    filled = np.zeros(rows.size * bins, dtype=bool)
+    cell = owner[first] * bins + column[first]
+    out[cell] = values[first]
+    filled[cell] = True
+    # An empty bin takes the next filled bin to its right (wrapping around), shifted by the
+    # distance: two sets agree there when they agree on the bin borrowed from. The bins of a band
+    # are far apart (``Bands``), so that a band of a small set is not one borrowed value repeated.
+    index = np.arange(bins, dtype=np.int32)
+    ahead = np.where(filled.reshape(rows.size, bins), index, 2 * bins)
+    nearest = np.minimum.accumulate(np.concatenate((ahead, ahead + bins), axis=1)[:, ::-1], axis=1)[:, ::-1]
+    nearest = nearest[:, :bins].ravel()
+    borrow = np.flatnonzero(~filled & (nearest < 2 * bins))
+    at = borrow % bins
+    source = nearest[borrow]
+    out[borrow] = out[borrow - at + source % bins] + (source - at).astype(np.uint32) * np.uint32(_SHIFT)
+    return out.reshape(rows.size, bins)
 
 
 class Bands:
@@ -279,19 +290,42 @@ class Bands:
         lsh = MinHashLSH(threshold=threshold, num_perm=bins, weights=weights, params=params)
         self.bins = bins
         self.b, self.r = lsh.b, lsh.r
-        self.ranges = list(lsh.hashranges)
+        # Band i holds bins i, i + step, i + 2 step ...: far apart, so that a small set's band is
+        # not a run of bins that all borrowed the same value.
+        step = bins // self.r
+        self.rows = [[i + j * step for j in range(self.r)] for i in range(self.b)]
 
-    def keys(self, sets: Sets, rows: np.ndarray) -> np.ndarray:
-        """A (rows, b) uint64 matrix: the hash of each band of the signature of each set of ``rows``."""
-        out = np.empty((rows.size, self.b), dtype=np.uint64)
-        for lo in range(0, rows.size, _CHUNK):
-            part = signatures(sets, rows[lo : lo + _CHUNK], self.bins).astype(np.uint64)
-            for i, (start, end) in enumerate(self.ranges):
-                h = np.full(part.shape[0], i, dtype=np.uint64)
-                for j in range(start, end):
-                    h = h * _MIX + part[:, j]
-                out[lo : lo + _CHUNK, i] = fmix64(h)
+    def keys(self, signatures: np.ndarray) -> np.ndarray:
+        """A (rows, b) uint64 matrix: the hash of each band of each signature."""
+        part = signatures.astype(np.uint64)
+        out = np.empty((part.shape[0], self.b), dtype=np.uint64)
+        for i, rows in enumerate(self.rows):
+            h = np.full(part.shape[0], i, dtype=np.uint64)
+            for j in rows:
+                h = h * _MIX + part[:, j]
+            out[:, i] = fmix64(h)
         return out
+
+    def sketch(self, sets: Sets, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The band keys of the sets ``rows`` and their signatures cut to 16 bits (b-bit MinHash:
+        two sets agree on a value with probability J + (1 - J) / 65536, enough to tell which
+        candidates are worth verifying, at 2 bytes a value)."""
+        keys = np.empty((rows.size, self.b), dtype=np.uint64)
+        compact = np.empty((rows.size, self.bins), dtype=np.uint16)
+        for lo in range(0, rows.size, _ROWS):
+            part = signatures(sets, rows[lo : lo + _ROWS], self.bins)
+            keys[lo : lo + _ROWS] = self.keys(part)
+            compact[lo : lo + _ROWS] = part.astype(np.uint16)
+        return keys, compact
+
+
+def agreement(signatures: np.ndarray, left: np.ndarray, right: np.ndarray, chunk: int = 1 << 14) -> np.ndarray:
+    """The share of equal values of the signatures ``[left[i]]`` and ``[right[i]]``: an estimate
+    of the Jaccard similarity of the sets."""
+    out = np.empty(left.size, dtype=np.float64)
+    for lo in range(0, left.size, chunk):
+        out[lo : lo + chunk] = (signatures[left[lo : lo + chunk]] == signatures[right[lo : lo + chunk]]).mean(axis=1)
+    return out
 
 
 def overlap(left: Sets, left_rows: np.ndarray, right: Sets, right_rows: np.ndarray) -> np.ndarray:
@@ -305,7 +339,7 @@ def overlap(left: Sets, left_rows: np.ndarray, right: Sets, right_rows: np.ndarr
     if n == 0 or work[-1] == 0:
         return shared
     # Passes of whole pairs holding about _PAIRS elements (a larger pair is a pass alone).
-    cuts = np.unique(np.searchsorted(work, np.arange(_PAIRS, int(work[-1]), _PAIRS), side="right"))
+    cuts = distinct(np.searchsorted(work, np.arange(_PAIRS, int(work[-1]), _PAIRS), side="right"))
     edges = np.concatenate(([0], cuts[(cuts > 0) & (cuts < n)], [n]))
     for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
         a, b = left.keys(left_rows[lo:hi]), right.keys(right_rows[lo:hi])
@@ -355,25 +389,45 @@ class Buckets:
     """
 
     def __init__(self, keys: np.ndarray):
-        self.size = keys.shape[0]
+        self.size = n = keys.shape[0]
+        bits = max(1, int(n - 1).bit_length())
         self._bands: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         for band in range(keys.shape[1]):
-            order = np.argsort(keys[:, band], kind="stable")  # stable: items keep their order in a bucket
-            k = keys[order, band]
+            # Sorting the (mixed) key's top bits with the item below them keeps items in order
+            # within a bucket at the cost of a plain sort (2^(64 - bits) buckets: collisions are
+            # negligible).
+            mixed = fmix64(keys[:, band]) >> np.uint64(bits) << np.uint64(bits)
+            tagged = np.sort(mixed | np.arange(n, dtype=np.uint64))
+            order = (tagged & np.uint64((1 << bits) - 1)).astype(np.int64)
+            k = tagged >> np.uint64(bits)
             run = np.cumsum(np.concatenate(([True], k[1:] != k[:-1]))) - 1
             shared = np.bincount(run)[run] > 1
             if not shared.any():
                 continue
             order, run = order[shared], run[shared]
-            by_item = np.argsort(order)
+            where = np.full(n, -1, dtype=np.int64)
+            where[order] = np.arange(order.size)
+            members = np.flatnonzero(where >= 0)
             # (items sorted, their position in order, order, run * size + item: ascending)
-            self._bands.append((order[by_item], by_item, order, run * self.size + order))
+            self._bands.append((members, where[members], order, run * n + order))
 
-    def partners(self, items: np.ndarray, after: np.ndarray, width: int = 16) -> np.ndarray:
-        """For each of ``items``, its best bucket-mates that are better than it and worse than
-        ``after`` (-1: from the first), at most ``width``, merged over the bands, ``NONE``-padded.
-        Fewer than ``width`` means there are no more."""
-        best = np.full((items.size, width), NONE, dtype=np.int64)
+    def partners(
+        self,
+        items: np.ndarray,
+        after: np.ndarray,
+        keep: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        width: int = 16,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The bucket-mates of ``items`` that are better than the item, worse than ``after``
+        (-1: from the first) and that ``keep(items, mates)`` keeps, as distinct pairs (position
+        in ``items``, mate) sorted by both; and, for each item, the bucket-mate up to which every
+        band was read (``after`` for the next read) and whether there may be more.
+
+        At most ``width`` bucket-mates of each band are looked at per read, so that a bucket
+        holding thousands (records that share nothing but common shingles) costs a few reads of
+        the items that need them, not every pair, and does not hide what the other bands give."""
+        found: list[np.ndarray] = []
+        complete = np.full(items.size, NONE, dtype=np.int64)
         for members, where, order, rank in self._bands:
             at = np.minimum(np.searchsorted(members, items), members.size - 1)
             rows = np.flatnonzero(members[at] == items)
@@ -381,17 +435,19 @@ class Buckets:
                 continue
             position = where[at[rows]]
             lo = np.searchsorted(rank, rank[position] - order[position] + after[rows] + 1)
-            count = np.clip(position - lo, 0, width)
-            keep = count > 0
-            rows, lo, count = rows[keep], lo[keep], count[keep]
+            left = position - lo
+            full = left > width
+            complete[rows[full]] = np.minimum(complete[rows[full]], order[lo[full] + width - 1])
+            count = np.minimum(left, width)
+            rows, lo, count = rows[count > 0], lo[count > 0], count[count > 0]
             if rows.size == 0:
                 continue
-            found = np.full((rows.size, width), NONE, dtype=np.int64)
-            for q in range(int(count.max())):
-                pick = count > q
-                found[pick, q] = order[lo[pick] + q]
-            merge_partners(best, rows, found)
-        return best
+            row, q = np.nonzero(np.arange(width) < count[:, None])
+            mate = order[lo[row] + q]
+            kept = keep(items[rows[row]], mate)
+            found.append(rows[row[kept]] * self.size + mate[kept])
+        pairs = distinct(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+        return pairs // self.size, pairs % self.size, complete, complete != NONE
 
 
 class BucketIndex:

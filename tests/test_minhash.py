@@ -1,4 +1,4 @@
-"""Shingle sets, one-permutation signatures, LSH bands and exact Jaccard, computed for whole
+"""Shingle sets, one-permutation MinHash signatures, LSH bands and exact Jaccard, computed for whole
 batches, equal what plain Python computes one text at a time."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dqe.minhash import (
     BucketIndex,
     Buckets,
     Sets,
+    agreement,
     fmix32,
     jaccard,
     shingle_hashes,
@@ -144,16 +145,15 @@ def test_signatures_take_the_smallest_hash_of_each_bin_and_borrow_for_empty_bins
     assert (got[5] == EMPTY).all()  # the empty text
 
 
-def test_the_share_of_equal_signature_values_follows_the_jaccard_similarity():
-    words = [f"w{i}" for i in range(400)]
+def test_the_share_of_equal_signature_values_estimates_the_jaccard_similarity():
+    words = [a + b for a in "abcdefghijklmnopqrst" for b in "abcdefghijklmnopqrst"]  # 400 words
     edited = words.copy()
     for i in range(0, 400, 10):
         edited[i] = "changed"
-    texts = [" ".join(words), " ".join(edited)]
-    sets, _ = shingle_sets(pl.Series(texts), 2, 2)
+    sets, _ = shingle_sets(pl.Series([" ".join(words), " ".join(edited)]), 2, 2)
     exact = jaccard(sets, np.array([0]), sets, np.array([1]))[0][0]
-    estimate = (signatures(sets, np.array([0, 1]), 256)[0] == signatures(sets, np.array([0, 1]), 256)[1]).mean()
-    assert abs(estimate - exact) < 0.1
+    both = signatures(sets, np.array([0, 1]), 256)
+    assert abs(agreement(both, np.array([0]), np.array([1]))[0] - exact) < 0.1
 
 
 def test_exact_jaccard_of_pairs_equals_the_set_computation(monkeypatch):
@@ -175,22 +175,32 @@ def test_bands_are_datasketch_parameters():
     bands = Bands(0.5, 128, weights=(0.05, 0.95))
     lsh = MinHashLSH(threshold=0.5, num_perm=128, weights=(0.05, 0.95))
     assert (bands.b, bands.r) == (lsh.b, lsh.r)
-    assert Bands(0.7, 128, bands=16).ranges[:2] == [(0, 8), (8, 16)]
+    assert Bands(0.7, 128, bands=16).rows[:2] == [[i * 16 for i in range(8)], [1 + i * 16 for i in range(8)]]
 
 
 def test_sets_sharing_a_band_have_the_same_key_in_it():
     sets, _ = shingle_sets(pl.Series(["a b c d e f g h", "a b c d e f g h", "z y x w v u"]), 2, 2)
-    keys = Bands(0.5, 64).keys(sets, np.array([0, 1, 2]))
+    keys, compact = Bands(0.5, 64).sketch(sets, np.array([0, 1, 2]))
     assert (keys[0] == keys[1]).all() and not (keys[0] == keys[2]).any()
+    assert compact.dtype == np.uint16 and agreement(compact, np.array([0, 0]), np.array([1, 2])).tolist() == [1.0, 0.0]
 
 
 def partner_lists(partners):
     return [[u for u in row if u != NONE] for row in partners.tolist()]
 
 
-def first_partners(keys, width=16):
+def everyone(items, mates):
+    return np.ones(items.size, dtype=bool)
+
+
+def mates(owner, mate, items):
+    return [mate[owner == i].tolist() for i in range(items)]
+
+
+def first_partners(keys, width=16, keep=everyone):
     n = keys.shape[0]
-    return partner_lists(Buckets(keys).partners(np.arange(n), np.full(n, -1), width))
+    owner, mate, _, _ = Buckets(keys).partners(np.arange(n), np.full(n, -1), keep, width)
+    return mates(owner, mate, n)
 
 
 def test_rows_sharing_any_band_are_partners_of_the_better_row():
@@ -201,13 +211,31 @@ def test_rows_sharing_any_band_are_partners_of_the_better_row():
 def test_partners_are_read_a_few_at_a_time_best_first():
     keys = np.zeros((10, 2), dtype=np.uint64)  # one bucket holding every row, in both bands
     buckets = Buckets(keys)
-    assert first_partners(keys, width=2) == [[], [0], [0, 1]] + [[0, 1]] * 7
-    assert partner_lists(buckets.partners(np.array([9, 9, 3]), np.array([1, 7, 1]), 2)) == [[2, 3], [8], [2]]
+    owner, mate, complete, more = buckets.partners(np.arange(10), np.full(10, -1), everyone, 2)
+    assert mates(owner, mate, 10) == [[], [0], [0, 1]] + [[0, 1]] * 7
+    assert complete.tolist()[:4] == [NONE, NONE, NONE, 1] and more.tolist() == [False] * 3 + [True] * 7
+    owner, mate, complete, more = buckets.partners(np.array([9, 9]), np.array([1, 7]), everyone, 2)
+    assert mates(owner, mate, 2) == [[2, 3], [8]] and more.tolist() == [True, False]
 
 
-def test_partners_merge_across_bands_smallest_first():
+def test_a_crowded_bucket_does_not_hide_what_other_bands_give():
+    keys = np.zeros((10, 2), dtype=np.uint64)
+    keys[[4, 9], 1] = 7  # row 9 shares band 1 with row 4 alone
+    owner, mate, complete, more = Buckets(keys).partners(np.array([9]), np.array([-1]), everyone, 2)
+    assert mate.tolist() == [0, 1, 4] and complete.tolist() == [1] and more.tolist() == [True]
+
+
+def test_partners_a_filter_drops_are_not_candidates():
+    keys = np.zeros((10, 1), dtype=np.uint64)
+    odd = lambda items, mates: mates % 2 == 1  # noqa: E731
+    owner, mate, complete, more = Buckets(keys).partners(np.array([9]), np.array([-1]), odd, 2)
+    # two bucket-mates looked at (0 and 1): one kept, and the rest is still to read
+    assert mate.tolist() == [1] and complete.tolist() == [1] and more.tolist() == [True]
+
+
+def test_partners_merge_across_bands():
     keys = np.array([[1, 5], [2, 5], [1, 6], [2, 6], [1, 6]], dtype=np.uint64)
-    assert first_partners(keys, width=2) == [[], [0], [0], [1, 2], [0, 2]]
+    assert first_partners(keys, width=2) == [[], [0], [0], [1, 2], [0, 2, 3]]
 
 
 def test_bucket_index_finds_indexed_items_sharing_a_bucket():

@@ -64,7 +64,7 @@ class AgainstSet:
             else np.zeros(0, dtype=np.int64)
         )
         items = np.flatnonzero(self.sets.sizes)
-        self.buckets = BucketIndex(self.bands.keys(self.sets, items), items)
+        self.buckets = BucketIndex(self.bands.sketch(self.sets, items)[0], items)
 
     def source(self, item: int) -> str:
         return f"{self.files[int(self._file[item])].path}:{int(self._line[item])}"
@@ -100,7 +100,7 @@ class AgainstSet:
         rows = np.flatnonzero(~exact & (compared.sizes > 0))
         if rows.size == 0:
             return
-        query, items = self.buckets.candidates(self.bands.keys(compared, rows))
+        query, items = self.buckets.candidates(self.bands.sketch(compared, rows)[0])
         if query.size == 0:
             return
         estimate, shared = jaccard(compared, rows[query], self.sets, items)

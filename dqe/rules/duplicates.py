@@ -30,15 +30,27 @@ from pydantic import Field, model_validator
 
 from dqe.features.text import user_lines
 from dqe.hookspecs import hookimpl
-from dqe.minhash import NONE, Bands, Buckets, Sets, jaccard, line_keys, ragged, ranges, shingle_sets
+from dqe.minhash import (
+    Bands,
+    Buckets,
+    Sets,
+    agreement,
+    distinct,
+    jaccard,
+    line_keys,
+    ragged,
+    ranges,
+    shingle_sets,
+)
 from dqe.rule import DatasetResult, DatasetRule, GateMetric, RuleOptions
 
 LARGEST_CLUSTERS = 5
 EXAMPLES_PER_CLUSTER = 3
 RECALL_WEIGHTS = (0.05, 0.95)  # datasketch's (false positive, false negative) weights for the bands
 BLOCK = 1 << 16  # records per pass when boilerplate is taken out of their sets
-PARTNERS = 16  # candidates read for an item at a time
-MOST_PARTNERS = 256  # candidates an item is compared with at most
+PARTNERS = 16  # candidates read for an item at a time, and bucket-mates looked at per band and read
+MOST_READS = 16  # reads of more candidates for an item, at most
+ESTIMATE_SIGMAS = 3.5  # a candidate is verified unless its estimate is this many deviations under the threshold
 
 DUPLICATE_RATE = GateMetric(
     name="duplicate-rate",
@@ -67,11 +79,11 @@ class SimilarityOptions(RuleOptions):
         2, ge=1, le=16, description="characters per shingle, for text mostly in Chinese or Japanese"
     )
     num_perm: int = Field(
-        128,
+        80,
         ge=16,
         le=1024,
-        description="MinHash values per signature, with which LSH looks for candidate pairs: more miss fewer "
-        "pairs near the threshold and cost more time; the similarity reported is exact either way",
+        description="MinHash values per signature (bins of one hash), among which the LSH bands are chosen: more "
+        "miss fewer pairs near the threshold and cost more time; the similarity reported is exact either way",
     )
     bands: int | None = Field(
         None,
@@ -80,7 +92,7 @@ class SimilarityOptions(RuleOptions):
         "for the threshold, favouring recall",
     )
     boilerplate_share: float = Field(
-        0.001,
+        0.0001,
         ge=0.0,
         le=1.0,
         description="a line of the user turns found in at least this share of the records (and in "
@@ -176,7 +188,7 @@ def without(sets: Sets, rows: np.ndarray, starts: np.ndarray, lengths: np.ndarra
     """Which elements of ``sets`` stay when ``values[starts[i]:starts[i] + lengths[i]]`` are taken
     out of set ``rows[i]`` (``rows`` sorted), a block of records at a time."""
     keep = np.ones(sets.values.size, dtype=bool)
-    records = np.unique(rows)
+    records = distinct(rows)
     for lo in range(0, records.size, BLOCK):
         part = records[lo : lo + BLOCK]
         mine = slice(
@@ -193,25 +205,38 @@ def without(sets: Sets, rows: np.ndarray, starts: np.ndarray, lengths: np.ndarra
     return keep
 
 
+def grouped(owner: np.ndarray, mate: np.ndarray) -> dict[int, list[int]]:
+    """The mates of each owner, from pairs sorted by owner."""
+    if owner.size == 0:
+        return {}
+    starts = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1])))
+    return dict(zip(owner[starts].tolist(), (m.tolist() for m in np.split(mate, starts[1:])), strict=True))
+
+
 def star_clusters(
-    buckets: Buckets, verify: Callable[[np.ndarray, np.ndarray], np.ndarray], threshold: float
+    buckets: Buckets,
+    keep: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    verify: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    threshold: float,
 ) -> np.ndarray:
     """The centre of each item (items in order of preference): visited best first, an item joins
-    the best of its candidates (its better bucket-mates) that is within the threshold and not
-    itself taken; else it stays, a centre. The same stars as letting the best item not yet taken
-    take its neighbours.
+    the best of its candidates (its better bucket-mates that ``keep`` keeps) that is within the
+    threshold and not itself taken; else it stays, a centre. The same stars as letting the best
+    item not yet taken take its neighbours.
 
     ``verify(items, candidates)`` gives the similarity of pairs. Only what a walk reaches is
     verified or read: a pass walks every item's candidates with what is known, and asks for the
-    pairs it could not decide on, or for more candidates when an item's run out undecided (up to
-    ``MOST_PARTNERS``); passes repeat until one needs nothing, and as each only adds knowledge,
-    the last decides as a walk knowing every similarity would."""
+    pairs it could not decide on, or for more candidates when an item's ran out undecided (up to
+    ``MOST_READS`` reads); passes repeat until one needs nothing, and as each only adds
+    knowledge, the last decides as a walk knowing every similarity would."""
     n = buckets.size
-    first = buckets.partners(np.arange(n), np.full(n, -1), PARTNERS)
-    rows = np.flatnonzero(first[:, 0] != NONE)
-    candidates = {v: [u for u in row if u != NONE] for v, row in zip(rows.tolist(), first[rows].tolist(), strict=True)}
+    owner, mate, complete, more = buckets.partners(np.arange(n), np.full(n, -1), keep, PARTNERS)
+    candidates = grouped(owner, mate)
     known = {v: [math.nan] * len(c) for v, c in candidates.items()}
-    more = {v for v, c in candidates.items() if len(c) == PARTNERS}  # may have more candidates
+    # Items that may have more candidates (those with none worth verifying in the first read are
+    # only in buckets of records sharing common shingles: see below).
+    frontier = {v: int(complete[v]) for v in candidates if more[v]}
+    reads = dict.fromkeys(frontier, 1)
     eager = False  # after the first pass, an item that needs a pair asks for all it has at once
     while True:
         center = np.arange(n)
@@ -230,7 +255,7 @@ def star_clusters(
                     center[v] = u
                     break
             else:
-                if v in more:
+                if v in frontier:
                     ask.append(v)
         if not pairs and not ask:
             return center
@@ -240,13 +265,22 @@ def star_clusters(
             for a, b, s in zip(v.tolist(), k.tolist(), verify(v, u).tolist(), strict=True):
                 known[a][b] = s
         if ask:
-            extra = buckets.partners(np.array(ask), np.array([candidates[v][-1] for v in ask]), PARTNERS)
-            for v, row in zip(ask, extra.tolist(), strict=True):
-                new = [u for u in row if u != NONE]
-                candidates[v] += new
-                known[v] += [math.nan] * len(new)
-                if len(new) < PARTNERS or len(candidates[v]) >= MOST_PARTNERS:
-                    more.discard(v)
+            after = np.array([frontier[v] for v in ask])
+            owner, mate, complete, more = buckets.partners(np.array(ask), after, keep, PARTNERS)
+            extra = grouped(owner, mate)
+            for i, (v, last, again) in enumerate(zip(ask, complete.tolist(), more.tolist(), strict=True)):
+                had = dict(zip(candidates[v], known[v], strict=True))
+                new = [u for u in extra.get(i, []) if u not in had]
+                had.update(dict.fromkeys(new, math.nan))
+                candidates[v] = sorted(had)  # best first, as the walk goes
+                known[v] = [had[u] for u in candidates[v]]
+                reads[v] += 1
+                # A read that found nothing worth verifying was in buckets of records that only
+                # share common shingles (numbers, "of the"): the rest of them will not do better.
+                if again and new and reads[v] < MOST_READS:
+                    frontier[v] = last
+                else:
+                    del frontier[v]
         eager = True
 
 
@@ -432,6 +466,24 @@ class NearDuplicate(DuplicateRule):
         keep = without(sets, rows[occurrences], (np.cumsum(stored) - stored)[line], stored[line], held)
         return sets.keeping(keep), lines_out, account | {"shingles": int((~keep).sum())}
 
+    def cluster(self, compared: Sets, items: np.ndarray) -> np.ndarray:
+        """The centre of each of ``items`` (sets of ``compared``, best first), as positions in ``items``."""
+        threshold, bands = self.options.threshold, self.options.banding()
+        keys, compact = bands.sketch(compared, items)
+        buckets = Buckets(keys)
+        del keys
+        sizes = compared.sizes[items]
+
+        def keep(v: np.ndarray, u: np.ndarray) -> np.ndarray:
+            # The estimate's deviation is about sqrt(J (1 - J) / n), n the bins either set fills.
+            n = np.minimum(np.minimum(sizes[v], sizes[u]), bands.bins)
+            return agreement(compact, v, u) >= threshold - ESTIMATE_SIGMAS * np.sqrt(threshold * (1 - threshold) / n)
+
+        def verify(v: np.ndarray, u: np.ndarray) -> np.ndarray:
+            return jaccard(compared, items[v], compared, items[u])[0]
+
+        return star_clusters(buckets, keep, verify, threshold)
+
     def evaluate(self, table: pl.DataFrame) -> DatasetResult:
         if table.height == 0:
             return DatasetResult()
@@ -445,12 +497,7 @@ class NearDuplicate(DuplicateRule):
         items = reps[compared.sizes[reps] > 0]
         center = np.arange(n)
         if items.size > 1:
-            buckets = Buckets(self.options.banding().keys(compared, items))
-
-            def verify(v: np.ndarray, u: np.ndarray) -> np.ndarray:
-                return jaccard(compared, items[v], compared, items[u])[0]
-
-            center[items] = items[star_clusters(buckets, verify, self.options.threshold)]
+            center[items] = items[self.cluster(compared, items)]
         kept = center[exact_of]
         exact = exact_of != np.arange(n)
         near = ~exact & (kept != np.arange(n))

@@ -128,3 +128,24 @@ def test_gsm8k_does_not_leak_into_the_english_demo_set():
     )
     assert report.dataset["contamination"]["against_records"] == 7473
     assert report.dataset["contamination"]["records"] == 0
+
+
+def test_a_preamble_the_evaluation_set_shares_is_left_out(write_jsonl):
+    from tests.rules.test_duplicates import QUESTIONS as TOOL_QUESTIONS
+    from tests.rules.test_duplicates import preambled
+
+    evaluation = write_jsonl([preambled(q, a) for q, a in TOOL_QUESTIONS], "eval.jsonl")
+    question, answer = TOOL_QUESTIONS[4]
+    train = [
+        preambled("Book a table for two at an Italian place tonight.", "search('Italian restaurant', '')"),
+        preambled(question.replace("Portuguese", "Brazilian Portuguese"), answer),
+    ]
+    report = dqe.check(train, select=["DQ403"], against=[str(evaluation)])
+    (finding,) = report.findings
+    assert finding.source == "<records>:2"
+    assert finding.message.startswith(f"near-duplicate of {evaluation}:5 (against set, similarity 0.")
+    # Counted in full, the preamble alone would make the unrelated question a leak.
+    whole = dqe.check(
+        train, select=["DQ403"], against=[str(evaluation)], rules={"DQ403": {"boilerplate-min-records": 1000}}
+    )
+    assert sorted(f.source for f in whole.findings) == ["<records>:1", "<records>:2"]
