@@ -307,15 +307,15 @@ class Bands:
         return out
 
     def sketch(self, sets: Sets, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The band keys of the sets ``rows`` and their signatures cut to 16 bits (b-bit MinHash:
-        two sets agree on a value with probability J + (1 - J) / 65536, enough to tell which
-        candidates are worth verifying, at 2 bytes a value)."""
+        """The band keys of the sets ``rows`` and their signatures cut to 8 bits (b-bit MinHash:
+        two sets agree on a value with probability J + (1 - J) / 256, enough to tell which
+        candidates are worth verifying, at a byte a value)."""
         keys = np.empty((rows.size, self.b), dtype=np.uint64)
-        compact = np.empty((rows.size, self.bins), dtype=np.uint16)
+        compact = np.empty((rows.size, self.bins), dtype=np.uint8)
         for lo in range(0, rows.size, _ROWS):
             part = signatures(sets, rows[lo : lo + _ROWS], self.bins)
             keys[lo : lo + _ROWS] = self.keys(part)
-            compact[lo : lo + _ROWS] = part.astype(np.uint16)
+            compact[lo : lo + _ROWS] = part.astype(np.uint8)
         return keys, compact
 
 
@@ -342,11 +342,11 @@ def overlap(left: Sets, left_rows: np.ndarray, right: Sets, right_rows: np.ndarr
     cuts = distinct(np.searchsorted(work, np.arange(_PAIRS, int(work[-1]), _PAIRS), side="right"))
     edges = np.concatenate(([0], cuts[(cuts > 0) & (cuts < n)], [n]))
     for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
-        a, b = left.keys(left_rows[lo:hi]), right.keys(right_rows[lo:hi])
-        if a.size == 0 or b.size == 0:
-            continue
-        at = np.minimum(np.searchsorted(a, b), a.size - 1)
-        hit = b[a[at] == b] >> np.uint64(32)
+        # Both halves are sorted by (pair, hash): a stable sort merges the two runs in one pass,
+        # and a hash two sets share ends up next to itself.
+        both = np.concatenate((left.keys(left_rows[lo:hi]), right.keys(right_rows[lo:hi])))
+        both.sort(kind="stable")
+        hit = both[1:][both[1:] == both[:-1]] >> np.uint64(32)
         shared[lo:hi] = np.bincount(hit.astype(np.int64), minlength=hi - lo)
     return shared
 
@@ -391,7 +391,7 @@ class Buckets:
     def __init__(self, keys: np.ndarray):
         self.size = n = keys.shape[0]
         bits = max(1, int(n - 1).bit_length())
-        self._bands: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._bands: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         for band in range(keys.shape[1]):
             # Sorting the (mixed) key's top bits with the item below them keeps items in order
             # within a bucket at the cost of a plain sort (2^(64 - bits) buckets: collisions are
@@ -408,8 +408,11 @@ class Buckets:
             where = np.full(n, -1, dtype=np.int64)
             where[order] = np.arange(order.size)
             members = np.flatnonzero(where >= 0)
-            # (items sorted, their position in order, order, run * size + item: ascending)
-            self._bands.append((members, where[members], order, run * n + order))
+            first = np.flatnonzero(np.concatenate(([True], run[1:] != run[:-1])))
+            start = first[np.cumsum(np.concatenate(([True], run[1:] != run[:-1]))) - 1]
+            # (items sorted, their position in order, order, run * size + item: ascending, where
+            # each position's run starts)
+            self._bands.append((members, where[members], order, run * n + order, start))
 
     def partners(
         self,
@@ -418,7 +421,7 @@ class Buckets:
         keep: Callable[[np.ndarray, np.ndarray], np.ndarray],
         width: int = 16,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The bucket-mates of ``items`` that are better than the item, worse than ``after``
+        """The bucket-mates of ``items`` (all of them, or a few) that are better than the item, worse than ``after``
         (-1: from the first) and that ``keep(items, mates)`` keeps, as distinct pairs (position
         in ``items``, mate) sorted by both; and, for each item, the bucket-mate up to which every
         band was read (``after`` for the next read) and whether there may be more.
@@ -428,13 +431,20 @@ class Buckets:
         the items that need them, not every pair, and does not hide what the other bands give."""
         found: list[np.ndarray] = []
         complete = np.full(items.size, NONE, dtype=np.int64)
-        for members, where, order, rank in self._bands:
-            at = np.minimum(np.searchsorted(members, items), members.size - 1)
-            rows = np.flatnonzero(members[at] == items)
+        everyone = items.size == self.size  # every item (in order): its own position is its place
+        for members, where, order, rank, start in self._bands:
+            if everyone:
+                rows, position = members, where
+            else:
+                at = np.minimum(np.searchsorted(members, items), members.size - 1)
+                rows = np.flatnonzero(members[at] == items)
+                position = where[at[rows]]
             if rows.size == 0:
                 continue
-            position = where[at[rows]]
-            lo = np.searchsorted(rank, rank[position] - order[position] + after[rows] + 1)
+            if everyone and (after == -1).all():
+                lo = start[position]
+            else:
+                lo = np.searchsorted(rank, rank[position] - order[position] + after[rows] + 1)
             left = position - lo
             full = left > width
             complete[rows[full]] = np.minimum(complete[rows[full]], order[lo[full] + width - 1])

@@ -50,7 +50,7 @@ RECALL_WEIGHTS = (0.05, 0.95)  # datasketch's (false positive, false negative) w
 BLOCK = 1 << 16  # records per pass when boilerplate is taken out of their sets
 PARTNERS = 16  # candidates read for an item at a time, and bucket-mates looked at per band and read
 MOST_READS = 16  # reads of more candidates for an item, at most
-ESTIMATE_SIGMAS = 3.5  # a candidate is verified unless its estimate is this many deviations under the threshold
+ESTIMATE_SIGMAS = 3.0  # a candidate is verified unless its estimate is this many deviations under the threshold
 
 DUPLICATE_RATE = GateMetric(
     name="duplicate-rate",
@@ -205,12 +205,49 @@ def without(sets: Sets, rows: np.ndarray, starts: np.ndarray, lengths: np.ndarra
     return keep
 
 
-def grouped(owner: np.ndarray, mate: np.ndarray) -> dict[int, list[int]]:
-    """The mates of each owner, from pairs sorted by owner."""
+def walk(
+    n: int, owner: np.ndarray, mate: np.ndarray, sims: np.ndarray, threshold: float, more: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One walk of the star clustering with what is known: ``owner``, ``mate`` are the candidate
+    pairs (sorted by owner, then mate: best first), ``sims`` their similarity (NaN: not verified),
+    ``more`` which items may have candidates not read yet.
+
+    Visiting items best first, an item joins its first candidate within the threshold that is not
+    taken; it stops at a candidate not verified yet (the pair is needed) or, when it runs out of
+    candidates while it may have more, asks for them. Items are decided in rounds, all at once,
+    each round deciding those whose candidates before the deciding one are all decided; an item
+    that needs something stays a centre for now, and so do the items waiting on it.
+
+    Returns the centre of each item, the pairs needed and the items asking for candidates."""
+    center = np.arange(n)
     if owner.size == 0:
-        return {}
+        return center, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    known = ~np.isnan(sims)
+    close = known & (sims >= threshold)
     starts = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1])))
-    return dict(zip(owner[starts].tolist(), (m.tolist() for m in np.split(mate, starts[1:])), strict=True))
+    items = owner[starts]
+    decided = np.ones(n, dtype=bool)
+    decided[items] = False
+    taken = np.zeros(n, dtype=bool)
+    order = np.arange(owner.size)
+    need, ask = [], []
+    while True:
+        skip = (known & ~close) | (close & decided[mate] & taken[mate])
+        first = np.minimum.reduceat(np.where(skip, owner.size, order), starts)
+        open_ = ~decided[items]
+        ran_out = open_ & (first == owner.size)
+        at = np.minimum(first, owner.size - 1)
+        joins = open_ & ~ran_out & close[at] & decided[mate[at]]
+        blocked = open_ & ~ran_out & ~known[at]
+        done = (ran_out & ~more[items]) | joins
+        if not done.any():
+            need = at[blocked]
+            ask = items[ran_out & more[items]]
+            break
+        decided[items[done]] = True
+        taken[items[joins]] = True
+        center[items[joins]] = mate[at[joins]]
+    return center, need, ask
 
 
 def star_clusters(
@@ -225,63 +262,55 @@ def star_clusters(
     item not yet taken take its neighbours.
 
     ``verify(items, candidates)`` gives the similarity of pairs. Only what a walk reaches is
-    verified or read: a pass walks every item's candidates with what is known, and asks for the
-    pairs it could not decide on, or for more candidates when an item's ran out undecided (up to
-    ``MOST_READS`` reads); passes repeat until one needs nothing, and as each only adds
+    verified or read: the first walk verifies the first candidate of each item; then each walk's
+    needy items get all their candidates verified, and more read while none is within the
+    threshold (up to ``MOST_READS`` reads); walks repeat until one needs nothing. As each only adds
     knowledge, the last decides as a walk knowing every similarity would."""
     n = buckets.size
     owner, mate, complete, more = buckets.partners(np.arange(n), np.full(n, -1), keep, PARTNERS)
-    candidates = grouped(owner, mate)
-    known = {v: [math.nan] * len(c) for v, c in candidates.items()}
-    # Items that may have more candidates (those with none worth verifying in the first read are
-    # only in buckets of records sharing common shingles: see below).
-    frontier = {v: int(complete[v]) for v in candidates if more[v]}
-    reads = dict.fromkeys(frontier, 1)
-    eager = False  # after the first pass, an item that needs a pair asks for all it has at once
+    sims = np.full(owner.size, np.nan)
+    frontier = np.where(more, complete, -1)  # -1: nothing more to read
+    reads = np.ones(n, dtype=np.int64)
+
+    def check(pairs: np.ndarray) -> None:
+        if pairs.size:
+            sims[pairs] = verify(owner[pairs], mate[pairs])
+
+    def read(ask: np.ndarray) -> np.ndarray:
+        """Read more candidates for ``ask``: the items that got some."""
+        nonlocal owner, mate, sims
+        new_owner, new_mate, complete, again = buckets.partners(ask, frontier[ask], keep, PARTNERS)
+        new_owner = ask[new_owner]
+        key = np.concatenate((owner * n + mate, new_owner * n + new_mate))
+        merged, first = np.unique(key, return_index=True)  # sorted; a pair read twice keeps its similarity
+        grew = np.zeros(n, dtype=bool)
+        fresh = first >= owner.size
+        grew[merged[fresh] // n] = True
+        sims = np.concatenate((sims, np.full(new_owner.size, np.nan)))[first]
+        owner, mate = merged // n, merged % n
+        reads[ask] += 1
+        # A read that found nothing worth verifying was in buckets of records that only share
+        # common shingles (numbers, "of the"): the rest of them will not do better.
+        frontier[ask] = np.where(again & grew[ask] & (reads[ask] < MOST_READS), complete, -1)
+        return np.flatnonzero(grew)
+
+    deep = False  # the first walk asks for first candidates only: most decide on them
     while True:
-        center = np.arange(n)
-        taken = np.zeros(n, dtype=bool)
-        pairs: list[tuple[int, int]] = []
-        ask: list[int] = []
-        for v, found in candidates.items():
-            sims = known[v]
-            for i, u in enumerate(found):
-                s = sims[i]
-                if s != s:  # not verified yet
-                    pairs += [(v, k) for k in range(i, len(found) if eager else i + 1) if sims[k] != sims[k]]
-                    break
-                if s >= threshold and not taken[u]:
-                    taken[v] = True
-                    center[v] = u
-                    break
-            else:
-                if v in frontier:
-                    ask.append(v)
-        if not pairs and not ask:
+        center, need, ask = walk(n, owner, mate, sims, threshold, frontier >= 0)
+        if need.size == 0 and ask.size == 0:
             return center
-        if pairs:
-            v, k = np.array(pairs).T
-            u = np.array([candidates[a][b] for a, b in pairs])
-            for a, b, s in zip(v.tolist(), k.tolist(), verify(v, u).tolist(), strict=True):
-                known[a][b] = s
-        if ask:
-            after = np.array([frontier[v] for v in ask])
-            owner, mate, complete, more = buckets.partners(np.array(ask), after, keep, PARTNERS)
-            extra = grouped(owner, mate)
-            for i, (v, last, again) in enumerate(zip(ask, complete.tolist(), more.tolist(), strict=True)):
-                had = dict(zip(candidates[v], known[v], strict=True))
-                new = [u for u in extra.get(i, []) if u not in had]
-                had.update(dict.fromkeys(new, math.nan))
-                candidates[v] = sorted(had)  # best first, as the walk goes
-                known[v] = [had[u] for u in candidates[v]]
-                reads[v] += 1
-                # A read that found nothing worth verifying was in buckets of records that only
-                # share common shingles (numbers, "of the"): the rest of them will not do better.
-                if again and new and reads[v] < MOST_READS:
-                    frontier[v] = last
-                else:
-                    del frontier[v]
-        eager = True
+        if not deep:
+            check(need)
+            deep = True
+            continue
+        needy = np.union1d(owner[need], read(ask) if ask.size else np.zeros(0, dtype=np.int64))
+        while needy.size:
+            mine = np.isin(owner, needy)
+            check(np.flatnonzero(mine & np.isnan(sims)))
+            has_close = np.zeros(n, dtype=bool)
+            has_close[owner[mine & (sims >= threshold)]] = True
+            hungry = needy[~has_close[needy] & (frontier[needy] >= 0)]
+            needy = read(hungry) if hungry.size else hungry
 
 
 class DuplicateRule(DatasetRule):
