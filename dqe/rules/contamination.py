@@ -127,9 +127,10 @@ class AgainstSet:
 class Contamination(DatasetRule):
     """With --against eval.jsonl (config key 'against'), looks each training record up in
     the evaluation sets: a record with the same normalized conversation text as an evaluation
-    record, or a MinHash estimate of Jaccard similarity at or above the threshold (shingles and
-    bands as in DQ402), fails and names the evaluation record. Without an evaluation set the
-    rule does nothing."""
+    record, or an exact Jaccard similarity at or above the threshold (shingles, boilerplate left
+    out, one-permutation signatures and bands to find the candidates, all as in DQ402), fails and
+    names the evaluation record; its evidence gives the shingles shared and left out. Without an
+    evaluation set the rule does nothing."""
 
     code = "DQ403"
     name = "contamination"

@@ -424,7 +424,7 @@ class NearDuplicate(DuplicateRule):
     with the exact Jaccard similarity of the two sets, and pairs at or above the threshold are
     near-duplicates. Records are visited best first (quality score, then first seen); each one
     not yet taken keeps the near-duplicates of it that are not taken either, which fail naming
-    it, the similarity, the shingles shared and the boilerplate left out. Copies with the very
+    it and the similarity; their evidence gives the shingles shared and the boilerplate left out. Copies with the very
     same text are DQ401's: this rule reports one record per text, so a text and its copies fail
     only once each. A record with nothing but boilerplate has nothing to compare: only DQ401
     can find its copies."""
@@ -443,8 +443,9 @@ class NearDuplicate(DuplicateRule):
         "'What is the capital of France?' answered 'The capital of France is Paris, which is also "
         "its largest city and its cultural centre.' in data.jsonl:1 and with 'biggest' for "
         "'largest' in data.jsonl:2: the second fails with 'near-duplicate of data.jsonl:1 "
-        "(similarity 0.78, cluster aceaf1bc76ff80cc; 21 of 27 shingles shared, 0 boilerplate "
-        "shingles left out)'."
+        "(similarity 0.81, cluster 5310d012338c62b0)', its evidence 'kept data.jsonl:1; exact "
+        "Jaccard 0.8095 = 17 shared / 21 distinct shingles; boilerplate left out: 0 shingles of 0 "
+        "lines here, 0 of 0 lines in the kept record'."
     )
     Options = SimilarityOptions
 
@@ -549,10 +550,7 @@ class NearDuplicate(DuplicateRule):
             lines_out[kept[rows]].tolist(),
             strict=True,
         ):
-            messages.append(
-                f"near-duplicate of {src} (similarity {s:.2f}, cluster {cluster}; "
-                f"{common} of {total} shingles shared, {mine} boilerplate shingles left out)"
-            )
+            messages.append(f"near-duplicate of {src} (similarity {s:.2f}, cluster {cluster})")
             evidence.append(
                 f"kept {src}; exact Jaccard {s:.4f} = {common} shared / {total} distinct shingles; "
                 f"boilerplate left out: {mine} shingles of {my_lines} lines here, "

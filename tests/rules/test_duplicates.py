@@ -17,9 +17,11 @@ from tests.conftest import real
 from tests.test_minhash import naive_shingles
 
 DEDUP = ["DQ401", "DQ402"]
-NEAR = re.compile(
-    r"^near-duplicate of (.+):(\d+) \(similarity (0\.\d\d|1\.00), cluster ([0-9a-f]{16}); "
-    r"(\d+) of (\d+) shingles shared, (\d+) boilerplate shingles left out\)$"
+NEAR = re.compile(r"^near-duplicate of (.+):(\d+) \(similarity (0\.\d\d|1\.00), cluster ([0-9a-f]{16})\)$")
+EVIDENCE = re.compile(
+    r"^kept (?P<kept>.+:\d+); exact Jaccard (?P<similarity>[01]\.\d{4}) = (?P<shared>\d+) shared / (?P<total>\d+) "
+    r"distinct shingles; boilerplate left out: (?P<mine>\d+) shingles of (?P<my_lines>\d+) lines here, "
+    r"(?P<theirs>\d+) of (?P<their_lines>\d+) lines in the kept record$"
 )
 
 ANSWER = (
@@ -67,6 +69,11 @@ def check(records, select=DEDUP, **kw):
 
 def by_code(report, code):
     return {f.source: f.message for f in report.findings if f.code == code}
+
+
+def evidence(report, code="DQ402"):
+    """The evidence of each finding of ``code``, its parts by name."""
+    return {f.source: EVIDENCE.match(f.evidence).groupdict() for f in report.findings if f.code == code}
 
 
 # Exact duplicates
@@ -153,10 +160,22 @@ def test_a_record_another_rule_rejected_is_not_the_one_kept():
 def test_one_word_changed_is_a_near_duplicate_of_the_original():
     report = check([record(ANSWER), record(edit(ANSWER, [10]))])
     (message,) = by_code(report, "DQ402").values()
-    source, line, similarity, cluster, shared, total, left_out = NEAR.match(message).groups()
+    source, line, similarity, cluster = NEAR.match(message).groups()
     assert (source, line) == ("<records>", "1") and float(similarity) >= 0.8
     assert cluster == report.records["id"][0]
-    assert (int(shared), int(total), int(left_out)) == (40, 44, 0)  # one word changes 2 of 42 word pairs
+    # One word changes 2 of 42 word pairs: 40 shared of the 44 the two have between them.
+    assert evidence(report) == {
+        "<records>:2": {
+            "kept": "<records>:1",
+            "similarity": "0.9091",
+            "shared": "40",
+            "total": "44",
+            "mine": "0",
+            "my_lines": "0",
+            "theirs": "0",
+            "their_lines": "0",
+        }
+    }
     assert report.dataset["duplicates"]["near"] == 1
 
 
@@ -330,36 +349,38 @@ def test_the_same_question_lightly_edited_behind_the_preamble_is_a_near_duplicat
     assert message.startswith("near-duplicate of <records>:3 (similarity 0.")
 
 
-def test_the_similarity_shown_is_the_exact_jaccard_of_the_shingles_left_after_the_boilerplate(monkeypatch):
-    from dqe.rules.duplicates import NearDuplicate
-
-    results = []
-    evaluate = NearDuplicate.evaluate
-    monkeypatch.setattr(
-        NearDuplicate, "evaluate", lambda self, table: results.append(evaluate(self, table)) or results[-1]
-    )
+def test_the_similarity_shown_is_the_exact_jaccard_of_the_shingles_left_after_the_boilerplate():
     question, answer = QUESTIONS[5]
     copy = preambled("Write to Anna that I am going to be late.", answer)
     records = [*(preambled(q, a) for q, a in QUESTIONS), copy]
     report = check(records)
-    (message,) = by_code(report, "DQ402").values()
 
+    # Worked out by hand: the word pairs of each record, less those of the preamble's lines.
     boilerplate = set().union(*(naive_shingles(line.lower(), 2, 2) for line in PREAMBLE.split("\n")))
     kept, removed = (
         set(naive_shingles(f"{r['instruction']}\x1e{r['output']}".lower(), 2, 2)) for r in (records[5], copy)
     )
-    exact = len((kept - boilerplate) & (removed - boilerplate)) / len((kept - boilerplate) | (removed - boilerplate))
-    mine = len(removed & boilerplate)
-    assert message == (
-        f"near-duplicate of <records>:6 (similarity {exact:.2f}, cluster {report.records['id'][5]}; "
-        f"{len((kept - boilerplate) & (removed - boilerplate))} of {len((kept - boilerplate) | (removed - boilerplate))} "
-        f"shingles shared, {mine} boilerplate shingles left out)"
-    )
-    (evidence,) = results[0].failed["evidence"].to_list()
-    assert evidence.startswith(f"kept <records>:6; exact Jaccard {exact:.4f} = ")
-    assert evidence.endswith(
-        f"boilerplate left out: {mine} shingles of 9 lines here, {len(kept & boilerplate)} of 9 lines in the kept record"
-    )
+    shared = (kept - boilerplate) & (removed - boilerplate)
+    union = (kept - boilerplate) | (removed - boilerplate)
+    exact = len(shared) / len(union)
+    assert exact > 0.5 and len(union) < 40 < len(boilerplate)  # the preamble would swamp the question
+
+    assert by_code(report, "DQ402") == {
+        f"<records>:{len(records)}": f"near-duplicate of <records>:6 (similarity {exact:.2f}, "
+        f"cluster {report.records['id'][5]})"
+    }
+    assert evidence(report) == {
+        f"<records>:{len(records)}": {
+            "kept": "<records>:6",
+            "similarity": f"{exact:.4f}",
+            "shared": str(len(shared)),
+            "total": str(len(union)),
+            "mine": str(len(removed & boilerplate)),
+            "my_lines": "9",
+            "theirs": str(len(kept & boilerplate)),
+            "their_lines": "9",
+        }
+    }
 
 
 def test_chinese_questions_behind_a_shared_chinese_preamble():
@@ -441,10 +462,14 @@ def test_fastchat_dummy_conversations_are_mostly_near_duplicates():
     assert len(section["largest"]) == 5 and all(len(c["examples"]) == 3 for c in section["largest"])
     # Each removed record names the record kept and the similarity that decided: the shingles
     # shared out of all the distinct shingles of the two, at or above the threshold.
+    shown = evidence(report)
+    assert len(shown) == section["near"]
     for finding in report.findings:
         if finding.code == "DQ402":
-            similarity, shared, total = NEAR.match(finding.message).group(3, 5, 6)
-            assert float(similarity) == round(int(shared) / int(total), 2) >= 0.5
+            told = shown[finding.source]
+            similarity = int(told["shared"]) / int(told["total"])
+            assert NEAR.match(finding.message).group(3) == f"{similarity:.2f}" and similarity >= 0.5
+            assert told["similarity"] == f"{similarity:.4f}"
 
 
 def test_chinese_demo_set_finds_planted_near_duplicates_by_character():
