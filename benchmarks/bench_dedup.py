@@ -12,13 +12,15 @@ truth beside it). Each deduplication runs in a fresh process, so that its peak R
     python benchmarks/bench_dedup.py -n 200000 --sample 20000 --workdir /tmp/dqe-bench
     python benchmarks/bench_dedup.py --degenerate 200000   # the worst case: time and memory only
     python benchmarks/bench_dedup.py --hard                 # recall and precision on the harder corpus
+    python benchmarks/bench_dedup.py --hard -n 1000000 --sample 50000 --workdir /tmp/dqe-bench
 
 ``--hard`` runs on ``generate_dedup_corpus.py``'s corpus instead (Markov-chain records, long
 tool preambles shared by different questions, copies with 2-15% of their words edited, sentences
 reordered, numbers changed; complete ground truth) and reports recall of the planted near copies
 by edit, and precision against the ground truth: a DQ402 removal is right when the record kept
 is of the same planted family (the copy's source, or another copy of it), wrong otherwise, and
-the wrong ones that share a preamble with the record kept are counted apart.
+the wrong ones that share a preamble with the record kept are counted apart; then dqe and
+datasketch used the plain way side by side on the first ``--sample`` records (0: skip).
 
 ``--degenerate N`` writes N records drawn from a vocabulary of 20 words, so that the long ones
 share nearly all their shingles and fill a few huge LSH buckets: the case where comparing each
@@ -136,13 +138,16 @@ def child_datasketch(corpus: str, out: str, threshold: float, num_perm: int) -> 
     with lsh.insertion_session() as session:
         for i in reps:
             session.insert(i, minhashes[i], check_duplication=False)
+    near: dict[int, float] = {}
     for i in reps:
         if i in removed:
             continue
         for j in lsh.query(minhashes[i]):
-            if j > i and j not in removed and minhashes[i].jaccard(minhashes[j]) >= threshold:
+            if j > i and j not in removed and (similarity := minhashes[i].jaccard(minhashes[j])) >= threshold:
                 removed[j] = i
+                near[j] = similarity
     Path(f"{out}.removed.json").write_text(json.dumps(removed))
+    Path(f"{out}.near.json").write_text(json.dumps(near))
     print(
         json.dumps(
             {
@@ -207,12 +212,12 @@ def signature_rate(sample: Path, options) -> dict:
 
 def exact_shingles(texts: dict[int, str], word_size: int, char_size: int) -> dict[int, set[tuple[str, ...]]]:
     """Exact shingle sets, cut the way dqe cuts them (words, or characters for CJK text; every
-    number the same word)."""
+    number the same word in a long text)."""
     import polars as pl
 
-    from dqe.minhash import CJK, NUMBER, TOKEN_PATTERN
+    from dqe.minhash import CJK, TOKEN_PATTERN, masked
 
-    series = pl.Series(list(texts.values())).str.replace_all("\x1e", " ", literal=True).str.replace_all(NUMBER, "0")
+    series = masked(pl.Series(list(texts.values())))
     tokens = series.str.extract_all(TOKEN_PATTERN).to_list()
     cjk = series.str.count_matches(rf"[{CJK}]").to_list()
     out = {}
@@ -307,8 +312,63 @@ def degenerate(records: int, seed: int, work: Path) -> None:
     )
 
 
-def hard(records: int, seed: int, work: Path, options) -> None:
-    """Recall and precision on generate_dedup_corpus.py's corpus, against its ground truth."""
+def hard_figures(corpus: Path, truth: dict, removed: dict[int, int], near: set[int]) -> dict:
+    """Recall of the planted copies of the first records of ``corpus`` (as many as it has), by
+    edit, and precision of the near-duplicate removals ``near`` against the planted families."""
+    with open(corpus, encoding="utf-8") as f:
+        chinese = {i for i, line in enumerate(f) if re.search(r"[\u4e00-\u9fff]", line)}
+    with open(corpus, encoding="utf-8") as f:
+        n = sum(1 for _ in f)
+    family = np.arange(len(truth["preamble"]))  # a copy's family is its source (sources are never copies)
+    for copy, src, *_ in truth["exact"] + truth["near"]:
+        family[copy] = src
+    preamble = np.array(truth["preamble"])
+    planted = [p for p in truth["near"] if p[0] < n]
+    found = np.array([i in removed and family[removed[i]] == family[i] for i, *_ in planted])
+    fraction = np.array([p[2] for p in planted])
+    groups = {
+        "all": np.ones(len(planted), dtype=bool),
+        "2-5% edited": fraction < 0.05,
+        "5-8% edited": (fraction >= 0.05) & (fraction < 0.08),
+        "8-11% edited": (fraction >= 0.08) & (fraction < 0.11),
+        "11-15% edited": fraction >= 0.11,
+        "sentences reordered": np.array([bool(p[3]) for p in planted]),
+        "numbers changed": np.array([bool(p[4]) for p in planted]),
+        "behind a preamble": np.array([preamble[p[1]] >= 0 for p in planted]),
+        "Chinese": np.array([p[0] in chinese for p in planted]),
+    }
+    exact = [p for p in truth["exact"] if p[0] < n]
+    right = [family[i] == family[k] for i, k in removed.items() if i in near]
+    return {
+        "recall": {name: (float(found[mask].mean()), int(mask.sum())) for name, mask in groups.items()},
+        "exact_recall": float(np.mean([i in removed and family[removed[i]] == family[i] for i, _ in exact])),
+        "exact_planted": len(exact),
+        "precision": float(np.mean(right)) if right else None,
+        "near_removed": len(right),
+        "wrong": len(right) - int(sum(right)),
+        "wrong_same_preamble": sum(
+            1
+            for i, k in removed.items()
+            if i in near and family[i] != family[k] and preamble[i] >= 0 and preamble[i] == preamble[k]
+        ),
+    }
+
+
+def print_hard(h: dict) -> None:
+    print("  recall of planted near copies (the copy removed, naming its source or a copy of it):")
+    for name, (recall, count) in h["recall"].items():
+        print(f"    {name:<20} {recall:.2%} of {count:,}")
+    print(f"  recall of planted exact copies: {h['exact_recall']:.2%} of {h['exact_planted']:,}")
+    print(
+        f"  precision of near-duplicate removals (the record kept is of the removed record's planted family): "
+        f"{fmt(h['precision'])} of {h['near_removed']:,}; wrong: {h['wrong']}, of which {h['wrong_same_preamble']} "
+        f"share a preamble with the record kept"
+    )
+
+
+def hard(records: int, sample: int, seed: int, work: Path, options) -> None:
+    """Recall and precision on generate_dedup_corpus.py's corpus, against its ground truth; and
+    dqe beside datasketch used the plain way on its first ``sample`` records."""
     corpus = work / f"dedup-{records}-{seed}.jsonl"
     truth_path = corpus.with_name(corpus.name + ".truth.json")
     if not truth_path.exists():
@@ -320,57 +380,71 @@ def hard(records: int, seed: int, work: Path, options) -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
         f"options: threshold {options.threshold}, shingles {options.shingle_size} words / "
         f"{options.char_shingle_size} characters, num_perm {options.num_perm}, boilerplate lines in >= "
-        f"max({options.boilerplate_min_records}, {options.boilerplate_share:.2%}) of the texts"
+        f"max({options.boilerplate_min_records}, {options.boilerplate_share:.2%}) of the texts",
+        flush=True,
     )
-    run = run_child("dqe", str(corpus), str(work / "dqe-hard"))
-    removed = {int(k): v for k, v in json.loads((work / "dqe-hard.removed.json").read_text()).items()}
-    near = {int(k): v for k, v in json.loads((work / "dqe-hard.near.json").read_text()).items()}
-    family = np.arange(records)  # a copy's family is its source (sources are never copies)
-    for copy, src, *_ in truth["exact"] + truth["near"]:
-        family[copy] = src
-    preamble = np.array(truth["preamble"])
-    chinese = set()
-    with open(corpus, encoding="utf-8") as f:
-        for i, line in enumerate(f):
-            if re.search(r"[\u4e00-\u9fff]", line):
-                chinese.add(i)
+
+    def dqe_run(path: Path, name: str) -> tuple[dict, dict]:
+        run = run_child("dqe", str(path), str(work / name))
+        removed = {int(k): v for k, v in json.loads((work / f"{name}.removed.json").read_text()).items()}
+        near = {int(k): v for k, v in json.loads((work / f"{name}.near.json").read_text()).items()}
+        return run, hard_figures(path, truth, removed, set(near)) | {"similarities": sorted(near.values())}
+
+    run, figures = dqe_run(corpus, "dqe-hard")
     print(f"\n{records:,} records, dqe filter --select DQ401,DQ402 (read, dedup, write both outputs):")
     print(
-        f"  {run['seconds']:.1f} s wall, {run['cpu']:.1f} s CPU, peak RSS {run['peak_rss_mb']:,.0f} MB; duplicates: "
-        + str({k: v for k, v in run["duplicates"].items()})
+        f"  {run['seconds']:.1f} s wall, {run['cpu']:.1f} s CPU, peak RSS {run['peak_rss_mb']:,.0f} MB; phases (wall) "
+        + ", ".join(f"{k} {v:.1f}" for k, v in run["phases"].items())
     )
-    planted = truth["near"]
-    found = np.array([i in removed and family[removed[i]] == family[i] for i, *_ in planted])
-    fraction = np.array([p[2] for p in planted])
-    groups = {
-        "all": np.ones(len(planted), dtype=bool),
-        "2-5% edited": fraction < 0.05,
-        "5-8% edited": (fraction >= 0.05) & (fraction < 0.08),
-        "8-11% edited": (fraction >= 0.08) & (fraction < 0.11),
-        "11-15% edited": fraction >= 0.11,
-        "sentences reordered": np.array([p[3] for p in planted]),
-        "numbers changed": np.array([p[4] for p in planted]),
-        "behind a preamble": np.array([preamble[p[1]] >= 0 for p in planted]),
-        "Chinese": np.array([p[0] in chinese for p in planted]),
-    }
-    print("  recall of planted near copies (the copy removed, naming its source or a copy of it):")
-    for name, mask in groups.items():
-        print(f"    {name:<20} {found[mask].mean():.2%} of {mask.sum():,}")
-    exact_found = np.mean([i in removed and family[removed[i]] == family[i] for i, _ in truth["exact"]])
-    print(f"  recall of planted exact copies: {exact_found:.2%} of {len(truth['exact']):,}")
-    right = [family[i] == family[k] for i, k in removed.items() if i in near]
-    same_preamble = sum(
-        1
-        for i, k in removed.items()
-        if i in near and family[i] != family[k] and preamble[i] >= 0 and preamble[i] == preamble[k]
+    print(f"  duplicates: {run['duplicates']}")
+    print_hard(figures)
+    shown = figures["similarities"]
+    if shown:
+        print(f"  similarity of DQ402 removals: lowest {shown[0]:.2f}, median {shown[len(shown) // 2]:.2f}", flush=True)
+    if not sample:
+        return
+
+    head = work / f"dedup-{records}-{seed}-first-{sample}.jsonl"
+    with open(corpus, encoding="utf-8") as src, open(head, "w", encoding="utf-8") as dst:
+        for i, line in enumerate(src):
+            if i >= sample:
+                break
+            dst.write(line)
+    small, small_figures = dqe_run(head, "dqe-hard-sample")
+    plain = run_child(
+        "datasketch", str(head), str(work / "ds-hard-sample"), str(options.threshold), str(options.num_perm)
     )
+    removed = {int(k): v for k, v in json.loads((work / "ds-hard-sample.removed.json").read_text()).items()}
+    near = {int(k) for k in json.loads((work / "ds-hard-sample.near.json").read_text())}
+    plain_figures = hard_figures(head, truth, removed, near)
+    print(f"\nside by side on the first {sample:,} records, each in a fresh process, same run:")
+    rows = [
+        ("dedup end to end, s (wall)", f"{small['seconds']:.1f}", f"{plain['seconds']:.1f}"),
+        ("dedup end to end, s of CPU", f"{small['cpu']:.1f}", f"{plain['cpu']:.1f}"),
+        ("peak RSS, MB", f"{small['peak_rss_mb']:,.0f}", f"{plain['peak_rss_mb']:,.0f}"),
+        ("recall, planted near", fmt(small_figures["recall"]["all"][0]), fmt(plain_figures["recall"]["all"][0])),
+        (
+            "recall, 11-15% edited",
+            fmt(small_figures["recall"]["11-15% edited"][0]),
+            fmt(plain_figures["recall"]["11-15% edited"][0]),
+        ),
+        ("recall, planted exact", fmt(small_figures["exact_recall"]), fmt(plain_figures["exact_recall"])),
+        ("precision, near removals", fmt(small_figures["precision"]), fmt(plain_figures["precision"])),
+        ("near removals", f"{small_figures['near_removed']:,}", f"{plain_figures['near_removed']:,}"),
+        (
+            "  wrong, sharing a preamble",
+            f"{small_figures['wrong_same_preamble']:,}",
+            f"{plain_figures['wrong_same_preamble']:,}",
+        ),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"  {'':<{width}}  {'dqe':>12}  {'datasketch':>12}")
+    for name, a, b in rows:
+        print(f"  {name:<{width}}  {a:>12}  {b:>12}")
     print(
-        f"  precision of DQ402 (removed records whose kept record is of their planted family): "
-        f"{np.mean(right):.2%} of {len(right):,}; wrong: {len(right) - sum(right)}, of which {same_preamble} share "
-        f"a preamble with the record kept"
+        f"  (dqe: dqe.filter with DQ401+DQ402, output files written; datasketch: MinHash of {options.num_perm} "
+        "permutations, MinHashLSH, the same threshold and star clustering in plain Python, nothing written)"
     )
-    shown = sorted(near.values())
-    print(f"  similarity of DQ402 removals: lowest {shown[0]:.2f}, median {shown[len(shown) // 2]:.2f}", flush=True)
 
 
 def main() -> None:
@@ -400,7 +474,7 @@ def main() -> None:
         degenerate(args.degenerate, args.seed, work)
         return
     if args.hard:
-        hard(args.records, args.seed, work, options)
+        hard(args.records, args.sample, args.seed, work, options)
         return
     corpus = work / f"corpus-{args.records}-{args.seed}.jsonl"
     truth_path = corpus.with_name(corpus.name + ".truth.json")

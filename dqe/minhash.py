@@ -2,8 +2,11 @@
 signatures into candidate pairs, and the exact Jaccard similarity that verifies the candidates.
 
 Shingles: a text is cut into tokens, words (runs between spaces) for spaced scripts and single
-characters for Chinese and Japanese (which have no spaces); every run of digits is the same
-token, so that a copy whose numbers were changed is still a copy; a shingle is ``n`` consecutive
+characters for Chinese and Japanese (which have no spaces); in a text of ``NUMBERS_MASKED_FROM``
+bytes or more every run of digits is the same token, so that a copy whose numbers were changed
+is still a copy, while in a shorter one numbers stay what they are, as they are often all a
+short record asks ("Convert 45 km to meters" and "Convert 8 km to meters" are two questions);
+a shingle is ``n`` consecutive
 tokens, ``n`` being the word size or, for a text written mostly in Han or kana, the character
 size. A text shorter than ``n`` tokens is one shingle. A text's shingles are kept as a sorted
 array of distinct 32-bit hashes (``Sets``): about 4 bytes a word, enough to compute the exact
@@ -38,7 +41,8 @@ from dqe.features.text import TURN_SEPARATOR
 
 CJK = r"\p{Han}\p{Hiragana}\p{Katakana}"
 TOKEN_PATTERN = rf"[{CJK}]|[^\s{CJK}]+"  # one CJK character, or a run of other non-space characters
-NUMBER = r"\d+"  # every number is this one token: "0"
+NUMBER = r"\d+"  # every number is this one token: "0", in texts of NUMBERS_MASKED_FROM bytes or more
+NUMBERS_MASKED_FROM = 200  # bytes: about 35 English words, 65 Chinese characters
 EMPTY = np.uint32(0xFFFFFFFF)  # the signature value of a set without any element
 _TOKEN_SEED = 0x70CE
 _LINE_SEED = 0x11E5
@@ -66,20 +70,32 @@ def fmix32(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint32(16))
 
 
-def masked(texts: pl.Series) -> pl.Series:
-    """Texts as they are shingled: turn separators as spaces, every number as ``0``."""
-    return texts.fill_null("").str.replace_all(TURN_SEPARATOR, " ", literal=True).str.replace_all(NUMBER, "0")
+def numbers_masked(texts: pl.Series) -> np.ndarray:
+    """Which texts are long enough for their numbers to be masked."""
+    return (texts.fill_null("").str.len_bytes() >= NUMBERS_MASKED_FROM).to_numpy()
 
 
-def tokens(texts: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def masked(texts: pl.Series, mask: np.ndarray | None = None) -> pl.Series:
+    """Texts as they are shingled: turn separators as spaces, and every number as ``0`` in the
+    texts ``mask`` marks (default: the long ones, ``numbers_masked``)."""
+    texts = texts.fill_null("").str.replace_all(TURN_SEPARATOR, " ", literal=True)
+    mask = numbers_masked(texts) if mask is None else np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return texts
+    if mask.all():
+        return texts.str.replace_all(NUMBER, "0")
+    return pl.select(pl.when(pl.Series(mask)).then(texts.str.replace_all(NUMBER, "0")).otherwise(texts)).to_series()
+
+
+def tokens(texts: pl.Series, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Token hashes of every text (flat, text after text), the number of tokens and the number
     of Chinese or Japanese characters of each text.
 
     A token is a run of characters between spaces (turn separators count as spaces; numbers are
-    ``0``), except that every Han or kana character is a token of its own. Splitting on spaces is
+    ``0`` in the texts ``mask`` marks, see ``masked``), except that every Han or kana character is a token of its own. Splitting on spaces is
     what makes this fast; only texts with CJK characters go through a regular expression.
     """
-    texts = masked(texts)
+    texts = masked(texts, mask)
     n = texts.len()
     parts = texts.str.split(" ")
     lengths = parts.list.len().to_numpy().astype(np.int64)
@@ -108,12 +124,17 @@ def tokens(texts: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def shingle_hashes(
-    texts: pl.Series, word_size: int, char_size: int, size: np.ndarray | None = None
+    texts: pl.Series,
+    word_size: int,
+    char_size: int,
+    size: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """32-bit hashes of every shingle of every text (flat, text after text, in text order), the
     number of shingles of each text and the shingle size each text was cut with (``size``, when
-    given, sets it per text instead of its script)."""
-    token_hash, lengths, cjk = tokens(texts)
+    given, sets it per text instead of its script; ``mask``, which texts have their numbers
+    masked instead of their length: the lines of a record are cut as the record is)."""
+    token_hash, lengths, cjk = tokens(texts, mask)
     if size is None:
         size = np.where(2 * cjk > lengths, char_size, word_size)
     size = np.asarray(size, dtype=np.int64)
@@ -226,11 +247,15 @@ class Sets:
 
 
 def shingle_sets(
-    texts: pl.Series, word_size: int, char_size: int, size: np.ndarray | None = None
+    texts: pl.Series,
+    word_size: int,
+    char_size: int,
+    size: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
 ) -> tuple[Sets, np.ndarray]:
     """The shingle set of every text and the shingle size it was cut with (see ``shingle_hashes``).
     Hashes are mixed once more, so that a set's smallest values are a uniform sample of it."""
-    hashes, counts, size = shingle_hashes(texts, word_size, char_size, size)
+    hashes, counts, size = shingle_hashes(texts, word_size, char_size, size, mask)
     keys = np.repeat(np.arange(counts.size, dtype=np.uint64), counts) << np.uint64(32)
     keys = distinct(keys | fmix32(hashes).astype(np.uint64))
     return Sets.of(
@@ -238,10 +263,10 @@ def shingle_sets(
     ), size
 
 
-def line_keys(lines: pl.Series, size: np.ndarray) -> np.ndarray:
-    """A 64-bit key per line (normalized text) and the shingle size it is cut with: lines with the
-    same key have the same shingles."""
-    h = masked(lines).hash(seed=_LINE_SEED).to_numpy()
+def line_keys(lines: pl.Series, size: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """A 64-bit key per line (its text as shingled, numbers masked where ``mask`` says) and the
+    shingle size it is cut with: lines with the same key have the same shingles."""
+    h = masked(lines, mask).hash(seed=_LINE_SEED).to_numpy()
     return fmix64(h ^ np.asarray(size, dtype=np.uint64))
 
 

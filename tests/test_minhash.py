@@ -15,6 +15,7 @@ from dqe.features.text import TURN_SEPARATOR
 from dqe.minhash import (
     EMPTY,
     NONE,
+    NUMBERS_MASKED_FROM,
     TOKEN_PATTERN,
     Bands,
     BucketIndex,
@@ -32,8 +33,10 @@ CJK_CHAR = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
 def naive_shingles(text: str, word_size: int, char_size: int) -> list[tuple[str, ...]]:
-    """The shingles of one text, spelled out in plain Python (every number is "0")."""
-    text = re.sub(r"\d+", "0", text.replace(TURN_SEPARATOR, " "))
+    """The shingles of one text, spelled out in plain Python (every number is "0" in a long text)."""
+    text = text.replace(TURN_SEPARATOR, " ")
+    if len(text.encode("utf-8")) >= NUMBERS_MASKED_FROM:
+        text = re.sub(r"\d+", "0", text)
     tokens = pl.Series([text]).str.extract_all(TOKEN_PATTERN)[0].to_list()
     cjk = sum(1 for t in tokens if CJK_CHAR.fullmatch(t))
     size = char_size if 2 * cjk > len(tokens) else word_size
@@ -84,9 +87,21 @@ def test_same_shingles_give_the_same_hash_and_others_do_not():
     assert len(set(first.tolist())) == 3
 
 
-def test_every_number_is_the_same_token():
-    hashes, counts, _ = shingle_hashes(pl.Series(["convert 5 km to 5000 m", "convert 12 km to 12000 m"]), 2, 2)
+def test_in_a_long_text_every_number_is_the_same_token():
+    tail = " and the rest of a long answer that goes on about units" * 4
+    assert len(tail) > NUMBERS_MASKED_FROM
+    hashes, counts, _ = shingle_hashes(
+        pl.Series([f"convert 5 km to 5000 m{tail}", f"convert 12 km to 12000 m{tail}"]), 2, 2
+    )
     assert hashes[: counts[0]].tolist() == hashes[counts[0] :].tolist()
+
+
+def test_in_a_short_text_numbers_are_what_it_asks():
+    hashes, counts, _ = shingle_hashes(pl.Series(["convert 5 km to 5000 m", "convert 12 km to 12000 m"]), 2, 2)
+    first, second = set(hashes[: counts[0]].tolist()), set(hashes[counts[0] :].tolist())
+    assert len(first & second) == 1  # "km to"
+    masked, _, _ = shingle_hashes(pl.Series(["convert 5 km", "convert 12 km"]), 2, 2, mask=np.array([True, True]))
+    assert masked[:2].tolist() == masked[2:].tolist()  # as a line of a long record is cut
 
 
 def test_the_shingle_size_can_be_set_per_text():

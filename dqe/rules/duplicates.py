@@ -38,6 +38,7 @@ from dqe.minhash import (
     distinct,
     jaccard,
     line_keys,
+    numbers_masked,
     ragged,
     ranges,
     shingle_sets,
@@ -100,7 +101,7 @@ class SimilarityOptions(RuleOptions):
         "are left out of the similarity",
     )
     boilerplate_min_records: int = Field(
-        20, ge=2, description="the fewest records a line must recur in to count as boilerplate"
+        3, ge=2, description="the fewest records a line must recur in to count as boilerplate"
     )
 
     @model_validator(mode="after")
@@ -126,24 +127,27 @@ class Shingled:
 
     sets: Sets
     size: np.ndarray
+    mask: np.ndarray
     lines: pl.Series
     line_rows: np.ndarray
     line_keys: np.ndarray
 
     def line_sets(self, which: np.ndarray, options: SimilarityOptions) -> Sets:
         """The shingle sets of lines ``which``, cut like their records."""
-        size = self.size[self.line_rows[which]]
-        return shingle_sets(self.lines.gather(which), options.shingle_size, options.char_shingle_size, size)[0]
+        rows = self.line_rows[which]
+        lines = self.lines.gather(which)
+        return shingle_sets(lines, options.shingle_size, options.char_shingle_size, self.size[rows], self.mask[rows])[0]
 
 
 def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:
-    sets, size = shingle_sets(batch["text"], options.shingle_size, options.char_shingle_size)
+    mask = numbers_masked(batch["text"])
+    sets, size = shingle_sets(batch["text"], options.shingle_size, options.char_shingle_size, mask=mask)
     lines = user_lines(batch["turns"])
     rows = lines["row"].to_numpy().astype(np.int64)
-    keys = line_keys(lines["line"], size[rows])
+    keys = line_keys(lines["line"], size[rows], mask[rows])
     distinct = pl.DataFrame({"row": rows, "key": keys}).with_row_index("i").unique(["row", "key"], maintain_order=True)
     which = distinct["i"].to_numpy()
-    return Shingled(sets, size, lines["line"].gather(which), rows[which], keys[which])
+    return Shingled(sets, size, mask, lines["line"].gather(which), rows[which], keys[which])
 
 
 def leave_out(s: Shingled, lines: np.ndarray, options: SimilarityOptions) -> Sets:

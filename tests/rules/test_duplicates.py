@@ -96,7 +96,7 @@ def test_copies_differing_only_in_case_and_whitespace_fail_naming_the_first():
         "near": 0,
         "clusters": 1,
         "largest": None,
-        "boilerplate": {"lines": 0, "records": 0, "min_records": 20, "shingles": 0},
+        "boilerplate": {"lines": 0, "records": 0, "min_records": 3, "shingles": 0},
     }
 
 
@@ -331,7 +331,7 @@ def test_different_questions_behind_a_shared_preamble_are_not_near_duplicates():
     report = check([preambled(q, a) for q, a in QUESTIONS])
     assert by_code(report, "DQ402") == {}
     boilerplate = report.dataset["duplicates"]["boilerplate"]
-    assert (boilerplate["lines"], boilerplate["records"], boilerplate["min_records"]) == (9, 24, 20)
+    assert (boilerplate["lines"], boilerplate["records"], boilerplate["min_records"]) == (9, 24, 3)
 
 
 def test_without_leaving_the_preamble_out_they_would_all_be_near_duplicates():
@@ -421,16 +421,30 @@ def test_chinese_questions_behind_a_shared_chinese_preamble():
     assert by_code(report, "DQ402")[f"<records>:{len(records) + 1}"].startswith("near-duplicate of <records>:1 ")
 
 
-def test_a_copy_with_its_numbers_changed_is_a_near_duplicate():
-    original = record(
-        "5 kilometers is 5000 meters, since a kilometer is 1000 meters.", instruction="Convert 5 km to meters."
+def test_a_long_copy_with_its_numbers_changed_is_a_near_duplicate():
+    answer = (
+        "A kilometer is 1000 meters, so multiply the distance in kilometers by 1000: 5 kilometers is "
+        "5 x 1000 = 5000 meters. The same works for any distance, and the other way round you divide "
+        "the meters by 1000 to get kilometers back."
     )
-    copy = record(
-        "12 kilometers is 12000 meters, since a kilometer is 1000 meters.", instruction="Convert 12 km to meters."
+    copy = answer.replace("5 kilometers", "12 kilometers").replace("5 x 1000 = 5000", "12 x 1000 = 12000")
+    report = check(
+        [record(answer, instruction="Convert 5 km to meters."), record(copy, instruction="Convert 12 km to meters.")]
     )
-    report = check([original, copy])
     assert by_code(report, "DQ401") == {}
     assert by_code(report, "DQ402")["<records>:2"].startswith("near-duplicate of <records>:1 (similarity 1.00,")
+
+
+def test_short_records_that_differ_only_in_their_numbers_are_different_questions():
+    report = check(
+        [
+            record("45 kilometers is 45000 meters.", instruction="Convert 45 kilometers to meters."),
+            record("8 kilometers is 8000 meters.", instruction="Convert 8 kilometers to meters."),
+            record("The cube of 4 is 64.", instruction="What is the cube of 4?"),
+            record("The cube of 7 is 343.", instruction="What is the cube of 7?"),
+        ]
+    )
+    assert report.summary.rejected == 0
 
 
 def test_exact_copies_do_not_make_a_line_boilerplate():
