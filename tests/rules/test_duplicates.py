@@ -334,6 +334,19 @@ def test_different_questions_behind_a_shared_preamble_are_not_near_duplicates():
     assert (boilerplate["lines"], boilerplate["records"], boilerplate["min_records"]) == (9, 24, 3)
 
 
+def test_three_records_are_enough_to_tell_a_preamble_from_what_they_ask():
+    report = check([preambled(q, a) for q, a in QUESTIONS[:3]])
+    assert by_code(report, "DQ402") == {}
+    assert report.dataset["duplicates"]["boilerplate"]["records"] == 3
+
+
+def test_two_records_sharing_a_preamble_look_like_copies_of_each_other():
+    # Nothing tells a preamble two records share from a copy's unedited text: the price of
+    # finding copies whose question was left as it was.
+    report = check([preambled(q, a) for q, a in QUESTIONS[:2]])
+    assert list(by_code(report, "DQ402")) == ["<records>:2"]
+
+
 def test_without_leaving_the_preamble_out_they_would_all_be_near_duplicates():
     report = check(
         [preambled(q, a) for q, a in QUESTIONS], rules={"DQ402": {"boilerplate-min-records": 1000}}, complete=True
