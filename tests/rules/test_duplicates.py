@@ -521,7 +521,10 @@ def test_check_exits_1_when_the_duplicate_rate_passes_the_fail_threshold(write_j
     # 80 different records (words of their own) and 20 copies: a rate of 0.2 whose 95% interval
     # (0.133-0.289) lies wholly above the fail level 0.1
     words = [f"{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}{chr(97 + i // 676)}" for i in range(0, 80 * 37, 37)]
-    records = [record(f"An answer about {w}: why {w} matters to {w}-ologists.", instruction=f"Tell me about {w}.") for w in words]
+    records = [
+        record(f"An answer about {w}: why {w} matters to {w}-ologists.", instruction=f"Tell me about {w}.")
+        for w in words
+    ]
     path = write_jsonl(records + records[:20])
     runner = CliRunner()
     failing = runner.invoke(main, ["check", str(path), "--select", "DQ4", "--format", "json"])
