@@ -104,7 +104,7 @@ class AgainstSet:
         if query.size == 0:
             return
         estimate, shared = jaccard(compared, rows[query], self.sets, items)
-        close = estimate >= self.options.threshold
+        close = self.options.close(estimate, np.minimum(compared.sizes[rows[query]], self.sets.sizes[items]))
         best = (
             pl.DataFrame(
                 {"row": rows[query[close]], "item": items[close], "sim": estimate[close], "shared": shared[close]}

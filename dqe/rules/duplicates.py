@@ -103,6 +103,16 @@ class SimilarityOptions(RuleOptions):
     boilerplate_min_records: int = Field(
         3, ge=2, description="the fewest records a line must recur in to count as boilerplate"
     )
+    short_shingles: int = Field(
+        40,
+        ge=0,
+        description="a pair whose smaller set holds fewer shingles than this is short: a few words "
+        "make the difference between two short requests ('draw a woman with wings' and 'draw a woman "
+        "in a green headband'), so it must reach short-threshold",
+    )
+    short_threshold: float = Field(
+        0.7, gt=0.0, le=1.0, description="the similarity a short pair must reach (see short-shingles)"
+    )
 
     @model_validator(mode="after")
     def _bands_fit(self) -> SimilarityOptions:
@@ -113,6 +123,12 @@ class SimilarityOptions(RuleOptions):
 
     def banding(self) -> Bands:
         return Bands(self.threshold, self.num_perm, self.bands, weights=RECALL_WEIGHTS)
+
+    def close(self, sims: np.ndarray, smaller: np.ndarray) -> np.ndarray:
+        """Which pairs of these exact similarities, and these sizes of their smaller sets, are
+        near-duplicates: at the threshold, or at short-threshold for short pairs."""
+        short = smaller < self.short_shingles
+        return (sims >= self.threshold) & (~short | (sims >= self.short_threshold))
 
     def boilerplate_floor(self, records: int) -> int:
         """How many records a line must recur in, among ``records``, to be boilerplate."""
@@ -514,7 +530,9 @@ class NearDuplicate(DuplicateRule):
             return agreement(compact, v, u) >= threshold - ESTIMATE_SIGMAS * np.sqrt(threshold * (1 - threshold) / n)
 
         def verify(v: np.ndarray, u: np.ndarray) -> np.ndarray:
-            return jaccard(compared, items[v], compared, items[u])[0]
+            # the exact similarity, or none for a short pair under its own threshold
+            sims = jaccard(compared, items[v], compared, items[u])[0]
+            return np.where(self.options.close(sims, np.minimum(sizes[v], sizes[u])) | (sims < threshold), sims, 0.0)
 
         return star_clusters(buckets, keep, verify, threshold)
 

@@ -460,6 +460,32 @@ def test_short_records_that_differ_only_in_their_numbers_are_different_questions
     assert report.summary.rejected == 0
 
 
+def test_short_requests_a_few_words_apart_are_different_requests():
+    # a stock reply makes short records look alike: a few words are the whole request
+    def drawing(request):
+        return {
+            "conversations": [
+                {"from": "human", "value": request},
+                {"from": "function_call", "value": f'Text2Image("{request.lower()}")'},
+                {"from": "observation", "value": "Image generated successfully."},
+                {"from": "gpt", "value": "Well, here is the generated image."},
+            ]
+        }
+
+    report = check(
+        [
+            drawing("Can you draw me a woman wearing a traditional headdress?"),
+            drawing("Can you draw a woman wearing a green headband?"),
+            drawing("Can you draw me a woman with blue hair and horns?"),
+        ]
+    )
+    assert report.summary.rejected == 0
+    # the same short request with one word changed is still a copy
+    same = "Can you draw me a woman wearing a green headband and a long red dress with golden buttons?"
+    report = check([drawing(same), drawing(same.replace("Can", "Could"))])
+    assert report.summary.rejected == 1
+
+
 def test_exact_copies_do_not_make_a_line_boilerplate():
     copies = [record(ANSWER)] * 30  # one text: its lines are counted once
     report = check([*copies, record(edit(ANSWER, [10]))], complete=True)
