@@ -29,7 +29,7 @@ _LAZY = {
     "Feature": "dqe.feature",
     "Classifier": "dqe.classifier",
     "RecordFormat": "dqe.formats.base",
-    "RecordError": "dqe.formats.base",
+    "RecordError": "dqe.errors",
     "Template": "dqe.templates",
     "Renderer": "dqe.render.base",
     "Record": "dqe.records",
@@ -42,8 +42,9 @@ __all__ = ["__version__", *_LAZY]
 if TYPE_CHECKING:
     from dqe.api import FilterResult, check, convert, filter
     from dqe.classifier import Classifier
+    from dqe.errors import RecordError
     from dqe.feature import Feature
-    from dqe.formats.base import RecordError, RecordFormat
+    from dqe.formats.base import RecordFormat
     from dqe.hookspecs import hookimpl, hookspec
     from dqe.plugins import load_plugins
     from dqe.records import Record, Turn

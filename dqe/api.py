@@ -17,7 +17,8 @@ from pydantic import BaseModel
 from dqe.config import Config, LoadedConfig, load_config, validate_config
 from dqe.context import loaded_dir
 from dqe.engine import Engine
-from dqe.formats.base import Layout, RecordError
+from dqe.errors import RecordError
+from dqe.formats.base import Layout
 from dqe.inputs import Inputs, expand, input_paths, refuse_overwriting, resolve_inputs
 from dqe.manifest import manifest_path, write_manifest
 from dqe.outputs import OutputCounts, write_outputs

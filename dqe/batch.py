@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import polars as pl
 
-from dqe.guard import PluginError, blame, describe
+from dqe.errors import PluginError
+from dqe.guard import blame, describe
 
 if TYPE_CHECKING:
     from dqe.engine import ActiveRule

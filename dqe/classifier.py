@@ -14,6 +14,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar, Literal
 
+from dqe.errors import ConfigError, PluginError
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -97,7 +99,6 @@ def language_unions(table: object, where: str, by_script: bool = True) -> dict[b
     automaton outgrows its cache; and the Chinese ones need only be tried on text with Chinese in
     it. Keywords alone are cheapest in one regex: each regex is a pass over the text.
     """
-    from dqe.config import ConfigError
 
     if table is None:
         return {}
@@ -160,8 +161,6 @@ def regex_union(patterns: list[str], where: str) -> str | None:
     import polars as pl
     from polars.exceptions import ComputeError
 
-    from dqe.config import ConfigError
-
     probe = pl.Series([""], dtype=pl.String)
     for i, pattern in enumerate(patterns):
         try:
@@ -189,7 +188,7 @@ def labelled(
     to the classifier."""
     import polars as pl
 
-    from dqe.guard import PluginError, blame
+    from dqe.guard import blame
 
     labels = given.alias(column)
     sure = pl.Series(confidence or "confidence", [1.0] * given.len(), dtype=pl.Float64)

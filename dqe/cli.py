@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 import click
 
 from dqe import __version__
+from dqe.errors import USER_ERRORS, GateRefused, TrainingInterrupted
 
 FORMATS = ("text", "json", "jsonl", "html", "github", "sarif", "junit", "markdown")  # built in; plugins add more
 
@@ -67,16 +68,10 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from dqe.config import ConfigError
-        from dqe.files import InputError
-        from dqe.formats.base import RecordError
-        from dqe.plugins import PluginError
-        from dqe.render.base import RenderError
-        from dqe.writers import OutputError
 
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, InputError, OutputError, PluginError, RecordError, RenderError) as exc:
+        except USER_ERRORS as exc:
             _fail(str(exc))
         except OSError as exc:  # an I/O error no reader or writer named: still not a gate failure
             where = f"{exc.filename}: " if exc.filename else ""
@@ -645,10 +640,8 @@ def train(config_file: Path | None, resume: Path | None, force: bool, quiet: boo
     """
     _require_train_extra("train")
     from dqe.train.config import load_train_config, read_train_table
-    from dqe.train.gate import GateRefused
     from dqe.train.run import resume_config
     from dqe.train.run import train as run_train
-    from dqe.train.trainer import TrainingInterrupted
 
     names = {
         "lr": "optim.lr",

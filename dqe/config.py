@@ -16,12 +16,9 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from dqe.errors import ConfigError
 from dqe.formats.base import Columns, Tags
 from dqe.rule import kebab_case
-
-
-class ConfigError(Exception):
-    """A configuration that cannot be used (exit code 2); the message names the key."""
 
 
 class Threshold(BaseModel):

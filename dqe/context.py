@@ -7,7 +7,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dqe.config import ConfigError, LoadedConfig
+from dqe.config import LoadedConfig
+from dqe.errors import ConfigError
 from dqe.guard import blame
 from dqe.packs import Packs
 

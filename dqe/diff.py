@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.text import Text
 
-from dqe.files import InputError
+from dqe.errors import InputError
 from dqe.render.common import flatten_numbers, number
 from dqe.render.text import titled_table
 from dqe.report import Report

@@ -20,9 +20,10 @@ from pydantic import BaseModel
 from dqe.batch import BatchProcessor
 from dqe.config import LoadedConfig
 from dqe.context import Context
+from dqe.errors import PluginError
 from dqe.feature import Feature
 from dqe.gate import ENGINE_METRICS, GateResult, evaluate_gate, resolve_metrics
-from dqe.guard import PluginError, blame, describe
+from dqe.guard import blame, describe
 from dqe.inputs import Inputs, resolve_inputs
 from dqe.plugins import Registry
 from dqe.reader import FileInfo, Reader

@@ -22,6 +22,8 @@ from typing import IO, Any, Literal, NamedTuple
 
 import orjson
 
+from dqe.errors import InputError
+
 Container = Literal["jsonl", "json", "parquet"]
 CONTAINERS: tuple[str, ...] = ("jsonl", "json", "parquet")
 
@@ -67,10 +69,6 @@ def _bytes_of(text: str, encoding: str) -> bytes:
 
 
 codecs.register_error(_BYTES_ERRORS, _escape_bytes)
-
-
-class InputError(Exception):
-    """An input that cannot be read at all: a missing file, an unknown format (exit code 2)."""
 
 
 class Item(NamedTuple):

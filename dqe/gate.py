@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from dqe.config import ConfigError, Threshold
-from dqe.guard import PluginError
+from dqe.config import Threshold
+from dqe.errors import ConfigError, PluginError
 from dqe.rule import GateMetric
 
 ENGINE_METRICS = (

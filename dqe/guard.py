@@ -12,9 +12,7 @@ from __future__ import annotations
 import traceback
 from types import TracebackType
 
-
-class PluginError(Exception):
-    """A plugin that cannot be used; the run stops with exit code 2."""
+from dqe.errors import ConfigError, PluginError, RenderError
 
 
 def describe(exc: BaseException) -> str:
@@ -26,8 +24,6 @@ def describe(exc: BaseException) -> str:
 
 def _passes(exc: BaseException) -> bool:
     """Exceptions that leave plugin code as themselves."""
-    from dqe.config import ConfigError
-    from dqe.render.base import RenderError
 
     return isinstance(exc, KeyboardInterrupt | PluginError | ConfigError | RenderError)
 

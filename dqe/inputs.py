@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dqe.files import InputError, file_sha256
+from dqe.errors import InputError
+from dqe.files import file_sha256
 
 STDIN = "-"
 STDIN_LABEL = "<stdin>"

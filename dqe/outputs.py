@@ -25,8 +25,8 @@ import polars as pl
 from pydantic import BaseModel, Field
 
 from dqe.engine import ActiveRule, RunResult
+from dqe.errors import PluginError
 from dqe.inputs import ANNOTATION
-from dqe.plugins import PluginError
 from dqe.reader import Reader, record_id
 from dqe.report import all_findings, nest_labels, record_labels
 from dqe.writers import ObjectWriter, PendingFile

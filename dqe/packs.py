@@ -14,7 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 
 
 def shipped_dir() -> Path:

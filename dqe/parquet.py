@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from dqe.files import MAX_DEPTH, TOO_DEEP, InputError, Item, exact_loads, too_deep
+from dqe.errors import InputError
+from dqe.files import MAX_DEPTH, TOO_DEEP, Item, exact_loads, too_deep
 
 if TYPE_CHECKING:
     import polars as pl

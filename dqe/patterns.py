@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 
 
 def check_regex(pattern: str, where: str) -> str:

@@ -24,9 +24,10 @@ from pydantic import BaseModel, Field
 
 from dqe import hookspecs
 from dqe.classifier import TARGETS, Classifier
+from dqe.errors import PluginError
 from dqe.feature import Feature
 from dqe.formats.base import RecordFormat
-from dqe.guard import PluginError, describe
+from dqe.guard import describe
 from dqe.render.base import Renderer
 from dqe.rule import CODE_PATTERN, DatasetRule, RecordRule, Rule, RuleOptions
 from dqe.templates import Template

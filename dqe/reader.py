@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import orjson
 from pydantic import BaseModel
 
-from dqe.files import InputError, Item, read_items, sniff
-from dqe.formats.base import Columns, Layout, RecordError, RecordFormat, Tags
-from dqe.guard import PluginError, blame, describe
+from dqe.errors import InputError, PluginError, RecordError
+from dqe.files import Item, read_items, sniff
+from dqe.formats.base import Columns, Layout, RecordFormat, Tags
+from dqe.guard import blame, describe
 from dqe.inputs import ANNOTATION, InputFile, resolve_inputs
 from dqe.records import batch_schema
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import orjson
 from pydantic import BaseModel
 
-from dqe.formats.base import RecordError
+from dqe.errors import RecordError
 from dqe.reader import Reader
 from dqe.records import Turn
 

@@ -11,7 +11,8 @@ from typing import NamedTuple
 
 from pydantic import ValidationError
 
-from dqe.config import Config, ConfigError, describe_errors
+from dqe.config import Config, describe_errors
+from dqe.errors import ConfigError
 from dqe.guard import blame
 from dqe.plugins import Registry
 from dqe.rule import Rule, RuleOptions, Severity

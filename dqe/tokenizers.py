@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from dqe.config import ConfigError
+from dqe.errors import TokenizerError
 
 # The files tiktoken downloads, and their sha256 (the hashes tiktoken itself checks).
 _TIKTOKEN_FILES = {
@@ -34,10 +34,6 @@ _TIKTOKEN_FILES = {
 
 
 THREADS: int | None = None  # threads per tokenizer call; None: up to 4, by cores
-
-
-class TokenizerError(ConfigError):
-    """A tokenizer spec that cannot be loaded (a config error: exit code 2)."""
 
 
 class Tokenizer(Protocol):

@@ -19,6 +19,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
+from dqe.errors import PluginError
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -74,7 +76,6 @@ def _start(loaded: LoadedConfig, disabled: list[str]) -> None:
 
 
 def _work(frame: pl.DataFrame) -> BatchResult:
-    from dqe.guard import PluginError
 
     if _PROCESSOR is None:
         raise PluginError(f"a worker process could not set up the rules: {_START_ERROR}")
@@ -133,8 +134,6 @@ def run_batches(
                 done, future = pending.popleft()
                 yield done, future.result()
     except BrokenProcessPool as exc:
-        from dqe.guard import PluginError
-
         raise PluginError(
             f"a worker process died while checking ({exc}); plugin code may have ended it (os._exit) or "
             "crashed the interpreter: run with --workers 1 to see which rule"

@@ -22,11 +22,8 @@ from typing import IO, Any
 
 import orjson
 
+from dqe.errors import OutputError
 from dqe.files import Container
-
-
-class OutputError(Exception):
-    """An output that cannot be written (exit code 2); the message names the file."""
 
 
 def _error(path: Path, exc: OSError) -> OutputError:

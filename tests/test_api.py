@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 import dqe
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 
 GOOD = {"instruction": "Name a primary colour.", "output": "Red."}
 BAD = {"instruction": "Name a secondary colour.", "output": "  "}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dqe.config import ConfigError, find_config, load_config
+from dqe.config import find_config, load_config
+from dqe.errors import ConfigError
 from dqe.plugins import load_plugins
 from dqe.selection import select_rules
 

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dqe
-from dqe.files import InputError, read_items, sniff
+from dqe.errors import InputError
+from dqe.files import read_items, sniff
 from dqe.formats.base import Columns, Tags
 from dqe.plugins import load_plugins
 

@@ -8,7 +8,8 @@ import pytest
 import dqe
 from dqe.config import load_config
 from dqe.engine import Engine
-from dqe.plugins import PluginError, load_plugins
+from dqe.errors import PluginError
+from dqe.plugins import load_plugins
 
 GOOD = {"instruction": "Say hi.", "output": "Hi!"}
 

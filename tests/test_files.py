@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from dqe.files import InputError, read_items, sniff
+from dqe.errors import InputError
+from dqe.files import read_items, sniff
 
 
 def items_of(path):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dqe.config import ConfigError, Threshold
+from dqe.config import Threshold
+from dqe.errors import ConfigError
 from dqe.gate import ENGINE_METRICS, resolve_metrics
 from dqe.rule import GateMetric
 
@@ -66,7 +67,7 @@ def test_every_shipped_metric_declares_its_bounds():
 
 
 def test_a_plugin_metric_whose_own_defaults_are_out_of_order_is_a_plugin_error():
-    from dqe.plugins import PluginError
+    from dqe.errors import PluginError
 
     broken = GateMetric(name="odd", key="o", description="", direction="max", fail=0.1, warn=0.5, bounds=(0, 1))
     with pytest.raises(PluginError, match="gate metric 'odd': its default warn level 0.5 is above its fail level 0.1"):

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 import dqe
 from dqe.cli import main
-from dqe.plugins import PluginError
+from dqe.errors import PluginError
 from dqe.testing.hostile import CASES, NAME, PRINTED, Hostile
 
 GOOD = {"instruction": "Say hello.", "output": "Hello!"}

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 import dqe
 from dqe.cli import main
-from dqe.files import InputError
+from dqe.errors import InputError
 from tests.conftest import ROOT
 
 RECORDS = [

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 import dqe
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.patterns import alternation, marker_pattern, pattern_list
 from tests.conftest import failures
 

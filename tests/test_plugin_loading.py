@@ -17,7 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from dqe.cli import main
-from dqe.plugins import PluginError, load_plugins
+from dqe.errors import PluginError
+from dqe.plugins import load_plugins
 
 RULE = '''
 import polars as pl

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 import dqe
 from dqe.cli import main
-from dqe.plugins import PluginError, load_plugins
+from dqe.errors import PluginError
+from dqe.plugins import load_plugins
 
 GOOD = {"instruction": "Say hi.", "output": "Hi there!"}
 

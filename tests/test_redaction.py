@@ -10,8 +10,8 @@ import pytest
 
 import dqe
 from dqe import RecordRule, RuleOptions, hookimpl
+from dqe.errors import PluginError
 from dqe.manifest import load_manifest
-from dqe.plugins import PluginError
 from dqe.reader import record_id
 
 

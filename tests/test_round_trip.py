@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 import dqe
 from dqe.cli import main
-from dqe.files import InputError, read_items, sniff
+from dqe.errors import InputError
+from dqe.files import read_items, sniff
 from dqe.parquet import encode
 
 ints = st.integers() | st.sampled_from([2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**40])

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from dqe import RecordRule
-from dqe.plugins import PluginError
+from dqe.errors import PluginError
 from dqe.rules.structure import Structure
 from dqe.testing import RuleRun, assert_findings, batch, conversation, record, run_rule
 

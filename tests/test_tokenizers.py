@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dqe.tokenizers import TiktokenTokenizer, TokenizerError, load_tokenizer, seed_tiktoken_cache
+from dqe.errors import TokenizerError
+from dqe.tokenizers import TiktokenTokenizer, load_tokenizer, seed_tiktoken_cache
 
 
 def test_tiktoken_cache_is_seeded_offline(tmp_path, monkeypatch):

@@ -7,8 +7,9 @@ import os
 
 import pytest
 
+from dqe.errors import OutputError
 from dqe.files import read_items, sniff
-from dqe.writers import ObjectWriter, OutputError, OutputSet, PendingFile
+from dqe.writers import ObjectWriter, OutputSet, PendingFile
 
 
 def items_of(path):

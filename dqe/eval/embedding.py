@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 
 _POOLING_KEYS = (
     ("pooling_mode_cls_token", "cls"),

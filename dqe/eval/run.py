@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from rich.console import Console
 
+from dqe.errors import RenderError
 from dqe.eval.errors import AnswerChecker
 from dqe.eval.generate import Generator
 from dqe.eval.report import (
@@ -252,7 +253,6 @@ def evaluate(
 
 def write_outputs(report: EvalReport, out: Path) -> None:
     """generations.jsonl, report.html (with the [html] extra) and report.json in ``out``."""
-    from dqe.render.base import RenderError
     from dqe.render.evaluation import render_eval_html
 
     try:

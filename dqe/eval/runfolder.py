@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dqe.config import ConfigError, LoadedConfig
-from dqe.files import InputError, file_sha256
+from dqe.config import LoadedConfig
+from dqe.errors import ConfigError, InputError
+from dqe.files import file_sha256
 from dqe.train.config import TrainConfig, build_config
 from dqe.train.data import Example, read_examples
 from dqe.train.runfolder import read_json

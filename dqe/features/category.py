@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from dqe.classifier import SPACELESS_TEXT, Classifier, alias_table, labelled, language_unions, normalize_labels
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.feature import Feature
 from dqe.hookspecs import hookimpl
 

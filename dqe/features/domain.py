@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from dqe.classifier import SPACELESS, Classifier, alias_table, labelled, normalize_labels, regex_union
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.feature import Feature
 from dqe.hookspecs import hookimpl
 

@@ -64,7 +64,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.feature import Feature
 from dqe.hookspecs import hookimpl
 from dqe.langid import DECISIVE, UNDETERMINED, Detection, LanguageIdentifier, load_profiles, profiles_dir

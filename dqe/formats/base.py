@@ -12,11 +12,8 @@ from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
+from dqe.errors import RecordError
 from dqe.records import Record
-
-
-class RecordError(ValueError):
-    """A record that cannot be read as its format; the message names the field at fault."""
 
 
 class Columns(BaseModel):

@@ -6,15 +6,8 @@ from typing import Any
 
 import orjson
 
-from dqe.formats.base import (
-    Columns,
-    Normalized,
-    RecordError,
-    RecordFormat,
-    Tags,
-    metadata,
-    tools_field,
-)
+from dqe.errors import RecordError
+from dqe.formats.base import Columns, Normalized, RecordFormat, Tags, metadata, tools_field
 from dqe.hookspecs import hookimpl
 from dqe.records import Record
 

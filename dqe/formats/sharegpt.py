@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dqe.formats.base import (
-    Columns,
-    Normalized,
-    RecordError,
-    RecordFormat,
-    Tags,
-    metadata,
-    text_field,
-    tools_field,
-)
+from dqe.errors import RecordError
+from dqe.formats.base import Columns, Normalized, RecordFormat, Tags, metadata, text_field, tools_field
 from dqe.hookspecs import hookimpl
 from dqe.records import Record
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dqe.guard import PluginError, blame
+from dqe.errors import PluginError, RenderError
+from dqe.guard import blame
 from dqe.hookspecs import hookimpl
-from dqe.render.base import Renderer, RenderError
+from dqe.render.base import Renderer
 
 if TYPE_CHECKING:
     from dqe.plugins import Registry
     from dqe.report import Report
 
-__all__ = ["RenderError", "Renderer", "get_renderer", "prepare", "render"]
+__all__ = ["Renderer", "get_renderer", "prepare", "render"]
 
 
 class TextRenderer(Renderer):

@@ -11,10 +11,6 @@ if TYPE_CHECKING:
     from dqe.report import Report
 
 
-class RenderError(Exception):
-    """A renderer that cannot run here, such as a missing optional dependency (exit code 2)."""
-
-
 class Renderer(ABC):
     """Base class of a report format; subclasses set ``name`` and ``summary``.
 

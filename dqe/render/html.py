@@ -25,9 +25,9 @@ from typing import Any
 import polars as pl
 
 from dqe import __version__
+from dqe.errors import RenderError
 from dqe.gate import MetricResult
 from dqe.record_text import RecordText
-from dqe.render.base import RenderError
 from dqe.render.common import (
     dataset_facts,
     flatten_numbers,

@@ -9,7 +9,7 @@ import polars as pl
 from rich.console import Console
 from rich.text import Text
 
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.records import Turn
 from dqe.render.common import statuses
 from dqe.report import Report

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import polars as pl
 from pydantic import Field
 
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.hookspecs import hookimpl
 from dqe.patterns import check_regex, languages, marker_pattern, pack_value, selected, string_list
 from dqe.rule import RecordRule, RuleOptions, worst_exchange

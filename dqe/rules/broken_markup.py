@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.hookspecs import hookimpl
 from dqe.patterns import check_regex, string_list
 from dqe.rule import RecordRule, RuleOptions, worst_exchange

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.hookspecs import hookimpl
 from dqe.patterns import categories, marker_pattern, pack_value
 from dqe.rule import RecordRule, RuleOptions, worst_exchange

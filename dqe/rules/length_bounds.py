@@ -7,7 +7,7 @@ from typing import NamedTuple
 import polars as pl
 from pydantic import Field, model_validator
 
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.hookspecs import hookimpl
 from dqe.patterns import languages, marker_pattern, pack_value, pattern_list
 from dqe.rule import RecordRule, RuleOptions, worst_exchange

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.hookspecs import hookimpl
 from dqe.patterns import categories, marker_pattern, pack_value, selected
 from dqe.rule import RecordRule, RuleOptions, worst_exchange

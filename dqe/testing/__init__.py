@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dqe.errors import PluginError
 from dqe.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ class _OneRule:
 def _registry(
     rule: type[Rule] | str, plugins: Sequence[object], disabled: Iterable[str]
 ) -> tuple[Registry, type[Rule]]:
-    from dqe.plugins import PluginError, load_plugins
+    from dqe.plugins import load_plugins
 
     registry = load_plugins(disabled=disabled, extra=plugins)
     registry.raise_errors()
@@ -258,7 +259,7 @@ def batch(
 
     from dqe.api import resolve_config
     from dqe.context import Context
-    from dqe.plugins import PluginError, load_plugins
+    from dqe.plugins import load_plugins
     from dqe.reader import Reader
 
     registry = load_plugins(extra=plugins)

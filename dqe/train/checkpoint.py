@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from dqe.files import InputError
+from dqe.errors import InputError
 from dqe.train.runfolder import checkpoints, read_json, write_json
 
 ADAPTER_FILE = "adapter_model.safetensors"

@@ -14,7 +14,8 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dqe.config import ConfigError, describe_errors, read_toml
+from dqe.config import describe_errors, read_toml
+from dqe.errors import ConfigError
 from dqe.rule import kebab_case
 
 MODEL_TEMPLATE = "model"  # the template name that means: the tokenizer's own chat template

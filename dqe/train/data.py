@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from dqe.config import LoadedConfig
+from dqe.errors import RecordError
 from dqe.files import file_sha256
-from dqe.formats.base import RecordError
 from dqe.plugins import Registry
 from dqe.reader import Reader, record_id
 from dqe.records import Record, Source, Turn

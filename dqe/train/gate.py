@@ -14,17 +14,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from dqe.config import ConfigError, LoadedConfig
+from dqe.config import LoadedConfig
+from dqe.errors import ConfigError
 from dqe.files import file_sha256
 from dqe.manifest import GateManifest, ids_sha256, load_manifest, manifest_path
-
-
-class GateRefused(Exception):
-    """Training refused because the data did not clear the gate (exit code 1)."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
-        self.problems = problems
 
 
 @dataclass

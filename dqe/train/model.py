@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.train.config import TrainConfig
 
 # The linear layers of the transformer blocks, by model_type (lm_head and embeddings excluded).

@@ -16,8 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
-from dqe.config import ConfigError
-from dqe.files import InputError
+from dqe.errors import ConfigError, GateRefused, InputError, TrainingInterrupted
 from dqe.formats.base import Columns
 from dqe.inputs import refuse_overwriting
 from dqe.manifest import manifest_path
@@ -31,7 +30,7 @@ from dqe.train.encode import (
     ledger_dicts,
     ledger_totals,
 )
-from dqe.train.gate import GateCheck, GateRefused, check_gate
+from dqe.train.gate import GateCheck, check_gate
 from dqe.train.runfolder import checkpoints, read_json, write_json
 from dqe.writers import ObjectWriter, OutputSet
 
@@ -178,7 +177,7 @@ def train(
     )
     from dqe.train.monitor import plot_losses
     from dqe.train.outputs import base_model_info, device_info, library_versions, merge_adapter, now
-    from dqe.train.trainer import Trainer, TrainingInterrupted
+    from dqe.train.trainer import Trainer
 
     started = now()
     seed_everything(config.seed)

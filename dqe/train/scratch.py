@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from dqe.errors import ConfigError, InputError
+
 BOS, EOS, PAD = "<s>", "</s>", "<pad>"
 MARKERS = ("<|im_start|>", "<|im_end|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>")
 
@@ -118,8 +120,6 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from dqe.api import resolve_config
-    from dqe.config import ConfigError
-    from dqe.files import InputError
     from dqe.plugins import load_plugins
     from dqe.train.data import read_examples
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from dqe.errors import TrainingInterrupted
 from dqe.train.batches import BatchPlan, Rows, collate, supervised_count, token_count
 from dqe.train.checkpoint import (
     load_adapter_weights,
@@ -32,15 +33,6 @@ from dqe.train.loss import loss_sum, mean_loss
 from dqe.train.model import head_and_body
 from dqe.train.monitor import Monitor
 from dqe.train.runfolder import checkpoints, write_json
-
-
-class TrainingInterrupted(Exception):
-    """Ctrl-C: the run stopped at a step boundary and saved a checkpoint there."""
-
-    def __init__(self, step: int, checkpoint: Path):
-        super().__init__(f"interrupted after step {step}; checkpoint saved in {checkpoint}")
-        self.step = step
-        self.checkpoint = checkpoint
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 
 pytestmark = pytest.mark.train
 

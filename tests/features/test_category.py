@@ -9,9 +9,10 @@ import pytest
 import dqe
 from dqe import hookimpl
 from dqe.classifier import Classifier
-from dqe.config import ConfigError, load_config
+from dqe.config import load_config
 from dqe.engine import Engine
-from dqe.plugins import PluginError, load_plugins
+from dqe.errors import ConfigError, PluginError
+from dqe.plugins import load_plugins
 
 CASES = [
     ("programming", "Write a Python function that reverses a string."),

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 import dqe
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.features.language import prose, words
 from dqe.testing import batch, conversation, record
 

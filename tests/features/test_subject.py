@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from dqe.config import ConfigError, load_config
+from dqe.config import load_config
 from dqe.engine import Engine
+from dqe.errors import ConfigError
 from dqe.plugins import load_plugins
 
 

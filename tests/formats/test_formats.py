@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from dqe.errors import RecordError
 from dqe.formats.alpaca import Alpaca
-from dqe.formats.base import Columns, RecordError, Tags
+from dqe.formats.base import Columns, Tags
 from dqe.formats.openai import OpenAI
 from dqe.formats.sharegpt import ShareGPT
 from dqe.records import Record, Turn

@@ -6,9 +6,10 @@ import pytest
 
 import dqe
 from dqe import hookimpl
-from dqe.plugins import PluginError, load_plugins
+from dqe.errors import PluginError, RenderError
+from dqe.plugins import load_plugins
 from dqe.render import get_renderer
-from dqe.render.base import Renderer, RenderError
+from dqe.render.base import Renderer
 
 
 class CsvSummary(Renderer):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import dqe
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.testing import assert_findings, conversation, record, run_rule
 from tests.conftest import REAL_FILES, ROOT, failures, real
 
@@ -174,7 +174,10 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
             "We cannot determine if Lily is taller than John based on the given information: Lily is only "
             "compared with Susan.",
         ),
-        ("一个长方体的体积是12立方米，它的长宽高分别是多少？", "根据题目给出的信息，我们无法确定它的长宽高，因为有很多组数的乘积都是12。"),
+        (
+            "一个长方体的体积是12立方米，它的长宽高分别是多少？",
+            "根据题目给出的信息，我们无法确定它的长宽高，因为有很多组数的乘积都是12。",
+        ),
         # an apology that opens a long, helpful answer is manners; one that corrects the premise is an answer
         (
             "I have a fever.",

@@ -7,7 +7,7 @@ import math
 import pytest
 
 import dqe
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from tests.selection_support import PLUGIN, SELECT, record
 
 

@@ -10,7 +10,7 @@ import json
 import pytest
 
 import dqe
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.testing import conversation, record, run_rule
 from tests.conftest import REAL_FILES, failures, real
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import dqe
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.testing import run_rule
 from tests.conftest import REAL_FILES, failures, real
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import dqe
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.testing import assert_findings, conversation, record, run_rule
 from tests.conftest import REAL_FILES, ROOT, failures, real
 

@@ -67,7 +67,7 @@ def test_a_checkpoint_loads_its_state_back(saved):
 def test_a_pickle_that_would_run_code_is_refused_without_running_it(saved, tmp_path, piece):
     import torch
 
-    from dqe.files import InputError
+    from dqe.errors import InputError
     from dqe.train.checkpoint import load_checkpoint
 
     path, objects = saved

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.train.config import load_train_config
 from dqe.train.run import CONFIG_FILE, resume_config
 

@@ -11,9 +11,12 @@ import pytest
 
 pytest.importorskip("torch", reason="needs the [train] extra: pip install torch==2.13.0 -e '.[train]'")
 
-from dqe.train.gate import GateRefused  # noqa: E402
+from dqe.errors import (
+    GateRefused,  # noqa: E402
+    TrainingInterrupted,  # noqa: E402
+)
 from dqe.train.run import train  # noqa: E402
-from dqe.train.trainer import Hooks, TrainingInterrupted  # noqa: E402
+from dqe.train.trainer import Hooks
 
 pytestmark = [pytest.mark.train, pytest.mark.slow]
 
@@ -190,7 +193,7 @@ def test_early_stopping_keeps_the_best_adapter(torch_extra, tmp_path, ok, config
 
 
 def test_qlora_without_a_gpu_is_a_config_error(torch_extra, tmp_path, ok, config_for):
-    from dqe.config import ConfigError
+    from dqe.errors import ConfigError
 
     with pytest.raises(ConfigError, match="needs a CUDA GPU and bitsandbytes"):
         train(config_for(ok, tmp_path / "run", **{"lora.qlora": True}), echo=False)

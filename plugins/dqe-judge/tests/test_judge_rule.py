@@ -2,7 +2,7 @@
 
 import pytest
 
-from dqe.config import ConfigError
+from dqe.errors import ConfigError
 from dqe.testing import assert_findings, conversation, record, run_rule
 from dqe_judge import plugin
 from dqe_judge.rule import LlmJudge
