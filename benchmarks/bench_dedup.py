@@ -468,7 +468,7 @@ def main() -> None:
             child_datasketch(rest[0], rest[1], float(rest[2]), int(rest[3]))
         return
 
-    from dqe.rules.duplicates import SimilarityOptions
+    from dqe.similarity import SimilarityOptions
 
     options = SimilarityOptions()
     work = args.workdir

@@ -33,7 +33,7 @@ from bench_judgments import DATA, load_judgments, materialize  # noqa: E402
 
 from dqe.config import load_config  # noqa: E402
 from dqe.context import Context  # noqa: E402
-from dqe.features.category import UNCERTAIN, Category, TaxonomyClassifier  # noqa: E402
+from dqe.features.category import UNCERTAIN_CATEGORY, Category, TaxonomyClassifier  # noqa: E402
 from dqe.features.domain import Domain  # noqa: E402
 from dqe.features.subject import Subject  # noqa: E402
 from dqe.gate import wilson  # noqa: E402
@@ -91,7 +91,7 @@ def labels_figures() -> None:
     predicted = np.array(labels["category_pred"].to_list(), dtype=object)
     confidence = labels["category_confidence"].to_numpy()
     right = predicted == true_cat
-    uncertain = predicted == UNCERTAIN
+    uncertain = predicted == UNCERTAIN_CATEGORY
     print(f"{len(ids):,} judged records ({sum(truth[i].ref is None for i in ids):,} hand-written)")
     print(f"category top-1 {right.mean():.3f} (uncertain counted wrong)")
     print(f"  uncertain {uncertain.mean():.3f}; right where a category is named {right[~uncertain].mean():.3f}")

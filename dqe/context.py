@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,10 +13,12 @@ from dqe.guard import blame
 from dqe.packs import Packs
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from dqe.classifier import Classifier, Target
+    from dqe.feature import Feature
     from dqe.plugins import Registry
     from dqe.reader import FileInfo
-    from dqe.rule import Rule
     from dqe.templates import Template
     from dqe.tokenizers import Tokenizer
 
@@ -27,9 +29,10 @@ class Context:
         self.config = loaded.config
         self.registry = registry
         self._classifiers: dict[str, Classifier] = {}
-        # The run's rules by code, set by the engine once they exist: rules that cooperate
-        # read each other (the domain quota plans around the category quotas).
-        self.rules: dict[str, Rule] = {}
+        # Quota cuts that a later selection stage plays forward, by what they cut: a selection
+        # rule publishes its cut here (DQ411 "category": the records of a frame over their
+        # category's quota), so that another one (DQ421) plans around it without knowing the rule.
+        self.quota_cuts: dict[str, Callable[[pl.DataFrame], pl.DataFrame]] = {}
         self.files: list[FileInfo] = []  # the inputs of the current run, indexed by ``_file``
 
     def sources(self, files: Iterable[int], lines: Iterable[int]) -> list[str]:
@@ -59,6 +62,17 @@ class Context:
         except KeyError:
             known = ", ".join(sorted(self.registry.templates))
             raise ConfigError(f"unknown template '{self.config.template}' (key 'template'); known: {known}") from None
+
+    def feature(self, name: str) -> Feature:
+        """A new instance of the feature registered as ``name``: a rule that reads a feature's
+        helpers (its evidence, its text hashes for another data set) asks for it by name, as it
+        asks for its columns with ``needs``, instead of importing another plugin's module."""
+        try:
+            cls = self.registry.features[name]
+        except KeyError:
+            known = ", ".join(sorted(self.registry.features))
+            raise ConfigError(f"no feature '{name}' is registered; known: {known}") from None
+        return cls(self)
 
     def classifier(self, target: Target) -> Classifier:
         """The configured category or domain classifier, made once per run."""

@@ -159,7 +159,6 @@ class Engine:
             plugin = registry.plugin_of("rule", sel.cls.code)
             with blame(f"rule {sel.cls.code} (plugin '{plugin}') __init__", _without(sel.cls.code, plugin)):
                 self.rules.append(ActiveRule(sel.cls(sel.options, self.context), sel.severity, plugin))
-        self.context.rules = {a.code: a.rule for a in self.rules}
         self.features = _order_features(self.rules, registry, self.context)
         declared = [*ENGINE_METRICS, *(m for a in self.rules for m in a.rule.gate_metrics)]
         unselected = [m for cls in registry.rules.values() for m in cls.gate_metrics]

@@ -48,7 +48,7 @@ import polars as pl
 
 from dqe.langreplay import SeededReplay
 
-UNDETERMINED = "und"
+UNDETERMINED_LANGUAGE = "und"
 DECISIVE = 20.0  # nats between the best and second-best language that end a text's scoring
 REPLAY = 1.0  # nats: texts whose best two languages are closer get langdetect's seeded answer
 
@@ -418,7 +418,7 @@ class LanguageIdentifier:
 
     def __init__(self, profiles: Profiles | None = None):
         self.profiles = profiles or load_profiles()
-        self._codes = np.array([*self.profiles.languages, UNDETERMINED], dtype=object)
+        self._codes = np.array([*self.profiles.languages, UNDETERMINED_LANGUAGE], dtype=object)
         self._group_names = np.array(_GROUPS, dtype=object)
         self._strides = _strides(np.arange(_MAX_CHARS + 1)).astype(np.int32)
         self._replay = SeededReplay(self.profiles.probabilities, len(self.profiles.languages))

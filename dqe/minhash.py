@@ -388,14 +388,14 @@ def jaccard(left: Sets, left_rows: np.ndarray, right: Sets, right_rows: np.ndarr
     return np.where(union > 0, shared / np.maximum(union, 1), 0.0), shared
 
 
-NONE = np.iinfo(np.int64).max  # "no partner" in a partner matrix
+NO_PARTNER = np.iinfo(np.int64).max  # "no partner" in a partner matrix
 
 
 def merge_partners(best: np.ndarray, rows: np.ndarray, new: np.ndarray) -> None:
-    """Merge candidate partners ``new`` (one row per ``rows``, ``NONE``-padded) into
+    """Merge candidate partners ``new`` (one row per ``rows``, ``NO_PARTNER``-padded) into
     ``best[rows]``: each row keeps its smallest distinct partners, as many as ``best`` has columns."""
     merged = np.sort(np.concatenate((best[rows], new), axis=1), axis=1)
-    merged[:, 1:][merged[:, 1:] == merged[:, :-1]] = NONE
+    merged[:, 1:][merged[:, 1:] == merged[:, :-1]] = NO_PARTNER
     merged.sort(axis=1)
     best[rows] = merged[:, : best.shape[1]]
 
@@ -455,7 +455,7 @@ class Buckets:
         holding thousands (records that share nothing but common shingles) costs a few reads of
         the items that need them, not every pair, and does not hide what the other bands give."""
         found: list[np.ndarray] = []
-        complete = np.full(items.size, NONE, dtype=np.int64)
+        complete = np.full(items.size, NO_PARTNER, dtype=np.int64)
         everyone = items.size == self.size  # every item (in order): its own position is its place
         for members, where, order, rank, start in self._bands:
             if everyone:
@@ -482,7 +482,7 @@ class Buckets:
             kept = keep(items[rows[row]], mate)
             found.append(rows[row[kept]] * self.size + mate[kept])
         pairs = distinct(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
-        return pairs // self.size, pairs % self.size, complete, complete != NONE
+        return pairs // self.size, pairs % self.size, complete, complete != NO_PARTNER
 
 
 class BucketIndex:
@@ -501,17 +501,17 @@ class BucketIndex:
         """Unique pairs (query row, indexed item) that share a bucket in some band: for each
         query row its first ``partners`` items (the smallest), so that work stays linear."""
         n = keys.shape[0]
-        best = np.full((n, partners), NONE, dtype=np.int64)
+        best = np.full((n, partners), NO_PARTNER, dtype=np.int64)
         for band, (indexed, items) in enumerate(zip(self._keys, self._items, strict=True)):
             lo = np.searchsorted(indexed, keys[:, band], side="left")
             count = np.minimum(np.searchsorted(indexed, keys[:, band], side="right") - lo, partners)
             rows = np.flatnonzero(count)
             if rows.size == 0:
                 continue
-            found = np.full((rows.size, partners), NONE, dtype=np.int64)
+            found = np.full((rows.size, partners), NO_PARTNER, dtype=np.int64)
             for q in range(int(count.max())):
                 pick = count[rows] > q
                 found[pick, q] = items[lo[rows[pick]] + q]
             merge_partners(best, rows, found)
-        query, column = np.nonzero(best != NONE)
+        query, column = np.nonzero(best != NO_PARTNER)
         return query, best[query, column]

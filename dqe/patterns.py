@@ -52,7 +52,7 @@ def string_list(pack: dict[str, Any], path: str, pack_name: str) -> list[str]:
     return value
 
 
-def languages(pack: dict[str, Any], section: str, pack_name: str) -> dict[str, dict[str, Any]]:
+def pack_languages(pack: dict[str, Any], section: str, pack_name: str) -> dict[str, dict[str, Any]]:
     """The language tables of a section: ``{"en": {...}, "zh": {...}}`` (nested tables only)."""
     table = pack_value(pack, section, pack_name, dict, default={})
     return {lang: value for lang, value in table.items() if isinstance(value, dict) and lang != "weights"}
@@ -69,7 +69,7 @@ def marker_pattern(pack: dict[str, Any], section: str, key: str, pack_name: str)
     """One case-insensitive pattern for ``section.LANG.key`` over every language, or None
     when no language lists any entry."""
     parts = []
-    for lang in languages(pack, section, pack_name):
+    for lang in pack_languages(pack, section, pack_name):
         entries = string_list(pack, f"{section}.{lang}.{key}", pack_name)
         for entry in entries:
             check_regex(entry, f"rule pack '{pack_name}', '{section}.{lang}.{key}'")
@@ -91,7 +91,7 @@ def pattern_list(pack: dict[str, Any], path: str, pack_name: str) -> str | None:
     return "(?i)" + alternation(entries, boundaries=False)
 
 
-def categories(pack: dict[str, Any], pack_name: str) -> dict[str, tuple[dict[str, Any], str | None]]:
+def pack_categories(pack: dict[str, Any], pack_name: str) -> dict[str, tuple[dict[str, Any], str | None]]:
     """A pack's ``[categories.NAME]`` tables, in file order: each table and the combined pattern
     of its language tables' ``patterns`` (None when they list none)."""
     table = pack_value(pack, "categories", pack_name, dict)
@@ -103,7 +103,7 @@ def categories(pack: dict[str, Any], pack_name: str) -> dict[str, tuple[dict[str
     return out
 
 
-def selected(available: dict[str, Any], wanted: list[str], key: str) -> list[str]:
+def selected_names(available: dict[str, Any], wanted: list[str], key: str) -> list[str]:
     """The category names in ``wanted``, in pack order; a name the pack lacks is an error."""
     unknown = sorted(set(wanted) - set(available))
     if unknown:

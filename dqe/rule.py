@@ -4,7 +4,7 @@ A record rule sees batches of records as polars frames (columns: ``dqe.records.b
 plus the features it ``needs``) and returns one row per record: ``passed``, ``score`` (0..1,
 1 is best), ``message`` (why it failed) and, optionally, ``turn`` (the 1-based turn at fault)
 and ``evidence`` (what matched and the scores that decided, so that a wrong verdict is easy to
-see). A rule that judges every exchange of a conversation works on ``dqe.text.exchanges`` and
+see). A rule that judges every exchange of a conversation works on ``dqe.exchanges`` and
 folds its per-exchange results with ``worst_exchange``. A dataset rule ``collect``s compact per-record
 columns batch by batch and ``evaluate``s the whole set at the end, so that text never has to be
 held for the whole data set.

@@ -14,7 +14,7 @@ import dqe.minhash
 from dqe.features.text import TURN_SEPARATOR
 from dqe.minhash import (
     EMPTY,
-    NONE,
+    NO_PARTNER,
     NUMBERS_MASKED_FROM,
     TOKEN_PATTERN,
     Bands,
@@ -202,7 +202,7 @@ def test_sets_sharing_a_band_have_the_same_key_in_it():
 
 
 def partner_lists(partners):
-    return [[u for u in row if u != NONE] for row in partners.tolist()]
+    return [[u for u in row if u != NO_PARTNER] for row in partners.tolist()]
 
 
 def everyone(items, mates):
@@ -229,7 +229,9 @@ def test_partners_are_read_a_few_at_a_time_best_first():
     buckets = Buckets(keys)
     owner, mate, complete, more = buckets.partners(np.arange(10), np.full(10, -1), everyone, 2)
     assert mates(owner, mate, 10) == [[], [0], [0, 1]] + [[0, 1]] * 7
-    assert complete.tolist()[:4] == [NONE, NONE, NONE, 1] and more.tolist() == [False] * 3 + [True] * 7
+    assert (
+        complete.tolist()[:4] == [NO_PARTNER, NO_PARTNER, NO_PARTNER, 1] and more.tolist() == [False] * 3 + [True] * 7
+    )
     owner, mate, complete, more = buckets.partners(np.array([9, 9]), np.array([1, 7]), everyone, 2)
     assert mates(owner, mate, 2) == [[2, 3], [8]] and more.tolist() == [True, False]
 

@@ -27,7 +27,7 @@ from dqe.feature import Feature
 from dqe.hookspecs import hookimpl
 
 PACK = "categories"
-UNCERTAIN = "uncertain"  # the label of a record whose evidence is too thin to name a category
+UNCERTAIN_CATEGORY = "uncertain"  # the label of a record whose evidence is too thin to name a category
 ANSWER_CHARS = 150  # of the answer: its shape (a code block, a worked equation) shows at its start
 
 # Where each kind of pattern is matched (see rules/categories.toml).
@@ -281,7 +281,7 @@ class TaxonomyClassifier(Classifier):
         a, b, c = self.taxonomy.calibration
         confidence = 1.0 / (1.0 + np.exp(-(a + b * (top - runner_up) + c * top)))
         named = (confidence >= self.taxonomy.uncertain_below) & (top > 0)  # no evidence names nothing
-        labels = np.where(named, self._names[best], UNCERTAIN)
+        labels = np.where(named, self._names[best], UNCERTAIN_CATEGORY)
         return pl.DataFrame(
             {"label": labels.tolist(), "confidence": np.round(confidence, 4)},
             schema={"label": pl.String, "confidence": pl.Float64},
@@ -306,7 +306,7 @@ class Category(Feature):
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
         given = normalize_labels(batch["category"], self.aliases)
-        return labelled(batch, given, self.classifier, UNCERTAIN, "category_pred", "category_confidence")
+        return labelled(batch, given, self.classifier, UNCERTAIN_CATEGORY, "category_pred", "category_confidence")
 
 
 @hookimpl

@@ -28,7 +28,7 @@ from dqe.feature import Feature
 from dqe.hookspecs import hookimpl
 
 PREFIX = "domains/"
-GENERAL = "general"  # the label of a record no vertical lexicon matches
+GENERAL_DOMAIN = "general"  # the label of a record no vertical lexicon matches
 HEAD_CHARS = 1000  # of the question and of the answer: enough to tell, cheap to scan
 CONTEXT_HIT = 1.0  # a term in the system prompt or an earlier user turn: part of what is asked
 INPUT_HIT = 0.5  # a term in the input below the request line (a passage to work on) is half a hit
@@ -84,7 +84,7 @@ def _lexicon(name: str, pack: dict[str, Any]) -> Lexicon:
 def general_categories(context: Any) -> set[str]:
     """The task categories whose records are general whatever their topic (the general pack's
     ``domain.categories``): a word problem about money trains arithmetic, not finance."""
-    name = f"{PREFIX}{GENERAL}"
+    name = f"{PREFIX}{GENERAL_DOMAIN}"
     spec = context.pack(name).get("domain", {}) if name in context.packs.names(PREFIX) else {}
     names = spec.get("categories", []) if isinstance(spec, dict) else []
     if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
@@ -96,8 +96,8 @@ def load_lexicons(context: Any) -> list[Lexicon]:
     """Every domain pack, in name order (the order that breaks ties)."""
     names = context.packs.names(PREFIX)
     lexicons = [_lexicon(n[len(PREFIX) :], context.pack(n)) for n in names]
-    if not any(lex.name == GENERAL for lex in lexicons):
-        lexicons.append(Lexicon(GENERAL, False, 1, (), (), ()))
+    if not any(lex.name == GENERAL_DOMAIN for lex in lexicons):
+        lexicons.append(Lexicon(GENERAL_DOMAIN, False, 1, (), (), ()))
     return lexicons
 
 
@@ -149,7 +149,7 @@ class LexiconClassifier(Classifier):
         self.general = sorted(general_categories(context))
 
     def labels(self) -> list[str]:
-        return [GENERAL, *(lex.name for lex in self.lexicons)]
+        return [GENERAL_DOMAIN, *(lex.name for lex in self.lexicons)]
 
     def _topical(self, batch: pl.DataFrame) -> pl.Expr:
         """Whether a record's task can have a domain: not one of the general pack's categories."""
@@ -158,7 +158,7 @@ class LexiconClassifier(Classifier):
         return ~pl.col("_category").is_in(self.general)
 
     def classify(self, batch: pl.DataFrame) -> pl.Series:
-        labels = np.full(batch.height, GENERAL, dtype=object)
+        labels = np.full(batch.height, GENERAL_DOMAIN, dtype=object)
         if not self.lexicons or batch.height == 0:
             return pl.Series("domain", labels, dtype=pl.String)
         texts = (
@@ -192,7 +192,7 @@ class LexiconClassifier(Classifier):
             hits = texts.select([_hits(lex) for lex in self.lexicons]).to_numpy()
             names = np.array([lex.name for lex in self.lexicons], dtype=object)
             rows = texts["_row"].to_numpy()
-            labels[rows] = np.where(hits.max(axis=1) > 0, names[hits.argmax(axis=1)], GENERAL)
+            labels[rows] = np.where(hits.max(axis=1) > 0, names[hits.argmax(axis=1)], GENERAL_DOMAIN)
         return pl.Series("domain", labels, dtype=pl.String)
 
 
@@ -214,7 +214,7 @@ class Domain(Feature):
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
         given = normalize_labels(batch["domain"], self.aliases)
-        return labelled(batch, given, self.classifier, GENERAL, "domain_pred")
+        return labelled(batch, given, self.classifier, GENERAL_DOMAIN, "domain_pred")
 
 
 @hookimpl

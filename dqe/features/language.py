@@ -67,7 +67,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from dqe.errors import ConfigError
 from dqe.feature import Feature
 from dqe.hookspecs import hookimpl
-from dqe.langid import DECISIVE, UNDETERMINED, Detection, LanguageIdentifier, load_profiles, profiles_dir
+from dqe.langid import DECISIVE, UNDETERMINED_LANGUAGE, Detection, LanguageIdentifier, load_profiles, profiles_dir
 
 PACK = "language"
 _FENCED = r"(?s)```.*?```"
@@ -398,7 +398,7 @@ class Language(Feature):
         self.pack = load_pack(context.pack(PACK))
         self.identifier = LanguageIdentifier(load_profiles())
         self._codes = np.array(known_languages(), dtype=object)
-        self._labels = pl.Series([*known_languages(), UNDETERMINED], dtype=pl.String)
+        self._labels = pl.Series([*known_languages(), UNDETERMINED_LANGUAGE], dtype=pl.String)
         profiled = self.identifier.profiles.languages
         reported = [_MERGED.get(code, code) for code in profiled]
         # Each reported language's column of langdetect's scores; Chinese takes the max of two.
@@ -842,7 +842,7 @@ class Language(Feature):
         or "und" where more than three are."""
         names = self._names_of(bits)
         return pl.select(
-            pl.when(names.list.len() <= 3).then(names.list.join("/")).otherwise(pl.lit(UNDETERMINED))
+            pl.when(names.list.len() <= 3).then(names.list.join("/")).otherwise(pl.lit(UNDETERMINED_LANGUAGE))
         ).to_series()
 
     def _names_of(self, bits: np.ndarray) -> pl.Series:

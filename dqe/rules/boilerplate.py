@@ -8,11 +8,21 @@ from typing import NamedTuple
 import polars as pl
 from pydantic import Field
 
-from dqe.errors import ConfigError
-from dqe.hookspecs import hookimpl
-from dqe.patterns import check_regex, languages, marker_pattern, pack_value, selected, string_list
-from dqe.rule import RecordRule, RuleOptions, worst_exchange
-from dqe.text import exchanges, snippet
+from dqe import (
+    ConfigError,
+    RecordRule,
+    RuleOptions,
+    check_regex,
+    exchanges,
+    hookimpl,
+    marker_pattern,
+    pack_languages,
+    pack_value,
+    selected_names,
+    snippet,
+    string_list,
+    worst_exchange,
+)
 
 PACK = "boilerplate"
 _KEYS = {"label", "where", "turns", "short-only", "no-content", "other-voice", "self-question", "in-tool-use"}
@@ -98,7 +108,7 @@ def _structure(pack: dict, base: str, pack_name: str) -> Part | None:
     """One pattern for the subject + inability + task sequences of a category's language tables,
     with the alternation of their inabilities as what every match needs."""
     found, inabilities = [], []
-    for lang, table in languages(pack, base, pack_name).items():
+    for lang, table in pack_languages(pack, base, pack_name).items():
         present = [key for key in _STRUCTURE if key in table]
         if not present:
             continue
@@ -156,7 +166,7 @@ def load_categories(pack: dict, pack_name: str = PACK) -> list[Category]:
                 idioms=marker_pattern(pack, base, "idioms", pack_name),
                 filler=tuple(
                     word.lower()
-                    for lang in languages(pack, base, pack_name)
+                    for lang in pack_languages(pack, base, pack_name)
                     for word in string_list(pack, f"{base}.{lang}.filler", pack_name)
                 ),
                 start=_choice(pack, base, "where", "anywhere", pack_name) == "start",
@@ -226,7 +236,7 @@ class Boilerplate(RecordRule):
         super().__init__(options, context)
         pack = context.pack(PACK)
         found = load_categories(pack)
-        skipped = selected({c.name: c for c in found}, options.skip_categories, "rules.DQ203.skip-categories")
+        skipped = selected_names({c.name: c for c in found}, options.skip_categories, "rules.DQ203.skip-categories")
         self.categories = [c for c in found if c.name not in skipped]
         self.voice = marker_pattern(pack, "voice", "patterns", PACK)
         self.salutation = marker_pattern(pack, "voice", "salutations", PACK)

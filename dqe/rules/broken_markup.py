@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe.errors import ConfigError
-from dqe.hookspecs import hookimpl
-from dqe.patterns import check_regex, string_list
-from dqe.rule import RecordRule, RuleOptions, worst_exchange
-from dqe.text import snippet, turn_name, turn_texts
+from dqe import (
+    ConfigError,
+    RecordRule,
+    RuleOptions,
+    check_regex,
+    hookimpl,
+    snippet,
+    string_list,
+    turn_name,
+    turn_texts,
+    worst_exchange,
+)
 
 PACK = "markup"
 _FENCE = r"(?m)^\s*```|```[ \t]*$"  # a fence opens or closes a block at the start or the end of a line

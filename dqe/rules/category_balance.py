@@ -8,12 +8,19 @@ from typing import Any
 import polars as pl
 from pydantic import Field, field_validator
 
-from dqe.classifier import label_key
-from dqe.features.category import UNCERTAIN, category_aliases
-from dqe.gate import wilson
-from dqe.hookspecs import hookimpl
-from dqe.quotas import category_quotas, over_quota
-from dqe.rule import DatasetResult, DatasetRule, GateMetric, RuleOptions
+from dqe import (
+    UNCERTAIN_CATEGORY,
+    DatasetResult,
+    DatasetRule,
+    GateMetric,
+    RuleOptions,
+    category_aliases,
+    category_quotas,
+    hookimpl,
+    label_key,
+    over_quota,
+    wilson,
+)
 
 _SHOWN = 3  # categories listed as most and least represented
 
@@ -119,11 +126,12 @@ class CategoryBalance(DatasetRule):
         aliases = category_aliases(context)
         self.labels = [aliases.get(label_key(c), label_key(c)) for c in context.classifier("category").labels()]
         self.wanted = {aliases.get(label_key(c), label_key(c)): share for c, share in self.options.target.items()}
+        context.quota_cuts["category"] = lambda eligible: self.cut(eligible)[0]
 
     def target(self, observed: list[str]) -> dict[str, float]:
         """The target share of every known category: the classifier's labels, the configured
         ones and those the data names itself."""
-        known = list(dict.fromkeys([*self.labels, *self.wanted, *(c for c in observed if c != UNCERTAIN)]))
+        known = list(dict.fromkeys([*self.labels, *self.wanted, *(c for c in observed if c != UNCERTAIN_CATEGORY)]))
         rest = [c for c in known if c not in self.wanted]
         left = max(0.0, 1.0 - sum(self.wanted.values()))
         spread = left / len(rest) if rest and left > 1e-9 else 0.0
@@ -132,7 +140,7 @@ class CategoryBalance(DatasetRule):
     def cut(self, eligible: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int], dict[str, int]]:
         """The records of ``eligible`` over their category's quota, the quotas, the counts."""
         counts = dict(eligible.group_by("category_pred").len().iter_rows())
-        free = counts.pop(UNCERTAIN, 0)
+        free = counts.pop(UNCERTAIN_CATEGORY, 0)
         config = self.context.config
         quotas = category_quotas(counts, self.target(list(counts)), self.options.tolerance, free, config.max_records)
         return over_quota(eligible, "category_pred", quotas), quotas, counts
@@ -160,15 +168,15 @@ class CategoryBalance(DatasetRule):
         counts = dict(
             passing.group_by("category_pred").len().sort(["len", "category_pred"], descending=[True, False]).iter_rows()
         )
-        uncertain = counts.get(UNCERTAIN, 0)
-        classified = {c: n for c, n in counts.items() if c != UNCERTAIN}
+        uncertain = counts.get(UNCERTAIN_CATEGORY, 0)
+        classified = {c: n for c, n in counts.items() if c != UNCERTAIN_CATEGORY}
         total = sum(classified.values())
         target = self.target(list(classified))
         wanted = [c for c, q in target.items() if q > 0]
         shares = {c: n / total for c, n in classified.items()} if total else {}
         imbalance = 0.5 * sum(abs(shares.get(c, 0.0) - target.get(c, 0.0)) for c in set(shares) | set(target))
         entropy = -sum(p * math.log(p) for p in shares.values() if p > 0)
-        confidence = passing.filter(pl.col("category_pred") != UNCERTAIN)["category_confidence"].drop_nulls()
+        confidence = passing.filter(pl.col("category_pred") != UNCERTAIN_CATEGORY)["category_confidence"].drop_nulls()
 
         def row(c: str) -> dict[str, Any]:
             return {

@@ -7,9 +7,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field
 
-from dqe.features.cot import ChainOfThought as CotFeature
-from dqe.hookspecs import hookimpl
-from dqe.rule import GateMetric, RecordRule, RuleOptions, worst_exchange
+from dqe import GateMetric, RecordRule, RuleOptions, hookimpl, worst_exchange
 
 Need = Literal["math", "why", "logic", "request"]
 
@@ -82,7 +80,7 @@ class ChainOfThought(RecordRule):
 
     def __init__(self, options, context):
         super().__init__(options, context)
-        self.cot = CotFeature(context)  # reads again the exchanges it fails, for their evidence
+        self.cot = context.feature("cot")  # reads again the exchanges it fails, for their evidence
 
     def _needs(self) -> pl.Expr:
         return pl.col("cot_need").is_in(list(self.options.needs)).fill_null(False)

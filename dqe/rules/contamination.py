@@ -16,13 +16,23 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dqe.context import loaded_dir
-from dqe.features.text import Text
-from dqe.hookspecs import hookimpl
-from dqe.minhash import BucketIndex, Sets, jaccard
-from dqe.reader import FileInfo, Reader
-from dqe.rule import DatasetResult, DatasetRule, GateMetric
-from dqe.rules.duplicates import SimilarityOptions, boilerplate_lines, leave_out, shingled
+from dqe import (
+    BucketIndex,
+    DatasetResult,
+    DatasetRule,
+    Feature,
+    FileInfo,
+    GateMetric,
+    Reader,
+    Sets,
+    SimilarityOptions,
+    boilerplate_lines,
+    hookimpl,
+    jaccard,
+    leave_out,
+    loaded_dir,
+    shingled,
+)
 
 EXAMPLES = 5
 
@@ -30,7 +40,7 @@ EXAMPLES = 5
 class AgainstSet:
     """The records of the evaluation sets, indexed for lookups."""
 
-    def __init__(self, reader: Reader, text: Text, options: SimilarityOptions):
+    def __init__(self, reader: Reader, text: Feature, options: SimilarityOptions):
         self.options = options
         self.bands = options.banding()
         hashes, parts, files, lines = [], [], [], []
@@ -179,7 +189,7 @@ class Contamination(DatasetRule):
     def _index(self, reader: Reader) -> AgainstSet:
         """The evaluation sets, read and indexed on first use."""
         if self._against is None:
-            self._against = AgainstSet(reader, Text(self.context), self.options)
+            self._against = AgainstSet(reader, self.context.feature("text"), self.options)
         return self._against
 
     def collect(self, batch: pl.DataFrame) -> pl.DataFrame | None:

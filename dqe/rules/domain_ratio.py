@@ -7,10 +7,16 @@ from typing import Any
 import polars as pl
 from pydantic import Field
 
-from dqe.features.domain import GENERAL
-from dqe.hookspecs import hookimpl
-from dqe.quotas import best_first, vertical_quota
-from dqe.rule import DatasetResult, DatasetRule, GateMetric, RuleOptions
+from dqe import (
+    GENERAL_DOMAIN,
+    DatasetResult,
+    DatasetRule,
+    GateMetric,
+    RuleOptions,
+    best_first,
+    hookimpl,
+    vertical_quota,
+)
 
 DEFAULT_MAX_SHARE = 0.3
 
@@ -81,7 +87,7 @@ class DomainRatio(DatasetRule):
         if not config.selecting:
             return DatasetResult()
         eligible = table.filter(~pl.col("rejected"))
-        verticals = best_first(eligible.filter(pl.col("domain_pred") != GENERAL)).with_row_index("_rank")
+        verticals = best_first(eligible.filter(pl.col("domain_pred") != GENERAL_DOMAIN)).with_row_index("_rank")
         allowed, kept = self._plan(eligible, verticals)
         if allowed >= verticals.height:
             return DatasetResult()
@@ -103,12 +109,11 @@ class DomainRatio(DatasetRule):
         categories then keep the next best records in their place) and plays it again.
         """
         config = self.context.config
-        balance = self.context.rules.get("DQ411")
-        cut = getattr(balance, "cut", None)
+        cut = self.context.quota_cuts.get("category")  # DQ411's, when it runs
         allowed = verticals.height
         while True:
             pool = eligible.join(verticals.slice(allowed).select("_idx"), on="_idx", how="anti")
-            kept = pool.join(cut(pool)[0].select("_idx"), on="_idx", how="anti") if cut else pool
+            kept = pool.join(cut(pool).select("_idx"), on="_idx", how="anti") if cut else pool
             ranks = verticals.join(kept.select("_idx"), on="_idx", how="semi")["_rank"].sort()
             allowance = vertical_quota(
                 ranks.len(), kept.height - ranks.len(), self.options.max_share, config.max_records
@@ -122,7 +127,7 @@ class DomainRatio(DatasetRule):
         counts = dict(
             passing.group_by("domain_pred").len().sort(["len", "domain_pred"], descending=[True, False]).iter_rows()
         )
-        vertical = sum(n for d, n in counts.items() if d != GENERAL)
+        vertical = sum(n for d, n in counts.items() if d != GENERAL_DOMAIN)
         section: dict[str, Any] = {
             "counts": counts,
             "records": passing.height,

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe.hookspecs import hookimpl
-from dqe.patterns import marker_pattern
-from dqe.rule import RecordRule, RuleOptions, worst_exchange
-from dqe.text import turn_name, turn_texts, without_code
+from dqe import RecordRule, RuleOptions, hookimpl, marker_pattern, turn_name, turn_texts, without_code, worst_exchange
 
 PACK = "fill-in"
 _SHOWN = 3  # slots quoted per message

@@ -6,11 +6,20 @@ from typing import NamedTuple
 
 import polars as pl
 
-from dqe.errors import ConfigError
-from dqe.hookspecs import hookimpl
-from dqe.patterns import categories, marker_pattern, pack_value
-from dqe.rule import RecordRule, RuleOptions, worst_exchange
-from dqe.text import snippet, turn_name, turn_texts, without_code
+from dqe import (
+    ConfigError,
+    RecordRule,
+    RuleOptions,
+    hookimpl,
+    marker_pattern,
+    pack_categories,
+    pack_value,
+    snippet,
+    turn_name,
+    turn_texts,
+    without_code,
+    worst_exchange,
+)
 
 PACK = "artefacts"
 _HEAD = 40  # characters of a turn a 'start' category looks at
@@ -29,7 +38,7 @@ class Category(NamedTuple):
 
 def load_categories(pack: dict) -> list[Category]:
     out = []
-    for name, (table, pattern) in categories(pack, PACK).items():
+    for name, (table, pattern) in pack_categories(pack, PACK).items():
         base = f"categories.{name}"
         turns = pack_value(pack, f"{base}.turns", PACK, str, default="assistant")
         where = pack_value(pack, f"{base}.where", PACK, str, default="anywhere")

@@ -8,10 +8,17 @@ import numpy as np
 import polars as pl
 from pydantic import Field, field_validator
 
-from dqe.features.language import known_languages, language_bits, normalize_code, plausible_names
-from dqe.hookspecs import hookimpl
-from dqe.langid import UNDETERMINED
-from dqe.rule import RecordRule, RuleOptions, worst_exchange
+from dqe import (
+    UNDETERMINED_LANGUAGE,
+    RecordRule,
+    RuleOptions,
+    hookimpl,
+    known_languages,
+    language_bits,
+    normalize_code,
+    plausible_names,
+    worst_exchange,
+)
 
 
 class LanguageAllowedOptions(RuleOptions):
@@ -96,7 +103,7 @@ class LanguageAllowed(RecordRule):
         checked = [pl.col("language_user") == (field == "question") for field in self.options.fields]
         outside = pl.any_horizontal(checked) & ((pl.col("language_plausible") & bits) == 0)
         if self.options.allow_undetermined:
-            outside = outside & (pl.col("language_turns") != UNDETERMINED)
+            outside = outside & (pl.col("language_turns") != UNDETERMINED_LANGUAGE)
         if self.options.allow_translation:
             outside = outside & ~pl.col("language_asked")
         plausible = plausible_names("language_plausible")

@@ -7,11 +7,19 @@ from typing import NamedTuple
 import polars as pl
 from pydantic import Field, model_validator
 
-from dqe.errors import ConfigError
-from dqe.hookspecs import hookimpl
-from dqe.patterns import languages, marker_pattern, pack_value, pattern_list
-from dqe.rule import RecordRule, RuleOptions, worst_exchange
-from dqe.text import exchanges, snippet
+from dqe import (
+    ConfigError,
+    RecordRule,
+    RuleOptions,
+    exchanges,
+    hookimpl,
+    marker_pattern,
+    pack_languages,
+    pack_value,
+    pattern_list,
+    snippet,
+    worst_exchange,
+)
 
 BOUNDS = ("min-question-tokens", "max-question-tokens", "min-answer-tokens", "max-answer-tokens")
 
@@ -76,7 +84,7 @@ def load_tasks(pack: dict, pack_name: str = "length") -> list[Task]:
     for name, table in tasks.items():
         if not isinstance(table, dict):
             raise ConfigError(f"rule pack '{pack_name}': 'tasks.{name}' must be a table")
-        tables = languages(pack, f"tasks.{name}", pack_name)
+        tables = pack_languages(pack, f"tasks.{name}", pack_name)
         unknown = set(table) - set(BOUNDS) - set(tables)
         if unknown:
             raise ConfigError(

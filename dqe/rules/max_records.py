@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe.hookspecs import hookimpl
-from dqe.quotas import best_first
-from dqe.rule import DatasetResult, DatasetRule
+from dqe import DatasetResult, DatasetRule, best_first, hookimpl
 
 
 class MaxRecords(DatasetRule):

@@ -5,11 +5,20 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dqe.errors import ConfigError
-from dqe.hookspecs import hookimpl
-from dqe.patterns import categories, marker_pattern, pack_value, selected
-from dqe.rule import RecordRule, RuleOptions, worst_exchange
-from dqe.text import turn_name, turn_texts, without_code
+from dqe import (
+    ConfigError,
+    RecordRule,
+    RuleOptions,
+    hookimpl,
+    marker_pattern,
+    pack_categories,
+    pack_value,
+    selected_names,
+    turn_name,
+    turn_texts,
+    without_code,
+    worst_exchange,
+)
 
 _SHOWN = 3  # placeholders quoted per message
 
@@ -49,14 +58,14 @@ class Placeholder(RecordRule):
     def __init__(self, options, context):
         super().__init__(options, context)
         pack = context.pack("placeholders")
-        found = categories(pack, "placeholders")
+        found = pack_categories(pack, "placeholders")
         wanted = list(found) if options.categories is None else options.categories
         if "fill-in" in wanted and "fill-in" not in found:
             raise ConfigError(
                 "'rules.DQ204.categories': fill-in slots ([Your Name], XXX先生) are rule DQ207 fill-in-slot now "
                 "(a warning, on by default); leave 'fill-in' out of DQ204's categories"
             )
-        names = selected(found, wanted, "rules.DQ204.categories")
+        names = selected_names(found, wanted, "rules.DQ204.categories")
         self.categories = [
             (pack_value(table, "label", "placeholders", str, default=name), pattern)
             for name, (table, pattern) in found.items()

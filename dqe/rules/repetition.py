@@ -5,9 +5,7 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dqe.hookspecs import hookimpl
-from dqe.rule import RecordRule, RuleOptions, worst_exchange
-from dqe.text import exchanges, snippet, without_code
+from dqe import RecordRule, RuleOptions, exchanges, hookimpl, snippet, without_code, worst_exchange
 
 # Units of text for messages: one CJK character, or one word of letters and digits. Chinese and
 # Japanese put no spaces between words, so their n-grams are n-grams of characters.

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe.hookspecs import hookimpl
-from dqe.rule import RecordRule
+from dqe import RecordRule, hookimpl
 
 # Which role may follow which: a user asks, the assistant answers or calls a tool, a tool
 # result follows its call, and the assistant speaks after the tool.

@@ -5,8 +5,7 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dqe.hookspecs import hookimpl
-from dqe.rule import RecordRule, RuleOptions
+from dqe import RecordRule, RuleOptions, hookimpl
 
 
 class TokenLengthOptions(RuleOptions):

@@ -11,9 +11,7 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dqe.hookspecs import hookimpl
-from dqe.rule import RecordRule, RuleOptions, in_batch_order
-from dqe.text import snippet
+from dqe import RecordRule, RuleOptions, hookimpl, in_batch_order, snippet
 
 
 class TurnStructureOptions(RuleOptions):

@@ -18,9 +18,7 @@ from typing import Any
 import polars as pl
 from pydantic import Field
 
-from dqe import GateMetric, RecordRule, RuleOptions
-from dqe.context import loaded_dir
-from dqe.errors import ConfigError
+from dqe import ConfigError, GateMetric, RecordRule, RuleOptions, loaded_dir
 from dqe_judge.cache import VerdictCache, default_cache_dir, request_key
 from dqe_judge.client import CallFailed, ChatClient, EndpointUnavailable
 from dqe_judge.prompt import DEFAULT_RUBRIC, build_messages, parse_verdict
