@@ -30,8 +30,8 @@ def child(path: str, select: str | None, workers: int | None) -> None:
     import resource
 
     from dqe.api import make_engine
-    from dqe.render import get_renderer
-    from dqe.report import build_report
+    from dqe.report.model import build_report
+    from dqe.report.render import get_renderer
 
     start = time.perf_counter()
     overrides: dict = {"select": select.split(",")} if select else {}

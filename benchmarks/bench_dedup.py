@@ -178,9 +178,9 @@ def normalized_texts(objects: list[dict] | list[str]) -> list[str]:
     """dqe's normalized conversation text of records (objects, or paths to read)."""
     import polars as pl
 
+    from dqe.engine.plugins import load_plugins
     from dqe.features.text import conversation, normalized
-    from dqe.plugins import load_plugins
-    from dqe.reader import Reader
+    from dqe.io.reader import Reader
 
     out: list[str] = []
     for batch in Reader(objects, load_plugins().formats):
@@ -193,7 +193,7 @@ def signature_rate(sample: Path, options) -> dict:
     normalized texts in batches of 10,000 (the engine's batch size)."""
     import polars as pl
 
-    from dqe.minhash import shingle_sets, signatures
+    from dqe.features.minhash import shingle_sets, signatures
 
     texts = normalized_texts([str(sample)])
     batches = [pl.Series(texts[i : i + 10_000]) for i in range(0, len(texts), 10_000)]
@@ -217,7 +217,7 @@ def exact_shingles(texts: dict[int, str], word_size: int, char_size: int) -> dic
     number the same word in a long text)."""
     import polars as pl
 
-    from dqe.minhash import CJK, TOKEN_PATTERN, masked
+    from dqe.features.minhash import CJK, TOKEN_PATTERN, masked
 
     series = masked(pl.Series(list(texts.values())))
     tokens = series.str.extract_all(TOKEN_PATTERN).to_list()
@@ -468,7 +468,7 @@ def main() -> None:
             child_datasketch(rest[0], rest[1], float(rest[2]), int(rest[3]))
         return
 
-    from dqe.similarity import SimilarityOptions
+    from dqe.features.similarity import SimilarityOptions
 
     options = SimilarityOptions()
     work = args.workdir

@@ -31,14 +31,14 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_judgments import DATA, load_judgments, materialize  # noqa: E402
 
-from dqe.config import load_config  # noqa: E402
-from dqe.context import Context  # noqa: E402
+from dqe.engine.config import load_config  # noqa: E402
+from dqe.engine.context import Context  # noqa: E402
+from dqe.engine.gate import wilson  # noqa: E402
+from dqe.engine.plugins import load_plugins  # noqa: E402
 from dqe.features.category import UNCERTAIN_CATEGORY, Category, TaxonomyClassifier  # noqa: E402
 from dqe.features.domain import Domain  # noqa: E402
 from dqe.features.subject import Subject  # noqa: E402
-from dqe.gate import wilson  # noqa: E402
-from dqe.plugins import load_plugins  # noqa: E402
-from dqe.reader import Reader  # noqa: E402
+from dqe.io.reader import Reader  # noqa: E402
 from dqe.rules.category_balance import imbalance_interval  # noqa: E402
 
 BINS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0001)

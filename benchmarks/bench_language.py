@@ -1,13 +1,13 @@
 """Language identification: agreement with langdetect's ``detect()`` and records per second.
 
 Agreement: every question and answer of the real files in ../shared/data, detected by
-``dqe.langid`` and by langdetect's own ``detect()`` seeded with ``DetectorFactory.seed = 0``
+``dqe.features.langid`` and by langdetect's own ``detect()`` seeded with ``DetectorFactory.seed = 0``
 (langdetect is random otherwise); per file and overall, per text and per record (question and
 answer both agree). ``--seeds 1`` adds langdetect's agreement with itself under another seed:
 the ceiling any deterministic detector can reach against one seed.
 
-Texts whose best two languages are within ``dqe.langid.REPLAY`` nats get langdetect's own
-seeded answer (``dqe.langreplay``); the agreement without that replay is printed too.
+Texts whose best two languages are within ``dqe.features.langid.REPLAY`` nats get langdetect's own
+seeded answer (``dqe.features.langreplay``); the agreement without that replay is printed too.
 
 Speed: records composed like benchmarks/generate_corpus.py's (or read from a corpus it wrote),
 detected in batches of 10,000 records (20,000 texts, as the engine batches them), with the
@@ -36,11 +36,11 @@ from langdetect import DetectorFactory, detect
 from langdetect.lang_detect_exception import LangDetectException
 
 from dqe.api import resolve_config
-from dqe.context import Context
+from dqe.engine.context import Context
+from dqe.engine.plugins import load_plugins
+from dqe.features.langid import REPLAY, LanguageIdentifier
 from dqe.features.language import Language
-from dqe.langid import REPLAY, LanguageIdentifier
-from dqe.plugins import load_plugins
-from dqe.reader import Reader
+from dqe.io.reader import Reader
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data"
@@ -157,7 +157,7 @@ def speed(identifier: LanguageIdentifier, registry, args: argparse.Namespace) ->
             found = identifier.identify(pl.concat([q, a]), replay=replay)
             replayed += int(found.close().sum())
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        name = "dqe.langid" if replay else "  no replay"
+        name = "dqe.features.langid" if replay else "  no replay"
         print(f"  {name:16} {n / wall:9,.0f} records/s wall, {n / cpu:9,.0f} records/s CPU")
         if replay:
             print(f"                   ({2 * n / cpu:,.0f} texts/s CPU; 1,000,000 records would take")

@@ -30,8 +30,8 @@ TASKS = ("read-jsonl", "read-json", "filter-jsonl", "filter-parquet")
 
 def child(task: str, jsonl: str, array: str, out: str) -> None:
     import dqe
-    from dqe.plugins import load_plugins
-    from dqe.reader import Reader
+    from dqe.engine.plugins import load_plugins
+    from dqe.io.reader import Reader
 
     start = time.process_time()  # CPU time: on a shared machine, wall time mostly measures the neighbours
     if task.startswith("read"):

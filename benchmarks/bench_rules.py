@@ -17,10 +17,10 @@ import time
 
 import polars as pl
 
-from dqe.config import load_config
-from dqe.engine import Engine
-from dqe.plugins import load_plugins
-from dqe.rule import DatasetRule, RecordRule
+from dqe.engine.config import load_config
+from dqe.engine.engine import Engine
+from dqe.engine.plugins import load_plugins
+from dqe.engine.rule import DatasetRule, RecordRule
 
 
 def main() -> None:

@@ -71,8 +71,8 @@ def build_corpus(folder: Path, records: int) -> Path:
 
 
 def encode_corpus(ok: Path, tokenizer: Any, seq_len: int) -> list:
-    from dqe.config import load_config
-    from dqe.plugins import load_plugins
+    from dqe.engine.config import load_config
+    from dqe.engine.plugins import load_plugins
     from dqe.train.data import read_examples
     from dqe.train.encode import TemplateEncoder, fit_length
 

@@ -44,12 +44,12 @@ def main() -> None:
         sys.exit(f"real data not found in {DATA}")
 
     import dqe
-    from dqe.config import load_config
-    from dqe.context import Context
+    from dqe.engine.config import load_config
+    from dqe.engine.context import Context
+    from dqe.engine.plugins import load_plugins
     from dqe.features.category import Category
     from dqe.features.domain import Domain
-    from dqe.plugins import load_plugins
-    from dqe.reader import Reader
+    from dqe.io.reader import Reader
 
     records = corpus(args.records)
     registry = load_plugins()

@@ -21,8 +21,8 @@ from pathlib import Path
 import orjson
 
 import dqe
-from dqe.plugins import load_plugins
-from dqe.render import get_renderer
+from dqe.engine.plugins import load_plugins
+from dqe.report.render import get_renderer
 
 WORDS = [
     "data",

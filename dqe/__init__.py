@@ -20,8 +20,8 @@ _LAZY = {
     "filter": "dqe.api",
     "convert": "dqe.api",
     "FilterResult": "dqe.api",
-    "Report": "dqe.report",
-    "load_plugins": "dqe.plugins",
+    "Report": "dqe.report.model",
+    "load_plugins": "dqe.engine.plugins",
     # hooks
     "hookimpl": "dqe.hookspecs",
     "hookspec": "dqe.hookspecs",
@@ -33,45 +33,45 @@ _LAZY = {
     "RecordError": "dqe.errors",
     "RenderError": "dqe.errors",
     # rules
-    "Rule": "dqe.rule",
-    "RecordRule": "dqe.rule",
-    "DatasetRule": "dqe.rule",
-    "RuleOptions": "dqe.rule",
-    "DatasetResult": "dqe.rule",
-    "GateMetric": "dqe.rule",
-    "worst_exchange": "dqe.rule",
-    "in_batch_order": "dqe.rule",
+    "Rule": "dqe.engine.rule",
+    "RecordRule": "dqe.engine.rule",
+    "DatasetRule": "dqe.engine.rule",
+    "RuleOptions": "dqe.engine.rule",
+    "DatasetResult": "dqe.engine.rule",
+    "GateMetric": "dqe.engine.rule",
+    "worst_exchange": "dqe.engine.rule",
+    "in_batch_order": "dqe.engine.rule",
     # what a run shares: config, packs, tokenizer, features
-    "Context": "dqe.context",
-    "loaded_dir": "dqe.context",
-    "Feature": "dqe.feature",
+    "Context": "dqe.engine.context",
+    "loaded_dir": "dqe.engine.context",
+    "Feature": "dqe.engine.feature",
     # records and the columns of a batch
     "Record": "dqe.records",
     "Turn": "dqe.records",
     "batch_schema": "dqe.records",
-    "exchanges": "dqe.text",
-    "turn_texts": "dqe.text",
-    "turn_name": "dqe.text",
-    "snippet": "dqe.text",
-    "without_code": "dqe.text",
+    "exchanges": "dqe.engine.turns",
+    "turn_texts": "dqe.engine.turns",
+    "turn_name": "dqe.engine.turns",
+    "snippet": "dqe.engine.turns",
+    "without_code": "dqe.engine.turns",
     # rule packs: marker lists and patterns as TOML
-    "check_regex": "dqe.patterns",
-    "pack_value": "dqe.patterns",
-    "string_list": "dqe.patterns",
-    "pack_languages": "dqe.patterns",
-    "marker_pattern": "dqe.patterns",
-    "pattern_list": "dqe.patterns",
-    "pack_categories": "dqe.patterns",
-    "selected_names": "dqe.patterns",
+    "check_regex": "dqe.engine.patterns",
+    "pack_value": "dqe.engine.patterns",
+    "string_list": "dqe.engine.patterns",
+    "pack_languages": "dqe.engine.patterns",
+    "marker_pattern": "dqe.engine.patterns",
+    "pattern_list": "dqe.engine.patterns",
+    "pack_categories": "dqe.engine.patterns",
+    "selected_names": "dqe.engine.patterns",
     # labels: categories, domains, languages
-    "Classifier": "dqe.classifier",
-    "label_key": "dqe.classifier",
+    "Classifier": "dqe.engine.classifier",
+    "label_key": "dqe.engine.classifier",
     # record formats, templates, renderers
-    "RecordFormat": "dqe.formats.base",
-    "Normalized": "dqe.formats.base",
-    "text_field": "dqe.formats.base",
-    "Template": "dqe.templates",
-    "Renderer": "dqe.render.base",
+    "RecordFormat": "dqe.io.formats.base",
+    "Normalized": "dqe.io.formats.base",
+    "text_field": "dqe.io.formats.base",
+    "Template": "dqe.engine.templates",
+    "Renderer": "dqe.report.render.base",
     # what the built-in rules share with their features and with each other
     "UNCERTAIN_CATEGORY": "dqe.features.category",
     "category_aliases": "dqe.features.category",
@@ -80,44 +80,36 @@ _LAZY = {
     "language_bits": "dqe.features.language",
     "normalize_code": "dqe.features.language",
     "plausible_names": "dqe.features.language",
-    "wilson": "dqe.gate",
-    "UNDETERMINED_LANGUAGE": "dqe.langid",
-    "BucketIndex": "dqe.minhash",
-    "Buckets": "dqe.minhash",
-    "Sets": "dqe.minhash",
-    "agreement": "dqe.minhash",
-    "jaccard": "dqe.minhash",
-    "ragged": "dqe.minhash",
-    "best_first": "dqe.quotas",
-    "category_quotas": "dqe.quotas",
-    "over_quota": "dqe.quotas",
-    "vertical_quota": "dqe.quotas",
-    "FileInfo": "dqe.reader",
-    "Reader": "dqe.reader",
-    "SimilarityOptions": "dqe.similarity",
-    "boilerplate_lines": "dqe.similarity",
-    "leave_out": "dqe.similarity",
-    "shingled": "dqe.similarity",
-    "without": "dqe.similarity",
+    "wilson": "dqe.engine.gate",
+    "UNDETERMINED_LANGUAGE": "dqe.features.langid",
+    "BucketIndex": "dqe.features.minhash",
+    "Buckets": "dqe.features.minhash",
+    "Sets": "dqe.features.minhash",
+    "agreement": "dqe.features.minhash",
+    "jaccard": "dqe.features.minhash",
+    "ragged": "dqe.features.minhash",
+    "best_first": "dqe.engine.quotas",
+    "category_quotas": "dqe.engine.quotas",
+    "over_quota": "dqe.engine.quotas",
+    "vertical_quota": "dqe.engine.quotas",
+    "FileInfo": "dqe.io.reader",
+    "Reader": "dqe.io.reader",
+    "SimilarityOptions": "dqe.features.similarity",
+    "boilerplate_lines": "dqe.features.similarity",
+    "leave_out": "dqe.features.similarity",
+    "shingled": "dqe.features.similarity",
+    "without": "dqe.features.similarity",
 }
 
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:
     from dqe.api import FilterResult, check, convert, filter
-    from dqe.classifier import Classifier, label_key
-    from dqe.context import Context, loaded_dir
-    from dqe.errors import ConfigError, InputError, OutputError, PluginError, RecordError, RenderError
-    from dqe.feature import Feature
-    from dqe.features.category import UNCERTAIN_CATEGORY, category_aliases
-    from dqe.features.domain import GENERAL_DOMAIN
-    from dqe.features.language import known_languages, language_bits, normalize_code, plausible_names
-    from dqe.formats.base import Normalized, RecordFormat, text_field
-    from dqe.gate import wilson
-    from dqe.hookspecs import hookimpl, hookspec
-    from dqe.langid import UNDETERMINED_LANGUAGE
-    from dqe.minhash import BucketIndex, Buckets, Sets, agreement, jaccard, ragged
-    from dqe.patterns import (
+    from dqe.engine.classifier import Classifier, label_key
+    from dqe.engine.context import Context, loaded_dir
+    from dqe.engine.feature import Feature
+    from dqe.engine.gate import wilson
+    from dqe.engine.patterns import (
         check_regex,
         marker_pattern,
         pack_categories,
@@ -127,13 +119,9 @@ if TYPE_CHECKING:
         selected_names,
         string_list,
     )
-    from dqe.plugins import load_plugins
-    from dqe.quotas import best_first, category_quotas, over_quota, vertical_quota
-    from dqe.reader import FileInfo, Reader
-    from dqe.records import Record, Turn, batch_schema
-    from dqe.render.base import Renderer
-    from dqe.report import Report
-    from dqe.rule import (
+    from dqe.engine.plugins import load_plugins
+    from dqe.engine.quotas import best_first, category_quotas, over_quota, vertical_quota
+    from dqe.engine.rule import (
         DatasetResult,
         DatasetRule,
         GateMetric,
@@ -143,9 +131,21 @@ if TYPE_CHECKING:
         in_batch_order,
         worst_exchange,
     )
-    from dqe.similarity import SimilarityOptions, boilerplate_lines, leave_out, shingled, without
-    from dqe.templates import Template
-    from dqe.text import exchanges, snippet, turn_name, turn_texts, without_code
+    from dqe.engine.templates import Template
+    from dqe.engine.turns import exchanges, snippet, turn_name, turn_texts, without_code
+    from dqe.errors import ConfigError, InputError, OutputError, PluginError, RecordError, RenderError
+    from dqe.features.category import UNCERTAIN_CATEGORY, category_aliases
+    from dqe.features.domain import GENERAL_DOMAIN
+    from dqe.features.langid import UNDETERMINED_LANGUAGE
+    from dqe.features.language import known_languages, language_bits, normalize_code, plausible_names
+    from dqe.features.minhash import BucketIndex, Buckets, Sets, agreement, jaccard, ragged
+    from dqe.features.similarity import SimilarityOptions, boilerplate_lines, leave_out, shingled, without
+    from dqe.hookspecs import hookimpl, hookspec
+    from dqe.io.formats.base import Normalized, RecordFormat, text_field
+    from dqe.io.reader import FileInfo, Reader
+    from dqe.records import Record, Turn, batch_schema
+    from dqe.report.model import Report
+    from dqe.report.render.base import Renderer
 
 
 def __getattr__(name: str) -> Any:

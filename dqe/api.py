@@ -14,19 +14,19 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from dqe.config import Config, LoadedConfig, load_config, validate_config
-from dqe.context import loaded_dir
-from dqe.engine import Engine
+from dqe.engine.config import Config, LoadedConfig, load_config, validate_config
+from dqe.engine.context import loaded_dir
+from dqe.engine.engine import Engine
+from dqe.engine.plugins import load_plugins
+from dqe.engine.rule import kebab_case
 from dqe.errors import RecordError
-from dqe.formats.base import Layout
-from dqe.inputs import Inputs, expand, input_paths, refuse_overwriting, resolve_inputs
-from dqe.manifest import manifest_path, write_manifest
-from dqe.outputs import OutputCounts, write_outputs
-from dqe.plugins import load_plugins
+from dqe.io.formats.base import Layout
+from dqe.io.inputs import Inputs, expand, input_paths, refuse_overwriting, resolve_inputs
+from dqe.io.writers import ObjectWriter, OutputSet
 from dqe.records import Record, Source, Turn
-from dqe.report import Report, build_report
-from dqe.rule import kebab_case
-from dqe.writers import ObjectWriter, OutputSet
+from dqe.report.manifest import manifest_path, write_manifest
+from dqe.report.model import Report, build_report
+from dqe.report.outputs import OutputCounts, write_outputs
 
 
 class FilterResult(BaseModel):

@@ -112,7 +112,7 @@ def config_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _disabled(flags: tuple[str, ...], config: Path | None) -> list[str]:
     """Plugins switched off by --disable-plugin and by the config's disable-plugins (the
     environment's DQE_DISABLE_PLUGINS is read by the plugin loader itself)."""
-    from dqe.config import load_config
+    from dqe.engine.config import load_config
 
     return [*flags, *load_config(config).config.disable_plugins]
 
@@ -235,7 +235,7 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[int], None] | None]:
 
 def _write(texts: dict[Path | None, str]) -> None:
     """Each text to its file (None: standard output); the files all or none."""
-    from dqe.writers import OutputSet
+    from dqe.io.writers import OutputSet
 
     with OutputSet() as files:
         for path, text in texts.items():
@@ -257,7 +257,7 @@ def main() -> None:
     dqe eval runs/exp1                        loss, ROUGE, rules on answers: base vs tuned
     dqe rules / dqe rule DQ101 / dqe plugins
     """
-    from dqe.terminal import TerminalStream
+    from dqe.report.terminal import TerminalStream
 
     # Everything a command writes, the report, messages, what plugins print, can quote data:
     # no control sequence in it reaches the terminal (or the CI log that plays it back).
@@ -320,8 +320,8 @@ def check(
 ) -> None:
     """Check instruction data (JSON, JSONL, Parquet; Alpaca, ShareGPT, OpenAI messages)."""
     from dqe.api import guard_outputs, make_engine
-    from dqe.render import prepare, render
-    from dqe.report import build_report
+    from dqe.report.model import build_report
+    from dqe.report.render import prepare, render
 
     color = output is None and fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     with stdout_to_stderr():  # what plugin code prints must not mix into the report on stdout
@@ -334,7 +334,7 @@ def check(
         with progress_bar(not no_progress) as progress:
             report = build_report(engine.run(inputs, progress), complete=all_findings)
         if show is not None:
-            from dqe.render.show import render_show
+            from dqe.report.render.show import render_show
 
             text = render_show(report, show, limit=limit, color=color)
         else:
@@ -363,7 +363,7 @@ def check(
 def diff(before: Path, after: Path, fmt: str, limit: int) -> None:
     """What changed between two JSON reports (dqe check --format json): summary, gate
     metrics, failures per rule, data-set metrics, and records newly failing or fixed."""
-    from dqe.diff import diff_reports, load_report, render_diff
+    from dqe.report.diff import diff_reports, load_report, render_diff
 
     result = diff_reports(load_report(before), load_report(after), before=str(before), after=str(after))
     if fmt == "json":
@@ -425,9 +425,9 @@ def filter_(
 ) -> None:
     """Split data into passed and rejected records; every input record lands in exactly one."""
     from dqe.api import filter as run_filter
-    from dqe.inputs import ANNOTATION
-    from dqe.render.common import gate_sentence
-    from dqe.render.text import summary_line
+    from dqe.io.inputs import ANNOTATION
+    from dqe.report.render.common import gate_sentence
+    from dqe.report.render.text import summary_line
 
     overrides = {**_overrides(kw), "balance": balance, "max_records": max_records}
     with progress_bar(not no_progress) as progress, stdout_to_stderr():  # plugins print to stderr
@@ -470,7 +470,7 @@ def filter_(
 @handle_errors
 def rules(fmt: str, show_all: bool, config: Path | None, disable_plugins: tuple[str, ...]) -> None:
     """Every rule: code, name, scope, severity, one-line summary."""
-    from dqe.docs import rule_rows
+    from dqe.report.ruledocs import rule_rows
 
     with stdout_to_stderr():  # plugins print to stderr
         rows = [r for r in rule_rows(_disabled(disable_plugins, config)) if show_all or r["default"]]
@@ -503,7 +503,7 @@ def rules(fmt: str, show_all: bool, config: Path | None, disable_plugins: tuple[
 @handle_errors
 def rule(code: str, config: Path | None, disable_plugins: tuple[str, ...]) -> None:
     """What a rule does, why it matters, an example, and its options."""
-    from dqe.docs import rule_doc
+    from dqe.report.ruledocs import rule_doc
 
     with stdout_to_stderr():  # plugins print to stderr
         text = rule_doc(code, _disabled(disable_plugins, config))
@@ -519,7 +519,7 @@ def rule(code: str, config: Path | None, disable_plugins: tuple[str, ...]) -> No
 @handle_errors
 def plugins(fmt: str, config: Path | None, disable_plugins: tuple[str, ...]) -> None:
     """Loaded plugins, their versions and what each adds; broken ones with the reason."""
-    from dqe.plugins import load_plugins
+    from dqe.engine.plugins import load_plugins
 
     with stdout_to_stderr():  # plugins print to stderr
         registry = load_plugins(disabled=_disabled(disable_plugins, config))
@@ -772,13 +772,13 @@ def eval_(
     dqe eval runs/exp1 --limit 50 --max-new-tokens 128 --format html -o eval.html
     """
     _require_train_extra("eval")
+    from dqe.eval.render import render_eval_html, render_eval_text
     from dqe.eval.report import EvalSettings
     from dqe.eval.run import evaluate
-    from dqe.render.evaluation import render_eval_html, render_eval_text
 
     settings = EvalSettings(rules=_split(rules), config=config, **options)
     if fmt == "html":
-        from dqe.render.html import require_dependencies
+        from dqe.report.render.html import require_dependencies
 
         require_dependencies()
     with stdout_to_stderr():  # plugins print to stderr

@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from dqe import hookimpl
-from dqe.rule import DatasetResult, DatasetRule, RecordRule
+from dqe.engine.rule import DatasetResult, DatasetRule, RecordRule
 
 
 class Graded(RecordRule):

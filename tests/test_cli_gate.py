@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from dqe.cli import main
-from dqe.manifest import load_manifest
+from dqe.report.manifest import load_manifest
 
 RULES = "DQ001,DQ411,DQ421,DQ431"  # explicit codes: other data-set rules do not join in
 CATEGORIES = [

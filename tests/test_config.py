@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dqe.config import find_config, load_config
+from dqe.engine.config import find_config, load_config
+from dqe.engine.plugins import load_plugins
+from dqe.engine.selection import select_rules
 from dqe.errors import ConfigError
-from dqe.plugins import load_plugins
-from dqe.selection import select_rules
 
 
 def test_dqe_toml_is_found_walking_up_and_wins_over_pyproject(tmp_path, monkeypatch):

@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dqe
+from dqe.engine.plugins import load_plugins
 from dqe.errors import InputError
-from dqe.files import read_items, sniff
-from dqe.formats.base import Columns, Tags
-from dqe.plugins import load_plugins
+from dqe.io.files import read_items, sniff
+from dqe.io.formats.base import Columns, Tags
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

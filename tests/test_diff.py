@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 import dqe
 from dqe.cli import main
-from dqe.diff import diff_reports
+from dqe.report.diff import diff_reports
 
 BEFORE = [
     {"instruction": "Say hi.", "output": "Hi."},

@@ -6,10 +6,10 @@ import polars as pl
 import pytest
 
 import dqe
-from dqe.config import load_config
-from dqe.engine import Engine
+from dqe.engine.config import load_config
+from dqe.engine.engine import Engine
+from dqe.engine.plugins import load_plugins
 from dqe.errors import PluginError
-from dqe.plugins import load_plugins
 
 GOOD = {"instruction": "Say hi.", "output": "Hi!"}
 

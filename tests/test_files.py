@@ -8,7 +8,7 @@ import json
 import pytest
 
 from dqe.errors import InputError
-from dqe.files import read_items, sniff
+from dqe.io.files import read_items, sniff
 
 
 def items_of(path):

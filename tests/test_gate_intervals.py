@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from dqe.gate import evaluate_gate, wilson
-from dqe.rule import GateMetric
+from dqe.engine.gate import evaluate_gate, wilson
+from dqe.engine.rule import GateMetric
 
 SHARE = GateMetric(
     name="vertical", key="d.share", description="a share", direction="max", fail=0.3, bounds=(0, 1), n_key="d.n"

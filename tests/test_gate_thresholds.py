@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from dqe.config import Threshold
+from dqe.engine.config import Threshold
+from dqe.engine.gate import ENGINE_METRICS, resolve_metrics
+from dqe.engine.rule import GateMetric
 from dqe.errors import ConfigError
-from dqe.gate import ENGINE_METRICS, resolve_metrics
-from dqe.rule import GateMetric
 
 SHARE = GateMetric(name="share", key="s", description="a share", direction="min", fail=0.5, warn=0.8, bounds=(0, 1))
 COUNT = GateMetric(name="count", key="c", description="a count", direction="max", fail=10, bounds=(0, None))
@@ -38,7 +38,7 @@ def test_a_threshold_that_can_never_pass_or_never_fail_is_refused(configured, me
 
 
 def test_a_threshold_that_is_not_a_number_is_refused_when_the_config_is_read():
-    from dqe.config import load_config
+    from dqe.engine.config import load_config
 
     with pytest.raises(ConfigError, match="'gate.pass-rate.fail': Input should be a finite number"):
         load_config(None, {"gate": {"pass-rate": {"fail": float("nan")}}}, discover=False)
@@ -60,7 +60,7 @@ def test_a_fail_level_past_the_default_warn_level_drops_that_warn_level():
 
 
 def test_every_shipped_metric_declares_its_bounds():
-    from dqe.plugins import load_plugins
+    from dqe.engine.plugins import load_plugins
 
     declared = [*ENGINE_METRICS, *(m for cls in load_plugins().rules.values() for m in cls.gate_metrics)]
     assert declared and all(m.bounds[0] == 0 for m in declared), [m.name for m in declared if m.bounds[0] != 0]

@@ -107,7 +107,7 @@ def test_a_named_fifo_is_read_once(tmp_path):
 
 
 def test_spools_go_with_their_inputs(tmp_path):
-    from dqe.inputs import resolve_inputs
+    from dqe.io.inputs import resolve_inputs
 
     fifo = tmp_path / "stream.jsonl"
     os.mkfifo(fifo)

@@ -1,4 +1,4 @@
-"""dqe.langid: langdetect's answers from langdetect's profiles, a batch at a time."""
+"""dqe.features.langid: langdetect's answers from langdetect's profiles, a batch at a time."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from langdetect.detector_factory import init_factory
 
-from dqe.langid import LanguageIdentifier
+from dqe.features.langid import LanguageIdentifier
 from tests.conftest import langdetect_reference as reference
 from tests.conftest import real
 

@@ -1,4 +1,4 @@
-"""dqe.langreplay: langdetect's seeded answer for texts the exact scores leave close."""
+"""dqe.features.langreplay: langdetect's seeded answer for texts the exact scores leave close."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import random
 import numpy as np
 import pytest
 
-import dqe.langid as langid
-from dqe.langid import LanguageIdentifier, Probabilities
-from dqe.langreplay import SeededReplay
+import dqe.features.langid as langid
+from dqe.features.langid import LanguageIdentifier, Probabilities
+from dqe.features.langreplay import SeededReplay
 from tests.conftest import langdetect_reference, real
 
 CLOSE = [

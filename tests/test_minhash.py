@@ -10,9 +10,8 @@ import numpy as np
 import polars as pl
 from datasketch import MinHashLSH
 
-import dqe.minhash
-from dqe.features.text import TURN_SEPARATOR
-from dqe.minhash import (
+import dqe.features.minhash
+from dqe.features.minhash import (
     EMPTY,
     NO_PARTNER,
     NUMBERS_MASKED_FROM,
@@ -28,6 +27,7 @@ from dqe.minhash import (
     shingle_sets,
     signatures,
 )
+from dqe.features.text import TURN_SEPARATOR
 
 CJK_CHAR = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
@@ -178,7 +178,7 @@ def test_exact_jaccard_of_pairs_equals_the_set_computation(monkeypatch):
     sets, _ = shingle_sets(pl.Series(texts), 2, 2)
     left = np.array([rng.randrange(30) for _ in range(200)])
     right = np.array([rng.randrange(30) for _ in range(200)])
-    monkeypatch.setattr(dqe.minhash, "_PAIRS", 100)  # many passes of a few pairs each
+    monkeypatch.setattr(dqe.features.minhash, "_PAIRS", 100)  # many passes of a few pairs each
     similarity, shared = jaccard(sets, left, sets, right)
     for a, b, s, k in zip(left.tolist(), right.tolist(), similarity.tolist(), shared.tolist(), strict=True):
         x, y = set(naive_shingles(texts[a], 2, 2)), set(naive_shingles(texts[b], 2, 2))

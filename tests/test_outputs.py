@@ -47,7 +47,7 @@ def test_rejected_records_carry_every_failed_rule(write_jsonl, tmp_path):
 
 
 def read_back(path):
-    from dqe.files import read_items, sniff
+    from dqe.io.files import read_items, sniff
 
     return [item.obj for item in read_items(path, sniff(path))]
 
@@ -122,8 +122,8 @@ def test_invalid_bytes_can_be_recovered_from_the_rejected_output(tmp_path):
 
 
 def test_annotate_adds_each_records_labels_and_the_manifest_knows_the_records_as_written(write_jsonl, tmp_path):
-    from dqe.manifest import manifest_path
-    from dqe.reader import record_id
+    from dqe.io.reader import record_id
+    from dqe.report.manifest import manifest_path
 
     data = write_jsonl(
         [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from dqe.parquet import encode, read_rows
+from dqe.io.parquet import encode, read_rows
 
 
 def round_trip(rows, tmp_path):

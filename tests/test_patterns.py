@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 
 import dqe
+from dqe.engine.patterns import alternation, marker_pattern, pattern_list
 from dqe.errors import ConfigError
-from dqe.patterns import alternation, marker_pattern, pattern_list
 from tests.conftest import failures
 
 

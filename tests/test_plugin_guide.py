@@ -18,7 +18,7 @@ import pytest
 
 import dqe
 from dqe import hookspecs
-from dqe.plugins import load_plugins
+from dqe.engine.plugins import load_plugins
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = (ROOT / "docs" / "plugins.md").read_text("utf-8")

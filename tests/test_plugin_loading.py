@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from dqe.cli import main
+from dqe.engine.plugins import load_plugins
 from dqe.errors import PluginError
-from dqe.plugins import load_plugins
 
 RULE = '''
 import polars as pl

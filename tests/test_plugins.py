@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 import dqe
 from dqe.cli import main
+from dqe.engine.plugins import load_plugins
 from dqe.errors import PluginError
-from dqe.plugins import load_plugins
 
 GOOD = {"instruction": "Say hi.", "output": "Hi there!"}
 
@@ -204,7 +204,7 @@ def test_an_unknown_plugin_to_switch_off_is_named_with_the_loaded_ones(write_jso
     assert (
         "--disable-plugin / disable-plugins: no plugin 'dqe.rules.structur' (did you mean dqe.rules.structure?)" in flat
     )
-    assert "loaded plugins: dqe.formats.sharegpt, " in flat
+    assert "loaded plugins: dqe.io.formats.sharegpt, " in flat
     (tmp_path / "dqe.toml").write_text('disable-plugins = ["dqe-pi"]\n')
     code, out = run("check", data)
     assert code == 2 and "no plugin 'dqe-pi'" in out

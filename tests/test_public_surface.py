@@ -76,6 +76,6 @@ def test_every_public_name_resolves():
 
 
 def test_a_private_import_is_caught():
-    source = "from dqe import RecordRule\nfrom dqe.config import ConfigError\nimport dqe.text\n"
+    source = "from dqe import RecordRule\nfrom dqe.engine.config import ConfigError\nimport dqe.engine.turns\n"
     found = [module for _, module, _ in _dqe_imports(source) if not PUBLIC.match(module)]
-    assert found == ["dqe.config", "dqe.text"]
+    assert found == ["dqe.engine.config", "dqe.engine.turns"]

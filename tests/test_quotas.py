@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe.quotas import best_first, category_quotas, over_quota, vertical_quota
+from dqe.engine.quotas import best_first, category_quotas, over_quota, vertical_quota
 
 
 def test_exact_target_is_limited_by_the_rarest_category():

@@ -11,8 +11,8 @@ import pytest
 import dqe
 from dqe import RecordRule, RuleOptions, hookimpl
 from dqe.errors import PluginError
-from dqe.manifest import load_manifest
-from dqe.reader import record_id
+from dqe.io.reader import record_id
+from dqe.report.manifest import load_manifest
 
 
 class MaskOptions(RuleOptions):

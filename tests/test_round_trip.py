@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 import dqe
 from dqe.cli import main
 from dqe.errors import InputError
-from dqe.files import read_items, sniff
-from dqe.parquet import encode
+from dqe.io.files import read_items, sniff
+from dqe.io.parquet import encode
 
 ints = st.integers() | st.sampled_from([2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**40])
 floats = st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from([5e-324, -0.0, 1.7976931348623157e308])

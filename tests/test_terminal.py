@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 import dqe
 from dqe.cli import main
-from dqe.render.show import render_show
-from dqe.render.text import render_text
-from dqe.terminal import CONTROL, keep_colours, visible
+from dqe.report.render.show import render_show
+from dqe.report.render.text import render_text
+from dqe.report.terminal import CONTROL, keep_colours, visible
 
 HOSTILE = (
     "\x1b]0;window title\x07"  # OSC: sets the window title

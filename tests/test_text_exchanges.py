@@ -1,12 +1,12 @@
-"""dqe.text: every exchange of a conversation, so that rules judge each turn and not only the last."""
+"""dqe.engine.turns: every exchange of a conversation, so that rules judge each turn and not only the last."""
 
 from __future__ import annotations
 
 import polars as pl
 
-from dqe.rule import worst_exchange
+from dqe.engine.rule import worst_exchange
+from dqe.engine.turns import exchanges, turn_name, turn_texts
 from dqe.testing import batch, conversation, record
-from dqe.text import exchanges, turn_name, turn_texts
 
 
 def test_a_question_and_its_answer_are_one_exchange_at_turn_two():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from dqe.engine.tokenizers import TiktokenTokenizer, load_tokenizer, seed_tiktoken_cache
 from dqe.errors import TokenizerError
-from dqe.tokenizers import TiktokenTokenizer, load_tokenizer, seed_tiktoken_cache
 
 
 def test_tiktoken_cache_is_seeded_offline(tmp_path, monkeypatch):
@@ -49,7 +49,7 @@ def test_repeated_texts_are_counted_once_and_placed_back():
         calls.append(list(texts))
         return [len(t) for t in texts]
 
-    from dqe.tokenizers import count_unique
+    from dqe.engine.tokenizers import count_unique
 
     assert count_unique(["ab", "c", "ab", "", "c"], count).tolist() == [2, 1, 2, 0, 1]
     assert calls == [["ab", "c", ""]]

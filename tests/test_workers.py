@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 import dqe
-from dqe.inputs import resolve_inputs
-from dqe.workers import AUTO_MIN_BYTES, choose_workers
+from dqe.engine.workers import AUTO_MIN_BYTES, choose_workers
+from dqe.io.inputs import resolve_inputs
 from tests.conftest import real
 
 pytestmark = pytest.mark.slow
@@ -92,7 +92,7 @@ class _InlinePool:
 def _reader(batches: int, seconds: float):
     import time
 
-    from dqe.reader import Batch
+    from dqe.io.reader import Batch
 
     for _ in range(batches):
         time.sleep(seconds)
@@ -103,7 +103,7 @@ def _reader(batches: int, seconds: float):
 def test_auto_starts_the_pool_only_when_rules_cost_more_than_reading(monkeypatch, seconds, pooled):
     from collections import defaultdict
 
-    from dqe import workers
+    from dqe.engine import workers
 
     monkeypatch.setattr(workers, "ProcessPoolExecutor", _InlinePool)
     _InlinePool.submitted = 0

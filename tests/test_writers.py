@@ -8,8 +8,8 @@ import os
 import pytest
 
 from dqe.errors import OutputError
-from dqe.files import read_items, sniff
-from dqe.writers import ObjectWriter, OutputSet, PendingFile
+from dqe.io.files import read_items, sniff
+from dqe.io.writers import ObjectWriter, OutputSet, PendingFile
 
 
 def items_of(path):

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bench_judgments as bench  # noqa: E402
 
-from dqe.plugins import load_plugins  # noqa: E402
-from dqe.reader import Reader  # noqa: E402
+from dqe.engine.plugins import load_plugins  # noqa: E402
+from dqe.io.reader import Reader  # noqa: E402
 
 ANSWER = frozenset({"assistant"})
 TEXT = frozenset({"user", "assistant"})

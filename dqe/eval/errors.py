@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from dqe.config import LoadedConfig
+from dqe.engine.config import LoadedConfig
 from dqe.records import Record, Turn
 
 
@@ -62,7 +62,7 @@ def answered(record: Record, answer: str) -> Record:
 
 def _message_object(record: Record, openai: Any) -> dict[str, Any]:
     """The record as an OpenAI ``messages`` object with its labels (what the check reads)."""
-    from dqe.formats.base import Columns, Tags
+    from dqe.io.formats.base import Columns, Tags
 
     obj = openai.denormalize(record, Columns(), Tags())
     for key in ("category", "domain", "language"):
@@ -73,8 +73,8 @@ def _message_object(record: Record, openai: Any) -> dict[str, Any]:
 
 
 def _record_rule_codes(loaded: LoadedConfig, registry: Any) -> list[str]:
-    from dqe.rule import RecordRule
-    from dqe.selection import select_rules
+    from dqe.engine.rule import RecordRule
+    from dqe.engine.selection import select_rules
 
     return [s.cls.code for s in select_rules(loaded.config, registry) if issubclass(s.cls, RecordRule)]
 
@@ -97,8 +97,8 @@ class AnswerChecker:
         disable_plugins: Iterable[str] = (),
     ):
         from dqe.api import resolve_config
-        from dqe.engine import Engine
-        from dqe.plugins import load_plugins
+        from dqe.engine.engine import Engine
+        from dqe.engine.plugins import load_plugins
 
         loaded = resolve_config(config, {"select": select})
         self.registry = load_plugins(disabled=[*disable_plugins, *loaded.config.disable_plugins], extra=plugins)
@@ -123,8 +123,8 @@ class AnswerChecker:
 
     def check(self, records: Sequence[Record], answers: dict[str, Sequence[str]]) -> ErrorAnalysis:
         """Each model's ``answers`` (one per record) checked as the records' last answers."""
-        from dqe.engine import Engine
-        from dqe.report import build_report
+        from dqe.engine.engine import Engine
+        from dqe.report.model import build_report
 
         openai = self.registry.formats["openai"]
         models: dict[str, ModelCheck] = {}

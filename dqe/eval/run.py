@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from rich.console import Console
 
+from dqe.engine.plugins import load_plugins
 from dqe.errors import RenderError
 from dqe.eval.errors import AnswerChecker
 from dqe.eval.generate import Generator
@@ -34,15 +35,14 @@ from dqe.eval.report import (
     rule_shares,
 )
 from dqe.eval.runfolder import TrainedRun, open_run
-from dqe.inputs import refuse_overwriting
-from dqe.plugins import load_plugins
+from dqe.io.inputs import refuse_overwriting
+from dqe.io.writers import ObjectWriter, OutputSet
 from dqe.train.batches import BatchPlan
 from dqe.train.encode import encode_examples
 from dqe.train.loss import mean_loss
 from dqe.train.model import load_base_model, load_tokenizer, pick_device, pick_dtype, quiet_peft
 from dqe.train.outputs import device_info
 from dqe.train.run import make_encoder
-from dqe.writers import ObjectWriter, OutputSet
 
 GENERATIONS = "generations.jsonl"
 REPORT_JSON = "report.json"
@@ -253,7 +253,7 @@ def evaluate(
 
 def write_outputs(report: EvalReport, out: Path) -> None:
     """generations.jsonl, report.html (with the [html] extra) and report.json in ``out``."""
-    from dqe.render.evaluation import render_eval_html
+    from dqe.eval.render import render_eval_html
 
     try:
         html: str | None = render_eval_html(report)

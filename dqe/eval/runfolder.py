@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dqe.config import LoadedConfig
+from dqe.engine.config import LoadedConfig
 from dqe.errors import ConfigError, InputError
-from dqe.files import file_sha256
+from dqe.io.files import file_sha256
 from dqe.train.config import TrainConfig, build_config
 from dqe.train.data import Example, read_examples
 from dqe.train.runfolder import read_json
@@ -39,7 +39,7 @@ class TrainedRun:
         """The dqe config to read the test records with (and to pick rules from): ``config``
         when given, else the one the training data was filtered with, as ``dqe train`` found it."""
         from dqe.api import resolve_config
-        from dqe.manifest import load_manifest, manifest_path
+        from dqe.report.manifest import load_manifest, manifest_path
         from dqe.train.gate import current_config
 
         if config is not None:

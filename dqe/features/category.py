@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dqe.classifier import SPACELESS_TEXT, Classifier, alias_table, labelled, language_unions, normalize_labels
+from dqe.engine.classifier import SPACELESS_TEXT, Classifier, alias_table, labelled, language_unions, normalize_labels
+from dqe.engine.feature import Feature
 from dqe.errors import ConfigError
-from dqe.feature import Feature
 from dqe.hookspecs import hookimpl
 
 PACK = "categories"

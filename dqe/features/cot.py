@@ -1,7 +1,7 @@
 """Chain-of-thought columns: per exchange, does the question need reasoning, and how much
 reasoning does the answer show?
 
-Every assistant turn is judged with the user turn it answers (``dqe.text.exchanges``): the
+Every assistant turn is judged with the user turn it answers (``dqe.engine.turns.exchanges``): the
 question's need (``math``, ``why``, ``logic``, ``request``; null when it needs none) and the
 answer's CoT score (0..1). A record's labels are its worst exchange: ``cot_need`` and
 ``cot_score``, kept for the data set's CoT share. ``cot_exchanges`` lists every exchange that
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe.feature import Feature
+from dqe.engine.feature import Feature
+from dqe.engine.patterns import check_regex, marker_pattern, pack_value, pattern_list
+from dqe.engine.turns import exchanges
 from dqe.hookspecs import hookimpl
-from dqe.patterns import check_regex, marker_pattern, pack_value, pattern_list
-from dqe.text import exchanges
 
 NEEDS = ("request", "logic", "why", "math")  # in order of precedence for the label
 _QUESTION = (
@@ -92,7 +92,7 @@ def _plural(n: pl.Expr, one: str, many: str) -> pl.Expr:
     return pl.format("{} {}", n, pl.when(n == 1).then(pl.lit(one)).otherwise(pl.lit(many)))
 
 
-class ChainOfThought(Feature):
+class CotFeature(Feature):
     name = "cot"
     summary = (
         "per exchange, why a question needs reasoning and the answer's reasoning score; the record's worst "
@@ -407,4 +407,4 @@ class ChainOfThought(Feature):
 
 @hookimpl
 def dqe_register_features(register):
-    register(ChainOfThought)
+    register(CotFeature)

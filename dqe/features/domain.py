@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dqe.classifier import SPACELESS, Classifier, alias_table, labelled, normalize_labels, regex_union
+from dqe.engine.classifier import SPACELESS, Classifier, alias_table, labelled, normalize_labels, regex_union
+from dqe.engine.feature import Feature
 from dqe.errors import ConfigError
-from dqe.feature import Feature
 from dqe.hookspecs import hookimpl
 
 PREFIX = "domains/"

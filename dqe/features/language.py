@@ -1,7 +1,7 @@
 """The language of every user and assistant turn, and the answers written in another language
 than the user's.
 
-Detection is ``dqe.langid`` (langdetect's profiles, vectorized), every turn of a batch in one
+Detection is ``dqe.features.langid`` (langdetect's profiles, vectorized), every turn of a batch in one
 call. On top of it this feature decides what a reader of the report wants to know:
 
 - Only user and assistant turns are detected: the system prompt, tool schemas, tool calls and
@@ -64,10 +64,17 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from dqe.engine.feature import Feature
 from dqe.errors import ConfigError
-from dqe.feature import Feature
+from dqe.features.langid import (
+    DECISIVE,
+    UNDETERMINED_LANGUAGE,
+    Detection,
+    LanguageIdentifier,
+    load_profiles,
+    profiles_dir,
+)
 from dqe.hookspecs import hookimpl
-from dqe.langid import DECISIVE, UNDETERMINED_LANGUAGE, Detection, LanguageIdentifier, load_profiles, profiles_dir
 
 PACK = "language"
 _FENCED = r"(?s)```.*?```"

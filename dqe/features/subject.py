@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dqe.classifier import SPACELESS, regex_union
+from dqe.engine.classifier import SPACELESS, regex_union
+from dqe.engine.feature import Feature
 from dqe.errors import ConfigError
-from dqe.feature import Feature
 from dqe.hookspecs import hookimpl
 
 PACK = "subjects"

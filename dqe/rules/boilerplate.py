@@ -85,7 +85,7 @@ class Part(NamedTuple):
     needs: str | None = None  # a small pattern every match holds, to scan the large one less
 
 
-class Category(NamedTuple):
+class BoilerplateCategory(NamedTuple):
     name: str
     label: str
     parts: tuple[Part, ...]
@@ -142,7 +142,7 @@ def _choice(pack: dict, base: str, key: str, default: str, pack_name: str) -> st
     return value
 
 
-def load_categories(pack: dict, pack_name: str = PACK) -> list[Category]:
+def load_categories(pack: dict, pack_name: str = PACK) -> list[BoilerplateCategory]:
     """The pack's categories in file order; keys and patterns checked."""
     out = []
     for name, table in pack_value(pack, "categories", pack_name, dict).items():
@@ -159,7 +159,7 @@ def load_categories(pack: dict, pack_name: str = PACK) -> list[Category]:
         if not parts:
             continue
         out.append(
-            Category(
+            BoilerplateCategory(
                 name=name,
                 label=pack_value(pack, f"{base}.label", pack_name, str, default=name),
                 parts=tuple(parts),
@@ -277,7 +277,7 @@ class Boilerplate(RecordRule):
         )
         return worst_exchange(batch, self._judge(batch, candidates))
 
-    def _extent(self, c: Category) -> int | None:
+    def _extent(self, c: BoilerplateCategory) -> int | None:
         """How many characters of a turn the first pass scans for ``c`` (None: all): its head
         for a 'start' category, as much as a short turn has for a 'short-only' one, and for a
         'no-content' one the first ``_CONTENT_SCAN``, since a longer turn holds content by any

@@ -2,7 +2,7 @@
 
 Records are compared on their conversation text (``dqe.features.text``). Exact duplicates share
 the hash of the normalized text. Near-duplicates are compared on their shingle sets
-(``dqe.minhash``: numbers count as one token) with boilerplate left out: a line of the user turns
+(``dqe.features.minhash``: numbers count as one token) with boilerplate left out: a line of the user turns
 that recurs in many records (a tool description, a header) is context those records share, not
 what each asks, so its shingles do not count. Boilerplate is found from what ``collect`` keeps of
 every record: the keys of its user lines, and the shingles of each line once per batch; so no

@@ -28,7 +28,7 @@ _WORDS = r"[^\p{L}\p{N}_]+"  # what separates the words of a match, to compare i
 _PROSE = " (in prose: no sign of code, a question not about code, no tools)"
 
 
-class Category(NamedTuple):
+class ArtefactCategory(NamedTuple):
     label: str
     pattern: str
     roles: tuple[str, ...]  # the turns it looks at
@@ -36,7 +36,7 @@ class Category(NamedTuple):
     prose_only: bool
 
 
-def load_categories(pack: dict) -> list[Category]:
+def load_categories(pack: dict) -> list[ArtefactCategory]:
     out = []
     for name, (table, pattern) in pack_categories(pack, PACK).items():
         base = f"categories.{name}"
@@ -49,7 +49,7 @@ def load_categories(pack: dict) -> list[Category]:
             )
         if pattern is not None:
             out.append(
-                Category(
+                ArtefactCategory(
                     label=pack_value(table, "label", PACK, str, default=name),
                     pattern=pattern,
                     roles=("user", "assistant") if turns == "all" else (turns,),

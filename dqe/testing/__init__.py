@@ -27,9 +27,9 @@ from dqe.hookspecs import hookimpl
 if TYPE_CHECKING:
     import polars as pl
 
-    from dqe.plugins import Registry
-    from dqe.report import Report
-    from dqe.rule import Rule
+    from dqe.engine.plugins import Registry
+    from dqe.engine.rule import Rule
+    from dqe.report.model import Report
 
 RecordLike = Mapping[str, Any] | str
 
@@ -81,7 +81,7 @@ class _OneRule:
 def _registry(
     rule: type[Rule] | str, plugins: Sequence[object], disabled: Iterable[str]
 ) -> tuple[Registry, type[Rule]]:
-    from dqe.plugins import load_plugins
+    from dqe.engine.plugins import load_plugins
 
     registry = load_plugins(disabled=disabled, extra=plugins)
     registry.raise_errors()
@@ -135,8 +135,8 @@ def run_rule(
     or field names), through the engine; other config keys go in ``config``
     (``tokenizer="hf:./tok"``). Only this rule runs, and no config file is read."""
     from dqe.api import resolve_config
-    from dqe.engine import Engine
-    from dqe.report import INVALID_CODE, build_report
+    from dqe.engine.engine import Engine
+    from dqe.report.model import INVALID_CODE, build_report
 
     items = _records(records)
     registry, cls = _registry(rule, plugins, disabled)
@@ -205,9 +205,9 @@ def assert_rule_contract(
     import io
 
     from dqe.api import resolve_config
-    from dqe.batch import validated
-    from dqe.engine import Engine
-    from dqe.rule import RecordRule
+    from dqe.engine.batch import validated
+    from dqe.engine.engine import Engine
+    from dqe.engine.rule import RecordRule
 
     registry, cls = _registry(rule, plugins, ())
     if not issubclass(cls, RecordRule):
@@ -258,9 +258,9 @@ def batch(
     import polars as pl
 
     from dqe.api import resolve_config
-    from dqe.context import Context
-    from dqe.plugins import load_plugins
-    from dqe.reader import Reader
+    from dqe.engine.context import Context
+    from dqe.engine.plugins import load_plugins
+    from dqe.io.reader import Reader
 
     registry = load_plugins(extra=plugins)
     registry.raise_errors()

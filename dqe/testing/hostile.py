@@ -28,12 +28,12 @@ from typing import Any
 import polars as pl
 from pydantic import model_validator
 
-from dqe.classifier import Classifier
-from dqe.feature import Feature
-from dqe.formats.base import Normalized, RecordFormat
+from dqe.engine.classifier import Classifier
+from dqe.engine.feature import Feature
+from dqe.engine.rule import DatasetResult, DatasetRule, RecordRule, RuleOptions
 from dqe.hookspecs import hookimpl
-from dqe.render.base import Renderer
-from dqe.rule import DatasetResult, DatasetRule, RecordRule, RuleOptions
+from dqe.io.formats.base import Normalized, RecordFormat
+from dqe.report.render.base import Renderer
 
 NAME = "hostile"  # the plugin's name, and the name of the feature, classifier, renderer and format it adds
 PRINTED = "printed by a hostile plugin"  # what ``how="print"`` writes to stdout

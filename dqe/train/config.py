@@ -14,9 +14,9 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dqe.config import describe_errors, read_toml
+from dqe.engine.config import describe_errors, read_toml
+from dqe.engine.rule import kebab_case
 from dqe.errors import ConfigError
-from dqe.rule import kebab_case
 
 MODEL_TEMPLATE = "model"  # the template name that means: the tokenizer's own chat template
 
@@ -71,7 +71,7 @@ class SplitSettings(Section):
         return self
 
 
-class EvalSettings(Section):
+class ValidationSettings(Section):
     every: int = Field(50, ge=1, description="validation every N optimizer steps")
     patience: int | None = Field(3, ge=1, description="stop after N evaluations without improvement")
     min_delta: float = Field(0.0, ge=0, description="smallest drop of validation loss that counts")
@@ -110,7 +110,7 @@ class TrainConfig(Section):
     optim: OptimSettings = Field(default_factory=OptimSettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)
     split: SplitSettings = Field(default_factory=SplitSettings)
-    eval: EvalSettings = Field(default_factory=EvalSettings)
+    eval: ValidationSettings = Field(default_factory=ValidationSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     checkpoint: CheckpointSettings = Field(default_factory=CheckpointSettings)
 

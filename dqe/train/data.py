@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from dqe.config import LoadedConfig
+from dqe.engine.config import LoadedConfig
+from dqe.engine.plugins import Registry
 from dqe.errors import RecordError
-from dqe.files import file_sha256
-from dqe.plugins import Registry
-from dqe.reader import Reader, record_id
+from dqe.io.files import file_sha256
+from dqe.io.reader import Reader, record_id
+from dqe.io.writers import ObjectWriter, OutputSet
 from dqe.records import Record, Source, Turn
 from dqe.train.runfolder import write_json
-from dqe.writers import ObjectWriter, OutputSet
 
 SPLITS = ("train", "val", "test")
 

@@ -19,9 +19,9 @@ from typing import Any, Literal
 import numpy as np
 import orjson
 
-from dqe.formats.base import Columns
+from dqe.engine.templates import Template
+from dqe.io.formats.base import Columns
 from dqe.records import Record
-from dqe.templates import Template
 
 IGNORE = -100
 _CHUNK = 4096  # records tokenized per batch call

@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from dqe.config import LoadedConfig
+from dqe.engine.config import LoadedConfig
 from dqe.errors import ConfigError
-from dqe.files import file_sha256
-from dqe.manifest import GateManifest, ids_sha256, load_manifest, manifest_path
+from dqe.io.files import file_sha256
+from dqe.report.manifest import GateManifest, ids_sha256, load_manifest, manifest_path
 
 
 @dataclass

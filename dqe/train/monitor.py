@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from dqe.writers import atomic_output
+from dqe.io.writers import atomic_output
 
 FIELDS = (
     "step",

@@ -16,11 +16,12 @@ from typing import Any
 
 from rich.console import Console
 
+from dqe.engine.plugins import load_plugins
 from dqe.errors import ConfigError, GateRefused, InputError, TrainingInterrupted
-from dqe.formats.base import Columns
-from dqe.inputs import refuse_overwriting
-from dqe.manifest import manifest_path
-from dqe.plugins import load_plugins
+from dqe.io.formats.base import Columns
+from dqe.io.inputs import refuse_overwriting
+from dqe.io.writers import ObjectWriter, OutputSet
+from dqe.report.manifest import manifest_path
 from dqe.train.config import MODEL_TEMPLATE, TrainConfig, build_config
 from dqe.train.data import assign_splits, mark_not_passed, read_examples, write_test_split
 from dqe.train.encode import (
@@ -32,7 +33,6 @@ from dqe.train.encode import (
 )
 from dqe.train.gate import GateCheck, check_gate
 from dqe.train.runfolder import checkpoints, read_json, write_json
-from dqe.writers import ObjectWriter, OutputSet
 
 CONFIG_FILE = "train_config.json"
 MANIFEST_FILE = "run.json"
@@ -42,7 +42,7 @@ RUN_FOLDERS = ("adapter", "merged", "checkpoints", "tensorboard")
 
 
 @dataclass
-class RunResult:
+class TrainResult:
     run_dir: Path
     manifest: dict[str, Any]
 
@@ -118,7 +118,7 @@ def train(
     resume: Path | None = None,
     hooks: Any = None,
     echo: bool = True,
-) -> RunResult:
+) -> TrainResult:
     """Train a LoRA adapter on the records of ``config.data`` that the gate passed."""
     console = Console(stderr=True, quiet=not echo, highlight=False)
     config = config.resolved()
@@ -326,4 +326,4 @@ def train(
         },
     )
     write_json(run_dir / MANIFEST_FILE, manifest)
-    return RunResult(run_dir=run_dir, manifest=manifest)
+    return TrainResult(run_dir=run_dir, manifest=manifest)

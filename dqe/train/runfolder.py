@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from dqe.writers import atomic_output
+from dqe.io.writers import atomic_output
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from dqe.api import resolve_config
-    from dqe.plugins import load_plugins
+    from dqe.engine.plugins import load_plugins
     from dqe.train.data import read_examples
 
     parser = argparse.ArgumentParser(

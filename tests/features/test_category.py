@@ -8,11 +8,11 @@ import pytest
 
 import dqe
 from dqe import hookimpl
-from dqe.classifier import Classifier
-from dqe.config import load_config
-from dqe.engine import Engine
+from dqe.engine.classifier import Classifier
+from dqe.engine.config import load_config
+from dqe.engine.engine import Engine
+from dqe.engine.plugins import load_plugins
 from dqe.errors import ConfigError, PluginError
-from dqe.plugins import load_plugins
 
 CASES = [
     ("programming", "Write a Python function that reverses a string."),

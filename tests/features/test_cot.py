@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from dqe.config import load_config
-from dqe.context import Context
-from dqe.features.cot import ChainOfThought
-from dqe.plugins import load_plugins
+from dqe.engine.config import load_config
+from dqe.engine.context import Context
+from dqe.engine.plugins import load_plugins
+from dqe.features.cot import CotFeature
 from dqe.testing import batch, conversation, record
 
 
 @pytest.fixture(scope="module")
 def cot():
-    return ChainOfThought(Context(load_config(discover=False), load_plugins()))
+    return CotFeature(Context(load_config(discover=False), load_plugins()))
 
 
 def judged(cot, question, answer):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from dqe.config import load_config
-from dqe.engine import Engine
+from dqe.engine.config import load_config
+from dqe.engine.engine import Engine
+from dqe.engine.plugins import load_plugins
 from dqe.errors import ConfigError
-from dqe.plugins import load_plugins
 
 
 def subjects(records, **config):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dqe.engine.tokenizers import load_tokenizer
 from dqe.testing import batch, conversation, record
-from dqe.tokenizers import load_tokenizer
 
 
 def test_every_turn_is_counted_in_order():

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from dqe.errors import RecordError
-from dqe.formats.alpaca import Alpaca
-from dqe.formats.base import Columns, Tags
-from dqe.formats.openai import OpenAI
-from dqe.formats.sharegpt import ShareGPT
+from dqe.io.formats.alpaca import Alpaca
+from dqe.io.formats.base import Columns, Tags
+from dqe.io.formats.openai import OpenAI
+from dqe.io.formats.sharegpt import ShareGPT
 from dqe.records import Record, Turn
 
 C, T = Columns(), Tags()

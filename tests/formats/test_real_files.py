@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from dqe.plugins import load_plugins
-from dqe.reader import Reader
+from dqe.engine.plugins import load_plugins
+from dqe.io.reader import Reader
 from tests.conftest import REAL_FILES, real
 
 

@@ -3,7 +3,7 @@ data-set sections the dataset rules produce, as they will produce them."""
 
 from __future__ import annotations
 
-from dqe.gate import MetricResult
+from dqe.engine.gate import MetricResult
 
 PAYLOAD = "<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned-img'\">"
 MARKDOWN = "| a | b |\n**bold** [link](http://example.com) `code`"

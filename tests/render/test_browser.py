@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from htmlpage import Page
 
-from dqe.render.html import render_html
+from dqe.report.render.html import render_html
 
 pytestmark = pytest.mark.slow
 
@@ -133,7 +133,7 @@ def test_the_evaluation_page_filters_answers_and_keeps_hostile_text_inert(tmp_pa
     """dqe eval's page runs the check report's script on its table of answers."""
     from evalreport import eval_report
 
-    from dqe.render.evaluation import render_eval_html
+    from dqe.eval.render import render_eval_html
 
     path = tmp_path / "eval.html"
     path.write_text(render_eval_html(eval_report()), encoding="utf-8")

@@ -10,8 +10,8 @@ from defects import PAYLOAD
 from evalreport import eval_report
 from htmlpage import Page
 
+from dqe.eval.render import render_eval_html, render_eval_text
 from dqe.eval.report import EvalReport
-from dqe.render.evaluation import render_eval_html, render_eval_text
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from dqe.render.github import command, escape_data, escape_property, render_github
+from dqe.report.render.github import command, escape_data, escape_property, render_github
 
 # ::level key=value,key=value::message, with the properties' own separators escaped.
 ANNOTATION = re.compile(

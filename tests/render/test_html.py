@@ -12,8 +12,8 @@ from defects import PAYLOAD
 from htmlpage import Page
 
 import dqe
-from dqe.render.html import render_html, select_failing
-from dqe.report import Report
+from dqe.report.model import Report
+from dqe.report.render.html import render_html, select_failing
 
 
 def svg_of(uri: str) -> str:

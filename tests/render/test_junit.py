@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import dqe
-from dqe.render.junit import render_junit, xml_text
+from dqe.report.render.junit import render_junit, xml_text
 
 
 def suites(report) -> dict[str, ET.Element]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dqe
-from dqe.render.markdown import md, render_markdown
+from dqe.report.render.markdown import md, render_markdown
 
 
 def test_summary_gate_and_rules(full_report):

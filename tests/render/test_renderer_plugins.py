@@ -6,10 +6,10 @@ import pytest
 
 import dqe
 from dqe import hookimpl
+from dqe.engine.plugins import load_plugins
 from dqe.errors import PluginError, RenderError
-from dqe.plugins import load_plugins
-from dqe.render import get_renderer
-from dqe.render.base import Renderer
+from dqe.report.render import get_renderer
+from dqe.report.render.base import Renderer
 
 
 class CsvSummary(Renderer):
@@ -45,7 +45,7 @@ class NotARenderer:
 def test_built_in_renderers_are_registered_like_any_plugin():
     registry = load_plugins()
     assert list(registry.renderers) == ["text", "json", "jsonl", "html", "github", "sarif", "junit", "markdown"]
-    info = next(p for p in registry.plugins if p.name == "dqe.render")
+    info = next(p for p in registry.plugins if p.name == "dqe.report.render")
     assert info.renderers == list(registry.renderers)
 
 

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 import dqe
-from dqe.render.sarif import artifact_uri, render_sarif
+from dqe.report.render.sarif import artifact_uri, render_sarif
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "sarif-2.1.0-rtm.5.json").read_text("utf-8"))
 

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 import dqe
 from dqe.cli import main
+from dqe.engine.rule import RecordRule
 from dqe.hookspecs import hookimpl
-from dqe.rule import RecordRule
 from tests.conftest import real
 from tests.test_minhash import naive_shingles
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import dqe
-from dqe.docs import rule_doc
 from dqe.errors import ConfigError
+from dqe.report.ruledocs import rule_doc
 from dqe.testing import assert_findings, conversation, run_rule
 from tests.conftest import REAL_FILES, real
 

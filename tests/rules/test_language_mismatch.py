@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import dqe
-from dqe.docs import rule_doc
+from dqe.report.ruledocs import rule_doc
 from dqe.testing import assert_findings, conversation, record, run_rule
 from tests.conftest import REAL_FILES, real
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from dqe.config import load_config
-from dqe.plugins import load_plugins
+from dqe.engine.config import load_config
+from dqe.engine.plugins import load_plugins
 from dqe.train.data import assign_splits, mark_not_passed, read_examples, write_test_split
 
 

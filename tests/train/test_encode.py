@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dqe.formats.base import Columns
-from dqe.plugins import load_plugins
+from dqe.engine.plugins import load_plugins
+from dqe.io.formats.base import Columns
 from dqe.records import Record, Turn
 from dqe.train.encode import IGNORE, ChatTemplateEncoder, TemplateEncoder, fit_length
 

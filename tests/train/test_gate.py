@@ -10,7 +10,7 @@ import json
 import pytest
 
 from dqe.errors import GateRefused
-from dqe.manifest import ids_sha256, manifest_path
+from dqe.report.manifest import ids_sha256, manifest_path
 from dqe.train.config import load_train_config
 from dqe.train.run import train
 

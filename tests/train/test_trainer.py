@@ -71,9 +71,9 @@ def test_loss_falls_and_the_adapter_reloads_and_merges(torch_extra, tmp_path, ok
 def test_packed_and_padded_batches_give_the_same_loss(torch_extra, tmp_path, ok, config_for, tokenizer):
     """Packing must not let records see each other: per-record losses are unchanged."""
     torch = torch_extra
-    from dqe.config import load_config
-    from dqe.formats.base import Columns
-    from dqe.plugins import load_plugins
+    from dqe.engine.config import load_config
+    from dqe.engine.plugins import load_plugins
+    from dqe.io.formats.base import Columns
     from dqe.train.batches import collate
     from dqe.train.data import read_examples
     from dqe.train.encode import TemplateEncoder, fit_length

@@ -212,7 +212,7 @@ def test_no_endpoint_is_a_config_error(tmp_path):
 
 
 def test_off_by_default(chat_server, judge_options):
-    from dqe.plugins import load_plugins
+    from dqe.engine.plugins import load_plugins
 
     assert load_plugins(extra=[plugin]).rules["JDG001"].default_enabled is False
 

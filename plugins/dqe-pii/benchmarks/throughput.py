@@ -21,9 +21,9 @@ from pathlib import Path
 
 import dqe
 from dqe.api import resolve_config
-from dqe.context import Context
-from dqe.plugins import load_plugins
-from dqe.reader import Reader
+from dqe.engine.context import Context
+from dqe.engine.plugins import load_plugins
+from dqe.io.reader import Reader
 from dqe_pii.rules import RULES
 from dqe_pii.text import PiiText
 

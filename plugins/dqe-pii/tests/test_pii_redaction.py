@@ -3,8 +3,8 @@
 import json
 
 import dqe
-from dqe.manifest import load_manifest
-from dqe.reader import record_id
+from dqe.io.reader import record_id
+from dqe.report.manifest import load_manifest
 from dqe_pii import plugin
 from dqe_pii.rules import RULES
 

@@ -1,0 +1,257 @@
+"""What one batch of records goes through: features, record rules, dataset-rule collection.
+
+A ``BatchProcessor`` is the per-batch half of the engine, kept apart so that batches can run in
+worker processes (``dqe.engine.workers``) as well as in the engine's own: it returns everything the
+engine merges as a ``BatchResult`` and touches no state the engine owns. A rule that raises
+never counts as a pass: the records it raised on fail with the error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+import polars as pl
+
+from dqe.errors import PluginError
+from dqe.guard import blame, describe
+
+if TYPE_CHECKING:
+    from dqe.engine.engine import ActiveRule
+    from dqe.engine.feature import Feature
+
+_MAX_RULE_ERRORS = 20  # records a rule may fail on before it is no longer called
+
+
+class RaisedOn(NamedTuple):
+    """A rule raised: on the record at file/line, or (both None) it gave up on the rest. A
+    ``warning`` is a batch it raised on while every record of it, checked alone, gave a result:
+    nothing is rejected, but the rule has a bug worth reporting."""
+
+    code: str
+    plugin: str
+    file: int | None
+    line: int | None
+    message: str
+    warning: bool = False
+
+
+@dataclass
+class BatchResult:
+    kept: pl.DataFrame  # the kept columns of every record, quality, dataset rules' collected columns
+    findings: list[pl.DataFrame]  # failures of record rules (FINDINGS_SCHEMA)
+    counts: dict[str, list[int]]  # rule code -> [evaluated, failed, errors]
+    raised: list[RaisedOn] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def validated(out: Any, height: int, code: str) -> pl.DataFrame:
+    """A rule's result checked against the contract: one row per record, a boolean 'passed'."""
+    if not isinstance(out, pl.DataFrame):
+        raise TypeError(f"check() returned {type(out).__name__}, expected a polars DataFrame")
+    if out.height != height:
+        hint = (
+            " (a select of literals alone gives one row: add the column with with_columns)" if out.height == 1 else ""
+        )
+        raise TypeError(f"check() returned {out.height} rows for a batch of {height}{hint}")
+    if "passed" not in out.columns or out.schema["passed"] != pl.Boolean:
+        raise TypeError("check() must return a boolean 'passed' column")
+    if out["passed"].null_count():
+        raise TypeError("check() returned null in 'passed'")
+    passed = out["passed"]
+    score = out["score"].cast(pl.Float64) if "score" in out.columns else passed.cast(pl.Float64)
+    if not score.is_finite().fill_null(True).all():
+        bad = score.filter(~score.is_finite())[0]
+        raise TypeError(
+            f"check() returned a score that is not a finite number ({'NaN' if bad != bad else bad}); scores are 0..1, 1 best"
+        )
+    score = score.fill_null(passed.cast(pl.Float64)).clip(0.0, 1.0)
+    message = (
+        out["message"].cast(pl.String)
+        if "message" in out.columns
+        else pl.repeat(None, height, dtype=pl.String, eager=True)
+    )
+    message = pl.select(pl.when(passed).then(None).otherwise(message.fill_null(f"failed {code}"))).to_series()
+    turn = optional(out, "turn", pl.Int32, height, passed)
+    evidence = optional(out, "evidence", pl.String, height, passed)
+    return pl.DataFrame(
+        {
+            "passed": passed,
+            "score": score,
+            "message": message,
+            "turn": turn,
+            "evidence": evidence,
+            "error": pl.repeat(False, height, eager=True),
+        }
+    )
+
+
+def optional(out: pl.DataFrame, name: str, dtype: pl.DataType, height: int, passed: pl.Series) -> pl.Series:
+    """An optional column of a rule's result (``turn``, ``evidence``), kept for failing records
+    only; null where the rule gave none."""
+    if name not in out.columns:
+        return pl.repeat(None, height, dtype=dtype, eager=True)
+    try:
+        values = out[name].cast(dtype)
+    except pl.exceptions.PolarsError:
+        raise TypeError(f"check() returned a '{name}' column of {out.schema[name]}, expected {dtype}") from None
+    return pl.select(pl.when(passed).then(None).otherwise(values)).to_series()
+
+
+def _errored(n: int, message: str) -> pl.DataFrame:
+    """Results that reject ``n`` records because the rule raised on them."""
+    return pl.DataFrame(
+        {
+            "passed": [False] * n,
+            "score": [0.0] * n,
+            "message": [f"rule raised {message}"] * n,
+            "turn": [None] * n,
+            "evidence": [None] * n,
+            "error": [True] * n,
+        },
+        schema={
+            "passed": pl.Boolean,
+            "score": pl.Float64,
+            "message": pl.String,
+            "turn": pl.Int32,
+            "evidence": pl.String,
+            "error": pl.Boolean,
+        },
+    )
+
+
+class BatchProcessor:
+    """``owners`` names the plugin of each feature (``"feature:tokens"`` -> plugin), for errors.
+
+    Every feature, rule and classifier gets its own shallow copy of the batch (columns are
+    shared, not copied), so that one that changes its frame in place changes nothing the next
+    one or the engine reads.
+    """
+
+    def __init__(
+        self,
+        features: list[Feature],
+        record_rules: list[ActiveRule],
+        dataset_rules: list[ActiveRule],
+        keep: list[str],
+        owners: dict[str, str],
+    ):
+        self.features = features
+        self.record_rules = record_rules
+        self.dataset_rules = dataset_rules
+        self.keep = keep
+        self.owners = owners
+        self._raised: dict[str, int] = defaultdict(int)  # records each rule raised on so far
+        self._broken: dict[str, str] = {}  # rules given up on, with the error
+
+    def __call__(self, frame: pl.DataFrame) -> BatchResult:
+        timings: dict[str, float] = defaultdict(float)
+        for feature in self.features:
+            clock = time.perf_counter()
+            what = f"feature '{feature.name}' (plugin '{self.owners.get(f'feature:{feature.name}', '?')}')"
+            with blame(f"{what} compute()"):
+                added = feature.compute(frame.clone())
+            if not isinstance(added, pl.DataFrame) or added.height != frame.height:
+                got = f"{added.height} rows" if isinstance(added, pl.DataFrame) else type(added).__name__
+                raise PluginError(f"{what} returned {got} for {frame.height} records")
+            clash = sorted(set(added.columns) & set(frame.columns))
+            if clash:
+                raise PluginError(f"{what} returned columns the batch has already: {', '.join(clash)}")
+            frame = frame.hstack(added.get_columns())
+            timings[f"feature:{feature.name}"] += time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        result = BatchResult(kept=frame, findings=[], counts={}, timings=timings)
+        scores = np.zeros(frame.height)
+        for active in self.record_rules:
+            out = self._check(active, frame, result.raised)
+            scores += out["score"].to_numpy()
+            errors = int(out["error"].sum())
+            result.counts[active.code] = [frame.height, int((~out["passed"]).sum()) - errors, errors]
+            failed = out.with_columns(_idx=frame["_idx"]).filter(~pl.col("passed"))
+            if failed.height:
+                result.findings.append(
+                    failed.select(
+                        "_idx",
+                        code=pl.lit(active.code),
+                        severity=pl.lit(active.severity),
+                        score="score",
+                        message="message",
+                        turn="turn",
+                        evidence="evidence",
+                        error="error",
+                    )
+                )
+        timings["rules"] += time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        kept = frame.select(self.keep).with_columns(quality=pl.Series(scores / max(len(self.record_rules), 1)))
+        taken = {*kept.columns, "rejected"}  # the engine adds 'rejected' before dataset rules evaluate
+        for active in self.dataset_rules:
+            what = f"rule {active.code} (plugin '{active.plugin}')"
+            with blame(f"{what} collect()", f"to check without it: --ignore {active.code}"):
+                collected = active.rule.collect(frame.clone())  # type: ignore[attr-defined]
+            if collected is None:
+                continue
+            if not isinstance(collected, pl.DataFrame) or collected.height != frame.height:
+                got = f"{collected.height} rows" if isinstance(collected, pl.DataFrame) else type(collected).__name__
+                raise PluginError(f"{what}: collect() returned {got} for {frame.height} records")
+            clash = sorted(set(collected.columns) & taken)
+            if clash:
+                raise PluginError(
+                    f"{what}: collect() returned column '{clash[0]}', a name the engine's table uses "
+                    f"({', '.join(sorted(taken))}); give the collected columns names of their own"
+                )
+            kept = kept.hstack([s.alias(f"{active.code}:{s.name}") for s in collected.get_columns()])
+        result.kept = kept
+        timings["collect"] += time.perf_counter() - clock
+        return result
+
+    def _check(self, active: ActiveRule, frame: pl.DataFrame, raised: list[RaisedOn]) -> pl.DataFrame:
+        """The rule's results for a batch (passed, score, message, error).
+
+        Anything the rule raises but KeyboardInterrupt (``SystemExit`` too) counts as a failure
+        to check: the records it raised on are rejected with the error, never passed.
+        """
+        code = active.code
+        if code in self._broken:
+            return _errored(frame.height, self._broken[code])
+        try:
+            return validated(active.rule.check(frame.clone()), frame.height, code)  # type: ignore[attr-defined]
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            batch_error = describe(exc)
+        # Find the records it raises on, one at a time; give up on a rule that raises on many.
+        parts = []
+        before = len(raised)
+        for row in range(frame.height):
+            one = frame.slice(row, 1)
+            try:
+                parts.append(validated(active.rule.check(one), 1, code))  # type: ignore[attr-defined]
+                continue
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
+                message = describe(exc)
+            parts.append(_errored(1, message))
+            raised.append(RaisedOn(code, active.plugin, one["_file"][0], one["_line"][0], message))
+            self._raised[code] += 1
+            if self._raised[code] >= _MAX_RULE_ERRORS:
+                self._broken[code] = batch_error
+                note = (
+                    f"stopped after {self._raised[code]} failing records; every later record is rejected: {batch_error}"
+                )
+                raised.append(RaisedOn(code, active.plugin, None, None, note))
+                parts.append(_errored(frame.height - row - 1, batch_error))
+                break
+        if len(raised) == before:  # every record alone gave a result: the batch error would go unseen
+            note = (
+                f"raised on the batch of {frame.height:,} records from here, but on none of them alone "
+                f"(each was checked alone instead): {batch_error}"
+            )
+            raised.append(RaisedOn(code, active.plugin, frame["_file"][0], frame["_line"][0], note, warning=True))
+        return pl.concat(parts)

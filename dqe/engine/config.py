@@ -1,0 +1,168 @@
+"""Configuration: ``dqe.toml``, ``[tool.dqe]`` in pyproject.toml, or ``--config FILE``.
+
+Found by walking up from the current folder (``dqe.toml`` wins over ``pyproject.toml`` in the
+same folder). Every key is validated: an unknown key or a bad value is an error naming the key,
+never ignored. Rule options are validated by each rule's own pydantic model once the plugins
+are loaded (``dqe.engine.selection``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dqe.engine.rule import kebab_case
+from dqe.errors import ConfigError
+from dqe.io.formats.base import Columns, Tags
+
+
+class Threshold(BaseModel):
+    """Gate thresholds of one metric: ``{fail = 0.8, warn = 0.95}``."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    fail: float | None = None
+    warn: float | None = None
+
+
+class Classifiers(BaseModel):
+    """Which registered classifier labels records that carry no label of their own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str = "taxonomy"  # rules/categories.toml
+    domain: str = "lexicon"  # rules/domains/*.toml
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=kebab_case, populate_by_name=True)
+
+    select: list[str] | None = None  # None: every rule that is on by default
+    extend_select: list[str] = Field(default_factory=list)
+    ignore: list[str] = Field(default_factory=list)
+    rules: dict[str, dict[str, Any]] = Field(default_factory=dict)  # options, by code or name
+    input_format: str | None = None
+    columns: Columns = Field(default_factory=Columns)
+    tags: Tags = Field(default_factory=Tags)
+    tokenizer: str = "tiktoken:cl100k_base"
+    template: str = "chatml"
+    disable_plugins: list[str] = Field(default_factory=list)
+    rule_packs: list[str] = Field(default_factory=list)  # folders or files, relative to the config
+    gate: dict[str, Threshold] = Field(default_factory=dict)
+    against: list[str] = Field(
+        default_factory=list
+    )  # evaluation sets that training records must not leak into (DQ403); relative to the config
+    batch_size: int = Field(10_000, ge=1)
+    workers: int = Field(0, ge=0)  # worker processes; 0: one per core for large inputs with costly rules
+    findings_per_rule: int = Field(20, ge=0)  # findings kept per rule in reports (sampled)
+    classifiers: Classifiers = Field(default_factory=Classifiers)
+    # Selection (dqe filter --balance / --max-records): downsample over-represented categories
+    # and vertical domains to their quotas; keep at most max-records records, the best first.
+    balance: bool = False
+    max_records: int | None = Field(None, ge=1)
+
+    @property
+    def selecting(self) -> bool:
+        """Whether selection rules drop records to meet quotas (balance or max-records)."""
+        return self.balance or self.max_records is not None
+
+    def digest(self) -> str:
+        """sha256 of the effective configuration, for gate and run manifests."""
+        data = orjson.dumps(self.model_dump(mode="json", by_alias=True), option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(data).hexdigest()
+
+
+class LoadedConfig(BaseModel):
+    config: Config
+    path: Path | None = None  # None: defaults, no file found
+
+    @property
+    def label(self) -> str:
+        return str(self.path) if self.path else "defaults"
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    folder = (start or Path.cwd()).resolve()
+    for directory in (folder, *folder.parents):
+        candidate = directory / "dqe.toml"
+        if candidate.is_file():
+            return candidate
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file() and _has_dqe_table(candidate):
+            return candidate
+    return None
+
+
+def _has_dqe_table(path: Path) -> bool:
+    try:
+        return "dqe" in tomllib.loads(path.read_text("utf-8")).get("tool", {})
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+
+
+def read_toml(path: Path, what: str = "config file") -> dict[str, Any]:
+    """A TOML file's table; every way it can fail is a ConfigError naming the file."""
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _read_table(path: Path) -> tuple[dict[str, Any], str]:
+    """The dqe table of a file and the prefix that names its keys in messages."""
+    data = read_toml(path)
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("dqe")
+        if table is None:
+            raise ConfigError(f"{path}: no [tool.dqe] table")
+        return table, "tool.dqe."
+    if "tool" in data and "dqe" in data["tool"] and len(data) == 1:
+        return data["tool"]["dqe"], "tool.dqe."
+    return data, ""
+
+
+def describe_errors(exc: ValidationError, prefix: str) -> str:
+    lines = []
+    for err in exc.errors():
+        key = prefix + ".".join(str(part) for part in err["loc"])
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown key '{key}'")
+        elif err["type"] == "missing":
+            lines.append(f"missing key '{key}'")
+        else:
+            lines.append(f"'{key}': {err['msg']} (got {err.get('input')!r})")
+    return "; ".join(lines)
+
+
+def validate_config(table: dict[str, Any], path: Path | None = None, prefix: str = "") -> Config:
+    try:
+        return Config.model_validate(table)
+    except ValidationError as exc:
+        where = f"{path}: " if path else ""
+        raise ConfigError(where + describe_errors(exc, prefix)) from None
+
+
+def load_config(
+    path: Path | None = None, overrides: dict[str, Any] | None = None, *, discover: bool = True
+) -> LoadedConfig:
+    """The effective configuration: a file (given or found) with overrides on top.
+
+    Override keys are config keys (``extend-select``); None values are ignored.
+    """
+    if path is None and discover:
+        path = find_config()
+    table: dict[str, Any] = {}
+    prefix = ""
+    if path is not None:
+        table, prefix = _read_table(path)
+    merged = {**table, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    return LoadedConfig(config=validate_config(merged, path, prefix), path=path)

@@ -1,0 +1,140 @@
+"""Batches in worker processes, for data sets big enough to repay starting them.
+
+Each worker builds the same engine from the same config and plugins once, then runs the
+per-batch half (features, record rules, collection) on the batches the reader hands it; the
+engine keeps reading, merges results in input order and runs the dataset rules itself. Workers
+are started with ``spawn`` (polars' threads do not survive ``fork``), and at most two batches
+per worker are in flight, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
+
+from dqe.errors import PluginError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from dqe.engine.batch import BatchProcessor, BatchResult
+    from dqe.engine.config import LoadedConfig
+    from dqe.io.inputs import Inputs
+    from dqe.io.reader import Batch, Reader
+
+# Below this much input, starting workers (each imports dqe and loads its tokenizer and
+# profiles, about a second) costs more than it saves.
+AUTO_MIN_BYTES = 64 << 20
+AUTO_MAX_WORKERS = 8
+
+_PROCESSOR: BatchProcessor | None = None
+_START_ERROR: str | None = None  # why this worker could not build its engine
+
+
+def choose_workers(setting: int, inputs: Inputs, portable: bool) -> int:
+    """``setting`` when it is set (>= 1); else one per core for large file inputs.
+
+    Plugins registered from code (``plugins=[...]`` in the Python API) live only in this
+    process, so their runs stay in it.
+    """
+    if setting:
+        return setting if portable else 1
+    cores = os.cpu_count() or 1
+    files = inputs.files
+    if not portable or cores < 2 or len(files) != len(inputs.sources):  # in-memory inputs stay here
+        return 1
+    size = sum(f.path.stat().st_size for f in files)
+    return min(cores, AUTO_MAX_WORKERS) if size >= AUTO_MIN_BYTES else 1
+
+
+def _start(loaded: LoadedConfig, disabled: list[str]) -> None:
+    """Build this worker's engine. What it raises is kept and raised with the first batch: an
+    initializer that raises breaks the pool, and the run would end in a traceback that does not
+    say why. stdout goes to stderr here: a worker never owns the report on stdout."""
+    from dqe.engine import tokenizers
+    from dqe.engine.engine import Engine
+    from dqe.engine.plugins import load_plugins
+    from dqe.guard import describe
+
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    tokenizers.THREADS = 1  # the workers are the parallelism
+    global _PROCESSOR, _START_ERROR
+    try:
+        _PROCESSOR = Engine(loaded, load_plugins(disabled=disabled)).processor()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        _START_ERROR = str(exc) if isinstance(exc, Exception) and str(exc) else describe(exc)
+
+
+def _work(frame: pl.DataFrame) -> BatchResult:
+
+    if _PROCESSOR is None:
+        raise PluginError(f"a worker process could not set up the rules: {_START_ERROR}")
+    return _PROCESSOR(frame)
+
+
+def run_batches(
+    reader: Reader,
+    processor: Callable[[], BatchProcessor],
+    workers: int,
+    loaded: LoadedConfig,
+    disabled: list[str],
+    timings: dict[str, float],
+    auto: bool = False,
+) -> Iterator[tuple[Batch, BatchResult]]:
+    """Each batch of ``reader`` with its result, in input order.
+
+    With ``auto``, the first batch runs here and the pool starts only when its features and
+    rules took longer than reading it: the pool takes that work off this process, but this
+    process still reads everything, so cheap rules (a regex or two) gain nothing from it.
+    """
+    batches = iter(reader)
+
+    def read() -> Batch | None:
+        clock = time.perf_counter()
+        batch = next(batches, None)
+        timings["read"] += time.perf_counter() - clock
+        return batch
+
+    process: BatchProcessor | None = None
+    if workers > 1 and auto:
+        if (batch := read()) is None:
+            return
+        process = processor()
+        clock = time.perf_counter()
+        result = process(batch.frame)
+        if time.perf_counter() - clock < timings["read"]:
+            workers = 1
+            timings["workers"] = 1
+        yield batch, result
+    if workers <= 1:
+        process = process or processor()
+        while (batch := read()) is not None:
+            yield batch, process(batch.frame)
+        return
+    context = multiprocessing.get_context("spawn")
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(loaded, disabled)) as pool:
+            pending: deque = deque()
+            while (batch := read()) is not None:
+                pending.append((batch, pool.submit(_work, batch.frame)))
+                if len(pending) >= 2 * workers:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            while pending:
+                done, future = pending.popleft()
+                yield done, future.result()
+    except BrokenProcessPool as exc:
+        raise PluginError(
+            f"a worker process died while checking ({exc}); plugin code may have ended it (os._exit) or "
+            "crashed the interpreter: run with --workers 1 to see which rule"
+        ) from None

@@ -1,0 +1,166 @@
+"""How records are compared for near-duplicates, in one data set (DQ402) or against an
+evaluation set (DQ403): the options both rules take, a batch shingled, and the lines that recur
+in many records (boilerplate) left out of each record's set. Both rules use this module; neither
+imports the other.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from pydantic import Field, model_validator
+
+from dqe.engine.rule import RuleOptions
+from dqe.features.minhash import (
+    Bands,
+    Sets,
+    distinct,
+    line_keys,
+    numbers_masked,
+    ranges,
+    shingle_sets,
+)
+from dqe.features.text import user_lines
+
+RECALL_WEIGHTS = (0.05, 0.95)  # datasketch's (false positive, false negative) weights for the bands
+BLOCK = 1 << 16  # records per pass when boilerplate is taken out of their sets
+
+
+class SimilarityOptions(RuleOptions):
+    """How records are shingled, searched and compared (near-duplicates and contamination)."""
+
+    threshold: float = Field(
+        0.5,
+        gt=0.0,
+        le=1.0,
+        description="Jaccard similarity of the shingle sets (boilerplate left out, verified exactly) at or "
+        "above which two records are near-duplicates",
+    )
+    shingle_size: int = Field(2, ge=1, le=16, description="words per shingle, for text in spaced scripts")
+    char_shingle_size: int = Field(
+        2, ge=1, le=16, description="characters per shingle, for text mostly in Chinese or Japanese"
+    )
+    num_perm: int = Field(
+        80,
+        ge=16,
+        le=1024,
+        description="MinHash values per signature (bins of one hash), among which the LSH bands are chosen: more "
+        "miss fewer pairs near the threshold and cost more time; the similarity reported is exact either way",
+    )
+    bands: int | None = Field(
+        None,
+        ge=2,
+        description="LSH bands of num-perm / bands rows each; default: chosen by datasketch "
+        "for the threshold, favouring recall",
+    )
+    boilerplate_share: float = Field(
+        0.0001,
+        ge=0.0,
+        le=1.0,
+        description="a line of the user turns found in at least this share of the records (and in "
+        "boilerplate-min-records of them) is boilerplate, a tool description or a header: its shingles "
+        "are left out of the similarity",
+    )
+    boilerplate_min_records: int = Field(
+        3, ge=2, description="the fewest records a line must recur in to count as boilerplate"
+    )
+    short_shingles: int = Field(
+        40,
+        ge=0,
+        description="a pair whose smaller set holds fewer shingles than this is short: a few words "
+        "make the difference between two short requests ('draw a woman with wings' and 'draw a woman "
+        "in a green headband'), so it must reach short-threshold",
+    )
+    short_threshold: float = Field(
+        0.7, gt=0.0, le=1.0, description="the similarity a short pair must reach (see short-shingles)"
+    )
+
+    @model_validator(mode="after")
+    def _bands_fit(self) -> SimilarityOptions:
+        if self.bands is not None and self.bands > self.num_perm // 2:
+            rows = f"fewer than 2 rows per band with num-perm = {self.num_perm}"
+            raise ValueError(f"bands = {self.bands} leaves {rows}")
+        return self
+
+    def banding(self) -> Bands:
+        return Bands(self.threshold, self.num_perm, self.bands, weights=RECALL_WEIGHTS)
+
+    def close(self, sims: np.ndarray, smaller: np.ndarray) -> np.ndarray:
+        """Which pairs of these exact similarities, and these sizes of their smaller sets, are
+        near-duplicates: at the threshold, or at short-threshold for short pairs."""
+        short = smaller < self.short_shingles
+        return (sims >= self.threshold) & (~short | (sims >= self.short_threshold))
+
+    def boilerplate_floor(self, records: int) -> int:
+        """How many records a line must recur in, among ``records``, to be boilerplate."""
+        return max(self.boilerplate_min_records, math.ceil(self.boilerplate_share * records))
+
+
+@dataclass
+class Shingled:
+    """A batch of records as near-duplicate checks compare them: each record's shingle set and
+    shingle size, and the distinct lines of its user turns (``line_rows``: the record of each,
+    in record order; ``line_keys``: same key, same line and shingle size)."""
+
+    sets: Sets
+    size: np.ndarray
+    mask: np.ndarray
+    lines: pl.Series
+    line_rows: np.ndarray
+    line_keys: np.ndarray
+
+    def line_sets(self, which: np.ndarray, options: SimilarityOptions) -> Sets:
+        """The shingle sets of lines ``which``, cut like their records."""
+        rows = self.line_rows[which]
+        lines = self.lines.gather(which)
+        return shingle_sets(lines, options.shingle_size, options.char_shingle_size, self.size[rows], self.mask[rows])[0]
+
+
+def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:
+    mask = numbers_masked(batch["text"])
+    sets, size = shingle_sets(batch["text"], options.shingle_size, options.char_shingle_size, mask=mask)
+    lines = user_lines(batch["turns"])
+    rows = lines["row"].to_numpy().astype(np.int64)
+    keys = line_keys(lines["line"], size[rows], mask[rows])
+    distinct = pl.DataFrame({"row": rows, "key": keys}).with_row_index("i").unique(["row", "key"], maintain_order=True)
+    which = distinct["i"].to_numpy()
+    return Shingled(sets, size, mask, lines["line"].gather(which), rows[which], keys[which])
+
+
+def leave_out(s: Shingled, lines: np.ndarray, options: SimilarityOptions) -> Sets:
+    """``s.sets`` with the shingles of its lines ``lines`` (sorted) taken out of their records."""
+    if lines.size == 0:
+        return s.sets
+    taken = s.line_sets(lines, options)
+    return s.sets.keeping(without(s.sets, s.line_rows[lines], taken.offsets[:-1], taken.sizes, taken.values))
+
+
+def boilerplate_lines(keys: np.ndarray, floor: int) -> np.ndarray:
+    """The sorted distinct line keys found in at least ``floor`` records (``keys``: the distinct
+    line keys of each record, one after another)."""
+    distinct, records = np.unique(keys, return_counts=True)
+    return distinct[records >= floor]
+
+
+def without(sets: Sets, rows: np.ndarray, starts: np.ndarray, lengths: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Which elements of ``sets`` stay when ``values[starts[i]:starts[i] + lengths[i]]`` are taken
+    out of set ``rows[i]`` (``rows`` sorted), a block of records at a time."""
+    keep = np.ones(sets.values.size, dtype=bool)
+    records = distinct(rows)
+    for lo in range(0, records.size, BLOCK):
+        part = records[lo : lo + BLOCK]
+        mine = slice(
+            int(np.searchsorted(rows, part[0], side="left")), int(np.searchsorted(rows, part[-1], side="right"))
+        )
+        have = sets.keys(part)
+        if have.size == 0:
+            continue
+        tags = np.repeat(np.searchsorted(part, rows[mine]).astype(np.uint64), lengths[mine]) << np.uint64(32)
+        gone = tags | values[ranges(starts[mine], lengths[mine])].astype(np.uint64)
+        at = np.minimum(np.searchsorted(have, gone), have.size - 1)
+        found = have[at] == gone
+        keep[sets.positions(part)[at[found]]] = False
+    return keep

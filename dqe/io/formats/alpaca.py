@@ -1,0 +1,88 @@
+"""Alpaca: instruction, input, output, optional system and history of [instruction, answer] pairs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dqe.errors import RecordError
+from dqe.hookspecs import hookimpl
+from dqe.io.formats.base import Columns, Normalized, RecordFormat, Tags, metadata, text_field
+from dqe.records import Record
+
+# Common spellings of Alpaca's fields, the default first, with what the note calls each.
+SPELLINGS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "prompt": ("instruction", ("instruction", "prompt", "question")),
+    "query": ("input", ("input", "context")),
+    "response": ("answer", ("output", "response", "completion", "answer")),
+}
+
+
+class Alpaca(RecordFormat):
+    name = "alpaca"
+    summary = "instruction / input / output, with optional system and history"
+
+    def fit_columns(self, sample: list[dict[str, Any]], columns: Columns) -> tuple[Columns, list[str]]:
+        """Each unmapped field read from the spelling most of ``sample`` uses (``response``,
+        ``completion``, ``answer`` for the answer; ``prompt``, ``question``; ``context``)."""
+        fitted: dict[str, str] = {}
+        notes: list[str] = []
+        for field, (what, names) in SPELLINGS.items():
+            if field in columns.model_fields_set:
+                continue
+            counts = [sum(name in obj for obj in sample) for name in names]
+            best = max(range(len(names)), key=lambda i: (counts[i], -i))
+            if counts[best] and names[best] != getattr(columns, field):
+                fitted[field] = names[best]
+                notes.append(f"{what} read from '{names[best]}'")
+        return (columns.model_copy(update=fitted) if fitted else columns), notes
+
+    def detect(self, obj: dict[str, Any], columns: Columns, tags: Tags) -> bool:
+        return columns.prompt in obj or columns.response in obj
+
+    def normalize(self, obj: dict[str, Any], columns: Columns, tags: Tags) -> Normalized:
+        instruction = text_field(obj, columns.prompt, required=True)
+        query = text_field(obj, columns.query, required=False)
+        response = text_field(obj, columns.response, required=True)
+        system = text_field(obj, columns.system, required=False)
+        roles: list[str] = []
+        contents: list[str] = []
+        history = obj.get(columns.history)
+        if history is not None:
+            if not isinstance(history, list):
+                raise RecordError(f"field '{columns.history}' must be a list of [instruction, answer] pairs")
+            for i, pair in enumerate(history):
+                if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+                    raise RecordError(f"'{columns.history}[{i}]' must be a pair of strings [instruction, answer]")
+                roles += ("user", "assistant")
+                contents += pair
+        roles += ("user", "assistant")
+        contents += (f"{instruction}\n{query}" if query else instruction, response)
+        return Normalized(system or None, roles, contents, None, *metadata(obj, columns))
+
+    def denormalize(self, record: Record, columns: Columns, tags: Tags) -> dict[str, Any]:
+        turns = [t for t in record.turns if t.role != "system"]
+        if any(t.role not in ("user", "assistant") for t in turns):
+            raise RecordError("Alpaca has no place for tool calls or tool results")
+        if (
+            len(turns) < 2
+            or len(turns) % 2
+            or any(t.role != ("user" if i % 2 == 0 else "assistant") for i, t in enumerate(turns))
+        ):
+            raise RecordError("Alpaca needs alternating user and assistant turns, ending on an answer")
+        out: dict[str, Any] = {}
+        if record.system:
+            out[columns.system] = record.system
+        out[columns.prompt] = turns[-2].content
+        out[columns.query] = ""
+        out[columns.response] = turns[-1].content
+        if len(turns) > 2:
+            out[columns.history] = [[turns[i].content, turns[i + 1].content] for i in range(0, len(turns) - 2, 2)]
+        return out
+
+    def owned_keys(self, columns: Columns, tags: Tags) -> set[str]:
+        return {columns.prompt, columns.query, columns.response, columns.system, columns.history}
+
+
+@hookimpl
+def dqe_register_formats(register):
+    register(Alpaca())

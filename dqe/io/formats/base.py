@@ -1,0 +1,165 @@
+"""What a record format is: how to recognise it, read it into turns and write it back.
+
+A format only maps fields. Files (JSONL, JSON arrays, Parquet) are the container's business
+(``dqe.io.files``); batching and column building are the reader's (``dqe.io.reader``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+from pydantic import BaseModel, ConfigDict
+
+from dqe.errors import RecordError
+from dqe.records import Record
+
+
+class Columns(BaseModel):
+    """Field names of a data set, as LLaMA-Factory's ``dataset_info.json`` spells them.
+
+    Leave a name unset to take the format's own default.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    prompt: str = "instruction"
+    query: str = "input"
+    response: str = "output"
+    system: str = "system"
+    history: str = "history"
+    messages: str | None = None  # "conversations" for ShareGPT, "messages" for OpenAI
+    tools: str = "tools"
+    category: str = "category"
+    domain: str = "domain"
+    language: str = "language"
+
+
+class Tags(BaseModel):
+    """Role and content keys inside a conversation (LLaMA-Factory's ``tags``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role_tag: str | None = None
+    content_tag: str | None = None
+    user_tag: str | None = None
+    assistant_tag: str | None = None
+    observation_tag: str | None = None
+    function_tag: str | None = None
+    system_tag: str | None = None
+
+
+class Normalized(NamedTuple):
+    system: str | None
+    roles: list[str]
+    contents: list[str]
+    tools: str | None
+    category: str | None
+    domain: str | None
+    language: str | None
+
+
+class RecordFormat(ABC):
+    """Base class of a record format; subclasses set ``name`` and implement the three methods."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str] = ""
+
+    @abstractmethod
+    def detect(self, obj: dict[str, Any], columns: Columns, tags: Tags) -> bool:
+        """Whether ``obj`` looks like this format (cheap: key checks only)."""
+
+    @abstractmethod
+    def normalize(self, obj: dict[str, Any], columns: Columns, tags: Tags) -> Normalized:
+        """Read ``obj`` into turns; raise ``RecordError`` naming the field when it cannot."""
+
+    @abstractmethod
+    def denormalize(self, record: Record, columns: Columns, tags: Tags) -> dict[str, Any]:
+        """Write ``record`` in this format; raise ``RecordError`` when it cannot be expressed."""
+
+    @abstractmethod
+    def owned_keys(self, columns: Columns, tags: Tags) -> set[str]:
+        """Top-level keys this format owns; ``dqe convert`` carries every other key over."""
+
+    def fit_columns(self, sample: list[dict[str, Any]], columns: Columns) -> tuple[Columns, list[str]]:
+        """The field names of a file, from its first records, for the fields the user did not
+        map (``columns.model_fields_set``), and a note for each one that differs from the
+        default ("answer read from 'response'"). The default: ``columns`` as they are."""
+        return columns, []
+
+
+def _check_unicode(text: str) -> None:
+    """RecordError for text UTF-8 cannot hold: a lone surrogate (a JSON escape, a Parquet string)."""
+    try:
+        text.encode()  # faster than searching for surrogates
+    except UnicodeEncodeError as exc:
+        lone = ascii(exc.object[exc.start])[1:-1]
+        raise RecordError(f"a lone surrogate ({lone}) in its text, which is not valid Unicode") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How one file's records are read: its record format, with the file's field names and tags."""
+
+    format: RecordFormat
+    columns: Columns
+    tags: Tags
+
+    @property
+    def name(self) -> str:
+        return self.format.name
+
+    def normalize(self, obj: dict[str, Any]) -> Normalized:
+        """``obj`` read into turns; RecordError when it cannot be, or when its text is not valid
+        Unicode (a lone surrogate, which a JSON escape or a Parquet file can hold and UTF-8 cannot)."""
+        n = self.format.normalize(obj, self.columns, self.tags)
+        for text in n.contents:  # the reader's hot path: ASCII text costs one flag test
+            if not text.isascii():
+                _check_unicode(text)
+        if n.system or n.tools or n.category or n.domain or n.language:
+            for text in (n.system, n.tools, n.category, n.domain, n.language):
+                if text and not text.isascii():
+                    _check_unicode(text)
+        return n
+
+    def denormalize(self, record: Record) -> dict[str, Any]:
+        return self.format.denormalize(record, self.columns, self.tags)
+
+    def owned_keys(self) -> set[str]:
+        return self.format.owned_keys(self.columns, self.tags)
+
+
+def text_field(obj: dict[str, Any], key: str, *, required: bool) -> str | None:
+    """A string field, or None when absent and optional; RecordError on a wrong type."""
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise RecordError(f"missing field '{key}'")
+        return None
+    if not isinstance(value, str):
+        raise RecordError(f"field '{key}' must be a string, got {type(value).__name__}")
+    return value
+
+
+def metadata(obj: dict[str, Any], columns: Columns) -> tuple[str | None, str | None, str | None]:
+    """category, domain and language when the data carries them (non-strings are ignored)."""
+    out = []
+    for key in (columns.category, columns.domain, columns.language):
+        value = obj.get(key)
+        out.append(value if isinstance(value, str) and value else None)
+    return out[0], out[1], out[2]
+
+
+def tools_field(obj: dict[str, Any], key: str) -> str | None:
+    """Tools as a JSON string (ShareGPT stores a string, OpenAI a list)."""
+    value = obj.get(key)
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | dict):
+        import orjson
+
+        return orjson.dumps(value).decode()
+    raise RecordError(f"field '{key}' must be a string or a list, got {type(value).__name__}")

@@ -1,0 +1,136 @@
+"""OpenAI chat ``messages``: role/content, content as a string or a list of parts, tool calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from dqe.errors import RecordError
+from dqe.hookspecs import hookimpl
+from dqe.io.formats.base import Columns, Normalized, RecordFormat, Tags, metadata, tools_field
+from dqe.records import Record
+
+_ROLES = {
+    "system": "system",
+    "developer": "system",
+    "user": "user",
+    "assistant": "assistant",
+    "tool": "tool",
+    "function": "tool",
+}
+
+
+def _content(value: Any, where: str) -> str:
+    """Text of a message's content: a string, or the text parts of a list joined by newlines."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        texts = []
+        for j, part in enumerate(value):
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, dict):
+                if part.get("type", "text") != "text":
+                    continue  # images, audio: no text to check
+                text = part.get("text", part.get("value"))
+                if not isinstance(text, str):
+                    raise RecordError(f"'{where}.content[{j}]' is a text part without a 'text' string")
+                texts.append(text)
+            else:
+                raise RecordError(f"'{where}.content[{j}]' must be a string or an object")
+        return "\n".join(texts)
+    raise RecordError(f"'{where}.content' must be a string or a list of parts, got {type(value).__name__}")
+
+
+def _call_parts(value: Any) -> list[str]:
+    """Tool calls written as content parts (``{"type": "tool_call", "value": "{...}"}``, as in
+    LLaMA-Factory's v1 messages): each becomes a tool call turn, as ``tool_calls`` do."""
+    if not isinstance(value, list):
+        return []
+    calls = []
+    for part in value:
+        if isinstance(part, dict) and part.get("type") == "tool_call":
+            call = part.get("value", part.get("text"))
+            calls.append(call if isinstance(call, str) else orjson.dumps(call).decode())
+    return calls
+
+
+class OpenAI(RecordFormat):
+    name = "openai"
+    summary = "messages of {role, content}; content as a string or a list of parts; tool calls"
+
+    def detect(self, obj: dict[str, Any], columns: Columns, tags: Tags) -> bool:
+        return (columns.messages or "messages") in obj
+
+    def normalize(self, obj: dict[str, Any], columns: Columns, tags: Tags) -> Normalized:
+        key = columns.messages or "messages"
+        role_tag = tags.role_tag or "role"
+        content_tag = tags.content_tag or "content"
+        messages = obj.get(key)
+        if not isinstance(messages, list):
+            raise RecordError(f"field '{key}' must be a list of messages" if key in obj else f"missing field '{key}'")
+        system: str | None = None
+        roles: list[str] = []
+        contents: list[str] = []
+        for i, message in enumerate(messages):
+            where = f"{key}[{i}]"
+            if not isinstance(message, dict):
+                raise RecordError(f"'{where}' must be an object with '{role_tag}' and '{content_tag}'")
+            role = _ROLES.get(message.get(role_tag))  # type: ignore[arg-type]
+            if role is None:
+                raise RecordError(
+                    f"'{where}.{role_tag}' is {message.get(role_tag)!r}, expected one of {', '.join(_ROLES)}"
+                )
+            text = _content(message.get(content_tag), where)
+            if role == "system" and not roles:
+                system = text if system is None else f"{system}\n{text}"
+                continue
+            calls = message.get("tool_calls") or message.get("function_call")
+            parts = _call_parts(message.get(content_tag)) if role == "assistant" else []
+            if role == "assistant" and (calls or parts):
+                if text:
+                    roles.append("assistant")
+                    contents.append(text)
+                if calls:
+                    roles.append("tool_call")
+                    contents.append(orjson.dumps(calls).decode())
+                roles += ["tool_call"] * len(parts)
+                contents += parts
+                continue
+            roles.append(role)
+            contents.append(text)
+        return Normalized(system or None, roles, contents, tools_field(obj, columns.tools), *metadata(obj, columns))
+
+    def denormalize(self, record: Record, columns: Columns, tags: Tags) -> dict[str, Any]:
+        messages: list[dict[str, Any]] = []
+        if record.system:
+            messages.append({"role": "system", "content": record.system})
+        for turn in record.turns:
+            if turn.role == "tool_call":
+                try:
+                    calls = orjson.loads(turn.content)
+                except orjson.JSONDecodeError as exc:
+                    raise RecordError(f"tool call is not JSON: {exc}") from None
+                messages.append(
+                    {"role": "assistant", "content": None, "tool_calls": calls if isinstance(calls, list) else [calls]}
+                )
+            else:
+                messages.append({"role": turn.role, "content": turn.content})
+        out: dict[str, Any] = {columns.messages or "messages": messages}
+        if record.tools:
+            try:
+                out[columns.tools] = orjson.loads(record.tools)
+            except orjson.JSONDecodeError:
+                out[columns.tools] = record.tools
+        return out
+
+    def owned_keys(self, columns: Columns, tags: Tags) -> set[str]:
+        return {columns.messages or "messages", columns.tools}
+
+
+@hookimpl
+def dqe_register_formats(register):
+    register(OpenAI())

@@ -1,0 +1,302 @@
+"""From inputs (paths, lists of dicts, polars frames) to batches of normalized records.
+
+Each file is sniffed for its container and its record format is detected from its first
+records (``input_format`` overrides). Every item is accounted for: a record that reads comes
+out in a batch frame, one that does not comes out as an ``InvalidRecord`` with its reason and
+raw text. Batches stream, so memory follows the batch size, not the file size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections import Counter
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import orjson
+from pydantic import BaseModel
+
+from dqe.errors import InputError, PluginError, RecordError
+from dqe.guard import blame, describe
+from dqe.io.files import Item, read_items, sniff
+from dqe.io.formats.base import Columns, Layout, RecordFormat, Tags
+from dqe.io.inputs import ANNOTATION, InputFile, resolve_inputs
+from dqe.records import batch_schema
+
+if TYPE_CHECKING:
+    import polars as pl
+
+_DETECT_SAMPLE = 64
+
+
+class FileInfo(BaseModel):
+    path: str
+    container: str | None = None  # None: empty file, or an in-memory input
+    format: str | None = None
+    records: int = 0  # items read, valid or not
+    invalid: int = 0
+    note: str | None = None
+
+
+class InvalidRecord(NamedTuple):
+    idx: int
+    file: int
+    line: int
+    reason: str
+    raw: Any  # the text of the item, or the object that did not normalize
+
+
+class Batch(NamedTuple):
+    frame: pl.DataFrame
+    invalid: list[InvalidRecord]
+
+
+def record_id(obj: Any) -> str:
+    """Content hash of an object, the same however the JSON was laid out."""
+    try:
+        data = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError:
+        data = repr(obj).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+class Reader:
+    """Reads inputs into batches; ``files`` describes each input once it has been read.
+
+    ``inputs`` are resolved once (``dqe.io.inputs``): a stream is spooled then, so that a reader
+    made again from ``reader.inputs`` reads the same records."""
+
+    def __init__(
+        self,
+        inputs: Any,
+        formats: dict[str, RecordFormat],
+        *,
+        input_format: str | None = None,
+        columns: Columns | None = None,
+        tags: Tags | None = None,
+        batch_size: int = 10_000,
+        owners: dict[str, str] | None = None,
+    ):
+        self.formats = formats
+        # how errors name each format's code: ``owners`` maps "format:NAME" to its plugin
+        self.labels = {
+            name: f"record format '{name}'"
+            + (f" (plugin '{owners[f'format:{name}']}')" if owners and f"format:{name}" in owners else "")
+            for name in formats
+        }
+        self.columns = columns or Columns()
+        self.tags = tags or Tags()
+        self.batch_size = batch_size
+        if input_format is not None and input_format not in formats:
+            raise InputError(f"unknown input format '{input_format}'; known: {', '.join(formats)}")
+        self.input_format = input_format
+        self.inputs = resolve_inputs(inputs)
+        self.files = [FileInfo(path=label) for label, _ in self.inputs.sources]
+
+    def sha256(self, index: int) -> str | None:
+        """The hash of input ``index`` as it was read (None for an in-memory input)."""
+        source = self.inputs.sources[index][1]
+        return source.sha256() if isinstance(source, InputFile) else None
+
+    def _items(self, index: int) -> Iterator[Item]:
+        label, source = self.inputs.sources[index]
+        info = self.files[index]
+        if isinstance(source, InputFile):
+            sniffed = sniff(source.path, label)
+            info.container = sniffed.container if sniffed else None
+            if sniffed is None:
+                info.note = "empty file"
+                return iter(())
+            return read_items(source.path, sniffed, label)
+        if isinstance(source, list):
+            return (
+                Item(i, obj) if isinstance(obj, dict) else Item(i, None, "expected an object (a dict)", repr(obj))
+                for i, obj in enumerate(source, start=1)
+            )
+        return (Item(i, row) for i, row in enumerate(source.iter_rows(named=True), start=1))
+
+    def _vote(self, objects: list[dict[str, Any]], columns: dict[str, Columns], label: str) -> RecordFormat | None:
+        """The format most of ``objects`` look like, each format with its ``columns``."""
+        votes: Counter[str] = Counter()
+        for obj in objects:
+            name = next((f.name for f in self.formats.values() if self._detects(f, obj, columns[f.name], label)), None)
+            if name:
+                votes[name] += 1
+        return self.formats[votes.most_common(1)[0][0]] if votes else None
+
+    def _layout(self, sample: list[Item], info: FileInfo) -> Layout | None:
+        """How a file is read, from its first records: the format (``input_format``, or the one
+        most records look like) and the field names, fitted to the file where the user mapped
+        none (the file's note says which)."""
+        objects = [item.obj for item in sample if item.obj is not None]
+        if self.input_format:
+            fmt: RecordFormat | None = self.formats[self.input_format]
+        elif not objects:
+            return None
+        else:
+            fmt = self._vote(objects, dict.fromkeys(self.formats, self.columns), info.path)
+            if fmt is None:  # the field names may only be spelt differently
+                fitted = {name: self._fit(f, objects, info.path)[0] for name, f in self.formats.items()}
+                fmt = self._vote(objects, fitted, info.path)
+        if fmt is None:
+            keys = ", ".join(sorted({k for obj in objects for k in obj})[:12])
+            raise InputError(
+                f"{info.path}: unknown record format (keys seen: {keys}); expected one of "
+                f"{', '.join(self.formats)}: map your field names with [tool.dqe.columns] "
+                "or pass --input-format"
+            )
+        columns, notes = self._fit(fmt, objects, info.path)
+        if notes:
+            info.note = "; ".join(notes)
+        return Layout(fmt, columns, self.tags)
+
+    def _detects(self, fmt: RecordFormat, obj: dict[str, Any], columns: Columns, label: str) -> bool:
+        with blame(f"{label}: {self.labels[fmt.name]} detect()"):  # a plugin's format is plugin code
+            return bool(fmt.detect(obj, columns, self.tags))
+
+    def _fit(self, fmt: RecordFormat, objects: list[dict[str, Any]], label: str) -> tuple[Columns, list[str]]:
+        with blame(f"{label}: {self.labels[fmt.name]} fit_columns()"):
+            return fmt.fit_columns(objects, self.columns)
+
+    def stream(self) -> Iterator[tuple[int, Item, Layout | None]]:
+        """Every item of every input in order (the order ``_idx`` counts), with how its file is read."""
+        for index in range(len(self.inputs.sources)):
+            info = self.files[index]
+            items = self._items(index)
+            try:
+                sample = list(itertools.islice(items, _DETECT_SAMPLE))
+            except OSError as exc:
+                raise InputError(f"{info.path}: cannot be read ({exc.strerror or exc})") from None
+            layout = self._layout(sample, info)
+            info.format = layout.name if layout else None
+            try:
+                for item in itertools.chain(sample, items):
+                    if item.obj is not None and ANNOTATION in item.obj:
+                        self.inputs.annotation_taken = True
+                    yield index, item, layout
+            except OSError as exc:  # an I/O error in the middle of a file stops the run naming it
+                raise InputError(f"{info.path}: cannot be read ({exc.strerror or exc})") from None
+
+    def __iter__(self) -> Iterator[Batch]:
+        builder = _BatchBuilder(self.files, self.labels)
+        # counted here and written to ``files`` with each batch: a pydantic attribute set per
+        # record costs more than the rest of the loop's bookkeeping
+        records, invalid = [0] * len(self.files), [0] * len(self.files)
+
+        def counted() -> Batch:
+            for info, n, bad in zip(self.files, records, invalid, strict=True):
+                info.records, info.invalid = n, bad
+            return builder.build()
+
+        idx = 0
+        for index, item, layout in self.stream():
+            records[index] += 1
+            if not builder.add(idx, index, item, layout):
+                invalid[index] += 1
+            idx += 1
+            if builder.size >= self.batch_size:
+                yield counted()
+        if builder.size or idx == 0:
+            yield counted()
+
+
+class _BatchBuilder:
+    """Accumulates normalized records column by column; ``build`` makes the polars frame."""
+
+    def __init__(self, files: list[FileInfo], labels: dict[str, str]):
+        self.files = files  # for messages: the path of each input
+        self.labels = labels  # for messages: each format with its plugin
+        self._reset()
+
+    def _reset(self) -> None:
+        self.size = 0
+        self.cols: dict[str, list[Any]] = {
+            k: []
+            for k in (
+                "_idx",
+                "_file",
+                "_line",
+                "_id",
+                "_format",
+                "system",
+                "tools",
+                "category",
+                "domain",
+                "language",
+                "question",
+                "answer",
+            )
+        }
+        self.turn_row: list[int] = []
+        self.turn_role: list[str] = []
+        self.turn_content: list[str] = []
+        self.invalid: list[InvalidRecord] = []
+
+    def add(self, idx: int, file: int, item: Item, layout: Layout | None) -> bool:
+        self.size += 1
+        if item.obj is None or layout is None:
+            reason = item.error or "no record format detected in this file"
+            self.invalid.append(InvalidRecord(idx, file, item.line, reason, item.raw))
+            return False
+        try:
+            n = layout.normalize(item.obj)
+        except RecordError as exc:
+            self.invalid.append(InvalidRecord(idx, file, item.line, f"{layout.name}: {exc}", item.obj))
+            return False
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a plugin's format raising anything else is a plugin error, not a bad record
+            raise PluginError(
+                f"{self.files[file].path}:{item.line}: {self.labels[layout.name]} normalize() raised {describe(exc)}"
+            ) from exc
+        row = len(self.cols["_idx"])
+        cols = self.cols
+        cols["_idx"].append(idx)
+        cols["_file"].append(file)
+        cols["_line"].append(item.line)
+        cols["_id"].append(record_id(item.obj))
+        cols["_format"].append(layout.name)
+        cols["system"].append(n.system)
+        cols["tools"].append(n.tools)
+        cols["category"].append(n.category)
+        cols["domain"].append(n.domain)
+        cols["language"].append(n.language)
+        question = answer = None
+        for role, content in zip(reversed(n.roles), reversed(n.contents), strict=True):
+            if answer is None and role == "assistant":
+                answer = content
+            elif question is None and role == "user":
+                question = content
+            if question is not None and answer is not None:
+                break
+        cols["question"].append(question or "")
+        cols["answer"].append(answer or "")
+        self.turn_row.extend(itertools.repeat(row, len(n.roles)))
+        self.turn_role.extend(n.roles)
+        self.turn_content.extend(n.contents)
+        return True
+
+    def build(self) -> Batch:
+        import polars as pl
+
+        schema = batch_schema()
+        turn_type = schema["turns"]
+        frame = pl.DataFrame({k: v for k, v in self.cols.items()}, schema={k: schema[k] for k in self.cols})
+        turns = (
+            pl.DataFrame(
+                {"_row": self.turn_row, "role": self.turn_role, "content": self.turn_content},
+                schema={"_row": pl.UInt32, "role": pl.String, "content": pl.String},
+            )
+            .group_by("_row", maintain_order=True)
+            .agg(turns=pl.struct("role", "content"))
+        )
+        frame = (
+            frame.with_row_index("_row")
+            .join(turns, on="_row", how="left", maintain_order="left")
+            .with_columns(pl.col("turns").fill_null(pl.lit([], dtype=turn_type)))
+            .select(list(schema))
+        )
+        batch = Batch(frame, self.invalid)
+        self._reset()
+        return batch

@@ -1,0 +1,124 @@
+"""The gate manifest ``dqe filter`` writes beside the passed records: what was checked, how,
+the verdict, and the ids of the records that passed.
+
+The trainer trusts data only through this file: it refuses data whose manifest is missing,
+whose verdict is fail, whose file or config hash changed since (stale), or that holds a record
+whose id is not among ``passed_ids``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from dqe import __version__
+from dqe.engine.gate import GateResult
+from dqe.io.inputs import ANNOTATION
+
+if TYPE_CHECKING:
+    from dqe.engine.engine import RunResult
+    from dqe.io.writers import PendingFile
+
+SUFFIX = ".manifest.json"
+
+
+class FileHash(BaseModel):
+    path: str
+    sha256: str | None  # None for in-memory inputs
+    records: int
+
+
+class ConfigHash(BaseModel):
+    path: str | None
+    sha256: str
+    # config keys given on the command line (or as API keywords) on top of the file, so that
+    # the trainer can rebuild the same effective config and tell whether it changed since
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+class GateManifest(BaseModel):
+    kind: Literal["dqe-gate-manifest"] = "dqe-gate-manifest"
+    version: int = 1
+    dqe_version: str = __version__
+    created: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    inputs: list[FileHash]
+    config: ConfigHash
+    rules: list[str]
+    passed: FileHash
+    rejected: FileHash
+    annotation: str = ANNOTATION  # the field of the outputs' records that holds dqe's reasons and redactions
+    gate: GateResult
+    dataset: dict[str, Any]
+    passed_ids: list[str]  # sorted, unique content hashes (dqe.io.reader.record_id)
+    passed_ids_sha256: str
+
+
+def manifest_path(passed: Path) -> Path:
+    return passed.with_name(passed.name + SUFFIX)
+
+
+def ids_sha256(ids: list[str]) -> str:
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()
+
+
+def load_manifest(path: Path) -> GateManifest:
+    return GateManifest.model_validate_json(path.read_bytes())
+
+
+def write_manifest(
+    result: RunResult,
+    passed: PendingFile,
+    rejected: PendingFile,
+    target: PendingFile,
+    passed_count: int,
+    rejected_count: int,
+    rewritten_ids: dict[int, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    annotation: str = ANNOTATION,
+) -> Path:
+    """Write the manifest of the outputs ``passed`` and ``rejected`` (complete, not yet moved
+    into place) to ``target``, all three files of one ``OutputSet``; returns its path.
+
+    ``rewritten_ids`` gives the id of each passed record that was written changed (redacted),
+    by record position: the manifest lists records as they are in the passed file.
+    ``overrides`` are the config keys given on the command line, so the trainer can rebuild
+    the same effective config and compare its hash.
+    """
+    import polars as pl
+
+    from dqe.io.inputs import InputFile
+
+    rows = result.table.join(result.statuses.filter(pl.col("status") == "passed"), on="_idx").select("_idx", "_id")
+    if rewritten_ids:
+        new = pl.DataFrame(
+            {"_idx": list(rewritten_ids), "_new": list(rewritten_ids.values())},
+            schema={"_idx": pl.UInt64, "_new": pl.String},
+        )
+        rows = rows.join(new, on="_idx", how="left").select("_idx", _id=pl.coalesce("_new", "_id"))
+    ids = rows["_id"].unique().sort().to_list()
+    sources = [source for _, source in result.inputs.sources] if result.inputs else [None] * len(result.files)
+    manifest = GateManifest(
+        inputs=[
+            FileHash(path=f.path, sha256=s.sha256() if isinstance(s, InputFile) else None, records=f.records)
+            for f, s in zip(result.files, sources, strict=True)
+        ],
+        config=ConfigHash(
+            path=str(result.config.path.resolve()) if result.config.path else None,
+            sha256=result.config.config.digest(),
+            overrides=overrides or {},
+        ),
+        rules=[a.code for a in result.rules],
+        passed=FileHash(path=str(passed.path), sha256=passed.sha256, records=passed_count),
+        rejected=FileHash(path=str(rejected.path), sha256=rejected.sha256, records=rejected_count),
+        annotation=annotation,
+        gate=result.gate,
+        dataset=result.dataset,
+        passed_ids=ids,
+        passed_ids_sha256=ids_sha256(ids),
+    )
+    target.write(manifest.model_dump_json(indent=1).encode())
+    return target.path
