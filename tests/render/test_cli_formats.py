@@ -8,7 +8,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
-from dqe.cli import FORMATS, main
+from dqe.cli import main
+from dqe.cli.options import FORMATS
 
 
 def run(*args: str):

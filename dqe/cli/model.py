@@ -1,0 +1,229 @@
+"""The commands that need the [train] extra: ``dqe train`` and ``dqe eval``."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dqe.cli.options import exit_with, fail, handle_errors, plugin_option, split_values, stdout_to_stderr, write_outputs
+from dqe.errors import GateRefused, TrainingInterrupted
+
+
+def _require_train_extra(command: str) -> None:
+    """Exit 2 with the install command when torch, transformers or peft is missing."""
+    missing = [name for name in ("torch", "transformers", "peft") if importlib.util.find_spec(name) is None]
+    if missing:
+        fail(f"dqe {command} needs the [train] extra (missing: {', '.join(missing)}): pip install 'dqe[train]'")
+
+
+@click.command()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    help="Training config (train.toml); options below override it.",
+)
+@click.option("--model", help="Base model: a local folder or a Hugging Face id.")
+@click.option(
+    "--data", type=click.Path(path_type=Path), help="Records that passed `dqe filter` (its gate manifest beside them)."
+)
+@click.option("--manifest", type=click.Path(path_type=Path), help="Gate manifest (default: DATA.manifest.json).")
+@click.option(
+    "--dqe-config",
+    type=click.Path(path_type=Path),
+    help="dqe config to hold the manifest to (default: the one it names).",
+)
+@click.option(
+    "--template",
+    help="Prompt template (alpaca, chatml, phi3, plain, ...) or 'model' for the tokenizer's chat template.",
+)
+@click.option("--system", help="System prompt for records that have none.")
+@click.option("--out", type=click.Path(path_type=Path), help="Run folder.")
+@click.option("--epochs", type=float)
+@click.option("--max-steps", type=int)
+@click.option("--lr", type=float, help="Peak learning rate.")
+@click.option("--seq-len", type=int, help="Tokens per sequence.")
+@click.option("--micro-batch-size", type=int, help="Sequences per forward pass.")
+@click.option("--grad-accum", type=int, help="Forward passes per optimizer step.")
+@click.option("--lora-r", type=int, help="LoRA rank.")
+@click.option("--seed", type=int)
+@click.option("--merge/--no-merge", default=None, help="Also save the base model with the adapter merged in.")
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path),
+    metavar="RUN",
+    help="Continue the run in this folder from its last checkpoint.",
+)
+@click.option(
+    "--force", is_flag=True, help="Train even when the gate refuses the data (loud; recorded in the run manifest)."
+)
+@click.option("--quiet", is_flag=True, help="No progress or log lines on stderr.")
+@handle_errors
+def train(config_file: Path | None, resume: Path | None, force: bool, quiet: bool, **options: Any) -> None:
+    """Fine-tune a LoRA adapter on the records that passed the gate, and only on them.
+
+    \b
+    dqe train --model PATH --data ok.jsonl --template alpaca --out runs/exp1
+    dqe train --config train.toml --resume runs/exp1
+    """
+    _require_train_extra("train")
+    from dqe.train.config import load_train_config, read_train_table
+    from dqe.train.run import resume_config
+    from dqe.train.run import train as run_train
+
+    names = {
+        "lr": "optim.lr",
+        "seq_len": "batch.seq_len",
+        "micro_batch_size": "batch.micro_batch_size",
+        "grad_accum": "batch.grad_accum",
+        "lora_r": "lora.r",
+    }
+    overrides = {names.get(k, k): v for k, v in options.items() if v is not None}
+    if resume is not None:
+        config = resume_config(resume, read_train_table(config_file) if config_file else None, overrides)
+    else:
+        config = load_train_config(config_file, overrides)
+    if force:
+        click.secho(
+            "dqe train --force: the gate's refusals become warnings, and the run manifest says so",
+            fg="red",
+            bold=True,
+            err=True,
+        )
+    try:
+        result = run_train(config, force=force, resume=resume, echo=not quiet)
+    except GateRefused as exc:
+        click.secho(f"dqe: refusing to train on {config.data}:", fg="red", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        click.echo("(dqe train --force trains anyway and records that in the run manifest)", err=True)
+        exit_with(1)
+    except TrainingInterrupted as exc:
+        click.echo(f"dqe: {exc}; continue with: dqe train --resume {config.out}", err=True)
+        exit_with(130)
+    m = result.manifest
+    losses = m["losses"]
+    shown = ", ".join(
+        f"{k} {v:.4f}" for k, v in (("val", losses["val_best"]), ("test", losses["test"])) if v is not None
+    )
+    click.echo(f"trained {m['training']['steps']} steps ({m['training']['stopped']}); {shown or 'no held-out loss'}")
+    click.echo(f"adapter -> {m['outputs']['adapter']} ({m['outputs']['adapter_is']})")
+    if m["outputs"]["merged"]:
+        click.echo(f"merged model -> {m['outputs']['merged']}")
+    click.echo(f"run manifest -> {result.run_dir / 'run.json'}")
+
+
+@click.command(name="eval")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--max-new-tokens",
+    type=click.IntRange(min=1),
+    default=256,
+    show_default=True,
+    help="Most tokens generated per answer.",
+)
+@click.option(
+    "--temperature", type=click.FloatRange(min=0), default=0.0, show_default=True, help="0: greedy; above 0: sampling."
+)
+@click.option(
+    "--top-p",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Nucleus sampling (with --temperature > 0).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of sampling.")
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Prompts generated at once."
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Evaluate only the first N test records.")
+@click.option(
+    "--rules",
+    "rules",
+    multiple=True,
+    metavar="CODES",
+    help="Record rules run on the answers: codes, prefixes, names (comma-separated); default: those the dqe config enables.",
+)
+@click.option(
+    "--embedding-model",
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="A local sentence-transformers folder: adds the answers' similarity to the references.",
+)
+@click.option("--device", type=click.Choice(("auto", "cpu", "cuda")), default="auto", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Where generations.jsonl, report.json and report.html go (default RUN_DIR/eval).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("text", "json", "html")),
+    default="text",
+    show_default=True,
+    help="What is printed (or written with -o).",
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Write the --format report to FILE instead of stdout."
+)
+@click.option("--quiet", is_flag=True, help="No progress lines on stderr.")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(path_type=Path),
+    help="dqe config to read the test records with and pick the rules from (default: the one the training data was filtered with).",
+)
+@plugin_option
+@handle_errors
+def eval_(
+    run_dir: Path,
+    fmt: str,
+    output: Path | None,
+    out: Path | None,
+    quiet: bool,
+    config: Path | None,
+    disable_plugins: tuple[str, ...],
+    rules: tuple[str, ...],
+    **options: Any,
+) -> None:
+    """Evaluate a `dqe train` run on its held-out test split, base model against tuned.
+
+    \b
+    Loss and perplexity; answers generated for the test prompts (RUN_DIR/eval/generations.jsonl);
+    ROUGE-1/2/L against the references; dqe's record rules run on the answers, with the share
+    of answers each flags. Writes RUN_DIR/eval/report.json and report.html.
+
+    \b
+    dqe eval runs/exp1
+    dqe eval runs/exp1 --limit 50 --max-new-tokens 128 --format html -o eval.html
+    """
+    _require_train_extra("eval")
+    from dqe.eval.render import render_eval_html, render_eval_text
+    from dqe.eval.report import EvalSettings
+    from dqe.eval.run import evaluate
+
+    settings = EvalSettings(rules=split_values(rules), config=config, **options)
+    if fmt == "html":
+        from dqe.report.render.html import require_dependencies
+
+        require_dependencies()
+    with stdout_to_stderr():  # plugins print to stderr
+        written = {"-o/--output": output} if output is not None else None
+        result = evaluate(run_dir, settings, out=out, disable_plugins=disable_plugins, echo=not quiet, written=written)
+    report = result.report
+    if fmt == "json":
+        text = report.model_dump_json(indent=2) + "\n"
+    elif fmt == "html":
+        text = render_eval_html(report)
+    else:
+        text = render_eval_text(report, color=output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    write_outputs({output: text})
+    if output is not None:
+        click.echo(f"report in {output}; generations and reports in {result.out}", err=True)

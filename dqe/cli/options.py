@@ -1,0 +1,238 @@
+"""What the commands share: error handling, exit codes, the common options, progress and output."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from dqe.errors import USER_ERRORS
+
+FORMATS = ("text", "json", "jsonl", "html", "github", "sarif", "junit", "markdown")  # built in; plugins add more
+
+
+def split_values(values: tuple[str, ...]) -> list[str] | None:
+    """``--select DQ1,DQ2 --select PII`` -> ["DQ1", "DQ2", "PII"]; None when not given."""
+    if not values:
+        return None
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def pairs(values: tuple[str, ...], option: str) -> dict[str, str] | None:
+    """``--columns prompt=q,response=a`` -> {"prompt": "q", "response": "a"}."""
+    parts = split_values(values)
+    if parts is None:
+        return None
+    pairs = {}
+    for part in parts:
+        key, sep, value = part.partition("=")
+        if not sep or not key or not value:
+            raise click.BadParameter(f"'{part}' is not KEY=FIELD", param_hint=option)
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+class _Exit(SystemExit):
+    """dqe's own exit, told apart from a ``SystemExit`` that plugin code raised."""
+
+
+def exit_with(code: int) -> NoReturn:
+    raise _Exit(code)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"dqe: error: {message}", err=True)
+    exit_with(code)
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Known failures become one clear line on stderr and exit code 2, not a traceback.
+
+    A ``SystemExit`` or ``GeneratorExit`` that is not dqe's own came from plugin code that no
+    guard wraps: the run did not finish, so it is an error (exit code 2), never the exit code
+    the plugin chose (``SystemExit(0)`` would pass a CI gate).
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+
+        try:
+            return fn(*args, **kwargs)
+        except USER_ERRORS as exc:
+            fail(str(exc))
+        except OSError as exc:  # an I/O error no reader or writer named: still not a gate failure
+            where = f"{exc.filename}: " if exc.filename else ""
+            fail(f"{where}{exc.strerror or exc}")
+        except KeyboardInterrupt:
+            fail("interrupted; no output was written", 130)
+        except _Exit:
+            raise
+        except (SystemExit, GeneratorExit) as exc:
+            from dqe.guard import describe
+
+            fail(
+                f"the run was ended by {describe(exc)}, not by dqe: plugin code stopped it, and nothing was checked to the end"
+            )
+
+    return wrapper
+
+
+def plugin_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--disable-plugin",
+        "disable_plugins",
+        multiple=True,
+        metavar="NAME",
+        help="Switch a plugin off by name or package (repeatable; also DQE_DISABLE_PLUGINS=a,b).",
+    )(fn)
+
+
+def config_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--config",
+        "config",
+        type=click.Path(path_type=Path),
+        help="Config file (dqe.toml or pyproject.toml); default: found by walking up from here.",
+    )(fn)
+
+
+def disabled_plugins(flags: tuple[str, ...], config: Path | None) -> list[str]:
+    """Plugins switched off by --disable-plugin and by the config's disable-plugins (the
+    environment's DQE_DISABLE_PLUGINS is read by the plugin loader itself)."""
+    from dqe.engine.config import load_config
+
+    return [*flags, *load_config(config).config.disable_plugins]
+
+
+def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by the commands that run the engine."""
+    options = [
+        config_option,
+        click.option(
+            "--select",
+            multiple=True,
+            metavar="CODES",
+            help="Run only these rules: codes, prefixes (DQ1), names or ALL; comma-separated.",
+        ),
+        click.option("--extend-select", multiple=True, metavar="CODES", help="Add rules to the selection."),
+        click.option("--ignore", multiple=True, metavar="CODES", help="Leave these rules out."),
+        click.option(
+            "--tokenizer",
+            metavar="SPEC",
+            help="tiktoken:ENCODING (default tiktoken:cl100k_base) or hf:PATH to a local tokenizer.",
+        ),
+        click.option(
+            "--template", metavar="NAME", help="Prompt template used to count tokens (chatml, alpaca, phi3, plain)."
+        ),
+        click.option(
+            "--input-format",
+            metavar="FORMAT",
+            help="Record format of every input (alpaca, sharegpt, openai); default: detected per file.",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=0),
+            help="Worker processes (0, the default: one per core for inputs over 64 MB whose rules cost more than reading; 1: none).",
+        ),
+        click.option(
+            "--columns",
+            multiple=True,
+            metavar="KEY=FIELD",
+            help="Map field names, LLaMA-Factory style: prompt=question,response=answer (keys: prompt, query, response, system, history, messages, tools, category, domain, language).",
+        ),
+        plugin_option,
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def against_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--against",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        metavar="PATH",
+        help="Evaluation set (file or folder, repeatable): training records found in it, exactly or nearly, fail DQ403.",
+    )(fn)
+
+
+def overrides_of(kw: dict[str, Any]) -> dict[str, Any]:
+    overrides = {
+        "select": split_values(kw.pop("select")),
+        "extend_select": split_values(kw.pop("extend_select")),
+        "ignore": split_values(kw.pop("ignore")),
+        "tokenizer": kw.pop("tokenizer"),
+        "template": kw.pop("template"),
+        "input_format": kw.pop("input_format"),
+        "columns": pairs(kw.pop("columns"), "--columns"),
+        "workers": kw.pop("workers"),
+        # Paths given on the command line are relative to here, not to the config file.
+        "against": [str(p.resolve()) for p in kw.pop("against", ())] or None,
+    }
+    return {k: v for k, v in overrides.items() if v is not None}
+
+
+@contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send what plugin code prints to stderr while it runs, so that a report on stdout (JSON a
+    tool reads) holds nothing else: ``print`` and writes to file descriptor 1 both, and those of
+    worker processes started meanwhile, which inherit the descriptor."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:  # no descriptor 1 or 2 (a daemon): Python-level output is still redirected
+        saved = None
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Callable[[int], None] | None]:
+    """A records counter on stderr for long runs; nothing when stderr is not a terminal."""
+    if not (enabled and sys.stderr.isatty()):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("checking {task.completed:,} records"),
+        TextColumn("[dim]{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=Console(file=getattr(sys.stderr, "stream", sys.stderr)),  # its cursor movements are dqe's own
+        transient=True,
+    ) as progress:
+        task = progress.add_task("check", total=None, rate="")
+
+        def update(done: int) -> None:
+            elapsed = progress.tasks[0].elapsed or 0
+            rate = f"{done / elapsed:,.0f} records/s" if elapsed > 0 else ""
+            progress.update(task, completed=done, rate=rate)
+
+        yield update
+
+
+def write_outputs(texts: dict[Path | None, str]) -> None:
+    """Each text to its file (None: standard output); the files all or none."""
+    from dqe.io.writers import OutputSet
+
+    with OutputSet() as files:
+        for path, text in texts.items():
+            if path is not None:
+                files.open(path).write(text.encode())
+    if None in texts:
+        click.echo(texts[None], nl=False)
