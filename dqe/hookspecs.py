@@ -1,8 +1,10 @@
-"""The hooks a dqe plugin can implement.
+"""The hooks a dqe plugin can implement: one ``dqe_register_<plural>`` per kind in ``dqe.kinds``.
 
 Every hook takes a ``register`` callback, in the style of simonw/llm: a plugin calls it once per
 thing it adds, so the plugin manager knows which plugin added what and can refuse clashes.
-The built-in rules and formats are registered through these same hooks.
+The built-in rules and formats are registered through these same hooks:
+``dqe_register_rules``, ``dqe_register_formats``, ``dqe_register_templates``,
+``dqe_register_features``, ``dqe_register_renderers``, ``dqe_register_classifiers``.
 """
 
 from __future__ import annotations
@@ -12,36 +14,19 @@ from typing import Any
 
 import pluggy
 
+from dqe.kinds import KINDS, Kind
+
 hookspec = pluggy.HookspecMarker("dqe")
 hookimpl = pluggy.HookimplMarker("dqe")
 
 
-@hookspec
-def dqe_register_rules(register: Callable[[type], None]) -> None:
-    """Register rule classes: ``register(MyRule)`` for each subclass of ``dqe.Rule``."""
+def _hook(kind: Kind) -> Callable[[Callable[[Any], None]], None]:
+    def spec(register: Callable[[Any], None]) -> None: ...
+
+    spec.__name__ = spec.__qualname__ = f"dqe_register_{kind.plural}"
+    spec.__doc__ = kind.doc
+    return hookspec(spec)
 
 
-@hookspec
-def dqe_register_formats(register: Callable[[Any], None]) -> None:
-    """Register record formats (readers and writers): ``register(MyFormat())``."""
-
-
-@hookspec
-def dqe_register_templates(register: Callable[[Any], None]) -> None:
-    """Register prompt templates: ``register(Template(...))``."""
-
-
-@hookspec
-def dqe_register_features(register: Callable[[type], None]) -> None:
-    """Register per-record features several rules share: ``register(MyFeature)``."""
-
-
-@hookspec
-def dqe_register_renderers(register: Callable[[Any], None]) -> None:
-    """Register report renderers (``dqe check --format NAME``): ``register(MyRenderer())``."""
-
-
-@hookspec
-def dqe_register_classifiers(register: Callable[[type], None]) -> None:
-    """Register category or domain classifiers: ``register(MyClassifier)`` for each subclass
-    of ``dqe.Classifier``; a config picks one with ``classifiers = {category = "name"}``."""
+for _kind in KINDS:
+    globals()[f"dqe_register_{_kind.plural}"] = _hook(_kind)

@@ -75,6 +75,7 @@ def rule(code: str, config: Path | None, disable_plugins: tuple[str, ...]) -> No
 def plugins(fmt: str, config: Path | None, disable_plugins: tuple[str, ...]) -> None:
     """Loaded plugins, their versions and what each adds; broken ones with the reason."""
     from dqe.engine.plugins import load_plugins
+    from dqe.kinds import KINDS
 
     with stdout_to_stderr():  # plugins print to stderr
         registry = load_plugins(disabled=disabled_plugins(disable_plugins, config))
@@ -92,16 +93,7 @@ def plugins(fmt: str, config: Path | None, disable_plugins: tuple[str, ...]) -> 
         for p in registry.plugins:
             status = "[red]error[/]" if p.error else "[dim]disabled[/]" if p.disabled else "ok"
             adds = ", ".join(
-                f"{kind} {', '.join(names)}"
-                for kind, names in (
-                    ("rules", p.rules),
-                    ("formats", p.formats),
-                    ("templates", p.templates),
-                    ("features", p.features),
-                    ("renderers", p.renderers),
-                    ("classifiers", p.classifiers),
-                )
-                if names
+                f"{kind.plural} {', '.join(getattr(p, kind.plural))}" for kind in KINDS if getattr(p, kind.plural)
             )
             table.add_row(p.name, p.package or "", p.version or "", status, adds)
         console = Console(highlight=False)

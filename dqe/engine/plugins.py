@@ -20,7 +20,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 import pluggy
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from dqe import hookspecs
 from dqe.engine.classifier import TARGETS, Classifier
@@ -30,6 +30,7 @@ from dqe.engine.templates import Template
 from dqe.errors import PluginError
 from dqe.guard import describe
 from dqe.io.formats.base import RecordFormat
+from dqe.kinds import BY_PLURAL, KINDS, Kind
 from dqe.report.render.base import Renderer
 
 ENTRY_POINT_GROUP = "dqe"
@@ -69,19 +70,21 @@ BUILTIN_PLUGINS = (
 )
 
 
-class PluginInfo(BaseModel):
+class _PluginFacts(BaseModel):
     name: str
     package: str | None = None  # the distribution that ships it
     version: str | None = None
     builtin: bool = False
     disabled: bool = False
     error: str | None = None
-    rules: list[str] = Field(default_factory=list)
-    formats: list[str] = Field(default_factory=list)
-    templates: list[str] = Field(default_factory=list)
-    features: list[str] = Field(default_factory=list)
-    renderers: list[str] = Field(default_factory=list)
-    classifiers: list[str] = Field(default_factory=list)
+
+
+# A plugin as `dqe plugins` shows it, with what it registered: one list of names (or codes) per kind.
+PluginInfo = create_model(
+    "PluginInfo",
+    __base__=_PluginFacts,
+    **{kind.plural: (list[str], Field(default_factory=list)) for kind in KINDS},
+)
 
 
 @dataclass
@@ -89,16 +92,19 @@ class Registry:
     """Everything the enabled plugins registered, and who registered it."""
 
     plugins: list[PluginInfo] = field(default_factory=list)
-    rules: dict[str, type[Rule]] = field(default_factory=dict)
-    formats: dict[str, RecordFormat] = field(default_factory=dict)
-    templates: dict[str, Template] = field(default_factory=dict)
-    features: dict[str, type[Feature]] = field(default_factory=dict)
-    renderers: dict[str, Renderer] = field(default_factory=dict)
-    classifiers: dict[str, type[Classifier]] = field(default_factory=dict)
+    # per kind (dqe.kinds.KINDS), what was registered by its code or name: read as registry.rules,
+    # registry.formats, ... (a rule class, a RecordFormat, a Template, a Feature class, a Renderer,
+    # a Classifier class)
+    tables: dict[str, dict[str, Any]] = field(default_factory=lambda: {kind.plural: {} for kind in KINDS})
     owner: dict[str, str] = field(default_factory=dict)  # "rule:DQ101" -> plugin name
     disabled: list[str] = field(default_factory=list)  # the names switched off when loading
     # False when a plugin was registered from code: a worker process cannot load it again
     portable: bool = True
+
+    def __getattr__(self, plural: str) -> dict[str, Any]:
+        if plural in BY_PLURAL:
+            return self.__dict__["tables"][plural]
+        raise AttributeError(f"'Registry' object has no attribute {plural!r}")
 
     @property
     def errors(self) -> list[str]:
@@ -232,14 +238,8 @@ class _Loader:
 
     def collect(self) -> Registry:
         registry = self.registry
-        for hook_name, kind in (
-            ("dqe_register_formats", "format"),
-            ("dqe_register_templates", "template"),
-            ("dqe_register_features", "feature"),
-            ("dqe_register_classifiers", "classifier"),
-            ("dqe_register_rules", "rule"),
-            ("dqe_register_renderers", "renderer"),
-        ):
+        for kind in KINDS:
+            hook_name = f"dqe_register_{kind.plural}"
             hook = getattr(self.pm.hook, hook_name)
             for impl in hook.get_hookimpls():  # in registration order: built-ins first, so they keep their codes
                 info = self.infos[impl.plugin_name]
@@ -255,50 +255,65 @@ class _Loader:
                     info.error = f"plugin '{info.name}' failed in {hook_name}: {describe(exc)}; {_fix_hint(info.name)}"
         return registry
 
-    def _register(self, kind: str, info: PluginInfo) -> Callable[[Any], None]:
+    def _register(self, kind: Kind, info: PluginInfo) -> Callable[[Any], None]:
         registry = self.registry
 
         def register(thing: Any) -> None:
-            if kind == "rule":
-                problem = _validate_rule(thing)
-                if problem:
-                    raise PluginError(f"plugin '{info.name}': {problem}")
-                key, table, names = thing.code, registry.rules, info.rules
-            elif kind == "format":
-                if not isinstance(thing, RecordFormat):
-                    raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.RecordFormat instance")
-                key, table, names = thing.name, registry.formats, info.formats
-            elif kind == "template":
-                if not isinstance(thing, Template):
-                    raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.Template")
-                key, table, names = thing.name, registry.templates, info.templates
-            elif kind == "renderer":
-                if not isinstance(thing, Renderer):
-                    raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.Renderer instance")
-                key, table, names = thing.name, registry.renderers, info.renderers
-            elif kind == "classifier":
-                if not (isinstance(thing, type) and issubclass(thing, Classifier)) or thing.__abstractmethods__:
-                    raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.Classifier subclass")
-                if getattr(thing, "target", None) not in TARGETS:
-                    raise PluginError(
-                        f"plugin '{info.name}': classifier {thing.__name__} needs 'target' = \"category\" or \"domain\""
-                    )
-                key, table, names = thing.name, registry.classifiers, info.classifiers
-            else:
-                if not (isinstance(thing, type) and issubclass(thing, Feature)) or thing.__abstractmethods__:
-                    raise PluginError(f"plugin '{info.name}' registered {thing!r}, not a dqe.Feature subclass")
-                key, table, names = thing.name, registry.features, info.features
+            problem = _ACCEPTS[kind.name](thing)
+            if problem:
+                raise PluginError(f"plugin '{info.name}'{problem}")
+            key = getattr(thing, kind.key)
+            table = registry.tables[kind.plural]
             if key in table:
-                first = registry.owner[f"{kind}:{key}"]
+                first = registry.owner[f"{kind.name}:{key}"]
                 raise PluginError(
-                    f"plugin '{info.name}' registers {kind} {key}, which plugin '{first}' already registered; "
+                    f"plugin '{info.name}' registers {kind.name} {key}, which plugin '{first}' already registered; "
                     f"a plugin must claim codes and names of its own (or {_fix_hint(info.name)})"
                 )
             table[key] = thing
-            registry.owner[f"{kind}:{key}"] = info.name
-            names.append(key)
+            registry.owner[f"{kind.name}:{key}"] = info.name
+            getattr(info, kind.plural).append(key)
 
         return register
+
+
+def _instance_of(base: type, article: str) -> Callable[[Any], str | None]:
+    def check(thing: Any) -> str | None:
+        return None if isinstance(thing, base) else f" registered {thing!r}, not {article}"
+
+    return check
+
+
+def _subclass_of(base: type, label: str) -> Callable[[Any], str | None]:
+    def check(thing: Any) -> str | None:
+        if not (isinstance(thing, type) and issubclass(thing, base)) or thing.__abstractmethods__:
+            return f" registered {thing!r}, not a {label} subclass"
+        return None
+
+    return check
+
+
+def _accepts_rule(thing: Any) -> str | None:
+    problem = _validate_rule(thing)
+    return f": {problem}" if problem else None
+
+
+def _accepts_classifier(thing: Any) -> str | None:
+    problem = _subclass_of(Classifier, "dqe.Classifier")(thing)
+    if problem is None and getattr(thing, "target", None) not in TARGETS:
+        return f': classifier {thing.__name__} needs \'target\' = "category" or "domain"'
+    return problem
+
+
+# What each kind accepts (dqe.kinds.KINDS): None, or the refusal that follows "plugin 'x'".
+_ACCEPTS: dict[str, Callable[[Any], str | None]] = {
+    "rule": _accepts_rule,
+    "format": _instance_of(RecordFormat, "a dqe.RecordFormat instance"),
+    "template": _instance_of(Template, "a dqe.Template"),
+    "feature": _subclass_of(Feature, "dqe.Feature"),
+    "renderer": _instance_of(Renderer, "a dqe.Renderer instance"),
+    "classifier": _accepts_classifier,
+}
 
 
 def _describe_import_error(exc: Exception, target: str) -> str:
