@@ -71,7 +71,7 @@ _LAZY = {
     "Normalized": "dqe.io.formats.base",
     "text_field": "dqe.io.formats.base",
     "Template": "dqe.engine.templates",
-    "Renderer": "dqe.report.render.base",
+    "Renderer": "dqe.engine.renderer",
     # what the built-in rules share with their features and with each other
     "UNCERTAIN_CATEGORY": "dqe.features.category",
     "category_aliases": "dqe.features.category",
@@ -121,6 +121,7 @@ if TYPE_CHECKING:
     )
     from dqe.engine.plugins import load_plugins
     from dqe.engine.quotas import best_first, category_quotas, over_quota, vertical_quota
+    from dqe.engine.renderer import Renderer
     from dqe.engine.rule import (
         DatasetResult,
         DatasetRule,
@@ -145,7 +146,6 @@ if TYPE_CHECKING:
     from dqe.io.reader import FileInfo, Reader
     from dqe.records import Record, Turn, batch_schema
     from dqe.report.model import Report
-    from dqe.report.render.base import Renderer
 
 
 def __getattr__(name: str) -> Any:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import dqe.features.langid as langid
-from dqe.features.langid import LanguageIdentifier, Probabilities
-from dqe.features.langreplay import SeededReplay
+from dqe.features.langid import LanguageIdentifier
+from dqe.features.langreplay import Probabilities, SeededReplay
 from tests.conftest import langdetect_reference, real
 
 CLOSE = [

@@ -109,6 +109,6 @@ def test_auto_starts_the_pool_only_when_rules_cost_more_than_reading(monkeypatch
     _InlinePool.submitted = 0
     reader = _reader(5, seconds=0.05)
     timings = defaultdict(float, workers=2)
-    results = list(workers.run_batches(reader, lambda: _Slow(seconds), 2, None, [], timings, auto=True))
+    results = list(workers.run_batches(None, reader, lambda: _Slow(seconds), 2, None, [], timings, auto=True))
     assert [r for _, r in results] == [10] * 5  # every batch, in order, either way
     assert (timings["workers"], _InlinePool.submitted) == ((2, 4) if pooled else (1, 0))

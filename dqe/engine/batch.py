@@ -16,14 +16,30 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import polars as pl
 
+from dqe.engine.rule import Rule, Severity
 from dqe.errors import PluginError
 from dqe.guard import blame, describe
 
 if TYPE_CHECKING:
-    from dqe.engine.engine import ActiveRule
     from dqe.engine.feature import Feature
 
 _MAX_RULE_ERRORS = 20  # records a rule may fail on before it is no longer called
+
+
+@dataclass
+class ActiveRule:
+    rule: Rule
+    severity: Severity
+    plugin: str
+    evaluated: int = 0
+    failed: int = 0
+    errors: int = 0
+    broken: str | None = None  # set once the rule failed on too many records to go on
+    skipped: str | None = None  # a dataset rule with nothing to check in this run
+
+    @property
+    def code(self) -> str:
+        return self.rule.code
 
 
 class RaisedOn(NamedTuple):

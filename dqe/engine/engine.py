@@ -17,13 +17,13 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel
 
-from dqe.engine.batch import BatchProcessor
+from dqe.engine.batch import ActiveRule, BatchProcessor
 from dqe.engine.config import LoadedConfig
 from dqe.engine.context import Context
 from dqe.engine.feature import Feature
 from dqe.engine.gate import ENGINE_METRICS, GateResult, evaluate_gate, resolve_metrics
 from dqe.engine.plugins import Registry
-from dqe.engine.rule import DatasetResult, DatasetRule, RecordRule, Rule, Severity
+from dqe.engine.rule import DatasetResult, DatasetRule, RecordRule
 from dqe.engine.selection import select_rules
 from dqe.engine.workers import choose_workers, run_batches
 from dqe.errors import PluginError
@@ -49,22 +49,6 @@ class RuleErrorInfo(BaseModel):
     plugin: str
     source: str | None  # file:line of the record, None for a whole-data-set failure
     message: str
-
-
-@dataclass
-class ActiveRule:
-    rule: Rule
-    severity: Severity
-    plugin: str
-    evaluated: int = 0
-    failed: int = 0
-    errors: int = 0
-    broken: str | None = None  # set once the rule failed on too many records to go on
-    skipped: str | None = None  # a dataset rule with nothing to check in this run
-
-    @property
-    def code(self) -> str:
-        return self.rule.code
 
 
 @dataclass
@@ -219,7 +203,7 @@ class Engine:
         timings["workers"] = workers
         auto = self.loaded.config.workers == 0
         for batch, result in run_batches(
-            reader, self.processor, workers, self.loaded, self.registry.disabled, timings, auto
+            type(self), reader, self.processor, workers, self.loaded, self.registry.disabled, timings, auto
         ):
             invalid_rows.extend((r.idx, r.file, r.line, r.reason) for r in batch.invalid)
             tables.append(result.kept)

@@ -25,13 +25,13 @@ from pydantic import BaseModel, Field, create_model
 from dqe import hookspecs
 from dqe.engine.classifier import TARGETS, Classifier
 from dqe.engine.feature import Feature
+from dqe.engine.renderer import Renderer
 from dqe.engine.rule import CODE_PATTERN, DatasetRule, RecordRule, Rule, RuleOptions
 from dqe.engine.templates import Template
 from dqe.errors import PluginError
 from dqe.guard import describe
 from dqe.io.formats.base import RecordFormat
 from dqe.kinds import BY_PLURAL, KINDS, Kind
-from dqe.report.render.base import Renderer
 
 ENTRY_POINT_GROUP = "dqe"
 DISABLE_ENV = "DQE_DISABLE_PLUGINS"

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from dqe.engine.batch import BatchProcessor, BatchResult
     from dqe.engine.config import LoadedConfig
+    from dqe.engine.engine import Engine
     from dqe.io.inputs import Inputs
     from dqe.io.reader import Batch, Reader
 
@@ -54,12 +55,12 @@ def choose_workers(setting: int, inputs: Inputs, portable: bool) -> int:
     return min(cores, AUTO_MAX_WORKERS) if size >= AUTO_MIN_BYTES else 1
 
 
-def _start(loaded: LoadedConfig, disabled: list[str]) -> None:
-    """Build this worker's engine. What it raises is kept and raised with the first batch: an
+def _start(engine: type[Engine], loaded: LoadedConfig, disabled: list[str]) -> None:
+    """Build this worker's engine (of the class that runs the pool, passed in: this module is
+    below the engine, which imports it). What it raises is kept and raised with the first batch: an
     initializer that raises breaks the pool, and the run would end in a traceback that does not
     say why. stdout goes to stderr here: a worker never owns the report on stdout."""
     from dqe.engine import tokenizers
-    from dqe.engine.engine import Engine
     from dqe.engine.plugins import load_plugins
     from dqe.guard import describe
 
@@ -68,7 +69,7 @@ def _start(loaded: LoadedConfig, disabled: list[str]) -> None:
     tokenizers.THREADS = 1  # the workers are the parallelism
     global _PROCESSOR, _START_ERROR
     try:
-        _PROCESSOR = Engine(loaded, load_plugins(disabled=disabled)).processor()
+        _PROCESSOR = engine(loaded, load_plugins(disabled=disabled)).processor()
     except KeyboardInterrupt:
         raise
     except BaseException as exc:
@@ -83,6 +84,7 @@ def _work(frame: pl.DataFrame) -> BatchResult:
 
 
 def run_batches(
+    engine: type[Engine],
     reader: Reader,
     processor: Callable[[], BatchProcessor],
     workers: int,
@@ -123,7 +125,9 @@ def run_batches(
         return
     context = multiprocessing.get_context("spawn")
     try:
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(loaded, disabled)) as pool:
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_start, initargs=(engine, loaded, disabled)
+        ) as pool:
             pending: deque = deque()
             while (batch := read()) is not None:
                 pending.append((batch, pool.submit(_work, batch.frame)))

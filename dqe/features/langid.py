@@ -46,7 +46,7 @@ from typing import NamedTuple
 import numpy as np
 import polars as pl
 
-from dqe.features.langreplay import SeededReplay
+from dqe.features.langreplay import Probabilities, SeededReplay
 
 UNDETERMINED_LANGUAGE = "und"
 DECISIVE = 20.0  # nats between the best and second-best language that end a text's scoring
@@ -171,25 +171,6 @@ class _KeyIndex:
             going = ~hit & (found != self._EMPTY)
             active, slots = active[going], slots[going]
         return out
-
-
-class Probabilities(NamedTuple):
-    """p(n-gram | language) as langdetect's DetectorFactory computes it, per row of
-    ``Profiles.weights``: row r's languages are ``column[start[r]:start[r + 1]]``, its
-    probabilities ``prob`` beside them (a few MB; ``weights`` holds sums of logs)."""
-
-    start: np.ndarray
-    column: np.ndarray
-    prob: np.ndarray
-
-    def dense(self, rows: np.ndarray, languages: int) -> np.ndarray:
-        """A (rows, languages) float64 table of these rows, zero where a language lacks one."""
-        first, sizes = self.start[rows], self.start[rows + 1] - self.start[rows]
-        owner = np.repeat(np.arange(rows.size), sizes)
-        at = np.repeat(first - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
-        table = np.zeros((rows.size, languages))
-        table[owner, self.column[at]] = self.prob[at]
-        return table
 
 
 @dataclass

@@ -27,12 +27,29 @@ from __future__ import annotations
 
 import math
 import random
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from dqe.features.langid import Probabilities
+
+class Probabilities(NamedTuple):
+    """p(n-gram | language) as langdetect's DetectorFactory computes it, per row of
+    ``Profiles.weights``: row r's languages are ``column[start[r]:start[r + 1]]``, its
+    probabilities ``prob`` beside them (a few MB; ``weights`` holds sums of logs)."""
+
+    start: np.ndarray
+    column: np.ndarray
+    prob: np.ndarray
+
+    def dense(self, rows: np.ndarray, languages: int) -> np.ndarray:
+        """A (rows, languages) float64 table of these rows, zero where a language lacks one."""
+        first, sizes = self.start[rows], self.start[rows + 1] - self.start[rows]
+        owner = np.repeat(np.arange(rows.size), sizes)
+        at = np.repeat(first - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
+        table = np.zeros((rows.size, languages))
+        table[owner, self.column[at]] = self.prob[at]
+        return table
+
 
 _TRIALS = 7  # Detector.n_trial
 _LIMIT = 1000  # Detector.ITERATION_LIMIT

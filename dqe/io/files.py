@@ -23,14 +23,13 @@ from typing import IO, Any, Literal, NamedTuple
 import orjson
 
 from dqe.errors import InputError
+from dqe.io.values import MAX_DEPTH, TOO_DEEP, Item, NotAFloat, exact_loads, parse_constant, parse_float, too_deep
 
 Container = Literal["jsonl", "json", "parquet"]
 CONTAINERS: tuple[str, ...] = ("jsonl", "json", "parquet")
 
 # Deepest nesting of a record (the record itself is level 1): below orjson's limit for writing
 # (254), so that every record read can be hashed and written back.
-MAX_DEPTH = 200
-TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
 
 _CHUNK = 1 << 22  # 4 MiB of text per read of a JSON array
 _BOMS = (
@@ -69,13 +68,6 @@ def _bytes_of(text: str, encoding: str) -> bytes:
 
 
 codecs.register_error(_BYTES_ERRORS, _escape_bytes)
-
-
-class Item(NamedTuple):
-    line: int
-    obj: dict[str, Any] | None
-    error: str | None = None
-    raw: str | bytes | None = None  # an invalid item's text; its bytes when they are not valid text
 
 
 class Sniffed(NamedTuple):
@@ -173,44 +165,6 @@ def read_items(path: Path, sniffed: Sniffed, label: str | None = None) -> Iterat
     from dqe.io.parquet import read_rows
 
     return read_rows(path, label)
-
-
-# -- values ----------------------------------------------------------------------------------
-
-
-class _NotAFloat(ValueError):
-    """A number JSON allows but no 64-bit float holds, or a NaN/Infinity JSON does not allow."""
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise _NotAFloat(f"number {text} is out of the range of 64-bit floats")
-    return value
-
-
-def _constant(name: str) -> float:
-    raise _NotAFloat(f"{name} is not a JSON value")
-
-
-def exact_loads(text: str | bytes) -> Any:
-    """JSON read with integers of any size kept exact; NaN, Infinity and overflowing numbers
-    are errors, as they are to orjson."""
-    return json.loads(text, parse_float=_finite, parse_constant=_constant)
-
-
-def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Whether ``value`` nests containers more than ``limit`` levels deep (no recursion)."""
-    stack = [(value, 1)]
-    while stack:
-        v, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(v, dict):
-            stack.extend((x, depth + 1) for x in v.values() if isinstance(x, dict | list))
-        elif isinstance(v, list):
-            stack.extend((x, depth + 1) for x in v if isinstance(x, dict | list))
-    return False
 
 
 def _decode_error(exc: Exception) -> str:
@@ -389,7 +343,7 @@ _AFTER = "content after the end of the JSON array"
 
 
 def _read_json_array(path: Path, sniffed: Sniffed) -> Iterator[Item]:
-    decoder = json.JSONDecoder(parse_float=_finite, parse_constant=_constant)
+    decoder = json.JSONDecoder(parse_float=parse_float, parse_constant=parse_constant)
     with open(path, "rb") as f:
         f.seek(sniffed.bom)
         text = _ArrayText(f, sniffed.encoding)
@@ -460,7 +414,7 @@ def _decode_one(text: _ArrayText, decoder: json.JSONDecoder, trailing: bool = Fa
                 return Item(line, None, f"truncated JSON array: the file ends inside this record ({exc.msg})", raw)
             where = text.line + text.buf.count("\n", text.pos, exc.pos)
             return Item(line, None, f"malformed JSON: {exc.msg} (line {where})", _resync(text, trailing))
-        except (RecursionError, _NotAFloat) as exc:
+        except (RecursionError, NotAFloat) as exc:
             reason = TOO_DEEP if isinstance(exc, RecursionError) else f"malformed JSON: {exc}"
             end = _value_end(text)
             if end is None:

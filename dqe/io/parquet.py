@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from dqe.errors import InputError
-from dqe.io.files import MAX_DEPTH, TOO_DEEP, Item, exact_loads, too_deep
+from dqe.io.values import MAX_DEPTH, TOO_DEEP, Item, dumps, exact_loads, too_deep
 
 if TYPE_CHECKING:
     import polars as pl
@@ -86,8 +86,6 @@ def encode(rows: list[dict[str, Any]]) -> bytes:
     """``rows`` as a Parquet file's bytes, every value kept (see the module's docstring)."""
     import polars as pl
 
-    from dqe.io.writers import dumps
-
     keys = list(dict.fromkeys(k for row in rows for k in row))
     columns: list[pl.Series] = []
     as_json: list[str] = []
@@ -130,8 +128,6 @@ def read_rows(path: Path, label: str | None = None) -> Iterator[Item]:
     JSON-text fields as values and leaves absent fields out. A row nested deeper than
     ``MAX_DEPTH`` is an invalid item, its JSON text kept, as in the other containers."""
     import polars as pl
-
-    from dqe.io.writers import dumps
 
     name = label or str(path)
     try:

@@ -19,9 +19,10 @@ from pydantic import BaseModel
 
 from dqe.errors import InputError, PluginError, RecordError
 from dqe.guard import blame, describe
-from dqe.io.files import Item, read_items, sniff
+from dqe.io.files import read_items, sniff
 from dqe.io.formats.base import Columns, Layout, RecordFormat, Tags
 from dqe.io.inputs import ANNOTATION, InputFile, resolve_inputs
+from dqe.io.values import Item
 from dqe.records import batch_schema
 
 if TYPE_CHECKING:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import stat
 import tempfile
@@ -20,10 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
-
 from dqe.errors import OutputError
 from dqe.io.files import Container
+from dqe.io.values import dumps
 
 
 def _error(path: Path, exc: OSError) -> OutputError:
@@ -148,15 +146,6 @@ def atomic_output(path: Path) -> Iterator[PendingFile]:
     """One file, written whole or not at all."""
     with OutputSet() as outputs:
         yield outputs.open(path)
-
-
-def dumps(obj: Any) -> bytes:
-    """Compact JSON, UTF-8; integers beyond 64 bits and lone surrogates, which orjson refuses,
-    as exact JSON text (ASCII escapes)."""
-    try:
-        return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
-    except TypeError:
-        return json.dumps(obj, ensure_ascii=True, separators=(",", ":"), default=str).encode()
 
 
 class ObjectWriter:

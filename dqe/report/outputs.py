@@ -24,7 +24,8 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, Field
 
-from dqe.engine.engine import ActiveRule, RunResult
+from dqe.engine.batch import ActiveRule
+from dqe.engine.engine import RunResult
 from dqe.errors import PluginError
 from dqe.io.inputs import ANNOTATION
 from dqe.io.reader import Reader, record_id
