@@ -34,7 +34,6 @@ class ActiveRule:
     evaluated: int = 0
     failed: int = 0
     errors: int = 0
-    broken: str | None = None  # set once the rule failed on too many records to go on
     skipped: str | None = None  # a dataset rule with nothing to check in this run
 
     @property

@@ -26,7 +26,6 @@ from dqe.errors import InputError
 from dqe.io.values import MAX_DEPTH, TOO_DEEP, Item, NotAFloat, exact_loads, parse_constant, parse_float, too_deep
 
 Container = Literal["jsonl", "json", "parquet"]
-CONTAINERS: tuple[str, ...] = ("jsonl", "json", "parquet")
 
 # Deepest nesting of a record (the record itself is level 1): below orjson's limit for writing
 # (254), so that every record read can be hashed and written back.

@@ -20,8 +20,8 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-# Colours: question / answer / total, then pass / warn / fail and a neutral mark.
-BLUE, ORANGE, GREY, GREEN, AMBER, RED, INK = "#2b6cb0", "#dd6b20", "#718096", "#2f855a", "#b7791f", "#c53030", "#1a202c"
+# Colours: question / answer / total, then warn / fail and a neutral mark.
+BLUE, ORANGE, GREY, AMBER, RED, INK = "#2b6cb0", "#dd6b20", "#718096", "#b7791f", "#c53030", "#1a202c"
 
 _STYLE = {
     "svg.fonttype": "none",
