@@ -73,39 +73,56 @@ _LAZY = {
     "Template": "dqe.engine.templates",
     "Renderer": "dqe.engine.renderer",
     # what the built-in rules share with their features and with each other
+    "SPACELESS": "dqe.engine.classifier",
+    "SPACELESS_TEXT": "dqe.engine.classifier",
+    "alias_table": "dqe.engine.classifier",
+    "labelled": "dqe.engine.classifier",
+    "language_unions": "dqe.engine.classifier",
+    "normalize_labels": "dqe.engine.classifier",
+    "regex_union": "dqe.engine.classifier",
+    "wilson": "dqe.engine.gate",
+    "best_first": "dqe.engine.quotas",
+    "category_quotas": "dqe.engine.quotas",
+    "over_quota": "dqe.engine.quotas",
+    "vertical_quota": "dqe.engine.quotas",
     "UNCERTAIN_CATEGORY": "dqe.features.category",
     "category_aliases": "dqe.features.category",
     "GENERAL_DOMAIN": "dqe.features.domain",
+    "UNDETERMINED_LANGUAGE": "dqe.features.langid",
     "known_languages": "dqe.features.language",
     "language_bits": "dqe.features.language",
     "normalize_code": "dqe.features.language",
     "plausible_names": "dqe.features.language",
-    "wilson": "dqe.engine.gate",
-    "UNDETERMINED_LANGUAGE": "dqe.features.langid",
     "BucketIndex": "dqe.features.minhash",
     "Buckets": "dqe.features.minhash",
     "Sets": "dqe.features.minhash",
     "agreement": "dqe.features.minhash",
     "jaccard": "dqe.features.minhash",
     "ragged": "dqe.features.minhash",
-    "best_first": "dqe.engine.quotas",
-    "category_quotas": "dqe.engine.quotas",
-    "over_quota": "dqe.engine.quotas",
-    "vertical_quota": "dqe.engine.quotas",
-    "FileInfo": "dqe.io.reader",
-    "Reader": "dqe.io.reader",
     "SimilarityOptions": "dqe.features.similarity",
     "boilerplate_lines": "dqe.features.similarity",
     "leave_out": "dqe.features.similarity",
     "shingled": "dqe.features.similarity",
     "without": "dqe.features.similarity",
+    "FileInfo": "dqe.io.reader",
+    "Reader": "dqe.io.reader",
 }
 
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:
     from dqe.api import FilterResult, check, convert, filter
-    from dqe.engine.classifier import Classifier, label_key
+    from dqe.engine.classifier import (
+        SPACELESS,
+        SPACELESS_TEXT,
+        Classifier,
+        alias_table,
+        label_key,
+        labelled,
+        language_unions,
+        normalize_labels,
+        regex_union,
+    )
     from dqe.engine.context import Context, loaded_dir
     from dqe.engine.feature import Feature
     from dqe.engine.gate import wilson

@@ -1,8 +1,9 @@
 """The layering, checked with import-linter: the contracts in pyproject.toml ([tool.importlinter]).
 
-Layers by stage (cli > eval > train > testing > api > report > rules > features > engine > io >
-core), the check path without torch, transformers, peft or dqe.train, built-in rules that do not
-import each other, rules and plugins on the public surface only, and no cycles in any package.
+Layers by stage, as DESIGN.md draws them (cli > eval > train > testing > api > report > engine >
+rules | features > io > core); the check path without torch, transformers, peft or dqe.train;
+built-in rules that do not import each other; rules and plugins on the public surface only; and
+no cycles in any package.
 """
 
 from __future__ import annotations

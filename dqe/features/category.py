@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dqe.engine.classifier import SPACELESS_TEXT, Classifier, alias_table, labelled, language_unions, normalize_labels
-from dqe.engine.feature import Feature
+from dqe import SPACELESS_TEXT, Classifier, Feature, alias_table, labelled, language_unions, normalize_labels
 from dqe.errors import ConfigError
 from dqe.hookspecs import hookimpl
 

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe.engine.feature import Feature
-from dqe.engine.patterns import check_regex, marker_pattern, pack_value, pattern_list
-from dqe.engine.turns import exchanges
+from dqe import Feature, check_regex, exchanges, marker_pattern, pack_value, pattern_list
 from dqe.hookspecs import hookimpl
 
 NEEDS = ("request", "logic", "why", "math")  # in order of precedence for the label

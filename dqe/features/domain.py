@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dqe.engine.classifier import SPACELESS, Classifier, alias_table, labelled, normalize_labels, regex_union
-from dqe.engine.feature import Feature
+from dqe import SPACELESS, Classifier, Feature, alias_table, labelled, normalize_labels, regex_union
 from dqe.errors import ConfigError
 from dqe.hookspecs import hookimpl
 

@@ -64,7 +64,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dqe.engine.feature import Feature
+from dqe import Feature
 from dqe.errors import ConfigError
 from dqe.features.langid import (
     DECISIVE,

@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
 
-from dqe.engine.rule import RuleOptions
+from dqe import RuleOptions
 from dqe.features.minhash import (
     Bands,
     Sets,

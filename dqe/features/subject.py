@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dqe.engine.classifier import SPACELESS, regex_union
-from dqe.engine.feature import Feature
+from dqe import SPACELESS, Feature, regex_union
 from dqe.errors import ConfigError
 from dqe.hookspecs import hookimpl
 

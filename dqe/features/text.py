@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe.engine.feature import Feature
+from dqe import Feature
 from dqe.hookspecs import hookimpl
 
 TURN_SEPARATOR = "\x1e"  # ASCII record separator: not whitespace, not a word character

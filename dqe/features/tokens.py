@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dqe.engine.feature import Feature
+from dqe import Feature
 from dqe.hookspecs import hookimpl
 from dqe.records import ROLES
 
