@@ -40,26 +40,18 @@ def render_github(report: Report) -> str:
                 title=f"dqe {f.code} {names.get(f.code, '')}".rstrip(),
             )
         )
-    for e in report.errors:
-        path, line = split_source(e.source) if e.source else (None, None)
+    # a rule that raised, and a rule's warning (a batch error it survived), at the record they name
+    notes = [("error", e, f"raised: {e.message}") for e in report.errors]
+    notes += [("warning", w, w.message) for w in report.warnings]
+    for level, note, said in notes:
+        path, line = split_source(note.source) if note.source else (None, None)
         lines.append(
             command(
-                "error",
-                f"rule {e.code} (plugin {e.plugin}) raised: {e.message}",
+                level,
+                f"rule {note.code} (plugin {note.plugin}) {said}",
                 file=relative_path(path) if path else None,
                 line=line,
-                title=f"dqe rule error {e.code}",
-            )
-        )
-    for w in report.warnings:
-        path, line = split_source(w.source) if w.source else (None, None)
-        lines.append(
-            command(
-                "warning",
-                f"rule {w.code} (plugin {w.plugin}) {w.message}",
-                file=relative_path(path) if path else None,
-                line=line,
-                title=f"dqe rule warning {w.code}",
+                title=f"dqe rule {level} {note.code}",
             )
         )
     for m in report.gate.metrics:
