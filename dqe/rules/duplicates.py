@@ -36,6 +36,7 @@ from dqe import (
     boilerplate_lines,
     hookimpl,
     jaccard,
+    numbers_differ,
     ragged,
     shingled,
     without,
@@ -340,6 +341,7 @@ class NearDuplicate(DuplicateRule):
         return pl.DataFrame(
             {
                 "shingles": s.sets.column(),
+                "numbers": s.numbers.column(),
                 "lines": ragged(s.line_keys, lines, pl.UInt64),
                 "line_sizes": ragged(stored, lines, pl.UInt32),
                 "line_shingles": ragged(held.values, held_by, pl.UInt32),
@@ -373,8 +375,9 @@ class NearDuplicate(DuplicateRule):
         keep = without(sets, rows[occurrences], (np.cumsum(stored) - stored)[line], stored[line], held)
         return sets.keeping(keep), lines_out, account | {"shingles": int((~keep).sum())}
 
-    def cluster(self, compared: Sets, items: np.ndarray) -> np.ndarray:
-        """The centre of each of ``items`` (sets of ``compared``, best first), as positions in ``items``."""
+    def cluster(self, compared: Sets, items: np.ndarray, numbers: Sets) -> np.ndarray:
+        """The centre of each of ``items`` (sets of ``compared``, best first; ``numbers``, the
+        masked numbers of every record), as positions in ``items``."""
         threshold, bands = self.options.threshold, self.options.banding()
         keys, compact = bands.sketch(compared, items)
         buckets = Buckets(keys)
@@ -389,7 +392,10 @@ class NearDuplicate(DuplicateRule):
         def verify(v: np.ndarray, u: np.ndarray) -> np.ndarray:
             # the exact similarity, or none for a short pair under its own threshold
             sims = jaccard(compared, items[v], compared, items[u])[0]
-            return np.where(self.options.close(sims, np.minimum(sizes[v], sizes[u])) | (sims < threshold), sims, 0.0)
+            close = self.options.close(
+                sims, np.minimum(sizes[v], sizes[u]), numbers_differ(numbers, items[v], numbers, items[u])
+            )
+            return np.where(close | (sims < threshold), sims, 0.0)
 
         return star_clusters(buckets, keep, verify, threshold)
 
@@ -406,7 +412,7 @@ class NearDuplicate(DuplicateRule):
         items = reps[compared.sizes[reps] > 0]
         center = np.arange(n)
         if items.size > 1:
-            center[items] = items[self.cluster(compared, items)]
+            center[items] = items[self.cluster(compared, items, Sets.from_column(table["numbers"]))]
         kept = center[exact_of]
         exact = exact_of != np.arange(n)
         near = ~exact & (kept != np.arange(n))

@@ -460,6 +460,39 @@ def test_short_records_that_differ_only_in_their_numbers_are_different_questions
     assert report.summary.rejected == 0
 
 
+TOOLFORMER = (
+    "toolformer: enabled\ntoolformer access: python\nA Python shell. Use this to execute python commands. "
+    "Input should be a valid python command or script. If you expect output it should be printed out. "
+    "Useful for all code, as well as math calculations.\npython(codetoexecute)\n"
+)
+
+
+def test_a_template_filled_with_other_numbers_behind_a_shared_preamble_is_another_example():
+    # The preamble makes each record long enough for its numbers to be masked, but once it is left
+    # out (it is boilerplate) the numbers are most of what is left: a different calculation.
+    sums = [(15, 32, 48), (44, 23, 78), (123, 456, 789), (7, 70, 700), (2, 3, 5)]
+    records = [
+        record(
+            f"The sum of {a}, {b} and {c} is python('{a} + {b} + {c}').",
+            instruction=f"{TOOLFORMER}Sum {a}, {b} and {c}.",
+        )
+        for a, b, c in sums
+    ]
+    report = check(records)
+    assert report.summary.rejected == 0
+
+
+def test_a_copy_with_one_number_edited_behind_a_shared_preamble_is_still_a_copy():
+    question = "Add 15, 32 and 48 together and tell me the sum of the three numbers please."
+    answer = "The sum of 15, 32 and 48 is python('15 + 32 + 48'), which you can check by hand as well."
+    others = [
+        record(f"python('{n} ** 2')", instruction=f"{TOOLFORMER}What is the square of {n} again?") for n in (3, 9, 11)
+    ]
+    edited = record(answer.replace("48", "49"), instruction=f"{TOOLFORMER}{question.replace('48', '49')}")
+    report = check([record(answer, instruction=f"{TOOLFORMER}{question}"), *others, edited])
+    assert set(by_code(report, "DQ402")) == {"<records>:5"}
+
+
 def test_short_requests_a_few_words_apart_are_different_requests():
     # a stock reply makes short records look alike: a few words are the whole request
     def drawing(request):
