@@ -154,9 +154,18 @@ def numbers_differ(left: Sets, left_rows: np.ndarray, right: Sets, right_rows: n
     return some & (jaccard(left, left_rows, right, right_rows)[0] < NUMBERS_SHARED)
 
 
+def answer_turns(turns: pl.Series) -> pl.Series:
+    """Which turns of the conversation text (every turn but system ones) are answers."""
+    role = pl.element().struct.field("role")
+    return pl.select(pl.lit(turns).list.eval(role.filter(role != "system") == "assistant")).to_series()
+
+
 def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:
     mask = numbers_masked(batch["text"])
-    sets, size = shingle_sets(batch["text"], options.shingle_size, options.char_shingle_size, mask=mask)
+    answers = answer_turns(batch["turns"])
+    sets, size = shingle_sets(
+        batch["text"], options.shingle_size, options.char_shingle_size, mask=mask, answers=answers
+    )
     lines = user_lines(batch["turns"])
     rows = lines["row"].to_numpy().astype(np.int64)
     keys = line_keys(lines["line"], size[rows], mask[rows])

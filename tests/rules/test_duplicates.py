@@ -340,17 +340,37 @@ def test_three_records_are_enough_to_tell_a_preamble_from_what_they_ask():
     assert report.dataset["duplicates"]["boilerplate"]["records"] == 3
 
 
-def test_two_records_sharing_a_preamble_look_like_copies_of_each_other():
-    # Nothing tells a preamble two records share from a copy's unedited text: the price of
-    # finding copies whose question was left as it was.
+def test_two_records_sharing_a_preamble_but_not_their_answers_are_two_records():
+    # Two records are too few to tell their preamble from a copy's unedited text, but their
+    # answers have nothing in common: a copy repeats its answer.
     report = check([preambled(q, a) for q, a in QUESTIONS[:2]])
-    assert list(by_code(report, "DQ402")) == ["<records>:2"]
+    assert by_code(report, "DQ402") == {}
+    alike = check([preambled(q, a) for q, a in QUESTIONS[:2]], rules={"DQ402": {"answer-threshold": 0.0}})
+    assert list(by_code(alike, "DQ402")) == ["<records>:2"]
+
+
+def test_two_completions_of_one_prompt_are_two_records():
+    # KTO and preference data: the same long prompt, answered twice in different words
+    prompt = (
+        "Here is the text of a product review: 'The blender is loud, the lid cracked after a week and the "
+        "support line never called back, although the motor itself is strong and it crushes ice well.' "
+        "Summarize what the reviewer liked and disliked about the blender in one sentence for our report."
+    )
+    report = check(
+        [
+            record(
+                "They liked its strong motor and ice crushing but not the noise, the lid or support.",
+                instruction=prompt,
+            ),
+            record("Great blender overall, five stars, would recommend to anyone!", instruction=prompt),
+        ]
+    )
+    assert by_code(report, "DQ402") == {}
 
 
 def test_without_leaving_the_preamble_out_they_would_all_be_near_duplicates():
-    report = check(
-        [preambled(q, a) for q, a in QUESTIONS], rules={"DQ402": {"boilerplate-min-records": 1000}}, complete=True
-    )
+    alike = {"boilerplate-min-records": 1000, "answer-threshold": 0.0}
+    report = check([preambled(q, a) for q, a in QUESTIONS], rules={"DQ402": alike}, complete=True)
     assert len(by_code(report, "DQ402")) == len(QUESTIONS) - 1
 
 
@@ -368,11 +388,16 @@ def test_the_similarity_shown_is_the_exact_jaccard_of_the_shingles_left_after_th
     records = [*(preambled(q, a) for q, a in QUESTIONS), copy]
     report = check(records)
 
-    # Worked out by hand: the word pairs of each record, less those of the preamble's lines.
-    boilerplate = set().union(*(naive_shingles(line.lower(), 2, 2) for line in PREAMBLE.split("\n")))
-    kept, removed = (
-        set(naive_shingles(f"{r['instruction']}\x1e{r['output']}".lower(), 2, 2)) for r in (records[5], copy)
-    )
+    # Worked out by hand: the word pairs of each record, less those of the preamble's lines; a
+    # pair is the question's or the answer's by its first word.
+    def tagged(r):
+        pairs = naive_shingles(f"{r['instruction']}\x1e{r['output']}".lower(), 2, 2)
+        asked = len(r["instruction"].split())
+        return {(pair, i >= asked) for i, pair in enumerate(pairs)}
+
+    lines = PREAMBLE.split("\n")
+    boilerplate = set().union(*({(pair, False) for pair in naive_shingles(line.lower(), 2, 2)} for line in lines))
+    kept, removed = (tagged(r) for r in (records[5], copy))
     shared = (kept - boilerplate) & (removed - boilerplate)
     union = (kept - boilerplate) | (removed - boilerplate)
     exact = len(shared) / len(union)
