@@ -31,6 +31,7 @@ RECALL_WEIGHTS = (0.05, 0.95)  # datasketch's (false positive, false negative) w
 BLOCK = 1 << 16  # records per pass when boilerplate is taken out of their sets
 _NUMBERS_SEED = 0x4E55
 NUMBERS_SHARED = 0.5  # the share of their numbers two short records with masked numbers must share
+TEMPLATE_NUMBERS = 2  # distinct numbers each record needs for its numbers to be a template's arguments
 
 
 class SimilarityOptions(RuleOptions):
@@ -148,9 +149,11 @@ def number_sets(texts: pl.Series, mask: np.ndarray) -> Sets:
 
 
 def numbers_differ(left: Sets, left_rows: np.ndarray, right: Sets, right_rows: np.ndarray) -> np.ndarray:
-    """Which pairs of records have masked numbers (``number_sets``) and share fewer than half of
-    them: the same template filled with other numbers, not a copy with a number edited."""
-    some = (left.sizes[left_rows] + right.sizes[right_rows]) > 0
+    """Which pairs of records both have masked numbers (``number_sets``), at least
+    ``TEMPLATE_NUMBERS`` distinct ones each, and share fewer than half of them: the same template
+    filled with other numbers, not a copy with a number edited. A lone number is as often part of
+    a name ("GPT-3", "Windows 11") as an argument."""
+    some = (left.sizes[left_rows] >= TEMPLATE_NUMBERS) & (right.sizes[right_rows] >= TEMPLATE_NUMBERS)
     return some & (jaccard(left, left_rows, right, right_rows)[0] < NUMBERS_SHARED)
 
 
