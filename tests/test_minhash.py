@@ -272,3 +272,10 @@ def test_a_shingle_that_starts_in_an_answer_is_tagged_as_the_answers():
     assert sets.answer_part().sizes.tolist() == [2, 0]
     untagged, _ = shingle_sets(texts, 2, 2)
     assert untagged.sizes.tolist() == [5, 2] and not (untagged.values & ANSWER).any()
+
+
+def test_a_shingle_in_the_question_and_the_answer_is_one_element_the_answers():
+    answers = pl.Series([[False, True]], dtype=pl.List(pl.Boolean))
+    sets, _ = shingle_sets(pl.Series([f"a b{TURN_SEPARATOR}a b"]), 2, 2, answers=answers)
+    assert sets.sizes.tolist() == [2]  # "a b" and "b a"
+    assert sets.answer_part().sizes.tolist() == [1]  # "a b", which starts the answer too

@@ -275,10 +275,11 @@ class Sets:
         return self.keeping((self.values & ANSWER) == ANSWER)
 
     def keys(self, rows: np.ndarray) -> np.ndarray:
-        """``k << 32 | value`` for every element of the k-th of ``rows``: sorted when ``rows`` are."""
+        """``k << 32 | value`` for every element of the k-th of ``rows``, the ``ANSWER`` bit left out
+        (a shingle is the same whichever turns it is in): sorted when ``rows`` are."""
         sizes = self.offsets[rows + 1] - self.offsets[rows]
         tags = np.repeat(np.arange(rows.size, dtype=np.uint64), sizes) << np.uint64(32)
-        return tags | self.values[self.positions(rows)].astype(np.uint64)
+        return tags | (self.values[self.positions(rows)] & ~ANSWER).astype(np.uint64)
 
 
 def shingle_sets(
@@ -291,12 +292,16 @@ def shingle_sets(
 ) -> tuple[Sets, np.ndarray]:
     """The shingle set of every text and the shingle size it was cut with (see ``shingle_hashes``).
     Hashes are mixed once more, so that a set's smallest values are a uniform sample of it; the
-    lowest bit of a value is ``ANSWER`` for a shingle that starts in an answer turn (``answers``),
-    so that a set holds its answer's shingles apart (``answer_part``) at no cost."""
+    lowest bit of a value is ``ANSWER`` for a shingle that starts in an answer turn (``answers``)
+    at least once, so that a set tells its answer's shingles (``answer_part``) at no cost, and a
+    shingle is still one element however many turns it is found in."""
     hashes, counts, size, side = shingle_hashes(texts, word_size, char_size, size, mask, answers)
     values = (fmix32(hashes) & ~ANSWER) | side.astype(np.uint32)
     keys = np.repeat(np.arange(counts.size, dtype=np.uint64), counts) << np.uint64(32)
-    keys = distinct(keys | values.astype(np.uint64))
+    keys = np.sort(keys | values.astype(np.uint64))
+    # of the values of one shingle, the last sorted is the answer's when it has one
+    shingle = keys >> np.uint64(1)
+    keys = keys[np.append(shingle[1:] != shingle[:-1], True)] if keys.size else keys
     return Sets.of(
         (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), np.bincount(keys >> np.uint64(32), minlength=counts.size)
     ), size
@@ -313,7 +318,7 @@ def signatures(sets: Sets, rows: np.ndarray, bins: int) -> np.ndarray:
     """A (rows, bins) uint32 matrix: the one-permutation MinHash signature of each set of
     ``rows``, densified; ``EMPTY`` throughout for an empty set."""
     sizes = sets.offsets[rows + 1] - sets.offsets[rows]
-    values = sets.values[sets.positions(rows)]
+    values = sets.values[sets.positions(rows)] & ~ANSWER
     owner = np.repeat(np.arange(rows.size), sizes)
     # A set's hashes are sorted, so the first of each (set, bin) run is the bin's smallest.
     column = ((values.astype(np.uint64) * np.uint64(bins)) >> np.uint64(32)).astype(np.int64)

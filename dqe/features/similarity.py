@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 
 from dqe import RuleOptions
 from dqe.features.minhash import (
+    ANSWER,
     NUMBER,
     Bands,
     Sets,
@@ -203,11 +204,11 @@ def without(sets: Sets, rows: np.ndarray, starts: np.ndarray, lengths: np.ndarra
         mine = slice(
             int(np.searchsorted(rows, part[0], side="left")), int(np.searchsorted(rows, part[-1], side="right"))
         )
-        have = sets.keys(part)
+        have = sets.keys(part)  # a shingle is taken out wherever it was found, question or answer
         if have.size == 0:
             continue
         tags = np.repeat(np.searchsorted(part, rows[mine]).astype(np.uint64), lengths[mine]) << np.uint64(32)
-        gone = tags | values[ranges(starts[mine], lengths[mine])].astype(np.uint64)
+        gone = tags | (values[ranges(starts[mine], lengths[mine])] & ~ANSWER).astype(np.uint64)
         at = np.minimum(np.searchsorted(have, gone), have.size - 1)
         found = have[at] == gone
         keep[sets.positions(part)[at[found]]] = False
