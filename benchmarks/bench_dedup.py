@@ -337,6 +337,10 @@ def hard_figures(corpus: Path, truth: dict, removed: dict[int, int], near: set[i
         "sentences reordered": np.array([bool(p[3]) for p in planted]),
         "numbers changed": np.array([bool(p[4]) for p in planted]),
         "behind a preamble": np.array([preamble[p[1]] >= 0 for p in planted]),
+        # a short question behind a tool preamble with every number changed: the same template with
+        # other arguments, another example by DQ402's rule on numbers (README, "Numbers")
+        "preamble, numbers": np.array([preamble[p[1]] >= 0 and bool(p[4]) for p in planted]),
+        "all but those": np.array([not (preamble[p[1]] >= 0 and bool(p[4])) for p in planted]),
         "Chinese": np.array([p[0] in chinese for p in planted]),
     }
     exact = [p for p in truth["exact"] if p[0] < n]

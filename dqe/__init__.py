@@ -102,6 +102,7 @@ _LAZY = {
     "SimilarityOptions": "dqe.features.similarity",
     "boilerplate_lines": "dqe.features.similarity",
     "leave_out": "dqe.features.similarity",
+    "numbers_differ": "dqe.features.similarity",
     "shingled": "dqe.features.similarity",
     "without": "dqe.features.similarity",
     "FileInfo": "dqe.io.reader",
@@ -157,7 +158,14 @@ if TYPE_CHECKING:
     from dqe.features.langid import UNDETERMINED_LANGUAGE
     from dqe.features.language import known_languages, language_bits, normalize_code, plausible_names
     from dqe.features.minhash import BucketIndex, Buckets, Sets, agreement, jaccard, ragged
-    from dqe.features.similarity import SimilarityOptions, boilerplate_lines, leave_out, shingled, without
+    from dqe.features.similarity import (
+        SimilarityOptions,
+        boilerplate_lines,
+        leave_out,
+        numbers_differ,
+        shingled,
+        without,
+    )
     from dqe.hookspecs import hookimpl, hookspec
     from dqe.io.formats.base import Normalized, RecordFormat, text_field
     from dqe.io.reader import FileInfo, Reader

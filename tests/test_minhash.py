@@ -12,6 +12,7 @@ from datasketch import MinHashLSH
 
 import dqe.features.minhash
 from dqe.features.minhash import (
+    ANSWER,
     EMPTY,
     NO_PARTNER,
     NUMBERS_MASKED_FROM,
@@ -65,7 +66,7 @@ TEXTS = [
 
 
 def test_shingles_are_word_pairs_or_character_pairs():
-    hashes, counts, size = shingle_hashes(pl.Series(TEXTS), 2, 2)
+    hashes, counts, size, _ = shingle_hashes(pl.Series(TEXTS), 2, 2)
     expected = [len(naive_shingles(t, 2, 2)) for t in TEXTS]
     assert counts.tolist() == expected
     assert expected[0] == 8  # 9 words
@@ -80,7 +81,7 @@ def test_shingles_are_word_pairs_or_character_pairs():
 
 
 def test_same_shingles_give_the_same_hash_and_others_do_not():
-    hashes, counts, _ = shingle_hashes(pl.Series(["a b c a b", "x a b y"]), 2, 2)
+    hashes, counts, _, _ = shingle_hashes(pl.Series(["a b c a b", "x a b y"]), 2, 2)
     first, second = hashes[: counts[0]], hashes[counts[0] :]
     assert first[0] == first[3]  # "a b" twice in the first text
     assert first[0] == second[1]  # and once in the second
@@ -90,31 +91,31 @@ def test_same_shingles_give_the_same_hash_and_others_do_not():
 def test_in_a_long_text_every_number_is_the_same_token():
     tail = " and the rest of a long answer that goes on about units" * 4
     assert len(tail) > NUMBERS_MASKED_FROM
-    hashes, counts, _ = shingle_hashes(
+    hashes, counts, _, _ = shingle_hashes(
         pl.Series([f"convert 5 km to 5000 m{tail}", f"convert 12 km to 12000 m{tail}"]), 2, 2
     )
     assert hashes[: counts[0]].tolist() == hashes[counts[0] :].tolist()
 
 
 def test_in_a_short_text_numbers_are_what_it_asks():
-    hashes, counts, _ = shingle_hashes(pl.Series(["convert 5 km to 5000 m", "convert 12 km to 12000 m"]), 2, 2)
+    hashes, counts, _, _ = shingle_hashes(pl.Series(["convert 5 km to 5000 m", "convert 12 km to 12000 m"]), 2, 2)
     first, second = set(hashes[: counts[0]].tolist()), set(hashes[counts[0] :].tolist())
     assert len(first & second) == 1  # "km to"
-    masked, _, _ = shingle_hashes(pl.Series(["convert 5 km", "convert 12 km"]), 2, 2, mask=np.array([True, True]))
+    masked, _, _, _ = shingle_hashes(pl.Series(["convert 5 km", "convert 12 km"]), 2, 2, mask=np.array([True, True]))
     assert masked[:2].tolist() == masked[2:].tolist()  # as a line of a long record is cut
 
 
 def test_the_shingle_size_can_be_set_per_text():
-    _, counts, size = shingle_hashes(pl.Series(["a b c d", "a b c d"]), 2, 2, size=np.array([2, 3]))
+    _, counts, size, _ = shingle_hashes(pl.Series(["a b c d", "a b c d"]), 2, 2, size=np.array([2, 3]))
     assert counts.tolist() == [3, 2] and size.tolist() == [2, 3]
 
 
 def test_sets_are_the_sorted_distinct_shingle_hashes_mixed():
     sets, size = shingle_sets(pl.Series(TEXTS), 2, 2)
-    hashes, counts, _ = shingle_hashes(pl.Series(TEXTS), 2, 2)
+    hashes, counts, _, _ = shingle_hashes(pl.Series(TEXTS), 2, 2)
     start = 0
     for i, count in enumerate(counts):
-        expected = sorted(set(fmix32(hashes[start : start + count]).tolist()))
+        expected = sorted(set((fmix32(hashes[start : start + count]) & ~ANSWER).tolist()))  # no answer given
         assert sets.values[sets.offsets[i] : sets.offsets[i + 1]].tolist() == expected, TEXTS[i]
         start += count
     assert sets.sizes.tolist() == [len(set(naive_shingles(t, 2, 2))) for t in TEXTS]
@@ -260,3 +261,21 @@ def test_bucket_index_finds_indexed_items_sharing_a_bucket():
     index = BucketIndex(np.array([[5, 1], [6, 2], [5, 3]], dtype=np.uint64), np.array([10, 11, 12]))
     query, items = index.candidates(np.array([[5, 0], [0, 2], [0, 0]], dtype=np.uint64))
     assert list(zip(query.tolist(), items.tolist(), strict=True)) == [(0, 10), (0, 12), (1, 11)]
+
+
+def test_a_shingle_that_starts_in_an_answer_is_tagged_as_the_answers():
+    texts = pl.Series([f"hello there{TURN_SEPARATOR}general kenobi{TURN_SEPARATOR}bold one", "你好吗"])
+    answers = pl.Series([[False, True, False], [False]], dtype=pl.List(pl.Boolean))
+    sets, _ = shingle_sets(texts, 2, 2, answers=answers)
+    # "hello there", "there general" | "general kenobi", "kenobi bold" | "bold one"; 你好, 好吗
+    assert sets.sizes.tolist() == [5, 2]
+    assert sets.answer_part().sizes.tolist() == [2, 0]
+    untagged, _ = shingle_sets(texts, 2, 2)
+    assert untagged.sizes.tolist() == [5, 2] and not (untagged.values & ANSWER).any()
+
+
+def test_a_shingle_in_the_question_and_the_answer_is_one_element_the_answers():
+    answers = pl.Series([[False, True]], dtype=pl.List(pl.Boolean))
+    sets, _ = shingle_sets(pl.Series([f"a b{TURN_SEPARATOR}a b"]), 2, 2, answers=answers)
+    assert sets.sizes.tolist() == [2]  # "a b" and "b a"
+    assert sets.answer_part().sizes.tolist() == [1]  # "a b", which starts the answer too

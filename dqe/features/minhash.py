@@ -50,6 +50,8 @@ _ROWS = 1 << 14  # sets per numpy pass over signatures: bounds the temporary arr
 _PAIRS = 1 << 22  # set elements gathered per pass when pairs are compared
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SHIFT = 0x9E3779B9  # added per bin of distance to a borrowed value (densification)
+_SEPARATOR_HASH = pl.Series([TURN_SEPARATOR]).hash(seed=_TOKEN_SEED)[0]  # a turn separator, as a token
+ANSWER = np.uint32(1)  # the lowest bit of a set's value: the shingle starts in an answer turn
 
 
 def fmix64(h: np.ndarray) -> np.ndarray:
@@ -75,10 +77,11 @@ def numbers_masked(texts: pl.Series) -> np.ndarray:
     return (texts.fill_null("").str.len_bytes() >= NUMBERS_MASKED_FROM).to_numpy()
 
 
-def masked(texts: pl.Series, mask: np.ndarray | None = None) -> pl.Series:
-    """Texts as they are shingled: turn separators as spaces, and every number as ``0`` in the
-    texts ``mask`` marks (default: the long ones, ``numbers_masked``)."""
-    texts = texts.fill_null("").str.replace_all(TURN_SEPARATOR, " ", literal=True)
+def masked(texts: pl.Series, mask: np.ndarray | None = None, turns: bool = False) -> pl.Series:
+    """Texts as they are shingled: turn separators as spaces (or, with ``turns``, as tokens of
+    their own between spaces), and every number as ``0`` in the texts ``mask`` marks (default:
+    the long ones, ``numbers_masked``)."""
+    texts = texts.fill_null("").str.replace_all(TURN_SEPARATOR, f" {TURN_SEPARATOR} " if turns else " ", literal=True)
     mask = numbers_masked(texts) if mask is None else np.asarray(mask, dtype=bool)
     if not mask.any():
         return texts
@@ -87,15 +90,18 @@ def masked(texts: pl.Series, mask: np.ndarray | None = None) -> pl.Series:
     return pl.select(pl.when(pl.Series(mask)).then(texts.str.replace_all(NUMBER, "0")).otherwise(texts)).to_series()
 
 
-def tokens(texts: pl.Series, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def tokens(
+    texts: pl.Series, mask: np.ndarray | None = None, answers: pl.Series | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Token hashes of every text (flat, text after text), the number of tokens and the number
-    of Chinese or Japanese characters of each text.
+    of Chinese or Japanese characters of each text, and which tokens are in an answer: a turn
+    ``answers`` marks (a ``List(Boolean)``, one per turn of each text; none when not given).
 
     A token is a run of characters between spaces (turn separators count as spaces; numbers are
     ``0`` in the texts ``mask`` marks, see ``masked``), except that every Han or kana character is a token of its own. Splitting on spaces is
     what makes this fast; only texts with CJK characters go through a regular expression.
     """
-    texts = masked(texts, mask)
+    texts = masked(texts, mask, turns=answers is not None)
     n = texts.len()
     parts = texts.str.split(" ")
     lengths = parts.list.len().to_numpy().astype(np.int64)
@@ -120,7 +126,30 @@ def tokens(texts: pl.Series, mask: np.ndarray | None = None) -> tuple[np.ndarray
         merged[from_cjk] = found.explode().drop_nulls().hash(seed=_TOKEN_SEED).to_numpy()
         merged[~from_cjk] = token_hash
         token_hash = merged
-    return token_hash, lengths, cjk
+    if answers is None:
+        return token_hash, lengths, cjk, np.zeros(token_hash.size, dtype=bool)
+    return _sided(token_hash, lengths, cjk, answers)
+
+
+def _sided(
+    token_hash: np.ndarray, lengths: np.ndarray, cjk: np.ndarray, answers: pl.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The tokens without the turn separators among them, and which are in an answer turn: a
+    text's k-th turn follows its k-th separator."""
+    n = lengths.size
+    separator = token_hash == _SEPARATOR_HASH
+    owner = np.repeat(np.arange(n), lengths)
+    before = np.cumsum(separator) - separator  # separators before each token, over the batch
+    starts = np.cumsum(lengths) - lengths
+    turn = before - before[np.minimum(starts, max(before.size - 1, 0))][owner] if before.size else before
+    turns = answers.list.len().fill_null(0).to_numpy().astype(np.int64)
+    flat = np.append(answers.explode(empty_as_null=False).fill_null(False).to_numpy().astype(bool), False)
+    first = np.cumsum(turns) - turns
+    # a token past the last turn marked (or of a text without turns) is in no answer
+    at = np.where(turn < turns[owner], first[owner] + turn, flat.size - 1)
+    keep = ~separator
+    lengths = lengths - np.bincount(owner[separator], minlength=n)
+    return token_hash[keep], lengths, cjk, flat[at][keep]
 
 
 def shingle_hashes(
@@ -129,19 +158,21 @@ def shingle_hashes(
     char_size: int,
     size: np.ndarray | None = None,
     mask: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    answers: pl.Series | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """32-bit hashes of every shingle of every text (flat, text after text, in text order), the
-    number of shingles of each text and the shingle size each text was cut with (``size``, when
+    number of shingles of each text, the shingle size each text was cut with (``size``, when
     given, sets it per text instead of its script; ``mask``, which texts have their numbers
-    masked instead of their length: the lines of a record are cut as the record is)."""
-    token_hash, lengths, cjk = tokens(texts, mask)
+    masked instead of their length: the lines of a record are cut as the record is) and which
+    shingles start in an answer turn (``answers``, see ``tokens``)."""
+    token_hash, lengths, cjk, side = tokens(texts, mask, answers)
     if size is None:
         size = np.where(2 * cjk > lengths, char_size, word_size)
     size = np.asarray(size, dtype=np.int64)
     counts = np.where(lengths > 0, np.maximum(lengths - size + 1, 1), 0)
     n = token_hash.size
     if n == 0:
-        return np.zeros(0, dtype=np.uint32), counts, size
+        return np.zeros(0, dtype=np.uint32), counts, size, np.zeros(0, dtype=bool)
     # The shingle starting at token i hashes as ((t[i] * M + t[i+1]) * M + t[i+2]) ..., over
     # slices of the whole batch; it counts where it ends inside its own text.
     starts = np.cumsum(lengths) - lengths
@@ -170,7 +201,7 @@ def shingle_hashes(
         combined[first] = h
         keep[first] = True
     folded = combined[keep]
-    return (folded ^ (folded >> np.uint64(32))).astype(np.uint32), counts, size
+    return (folded ^ (folded >> np.uint64(32))).astype(np.uint32), counts, size, side[keep]
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
@@ -239,11 +270,16 @@ class Sets:
         owner = np.searchsorted(self.offsets, np.flatnonzero(~keep), side="right") - 1
         return Sets.of(self.values[keep], self.sizes - np.bincount(owner, minlength=len(self)))
 
+    def answer_part(self) -> Sets:
+        """The sets with only their answer's shingles (values tagged ``ANSWER``)."""
+        return self.keeping((self.values & ANSWER) == ANSWER)
+
     def keys(self, rows: np.ndarray) -> np.ndarray:
-        """``k << 32 | value`` for every element of the k-th of ``rows``: sorted when ``rows`` are."""
+        """``k << 32 | value`` for every element of the k-th of ``rows``, the ``ANSWER`` bit left out
+        (a shingle is the same whichever turns it is in): sorted when ``rows`` are."""
         sizes = self.offsets[rows + 1] - self.offsets[rows]
         tags = np.repeat(np.arange(rows.size, dtype=np.uint64), sizes) << np.uint64(32)
-        return tags | self.values[self.positions(rows)].astype(np.uint64)
+        return tags | (self.values[self.positions(rows)] & ~ANSWER).astype(np.uint64)
 
 
 def shingle_sets(
@@ -252,12 +288,20 @@ def shingle_sets(
     char_size: int,
     size: np.ndarray | None = None,
     mask: np.ndarray | None = None,
+    answers: pl.Series | None = None,
 ) -> tuple[Sets, np.ndarray]:
     """The shingle set of every text and the shingle size it was cut with (see ``shingle_hashes``).
-    Hashes are mixed once more, so that a set's smallest values are a uniform sample of it."""
-    hashes, counts, size = shingle_hashes(texts, word_size, char_size, size, mask)
+    Hashes are mixed once more, so that a set's smallest values are a uniform sample of it; the
+    lowest bit of a value is ``ANSWER`` for a shingle that starts in an answer turn (``answers``)
+    at least once, so that a set tells its answer's shingles (``answer_part``) at no cost, and a
+    shingle is still one element however many turns it is found in."""
+    hashes, counts, size, side = shingle_hashes(texts, word_size, char_size, size, mask, answers)
+    values = (fmix32(hashes) & ~ANSWER) | side.astype(np.uint32)
     keys = np.repeat(np.arange(counts.size, dtype=np.uint64), counts) << np.uint64(32)
-    keys = distinct(keys | fmix32(hashes).astype(np.uint64))
+    keys = np.sort(keys | values.astype(np.uint64))
+    # of the values of one shingle, the last sorted is the answer's when it has one
+    shingle = keys >> np.uint64(1)
+    keys = keys[np.append(shingle[1:] != shingle[:-1], True)] if keys.size else keys
     return Sets.of(
         (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), np.bincount(keys >> np.uint64(32), minlength=counts.size)
     ), size
@@ -274,7 +318,7 @@ def signatures(sets: Sets, rows: np.ndarray, bins: int) -> np.ndarray:
     """A (rows, bins) uint32 matrix: the one-permutation MinHash signature of each set of
     ``rows``, densified; ``EMPTY`` throughout for an empty set."""
     sizes = sets.offsets[rows + 1] - sets.offsets[rows]
-    values = sets.values[sets.positions(rows)]
+    values = sets.values[sets.positions(rows)] & ~ANSWER
     owner = np.repeat(np.arange(rows.size), sizes)
     # A set's hashes are sorted, so the first of each (set, bin) run is the bin's smallest.
     column = ((values.astype(np.uint64) * np.uint64(bins)) >> np.uint64(32)).astype(np.int64)

@@ -15,9 +15,12 @@ from pydantic import Field, model_validator
 
 from dqe import RuleOptions
 from dqe.features.minhash import (
+    ANSWER,
+    NUMBER,
     Bands,
     Sets,
     distinct,
+    jaccard,
     line_keys,
     numbers_masked,
     ranges,
@@ -27,6 +30,9 @@ from dqe.features.text import user_lines
 
 RECALL_WEIGHTS = (0.05, 0.95)  # datasketch's (false positive, false negative) weights for the bands
 BLOCK = 1 << 16  # records per pass when boilerplate is taken out of their sets
+_NUMBERS_SEED = 0x4E55
+NUMBERS_SHARED = 0.5  # the share of their numbers two short records with masked numbers must share
+TEMPLATE_NUMBERS = 2  # distinct numbers each record needs for its numbers to be a template's arguments
 
 
 class SimilarityOptions(RuleOptions):
@@ -88,11 +94,13 @@ class SimilarityOptions(RuleOptions):
     def banding(self) -> Bands:
         return Bands(self.threshold, self.num_perm, self.bands, weights=RECALL_WEIGHTS)
 
-    def close(self, sims: np.ndarray, smaller: np.ndarray) -> np.ndarray:
+    def close(self, sims: np.ndarray, smaller: np.ndarray, numbers_differ: np.ndarray | None = None) -> np.ndarray:
         """Which pairs of these exact similarities, and these sizes of their smaller sets, are
-        near-duplicates: at the threshold, or at short-threshold for short pairs."""
+        near-duplicates: at the threshold, or at short-threshold for short pairs; a short pair
+        whose masked numbers differ (``numbers_differ``) is two records."""
         short = smaller < self.short_shingles
-        return (sims >= self.threshold) & (~short | (sims >= self.short_threshold))
+        close = (sims >= self.threshold) & (~short | (sims >= self.short_threshold))
+        return close if numbers_differ is None else close & ~(short & numbers_differ)
 
     def boilerplate_floor(self, records: int) -> int:
         """How many records a line must recur in, among ``records``, to be boilerplate."""
@@ -108,6 +116,7 @@ class Shingled:
     sets: Sets
     size: np.ndarray
     mask: np.ndarray
+    numbers: Sets
     lines: pl.Series
     line_rows: np.ndarray
     line_keys: np.ndarray
@@ -119,15 +128,55 @@ class Shingled:
         return shingle_sets(lines, options.shingle_size, options.char_shingle_size, self.size[rows], self.mask[rows])[0]
 
 
+def number_sets(texts: pl.Series, mask: np.ndarray) -> Sets:
+    """The distinct numbers of each text whose numbers were masked, as a set of 32-bit hashes;
+    empty for a text whose numbers were not masked or that has none.
+
+    Numbers are masked by the length of the whole text, but a record that is long only for its
+    boilerplate (a tool description) compares on a short remainder, where the numbers are what it
+    asks: "Calculate 5% of 200" behind a toolformer preamble is not "Calculate 35% of 120". These
+    sets tell such pairs apart (``numbers_differ``) without keeping a second shingle set."""
+    counts = np.zeros(texts.len(), dtype=np.int64)
+    rows = np.flatnonzero(mask)
+    if rows.size == 0:
+        return Sets.of(np.zeros(0, dtype=np.uint32), counts)
+    found = texts.gather(rows).fill_null("").str.extract_all(NUMBER)
+    counts[rows] = found.list.len().to_numpy()
+    hashes = found.explode().drop_nulls().hash(seed=_NUMBERS_SEED).to_numpy()
+    keys = np.repeat(np.arange(texts.len(), dtype=np.uint64), counts) << np.uint64(32)
+    keys = distinct(keys | (hashes & np.uint64(0xFFFFFFFF)))
+    values = (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    return Sets.of(values, np.bincount((keys >> np.uint64(32)).astype(np.int64), minlength=texts.len()))
+
+
+def numbers_differ(left: Sets, left_rows: np.ndarray, right: Sets, right_rows: np.ndarray) -> np.ndarray:
+    """Which pairs of records both have masked numbers (``number_sets``), at least
+    ``TEMPLATE_NUMBERS`` distinct ones each, and share fewer than half of them: the same template
+    filled with other numbers, not a copy with a number edited. A lone number is as often part of
+    a name ("GPT-3", "Windows 11") as an argument."""
+    some = (left.sizes[left_rows] >= TEMPLATE_NUMBERS) & (right.sizes[right_rows] >= TEMPLATE_NUMBERS)
+    return some & (jaccard(left, left_rows, right, right_rows)[0] < NUMBERS_SHARED)
+
+
+def answer_turns(turns: pl.Series) -> pl.Series:
+    """Which turns of the conversation text (every turn but system ones) are answers."""
+    role = pl.element().struct.field("role")
+    return pl.select(pl.lit(turns).list.eval(role.filter(role != "system") == "assistant")).to_series()
+
+
 def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:
     mask = numbers_masked(batch["text"])
-    sets, size = shingle_sets(batch["text"], options.shingle_size, options.char_shingle_size, mask=mask)
+    answers = answer_turns(batch["turns"])
+    sets, size = shingle_sets(
+        batch["text"], options.shingle_size, options.char_shingle_size, mask=mask, answers=answers
+    )
     lines = user_lines(batch["turns"])
     rows = lines["row"].to_numpy().astype(np.int64)
     keys = line_keys(lines["line"], size[rows], mask[rows])
     distinct = pl.DataFrame({"row": rows, "key": keys}).with_row_index("i").unique(["row", "key"], maintain_order=True)
     which = distinct["i"].to_numpy()
-    return Shingled(sets, size, mask, lines["line"].gather(which), rows[which], keys[which])
+    numbers = number_sets(batch["text"], mask)
+    return Shingled(sets, size, mask, numbers, lines["line"].gather(which), rows[which], keys[which])
 
 
 def leave_out(s: Shingled, lines: np.ndarray, options: SimilarityOptions) -> Sets:
@@ -155,11 +204,11 @@ def without(sets: Sets, rows: np.ndarray, starts: np.ndarray, lengths: np.ndarra
         mine = slice(
             int(np.searchsorted(rows, part[0], side="left")), int(np.searchsorted(rows, part[-1], side="right"))
         )
-        have = sets.keys(part)
+        have = sets.keys(part)  # a shingle is taken out wherever it was found, question or answer
         if have.size == 0:
             continue
         tags = np.repeat(np.searchsorted(part, rows[mine]).astype(np.uint64), lengths[mine]) << np.uint64(32)
-        gone = tags | values[ranges(starts[mine], lengths[mine])].astype(np.uint64)
+        gone = tags | (values[ranges(starts[mine], lengths[mine])] & ~ANSWER).astype(np.uint64)
         at = np.minimum(np.searchsorted(have, gone), have.size - 1)
         found = have[at] == gone
         keep[sets.positions(part)[at[found]]] = False

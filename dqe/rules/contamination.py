@@ -31,6 +31,7 @@ from dqe import (
     jaccard,
     leave_out,
     loaded_dir,
+    numbers_differ,
     shingled,
 )
 
@@ -67,6 +68,10 @@ class AgainstSet:
         self.sets = Sets.of(
             np.concatenate([c.values for c in compared]) if compared else np.zeros(0, dtype=np.uint32),
             np.concatenate([c.sizes for c in compared]) if compared else np.zeros(0, dtype=np.int64),
+        )
+        self.numbers = Sets.of(
+            np.concatenate([p.numbers.values for p in parts]) if parts else np.zeros(0, dtype=np.uint32),
+            np.concatenate([p.numbers.sizes for p in parts]) if parts else np.zeros(0, dtype=np.int64),
         )
         self.left_out = (
             np.concatenate([p.sets.sizes - c.sizes for p, c in zip(parts, compared, strict=True)])
@@ -114,7 +119,8 @@ class AgainstSet:
         if query.size == 0:
             return
         estimate, shared = jaccard(compared, rows[query], self.sets, items)
-        close = self.options.close(estimate, np.minimum(compared.sizes[rows[query]], self.sets.sizes[items]))
+        smaller = np.minimum(compared.sizes[rows[query]], self.sets.sizes[items])
+        close = self.options.close(estimate, smaller, numbers_differ(s.numbers, rows[query], self.numbers, items))
         best = (
             pl.DataFrame(
                 {"row": rows[query[close]], "item": items[close], "sim": estimate[close], "shared": shared[close]}

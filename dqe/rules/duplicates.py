@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
+from pydantic import Field
 
 from dqe import (
     Buckets,
@@ -36,6 +37,7 @@ from dqe import (
     boilerplate_lines,
     hookimpl,
     jaccard,
+    numbers_differ,
     ragged,
     shingled,
     without,
@@ -190,6 +192,20 @@ def star_clusters(
             needy = read(hungry) if hungry.size else hungry
 
 
+class NearDuplicateOptions(SimilarityOptions):
+    """DQ402's options: those of every similarity check, and how much of their answers two
+    near-duplicates must share."""
+
+    answer_threshold: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="a pair whose answers (the assistant turns) share less than this Jaccard similarity of their "
+        "shingles is two records however alike the rest: two completions of one prompt (KTO or preference "
+        "pairs), or different questions behind a preamble too few records share to be boilerplate",
+    )
+
+
 class DuplicateRule(DatasetRule):
     """What DQ401 and DQ402 share: the cluster report and the gate metric."""
 
@@ -304,7 +320,12 @@ class NearDuplicate(DuplicateRule):
     it and the similarity; their evidence gives the shingles shared and the boilerplate left out. Copies with the very
     same text are DQ401's: this rule reports one record per text, so a text and its copies fail
     only once each. A record with nothing but boilerplate has nothing to compare: only DQ401
-    can find its copies."""
+    can find its copies. Each shingle is the question's or the answer's (the assistant turns),
+    by the turn it starts in; a pair whose answers share less than answer-threshold is two records
+    (two completions of one prompt, two questions behind a preamble only they share). A short
+    pair (the smaller set under short-shingles) must reach
+    short-threshold, and if the numbers of its texts were masked, share at least half of them:
+    the same template filled with other numbers (a tool call, a sum) is another example."""
 
     code = "DQ402"
     name = "near-duplicate"
@@ -324,7 +345,7 @@ class NearDuplicate(DuplicateRule):
         "Jaccard 0.8095 = 17 shared / 21 distinct shingles; boilerplate left out: 0 shingles of 0 "
         "lines here, 0 of 0 lines in the kept record'."
     )
-    Options = SimilarityOptions
+    Options = NearDuplicateOptions
 
     def collect(self, batch: pl.DataFrame) -> pl.DataFrame:
         """Each record's shingle set and the keys of its user lines; the shingles of each line
@@ -340,6 +361,7 @@ class NearDuplicate(DuplicateRule):
         return pl.DataFrame(
             {
                 "shingles": s.sets.column(),
+                "numbers": s.numbers.column(),
                 "lines": ragged(s.line_keys, lines, pl.UInt64),
                 "line_sizes": ragged(stored, lines, pl.UInt32),
                 "line_shingles": ragged(held.values, held_by, pl.UInt32),
@@ -373,13 +395,16 @@ class NearDuplicate(DuplicateRule):
         keep = without(sets, rows[occurrences], (np.cumsum(stored) - stored)[line], stored[line], held)
         return sets.keeping(keep), lines_out, account | {"shingles": int((~keep).sum())}
 
-    def cluster(self, compared: Sets, items: np.ndarray) -> np.ndarray:
-        """The centre of each of ``items`` (sets of ``compared``, best first), as positions in ``items``."""
+    def cluster(self, compared: Sets, items: np.ndarray, numbers: Sets) -> np.ndarray:
+        """The centre of each of ``items`` (sets of ``compared``, best first; ``numbers``, the
+        masked numbers of every record), as positions in ``items``."""
         threshold, bands = self.options.threshold, self.options.banding()
         keys, compact = bands.sketch(compared, items)
         buckets = Buckets(keys)
         del keys
         sizes = compared.sizes[items]
+        answers = compared.answer_part()
+        answer_sizes = answers.sizes[items]
 
         def keep(v: np.ndarray, u: np.ndarray) -> np.ndarray:
             # The estimate's deviation is about sqrt(J (1 - J) / n), n the bins either set fills.
@@ -389,7 +414,16 @@ class NearDuplicate(DuplicateRule):
         def verify(v: np.ndarray, u: np.ndarray) -> np.ndarray:
             # the exact similarity, or none for a short pair under its own threshold
             sims = jaccard(compared, items[v], compared, items[u])[0]
-            return np.where(self.options.close(sims, np.minimum(sizes[v], sizes[u])) | (sims < threshold), sims, 0.0)
+            close = self.options.close(
+                sims, np.minimum(sizes[v], sizes[u]), numbers_differ(numbers, items[v], numbers, items[u])
+            )
+            # the answers must be alike too, where both records have one (checked only where it decides)
+            both = close & (answer_sizes[v] > 0) & (answer_sizes[u] > 0)
+            if both.any():
+                pick = np.flatnonzero(both)
+                apart = jaccard(answers, items[v[pick]], answers, items[u[pick]])[0] < self.options.answer_threshold
+                close[pick[apart]] = False
+            return np.where(close | (sims < threshold), sims, 0.0)
 
         return star_clusters(buckets, keep, verify, threshold)
 
@@ -406,7 +440,7 @@ class NearDuplicate(DuplicateRule):
         items = reps[compared.sizes[reps] > 0]
         center = np.arange(n)
         if items.size > 1:
-            center[items] = items[self.cluster(compared, items)]
+            center[items] = items[self.cluster(compared, items, Sets.from_column(table["numbers"]))]
         kept = center[exact_of]
         exact = exact_of != np.arange(n)
         near = ~exact & (kept != np.arange(n))

@@ -340,17 +340,37 @@ def test_three_records_are_enough_to_tell_a_preamble_from_what_they_ask():
     assert report.dataset["duplicates"]["boilerplate"]["records"] == 3
 
 
-def test_two_records_sharing_a_preamble_look_like_copies_of_each_other():
-    # Nothing tells a preamble two records share from a copy's unedited text: the price of
-    # finding copies whose question was left as it was.
+def test_two_records_sharing_a_preamble_but_not_their_answers_are_two_records():
+    # Two records are too few to tell their preamble from a copy's unedited text, but their
+    # answers have nothing in common: a copy repeats its answer.
     report = check([preambled(q, a) for q, a in QUESTIONS[:2]])
-    assert list(by_code(report, "DQ402")) == ["<records>:2"]
+    assert by_code(report, "DQ402") == {}
+    alike = check([preambled(q, a) for q, a in QUESTIONS[:2]], rules={"DQ402": {"answer-threshold": 0.0}})
+    assert list(by_code(alike, "DQ402")) == ["<records>:2"]
+
+
+def test_two_completions_of_one_prompt_are_two_records():
+    # KTO and preference data: the same long prompt, answered twice in different words
+    prompt = (
+        "Here is the text of a product review: 'The blender is loud, the lid cracked after a week and the "
+        "support line never called back, although the motor itself is strong and it crushes ice well.' "
+        "Summarize what the reviewer liked and disliked about the blender in one sentence for our report."
+    )
+    report = check(
+        [
+            record(
+                "They liked its strong motor and ice crushing but not the noise, the lid or support.",
+                instruction=prompt,
+            ),
+            record("Great blender overall, five stars, would recommend to anyone!", instruction=prompt),
+        ]
+    )
+    assert by_code(report, "DQ402") == {}
 
 
 def test_without_leaving_the_preamble_out_they_would_all_be_near_duplicates():
-    report = check(
-        [preambled(q, a) for q, a in QUESTIONS], rules={"DQ402": {"boilerplate-min-records": 1000}}, complete=True
-    )
+    alike = {"boilerplate-min-records": 1000, "answer-threshold": 0.0}
+    report = check([preambled(q, a) for q, a in QUESTIONS], rules={"DQ402": alike}, complete=True)
     assert len(by_code(report, "DQ402")) == len(QUESTIONS) - 1
 
 
@@ -458,6 +478,39 @@ def test_short_records_that_differ_only_in_their_numbers_are_different_questions
         ]
     )
     assert report.summary.rejected == 0
+
+
+TOOLFORMER = (
+    "toolformer: enabled\ntoolformer access: python\nA Python shell. Use this to execute python commands. "
+    "Input should be a valid python command or script. If you expect output it should be printed out. "
+    "Useful for all code, as well as math calculations.\npython(codetoexecute)\n"
+)
+
+
+def test_a_template_filled_with_other_numbers_behind_a_shared_preamble_is_another_example():
+    # The preamble makes each record long enough for its numbers to be masked, but once it is left
+    # out (it is boilerplate) the numbers are most of what is left: a different calculation.
+    sums = [(15, 32, 48), (44, 23, 78), (123, 456, 789), (7, 70, 700), (2, 3, 5)]
+    records = [
+        record(
+            f"The sum of {a}, {b} and {c} is python('{a} + {b} + {c}').",
+            instruction=f"{TOOLFORMER}Sum {a}, {b} and {c}.",
+        )
+        for a, b, c in sums
+    ]
+    report = check(records)
+    assert report.summary.rejected == 0
+
+
+def test_a_copy_with_one_number_edited_behind_a_shared_preamble_is_still_a_copy():
+    question = "Add 15, 32 and 48 together and tell me the sum of the three numbers please."
+    answer = "The sum of 15, 32 and 48 is python('15 + 32 + 48'), which you can check by hand as well."
+    others = [
+        record(f"python('{n} ** 2')", instruction=f"{TOOLFORMER}What is the square of {n} again?") for n in (3, 9, 11)
+    ]
+    edited = record(answer.replace("48", "49"), instruction=f"{TOOLFORMER}{question.replace('48', '49')}")
+    report = check([record(answer, instruction=f"{TOOLFORMER}{question}"), *others, edited])
+    assert set(by_code(report, "DQ402")) == {"<records>:5"}
 
 
 def test_short_requests_a_few_words_apart_are_different_requests():
