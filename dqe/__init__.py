@@ -53,6 +53,7 @@ _LAZY = {
     "turn_texts": "dqe.engine.turns",
     "turn_name": "dqe.engine.turns",
     "snippet": "dqe.engine.turns",
+    "collapse_spaces": "dqe.engine.turns",
     "without_code": "dqe.engine.turns",
     # rule packs: marker lists and patterns as TOML
     "check_regex": "dqe.engine.patterns",
@@ -151,7 +152,7 @@ if TYPE_CHECKING:
         worst_exchange,
     )
     from dqe.engine.templates import Template
-    from dqe.engine.turns import exchanges, snippet, turn_name, turn_texts, without_code
+    from dqe.engine.turns import collapse_spaces, exchanges, snippet, turn_name, turn_texts, without_code
     from dqe.errors import ConfigError, InputError, OutputError, PluginError, RecordError, RenderError
     from dqe.features.category import UNCERTAIN_CATEGORY, category_aliases
     from dqe.features.domain import GENERAL_DOMAIN

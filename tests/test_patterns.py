@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 import dqe
-from dqe.engine.patterns import alternation, marker_pattern, pattern_list
+from dqe.engine.patterns import alternation, check_regexes, marker_pattern, pattern_list
 from dqe.errors import ConfigError
 from tests.conftest import failures
 
@@ -50,6 +50,14 @@ def test_an_invalid_pattern_names_the_pack_and_the_key(tmp_path):
         ConfigError, match=r"rule pack 'cot', 'answer.en.connectives': invalid regular expression '\(unclosed'"
     ):
         dqe.check([{"instruction": "a", "output": "b"}], select=["DQ201"], rule_packs=[packs])
+
+
+def test_patterns_are_checked_together_and_the_first_bad_one_is_named():
+    good = ["(?i)dear (?:sir|madam)", r"\bplease\b"]
+    assert check_regexes(good, "pack 'x'") == good
+    assert check_regexes(good, "pack 'x'") == good  # compiled once: the second check is free
+    with pytest.raises(ConfigError, match=r"pack 'x': invalid regular expression '\[ab'"):
+        check_regexes([*good, "[ab", "(cd"], "pack 'x'")
 
 
 def test_a_wrong_type_names_the_key(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from dqe.engine.rule import worst_exchange
-from dqe.engine.turns import exchanges, turn_name, turn_texts
+from dqe.engine.turns import collapse_spaces, exchanges, turn_name, turn_texts
 from dqe.testing import batch, conversation, record
 
 
@@ -103,3 +103,9 @@ def test_turn_texts_lists_user_and_assistant_turns_and_optionally_the_system_pro
         (4, "assistant", "Bonjour.", "And in French?", "answer"),
     ]
     assert turn_texts(frame).get_column("role").to_list() == ["user", "assistant", "user", "assistant"]
+
+
+def test_every_run_of_whitespace_becomes_one_space_as_with_a_plain_regex():
+    texts = pl.Series(["a  b", "a\tb", "a \n\u3000b", "a b", "\xa0a\u2028", "", None])
+    assert collapse_spaces(texts).to_list() == ["a b", "a b", "a b", "a b", " a ", "", None]
+    assert collapse_spaces(texts).equals(texts.str.replace_all(r"\s+", " "))

@@ -158,17 +158,14 @@ def regex_union(patterns: list[str], where: str) -> str | None:
     Match it against lower-cased text: the patterns are lower-cased (``fold_case``), and
     ``\\b`` is an ASCII word boundary (``ascii_boundaries``).
     """
-    import polars as pl
-    from polars.exceptions import ComputeError
+    from dqe.engine.patterns import first_invalid
 
-    probe = pl.Series([""], dtype=pl.String)
-    for i, pattern in enumerate(patterns):
-        try:
-            probe.str.contains(pattern)
-        except ComputeError as exc:
-            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-            reason = next((line for line in lines if line.startswith("error:")), lines[0] if lines else "")
-            raise ConfigError(f"{where}[{i}]: invalid regular expression {pattern!r}: {reason}") from None
+    bad = first_invalid(patterns)
+    if bad is not None:
+        i, exc = bad
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        reason = next((line for line in lines if line.startswith("error:")), lines[0] if lines else "")
+        raise ConfigError(f"{where}[{i}]: invalid regular expression {patterns[i]!r}: {reason}") from None
     if not patterns:
         return None
     return "|".join(f"(?:{ascii_boundaries(fold_case(p))})" for p in patterns)

@@ -16,15 +16,43 @@ import polars as pl
 
 from dqe.errors import ConfigError
 
+# Patterns polars compiled already in this process: packs share many entries, and an engine
+# checks thousands of them when it is set up (each worker process again).
+_COMPILED: set[str] = set()
+
+
+def first_invalid(patterns: list[str]) -> tuple[int, Exception] | None:
+    """The position of the first pattern polars (Rust regex syntax) cannot compile, with
+    polars' error, or None when it compiles them all: one polars call for all of them (a call
+    per pattern costs more than the compiling), one per pattern only to find a bad one."""
+    new = [p for p in dict.fromkeys(patterns) if p not in _COMPILED]
+    if not new:
+        return None
+    try:
+        pl.select([pl.lit("").str.contains(p).alias(str(i)) for i, p in enumerate(new)])
+    except pl.exceptions.PolarsError:
+        for i, pattern in enumerate(patterns):
+            try:
+                pl.select(pl.lit("").str.contains(pattern))
+            except pl.exceptions.PolarsError as exc:
+                return i, exc
+    _COMPILED.update(new)
+    return None
+
+
+def check_regexes(patterns: list[str], where: str) -> list[str]:
+    """``patterns`` if polars can compile each, else a ConfigError naming the first that it cannot."""
+    bad = first_invalid(patterns)
+    if bad is not None:
+        i, exc = bad
+        detail = str(exc).split("\n\nThis error occurred", 1)[0].strip()
+        raise ConfigError(f"{where}: invalid regular expression {patterns[i]!r}: {detail}") from None
+    return patterns
+
 
 def check_regex(pattern: str, where: str) -> str:
     """``pattern`` if polars (Rust regex syntax) can compile it, else a ConfigError."""
-    try:
-        pl.select(pl.lit("").str.contains(pattern))
-    except pl.exceptions.PolarsError as exc:
-        detail = str(exc).split("\n\nThis error occurred", 1)[0].strip()
-        raise ConfigError(f"{where}: invalid regular expression {pattern!r}: {detail}") from None
-    return pattern
+    return check_regexes([pattern], where)[0]
 
 
 def pack_value(
@@ -70,9 +98,10 @@ def marker_pattern(pack: dict[str, Any], section: str, key: str, pack_name: str)
     when no language lists any entry."""
     parts = []
     for lang in pack_languages(pack, section, pack_name):
-        entries = string_list(pack, f"{section}.{lang}.{key}", pack_name)
-        for entry in entries:
-            check_regex(entry, f"rule pack '{pack_name}', '{section}.{lang}.{key}'")
+        entries = check_regexes(
+            string_list(pack, f"{section}.{lang}.{key}", pack_name),
+            f"rule pack '{pack_name}', '{section}.{lang}.{key}'",
+        )
         if entries:
             boundaries = pack_value(pack, f"{section}.{lang}.boundaries", pack_name, bool, default=False)
             parts.append(alternation(entries, boundaries=boundaries))
@@ -83,9 +112,7 @@ def marker_pattern(pack: dict[str, Any], section: str, key: str, pack_name: str)
 
 def pattern_list(pack: dict[str, Any], path: str, pack_name: str) -> str | None:
     """One case-insensitive pattern for a plain list of regexes at ``path``, or None."""
-    entries = string_list(pack, path, pack_name)
-    for entry in entries:
-        check_regex(entry, f"rule pack '{pack_name}', '{path}'")
+    entries = check_regexes(string_list(pack, path, pack_name), f"rule pack '{pack_name}', '{path}'")
     if not entries:
         return None
     return "(?i)" + alternation(entries, boundaries=False)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import polars as pl
+
+T = TypeVar("T", pl.Expr, pl.Series)
 
 # Fenced code blocks (``` or ~~~, closed or running to the end) and inline code spans.
 _CODE = r"(?s)```.*?(?:```|\z)|~~~.*?(?:~~~|\z)|`[^`\n]{1,200}`"
@@ -13,9 +17,19 @@ def without_code(text: pl.Expr) -> pl.Expr:
     return text.str.replace_all(_CODE, " ")
 
 
+# A run of whitespace that is not already one space: replacing these by " " collapses every run,
+# as ``\s+`` does, but touches only the text that changes (several times faster on prose).
+_SPACES = r"\s\s+|[^ \S]"
+
+
+def collapse_spaces(text: T) -> T:
+    """``text`` (an expression or a Series of strings) with every run of whitespace one space."""
+    return text.str.replace_all(_SPACES, " ")
+
+
 def snippet(text: pl.Expr, width: int = 60) -> pl.Expr:
     """The start of ``text`` on one line, for messages: ``'I am sorry, but…'``."""
-    flat = text.str.replace_all(r"\s+", " ").str.strip_chars()
+    flat = collapse_spaces(text).str.strip_chars()
     return pl.when(flat.str.len_chars() > width).then(flat.str.slice(0, width - 1) + pl.lit("…")).otherwise(flat)
 
 

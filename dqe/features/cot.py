@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe import Feature, check_regex, exchanges, marker_pattern, pack_value, pattern_list
+from dqe import Feature, check_regex, collapse_spaces, exchanges, marker_pattern, pack_value, pattern_list
 from dqe.hookspecs import hookimpl
 
 NEEDS = ("request", "logic", "why", "math")  # in order of precedence for the label
@@ -81,7 +81,7 @@ def _uncaptured(pattern: str) -> str:
 
 
 def _quote(text: pl.Expr, width: int = 40) -> pl.Expr:
-    flat = text.str.replace_all(r"\s+", " ").str.strip_chars()
+    flat = collapse_spaces(text).str.strip_chars()
     clipped = pl.when(flat.str.len_chars() > width).then(flat.str.slice(0, width - 1) + pl.lit("…")).otherwise(flat)
     return pl.lit('"') + clipped + pl.lit('"')
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe import Feature
+from dqe import Feature, collapse_spaces
 from dqe.hookspecs import hookimpl
 
 TURN_SEPARATOR = "\x1e"  # ASCII record separator: not whitespace, not a word character
@@ -37,7 +37,7 @@ def normalized(text: pl.Series) -> pl.Series:
     wide = text.str.contains(r"[^\x00-\x7f]").fill_null(False)
     if wide.any():
         text = text.scatter(wide.arg_true(), text.filter(wide).str.normalize("NFKC"))
-    return text.str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
+    return collapse_spaces(text.str.to_lowercase()).str.strip_chars()
 
 
 def user_lines(turns: pl.Series) -> pl.DataFrame:

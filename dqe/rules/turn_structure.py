@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dqe import RecordRule, RuleOptions, hookimpl, in_batch_order, snippet
+from dqe import RecordRule, RuleOptions, collapse_spaces, hookimpl, in_batch_order, snippet
 
 
 class TurnStructureOptions(RuleOptions):
@@ -89,7 +89,7 @@ class TurnStructure(RecordRule):
 
     @staticmethod
     def _repeats(flat: pl.DataFrame, min_chars: int) -> pl.DataFrame:
-        norm = pl.col("content").str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase()
+        norm = collapse_spaces(pl.col("content")).str.strip_chars().str.to_lowercase()
         return (
             flat.filter(pl.col("content").str.len_chars() >= min_chars)
             .with_columns(norm=norm)
