@@ -1,16 +1,17 @@
 """The task category of every record and how sure the label is: the record's own ``category``
 field, else a classifier's label.
 
-The built-in classifier, ``taxonomy``, reads ``rules/categories.toml``. It sums weighted
-evidence per category: regular expressions over the request line of the question (the task
-asked for), the whole question (topic hints), the answer (its shape) and the conversation's
-set-up (a system prompt or first turn that sets a persona), and structural signals (several user
-turns, declared tools, tool calls). The category with the most evidence wins, ties going to the
-lower ``priority``. Its confidence is a logistic
-function of the winning score and of its margin over the runner-up, fitted on labelled records
-so that a label given with confidence 0.8 is right about 8 times in 10; below
-``uncertain-below`` the label is ``uncertain`` rather than a guess. One vectorized regex per
-category and kind over the whole batch (polars), never a Python loop per record.
+The built-in classifier, ``taxonomy``, reads ``rules/categories.toml``: weighted evidence per
+category from regular expressions over the request line of the question (the task asked for),
+the whole question (topic hints), the answer (its shape) and the conversation's set-up (a system
+prompt or first turn that sets a persona), and structural signals (several user turns, declared
+tools, tool calls). A linear model trained on records labelled by hand (the pack's ``model``,
+dqe/features/category_model.py) weighs that evidence with the words of the request and turns it
+into a probability per category: the likeliest is the label, its probability the confidence.
+Without a model the category with the most evidence wins, ties going to the lower ``priority``,
+with a confidence fitted on its lead. Below ``uncertain-below`` the label is ``uncertain``
+rather than a guess. One vectorized regex per category and kind over the whole batch (polars),
+never a Python loop per record.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import polars as pl
 
 from dqe import SPACELESS_TEXT, Classifier, Feature, alias_table, labelled, language_unions, normalize_labels
 from dqe.errors import ConfigError
+from dqe.features.category_model import CategoryModel, load_model, token_frame
 from dqe.hookspecs import hookimpl
 
 PACK = "categories"
@@ -32,6 +34,8 @@ ANSWER_CHARS = 150  # of the answer: its shape (a code block, a worked equation)
 # Where each kind of pattern is matched (see rules/categories.toml).
 KINDS = ("question", "hints", "answer", "setup", "against")
 
+SCORE_SCALE = 10.0  # hand-weighted scores as model features, brought near the 0/1 of the tests
+LENGTH_SCALE = 8.0  # log lengths as model features, likewise
 FOLLOW_UP_CHARS = 40  # a last request this short that asks for no task of its own follows up the first
 
 # Structural signals, computed from the conversation's shape rather than its words.
@@ -60,6 +64,7 @@ class Taxonomy:
     calibration: tuple[float, float, float]  # confidence = sigmoid(a + b * margin + c * score)
     uncertain_below: float
     closing: str | None  # a last request that only closes or thanks ("Thanks!", "好的"): a follow-up
+    model: str  # the rule pack of a model trained over this evidence ("": the hand weights decide)
 
 
 def _number(value: Any, where: str, whole: bool = False) -> float:
@@ -83,7 +88,7 @@ def _weights(table: Any, base: dict[str, float], where: str) -> dict[str, float]
 
 def _meta(
     pack: dict[str, Any], where: str
-) -> tuple[dict[str, float], int, tuple[float, float, float], float, str | None]:
+) -> tuple[dict[str, float], int, tuple[float, float, float], float, str | None, str]:
     meta = pack.get("meta", {})
     head = int(_number(meta.get("head-chars", 600), f"{where}: meta.head-chars", whole=True))
     defaults = {"question": 3.0, "first": 3.0, "hints": 1.0, "answer": 2.0, "setup": 4.0, "against": -4.0}
@@ -96,7 +101,10 @@ def _meta(
     if not 0 <= below <= 1:
         raise ConfigError(f"{where}: meta.uncertain-below must be between 0 and 1, got {below!r}")
     closing = language_unions(meta.get("closing"), f"{where}: meta.closing", by_script=False).get(False)
-    return weights, head, (a, b, c), below, closing
+    model = meta.get("model", "")
+    if not isinstance(model, str):
+        raise ConfigError(f'{where}: meta.model must name a rule pack (or be ""), got {model!r}')
+    return weights, head, (a, b, c), below, closing, model
 
 
 def load_taxonomy(pack: dict[str, Any]) -> Taxonomy:
@@ -105,7 +113,7 @@ def load_taxonomy(pack: dict[str, Any]) -> Taxonomy:
     table = pack.get("categories")
     if not isinstance(table, dict) or not table:
         raise ConfigError(f"{where}: needs a [categories.NAME] table for each category")
-    weights, head, calibration, below, closing = _meta(pack, where)
+    weights, head, calibration, below, closing, model = _meta(pack, where)
     categories = []
     for name, spec in table.items():
         key = f"{where}: categories.{name}"
@@ -129,7 +137,7 @@ def load_taxonomy(pack: dict[str, Any]) -> Taxonomy:
         own = _weights(spec.get("weights", {}), weights, f"{key}.weights")
         categories.append(CategorySignals(name, priority, patterns, dict(signals), own))
     categories.sort(key=lambda c: (c.priority, c.name))
-    return Taxonomy(categories, head, calibration, below, closing)
+    return Taxonomy(categories, head, calibration, below, closing, model)
 
 
 def category_aliases(context: Any) -> dict[str, str]:
@@ -208,6 +216,9 @@ class TaxonomyClassifier(Classifier):
         super().__init__(context)
         self.taxonomy = load_taxonomy(context.pack(PACK))
         self._names = np.array([c.name for c in self.taxonomy.categories], dtype=object)
+        names = [c.name for c in self.taxonomy.categories]
+        model = self.taxonomy.model
+        self.model = load_model(context.pack(model), model, names) if model else None
         # Each group of tests is tried only on the records where it can match: the patterns of the
         # spaceless languages on records with such text, those of the first turn on conversations.
         spaceless = pl.col("_line").str.contains(SPACELESS_TEXT)
@@ -243,8 +254,9 @@ class TaxonomyClassifier(Classifier):
                 found[name] = found[name] | values[:, j] if name in found else values[:, j]
         return found
 
-    def scores(self, batch: pl.DataFrame) -> np.ndarray:
-        """The evidence of every record for every category (records x categories, priority order)."""
+    def evidence(self, batch: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, np.ndarray], np.ndarray]:
+        """The texts and signals read, every test's column (``3:question``) and the hand-weighted
+        evidence of every record for every category (records x categories, priority order)."""
         texts = batch.lazy().select(_texts(self.taxonomy.head)).collect()
         found = self._found(texts)
         signals = {name: texts[name].to_numpy() for name in SIGNALS}
@@ -267,20 +279,58 @@ class TaxonomyClassifier(Classifier):
             scores[:, i] += (w["question"] + w["first"]) * (follow_up & first)
             for signal, weight in category.signals.items():
                 scores[:, i] += weight * signals[signal]
-        return scores
+        return texts, found, scores
 
-    def classify(self, batch: pl.DataFrame) -> pl.DataFrame:
-        height = batch.height
-        if height == 0:
-            return pl.DataFrame(schema={"label": pl.String, "confidence": pl.Float64})
+    def features(self, batch: pl.DataFrame) -> tuple[dict[str, np.ndarray], pl.DataFrame, np.ndarray]:
+        """What a trained model reads: the dense features by name (each test as 0/1, the
+        signals, the hand-weighted scores, the lengths), the tokens (``_row``, ``token``) and
+        the hand-weighted scores."""
+        texts, found, scores = self.evidence(batch)
+        dense: dict[str, np.ndarray] = {}
+        for i, category in enumerate(self.taxonomy.categories):
+            for kind in (*KINDS, "first"):
+                if f"{i}:{kind}" in found:
+                    dense[f"{category.name}:{kind}"] = found[f"{i}:{kind}"].astype(np.float64)
+            dense[f"score:{category.name}"] = scores[:, i] / SCORE_SCALE
+        for name in SIGNALS:
+            dense[f"signal:{name}"] = texts[name].to_numpy().astype(np.float64)
+        lengths = batch.select(
+            question=pl.col("question").fill_null("").str.len_chars(),
+            answer=pl.col("answer").fill_null("").str.len_chars(),
+            input=pl.col("question").fill_null("").str.strip_chars().str.contains("\n", literal=True),
+        )
+        for name in ("question", "answer"):
+            dense[f"length:{name}"] = np.log1p(lengths[name].to_numpy().astype(np.float64)) / LENGTH_SCALE
+        dense["input"] = lengths["input"].to_numpy().astype(np.float64)
+        return dense, token_frame(texts), scores
+
+    def scores(self, batch: pl.DataFrame) -> np.ndarray:
+        """The hand-weighted evidence of every record for every category (records x categories)."""
+        return self.evidence(batch)[2]
+
+    def _by_model(self, batch: pl.DataFrame, model: CategoryModel) -> tuple[np.ndarray, np.ndarray]:
+        dense, tokens, _ = self.features(batch)
+        none = np.zeros(batch.height)
+        matrix = np.column_stack([dense.get(name, none) for name in model.features] or [np.zeros((batch.height, 0))])
+        probabilities = model.probabilities(matrix, tokens)
+        best = probabilities.argmax(axis=1)
+        return np.array(model.classes, dtype=object)[best], probabilities[np.arange(batch.height), best]
+
+    def _by_weights(self, batch: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         scores = self.scores(batch)
+        height = batch.height
         best = scores.argmax(axis=1)  # the first maximum: the lower priority wins a tie
         top = scores[np.arange(height), best]
         runner_up = np.partition(scores, -2, axis=1)[:, -2] if scores.shape[1] > 1 else np.zeros(height)
         a, b, c = self.taxonomy.calibration
         confidence = 1.0 / (1.0 + np.exp(-(a + b * (top - runner_up) + c * top)))
-        named = (confidence >= self.taxonomy.uncertain_below) & (top > 0)  # no evidence names nothing
-        labels = np.where(named, self._names[best], UNCERTAIN_CATEGORY)
+        return np.where(top > 0, self._names[best], UNCERTAIN_CATEGORY), confidence  # no evidence names nothing
+
+    def classify(self, batch: pl.DataFrame) -> pl.DataFrame:
+        if batch.height == 0:
+            return pl.DataFrame(schema={"label": pl.String, "confidence": pl.Float64})
+        names, confidence = self._by_model(batch, self.model) if self.model else self._by_weights(batch)
+        labels = np.where(confidence >= self.taxonomy.uncertain_below, names, UNCERTAIN_CATEGORY)
         return pl.DataFrame(
             {"label": labels.tolist(), "confidence": np.round(confidence, 4)},
             schema={"label": pl.String, "confidence": pl.Float64},

@@ -186,4 +186,6 @@ def test_alpaca_en_balance_cuts_the_largest_categories_only():
     )
     cut = {f.message.split(":")[0].rsplit(" ", 1)[-1] for f in report.findings}
     assert cut <= {"open-qa", "brainstorming", "closed-qa", "composition", "rewriting"}
-    assert report.summary.passed > 700 and report.summary.gate == "pass"
+    # open questions are a quarter of it (by hand labels, and by the category model since issue 13):
+    # balancing cuts about a third of the set
+    assert report.summary.passed > 600 and report.summary.gate == "pass"
