@@ -12,7 +12,7 @@ from hypothesis import settings
 # always; the slow CI step tries many (`--hypothesis-profile thorough`). A test that sets its
 # own max_examples keeps it in both: only cheap tests do. No deadline: the CI machine is shared.
 settings.register_profile("fast", max_examples=10, deadline=None)
-settings.register_profile("thorough", max_examples=200, deadline=None)
+settings.register_profile("thorough", max_examples=100, deadline=None)
 settings.load_profile("fast")
 
 ROOT = Path(__file__).resolve().parent.parent
