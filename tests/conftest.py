@@ -6,6 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests try a few generated examples in the default run, each test's @example cases
+# always; the slow CI step tries many (`--hypothesis-profile thorough`). A test that sets its
+# own max_examples keeps it in both: only cheap tests do. No deadline: the CI machine is shared.
+settings.register_profile("fast", max_examples=10, deadline=None)
+settings.register_profile("thorough", max_examples=100, deadline=None)
+settings.load_profile("fast")
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -39,12 +38,10 @@ sharegpt = st.fixed_dictionaries(
 objects = alpaca | sharegpt | st.dictionaries(st.text(max_size=8), json_values, max_size=3) | json_values
 garbage = st.binary(min_size=1, max_size=30).filter(lambda b: b"\n" not in b and b.strip())
 
-# Every default rule runs on each example (a run costs most of a second), so examples are few:
-# tests/test_round_trip.py covers containers, encodings, odd values and damage with many more.
-SETTINGS = settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
-)
-pytestmark = pytest.mark.slow
+# Every default rule runs on each example, so the number of examples is the profile's (tests/conftest.py):
+# a few in the default run, many with --hypothesis-profile thorough. tests/test_round_trip.py covers
+# containers, encodings, odd values and damage with one rule and more examples.
+SETTINGS = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
 def lines(path):

@@ -81,12 +81,11 @@ openai = st.fixed_dictionaries(
 records = st.lists(alpaca | sharegpt | openai, min_size=1, max_size=6)
 GOOD = {"instruction": "Name a primary colour.", "output": "Red is one."}
 
-# 25 examples each and the known bad cases as @example: about 5 s a test on 2 cores; 400 a test
-# over several seeds found nothing more. A failure is shown as generated: shrinking deep and
-# odd values takes minutes.
+# The known bad cases as @example, always run, and the profile's number of generated examples
+# (tests/conftest.py: a few by default, many with --hypothesis-profile thorough); 400 a test over
+# several seeds found nothing more. A failure is shown as generated: shrinking deep and odd values
+# takes minutes.
 SETTINGS = settings(
-    max_examples=25,
-    deadline=None,
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -153,7 +152,6 @@ def check_every_value_written_back(result, items, texts, ok, bad):
     assert next(passed, None) is None and next(rejected, None) is None
 
 
-@pytest.mark.slow
 @SETTINGS
 @given(
     items=records,

@@ -91,7 +91,7 @@ def test_the_text_report_and_show_print_data_as_text_in_colour_or_not(tmp_path, 
     assert "\x1b[" in render_text(report, color=True)  # dqe's own colours stay
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # examples: the profile's (tests/conftest.py)
 @given(
     st.text(
         alphabet=st.sampled_from(

@@ -12,9 +12,8 @@ from dqe.engine.workers import AUTO_MIN_BYTES, choose_workers
 from dqe.io.inputs import resolve_inputs
 from tests.conftest import real
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow  # two real files, twice; test_in_memory_input_works_with_workers_too starts a pool too
 def test_workers_give_the_same_report(tmp_path):
     records = json.loads(real("llamafactory_alpaca_zh_demo.json").read_text("utf-8"))
     records += json.loads(real("rasbt_instruction_data.json").read_text("utf-8"))

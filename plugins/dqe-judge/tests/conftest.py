@@ -65,9 +65,17 @@ class ChatServer:
                     server.headers.append(dict(self.headers))
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                self.answering = True
                 try:
                     self._answer(body)
                 finally:
+                    self._answered()
+
+            def _answered(self) -> None:
+                """A request stops counting as in flight before its reply is written: once the
+                client has the reply it may send the next one, maybe before this thread runs on."""
+                if getattr(self, "answering", False):
+                    self.answering = False
                     with server.lock:
                         server.in_flight -= 1
 
@@ -124,6 +132,7 @@ class ChatServer:
                 self._send(200, json.dumps(reply).encode())
 
             def _send(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+                self._answered()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")

@@ -1,5 +1,7 @@
-"""End to end: the installed plugin, `dqe check` in a subprocess, the tests' server in this one."""
+"""End to end: the installed plugin, the `dqe` command run in this process beside the tests'
+server, and once in its own process."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -8,6 +10,9 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+from dqe.cli import main
 
 DQE = str(Path(sys.executable).with_name("dqe"))
 
@@ -31,17 +36,17 @@ def data(tmp_path: Path) -> Path:
 
 def dqe(*args: str, cwd: Path, base_url: str) -> subprocess.CompletedProcess:
     env = {
-        **os.environ,
         "DQE_JUDGE_BASE_URL": base_url,
         "DQE_JUDGE_MODEL": "judge-test",
         "DQE_CACHE_DIR": str(cwd / "cache"),
         "DQE_DISABLE_PLUGINS": "pii",  # only the judge's findings here
     }
     (cwd / "dqe.toml").write_text("[rules.JDG001]\nretry-delay = 0.01\n")
-    return subprocess.run([DQE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    with contextlib.chdir(cwd):  # the plugin is found through its entry point, as by the command
+        result = CliRunner().invoke(main, list(args), env=env)
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
-@pytest.mark.slow
 def test_dqe_check_with_the_judge(chat_server, tmp_path, data):
     out = dqe(
         "check",
