@@ -22,7 +22,7 @@ _QUESTION = (
     *NEEDS,
     *("relations", "unknown", "quantities", "algebra", "comparisons", "premises", "members"),
     *("formula", "one-step", "one-step-formulas", "at-a-glance", "procedure"),
-    *("waives", "text-task", "creative", "programming"),
+    *("waives", "text-task", "creative", "programming", "follow-up"),
 )
 _FULL = {"think": "a <think> block", "tool": "a tool call", "code": "code"}  # evidence that counts in full
 _PARTIAL = {  # evidence that adds up: kind -> (singular, plural) for the evidence text
@@ -40,6 +40,8 @@ _QUOTED = ("connectives", "clauses")  # evidence that names its first match
 _OPENINGS = r"(?:^|^[^.!?。！？\n]*[,，:：]\s*|\n\s*|^[^\x00-\x7f，。：！？\n]{1,8})"
 _LAST = r"(?:[.!?]\s+|[。！？]\s*)"
 _END = r"[^.!?。！？\n]*[.!?。！？]?\s*$"
+# A question asks something: a question mark, or a blank to fill ("2 s 内物体的位移为（　）", "x = ____").
+_ASKS = r"[?？]|[（(][ \t　]*[)）]|_{3,}"
 EXCHANGE = pl.Struct({"turn": pl.Int32, "need": pl.String, "score": pl.Float64})
 
 
@@ -84,6 +86,10 @@ def _quote(text: pl.Expr, width: int = 40) -> pl.Expr:
     flat = collapse_spaces(text).str.strip_chars()
     clipped = pl.when(flat.str.len_chars() > width).then(flat.str.slice(0, width - 1) + pl.lit("…")).otherwise(flat)
     return pl.lit('"') + clipped + pl.lit('"')
+
+
+def _sentences_part(w: dict) -> pl.Expr:
+    return pl.col("_sentences").clip(upper_bound=w["sentences-cap"]).cast(pl.Float64) * w["sentences"]
 
 
 def _plural(n: pl.Expr, one: str, many: str) -> pl.Expr:
@@ -172,11 +178,14 @@ class CotFeature(Feature):
         """What the question holds: its ``_task`` (the sentence of a text task, else the question
         with its material cut out), the quantities it works from, and which markers fired."""
         task = pl.col("_task")
-        asks = task.str.contains(r"[?？]")
+        asks = task.str.contains(_ASKS)
         found = {
             "_marker_math": self._has("math", task),
-            # one operation that names its numbers, with no other number left in the question
-            "_one_step": self._has("one-step", task) & (self._count("quantities", self._less("one-step")) == 0),
+            # one operation that names its numbers, with no other number left in the question and
+            # nothing asked of its result ("What is 12% of 250, and how much is left?")
+            "_one_step": self._has("one-step", task)
+            & (self._count("quantities", self._less("one-step")) == 0)
+            & ~self._has("follow-up", task),
             "_one_step_formula": self._has("one-step-formulas", task),
             "_glance": self._has("at-a-glance", task),
             "_procedure": self._has("procedure", task),
@@ -284,6 +293,20 @@ class CotFeature(Feature):
         full = pl.lit(max(w["think"], w["tool"], w["code"]))
         return pl.when(pl.col("_full")).then(full).otherwise(total).clip(upper_bound=1.0).round(3).cast(pl.Float64)
 
+    def _derivation(self) -> pl.Expr:
+        """The score as a problem to solve (math, logic, a request for steps) counts it: sentences
+        before the last add to a reason given, but give none on their own, since a verdict told in
+        three sentences ("Elementary. The gardener took it. Arrest him.") is still bare. For a
+        "why", prose is the explanation asked for, and they count as they are."""
+        reasons = pl.sum_horizontal(pl.col(f"_{key}") for key in _PARTIAL if key != "sentences")
+        lone = pl.when(~pl.col("_full") & (reasons == 0)).then(_sentences_part(self.weights)).otherwise(0.0)
+        return (pl.col("score") - lone).clip(lower_bound=0.0).round(3)
+
+    @staticmethod
+    def _needed_score() -> pl.Expr:
+        """The score that counts for the exchange's need: a derivation for a problem to solve."""
+        return pl.when(pl.col("need").is_in(["math", "logic", "request"])).then("_derivation").otherwise("score")
+
     def _shows(self) -> pl.Expr:
         """What the answer scored on, for the exchanges that need reasoning."""
         a = pl.col("answer")
@@ -302,6 +325,9 @@ class CotFeature(Feature):
             text = _plural(n, one, many)
             if key in _QUOTED and self.answer[key]:
                 text = pl.format("{} {}", text, _quote(a.str.extract(self.answer[key], 0), 20))
+            if key == "sentences":  # they counted for nothing: a derivation was needed
+                lone = pl.col("score") < pl.col("_score_as_read")
+                text = pl.when(lone).then(pl.format("{} (no reason on their own)", text)).otherwise(text)
             found.append(pl.when(n > 0).then(text))
             missing.append(pl.when(n == 0).then(pl.lit(one)))
         shown = pl.concat_str(found, separator=", ", ignore_nulls=True)
@@ -327,6 +353,7 @@ class CotFeature(Feature):
             rows.with_columns(_plain=plain)
             .with_columns(_quantities=self._count("quantities", pl.col("_plain")), **self._answer_columns())
             .with_columns(score=self._score())
+            .with_columns(_derivation=self._derivation())
         )
 
     def judge(self, batch: pl.DataFrame) -> pl.DataFrame:
@@ -339,18 +366,22 @@ class CotFeature(Feature):
         rows = self._scored(self._exchanges(batch))
         plain = pl.col("_plain")
         fewest = min(self.least["relations-min-quantities"], self.least["question-min-quantities"])
-        maybe = plain.str.contains(r"[?？]") & (pl.col("_quantities") >= fewest)
+        maybe = plain.str.contains(_ASKS) & (pl.col("_quantities") >= fewest)
         for kind in (*NEEDS, "algebra", "comparisons", "premises"):
             maybe = maybe | self._has(kind, plain)
         read = self._read(rows.filter(pl.col("_judged") & maybe)).select("_r", "turn", "need")
-        return rows.select("_r", "turn", "score").join(read, on=["_r", "turn"], how="left")
+        return (
+            rows.select("_r", "turn", "score", "_derivation")
+            .join(read, on=["_r", "turn"], how="left")
+            .select("_r", "turn", "need", score=self._needed_score())
+        )
 
     def explain(self, batch: pl.DataFrame, which: pl.DataFrame) -> pl.DataFrame:
         """``evidence`` for the exchanges of ``batch`` in ``which`` (``_r``, ``turn``): which
         markers made the question need reasoning and what the answer scored on. Read again for
         the few exchanges a rule reports, rather than written for every one."""
         asked = self._exchanges(batch).join(which.select("_r", "turn"), on=["_r", "turn"], how="semi")
-        rows = self._read(self._scored(asked))
+        rows = self._read(self._scored(asked)).with_columns(_score_as_read="score", score=self._needed_score())
         return rows.filter(pl.col("need").is_not_null()).select(
             "_r",
             "turn",
