@@ -20,7 +20,7 @@ from dqe.hookspecs import hookimpl
 NEEDS = ("request", "logic", "why", "math")  # in order of precedence for the label
 _QUESTION = (
     *NEEDS,
-    *("relations", "unknown", "quantities", "algebra", "comparisons", "premises", "members"),
+    *("relations", "unknown", "quantities", "ordinals", "algebra", "comparisons", "premises", "members"),
     *("formula", "one-step", "one-step-formulas", "at-a-glance", "procedure"),
     *("waives", "text-task", "creative", "programming", "follow-up"),
 )
@@ -184,7 +184,7 @@ class CotFeature(Feature):
             # one operation that names its numbers, with no other number left in the question and
             # nothing asked of its result ("What is 12% of 250, and how much is left?")
             "_one_step": self._has("one-step", task)
-            & (self._count("quantities", self._less("one-step")) == 0)
+            & (self._count("quantities", self._less("one-step")) + self._count("ordinals", self._less("one-step")) == 0)
             & ~self._has("follow-up", task),
             "_one_step_formula": self._has("one-step-formulas", task),
             "_glance": self._has("at-a-glance", task),
@@ -213,7 +213,7 @@ class CotFeature(Feature):
         # a formula asked for from quantities: "What is the hypotenuse of a triangle with legs 3 and 4?"
         formula = pl.col("_formula_asked")
         math = (~pl.col("_coding") & ~glance) & (
-            ((pl.col("_marker_math") | formula) & (n >= least["min-quantities"]))
+            ((pl.col("_marker_math") | formula) & (pl.col("_cardinals") >= least["min-quantities"]))
             | pl.col("_algebra")
             | (
                 pl.col("_heuristic")
@@ -246,9 +246,9 @@ class CotFeature(Feature):
         quantities = _plural(pl.col("_quantities"), "quantity", "quantities")
         need = pl.col("need")
         math = (
-            pl.when(pl.col("_marker_math") & (pl.col("_quantities") >= least["min-quantities"]))
+            pl.when(pl.col("_marker_math") & (pl.col("_cardinals") >= least["min-quantities"]))
             .then(pl.format("{} + {}", extracted("math"), quantities))
-            .when(pl.col("_formula_asked") & (pl.col("_quantities") >= least["min-quantities"]))
+            .when(pl.col("_formula_asked") & (pl.col("_cardinals") >= least["min-quantities"]))
             .then(pl.format("{} + {}", _quote(task.str.extract(self.formula_asked, 0)), quantities))
             .when(pl.col("_algebra"))
             .then(pl.format("algebra {}", extracted("algebra")))
@@ -351,7 +351,11 @@ class CotFeature(Feature):
         plain = q.str.replace_all(self.ignore, " ") if self.ignore else q
         return (
             rows.with_columns(_plain=plain)
-            .with_columns(_quantities=self._count("quantities", pl.col("_plain")), **self._answer_columns())
+            .with_columns(
+                _cardinals=self._count("quantities", pl.col("_plain")),
+                _quantities=self._count("quantities", pl.col("_plain")) + self._count("ordinals", pl.col("_plain")),
+                **self._answer_columns(),
+            )
             .with_columns(score=self._score())
             .with_columns(_derivation=self._derivation())
         )
