@@ -64,11 +64,20 @@ def judged(cot, question, answer):
         # the largest of a list takes comparing its values; of two, it is seen at a glance
         ("Which is the largest number: 0.45, 4/9, 0.449, 45%?", "math"),
         # a syllogism with a long class and a member denied; a premise is a statement, not a request
-        ("All the violinists in the city orchestra can read music. Hana cannot read music. Is Hana one of them?", "logic"),
+        (
+            "All the violinists in the city orchestra can read music. Hana cannot read music. Is Hana one of them?",
+            "logic",
+        ),
         ("Could you share some advice on how I can succeed?\nSome of the issues include cost and time.", None),
         # assignment and arrangement puzzles, riddles by their form
-        ("Alex, Bea and Cal each own one pet: a cat, a dog or a fish. Alex is allergic to fur. Who owns which pet?", "logic"),
-        ("The chest on the far left holds sand. The blue chest is to the right of the green one. Which has the key?", "logic"),
+        (
+            "Alex, Bea and Cal each own one pet: a cat, a dog or a fish. Alex is allergic to fur. Who owns which pet?",
+            "logic",
+        ),
+        (
+            "The chest on the far left holds sand. The blue chest is to the right of the green one. Which has the key?",
+            "logic",
+        ),
         ("What has keys but can't open locks?", "logic"),
         # a Chinese word problem about programmers is no programming task; a blank to fill asks
         ("某公司 3 名程序员每人每天写 400 行代码，项目共需 36000 行代码，需要多少天？", "math"),
@@ -77,7 +86,10 @@ def judged(cot, question, answer):
         # an ordinal is a place, not a number to calculate with
         ("第二班几点到？", None),
         # a question on a passage is answered from it
-        ("Read the passage and answer the question: How long did it take?\nWork began in 1904 with 40 million dollars and 26 locks.", None),
+        (
+            "Read the passage and answer the question: How long did it take?\nWork began in 1904 with 40 million dollars and 26 locks.",
+            None,
+        ),
         ("Pick out the five most important keywords from this abstract.\nWe show that corals recover faster.", None),
     ],
 )
