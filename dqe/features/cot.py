@@ -351,11 +351,8 @@ class CotFeature(Feature):
         plain = q.str.replace_all(self.ignore, " ") if self.ignore else q
         return (
             rows.with_columns(_plain=plain)
-            .with_columns(
-                _cardinals=self._count("quantities", pl.col("_plain")),
-                _quantities=self._count("quantities", pl.col("_plain")) + self._count("ordinals", pl.col("_plain")),
-                **self._answer_columns(),
-            )
+            .with_columns(_cardinals=self._count("quantities", pl.col("_plain")), **self._answer_columns())
+            .with_columns(_quantities=pl.col("_cardinals") + self._count("ordinals", pl.col("_plain")))
             .with_columns(score=self._score())
             .with_columns(_derivation=self._derivation())
         )
