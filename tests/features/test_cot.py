@@ -32,6 +32,7 @@ def judged(cot, question, answer):
         ("How many moons does Mars have?", None),  # a fact: no quantity to work with
         ("What were the main causes of the war of 1914?", None),  # a year is no quantity
         ("How many Covid-19 cases were reported in India today?", None),  # a number in a name neither
+        ("How many points did the Lakers score in game 4 of the finals?", None),  # nor one that labels
         ("Why do leaves change colour in autumn?", "why"),
         ("Here is a riddle: what gets wetter the more it dries?", "logic"),
         ("List three fruits, step by step.", "request"),
@@ -61,6 +62,9 @@ def judged(cot, question, answer):
         # a conversion by the factor given, one power term: seen at a glance
         ("Convert 20 miles to kilometers, assuming 1 mile is approximately 1.60934 kilometers.", None),
         ("What is the derivative of x^2?", None),
+        # so many items at a price each is one multiplication; two such purchases are a word problem
+        ("How much do 5 pens cost at $2 each?", None),
+        ("Tom buys 3 apples at $2 each and 4 pears at $3 each. How much does he spend?", "math"),
         # the largest of a list takes comparing its values; of two, it is seen at a glance
         ("Which is the largest number: 0.45, 4/9, 0.449, 45%?", "math"),
         # a syllogism with a long class and a member denied; a premise is a statement, not a request
