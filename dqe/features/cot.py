@@ -22,7 +22,7 @@ _QUESTION = (
     *NEEDS,
     *("relations", "unknown", "quantities", "ordinals", "algebra", "comparisons", "premises", "members"),
     *("formula", "one-step", "one-step-formulas", "at-a-glance", "procedure"),
-    *("waives", "text-task", "creative", "programming", "follow-up"),
+    *("waives", "text-task", "creative", "programming", "follow-up", "reading"),
 )
 _FULL = {"think": "a <think> block", "tool": "a tool call", "code": "code"}  # evidence that counts in full
 _PARTIAL = {  # evidence that adds up: kind -> (singular, plural) for the evidence text
@@ -40,6 +40,9 @@ _QUOTED = ("connectives", "clauses")  # evidence that names its first match
 _OPENINGS = r"(?:^|^[^.!?。！？\n]*[,，:：]\s*|\n\s*|^[^\x00-\x7f，。：！？\n]{1,8})"
 _LAST = r"(?:[.!?]\s+|[。！？]\s*)"
 _END = r"[^.!?。！？\n]*[.!?。！？]?\s*$"
+# The lines of a question about a given text that ask: "Question: ..." lines, and a last line that asks.
+_ASKED_LINES = r"(?m)^[ \t]*(?:question|q|问题|题目)[ \t]*[:：].*$"
+_LAST_ASKING_LINE = r"(?:^|\n)([^\n]*[?？])\s*$"
 # A question asks something: a question mark, or a blank to fill ("2 s 内物体的位移为（　）", "x = ____").
 _ASKS = r"[?？]|[（(][ \t　]*[)）]|_{3,}"
 EXCHANGE = pl.Struct({"turn": pl.Int32, "need": pl.String, "score": pl.Float64})
@@ -396,6 +399,22 @@ class CotFeature(Feature):
         task = pl.col("_body")
         coding = self._has("programming", task)
         vetoed = coding | self._has("creative", task)
+        if self.question["reading"]:
+            # a question about a given text: its first line, its "Question:" lines and a last line
+            # that asks; the passage between is what they ask about
+            asking = pl.concat_str(
+                [
+                    task.str.split("\n").list.first(),
+                    task.str.extract_all(_ASKED_LINES).list.join("\n"),
+                    task.str.strip_chars().str.extract(_LAST_ASKING_LINE, 1).fill_null(""),
+                ],
+                separator="\n",
+            )
+            # and only a calculation it asks for makes a word problem of it, not a "what" or
+            # "which" among the passage's numbers ("What time did he arrive?" is a look-up)
+            reading = self._has("reading", task)
+            vetoed = vetoed | reading
+            task = pl.when(reading).then(asking).otherwise(task)
         if self.text_task:
             is_text_task = task.str.contains(self.text_task)
             vetoed = vetoed | is_text_task

@@ -89,11 +89,14 @@ def judged(cot, question, answer):
         ("质量为 2 kg 的物体受到 10 N 的恒力作用，2 s 内物体的位移为（　）", "math"),
         # an ordinal is a place, not a number to calculate with
         ("第二班几点到？", None),
-        # a question on a passage is answered from it
+        # a question about a given text: the passage's "why"s are its own, its numbers data for a
+        # calculation asked, not for a look-up
+        ("Read the passage and answer.\nPassage: Why did he run? He left at 8:15.\nQuestion: When did he leave?", None),
         (
-            "Read the passage and answer the question: How long did it take?\nWork began in 1904 with 40 million dollars and 26 locks.",
-            None,
+            "Read the passage and answer.\nPassage: Muffins sell for $3 each; 48 sold.\nQuestion: How much money came in?",
+            "math",
         ),
+        ("阅读短文，回答问题。\n短文：小林问妈妈：“为什么天空是蓝色的？”\n问题：主人公叫什么名字？", None),
         ("Pick out the five most important keywords from this abstract.\nWe show that corals recover faster.", None),
     ],
 )
