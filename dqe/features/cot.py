@@ -20,9 +20,9 @@ from dqe.hookspecs import hookimpl
 NEEDS = ("request", "logic", "why", "math")  # in order of precedence for the label
 _QUESTION = (
     *NEEDS,
-    *("relations", "unknown", "quantities", "algebra", "comparisons", "premises", "members"),
+    *("relations", "unknown", "quantities", "ordinals", "algebra", "comparisons", "premises", "members"),
     *("formula", "one-step", "one-step-formulas", "at-a-glance", "procedure"),
-    *("waives", "text-task", "creative", "programming"),
+    *("waives", "text-task", "creative", "programming", "follow-up", "reading"),
 )
 _FULL = {"think": "a <think> block", "tool": "a tool call", "code": "code"}  # evidence that counts in full
 _PARTIAL = {  # evidence that adds up: kind -> (singular, plural) for the evidence text
@@ -40,6 +40,11 @@ _QUOTED = ("connectives", "clauses")  # evidence that names its first match
 _OPENINGS = r"(?:^|^[^.!?。！？\n]*[,，:：]\s*|\n\s*|^[^\x00-\x7f，。：！？\n]{1,8})"
 _LAST = r"(?:[.!?]\s+|[。！？]\s*)"
 _END = r"[^.!?。！？\n]*[.!?。！？]?\s*$"
+# The lines of a question about a given text that ask: "Question: ..." lines, and a last line that asks.
+_ASKED_LINES = r"(?m)^[ \t]*(?:question|q|问题|题目)[ \t]*[:：].*$"
+_LAST_ASKING_LINE = r"(?:^|\n)([^\n]*[?？])\s*$"
+# A question asks something: a question mark, or a blank to fill ("2 s 内物体的位移为（　）", "x = ____").
+_ASKS = r"[?？]|[（(][ \t　]*[)）]|_{3,}"
 EXCHANGE = pl.Struct({"turn": pl.Int32, "need": pl.String, "score": pl.Float64})
 
 
@@ -84,6 +89,10 @@ def _quote(text: pl.Expr, width: int = 40) -> pl.Expr:
     flat = collapse_spaces(text).str.strip_chars()
     clipped = pl.when(flat.str.len_chars() > width).then(flat.str.slice(0, width - 1) + pl.lit("…")).otherwise(flat)
     return pl.lit('"') + clipped + pl.lit('"')
+
+
+def _sentences_part(w: dict) -> pl.Expr:
+    return pl.col("_sentences").clip(upper_bound=w["sentences-cap"]).cast(pl.Float64) * w["sentences"]
 
 
 def _plural(n: pl.Expr, one: str, many: str) -> pl.Expr:
@@ -172,11 +181,14 @@ class CotFeature(Feature):
         """What the question holds: its ``_task`` (the sentence of a text task, else the question
         with its material cut out), the quantities it works from, and which markers fired."""
         task = pl.col("_task")
-        asks = task.str.contains(r"[?？]")
+        asks = task.str.contains(_ASKS)
         found = {
             "_marker_math": self._has("math", task),
-            # one operation that names its numbers, with no other number left in the question
-            "_one_step": self._has("one-step", task) & (self._count("quantities", self._less("one-step")) == 0),
+            # one operation that names its numbers, with no other number left in the question and
+            # nothing asked of its result ("What is 12% of 250, and how much is left?")
+            "_one_step": self._has("one-step", task)
+            & (self._count("quantities", self._less("one-step")) + self._count("ordinals", self._less("one-step")) == 0)
+            & ~self._has("follow-up", task),
             "_one_step_formula": self._has("one-step-formulas", task),
             "_glance": self._has("at-a-glance", task),
             "_procedure": self._has("procedure", task),
@@ -204,7 +216,7 @@ class CotFeature(Feature):
         # a formula asked for from quantities: "What is the hypotenuse of a triangle with legs 3 and 4?"
         formula = pl.col("_formula_asked")
         math = (~pl.col("_coding") & ~glance) & (
-            ((pl.col("_marker_math") | formula) & (n >= least["min-quantities"]))
+            ((pl.col("_marker_math") | formula) & (pl.col("_cardinals") >= least["min-quantities"]))
             | pl.col("_algebra")
             | (
                 pl.col("_heuristic")
@@ -237,9 +249,9 @@ class CotFeature(Feature):
         quantities = _plural(pl.col("_quantities"), "quantity", "quantities")
         need = pl.col("need")
         math = (
-            pl.when(pl.col("_marker_math") & (pl.col("_quantities") >= least["min-quantities"]))
+            pl.when(pl.col("_marker_math") & (pl.col("_cardinals") >= least["min-quantities"]))
             .then(pl.format("{} + {}", extracted("math"), quantities))
-            .when(pl.col("_formula_asked") & (pl.col("_quantities") >= least["min-quantities"]))
+            .when(pl.col("_formula_asked") & (pl.col("_cardinals") >= least["min-quantities"]))
             .then(pl.format("{} + {}", _quote(task.str.extract(self.formula_asked, 0)), quantities))
             .when(pl.col("_algebra"))
             .then(pl.format("algebra {}", extracted("algebra")))
@@ -284,6 +296,20 @@ class CotFeature(Feature):
         full = pl.lit(max(w["think"], w["tool"], w["code"]))
         return pl.when(pl.col("_full")).then(full).otherwise(total).clip(upper_bound=1.0).round(3).cast(pl.Float64)
 
+    def _derivation(self) -> pl.Expr:
+        """The score as a problem to solve (math, logic, a request for steps) counts it: sentences
+        before the last add to a reason given, but give none on their own, since a verdict told in
+        three sentences ("Elementary. The gardener took it. Arrest him.") is still bare. For a
+        "why", prose is the explanation asked for, and they count as they are."""
+        reasons = pl.sum_horizontal(pl.col(f"_{key}") for key in _PARTIAL if key != "sentences")
+        lone = pl.when(~pl.col("_full") & (reasons == 0)).then(_sentences_part(self.weights)).otherwise(0.0)
+        return (pl.col("score") - lone).clip(lower_bound=0.0).round(3)
+
+    @staticmethod
+    def _needed_score() -> pl.Expr:
+        """The score that counts for the exchange's need: a derivation for a problem to solve."""
+        return pl.when(pl.col("need").is_in(["math", "logic", "request"])).then("_derivation").otherwise("score")
+
     def _shows(self) -> pl.Expr:
         """What the answer scored on, for the exchanges that need reasoning."""
         a = pl.col("answer")
@@ -302,6 +328,9 @@ class CotFeature(Feature):
             text = _plural(n, one, many)
             if key in _QUOTED and self.answer[key]:
                 text = pl.format("{} {}", text, _quote(a.str.extract(self.answer[key], 0), 20))
+            if key == "sentences":  # they counted for nothing: a derivation was needed
+                lone = pl.col("score") < pl.col("_score_as_read")
+                text = pl.when(lone).then(pl.format("{} (no reason on their own)", text)).otherwise(text)
             found.append(pl.when(n > 0).then(text))
             missing.append(pl.when(n == 0).then(pl.lit(one)))
         shown = pl.concat_str(found, separator=", ", ignore_nulls=True)
@@ -325,8 +354,10 @@ class CotFeature(Feature):
         plain = q.str.replace_all(self.ignore, " ") if self.ignore else q
         return (
             rows.with_columns(_plain=plain)
-            .with_columns(_quantities=self._count("quantities", pl.col("_plain")), **self._answer_columns())
+            .with_columns(_cardinals=self._count("quantities", pl.col("_plain")), **self._answer_columns())
+            .with_columns(_quantities=pl.col("_cardinals") + self._count("ordinals", pl.col("_plain")))
             .with_columns(score=self._score())
+            .with_columns(_derivation=self._derivation())
         )
 
     def judge(self, batch: pl.DataFrame) -> pl.DataFrame:
@@ -339,18 +370,22 @@ class CotFeature(Feature):
         rows = self._scored(self._exchanges(batch))
         plain = pl.col("_plain")
         fewest = min(self.least["relations-min-quantities"], self.least["question-min-quantities"])
-        maybe = plain.str.contains(r"[?？]") & (pl.col("_quantities") >= fewest)
+        maybe = plain.str.contains(_ASKS) & (pl.col("_quantities") >= fewest)
         for kind in (*NEEDS, "algebra", "comparisons", "premises"):
             maybe = maybe | self._has(kind, plain)
         read = self._read(rows.filter(pl.col("_judged") & maybe)).select("_r", "turn", "need")
-        return rows.select("_r", "turn", "score").join(read, on=["_r", "turn"], how="left")
+        return (
+            rows.select("_r", "turn", "score", "_derivation")
+            .join(read, on=["_r", "turn"], how="left")
+            .select("_r", "turn", "need", score=self._needed_score())
+        )
 
     def explain(self, batch: pl.DataFrame, which: pl.DataFrame) -> pl.DataFrame:
         """``evidence`` for the exchanges of ``batch`` in ``which`` (``_r``, ``turn``): which
         markers made the question need reasoning and what the answer scored on. Read again for
         the few exchanges a rule reports, rather than written for every one."""
         asked = self._exchanges(batch).join(which.select("_r", "turn"), on=["_r", "turn"], how="semi")
-        rows = self._read(self._scored(asked))
+        rows = self._read(self._scored(asked)).with_columns(_score_as_read="score", score=self._needed_score())
         return rows.filter(pl.col("need").is_not_null()).select(
             "_r",
             "turn",
@@ -364,6 +399,22 @@ class CotFeature(Feature):
         task = pl.col("_body")
         coding = self._has("programming", task)
         vetoed = coding | self._has("creative", task)
+        if self.question["reading"]:
+            # a question about a given text: its first line, its "Question:" lines and a last line
+            # that asks; the passage between is what they ask about
+            asking = pl.concat_str(
+                [
+                    task.str.split("\n").list.first(),
+                    task.str.extract_all(_ASKED_LINES).list.join("\n"),
+                    task.str.strip_chars().str.extract(_LAST_ASKING_LINE, 1).fill_null(""),
+                ],
+                separator="\n",
+            )
+            # and only a calculation it asks for makes a word problem of it, not a "what" or
+            # "which" among the passage's numbers ("What time did he arrive?" is a look-up)
+            reading = self._has("reading", task)
+            vetoed = vetoed | reading
+            task = pl.when(reading).then(asking).otherwise(task)
         if self.text_task:
             is_text_task = task.str.contains(self.text_task)
             vetoed = vetoed | is_text_task

@@ -32,11 +32,15 @@ class ChainOfThought(RecordRule):
     to solve, and the assistant turn that answers it for how much reasoning it shows. A problem is
     a word problem or calculation, algebra in letters, a chain of comparisons, a syllogism, a
     riddle, a "why", or an explicit "step by step"; numbers and question marks in the material a
-    task works on (a review to classify, a passage to summarise, code, a role-play scene) make
-    none. Reasoning is a <think> block, a tool call that did the work (its own turn, or inline:
+    task works on (a review to classify, a passage to answer from, code, a role-play scene) make
+    none, nor do places in an order ("the second flight"), one operation on given numbers, a
+    conversion by a factor given or one power term's derivative. Reasoning is a <think> block, a tool call that did the work (its own turn, or inline:
     `python('9**2')`, `<<48/2=24>>`), code, ordered steps, equations with intermediate results,
     connectives and clauses that give a reason (because, so, as it, which means; 因为, 所以) and
-    sentences before the final one. An exchange fails when its question needs reasoning and its
+    sentences before the final one. For a problem to solve (math, logic, steps asked for) the
+    sentences count only beside a reason, a step or an equation: a verdict told in three sentences
+    ("Elementary. The gardener took it. Arrest him.") is still bare; for a "why", prose is the
+    explanation asked for. An exchange fails when its question needs reasoning and its
     answer scores below min-score; an answer that asks back, or is empty, is not judged. The
     finding names the first failing turn and its evidence: which markers fired and what the
     answer scored on. Markers are in the `cot` rule pack, per language.

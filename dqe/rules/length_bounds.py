@@ -134,6 +134,26 @@ def load_fragment(pack: dict, pack_name: str = "length") -> Fragment | None:
     )
 
 
+class Size(NamedTuple):
+    share: float  # of the words (or characters) asked, the fewest answer tokens
+    asked: str  # a length asked for: "a 500-word essay", "写一篇800字的作文"; its first number is the size
+    exempt: str | None  # no minimum: a length not to pass ("in under 300 words"), a word problem ("how many words")
+
+
+def load_size(pack: dict, pack_name: str = "length") -> Size | None:
+    """The pack's ``[size]`` table: the lengths a request may ask for in words or characters, and
+    the share of them an answer needs; None when the pack has none."""
+    if "size" not in pack:
+        return None
+    share = pack_value(pack, "size.share", pack_name, (int, float))
+    if not 0 < share <= 1:
+        raise ConfigError(f"rule pack '{pack_name}': 'size.share' must be above 0 and at most 1, got {share!r}")
+    asked = marker_pattern(pack, "size", "asked", pack_name)
+    if asked is None:
+        raise ConfigError(f"rule pack '{pack_name}': 'size' needs 'asked' markers in a language table")
+    return Size(float(share), asked, marker_pattern(pack, "size", "exempt", pack_name))
+
+
 def request(question: pl.Expr) -> pl.Expr:
     """What a question asks: its first line. The lines after it are the material the request
     works on (an Alpaca input, a pasted text, a list of options), whose words ("explain",
@@ -152,7 +172,10 @@ class LengthBounds(RecordRule):
     essay, describe, explain, 写一篇, 描述...) needs an answer of ten tokens (fifteen in Chinese)
     and a "why" five (eight); a label, a translation, a yes or no or an answer of N words may be
     one token, and chit-chat ("hi", "thanks", 你好) may be asked in one, even where a config
-    raises the minimums. A reply that calls a tool (a tool call turn, or a call such as
+    raises the minimums; a word asked about (a synonym, an antonym, a plural) is answered in a
+    word or a line, not a page (300 tokens at most). A length the request asks for ("a 500-word
+    essay", "写一篇800字的作文") needs half of it in tokens; a length not to pass ("in under 300
+    words") or words counted in a word problem set no minimum. A reply that calls a tool (a tool call turn, or a call such as
     ``wikipedia('...')`` to a tool the prompt declares) may be short whatever was asked: the
     tool did the work. An opening question of a few words that asks nothing and is cut out of
     other text ("B) Nile River", "隐喻 / 不是") or only repeated by its answer is a fragment; a
@@ -181,6 +204,22 @@ class LengthBounds(RecordRule):
         pack = context.pack("length")
         self.tasks = load_tasks(pack)
         self.fragment = load_fragment(pack)
+        self.size = load_size(pack)
+
+    def _asked(self) -> pl.Expr:
+        """The fewest answer tokens a length asked for in the request needs ("a 500-word essay":
+        250), or null: none asked, only a length not to pass ("in under 300 words"), or words
+        counted in a word problem ("She types 40 words a minute. How long ...?")."""
+        if self.size is None:
+            return pl.lit(None, dtype=pl.Int64)
+        r = pl.col("_request")
+        n = r.str.extract(self.size.asked, 0).str.extract(r"([0-9]+)", 1).cast(pl.Int64, strict=False)
+        exempt = r.str.contains(self.size.exempt) if self.size.exempt else pl.lit(False)
+        return pl.when(~exempt).then((n.cast(pl.Float64) * self.size.share).ceil().cast(pl.Int64))
+
+    def _size(self) -> pl.Expr:
+        """The words of the request that asked for a length, for messages."""
+        return pl.col("_request").str.extract(self.size.asked, 0) if self.size else pl.lit(None, dtype=pl.String)
 
     def _task(self) -> pl.Expr:
         """The key of the first task whose markers the request matches, or null."""
@@ -286,12 +325,21 @@ class LengthBounds(RecordRule):
             .with_columns(_task=self._task())
             .with_columns(_name=self._name())
         )
-        frame = frame.with_columns(**{key: self._bound(key) for key in BOUNDS}).with_columns(
-            # A tool did the work: the reply may be as short as the options allow, whatever was asked.
-            pl.when(pl.col("tool"))
-            .then(pl.lit(self.options.min_answer_tokens, dtype=pl.Int64))
-            .otherwise(pl.col("min-answer-tokens"))
-            .alias("min-answer-tokens")
+        frame = (
+            frame.with_columns(**{key: self._bound(key) for key in BOUNDS}, _asked=self._asked(), _size=self._size())
+            .with_columns(
+                # A length asked for raises the task's minimum ("a 500-word essay"), never above its maximum.
+                pl.max_horizontal(
+                    "min-answer-tokens", pl.col("_asked").clip(upper_bound=pl.col("max-answer-tokens"))
+                ).alias("min-answer-tokens")
+            )
+            .with_columns(
+                # A tool did the work: the reply may be as short as the options allow, whatever was asked.
+                pl.when(pl.col("tool"))
+                .then(pl.lit(self.options.min_answer_tokens, dtype=pl.Int64))
+                .otherwise(pl.col("min-answer-tokens"))
+                .alias("min-answer-tokens")
+            )
         )
         flags, scores = {}, []
         for part in ("question", "answer"):
@@ -325,8 +373,13 @@ class LengthBounds(RecordRule):
     def _message() -> pl.Expr:
         """Why an exchange fails: 'answer has 3 tokens, fewer than 10 (long-form task)'."""
         kind = pl.when(pl.col("_name").is_not_null()).then(pl.format(" ({} task)", "_name")).otherwise(pl.lit(""))
+        # the length asked for decided the answer's minimum: say so
+        sized = pl.col("_asked").is_not_null() & (pl.col("_asked") == pl.col("min-answer-tokens")) & ~pl.col("tool")
+        named = pl.when(pl.col("_name").is_not_null()).then(pl.format("{} task, ", "_name")).otherwise(pl.lit(""))
+        sized_kind = pl.when(sized).then(pl.format(' ({}"{}" asked)', named, "_size")).otherwise(kind)
         parts = []
         for part in ("question", "answer"):
+            kind = sized_kind if part == "answer" else kind
             n = pl.col(f"{part[0]}_tokens")
             unit = pl.when(n == 1).then(pl.lit("token")).otherwise(pl.lit("tokens"))
             bound = pl.when(pl.col(f"_{part}_short"))

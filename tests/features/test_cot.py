@@ -32,6 +32,7 @@ def judged(cot, question, answer):
         ("How many moons does Mars have?", None),  # a fact: no quantity to work with
         ("What were the main causes of the war of 1914?", None),  # a year is no quantity
         ("How many Covid-19 cases were reported in India today?", None),  # a number in a name neither
+        ("How many points did the Lakers score in game 4 of the finals?", None),  # nor one that labels
         ("Why do leaves change colour in autumn?", "why"),
         ("Here is a riddle: what gets wetter the more it dries?", "logic"),
         ("List three fruits, step by step.", "request"),
@@ -56,6 +57,47 @@ def judged(cot, question, answer):
         # steps of a procedure are knowledge; steps of working are asked for
         ("Give me step-by-step instructions to bake bread.", None),
         ("Solve 2x + 3 = 11 step by step.", "request"),
+        # a second operation on the result of the first is no longer one step
+        ("What is 12% of 250, and how much is left after taking that away?", "math"),
+        # a conversion by the factor given, one power term: seen at a glance
+        ("Convert 20 miles to kilometers, assuming 1 mile is approximately 1.60934 kilometers.", None),
+        ("What is the derivative of x^2?", None),
+        # so many items at a price each is one multiplication; two such purchases are a word problem
+        ("How much do 5 pens cost at $2 each?", None),
+        ("Tom buys 3 apples at $2 each and 4 pears at $3 each. How much does he spend?", "math"),
+        # the largest of a list takes comparing its values; of two, it is seen at a glance
+        ("Which is the largest number: 0.45, 4/9, 0.449, 45%?", "math"),
+        # a syllogism with a long class and a member denied; a premise is a statement, not a request
+        (
+            "All the violinists in the city orchestra can read music. Hana cannot read music. Is Hana one of them?",
+            "logic",
+        ),
+        ("Could you share some advice on how I can succeed?\nSome of the issues include cost and time.", None),
+        # assignment and arrangement puzzles, riddles by their form
+        (
+            "Alex, Bea and Cal each own one pet: a cat, a dog or a fish. Alex is allergic to fur. Who owns which pet?",
+            "logic",
+        ),
+        (
+            "The chest on the far left holds sand. The blue chest is to the right of the green one. Which has the key?",
+            "logic",
+        ),
+        ("What has keys but can't open locks?", "logic"),
+        # a Chinese word problem about programmers is no programming task; a blank to fill asks
+        ("某公司 3 名程序员每人每天写 400 行代码，项目共需 36000 行代码，需要多少天？", "math"),
+        ("写一个 Python 函数计算 1 到 100 的和", None),
+        ("质量为 2 kg 的物体受到 10 N 的恒力作用，2 s 内物体的位移为（　）", "math"),
+        # an ordinal is a place, not a number to calculate with
+        ("第二班几点到？", None),
+        # a question about a given text: the passage's "why"s are its own, its numbers data for a
+        # calculation asked, not for a look-up
+        ("Read the passage and answer.\nPassage: Why did he run? He left at 8:15.\nQuestion: When did he leave?", None),
+        (
+            "Read the passage and answer.\nPassage: Muffins sell for $3 each; 48 sold.\nQuestion: How much money came in?",
+            "math",
+        ),
+        ("阅读短文，回答问题。\n短文：小林问妈妈：“为什么天空是蓝色的？”\n问题：主人公叫什么名字？", None),
+        ("Pick out the five most important keywords from this abstract.\nWe show that corals recover faster.", None),
     ],
 )
 def test_need(cot, question, need):
@@ -96,6 +138,7 @@ def test_no_need(cot, question):
         ("It floats, because ice is less dense than water.", 0.3),
         ("Ice floats as it is less dense than water.", 0.3),  # "as it": a reason
         ("First sentence. Second sentence. Third sentence.", 0.3),  # two sentences before the last
+        ("66 is 2 × 3 × 11, and 44 is 2 × 2 × 11", 0.7),  # numbers restated as operations: two equations
         ("1. Add the numbers.\n2. Divide by two.", 0.45),  # two steps and one sentence before the last
         ("The total is $1216.65, making the interest $216.65.", 0.15),  # a clause, but no working
         # a tool did the work, inline: Toolformer calls and GSM8K's calculator annotations
@@ -161,3 +204,15 @@ def test_a_tool_result_counts_for_every_answer_to_its_question(cot):
     ]
     rows = cot.judge(batch([{"messages": messages}])).select("turn", "need", "score").rows()
     assert rows == [(2, "math", 1.0), (4, "math", 1.0)]
+
+
+def test_a_problem_to_solve_needs_a_derivation_not_sentences_alone(cot):
+    """A verdict told in three sentences is bare for a puzzle; for a "why", prose is the explanation."""
+    puzzle = "Tom is taller than Jim. Jim is taller than Sam. Who is the shortest?"
+    verdict = "Elementary. It is Sam. Have him measured again."
+    need, score, evidence = judged(cot, puzzle, verdict)
+    assert (need, score) == ("logic", 0.0)
+    assert "2 earlier sentences (no reason on their own)" in evidence
+    assert judged(cot, puzzle, "Jim is shorter than Tom, so Sam, shorter than Jim, is the shortest.")[1] >= 0.3
+    why = judged(cot, "Why do you guard the bridge?", "I was born here. My father guarded it. Now it is mine.")
+    assert why[:2] == ("why", 0.3)

@@ -133,6 +133,10 @@ def test_questions_that_need_reasoning_fail_bare_answers(question, answer, need)
             "The butler, Watson.",
         ),
         ("你是一名侦探。甲说：乙是小偷。乙说：我不是小偷。丙说：甲在说谎。三人中只有一人说了真话。谁是小偷？", "乙。"),
+        # the largest of a list takes comparing them all (issue 13: one-operation list tasks)
+        ("Which is the largest number: 0.45, 4/9, 0.449, 45%?", "4/9"),
+        # a verdict told in sentences is no derivation
+        ("Anna is taller than Ben. Ben is taller than Carl. Who is the shortest?", "Elementary. It is Carl. Next!"),
     ],
 )
 def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
@@ -170,9 +174,9 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
         # code given in the question does the work, whatever the question asks of it
         ("What does the following code print out?\nx = 5\ny = 10\nprint(x + y)", "15"),
         ("Read the given code and output the logical result.\nx = 5\ny = 10\nif x > y:\n    print('X')", "Y"),
-        # one look at given values: their sum, their largest, a remainder
+        # one look at given values: their sum, the larger of two, a remainder
         ("Find the sum of all items in this array.\nmy_array = [2, 4, 6, 8, 10]", "30"),
-        ("What is the maximum element in the given array? [3, 4, 8, 9, 10]", "10"),
+        ("What is the maximum element in the given array? [3, 10]", "10"),
         ("What is the result of 1111 modulo 10?", "1"),
         # the asker wants the answer alone; an answer that asks back gives none
         ("Solve 3x + 5 = 20. Give only the final answer.", "x = 5"),
@@ -298,8 +302,10 @@ def test_no_reasoning_questions_leave_the_gate_metric_skipped():
 # at all (the code does the work, the numbers are the code's), so the 26 pass too: a decision,
 # noted in the report of issue 13.
 EXPECTED = {
-    "rasbt_instruction_data.json": 17,
-    "llamafactory_alpaca_en_demo.json": 5,
+    # a conversion by the factor given and the derivative of x^2 are seen at a glance
+    "rasbt_instruction_data.json": 15,
+    # the cost of 3 apples at $1 each is one multiplication
+    "llamafactory_alpaca_en_demo.json": 4,
     "llamafactory_alpaca_zh_demo.json": 1,
     "llamafactory_identity.json": 1,
     "llamafactory_glaive_toolcall_en_demo.json": 0,

@@ -158,7 +158,7 @@ def test_material_and_purpose_clauses_do_not_make_a_long_form_task(record):
 )
 def test_requests_for_prose_in_other_words_are_long_form(question):
     (message,) = failures([qa(question, "OK.")], "DQ102").values()
-    assert message.endswith("(long-form task)")
+    assert "(long-form task" in message
 
 
 @pytest.mark.parametrize(
@@ -251,3 +251,45 @@ def test_each_record_is_judged_the_same_in_a_batch_as_alone():
         sharegpt(("human", "Why?"), ("function_call", '{"name": "w"}'), ("observation", "{}"), ("gpt", "Rain.")),
     ]
     assert_rule_contract("DQ102", chats)
+
+
+def test_a_length_asked_for_needs_half_of_it_and_a_length_not_to_pass_none():
+    sentence = "Renewable energy comes from sources that do not run out, like the sun and the wind."
+    found = failures(
+        [
+            qa("Now write me a 500-word essay I can read from.", sentence),
+            qa("Write at least 300 words on the ocean.", sentence),
+            qa("写一篇800字的作文，题目是《我的家乡》。", "我的家乡很美，有山有水。"),
+            qa("Summarize the report in under 300 words.", sentence),
+            qa("用100字以内介绍你自己。", "我是一名学生，喜欢读书。"),
+            qa("Describe renewable energy in 20 words.", sentence),
+        ],
+        "DQ102",
+    )
+    assert found == {
+        0: 'answer has 20 tokens, fewer than 250 (long-form task, "500-word" asked)',
+        1: 'answer has 20 tokens, fewer than 150 ("Write at least 300 words" asked)',
+        2: 'answer has 13 tokens, fewer than 400 (long-form task, "800字" asked)',
+    }
+
+
+def test_a_word_asked_about_is_answered_in_a_word_not_a_page():
+    page = " ".join(f"Sense {i} of the word brings its own shade of meaning and history." for i in range(40))
+    found = failures(
+        [qa("Give a synonym for 'quick'.", page), qa("Give a synonym for 'quick'.", "Swift."), qa("反义词：高", "矮")],
+        "DQ102",
+    )
+    assert list(found) == [0]
+    assert found[0].endswith("tokens, more than 300 (word-answer task)")
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("Explain step by step how to convert 98.6°F to Celsius.", "37°C."),  # a unit conversion is no rewrite
+        ("Summarize the plot of Hamlet in a paragraph.", "Revenge."),  # a paragraph asked
+    ],
+)
+def test_prose_asked_around_a_conversion_or_a_paragraph_is_long_form(question, answer):
+    (message,) = failures([qa(question, answer)], "DQ102").values()
+    assert message.endswith("(long-form task)")
