@@ -211,6 +211,13 @@ class _TranslationPack(BaseModel):
     mentions: list[str] = Field(default_factory=list)
 
 
+class _FunctionWordsPack(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_words: int = Field(12, ge=0, alias="max-words")
+    min_hits: int = Field(2, ge=1, alias="min-hits")
+    words: dict[str, list[str]] = Field(default_factory=dict)
+
+
 class LanguagePack(BaseModel):
     """The ``language`` rule pack (``rules/language.toml``)."""
 
@@ -219,6 +226,7 @@ class LanguagePack(BaseModel):
     detection: _DetectionPack = Field(default_factory=_DetectionPack)
     mismatch: _MismatchPack = Field(default_factory=_MismatchPack)
     translation: _TranslationPack = Field(default_factory=_TranslationPack)
+    function_words: _FunctionWordsPack = Field(default_factory=_FunctionWordsPack, alias="function-words")
     names: dict[str, str] = Field(default_factory=dict)
 
 
@@ -240,6 +248,9 @@ def load_pack(data: dict[str, Any]) -> LanguagePack:
     unknown = sorted({code for code in pack.names.values() if normalize_code(code) not in known_languages()})
     if unknown:
         raise ConfigError(f"rule pack '{PACK}': names map to unknown language codes: {', '.join(unknown)}")
+    unknown = sorted(code for code in pack.function_words.words if normalize_code(code) not in known_languages())
+    if unknown:
+        raise ConfigError(f"rule pack '{PACK}': function-words.words: unknown language codes: {', '.join(unknown)}")
     return pack
 
 
@@ -412,6 +423,8 @@ class Language(Feature):
         self._source = np.array([reported.index(code) for code in self._codes])
         self._merged = [i for i, code in enumerate(profiled) if code in _MERGED]
         self._column = {code: i for i, code in enumerate(self._codes)}
+        listed = {normalize_code(code): words for code, words in self.pack.function_words.words.items() if words}
+        self._function_table = {code: frozenset(w.lower() for w in ws) for code, ws in listed.items()} or None
         self._names = {name.lower(): normalize_code(code) for name, code in self.pack.names.items()}
         translation = self.pack.translation
         self._asks = _alternation(translation.patterns)
@@ -431,7 +444,8 @@ class Language(Feature):
         owner = turns["_r"].to_numpy()[judged]
         asks = user[judged]
         texts = turns["text"].fill_null("").gather(judged)
-        found = self._decide(self.identifier.identify(without_code(texts), replay=False))
+        bare = without_code(texts)
+        found = self._decide(self.identifier.identify(bare, replay=False), bare)
         # The user turn before each turn (-1: none).
         last = np.maximum.accumulate(np.where(asks, np.arange(judged.size), -1))
         question = np.where(last >= np.searchsorted(owner, owner, side="left"), last, -1)
@@ -510,10 +524,11 @@ class Language(Feature):
             .fill_null(False),
         )
 
-    def _decide(self, found: Detection, counted: np.ndarray | None = None) -> _Decided:
+    def _decide(self, found: Detection, texts: pl.Series, counted: np.ndarray | None = None) -> _Decided:
         """Per text, its label (a language or ``UND``), the bits of its plausible languages and
         what decided. ``counted``: words per text, which must reach ``min_words``."""
         scores = self._scores(found)
+        self._function_words(texts, scores)
         rows = np.arange(scores.shape[0])
         best = scores.argmax(axis=1) if rows.size else rows
         first = scores[rows, best]
@@ -553,6 +568,40 @@ class Language(Feature):
             plausible[mostly] = np.where(share[mostly] < 1 - detection.cjk_share, _ANY, _BITS[chosen])
         lines = np.zeros(rows.size, dtype=np.uint64)
         return _Decided(language, plausible, best, second, behind, lead, found.ngrams.copy(), share, lines)
+
+    def _function_words(self, texts: pl.Series, scores: np.ndarray) -> None:
+        """A short text whose n-grams favour a language it holds fewer function words of than
+        another (at least ``min-hits`` distinct ones): scored as that other language, ``min_lead``
+        ahead of the best. "Do you like neo-nazis?" leads for Swahili by its n-grams ("z" and
+        "-nazis") and holds three English function words and no Swahili one; a name or a
+        borrowed word sways n-grams, not the words that hold a sentence together."""
+        table = self._function_table
+        if table is None or not texts.len():
+            return
+        short = texts.str.len_chars() < 12 * self.pack.function_words.max_words
+        rows = np.flatnonzero(short.fill_null(False).to_numpy())
+        if not rows.size:
+            return
+        tokens = texts.gather(rows).str.to_lowercase().str.extract_all(r"[\p{L}']+")
+        few = (tokens.list.len() <= self.pack.function_words.max_words).fill_null(False).to_numpy()
+        rows, tokens = rows[few], tokens.filter(pl.Series(few))
+        if not rows.size:
+            return
+        distinct = tokens.list.unique()
+        hits = np.stack(
+            [distinct.list.eval(pl.element().is_in(list(words))).list.sum().fill_null(0).to_numpy() for words in table.values()],
+            axis=1,
+        )
+        # Each language's place among the listed ones (-1: not listed), to read the best's own hits.
+        place = np.full(scores.shape[1], -1)
+        place[[self._column[code] for code in table]] = np.arange(len(table))
+        columns = np.array([self._column[code] for code in table])
+        best = place[scores[rows].argmax(axis=1)]
+        own = np.where(best >= 0, hits[np.arange(rows.size), np.maximum(best, 0)], 0)
+        most = hits.max(axis=1)
+        lifted = (most >= self.pack.function_words.min_hits) & (most > own)
+        at, to = rows[lifted], columns[hits.argmax(axis=1)[lifted]]
+        scores[at, to] = scores[at].max(axis=1) + self.pack.detection.min_lead
 
     def _scores(self, found: Detection) -> np.ndarray:
         """Scores per reported language: Korean and Japanese ruled out of texts without hangul
@@ -615,7 +664,7 @@ class Language(Feature):
         language leads by ``_DECISIVE_AGAIN`` nats, words counted."""
         cleaned = prose(texts, self.pack.detection.min_words, quotes)
         found = self.identifier.identify(cleaned, replay=False, decisive=_DECISIVE_AGAIN)
-        return self._decide(found, words(cleaned).to_numpy())
+        return self._decide(found, cleaned, words(cleaned).to_numpy())
 
     def _anchor(self, owner: np.ndarray, found: _Decided, differ: np.ndarray) -> None:
         """In the records whose turns' best languages differ, label each determined turn with the

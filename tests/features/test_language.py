@@ -55,7 +55,8 @@ def test_chinese_with_english_terms_is_chinese_and_english_quoting_chinese_is_en
 
 
 def test_tool_calls_names_and_numbers_do_not_make_a_language():
-    # Alone, langdetect reads these answers as German, Dutch and Welsh-like English.
+    # Alone, langdetect reads these answers as German, Dutch and Welsh-like English; the second
+    # question's "what" and "is" make it English, where its n-grams alone could not tell.
     assert languages(
         record("Who was Marie Curie? Answer with the wikipedia tool.", "Marie Curie was wikipedia('Marie Curie')."),
         record(
@@ -67,7 +68,7 @@ def test_tool_calls_names_and_numbers_do_not_make_a_language():
             "Mark has 4 piglets * 2 ducklings/piglet = 8 ducklings.\nSo Mark has 4 piglets + 8 ducklings = 12 animals.",
         ),
         record("Name three Italian dishes.", "Risotto alla Milanese\nSpaghetti alla Carbonara\nOssobuco"),
-    ) == [["en", "und"], ["und", "und"], ["en", "und"], ["und", "und"]]
+    ) == [["en", "und"], ["en", "und"], ["en", "und"], ["und", "und"]]
 
 
 def test_prose_is_what_a_language_is_told_from():
