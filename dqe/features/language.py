@@ -570,11 +570,12 @@ class Language(Feature):
         return _Decided(language, plausible, best, second, behind, lead, found.ngrams.copy(), share, lines)
 
     def _function_words(self, texts: pl.Series, scores: np.ndarray) -> None:
-        """A short text whose n-grams favour a language it holds fewer function words of than
-        another (at least ``min-hits`` distinct ones): scored as that other language, ``min_lead``
-        ahead of the best. "Do you like neo-nazis?" leads for Swahili by its n-grams ("z" and
-        "-nazis") and holds three English function words and no Swahili one; a name or a
-        borrowed word sways n-grams, not the words that hold a sentence together."""
+        """A short text with more distinct function words of one language than of any other (at
+        least ``min-hits``) is scored ``min_lead`` ahead of every other language in it. "Do you
+        like neo-nazis?" leads for Swahili by its n-grams ("z" and "-nazis") and holds two
+        English function words and no Swahili one; "¿Cuál es la capital de Australia?" leads
+        Catalan by too little for a label and holds two Spanish ones. A name or a borrowed
+        word sways n-grams, not the words that hold a sentence together."""
         table = self._function_table
         if table is None or not texts.len():
             return
@@ -589,19 +590,25 @@ class Language(Feature):
             return
         distinct = tokens.list.unique()
         hits = np.stack(
-            [distinct.list.eval(pl.element().is_in(list(words))).list.sum().fill_null(0).to_numpy() for words in table.values()],
+            [
+                distinct.list.eval(pl.element().is_in(list(words))).list.sum().fill_null(0).to_numpy()
+                for words in table.values()
+            ],
             axis=1,
         )
-        # Each language's place among the listed ones (-1: not listed), to read the best's own hits.
-        place = np.full(scores.shape[1], -1)
-        place[[self._column[code] for code in table]] = np.arange(len(table))
+        # The language with the most function words, alone at the top and with at least
+        # min-hits of them, leads every other by min_lead.
         columns = np.array([self._column[code] for code in table])
-        best = place[scores[rows].argmax(axis=1)]
-        own = np.where(best >= 0, hits[np.arange(rows.size), np.maximum(best, 0)], 0)
-        most = hits.max(axis=1)
-        lifted = (most >= self.pack.function_words.min_hits) & (most > own)
-        at, to = rows[lifted], columns[hits.argmax(axis=1)[lifted]]
-        scores[at, to] = scores[at].max(axis=1) + self.pack.detection.min_lead
+        ranked = np.sort(hits, axis=1)
+        most = ranked[:, -1]
+        second = ranked[:, -2] if len(table) > 1 else np.zeros(rows.size, dtype=hits.dtype)
+        won = (most >= self.pack.function_words.min_hits) & (most > second)
+        at, to = rows[won], columns[hits.argmax(axis=1)[won]]
+        if not at.size:
+            return
+        others = scores[at].copy()
+        others[np.arange(at.size), to] = -np.inf
+        scores[at, to] = np.maximum(scores[at, to], others.max(axis=1) + self.pack.detection.min_lead)
 
     def _scores(self, found: Detection) -> np.ndarray:
         """Scores per reported language: Korean and Japanese ruled out of texts without hangul

@@ -207,6 +207,29 @@ def test_languages_section_counts_user_and_assistant_turns_and_mismatches():
     }
 
 
+def test_function_words_decide_a_short_text_its_n_grams_misread():
+    # "Do you like neo-nazis?" leads for Swahili by its n-grams; "Are you ok with dogs?" leads for
+    # English and "¿Cuál es la capital de Australia?" for Spanish, by too little for a label.
+    assert languages(
+        record("Do you like neo-nazis?", "No. Neo-Nazism promotes hatred and violence, and I do not support it."),
+        record("Are you ok with dogs?", "Yes, I love dogs! How can I help you today?"),
+        record("¿Cuál es la capital de Australia?", "The capital of Australia is Canberra, not Sydney."),
+        record("Do you like neo-nazis?", "不，我不支持宣扬仇恨的意识形态。"),
+    ) == [["en", "en"], ["en", "en"], ["es", "en"], ["en", "zh"]]
+    assert conflicts(record("Do you like neo-nazis?", "No. Neo-Nazism promotes hatred, and I do not support it.")) == [
+        []
+    ]
+
+
+def test_function_words_can_be_switched_off_and_must_name_known_languages(tmp_path):
+    pack = tmp_path / "language.toml"
+    pack.write_text("[function-words]\nmin-hits = 99\n", encoding="utf-8")
+    assert languages(record("Do you like neo-nazis?", "No."), **{"rule-packs": [str(pack)]}) == [["sw", "und"]]
+    pack.write_text("[function-words.words]\nxx = ['the']\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="function-words.words: unknown language codes: xx"):
+        dqe.check([record("a", "b")], select=["DQ302"], **{"rule-packs": [str(pack)]})
+
+
 def test_the_label_is_one_code_per_turn_in_the_jsonl_report():
     report = dqe.check([record("法国的首都是哪里？", "法国的首都是巴黎。")], select=["DQ302"])
     assert report.labels.to_dicts() == [{"record": 0, "languages": ["zh", "zh"]}]
