@@ -570,8 +570,9 @@ class Language(Feature):
         return _Decided(language, plausible, best, second, behind, lead, found.ngrams.copy(), share, lines)
 
     def _function_words(self, texts: pl.Series, scores: np.ndarray) -> None:
-        """A short text with more distinct function words of one language than of any other (at
-        least ``min-hits``) is scored ``min_lead`` ahead of every other language in it. "Do you
+        """A short text, led by less than ``DECISIVE`` nats, with more distinct function words of
+        one language than of any other (at least ``min-hits``) is scored ``min_lead`` ahead of
+        every other language in it. "Do you
         like neo-nazis?" leads for Swahili by its n-grams ("z" and "-nazis") and holds two
         English function words and no Swahili one; "¿Cuál es la capital de Australia?" leads
         Catalan by too little for a label and holds two Spanish ones. A name or a borrowed
@@ -579,8 +580,15 @@ class Language(Feature):
         table = self._function_table
         if table is None or not texts.len():
             return
-        short = texts.str.len_chars() < 12 * self.pack.function_words.max_words
-        rows = np.flatnonzero(short.fill_null(False).to_numpy())
+        # Only texts whose best language leads by less than DECISIVE nats (a few in a hundred),
+        # and short ones: a clear lead, or a long text, has its language.
+        with np.errstate(invalid="ignore"):
+            top = np.partition(scores, -2, axis=1)[:, -2:] if scores.shape[1] > 1 else scores
+            close = np.flatnonzero(np.isfinite(top[:, -1]) & ~(top[:, -1] - top[:, 0] >= DECISIVE))
+        if not close.size:
+            return
+        short = texts.gather(close).str.len_chars() < 12 * self.pack.function_words.max_words
+        rows = close[short.fill_null(False).to_numpy()]
         if not rows.size:
             return
         tokens = texts.gather(rows).str.to_lowercase().str.extract_all(r"[\p{L}']+")

@@ -50,7 +50,7 @@ def _has_han(word: str) -> bool:
 
 _STEP = r"(?m)^\s*(?:\d+[.)、]|[-*•])\s*\S"
 _NO_TOOLS = ("", "[]", "{}", "null")
-_CONTENT_SCAN = 400
+_CONTENT_CHARS = 600  # a turn this long holds content by any measure: no hedge without content
 _JUDGED = {
     "_r": pl.UInt32,
     "turn": pl.Int32,
@@ -255,16 +255,18 @@ class Boilerplate(RecordRule):
         # only the turns the small one finds. Idioms, voice, tool use and content are weighed on
         # the candidates alone.
         flags: dict[str, pl.Series] = {}
+        lengths = turns["answer"].str.len_chars()
         for i, c in enumerate(self.categories):
             scanned = self._scanned(self._extent(c))
+            # Only turns short enough to fail it: a short-only category's, and a no-content
+            # one's (a turn of _CONTENT_CHARS holds content by any measure).
+            limit = min([self.options.short_chars] * c.short_only + [_CONTENT_CHARS] * c.no_content, default=None)
+            gated = turns if limit is None else turns.filter(lengths < limit)
             for k, part in enumerate(c.parts):
-                if part.needs is None:
-                    flags[f"_p{i}_{k}"] = turns.select(scanned.str.contains(part.pattern)).to_series()
-                else:
-                    maybe = turns.filter(scanned.str.contains(part.needs))
-                    flags[f"_p{i}_{k}"] = turns["_t"].is_in(
-                        maybe.filter(scanned.str.contains(part.pattern))["_t"].implode()
-                    )
+                maybe = gated if part.needs is None else gated.filter(scanned.str.contains(part.needs))
+                flags[f"_p{i}_{k}"] = turns["_t"].is_in(
+                    maybe.filter(scanned.str.contains(part.pattern))["_t"].implode()
+                )
         candidates = (
             turns.with_columns(**flags)
             .with_columns(
@@ -279,12 +281,8 @@ class Boilerplate(RecordRule):
 
     def _extent(self, c: BoilerplateCategory) -> int | None:
         """How many characters of a turn the first pass scans for ``c`` (None: all): its head
-        for a 'start' category, as much as a short turn has for a 'short-only' one, and for a
-        'no-content' one the first ``_CONTENT_SCAN``, since a longer turn holds content by any
-        measure."""
-        o = self.options
-        limits = [o.head_chars] * c.start + [o.short_chars] * c.short_only + [_CONTENT_SCAN] * c.no_content
-        return min(limits) if limits else None
+        for a 'start' category; the turns of a 'short-only' or 'no-content' one are short."""
+        return self.options.head_chars if c.start else None
 
     @staticmethod
     def _scanned(extent: int | None) -> pl.Expr:
