@@ -209,7 +209,9 @@ class Boilerplate(RecordRule):
     or question that lists functions) teaches a model to decline what its tools cannot do: a turn
     that declines and gives a tool reason (it names its tools, functions or capabilities, or
     offers what it can do instead) passes, disclaimer included; other refusals and disclaimers
-    fail there as anywhere else, and asking for missing arguments is how tool use goes. The
+    fail there as anywhere else, and asking for missing arguments is how tool use goes. A system
+    prompt that tells the assistant what to decline (the pack's `policy`: "Never give legal
+    advice") makes declining it policy: refusals and disclaimers of that record pass. The
     system prompt and tool schemas are context, not judged. Each finding names its turn; its
     evidence names the category, the span and what decided (the phrase, the structure, or the
     words of content a hedge left)."""
@@ -246,6 +248,7 @@ class Boilerplate(RecordRule):
         self.self_questions = marker_pattern(pack, "self-questions", "patterns", PACK)
         self.tool_context = marker_pattern(pack, "tool-use", "context", PACK)
         self.tool_reasons = marker_pattern(pack, "tool-use", "reasons", PACK)
+        self.policy = marker_pattern(pack, "policy", "patterns", PACK)
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         turns = exchanges(batch).with_row_index("_t")
@@ -297,6 +300,7 @@ class Boilerplate(RecordRule):
         question = pl.col("question")
         turns = turns.with_columns(
             _tool=self._tool_use(batch, turns),
+            _policy=self._policy(batch, turns),
             _other=self._other_voice(turns),
             _q=question.str.to_lowercase(),
             _material=pl.concat_str(
@@ -355,7 +359,7 @@ class Boilerplate(RecordRule):
             if c.in_tool_use == "skip":
                 hit = hit & ~pl.col("_tool")
             elif c.in_tool_use == "unless-tool-reason":
-                hit = hit & ~(pl.col("_tool") & pl.col("_reason"))
+                hit = hit & ~(pl.col("_tool") & pl.col("_reason")) & ~pl.col("_policy")
             if c.no_content:
                 hit = hit & pl.col(f"_empty{i}").fill_null(False)
                 how = pl.format(
@@ -439,6 +443,14 @@ class Boilerplate(RecordRule):
             )
             out = out.join(stats, on="_t", how="left")
         return out
+
+    def _policy(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.Series:
+        """Turns of records whose system prompt tells the assistant what to decline ("Never give
+        investment advice. Explain that you can't"): declining it is following the prompt."""
+        if self.policy is None:
+            return pl.Series([False] * turns.height)
+        system = batch["system"].fill_null("").gather(turns["_r"])
+        return system.str.contains(self.policy)
 
     def _tool_use(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.Series:
         """Turns of tool-use data: a ``tools`` field, a tool call or result among the record's turns,

@@ -407,6 +407,20 @@ def test_hedges_with_content_and_look_alikes_pass(question, answer):
     assert_findings(run_rule("DQ203", [record(question, answer)]), {})
 
 
+def test_a_decline_the_system_prompt_asks_for_is_policy():
+    policy = "You are a bank's assistant. Never give investment or tax advice; explain that you can't."
+    asked = [
+        record("Should I buy Tesla shares?", "I can't give investment advice, but a planner can help.", system=policy),
+        record("Should I buy Tesla shares?", "I can't give investment advice, but a planner can help."),
+        record(
+            "Should I buy Tesla shares?",
+            "I can't give investment advice, but a planner can help.",
+            system="Be friendly. Never ask for a PIN.",
+        ),
+    ]
+    assert_findings(run_rule("DQ203", asked), {1: "refusal", 2: "refusal"})
+
+
 def test_the_demo_record_is_found_at_its_line():
     report = dqe.check([ROOT / "examples" / "demo.jsonl"], select=["DQ203"], complete=True)
     assert [(f.source.rsplit("/", 1)[1], f.turn) for f in report.findings if f.code == "DQ203"] == [
