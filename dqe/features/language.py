@@ -23,6 +23,10 @@ call. On top of it this feature decides what a reader of the report wants to kno
   word once) until a language leads by 40 nats, and need ``min_words`` words besides:
   "Albert Einstein was wikipedia('Albert Einstein')." is no German, "5 teddies * 3
   bunnies/teddy = 15 bunnies" no Welsh. A user's quotes are data, never its language.
+- A short text (``function-words.max-words`` words at most) that leads by less than 20 nats is
+  the language it holds the most distinct function words of (the pack's ``function-words``),
+  where that language has at least ``min-hits`` of them and no other as many: "Do you like
+  neo-nazis?" leads for Swahili by its n-grams and holds "do" and "you".
 - A user turn of several lines, in a disagreeing exchange, is also plausible in the languages
   of its first and last lines: a Chinese instruction over English material may be answered in
   either.
@@ -88,6 +92,8 @@ _KANA_SHARE = 0.25
 # sentences of arithmetic led by 20 nats for Welsh at 16 positions; scoring every n-gram
 # instead changed no label of GSM8K's 14,946 texts).
 _DECISIVE_AGAIN = 40.0
+# Characters a word of a short text takes at most, to pass over long texts before counting words.
+_CHARS_PER_WORD = 12
 # Words a text detected again needs for its plausible languages to count (two words are enough
 # to say "not Chinese"); a label needs the pack's min_words.
 _PLAUSIBLE_WORDS = 2
@@ -572,11 +578,11 @@ class Language(Feature):
     def _function_words(self, texts: pl.Series, scores: np.ndarray) -> None:
         """A short text, led by less than ``DECISIVE`` nats, with more distinct function words of
         one language than of any other (at least ``min-hits``) is scored ``min_lead`` ahead of
-        every other language in it. "Do you
-        like neo-nazis?" leads for Swahili by its n-grams ("z" and "-nazis") and holds two
-        English function words and no Swahili one; "¿Cuál es la capital de Australia?" leads
-        Catalan by too little for a label and holds two Spanish ones. A name or a borrowed
-        word sways n-grams, not the words that hold a sentence together."""
+        every other language in it. "Do you like neo-nazis?" leads for Swahili by its n-grams
+        ("z" and "-nazis") and holds two English function words and no Swahili one; "¿Cuál es
+        la capital de Australia?" leads Catalan by too little for a label and holds two Spanish
+        ones. A name or a borrowed word sways n-grams, not the words that hold a sentence
+        together."""
         table = self._function_table
         if table is None or not texts.len():
             return
@@ -587,7 +593,7 @@ class Language(Feature):
             close = np.flatnonzero(np.isfinite(top[:, -1]) & ~(top[:, -1] - top[:, 0] >= DECISIVE))
         if not close.size:
             return
-        short = texts.gather(close).str.len_chars() < 12 * self.pack.function_words.max_words
+        short = texts.gather(close).str.len_chars() < _CHARS_PER_WORD * self.pack.function_words.max_words
         rows = close[short.fill_null(False).to_numpy()]
         if not rows.size:
             return
