@@ -23,6 +23,10 @@ call. On top of it this feature decides what a reader of the report wants to kno
   word once) until a language leads by 40 nats, and need ``min_words`` words besides:
   "Albert Einstein was wikipedia('Albert Einstein')." is no German, "5 teddies * 3
   bunnies/teddy = 15 bunnies" no Welsh. A user's quotes are data, never its language.
+- A short text (``function-words.max-words`` words at most) that leads by less than 20 nats is
+  the language it holds the most distinct function words of (the pack's ``function-words``),
+  where that language has at least ``min-hits`` of them and no other as many: "Do you like
+  neo-nazis?" leads for Swahili by its n-grams and holds "do" and "you".
 - A user turn of several lines, in a disagreeing exchange, is also plausible in the languages
   of its first and last lines: a Chinese instruction over English material may be answered in
   either.
@@ -88,6 +92,8 @@ _KANA_SHARE = 0.25
 # sentences of arithmetic led by 20 nats for Welsh at 16 positions; scoring every n-gram
 # instead changed no label of GSM8K's 14,946 texts).
 _DECISIVE_AGAIN = 40.0
+# Characters a word of a short text takes at most, to pass over long texts before counting words.
+_CHARS_PER_WORD = 12
 # Words a text detected again needs for its plausible languages to count (two words are enough
 # to say "not Chinese"); a label needs the pack's min_words.
 _PLAUSIBLE_WORDS = 2
@@ -211,6 +217,13 @@ class _TranslationPack(BaseModel):
     mentions: list[str] = Field(default_factory=list)
 
 
+class _FunctionWordsPack(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_words: int = Field(12, ge=0, alias="max-words")
+    min_hits: int = Field(2, ge=1, alias="min-hits")
+    words: dict[str, list[str]] = Field(default_factory=dict)
+
+
 class LanguagePack(BaseModel):
     """The ``language`` rule pack (``rules/language.toml``)."""
 
@@ -219,6 +232,7 @@ class LanguagePack(BaseModel):
     detection: _DetectionPack = Field(default_factory=_DetectionPack)
     mismatch: _MismatchPack = Field(default_factory=_MismatchPack)
     translation: _TranslationPack = Field(default_factory=_TranslationPack)
+    function_words: _FunctionWordsPack = Field(default_factory=_FunctionWordsPack, alias="function-words")
     names: dict[str, str] = Field(default_factory=dict)
 
 
@@ -240,6 +254,9 @@ def load_pack(data: dict[str, Any]) -> LanguagePack:
     unknown = sorted({code for code in pack.names.values() if normalize_code(code) not in known_languages()})
     if unknown:
         raise ConfigError(f"rule pack '{PACK}': names map to unknown language codes: {', '.join(unknown)}")
+    unknown = sorted(code for code in pack.function_words.words if normalize_code(code) not in known_languages())
+    if unknown:
+        raise ConfigError(f"rule pack '{PACK}': function-words.words: unknown language codes: {', '.join(unknown)}")
     return pack
 
 
@@ -412,6 +429,8 @@ class Language(Feature):
         self._source = np.array([reported.index(code) for code in self._codes])
         self._merged = [i for i, code in enumerate(profiled) if code in _MERGED]
         self._column = {code: i for i, code in enumerate(self._codes)}
+        listed = {normalize_code(code): words for code, words in self.pack.function_words.words.items() if words}
+        self._function_table = {code: frozenset(w.lower() for w in ws) for code, ws in listed.items()} or None
         self._names = {name.lower(): normalize_code(code) for name, code in self.pack.names.items()}
         translation = self.pack.translation
         self._asks = _alternation(translation.patterns)
@@ -431,7 +450,8 @@ class Language(Feature):
         owner = turns["_r"].to_numpy()[judged]
         asks = user[judged]
         texts = turns["text"].fill_null("").gather(judged)
-        found = self._decide(self.identifier.identify(without_code(texts), replay=False))
+        bare = without_code(texts)
+        found = self._decide(self.identifier.identify(bare, replay=False), bare)
         # The user turn before each turn (-1: none).
         last = np.maximum.accumulate(np.where(asks, np.arange(judged.size), -1))
         question = np.where(last >= np.searchsorted(owner, owner, side="left"), last, -1)
@@ -510,10 +530,11 @@ class Language(Feature):
             .fill_null(False),
         )
 
-    def _decide(self, found: Detection, counted: np.ndarray | None = None) -> _Decided:
+    def _decide(self, found: Detection, texts: pl.Series, counted: np.ndarray | None = None) -> _Decided:
         """Per text, its label (a language or ``UND``), the bits of its plausible languages and
         what decided. ``counted``: words per text, which must reach ``min_words``."""
         scores = self._scores(found)
+        self._function_words(texts, scores)
         rows = np.arange(scores.shape[0])
         best = scores.argmax(axis=1) if rows.size else rows
         first = scores[rows, best]
@@ -553,6 +574,55 @@ class Language(Feature):
             plausible[mostly] = np.where(share[mostly] < 1 - detection.cjk_share, _ANY, _BITS[chosen])
         lines = np.zeros(rows.size, dtype=np.uint64)
         return _Decided(language, plausible, best, second, behind, lead, found.ngrams.copy(), share, lines)
+
+    def _function_words(self, texts: pl.Series, scores: np.ndarray) -> None:
+        """A short text, led by less than ``DECISIVE`` nats, with more distinct function words of
+        one language than of any other (at least ``min-hits``) is scored ``min_lead`` ahead of
+        every other language in it. "Do you like neo-nazis?" leads for Swahili by its n-grams
+        ("z" and "-nazis") and holds two English function words and no Swahili one; "¿Cuál es
+        la capital de Australia?" leads Catalan by too little for a label and holds two Spanish
+        ones. A name or a borrowed word sways n-grams, not the words that hold a sentence
+        together."""
+        table = self._function_table
+        if table is None or not texts.len():
+            return
+        # Only texts whose best language leads by less than DECISIVE nats (a few in a hundred),
+        # and short ones: a clear lead, or a long text, has its language.
+        with np.errstate(invalid="ignore"):
+            top = np.partition(scores, -2, axis=1)[:, -2:] if scores.shape[1] > 1 else scores
+            close = np.flatnonzero(np.isfinite(top[:, -1]) & ~(top[:, -1] - top[:, 0] >= DECISIVE))
+        if not close.size:
+            return
+        short = texts.gather(close).str.len_chars() < _CHARS_PER_WORD * self.pack.function_words.max_words
+        rows = close[short.fill_null(False).to_numpy()]
+        if not rows.size:
+            return
+        tokens = texts.gather(rows).str.to_lowercase().str.extract_all(r"[\p{L}']+")
+        few = (tokens.list.len() <= self.pack.function_words.max_words).fill_null(False).to_numpy()
+        rows, tokens = rows[few], tokens.filter(pl.Series(few))
+        if not rows.size:
+            return
+        distinct = tokens.list.unique()
+        hits = np.stack(
+            [
+                distinct.list.eval(pl.element().is_in(list(words))).list.sum().fill_null(0).to_numpy()
+                for words in table.values()
+            ],
+            axis=1,
+        )
+        # The language with the most function words, alone at the top and with at least
+        # min-hits of them, leads every other by min_lead.
+        columns = np.array([self._column[code] for code in table])
+        ranked = np.sort(hits, axis=1)
+        most = ranked[:, -1]
+        second = ranked[:, -2] if len(table) > 1 else np.zeros(rows.size, dtype=hits.dtype)
+        won = (most >= self.pack.function_words.min_hits) & (most > second)
+        at, to = rows[won], columns[hits.argmax(axis=1)[won]]
+        if not at.size:
+            return
+        others = scores[at].copy()
+        others[np.arange(at.size), to] = -np.inf
+        scores[at, to] = np.maximum(scores[at, to], others.max(axis=1) + self.pack.detection.min_lead)
 
     def _scores(self, found: Detection) -> np.ndarray:
         """Scores per reported language: Korean and Japanese ruled out of texts without hangul
@@ -615,7 +685,7 @@ class Language(Feature):
         language leads by ``_DECISIVE_AGAIN`` nats, words counted."""
         cleaned = prose(texts, self.pack.detection.min_words, quotes)
         found = self.identifier.identify(cleaned, replay=False, decisive=_DECISIVE_AGAIN)
-        return self._decide(found, words(cleaned).to_numpy())
+        return self._decide(found, cleaned, words(cleaned).to_numpy())
 
     def _anchor(self, owner: np.ndarray, found: _Decided, differ: np.ndarray) -> None:
         """In the records whose turns' best languages differ, label each determined turn with the

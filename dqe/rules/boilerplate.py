@@ -50,7 +50,7 @@ def _has_han(word: str) -> bool:
 
 _STEP = r"(?m)^\s*(?:\d+[.)、]|[-*•])\s*\S"
 _NO_TOOLS = ("", "[]", "{}", "null")
-_CONTENT_SCAN = 400
+_CONTENT_CHARS = 600  # a turn this long holds content by any measure: no hedge without content
 _JUDGED = {
     "_r": pl.UInt32,
     "turn": pl.Int32,
@@ -209,7 +209,9 @@ class Boilerplate(RecordRule):
     or question that lists functions) teaches a model to decline what its tools cannot do: a turn
     that declines and gives a tool reason (it names its tools, functions or capabilities, or
     offers what it can do instead) passes, disclaimer included; other refusals and disclaimers
-    fail there as anywhere else, and asking for missing arguments is how tool use goes. The
+    fail there as anywhere else, and asking for missing arguments is how tool use goes. A system
+    prompt that tells the assistant what to decline (the pack's `policy`: "Never give legal
+    advice") makes declining it policy: refusals and disclaimers of that record pass. The
     system prompt and tool schemas are context, not judged. Each finding names its turn; its
     evidence names the category, the span and what decided (the phrase, the structure, or the
     words of content a hedge left)."""
@@ -246,6 +248,7 @@ class Boilerplate(RecordRule):
         self.self_questions = marker_pattern(pack, "self-questions", "patterns", PACK)
         self.tool_context = marker_pattern(pack, "tool-use", "context", PACK)
         self.tool_reasons = marker_pattern(pack, "tool-use", "reasons", PACK)
+        self.policy = marker_pattern(pack, "policy", "patterns", PACK)
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         turns = exchanges(batch).with_row_index("_t")
@@ -255,16 +258,18 @@ class Boilerplate(RecordRule):
         # only the turns the small one finds. Idioms, voice, tool use and content are weighed on
         # the candidates alone.
         flags: dict[str, pl.Series] = {}
+        lengths = turns["answer"].str.len_chars()
         for i, c in enumerate(self.categories):
             scanned = self._scanned(self._extent(c))
+            # Only turns short enough to fail it: a short-only category's, and a no-content
+            # one's (a turn of _CONTENT_CHARS holds content by any measure).
+            limit = min([self.options.short_chars] * c.short_only + [_CONTENT_CHARS] * c.no_content, default=None)
+            gated = turns if limit is None else turns.filter(lengths < limit)
             for k, part in enumerate(c.parts):
-                if part.needs is None:
-                    flags[f"_p{i}_{k}"] = turns.select(scanned.str.contains(part.pattern)).to_series()
-                else:
-                    maybe = turns.filter(scanned.str.contains(part.needs))
-                    flags[f"_p{i}_{k}"] = turns["_t"].is_in(
-                        maybe.filter(scanned.str.contains(part.pattern))["_t"].implode()
-                    )
+                maybe = gated if part.needs is None else gated.filter(scanned.str.contains(part.needs))
+                flags[f"_p{i}_{k}"] = turns["_t"].is_in(
+                    maybe.filter(scanned.str.contains(part.pattern))["_t"].implode()
+                )
         candidates = (
             turns.with_columns(**flags)
             .with_columns(
@@ -279,12 +284,8 @@ class Boilerplate(RecordRule):
 
     def _extent(self, c: BoilerplateCategory) -> int | None:
         """How many characters of a turn the first pass scans for ``c`` (None: all): its head
-        for a 'start' category, as much as a short turn has for a 'short-only' one, and for a
-        'no-content' one the first ``_CONTENT_SCAN``, since a longer turn holds content by any
-        measure."""
-        o = self.options
-        limits = [o.head_chars] * c.start + [o.short_chars] * c.short_only + [_CONTENT_SCAN] * c.no_content
-        return min(limits) if limits else None
+        for a 'start' category; the turns of a 'short-only' or 'no-content' one are short."""
+        return self.options.head_chars if c.start else None
 
     @staticmethod
     def _scanned(extent: int | None) -> pl.Expr:
@@ -299,6 +300,7 @@ class Boilerplate(RecordRule):
         question = pl.col("question")
         turns = turns.with_columns(
             _tool=self._tool_use(batch, turns),
+            _policy=self._policy(batch, turns),
             _other=self._other_voice(turns),
             _q=question.str.to_lowercase(),
             _material=pl.concat_str(
@@ -357,7 +359,7 @@ class Boilerplate(RecordRule):
             if c.in_tool_use == "skip":
                 hit = hit & ~pl.col("_tool")
             elif c.in_tool_use == "unless-tool-reason":
-                hit = hit & ~(pl.col("_tool") & pl.col("_reason"))
+                hit = hit & ~(pl.col("_tool") & pl.col("_reason")) & ~pl.col("_policy")
             if c.no_content:
                 hit = hit & pl.col(f"_empty{i}").fill_null(False)
                 how = pl.format(
@@ -441,6 +443,14 @@ class Boilerplate(RecordRule):
             )
             out = out.join(stats, on="_t", how="left")
         return out
+
+    def _policy(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.Series:
+        """Turns of records whose system prompt tells the assistant what to decline ("Never give
+        investment advice. Explain that you can't"): declining it is following the prompt."""
+        if self.policy is None:
+            return pl.Series([False] * turns.height)
+        system = batch["system"].fill_null("").gather(turns["_r"])
+        return system.str.contains(self.policy)
 
     def _tool_use(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.Series:
         """Turns of tool-use data: a ``tools`` field, a tool call or result among the record's turns,

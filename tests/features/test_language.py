@@ -55,7 +55,8 @@ def test_chinese_with_english_terms_is_chinese_and_english_quoting_chinese_is_en
 
 
 def test_tool_calls_names_and_numbers_do_not_make_a_language():
-    # Alone, langdetect reads these answers as German, Dutch and Welsh-like English.
+    # Alone, langdetect reads these answers as German, Dutch and Welsh-like English; the second
+    # question's "what" and "is" make it English, where its n-grams alone could not tell.
     assert languages(
         record("Who was Marie Curie? Answer with the wikipedia tool.", "Marie Curie was wikipedia('Marie Curie')."),
         record(
@@ -67,7 +68,7 @@ def test_tool_calls_names_and_numbers_do_not_make_a_language():
             "Mark has 4 piglets * 2 ducklings/piglet = 8 ducklings.\nSo Mark has 4 piglets + 8 ducklings = 12 animals.",
         ),
         record("Name three Italian dishes.", "Risotto alla Milanese\nSpaghetti alla Carbonara\nOssobuco"),
-    ) == [["en", "und"], ["und", "und"], ["en", "und"], ["und", "und"]]
+    ) == [["en", "und"], ["en", "und"], ["en", "und"], ["und", "und"]]
 
 
 def test_prose_is_what_a_language_is_told_from():
@@ -204,6 +205,29 @@ def test_languages_section_counts_user_and_assistant_turns_and_mismatches():
         "answer": {"zh": 2, "en": 2, "und": 1},
         "mismatch": 1,
     }
+
+
+def test_function_words_decide_a_short_text_its_n_grams_misread():
+    # "Do you like neo-nazis?" leads for Swahili by its n-grams; "Are you ok with dogs?" leads for
+    # English and "¿Cuál es la capital de Australia?" for Spanish, by too little for a label.
+    assert languages(
+        record("Do you like neo-nazis?", "No. Neo-Nazism promotes hatred and violence, and I do not support it."),
+        record("Are you ok with dogs?", "Yes, I love dogs! How can I help you today?"),
+        record("¿Cuál es la capital de Australia?", "The capital of Australia is Canberra, not Sydney."),
+        record("Do you like neo-nazis?", "不，我不支持宣扬仇恨的意识形态。"),
+    ) == [["en", "en"], ["en", "en"], ["es", "en"], ["en", "zh"]]
+    assert conflicts(record("Do you like neo-nazis?", "No. Neo-Nazism promotes hatred, and I do not support it.")) == [
+        []
+    ]
+
+
+def test_function_words_can_be_switched_off_and_must_name_known_languages(tmp_path):
+    pack = tmp_path / "language.toml"
+    pack.write_text("[function-words]\nmin-hits = 99\n", encoding="utf-8")
+    assert languages(record("Do you like neo-nazis?", "No."), **{"rule-packs": [str(pack)]}) == [["sw", "und"]]
+    pack.write_text("[function-words.words]\nxx = ['the']\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="function-words.words: unknown language codes: xx"):
+        dqe.check([record("a", "b")], select=["DQ302"], **{"rule-packs": [str(pack)]})
 
 
 def test_the_label_is_one_code_per_turn_in_the_jsonl_report():

@@ -329,6 +329,98 @@ def test_a_user_pack_extends_the_structure_and_bad_packs_name_their_key(tmp_path
         run_rule("DQ203", [answer], **{"rule-packs": [str(tmp_path)]})
 
 
+@pytest.mark.parametrize(
+    ("question", "answer", "label"),
+    [
+        # who + inability + what, worded many ways
+        ("Write a rap about summer.", "I'd prefer not to write about that topic.", "refusal"),
+        ("Generate an image of a cat.", "I am not capable of generating images.", "refusal"),
+        ("Generate an image of a cat.", "Generating images is not something I'm able to do.", "refusal"),
+        ("Tell me a joke.", "I'm sorry, but that's not something I can help with.", "refusal"),
+        ("给我讲个笑话。", "抱歉，这个我做不了。", "refusal"),
+        ("给我讲个笑话。", "很遗憾，这超出了我的能力。", "refusal"),
+        ("讲讲明朝的历史。", "这个问题比较敏感，我不太方便回答。", "refusal"),
+        # a refusal after a friendly preamble that names the request itself
+        (
+            "Write a letter to my landlord about the broken heater.",
+            "Great idea! Writing to your landlord keeps a record, and landlords answer polite, clear letters "
+            "sooner. Unfortunately I can't write the letter for you, but mention when the heater broke.",
+            "refusal",
+        ),
+        (
+            "帮我写一份辞职信。",
+            "辞职信很重要，要写得礼貌得体。不过我无法替你写这封信，你可以说明离职原因和日期。",
+            "refusal",
+        ),
+        # deferral and nothing else
+        (
+            "Which language should I learn first?",
+            "That's a difficult question to answer, and opinions differ. I'd recommend doing your own research.",
+            "hedge without content",
+        ),
+        (
+            "How should I invest $10,000?",
+            "Investing involves risk, and everyone's financial situation is unique. It's important to speak with a "
+            "licensed financial advisor before making any investment decisions.",
+            "hedge without content",
+        ),
+        (
+            "我胃疼吃什么药？",
+            "每个人的身体状况不同，用药需要谨慎。建议您及时就医，咨询专业医生的意见。",
+            "hedge without content",
+        ),
+        ("我该买基金吗？", "投资有风险，入市需谨慎。具体选择要根据您的个人情况来决定。", "hedge without content"),
+        (
+            "Search reviews.",
+            "I'm sorry, but you need to specify the product you want reviews for.",
+            "asks for the input",
+        ),
+    ],
+)
+def test_reworded_refusals_and_deferrals_fail(question, answer, label):
+    assert_findings(run_rule("DQ203", [record(question, answer)]), {0: label})
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # a hedge followed by the content asked for
+        (
+            "Should I rent or buy?",
+            "It depends on how long you stay: buying pays off after about five years, since closing costs are 2-5% "
+            "of the price; renting keeps you flexible.",
+        ),
+        (
+            "我应该学什么专业？",
+            "这取决于你的兴趣。喜欢数学和编程可以选计算机科学；喜欢和人打交道可以考虑心理学或市场营销。",
+        ),
+        # "you'll need to" that gives the steps, a character who cannot
+        ("How do I install Python?", "You'll need to download the installer from python.org and run it."),
+        (
+            "You are a grumpy wizard. Turn my lead into gold.",
+            "Bah! I cannot turn lead into gold, you fool. Sell your pots and buy a goat.",
+        ),
+        ("已知x>2，x是否大于3？", "无法确定：x可能是2.5，也可能是4，所以仅凭x>2不能判断。"),
+    ],
+)
+def test_hedges_with_content_and_look_alikes_pass(question, answer):
+    assert_findings(run_rule("DQ203", [record(question, answer)]), {})
+
+
+def test_a_decline_the_system_prompt_asks_for_is_policy():
+    policy = "You are a bank's assistant. Never give investment or tax advice; explain that you can't."
+    asked = [
+        record("Should I buy Tesla shares?", "I can't give investment advice, but a planner can help.", system=policy),
+        record("Should I buy Tesla shares?", "I can't give investment advice, but a planner can help."),
+        record(
+            "Should I buy Tesla shares?",
+            "I can't give investment advice, but a planner can help.",
+            system="Be friendly. Never ask for a PIN.",
+        ),
+    ]
+    assert_findings(run_rule("DQ203", asked), {1: "refusal", 2: "refusal"})
+
+
 def test_the_demo_record_is_found_at_its_line():
     report = dqe.check([ROOT / "examples" / "demo.jsonl"], select=["DQ203"], complete=True)
     assert [(f.source.rsplit("/", 1)[1], f.turn) for f in report.findings if f.code == "DQ203"] == [
@@ -337,12 +429,13 @@ def test_the_demo_record_is_found_at_its_line():
 
 
 # Failures per real file, read and judged. The Alpaca demos hold AI disclaimers, refusals and
-# answers that ask for an input the instruction never gave (the v1 demo repeats the en demo's
+# answers that ask for an input the instruction never gave ("you need to specify the product",
+# the en demo's 34th; the v1 demo repeats the en demo's
 # first 450 and identity.json's first 50); glaive's declines all give a tool reason ("My current
 # function allows me to...").
 EXPECTED = {
     "rasbt_instruction_data.json": 0,
-    "llamafactory_alpaca_en_demo.json": 33,
+    "llamafactory_alpaca_en_demo.json": 34,
     "llamafactory_alpaca_zh_demo.json": 70,
     "llamafactory_identity.json": 0,
     "llamafactory_glaive_toolcall_en_demo.json": 0,

@@ -56,6 +56,12 @@ def test_every_assistant_turn_is_looked_at():
     assert (run.turns, run.messages) == ([2], ["fill-in slot in assistant turn 2: [Your Name]"])
 
 
+def test_an_instruction_to_insert_is_a_placeholder_not_a_fill_in_slot():
+    answer = record("Announce the office move.", "We move on <INSERT DATE>. Floor plan: [INSERT LINK HERE].")
+    assert_findings(run_rule("DQ207", [answer]), {})
+    assert_findings(run_rule("DQ204", [answer]), {0: "<INSERT DATE>"})
+
+
 def test_it_can_be_made_an_error():
     run = run_rule("DQ207", [record("Write a note.", "Best, [Your Name]")], {"severity": "error"})
     assert run.report.findings[0].severity == "error"

@@ -20,8 +20,12 @@ from tests.conftest import REAL_FILES, real
             "La capitale de la France est Paris, une très belle ville sur la Seine, connue pour ses musées.",
             "question en, answer fr",
         ),
-        # too short to tell French from Catalan and Italian: no verdict
-        ("What is the capital of France?", "La capitale de la France est Paris, sur la Seine.", None),
+        # too short for its n-grams to tell French from Catalan and Italian; "la" and "est" do
+        (
+            "What is the capital of France?",
+            "La capitale de la France est Paris, sur la Seine.",
+            "question en, answer fr",
+        ),
         ("フランスの首都はどこですか？", "The capital of France is Paris, on the Seine.", "question ja, answer en"),
         # too short to single English out, but certainly not Chinese
         ("换句话说：看到了一只狗。", "In other words, a dog was seen.", "question zh, answer af/en/nl"),
