@@ -7,7 +7,9 @@ with every built-in DQ rule and complete findings, and compares findings and lab
 truth: precision and recall per record rule (all records, and random, enriched and hand-written
 picks apart), the share of true positives whose finding names the right turn, DQ401/DQ402 pairs
 against `duplicate_of`, category accuracy with its confusion matrix, subject, domain and
-chain-of-thought need.
+chain-of-thought need; and the domain from the question alone (answers blanked, as a gate sees a
+set whose answers are yet to be written): the vertical records found and the general records
+kept general.
 
     python benchmarks/bench_judgments.py                # the figures
     python benchmarks/bench_judgments.py --json         # the same as JSON
@@ -31,6 +33,12 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 import dqe
+from dqe.engine.config import load_config
+from dqe.engine.context import Context
+from dqe.engine.plugins import load_plugins
+from dqe.features.category import Category as CategoryFeature
+from dqe.features.domain import Domain as DomainFeature
+from dqe.io.reader import Reader
 
 ROOT = Path(__file__).resolve().parent.parent
 JUDGMENTS = ROOT / "benchmarks" / "judgments"
@@ -204,6 +212,21 @@ class Run:
     roles: dict[str, list[str]]  # id -> roles of its turns, as dqe numbers them (1-based)
     labels: dict[str, dict[str, Any]]  # id -> category, subject, domain, cot_need
     partners: dict[str, list[str]]  # id -> ids a DQ401/DQ402 finding names as the record kept
+    alone: dict[str, str]  # id -> domain from the question alone (answers blanked)
+
+
+def domains_from_question(folder: Path, where: dict[str, str]) -> dict[str, str]:
+    """The domain feature on every record of ``folder`` with its answer blanked, by judgement id."""
+    registry = load_plugins()
+    context = Context(load_config(discover=False), registry)
+    category, domain = CategoryFeature(context), DomainFeature(context)
+    alone: dict[str, str] = {}
+    for path in sorted(folder.glob("*.jsonl")):
+        for batch in Reader(path, registry.formats):
+            blank = batch.frame.with_columns(answer=pl.lit(""))
+            labels = domain.compute(blank.hstack(category.compute(blank).get_columns()))["domain_pred"]
+            alone.update((where[f"{path}:{line}"], d) for line, d in zip(batch.frame["_line"], labels, strict=True))
+    return alone
 
 
 def run_dqe(judgments: list[Judgment], data: Path = DATA) -> Run:
@@ -216,6 +239,7 @@ def run_dqe(judgments: list[Judgment], data: Path = DATA) -> Run:
         records = report.records.select("record", "source")
         ids = {rec: where[src] for rec, src in records.iter_rows()}
         texts = report.record_texts(ids)
+        alone = domains_from_question(folder, where)
     if report.summary.invalid:
         bad = report.findings_frame.filter(pl.col("code") == "DQ000")
         raise JudgmentError(
@@ -238,6 +262,7 @@ def run_dqe(judgments: list[Judgment], data: Path = DATA) -> Run:
         roles={ids[rec]: [t.role for t in text.turns] for rec, text in texts.items()},
         labels=labels,
         partners=dict(partners),
+        alone=alone,
     )
 
 
@@ -373,6 +398,14 @@ def score_labels(judgments: list[Judgment], run: Run) -> dict[str, Any]:
     out["category"]["open_qa_predicted_share"] = _ratio(sum(c["open-qa"] for c in confusion.values()), n)
     out["category"]["open_qa_true_share"] = _ratio(sum(confusion["open-qa"].values()), n)
     out["category"]["confusion"] = {t: dict(c.most_common()) for t, c in sorted(confusion.items())}
+    vertical = [j for j in judgments if j.domain != "general"]
+    general = [j for j in judgments if j.domain == "general"]
+    out["domain"]["from_question"] = {
+        "accuracy": _ratio(sum(run.alone[j.id] == j.domain for j in judgments), len(judgments)),
+        "vertical": len(vertical),
+        "vertical_found": _ratio(sum(run.alone[j.id] == j.domain for j in vertical), len(vertical)),
+        "general_kept": _ratio(sum(run.alone[j.id] == "general" for j in general), len(general)),
+    }
     return out
 
 
@@ -401,6 +434,9 @@ def floor_figures(results: dict[str, Any]) -> dict[str, float]:
     for name, label in results["labels"].items():
         if label["available"]:
             flat[f"labels.{name}-accuracy"] = label["accuracy"]["all"]
+    alone = results["labels"]["domain"]["from_question"]
+    flat["labels.domain-from-question-vertical-found"] = alone["vertical_found"]
+    flat["labels.domain-from-question-general-kept"] = alone["general_kept"]
     return {k: v for k, v in flat.items() if v is not None}
 
 
@@ -453,6 +489,11 @@ def render(results: dict[str, Any]) -> str:
             f"{name:<9} accuracy: {_pct(acc['all'])} (random {_pct(acc['random'])}, enriched {_pct(acc['enriched'])}, "
             f"hand-written {_pct(acc['handwritten'])})"
         )
+    q = labels["domain"]["from_question"]
+    lines.append(
+        f"domain from the question alone: {_pct(q['accuracy'])}; vertical records {q['vertical']}, found "
+        f"{_pct(q['vertical_found'])}; general records kept general {_pct(q['general_kept'])}"
+    )
     c = labels["category"]
     lines += [
         f"open-qa: predicted for {_pct(c['open_qa_predicted_share'])} of records, true for {_pct(c['open_qa_true_share'])}",

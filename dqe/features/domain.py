@@ -4,11 +4,13 @@ The built-in classifier, ``lexicon``, reads the packs in ``rules/domains/``: eac
 domain (medical, legal, finance, ...) has a lexicon in several languages. A domain is what the
 question asks about, so the request line (the question's first line) carries the evidence: each
 distinct term of a domain in it is a hit, a ``strong`` term (one that alone places a question in
-the domain: "ibuprofen", "lawsuit", "mortgage") two. Terms in the input below the request line
-(a passage to work on) count half. In a conversation the earlier user turns and the system
-prompt are part of what is asked ("Thanks, that helps" after a question about a rash is
-medical; a bank's assistant is asked about finance): their terms count in full. The answer only supports a domain the question already
-touches: half a hit a term, one hit at most. A record goes to the domain with the most hits, if
+the domain: "ibuprofen", "lawsuit", "mortgage", "my knee hurts") two. Terms in the input below
+the request line (a passage to work on) count half. The system prompt is part of what is asked
+(a bank's assistant is asked about finance): its terms count in full. So do the earlier user
+turns of a conversation when the last question is a short follow-up ("Thanks, that helps" after
+a question about a rash is medical); a question of its own after them ("what is overfitting?"
+after a talk about stock prices) keeps half their weight. The answer only supports a domain the
+question already touches: half a hit a term, one hit at most. A record goes to the domain with the most hits, if
 that reaches the pack's ``min-hits``; a record whose task category is one the general pack
 names (a word problem, a program, a story) is general whatever its words. Three regex passes
 per domain over the whole batch, no Python loop per record.
@@ -29,8 +31,13 @@ from dqe.hookspecs import hookimpl
 PREFIX = "domains/"
 GENERAL_DOMAIN = "general"  # the label of a record no vertical lexicon matches
 HEAD_CHARS = 1000  # of the question and of the answer: enough to tell, cheap to scan
-CONTEXT_HIT = 1.0  # a term in the system prompt or an earlier user turn: part of what is asked
-INPUT_HIT = 0.5  # a term in the input below the request line (a passage to work on) is half a hit
+CONTEXT_HIT = 1.0  # a term in the system prompt, or an earlier user turn before a follow-up: part of what is asked
+EARLIER_HIT = 0.5  # a term in an earlier user turn before a question of its own
+FOLLOW_UP_BYTES = 60  # a last question this short leans on the turns before it ("What about Microsoft?", 谢谢你的信息)
+INPUT_HIT = 0.5  # a term in a passage below the request line (a text to work on) is half a hit
+INPUT_MOST = 1.5  # and a passage alone cannot place a record: it supports what the request line names
+TOPIC_BYTES = 60  # an input this short names the topic the request line asks about ("Product: Headphones"): in full
+STRONG_FIRST = 0.01  # between domains of equal hits, the one the question names more strong terms of wins
 ANSWER_HIT = 0.5  # and so is a term in the answer, for a domain the question touches
 ANSWER_MOST = 1.0  # and all of them together at most
 
@@ -80,14 +87,16 @@ def _lexicon(name: str, pack: dict[str, Any]) -> Lexicon:
     )
 
 
-def general_categories(context: Any) -> set[str]:
+def general_categories(context: Any, key: str = "categories") -> set[str]:
     """The task categories whose records are general whatever their topic (the general pack's
-    ``domain.categories``): a word problem about money trains arithmetic, not finance."""
+    ``domain.categories``: a story about a doctor trains storytelling), or, with ``key``
+    ``named-categories``, general unless their request line names a strong term (a word problem
+    about money trains arithmetic; one about compound interest, finance)."""
     name = f"{PREFIX}{GENERAL_DOMAIN}"
     spec = context.pack(name).get("domain", {}) if name in context.packs.names(PREFIX) else {}
-    names = spec.get("categories", []) if isinstance(spec, dict) else []
+    names = spec.get(key, []) if isinstance(spec, dict) else []
     if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
-        raise ConfigError(f"rule pack '{name}': domain.categories must be a list of category names")
+        raise ConfigError(f"rule pack '{name}': domain.{key} must be a list of category names")
     return set(names)
 
 
@@ -112,26 +121,39 @@ def _found(text: str, lexicon: Lexicon) -> pl.Expr:
 
 
 def _hits(lexicon: Lexicon) -> pl.Expr:
-    """The evidence of one domain: the hits of its request line and of the conversation before
-    it, half those of the input below it, and, where the question has any, half those of the
-    answer (one at most)."""
-    question = _found("_line", lexicon) + INPUT_HIT * _found("_rest", lexicon) + CONTEXT_HIT * _found("_ctx", lexicon)
+    """The evidence of one domain: the hits of its request line, of the system prompt and of the
+    turns before it (half before a question of its own), those of a short input (a topic) or
+    half those of a passage (1.5 at most), and, where the question has any, half those of the
+    answer (one at most). A record of a category the general pack names only where its request
+    line names a strong term is general without one. Ties go to the domain with more strong terms
+    in the request line and the turns before it."""
+    strong = _distinct("_line", lexicon.strong) if lexicon.strong else pl.lit(0.0)
+    named = strong + _distinct("_ctx", lexicon.strong) if lexicon.strong else pl.lit(0.0)
+    earlier = pl.when(pl.col("_follow_up")).then(CONTEXT_HIT).otherwise(EARLIER_HIT) * _found("_ctx", lexicon)
+    rest = _found("_rest", lexicon)
+    topic = pl.col("_rest").str.len_bytes() <= TOPIC_BYTES
+    question = (
+        _found("_line", lexicon)
+        + pl.when(topic).then(rest).otherwise((INPUT_HIT * rest).clip(0.0, INPUT_MOST))
+        + CONTEXT_HIT * _found("_sys", lexicon)
+        + earlier
+    )
     answer = (ANSWER_HIT * _found("_a", lexicon)).clip(0.0, ANSWER_MOST)
     hits = question + pl.when(question > 0).then(answer).otherwise(0.0)
-    return pl.when(hits >= lexicon.min_hits).then(hits).otherwise(0.0).alias(lexicon.name)
+    enough = (hits >= lexicon.min_hits) & (~pl.col("_named_only") | (strong > 0))
+    return pl.when(enough).then(hits + STRONG_FIRST * named).otherwise(0.0).alias(lexicon.name)
 
 
-def _context() -> pl.Expr:
-    """The system prompt and the user turns before the final question, lower-cased ("" for a
-    single exchange without a system prompt)."""
+def _head(text: pl.Expr) -> pl.Expr:
+    return text.str.slice(0, HEAD_CHARS).str.strip_chars().str.to_lowercase()
+
+
+def _earlier() -> pl.Expr:
+    """The user turns before the final question, lower-cased ("" for a single exchange)."""
     user = pl.element().struct.field("role") == "user"
     earlier = pl.col("turns").list.eval(pl.element().filter(user).struct.field("content"))
     earlier = earlier.list.head(earlier.list.len() - 1).list.join("\n")
-    several = pl.col("turns").list.len() > 2
-    text = pl.concat_str(
-        [pl.col("system").fill_null(""), pl.when(several).then(earlier).otherwise(pl.lit(""))], separator="\n"
-    )
-    return text.str.slice(0, HEAD_CHARS).str.strip_chars().str.to_lowercase()
+    return _head(pl.when(pl.col("turns").list.len() > 2).then(earlier).otherwise(pl.lit("")))
 
 
 class LexiconClassifier(Classifier):
@@ -146,6 +168,7 @@ class LexiconClassifier(Classifier):
         super().__init__(context)
         self.lexicons = [lex for lex in load_lexicons(context) if lex.terms and lex.vertical]
         self.general = sorted(general_categories(context))
+        self.named_only = sorted(general_categories(context, "named-categories"))
 
     def labels(self) -> list[str]:
         return [GENERAL_DOMAIN, *(lex.name for lex in self.lexicons)]
@@ -180,10 +203,13 @@ class LexiconClassifier(Classifier):
             )
             .select(
                 "_row",
-                _ctx=_context(),
+                _sys=_head(pl.col("system").fill_null("")),
+                _ctx=_earlier(),
+                _follow_up=pl.col("_q").str.strip_chars().str.len_bytes() <= FOLLOW_UP_BYTES,
                 _line=pl.col("_q").str.extract(r"^\s*([^\n]*)").fill_null(""),
                 _rest=pl.col("_q").str.extract(r"^\s*[^\n]*\n((?s).*)").fill_null(""),
                 _a=pl.col("_a").fill_null("").str.slice(0, HEAD_CHARS).str.to_lowercase(),
+                _named_only=pl.col("_category").is_in(self.named_only).fill_null(False),
             )
             .collect()
         )

@@ -141,13 +141,23 @@ def test_terms_of_an_input_passage_count_half():
     assert domains([passage]) == ["general"]
 
 
-def test_a_word_problem_about_money_is_general():
-    problem = qa(
-        "Adam deposited $2000 in his bank account at 8% interest a year. How much does he have after 2 years?",
-        "2000 x 0.08 = 160 a year; 2000 + 2 x 160 = 2320.",
+def test_a_word_problem_about_money_is_general_unless_it_names_a_finance_concept():
+    # arithmetic with prices trains arithmetic; compound interest is a concept of finance
+    problem = qa("Tom buys 3 apples at $2 each and pays with a $10 bill. How much change does he get?", "10 - 6 = 4.")
+    interest = qa(
+        "Calculate the compound interest on $1,000 at 4% a year for 5 years.", "1000 x 1.04^5 - 1000 = 216.65"
     )
     program = qa("Write a Python function that computes the refund of a returned order.", "def refund(order): ...")
-    assert domains([problem, program]) == ["general", "general"]
+    assert domains([problem, interest, program]) == ["general", "finance", "general"]
+
+
+def test_a_short_input_names_the_topic_a_passage_only_supports():
+    topic = qa("Create four true-false statements about the given topic.\nGeneral Data Protection Regulation")
+    passage = qa(
+        "Summarize the following passage.\nThe clinic opened in 1990 in a former school. Its garden, planted by "
+        "the first nurses, is now a park where the town holds its summer fair and an open-air cinema."
+    )
+    assert domains([topic, passage]) == ["legal", "general"]
 
 
 @pytest.mark.parametrize(
@@ -178,3 +188,49 @@ def test_the_earlier_turns_and_the_system_prompt_are_part_of_what_is_asked():
         "output": "Open the app, choose Cards, then Freeze.",
     }
     assert domains([follow_up, bank]) == ["medical", "finance"]
+
+
+def test_a_question_of_its_own_after_a_conversation_keeps_half_the_earlier_turns():
+    history = [["Predict Apple's stock price with a neural network.", "Here is a model..."]]
+    own = {"instruction": "Can you explain overfitting in machine learning and how to prevent it?", "output": "...",
+           "history": history}  # fmt: skip
+    follow_up = {"instruction": "What about Microsoft's?", "output": "...", "history": history}
+    assert domains([own, follow_up]) == ["general", "finance"]
+
+
+def test_between_domains_of_equal_hits_the_named_concept_wins():
+    # "depression" is named (strong); "drugs" and "treating" are words medicine shares
+    assert domains([qa("概述文章《植物药物在治疗抑郁症中的应用》。")]) == ["mental-health"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "用以下单词生成一个句子：蛋糕，雪，四月。",  # 以下单词 holds 下单 (place an order)
+        "使用深度学习网络进行物体检测的缺点是什么？",  # 物体检测 holds 体检 (check-up)
+        "Write a leave note: I'm off tomorrow morning for a dentist appointment.",
+        "You are Smaug, the dragon of the Lonely Mountain. Give back the gold!",
+        "What is the primary function of red blood cells in the human body?",
+        "我想跟房东商量一下周末借用院子办生日会，怎么开口？",
+    ],
+)
+def test_a_word_of_a_domain_in_passing_is_general(question):
+    assert domains([qa(question, "OK.")]) == ["general"]
+
+
+@pytest.mark.parametrize(
+    ("question", "domain"),
+    [
+        ("My landlord still hasn't returned my deposit two months after I moved out.", "legal"),
+        ("Are e-scooters legal to ride on the pavement in the UK?", "legal"),
+        ("How should I budget my first salary and start paying off my student loan?", "finance"),
+        ("My package says delivered but it never arrived. What can I do?", "ecommerce"),
+        ("I feel so empty lately and I can't stop overthinking at night.", "mental-health"),
+        ("My knee hurts when I climb stairs. Should I see a doctor?", "medical"),
+        ("两年内还清信用卡债务，有什么好办法？", "finance"),
+        ("网上买的鞋子尺码不对，商家不给退货怎么办？", "ecommerce"),
+        ("最近心情不好，晚上总是睡不着，怎么调整？", "mental-health"),
+    ],
+)
+def test_lay_wording_names_its_domain(question, domain):
+    assert domains([qa(question, "OK.")]) == [domain]
