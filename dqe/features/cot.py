@@ -45,6 +45,10 @@ _ASKED_LINES = r"(?m)^[ \t]*(?:question|q|问题|题目)[ \t]*[:：].*$"
 _LAST_ASKING_LINE = r"(?:^|\n)([^\n]*[?？])\s*$"
 # A question asks something: a question mark, or a blank to fill ("2 s 内物体的位移为（　）", "x = ____").
 _ASKS = r"[?？]|[（(][ \t　]*[)）]|_{3,}"
+# An answer looked up in the text a question gives: its words (Chinese characters, words of two
+# letters or more) and numbers, read against the question's.
+_WORDS = r"\p{Han}|[^\W\d_]{2,}"
+_NUMBERS = r"\d+(?:[.,]\d+)*"
 EXCHANGE = pl.Struct({"turn": pl.Int32, "need": pl.String, "score": pl.Float64})
 
 
@@ -137,6 +141,9 @@ class CotFeature(Feature):
                 ("question-min-quantities", 3),
                 ("min-comparisons", 2),
                 ("min-premises", 2),
+                ("given-text-bytes", 150),
+                ("looked-up-share", 80),
+                ("passage-bytes", 600),
             )
         }
         self.answer = {key: marker_pattern(pack, "answer", key, name) for key in ("connectives", "clauses")}
@@ -235,7 +242,10 @@ class CotFeature(Feature):
         need = pl.lit(None, dtype=pl.String)
         for kind in reversed(NEEDS):
             need = pl.when(found[kind]).then(pl.lit(kind)).otherwise(need)
-        return pl.when(pl.col("_judged") & ~pl.col("_waived")).then(need).otherwise(None)
+        # an answer looked up in the given text needs no working; a puzzle's answer is words of its
+        # question by nature ("The third child is Xiao Ming"), so for logic the text must be a passage
+        looked_up = pl.col("_looked_up") & ((need != "logic") | pl.col("_passage"))
+        return pl.when(pl.col("_judged") & ~pl.col("_waived") & ~looked_up.fill_null(False)).then(need).otherwise(None)
 
     def _why(self) -> pl.Expr:
         """Which markers made the question need reasoning, for the exchanges that need it."""
@@ -392,6 +402,47 @@ class CotFeature(Feature):
             evidence=pl.format("need {}; answer score {} ({})", self._why(), pl.col("score"), self._shows()),
         )
 
+    def _looked_up(self, rows: pl.DataFrame) -> pl.Series:
+        """Whether each answer of ``rows`` was looked up in the text its question gives, not worked
+        out: a question holding a passage, a table or options (``given-text-bytes`` of UTF-8 or more: a Chinese character is three)
+        answered with its own words (``looked-up-share`` of the answer's, and at least three) and
+        no number it does not hold: "Jason Lee plays Earl Hickey" to a passage naming him, "(b)
+        positive" and "B. 检查结果" to options. A word problem's result is a number the question
+        does not hold; a bare name or letter is too little to tell ("Gus" to a puzzle)."""
+        least = self.least
+        q = pl.col("question")
+        given = q.str.len_bytes() >= least["given-text-bytes"]
+        items = rows.select(
+            _i=pl.int_range(pl.len(), dtype=pl.UInt32),
+            _given=given,
+            a_words=pl.col("answer").str.to_lowercase().str.extract_all(_WORDS),
+            a_numbers=pl.col("answer").str.extract_all(_NUMBERS),
+            q_words=q.str.to_lowercase().str.extract_all(_WORDS),
+            q_numbers=q.str.extract_all(_NUMBERS),
+        ).filter("_given")
+
+        def found(answer: str, question: str) -> pl.DataFrame:
+            """Per row, how many of the answer's ``answer`` items the question's ``question`` hold."""
+            held = items.select("_i", item=question).explode("item").unique().with_columns(_held=pl.lit(True))
+            asked = items.select("_i", item=answer).explode("item").drop_nulls("item")
+            return (
+                asked.join(held, on=["_i", "item"], how="left")
+                .group_by("_i")
+                .agg(n=pl.len(), held=pl.col("_held").count())
+            )
+
+        words, numbers = found("a_words", "q_words"), found("a_numbers", "q_numbers")
+        looked = (
+            words.join(numbers, on="_i", how="left", suffix="_numbers")
+            .filter(
+                (pl.col("n") >= 3)
+                & (pl.col("held") >= pl.col("n") * least["looked-up-share"] / 100)
+                & (pl.col("held_numbers").fill_null(0) == pl.col("n_numbers").fill_null(0))
+            )
+            .get_column("_i")
+        )
+        return pl.Series(pl.int_range(rows.height, dtype=pl.UInt32, eager=True).is_in(looked.implode()))
+
     def _read(self, rows: pl.DataFrame) -> pl.DataFrame:
         """The need of each question of ``rows``: markers count in its task, which is the
         question less the material it works on, or the sentence of a text task."""
@@ -426,6 +477,8 @@ class CotFeature(Feature):
                 _vetoed=vetoed,
                 _coding=coding,
                 _waived=self._has("waives", pl.col("_body")),
+                _looked_up=self._looked_up(rows),
+                _passage=pl.col("question").str.len_bytes() >= self.least["passage-bytes"],
             )
             .with_columns(**self._question_columns())
             .with_columns(need=self._need())

@@ -34,7 +34,12 @@ class ChainOfThought(RecordRule):
     riddle, a "why", or an explicit "step by step"; numbers and question marks in the material a
     task works on (a review to classify, a passage to answer from, code, a role-play scene) make
     none, nor do places in an order ("the second flight"), one operation on given numbers, a
-    conversion by a factor given or one power term's derivative. Reasoning is a <think> block, a tool call that did the work (its own turn, or inline:
+    conversion by a factor given or one power term's derivative. An answer looked up in the text
+    its question gives (a passage, a table, options), in that text's own words with no number it
+    does not hold, needs no working ("The mill employed 310 weavers", "B. 检查结果"); a puzzle's
+    answer is its own words by nature, so for logic the given text must be a passage. A question
+    that asks for the final answer alone waives the reasoning. Reasoning is a <think> block, a
+    tool call that did the work (its own turn, or inline:
     `python('9**2')`, `<<48/2=24>>`), code, ordered steps, equations with intermediate results,
     connectives and clauses that give a reason (because, so, as it, which means; 因为, 所以) and
     sentences before the final one. For a problem to solve (math, logic, steps asked for) the

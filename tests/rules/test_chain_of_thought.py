@@ -345,3 +345,37 @@ def test_the_rule_keeps_the_engines_contract():
             qa("", ""),
         ],
     )
+
+
+PASSAGE = (
+    "Read the report and answer the question. The mill opened in 1872 with 40 looms. By 1901 it ran "
+    "120 looms and employed 310 weavers, 70 of them children. A fire in 1923 closed the east wing, "
+    "and the owners sold the site to the town council in 1931 for 12,000 pounds."
+)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The mill ran 120 looms and employed 310 weavers by 1901.",
+        "The owners sold the site to the town council.",
+    ],
+)
+def test_an_answer_looked_up_in_the_given_text_needs_no_working(answer):
+    question = f"{PASSAGE}\nQuestion: How many weavers did the mill employ, and who bought the site?"
+    assert failures([qa(question, answer)], "DQ201") == {}
+
+
+def test_a_result_the_given_text_does_not_hold_was_worked_out():
+    # the same passage, a calculation asked: 310 - 70 is not in the text, so the bare result fails
+    question = f"{PASSAGE}\nQuestion: How many of the weavers in 1901 were adults?"
+    assert list(failures([qa(question, "In 1901 the mill had 240 adult weavers.")], "DQ201")) == [0]
+
+
+def test_a_puzzle_answered_with_its_own_words_still_needs_reasoning():
+    # a logic puzzle's answer is words of its question by nature: no look-up below a passage's length
+    question = (
+        "Anna, Ben and Carl sit in a row. Anna is not next to Ben. Carl is not on the left end. "
+        "Ben is to the right of Carl. Who sits on the left end of the row?"
+    )
+    assert list(failures([qa(question, "Anna sits on the left end of the row.")], "DQ201")) == [0]
