@@ -43,6 +43,11 @@ _END = r"[^.!?。！？\n]*[.!?。！？]?\s*$"
 # The lines of a question about a given text that ask: "Question: ..." lines, and a last line that asks.
 _ASKED_LINES = r"(?m)^[ \t]*(?:question|q|问题|题目)[ \t]*[:：].*$"
 _LAST_ASKING_LINE = r"(?:^|\n)([^\n]*[?？])\s*$"
+# The sentences of a long question that ask: its first, every one that ends in a question mark,
+# and its last; the passage, table or log between is the material they ask about.
+_FIRST_SENTENCE = r"^\s*[^.!?。！？\n]*[.!?。！？]?"
+_QUESTION_SENTENCES = r"[^.!?。！？\n]*[?？]"
+_LAST_SENTENCE = r"[^.!?。！？\n]*[.!?。！？]?\s*$"
 # A question asks something: a question mark, or a blank to fill ("2 s 内物体的位移为（　）", "x = ____").
 _ASKS = r"[?？]|[（(][ \t　]*[)）]|_{3,}"
 # An answer looked up in the text a question gives: its words (Chinese characters, words of two
@@ -466,6 +471,20 @@ class CotFeature(Feature):
             reading = self._has("reading", task)
             vetoed = vetoed | reading
             task = pl.when(reading).then(asking).otherwise(task)
+        # a long question (a passage, a table, a log, a task definition with examples) asks in a
+        # few sentences: markers count there, not in the material; its quantities still count
+        # (a long word problem asks "How many ..." of them), but no longer make a problem alone
+        long = pl.col("question").str.len_bytes() >= self.least["passage-bytes"]
+        asked = pl.concat_str(
+            [
+                task.str.extract(_FIRST_SENTENCE, 0).fill_null(""),
+                task.str.extract_all(_QUESTION_SENTENCES).list.join("\n"),
+                task.str.extract(_LAST_SENTENCE, 0).fill_null(""),
+            ],
+            separator="\n",
+        )
+        vetoed = vetoed | long
+        task = pl.when(long).then(asked).otherwise(task)
         if self.text_task:
             is_text_task = task.str.contains(self.text_task)
             vetoed = vetoed | is_text_task

@@ -37,7 +37,9 @@ class ChainOfThought(RecordRule):
     conversion by a factor given or one power term's derivative. An answer looked up in the text
     its question gives (a passage, a table, options), in that text's own words with no number it
     does not hold, needs no working ("The mill employed 310 weavers", "B. 检查结果"); a puzzle's
-    answer is its own words by nature, so for logic the given text must be a passage. A question
+    answer is its own words by nature, so for logic the given text must be a passage. A long
+    question (a passage, a table, a log) asks in its first, question-marked and last sentences: the
+    markers count there, the material's quantities still count for them. A question
     that asks for the final answer alone waives the reasoning. Reasoning is a <think> block, a
     tool call that did the work (its own turn, or inline:
     `python('9**2')`, `<<48/2=24>>`), code, ordered steps, equations with intermediate results,

@@ -379,3 +379,22 @@ def test_a_puzzle_answered_with_its_own_words_still_needs_reasoning():
         "Ben is to the right of Carl. Who sits on the left end of the row?"
     )
     assert list(failures([qa(question, "Anna sits on the left end of the row.")], "DQ201")) == [0]
+
+
+COMMENT = (
+    "I ordered 3 boxes of these protein bars at 12 dollars each and the total came to 36 dollars with "
+    "free shipping. The average bar has 20 grams of protein and only 2 grams of sugar, which is what I need "
+    "after a 10 kilometre run. My kids ate 5 of them in one afternoon, so the taste must be fine. Delivery "
+    "took 2 days and every bar arrived intact. I will order 4 more boxes next month because the price per bar "
+    "is lower than at my gym."
+)
+THREAD = f"{COMMENT} {COMMENT}"  # the comment posted twice: a long material
+
+
+def test_a_long_question_asks_in_its_sentences_not_in_its_material():
+    # the comment's numbers, "average" and "if" are its own; the asking sentence wants a label
+    question = f"Here is a customer comment from our shop. {THREAD} Is the comment positive or negative?"
+    assert failures([qa(question, "Positive.")], "DQ201") == {}
+    # the same comment with a calculation asked: the asking sentence holds the marker, the comment the quantities
+    asked = f"Here is a customer comment from our shop. {THREAD} How many bars did the kids leave of one box?"
+    assert list(failures([qa(asked, "7.")], "DQ201")) == [0]
