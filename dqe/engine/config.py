@@ -57,9 +57,7 @@ class Config(BaseModel):
     against: list[str] = Field(
         default_factory=list
     )  # evaluation sets that training records must not leak into (DQ403); relative to the config
-    # Each batch pays a fixed cost (every pack regex compiled and warmed up again, about 0.5 s of CPU
-    # with the default rules): 50,000 records make it a few percent of the check.
-    batch_size: int = Field(50_000, ge=1)
+    batch_size: int = Field(10_000, ge=1)
     workers: int = Field(0, ge=0)  # worker processes; 0: one per core for large inputs with costly rules
     findings_per_rule: int = Field(20, ge=0)  # findings kept per rule in reports (sampled)
     classifiers: Classifiers = Field(default_factory=Classifiers)

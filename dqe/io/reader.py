@@ -76,7 +76,7 @@ class Reader:
         input_format: str | None = None,
         columns: Columns | None = None,
         tags: Tags | None = None,
-        batch_size: int = 50_000,
+        batch_size: int = 10_000,
         owners: dict[str, str] | None = None,
     ):
         self.formats = formats
