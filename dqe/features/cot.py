@@ -409,8 +409,8 @@ class CotFeature(Feature):
 
     def _looked_up(self, rows: pl.DataFrame) -> pl.Series:
         """Whether each answer of ``rows`` was looked up in the text its question gives, not worked
-        out: a question holding a passage, a table or options (``given-text-bytes`` of UTF-8 or more: a Chinese character is three)
-        answered with its own words (``looked-up-share`` of the answer's, and at least three) and
+        out: a question holding a passage, a table or options (``given-text-bytes`` of UTF-8 or
+        more: a Chinese character is three) answered with its own words (``looked-up-share`` of the answer's, and at least three) and
         no number it does not hold: "Jason Lee plays Earl Hickey" to a passage naming him, "(b)
         positive" and "B. 检查结果" to options. A word problem's result is a number the question
         does not hold; a bare name or letter is too little to tell ("Gus" to a puzzle)."""
@@ -474,7 +474,7 @@ class CotFeature(Feature):
         # a long question (a passage, a table, a log, a task definition with examples) asks in a
         # few sentences: markers count there, not in the material; its quantities still count
         # (a long word problem asks "How many ..." of them), but no longer make a problem alone
-        long = pl.col("question").str.len_bytes() >= self.least["passage-bytes"]
+        passage = pl.col("question").str.len_bytes() >= self.least["passage-bytes"]
         asked = pl.concat_str(
             [
                 task.str.extract(_FIRST_SENTENCE, 0).fill_null(""),
@@ -483,8 +483,8 @@ class CotFeature(Feature):
             ],
             separator="\n",
         )
-        vetoed = vetoed | long
-        task = pl.when(long).then(asked).otherwise(task)
+        vetoed = vetoed | passage
+        task = pl.when(passage).then(asked).otherwise(task)
         if self.text_task:
             is_text_task = task.str.contains(self.text_task)
             vetoed = vetoed | is_text_task
@@ -497,7 +497,7 @@ class CotFeature(Feature):
                 _coding=coding,
                 _waived=self._has("waives", pl.col("_body")),
                 _looked_up=self._looked_up(rows),
-                _passage=pl.col("question").str.len_bytes() >= self.least["passage-bytes"],
+                _passage=passage,
             )
             .with_columns(**self._question_columns())
             .with_columns(need=self._need())
