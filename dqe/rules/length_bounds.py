@@ -154,6 +154,10 @@ def load_size(pack: dict, pack_name: str = "length") -> Size | None:
     return Size(float(share), asked, marker_pattern(pack, "size", "exempt", pack_name))
 
 
+# An option's label opening an answer: "B.", "(3).", "A)", "C、".
+_OPTION = r"^[(（]?[A-Za-z0-9][)）]?[.．、:：)）]"
+
+
 def request(question: pl.Expr) -> pl.Expr:
     """What a question asks: its first line. The lines after it are the material the request
     works on (an Alpaca input, a pasted text, a list of options), whose words ("explain",
@@ -179,7 +183,9 @@ class LengthBounds(RecordRule):
     ``wikipedia('...')`` to a tool the prompt declares) may be short whatever was asked: the
     tool did the work. An opening question of a few words that asks nothing and is cut out of
     other text ("B) Nile River", "隐喻 / 不是") or only repeated by its answer is a fragment; a
-    bare term ("友谊") is a topic. Empty questions and answers are DQ001's."""
+    bare term ("友谊") is a topic. An answer that is an option the question lists ("B. 检查结果"
+    to "选项：A.思考饮食B.检查结果…") was picked, not written, and is never too short. Empty
+    questions and answers are DQ001's."""
 
     code = "DQ102"
     name = "length-bounds"
@@ -268,6 +274,17 @@ class LengthBounds(RecordRule):
         return pl.int_range(frame.height, eager=True, dtype=pl.UInt32).is_in(found.implode()).alias("_fragment")
 
     @staticmethod
+    def _chosen(frame: pl.DataFrame) -> pl.Series:
+        """Whether each reply of ``frame`` is an option its question lists: it opens with an option's
+        label ("B.", "(3).", "A)") and, spaces aside, the question holds it ("选项：A.思考饮食B.检查结果"
+        answered "B. 检查结果"). Picked, not written: never too short."""
+        compact = pl.col("answer").str.replace_all(r"\s", "")
+        return frame.select(
+            pl.col("answer").str.strip_chars().str.contains(_OPTION)
+            & pl.col("question").str.replace_all(r"\s", "").str.contains(compact, literal=True)
+        ).to_series()
+
+    @staticmethod
     def _replies(batch: pl.DataFrame) -> pl.DataFrame:
         """One row per question and the reply to it: the reply's last assistant turn (``turn``),
         its text and tokens (every assistant turn of the reply), whether a tool was called, and
@@ -354,7 +371,10 @@ class LengthBounds(RecordRule):
                 .then(high / n)
                 .otherwise(pl.lit(1.0))
             )
-        frame = frame.with_columns(self._fragments(frame)).with_columns(**flags)
+        frame = frame.with_columns(self._fragments(frame), _chosen=self._chosen(frame)).with_columns(**flags)
+        # an answer that is one of the question's own lines was chosen from the options it gives
+        # ("B. 检查结果" to a passage whose "why" made it an explanation task): never too short
+        frame = frame.with_columns(_answer_short=pl.col("_answer_short") & ~pl.col("_chosen"))
         scores.append(pl.when(pl.col("_fragment")).then(pl.lit(0.5)).otherwise(pl.lit(1.0)))
         question_at_fault = pl.col("_fragment") | pl.col("_question_short") | pl.col("_question_long")
         judged = frame.with_columns(

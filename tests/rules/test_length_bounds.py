@@ -293,3 +293,11 @@ def test_a_word_asked_about_is_answered_in_a_word_not_a_page():
 def test_prose_asked_around_a_conversion_or_a_paragraph_is_long_form(question, answer):
     (message,) = failures([qa(question, answer)], "DQ102").values()
     assert message.endswith("(long-form task)")
+
+
+def test_an_option_the_question_lists_is_never_too_short():
+    # the passage's 为什么 makes an explanation task of the one-line question; the answer is an option it lists
+    passage = "坚持节食不容易。如果你没有达到目标，找出你为什么没有达到每周的目标。"
+    question = f"{passage}问题：每周结束后你应该做什么？选项：A.思考饮食B.检查结果C.称重D.信息不足"
+    chosen, written = qa(question, "B. 检查结果"), qa(f"{passage}为什么？", "B. 检查结果")
+    assert list(failures([chosen, written], "DQ102")) == [1]
