@@ -371,10 +371,17 @@ class LengthBounds(RecordRule):
                 .then(high / n)
                 .otherwise(pl.lit(1.0))
             )
-        frame = frame.with_columns(self._fragments(frame), _chosen=self._chosen(frame)).with_columns(**flags)
-        # an answer that is one of the question's own lines was chosen from the options it gives
-        # ("B. 检查结果" to a passage whose "why" made it an explanation task): never too short
-        frame = frame.with_columns(_answer_short=pl.col("_answer_short") & ~pl.col("_chosen"))
+        frame = frame.with_columns(self._fragments(frame)).with_columns(**flags)
+        # an answer that is one of the question's options was picked ("B. 检查结果" to a passage
+        # whose "why" made it an explanation task): never too short; read only where it is short
+        short = frame.with_row_index("_k").filter("_answer_short")
+        if short.height:
+            picked = short.filter(self._chosen(short)).get_column("_k")
+            frame = (
+                frame.with_row_index("_k")
+                .with_columns(_answer_short=pl.col("_answer_short") & ~pl.col("_k").is_in(picked.implode()))
+                .drop("_k")
+            )
         scores.append(pl.when(pl.col("_fragment")).then(pl.lit(0.5)).otherwise(pl.lit(1.0)))
         question_at_fault = pl.col("_fragment") | pl.col("_question_short") | pl.col("_question_long")
         judged = frame.with_columns(
