@@ -31,8 +31,9 @@ _PARTIAL = {  # evidence that adds up: kind -> (singular, plural) for the eviden
     "steps": ("step", "steps"),
     "equations": ("equation", "equations"),
     "sentences": ("earlier sentence", "earlier sentences"),
+    "conclusions": ("conclusion", "conclusions"),
 }
-_QUOTED = ("connectives", "clauses")  # evidence that names its first match
+_QUOTED = ("connectives", "clauses", "conclusions")  # evidence that names its first match
 # Where a text task's imperative counts: at the start of the question, after a comma or colon
 # in its first sentence ("Given the text, classify..."), at the start of a line, a few Chinese
 # characters in ("用一句话总结"), or opening the question's last sentence ("Here is a review.
@@ -149,14 +150,16 @@ class CotFeature(Feature):
                 ("given-text-bytes", 150),
                 ("looked-up-share", 80),
                 ("passage-bytes", 600),
+                ("premises-max-bytes", 400),
             )
         }
-        self.answer = {key: marker_pattern(pack, "answer", key, name) for key in ("connectives", "clauses")}
+        self.answer = {key: marker_pattern(pack, "answer", key, name) for key in (*_QUOTED, "unanswerable")}
         for key in ("calls", "code", "steps", "equations"):
             self.answer[key] = pattern_list(pack, f"answer.{key}", name)
         for key in ("think", "sentences", "asks"):
             where = f"rule pack 'cot', 'answer.{key}'"
             self.answer[key] = check_regex(pack_value(pack, f"answer.{key}", name, str), where)
+        self.prose_words = pack_value(pack, "answer.prose-words", name, int)
         # a formula asked for: an unknown, then the formula's name a few words on
         unknown, formula = self.question["unknown"], self.question["formula"]
         self.formula_asked = None
@@ -168,7 +171,7 @@ class CotFeature(Feature):
         # one scan for the evidence that counts in full
         full = [self.answer[key].removeprefix("(?i)") for key in ("think", "calls", "code") if self.answer[key]]
         self.full = "(?i)" + "|".join(f"(?:{p})" for p in full) if full else None
-        self.weights = {}
+        self.weights = {"prose": float(pack_value(pack, "answer.weights.prose", name, (int, float)))}
         for key in (*_FULL, *_PARTIAL):
             self.weights[key] = float(pack_value(pack, f"answer.weights.{key}", name, (int, float)))
             if key in _PARTIAL:
@@ -240,7 +243,9 @@ class CotFeature(Feature):
         )
         # comparisons and premises in a word problem are its data, not a logic puzzle
         syllogism = (pl.col("_premises") >= 1) & (pl.col("_premises") + pl.col("_members") >= least["min-premises"])
-        chain = (pl.col("_comparisons") >= least["min-comparisons"]) | syllogism
+        # a puzzle states its premises tersely; in a story or a review they are narration
+        terse = pl.col("question").str.len_bytes() < least["premises-max-bytes"]
+        chain = ((pl.col("_comparisons") >= least["min-comparisons"]) | syllogism) & terse
         logic = pl.col("_marker_logic") | (chain & ~pl.col("_marker_math"))
         request = pl.col("_marker_request") & ~pl.col("_procedure")
         found = {"request": request, "logic": logic, "why": pl.col("_marker_why"), "math": math}
@@ -250,7 +255,8 @@ class CotFeature(Feature):
         # an answer looked up in the given text needs no working; a puzzle's answer is words of its
         # question by nature ("The third child is Xiao Ming"), so for logic the text must be a passage
         looked_up = pl.col("_looked_up") & ((need != "logic") | pl.col("_passage"))
-        return pl.when(pl.col("_judged") & ~pl.col("_waived") & ~looked_up.fill_null(False)).then(need).otherwise(None)
+        judged = pl.col("_judged") & ~pl.col("_waived") & ~pl.col("_unanswerable") & ~looked_up.fill_null(False)
+        return pl.when(judged).then(need).otherwise(None)
 
     def _why(self) -> pl.Expr:
         """Which markers made the question need reasoning, for the exchanges that need it."""
@@ -320,10 +326,17 @@ class CotFeature(Feature):
         lone = pl.when(~pl.col("_full") & (reasons == 0)).then(_sentences_part(self.weights)).otherwise(0.0)
         return (pl.col("score") - lone).clip(lower_bound=0.0).round(3)
 
-    @staticmethod
-    def _needed_score() -> pl.Expr:
-        """The score that counts for the exchange's need: a derivation for a problem to solve."""
-        return pl.when(pl.col("need").is_in(["math", "logic", "request"])).then("_derivation").otherwise("score")
+    def _needed_score(self) -> pl.Expr:
+        """The score that counts for the exchange's need: a derivation for a problem to solve; for a
+        "why", the answer's prose too, which is the explanation asked for."""
+        prose = pl.when(pl.col("_prose").fill_null(False)).then(self.weights["prose"]).otherwise(0.0)
+        return (
+            pl.when(pl.col("need").is_in(["math", "logic", "request"]))
+            .then("_derivation")
+            .when(pl.col("need") == "why")
+            .then((pl.col("score") + prose).clip(upper_bound=1.0).round(3))
+            .otherwise("score")
+        )
 
     def _shows(self) -> pl.Expr:
         """What the answer scored on, for the exchanges that need reasoning."""
@@ -347,7 +360,8 @@ class CotFeature(Feature):
                 lone = pl.col("score") < pl.col("_score_as_read")
                 text = pl.when(lone).then(pl.format("{} (no reason on their own)", text)).otherwise(text)
             found.append(pl.when(n > 0).then(text))
-            missing.append(pl.when(n == 0).then(pl.lit(one)))
+            if key != "conclusions":  # a conclusion shows nothing alone: not missed
+                missing.append(pl.when(n == 0).then(pl.lit(one)))
         shown = pl.concat_str(found, separator=", ", ignore_nulls=True)
         absent = pl.concat_str([*missing, pl.lit("tool call or code")], separator=", ", ignore_nulls=True)
         partial = pl.when(shown == "").then(pl.format("no {}", absent)).otherwise(pl.format("{}; no {}", shown, absent))
@@ -370,7 +384,11 @@ class CotFeature(Feature):
         return (
             rows.with_columns(_plain=plain)
             .with_columns(_cardinals=self._count("quantities", pl.col("_plain")), **self._answer_columns())
-            .with_columns(_quantities=pl.col("_cardinals") + self._count("ordinals", pl.col("_plain")))
+            .with_columns(
+                _quantities=pl.col("_cardinals") + self._count("ordinals", pl.col("_plain")),
+                # a conclusion concludes from something: a bare "The answer is B." shows nothing
+                _conclusions=pl.when(pl.col("_sentences") > 0).then("_conclusions").otherwise(0),
+            )
             .with_columns(score=self._score())
             .with_columns(_derivation=self._derivation())
         )
@@ -388,7 +406,7 @@ class CotFeature(Feature):
         maybe = plain.str.contains(_ASKS) & (pl.col("_quantities") >= fewest)
         for kind in (*NEEDS, "algebra", "comparisons", "premises"):
             maybe = maybe | self._has(kind, plain)
-        read = self._read(rows.filter(pl.col("_judged") & maybe)).select("_r", "turn", "need")
+        read = self._read(rows.filter(pl.col("_judged") & maybe)).select("_r", "turn", "need", "_prose")
         return (
             rows.select("_r", "turn", "score", "_derivation")
             .join(read, on=["_r", "turn"], how="left")
@@ -420,6 +438,7 @@ class CotFeature(Feature):
         items = rows.select(
             _i=pl.int_range(pl.len(), dtype=pl.UInt32),
             _given=given,
+            _passage_given=q.str.len_bytes() >= least["passage-bytes"],
             a_words=pl.col("answer").str.to_lowercase().str.extract_all(_WORDS),
             a_numbers=pl.col("answer").str.extract_all(_NUMBERS),
             q_words=q.str.to_lowercase().str.extract_all(_WORDS),
@@ -439,8 +458,11 @@ class CotFeature(Feature):
         words, numbers = found("a_words", "q_words"), found("a_numbers", "q_numbers")
         looked = (
             words.join(numbers, on="_i", how="left", suffix="_numbers")
+            .join(items.select("_i", "_passage_given"), on="_i", how="left")
             .filter(
-                (pl.col("n") >= 3)
+                # a passage holds the answer even when it is one word ("gravity", "A TEENAGER"); a
+                # bare letter or number holds no word, so a picked option of a sum stays bare
+                ((pl.col("n") >= 3) | (pl.col("_passage_given") & (pl.col("n") >= 1)))
                 & (pl.col("held") >= pl.col("n") * least["looked-up-share"] / 100)
                 & (pl.col("held_numbers").fill_null(0) == pl.col("n_numbers").fill_null(0))
             )
@@ -498,6 +520,11 @@ class CotFeature(Feature):
                 _waived=self._has("waives", pl.col("_body")),
                 _looked_up=self._looked_up(rows),
                 _passage=passage,
+                _prose=pl.col("answer").str.count_matches(_WORDS) >= self.prose_words,
+                # "无法回答。该文本没有提供…": no result to show working for
+                _unanswerable=pl.col("answer").str.contains(self.answer["unanswerable"])
+                if self.answer["unanswerable"]
+                else pl.lit(False),
             )
             .with_columns(**self._question_columns())
             .with_columns(need=self._need())

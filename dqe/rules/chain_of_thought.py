@@ -40,15 +40,21 @@ class ChainOfThought(RecordRule):
     answer is its own words by nature, so for logic the given text must be a passage. A long
     question (a passage, a table, a log) asks in its first, question-marked and last sentences: the
     markers count there, the material's quantities still count for them. A question
-    that asks for the final answer alone waives the reasoning. Reasoning is a <think> block, a
+    that asks for the final answer alone, or for a bare verdict in so many words ("Yes or no."),
+    waives the reasoning; "if so, output ..." is an instruction, not a premise, and premises or
+    comparisons in a story or a review (a question of 400 bytes or more) are narration, not a
+    puzzle. An answer that says the question cannot be answered from what it gives ("无法回答",
+    "Not enough information.") is not judged. Reasoning is a <think> block, a
     tool call that did the work (its own turn, or inline:
     `python('9**2')`, `<<48/2=24>>`), code, ordered steps, equations with intermediate results,
     connectives and clauses that give a reason (because, so, as it, which means; 因为, 所以) and
     sentences before the final one. For a problem to solve (math, logic, steps asked for) the
-    sentences count only beside a reason, a step or an equation: a verdict told in three sentences
-    ("Elementary. The gardener took it. Arrest him.") is still bare; for a "why", prose is the
-    explanation asked for. An exchange fails when its question needs reasoning and its
-    answer scores below min-score; an answer that asks back, or is empty, is not judged. The
+    sentences count only beside a reason, a step, an equation or a final answer they argue for
+    ("Glass ceiling is a metaphor. A metaphor is a figure of speech. The answer: metaphor."): a
+    verdict told in three sentences ("Elementary. The gardener took it. Arrest him.") is still
+    bare. For a "why", prose is the explanation asked for, one sentence of eight words or more
+    included, while a noun ("Rayleigh scattering.") names a cause without explaining it. An
+    exchange fails when its question needs reasoning and its answer scores below min-score; an answer that asks back, or is empty, is not judged. The
     finding names the first failing turn and its evidence: which markers fired and what the
     answer scored on. Markers are in the `cot` rule pack, per language.
 

@@ -179,7 +179,7 @@ def test_every_exchange_is_judged_and_the_record_keeps_its_worst(cot):
     )
     out = cot.compute(batch([chat])).row(0, named=True)
     assert (out["cot_need"], out["cot_score"]) == ("math", 0.0)
-    assert [(e["turn"], e["need"], e["score"]) for e in out["cot_exchanges"]] == [(2, "why", 0.6), (4, "math", 0.0)]
+    assert [(e["turn"], e["need"], e["score"]) for e in out["cot_exchanges"]] == [(2, "why", 0.9), (4, "math", 0.0)]
 
 
 def test_a_text_tasks_own_sentence_is_its_task_whatever_groups_the_pack_holds(cot):
@@ -215,4 +215,73 @@ def test_a_problem_to_solve_needs_a_derivation_not_sentences_alone(cot):
     assert "2 earlier sentences (no reason on their own)" in evidence
     assert judged(cot, puzzle, "Jim is shorter than Tom, so Sam, shorter than Jim, is the shortest.")[1] >= 0.3
     why = judged(cot, "Why do you guard the bridge?", "I was born here. My father guarded it. Now it is mine.")
-    assert why[:2] == ("why", 0.3)
+    assert why[:2] == ("why", 0.6)
+
+
+def test_sentences_that_argue_for_a_stated_final_answer_are_its_reasoning(cot):
+    """FLAN-style rationales: facts, then "The answer: X". A bare "The answer is B." shows nothing."""
+    question = "What do all vertebrates have?\nOptions:\n- (A) gills\n- (B) a complete digestive system\nLet's think step by step."
+    rationale = "All chordates have a complete digestive system. All vertebrates are chordates. The final answer: (B)."
+    assert judged(cot, question, rationale)[1] >= 0.3
+    assert judged(cot, question, "The final answer: (B).")[1] == 0.0
+    syllogism = "All the violinists read music. Hana cannot read music. Is she a violinist?"
+    assert judged(cot, syllogism, "答案是：不是。")[1] == 0.0
+
+
+def test_a_why_answered_in_a_sentence_of_prose_is_explained_and_a_noun_is_not(cot):
+    question = "Why might the temp agency have told me I was no longer needed?"
+    assert judged(cot, question, "The company hiring the temp workers might have had a change of mind.")[1] >= 0.3
+    assert judged(cot, "Why is the sky blue?", "Rayleigh scattering.")[:2] == ("why", 0.0)
+    assert judged(cot, "天空为什么是蓝色的？", "瑞利散射。")[:2] == ("why", 0.0)
+
+
+def test_a_verdict_asked_for_in_so_many_words_waives_the_reasoning(cot):
+    question = (
+        'Question: how much is 1 tablespoon of water\nIs "It is abbreviated as tbsp" a correct answer? Yes or no.'
+    )
+    assert judged(cot, question, "No")[0] is None
+    assert judged(cot, "所有会员都能享受九折。小李没有享受九折。小李是会员吗？请回答是或否。", "否")[0] is None
+    # a yes/no question that does not ask for the bare verdict still needs its reason
+    syllogism = "All violinists here read music. Hana cannot read music. Is Hana a violinist here?"
+    assert judged(cot, syllogism, "No.")[0] == "logic"
+
+
+def test_an_answer_that_says_the_question_cannot_be_answered_is_not_judged(cot):
+    passage = "请阅读这段文字并回答问题。希腊经济以服务业（82.8%）和工业（13.3%）为基础，2015年农业贡献了3.9%。问题：2013年有多少游客？"
+    assert judged(cot, passage, "无法回答。该文本没有提供2013年游客数量的信息。")[0] is None
+    marbles = "Sam has 3 red and some blue marbles. How many marbles does he have?"
+    assert judged(cot, marbles, "Not enough information.")[0] is None
+
+
+def test_what_to_do_in_a_case_is_an_instruction_not_a_premise(cot):
+    question = "检测句子中是否存在性别偏见。如果存在，建议替换为另一种说法。否则，输出“没有发现此类偏见。”\n这一发现可能会改变整个人类。"
+    assert judged(cot, question, "没有发现此类偏见。")[0] is None
+    # a premise in a word problem is still one
+    books = "Zig wrote four times as many books as Flo. If Zig wrote 60 books, how many did they write altogether?"
+    assert judged(cot, books, "75")[0] == "math"
+
+
+def test_a_passage_holds_a_one_word_answer_but_not_a_bare_option_letter(cot):
+    paragraph = (
+        "Answer the following question given this paragraph:\n\nGravity has traditionally been defined as a force of "
+        "attraction between things that have mass. Anything that has mass, no matter how small, exerts gravity on "
+        "other matter. Gravity can act between objects that are not even touching, and it acts over great distances. "
+        "The farther objects are from each other, the weaker is the force of gravity between them; 2 objects twice as "
+        "far apart feel 4 times less. Less massive objects also have less gravity than more massive objects.\n\n"
+        "Q: What is the term for the force of attraction between things that have a mass?\n\nChoices:\n- motion\n"
+        "- weight\n- gravity\n- friction"
+    )
+    assert judged(cot, paragraph, "gravity")[0] is None
+    sums = paragraph.replace("What is the term for", "How many times weaker, in total, is")
+    assert judged(cot, sums, "(B)")[0] == "math"
+
+
+def test_premises_in_a_story_are_narration_not_a_puzzle(cot):
+    story = (
+        "Lucy and Sarah each own a lake they enjoy spending time at. They take care of their lakes and make sure "
+        "everything is healthy, so that the lakes thrive and people keep visiting them. Sarah says she heard a secret: if you dump "
+        "fertilizer into your lake, the fish will grow twice as large. All of her neighbours are doing it, and Sarah "
+        "started this past week. Lucy is skeptical and waits to see what happens at Sarah's lake.\n\n"
+        "Is the fish population going to decrease less in Lucy's lake or Sarah's lake?"
+    )
+    assert judged(cot, story, "Lucy's lake")[0] is None

@@ -307,7 +307,8 @@ EXPECTED = {
     # the cost of 3 apples at $1 each is one multiplication
     "llamafactory_alpaca_en_demo.json": 4,
     "llamafactory_alpaca_zh_demo.json": 1,
-    "llamafactory_identity.json": 1,
+    # "OpenAI为什么要制作你？" answered in a sentence of prose that corrects it and gives the purpose
+    "llamafactory_identity.json": 0,
     "llamafactory_glaive_toolcall_en_demo.json": 0,
     "llamafactory_v1_sft_demo.jsonl": 3,
     "fastchat_dummy_conversation.json": 0,
