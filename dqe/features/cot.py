@@ -456,15 +456,20 @@ class CotFeature(Feature):
             )
 
         words, numbers = found("a_words", "q_words"), found("a_numbers", "q_numbers")
+        n_words, held_words = pl.col("n").fill_null(0), pl.col("held").fill_null(0)
+        n_numbers, held_numbers = pl.col("n_numbers").fill_null(0), pl.col("held_numbers").fill_null(0)
+        words_held = held_words >= n_words * least["looked-up-share"] / 100
         looked = (
-            words.join(numbers, on="_i", how="left", suffix="_numbers")
-            .join(items.select("_i", "_passage_given"), on="_i", how="left")
+            items.select("_i", "_passage_given")
+            .join(words, on="_i", how="left")
+            .join(numbers.rename({"n": "n_numbers", "held": "held_numbers"}), on="_i", how="left")
             .filter(
-                # a passage holds the answer even when it is one word ("gravity", "A TEENAGER"); a
-                # bare letter or number holds no word, so a picked option of a sum stays bare
-                ((pl.col("n") >= 3) | (pl.col("_passage_given") & (pl.col("n") >= 1)))
-                & (pl.col("held") >= pl.col("n") * least["looked-up-share"] / 100)
-                & (pl.col("held_numbers").fill_null(0) == pl.col("n_numbers").fill_null(0))
+                (held_numbers == n_numbers)
+                # its words: three or more, or one in a passage ("gravity", "A TEENAGER"); a bare
+                # letter or number holds no word: a word problem's result may be one of its numbers
+                # by chance, and a picked option stays bare
+                & ((n_words >= 3) | (pl.col("_passage_given") & (n_words >= 1)))
+                & words_held
             )
             .get_column("_i")
         )
