@@ -430,8 +430,10 @@ class CotFeature(Feature):
         out: a question holding a passage, a table or options (``given-text-bytes`` of UTF-8 or
         more: a Chinese character is three) answered with its own words (``looked-up-share`` of the answer's, and at least three) and
         no number it does not hold: "Jason Lee plays Earl Hickey" to a passage naming him, "(b)
-        positive" and "B. 检查结果" to options. A word problem's result is a number the question
-        does not hold; a bare name or letter is too little to tell ("Gus" to a puzzle)."""
+        positive" and "B. 检查结果" to options; one word of a passage ("gravity"); the figures of a text
+        handed over for reading ("Context: ... 62% of those who replied ..." answered "62%."). A word
+        problem's result is a number the question does not hold, or holds by chance; a bare name or
+        letter is too little to tell ("Gus" to a puzzle)."""
         least = self.least
         q = pl.col("question")
         given = q.str.len_bytes() >= least["given-text-bytes"]
@@ -439,6 +441,7 @@ class CotFeature(Feature):
             _i=pl.int_range(pl.len(), dtype=pl.UInt32),
             _given=given,
             _passage_given=q.str.len_bytes() >= least["passage-bytes"],
+            _reading=self._has("reading", q),
             a_words=pl.col("answer").str.to_lowercase().str.extract_all(_WORDS),
             a_numbers=pl.col("answer").str.extract_all(_NUMBERS),
             q_words=q.str.to_lowercase().str.extract_all(_WORDS),
@@ -460,7 +463,7 @@ class CotFeature(Feature):
         n_numbers, held_numbers = pl.col("n_numbers").fill_null(0), pl.col("held_numbers").fill_null(0)
         words_held = held_words >= n_words * least["looked-up-share"] / 100
         looked = (
-            items.select("_i", "_passage_given")
+            items.select("_i", "_passage_given", "_reading")
             .join(words, on="_i", how="left")
             .join(numbers.rename({"n": "n_numbers", "held": "held_numbers"}), on="_i", how="left")
             .filter(
@@ -468,8 +471,11 @@ class CotFeature(Feature):
                 # its words: three or more, or one in a passage ("gravity", "A TEENAGER"); a bare
                 # letter or number holds no word: a word problem's result may be one of its numbers
                 # by chance, and a picked option stays bare
-                & ((n_words >= 3) | (pl.col("_passage_given") & (n_words >= 1)))
-                & words_held
+                & (
+                    (((n_words >= 3) | (pl.col("_passage_given") & (n_words >= 1))) & words_held)
+                    # or figures a text handed over for reading states, a unit at most: "62%.", "9:25."
+                    | (pl.col("_reading") & (n_numbers >= 1) & (n_words <= 2) & (held_words == n_words))
+                )
             )
             .get_column("_i")
         )

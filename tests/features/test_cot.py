@@ -285,3 +285,13 @@ def test_premises_in_a_story_are_narration_not_a_puzzle(cot):
         "Is the fish population going to decrease less in Lucy's lake or Sarah's lake?"
     )
     assert judged(cot, story, "Lucy's lake")[0] is None
+
+
+def test_a_figure_read_off_a_text_handed_over_needs_no_working(cot):
+    context = (
+        "Context: The survey was sent to 1,200 members in May. 744 replied, and 62% of those who replied "
+        "said they would support a later opening time.\n\nQuestion: What share of those who replied supported it?"
+    )
+    assert judged(cot, context, "62%.")[0] is None
+    # a figure the text does not state was worked out: the bare result is still bare
+    assert judged(cot, context.replace("What share of those who replied", "How many members"), "461")[0] == "math"
