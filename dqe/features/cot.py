@@ -42,7 +42,7 @@ _OPENINGS = r"(?:^|^[^.!?。！？\n]*[,，:：]\s*|\n\s*|^[^\x00-\x7f，。：�
 _LAST = r"(?:[.!?]\s+|[。！？]\s*)"
 _END = r"[^.!?。！？\n]*[.!?。！？]?\s*$"
 # The lines of a question about a given text that ask: "Question: ..." lines, and a last line that asks.
-_ASKED_LINES = r"(?m)^[ \t]*(?:question|q|问题|题目)[ \t]*[:：].*$"
+_ASKED_LINES = r"(?im)^[ \t]*(?:question|q|问题|题目)[ \t]*[:：].*$"
 _LAST_ASKING_LINE = r"(?:^|\n)([^\n]*[?？])\s*$"
 # The sentences of a long question that ask: its first, every one that ends in a question mark,
 # and its last; the passage, table or log between is the material they ask about.
@@ -55,6 +55,12 @@ _ASKS = r"[?？]|[（(][ \t　]*[)）]|_{3,}"
 # letters or more) and numbers, read against the question's.
 _WORDS = r"\p{Han}|[^\W\d_]{2,}"
 _NUMBERS = r"\d+(?:[.,]\d+)*"
+# A "why" answered by picking one of the options its question lists: a bare label ("B", "(c)"), or
+# an option's own line ("She is a fan of this musician .", "None of the above choices ."); the
+# option picked states the reason.
+_LABEL = r"^\s*[(（]?[A-Ja-j][)）.:：]?\s*$"
+_OPTION_LINE = r"^\s*[-*•]?\s*(?:[(（]?[A-Ja-j][)）.:：])?\s*"
+_OPTIONS = r"(?m)^\s*(?:[-*•]\s*\S|[(（]?[B-Jb-j][)）.:：]\s*\S)"
 EXCHANGE = pl.Struct({"turn": pl.Int32, "need": pl.String, "score": pl.Float64})
 
 
@@ -255,6 +261,7 @@ class CotFeature(Feature):
         # an answer looked up in the given text needs no working; a puzzle's answer is words of its
         # question by nature ("The third child is Xiao Ming"), so for logic the text must be a passage
         looked_up = pl.col("_looked_up") & ((need != "logic") | pl.col("_passage"))
+        looked_up = looked_up | ((need == "why") & pl.col("_picked"))
         judged = pl.col("_judged") & ~pl.col("_waived") & ~pl.col("_unanswerable") & ~looked_up.fill_null(False)
         return pl.when(judged).then(need).otherwise(None)
 
@@ -481,6 +488,17 @@ class CotFeature(Feature):
         )
         return pl.Series(pl.int_range(rows.height, dtype=pl.UInt32, eager=True).is_in(looked.implode()))
 
+    @staticmethod
+    def _picked() -> pl.Expr:
+        """Whether the answer picks one of the options its question lists: their label alone, or
+        an option's own line."""
+        q, a = pl.col("question"), pl.col("answer")
+        lines = q.str.split("\n").list.eval(
+            pl.element().str.replace(_OPTION_LINE, "").str.strip_chars().str.to_lowercase()
+        )
+        line = a.str.replace(_OPTION_LINE, "").str.strip_chars().str.to_lowercase()
+        return q.str.contains(_OPTIONS) & (a.str.contains(_LABEL) | ((line != "") & lines.list.contains(line)))
+
     def _read(self, rows: pl.DataFrame) -> pl.DataFrame:
         """The need of each question of ``rows``: markers count in its task, which is the
         question less the material it works on, or the sentence of a text task."""
@@ -532,6 +550,7 @@ class CotFeature(Feature):
                 _looked_up=self._looked_up(rows),
                 _passage=passage,
                 _prose=pl.col("answer").str.count_matches(_WORDS) >= self.prose_words,
+                _picked=self._picked(),
                 # "无法回答。该文本没有提供…": no result to show working for
                 _unanswerable=pl.col("answer").str.contains(self.answer["unanswerable"])
                 if self.answer["unanswerable"]

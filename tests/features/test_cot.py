@@ -295,3 +295,23 @@ def test_a_figure_read_off_a_text_handed_over_needs_no_working(cot):
     assert judged(cot, context, "62%.")[0] is None
     # a figure the text does not state was worked out: the bare result is still bare
     assert judged(cot, context.replace("What share of those who replied", "How many members"), "461")[0] == "math"
+
+
+def test_the_question_lines_of_a_reading_frame_are_read_whatever_their_case(cot):
+    passage = (
+        "Read the passage and answer the question.\n\nPassage: A bakery sells muffins for $3 each. On Monday it sold "
+        "48 muffins, and on Tuesday 25% more.\n\nQuestion: How much money did it take over the two days?\nAnswer:"
+    )
+    assert judged(cot, passage, "$324")[0] == "math"
+    table = "Here are the figures:\n\nquarter,revenue,returns\nQ1,1200,80\nQ2,1500,120\n\nUsing the table, what was "
+    assert judged(cot, table + "the net revenue (revenue minus returns) of Q1 and Q2 together?", "2500")[0] == "math"
+
+
+def test_a_why_answered_by_picking_one_of_its_options_is_a_pick(cot):
+    why = "Why did she skip the party?\nA. She was ill\nB. She was busy\nC. None of the above choices ."
+    assert judged(cot, why, "B")[0] is None
+    assert judged(cot, why, "None of the above choices .")[0] is None
+    assert judged(cot, "Why did she skip the party?", "B")[0] == "why"
+    # a word problem's option letter is still a bare result
+    sums = "A shirt costs $40 after a 20% discount. What was its original price?\nA) $48\nB) $50\nC) $52"
+    assert judged(cot, sums, "B")[0] == "math"
