@@ -315,3 +315,13 @@ def test_a_why_answered_by_picking_one_of_its_options_is_a_pick(cot):
     # a word problem's option letter is still a bare result
     sums = "A shirt costs $40 after a 20% discount. What was its original price?\nA) $48\nB) $50\nC) $52"
     assert judged(cot, sums, "B")[0] == "math"
+
+
+def test_quite_a_few_is_no_question_and_the_bare_items_asked_for_waive(cot):
+    assert (
+        judged(cot, "买了一箱车厘子，有好几个烂了，我昨天晚上九点签收的，现在还能处理吗？", "可以，请拍照联系客服。")[0]
+        is None
+    )
+    assert judged(cot, "一箱车厘子有24个，烂了5个，还剩几个好的？", "19个。")[0] == "math"
+    table = "name,age\nAnna,34\nBen,27\nCarl,41\n\nWhich rows have an age over 30? Give the names only."
+    assert judged(cot, table, "Anna and Carl.")[0] is None
