@@ -205,7 +205,9 @@ class Boilerplate(RecordRule):
     word, or one of the same category in the text the question gives to work on (quoted, its
     input, what follows its colon), belongs to that text: rewriting "I can't help you" is no
     refusal. An answer to a question about the assistant itself ("What can you do?", "你是谁？")
-    may say it is an AI. Tool-use data (a `tools` field, tool calls or results, or a system prompt
+    may say it is an AI, and one about its nature, senses, life or likes ("Do you have a sense of
+    balance?", "你人生中的使命是什么") is answered by saying what it is; a hypothetical one ("If you
+    had superpowers, how would your life change?") asks it to play along. Tool-use data (a `tools` field, tool calls or results, or a system prompt
     or question that lists functions) teaches a model to decline what its tools cannot do: a turn
     that declines and gives a tool reason (it names its tools, functions or capabilities, or
     offers what it can do instead) passes, disclaimer included; other refusals and disclaimers
@@ -246,6 +248,7 @@ class Boilerplate(RecordRule):
         self.self_breaks = marker_pattern(pack, "voice", "self-breaks", PACK)
         self.ai_roles = marker_pattern(pack, "voice", "ai-roles", PACK)
         self.self_questions = marker_pattern(pack, "self-questions", "patterns", PACK)
+        self.hypothetical = marker_pattern(pack, "self-questions", "hypothetical", PACK)
         self.tool_context = marker_pattern(pack, "tool-use", "context", PACK)
         self.tool_reasons = marker_pattern(pack, "tool-use", "reasons", PACK)
         self.policy = marker_pattern(pack, "policy", "patterns", PACK)
@@ -355,7 +358,10 @@ class Boilerplate(RecordRule):
             if c.other_voice == "skip":
                 hit = hit & ~pl.col("_other")
             if not c.self_question and self.self_questions is not None:
-                hit = hit & ~question.str.contains(self.self_questions)
+                asks_itself = question.str.contains(self.self_questions)
+                if self.hypothetical is not None:
+                    asks_itself = asks_itself & ~question.str.contains(self.hypothetical)
+                hit = hit & ~asks_itself
             if c.in_tool_use == "skip":
                 hit = hit & ~pl.col("_tool")
             elif c.in_tool_use == "unless-tool-reason":

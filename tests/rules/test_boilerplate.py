@@ -82,12 +82,12 @@ from tests.conftest import REAL_FILES, ROOT, failures, real
         ("帮我写论文。", "这不在我的能力范围之内。", "不在我的能力范围之内", "phrase"),
         ("帮我黑进这个网站。", "这个我真的帮不了你。", "我真的帮不了", "phrase"),
         (
-            "What's your favourite food?",
+            "Suggest a dish for dinner.",
             "Being a machine learning model, I don't eat food.",
             "Being a machine learning model",
             "phrase",
         ),
-        ("你喜欢音乐吗？", "我只是一个程序，没有感情。", "我只是一个程序，没有", "phrase"),
+        ("推荐一首好听的歌。", "我只是一个程序，没有感情。", "我只是一个程序，没有", "phrase"),
         ("Draw a cat.", "I must respectfully decline.", 'answer: refusal: "I must respectfully decline"', "(phrase)"),
         ("请翻译这句话。", "我目前无法为您提供翻译服务。", 'answer: refusal: "我目前无法为您"', "inability"),
         (
@@ -222,6 +222,28 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         # a question about the assistant itself
         ("What can you do?", "I'm an AI, so I can't make coffee, but I can answer your questions."),
         ("你能做什么？", "虽然我是个 AI，但是我可不会做饭，不过我可以陪你聊天。"),
+        # ... its nature, senses, life and likes: saying what it is answers them, in either language
+        ("你人生中的使命是什么？", "作为一个AI，我没有人生，但我被设计来帮助人们获取信息。"),
+        (
+            "What is your mission in life?",
+            "As an AI, I don't have a life, but I was built to help people find information.",
+        ),
+        ("你有平衡感吗？", "作为一个人工智能，我没有身体，所以没有平衡感。"),
+        ("Do you have a sense of balance?", "As an AI, I do not have a body, so I have no sense of balance."),
+        ("你喜欢音乐吗？", "我只是一个程序，没有感情。"),
+        ("Do you like music?", "I'm just a program and I don't have feelings."),
+        ("What's your favourite food?", "Being a machine learning model, I don't eat food."),
+        # an open question named while answering is content: no refusal
+        (
+            "谈谈你对远程办公的看法。",
+            "远程办公正在改变工作方式。我们无法确定它未来是否会成为主流，但它已经让许多人节省了通勤时间，"
+            "也让公司可以在更大的范围内招聘人才。当然，沟通成本和孤独感也是需要面对的问题。",
+        ),
+        (
+            "What do you make of the novel's ending?",
+            "We cannot know whether the detective boards the ship, and that is the ending's strength: his badge "
+            "is left on the desk, his letters are burned and his last words to his sister are a farewell.",
+        ),
         # professions, identities and quotes
         ("What do you do?", "As an AI engineer, I built recommendation systems for five years."),
         ("Who are you?", "As a language model, I go by the name Vicuna and was trained by LMSYS."),
@@ -242,9 +264,25 @@ def test_ordinary_answers_pass(question, answer):
     assert_findings(run_rule("DQ203", [record(question, answer)]), {})
 
 
+def test_what_cannot_be_known_and_nothing_else_is_a_hedge_without_content():
+    records = [
+        record("他明天会来吗？", "我们无法确定他是否会来。"),
+        record("Will he come tomorrow?", "We cannot know whether he will come."),
+    ]
+    assert_findings(run_rule("DQ203", records), {0: "hedge without content", 1: "hedge without content"})
+
+
 def test_a_disclaimer_still_fails_where_it_replaces_an_opinion_asked_for():
     run = run_rule("DQ203", [record("What do you think about cats?", "As an AI, I don't have opinions.")])
     assert_findings(run, {0: "AI disclaimer"})
+
+
+def test_a_disclaimer_still_fails_where_a_hypothetical_about_the_assistant_asks_it_to_play_along():
+    records = [
+        record("如果你有超能力，你的生活会有什么不同？", "作为人工智能程序，我无法拥有超能力。"),
+        record("If you had superpowers, what would your life be like?", "As an AI, I cannot have superpowers."),
+    ]
+    assert_findings(run_rule("DQ203", records), {0: "AI disclaimer", 1: "AI disclaimer"})
 
 
 def test_other_voices_still_fail_when_the_assistant_steps_out_of_them():
