@@ -205,9 +205,10 @@ class Boilerplate(RecordRule):
     word, or one of the same category in the text the question gives to work on (quoted, its
     input, what follows its colon), belongs to that text: rewriting "I can't help you" is no
     refusal. An answer to a question about the assistant itself ("What can you do?", "你是谁？")
-    may say it is an AI, and one about its nature, senses, life or likes ("Do you have a sense of
-    balance?", "你人生中的使命是什么") is answered by saying what it is; a hypothetical one ("If you
-    had superpowers, how would your life change?") asks it to play along. Tool-use data (a `tools` field, tool calls or results, or a system prompt
+    may say it is an AI, and one about its nature, senses or life ("Do you have a sense of
+    balance?", "你人生中的使命是什么") is answered by saying what it is; one about its likes
+    ("What's your favourite season?") or a hypothetical one ("If you had superpowers, how would
+    your life change?") asks it to play along. Tool-use data (a `tools` field, tool calls or results, or a system prompt
     or question that lists functions) teaches a model to decline what its tools cannot do: a turn
     that declines and gives a tool reason (it names its tools, functions or capabilities, or
     offers what it can do instead) passes, disclaimer included; other refusals and disclaimers

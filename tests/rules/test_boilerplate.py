@@ -82,12 +82,12 @@ from tests.conftest import REAL_FILES, ROOT, failures, real
         ("帮我写论文。", "这不在我的能力范围之内。", "不在我的能力范围之内", "phrase"),
         ("帮我黑进这个网站。", "这个我真的帮不了你。", "我真的帮不了", "phrase"),
         (
-            "Suggest a dish for dinner.",
+            "What's your favourite food?",
             "Being a machine learning model, I don't eat food.",
             "Being a machine learning model",
             "phrase",
         ),
-        ("推荐一首好听的歌。", "我只是一个程序，没有感情。", "我只是一个程序，没有", "phrase"),
+        ("你喜欢音乐吗？", "我只是一个程序，没有感情。", "我只是一个程序，没有", "phrase"),
         ("Draw a cat.", "I must respectfully decline.", 'answer: refusal: "I must respectfully decline"', "(phrase)"),
         ("请翻译这句话。", "我目前无法为您提供翻译服务。", 'answer: refusal: "我目前无法为您"', "inability"),
         (
@@ -222,7 +222,7 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         # a question about the assistant itself
         ("What can you do?", "I'm an AI, so I can't make coffee, but I can answer your questions."),
         ("你能做什么？", "虽然我是个 AI，但是我可不会做饭，不过我可以陪你聊天。"),
-        # ... its nature, senses, life and likes: saying what it is answers them, in either language
+        # ... its nature, senses and life: saying what it is answers them, in either language
         ("你人生中的使命是什么？", "作为一个AI，我没有人生，但我被设计来帮助人们获取信息。"),
         (
             "What is your mission in life?",
@@ -230,9 +230,8 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         ),
         ("你有平衡感吗？", "作为一个人工智能，我没有身体，所以没有平衡感。"),
         ("Do you have a sense of balance?", "As an AI, I do not have a body, so I have no sense of balance."),
-        ("你喜欢音乐吗？", "我只是一个程序，没有感情。"),
-        ("Do you like music?", "I'm just a program and I don't have feelings."),
-        ("What's your favourite food?", "Being a machine learning model, I don't eat food."),
+        ("你有感情吗？", "我只是一个程序，没有感情。"),
+        ("Do you have feelings?", "I'm just a program and I don't have feelings."),
         # an open question named while answering is content: no refusal
         (
             "谈谈你对远程办公的看法。",
