@@ -1,4 +1,4 @@
-"""DQ206 broken-markup: LaTeX that lost its backslashes, code fences left open."""
+"""DQ206 broken-markup: LaTeX and escapes that lost their backslashes, code fences left open."""
 
 from __future__ import annotations
 
@@ -21,13 +21,20 @@ PACK = "markup"
 _FENCE = r"(?m)^\s*```|```[ \t]*$"  # a fence opens or closes a block at the start or the end of a line
 _OTHER_CODE = r"(?s)```.*?(?:```|\z)|~~~.*?(?:~~~|\z)"  # fenced blocks, closed or running to the end
 _SHOWN = 3
+# Inline math: a dollar, no space inside either end, another dollar, and no letter, digit or brace
+# after it. "$5 and $10", "$count times '$file'" and "pi($r)" are money and code, not math.
+_SYMBOL_SHOWN = r"[^$\n]{{0,20}}{}[^$\n]{{0,20}}"  # a symbol in its math, for evidence
+_MATH = r"(?:^|[^\\$A-Za-z0-9_])\$([^\s$](?:[^$\n]{0,200}[^\s$])?)\$(?:[^A-Za-z0-9_{($]|$)"
 
 
 class BrokenMarkup(RecordRule):
     """Looks in every user and assistant turn for markup that lost its syntax: LaTeX commands
     without their backslash (the `markup` pack's `commands` followed by a brace, "frac{1}{2}",
     "usepackage{endfloat}", "textbf{not}", and "begin{equation}", "end{align}" for its
-    `environments`), where neither a backslash nor a letter comes before them; and Markdown code
+    `environments`), where neither a backslash nor a letter comes before them; symbol commands
+    (`symbols`: "$A = pi r^2 = 9pi$") inside inline math only, where neither money ("$5 times 2, so
+    $10") nor shell variables are; escapes whose backslash was stripped (the `escapes` patterns:
+    "${noun}.n${phrase}", "printf(\"Done!n\")"), in prose and code alike; and Markdown code
     fences (```, counted where they open or close a block: at the start or the end of a line) left
     unbalanced, so that the rest of the turn renders as code. Fenced code blocks
     are left out of the LaTeX search unless their language is LaTeX; inline code is not (a stripped
@@ -36,11 +43,14 @@ class BrokenMarkup(RecordRule):
 
     code = "DQ206"
     name = "broken-markup"
-    summary = "LaTeX commands without their backslash (frac{, usepackage{), unbalanced code fences"
+    summary = (
+        "LaTeX commands and escapes without their backslash (frac{, usepackage{, $9pi$, .n$), unbalanced code fences"
+    )
     why = (
         "Markup that lost its syntax trains a model to write it broken: formulas such as "
         "'frac{-b pm sqrt{b^2-4ac}}{2a}' that render as garbage, LaTeX preambles that do not "
-        "compile, and answers whose open code fence swallows the rest of the text."
+        "compile, strings whose line breaks became the letter n, and answers whose open code fence "
+        "swallows the rest of the text."
     )
     example = (
         '{"instruction": "Solve x^2 + 6x - 16 = 0.", "output": "$x = frac{-6 pm sqrt{100}}{2}$, so x = 2 '
@@ -64,6 +74,22 @@ class BrokenMarkup(RecordRule):
         # character that is neither a backslash nor a letter.
         self.latex = check_regex(f"(?:^|[^\\\\A-Za-z])(?:{'|'.join(alternatives)})", f"rule pack '{PACK}', 'latex'")
         self.shown = self.latex + r"[^{}\n]{0,30}\}?"  # the first one with its argument, for evidence
+        symbols = string_list(pack, "latex.symbols", PACK)
+        # A symbol command inside math ("$9pi$", "$a pm b$"): neither a backslash nor a letter
+        # before it, no letter and no call after it.
+        self.symbol = (
+            check_regex(
+                f"(?:^|[^\\\\A-Za-z_])({'|'.join(symbols)})(?:[^A-Za-z(_]|$)", f"rule pack '{PACK}', 'latex.symbols'"
+            )
+            if symbols
+            else None
+        )
+        escapes = string_list(pack, "escapes.patterns", PACK)
+        self.escapes = (
+            check_regex("|".join(f"(?:{e})" for e in escapes), f"rule pack '{PACK}', 'escapes.patterns'")
+            if escapes
+            else None
+        )
         self.latex_fence = (
             check_regex(
                 rf"(?s)```(?:{'|'.join(languages)})[^\n]*\n(.*?)(?:```|\z)", f"rule pack '{PACK}', 'latex.languages'"
@@ -73,49 +99,59 @@ class BrokenMarkup(RecordRule):
         )
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
-        # Only a turn with a brace or a fence can hold either defect: a fast literal search first.
-        turns = turn_texts(batch).filter(pl.col("text").str.contains_any(["{", "```"]))
+        # Only a turn with a brace, a fence, a dollar or (for escapes) a letter n can hold a defect:
+        # a fast literal search first.
+        needles = ["{", "```"] + ["$"] * (self.symbol is not None) + ["n"] * (self.escapes is not None)
+        turns = turn_texts(batch).filter(pl.col("text").str.contains_any(needles))
         text = pl.col("text")
         prose = text
         if self.latex_fence is not None:
             prose = prose.str.replace_all(self.latex_fence, "$1")
         prose = prose.str.replace_all(_OTHER_CODE, " ")
-        fences = text.str.count_matches(_FENCE)
-        hits = turns.with_columns(_prose=prose, _fences=fences).filter(
-            pl.col("_prose").str.contains(self.latex) | (pl.col("_fences") % 2 == 1)
-        )
+        turns = turns.with_columns(_prose=prose, _fences=text.str.count_matches(_FENCE))
         found = (
             pl.col("_prose")
             .str.extract_all(self.latex)
             .list.eval(pl.element().str.strip_chars_start().str.replace(r"^[^A-Za-z]", ""))
         )
-        hits = hits.with_columns(_latex=found.list.unique(maintain_order=True))
+        math = pl.col("_prose").str.extract_all(_MATH).list.join("\n")
+        symbols = (
+            math.str.extract_all(self.symbol).list.eval(pl.element().str.extract(self.symbol, 1))
+            if self.symbol is not None
+            else pl.lit([], dtype=pl.List(pl.String))
+        )
+        escapes = text.str.extract(self.escapes, 0) if self.escapes is not None else pl.lit(None, dtype=pl.String)
+        hits = turns.with_columns(
+            _latex=pl.concat_list(found, symbols).list.unique(maintain_order=True),
+            _symbol=math.str.extract(_SYMBOL_SHOWN.format(self.symbol), 0) if self.symbol is not None else pl.lit(None),
+            _escape=escapes,
+        ).filter((pl.col("_latex").list.len() > 0) | (pl.col("_fences") % 2 == 1) | pl.col("_escape").is_not_null())
         latex = pl.when(pl.col("_latex").list.len() > 0).then(
             pl.format("LaTeX without its backslash: {}", pl.col("_latex").list.head(_SHOWN).list.join(", "))
+        )
+        escape = pl.when(pl.col("_escape").is_not_null()).then(
+            pl.format('an escape without its backslash ("\\n" read as "n"): "{}"', pl.col("_escape"))
         )
         fence = pl.when(pl.col("_fences") % 2 == 1).then(
             pl.format("{} code fence(s) (```): one never closed", pl.col("_fences"))
         )
-        what = pl.concat_str([latex, fence], separator="; ", ignore_nulls=True)
+        what = pl.concat_str([latex, escape, fence], separator="; ", ignore_nulls=True)
+        shown = pl.coalesce(
+            pl.col("_prose").str.extract(self.shown, 0).str.replace(r"^[^A-Za-z]", ""), pl.col("_symbol")
+        )
+        evidence = [pl.when(pl.col("_latex").list.len() > 0).then(pl.format('LaTeX: "{}"', snippet(shown, 60)))]
+        if self.escapes is not None:
+            around = text.str.extract(f".{{0,30}}(?:{self.escapes}).{{0,30}}", 0)
+            evidence.append(
+                pl.when(pl.col("_escape").is_not_null()).then(pl.format('escape: "{}"', snippet(around, 80)))
+            )
         judged = hits.select(
             "_r",
             "turn",
             passed=pl.lit(False),
             score=pl.lit(0.0),
             message=pl.format("broken markup in {}: {}", turn_name(), what),
-            evidence=pl.concat_str(
-                [
-                    pl.when(pl.col("_latex").list.len() > 0).then(
-                        pl.format(
-                            'LaTeX: "{}"',
-                            snippet(pl.col("_prose").str.extract(self.shown, 0).str.replace(r"^[^A-Za-z]", ""), 60),
-                        )
-                    ),
-                    fence,
-                ],
-                separator="; ",
-                ignore_nulls=True,
-            ),
+            evidence=pl.concat_str([*evidence, fence], separator="; ", ignore_nulls=True),
         )
         return worst_exchange(batch, judged)
 

@@ -23,7 +23,26 @@ from tests.conftest import REAL_FILES, ROOT, failures, real
             "LaTeX without its backslash: documentclass{, begin{document}, end{document}",
             'LaTeX: "documentclass{article}"',
         ),
-        ("$x = frac{-b pm sqrt{b^2-4ac}}{2a}$", "LaTeX without its backslash: frac{, sqrt{", 'LaTeX: "frac{-b pm sqrt'),
+        (
+            "$x = frac{-b pm sqrt{b^2-4ac}}{2a}$",
+            "LaTeX without its backslash: frac{, sqrt{, pm",
+            'LaTeX: "frac{-b pm sqrt',
+        ),
+        # symbol commands inside math
+        ("The area is $A = pi r^2 = 9pi$ square units.", "LaTeX without its backslash: pi", "A = pi r^2"),
+        ("$a leq b$ and $b neq 0$.", "LaTeX without its backslash: leq, neq", "a leq b"),
+        # "\n" that lost its backslash where a string or a sentence ends
+        (
+            "const poem = `${noun}.n${phrase}`;",
+            'an escape without its backslash ("\\n" read as "n"): "}.n$"',
+            'escape: "const poem',
+        ),
+        ('printf("Done!n");', 'an escape without its backslash ("\\n" read as "n"): "e!n""', "printf"),
+        (
+            "The first line ends here.nThe second line starts here.",
+            'an escape without its backslash ("\\n" read as "n"): "re.nThe s"',
+            "here.nThe second",
+        ),
         (
             "```latex\ndocumentclass{article}\n```",
             "LaTeX without its backslash: documentclass{",
@@ -52,6 +71,12 @@ def test_broken_markup_warns(answer, message, evidence):
         "Wrap code in three backticks (```) on its own line, before and after it: ```python ... ```.",
         "```js\nconsole.log(1);\n    ```",  # an indented closing fence closes
         "```js\nconsole.log(1);```",  # so does one at the end of a line
+        # plain-text math, money and shell variables are no LaTeX; member access is no escape
+        "The area is A = pi r^2, so A = 9pi, about 28.27.",
+        "It costs $5 times 2, so $10 in all.",
+        'echo "The word $word appears $count times in $file"',
+        "this.next = node;\nobj.name = 'Ann';",
+        "Use $x = \\pi r^2$ with a backslash.",
     ],
 )
 def test_latex_with_its_backslashes_and_other_code_pass(answer):
@@ -75,13 +100,14 @@ def test_the_demo_record_is_found_at_its_line():
 
 
 # Read: the en and zh Alpaca demos each hold one answer cut off inside an open code fence; glaive
-# has "textbf{not}" in an answer, a user's "begin{enumerate}" (twice) and an open fence.
+# has "textbf{not}" in an answer, a user's "begin{enumerate}" (twice), an open fence and a JavaScript
+# template whose "\n" lost its backslash ("${randomNoun}.n${randomPhrase}").
 EXPECTED = {
     "rasbt_instruction_data.json": 0,
     "llamafactory_alpaca_en_demo.json": 1,
     "llamafactory_alpaca_zh_demo.json": 1,
     "llamafactory_identity.json": 0,
-    "llamafactory_glaive_toolcall_en_demo.json": 4,
+    "llamafactory_glaive_toolcall_en_demo.json": 5,
     "llamafactory_v1_sft_demo.jsonl": 1,
     "fastchat_dummy_conversation.json": 0,
     "gsm8k_train_alpaca.json": 0,
