@@ -104,6 +104,8 @@ _NOT_PROSE = "|".join(
     (
         r"(?s:```.*?(?:```|\z)|~~~.*?(?:~~~|\z))",  # fenced code, closed or not
         r"`[^`\n]{1,200}`",  # inline code
+        r'(?s:""".*?(?:"""|\z)|\'\'\'.*?(?:\'\'\'|\z))',  # docstrings, fenced or not: code's own comments
+        r"(?s:/\*.*?(?:\*/|\z))",  # block comments
         r"(?:https?://|www\.)[^\s<>\"'`]+",  # URLs
         r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",  # e-mail addresses
         r"\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}",  # JSON objects, template braces
@@ -124,6 +126,8 @@ _CODE_LINE = (
     r"|#[^\n]*"
     r"|[A-Za-z_][A-Za-z0-9_.]*(?:\[[^\]\n]*\])*[ \t]*(?:[-+*/%]|//|\*\*)?=[ \t]*[^=\s][^\n]*"
     r"|(?:#include|#!|//|/\*|\*/|\$ |>>> |<[/!]?[A-Za-z])[^\n]*"
+    r"|@[A-Za-z_][A-Za-z0-9_.]*(?:\([^\n]*\))?"  # decorators
+    r"|(?:pass|break|continue|end|fi|done|esac|else:?)"  # statements of one word
     r"|(?:SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|FROM|WHERE|JOIN|GROUP BY|ORDER BY)(?-u:\b)[^\n]*"
     r"|[^\n]*(?:[{}]|[)\]'\"0-9][ \t]*;|\):)"
     r")[ \t]*$"
@@ -277,7 +281,8 @@ def words(texts: pl.Series) -> pl.Series:
 
 def prose(texts: pl.Series, min_words: int = 4, quotes: pl.Series | None = None) -> pl.Series:
     """What of each text a language can be told from: tool-call syntax (``wikipedia('...')``,
-    ``python(...)``), code (fenced, inline, lines of code outside fences, and in a text most
+    ``python(...)``), code (fenced, inline, docstrings and block comments, lines of code outside
+    fences, decorators and one-word statements among them, and in a text most
     of whose lines are code, every line that does not end as a sentence), JSON, URLs,
     e-mail addresses, numbers and formulas, identifiers, capitalized words inside sentences
     (names) replaced by spaces; quotes too where ``min_words`` words are left without them (a

@@ -36,6 +36,24 @@ from tests.conftest import REAL_FILES, real
         ("计算 2 + 3。", "5", None),
         ("用Python写一个加法函数。", "```python\ndef add(a, b):\n    return a + b\n```", None),
         ("用Python写一个加法函数。", "def add(a, b):\n    # add two numbers\n    return a + b", None),
+        # a docstring, a block comment and a decorator are code's own, fenced or not
+        (
+            "用Python写一个函数，计算列表的平均值。",
+            'def average(numbers):\n    """Return the arithmetic mean of a list of numbers.\n\n    Raises an error when '
+            'the list is empty.\n    """\n    if not numbers:\n        raise ValueError("empty")\n    return sum(numbers) / len(numbers)',
+            None,
+        ),
+        (
+            "写一个JavaScript函数，把字符串反转。",
+            "/* Reverse a string: split it into characters,\n   reverse them and join them again. */\n"
+            "function reverse(s) {\n  return s.split('').reverse().join('');\n}",
+            None,
+        ),
+        (
+            "用Flask写一个首页。",
+            "@app.route('/')\ndef index():\n    return render_template('index.html')\n\n这个函数返回首页。",
+            None,
+        ),
         ("Who was Marie Curie? Use the wikipedia tool.", "Marie Curie was wikipedia('Marie Curie').", None),
         # English prose answering a Chinese instruction, even one about an English word
         (
