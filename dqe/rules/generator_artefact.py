@@ -64,7 +64,8 @@ class GeneratorArtefact(RecordRule):
     """Looks in every turn, Markdown code left out, for the categories of the `artefacts` rule
     pack: snake_case pseudo-words in prose ("a rich taste of caramelize_kale"), a tool or template
     name set off as a marker or called like a function in prose ("*advice_maker*"), a template's
-    field name opening an answer ("Output:", "### Response:", "输出："), chat template tokens
+    field name opening an answer ("Output:", "### Response:", "输出："), a bracketed label the
+    generator set over an answer ("【来自AI助手的营销建议】", "[Assistant's response]"), chat template tokens
     inside an answer ("<|im_end|>", "[INST]"), notes of the generator in an answer or a question
     it wrote ("(Rewritten sentence: ...)", "(No change needed ...)"), half-translated words
     ("色less"), and template markers in the question (an empty input written "noinput", a

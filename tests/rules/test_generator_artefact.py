@@ -29,6 +29,18 @@ from tests.conftest import REAL_FILES, ROOT, failures, real
         ("把这些数字排序：3，1，2", "输出：1，2，3", "field name opening the answer in answer: 输出", 2),
         ("Say hi.", "Hi there!<|im_end|>", "chat template token in answer: <|im_end|>", 2),
         (
+            "为假期写一条营销信息。",
+            "【来自AI助手的营销建议】假期特惠，全场八折！",
+            "generator's label opening the answer in answer: 【来自AI助手的营销建议】",
+            2,
+        ),
+        (
+            "Write a slogan for a bakery.",
+            "[Assistant's response] Fresh bread, every morning.",
+            "generator's label opening the answer in answer: [Assistant's response]",
+            2,
+        ),
+        (
             "Rewrite: the cat sat.",
             "The cat was sitting. (Rewritten sentence: The cat was sitting.)",
             "note of the generator in answer: Rewritten sentence",
@@ -78,6 +90,10 @@ def test_prose_findings_say_why_the_turn_is_prose():
         ("Explain the setup.", "Set max_retries to 3 and timeout_seconds to 30 in app.yaml."),
         ("What's my login?", "Your username is john_doe, as shown in your profile."),
         ("Name a hashtag for a beach photo.", "#beach_vibes or #summer_days work well."),
+        # a bracketed heading that names no assistant or answer, or a Markdown link, is no label
+        ("Write a song.", "[Verse 1]\nThe sun goes down on the bay."),
+        ("What is AI?", "[AI](https://en.wikipedia.org/wiki/AI) is the study of machines that learn."),
+        ("Who maintains it?", "[Maintained] The team still ships updates every month."),
     ],
 )
 def test_identifiers_in_code_and_talk_about_code_pass(question, answer):
@@ -103,12 +119,13 @@ def test_the_demo_record_is_found_at_its_line():
 
 
 # Read: the Alpaca en demo writes empty inputs as "noinput"/"No input." (7) and opens one answer
-# with "### Output:"; the zh demo opens 17 answers with "输出：", has one "### 输入：" header, an
-# English note in two questions and "色less味less" in an answer; the v1 demo has two "noinput".
+# with "### Output:"; the zh demo opens 17 answers with "输出：", one with "【来自AI助手的营销建议】", has
+# one "### 输入：" header, an English note in two questions and "色less味less" in an answer; the v1 demo
+# has two "noinput".
 EXPECTED = {
     "rasbt_instruction_data.json": 0,
     "llamafactory_alpaca_en_demo.json": 8,
-    "llamafactory_alpaca_zh_demo.json": 21,
+    "llamafactory_alpaca_zh_demo.json": 22,
     "llamafactory_identity.json": 0,
     "llamafactory_glaive_toolcall_en_demo.json": 0,
     "llamafactory_v1_sft_demo.jsonl": 2,
