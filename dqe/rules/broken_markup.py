@@ -76,10 +76,10 @@ class BrokenMarkup(RecordRule):
         self.shown = self.latex + r"[^{}\n]{0,30}\}?"  # the first one with its argument, for evidence
         symbols = string_list(pack, "latex.symbols", PACK)
         # A symbol command inside math ("$9pi$", "$a pm b$"): neither a backslash nor a letter
-        # before it, no letter and no call after it.
+        # before it, no letter, no call and no brace (a command above) after it.
         self.symbol = (
             check_regex(
-                f"(?:^|[^\\\\A-Za-z_])({'|'.join(symbols)})(?:[^A-Za-z(_]|$)", f"rule pack '{PACK}', 'latex.symbols'"
+                f"(?:^|[^\\\\A-Za-z_])({'|'.join(symbols)})(?:[^A-Za-z(_{{]|$)", f"rule pack '{PACK}', 'latex.symbols'"
             )
             if symbols
             else None
