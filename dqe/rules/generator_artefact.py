@@ -26,6 +26,12 @@ _HEAD = 40  # characters of a turn a 'start' category looks at
 _SHOWN = 3  # matches quoted per finding
 _WORDS = r"[^\p{L}\p{N}_]+"  # what separates the words of a match, to compare it with the question's
 _PROSE = " (in prose: no sign of code, a question not about code, no tools)"
+# The question's closing command (its last clause) and closing question (its last sentence), and
+# the same of an answer, to find the one copied to the end of the other.
+_LAST_CLAUSE = r"([^，,;；:：。.!?！？\n]{6,})[。.!！]?\s*$"
+_LAST_QUESTION = r"([^。.!?！？\n]{6,}[?？])\s*$"
+_ECHO = "the question's closing command or question copied into the answer"
+_MORE = 4  # characters an answer holds besides the copy, so that it is not the question itself
 
 
 class ArtefactCategory(NamedTuple):
@@ -68,8 +74,9 @@ class GeneratorArtefact(RecordRule):
     generator set over an answer ("【来自AI助手的营销建议】", "[Assistant's response]"), chat template tokens
     inside an answer ("<|im_end|>", "[INST]"), notes of the generator in an answer or a question
     it wrote ("(Rewritten sentence: ...)", "(No change needed ...)"), half-translated words
-    ("色less"), and template markers in the question (an empty input written "noinput", a
-    "### 输入：" header).
+    ("色less"), template markers in the question (an empty input written "noinput", a
+    "### 输入：" header), and an answer that ends with its question's closing command or question
+    copied word for word ("…漫步，将形容词改为更令人兴奋的同义词。").
 
     Precision first. Pseudo-words and markers count only in prose: a turn that otherwise looks
     like code or names things of the trade (a file name, "the read_csv method", "your username"),
@@ -102,6 +109,7 @@ class GeneratorArtefact(RecordRule):
         self.categories = load_categories(pack)
         self.code_like = marker_pattern(pack, "code", "patterns", PACK)
         self.about_code = marker_pattern(pack, "about-code", "patterns", PACK)
+        self.commands = marker_pattern(pack, "echo", "commands", PACK)
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         turns = turn_texts(batch).with_row_index("_t").with_columns(_text=without_code(pl.col("text")))
@@ -152,8 +160,11 @@ class GeneratorArtefact(RecordRule):
                 .agg(pl.lit(i).alias("_c"), pl.col("span").unique(maintain_order=True).head(_SHOWN).alias("_s"))
                 .with_columns(_note=pl.lit(_PROSE if c.prose_only else ""))
             )
+        if self.commands is not None:
+            found.append(self._echo(turns, len(self.categories)))
         per_category = pl.concat(found).sort("_r", "turn", "_c")
-        labels = pl.col("_c").replace_strict(list(range(len(self.categories))), [c.label for c in self.categories])
+        names = [c.label for c in self.categories] + [_ECHO]
+        labels = pl.col("_c").replace_strict(list(range(len(names))), names)
         described = per_category.select(
             "_r", "turn", "role", "final", "_note", _label=labels, _spans=pl.col("_s").list.join(", ")
         )
@@ -173,6 +184,43 @@ class GeneratorArtefact(RecordRule):
             evidence="_evidence",
         )
         return worst_exchange(batch, judged)
+
+    def _echo(self, turns: pl.DataFrame, index: int) -> pl.DataFrame:
+        """Answers that end with what ended their question, word for word: its closing command
+        (a clause that opens with one of the pack's ``echo`` commands: "…，将形容词改为更令人兴奋的
+        同义词。" rewritten with the command kept) or its closing question ("What is the total
+        number of seeds?" after the working), when the answer holds more than the copy and the
+        question is one line."""
+        # A question of one line: what follows a first line is material (an Alpaca input, a list
+        # of questions to sort), which an answer may well end with.
+        answers = turns.filter(
+            (pl.col("role") == "assistant") & ~pl.col("question").str.strip_chars().str.contains("\n")
+        )
+        clause = pl.col("question").str.extract(_LAST_CLAUSE, 1).str.strip_chars()
+        asked = pl.col("question").str.extract(_LAST_QUESTION, 1).str.strip_chars()
+        longer = pl.col("_text").str.strip_chars().str.len_chars() - _MORE
+        copied = pl.when(
+            clause.str.contains(f"^(?:{self.commands})")
+            & (pl.col("_text").str.extract(_LAST_CLAUSE, 1).str.strip_chars() == clause)
+            & (longer > clause.str.len_chars())
+        ).then(clause)
+        copied = copied.when(
+            (pl.col("_text").str.extract(_LAST_QUESTION, 1).str.strip_chars() == asked)
+            & (longer > asked.str.len_chars())
+        ).then(asked)
+        return (
+            answers.select("_r", "turn", "role", "final", _copy=copied)
+            .drop_nulls("_copy")
+            .select(
+                "_r",
+                "turn",
+                "role",
+                "final",
+                _c=pl.lit(index, dtype=pl.Int32),
+                _s=pl.concat_list("_copy"),
+                _note=pl.lit(""),
+            )
+        )
 
     @staticmethod
     def _scanned(start: bool) -> pl.Expr:

@@ -34,6 +34,20 @@ from tests.conftest import REAL_FILES, ROOT, failures, real
             "generator's label opening the answer in answer: 【来自AI助手的营销建议】",
             2,
         ),
+        # the question's closing command or question, copied to the end of the answer
+        (
+            "她在沉闷、灰暗的公园里走来走去，将形容词改为更令人兴奋的同义词。",
+            "她在神秘、阴郁的公园里漫步，将形容词改为更令人兴奋的同义词。",
+            "the question's closing command or question copied into the answer in answer: 将形容词改为更令人兴奋的同义词",
+            2,
+        ),
+        (
+            "Each of 40 slices has 20 seeds. What is the total number of seeds in a watermelon?",
+            "40 slices * 20 seeds = 800 seeds.\nWhat is the total number of seeds in a watermelon?",
+            "the question's closing command or question copied into the answer in answer: "
+            "What is the total number of seeds in a watermelon?",
+            2,
+        ),
         (
             "Write a slogan for a bakery.",
             "[Assistant's response] Fresh bread, every morning.",
@@ -94,6 +108,16 @@ def test_prose_findings_say_why_the_turn_is_prose():
         ("Write a song.", "[Verse 1]\nThe sun goes down on the bay."),
         ("What is AI?", "[AI](https://en.wikipedia.org/wiki/AI) is the study of machines that learn."),
         ("Who maintains it?", "[Maintained] The team still ships updates every month."),
+        # a rewrite keeps the end of its sentence; material after the first line is the user's to echo
+        (
+            "Rewrite the sentence to start with 'Although': Despite the rain, they went for a walk.",
+            "Although it was raining, they went for a walk.",
+        ),
+        (
+            "Organize the following questions into a logical order.\nWhat are the goals?\nWho will be involved?",
+            "1. What are the goals?\n2. Who will be involved?",
+        ),
+        ("What is the capital of France?", "What is the capital of France?"),
     ],
 )
 def test_identifiers_in_code_and_talk_about_code_pass(question, answer):
@@ -120,17 +144,18 @@ def test_the_demo_record_is_found_at_its_line():
 
 # Read: the Alpaca en demo writes empty inputs as "noinput"/"No input." (7) and opens one answer
 # with "### Output:"; the zh demo opens 17 answers with "输出：", one with "【来自AI助手的营销建议】", has
-# one "### 输入：" header, an English note in two questions and "色less味less" in an answer; the v1 demo
-# has two "noinput".
+# one "### 输入：" header, an English note in two questions, "色less味less" in an answer and one rewrite
+# that keeps its command ("将形容词改为更令人兴奋的同义词"); the v1 demo has two "noinput"; GSM8K ends
+# one answer with its question.
 EXPECTED = {
     "rasbt_instruction_data.json": 0,
     "llamafactory_alpaca_en_demo.json": 8,
-    "llamafactory_alpaca_zh_demo.json": 22,
+    "llamafactory_alpaca_zh_demo.json": 23,
     "llamafactory_identity.json": 0,
     "llamafactory_glaive_toolcall_en_demo.json": 0,
     "llamafactory_v1_sft_demo.jsonl": 2,
     "fastchat_dummy_conversation.json": 0,
-    "gsm8k_train_alpaca.json": 0,
+    "gsm8k_train_alpaca.json": 1,
     "gpteacher_codegen_instruct.json": 0,
 }
 
