@@ -32,6 +32,7 @@ _LAST_CLAUSE = r"([^，,;；:：。.!?！？\n]{6,})[。.!！]?\s*$"
 _LAST_QUESTION = r"([^。.!?！？\n]{6,}[?？])\s*$"
 _ECHO = "the question's closing command or question copied into the answer"
 _MORE = 4  # characters an answer holds besides the copy, so that it is not the question itself
+_TAIL = 300  # characters of a turn's end that hold its closing clause (a longer one is no copied command)
 
 
 class ArtefactCategory(NamedTuple):
@@ -196,17 +197,17 @@ class GeneratorArtefact(RecordRule):
         answers = turns.filter(
             (pl.col("role") == "assistant") & ~pl.col("question").str.strip_chars().str.contains("\n")
         )
-        clause = pl.col("question").str.extract(_LAST_CLAUSE, 1).str.strip_chars()
-        asked = pl.col("question").str.extract(_LAST_QUESTION, 1).str.strip_chars()
+        question, answer = pl.col("question").str.tail(_TAIL), pl.col("_text").str.tail(_TAIL)
+        clause = question.str.extract(_LAST_CLAUSE, 1).str.strip_chars()
+        asked = question.str.extract(_LAST_QUESTION, 1).str.strip_chars()
         longer = pl.col("_text").str.strip_chars().str.len_chars() - _MORE
         copied = pl.when(
             clause.str.contains(f"^(?:{self.commands})")
-            & (pl.col("_text").str.extract(_LAST_CLAUSE, 1).str.strip_chars() == clause)
+            & (answer.str.extract(_LAST_CLAUSE, 1).str.strip_chars() == clause)
             & (longer > clause.str.len_chars())
         ).then(clause)
         copied = copied.when(
-            (pl.col("_text").str.extract(_LAST_QUESTION, 1).str.strip_chars() == asked)
-            & (longer > asked.str.len_chars())
+            (answer.str.extract(_LAST_QUESTION, 1).str.strip_chars() == asked) & (longer > asked.str.len_chars())
         ).then(asked)
         return (
             answers.select("_r", "turn", "role", "final", _copy=copied)
