@@ -230,6 +230,7 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         ),
         ("你有平衡感吗？", "作为一个人工智能，我没有身体，所以没有平衡感。"),
         ("Do you have a sense of balance?", "As an AI, I do not have a body, so I have no sense of balance."),
+        ("Do you ever get tired?", "As an AI language model, I don't have a body, so I don't get tired."),
         ("你有感情吗？", "我只是一个程序，没有感情。"),
         ("Do you have feelings?", "I'm just a program and I don't have feelings."),
         # an open question named while answering is content: no refusal
