@@ -90,6 +90,8 @@ class BrokenMarkup(RecordRule):
             if escapes
             else None
         )
+        # Literal strings every escape holds; without them, every turn is a candidate.
+        self.escape_needles = (string_list(pack, "escapes.needles", PACK) or [""]) if escapes else []
         self.latex_fence = (
             check_regex(
                 rf"(?s)```(?:{'|'.join(languages)})[^\n]*\n(.*?)(?:```|\z)", f"rule pack '{PACK}', 'latex.languages'"
@@ -99,9 +101,9 @@ class BrokenMarkup(RecordRule):
         )
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
-        # Only a turn with a brace, a fence, a dollar or (for escapes) a letter n can hold a defect:
-        # a fast literal search first.
-        needles = ["{", "```"] + ["$"] * (self.symbol is not None) + ["n"] * (self.escapes is not None)
+        # Only a turn with a brace, a fence, a dollar or what every escape holds (the pack's
+        # `escapes.needles`) can hold a defect: a fast literal search first.
+        needles = ["{", "```"] + ["$"] * (self.symbol is not None) + self.escape_needles
         turns = turn_texts(batch).filter(pl.col("text").str.contains_any(needles))
         text = pl.col("text")
         prose = text

@@ -32,6 +32,8 @@ _LAST_CLAUSE = r"([^，,;；:：。.!?！？\n]{6,})[。.!！]?\s*$"
 _LAST_QUESTION = r"([^。.!?！？\n]{6,}[?？])\s*$"
 _ECHO = "the question's closing command or question copied into the answer"
 _MORE = 4  # characters an answer holds besides the copy, so that it is not the question itself
+_MIN_COPY = 6  # characters a copied clause holds at least (the {6,} of the two patterns above)
+_END = " \t\n。.!！"  # what may follow a copied clause
 _TAIL = 300  # characters of a turn's end that hold its closing clause (a longer one is no copied command)
 
 
@@ -194,8 +196,14 @@ class GeneratorArtefact(RecordRule):
         question is one line."""
         # A question of one line: what follows a first line is material (an Alpaca input, a list
         # of questions to sort), which an answer may well end with.
+        # Only answers that end as their question does (end punctuation aside) are read closely.
         answers = turns.filter(
-            (pl.col("role") == "assistant") & ~pl.col("question").str.strip_chars().str.contains("\n")
+            (pl.col("role") == "assistant")
+            & (
+                pl.col("_text").str.strip_chars_end(_END).str.tail(_MIN_COPY)
+                == pl.col("question").str.strip_chars_end(_END).str.tail(_MIN_COPY)
+            )
+            & ~pl.col("question").str.strip_chars().str.contains("\n")
         )
         question, answer = pl.col("question").str.tail(_TAIL), pl.col("_text").str.tail(_TAIL)
         clause = question.str.extract(_LAST_CLAUSE, 1).str.strip_chars()
