@@ -128,6 +128,7 @@ _CODE_LINE = (
     r"|(?:#include|#!|//|/\*|\*/|\$ |>>> |<[/!]?[A-Za-z])[^\n]*"
     r"|@[A-Za-z_][A-Za-z0-9_.]*(?:\([^\n]*\))?"  # decorators
     r"|(?:pass|break|continue|end|fi|done|esac|else:?)"  # statements of one word
+    r"|(?:puts|print|printf|echo)[ \t]*[(\"'][^\n]*|(?:std::)?cout[ \t]*<<[^\n]*"  # output statements
     r"|(?:SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|FROM|WHERE|JOIN|GROUP BY|ORDER BY)(?-u:\b)[^\n]*"
     r"|[^\n]*(?:[{}]|[)\]'\"0-9][ \t]*;|\):)"
     r")[ \t]*$"

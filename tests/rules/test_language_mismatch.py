@@ -50,6 +50,11 @@ from tests.conftest import REAL_FILES, real
             None,
         ),
         (
+            "用Ruby写一个问候程序。",
+            'puts "Hello there, what is your name?"\nname = gets.chomp\nputs "Nice to meet you, #{name}!"',
+            None,
+        ),
+        (
             "用Flask写一个首页。",
             "@app.route('/')\ndef index():\n    return render_template('index.html')\n\n这个函数返回首页。",
             None,
