@@ -101,32 +101,27 @@ class BrokenMarkup(RecordRule):
         )
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
-        # Only a turn with a brace, a fence, a dollar or what every escape holds (the pack's
-        # `escapes.needles`) can hold a defect: a fast literal search first.
-        needles = ["{", "```"] + ["$"] * (self.symbol is not None) + self.escape_needles
-        turns = turn_texts(batch).filter(pl.col("text").str.contains_any(needles))
+        # Each defect is looked for only in the turns that can hold it, found by a fast literal
+        # search: a brace or a fence (LaTeX commands, fences), two dollars (inline math: many turns
+        # in data about money), what every escape holds (the pack's `escapes.needles`).
         text = pl.col("text")
-        prose = text
-        if self.latex_fence is not None:
-            prose = prose.str.replace_all(self.latex_fence, "$1")
-        prose = prose.str.replace_all(_OTHER_CODE, " ")
-        turns = turns.with_columns(_prose=prose, _fences=text.str.count_matches(_FENCE))
-        found = (
-            pl.col("_prose")
-            .str.extract_all(self.latex)
-            .list.eval(pl.element().str.strip_chars_start().str.replace(r"^[^A-Za-z]", ""))
-        )
-        math = pl.col("_prose").str.extract_all(_MATH).list.join("\n")
-        symbols = (
-            math.str.extract_all(self.symbol).list.eval(pl.element().str.extract(self.symbol, 1))
-            if self.symbol is not None
-            else pl.lit([], dtype=pl.List(pl.String))
-        )
-        escapes = text.str.extract(self.escapes, 0) if self.escapes is not None else pl.lit(None, dtype=pl.String)
-        hits = turns.with_columns(
-            _latex=pl.concat_list(found, symbols).list.unique(maintain_order=True),
-            _symbol=math.str.extract(_SYMBOL_SHOWN.format(self.symbol), 0) if self.symbol is not None else pl.lit(None),
-            _escape=escapes,
+        turns = turn_texts(batch).with_row_index("_i")
+        latex = self._latex(turns.filter(text.str.contains_any(["{", "```"])))
+        parts = [latex]
+        if self.symbol is not None:
+            parts.append(self._symbols(turns.filter(text.str.count_matches("$", literal=True) >= 2)))
+        if self.escapes is not None:
+            parts.append(self._escapes(turns.filter(text.str.contains_any(self.escape_needles))))
+        candidates = pl.concat([part.select("_i") for part in parts]).unique()
+        hits = turns.select("_i", "_r", "turn", "role", "final").join(candidates, on="_i", how="semi")
+        for part in parts:
+            hits = hits.join(part, on="_i", how="left")
+        hits = hits.with_columns(
+            _latex=pl.concat_list(
+                pl.col("_commands").fill_null([]), *([pl.col("_symbols").fill_null([])] if self.symbol else [])
+            ).list.unique(maintain_order=True),
+            _fences=pl.col("_fences").fill_null(0),
+            _escape=pl.col("_escape") if self.escapes is not None else pl.lit(None, dtype=pl.String),
         ).filter((pl.col("_latex").list.len() > 0) | (pl.col("_fences") % 2 == 1) | pl.col("_escape").is_not_null())
         latex = pl.when(pl.col("_latex").list.len() > 0).then(
             pl.format("LaTeX without its backslash: {}", pl.col("_latex").list.head(_SHOWN).list.join(", "))
@@ -138,14 +133,11 @@ class BrokenMarkup(RecordRule):
             pl.format("{} code fence(s) (```): one never closed", pl.col("_fences"))
         )
         what = pl.concat_str([latex, escape, fence], separator="; ", ignore_nulls=True)
-        shown = pl.coalesce(
-            pl.col("_prose").str.extract(self.shown, 0).str.replace(r"^[^A-Za-z]", ""), pl.col("_symbol")
-        )
+        shown = pl.coalesce("_shown", "_symbol") if self.symbol is not None else pl.col("_shown")
         evidence = [pl.when(pl.col("_latex").list.len() > 0).then(pl.format('LaTeX: "{}"', snippet(shown, 60)))]
         if self.escapes is not None:
-            around = text.str.extract(f".{{0,30}}(?:{self.escapes}).{{0,30}}", 0)
             evidence.append(
-                pl.when(pl.col("_escape").is_not_null()).then(pl.format('escape: "{}"', snippet(around, 80)))
+                pl.when(pl.col("_escape").is_not_null()).then(pl.format('escape: "{}"', snippet(pl.col("_around"), 80)))
             )
         judged = hits.select(
             "_r",
@@ -156,6 +148,43 @@ class BrokenMarkup(RecordRule):
             evidence=pl.concat_str([*evidence, fence], separator="; ", ignore_nulls=True),
         )
         return worst_exchange(batch, judged)
+
+    def _prose(self) -> pl.Expr:
+        """A turn with its code blocks left out, LaTeX blocks kept as prose."""
+        prose = pl.col("text")
+        if self.latex_fence is not None:
+            prose = prose.str.replace_all(self.latex_fence, "$1")
+        return prose.str.replace_all(_OTHER_CODE, " ")
+
+    def _latex(self, turns: pl.DataFrame) -> pl.DataFrame:
+        """LaTeX commands without their backslash and unbalanced fences, per turn: ``_commands``,
+        ``_shown`` (the first with its argument), ``_fences``."""
+        prose = turns.select("_i", "text", _prose=self._prose())
+        return prose.select(
+            "_i",
+            _commands=pl.col("_prose")
+            .str.extract_all(self.latex)
+            .list.eval(pl.element().str.strip_chars_start().str.replace(r"^[^A-Za-z]", "")),
+            _shown=pl.col("_prose").str.extract(self.shown, 0).str.replace(r"^[^A-Za-z]", ""),
+            _fences=pl.col("text").str.count_matches(_FENCE),
+        )
+
+    def _symbols(self, turns: pl.DataFrame) -> pl.DataFrame:
+        """Symbol commands inside inline math, per turn: ``_symbols`` and ``_symbol`` (the first in its math)."""
+        math = turns.select("_i", _math=self._prose().str.extract_all(_MATH).list.join("\n"))
+        return math.select(
+            "_i",
+            _symbols=pl.col("_math").str.extract_all(self.symbol).list.eval(pl.element().str.extract(self.symbol, 1)),
+            _symbol=pl.col("_math").str.extract(_SYMBOL_SHOWN.format(self.symbol), 0),
+        )
+
+    def _escapes(self, turns: pl.DataFrame) -> pl.DataFrame:
+        """Escapes without their backslash, per turn: ``_escape`` and ``_around`` (it in its context)."""
+        return turns.select(
+            "_i",
+            _escape=pl.col("text").str.extract(self.escapes, 0),
+            _around=pl.col("text").str.extract(f".{{0,30}}(?:{self.escapes}).{{0,30}}", 0),
+        )
 
 
 @hookimpl
