@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import string
+
 import polars as pl
 
 from dqe import (
@@ -23,6 +25,15 @@ _OTHER_CODE = r"(?s)```.*?(?:```|\z)|~~~.*?(?:~~~|\z)"  # fenced blocks, closed 
 _SHOWN = 3
 # Inline math: a dollar, no space inside either end, another dollar, and no letter, digit or brace
 # after it. "$5 and $10", "$count times '$file'" and "pi($r)" are money and code, not math.
+# What inline math holds and money does not: a dollar before a letter or a backslash, or after a
+# lower-case letter, a brace or a parenthesis ("$x", "$\\pi", "pi$", "}$"; never "$5" or "US$5").
+_MATH_NEEDLES = [
+    "$\\",
+    *(f"${c}" for c in string.ascii_letters),
+    *(f"{c}$" for c in string.ascii_lowercase),
+    "}$",
+    ")$",
+]
 _SYMBOL_SHOWN = r"[^$\n]{{0,20}}{}[^$\n]{{0,20}}"  # a symbol in its math, for evidence
 _MATH = r"(?:^|[^\\$A-Za-z0-9_])\$([^\s$](?:[^$\n]{0,200}[^\s$])?)\$(?:[^A-Za-z0-9_{($]|$)"
 
@@ -102,14 +113,15 @@ class BrokenMarkup(RecordRule):
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         # Each defect is looked for only in the turns that can hold it, found by a fast literal
-        # search: a brace or a fence (LaTeX commands, fences), two dollars (inline math: many turns
-        # in data about money), what every escape holds (the pack's `escapes.needles`).
+        # search: a brace or a fence (LaTeX commands, fences), a dollar next to a letter (inline
+        # math; many turns of data about money hold dollars), what every escape holds (the pack's
+        # `escapes.needles`).
         text = pl.col("text")
         turns = turn_texts(batch).with_row_index("_i")
         latex = self._latex(turns.filter(text.str.contains_any(["{", "```"])))
         parts = [latex]
         if self.symbol is not None:
-            parts.append(self._symbols(turns.filter(text.str.count_matches("$", literal=True) >= 2)))
+            parts.append(self._symbols(turns.filter(text.str.contains_any(_MATH_NEEDLES))))
         if self.escapes is not None:
             parts.append(self._escapes(turns.filter(text.str.contains_any(self.escape_needles))))
         candidates = pl.concat([part.select("_i") for part in parts]).unique()
