@@ -268,8 +268,11 @@ def test_what_cannot_be_known_and_nothing_else_is_a_hedge_without_content():
     records = [
         record("他明天会来吗？", "我们无法确定他是否会来。"),
         record("Will he come tomorrow?", "We cannot know whether he will come."),
+        record("Will Bitcoin go up tomorrow?", "I cannot predict the future."),
     ]
-    assert_findings(run_rule("DQ203", records), {0: "hedge without content", 1: "hedge without content"})
+    assert_findings(
+        run_rule("DQ203", records), {0: "hedge without content", 1: "hedge without content", 2: "hedge without content"}
+    )
 
 
 def test_a_disclaimer_still_fails_where_it_replaces_an_opinion_asked_for():
