@@ -109,15 +109,35 @@ def load_lexicons(context: Any) -> list[Lexicon]:
     return lexicons
 
 
-def _distinct(text: str, patterns: tuple[str, ...]) -> pl.Expr:
-    found = [pl.col(text).str.extract_all(p) for p in patterns]
-    return pl.concat_list(found).list.unique().list.len().cast(pl.Float64)
+_READ = ("_line", "_ctx", "_rest", "_sys", "_a")  # the texts a record's hits are counted in
+
+
+def _counts(texts: pl.DataFrame, lexicons: list[Lexicon]) -> pl.DataFrame:
+    """``texts`` with the distinct terms of every lexicon in every text (``_line:medical:terms``),
+    each counted once: ``_hits`` reads a count several times, and an expression repeated in
+    one select is evaluated again each time. A text empty in every record counts none."""
+    counts = []
+    for text in _READ:
+        empty = texts[text].null_count() == 0 and texts[text].str.len_bytes().max() == 0
+        for lexicon in lexicons:
+            for kind, patterns in (("terms", lexicon.terms), ("strong", lexicon.strong)):
+                if not patterns:
+                    continue
+                found = [pl.col(text).str.extract_all(p) for p in patterns]
+                count = pl.lit(0.0) if empty else pl.concat_list(found).list.unique().list.len().cast(pl.Float64)
+                counts.append(count.alias(f"{text}:{lexicon.name}:{kind}"))
+    return texts.with_columns(counts)
+
+
+def _distinct(text: str, lexicon: Lexicon, kind: str) -> pl.Expr:
+    """The distinct ``terms`` or ``strong`` terms of ``lexicon`` in ``text`` (see ``_counts``)."""
+    return pl.col(f"{text}:{lexicon.name}:{kind}")
 
 
 def _found(text: str, lexicon: Lexicon) -> pl.Expr:
     """Hits of a lexicon in one text: each distinct term once, a strong term twice."""
-    hits = _distinct(text, lexicon.terms)
-    return hits + _distinct(text, lexicon.strong) if lexicon.strong else hits
+    hits = _distinct(text, lexicon, "terms")
+    return hits + _distinct(text, lexicon, "strong") if lexicon.strong else hits
 
 
 def _hits(lexicon: Lexicon) -> pl.Expr:
@@ -127,8 +147,8 @@ def _hits(lexicon: Lexicon) -> pl.Expr:
     answer (one at most). A record of a category the general pack names only where its request
     line names a strong term is general without one. Ties go to the domain with more strong terms
     in the request line and the turns before it."""
-    strong = _distinct("_line", lexicon.strong) if lexicon.strong else pl.lit(0.0)
-    named = strong + _distinct("_ctx", lexicon.strong) if lexicon.strong else pl.lit(0.0)
+    strong = _distinct("_line", lexicon, "strong") if lexicon.strong else pl.lit(0.0)
+    named = strong + _distinct("_ctx", lexicon, "strong") if lexicon.strong else pl.lit(0.0)
     earlier = pl.when(pl.col("_follow_up")).then(CONTEXT_HIT).otherwise(EARLIER_HIT) * _found("_ctx", lexicon)
     rest = _found("_rest", lexicon)
     topic = pl.col("_rest").str.len_bytes() <= TOPIC_BYTES
@@ -214,7 +234,7 @@ class LexiconClassifier(Classifier):
             .collect()
         )
         if texts.height:
-            hits = texts.select([_hits(lex) for lex in self.lexicons]).to_numpy()
+            hits = _counts(texts, self.lexicons).select([_hits(lex) for lex in self.lexicons]).to_numpy()
             names = np.array([lex.name for lex in self.lexicons], dtype=object)
             rows = texts["_row"].to_numpy()
             labels[rows] = np.where(hits.max(axis=1) > 0, names[hits.argmax(axis=1)], GENERAL_DOMAIN)
