@@ -34,19 +34,25 @@ def token_frame(texts: pl.DataFrame) -> pl.DataFrame:
     """Every record's tokens, one row each (``_row``, ``token``), duplicates removed: ``w:``
     words and ``b:`` pairs of the request line ``_line``, ``^:`` its first word, ``a:`` words
     of the answer's opening ``_a``."""
-    line = pl.col("_line").fill_null("").str.extract_all(TOKENS).list.head(LINE_TOKENS)
-    answer = pl.col("_a").fill_null("").str.extract_all(TOKENS).list.head(ANSWER_TOKENS)
+    # the words found once: an expression repeated in one select is evaluated each time
+    words = texts.select(
+        line=pl.col("_line").fill_null("").str.extract_all(TOKENS).list.head(LINE_TOKENS),
+        answer=pl.col("_a").fill_null("").str.extract_all(TOKENS).list.head(ANSWER_TOKENS),
+    )
+    line, answer = pl.col("line"), pl.col("answer")
     pairs = line.list.eval(pl.concat_str([pl.element(), pl.element().shift(-1)], separator=" ").drop_nulls())
-    lists = texts.select(
+    lists = words.select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
         pl.concat_list(
             line.list.eval("w:" + pl.element()),
             pairs.list.eval("b:" + pl.element()),
             line.list.head(1).list.eval("^:" + pl.element()),
             answer.list.eval("a:" + pl.element()),
-        ).alias("token"),
+        )
+        .alias("token")
+        .list.unique(maintain_order=True),  # within a record: cheaper than over the batch
     )
-    return lists.explode("token").drop_nulls("token").unique(maintain_order=True)
+    return lists.explode("token").drop_nulls("token")
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,13 @@ class CategoryModel:
         logits = dense @ self.dense_weights + self.bias
         hits = tokens.join(self.vocabulary, on="token", how="inner")
         if hits.height:
-            np.add.at(logits, hits["_row"].to_numpy(), self.token_weights[hits["_col"].to_numpy()])
+            # a class at a time: ufunc.at is fast on one dimension, slow on rows of a matrix (the
+            # same additions in the same order)
+            rows, columns = hits["_row"].to_numpy(), hits["_col"].to_numpy()
+            by_class = np.ascontiguousarray(logits.T)
+            for c, weights in enumerate(self.token_weights.T):
+                np.add.at(by_class[c], rows, weights[columns])
+            logits = np.ascontiguousarray(by_class.T)
         logits /= self.temperature
         logits -= logits.max(axis=1, keepdims=True)
         odds = np.exp(logits)
