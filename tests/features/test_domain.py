@@ -190,6 +190,19 @@ def test_the_earlier_turns_and_the_system_prompt_are_part_of_what_is_asked():
     assert domains([follow_up, bank]) == ["medical", "finance"]
 
 
+def test_a_record_gets_the_same_domain_alone_as_beside_conversations_and_system_prompts():
+    # a batch without any system prompt or earlier turn is not scanned for them: nothing changes
+    records = [
+        qa("What are the side effects of ibuprofen?", "Stomach pain; ask a doctor or pharmacist."),
+        {"system": "You are a bank's assistant.", "instruction": "How do I freeze my debit card?", "output": "..."},
+        {"instruction": "And for my knee?", "output": "...", "history": [["My knee hurts after running.", "..."]]},
+        qa("Write a poem about the sea.", "Waves roll in under the moon."),
+    ]
+    assert (
+        domains(records) == [domains([record])[0] for record in records] == ["medical", "finance", "medical", "general"]
+    )
+
+
 def test_a_question_of_its_own_after_a_conversation_keeps_half_the_earlier_turns():
     history = [["Predict Apple's stock price with a neural network.", "Here is a model..."]]
     own = {"instruction": "Can you explain overfitting in machine learning and how to prevent it?", "output": "...",
