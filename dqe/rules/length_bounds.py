@@ -27,13 +27,20 @@ BOUNDS = ("min-question-tokens", "max-question-tokens", "min-answer-tokens", "ma
 # declared in the prompt (``wikipedia(query)``), the tool does the work and the answer may be short.
 _CALL = r"[A-Za-z_][A-Za-z0-9_.]*\("
 _CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
+# A first line longer than this is a passage, not a request, when the pack does not say.
+_PASSAGE_CHARS = 300
 # A fragment's few words take no more tokens or bytes than these: longer questions are not looked at.
 _FRAGMENT_TOKENS, _FRAGMENT_BYTES = 24, 64
 
 
 class LengthBoundsOptions(RuleOptions):
     min_question_tokens: int = Field(1, ge=0, description="fewest tokens in a question (empty ones are DQ001's)")
-    max_question_tokens: int = Field(2048, ge=1, description="most tokens in a question, its input included")
+    max_question_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="most tokens in a question, its input included; none by default: a long question is its "
+        "material (a passage, a document), and DQ101 judges whether the record fits the context",
+    )
     min_answer_tokens: int = Field(
         1, ge=0, description="fewest tokens in an answer; long-form tasks (the `length` pack) need 10"
     )
@@ -43,7 +50,7 @@ class LengthBoundsOptions(RuleOptions):
     def _ordered(self) -> LengthBoundsOptions:
         for part in ("question", "answer"):
             low, high = getattr(self, f"min_{part}_tokens"), getattr(self, f"max_{part}_tokens")
-            if low > high:
+            if high is not None and low > high:
                 raise ValueError(f"min-{part}-tokens ({low}) is larger than max-{part}-tokens ({high})")
         return self
 
@@ -156,13 +163,63 @@ def load_size(pack: dict, pack_name: str = "length") -> Size | None:
 
 # An option's label opening an answer: "B.", "(3).", "A)", "C、".
 _OPTION = r"^[(（]?[A-Za-z0-9][)）]?[.．、:：)）]"
+# Where a question lists options: a bullet opening a line ("- He is careless ."), or a label after
+# anything but a letter or digit ("(B) x", "B. x", "A)x", "(3). 不够信息", "选项：A.思考饮食B.检查结果",
+# the character before it kept as group 1).
+_BULLETS = r"(?m)^\s*[-*•]\s+"
+_LABELS = r"(^|[^A-Za-z0-9])(?:[(（][A-Ha-h1-9][)）][.．、:：]?|[A-Ha-h1-9][)）.．、:：])"
+# An answer that is an option's label alone: "B", "(B)", "B.", "3)".
+_LABEL_ONLY = r"^[(（]?([A-Ha-h1-9])[)）.．]?$"
+# A quoted text of more than one word: what the user asks about, not what the user asks ("I received
+# the questions "Why does ..." and "What ...". Are they duplicates?"). Doubled quotes (CSV-style) too.
+_QUOTED = r'"[^"\n]*\s[^"\n]*"|“[^”\n]*”|「[^」\n]*」|『[^』\n]*』'
+# Letters, digits and CJK characters only: options compared regardless of spacing, case and punctuation.
+_NOISE = r"[^\p{L}\p{N}]"
 
 
-def request(question: pl.Expr) -> pl.Expr:
-    """What a question asks: its first line. The lines after it are the material the request
-    works on (an Alpaca input, a pasted text, a list of options), whose words ("explain",
-    "why", "essay") say nothing about the answer wanted."""
-    return question.str.strip_chars_start().str.split_exact("\n", 1).struct.field("field_0").fill_null("")
+class Request(NamedTuple):
+    passage_chars: int  # a first line longer than this is material (a passage, a review), not a request
+    material: str | None  # a first line that opens with a label of material ("Premise:", "短文：") is no request
+
+
+def load_request(pack: dict, pack_name: str = "length") -> Request:
+    """The pack's ``[request]`` table: when a question's first line is material rather than a request."""
+    if "request" not in pack:
+        return Request(_PASSAGE_CHARS, None)
+    chars = pack_value(pack, "request.passage-chars", pack_name, int)
+    if chars < 1:
+        raise ConfigError(
+            f"rule pack '{pack_name}': 'request.passage-chars' must be a whole number >= 1, got {chars!r}"
+        )
+    return Request(chars, marker_pattern(pack, "request", "material", pack_name))
+
+
+def unquoted(text: pl.Expr) -> pl.Expr:
+    """``text`` with its quoted passages of more than one word replaced by an empty quote."""
+    return text.str.replace_all(_QUOTED, '""')
+
+
+def request(question: pl.Expr, shape: Request) -> pl.Expr:
+    """What a question asks at its opening: its first line, quotes aside. The lines after it are
+    the material the request works on (an Alpaca input, a pasted text, a list of options), whose
+    words ("explain", "why", "essay") say nothing about the answer wanted; so is a quoted text,
+    and a first line that is a passage (longer than ``shape.passage_chars``: only its first
+    sentence is read) or opens with a label of material ("Premise: ...", "短文：...")."""
+    line = unquoted(question.str.strip_chars_start().str.split_exact("\n", 1).struct.field("field_0").fill_null(""))
+    line = (
+        pl.when(line.str.len_chars() > shape.passage_chars)
+        .then(line.str.extract(r"^(.*?[.!?。！？])(?:\s|$)", 1).fill_null(""))
+        .otherwise(line)
+    )
+    return pl.when(line.str.contains(shape.material)).then(pl.lit("")).otherwise(line) if shape.material else line
+
+
+def closing(question: pl.Expr) -> pl.Expr:
+    """The question's last sentence where it asks (a question mark or a colon ends it), quotes
+    aside: where passage-first data (T0, reading comprehension) asks ("... Did the reviewer enjoy
+    the movie?", "Review rating:"); "" where the question ends in a statement."""
+    tail = question.str.strip_chars_end().str.reverse().str.extract(r"^([?？:：][.!?。！？:：]*[^.!?。！？\n]*)", 1)
+    return unquoted(tail.str.reverse().str.strip_chars().fill_null(""))
 
 
 class LengthBounds(RecordRule):
@@ -211,6 +268,7 @@ class LengthBounds(RecordRule):
         self.tasks = load_tasks(pack)
         self.fragment = load_fragment(pack)
         self.size = load_size(pack)
+        self.shape = load_request(pack)
 
     def _asked(self) -> pl.Expr:
         """The fewest answer tokens a length asked for in the request needs ("a 500-word essay":
@@ -233,6 +291,21 @@ class LengthBounds(RecordRule):
         for t in reversed(self.tasks):
             task = pl.when(pl.col("_request").str.contains(t.pattern)).then(pl.lit(t.key)).otherwise(task)
         return task
+
+    def _closing_task(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Where the opening asks nothing a task knows (material first: a passage, "Premise: ...",
+        "Information: ..."), the question's last sentence is the request when it matches a task
+        ("... Did the reviewer enjoy the movie?", "Question: 为什么...？")."""
+        frame = frame.with_row_index("_k")
+        asked = (
+            frame.filter(pl.col("_task").is_null())
+            .select("_k", _request=closing(pl.col("question")))
+            .with_columns(_task=self._task())
+            .filter(pl.col("_task").is_not_null())
+        )
+        if asked.height:
+            frame = frame.update(asked, on="_k")
+        return frame.drop("_k")
 
     def _name(self) -> pl.Expr:
         return pl.col("_task").replace_strict({t.key: t.name for t in self.tasks}, default=None, return_dtype=pl.String)
@@ -275,13 +348,25 @@ class LengthBounds(RecordRule):
 
     @staticmethod
     def _chosen(frame: pl.DataFrame) -> pl.Series:
-        """Whether each reply of ``frame`` is an option its question lists: it opens with an option's
-        label ("B.", "(3).", "A)") and, spaces aside, the question holds it ("选项：A.思考饮食B.检查结果"
-        answered "B. 检查结果"). Picked, not written: never too short."""
-        compact = pl.col("answer").str.replace_all(r"\s", "")
+        """Whether each reply of ``frame`` is an option its question lists, whatever the options'
+        layout: the question marks two options or more (a bullet opening a line, a label such as
+        "(B)", "B.", "A)", "(3).") and the answer, its label aside and spaces, case and punctuation
+        aside, is the text of one of them ("He is careless ." among "- He is terrible . / - He is
+        careless .", "B. 检查结果" to "选项：A.思考饮食B.检查结果…", "yes" among "- yes / - no"), or
+        is a label alone the question marks ("B" to "(A) ... (B) ..."). Picked, not written: never
+        too short."""
+        answer = pl.col("answer").str.strip_chars()
+        text = answer.str.replace(_OPTION, "").str.replace_all(_NOISE, "").str.to_lowercase()
+        q = pl.col("question")
+        options = q.str.replace_all(_BULLETS, "\n").str.replace_all(_LABELS, "${1}\n").str.split("\n")
+        listed = options.list.eval(pl.element().str.replace_all(_NOISE, "").str.to_lowercase())
+        label = answer.str.extract(_LABEL_ONLY, 1)
+        marked = pl.col("question").str.contains(
+            pl.format(r"(?:^|[^A-Za-z0-9])(?:[(（]{}[)）]|{}[)）.．、:：])", label, label)
+        )
         return frame.select(
-            pl.col("answer").str.strip_chars().str.contains(_OPTION)
-            & pl.col("question").str.replace_all(r"\s", "").str.contains(compact, literal=True)
+            (q.str.count_matches(_BULLETS) + q.str.count_matches(_LABELS) >= 2)
+            & (((text != "") & listed.list.contains(text)) | (label.is_not_null() & marked.fill_null(False)))
         ).to_series()
 
     @staticmethod
@@ -335,13 +420,11 @@ class LengthBounds(RecordRule):
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         replies = self._replies(batch)
-        frame = (
-            replies.with_columns(
-                _request=request(pl.col("question")), tool=pl.col("tool") | self._calls_declared_tool(batch, replies)
-            )
-            .with_columns(_task=self._task())
-            .with_columns(_name=self._name())
-        )
+        frame = replies.with_columns(
+            _request=request(pl.col("question"), self.shape),
+            tool=pl.col("tool") | self._calls_declared_tool(batch, replies),
+        ).with_columns(_task=self._task())
+        frame = self._closing_task(frame).with_columns(_name=self._name())
         frame = (
             frame.with_columns(**{key: self._bound(key) for key in BOUNDS}, _asked=self._asked(), _size=self._size())
             .with_columns(
@@ -363,7 +446,7 @@ class LengthBounds(RecordRule):
             n = pl.col(f"{part[0]}_tokens")
             low, high = pl.col(f"min-{part}-tokens"), pl.col(f"max-{part}-tokens")
             flags[f"_{part}_short"] = n.is_not_null() & (n > 0) & (n < low)  # empty ones are DQ001's
-            flags[f"_{part}_long"] = n.is_not_null() & (n > high)
+            flags[f"_{part}_long"] = (n > high).fill_null(False)
             scores.append(
                 pl.when(flags[f"_{part}_short"])
                 .then(n / low)
@@ -371,6 +454,10 @@ class LengthBounds(RecordRule):
                 .then(high / n)
                 .otherwise(pl.lit(1.0))
             )
+        # a one-line answer that ends at a colon announces what it does not give ("Here is the list:")
+        flags["_answer_cut"] = (
+            ~pl.col("tool") & pl.col("answer").str.strip_chars().str.contains(r"\A[^\n]*[:：]\z")
+        ).fill_null(False)
         frame = frame.with_columns(self._fragments(frame)).with_columns(**flags)
         # an answer that is one of the question's options was picked ("B. 检查结果" to a passage
         # whose "why" made it an explanation task): never too short; read only where it is short
@@ -383,10 +470,12 @@ class LengthBounds(RecordRule):
                 .drop("_k")
             )
         scores.append(pl.when(pl.col("_fragment")).then(pl.lit(0.5)).otherwise(pl.lit(1.0)))
+        scores.append(pl.when(pl.col("_answer_cut")).then(pl.lit(0.5)).otherwise(pl.lit(1.0)))
         question_at_fault = pl.col("_fragment") | pl.col("_question_short") | pl.col("_question_long")
+        answer_at_fault = pl.col("_answer_short") | pl.col("_answer_long") | pl.col("_answer_cut")
         judged = frame.with_columns(
             score=pl.min_horizontal(scores).cast(pl.Float64),
-            passed=~(question_at_fault | pl.col("_answer_short") | pl.col("_answer_long")),
+            passed=~(question_at_fault | answer_at_fault),
             turn=pl.when(question_at_fault).then(pl.col("question_turn")).otherwise(pl.col("turn")),
         )
         # Messages and evidence for the failing exchanges only: formatting every row costs more than judging it.
@@ -422,6 +511,10 @@ class LengthBounds(RecordRule):
             "question is a fragment: {} word(s), no request", pl.col("question").str.count_matches(r"[\p{L}\p{N}]+")
         )
         parts[0] = pl.when(pl.col("_fragment")).then(fragment).otherwise(parts[0])
+        cut = pl.format("answer has {} tokens and stops at a colon: it announces what it does not give", "a_tokens")
+        parts[1] = (
+            pl.when(pl.col("_answer_short") | pl.col("_answer_long")).then(parts[1]).when("_answer_cut").then(cut)
+        )
         return pl.concat_str(parts, separator="; ", ignore_nulls=True)
 
     def _evidence(self) -> pl.Expr:
@@ -458,7 +551,7 @@ class LengthBounds(RecordRule):
             "max-answer-tokens",
             pl.col("q_tokens").fill_null(0),
             "min-question-tokens",
-            "max-question-tokens",
+            pl.col("max-question-tokens").cast(pl.String).fill_null("any"),
         )
         return pl.when(pl.col("_fragment")).then(fragment).otherwise(counts)
 
