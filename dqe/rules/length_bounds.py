@@ -270,20 +270,48 @@ class LengthBounds(RecordRule):
         self.size = load_size(pack)
         self.shape = load_request(pack)
 
-    def _asked(self) -> pl.Expr:
-        """The fewest answer tokens a length asked for in the request needs ("a 500-word essay":
+    def _asked(self, text: str = "_request") -> pl.Expr:
+        """The fewest answer tokens a length asked for in ``text`` needs ("a 500-word essay":
         250), or null: none asked, only a length not to pass ("in under 300 words"), or words
         counted in a word problem ("She types 40 words a minute. How long ...?")."""
         if self.size is None:
             return pl.lit(None, dtype=pl.Int64)
-        r = pl.col("_request")
+        r = pl.col(text)
         n = r.str.extract(self.size.asked, 0).str.extract(r"([0-9]+)", 1).cast(pl.Int64, strict=False)
         exempt = r.str.contains(self.size.exempt) if self.size.exempt else pl.lit(False)
         return pl.when(~exempt).then((n.cast(pl.Float64) * self.size.share).ceil().cast(pl.Int64))
 
-    def _size(self) -> pl.Expr:
-        """The words of the request that asked for a length, for messages."""
-        return pl.col("_request").str.extract(self.size.asked, 0) if self.size else pl.lit(None, dtype=pl.String)
+    def _size(self, text: str = "_request") -> pl.Expr:
+        """The words of ``text`` that asked for a length, for messages."""
+        return pl.col(text).str.extract(self.size.asked, 0) if self.size else pl.lit(None, dtype=pl.String)
+
+    def _standing(self, batch: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+        """A persona's standing length request ("You write 2000-word essays" in the system prompt)
+        as ``_asked`` and ``_size`` of the replies that carry out that task: a request with no
+        length of its own that is a long-form task or none a task knows ("The French
+        Revolution."), answered without a tool and not with a question (a greeting that asks how
+        to help, a clarifying question). Other replies keep their own."""
+        if self.size is None:
+            return frame
+        system = batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32), _system=pl.col("system").fill_null(""))
+        system = system.filter(pl.col("_system").str.contains(self.size.asked))
+        if not system.height:
+            return frame
+        system = system.select("_r", _sys_asked=self._asked("_system"), _sys_size=self._size("_system"))
+        carries = (
+            pl.col("_asked").is_null()
+            & (pl.col("_name").is_null() | (pl.col("_name") == "long-form"))
+            & ~pl.col("tool")
+            & ~pl.col("answer").str.strip_chars_end().str.contains(r"[?？]$")
+        )
+        return (
+            frame.join(system, on="_r", how="left", maintain_order="left")
+            .with_columns(
+                _asked=pl.when(carries).then(pl.coalesce("_asked", "_sys_asked")).otherwise("_asked"),
+                _size=pl.when(carries & pl.col("_sys_asked").is_not_null()).then("_sys_size").otherwise("_size"),
+            )
+            .drop("_sys_asked", "_sys_size")
+        )
 
     def _task(self) -> pl.Expr:
         """The key of the first task whose markers the request matches, or null."""
@@ -426,7 +454,12 @@ class LengthBounds(RecordRule):
         ).with_columns(_task=self._task())
         frame = self._closing_task(frame).with_columns(_name=self._name())
         frame = (
-            frame.with_columns(**{key: self._bound(key) for key in BOUNDS}, _asked=self._asked(), _size=self._size())
+            self._standing(
+                batch,
+                frame.with_columns(
+                    **{key: self._bound(key) for key in BOUNDS}, _asked=self._asked(), _size=self._size()
+                ),
+            )
             .with_columns(
                 # A length asked for raises the task's minimum ("a 500-word essay"), never above its maximum.
                 pl.max_horizontal(

@@ -301,3 +301,108 @@ def test_an_option_the_question_lists_is_never_too_short():
     question = f"{passage}问题：每周结束后你应该做什么？选项：A.思考饮食B.检查结果C.称重D.信息不足"
     chosen, written = qa(question, "B. 检查结果"), qa(f"{passage}为什么？", "B. 检查结果")
     assert list(failures([chosen, written], "DQ102")) == [1]
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # a why inside a quoted text is what the user asks about, not what the user asks
+        ('I received the questions "Why is the sky blue?" and "What makes the sky blue?". Are they duplicates?', "yes"),
+        # a passage-long first line is material: the closing question asks
+        (
+            "The film was slow. " + "Nobody could tell why the hero left his town. " * 6 + "Did the reviewer like it?",
+            "No",
+        ),
+        # a labelled line of material ("Premise:") sets no task, whatever it says
+        ("Premise: The board asked why costs rose.\nHypothesis: The board met.\nDoes the premise entail it?", "yes"),
+        # the material's statements set nothing: the opening's question decides
+        ("According to the note, how many pills a day?\nNote: take 2 a day; ask a doctor why if unsure.", "2."),
+    ],
+)
+def test_the_task_is_what_the_user_asks_not_what_the_material_says(question, answer):
+    assert failures([qa(question, answer)], "DQ102") == {}
+
+
+def test_the_closing_question_asks_where_the_opening_is_material():
+    passage = "Short-story excerpt: The lake dried up over two summers and the fish died. " * 5
+    (message,) = failures([qa(passage + "\nQuestion: Why did the fish die?", "Drought.")], "DQ102").values()
+    assert message.endswith("(explanation task)")
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("Why did he leave?\n- He is terrible .\n- He is careless .", "He is careless ."),
+        ("Why did he leave? (A) rain (B) the sun", "(B) the sun"),
+        ("Why did he leave? (A) rain (B) the sun", "B"),
+        ("为什么他离开了？\n(1). 下雨\n(2). 天晴\n(3). 不够信息", "(3). 不够信息"),
+        ("Explain why he left.\nOptions:\n- yes\n- it is not possible to tell\n- no", "it is not possible to tell"),
+    ],
+)
+def test_an_option_picked_is_never_too_short_whatever_the_layout(question, answer):
+    assert failures([qa(question, answer)], "DQ102") == {}
+
+
+def test_an_answer_not_among_the_options_is_still_judged():
+    assert list(failures([qa("Why did he leave?\n- He is terrible .\n- He is careless .", "Rain.")], "DQ102")) == [0]
+
+
+def test_a_long_question_is_no_length_problem_unless_a_maximum_is_configured():
+    passage = " ".join(["word"] * 3000) + "\nWhat is the first word?"
+    assert failures([qa(passage, "word")], "DQ102") == {}
+
+
+def test_a_few_words_asked_are_not_answered_with_paragraphs():
+    paragraphs = " ".join(["The narrator feels many things at once, from fear to a reluctant hope."] * 10)
+    found = failures(
+        [qa("In one word, what does the narrator feel?", paragraphs), qa("In one word?", "Fear.")], "DQ102"
+    )
+    assert list(found) == [0] and found[0].endswith("more than 100 (few-words task)")
+
+
+def test_an_answer_that_stops_at_a_colon_announces_what_it_does_not_give():
+    found = failures(
+        [
+            qa("Turn the transcript into a list of TODOs.\nJo: I'll call the venue.", "Sure! Here is the list:"),
+            qa(
+                "Turn the transcript into a list of TODOs.\nJo: I'll call the venue.",
+                "Here is the list:\n- Call the venue",
+            ),
+        ],
+        "DQ102",
+    )
+    assert found == {0: "answer has 7 tokens and stops at a colon: it announces what it does not give"}
+
+
+def test_chinese_explanations_and_paragraphs_asked():
+    found = failures(
+        [
+            qa("阅读短文，回答问题，并说明理由。\n\n短文：今年干旱，湖水减少。", "干旱。"),
+            qa("请用一段话总结下面的文章。\n\n文章：塑料垃圾进入海洋后碎成微塑料。", "环保。"),
+            qa("为什么夏天比冬天热？", "地轴倾斜。"),  # a bare phrase gives no reason
+            qa("为什么夏天比冬天热？", "因为夏天太阳直射。"),
+        ],
+        "DQ102",
+    )
+    assert sorted(found) == [0, 1, 2]
+
+
+def persona(system, *turns):
+    roles = ["user", "assistant"] * len(turns)
+    return {
+        "messages": [{"role": "system", "content": system}]
+        + [{"role": r, "content": t} for r, t in zip(roles, turns, strict=False)]
+    }
+
+
+def test_a_persona_length_holds_for_the_answers_that_do_its_task_not_a_greeting_or_a_question():
+    system = "You are an essay writer: you write 2000-word essays on any topic."
+    found = run_rule(
+        "DQ102",
+        [
+            persona(system, "Hi there!", "Hello! I am glad to help.", "Which topic is best?", "What do you like?"),
+            persona(system, "When did it begin?", "In 1789."),  # a question of its own kind
+            persona(system, "The French Revolution.", "It began in 1789."),
+        ],
+    )
+    assert found.messages == [None, None, 'answer has 7 tokens, fewer than 1000 ("2000-word" asked)']
