@@ -29,6 +29,8 @@ _CALL = r"[A-Za-z_][A-Za-z0-9_.]*\("
 _CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 # A first line longer than this is a passage, not a request, when the pack does not say.
 _PASSAGE_CHARS = 300
+# The last sentence of a question is looked for in this many of its last characters.
+_SENTENCE_CHARS = 400
 # A fragment's few words take no more tokens or bytes than these: longer questions are not looked at.
 _FRAGMENT_TOKENS, _FRAGMENT_BYTES = 24, 64
 
@@ -218,7 +220,13 @@ def closing(question: pl.Expr) -> pl.Expr:
     """The question's last sentence where it asks (a question mark or a colon ends it), quotes
     aside: where passage-first data (T0, reading comprehension) asks ("... Did the reviewer enjoy
     the movie?", "Review rating:"); "" where the question ends in a statement."""
-    tail = question.str.strip_chars_end().str.reverse().str.extract(r"^([?？:：][.!?。！？:：]*[^.!?。！？\n]*)", 1)
+    # a sentence is read from the last characters only: reversing a whole passage costs more than judging it
+    tail = (
+        question.str.strip_chars_end()
+        .str.tail(_SENTENCE_CHARS)
+        .str.reverse()
+        .str.extract(r"^([?？:：][.!?。！？:：]*[^.!?。！？\n]*)", 1)
+    )
     return unquoted(tail.str.reverse().str.strip_chars().fill_null(""))
 
 
@@ -326,7 +334,10 @@ class LengthBounds(RecordRule):
         ("... Did the reviewer enjoy the movie?", "Question: 为什么...？")."""
         frame = frame.with_row_index("_k")
         asked = (
-            frame.filter(pl.col("_task").is_null())
+            frame.filter(
+                pl.col("_task").is_null()
+                & pl.col("question").str.strip_chars_end().str.tail(1).is_in(["?", "？", ":", "："])
+            )
             .select("_k", _request=closing(pl.col("question")))
             .with_columns(_task=self._task())
             .filter(pl.col("_task").is_not_null())
@@ -489,7 +500,9 @@ class LengthBounds(RecordRule):
             )
         # a one-line answer that ends at a colon announces what it does not give ("Here is the list:")
         flags["_answer_cut"] = (
-            ~pl.col("tool") & pl.col("answer").str.strip_chars().str.contains(r"\A[^\n]*[:：]\z")
+            ~pl.col("tool")
+            & pl.col("answer").str.contains(r"[:：]\s*\z")  # an end-anchored pattern is read from the end: cheap
+            & ~pl.col("answer").str.strip_chars().str.contains("\n", literal=True)
         ).fill_null(False)
         frame = frame.with_columns(self._fragments(frame)).with_columns(**flags)
         # an answer that is one of the question's options was picked ("B. 检查结果" to a passage
