@@ -62,6 +62,7 @@ class Task(NamedTuple):
     name: str  # what messages call it
     pattern: str
     bounds: dict[str, int]
+    closing: bool = False  # found in the closing sentence, it decides over the opening's task ("... Answer yes or no.")
 
 
 def _bounds(table: dict, where: str, pack_name: str) -> dict[str, int]:
@@ -94,12 +95,15 @@ def load_tasks(pack: dict, pack_name: str = "length") -> list[Task]:
         if not isinstance(table, dict):
             raise ConfigError(f"rule pack '{pack_name}': 'tasks.{name}' must be a table")
         tables = pack_languages(pack, f"tasks.{name}", pack_name)
-        unknown = set(table) - set(BOUNDS) - set(tables)
+        unknown = set(table) - set(BOUNDS) - {"closing"} - set(tables)
         if unknown:
             raise ConfigError(
                 f"rule pack '{pack_name}': 'tasks.{name}' has unknown keys {sorted(unknown)}; "
-                f"a task has language tables of markers and any of {', '.join(BOUNDS)}"
+                f"a task has language tables of markers, 'closing' and any of {', '.join(BOUNDS)}"
             )
+        closes = table.get("closing", False)
+        if not isinstance(closes, bool):
+            raise ConfigError(f"rule pack '{pack_name}': 'tasks.{name}.closing' must be true or false, got {closes!r}")
         bounds = _bounds(table, f"tasks.{name}", pack_name)
         shared = []
         for lang, lang_table in tables.items():
@@ -109,10 +113,10 @@ def load_tasks(pack: dict, pack_name: str = "length") -> list[Task]:
                 continue
             pattern = _markers(name, {lang: lang_table}, pack_name)
             if pattern:
-                out.append(Task(f"{name}.{lang}", name, pattern, {**bounds, **own}))
+                out.append(Task(f"{name}.{lang}", name, pattern, {**bounds, **own}, closes))
         pattern = _markers(name, {lang: tables[lang] for lang in shared}, pack_name)
         if pattern:
-            out.append(Task(name, name, pattern, bounds))
+            out.append(Task(name, name, pattern, bounds, closes))
     return out
 
 
@@ -329,18 +333,18 @@ class LengthBounds(RecordRule):
         return task
 
     def _closing_task(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Where the opening asks nothing a task knows (material first: a passage, "Premise: ...",
-        "Information: ..."), the question's last sentence is the request when it matches a task
-        ("... Did the reviewer enjoy the movie?", "Question: 为什么...？")."""
+        """The question's last sentence, where it asks (a question mark or a colon ends it), is the
+        request when the opening asks nothing a task knows (material first: a passage, "Premise:
+        ...", "Information: ...": "... Did the reviewer enjoy the movie?", "问题：为什么...？"), or
+        when it fixes the answer's form (a `closing` task: "... Review rating:", "Answer yes or no?")."""
         frame = frame.with_row_index("_k")
+        closers = [t.key for t in self.tasks if t.closing]
         asked = (
-            frame.filter(
-                pl.col("_task").is_null()
-                & pl.col("question").str.strip_chars_end().str.tail(1).is_in(["?", "？", ":", "："])
-            )
-            .select("_k", _request=closing(pl.col("question")))
+            frame.filter(pl.col("question").str.strip_chars_end().str.tail(1).is_in(["?", "？", ":", "："]))
+            .select("_k", _opening=pl.col("_task"), _request=closing(pl.col("question")))
             .with_columns(_task=self._task())
-            .filter(pl.col("_task").is_not_null())
+            .filter(pl.col("_task").is_not_null() & (pl.col("_opening").is_null() | pl.col("_task").is_in(closers)))
+            .drop("_opening")
         )
         if asked.height:
             frame = frame.update(asked, on="_k")

@@ -406,3 +406,26 @@ def test_a_persona_length_holds_for_the_answers_that_do_its_task_not_a_greeting_
         ],
     )
     assert found.messages == [None, None, 'answer has 7 tokens, fewer than 1000 ("2000-word" asked)']
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "message"),
+    [
+        # a label asked for at the end fixes the form, whatever the material above says
+        ("The blender died in a week and nobody could tell me why.\nReview rating (1-5):", "1", None),
+        ("Why do leaves fall in autumn? Answer in one word.", "Cold.", None),
+        # a closing question of an ordinary kind leaves the opening's task
+        ("Write an essay about the question below.\nIs social media good for teenagers?", "No.", "(long-form task)"),
+    ],
+)
+def test_a_closing_sentence_that_fixes_the_form_decides(question, answer, message):
+    found = failures([qa(question, answer)], "DQ102")
+    assert found[0].endswith(message) if message else found == {}, found
+
+
+def test_a_task_closing_key_is_checked(tmp_path):
+    folder = tmp_path / "packs"
+    folder.mkdir()
+    (folder / "length.toml").write_text('[tasks.recipe]\nclosing = "yes"\n\n[tasks.recipe.en]\nmarkers = ["recipe"]\n')
+    with pytest.raises(ConfigError, match=r"'tasks.recipe.closing' must be true or false"):
+        dqe.check([qa("a", "b")], select=["DQ102"], rule_packs=[str(folder)])
