@@ -239,22 +239,29 @@ class LengthBounds(RecordRule):
     the `tokens` feature counts them, with the configured tokenizer), in every exchange of a
     conversation: each user turn, and the reply to it (every assistant turn up to the next user
     turn; the turn named is the reply's last). The bounds of a reply depend on what its question
-    asks: the `length` rule pack lists kinds of task by their markers (English and Chinese),
-    matched against the question's first line (the lines after it are input, not the request),
-    with bounds of their own; the first kind that matches decides. A long-form task (write an
-    essay, describe, explain, 写一篇, 描述...) needs an answer of ten tokens (fifteen in Chinese)
-    and a "why" five (eight); a label, a translation, a yes or no or an answer of N words may be
-    one token, and chit-chat ("hi", "thanks", 你好) may be asked in one, even where a config
-    raises the minimums; a word asked about (a synonym, an antonym, a plural) is answered in a
-    word or a line, not a page (300 tokens at most). A length the request asks for ("a 500-word
-    essay", "写一篇800字的作文") needs half of it in tokens; a length not to pass ("in under 300
-    words") or words counted in a word problem set no minimum. A reply that calls a tool (a tool call turn, or a call such as
-    ``wikipedia('...')`` to a tool the prompt declares) may be short whatever was asked: the
-    tool did the work. An opening question of a few words that asks nothing and is cut out of
-    other text ("B) Nile River", "隐喻 / 不是") or only repeated by its answer is a fragment; a
-    bare term ("友谊") is a topic. An answer that is an option the question lists ("B. 检查结果"
-    to "选项：A.思考饮食B.检查结果…") was picked, not written, and is never too short. Empty
-    questions and answers are DQ001's."""
+    asks: the `length` rule pack lists kinds of task by their markers (English and Chinese), with
+    bounds of their own; the first kind that matches decides. The request is the question's first
+    line, quoted text aside (a why in a quoted question is no why asked); a first line that is
+    material (a passage, "Premise: ...") asks nothing, and then the closing question does ("...
+    Did the reviewer enjoy the movie?"); a closing sentence that fixes the answer's form ("Review
+    rating:", "Answer yes or no") decides over the opening. A long-form task (write an essay,
+    describe, explain, 写一篇, 一段话...) needs an answer of ten tokens (fifteen in Chinese) and a
+    "why" five (ten); a label, a translation, a yes or no may be one token, and chit-chat ("hi",
+    "thanks", 你好) may be asked in one, even where a config raises the minimums; a few words asked
+    ("in one word") allow 100 tokens and a word asked about (a synonym) 300. A length the request
+    asks for ("a 500-word essay", "写一篇800字的作文") needs half of it in tokens, and so does a
+    persona's standing one ("you write 2000-word essays" in the system prompt) for the replies that
+    do its task (not a greeting, a clarifying question or a question of another kind); a length not
+    to pass ("in under 300 words") or words counted in a word problem set no minimum. A reply that
+    calls a tool (a tool call turn, or a call such as ``wikipedia('...')`` to a tool the prompt
+    declares) may be short whatever was asked: the tool did the work. An answer that is an option
+    the question lists, in any layout ("B. 检查结果", "(3). 不够信息", "He is careless ." among
+    bullets, "yes" among "- yes / - no"), was picked, not written, and is never too short; a
+    one-line answer that stops at a colon ("Here is the list:") announces what it does not give.
+    An opening question of a few words that asks nothing and is cut out of other text ("B) Nile
+    River", "隐喻 / 不是") or only repeated by its answer is a fragment; a bare term ("友谊") is a
+    topic. A question has no maximum unless one is configured: its length is its material, and
+    DQ101 judges whether the record fits. Empty questions and answers are DQ001's."""
 
     code = "DQ102"
     name = "length-bounds"
