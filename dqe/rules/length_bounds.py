@@ -205,19 +205,26 @@ def unquoted(text: pl.Expr) -> pl.Expr:
     return text.str.replace_all(_QUOTED, '""')
 
 
-def request(question: pl.Expr, shape: Request) -> pl.Expr:
-    """What a question asks at its opening: its first line, quotes aside. The lines after it are
-    the material the request works on (an Alpaca input, a pasted text, a list of options), whose
-    words ("explain", "why", "essay") say nothing about the answer wanted; so is a quoted text,
-    and a first line that is a passage (longer than ``shape.passage_chars``: only its first
-    sentence is read) or opens with a label of material ("Premise: ...", "短文：...")."""
-    line = unquoted(question.str.strip_chars_start().str.split_exact("\n", 1).struct.field("field_0").fill_null(""))
-    line = (
-        pl.when(line.str.len_chars() > shape.passage_chars)
+def with_request(frame: pl.DataFrame, shape: Request) -> pl.DataFrame:
+    """``frame`` with ``_request``, what its ``question`` asks at its opening: its first line,
+    quotes aside. The lines after it are the material the request works on (an Alpaca input, a
+    pasted text, a list of options), whose words ("explain", "why", "essay") say nothing about the
+    answer wanted; so is a quoted text, and a first line that is a passage (longer than
+    ``shape.passage_chars``: only its first sentence is read) or opens with a label of material
+    ("Premise: ...", "短文：...")."""
+    line = pl.col("_request")
+    frame = frame.with_columns(
+        _request=unquoted(
+            pl.col("question").str.strip_chars_start().str.split_exact("\n", 1).struct.field("field_0").fill_null("")
+        )
+    ).with_columns(
+        _request=pl.when(line.str.len_chars() > shape.passage_chars)
         .then(line.str.extract(r"^(.*?[.!?。！？])(?:\s|$)", 1).fill_null(""))
         .otherwise(line)
     )
-    return pl.when(line.str.contains(shape.material)).then(pl.lit("")).otherwise(line) if shape.material else line
+    if shape.material:
+        frame = frame.with_columns(_request=pl.when(line.str.contains(shape.material)).then(pl.lit("")).otherwise(line))
+    return frame
 
 
 def closing(question: pl.Expr) -> pl.Expr:
@@ -470,9 +477,8 @@ class LengthBounds(RecordRule):
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         replies = self._replies(batch)
-        frame = replies.with_columns(
-            _request=request(pl.col("question"), self.shape),
-            tool=pl.col("tool") | self._calls_declared_tool(batch, replies),
+        frame = with_request(
+            replies.with_columns(tool=pl.col("tool") | self._calls_declared_tool(batch, replies)), self.shape
         ).with_columns(_task=self._task())
         frame = self._closing_task(frame).with_columns(_name=self._name())
         frame = (
