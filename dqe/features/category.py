@@ -33,16 +33,40 @@ ANSWER_CHARS = 150  # of the answer: its shape (a code block, a worked equation)
 
 # Where each kind of pattern is matched (see rules/categories.toml).
 KINDS = ("question", "hints", "answer", "setup", "against")
+# Where templates put the request after the text to work on ("<review> Is this review positive?"),
+# the question patterns are tried on the question's last line too: the kind ``last``.
+LAST = "last"
+
+# A list of answers to choose from: a header ("Options:", "Answer choices:") or two lettered
+# choices, on lines of their own or inline ("(A) table (B) floor").
+OPTIONS = (
+    r"(?m)^\s*(options|choices|answer choices|possible answers|pick one|choose from)\s*(:|\(|-)"
+    r"|(?m)^\s*-?\s*\(?[a-h][).]\s*\S.*\n\s*-?\s*\(?[b-h][).]\s*\S"
+    r"|(^|\s)\(?[a-h]\) \S[^\n]{0,80}\s\(?[b-h]\) \S"
+)
+# A question labelled as one, next to a text labelled as its material.
+ASKED = r"(?s)(?m)^\s*(question|q)\s*:.*^\s*(passage|context|article|paragraph|text|story|bio|plot|movie plot|dialogue|conversation|facts?)\s*:|(?m)^\s*(passage|context|article|paragraph|text|story|bio|plot|movie plot|dialogue|conversation|facts?)\s*:(?s).*^\s*(question|q)\s*:"
+# A text labelled as the material a question is asked about.
+PASSAGE = (
+    r"(?m)^\s*(passage|context|article|paragraph|text|document|excerpt|bio|background|plot|movie plot|story|"
+    r"dialogue|conversation|review|product review|information|facts?( \d)?|process|title)\s*:"
+)
 
 SCORE_SCALE = 10.0  # hand-weighted scores as model features, brought near the 0/1 of the tests
 LENGTH_SCALE = 8.0  # log lengths as model features, likewise
 FOLLOW_UP_CHARS = 40  # a last request this short that asks for no task of its own follows up the first
 
+PASSAGE_CHARS = 400  # a question this long holds a text to work on, whatever its request asks
+LAST_CHARS = 200  # of the question's last line: a request after a text ends it ("... Did the reviewer enjoy it?")
+
 # Structural signals, computed from the conversation's shape rather than its words.
 SIGNALS = {
     "user-turns": "two or more user turns",
+    "options": "the question lists answers to choose from (an options header, lettered choices)",
+    "passage": "a question asked about a text the question holds (labelled, Context:, or 400 characters or more)",
     "tools": "the record declares tools the assistant may call",
     "tool-turns": "a tool call or a tool result among the turns",
+    "list-answer": "the answer is a list: three lines or more that start with a bullet or a number",
     "short-answer": "the answer is at most 30 characters",
     "long-answer": "the answer is 600 characters or more",
 }
@@ -91,7 +115,7 @@ def _meta(
 ) -> tuple[dict[str, float], int, tuple[float, float, float], float, str | None, str]:
     meta = pack.get("meta", {})
     head = int(_number(meta.get("head-chars", 600), f"{where}: meta.head-chars", whole=True))
-    defaults = {"question": 3.0, "first": 3.0, "hints": 1.0, "answer": 2.0, "setup": 4.0, "against": -4.0}
+    defaults = {"question": 3.0, "first": 3.0, LAST: 2.0, "hints": 1.0, "answer": 2.0, "setup": 4.0, "against": -4.0}
     weights = _weights(meta.get("weights", {}), defaults, f"{where}: meta.weights")
     calibration = meta.get("calibration", [0.0, 1.0, 0.0])
     if not (isinstance(calibration, list) and len(calibration) == 3):
@@ -153,8 +177,13 @@ def category_aliases(context: Any) -> dict[str, str]:
 
 def _texts(head: int) -> list[pl.Expr]:
     """The lower-cased texts patterns are matched on, and the structural signals."""
-    question = pl.col("question").fill_null("").str.slice(0, head).str.strip_chars().str.to_lowercase()
+    whole = pl.col("question").fill_null("").str.strip_chars()
+    question = whole.str.slice(0, head).str.to_lowercase()
     line = question.str.slice(0, question.str.find("\n", literal=True))
+    tail = whole.str.slice(-head).str.to_lowercase()  # of a long question: where the request and options go
+    # the last line that asks something: not a bare cue for the answer ("Answer:", "A:")
+    asked = tail.str.replace(r"(?:\n[ \t]*(?:answer|a|output|response|the answer is)[ \t]*:?[ \t]*)+$", "")
+    last = asked.str.extract(r"([^\n]*)$").fill_null("").str.slice(-LAST_CHARS).str.strip_chars()
     first_turn = pl.col("turns").list.first().struct.field("content").fill_null("").str.slice(0, head)
     first_turn = first_turn.str.strip_chars_start().str.to_lowercase()
     first_line = first_turn.str.slice(0, first_turn.str.find("\n", literal=True))
@@ -164,6 +193,11 @@ def _texts(head: int) -> list[pl.Expr]:
     return [
         question.alias("_q"),
         line.alias("_line"),
+        # the end of the last line, where it is not the request line's start (null for one short line)
+        pl.when(whole.str.contains("\n", literal=True) | (whole.str.len_chars() > LAST_CHARS))
+        .then(last)
+        .otherwise(None)
+        .alias("_last"),
         answer.str.slice(0, ANSWER_CHARS).str.strip_chars_start().str.to_lowercase().alias("_a"),
         first_line.alias("_first"),
         pl.concat_str(
@@ -172,6 +206,15 @@ def _texts(head: int) -> list[pl.Expr]:
         (roles.list.count_matches("user") >= 2).alias("user-turns"),
         ((tools.str.len_bytes() > 0) & ~tools.is_in(["[]", "{}", "null"])).alias("tools"),
         (roles.list.contains("tool_call") | roles.list.contains("tool")).alias("tool-turns"),
+        pl.concat_str([question, tail], separator="\n").str.contains(OPTIONS).alias("options"),
+        (
+            ((whole.str.len_chars() >= PASSAGE_CHARS) | question.str.contains(PASSAGE))
+            & (pl.concat_str([line, last], separator="\n", ignore_nulls=True).str.contains("?", literal=True))
+            | question.str.contains(ASKED)
+        ).alias("passage"),
+        (answer.str.slice(0, 2000).str.count_matches(r"(?m)^\s*([-*•]|\d+[.)、]|[a-z][.)])\s+\S") >= 3).alias(
+            "list-answer"
+        ),
         (answer.str.len_chars() <= 30).alias("short-answer"),
         (answer.str.len_chars() >= 600).alias("long-answer"),
     ]
@@ -181,17 +224,17 @@ def _texts(head: int) -> list[pl.Expr]:
 _TEXTS = {"question": "_line", "hints": "_q", "answer": "_a", "setup": "_setup", "against": "_setup"}
 
 
-def _tests(categories: list[CategorySignals], spaceless: bool, first: bool = False) -> list[pl.Expr]:
+def _tests(categories: list[CategorySignals], spaceless: bool, on: str | None = None) -> list[pl.Expr]:
     """Whether the patterns of the spaced or the spaceless languages match, one boolean column
-    per category and kind (``3:question``); with ``first``, the question patterns on the first
-    user turn (``3:first``).
+    per category and kind (``3:question``); with ``on`` (``first``, ``last``), the question
+    patterns on the first user turn (``3:first``) or the question's last line (``3:last``).
 
     Keep them few: polars keeps the last 32 regexes it compiled, and every regex beyond them
     is compiled again for every batch.
     """
-    if first:
+    if on:
         return [
-            pl.col("_first").str.contains(category.patterns["question"][spaceless]).alias(f"{i}:first")
+            pl.col(f"_{on}").str.contains(category.patterns["question"][spaceless]).alias(f"{i}:{on}")
             for i, category in enumerate(categories)
             if spaceless in category.patterns.get("question", {})
         ]
@@ -223,12 +266,15 @@ class TaxonomyClassifier(Classifier):
         # spaceless languages on records with such text, those of the first turn on conversations.
         spaceless = pl.col("_line").str.contains(SPACELESS_TEXT)
         chat = pl.col("user-turns")
+        lines = pl.col("_last").is_not_null()
         categories = self.taxonomy.categories
         self._groups = [
             (None, _tests(categories, spaceless=False)),
             (spaceless, _tests(categories, spaceless=True)),
-            (chat, _tests(categories, spaceless=False, first=True)),
-            (chat & pl.col("_first").str.contains(SPACELESS_TEXT), _tests(categories, spaceless=True, first=True)),
+            (chat, _tests(categories, spaceless=False, on="first")),
+            (chat & pl.col("_first").str.contains(SPACELESS_TEXT), _tests(categories, spaceless=True, on="first")),
+            (lines, _tests(categories, spaceless=False, on=LAST)),
+            (lines & pl.col("_last").str.contains(SPACELESS_TEXT), _tests(categories, spaceless=True, on=LAST)),
         ]
 
     def labels(self) -> list[str]:
@@ -277,6 +323,8 @@ class TaxonomyClassifier(Classifier):
             scores[:, i] += w["first"] * (found.get(f"{i}:question", none) & first)
             # and so is one whose follow-ups ask for nothing else: as if it asked for that task again
             scores[:, i] += (w["question"] + w["first"]) * (follow_up & first)
+            # a request after the text it is about, where the request line asks for nothing else
+            scores[:, i] += w[LAST] * found.get(f"{i}:{LAST}", none)
             for signal, weight in category.signals.items():
                 scores[:, i] += weight * signals[signal]
         return texts, found, scores
@@ -288,7 +336,7 @@ class TaxonomyClassifier(Classifier):
         texts, found, scores = self.evidence(batch)
         dense: dict[str, np.ndarray] = {}
         for i, category in enumerate(self.taxonomy.categories):
-            for kind in (*KINDS, "first"):
+            for kind in (*KINDS, "first", LAST):
                 if f"{i}:{kind}" in found:
                     dense[f"{category.name}:{kind}"] = found[f"{i}:{kind}"].astype(np.float64)
             dense[f"score:{category.name}"] = scores[:, i] / SCORE_SCALE

@@ -32,14 +32,16 @@ ANSWER_TOKENS = 8  # of the answer: its opening shows its shape ("The sentiment 
 
 def token_frame(texts: pl.DataFrame) -> pl.DataFrame:
     """Every record's tokens, one row each (``_row``, ``token``), duplicates removed: ``w:``
-    words and ``b:`` pairs of the request line ``_line``, ``^:`` its first word, ``a:`` words
-    of the answer's opening ``_a``."""
+    words and ``b:`` pairs of the request line ``_line``, ``^:`` its first word, ``l:`` words of
+    the question's last line ``_last`` (where a template puts its request after the text), ``a:``
+    words of the answer's opening ``_a``."""
     # the words found once: an expression repeated in one select is evaluated each time
     words = texts.select(
         line=pl.col("_line").fill_null("").str.extract_all(TOKENS).list.head(LINE_TOKENS),
+        last=pl.col("_last").fill_null("").str.extract_all(TOKENS).list.head(LINE_TOKENS),
         answer=pl.col("_a").fill_null("").str.extract_all(TOKENS).list.head(ANSWER_TOKENS),
     )
-    line, answer = pl.col("line"), pl.col("answer")
+    line, last, answer = pl.col("line"), pl.col("last"), pl.col("answer")
     pairs = line.list.eval(pl.concat_str([pl.element(), pl.element().shift(-1)], separator=" ").drop_nulls())
     lists = words.select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
@@ -47,6 +49,7 @@ def token_frame(texts: pl.DataFrame) -> pl.DataFrame:
             line.list.eval("w:" + pl.element()),
             pairs.list.eval("b:" + pl.element()),
             line.list.head(1).list.eval("^:" + pl.element()),
+            last.list.eval("l:" + pl.element()),
             answer.list.eval("a:" + pl.element()),
         )
         .alias("token")

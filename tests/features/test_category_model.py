@@ -14,13 +14,22 @@ from dqe.errors import ConfigError
 from dqe.features.category_model import load_model, token_frame
 
 
-def test_tokens_are_words_pairs_the_first_word_and_the_answer_opening():
-    texts = pl.DataFrame({"_line": ["name a tree", "写诗"], "_a": ["oak.", None]})
+def test_tokens_are_words_pairs_the_first_word_the_last_line_and_the_answer_opening():
+    texts = pl.DataFrame(
+        {
+            "_line": ["name a tree", "写诗", "great phone"],
+            "_last": [None, None, "is it positive?"],
+            "_a": ["oak.", None, None],
+        }
+    )
     tokens = token_frame(texts)
     first = set(tokens.filter(pl.col("_row") == 0)["token"].to_list())
     assert first == {"w:name", "w:a", "w:tree", "b:name a", "b:a tree", "^:name", "a:oak"}
     second = set(tokens.filter(pl.col("_row") == 1)["token"].to_list())
     assert second == {"w:写", "w:诗", "b:写 诗", "^:写"}  # Chinese: characters and their pairs
+    third = set(tokens.filter(pl.col("_row") == 2)["token"].to_list())
+    # a request after the text it is about ("<review>\nIs it positive?"): its words are read apart
+    assert {"l:is", "l:it", "l:positive"} <= third
 
 
 def pack(**weights):
