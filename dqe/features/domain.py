@@ -31,6 +31,7 @@ from dqe.hookspecs import hookimpl
 PREFIX = "domains/"
 GENERAL_DOMAIN = "general"  # the label of a record no vertical lexicon matches
 HEAD_CHARS = 1000  # of the question and of the answer: enough to tell, cheap to scan
+LINE_CHARS = 300  # of a first line: a longer one is a text to work on (a review, an article), read as a passage
 CONTEXT_HIT = 1.0  # a term in the system prompt, or an earlier user turn before a follow-up: part of what is asked
 EARLIER_HIT = 0.5  # a term in an earlier user turn before a question of its own
 FOLLOW_UP_BYTES = 60  # a last question this short leans on the turns before it ("What about Microsoft?", 谢谢你的信息)
@@ -226,8 +227,12 @@ class LexiconClassifier(Classifier):
                 _sys=_head(pl.col("system").fill_null("")),
                 _ctx=_earlier(),
                 _follow_up=pl.col("_q").str.strip_chars().str.len_bytes() <= FOLLOW_UP_BYTES,
-                _line=pl.col("_q").str.extract(r"^\s*([^\n]*)").fill_null(""),
-                _rest=pl.col("_q").str.extract(r"^\s*[^\n]*\n((?s).*)").fill_null(""),
+                _line=pl.col("_q").str.extract(r"^\s*([^\n]*)").fill_null("").str.slice(0, LINE_CHARS),
+                _rest=pl.concat_str(
+                    pl.col("_q").str.extract(r"^\s*[^\n]*").fill_null("").str.slice(LINE_CHARS),
+                    pl.col("_q").str.extract(r"^\s*[^\n]*\n((?s).*)").fill_null(""),
+                    separator="\n",
+                ).str.strip_chars(),
                 _a=pl.col("_a").fill_null("").str.slice(0, HEAD_CHARS).str.to_lowercase(),
                 _named_only=pl.col("_category").is_in(self.named_only).fill_null(False),
             )
