@@ -1,19 +1,20 @@
 """The domain of every record: its own ``domain`` field, else a classifier's label, else general.
 
-The built-in classifier, ``lexicon``, reads the packs in ``rules/domains/``: each vertical
-domain (medical, legal, finance, ...) has a lexicon in several languages. A domain is what the
-question asks about, so the request line (the question's first line) carries the evidence: each
-distinct term of a domain in it is a hit, a ``strong`` term (one that alone places a question in
-the domain: "ibuprofen", "lawsuit", "mortgage", "my knee hurts") two. Terms in the input below
-the request line (a passage to work on) count half. The system prompt is part of what is asked
-(a bank's assistant is asked about finance): its terms count in full. So do the earlier user
-turns of a conversation when the last question is a short follow-up ("Thanks, that helps" after
-a question about a rash is medical); a question of its own after them ("what is overfitting?"
-after a talk about stock prices) keeps half their weight. The answer only supports a domain the
-question already touches: half a hit a term, one hit at most. A record goes to the domain with the most hits, if
-that reaches the pack's ``min-hits``; a record whose task category is one the general pack
-names (a word problem, a program, a story) is general whatever its words. Three regex passes
-per domain over the whole batch, no Python loop per record.
+The built-in classifier, ``lexicon``, reads the packs in ``rules/domains/``: each vertical domain
+(medical, legal, finance, ...) has a lexicon in several languages. A domain is what the question
+asks about, so the request line (the question's first line) carries the evidence: each distinct
+term of a domain in it is a hit, a ``strong`` term (one that alone places a question in the domain:
+"ibuprofen", "lawsuit", "mortgage", "my knee hurts") two. Terms in the input below the request line
+(a passage to work on) count half, and so do those past the first 300 characters of a long first
+line (a review or an article with its request after it, as templates write them). The system prompt
+is part of what is asked (a bank's assistant is asked about finance): its terms count in full. So
+do the earlier user turns of a conversation when the last question is a short follow-up ("Thanks,
+that helps" after a question about a rash is medical); a question of its own after them ("what is
+overfitting?" after a talk about stock prices) keeps half their weight. The answer only supports a
+domain the question already touches: half a hit a term, one hit at most. A record goes to the
+domain with the most hits, if that reaches the pack's ``min-hits``; a record whose task category is
+one the general pack names (a word problem, a program, a story) is general whatever its words.
+Three regex passes per domain over the whole batch, no Python loop per record.
 """
 
 from __future__ import annotations
