@@ -42,8 +42,8 @@ LABELLED = ROOT / "benchmarks" / "labelled"
 PACK = ROOT / "rules" / "categories-model.toml"
 FOLDS = 5
 MIN_COUNT = 3  # a token seen in fewer training records has no weight
-L2_TOKENS = 3e-3  # penalty on the token weights (per record): what keeps a rare token from deciding alone
-L2_DENSE = 1e-2  # penalty on the dense weights' distance from the prior below
+L2_TOKENS = 1e-3  # penalty on the token weights (per record): what keeps a rare token from deciding alone
+L2_DENSE = 1e-3  # penalty on the dense weights' distance from the prior below
 L2_BIAS = 1e-2  # and on the bias: a category common in these records is not common everywhere
 # The prior: a category's hand-weighted score counts for it, a logit a point. The model learns
 # corrections to it; where labelled records are few (entity recognition, keywords, text
