@@ -42,6 +42,7 @@ TOPIC_BYTES = 60  # an input this short names the topic the request line asks ab
 STRONG_FIRST = 0.01  # between domains of equal hits, the one the question names more strong terms of wins
 ANSWER_HIT = 0.5  # and so is a term in the answer, for a domain the question touches
 ANSWER_MOST = 1.0  # and all of them together at most
+SURE_CATEGORY = 0.5  # a category guessed less surely than not does not make a record general
 
 
 @dataclass(frozen=True)
@@ -195,11 +196,22 @@ class LexiconClassifier(Classifier):
     def labels(self) -> list[str]:
         return [GENERAL_DOMAIN, *(lex.name for lex in self.lexicons)]
 
+    @staticmethod
+    def _category(batch: pl.DataFrame) -> pl.Expr:
+        """The task category where it is sure enough to overrule the words (a guess below
+        ``SURE_CATEGORY`` leaves the domain to the lexicons); null where there is none."""
+        if "category_pred" not in batch.columns:
+            return pl.lit(None, pl.String)
+        if "category_confidence" not in batch.columns:
+            return pl.col("category_pred")
+        sure = pl.col("category_confidence").fill_null(1.0) >= SURE_CATEGORY
+        return pl.when(sure).then(pl.col("category_pred")).otherwise(None)
+
     def _topical(self, batch: pl.DataFrame) -> pl.Expr:
         """Whether a record's task can have a domain: not one of the general pack's categories."""
         if not self.general or "category_pred" not in batch.columns:
             return pl.lit(True)
-        return ~pl.col("_category").is_in(self.general)
+        return (~pl.col("_category").is_in(self.general)).fill_null(True)
 
     def classify(self, batch: pl.DataFrame) -> pl.Series:
         labels = np.full(batch.height, GENERAL_DOMAIN, dtype=object)
@@ -212,7 +224,7 @@ class LexiconClassifier(Classifier):
                 "system",
                 _q=pl.col("question").fill_null("").str.slice(0, HEAD_CHARS).str.to_lowercase(),
                 _a="answer",
-                _category=pl.col("category_pred") if "category_pred" in batch.columns else pl.lit(None, pl.String),
+                _category=self._category(batch),
             )
             .with_row_index("_row")
             # most questions name no term: one pass per language and domain rules them out (a
