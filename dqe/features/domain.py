@@ -154,7 +154,8 @@ def _hits(lexicon: Lexicon) -> pl.Expr:
     named = strong + _distinct("_ctx", lexicon, "strong") if lexicon.strong else pl.lit(0.0)
     earlier = pl.when(pl.col("_follow_up")).then(CONTEXT_HIT).otherwise(EARLIER_HIT) * _found("_ctx", lexicon)
     rest = _found("_rest", lexicon)
-    topic = pl.col("_rest").str.len_bytes() <= TOPIC_BYTES
+    # an input below a request line of its own, this short, names a topic; the rest of a long first line never
+    topic = (pl.col("_rest").str.len_bytes() <= TOPIC_BYTES) & ~pl.col("_spilled")
     question = (
         _found("_line", lexicon)
         + pl.when(topic).then(rest).otherwise((INPUT_HIT * rest).clip(0.0, INPUT_MOST))
@@ -246,6 +247,7 @@ class LexiconClassifier(Classifier):
                     pl.col("_q").str.extract(r"^\s*[^\n]*\n((?s).*)").fill_null(""),
                     separator="\n",
                 ).str.strip_chars(),
+                _spilled=pl.col("_q").str.extract(r"^\s*([^\n]*)").fill_null("").str.len_chars() > LINE_CHARS,
                 _a=pl.col("_a").fill_null("").str.slice(0, HEAD_CHARS).str.to_lowercase(),
                 _named_only=pl.col("_category").is_in(self.named_only).fill_null(False),
             )

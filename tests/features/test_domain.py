@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from dqe.engine.config import load_config
+from dqe.engine.context import Context
 from dqe.engine.engine import Engine
 from dqe.engine.plugins import load_plugins
 from dqe.errors import ConfigError
+from dqe.features.domain import LexiconClassifier
+from dqe.testing import batch
 
 
 def domains(records, **config):
@@ -139,6 +143,32 @@ def test_terms_of_an_input_passage_count_half():
     # the request is about a passage; its words are material, not what is asked
     passage = qa("Summarize the following passage.\nJohn Adams helped draft the Constitution and served as a judge.")
     assert domains([passage]) == ["general"]
+
+
+def test_a_long_first_line_is_a_text_to_work_on_not_the_request():
+    # templates write the review and its request on one line: the review's words are material
+    review = (
+        "I watched this film on a rainy Sunday and regretted it: the plot was thin, the acting wooden and the "
+        "ending so predictable that I guessed it in the first ten minutes of a long and dreary evening. The "
+        "director should find another career, and the writers should read a few good novels before they try "
+        "again. The studio should refund everyone who paid money for a ticket. Did the reviewer enjoy the movie?"
+    )
+    assert "refund" not in review[:300]  # the domain's words lie past the first 300 characters
+    assert domains([qa(review, "No.")]) == ["general"]
+
+
+def test_a_category_guessed_unsurely_does_not_overrule_the_lexicons():
+    # a record of a general category (rewriting) is general, unless that category is a guess
+    # less likely right than wrong: then its words decide
+    frame = batch([qa("I have had a fever and a sore throat for three days. Should I see a doctor?", "Yes.")])
+    classifier = LexiconClassifier(Context(load_config(discover=False), load_plugins()))
+
+    def labelled(confidence):
+        guess = frame.with_columns(category_pred=pl.lit("rewriting"), category_confidence=pl.lit(confidence))
+        return classifier.classify(guess).to_list()
+
+    assert labelled(0.9) == ["general"]
+    assert labelled(0.3) == ["medical"]
 
 
 def test_a_word_problem_about_money_is_general_unless_it_names_a_finance_concept():
