@@ -102,6 +102,28 @@ def test_taxonomy_evidence_names_each_ability_in_english_and_chinese(predicted, 
     assert predicted[index] == expected, question
 
 
+# Templates put the request after the text it is about, list the answers to choose from, or label
+# the passage a question is asked about: the question's shape is evidence, not only its first line.
+SHAPE_CASES = [
+    (
+        "sentiment-analysis",
+        "Title: Broke after a week\nReview: The handle snapped off the first time I used it.\n"
+        "Is this product review positive or negative?",
+    ),
+    ("objective-test", "What do plants need to make food?\nOptions:\n- sunlight\n- darkness\n- salt\n- sand"),
+    (
+        "reading-comprehension",
+        "Context: The lighthouse was built in 1875 and its keeper, Ada Brown, kept the lamp lit for forty years.\n"
+        "Question: Who kept the lamp lit?",
+    ),
+]
+
+
+def test_the_shape_of_the_question_names_its_task(by_evidence):
+    records = [{"instruction": q, "output": "An answer."} for _, q in SHAPE_CASES]
+    assert labels(records, **by_evidence) == [c for c, _ in SHAPE_CASES]
+
+
 # The model on records with answers of their own: the answer's opening is evidence too.
 MODEL_CASES = [
     ("objective-test", "Which of the following is a mammal? A) shark B) whale C) trout", "B) whale"),
