@@ -293,7 +293,7 @@ def test_a_user_pack_adds_signals_to_a_category(tmp_path):
 
 def test_a_user_pack_can_ask_for_more_certainty(tmp_path):
     pack = tmp_path / "categories.toml"
-    pack.write_text("[meta]\nuncertain-below = 0.99\n")
+    pack.write_text("[meta]\nuncertain-below = 0.999\n")
     record = [{"instruction": "Reword this sentence to make it clearer.\nThe cat that sat.", "output": "The cat sat."}]
     assert labels(record) == ["rewriting"]
     assert labels(record, **{"rule-packs": [str(pack)]}) == ["uncertain"]
