@@ -422,7 +422,7 @@ def test_alpaca_zh_demo_is_read_in_chinese():
 def test_rasbt_is_mostly_short_factual_questions_and_rewrites():
     shares = dict(real_labels("rasbt_instruction_data.json").value_counts(normalize=True).rows())
     assert shares["closed-qa"] > 0.35 and shares["rewriting"] > 0.12 and shares["translation"] > 0.04
-    assert shares["uncertain"] < 0.15
+    assert shares.get("uncertain", 0.0) < 0.15  # none at all is fine
 
 
 @pytest.mark.slow
