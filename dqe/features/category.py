@@ -323,7 +323,7 @@ class TaxonomyClassifier(Classifier):
             scores[:, i] += w["first"] * (found.get(f"{i}:question", none) & first)
             # and so is one whose follow-ups ask for nothing else: as if it asked for that task again
             scores[:, i] += (w["question"] + w["first"]) * (follow_up & first)
-            # a request after the text it is about, where the request line asks for nothing else
+            # a request after the text it is about ("<review>\nIs this review positive?")
             scores[:, i] += w[LAST] * found.get(f"{i}:{LAST}", none)
             for signal, weight in category.signals.items():
                 scores[:, i] += weight * signals[signal]
