@@ -25,6 +25,24 @@ class ChainOfThoughtOptions(RuleOptions):
         description="which questions need reasoning: math (word problems, calculations, algebra), why, "
         "logic (riddles, comparison chains, syllogisms), request (asks for steps)",
     )
+    label_tasks: list[str] = Field(
+        default_factory=lambda: [
+            "classification",
+            "sentiment-analysis",
+            "text-matching",
+            "summarization",
+            "rewriting",
+            "translation",
+            "keyword-recognition",
+            "entity-recognition",
+        ],
+        description="task categories that ask for a label, a summary or a rewrite, never a derivation: a record "
+        "the category model places in one of them with task-confidence or more is not judged (numbers, a "
+        "'why' or an 'if' in its text are the text's)",
+    )
+    task_confidence: float = Field(
+        0.4, ge=0.0, le=1.0, description="the category confidence from which label-tasks are believed"
+    )
 
 
 class ChainOfThought(RecordRule):
@@ -44,7 +62,9 @@ class ChainOfThought(RecordRule):
     waives the reasoning; "if so, output ..." is an instruction, not a premise, and premises or
     comparisons in a story or a review (a question of 400 bytes or more) are narration, not a
     puzzle. An answer that says the question cannot be answered from what it gives ("无法回答",
-    "Not enough information.") is not judged. Reasoning is a <think> block, a
+    "Not enough information.") is not judged, nor is a record whose task the category model
+    places, with label-tasks' confidence, among the tasks that ask for a label, a summary or a
+    rewrite (sentiment, classification, matching two texts...). Reasoning is a <think> block, a
     tool call that did the work (its own turn, or inline:
     `python('9**2')`, `<<48/2=24>>`), code, ordered steps, equations with intermediate results,
     connectives and clauses that give a reason (because, so, as it, which means; 因为, 所以) and
@@ -82,7 +102,7 @@ class ChainOfThought(RecordRule):
         'is the square of 9?".'
     )
     Options = ChainOfThoughtOptions
-    needs = ("cot",)
+    needs = ("cot", "category")
     gate_metrics = (
         GateMetric(
             name="cot-share-reasoning",
@@ -99,14 +119,25 @@ class ChainOfThought(RecordRule):
         super().__init__(options, context)
         self.cot = context.feature("cot")  # reads again the exchanges it fails, for their evidence
 
+    def _label_task(self) -> pl.Expr:
+        """Records whose task is to label, summarise or rewrite a text: no derivation is asked."""
+        o = self.options
+        return (
+            pl.col("category_pred").is_in(o.label_tasks) & (pl.col("category_confidence") >= o.task_confidence)
+        ).fill_null(False)
+
     def _needs(self) -> pl.Expr:
-        return pl.col("cot_need").is_in(list(self.options.needs)).fill_null(False)
+        return pl.col("cot_need").is_in(list(self.options.needs)).fill_null(False) & ~self._label_task()
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         limit = self.options.min_score
         score = pl.col("score")
         judged = (
-            batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32), exchange="cot_exchanges")
+            batch.select(
+                _r=pl.int_range(pl.len(), dtype=pl.UInt32), exchange="cot_exchanges", _label=self._label_task()
+            )
+            .filter(~pl.col("_label"))
+            .drop("_label")
             .explode("exchange")
             .drop_nulls("exchange")
             .unnest("exchange")

@@ -399,3 +399,22 @@ def test_a_long_question_asks_in_its_sentences_not_in_its_material():
     # the same comment with a calculation asked: the asking sentence holds the marker, the comment the quantities
     asked = f"Here is a customer comment from our shop. {THREAD} How many bars did the kids leave of one box?"
     assert list(failures([qa(asked, "7.")], "DQ201")) == [0]
+
+
+def test_a_task_that_asks_for_a_label_needs_no_derivation_whatever_its_text_holds():
+    """The 'if's of a review and the 'why' and numbers of another are the reviews', not problems."""
+    reviews = [
+        qa(
+            "if your senses haven't been dulled by slasher films and gorefests , if you're a connoisseur of "
+            "psychological horror , this is your ticket . Did the reviewer enjoy the movie?",
+            "Yes",
+        ),
+        qa(
+            "Is this review positive or negative? Review: Then why the hell are the characters driving a 2004 car "
+            "in 1971? I paid 12 dollars for 2 hours of this. 3/10.",
+            "negative",
+        ),
+    ]
+    assert failures(reviews, "DQ201") == {}
+    # with no task taken as a labelling task, the markers decide alone
+    assert len(failures(reviews, "DQ201", rules={"DQ201": {"label-tasks": []}})) == 2
