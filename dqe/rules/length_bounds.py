@@ -232,13 +232,13 @@ def closing(question: pl.Expr) -> pl.Expr:
     aside: where passage-first data (T0, reading comprehension) asks ("... Did the reviewer enjoy
     the movie?", "Review rating:"); "" where the question ends in a statement."""
     # a sentence is read from the last characters only: reversing a whole passage costs more than judging it
+    # quotes go first: a question mark inside one ('the question "What next?"') ends no sentence
     tail = (
-        question.str.strip_chars_end()
-        .str.tail(_SENTENCE_CHARS)
+        unquoted(question.str.strip_chars_end().str.tail(_SENTENCE_CHARS))
         .str.reverse()
         .str.extract(r"^([?？:：][.!?。！？:：]*[^.!?。！？\n]*)", 1)
     )
-    return unquoted(tail.str.reverse().str.strip_chars().fill_null(""))
+    return tail.str.reverse().str.strip_chars().fill_null("")
 
 
 class LengthBounds(RecordRule):

@@ -329,6 +329,14 @@ def test_the_closing_question_asks_where_the_opening_is_material():
     assert message.endswith("(explanation task)")
 
 
+def test_a_question_mark_inside_quotes_ends_no_closing_sentence():
+    """The closing sentence is the one that asks; quoted text in it, a question quoted included, is
+    what it asks about."""
+    story = "Cameron had a big paper due later in the week, so Cameron put pen to paper.\n\n"
+    asked = 'Given the question "What will Cameron want to do next?", is "write an outline" a valid answer?'
+    assert failures([qa(story + asked, "Yes")], "DQ102") == {}
+
+
 @pytest.mark.parametrize(
     ("question", "answer"),
     [
