@@ -325,3 +325,10 @@ def test_quite_a_few_is_no_question_and_the_bare_items_asked_for_waive(cot):
     assert judged(cot, "一箱车厘子有24个，烂了5个，还剩几个好的？", "19个。")[0] == "math"
     table = "name,age\nAnna,34\nBen,27\nCarl,41\n\nWhich rows have an age over 30? Give the names only."
     assert judged(cot, table, "Anna and Carl.")[0] is None
+
+
+def test_a_verdict_or_a_pick_asked_for_ending_a_line_waives(cot):
+    asked = "This is a correct answer to a question about Purdue. Yes or no?\nAnswer: 39 students in 1874.\nQuestion: how big is the greek system"
+    assert judged(cot, asked, "No")[0] is None
+    pick = 'How long would I walk to lose 1kg a week?\nHow far must I run daily to lose 1kg a week?\nPick one: These are "duplicates" or "not duplicates".'
+    assert judged(cot, pick, "not duplicates")[0] is None
