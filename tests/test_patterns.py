@@ -29,6 +29,20 @@ def test_a_user_pack_extends_the_shipped_cot_markers(tmp_path):
     assert failures([because], "DQ201", rule_packs=[packs]) == {}
 
 
+def test_a_pack_changed_on_disk_is_read_again_and_a_reader_changes_only_its_copy(tmp_path):
+    """Packs are parsed once per process (a trained model's pack is large), not once per run."""
+    from dqe.engine.rulepacks import Packs
+
+    record = {"instruction": "Why does ice float on water?", "output": "Ergo, it is lighter than water."}
+    packs = write_pack(tmp_path, "cot", '[answer.en]\nconnectives = ["ergo"]\n')
+    assert failures([record], "DQ201", rule_packs=[packs]) == {}
+    write_pack(tmp_path, "cot", '[answer.en]\nconnectives = ["thus-and-so"]\n')
+    assert failures([record], "DQ201", rule_packs=[packs])
+    first = Packs().get("cot")
+    first["answer"]["en"]["connectives"].append("ergo")
+    assert "ergo" not in Packs().get("cot")["answer"]["en"]["connectives"]
+
+
 def test_a_user_pack_adds_a_language(tmp_path):
     record = {"instruction": "Warum schwimmt Eis auf Wasser?", "output": "Dichte."}
     assert failures([record], "DQ201") == {}  # no German markers shipped: no need seen

@@ -9,6 +9,7 @@ pack of the same name, lists appended and tables merged, or replace it with
 
 from __future__ import annotations
 
+import pickle
 import tomllib
 from importlib.resources import files
 from pathlib import Path
@@ -25,9 +26,19 @@ def shipped_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "rules"
 
 
+# Parsed packs by file, for the life of the process: a trained model's pack is large (parsing it
+# took most of a small check), and every run of the Python API opens the packs again. Kept
+# pickled, so that each reader gets its own copy to change; a file changed on disk is read again.
+_PARSED: dict[tuple[str, int, int], bytes] = {}
+
+
 def _read(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text("utf-8"))
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        if key not in _PARSED:
+            _PARSED[key] = pickle.dumps(tomllib.loads(path.read_text("utf-8")))
+        return pickle.loads(_PARSED[key])
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"rule pack {path}: invalid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
