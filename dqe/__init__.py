@@ -55,6 +55,7 @@ _LAZY = {
     "snippet": "dqe.engine.turns",
     "collapse_spaces": "dqe.engine.turns",
     "without_code": "dqe.engine.turns",
+    "picked_choice": "dqe.engine.choices",
     # rule packs: marker lists and patterns as TOML
     "check_regex": "dqe.engine.patterns",
     "pack_value": "dqe.engine.patterns",
@@ -114,6 +115,7 @@ __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:
     from dqe.api import FilterResult, check, convert, filter
+    from dqe.engine.choices import picked_choice
     from dqe.engine.classifier import (
         SPACELESS,
         SPACELESS_TEXT,

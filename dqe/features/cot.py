@@ -14,7 +14,16 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe import Feature, check_regex, collapse_spaces, exchanges, marker_pattern, pack_value, pattern_list
+from dqe import (
+    Feature,
+    check_regex,
+    exchanges,
+    marker_pattern,
+    pack_value,
+    pattern_list,
+    picked_choice,
+    snippet,
+)
 from dqe.hookspecs import hookimpl
 
 NEEDS = ("request", "logic", "why", "math")  # in order of precedence for the label
@@ -55,12 +64,6 @@ _ASKS = r"[?？]|[（(][ \t　]*[)）]|_{3,}"
 # letters or more) and numbers, read against the question's.
 _WORDS = r"\p{Han}|[^\W\d_]{2,}"
 _NUMBERS = r"\d+(?:[.,]\d+)*"
-# A "why" answered by picking one of the options its question lists: a bare label ("B", "(c)"), or
-# an option's own line ("She is a fan of this musician .", "None of the above choices ."); the
-# option picked states the reason.
-_LABEL = r"^\s*[(（]?[A-Ja-j][)）.:：]?\s*$"
-_OPTION_LINE = r"^\s*[-*•]?\s*(?:[(（]?[A-Ja-j][)）.:：])?\s*"
-_OPTIONS = r"(?m)^\s*(?:[-*•]\s*\S|[(（]?[B-Jb-j][)）.:：]\s*\S)"
 EXCHANGE = pl.Struct({"turn": pl.Int32, "need": pl.String, "score": pl.Float64})
 
 
@@ -102,9 +105,7 @@ def _uncaptured(pattern: str) -> str:
 
 
 def _quote(text: pl.Expr, width: int = 40) -> pl.Expr:
-    flat = collapse_spaces(text).str.strip_chars()
-    clipped = pl.when(flat.str.len_chars() > width).then(flat.str.slice(0, width - 1) + pl.lit("…")).otherwise(flat)
-    return pl.lit('"') + clipped + pl.lit('"')
+    return pl.lit('"') + snippet(text, width) + pl.lit('"')
 
 
 def _sentences_part(w: dict) -> pl.Expr:
@@ -488,17 +489,6 @@ class CotFeature(Feature):
         )
         return pl.Series(pl.int_range(rows.height, dtype=pl.UInt32, eager=True).is_in(looked.implode()))
 
-    @staticmethod
-    def _picked() -> pl.Expr:
-        """Whether the answer picks one of the options its question lists: their label alone, or
-        an option's own line."""
-        q, a = pl.col("question"), pl.col("answer")
-        lines = q.str.split("\n").list.eval(
-            pl.element().str.replace(_OPTION_LINE, "").str.strip_chars().str.to_lowercase()
-        )
-        line = a.str.replace(_OPTION_LINE, "").str.strip_chars().str.to_lowercase()
-        return q.str.contains(_OPTIONS) & (a.str.contains(_LABEL) | ((line != "") & lines.list.contains(line)))
-
     def _read(self, rows: pl.DataFrame) -> pl.DataFrame:
         """The need of each question of ``rows``: markers count in its task, which is the
         question less the material it works on, or the sentence of a text task."""
@@ -550,7 +540,8 @@ class CotFeature(Feature):
                 _looked_up=self._looked_up(rows),
                 _passage=passage,
                 _prose=pl.col("answer").str.count_matches(_WORDS) >= self.prose_words,
-                _picked=self._picked(),
+                # a "why" answered by picking one of its options: the option states the reason
+                _picked=picked_choice(pl.col("question"), pl.col("answer")),
                 # "无法回答。该文本没有提供…": no result to show working for
                 _unanswerable=pl.col("answer").str.contains(self.answer["unanswerable"])
                 if self.answer["unanswerable"]

@@ -17,6 +17,7 @@ from dqe import (
     pack_languages,
     pack_value,
     pattern_list,
+    picked_choice,
     snippet,
     worst_exchange,
 )
@@ -167,20 +168,9 @@ def load_size(pack: dict, pack_name: str = "length") -> Size | None:
     return Size(float(share), asked, marker_pattern(pack, "size", "exempt", pack_name))
 
 
-# An option's label opening an answer: "B.", "(3).", "A)", "C、".
-_OPTION = r"^[(（]?[A-Za-z0-9][)）]?[.．、:：)）]"
-# Where a question lists options: a bullet opening a line ("- He is careless ."), or a label after
-# anything but a letter or digit ("(B) x", "B. x", "A)x", "(3). 不够信息", "选项：A.思考饮食B.检查结果",
-# the character before it kept as group 1).
-_BULLETS = r"(?m)^\s*[-*•]\s+"
-_LABELS = r"(^|[^A-Za-z0-9])(?:[(（][A-Ha-h1-9][)）][.．、:：]?|[A-Ha-h1-9][)）.．、:：])"
-# An answer that is an option's label alone: "B", "(B)", "B.", "3)".
-_LABEL_ONLY = r"^[(（]?([A-Ha-h1-9])[)）.．]?$"
 # A quoted text of more than one word: what the user asks about, not what the user asks ("I received
 # the questions "Why does ..." and "What ...". Are they duplicates?"). Doubled quotes (CSV-style) too.
 _QUOTED = r'"[^"\n]*\s[^"\n]*"|“[^”\n]*”|「[^」\n]*」|『[^』\n]*』'
-# Letters, digits and CJK characters only: options compared regardless of spacing, case and punctuation.
-_NOISE = r"[^\p{L}\p{N}]"
 
 
 class Request(NamedTuple):
@@ -404,29 +394,6 @@ class LengthBounds(RecordRule):
         return pl.int_range(frame.height, eager=True, dtype=pl.UInt32).is_in(found.implode()).alias("_fragment")
 
     @staticmethod
-    def _chosen(frame: pl.DataFrame) -> pl.Series:
-        """Whether each reply of ``frame`` is an option its question lists, whatever the options'
-        layout: the question marks two options or more (a bullet opening a line, a label such as
-        "(B)", "B.", "A)", "(3).") and the answer, its label aside and spaces, case and punctuation
-        aside, is the text of one of them ("He is careless ." among "- He is terrible . / - He is
-        careless .", "B. 检查结果" to "选项：A.思考饮食B.检查结果…", "yes" among "- yes / - no"), or
-        is a label alone the question marks ("B" to "(A) ... (B) ..."). Picked, not written: never
-        too short."""
-        answer = pl.col("answer").str.strip_chars()
-        text = answer.str.replace(_OPTION, "").str.replace_all(_NOISE, "").str.to_lowercase()
-        q = pl.col("question")
-        options = q.str.replace_all(_BULLETS, "\n").str.replace_all(_LABELS, "${1}\n").str.split("\n")
-        listed = options.list.eval(pl.element().str.replace_all(_NOISE, "").str.to_lowercase())
-        label = answer.str.extract(_LABEL_ONLY, 1)
-        marked = pl.col("question").str.contains(
-            pl.format(r"(?:^|[^A-Za-z0-9])(?:[(（]{}[)）]|{}[)）.．、:：])", label, label)
-        )
-        return frame.select(
-            (q.str.count_matches(_BULLETS) + q.str.count_matches(_LABELS) >= 2)
-            & (((text != "") & listed.list.contains(text)) | (label.is_not_null() & marked.fill_null(False)))
-        ).to_series()
-
-    @staticmethod
     def _replies(batch: pl.DataFrame) -> pl.DataFrame:
         """One row per question and the reply to it: the reply's last assistant turn (``turn``),
         its text and tokens (every assistant turn of the reply), whether a tool was called, and
@@ -526,7 +493,7 @@ class LengthBounds(RecordRule):
         # whose "why" made it an explanation task): never too short; read only where it is short
         short = frame.with_row_index("_k").filter("_answer_short")
         if short.height:
-            picked = short.filter(self._chosen(short)).get_column("_k")
+            picked = short.filter(picked_choice(pl.col("question"), pl.col("answer"))).get_column("_k")
             frame = (
                 frame.with_row_index("_k")
                 .with_columns(_answer_short=pl.col("_answer_short") & ~pl.col("_k").is_in(picked.implode()))
