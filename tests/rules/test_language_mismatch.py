@@ -225,6 +225,18 @@ def test_a_request_asks_for_the_languages_it_names():
     assert_findings(run, {1: "question en, answer de", 2: "question zh, answer en"})
 
 
+def test_a_text_to_say_in_another_language_is_a_translation_asked():
+    text = (
+        "The High Court and the Constitutional Court are asking the Court of Justice to examine the validity "
+        "of the directive in the light of two fundamental rights. Say this using Spanish."
+    )
+    answer = (
+        "El Tribunal Superior y el Tribunal Constitucional están solicitando al Tribunal de Justicia que "
+        "examine la validez de la directiva a la luz de dos derechos fundamentales."
+    )
+    assert_findings(run_rule("DQ302", [record(text, answer)]), {})
+
+
 def test_naming_a_language_excuses_that_turn_only():
     run = run_rule(
         "DQ302",
