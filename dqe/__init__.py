@@ -74,6 +74,8 @@ _LAZY = {
     "text_field": "dqe.io.formats.base",
     "Template": "dqe.engine.templates",
     "Renderer": "dqe.engine.renderer",
+    "ReportSection": "dqe.engine.section",
+    "Plot": "dqe.engine.section",
     # what the built-in rules share with their features and with each other
     "SPACELESS": "dqe.engine.classifier",
     "SPACELESS_TEXT": "dqe.engine.classifier",
@@ -153,6 +155,7 @@ if TYPE_CHECKING:
         in_batch_order,
         worst_exchange,
     )
+    from dqe.engine.section import Plot, ReportSection
     from dqe.engine.templates import Template
     from dqe.engine.turns import collapse_spaces, exchanges, snippet, turn_name, turn_texts, without_code
     from dqe.errors import ConfigError, InputError, OutputError, PluginError, RecordError, RenderError

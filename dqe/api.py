@@ -1,6 +1,7 @@
 """The Python API: ``dqe.check``, ``dqe.filter`` and ``dqe.convert``. The CLI calls these.
 
-``source`` is a path, a list of paths, a list of dicts or a polars DataFrame. ``config`` is a
+``source`` is a path, a list of paths, a list of dicts, a list of ``dqe.Record``s (read as they
+are, each in its own ``format``) or a polars DataFrame. ``config`` is a
 path to a config file, a ``Config``, a dict of config keys, or None to find ``dqe.toml`` or
 ``[tool.dqe]`` by walking up from the current folder. Keyword overrides take config keys
 (``select=["DQ1"]``, ``tokenizer="hf:./tok"``).
@@ -158,8 +159,9 @@ def convert(
             if item.obj is None or layout is None:
                 skipped.append(f"{where}: {item.error or 'no record format detected'}")
                 continue
+            obj = layout.object(item.obj)
             if layout.name == to:  # already in the target format, under the file's own field names
-                writer.write(item.obj)
+                writer.write(obj)
                 continue
             try:
                 n = layout.normalize(item.obj)
@@ -169,13 +171,13 @@ def convert(
                     tools=n.tools,
                     format=layout.name,
                     source=Source(file=reader.files[file].path, line=item.line),
-                    original=item.obj,
+                    original=obj,
                 )
                 converted = target.denormalize(record)
             except RecordError as exc:
                 skipped.append(f"{where}: {exc}")
                 continue
             owned = layout.owned_keys()
-            writer.write({**converted, **{k: v for k, v in item.obj.items() if k not in owned and k not in converted}})
+            writer.write({**converted, **{k: v for k, v in obj.items() if k not in owned and k not in converted}})
         writer.close()
     return ConvertResult(written=writer.count, skipped=skipped, output=str(output))

@@ -4,7 +4,8 @@ Every hook takes a ``register`` callback, in the style of simonw/llm: a plugin c
 thing it adds, so the plugin manager knows which plugin added what and can refuse clashes.
 The built-in rules and formats are registered through these same hooks:
 ``dqe_register_rules``, ``dqe_register_formats``, ``dqe_register_templates``,
-``dqe_register_features``, ``dqe_register_renderers``, ``dqe_register_classifiers``.
+``dqe_register_features``, ``dqe_register_renderers``, ``dqe_register_sections``,
+``dqe_register_classifiers``.
 """
 
 from __future__ import annotations

@@ -29,6 +29,13 @@ KINDS: tuple[Kind, ...] = (
         "Register report renderers (``dqe check --format NAME``): ``register(MyRenderer())``.",
     ),
     Kind(
+        "section",
+        "sections",
+        "key",
+        "Register report sections, a plot of a data-set section in the HTML report: ``register(MySection())``\n"
+        "for each ``dqe.ReportSection``.",
+    ),
+    Kind(
         "classifier",
         "classifiers",
         "name",

@@ -1,6 +1,8 @@
-"""The Python API for notebooks and pipelines: paths, lists of dicts and polars frames."""
+"""The Python API for notebooks and pipelines: paths, lists of dicts or Records, and polars frames."""
 
 from __future__ import annotations
+
+import json
 
 import polars as pl
 import pytest
@@ -27,6 +29,52 @@ def test_check_a_polars_frame_and_get_every_finding():
     report = dqe.check(frame, findings_per_rule=1)
     assert len(report.findings) == 1
     assert report.findings_frame.height == 2
+
+
+def _conversation(answer: str, **original) -> dqe.Record:
+    turns = [dqe.Turn(role="user", content="Name a primary colour."), dqe.Turn(role="assistant", content=answer)]
+    return dqe.Record(turns=turns, format="openai", original=original)
+
+
+def test_check_records_as_they_are():
+    report = dqe.check([_conversation("Red."), _conversation("  ")])
+    assert report.records["status"].to_list() == ["passed", "rejected"]
+    assert "DQ001: empty answer" in report.records["reasons"][1].to_list()
+
+
+def test_records_give_the_same_ids_as_their_objects():
+    """A Record's id is that of the object its format writes, so the same record read from a
+    file and handed over in memory is one record."""
+    obj = {
+        "messages": [{"role": "user", "content": "Name a primary colour."}, {"role": "assistant", "content": "Red."}]
+    }
+    from_dict = dqe.check([obj]).records["id"][0]
+    from_record = dqe.check([_conversation("Red.", messages=obj["messages"])]).records["id"][0]
+    assert from_dict == from_record
+
+
+def test_filter_writes_records_in_their_format_with_their_other_keys(tmp_path):
+    result = dqe.filter(
+        [_conversation("Red.", id=7), _conversation("  ", id=8)],
+        passed=tmp_path / "passed.jsonl",
+        rejected=tmp_path / "rejected.jsonl",
+    )
+    assert (result.outputs.passed, result.outputs.rejected) == (1, 1)
+    passed = [json.loads(line) for line in (tmp_path / "passed.jsonl").read_text().splitlines()]
+    assert passed == [
+        {
+            "id": 7,
+            "messages": [
+                {"role": "user", "content": "Name a primary colour."},
+                {"role": "assistant", "content": "Red."},
+            ],
+        }
+    ]
+
+
+def test_records_mixed_with_dicts_are_refused():
+    with pytest.raises(dqe.InputError, match="<records>:2: a dict among Records"):
+        dqe.check([_conversation("Red."), GOOD])
 
 
 def test_overrides_are_config_keys():

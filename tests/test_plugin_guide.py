@@ -19,6 +19,7 @@ import pytest
 import dqe
 from dqe import hookspecs
 from dqe.engine.plugins import load_plugins
+from dqe.report.render import render
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = (ROOT / "docs" / "plugins.md").read_text("utf-8")
@@ -141,7 +142,13 @@ def test_every_example_in_the_guide_is_a_working_plugin(source):
     registry = load_plugins(extra=[module])
     [info] = [p for p in registry.plugins if p.name == module.__name__]
     assert info.error is None and (
-        info.rules or info.formats or info.templates or info.features or info.renderers or info.classifiers
+        info.rules
+        or info.formats
+        or info.templates
+        or info.features
+        or info.renderers
+        or info.sections
+        or info.classifiers
     )
     if info.rules:
         records = [
@@ -153,6 +160,11 @@ def test_every_example_in_the_guide_is_a_working_plugin(source):
     if info.formats:
         report = dqe.check([{"prompt": "2+2?", "completion": "4"}], {}, plugins=[module], select=["DQ001"])
         assert report.files[0].format == "prompt-completion" and report.summary.passed == 1
+    if info.sections:
+        report = dqe.check([FINE], {}, plugins=[module], select=["DQ001"])
+        report.dataset["judge"] = {"mean_score": 0.73}  # what the section shows, as a judge rule would measure it
+        page = render(registry, "html", report)
+        assert 'id="section-judge"' in page and "LLM judge scores" in page and "0.73" in page
     if info.templates:
         report = dqe.check([FINE], {}, plugins=[module], select=["DQ101"], template="acme-chat")
         assert report.dataset["tokens"]["template"] == "acme-chat"

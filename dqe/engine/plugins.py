@@ -27,6 +27,7 @@ from dqe.engine.classifier import TARGETS, Classifier
 from dqe.engine.feature import Feature
 from dqe.engine.renderer import Renderer
 from dqe.engine.rule import CODE_PATTERN, DatasetRule, RecordRule, Rule, RuleOptions
+from dqe.engine.section import ReportSection
 from dqe.engine.templates import Template
 from dqe.errors import PluginError
 from dqe.guard import describe
@@ -67,6 +68,7 @@ BUILTIN_PLUGINS = (
     "dqe.rules.domain_ratio",
     "dqe.rules.max_records",
     "dqe.report.render",
+    "dqe.report.render.sections",
 )
 
 
@@ -94,7 +96,7 @@ class Registry:
     plugins: list[PluginInfo] = field(default_factory=list)
     # per kind (dqe.kinds.KINDS), what was registered by its code or name: read as registry.rules,
     # registry.formats, ... (a rule class, a RecordFormat, a Template, a Feature class, a Renderer,
-    # a Classifier class)
+    # a ReportSection, a Classifier class)
     tables: dict[str, dict[str, Any]] = field(default_factory=lambda: {kind.plural: {} for kind in KINDS})
     owner: dict[str, str] = field(default_factory=dict)  # "rule:DQ101" -> plugin name
     disabled: list[str] = field(default_factory=list)  # the names switched off when loading
@@ -312,6 +314,7 @@ _ACCEPTS: dict[str, Callable[[Any], str | None]] = {
     "template": _instance_of(Template, "a dqe.Template"),
     "feature": _subclass_of(Feature, "dqe.Feature"),
     "renderer": _instance_of(Renderer, "a dqe.Renderer instance"),
+    "section": _instance_of(ReportSection, "a dqe.ReportSection instance"),
     "classifier": _accepts_classifier,
 }
 

@@ -15,7 +15,8 @@ class Renderer(ABC):
     """Base class of a report format; subclasses set ``name`` and ``summary``.
 
     ``render`` gets the finished report and keyword options it may ignore: ``color`` (the
-    output is a terminal) and ``statistics`` (only failures per rule were asked for). A
+    output is a terminal), ``statistics`` (only failures per rule were asked for) and
+    ``sections`` (the registered ``ReportSection``s, built-in ones first). A
     report loaded from JSON has no per-record frames (``Report.has_records``); a renderer
     should still render what the JSON holds.
     """

@@ -60,18 +60,6 @@ def answered(record: Record, answer: str) -> Record:
     return record.model_copy(update={"turns": [*record.turns[:last], Turn(role="assistant", content=answer)]})
 
 
-def _message_object(record: Record, openai: Any) -> dict[str, Any]:
-    """The record as an OpenAI ``messages`` object with its labels (what the check reads)."""
-    from dqe.io.formats.base import Columns, Tags
-
-    obj = openai.denormalize(record, Columns(), Tags())
-    for key in ("category", "domain", "language"):
-        value = getattr(record, key)
-        if value:
-            obj[key] = value
-    return obj
-
-
 def _record_rule_codes(loaded: LoadedConfig, registry: Any) -> list[str]:
     from dqe.engine.rule import RecordRule
     from dqe.engine.selection import select_rules
@@ -104,18 +92,7 @@ class AnswerChecker:
         self.registry = load_plugins(disabled=[*disable_plugins, *loaded.config.disable_plugins], extra=plugins)
         self.registry.raise_errors()
         codes = _record_rule_codes(loaded, self.registry)
-        # answers are checked as OpenAI messages, whatever the training data's fields were named
-        self.loaded = resolve_config(
-            loaded,
-            {
-                "select": codes,
-                "extend_select": [],
-                "ignore": [],
-                "input_format": "openai",
-                "columns": {},
-                "tags": {},
-            },
-        )
+        self.loaded = resolve_config(loaded, {"select": codes, "extend_select": [], "ignore": []})
         engine = Engine(self.loaded, self.registry)  # validates every rule's options now
         self.rules = [
             RuleInfo(code=a.code, name=a.rule.name, summary=a.rule.summary, severity=a.severity) for a in engine.rules
@@ -126,7 +103,6 @@ class AnswerChecker:
         from dqe.engine.engine import Engine
         from dqe.report.model import build_report
 
-        openai = self.registry.formats["openai"]
         models: dict[str, ModelCheck] = {}
         for model, texts in answers.items():
             if len(texts) != len(records):
@@ -134,9 +110,9 @@ class AnswerChecker:
             if not records:  # nothing to check (the engine reads no empty input)
                 models[model] = ModelCheck(flags=[])
                 continue
-            objects = [_message_object(answered(r, a), openai) for r, a in zip(records, texts, strict=True)]
+            checked = [answered(r, a) for r, a in zip(records, texts, strict=True)]
             engine = Engine(self.loaded, self.registry)  # one per model: rules count per run
-            report = build_report(engine.run(objects), complete=True)
+            report = build_report(engine.run(checked), complete=True)
             flags: list[list[Flag]] = [[] for _ in records]
             for row in report.findings_frame.iter_rows(named=True):
                 flags[row["record"]].append(

@@ -38,11 +38,10 @@ from dqe.eval.runfolder import TrainedRun, open_run
 from dqe.io.inputs import refuse_overwriting
 from dqe.io.writers import ObjectWriter, OutputSet
 from dqe.train.batches import BatchPlan
-from dqe.train.encode import encode_examples
+from dqe.train.encode import encode_examples, make_encoder
 from dqe.train.loss import mean_loss
 from dqe.train.model import load_base_model, load_tokenizer, pick_device, pick_dtype, quiet_peft
 from dqe.train.outputs import device_info
-from dqe.train.run import make_encoder
 
 GENERATIONS = "generations.jsonl"
 REPORT_JSON = "report.json"

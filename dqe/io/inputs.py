@@ -26,6 +26,7 @@ from typing import Any
 
 from dqe.errors import InputError
 from dqe.io.files import file_sha256
+from dqe.records import Record
 
 STDIN = "-"
 STDIN_LABEL = "<stdin>"
@@ -98,7 +99,8 @@ class Inputs:
 
 
 def resolve_inputs(inputs: Any) -> Inputs:
-    """``inputs`` (paths, a list of dicts or a polars frame) resolved; an ``Inputs`` is kept."""
+    """``inputs`` (paths, a list of dicts, a list of ``Record``s or a polars frame) resolved; an
+    ``Inputs`` is kept."""
     if isinstance(inputs, Inputs):
         return inputs
     resolved = Inputs()
@@ -112,18 +114,22 @@ def resolve_inputs(inputs: Any) -> Inputs:
         pass
     if isinstance(inputs, str | Path):
         inputs = [inputs]
-    if (
-        isinstance(inputs, Sequence)
-        and inputs
-        and all(isinstance(x, dict) for x in inputs[:1])
-        and not isinstance(inputs[0], str | Path)
-    ):
-        resolved.sources.append(("<records>", list(inputs)))
+    if isinstance(inputs, Sequence) and inputs and isinstance(inputs[0], dict | Record):
+        records = list(inputs)
+        if isinstance(records[0], Record):  # read as they are: no format to detect or parse
+            odd = next((i for i, x in enumerate(records) if not isinstance(x, Record)), None)
+            if odd is not None:
+                raise InputError(
+                    f"<records>:{odd + 1}: a {type(records[odd]).__name__} among Records: give Records only"
+                )
+        resolved.sources.append(("<records>", records))
         return resolved
     stdin_seen = False
     for item in inputs:
         if not isinstance(item, str | Path):
-            raise InputError(f"cannot read {type(item).__name__}: give paths, a list of dicts or a polars DataFrame")
+            raise InputError(
+                f"cannot read {type(item).__name__}: give paths, a list of dicts, a list of Records or a polars DataFrame"
+            )
         if str(item) == STDIN:
             if stdin_seen:
                 raise InputError("standard input ('-') is named twice; it can be read only once")

@@ -1,4 +1,4 @@
-"""From inputs (paths, lists of dicts, polars frames) to batches of normalized records.
+"""From inputs (paths, lists of dicts or ``Record``s, polars frames) to batches of normalized records.
 
 Each file is sniffed for its container and its record format is detected from its first
 records (``input_format`` overrides). Every item is accounted for: a record that reads comes
@@ -20,10 +20,10 @@ from pydantic import BaseModel
 from dqe.errors import InputError, PluginError, RecordError
 from dqe.guard import blame, describe
 from dqe.io.files import read_items, sniff
-from dqe.io.formats.base import Columns, Layout, RecordFormat, Tags
+from dqe.io.formats.base import Columns, Layout, RecordFormat, RecordLayout, Tags
 from dqe.io.inputs import ANNOTATION, InputFile, resolve_inputs
 from dqe.io.values import Item
-from dqe.records import batch_schema
+from dqe.records import Record, batch_schema
 
 if TYPE_CHECKING:
     import polars as pl
@@ -110,6 +110,8 @@ class Reader:
                 info.note = "empty file"
                 return iter(())
             return read_items(source.path, sniffed, label)
+        if _records(source):
+            return (Item(i, record) for i, record in enumerate(source, start=1))  # type: ignore[arg-type]
         if isinstance(source, list):
             return (
                 Item(i, obj) if isinstance(obj, dict) else Item(i, None, "expected an object (a dict)", repr(obj))
@@ -160,10 +162,38 @@ class Reader:
         with blame(f"{label}: {self.labels[fmt.name]} fit_columns()"):
             return fmt.fit_columns(objects, self.columns)
 
+    def _record_layout(self, record: Record, index: int, line: int) -> Layout:
+        """How a ``Record`` is read and written: by the format it names."""
+        fmt = self.formats.get(record.format)
+        if fmt is None:
+            raise InputError(
+                f"{self.files[index].path}:{line}: the record's format '{record.format}' is not one of "
+                f"{', '.join(self.formats)}"
+            )
+        return RecordLayout(fmt, self.columns, self.tags)
+
+    def _records(self, index: int) -> Iterator[tuple[int, Item, Layout | None]]:
+        """The items of an input of ``Record``s, each with the layout of its own format."""
+        info = self.files[index]
+        info.format = None
+        layouts: dict[str, Layout] = {}
+        for item in self._items(index):
+            record: Record = item.obj  # type: ignore[assignment]
+            if record.format not in layouts:
+                layouts[record.format] = self._record_layout(record, index, item.line)
+                info.format = record.format if info.format in (None, record.format) else "mixed"
+            if ANNOTATION in record.original:
+                self.inputs.annotation_taken = True
+            yield index, item, layouts[record.format]
+
     def stream(self) -> Iterator[tuple[int, Item, Layout | None]]:
         """Every item of every input in order (the order ``_idx`` counts), with how its file is read."""
         for index in range(len(self.inputs.sources)):
             info = self.files[index]
+            source = self.inputs.sources[index][1]
+            if _records(source):
+                yield from self._records(index)
+                continue
             items = self._items(index)
             try:
                 sample = list(itertools.islice(items, _DETECT_SAMPLE))
@@ -200,6 +230,11 @@ class Reader:
                 yield counted()
         if builder.size or idx == 0:
             yield counted()
+
+
+def _records(source: Any) -> bool:
+    """Whether an input is a list of ``Record``s (``resolve_inputs`` lets no other kind in with them)."""
+    return isinstance(source, list) and bool(source) and isinstance(source[0], Record)
 
 
 class _BatchBuilder:
@@ -256,7 +291,7 @@ class _BatchBuilder:
         cols["_idx"].append(idx)
         cols["_file"].append(file)
         cols["_line"].append(item.line)
-        cols["_id"].append(record_id(item.obj))
+        cols["_id"].append(record_id(layout.object(item.obj)))
         cols["_format"].append(layout.name)
         cols["system"].append(n.system)
         cols["tools"].append(n.tools)

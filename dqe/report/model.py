@@ -3,11 +3,14 @@
 ``Report`` serializes to the ``--format json`` object (summary, gate, rules, dataset,
 findings, ...). Findings are sampled per rule unless ``complete``; ``Report.records`` and
 ``Report.findings_frame`` hold every record and every finding as polars frames for notebooks.
+A report is plain data, built once from the run (``build_report``): its per-record frames are
+``RecordResults``, which hold frames and no handle on the engine, its rules or its config.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import polars as pl
@@ -18,6 +21,8 @@ from dqe.engine.engine import RuleErrorInfo, RunResult
 from dqe.engine.gate import GateResult
 from dqe.io.reader import FileInfo
 from dqe.io.reread import RecordText, read_texts
+
+TextSource = Callable[[Iterable[int], int | None], dict[int, RecordText]]
 
 INVALID_CODE = "DQ000"
 INVALID_RULE = {
@@ -31,6 +36,33 @@ INVALID_RULE = {
     ),
     "example": 'A JSONL line \'{"instruction": "Hi", "output": \' fails: \'malformed JSON: unexpected end of data\'.',
 }
+
+
+@dataclass(frozen=True)
+class RecordResults:
+    """Every record's results as plain frames: what ``Report``'s per-record views are made of."""
+
+    table: pl.DataFrame  # one row per readable record: _idx, _file, _line, _id, label and token columns
+    statuses: pl.DataFrame  # _idx, status: passed | rejected | invalid
+    invalid: pl.DataFrame  # _idx, _file, _line, reason
+    findings: pl.DataFrame  # every rule's findings (the engine's FINDINGS_SCHEMA)
+    paths: list[str]  # the input of each _file index
+    labels: dict[str, str] = field(default_factory=dict)  # label name -> column of ``table``
+    # the text of records, read again from the inputs (the engine keeps no text); None for none
+    texts: TextSource | None = None
+
+    @classmethod
+    def of(cls, result: RunResult) -> RecordResults:
+        reopen = result.reopen
+        return cls(
+            table=result.table,
+            statuses=result.statuses,
+            invalid=result.invalid,
+            findings=result.findings,
+            paths=[f.path for f in result.files],
+            labels=result.labels,
+            texts=None if reopen is None else lambda records, chars: read_texts(reopen(), records, chars),
+        )
 
 
 class Summary(BaseModel):
@@ -95,7 +127,7 @@ class Report(BaseModel):
     # rules that raised on a batch but on none of its records alone: nothing rejected, a bug to fix
     warnings: list[RuleErrorInfo] = Field(default_factory=list)
 
-    _result: RunResult | None = PrivateAttr(default=None)
+    _records: RecordResults | None = PrivateAttr(default=None)
 
     @property
     def exit_code(self) -> int:
@@ -155,7 +187,7 @@ class Report(BaseModel):
     @property
     def has_records(self) -> bool:
         """Whether per-record frames are here (False for a report loaded from JSON)."""
-        return self._result is not None
+        return self._records is not None
 
     @property
     def tokens(self) -> pl.DataFrame:
@@ -173,18 +205,16 @@ class Report(BaseModel):
         """The text of these records (by ``record``), read again from the inputs, each part
         clipped to ``max_chars``: the engine keeps no text, so this reads the inputs up to
         the last record asked for."""
-        result = self._require()
-        if result.reopen is None:
-            return {}
-        return read_texts(result.reopen(), records, max_chars)
+        texts = self._require().texts
+        return {} if texts is None else texts(records, max_chars)
 
-    def _require(self) -> RunResult:
-        if self._result is None:
+    def _require(self) -> RecordResults:
+        if self._records is None:
             raise ValueError("this report was loaded from JSON: per-record frames are not available")
-        return self._result
+        return self._records
 
 
-def record_labels(result: RunResult) -> pl.DataFrame:
+def record_labels(result: RecordResults) -> pl.DataFrame:
     """``record`` and a column per label the run's features computed (``Report.labels``)."""
     present = {name: column for name, column in result.labels.items() if column in result.table.columns}
     return result.table.select(
@@ -215,14 +245,14 @@ def _nested(names: list[str], prefix: str = "") -> list[pl.Expr]:
     return out
 
 
-def _source_expr(result: RunResult) -> pl.Expr:
+def _source_expr(result: RecordResults) -> pl.Expr:
     """file:line of each row, from the _file index and _line columns."""
-    paths = [f.path for f in result.files]
+    paths = result.paths
     path = pl.col("_file").replace_strict(list(range(len(paths))), paths, return_dtype=pl.String)
     return pl.format("{}:{}", path, "_line")
 
 
-def all_findings(result: RunResult) -> pl.DataFrame:
+def all_findings(result: RecordResults) -> pl.DataFrame:
     ids = result.table.select("_idx", "_file", "_line", "_id")
     rule_findings = result.findings.join(ids, on="_idx", how="left")
     invalid = result.invalid.select(
@@ -254,7 +284,8 @@ def all_findings(result: RunResult) -> pl.DataFrame:
 
 def build_report(result: RunResult, *, complete: bool = False, per_rule: int | None = None) -> Report:
     per_rule = result.config.config.findings_per_rule if per_rule is None else per_rule
-    findings = all_findings(result)
+    records = RecordResults.of(result)
+    findings = all_findings(records)
     sampled = findings if complete else findings.filter(pl.int_range(pl.len()).over("code") < per_rule)
     invalid = result.count("invalid")
     rows = [
@@ -306,5 +337,5 @@ def build_report(result: RunResult, *, complete: bool = False, per_rule: int | N
             path=str(result.config.path) if result.config.path else None, sha256=result.config.config.digest()
         ),
     )
-    report._result = result
+    report._records = records
     return report

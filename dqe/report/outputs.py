@@ -30,7 +30,7 @@ from dqe.errors import PluginError
 from dqe.io.inputs import ANNOTATION
 from dqe.io.reader import Reader, record_id
 from dqe.io.writers import ObjectWriter, PendingFile
-from dqe.report.model import all_findings, nest_labels, record_labels
+from dqe.report.model import RecordResults, all_findings, nest_labels, record_labels
 
 STATUS_CODES = {"passed": 0, "rejected": 1, "invalid": 2}
 _CHUNK = 2_000  # records redacted together: one call into each redacting rule per chunk
@@ -61,7 +61,9 @@ def _reasons(result: RunResult) -> dict[int, list[dict[str, Any]]]:
     names["DQ000"] = "invalid-record"
     by_record: dict[int, list[dict[str, Any]]] = {}
     for record, code, severity, score, message, turn, evidence in (
-        all_findings(result).select("record", "code", "severity", "score", "message", "turn", "evidence").iter_rows()
+        all_findings(RecordResults.of(result))
+        .select("record", "code", "severity", "score", "message", "turn", "evidence")
+        .iter_rows()
     ):
         reason = {
             "code": code,
@@ -185,9 +187,9 @@ def annotation_field(result: RunResult) -> str:
         return ANNOTATION
     taken = {
         key
-        for _, item, _ in result.reopen().stream()
-        if item.obj is not None
-        for key in item.obj
+        for _, item, layout in result.reopen().stream()
+        if item.obj is not None and layout is not None
+        for key in layout.object(item.obj)
         if isinstance(key, str) and key.startswith(ANNOTATION)
     }
     return next(key for n in itertools.count(1) if (key := f"{ANNOTATION}_{n}") not in taken)
@@ -202,7 +204,7 @@ def _kept(value: str | bytes) -> dict[str, str]:
 
 def _labels(result: RunResult) -> dict[int, dict[str, Any]]:
     """Each valid record's labels (category, domain, languages, ...), by record position."""
-    nested = nest_labels(record_labels(result))
+    nested = nest_labels(record_labels(RecordResults.of(result)))
     return dict(zip(nested["record"].to_list(), nested["labels"].to_list(), strict=True))
 
 
@@ -248,11 +250,12 @@ def write_outputs(
             bad.write({key: {**meta, **_kept(value)}} if raw else {**value, key: meta})
 
     chunk: list[tuple[int, str, Any, bool]] = []
-    for idx, (file, item, _layout) in enumerate(reader.stream()):
+    for idx, (file, item, layout) in enumerate(reader.stream()):
         if idx >= statuses.size:
             raise RuntimeError(f"an input grew while filtering: more than the {statuses.size} records checked")
         raw = item.obj is None
-        chunk.append((idx, f"{reader.files[file].path}:{item.line}", item.raw if raw else item.obj, raw))
+        value = item.raw if raw else item.obj if layout is None else layout.object(item.obj)
+        chunk.append((idx, f"{reader.files[file].path}:{item.line}", value, raw))
         if len(chunk) >= _CHUNK:
             write(chunk)
             chunk = []

@@ -20,8 +20,10 @@ import numpy as np
 import orjson
 
 from dqe.engine.templates import Template
+from dqe.errors import ConfigError
 from dqe.io.formats.base import Columns
 from dqe.records import Record
+from dqe.train.config import MODEL_TEMPLATE, TrainConfig
 
 IGNORE = -100
 _CHUNK = 4096  # records tokenized per batch call
@@ -309,6 +311,22 @@ def fit_length(
     if fitted.supervised == 0:
         return None, truncated, "answer-truncated-away" if truncated else "no-supervised-tokens"
     return fitted, truncated, None
+
+
+def make_encoder(config: TrainConfig, tokenizer: Any, registry: Any, columns: Columns) -> Any:
+    """The run's encoder: its template (or the model's chat template), system prompt, masking."""
+    try:
+        if config.template == MODEL_TEMPLATE:
+            return ChatTemplateEncoder(tokenizer, system=config.system, learn_all_turns=config.learn_all_turns)
+        return TemplateEncoder(
+            tokenizer,
+            registry.templates[config.template],
+            system=config.system,
+            learn_all_turns=config.learn_all_turns,
+            columns=columns,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"'template': {exc}") from None
 
 
 def encode_examples(

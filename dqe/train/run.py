@@ -18,19 +18,12 @@ from rich.console import Console
 
 from dqe.engine.plugins import load_plugins
 from dqe.errors import ConfigError, GateRefused, InputError, TrainingInterrupted
-from dqe.io.formats.base import Columns
 from dqe.io.inputs import refuse_overwriting
 from dqe.io.writers import ObjectWriter, OutputSet
 from dqe.report.manifest import manifest_path
 from dqe.train.config import MODEL_TEMPLATE, TrainConfig, build_config
 from dqe.train.data import assign_splits, mark_not_passed, read_examples, write_test_split
-from dqe.train.encode import (
-    ChatTemplateEncoder,
-    TemplateEncoder,
-    encode_examples,
-    ledger_dicts,
-    ledger_totals,
-)
+from dqe.train.encode import encode_examples, ledger_dicts, ledger_totals, make_encoder
 from dqe.train.gate import GateCheck, check_gate
 from dqe.train.runfolder import checkpoints, read_json, write_json
 
@@ -93,22 +86,6 @@ def _refuse_or_force(gate: GateCheck, problems: list[str], force: bool, console:
     gate.forced = True
     for problem in problems:
         console.print(f"[bold red]--force: training although {problem}[/]", highlight=False)
-
-
-def make_encoder(config: TrainConfig, tokenizer: Any, registry: Any, columns: Columns) -> Any:
-    """The run's encoder: its template (or the model's chat template), system prompt, masking."""
-    try:
-        if config.template == MODEL_TEMPLATE:
-            return ChatTemplateEncoder(tokenizer, system=config.system, learn_all_turns=config.learn_all_turns)
-        return TemplateEncoder(
-            tokenizer,
-            registry.templates[config.template],
-            system=config.system,
-            learn_all_turns=config.learn_all_turns,
-            columns=columns,
-        )
-    except ValueError as exc:
-        raise ConfigError(f"'template': {exc}") from None
 
 
 def train(

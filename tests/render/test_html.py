@@ -8,6 +8,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import polars as pl
+import pytest
 from defects import PAYLOAD
 from htmlpage import Page
 
@@ -38,6 +39,33 @@ def test_sections_the_rules_did_not_produce_are_left_out(defect_file):
     assert {f["data-plot"] for f in page.all("figure")} == {"rules", "tokens"}
     for section in ("categories", "languages", "domains", "cot", "duplicates"):
         assert page.by_id(f"section-{section}") is None
+
+
+class Broken(dqe.ReportSection):
+    key = "cot"
+
+    def plot(self, report):
+        raise ZeroDivisionError("no records")
+
+
+class Misdrawn(dqe.ReportSection):
+    key = "cot"
+
+    def plot(self, report):
+        return "<svg/>"
+
+
+def test_a_section_that_raises_or_returns_no_plot_is_named(full_report):
+    with pytest.raises(dqe.PluginError, match=r"report section 'cot' plot\(\) raised ZeroDivisionError: no records"):
+        render_html(full_report, [Broken()])
+    with pytest.raises(dqe.PluginError, match="report section 'cot': plot\\(\\) returned str, expected a dqe.Plot"):
+        render_html(full_report, [Misdrawn()])
+
+
+def test_a_data_set_section_no_section_plots_is_a_table(full_report):
+    page = Page(render_html(full_report, sections=[]))
+    assert {f["data-plot"] for f in page.all("figure")} == {"rules"}
+    assert page.by_id("section-cot") is not None  # its numbers, as rows
 
 
 def test_gate_verdict_and_metrics(full_report):

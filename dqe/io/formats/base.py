@@ -113,21 +113,52 @@ class Layout:
     def normalize(self, obj: dict[str, Any]) -> Normalized:
         """``obj`` read into turns; RecordError when it cannot be, or when its text is not valid
         Unicode (a lone surrogate, which a JSON escape or a Parquet file can hold and UTF-8 cannot)."""
-        n = self.format.normalize(obj, self.columns, self.tags)
-        for text in n.contents:  # the reader's hot path: ASCII text costs one flag test
-            if not text.isascii():
-                _check_unicode(text)
-        if n.system or n.tools or n.category or n.domain or n.language:
-            for text in (n.system, n.tools, n.category, n.domain, n.language):
-                if text and not text.isascii():
-                    _check_unicode(text)
-        return n
+        return checked(self.format.normalize(obj, self.columns, self.tags))
 
     def denormalize(self, record: Record) -> dict[str, Any]:
         return self.format.denormalize(record, self.columns, self.tags)
 
     def owned_keys(self) -> set[str]:
         return self.format.owned_keys(self.columns, self.tags)
+
+    def object(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """The object an output writes for this item: a file's object as it was read."""
+        return obj
+
+
+@dataclass(frozen=True, slots=True)
+class RecordLayout(Layout):
+    """How a ``Record`` handed over in memory is read: its turns as they are, with no format to
+    parse; outputs write it in its own format, every key of its ``original`` kept."""
+
+    def normalize(self, obj: Record) -> Normalized:  # type: ignore[override]
+        return checked(
+            Normalized(
+                obj.system,
+                [t.role for t in obj.turns],
+                [t.content for t in obj.turns],
+                obj.tools,
+                obj.category,
+                obj.domain,
+                obj.language,
+            )
+        )
+
+    def object(self, obj: Record) -> dict[str, Any]:  # type: ignore[override]
+        written = self.denormalize(obj)
+        return {**{k: v for k, v in obj.original.items() if k not in self.owned_keys()}, **written}
+
+
+def checked(n: Normalized) -> Normalized:
+    """``n``, once its text is known to be valid Unicode: RecordError for a lone surrogate."""
+    for text in n.contents:  # the reader's hot path: ASCII text costs one flag test
+        if not text.isascii():
+            _check_unicode(text)
+    if n.system or n.tools or n.category or n.domain or n.language:
+        for text in (n.system, n.tools, n.category, n.domain, n.language):
+            if text and not text.isascii():
+                _check_unicode(text)
+    return n
 
 
 def text_field(obj: dict[str, Any], key: str, *, required: bool) -> str | None:

@@ -60,7 +60,7 @@ class HtmlRenderer(Renderer):
     def render(self, report: Report, **options: Any) -> str:
         from dqe.report.render.html import render_html
 
-        return render_html(report)
+        return render_html(report, options.get("sections"))
 
 
 class GithubRenderer(Renderer):
@@ -135,9 +135,11 @@ def prepare(registry: Registry, name: str) -> None:
 
 
 def render(registry: Registry, name: str, report: Report, **options: Any) -> str:
-    """The report in format ``name``. A renderer is plugin code: what it raises, or returns
-    that is not text, is a PluginError naming it."""
+    """The report in format ``name``, given the registered report sections (``sections``) among
+    its options. A renderer is plugin code: what it raises, or returns that is not text, is a
+    PluginError naming it."""
     renderer = get_renderer(registry, name)
+    options.setdefault("sections", list(registry.sections.values()))
     with blame(f"{_label(registry, name)} render()"):
         text = renderer.render(report, **options)
     if not isinstance(text, str):

@@ -1,0 +1,258 @@
+"""The built-in sections of the HTML report: a plot for each data-set section dqe's own rules
+measure (token lengths, categories against their target, languages, vertical domains, chain
+of thought, duplicate clusters). Registered through ``dqe_register_sections``, the hook a
+plugin uses to add its own; plots are drawn from the report's aggregates (token lengths from
+its per-record frame), so they cost the same on any size of data set.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dqe.engine.section import Plot, ReportSection
+from dqe.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from dqe.report.model import Report
+
+TOP = 12  # bars in a plot of many labels (languages, domains, clusters)
+
+
+def _mark(report: Report, key: str) -> float | None:
+    """The fail threshold (else the warn one) of the gate metric at ``key``."""
+    for m in report.gate.metrics:
+        if m.key == key:
+            return m.fail if m.fail is not None else m.warn
+    return None
+
+
+def _top(counts: dict[str, int], n: int = TOP) -> list[tuple[str, int]]:
+    items = sorted(((str(k), int(v)) for k, v in counts.items()), key=lambda kv: (-kv[1], kv[0]))
+    if len(items) <= n:
+        return items
+    return [*items[: n - 1], (f"{len(items) - n + 1} others", sum(v for _, v in items[n - 1 :]))]
+
+
+def _token_plot(report: Report) -> Plot | None:
+    from dqe.report.render.common import number
+    from dqe.report.render.plots import token_histogram
+
+    tokens = report.dataset.get("tokens")
+    if not isinstance(tokens, dict) or not report.has_records:
+        return None
+    frame = report.tokens
+    if "tokens_question" not in frame.columns or frame.height == 0:
+        return None
+    columns = {
+        c: frame[c].to_numpy() for c in ("tokens_question", "tokens_answer", "tokens_total") if c in frame.columns
+    }
+    cap = tokens.get("max_tokens")
+    uri = token_histogram(
+        columns["tokens_question"], columns["tokens_answer"], columns.get("tokens_total"), cap, tokens.get("over_limit")
+    )
+    rows = []
+    for key in ("question", "answer", "total"):
+        t = tokens.get(key)
+        if isinstance(t, dict):
+            rows.append((key, *(number(t.get(k)) for k in ("mean", "p50", "p90", "p99", "max"))))
+    return Plot(
+        key="tokens",
+        title="Token length per record",
+        uri=uri,
+        alt=f"Histogram of token counts per record for question, answer and formatted total; max-tokens {cap}",
+        table=rows,
+        table_head=("", "mean", "p50", "p90", "p99", "max"),
+    )
+
+
+def _category_plot(report: Report) -> Plot | None:
+    from dqe.report.render.plots import AMBER, BLUE, GREY, share_bars
+
+    section = report.dataset.get("categories")
+    if not isinstance(section, dict) or not isinstance(section.get("counts"), dict):
+        return None
+    counts: dict[str, int] = {str(k): int(v) for k, v in section["counts"].items()}
+    target: dict[str, float] = {str(k): float(v) for k, v in (section.get("target") or {}).items()}
+    names = sorted(set(counts) | set(target), key=lambda c: (-counts.get(c, 0), c))
+    total = sum(counts.values()) or 1
+    shares = [counts.get(c, 0) / total for c in names]
+    marks = [target.get(c) for c in names] if target else None
+    colors = [
+        GREY if counts.get(c, 0) == 0 else AMBER if target and c in target and shares[i] > 1.5 * target[c] else BLUE
+        for i, c in enumerate(names)
+    ]
+    notes = ["missing" if counts.get(c, 0) == 0 else "" for c in names]
+    uri = share_bars("", names, shares, marks=marks, colors=colors, notes=notes)
+    return Plot(
+        key="categories",
+        title="Task categories against their target",
+        uri=uri,
+        alt="Share of records per task category, with the target share of each marked",
+        facts=["Amber bars: above 1.5 times their target share; grey: missing."] if target else [],
+    )
+
+
+def _language_plot(report: Report) -> Plot | None:
+    from dqe.report.render.plots import paired_bars
+
+    section = report.dataset.get("languages")
+    if not isinstance(section, dict):
+        return None
+    question = {str(k): int(v) for k, v in (section.get("question") or {}).items()}
+    answer = {str(k): int(v) for k, v in (section.get("answer") or {}).items()}
+    if not question and not answer:
+        return None
+    both = {k: question.get(k, 0) + answer.get(k, 0) for k in set(question) | set(answer)}
+    top = [k for k, _ in _top(both, TOP)]
+    named = set(top)
+    labels, first, second = [], [], []
+    for label in top:
+        if label in both:
+            labels.append(label)
+            first.append(question.get(label, 0))
+            second.append(answer.get(label, 0))
+        else:  # the "N others" bucket
+            labels.append(label)
+            first.append(sum(v for k, v in question.items() if k not in named))
+            second.append(sum(v for k, v in answer.items() if k not in named))
+    uri = paired_bars("", labels, first, second, ("question", "answer"))
+    return Plot(
+        key="languages",
+        title="Language of question and answer",
+        uri=uri,
+        alt="Records per detected language, question and answer side by side",
+    )
+
+
+def _domain_plot(report: Report) -> Plot | None:
+    from dqe.report.render.plots import BLUE, GREY, RED, share_bars
+
+    section = report.dataset.get("domains")
+    if not isinstance(section, dict):
+        return None
+    counts = {str(k): int(v) for k, v in (section.get("counts") or {}).items()}
+    records = report.dataset.get("records", {}).get("total") or sum(counts.values()) or 1
+    top = _top(counts, TOP - 1)
+    labels = [k for k, _ in top]
+    shares = [v / records for _, v in top]
+    marks: list[float | None] = [None] * len(labels)
+    colors = [BLUE] * len(labels)
+    vertical = section.get("vertical_share")
+    if isinstance(vertical, int | float):
+        limit = _mark(report, "domains.vertical_share")
+        if limit is None and isinstance(section.get("max_vertical_share"), int | float):
+            limit = float(section["max_vertical_share"])
+        labels.append("all vertical domains")
+        shares.append(float(vertical))
+        marks.append(limit)
+        colors.append(RED if limit is not None and vertical > limit else GREY)
+    if not labels:
+        return None
+    uri = share_bars("", labels, shares, marks=marks, mark_label="maximum", colors=colors)
+    return Plot(
+        key="domains",
+        title="Vertical domains: share of records",
+        uri=uri,
+        alt="Share of records per domain and of all vertical-domain records, with the maximum marked",
+    )
+
+
+def _cot_plot(report: Report) -> Plot | None:
+    from dqe.report.render.plots import BLUE, share_bars
+
+    section = report.dataset.get("cot")
+    if not isinstance(section, dict):
+        return None
+    labels, shares, marks = [], [], []
+    for key, label in (("share", "all records"), ("share_reasoning", "reasoning records")):
+        if isinstance(section.get(key), int | float):
+            labels.append(label)
+            shares.append(float(section[key]))
+            marks.append(_mark(report, f"cot.{key}"))
+    if not labels:
+        return None
+    uri = share_bars("", labels, shares, marks=marks, mark_label="gate threshold", colors=[BLUE] * len(labels))
+    return Plot(
+        key="cot",
+        title="Chain of thought: share of records with reasoning steps",
+        uri=uri,
+        alt="Share of records with chain of thought, overall and among reasoning records",
+    )
+
+
+def _duplicate_plot(report: Report) -> Plot | None:
+    from dqe.report.render.plots import count_bars
+
+    section = report.dataset.get("duplicates")
+    if not isinstance(section, dict):
+        return None
+    largest = [c for c in section.get("largest") or [] if isinstance(c, dict)][:TOP]
+    if not largest:
+        return Plot(key="duplicates", title="Duplicates", uri="", alt="")
+    labels = [f"#{i + 1} {str(c.get('id', ''))[:12]}" for i, c in enumerate(largest)]
+    sizes = [int(c.get("size", 0)) for c in largest]
+    rows = []
+    for label, cluster in zip(labels, largest, strict=True):
+        for example in (cluster.get("examples") or [])[:3]:
+            if isinstance(example, dict):
+                text = str(example.get("text", ""))
+                rows.append((label, str(example.get("source", "")), text[:400] + ("…" if len(text) > 400 else "")))
+    return Plot(
+        key="duplicates",
+        title="Largest duplicate clusters",
+        uri=count_bars("", labels, sizes, xlabel="records in the cluster"),
+        alt="Records in each of the largest duplicate clusters",
+        table=rows,
+        table_head=("cluster", "source", "example"),
+    )
+
+
+class TokensSection(ReportSection):
+    key = "tokens"
+
+    def plot(self, report: Report) -> Plot | None:
+        return _token_plot(report)
+
+
+class CategoriesSection(ReportSection):
+    key = "categories"
+
+    def plot(self, report: Report) -> Plot | None:
+        return _category_plot(report)
+
+
+class LanguagesSection(ReportSection):
+    key = "languages"
+
+    def plot(self, report: Report) -> Plot | None:
+        return _language_plot(report)
+
+
+class DomainsSection(ReportSection):
+    key = "domains"
+
+    def plot(self, report: Report) -> Plot | None:
+        return _domain_plot(report)
+
+
+class CotSection(ReportSection):
+    key = "cot"
+
+    def plot(self, report: Report) -> Plot | None:
+        return _cot_plot(report)
+
+
+class DuplicatesSection(ReportSection):
+    key = "duplicates"
+
+    def plot(self, report: Report) -> Plot | None:
+        return _duplicate_plot(report)
+
+
+BUILTIN_SECTIONS = (TokensSection, CategoriesSection, LanguagesSection, DomainsSection, CotSection, DuplicatesSection)
+
+
+@hookimpl
+def dqe_register_sections(register):
+    for cls in BUILTIN_SECTIONS:
+        register(cls())
