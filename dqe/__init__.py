@@ -4,13 +4,14 @@
 rest of this namespace is the plugin surface: everything a rule, feature, record format,
 template, renderer or classifier needs, so that a plugin (the built-in ones included) imports
 ``dqe`` and, in its tests, ``dqe.testing``, and never a module inside the package. Imports are
-lazy so that ``dqe --help`` starts fast.
+lazy so that ``dqe --help`` starts fast; ``__init__.pyi`` names their types for type checkers
+and editors.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -45,6 +46,7 @@ _LAZY = {
     "Context": "dqe.engine.context",
     "loaded_dir": "dqe.engine.context",
     "Feature": "dqe.engine.feature",
+    "new_feature": "dqe.engine.feature",
     # records and the columns of a batch
     "Record": "dqe.records",
     "Turn": "dqe.records",
@@ -68,14 +70,15 @@ _LAZY = {
     # labels: categories, domains, languages
     "Classifier": "dqe.engine.classifier",
     "label_key": "dqe.engine.classifier",
+    "classifier_for": "dqe.engine.classifier",
     # record formats, templates, renderers
     "RecordFormat": "dqe.io.formats.base",
     "Normalized": "dqe.io.formats.base",
     "text_field": "dqe.io.formats.base",
     "Template": "dqe.engine.templates",
-    "Renderer": "dqe.engine.renderer",
-    "ReportSection": "dqe.engine.section",
-    "Plot": "dqe.engine.section",
+    "Renderer": "dqe.report.renderer",
+    "ReportSection": "dqe.report.section",
+    "Plot": "dqe.report.section",
     # what the built-in rules share with their features and with each other
     "SPACELESS": "dqe.engine.classifier",
     "SPACELESS_TEXT": "dqe.engine.classifier",
@@ -114,69 +117,6 @@ _LAZY = {
 }
 
 __all__ = ["__version__", *_LAZY]
-
-if TYPE_CHECKING:
-    from dqe.api import FilterResult, check, convert, filter
-    from dqe.engine.choices import picked_choice
-    from dqe.engine.classifier import (
-        SPACELESS,
-        SPACELESS_TEXT,
-        Classifier,
-        alias_table,
-        label_key,
-        labelled,
-        language_unions,
-        normalize_labels,
-        regex_union,
-    )
-    from dqe.engine.context import Context, loaded_dir
-    from dqe.engine.feature import Feature
-    from dqe.engine.gate import wilson
-    from dqe.engine.patterns import (
-        check_regex,
-        marker_pattern,
-        pack_categories,
-        pack_languages,
-        pack_value,
-        pattern_list,
-        selected_names,
-        string_list,
-    )
-    from dqe.engine.plugins import load_plugins
-    from dqe.engine.quotas import best_first, category_quotas, over_quota, vertical_quota
-    from dqe.engine.renderer import Renderer
-    from dqe.engine.rule import (
-        DatasetResult,
-        DatasetRule,
-        GateMetric,
-        RecordRule,
-        Rule,
-        RuleOptions,
-        in_batch_order,
-        worst_exchange,
-    )
-    from dqe.engine.section import Plot, ReportSection
-    from dqe.engine.templates import Template
-    from dqe.engine.turns import collapse_spaces, exchanges, snippet, turn_name, turn_texts, without_code
-    from dqe.errors import ConfigError, InputError, OutputError, PluginError, RecordError, RenderError
-    from dqe.features.category import UNCERTAIN_CATEGORY, category_aliases
-    from dqe.features.domain import GENERAL_DOMAIN
-    from dqe.features.langid import UNDETERMINED_LANGUAGE
-    from dqe.features.language import known_languages, language_bits, normalize_code, plausible_names
-    from dqe.features.minhash import BucketIndex, Buckets, Sets, agreement, jaccard, ragged
-    from dqe.features.similarity import (
-        SimilarityOptions,
-        boilerplate_lines,
-        leave_out,
-        numbers_differ,
-        shingled,
-        without,
-    )
-    from dqe.hookspecs import hookimpl, hookspec
-    from dqe.io.formats.base import Normalized, RecordFormat, text_field
-    from dqe.io.reader import FileInfo, Reader
-    from dqe.records import Record, Turn, batch_schema
-    from dqe.report.model import Report
 
 
 def __getattr__(name: str) -> Any:

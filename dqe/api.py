@@ -15,11 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from dqe.engine.config import Config, LoadedConfig, load_config, validate_config
+from dqe.engine.config import Config, LoadedConfig, kebab_case, load_config, validate_config
 from dqe.engine.context import loaded_dir
 from dqe.engine.engine import Engine
 from dqe.engine.plugins import load_plugins
-from dqe.engine.rule import kebab_case
 from dqe.errors import RecordError
 from dqe.io.formats.base import Layout
 from dqe.io.inputs import Inputs, expand, input_paths, refuse_overwriting, resolve_inputs

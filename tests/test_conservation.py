@@ -39,7 +39,7 @@ objects = alpaca | sharegpt | st.dictionaries(st.text(max_size=8), json_values, 
 garbage = st.binary(min_size=1, max_size=30).filter(lambda b: b"\n" not in b and b.strip())
 
 # Every default rule runs on each example, so the number of examples is the profile's (tests/conftest.py):
-# a few in the default run, many with --hypothesis-profile thorough. tests/test_round_trip.py covers
+# a few in the default run, many with --hypothesis-profile thorough. tests/io/test_round_trip.py covers
 # containers, encodings, odd values and damage with one rule and more examples.
 SETTINGS = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 

@@ -75,6 +75,18 @@ def test_every_public_name_resolves():
         assert getattr(dqe, name) is not None, name
 
 
+def test_the_type_stub_names_every_public_name_and_where_it_lives():
+    """dqe/__init__.pyi gives editors and type checkers the lazy namespace: the same names, from
+    the same modules, so it cannot drift from ``_LAZY``."""
+    stub = ast.parse((ROOT / "dqe" / "__init__.pyi").read_text(encoding="utf-8"))
+    imported = {
+        alias.name: node.module for node in stub.body if isinstance(node, ast.ImportFrom) for alias in node.names
+    }
+    assert imported == dqe._LAZY
+    [declared] = [n.value for n in stub.body if isinstance(n, ast.Assign) and n.targets[0].id == "__all__"]
+    assert ast.literal_eval(declared) == dqe.__all__
+
+
 def test_a_private_import_is_caught():
     source = "from dqe import RecordRule\nfrom dqe.engine.config import ConfigError\nimport dqe.engine.turns\n"
     found = [module for _, module, _ in _dqe_imports(source) if not PUBLIC.match(module)]

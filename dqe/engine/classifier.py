@@ -55,6 +55,24 @@ class Classifier(ABC):
         confidence (a frame of ``label`` and ``confidence``)."""
 
 
+def classifier_for(context: Context, target: Target) -> Classifier:
+    """The run's configured category or domain classifier (``classifiers = {category = ...}``),
+    made once per run and shared by every rule and feature that asks."""
+    key = f"classifier:{target}"
+    if key not in context.shared:
+        from dqe.guard import blame
+
+        registry = context.registry
+        name = getattr(context.config.classifiers, target)
+        cls = registry.classifiers.get(name)
+        if cls is None or cls.target != target:
+            known = ", ".join(sorted(n for n, c in registry.classifiers.items() if c.target == target))
+            raise ConfigError(f"'classifiers.{target}': no {target} classifier '{name}'; known: {known or 'none'}")
+        with blame(f"{target} classifier '{name}' (plugin '{registry.plugin_of('classifier', name)}') __init__"):
+            context.shared[key] = cls(context)
+    return context.shared[key]
+
+
 def label_key(text: str) -> str:
     """The spelling labels are compared in: lower case, words joined by '-'.
 

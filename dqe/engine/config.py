@@ -15,10 +15,15 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_snake
 
-from dqe.engine.rule import kebab_case
 from dqe.errors import ConfigError
 from dqe.io.formats.base import Columns, Tags
+
+
+def kebab_case(name: str) -> str:
+    """Python field names as config keys: max_tokens -> max-tokens."""
+    return to_snake(name).replace("_", "-")
 
 
 class Threshold(BaseModel):

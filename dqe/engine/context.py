@@ -1,34 +1,47 @@
-"""What rules and features share during a run: the config, the tokenizer, the template."""
+"""What rules and features share during a run: the config, the tokenizer, the template.
+
+Every rule, feature and classifier is given the run's ``Context``, so it sits below them: it
+knows the plugin registry only as the ``Plugins`` it reads (the classifier and feature made
+for a run come from ``classifier_for`` and ``new_feature``, beside their base classes).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dqe.engine.config import LoadedConfig
 from dqe.engine.rulepacks import Packs
 from dqe.errors import ConfigError
-from dqe.guard import blame
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from dqe.engine.classifier import Classifier, Target
-    from dqe.engine.feature import Feature
-    from dqe.engine.plugins import Registry
     from dqe.engine.templates import Template
     from dqe.engine.tokenizers import Tokenizer
     from dqe.io.reader import FileInfo
 
 
+class Plugins(Protocol):
+    """What the context reads of the plugin registry (``dqe.engine.plugins.Registry``)."""
+
+    templates: Mapping[str, Template]
+    features: Mapping[str, Any]  # feature classes by name
+    classifiers: Mapping[str, Any]  # classifier classes by name
+    formats: Mapping[str, Any]  # record formats by name
+
+    def plugin_of(self, kind: str, key: str) -> str: ...
+
+
 class Context:
-    def __init__(self, loaded: LoadedConfig, registry: Registry):
+    def __init__(self, loaded: LoadedConfig, registry: Plugins):
         self.loaded = loaded
         self.config = loaded.config
         self.registry = registry
-        self._classifiers: dict[str, Classifier] = {}
+        # what is made once per run and shared by the rules that ask (the configured classifiers)
+        self.shared: dict[str, Any] = {}
         # Quota cuts that a later selection stage plays forward, by what they cut: a selection
         # rule publishes its cut here (DQ411 "category": the records of a frame over their
         # category's quota), so that another one (DQ421) plans around it without knowing the rule.
@@ -62,31 +75,6 @@ class Context:
         except KeyError:
             known = ", ".join(sorted(self.registry.templates))
             raise ConfigError(f"unknown template '{self.config.template}' (key 'template'); known: {known}") from None
-
-    def feature(self, name: str) -> Feature:
-        """A new instance of the feature registered as ``name``: a rule that reads a feature's
-        helpers (its evidence, its text hashes for another data set) asks for it by name, as it
-        asks for its columns with ``needs``, instead of importing another plugin's module."""
-        try:
-            cls = self.registry.features[name]
-        except KeyError:
-            known = ", ".join(sorted(self.registry.features))
-            raise ConfigError(f"no feature '{name}' is registered; known: {known}") from None
-        return cls(self)
-
-    def classifier(self, target: Target) -> Classifier:
-        """The configured category or domain classifier, made once per run."""
-        if target not in self._classifiers:
-            name = getattr(self.config.classifiers, target)
-            cls = self.registry.classifiers.get(name)
-            if cls is None or cls.target != target:
-                known = ", ".join(sorted(n for n, c in self.registry.classifiers.items() if c.target == target))
-                raise ConfigError(f"'classifiers.{target}': no {target} classifier '{name}'; known: {known or 'none'}")
-            with blame(
-                f"{target} classifier '{name}' (plugin '{self.registry.plugin_of('classifier', name)}') __init__"
-            ):
-                self._classifiers[target] = cls(self)
-        return self._classifiers[target]
 
 
 def loaded_dir(loaded: LoadedConfig) -> Path:

@@ -35,3 +35,17 @@ class Feature(ABC):
     def summarize(self, table: pl.DataFrame) -> dict[str, Any]:
         """Data-set metrics for the report's ``dataset`` section (see ``Rule.summarize``)."""
         return {}
+
+
+def new_feature(context: Context, name: str) -> Feature:
+    """A new instance of the feature registered as ``name``: a rule that reads a feature's
+    helpers (its evidence, its text hashes for another data set) asks for it by name, as it
+    asks for its columns with ``needs``, instead of importing another plugin's module."""
+    from dqe.errors import ConfigError
+
+    try:
+        cls = context.registry.features[name]
+    except KeyError:
+        known = ", ".join(sorted(context.registry.features))
+        raise ConfigError(f"no feature '{name}' is registered; known: {known}") from None
+    return cls(context)

@@ -25,9 +25,7 @@ from pydantic import BaseModel, Field, create_model
 from dqe import hookspecs
 from dqe.engine.classifier import TARGETS, Classifier
 from dqe.engine.feature import Feature
-from dqe.engine.renderer import Renderer
 from dqe.engine.rule import CODE_PATTERN, DatasetRule, RecordRule, Rule, RuleOptions
-from dqe.engine.section import ReportSection
 from dqe.engine.templates import Template
 from dqe.errors import PluginError
 from dqe.guard import describe
@@ -279,11 +277,21 @@ class _Loader:
         return register
 
 
-def _instance_of(base: type, article: str) -> Callable[[Any], str | None]:
+def _instance_of(base: type | str, article: str) -> Callable[[Any], str | None]:
+    """``base``: a class, or where one lives ("module:Class"), imported when a plugin first
+    registers one: the report's base classes sit in a layer above the engine, as the built-in
+    plugins that register them do (BUILTIN_PLUGINS)."""
+
     def check(thing: Any) -> str | None:
-        return None if isinstance(thing, base) else f" registered {thing!r}, not {article}"
+        cls = base if isinstance(base, type) else _named_class(base)
+        return None if isinstance(thing, cls) else f" registered {thing!r}, not {article}"
 
     return check
+
+
+def _named_class(where: str) -> type:
+    module, name = where.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _subclass_of(base: type, label: str) -> Callable[[Any], str | None]:
@@ -313,8 +321,8 @@ _ACCEPTS: dict[str, Callable[[Any], str | None]] = {
     "format": _instance_of(RecordFormat, "a dqe.RecordFormat instance"),
     "template": _instance_of(Template, "a dqe.Template"),
     "feature": _subclass_of(Feature, "dqe.Feature"),
-    "renderer": _instance_of(Renderer, "a dqe.Renderer instance"),
-    "section": _instance_of(ReportSection, "a dqe.ReportSection instance"),
+    "renderer": _instance_of("dqe.report.renderer:Renderer", "a dqe.Renderer instance"),
+    "section": _instance_of("dqe.report.section:ReportSection", "a dqe.ReportSection instance"),
     "classifier": _accepts_classifier,
 }
 

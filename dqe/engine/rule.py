@@ -17,7 +17,8 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_snake
+
+from dqe.engine.config import kebab_case
 
 if TYPE_CHECKING:
     import polars as pl
@@ -27,11 +28,6 @@ if TYPE_CHECKING:
 Scope = Literal["record", "dataset"]
 Severity = Literal["error", "warning", "info"]
 CODE_PATTERN = re.compile(r"^[A-Z]{2,6}[0-9]{3}$")
-
-
-def kebab_case(name: str) -> str:
-    """Python field names as config keys: max_tokens -> max-tokens."""
-    return to_snake(name).replace("_", "-")
 
 
 class RuleOptions(BaseModel):

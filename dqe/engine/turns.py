@@ -12,8 +12,10 @@ T = TypeVar("T", pl.Expr, pl.Series)
 _CODE = r"(?s)```.*?(?:```|\z)|~~~.*?(?:~~~|\z)|`[^`\n]{1,200}`"
 
 
-def without_code(text: pl.Expr) -> pl.Expr:
-    """``text`` with Markdown code removed: code repeats lines and holds ``{{ }}`` by design."""
+def without_code(text: T) -> T:
+    """``text`` (an expression or a Series of strings) with Markdown code removed: code repeats
+    lines, holds ``{{ }}`` and is in no natural language, by design. dqe's one definition of code
+    in text."""
     return text.str.replace_all(_CODE, " ")
 
 

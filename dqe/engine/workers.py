@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from dqe.errors import PluginError
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from dqe.engine.batch import BatchProcessor, BatchResult
     from dqe.engine.config import LoadedConfig
-    from dqe.engine.engine import Engine
+    from dqe.engine.plugins import Registry
     from dqe.io.inputs import Inputs
     from dqe.io.reader import Batch, Reader
 
@@ -55,7 +55,15 @@ def choose_workers(setting: int, inputs: Inputs, portable: bool) -> int:
     return min(cores, AUTO_MAX_WORKERS) if size >= AUTO_MIN_BYTES else 1
 
 
-def _start(engine: type[Engine], loaded: LoadedConfig, disabled: list[str]) -> None:
+class _Processes(Protocol):
+    def processor(self) -> BatchProcessor: ...
+
+
+# the class of the engine that runs the pool (``dqe.engine.engine.Engine``), which imports this module
+EngineClass = Callable[["LoadedConfig", "Registry"], _Processes]
+
+
+def _start(engine: EngineClass, loaded: LoadedConfig, disabled: list[str]) -> None:
     """Build this worker's engine (of the class that runs the pool, passed in: this module is
     below the engine, which imports it). What it raises is kept and raised with the first batch: an
     initializer that raises breaks the pool, and the run would end in a traceback that does not
@@ -84,7 +92,7 @@ def _work(frame: pl.DataFrame) -> BatchResult:
 
 
 def run_batches(
-    engine: type[Engine],
+    engine: EngineClass,
     reader: Reader,
     processor: Callable[[], BatchProcessor],
     workers: int,

@@ -22,7 +22,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dqe import SPACELESS_TEXT, Classifier, Feature, alias_table, labelled, language_unions, normalize_labels
+from dqe import (
+    SPACELESS_TEXT,
+    Classifier,
+    Feature,
+    alias_table,
+    classifier_for,
+    labelled,
+    language_unions,
+    normalize_labels,
+)
 from dqe.errors import ConfigError
 from dqe.features.category_model import CategoryModel, load_model, token_frame
 from dqe.hookspecs import hookimpl
@@ -167,7 +176,7 @@ def load_taxonomy(pack: dict[str, Any]) -> Taxonomy:
 def category_aliases(context: Any) -> dict[str, str]:
     """Spellings of each category in data sets' own fields: the configured classifier's
     labels first, then the taxonomy's names, labels and aliases."""
-    names = [(label, []) for label in context.classifier("category").labels()]
+    names = [(label, []) for label in classifier_for(context, "category").labels()]
     for name, spec in context.pack(PACK).get("categories", {}).items():
         spec = spec if isinstance(spec, dict) else {}
         extra = [spec.get("label"), spec.get("zh"), *spec.get("aliases", [])]
@@ -398,7 +407,7 @@ class Category(Feature):
 
     def __init__(self, context):
         super().__init__(context)
-        self.classifier = context.classifier("category")
+        self.classifier = classifier_for(context, "category")
         self.aliases = category_aliases(context)
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:

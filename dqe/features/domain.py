@@ -25,7 +25,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from dqe import SPACELESS, Classifier, Feature, alias_table, labelled, normalize_labels, regex_union
+from dqe import (
+    SPACELESS,
+    Classifier,
+    Feature,
+    alias_table,
+    classifier_for,
+    labelled,
+    normalize_labels,
+    regex_union,
+)
 from dqe.errors import ConfigError
 from dqe.hookspecs import hookimpl
 
@@ -274,7 +283,7 @@ class Domain(Feature):
 
     def __init__(self, context):
         super().__init__(context)
-        self.classifier = context.classifier("domain")
+        self.classifier = classifier_for(context, "domain")
         self.aliases = alias_table((lex.name, lex.aliases) for lex in load_lexicons(context))
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:

@@ -68,7 +68,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dqe import Feature
+from dqe import Feature, without_code
 from dqe.errors import ConfigError
 from dqe.features.langid import (
     DECISIVE,
@@ -81,9 +81,6 @@ from dqe.features.langid import (
 from dqe.hookspecs import hookimpl
 
 PACK = "language"
-_FENCED = r"(?s)```.*?```"
-_OPEN_FENCE = r"(?s)```.*$"
-_INLINE_CODE = r"`[^`\n]+`"
 _MERGED = {"zh-cn": "zh", "zh-tw": "zh"}
 _NEEDS_SCRIPT = {"ko": "hangul", "ja": "kana"}  # written without these, a text is not this language
 # Japanese prose is a third kana or more; Chinese that quotes a Japanese name has little.
@@ -265,14 +262,12 @@ def load_pack(data: dict[str, Any]) -> LanguagePack:
     return pack
 
 
-def without_code(texts: pl.Series) -> pl.Series:
-    """Texts with fenced code blocks and inline code replaced by a space."""
-    quoting = texts.str.contains("`", literal=True).arg_true()
+def _without_code(texts: pl.Series) -> pl.Series:
+    """Texts with their code removed (``dqe.without_code``), touching only those that quote any."""
+    quoting = texts.str.contains(r"`|~~~").arg_true()
     if quoting.len() == 0:
         return texts
-    code = texts.gather(quoting)
-    prose = code.str.replace_all(_FENCED, " ").str.replace_all(_OPEN_FENCE, " ")
-    return texts.scatter(quoting, prose.str.replace_all(_INLINE_CODE, " "))
+    return texts.scatter(quoting, without_code(texts.gather(quoting)))
 
 
 def words(texts: pl.Series) -> pl.Series:
@@ -456,7 +451,7 @@ class Language(Feature):
         owner = turns["_r"].to_numpy()[judged]
         asks = user[judged]
         texts = turns["text"].fill_null("").gather(judged)
-        bare = without_code(texts)
+        bare = _without_code(texts)
         found = self._decide(self.identifier.identify(bare, replay=False), bare)
         # The user turn before each turn (-1: none).
         last = np.maximum.accumulate(np.where(asks, np.arange(judged.size), -1))

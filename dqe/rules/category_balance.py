@@ -16,6 +16,7 @@ from dqe import (
     RuleOptions,
     category_aliases,
     category_quotas,
+    classifier_for,
     hookimpl,
     label_key,
     over_quota,
@@ -124,7 +125,7 @@ class CategoryBalance(DatasetRule):
     def __init__(self, options, context):
         super().__init__(options, context)
         aliases = category_aliases(context)
-        self.labels = [aliases.get(label_key(c), label_key(c)) for c in context.classifier("category").labels()]
+        self.labels = [aliases.get(label_key(c), label_key(c)) for c in classifier_for(context, "category").labels()]
         self.wanted = {aliases.get(label_key(c), label_key(c)): share for c, share in self.options.target.items()}
         context.quota_cuts["category"] = lambda eligible: self.cut(eligible)[0]
 

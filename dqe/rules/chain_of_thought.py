@@ -7,7 +7,7 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import Field
 
-from dqe import GateMetric, RecordRule, RuleOptions, hookimpl, worst_exchange
+from dqe import GateMetric, RecordRule, RuleOptions, hookimpl, new_feature, worst_exchange
 
 Need = Literal["math", "why", "logic", "request"]
 
@@ -117,7 +117,7 @@ class ChainOfThought(RecordRule):
 
     def __init__(self, options, context):
         super().__init__(options, context)
-        self.cot = context.feature("cot")  # reads again the exchanges it fails, for their evidence
+        self.cot = new_feature(context, "cot")  # reads again the exchanges it fails, for their evidence
 
     def _label_task(self) -> pl.Expr:
         """Records whose task is to label, summarise or rewrite a text: no derivation is asked."""

@@ -31,6 +31,7 @@ from dqe import (
     jaccard,
     leave_out,
     loaded_dir,
+    new_feature,
     numbers_differ,
     shingled,
 )
@@ -195,7 +196,7 @@ class Contamination(DatasetRule):
     def _index(self, reader: Reader) -> AgainstSet:
         """The evaluation sets, read and indexed on first use."""
         if self._against is None:
-            self._against = AgainstSet(reader, self.context.feature("text"), self.options)
+            self._against = AgainstSet(reader, new_feature(self.context, "text"), self.options)
         return self._against
 
     def collect(self, batch: pl.DataFrame) -> pl.DataFrame | None:

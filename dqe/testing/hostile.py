@@ -30,10 +30,10 @@ from pydantic import model_validator
 
 from dqe.engine.classifier import Classifier
 from dqe.engine.feature import Feature
-from dqe.engine.renderer import Renderer
 from dqe.engine.rule import DatasetResult, DatasetRule, RecordRule, RuleOptions
 from dqe.hookspecs import hookimpl
 from dqe.io.formats.base import Normalized, RecordFormat
+from dqe.report.renderer import Renderer
 
 NAME = "hostile"  # the plugin's name, and the name of the feature, classifier, renderer and format it adds
 PRINTED = "printed by a hostile plugin"  # what ``how="print"`` writes to stdout

@@ -14,8 +14,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dqe.engine.config import describe_errors, read_toml
-from dqe.engine.rule import kebab_case
+from dqe.engine.config import describe_errors, kebab_case, read_toml
 from dqe.errors import ConfigError
 
 MODEL_TEMPLATE = "model"  # the template name that means: the tokenizer's own chat template

@@ -389,7 +389,7 @@ def test_a_classifier_returning_the_wrong_number_of_labels_is_a_plugin_error():
 
 
 def real_labels(name):
-    from tests.conftest import real
+    from tests.support import real
 
     loaded = load_config(overrides={"select": ["DQ411"]}, discover=False)
     table = Engine(loaded, load_plugins()).run(real(name)).table.sort("_idx")

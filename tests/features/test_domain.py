@@ -96,7 +96,7 @@ def test_a_bad_term_is_a_config_error_naming_the_pack(tmp_path):
 
 
 def test_real_general_sets_are_mostly_general():
-    from tests.conftest import real
+    from tests.support import real
 
     for name, most in (
         ("llamafactory_alpaca_en_demo.json", 0.2),

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 import dqe
-from dqe.errors import ConfigError
+from dqe import ConfigError
 from dqe.testing import assert_findings, conversation, record, run_rule
-from tests.conftest import REAL_FILES, ROOT, failures, real
+from tests.support import REAL_FILES, ROOT, failures, real
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import math
 import pytest
 
 import dqe
-from dqe.errors import ConfigError
+from dqe import ConfigError
 from tests.selection_support import PLUGIN, SELECT, record
 
 
@@ -167,7 +167,7 @@ def test_tolerance_below_one_is_a_config_error():
 
 @pytest.mark.slow
 def test_gsm8k_fails_the_default_gate_and_passes_with_a_math_target():
-    from tests.conftest import real
+    from tests.support import real
 
     report = dqe.check(real("gsm8k_train_alpaca.json"), select=["DQ411"])
     assert report.dataset["categories"]["imbalance"] > 0.9 and report.summary.gate == "fail"
@@ -176,7 +176,7 @@ def test_gsm8k_fails_the_default_gate_and_passes_with_a_math_target():
 
 
 def test_alpaca_en_balance_cuts_the_largest_categories_only():
-    from tests.conftest import real
+    from tests.support import real
 
     report = dqe.check(real("llamafactory_alpaca_en_demo.json"), select=["DQ411"], balance=True)
     categories = report.dataset["categories"]

@@ -10,9 +10,9 @@ import json
 import pytest
 
 import dqe
-from dqe.errors import ConfigError
+from dqe import ConfigError
 from dqe.testing import conversation, record, run_rule
-from tests.conftest import REAL_FILES, failures, real
+from tests.support import REAL_FILES, failures, real
 
 XIAO_MING = (
     "What's the name of the third child of Xiao Ming's mother, who has three children, "

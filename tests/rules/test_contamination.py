@@ -8,7 +8,8 @@ from click.testing import CliRunner
 
 import dqe
 from dqe.cli import main
-from tests.conftest import real
+from dqe.testing import assert_findings, run_rule
+from tests.support import real
 
 QUESTIONS = [
     (
@@ -43,11 +44,10 @@ def test_copies_and_near_copies_of_evaluation_records_fail(write_jsonl):
         alpaca(*QUESTIONS[2]),
         alpaca(*QUESTIONS[3]),
     ]
-    report = dqe.check(train, select=["DQ403"], against=[str(evaluation)])
-    messages = {f.source: f.message for f in report.findings}
-    assert messages["<records>:1"] == f"same text as {evaluation}:1 (against set)"
-    assert messages["<records>:2"].startswith(f"near-duplicate of {evaluation}:2 (against set, similarity 0.")
-    assert len(messages) == 2
+    run = run_rule("DQ403", train, against=[str(evaluation)])
+    assert_findings(run, {0: f"same text as {evaluation}:1 (against set)", 1: f"near-duplicate of {evaluation}:2"})
+    assert run.messages[1].startswith(f"near-duplicate of {evaluation}:2 (against set, similarity 0.")
+    report = run.report
     section = report.dataset["contamination"]
     assert (
         section["records"],
@@ -63,8 +63,10 @@ def test_copies_and_near_copies_of_evaluation_records_fail(write_jsonl):
 
 
 def test_without_an_evaluation_set_the_rule_does_nothing():
-    report = dqe.check([alpaca(*QUESTIONS[0])], select=["DQ403"])
-    assert report.summary.rejected == 0 and "contamination" not in report.dataset
+    run = run_rule("DQ403", [alpaca(*QUESTIONS[0])])
+    assert_findings(run, [])
+    report = run.report
+    assert "contamination" not in report.dataset
     assert {m.name: m.state for m in report.gate.metrics}["contaminated-records"] == "skipped"
     (row,) = [r for r in report.rules if r.code == "DQ403"]
     assert (row.skipped, row.evaluated) == ("no --against", 0)
@@ -75,8 +77,8 @@ def test_the_evaluation_set_is_read_in_its_own_format(write_jsonl):
         {"conversations": [{"from": "human", "value": q}, {"from": "gpt", "value": a}]} for q, a in QUESTIONS[2:]
     ]
     evaluation = write_jsonl(sharegpt, "eval.jsonl")
-    report = dqe.check([alpaca(*q) for q in QUESTIONS], select=["DQ403"], against=[str(evaluation)])
-    assert sorted(f.source for f in report.findings) == ["<records>:3", "<records>:4"]
+    run = run_rule("DQ403", [alpaca(*q) for q in QUESTIONS], against=[str(evaluation)])
+    assert_findings(run, [2, 3])
 
 
 def test_config_paths_are_relative_to_the_config_file(write_jsonl, tmp_path):
@@ -125,7 +127,7 @@ def test_gsm8k_does_not_leak_into_the_english_demo_set():
         real("llamafactory_alpaca_en_demo.json"),
         select=["DQ403"],
         against=[str(real("gsm8k_train_alpaca.json"))],
-    )
+    )  # a file, as a user gives it
     assert report.dataset["contamination"]["against_records"] == 7473
     assert report.dataset["contamination"]["records"] == 0
 
@@ -140,12 +142,8 @@ def test_a_preamble_the_evaluation_set_shares_is_left_out(write_jsonl):
         preambled("Book a table for two at an Italian place tonight.", "search('Italian restaurant', '')"),
         preambled(question.replace("Portuguese", "Brazilian Portuguese"), answer),
     ]
-    report = dqe.check(train, select=["DQ403"], against=[str(evaluation)])
-    (finding,) = report.findings
-    assert finding.source == "<records>:2"
-    assert finding.message.startswith(f"near-duplicate of {evaluation}:5 (against set, similarity 0.")
+    run = run_rule("DQ403", train, against=[str(evaluation)])
+    assert_findings(run, {1: f"near-duplicate of {evaluation}:5 (against set, similarity 0."})
     # Counted in full, the preamble alone would make the unrelated question a leak.
-    whole = dqe.check(
-        train, select=["DQ403"], against=[str(evaluation)], rules={"DQ403": {"boilerplate-min-records": 1000}}
-    )
-    assert sorted(f.source for f in whole.findings) == ["<records>:1", "<records>:2"]
+    whole = run_rule("DQ403", train, {"boilerplate-min-records": 1000}, against=[str(evaluation)])
+    assert_findings(whole, [0, 1])

@@ -10,11 +10,10 @@ import polars as pl
 from click.testing import CliRunner
 
 import dqe
+from dqe import RecordRule, hookimpl
 from dqe.cli import main
-from dqe.engine.rule import RecordRule
-from dqe.hookspecs import hookimpl
-from tests.conftest import real
-from tests.test_minhash import naive_shingles
+from tests.features.test_minhash import naive_shingles
+from tests.support import real
 
 DEDUP = ["DQ401", "DQ402"]
 NEAR = re.compile(r"^near-duplicate of (.+):(\d+) \(similarity (0\.\d\d|1\.00), cluster ([0-9a-f]{16})\)$")

@@ -7,7 +7,7 @@ import pytest
 
 import dqe
 from dqe.testing import assert_findings, record, run_rule
-from tests.conftest import REAL_FILES, ROOT, failures, real
+from tests.support import REAL_FILES, ROOT, failures, real
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 import dqe
-from dqe.errors import ConfigError
+from dqe import ConfigError
 from dqe.report.ruledocs import rule_doc
 from dqe.testing import assert_findings, conversation, run_rule
-from tests.conftest import REAL_FILES, real
+from tests.support import REAL_FILES, real
 
 FRENCH = {
     "instruction": "Quelle est la capitale de la France, et pourquoi est-elle si célèbre ?",

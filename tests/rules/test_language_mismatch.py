@@ -7,7 +7,7 @@ import pytest
 import dqe
 from dqe.report.ruledocs import rule_doc
 from dqe.testing import assert_findings, conversation, record, run_rule
-from tests.conftest import REAL_FILES, real
+from tests.support import REAL_FILES, real
 
 
 @pytest.mark.parametrize(

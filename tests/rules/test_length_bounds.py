@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import dqe
-from dqe.errors import ConfigError
+from dqe import ConfigError
 from dqe.testing import run_rule
-from tests.conftest import REAL_FILES, failures, real
+from tests.support import REAL_FILES, failures, real
 
 
 def qa(question, answer):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dqe.testing import run_rule
-from tests.conftest import REAL_FILES, failures, real
+from tests.support import REAL_FILES, failures, real
 
 
 def qa(answer, question="Tell me something."):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import dqe
-from tests.conftest import REAL_FILES, real
+from tests.support import REAL_FILES, real
 
 
 def messages(*turns):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dqe
-from tests.conftest import real
+from tests.support import real
 
 
 def test_long_answer_fails_with_the_count_in_the_message():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import REAL_FILES, failures, real
+from tests.support import REAL_FILES, failures, real
 
 
 def conv(*turns):

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dqe.engine.renderer import Renderer
 from dqe.errors import PluginError, RenderError
 from dqe.guard import blame
 from dqe.hookspecs import hookimpl
+from dqe.report.renderer import Renderer
 
 if TYPE_CHECKING:
     from dqe.engine.plugins import Registry

@@ -26,7 +26,6 @@ import polars as pl
 
 from dqe import __version__
 from dqe.engine.gate import MetricResult
-from dqe.engine.section import Plot, ReportSection
 from dqe.errors import PluginError, RenderError
 from dqe.guard import blame
 from dqe.io.reread import RecordText
@@ -41,6 +40,7 @@ from dqe.report.render.common import (
     statuses,
     threshold_text,
 )
+from dqe.report.section import Plot, ReportSection
 
 RECORDS_PER_RULE = 50  # failing records of each rule in the table
 MAX_RECORDS = 1000  # in all

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dqe.engine.section import Plot, ReportSection
 from dqe.hookspecs import hookimpl
+from dqe.report.section import Plot, ReportSection
 
 if TYPE_CHECKING:
     from dqe.report.model import Report

@@ -11,7 +11,7 @@ import pytest
 import dqe.features.langid as langid
 from dqe.features.langid import LanguageIdentifier
 from dqe.features.langreplay import Probabilities, SeededReplay
-from tests.conftest import langdetect_reference, real
+from tests.support import langdetect_reference, real
 
 CLOSE = [
     "You too!",  # FastChat, 167 times: English by 0.3 nats, Somali to langdetect

@@ -9,7 +9,7 @@ import pytest
 import dqe
 from dqe.engine.patterns import alternation, check_regexes, marker_pattern, pattern_list
 from dqe.errors import ConfigError
-from tests.conftest import failures
+from tests.support import failures
 
 
 def write_pack(tmp_path, name, text):

@@ -7,9 +7,9 @@ import pytest
 import dqe
 from dqe import hookimpl
 from dqe.engine.plugins import load_plugins
-from dqe.engine.renderer import Renderer
 from dqe.errors import PluginError, RenderError
 from dqe.report.render import get_renderer
+from dqe.report.renderer import Renderer
 
 
 class CsvSummary(Renderer):

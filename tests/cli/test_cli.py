@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from dqe.cli import main
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 GOOD = {"instruction": "Name a primary colour.", "input": "", "output": "Red is a primary colour."}
 EMPTY_ANSWER = {"instruction": "Summarize the text.", "input": "Some text.", "output": ""}

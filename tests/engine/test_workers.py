@@ -10,7 +10,7 @@ import pytest
 import dqe
 from dqe.engine.workers import AUTO_MIN_BYTES, choose_workers
 from dqe.io.inputs import resolve_inputs
-from tests.conftest import real
+from tests.support import real
 
 
 @pytest.mark.slow  # two real files, twice; test_in_memory_input_works_with_workers_too starts a pool too

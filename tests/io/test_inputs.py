@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import dqe
 from dqe.cli import main
 from dqe.errors import InputError
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 RECORDS = [
     {"instruction": "Name a primary colour.", "output": "Red is a primary colour."},

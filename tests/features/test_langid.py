@@ -11,8 +11,8 @@ import pytest
 from langdetect.detector_factory import init_factory
 
 from dqe.features.langid import LanguageIdentifier
-from tests.conftest import langdetect_reference as reference
-from tests.conftest import real
+from tests.support import langdetect_reference as reference
+from tests.support import real
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 
 from dqe.engine.plugins import load_plugins
 from dqe.io.reader import Reader
-from tests.conftest import REAL_FILES, real
+from tests.support import REAL_FILES, real
 
 
 def read_all(path, **kwargs):

@@ -1,0 +1,157 @@
+"""The types of dqe's lazy namespace (``__init__.py`` imports each name when first used)."""
+
+from dqe.api import FilterResult, check, convert, filter
+from dqe.engine.choices import picked_choice
+from dqe.engine.classifier import (
+    SPACELESS,
+    SPACELESS_TEXT,
+    Classifier,
+    alias_table,
+    classifier_for,
+    label_key,
+    labelled,
+    language_unions,
+    normalize_labels,
+    regex_union,
+)
+from dqe.engine.context import Context, loaded_dir
+from dqe.engine.feature import Feature, new_feature
+from dqe.engine.gate import wilson
+from dqe.engine.patterns import (
+    check_regex,
+    marker_pattern,
+    pack_categories,
+    pack_languages,
+    pack_value,
+    pattern_list,
+    selected_names,
+    string_list,
+)
+from dqe.engine.plugins import load_plugins
+from dqe.engine.quotas import best_first, category_quotas, over_quota, vertical_quota
+from dqe.engine.rule import (
+    DatasetResult,
+    DatasetRule,
+    GateMetric,
+    RecordRule,
+    Rule,
+    RuleOptions,
+    in_batch_order,
+    worst_exchange,
+)
+from dqe.engine.templates import Template
+from dqe.engine.turns import collapse_spaces, exchanges, snippet, turn_name, turn_texts, without_code
+from dqe.errors import ConfigError, InputError, OutputError, PluginError, RecordError, RenderError
+from dqe.features.category import UNCERTAIN_CATEGORY, category_aliases
+from dqe.features.domain import GENERAL_DOMAIN
+from dqe.features.langid import UNDETERMINED_LANGUAGE
+from dqe.features.language import known_languages, language_bits, normalize_code, plausible_names
+from dqe.features.minhash import BucketIndex, Buckets, Sets, agreement, jaccard, ragged
+from dqe.features.similarity import (
+    SimilarityOptions,
+    boilerplate_lines,
+    leave_out,
+    numbers_differ,
+    shingled,
+    without,
+)
+from dqe.hookspecs import hookimpl, hookspec
+from dqe.io.formats.base import Normalized, RecordFormat, text_field
+from dqe.io.reader import FileInfo, Reader
+from dqe.records import Record, Turn, batch_schema
+from dqe.report.model import Report
+from dqe.report.renderer import Renderer
+from dqe.report.section import Plot, ReportSection
+
+__version__: str
+__all__ = [
+    "__version__",
+    "check",
+    "filter",
+    "convert",
+    "FilterResult",
+    "Report",
+    "load_plugins",
+    "hookimpl",
+    "hookspec",
+    "ConfigError",
+    "InputError",
+    "OutputError",
+    "PluginError",
+    "RecordError",
+    "RenderError",
+    "Rule",
+    "RecordRule",
+    "DatasetRule",
+    "RuleOptions",
+    "DatasetResult",
+    "GateMetric",
+    "worst_exchange",
+    "in_batch_order",
+    "Context",
+    "loaded_dir",
+    "Feature",
+    "new_feature",
+    "Record",
+    "Turn",
+    "batch_schema",
+    "exchanges",
+    "turn_texts",
+    "turn_name",
+    "snippet",
+    "collapse_spaces",
+    "without_code",
+    "picked_choice",
+    "check_regex",
+    "pack_value",
+    "string_list",
+    "pack_languages",
+    "marker_pattern",
+    "pattern_list",
+    "pack_categories",
+    "selected_names",
+    "Classifier",
+    "label_key",
+    "classifier_for",
+    "RecordFormat",
+    "Normalized",
+    "text_field",
+    "Template",
+    "Renderer",
+    "ReportSection",
+    "Plot",
+    "SPACELESS",
+    "SPACELESS_TEXT",
+    "alias_table",
+    "labelled",
+    "language_unions",
+    "normalize_labels",
+    "regex_union",
+    "wilson",
+    "best_first",
+    "category_quotas",
+    "over_quota",
+    "vertical_quota",
+    "UNCERTAIN_CATEGORY",
+    "category_aliases",
+    "GENERAL_DOMAIN",
+    "UNDETERMINED_LANGUAGE",
+    "known_languages",
+    "language_bits",
+    "normalize_code",
+    "plausible_names",
+    "BucketIndex",
+    "Buckets",
+    "Sets",
+    "agreement",
+    "jaccard",
+    "ragged",
+    "SimilarityOptions",
+    "boilerplate_lines",
+    "leave_out",
+    "numbers_differ",
+    "shingled",
+    "without",
+    "FileInfo",
+    "Reader",
+]
