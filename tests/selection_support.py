@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe import hookimpl
-from dqe.engine.rule import DatasetResult, DatasetRule, RecordRule
+from dqe import DatasetResult, DatasetRule, RecordRule, hookimpl
 
 
 class Graded(RecordRule):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dqe.errors import PluginError
@@ -124,21 +125,22 @@ class RuleRun:
 
 def run_rule(
     rule: type[Rule] | str,
-    records: Iterable[RecordLike],
+    records: Iterable[RecordLike] | str | Path,
     options: Mapping[str, Any] | None = None,
     *,
     plugins: Sequence[object] = (),
     disabled: Iterable[str] = (),
     **config: Any,
 ) -> RuleRun:
-    """Run one rule (a class, a code or a name) on ``records`` with ``options`` (config keys
-    or field names), through the engine; other config keys go in ``config``
-    (``tokenizer="hf:./tok"``). Only this rule runs, and no config file is read."""
+    """Run one rule (a class, a code or a name) on ``records`` (or on a data file or folder)
+    with ``options`` (config keys or field names), through the engine; other config keys go in
+    ``config`` (``tokenizer="hf:./tok"``, ``extend_select=["DQ401"]`` for rules it runs beside).
+    Only these rules run, every finding is kept, and no config file is read."""
     from dqe.api import resolve_config
     from dqe.engine.engine import Engine
     from dqe.report.model import INVALID_CODE, build_report
 
-    items = _records(records)
+    items = records if isinstance(records, str | Path) else _records(records)
     registry, cls = _registry(rule, plugins, disabled)
     table = {"select": [cls.code], "rules": {cls.code: dict(options or {})}, **config}
     result = Engine(resolve_config(table), registry).run(items)

@@ -8,12 +8,16 @@ import pytest
 
 import dqe
 from dqe import ConfigError
+from dqe.testing import run_rule
 from tests.selection_support import PLUGIN, SELECT, record
 
 
 def check(records, **options):
-    config = {"select": SELECT, "rules": {"DQ411": options.pop("dq411", {})}, **options}
-    return dqe.check(records, plugins=[PLUGIN], **config)
+    """DQ411's run beside the other selection stages and the test plugin's quality scores."""
+    others = [code for code in SELECT if code != "DQ411"]
+    return run_rule(
+        "DQ411", records, options.pop("dq411", {}), plugins=[PLUGIN], extend_select=others, **options
+    ).report
 
 
 def test_counts_entropy_and_imbalance_against_a_configured_target():

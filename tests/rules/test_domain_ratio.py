@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-import dqe
+from dqe.testing import run_rule
 from tests.selection_support import PLUGIN, record
 
-SELECT = ["DQ421", "TST"]
 
-
-def check(records, **options):
-    config = {"select": SELECT, "rules": {"DQ421": options.pop("dq421", {})}, **options}
-    return dqe.check(records, plugins=[PLUGIN], **config)
+def check(records, select=("TST",), **options):
+    """DQ421's run, with the test plugin's quality scores (and any rules in ``select``) on."""
+    dq421 = options.pop("dq421", {})
+    return run_rule("DQ421", records, dq421, plugins=[PLUGIN], extend_select=list(select), **options).report
 
 
 def mixed(medical: int, general: int, quality=lambda i: 1.0) -> list[dict]:
@@ -48,7 +47,7 @@ def test_a_small_set_is_measured_with_a_wilson_interval():
 
 
 def test_a_set_with_no_passing_record_says_why_the_share_is_not_measured():
-    report = check([{"instruction": "Task.", "output": ""}] * 2, select=["DQ001", "DQ421"])
+    report = check([{"instruction": "Task.", "output": ""}] * 2, select=["DQ001"])
     assert report.dataset["domains"]["vertical_share"] is None
     assert metric(report).state == "skipped"
     assert metric(report).reason == "not measured: no records passed the record rules"

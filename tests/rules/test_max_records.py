@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import dqe
+from dqe.testing import run_rule
 from tests.selection_support import PLUGIN, SELECT, record
 
 
 def check(records, **config):
-    return dqe.check(records, plugins=[PLUGIN], select=SELECT, **config)
+    """DQ431's run beside the other selection stages and the test plugin's quality scores."""
+    others = [code for code in SELECT if code != "DQ431"]
+    return run_rule("DQ431", records, plugins=[PLUGIN], extend_select=others, **config).report
 
 
 def test_inactive_without_max_records():
@@ -24,7 +26,7 @@ def test_a_limit_above_the_data_set_is_checked_not_skipped():
 
 def test_keeps_the_n_best_by_quality():
     records = [record("math", q / 10) for q in range(10)]
-    report = dqe.check(records, plugins=[PLUGIN], select=["DQ431", "TST"], max_records=3)
+    report = run_rule("DQ431", records, plugins=[PLUGIN], extend_select=["TST"], max_records=3).report
     statuses = report.records["status"].to_list()
     assert statuses == ["rejected"] * 7 + ["passed"] * 3  # qualities 0.7, 0.8, 0.9 kept
     finding = next(f for f in report.findings if f.code == "DQ431" and f.record == 0)
