@@ -13,6 +13,7 @@ from dqe import (
     marker_pattern,
     pack_categories,
     pack_value,
+    pattern_list,
     selected_names,
     turn_name,
     turn_texts,
@@ -32,8 +33,8 @@ class PlaceholderOptions(RuleOptions):
 
 
 class Placeholder(RecordRule):
-    """Looks in the system prompt, every user turn and every assistant turn, Markdown code left
-    out, for the patterns of the `placeholders` rule pack: template slots left unfilled
+    """Looks in the system prompt, every user turn and every assistant turn, Markdown code and
+    the pack's `expressions` (``${{ github.repository }}``) left out, for the patterns of the `placeholders` rule pack: template slots left unfilled
     ({{name}}, {{ user.name }}, {% if %}, <PLACEHOLDER>, <INSERT NAME>, [INSERT QUOTE HERE],
     {your_name}, 【此处插入…】). A turn that answers a question asking for a template (or holding
     slots itself) has slots by design and passes. Slots a person fills in a letter ([Your Name],
@@ -73,9 +74,15 @@ class Placeholder(RecordRule):
         ]
         self.asked = marker_pattern(pack, "asked", "patterns", "placeholders")
         self.fill_in = marker_pattern(context.pack("fill-in"), "slots", "patterns", "fill-in")
+        self.expressions = pattern_list(pack, "expressions.patterns", "placeholders")
+
+    def _prose(self, text: pl.Expr) -> pl.Expr:
+        """``text`` without Markdown code and the pack's expressions, where slots are looked for."""
+        text = without_code(text)
+        return text if self.expressions is None else text.str.replace_all(self.expressions, " ")
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
-        turns = turn_texts(batch, system=True).with_columns(_text=without_code(pl.col("text")))
+        turns = turn_texts(batch, system=True).with_columns(_text=self._prose(pl.col("text")))
         # Candidates first; then, on those alone, fill-in slots out and each category again.
         flags = {f"_c{c}": pl.col("_text").str.contains(pattern) for c, (_label, pattern) in enumerate(self.categories)}
         turns = turns.with_columns(**flags).filter(pl.any_horizontal(list(flags))) if flags else turns.clear()
@@ -87,7 +94,7 @@ class Placeholder(RecordRule):
             # slots itself; a user turn or system prompt is spared only when it asks for a template.
             asked = pl.col("question").str.contains(self.asked)
             for _label, pattern in self.categories:
-                asked = asked | without_code(pl.col("question")).str.contains(pattern)
+                asked = asked | self._prose(pl.col("question")).str.contains(pattern)
             own = pl.col("_text")
             for _label, pattern in self.categories:
                 own = own.str.replace_all(pattern, " ")

@@ -45,6 +45,7 @@ def qa(answer, question="Who are you?", **extra):
             2,
         ),
         (qa("正如名言所说：【此处插入名言】"), "unfilled template placeholder in answer: 【此处插入名言】", 2),
+        (qa("My name is [Enter your name here]."), "unfilled template placeholder in answer: [Enter your name here]", 2),
     ],
 )
 def test_placeholders_fail_naming_their_turn(item, message, turn):
@@ -64,6 +65,9 @@ def test_placeholders_fail_naming_their_turn(item, message, turn):
         # slots the question asked for: a template, or a question that holds slots itself
         ("Generate a template for a customer service interaction.", "Date: [insert date]\nIssue: [insert description]"),
         ("Complete this template: Dear {{name}}, welcome!", "Dear {{name}}, welcome aboard!"),
+        # a play's stage direction, and a GitHub Actions expression in a workflow pasted without a fence
+        ("Tell it as a Shakespearean tragedy.", "Act I, Scene I\n[Enter FATHER, MOTHER, and HYRUM]\nFATHER: Alas!"),
+        ("Explain this workflow:\non: push\n  - run: echo ${{ github.repository }}", "It prints the repository."),
     ],
 )
 def test_code_words_and_asked_for_slots_pass(question, answer):
