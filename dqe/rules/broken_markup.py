@@ -22,6 +22,8 @@ from dqe import (
 PACK = "markup"
 _FENCE = r"(?m)^\s*```|```[ \t]*$"  # a fence opens or closes a block at the start or the end of a line
 _OTHER_CODE = r"(?s)```.*?(?:```|\z)|~~~.*?(?:~~~|\z)"  # fenced blocks, closed or running to the end
+# A fence next to a line break written as the two characters \n: text escaped twice (JSON in JSON)
+_ESCAPED_FENCE = r"\\n[ \t]*```|```[\w+-]*[ \t]*\\n"
 _SHOWN = 3
 # Inline math: a dollar, no space inside either end, another dollar, and no letter, digit or brace
 # after it. "$5 and $10", "$count times '$file'" and "pi($r)" are money and code, not math.
@@ -47,7 +49,8 @@ class BrokenMarkup(RecordRule):
     $10") nor shell variables are; escapes whose backslash was stripped (the `escapes` patterns:
     "${noun}.n${phrase}", "printf(\"Done!n\")"), in prose and code alike; and Markdown code
     fences (```, counted where they open or close a block: at the start or the end of a line) left
-    unbalanced, so that the rest of the turn renders as code. Fenced code blocks
+    unbalanced, so that the rest of the turn renders as code; and line breaks written as the two
+    characters \\n next to a fence ("...修复？\\n```python\\nclass A:"), text escaped twice. Fenced code blocks
     are left out of the LaTeX search unless their language is LaTeX; inline code is not (a stripped
     `usepackage{endfloat}` in backticks is as broken). A LaTeX answer with its backslashes passes.
     A warning by default."""
@@ -134,7 +137,13 @@ class BrokenMarkup(RecordRule):
             ).list.unique(maintain_order=True),
             _fences=pl.col("_fences").fill_null(0),
             _escape=pl.col("_escape") if self.escapes is not None else pl.lit(None, dtype=pl.String),
-        ).filter((pl.col("_latex").list.len() > 0) | (pl.col("_fences") % 2 == 1) | pl.col("_escape").is_not_null())
+            _escaped_lines=pl.col("_escaped_lines").fill_null(False),
+        ).filter(
+            (pl.col("_latex").list.len() > 0)
+            | (pl.col("_fences") % 2 == 1)
+            | pl.col("_escape").is_not_null()
+            | pl.col("_escaped_lines")
+        )
         latex = pl.when(pl.col("_latex").list.len() > 0).then(
             pl.format("LaTeX without its backslash: {}", pl.col("_latex").list.head(_SHOWN).list.join(", "))
         )
@@ -144,7 +153,10 @@ class BrokenMarkup(RecordRule):
         fence = pl.when(pl.col("_fences") % 2 == 1).then(
             pl.format("{} code fence(s) (```): one never closed", pl.col("_fences"))
         )
-        what = pl.concat_str([latex, escape, fence], separator="; ", ignore_nulls=True)
+        lines = pl.when(pl.col("_escaped_lines")).then(
+            pl.lit('line breaks written as "\\n" around a code fence (the text was escaped twice)')
+        )
+        what = pl.concat_str([latex, escape, fence, lines], separator="; ", ignore_nulls=True)
         shown = pl.coalesce("_shown", "_symbol") if self.symbol is not None else pl.col("_shown")
         evidence = [pl.when(pl.col("_latex").list.len() > 0).then(pl.format('LaTeX: "{}"', snippet(shown, 60)))]
         if self.escapes is not None:
@@ -157,7 +169,15 @@ class BrokenMarkup(RecordRule):
             passed=pl.lit(False),
             score=pl.lit(0.0),
             message=pl.format("broken markup in {}: {}", turn_name(), what),
-            evidence=pl.concat_str([*evidence, fence], separator="; ", ignore_nulls=True),
+            evidence=pl.concat_str(
+                [
+                    *evidence,
+                    fence,
+                    pl.when("_escaped_lines").then(pl.format('line breaks as \\n: "{}"', "_lines_shown")),
+                ],
+                separator="; ",
+                ignore_nulls=True,
+            ),
         )
         return worst_exchange(batch, judged)
 
@@ -170,15 +190,20 @@ class BrokenMarkup(RecordRule):
 
     def _latex(self, turns: pl.DataFrame) -> pl.DataFrame:
         """LaTeX commands without their backslash and unbalanced fences, per turn: ``_commands``,
-        ``_shown`` (the first with its argument), ``_fences``."""
-        prose = turns.select("_i", "text", _prose=self._prose())
+        ``_shown`` (the first with its argument), ``_fences`` (counted with line breaks written as
+        \\n read as breaks: that defect is ``_escaped_lines``, not an open fence)."""
+        escaped = pl.col("text").str.contains(_ESCAPED_FENCE)
+        lines = pl.when(escaped).then(pl.col("text").str.replace_all("\\n", "\n", literal=True)).otherwise("text")
+        prose = turns.select("_i", "text", _prose=self._prose(), _escaped_lines=escaped, _lines=lines)
         return prose.select(
             "_i",
+            "_escaped_lines",
+            _lines_shown=pl.col("text").str.extract(f".{{0,24}}(?:{_ESCAPED_FENCE}).{{0,24}}", 0),
             _commands=pl.col("_prose")
             .str.extract_all(self.latex)
             .list.eval(pl.element().str.strip_chars_start().str.replace(r"^[^A-Za-z]", "")),
             _shown=pl.col("_prose").str.extract(self.shown, 0).str.replace(r"^[^A-Za-z]", ""),
-            _fences=pl.col("text").str.count_matches(_FENCE),
+            _fences=pl.col("_lines").str.count_matches(_FENCE),
         )
 
     def _symbols(self, turns: pl.DataFrame) -> pl.DataFrame:

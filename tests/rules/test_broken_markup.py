@@ -92,6 +92,16 @@ def test_a_users_broken_latex_is_named_by_its_turn():
     ]
 
 
+def test_line_breaks_escaped_twice_around_a_fence_are_named_not_an_open_fence():
+    """A question stored with its line breaks as the two characters \\n: the fences balance once
+    they are read as breaks, and the finding names what is wrong."""
+    escaped = record("这段代码有什么错误？\\n```python\\nclass A:\\n    pas\\n```", "应为 pass。")
+    printed = record("How do I print a line break in C?", 'Use `printf("\\n")`; \\n is a line break.')
+    run = run_rule("DQ206", [escaped, printed])
+    assert_findings(run, {0: 'line breaks written as "\\n" around a code fence (the text was escaped twice)'})
+    assert "one never closed" not in run.messages[0]
+
+
 def test_the_demo_record_is_found_at_its_line():
     report = dqe.check([ROOT / "examples" / "demo.jsonl"], select=["DQ206"], complete=True)
     assert [(f.source.rsplit("/", 1)[1], f.turn) for f in report.findings if f.code == "DQ206"] == [

@@ -45,7 +45,11 @@ def qa(answer, question="Who are you?", **extra):
             2,
         ),
         (qa("正如名言所说：【此处插入名言】"), "unfilled template placeholder in answer: 【此处插入名言】", 2),
-        (qa("My name is [Enter your name here]."), "unfilled template placeholder in answer: [Enter your name here]", 2),
+        (
+            qa("My name is [Enter your name here]."),
+            "unfilled template placeholder in answer: [Enter your name here]",
+            2,
+        ),
     ],
 )
 def test_placeholders_fail_naming_their_turn(item, message, turn):
