@@ -25,7 +25,7 @@ import orjson
 from dqe.errors import InputError
 from dqe.io.values import MAX_DEPTH, TOO_DEEP, Item, NotAFloat, exact_loads, parse_constant, parse_float, too_deep
 
-Container = Literal["jsonl", "json", "parquet"]
+Container = Literal["jsonl", "json", "object", "parquet"]  # "json": an array; "object": one object
 
 # Deepest nesting of a record (the record itself is level 1): below orjson's limit for writing
 # (254), so that every record read can be hashed and written back.
@@ -148,17 +148,32 @@ def sniff(path: Path, label: str | None = None) -> Sniffed | None:
         return Sniffed("jsonl", encoding, bom)
     if text[:1] == "[":
         return Sniffed("json", encoding, bom)
+    lines = text.splitlines()
     # JSON Lines whose first line is damaged still has objects on the lines after it
-    if text[:1] == "{" or any(line.lstrip()[:1] == "{" for line in text.splitlines()[1:20]):
+    later = any(line.lstrip()[:1] == "{" for line in lines[1:20])
+    if text[:1] == "{" and not later and len(lines) > 1 and not _whole(lines[0]):
+        return Sniffed("object", encoding, bom)  # one object over several lines: a record, or a config
+    if text[:1] == "{" or later:
         return Sniffed("jsonl", encoding, bom)
     raise InputError(
         f"{name}: unknown format: expected JSON Lines, a JSON array or Parquet (the file starts with {text[:20]!r})"
     )
 
 
+def _whole(line: str) -> bool:
+    """Whether a line is a whole JSON value, as each line of JSON Lines is."""
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
 def read_items(path: Path, sniffed: Sniffed, label: str | None = None) -> Iterator[Item]:
     if sniffed.container == "jsonl":
         return _read_jsonl(path, sniffed)
+    if sniffed.container == "object":
+        return _read_object(path, sniffed)
     if sniffed.container == "json":
         return _read_json_array(path, sniffed)
     from dqe.io.parquet import read_rows
@@ -277,6 +292,19 @@ def _read_jsonl(path: Path, sniffed: Sniffed) -> Iterator[Item]:
                 continue
             if text.strip():
                 yield _parse_line(number, text.encode(), line, encoding)
+
+
+def _read_object(path: Path, sniffed: Sniffed) -> Iterator[Item]:
+    """A file of one JSON object over several lines: one item. Text that is not one object after
+    all (JSON Lines whose first record spans lines) is read as JSON Lines, line by line."""
+    raw = path.read_bytes()[sniffed.bom :]
+    try:
+        data = raw if sniffed.encoding == "utf-8" else raw.decode(sniffed.encoding).encode()
+        obj = orjson.loads(data)
+    except (orjson.JSONDecodeError, UnicodeDecodeError):
+        yield from _read_jsonl(path, sniffed)
+        return
+    yield _checked(1, data, raw, sniffed.encoding, obj, data.translate(_SCAN))
 
 
 # -- JSON arrays -------------------------------------------------------------------------------

@@ -144,6 +144,11 @@ class Reader:
                 fmt = self._vote(objects, fitted, info.path)
         if fmt is None:
             keys = ", ".join(sorted({k for obj in objects for k in obj})[:12])
+            if info.container == "object" and all(isinstance(v, dict) for obj in objects for v in obj.values()):
+                raise InputError(
+                    f"{info.path}: one JSON object of named objects ({keys}), not records: a description of data "
+                    "sets such as LLaMA-Factory's dataset_info.json; name the data files instead of it"
+                )
             raise InputError(
                 f"{info.path}: unknown record format (keys seen: {keys}); expected one of "
                 f"{', '.join(self.formats)}: map your field names with [tool.dqe.columns] "

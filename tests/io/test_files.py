@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+import dqe
 from dqe.errors import InputError
 from dqe.io.files import read_items, sniff
 
@@ -227,3 +228,35 @@ def test_invalid_utf8_keeps_its_bytes(tmp_path, container):
     items = items_of(path)
     assert items[0].error == "invalid UTF-8" and items[0].raw == bad  # the bytes, not a lossy text
     assert items[1].obj == {"instruction": "b", "output": "c"}
+
+
+def test_one_object_over_several_lines_is_one_record(tmp_path):
+    path = tmp_path / "one.json"
+    path.write_text(
+        json.dumps({"instruction": "Name a colour.", "output": "Red.", "id": 12345678901234567890}, indent=2)
+    )
+    assert sniff(path).container == "object"
+    [item] = items_of(path)
+    assert (item.line, item.obj["id"]) == (1, 12345678901234567890)  # integers of any size, exactly
+
+
+def test_a_file_describing_data_sets_is_named_not_read_as_malformed_lines(tmp_path):
+    """LLaMA-Factory's dataset_info.json in a data folder: one object of named objects, a usage
+    error naming the file (exit code 2), not hundreds of 'malformed JSON' records."""
+    info = {"alpaca_en_demo": {"file_name": "alpaca_en_demo.json"}, "identity": {"file_name": "identity.json"}}
+    (tmp_path / "dataset_info.json").write_text(json.dumps(info, indent=2))
+    (tmp_path / "data.jsonl").write_text(json.dumps({"instruction": "Hi.", "output": "Hello."}) + "\n")
+    with pytest.raises(InputError, match=r"dataset_info.json: one JSON object of named objects \(alpaca_en_demo"):
+        dqe.check(tmp_path)
+
+
+def test_json_lines_stay_json_lines_and_objects_run_together_lose_nothing(tmp_path):
+    lines = tmp_path / "lines.json"
+    lines.write_text('{"instruction": "a", "output": "b"}\n{"instruction": "c", "output": "d"}\n')
+    assert sniff(lines).container == "jsonl"
+    together = tmp_path / "together.json"  # two pretty-printed objects: not one object, read line by line
+    together.write_text(json.dumps({"instruction": "a", "output": "b"}, indent=1) * 2)
+    assert sniff(together).container == "object"
+    items = items_of(together)
+    assert items and all(item.obj is None for item in items)  # each line kept, invalid, with its text
+    assert sum(1 for _ in together.read_text().splitlines()) == len(items)
