@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from dqe.engine.config import Config, LoadedConfig, kebab_case, load_config, validate_config
 from dqe.engine.context import loaded_dir
-from dqe.engine.engine import Engine
+from dqe.engine.engine import Engine, RunProgress
 from dqe.engine.plugins import load_plugins
 from dqe.errors import RecordError
 from dqe.io.formats.base import Layout
@@ -85,7 +85,7 @@ def check(
     plugins: Iterable[object] = (),
     disable_plugins: Iterable[str] = (),
     complete: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[RunProgress], None] | None = None,
     **overrides: Any,
 ) -> Report:
     """Check ``source`` and return the report (``report.records`` has every record's verdict)."""
@@ -101,7 +101,7 @@ def filter(  # noqa: A001 - dqe.filter is the command's name
     *,
     plugins: Iterable[object] = (),
     disable_plugins: Iterable[str] = (),
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[RunProgress], None] | None = None,
     annotate: bool = False,
     **overrides: Any,
 ) -> FilterResult:
@@ -116,7 +116,7 @@ def filter(  # noqa: A001 - dqe.filter is the command's name
     recorded = {kebab_case(k): v for k, v in overrides.items() if v is not None}
     with OutputSet() as files:
         ok, bad = files.open(passed), files.open(rejected)
-        outputs = write_outputs(result, result.reopen(), ok, bad, annotate=annotate)  # type: ignore[misc]
+        outputs = write_outputs(result, result.reopen(), ok, bad, annotate=annotate, progress=progress)  # type: ignore[misc]
         if outputs.redactions.values:
             result.dataset["redactions"] = outputs.redactions.model_dump()
         write_manifest(

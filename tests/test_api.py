@@ -101,3 +101,22 @@ def test_record_ids_do_not_depend_on_layout(tmp_path):
     one = dqe.check([{"instruction": "a", "output": "b"}]).records["id"][0]
     two = dqe.check([{"output": "b", "instruction": "a"}]).records["id"][0]
     assert one == two
+
+
+def test_progress_hears_each_phase_and_the_share_of_the_input_read(tmp_path):
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps({**GOOD, "instruction": f"Name colour {i}."}) + "\n" for i in range(25)))
+    heard = []
+    dqe.filter(data, tmp_path / "ok.jsonl", tmp_path / "bad.jsonl", progress=heard.append, batch_size=10)
+    reading = [p for p in heard if p.phase == "reading"]
+    assert [p.records for p in reading] == [10, 20, 25]
+    assert all(p.total == data.stat().st_size for p in reading) and reading[-1].done == data.stat().st_size
+    assert [p.done for p in reading] == sorted(p.done for p in reading)
+    assert [p.phase for p in heard].index("dataset rules") > len(reading) - 1
+    assert heard[-1].phase == "writing" or "writing" not in [p.phase for p in heard]  # written in one chunk here
+
+
+def test_progress_of_records_in_memory_has_no_total():
+    heard = []
+    dqe.check([GOOD, BAD], progress=heard.append)
+    assert [(p.phase, p.records, p.total) for p in heard] == [("reading", 2, None), ("dataset rules", 2, None)]

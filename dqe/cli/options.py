@@ -8,11 +8,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from dqe.errors import USER_ERRORS
+
+if TYPE_CHECKING:
+    from dqe.engine.engine import RunProgress
 
 FORMATS = ("text", "json", "jsonl", "html", "github", "sarif", "junit", "markdown")  # built in; plugins add more
 
@@ -199,29 +202,53 @@ def stdout_to_stderr() -> Iterator[None]:
             os.close(saved)
 
 
+_PHASES = {"reading": "checking", "dataset rules": "data-set rules", "writing": "writing outputs"}
+
+
 @contextmanager
-def progress_bar(enabled: bool) -> Iterator[Callable[[int], None] | None]:
-    """A records counter on stderr for long runs; nothing when stderr is not a terminal."""
+def progress_bar(enabled: bool) -> Iterator[Callable[[RunProgress], None] | None]:
+    """A progress bar on stderr for long runs: the phase, the share done of the inputs' bytes
+    (of the records, while writing), records, rate and time left; nothing when stderr is not a
+    terminal."""
     if not (enabled and sys.stderr.isatty()):
         yield None
         return
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     with Progress(
-        SpinnerColumn(),
-        TextColumn("checking {task.completed:,} records"),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[records]:,} records"),
         TextColumn("[dim]{task.fields[rate]}"),
         TimeElapsedColumn(),
+        TextColumn("{task.fields[left]}"),
         console=Console(file=getattr(sys.stderr, "stream", sys.stderr)),  # its cursor movements are dqe's own
         transient=True,
-    ) as progress:
-        task = progress.add_task("check", total=None, rate="")
+    ) as bar:
+        task = bar.add_task("checking", total=None, records=0, rate="", left="")
+        phase = "reading"
 
-        def update(done: int) -> None:
-            elapsed = progress.tasks[0].elapsed or 0
-            rate = f"{done / elapsed:,.0f} records/s" if elapsed > 0 else ""
-            progress.update(task, completed=done, rate=rate)
+        def update(where: RunProgress) -> None:
+            nonlocal phase
+            nonlocal task
+            if where.phase != phase:  # a new phase, with its own total (or none) and its own clock
+                phase = where.phase
+                bar.remove_task(task)
+                task = bar.add_task(_PHASES[phase], total=where.total, records=where.records, rate="", left="")
+            bar.update(task, total=where.total, completed=where.done or 0, records=where.records)
+            state = bar.tasks[0]
+            elapsed, remaining = state.elapsed or 0, state.time_remaining
+            rate = f"{where.records / elapsed:,.0f} records/s" if phase == "reading" and elapsed > 0 else ""
+            left = f"· {int(remaining) // 60}:{int(remaining) % 60:02d} left" if remaining is not None else ""
+            bar.update(task, rate=rate, left=left)
 
         yield update
 

@@ -12,7 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 from pydantic import BaseModel
@@ -42,6 +42,18 @@ FINDINGS_SCHEMA = {
     "evidence": pl.String,  # what matched and the scores that decided
     "error": pl.Boolean,
 }
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """Where a run is, for a progress bar: its phase, the records read so far, and how much of a
+    known total is done (bytes of the inputs while reading, records while writing; None where
+    no total is known: inputs in memory, the data-set rules)."""
+
+    phase: Literal["reading", "dataset rules", "writing"]
+    records: int
+    done: int | None = None
+    total: int | None = None
 
 
 class RuleErrorInfo(BaseModel):
@@ -183,8 +195,9 @@ class Engine:
             self.registry.owner,
         )
 
-    def run(self, inputs: Any, progress: Callable[[int], None] | None = None) -> RunResult:
-        """Check ``inputs`` (paths, records, a frame, or ``Inputs`` resolved before)."""
+    def run(self, inputs: Any, progress: Callable[[RunProgress], None] | None = None) -> RunResult:
+        """Check ``inputs`` (paths, records, a frame, or ``Inputs`` resolved before); ``progress``
+        hears where the run is after each batch and when the data-set rules start."""
         inputs = resolve_inputs(inputs)
         reader = self.reader(inputs)
         self.context.files = reader.files
@@ -225,7 +238,7 @@ class Engine:
                 timings[phase] += seconds
             done += batch.frame.height + len(batch.invalid)
             if progress:
-                progress(done)
+                progress(RunProgress("reading", done, reader.bytes_read(), reader.bytes_total))
 
         table = pl.concat(tables, how="vertical") if tables else pl.DataFrame()
         all_findings = pl.concat(findings) if findings else pl.DataFrame(schema=FINDINGS_SCHEMA)
@@ -235,6 +248,8 @@ class Engine:
             orient="row",
         )
 
+        if progress:
+            progress(RunProgress("dataset rules", done))
         clock = time.perf_counter()
         table = table.with_columns(
             rejected=pl.col("_idx").is_in(all_findings.filter(pl.col("severity") == "error")["_idx"].implode())

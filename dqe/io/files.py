@@ -169,13 +169,38 @@ def _whole(line: str) -> bool:
     return True
 
 
-def read_items(path: Path, sniffed: Sniffed, label: str | None = None) -> Iterator[Item]:
+class Position:
+    """How far a reader is into the file it reads, in bytes, for progress (0 before it opens it,
+    the file's size once it has closed it)."""
+
+    def __init__(self) -> None:
+        self.file: IO[bytes] | None = None
+        self.size = 0
+
+    def open(self, f: IO[bytes]) -> None:
+        self.file, self.size = f, os.fstat(f.fileno()).st_size
+
+    def __call__(self) -> int:
+        if self.file is None:
+            return 0
+        if self.file.closed:
+            return self.size
+        try:
+            return self.file.tell()
+        except OSError:
+            return 0
+
+
+def read_items(
+    path: Path, sniffed: Sniffed, label: str | None = None, position: Position | None = None
+) -> Iterator[Item]:
+    position = position or Position()
     if sniffed.container == "jsonl":
-        return _read_jsonl(path, sniffed)
+        return _read_jsonl(path, sniffed, position)
     if sniffed.container == "object":
-        return _read_object(path, sniffed)
+        return _read_object(path, sniffed, position)
     if sniffed.container == "json":
-        return _read_json_array(path, sniffed)
+        return _read_json_array(path, sniffed, position)
     from dqe.io.parquet import read_rows
 
     return read_rows(path, label)
@@ -265,9 +290,10 @@ def _checked(number: int, data: bytes, line: bytes, encoding: str, obj: Any, sca
     return Item(number, exact_loads(data) if _LONG_NUMBER in scan else obj)
 
 
-def _read_jsonl(path: Path, sniffed: Sniffed) -> Iterator[Item]:
+def _read_jsonl(path: Path, sniffed: Sniffed, position: Position) -> Iterator[Item]:
     encoding = sniffed.encoding
     with open(path, "rb") as f:
+        position.open(f)
         f.seek(sniffed.bom)
         if encoding == "utf-8":
             for number, line in enumerate(f, start=1):
@@ -294,7 +320,7 @@ def _read_jsonl(path: Path, sniffed: Sniffed) -> Iterator[Item]:
                 yield _parse_line(number, text.encode(), line, encoding)
 
 
-def _read_object(path: Path, sniffed: Sniffed) -> Iterator[Item]:
+def _read_object(path: Path, sniffed: Sniffed, position: Position) -> Iterator[Item]:
     """A file of one JSON object over several lines: one item. Text that is not one object after
     all (JSON Lines whose first record spans lines) is read as JSON Lines, line by line."""
     raw = path.read_bytes()[sniffed.bom :]
@@ -302,7 +328,7 @@ def _read_object(path: Path, sniffed: Sniffed) -> Iterator[Item]:
         data = raw if sniffed.encoding == "utf-8" else raw.decode(sniffed.encoding).encode()
         obj = orjson.loads(data)
     except (orjson.JSONDecodeError, UnicodeDecodeError):
-        yield from _read_jsonl(path, sniffed)
+        yield from _read_jsonl(path, sniffed, position)
         return
     yield _checked(1, data, raw, sniffed.encoding, obj, data.translate(_SCAN))
 
@@ -369,9 +395,10 @@ _TRUNCATED = "truncated JSON array: the file ends before the closing ']'"
 _AFTER = "content after the end of the JSON array"
 
 
-def _read_json_array(path: Path, sniffed: Sniffed) -> Iterator[Item]:
+def _read_json_array(path: Path, sniffed: Sniffed, position: Position) -> Iterator[Item]:
     decoder = json.JSONDecoder(parse_float=parse_float, parse_constant=parse_constant)
     with open(path, "rb") as f:
+        position.open(f)
         f.seek(sniffed.bom)
         text = _ArrayText(f, sniffed.encoding)
         text.more()

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from dqe.errors import InputError, PluginError, RecordError
 from dqe.guard import blame, describe
-from dqe.io.files import read_items, sniff
+from dqe.io.files import Position, read_items, sniff
 from dqe.io.formats.base import Columns, Layout, RecordFormat, RecordLayout, Tags
 from dqe.io.inputs import ANNOTATION, InputFile, resolve_inputs
 from dqe.io.values import Item
@@ -94,6 +94,18 @@ class Reader:
         self.input_format = input_format
         self.inputs = resolve_inputs(inputs)
         self.files = [FileInfo(path=label) for label, _ in self.inputs.sources]
+        self._position = Position()  # in the file being read
+        self._reading = 0  # the input being read
+        sizes = [_size(source) for _, source in self.inputs.sources]
+        # the bytes of the inputs, for progress; None where an input is in memory
+        self.bytes_total = None if None in sizes else sum(sizes)  # type: ignore[arg-type]
+        self._before = [sum(s or 0 for s in sizes[:i]) for i in range(len(sizes))]
+
+    def bytes_read(self) -> int:
+        """How many bytes of the inputs are read so far (0 for inputs in memory)."""
+        if not self._before:
+            return 0
+        return self._before[self._reading] + self._position()
 
     def sha256(self, index: int) -> str | None:
         """The hash of input ``index`` as it was read (None for an in-memory input)."""
@@ -109,7 +121,7 @@ class Reader:
             if sniffed is None:
                 info.note = "empty file"
                 return iter(())
-            return read_items(source.path, sniffed, label)
+            return read_items(source.path, sniffed, label, self._position)
         if _records(source):
             return (Item(i, record) for i, record in enumerate(source, start=1))  # type: ignore[arg-type]
         if isinstance(source, list):
@@ -194,6 +206,7 @@ class Reader:
     def stream(self) -> Iterator[tuple[int, Item, Layout | None]]:
         """Every item of every input in order (the order ``_idx`` counts), with how its file is read."""
         for index in range(len(self.inputs.sources)):
+            self._reading, self._position = index, Position()
             info = self.files[index]
             source = self.inputs.sources[index][1]
             if _records(source):
@@ -235,6 +248,16 @@ class Reader:
                 yield counted()
         if builder.size or idx == 0:
             yield counted()
+
+
+def _size(source: Any) -> int | None:
+    """An input's size in bytes; None for one in memory."""
+    if not isinstance(source, InputFile):
+        return None
+    try:
+        return source.path.stat().st_size
+    except OSError:
+        return 0  # reading it says what is wrong
 
 
 def _records(source: Any) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import itertools
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,7 @@ import polars as pl
 from pydantic import BaseModel, Field
 
 from dqe.engine.batch import ActiveRule
-from dqe.engine.engine import RunResult
+from dqe.engine.engine import RunProgress, RunResult
 from dqe.errors import PluginError
 from dqe.io.inputs import ANNOTATION
 from dqe.io.reader import Reader, record_id
@@ -209,7 +209,13 @@ def _labels(result: RunResult) -> dict[int, dict[str, Any]]:
 
 
 def write_outputs(
-    result: RunResult, reader: Reader, passed: PendingFile, rejected: PendingFile, *, annotate: bool = False
+    result: RunResult,
+    reader: Reader,
+    passed: PendingFile,
+    rejected: PendingFile,
+    *,
+    annotate: bool = False,
+    progress: Callable[[RunProgress], None] | None = None,
 ) -> OutputCounts:
     """Every record of ``reader`` (the run's inputs, read again) into ``passed`` or ``rejected``,
     files of an ``OutputSet`` that the caller commits with the manifest. With ``annotate``,
@@ -259,6 +265,8 @@ def write_outputs(
         if len(chunk) >= _CHUNK:
             write(chunk)
             chunk = []
+            if progress:
+                progress(RunProgress("writing", idx + 1, idx + 1, statuses.size))
     write(chunk)
     if ok.count + bad.count != statuses.size:
         raise RuntimeError(f"an input shrank while filtering: {ok.count + bad.count} records, {statuses.size} checked")
