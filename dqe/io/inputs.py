@@ -1,7 +1,8 @@
 """What the user named as inputs, resolved once into files that can be read again.
 
-A path names a file, a folder (every .json, .jsonl and .parquet file under it) or ``-`` for
-standard input. A regular file is read where it lies. Anything else (standard input, a pipe
+A path names a file, a folder (every .json, .jsonl and .parquet file under it, and .json and
+.jsonl files compressed with gzip or zstd) or ``-`` for standard input. A regular file is read
+where it lies; a compressed one is decompressed to a spool as it is read. Anything else (standard input, a pipe
 such as ``/dev/stdin`` or ``<(...)``, a named FIFO, a device) can be read only once, so it is
 copied to a temporary spool as it is read, and hashed on the way: every later reading (record
 text for a report, ``dqe filter``'s outputs, the gate manifest's hash) reads the spool, which
@@ -32,6 +33,7 @@ STDIN = "-"
 STDIN_LABEL = "<stdin>"
 ANNOTATION = "_dqe"  # dqe's own field in the records it writes, unless the data has one
 SUFFIXES = (".json", ".jsonl", ".parquet")
+COMPRESSED = (".gz", ".zst")  # after .json or .jsonl: decompressed as they are read
 _COPY_CHUNK = 1 << 20
 
 
@@ -42,6 +44,7 @@ class InputFile:
     label: str
     path: Path
     spooled_sha256: str | None = None  # the hash of a stream, taken as it was copied to ``path``
+    origin: Path | None = None  # the file a spool was decompressed from (an output may not replace it)
 
     @property
     def spooled(self) -> bool:
@@ -154,6 +157,8 @@ def _file(inputs: Inputs, path: Path) -> InputFile:
         raise InputError(f"{label}: no such file") from None
     except OSError as exc:
         raise InputError(f"{label}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISREG(mode) and _compressed(path):
+        return _decompressed(inputs, path)
     if stat.S_ISREG(mode):
         return InputFile(label, path)
     try:
@@ -161,6 +166,36 @@ def _file(inputs: Inputs, path: Path) -> InputFile:
             return inputs.spool(label, stream, path.suffix.lower())
     except OSError as exc:
         raise InputError(f"{label}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _compressed(path: Path) -> bool:
+    suffixes = [s.lower() for s in path.suffixes[-2:]]
+    return len(suffixes) == 2 and suffixes[0] in (".json", ".jsonl") and suffixes[1] in COMPRESSED
+
+
+def _decompressed(inputs: Inputs, path: Path) -> InputFile:
+    """A .json.gz, .jsonl.gz, .json.zst or .jsonl.zst file, decompressed to a spool as it is read."""
+    label, inner = str(path), path.suffixes[-2].lower()
+    try:
+        with open(path, "rb") as raw:
+            if path.suffix.lower() == ".gz":
+                import gzip
+
+                stream: Any = gzip.GzipFile(fileobj=raw)
+            else:
+                try:
+                    import zstandard
+                except ImportError:
+                    raise InputError(
+                        f"{label}: reading zstd needs the zstandard package: pip install zstandard"
+                    ) from None
+                stream = zstandard.ZstdDecompressor().stream_reader(raw)
+            spooled = inputs.spool(label, stream, inner)
+    except InputError:
+        raise
+    except Exception as exc:  # a damaged file: gzip, zlib and zstd each raise their own
+        raise InputError(f"{label}: cannot be decompressed ({type(exc).__name__}: {exc})") from None
+    return InputFile(label, spooled.path, spooled.spooled_sha256, origin=path)
 
 
 def expand(path: Path) -> list[Path]:
@@ -175,10 +210,12 @@ def expand(path: Path) -> list[Path]:
     for folder, _dirs, names in os.walk(path, onerror=fail):
         for name in names:
             candidate = Path(folder) / name
-            if candidate.suffix.lower() in SUFFIXES and candidate.is_file():
+            if (candidate.suffix.lower() in SUFFIXES or _compressed(candidate)) and candidate.is_file():
                 found.append(candidate)
     if not found:
-        raise InputError(f"{path}: folder holds no .json, .jsonl or .parquet files")
+        raise InputError(
+            f"{path}: folder holds no .json, .jsonl or .parquet files (nor .json or .jsonl ones gzipped or zstd)"
+        )
     return sorted(found)
 
 
@@ -219,5 +256,6 @@ def refuse_overwriting(outputs: dict[str, Path], inputs: Iterable[Path]) -> None
 
 
 def input_paths(inputs: Inputs) -> list[Path]:
-    """The files of ``inputs`` that lie on disk (spools are dqe's own, never an output)."""
-    return [f.path for f in inputs.files if not f.spooled]
+    """The files of ``inputs`` that lie on disk: the compressed file a spool was read from, never
+    a spool itself (dqe's own, never an output)."""
+    return [f.origin or f.path for f in inputs.files if f.origin or not f.spooled]

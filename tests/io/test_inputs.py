@@ -138,3 +138,46 @@ def test_an_unreadable_folder_inside_an_input_folder_stops_the_run(tmp_path, mon
         dqe.check(tmp_path / "data")
     result = CliRunner().invoke(main, ["check", str(tmp_path / "data")])
     assert result.exit_code == 2 and "folder cannot be read" in result.output
+
+
+def _gzipped(path, records):
+    import gzip
+
+    path.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in records).encode()))
+    return path
+
+
+def test_gzipped_json_lines_are_read_as_they_are_named_and_found_in_folders(tmp_path):
+    records = [{"instruction": f"Say {i}.", "output": f"{i}."} for i in range(3)]
+    _gzipped(tmp_path / "part-1.jsonl.gz", records)
+    (tmp_path / "notes.txt.gz").write_bytes(b"not data")  # not .json or .jsonl inside: not an input
+    report = dqe.check(tmp_path)
+    assert [(f.path, f.records, f.container) for f in report.files] == [(str(tmp_path / "part-1.jsonl.gz"), 3, "jsonl")]
+    assert report.records["source"].to_list() == [f"{tmp_path / 'part-1.jsonl.gz'}:{i}" for i in (1, 2, 3)]
+
+
+def test_a_damaged_gzip_file_is_named(tmp_path):
+    whole = _gzipped(tmp_path / "whole.jsonl.gz", [{"instruction": "Hi.", "output": "Hello."}] * 50)
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole.read_bytes()[:40])
+    with pytest.raises(InputError, match=r"cut.jsonl.gz: cannot be decompressed \(EOFError"):
+        dqe.check(cut)
+
+
+def test_an_output_may_not_replace_a_compressed_input(tmp_path):
+    data = _gzipped(tmp_path / "data.jsonl.gz", [{"instruction": "Hi.", "output": "Hello."}])
+    with pytest.raises(InputError, match="is an input: refusing to overwrite it"):
+        dqe.filter(data, passed=data, rejected=tmp_path / "bad.jsonl")
+
+
+def test_zstd_needs_its_package_or_reads_like_gzip(tmp_path):
+    path = tmp_path / "data.jsonl.zst"
+    try:
+        import zstandard
+    except ImportError:
+        path.write_bytes(b"(\xb5/\xfd")
+        with pytest.raises(InputError, match="data.jsonl.zst: reading zstd needs the zstandard package"):
+            dqe.check(path)
+        return
+    path.write_bytes(zstandard.ZstdCompressor().compress(b'{"instruction": "Hi.", "output": "Hello."}\n'))
+    assert dqe.check(path).summary.records == 1
