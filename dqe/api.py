@@ -67,7 +67,7 @@ def make_engine(
 def guard_outputs(engine: Engine, source: Any, outputs: dict[str, Path]) -> Inputs:
     """``source`` resolved, once any output that would replace an input has been refused: a
     data file, the config file or an --against set (an ``InputError``, exit code 2)."""
-    inputs = resolve_inputs(source)
+    inputs = resolve_inputs(source, engine.loaded.config.exclude)
     read = input_paths(inputs)
     if engine.loaded.path is not None:
         read.append(engine.loaded.path)

@@ -139,6 +139,12 @@ def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="Record format of every input (alpaca, sharegpt, openai); default: detected per file.",
         ),
         click.option(
+            "--exclude",
+            multiple=True,
+            metavar="GLOB",
+            help="Leave files out of input folders: a glob matched against each file's path and name (repeatable).",
+        ),
+        click.option(
             "--workers",
             type=click.IntRange(min=0),
             help="Worker processes (0, the default: one per core for inputs over 64 MB whose rules cost more than reading; 1: none).",
@@ -176,6 +182,7 @@ def overrides_of(kw: dict[str, Any]) -> dict[str, Any]:
         "input_format": kw.pop("input_format"),
         "columns": pairs(kw.pop("columns"), "--columns"),
         "workers": kw.pop("workers"),
+        "exclude": list(kw.pop("exclude")) or None,
         # Paths given on the command line are relative to here, not to the config file.
         "against": [str(p.resolve()) for p in kw.pop("against", ())] or None,
     }

@@ -62,6 +62,9 @@ class Config(BaseModel):
     against: list[str] = Field(
         default_factory=list
     )  # evaluation sets that training records must not leak into (DQ403); relative to the config
+    # files of an input folder to leave out: glob patterns matched against each file's path and
+    # its name ("dataset_info.json", "*/eval/*"); files named on the command line are always read
+    exclude: list[str] = Field(default_factory=list)
     batch_size: int = Field(10_000, ge=1)
     workers: int = Field(0, ge=0)  # worker processes; 0: one per core for large inputs with costly rules
     findings_per_rule: int = Field(20, ge=0)  # findings kept per rule in reports (sampled)

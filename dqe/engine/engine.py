@@ -198,7 +198,7 @@ class Engine:
     def run(self, inputs: Any, progress: Callable[[RunProgress], None] | None = None) -> RunResult:
         """Check ``inputs`` (paths, records, a frame, or ``Inputs`` resolved before); ``progress``
         hears where the run is after each batch and when the data-set rules start."""
-        inputs = resolve_inputs(inputs)
+        inputs = resolve_inputs(inputs, self.loaded.config.exclude)
         reader = self.reader(inputs)
         self.context.files = reader.files
         timings: dict[str, float] = defaultdict(float)

@@ -22,6 +22,7 @@ import tempfile
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +102,9 @@ class Inputs:
         return InputFile(label, target, digest.hexdigest())
 
 
-def resolve_inputs(inputs: Any) -> Inputs:
+def resolve_inputs(inputs: Any, exclude: Sequence[str] = ()) -> Inputs:
     """``inputs`` (paths, a list of dicts, a list of ``Record``s or a polars frame) resolved; an
-    ``Inputs`` is kept."""
+    ``Inputs`` is kept. ``exclude``: glob patterns of files to leave out of folders."""
     if isinstance(inputs, Inputs):
         return inputs
     resolved = Inputs()
@@ -141,7 +142,7 @@ def resolve_inputs(inputs: Any) -> Inputs:
                 raise InputError("'-' reads standard input, which is a terminal here: pipe the data in")
             resolved.sources.append((STDIN_LABEL, resolved.spool(STDIN_LABEL, sys.stdin.buffer, "")))
             continue
-        for path in expand(Path(item)):
+        for path in expand(Path(item), exclude):
             resolved.sources.append((str(path), _file(resolved, path)))
     if not resolved.sources:
         raise InputError("no input given")
@@ -198,8 +199,9 @@ def _decompressed(inputs: Inputs, path: Path) -> InputFile:
     return InputFile(label, spooled.path, spooled.spooled_sha256, origin=path)
 
 
-def expand(path: Path) -> list[Path]:
-    """A folder's data files, sorted; a folder that cannot be listed is an error, not skipped."""
+def expand(path: Path, exclude: Sequence[str] = ()) -> list[Path]:
+    """A folder's data files, sorted, but those whose path or name matches a pattern of
+    ``exclude``; a folder that cannot be listed is an error, not skipped."""
     if not path.is_dir():
         return [path]
 
@@ -212,6 +214,7 @@ def expand(path: Path) -> list[Path]:
             candidate = Path(folder) / name
             if (candidate.suffix.lower() in SUFFIXES or _compressed(candidate)) and candidate.is_file():
                 found.append(candidate)
+    found = [f for f in found if not any(fnmatch(str(f), p) or fnmatch(f.name, p) for p in exclude)]
     if not found:
         raise InputError(
             f"{path}: folder holds no .json, .jsonl or .parquet files (nor .json or .jsonl ones gzipped or zstd)"

@@ -12,6 +12,7 @@ import hashlib
 import itertools
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
@@ -159,7 +160,8 @@ class Reader:
             if info.container == "object" and all(isinstance(v, dict) for obj in objects for v in obj.values()):
                 raise InputError(
                     f"{info.path}: one JSON object of named objects ({keys}), not records: a description of data "
-                    "sets such as LLaMA-Factory's dataset_info.json; name the data files instead of it"
+                    f"sets such as LLaMA-Factory's dataset_info.json; leave it out with --exclude {Path(info.path).name} "
+                    "(or exclude = [...] in the config)"
                 )
             raise InputError(
                 f"{info.path}: unknown record format (keys seen: {keys}); expected one of "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+from pathlib import Path
 
 import pytest
 
@@ -248,6 +249,8 @@ def test_a_file_describing_data_sets_is_named_not_read_as_malformed_lines(tmp_pa
     (tmp_path / "data.jsonl").write_text(json.dumps({"instruction": "Hi.", "output": "Hello."}) + "\n")
     with pytest.raises(InputError, match=r"dataset_info.json: one JSON object of named objects \(alpaca_en_demo"):
         dqe.check(tmp_path)
+    report = dqe.check(tmp_path, exclude=["dataset_info.json"])  # as the message says
+    assert [Path(f.path).name for f in report.files] == ["data.jsonl"]
 
 
 def test_json_lines_stay_json_lines_and_objects_run_together_lose_nothing(tmp_path):

@@ -181,3 +181,15 @@ def test_zstd_needs_its_package_or_reads_like_gzip(tmp_path):
         return
     path.write_bytes(zstandard.ZstdCompressor().compress(b'{"instruction": "Hi.", "output": "Hello."}\n'))
     assert dqe.check(path).summary.records == 1
+
+
+def test_exclude_leaves_files_out_of_folders_by_name_or_path(tmp_path):
+    for name in ("train/a.jsonl", "train/b.jsonl", "eval/c.jsonl"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(json.dumps({"instruction": "Hi.", "output": "Hello."}) + "\n")
+    names = lambda report: sorted(os.path.relpath(f.path, tmp_path) for f in report.files)  # noqa: E731
+    assert names(dqe.check(tmp_path, exclude=["b.jsonl", "*/eval/*"])) == ["train/a.jsonl"]
+    named = dqe.check([tmp_path / "eval" / "c.jsonl"], exclude=["*/eval/*"])  # a file named is always read
+    assert names(named) == ["eval/c.jsonl"]
+    result = CliRunner().invoke(main, ["check", str(tmp_path), "--exclude", "*/train/*", "--format", "json"])
+    assert [os.path.relpath(f["path"], tmp_path) for f in json.loads(result.output)["files"]] == ["eval/c.jsonl"]
