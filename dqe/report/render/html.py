@@ -253,6 +253,9 @@ def render_html(report: Report, sections: Sequence[ReportSection] | None = None)
         pass_rate=s.passed / s.records if s.records else None,
         plots=plots,
         rule_plot=_rule_plot(report),
+        # the rules that found something (or were skipped) first; the rest folded away
+        shown=[r for r in report.rules if r.failed or r.errors or r.skipped],
+        quiet=[r for r in report.rules if not (r.failed or r.errors or r.skipped)],
         other_sections=_other_sections(report, {s.key for s in sections}),
         records=records,
         failing_total=failing_total,

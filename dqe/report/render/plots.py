@@ -152,7 +152,11 @@ def share_bars(
                 )
                 fig.legend(loc="outside lower right")
         for i, share in enumerate(shares):
-            text = f"{share * 100:.1f}%" + (f"  {notes[i]}" if notes and notes[i] else "")
+            note = notes[i] if notes and notes[i] else ""
+            # shares under 1% go unlabelled (their bar says it): dozens of "0.2%" labels bury the marks
+            text = note if share < 0.01 else f"{share * 100:.1f}%" + (f"  {note}" if note else "")
+            if not text:
+                continue
             ax.annotate(
                 text, xy=(share, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8, color=INK
             )
@@ -183,7 +187,7 @@ def paired_bars(
         ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.set_xlabel("records")
         ax.grid(axis="y", visible=False)
-        ax.legend(loc="lower right")
+        fig.legend(loc="outside lower right")  # below the axes: inside, it covered the longest bars
         if title:
             ax.set_title(title)
         return svg_uri(fig)

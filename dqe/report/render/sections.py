@@ -181,6 +181,7 @@ def _cot_plot(report: Report) -> Plot | None:
 
 
 def _duplicate_plot(report: Report) -> Plot | None:
+    from dqe.report.render.common import relative_source
     from dqe.report.render.plots import count_bars
 
     section = report.dataset.get("duplicates")
@@ -196,7 +197,8 @@ def _duplicate_plot(report: Report) -> Plot | None:
         for example in (cluster.get("examples") or [])[:3]:
             if isinstance(example, dict):
                 text = str(example.get("text", ""))
-                rows.append((label, str(example.get("source", "")), text[:400] + ("…" if len(text) > 400 else "")))
+                source = relative_source(str(example.get("source", "")))
+                rows.append((label, source, text[:400] + ("…" if len(text) > 400 else "")))
     return Plot(
         key="duplicates",
         title="Largest duplicate clusters",

@@ -158,3 +158,15 @@ def test_plot_text_keeps_chinese_as_text(full_report):
     page = Page(render_html(full_report))
     svg = svg_of(next(i["src"] for i in page.all("img") if "categor" in i["alt"]))
     assert re.search(r"<text[^>]*>文言文翻译</text>", svg)
+
+
+def test_rules_that_found_nothing_are_folded_below_those_that_did():
+    report = dqe.check([{"instruction": "Say hi.", "output": ""}, {"instruction": "Say hi.", "output": "Hi."}])
+    html = render_html(report)
+    before, quiet = html.split('<details class="quiet-rules"', 1)
+    loud = {r.code for r in report.rules if r.failed or r.errors or r.skipped}
+    nothing = [r.code for r in report.rules if r.code not in loud]
+    assert loud and nothing
+    assert all(f'data-code="{code}"' in before for code in loud)
+    assert not any(f'data-code="{code}"' in before for code in nothing)
+    assert f"{len(nothing)} rules found nothing: {', '.join(nothing)}" in quiet
