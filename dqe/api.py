@@ -19,7 +19,7 @@ from dqe.engine.config import Config, LoadedConfig, kebab_case, load_config, val
 from dqe.engine.context import loaded_dir
 from dqe.engine.engine import Engine, RunProgress
 from dqe.engine.plugins import load_plugins
-from dqe.errors import RecordError
+from dqe.errors import InputError, RecordError
 from dqe.io.formats.base import Layout
 from dqe.io.inputs import Inputs, expand, input_paths, refuse_overwriting, resolve_inputs
 from dqe.io.writers import ObjectWriter, OutputSet
@@ -113,6 +113,9 @@ def filter(  # noqa: A001 - dqe.filter is the command's name
     manifest = manifest_path(passed)
     inputs = guard_outputs(engine, source, {"--passed": passed, "--rejected": rejected, "the gate manifest": manifest})
     result = engine.run(inputs, progress)
+    unread = [f for f in result.files if f.error]
+    if unread:  # its records cannot be written anywhere: no outputs rather than outputs without them
+        raise InputError(f"{unread[0].path}: {unread[0].error}; no output was written")
     recorded = {kebab_case(k): v for k, v in overrides.items() if v is not None}
     with OutputSet() as files:
         ok, bad = files.open(passed), files.open(rejected)

@@ -27,6 +27,11 @@ class InputError(Exception):
     """An input that cannot be read at all: a missing file, an unknown format (exit code 2)."""
 
 
+class NotDataError(InputError):
+    """A file that is clearly not records, such as a description of data sets: left out of a
+    folder with a note, an error when named on its own."""
+
+
 class RecordError(ValueError):
     """A record that cannot be read as its format; the message names the field at fault."""
 

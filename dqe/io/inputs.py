@@ -21,7 +21,7 @@ import sys
 import tempfile
 import weakref
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ class InputFile:
     path: Path
     spooled_sha256: str | None = None  # the hash of a stream, taken as it was copied to ``path``
     origin: Path | None = None  # the file a spool was decompressed from (an output may not replace it)
+    in_folder: bool = False  # found in a folder named as input: one that cannot be read does not stop the rest
 
     @property
     def spooled(self) -> bool:
@@ -142,8 +143,10 @@ def resolve_inputs(inputs: Any, exclude: Sequence[str] = ()) -> Inputs:
                 raise InputError("'-' reads standard input, which is a terminal here: pipe the data in")
             resolved.sources.append((STDIN_LABEL, resolved.spool(STDIN_LABEL, sys.stdin.buffer, "")))
             continue
+        folder = Path(item).is_dir()
         for path in expand(Path(item), exclude):
-            resolved.sources.append((str(path), _file(resolved, path)))
+            found = _file(resolved, path)
+            resolved.sources.append((str(path), replace(found, in_folder=True) if folder else found))
     if not resolved.sources:
         raise InputError("no input given")
     return resolved

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import orjson
 from pydantic import BaseModel
 
-from dqe.errors import InputError, PluginError, RecordError
+from dqe.errors import InputError, NotDataError, PluginError, RecordError
 from dqe.guard import blame, describe
 from dqe.io.files import Position, read_items, sniff
 from dqe.io.formats.base import Columns, Layout, RecordFormat, RecordLayout, Tags
@@ -39,6 +39,7 @@ class FileInfo(BaseModel):
     records: int = 0  # items read, valid or not
     invalid: int = 0
     note: str | None = None
+    error: str | None = None  # why a file of a folder could not be read; the others were (exit code 2)
 
 
 class InvalidRecord(NamedTuple):
@@ -158,7 +159,7 @@ class Reader:
         if fmt is None:
             keys = ", ".join(sorted({k for obj in objects for k in obj})[:12])
             if info.container == "object" and all(isinstance(v, dict) for obj in objects for v in obj.values()):
-                raise InputError(
+                raise NotDataError(
                     f"{info.path}: one JSON object of named objects ({keys}), not records: a description of data "
                     f"sets such as LLaMA-Factory's dataset_info.json; leave it out with --exclude {Path(info.path).name} "
                     "(or exclude = [...] in the config)"
@@ -214,12 +215,23 @@ class Reader:
             if _records(source):
                 yield from self._records(index)
                 continue
-            items = self._items(index)
             try:
-                sample = list(itertools.islice(items, _DETECT_SAMPLE))
-            except OSError as exc:
-                raise InputError(f"{info.path}: cannot be read ({exc.strerror or exc})") from None
-            layout = self._layout(sample, info)
+                items = self._items(index)
+                try:
+                    sample = list(itertools.islice(items, _DETECT_SAMPLE))
+                except OSError as exc:
+                    raise InputError(f"{info.path}: cannot be read ({exc.strerror or exc})") from None
+                layout = self._layout(sample, info)
+            except InputError as exc:
+                if not (isinstance(source, InputFile) and source.in_folder):
+                    raise
+                # one file of a folder: set aside with its reason, the others still read
+                if isinstance(exc, NotDataError):
+                    info.note = f"left out: {exc}".replace(f"{info.path}: ", "", 1)
+                else:
+                    info.error = str(exc).replace(f"{info.path}: ", "", 1)
+                info.records = 0
+                continue
             info.format = layout.name if layout else None
             try:
                 for item in itertools.chain(sample, items):

@@ -131,8 +131,9 @@ class Report(BaseModel):
 
     @property
     def exit_code(self) -> int:
-        """0 when the gate passes, 1 when it fails, 2 when a rule raised (the check is incomplete)."""
-        if self.errors:
+        """0 when the gate passes, 1 when it fails, 2 when a rule raised or a file of a folder could
+        not be read (the check is incomplete)."""
+        if self.errors or any(f.error for f in self.files):
             return 2
         return 0 if self.summary.gate == "pass" else 1
 

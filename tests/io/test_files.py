@@ -241,15 +241,20 @@ def test_one_object_over_several_lines_is_one_record(tmp_path):
     assert (item.line, item.obj["id"]) == (1, 12345678901234567890)  # integers of any size, exactly
 
 
-def test_a_file_describing_data_sets_is_named_not_read_as_malformed_lines(tmp_path):
-    """LLaMA-Factory's dataset_info.json in a data folder: one object of named objects, a usage
-    error naming the file (exit code 2), not hundreds of 'malformed JSON' records."""
+def test_a_file_describing_data_sets_is_left_out_of_its_folder_and_named_alone(tmp_path):
+    """LLaMA-Factory's dataset_info.json: one object of named objects, not hundreds of
+    'malformed JSON' records. In a folder it is left out, saying so; named alone it is a usage
+    error naming the file (exit code 2), and --exclude leaves it out without a word."""
     info = {"alpaca_en_demo": {"file_name": "alpaca_en_demo.json"}, "identity": {"file_name": "identity.json"}}
     (tmp_path / "dataset_info.json").write_text(json.dumps(info, indent=2))
     (tmp_path / "data.jsonl").write_text(json.dumps({"instruction": "Hi.", "output": "Hello."}) + "\n")
+    report = dqe.check(tmp_path)
+    left_out = next(f for f in report.files if f.path.endswith("dataset_info.json"))
+    assert left_out.records == 0 and left_out.note.startswith("left out: one JSON object of named objects")
+    assert report.summary.records == 1 and report.exit_code == 0
     with pytest.raises(InputError, match=r"dataset_info.json: one JSON object of named objects \(alpaca_en_demo"):
-        dqe.check(tmp_path)
-    report = dqe.check(tmp_path, exclude=["dataset_info.json"])  # as the message says
+        dqe.check(tmp_path / "dataset_info.json")
+    report = dqe.check(tmp_path, exclude=["dataset_info.json"])
     assert [Path(f.path).name for f in report.files] == ["data.jsonl"]
 
 

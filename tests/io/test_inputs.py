@@ -79,6 +79,7 @@ def test_parquet_on_standard_input(tmp_path):
         "records": 2,
         "invalid": 0,
         "note": None,
+        "error": None,
     }
 
 
@@ -193,3 +194,19 @@ def test_exclude_leaves_files_out_of_folders_by_name_or_path(tmp_path):
     assert names(named) == ["eval/c.jsonl"]
     result = CliRunner().invoke(main, ["check", str(tmp_path), "--exclude", "*/train/*", "--format", "json"])
     assert [os.path.relpath(f["path"], tmp_path) for f in json.loads(result.output)["files"]] == ["eval/c.jsonl"]
+
+
+def test_a_file_of_a_folder_that_cannot_be_read_is_reported_and_the_rest_checked(tmp_path):
+    (tmp_path / "a.jsonl").write_text(json.dumps({"instruction": "Hi.", "output": "Hello."}) + "\n")
+    (tmp_path / "notes.json").write_text("these are notes, not JSON\n")
+    report = dqe.check(tmp_path)
+    [bad] = [f for f in report.files if f.error]
+    assert bad.path.endswith("notes.json") and bad.error.startswith("unknown format: expected JSON Lines")
+    assert report.summary.records == 1 and report.exit_code == 2  # checked, but incomplete
+    result = CliRunner().invoke(main, ["check", str(tmp_path), "--no-progress"])
+    assert result.exit_code == 2 and "1 file could not be read (above) · 1 records" in result.output
+    with pytest.raises(InputError, match=r"notes.json: unknown format.*no output was written"):
+        dqe.filter(tmp_path, passed=tmp_path.parent / "ok.jsonl", rejected=tmp_path.parent / "bad.jsonl")
+    assert not (tmp_path.parent / "ok.jsonl").exists()
+    with pytest.raises(InputError, match="notes.json: unknown format"):  # a file named on its own stops the run
+        dqe.check(tmp_path / "notes.json")

@@ -44,7 +44,7 @@ def files_table(report: Report) -> Table:
             escape(kind),
             _n(f.records),
             _n(f.invalid) if f.invalid else "",
-            Text(visible(f.note or "")),
+            Text(f"cannot be read: {visible(f.error)}", style="bold red") if f.error else Text(visible(f.note or "")),
         )
     return table
 
@@ -195,7 +195,13 @@ def warnings_block(report: Report) -> Group | None:
 
 def summary_line(report: Report) -> Text:
     s = report.summary
+    unread = sum(1 for f in report.files if f.error)
     return Text.assemble(
+        *(
+            ((f"{unread:,} file{'s' if unread > 1 else ''} could not be read (above)", "bold red"), " · ")
+            if unread
+            else ()
+        ),
         (f"{s.records:,} records", "bold"),
         " · ",
         (f"{s.passed:,} passed", "green"),
