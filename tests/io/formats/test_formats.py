@@ -8,6 +8,7 @@ from dqe.errors import RecordError
 from dqe.io.formats.alpaca import Alpaca
 from dqe.io.formats.base import Columns, Tags
 from dqe.io.formats.openai import OpenAI
+from dqe.io.formats.selfinstruct import SelfInstruct
 from dqe.io.formats.sharegpt import ShareGPT
 from dqe.records import Record, Turn
 
@@ -227,3 +228,38 @@ def test_openai_tool_calls_as_content_parts_are_tool_call_turns():
     )
     assert n.roles == ["user", "tool_call", "tool", "assistant"]
     assert n.contents[1] == call
+
+
+TASK = {
+    "id": "seed_task_7",
+    "instruction": "Classify the sentiment.\nAnswer with one word.",
+    "instances": [{"input": "I love it", "output": "positive"}, {"input": "Awful.", "output": "negative"}],
+    "is_classification": True,
+}
+
+
+def test_self_instruct_instances_are_the_exchanges_of_one_task():
+    n = SelfInstruct().normalize(TASK, C, T)
+    assert n.roles == ["user", "assistant", "user", "assistant"]
+    assert n.contents[2:] == ["Classify the sentiment.\nAnswer with one word.\nAwful.", "negative"]
+    turns = [Turn(role=r, content=c) for r, c in zip(n.roles, n.contents, strict=True)]
+    assert SelfInstruct().denormalize(Record(turns=turns, original=TASK), C, T) == {
+        k: TASK[k] for k in ("instruction", "instances")
+    }
+    assert SelfInstruct().denormalize(Record(turns=turns), C, T)["instruction"] == TASK["instruction"]
+
+
+@pytest.mark.parametrize(
+    ("instances", "message"),
+    [([], "field 'instances' is empty"), ([{"input": "x"}], r"instances\[0\]: missing field 'output'")],
+)
+def test_self_instruct_errors_name_the_instance(instances, message):
+    with pytest.raises(RecordError, match=message):
+        SelfInstruct().normalize({**TASK, "instances": instances}, C, T)
+
+
+def test_a_file_of_self_instruct_tasks_is_read_as_such(write_jsonl):
+    import dqe
+
+    report = dqe.check(write_jsonl([TASK, {**TASK, "id": "seed_task_8"}]), select=["DQ001"])
+    assert report.files[0].format == "self-instruct" and report.summary.invalid == 0
