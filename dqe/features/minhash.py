@@ -35,7 +35,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from datasketch import MinHashLSH
 
 from dqe.features.text import TURN_SEPARATOR
 
@@ -355,6 +354,8 @@ class Bands:
         bands: int | None = None,
         weights: tuple[float, float] = (0.5, 0.5),
     ):
+        from datasketch import MinHashLSH  # here: it imports scipy, a second of every dqe start
+
         params = None if bands is None else (bands, bins // bands)
         lsh = MinHashLSH(threshold=threshold, num_perm=bins, weights=weights, params=params)
         self.bins = bins
