@@ -25,7 +25,7 @@ import orjson
 from dqe.errors import InputError
 from dqe.io.values import MAX_DEPTH, TOO_DEEP, Item, NotAFloat, exact_loads, parse_constant, parse_float, too_deep
 
-Container = Literal["jsonl", "json", "object", "parquet"]  # "json": an array; "object": one object
+Container = Literal["jsonl", "json", "object", "parquet", "arrow"]  # "json": an array; "object": one object
 
 # Deepest nesting of a record (the record itself is level 1): below orjson's limit for writing
 # (254), so that every record read can be hashed and written back.
@@ -144,13 +144,15 @@ def sniff(path: Path, label: str | None = None) -> Sniffed | None:
         return None
     if suffix == ".parquet":
         raise InputError(f"{name}: not a Parquet file (no PAR1 magic bytes)")
+    if suffix == ".arrow":
+        return Sniffed("arrow")
     if suffix in (".jsonl", ".ndjson"):
         return Sniffed("jsonl", encoding, bom)
     if text[:1] == "[":
         return Sniffed("json", encoding, bom)
     lines = text.splitlines()
-    # JSON Lines whose first line is damaged still has objects on the lines after it
-    later = any(line.lstrip()[:1] == "{" for line in lines[1:20])
+    # JSON Lines whose first line is damaged still has whole objects on the lines after it
+    later = any(line.lstrip()[:1] == "{" and _whole(line) for line in lines[1:20])
     if text[:1] == "{" and not later and len(lines) > 1 and not _whole(lines[0]):
         return Sniffed("object", encoding, bom)  # one object over several lines: a record, or a config
     if text[:1] == "{" or later:
@@ -201,6 +203,10 @@ def read_items(
         return _read_object(path, sniffed, position)
     if sniffed.container == "json":
         return _read_json_array(path, sniffed, position)
+    if sniffed.container == "arrow":
+        from dqe.io.arrow import read_arrow
+
+        return read_arrow(path, label)
     from dqe.io.parquet import read_rows
 
     return read_rows(path, label)

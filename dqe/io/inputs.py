@@ -33,7 +33,7 @@ from dqe.records import Record
 STDIN = "-"
 STDIN_LABEL = "<stdin>"
 ANNOTATION = "_dqe"  # dqe's own field in the records it writes, unless the data has one
-SUFFIXES = (".json", ".jsonl", ".parquet")
+SUFFIXES = (".json", ".jsonl", ".parquet", ".arrow")
 COMPRESSED = (".gz", ".zst")  # after .json or .jsonl: decompressed as they are read
 _COPY_CHUNK = 1 << 20
 

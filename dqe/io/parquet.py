@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from dqe.errors import InputError
-from dqe.io.values import MAX_DEPTH, TOO_DEEP, Item, dumps, exact_loads, too_deep
+from dqe.io.values import MAX_DEPTH, TOO_DEEP, Item, dtype_depth, dumps, exact_loads, too_deep
 
 if TYPE_CHECKING:
     import polars as pl
@@ -115,14 +115,6 @@ def encode(rows: list[dict[str, Any]]) -> bytes:
     return buffer.getvalue()
 
 
-def _depth(dtype: pl.DataType) -> int:
-    """Levels of nesting a column of ``dtype`` adds (a string: 0, a list of structs: 2)."""
-    inner = [f.dtype for f in dtype.fields] if hasattr(dtype, "fields") else []
-    if hasattr(dtype, "inner") and dtype.inner is not None:
-        inner = [dtype.inner]
-    return 1 + max(map(_depth, inner), default=0) if dtype.is_nested() else 0
-
-
 def read_rows(path: Path, label: str | None = None) -> Iterator[Item]:
     """Every row of a Parquet file as an item, numbered from 1; a file dqe wrote gives back its
     JSON-text fields as values and leaves absent fields out. A row nested deeper than
@@ -143,7 +135,7 @@ def read_rows(path: Path, label: str | None = None) -> Iterator[Item]:
             frame = pl.scan_parquet(path).slice(offset, _ROWS).collect()
         except Exception as exc:
             raise InputError(f"{name}: cannot be read as Parquet from row {offset + 1} ({exc})") from None
-        deep_columns = 1 + max((_depth(t) for t in frame.schema.values()), default=0) > MAX_DEPTH
+        deep_columns = 1 + max((dtype_depth(t) for t in frame.schema.values()), default=0) > MAX_DEPTH
         for i, row in enumerate(frame.iter_rows(named=True), start=offset + 1):
             deep = deep_columns
             if absent:

@@ -158,11 +158,11 @@ class Reader:
                 fmt = self._vote(objects, fitted, info.path)
         if fmt is None:
             keys = ", ".join(sorted({k for obj in objects for k in obj})[:12])
-            if info.container == "object" and all(isinstance(v, dict) for obj in objects for v in obj.values()):
+            if len(sample) == 1 and len(objects) == 1 and _describes_data(objects[0]):
                 raise NotDataError(
-                    f"{info.path}: one JSON object of named objects ({keys}), not records: a description of data "
-                    f"sets such as LLaMA-Factory's dataset_info.json; leave it out with --exclude {Path(info.path).name} "
-                    "(or exclude = [...] in the config)"
+                    f"{info.path}: one JSON object describing data sets ({keys}), not records: such as "
+                    "LLaMA-Factory's dataset_info.json or a Hugging Face datasets folder's dataset_info.json and "
+                    f"state.json; leave it out with --exclude {Path(info.path).name} (or exclude = [...] in the config)"
                 )
             raise InputError(
                 f"{info.path}: unknown record format (keys seen: {keys}); expected one of "
@@ -262,6 +262,24 @@ class Reader:
                 yield counted()
         if builder.size or idx == 0:
             yield counted()
+
+
+def _describes_data(obj: dict[str, Any]) -> bool:
+    """Whether one JSON object is a description of data sets, not a record: LLaMA-Factory's
+    dataset_info.json (an object of named objects), or the dataset_info.json and state.json that
+    Hugging Face datasets' save_to_disk writes beside its Arrow files (and dataset_dict.json,
+    the list of its splits)."""
+    keys = set(obj)
+    return (
+        keys == {"splits"}
+        or bool(obj)
+        and all(isinstance(v, dict) for v in obj.values())
+        or "_data_files" in keys
+        or (
+            isinstance(obj.get("features"), dict)
+            and any(isinstance(f, dict) and "_type" in f for f in obj["features"].values())
+        )
+    )
 
 
 def _size(source: Any) -> int | None:

@@ -62,3 +62,11 @@ def dumps(obj: Any) -> bytes:
         return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:
         return json.dumps(obj, ensure_ascii=True, separators=(",", ":"), default=str).encode()
+
+
+def dtype_depth(dtype: Any) -> int:
+    """Levels of nesting a column of ``dtype`` adds (a string: 0, a list of structs: 2)."""
+    inner = [f.dtype for f in dtype.fields] if hasattr(dtype, "fields") else []
+    if hasattr(dtype, "inner") and dtype.inner is not None:
+        inner = [dtype.inner]
+    return 1 + max(map(dtype_depth, inner), default=0) if dtype.is_nested() else 0

@@ -250,9 +250,9 @@ def test_a_file_describing_data_sets_is_left_out_of_its_folder_and_named_alone(t
     (tmp_path / "data.jsonl").write_text(json.dumps({"instruction": "Hi.", "output": "Hello."}) + "\n")
     report = dqe.check(tmp_path)
     left_out = next(f for f in report.files if f.path.endswith("dataset_info.json"))
-    assert left_out.records == 0 and left_out.note.startswith("left out: one JSON object of named objects")
+    assert left_out.records == 0 and left_out.note.startswith("left out: one JSON object describing data sets")
     assert report.summary.records == 1 and report.exit_code == 0
-    with pytest.raises(InputError, match=r"dataset_info.json: one JSON object of named objects \(alpaca_en_demo"):
+    with pytest.raises(InputError, match=r"dataset_info.json: one JSON object describing data sets \(alpaca_en_demo"):
         dqe.check(tmp_path / "dataset_info.json")
     report = dqe.check(tmp_path, exclude=["dataset_info.json"])
     assert [Path(f.path).name for f in report.files] == ["data.jsonl"]

@@ -210,3 +210,28 @@ def test_a_file_of_a_folder_that_cannot_be_read_is_reported_and_the_rest_checked
     assert not (tmp_path.parent / "ok.jsonl").exists()
     with pytest.raises(InputError, match="notes.json: unknown format"):  # a file named on its own stops the run
         dqe.check(tmp_path / "notes.json")
+
+
+def test_a_hugging_face_datasets_folder_is_read_from_its_arrow_files(tmp_path):
+    """What datasets' save_to_disk writes: Arrow files, with dataset_info.json and state.json
+    beside them (and dataset_dict.json above, for several splits), which are left out, saying so."""
+    import polars as pl
+
+    split = tmp_path / "train"
+    split.mkdir()
+    rows = {"instruction": ["Name a colour.", "Say hi."], "input": ["", ""], "output": ["Red.", ""]}
+    pl.DataFrame(rows).write_ipc_stream(split / "data-00000-of-00001.arrow")
+    features = {name: {"dtype": "string", "_type": "Value"} for name in rows}
+    (split / "dataset_info.json").write_text(json.dumps({"citation": "", "features": features}, indent=2))
+    state = {"_data_files": [{"filename": "data-00000-of-00001.arrow"}], "_fingerprint": "f00d", "_split": None}
+    (split / "state.json").write_text(json.dumps(state, indent=2))
+    (tmp_path / "dataset_dict.json").write_text(json.dumps({"splits": ["train"]}))
+    report = dqe.check(tmp_path, select=["DQ001"])
+    by_name = {os.path.basename(f.path): f for f in report.files}
+    assert (by_name["data-00000-of-00001.arrow"].container, by_name["data-00000-of-00001.arrow"].records) == (
+        "arrow",
+        2,
+    )
+    for name in ("dataset_info.json", "state.json", "dataset_dict.json"):
+        assert by_name[name].records == 0 and by_name[name].note.startswith("left out: one JSON object describing")
+    assert report.records["status"].to_list() == ["passed", "rejected"] and report.exit_code in (0, 1)
