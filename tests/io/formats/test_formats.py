@@ -8,6 +8,7 @@ from dqe.errors import RecordError
 from dqe.io.formats.alpaca import Alpaca
 from dqe.io.formats.base import Columns, Tags
 from dqe.io.formats.openai import OpenAI
+from dqe.io.formats.questions import Questions
 from dqe.io.formats.selfinstruct import SelfInstruct
 from dqe.io.formats.sharegpt import ShareGPT
 from dqe.records import Record, Turn
@@ -263,3 +264,12 @@ def test_a_file_of_self_instruct_tasks_is_read_as_such(write_jsonl):
 
     report = dqe.check(write_jsonl([TASK, {**TASK, "id": "seed_task_8"}]), select=["DQ001"])
     assert report.files[0].format == "self-instruct" and report.summary.invalid == 0
+
+
+def test_questions_alone_are_read_as_user_turns():
+    mt_bench = {"question_id": 81, "category": "writing", "turns": ["Compose a blog post.", "Rewrite it in rhymes."]}
+    n = Questions().normalize(mt_bench, C, T)
+    assert (n.roles, n.contents, n.category) == (["user", "user"], mt_bench["turns"], "writing")
+    assert Questions().normalize({"prompt": "What is 2+2?"}, C, T).contents == ["What is 2+2?"]
+    assert not Questions().detect({"instruction": "Hi.", "output": "Hello."}, C, T)  # an answer: Alpaca's
+    assert not Questions().detect({"turns": [{"role": "user"}]}, C, T)

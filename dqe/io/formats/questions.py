@@ -1,0 +1,55 @@
+"""Questions without answers: evaluation sets such as MT-Bench (``turns``, the user's turns of a
+conversation) or a JSONL of prompts (``prompt``, ``question`` or ``instruction`` alone). Read to
+be checked against (``--against``): as training data every record lacks its answer (DQ001)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dqe.errors import RecordError
+from dqe.hookspecs import hookimpl
+from dqe.io.formats.alpaca import SPELLINGS
+from dqe.io.formats.base import Columns, Normalized, RecordFormat, Tags, metadata, text_field
+from dqe.records import Record
+
+TURNS = "turns"
+_ASKS = SPELLINGS["prompt"][1]  # instruction, prompt, question
+_ANSWERS = SPELLINGS["response"][1]  # output, response, completion, answer
+
+
+class Questions(RecordFormat):
+    name = "questions"
+    summary = "questions alone: MT-Bench turns, or a prompt per record (evaluation sets for --against)"
+
+    def detect(self, obj: dict[str, Any], columns: Columns, tags: Tags) -> bool:
+        if any(key in obj for key in (*_ANSWERS, columns.response, "messages", "conversations", "instances")):
+            return False
+        turns = obj.get(TURNS)
+        if isinstance(turns, list):
+            return bool(turns) and all(isinstance(t, str) for t in turns)
+        return sum(key in obj for key in _ASKS) == 1
+
+    def normalize(self, obj: dict[str, Any], columns: Columns, tags: Tags) -> Normalized:
+        if TURNS in obj:
+            turns = obj[TURNS]
+            if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
+                raise RecordError(f"field '{TURNS}' must be a list of strings, the user's turns")
+            asks = list(turns)
+        else:
+            key = next((k for k in _ASKS if k in obj), columns.prompt)
+            asks = [text_field(obj, key, required=True)]
+        return Normalized(None, ["user"] * len(asks), asks, None, *metadata(obj, columns))
+
+    def denormalize(self, record: Record, columns: Columns, tags: Tags) -> dict[str, Any]:
+        asks = [t.content for t in record.turns if t.role == "user"]
+        if not asks or len(asks) != len([t for t in record.turns if t.role != "system"]):
+            raise RecordError("questions hold user turns only")
+        return {TURNS: asks}
+
+    def owned_keys(self, columns: Columns, tags: Tags) -> set[str]:
+        return {TURNS, *_ASKS}
+
+
+@hookimpl
+def dqe_register_formats(register):
+    register(Questions())
