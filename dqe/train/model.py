@@ -90,7 +90,9 @@ def load_base_model(
 ) -> Any:
     """The base model on ``device``, without an adapter (``quantize`` defaults to lora.qlora)."""
     from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # dqe says what it loads; a second bar on stderr says nothing more
     quantize = config.lora.qlora if quantize is None else quantize
     kwargs: dict[str, Any] = {
         "dtype": dtype,
