@@ -54,26 +54,36 @@ UNCERTAIN_BELOW = (0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
 
 
 def extra_frames(folder: Path) -> tuple[pl.DataFrame | None, list[str], list[str]]:
-    """The records of benchmarks/labelled/*.jsonl as one batch frame, with their categories and ids."""
-    rows, categories, ids = [], [], []
+    """The records of benchmarks/labelled/*.jsonl as one batch frame, with their categories and ids.
+    Each source file's records go to a file of their own: the reader finds one format per file."""
+    rows: dict[str, list[str]] = {}
+    labels: dict[str, list[tuple[str, str]]] = {}
     files: dict[str, list] = {}
     for path in sorted(LABELLED.glob("*.jsonl")):
         for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
             label = json.loads(line)
             name = label["ref"]["file"]
             if name not in files:
-                files[name] = json.loads((DATA / name).read_text("utf-8"))
+                text = (DATA / name).read_text("utf-8")
+                files[name] = (
+                    [json.loads(r) for r in text.splitlines() if r.strip()]
+                    if name.endswith(".jsonl")
+                    else json.loads(text)
+                )
             record = dict(files[name][label["ref"]["index"]])
             if "response" in record and "output" not in record:
                 record["output"] = record.pop("response")
-            rows.append(json.dumps(record, ensure_ascii=False))
-            categories.append(label["category"])
-            ids.append(f"{path.name}:{number}:{label['id']}")
+            rows.setdefault(name, []).append(json.dumps(record, ensure_ascii=False))
+            labels.setdefault(name, []).append((label["category"], f"{path.name}:{number}:{label['id']}"))
     if not rows:
         return None, [], []
-    target = folder / "labelled.jsonl"
-    target.write_text("\n".join(rows) + "\n", "utf-8")
-    frames = [batch.frame for batch in Reader(target, load_plugins().formats)]
+    frames, categories, ids = [], [], []
+    for k, name in enumerate(sorted(rows)):
+        target = folder / f"labelled-{k}.jsonl"
+        target.write_text("\n".join(rows[name]) + "\n", "utf-8")
+        frames += [batch.frame for batch in Reader(target, load_plugins().formats)]
+        categories += [c for c, _ in labels[name]]
+        ids += [i for _, i in labels[name]]
     return pl.concat(frames, how="vertical_relaxed"), categories, ids
 
 
