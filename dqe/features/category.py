@@ -255,6 +255,53 @@ def _tests(categories: list[CategorySignals], spaceless: bool, on: str | None = 
     ]
 
 
+# The shape of a question and of its answer, whatever their words: a linear model cannot read
+# "short" or "long" off a log length, so lengths come in bins, each a 0/1 feature.
+ANSWER_BINS = (15, 40, 100, 250, 600, 1500)  # characters: a word, a phrase, a sentence, a paragraph, ...
+WH = r"^\s*(what|who|whom|whose|when|where|which|why|how)\b|^\s*(什么|谁|哪|为什么|为何|如何|怎么|怎样|多少)"
+YES_NO = r"^\s*(is|are|was|were|can|could|do|does|did|should|will|would|has|have|may)\b"
+ASKS = r"[?？]\s*$|[吗呢]\s*[?？。]?\s*$"
+QUOTED = r"\"[^\"]{2,}\"|“[^”]{2,}”|「[^」]{2,}」|\x27[^\x27]{4,}\x27"
+CODE = r"```|(?m)^\s*(def |class |function |#include|import |public |select |for \(|if \()|[;{]\s*$"
+
+
+def _bins(values: np.ndarray, edges: tuple[int, ...], name: str) -> dict[str, np.ndarray]:
+    """One 0/1 feature per bin of ``values`` (``name:0``, ``name:15``, ...: each bin by its lower edge)."""
+    which = np.searchsorted(np.asarray(edges), values, side="right")
+    return {f"{name}:{low}": (which == k).astype(np.float64) for k, low in enumerate((0, *edges))}
+
+
+def _shape(batch: pl.DataFrame, texts: pl.DataFrame) -> dict[str, np.ndarray]:
+    """The question's shape (asks with a question mark, opens with a wh- or a yes/no word, quotes a
+    text, holds code, how much of it is digits) and the answer's (its length in bins, its lines
+    and sentences): what tells an explanation from a fact, a list of ideas from an essay."""
+    question = pl.col("question").fill_null("").str.slice(0, 2000)
+    answer = pl.col("answer").fill_null("").str.slice(0, 4000)
+    line = texts["_line"]
+    found = batch.select(
+        a=pl.col("answer").fill_null("").str.len_chars(),
+        digits=question.str.count_matches(r"\d") / (question.str.len_chars() + 1),
+        code=question.str.contains(CODE),
+        a_code=answer.str.contains(CODE),
+        lines=answer.str.count_matches("\n"),
+        sentences=answer.str.count_matches(r"[.!?。！？](\s|$)"),
+    )
+    shape = {
+        "shape:asks": line.str.contains(ASKS).to_numpy(),
+        "shape:wh": line.str.contains(WH).to_numpy(),
+        "shape:yes-no": line.str.contains(YES_NO).to_numpy(),
+        "shape:quoted": line.str.contains(QUOTED).to_numpy(),
+        "shape:code": found["code"].to_numpy(),
+        "shape:answer-code": found["a_code"].to_numpy(),
+        "shape:digits": found["digits"].to_numpy(),
+        "shape:answer-lines": np.log1p(found["lines"].to_numpy().astype(np.float64)) / LENGTH_SCALE * 2,
+        "shape:answer-sentences": np.log1p(found["sentences"].to_numpy().astype(np.float64)) / LENGTH_SCALE * 2,
+    }
+    shape = {name: values.astype(np.float64) for name, values in shape.items()}
+    shape.update(_bins(found["a"].to_numpy(), ANSWER_BINS, "answer-chars"))
+    return shape
+
+
 class TaxonomyClassifier(Classifier):
     """Weighted evidence per category from ``rules/categories.toml``: the category with the
     most evidence (ties to the lower priority), with a calibrated confidence; ``uncertain``
@@ -359,6 +406,7 @@ class TaxonomyClassifier(Classifier):
         for name in ("question", "answer"):
             dense[f"length:{name}"] = np.log1p(lengths[name].to_numpy().astype(np.float64)) / LENGTH_SCALE
         dense["input"] = lengths["input"].to_numpy().astype(np.float64)
+        dense.update(_shape(batch, texts))
         return dense, token_frame(texts), scores
 
     def scores(self, batch: pl.DataFrame) -> np.ndarray:

@@ -13,6 +13,8 @@ from dqe.engine.config import load_config
 from dqe.engine.engine import Engine
 from dqe.engine.plugins import load_plugins
 from dqe.errors import ConfigError, PluginError
+from dqe.features.category import TaxonomyClassifier
+from dqe.testing import batch
 
 CASES = [
     ("programming", "Write a Python function that reverses a string."),
@@ -145,6 +147,20 @@ MODEL_CASES = [
 def test_the_trained_model_names_the_task_of_records_with_their_answers():
     records = [{"instruction": q, "output": a} for _, q, a in MODEL_CASES]
     assert labels(records) == [c for c, _, _ in MODEL_CASES]
+
+
+def test_the_model_reads_the_shape_of_the_question_and_of_the_answer():
+    classifier = TaxonomyClassifier(dqe.Context(load_config(discover=False), load_plugins()))
+    records = [
+        {"instruction": "What is the boiling point of water?", "output": "100 °C at sea level."},
+        {"instruction": "Write an essay about rivers.", "output": "Rivers shape the land. " * 40},
+        {"instruction": "Fix this code:\ndef f(x):\n    return x +", "output": "def f(x):\n    return x + 1"},
+    ]
+    dense, _, _ = classifier.features(batch(records))
+    assert dense["shape:asks"].tolist() == [1, 0, 0] and dense["shape:wh"].tolist() == [1, 0, 0]
+    assert dense["shape:code"].tolist() == [0, 0, 1]
+    # lengths in bins: a phrase, an essay, a line of code
+    assert dense["answer-chars:15"].tolist() == [1, 0, 1] and dense["answer-chars:600"].tolist() == [0, 1, 0]
 
 
 def test_a_conversation_of_several_tasks_is_multi_turn(by_evidence):

@@ -273,7 +273,17 @@ def test_a_word_of_a_domain_in_passing_is_general(question):
         ("两年内还清信用卡债务，有什么好办法？", "finance"),
         ("网上买的鞋子尺码不对，商家不给退货怎么办？", "ecommerce"),
         ("最近心情不好，晚上总是睡不着，怎么调整？", "mental-health"),
+        ("Where should I invest my $5,000 bonus?", "finance"),
+        ("我们刚结婚，该买房还是继续租房？", "finance"),
+        ("晚上躺下两个小时都睡不好，白天没精神，怎么办？", "mental-health"),
+        ("This jacket was priced at $120 and is now 30% off. Is it a good deal?", "ecommerce"),
     ],
 )
 def test_lay_wording_names_its_domain(question, domain):
     assert domains([qa(question, "OK.")]) == [domain]
+
+
+def test_a_discount_in_a_word_problem_is_arithmetic_not_ecommerce():
+    # a price and its discount are two e-commerce words, but the task is a calculation
+    question = "A shirt is priced at $20 and is 10% off. How much does it cost now?"
+    assert domains([qa(question, "10% of $20 is $2, so it costs $20 - $2 = $18.")]) == ["general"]
