@@ -6,7 +6,8 @@ category from regular expressions over the request line of the question (the tas
 the whole question (topic hints), the answer (its shape) and the conversation's set-up (a system
 prompt or first turn that sets a persona), and structural signals (several user turns, declared
 tools, tool calls). A linear model trained on records labelled by hand (the pack's ``model``,
-dqe/features/category_model.py) weighs that evidence with the words of the request and turns it
+dqe/features/category_model.py) weighs that evidence with the words of the request and the shape
+of the question and of the answer (a question mark, a wh- opening, code, the answer's length) and turns it
 into a probability per category: the likeliest is the label, its probability the confidence.
 Without a model the category with the most evidence wins, ties going to the lower ``priority``,
 with a confidence fitted on its lead. Below ``uncertain-below`` the label is ``uncertain``
@@ -387,8 +388,8 @@ class TaxonomyClassifier(Classifier):
 
     def features(self, batch: pl.DataFrame) -> tuple[dict[str, np.ndarray], pl.DataFrame, np.ndarray]:
         """What a trained model reads: the dense features by name (each test as 0/1, the
-        signals, the hand-weighted scores, the lengths), the tokens (``_row``, ``token``) and
-        the hand-weighted scores."""
+        signals, the hand-weighted scores, the lengths, the question's and the answer's shape),
+        the tokens (``_row``, ``token``) and the hand-weighted scores."""
         texts, found, scores = self.evidence(batch)
         dense: dict[str, np.ndarray] = {}
         for i, category in enumerate(self.taxonomy.categories):
