@@ -43,7 +43,7 @@ LABELLED = ROOT / "benchmarks" / "labelled"
 PACK = ROOT / "rules" / "categories-model.toml"
 FOLDS = 5
 MIN_COUNT = 3  # a token seen in fewer training records has no weight
-L2_TOKENS = 2.5e-4  # penalty on the token weights (per record): what keeps a rare token from deciding alone
+L2_TOKENS = 5e-4  # penalty on the token weights (per record): what keeps a rare token from deciding alone
 L2_DENSE = 1e-4  # penalty on the dense weights' distance from the prior below
 L2_SCORES = 1e-2  # heavier on the hand-weighted scores: evidence few records show (a persona set in a system
 # prompt) keeps the weight the taxonomy gives it

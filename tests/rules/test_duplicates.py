@@ -610,7 +610,8 @@ def test_check_exits_1_when_the_duplicate_rate_passes_the_fail_threshold(write_j
     ]
     path = write_jsonl(records + records[:20])
     runner = CliRunner()
-    failing = runner.invoke(main, ["check", str(path), "--select", "DQ4", "--format", "json"])
+    # the duplicate rules alone: 100 records of one task would fail the category balance's gate too
+    failing = runner.invoke(main, ["check", str(path), "--select", "DQ40", "--format", "json"])
     assert failing.exit_code == 1, failing.output
     gate = {m["name"]: m for m in json.loads(failing.output)["gate"]["metrics"]}
     assert gate["duplicate-rate"]["value"] == 0.2 and gate["duplicate-rate"]["state"] == "fail"
@@ -622,7 +623,7 @@ def test_check_exits_1_when_the_duplicate_rate_passes_the_fail_threshold(write_j
             "check",
             str(path),
             "--select",
-            "DQ4",
+            "DQ40",
             "--format",
             "json",
             "--config",
