@@ -91,10 +91,12 @@ def masked(texts: pl.Series, mask: np.ndarray | None = None, turns: bool = False
 
 def tokens(
     texts: pl.Series, mask: np.ndarray | None = None, answers: pl.Series | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Token hashes of every text (flat, text after text), the number of tokens and the number
-    of Chinese or Japanese characters of each text, and which tokens are in an answer: a turn
-    ``answers`` marks (a ``List(Boolean)``, one per turn of each text; none when not given).
+    of Chinese or Japanese characters of each text, which tokens are in an answer (a turn
+    ``answers`` marks: a ``List(Boolean)``, one per turn of each text; none when not given) and
+    the number of tokens of each turn that has some, turn after turn (with no ``answers``, each
+    text is one turn).
 
     A token is a run of characters between spaces (turn separators count as spaces; numbers are
     ``0`` in the texts ``mask`` marks, see ``masked``), except that every Han or kana character is a token of its own. Splitting on spaces is
@@ -126,15 +128,15 @@ def tokens(
         merged[~from_cjk] = token_hash
         token_hash = merged
     if answers is None:
-        return token_hash, lengths, cjk, np.zeros(token_hash.size, dtype=bool)
+        return token_hash, lengths, cjk, np.zeros(token_hash.size, dtype=bool), lengths[lengths > 0]
     return _sided(token_hash, lengths, cjk, answers)
 
 
 def _sided(
     token_hash: np.ndarray, lengths: np.ndarray, cjk: np.ndarray, answers: pl.Series
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The tokens without the turn separators among them, and which are in an answer turn: a
-    text's k-th turn follows its k-th separator."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The tokens without the turn separators among them, which are in an answer turn (a
+    text's k-th turn follows its k-th separator), and the tokens of each turn that has some."""
     n = lengths.size
     separator = token_hash == _SEPARATOR_HASH
     owner = np.repeat(np.arange(n), lengths)
@@ -148,7 +150,9 @@ def _sided(
     at = np.where(turn < turns[owner], first[owner] + turn, flat.size - 1)
     keep = ~separator
     lengths = lengths - np.bincount(owner[separator], minlength=n)
-    return token_hash[keep], lengths, cjk, flat[at][keep]
+    segment = (owner * (int(turn.max(initial=0)) + 1) + turn)[keep]
+    edges = np.flatnonzero(np.concatenate(([True], segment[1:] != segment[:-1], [True])))
+    return token_hash[keep], lengths, cjk, flat[at][keep], np.diff(edges)
 
 
 def shingle_hashes(
@@ -163,40 +167,48 @@ def shingle_hashes(
     number of shingles of each text, the shingle size each text was cut with (``size``, when
     given, sets it per text instead of its script; ``mask``, which texts have their numbers
     masked instead of their length: the lines of a record are cut as the record is) and which
-    shingles start in an answer turn (``answers``, see ``tokens``)."""
-    token_hash, lengths, cjk, side = tokens(texts, mask, answers)
+    shingles are in an answer turn (``answers``, see ``tokens``).
+
+    With ``answers``, each turn is cut on its own: no shingle spans two turns, and a turn shorter
+    than the shingle size (a one-word answer: "Steve", "negative") is one shingle, so that every
+    answer has shingles of its own to be compared by."""
+    token_hash, lengths, cjk, side, parts = tokens(texts, mask, answers)
     if size is None:
         size = np.where(2 * cjk > lengths, char_size, word_size)
     size = np.asarray(size, dtype=np.int64)
-    counts = np.where(lengths > 0, np.maximum(lengths - size + 1, 1), 0)
+    # Shingles are cut within parts (turns, or whole texts), each with its text's size.
     n = token_hash.size
+    part_owner = np.repeat(np.arange(lengths.size), lengths)[np.cumsum(parts) - parts]
+    part_size = size[part_owner]
+    part_counts = np.maximum(parts - part_size + 1, 1)
+    counts = np.bincount(part_owner, weights=part_counts, minlength=lengths.size).astype(np.int64)
     if n == 0:
         return np.zeros(0, dtype=np.uint32), counts, size, np.zeros(0, dtype=bool)
     # The shingle starting at token i hashes as ((t[i] * M + t[i+1]) * M + t[i+2]) ..., over
-    # slices of the whole batch; it counts where it ends inside its own text.
-    starts = np.cumsum(lengths) - lengths
+    # slices of the whole batch; it counts where it ends inside its own part.
+    starts = np.cumsum(parts) - parts
     combined = np.zeros(n, dtype=np.uint64)
     keep = np.zeros(n, dtype=bool)
-    for k in np.unique(size[lengths > 0]).tolist():
-        texts_k = np.flatnonzero((size == k) & (lengths >= k))
-        if texts_k.size == 0:
+    for k in np.unique(part_size).tolist():
+        parts_k = np.flatnonzero((part_size == k) & (parts >= k))
+        if parts_k.size == 0:
             continue
         window = token_hash[: n - k + 1].copy()
         for t in range(1, k):
             window = window * _MIX + token_hash[t : n - k + 1 + t]
-        edges = np.bincount(starts[texts_k], minlength=n + 1) - np.bincount(
-            starts[texts_k] + lengths[texts_k] - k + 1, minlength=n + 1
+        edges = np.bincount(starts[parts_k], minlength=n + 1) - np.bincount(
+            starts[parts_k] + parts[parts_k] - k + 1, minlength=n + 1
         )
         valid = np.cumsum(edges[: window.size]) > 0
         combined[: window.size][valid] = window[valid]
         keep[: window.size] |= valid
-    # A text shorter than its shingle size is one shingle of all its tokens.
-    short = np.flatnonzero((lengths > 0) & (lengths < size))
+    # A part shorter than its shingle size is one shingle of all its tokens.
+    short = np.flatnonzero(parts < part_size)
     if short.size:
         first = starts[short]
         h = token_hash[first].copy()
-        for t in range(1, int(lengths[short].max())):
-            h = np.where(t < lengths[short], h * _MIX + token_hash[np.minimum(first + t, n - 1)], h)
+        for t in range(1, int(parts[short].max())):
+            h = np.where(t < parts[short], h * _MIX + token_hash[np.minimum(first + t, n - 1)], h)
         combined[first] = h
         keep[first] = True
     folded = combined[keep]

@@ -395,15 +395,16 @@ class NearDuplicate(DuplicateRule):
         keep = without(sets, rows[occurrences], (np.cumsum(stored) - stored)[line], stored[line], held)
         return sets.keeping(keep), lines_out, account | {"shingles": int((~keep).sum())}
 
-    def cluster(self, compared: Sets, items: np.ndarray, numbers: Sets) -> np.ndarray:
+    def cluster(self, compared: Sets, items: np.ndarray, numbers: Sets, answers: Sets) -> np.ndarray:
         """The centre of each of ``items`` (sets of ``compared``, best first; ``numbers``, the
-        masked numbers of every record), as positions in ``items``."""
+        masked numbers of every record; ``answers``, the shingles of its answer turns, boilerplate
+        kept: an answer quoting the passage it was asked about is still that answer), as positions
+        in ``items``."""
         threshold, bands = self.options.threshold, self.options.banding()
         keys, compact = bands.sketch(compared, items)
         buckets = Buckets(keys)
         del keys
         sizes = compared.sizes[items]
-        answers = compared.answer_part()
         answer_sizes = answers.sizes[items]
 
         def keep(v: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -440,7 +441,8 @@ class NearDuplicate(DuplicateRule):
         items = reps[compared.sizes[reps] > 0]
         center = np.arange(n)
         if items.size > 1:
-            center[items] = items[self.cluster(compared, items, Sets.from_column(table["numbers"]))]
+            numbers = Sets.from_column(table["numbers"])
+            center[items] = items[self.cluster(compared, items, numbers, sets.answer_part())]
         kept = center[exact_of]
         exact = exact_of != np.arange(n)
         near = ~exact & (kept != np.arange(n))

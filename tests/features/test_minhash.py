@@ -263,19 +263,30 @@ def test_bucket_index_finds_indexed_items_sharing_a_bucket():
     assert list(zip(query.tolist(), items.tolist(), strict=True)) == [(0, 10), (0, 12), (1, 11)]
 
 
-def test_a_shingle_that_starts_in_an_answer_is_tagged_as_the_answers():
+def test_each_turn_is_cut_on_its_own_and_an_answers_shingles_are_tagged():
     texts = pl.Series([f"hello there{TURN_SEPARATOR}general kenobi{TURN_SEPARATOR}bold one", "你好吗"])
     answers = pl.Series([[False, True, False], [False]], dtype=pl.List(pl.Boolean))
     sets, _ = shingle_sets(texts, 2, 2, answers=answers)
-    # "hello there", "there general" | "general kenobi", "kenobi bold" | "bold one"; 你好, 好吗
-    assert sets.sizes.tolist() == [5, 2]
-    assert sets.answer_part().sizes.tolist() == [2, 0]
+    # "hello there" | "general kenobi" | "bold one"; 你好, 好吗
+    assert sets.sizes.tolist() == [3, 2]
+    assert sets.answer_part().sizes.tolist() == [1, 0]
     untagged, _ = shingle_sets(texts, 2, 2)
+    # without turns the text is one run: "there general", "kenobi bold" too
     assert untagged.sizes.tolist() == [5, 2] and not (untagged.values & ANSWER).any()
+
+
+def test_a_one_word_answer_is_a_shingle_of_its_own():
+    answers = pl.Series([[False, True], [False, True]], dtype=pl.List(pl.Boolean))
+    texts = pl.Series([f"who refused? the four{TURN_SEPARATOR}Steve", f"who refused? the four{TURN_SEPARATOR}Gutterballs"])
+    sets, _ = shingle_sets(texts, 2, 2, answers=answers)
+    answer = sets.answer_part()
+    assert answer.sizes.tolist() == [1, 1]
+    assert jaccard(answer, np.array([0]), answer, np.array([1]))[0].tolist() == [0.0]
+    assert jaccard(sets, np.array([0]), sets, np.array([0]))[0].tolist() == [1.0]
 
 
 def test_a_shingle_in_the_question_and_the_answer_is_one_element_the_answers():
     answers = pl.Series([[False, True]], dtype=pl.List(pl.Boolean))
-    sets, _ = shingle_sets(pl.Series([f"a b{TURN_SEPARATOR}a b"]), 2, 2, answers=answers)
-    assert sets.sizes.tolist() == [2]  # "a b" and "b a"
-    assert sets.answer_part().sizes.tolist() == [1]  # "a b", which starts the answer too
+    sets, _ = shingle_sets(pl.Series([f"a b c{TURN_SEPARATOR}a b"]), 2, 2, answers=answers)
+    assert sets.sizes.tolist() == [2]  # "a b" and "b c"
+    assert sets.answer_part().sizes.tolist() == [1]  # "a b", the answer's too
