@@ -277,7 +277,9 @@ def test_each_turn_is_cut_on_its_own_and_an_answers_shingles_are_tagged():
 
 def test_a_one_word_answer_is_a_shingle_of_its_own():
     answers = pl.Series([[False, True], [False, True]], dtype=pl.List(pl.Boolean))
-    texts = pl.Series([f"who refused? the four{TURN_SEPARATOR}Steve", f"who refused? the four{TURN_SEPARATOR}Gutterballs"])
+    texts = pl.Series(
+        [f"who refused? the four{TURN_SEPARATOR}Steve", f"who refused? the four{TURN_SEPARATOR}Gutterballs"]
+    )
     sets, _ = shingle_sets(texts, 2, 2, answers=answers)
     answer = sets.answer_part()
     assert answer.sizes.tolist() == [1, 1]
