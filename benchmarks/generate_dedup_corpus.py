@@ -18,8 +18,9 @@ Harder than ``generate_corpus.py``'s, and built so that its ground truth is comp
   (a year or an amount in an essay), and another example when the text is short and holds
   several numbers: "Adam has 1700 ml ... Mary has 72 fish" and "Adam has 2800 ml ... Mary has 52
   fish" are one word problem's template with other numbers, as "What is 37*12?" and "What is
-  41*9?" are two questions. Such copies (under ``SHORT_UNITS`` words or Chinese characters
-  behind the preamble, ``NUMBERS_OF_A_TEMPLATE`` distinct numbers or more) are negatives.
+  41*9?" are two questions. Such copies (under ``SHORT_PAIRS`` pairs of words or Chinese
+  characters behind the preamble, DQ402's short-shingles, and ``NUMBERS_OF_A_TEMPLATE`` distinct
+  numbers or more) are negatives.
 - Planted exact copies, for DQ401.
 
 The ground truth is written beside the corpus (``<out>.truth.json``): ``exact`` ([copy, source]),
@@ -54,7 +55,7 @@ _WIDE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")  # written with
 _UNIT = re.compile(r"[\u4e00-\u9fff]|[^\s\u4e00-\u9fff]+")  # a Chinese character or a run of other non-space characters
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
 _NUMBER = re.compile(r"\d+")
-SHORT_UNITS = 40  # words (characters for Chinese) behind the preamble: under this a text is short
+SHORT_PAIRS = 40  # pairs of words (characters for Chinese) behind the preamble: under this a text is short
 NUMBERS_OF_A_TEMPLATE = 2  # distinct numbers a short text needs for them to be its arguments
 _RESERVOIR = 100_000
 _CHUNK = 10_000
@@ -192,9 +193,10 @@ class Edits:
 def other_example(original: dict[str, str], preamble: int) -> bool:
     """Whether ``original`` (its first ``preamble`` characters a shared preamble) is short and
     holds enough numbers that, with every number changed, it is another example, not a copy."""
-    text = " ".join([original["instruction"][preamble:], *(v for k, v in original.items() if k != "instruction")])
-    units = len(_UNIT.findall(text))
-    return units < SHORT_UNITS and len(set(_NUMBER.findall(text))) >= NUMBERS_OF_A_TEMPLATE
+    texts = [original["instruction"][preamble:], *(v for k, v in original.items() if k != "instruction")]
+    pairs = sum(max(len(_UNIT.findall(t)) - 1, 1) for t in texts if t.strip())
+    numbers = set(_NUMBER.findall(" ".join(texts)))
+    return pairs < SHORT_PAIRS and len(numbers) >= NUMBERS_OF_A_TEMPLATE
 
 
 def load_texts(data: Path) -> dict[str, list[str]]:

@@ -50,7 +50,9 @@ _PAIRS = 1 << 22  # set elements gathered per pass when pairs are compared
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SHIFT = 0x9E3779B9  # added per bin of distance to a borrowed value (densification)
 _SEPARATOR_HASH = pl.Series([TURN_SEPARATOR]).hash(seed=_TOKEN_SEED)[0]  # a turn separator, as a token
-ANSWER = np.uint32(1)  # the lowest bit of a set's value: the shingle starts in an answer turn
+ANSWER = np.uint32(1)  # the lowest bit of a set's value: the shingle is found in an answer turn
+ASKED = np.uint32(2)  # the next bit: it is found in another turn (a question, a tool's output)
+TAGS = ANSWER | ASKED  # not part of the shingle's hash
 
 
 def fmix64(h: np.ndarray) -> np.ndarray:
@@ -285,12 +287,16 @@ class Sets:
         """The sets with only their answer's shingles (values tagged ``ANSWER``)."""
         return self.keeping((self.values & ANSWER) == ANSWER)
 
+    def question_part(self) -> Sets:
+        """The sets with only the shingles of their other turns (tagged ``ASKED``): what they ask or give."""
+        return self.keeping((self.values & ASKED) == ASKED)
+
     def keys(self, rows: np.ndarray) -> np.ndarray:
-        """``k << 32 | value`` for every element of the k-th of ``rows``, the ``ANSWER`` bit left out
+        """``k << 32 | value`` for every element of the k-th of ``rows``, the ``TAGS`` bits left out
         (a shingle is the same whichever turns it is in): sorted when ``rows`` are."""
         sizes = self.offsets[rows + 1] - self.offsets[rows]
         tags = np.repeat(np.arange(rows.size, dtype=np.uint64), sizes) << np.uint64(32)
-        return tags | (self.values[self.positions(rows)] & ~ANSWER).astype(np.uint64)
+        return tags | (self.values[self.positions(rows)] & ~TAGS).astype(np.uint64)
 
 
 def shingle_sets(
@@ -303,16 +309,19 @@ def shingle_sets(
 ) -> tuple[Sets, np.ndarray]:
     """The shingle set of every text and the shingle size it was cut with (see ``shingle_hashes``).
     Hashes are mixed once more, so that a set's smallest values are a uniform sample of it; the
-    lowest bit of a value is ``ANSWER`` for a shingle that starts in an answer turn (``answers``)
-    at least once, so that a set tells its answer's shingles (``answer_part``) at no cost, and a
-    shingle is still one element however many turns it is found in."""
+    two lowest bits of a value (``TAGS``) say whether the shingle is found in an answer turn
+    (``ANSWER``) and in another turn (``ASKED``) of its text, so that a set tells its answer's and
+    its question's shingles (``answer_part``, ``question_part``) at no cost, and a shingle is still
+    one element however many turns it is found in. Without ``answers`` every shingle is ``ASKED``."""
     hashes, counts, size, side = shingle_hashes(texts, word_size, char_size, size, mask, answers)
-    values = (fmix32(hashes) & ~ANSWER) | side.astype(np.uint32)
+    values = (fmix32(hashes) & ~TAGS) | np.where(side, ANSWER, ASKED).astype(np.uint32)
     keys = np.repeat(np.arange(counts.size, dtype=np.uint64), counts) << np.uint64(32)
     keys = np.sort(keys | values.astype(np.uint64))
-    # of the values of one shingle, the last sorted is the answer's when it has one
-    shingle = keys >> np.uint64(1)
-    keys = keys[np.append(shingle[1:] != shingle[:-1], True)] if keys.size else keys
+    if keys.size:
+        # one element per shingle, with the tags of every turn it is found in
+        shingle = keys >> np.uint64(2)
+        first = np.flatnonzero(np.concatenate(([True], shingle[1:] != shingle[:-1])))
+        keys = keys[first] | np.bitwise_or.reduceat(keys & np.uint64(TAGS), first)
     return Sets.of(
         (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), np.bincount(keys >> np.uint64(32), minlength=counts.size)
     ), size
@@ -329,7 +338,7 @@ def signatures(sets: Sets, rows: np.ndarray, bins: int) -> np.ndarray:
     """A (rows, bins) uint32 matrix: the one-permutation MinHash signature of each set of
     ``rows``, densified; ``EMPTY`` throughout for an empty set."""
     sizes = sets.offsets[rows + 1] - sets.offsets[rows]
-    values = sets.values[sets.positions(rows)] & ~ANSWER
+    values = sets.values[sets.positions(rows)] & ~TAGS
     owner = np.repeat(np.arange(rows.size), sizes)
     # A set's hashes are sorted, so the first of each (set, bin) run is the bin's smallest.
     column = ((values.astype(np.uint64) * np.uint64(bins)) >> np.uint64(32)).astype(np.int64)

@@ -393,12 +393,13 @@ def test_the_similarity_shown_is_the_exact_jaccard_of_the_shingles_left_after_th
     records = [*(preambled(q, a) for q, a in QUESTIONS), copy]
     report = check(records)
 
-    # Worked out by hand: the word pairs of each turn of each record, less those of the preamble's lines.
-    boilerplate = set().union(*(naive_shingles(line.lower(), 2, 2) for line in PREAMBLE.split("\n")))
-    kept, removed = (
-        set(naive_shingles(r["instruction"].lower(), 2, 2)) | set(naive_shingles(r["output"].lower(), 2, 2))
-        for r in (records[5], copy)
-    )
+    # Worked out by hand: the word pairs of each line of the question and of the answer, less
+    # those of the preamble's lines.
+    def pairs(*texts):
+        return set().union(*(naive_shingles(line.lower(), 2, 2) for text in texts for line in text.split("\n")))
+
+    boilerplate = pairs(PREAMBLE)
+    kept, removed = (pairs(r["instruction"], r["output"]) for r in (records[5], copy))
     shared = (kept - boilerplate) & (removed - boilerplate)
     union = (kept - boilerplate) | (removed - boilerplate)
     exact = len(shared) / len(union)
