@@ -49,10 +49,10 @@ _ROWS = 1 << 14  # sets per numpy pass over signatures: bounds the temporary arr
 _PAIRS = 1 << 22  # set elements gathered per pass when pairs are compared
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SHIFT = 0x9E3779B9  # added per bin of distance to a borrowed value (densification)
+LINE_BREAK = "\x1f"  # between two lines of a user turn in a text to shingle: no shingle spans it
 _SEPARATOR_HASH = pl.Series([TURN_SEPARATOR]).hash(seed=_TOKEN_SEED)[0]  # a turn separator, as a token
+_BREAK_HASH = pl.Series([LINE_BREAK]).hash(seed=_TOKEN_SEED)[0]  # a line break, as a token
 ANSWER = np.uint32(1)  # the lowest bit of a set's value: the shingle is found in an answer turn
-ASKED = np.uint32(2)  # the next bit: it is found in another turn (a question, a tool's output)
-TAGS = ANSWER | ASKED  # not part of the shingle's hash
 
 
 def fmix64(h: np.ndarray) -> np.ndarray:
@@ -79,10 +79,12 @@ def numbers_masked(texts: pl.Series) -> np.ndarray:
 
 
 def masked(texts: pl.Series, mask: np.ndarray | None = None, turns: bool = False) -> pl.Series:
-    """Texts as they are shingled: turn separators as spaces (or, with ``turns``, as tokens of
-    their own between spaces), and every number as ``0`` in the texts ``mask`` marks (default:
-    the long ones, ``numbers_masked``)."""
+    """Texts as they are shingled: turn separators and line breaks as spaces (or, with ``turns``,
+    as tokens of their own between spaces), and every number as ``0`` in the texts ``mask`` marks
+    (default: the long ones, ``numbers_masked``)."""
     texts = texts.fill_null("").str.replace_all(TURN_SEPARATOR, f" {TURN_SEPARATOR} " if turns else " ", literal=True)
+    if turns:
+        texts = texts.str.replace_all(LINE_BREAK, f" {LINE_BREAK} ", literal=True)
     mask = numbers_masked(texts) if mask is None else np.asarray(mask, dtype=bool)
     if not mask.any():
         return texts
@@ -93,12 +95,12 @@ def masked(texts: pl.Series, mask: np.ndarray | None = None, turns: bool = False
 
 def tokens(
     texts: pl.Series, mask: np.ndarray | None = None, answers: pl.Series | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Token hashes of every text (flat, text after text), the number of tokens and the number
     of Chinese or Japanese characters of each text, which tokens are in an answer (a turn
-    ``answers`` marks: a ``List(Boolean)``, one per turn of each text; none when not given) and
-    the number of tokens of each turn that has some, turn after turn (with no ``answers``, each
-    text is one turn).
+    ``answers`` marks: a ``List(Boolean)``, one per turn of each text; none when not given), the
+    number of tokens of each part (a text, cut at its ``LINE_BREAK``s when ``answers`` are given;
+    parts that have some, in order) and of each answer turn (``(text, first token, tokens)``).
 
     A token is a run of characters between spaces (turn separators count as spaces; numbers are
     ``0`` in the texts ``mask`` marks, see ``masked``), except that every Han or kana character is a token of its own. Splitting on spaces is
@@ -130,17 +132,20 @@ def tokens(
         merged[~from_cjk] = token_hash
         token_hash = merged
     if answers is None:
-        return token_hash, lengths, cjk, np.zeros(token_hash.size, dtype=bool), lengths[lengths > 0]
+        none = np.zeros(0, dtype=np.int64)
+        return token_hash, lengths, cjk, np.zeros(token_hash.size, dtype=bool), lengths[lengths > 0], (none, none, none)
     return _sided(token_hash, lengths, cjk, answers)
 
 
 def _sided(
     token_hash: np.ndarray, lengths: np.ndarray, cjk: np.ndarray, answers: pl.Series
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The tokens without the turn separators among them, which are in an answer turn (a
-    text's k-th turn follows its k-th separator), and the tokens of each turn that has some."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The tokens without the turn separators and line breaks among them, which are in an answer
+    turn (a text's k-th turn follows its k-th separator), the tokens of each part (cut at line
+    breaks) and where each answer turn's tokens are: ``(text, first token, tokens)``."""
     n = lengths.size
     separator = token_hash == _SEPARATOR_HASH
+    cut = token_hash == _BREAK_HASH
     owner = np.repeat(np.arange(n), lengths)
     before = np.cumsum(separator) - separator  # separators before each token, over the batch
     starts = np.cumsum(lengths) - lengths
@@ -150,11 +155,18 @@ def _sided(
     first = np.cumsum(turns) - turns
     # a token past the last turn marked (or of a text without turns) is in no answer
     at = np.where(turn < turns[owner], first[owner] + turn, flat.size - 1)
-    keep = ~separator
-    lengths = lengths - np.bincount(owner[separator], minlength=n)
-    segment = (owner * (int(turn.max(initial=0)) + 1) + turn)[keep]
-    edges = np.flatnonzero(np.concatenate(([True], segment[1:] != segment[:-1], [True])))
-    return token_hash[keep], lengths, cjk, flat[at][keep], np.diff(edges)
+    keep = ~(separator | cut)
+    lengths = lengths - np.bincount(owner[~keep], minlength=n)
+    owner, turn, side = owner[keep], turn[keep], flat[at][keep]
+    breaks = np.cumsum(cut)[keep]  # a part starts at a text's first token or after a line break
+    new = np.concatenate(([True], (owner[1:] != owner[:-1]) | (breaks[1:] != breaks[:-1])))
+    parts = np.diff(np.append(np.flatnonzero(new), owner.size))
+    # answer turns: runs of answer tokens of one turn of one text
+    starts_turn = np.concatenate(([True], (owner[1:] != owner[:-1]) | (turn[1:] != turn[:-1])))
+    begin = np.flatnonzero(starts_turn)
+    size = np.diff(np.append(begin, owner.size))
+    answer = side[begin] if begin.size else np.zeros(0, dtype=bool)
+    return token_hash[keep], lengths, cjk, side, parts, (owner[begin[answer]], begin[answer], size[answer])
 
 
 def shingle_hashes(
@@ -165,30 +177,26 @@ def shingle_hashes(
     mask: np.ndarray | None = None,
     answers: pl.Series | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """32-bit hashes of every shingle of every text (flat, text after text, in text order), the
-    number of shingles of each text, the shingle size each text was cut with (``size``, when
-    given, sets it per text instead of its script; ``mask``, which texts have their numbers
-    masked instead of their length: the lines of a record are cut as the record is) and which
-    shingles are in an answer turn (``answers``, see ``tokens``).
+    """32-bit hashes of every shingle of every text (flat, text after text), the number of
+    shingles of each text, the shingle size each text was cut with (``size``, when given, sets it
+    per text instead of its script; ``mask``, which texts have their numbers masked instead of
+    their length: the lines of a record are cut as the record is) and which shingles start in an
+    answer turn (``answers``, see ``tokens``).
 
-    With ``answers``, each turn is cut on its own: no shingle spans two turns, and a turn shorter
-    than the shingle size (a one-word answer: "Steve", "negative") is one shingle, so that every
-    answer has shingles of its own to be compared by."""
-    token_hash, lengths, cjk, side, parts = tokens(texts, mask, answers)
+    With ``answers``, shingles run across turns but not across the line breaks of a user turn
+    (``LINE_BREAK``); a part shorter than the shingle size is one shingle, and so is an answer
+    turn shorter than it (a one-word answer: "Steve", "negative"), so that every answer has a
+    shingle of its own to be compared by."""
+    token_hash, lengths, cjk, side, parts, (answer_text, answer_start, answer_len) = tokens(texts, mask, answers)
     if size is None:
         size = np.where(2 * cjk > lengths, char_size, word_size)
     size = np.asarray(size, dtype=np.int64)
-    # Shingles are cut within parts (turns, or whole texts), each with its text's size.
     n = token_hash.size
     part_owner = np.repeat(np.arange(lengths.size), lengths)[np.cumsum(parts) - parts]
     part_size = size[part_owner]
-    part_counts = np.maximum(parts - part_size + 1, 1)
-    counts = np.bincount(part_owner, weights=part_counts, minlength=lengths.size).astype(np.int64)
-    if n == 0:
-        return np.zeros(0, dtype=np.uint32), counts, size, np.zeros(0, dtype=bool)
+    starts = np.cumsum(parts) - parts
     # The shingle starting at token i hashes as ((t[i] * M + t[i+1]) * M + t[i+2]) ..., over
     # slices of the whole batch; it counts where it ends inside its own part.
-    starts = np.cumsum(parts) - parts
     combined = np.zeros(n, dtype=np.uint64)
     keep = np.zeros(n, dtype=bool)
     for k in np.unique(part_size).tolist():
@@ -204,17 +212,22 @@ def shingle_hashes(
         valid = np.cumsum(edges[: window.size]) > 0
         combined[: window.size][valid] = window[valid]
         keep[: window.size] |= valid
-    # A part shorter than its shingle size is one shingle of all its tokens.
-    short = np.flatnonzero(parts < part_size)
-    if short.size:
-        first = starts[short]
-        h = token_hash[first].copy()
-        for t in range(1, int(parts[short].max())):
-            h = np.where(t < parts[short], h * _MIX + token_hash[np.minimum(first + t, n - 1)], h)
-        combined[first] = h
-        keep[first] = True
-    folded = combined[keep]
-    return (folded ^ (folded >> np.uint64(32))).astype(np.uint32), counts, size, side[keep]
+    # A part shorter than its shingle size is one shingle of all its tokens, and so is an answer turn.
+    whole = [(starts[parts < part_size], parts[parts < part_size], part_owner[parts < part_size])]
+    short = answer_len < size[answer_text]
+    whole.append((answer_start[short], answer_len[short], answer_text[short]))
+    first, length, owner = (np.concatenate(x) for x in zip(*whole, strict=True))
+    h = token_hash[first].copy() if first.size else np.zeros(0, dtype=np.uint64)
+    for t in range(1, int(length.max(initial=1))):
+        h = np.where(t < length, h * _MIX + token_hash[np.minimum(first + t, n - 1)], h)
+    into = np.repeat(np.arange(lengths.size), lengths)
+    hashes = np.concatenate((combined[keep], h))
+    owners = np.concatenate((into[keep], owner))
+    sides = np.concatenate((side[keep], side[first] if first.size else np.zeros(0, dtype=bool)))
+    order = np.argsort(owners, kind="stable")
+    folded = hashes[order]
+    counts = np.bincount(owners, minlength=lengths.size).astype(np.int64)
+    return (folded ^ (folded >> np.uint64(32))).astype(np.uint32), counts, size, sides[order]
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
@@ -287,16 +300,12 @@ class Sets:
         """The sets with only their answer's shingles (values tagged ``ANSWER``)."""
         return self.keeping((self.values & ANSWER) == ANSWER)
 
-    def question_part(self) -> Sets:
-        """The sets with only the shingles of their other turns (tagged ``ASKED``): what they ask or give."""
-        return self.keeping((self.values & ASKED) == ASKED)
-
     def keys(self, rows: np.ndarray) -> np.ndarray:
-        """``k << 32 | value`` for every element of the k-th of ``rows``, the ``TAGS`` bits left out
+        """``k << 32 | value`` for every element of the k-th of ``rows``, the ``ANSWER`` bit left out
         (a shingle is the same whichever turns it is in): sorted when ``rows`` are."""
         sizes = self.offsets[rows + 1] - self.offsets[rows]
         tags = np.repeat(np.arange(rows.size, dtype=np.uint64), sizes) << np.uint64(32)
-        return tags | (self.values[self.positions(rows)] & ~TAGS).astype(np.uint64)
+        return tags | (self.values[self.positions(rows)] & ~ANSWER).astype(np.uint64)
 
 
 def shingle_sets(
@@ -309,19 +318,16 @@ def shingle_sets(
 ) -> tuple[Sets, np.ndarray]:
     """The shingle set of every text and the shingle size it was cut with (see ``shingle_hashes``).
     Hashes are mixed once more, so that a set's smallest values are a uniform sample of it; the
-    two lowest bits of a value (``TAGS``) say whether the shingle is found in an answer turn
-    (``ANSWER``) and in another turn (``ASKED``) of its text, so that a set tells its answer's and
-    its question's shingles (``answer_part``, ``question_part``) at no cost, and a shingle is still
-    one element however many turns it is found in. Without ``answers`` every shingle is ``ASKED``."""
+    lowest bit of a value is ``ANSWER`` for a shingle found in an answer turn (``answers``) at
+    least once, so that a set tells its answer's shingles (``answer_part``) at no cost, and a
+    shingle is still one element however many turns it is found in."""
     hashes, counts, size, side = shingle_hashes(texts, word_size, char_size, size, mask, answers)
-    values = (fmix32(hashes) & ~TAGS) | np.where(side, ANSWER, ASKED).astype(np.uint32)
+    values = (fmix32(hashes) & ~ANSWER) | side.astype(np.uint32)
     keys = np.repeat(np.arange(counts.size, dtype=np.uint64), counts) << np.uint64(32)
     keys = np.sort(keys | values.astype(np.uint64))
-    if keys.size:
-        # one element per shingle, with the tags of every turn it is found in
-        shingle = keys >> np.uint64(2)
-        first = np.flatnonzero(np.concatenate(([True], shingle[1:] != shingle[:-1])))
-        keys = keys[first] | np.bitwise_or.reduceat(keys & np.uint64(TAGS), first)
+    # of the values of one shingle, the last sorted is the answer's when it has one
+    shingle = keys >> np.uint64(1)
+    keys = keys[np.append(shingle[1:] != shingle[:-1], True)] if keys.size else keys
     return Sets.of(
         (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32), np.bincount(keys >> np.uint64(32), minlength=counts.size)
     ), size
@@ -338,7 +344,7 @@ def signatures(sets: Sets, rows: np.ndarray, bins: int) -> np.ndarray:
     """A (rows, bins) uint32 matrix: the one-permutation MinHash signature of each set of
     ``rows``, densified; ``EMPTY`` throughout for an empty set."""
     sizes = sets.offsets[rows + 1] - sets.offsets[rows]
-    values = sets.values[sets.positions(rows)] & ~TAGS
+    values = sets.values[sets.positions(rows)] & ~ANSWER
     owner = np.repeat(np.arange(rows.size), sizes)
     # A set's hashes are sorted, so the first of each (set, bin) run is the bin's smallest.
     column = ((values.astype(np.uint64) * np.uint64(bins)) >> np.uint64(32)).astype(np.int64)

@@ -15,8 +15,9 @@ from pydantic import Field, model_validator
 
 from dqe import RuleOptions
 from dqe.features.minhash import (
+    ANSWER,
+    LINE_BREAK,
     NUMBER,
-    TAGS,
     Bands,
     Sets,
     distinct,
@@ -32,7 +33,7 @@ RECALL_WEIGHTS = (0.05, 0.95)  # datasketch's (false positive, false negative) w
 BLOCK = 1 << 16  # records per pass when boilerplate is taken out of their sets
 _NUMBERS_SEED = 0x4E55
 NUMBERS_SHARED = 0.5  # the share of their numbers two short records with masked numbers must share
-TEMPLATE_NUMBERS = 2  # numbers each record must have that the other lacks for them to be a template's arguments
+TEMPLATE_NUMBERS = 2  # distinct numbers each record needs for its numbers to be a template's arguments
 
 
 class SimilarityOptions(RuleOptions):
@@ -78,8 +79,7 @@ class SimilarityOptions(RuleOptions):
         ge=0,
         description="a pair whose smaller set holds fewer shingles than this is short: a few words "
         "make the difference between two short requests ('draw a woman with wings' and 'draw a woman "
-        "in a green headband') that share a stock reply, so it must reach short-threshold unless its "
-        "questions alone reach the threshold",
+        "in a green headband') that share a stock reply, so it must reach short-threshold",
     )
     short_threshold: float = Field(
         0.7, gt=0.0, le=1.0, description="the similarity a short pair must reach (see short-shingles)"
@@ -95,17 +95,12 @@ class SimilarityOptions(RuleOptions):
     def banding(self) -> Bands:
         return Bands(self.threshold, self.num_perm, self.bands, weights=RECALL_WEIGHTS)
 
-    def close(
-        self, sims: np.ndarray, smaller: np.ndarray, questions: np.ndarray, numbers_differ: np.ndarray
-    ) -> np.ndarray:
-        """Which pairs of these exact similarities, these sizes of their smaller sets and these
-        similarities of their questions (``question_part``) are near-duplicates: at the threshold;
-        a short pair at short-threshold, unless its questions alone reach the threshold (a stock
-        reply makes two short requests alike, which a pair alike in what it asks is not); a short
-        pair whose masked numbers differ (``numbers_differ``) is two records."""
+    def close(self, sims: np.ndarray, smaller: np.ndarray, numbers_differ: np.ndarray) -> np.ndarray:
+        """Which pairs of these exact similarities, and these sizes of their smaller sets, are
+        near-duplicates: at the threshold, or at short-threshold for short pairs; a short pair
+        whose masked numbers differ (``numbers_differ``) is two records."""
         short = smaller < self.short_shingles
-        alike = (sims >= self.short_threshold) | (questions >= self.threshold)
-        close = (sims >= self.threshold) & (~short | alike)
+        close = (sims >= self.threshold) & (~short | (sims >= self.short_threshold))
         return close & ~(short & numbers_differ)
 
     def boilerplate_floor(self, records: int) -> int:
@@ -156,24 +151,21 @@ def number_sets(texts: pl.Series, mask: np.ndarray) -> Sets:
 
 
 def numbers_differ(left: Sets, left_rows: np.ndarray, right: Sets, right_rows: np.ndarray) -> np.ndarray:
-    """Which pairs of records both have masked numbers (``number_sets``), each at least
-    ``TEMPLATE_NUMBERS`` distinct ones the other lacks, and share fewer than half of them: the
-    same template filled with other numbers, not a copy with a number edited (a typo, a word
-    swapped for a number: one number apart). A lone number is as often part of a name ("GPT-3",
-    "Windows 11") as an argument."""
-    share, shared = jaccard(left, left_rows, right, right_rows)
-    own = np.minimum(left.sizes[left_rows], right.sizes[right_rows]) - shared  # the fewer either lacks
-    return (own >= TEMPLATE_NUMBERS) & (share < NUMBERS_SHARED)
+    """Which pairs of records both have masked numbers (``number_sets``), at least
+    ``TEMPLATE_NUMBERS`` distinct ones each, and share fewer than half of them: the same template
+    filled with other numbers, not a copy with a number edited. A lone number is as often part of
+    a name ("GPT-3", "Windows 11") as an argument."""
+    some = (left.sizes[left_rows] >= TEMPLATE_NUMBERS) & (right.sizes[right_rows] >= TEMPLATE_NUMBERS)
+    return some & (jaccard(left, left_rows, right, right_rows)[0] < NUMBERS_SHARED)
 
 
 def pieces(batch: pl.DataFrame, lines: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
-    """Each record's text as it is shingled, and which of its pieces are answers: the lines of its
-    user turns (``lines``, from ``user_lines``) and its other turns whole, joined by
-    ``TURN_SEPARATOR`` so that no shingle spans two. Boilerplate is left out a line at a time: a
+    """Each record's text as it is shingled, and which of its turns are answers: its turns in
+    order, joined by ``TURN_SEPARATOR``, each user turn its lines (``lines``, from ``user_lines``)
+    joined by ``LINE_BREAK``, which no shingle spans. Boilerplate is left out a line at a time: a
     shingle across two lines of a tool description would be the description's without being any
-    line's, and would stay in every record behind it. (Pieces are in another order than the
-    text's: a set of shingles has none.) A record whose turns cannot be told apart in its text (a
-    turn holding the separator itself) is one piece, none of it an answer."""
+    line's, and would stay in every record behind it. A record whose turns cannot be told apart in
+    its text (a turn holding the separator itself) is its text, none of it an answer."""
     n = batch.height
     role = pl.element().struct.field("role")
     turns = pl.DataFrame(
@@ -183,27 +175,28 @@ def pieces(batch: pl.DataFrame, lines: pl.DataFrame) -> tuple[pl.Series, pl.Seri
             "piece": batch["text"].str.split(TURN_SEPARATOR),
         }
     )
-    aligned = pl.col("role").list.len() == pl.col("piece").list.len()
-    whole = turns.filter(~aligned).select("row", "piece", answer=pl.lit(False))
-    others = (
+    aligned = turns.select(pl.col("role").list.len() == pl.col("piece").list.len()).to_series()
+    asked = lines.group_by(["row", "turn"], maintain_order=True).agg(pl.col("line").str.join(LINE_BREAK))
+    said = (
         turns.filter(aligned)
-        .explode(["role", "piece"])
-        .filter(pl.col("role") != "user")
-        .select("row", "piece", answer=pl.col("role") == "assistant")
+        .with_columns(turn=pl.col("role").list.eval(pl.int_range(pl.len(), dtype=pl.UInt32)))
+        .explode(["role", "piece", "turn"])
+        .join(asked, on=["row", "turn"], how="left", maintain_order="left")
+        .select(
+            "row",
+            piece=pl.when(pl.col("role") == "user").then(pl.col("line").fill_null("")).otherwise(pl.col("piece")),
+            answer=pl.col("role") == "assistant",
+        )
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("piece").str.join(TURN_SEPARATOR), "answer")
     )
-    asked = lines.filter(pl.col("row").is_in(whole["row"].implode()).not_()) if whole.height else lines
-    everything = pl.concat(
-        [
-            whole.with_columns(pl.col("piece").list.join(TURN_SEPARATOR)),
-            others,
-            asked.select(pl.col("row").cast(pl.UInt32), piece="line", answer=pl.lit(False)),
-        ]
-    ).sort("row", maintain_order=True)
-    grouped = everything.group_by("row", maintain_order=True).agg(pl.col("piece").str.join(TURN_SEPARATOR), "answer")
     out = (
         pl.DataFrame({"row": np.arange(n, dtype=np.uint32)})
-        .join(grouped, on="row", how="left", maintain_order="left")
-        .select(pl.col("piece").fill_null(""), pl.col("answer").fill_null(pl.lit([], dtype=pl.List(pl.Boolean))))
+        .join(said, on="row", how="left", maintain_order="left")
+        .select(
+            pl.col("piece").fill_null(pl.Series(batch["text"])),
+            pl.col("answer").fill_null(pl.lit([], dtype=pl.List(pl.Boolean))),
+        )
     )
     return out["piece"], out["answer"]
 
@@ -250,7 +243,7 @@ def without(sets: Sets, rows: np.ndarray, starts: np.ndarray, lengths: np.ndarra
         if have.size == 0:
             continue
         tags = np.repeat(np.searchsorted(part, rows[mine]).astype(np.uint64), lengths[mine]) << np.uint64(32)
-        gone = tags | (values[ranges(starts[mine], lengths[mine])] & ~TAGS).astype(np.uint64)
+        gone = tags | (values[ranges(starts[mine], lengths[mine])] & ~ANSWER).astype(np.uint64)
         at = np.minimum(np.searchsorted(have, gone), have.size - 1)
         found = have[at] == gone
         keep[sets.positions(part)[at[found]]] = False

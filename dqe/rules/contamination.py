@@ -70,7 +70,6 @@ class AgainstSet:
             np.concatenate([c.values for c in compared]) if compared else np.zeros(0, dtype=np.uint32),
             np.concatenate([c.sizes for c in compared]) if compared else np.zeros(0, dtype=np.int64),
         )
-        self.questions = self.sets.question_part()  # short pairs are judged on them too
         self.numbers = Sets.of(
             np.concatenate([p.numbers.values for p in parts]) if parts else np.zeros(0, dtype=np.uint32),
             np.concatenate([p.numbers.sizes for p in parts]) if parts else np.zeros(0, dtype=np.int64),
@@ -122,9 +121,7 @@ class AgainstSet:
             return
         estimate, shared = jaccard(compared, rows[query], self.sets, items)
         smaller = np.minimum(compared.sizes[rows[query]], self.sets.sizes[items])
-        questions = jaccard(compared.question_part(), rows[query], self.questions, items)[0]
-        differ = numbers_differ(s.numbers, rows[query], self.numbers, items)
-        close = self.options.close(estimate, smaller, questions, differ)
+        close = self.options.close(estimate, smaller, numbers_differ(s.numbers, rows[query], self.numbers, items))
         best = (
             pl.DataFrame(
                 {"row": rows[query[close]], "item": items[close], "sim": estimate[close], "shared": shared[close]}

@@ -406,7 +406,6 @@ class NearDuplicate(DuplicateRule):
         del keys
         sizes = compared.sizes[items]
         answer_sizes = answers.sizes[items]
-        questions = compared.question_part()
 
         def keep(v: np.ndarray, u: np.ndarray) -> np.ndarray:
             # The estimate's deviation is about sqrt(J (1 - J) / n), n the bins either set fills.
@@ -416,14 +415,8 @@ class NearDuplicate(DuplicateRule):
         def verify(v: np.ndarray, u: np.ndarray) -> np.ndarray:
             # the exact similarity, or none for a pair that is two records however alike
             sims = jaccard(compared, items[v], compared, items[u])[0]
-            smaller = np.minimum(sizes[v], sizes[u])
-            asked = np.ones(v.size)  # the questions' similarity, where it decides
-            short = (
-                (smaller < self.options.short_shingles) & (sims >= threshold) & (sims < self.options.short_threshold)
-            )
-            if short.any():
-                asked[short] = jaccard(questions, items[v[short]], questions, items[u[short]])[0]
-            close = self.options.close(sims, smaller, asked, numbers_differ(numbers, items[v], numbers, items[u]))
+            differ = numbers_differ(numbers, items[v], numbers, items[u])
+            close = self.options.close(sims, np.minimum(sizes[v], sizes[u]), differ)
             # the answers must be alike too, where both records have one (checked only where it decides)
             both = close & (answer_sizes[v] > 0) & (answer_sizes[u] > 0)
             if both.any():

@@ -13,11 +13,10 @@ from datasketch import MinHashLSH
 import dqe.features.minhash
 from dqe.features.minhash import (
     ANSWER,
-    ASKED,
     EMPTY,
+    LINE_BREAK,
     NO_PARTNER,
     NUMBERS_MASKED_FROM,
-    TAGS,
     TOKEN_PATTERN,
     Bands,
     BucketIndex,
@@ -117,8 +116,7 @@ def test_sets_are_the_sorted_distinct_shingle_hashes_mixed():
     hashes, counts, _, _ = shingle_hashes(pl.Series(TEXTS), 2, 2)
     start = 0
     for i, count in enumerate(counts):
-        # no answers given: every shingle is tagged as asked
-        expected = sorted(set(((fmix32(hashes[start : start + count]) & ~TAGS) | ASKED).tolist()))
+        expected = sorted(set((fmix32(hashes[start : start + count]) & ~ANSWER).tolist()))  # no answer given
         assert sets.values[sets.offsets[i] : sets.offsets[i + 1]].tolist() == expected, TEXTS[i]
         start += count
     assert sets.sizes.tolist() == [len(set(naive_shingles(t, 2, 2))) for t in TEXTS]
@@ -159,7 +157,7 @@ def test_signatures_take_the_smallest_hash_of_each_bin_and_borrow_for_empty_bins
     rows = np.arange(len(TEXTS))
     got = signatures(sets, rows, 16)
     for i in rows:
-        values = (sets.values[sets.offsets[i] : sets.offsets[i + 1]] & ~TAGS).tolist()  # the hashes, untagged
+        values = sets.values[sets.offsets[i] : sets.offsets[i + 1]].tolist()
         assert got[i].tolist() == naive_signature(values, 16), TEXTS[i]
     assert (got[5] == EMPTY).all()  # the empty text
 
@@ -266,32 +264,41 @@ def test_bucket_index_finds_indexed_items_sharing_a_bucket():
     assert list(zip(query.tolist(), items.tolist(), strict=True)) == [(0, 10), (0, 12), (1, 11)]
 
 
-def test_each_turn_is_cut_on_its_own_and_an_answers_shingles_are_tagged():
+def test_a_shingle_that_starts_in_an_answer_is_tagged_as_the_answers():
     texts = pl.Series([f"hello there{TURN_SEPARATOR}general kenobi{TURN_SEPARATOR}bold one", "你好吗"])
     answers = pl.Series([[False, True, False], [False]], dtype=pl.List(pl.Boolean))
     sets, _ = shingle_sets(texts, 2, 2, answers=answers)
-    # "hello there" | "general kenobi" | "bold one"; 你好, 好吗
-    assert sets.sizes.tolist() == [3, 2]
-    assert sets.answer_part().sizes.tolist() == [1, 0]
+    # "hello there", "there general" | "general kenobi", "kenobi bold" | "bold one"; 你好, 好吗
+    assert sets.sizes.tolist() == [5, 2]
+    assert sets.answer_part().sizes.tolist() == [2, 0]
     untagged, _ = shingle_sets(texts, 2, 2)
-    # without turns the text is one run: "there general", "kenobi bold" too
     assert untagged.sizes.tolist() == [5, 2] and not (untagged.values & ANSWER).any()
 
 
-def test_a_one_word_answer_is_a_shingle_of_its_own():
+def test_a_one_word_answer_is_a_shingle_of_its_own_too():
     answers = pl.Series([[False, True], [False, True]], dtype=pl.List(pl.Boolean))
     texts = pl.Series(
         [f"who refused? the four{TURN_SEPARATOR}Steve", f"who refused? the four{TURN_SEPARATOR}Gutterballs"]
     )
     sets, _ = shingle_sets(texts, 2, 2, answers=answers)
+    # "who refused?", "refused? the", "the four", "four steve" and "steve"
+    assert sets.sizes.tolist() == [5, 5]
     answer = sets.answer_part()
     assert answer.sizes.tolist() == [1, 1]
     assert jaccard(answer, np.array([0]), answer, np.array([1]))[0].tolist() == [0.0]
-    assert jaccard(sets, np.array([0]), sets, np.array([0]))[0].tolist() == [1.0]
+
+
+def test_no_shingle_spans_a_line_break():
+    answers = pl.Series([[False, True]], dtype=pl.List(pl.Boolean))
+    texts = pl.Series([f"a b{LINE_BREAK}c{LINE_BREAK}d e{TURN_SEPARATOR}f g"])
+    sets, _ = shingle_sets(texts, 2, 2, answers=answers)
+    # "a b" | "c" | "d e", "e f", "f g": the turn separator is spanned, line breaks are not
+    assert sets.sizes.tolist() == [5]
+    assert sets.answer_part().sizes.tolist() == [1]
 
 
 def test_a_shingle_in_the_question_and_the_answer_is_one_element_the_answers():
     answers = pl.Series([[False, True]], dtype=pl.List(pl.Boolean))
-    sets, _ = shingle_sets(pl.Series([f"a b c{TURN_SEPARATOR}a b"]), 2, 2, answers=answers)
-    assert sets.sizes.tolist() == [2]  # "a b" and "b c"
-    assert sets.answer_part().sizes.tolist() == [1]  # "a b", the answer's too
+    sets, _ = shingle_sets(pl.Series([f"a b{TURN_SEPARATOR}a b"]), 2, 2, answers=answers)
+    assert sets.sizes.tolist() == [2]  # "a b" and "b a"
+    assert sets.answer_part().sizes.tolist() == [1]  # "a b", which starts the answer too

@@ -167,14 +167,13 @@ def test_one_word_changed_is_a_near_duplicate_of_the_original():
     source, line, similarity, cluster = NEAR.match(message).groups()
     assert (source, line) == ("<records>", "1") and float(similarity) >= 0.8
     assert cluster == report.records["id"][0]
-    # One word changes 2 of the 41 word pairs (the question's and the answer's, each cut on its
-    # own): 39 shared of the 43 the two have between them.
+    # One word changes 2 of 42 word pairs: 40 shared of the 44 the two have between them.
     assert evidence(report) == {
         "<records>:2": {
             "kept": "<records>:1",
-            "similarity": "0.9070",
-            "shared": "39",
-            "total": "43",
+            "similarity": "0.9091",
+            "shared": "40",
+            "total": "44",
             "mine": "0",
             "my_lines": "0",
             "theirs": "0",
@@ -393,13 +392,14 @@ def test_the_similarity_shown_is_the_exact_jaccard_of_the_shingles_left_after_th
     records = [*(preambled(q, a) for q, a in QUESTIONS), copy]
     report = check(records)
 
-    # Worked out by hand: the word pairs of each line of the question and of the answer, less
-    # those of the preamble's lines.
-    def pairs(*texts):
-        return set().union(*(naive_shingles(line.lower(), 2, 2) for text in texts for line in text.split("\n")))
+    # Worked out by hand: the word pairs of each record (none across a line break of the question;
+    # its last line runs on into the answer), less those of the preamble's lines.
+    def pairs(r):
+        *lines, last = r["instruction"].split("\n")
+        return set().union(*(naive_shingles(t.lower(), 2, 2) for t in [*lines, f"{last}\x1e{r['output']}"]))
 
-    boilerplate = pairs(PREAMBLE)
-    kept, removed = (pairs(r["instruction"], r["output"]) for r in (records[5], copy))
+    boilerplate = set().union(*(naive_shingles(line.lower(), 2, 2) for line in PREAMBLE.split("\n")))
+    kept, removed = (pairs(r) for r in (records[5], copy))
     shared = (kept - boilerplate) & (removed - boilerplate)
     union = (kept - boilerplate) | (removed - boilerplate)
     exact = len(shared) / len(union)
@@ -455,7 +455,9 @@ def test_chinese_questions_behind_a_shared_chinese_preamble():
         ("哪里可以买到二手自行车？", "搜索二手自行车的购买渠道。"),
     ]
     records = [record(a, instruction=f"{preamble}\n{q}") for q, a in questions]
-    edited = record("我来查一下北京明天天气。", instruction=f"{preamble}\n北京明天会不会下雨？")
+    # the first question again, its answer edited: a short pair (the preamble left out) must reach
+    # short-threshold, which the question reworded as well ("北京明天会不会下雨？") does not
+    edited = record("我来查一下北京明天天气。", instruction=f"{preamble}\n北京明天会下雨吗？")
     report = check([*records, edited])
     assert list(by_code(report, "DQ402")) == [f"<records>:{len(records) + 1}"]
     assert by_code(report, "DQ402")[f"<records>:{len(records) + 1}"].startswith("near-duplicate of <records>:1 ")
