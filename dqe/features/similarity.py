@@ -95,13 +95,16 @@ class SimilarityOptions(RuleOptions):
     def banding(self) -> Bands:
         return Bands(self.threshold, self.num_perm, self.bands, weights=RECALL_WEIGHTS)
 
-    def close(self, sims: np.ndarray, smaller: np.ndarray, numbers_differ: np.ndarray) -> np.ndarray:
-        """Which pairs of these exact similarities, and these sizes of their smaller sets, are
-        near-duplicates: at the threshold, or at short-threshold for short pairs; a short pair
-        whose masked numbers differ (``numbers_differ``) is two records."""
+    def close(self, sims: np.ndarray, smaller: np.ndarray, left: np.ndarray, numbers_differ: np.ndarray) -> np.ndarray:
+        """Which pairs of these exact similarities are near-duplicates: at the threshold, or at
+        short-threshold for a pair of short records (``smaller``, the smaller of their sets with
+        boilerplate: a short request behind a long tool description is a long record, whose
+        preamble is its context); a pair whose sets without boilerplate are short (``left``) and
+        whose masked numbers differ (``numbers_differ``) is two records, the same template with
+        other numbers."""
         short = smaller < self.short_shingles
         close = (sims >= self.threshold) & (~short | (sims >= self.short_threshold))
-        return close & ~(short & numbers_differ)
+        return close & ~((left < self.short_shingles) & numbers_differ)
 
     def boilerplate_floor(self, records: int) -> int:
         """How many records a line must recur in, among ``records``, to be boilerplate."""

@@ -121,7 +121,9 @@ class AgainstSet:
             return
         estimate, shared = jaccard(compared, rows[query], self.sets, items)
         smaller = np.minimum(compared.sizes[rows[query]], self.sets.sizes[items])
-        close = self.options.close(estimate, smaller, numbers_differ(s.numbers, rows[query], self.numbers, items))
+        whole = np.minimum(s.sets.sizes[rows[query]], (self.sets.sizes + self.left_out)[items])
+        differ = numbers_differ(s.numbers, rows[query], self.numbers, items)
+        close = self.options.close(estimate, whole, smaller, differ)
         best = (
             pl.DataFrame(
                 {"row": rows[query[close]], "item": items[close], "sim": estimate[close], "shared": shared[close]}

@@ -395,7 +395,7 @@ class NearDuplicate(DuplicateRule):
         keep = without(sets, rows[occurrences], (np.cumsum(stored) - stored)[line], stored[line], held)
         return sets.keeping(keep), lines_out, account | {"shingles": int((~keep).sum())}
 
-    def cluster(self, compared: Sets, items: np.ndarray, numbers: Sets, answers: Sets) -> np.ndarray:
+    def cluster(self, compared: Sets, items: np.ndarray, numbers: Sets, answers: Sets, whole: np.ndarray) -> np.ndarray:
         """The centre of each of ``items`` (sets of ``compared``, best first; ``numbers``, the
         masked numbers of every record; ``answers``, the shingles of its answer turns, boilerplate
         kept: an answer quoting the passage it was asked about is still that answer), as positions
@@ -404,7 +404,7 @@ class NearDuplicate(DuplicateRule):
         keys, compact = bands.sketch(compared, items)
         buckets = Buckets(keys)
         del keys
-        sizes = compared.sizes[items]
+        sizes, whole = compared.sizes[items], whole[items]
         answer_sizes = answers.sizes[items]
 
         def keep(v: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -416,7 +416,7 @@ class NearDuplicate(DuplicateRule):
             # the exact similarity, or none for a pair that is two records however alike
             sims = jaccard(compared, items[v], compared, items[u])[0]
             differ = numbers_differ(numbers, items[v], numbers, items[u])
-            close = self.options.close(sims, np.minimum(sizes[v], sizes[u]), differ)
+            close = self.options.close(sims, np.minimum(whole[v], whole[u]), np.minimum(sizes[v], sizes[u]), differ)
             # the answers must be alike too, where both records have one (checked only where it decides)
             both = close & (answer_sizes[v] > 0) & (answer_sizes[u] > 0)
             if both.any():
@@ -441,7 +441,7 @@ class NearDuplicate(DuplicateRule):
         center = np.arange(n)
         if items.size > 1:
             numbers = Sets.from_column(table["numbers"])
-            center[items] = items[self.cluster(compared, items, numbers, sets.answer_part())]
+            center[items] = items[self.cluster(compared, items, numbers, sets.answer_part(), sets.sizes)]
         kept = center[exact_of]
         exact = exact_of != np.arange(n)
         near = ~exact & (kept != np.arange(n))

@@ -455,9 +455,7 @@ def test_chinese_questions_behind_a_shared_chinese_preamble():
         ("哪里可以买到二手自行车？", "搜索二手自行车的购买渠道。"),
     ]
     records = [record(a, instruction=f"{preamble}\n{q}") for q, a in questions]
-    # the first question again, its answer edited: a short pair (the preamble left out) must reach
-    # short-threshold, which the question reworded as well ("北京明天会不会下雨？") does not
-    edited = record("我来查一下北京明天天气。", instruction=f"{preamble}\n北京明天会下雨吗？")
+    edited = record("我来查一下北京明天天气。", instruction=f"{preamble}\n北京明天会不会下雨？")
     report = check([*records, edited])
     assert list(by_code(report, "DQ402")) == [f"<records>:{len(records) + 1}"]
     assert by_code(report, "DQ402")[f"<records>:{len(records) + 1}"].startswith("near-duplicate of <records>:1 ")
