@@ -82,9 +82,8 @@ def masked(texts: pl.Series, mask: np.ndarray | None = None, turns: bool = False
     """Texts as they are shingled: turn separators and line breaks as spaces (or, with ``turns``,
     as tokens of their own between spaces), and every number as ``0`` in the texts ``mask`` marks
     (default: the long ones, ``numbers_masked``)."""
-    texts = texts.fill_null("").str.replace_all(TURN_SEPARATOR, f" {TURN_SEPARATOR} " if turns else " ", literal=True)
-    if turns:
-        texts = texts.str.replace_all(LINE_BREAK, f" {LINE_BREAK} ", literal=True)
+    marks = [TURN_SEPARATOR, LINE_BREAK]
+    texts = texts.fill_null("").str.replace_many(marks, [f" {m} " if turns else " " for m in marks])
     mask = numbers_masked(texts) if mask is None else np.asarray(mask, dtype=bool)
     if not mask.any():
         return texts
@@ -212,22 +211,26 @@ def shingle_hashes(
         valid = np.cumsum(edges[: window.size]) > 0
         combined[: window.size][valid] = window[valid]
         keep[: window.size] |= valid
-    # A part shorter than its shingle size is one shingle of all its tokens, and so is an answer turn.
-    whole = [(starts[parts < part_size], parts[parts < part_size], part_owner[parts < part_size])]
+    # A part shorter than its shingle size is one shingle of all its tokens, in its place; so is
+    # an answer turn, after the shingle that starts where it does.
+    short = parts < part_size
+    combined[starts[short]] = _run(token_hash, starts[short], parts[short])
+    keep[starts[short]] = True
     short = answer_len < size[answer_text]
-    whole.append((answer_start[short], answer_len[short], answer_text[short]))
-    first, length, owner = (np.concatenate(x) for x in zip(*whole, strict=True))
-    h = token_hash[first].copy() if first.size else np.zeros(0, dtype=np.uint64)
-    for t in range(1, int(length.max(initial=1))):
-        h = np.where(t < length, h * _MIX + token_hash[np.minimum(first + t, n - 1)], h)
     into = np.repeat(np.arange(lengths.size), lengths)
-    hashes = np.concatenate((combined[keep], h))
-    owners = np.concatenate((into[keep], owner))
-    sides = np.concatenate((side[keep], side[first] if first.size else np.zeros(0, dtype=bool)))
-    order = np.argsort(owners, kind="stable")
-    folded = hashes[order]
-    counts = np.bincount(owners, minlength=lengths.size).astype(np.int64)
-    return (folded ^ (folded >> np.uint64(32))).astype(np.uint32), counts, size, sides[order]
+    counts = np.bincount(into[keep], minlength=lengths.size) + np.bincount(answer_text[short], minlength=lengths.size)
+    at = np.searchsorted(np.flatnonzero(keep), answer_start[short], side="right")
+    folded = np.insert(combined[keep], at, _run(token_hash, answer_start[short], answer_len[short]))
+    sides = np.insert(side[keep], at, True)
+    return (folded ^ (folded >> np.uint64(32))).astype(np.uint32), counts.astype(np.int64), size, sides
+
+
+def _run(token_hash: np.ndarray, first: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """The hash of the run of ``length[i]`` tokens from ``first[i]``, as a shingle of that many."""
+    h = token_hash[first].copy()
+    for t in range(1, int(length.max(initial=1))):
+        h = np.where(t < length, h * _MIX + token_hash[np.minimum(first + t, token_hash.size - 1)], h)
+    return h
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
