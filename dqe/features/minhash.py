@@ -157,15 +157,21 @@ def _sided(
     keep = ~(separator | cut)
     lengths = lengths - np.bincount(owner[~keep], minlength=n)
     owner, turn, side = owner[keep], turn[keep], flat[at][keep]
-    breaks = np.cumsum(cut)[keep]  # a part starts at a text's first token or after a line break
-    new = np.concatenate(([True], (owner[1:] != owner[:-1]) | (breaks[1:] != breaks[:-1])))
-    parts = np.diff(np.append(np.flatnonzero(new), owner.size))
-    # answer turns: runs of answer tokens of one turn of one text
-    starts_turn = np.concatenate(([True], (owner[1:] != owner[:-1]) | (turn[1:] != turn[:-1])))
-    begin = np.flatnonzero(starts_turn)
+    # a part starts at a text's first token or after a line break; a turn's tokens are a run too
+    parts = np.diff(np.append(_starts(owner, np.cumsum(cut)[keep]), owner.size))
+    begin = _starts(owner, turn)
     size = np.diff(np.append(begin, owner.size))
-    answer = side[begin] if begin.size else np.zeros(0, dtype=bool)
+    answer = side[begin]
     return token_hash[keep], lengths, cjk, side, parts, (owner[begin[answer]], begin[answer], size[answer])
+
+
+def _starts(*keys: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of ``keys`` (read together) starts."""
+    change = np.zeros(keys[0].size, dtype=bool)
+    change[:1] = True
+    for k in keys:
+        change[1:] |= k[1:] != k[:-1]
+    return np.flatnonzero(change)
 
 
 def shingle_hashes(

@@ -7,6 +7,7 @@ imports the other.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,16 +96,33 @@ class SimilarityOptions(RuleOptions):
     def banding(self) -> Bands:
         return Bands(self.threshold, self.num_perm, self.bands, weights=RECALL_WEIGHTS)
 
-    def close(self, sims: np.ndarray, smaller: np.ndarray, left: np.ndarray, numbers_differ: np.ndarray) -> np.ndarray:
+    def close(
+        self, sims: np.ndarray, smaller: np.ndarray, context: np.ndarray, numbers_differ: np.ndarray
+    ) -> np.ndarray:
         """Which pairs of these exact similarities are near-duplicates: at the threshold, or at
-        short-threshold for a pair of short records (``smaller``, the smaller of their sets with
-        boilerplate: a short request behind a long tool description is a long record, whose
-        preamble is its context); a pair whose sets without boilerplate are short (``left``) and
-        whose masked numbers differ (``numbers_differ``) is two records, the same template with
-        other numbers."""
+        short-threshold for a short pair: the smaller of its sets without boilerplate (``smaller``)
+        and the boilerplate the two share (``context``: a tool description both put before their
+        question) under short-shingles. A short question behind a long description is a long
+        record beside another behind the same description, and a short one beside a record behind
+        another. A pair short without its boilerplate whose masked numbers differ
+        (``numbers_differ``) is two records, the same template with other numbers."""
         short = smaller < self.short_shingles
-        close = (sims >= self.threshold) & (~short | (sims >= self.short_threshold))
-        return close & ~((left < self.short_shingles) & numbers_differ)
+        close = (sims >= self.threshold) & (~(smaller + context < self.short_shingles) | (sims >= self.short_threshold))
+        return close & ~(short & numbers_differ)
+
+    def context(
+        self, sims: np.ndarray, smaller: np.ndarray, shared: np.ndarray, whole: Callable[[np.ndarray], np.ndarray]
+    ) -> np.ndarray:
+        """The boilerplate shingles each pair shares, where it decides (a short pair between the
+        two thresholds; 0 elsewhere): ``whole(pairs)`` is how many shingles the pairs ``pairs``
+        share with their boilerplate, ``shared`` without."""
+        out = np.zeros(sims.size, dtype=np.int64)
+        pick = np.flatnonzero(
+            (smaller < self.short_shingles) & (sims >= self.threshold) & (sims < self.short_threshold)
+        )
+        if pick.size:
+            out[pick] = whole(pick) - shared[pick]
+        return out
 
     def boilerplate_floor(self, records: int) -> int:
         """How many records a line must recur in, among ``records``, to be boilerplate."""

@@ -288,6 +288,12 @@ def test_a_one_word_answer_is_a_shingle_of_its_own_too():
     assert jaccard(answer, np.array([0]), answer, np.array([1]))[0].tolist() == [0.0]
 
 
+def test_texts_without_tokens_have_no_shingles():
+    answers = pl.Series([[False, True], []], dtype=pl.List(pl.Boolean))
+    sets, _ = shingle_sets(pl.Series([TURN_SEPARATOR, ""]), 2, 2, answers=answers)
+    assert sets.sizes.tolist() == [0, 0]
+
+
 def test_no_shingle_spans_a_line_break():
     answers = pl.Series([[False, True]], dtype=pl.List(pl.Boolean))
     texts = pl.Series([f"a b{LINE_BREAK}c{LINE_BREAK}d e{TURN_SEPARATOR}f g"])
