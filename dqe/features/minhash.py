@@ -49,7 +49,7 @@ _ROWS = 1 << 14  # sets per numpy pass over signatures: bounds the temporary arr
 _PAIRS = 1 << 22  # set elements gathered per pass when pairs are compared
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SHIFT = 0x9E3779B9  # added per bin of distance to a borrowed value (densification)
-LINE_BREAK = "\x1f"  # between two lines of a user turn in a text to shingle: no shingle spans it
+LINE_BREAK = "\x1f"  # between two lines of a user turn in a text to shingle, spaced: no shingle spans it
 _SEPARATOR_HASH = pl.Series([TURN_SEPARATOR]).hash(seed=_TOKEN_SEED)[0]  # a turn separator, as a token
 _BREAK_HASH = pl.Series([LINE_BREAK]).hash(seed=_TOKEN_SEED)[0]  # a line break, as a token
 ANSWER = np.uint32(1)  # the lowest bit of a set's value: the shingle is found in an answer turn
@@ -79,11 +79,10 @@ def numbers_masked(texts: pl.Series) -> np.ndarray:
 
 
 def masked(texts: pl.Series, mask: np.ndarray | None = None, turns: bool = False) -> pl.Series:
-    """Texts as they are shingled: turn separators and line breaks as spaces (or, with ``turns``,
-    as tokens of their own between spaces), and every number as ``0`` in the texts ``mask`` marks
-    (default: the long ones, ``numbers_masked``)."""
-    marks = [TURN_SEPARATOR, LINE_BREAK]
-    texts = texts.fill_null("").str.replace_many(marks, [f" {m} " if turns else " " for m in marks])
+    """Texts as they are shingled: turn separators as spaces (or, with ``turns``, as tokens of
+    their own between spaces), and every number as ``0`` in the texts ``mask`` marks (default:
+    the long ones, ``numbers_masked``). A ``LINE_BREAK`` is written between spaces already."""
+    texts = texts.fill_null("").str.replace_all(TURN_SEPARATOR, f" {TURN_SEPARATOR} " if turns else " ", literal=True)
     mask = numbers_masked(texts) if mask is None else np.asarray(mask, dtype=bool)
     if not mask.any():
         return texts

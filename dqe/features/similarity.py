@@ -185,19 +185,22 @@ def pieces(batch: pl.DataFrame, lines: pl.DataFrame) -> tuple[pl.Series, pl.Seri
     order, joined by ``TURN_SEPARATOR``, each user turn its lines (``lines``, from ``user_lines``)
     joined by ``LINE_BREAK``, which no shingle spans. Boilerplate is left out a line at a time: a
     shingle across two lines of a tool description would be the description's without being any
-    line's, and would stay in every record behind it. A record whose turns cannot be told apart in
-    its text (a turn holding the separator itself) is its text, none of it an answer."""
-    n = batch.height
+    line's, and would stay in every record behind it. Only records with a user turn of several
+    lines are rebuilt; one whose turns cannot be told apart in its text (a turn holding the
+    separator itself) keeps its text."""
     role = pl.element().struct.field("role")
+    roles = pl.select(pl.lit(batch["turns"]).list.eval(role.filter(role != "system"))).to_series()
+    answers = pl.select(roles.list.eval(pl.element() == "assistant")).to_series()
+    texts = batch["text"]
+    several = lines.group_by(["row", "turn"]).len().filter(pl.col("len") > 1)["row"].unique().sort()
+    if several.len() == 0:
+        return texts, answers
+    rows = several.to_numpy().astype(np.int64)
     turns = pl.DataFrame(
-        {
-            "row": np.arange(n, dtype=np.uint32),
-            "role": pl.select(pl.lit(batch["turns"]).list.eval(role.filter(role != "system"))).to_series(),
-            "piece": batch["text"].str.split(TURN_SEPARATOR),
-        }
+        {"row": several, "role": roles.gather(rows), "piece": texts.gather(rows).str.split(TURN_SEPARATOR)}
     )
     aligned = turns.select(pl.col("role").list.len() == pl.col("piece").list.len()).to_series()
-    asked = lines.group_by(["row", "turn"], maintain_order=True).agg(pl.col("line").str.join(LINE_BREAK))
+    asked = lines.group_by(["row", "turn"], maintain_order=True).agg(pl.col("line").str.join(f" {LINE_BREAK} "))
     said = (
         turns.filter(aligned)
         .with_columns(turn=pl.col("role").list.eval(pl.int_range(pl.len(), dtype=pl.UInt32)))
@@ -206,20 +209,11 @@ def pieces(batch: pl.DataFrame, lines: pl.DataFrame) -> tuple[pl.Series, pl.Seri
         .select(
             "row",
             piece=pl.when(pl.col("role") == "user").then(pl.col("line").fill_null("")).otherwise(pl.col("piece")),
-            answer=pl.col("role") == "assistant",
         )
         .group_by("row", maintain_order=True)
-        .agg(pl.col("piece").str.join(TURN_SEPARATOR), "answer")
+        .agg(pl.col("piece").str.join(TURN_SEPARATOR))
     )
-    out = (
-        pl.DataFrame({"row": np.arange(n, dtype=np.uint32)})
-        .join(said, on="row", how="left", maintain_order="left")
-        .select(
-            pl.col("piece").fill_null(pl.Series(batch["text"])),
-            pl.col("answer").fill_null(pl.lit([], dtype=pl.List(pl.Boolean))),
-        )
-    )
-    return out["piece"], out["answer"]
+    return texts.scatter(said["row"].to_numpy().astype(np.int64), said["piece"]), answers
 
 
 def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:

@@ -296,7 +296,7 @@ def test_texts_without_tokens_have_no_shingles():
 
 def test_no_shingle_spans_a_line_break():
     answers = pl.Series([[False, True]], dtype=pl.List(pl.Boolean))
-    texts = pl.Series([f"a b{LINE_BREAK}c{LINE_BREAK}d e{TURN_SEPARATOR}f g"])
+    texts = pl.Series([f"a b {LINE_BREAK} c {LINE_BREAK} d e{TURN_SEPARATOR}f g"])
     sets, _ = shingle_sets(texts, 2, 2, answers=answers)
     # "a b" | "c" | "d e", "e f", "f g": the turn separator is spanned, line breaks are not
     assert sets.sizes.tolist() == [5]
