@@ -19,7 +19,8 @@ tool preambles shared by different questions, copies with 2-15% of their words e
 reordered, numbers changed; complete ground truth) and reports recall of the planted near copies
 by edit, and precision against the ground truth: a DQ402 removal is right when the record kept
 is of the same planted family (the copy's source, or another copy of it), wrong otherwise, and
-the wrong ones that share a preamble with the record kept are counted apart; then dqe and
+the wrong ones that share a preamble with the record kept are counted apart, and so are the short
+copies with every number changed that the truth calls other examples (``renumbered``); then dqe and
 datasketch used the plain way side by side on the first ``--sample`` records (0: skip).
 
 ``--degenerate N`` writes N records drawn from a vocabulary of 20 words, so that the long ones
