@@ -494,6 +494,45 @@ TOOLFORMER = (
 )
 
 
+def test_a_short_question_behind_another_records_tool_description_is_still_short():
+    # the same question behind two different tool descriptions, each shared by other records: what
+    # the two records say is a few words, which must reach short-threshold
+    wolfram = (
+        TOOLFORMER.replace("access: python", "access: wolfram")
+        .replace(
+            "A Python shell. Use this to execute python commands. Input should be a valid python command or script. "
+            "If you expect output it should be printed out. Useful for all code, as well as math calculations.",
+            "A wolfram alpha search engine. Useful for when you need to answer questions about Math, Science, "
+            "Technology, Culture, Society and Everyday Life. Input should be a search query.",
+        )
+        .replace("python(codetoexecute)", "wolfram(query)")
+    )
+    question = "How many days are there in a leap year?"
+    records = [
+        record("There are python('365+1') days in a leap year.", instruction=f"{TOOLFORMER}{question}"),
+        record("There are wolfram('number of days in a leap year') days.", instruction=f"{wolfram}{question}"),
+        *(record(f"python('{n} ** 2')", instruction=f"{TOOLFORMER}What is the square of {n}?") for n in (3, 9)),
+        *(record(f"wolfram('capital of {c}')", instruction=f"{wolfram}What is the capital of {c}?") for c in "AB"),
+    ]
+    assert check(records).summary.rejected == 0
+
+
+def test_different_questions_on_one_passage_with_one_word_answers_are_two_records():
+    # T0-style prompt sets ask several questions of one passage; an answer shorter than a shingle
+    # is a shingle of its own, so the answers tell the records apart
+    passage = ANSWER
+    records = [
+        record("Chlorophyll", instruction=f"{passage}\nWhat pigment absorbs the light?"),
+        record("Glucose", instruction=f"{passage}\nWhat sugar does the plant make?"),
+    ]
+    assert check(records).summary.rejected == 0
+    # the same question and answer in another template is the same example
+    reworded = record(
+        "Chlorophyll", instruction=f"Answer the question about the text.\n{passage}\nWhat pigment absorbs the light?"
+    )
+    assert set(by_code(check([records[0], reworded]), "DQ402")) == {"<records>:2"}
+
+
 def test_a_template_filled_with_other_numbers_behind_a_shared_preamble_is_another_example():
     # The preamble makes each record long enough for its numbers to be masked, but once it is left
     # out (it is boilerplate) the numbers are most of what is left: a different calculation.
