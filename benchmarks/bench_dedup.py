@@ -19,7 +19,8 @@ tool preambles shared by different questions, copies with 2-15% of their words e
 reordered, numbers changed; complete ground truth) and reports recall of the planted near copies
 by edit, and precision against the ground truth: a DQ402 removal is right when the record kept
 is of the same planted family (the copy's source, or another copy of it), wrong otherwise, and
-the wrong ones that share a preamble with the record kept are counted apart; then dqe and
+the wrong ones that share a preamble with the record kept are counted apart, and so are the short
+copies with every number changed that the truth calls other examples (``renumbered``); then dqe and
 datasketch used the plain way side by side on the first ``--sample`` records (0: skip).
 
 ``--degenerate N`` writes N records drawn from a vocabulary of 20 words, so that the long ones
@@ -337,18 +338,20 @@ def hard_figures(corpus: Path, truth: dict, removed: dict[int, int], near: set[i
         "sentences reordered": np.array([bool(p[3]) for p in planted]),
         "numbers changed": np.array([bool(p[4]) for p in planted]),
         "behind a preamble": np.array([preamble[p[1]] >= 0 for p in planted]),
-        # a short question behind a tool preamble with every number changed: the same template with
-        # other arguments, another example by DQ402's rule on numbers (README, "Numbers")
         "preamble, numbers": np.array([preamble[p[1]] >= 0 and bool(p[4]) for p in planted]),
-        "all but those": np.array([not (preamble[p[1]] >= 0 and bool(p[4])) for p in planted]),
         "Chinese": np.array([p[0] in chinese for p in planted]),
     }
+    # short copies with every number changed: the same template with other arguments, negatives
+    # (generate_dedup_corpus.py; README, "Numbers")
+    renumbered = [p[0] for p in truth.get("renumbered", []) if p[0] < n]
     exact = [p for p in truth["exact"] if p[0] < n]
     right = [family[i] == family[k] for i, k in removed.items() if i in near]
     return {
         "recall": {name: (float(found[mask].mean()), int(mask.sum())) for name, mask in groups.items()},
         "exact_recall": float(np.mean([i in removed and family[removed[i]] == family[i] for i, _ in exact])),
         "exact_planted": len(exact),
+        "renumbered": len(renumbered),
+        "renumbered_removed": sum(1 for i in renumbered if i in near),
         "precision": float(np.mean(right)) if right else None,
         "near_removed": len(right),
         "wrong": len(right) - int(sum(right)),
@@ -365,6 +368,10 @@ def print_hard(h: dict) -> None:
     for name, (recall, count) in h["recall"].items():
         print(f"    {name:<20} {recall:.2%} of {count:,}")
     print(f"  recall of planted exact copies: {h['exact_recall']:.2%} of {h['exact_planted']:,}")
+    print(
+        f"  short copies with every number changed (other examples, negatives): {h['renumbered_removed']:,} "
+        f"of {h['renumbered']:,} removed as near-duplicates"
+    )
     print(
         f"  precision of near-duplicate removals (the record kept is of the removed record's planted family): "
         f"{fmt(h['precision'])} of {h['near_removed']:,}; wrong: {h['wrong']}, of which {h['wrong_same_preamble']} "

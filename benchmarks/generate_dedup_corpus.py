@@ -14,11 +14,19 @@ Harder than ``generate_corpus.py``'s, and built so that its ground truth is comp
   substituted (half of the edits), dropped, inserted or swapped with the next one; 30% also have
   the sentences of their answer reordered, and 30% of those with numbers have every number
   changed. A copy of a preambled record keeps the preamble and is edited behind it.
+- A copy with every number changed is a copy when the numbers are a small part of a long text
+  (a year or an amount in an essay), and another example when the text is short and holds
+  several numbers: "Adam has 1700 ml ... Mary has 72 fish" and "Adam has 2800 ml ... Mary has 52
+  fish" are one word problem's template with other numbers, as "What is 37*12?" and "What is
+  41*9?" are two questions. Such copies (under ``SHORT_PAIRS`` pairs of words or Chinese
+  characters behind the preamble, DQ402's short-shingles, and ``NUMBERS_OF_A_TEMPLATE`` distinct
+  numbers or more) are negatives.
 - Planted exact copies, for DQ401.
 
 The ground truth is written beside the corpus (``<out>.truth.json``): ``exact`` ([copy, source]),
-``near`` ([copy, source, fraction edited, reordered, numbers changed]) and ``preamble`` (each
-record's preamble, -1 for none).
+``near`` ([copy, source, fraction edited, reordered, numbers changed]), ``renumbered`` (short
+copies with other numbers, the same fields: not duplicates) and ``preamble`` (each record's
+preamble, -1 for none).
 
     python benchmarks/generate_dedup_corpus.py -n 1000000 -o /tmp/dedup.jsonl --seed 0
 """
@@ -47,6 +55,8 @@ _WIDE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")  # written with
 _UNIT = re.compile(r"[\u4e00-\u9fff]|[^\s\u4e00-\u9fff]+")  # a Chinese character or a run of other non-space characters
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
 _NUMBER = re.compile(r"\d+")
+SHORT_PAIRS = 40  # pairs of words (characters for Chinese) behind the preamble: under this a text is short
+NUMBERS_OF_A_TEMPLATE = 2  # distinct numbers a short text needs for them to be its arguments
 _RESERVOIR = 100_000
 _CHUNK = 10_000
 # (question, answer) lengths in words, or characters for Chinese
@@ -180,6 +190,15 @@ class Edits:
         return out, [round(fraction, 4), reorder, renumber]
 
 
+def other_example(original: dict[str, str], preamble: int) -> bool:
+    """Whether ``original`` (its first ``preamble`` characters a shared preamble) is short and
+    holds enough numbers that, with every number changed, it is another example, not a copy."""
+    texts = [original["instruction"][preamble:], *(v for k, v in original.items() if k != "instruction")]
+    pairs = sum(max(len(_UNIT.findall(t)) - 1, 1) for t in texts if t.strip())
+    numbers = set(_NUMBER.findall(" ".join(texts)))
+    return pairs < SHORT_PAIRS and len(numbers) >= NUMBERS_OF_A_TEMPLATE
+
+
 def load_texts(data: Path) -> dict[str, list[str]]:
     """Every instruction, input and answer of the Alpaca files, English and Chinese apart."""
     texts: dict[str, list[str]] = {"en": [], "zh": []}
@@ -217,7 +236,7 @@ def generate(n: int, out: Path, seed: int, near: float, exact: float, preambled:
     edits = Edits(rng, chains["en"], chains["zh"])
     tools = load_tools(DATA)
     shared = [compose_preamble(rng, tools) for _ in range(preambles)]
-    truth: dict[str, list] = {"exact": [], "near": [], "preamble": []}
+    truth: dict[str, list] = {"exact": [], "near": [], "renumbered": [], "preamble": []}
     reservoir: list[tuple[int, dict[str, str], int]] = []  # originals: copies are not copied again
     with open(out, "w", encoding="utf-8") as f:
         for i in range(n):
@@ -227,8 +246,10 @@ def generate(n: int, out: Path, seed: int, near: float, exact: float, preambled:
                 truth["exact"].append([i, src])
             elif i > 100 and roll < exact + near:
                 src, original, preamble = rng.choice(reservoir)
-                record, edit = edits.copy(original, shared[preamble] if preamble >= 0 else "")
-                truth["near"].append([i, src, *edit])
+                head = shared[preamble] + "\n" if preamble >= 0 else ""
+                record, edit = edits.copy(original, head[:-1])
+                kind = "renumbered" if edit[2] and other_example(original, len(head)) else "near"
+                truth[kind].append([i, src, *edit])
             else:
                 preamble = rng.randrange(preambles) if rng.random() < preambled else -1
                 kind = "preambled" if preamble >= 0 else "zh" if rng.random() < 0.15 else "en"
@@ -247,6 +268,7 @@ def generate(n: int, out: Path, seed: int, near: float, exact: float, preambled:
     return {
         "exact": len(truth["exact"]),
         "near": len(truth["near"]),
+        "renumbered": len(truth["renumbered"]),
         "preambled": sum(p >= 0 for p in truth["preamble"]),
     }
 

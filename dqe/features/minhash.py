@@ -49,8 +49,10 @@ _ROWS = 1 << 14  # sets per numpy pass over signatures: bounds the temporary arr
 _PAIRS = 1 << 22  # set elements gathered per pass when pairs are compared
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SHIFT = 0x9E3779B9  # added per bin of distance to a borrowed value (densification)
+LINE_BREAK = "\x1f"  # between two lines of a user turn in a text to shingle, spaced: no shingle spans it
 _SEPARATOR_HASH = pl.Series([TURN_SEPARATOR]).hash(seed=_TOKEN_SEED)[0]  # a turn separator, as a token
-ANSWER = np.uint32(1)  # the lowest bit of a set's value: the shingle starts in an answer turn
+_BREAK_HASH = pl.Series([LINE_BREAK]).hash(seed=_TOKEN_SEED)[0]  # a line break, as a token
+ANSWER = np.uint32(1)  # the lowest bit of a set's value: the shingle is found in an answer turn
 
 
 def fmix64(h: np.ndarray) -> np.ndarray:
@@ -79,7 +81,7 @@ def numbers_masked(texts: pl.Series) -> np.ndarray:
 def masked(texts: pl.Series, mask: np.ndarray | None = None, turns: bool = False) -> pl.Series:
     """Texts as they are shingled: turn separators as spaces (or, with ``turns``, as tokens of
     their own between spaces), and every number as ``0`` in the texts ``mask`` marks (default:
-    the long ones, ``numbers_masked``)."""
+    the long ones, ``numbers_masked``). A ``LINE_BREAK`` is written between spaces already."""
     texts = texts.fill_null("").str.replace_all(TURN_SEPARATOR, f" {TURN_SEPARATOR} " if turns else " ", literal=True)
     mask = numbers_masked(texts) if mask is None else np.asarray(mask, dtype=bool)
     if not mask.any():
@@ -91,10 +93,12 @@ def masked(texts: pl.Series, mask: np.ndarray | None = None, turns: bool = False
 
 def tokens(
     texts: pl.Series, mask: np.ndarray | None = None, answers: pl.Series | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Token hashes of every text (flat, text after text), the number of tokens and the number
-    of Chinese or Japanese characters of each text, and which tokens are in an answer: a turn
-    ``answers`` marks (a ``List(Boolean)``, one per turn of each text; none when not given).
+    of Chinese or Japanese characters of each text, which tokens are in an answer (a turn
+    ``answers`` marks: a ``List(Boolean)``, one per turn of each text; none when not given), the
+    number of tokens of each part (a text, cut at its ``LINE_BREAK``s when ``answers`` are given;
+    parts that have some, in order) and of each answer turn (``(text, first token, tokens)``).
 
     A token is a run of characters between spaces (turn separators count as spaces; numbers are
     ``0`` in the texts ``mask`` marks, see ``masked``), except that every Han or kana character is a token of its own. Splitting on spaces is
@@ -126,17 +130,20 @@ def tokens(
         merged[~from_cjk] = token_hash
         token_hash = merged
     if answers is None:
-        return token_hash, lengths, cjk, np.zeros(token_hash.size, dtype=bool)
+        none = np.zeros(0, dtype=np.int64)
+        return token_hash, lengths, cjk, np.zeros(token_hash.size, dtype=bool), lengths[lengths > 0], (none, none, none)
     return _sided(token_hash, lengths, cjk, answers)
 
 
 def _sided(
     token_hash: np.ndarray, lengths: np.ndarray, cjk: np.ndarray, answers: pl.Series
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The tokens without the turn separators among them, and which are in an answer turn: a
-    text's k-th turn follows its k-th separator."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The tokens without the turn separators and line breaks among them, which are in an answer
+    turn (a text's k-th turn follows its k-th separator), the tokens of each part (cut at line
+    breaks) and where each answer turn's tokens are: ``(text, first token, tokens)``."""
     n = lengths.size
     separator = token_hash == _SEPARATOR_HASH
+    cut = token_hash == _BREAK_HASH
     owner = np.repeat(np.arange(n), lengths)
     before = np.cumsum(separator) - separator  # separators before each token, over the batch
     starts = np.cumsum(lengths) - lengths
@@ -146,9 +153,24 @@ def _sided(
     first = np.cumsum(turns) - turns
     # a token past the last turn marked (or of a text without turns) is in no answer
     at = np.where(turn < turns[owner], first[owner] + turn, flat.size - 1)
-    keep = ~separator
-    lengths = lengths - np.bincount(owner[separator], minlength=n)
-    return token_hash[keep], lengths, cjk, flat[at][keep]
+    keep = ~(separator | cut)
+    lengths = lengths - np.bincount(owner[~keep], minlength=n)
+    owner, turn, side = owner[keep], turn[keep], flat[at][keep]
+    # a part starts at a text's first token or after a line break; a turn's tokens are a run too
+    parts = np.diff(np.append(_starts(owner, np.cumsum(cut)[keep]), owner.size))
+    begin = _starts(owner, turn)
+    size = np.diff(np.append(begin, owner.size))
+    answer = side[begin]
+    return token_hash[keep], lengths, cjk, side, parts, (owner[begin[answer]], begin[answer], size[answer])
+
+
+def _starts(*keys: np.ndarray) -> np.ndarray:
+    """Where each run of equal values of ``keys`` (read together) starts."""
+    change = np.zeros(keys[0].size, dtype=bool)
+    change[:1] = True
+    for k in keys:
+        change[1:] |= k[1:] != k[:-1]
+    return np.flatnonzero(change)
 
 
 def shingle_hashes(
@@ -159,48 +181,61 @@ def shingle_hashes(
     mask: np.ndarray | None = None,
     answers: pl.Series | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """32-bit hashes of every shingle of every text (flat, text after text, in text order), the
-    number of shingles of each text, the shingle size each text was cut with (``size``, when
-    given, sets it per text instead of its script; ``mask``, which texts have their numbers
-    masked instead of their length: the lines of a record are cut as the record is) and which
-    shingles start in an answer turn (``answers``, see ``tokens``)."""
-    token_hash, lengths, cjk, side = tokens(texts, mask, answers)
+    """32-bit hashes of every shingle of every text (flat, text after text), the number of
+    shingles of each text, the shingle size each text was cut with (``size``, when given, sets it
+    per text instead of its script; ``mask``, which texts have their numbers masked instead of
+    their length: the lines of a record are cut as the record is) and which shingles start in an
+    answer turn (``answers``, see ``tokens``).
+
+    With ``answers``, shingles run across turns but not across the line breaks of a user turn
+    (``LINE_BREAK``); a part shorter than the shingle size is one shingle, and so is an answer
+    turn shorter than it (a one-word answer: "Steve", "negative"), so that every answer has a
+    shingle of its own to be compared by."""
+    token_hash, lengths, cjk, side, parts, (answer_text, answer_start, answer_len) = tokens(texts, mask, answers)
     if size is None:
         size = np.where(2 * cjk > lengths, char_size, word_size)
     size = np.asarray(size, dtype=np.int64)
-    counts = np.where(lengths > 0, np.maximum(lengths - size + 1, 1), 0)
     n = token_hash.size
-    if n == 0:
-        return np.zeros(0, dtype=np.uint32), counts, size, np.zeros(0, dtype=bool)
+    part_owner = np.repeat(np.arange(lengths.size), lengths)[np.cumsum(parts) - parts]
+    part_size = size[part_owner]
+    starts = np.cumsum(parts) - parts
     # The shingle starting at token i hashes as ((t[i] * M + t[i+1]) * M + t[i+2]) ..., over
-    # slices of the whole batch; it counts where it ends inside its own text.
-    starts = np.cumsum(lengths) - lengths
+    # slices of the whole batch; it counts where it ends inside its own part.
     combined = np.zeros(n, dtype=np.uint64)
     keep = np.zeros(n, dtype=bool)
-    for k in np.unique(size[lengths > 0]).tolist():
-        texts_k = np.flatnonzero((size == k) & (lengths >= k))
-        if texts_k.size == 0:
+    for k in np.unique(part_size).tolist():
+        parts_k = np.flatnonzero((part_size == k) & (parts >= k))
+        if parts_k.size == 0:
             continue
         window = token_hash[: n - k + 1].copy()
         for t in range(1, k):
             window = window * _MIX + token_hash[t : n - k + 1 + t]
-        edges = np.bincount(starts[texts_k], minlength=n + 1) - np.bincount(
-            starts[texts_k] + lengths[texts_k] - k + 1, minlength=n + 1
+        edges = np.bincount(starts[parts_k], minlength=n + 1) - np.bincount(
+            starts[parts_k] + parts[parts_k] - k + 1, minlength=n + 1
         )
         valid = np.cumsum(edges[: window.size]) > 0
         combined[: window.size][valid] = window[valid]
         keep[: window.size] |= valid
-    # A text shorter than its shingle size is one shingle of all its tokens.
-    short = np.flatnonzero((lengths > 0) & (lengths < size))
-    if short.size:
-        first = starts[short]
-        h = token_hash[first].copy()
-        for t in range(1, int(lengths[short].max())):
-            h = np.where(t < lengths[short], h * _MIX + token_hash[np.minimum(first + t, n - 1)], h)
-        combined[first] = h
-        keep[first] = True
-    folded = combined[keep]
-    return (folded ^ (folded >> np.uint64(32))).astype(np.uint32), counts, size, side[keep]
+    # A part shorter than its shingle size is one shingle of all its tokens, in its place; so is
+    # an answer turn, after the shingle that starts where it does.
+    short = parts < part_size
+    combined[starts[short]] = _run(token_hash, starts[short], parts[short])
+    keep[starts[short]] = True
+    short = answer_len < size[answer_text]
+    into = np.repeat(np.arange(lengths.size), lengths)
+    counts = np.bincount(into[keep], minlength=lengths.size) + np.bincount(answer_text[short], minlength=lengths.size)
+    at = np.searchsorted(np.flatnonzero(keep), answer_start[short], side="right")
+    folded = np.insert(combined[keep], at, _run(token_hash, answer_start[short], answer_len[short]))
+    sides = np.insert(side[keep], at, True)
+    return (folded ^ (folded >> np.uint64(32))).astype(np.uint32), counts.astype(np.int64), size, sides
+
+
+def _run(token_hash: np.ndarray, first: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """The hash of the run of ``length[i]`` tokens from ``first[i]``, as a shingle of that many."""
+    h = token_hash[first].copy()
+    for t in range(1, int(length.max(initial=1))):
+        h = np.where(t < length, h * _MIX + token_hash[np.minimum(first + t, token_hash.size - 1)], h)
+    return h
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
@@ -291,8 +326,8 @@ def shingle_sets(
 ) -> tuple[Sets, np.ndarray]:
     """The shingle set of every text and the shingle size it was cut with (see ``shingle_hashes``).
     Hashes are mixed once more, so that a set's smallest values are a uniform sample of it; the
-    lowest bit of a value is ``ANSWER`` for a shingle that starts in an answer turn (``answers``)
-    at least once, so that a set tells its answer's shingles (``answer_part``) at no cost, and a
+    lowest bit of a value is ``ANSWER`` for a shingle found in an answer turn (``answers``) at
+    least once, so that a set tells its answer's shingles (``answer_part``) at no cost, and a
     shingle is still one element however many turns it is found in."""
     hashes, counts, size, side = shingle_hashes(texts, word_size, char_size, size, mask, answers)
     values = (fmix32(hashes) & ~ANSWER) | side.astype(np.uint32)

@@ -7,6 +7,7 @@ imports the other.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ from pydantic import Field, model_validator
 from dqe import RuleOptions
 from dqe.features.minhash import (
     ANSWER,
+    LINE_BREAK,
     NUMBER,
     Bands,
     Sets,
@@ -26,7 +28,7 @@ from dqe.features.minhash import (
     ranges,
     shingle_sets,
 )
-from dqe.features.text import user_lines
+from dqe.features.text import TURN_SEPARATOR, user_lines
 
 RECALL_WEIGHTS = (0.05, 0.95)  # datasketch's (false positive, false negative) weights for the bands
 BLOCK = 1 << 16  # records per pass when boilerplate is taken out of their sets
@@ -78,7 +80,7 @@ class SimilarityOptions(RuleOptions):
         ge=0,
         description="a pair whose smaller set holds fewer shingles than this is short: a few words "
         "make the difference between two short requests ('draw a woman with wings' and 'draw a woman "
-        "in a green headband'), so it must reach short-threshold",
+        "in a green headband') that share a stock reply, so it must reach short-threshold",
     )
     short_threshold: float = Field(
         0.7, gt=0.0, le=1.0, description="the similarity a short pair must reach (see short-shingles)"
@@ -94,13 +96,33 @@ class SimilarityOptions(RuleOptions):
     def banding(self) -> Bands:
         return Bands(self.threshold, self.num_perm, self.bands, weights=RECALL_WEIGHTS)
 
-    def close(self, sims: np.ndarray, smaller: np.ndarray, numbers_differ: np.ndarray | None = None) -> np.ndarray:
-        """Which pairs of these exact similarities, and these sizes of their smaller sets, are
-        near-duplicates: at the threshold, or at short-threshold for short pairs; a short pair
-        whose masked numbers differ (``numbers_differ``) is two records."""
+    def close(
+        self, sims: np.ndarray, smaller: np.ndarray, context: np.ndarray, numbers_differ: np.ndarray
+    ) -> np.ndarray:
+        """Which pairs of these exact similarities are near-duplicates: at the threshold, or at
+        short-threshold for a short pair: the smaller of its sets without boilerplate (``smaller``)
+        and the boilerplate the two share (``context``: a tool description both put before their
+        question) under short-shingles. A short question behind a long description is a long
+        record beside another behind the same description, and a short one beside a record behind
+        another. A pair short without its boilerplate whose masked numbers differ
+        (``numbers_differ``) is two records, the same template with other numbers."""
         short = smaller < self.short_shingles
-        close = (sims >= self.threshold) & (~short | (sims >= self.short_threshold))
-        return close if numbers_differ is None else close & ~(short & numbers_differ)
+        close = (sims >= self.threshold) & (~(smaller + context < self.short_shingles) | (sims >= self.short_threshold))
+        return close & ~(short & numbers_differ)
+
+    def context(
+        self, sims: np.ndarray, smaller: np.ndarray, shared: np.ndarray, whole: Callable[[np.ndarray], np.ndarray]
+    ) -> np.ndarray:
+        """The boilerplate shingles each pair shares, where it decides (a short pair between the
+        two thresholds; 0 elsewhere): ``whole(pairs)`` is how many shingles the pairs ``pairs``
+        share with their boilerplate, ``shared`` without."""
+        out = np.zeros(sims.size, dtype=np.int64)
+        pick = np.flatnonzero(
+            (smaller < self.short_shingles) & (sims >= self.threshold) & (sims < self.short_threshold)
+        )
+        if pick.size:
+            out[pick] = whole(pick) - shared[pick]
+        return out
 
     def boilerplate_floor(self, records: int) -> int:
         """How many records a line must recur in, among ``records``, to be boilerplate."""
@@ -158,19 +180,47 @@ def numbers_differ(left: Sets, left_rows: np.ndarray, right: Sets, right_rows: n
     return some & (jaccard(left, left_rows, right, right_rows)[0] < NUMBERS_SHARED)
 
 
-def answer_turns(turns: pl.Series) -> pl.Series:
-    """Which turns of the conversation text (every turn but system ones) are answers."""
+def pieces(batch: pl.DataFrame, lines: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """Each record's text as it is shingled, and which of its turns are answers: its turns in
+    order, joined by ``TURN_SEPARATOR``, each user turn its lines (``lines``, from ``user_lines``)
+    joined by ``LINE_BREAK``, which no shingle spans. Boilerplate is left out a line at a time: a
+    shingle across two lines of a tool description would be the description's without being any
+    line's, and would stay in every record behind it. Only records with a user turn of several
+    lines are rebuilt; one whose turns cannot be told apart in its text (a turn holding the
+    separator itself) keeps its text."""
     role = pl.element().struct.field("role")
-    return pl.select(pl.lit(turns).list.eval(role.filter(role != "system") == "assistant")).to_series()
+    roles = pl.select(pl.lit(batch["turns"]).list.eval(role.filter(role != "system"))).to_series()
+    answers = pl.select(roles.list.eval(pl.element() == "assistant")).to_series()
+    texts = batch["text"]
+    several = lines.group_by(["row", "turn"]).len().filter(pl.col("len") > 1)["row"].unique().sort()
+    if several.len() == 0:
+        return texts, answers
+    rows = several.to_numpy().astype(np.int64)
+    turns = pl.DataFrame(
+        {"row": several, "role": roles.gather(rows), "piece": texts.gather(rows).str.split(TURN_SEPARATOR)}
+    )
+    aligned = turns.select(pl.col("role").list.len() == pl.col("piece").list.len()).to_series()
+    asked = lines.group_by(["row", "turn"], maintain_order=True).agg(pl.col("line").str.join(f" {LINE_BREAK} "))
+    said = (
+        turns.filter(aligned)
+        .with_columns(turn=pl.col("role").list.eval(pl.int_range(pl.len(), dtype=pl.UInt32)))
+        .explode(["role", "piece", "turn"])
+        .join(asked, on=["row", "turn"], how="left", maintain_order="left")
+        .select(
+            "row",
+            piece=pl.when(pl.col("role") == "user").then(pl.col("line").fill_null("")).otherwise(pl.col("piece")),
+        )
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("piece").str.join(TURN_SEPARATOR))
+    )
+    return texts.scatter(said["row"].to_numpy().astype(np.int64), said["piece"]), answers
 
 
 def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:
     mask = numbers_masked(batch["text"])
-    answers = answer_turns(batch["turns"])
-    sets, size = shingle_sets(
-        batch["text"], options.shingle_size, options.char_shingle_size, mask=mask, answers=answers
-    )
     lines = user_lines(batch["turns"])
+    texts, answers = pieces(batch, lines)
+    sets, size = shingle_sets(texts, options.shingle_size, options.char_shingle_size, mask=mask, answers=answers)
     rows = lines["row"].to_numpy().astype(np.int64)
     keys = line_keys(lines["line"], size[rows], mask[rows])
     distinct = pl.DataFrame({"row": rows, "key": keys}).with_row_index("i").unique(["row", "key"], maintain_order=True)

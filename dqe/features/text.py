@@ -42,15 +42,25 @@ def normalized(text: pl.Series) -> pl.Series:
 
 def user_lines(turns: pl.Series) -> pl.DataFrame:
     """Every non-blank line of every user turn, normalized like the text: ``row`` (the record's
-    position in ``turns``) and ``line``. Text that recurs across many records' user turns is
-    context they share (a tool description, a header), not what each record asks."""
+    position in ``turns``), ``turn`` (the turn's position in the conversation text, system turns
+    left out) and ``line``. Text that recurs across many records' user turns is context they
+    share (a tool description, a header), not what each record asks."""
+    role = pl.element().struct.field("role")
+    said = pl.col("turns").list.eval(pl.element().filter(role != "system"))
     contents = pl.DataFrame({"turns": turns}).select(
         row=pl.int_range(pl.len(), dtype=pl.UInt32),
-        line=pl.col("turns").list.eval(
-            pl.element().filter(pl.element().struct.field("role") == "user").struct.field("content")
-        ),
+        turn=said.list.eval(pl.int_range(pl.len(), dtype=pl.UInt32)),
+        user=said.list.eval(role == "user"),
+        line=said.list.eval(pl.element().struct.field("content")),
     )
-    lines = contents.explode("line").drop_nulls("line").with_columns(pl.col("line").str.split("\n")).explode("line")
+    lines = (
+        contents.explode(["turn", "user", "line"])
+        .filter(pl.col("user"))
+        .drop("user")
+        .drop_nulls("line")
+        .with_columns(pl.col("line").str.split("\n"))
+        .explode("line")
+    )
     return lines.with_columns(line=normalized(lines["line"])).filter(pl.col("line") != "")
 
 

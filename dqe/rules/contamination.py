@@ -70,6 +70,10 @@ class AgainstSet:
             np.concatenate([c.values for c in compared]) if compared else np.zeros(0, dtype=np.uint32),
             np.concatenate([c.sizes for c in compared]) if compared else np.zeros(0, dtype=np.int64),
         )
+        self.whole = Sets.of(  # with their boilerplate: the context a pair shares
+            np.concatenate([p.sets.values for p in parts]) if parts else np.zeros(0, dtype=np.uint32),
+            np.concatenate([p.sets.sizes for p in parts]) if parts else np.zeros(0, dtype=np.int64),
+        )
         self.numbers = Sets.of(
             np.concatenate([p.numbers.values for p in parts]) if parts else np.zeros(0, dtype=np.uint32),
             np.concatenate([p.numbers.sizes for p in parts]) if parts else np.zeros(0, dtype=np.int64),
@@ -121,7 +125,12 @@ class AgainstSet:
             return
         estimate, shared = jaccard(compared, rows[query], self.sets, items)
         smaller = np.minimum(compared.sizes[rows[query]], self.sets.sizes[items])
-        close = self.options.close(estimate, smaller, numbers_differ(s.numbers, rows[query], self.numbers, items))
+        context = self.options.context(
+            estimate, smaller, shared, lambda p: jaccard(s.sets, rows[query[p]], self.whole, items[p])[1]
+        )
+        close = self.options.close(
+            estimate, smaller, context, numbers_differ(s.numbers, rows[query], self.numbers, items)
+        )
         best = (
             pl.DataFrame(
                 {"row": rows[query[close]], "item": items[close], "sim": estimate[close], "shared": shared[close]}

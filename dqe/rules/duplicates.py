@@ -310,8 +310,9 @@ class ExactDuplicate(DuplicateRule):
 class NearDuplicate(DuplicateRule):
     """Cuts each record's conversation text into shingles (2 words, or 2 characters for text
     mostly in Chinese or Japanese; every number is the same word) and keeps each record's set of
-    shingles. A line of the user turns that recurs in at least boilerplate-share of the records
-    (and boilerplate-min-records of them), such as a tool description or a header, is
+    shingles (none across two lines of a user turn). A line of the user turns that recurs in at
+    least boilerplate-share of the records (and boilerplate-min-records of them), such as a tool
+    description or a header, is
     boilerplate: its shingles are left out of the sets of the records that have it. MinHash
     signatures of what is left and LSH bands find candidate pairs; each candidate is verified
     with the exact Jaccard similarity of the two sets, and pairs at or above the threshold are
@@ -321,11 +322,13 @@ class NearDuplicate(DuplicateRule):
     same text are DQ401's: this rule reports one record per text, so a text and its copies fail
     only once each. A record with nothing but boilerplate has nothing to compare: only DQ401
     can find its copies. Each shingle is the question's or the answer's (the assistant turns),
-    by the turn it starts in; a pair whose answers share less than answer-threshold is two records
-    (two completions of one prompt, two questions behind a preamble only they share). A short
-    pair (the smaller set under short-shingles) must reach
-    short-threshold, and if the numbers of its texts were masked, share at least half of them:
-    the same template filled with other numbers (a tool call, a sum) is another example."""
+    by the turn it starts in, and an answer shorter than a shingle ("Steve") is a shingle of its
+    own too; a pair whose answers share less than answer-threshold (boilerplate kept: an answer
+    may quote the passage) is two records (two completions of one prompt, two questions asked of
+    one passage, two questions behind a preamble only they share). A pair of short records (the
+    smaller set, boilerplate included, under short-shingles) must reach short-threshold; a pair
+    short once its boilerplate is left out whose masked numbers share less than half of them is
+    the same template filled with other numbers (a tool call, a sum): another example."""
 
     code = "DQ402"
     name = "near-duplicate"
@@ -395,15 +398,17 @@ class NearDuplicate(DuplicateRule):
         keep = without(sets, rows[occurrences], (np.cumsum(stored) - stored)[line], stored[line], held)
         return sets.keeping(keep), lines_out, account | {"shingles": int((~keep).sum())}
 
-    def cluster(self, compared: Sets, items: np.ndarray, numbers: Sets) -> np.ndarray:
+    def cluster(self, compared: Sets, items: np.ndarray, numbers: Sets, sets: Sets) -> np.ndarray:
         """The centre of each of ``items`` (sets of ``compared``, best first; ``numbers``, the
-        masked numbers of every record), as positions in ``items``."""
+        masked numbers of every record; ``sets``, its shingles with the boilerplate, for the
+        context two records share and their answers: an answer quoting the passage it was asked
+        about is still that answer), as positions in ``items``."""
         threshold, bands = self.options.threshold, self.options.banding()
         keys, compact = bands.sketch(compared, items)
         buckets = Buckets(keys)
         del keys
         sizes = compared.sizes[items]
-        answers = compared.answer_part()
+        answers = sets.answer_part()
         answer_sizes = answers.sizes[items]
 
         def keep(v: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -412,11 +417,14 @@ class NearDuplicate(DuplicateRule):
             return agreement(compact, v, u) >= threshold - ESTIMATE_SIGMAS * np.sqrt(threshold * (1 - threshold) / n)
 
         def verify(v: np.ndarray, u: np.ndarray) -> np.ndarray:
-            # the exact similarity, or none for a short pair under its own threshold
-            sims = jaccard(compared, items[v], compared, items[u])[0]
-            close = self.options.close(
-                sims, np.minimum(sizes[v], sizes[u]), numbers_differ(numbers, items[v], numbers, items[u])
+            # the exact similarity, or none for a pair that is two records however alike
+            sims, shared = jaccard(compared, items[v], compared, items[u])
+            smaller = np.minimum(sizes[v], sizes[u])
+            context = self.options.context(
+                sims, smaller, shared, lambda p: jaccard(sets, items[v[p]], sets, items[u[p]])[1]
             )
+            differ = numbers_differ(numbers, items[v], numbers, items[u])
+            close = self.options.close(sims, smaller, context, differ)
             # the answers must be alike too, where both records have one (checked only where it decides)
             both = close & (answer_sizes[v] > 0) & (answer_sizes[u] > 0)
             if both.any():
@@ -440,7 +448,8 @@ class NearDuplicate(DuplicateRule):
         items = reps[compared.sizes[reps] > 0]
         center = np.arange(n)
         if items.size > 1:
-            center[items] = items[self.cluster(compared, items, Sets.from_column(table["numbers"]))]
+            numbers = Sets.from_column(table["numbers"])
+            center[items] = items[self.cluster(compared, items, numbers, sets)]
         kept = center[exact_of]
         exact = exact_of != np.arange(n)
         near = ~exact & (kept != np.arange(n))

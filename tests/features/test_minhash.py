@@ -14,6 +14,7 @@ import dqe.features.minhash
 from dqe.features.minhash import (
     ANSWER,
     EMPTY,
+    LINE_BREAK,
     NO_PARTNER,
     NUMBERS_MASKED_FROM,
     TOKEN_PATTERN,
@@ -272,6 +273,34 @@ def test_a_shingle_that_starts_in_an_answer_is_tagged_as_the_answers():
     assert sets.answer_part().sizes.tolist() == [2, 0]
     untagged, _ = shingle_sets(texts, 2, 2)
     assert untagged.sizes.tolist() == [5, 2] and not (untagged.values & ANSWER).any()
+
+
+def test_a_one_word_answer_is_a_shingle_of_its_own_too():
+    answers = pl.Series([[False, True], [False, True]], dtype=pl.List(pl.Boolean))
+    texts = pl.Series(
+        [f"who refused? the four{TURN_SEPARATOR}Steve", f"who refused? the four{TURN_SEPARATOR}Gutterballs"]
+    )
+    sets, _ = shingle_sets(texts, 2, 2, answers=answers)
+    # "who refused?", "refused? the", "the four", "four steve" and "steve"
+    assert sets.sizes.tolist() == [5, 5]
+    answer = sets.answer_part()
+    assert answer.sizes.tolist() == [1, 1]
+    assert jaccard(answer, np.array([0]), answer, np.array([1]))[0].tolist() == [0.0]
+
+
+def test_texts_without_tokens_have_no_shingles():
+    answers = pl.Series([[False, True], []], dtype=pl.List(pl.Boolean))
+    sets, _ = shingle_sets(pl.Series([TURN_SEPARATOR, ""]), 2, 2, answers=answers)
+    assert sets.sizes.tolist() == [0, 0]
+
+
+def test_no_shingle_spans_a_line_break():
+    answers = pl.Series([[False, True]], dtype=pl.List(pl.Boolean))
+    texts = pl.Series([f"a b {LINE_BREAK} c {LINE_BREAK} d e{TURN_SEPARATOR}f g"])
+    sets, _ = shingle_sets(texts, 2, 2, answers=answers)
+    # "a b" | "c" | "d e", "e f", "f g": the turn separator is spanned, line breaks are not
+    assert sets.sizes.tolist() == [5]
+    assert sets.answer_part().sizes.tolist() == [1]
 
 
 def test_a_shingle_in_the_question_and_the_answer_is_one_element_the_answers():

@@ -47,10 +47,11 @@ def test_user_lines_are_the_normalized_lines_of_user_turns_only():
         ]
     )
     lines = user_lines(frame["turns"])
+    # (record, turn of its conversation text with the system prompt left out, line)
     assert lines.rows() == [
-        (0, "tools: search(query)"),
-        (0, "find the news"),
-        (0, "thanks"),
-        (2, "tools: search(query)"),
-        (2, "weather in oslo?"),
+        (0, 0, "tools: search(query)"),
+        (0, 0, "find the news"),
+        (0, 2, "thanks"),
+        (2, 0, "tools: search(query)"),
+        (2, 0, "weather in oslo?"),
     ]

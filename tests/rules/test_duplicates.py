@@ -392,11 +392,14 @@ def test_the_similarity_shown_is_the_exact_jaccard_of_the_shingles_left_after_th
     records = [*(preambled(q, a) for q, a in QUESTIONS), copy]
     report = check(records)
 
-    # Worked out by hand: the word pairs of each record, less those of the preamble's lines.
+    # Worked out by hand: the word pairs of each record (none across a line break of the question;
+    # its last line runs on into the answer), less those of the preamble's lines.
+    def pairs(r):
+        *lines, last = r["instruction"].split("\n")
+        return set().union(*(naive_shingles(t.lower(), 2, 2) for t in [*lines, f"{last}\x1e{r['output']}"]))
+
     boilerplate = set().union(*(naive_shingles(line.lower(), 2, 2) for line in PREAMBLE.split("\n")))
-    kept, removed = (
-        set(naive_shingles(f"{r['instruction']}\x1e{r['output']}".lower(), 2, 2)) for r in (records[5], copy)
-    )
+    kept, removed = (pairs(r) for r in (records[5], copy))
     shared = (kept - boilerplate) & (removed - boilerplate)
     union = (kept - boilerplate) | (removed - boilerplate)
     exact = len(shared) / len(union)
@@ -489,6 +492,45 @@ TOOLFORMER = (
     "Input should be a valid python command or script. If you expect output it should be printed out. "
     "Useful for all code, as well as math calculations.\npython(codetoexecute)\n"
 )
+
+
+def test_a_short_question_behind_another_records_tool_description_is_still_short():
+    # the same question behind two different tool descriptions, each shared by other records: what
+    # the two records say is a few words, which must reach short-threshold
+    wolfram = (
+        TOOLFORMER.replace("access: python", "access: wolfram")
+        .replace(
+            "A Python shell. Use this to execute python commands. Input should be a valid python command or script. "
+            "If you expect output it should be printed out. Useful for all code, as well as math calculations.",
+            "A wolfram alpha search engine. Useful for when you need to answer questions about Math, Science, "
+            "Technology, Culture, Society and Everyday Life. Input should be a search query.",
+        )
+        .replace("python(codetoexecute)", "wolfram(query)")
+    )
+    question = "How many days are there in a leap year?"
+    records = [
+        record("There are python('365+1') days in a leap year.", instruction=f"{TOOLFORMER}{question}"),
+        record("There are wolfram('number of days in a leap year') days.", instruction=f"{wolfram}{question}"),
+        *(record(f"python('{n} ** 2')", instruction=f"{TOOLFORMER}What is the square of {n}?") for n in (3, 9)),
+        *(record(f"wolfram('capital of {c}')", instruction=f"{wolfram}What is the capital of {c}?") for c in "AB"),
+    ]
+    assert check(records).summary.rejected == 0
+
+
+def test_different_questions_on_one_passage_with_one_word_answers_are_two_records():
+    # T0-style prompt sets ask several questions of one passage; an answer shorter than a shingle
+    # is a shingle of its own, so the answers tell the records apart
+    passage = ANSWER
+    records = [
+        record("Chlorophyll", instruction=f"{passage}\nWhat pigment absorbs the light?"),
+        record("Glucose", instruction=f"{passage}\nWhat sugar does the plant make?"),
+    ]
+    assert check(records).summary.rejected == 0
+    # the same question and answer in another template is the same example
+    reworded = record(
+        "Chlorophyll", instruction=f"Answer the question about the text.\n{passage}\nWhat pigment absorbs the light?"
+    )
+    assert set(by_code(check([records[0], reworded]), "DQ402")) == {"<records>:2"}
 
 
 def test_a_template_filled_with_other_numbers_behind_a_shared_preamble_is_another_example():
