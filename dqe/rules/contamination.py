@@ -39,15 +39,46 @@ from dqe import (
 EXAMPLES = 5
 
 
-class AgainstSet:
-    """The records of the evaluation sets, indexed for lookups."""
+def asks_only(frame: pl.DataFrame) -> pl.Series:
+    """Per record, whether it holds questions and no answer (MT-Bench's turns, a prompt alone)."""
+    roles = frame["turns"].list.eval(pl.element().struct.field("role") == "assistant")
+    return ~roles.list.any().fill_null(False)
 
-    def __init__(self, reader: Reader, text: Feature, options: SimilarityOptions):
+
+def questions(frame: pl.DataFrame, text: Feature) -> pl.DataFrame:
+    """Each user turn of ``frame`` as a record of its own (``_row``: the record it is of), with
+    its text: a question of an evaluation set of questions alone (MT-Bench holds two per
+    record) is compared with each question of a training record."""
+    asked = (
+        frame.with_row_index("_row")
+        .with_columns(
+            turns=pl.col("turns").list.eval(pl.element().filter(pl.element().struct.field("role") == "user")),
+            system=pl.lit(None, dtype=pl.String),
+            answer=pl.lit(""),
+        )
+        .explode("turns")
+        .filter(pl.col("turns").is_not_null())
+        .with_columns(pl.concat_list("turns").alias("turns"))
+    )
+    columns = text.compute(asked)
+    return asked.with_columns(columns["text"], columns["text_hash"])
+
+
+class AgainstSet:
+    """Records of the evaluation sets, indexed for lookups: those with answers, or (``asked``)
+    those that are questions alone, each compared with a training record's questions."""
+
+    def __init__(self, reader: Reader, text: Feature, options: SimilarityOptions, *, asked: bool = False):
         self.options = options
         self.bands = options.banding()
+        self.asked = asked
         hashes, parts, files, lines = [], [], [], []
+        self.records = 0  # evaluation records (a record of questions is indexed question by question)
         for batch in reader:
-            frame = batch.frame
+            frame = batch.frame.filter(asks_only(batch.frame) if asked else ~asks_only(batch.frame))
+            self.records += frame.height
+            if frame.height and asked:
+                frame = questions(frame, text)
             if frame.height == 0:
                 continue
             columns = text.compute(frame)
@@ -107,8 +138,20 @@ class AgainstSet:
                 evidence[row] = f"against {self.source(int(match[row]))}; the same text once normalized"
             self._near(batch, exact, match, sim, evidence)
         return pl.DataFrame(
-            {"match": match, "similarity": sim, "evidence": evidence},
-            schema={"match": pl.Int64, "similarity": pl.Float64, "evidence": pl.String},
+            {
+                "match": match,
+                "similarity": sim,
+                "evidence": evidence,
+                "against": [self.source(int(m)) if m >= 0 else None for m in match.tolist()],
+                "asked": [self.asked] * n,
+            },
+            schema={
+                "match": pl.Int64,
+                "similarity": pl.Float64,
+                "evidence": pl.String,
+                "against": pl.String,
+                "asked": pl.Boolean,
+            },
         )
 
     def _near(
@@ -201,30 +244,52 @@ class Contamination(DatasetRule):
             else None
         )
         self._against: AgainstSet | None = None
+        self._asked: AgainstSet | None = None  # the evaluation records that are questions alone
+        self._text = new_feature(context, "text")
 
     def _index(self, reader: Reader) -> AgainstSet:
         """The evaluation sets, read and indexed on first use."""
         if self._against is None:
-            self._against = AgainstSet(reader, new_feature(self.context, "text"), self.options)
+            self._against = AgainstSet(reader, self._text, self.options)
+            asked = AgainstSet(reader, self._text, self.options, asked=True)
+            self._asked = asked if asked.size else None
         return self._against
 
     def collect(self, batch: pl.DataFrame) -> pl.DataFrame | None:
         if self._reader is None:
             return None
-        return self._index(self._reader).lookup(batch)
+        found = self._index(self._reader).lookup(batch)
+        if self._asked is None:
+            return found
+        # a question of an evaluation set of questions alone, asked again in training: the best
+        # match of any of a record's questions
+        split = questions(batch, self._text)
+        asked = (
+            self._asked.lookup(split)
+            .with_columns(split["_row"])
+            .sort(["_row", "similarity"], descending=[False, True])
+            .unique("_row", keep="first")
+        )
+        asked = (
+            pl.DataFrame({"_row": range(batch.height)}, schema={"_row": pl.UInt32})
+            .join(asked, on="_row", how="left")
+            .with_columns(pl.col("match").fill_null(-1), pl.col("similarity").fill_null(0.0), asked=pl.lit(True))
+        )
+        use = (found["match"] < 0) & (asked["match"] >= 0)
+        return found.select(pl.when(use).then(asked[c]).otherwise(found[c]).alias(c) for c in found.columns)
 
     def evaluate(self, table: pl.DataFrame) -> DatasetResult:
         if self._reader is None:
             return DatasetResult(skipped="no --against")
         against = self._index(self._reader)
         hit = table.filter(pl.col("match") >= 0)
-        items = hit["match"].to_list()
+        where = hit["against"].to_list()
         sims = hit["similarity"].to_list()
         messages = [
-            f"same text as {against.source(i)} (against set)"
+            (f"same question as {src}" if asked else f"same text as {src}") + " (against set)"
             if s >= 1.0
-            else f"near-duplicate of {against.source(i)} (against set, similarity {s:.2f})"
-            for i, s in zip(items, sims, strict=True)
+            else f"near-duplicate of {'the question ' if asked else ''}{src} (against set, similarity {s:.2f})"
+            for src, s, asked in zip(where, sims, hit["asked"].to_list(), strict=True)
         ]
         failed = pl.DataFrame(
             {
@@ -240,14 +305,14 @@ class Contamination(DatasetRule):
         sources = self.context.sources(shown["_file"].to_list(), shown["_line"].to_list())
         section: dict[str, Any] = {
             "against": [_describe(f, against.reader.sha256(i)) for i, f in enumerate(against.files)],
-            "against_records": against.size,
+            "against_records": against.records + (self._asked.records if self._asked else 0),
             "records": hit.height,
             "exact": exact,
             "near": hit.height - exact,
             "rate": round(hit.height / table.height, 6) if table.height else 0.0,
             "examples": [
-                {"source": src, "against": against.source(i), "similarity": round(s, 4)}
-                for src, i, s in zip(sources, items[:EXAMPLES], sims[:EXAMPLES], strict=True)
+                {"source": src, "against": other, "similarity": round(s, 4)}
+                for src, other, s in zip(sources, where[:EXAMPLES], sims[:EXAMPLES], strict=True)
             ],
         }
         return DatasetResult(failed=failed, metrics={"contamination": section})

@@ -147,3 +147,25 @@ def test_a_preamble_the_evaluation_set_shares_is_left_out(write_jsonl):
     # Counted in full, the preamble alone would make the unrelated question a leak.
     whole = run_rule("DQ403", train, {"boilerplate-min-records": 1000}, against=[str(evaluation)])
     assert_findings(whole, [0, 1])
+
+
+def test_an_evaluation_set_of_questions_alone_is_compared_question_by_question(write_jsonl):
+    """MT-Bench holds questions without answers, two per record: a training record that asks
+    one of them, whatever its answer, is a leak; a long answer must not hide it."""
+    blog = "Compose an engaging travel blog post about a recent trip to Hawaii, highlighting cultural experiences and must-see attractions."
+    doctor = "Imagine yourself as a doctor tasked with devising innovative remedies for various ailments and maladies, for people of every age."
+    mt_bench = [
+        {"question_id": 81, "turns": [blog, "Rewrite your previous response. Start every sentence with the letter A."]},
+        {"question_id": 82, "turns": ["Draft a professional email asking for feedback.", doctor]},
+    ]
+    evaluation = write_jsonl(mt_bench, "question.jsonl")
+    train = [
+        alpaca(blog, "Aloha! A long answer of its own. " * 40),
+        alpaca("Please: " + doctor.replace("every age", "all ages"), "Something."),
+        alpaca("Name a primary colour.", "Red."),
+    ]
+    run = run_rule("DQ403", train, against=[str(evaluation)])
+    assert_findings(
+        run, {0: f"same question as {evaluation}:1 (against set)", 1: f"near-duplicate of the question {evaluation}:2"}
+    )
+    assert run.report.dataset["contamination"]["against_records"] == 2
