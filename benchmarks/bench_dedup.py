@@ -342,7 +342,7 @@ def hard_figures(corpus: Path, truth: dict, removed: dict[int, int], near: set[i
         "Chinese": np.array([p[0] in chinese for p in planted]),
     }
     # short copies with every number changed: the same template with other arguments, negatives
-    # (generate_dedup_corpus.py; README, "Numbers")
+    # (generate_dedup_corpus.py; docs/rules.md, "Numbers")
     renumbered = [p[0] for p in truth.get("renumbered", []) if p[0] < n]
     exact = [p for p in truth["exact"] if p[0] < n]
     right = [family[i] == family[k] for i, k in removed.items() if i in near]
