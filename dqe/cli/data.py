@@ -17,6 +17,7 @@ from dqe.cli.options import (
     handle_errors,
     overrides_of,
     progress_bar,
+    reading_options,
     stdout_to_stderr,
     write_outputs,
 )
@@ -219,16 +220,24 @@ def filter_(
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--to", "to", required=True, help="Target record format: alpaca, sharegpt or openai.")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    help="Target record format: alpaca, sharegpt, openai, self-instruct, questions, or one a plugin adds.",
+)
 @click.option(
     "-o", "--output", required=True, type=click.Path(path_type=Path), help="Output file (.jsonl, .json or .parquet)."
 )
-@engine_options
+@reading_options
 @handle_errors
 def convert(
     paths: tuple[Path, ...], to: str, output: Path, config: Path | None, disable_plugins: tuple[str, ...], **kw: Any
 ) -> None:
-    """Rewrite records in another format, keeping every other field."""
+    """Rewrite records in another format, keeping every other field.
+
+    Exit 0 when every record was written; 1 when some could not be (each named on stderr, none
+    written in its place); 2 on a usage, config or input error."""
     from dqe.api import convert as run_convert
 
     with stdout_to_stderr():  # plugins print to stderr

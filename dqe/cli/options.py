@@ -113,53 +113,64 @@ def disabled_plugins(flags: tuple[str, ...], config: Path | None) -> list[str]:
     return [*flags, *load_config(config).config.disable_plugins]
 
 
-def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Options shared by the commands that run the engine."""
-    options = [
-        config_option,
-        click.option(
-            "--select",
-            multiple=True,
-            metavar="CODES",
-            help="Run only these rules: codes, prefixes (DQ1), names or ALL; comma-separated.",
-        ),
-        click.option("--extend-select", multiple=True, metavar="CODES", help="Add rules to the selection."),
-        click.option("--ignore", multiple=True, metavar="CODES", help="Leave these rules out."),
-        click.option(
-            "--tokenizer",
-            metavar="SPEC",
-            help="tiktoken:ENCODING (default tiktoken:cl100k_base) or hf:PATH to a local tokenizer.",
-        ),
-        click.option(
-            "--template", metavar="NAME", help="Prompt template used to count tokens (chatml, alpaca, phi3, plain)."
-        ),
-        click.option(
-            "--input-format",
-            metavar="FORMAT",
-            help="Record format of every input (alpaca, sharegpt, openai); default: detected per file.",
-        ),
-        click.option(
-            "--exclude",
-            multiple=True,
-            metavar="GLOB",
-            help="Leave files out of input folders: a glob matched against each file's path and name (repeatable).",
-        ),
-        click.option(
-            "--workers",
-            type=click.IntRange(min=0),
-            help="Worker processes (0, the default: one per core for inputs over 64 MB whose rules cost more than reading; 1: none).",
-        ),
-        click.option(
-            "--columns",
-            multiple=True,
-            metavar="KEY=FIELD",
-            help="Map field names, LLaMA-Factory style: prompt=question,response=answer (keys: prompt, query, response, system, history, messages, tools, category, domain, language).",
-        ),
-        plugin_option,
-    ]
+_READING = [
+    click.option(
+        "--input-format",
+        metavar="FORMAT",
+        help="Record format of every input (alpaca, sharegpt, openai, ...); default: detected per file.",
+    ),
+    click.option(
+        "--exclude",
+        multiple=True,
+        metavar="GLOB",
+        help="Leave files out of input folders: a glob matched against each file's path and name (repeatable).",
+    ),
+    click.option(
+        "--columns",
+        multiple=True,
+        metavar="KEY=FIELD",
+        help="Map field names, LLaMA-Factory style: prompt=question,response=answer (keys: prompt, query, response, system, history, messages, tools, category, domain, language).",
+    ),
+]
+_RULES = [
+    click.option(
+        "--select",
+        multiple=True,
+        metavar="CODES",
+        help="Run only these rules: codes, prefixes (DQ1), names or ALL; comma-separated.",
+    ),
+    click.option("--extend-select", multiple=True, metavar="CODES", help="Add rules to the selection."),
+    click.option("--ignore", multiple=True, metavar="CODES", help="Leave these rules out."),
+    click.option(
+        "--tokenizer",
+        metavar="SPEC",
+        help="tiktoken:ENCODING (default tiktoken:cl100k_base) or hf:PATH to a local tokenizer.",
+    ),
+    click.option(
+        "--template", metavar="NAME", help="Prompt template used to count tokens (chatml, alpaca, phi3, plain)."
+    ),
+    click.option(
+        "--workers",
+        type=click.IntRange(min=0),
+        help="Worker processes (0, the default: one per core for inputs over 64 MB whose rules cost more than reading; 1: none).",
+    ),
+]
+
+
+def _apply(fn: Callable[..., Any], options: list[Callable[..., Any]]) -> Callable[..., Any]:
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def reading_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options of the commands that read records without running rules (dqe convert)."""
+    return _apply(fn, [config_option, *_READING, plugin_option])
+
+
+def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by the commands that run the engine."""
+    return _apply(fn, [config_option, *_RULES, *_READING, plugin_option])
 
 
 def against_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -174,14 +185,14 @@ def against_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def overrides_of(kw: dict[str, Any]) -> dict[str, Any]:
     overrides = {
-        "select": split_values(kw.pop("select")),
-        "extend_select": split_values(kw.pop("extend_select")),
-        "ignore": split_values(kw.pop("ignore")),
-        "tokenizer": kw.pop("tokenizer"),
-        "template": kw.pop("template"),
+        "select": split_values(kw.pop("select", ())),
+        "extend_select": split_values(kw.pop("extend_select", ())),
+        "ignore": split_values(kw.pop("ignore", ())),
+        "tokenizer": kw.pop("tokenizer", None),
+        "template": kw.pop("template", None),
         "input_format": kw.pop("input_format"),
         "columns": pairs(kw.pop("columns"), "--columns"),
-        "workers": kw.pop("workers"),
+        "workers": kw.pop("workers", None),
         "exclude": list(kw.pop("exclude")) or None,
         # Paths given on the command line are relative to here, not to the config file.
         "against": [str(p.resolve()) for p in kw.pop("against", ())] or None,

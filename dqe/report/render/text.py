@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dqe.report.model import Report
-from dqe.report.render.common import interval_text
+from dqe.report.render.common import dataset_facts, interval_text
 from dqe.report.render.common import number as _n
 from dqe.report.terminal import visible
 
@@ -119,12 +119,14 @@ def dataset_block(report: Report) -> Group | None:
     formats = report.dataset.get("formats")
     if formats:
         lines.append(Text(visible("formats  " + "  ".join(f"{k} {v:,}" for k, v in formats.items()))))
+    facts = dict(dataset_facts(report.dataset))  # the one-line summary the other formats show too
     for name, metrics in report.dataset.items():
         if name in ("tokens", "formats", "records") or not isinstance(metrics, dict):
             continue
         flat = [f"{k} {_fmt_value(v)}" for k, v in metrics.items() if isinstance(v, int | float | str)]
-        if flat:
-            lines.append(Text(visible(f"{name}  " + "  ".join(flat))))
+        line = facts.get(name) or "  ".join(flat)
+        if line:
+            lines.append(Text(visible(f"{name}  {line}")))
     if not lines:
         return None
     return Group(Text("Dataset", style="bold"), *lines)
