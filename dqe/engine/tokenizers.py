@@ -140,7 +140,12 @@ class HFTokenizer:
     """A local Hugging Face tokenizer, through the ``tokenizers`` library (no torch, no network)."""
 
     def __init__(self, path: str):
-        from tokenizers import Tokenizer as _Tokenizer
+        try:
+            from tokenizers import Tokenizer as _Tokenizer
+        except ImportError:
+            raise TokenizerError(
+                f"hf:{path}: reading a Hugging Face tokenizer needs the tokenizers package: pip install 'dqe[hf]'"
+            ) from None
 
         folder = Path(path).expanduser()
         file = folder / "tokenizer.json" if folder.is_dir() else folder

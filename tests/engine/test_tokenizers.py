@@ -53,3 +53,13 @@ def test_repeated_texts_are_counted_once_and_placed_back():
 
     assert count_unique(["ab", "c", "ab", "", "c"], count).tolist() == [2, 1, 2, 0, 1]
     assert calls == [["ab", "c", ""]]
+
+
+def test_a_hugging_face_tokenizer_without_its_package_says_which_extra(tmp_path, monkeypatch):
+    import sys
+
+    from dqe.errors import TokenizerError
+
+    monkeypatch.setitem(sys.modules, "tokenizers", None)  # as in a core install
+    with pytest.raises(TokenizerError, match=r"hf:.*needs the tokenizers package: pip install 'dqe\[hf\]'"):
+        load_tokenizer(f"hf:{tmp_path}")
