@@ -30,9 +30,10 @@ def write_jsonl(tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
+def _isolated(tmp_path, tmp_path_factory, monkeypatch):
     """Run each test from an empty folder, so that no dqe.toml of the machine leaks in, and
     with installed plugins off (built-ins stay), so that dqe is tested as shipped. Tests of
     plugin loading switch them back on."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DQE_DISABLE_PLUGINS", "all")
+    monkeypatch.setenv("DQE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "dqe-cache"))  # not the user's

@@ -10,22 +10,41 @@ pack is a configuration error naming the pack and key, before any data is read.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import polars as pl
 
+from dqe import diskcache
 from dqe.errors import ConfigError
 
-# Patterns polars compiled already in this process: packs share many entries, and an engine
-# checks thousands of them when it is set up (each worker process again).
+# Patterns polars compiled already: packs share many entries, and an engine checks thousands of
+# them when it is set up (each worker process again). Kept between runs too (dqe.diskcache, by
+# polars version), by their hashes.
 _COMPILED: set[str] = set()
+_LOADED = False
+
+
+def _known() -> set[str]:
+    global _LOADED
+    if not _LOADED:
+        _LOADED = True
+        cached = diskcache.load("patterns", pl.__version__)
+        if cached:
+            _COMPILED.update(cached.decode().split())
+    return _COMPILED
+
+
+def _digest(pattern: str) -> str:
+    return hashlib.blake2b(pattern.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
 def first_invalid(patterns: list[str]) -> tuple[int, Exception] | None:
     """The position of the first pattern polars (Rust regex syntax) cannot compile, with
     polars' error, or None when it compiles them all: one polars call for all of them (a call
     per pattern costs more than the compiling), one per pattern only to find a bad one."""
-    new = [p for p in dict.fromkeys(patterns) if p not in _COMPILED]
+    known = _known()
+    new = [p for p in dict.fromkeys(patterns) if _digest(p) not in known]
     if not new:
         return None
     try:
@@ -36,7 +55,8 @@ def first_invalid(patterns: list[str]) -> tuple[int, Exception] | None:
                 pl.select(pl.lit("").str.contains(pattern))
             except pl.exceptions.PolarsError as exc:
                 return i, exc
-    _COMPILED.update(new)
+    known.update(_digest(p) for p in new)
+    diskcache.store("patterns", pl.__version__, " ".join(sorted(known)).encode())
     return None
 
 

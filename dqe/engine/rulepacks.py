@@ -9,12 +9,14 @@ pack of the same name, lists appended and tables merged, or replace it with
 
 from __future__ import annotations
 
-import pickle
 import tomllib
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from dqe import diskcache
 from dqe.errors import ConfigError
 
 
@@ -26,9 +28,10 @@ def shipped_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "rules"
 
 
-# Parsed packs by file, for the life of the process: a trained model's pack is large (parsing it
-# took most of a small check), and every run of the Python API opens the packs again. Kept
-# pickled, so that each reader gets its own copy to change; a file changed on disk is read again.
+# Parsed packs by file, for the life of the process and (as JSON, dqe.engine.diskcache) between
+# runs: a trained model's pack is large (parsing it took most of a small check), and every run of
+# the Python API opens the packs again. Kept serialized, so that each reader gets its own copy to
+# change; a file changed on disk is read again.
 _PARSED: dict[tuple[str, int, int], bytes] = {}
 
 
@@ -37,12 +40,22 @@ def _read(path: Path) -> dict[str, Any]:
         stat = path.stat()
         key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
         if key not in _PARSED:
-            _PARSED[key] = pickle.dumps(tomllib.loads(path.read_text("utf-8")))
-        return pickle.loads(_PARSED[key])
+            _PARSED[key] = _parsed(path, repr(key))
+        return orjson.loads(_PARSED[key])
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"rule pack {path}: invalid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"rule pack {path}: cannot be read ({exc})") from None
+
+
+def _parsed(path: Path, key: str) -> bytes:
+    """A pack's parsed TOML as JSON bytes, from the disk cache when it holds this version."""
+    cached = diskcache.load("packs", key)
+    if cached is not None:
+        return cached
+    data = orjson.dumps(tomllib.loads(path.read_text("utf-8")))  # a TOML date would come back as text: packs hold none
+    diskcache.store("packs", key, data)
+    return data
 
 
 def _index(root: Path) -> dict[str, Path]:

@@ -38,14 +38,17 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import polars as pl
 
+from dqe import diskcache
 from dqe.features.langreplay import Probabilities, SeededReplay
 
 UNDETERMINED_LANGUAGE = "und"
@@ -205,8 +208,24 @@ class Profiles:
 
 @lru_cache(maxsize=4)
 def load_profiles(directory: str | None = None) -> Profiles:
-    """Read langdetect's JSON profiles (``directory``: another profile folder) into arrays."""
-    languages, grams, column, prob = _read_profiles(directory or profiles_dir())
+    """langdetect's JSON profiles (``directory``: another profile folder) as arrays; kept between
+    runs (dqe.diskcache), since building them is half a second of every check."""
+    folder = directory or profiles_dir()
+    made_by = Path(__file__)
+    key = repr((folder, os.stat(folder).st_mtime_ns, made_by.stat().st_mtime_ns, made_by.stat().st_size))
+    cached = diskcache.load("langid", key)
+    if cached is not None:
+        try:
+            return pickle.loads(cached)
+        except Exception:  # a cache written by another numpy or dqe: made again
+            pass
+    profiles = _build_profiles(folder)
+    diskcache.store("langid", key, pickle.dumps(profiles, protocol=pickle.HIGHEST_PROTOCOL))
+    return profiles
+
+
+def _build_profiles(directory: str) -> Profiles:
+    languages, grams, column, prob = _read_profiles(directory)
     # Pack each n-gram into one integer, (first * base + second) * base + third, where a
     # character's id is 0 for "none" (shorter n-grams), 1 for space, 2.. for profiled ones.
     chars = np.frombuffer("".join(g.rjust(3, "\0") for g in grams).encode("utf-32-le"), dtype=np.uint32).reshape(-1, 3)

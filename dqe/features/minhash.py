@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from dqe import diskcache
 from dqe.features.text import TURN_SEPARATOR
 
 CJK = r"\p{Han}\p{Hiragana}\p{Katakana}"
@@ -377,6 +378,22 @@ def signatures(sets: Sets, rows: np.ndarray, bins: int) -> np.ndarray:
     return out.reshape(rows.size, bins)
 
 
+def _banding(threshold: float, bins: int, bands: int | None, weights: tuple[float, float]) -> tuple[int, int]:
+    """(bands, rows) as datasketch's MinHashLSH chooses them, kept between runs: choosing them
+    imports scipy, about a second of a small check."""
+    key = repr((threshold, bins, bands, weights))
+    cached = diskcache.load("bands", key)
+    if cached is not None:
+        b, r = map(int, cached.split())
+        return b, r
+    from datasketch import MinHashLSH
+
+    params = None if bands is None else (bands, bins // bands)
+    lsh = MinHashLSH(threshold=threshold, num_perm=bins, weights=weights, params=params)
+    diskcache.store("bands", key, f"{lsh.b} {lsh.r}".encode())
+    return lsh.b, lsh.r
+
+
 class Bands:
     """LSH banding for a Jaccard threshold: ``b`` bands of ``r`` rows of ``bins`` values, chosen by
     datasketch's ``MinHashLSH`` for the threshold and its (false positive, false negative)
@@ -389,12 +406,8 @@ class Bands:
         bands: int | None = None,
         weights: tuple[float, float] = (0.5, 0.5),
     ):
-        from datasketch import MinHashLSH  # here: it imports scipy, a second of every dqe start
-
-        params = None if bands is None else (bands, bins // bands)
-        lsh = MinHashLSH(threshold=threshold, num_perm=bins, weights=weights, params=params)
         self.bins = bins
-        self.b, self.r = lsh.b, lsh.r
+        self.b, self.r = _banding(threshold, bins, bands, weights)
         # Band i holds bins i, i + step, i + 2 step ...: far apart, so that a small set's band is
         # not a run of bins that all borrowed the same value.
         step = bins // self.r
