@@ -55,7 +55,11 @@ from dqe.cli.options import (
 @click.option(
     "--exit-zero", is_flag=True, help="Exit 0 even when the gate fails (a report-only run); errors still exit 2."
 )
-@click.option("--no-progress", is_flag=True, help="No progress counter on stderr.")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="A progress bar on stderr: by default only when stderr is a terminal; --progress shows it anyway.",
+)
 @against_option
 @engine_options
 @handle_errors
@@ -69,7 +73,7 @@ def check(
     show: str | None,
     limit: int,
     exit_zero: bool,
-    no_progress: bool,
+    progress: bool | None,
     config: Path | None,
     disable_plugins: tuple[str, ...],
     **kw: Any,
@@ -87,8 +91,8 @@ def check(
             prepare(engine.registry, name)
         written = {name: path for name, path in (("-o/--output", output), ("--html", html_path)) if path is not None}
         inputs = guard_outputs(engine, list(paths), written)
-        with progress_bar(not no_progress) as progress:
-            report = build_report(engine.run(inputs, progress), complete=all_findings)
+        with progress_bar(progress) as heard:
+            report = build_report(engine.run(inputs, heard), complete=all_findings)
         if show is not None:
             from dqe.report.render.show import render_show
 
@@ -163,7 +167,11 @@ def diff(before: Path, after: Path, fmt: str, limit: int) -> None:
     help="Add each record's labels (category, domain, languages per turn, chain of thought, tokens) "
     "under _dqe.labels, passed records included.",
 )
-@click.option("--no-progress", is_flag=True, help="No progress counter on stderr.")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="A progress bar on stderr: by default only when stderr is a terminal; --progress shows it anyway.",
+)
 @against_option
 @engine_options
 @handle_errors
@@ -174,7 +182,7 @@ def filter_(
     balance: bool | None,
     max_records: int | None,
     annotate: bool,
-    no_progress: bool,
+    progress: bool | None,
     config: Path | None,
     disable_plugins: tuple[str, ...],
     **kw: Any,
@@ -186,14 +194,14 @@ def filter_(
     from dqe.report.render.text import summary_line
 
     overrides = {**overrides_of(kw), "balance": balance, "max_records": max_records}
-    with progress_bar(not no_progress) as progress, stdout_to_stderr():  # plugins print to stderr
+    with progress_bar(progress) as heard, stdout_to_stderr():  # plugins print to stderr
         result = run_filter(
             list(paths),
             passed,
             rejected,
             config,
             disable_plugins=disable_plugins,
-            progress=progress,
+            progress=heard,
             annotate=annotate,
             **overrides,
         )

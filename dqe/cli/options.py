@@ -224,12 +224,16 @@ _PHASES = {"reading": "checking", "dataset rules": "data-set rules", "writing": 
 
 
 @contextmanager
-def progress_bar(enabled: bool) -> Iterator[Callable[[RunProgress], None] | None]:
+def progress_bar(shown: bool | None) -> Iterator[Callable[[RunProgress], None] | None]:
     """A progress bar on stderr for long runs: the phase, the share done of the inputs' bytes
-    (of the records, while writing), records, rate and time left; nothing when stderr is not a
-    terminal."""
-    if not (enabled and sys.stderr.isatty()):
+    (of the records, while writing), records, rate and time left. ``shown``: None for only when
+    stderr is a terminal (--progress / --no-progress say yes or no)."""
+    terminal = sys.stderr.isatty()
+    if not (shown or (shown is None and terminal)):
         yield None
+        return
+    if not terminal:  # asked for where no bar can be drawn (a log file, CI): a line every few seconds
+        yield _progress_lines()
         return
     from rich.console import Console
     from rich.progress import (
@@ -269,6 +273,25 @@ def progress_bar(enabled: bool) -> Iterator[Callable[[RunProgress], None] | None
             bar.update(task, rate=rate, left=left)
 
         yield update
+
+
+def _progress_lines() -> Callable[[RunProgress], None]:
+    """Progress as plain lines on stderr: at each new phase and at most every 5 seconds."""
+    import time
+
+    start = time.monotonic()
+    last: dict[str, Any] = {"phase": None, "at": 0.0}
+
+    def update(where: RunProgress) -> None:
+        now = time.monotonic()
+        if where.phase == last["phase"] and now - last["at"] < 5:
+            return
+        last.update(phase=where.phase, at=now)
+        share = f" {where.done / where.total:.0%}" if where.done is not None and where.total else ""
+        rate = f", {where.records / (now - start):,.0f} records/s" if where.phase == "reading" and now > start else ""
+        click.echo(f"{_PHASES[where.phase]}{share}: {where.records:,} records{rate}", err=True)
+
+    return update
 
 
 def write_outputs(texts: dict[Path | None, str]) -> None:

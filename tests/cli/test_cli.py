@@ -329,3 +329,12 @@ def test_a_full_disk_exits_2_and_leaves_no_output(write_jsonl, tmp_path):
     assert done.returncode == 2, done.stderr
     assert done.stderr == "dqe: error: ok.jsonl: cannot be written (File too large); no output was written\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.jsonl"]
+
+
+def test_progress_asked_for_off_a_terminal_is_plain_lines(tmp_path):
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"instruction": f"Say {i}.", "output": f"{i}."}) + "\n" for i in range(30)))
+    result = CliRunner().invoke(main, ["check", str(data), "--select", "DQ001", "--progress", "--format", "json"])
+    assert "checking 100%: 30 records" in result.stderr and "data-set rules: 30 records" in result.stderr
+    quiet = CliRunner().invoke(main, ["check", str(data), "--select", "DQ001", "--format", "json"])
+    assert "checking" not in quiet.stderr  # not a terminal: nothing unless asked
