@@ -58,6 +58,7 @@ _LAZY = {
     "collapse_spaces": "dqe.engine.turns",
     "without_code": "dqe.engine.turns",
     "picked_choice": "dqe.engine.choices",
+    "lists_options": "dqe.engine.choices",
     # rule packs: marker lists and patterns as TOML
     "check_regex": "dqe.engine.patterns",
     "pack_value": "dqe.engine.patterns",

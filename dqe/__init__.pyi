@@ -1,7 +1,7 @@
 """The types of dqe's lazy namespace (``__init__.py`` imports each name when first used)."""
 
 from dqe.api import FilterResult, check, convert, filter
-from dqe.engine.choices import picked_choice
+from dqe.engine.choices import lists_options, picked_choice
 from dqe.engine.classifier import (
     SPACELESS,
     SPACELESS_TEXT,
@@ -102,6 +102,7 @@ __all__ = [
     "collapse_spaces",
     "without_code",
     "picked_choice",
+    "lists_options",
     "check_regex",
     "pack_value",
     "string_list",

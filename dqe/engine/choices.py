@@ -32,6 +32,12 @@ def picked_choice(question: pl.Expr, answer: pl.Expr) -> pl.Expr:
     listed = options.list.eval(pl.element().str.replace_all(_NOISE, "").str.to_lowercase())
     label = answer.str.extract(_LABEL_ONLY, 1)
     marked = question.str.contains(pl.format(r"(?:^|[^A-Za-z0-9])(?:[(（]{}[)）]|{}[)）.．、:：])", label, label))
-    return (question.str.count_matches(_BULLETS) + question.str.count_matches(_LABELS) >= 2) & (
+    return lists_options(question) & (
         ((text != "") & listed.list.contains(text)) | (label.is_not_null() & marked.fill_null(False))
     )
+
+
+def lists_options(question: pl.Expr) -> pl.Expr:
+    """Whether ``question`` marks two options or more (bullets or labels): where an answer may
+    be picked at all, two scans that spare the rest of ``picked_choice`` most questions."""
+    return question.str.count_matches(_BULLETS) + question.str.count_matches(_LABELS) >= 2

@@ -18,6 +18,7 @@ from dqe import (
     Feature,
     check_regex,
     exchanges,
+    lists_options,
     marker_pattern,
     pack_value,
     pattern_list,
@@ -445,16 +446,20 @@ class CotFeature(Feature):
         least = self.least
         q = pl.col("question")
         given = q.str.len_bytes() >= least["given-text-bytes"]
-        items = rows.select(
-            _i=pl.int_range(pl.len(), dtype=pl.UInt32),
-            _given=given,
-            _passage_given=q.str.len_bytes() >= least["passage-bytes"],
-            _reading=self._has("reading", q),
-            a_words=pl.col("answer").str.to_lowercase().str.extract_all(_WORDS),
-            a_numbers=pl.col("answer").str.extract_all(_NUMBERS),
-            q_words=q.str.to_lowercase().str.extract_all(_WORDS),
-            q_numbers=q.str.extract_all(_NUMBERS),
-        ).filter("_given")
+        # the words and numbers of the questions that give a text only: most give none
+        items = (
+            rows.select("question", "answer", _i=pl.int_range(pl.len(), dtype=pl.UInt32))
+            .filter(given)
+            .select(
+                "_i",
+                _passage_given=q.str.len_bytes() >= least["passage-bytes"],
+                _reading=self._has("reading", q),
+                a_words=pl.col("answer").str.to_lowercase().str.extract_all(_WORDS),
+                a_numbers=pl.col("answer").str.extract_all(_NUMBERS),
+                q_words=q.str.to_lowercase().str.extract_all(_WORDS),
+                q_numbers=q.str.extract_all(_NUMBERS),
+            )
+        )
 
         def found(answer: str, question: str) -> pl.DataFrame:
             """Per row, how many of the answer's ``answer`` items the question's ``question`` hold."""
@@ -488,6 +493,14 @@ class CotFeature(Feature):
             .get_column("_i")
         )
         return pl.Series(pl.int_range(rows.height, dtype=pl.UInt32, eager=True).is_in(looked.implode()))
+
+    @staticmethod
+    def _picked(rows: pl.DataFrame) -> pl.Series:
+        """``picked_choice`` of each row, worked out only where the question lists options (the
+        rest are not picked): splitting every question into options cost more than all its scans."""
+        lists = rows.select(lists_options(pl.col("question"))).to_series()
+        picked = rows.filter(lists).select(picked_choice(pl.col("question"), pl.col("answer"))).to_series()
+        return pl.repeat(False, rows.height, eager=True).scatter(lists.arg_true(), picked)
 
     def _read(self, rows: pl.DataFrame) -> pl.DataFrame:
         """The need of each question of ``rows``: markers count in its task, which is the
@@ -541,7 +554,7 @@ class CotFeature(Feature):
                 _passage=passage,
                 _prose=pl.col("answer").str.count_matches(_WORDS) >= self.prose_words,
                 # a "why" answered by picking one of its options: the option states the reason
-                _picked=picked_choice(pl.col("question"), pl.col("answer")),
+                _picked=self._picked(rows),
                 # "无法回答。该文本没有提供…": no result to show working for
                 _unanswerable=pl.col("answer").str.contains(self.answer["unanswerable"])
                 if self.answer["unanswerable"]
