@@ -181,6 +181,12 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
         # the asker wants the answer alone; an answer that asks back gives none
         ("Solve 3x + 5 = 20. Give only the final answer.", "x = 5"),
         ("Calculate my monthly loan payment.", "Sure: what are the amount, the rate and the term?"),
+        # a worked example's "Why?", answered on its own line, is an example explained, not asked
+        (
+            "Fill in the blank with a plausible word.\n\nPersonX sees ___ in the wild\nSolution: tiger\n"
+            "Why? This is a good example. The output is a correct answer.\n\nNew input: PersonX eats ___ at noon\nSolution:",
+            "lunch",
+        ),
     ],
 )
 def test_reasoning_in_prose_tool_calls_and_questions_that_need_none_pass(question, answer):
