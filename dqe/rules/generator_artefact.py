@@ -26,6 +26,7 @@ _HEAD = 40  # characters of a turn a 'start' category looks at
 _SHOWN = 3  # matches quoted per finding
 _WORDS = r"[^\p{L}\p{N}_]+"  # what separates the words of a match, to compare it with the question's
 _PROSE = " (in prose: no sign of code, a question not about code, no tools)"
+_SNAKE = r"\w+(?:_\w+)+"  # a snake_case name: what pseudo-words and markers are made of
 # The question's closing command (its last clause) and closing question (its last sentence), and
 # the same of an answer, to find the one copied to the end of the other.
 _LAST_CLAUSE = r"([^，,;；:：。.!?！？\n]{6,})[。.!！]?\s*$"
@@ -135,7 +136,9 @@ class GeneratorArtefact(RecordRule):
             rows = hits.filter(pl.col(f"_c{i}")).join(context, on="_r", how="left")
             source = pl.col("_text").str.slice(0, _HEAD) if c.start else pl.col("_text")
             if c.prose_only:
-                rest = pl.col("_text").str.replace_all(c.pattern, " ")
+                # the turn without its snake_case names (not the marks around them: "table_name;"
+                # keeps its semicolon), for the signs of code
+                rest = pl.col("_text").str.replace_all(_SNAKE, " ")
                 code = rest.str.contains(self.code_like) if self.code_like is not None else pl.lit(False)
                 about = (
                     pl.col("question").str.contains(self.about_code) if self.about_code is not None else pl.lit(False)

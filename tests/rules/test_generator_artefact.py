@@ -163,3 +163,11 @@ EXPECTED = {
 @pytest.mark.parametrize("name", sorted(REAL_FILES))
 def test_real_files(name):
     assert len(failures(real(name), "DQ205")) == EXPECTED[name]
+
+
+def test_a_name_in_an_unfenced_sql_statement_is_code():
+    """The semicolon after table_name is a sign of code; MySQL is a language of code."""
+    run = run_rule(
+        "DQ205", [record("Write a MySQL statement to delete all rows from a table.", "DELETE FROM table_name;")]
+    )
+    assert_findings(run, {})
