@@ -72,6 +72,9 @@ def test_placeholders_fail_naming_their_turn(item, message, turn):
         # a play's stage direction, and a GitHub Actions expression in a workflow pasted without a fence
         ("Tell it as a Shakespearean tragedy.", "Act I, Scene I\n[Enter FATHER, MOTHER, and HYRUM]\nFATHER: Alas!"),
         ("Explain this workflow:\non: push\n  - run: echo ${{ github.repository }}", "It prints the repository."),
+        # a notation described, and a page of code that is a template by design
+        ("Tag the word within curly braces '{{ ... }}'.\nThe cat sat {{ . }}", "PUNCT"),
+        ("Generate an HTML page listing the users.", "<ul>{% for u in users %}<li>{{ u.name }}</li>{% endfor %}</ul>"),
     ],
 )
 def test_code_words_and_asked_for_slots_pass(question, answer):
