@@ -244,6 +244,15 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
             "We cannot know whether the detective boards the ship, and that is the ending's strength: his badge "
             "is left on the desk, his letters are burned and his last words to his sister are a farewell.",
         ),
+        # "we" as people in general, and what the given text leaves open, said in an answer
+        (
+            "人们如何直接从铁中吸取营养？",
+            "人体不能直接从元素铁中吸收营养，我们无法直接从铁块中吸收它；铁来自肉类、豆类和绿叶蔬菜。",
+        ),
+        (
+            "根据上面的段落，右侧可浏览哪些诗歌类型？",
+            "段落只说右侧有多种类型的诗歌。没有访问网站，我们无法确定右侧可供浏览的具体诗歌类型，常见的有十四行诗和民谣。",
+        ),
         # professions, identities and quotes
         ("What do you do?", "As an AI engineer, I built recommendation systems for five years."),
         ("Who are you?", "As a language model, I go by the name Vicuna and was trained by LMSYS."),
