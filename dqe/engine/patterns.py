@@ -10,6 +10,7 @@ pack is a configuration error naming the pack and key, before any data is read.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 from typing import Any
 
@@ -32,7 +33,14 @@ def _known() -> set[str]:
         cached = diskcache.load("patterns", pl.__version__)
         if cached:
             _COMPILED.update(cached.decode().split())
+        atexit.register(_save, len(_COMPILED))  # once, when the process ends: not once per pack
     return _COMPILED
+
+
+def _save(loaded: int) -> None:
+    """Keep the patterns this process checked for the next run, when it checked new ones."""
+    if len(_COMPILED) > loaded:
+        diskcache.store("patterns", pl.__version__, " ".join(sorted(_COMPILED)).encode())
 
 
 def _digest(pattern: str) -> str:
@@ -56,7 +64,6 @@ def first_invalid(patterns: list[str]) -> tuple[int, Exception] | None:
             except pl.exceptions.PolarsError as exc:
                 return i, exc
     known.update(_digest(p) for p in new)
-    diskcache.store("patterns", pl.__version__, " ".join(sorted(known)).encode())
     return None
 
 
