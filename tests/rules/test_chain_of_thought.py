@@ -177,6 +177,8 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
         # one look at given values: their sum, the larger of two, a remainder
         ("Find the sum of all items in this array.\nmy_array = [2, 4, 6, 8, 10]", "30"),
         ("What is the maximum element in the given array? [3, 10]", "10"),
+        ("What is the maximum element in the given array?\narr = [3, 4, 8, 9, 10]", "10"),
+        ("找出数组中的最大值。[3, 9, 2, 7]", "9"),
         ("What is the result of 1111 modulo 10?", "1"),
         # the asker wants the answer alone; an answer that asks back gives none
         ("Solve 3x + 5 = 20. Give only the final answer.", "x = 5"),
