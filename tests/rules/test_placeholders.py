@@ -75,6 +75,8 @@ def test_placeholders_fail_naming_their_turn(item, message, turn):
         # a notation described, and a page of code that is a template by design
         ("Tag the word within curly braces '{{ ... }}'.\nThe cat sat {{ . }}", "PUNCT"),
         ("Generate an HTML page listing the users.", "<ul>{% for u in users %}<li>{{ u.name }}</li>{% endfor %}</ul>"),
+        # a credential a code sample must leave to its reader
+        ("Fetch the weather for a city.", "url = f'https://api.example.org/weather?q={city}&appid=<YOUR_API_KEY>'"),
     ],
 )
 def test_code_words_and_asked_for_slots_pass(question, answer):
@@ -110,8 +112,8 @@ def test_the_demo_record_is_found_at_its_line():
 
 # Read: identity.json and the v1 demo (which embeds identity.json) hold {{name}}/{{author}}. The
 # Alpaca demo's "[insert date]" record answers "Generate an appropriate template": asked for, passes.
-# GPTeacher's 3 are 'YOUR_API_KEY' in code that calls a weather API (twice in the question): the
-# usual stand-in for a secret the user supplies, so false alarms (debatable).
+# GPTeacher's code holds 'YOUR_API_KEY' three times (a weather API's key): the stand-in for a
+# secret the user supplies, which a code sample must leave to its reader, so no finding.
 EXPECTED = {
     "rasbt_instruction_data.json": 0,
     "llamafactory_alpaca_en_demo.json": 0,
@@ -121,7 +123,7 @@ EXPECTED = {
     "llamafactory_v1_sft_demo.jsonl": 50,
     "fastchat_dummy_conversation.json": 0,
     "gsm8k_train_alpaca.json": 0,
-    "gpteacher_codegen_instruct.json": 3,
+    "gpteacher_codegen_instruct.json": 0,
 }
 
 
