@@ -106,6 +106,7 @@ _NOT_PROSE = "|".join(
         r"(?:https?://|www\.)[^\s<>\"'`]+",  # URLs
         r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",  # e-mail addresses
         r"\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}",  # JSON objects, template braces
+        r"\[\s*(?:'[^'\n]*'|\"[^\"\n]*\")(?:\s*,\s*(?:'[^'\n]*'|\"[^\"\n]*\"))*\s*\]",  # lists of strings: ['Ralph', 'Tom']
         _ID + r"\(\s*(?:'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")[^()\n]*\)",  # tool calls: name('...')
         _ID + r"\((?:[^()\n]|\((?:[^()\n]|\([^()\n]*\))*\))*\)",  # calls: name(...), name(f(x))
     )

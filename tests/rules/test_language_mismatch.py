@@ -33,6 +33,8 @@ from tests.support import REAL_FILES, real
         ("What is the capital of France?", "The capital of France is Paris.", None),
         # short answers whose language cannot be told, code, tool calls and names pass
         ("法国的首都是哪里？", "Paris", None),
+        # a list of strings is data the question asked for, not a language
+        ("根据句子构建两个答案选项，格式为['option1','option2']。", "['Ralph', 'Tom']", None),
         ("计算 2 + 3。", "5", None),
         ("用Python写一个加法函数。", "```python\ndef add(a, b):\n    return a + b\n```", None),
         ("用Python写一个加法函数。", "def add(a, b):\n    # add two numbers\n    return a + b", None),
