@@ -154,3 +154,20 @@ def test_screenshot(page, tmp_path):
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(keep) / "report-generated.png")
+
+
+@pytest.mark.parametrize("width", [400, 1400])
+def test_the_page_never_scrolls_sideways(page, tmp_path, width):
+    """A layout fact, not pixels: at a phone's width and a desktop's, the page is no wider than
+    the window (a wide table scrolls inside its card). Measured from a page that frames the report."""
+    frame = tmp_path / f"frame-{width}.html"
+    frame.write_text(
+        f'<html><body style="margin:0"><iframe id="f" src="{page.name}" style="width:{width}px;height:900px;border:0">'
+        '</iframe><div id="out">pending</div><script>document.getElementById("f").onload = function () {'
+        'var d = document.getElementById("f").contentDocument.documentElement;'
+        'document.getElementById("out").textContent = d.scrollWidth + " " + d.clientWidth; };</script></body></html>',
+        encoding="utf-8",
+    )
+    dom = browse(tmp_path, frame.as_uri(), "--allow-file-access-from-files", "--dump-dom")
+    scroll, client = map(int, re.search(r'<div id="out">(\d+) (\d+)</div>', dom).groups())
+    assert scroll == client, f"{width} px: the page is {scroll} px wide in a {client} px window"
