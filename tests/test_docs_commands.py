@@ -1,0 +1,55 @@
+"""Every `dqe` command the README and docs/ show still runs as written: each is run on the demo
+data (the file names it uses stand for its records), and must exit 0 or 1 (a gate verdict), never
+2 (an option that no longer exists, a value it no longer takes). Commands that need what a test
+cannot have here are named and left out: a model (train, eval), a judge endpoint, the guide's
+example plugin (installed by test_plugin_guide), and shell pipes."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from dqe.cli import main
+from tests.support import ROOT
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+NEEDS_MORE = ("dqe train", "dqe eval", "JDG001", "ECHO001", "--disable-plugin echo", "|", ">>")
+DATA_NAMES = ("data.jsonl", "data.json", "train.jsonl", "old.jsonl", "new.jsonl", "eval.jsonl")
+
+
+def shown_commands() -> list[tuple[str, str]]:
+    found = []
+    for page in PAGES:
+        for block in re.findall(r"```(?:bash|sh|console)\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
+            for line in block.splitlines():
+                command = line.strip().removeprefix("$ ")
+                if command.startswith("dqe ") and not any(part in command for part in NEEDS_MORE):
+                    found.append((page.name, command.split("  #", 1)[0].split(" #", 1)[0].strip()))
+    return found
+
+
+COMMANDS = shown_commands()
+
+
+def test_the_pages_show_commands():
+    assert len(COMMANDS) >= 25
+
+
+@pytest.mark.parametrize(("page", "command"), COMMANDS, ids=[f"{p}: {c}" for p, c in COMMANDS])
+def test_a_command_the_docs_show_runs(page, command, tmp_path):
+    demo = ROOT / "examples" / "demo.jsonl"
+    for name in DATA_NAMES:
+        shutil.copy(demo, tmp_path / name)
+    args = shlex.split(command)[1:]
+    args = [
+        str(ROOT.parent / "shared" / a.removeprefix("../shared/")) if a.startswith("../shared/") else a for a in args
+    ]
+    if args[:1] == ["diff"]:  # compares two reports the page made with the lines before it
+        for name, source in (("before.json", "old.jsonl"), ("after.json", "new.jsonl")):
+            CliRunner().invoke(main, ["check", source, "--format", "json", "-o", name, "--no-progress"])
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code in (0, 1), f"{page}: `{command}` exited {result.exit_code}:\n{result.output[-2000:]}"
