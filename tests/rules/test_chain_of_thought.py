@@ -179,6 +179,11 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
         ("What is the maximum element in the given array? [3, 10]", "10"),
         ("What is the maximum element in the given array?\narr = [3, 4, 8, 9, 10]", "10"),
         ("找出数组中的最大值。[3, 9, 2, 7]", "9"),
+        # a chance hoped for, not a probability asked for
+        (
+            "Plan an Instagram schedule with the best chance of ranking for 3 keywords, 2 posts a day for 14 days.",
+            "| Mon | Tue |\n| Post A | Post B |",
+        ),
         ("What is the result of 1111 modulo 10?", "1"),
         # the asker wants the answer alone; an answer that asks back gives none
         ("Solve 3x + 5 = 20. Give only the final answer.", "x = 5"),
