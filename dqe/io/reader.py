@@ -270,16 +270,10 @@ def _describes_data(obj: dict[str, Any]) -> bool:
     Hugging Face datasets' save_to_disk writes beside its Arrow files (and dataset_dict.json,
     the list of its splits)."""
     keys = set(obj)
-    return (
-        keys == {"splits"}
-        or bool(obj)
-        and all(isinstance(v, dict) for v in obj.values())
-        or "_data_files" in keys
-        or (
-            isinstance(obj.get("features"), dict)
-            and any(isinstance(f, dict) and "_type" in f for f in obj["features"].values())
-        )
-    )
+    named_objects = bool(obj) and all(isinstance(v, dict) for v in obj.values())
+    features = obj.get("features")
+    hf_features = isinstance(features, dict) and any(isinstance(f, dict) and "_type" in f for f in features.values())
+    return keys == {"splits"} or named_objects or "_data_files" in keys or hf_features
 
 
 def _size(source: Any) -> int | None:
