@@ -8,6 +8,7 @@ the run reports the error (exit code 2).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -164,8 +165,14 @@ class Engine:
         return f"feature '{feature.name}' (plugin '{self.registry.plugin_of('feature', feature.name)}')"
 
     def reader(self, inputs: Any) -> Reader:
+        return self.readers(inputs)()
+
+    def readers(self, inputs: Any) -> Callable[[], Reader]:
+        """A maker of readers of ``inputs`` as this run reads them: what a report keeps to read
+        record text again, holding the inputs and the formats, not the engine."""
         config = self.loaded.config
-        return Reader(
+        return functools.partial(
+            Reader,
             inputs,
             self.registry.formats,
             input_format=config.input_format,
@@ -282,7 +289,7 @@ class Engine:
             timings=dict(timings),
             config=self.loaded,
             inputs=inputs,
-            reopen=lambda: self.reader(inputs),
+            reopen=self.readers(inputs),
             labels={name: column for f in self.features for name, column in f.labels.items()},
             warnings=warnings,
         )
