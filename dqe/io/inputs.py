@@ -1,12 +1,12 @@
 """What the user named as inputs, resolved once into files that can be read again.
 
-A path names a file, a folder (every .json, .jsonl and .parquet file under it, and .json and
-.jsonl files compressed with gzip or zstd) or ``-`` for standard input. A regular file is read
-where it lies; a compressed one is decompressed to a spool as it is read. Anything else (standard input, a pipe
-such as ``/dev/stdin`` or ``<(...)``, a named FIFO, a device) can be read only once, so it is
-copied to a temporary spool as it is read, and hashed on the way: every later reading (record
-text for a report, ``dqe filter``'s outputs, the gate manifest's hash) reads the spool, which
-lives as long as the ``Inputs`` that made it.
+A path names a file, a folder (every .json, .jsonl, .parquet and .arrow file under it, and .json
+and .jsonl files compressed with gzip or zstd) or ``-`` for standard input. A regular file is
+read where it lies; a compressed one is decompressed to a spool as it is read. Anything else
+(standard input, a pipe such as ``/dev/stdin`` or ``<(...)``, a named FIFO, a device) can be
+read only once, so it is copied to a temporary spool as it is read, and hashed on the way: every
+later reading (record text for a report, ``dqe filter``'s outputs, the gate manifest's hash)
+reads the spool, which lives as long as the ``Inputs`` that made it.
 
 ``refuse_overwriting`` holds the other half of "nothing lost": no output may be an input.
 """
@@ -220,7 +220,7 @@ def expand(path: Path, exclude: Sequence[str] = ()) -> list[Path]:
     found = [f for f in found if not any(fnmatch(str(f), p) or fnmatch(f.name, p) for p in exclude)]
     if not found:
         raise InputError(
-            f"{path}: folder holds no .json, .jsonl or .parquet files (nor .json or .jsonl ones gzipped or zstd)"
+            f"{path}: folder holds no .json, .jsonl, .parquet or .arrow files (nor .json or .jsonl ones gzipped or zstd)"
         )
     return sorted(found)
 
