@@ -124,7 +124,7 @@ class Reader:
                 info.note = "empty file"
                 return iter(())
             return read_items(source.path, sniffed, label, self._position)
-        if _records(source):
+        if _holds_records(source):
             return (Item(i, record) for i, record in enumerate(source, start=1))  # type: ignore[arg-type]
         if isinstance(source, list):
             return (
@@ -212,7 +212,7 @@ class Reader:
             self._reading, self._position = index, Position()
             info = self.files[index]
             source = self.inputs.sources[index][1]
-            if _records(source):
+            if _holds_records(source):
                 yield from self._records(index)
                 continue
             try:
@@ -286,7 +286,7 @@ def _size(source: Any) -> int | None:
         return 0  # reading it says what is wrong
 
 
-def _records(source: Any) -> bool:
+def _holds_records(source: Any) -> bool:
     """Whether an input is a list of ``Record``s (``resolve_inputs`` lets no other kind in with them)."""
     return isinstance(source, list) and bool(source) and isinstance(source[0], Record)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from dqe.engine.gate import MetricResult
@@ -33,9 +33,9 @@ class Plot:
 
 class ReportSection(ABC):
     """Base class of a report section; subclasses set ``key`` (the ``report.dataset`` section
-    they show) and implement ``plot``."""
+    they show, on the class or the instance) and implement ``plot``."""
 
-    key: ClassVar[str]
+    key: str
 
     @abstractmethod
     def plot(self, report: Report) -> Plot | None:

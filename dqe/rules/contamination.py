@@ -72,22 +72,44 @@ class AgainstSet:
         self.options = options
         self.bands = options.banding()
         self.asked = asked
-        hashes, parts, files, lines = [], [], [], []
-        self.records = 0  # evaluation records (a record of questions is indexed question by question)
-        for batch in reader:
-            frame = batch.frame.filter(asks_only(batch.frame) if asked else ~asks_only(batch.frame))
-            self.records += frame.height
-            if frame.height and asked:
-                frame = questions(frame, text)
-            if frame.height == 0:
-                continue
-            columns = text.compute(frame)
-            hashes.append(columns["text_hash"].to_numpy())
-            parts.append(shingled(frame.with_columns(columns["text"]), options))
-            files.append(frame["_file"].to_numpy())
-            lines.append(frame["_line"].to_numpy())
-        self.files: list[FileInfo] = reader.files
+        self.text = text
         self.reader = reader
+        self.records = 0  # evaluation records (a record of questions is indexed question by question)
+        self._hashes: list[np.ndarray] = []
+        self._parts: list[Any] = []
+        self._files: list[np.ndarray] = []
+        self._lines: list[np.ndarray] = []
+
+    @classmethod
+    def read(cls, reader: Reader, text: Feature, options: SimilarityOptions) -> tuple[AgainstSet, AgainstSet]:
+        """The evaluation sets, read once: (the records with answers, those of questions alone)."""
+        answered, asked = cls(reader, text, options), cls(reader, text, options, asked=True)
+        for batch in reader:
+            only = asks_only(batch.frame)
+            answered.add(batch.frame.filter(~only))
+            asked.add(batch.frame.filter(only))
+        answered.build()
+        asked.build()
+        return answered, asked
+
+    def add(self, frame: pl.DataFrame) -> None:
+        """A batch of this set's records, shingled."""
+        self.records += frame.height
+        if frame.height and self.asked:
+            frame = questions(frame, self.text)
+        if frame.height == 0:
+            return
+        columns = self.text.compute(frame)
+        self._hashes.append(columns["text_hash"].to_numpy())
+        self._parts.append(shingled(frame.with_columns(columns["text"]), self.options))
+        self._files.append(frame["_file"].to_numpy())
+        self._lines.append(frame["_line"].to_numpy())
+
+    def build(self) -> None:
+        """The index of the records added."""
+        options = self.options
+        hashes, parts, files, lines = self._hashes, self._parts, self._files, self._lines
+        self.files: list[FileInfo] = self.reader.files
         self.size = sum(h.size for h in hashes)
         self.hashes = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
         self._file = np.concatenate(files) if files else np.zeros(0, dtype=np.uint32)
@@ -116,6 +138,7 @@ class AgainstSet:
         )
         items = np.flatnonzero(self.sets.sizes)
         self.buckets = BucketIndex(self.bands.sketch(self.sets, items)[0], items)
+        self._hashes, self._parts, self._files, self._lines = [], [], [], []  # indexed: the parts go
 
     def source(self, item: int) -> str:
         return f"{self.files[int(self._file[item])].path}:{int(self._line[item])}"
@@ -250,8 +273,7 @@ class Contamination(DatasetRule):
     def _index(self, reader: Reader) -> AgainstSet:
         """The evaluation sets, read and indexed on first use."""
         if self._against is None:
-            self._against = AgainstSet(reader, self._text, self.options)
-            asked = AgainstSet(reader, self._text, self.options, asked=True)
+            self._against, asked = AgainstSet.read(reader, self._text, self.options)
             self._asked = asked if asked.size else None
         return self._against
 

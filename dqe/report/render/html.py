@@ -237,7 +237,7 @@ def render_html(report: Report, sections: Sequence[ReportSection] | None = None)
     if sections is None:
         from dqe.report.render.sections import BUILTIN_SECTIONS
 
-        sections = [cls() for cls in BUILTIN_SECTIONS]
+        sections = list(BUILTIN_SECTIONS)
     # each section's plot, with the section's one-line summary and gate metrics beside it
     plots = [
         replace(p, facts=[*_facts(report, p.key), *p.facts], metrics=_metrics_for(report, p.key))

@@ -7,6 +7,7 @@ its per-record frame), so they cost the same on any size of data set.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from dqe.hookspecs import hookimpl
@@ -209,52 +210,31 @@ def _duplicate_plot(report: Report) -> Plot | None:
     )
 
 
-class TokensSection(ReportSection):
-    key = "tokens"
+class _Drawn(ReportSection):
+    """A built-in section: its key and the function that draws it."""
+
+    def __init__(self, key: str, draw: Callable[[Report], Plot | None]):
+        self.key = key
+        self._draw = draw
 
     def plot(self, report: Report) -> Plot | None:
-        return _token_plot(report)
+        return self._draw(report)
 
 
-class CategoriesSection(ReportSection):
-    key = "categories"
-
-    def plot(self, report: Report) -> Plot | None:
-        return _category_plot(report)
-
-
-class LanguagesSection(ReportSection):
-    key = "languages"
-
-    def plot(self, report: Report) -> Plot | None:
-        return _language_plot(report)
-
-
-class DomainsSection(ReportSection):
-    key = "domains"
-
-    def plot(self, report: Report) -> Plot | None:
-        return _domain_plot(report)
-
-
-class CotSection(ReportSection):
-    key = "cot"
-
-    def plot(self, report: Report) -> Plot | None:
-        return _cot_plot(report)
-
-
-class DuplicatesSection(ReportSection):
-    key = "duplicates"
-
-    def plot(self, report: Report) -> Plot | None:
-        return _duplicate_plot(report)
-
-
-BUILTIN_SECTIONS = (TokensSection, CategoriesSection, LanguagesSection, DomainsSection, CotSection, DuplicatesSection)
+BUILTIN_SECTIONS = tuple(
+    _Drawn(key, draw)
+    for key, draw in (
+        ("tokens", _token_plot),
+        ("categories", _category_plot),
+        ("languages", _language_plot),
+        ("domains", _domain_plot),
+        ("cot", _cot_plot),
+        ("duplicates", _duplicate_plot),
+    )
+)
 
 
 @hookimpl
 def dqe_register_sections(register):
-    for cls in BUILTIN_SECTIONS:
-        register(cls())
+    for section in BUILTIN_SECTIONS:
+        register(section)
