@@ -120,7 +120,7 @@ _CODE_LINE = (
     r"protected|static|void|using|package|namespace|fn|impl|struct)(?-u:\b)[^\n]*"
     r"|from [A-Za-z0-9_.]+ import(?-u:\b)[^\n]*"
     r"|(?:let|const|var|val|auto|int|float|double|char|string|bool)[ \t]+[A-Za-z_][A-Za-z0-9_]*[ \t]*[=:;][^\n]*"
-    r"|(?:if|for|while|with|else|elif|try|finally|switch|case)(?-u:\b)[^\n]*[:{(][^\n]*"
+    r"|(?:if|for|while|with|else|elif|try|finally|switch|case)(?-u:\b)[^\n]*[:{(：][^\n]*"  # ：as typed in Chinese
     r"|#[^\n]*"
     r"|[A-Za-z_][A-Za-z0-9_.]*(?:\[[^\]\n]*\])*[ \t]*(?:[-+*/%]|//|\*\*)?=[ \t]*[^=\s][^\n]*"
     r"|(?:#include|#!|//|/\*|\*/|\$ |>>> |<[/!]?[A-Za-z])[^\n]*"
@@ -287,7 +287,8 @@ def prose(texts: pl.Series, min_words: int = 4, quotes: pl.Series | None = None)
     quote; ``quotes``: per text, whether its quotes may stand for it at all, which a user's
     may not: quoted values and phrases are what the user gives, not the language they write
     in); each word kept once."""
-    texts = texts.fill_null("").str.replace_all(_NOT_PROSE, " ")
+    # no-break spaces read as spaces: code pasted from a web page has them between its tokens
+    texts = texts.fill_null("").str.replace_all("\u00a0", " ", literal=True).str.replace_all(_NOT_PROSE, " ")
     # In a text most of whose lines are code, the lines no pattern knows ("chmod u+x file") are
     # code too: only lines that end as a sentence does stay.
     code = texts.str.count_matches(_CODE_LINE)

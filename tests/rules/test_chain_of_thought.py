@@ -179,6 +179,7 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
         ("What is the maximum element in the given array? [3, 10]", "10"),
         ("What is the maximum element in the given array?\narr = [3, 4, 8, 9, 10]", "10"),
         ("找出数组中的最大值。[3, 9, 2, 7]", "9"),
+        ("给定一个句子和一个数字，返回该位置的字，位置索引从1开始计算。\n这是一句随机的话。4", "句"),
         # a chance hoped for, not a probability asked for
         (
             "Plan an Instagram schedule with the best chance of ranking for 3 keywords, 2 posts a day for 14 days.",

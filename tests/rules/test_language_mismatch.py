@@ -35,6 +35,12 @@ from tests.support import REAL_FILES, real
         ("法国的首都是哪里？", "Paris", None),
         # a list of strings is data the question asked for, not a language
         ("根据句子构建两个答案选项，格式为['option1','option2']。", "['Ralph', 'Tom']", None),
+        # code pasted with no-break spaces and Chinese colons is still code
+        (
+            "编写 Python 代码把两个数相加。",
+            "def\u00a0add(a,\u00a0b)：\ncarry\u00a0=\u00a00\nwhile\u00a0a\u00a0or\u00a0carry：\nreturn\u00a0a\u00a0+\u00a0b",
+            None,
+        ),
         ("计算 2 + 3。", "5", None),
         ("用Python写一个加法函数。", "```python\ndef add(a, b):\n    return a + b\n```", None),
         ("用Python写一个加法函数。", "def add(a, b):\n    # add two numbers\n    return a + b", None),
