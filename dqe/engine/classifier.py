@@ -145,27 +145,22 @@ def ascii_boundaries(pattern: str) -> str:
     return _WORD_BOUNDARY.sub(lambda m: m.group(1) + "(?-u:\\b)", pattern)
 
 
+# What fold_case keeps as written: flags and group names up to their first ':', ')' or '>'
+# ((?U), (?P<Name>), Unicode classes (\p{Han}), and any other escape (\D, \W).
+_CASED_AS_WRITTEN = re.compile(r"\(\?[^:)>]*(?:[:)>]|\Z)|\\[pP]\{[^}]*(?:\}|\Z)|\\.", re.DOTALL)
+
+
 def fold_case(pattern: str) -> str:
     """``pattern`` in lower case, for text lowered once per batch: cheaper than ``(?i)``,
     which makes every regex fold case itself (twice as slow). Escapes (``\\D``, ``\\W``,
     ``\\p{Han}``), flags and group names (``(?U)``, ``(?P<Name>``) are kept as written."""
     out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("(?", i):  # flags and group names: (?U), (?P<Name>
-            end = min((j for j in (pattern.find(c, i + 2) for c in ":)>") if j >= 0), default=len(pattern) - 1) + 1
-            out.append(pattern[i:end])
-            i = end
-            continue
-        if pattern[i] == "\\" and i + 1 < len(pattern):
-            end = i + 2
-            if pattern[i + 1] in "pP" and pattern[i + 2 : i + 3] == "{":
-                end = pattern.find("}", i) + 1 or len(pattern)
-            out.append(pattern[i:end])
-            i = end
-            continue
-        out.append(pattern[i].lower())
-        i += 1
+    done = 0
+    for kept in _CASED_AS_WRITTEN.finditer(pattern):
+        out.append(pattern[done : kept.start()].lower())
+        out.append(kept.group())
+        done = kept.end()
+    out.append(pattern[done:].lower())
     return "".join(out)
 
 

@@ -63,3 +63,18 @@ def test_a_hugging_face_tokenizer_without_its_package_says_which_extra(tmp_path,
     monkeypatch.setitem(sys.modules, "tokenizers", None)  # as in a core install
     with pytest.raises(TokenizerError, match=r"hf:.*needs the tokenizers package: pip install 'dqe\[hf\]'"):
         load_tokenizer(f"hf:{tmp_path}")
+
+
+def test_the_parsed_merge_table_is_kept_between_runs_and_remade_when_broken(tmp_path, monkeypatch):
+    monkeypatch.setenv("DQE_CACHE_DIR", str(tmp_path))
+    text = "Héllo wörld, 中文 and code: x = [1, 2]\n"
+    fresh = TiktokenTokenizer("cl100k_base")
+    (entry,) = (tmp_path / "tiktoken").iterdir()
+
+    from_cache = TiktokenTokenizer("cl100k_base")
+    assert from_cache.encode([text]) == fresh.encode([text])
+
+    entry.write_bytes(b"not a pickle")
+    remade = TiktokenTokenizer("cl100k_base")
+    assert remade.encode([text]) == fresh.encode([text])
+    assert entry.read_bytes() != b"not a pickle"
