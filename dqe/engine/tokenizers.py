@@ -121,8 +121,6 @@ def _tiktoken_encoding(name: str):
 
 class TiktokenTokenizer:
     def __init__(self, encoding: str):
-        import tiktoken
-
         try:
             self._enc = _tiktoken_encoding(encoding)
         except ValueError as exc:
