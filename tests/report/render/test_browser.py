@@ -9,6 +9,7 @@ skips without it. ``DQE_SCREENSHOT_DIR`` keeps the screenshot for a person to lo
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import shutil
@@ -156,18 +157,51 @@ def test_screenshot(page, tmp_path):
         shutil.copy(shot, Path(keep) / "report-generated.png")
 
 
-@pytest.mark.parametrize("width", [400, 1400])
-def test_the_page_never_scrolls_sideways(page, tmp_path, width):
-    """A layout fact, not pixels: at a phone's width and a desktop's, the page is no wider than
-    the window (a wide table scrolls inside its card). Measured from a page that frames the report."""
+# Read inside a page that frames the report at a given width: the page's scroll and window
+# widths, and for each card (a plot's, a panel) how far its box runs past its content.
+LAYOUT_SCRIPT = """
+var d = document.getElementById("f").contentDocument;
+var cards = Array.prototype.map.call(d.querySelectorAll(".plot-card, .panel"), function (card) {
+  var style = getComputedStyle(card), box = card.getBoundingClientRect(), bottom = box.top;
+  Array.prototype.forEach.call(card.children, function (child) {
+    bottom = Math.max(bottom, child.getBoundingClientRect().bottom + parseFloat(getComputedStyle(child).marginBottom));
+  });
+  var inner = box.bottom - parseFloat(style.paddingBottom) - parseFloat(style.borderBottomWidth);
+  return {name: card.id || card.getAttribute("aria-label") || card.className, height: box.height, slack: inner - bottom};
+});
+document.getElementById("out").textContent = JSON.stringify({
+  scroll: d.documentElement.scrollWidth, client: d.documentElement.clientWidth, cards: cards});
+"""
+
+
+def layout(page: Path, tmp_path: Path, width: int) -> dict:
+    """Layout facts of ``page`` in a window ``width`` px wide (see LAYOUT_SCRIPT)."""
     frame = tmp_path / f"frame-{width}.html"
     frame.write_text(
         f'<html><body style="margin:0"><iframe id="f" src="{page.name}" style="width:{width}px;height:900px;border:0">'
-        '</iframe><div id="out">pending</div><script>document.getElementById("f").onload = function () {'
-        'var d = document.getElementById("f").contentDocument.documentElement;'
-        'document.getElementById("out").textContent = d.scrollWidth + " " + d.clientWidth; };</script></body></html>',
+        f'</iframe><div id="out">pending</div><script>document.getElementById("f").onload = function () {{'
+        f"{LAYOUT_SCRIPT}}};</script></body></html>",
         encoding="utf-8",
     )
     dom = browse(tmp_path, frame.as_uri(), "--allow-file-access-from-files", "--dump-dom")
-    scroll, client = map(int, re.search(r'<div id="out">(\d+) (\d+)</div>', dom).groups())
-    assert scroll == client, f"{width} px: the page is {scroll} px wide in a {client} px window"
+    return json.loads(html.unescape(re.search(r'<div id="out">(.*?)</div>', dom, re.S).group(1)))
+
+
+@pytest.mark.parametrize("width", [400, 1400])
+def test_the_page_never_scrolls_sideways(page, tmp_path, width):
+    """A layout fact, not pixels: at a phone's width and a desktop's, the page is no wider than
+    the window (a wide table scrolls inside its card)."""
+    facts = layout(page, tmp_path, width)
+    assert facts["scroll"] == facts["client"], (
+        f"{width} px: the page is {facts['scroll']} px wide in a {facts['client']} px window"
+    )
+
+
+@pytest.mark.parametrize("width", [400, 1400])
+def test_no_card_is_stretched_past_what_it_holds(page, tmp_path, width):
+    """A card as tall as its content: a short plot beside a tall one does not become a mostly
+    empty box (the chain-of-thought card once stretched to about 2,000 px)."""
+    cards = layout(page, tmp_path, width)["cards"]
+    assert len(cards) >= 7  # the plot cards and the panels were measured
+    stretched = [(c["name"], round(c["height"]), round(c["slack"])) for c in cards if c["slack"] > 24]
+    assert not stretched, f"{width} px: cards taller than their content (name, height, empty px): {stretched}"
