@@ -20,6 +20,15 @@ class RepetitionOptions(RuleOptions):
     max_ngram_ratio: float = Field(
         0.4, gt=0.0, le=1.0, description="largest share of an answer's n-grams that may repeat an earlier one"
     )
+    min_run: int = Field(
+        12,
+        ge=1,
+        description="repeated n-grams count only in runs of this many in a row (a span said again, not a "
+        "parallel item's frame)",
+    )
+    min_count: int = Field(
+        8, ge=2, description="an n-gram said this many times counts in any run (a list of one item, looped)"
+    )
     min_ngrams: int = Field(20, ge=1, description="answers with fewer n-grams are judged by their lines only")
     max_line_ratio: float = Field(
         0.5, gt=0.0, le=1.0, description="largest share of an answer's lines that may repeat an earlier line"
@@ -31,10 +40,13 @@ class RepetitionOptions(RuleOptions):
 class Repetition(RecordRule):
     """Looks at every assistant turn, Markdown code left out (code repeats lines by design), and
     measures two ratios: the share of its word n-grams (character n-grams for Chinese and
-    Japanese) that repeat an n-gram seen earlier in the same turn, and the share of its lines
-    that repeat an earlier line. A turn fails when either ratio is above its limit: the loops of
-    a generation that never stopped, a paragraph pasted twice, a list of one item ten times. A
-    song's chorus or a worked example's parallel steps stay well under the limits."""
+    Japanese) that repeat an n-gram seen earlier in the same turn in a loop, and the share of its
+    lines that repeat an earlier line. A repeat is in a loop when it is part of a span said again
+    (16 units or more in a row, by default) or when its n-gram is said 8 times or more: the frame
+    that a list's parallel items share ("It is priced at around $999") is neither. A turn fails
+    when either ratio is above its limit: the loops of a generation that never stopped, a
+    paragraph pasted twice, a list of one item ten times. A song's chorus or a worked example's
+    parallel steps stay under the limits."""
 
     code = "DQ202"
     name = "repetition"
@@ -79,7 +91,15 @@ class Repetition(RecordRule):
             gram = gram + pl.col("h").shift(-k) * pl.lit(_WEIGHTS[k - 1], dtype=pl.UInt64)
         same_turn = pl.col("_t").shift(-(n - 1)) == pl.col("_t")
         grams = hashed.select("_t", g=pl.when(same_turn).then(gram)).drop_nulls("g")
-        return grams.group_by("_t").agg(ngrams=pl.len(), repeats=pl.len() - pl.col("g").n_unique())
+        # A repeat counts inside a run of repeats (a span of n + min_run - 1 units said again), not
+        # alone: the frame of parallel items ("It is priced at around $999") repeats only briefly.
+        repeat = ~pl.col("g").is_first_distinct().over("_t")
+        starts = (pl.col("repeat") != pl.col("repeat").shift(1)) | (pl.col("_t") != pl.col("_t").shift(1))
+        runs = grams.with_columns(repeat=repeat).with_columns(run=starts.fill_null(True).cum_sum())
+        counted = pl.col("repeat") & (
+            (pl.len().over("run") >= self.options.min_run) | (pl.len().over("_t", "g") >= self.options.min_count)
+        )
+        return runs.group_by("_t").agg(ngrams=pl.len(), repeats=counted.sum())
 
     def _lines(self, turns: pl.DataFrame) -> pl.DataFrame:
         lines = (
@@ -191,7 +211,7 @@ class Repetition(RecordRule):
                 ),
                 evidence=pl.concat_str(
                     pl.format(
-                        "{}-grams: {} of {} repeat {}; lines: {} of {} repeat {}",
+                        "{}-grams: {} of {} repeat in a loop {}; lines: {} of {} repeat {}",
                         pl.lit(n),
                         "repeats",
                         "ngrams",

@@ -65,6 +65,46 @@ def test_natural_repetition_passes(answer):
     assert failures([qa(answer)], "DQ202") == {}
 
 
+def test_the_frame_of_a_lists_parallel_items_is_not_a_loop():
+    """Six phones described in one frame, each with its own figures: 41% of the 5-grams repeat
+    an earlier one, but never a span of 16 words, nor one 5-gram eight times."""
+    phones = [
+        ("Nova 8", 20, "excellent", "OLED", "Snapdragon"),
+        ("Pixelle 3", 18, "very good", "AMOLED", "Tensor"),
+        ("Orion X", 24, "outstanding", "LTPO", "Dimensity"),
+        ("Kite Mini", 16, "good", "LCD", "Helio"),
+        ("Vega Fold", 15, "fair", "foldable", "Exynos"),
+        ("Lumo 2", 22, "great", "IPS", "Kirin"),
+    ]
+    answer = "\n\n".join(
+        f"{i}. {name}: this phone has a battery life of up to {hours} hours on a single charge, which is {adj} for a "
+        f"phone of this size and price range. It has a bright {screen} screen that is easy to read outdoors, and its "
+        f"{chip} chip keeps apps running smoothly all day long."
+        for i, (name, hours, adj, screen, chip) in enumerate(phones, 1)
+    )
+    assert failures([qa(answer, "Which phones have a long battery life?")], "DQ202") == {}
+    every_repeat = {"DQ202": {"min-run": 1, "min-count": 1000}}  # how the rule counted before
+    assert failures([qa(answer, "Which phones have a long battery life?")], "DQ202", rules=every_repeat)
+
+
+def test_items_pasted_with_only_their_names_changed_loop():
+    plants = ["Beets", "Carrots", "Radishes"]
+    answer = "\n\n".join(
+        f"{p}: sow when the soil is above 10 degrees, scatter the seeds evenly over the surface and cover them with "
+        "soil twice as deep as the seed is wide. Water every morning or evening to keep the soil moist, but do not "
+        "overwater; feed once the seedlings appear."
+        for p in plants
+    )
+    (message,) = failures([qa(answer, "How do I grow beets, carrots and radishes?")], "DQ202").values()
+    assert message.startswith("answer loops:")
+
+
+def test_a_short_frame_said_many_times_loops():
+    answer = "Steps:\n" + "\n".join(f"{i}. Click on the Add File button to add file number {i}." for i in range(1, 15))
+    (message,) = failures([qa(answer, "How do I upload files?")], "DQ202").values()
+    assert message.startswith("answer loops:")
+
+
 def test_thresholds_are_options():
     answer = "The answer is 4. " * 12
     assert failures([qa(answer)], "DQ202", rules={"DQ202": {"max-ngram-ratio": 0.95, "max-line-ratio": 0.95}}) == {}
@@ -90,7 +130,7 @@ def test_every_assistant_turn_is_judged_the_first_failing_one_named_with_its_evi
     assert run.turns == [2]
     assert run.messages[0].endswith("(also turns 4)")
     assert run.evidence == [
-        "5-grams: 25 of 26 repeat (96%, limit 40%); lines: 0 of 1 repeat (under 3 repeats: not judged); "
+        "5-grams: 25 of 26 repeat in a loop (96%, limit 40%); lines: 0 of 1 repeat (under 3 repeats: not judged); "
         'most repeated 5-gram "yes yes yes yes yes" x26'
     ]
 
@@ -98,7 +138,7 @@ def test_every_assistant_turn_is_judged_the_first_failing_one_named_with_its_evi
 def test_the_evidence_gives_both_ratios_and_what_repeats_most():
     run = run_rule("DQ202", [qa("Thank you so much!\n" * 4)])
     assert run.evidence == [
-        "5-grams: 4 of 9 repeat (under 20 5-grams: not judged); lines: 3 of 4 repeat (75%, limit 50%); "
+        "5-grams: 0 of 9 repeat in a loop (under 20 5-grams: not judged); lines: 3 of 4 repeat (75%, limit 50%); "
         'most repeated 5-gram "Thank you so much Thank" x3; most repeated line "Thank you so much!" x4'
     ]
 
