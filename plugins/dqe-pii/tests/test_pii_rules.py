@@ -107,6 +107,7 @@ def test_ip_addresses():
             record(answer="Upgrade to version 1.2.3.4.5."),
             record(answer="See 203.0.113.7 in RFC 5737 examples."),  # documentation range
             record(answer="服务器地址是 81.2.69.160。"),
+            record(answer="Every second item: `lst[1::2]`."),
         ],
     )
     assert_findings(run, {0: "1 IP address", 1: "IP address", 6: "IP address"})

@@ -113,6 +113,8 @@ def test_phones(text, ok):
         ("2001:db8::1", True, False),
         ("fe80::1", True, True),
         ("12:30:45", False, False),
+        ("1::2", False, False),  # a Python slice, lst[1::2]: reserved space, no host there
+        ("::1", True, True),
     ],
 )
 def test_ip_addresses(text, include_private, ok):

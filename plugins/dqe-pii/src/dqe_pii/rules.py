@@ -203,8 +203,8 @@ class CardNumber(PiiRule):
 
 
 class IpAddress(PiiRule):
-    """Finds IPv4 and IPv6 addresses of hosts on the public internet. Private, loopback and
-    documentation ranges (192.168.0.0/16, 127.0.0.1, 192.0.2.0/24, 2001:db8::/32) and the
+    """Finds IPv4 and IPv6 addresses of hosts on the public internet. Private, loopback, reserved
+    and documentation ranges (192.168.0.0/16, 127.0.0.1, 1::2, 192.0.2.0/24, 2001:db8::/32) and the
     well-known public resolvers (8.8.8.8, 1.1.1.1, ...) pass; version numbers like 1.2.3.4.5
     are not addresses."""
 

@@ -174,7 +174,7 @@ def is_ip(text: str, include_private: bool = False, ignore: frozenset[str] = fro
         return False
     if address.is_unspecified or address.is_multicast or (address.version == 4 and str(address).endswith(".255")):
         return False
-    if address.is_global:
+    if address.is_global and not address.is_reserved:  # reserved: no host there (lst[1::2] reads as 1::2)
         return True
     documentation = any(address in net for net in _DOC_NETS)
     return (
