@@ -249,6 +249,11 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
             "人们如何直接从铁中吸取营养？",
             "人体不能直接从元素铁中吸收营养，我们无法直接从铁块中吸收它；铁来自肉类、豆类和绿叶蔬菜。",
         ),
+        ("为什么看不到暗物质？", "暗物质不发光也不反射光，所以我们无法直接观察到它，只能从星系的转动推断它在那里。"),
+        (
+            "给孩子讲讲多维空间。",
+            "科学家猜想，除了长、宽、高，宇宙里可能还有一些卷得很小的维度，小到我们无法看到或感觉到它们。",
+        ),
         (
             "根据上面的段落，右侧可浏览哪些诗歌类型？",
             "段落只说右侧有多种类型的诗歌。没有访问网站，我们无法确定右侧可供浏览的具体诗歌类型，常见的有十四行诗和民谣。",
@@ -425,6 +430,8 @@ def test_a_user_pack_extends_the_structure_and_bad_packs_name_their_key(tmp_path
             "I'm sorry, but you need to specify the product you want reviews for.",
             "asks for the input",
         ),
+        # what the user sent, which "we" (a service) cannot see
+        ("你能看到我发的图片吗？", "我们无法看到您上传的图片，请用文字描述一下。", "refusal"),
     ],
 )
 def test_reworded_refusals_and_deferrals_fail(question, answer, label):
