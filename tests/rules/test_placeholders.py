@@ -45,6 +45,7 @@ def qa(answer, question="Who are you?", **extra):
             2,
         ),
         (qa("正如名言所说：【此处插入名言】"), "unfilled template placeholder in answer: 【此处插入名言】", 2),
+        (qa("太棒了，谢谢！🎉 [插入 GIF]"), "unfilled template placeholder in answer: [插入 GIF]", 2),
         (
             qa("My name is [Enter your name here]."),
             "unfilled template placeholder in answer: [Enter your name here]",
@@ -77,6 +78,8 @@ def test_placeholders_fail_naming_their_turn(item, message, turn):
         ("Generate an HTML page listing the users.", "<ul>{% for u in users %}<li>{{ u.name }}</li>{% endfor %}</ul>"),
         # a credential a code sample must leave to its reader
         ("Fetch the weather for a city.", "url = f'https://api.example.org/weather?q={city}&appid=<YOUR_API_KEY>'"),
+        # a term glossed in brackets: "insertion", not an instruction to insert
+        ("哪些基因与耐力有关？", "ACE 基因的 I（插入）等位基因与耐力有关，D（缺失）等位基因与力量有关。"),
     ],
 )
 def test_code_words_and_asked_for_slots_pass(question, answer):
