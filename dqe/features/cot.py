@@ -31,7 +31,7 @@ NEEDS = ("request", "logic", "why", "math")  # in order of precedence for the la
 _QUESTION = (
     *NEEDS,
     *("relations", "unknown", "quantities", "ordinals", "algebra", "comparisons", "premises", "members"),
-    *("formula", "one-step", "one-step-formulas", "at-a-glance", "procedure"),
+    *("formula", "one-step", "one-step-formulas", "at-a-glance", "procedure", "consultation"),
     *("waives", "text-task", "creative", "programming", "follow-up", "reading"),
 )
 _FULL = {"think": "a <think> block", "tool": "a tool call", "code": "code"}  # evidence that counts in full
@@ -215,6 +215,7 @@ class CotFeature(Feature):
             "_one_step_formula": self._has("one-step-formulas", task),
             "_glance": self._has("at-a-glance", task),
             "_procedure": self._has("procedure", task),
+            "_consultation": self._has("consultation", pl.col("question")),
             "_algebra": self._has("algebra", task),
             "_heuristic": ~pl.col("_vetoed") & asks & self._has("unknown", task),
             "_relations": self._has("relations", task),
@@ -238,7 +239,10 @@ class CotFeature(Feature):
         )
         # a formula asked for from quantities: "What is the hypotenuse of a triangle with legs 3 and 4?"
         formula = pl.col("_formula_asked")
-        math = (~pl.col("_coding") & ~glance) & (
+        # a consultation's numbers are its circumstances (an age, a temperature, how long it has
+        # lasted), and its "some say A, others B" is a story, not data to reason from
+        circumstances = pl.col("_consultation")
+        math = (~pl.col("_coding") & ~glance & ~circumstances) & (
             ((pl.col("_marker_math") | formula) & (pl.col("_cardinals") >= least["min-quantities"]))
             | pl.col("_algebra")
             | (
@@ -254,7 +258,7 @@ class CotFeature(Feature):
         # a puzzle states its premises tersely; in a story or a review they are narration
         terse = pl.col("question").str.len_bytes() < least["premises-max-bytes"]
         chain = ((pl.col("_comparisons") >= least["min-comparisons"]) | syllogism) & terse
-        logic = pl.col("_marker_logic") | (chain & ~pl.col("_marker_math"))
+        logic = pl.col("_marker_logic") | (chain & ~pl.col("_marker_math") & ~circumstances)
         request = pl.col("_marker_request") & ~pl.col("_procedure")
         found = {"request": request, "logic": logic, "why": pl.col("_marker_why"), "math": math}
         need = pl.lit(None, dtype=pl.String)

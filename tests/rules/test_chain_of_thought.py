@@ -189,6 +189,19 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
         # the asker wants the answer alone; an answer that asks back gives none
         ("Solve 3x + 5 = 20. Give only the final answer.", "x = 5"),
         ("Calculate my monthly loan payment.", "Sure: what are the amount, the rate and the term?"),
+        # a consultation: its numbers are the asker's circumstances, not data to work from
+        (
+            "我家孩子三岁，发烧38度两天了，嗓子里长了泡泡，会不会传染给我？怎么办？求医生指点。",
+            "可能是疱疹性咽峡炎，会传染，请多喝水、清淡饮食，并带孩子去医院儿科就诊。",
+        ),
+        (
+            "有的说是肠炎，有的说是阑尾炎，肚子疼了3天，我该怎么治疗？",
+            "建议尽快去医院做血常规和B超，明确诊断后再治疗。",
+        ),
+        (
+            "My son is 4 and has had a 38.5 C fever for 2 days with 3 blisters on his hands. What should I do?",
+            "It sounds like hand, foot and mouth disease; keep him hydrated and see his doctor.",
+        ),
         # a worked example's "Why?", answered on its own line, is an example explained, not asked
         (
             "Fill in the blank with a plausible word.\n\nPersonX sees ___ in the wild\nSolution: tiger\n"
