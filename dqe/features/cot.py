@@ -30,7 +30,7 @@ from dqe.hookspecs import hookimpl
 NEEDS = ("request", "logic", "why", "math")  # in order of precedence for the label
 _QUESTION = (
     *NEEDS,
-    *("relations", "unknown", "quantities", "ordinals", "algebra", "comparisons", "premises", "members"),
+    *("how-many", "relations", "unknown", "quantities", "ordinals", "algebra", "comparisons", "premises", "members"),
     *("formula", "one-step", "one-step-formulas", "at-a-glance", "procedure", "consultation"),
     *("waives", "text-task", "creative", "programming", "follow-up", "reading"),
 )
@@ -150,6 +150,7 @@ class CotFeature(Feature):
             key: pack_value(pack, f"question.{key}", name, int, default=default)
             for key, default in (
                 ("min-quantities", 1),
+                ("how-many-min-quantities", 2),
                 ("one-step-max-quantities", 2),
                 ("relations-min-quantities", 2),
                 ("question-min-quantities", 3),
@@ -207,6 +208,7 @@ class CotFeature(Feature):
         asks = task.str.contains(_ASKS)
         found = {
             "_marker_math": self._has("math", task),
+            "_how_many": self._has("how-many", task),
             # one operation that names its numbers, with no other number left in the question and
             # nothing asked of its result ("What is 12% of 250, and how much is left?")
             "_one_step": self._has("one-step", task)
@@ -239,11 +241,15 @@ class CotFeature(Feature):
         )
         # a formula asked for from quantities: "What is the hypotenuse of a triangle with legs 3 and 4?"
         formula = pl.col("_formula_asked")
+        # a question word asking for a quantity works from two numbers, or from one and a relation
+        # ("15 people shake hands with each other once: how many handshakes in total?")
+        many = pl.when(pl.col("_relations")).then(least["min-quantities"]).otherwise(least["how-many-min-quantities"])
         # a consultation's numbers are its circumstances (an age, a temperature, how long it has
         # lasted), and its "some say A, others B" is a story, not data to reason from
         circumstances = pl.col("_consultation")
         math = (~pl.col("_coding") & ~glance & ~circumstances) & (
             ((pl.col("_marker_math") | formula) & (pl.col("_cardinals") >= least["min-quantities"]))
+            | (pl.col("_how_many") & (pl.col("_cardinals") >= many))
             | pl.col("_algebra")
             | (
                 pl.col("_heuristic")
@@ -258,7 +264,7 @@ class CotFeature(Feature):
         # a puzzle states its premises tersely; in a story or a review they are narration
         terse = pl.col("question").str.len_bytes() < least["premises-max-bytes"]
         chain = ((pl.col("_comparisons") >= least["min-comparisons"]) | syllogism) & terse
-        logic = pl.col("_marker_logic") | (chain & ~pl.col("_marker_math") & ~circumstances)
+        logic = pl.col("_marker_logic") | (chain & ~pl.col("_marker_math") & ~pl.col("_how_many") & ~circumstances)
         request = pl.col("_marker_request") & ~pl.col("_procedure")
         found = {"request": request, "logic": logic, "why": pl.col("_marker_why"), "math": math}
         need = pl.lit(None, dtype=pl.String)
@@ -287,6 +293,10 @@ class CotFeature(Feature):
             .then(pl.format("{} + {}", extracted("math"), quantities))
             .when(pl.col("_formula_asked") & (pl.col("_cardinals") >= least["min-quantities"]))
             .then(pl.format("{} + {}", _quote(task.str.extract(self.formula_asked, 0)), quantities))
+            .when(pl.col("_how_many") & (pl.col("_cardinals") >= least["how-many-min-quantities"]))
+            .then(pl.format("{} + {}", extracted("how-many"), quantities))
+            .when(pl.col("_how_many") & pl.col("_relations") & (pl.col("_cardinals") >= least["min-quantities"]))
+            .then(pl.format("{} + {} + {}", extracted("how-many"), extracted("relations"), quantities))
             .when(pl.col("_algebra"))
             .then(pl.format("algebra {}", extracted("algebra")))
             .when(pl.col("_relations") & (pl.col("_quantities") >= least["relations-min-quantities"]))
@@ -417,7 +427,7 @@ class CotFeature(Feature):
         plain = pl.col("_plain")
         fewest = min(self.least["relations-min-quantities"], self.least["question-min-quantities"])
         maybe = plain.str.contains(_ASKS) & (pl.col("_quantities") >= fewest)
-        for kind in (*NEEDS, "algebra", "comparisons", "premises"):
+        for kind in (*NEEDS, "how-many", "algebra", "comparisons", "premises"):
             maybe = maybe | self._has(kind, plain)
         read = self._read(rows.filter(pl.col("_judged") & maybe)).select("_r", "turn", "need", "_prose")
         return (

@@ -90,6 +90,9 @@ def test_reasoned_answers_and_questions_without_need_pass(question, answer):
         # a mathematical function is no code, and a sum of a range is worked out
         ("Find the derivative of the given function f(x) = 3x^2 + 2x at x = 2.", "14", "math"),
         ("Calculate the sum of all the numbers between 0 and 10.", "55", "math"),
+        # one number and a relation between the things counted is a word problem
+        ("12 friends each shake hands with every other friend once. How many handshakes in total?", "66.", "math"),
+        ("一个班有40名学生，每人种3棵树，一共种了多少棵？", "120棵。", "math"),
     ],
 )
 def test_questions_that_need_reasoning_fail_bare_answers(question, answer, need):
@@ -189,6 +192,10 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
         # the asker wants the answer alone; an answer that asks back gives none
         ("Solve 3x + 5 = 20. Give only the final answer.", "x = 5"),
         ("Calculate my monthly loan payment.", "Sure: what are the amount, the rate and the term?"),
+        # a look-up with one number in it: a price, a normal range; a total stated, not asked
+        ("这两个显卡的市场价格是多少？", "A型约2500美元，B型约8000美元。"),
+        ("血压低压多少正常？我的是97。", "低压60到89之间算正常，97偏高，建议复查。"),
+        ("有一场派对正在进行，总共有96个人在那里。", "好的，我明白了，请继续。"),
         # a consultation: its numbers are the asker's circumstances, not data to work from
         (
             "我家孩子三岁，发烧38度两天了，嗓子里长了泡泡，会不会传染给我？怎么办？求医生指点。",
@@ -252,8 +259,8 @@ def test_every_exchange_is_judged_and_the_finding_names_the_turn_with_its_eviden
 
 def test_alpaca_history_is_judged_too():
     reasoned = "Because air scatters blue light more than red, so the sky looks blue."
-    bare = record("How many legs do 3 spiders have?", "24", history=[("Why is the sky blue?", reasoned)])
-    early = record("How many legs do 3 spiders have?", "Each has 8 legs, so 3 x 8 = 24.", history=[("Why?", "No.")])
+    bare = record("How many legs do 3 spiders and 2 ants have?", "36", history=[("Why is the sky blue?", reasoned)])
+    early = record("How many legs do 3 spiders and 2 ants have?", "3 x 8 + 2 x 6 = 36 legs.", history=[("Why?", "No.")])
     run = run_rule("DQ201", [bare, early])
     assert run.turns == [4, 2]
     assert run.evidence[1].startswith('need why: "Why"; answer score 0.0')
