@@ -196,6 +196,11 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
         ("这两个显卡的市场价格是多少？", "A型约2500美元，B型约8000美元。"),
         ("血压低压多少正常？我的是97。", "低压60到89之间算正常，97偏高，建议复查。"),
         ("有一场派对正在进行，总共有96个人在那里。", "好的，我明白了，请继续。"),
+        # versions are names, not quantities
+        (
+            "这行日志是什么意思？\nDalvik/2.1.0 (Linux; U; Android 11; Build/RP1A.200720.012) appVersion=4.6.2 (406251)",
+            "这是一台安卓设备上某个应用的版本信息。",
+        ),
         # a consultation: its numbers are the asker's circumstances, not data to work from
         (
             "我家孩子三岁，发烧38度两天了，嗓子里长了泡泡，会不会传染给我？怎么办？求医生指点。",
