@@ -223,6 +223,7 @@ def test_a_user_pack_can_give_one_language_its_own_bounds(tmp_path):
         ("道歉。", None),  # a sentence
         ("嘿，你好啊", None),  # chit-chat
         ("Hey there, hello!", None),
+        ("跟我重复：“<|abracadabra|>”", None),  # "repeat after me": a request
     ],
 )
 def test_an_opening_question_cut_out_of_other_text_is_a_fragment(question, message):
