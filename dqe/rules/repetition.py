@@ -5,7 +5,9 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dqe import RecordRule, RuleOptions, exchanges, hookimpl, snippet, without_code, worst_exchange
+from dqe import RecordRule, RuleOptions, exchanges, hookimpl, marker_pattern, snippet, without_code, worst_exchange
+
+PACK = "repetition"
 
 # Units of text for messages: one CJK character, or one word of letters and digits. Chinese and
 # Japanese put no spaces between words, so their n-grams are n-grams of characters.
@@ -35,6 +37,13 @@ class RepetitionOptions(RuleOptions):
     )
     min_repeated_lines: int = Field(3, ge=1, description="fewest repeated lines that can fail an answer")
     min_line_chars: int = Field(8, ge=1, description="shorter lines, and lines without letters, are not compared")
+    form_max_ratio: float = Field(
+        0.6,
+        gt=0.0,
+        le=1.0,
+        description="both limits for an answer to a song, a poem or a plan asked for (the `repetition` pack's forms), "
+        "which repeat by design",
+    )
 
 
 class Repetition(RecordRule):
@@ -45,8 +54,9 @@ class Repetition(RecordRule):
     (16 units or more in a row, by default) or when its n-gram is said 8 times or more: the frame
     that a list's parallel items share ("It is priced at around $999") is neither. A turn fails
     when either ratio is above its limit: the loops of a generation that never stopped, a
-    paragraph pasted twice, a list of one item ten times. A song's chorus or a worked example's
-    parallel steps stay under the limits."""
+    paragraph pasted twice, a list of one item ten times. A worked example's parallel steps stay
+    under the limits; a song, a poem or a plan asked for (the `repetition` pack's forms) repeats
+    by design and is held to form-max-ratio instead."""
 
     code = "DQ202"
     name = "repetition"
@@ -62,11 +72,16 @@ class Repetition(RecordRule):
     )
     Options = RepetitionOptions
 
+    def __init__(self, options, context):
+        super().__init__(options, context)
+        self.forms = marker_pattern(context.pack(PACK), "forms", "patterns", PACK)
+
     def _turns(self, batch: pl.DataFrame) -> pl.DataFrame:
+        form = pl.col("question").str.contains(self.forms) if self.forms else pl.lit(False)
         return (
             exchanges(batch)
             .with_row_index("_t")
-            .select("_r", "_t", "turn", "final", text=without_code(pl.col("answer")))
+            .select("_r", "_t", "turn", "final", text=without_code(pl.col("answer")), form=form)
         )
 
     @staticmethod
@@ -115,8 +130,13 @@ class Repetition(RecordRule):
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         o = self.options
         turns = self._turns(batch)
+        # a song, a poem or a plan asked for repeats by design: held to form-max-ratio
+        limit = {
+            kind: pl.when(pl.col("form")).then(max(o.form_max_ratio, value)).otherwise(value)
+            for kind, value in (("ngram_limit", o.max_ngram_ratio), ("line_limit", o.max_line_ratio))
+        }
         stats = (
-            turns.select("_r", "_t", "turn", "final")
+            turns.select("_r", "_t", "turn", "final", **limit)
             .join(self._ngrams(turns), on="_t", how="left")
             .join(self._lines(turns), on="_t", how="left")
             .with_columns(pl.col("ngrams", "repeats", "lines", "repeated").fill_null(0))
@@ -129,11 +149,11 @@ class Repetition(RecordRule):
                 .otherwise(0.0),
             )
             .with_columns(
-                bad_ngrams=pl.col("ngram_ratio") > o.max_ngram_ratio,
-                bad_lines=pl.col("line_ratio") > o.max_line_ratio,
+                bad_ngrams=pl.col("ngram_ratio") > pl.col("ngram_limit"),
+                bad_lines=pl.col("line_ratio") > pl.col("line_limit"),
                 score=pl.min_horizontal(
-                    (1.0 - pl.col("ngram_ratio") + o.max_ngram_ratio).clip(0.0, 1.0),
-                    (1.0 - pl.col("line_ratio") + o.max_line_ratio).clip(0.0, 1.0),
+                    (1.0 - pl.col("ngram_ratio") + pl.col("ngram_limit")).clip(0.0, 1.0),
+                    (1.0 - pl.col("line_ratio") + pl.col("line_limit")).clip(0.0, 1.0),
                 ),
             )
         )
@@ -216,7 +236,7 @@ class Repetition(RecordRule):
                         "repeats",
                         "ngrams",
                         pl.when(pl.col("ngrams") >= o.min_ngrams)
-                        .then(pl.format("({}%, limit {}%)", percent, pl.lit(round(o.max_ngram_ratio * 100))))
+                        .then(pl.format("({}%, limit {}%)", percent, _percent("ngram_limit")))
                         .otherwise(pl.lit(f"(under {o.min_ngrams} {n}-grams: not judged)")),
                         "repeated",
                         "lines",
@@ -224,8 +244,8 @@ class Repetition(RecordRule):
                         .then(
                             pl.format(
                                 "({}%, limit {}%)",
-                                (pl.col("line_ratio") * 100).round(0).cast(pl.Int64),
-                                pl.lit(round(o.max_line_ratio * 100)),
+                                _percent("line_ratio"),
+                                _percent("line_limit"),
                             )
                         )
                         .otherwise(pl.lit(f"(under {o.min_repeated_lines} repeats: not judged)")),
@@ -243,6 +263,10 @@ class Repetition(RecordRule):
                 ),
             )
         )
+
+
+def _percent(column: str) -> pl.Expr:
+    return (pl.col(column) * 100).round(0).cast(pl.Int64)
 
 
 @hookimpl

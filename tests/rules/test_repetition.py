@@ -105,6 +105,29 @@ def test_a_short_frame_said_many_times_loops():
     assert message.startswith("answer loops:")
 
 
+def test_a_song_or_a_plan_asked_for_may_come_back_to_its_chorus_but_not_loop():
+    song = "\n".join(
+        f"Verse {i}:\nThe river runs past house number {i} tonight\n\nChorus:\nHold on, hold on tonight, we will "
+        "be alright\nSing it loud, sing it proud under city light\nAnd the city keeps on burning bright\n"
+        for i in range(1, 5)
+    )
+    plan = "\n".join(
+        f"第{w}周：\n周一：3英里轻松跑\n周二：{w + 3}次800米间歇跑，每次间隔2分钟休息\n周三：3英里轻松跑\n"
+        f"周四：5英里稳定配速跑\n周五：休息\n周六：{w + 5}英里稳定配速跑\n周日：{w + 7}英里长跑"
+        for w in range(1, 5)
+    )
+    records = [
+        qa(song, "Write a song about the city at night."),
+        qa(plan, "请给我写一个4周的10公里训练计划。"),
+        # nobody asked for a song or a plan: the same answers loop
+        qa(song, "Tell me about the city at night."),
+        qa(plan, "请告诉我怎么跑步。"),
+        qa("Hold on, hold on tonight, we will be alright\n" * 30, "Write a song about the city at night."),
+    ]
+    found = failures(records, "DQ202")
+    assert sorted(found) == [2, 3, 4] and found[4].startswith("answer loops: 9")
+
+
 def test_thresholds_are_options():
     answer = "The answer is 4. " * 12
     assert failures([qa(answer)], "DQ202", rules={"DQ202": {"max-ngram-ratio": 0.95, "max-line-ratio": 0.95}}) == {}
