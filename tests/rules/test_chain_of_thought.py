@@ -93,6 +93,7 @@ def test_reasoned_answers_and_questions_without_need_pass(question, answer):
         # one number and a relation between the things counted is a word problem
         ("12 friends each shake hands with every other friend once. How many handshakes in total?", "66.", "math"),
         ("一个班有40名学生，每人种3棵树，一共种了多少棵？", "120棵。", "math"),
+        ("平面上4个点可以组成多少个三角形？", "4个。", "math"),  # a count of ways
     ],
 )
 def test_questions_that_need_reasoning_fail_bare_answers(question, answer, need):
