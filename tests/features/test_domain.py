@@ -206,6 +206,24 @@ def test_questions_in_everyday_words_name_their_domain(question, domain):
     assert domains([qa(question, "OK.")]) == [domain]
 
 
+@pytest.mark.parametrize(
+    ("question", "domain"),
+    [
+        # what a medical reference asks of a condition or a drug
+        ("急性胰腺炎的并发症是什么？", "medical"),
+        ("颈动脉狭窄的辅助治疗有哪些？", "medical"),
+        ("布地奈德的用法用量", "medical"),
+        ("子宫肌瘤严重吗？", "medical"),
+        # organs' names inside everyday words are no medicine
+        ("如何向小学生解释人工神经网络？", "general"),
+        ("我的电脑开机很慢，怎么办？", "general"),
+        ("组织一次头脑风暴会议有哪些技巧？", "general"),
+    ],
+)
+def test_chinese_medical_references_and_look_alikes(question, domain):
+    assert domains([qa(question, "OK.")]) == [domain]
+
+
 def test_the_earlier_turns_and_the_system_prompt_are_part_of_what_is_asked():
     follow_up = {
         "instruction": "Thanks, that's really helpful.",
