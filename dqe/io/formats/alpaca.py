@@ -13,7 +13,7 @@ from dqe.records import Record
 SPELLINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "prompt": ("instruction", ("instruction", "prompt", "question")),
     "query": ("input", ("input", "context")),
-    "response": ("answer", ("output", "response", "completion", "answer")),
+    "response": ("answer", ("output", "response", "completion", "answer", "chosen")),
 }
 
 

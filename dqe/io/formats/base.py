@@ -31,6 +31,8 @@ class Columns(BaseModel):
     history: str = "history"
     messages: str | None = None  # "conversations" for ShareGPT, "messages" for OpenAI
     tools: str = "tools"
+    chosen: str = "chosen"  # preference data: the answer checked (written back as it came)
+    rejected: str = "rejected"  # preference data: never checked, written back as it came
     category: str = "category"
     domain: str = "domain"
     language: str = "language"

@@ -65,7 +65,20 @@ class ShareGPT(RecordFormat):
                 continue
             roles.append(role)
             contents.append(value)
+        chosen = obj.get(columns.chosen)
+        if chosen is not None and roles[-1:] == ["user"]:  # preference data: the chosen answer ends it
+            value = chosen.get(content_tag) if isinstance(chosen, dict) else chosen
+            if not isinstance(value, str):
+                raise RecordError(f"'{columns.chosen}' must be a turn with '{content_tag}' or a string")
+            roles.append("assistant")
+            contents.append(value)
         return Normalized(system or None, roles, contents, tools_field(obj, columns.tools), *metadata(obj, columns))
+
+    def fit_columns(self, sample: list[dict[str, Any]], columns: Columns) -> tuple[Columns, list[str]]:
+        """Preference data (LLaMA-Factory's ranking sets): a note that the chosen answers are checked."""
+        if sum(columns.chosen in obj for obj in sample) * 2 > len(sample):
+            return columns, [f"preference data: the '{columns.chosen}' answers checked, '{columns.rejected}' not"]
+        return columns, []
 
     def denormalize(self, record: Record, columns: Columns, tags: Tags) -> dict[str, Any]:
         key, role_tag, content_tag, tag_to_role = self._keys(columns, tags)
@@ -81,7 +94,7 @@ class ShareGPT(RecordFormat):
 
     def owned_keys(self, columns: Columns, tags: Tags) -> set[str]:
         key = self._keys(columns, tags)[0]
-        return {key, columns.system, columns.tools}
+        return {key, columns.system, columns.tools, columns.chosen}
 
 
 @hookimpl

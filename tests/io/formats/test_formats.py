@@ -273,3 +273,44 @@ def test_questions_alone_are_read_as_user_turns():
     assert Questions().normalize({"prompt": "What is 2+2?"}, C, T).contents == ["What is 2+2?"]
     assert not Questions().detect({"instruction": "Hi.", "output": "Hello."}, C, T)  # an answer: Alpaca's
     assert not Questions().detect({"turns": [{"role": "user"}]}, C, T)
+
+
+# -- preference data (LLaMA-Factory's ranking sets): the chosen answer is checked ------------
+
+
+def test_preference_data_checks_the_chosen_answer_and_writes_every_record_back_as_it_came(tmp_path):
+    import json
+
+    import dqe
+
+    conversations = [{"from": "human", "value": "Write a thank-you note to my team."}]
+    signed = "Dear team, thank you for a great quarter. Best, [Your Name]"
+    sharegpt = [
+        {
+            "conversations": conversations,
+            "chosen": {"from": "gpt", "value": signed},
+            "rejected": {"from": "gpt", "value": "ok"},
+        },
+        {
+            "conversations": conversations,
+            "chosen": {"from": "gpt", "value": "Dear team, thank you. Best, Ana"},
+            "rejected": {"from": "gpt", "value": "Best, [Your Name]"},
+        },
+    ]
+    alpaca = [
+        {"instruction": "Write a thank-you note to my team.", "input": "", "chosen": signed, "rejected": "Thanks."}
+    ]
+    (tmp_path / "sharegpt.jsonl").write_text("".join(json.dumps(r) + "\n" for r in sharegpt))
+    (tmp_path / "alpaca.jsonl").write_text("".join(json.dumps(r) + "\n" for r in alpaca))
+    out = tmp_path / "out"
+    result = dqe.filter(
+        tmp_path, out / "ok.jsonl", out / "bad.jsonl", select=["DQ001", "DQ207"], rules={"DQ207": {"severity": "error"}}
+    )
+    assert [(f.format, f.note) for f in result.report.files] == [
+        ("alpaca", "answer read from 'chosen'"),
+        ("sharegpt", "preference data: the 'chosen' answers checked, 'rejected' not"),
+    ]
+    assert sorted(f.source.rsplit("/", 1)[-1] for f in result.report.findings) == ["alpaca.jsonl:1", "sharegpt.jsonl:1"]
+    written = [json.loads(line) for name in ("ok.jsonl", "bad.jsonl") for line in (out / name).read_text().splitlines()]
+    written = [{k: v for k, v in obj.items() if k != "_dqe"} for obj in written]  # the rejected carry their reasons
+    assert sorted(map(json.dumps, written)) == sorted(map(json.dumps, [*sharegpt, *alpaca]))
