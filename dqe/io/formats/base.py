@@ -184,6 +184,25 @@ def metadata(obj: dict[str, Any], columns: Columns) -> tuple[str | None, str | N
     return out[0], out[1], out[2]
 
 
+def chosen_answer(obj: dict[str, Any], columns: Columns, content_tag: str, roles: list[str]) -> str | None:
+    """Preference data (LLaMA-Factory's ranking sets): the ``chosen`` answer of a conversation
+    that ends on the user's turn, a turn object or a string; None for any other record."""
+    chosen = obj.get(columns.chosen)
+    if chosen is None or roles[-1:] != ["user"]:
+        return None
+    value = chosen.get(content_tag) if isinstance(chosen, dict) else chosen
+    if not isinstance(value, str):
+        raise RecordError(f"'{columns.chosen}' must be a turn with '{content_tag}' or a string")
+    return value
+
+
+def preference_note(sample: list[dict[str, Any]], columns: Columns) -> list[str]:
+    """The file's note when most of ``sample`` is preference data."""
+    if sum(columns.chosen in obj for obj in sample) * 2 > len(sample):
+        return [f"preference data: the '{columns.chosen}' answers checked, '{columns.rejected}' not"]
+    return []
+
+
 def tools_field(obj: dict[str, Any], key: str) -> str | None:
     """Tools as a JSON string (ShareGPT stores a string, OpenAI a list)."""
     value = obj.get(key)

@@ -8,7 +8,16 @@ import orjson
 
 from dqe.errors import RecordError
 from dqe.hookspecs import hookimpl
-from dqe.io.formats.base import Columns, Normalized, RecordFormat, Tags, metadata, tools_field
+from dqe.io.formats.base import (
+    Columns,
+    Normalized,
+    RecordFormat,
+    Tags,
+    chosen_answer,
+    metadata,
+    preference_note,
+    tools_field,
+)
 from dqe.records import Record
 
 _ROLES = {
@@ -102,7 +111,14 @@ class OpenAI(RecordFormat):
                 continue
             roles.append(role)
             contents.append(text)
+        chosen = chosen_answer(obj, columns, content_tag, roles)
+        if chosen is not None:
+            roles.append("assistant")
+            contents.append(chosen)
         return Normalized(system or None, roles, contents, tools_field(obj, columns.tools), *metadata(obj, columns))
+
+    def fit_columns(self, sample: list[dict[str, Any]], columns: Columns) -> tuple[Columns, list[str]]:
+        return columns, preference_note(sample, columns)
 
     def denormalize(self, record: Record, columns: Columns, tags: Tags) -> dict[str, Any]:
         messages: list[dict[str, Any]] = []
@@ -128,7 +144,7 @@ class OpenAI(RecordFormat):
         return out
 
     def owned_keys(self, columns: Columns, tags: Tags) -> set[str]:
-        return {columns.messages or "messages", columns.tools}
+        return {columns.messages or "messages", columns.tools, columns.chosen}
 
 
 @hookimpl

@@ -6,7 +6,17 @@ from typing import Any
 
 from dqe.errors import RecordError
 from dqe.hookspecs import hookimpl
-from dqe.io.formats.base import Columns, Normalized, RecordFormat, Tags, metadata, text_field, tools_field
+from dqe.io.formats.base import (
+    Columns,
+    Normalized,
+    RecordFormat,
+    Tags,
+    chosen_answer,
+    metadata,
+    preference_note,
+    text_field,
+    tools_field,
+)
 from dqe.records import Record
 
 
@@ -65,20 +75,14 @@ class ShareGPT(RecordFormat):
                 continue
             roles.append(role)
             contents.append(value)
-        chosen = obj.get(columns.chosen)
-        if chosen is not None and roles[-1:] == ["user"]:  # preference data: the chosen answer ends it
-            value = chosen.get(content_tag) if isinstance(chosen, dict) else chosen
-            if not isinstance(value, str):
-                raise RecordError(f"'{columns.chosen}' must be a turn with '{content_tag}' or a string")
+        chosen = chosen_answer(obj, columns, content_tag, roles)
+        if chosen is not None:
             roles.append("assistant")
-            contents.append(value)
+            contents.append(chosen)
         return Normalized(system or None, roles, contents, tools_field(obj, columns.tools), *metadata(obj, columns))
 
     def fit_columns(self, sample: list[dict[str, Any]], columns: Columns) -> tuple[Columns, list[str]]:
-        """Preference data (LLaMA-Factory's ranking sets): a note that the chosen answers are checked."""
-        if sum(columns.chosen in obj for obj in sample) * 2 > len(sample):
-            return columns, [f"preference data: the '{columns.chosen}' answers checked, '{columns.rejected}' not"]
-        return columns, []
+        return columns, preference_note(sample, columns)
 
     def denormalize(self, record: Record, columns: Columns, tags: Tags) -> dict[str, Any]:
         key, role_tag, content_tag, tag_to_role = self._keys(columns, tags)

@@ -300,17 +300,26 @@ def test_preference_data_checks_the_chosen_answer_and_writes_every_record_back_a
     alpaca = [
         {"instruction": "Write a thank-you note to my team.", "input": "", "chosen": signed, "rejected": "Thanks."}
     ]
-    (tmp_path / "sharegpt.jsonl").write_text("".join(json.dumps(r) + "\n" for r in sharegpt))
-    (tmp_path / "alpaca.jsonl").write_text("".join(json.dumps(r) + "\n" for r in alpaca))
+    openai = [
+        {
+            "messages": [{"role": "user", "content": "Write a thank-you note to my team."}],
+            "chosen": {"role": "assistant", "content": signed},
+            "rejected": {"role": "assistant", "content": "No."},
+        }
+    ]
+    for name, records in (("sharegpt", sharegpt), ("alpaca", alpaca), ("openai", openai)):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     out = tmp_path / "out"
     result = dqe.filter(
         tmp_path, out / "ok.jsonl", out / "bad.jsonl", select=["DQ001", "DQ207"], rules={"DQ207": {"severity": "error"}}
     )
     assert [(f.format, f.note) for f in result.report.files] == [
         ("alpaca", "answer read from 'chosen'"),
+        ("openai", "preference data: the 'chosen' answers checked, 'rejected' not"),
         ("sharegpt", "preference data: the 'chosen' answers checked, 'rejected' not"),
     ]
-    assert sorted(f.source.rsplit("/", 1)[-1] for f in result.report.findings) == ["alpaca.jsonl:1", "sharegpt.jsonl:1"]
+    sources = sorted(f.source.rsplit("/", 1)[-1] for f in result.report.findings)
+    assert sources == ["alpaca.jsonl:1", "openai.jsonl:1", "sharegpt.jsonl:1"]
     written = [json.loads(line) for name in ("ok.jsonl", "bad.jsonl") for line in (out / name).read_text().splitlines()]
     written = [{k: v for k, v in obj.items() if k != "_dqe"} for obj in written]  # the rejected carry their reasons
-    assert sorted(map(json.dumps, written)) == sorted(map(json.dumps, [*sharegpt, *alpaca]))
+    assert sorted(map(json.dumps, written)) == sorted(map(json.dumps, [*sharegpt, *alpaca, *openai]))
