@@ -302,12 +302,18 @@ class Sets:
 
     def keeping(self, keep: np.ndarray) -> Sets:
         """The sets with only the elements ``keep`` marks."""
-        owner = np.searchsorted(self.offsets, np.flatnonzero(~keep), side="right") - 1
-        return Sets.of(self.values[keep], self.sizes - np.bincount(owner, minlength=len(self)))
+        kept = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
+        return Sets.of(self.values[keep], kept[self.offsets[1:]] - kept[self.offsets[:-1]])
 
-    def answer_part(self) -> Sets:
-        """The sets with only their answer's shingles (values tagged ``ANSWER``)."""
-        return self.keeping((self.values & ANSWER) == ANSWER)
+    def subset(self, rows: np.ndarray) -> Sets:
+        """The sets ``rows``, in that order, as sets of their own."""
+        return Sets.of(self.values[self.positions(rows)], self.offsets[rows + 1] - self.offsets[rows])
+
+    def answer_part(self, rows: np.ndarray | None = None) -> Sets:
+        """The sets (or only ``rows`` of them, in that order) with only their answer's shingles
+        (values tagged ``ANSWER``)."""
+        part = self if rows is None else self.subset(rows)
+        return part.keeping((part.values & ANSWER) == ANSWER)
 
     def keys(self, rows: np.ndarray) -> np.ndarray:
         """``k << 32 | value`` for every element of the k-th of ``rows``, the ``ANSWER`` bit left out

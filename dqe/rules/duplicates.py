@@ -408,8 +408,6 @@ class NearDuplicate(DuplicateRule):
         buckets = Buckets(keys)
         del keys
         sizes = compared.sizes[items]
-        answers = sets.answer_part()
-        answer_sizes = answers.sizes[items]
 
         def keep(v: np.ndarray, u: np.ndarray) -> np.ndarray:
             # The estimate's deviation is about sqrt(J (1 - J) / n), n the bins either set fills.
@@ -425,11 +423,13 @@ class NearDuplicate(DuplicateRule):
             )
             differ = numbers_differ(numbers, items[v], numbers, items[u])
             close = self.options.close(sims, smaller, context, differ)
-            # the answers must be alike too, where both records have one (checked only where it decides)
-            both = close & (answer_sizes[v] > 0) & (answer_sizes[u] > 0)
-            if both.any():
-                pick = np.flatnonzero(both)
-                apart = jaccard(answers, items[v[pick]], answers, items[u[pick]])[0] < self.options.answer_threshold
+            # the answers must be alike too, where both records have one (read only where it decides)
+            pick = np.flatnonzero(close)
+            if pick.size:
+                mine, theirs = sets.answer_part(items[v[pick]]), sets.answer_part(items[u[pick]])
+                both = (mine.sizes > 0) & (theirs.sizes > 0)
+                pairs = np.arange(pick.size)
+                apart = both & (jaccard(mine, pairs, theirs, pairs)[0] < self.options.answer_threshold)
                 close[pick[apart]] = False
             return np.where(close | (sims < threshold), sims, 0.0)
 
