@@ -339,7 +339,7 @@ def shingle_sets(
     hashes, counts, size, side = shingle_hashes(texts, word_size, char_size, size, mask, answers)
     values = (fmix32(hashes) & ~ANSWER) | side.astype(np.uint32)
     keys = np.repeat(np.arange(counts.size, dtype=np.uint64), counts) << np.uint64(32)
-    keys = np.sort(keys | values.astype(np.uint64))
+    keys = np.sort(keys | values.astype(np.uint64), kind="stable")  # sorted by text already: runs merge
     # of the values of one shingle, the last sorted is the answer's when it has one
     shingle = keys >> np.uint64(1)
     keys = keys[np.append(shingle[1:] != shingle[:-1], True)] if keys.size else keys
