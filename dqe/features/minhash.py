@@ -42,6 +42,7 @@ from dqe.features.text import TURN_SEPARATOR
 CJK = r"\p{Han}\p{Hiragana}\p{Katakana}"
 TOKEN_PATTERN = rf"[{CJK}]|[^\s{CJK}]+"  # one CJK character, or a run of other non-space characters
 NUMBER = r"\d+"  # every number is this one token: "0", in texts of NUMBERS_MASKED_FROM bytes or more
+ASCII_NUMBER = r"[0-9]+"  # NUMBER in a text of ASCII characters only
 NUMBERS_MASKED_FROM = 200  # bytes: about 35 English words, 65 Chinese characters
 EMPTY = np.uint32(0xFFFFFFFF)  # the signature value of a set without any element
 _TOKEN_SEED = 0x70CE
@@ -85,11 +86,21 @@ def masked(texts: pl.Series, mask: np.ndarray | None = None, turns: bool = False
     the long ones, ``numbers_masked``). A ``LINE_BREAK`` is written between spaces already."""
     texts = texts.fill_null("").str.replace_all(TURN_SEPARATOR, f" {TURN_SEPARATOR} " if turns else " ", literal=True)
     mask = numbers_masked(texts) if mask is None else np.asarray(mask, dtype=bool)
-    if not mask.any():
+    rows = np.flatnonzero(mask)
+    if rows.size == 0:
         return texts
-    if mask.all():
-        return texts.str.replace_all(NUMBER, "0")
-    return pl.select(pl.when(pl.Series(mask)).then(texts.str.replace_all(NUMBER, "0")).otherwise(texts)).to_series()
+    part = texts if rows.size == texts.len() else texts.gather(rows)
+    # ASCII text has no digits but 0-9, which a plain class finds faster than Unicode's \d
+    out = part.str.replace_all(ASCII_NUMBER, "0")
+    wide = _wide(part)
+    if wide.any():
+        out = out.scatter(np.flatnonzero(wide), part.filter(wide).str.replace_all(NUMBER, "0"))
+    return out if rows.size == texts.len() else texts.scatter(rows, out)
+
+
+def _wide(texts: pl.Series) -> np.ndarray:
+    """Which texts hold a character beyond ASCII (more bytes than characters)."""
+    return (texts.str.len_bytes() != texts.str.len_chars()).to_numpy()
 
 
 def tokens(
@@ -112,7 +123,9 @@ def tokens(
     flat = parts.explode()
     token_hash = flat.hash(seed=_TOKEN_SEED).to_numpy()
     cjk = np.zeros(n, dtype=np.int64)
-    cjk_rows = texts.str.contains(f"[{CJK}]").to_numpy()
+    cjk_rows = _wide(texts)  # only text beyond ASCII can hold CJK characters
+    if cjk_rows.any():
+        cjk_rows[cjk_rows] = texts.filter(cjk_rows).str.contains(f"[{CJK}]").to_numpy()
     # Drop empty tokens (an empty text, an empty turn) and the split of texts with CJK characters,
     # which are tokenized again below.
     drop = (flat == "").to_numpy() | np.repeat(cjk_rows, lengths)
@@ -302,8 +315,11 @@ class Sets:
 
     def keeping(self, keep: np.ndarray) -> Sets:
         """The sets with only the elements ``keep`` marks."""
-        kept = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
-        return Sets.of(self.values[keep], kept[self.offsets[1:]] - kept[self.offsets[:-1]])
+        counts = np.zeros(len(self), dtype=np.int64)
+        filled = np.flatnonzero(self.sizes > 0)  # a segment of reduceat runs to the next one's start
+        if filled.size:
+            counts[filled] = np.add.reduceat(keep.view(np.uint8), self.offsets[filled], dtype=np.int64)
+        return Sets.of(self.values[keep], counts)
 
     def subset(self, rows: np.ndarray) -> Sets:
         """The sets ``rows``, in that order, as sets of their own."""
