@@ -24,7 +24,7 @@ def test_each_record_loses_the_shingles_of_its_own_lines_only():
     kept = sets.keeping(keep)
     # records 0 and 1 hold the same lines and lose the same shingles; record 2 holds none;
     # record 3 loses 4, which its line has, and keeps 10
-    assert [kept.values[a:b].tolist() for a, b in zip(kept.offsets[:-1], kept.offsets[1:])] == [
+    assert [kept.values[a:b].tolist() for a, b in zip(kept.offsets[:-1], kept.offsets[1:], strict=True)] == [
         [6],
         [6, 8],
         [2, 4, 6, 8],
