@@ -42,7 +42,6 @@ from dqe.features.text import TURN_SEPARATOR
 CJK = r"\p{Han}\p{Hiragana}\p{Katakana}"
 TOKEN_PATTERN = rf"[{CJK}]|[^\s{CJK}]+"  # one CJK character, or a run of other non-space characters
 NUMBER = r"\d+"  # every number is this one token: "0", in texts of NUMBERS_MASKED_FROM bytes or more
-ASCII_NUMBER = r"[0-9]+"  # NUMBER in a text of ASCII characters only
 NUMBERS_MASKED_FROM = 200  # bytes: about 35 English words, 65 Chinese characters
 EMPTY = np.uint32(0xFFFFFFFF)  # the signature value of a set without any element
 _TOKEN_SEED = 0x70CE
@@ -86,16 +85,11 @@ def masked(texts: pl.Series, mask: np.ndarray | None = None, turns: bool = False
     the long ones, ``numbers_masked``). A ``LINE_BREAK`` is written between spaces already."""
     texts = texts.fill_null("").str.replace_all(TURN_SEPARATOR, f" {TURN_SEPARATOR} " if turns else " ", literal=True)
     mask = numbers_masked(texts) if mask is None else np.asarray(mask, dtype=bool)
-    rows = np.flatnonzero(mask)
-    if rows.size == 0:
+    if not mask.any():
         return texts
-    part = texts if rows.size == texts.len() else texts.gather(rows)
-    # ASCII text has no digits but 0-9, which a plain class finds faster than Unicode's \d
-    out = part.str.replace_all(ASCII_NUMBER, "0")
-    wide = _wide(part)
-    if wide.any():
-        out = out.scatter(np.flatnonzero(wide), part.filter(wide).str.replace_all(NUMBER, "0"))
-    return out if rows.size == texts.len() else texts.scatter(rows, out)
+    if mask.all():
+        return texts.str.replace_all(NUMBER, "0")
+    return pl.select(pl.when(pl.Series(mask)).then(texts.str.replace_all(NUMBER, "0")).otherwise(texts)).to_series()
 
 
 def _wide(texts: pl.Series) -> np.ndarray:
