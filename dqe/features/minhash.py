@@ -92,6 +92,11 @@ def masked(texts: pl.Series, mask: np.ndarray | None = None, turns: bool = False
     return pl.select(pl.when(pl.Series(mask)).then(texts.str.replace_all(NUMBER, "0")).otherwise(texts)).to_series()
 
 
+def _wide(texts: pl.Series) -> np.ndarray:
+    """Which texts hold a character beyond ASCII (more bytes than characters)."""
+    return (texts.str.len_bytes() != texts.str.len_chars()).to_numpy()
+
+
 def tokens(
     texts: pl.Series, mask: np.ndarray | None = None, answers: pl.Series | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -112,7 +117,9 @@ def tokens(
     flat = parts.explode()
     token_hash = flat.hash(seed=_TOKEN_SEED).to_numpy()
     cjk = np.zeros(n, dtype=np.int64)
-    cjk_rows = texts.str.contains(f"[{CJK}]").to_numpy()
+    cjk_rows = _wide(texts)  # only text beyond ASCII can hold CJK characters
+    if cjk_rows.any():
+        cjk_rows[cjk_rows] = texts.filter(cjk_rows).str.contains(f"[{CJK}]").to_numpy()
     # Drop empty tokens (an empty text, an empty turn) and the split of texts with CJK characters,
     # which are tokenized again below.
     drop = (flat == "").to_numpy() | np.repeat(cjk_rows, lengths)
@@ -302,12 +309,21 @@ class Sets:
 
     def keeping(self, keep: np.ndarray) -> Sets:
         """The sets with only the elements ``keep`` marks."""
-        owner = np.searchsorted(self.offsets, np.flatnonzero(~keep), side="right") - 1
-        return Sets.of(self.values[keep], self.sizes - np.bincount(owner, minlength=len(self)))
+        counts = np.zeros(len(self), dtype=np.int64)
+        filled = np.flatnonzero(self.sizes > 0)  # a segment of reduceat runs to the next one's start
+        if filled.size:
+            counts[filled] = np.add.reduceat(keep.view(np.uint8), self.offsets[filled], dtype=np.int64)
+        return Sets.of(self.values[keep], counts)
 
-    def answer_part(self) -> Sets:
-        """The sets with only their answer's shingles (values tagged ``ANSWER``)."""
-        return self.keeping((self.values & ANSWER) == ANSWER)
+    def subset(self, rows: np.ndarray) -> Sets:
+        """The sets ``rows``, in that order, as sets of their own."""
+        return Sets.of(self.values[self.positions(rows)], self.offsets[rows + 1] - self.offsets[rows])
+
+    def answer_part(self, rows: np.ndarray | None = None) -> Sets:
+        """The sets (or only ``rows`` of them, in that order) with only their answer's shingles
+        (values tagged ``ANSWER``)."""
+        part = self if rows is None else self.subset(rows)
+        return part.keeping((part.values & ANSWER) == ANSWER)
 
     def keys(self, rows: np.ndarray) -> np.ndarray:
         """``k << 32 | value`` for every element of the k-th of ``rows``, the ``ANSWER`` bit left out
@@ -333,7 +349,7 @@ def shingle_sets(
     hashes, counts, size, side = shingle_hashes(texts, word_size, char_size, size, mask, answers)
     values = (fmix32(hashes) & ~ANSWER) | side.astype(np.uint32)
     keys = np.repeat(np.arange(counts.size, dtype=np.uint64), counts) << np.uint64(32)
-    keys = np.sort(keys | values.astype(np.uint64))
+    keys = np.sort(keys | values.astype(np.uint64), kind="stable")  # sorted by text already: runs merge
     # of the values of one shingle, the last sorted is the answer's when it has one
     shingle = keys >> np.uint64(1)
     keys = keys[np.append(shingle[1:] != shingle[:-1], True)] if keys.size else keys
@@ -352,30 +368,52 @@ def line_keys(lines: pl.Series, size: np.ndarray, mask: np.ndarray) -> np.ndarra
 def signatures(sets: Sets, rows: np.ndarray, bins: int) -> np.ndarray:
     """A (rows, bins) uint32 matrix: the one-permutation MinHash signature of each set of
     ``rows``, densified; ``EMPTY`` throughout for an empty set."""
+    n = rows.size
     sizes = sets.offsets[rows + 1] - sets.offsets[rows]
-    values = sets.values[sets.positions(rows)] & ~ANSWER
-    owner = np.repeat(np.arange(rows.size), sizes)
-    # A set's hashes are sorted, so the first of each (set, bin) run is the bin's smallest.
-    column = ((values.astype(np.uint64) * np.uint64(bins)) >> np.uint64(32)).astype(np.int64)
+    values = sets.values[_span(sets, rows)] & ~ANSWER
+    # (set, bin) as one number, ascending: a set's hashes are sorted, so the first of each run
+    # is the bin's smallest
+    cell = np.repeat(np.arange(0, n * bins, bins, dtype=np.int64), sizes)
+    cell += ((values.astype(np.uint64) * np.uint64(bins)) >> np.uint64(32)).astype(np.int64)
     first = np.ones(values.size, dtype=bool)
-    first[1:] = (column[1:] != column[:-1]) | (owner[1:] != owner[:-1])
-    out = np.full(rows.size * bins, EMPTY, dtype=np.uint32)
-    filled = np.zeros(rows.size * bins, dtype=bool)
-    cell = owner[first] * bins + column[first]
-    out[cell] = values[first]
-    filled[cell] = True
+    first[1:] = cell[1:] != cell[:-1]
+    cell, values = cell[first], values[first]
+    out = np.full(n * bins, EMPTY, dtype=np.uint32)
+    out[cell] = values
     # An empty bin takes the next filled bin to its right (wrapping around), shifted by the
     # distance: two sets agree there when they agree on the bin borrowed from. The bins of a band
     # are far apart (``Bands``), so that a band of a small set is not one borrowed value repeated.
-    index = np.arange(bins, dtype=np.int32)
-    ahead = np.where(filled.reshape(rows.size, bins), index, 2 * bins)
-    nearest = np.minimum.accumulate(np.concatenate((ahead, ahead + bins), axis=1)[:, ::-1], axis=1)[:, ::-1]
-    nearest = nearest[:, :bins].ravel()
-    borrow = np.flatnonzero(~filled & (nearest < 2 * bins))
-    at = borrow % bins
-    source = nearest[borrow]
-    out[borrow] = out[borrow - at + source % bins] + (source - at).astype(np.uint32) * np.uint32(_SHIFT)
-    return out.reshape(rows.size, bins)
+    # Each filled bin lends to the empty ones since the filled bin before it (for a set's first,
+    # its last, one turn of the bins back).
+    column = cell % bins
+    before = np.empty_like(cell)
+    before[1:] = cell[:-1]
+    owner = cell // bins
+    start = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1]))) if cell.size else cell
+    last = np.append(start[1:], cell.size) - 1
+    before[start] = cell[last] - bins
+    gap = cell - before - 1
+    lenders = np.flatnonzero(gap)
+    distance = ranges(np.ones(lenders.size, dtype=np.int64), gap[lenders])
+    lender = np.repeat(lenders, gap[lenders])
+    out[owner[lender] * bins + (column[lender] - distance) % bins] = values[lender] + distance.astype(
+        np.uint32
+    ) * np.uint32(_SHIFT)
+    return out.reshape(n, bins)
+
+
+def _span(sets: Sets, rows: np.ndarray) -> slice | np.ndarray:
+    """Where the elements of ``rows`` are in ``sets.values``: for rows in ascending order, the span
+    they cover less the sets between them, cheaper to read than the positions one by one."""
+    if rows.size == 0 or (rows[1:] <= rows[:-1]).any():
+        return sets.positions(rows)
+    lo, hi = int(rows[0]), int(rows[-1]) + 1
+    span = slice(int(sets.offsets[lo]), int(sets.offsets[hi]))
+    if hi - lo == rows.size:
+        return span
+    inside = np.zeros(hi - lo, dtype=bool)
+    inside[rows - lo] = True
+    return np.flatnonzero(np.repeat(inside, np.diff(sets.offsets[lo : hi + 1]))) + span.start
 
 
 def _banding(threshold: float, bins: int, bands: int | None, weights: tuple[float, float]) -> tuple[int, int]:
@@ -430,10 +468,12 @@ class Bands:
         candidates are worth verifying, at a byte a value)."""
         keys = np.empty((rows.size, self.b), dtype=np.uint64)
         compact = np.empty((rows.size, self.bins), dtype=np.uint8)
+        order = np.argsort(rows, kind="stable")  # in the order they are stored: read a span at a time
         for lo in range(0, rows.size, _ROWS):
-            part = signatures(sets, rows[lo : lo + _ROWS], self.bins)
-            keys[lo : lo + _ROWS] = self.keys(part)
-            compact[lo : lo + _ROWS] = part.astype(np.uint8)
+            at = order[lo : lo + _ROWS]
+            part = signatures(sets, rows[at], self.bins)
+            keys[at] = self.keys(part)
+            compact[at] = part.astype(np.uint8)
         return keys, compact
 
 

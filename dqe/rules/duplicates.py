@@ -75,6 +75,14 @@ def preference(table: pl.DataFrame) -> np.ndarray:
     )
 
 
+def among(values: np.ndarray, ordered: np.ndarray) -> np.ndarray:
+    """Which ``values`` are in ``ordered`` (sorted, distinct: a few hundred boilerplate lines
+    looked up from millions of lines, where ``np.isin`` sorts them all)."""
+    if ordered.size == 0:
+        return np.zeros(values.size, dtype=bool)
+    return ordered[np.minimum(np.searchsorted(ordered, values), ordered.size - 1)] == values
+
+
 def exact_keep(text_hash: np.ndarray, order: np.ndarray) -> np.ndarray:
     """For each row, the row kept among the rows with its text: the first in ``order``."""
     ranked = pl.DataFrame({"row": order, "hash": text_hash[order]})
@@ -383,12 +391,12 @@ class NearDuplicate(DuplicateRule):
         counted = counted[rows]
         floor = self.options.boilerplate_floor(reps.size)
         heavy = boilerplate_lines(keys[counted], floor)
-        found = np.isin(keys, heavy) if heavy.size else np.zeros(keys.size, dtype=bool)
+        found = among(keys, heavy)
         stored = table["line_sizes"].explode(empty_as_null=False).to_numpy().astype(np.int64)
         holders = np.flatnonzero(found & (stored > 0))
         holder_keys, first = np.unique(keys[holders], return_index=True)
         occurrences = np.flatnonzero(found & counted)
-        occurrences = occurrences[np.isin(keys[occurrences], holder_keys)]
+        occurrences = occurrences[among(keys[occurrences], holder_keys)]
         lines_out = np.bincount(rows[occurrences], minlength=n)
         account = {"lines": int(heavy.size), "records": int((lines_out > 0).sum()), "min_records": floor}
         if occurrences.size == 0:
@@ -408,8 +416,6 @@ class NearDuplicate(DuplicateRule):
         buckets = Buckets(keys)
         del keys
         sizes = compared.sizes[items]
-        answers = sets.answer_part()
-        answer_sizes = answers.sizes[items]
 
         def keep(v: np.ndarray, u: np.ndarray) -> np.ndarray:
             # The estimate's deviation is about sqrt(J (1 - J) / n), n the bins either set fills.
@@ -425,11 +431,13 @@ class NearDuplicate(DuplicateRule):
             )
             differ = numbers_differ(numbers, items[v], numbers, items[u])
             close = self.options.close(sims, smaller, context, differ)
-            # the answers must be alike too, where both records have one (checked only where it decides)
-            both = close & (answer_sizes[v] > 0) & (answer_sizes[u] > 0)
-            if both.any():
-                pick = np.flatnonzero(both)
-                apart = jaccard(answers, items[v[pick]], answers, items[u[pick]])[0] < self.options.answer_threshold
+            # the answers must be alike too, where both records have one (read only where it decides)
+            pick = np.flatnonzero(close)
+            if pick.size:
+                mine, theirs = sets.answer_part(items[v[pick]]), sets.answer_part(items[u[pick]])
+                both = (mine.sizes > 0) & (theirs.sizes > 0)
+                pairs = np.arange(pick.size)
+                apart = both & (jaccard(mine, pairs, theirs, pairs)[0] < self.options.answer_threshold)
                 close[pick[apart]] = False
             return np.where(close | (sims < threshold), sims, 0.0)
 
