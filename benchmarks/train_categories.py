@@ -196,6 +196,7 @@ def main() -> None:
         raise SystemExit(f"labels not in the taxonomy: {unknown}")
     y = np.array([classes.index(label) for label in labels])
     dense, tokens, scores = classifier.features(frame)
+    tokens = tokens.unique()  # a token counts once per record, as the model counts it
     names = sorted(dense)
     n = frame.height
     fold = groups(frame, FOLDS)
