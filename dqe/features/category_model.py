@@ -11,13 +11,15 @@ label's probability. It is trained by ``benchmarks/train_categories.py`` (numpy,
 logistic regression with an L2 penalty) and shipped as a rule pack of weights,
 ``rules/categories-model.toml``; nothing is downloaded.
 
-Vectorized: the tokens of the whole batch are found with polars (one ``extract_all`` and a list
-shift for the pairs), joined to the vocabulary, and summed into the logits with numpy.
+Vectorized: the tokens of the whole batch are found with polars (one ``extract_all`` per text,
+exploded once, the pairs by a shift within each record), joined to the vocabulary, each (record,
+token) kept once, and summed into the logits with one ``np.bincount`` per class.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -31,31 +33,30 @@ ANSWER_TOKENS = 8  # of the answer: its opening shows its shape ("The sentiment 
 
 
 def token_frame(texts: pl.DataFrame) -> pl.DataFrame:
-    """Every record's tokens, one row each (``_row``, ``token``), duplicates removed: ``w:``
-    words and ``b:`` pairs of the request line ``_line``, ``^:`` its first word, ``l:`` words of
-    the question's last line ``_last`` (where a template puts its request after the text), ``a:``
-    words of the answer's opening ``_a``."""
-    # the words found once: an expression repeated in one select is evaluated each time
+    """Every record's tokens, one row each (``_row``, ``token``): ``w:`` words and ``b:`` pairs of
+    the request line ``_line``, ``^:`` its first word, ``l:`` words of the question's last line
+    ``_last`` (where a template puts its request after the text), ``a:`` words of the answer's
+    opening ``_a``. A token a record repeats comes once per occurrence: a model counts it once
+    (``CategoryModel.probabilities``), which is cheaper to do on the vocabulary's numbers after
+    the join than on the strings before it."""
     words = texts.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
         line=pl.col("_line").fill_null("").str.extract_all(TOKENS).list.head(LINE_TOKENS),
         last=pl.col("_last").fill_null("").str.extract_all(TOKENS).list.head(LINE_TOKENS),
         answer=pl.col("_a").fill_null("").str.extract_all(TOKENS).list.head(ANSWER_TOKENS),
     )
-    line, last, answer = pl.col("line"), pl.col("last"), pl.col("answer")
-    pairs = line.list.eval(pl.concat_str([pl.element(), pl.element().shift(-1)], separator=" ").drop_nulls())
-    lists = words.select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
-        pl.concat_list(
-            line.list.eval("w:" + pl.element()),
-            pairs.list.eval("b:" + pl.element()),
-            line.list.head(1).list.eval("^:" + pl.element()),
-            last.list.eval("l:" + pl.element()),
-            answer.list.eval("a:" + pl.element()),
-        )
-        .alias("token")
-        .list.unique(maintain_order=True),  # within a record: cheaper than over the batch
-    )
-    return lists.explode("token").drop_nulls("token")
+    # flat columns: prefixing and pairing a flat column is cheaper than list.eval per record
+    line = words.select("_row", "line").explode("line").drop_nulls("line")
+    word, same_record = pl.col("line"), pl.col("_row") == pl.col("_row").shift(-1)
+    return pl.concat(
+        [
+            line.select("_row", token="w:" + word),
+            line.select("_row", token=pl.when(same_record).then("b:" + word + " " + word.shift(-1))),
+            words.select("_row", token="^:" + pl.col("line").list.first()),
+            words.select("_row", "last").explode("last").select("_row", token="l:" + pl.col("last")),
+            words.select("_row", "answer").explode("answer").select("_row", token="a:" + pl.col("answer")),
+        ]
+    ).drop_nulls("token")
 
 
 @dataclass(frozen=True)
@@ -68,19 +69,23 @@ class CategoryModel:
     bias: np.ndarray  # classes
     temperature: float  # logits are divided by it before the softmax (fitted by cross-validation)
 
+    @cached_property
+    def _by_class(self) -> np.ndarray:
+        """The token weights a class to a row: what one ``np.bincount`` per class reads."""
+        return np.ascontiguousarray(self.token_weights.T)
+
     def probabilities(self, dense: np.ndarray, tokens: pl.DataFrame) -> np.ndarray:
         """Softmax probabilities (records x classes) of records with the dense features
         ``dense`` (records x features) and the tokens ``tokens`` (``_row``, ``token``)."""
         logits = dense @ self.dense_weights + self.bias
         hits = tokens.join(self.vocabulary, on="token", how="inner")
         if hits.height:
-            # a class at a time: ufunc.at is fast on one dimension, slow on rows of a matrix (the
-            # same additions in the same order)
-            rows, columns = hits["_row"].to_numpy(), hits["_col"].to_numpy()
-            by_class = np.ascontiguousarray(logits.T)
-            for c, weights in enumerate(self.token_weights.T):
-                np.add.at(by_class[c], rows, weights[columns])
-            logits = np.ascontiguousarray(by_class.T)
+            # each (record, token) once, as one integer: unique on numbers, not on strings
+            width = len(self.token_weights)
+            key = (hits["_row"].cast(pl.Int64) * width + hits["_col"]).unique().to_numpy()
+            rows, columns = key // width, key % width
+            for c, weights in enumerate(self._by_class):
+                logits[:, c] += np.bincount(rows, weights=weights[columns], minlength=len(logits))
         logits /= self.temperature
         logits -= logits.max(axis=1, keepdims=True)
         odds = np.exp(logits)

@@ -89,3 +89,12 @@ def test_a_category_added_by_a_user_pack_needs_the_model_retrained_or_off(tmp_pa
         "[meta]\nmodel = ''\n[categories.poker]\npriority = 1\nquestion.en = ['\\bpoker\\b']\n"
     )
     assert labels(record, **{"rule-packs": [str(tmp_path / "categories.toml")]}) == ["poker"]
+
+
+def test_a_token_a_record_repeats_counts_once():
+    model = load_model(pack(), "m", ["math", "poetry"])
+    dense = np.zeros((2, 1))
+    schema = {"_row": pl.UInt32, "token": pl.String}
+    once = pl.DataFrame({"_row": [1], "token": ["w:poem"]}, schema=schema)
+    thrice = pl.DataFrame({"_row": [1, 1, 1], "token": ["w:poem"] * 3}, schema=schema)
+    assert np.allclose(model.probabilities(dense, once), model.probabilities(dense, thrice))
