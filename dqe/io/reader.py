@@ -264,13 +264,17 @@ class Reader:
             yield counted()
 
 
+_SOURCES = {"file_name", "hf_hub_url", "ms_hub_url", "om_hub_url", "script_url", "cloud_file_name"}
+
+
 def _describes_data(obj: dict[str, Any]) -> bool:
     """Whether one JSON object is a description of data sets, not a record: LLaMA-Factory's
     dataset_info.json (an object of named objects), or the dataset_info.json and state.json that
     Hugging Face datasets' save_to_disk writes beside its Arrow files (and dataset_dict.json,
     the list of its splits)."""
     keys = set(obj)
-    named_objects = bool(obj) and all(isinstance(v, dict) for v in obj.values())
+    # LLaMA-Factory's entries each name where their data is: a file, or a hub's repository
+    named_objects = bool(obj) and all(isinstance(v, dict) and _SOURCES & set(v) for v in obj.values())
     features = obj.get("features")
     hf_features = isinstance(features, dict) and any(isinstance(f, dict) and "_type" in f for f in features.values())
     return keys == {"splits"} or named_objects or "_data_files" in keys or hf_features
