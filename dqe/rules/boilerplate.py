@@ -426,6 +426,9 @@ class Boilerplate(RecordRule):
             if han_filler:
                 rest = rest.str.replace_many(han_filler, [" "] * len(han_filler))
             spaced_filler = [w for w in c.filler if not _has_han(w)]
+            # the rest is a column: an eager frame would work it out again for each expression reading it
+            flagged = flagged.with_columns(_rest=rest)
+            rest = pl.col("_rest")
             words = rest.str.to_lowercase().str.extract_all(_WORDS)
             stats = (
                 flagged.select(
