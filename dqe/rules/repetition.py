@@ -114,7 +114,8 @@ class Repetition(RecordRule):
         counted = pl.col("repeat") & (
             (pl.len().over("run") >= self.options.min_run) | (pl.len().over("_t", "g") >= self.options.min_count)
         )
-        return runs.group_by("_t").agg(ngrams=pl.len(), repeats=counted.sum())
+        # a column first, then summed: windows inside a group_by's aggregation run group by group (4x slower)
+        return runs.with_columns(counted=counted).group_by("_t").agg(ngrams=pl.len(), repeats=pl.col("counted").sum())
 
     def _lines(self, turns: pl.DataFrame) -> pl.DataFrame:
         lines = (
