@@ -65,6 +65,7 @@ _LAZY = {
     "string_list": "dqe.engine.patterns",
     "pack_languages": "dqe.engine.patterns",
     "marker_pattern": "dqe.engine.patterns",
+    "marker_patterns": "dqe.engine.patterns",
     "pattern_list": "dqe.engine.patterns",
     "pack_categories": "dqe.engine.patterns",
     "selected_names": "dqe.engine.patterns",

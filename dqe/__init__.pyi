@@ -20,6 +20,7 @@ from dqe.engine.gate import wilson
 from dqe.engine.patterns import (
     check_regex,
     marker_pattern,
+    marker_patterns,
     pack_categories,
     pack_languages,
     pack_value,
@@ -108,6 +109,7 @@ __all__ = [
     "string_list",
     "pack_languages",
     "marker_pattern",
+    "marker_patterns",
     "pattern_list",
     "pack_categories",
     "selected_names",

@@ -120,9 +120,13 @@ def alternation(entries: list[str], *, boundaries: bool) -> str:
     return rf"(?-u:\b{{start-half}})(?:{body})(?-u:\b{{end-half}})" if boundaries else f"(?:{body})"
 
 
-def marker_pattern(pack: dict[str, Any], section: str, key: str, pack_name: str) -> str | None:
-    """One case-insensitive pattern for ``section.LANG.key`` over every language, or None
-    when no language lists any entry."""
+def marker_patterns(pack: dict[str, Any], section: str, key: str, pack_name: str) -> list[str]:
+    """One case-insensitive pattern for ``section.LANG.key`` per language that lists any entry.
+
+    A text matches ``marker_pattern`` exactly when it matches one of these: a rule that only asks
+    whether a text matches may scan them one by one. Some unions of languages are several times
+    slower to scan than their parts together (a large English list with a Chinese one: the lazy
+    DFA of the union outgrows its cache), others faster, and which is not told by their size."""
     parts = []
     for lang in pack_languages(pack, section, pack_name):
         entries = check_regexes(
@@ -131,10 +135,18 @@ def marker_pattern(pack: dict[str, Any], section: str, key: str, pack_name: str)
         )
         if entries:
             boundaries = pack_value(pack, f"{section}.{lang}.boundaries", pack_name, bool, default=False)
-            parts.append(alternation(entries, boundaries=boundaries))
+            parts.append("(?i)" + alternation(entries, boundaries=boundaries))
+    return parts
+
+
+def marker_pattern(pack: dict[str, Any], section: str, key: str, pack_name: str) -> str | None:
+    """One case-insensitive pattern for ``section.LANG.key`` over every language, or None
+    when no language lists any entry."""
+    parts = marker_patterns(pack, section, key, pack_name)
     if not parts:
         return None
-    return check_regex("(?i)" + "|".join(parts), f"rule pack '{pack_name}', '{section}.*.{key}'")
+    combined = "(?i)" + "|".join(part.removeprefix("(?i)") for part in parts)
+    return check_regex(combined, f"rule pack '{pack_name}', '{section}.*.{key}'")
 
 
 def pattern_list(pack: dict[str, Any], path: str, pack_name: str) -> str | None:

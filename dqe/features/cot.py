@@ -518,8 +518,12 @@ class CotFeature(Feature):
 
     def _read(self, rows: pl.DataFrame) -> pl.DataFrame:
         """The need of each question of ``rows``: markers count in its task, which is the
-        question less the material it works on, or the sentence of a text task."""
+        question less the material it works on, or the sentence of a text task.
+
+        Each step of the task is a column of its own: an eager frame evaluates an expression as
+        often as it appears, and each step reads the one before it several times."""
         body = pl.col("_plain").str.replace_all(self.material, " ") if self.material else pl.col("_plain")
+        rows = rows.with_columns(_body=body)
         task = pl.col("_body")
         coding = self._has("programming", task)
         vetoed = coding | self._has("creative", task)
@@ -536,9 +540,11 @@ class CotFeature(Feature):
             )
             # and only a calculation it asks for makes a word problem of it, not a "what" or
             # "which" among the passage's numbers ("What time did he arrive?" is a look-up)
-            reading = self._has("reading", task)
+            rows = rows.with_columns(_reading=self._has("reading", task))
+            reading = pl.col("_reading")
             vetoed = vetoed | reading
-            task = pl.when(reading).then(asking).otherwise(task)
+            rows = rows.with_columns(_asking=pl.when(reading).then(asking).otherwise(task))
+            task = pl.col("_asking")
         # a long question (a passage, a table, a log, a task definition with examples) asks in a
         # few sentences: markers count there, not in the material; its quantities still count
         # (a long word problem asks "How many ..." of them), but no longer make a problem alone
@@ -552,14 +558,15 @@ class CotFeature(Feature):
             separator="\n",
         )
         vetoed = vetoed | passage
-        task = pl.when(passage).then(asked).otherwise(task)
+        rows = rows.with_columns(_asked=pl.when(passage).then(asked).otherwise(task))
+        task = pl.col("_asked")
         if self.text_task:
-            is_text_task = task.str.contains(self.text_task)
+            rows = rows.with_columns(_text_task=task.str.contains(self.text_task))
+            is_text_task = pl.col("_text_task")
             vetoed = vetoed | is_text_task
             task = pl.when(is_text_task).then(task.str.extract(self.task_sentence, 1)).otherwise(task)
         return (
-            rows.with_columns(_body=body)
-            .with_columns(
+            rows.with_columns(
                 _task=task.fill_null(""),
                 _vetoed=vetoed,
                 _coding=coding,

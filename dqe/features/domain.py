@@ -127,18 +127,37 @@ _READ = ("_line", "_ctx", "_rest", "_sys", "_a")  # the texts a record's hits ar
 def _counts(texts: pl.DataFrame, lexicons: list[Lexicon]) -> pl.DataFrame:
     """``texts`` with the distinct terms of every lexicon in every text (``_line:medical:terms``),
     each counted once: ``_hits`` reads a count several times, and an expression repeated in
-    one select is evaluated again each time. A text empty in every record counts none."""
+    one select is evaluated again each time. A text empty in every record counts none, and the
+    answer is read only where the question names a term of the lexicon (it supports a domain
+    the question touches, nothing more: ``_hits``)."""
     counts = []
-    for text in _READ:
+    for text in _READ[:-1]:
         empty = texts[text].null_count() == 0 and texts[text].str.len_bytes().max() == 0
         for lexicon in lexicons:
             for kind, patterns in (("terms", lexicon.terms), ("strong", lexicon.strong)):
-                if not patterns:
-                    continue
-                found = [pl.col(text).str.extract_all(p) for p in patterns]
-                count = pl.lit(0.0) if empty else pl.concat_list(found).list.unique().list.len().cast(pl.Float64)
-                counts.append(count.alias(f"{text}:{lexicon.name}:{kind}"))
-    return texts.with_columns(counts)
+                if patterns:
+                    counts.append(_distinct_terms(text, patterns, empty).alias(f"{text}:{lexicon.name}:{kind}"))
+    texts = texts.with_columns(counts)
+    answers = []
+    for lexicon in lexicons:
+        # the terms patterns hold the strong terms too: a question with none names no term
+        asked = pl.any_horizontal(pl.col(f"{text}:{lexicon.name}:terms") > 0 for text in _READ[:-1])
+        touched = texts.select(asked).to_series()
+        read = texts.filter(touched)
+        for kind, patterns in (("terms", lexicon.terms), ("strong", lexicon.strong)):
+            if patterns:
+                found = read.select(_distinct_terms("_a", patterns, read.height == 0)).to_series()
+                zero = pl.zeros(texts.height, dtype=pl.Float64, eager=True)
+                answers.append(zero.scatter(touched.arg_true(), found).alias(f"_a:{lexicon.name}:{kind}"))
+    return texts.with_columns(answers)
+
+
+def _distinct_terms(text: str, patterns: tuple[str, ...], empty: bool) -> pl.Expr:
+    """How many distinct terms of ``patterns`` ``text`` holds (0 for a text known to be empty)."""
+    if empty:
+        return pl.lit(0.0)
+    found = [pl.col(text).str.extract_all(p) for p in patterns]
+    return pl.concat_list(found).list.unique().list.len().cast(pl.Float64)
 
 
 def _distinct(text: str, lexicon: Lexicon, kind: str) -> pl.Expr:

@@ -16,6 +16,7 @@ from dqe import (
     exchanges,
     hookimpl,
     marker_pattern,
+    marker_patterns,
     pack_languages,
     pack_value,
     selected_names,
@@ -82,6 +83,7 @@ class BoilerplateOptions(RuleOptions):
 class Part(NamedTuple):
     how: str  # what the evidence says matched: a fixed phrase, or the refusal's structure
     pattern: str
+    scans: tuple[str, ...]  # the pattern of each language: a turn matches one exactly when it matches ``pattern``
     needs: str | None = None  # a small pattern every match holds, to scan the large one less
 
 
@@ -131,7 +133,8 @@ def _structure(pack: dict, base: str, pack_name: str) -> Part | None:
     if not found:
         return None
     pattern = check_regex("(?i)" + "|".join(found), f"rule pack '{pack_name}', '{base}.*' subject + inability + task")
-    return Part(_HOW["structure"], pattern, "(?i)" + "|".join(f"(?:{e})" for e in inabilities))
+    scans = tuple(f"(?i){body}" for body in found)
+    return Part(_HOW["structure"], pattern, scans, "(?i)" + "|".join(f"(?:{e})" for e in inabilities))
 
 
 def _choice(pack: dict, base: str, key: str, default: str, pack_name: str) -> str:
@@ -155,7 +158,8 @@ def load_categories(pack: dict, pack_name: str = PACK) -> list[BoilerplateCatego
                 f"rule pack '{pack_name}': unknown key '{base}.{unknown[0]}' (keys: {', '.join(sorted(_KEYS))})"
             )
         phrase = marker_pattern(pack, base, "patterns", pack_name)
-        parts = [p for p in (phrase and Part(_HOW["phrase"], phrase), _structure(pack, base, pack_name)) if p]
+        phrases = phrase and Part(_HOW["phrase"], phrase, tuple(marker_patterns(pack, base, "patterns", pack_name)))
+        parts = [p for p in (phrases, _structure(pack, base, pack_name)) if p]
         if not parts:
             continue
         out.append(
@@ -271,9 +275,9 @@ class Boilerplate(RecordRule):
             gated = turns if limit is None else turns.filter(lengths < limit)
             for k, part in enumerate(c.parts):
                 maybe = gated if part.needs is None else gated.filter(scanned.str.contains(part.needs))
-                flags[f"_p{i}_{k}"] = turns["_t"].is_in(
-                    maybe.filter(scanned.str.contains(part.pattern))["_t"].implode()
-                )
+                # language by language: some unions of them take several times as long to scan
+                found = pl.any_horizontal(scanned.str.contains(scan) for scan in part.scans)
+                flags[f"_p{i}_{k}"] = turns["_t"].is_in(maybe.filter(found)["_t"].implode())
         candidates = (
             turns.with_columns(**flags)
             .with_columns(
@@ -426,6 +430,9 @@ class Boilerplate(RecordRule):
             if han_filler:
                 rest = rest.str.replace_many(han_filler, [" "] * len(han_filler))
             spaced_filler = [w for w in c.filler if not _has_han(w)]
+            # the rest is a column: an eager frame would work it out again for each expression reading it
+            flagged = flagged.with_columns(_rest=rest)
+            rest = pl.col("_rest")
             words = rest.str.to_lowercase().str.extract_all(_WORDS)
             stats = (
                 flagged.select(

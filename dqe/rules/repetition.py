@@ -97,7 +97,9 @@ class Repetition(RecordRule):
         chars = pl.col("text").str.replace_all(r"[^\p{L}\p{N}]+", "").str.split("").list.eval(pl.element().hash())
         return pl.concat([spaced, turns.filter(cjk).select("_t", h=chars).explode("h")]).drop_nulls("h")
 
-    def _ngrams(self, turns: pl.DataFrame) -> pl.DataFrame:
+    def _grams(self, turns: pl.DataFrame) -> pl.DataFrame:
+        """Every n-gram of every turn, in order: ``_t``, its hash ``g`` and whether it ``repeat``s
+        one earlier in the turn."""
         n = self.options.ngram
         hashed = self._units(turns)
         # An n-gram's hash: its units' hashes weighted by odd constants (u64, wrapping).
@@ -106,15 +108,18 @@ class Repetition(RecordRule):
             gram = gram + pl.col("h").shift(-k) * pl.lit(_WEIGHTS[k - 1], dtype=pl.UInt64)
         same_turn = pl.col("_t").shift(-(n - 1)) == pl.col("_t")
         grams = hashed.select("_t", g=pl.when(same_turn).then(gram)).drop_nulls("g")
+        return grams.with_columns(repeat=~pl.col("g").is_first_distinct().over("_t"))
+
+    def _looped(self, grams: pl.DataFrame) -> pl.DataFrame:
+        """The repeats of each turn of ``grams`` that are in a loop (``_t``, ``repeats``)."""
+        o = self.options
         # A repeat counts inside a run of repeats (a span of n + min_run - 1 units said again), not
         # alone: the frame of parallel items ("It is priced at around $999") repeats only briefly.
-        repeat = ~pl.col("g").is_first_distinct().over("_t")
         starts = (pl.col("repeat") != pl.col("repeat").shift(1)) | (pl.col("_t") != pl.col("_t").shift(1))
-        runs = grams.with_columns(repeat=repeat).with_columns(run=starts.fill_null(True).cum_sum())
-        counted = pl.col("repeat") & (
-            (pl.len().over("run") >= self.options.min_run) | (pl.len().over("_t", "g") >= self.options.min_count)
-        )
-        return runs.group_by("_t").agg(ngrams=pl.len(), repeats=counted.sum())
+        runs = grams.with_columns(run=starts.fill_null(True).cum_sum())
+        counted = pl.col("repeat") & ((pl.len().over("run") >= o.min_run) | (pl.len().over("_t", "g") >= o.min_count))
+        # a column first, then summed: windows inside a group_by's aggregation run group by group (4x slower)
+        return runs.with_columns(counted=counted).group_by("_t").agg(repeats=pl.col("counted").sum())
 
     def _lines(self, turns: pl.DataFrame) -> pl.DataFrame:
         lines = (
@@ -135,27 +140,37 @@ class Repetition(RecordRule):
             kind: pl.when(pl.col("form")).then(max(o.form_max_ratio, value)).otherwise(value)
             for kind, value in (("ngram_limit", o.max_ngram_ratio), ("line_limit", o.max_line_ratio))
         }
-        stats = (
+        grams = self._grams(turns)
+        counts = (
             turns.select("_r", "_t", "turn", "final", **limit)
-            .join(self._ngrams(turns), on="_t", how="left")
+            .join(grams.group_by("_t").agg(ngrams=pl.len(), repeats=pl.col("repeat").sum()), on="_t", how="left")
             .join(self._lines(turns), on="_t", how="left")
             .with_columns(pl.col("ngrams", "repeats", "lines", "repeated").fill_null(0))
-            .with_columns(
-                ngram_ratio=pl.when(pl.col("ngrams") >= o.min_ngrams)
-                .then(pl.col("repeats") / pl.col("ngrams"))
-                .otherwise(0.0),
-                line_ratio=pl.when(pl.col("repeated") >= o.min_repeated_lines)
-                .then(pl.col("repeated") / pl.col("lines"))
-                .otherwise(0.0),
-            )
-            .with_columns(
-                bad_ngrams=pl.col("ngram_ratio") > pl.col("ngram_limit"),
-                bad_lines=pl.col("line_ratio") > pl.col("line_limit"),
-                score=pl.min_horizontal(
-                    (1.0 - pl.col("ngram_ratio") + pl.col("ngram_limit")).clip(0.0, 1.0),
-                    (1.0 - pl.col("line_ratio") + pl.col("line_limit")).clip(0.0, 1.0),
-                ),
-            )
+        )
+        # Loops are looked for only in the turns whose repeats of any kind reach half their limit
+        # or whose lines fail (their evidence gives the n-grams too): in the others fewer repeats
+        # are in a loop still, and the turn passes with a score of 1 either way.
+        near = (pl.col("ngrams") >= o.min_ngrams) & (pl.col("repeats") >= pl.col("ngrams") * pl.col("ngram_limit") / 2)
+        lines_fail = (pl.col("repeated") >= o.min_repeated_lines) & (
+            pl.col("repeated") / pl.col("lines") > pl.col("line_limit")
+        )
+        looked = counts.filter(near | lines_fail)["_t"]
+        looped = self._looped(grams.filter(pl.col("_t").is_in(looked.implode())))
+        counts = counts.update(looped, on="_t") if looped.height else counts
+        stats = counts.with_columns(
+            ngram_ratio=pl.when(pl.col("ngrams") >= o.min_ngrams)
+            .then(pl.col("repeats") / pl.col("ngrams"))
+            .otherwise(0.0),
+            line_ratio=pl.when(pl.col("repeated") >= o.min_repeated_lines)
+            .then(pl.col("repeated") / pl.col("lines"))
+            .otherwise(0.0),
+        ).with_columns(
+            bad_ngrams=pl.col("ngram_ratio") > pl.col("ngram_limit"),
+            bad_lines=pl.col("line_ratio") > pl.col("line_limit"),
+            score=pl.min_horizontal(
+                (1.0 - pl.col("ngram_ratio") + pl.col("ngram_limit")).clip(0.0, 1.0),
+                (1.0 - pl.col("line_ratio") + pl.col("line_limit")).clip(0.0, 1.0),
+            ),
         )
         bad = stats.filter(pl.col("bad_ngrams") | pl.col("bad_lines"))
         judged = stats.select("_r", "_t", "turn", "score", passed=~(pl.col("bad_ngrams") | pl.col("bad_lines"))).join(

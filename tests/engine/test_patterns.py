@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 import dqe
-from dqe.engine.patterns import alternation, check_regexes, marker_pattern, pattern_list
+from dqe.engine.patterns import alternation, check_regexes, marker_pattern, marker_patterns, pattern_list
 from dqe.errors import ConfigError
 from tests.support import failures
 
@@ -101,3 +101,13 @@ def test_word_boundaries_for_spaced_languages_only():
     assert counts == [3, 1, 1]
     assert alternation(["a", "b"], boundaries=False) == "(?:(?:a)|(?:b))"
     assert pattern_list({"x": []}, "x", "test") is None
+
+
+def test_marker_patterns_match_what_the_combined_pattern_matches_language_by_language():
+    pack = {"a": {"en": {"boundaries": True, "k": ["so", "as a result"]}, "zh": {"k": ["所以"]}, "fr": {"k": []}}}
+    parts = marker_patterns(pack, "a", "k", "test")
+    assert len(parts) == 2  # a language that lists nothing has no pattern
+    texts = pl.Series(["So it is.", "also", "所以如此", "As A Result", "nothing here", "soso 所以"])
+    one = texts.str.contains(marker_pattern(pack, "a", "k", "test"))
+    each = pl.select(pl.any_horizontal(texts.str.contains(p) for p in parts)).to_series()
+    assert one.to_list() == each.to_list() == [True, False, True, True, False, True]
