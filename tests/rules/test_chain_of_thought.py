@@ -197,11 +197,6 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
         ("这两个显卡的市场价格是多少？", "A型约2500美元，B型约8000美元。"),
         ("血压低压多少正常？我的是97。", "低压60到89之间算正常，97偏高，建议复查。"),
         ("有一场派对正在进行，总共有96个人在那里。", "好的，我明白了，请继续。"),
-        # a verdict asked for in so many words: the "why" is inside an example pair
-        (
-            "如果这两个问题的意思相同，回答“是”，否则回答“否”。\n问题1：狗可以吃猪骨吗？为什么？\n问题2：狗可以吃猪排吗？",
-            "否。",
-        ),
         # versions are names, not quantities
         (
             "这行日志是什么意思？\nDalvik/2.1.0 (Linux; U; Android 11; Build/RP1A.200720.012) appVersion=4.6.2 (406251)",
