@@ -106,6 +106,9 @@ _NOT_PROSE = "|".join(
         r"(?:https?://|www\.)[^\s<>\"'`]+",  # URLs
         r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",  # e-mail addresses
         r"\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}",  # JSON objects, template braces
+        # date and time formats: dd/mm/yyyy, YYYY-MM-DD, hh:mm:ss
+        r"(?i:(?-u:\b)(?:d{1,2}|m{1,2}|y{2,4}|hh|ss)(?:[-/.:](?:d{1,2}|m{1,2}|y{2,4}|hh|ss))+(?-u:\b))",
+        r"[A-Za-z][A-Za-z0-9]*(?:\\?_[A-Za-z0-9]+)+=?[^\s,;]*",  # identifiers, Markdown-escaped too (input\_format=...)
         r"\[\s*(?:'[^'\n]*'|\"[^\"\n]*\")(?:\s*,\s*(?:'[^'\n]*'|\"[^\"\n]*\"))*\s*\]",  # lists of strings: ['Ralph', 'Tom']
         _ID + r"\(\s*(?:'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")[^()\n]*\)",  # tool calls: name('...')
         _ID + r"\((?:[^()\n]|\((?:[^()\n]|\([^()\n]*\))*\))*\)",  # calls: name(...), name(f(x))

@@ -78,6 +78,13 @@ from tests.support import REAL_FILES, real
         ("Please confirm the refund.", "Done: your card was refunded. 身份证号已登记。", None),
         # a Chinese answer that names things in English is a Chinese answer
         ("列出三个欧洲国家。", "1. 法国 (France)\n2. 德国 (Germany)\n3. 意大利 (Italy)", None),
+        # dates and the format strings of a few-shot task say no language
+        (
+            "把日期从一种格式转换成另一种格式。\n[EX Q]: 06/26/1865, input_format=mm/dd/yyyy\n[EX A]: 26/06/1865",
+            "11/26/1792\n\n[EX Q]: 11/26/2017, input\\_format=dd/mm/yyyy\n[EX A]: 26/11/2017\n\n"
+            "[EX Q]: 02/13/1954, input\\_format=mm/dd/yyyy\n[EX A]: 13/02/1954",
+            None,
+        ),
         # English arithmetic that langdetect's profiles take for Dutch or Welsh
         (
             "Ann had 3 dozen cookies and ate 2 dozen. How many cookies are left?",
