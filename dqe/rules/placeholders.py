@@ -21,6 +21,7 @@ from dqe import (
     worst_exchange,
 )
 
+_BRACES = r"\{\{[^{}\n]*\}\}"  # a template page's variables
 _SHOWN = 3  # placeholders quoted per message
 
 
@@ -75,11 +76,17 @@ class Placeholder(RecordRule):
         self.asked = marker_pattern(pack, "asked", "patterns", "placeholders")
         self.fill_in = marker_pattern(context.pack("fill-in"), "slots", "patterns", "fill-in")
         self.expressions = pattern_list(pack, "expressions.patterns", "placeholders")
+        self.pages = pattern_list(pack, "pages.patterns", "placeholders")
 
     def _prose(self, text: pl.Expr) -> pl.Expr:
-        """``text`` without Markdown code and the pack's expressions, where slots are looked for."""
+        """``text`` without Markdown code and the pack's expressions, where slots are looked for; a
+        template page (the pack's `pages`: a filter, a tag, a directive) without its braces too."""
         text = without_code(text)
-        return text if self.expressions is None else text.str.replace_all(self.expressions, " ")
+        if self.expressions is not None:
+            text = text.str.replace_all(self.expressions, " ")
+        if self.pages is not None:
+            text = pl.when(text.str.contains(self.pages)).then(text.str.replace_all(_BRACES, " ")).otherwise(text)
+        return text
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         turns = turn_texts(batch, system=True).with_columns(_text=self._prose(pl.col("text")))

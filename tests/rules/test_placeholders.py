@@ -78,6 +78,13 @@ def test_placeholders_fail_naming_their_turn(item, message, turn):
         ("Generate an HTML page listing the users.", "<ul>{% for u in users %}<li>{{ u.name }}</li>{% endfor %}</ul>"),
         # a credential a code sample must leave to its reader
         ("Fetch the weather for a city.", "url = f'https://api.example.org/weather?q={city}&appid=<YOUR_API_KEY>'"),
+        # a template page by its syntax (a filter, a directive), pasted without a fence: variables, not slots
+        (
+            "Store this code, do nothing with it.\n| Note | Amount |\n| --- | --- |\n"
+            "| {{ tx.note }} | {{ tx.amount | currency }} |",
+            "OK, I will keep it.",
+        ),
+        ('Keep this view.\n<li *ngFor="let t of txs">{{ t.note }}</li>', "Kept."),
         # a term glossed in brackets: "insertion", not an instruction to insert
         ("哪些基因与耐力有关？", "ACE 基因的 I（插入）等位基因与耐力有关，D（缺失）等位基因与力量有关。"),
     ],
