@@ -570,7 +570,9 @@ class CotFeature(Feature):
                 _task=task.fill_null(""),
                 _vetoed=vetoed,
                 _coding=coding,
-                _waived=self._has("waives", pl.col("_body")),
+                # read in the whole question: an instruction that asks for a verdict ("否则回答“否”")
+                # is a conditional the body leaves out as material
+                _waived=self._has("waives", pl.col("_plain")),
                 _looked_up=self._looked_up(rows),
                 _passage=passage,
                 _prose=pl.col("answer").str.count_matches(_WORDS) >= self.prose_words,

@@ -197,6 +197,14 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
         ("这两个显卡的市场价格是多少？", "A型约2500美元，B型约8000美元。"),
         ("血压低压多少正常？我的是97。", "低压60到89之间算正常，97偏高，建议复查。"),
         ("有一场派对正在进行，总共有96个人在那里。", "好的，我明白了，请继续。"),
+        # a verdict asked for in so many words, in a conditional instruction: the "why" is an example's
+        (
+            "下面有两个问题（问题1和问题2）。如果这两个问题的意思和答案相同，回答“是”，否则回答“否”。\n--------\n"
+            "问题：问题1：有没有好的方法来给代码写注释？问题2：有没有关于写好代码注释的建议？\n\n答案：是\n\n\n"
+            "问题：问题1：猫可以喝牛奶吗？为什么？问题2：猫能喝牛奶吗？\n\n答案：是\n\n\n"
+            "问题：问题1：没有Java基础，学Python难吗？问题2：Python容易学吗？\n\n答案：",
+            "不。",
+        ),
         # versions are names, not quantities
         (
             "这行日志是什么意思？\nDalvik/2.1.0 (Linux; U; Android 11; Build/RP1A.200720.012) appVersion=4.6.2 (406251)",
