@@ -218,7 +218,6 @@ class Repetition(RecordRule):
         where = (
             pl.when(pl.col("final")).then(pl.lit("answer")).otherwise(pl.format("assistant turn {}", pl.col("turn")))
         )
-        percent = (pl.col("repeats") / pl.col("ngrams").clip(lower_bound=1) * 100).round(0).cast(pl.Int64)
         return (
             bad.join(top_gram, on="_t", how="left")
             .join(top_line, on="_t", how="left")
@@ -229,7 +228,7 @@ class Repetition(RecordRule):
                     pl.format(
                         '{} loops: {}% of its {}-grams repeat earlier ones (most: "{}")',
                         where,
-                        (pl.col("ngram_ratio") * 100).round(0).cast(pl.Int64),
+                        _percent("ngram_ratio"),
                         pl.lit(n),
                         pl.col("top_gram"),
                     )
@@ -251,7 +250,7 @@ class Repetition(RecordRule):
                         "repeats",
                         "ngrams",
                         pl.when(pl.col("ngrams") >= o.min_ngrams)
-                        .then(pl.format("({}%, limit {}%)", percent, _percent("ngram_limit")))
+                        .then(pl.format("({}%, limit {}%)", _percent("ngram_ratio"), _percent("ngram_limit")))
                         .otherwise(pl.lit(f"(under {o.min_ngrams} {n}-grams: not judged)")),
                         "repeated",
                         "lines",
