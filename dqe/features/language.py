@@ -161,6 +161,11 @@ _QUOTED = "|".join(
 # which pull a short text towards their own language, and runs of them over lines (a list of
 # names). A sentence's first word stays: "What", "How", "The" say much about a short question.
 _CAPITALIZED = r"(?P<before>[\p{L}\p{M}\p{N},;)\]\"'’”]\s+)\p{Lu}[\p{L}\p{M}]*(?:\s+\p{Lu}[\p{L}\p{M}]*)*"
+# A line of capitalized words only, a list's item or not, is a name or a title ("- La Cocina
+# Latina", "2. Salud Foods"): a list of brand names is in no language of its own.
+_NAME_LINE = (
+    r"(?m)^[ \t]*(?:[-*•+]|[0-9]{1,3}[.)])?[ \t]*\p{Lu}[\p{L}\p{M}'’.&-]*(?:[ \t]+(?:\p{Lu}[\p{L}\p{M}'’.&-]*|&))*[ \t]*$"
+)
 _CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
 # A word: two letters or more of a script with words, or one CJK character.
 _WORD = rf"(?:^|[^\p{{L}}\p{{M}}])[\p{{L}}--[{_CJK}]][[\p{{L}}\p{{M}}]--[{_CJK}]]+|[{_CJK}]"
@@ -284,8 +289,8 @@ def prose(texts: pl.Series, min_words: int = 4, quotes: pl.Series | None = None)
     ``python(...)``), code (fenced, inline, docstrings and block comments, lines of code outside
     fences, decorators and one-word statements among them, and in a text most
     of whose lines are code, every line that does not end as a sentence), JSON, URLs,
-    e-mail addresses, numbers and formulas, identifiers, capitalized words inside sentences
-    (names) replaced by spaces; quotes too where ``min_words`` words are left without them (a
+    e-mail addresses, numbers and formulas, identifiers, lines of capitalized words only and
+    capitalized words inside sentences (names) replaced by spaces; quotes too where ``min_words`` words are left without them (a
     quoted name or phrase is mentioned, not spoken; a text that is all quote is judged on its
     quote; ``quotes``: per text, whether its quotes may stand for it at all, which a user's
     may not: quoted values and phrases are what the user gives, not the language they write
@@ -296,7 +301,7 @@ def prose(texts: pl.Series, min_words: int = 4, quotes: pl.Series | None = None)
     # code too: only lines that end as a sentence does stay.
     code = texts.str.count_matches(_CODE_LINE)
     mostly_code = (code >= 2) & (2 * code >= texts.str.count_matches(r"(?m)^[ \t]*\S"))
-    texts = texts.str.replace_all(_CODE_LINE, "")
+    texts = texts.str.replace_all(_CODE_LINE, "").str.replace_all(_NAME_LINE, "")
     base = (
         pl.select(pl.when(mostly_code).then(texts.str.replace_all(_NOT_A_SENTENCE, "")).otherwise(texts))
         .to_series()

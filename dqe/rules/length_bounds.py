@@ -200,7 +200,8 @@ def with_request(frame: pl.DataFrame, shape: Request) -> pl.DataFrame:
     quotes aside. The lines after it are the material the request works on (an Alpaca input, a
     pasted text, a list of options), whose words ("explain", "why", "essay") say nothing about the
     answer wanted; so is a quoted text, and a first line that is a passage (longer than
-    ``shape.passage_chars``: only its first sentence is read) or opens with a label of material
+    ``shape.passage_chars``: only its first sentence is read, which in Chinese ends at 。 with no
+    space after it) or opens with a label of material
     ("Premise: ...", "短文：...")."""
     line = pl.col("_request")
     frame = frame.with_columns(
@@ -209,7 +210,7 @@ def with_request(frame: pl.DataFrame, shape: Request) -> pl.DataFrame:
         )
     ).with_columns(
         _request=pl.when(line.str.len_chars() > shape.passage_chars)
-        .then(line.str.extract(r"^(.*?[.!?。！？])(?:\s|$)", 1).fill_null(""))
+        .then(line.str.extract(r"^(.*?(?:[.!?](?:\s|$)|[。！？]))", 1).str.strip_chars_end().fill_null(""))
         .otherwise(line)
     )
     if shape.material:

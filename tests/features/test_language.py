@@ -68,7 +68,13 @@ def test_tool_calls_names_and_numbers_do_not_make_a_language():
             "Mark has 4 piglets * 2 ducklings/piglet = 8 ducklings.\nSo Mark has 4 piglets + 8 ducklings = 12 animals.",
         ),
         record("Name three Italian dishes.", "Risotto alla Milanese\nSpaghetti alla Carbonara\nOssobuco"),
-    ) == [["en", "und"], ["en", "und"], ["en", "und"], ["und", "und"]]
+        # a list of names is in no language of its own, whichever language the names are
+        record(
+            "Can you list some snack brands started by Latino founders in the US?",
+            "- Siete Familia\n- Casa Verde Snacks\n- Mi Tierra Buena\n- Sabor De Abuela\n- Pura Vida Bites\n"
+            "- La Cocina Nueva\n- Los Hermanos Foods\n- Buen Provecho\n- Dulce Hogar",
+        ),
+    ) == [["en", "und"], ["en", "und"], ["en", "und"], ["und", "und"], ["en", "und"]]
 
 
 def test_prose_is_what_a_language_is_told_from():

@@ -233,6 +233,7 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         ("Do you ever get tired?", "As an AI language model, I don't have a body, so I don't get tired."),
         ("你有感情吗？", "我只是一个程序，没有感情。"),
         ("Do you have feelings?", "I'm just a program and I don't have feelings."),
+        ("Could you think and reason like a person?", "As an AI, I don't think as people do: I predict likely words."),
         # an open question named while answering is content: no refusal
         (
             "谈谈你对远程办公的看法。",

@@ -314,6 +314,15 @@ def test_an_option_the_question_lists_is_never_too_short():
             "The film was slow. " + "Nobody could tell why the hero left his town. " * 6 + "Did the reviewer like it?",
             "No",
         ),
+        # a text sorted into a class: the headline's 为何 is the text's
+        ("这是关于哪方面的新闻：财经,农业,体育,科技?为何今年的猪肉比去年贵了这么多？\n答案：", "农业"),
+        ("这篇新闻会出现在哪个栏目？为什么高铁票越来越难抢？\n选项：财经，汽车，旅游\n答案：", "旅游"),
+        # a passage's own numbers ask for no length: only a long first line's first sentence is read
+        (
+            "何尊是西周早期的一件青铜酒器，1963年出土于宝鸡。" + "它的造型庄严厚重，纹饰精美，是国家一级文物。" * 14
+            + "其内底有铭文122字，记述了成王营建成周的史事。\n问题：何尊出土于哪里？\n回答：",
+            "宝鸡。",
+        ),
         # a labelled line of material ("Premise:") sets no task, whatever it says
         ("Premise: The board asked why costs rose.\nHypothesis: The board met.\nDoes the premise entail it?", "yes"),
         # the material's statements set nothing: the opening's question decides

@@ -128,6 +128,18 @@ def test_a_song_or_a_plan_asked_for_may_come_back_to_its_chorus_but_not_loop():
     assert sorted(found) == [2, 3, 4] and found[4].startswith("answer loops: 9")
 
 
+def test_a_frame_the_question_gives_as_an_example_may_come_back_in_every_item():
+    question = (
+        "I host a quiz at work: which of us is most likely to do something in 10 years? Give me a few, "
+        'following this example: "In 10 years time, who is the most likely to have won the lottery"'
+    )
+    doings = ["run a bakery", "write a novel", "live abroad", "start a company", "climb a mountain", "win an award"]
+    doings += ["own a farm", "learn to fly", "coach a team", "have six cats"]
+    answer = "\n".join(f'{i}. "In 10 years time, who is the most likely to {d}"' for i, d in enumerate(doings, 1))
+    assert failures([qa(answer, question)], "DQ202") == {}
+    assert list(failures([qa(answer, "Give me a few quiz questions for work.")], "DQ202")) == [0]
+
+
 def test_thresholds_are_options():
     answer = "The answer is 4. " * 12
     assert failures([qa(answer)], "DQ202", rules={"DQ202": {"max-ngram-ratio": 0.95, "max-line-ratio": 0.95}}) == {}

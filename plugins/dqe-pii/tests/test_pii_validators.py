@@ -141,6 +141,8 @@ def test_entropy():
         ("3f786850e387550fdab836ed7e6dc881de23001b", False),  # a git SHA
         ("123e4567-e89b-12d3-a456-426614174000", False),  # a UUID
         ("src/main/java/com/Example/MyClass2Test", False),  # a path
+        ("com/playlist/37i9dQZF1DXdPec7aLTmlC", False),  # a URL's path after its host (open.spotify.com/...)
+        ("net/publication/303916209_The_Importance_of_Learning", False),
         ("your9API8key7GOES6here5ABCDEFGHIJKLMN", False),  # a placeholder
         (
             "iVBORw0KGgo" + "AAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA" * 2,

@@ -204,13 +204,19 @@ MAX_TOKEN = 100  # longer random-looking runs are data (base64 images), not keys
 _BASE64_FILES = ("iVBORw0KGgo", "/9j/", "R0lGOD", "UklGR", "JVBERi0", "UEsDB")
 
 
+# A segment of lowercase letters between slashes names a place, as a URL's does after its host
+# ("com/playlist/1M1rOg...", "net/publication/3039_..."); a key's base64 has none.
+_PATH_SEGMENT = re.compile(r"(?:^|/)[a-z]{2,}(?:[-_][a-z]+)*/")
+
+
 def is_high_entropy_token(text: str, min_entropy: float) -> bool:
     """A token of 32 to 100 characters that looks random: mixed case and digits, high
-    entropy, not a hex digest or a UUID (those name things; they are not secrets), not a path."""
+    entropy, not a hex digest or a UUID (those name things; they are not secrets), not a path or
+    a URL's."""
     token = text.rstrip("=")
     if len(token) > MAX_TOKEN or token.startswith(_BASE64_FILES) or _HEX.fullmatch(token):
         return False
-    if token.count("/") > 2 or "//" in token:
+    if token.count("/") > 2 or "//" in token or _PATH_SEGMENT.search(token):
         return False
     if not (any(c.islower() for c in token) and any(c.isupper() for c in token) and any(c.isdigit() for c in token)):
         return False
