@@ -163,9 +163,7 @@ _QUOTED = "|".join(
 _CAPITALIZED = r"(?P<before>[\p{L}\p{M}\p{N},;)\]\"'’”]\s+)\p{Lu}[\p{L}\p{M}]*(?:\s+\p{Lu}[\p{L}\p{M}]*)*"
 # A line of capitalized words only, a list's item or not, is a name or a title ("- La Cocina
 # Latina", "2. Salud Foods"): a list of brand names is in no language of its own.
-_NAME_LINE = (
-    r"(?m)^[ \t]*(?:[-*•+]|[0-9]{1,3}[.)])?[ \t]*\p{Lu}[\p{L}\p{M}'’.&-]*(?:[ \t]+(?:\p{Lu}[\p{L}\p{M}'’.&-]*|&))*[ \t]*$"
-)
+_NAME_LINE = r"(?m)^[ \t]*(?:[-*•+]|[0-9]{1,3}[.)])?[ \t]*\p{Lu}[\p{L}\p{M}'’.&-]*(?:[ \t]+(?:\p{Lu}[\p{L}\p{M}'’.&-]*|&))*[ \t]*$"
 _CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
 # A word: two letters or more of a script with words, or one CJK character.
 _WORD = rf"(?:^|[^\p{{L}}\p{{M}}])[\p{{L}}--[{_CJK}]][[\p{{L}}\p{{M}}]--[{_CJK}]]+|[{_CJK}]"

@@ -207,7 +207,10 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
         ),
         # a text sorted into a class, a premise weighed: the "why", the numbers and the steps are the text's
         ("这是关于哪方面的新闻？为什么今年的猪肉价格涨了3倍？\n选项：财经，农业，体育\n答案：", "农业"),
-        ("给定“加快推进农村公路建设”我们应该假定“农村公路建设需要分地区逐步推进”是真的吗？是的,不是,或也许？\n答案：", "也许"),
+        (
+            "给定“加快推进农村公路建设”我们应该假定“农村公路建设需要分地区逐步推进”是真的吗？是的,不是,或也许？\n答案：",
+            "也许",
+        ),
         # versions are names, not quantities
         (
             "这行日志是什么意思？\nDalvik/2.1.0 (Linux; U; Android 11; Build/RP1A.200720.012) appVersion=4.6.2 (406251)",
@@ -222,7 +225,10 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
             "有的说是肠炎，有的说是阑尾炎，肚子疼了3天，我该怎么治疗？",
             "建议尽快去医院做血常规和B超，明确诊断后再治疗。",
         ),
-        ("一名6岁男孩阑尾切除术后第3天体温38.2度，应该做哪些检查和处理？", "查血常规和切口情况，物理降温，必要时用抗生素。"),
+        (
+            "一名6岁男孩阑尾切除术后第3天体温38.2度，应该做哪些检查和处理？",
+            "查血常规和切口情况，物理降温，必要时用抗生素。",
+        ),
         ("患者发热三天伴咳嗽，胸片见片状阴影，初步诊断为什么病？", "社区获得性肺炎。"),
         (
             "My son is 4 and has had a 38.5 C fever for 2 days with 3 blisters on his hands. What should I do?",

@@ -319,7 +319,8 @@ def test_an_option_the_question_lists_is_never_too_short():
         ("这篇新闻会出现在哪个栏目？为什么高铁票越来越难抢？\n选项：财经，汽车，旅游\n答案：", "旅游"),
         # a passage's own numbers ask for no length: only a long first line's first sentence is read
         (
-            "何尊是西周早期的一件青铜酒器，1963年出土于宝鸡。" + "它的造型庄严厚重，纹饰精美，是国家一级文物。" * 14
+            "何尊是西周早期的一件青铜酒器，1963年出土于宝鸡。"
+            + "它的造型庄严厚重，纹饰精美，是国家一级文物。" * 14
             + "其内底有铭文122字，记述了成王营建成周的史事。\n问题：何尊出土于哪里？\n回答：",
             "宝鸡。",
         ),
