@@ -26,12 +26,23 @@ from dqe import (
 )
 
 PACK = "boilerplate"
-_KEYS = {"label", "where", "turns", "short-only", "no-content", "other-voice", "self-question", "in-tool-use"}
+_KEYS = {
+    "label",
+    "where",
+    "turns",
+    "short-only",
+    "no-content",
+    "other-voice",
+    "self-question",
+    "harmful-request",
+    "in-tool-use",
+}
 _CHOICES = {
     "where": ("anywhere", "start"),
     "turns": ("all", "final"),
     "other-voice": ("check", "first-sentence", "skip"),
     "self-question": ("check", "skip"),
+    "harmful-request": ("check", "skip"),
     "in-tool-use": ("check", "skip", "unless-tool-reason"),
 }
 _STRUCTURE = ("subject", "inability", "task")
@@ -99,6 +110,7 @@ class BoilerplateCategory(NamedTuple):
     no_content: bool
     other_voice: str
     self_question: bool  # looks at answers to questions about the assistant itself
+    harmful_request: bool  # looks at answers to requests for harm (a crime, a weapon, hurting someone)
     in_tool_use: str
 
     @property
@@ -179,6 +191,7 @@ def load_categories(pack: dict, pack_name: str = PACK) -> list[BoilerplateCatego
                 no_content=pack_value(pack, f"{base}.no-content", pack_name, bool, default=False),
                 other_voice=_choice(pack, base, "other-voice", "check", pack_name),
                 self_question=_choice(pack, base, "self-question", "check", pack_name) == "check",
+                harmful_request=_choice(pack, base, "harmful-request", "check", pack_name) == "check",
                 in_tool_use=_choice(pack, base, "in-tool-use", "check", pack_name),
             )
         )
@@ -212,7 +225,9 @@ class Boilerplate(RecordRule):
     may say it is an AI, and one about its nature, senses or life ("Do you have a sense of
     balance?", "你人生中的使命是什么") is answered by saying what it is; one about its likes
     ("What's your favourite season?") or a hypothetical one ("If you had superpowers, how would
-    your life change?") asks it to play along. Tool-use data (a `tools` field, tool calls or results, or a system prompt
+    your life change?") asks it to play along. A request for harm (a crime, a weapon, hurting
+    someone: the pack's `[harmful-requests]`) is declined rightly: a refusal or a disclaimer there is
+    what safety data teaches. Tool-use data (a `tools` field, tool calls or results, or a system prompt
     or question that lists functions) teaches a model to decline what its tools cannot do: a turn
     that declines and gives a tool reason (it names its tools, functions or capabilities, or
     offers what it can do instead) passes, disclaimer included; other refusals and disclaimers
@@ -254,6 +269,7 @@ class Boilerplate(RecordRule):
         self.ai_roles = marker_pattern(pack, "voice", "ai-roles", PACK)
         self.self_questions = marker_pattern(pack, "self-questions", "patterns", PACK)
         self.hypothetical = marker_pattern(pack, "self-questions", "hypothetical", PACK)
+        self.harmful = marker_pattern(pack, "harmful-requests", "patterns", PACK)
         self.tool_context = marker_pattern(pack, "tool-use", "context", PACK)
         self.tool_reasons = marker_pattern(pack, "tool-use", "reasons", PACK)
         self.policy = marker_pattern(pack, "policy", "patterns", PACK)
@@ -367,6 +383,8 @@ class Boilerplate(RecordRule):
                 if self.hypothetical is not None:
                     asks_itself = asks_itself & ~question.str.contains(self.hypothetical)
                 hit = hit & ~asks_itself
+            if not c.harmful_request and self.harmful is not None:
+                hit = hit & ~question.str.contains(self.harmful)
             if c.in_tool_use == "skip":
                 hit = hit & ~pl.col("_tool")
             elif c.in_tool_use == "unless-tool-reason":
