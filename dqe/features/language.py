@@ -226,6 +226,15 @@ class _TranslationPack(BaseModel):
     mentions: list[str] = Field(default_factory=list)
 
 
+class _MixedPack(BaseModel):
+    """DQ302's answers that slip into CJK text (read by the rule; validated here, with the pack)."""
+
+    model_config = ConfigDict(extra="forbid")
+    min_chars: int = Field(20, ge=1, alias="min-chars")
+    min_run: int = Field(8, ge=1, alias="min-run")
+    exempt: list[str] = Field(default_factory=list)
+
+
 class _FunctionWordsPack(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_words: int = Field(12, ge=0, alias="max-words")
@@ -241,6 +250,7 @@ class LanguagePack(BaseModel):
     detection: _DetectionPack = Field(default_factory=_DetectionPack)
     mismatch: _MismatchPack = Field(default_factory=_MismatchPack)
     translation: _TranslationPack = Field(default_factory=_TranslationPack)
+    mixed: _MixedPack = Field(default_factory=_MixedPack)
     function_words: _FunctionWordsPack = Field(default_factory=_FunctionWordsPack, alias="function-words")
     names: dict[str, str] = Field(default_factory=dict)
 
@@ -252,13 +262,18 @@ def load_pack(data: dict[str, Any]) -> LanguagePack:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"rule pack '{PACK}': {problems}") from None
-    for key in ("patterns", "mentions"):
-        for pattern in getattr(pack.translation, key):
+    lists = (
+        ("translation pattern", pack.translation.patterns),
+        ("translation mention", pack.translation.mentions),
+        ("mixed exempt pattern", pack.mixed.exempt),
+    )
+    for what, patterns in lists:
+        for pattern in patterns:
             try:
                 pl.Series([""]).str.contains(pattern)
             except pl.exceptions.PolarsError as exc:
                 raise ConfigError(
-                    f"rule pack '{PACK}': translation {key[:-1]} {pattern!r} is not a valid regular expression ({exc})"
+                    f"rule pack '{PACK}': {what} {pattern!r} is not a valid regular expression ({exc})"
                 ) from None
     unknown = sorted({code for code in pack.names.values() if normalize_code(code) not in known_languages()})
     if unknown:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dqe import RecordRule, RuleOptions, hookimpl, worst_exchange
+from dqe import RecordRule, RuleOptions, exchanges, hookimpl, pack_value, without_code, worst_exchange
+
+_CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
+_CJK_LANGUAGES = ("zh", "ja", "ko")
 
 
 class LanguageMismatchOptions(RuleOptions):
@@ -19,6 +22,11 @@ class LanguageMismatchOptions(RuleOptions):
         True,
         description="hold an answer to a user turn whose language cannot be told ('OK', code only) to "
         "the language the user has been writing in",
+    )
+    mixed: bool = Field(
+        True,
+        description="fail an answer that slips into Chinese, Japanese or Korean in a conversation whose user "
+        "writes none (thresholds and exemptions in the 'language' pack's [mixed] table)",
     )
 
 
@@ -37,8 +45,10 @@ class LanguageMismatch(RecordRule):
     ``conversation``). A user who asks for a translation or a language ("Translate ... into
     French", "from now on answer in Spanish", "用英文回答") in that turn, an earlier one or the
     system prompt, or names one for that turn ("What is 'cat' in Spanish?"), may be answered in
-    it. The finding names the first turn at fault and gives both languages and the scores that
-    decided."""
+    it. An answer that slips into Chinese, Japanese or Korean mid-way (a sentence of it, not a
+    name) fails too where no user turn of the conversation holds CJK text and the user did not
+    name such a language or place (option ``mixed``, the pack's ``[mixed]`` table). The finding
+    names the first turn at fault and gives both languages and the scores that decided."""
 
     code = "DQ302"
     name = "language-mismatch"
@@ -56,6 +66,20 @@ class LanguageMismatch(RecordRule):
     )
     Options = LanguageMismatchOptions
     needs = ("language",)
+
+    def __init__(self, options, context):
+        super().__init__(options, context)
+        pack = context.pack("language")
+        self.mixed = options.mixed and "mixed" in pack
+        if self.mixed:
+            self.min_chars = pack_value(pack, "mixed.min-chars", "language", int)
+            self.min_run = pack_value(pack, "mixed.min-run", "language", int)
+            exempt = [
+                *pack_value(pack, "mixed.exempt", "language", list),
+                *pack_value(pack, "translation.patterns", "language", list, default=[]),
+                *pack_value(pack, "translation.mentions", "language", list, default=[]),
+            ]
+            self.exempt = "(?i)" + "|".join(f"(?:{p})" for p in exempt)
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         conflicts = (
@@ -76,7 +100,59 @@ class LanguageMismatch(RecordRule):
             message=pl.format("{} {}, answer {}", "against", "expected", "answer"),
             evidence="evidence",
         )
+        if self.mixed:
+            judged = pl.concat([judged, self._mixed(batch, judged)])
         return worst_exchange(batch, judged)
+
+    def _mixed(self, batch: pl.DataFrame, judged: pl.DataFrame) -> pl.DataFrame:
+        """Answers that slip into CJK text in a conversation whose user writes none and did not ask
+        about it; an exchange already in conflict is judged once."""
+        labels = batch.select(
+            _r=pl.int_range(pl.len(), dtype=pl.UInt32),
+            _cjk_user=pl.col("language_turns")
+            .list.gather(pl.col("language_user").list.eval(pl.element().fill_null(False).arg_true()))
+            .list.eval(pl.element().is_in(_CJK_LANGUAGES))
+            .list.any(),
+            _system=pl.col("system").fill_null(""),
+            _labels=pl.col("language_turns"),
+            _asked=pl.col("language_asked"),
+        )
+        run = without_code(pl.col("answer")).str.extract_all(f"{_CJK}+")
+        turns = (
+            exchanges(batch)
+            .join(labels, on="_r", how="left")
+            .filter(
+                # a language the user asked for, in this turn or standing ("from now on in Chinese")
+                ~pl.col("_asked").list.get(pl.col("turn") - 1, null_on_oob=True).fill_null(False)
+                & ~pl.col("_cjk_user").fill_null(False)
+                & ~pl.col("question").str.contains(_CJK)
+                & ~pl.col("question").str.contains(self.exempt)
+                & ~pl.col("_system").str.contains(self.exempt)
+            )
+            .with_columns(_runs=run)
+            .with_columns(
+                _chars=pl.col("_runs").list.eval(pl.element().str.len_chars()).list.sum(),
+                _longest=pl.col("_runs").list.eval(pl.element().sort_by(pl.element().str.len_chars())).list.last(),
+            )
+            .filter((pl.col("_chars") >= self.min_chars) & (pl.col("_longest").str.len_chars() >= self.min_run))
+            .join(judged.select("_r", "turn"), on=["_r", "turn"], how="anti")
+        )
+        asked = pl.col("_labels").list.get(pl.col("question_turn") - 1, null_on_oob=True).fill_null("und")
+        answered = pl.col("_labels").list.get(pl.col("turn") - 1, null_on_oob=True).fill_null("und")
+        return turns.select(
+            "_r",
+            "turn",
+            passed=pl.lit(False),
+            score=pl.lit(0.0),
+            message=pl.format("question {}, answer {} with CJK text", asked, answered),
+            evidence=pl.format(
+                'answer holds {} CJK characters, the longest run "{}" ({} characters); the conversation\'s '
+                "user turns hold none and name no CJK language or place",
+                "_chars",
+                pl.col("_longest").str.slice(0, 30),
+                pl.col("_longest").str.len_chars(),
+            ),
+        )
 
 
 @hookimpl

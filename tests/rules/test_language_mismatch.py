@@ -277,6 +277,36 @@ def test_the_system_prompt_may_set_the_language():
     assert run_rule("DQ302", [tutor]).failed == []
 
 
+def test_an_answer_that_slips_into_chinese_mid_way_fails_unless_chinese_was_asked_about():
+    slipped = (
+        "Here are some tips for a wooden table:\n1. Wipe it with a soft, dry cloth every week.\n"
+        "2. 定期给桌子打蜡，可以保护木材的表面不受损伤。\n3. Keep it out of direct sunlight."
+    )
+    records = [
+        record("How do I take care of a wooden table?", slipped),
+        # Chinese asked about, a name in passing, a conversation the user writes in Chinese
+        record("How do you write 'wooden table' in Chinese, with an example sentence?", slipped),
+        record("Who was Li Bai?", "Li Bai (李白) was a Tang dynasty poet, famous for his poems about the moon."),
+        record("Write a sentence that is not in English, and explain it.", slipped),
+    ]
+    run = run_rule("DQ302", records)
+    assert_findings(run, {0: "question en, answer "})
+    assert run.messages[0].endswith("with CJK text")
+    assert run.evidence[0].startswith(
+        'answer holds 20 CJK characters, the longest run "可以保护木材的表面不受损伤" (13 characters)'
+    )
+    chinese_chat = conversation(
+        "我家的木桌子怎么保养？", "定期给桌子打蜡，可以保护木材的表面不受损伤。", "OK, thanks!", slipped
+    )
+    standing = conversation(
+        "From now on, answer in Chinese please.",
+        "好的，我以后都用中文回答您的问题。",
+        "How do I care for a table?",
+        slipped,
+    )
+    assert run_rule("DQ302", [chinese_chat, standing]).failed == []
+
+
 def test_rule_doc():
     doc = rule_doc("DQ302")
     assert doc.startswith("DQ302 language-mismatch  (record rule, severity error, on by default")
