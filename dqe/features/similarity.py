@@ -181,7 +181,9 @@ def numbers_differ(left: Sets, left_rows: np.ndarray, right: Sets, right_rows: n
 
 
 def pieces(batch: pl.DataFrame, lines: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
-    """Each record's text as it is shingled, and which of its turns are answers: its turns in
+    """Each record's text as it is shingled, and which of its turns is the answer, its last
+    assistant turn (the earlier ones are the conversation it continues: two replies to one
+    conversation are two records, however much they share of it): its turns in
     order, joined by ``TURN_SEPARATOR``, each user turn its lines (``lines``, from ``user_lines``)
     joined by ``LINE_BREAK``, which no shingle spans. Boilerplate is left out a line at a time: a
     shingle across two lines of a tool description would be the description's without being any
@@ -190,7 +192,8 @@ def pieces(batch: pl.DataFrame, lines: pl.DataFrame) -> tuple[pl.Series, pl.Seri
     separator itself) keeps its text."""
     role = pl.element().struct.field("role")
     roles = pl.select(pl.lit(batch["turns"]).list.eval(role.filter(role != "system"))).to_series()
-    answers = pl.select(roles.list.eval(pl.element() == "assistant")).to_series()
+    said = pl.element() == "assistant"
+    answers = pl.select(roles.list.eval(said & (said.cum_sum() == said.sum()))).to_series()
     texts = batch["text"]
     several = lines.group_by(["row", "turn"]).len().filter(pl.col("len") > 1)["row"].unique().sort()
     if several.len() == 0:

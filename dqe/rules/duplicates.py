@@ -329,11 +329,13 @@ class NearDuplicate(DuplicateRule):
     it and the similarity; their evidence gives the shingles shared and the boilerplate left out. Copies with the very
     same text are DQ401's: this rule reports one record per text, so a text and its copies fail
     only once each. A record with nothing but boilerplate has nothing to compare: only DQ401
-    can find its copies. Each shingle is the question's or the answer's (the assistant turns),
-    by the turn it starts in, and an answer shorter than a shingle ("Steve") is a shingle of its
-    own too; a pair whose answers share less than answer-threshold (boilerplate kept: an answer
-    may quote the passage) is two records (two completions of one prompt, two questions asked of
-    one passage, two questions behind a preamble only they share). A pair of short records (the
+    can find its copies. Each shingle is the question's or the answer's (the last assistant turn:
+    the earlier ones are the conversation it continues), by the turn it starts in, and an answer
+    shorter than a shingle ("Steve") is a shingle of its own too; a pair with as many assistant
+    turns whose answers share less than answer-threshold (boilerplate kept: an answer may quote
+    the passage) is two records (two completions of one prompt or of one conversation, two
+    questions asked of one passage, two questions behind a preamble only they share); a
+    conversation with one more exchange than its copy ends on another answer and is still a copy. A pair of short records (the
     smaller set, boilerplate included, under short-shingles) must reach short-threshold; a pair
     short once its boilerplate is left out whose masked numbers share less than half of them is
     the same template filled with other numbers (a tool call, a sum): another example."""
@@ -373,6 +375,11 @@ class NearDuplicate(DuplicateRule):
             {
                 "shingles": s.sets.column(),
                 "numbers": s.numbers.column(),
+                "replies": batch.select(
+                    pl.col("turns").list.eval(pl.element().struct.field("role") == "assistant").list.sum().fill_null(0)
+                )
+                .to_series()
+                .cast(pl.UInt16),
                 "lines": ragged(s.line_keys, lines, pl.UInt64),
                 "line_sizes": ragged(stored, lines, pl.UInt32),
                 "line_shingles": ragged(held.values, held_by, pl.UInt32),
@@ -406,11 +413,12 @@ class NearDuplicate(DuplicateRule):
         keep = without(sets, rows[occurrences], (np.cumsum(stored) - stored)[line], stored[line], held)
         return sets.keeping(keep), lines_out, account | {"shingles": int((~keep).sum())}
 
-    def cluster(self, compared: Sets, items: np.ndarray, numbers: Sets, sets: Sets) -> np.ndarray:
+    def cluster(self, compared: Sets, items: np.ndarray, numbers: Sets, sets: Sets, replies: np.ndarray) -> np.ndarray:
         """The centre of each of ``items`` (sets of ``compared``, best first; ``numbers``, the
         masked numbers of every record; ``sets``, its shingles with the boilerplate, for the
         context two records share and their answers: an answer quoting the passage it was asked
-        about is still that answer), as positions in ``items``."""
+        about is still that answer; ``replies``, the assistant turns of every record), as
+        positions in ``items``."""
         threshold, bands = self.options.threshold, self.options.banding()
         keys, compact = bands.sketch(compared, items)
         buckets = Buckets(keys)
@@ -431,13 +439,16 @@ class NearDuplicate(DuplicateRule):
             )
             differ = numbers_differ(numbers, items[v], numbers, items[u])
             close = self.options.close(sims, smaller, context, differ)
-            # the answers must be alike too, where both records have one (read only where it decides)
+            # the answers must be alike too, where both records have one after as many exchanges
+            # (read only where it decides): a conversation with one more exchange ends on another
+            # answer, but it is the same conversation
             pick = np.flatnonzero(close)
             if pick.size:
                 mine, theirs = sets.answer_part(items[v[pick]]), sets.answer_part(items[u[pick]])
                 both = (mine.sizes > 0) & (theirs.sizes > 0)
                 pairs = np.arange(pick.size)
                 apart = both & (jaccard(mine, pairs, theirs, pairs)[0] < self.options.answer_threshold)
+                apart &= replies[items[v[pick]]] == replies[items[u[pick]]]
                 close[pick[apart]] = False
             return np.where(close | (sims < threshold), sims, 0.0)
 
@@ -457,7 +468,8 @@ class NearDuplicate(DuplicateRule):
         center = np.arange(n)
         if items.size > 1:
             numbers = Sets.from_column(table["numbers"])
-            center[items] = items[self.cluster(compared, items, numbers, sets)]
+            replies = table["replies"].to_numpy()
+            center[items] = items[self.cluster(compared, items, numbers, sets, replies)]
         kept = center[exact_of]
         exact = exact_of != np.arange(n)
         near = ~exact & (kept != np.arange(n))

@@ -372,6 +372,29 @@ def test_two_completions_of_one_prompt_are_two_records():
     assert by_code(report, "DQ402") == {}
 
 
+def test_two_replies_to_one_conversation_are_two_records_and_an_edited_copy_is_not():
+    # OpenAssistant-style trees flattened: the same conversation, then another last reply
+    def chat(last_reply):
+        turns = [
+            "What should I pack for a week of hiking in the Alps in late September?",
+            "Pack layers: a warm fleece, a waterproof shell, thermal underwear, a hat and gloves, good boots, "
+            "blister plasters, a head torch, a map of the huts and enough cash, since many huts take no cards.",
+            "Thanks, that is really helpful!",
+            last_reply,
+        ]
+        return {"conversations": [{"from": ("human", "gpt")[i % 2], "value": t} for i, t in enumerate(turns)]}
+
+    glad = "You're welcome! Have a wonderful trip and enjoy the views from the huts."
+    replies = [chat(glad), chat("Happy to help. Check the weather forecast each morning before you set out.")]
+    assert by_code(check(replies), "DQ402") == {}
+    edited = chat(glad.replace("wonderful", "great"))
+    assert list(by_code(check([chat(glad), edited]), "DQ402")) == ["<records>:2"]
+    # one more exchange at the end ends on another answer, but it is the same conversation
+    longer = chat(glad)
+    longer["conversations"] += [{"from": "human", "value": "Bye!"}, {"from": "gpt", "value": "Goodbye!"}]
+    assert list(by_code(check([chat(glad), longer]), "DQ402")) == ["<records>:2"]
+
+
 def test_without_leaving_the_preamble_out_they_would_all_be_near_duplicates():
     alike = {"boilerplate-min-records": 1000, "answer-threshold": 0.0}
     report = check([preambled(q, a) for q, a in QUESTIONS], rules={"DQ402": alike})
