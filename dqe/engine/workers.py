@@ -95,7 +95,7 @@ def _frame(data: bytes) -> pl.DataFrame:
 
 def _reduce_frame(frame: pl.DataFrame) -> tuple:
     """A frame crossing to or from a worker, as Arrow IPC: polars' own pickling (its serde
-    format) took about 8x as long, in the feeder thread of the process that reads. A frame IPC
+    format) took 4x the CPU, in the feeder thread of the process that reads. A frame IPC
     cannot hold (an Object column) is pickled as before."""
     data = io.BytesIO()
     try:
