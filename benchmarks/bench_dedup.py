@@ -97,6 +97,7 @@ def child_dqe(corpus: str, out: str) -> None:
                 "cpu": time.process_time() - cpu,
                 "worker_cpu": workers.ru_utime + workers.ru_stime,
                 "peak_rss_mb": peak_rss_mb(),
+                "load": os.getloadavg()[0],  # at the end: the machine is shared, and wall time says how much
                 "records": report.summary.records,
                 "phases": report.timings,
                 "duplicates": {k: v for k, v in report.dataset["duplicates"].items() if k != "largest"},
@@ -406,8 +407,8 @@ def hard(records: int, sample: int, seed: int, work: Path, options) -> None:
     run, figures = dqe_run(corpus, "dqe-hard")
     print(f"\n{records:,} records, dqe filter --select DQ401,DQ402 (read, dedup, write both outputs):")
     print(
-        f"  {run['seconds']:.1f} s wall, {run['cpu']:.1f} s CPU (+ {run['worker_cpu']:.1f} s in worker processes), "
-        f"peak RSS {run['peak_rss_mb']:,.0f} MB; phases (wall) "
+        f"  {run['seconds']:.1f} s wall (load average {run['load']:.1f} at the end), {run['cpu']:.1f} s CPU "
+        f"(+ {run['worker_cpu']:.1f} s in worker processes), peak RSS {run['peak_rss_mb']:,.0f} MB; phases (wall) "
         + ", ".join(f"{k} {v:.1f}" for k, v in run["phases"].items())
     )
     print(f"  duplicates: {run['duplicates']}")

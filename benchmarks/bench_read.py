@@ -1,4 +1,6 @@
 """Reading and writing speed: the reader over JSONL and a JSON array, and dqe filter's outputs.
+``--frames`` times instead how a batch frame crosses to a worker process and back: polars' own
+pickling against the Arrow IPC the pool sends (``dqe.engine.workers``), CPU ms per batch.
 
 Times, in fresh processes, ``Reader`` over a generated corpus (records per CPU second, batches
 built) in both containers, and ``dqe.filter`` with DQ001 writing JSONL and Parquet outputs. ``--against-tree``
@@ -10,6 +12,7 @@ ratios measured in one run mean anything.
     python benchmarks/bench_read.py /tmp/c200k.jsonl --repeat 3
     git archive main | tar -x -C /tmp/main-src
     python benchmarks/bench_read.py /tmp/c200k.jsonl --repeat 3 --against-tree /tmp/main-src
+    python benchmarks/bench_read.py /tmp/c200k.jsonl --frames
 """
 
 from __future__ import annotations
@@ -46,6 +49,42 @@ def child(task: str, jsonl: str, array: str, out: str) -> None:
     print(json.dumps({"records": records, "seconds": time.process_time() - start}))
 
 
+def frames(corpus: Path, repeat: int) -> None:
+    """CPU ms to send each batch frame of ``corpus`` to a worker and read it there, both ways."""
+    import io
+    import pickle
+    from multiprocessing.reduction import ForkingPickler
+
+    import polars as pl
+
+    from dqe.engine.plugins import load_plugins
+    from dqe.engine.workers import _frames_as_ipc
+    from dqe.io.reader import Reader
+
+    batches = [b.frame for b in Reader([str(corpus)], load_plugins().formats)]
+
+    def best(send) -> float:
+        times = []
+        for _ in range(repeat):
+            start = time.process_time()
+            for frame in batches:
+                send(frame)
+            times.append(time.process_time() - start)
+        return 1000 * min(times) / len(batches)
+
+    def ipc(frame: pl.DataFrame) -> pl.DataFrame:
+        data = io.BytesIO()
+        frame.write_ipc(data, compression="uncompressed")
+        return pl.read_ipc(io.BytesIO(data.getvalue()))
+
+    pickled = best(lambda frame: pickle.loads(pickle.dumps(frame)))
+    _frames_as_ipc()
+    pooled = best(lambda frame: ForkingPickler.loads(ForkingPickler.dumps(frame)))
+    plain = best(ipc)
+    print(f"{len(batches)} batch frames of {corpus.name}, CPU ms a batch there and back, best of {repeat}:")
+    print(f"  polars' pickling {pickled:.1f}, the pool's (Arrow IPC) {pooled:.1f}, Arrow IPC alone {plain:.1f}")
+
+
 def measure(task: str, tree: Path, jsonl: Path, array: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree), "DQE_DISABLE_PLUGINS": "all"}
     with tempfile.TemporaryDirectory() as out:
@@ -65,7 +104,11 @@ def main() -> None:
     parser.add_argument("corpus", type=Path, help="a JSONL corpus (benchmarks/generate_corpus.py)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--against-tree", type=Path, help="another checkout to compare with")
+    parser.add_argument("--frames", action="store_true", help="time batch frames crossing to a worker instead")
     args = parser.parse_args()
+    if args.frames:
+        frames(args.corpus, args.repeat)
+        return
     trees = {"this": ROOT, **({"other": args.against_tree.resolve()} if args.against_tree else {})}
     with tempfile.TemporaryDirectory() as tmp:
         array = Path(tmp) / "corpus.json"

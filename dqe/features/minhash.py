@@ -248,8 +248,14 @@ def _run(token_hash: np.ndarray, first: np.ndarray, length: np.ndarray) -> np.nd
 
 def distinct(values: np.ndarray) -> np.ndarray:
     """The distinct values, sorted (by sorting: numpy's ``unique`` hashes, many times slower here)."""
-    values = np.sort(values)
+    values = sorted_values(values)
     return values[np.concatenate(([True], values[1:] != values[:-1]))] if values.size else values
+
+
+def sorted_values(values: np.ndarray) -> np.ndarray:
+    """``values`` sorted, by polars: half numpy's CPU on a million random 64-bit keys, and on
+    more than one thread (numpy's stable sort is as fast where the values are runs already)."""
+    return pl.Series(values).sort().to_numpy(writable=True)
 
 
 def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -555,7 +561,7 @@ class Buckets:
             # within a bucket at the cost of a plain sort (2^(64 - bits) buckets: collisions are
             # negligible).
             mixed = fmix64(keys[:, band]) >> np.uint64(bits) << np.uint64(bits)
-            tagged = np.sort(mixed | np.arange(n, dtype=np.uint64))
+            tagged = sorted_values(mixed | np.arange(n, dtype=np.uint64))
             order = (tagged & np.uint64((1 << bits) - 1)).astype(np.int64)
             k = tagged >> np.uint64(bits)
             run = np.cumsum(np.concatenate(([True], k[1:] != k[:-1]))) - 1

@@ -47,6 +47,7 @@ _ESCAPED = re.compile("[\udc00-\udcff]")
 # deep nesting are found with C-speed searches, not a regular expression.
 _SCAN = bytes.maketrans(b"0123456789{", b"1111111111[")
 _LONG_NUMBER = b"1" * 19
+_SPACE = frozenset(b" \t\n\r\x0b\x0c")  # what bytes.strip() strips
 
 
 def _escape_bytes(exc: UnicodeError) -> tuple[str, int]:
@@ -303,7 +304,7 @@ def _read_jsonl(path: Path, sniffed: Sniffed, position: Position) -> Iterator[It
         f.seek(sniffed.bom)
         if encoding == "utf-8":
             for number, line in enumerate(f, start=1):
-                if not line.strip():
+                if line[0] in _SPACE and not line.strip():  # a line of JSON starts with '{': no copy to strip
                     continue
                 try:
                     obj = orjson.loads(line)

@@ -295,6 +295,23 @@ def _holds_records(source: Any) -> bool:
     return isinstance(source, list) and bool(source) and isinstance(source[0], Record)
 
 
+_COLUMNS = (
+    "_idx",
+    "_file",
+    "_line",
+    "_id",
+    "_format",
+    "system",
+    "tools",
+    "category",
+    "domain",
+    "language",
+    "question",
+    "answer",
+)
+_EXCHANGE = ["user", "assistant"]
+
+
 class _BatchBuilder:
     """Accumulates normalized records column by column; ``build`` makes the polars frame."""
 
@@ -305,38 +322,25 @@ class _BatchBuilder:
 
     def _reset(self) -> None:
         self.size = 0
-        self.cols: dict[str, list[Any]] = {
-            k: []
-            for k in (
-                "_idx",
-                "_file",
-                "_line",
-                "_id",
-                "_format",
-                "system",
-                "tools",
-                "category",
-                "domain",
-                "language",
-                "question",
-                "answer",
-            )
-        }
+        self.cols: dict[str, list[Any]] = {k: [] for k in _COLUMNS}
         self.turn_row: list[int] = []
         self.turn_role: list[str] = []
         self.turn_content: list[str] = []
         self.invalid: list[InvalidRecord] = []
+        # the columns' appends, bound once a batch: ``add`` is the reader's hot path
+        self._appends = [self.cols[k].append for k in _COLUMNS]
 
     def add(self, idx: int, file: int, item: Item, layout: Layout | None) -> bool:
         self.size += 1
-        if item.obj is None or layout is None:
+        obj = item.obj
+        if obj is None or layout is None:
             reason = item.error or "no record format detected in this file"
             self.invalid.append(InvalidRecord(idx, file, item.line, reason, item.raw))
             return False
         try:
-            n = layout.normalize(item.obj)
+            n = layout.normalize(obj)
         except RecordError as exc:
-            self.invalid.append(InvalidRecord(idx, file, item.line, f"{layout.name}: {exc}", item.obj))
+            self.invalid.append(InvalidRecord(idx, file, item.line, f"{layout.name}: {exc}", obj))
             return False
         except KeyboardInterrupt:
             raise
@@ -344,31 +348,37 @@ class _BatchBuilder:
             raise PluginError(
                 f"{self.files[file].path}:{item.line}: {self.labels[layout.name]} normalize() raised {describe(exc)}"
             ) from exc
-        row = len(self.cols["_idx"])
-        cols = self.cols
-        cols["_idx"].append(idx)
-        cols["_file"].append(file)
-        cols["_line"].append(item.line)
-        cols["_id"].append(record_id(layout.object(item.obj)))
-        cols["_format"].append(layout.name)
-        cols["system"].append(n.system)
-        cols["tools"].append(n.tools)
-        cols["category"].append(n.category)
-        cols["domain"].append(n.domain)
-        cols["language"].append(n.language)
+        roles, contents = n.roles, n.contents
         question = answer = None
-        for role, content in zip(reversed(n.roles), reversed(n.contents), strict=True):
-            if answer is None and role == "assistant":
-                answer = content
-            elif question is None and role == "user":
-                question = content
-            if question is not None and answer is not None:
-                break
-        cols["question"].append(question or "")
-        cols["answer"].append(answer or "")
-        self.turn_row.extend(itertools.repeat(row, len(n.roles)))
-        self.turn_role.extend(n.roles)
-        self.turn_content.extend(n.contents)
+        if roles[-2:] == _EXCHANGE:  # the common case: the record ends on a question and its answer
+            question, answer = contents[-2], contents[-1]
+        else:
+            for role, content in zip(reversed(roles), reversed(contents), strict=True):
+                if answer is None and role == "assistant":
+                    answer = content
+                elif question is None and role == "user":
+                    question = content
+                if question is not None and answer is not None:
+                    break
+        a_idx, a_file, a_line, a_id, a_format, a_system, a_tools, a_category, a_domain, a_language, a_q, a_a = (
+            self._appends
+        )
+        row = len(self.cols["_idx"])
+        a_idx(idx)
+        a_file(file)
+        a_line(item.line)
+        a_id(record_id(layout.object(obj)))
+        a_format(layout.name)
+        a_system(n.system)
+        a_tools(n.tools)
+        a_category(n.category)
+        a_domain(n.domain)
+        a_language(n.language)
+        a_q(question or "")
+        a_a(answer or "")
+        self.turn_row.extend(itertools.repeat(row, len(roles)))
+        self.turn_role.extend(roles)
+        self.turn_content.extend(contents)
         return True
 
     def build(self) -> Batch:

@@ -232,22 +232,30 @@ def write_outputs(
     ok = ObjectWriter(passed)
     bad = ObjectWriter(rejected)
 
-    def write(chunk: list[tuple[int, str, Any, bool]]) -> None:
-        """Write a chunk of (position, file:line, object or raw text, is raw) records."""
-        rewritten = redactor.apply([value for _, _, value, _ in chunk])
-        for (idx, source, _, raw), (value, redactions) in zip(chunk, rewritten, strict=True):
-            if statuses[idx] == 0:
-                note: dict[str, Any] = {}
-                if redactions:
-                    note["redactions"] = redactions
-                if idx in labels:
-                    note["labels"] = labels[idx]
-                if note:
+    codes = statuses.tolist()  # indexed once a record: a list is faster to index than an array
+    paths = [info.path for info in reader.files]
+
+    def write(chunk: list[tuple[int, int, int, Any, bool]]) -> None:
+        """Write a chunk of (position, file, line, object or raw text, is raw) records."""
+        values = [value for _, _, _, value, _ in chunk]
+        rewritten = redactor.apply(values) if redactor.rules else ((value, None) for value in values)
+        for (idx, file, line, _, raw), (value, redactions) in zip(chunk, rewritten, strict=True):
+            status = codes[idx]
+            if status == 0:
+                if redactions or idx in labels:
+                    note: dict[str, Any] = {}
+                    if redactions:
+                        note["redactions"] = redactions
+                    if idx in labels:
+                        note["labels"] = labels[idx]
                     value = {**value, key: note}
                     rewritten_ids[idx] = record_id(value)
                 ok.write(value)
                 continue
-            meta: dict[str, Any] = {"source": source, "status": "invalid" if statuses[idx] == 2 else "rejected"}
+            meta: dict[str, Any] = {
+                "source": f"{paths[file]}:{line}",
+                "status": "invalid" if status == 2 else "rejected",
+            }
             meta["reasons"] = reasons.get(idx, [])  # every failed rule, warnings too, to review and fix
             if redactions:
                 meta["redactions"] = redactions
@@ -255,13 +263,13 @@ def write_outputs(
                 meta["labels"] = labels[idx]
             bad.write({key: {**meta, **_kept(value)}} if raw else {**value, key: meta})
 
-    chunk: list[tuple[int, str, Any, bool]] = []
+    chunk: list[tuple[int, int, int, Any, bool]] = []
     for idx, (file, item, layout) in enumerate(reader.stream()):
         if idx >= statuses.size:
             raise RuntimeError(f"an input grew while filtering: more than the {statuses.size} records checked")
         raw = item.obj is None
         value = item.raw if raw else item.obj if layout is None else layout.object(item.obj)
-        chunk.append((idx, f"{reader.files[file].path}:{item.line}", value, raw))
+        chunk.append((idx, file, item.line, value, raw))
         if len(chunk) >= _CHUNK:
             write(chunk)
             chunk = []

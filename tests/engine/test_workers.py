@@ -111,3 +111,34 @@ def test_auto_starts_the_pool_only_when_rules_cost_more_than_reading(monkeypatch
     results = list(workers.run_batches(None, reader, lambda: _Slow(seconds), 2, None, [], timings, auto=True))
     assert [r for _, r in results] == [10] * 5  # every batch, in order, either way
     assert (timings["workers"], _InlinePool.submitted) == ((2, 4) if pooled else (1, 0))
+
+
+def test_frames_cross_to_the_workers_as_arrow_ipc_and_come_back_the_same():
+    from multiprocessing.reduction import ForkingPickler
+
+    from dqe.engine.workers import _frame, _frames_as_ipc
+
+    _frames_as_ipc()
+    frame = pl.DataFrame(
+        {
+            "turns": [[{"role": "user", "content": "Hi"}], []],
+            "shingles": [[1, 2], None],
+            "category": pl.Series(["a", None], dtype=pl.Categorical),
+            "score": [float("nan"), 0.5],
+        }
+    )
+    reduced = ForkingPickler.loads(ForkingPickler.dumps(frame))
+    assert reduced.equals(frame, null_equal=True) and reduced.schema == frame.schema
+    function, _ = ForkingPickler._extra_reducers[pl.DataFrame](frame)
+    assert function is _frame
+
+
+def test_a_frame_arrow_ipc_cannot_hold_fails_to_pickle_as_before():
+    from multiprocessing.reduction import ForkingPickler
+
+    from dqe.engine.workers import _frames_as_ipc
+
+    _frames_as_ipc()
+    frame = pl.DataFrame({"o": pl.Series([object()], dtype=pl.Object)})
+    with pytest.raises(pl.exceptions.ComputeError, match="Object"):
+        ForkingPickler.dumps(frame)

@@ -40,10 +40,19 @@ class Alpaca(RecordFormat):
         return columns.prompt in obj or columns.response in obj
 
     def normalize(self, obj: dict[str, Any], columns: Columns, tags: Tags) -> Normalized:
-        instruction = text_field(obj, columns.prompt, required=True)
-        query = text_field(obj, columns.query, required=False)
-        response = text_field(obj, columns.response, required=True)
-        system = text_field(obj, columns.system, required=False)
+        get = obj.get
+        instruction, query = get(columns.prompt), get(columns.query)
+        response, system = get(columns.response), get(columns.system)
+        if not (  # the common case in one test; text_field says what is wrong otherwise
+            type(instruction) is str
+            and type(response) is str
+            and (query is None or type(query) is str)
+            and (system is None or type(system) is str)
+        ):
+            instruction = text_field(obj, columns.prompt, required=True)
+            query = text_field(obj, columns.query, required=False)
+            response = text_field(obj, columns.response, required=True)
+            system = text_field(obj, columns.system, required=False)
         roles: list[str] = []
         contents: list[str] = []
         history = obj.get(columns.history)

@@ -177,11 +177,12 @@ def text_field(obj: dict[str, Any], key: str, *, required: bool) -> str | None:
 
 def metadata(obj: dict[str, Any], columns: Columns) -> tuple[str | None, str | None, str | None]:
     """category, domain and language when the data carries them (non-strings are ignored)."""
-    out = []
-    for key in (columns.category, columns.domain, columns.language):
-        value = obj.get(key)
-        out.append(value if isinstance(value, str) and value else None)
-    return out[0], out[1], out[2]
+    category, domain, language = obj.get(columns.category), obj.get(columns.domain), obj.get(columns.language)
+    return (
+        category if isinstance(category, str) and category else None,
+        domain if isinstance(domain, str) and domain else None,
+        language if isinstance(language, str) and language else None,
+    )
 
 
 def chosen_answer(obj: dict[str, Any], columns: Columns, content_tag: str, roles: list[str]) -> str | None:
