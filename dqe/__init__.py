@@ -110,6 +110,7 @@ _LAZY = {
     "ragged": "dqe.features.minhash",
     "SimilarityOptions": "dqe.features.similarity",
     "boilerplate_lines": "dqe.features.similarity",
+    "is_sentence": "dqe.features.similarity",
     "leave_out": "dqe.features.similarity",
     "numbers_differ": "dqe.features.similarity",
     "shingled": "dqe.features.similarity",

@@ -31,6 +31,10 @@ from dqe.features.minhash import (
 from dqe.features.text import TURN_SEPARATOR, user_lines
 
 RECALL_WEIGHTS = (0.05, 0.95)  # datasketch's (false positive, false negative) weights for the bands
+SENTENCE = np.uint64(1 << 63)  # the bit that marks a key as a sentence of a line, not a whole line
+# A sentence of a line ends at a question mark, a colon or a semicolon, or is quoted: a template's
+# frame ("这是关于哪方面的新闻：", "并且它们有相同的意思？") and what it is filled with part there.
+_SENTENCES = r"[^。？！?!：:；;“”「」]+[。？！?!：:；;]?"
 BLOCK = 1 << 16  # records per pass when boilerplate is taken out of their sets
 _NUMBERS_SEED = 0x4E55
 NUMBERS_SHARED = 0.5  # the share of their numbers two short records with masked numbers must share
@@ -74,6 +78,17 @@ class SimilarityOptions(RuleOptions):
     )
     boilerplate_min_records: int = Field(
         3, ge=2, description="the fewest records a line must recur in to count as boilerplate"
+    )
+    boilerplate_sentence_share: float = Field(
+        0.01,
+        ge=0.0,
+        le=1.0,
+        description="a sentence of a user line (it ends at a question mark, a colon or a semicolon, or is quoted) "
+        "found in at least this share of the records (and in boilerplate-sentence-min-records of them) is "
+        "boilerplate too: a template's frame around what each record asks ('Is this review positive? Options: ...')",
+    )
+    boilerplate_sentence_min_records: int = Field(
+        10, ge=2, description="the fewest records a sentence must recur in to count as boilerplate"
     )
     short_shingles: int = Field(
         40,
@@ -128,12 +143,26 @@ class SimilarityOptions(RuleOptions):
         """How many records a line must recur in, among ``records``, to be boilerplate."""
         return max(self.boilerplate_min_records, math.ceil(self.boilerplate_share * records))
 
+    def sentence_floor(self, records: int) -> int:
+        """How many records a sentence of a line must recur in, among ``records``, to be
+        boilerplate: more than a line, since a sentence recurs by chance more often."""
+        share = math.ceil(self.boilerplate_sentence_share * records)
+        return max(self.boilerplate_floor(records), self.boilerplate_sentence_min_records, share)
+
+    def boilerplate(self, keys: np.ndarray, records: int) -> np.ndarray:
+        """The sorted distinct keys of ``keys`` (the distinct line and sentence keys of each of
+        ``records`` records, one after another) that are boilerplate."""
+        sentence = is_sentence(keys)
+        lines = boilerplate_lines(keys[~sentence], self.boilerplate_floor(records))
+        return np.union1d(lines, boilerplate_lines(keys[sentence], self.sentence_floor(records)))
+
 
 @dataclass
 class Shingled:
     """A batch of records as near-duplicate checks compare them: each record's shingle set and
-    shingle size, and the distinct lines of its user turns (``line_rows``: the record of each,
-    in record order; ``line_keys``: same key, same line and shingle size)."""
+    shingle size, and the distinct lines of its user turns and the sentences of those lines that
+    hold several (``line_rows``: the record of each, in record order; ``line_keys``: same key,
+    same text and shingle size; a sentence's key has the ``SENTENCE`` bit)."""
 
     sets: Sets
     size: np.ndarray
@@ -224,12 +253,24 @@ def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:
     lines = user_lines(batch["turns"])
     texts, answers = pieces(batch, lines)
     sets, size = shingle_sets(texts, options.shingle_size, options.char_shingle_size, mask=mask, answers=answers)
-    rows = lines["row"].to_numpy().astype(np.int64)
-    keys = line_keys(lines["line"], size[rows], mask[rows])
+    sentences = (
+        lines.select("row", sentence=pl.col("line").str.extract_all(_SENTENCES))
+        .filter(pl.col("sentence").list.len() > 1)
+        .explode("sentence")
+        .select("row", line=pl.col("sentence").str.strip_chars())
+        .filter(pl.col("line").str.len_chars() > 1)
+    )
+    parts = pl.concat(
+        [lines.select("row", "line", sentence=pl.lit(False)), sentences.with_columns(sentence=pl.lit(True))]
+    )
+    parts = parts.sort("row", maintain_order=True)
+    rows = parts["row"].to_numpy().astype(np.int64)
+    keys = line_keys(parts["line"], size[rows], mask[rows]) & ~SENTENCE
+    keys[parts["sentence"].to_numpy()] |= SENTENCE
     distinct = pl.DataFrame({"row": rows, "key": keys}).with_row_index("i").unique(["row", "key"], maintain_order=True)
     which = distinct["i"].to_numpy()
     numbers = number_sets(batch["text"], mask)
-    return Shingled(sets, size, mask, numbers, lines["line"].gather(which), rows[which], keys[which])
+    return Shingled(sets, size, mask, numbers, parts["line"].gather(which), rows[which], keys[which])
 
 
 def leave_out(s: Shingled, lines: np.ndarray, options: SimilarityOptions) -> Sets:
@@ -238,6 +279,11 @@ def leave_out(s: Shingled, lines: np.ndarray, options: SimilarityOptions) -> Set
         return s.sets
     taken = s.line_sets(lines, options)
     return s.sets.keeping(without(s.sets, s.line_rows[lines], taken.offsets[:-1], taken.sizes, taken.values))
+
+
+def is_sentence(keys: np.ndarray) -> np.ndarray:
+    """Which of ``keys`` are a sentence of a line's, not a whole line's."""
+    return (keys & SENTENCE) != 0
 
 
 def boilerplate_lines(keys: np.ndarray, floor: int) -> np.ndarray:

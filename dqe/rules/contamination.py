@@ -26,7 +26,6 @@ from dqe import (
     Reader,
     Sets,
     SimilarityOptions,
-    boilerplate_lines,
     hookimpl,
     jaccard,
     leave_out,
@@ -117,7 +116,7 @@ class AgainstSet:
         self._hash_order = np.argsort(self.hashes, kind="stable")
         self._sorted_hashes = self.hashes[self._hash_order]
         keys = np.concatenate([p.line_keys for p in parts]) if parts else np.zeros(0, dtype=np.uint64)
-        self.boilerplate = boilerplate_lines(keys, options.boilerplate_floor(self.size))
+        self.boilerplate = options.boilerplate(keys, self.size)
         compared = [leave_out(p, np.flatnonzero(np.isin(p.line_keys, self.boilerplate)), options) for p in parts]
         self.sets = Sets.of(
             np.concatenate([c.values for c in compared]) if compared else np.zeros(0, dtype=np.uint32),

@@ -34,8 +34,8 @@ from dqe import (
     Sets,
     SimilarityOptions,
     agreement,
-    boilerplate_lines,
     hookimpl,
+    is_sentence,
     jaccard,
     numbers_differ,
     ragged,
@@ -356,7 +356,7 @@ class NearDuplicate(DuplicateRule):
         "'largest' in data.jsonl:2: the second fails with 'near-duplicate of data.jsonl:1 "
         "(similarity 0.81, cluster 5310d012338c62b0)', its evidence 'kept data.jsonl:1; exact "
         "Jaccard 0.8095 = 17 shared / 21 distinct shingles; boilerplate left out: 0 shingles of 0 "
-        "lines here, 0 of 0 lines in the kept record'."
+        "lines or sentences here, 0 of 0 in the kept record'."
     )
     Options = NearDuplicateOptions
 
@@ -365,7 +365,9 @@ class NearDuplicate(DuplicateRule):
         are kept once per batch, by the first record that has it."""
         s = shingled(batch, self.options)
         n = batch.height
-        first = np.sort(np.unique(s.line_keys, return_index=True)[1])
+        # a sentence's shingles are kept where it recurs in the batch: a template's frame does
+        keys, first, records = np.unique(s.line_keys, return_index=True, return_counts=True)
+        first = np.sort(first[~is_sentence(keys) | (records > 1)])
         held = s.line_sets(first, self.options)
         stored = np.zeros(s.line_keys.size, dtype=np.uint32)
         stored[first] = held.sizes
@@ -397,15 +399,25 @@ class NearDuplicate(DuplicateRule):
         counted[reps] = True
         counted = counted[rows]
         floor = self.options.boilerplate_floor(reps.size)
-        heavy = boilerplate_lines(keys[counted], floor)
+        heavy = self.options.boilerplate(keys[counted], reps.size)
         found = among(keys, heavy)
         stored = table["line_sizes"].explode(empty_as_null=False).to_numpy().astype(np.int64)
         holders = np.flatnonzero(found & (stored > 0))
         holder_keys, first = np.unique(keys[holders], return_index=True)
         occurrences = np.flatnonzero(found & counted)
         occurrences = occurrences[among(keys[occurrences], holder_keys)]
-        lines_out = np.bincount(rows[occurrences], minlength=n)
-        account = {"lines": int(heavy.size), "records": int((lines_out > 0).sum()), "min_records": floor}
+        # a sentence is counted where no whole line is left out: a preamble's lines hold its sentences
+        sentence = is_sentence(keys[occurrences])
+        by_lines = np.bincount(rows[occurrences[~sentence]], minlength=n)
+        by_sentences = np.bincount(rows[occurrences[sentence]], minlength=n)
+        lines_out = np.where(by_lines > 0, by_lines, by_sentences)
+        sentences = int(is_sentence(heavy).sum())
+        account = {
+            "lines": int(heavy.size) - sentences,
+            "sentences": sentences,
+            "records": int((lines_out > 0).sum()),
+            "min_records": floor,
+        }
         if occurrences.size == 0:
             return sets, lines_out, account
         held = table["line_shingles"].explode(empty_as_null=False).to_numpy()
@@ -495,8 +507,8 @@ class NearDuplicate(DuplicateRule):
             messages.append(f"near-duplicate of {src} (similarity {s:.2f}, cluster {cluster})")
             evidence.append(
                 f"kept {src}; exact Jaccard {s:.4f} = {common} shared / {total} distinct shingles; "
-                f"boilerplate left out: {mine} shingles of {my_lines} lines here, "
-                f"{theirs} of {their_lines} lines in the kept record"
+                f"boilerplate left out: {mine} shingles of {my_lines} lines or sentences here, "
+                f"{theirs} of {their_lines} in the kept record"
             )
         failed = self.rejections(table, rows, messages, np.round(1.0 - sim, 4), evidence)
         metrics = self.report(table, kept, exact, near, order)

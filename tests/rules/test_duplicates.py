@@ -20,8 +20,8 @@ DEDUP = ["DQ401", "DQ402"]
 NEAR = re.compile(r"^near-duplicate of (.+):(\d+) \(similarity (0\.\d\d|1\.00), cluster ([0-9a-f]{16})\)$")
 EVIDENCE = re.compile(
     r"^kept (?P<kept>.+:\d+); exact Jaccard (?P<similarity>[01]\.\d{4}) = (?P<shared>\d+) shared / (?P<total>\d+) "
-    r"distinct shingles; boilerplate left out: (?P<mine>\d+) shingles of (?P<my_lines>\d+) lines here, "
-    r"(?P<theirs>\d+) of (?P<their_lines>\d+) lines in the kept record$"
+    r"distinct shingles; boilerplate left out: (?P<mine>\d+) shingles of (?P<my_lines>\d+) lines or sentences here, "
+    r"(?P<theirs>\d+) of (?P<their_lines>\d+) in the kept record$"
 )
 
 ANSWER = (
@@ -100,7 +100,7 @@ def test_copies_differing_only_in_case_and_whitespace_fail_naming_the_first():
         "near": 0,
         "clusters": 1,
         "largest": None,
-        "boilerplate": {"lines": 0, "records": 0, "min_records": 3, "shingles": 0},
+        "boilerplate": {"lines": 0, "sentences": 0, "records": 0, "min_records": 3, "shingles": 0},
     }
 
 
@@ -444,6 +444,38 @@ def test_the_similarity_shown_is_the_exact_jaccard_of_the_shingles_left_after_th
             "their_lines": "9",
         }
     }
+
+
+def test_a_template_frame_on_the_line_it_fills_is_boilerplate_too():
+    # T0- and pCLUE-style prompts: the frame and the options share a line with what each record asks
+    headlines = [
+        "为什么今年的猪肉价格涨了这么多",
+        "国足在世预赛中两球击败对手",
+        "新款电动车续航突破一千公里",
+        "央行宣布下调存款准备金率",
+        "暑期档电影票房创下历史新高",
+        "多地中小学推行课后延时服务",
+        "春运首日铁路发送旅客超千万",
+        "新一代国产大飞机完成首飞",
+        "古城墙修缮工程正式启动",
+        "冬奥会志愿者招募工作开始",
+        "家庭农场带动村民增收致富",
+        "手机厂商发布折叠屏新机",
+    ]
+    labels = ["农业", "体育", "汽车", "财经", "娱乐", "教育", "旅游", "科技", "文化", "体育", "农业", "科技"]
+
+    def framed(headline, label):
+        return record(
+            label, instruction=f"这是关于哪方面的新闻：故事,文化,娱乐,体育,财经,汽车,教育,科技,农业?{headline}？答案："
+        )
+
+    report = check([framed(h, lab) for h, lab in zip(headlines, labels, strict=True)])
+    assert by_code(report, "DQ402") == {}
+    assert report.dataset["duplicates"]["boilerplate"]["sentences"] >= 2
+    # the same headline a word apart is still a copy
+    copy = framed(headlines[0].replace("这么多", "那么多"), labels[0])
+    report = check([*(framed(h, lab) for h, lab in zip(headlines, labels, strict=True)), copy])
+    assert list(by_code(report, "DQ402")) == [f"<records>:{len(headlines) + 1}"]
 
 
 def test_chinese_questions_behind_a_shared_chinese_preamble():
