@@ -36,6 +36,7 @@ exactly (``dqe.features.langreplay``), so that ``detect`` answers what ``detect(
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pickle
@@ -116,10 +117,12 @@ _SCANNED = 0xC0  # characters from here on are classed one by one (see _groups)
 
 
 def profiles_dir() -> str:
-    """langdetect's shipped profiles."""
-    import langdetect
-
-    return os.path.join(os.path.dirname(langdetect.__file__), "profiles")
+    """langdetect's shipped profiles, found without importing langdetect (a small check's
+    profiles come from dqe's cache, and the import costs more than the lookup)."""
+    spec = importlib.util.find_spec("langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("dqe's language identification needs langdetect's profiles: pip install langdetect")
+    return os.path.join(spec.submodule_search_locations[0], "profiles")
 
 
 class _KeyIndex:
@@ -197,7 +200,8 @@ class Profiles:
     _group_weights: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     def group_weights(self, group: int) -> np.ndarray:
-        """``weights`` restricted to a script's languages (contiguous, made on first use)."""
+        """``weights`` restricted to a script's languages (contiguous). Made with the profiles and
+        kept in the cache with them: made on first use, they were a tenth of a small check."""
         if group not in self._group_weights:
             columns = self.script_columns.get(group)
             self._group_weights[group] = (
@@ -248,7 +252,7 @@ def _build_profiles(directory: str) -> Profiles:
     del chars, ids
     index = _KeyIndex(keys)
     weights, counts, unigram = _position_rows(keys, rows, column, prob, index, base, len(languages))
-    return Profiles(
+    profiles = Profiles(
         languages=tuple(languages),
         weights=weights,
         counts=counts,
@@ -260,6 +264,9 @@ def _build_profiles(directory: str) -> Profiles:
         script_columns={s: np.flatnonzero(mass[s] >= _SCRIPT_SHARE) for s in range(2, len(_SCRIPTS))},
         probabilities=_probabilities(rows, column, prob, keys.size),
     )
+    for group in profiles.script_columns:
+        profiles.group_weights(group)
+    return profiles
 
 
 def _probabilities(rows: np.ndarray, column: np.ndarray, prob: np.ndarray, keys: int) -> Probabilities:
@@ -399,8 +406,6 @@ class Detection(NamedTuple):
 def _clean(texts: pl.Series) -> pl.Series:
     """langdetect's ``Detector.append``: URLs and e-mail addresses out, Vietnamese combining
     marks composed, the first 10,000 characters kept."""
-    from langdetect.utils.ngram import NGram
-
     texts = texts.cast(pl.String).fill_null("")
     if texts.str.contains("http", literal=True).any():
         texts = texts.str.replace_all(_URL, " ")
@@ -408,6 +413,8 @@ def _clean(texts: pl.Series) -> pl.Series:
         texts = texts.str.replace_all(_MAIL, " ")
     marked = texts.str.contains(_VI_MARKS)
     if marked.any():
+        from langdetect.utils.ngram import NGram
+
         composed = [NGram.normalize_vi(t) if m else t for t, m in zip(texts, marked, strict=True)]
         texts = pl.Series(composed, dtype=pl.String)
     return texts.str.slice(0, _MAX_CHARS)
