@@ -200,8 +200,7 @@ class Profiles:
     _group_weights: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     def group_weights(self, group: int) -> np.ndarray:
-        """``weights`` restricted to a script's languages (contiguous). Made with the profiles and
-        kept in the cache with them: made on first use, they were a tenth of a small check."""
+        """``weights`` restricted to a script's languages (contiguous, made on first use)."""
         if group not in self._group_weights:
             columns = self.script_columns.get(group)
             self._group_weights[group] = (
@@ -252,7 +251,7 @@ def _build_profiles(directory: str) -> Profiles:
     del chars, ids
     index = _KeyIndex(keys)
     weights, counts, unigram = _position_rows(keys, rows, column, prob, index, base, len(languages))
-    profiles = Profiles(
+    return Profiles(
         languages=tuple(languages),
         weights=weights,
         counts=counts,
@@ -264,9 +263,6 @@ def _build_profiles(directory: str) -> Profiles:
         script_columns={s: np.flatnonzero(mass[s] >= _SCRIPT_SHARE) for s in range(2, len(_SCRIPTS))},
         probabilities=_probabilities(rows, column, prob, keys.size),
     )
-    for group in profiles.script_columns:
-        profiles.group_weights(group)
-    return profiles
 
 
 def _probabilities(rows: np.ndarray, column: np.ndarray, prob: np.ndarray, keys: int) -> Probabilities:
