@@ -95,37 +95,41 @@ def validated(out: Any, height: int, code: str) -> pl.DataFrame:
         raise TypeError(
             f"check() returned a score that is not a finite number ({'NaN' if bad != bad else bad}); scores are 0..1, 1 best"
         )
-    score = score.fill_null(passed.cast(pl.Float64)).clip(0.0, 1.0)
-    message = (
-        out["message"].cast(pl.String)
-        if "message" in out.columns
-        else pl.repeat(None, height, dtype=pl.String, eager=True)
+    given = pl.DataFrame(
+        [
+            passed,
+            score.alias("score"),
+            *([out["message"].cast(pl.String)] if "message" in out.columns else []),
+            *_cast(out, "turn", pl.Int32),
+            *_cast(out, "evidence", pl.String),
+        ]
     )
-    message = pl.select(pl.when(passed).then(None).otherwise(message.fill_null(f"failed {code}"))).to_series()
-    turn = optional(out, "turn", pl.Int32, height, passed)
-    evidence = optional(out, "evidence", pl.String, height, passed)
-    return pl.DataFrame(
-        {
-            "passed": passed,
-            "score": score,
-            "message": message,
-            "turn": turn,
-            "evidence": evidence,
-            "error": pl.repeat(False, height, eager=True),
-        }
+    # one polars call for what is kept: a failing record's message, turn and evidence
+    failing = ~pl.col("passed")
+    return given.select(
+        "passed",
+        score=pl.col("score").fill_null(pl.col("passed").cast(pl.Float64)).clip(0.0, 1.0),
+        message=pl.when(failing).then(_given("message", pl.String, given).fill_null(f"failed {code}")),
+        turn=pl.when(failing).then(_given("turn", pl.Int32, given)),
+        evidence=pl.when(failing).then(_given("evidence", pl.String, given)),
+        error=pl.lit(False),
     )
 
 
-def optional(out: pl.DataFrame, name: str, dtype: pl.DataType, height: int, passed: pl.Series) -> pl.Series:
-    """An optional column of a rule's result (``turn``, ``evidence``), kept for failing records
-    only; null where the rule gave none."""
+def _cast(out: pl.DataFrame, name: str, dtype: pl.DataType) -> list[pl.Series]:
+    """An optional column of a rule's result (``turn``, ``evidence``) as ``dtype``, alone in a
+    list; none where the rule gave none."""
     if name not in out.columns:
-        return pl.repeat(None, height, dtype=dtype, eager=True)
+        return []
     try:
-        values = out[name].cast(dtype)
+        return [out[name].cast(dtype)]
     except pl.exceptions.PolarsError:
         raise TypeError(f"check() returned a '{name}' column of {out.schema[name]}, expected {dtype}") from None
-    return pl.select(pl.when(passed).then(None).otherwise(values)).to_series()
+
+
+def _given(name: str, dtype: pl.DataType, given: pl.DataFrame) -> pl.Expr:
+    """A column the rule gave, or nulls."""
+    return pl.col(name) if name in given.columns else pl.lit(None, dtype=dtype)
 
 
 def _errored(n: int, message: str) -> pl.DataFrame:
@@ -189,20 +193,24 @@ class BatchProcessor:
                 scores += out["score"].to_numpy()
                 errors = int(out["error"].sum())
                 result.counts[active.code] = [frame.height, int((~out["passed"]).sum()) - errors, errors]
-                failed = out.with_columns(_idx=frame["_idx"]).filter(~pl.col("passed"))
-                if failed.height:
-                    result.findings.append(
-                        failed.select(
-                            "_idx",
-                            code=pl.lit(active.code),
-                            severity=pl.lit(active.severity),
-                            score="score",
-                            message="message",
-                            turn="turn",
-                            evidence="evidence",
-                            error="error",
-                        )
+                failed = (
+                    out.lazy()
+                    .with_columns(_idx=frame["_idx"])
+                    .filter(~pl.col("passed"))
+                    .select(
+                        "_idx",
+                        code=pl.lit(active.code),
+                        severity=pl.lit(active.severity),
+                        score="score",
+                        message="message",
+                        turn="turn",
+                        evidence="evidence",
+                        error="error",
                     )
+                    .collect()
+                )
+                if failed.height:
+                    result.findings.append(failed)
             timings["rules"] += time.perf_counter() - clock
 
             clock = time.perf_counter()
