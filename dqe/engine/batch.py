@@ -5,12 +5,14 @@ worker processes (``dqe.engine.workers``) as well as in the engine's own: it ret
 engine merges as a ``BatchResult`` and touches no state the engine owns. A rule that raises
 never counts as a pass: the records it raised on fail with the error.
 
-In a small batch, features that do not need one another, and then every rule, run at once in
-threads: a small batch's time is mostly a fixed cost per polars call (planning, compiling regexes)
-paid with the GIL released, and polars has no rows to spread over its own threads. A large batch
-runs them in turn: polars keeps the cores busy there, and threads on top only add contention
-(30,000 records: 8% more CPU, 10% more memory). Results are merged in the engine's order, so a
-run's output does not depend on which finished first.
+In a small batch on a machine with a core to spare, features that do not need one another, and
+then every rule, run at once in threads: a small batch's time is mostly a fixed cost per polars
+call (planning, compiling regexes) paid with the GIL released, and polars has no rows to spread
+over its own threads. A large batch runs them in turn: polars keeps the cores busy there, and
+threads on top only add contention (30,000 records: 8% more CPU, 10% more memory); so does a
+machine whose cores are all busy (29 records at a load of 15 on 2 cores: 12% more CPU, slower).
+Results are merged in the engine's order, so a run's output does not depend on which finished
+first.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ if TYPE_CHECKING:
     from dqe.engine.feature import Feature
 
 _MAX_RULE_ERRORS = 20  # records a rule may fail on before it is no longer called
-THREADS: int | None = None  # features and rules run at once; None: up to 4, by cores (1 in worker processes)
-THREADED_BELOW = 2_000  # batches of fewer records run their features and rules in threads
+THREADS: int | None = None  # threads for a small batch; None: up to 4 while a core is free (1 in worker processes)
+THREADED_BELOW = 2_000  # batches of fewer records may run their features and rules in threads
 
 
 @dataclass
@@ -180,7 +182,7 @@ class BatchProcessor:
 
     def __call__(self, frame: pl.DataFrame) -> BatchResult:
         timings: dict[str, float] = defaultdict(float)
-        threads = (THREADS or min(4, os.cpu_count() or 1)) if frame.height < THREADED_BELOW else 1
+        threads = _threads() if frame.height < THREADED_BELOW else 1
         with ThreadPoolExecutor(threads) if threads > 1 else _InThisThread() as pool:
             frame = self._features(frame, pool, timings)
             clock = time.perf_counter()
@@ -321,6 +323,19 @@ class BatchProcessor:
             )
             raised.append(RaisedOn(code, active.plugin, frame["_file"][0], frame["_line"][0], note, warning=True))
         return pl.concat(parts)
+
+
+def _threads() -> int:
+    """Threads for a small batch: ``THREADS`` when set, else up to 4 while the load average
+    leaves a core free (as ``make -l`` starts jobs), else 1."""
+    if THREADS is not None:
+        return THREADS
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average on this system
+        load = 0.0
+    return min(4, cores) if load < cores - 0.5 else 1
 
 
 def _waves(features: list[Feature]) -> list[list[Feature]]:
