@@ -10,7 +10,7 @@ then every rule, run at once in threads: a small batch's time is mostly a fixed 
 call (planning, compiling regexes) paid with the GIL released, and polars has no rows to spread
 over its own threads. A large batch runs them in turn: polars keeps the cores busy there, and
 threads on top only add contention (30,000 records: 8% more CPU, 10% more memory); so does a
-machine whose cores are all busy. On 2 cores, the 29 records of the examples took 0.40-0.43 s
+machine whose cores are all busy. On 2 cores, the 29 records of the examples took 0.40-0.58 s
 instead of 0.60-0.63 s at a load of 3-4, but 0.67-0.77 s instead of 0.59-0.62 s at a load of 15.
 Results are merged in the engine's order, so a run's output does not depend on which finished
 first.
