@@ -142,6 +142,8 @@ def ascii_boundaries(pattern: str) -> str:
     character would pay for it. Word boundaries only matter for words written with spaces, and
     an ASCII boundary serves those (a term ending in an accented letter is the exception).
     """
+    if "\\b" not in pattern:  # most terms: words, no boundary of their own
+        return pattern
     return _WORD_BOUNDARY.sub(lambda m: m.group(1) + "(?-u:\\b)", pattern)
 
 
@@ -154,6 +156,8 @@ def fold_case(pattern: str) -> str:
     """``pattern`` in lower case, for text lowered once per batch: cheaper than ``(?i)``,
     which makes every regex fold case itself (twice as slow). Escapes (``\\D``, ``\\W``,
     ``\\p{Han}``), flags and group names (``(?U)``, ``(?P<Name>``) are kept as written."""
+    if "\\" not in pattern and "(?" not in pattern:  # most terms: nothing kept as written
+        return pattern.lower()
     out: list[str] = []
     done = 0
     for kept in _CASED_AS_WRITTEN.finditer(pattern):

@@ -70,14 +70,14 @@ def _start(engine: EngineClass, loaded: LoadedConfig, disabled: list[str]) -> No
     below the engine, which imports it). What it raises is kept and raised with the first batch: an
     initializer that raises breaks the pool, and the run would end in a traceback that does not
     say why. stdout goes to stderr here: a worker never owns the report on stdout."""
-    from dqe.engine import tokenizers
+    from dqe.engine import batch, tokenizers
     from dqe.engine.plugins import load_plugins
     from dqe.guard import describe
 
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     _frames_as_ipc()
-    tokenizers.THREADS = 1  # the workers are the parallelism
+    tokenizers.THREADS = batch.THREADS = 1  # the workers are the parallelism
     global _PROCESSOR, _START_ERROR
     try:
         _PROCESSOR = engine(loaded, load_plugins(disabled=disabled)).processor()

@@ -36,6 +36,7 @@ exactly (``dqe.features.langreplay``), so that ``detect`` answers what ``detect(
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pickle
@@ -116,10 +117,12 @@ _SCANNED = 0xC0  # characters from here on are classed one by one (see _groups)
 
 
 def profiles_dir() -> str:
-    """langdetect's shipped profiles."""
-    import langdetect
-
-    return os.path.join(os.path.dirname(langdetect.__file__), "profiles")
+    """langdetect's shipped profiles, found without importing langdetect (a small check's
+    profiles come from dqe's cache, and the import costs more than the lookup)."""
+    spec = importlib.util.find_spec("langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("dqe's language identification needs langdetect's profiles: pip install langdetect")
+    return os.path.join(spec.submodule_search_locations[0], "profiles")
 
 
 class _KeyIndex:
@@ -399,8 +402,6 @@ class Detection(NamedTuple):
 def _clean(texts: pl.Series) -> pl.Series:
     """langdetect's ``Detector.append``: URLs and e-mail addresses out, Vietnamese combining
     marks composed, the first 10,000 characters kept."""
-    from langdetect.utils.ngram import NGram
-
     texts = texts.cast(pl.String).fill_null("")
     if texts.str.contains("http", literal=True).any():
         texts = texts.str.replace_all(_URL, " ")
@@ -408,6 +409,8 @@ def _clean(texts: pl.Series) -> pl.Series:
         texts = texts.str.replace_all(_MAIL, " ")
     marked = texts.str.contains(_VI_MARKS)
     if marked.any():
+        from langdetect.utils.ngram import NGram
+
         composed = [NGram.normalize_vi(t) if m else t for t, m in zip(texts, marked, strict=True)]
         texts = pl.Series(composed, dtype=pl.String)
     return texts.str.slice(0, _MAX_CHARS)

@@ -134,3 +134,26 @@ def test_a_collected_column_named_like_an_internal_one_is_a_plugin_error():
     assert "rule TST014 (plugin 'Plugin-0'): collect() returned column '_idx', a name the engine's table uses" in str(
         exc.value
     )
+
+
+def test_a_small_batch_checked_in_threads_gives_what_one_thread_gives(monkeypatch):
+    """Features and rules of a small batch run at once: findings, labels and quality come out
+    in the engine's order whatever finished first."""
+    from pathlib import Path
+
+    from dqe.engine import batch
+
+    examples = Path(__file__).parents[2] / "examples"
+
+    def checked(threads: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+        monkeypatch.setattr(batch, "THREADS", threads)
+        engine = Engine(load_config(None, {}, discover=False), load_plugins())
+        result = engine.run([examples / "demo.jsonl", examples / "chat.jsonl"])
+        return result.table, result.findings
+
+    table, findings = checked(1)
+    assert findings.height > 0
+    for _ in range(3):
+        threaded_table, threaded_findings = checked(4)
+        assert threaded_table.equals(table)
+        assert threaded_findings.equals(findings)
