@@ -30,9 +30,12 @@ def test_email_addresses():
             record(answer="git clone git@github.com:me/repo.git"),
             record(answer="Use logo@2x.png on retina screens."),
             record(answer="No address here: a @ b, x@y"),
+            record(answer="Write to sales@example.in or info@example.co.uk."),  # an example domain anywhere
+            record(answer="ssh -p 22 admin2019@backupbox.localshare"),  # a host, no top-level domain
+            record(answer="Reach the studio at hello@pixel.studio"),  # a long top-level domain in use
         ],
     )
-    assert_findings(run, {0: "1 e-mail address: jan*.***@*****.com", 1: "e-mail", 2: "e-mail"})
+    assert_findings(run, {0: "1 e-mail address: jan*.***@*****.com", 1: "e-mail", 2: "e-mail", 10: "e-mail"})
 
 
 def test_email_in_earlier_turns_counts():

@@ -138,6 +138,7 @@ def test_entropy():
         ("9fK2mQ7xL4vR8tW1zY6bN3cHdE5aB0pQ1rS", True),
         ("wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ9k2ZfS8a", True),  # an AWS-style secret key
         ("ThisIsAVeryLongCamelCaseIdentifier2", False),  # low entropy
+        ("ToImplementTimsortAlgorithmOnLean4AndExplainMyCode", False),  # words in CamelCase: a name
         ("3f786850e387550fdab836ed7e6dc881de23001b", False),  # a git SHA
         ("123e4567-e89b-12d3-a456-426614174000", False),  # a UUID
         ("src/main/java/com/Example/MyClass2Test", False),  # a path

@@ -107,8 +107,11 @@ class PiiRule(RecordRule):
 
 class Email(PiiRule):
     """Finds e-mail addresses. Addresses at reserved example domains (example.com, .test,
-    .invalid, .localhost), placeholders (yourname@yourdomain.com), git remotes (git@host) and
-    image names like logo@2x.png are not personal data and pass."""
+    .invalid, .localhost, an "example" domain in any country: sales@example.in), placeholders
+    (yourname@yourdomain.com), git remotes (git@host), image names like logo@2x.png and a user
+    at a host whose name ends in no top-level domain (ssh user@server.localshare: a country's two
+    letters, a name of up to four, or a longer one in the list of common ones) are not personal
+    data and pass."""
 
     code = "PII001"
     name = "email-address"
@@ -138,10 +141,59 @@ class Email(PiiRule):
         )
 
     _ASSETS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "tif", "tiff"})
+    # top-level domains longer than four letters that addresses use
+    _LONG_TLDS = frozenset(
+        [
+            "aero",
+            "coop",
+            "museum",
+            "travel",
+            "jobs",
+            "asia",
+            "online",
+            "store",
+            "cloud",
+            "email",
+            "digital",
+            "agency",
+            "global",
+            "world",
+            "space",
+            "website",
+            "today",
+            "network",
+            "company",
+            "media",
+            "group",
+            "center",
+            "centre",
+            "studio",
+            "design",
+            "academy",
+            "systems",
+            "software",
+            "services",
+            "solutions",
+            "consulting",
+            "technology",
+            "business",
+            "finance",
+            "health",
+            "school",
+            "education",
+            "london",
+            "berlin",
+            "tokyo",
+        ]
+    )
 
     def is_match(self, candidate: str) -> bool:
         local, _, domain = candidate.lower().rpartition("@")
-        if local == "git" or domain.rsplit(".", 1)[-1] in self._ASSETS:
+        labels = domain.split(".")
+        tld = labels[-1]
+        if local == "git" or tld in self._ASSETS or "example" in labels[:-1]:
+            return False
+        if len(tld) > 4 and tld not in self._LONG_TLDS:
             return False
         if local.startswith("your") or domain.startswith("your"):  # youremail@yourdomain.com
             return False

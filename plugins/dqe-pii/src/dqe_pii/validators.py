@@ -204,6 +204,9 @@ MAX_TOKEN = 100  # longer random-looking runs are data (base64 images), not keys
 _BASE64_FILES = ("iVBORw0KGgo", "/9j/", "R0lGOD", "UklGR", "JVBERi0", "UEsDB")
 
 
+# Words run together in CamelCase ("ToImplementTimsortOnLean4"): an identifier, however long
+_CAMEL_WORDS = re.compile(r"(?:[A-Z][a-z]+|[0-9]+)+")
+
 # A segment of lowercase letters between slashes names a place, as a URL's does after its host
 # ("com/playlist/1M1rOg...", "net/publication/3039_..."); a key's base64 has none.
 _PATH_SEGMENT = re.compile(r"(?:^|/)[a-z]{2,}(?:[-_][a-z]+)*/")
@@ -216,7 +219,7 @@ def is_high_entropy_token(text: str, min_entropy: float) -> bool:
     token = text.rstrip("=")
     if len(token) > MAX_TOKEN or token.startswith(_BASE64_FILES) or _HEX.fullmatch(token):
         return False
-    if token.count("/") > 2 or "//" in token or _PATH_SEGMENT.search(token):
+    if token.count("/") > 2 or "//" in token or _PATH_SEGMENT.search(token) or _CAMEL_WORDS.fullmatch(token):
         return False
     if not (any(c.islower() for c in token) and any(c.isupper() for c in token) and any(c.isdigit() for c in token)):
         return False
