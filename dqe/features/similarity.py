@@ -35,6 +35,7 @@ SENTENCE = np.uint64(1 << 63)  # the bit that marks a key as a sentence of a lin
 # A sentence of a line ends at a question mark, a colon or a semicolon, or is quoted: a template's
 # frame ("这是关于哪方面的新闻：", "并且它们有相同的意思？") and what it is filled with part there.
 _SENTENCES = r"[^。？！?!：:；;“”「」]+[。？！?!：:；;]?"
+_BREAKS = r"[。？！?!：:；;“”「」]."
 BLOCK = 1 << 16  # records per pass when boilerplate is taken out of their sets
 _NUMBERS_SEED = 0x4E55
 NUMBERS_SHARED = 0.5  # the share of their numbers two short records with masked numbers must share
@@ -254,7 +255,8 @@ def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:
     texts, answers = pieces(batch, lines)
     sets, size = shingle_sets(texts, options.shingle_size, options.char_shingle_size, mask=mask, answers=answers)
     sentences = (
-        lines.select("row", sentence=pl.col("line").str.extract_all(_SENTENCES))
+        lines.filter(pl.col("line").str.contains(_BREAKS))
+        .select("row", sentence=pl.col("line").str.extract_all(_SENTENCES))
         .filter(pl.col("sentence").list.len() > 1)
         .explode("sentence")
         .select("row", line=pl.col("sentence").str.strip_chars())

@@ -107,8 +107,20 @@ class LanguageMismatch(RecordRule):
     def _mixed(self, batch: pl.DataFrame, judged: pl.DataFrame) -> pl.DataFrame:
         """Answers that slip into CJK text in a conversation whose user writes none and did not ask
         about it; an exchange already in conflict is judged once."""
-        labels = batch.select(
-            _r=pl.int_range(pl.len(), dtype=pl.UInt32),
+        # only answers with a run of CJK characters as long as a sentence's are read further
+        turns = exchanges(batch).filter(
+            pl.col("answer").str.contains(f"{_CJK}{{{self.min_run}}}") & ~pl.col("question").str.contains(_CJK)
+        )
+        if turns.is_empty():
+            return turns.select(
+                "_r", "turn", passed=pl.lit(False), score=pl.lit(0.0), message=pl.lit(""), evidence=pl.lit("")
+            )
+        labels = (
+            batch.select("language_turns", "language_user", "language_asked", "system")
+            .with_row_index("_r")
+            .filter(pl.col("_r").is_in(turns["_r"].unique().implode()))
+        ).select(
+            "_r",
             _cjk_user=pl.col("language_turns")
             .list.gather(pl.col("language_user").list.eval(pl.element().fill_null(False).arg_true()))
             .list.eval(pl.element().is_in(_CJK_LANGUAGES))
@@ -119,13 +131,11 @@ class LanguageMismatch(RecordRule):
         )
         run = without_code(pl.col("answer")).str.extract_all(f"{_CJK}+")
         turns = (
-            exchanges(batch)
-            .join(labels, on="_r", how="left")
+            turns.join(labels, on="_r", how="left")
             .filter(
                 # a language the user asked for, in this turn or standing ("from now on in Chinese")
                 ~pl.col("_asked").list.get(pl.col("turn") - 1, null_on_oob=True).fill_null(False)
                 & ~pl.col("_cjk_user").fill_null(False)
-                & ~pl.col("question").str.contains(_CJK)
                 & ~pl.col("question").str.contains(self.exempt)
                 & ~pl.col("_system").str.contains(self.exempt)
             )
