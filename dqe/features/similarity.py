@@ -254,23 +254,25 @@ def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:
     lines = user_lines(batch["turns"])
     texts, answers = pieces(batch, lines)
     sets, size = shingle_sets(texts, options.shingle_size, options.char_shingle_size, mask=mask, answers=answers)
+    rows = lines["row"].to_numpy().astype(np.int64)
+    keys = line_keys(lines["line"], size[rows], mask[rows]) & ~SENTENCE
+    lines = lines.select("row", "line").with_columns(key=keys)
+    # the sentences of a line no other record of the batch repeats: a repeated line is judged whole
+    alone = lines.select(pl.col("row").n_unique().over("key") == 1).to_series()
     sentences = (
-        lines.filter(pl.col("line").str.contains(_BREAKS))
+        lines.filter(alone & pl.col("line").str.contains(_BREAKS))
         .select("row", sentence=pl.col("line").str.extract_all(_SENTENCES))
         .filter(pl.col("sentence").list.len() > 1)
         .explode("sentence")
         .select("row", line=pl.col("sentence").str.strip_chars())
         .filter(pl.col("line").str.len_chars() > 1)
     )
-    parts = pl.concat(
-        [lines.select("row", "line", sentence=pl.lit(False)), sentences.with_columns(sentence=pl.lit(True))]
-    )
-    parts = parts.sort("row", maintain_order=True)
-    rows = parts["row"].to_numpy().astype(np.int64)
-    keys = line_keys(parts["line"], size[rows], mask[rows]) & ~SENTENCE
-    keys[parts["sentence"].to_numpy()] |= SENTENCE
-    distinct = pl.DataFrame({"row": rows, "key": keys}).with_row_index("i").unique(["row", "key"], maintain_order=True)
+    at = sentences["row"].to_numpy().astype(np.int64)
+    sentences = sentences.with_columns(key=line_keys(sentences["line"], size[at], mask[at]) | SENTENCE)
+    parts = pl.concat([lines, sentences]).sort("row", maintain_order=True)
+    distinct = parts.with_row_index("i").unique(["row", "key"], maintain_order=True)
     which = distinct["i"].to_numpy()
+    rows, keys = parts["row"].to_numpy().astype(np.int64), parts["key"].to_numpy()
     numbers = number_sets(batch["text"], mask)
     return Shingled(sets, size, mask, numbers, parts["line"].gather(which), rows[which], keys[which])
 
