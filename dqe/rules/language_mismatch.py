@@ -47,7 +47,8 @@ class LanguageMismatch(RecordRule):
     system prompt, or names one for that turn ("What is 'cat' in Spanish?"), may be answered in
     it. An answer that slips into Chinese, Japanese or Korean mid-way (a sentence of it, not a
     name) fails too where no user turn of the conversation holds CJK text and the user did not
-    name such a language or place (option ``mixed``, the pack's ``[mixed]`` table). The finding
+    name such a language or place (option ``mixed``, the pack's ``[mixed]`` table; the report's
+    ``languages`` section counts whole-turn mismatches only). The finding
     names the first turn at fault and gives both languages and the scores that decided."""
 
     code = "DQ302"
