@@ -102,7 +102,7 @@ class LanguageMismatch(RecordRule):
             evidence="evidence",
         )
         if self.mixed:
-            judged = pl.concat([judged, self._mixed(batch, judged)])
+            judged = pl.concat([judged, self._mixed(batch, judged)], how="vertical_relaxed")
         return worst_exchange(batch, judged)
 
     def _mixed(self, batch: pl.DataFrame, judged: pl.DataFrame) -> pl.DataFrame:
