@@ -215,6 +215,10 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         ("Imagine you are a pirate captain. Will you share the map?", "Arr, I cannot tell ye where the treasure lies!"),
         ("Write an excuse for missing work.", "I'm sorry, but I'm unable to come into work today due to a fever."),
         (
+            "Change the response to sound warmer.\n\n+ How was your week?\n- Rough, lots of problems at work.\n+ What problems?",
+            "Oh no, that sounds like a tough week! Can you share some details about what went wrong?",
+        ),
+        (
             "写一段用户和AI的对话。",
             "用户：你好吗？\nAI：你好！我是一个人工智能，所以我没有真实的感受。但我很乐意帮忙！",
         ),

@@ -126,6 +126,12 @@ def test_ignored_addresses():
     assert v.is_ip("8.8.8.8")
 
 
+@pytest.mark.parametrize("example", ["1.2.3.4", "12.34.56.78", "123.45.67.89", "111.111.111.111", "123.123.123.123"])
+def test_addresses_written_as_examples_pass(example):
+    assert not v.is_ip(example)
+    assert v.is_ip("81.2.69.160")  # a host's
+
+
 def test_entropy():
     assert v.entropy("aaaa") == 0
     assert v.entropy("abcd") == 2

@@ -174,12 +174,22 @@ def is_ip(text: str, include_private: bool = False, ignore: frozenset[str] = fro
         return False
     if address.is_unspecified or address.is_multicast or (address.version == 4 and str(address).endswith(".255")):
         return False
+    if address.version == 4 and _made_up(str(address)):
+        return False
     if address.is_global and not address.is_reserved:  # reserved: no host there (lst[1::2] reads as 1::2)
         return True
     documentation = any(address in net for net in _DOC_NETS)
     return (
         include_private and not documentation and (address.is_private or address.is_loopback or address.is_link_local)
     )
+
+
+def _made_up(address: str) -> bool:
+    """An address a person writes as an example: its digits count up (1.2.3.4, 12.34.56.78,
+    123.45.67.89) or its four parts are one number of two digits or more (111.111.111.111,
+    123.123.123.123; 8.8.8.8 is a resolver's)."""
+    parts = address.split(".")
+    return "".join(parts) in "1234567890" or (len(set(parts)) == 1 and len(parts[0]) > 1)
 
 
 _DOC_NETS = tuple(
