@@ -59,6 +59,10 @@ def test_the_seed_example_in_chinese():
             "Why is the sky blue?",
             "Because air scatters short blue wavelengths more than red ones, so the sky looks blue.",
         ),
+        # working written in LaTeX: "\\div", "\\times", "\\frac{a}{b}"
+        ("Mick pays $800 for 40 lessons. How much is each lesson?", "$$800\\div40=20$$\n\nEach lesson costs $20."),
+        ("A box holds 12 rows of 8 eggs. How many eggs in all?", "\\(12 \\times 8 = 96\\) eggs."),
+        ("Share 3 pizzas among 4 friends. How much does each get?", "$\\frac{3}{4} = 0.75$ of a pizza each."),
         # a <think> block
         ("How many legs do 3 spiders have?", "<think>A spider has 8 legs, three have 24.</think>24"),
         # Chinese connectives and equations

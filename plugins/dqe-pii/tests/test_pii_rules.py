@@ -69,6 +69,25 @@ def test_phone_numbers():
     )
 
 
+def test_numbers_of_a_mobile_numbers_shape_in_urls_and_under_other_keys_pass():
+    """A tool's output is full of ids and quantities; a key that names a phone still counts."""
+    run = run_rule(
+        Phone,
+        [
+            record(answer="Source: https://www.flickr.com/photos/128602528@N08/15282135291/"),
+            record(answer='{"close": 7200.17, "volume": 18685106753}'),
+            record(answer="2020-01-01: Open: 7188.87, Close: 7200.17, Volume: 18685106753"),
+            record(answer='{"name": "Li", "phone": 13812345678}'),
+            record(answer="Mobile: 13812345678"),
+            record(answer="Our office: (415) 555-2671."),
+            record(answer="Call me at 13812345678 tonight."),
+        ],
+    )
+    assert_findings(
+        run, {3: "1 phone number: 13*******78", 4: "1 phone number: 13*******78", 5: "phone number", 6: "phone number"}
+    )
+
+
 def test_phone_numbers_in_math_pass():
     """GSM8K-style arithmetic is full of digit runs; none of it is a phone number."""
     answer = "She sold 48/2 = <<48/2=24>>24 clips in May. 48+24 = <<48+24=72>>72. #### 72"

@@ -204,7 +204,10 @@ class Phone(PiiRule):
     """Finds phone numbers: international numbers written with their '+' and country code
     (+44 20 7946 0958), Chinese mobile numbers (13812345678, 138-1234-5678, +86 138 1234 5678)
     and North American numbers with separators ((415) 555-2671). Bare runs of digits of other
-    lengths are not taken for phone numbers: in math and code they are everywhere."""
+    lengths are not taken for phone numbers: in math and code they are everywhere. Nor is a
+    number in a URL (a photo's id in flickr.com/photos/.../15282135291/), nor a bare run of 11
+    digits that a key other than a phone's names ("volume": 18685106753 in a tool's output):
+    a quantity or an id with a mobile number's shape."""
 
     code = "PII002"
     name = "phone-number"
@@ -216,14 +219,30 @@ class Phone(PiiRule):
     example = "An answer '请拨打13812345678联系我' fails: '1 phone number: 13*******78'."
     kind = "PHONE"
     noun = "phone number"
+    # what may stand before a number and decide it: a URL's separator, or a key and its colon
+    _CONTEXT = r"""(?:[/=?&#]|[A-Za-z_]{1,24}\.?[\\"']{0,3}\s*[:=]\s*[\\"']{0,3})"""
     pattern = (
-        r"(?-u:\B)\+[1-9][0-9]{0,3}(?:[ .-]?\(?[0-9]{1,5}\)?){1,6}"
+        rf"{_CONTEXT}?(?:(?-u:\B)\+[1-9][0-9]{{0,3}}(?:[ .-]?\(?[0-9]{{1,5}}\)?){{1,6}}"
         rf"|{_B}(?:86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{{4}}){{2}}{_B}"
-        rf"|(?:\([2-9][0-9]{{2}}\) ?|{_B}[2-9][0-9]{{2}}[ .-])[2-9][0-9]{{2}}[ .-][0-9]{{4}}{_B}"
+        rf"|(?:\([2-9][0-9]{{2}}\) ?|{_B}[2-9][0-9]{{2}}[ .-])[2-9][0-9]{{2}}[ .-][0-9]{{4}}{_B})"
     )
+    _KEYS = frozenset(
+        "phone telephone tel mobile cell cellphone contact call fax hotline number no whatsapp wechat sms".split()
+    )
+    _KEYED = re.compile(r"""([/=?&#])|([A-Za-z_]+)\.?[\\"']*\s*[:=]\s*[\\"']*""")
+
+    def find(self, texts: pl.Series) -> pl.DataFrame:
+        found = super().find(texts)
+        return found.with_columns(pl.col("match").str.replace(f"^{self._CONTEXT}", ""))
 
     def is_match(self, candidate: str) -> bool:
-        return validators.is_phone(candidate.rstrip(" .-"))
+        context = self._KEYED.match(candidate)
+        number = candidate[context.end() :] if context else candidate
+        if context and context.group(1):  # in a URL
+            return False
+        if context and number.isdigit() and context.group(2).lower() not in self._KEYS:
+            return False  # a bare run under a key that names something else
+        return validators.is_phone(number.rstrip(" .-"))
 
 
 class CardNumber(PiiRule):
