@@ -168,6 +168,12 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         ("Give advice on hydration.", "I cannot stress enough how important water is: drink 2 litres a day."),
         ("How was the concert?", "I can't tell you how happy I was to hear them play live again."),
         ("评价这本书。", "我不得不说，这本书的情节非常精彩，人物刻画细腻。"),
+        # an inability in a clause of place or condition is a fact of the answer, not a refusal
+        (
+            "Which sentence is against common sense? A: you can find a lion in the ocean.",
+            "Ocean is a place where we cannot find the lion. So, the answer is Sentence A.",
+        ),
+        ("What do you do when the key is lost?", "If we cannot find the key, we call a locksmith to open the door."),
         # a conclusion that the question's facts leave the answer open is an answer, not a refusal
         (
             "John is taller than Mark, Mark is taller than Susan, Susan is shorter than Lily. Is Lily taller than John?",
