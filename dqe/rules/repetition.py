@@ -14,6 +14,19 @@ PACK = "repetition"
 UNIT = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[\p{L}\p{N}_']+"
 _CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 _CJK_SPACE = r"([\p{Han}\p{Hiragana}\p{Katakana}]) "  # spaces joined into CJK n-grams, for messages
+# a list item's marker: "1. ", "2) ", "- ", "a) ": items that differ only in their numbers repeat
+_MARKER = r"^(?:[-*•+]|\d{1,3}[.)、]|[a-zA-Z][.)])\s+"
+
+
+def _lines_of(texts: pl.DataFrame) -> pl.DataFrame:
+    """Each line of each turn of ``texts`` (``_t``, ``text``), stripped, its list marker left out."""
+    return (
+        texts.select("_t", line=pl.col("text").str.split("\n"))
+        .explode("line")
+        .with_columns(pl.col("line").str.strip_chars().str.replace(_MARKER, ""))
+    )
+
+
 _WEIGHTS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5) * 5
 
 
@@ -122,13 +135,8 @@ class Repetition(RecordRule):
         return runs.with_columns(counted=counted).group_by("_t").agg(repeats=pl.col("counted").sum())
 
     def _lines(self, turns: pl.DataFrame) -> pl.DataFrame:
-        lines = (
-            turns.select("_t", line=pl.col("text").str.split("\n"))
-            .explode("line")
-            .with_columns(pl.col("line").str.strip_chars())
-            .filter(
-                (pl.col("line").str.len_chars() >= self.options.min_line_chars) & pl.col("line").str.contains(r"\p{L}")
-            )
+        lines = _lines_of(turns).filter(
+            (pl.col("line").str.len_chars() >= self.options.min_line_chars) & pl.col("line").str.contains(r"\p{L}")
         )
         return lines.group_by("_t").agg(lines=pl.len(), repeated=pl.len() - pl.col("line").n_unique())
 
@@ -201,13 +209,9 @@ class Repetition(RecordRule):
             .first()
             .select("_t", top_gram="g", gram_count="len")
         )
-        lines = (
-            texts.select("_t", line=pl.col("text").str.split("\n"))
-            .explode("line")
-            .with_columns(pl.col("line").str.strip_chars())
-        )
         top_line = (
-            lines.filter(pl.col("line").str.len_chars() >= o.min_line_chars)
+            _lines_of(texts)
+            .filter(pl.col("line").str.len_chars() >= o.min_line_chars)
             .group_by("_t", "line")
             .len()
             .sort("len", "line", descending=[True, False])

@@ -30,6 +30,14 @@ def test_repeated_lines_fail_even_when_short():
     }
 
 
+def test_list_items_that_differ_only_in_their_numbers_repeat():
+    answer = "\n".join(f"{i}. What is the forecast for the next few days?" for i in range(1, 9))
+    run = run_rule("DQ202", [qa(answer, "List conversation starters about the weather.")])
+    assert run.passed == [False]
+    assert "lines: 7 of 8 repeat (88%, limit 50%)" in run.evidence[0]
+    assert run.evidence[0].endswith('most repeated line "What is the forecast for the next few d…" x8')
+
+
 def test_an_earlier_assistant_turn_is_checked_too():
     record = {
         "conversations": [
