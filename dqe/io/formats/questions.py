@@ -1,6 +1,8 @@
 """Questions without answers: evaluation sets such as MT-Bench (``turns``, the user's turns of a
-conversation) or a JSONL of prompts (``prompt``, ``question`` or ``instruction`` alone). Read to
-be checked against (``--against``): as training data every record lacks its answer (DQ001)."""
+conversation), a JSONL of prompts (``prompt``, ``question`` or ``instruction`` alone) or
+function-calling sets such as BFCL, whose ``question`` is the user's messages, a list per turn.
+Read to be checked against (``--against``): as training data every record lacks its answer
+(DQ001)."""
 
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ class Questions(RecordFormat):
             asks = list(turns)
         else:
             key = next((k for k in _ASKS if k in obj), columns.prompt)
-            asks = [text_field(obj, key, required=True)]
+            asks = _messages(obj[key], key) if isinstance(obj.get(key), list) else [text_field(obj, key, required=True)]
         return Normalized(None, ["user"] * len(asks), asks, None, *metadata(obj, columns))
 
     def denormalize(self, record: Record, columns: Columns, tags: Tags) -> dict[str, Any]:
@@ -48,6 +50,27 @@ class Questions(RecordFormat):
 
     def owned_keys(self, columns: Columns, tags: Tags) -> set[str]:
         return {TURNS, *_ASKS}
+
+
+def _messages(value: list[Any], key: str) -> list[str]:
+    """The user's turns of a question written as messages: strings, messages with a role and
+    content, or BFCL's list of them per turn ([[{"role": "user", "content": ...}], ...])."""
+    asks = []
+    for item in value:
+        for message in item if isinstance(item, list) else [item]:
+            if isinstance(message, str):
+                asks.append(message)
+            elif isinstance(message, dict) and isinstance(message.get("content"), str):
+                if message.get("role", "user") == "user":
+                    asks.append(message["content"])
+            else:
+                raise RecordError(
+                    f"field '{key}' must be a string, or the user's turns: strings or messages with a role "
+                    f"and a string content, got {type(message).__name__}"
+                )
+    if not asks:
+        raise RecordError(f"field '{key}' holds no user turn")
+    return asks
 
 
 @hookimpl

@@ -275,6 +275,29 @@ def test_questions_alone_are_read_as_user_turns():
     assert not Questions().detect({"turns": [{"role": "user"}]}, C, T)
 
 
+def test_function_calling_questions_are_read_as_the_users_messages():
+    """BFCL: ``question`` is a list of turns, each a list of messages; the function schemas are metadata."""
+    bfcl = {
+        "id": "multi_turn_base_0",
+        "question": [
+            [{"role": "user", "content": "Move 'final_report.pdf' into the 'temp' folder."}],
+            [],
+            [{"role": "system", "content": "The user is in /home."}, {"role": "user", "content": "Now list it."}],
+        ],
+        "function": [{"name": "mv", "parameters": {}}],
+    }
+    assert Questions().detect(bfcl, C, T)
+    n = Questions().normalize(bfcl, C, T)
+    assert (n.roles, n.contents) == (
+        ["user", "user"],
+        ["Move 'final_report.pdf' into the 'temp' folder.", "Now list it."],
+    )
+    with pytest.raises(RecordError, match="field 'question' must be a string, or the user's turns"):
+        Questions().normalize({"question": [[{"role": "user", "content": 3}]]}, C, T)
+    with pytest.raises(RecordError, match="field 'question' holds no user turn"):
+        Questions().normalize({"question": [[]]}, C, T)
+
+
 # -- preference data (LLaMA-Factory's ranking sets): the chosen answer is checked ------------
 
 
