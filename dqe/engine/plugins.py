@@ -60,7 +60,7 @@ BUILTIN_PLUGINS = (
     "dqe.rules.generator_artefact",
     "dqe.rules.broken_markup",
     "dqe.rules.fill_in_slot",
-    "dqe.rules.echo",
+    "dqe.rules.copied_prompt",
     "dqe.rules.language_allowed",
     "dqe.rules.language_mismatch",
     "dqe.rules.duplicates",

@@ -30,7 +30,7 @@ CODES: dict[str, Code] = {
     "DQ205": Code("generator-artefact", "dqe/rules/generator_artefact.py", "artefacts"),
     "DQ206": Code("broken-markup", "dqe/rules/broken_markup.py", "markup"),
     "DQ207": Code("fill-in-slot", "dqe/rules/fill_in_slot.py", "fill-in"),
-    "DQ208": Code("echo", "dqe/rules/echo.py", "echo"),
+    "DQ208": Code("copied-prompt", "dqe/rules/copied_prompt.py", "copied-prompt"),
     "DQ301": Code("language-allowed", "dqe/rules/language_allowed.py", "language"),
     "DQ302": Code("language-mismatch", "dqe/rules/language_mismatch.py", "language"),
     "DQ401": Code("exact-duplicate", "dqe/rules/duplicates.py", None),

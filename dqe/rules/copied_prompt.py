@@ -1,4 +1,4 @@
-"""DQ208 echo: an answer that hands back the question, or the text it gave, unchanged."""
+"""DQ208 copied-prompt: an answer that hands back the question, or the text it gave, unchanged."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from pydantic import Field
 
 from dqe import RecordRule, RuleOptions, hookimpl, marker_pattern, turn_name, turn_texts, worst_exchange
 
-PACK = "echo"
+PACK = "copied-prompt"
 # a word, or a CJK character: what min-words counts
 _WORD = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[\p{L}\p{N}_']+"
 
 
-class EchoOptions(RuleOptions):
+class CopiedPromptOptions(RuleOptions):
     min_words: int = Field(
         3,
         ge=1,
@@ -20,17 +20,17 @@ class EchoOptions(RuleOptions):
     )
 
 
-class Echo(RecordRule):
+class CopiedPrompt(RecordRule):
     """Compares every assistant turn with the user turn it answers: an answer that is that turn
     word for word, or the text the question gave after its first line (Alpaca's `input`: "Summarize
     this article.\\n<article>" answered with the article), says nothing new. Whitespace at either end
     aside, the texts must be the same: an answer that only fixes case or indentation has changed
     something. A question that asks for a correction, a sorting or a pick (the `unchanged`
-    patterns of the `echo` rule pack: "correct", "proofread", "sort", "extract", "改正") may be
+    patterns of the `copied-prompt` rule pack: "correct", "proofread", "sort", "extract", "改正") may be
     answered by its text unchanged, when nothing needed changing, and passes."""
 
     code = "DQ208"
-    name = "echo"
+    name = "copied-prompt"
     summary = "an answer that repeats the question, or the text it gave, word for word"
     why = (
         "A generator that fails copies its input: 'List courses like this one: Bitcoin and "
@@ -42,7 +42,7 @@ class Echo(RecordRule):
         'heart rate.", "output": "A study found that light during sleep raises the heart rate."} fails: '
         "'answer repeats the question's text word for word'."
     )
-    Options = EchoOptions
+    Options = CopiedPromptOptions
 
     def __init__(self, options, context):
         super().__init__(options, context)
@@ -55,15 +55,15 @@ class Echo(RecordRule):
         parts = question.str.splitn("\n", 2)
         given = parts.struct.field("field_1").str.strip_chars()
         whole, text = answer == question, given.is_not_null() & (given != "") & (answer == given)
-        echoes = turns.filter(
+        copies = turns.filter(
             (whole | text) & (answer.str.count_matches(_WORD) >= self.options.min_words)  # type: ignore[attr-defined]
         )
         if self.unchanged is not None:
             # what the question asks: its first line when the answer is the text given after it
             asked = pl.when(whole).then(question).otherwise(parts.struct.field("field_0"))
-            echoes = echoes.filter(~asked.str.contains(self.unchanged))
+            copies = copies.filter(~asked.str.contains(self.unchanged))
         what = pl.when(whole).then(pl.lit("the question")).otherwise(pl.lit("the question's text"))
-        judged = echoes.select(
+        judged = copies.select(
             "_r",
             "turn",
             passed=pl.lit(False),
@@ -80,4 +80,4 @@ class Echo(RecordRule):
 
 @hookimpl
 def dqe_register_rules(register):
-    register(Echo)
+    register(CopiedPrompt)

@@ -1,4 +1,4 @@
-"""DQ208 echo: answers that hand back the question or the text it gave fail; corrections that
+"""DQ208 copied-prompt: answers that hand back the question or the text it gave fail; corrections that
 needed none, picks, labels and answers that change case or spacing pass."""
 
 from __future__ import annotations
