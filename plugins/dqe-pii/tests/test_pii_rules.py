@@ -81,11 +81,15 @@ def test_numbers_of_a_mobile_numbers_shape_in_urls_and_under_other_keys_pass():
             record(answer="Mobile: 13812345678"),
             record(answer="Our office: (415) 555-2671."),
             record(answer="Call me at 13812345678 tonight."),
+            record(answer="Invalid addresses: 123.456.789.0123 and 10.0.0.1.1"),
+            record(answer="Call 1.800.253.1234 toll-free."),
         ],
     )
     assert_findings(
-        run, {3: "1 phone number: 13*******78", 4: "1 phone number: 13*******78", 5: "phone number", 6: "phone number"}
-    )
+        run,
+        {3: "1 phone number: 13*******78", 4: "1 phone number: 13*******78", 5: "phone number", 6: "phone number",
+         8: "phone number"},
+    )  # fmt: skip
 
 
 def test_phone_numbers_in_math_pass():
