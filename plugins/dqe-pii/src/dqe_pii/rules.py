@@ -229,7 +229,23 @@ class Phone(PiiRule):
         rf"|(?:\([2-9][0-9]{{2}}\) ?|{_B}[2-9][0-9]{{2}}[ .-])[2-9][0-9]{{2}}[ .-][0-9]{{4}}{_B})"
     )
     _KEYS = frozenset(
-        "phone telephone tel mobile cell cellphone contact call fax hotline number no whatsapp wechat sms".split()
+        [
+            "phone",
+            "telephone",
+            "tel",
+            "mobile",
+            "cell",
+            "cellphone",
+            "contact",
+            "call",
+            "fax",
+            "hotline",
+            "number",
+            "no",
+            "whatsapp",
+            "wechat",
+            "sms",
+        ]
     )
     _KEYED = re.compile(r"""([/=?&#])|([A-Za-z_]+)\.?[\\"']*\s*[:=]\s*[\\"']*""")
 
