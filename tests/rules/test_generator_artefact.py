@@ -105,7 +105,10 @@ def test_prose_findings_say_why_the_turn_is_prose():
         ("What's my login?", "Your username is john_doe, as shown in your profile."),
         ("Name a hashtag for a beach photo.", "#beach_vibes or #summer_days work well."),
         # the operations of a data structure are identifiers: talk about code
-        ("is queue an ADT or a data structure", "A queue defines enqueue, dequeue, is_empty (check if it is empty) and size."),
+        (
+            "is queue an ADT or a data structure",
+            "A queue defines enqueue, dequeue, is_empty (check if it is empty) and size.",
+        ),
         # a bracketed heading that names no assistant or answer, or a Markdown link, is no label
         ("Write a song.", "[Verse 1]\nThe sun goes down on the bay."),
         ("What is AI?", "[AI](https://en.wikipedia.org/wiki/AI) is the study of machines that learn."),
