@@ -272,6 +272,12 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         # professions, identities and quotes
         ("What do you do?", "As an AI engineer, I built recommendation systems for five years."),
         ("Who are you?", "As a language model, I go by the name Vicuna and was trained by LMSYS."),
+        # set beside another assistant, it speaks of what it is
+        (
+            "Are you as capable as ChatGPT?",
+            "As an AI language model, I am not capable of self-awareness, but I was trained on a vast amount of data.",
+        ),
+        ("你和ChatGPT相比有什么不同？", "我是一个AI语言模型，无法访问互联网，但我的训练数据覆盖了很多领域。"),
         ("介绍一位医生。", "作为一名医生，他有责任为病人提供专业建议。"),
         ("How do you say 'I am sorry' in German?", "'I am sorry' in German is 'Es tut mir leid'."),
         ("Translate to Chinese: I cannot help you with that.", "我无法帮你做那件事。"),
