@@ -94,6 +94,9 @@ _CHARS_PER_WORD = 12
 # Words a text detected again needs for its plausible languages to count (two words are enough
 # to say "not Chinese"); a label needs the pack's min_words.
 _PLAUSIBLE_WORDS = 2
+# Kinds of Latin letter a text in Latin letters alone, detected again, needs to be in a language
+# at all: ASCII art (".oooooo") and laughter ("hahaha") score as Somali or Hausa on two letters.
+_LETTER_KINDS = 5
 
 # What ``prose`` removes. Character classes are ASCII where Python's \w would run into Chinese.
 _ID = r"[A-Za-z_][A-Za-z0-9_.]*"
@@ -709,7 +712,12 @@ class Language(Feature):
         language leads by ``_DECISIVE_AGAIN`` nats, words counted."""
         cleaned = prose(texts, self.pack.detection.min_words, quotes)
         found = self.identifier.identify(cleaned, replay=False, decisive=_DECISIVE_AGAIN)
-        return self._decide(found, cleaned, words(cleaned).to_numpy())
+        decided = self._decide(found, cleaned, words(cleaned).to_numpy())
+        kinds = cleaned.str.to_lowercase().str.extract_all(r"\p{Latin}").list.n_unique()
+        latin = ~cleaned.str.contains(r"[\p{L}&&\P{Latin}]")
+        few = np.flatnonzero((latin & (kinds < _LETTER_KINDS)).to_numpy())
+        decided.language[few], decided.plausible[few] = UND, 0
+        return decided
 
     def _anchor(self, owner: np.ndarray, found: _Decided, differ: np.ndarray) -> None:
         """In the records whose turns' best languages differ, label each determined turn with the

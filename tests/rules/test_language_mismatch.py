@@ -42,6 +42,11 @@ from tests.support import REAL_FILES, real
             None,
         ),
         ("计算 2 + 3。", "5", None),
+        # ASCII art and laughter: a letter or two repeated is no language
+        ("Make ASCII art of a cat", ".oooooo\noo .\n.oo\n.oooooo", None),
+        ("Tell me a joke about cats.", "Hahahaha hahaha hahahaha", None),
+        ("Say hello in Chinese.", "你好。", None),
+        ("How are you today?", "我很好，谢谢。", "question en, answer zh"),
         ("用Python写一个加法函数。", "```python\ndef add(a, b):\n    return a + b\n```", None),
         ("用Python写一个加法函数。", "def add(a, b):\n    # add two numbers\n    return a + b", None),
         # a docstring, a block comment and a decorator are code's own, fenced or not
