@@ -44,6 +44,7 @@ JUDGED_TURNS: dict[str, frozenset[str] | None] = {
     "DQ205": TEXT,
     "DQ206": TEXT,
     "DQ207": ANSWER,
+    "DQ208": ANSWER,
     "DQ302": ANSWER,
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
