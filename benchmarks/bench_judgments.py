@@ -44,7 +44,20 @@ ROOT = Path(__file__).resolve().parent.parent
 JUDGMENTS = ROOT / "benchmarks" / "judgments"
 DATA = ROOT.parent / "shared" / "data"
 
-RECORD_RULES = ("DQ001", "DQ002", "DQ101", "DQ102", "DQ201", "DQ202", "DQ203", "DQ204", "DQ205", "DQ206", "DQ207", "DQ208")
+RECORD_RULES = (
+    "DQ001",
+    "DQ002",
+    "DQ101",
+    "DQ102",
+    "DQ201",
+    "DQ202",
+    "DQ203",
+    "DQ204",
+    "DQ205",
+    "DQ206",
+    "DQ207",
+    "DQ208",
+)
 RECORD_RULES += ("DQ302",)
 DUPLICATE_RULES = ("DQ401", "DQ402")
 GROUPS = ("all", "random", "enriched", "handwritten")

@@ -28,6 +28,8 @@ BOUNDS = ("min-question-tokens", "max-question-tokens", "min-answer-tokens", "ma
 # declared in the prompt (``wikipedia(query)``), the tool does the work and the answer may be short.
 _CALL = r"[A-Za-z_][A-Za-z0-9_.]*\("
 _CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
+# A word, or a CJK character: what the cut pack's min-words counts
+_WORDS = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[\p{L}\p{N}_']+"
 # A first line longer than this is a passage, not a request, when the pack does not say.
 _PASSAGE_CHARS = 300
 # The last sentence of a question is looked for in this many of its last characters.
@@ -190,6 +192,27 @@ def load_request(pack: dict, pack_name: str = "length") -> Request:
     return Request(chars, marker_pattern(pack, "request", "material", pack_name))
 
 
+class Cut(NamedTuple):
+    """The pack's ``[cut]`` table: how an answer cut off mid-sentence ends."""
+
+    min_words: int
+    words: str  # the words no sentence ends on, as one pattern anchored at the end of the text
+
+
+def load_cut(pack: dict, pack_name: str = "length") -> Cut | None:
+    """The pack's ``[cut]`` table, or None when the pack has none or lists no word."""
+    if "cut" not in pack:
+        return None
+    words = marker_pattern(pack, "cut", "words", pack_name)
+    if words is None:
+        return None
+    least = pack_value(pack, "cut.min-words", pack_name, int)
+    if least < 1:
+        raise ConfigError(f"rule pack '{pack_name}': 'cut.min-words' must be a whole number >= 1, got {least!r}")
+    # as written: the pack's patterns are case-insensitive, a last word is judged as it stands
+    return Cut(least, "(?-i:" + words.removeprefix("(?i)") + r")\s*\z")
+
+
 def unquoted(text: pl.Expr) -> pl.Expr:
     """``text`` with its quoted passages of more than one word replaced by an empty quote."""
     return text.str.replace_all(_QUOTED, '""')
@@ -255,7 +278,9 @@ class LengthBounds(RecordRule):
     declares) may be short whatever was asked: the tool did the work. An answer that is an option
     the question lists, in any layout ("B. 检查结果", "(3). 不够信息", "He is careless ." among
     bullets, "yes" among "- yes / - no"), was picked, not written, and is never too short; a
-    one-line answer that stops at a colon ("Here is the list:") announces what it does not give.
+    one-line answer that stops at a colon ("Here is the list:") announces what it does not give,
+    and an answer whose last line of prose ends on a word no sentence ends on ("... a reminder of
+    the importance of", "...以及"; the `[cut]` table of the pack) was cut off mid-sentence.
     An opening question of a few words that asks nothing and is cut out of other text ("B) Nile
     River", "隐喻 / 不是") or only repeated by its answer is a fragment; a bare term ("友谊") is a
     topic. A question has no maximum unless one is configured: its length is its material, and
@@ -286,6 +311,7 @@ class LengthBounds(RecordRule):
         self.fragment = load_fragment(pack)
         self.size = load_size(pack)
         self.shape = load_request(pack)
+        self.cut = load_cut(pack)
 
     def _asked(self, text: str = "_request") -> pl.Expr:
         """The fewest answer tokens a length asked for in ``text`` needs ("a 500-word essay":
@@ -489,6 +515,7 @@ class LengthBounds(RecordRule):
             & pl.col("answer").str.contains(r"[:：]\s*\z")  # an end-anchored pattern is read from the end: cheap
             & ~pl.col("answer").str.strip_chars().str.contains("\n", literal=True)
         ).fill_null(False)
+        flags["_answer_stops"] = self._stops()
         frame = frame.with_columns(self._fragments(frame)).with_columns(**flags)
         # an answer that is one of the question's options was picked ("B. 检查结果" to a passage
         # whose "why" made it an explanation task): never too short; read only where it is short
@@ -501,9 +528,11 @@ class LengthBounds(RecordRule):
                 .drop("_k")
             )
         scores.append(pl.when(pl.col("_fragment")).then(pl.lit(0.5)).otherwise(pl.lit(1.0)))
-        scores.append(pl.when(pl.col("_answer_cut")).then(pl.lit(0.5)).otherwise(pl.lit(1.0)))
+        scores.append(pl.when(pl.col("_answer_cut") | pl.col("_answer_stops")).then(pl.lit(0.5)).otherwise(pl.lit(1.0)))
         question_at_fault = pl.col("_fragment") | pl.col("_question_short") | pl.col("_question_long")
-        answer_at_fault = pl.col("_answer_short") | pl.col("_answer_long") | pl.col("_answer_cut")
+        answer_at_fault = (
+            pl.col("_answer_short") | pl.col("_answer_long") | pl.col("_answer_cut") | pl.col("_answer_stops")
+        )
         judged = frame.with_columns(
             score=pl.min_horizontal(scores).cast(pl.Float64),
             passed=~(question_at_fault | answer_at_fault),
@@ -515,6 +544,22 @@ class LengthBounds(RecordRule):
         )
         judged = judged.select("_r", "turn", "passed", "score").join(failing, on=["_r", "turn"], how="left")
         return worst_exchange(batch, judged)
+
+    def _stops(self) -> pl.Expr:
+        """Whether the answer was cut off mid-sentence (the pack's ``[cut]``): its last line is
+        prose of ``min-words`` words or more (no list item, heading, table row or formula), outside
+        code, that ends on a word no sentence ends on."""
+        if self.cut is None:
+            return pl.lit(False)
+        answer = pl.col("answer")
+        last = answer.str.strip_chars().str.extract(r"([^\n]*)\z", 1)
+        return (
+            ~pl.col("tool")
+            & answer.str.contains(self.cut.words)  # an end-anchored pattern is read from the end: cheap
+            & (last.str.count_matches(_WORDS) >= self.cut.min_words)
+            & ~last.str.contains(r"^\s*([-*•+#|>]|[0-9]{1,3}[.)、])|=")  # a list item, heading, table row or formula
+            & (answer.str.count_matches("```", literal=True) % 2 == 0)
+        ).fill_null(False)
 
     @staticmethod
     def _message() -> pl.Expr:
@@ -543,8 +588,17 @@ class LengthBounds(RecordRule):
         )
         parts[0] = pl.when(pl.col("_fragment")).then(fragment).otherwise(parts[0])
         cut = pl.format("answer has {} tokens and stops at a colon: it announces what it does not give", "a_tokens")
+        stops = pl.format(
+            'answer stops mid-sentence ("{}"): it was cut off',
+            pl.col("answer").str.strip_chars().str.extract(r"((?:\S+\s+){0,4}\S+)\z", 1).str.slice(-40),
+        )
         parts[1] = (
-            pl.when(pl.col("_answer_short") | pl.col("_answer_long")).then(parts[1]).when("_answer_cut").then(cut)
+            pl.when(pl.col("_answer_short") | pl.col("_answer_long"))
+            .then(parts[1])
+            .when("_answer_cut")
+            .then(cut)
+            .when("_answer_stops")
+            .then(stops)
         )
         return pl.concat_str(parts, separator="; ", ignore_nulls=True)
 

@@ -75,10 +75,13 @@ def test_options_are_checked():
 @pytest.mark.parametrize("name", sorted(REAL_FILES))
 def test_real_files(name):
     # Read: every answer fits its task; the Chinese demo's bare topics ("友谊", "温室效应") are
-    # topic prompts, but one instruction is two words cut out of a list ("隐喻 / 不是").
+    # topic prompts, but one instruction is two words cut out of a list ("隐喻 / 不是"), and the
+    # English demo's article on the Resplendent Quetzal stops mid-sentence.
     found = failures(real(name), "DQ102")
     if name == "llamafactory_alpaca_zh_demo.json":
         assert list(found.values()) == ["question is a fragment: 2 word(s), no request"]
+    elif name == "llamafactory_alpaca_en_demo.json":
+        assert list(found.values()) == ['answer stops mid-sentence ("reminder of the importance of"): it was cut off']
     else:
         assert found == {}
 
@@ -391,6 +394,29 @@ def test_an_answer_that_stops_at_a_colon_announces_what_it_does_not_give():
         "DQ102",
     )
     assert found == {0: "answer has 7 tokens and stops at a colon: it announces what it does not give"}
+
+
+def test_an_answer_cut_off_mid_sentence_fails_and_ends_that_are_meant_pass():
+    article = "Write an article about the Resplendent Quetzal."
+    found = failures(
+        [
+            qa(article, "The quetzal lived in cloud forests. Its memory serves as a reminder of the importance of"),
+            qa("写一段话介绍北京。", "北京是中国的首都，有着三千多年的悠久历史以及"),
+            qa("Explain the code.", "```python\nprint(1)\n```\nThis code prints the number one and then the"),
+            # ends that are meant: a reversed sentence, a poem's line, a list item, a formula, code
+            qa("Reverse the words of the sentence.", "Reversed: dog lazy the over jumped fox brown quick The"),
+            qa("Write a poem about the sea.", "The waves roll in and out\nA world where we would all be one"),
+            qa("List things to pack.", "Pack these:\n- a warm coat and\n- shoes for the beach and"),
+            qa("Give the formula for the sequence.", "It adds 9 each time, where a_1 = 5 and a_n = an"),
+            qa("Write a loop.", "```python\nfor word in the_words_of\n"),
+        ],
+        "DQ102",
+    )
+    assert found == {
+        0: 'answer stops mid-sentence ("reminder of the importance of"): it was cut off',
+        1: 'answer stops mid-sentence ("北京是中国的首都，有着三千多年的悠久历史以及"): it was cut off',
+        2: 'answer stops mid-sentence ("number one and then the"): it was cut off',
+    }
 
 
 def test_chinese_explanations_and_paragraphs_asked():

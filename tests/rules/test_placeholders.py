@@ -78,7 +78,10 @@ def test_placeholders_fail_naming_their_turn(item, message, turn):
         ("Generate an HTML page listing the users.", "<ul>{% for u in users %}<li>{{ u.name }}</li>{% endfor %}</ul>"),
         # a credential a code sample must leave to its reader
         ("Fetch the weather for a city.", "url = f'https://api.example.org/weather?q={city}&appid=<YOUR_API_KEY>'"),
-        ("Write a Discord bot.", 'Replace "YOUR_API_ID" and "YOUR_APP_SECRET" with your own Discord API ID and secret.'),
+        (
+            "Write a Discord bot.",
+            'Replace "YOUR_API_ID" and "YOUR_APP_SECRET" with your own Discord API ID and secret.',
+        ),
         # a template page by its syntax (a filter, a directive), pasted without a fence: variables, not slots
         (
             "Store this code, do nothing with it.\n| Note | Amount |\n| --- | --- |\n"
