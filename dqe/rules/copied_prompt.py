@@ -9,6 +9,7 @@ from dqe import RecordRule, RuleOptions, hookimpl, marker_pattern, turn_name, tu
 
 PACK = "copied-prompt"
 # a word, or a CJK character: what min-words counts
+_SPACE = 64  # bytes of whitespace a copy may carry at its ends beyond the question's
 _WORD = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[\p{L}\p{N}_']+"
 
 
@@ -49,7 +50,12 @@ class CopiedPrompt(RecordRule):
         self.unchanged = marker_pattern(context.pack(PACK), "unchanged", "patterns", PACK)
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
-        turns = turn_texts(batch).filter(pl.col("role") == "assistant")
+        # a copy is no longer than what it copies, whitespace at its ends aside: only those
+        # answers are compared (cheap)
+        turns = turn_texts(batch).filter(
+            (pl.col("role") == "assistant")
+            & (pl.col("text").str.len_bytes() <= pl.col("question").str.len_bytes() + _SPACE)
+        )
         answer = pl.col("text").str.strip_chars()
         question = pl.col("question").str.strip_chars()
         parts = question.str.splitn("\n", 2)
