@@ -27,7 +27,7 @@ from tests.support import REAL_FILES, failures, real
         (
             "Design a skill assessment questionnaire for R.",
             "",
-            "Design a skill assessment questionnaire for R.",
+            "Design a skill assessment questionnaire for R.\n\n",
             "answer repeats the question word for word",
         ),
         (
