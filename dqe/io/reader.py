@@ -164,6 +164,13 @@ class Reader:
                     "LLaMA-Factory's dataset_info.json or a Hugging Face datasets folder's dataset_info.json and "
                     f"state.json; leave it out with --exclude {Path(info.path).name} (or exclude = [...] in the config)"
                 )
+            if len(sample) == 1 and len(objects) == 1 and (wrapped := _wrapped_records(objects[0])):
+                key, n = wrapped
+                raise InputError(
+                    f"{info.path}: one JSON object whose '{key}' holds a list of {n} object{'s' if n != 1 else ''}; dqe reads records "
+                    "from a JSON array, JSON Lines or Parquet: write the list out first "
+                    f"(jq '.{key}' {Path(info.path).name} > records.json)"
+                )
             raise InputError(
                 f"{info.path}: unknown record format (keys seen: {keys}); expected one of "
                 f"{', '.join(self.formats)}: map your field names with [tool.dqe.columns] "
@@ -278,6 +285,15 @@ def _describes_data(obj: dict[str, Any]) -> bool:
     features = obj.get("features")
     hf_features = isinstance(features, dict) and any(isinstance(f, dict) and "_type" in f for f in features.values())
     return keys == {"splits"} or named_objects or "_data_files" in keys or hf_features
+
+
+def _wrapped_records(obj: dict[str, Any]) -> tuple[str, int] | None:
+    """The key and length of the list of objects one JSON object wraps its records in
+    (``{"data": [{...}, ...]}``, ``{"version": 2, "train": [...]}``), or None: the first such list."""
+    for key, value in obj.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            return key, len(value)
+    return None
 
 
 def _size(source: Any) -> int | None:

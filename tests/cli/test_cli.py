@@ -86,6 +86,14 @@ def test_unrecognised_records_exit_2_with_a_hint(write_jsonl):
     assert code == 2 and "unknown record format (keys seen: bar, foo)" in out
 
 
+def test_records_wrapped_in_one_object_exit_2_saying_where_they_are(tmp_path):
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps({"version": "1.1", "data": [{"instruction": "Say hi.", "output": "Hi!"}] * 2}, indent=2))
+    code, out = run("check", path)
+    assert code == 2 and "one JSON object whose 'data' holds a list of 2 objects" in out
+    assert "(jq '.data' squad.json > records.json)" in out
+
+
 def test_json_report_follows_the_contract(write_jsonl, tmp_path):
     out_file = tmp_path / "report.json"
     code, _ = run("check", write_jsonl([GOOD, EMPTY_ANSWER, "{broken"]), "--format", "json", "-o", out_file)
