@@ -8,8 +8,8 @@ from pydantic import Field
 from dqe import RecordRule, RuleOptions, hookimpl, marker_pattern, turn_name, turn_texts, worst_exchange
 
 PACK = "copied-prompt"
-# a word, or a CJK character: what min-words counts
 _SPACE = 64  # bytes of whitespace a copy may carry at its ends beyond the question's
+# a word, or a CJK character: what min-words counts
 _WORD = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[\p{L}\p{N}_']+"
 
 

@@ -16,6 +16,7 @@ _CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 _CJK_SPACE = r"([\p{Han}\p{Hiragana}\p{Katakana}]) "  # spaces joined into CJK n-grams, for messages
 # a list item's marker: "1. ", "2) ", "- ", "a) ": items that differ only in their numbers repeat
 _MARKER = r"^(?:[-*•+]|\d{1,3}[.)、]|[a-zA-Z][.)])\s+"
+_WEIGHTS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5) * 5
 
 
 def _lines_of(texts: pl.DataFrame) -> pl.DataFrame:
@@ -25,9 +26,6 @@ def _lines_of(texts: pl.DataFrame) -> pl.DataFrame:
         .explode("line")
         .with_columns(pl.col("line").str.strip_chars().str.replace(_MARKER, ""))
     )
-
-
-_WEIGHTS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5) * 5
 
 
 class RepetitionOptions(RuleOptions):
