@@ -63,6 +63,8 @@ def test_an_answer_that_hands_back_the_question_or_its_text_fails(question, give
         ),
         ("Which sentence is correct?", "She goes home every day.", "She goes home every day."),
         ("改正下面句子中的错别字。", "我今天很高兴。", "我今天很高兴。"),
+        # asked to give the text back
+        ("Type the following sentence.", "The quick brown fox jumps.", "The quick brown fox jumps."),
         # a change of case or spacing is a change
         ("Capitalize each word in the sentence.", "i love watching the sunrise", "I Love Watching The Sunrise"),
         ("Fix the indentation.", "def f():\nreturn 1", "def f():\n    return 1"),
