@@ -18,6 +18,7 @@ from dqe.cli.options import (
     overrides_of,
     progress_bar,
     reading_options,
+    start_up,
     stdout_to_stderr,
     write_outputs,
 )
@@ -79,16 +80,17 @@ def check(
     **kw: Any,
 ) -> None:
     """Check instruction data (JSON, JSONL, Parquet; Alpaca, ShareGPT, OpenAI messages)."""
-    from dqe.api import guard_outputs, make_engine
-    from dqe.report.model import build_report
-    from dqe.report.render import prepare, render
-
     color = output is None and fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     with stdout_to_stderr():  # what plugin code prints must not mix into the report on stdout
         # Config, plugins, renderers and output paths are checked before the run, so a mistake costs no check.
-        engine = make_engine(config, (), disable_plugins, overrides_of(kw))
-        for name in (fmt, "html") if html_path is not None else (fmt,):
-            prepare(engine.registry, name)
+        with start_up():
+            from dqe.api import guard_outputs, make_engine
+            from dqe.report.model import build_report
+            from dqe.report.render import prepare, render
+
+            engine = make_engine(config, (), disable_plugins, overrides_of(kw))
+            for name in (fmt, "html") if html_path is not None else (fmt,):
+                prepare(engine.registry, name)
         written = {name: path for name, path in (("-o/--output", output), ("--html", html_path)) if path is not None}
         inputs = guard_outputs(engine, list(paths), written)
         with progress_bar(progress) as heard:
@@ -188,10 +190,11 @@ def filter_(
     **kw: Any,
 ) -> None:
     """Split data into passed and rejected records; every input record lands in exactly one."""
-    from dqe.api import filter as run_filter
-    from dqe.io.inputs import ANNOTATION
-    from dqe.report.render.common import gate_sentence
-    from dqe.report.render.text import summary_line
+    with start_up():
+        from dqe.api import filter as run_filter
+        from dqe.io.inputs import ANNOTATION
+        from dqe.report.render.common import gate_sentence
+        from dqe.report.render.text import summary_line
 
     overrides = {**overrides_of(kw), "balance": balance, "max_records": max_records}
     with progress_bar(progress) as heard, stdout_to_stderr():  # plugins print to stderr
@@ -246,7 +249,8 @@ def convert(
 
     Exit 0 when every record was written; 1 when some could not be (each named on stderr, none
     written in its place); 2 on a usage, config or input error."""
-    from dqe.api import convert as run_convert
+    with start_up():
+        from dqe.api import convert as run_convert
 
     with stdout_to_stderr():  # plugins print to stderr
         result = run_convert(list(paths), to, output, config, disable_plugins=disable_plugins, **overrides_of(kw))
