@@ -9,11 +9,17 @@ field always wins over any classifier.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import hashlib
+import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
 
+from dqe import diskcache
 from dqe.errors import ConfigError, PluginError
 
 if TYPE_CHECKING:
@@ -173,8 +179,21 @@ def regex_union(patterns: list[str], where: str) -> str | None:
     that a bad pattern is an error naming its pack key, not a failure mid-run.
 
     Match it against lower-cased text: the patterns are lower-cased (``fold_case``), and
-    ``\\b`` is an ASCII word boundary (``ascii_boundaries``).
+    ``\\b`` is an ASCII word boundary (``ascii_boundaries``). Unions made before, in this
+    process or an earlier run, are looked up: a check's set-up asks for 292 unions of 10,784
+    terms, 172 of them distinct, and making them cost 65 ms of a small check.
     """
+    if not patterns:
+        return None
+    made = _unions()
+    key = _union_key(patterns)
+    union = made.get(key)
+    if union is None:
+        union = made[key] = _checked_union(patterns, where)
+    return union
+
+
+def _checked_union(patterns: list[str], where: str) -> str:
     from dqe.engine.patterns import first_invalid
 
     bad = first_invalid(patterns)
@@ -183,9 +202,42 @@ def regex_union(patterns: list[str], where: str) -> str | None:
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         reason = next((line for line in lines if line.startswith("error:")), lines[0] if lines else "")
         raise ConfigError(f"{where}[{i}]: invalid regular expression {patterns[i]!r}: {reason}") from None
-    if not patterns:
-        return None
     return "|".join(f"(?:{ascii_boundaries(fold_case(p))})" for p in patterns)
+
+
+_UNIONS: dict[str, str] | None = None  # union by the digest of its patterns (this process and earlier runs)
+
+
+def _union_key(patterns: list[str]) -> str:
+    text = "\0".join(patterns).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
+
+
+def _unions_cache_key() -> str:
+    """The unions are kept by the polars version that checked their patterns and the code that
+    makes them (this module)."""
+    import polars as pl
+
+    return f"{pl.__version__} {hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16).hexdigest()}"
+
+
+def _unions() -> dict[str, str]:
+    global _UNIONS
+    if _UNIONS is None:
+        _UNIONS = {}
+        key = _unions_cache_key()
+        cached = diskcache.load("unions", key)
+        if cached:
+            with contextlib.suppress(ValueError, TypeError):  # a broken write: made again
+                _UNIONS.update(json.loads(cached))
+        atexit.register(_save_unions, key, len(_UNIONS))  # once, when the process ends
+    return _UNIONS
+
+
+def _save_unions(key: str, loaded: int) -> None:
+    """Keep the unions this process made for the next run, when it made new ones."""
+    if _UNIONS is not None and len(_UNIONS) > loaded:
+        diskcache.store("unions", key, json.dumps(_UNIONS).encode())
 
 
 def labelled(
