@@ -68,7 +68,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dqe import Feature, without_code
+from dqe import Feature, check_regex, without_code
 from dqe.errors import ConfigError
 from dqe.features.langid import (
     DECISIVE,
@@ -273,11 +273,14 @@ def load_pack(data: dict[str, Any]) -> LanguagePack:
     for what, patterns in lists:
         for pattern in patterns:
             try:
-                pl.Series([""]).str.contains(pattern)
-            except pl.exceptions.PolarsError as exc:
-                raise ConfigError(
-                    f"rule pack '{PACK}': {what} {pattern!r} is not a valid regular expression ({exc})"
-                ) from None
+                check_regex(pattern, what)  # a pattern checked in an earlier run is not compiled again
+            except ConfigError:
+                try:
+                    pl.Series([""]).str.contains(pattern)
+                except pl.exceptions.PolarsError as exc:
+                    raise ConfigError(
+                        f"rule pack '{PACK}': {what} {pattern!r} is not a valid regular expression ({exc})"
+                    ) from None
     unknown = sorted({code for code in pack.names.values() if normalize_code(code) not in known_languages()})
     if unknown:
         raise ConfigError(f"rule pack '{PACK}': names map to unknown language codes: {', '.join(unknown)}")
