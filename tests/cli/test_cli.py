@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -43,6 +44,16 @@ def test_check_does_not_import_torch(write_jsonl):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("[]")
+
+
+def test_the_collector_is_back_on_after_the_set_up_whatever_its_end(write_jsonl, tmp_path):
+    # start-up runs with the cyclic garbage collector off; the check and whatever follows do not
+    assert run("check", write_jsonl([GOOD]))[0] == 0
+    assert gc.isenabled()
+    bad = tmp_path / "dqe.toml"
+    bad.write_text("select = 3\n")
+    assert run("check", write_jsonl([GOOD]), "--config", bad)[0] == 2
+    assert gc.isenabled()
 
 
 def test_clean_data_passes_with_exit_0(write_jsonl):
