@@ -1,6 +1,6 @@
-"""What dqe keeps between runs: the parsed rule packs, the patterns already checked and the
-tokenizer's merge table, so that a small check does not spend seconds parsing and compiling
-the same packs each time.
+"""What dqe keeps between runs: the parsed rule packs, the patterns already checked, the
+regex unions made of pack terms and the tokenizer's merge table, so that a small check does
+not spend seconds parsing and compiling the same packs each time.
 
 Entries live in ``$DQE_CACHE_DIR`` (default ``$XDG_CACHE_HOME/dqe``, else ``~/.cache/dqe``;
 ``DQE_CACHE_DIR=`` switches it off), are keyed by what they were made from, and are written
