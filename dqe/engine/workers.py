@@ -39,13 +39,14 @@ if TYPE_CHECKING:
 AUTO_MIN_BYTES = 64 << 20
 AUTO_MAX_WORKERS = 8
 
-# Freed memory kept for the next batch (see ``keep_freed_memory``): glibc's mallopt parameters,
-# and polars' jemalloc, configured from the environment of a process that starts.
+# Freed memory kept for the next batch (``_keep_freed_memory``, ``_worker_environment``): glibc's
+# mallopt parameters, and polars' jemalloc and threads, set from the environment a process starts with.
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 _KEEP_FROM = 1 << 30  # bytes: blocks below this come from the heap, and the heap is not trimmed
 _JEMALLOC_CONF = "_RJEM_MALLOC_CONF"
 _POLARS_JEMALLOC = "dirty_decay_ms:500,muzzy_decay_ms:1000"  # what polars' import writes, unless told otherwise
 _JEMALLOC_KEEP = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
+_POLARS_THREADS = "POLARS_MAX_THREADS"
 
 _PROCESSOR: BatchProcessor | None = None
 _START_ERROR: str | None = None  # why this worker could not build its engine
@@ -86,7 +87,7 @@ def _start(engine: EngineClass, loaded: LoadedConfig, disabled: list[str]) -> No
 
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    keep_freed_memory()
+    _keep_freed_memory()
     _frames_as_ipc()
     tokenizers.THREADS = batch.THREADS = 1  # the workers are the parallelism
     global _PROCESSOR, _START_ERROR
@@ -98,7 +99,7 @@ def _start(engine: EngineClass, loaded: LoadedConfig, disabled: list[str]) -> No
         _START_ERROR = str(exc) if isinstance(exc, Exception) and str(exc) else describe(exc)
 
 
-def keep_freed_memory() -> None:
+def _keep_freed_memory() -> None:
     """Let this process keep the memory it frees, for the next batch to reuse.
 
     glibc hands a freed block of more than a few MB back to the system (and trims the heap's
@@ -120,24 +121,28 @@ def keep_freed_memory() -> None:
 
 
 @contextmanager
-def _workers_keep_memory() -> Iterator[None]:
-    """Workers started inside keep the memory polars frees too. Its jemalloc reads its settings
-    from the environment when a process starts, and polars' own (which its import writes there)
-    hand pages back half a second after they are freed (``madvise``), to fault them in again for
-    the next batch; a later setting of the same name wins. Settings the user added are left as
-    they are."""
-    before = os.environ.get(_JEMALLOC_CONF)
-    if before not in (None, _POLARS_JEMALLOC):
-        yield
-        return
-    os.environ[_JEMALLOC_CONF] = f"{_POLARS_JEMALLOC},{_JEMALLOC_KEEP}"
+def _worker_environment(workers: int) -> Iterator[None]:
+    """The environment the workers started inside are started with (restored after).
+
+    They keep the memory polars frees too: its jemalloc reads its settings from the environment
+    when a process starts, and polars' own (which its import writes there) hand pages back half a
+    second after they are freed (``madvise``), to fault them in again for the next batch; a later
+    setting of the same name wins. And polars in each runs on its share of the cores: the workers
+    are the parallelism, and more threads than cores only wait on each other. What the user set
+    is left as it is."""
+    before = {name: os.environ.get(name) for name in (_JEMALLOC_CONF, _POLARS_THREADS)}
+    if before[_JEMALLOC_CONF] in (None, _POLARS_JEMALLOC):
+        os.environ[_JEMALLOC_CONF] = f"{_POLARS_JEMALLOC},{_JEMALLOC_KEEP}"
+    if before[_POLARS_THREADS] is None:
+        os.environ[_POLARS_THREADS] = str(max(1, (os.cpu_count() or 1) // workers))
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(_JEMALLOC_CONF, None)
-        else:
-            os.environ[_JEMALLOC_CONF] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _frame(data: bytes) -> pl.DataFrame:
@@ -214,10 +219,9 @@ def run_batches(
         return
     context = multiprocessing.get_context("spawn")
     _frames_as_ipc()
-    keep_freed_memory()  # this process reads every batch and holds the table of the data-set rules
     try:
         with (
-            _workers_keep_memory(),
+            _worker_environment(workers),
             ProcessPoolExecutor(
                 workers, mp_context=context, initializer=_start, initargs=(engine, loaded, disabled)
             ) as pool,
