@@ -30,7 +30,9 @@ verified with the exact Jaccard similarity of the two sets (``jaccard``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +49,7 @@ EMPTY = np.uint32(0xFFFFFFFF)  # the signature value of a set without any elemen
 _TOKEN_SEED = 0x70CE
 _LINE_SEED = 0x11E5
 _ROWS = 1 << 14  # sets per numpy pass over signatures: bounds the temporary arrays to a few MB
+_SKETCH_THREADS = 4  # passes over signatures at once, at most
 _PAIRS = 1 << 22  # set elements gathered per pass when pairs are compared
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _SHIFT = 0x9E3779B9  # added per bin of distance to a borrowed value (densification)
@@ -475,11 +478,18 @@ class Bands:
         keys = np.empty((rows.size, self.b), dtype=np.uint64)
         compact = np.empty((rows.size, self.bins), dtype=np.uint8)
         order = np.argsort(rows, kind="stable")  # in the order they are stored: read a span at a time
-        for lo in range(0, rows.size, _ROWS):
+
+        def sketch_part(lo: int) -> None:
             at = order[lo : lo + _ROWS]
             part = signatures(sets, rows[at], self.bins)
             keys[at] = self.keys(part)
             compact[at] = part.astype(np.uint8)
+
+        # Passes write rows of their own, and numpy lets go of the interpreter in each step, so
+        # they run on the cores at once: at the end of a run, the data-set rules have them alone.
+        starts = range(0, rows.size, _ROWS)
+        with ThreadPoolExecutor(min(_SKETCH_THREADS, os.cpu_count() or 1, len(starts) or 1)) as pool:
+            list(pool.map(sketch_part, starts))
         return keys, compact
 
 

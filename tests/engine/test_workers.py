@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 
 import polars as pl
 import pytest
 
 import dqe
-from dqe.engine.workers import AUTO_MIN_BYTES, choose_workers
+from dqe.engine.workers import AUTO_MIN_BYTES, _worker_environment, choose_workers
 from dqe.io.inputs import resolve_inputs
 from tests.support import real
 
@@ -142,3 +143,22 @@ def test_a_frame_arrow_ipc_cannot_hold_fails_to_pickle_as_before():
     frame = pl.DataFrame({"o": pl.Series([object()], dtype=pl.Object)})
     with pytest.raises(pl.exceptions.ComputeError, match="Object"):
         ForkingPickler.dumps(frame)
+
+
+def test_workers_start_with_polars_keeping_freed_memory_on_their_share_of_the_cores(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
+    monkeypatch.setenv("_RJEM_MALLOC_CONF", "dirty_decay_ms:500,muzzy_decay_ms:1000")  # what polars' import writes
+    with _worker_environment(2):
+        assert os.environ["POLARS_MAX_THREADS"] == "2"
+        assert os.environ["_RJEM_MALLOC_CONF"].endswith(",dirty_decay_ms:-1,muzzy_decay_ms:-1")  # the later wins
+    assert "POLARS_MAX_THREADS" not in os.environ  # this process's environment as it was
+    assert os.environ["_RJEM_MALLOC_CONF"] == "dirty_decay_ms:500,muzzy_decay_ms:1000"
+
+
+def test_what_the_user_set_for_polars_is_left_to_the_workers(monkeypatch):
+    monkeypatch.setenv("POLARS_MAX_THREADS", "3")
+    monkeypatch.setenv("_RJEM_MALLOC_CONF", "dirty_decay_ms:500,muzzy_decay_ms:1000,narenas:1")
+    with _worker_environment(8):
+        assert os.environ["POLARS_MAX_THREADS"] == "3"
+        assert os.environ["_RJEM_MALLOC_CONF"] == "dirty_decay_ms:500,muzzy_decay_ms:1000,narenas:1"
