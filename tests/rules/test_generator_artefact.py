@@ -28,6 +28,13 @@ from tests.support import REAL_FILES, ROOT, failures, real
         ("Sort these numbers: 3, 1, 2", "Output: 1, 2, 3", "field name opening the answer in answer: Output", 2),
         ("把这些数字排序：3，1，2", "输出：1，2，3", "field name opening the answer in answer: 输出", 2),
         ("Say hi.", "Hi there!<|im_end|>", "chat template token in answer: <|im_end|>", 2),
+        # the next turn glued on where the answer should have ended
+        (
+            "Name actors who started on Broadway.",
+            "Audra McDonald and Hugh Jackman, to name a few.### Human: How about lesser known ones?### Assistant: Sure",
+            "chat template token in answer: ### Human, ### Assistant",
+            2,
+        ),
         (
             "为假期写一条营销信息。",
             "【来自AI助手的营销建议】假期特惠，全场八折！",
