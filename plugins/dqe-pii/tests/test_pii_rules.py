@@ -32,10 +32,11 @@ def test_email_addresses():
             record(answer="No address here: a @ b, x@y"),
             record(answer="Write to sales@example.in or info@example.co.uk."),  # an example domain anywhere
             record(answer="ssh -p 22 admin2019@backupbox.localshare"),  # a host, no top-level domain
+            record(answer="rsync -avz ~/results user@serverB.com:~/training_results"),  # a login, not an address
             record(answer="Reach the studio at hello@pixel.studio"),  # a long top-level domain in use
         ],
     )
-    assert_findings(run, {0: "1 e-mail address: jan*.***@*****.com", 1: "e-mail", 2: "e-mail", 10: "e-mail"})
+    assert_findings(run, {0: "1 e-mail address: jan*.***@*****.com", 1: "e-mail", 2: "e-mail", 11: "e-mail"})
 
 
 def test_email_in_earlier_turns_counts():
@@ -108,6 +109,7 @@ def test_card_numbers():
             record(answer="Order number 4539 1488 0343 6468."),  # Luhn fails
             record(answer="Tracking 1234567890123452"),  # no card network starts with 1
             record(answer="pi = 3.14159265358979323846"),
+            record(answer="Calculate(\"143.4 / 17.13\") => '8.371278458844134'"),  # a number's decimals
         ],
     )
     assert_findings(run, {0: "1 card number: 453* **** **** *467", 1: "card number"})

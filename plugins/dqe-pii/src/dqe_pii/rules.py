@@ -108,8 +108,8 @@ class PiiRule(RecordRule):
 class Email(PiiRule):
     """Finds e-mail addresses. Addresses at reserved example domains (example.com, .test,
     .invalid, .localhost, an "example" domain in any country: sales@example.in), placeholders
-    (yourname@yourdomain.com), git remotes (git@host), image names like logo@2x.png and a user
-    at a host whose name ends in no top-level domain (ssh user@server.localshare: a country's two
+    (yourname@yourdomain.com), git remotes (git@host), scp and rsync targets (user@host.com:~/dir),
+    image names like logo@2x.png and a user at a host whose name ends in no top-level domain (ssh user@server.localshare: a country's two
     letters, a name of up to four, or a longer one in the list of common ones) are not personal
     data and pass."""
 
@@ -124,7 +124,9 @@ class Email(PiiRule):
     example = "An answer 'Write to jane.doe@gmail.com for a refund.' fails: '1 e-mail address: jan*.***@*****.com'."
     kind = "EMAIL"
     noun = "e-mail address"
-    pattern = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}"
+    # a colon and a path after the host are taken with it: "user@host.com:~/dir" is an scp or
+    # rsync target, a login, not an address
+    pattern = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?::[~/])?"
 
     class Options(PiiOptions):
         ignore_domains: list[str] = Field(
@@ -188,6 +190,8 @@ class Email(PiiRule):
     )
 
     def is_match(self, candidate: str) -> bool:
+        if candidate.endswith((":~", ":/")):
+            return False
         local, _, domain = candidate.lower().rpartition("@")
         labels = domain.split(".")
         tld = labels[-1]
@@ -269,7 +273,8 @@ class CardNumber(PiiRule):
     """Finds payment card numbers: 13 to 19 digits, run together or in the groups cards are
     printed in, with a known network prefix and length (Visa, Mastercard, American Express,
     Discover, JCB, UnionPay, Diners Club) and a valid Luhn check digit. The test numbers
-    payment providers publish (4111 1111 1111 1111, ...) pass unless ignore-test-numbers is off."""
+    payment providers publish (4111 1111 1111 1111, ...) pass unless ignore-test-numbers is off,
+    and so do the decimals of a number (8.371278458844134)."""
 
     code = "PII003"
     name = "card-number"
@@ -282,7 +287,9 @@ class CardNumber(PiiRule):
     example = "'My card is 4539 1488 0343 6467' fails: '1 card number: 453* **** **** *467'."
     kind = "CARD_NUMBER"
     noun = "card number"
-    pattern = rf"{_B}[0-9](?:[ -]?[0-9]){{12,18}}{_B}"
+    # a digit and a point before the run are taken with it: the decimals of a number
+    # ("8.371278458844134") are no card
+    pattern = rf"(?:[0-9]\.)?{_B}[0-9](?:[ -]?[0-9]){{12,18}}{_B}"
 
     class Options(PiiOptions):
         ignore_test_numbers: bool = Field(
@@ -290,6 +297,8 @@ class CardNumber(PiiRule):
         )
 
     def is_match(self, candidate: str) -> bool:
+        if candidate[1:2] == ".":
+            return False
         return validators.is_card(candidate, self.options.ignore_test_numbers)  # type: ignore[attr-defined]
 
 
