@@ -257,6 +257,13 @@ def test_a_text_to_say_in_another_language_is_a_translation_asked():
     assert_findings(run_rule("DQ302", [record(text, answer)]), {})
 
 
+def test_asking_whether_the_assistant_has_a_language_may_be_answered_in_it():
+    run = run_rule(
+        "DQ302", [record("Do you know how to speak German?", "Ja, ich kann Deutsch sprechen und schreiben.")]
+    )
+    assert_findings(run, {})
+
+
 def test_naming_a_language_excuses_that_turn_only():
     run = run_rule(
         "DQ302",
