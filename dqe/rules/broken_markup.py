@@ -1,4 +1,5 @@
-"""DQ206 broken-markup: LaTeX and escapes that lost their backslashes, code fences left open."""
+"""DQ206 broken-markup: LaTeX and escapes that lost their backslashes, code fences left open, text
+decoded with the wrong encoding."""
 
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ class BrokenMarkup(RecordRule):
     "${noun}.n${phrase}", "printf(\"Done!n\")"), in prose and code alike; and Markdown code
     fences (```, counted where they open or close a block: at the start or the end of a line) left
     unbalanced, so that the rest of the turn renders as code; and line breaks written as the two
-    characters \\n next to a fence ("...修复？\\n```python\\nclass A:"), text escaped twice. Fenced code blocks
+    characters \\n next to a fence ("...修复？\\n```python\\nclass A:"), text escaped twice; and text
+    decoded with the wrong encoding (the `encoding` patterns: "fiancÃ©", "â€“", "Â°"). Fenced code blocks
     are left out of the LaTeX search unless their language is LaTeX; inline code is not (a stripped
     `usepackage{endfloat}` in backticks is as broken). A LaTeX answer with its backslashes passes.
     A warning by default."""
@@ -58,7 +60,8 @@ class BrokenMarkup(RecordRule):
     code = "DQ206"
     name = "broken-markup"
     summary = (
-        "LaTeX commands and escapes without their backslash (frac{, usepackage{, $9pi$, .n$), unbalanced code fences"
+        "LaTeX commands and escapes without their backslash (frac{, usepackage{, $9pi$, .n$), unbalanced code fences, "
+        "mojibake (fiancÃ©, â€“)"
     )
     why = (
         "Markup that lost its syntax trains a model to write it broken: formulas such as "
@@ -106,6 +109,13 @@ class BrokenMarkup(RecordRule):
         )
         # Literal strings every escape holds; without them, every turn is a candidate.
         self.escape_needles = (string_list(pack, "escapes.needles", PACK) or [""]) if escapes else []
+        encoding = string_list(pack, "encoding.patterns", PACK)
+        self.mojibake = (
+            check_regex("|".join(f"(?:{e})" for e in encoding), f"rule pack '{PACK}', 'encoding.patterns'")
+            if encoding
+            else None
+        )
+        self.mojibake_needles = (string_list(pack, "encoding.needles", PACK) or [""]) if encoding else []
         self.latex_fence = (
             check_regex(
                 rf"(?s)```(?:{'|'.join(languages)})[^\n]*\n(.*?)(?:```|\z)", f"rule pack '{PACK}', 'latex.languages'"
@@ -127,6 +137,8 @@ class BrokenMarkup(RecordRule):
             parts.append(self._symbols(turns.filter(text.str.contains_any(_MATH_NEEDLES))))
         if self.escapes is not None:
             parts.append(self._escapes(turns.filter(text.str.contains_any(self.escape_needles))))
+        if self.mojibake is not None:
+            parts.append(self._mojibake(turns.filter(text.str.contains_any(self.mojibake_needles))))
         candidates = pl.concat([part.select("_i") for part in parts]).unique()
         hits = turns.select("_i", "_r", "turn", "role", "final").join(candidates, on="_i", how="semi")
         for part in parts:
@@ -138,11 +150,13 @@ class BrokenMarkup(RecordRule):
             _fences=pl.col("_fences").fill_null(0),
             _escape=pl.col("_escape") if self.escapes is not None else pl.lit(None, dtype=pl.String),
             _escaped_lines=pl.col("_escaped_lines").fill_null(False),
+            _garbled=pl.col("_garbled") if self.mojibake is not None else pl.lit(None, dtype=pl.String),
         ).filter(
             (pl.col("_latex").list.len() > 0)
             | (pl.col("_fences") % 2 == 1)
             | pl.col("_escape").is_not_null()
             | pl.col("_escaped_lines")
+            | pl.col("_garbled").is_not_null()
         )
         latex = pl.when(pl.col("_latex").list.len() > 0).then(
             pl.format("LaTeX without its backslash: {}", pl.col("_latex").list.head(_SHOWN).list.join(", "))
@@ -156,12 +170,21 @@ class BrokenMarkup(RecordRule):
         lines = pl.when(pl.col("_escaped_lines")).then(
             pl.lit('line breaks written as "\\n" around a code fence (the text was escaped twice)')
         )
-        what = pl.concat_str([latex, escape, fence, lines], separator="; ", ignore_nulls=True)
+        garbled = pl.when(pl.col("_garbled").is_not_null()).then(
+            pl.format('text decoded with the wrong encoding (mojibake): "{}"', pl.col("_garbled"))
+        )
+        what = pl.concat_str([latex, escape, fence, lines, garbled], separator="; ", ignore_nulls=True)
         shown = pl.coalesce("_shown", "_symbol") if self.symbol is not None else pl.col("_shown")
         evidence = [pl.when(pl.col("_latex").list.len() > 0).then(pl.format('LaTeX: "{}"', snippet(shown, 60)))]
         if self.escapes is not None:
             evidence.append(
                 pl.when(pl.col("_escape").is_not_null()).then(pl.format('escape: "{}"', snippet(pl.col("_around"), 80)))
+            )
+        if self.mojibake is not None:
+            evidence.append(
+                pl.when(pl.col("_garbled").is_not_null()).then(
+                    pl.format('mojibake: "{}"', snippet(pl.col("_garbled_around"), 80))
+                )
             )
         judged = hits.select(
             "_r",
@@ -221,6 +244,15 @@ class BrokenMarkup(RecordRule):
             "_i",
             _escape=pl.col("text").str.extract(self.escapes, 0),
             _around=pl.col("text").str.extract(f".{{0,30}}(?:{self.escapes}).{{0,30}}", 0),
+        )
+
+    def _mojibake(self, turns: pl.DataFrame) -> pl.DataFrame:
+        """Text decoded with the wrong encoding, per turn: ``_garbled`` (the first such sequence)
+        and ``_garbled_around`` (it in its context)."""
+        return turns.select(
+            "_i",
+            _garbled=pl.col("text").str.extract(self.mojibake, 0),
+            _garbled_around=pl.col("text").str.extract(f".{{0,30}}(?:{self.mojibake}).{{0,30}}", 0),
         )
 
 

@@ -92,6 +92,31 @@ def test_a_users_broken_latex_is_named_by_its_turn():
     ]
 
 
+@pytest.mark.parametrize(
+    ("answer", "shown"),
+    [
+        ("Rose, her fiancÃ© Cal Hockley, and her mother.", "Ã©"),
+        ("50Â°F is 10Â°C.", "Â°"),
+        ("(60/100) * 40 â€“ (4/5) * 30 = 0", "â€“"),
+        ("Pay â‚¹25,000 when you file.", "â‚¹"),
+        ("ä¸\u00adæ–‡", "ä¸\u00ad"),
+    ],
+)
+def test_text_decoded_with_the_wrong_encoding_warns(answer, shown):
+    run = run_rule("DQ206", [record("Tell me.", answer)])
+    assert run.messages == [f'broken markup in answer: text decoded with the wrong encoding (mojibake): "{shown}"']
+
+
+def test_accented_letters_and_typographic_marks_are_no_mojibake():
+    answers = [
+        "Le café est très bon, déjà vu, élève, naïve, São Paulo, NÃO.",
+        "Ông Âu ở Hà Nội.",
+        "He said “yes” – and left… at 20°C, for €5 or ₹400.",
+        "Ærø and Ødegaard; Ça va? Mañana.",
+    ]
+    assert run_rule("DQ206", [record("Tell me.", a) for a in answers]).passed == [True] * 4
+
+
 def test_line_breaks_escaped_twice_around_a_fence_are_named_not_an_open_fence():
     """A question stored with its line breaks as the two characters \\n: the fences balance once
     they are read as breaks, and the finding names what is wrong."""
@@ -111,7 +136,8 @@ def test_the_demo_record_is_found_at_its_line():
 
 # Read: the en and zh Alpaca demos each hold one answer cut off inside an open code fence; glaive
 # has "textbf{not}" in an answer, a user's "begin{enumerate}" (twice), an open fence and a JavaScript
-# template whose "\n" lost its backslash ("${randomNoun}.n${randomPhrase}").
+# template whose "\n" lost its backslash ("${randomNoun}.n${randomPhrase}"); GPTeacher's code prints
+# "{:.2f}Â°C", a degree sign decoded with the wrong encoding.
 EXPECTED = {
     "rasbt_instruction_data.json": 0,
     "llamafactory_alpaca_en_demo.json": 1,
@@ -121,7 +147,7 @@ EXPECTED = {
     "llamafactory_v1_sft_demo.jsonl": 1,
     "fastchat_dummy_conversation.json": 0,
     "gsm8k_train_alpaca.json": 0,
-    "gpteacher_codegen_instruct.json": 0,
+    "gpteacher_codegen_instruct.json": 1,
 }
 
 
