@@ -258,10 +258,12 @@ def test_a_text_to_say_in_another_language_is_a_translation_asked():
 
 
 def test_asking_whether_the_assistant_has_a_language_may_be_answered_in_it():
-    run = run_rule(
-        "DQ302", [record("Do you know how to speak German?", "Ja, ich kann Deutsch sprechen und schreiben.")]
-    )
-    assert_findings(run, {})
+    records = [
+        record("Do you know how to speak German?", "Ja, ich kann Deutsch sprechen und schreiben."),
+        # saying what the user cannot read asks for no answer in it
+        record("I can't read French well. What does 'bonjour' mean?", "Bonjour veut dire bonjour, une salutation."),
+    ]
+    assert_findings(run_rule("DQ302", records), {1: "question en, answer fr"})
 
 
 def test_naming_a_language_excuses_that_turn_only():

@@ -109,9 +109,9 @@ class Email(PiiRule):
     """Finds e-mail addresses. Addresses at reserved example domains (example.com, .test,
     .invalid, .localhost, an "example" domain in any country: sales@example.in), placeholders
     (yourname@yourdomain.com), git remotes (git@host), scp and rsync targets (user@host.com:~/dir),
-    image names like logo@2x.png and a user at a host whose name ends in no top-level domain (ssh user@server.localshare: a country's two
-    letters, a name of up to four, or a longer one in the list of common ones) are not personal
-    data and pass."""
+    image names like logo@2x.png and a user at a host whose name ends in no top-level domain (ssh
+    user@server.localshare: a country's two letters, a name of up to four, or a longer one in the
+    list of common ones) are not personal data and pass."""
 
     code = "PII001"
     name = "email-address"
