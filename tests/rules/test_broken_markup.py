@@ -100,6 +100,7 @@ def test_a_users_broken_latex_is_named_by_its_turn():
         ("(60/100) * 40 â€“ (4/5) * 30 = 0", "â€“"),
         ("Pay â‚¹25,000 when you file.", "â‚¹"),
         ("ä¸\u00adæ–‡", "ä¸\u00ad"),
+        ("您现在拥有实现梦想职业所需的工\ufffd\ufffd\ufffd和知识。", "\ufffd\ufffd\ufffd"),
     ],
 )
 def test_text_decoded_with_the_wrong_encoding_warns(answer, shown):
