@@ -41,7 +41,7 @@ from dqe.engine.rule import (
     worst_exchange,
 )
 from dqe.engine.templates import Template
-from dqe.engine.turns import collapse_spaces, exchanges, snippet, turn_name, turn_texts, without_code
+from dqe.engine.turns import WORD_UNIT, collapse_spaces, exchanges, snippet, turn_name, turn_texts, without_code
 from dqe.errors import ConfigError, InputError, OutputError, PluginError, RecordError, RenderError
 from dqe.features.category import UNCERTAIN_CATEGORY, category_aliases
 from dqe.features.domain import GENERAL_DOMAIN
@@ -103,6 +103,7 @@ __all__ = [
     "snippet",
     "collapse_spaces",
     "without_code",
+    "WORD_UNIT",
     "picked_choice",
     "lists_options",
     "check_regex",

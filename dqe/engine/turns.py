@@ -8,6 +8,10 @@ import polars as pl
 
 T = TypeVar("T", pl.Expr, pl.Series)
 
+# One unit of text as the content rules count it: a word of letters, digits, "_" and "'", or one
+# Chinese, Japanese or Korean character (those scripts put no spaces between words).
+WORD_UNIT = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[\p{L}\p{N}_']+"
+
 # Fenced code blocks (``` or ~~~, closed or running to the end) and inline code spans.
 _CODE = r"(?s)```.*?(?:```|\z)|~~~.*?(?:~~~|\z)|`[^`\n]{1,200}`"
 

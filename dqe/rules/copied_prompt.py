@@ -5,12 +5,10 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dqe import RecordRule, RuleOptions, hookimpl, marker_pattern, turn_name, turn_texts, worst_exchange
+from dqe import WORD_UNIT, RecordRule, RuleOptions, hookimpl, marker_pattern, turn_name, turn_texts, worst_exchange
 
 PACK = "copied-prompt"
 _SPACE = 64  # bytes of whitespace a copy may carry at its ends beyond the question's
-# a word, or a CJK character: what min-words counts
-_WORD = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[\p{L}\p{N}_']+"
 
 
 class CopiedPromptOptions(RuleOptions):
@@ -62,7 +60,7 @@ class CopiedPrompt(RecordRule):
         given = parts.struct.field("field_1").str.strip_chars()
         whole, text = answer == question, given.is_not_null() & (given != "") & (answer == given)
         copies = turns.filter(
-            (whole | text) & (answer.str.count_matches(_WORD) >= self.options.min_words)  # type: ignore[attr-defined]
+            (whole | text) & (answer.str.count_matches(WORD_UNIT) >= self.options.min_words)  # type: ignore[attr-defined]
         )
         if self.unchanged is not None:
             # what the question asks: its first line when the answer is the text given after it
@@ -77,7 +75,7 @@ class CopiedPrompt(RecordRule):
             message=pl.format("{} repeats {} word for word", turn_name(), what),
             evidence=pl.format(
                 "{} word(s), the same as {} once stripped; the question asks for no correction, sorting or pick",
-                answer.str.count_matches(_WORD),
+                answer.str.count_matches(WORD_UNIT),
                 what,
             ),
         )

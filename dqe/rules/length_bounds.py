@@ -8,6 +8,7 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from dqe import (
+    WORD_UNIT,
     ConfigError,
     RecordRule,
     RuleOptions,
@@ -28,8 +29,6 @@ BOUNDS = ("min-question-tokens", "max-question-tokens", "min-answer-tokens", "ma
 # declared in the prompt (``wikipedia(query)``), the tool does the work and the answer may be short.
 _CALL = r"[A-Za-z_][A-Za-z0-9_.]*\("
 _CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
-# A word, or a CJK character: what the cut pack's min-words counts
-_WORDS = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[\p{L}\p{N}_']+"
 # A first line longer than this is a passage, not a request, when the pack does not say.
 _PASSAGE_CHARS = 300
 # The last sentence of a question is looked for in this many of its last characters.
@@ -556,7 +555,7 @@ class LengthBounds(RecordRule):
         return (
             ~pl.col("tool")
             & answer.str.contains(self.cut.words)  # an end-anchored pattern is read from the end: cheap
-            & (last.str.count_matches(_WORDS) >= self.cut.min_words)
+            & (last.str.count_matches(WORD_UNIT) >= self.cut.min_words)
             & ~last.str.contains(r"^\s*([-*•+#|>]|[0-9]{1,3}[.)、])|=")  # a list item, heading, table row or formula
             & (answer.str.count_matches("```", literal=True) % 2 == 0)
         ).fill_null(False)

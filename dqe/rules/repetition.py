@@ -5,13 +5,20 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dqe import RecordRule, RuleOptions, exchanges, hookimpl, marker_pattern, snippet, without_code, worst_exchange
+from dqe import (
+    WORD_UNIT,
+    RecordRule,
+    RuleOptions,
+    exchanges,
+    hookimpl,
+    marker_pattern,
+    snippet,
+    without_code,
+    worst_exchange,
+)
 
 PACK = "repetition"
 
-# Units of text for messages: one CJK character, or one word of letters and digits. Chinese and
-# Japanese put no spaces between words, so their n-grams are n-grams of characters.
-UNIT = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[\p{L}\p{N}_']+"
 _CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 _CJK_SPACE = r"([\p{Han}\p{Hiragana}\p{Katakana}]) "  # spaces joined into CJK n-grams, for messages
 # a list item's marker: "1. ", "2) ", "- ", "a) ": items that differ only in their numbers repeat
@@ -193,7 +200,8 @@ class Repetition(RecordRule):
         o = self.options
         n = o.ngram
         texts = turns.join(bad.select("_t"), on="_t", how="semi")
-        units = texts.select("_t", u=pl.col("text").str.extract_all(UNIT)).explode("u").drop_nulls("u")
+        # one CJK character is one unit: Chinese and Japanese n-grams are n-grams of characters
+        units = texts.select("_t", u=pl.col("text").str.extract_all(WORD_UNIT)).explode("u").drop_nulls("u")
         gram = pl.concat_str([pl.col("u").shift(-k) for k in range(n)], separator=" ").str.replace_all(
             _CJK_SPACE, "${1}"
         )

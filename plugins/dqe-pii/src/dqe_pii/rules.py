@@ -251,7 +251,7 @@ class Phone(PiiRule):
             "sms",
         ]
     )
-    _KEYED = re.compile(r"""([/=?&#])|([A-Za-z_]+)\.?[\\"']*\s*[:=]\s*[\\"']*""")
+    _KEYED = re.compile(_CONTEXT)  # the same context, read back in Python to judge a candidate
 
     def find(self, texts: pl.Series) -> pl.DataFrame:
         found = super().find(texts)
@@ -261,10 +261,12 @@ class Phone(PiiRule):
         if re.fullmatch(self._DOTTED, candidate):
             return False
         context = self._KEYED.match(candidate)
-        number = candidate[context.end() :] if context else candidate
-        if context and context.group(1):  # in a URL
+        prefix = context.group() if context else ""
+        number = candidate[len(prefix) :]
+        if prefix[:1] in ("/", "=", "?", "&", "#"):  # in a URL
             return False
-        if context and number.isdigit() and context.group(2).lower() not in self._KEYS:
+        key = prefix.rstrip(" \t:=\"'\\.").lower()
+        if prefix and number.isdigit() and key not in self._KEYS:
             return False  # a bare run under a key that names something else
         return validators.is_phone(number.rstrip(" .-"))
 
