@@ -697,15 +697,24 @@ class Language(Feature):
         """Detect again, on their prose and on more of their n-grams, the turns of the exchanges
         that disagree (where a verdict may fail) and the turns decided by a short lead (the
         labels langdetect gets wrong on names, numbers, tool calls and code): a few in a
-        hundred. A user turn of a disagreeing exchange that has several lines is also plausible
-        in the languages of its first and last lines."""
+        hundred. A user turn of a disagreeing exchange that has several lines, or that introduces
+        its material with a colon, is also plausible in the languages of its opening (up to the
+        first line break or colon: "下面是生成图像的提示词：masterpiece, 1girl, ...") and of its
+        last line."""
         again = self._decide_prose(texts, pl.Series(~user))
         stripped = texts.str.strip_chars()
         lined = user & disagree & (again.plausible != 0)
-        lined = np.flatnonzero(lined & stripped.str.contains("\n", literal=True).to_numpy())
+        # an opening before a colon counts where it holds min_words words: "Translate into
+        # Italian:" is too short to be in a language of its own
+        opening = stripped.str.extract(r"^([^\n:：]*)[:：]\s*\S")
+        colon = (words(opening) >= self.pack.detection.min_words).fill_null(False)
+        lined = np.flatnonzero(lined & (stripped.str.contains("\n", literal=True) | colon).to_numpy())
         if lined.size:
             ends = stripped.gather(lined)
-            ends = pl.concat([ends.str.extract(r"^([^\n]*)"), ends.str.extract(r"([^\n]*)$")])
+            head = pl.select(
+                pl.when(colon.gather(lined)).then(opening.gather(lined)).otherwise(ends.str.extract(r"^([^\n]*)"))
+            ).to_series()
+            ends = pl.concat([head, ends.str.extract(r"([^\n]*)$")])
             line = self._decide_prose(ends, pl.Series(np.zeros(ends.len(), dtype=bool)))
             again.lines[lined] = line.plausible[: lined.size] | line.plausible[lined.size :]
         return again

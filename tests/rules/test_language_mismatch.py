@@ -257,6 +257,17 @@ def test_a_text_to_say_in_another_language_is_a_translation_asked():
     assert_findings(run_rule("DQ302", [record(text, answer)]), {})
 
 
+def test_an_opening_in_one_language_before_a_colon_and_material_in_another_may_be_answered_in_either():
+    tags = (
+        "masterpiece, best quality, highly detailed, ultra detailed, cold, solo, one girl, detailed eyes, shining "
+        "golden eyes, long silver hair, expressionless, long sleeves, puffy sleeves, white wings, shining halo, "
+        "silver jewelry, bare feet, standing in a garden of white roses under a pale moon, soft light, depth of field"
+    )
+    prompt = "以下是用提示词帮助模型生成图像的例子：" + tags
+    answer = "根据您输入的提示词，这幅画描绘了一个表情冷漠的女孩，长发飘逸，穿着蓬松的长袖，背后有一对白色的翅膀，头上有光环。"
+    assert_findings(run_rule("DQ302", [record(prompt, answer)]), {})
+
+
 def test_asking_whether_the_assistant_has_a_language_may_be_answered_in_it():
     records = [
         record("Do you know how to speak German?", "Ja, ich kann Deutsch sprechen und schreiben."),
