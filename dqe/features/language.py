@@ -131,6 +131,7 @@ _CODE_LINE = (
     r"|[A-Za-z_][A-Za-z0-9_.]*(?:\[[^\]\n]*\])*[ \t]*(?:[-+*/%]|//|\*\*)?=[ \t]*[^=\s][^\n]*"
     r"|(?:#include|#!|//|/\*|\*/|\$ |>>> |<[/!]?[A-Za-z])[^\n]*"
     r"|@[A-Za-z_][A-Za-z0-9_.]*(?:\([^\n]*\))?"  # decorators
+    r"|Action[ \t]*:[ \t]*[A-Za-z_][A-Za-z0-9_.]*|Action[ _]Input[ \t]*:[^\n]*"  # ReAct tool calls
     r"|(?:pass|break|continue|end|fi|done|esac|else:?)"  # statements of one word
     r"|(?:puts|print|printf|echo)[ \t]*[(\"'][^\n]*|(?:std::)?cout[ \t]*<<[^\n]*"  # output statements
     r"|(?:SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|FROM|WHERE|JOIN|GROUP BY|ORDER BY)(?-u:\b)[^\n]*"
@@ -305,8 +306,8 @@ def words(texts: pl.Series) -> pl.Series:
 
 def prose(texts: pl.Series, min_words: int = 4, quotes: pl.Series | None = None) -> pl.Series:
     """What of each text a language can be told from: tool-call syntax (``wikipedia('...')``,
-    ``python(...)``), code (fenced, inline, docstrings and block comments, lines of code outside
-    fences, decorators and one-word statements among them, and in a text most
+    ``python(...)``, ReAct's ``Action:`` lines), code (fenced, inline, docstrings and block
+    comments, lines of code outside fences, decorators and one-word statements among them, and in a text most
     of whose lines are code, every line that does not end as a sentence), JSON, URLs,
     e-mail addresses, numbers and formulas, identifiers, lines of capitalized words only and
     capitalized words inside sentences (names) replaced by spaces; quotes too where ``min_words`` words are left without them (a

@@ -23,6 +23,14 @@ from dqe import (
 
 _BRACES = r"\{\{[^{}\n]*\}\}"  # a template page's variables
 _SHOWN = 3  # placeholders quoted per message
+# A slot the turn itself tells its reader to fill ("replacing 'YOUR_FEN' with the actual FEN") is
+# the reader's to fill, not a leftover.
+_TOLD = r"(?i)replac(?:e|ing)\s+(?:the\s+)?[`'\"“‘]?([^\s`'\"”’]{2,60}?)[`'\"”’]?\s+with\s"
+_NOT_KEY = r"[^0-9A-Za-z_\p{Han}]"  # a slot compared by its letters: "<YOUR_KEY>" is "YOUR_KEY"
+
+
+def _keys(names: pl.Expr) -> pl.Expr:
+    return names.list.eval(pl.element().str.replace_all(_NOT_KEY, "").str.to_lowercase())
 
 
 class PlaceholderOptions(RuleOptions):
@@ -38,7 +46,8 @@ class Placeholder(RecordRule):
     the pack's `expressions` (``${{ github.repository }}``) left out, for the patterns of the `placeholders` rule pack: template slots left unfilled
     ({{name}}, {{ user.name }}, {% if %}, <PLACEHOLDER>, <INSERT NAME>, [INSERT QUOTE HERE],
     {your_name}, 【此处插入…】). A turn that answers a question asking for a template (or holding
-    slots itself) has slots by design and passes. Slots a person fills in a letter ([Your Name],
+    slots itself) has slots by design and passes, and so does a slot the turn tells its reader to
+    fill ("replacing 'YOUR_FEN' with the position"). Slots a person fills in a letter ([Your Name],
     XXX先生) are DQ207 fill-in-slot's and left out here. Tool calls and tool results are not
     looked at: they are data, not text. A finding names the first turn holding a placeholder (none
     for the system prompt, which has no turn number) and quotes the placeholders as evidence."""
@@ -96,6 +105,13 @@ class Placeholder(RecordRule):
         if self.fill_in is not None:
             turns = turns.with_columns(pl.col("_text").str.replace_all(self.fill_in, " "))
         hits = turns.with_columns(**flags).filter(pl.any_horizontal(list(flags))) if flags else turns
+        told = _keys(pl.col("text").str.extract_all(_TOLD).list.eval(pl.element().str.extract(_TOLD, 1)))
+        untold = {
+            f"_c{c}": pl.col(f"_c{c}")
+            & (_keys(pl.col("_text").str.extract_all(pattern)).list.set_difference(told).list.len() > 0)
+            for c, (_label, pattern) in enumerate(self.categories)
+        }
+        hits = hits.with_columns(**untold).filter(pl.any_horizontal(list(untold))) if untold else hits
         if self.asked is not None:
             # Slots are what a question asking for a template wants, and what answers a question holding
             # slots itself; a user turn or system prompt is spared only when it asks for a template.

@@ -24,9 +24,9 @@ class TurnStructureOptions(RuleOptions):
 
 
 class TurnStructure(RecordRule):
-    """Checks multi-turn conversations for four defects: a turn that repeats an earlier turn of
-    the same role word for word (whitespace and case aside; short turns such as 'continue' may
-    repeat); a conversation that ends on a user turn or a tool result, which nobody answers; a
+    """Checks multi-turn conversations for four defects: a user or assistant turn that repeats
+    an earlier turn of the same role word for word (whitespace and case aside; short turns such
+    as 'continue' may repeat, and a tool call made again may give the same result); a conversation that ends on a user turn or a tool result, which nobody answers; a
     block of tool calls followed by fewer tool results than calls (or more results than calls),
     or a conversation that ends on a tool call; and an empty tool call or tool result. Empty
     user and assistant turns and roles out of order are DQ001's."""
@@ -91,7 +91,9 @@ class TurnStructure(RecordRule):
     def _repeats(flat: pl.DataFrame, min_chars: int) -> pl.DataFrame:
         norm = collapse_spaces(pl.col("content")).str.strip_chars().str.to_lowercase()
         return (
-            flat.filter(pl.col("content").str.len_chars() >= min_chars)
+            # a tool call may be made again and give the same result again: only people and the
+            # assistant repeat themselves
+            flat.filter(pl.col("role").is_in(["user", "assistant"]) & (pl.col("content").str.len_chars() >= min_chars))
             .with_columns(norm=norm)
             .with_columns(first=pl.col("pos").first().over("_r", "role", "norm", order_by="pos"))
             .filter(pl.col("pos") != pl.col("first"))

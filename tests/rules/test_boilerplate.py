@@ -180,6 +180,13 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
             "We cannot determine if Lily is taller than John based on the given information: Lily is only "
             "compared with Susan.",
         ),
+        # a caveat that the question leaves out a figure, then the answer without it
+        (
+            "A bus ride takes 3 hours, then a 30-minute transfer and a 5-hour train. What is the total if the "
+            "train leaves late?",
+            "I cannot give an exact total without knowing how late the train leaves. Without the delay, the trip "
+            "takes 3 + 0.5 + 5 = 8.5 hours.",
+        ),
         (
             "一个长方体的体积是12立方米，它的长宽高分别是多少？",
             "根据题目给出的信息，我们无法确定它的长宽高，因为有很多组数的乘积都是12。",
@@ -300,9 +307,11 @@ def test_what_cannot_be_known_and_nothing_else_is_a_hedge_without_content():
         record("他明天会来吗？", "我们无法确定他是否会来。"),
         record("Will he come tomorrow?", "We cannot know whether he will come."),
         record("Will Bitcoin go up tomorrow?", "I cannot predict the future."),
+        record("How long is the trip if the train is late?", "I cannot give an exact total without knowing the delay."),
     ]
     assert_findings(
-        run_rule("DQ203", records), {0: "hedge without content", 1: "hedge without content", 2: "hedge without content"}
+        run_rule("DQ203", records),
+        {i: "hedge without content" for i in range(4)},
     )
 
 
@@ -410,6 +419,13 @@ def test_a_user_pack_extends_the_structure_and_bad_packs_name_their_key(tmp_path
         ("Generate an image of a cat.", "Generating images is not something I'm able to do.", "refusal"),
         ("Tell me a joke.", "I'm sorry, but that's not something I can help with.", "refusal"),
         ("给我讲个笑话。", "抱歉，这个我做不了。", "refusal"),
+        # a content filter's message where the answer should be
+        (
+            "How do I sharpen a knife safely?",
+            "Your input is filtered because it provokes violence. Please change your input.",
+            "refusal",
+        ),
+        ("Write a scary story.", "This content may violate our content policy.", "refusal"),
         ("给我讲个笑话。", "很遗憾，这超出了我的能力。", "refusal"),
         ("讲讲明朝的历史。", "这个问题比较敏感，我不太方便回答。", "refusal"),
         # a refusal after a friendly preamble that names the request itself

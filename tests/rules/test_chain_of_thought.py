@@ -166,6 +166,16 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
             "I would save the Library of Alexandria. Its scrolls held centuries of learning, preserving them "
             "would have sped up science by generations.",
         ),
+        # a riddle answered by pointing at where the question gives it away, or by naming what it counts
+        (
+            "Anna's father has three daughters. Two of them are April and May. What is the third daughter's name?",
+            "Her name is Anna, as stated at the start of the riddle.",
+        ),
+        (
+            "One Eye was a cat and Two Paws was one too. One Eye caught one mouse. Two Paws caught one too. "
+            "How many cats are in this story?",
+            "There are two cats in the story: One Eye and Two Paws.",
+        ),
         # numbers and a "?" in the input of a classification, summary or translation
         ("Classify the sentiment of this review.\nThe room cost $300 for 2 nights and broke twice?!", "Negative"),
         ("Predict the intent. Options: 1) order 2) shipping 3) refund.\nMy 3 items haven't come in 10 days?", "2"),
@@ -187,6 +197,16 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
         ("What is the maximum element in the given array? [3, 10]", "10"),
         ("What is the maximum element in the given array?\narr = [3, 4, 8, 9, 10]", "10"),
         ("找出数组中的最大值。[3, 9, 2, 7]", "9"),
+        # which row of a given table is highest: one look down a column
+        (
+            "姓名,年龄,身高(cm),体重(kg)\n王芳,31,162,55\n李雷,27,178,72\n赵强,45,170,86\n基于这个表格回答：哪个人的体重最重？",
+            "赵强最重，86kg。",
+        ),
+        (
+            "Name,Age,Height (cm),Weight (kg)\nAnn,31,162,55\nBob,27,178,72\nCid,45,170,86\n"
+            "Which person has the highest weight in the table?",
+            "Cid.",
+        ),
         ("给定一个句子和一个数字，返回该位置的字，位置索引从1开始计算。\n这是一句随机的话。4", "句"),
         # a chance hoped for, not a probability asked for
         (

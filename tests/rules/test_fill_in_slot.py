@@ -47,6 +47,9 @@ def test_slots_left_in_an_answer_warn(question, answer, slots):
         # a sample document asked for: its fields are the user's to fill
         ("请制作一个示例报告表格。", "报告标题：合作伙伴绩效报告\n日期：[插入日期]\n合作伙伴：[插入合作伙伴公司名称]"),
         ("Write a sample incident report form.", "Incident report\nDate: [Insert Date]\nReported by: [Your Name]"),
+        # the shape of a document asked for, not one document
+        ("Show the proper structure of a cover letter.", "[Your Name]\n[Date]\n\nDear [Hiring Manager],\n..."),
+        ("Structure a formal letter of complaint to a landlord.", "[Your Address]\n[Date]\n\nDear [Landlord's Name],"),
     ],
 )
 def test_templates_given_slots_and_code_pass(question, answer):

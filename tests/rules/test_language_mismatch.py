@@ -73,6 +73,9 @@ from tests.support import REAL_FILES, real
             None,
         ),
         ("Who was Marie Curie? Use the wikipedia tool.", "Marie Curie was wikipedia('Marie Curie').", None),
+        # a ReAct-style tool call (LangChain's "Action:" / "Action Input:" lines) is syntax, not English
+        ("北京今天天气怎么样？", 'Action: get_weather\nAction Input: {"city": "北京"}\n', None),
+        ("帮我算一下BMI，我身高175cm，体重70kg", 'Action: calculate_bmi\nAction Input: {"height_cm": 175}', None),
         # English prose answering a Chinese instruction, even one about an English word
         (
             "生成一个正确使用“opulent”一词的例句。",

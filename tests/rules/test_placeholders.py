@@ -82,6 +82,12 @@ def test_placeholders_fail_naming_their_turn(item, message, turn):
             "Write a Discord bot.",
             'Replace "YOUR_API_ID" and "YOUR_APP_SECRET" with your own Discord API ID and secret.',
         ),
+        # a slot the answer itself tells its reader to fill
+        (
+            "How do I show a chess position in LaTeX?",
+            "Load the skak package and write \\fenboard{YOUR_FEN_STRING}, replacing 'YOUR_FEN_STRING' with the "
+            "position in FEN, then \\showboard.",
+        ),
         # a template page by its syntax (a filter, a directive), pasted without a fence: variables, not slots
         (
             "Store this code, do nothing with it.\n| Note | Amount |\n| --- | --- |\n"

@@ -86,6 +86,17 @@ def test_defects_fail(record, message):
             ("observation", '{"t": 20}'),
             ("gpt", "20 degrees."),
         ),
+        # the same calculation asked for again: a tool call made twice gives the same result twice
+        conv(
+            ("human", "What is the break-even point at 20000 fixed costs, price 120 and unit cost 80?"),
+            ("function_call", 'Calculate("20000 / (120 - 80)")'),
+            ("observation", "Calculate(\"20000 / (120 - 80)\") => '500.0'"),
+            ("gpt", "You break even at 500 units."),
+            ("human", "Is there another way to work it out?"),
+            ("function_call", 'Calculate("20000 / (120 - 80)")'),
+            ("observation", "Calculate(\"20000 / (120 - 80)\") => '500.0'"),
+            ("gpt", "Divide the fixed costs by the margin per unit, 40: again 500 units."),
+        ),
         # DQ001's: a call answered without a result, an empty answer
         conv(("human", "Weather?"), ("function_call", '{"name": "w"}'), ("gpt", "Sunny.")),
         conv(("human", "Weather?"), ("gpt", "")),

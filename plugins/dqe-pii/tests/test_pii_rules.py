@@ -96,7 +96,9 @@ def test_numbers_of_a_mobile_numbers_shape_in_urls_and_under_other_keys_pass():
 def test_phone_numbers_in_math_pass():
     """GSM8K-style arithmetic is full of digit runs; none of it is a phone number."""
     answer = "She sold 48/2 = <<48/2=24>>24 clips in May. 48+24 = <<48+24=72>>72. #### 72"
-    assert_findings(run_rule(Phone, [record(answer=answer), record(answer="+1234 -5678 = -4444")]), [])
+    decimals = "Calculate(\"sqrt(4.57)\") => '2.13775583264'"  # a number's decimals, shaped like a mobile
+    records = [record(answer=answer), record(answer="+1234 -5678 = -4444"), record(answer=decimals)]
+    assert_findings(run_rule(Phone, records), [])
 
 
 def test_card_numbers():

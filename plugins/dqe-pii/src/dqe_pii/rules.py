@@ -209,8 +209,8 @@ class Phone(PiiRule):
     (+44 20 7946 0958), Chinese mobile numbers (13812345678, 138-1234-5678, +86 138 1234 5678)
     and North American numbers with separators ((415) 555-2671). Bare runs of digits of other
     lengths are not taken for phone numbers: in math and code they are everywhere. Nor is a
-    number in a URL (a photo's id in flickr.com/photos/.../15282135291/) or in a longer dotted
-    number (the invalid address 123.456.789.0123), nor a bare run of 11
+    number in a URL (a photo's id in flickr.com/photos/.../15282135291/), in a longer dotted
+    number (the invalid address 123.456.789.0123) or in a number's decimals, nor a bare run of 11
     digits that a key other than a phone's names ("volume": 18685106753 in a tool's output):
     a quantity or an id with a mobile number's shape."""
 
@@ -226,7 +226,9 @@ class Phone(PiiRule):
     noun = "phone number"
     # what may stand before a number and decide it: a URL's separator, or a key and its colon
     _CONTEXT = r"""(?:[/=?&#]|[A-Za-z_]{1,24}\.?[\\"']{0,3}\s*[:=]\s*[\\"']{0,3})"""
-    _DOTTED = r"[0-9]{2,}(?:\.[0-9]+){3,}"  # a longer dotted number, taken whole: no part of it is a phone
+    # a longer dotted number, and a number with many decimals (47120.19206242691), taken whole: no
+    # part of either is a phone
+    _DOTTED = r"[0-9]{2,}(?:\.[0-9]+){3,}|[0-9]+\.[0-9]{7,}"
     pattern = (
         rf"{_DOTTED}|{_CONTEXT}?(?:(?-u:\B)\+[1-9][0-9]{{0,3}}(?:[ .-]?\(?[0-9]{{1,5}}\)?){{1,6}}"
         rf"|{_B}(?:86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{{4}}){{2}}{_B}"
