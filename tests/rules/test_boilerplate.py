@@ -180,6 +180,13 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
             "We cannot determine if Lily is taller than John based on the given information: Lily is only "
             "compared with Susan.",
         ),
+        # the scope of an answer, then the answer
+        (
+            "Can you list bakeries in Lisbon founded by women?",
+            "While I cannot provide a complete list of every such bakery, here are a few: Manteigaria and Aloma.",
+        ),
+        # a question about the assistant itself, answered
+        ("What are you thinking of right now?", "As a program I don't have the ability to think between messages."),
         # a caveat that the question leaves out a figure, then the answer without it
         (
             "A bus ride takes 3 hours, then a 30-minute transfer and a 5-hour train. What is the total if the "

@@ -176,6 +176,11 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
             "How many cats are in this story?",
             "There are two cats in the story: One Eye and Two Paws.",
         ),
+        (
+            "One Eye was a cat and Two Paws was one too. One Eye caught one mouse. Two Paws caught one too. "
+            "How many cats are in this story?",
+            "There are two cats in this story. They are One Eye and Two Paws.",
+        ),
         # numbers and a "?" in the input of a classification, summary or translation
         ("Classify the sentiment of this review.\nThe room cost $300 for 2 nights and broke twice?!", "Negative"),
         ("Predict the intent. Options: 1) order 2) shipping 3) refund.\nMy 3 items haven't come in 10 days?", "2"),

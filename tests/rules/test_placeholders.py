@@ -44,6 +44,12 @@ def qa(answer, question="Who are you?", **extra):
             "unfilled template placeholder in answer: {% if formal %}, {% endif %}",
             2,
         ),
+        # slots in capitals between angle brackets, as older identity sets ship them
+        (
+            qa("Hello, I am <BOT_NAME>, an assistant made by <COMPANY>."),
+            "unfilled template placeholder in answer: <BOT_NAME>, <COMPANY>",
+            2,
+        ),
         (qa("正如名言所说：【此处插入名言】"), "unfilled template placeholder in answer: 【此处插入名言】", 2),
         (qa("太棒了，谢谢！🎉 [插入 GIF]"), "unfilled template placeholder in answer: [插入 GIF]", 2),
         (
@@ -82,6 +88,11 @@ def test_placeholders_fail_naming_their_turn(item, message, turn):
             "Write a Discord bot.",
             'Replace "YOUR_API_ID" and "YOUR_APP_SECRET" with your own Discord API ID and secret.',
         ),
+        # capitals between angle brackets that name no slot: an HTML tag, a model's special token
+        ("How do I start an HTML page?", "Open it with <HTML> and close it with </HTML>."),
+        ("What does the tokenizer add?", "It appends <EOS> at the end of every sequence."),
+        # a LaTeX command's argument named for what the reader puts there
+        ("How do I add a bibliography in LaTeX?", "Add \\bibliography{your_bib_file} before \\end{document}."),
         # a slot the answer itself tells its reader to fill
         (
             "How do I show a chess position in LaTeX?",
