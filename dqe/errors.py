@@ -51,6 +51,9 @@ class GateRefused(Exception):
         super().__init__("; ".join(problems))
         self.problems = problems
 
+    def __reduce__(self) -> tuple:  # pickled whole: a training process reports it to the one that started it
+        return type(self), (self.problems,)
+
 
 class TrainingInterrupted(Exception):
     """Ctrl-C: the run stopped at a step boundary and saved a checkpoint there."""
@@ -59,6 +62,9 @@ class TrainingInterrupted(Exception):
         super().__init__(f"interrupted after step {step}; checkpoint saved in {checkpoint}")
         self.step = step
         self.checkpoint = checkpoint
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.step, self.checkpoint)
 
 
 # What the CLI reports as an error (exit code 2) with its message alone, no traceback.

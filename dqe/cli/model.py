@@ -54,6 +54,12 @@ def _require_train_extra(command: str) -> None:
 @click.option("--seed", type=int)
 @click.option("--merge/--no-merge", default=None, help="Also save the base model with the adapter merged in.")
 @click.option(
+    "--nproc",
+    type=click.IntRange(min=1),
+    help="Train on N processes with DistributedDataParallel (one GPU each on CUDA; gloo on CPU), the same "
+    "global batch as one; leave it out under torchrun or accelerate launch.",
+)
+@click.option(
     "--resume",
     type=click.Path(path_type=Path),
     metavar="RUN",
@@ -64,15 +70,19 @@ def _require_train_extra(command: str) -> None:
 )
 @click.option("--quiet", is_flag=True, help="No progress or log lines on stderr.")
 @handle_errors
-def train(config_file: Path | None, resume: Path | None, force: bool, quiet: bool, **options: Any) -> None:
+def train(
+    config_file: Path | None, resume: Path | None, force: bool, quiet: bool, nproc: int | None, **options: Any
+) -> None:
     """Fine-tune a LoRA adapter on the records that passed the gate, and only on them.
 
     \b
     dqe train --model PATH --data ok.jsonl --template alpaca --out runs/exp1
     dqe train --config train.toml --resume runs/exp1
+    dqe train --config train.toml --nproc 2
     """
     _require_train_extra("train")
     from dqe.train.config import load_train_config, read_train_table
+    from dqe.train.distributed import world_from_env
     from dqe.train.run import resume_config
     from dqe.train.run import train as run_train
 
@@ -88,7 +98,8 @@ def train(config_file: Path | None, resume: Path | None, force: bool, quiet: boo
         config = resume_config(resume, read_train_table(config_file) if config_file else None, overrides)
     else:
         config = load_train_config(config_file, overrides)
-    if force:
+    main = world_from_env().main  # under torchrun, rank 0 speaks for every process
+    if force and main:
         click.secho(
             "dqe train --force: the gate's refusals become warnings, and the run manifest says so",
             fg="red",
@@ -96,7 +107,7 @@ def train(config_file: Path | None, resume: Path | None, force: bool, quiet: boo
             err=True,
         )
     try:
-        result = run_train(config, force=force, resume=resume, echo=not quiet)
+        result = run_train(config, force=force, resume=resume, echo=not quiet and main, nproc=nproc)
     except GateRefused as exc:
         click.secho(f"dqe: refusing to train on {config.data}:", fg="red", err=True)
         for problem in exc.problems:
@@ -106,6 +117,8 @@ def train(config_file: Path | None, resume: Path | None, force: bool, quiet: boo
     except TrainingInterrupted as exc:
         click.echo(f"dqe: {exc}; continue with: dqe train --resume {config.out}", err=True)
         exit_with(130)
+    if not main:
+        return
     m = result.manifest
     losses = m["losses"]
     shown = ", ".join(

@@ -28,6 +28,12 @@ ADAPTER_FILE = "adapter_model.safetensors"
 RNG_FILE = "rng.json"
 
 
+def rng_file(rank: int) -> str:
+    """Each training process draws its own dropout masks: rank 0's states in ``rng.json``, rank
+    r's in ``rng-rank-r.json``."""
+    return RNG_FILE if rank == 0 else f"rng-rank-{rank}.json"
+
+
 def rng_snapshot() -> dict[str, Any]:
     state: dict[str, Any] = {
         "python": random.getstate(),
@@ -106,23 +112,29 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def checkpoint_path(run_dir: Path, step: int) -> Path:
+    return run_dir / "checkpoints" / f"step-{step:06d}"
+
+
 def save_checkpoint(
     run_dir: Path,
     model: Any,
     optimizer: Any,
     scheduler: Any,
-    rng: dict[str, Any],
+    rngs: list[dict[str, Any]],
     state: dict[str, Any],
     keep: int,
 ) -> Path:
-    final = run_dir / "checkpoints" / f"step-{state['step']:06d}"
+    """Write a checkpoint; ``rngs`` holds the random states of every training process, by rank."""
+    final = checkpoint_path(run_dir, state["step"])
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     model.save_pretrained(str(tmp / "adapter"))
     torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
     torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-    write_rng(tmp / RNG_FILE, rng)
+    for rank, rng in enumerate(rngs):
+        write_rng(tmp / rng_file(rank), rng)
     write_json(tmp / "state.json", state)
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
@@ -139,8 +151,10 @@ def load_adapter_weights(model: Any, adapter_dir: Path) -> None:
     set_peft_model_state_dict(model, weights)
 
 
-def load_checkpoint(path: Path, model: Any, optimizer: Any, scheduler: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Restore adapter, optimizer and scheduler; returns (trainer state, RNG state)."""
+def load_checkpoint(
+    path: Path, model: Any, optimizer: Any, scheduler: Any, rank: int = 0
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Restore adapter, optimizer and scheduler; returns (trainer state, ``rank``'s RNG state)."""
     load_adapter_weights(model, path / "adapter")
     device = next(model.parameters()).device
     optimizer.load_state_dict(_load_weights(path / "optimizer.pt", map_location=device))
@@ -150,4 +164,4 @@ def load_checkpoint(path: Path, model: Any, optimizer: Any, scheduler: Any) -> t
             f"{path / 'rng.pt'}: refused: random states pickled as an older dqe did (or made to look so), and "
             "reading a pickle could run code; start the run again without --resume"
         )
-    return read_json(path / "state.json"), read_rng(path / RNG_FILE)
+    return read_json(path / "state.json"), read_rng(path / rng_file(rank))

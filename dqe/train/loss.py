@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from dqe.train.batches import BatchPlan, collate, supervised_count
+from dqe.train.batches import BatchPlan, Rows, collate, supervised_count
 from dqe.train.encode import IGNORE, Encoded
 from dqe.train.model import head_and_body
 
@@ -127,6 +127,38 @@ def loss_sum(
 
 
 @torch.no_grad()
+def summed_loss(
+    model: Any,
+    items: Sequence[Encoded],
+    batches: Sequence[Rows],
+    *,
+    packing: bool,
+    pad_id: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    chunk: int,
+    on_batch: Callable[[dict[str, torch.Tensor]], None] | None = None,
+) -> tuple[torch.Tensor, int]:
+    """Summed cross-entropy (float64) over the supervised tokens of ``batches``, and their
+    number: one process's part of a loss that several processes share."""
+    head = head_and_body(model)
+    was_training = model.training
+    model.eval()
+    try:
+        total = torch.zeros((), dtype=torch.float64, device=device)
+        count = 0
+        for rows in batches:
+            batch = collate(items, rows, packed=packing, pad_id=pad_id)
+            if on_batch is not None:
+                on_batch(batch)
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            total += loss_sum(model, head, batch, device=device, dtype=dtype, chunk=chunk).double()
+            count += supervised_count(items, [rows])
+    finally:
+        model.train(was_training)
+    return total, count
+
+
 def mean_loss(
     model: Any,
     items: Sequence[Encoded],
@@ -140,21 +172,16 @@ def mean_loss(
     on_batch: Callable[[dict[str, torch.Tensor]], None] | None = None,
 ) -> tuple[float, int]:
     """Mean cross-entropy per supervised token over ``items`` in ``plan``'s fixed batches,
-    and the number of supervised tokens: the trainer's validation and test loss, and
-    ``dqe eval``'s."""
-    head = head_and_body(model)
-    was_training = model.training
-    model.eval()
-    try:
-        total = torch.zeros((), dtype=torch.float64, device=device)
-        count = 0
-        for rows in plan.fixed():
-            batch = collate(items, rows, packed=packing, pad_id=pad_id)
-            if on_batch is not None:
-                on_batch(batch)
-            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-            total += loss_sum(model, head, batch, device=device, dtype=dtype, chunk=chunk).double()
-            count += supervised_count(items, [rows])
-    finally:
-        model.train(was_training)
+    and the number of supervised tokens: ``dqe eval``'s test loss."""
+    total, count = summed_loss(
+        model,
+        items,
+        plan.fixed(),
+        packing=packing,
+        pad_id=pad_id,
+        device=device,
+        dtype=dtype,
+        chunk=chunk,
+        on_batch=on_batch,
+    )
     return float(total) / max(count, 1), count

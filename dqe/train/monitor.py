@@ -2,7 +2,8 @@
 
 Every logged row goes to ``metrics.jsonl`` and ``metrics.csv`` in the run folder (and to
 TensorBoard when it is installed); the files are rewritten from the checkpoint's history on
-resume, so they never hold rows of steps that were redone.
+resume, so they never hold rows of steps that were redone. With several training processes,
+rank 0's monitor alone writes and speaks.
 """
 
 from __future__ import annotations
@@ -54,13 +55,16 @@ class Monitor:
         *,
         tensorboard: bool,
         echo: bool,
+        write: bool = True,
     ):
         self.run_dir = run_dir
         self.rows = list(history)
         self.echo = echo
-        self._rewrite()
+        self.write = write
+        if write:
+            self._rewrite()
         self.tensorboard = None
-        if tensorboard:
+        if tensorboard and write:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
@@ -107,6 +111,8 @@ class Monitor:
     def record(self, row: dict[str, Any]) -> None:
         row = {k: row.get(k) for k in FIELDS}
         self.rows.append(row)
+        if not self.write:
+            return
         with open(self.run_dir / "metrics.jsonl", "ab") as f:
             f.write(orjson.dumps(row) + b"\n")
         with open(self.run_dir / "metrics.csv", "a", newline="") as f:

@@ -4,11 +4,13 @@ The gate is checked before anything expensive (no model is loaded for data the g
 A run folder holds: ``train_config.json``, ``split.json`` and ``test.jsonl``, ``ledger.jsonl``,
 ``metrics.jsonl`` / ``metrics.csv`` (and ``tensorboard/``), ``checkpoints/``, ``best/`` (the
 best validation adapter), ``adapter/`` (the result, in PEFT's format), ``loss.png``,
-``merged/`` when asked for, and ``run.json``, the run manifest.
+``merged/`` when asked for, and ``run.json``, the run manifest. With several training processes
+each one reads, encodes and plans the same data, and rank 0 alone writes the run folder.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from dqe.io.writers import ObjectWriter, OutputSet
 from dqe.report.manifest import manifest_path
 from dqe.train.config import MODEL_TEMPLATE, TrainConfig, build_config
 from dqe.train.data import assign_splits, mark_not_passed, read_examples, write_test_split
+from dqe.train.distributed import World, check_world, spawn, world_from_env
 from dqe.train.encode import encode_examples, ledger_dicts, ledger_totals, make_encoder
 from dqe.train.gate import GateCheck, check_gate
 from dqe.train.runfolder import checkpoints, read_json, write_json
@@ -95,10 +98,58 @@ def train(
     resume: Path | None = None,
     hooks: Any = None,
     echo: bool = True,
+    nproc: int | None = None,
 ) -> TrainResult:
-    """Train a LoRA adapter on the records of ``config.data`` that the gate passed."""
-    console = Console(stderr=True, quiet=not echo, highlight=False)
+    """Train a LoRA adapter on the records of ``config.data`` that the gate passed.
+
+    ``nproc`` > 1 trains with DistributedDataParallel on that many processes started here (their
+    ``hooks`` must pickle). Under torchrun or ``accelerate launch`` each process they start calls
+    this with ``nproc`` left out.
+    """
     config = config.resolved()
+    world = world_from_env()
+    if world.size > 1:
+        if nproc not in (None, world.size):
+            raise ConfigError(
+                f"--nproc {nproc}: this process is one of {world.size} that torchrun (or accelerate) started; "
+                "leave --nproc out"
+            )
+        return _train(config, world, force=force, resume=resume, hooks=hooks, echo=echo)
+    if nproc is None or nproc == 1:
+        return _train(config, world, force=force, resume=resume, hooks=hooks, echo=echo)
+    if nproc < 1:
+        raise ConfigError(f"--nproc {nproc}: at least one process trains")
+    import torch
+
+    from dqe.train.model import pick_device
+
+    cuda = pick_device(config.device).type == "cuda"
+    check_world(nproc, grad_accum=config.batch.grad_accum, cuda=cuda, gpus=torch.cuda.device_count() if cuda else 0)
+    spawn(nproc, _train_rank, config, force, resume, hooks, echo)
+    return TrainResult(run_dir=config.out, manifest=read_json(config.out / MANIFEST_FILE))
+
+
+def _train_rank(config: TrainConfig, force: bool, resume: Path | None, hooks: Any, echo: bool) -> None:
+    """One of the processes ``train(nproc=N)`` started."""
+    import torch
+
+    world = world_from_env()
+    if "OMP_NUM_THREADS" not in os.environ:  # N processes share the cores, as torchrun has them do
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world.size))
+    _train(config, world, force=force, resume=resume, hooks=hooks, echo=echo)
+
+
+def _train(
+    config: TrainConfig,
+    world: World,
+    *,
+    force: bool,
+    resume: Path | None,
+    hooks: Any,
+    echo: bool,
+) -> TrainResult:
+    main = world.main
+    console = Console(stderr=True, quiet=not (echo and main), highlight=False)
     run_dir = config.out
     checkpoint = None
     # a run that stopped before its first checkpoint has nothing to resume: it starts over
@@ -135,14 +186,16 @@ def train(
             )
     split = assign_splits(examples, config.split.val, config.split.test, config.seed, config.split.stratify)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if resume is None:
-        write_json(run_dir / CONFIG_FILE, config.to_json())
-    split = write_test_split(examples, run_dir, split, config.data)
+    if main:
+        if resume is None:
+            write_json(run_dir / CONFIG_FILE, config.to_json())
+        split = write_test_split(examples, run_dir, split, config.data)
 
     # 3. Tokens and labels; the ledger.
     import torch
 
     from dqe.train.checkpoint import seed_everything
+    from dqe.train.distributed import backend, start, stop
     from dqe.train.model import (
         add_lora,
         load_base_model,
@@ -161,11 +214,12 @@ def train(
     tokenizer = load_tokenizer(config.model)
     encoder = make_encoder(config, tokenizer, registry, gate.config.config.columns)
     encoded, ledger = encode_examples(encoder, examples, config.batch.seq_len, config.batch.overlong)
-    with OutputSet() as files:
-        writer = ObjectWriter(files.open(run_dir / "ledger.jsonl"))
-        for row in ledger_dicts(ledger):
-            writer.write(row)
-        writer.close()
+    if main:
+        with OutputSet() as files:
+            writer = ObjectWriter(files.open(run_dir / "ledger.jsonl"))
+            for row in ledger_dicts(ledger):
+                writer.write(row)
+            writer.close()
     totals = ledger_totals(ledger)
     items = {
         s: [encoded[e.index] for e in examples if e.split == s and e.index in encoded] for s in ("train", "val", "test")
@@ -173,134 +227,155 @@ def train(
     if not items["train"]:
         raise InputError(f"{config.data}: no records left to train on (ledger: {totals['dropped']})")
 
-    # 4. Model, packing, adapter.
+    # 4. Model, packing, adapter; the process group.
     device = pick_device(config.device)
     dtype = pick_dtype(config.precision, device)
-    model = load_base_model(config, device, dtype)
-    isolated = packing_is_isolated(model, device, min(len(tokenizer), model.config.vocab_size))
-    packing = isolated if config.batch.packing == "auto" else config.batch.packing
-    if packing and not isolated:
-        raise ConfigError(
-            "'batch.packing': this model attends across packed records; set packing = false (or \"auto\")"
+    if world.size > 1:
+        check_world(
+            world.size,
+            grad_accum=config.batch.grad_accum,
+            cuda=device.type == "cuda",
+            gpus=torch.cuda.device_count() if device.type == "cuda" else 0,
         )
-    if not packing:
-        console.print("packing off: records are grouped by length and padded")
-    seed_everything(config.seed)
-    model = add_lora(model, config)
-    counts = parameter_counts(model)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    trainer = Trainer(
-        config,
-        model,
-        items["train"],
-        items["val"],
-        device=device,
-        dtype=dtype,
-        packing=packing,
-        pad_id=pad_id,
-        run_dir=run_dir,
-        hooks=hooks,
-        echo=echo,
-    )
-    if resume is not None:
-        checkpoint = Trainer.latest_checkpoint(run_dir)
-        if checkpoint is None:
-            raise ConfigError(f"--resume {run_dir}: the run has no checkpoint yet; start it again without --resume")
-        console.print(f"resuming from {checkpoint}")
-
-    manifest: dict[str, Any] = {
-        "kind": "dqe-run-manifest",
-        "version": 1,
-        "status": "running",
-        "started": started,
-        "finished": None,
-        "resumed_from": str(checkpoint) if checkpoint else None,
-        "base_model": base_model_info(config, model, counts),
-        "template": {
-            "name": config.template,
-            "system": config.system,
-            "learn_all_turns": config.learn_all_turns,
-        },
-        "config": config.to_json(),
-        "config_sha256": config.digest(),
-        "libraries": library_versions(),
-        "device": device_info(device, dtype),
-        "packing": packing,
-        "gate": gate.summary(),
-        "split": {k: v for k, v in split.items() if k != "test_ids"},
-        "ledger": totals,
-        "training": {
-            "total_steps": trainer.total_steps,
-            "steps_per_epoch": trainer.steps_per_epoch,
-        },
-    }
-    write_json(run_dir / MANIFEST_FILE, manifest)
-
-    # 5. Train.
-    clock = time.perf_counter()
+        if device.type == "cuda":
+            device = torch.device("cuda", world.local_rank)
+    start(world, device)
     try:
-        state = trainer.fit(checkpoint)
-    except TrainingInterrupted as exc:
+        model = load_base_model(config, device, dtype)
+        isolated = packing_is_isolated(model, device, min(len(tokenizer), model.config.vocab_size))
+        packing = isolated if config.batch.packing == "auto" else config.batch.packing
+        if packing and not isolated:
+            raise ConfigError(
+                "'batch.packing': this model attends across packed records; set packing = false (or \"auto\")"
+            )
+        if not packing:
+            console.print("packing off: records are grouped by length and padded")
+        seed_everything(config.seed)
+        model = add_lora(model, config)
+        if world.rank:
+            torch.manual_seed(config.seed + world.rank)  # its own dropout masks; the weights are rank 0's
+        counts = parameter_counts(model)
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        trainer = Trainer(
+            config,
+            model,
+            items["train"],
+            items["val"],
+            device=device,
+            dtype=dtype,
+            packing=packing,
+            pad_id=pad_id,
+            run_dir=run_dir,
+            hooks=hooks,
+            echo=echo,
+            world=world,
+        )
+        if resume is not None:
+            checkpoint = Trainer.latest_checkpoint(run_dir)
+            if checkpoint is None:
+                raise ConfigError(f"--resume {run_dir}: the run has no checkpoint yet; start it again without --resume")
+            console.print(f"resuming from {checkpoint}")
+
+        manifest: dict[str, Any] = {
+            "kind": "dqe-run-manifest",
+            "version": 1,
+            "status": "running",
+            "started": started,
+            "finished": None,
+            "resumed_from": str(checkpoint) if checkpoint else None,
+            "base_model": base_model_info(config, model, counts),
+            "template": {
+                "name": config.template,
+                "system": config.system,
+                "learn_all_turns": config.learn_all_turns,
+            },
+            "config": config.to_json(),
+            "config_sha256": config.digest(),
+            "libraries": library_versions(),
+            "device": device_info(device, dtype),
+            "packing": packing,
+            "processes": {"count": world.size, "backend": backend(world)},
+            "gate": gate.summary(),
+            "split": {k: v for k, v in split.items() if k != "test_ids"},
+            "ledger": totals,
+            "training": {
+                "total_steps": trainer.total_steps,
+                "steps_per_epoch": trainer.steps_per_epoch,
+            },
+        }
+        if main:
+            write_json(run_dir / MANIFEST_FILE, manifest)
+
+        # 5. Train.
+        clock = time.perf_counter()
+        try:
+            state = trainer.fit(checkpoint)
+        except TrainingInterrupted as exc:
+            manifest.update(
+                status="interrupted",
+                finished=now(),
+                checkpoint=str(exc.checkpoint),
+                training={**manifest["training"], "step": exc.step},
+            )
+            if main:
+                write_json(run_dir / MANIFEST_FILE, manifest)
+            raise
+
+        # 6. Outputs: the adapter (the best on validation), losses, plot, merge, manifest.
+        best = trainer.restore_best()
+        adapter_dir = run_dir / "adapter"
+        test_loss = trainer.evaluate(items["test"])
+        val_loss = trainer.evaluate() if best is not None else state.last_val
+        if not main:
+            return TrainResult(run_dir=run_dir, manifest=manifest)
+        model.save_pretrained(str(adapter_dir))
+        tokenizer.save_pretrained(str(adapter_dir))
+        plot = plot_losses(state.history, run_dir / "loss.png")
+        if plot is None:
+            console.print("no loss plot: matplotlib is not installed")
+        merged = None
+        if config.merge:
+            del trainer, model
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+            merged = merge_adapter(config, adapter_dir, run_dir / "merged", tokenizer, device, dtype)
+        peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
         manifest.update(
-            status="interrupted",
+            status="completed",
             finished=now(),
-            checkpoint=str(exc.checkpoint),
-            training={**manifest["training"], "step": exc.step},
+            training={
+                **manifest["training"],
+                "steps": state.step,
+                "epochs": round(state.step / manifest["training"]["steps_per_epoch"], 3),
+                "stopped": state.stopped,
+                "tokens": state.tokens,
+                "supervised_tokens": state.supervised_tokens,
+                "train_seconds": round(state.seconds, 3),
+                "wall_seconds_this_session": round(time.perf_counter() - clock, 3),
+                "tokens_per_s": state.tokens / state.seconds if state.seconds else None,
+                "peak_mem_gb": peak,
+                "best_step": state.best_step,
+            },
+            losses={
+                "train_last_step": state.last_loss,
+                "train_last_logged": next((r["loss"] for r in reversed(state.history) if r["split"] == "train"), None),
+                "val_best": state.best_val,
+                "val_final_adapter": val_loss,
+                "test": test_loss,
+            },
+            outputs={
+                "adapter": str(adapter_dir),
+                "adapter_is": f"best validation (step {state.best_step})" if best is not None else "last step",
+                "merged": str(merged) if merged else None,
+                "test_split": str(run_dir / "test.jsonl"),
+                "split": str(run_dir / "split.json"),
+                "ledger": str(run_dir / "ledger.jsonl"),
+                "metrics": str(run_dir / "metrics.jsonl"),
+                "plot": str(plot) if plot else None,
+                "checkpoints": str(run_dir / "checkpoints"),
+            },
         )
         write_json(run_dir / MANIFEST_FILE, manifest)
-        raise
-
-    # 6. Outputs: the adapter (the best on validation), losses, plot, merge, manifest.
-    best = trainer.restore_best()
-    adapter_dir = run_dir / "adapter"
-    model.save_pretrained(str(adapter_dir))
-    tokenizer.save_pretrained(str(adapter_dir))
-    test_loss = trainer.evaluate(items["test"])
-    val_loss = trainer.evaluate() if best is not None else state.last_val
-    plot = plot_losses(state.history, run_dir / "loss.png")
-    if plot is None:
-        console.print("no loss plot: matplotlib is not installed")
-    merged = None
-    if config.merge:
-        del trainer, model
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
-        merged = merge_adapter(config, adapter_dir, run_dir / "merged", tokenizer, device, dtype)
-    peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
-    manifest.update(
-        status="completed",
-        finished=now(),
-        training={
-            **manifest["training"],
-            "steps": state.step,
-            "epochs": round(state.step / manifest["training"]["steps_per_epoch"], 3),
-            "stopped": state.stopped,
-            "tokens": state.tokens,
-            "supervised_tokens": state.supervised_tokens,
-            "train_seconds": round(state.seconds, 3),
-            "wall_seconds_this_session": round(time.perf_counter() - clock, 3),
-            "tokens_per_s": state.tokens / state.seconds if state.seconds else None,
-            "peak_mem_gb": peak,
-            "best_step": state.best_step,
-        },
-        losses={
-            "train_last_step": state.last_loss,
-            "train_last_logged": next((r["loss"] for r in reversed(state.history) if r["split"] == "train"), None),
-            "val_best": state.best_val,
-            "val_final_adapter": val_loss,
-            "test": test_loss,
-        },
-        outputs={
-            "adapter": str(adapter_dir),
-            "adapter_is": f"best validation (step {state.best_step})" if best is not None else "last step",
-            "merged": str(merged) if merged else None,
-            "test_split": split["test"]["path"],
-            "split": str(run_dir / "split.json"),
-            "ledger": str(run_dir / "ledger.jsonl"),
-            "metrics": str(run_dir / "metrics.jsonl"),
-            "plot": str(plot) if plot else None,
-            "checkpoints": str(run_dir / "checkpoints"),
-        },
-    )
-    write_json(run_dir / MANIFEST_FILE, manifest)
-    return TrainResult(run_dir=run_dir, manifest=manifest)
+        return TrainResult(run_dir=run_dir, manifest=manifest)
+    finally:
+        stop(world)

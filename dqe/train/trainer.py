@@ -1,8 +1,10 @@
 """The training loop: AdamW, warm-up and cosine decay, gradient accumulation and clipping,
-validation with early stopping, checkpoints, exact resume, Ctrl-C.
+validation with early stopping, checkpoints, exact resume, Ctrl-C, on one process or several.
 
 The loss of a step is the mean cross-entropy over the supervised tokens of all its
 micro-batches, however they were packed or padded, so packing changes speed, not the objective.
+With several processes (``dqe.train.distributed``) each trains on its share of the step's
+micro-batches under DistributedDataParallel, and the step is the same step.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from typing import Any
 
 import torch
 
-from dqe.errors import TrainingInterrupted
+from dqe.errors import ConfigError, TrainingInterrupted
 from dqe.train.batches import BatchPlan, Rows, collate, supervised_count, token_count
 from dqe.train.checkpoint import (
+    checkpoint_path,
     load_adapter_weights,
     load_checkpoint,
     restore_rng,
@@ -28,11 +31,12 @@ from dqe.train.checkpoint import (
     save_checkpoint,
 )
 from dqe.train.config import TrainConfig
-from dqe.train.encode import Encoded
-from dqe.train.loss import loss_sum, mean_loss
+from dqe.train.distributed import World, no_sync
+from dqe.train.encode import IGNORE, Encoded
+from dqe.train.loss import loss_sum, summed_loss
 from dqe.train.model import head_and_body
 from dqe.train.monitor import Monitor
-from dqe.train.runfolder import checkpoints, write_json
+from dqe.train.runfolder import checkpoints, read_json, write_json
 
 
 @dataclass
@@ -59,6 +63,7 @@ class TrainState:
     bad_evals: int = 0
     last_val: float | None = None
     stopped: str | None = None  # why the loop ended: epochs, max-steps, early-stopping
+    processes: int = 1  # the training processes that wrote the checkpoint (each has its random states)
     history: list[dict[str, Any]] = field(default_factory=list)
     window: dict[str, float] = field(default_factory=dict)  # sums since the last logged row
 
@@ -78,6 +83,22 @@ class WarmupCosine:
         return self.min_ratio + (1 - self.min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+class StepLoss(torch.nn.Module):
+    """The summed loss of a micro-batch as a module's forward pass, which is what DDP wraps:
+    its gradient hooks fire for what ran through its forward."""
+
+    def __init__(self, model: Any, head: tuple[Any, Any] | None, device: torch.device, dtype: torch.dtype, chunk: int):
+        super().__init__()
+        self.model = model
+        self.head = head
+        self.device = device
+        self.dtype = dtype
+        self.chunk = chunk
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return loss_sum(self.model, self.head, batch, device=self.device, dtype=self.dtype, chunk=self.chunk)
+
+
 class Trainer:
     def __init__(
         self,
@@ -93,8 +114,10 @@ class Trainer:
         run_dir: Path,
         hooks: Hooks | None = None,
         echo: bool = True,
+        world: World | None = None,
     ):
         self.config = config
+        self.world = world or World()
         self.model = model
         self.train_items = list(train)
         self.val_items = list(val)
@@ -120,7 +143,13 @@ class Trainer:
             packing=packing,
             seed=config.seed,
         )
-        self.steps_per_epoch = max(1, math.ceil(len(self.plan.epoch(0)) / b.grad_accum))
+        micro_batches = len(self.plan.epoch(0))
+        if micro_batches < self.world.size:
+            raise ConfigError(
+                f"--nproc {self.world.size}: the training split fills only {micro_batches} micro-batches an epoch, "
+                f"fewer than the {self.world.size} processes that share them; use at most {micro_batches} processes"
+            )
+        self.steps_per_epoch = max(1, math.ceil(micro_batches / b.grad_accum))
         total = math.ceil(config.epochs * self.steps_per_epoch)
         self.total_steps = min(total, config.max_steps) if config.max_steps else total
         o = config.optim
@@ -137,22 +166,22 @@ class Trainer:
             self.optimizer, WarmupCosine(warmup, self.total_steps, o.min_lr_ratio)
         )
         self.head = head_and_body(model)
-        self.state = TrainState()
+        self.step_loss: torch.nn.Module = StepLoss(model, self.head, device, dtype, b.loss_chunk)
+        if self.world.size > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.world.same_as_rank0(self.params)  # rather than DDP's copy of every frozen base weight
+            self.step_loss = DistributedDataParallel(
+                self.step_loss,
+                device_ids=[device.index] if device.type == "cuda" else None,
+                init_sync=False,
+                forward_sync_buffers=False,  # rotary tables and the like: the same on every rank by construction
+            )
+        self.state = TrainState(processes=self.world.size)
         self._rng = rng_snapshot()
         self._stop = False
 
     # -- one forward pass -----------------------------------------------------------------
-
-    def loss_sum(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Summed cross-entropy over the batch's supervised tokens."""
-        return loss_sum(
-            self.model,
-            self.head,
-            batch,
-            device=self.device,
-            dtype=self.dtype,
-            chunk=self.config.batch.loss_chunk,
-        )
 
     def _batch(self, items: Sequence[Encoded], rows: Rows) -> dict[str, torch.Tensor]:
         batch = collate(items, rows, packed=self.packing, pad_id=self.pad_id)
@@ -162,7 +191,8 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, items: Sequence[Encoded] | None = None) -> float | None:
-        """Mean cross-entropy per supervised token over ``items`` (the validation split)."""
+        """Mean cross-entropy per supervised token over ``items`` (the validation split), each
+        process evaluating its share of the batches."""
         items = self.val_items if items is None else list(items)
         if not items:
             return None
@@ -177,33 +207,45 @@ class Trainer:
                 seed=0,
             )
         )
-        return mean_loss(
+        total, count = summed_loss(
             self.model,
             items,
-            plan,
+            self.world.share(plan.fixed()),
             packing=self.packing,
             pad_id=self.pad_id,
             device=self.device,
             dtype=self.dtype,
             chunk=self.config.batch.loss_chunk,
             on_batch=self.hooks.on_batch,
-        )[0]
+        )
+        both = self.world.sum(torch.stack([total, torch.tensor(float(count), dtype=torch.float64, device=self.device)]))
+        return float(both[0]) / max(int(both[1]), 1)
 
     # -- checkpoints ----------------------------------------------------------------------
 
     def save(self) -> Path:
+        """A checkpoint, written by rank 0 with every rank's random states; its folder."""
+        rngs = self.world.gather(self._rng)
+        if not self.world.main:
+            return checkpoint_path(self.run_dir, self.state.step)
         return save_checkpoint(
             self.run_dir,
             self.model,
             self.optimizer,
             self.scheduler,
-            self._rng,
+            rngs,
             asdict(self.state),
             self.config.checkpoint.keep,
         )
 
     def resume(self, path: Path) -> None:
-        state, rng = load_checkpoint(path, self.model, self.optimizer, self.scheduler)
+        processes = read_json(path / "state.json").get("processes", 1)
+        if processes != self.world.size:
+            raise ConfigError(
+                f"--resume: {path} was written by {processes} training processes, and this run has "
+                f"{self.world.size}; resume with --nproc {processes} (each process's random states continue)"
+            )
+        state, rng = load_checkpoint(path, self.model, self.optimizer, self.scheduler, self.world.rank)
         self.state = TrainState(**state)
         self._rng = rng
         restore_rng(rng)
@@ -211,6 +253,7 @@ class Trainer:
     def restore_best(self) -> Path | None:
         """Put the best validation adapter back into the model; its folder, if there is one."""
         best = self.run_dir / "best"
+        self.world.barrier()  # rank 0 wrote it
         if self.state.best_step is None or not best.is_dir():
             return None
         load_adapter_weights(self.model, best)
@@ -253,18 +296,44 @@ class Trainer:
         e = self.config.eval
         if s.best_val is None or val < s.best_val - e.min_delta:
             s.best_val, s.best_step, s.bad_evals = val, s.step, 0
-            self.model.save_pretrained(str(self.run_dir / "best"))
-            write_json(self.run_dir / "best" / "best.json", {"step": s.step, "val_loss": val})
+            if self.world.main:
+                self.model.save_pretrained(str(self.run_dir / "best"))
+                write_json(self.run_dir / "best" / "best.json", {"step": s.step, "val_loss": val})
             return False
         s.bad_evals += 1
         return e.patience is not None and s.bad_evals >= e.patience
+
+    def _step(self, group: list[Rows], n_sup: int) -> torch.Tensor:
+        """Forward and backward passes of this rank's share of a step: the step's summed loss
+        over all ranks (float64). Gradients are scaled so that DDP's average over ranks is the
+        gradient of the mean over the step's ``n_sup`` supervised tokens."""
+        mine = self.world.share(group)
+        step_loss = torch.zeros((), dtype=torch.float64, device=self.device)
+        for i, rows in enumerate(mine):
+            with no_sync(self.step_loss, last=i == len(mine) - 1):
+                summed = self.step_loss(self._batch(self.train_items, rows))
+                (summed / n_sup * self.world.size).backward()
+            step_loss += summed.detach().double()
+        if not mine:  # the end of an epoch left this rank no micro-batch: it still joins the all-reduce
+            batch = self._batch(self.train_items, group[0][:1])
+            batch["labels"].fill_(IGNORE)  # nothing supervised: a gradient of zeros
+            self.step_loss(batch).backward()
+        return self.world.sum(step_loss)
 
     def fit(self, resume: Path | None = None) -> TrainState:
         if resume is not None:
             self.resume(resume)
         s = self.state
         c = self.config
-        monitor = Monitor(self.run_dir, self.total_steps, s.history, tensorboard=c.log.tensorboard, echo=self.echo)
+        main = self.world.main
+        monitor = Monitor(
+            self.run_dir,
+            self.total_steps,
+            s.history,
+            tensorboard=c.log.tensorboard,
+            echo=self.echo and main,
+            write=main,
+        )
         previous = None
         if threading.current_thread() is threading.main_thread():
             previous = signal.getsignal(signal.SIGINT)
@@ -284,11 +353,7 @@ class Trainer:
                 group = plan[s.cursor : s.cursor + c.batch.grad_accum]
                 started = time.perf_counter()
                 n_sup = supervised_count(self.train_items, group)
-                step_loss = torch.zeros((), dtype=torch.float64, device=self.device)
-                for rows in group:
-                    summed = self.loss_sum(self._batch(self.train_items, rows))
-                    (summed / n_sup).backward()
-                    step_loss += summed.detach().double()
+                step_loss = self._step(group, n_sup)
                 grad_norm = (
                     torch.nn.utils.clip_grad_norm_(self.params, c.optim.max_grad_norm)
                     if c.optim.max_grad_norm
@@ -307,6 +372,7 @@ class Trainer:
                 s.seconds += seconds
                 s.last_loss = loss
                 self._rng = rng_snapshot()  # as of the end of this step: what a resume restarts from
+                self._stop = self.world.any(self._stop)  # every rank stops after the same step
                 window["loss"] += loss * n_sup
                 window["supervised"] += n_sup
                 window["tokens"] += n_tokens

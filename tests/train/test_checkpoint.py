@@ -50,7 +50,7 @@ def saved(torch_extra, tmp_path):
     model(torch.ones(2, 4)).sum().backward()
     optimizer.step()
     scheduler.step()
-    path = save_checkpoint(tmp_path, model, optimizer, scheduler, rng_snapshot(), {"step": 1}, keep=2)
+    path = save_checkpoint(tmp_path, model, optimizer, scheduler, [rng_snapshot()], {"step": 1}, keep=2)
     return path, objects
 
 
