@@ -372,7 +372,6 @@ class Trainer:
                 s.seconds += seconds
                 s.last_loss = loss
                 self._rng = rng_snapshot()  # as of the end of this step: what a resume restarts from
-                self._stop = self.world.any(self._stop)  # every rank stops after the same step
                 window["loss"] += loss * n_sup
                 window["supervised"] += n_sup
                 window["tokens"] += n_tokens
@@ -407,7 +406,7 @@ class Trainer:
                     self.save()
                 if self.hooks.on_step:
                     self.hooks.on_step(s)
-                if self._stop and not (last or stop):
+                if self.world.any(self._stop) and not (last or stop):  # all ranks stop after one step
                     raise TrainingInterrupted(s.step, self.save())
                 if stop:
                     break
