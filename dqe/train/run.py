@@ -240,6 +240,7 @@ def _train(
         if device.type == "cuda":
             device = torch.device("cuda", world.local_rank)
     start(world, device)
+    trainer: Trainer | None = None
     try:
         model = load_base_model(config, device, dtype)
         isolated = packing_is_isolated(model, device, min(len(tokenizer), model.config.vocab_size))
@@ -335,7 +336,8 @@ def _train(
             console.print("no loss plot: matplotlib is not installed")
         merged = None
         if config.merge:
-            del trainer, model
+            trainer.release()
+            trainer = model = None
             if device.type == "cuda":
                 torch.cuda.empty_cache()
             merged = merge_adapter(config, adapter_dir, run_dir / "merged", tokenizer, device, dtype)
@@ -378,4 +380,6 @@ def _train(
         write_json(run_dir / MANIFEST_FILE, manifest)
         return TrainResult(run_dir=run_dir, manifest=manifest)
     finally:
+        if trainer is not None:
+            trainer.release()
         stop(world)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.nn.parallel import DistributedDataParallel
 
 from dqe.errors import ConfigError, TrainingInterrupted
 from dqe.train.batches import BatchPlan, Rows, collate, supervised_count, token_count
@@ -168,8 +169,6 @@ class Trainer:
         self.head = head_and_body(model)
         self.step_loss: torch.nn.Module = StepLoss(model, self.head, device, dtype, b.loss_chunk)
         if self.world.size > 1:
-            from torch.nn.parallel import DistributedDataParallel
-
             self.world.same_as_rank0(self.params)  # rather than DDP's copy of every frozen base weight
             self.step_loss = DistributedDataParallel(
                 self.step_loss,
@@ -180,6 +179,12 @@ class Trainer:
         self.state = TrainState(processes=self.world.size)
         self._rng = rng_snapshot()
         self._stop = False
+
+    def release(self) -> None:
+        """Drop the DDP wrapper while the process group is still there. A DDP reducer that
+        outlives the group takes it down holding the GIL, which deadlocks with gloo's threads."""
+        if isinstance(self.step_loss, DistributedDataParallel):
+            self.step_loss = self.step_loss.module
 
     # -- one forward pass -----------------------------------------------------------------
 
