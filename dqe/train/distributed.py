@@ -196,9 +196,8 @@ def _rank_main(rank: int, size: int, port: int, reports: Any, target: Callable[.
     signal.signal(signal.SIGINT, signal.default_int_handler)  # the launcher ignores Ctrl-C; a rank does not
     try:
         target(*args)
-    except REPORTED as exc:
+    except REPORTED as exc:  # the launcher raises it; the rank ends cleanly, as the others do
         reports.put((rank, exc))
-        raise
 
 
 def spawn(size: int, target: Callable[..., Any], *args: Any) -> None:
@@ -211,25 +210,31 @@ def spawn(size: int, target: Callable[..., Any], *args: Any) -> None:
     """
     import torch.multiprocessing as mp
 
-    reports = mp.get_context("spawn").SimpleQueue()
+    queue = mp.get_context("spawn").SimpleQueue()
+    reported: list[tuple[int, BaseException]] = []
+
+    def collect() -> None:
+        while not queue.empty():
+            reported.append(queue.get())
+
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         context = mp.start_processes(
             _rank_main,
-            args=(size, free_port(), reports, target, args),
+            args=(size, free_port(), queue, target, args),
             nprocs=size,
             join=False,
             start_method="spawn",
         )
         try:
-            while not context.join():
-                pass
+            while not context.join(timeout=1):
+                collect()
         except (mp.ProcessRaisedException, mp.ProcessExitedException):
-            reported = []
-            while not reports.empty():
-                reported.append(reports.get())
-            if reported:
-                raise min(reported, key=lambda r: r[0])[1] from None
-            raise
+            collect()
+            if not reported:
+                raise
+        collect()
+        if reported:  # a rank that failed after another reported is a consequence of it
+            raise min(reported, key=lambda r: r[0])[1] from None
     finally:
         signal.signal(signal.SIGINT, previous)
