@@ -21,8 +21,9 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -180,15 +181,18 @@ class BatchProcessor:
         self.owners = owners
         self._raised: dict[str, int] = defaultdict(int)  # records each rule raised on so far
         self._broken: dict[str, str] = {}  # rules given up on, with the error
+        self._order = [feature.name for feature in features]
+        # the features each feature waits on: those it needs that come before it in the
+        # engine's order (the order puts what a feature needs first)
+        self._deps = {f.name: set(f.needs) & set(self._order[:i]) for i, f in enumerate(features)}
 
     def __call__(self, frame: pl.DataFrame) -> BatchResult:
         timings: dict[str, float] = defaultdict(float)
         threads = _threads() if frame.height < THREADED_BELOW else 1
-        with ThreadPoolExecutor(threads) if threads > 1 else _InThisThread() as pool:
-            frame = self._features(frame, pool, timings)
+        with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as pool:
+            added, checks, collections = self._tasks(frame, pool, threads, timings)
+            frame = self._with_features(frame, added)
             clock = time.perf_counter()
-            checks = pool.map(self._checked, self.record_rules, _same(frame, len(self.record_rules)))
-            collections = pool.map(self._collected, self.dataset_rules, _same(frame, len(self.dataset_rules)))
             result = BatchResult(kept=frame, findings=[], counts={}, timings=timings)
             scores = np.zeros(frame.height)
             for active, (out, raised) in zip(self.record_rules, checks, strict=True):
@@ -234,37 +238,90 @@ class BatchProcessor:
             timings["collect"] += time.perf_counter() - clock
         return result
 
-    def _features(self, frame: pl.DataFrame, pool: Any, timings: dict[str, float]) -> pl.DataFrame:
-        """``frame`` with every feature's columns, in the engine's order; the features of each
-        wave (those whose needs the waves before computed) at once."""
-        order = frame.columns
-        added_by: dict[str, list[str]] = {}
-        for wave in _waves(self.features):
-            computed = pool.map(self._computed, wave, _same(frame, len(wave)))
-            for feature, (added, seconds) in zip(wave, computed, strict=True):
-                clash = sorted(set(added.columns) & set(frame.columns))
-                if clash:
-                    raise PluginError(
-                        f"{self._what(feature)} returned columns the batch has already: {', '.join(clash)}"
-                    )
-                frame = frame.hstack(added.get_columns())
-                added_by[feature.name] = added.columns
-                timings[f"feature:{feature.name}"] += seconds
-        order += [c for feature in self.features for c in added_by[feature.name]]
-        return frame if frame.columns == order else frame.select(order)
+    def _tasks(
+        self, frame: pl.DataFrame, pool: Any, threads: int, timings: dict[str, float]
+    ) -> tuple[dict[str, pl.DataFrame], list[tuple[pl.DataFrame, list[RaisedOn]]], list[pl.DataFrame | None]]:
+        """Every feature's columns, every record rule's results and every dataset rule's
+        collected columns. Each call is given the batch with the columns of the features it
+        needs (and of those they need), so it can start as soon as they are computed: in
+        threads, at most ``threads`` calls at once, features first (others wait on them), then
+        rules in the engine's order. A call that raises stops new calls; the error raised is
+        the first in the engine's order, so a run fails the same way whichever finished first."""
+        calls = [
+            *((self._computed, feature, self._deps[feature.name], "feature:") for feature in self.features),
+            *((self._checked, active, self._rule_deps(active), "rules") for active in self.record_rules),
+            *((self._collected, active, self._rule_deps(active), "collect") for active in self.dataset_rules),
+        ]
+        added: dict[str, pl.DataFrame] = {}
+        results: list[Any] = [None] * len(calls)
+        failed: dict[int, BaseException] = {}
+        running: dict[Any, int] = {}
+        todo = list(range(len(calls)))
+
+        def given(i: int) -> pl.DataFrame:
+            needed = _closure(calls[i][2], self._deps)
+            columns = [c for name in self._order if name in needed for c in added[name].get_columns()]
+            return frame.hstack(columns) if columns else frame
+
+        def finished(i: int, out: Any, seconds: float) -> None:
+            what, phase = calls[i][1], calls[i][3]
+            if phase == "feature:":
+                self._clash(what, frame, out, added)
+                added[what.name] = out
+                phase += what.name
+            results[i] = out
+            timings[phase] += seconds
+
+        while running or todo and not failed:
+            ready = [i for i in todo if calls[i][2] <= added.keys()] if not failed else []
+            for i in ready[: threads - len(running)]:
+                todo.remove(i)
+                if threads == 1:
+                    try:
+                        finished(i, *_timed(calls[i][0], calls[i][1], given(i)))
+                    except Exception as exc:
+                        failed[i] = exc
+                    break
+                running[pool.submit(_timed, calls[i][0], calls[i][1], given(i))] = i
+            if threads == 1 or not running:
+                continue
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                i = running.pop(future)
+                try:
+                    finished(i, *future.result())
+                except Exception as exc:
+                    failed[i] = exc
+        if failed:
+            raise failed[min(failed)]
+        n, m = len(self.features), len(self.record_rules)
+        return added, results[n : n + m], results[n + m :]
+
+    def _rule_deps(self, active: ActiveRule) -> set[str]:
+        return {name for name in active.rule.needs if name in self._deps}
+
+    def _clash(self, feature: Feature, frame: pl.DataFrame, out: pl.DataFrame, added: dict[str, pl.DataFrame]) -> None:
+        """A feature's columns must be new: not the batch's, nor another feature's."""
+        taken = set(frame.columns).union(*(set(a.columns) for a in added.values()))
+        clash = sorted(set(out.columns) & taken)
+        if clash:
+            raise PluginError(f"{self._what(feature)} returned columns the batch has already: {', '.join(clash)}")
+
+    def _with_features(self, frame: pl.DataFrame, added: dict[str, pl.DataFrame]) -> pl.DataFrame:
+        """``frame`` with every feature's columns, in the engine's order."""
+        return frame.hstack([c for feature in self.features for c in added[feature.name].get_columns()])
 
     def _what(self, feature: Feature) -> str:
         return f"feature '{feature.name}' (plugin '{self.owners.get(f'feature:{feature.name}', '?')}')"
 
-    def _computed(self, feature: Feature, frame: pl.DataFrame) -> tuple[pl.DataFrame, float]:
-        clock = time.perf_counter()
+    def _computed(self, feature: Feature, frame: pl.DataFrame) -> pl.DataFrame:
         what = self._what(feature)
         with blame(f"{what} compute()"):
             added = feature.compute(frame.clone())
         if not isinstance(added, pl.DataFrame) or added.height != frame.height:
             got = f"{added.height} rows" if isinstance(added, pl.DataFrame) else type(added).__name__
             raise PluginError(f"{what} returned {got} for {frame.height} records")
-        return added, time.perf_counter() - clock
+        return added
 
     def _checked(self, active: ActiveRule, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[RaisedOn]]:
         raised: list[RaisedOn] = []
@@ -339,31 +396,19 @@ def _threads() -> int:
     return min(4, cores) if load < 2 * cores else 1
 
 
-def _waves(features: list[Feature]) -> list[list[Feature]]:
-    """``features`` (in dependency order) grouped so that each needs only features of earlier groups."""
-    level: dict[str, int] = {}
-    waves: list[list[Feature]] = []
-    for feature in features:
-        n = max((level[name] + 1 for name in feature.needs if name in level), default=0)
-        level[feature.name] = n
-        if n == len(waves):
-            waves.append([])
-        waves[n].append(feature)
-    return waves
+def _timed(fn: Callable[[Any, pl.DataFrame], Any], what: Any, frame: pl.DataFrame) -> tuple[Any, float]:
+    """``fn(what, frame)`` and the seconds it took."""
+    clock = time.perf_counter()
+    return fn(what, frame), time.perf_counter() - clock
 
 
-def _same(frame: pl.DataFrame, n: int) -> list[pl.DataFrame]:
-    return [frame] * n
-
-
-class _InThisThread:
-    """A pool of no threads: ``map`` runs each call in turn, here, as ``ThreadPoolExecutor.map`` would."""
-
-    def __enter__(self) -> _InThisThread:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def map(self, fn: Callable[..., Any], *args: Iterable[Any]) -> Iterable[Any]:
-        return map(fn, *args)
+def _closure(names: set[str], deps: dict[str, set[str]]) -> set[str]:
+    """``names`` and every feature they need, directly or through others."""
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(deps[name])
+    return seen
