@@ -52,6 +52,10 @@ STRONG_FIRST = 0.01  # between domains of equal hits, the one the question names
 ANSWER_HIT = 0.5  # and so is a term in the answer, for a domain the question touches
 ANSWER_MOST = 1.0  # and all of them together at most
 SURE_CATEGORY = 0.5  # a category guessed less surely than not does not make a record general
+# In a batch this small, the lexicons' regexes are run in this thread, one expression after
+# another: polars compiles a regex again in each of its threads that runs it (2-3 ms for a
+# lexicon's), and a few records give its threads nothing to share out.
+SMALL_BATCH = 2_000
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ def _counts(texts: pl.DataFrame, lexicons: list[Lexicon]) -> pl.DataFrame:
             for kind, patterns in (("terms", lexicon.terms), ("strong", lexicon.strong)):
                 if patterns:
                     counts.append(_distinct_terms(text, patterns, empty).alias(f"{text}:{lexicon.name}:{kind}"))
-    texts = texts.with_columns(counts)
+    texts = texts.with_columns_seq(counts) if texts.height < SMALL_BATCH else texts.with_columns(counts)
     answers = []
     for lexicon in lexicons:
         # the terms patterns hold the strong terms too: a question with none names no term
@@ -242,27 +246,29 @@ class LexiconClassifier(Classifier):
             return pl.lit(True)
         return (~pl.col("_category").is_in(self.general)).fill_null(True)
 
+    def _names_a_term(self, question: pl.Expr) -> pl.Expr:
+        """Whether a question names a term of a lexicon: one pass per language and domain."""
+        return pl.any_horizontal([question.str.contains(u) for lex in self.lexicons for u in lex.terms])
+
     def classify(self, batch: pl.DataFrame) -> pl.Series:
         labels = np.full(batch.height, GENERAL_DOMAIN, dtype=object)
         if not self.lexicons or batch.height == 0:
             return pl.Series("domain", labels, dtype=pl.String)
+        question = pl.col("question").fill_null("").str.slice(0, HEAD_CHARS).str.to_lowercase()
+        # most questions name no term: one pass per language and domain rules them out (a
+        # conversation or a system prompt is read in full: the rest of it may name one); in a
+        # small batch that pass is made first, here, so that `_counts` finds the regexes compiled
+        small = batch.height < SMALL_BATCH
+        named = {"_named": batch.select_seq(self._names_a_term(question)).to_series()} if small else {}
         texts = (
             batch.lazy()
-            .select(
-                "turns",
-                "system",
-                _q=pl.col("question").fill_null("").str.slice(0, HEAD_CHARS).str.to_lowercase(),
-                _a="answer",
-                _category=self._category(batch),
-            )
+            .select("turns", "system", _q=question, _a="answer", _category=self._category(batch), **named)
             .with_row_index("_row")
-            # most questions name no term: one pass per language and domain rules them out (a
-            # conversation or a system prompt is read in full: the rest of it may name one)
             .filter(self._topical(batch))
             .filter(
                 (pl.col("turns").list.len() > 2)
                 | (pl.col("system").fill_null("").str.len_bytes() > 0)
-                | pl.any_horizontal([pl.col("_q").str.contains(u) for lex in self.lexicons for u in lex.terms])
+                | (pl.col("_named") if small else self._names_a_term(pl.col("_q")))
             )
             .select(
                 "_row",
