@@ -5,15 +5,16 @@ worker processes (``dqe.engine.workers``) as well as in the engine's own: it ret
 engine merges as a ``BatchResult`` and touches no state the engine owns. A rule that raises
 never counts as a pass: the records it raised on fail with the error.
 
-In a small batch on a machine that is not busy, features that do not need one another, and
-then every rule, run at once in threads: a small batch's time is mostly a fixed cost per polars
-call (planning, compiling regexes) paid with the GIL released, and polars has no rows to spread
-over its own threads. A large batch runs them in turn: polars keeps the cores busy there, and
-threads on top only add contention (30,000 records: 8% more CPU, 10% more memory); so does a
-machine whose cores are all busy. On 2 cores, the 29 records of the examples took 0.40-0.58 s
-instead of 0.60-0.63 s at a load of 3-4, but 0.67-0.77 s instead of 0.59-0.62 s at a load of 15.
-Results are merged in the engine's order, so a run's output does not depend on which finished
-first.
+In a small batch on a machine that is not busy, features and rules run at once in threads,
+each as soon as the features it needs are computed (a rule that needs none does not wait for
+the language feature; the domain feature waits for the category feature alone): a small batch's
+time is mostly a fixed cost per polars call (planning, compiling regexes) paid with the GIL
+released, and polars has no rows to spread over its own threads. Each is given the batch with
+the columns of the features it needs, as ``dqe.testing`` gives it, whatever else has finished.
+A large batch runs them in turn: polars keeps the cores busy there, and threads on top only add
+contention (30,000 records: 8% more CPU, 10% more memory); so does a machine whose cores are
+all busy. Results are merged in the engine's order, so a run's output does not depend on which
+finished first.
 """
 
 from __future__ import annotations

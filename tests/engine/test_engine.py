@@ -157,3 +157,27 @@ def test_a_small_batch_checked_in_threads_gives_what_one_thread_gives(monkeypatc
         threaded_table, threaded_findings = checked(4)
         assert threaded_table.equals(table)
         assert threaded_findings.equals(findings)
+
+
+class SeesTokens(dqe.RecordRule):
+    code = "TST015"
+    name = "sees-tokens"
+    summary = "fails when its batch holds a feature column it did not ask for"
+    needs = ("tokens",)
+
+    def check(self, batch):
+        others = [c for c in batch.columns if c.startswith(("category_", "language_", "cot_", "domain_"))]
+        has_tokens = "tokens_total" in batch.columns
+        return batch.select(passed=pl.lit(has_tokens and not others), message=pl.lit(", ".join(others)))
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+def test_a_rule_is_given_the_columns_of_the_features_it_needs_whatever_else_has_finished(monkeypatch, threads):
+    """In threads a rule starts as soon as its features are computed, so it is given those
+    (and the record's own columns), as in one thread and as ``dqe.testing`` gives them."""
+    from dqe.engine import batch
+
+    monkeypatch.setattr(batch, "THREADS", threads)
+    report = dqe.check([GOOD, GOOD], plugins=[plugin_with(SeesTokens)], select=["TST015", "DQ201", "DQ301"])
+    assert report.exit_code != 2
+    assert not [f for f in report.findings if f.code == "TST015"]
