@@ -31,6 +31,8 @@ CODES: dict[str, Code] = {
     "DQ206": Code("broken-markup", "dqe/rules/broken_markup.py", "markup"),
     "DQ207": Code("fill-in-slot", "dqe/rules/fill_in_slot.py", "fill-in"),
     "DQ208": Code("copied-prompt", "dqe/rules/copied_prompt.py", "copied-prompt"),
+    "DQ209": Code("misspelling", "dqe/rules/misspelling.py", "spelling"),
+    "DQ210": Code("machine-style", "dqe/rules/machine_style.py", "machine-style"),
     "DQ301": Code("language-allowed", "dqe/rules/language_allowed.py", "language"),
     "DQ302": Code("language-mismatch", "dqe/rules/language_mismatch.py", "language"),
     "DQ401": Code("exact-duplicate", "dqe/rules/duplicates.py", None),
