@@ -3,9 +3,9 @@
 For every English set of ../shared/data it checks the records as they are (every finding there
 is a false flag, or a typo the set already had) and again with typos planted at 3% of each
 answer's words (at least one): a letter dropped, doubled, swapped with the next or replaced
-by a neighbour on the keyboard, in lower-case words of three letters or more outside Markdown
-code, and only where the result is no word of the list (a real-word error, "form" for "from",
-is beyond any word list). Recall is the share of records with planted typos that fail;
+by a neighbour on the keyboard, in lower-case words of three letters or more, and only where the result is no word of the list (a real-word error, "form" for "from",
+is beyond any word list). Typos go in prose only: not in lines with code's characters
+(`=(){}[];$<>|`, a path's dot), not in quoted strings. Recall is the share of records with planted typos that fail;
 word recall is the share of planted typos the findings name (in records with one answer: a finding
 names the words of one answer). Speed: the run's time per record
 with DQ209 alone against DQ101 alone (tokenizing), in the same process.
@@ -50,7 +50,8 @@ _NEIGHBOURS = {
     for i, c in enumerate(row)
 }
 _CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.S)
-_CODE_LINE = re.compile(r"[;{}]|[A-Za-z_]\w+\(|::|->|^\s*(#include|//|def |import |class |return )", re.M)
+_NOT_PROSE = re.compile(r"[(){}\[\];<>\\|]|^\s*(#!|//|import |def |class |return )|\w\.\w")  # code, paths
+_QUOTED = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|“[^”\n]*”")
 _WORD = re.compile(r"(?<![\w'’/.@#-])[a-z]{3,}(?![\w'’/@-])")
 
 
@@ -88,7 +89,8 @@ def typo(word: str, rng: random.Random, known: set[str]) -> str | None:
 def plant(text: str, rng: random.Random, known: set[str]) -> tuple[str, list[str]]:
     """``text`` with typos at RATE of its words (at least one), outside code; and the typos."""
     code = [m.span() for m in _CODE.finditer(text)]
-    code += [(a, a + len(line)) for a, line in _lines(text) if _CODE_LINE.search(line)]
+    code += [(a, a + len(line)) for a, line in _lines(text) if _NOT_PROSE.search(line) or len(line.split()) < 2]
+    code += [m.span() for m in _QUOTED.finditer(text)]
     spots = [m for m in _WORD.finditer(text) if not any(a <= m.start() < b for a, b in code)]
     if not spots:
         return text, []
@@ -128,6 +130,10 @@ def with_typos(record: dict, rng: random.Random, known: set[str]) -> tuple[dict,
                     part[field], more = plant(part[field], rng, known)
                     planted += more
     return record, planted
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "-"
 
 
 def _answers(record: dict) -> int:
@@ -180,7 +186,7 @@ def main() -> None:
             total[key] += value
         print(
             f"{name:44} {len(records):7} {len(clean):6} ({len(clean) / len(records):6.2%})"
-            f" {len(with_any):7} {caught / max(len(with_any), 1):7.1%} {named / max(typos, 1):11.1%}"
+            f" {len(with_any):7} {caught / max(len(with_any), 1):7.1%} {_share(named, typos):>11}"
         )
     print(
         f"{'all':44} {total['records']:7} {total['clean_flags']:6} ({total['clean_flags'] / total['records']:6.2%})"

@@ -33,6 +33,7 @@ from typing import Any
 import polars as pl
 
 from dqe import (
+    UNDETERMINED_LANGUAGE,
     ConfigError,
     Feature,
     check_regex,
@@ -57,11 +58,11 @@ _NOT_PROSE = (
 # A line of code outside Markdown fences: a statement's end or a brace, a keyword opening the line,
 # a call, an assignment, an operator of code.
 _CODE_LINE = (
-    r"[;{}]\s*$|^\s*(?:#include|//|/\*|#!|\$ |>>> |import |from \S+ import|def |class |return\b|elif\b|"
+    r"[;{}][ \t]*$|^[ \t]*(?:#include|//|/\*|#!|\$ |>>> |import |from \S+ import|def |class |return\b|elif\b|"
     r"print\(|console\.|function\b|public |private |static |const |var |let |int |void |std::)|"
     r"[A-Za-z_]\w+\(|==|::|->|=>|</?\w+>"
 )
-CODE_SHARE = 0.3  # a turn with this share of its lines code is a program: its prose names the code's parts
+CODE_SHARE = 0.5  # a turn with this share of its lines code is a program: its prose names the code's parts
 _PUNCTUATION = ".,;:!?()[]{}<>\"'“”‘’«»…*_~|=+"
 _WORD = r"^\p{Ll}+(?:'\p{Ll}+)*$"  # lower-case letters, an apostrophe inside: "don't"
 _MIN_LETTERS = 3  # "a", "an", "of": too short to be told from an abbreviation
@@ -97,25 +98,32 @@ def dictionary(language: str) -> pl.Series:
     return words
 
 
-def words_of(text: pl.Expr) -> pl.Expr:
-    """The words of ``text`` that are looked up (a list per row): prose only, split at spaces and
-    hyphens, punctuation around a word stripped, lower-case letters only."""
-    lines = without_code(text).str.split("\n").list.eval(pl.element().filter(~pl.element().str.contains(_CODE_LINE)))
-    prose = lines.list.join(" ").str.replace_all(_NOT_PROSE, " ").str.replace_all("’", "'")
-    tokens = prose.str.replace_all(r"(\p{L})[-/](\p{L})", "$1 $2").str.replace_all(r"\s+", " ").str.split(" ")
-    # twice: "(word)." and "well-known" leave a punctuation mark after the first hyphen split
-    return tokens.list.eval(pl.element().str.strip_chars(" \t\r\n" + _PUNCTUATION)).list.eval(
-        pl.element()
-        .str.replace(r"'s$|s'$", "")
-        .filter(pl.element().str.contains(_WORD) & (pl.element().str.len_chars() >= _MIN_LETTERS))
+def prose(text: pl.Expr) -> pl.Expr:
+    """``text`` without Markdown code, lines of code, URLs, paths and quoted strings."""
+    code_lines = f"(?m)^[^\\n]*(?:{_CODE_LINE})[^\\n]*$"
+    return without_code(text).str.replace_all(code_lines, " ").str.replace_all(_NOT_PROSE, " ")
+
+
+def words_of(frame: pl.DataFrame, text: str) -> pl.DataFrame:
+    """A row per word of ``frame[text]`` that is looked up (``word``; the other columns kept):
+    split at spaces and hyphens, punctuation around a word stripped, lower-case letters only."""
+    spaced = prose(pl.col(text)).str.replace_all("’", "'").str.replace_all(r"(\p{L})[-/](\p{L})", "$1 $2")
+    word = pl.col("word").str.strip_chars(" \t\r\n" + _PUNCTUATION)
+    return (
+        frame.with_columns(word=spaced.str.replace_all(r"\s+", " ").str.split(" "))
+        .drop(text)
+        .explode("word")
+        .with_columns(word=word.str.replace(r"'s$|s'$", ""))
+        .filter(pl.col("word").str.contains(_WORD) & (pl.col("word").str.len_chars() >= _MIN_LETTERS))
     )
 
 
 def code_share(text: pl.Expr) -> pl.Expr:
     """The share of the non-blank lines of ``text`` (Markdown code left out) that read as code."""
-    lines = without_code(text).str.split("\n").list.eval(pl.element().filter(pl.element().str.strip_chars() != ""))
-    code = lines.list.eval(pl.element().str.contains(_CODE_LINE).sum()).list.first()
-    return (code / lines.list.len()).fill_nan(0.0).fill_null(0.0)
+    text = without_code(text)
+    code = text.str.count_matches(f"(?m)^[^\\n]*(?:{_CODE_LINE})[^\\n]*$")
+    lines = text.str.count_matches(r"(?m)^[^\S\n]*\S")
+    return (code / lines).fill_nan(0.0).fill_null(0.0)
 
 
 def _language_of(turn: pl.Expr) -> pl.Expr:
@@ -167,33 +175,47 @@ class SpellingFeature(Feature):
         """The distinct (``language``, ``word``) pairs of ``words`` that no list holds in any
         form: rewritten to a listed variant ("colour"), cut at its apostrophe ("they'd"), an
         ending taken off ("datasets", "tokenizing"), a known prefix or a known word before a
-        known word ("preprocessing", "wellbeing"), or short and written without vowels ("tbsp")."""
+        known word ("preprocessing", "wellbeing"); short words without vowels ("tbsp") are
+        abbreviations. Three lookups a language, however many forms."""
         distinct = words.select("language", "word").unique()
         unknown = []
         for (language,), group in distinct.group_by("language"):
             known = self._known(language).implode()
             candidates = group.filter(~pl.col("word").is_in(known) & ~pl.col("word").str.contains(_ABBREVIATION))
-            forms = [pl.col("word").str.replace(r"'.*$", "")]
-            forms += [pl.col("word").str.replace(p, r) for p, r in self.rewrites.get(language, [])]
-            for form in forms:
-                candidates = candidates.filter(~form.is_in(known))
-            unknown.append(candidates.join(self._compounds(candidates, known, language), on="word", how="anti"))
+            if candidates.height == 0:
+                continue
+            rewrites = [*self.rewrites.get(language, []), *self.endings.get(language, []), ("'.*$", "")]
+            forms = (
+                candidates.select("word", form=pl.concat_list([pl.col("word").str.replace(p, r) for p, r in rewrites]))
+                .explode("form")
+                .filter((pl.col("form") != pl.col("word")) & (pl.col("form").str.len_chars() >= _MIN_STEM))
+                .unique()
+            )
+            listed = forms.filter(pl.col("form").is_in(known)).select("word")
+            parts = pl.concat([candidates.select("word", form="word"), forms]).join(listed, on="word", how="anti")
+            unknown.append(
+                candidates.join(listed, on="word", how="anti").join(
+                    self._compounds(parts, known, language), on="word", how="anti"
+                )
+            )
         return pl.concat(unknown) if unknown else distinct.clear()
 
-    def _compounds(self, candidates: pl.DataFrame, known: pl.Series, language: str) -> pl.DataFrame:
-        """The ``word``s of ``candidates`` made of a known word or prefix and a known word, an
-        ending taken off either."""
-        stems = [pl.col("word")] + [pl.col("word").str.replace(p, r) for p, r in self.endings.get(language, [])]
-        forms = candidates.select("word", form=pl.concat_list(stems).list.unique()).explode("form")
-        forms = forms.filter((pl.col("form").str.len_chars() >= _MIN_STEM) | (pl.col("form") == pl.col("word")))
-        known_form = forms.filter(pl.col("form").is_in(known)).select("word")
+    def _compounds(self, forms: pl.DataFrame, known: pl.Series, language: str) -> pl.DataFrame:
+        """The ``word``s of ``forms`` (``word``, ``form``) with a form made of a known word or
+        prefix and a known word, both of _MIN_STEM letters or more."""
         length = pl.col("form").str.len_chars().cast(pl.Int32)
-        splits = forms.filter(length >= 5).with_columns(k=pl.int_ranges(2, length - 2)).explode("k").drop_nulls()
-        head, tail = pl.col("form").str.slice(0, pl.col("k")), pl.col("form").str.slice(pl.col("k"))
+        splits = (
+            forms.filter(length >= 2 * _MIN_STEM - 1)
+            .with_columns(k=pl.int_ranges(2, length - _MIN_STEM + 1))
+            .explode("k")
+            .drop_nulls("k")
+            .select("word", head=pl.col("form").str.slice(0, pl.col("k")), tail=pl.col("form").str.slice(pl.col("k")))
+        )
         prefixes = pl.Series(self.prefixes.get(language, []), dtype=pl.String).implode()
-        whole = ((head.str.len_chars() >= _MIN_STEM) & head.is_in(known)) | head.is_in(prefixes)
-        split = splits.filter(whole & tail.is_in(known) & (tail.str.len_chars() >= _MIN_STEM)).select("word")
-        return pl.concat([known_form, split]).unique()
+        whole = ((pl.col("head").str.len_chars() >= _MIN_STEM) & pl.col("head").is_in(known)) | pl.col("head").is_in(
+            prefixes
+        )
+        return splits.filter(whole & pl.col("tail").is_in(known)).select("word").unique()
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
         rows = pl.int_range(pl.len(), dtype=pl.UInt32)
@@ -213,17 +235,16 @@ class SpellingFeature(Feature):
                 "turn",
                 "final",
                 "answer",
-                # an answer too short to tell ("und") is in the language of its question
+                # an answer too short to tell ("und") is in the language of its question, or of the record
                 language=pl.coalesce(
-                    _language_of(pl.col("turn")).replace("und", None),
-                    _language_of(pl.col("question_turn")),
+                    _language_of(pl.col("turn")).replace(UNDETERMINED_LANGUAGE, None),
+                    _language_of(pl.col("question_turn")).replace(UNDETERMINED_LANGUAGE, None),
+                    pl.col("_lang").list.eval(pl.element().filter(pl.element() != UNDETERMINED_LANGUAGE)).list.first(),
                 ),
             )
             .filter(pl.col("language").is_in(self.languages) & (code_share(pl.col("answer")) < CODE_SHARE))
         )
-        words = (
-            turns.select("_r", "turn", "language", word=words_of(pl.col("answer"))).explode("word").drop_nulls("word")
-        )
+        words = words_of(turns.select("_r", "turn", "language", "answer"), "answer")
         wrong = self._misspelled(words)
         hits = words.join(wrong, on=["language", "word"], how="semi")
         if hits.height:
