@@ -48,7 +48,7 @@ class Misspelling(RecordRule):
     )
     example = (
         '"We will recieve the package tommorow and definately open it." warns: '
-        "'answer has 3 misspelled words of 9 (33%): recieve, tommorow, definately'."
+        "'answer has 3 misspelled words of 8 (38%): recieve, tommorow, definately'."
     )
     severity = "warning"
     Options = MisspellingOptions
