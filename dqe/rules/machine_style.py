@@ -85,6 +85,7 @@ class MachineStyle(RecordRule):
         return {
             "machine_style": {
                 "records": table.height,
+                "with_phrases": int((table["machine_style_count"] > 0).sum()),
                 "machine_written": marked,
                 "synthetic_share": round(marked / table.height, 6),
                 "min_phrases": self.options.min_phrases,

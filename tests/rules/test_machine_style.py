@@ -66,6 +66,7 @@ def test_synthetic_share_is_a_gate_metric_with_no_level_by_default():
     report = dqe.check(records, select=["DQ210"])
     assert report.dataset["machine_style"] == {
         "records": 2,
+        "with_phrases": 1,
         "machine_written": 1,
         "synthetic_share": 0.5,
         "min_phrases": 2,
