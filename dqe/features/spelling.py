@@ -53,14 +53,14 @@ _LIBRARY = "pyspellchecker"
 _NOT_PROSE = (
     r"(?i)\b(?:https?://|ftp://|www\.)\S+|\S+@\S+\.\w+|(?:^|\s)[~.]?/\S+|\S+\\\S+|[@#]\w+"
     r"|\"[^\"\n]{1,200}\"|“[^”\n]{1,200}”|‘[^’\n]{1,200}’|«[^»\n]{1,200}»"
-    r"|(?:^|\s)'[^'\n]{1,200}'(?:\s|[.,;:!?)]|$)"
+    r"|(?:^|\s)'[^\n]{1,200}?'(?:\s|[.,;:!?)]|$)"
 )
 # A line of code outside Markdown fences: a statement's end or a brace, a keyword opening the line,
-# a call, an assignment, an operator of code.
+# a call, an operator of code, a shell variable, a block's closing keyword alone on its line.
 _CODE_LINE = (
     r"[;{}][ \t]*$|^[ \t]*(?:#include|//|/\*|#!|\$ |>>> |import |from \S+ import|def |class |return\b|elif\b|"
     r"print\(|console\.|function\b|public |private |static |const |var |let |int |void |std::)|"
-    r"[A-Za-z_]\w+\(|==|::|->|=>|</?\w+>"
+    r"[A-Za-z_]\w+\(|==|::|->|=>|</?\w+>|\$[\w{(@#?]|^[ \t]*(?:do|done|fi|then|esac|end|else|elsif)[ \t]*$"
 )
 CODE_SHARE = 0.5  # a turn with this share of its lines code is a program: its prose names the code's parts
 _PUNCTUATION = ".,;:!?()[]{}<>\"'“”‘’«»…*_~|=+"
@@ -132,7 +132,8 @@ def _language_of(turn: pl.Expr) -> pl.Expr:
 
 def _user_words(text: pl.Expr) -> pl.Expr:
     """Every word the user wrote, lower-cased: terms an answer may repeat however they are spelt."""
-    return text.str.to_lowercase().str.extract_all(r"[\p{L}']+")
+    words = text.str.to_lowercase().str.replace_all("’", "'").str.extract_all(r"\p{L}+(?:'\p{L}+)*")
+    return words.list.eval(pl.element().str.replace(r"'s$|s'$", ""))
 
 
 def _rewrites(pack: dict[str, Any], path: str) -> list[tuple[str, str]]:
