@@ -50,9 +50,10 @@ PACK = "spelling"
 _LIBRARY = "pyspellchecker"
 
 # What is not prose: URLs, e-mail addresses, paths, @handles and #tags, and quoted strings.
-_NOT_PROSE = (
-    r"(?i)\b(?:https?://|ftp://|www\.)\S+|\S+@\S+\.\w+|(?:^|\s)[~.]?/\S+|\S+\\\S+|[@#]\w+"
-    r"|\"[^\"\n]{1,200}\"|“[^”\n]{1,200}”|‘[^’\n]{1,200}’|«[^»\n]{1,200}»"
+# Quoted strings: what a text quotes is not its own spelling. URLs, paths, e-mail addresses and
+# handles need no pattern: a word with "://", "/", "@" or a dot inside is no word of letters.
+_QUOTED = (
+    r"\"[^\"\n]{1,200}\"|“[^”\n]{1,200}”|‘[^’\n]{1,200}’|«[^»\n]{1,200}»"
     r"|(?:^|\s)'[^\n]{1,200}?'(?:\s|[.,;:!?)]|$)"
 )
 # A line of code outside Markdown fences: a statement's end or a brace, a keyword opening the line,
@@ -60,7 +61,7 @@ _NOT_PROSE = (
 _CODE_LINE = (
     r"[;{}][ \t]*$|^[ \t]*(?:#include|//|/\*|#!|\$ |>>> |import |from \S+ import|def |class |return\b|elif\b|"
     r"print\(|console\.|function\b|public |private |static |const |var |let |int |void |std::)|"
-    r"[A-Za-z_]\w+\(|==|::|->|=>|</?\w+>|\$[\w{(@#?]|^[ \t]*(?:do|done|fi|then|esac|end|else|elsif)[ \t]*$"
+    r"[A-Za-z_]\w+\(|==|::|->|=>|</?\w+>|\$[A-Za-z_{(@#?]|^[ \t]*(?:do|done|fi|then|esac|end|else|elsif)[ \t]*$"
 )
 CODE_SHARE = 0.5  # a turn with this share of its lines code is a program: its prose names the code's parts
 _PUNCTUATION = ".,;:!?()[]{}<>\"'“”‘’«»…*_~|=+"
@@ -98,32 +99,38 @@ def dictionary(language: str) -> pl.Series:
     return words
 
 
-def prose(text: pl.Expr) -> pl.Expr:
-    """``text`` without Markdown code, lines of code, URLs, paths and quoted strings."""
-    code_lines = f"(?m)^[^\\n]*(?:{_CODE_LINE})[^\\n]*$"
-    return without_code(text).str.replace_all(code_lines, " ").str.replace_all(_NOT_PROSE, " ")
+def lines_of(frame: pl.DataFrame, text: str) -> pl.DataFrame:
+    """A row per line of ``frame[text]``, Markdown code left out (``line``; the other columns
+    kept), and whether it reads as ``code``: one regex scan a line, no line found in whole texts."""
+    return (
+        frame.with_columns(line=without_code(pl.col(text)).str.split("\n"))
+        .drop(text)
+        .explode("line")
+        .filter(pl.col("line").str.strip_chars() != "")
+        .with_columns(code=pl.col("line").str.contains(_CODE_LINE))
+    )
 
 
-def words_of(frame: pl.DataFrame, text: str) -> pl.DataFrame:
-    """A row per word of ``frame[text]`` that is looked up (``word``; the other columns kept):
-    split at spaces and hyphens, punctuation around a word stripped, lower-case letters only."""
-    spaced = prose(pl.col(text)).str.replace_all("’", "'").str.replace_all(r"(\p{L})[-/](\p{L})", "$1 $2")
+def words_of(lines: pl.DataFrame) -> pl.DataFrame:
+    """A row per word of the prose ``lines`` (``lines_of``) that is looked up (``word``): quoted
+    strings left out, split at spaces and hyphens, punctuation around a word stripped, lower-case
+    letters only (a word holding a digit, "_", "/", "@" or an inner dot is not one)."""
+    spaced = pl.col("line").str.replace_all(_QUOTED, " ").str.replace_all("’", "'").str.replace_all(r"[-\t]", " ")
     word = pl.col("word").str.strip_chars(" \t\r\n" + _PUNCTUATION)
     return (
-        frame.with_columns(word=spaced.str.replace_all(r"\s+", " ").str.split(" "))
-        .drop(text)
+        lines.filter(~pl.col("code"))
+        .with_columns(word=spaced.str.split(" "))
+        .drop("line", "code")
         .explode("word")
         .with_columns(word=word.str.replace(r"'s$|s'$", ""))
         .filter(pl.col("word").str.contains(_WORD) & (pl.col("word").str.len_chars() >= _MIN_LETTERS))
     )
 
 
-def code_share(text: pl.Expr) -> pl.Expr:
-    """The share of the non-blank lines of ``text`` (Markdown code left out) that read as code."""
-    text = without_code(text)
-    code = text.str.count_matches(f"(?m)^[^\\n]*(?:{_CODE_LINE})[^\\n]*$")
-    lines = text.str.count_matches(r"(?m)^[^\S\n]*\S")
-    return (code / lines).fill_nan(0.0).fill_null(0.0)
+def _listed(values: pl.Series, known: pl.Series) -> pl.Series:
+    """The words of ``known`` that ``values`` holds, as a list to look up in: the few values are
+    hashed, not the whole word list, so a lookup costs a scan of the list."""
+    return known.filter(known.is_in(values.unique().implode())).implode()
 
 
 def _language_of(turn: pl.Expr) -> pl.Expr:
@@ -177,12 +184,14 @@ class SpellingFeature(Feature):
         form: rewritten to a listed variant ("colour"), cut at its apostrophe ("they'd"), an
         ending taken off ("datasets", "tokenizing"), a known prefix or a known word before a
         known word ("preprocessing", "wellbeing"); short words without vowels ("tbsp") are
-        abbreviations. Three lookups a language, however many forms."""
+        abbreviations."""
         distinct = words.select("language", "word").unique()
         unknown = []
         for (language,), group in distinct.group_by("language"):
-            known = self._known(language).implode()
-            candidates = group.filter(~pl.col("word").is_in(known) & ~pl.col("word").str.contains(_ABBREVIATION))
+            known = self._known(language)
+            candidates = group.filter(
+                ~pl.col("word").is_in(_listed(group["word"], known)) & ~pl.col("word").str.contains(_ABBREVIATION)
+            )
             if candidates.height == 0:
                 continue
             rewrites = [*self.rewrites.get(language, []), *self.endings.get(language, []), ("'.*$", "")]
@@ -192,7 +201,7 @@ class SpellingFeature(Feature):
                 .filter((pl.col("form") != pl.col("word")) & (pl.col("form").str.len_chars() >= _MIN_STEM))
                 .unique()
             )
-            listed = forms.filter(pl.col("form").is_in(known)).select("word")
+            listed = forms.filter(pl.col("form").is_in(_listed(forms["form"], known))).select("word")
             parts = pl.concat([candidates.select("word", form="word"), forms]).join(listed, on="word", how="anti")
             unknown.append(
                 candidates.join(listed, on="word", how="anti").join(
@@ -212,11 +221,11 @@ class SpellingFeature(Feature):
             .drop_nulls("k")
             .select("word", head=pl.col("form").str.slice(0, pl.col("k")), tail=pl.col("form").str.slice(pl.col("k")))
         )
+        listed = _listed(pl.concat([splits["head"], splits["tail"]]), known)
         prefixes = pl.Series(self.prefixes.get(language, []), dtype=pl.String).implode()
-        whole = ((pl.col("head").str.len_chars() >= _MIN_STEM) & pl.col("head").is_in(known)) | pl.col("head").is_in(
-            prefixes
-        )
-        return splits.filter(whole & pl.col("tail").is_in(known)).select("word").unique()
+        head = pl.col("head")
+        whole = ((head.str.len_chars() >= _MIN_STEM) & head.is_in(listed)) | head.is_in(prefixes)
+        return splits.filter(whole & pl.col("tail").is_in(listed)).select("word").unique()
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
         rows = pl.int_range(pl.len(), dtype=pl.UInt32)
@@ -243,9 +252,13 @@ class SpellingFeature(Feature):
                     pl.col("_lang").list.eval(pl.element().filter(pl.element() != UNDETERMINED_LANGUAGE)).list.first(),
                 ),
             )
-            .filter(pl.col("language").is_in(self.languages) & (code_share(pl.col("answer")) < CODE_SHARE))
+            .filter(pl.col("language").is_in(self.languages))
         )
-        words = words_of(turns.select("_r", "turn", "language", "answer"), "answer")
+        lines = lines_of(turns.select("_r", "turn", "language", "answer"), "answer")
+        # a turn that is mostly code is a program: its prose names the code's parts
+        programs = lines.group_by("_r", "turn").agg(pl.col("code").mean()).filter(pl.col("code") >= CODE_SHARE)
+        turns = turns.join(programs, on=["_r", "turn"], how="anti")
+        words = words_of(lines.join(programs, on=["_r", "turn"], how="anti"))
         wrong = self._misspelled(words)
         hits = words.join(wrong, on=["language", "word"], how="semi")
         if hits.height:
