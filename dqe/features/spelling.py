@@ -4,17 +4,21 @@ pyspellchecker (pure Python, no dependencies) ships word-frequency lists for twe
 (ar, de, en, es, eu, fa, fr, it, lv, nl, pt, ru) built from subtitles and Wikipedia, with common
 misspellings ("recieve", "teh") left out; wordfreq keeps them (it counts the web as written) and
 symspellpy's English list has half the words. Only the lists are used: a word is misspelled when
-its language's list lacks it. Every distinct word of a batch is looked up once, in one polars
-join; a list is read the first time a batch holds a turn in its language, and kept as Arrow in
-dqe's disk cache (a third of a second to parse the JSON, a few milliseconds to read the cache).
+its language's list lacks it. Every distinct word of a batch is looked up once, in a few polars
+lookups that hash the batch's words, not the list; a list is read the first time a batch holds
+a turn in its language, and kept as Arrow in dqe's disk cache (a third of a second to parse the
+JSON, a few milliseconds to read the cache).
 
 Words are judged only where a misspelling is a mistake of the writer: assistant turns in a
-language with a list, Markdown code, URLs, e-mail addresses, paths and quoted strings left out,
-and only words of lower-case letters (an apostrophe allowed): names and sentence openings
-(capitalised), acronyms, identifiers (``snake_case``, ``camelCase``, digits) and numbers are not
-looked up. A word the question, the system prompt or the record's own input holds is the user's
-term. The `spelling` pack adds words a domain uses and the rewrites that map a spelling variant
-to the listed one (British "colour", "organise" to "color", "organize").
+language with a list (a turn too short to tell takes its question's language, or the record's),
+Markdown code, lines of code outside fences and quoted strings left out, and only words of
+lower-case letters (an apostrophe allowed): names and sentence openings (capitalised), acronyms,
+identifiers (``snake_case``, ``camelCase``, digits), URLs, paths, e-mail addresses and numbers
+are not looked up. A word the record says more often than this answer's prose does (in the
+question, the system prompt, another turn or the answer's own code) is a term of the record, not
+a slip. The `spelling` pack adds words a domain uses, prefixes, the rewrites that map a spelling
+variant to the listed one (British "colour", "organise" to "color", "organize") and the endings
+taken off before a lookup.
 
 Columns, per record: ``spelling_turns`` (per judged assistant turn: ``turn``, ``final``, ``language``,
 ``words`` looked up, ``misspelled``: each misspelled word as often as it occurs), and
@@ -63,7 +67,6 @@ _CODE_LINE = (
     r"print\(|console\.|function\b|public |private |static |const |var |let |int |void |std::)|"
     r"[A-Za-z_]\w+\(|==|::|->|=>|</?\w+>|\$[A-Za-z_{(@#?]|^[ \t]*(?:do|done|fi|then|esac|end|else|elsif)[ \t]*$"
 )
-CODE_SHARE = 0.5  # a turn with this share of its lines code is a program: its prose names the code's parts
 _PUNCTUATION = ".,;:!?()[]{}<>\"'“”‘’«»…*_~|=+"
 _WORD = r"^\p{Ll}+(?:'\p{Ll}+)*$"  # lower-case letters, an apostrophe inside: "don't"
 _MIN_LETTERS = 3  # "a", "an", "of": too short to be told from an abbreviation
@@ -255,10 +258,7 @@ class SpellingFeature(Feature):
             .filter(pl.col("language").is_in(self.languages))
         )
         lines = lines_of(turns.select("_r", "turn", "language", "answer"), "answer")
-        # a turn that is mostly code is a program: its prose names the code's parts
-        programs = lines.group_by("_r", "turn").agg(pl.col("code").mean()).filter(pl.col("code") >= CODE_SHARE)
-        turns = turns.join(programs, on=["_r", "turn"], how="anti")
-        words = words_of(lines.join(programs, on=["_r", "turn"], how="anti"))
+        words = words_of(lines)
         wrong = self._misspelled(words)
         hits = words.join(wrong, on=["language", "word"], how="semi")
         if hits.height:
