@@ -27,16 +27,16 @@ class MisspellingOptions(RuleOptions):
 
 class Misspelling(RecordRule):
     """Looks up the words of every assistant turn in a language pyspellchecker has a word list
-        for (English, German, French, Spanish, Italian, Portuguese, Dutch, Russian and four more; the
-        `spelling` feature), leaving out Markdown code, URLs, paths, quoted strings, numbers,
-        identifiers and capitalised words (names, acronyms), and the terms the question or the rest of
-        the record holds. A word no list holds, in any listed form (British spelling, an ending off, a
-        compound of listed words: the `spelling` pack), is misspelled. An answer fails when its
-        misspelled words are more than max-share of the words looked up (and at least
-        min-misspelled); the finding names them. An answer with more than max-unknown of its words
-        unknown (and more than two) is not judged: it is in another language than detected, or a list
-    of names. A warning
-        by default: a rare term the lists lack reads as a misspelling until the pack lists it."""
+    for (English, German, French, Spanish, Italian, Portuguese, Dutch, Russian and four more; the
+    `spelling` feature), leaving out Markdown code, lines of code, quoted strings, URLs, numbers,
+    identifiers and capitalised words (names, acronyms), and the terms the rest of the record
+    says (the question's, the answer's own code's). A word no list holds, in any listed form
+    (British spelling, an ending off, a compound of listed words: the `spelling` pack), is
+    misspelled. An answer fails when its misspelled words are more than max-share of the words
+    looked up (and at least min-misspelled); the finding names them. An answer with more than
+    max-unknown of its words unknown, and more than two, is not judged: it is in another
+    language than detected, or a list of names. A warning by default: a rare term the lists
+    lack reads as a misspelling until the pack lists it."""
 
     code = "DQ209"
     name = "misspelling"
