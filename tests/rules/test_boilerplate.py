@@ -180,6 +180,12 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
             "We cannot determine if Lily is taller than John based on the given information: Lily is only "
             "compared with Susan.",
         ),
+        # the sender's own limits inside an e-mail the user asked for, in another voice
+        (
+            "Act like a top salesperson and give me an email copy to upsell a customer whose order is under our minimum.",
+            "Dear Ms. Lee,\n\nThank you for your order. Unfortunately we are not able to create an invoice under $20, "
+            "so may I suggest adding our travel case, at $13 it completes your kit.\n\nBest regards,\nTom",
+        ),
         # the scope of an answer, then the answer
         (
             "Can you list bakeries in Lisbon founded by women?",

@@ -181,6 +181,16 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
             "How many cats are in this story?",
             "There are two cats in this story. They are One Eye and Two Paws.",
         ),
+        (
+            "One Eye was a cat and Two Paws was one too. One Eye caught one mouse. Two Paws caught one too. "
+            "How many cats are in this story?",
+            "There are two cats in this story, One Eye and Two Paws.",
+        ),
+        # an answer that says the question does not give what it asks is not judged
+        (
+            "Ben's aunt has three nephews. Two of them are called Sam and Leo. What is the third nephew called?",
+            "The third nephew's name is not given in the question.",
+        ),
         # numbers and a "?" in the input of a classification, summary or translation
         ("Classify the sentiment of this review.\nThe room cost $300 for 2 nights and broke twice?!", "Negative"),
         ("Predict the intent. Options: 1) order 2) shipping 3) refund.\nMy 3 items haven't come in 10 days?", "2"),
