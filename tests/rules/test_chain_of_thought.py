@@ -186,6 +186,11 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
             "How many cats are in this story?",
             "There are two cats in this story, One Eye and Two Paws.",
         ),
+        # a result with the operation that gives it in brackets
+        (
+            "Ann pays her coach $900 for 30 lessons of 2 hours each. How much does she pay per lesson?",
+            "She pays $30 ($900 / 30) per lesson.",
+        ),
         # an answer that says the question does not give what it asks is not judged
         (
             "Ben's aunt has three nephews. Two of them are called Sam and Leo. What is the third nephew called?",
