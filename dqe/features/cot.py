@@ -61,6 +61,9 @@ _QUESTION_SENTENCES = r"[^.!?。！？\n]*[?？]"
 _LAST_SENTENCE = r"[^.!?。！？\n]*[.!?。！？]?\s*$"
 # A question asks something: a question mark, or a blank to fill ("2 s 内物体的位移为（　）", "x = ____").
 _ASKS = r"[?？]|[（(][ \t　]*[)）]|_{3,}"
+# "in which", "by which": a relative clause, not a question asking which ("a dilemma in which a
+# person can save 5 people or 1" asks nothing to calculate)
+_RELATIVE = r"(?i)(?-u:\b)(?:in|of|by|for|to|on|at|from|with|during|through|under|after|before|upon|into|among|between) which(?-u:\b)"
 # An answer looked up in the text a question gives: its words (Chinese characters, words of two
 # letters or more) and numbers, read against the question's.
 _WORDS = r"\p{Han}|[^\W\d_]{2,}"
@@ -219,7 +222,7 @@ class CotFeature(Feature):
             "_procedure": self._has("procedure", task),
             "_consultation": self._has("consultation", pl.col("question")),
             "_algebra": self._has("algebra", task),
-            "_heuristic": ~pl.col("_vetoed") & asks & self._has("unknown", task),
+            "_heuristic": ~pl.col("_vetoed") & asks & self._has("unknown", task.str.replace_all(_RELATIVE, " ")),
             "_relations": self._has("relations", task),
             "_comparisons": self._count("comparisons", task),
             "_premises": self._count("premises", task),

@@ -186,6 +186,12 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
             "How many cats are in this story?",
             "There are two cats in this story, One Eye and Two Paws.",
         ),
+        # "in which" opens a relative clause: a dilemma with numbers in it asks nothing to calculate
+        (
+            "Is there a right answer to the dilemma in which a driver can steer into 5 people or into 1 person, killing 1 rather than 5?",
+            "There is no single right answer. Utilitarians count the lives saved; others hold that steering into "
+            "anyone is a killing the driver is answerable for.",
+        ),
         # a result with the operation that gives it in brackets
         (
             "Ann pays her coach $900 for 30 lessons of 2 hours each. How much does she pay per lesson?",
