@@ -72,9 +72,9 @@ def build_corpus(folder: Path, records: int) -> Path:
 
 def encode_corpus(ok: Path, tokenizer: Any, seq_len: int) -> list:
     from dqe.engine.config import load_config
+    from dqe.engine.encoding import TemplateEncoder, fit_length
     from dqe.engine.plugins import load_plugins
     from dqe.train.data import read_examples
-    from dqe.train.encode import TemplateEncoder, fit_length
 
     registry = load_plugins()
     examples = read_examples(ok, load_config(None, discover=False), registry)

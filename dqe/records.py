@@ -75,4 +75,5 @@ def batch_schema() -> dict[str, Any]:
         "language": pl.String,
         "question": pl.String,  # last user turn (derived, for rules)
         "answer": pl.String,  # last assistant turn (derived, for rules)
+        "input": pl.String,  # Alpaca's input, also in the last user turn after the instruction and a newline
     }

@@ -165,6 +165,17 @@ _RULES = [
         "--template", metavar="NAME", help="Prompt template used to count tokens (chatml, alpaca, phi3, plain)."
     ),
     click.option(
+        "--model",
+        metavar="PATH",
+        help="Check with the trainer's encoding: this model's tokenizer (its chat template with --template model); runs DQ103-DQ106.",
+    ),
+    click.option(
+        "--train-config",
+        type=click.Path(path_type=Path),
+        metavar="TOML",
+        help="Check with the encoding of this train.toml: its model, template, system prompt and seq-len.",
+    ),
+    click.option(
         "--workers",
         type=click.IntRange(min=0),
         help="Worker processes (0, the default: one per core for inputs over 64 MB whose rules cost more than reading; 1: none).",
@@ -198,6 +209,13 @@ def against_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def _here(path: str | Path | None) -> str | None:
+    """A path given on the command line, absolute (relative to here, not to the config file)."""
+    if path is None:
+        return None
+    return str(Path(path).expanduser().resolve()) if Path(path).expanduser().exists() else str(path)
+
+
 def overrides_of(kw: dict[str, Any]) -> dict[str, Any]:
     overrides = {
         "select": split_values(kw.pop("select", ())),
@@ -205,6 +223,9 @@ def overrides_of(kw: dict[str, Any]) -> dict[str, Any]:
         "ignore": split_values(kw.pop("ignore", ())),
         "tokenizer": kw.pop("tokenizer", None),
         "template": kw.pop("template", None),
+        # a model folder named here is relative to here; a Hugging Face id stays as it is
+        "model": _here(kw.pop("model", None)),
+        "train_config": _here(kw.pop("train_config", None)),
         "input_format": kw.pop("input_format"),
         "columns": pairs(kw.pop("columns"), "--columns"),
         "workers": kw.pop("workers", None),

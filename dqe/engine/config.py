@@ -56,6 +56,11 @@ class Config(BaseModel):
     tags: Tags = Field(default_factory=Tags)
     tokenizer: str = "tiktoken:cl100k_base"
     template: str = "chatml"
+    # The trainer's encoding (dqe check --model / --train-config): a model folder whose tokenizer
+    # (and chat template, with template = "model") counts tokens, or a train.toml whose model,
+    # template, system prompt, learn-all-turns and seq-len are used; relative to the config
+    model: str | None = None
+    train_config: str | None = None
     disable_plugins: list[str] = Field(default_factory=list)
     rule_packs: list[str] = Field(default_factory=list)  # folders or files, relative to the config
     gate: dict[str, Threshold] = Field(default_factory=dict)

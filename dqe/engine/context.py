@@ -19,6 +19,7 @@ from dqe.errors import ConfigError
 if TYPE_CHECKING:
     import polars as pl
 
+    from dqe.engine.encoding import TrainerEncoding
     from dqe.engine.templates import Template
     from dqe.engine.tokenizers import Tokenizer
     from dqe.io.reader import FileInfo
@@ -63,18 +64,38 @@ class Context:
         return self.packs.get(name)
 
     @cached_property
+    def encoding(self) -> TrainerEncoding | None:
+        """The trainer's encoding (``model`` or ``train-config``), None when neither is given;
+        loading it imports transformers, so nothing asks for it unless one is."""
+        from dqe.engine.encoding import TrainerEncoding, encoding_settings
+
+        settings = encoding_settings(self.config, loaded_dir(self.loaded))
+        if settings is None:
+            return None
+        return TrainerEncoding(settings, self.registry.templates, self.config.columns)
+
+    @cached_property
     def tokenizer(self) -> Tokenizer:
+        """The configured tokenizer, or the model's when the trainer's encoding is checked."""
         from dqe.engine.tokenizers import load_tokenizer
 
+        if self.encoding is not None:
+            return self.encoding.counter
         return load_tokenizer(self.config.tokenizer)
+
+    @property
+    def template_name(self) -> str:
+        """The template tokens are counted with: the trainer's when its encoding is checked."""
+        return self.encoding.settings.template if self.encoding is not None else self.config.template
 
     @cached_property
     def template(self) -> Template:
+        name = self.template_name
         try:
-            return self.registry.templates[self.config.template]
+            return self.registry.templates[name]
         except KeyError:
             known = ", ".join(sorted(self.registry.templates))
-            raise ConfigError(f"unknown template '{self.config.template}' (key 'template'); known: {known}") from None
+            raise ConfigError(f"unknown template '{name}' (key 'template'); known: {known}") from None
 
 
 def loaded_dir(loaded: LoadedConfig) -> Path:

@@ -137,6 +137,8 @@ def _order_features(rules: list[ActiveRule], registry: Registry, context: Contex
             ordered.append(cls(context))
 
     for active in rules:
+        if active.skipped:
+            continue
         for name in active.rule.needs:
             visit(name, f"rule {active.code} (plugin '{active.plugin}')")
     return ordered
@@ -155,7 +157,9 @@ class Engine:
         for sel in select_rules(loaded.config, registry):
             plugin = registry.plugin_of("rule", sel.cls.code)
             with blame(f"rule {sel.cls.code} (plugin '{plugin}') __init__", _without(sel.cls.code, plugin)):
-                self.rules.append(ActiveRule(sel.cls(sel.options, self.context), sel.severity, plugin))
+                rule = sel.cls(sel.options, self.context)
+            # a rule with nothing to check in this run (DQ103 without --model) says why in ``skipped``
+            self.rules.append(ActiveRule(rule, sel.severity, plugin, skipped=getattr(rule, "skipped", None)))
         self.features = _order_features(self.rules, registry, self.context)
         declared = [*ENGINE_METRICS, *(m for a in self.rules for m in a.rule.gate_metrics)]
         unselected = [m for cls in registry.rules.values() for m in cls.gate_metrics]
@@ -196,8 +200,8 @@ class Engine:
         ]
         return BatchProcessor(
             self.features,
-            [a for a in self.rules if isinstance(a.rule, RecordRule)],
-            [a for a in self.rules if isinstance(a.rule, DatasetRule)],
+            [a for a in self.rules if isinstance(a.rule, RecordRule) and not a.skipped],
+            [a for a in self.rules if isinstance(a.rule, DatasetRule) and not a.skipped],
             list(dict.fromkeys(keep)),
             self.registry.owner,
         )
@@ -209,8 +213,8 @@ class Engine:
         reader = self.reader(inputs)
         self.context.files = reader.files
         timings: dict[str, float] = defaultdict(float)
-        record_rules = [a for a in self.rules if isinstance(a.rule, RecordRule)]
-        dataset_rules = [a for a in self.rules if isinstance(a.rule, DatasetRule)]
+        record_rules = [a for a in self.rules if isinstance(a.rule, RecordRule) and not a.skipped]
+        dataset_rules = [a for a in self.rules if isinstance(a.rule, DatasetRule) and not a.skipped]
         by_code = {a.code: a for a in self.rules}
         tables: list[pl.DataFrame] = []
         findings: list[pl.DataFrame] = []

@@ -100,6 +100,10 @@ class Rule(ABC):
     def __init__(self, options: RuleOptions, context: Context):
         self.options = options
         self.context = context
+        # Why the rule checks nothing in this run (DQ103 without a model), set by a subclass's
+        # ``__init__``: the engine then runs neither it nor the features it needs, and reports it
+        # as skipped with this reason instead of "0 failed".
+        self.skipped: str | None = None
 
     def summarize(self, table: pl.DataFrame) -> dict[str, Any]:
         """Data-set metrics for the report's ``dataset`` section, from the kept columns of

@@ -324,6 +324,7 @@ _COLUMNS = (
     "language",
     "question",
     "answer",
+    "input",
 )
 _EXCHANGE = ["user", "assistant"]
 
@@ -376,7 +377,7 @@ class _BatchBuilder:
                     question = content
                 if question is not None and answer is not None:
                     break
-        a_idx, a_file, a_line, a_id, a_format, a_system, a_tools, a_category, a_domain, a_language, a_q, a_a = (
+        a_idx, a_file, a_line, a_id, a_format, a_system, a_tools, a_category, a_domain, a_language, a_q, a_a, a_in = (
             self._appends
         )
         row = len(self.cols["_idx"])
@@ -392,6 +393,7 @@ class _BatchBuilder:
         a_language(n.language)
         a_q(question or "")
         a_a(answer or "")
+        a_in(n.input)
         self.turn_row.extend(itertools.repeat(row, len(roles)))
         self.turn_role.extend(roles)
         self.turn_content.extend(contents)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
 from dqe import __version__
+from dqe.engine.config import LoadedConfig
 from dqe.engine.gate import GateResult
 from dqe.io.inputs import ANNOTATION
 
@@ -55,6 +56,28 @@ class GateManifest(BaseModel):
     dataset: dict[str, Any]
     passed_ids: list[str]  # sorted, unique content hashes (dqe.io.reader.record_id)
     passed_ids_sha256: str
+    # What token lengths were checked with (None in manifests written before these fields): the
+    # tokenizer ("model:PATH" when checked with the trainer's encoding, dqe check --model) and
+    # the template. ``dqe train`` refuses data checked with another model or template.
+    tokenizer: str | None = None
+    template: str | None = None
+
+
+class CheckedEncoding(NamedTuple):
+    tokenizer: str
+    template: str
+
+
+def checked_encoding(loaded: LoadedConfig) -> CheckedEncoding:
+    """The tokenizer and template a run counted tokens with, as the manifest records them
+    (read from the config: naming them does not load the model's tokenizer)."""
+    from dqe.engine.context import loaded_dir
+    from dqe.engine.encoding import encoding_settings
+
+    settings = encoding_settings(loaded.config, loaded_dir(loaded))
+    if settings is None:
+        return CheckedEncoding(loaded.config.tokenizer, loaded.config.template)
+    return CheckedEncoding(f"model:{settings.model}", settings.template)
 
 
 def manifest_path(passed: Path) -> Path:
@@ -100,6 +123,7 @@ def write_manifest(
         )
         rows = rows.join(new, on="_idx", how="left").select("_idx", _id=pl.coalesce("_new", "_id"))
     ids = rows["_id"].unique().sort().to_list()
+    checked = checked_encoding(result.config)
     sources = [source for _, source in result.inputs.sources] if result.inputs else [None] * len(result.files)
     manifest = GateManifest(
         inputs=[
@@ -119,6 +143,8 @@ def write_manifest(
         dataset=result.dataset,
         passed_ids=ids,
         passed_ids_sha256=ids_sha256(ids),
+        tokenizer=checked.tokenizer,
+        template=checked.template,
     )
     target.write(manifest.model_dump_json(indent=1).encode())
     return target.path

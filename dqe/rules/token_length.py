@@ -34,7 +34,7 @@ class TokenLength(RecordRule):
         limit = self.options.max_tokens
         total = pl.col("tokens_total")
         over = total > limit
-        tokenizer, template = self.context.tokenizer.name, self.context.template.name
+        tokenizer, template = self.context.tokenizer.name, self.context.template_name
         return batch.select(
             passed=~over,
             score=pl.min_horizontal(pl.lit(1.0), pl.lit(float(limit)) / total.cast(pl.Float64).clip(lower_bound=1)),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dqe.train.encode import IGNORE, Encoded
+from dqe.engine.encoding import IGNORE, Encoded
 
 if TYPE_CHECKING:
     import torch

@@ -17,8 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from dqe.engine.config import describe_errors, kebab_case, read_toml
 from dqe.errors import ConfigError
 
-MODEL_TEMPLATE = "model"  # the template name that means: the tokenizer's own chat template
-
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=kebab_case, populate_by_name=True)

@@ -126,3 +126,24 @@ def check_gate(data: Path, manifest: Path | None = None, dqe_config: Path | None
         manifest_sha256=manifest_sha,
         problems=problems,
     )
+
+
+def check_encoding(manifest: GateManifest | None, model: str, template: str) -> str | None:
+    """Refuse data whose gate checked token lengths with another model or template than this
+    run trains with (a ``ConfigError`` naming both); a note (returned) when the gate counted
+    with a generic tokenizer instead of the trainer's encoding, None when they agree."""
+    if manifest is None or manifest.tokenizer is None:
+        return None
+    if not manifest.tokenizer.startswith("model:"):
+        return (
+            f"the gate counted tokens with {manifest.tokenizer} and template {manifest.template}, not this "
+            f"model's encoding: `dqe filter --model {model} --template {template}` checks what training will see"
+        )
+    checked = manifest.tokenizer.removeprefix("model:")
+    if checked != model or manifest.template != template:
+        raise ConfigError(
+            f"the data was checked with the tokenizer of {checked} and template '{manifest.template}', but this run "
+            f"trains {model} with template '{template}': filter it again with --model {model} --template {template} "
+            "(or --train-config), or train with the model and template it was checked with"
+        )
+    return None

@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
+from dqe.engine.encoding import IGNORE, Encoded
 from dqe.train.batches import BatchPlan, Rows, collate, supervised_count
-from dqe.train.encode import IGNORE, Encoded
 from dqe.train.model import head_and_body
 
 

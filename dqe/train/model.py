@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from dqe.engine.encoding import load_model_tokenizer
 from dqe.errors import ConfigError
 from dqe.train.config import TrainConfig
 
@@ -74,15 +75,8 @@ def _is_local(model: str) -> bool:
 
 
 def load_tokenizer(model: str) -> Any:
-    from transformers import AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(model, local_files_only=_is_local(model))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"'model': cannot load a tokenizer from {model}: {exc}") from None
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token if tokenizer.eos_token is not None else tokenizer.unk_token
-    return tokenizer
+    """The model's tokenizer, loaded as ``dqe check --model`` loads it (one loader for both)."""
+    return load_model_tokenizer(model)
 
 
 def load_base_model(

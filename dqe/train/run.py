@@ -18,16 +18,17 @@ from typing import Any
 
 from rich.console import Console
 
+from dqe.engine.encoding import MODEL_TEMPLATE
 from dqe.engine.plugins import load_plugins
 from dqe.errors import ConfigError, GateRefused, InputError, TrainingInterrupted
 from dqe.io.inputs import refuse_overwriting
 from dqe.io.writers import ObjectWriter, OutputSet
 from dqe.report.manifest import manifest_path
-from dqe.train.config import MODEL_TEMPLATE, TrainConfig, build_config
+from dqe.train.config import TrainConfig, build_config
 from dqe.train.data import assign_splits, mark_not_passed, read_examples, write_test_split
 from dqe.train.distributed import World, check_world, spawn, world_from_env
 from dqe.train.encode import encode_examples, ledger_dicts, ledger_totals, make_encoder
-from dqe.train.gate import GateCheck, check_gate
+from dqe.train.gate import GateCheck, check_encoding, check_gate
 from dqe.train.runfolder import checkpoints, read_json, write_json
 
 CONFIG_FILE = "train_config.json"
@@ -168,6 +169,9 @@ def _train(
     if config.template != MODEL_TEMPLATE and config.template not in registry.templates:
         known = ", ".join([*sorted(registry.templates), MODEL_TEMPLATE])
         raise ConfigError(f"'template': no template '{config.template}'; known: {known}")
+    note = check_encoding(gate.manifest, config.model, config.template)
+    if note:
+        console.print(f"[yellow]note: {note}[/]", highlight=False)
 
     # 2. Records, held to the manifest's passed ids; splits.
     examples = read_examples(config.data, gate.config, registry)

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from dqe.engine.encoding import IGNORE, Encoded
 from dqe.errors import ConfigError, TrainingInterrupted
 from dqe.train.batches import BatchPlan, Rows, collate, supervised_count, token_count
 from dqe.train.checkpoint import (
@@ -33,7 +34,6 @@ from dqe.train.checkpoint import (
 )
 from dqe.train.config import TrainConfig
 from dqe.train.distributed import World, no_sync
-from dqe.train.encode import IGNORE, Encoded
 from dqe.train.loss import loss_sum, summed_loss
 from dqe.train.model import head_and_body
 from dqe.train.monitor import Monitor

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dqe.engine.encoding import IGNORE, Encoded
 from dqe.train.batches import BatchPlan, pack
-from dqe.train.encode import IGNORE, Encoded
 
 
 def test_best_fit_packing_fills_sequences_without_splitting_records():

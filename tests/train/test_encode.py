@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from dqe.engine.encoding import IGNORE, ChatTemplateEncoder, TemplateEncoder, fit_length
 from dqe.engine.plugins import load_plugins
 from dqe.io.formats.base import Columns
 from dqe.records import Record, Turn
-from dqe.train.encode import IGNORE, ChatTemplateEncoder, TemplateEncoder, fit_length
 
 pytestmark = pytest.mark.train
 

@@ -72,11 +72,11 @@ def test_packed_and_padded_batches_give_the_same_loss(torch_extra, tmp_path, ok,
     """Packing must not let records see each other: per-record losses are unchanged."""
     torch = torch_extra
     from dqe.engine.config import load_config
+    from dqe.engine.encoding import TemplateEncoder, fit_length
     from dqe.engine.plugins import load_plugins
     from dqe.io.formats.base import Columns
     from dqe.train.batches import collate
     from dqe.train.data import read_examples
-    from dqe.train.encode import TemplateEncoder, fit_length
     from dqe.train.loss import chunked_cross_entropy
     from dqe.train.model import head_and_body, load_base_model
 

@@ -66,7 +66,7 @@ class Alpaca(RecordFormat):
                 contents += pair
         roles += ("user", "assistant")
         contents += (f"{instruction}\n{query}" if query else instruction, response)
-        return Normalized(system or None, roles, contents, None, *metadata(obj, columns))
+        return Normalized(system or None, roles, contents, None, *metadata(obj, columns), query or None)
 
     def denormalize(self, record: Record, columns: Columns, tags: Tags) -> dict[str, Any]:
         turns = [t for t in record.turns if t.role != "system"]

@@ -60,6 +60,9 @@ class Normalized(NamedTuple):
     category: str | None
     domain: str | None
     language: str | None
+    # Alpaca's ``input`` kept apart from its instruction (the user turn holds both): templates
+    # with an input section place it themselves, and the check counts what they render
+    input: str | None = None
 
 
 class RecordFormat(ABC):
