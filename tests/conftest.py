@@ -37,3 +37,36 @@ def _isolated(tmp_path, tmp_path_factory, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DQE_DISABLE_PLUGINS", "all")
     monkeypatch.setenv("DQE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "dqe-cache"))  # not the user's
+
+
+# Sentences with no Chinese in them: the tokenizer trained on them spells Chinese in bytes.
+ENGLISH = [
+    "Give three tips for staying healthy.",
+    "Eat a balanced diet, exercise regularly and sleep well.",
+    "Translate the sentence into French.",
+    "The quick brown fox jumps over the lazy dog.",
+    "Summarize the following text in one sentence.",
+    "What is the capital of France? The capital of France is Paris.",
+] * 20
+
+# A chat template that, like many models' templates, has no place for a system prompt.
+NO_SYSTEM_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
+@pytest.fixture(scope="session")
+def english_model(tmp_path_factory):
+    """A model folder holding only a tokenizer (what a check with --model reads): a byte-level
+    BPE trained on a few English sentences, with a ChatML chat template that rejects a system turn."""
+    pytest.importorskip("transformers")
+    from dqe.train.scratch import build_tokenizer
+
+    folder = tmp_path_factory.mktemp("english-model")
+    tokenizer = build_tokenizer(ENGLISH, vocab_size=400)
+    tokenizer.chat_template = NO_SYSTEM_TEMPLATE
+    tokenizer.save_pretrained(str(folder))
+    return folder

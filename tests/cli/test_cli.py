@@ -357,3 +357,16 @@ def test_progress_asked_for_off_a_terminal_is_plain_lines(tmp_path):
     assert "checking 100%: 30 records" in result.stderr and "data-set rules: 30 records" in result.stderr
     quiet = CliRunner().invoke(main, ["check", str(data), "--select", "DQ001", "--format", "json"])
     assert "checking" not in quiet.stderr  # not a terminal: nothing unless asked
+
+
+def test_a_model_folder_without_a_tokenizer_exits_2_naming_it(write_jsonl, tmp_path):
+    (tmp_path / "weights").mkdir()
+    code, output = run("check", write_jsonl([GOOD]), "--model", tmp_path / "weights")
+    assert code == 2
+    assert f"'model': {tmp_path / 'weights'} holds no tokenizer" in output.replace("\n", "")
+
+
+def test_a_template_that_does_not_exist_exits_2_naming_the_key(write_jsonl, english_model):
+    code, output = run("check", write_jsonl([GOOD]), "--model", english_model, "--template", "alpacca")
+    assert code == 2
+    assert "'template': no template 'alpacca'" in output

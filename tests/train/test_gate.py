@@ -76,3 +76,32 @@ def test_an_edited_manifest_is_refused(tmp_path, filtered, rasbt):
     path.write_text(json.dumps(manifest))
     problems = refusal(ok, tmp_path)
     assert any("passed_ids do not match passed_ids_sha256" in p for p in problems)
+
+
+def test_data_checked_with_another_model_or_template_is_refused_naming_both(tmp_path, filtered, rasbt, english_model):
+    from dqe.errors import ConfigError
+
+    ok = filtered(rasbt[:30], model=str(english_model), template="alpaca")
+    manifest = json.loads(manifest_path(ok).read_text())
+    assert (manifest["tokenizer"], manifest["template"]) == (f"model:{english_model}", "alpaca")
+    other = load_train_config(
+        None, {"model": str(english_model), "data": ok, "out": tmp_path / "run", "template": "chatml"}
+    )
+    with pytest.raises(ConfigError) as info:
+        train(other, echo=False)
+    assert f"checked with the tokenizer of {english_model} and template 'alpaca'" in str(info.value)
+    assert f"this run trains {english_model} with template 'chatml'" in str(info.value)
+    with pytest.raises(ConfigError, match="but this run trains not-loaded with template 'alpaca'"):
+        train(config(ok, tmp_path), echo=False)
+
+
+def test_the_same_model_and_template_pass_and_a_generic_count_is_a_note(english_model):
+    from dqe.report.manifest import GateManifest
+    from dqe.train.gate import check_encoding
+
+    checked = GateManifest.model_construct(tokenizer=f"model:{english_model}", template="alpaca")
+    assert check_encoding(checked, str(english_model), "alpaca") is None
+    generic = GateManifest.model_construct(tokenizer="tiktoken:cl100k_base", template="chatml")
+    note = check_encoding(generic, "org/model", "alpaca")
+    assert note.startswith("the gate counted tokens with tiktoken:cl100k_base and template chatml")
+    assert check_encoding(GateManifest.model_construct(tokenizer=None, template=None), "m", "alpaca") is None

@@ -30,3 +30,16 @@ def test_check_and_help_do_not_import_torch(tmp_path):
         cwd=tmp_path,
     )
     assert out.stdout.strip() == "none"
+
+
+def test_a_check_with_a_model_loads_its_tokenizer_through_transformers(tmp_path, english_model):
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"instruction": "Say hi.", "input": "", "output": "Hi."}) + "\n")
+    script = (
+        "import sys\nfrom click.testing import CliRunner\nfrom dqe.cli import main\n"
+        f"result = CliRunner().invoke(main, ['check', {str(data)!r}, '--model', {str(english_model)!r}])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print('transformers' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.strip() == "True"
