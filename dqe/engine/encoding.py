@@ -13,6 +13,7 @@ tokenizer's call interface; nothing here imports torch or transformers.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -100,6 +101,9 @@ class TemplateEncoder:
                 f"template '{template.name}' closes answers with the end-of-text token, and the tokenizer has none"
             )
         self.eos = tokenizer.eos_token_id
+        # ids of texts already tokenized, by text: the check's tokens feature fills it with the
+        # turns of the batch it counted, so that they are not tokenized twice
+        self.known: dict[str, list[int]] | None = None
 
     def _alpaca_input(self, record: Record) -> tuple[str, str] | None:
         """(instruction, input) of an Alpaca record whose input the template places itself."""
@@ -133,10 +137,10 @@ class TemplateEncoder:
         return out
 
     def _tokenize(self, all_pieces: list[list[Piece]]) -> list[Encoded]:
-        texts = sorted({p for pieces in all_pieces for p, _ in pieces if isinstance(p, str) and p})
-        ids = (
-            dict(zip(texts, self.tokenizer(texts, add_special_tokens=False)["input_ids"], strict=True)) if texts else {}
-        )
+        ids = self.known if self.known is not None else {}
+        texts = sorted({p for pieces in all_pieces for p, _ in pieces if isinstance(p, str) and p} - ids.keys())
+        if texts:
+            ids.update(zip(texts, self.tokenizer(texts, add_special_tokens=False)["input_ids"], strict=True))
         out = []
         for pieces in all_pieces:
             tokens: list[int] = []
@@ -424,12 +428,19 @@ def settings_from_train_config(path: Path) -> EncodingSettings:
 class ModelTokenizer:
     """A model's tokenizer counting texts as the ``tokens`` feature asks (no special tokens)."""
 
-    def __init__(self, tokenizer: Any, name: str):
+    def __init__(self, tokenizer: Any, name: str, lock: threading.Lock, known: dict[str, list[int]]):
         self._tokenizer = tokenizer
+        self._lock = lock
+        self._known = known  # shared with the encoder, which reuses the ids of this batch's turns
         self.name = name
 
     def encode(self, texts: list[str]) -> list[list[int]]:
-        return self._tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+        if not texts:
+            return []
+        with self._lock:  # a fast tokenizer called from two threads at once raises "Already borrowed"
+            ids = self._tokenizer(texts, add_special_tokens=False)["input_ids"]
+            self._known.update(zip(texts, ids, strict=True))
+        return ids
 
     def count(self, texts: list[str]) -> np.ndarray:
         return count_unique(texts, lambda unique: [len(ids) for ids in self.encode(unique)])
@@ -464,6 +475,12 @@ class TrainerEncoding:
         )
         self._poor = np.full(len(self.tokenizer), -1, dtype=np.int8)  # per token id: 1 poor, 0 not, -1 not yet seen
         self._memo: tuple[tuple[int, ...], BatchEncoding] | None = None
+        # Features run in threads on small batches, and a fast tokenizer is not to be called from
+        # two at once; the lock also lets the second feature asking for a batch find it encoded.
+        self._lock = threading.Lock()
+        self._known: dict[str, list[int]] = {}
+        if isinstance(self.encoder, TemplateEncoder):
+            self.encoder.known = self._known
 
     @property
     def name(self) -> str:
@@ -473,7 +490,7 @@ class TrainerEncoding:
     @cached_property
     def counter(self) -> ModelTokenizer:
         """The model's tokenizer behind the ``Tokenizer`` protocol of the tokens feature."""
-        return ModelTokenizer(self.tokenizer, self.name)
+        return ModelTokenizer(self.tokenizer, self.name, self._lock, self._known)
 
     def records(self, batch: pl.DataFrame) -> list[Record]:
         """The batch's rows as the ``Record``s the trainer reads (Alpaca's input kept apart)."""
@@ -519,8 +536,12 @@ class TrainerEncoding:
         """Every record of ``batch`` encoded and fitted to seq-len (kept for the batch: the
         tokens feature and the encoding feature both read it)."""
         key = (batch.height, *batch["_idx"].head(1).to_list(), *batch["_idx"].tail(1).to_list())
-        if self._memo is not None and self._memo[0] == key:
+        with self._lock:
+            if self._memo is None or self._memo[0] != key:
+                self._memo = (key, self._encode(batch))
             return self._memo[1]
+
+    def _encode(self, batch: pl.DataFrame) -> BatchEncoding:
         encoded = self.encoder.encode(self.records(batch))
         n = len(encoded)
         tokens, supervised, kept = (np.zeros(n, dtype=np.int64) for _ in range(3))
@@ -541,6 +562,5 @@ class TrainerEncoding:
         if flat.size:
             owner = np.repeat(np.arange(n), tokens)
             poor = np.bincount(owner, weights=self._poor_mask(flat), minlength=n).astype(np.int64)
-        result = BatchEncoding(tokens, supervised, kept, dropped, problem, poor)
-        self._memo = (key, result)
-        return result
+        self._known.clear()  # the batch is encoded: its texts' ids are not needed again
+        return BatchEncoding(tokens, supervised, kept, dropped, problem, poor)
