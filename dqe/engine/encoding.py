@@ -341,8 +341,8 @@ def load_model_tokenizer(model: str) -> Any:
     (``dqe check --model``): a check without one never loads it.
     """
     local = Path(model).expanduser()
-    if not local.exists() and (local.is_absolute() or model.startswith((".", "~")) or model.count("/") != 1):
-        raise ConfigError(f"'model': {model}: no such folder (and not a Hugging Face id: owner/name)")
+    if not local.exists() and (local.is_absolute() or model.startswith((".", "~")) or model.count("/") > 1):
+        raise ConfigError(f"'model': {model}: no such folder (and not a Hugging Face id such as owner/name)")
     if local.is_dir() and not any((local / name).is_file() for name in _TOKENIZER_FILES):
         raise ConfigError(
             f"'model': {model} holds no tokenizer (none of {', '.join(_TOKENIZER_FILES)}); "

@@ -27,3 +27,21 @@ def test_max_share_is_an_option(english_model):
     records = [{"instruction": "Translate: 你好", "output": "Hello."}]
     run = run_rule("DQ106", records, {"max-share": 0.01, "min-tokens": 1}, model=str(english_model), template="plain")
     assert_findings(run, [0])
+
+
+def test_the_four_rules_keep_the_record_rule_contract(english_model):
+    from dqe.testing import assert_rule_contract
+
+    def chat(*turns, system=None):
+        roles = ["user", "assistant"] * len(turns)
+        head = [{"role": "system", "content": system}] if system else []
+        return {"messages": head + [{"role": r, "content": t} for r, t in zip(roles, turns, strict=False)]}
+
+    records = [
+        chat("给出三个保持健康的建议。", "均衡饮食。" * 20),
+        chat("Give three tips.", "Sleep well.", system="Be brief."),
+        chat("Translate the sentence into French."),
+        chat("Summarize.", "Eat a balanced diet, exercise regularly and sleep well. " * 30),
+    ]
+    for code in ("DQ103", "DQ104", "DQ105", "DQ106"):
+        assert_rule_contract(code, records, model=str(english_model), template="model")
