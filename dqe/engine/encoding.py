@@ -12,8 +12,8 @@ tokenizer's call interface; nothing here imports torch or transformers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path

@@ -6,7 +6,7 @@ import polars as pl
 
 from dqe import RecordRule, hookimpl
 
-NO_MODEL = "no --model: the trainer's encoding was not checked"
+NO_MODEL = "no --model"
 
 
 class AnswerTruncated(RecordRule):

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from dqe import RecordRule, RuleOptions, hookimpl
 
-NO_MODEL = "no --model: the trainer's encoding was not checked"
+NO_MODEL = "no --model"
 
 
 class PoorlyRepresentedOptions(RuleOptions):
@@ -35,9 +35,7 @@ class PoorlyRepresentedText(RecordRule):
         "learns the language slowly): the wrong base model for this data, or text that does not "
         "belong in it."
     )
-    example = (
-        "Chinese answers under an English-only byte-level tokenizer fail: '412 of 530 tokens (78%) are byte fallbacks'."
-    )
+    example = "Chinese answers under an English-only byte-level tokenizer fail: '412 of 530 tokens (78%) are unknown or byte fallbacks'."
     Options = PoorlyRepresentedOptions
     needs = ("trainer-encoding",)
 

@@ -43,5 +43,5 @@ def test_a_record_that_fits_passes_and_the_default_seq_len_is_the_trainers(engli
 def test_without_a_model_the_rule_is_skipped_and_says_why():
     run = run_rule("DQ103", [{"instruction": "Summarize.", "output": LONG}])
     (row,) = [r for r in run.report.rules if r.code == "DQ103"]
-    assert row.skipped == "no --model: the trainer's encoding was not checked"
+    assert row.skipped == "no --model"
     assert row.evaluated == 0 and run.passed == [True]
