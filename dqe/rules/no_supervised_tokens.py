@@ -34,12 +34,18 @@ class NoSupervisedTokens(RecordRule):
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         settings = self.context.encoding.settings
         none = (pl.col("train_dropped") == "no-supervised-tokens").fill_null(False)
-        answers = pl.col("turns").list.eval(pl.element().struct.field("role") == "assistant").list.sum()
+        roles = pl.col("turns").list.eval(pl.element().struct.field("role"))
+        answers = roles.list.eval(pl.element() == "assistant").list.sum()
+        calls = roles.list.eval(pl.element() == "tool_call").list.sum()
         return batch.select(
             passed=~none,
             score=pl.when(none).then(0.0).otherwise(1.0),
             message=pl.when(none).then(
-                pl.when(answers == 0)
+                pl.when((answers == 0) & (calls > 0) & pl.lit(not settings.learn_all_turns))
+                .then(
+                    pl.lit("no supervised token: the record answers only with tool calls, learned with learn-all-turns")
+                )
+                .when(answers == 0)
                 .then(pl.lit("no supervised token: the record has no assistant turn to learn"))
                 .otherwise(pl.lit("no supervised token: the answer the template learns renders to no token"))
             ),

@@ -26,3 +26,14 @@ def test_without_a_model_the_rule_is_skipped():
     run = run_rule("DQ104", [{"messages": [{"role": "user", "content": "Hi"}]}])
     (row,) = [r for r in run.report.rules if r.code == "DQ104"]
     assert row.skipped and row.evaluated == 0
+
+
+def test_a_record_that_answers_only_with_tool_calls_says_learn_all_turns_would_learn_them(english_model):
+    calls = {
+        "messages": [
+            {"role": "user", "content": "What is the weather in Paris?"},
+            {"role": "assistant", "tool_calls": [{"function": {"name": "weather", "arguments": '{"city": "Paris"}'}}]},
+        ]
+    }
+    run = run_rule("DQ104", [calls], model=str(english_model), template="chatml")
+    assert_findings(run, {0: "the record answers only with tool calls, learned with learn-all-turns"})
