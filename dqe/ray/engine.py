@@ -1,0 +1,109 @@
+"""``RayEngine``: the local engine with its record stage on a Ray cluster.
+
+The driver validates the config and plugins (a problem costs nothing), plans the read ranges
+(``dqe.ray.plan``), and runs read tasks and ``RecordStage`` actors through Ray Data; the batches'
+results stream back in input order and the run goes on exactly as the local engine's: the
+data-set rules, summaries and gate run on the compact columns on the driver (see docs/ray.md for
+what that costs and what is not distributed yet). So its report, outputs and manifest are the
+local engine's.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from dqe.engine.batch import BatchResult
+from dqe.engine.engine import Engine, RunProgress, RunResult
+from dqe.errors import ConfigError, InputError, PluginError
+from dqe.io.inputs import InputFile, Inputs, resolve_inputs
+from dqe.io.reader import Batch, Reader
+from dqe.ray import cluster
+from dqe.ray.plan import RANGE_BYTES, plan
+from dqe.ray.record_stage import RecordStage, plugin_fingerprint
+from dqe.ray.source import RangeSource
+
+ACTOR_CPUS = 0.9  # an actor per CPU, a little under one each: the read tasks need CPU too (0.2 each)
+READ_CPUS = 0.2
+
+
+class RayEngine(Engine):
+    """An ``Engine`` whose batches run on Ray; everything else is the local engine's."""
+
+    range_bytes: int = RANGE_BYTES
+
+    def run(self, inputs: Any, progress: Callable[[RunProgress], None] | None = None) -> RunResult:
+        inputs = resolve_inputs(inputs, self.loaded.config.exclude)
+        self._refuse(inputs)
+        with cluster.connected(self.loaded.config.ray_address, progress_bars=progress is not None):
+            # Ray's own progress bars show the record stage; dqe's would wait on it
+            return super().run(inputs, None)
+
+    def _refuse(self, inputs: Inputs) -> None:
+        """What the Ray engine cannot do yet: an error (exit code 2), never a different result."""
+        if not self.registry.portable:
+            raise ConfigError(
+                "engine = 'ray': plugins registered from code (plugins=[...]) cannot be loaded on Ray workers; "
+                "install them as packages (entry points) or use the local engine"
+            )
+        if self.loaded.config.workers:
+            raise ConfigError(
+                "--workers / workers has no meaning with --engine ray: the Ray cluster's CPUs are the workers"
+            )
+        if not all(isinstance(source, InputFile) for _, source in inputs.sources):
+            raise ConfigError("engine = 'ray' reads files: records, lists or frames in memory need the local engine")
+
+    def batches(self, reader: Reader, inputs: Inputs, timings: dict[str, float]) -> Iterator[tuple[Batch, BatchResult]]:
+        import ray.data
+
+        layouts, ranges = plan(reader, self.range_bytes)
+        timings["workers"] = cluster.cpus()
+        if not ranges:
+            return
+        stage = ray.data.read_datasource(RangeSource(ranges), num_cpus=READ_CPUS).map_batches(
+            RecordStage,
+            fn_constructor_kwargs={
+                "engine": Engine,
+                "loaded": self.loaded,
+                "disabled": self.registry.disabled,
+                "files": reader.files,
+                "layouts": layouts,
+                "fingerprint": plugin_fingerprint(self.registry),
+            },
+            batch_format="pyarrow",
+            batch_size=self.loaded.config.batch_size,
+            compute=ray.data.ActorPoolStrategy(size=max(1, int(cluster.cpus()))),
+            num_cpus=ACTOR_CPUS,
+            max_restarts=0,
+            max_task_retries=0,
+        )
+        invalid = [0] * len(reader.files)
+        try:
+            for row in stage.iter_rows():
+                rejected, result, annotated = pickle.loads(row["result"])
+                for record in rejected:
+                    invalid[record.file] += 1
+                inputs.annotation_taken |= annotated
+                yield Batch(result.kept.select("_idx"), rejected), result
+        except Exception as exc:  # noqa: BLE001 - a worker's error reaches here wrapped by Ray
+            raise _unwrapped(exc) from None
+        for info, bad in zip(reader.files, invalid, strict=True):
+            info.invalid = bad
+
+
+def _unwrapped(exc: BaseException) -> Exception:
+    """dqe's own error inside what Ray raised (a worker's ``PluginError``), else a
+    ``PluginError`` with Ray's message: exit code 2 either way, with the reason."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConfigError | InputError | PluginError):
+            return current
+        current = getattr(current, "cause", None) or current.__cause__
+    text = str(exc).strip()
+    for line in text.splitlines():  # a worker's PluginError, as Ray's text carries it
+        if "PluginError: " in line:
+            return PluginError(line.split("PluginError: ", 1)[1].strip())
+    return PluginError(f"the Ray engine stopped: {text.splitlines()[-1] if text else type(exc).__name__}")
