@@ -24,8 +24,14 @@ def connected(address: str | None, progress_bars: bool) -> Iterator[None]:
         except (ConnectionError, ValueError, RuntimeError) as exc:
             raise ConfigError(f"ray-address = {address!r}: cannot connect to the Ray cluster ({exc})") from None
     context = ray.data.DataContext.get_current()
-    before = (context.execution_options.preserve_order, context.enable_progress_bars, context.max_errored_blocks)
+    before = (
+        context.execution_options.preserve_order,
+        context.enable_progress_bars,
+        context.max_errored_blocks,
+        context.target_max_block_size,
+    )
     context.execution_options.preserve_order = True
+    context.target_max_block_size = None  # a block is a batch: never sliced, however long its records
     context.enable_progress_bars = progress_bars
     context.max_errored_blocks = 0
     context.print_on_execution_start = False
@@ -36,7 +42,12 @@ def connected(address: str | None, progress_bars: bool) -> Iterator[None]:
     try:
         yield
     finally:
-        context.execution_options.preserve_order, context.enable_progress_bars, context.max_errored_blocks = before
+        (
+            context.execution_options.preserve_order,
+            context.enable_progress_bars,
+            context.max_errored_blocks,
+            context.target_max_block_size,
+        ) = before
         log.setLevel(level)
         if started:
             ray.shutdown()

@@ -20,9 +20,9 @@ from dqe.errors import ConfigError, InputError, PluginError
 from dqe.io.inputs import InputFile, Inputs, resolve_inputs
 from dqe.io.reader import Batch, Reader
 from dqe.ray import cluster
-from dqe.ray.plan import RANGE_BYTES, plan
+from dqe.ray.plan import RANGE_BYTES, parts, plan
 from dqe.ray.record_stage import RecordStage, plugin_fingerprint
-from dqe.ray.source import RangeSource
+from dqe.ray.source import PartSource
 
 ACTOR_CPUS = 0.9  # an actor per CPU, a little under one each: the read tasks need CPU too (0.2 each)
 READ_CPUS = 0.2
@@ -59,9 +59,15 @@ class RayEngine(Engine):
 
         layouts, ranges = plan(reader, self.range_bytes)
         timings["workers"] = cluster.cpus()
-        if not ranges:
+        size = self.loaded.config.batch_size
+        total = sum(r.items for r in ranges)
+        if total == 0:  # nothing to distribute: the local engine's one empty batch, for the same report
+            yield from super().batches(reader, inputs, timings)
             return
-        stage = ray.data.read_datasource(RangeSource(ranges), num_cpus=READ_CPUS).map_batches(
+        work = parts(ranges, size)
+        # as many blocks as parts, so that Ray Data does not slice a part's blocks for parallelism
+        read = ray.data.read_datasource(PartSource(work, size), num_cpus=READ_CPUS, override_num_blocks=len(work))
+        stage = read.map_batches(
             RecordStage,
             fn_constructor_kwargs={
                 "engine": Engine,
@@ -70,17 +76,25 @@ class RayEngine(Engine):
                 "files": reader.files,
                 "layouts": layouts,
                 "fingerprint": plugin_fingerprint(self.registry),
+                "batch_size": size,
             },
             batch_format="pyarrow",
-            batch_size=self.loaded.config.batch_size,
-            compute=ray.data.ActorPoolStrategy(size=max(1, int(cluster.cpus()))),
+            batch_size=None,  # blocks whole: a block is a batch of the local reader's (or several, bundled)
+            compute=ray.data.ActorPoolStrategy(size=cluster.cpus()),
             num_cpus=ACTOR_CPUS,
             max_restarts=0,
             max_task_retries=0,
         )
         invalid = [0] * len(reader.files)
+        expected = 0
         try:
             for row in stage.iter_rows():
+                if row["first"] != expected or row["items"] != min(size, total - expected):
+                    raise PluginError(
+                        f"the Ray engine got records {row['first']}-{row['first'] + row['items'] - 1} as a batch where "
+                        f"it expected {expected}-{min(expected + size, total) - 1}: Ray Data split or merged a block"
+                    )
+                expected += row["items"]
                 rejected, result, annotated = pickle.loads(row["result"])
                 for record in rejected:
                     invalid[record.file] += 1

@@ -20,6 +20,7 @@ from dqe.io.files import Sniffed, read_items, sniff
 from dqe.io.formats.base import Columns, Layout, Tags
 from dqe.io.inputs import InputFile
 from dqe.io.reader import Reader
+from dqe.io.values import Item
 
 RANGE_BYTES = 64 << 20  # a JSON Lines range: big enough that a read task is worth its start
 
@@ -71,16 +72,61 @@ def range_lines(r: Range) -> list[bytes]:
     return lines
 
 
-def range_items(r: Range) -> Iterator[tuple[int, object]]:
+def range_items(r: Range) -> Iterator[tuple[int, bytes | Item]]:
     """(line number, raw line) of each item of a JSON Lines range, blank lines left out, or
-    (line number, ``Item``) of each item of a whole file read by dqe's reader."""
-    if r.cut:
-        for number, line in enumerate(range_lines(r), start=r.first_line):
+    (line number, ``Item``) of each item of a whole file read by dqe's reader; lazily, so that
+    a part that runs into a range reads only what it needs of it."""
+    if not r.cut:
+        for item in read_items(Path(r.path), r.sniffed, r.label):
+            yield item.line, item
+        return
+    with open(r.path, "rb") as f:
+        f.seek(r.start)
+        position = r.start
+        for number, line in enumerate(f, start=r.first_line):
+            if position >= r.end:
+                return
+            position += len(line)
             if line.strip():
                 yield number, line
-        return
-    for item in read_items(Path(r.path), r.sniffed, r.label):
-        yield item.line, item
+
+
+@dataclass(frozen=True)
+class Part:
+    """What one read task reads: the records ``_idx`` in [start, stop), whole batches of the
+    local reader's (``batch-size`` records, counted from the first), since what some rules
+    collect depends on the batch a record is in. It starts in its first range and runs into
+    the next ones for the end of its last batch."""
+
+    ranges: tuple[Range, ...]
+    start: int
+    stop: int
+
+    def items(self) -> Iterator[tuple[int, int, int, bytes | Item]]:
+        """(_idx, _file, line number, raw line or ``Item``) of each of its records."""
+        idx = self.ranges[0].first_idx
+        for r in self.ranges:
+            for line, value in range_items(r):
+                if idx >= self.stop:
+                    return
+                if idx >= self.start:
+                    yield idx, r.file, line, value
+                idx += 1
+
+
+def parts(ranges: list[Range], batch_size: int) -> list[Part]:
+    """A part for each range in which a batch starts: the batches that start in it."""
+    total = sum(r.items for r in ranges)
+    found = []
+    for i, r in enumerate(ranges):
+        start = -(-r.first_idx // batch_size) * batch_size
+        end = r.first_idx + r.items
+        if start >= end:
+            continue  # every record of it is in a batch that started before it
+        stop = min(total, -(-end // batch_size) * batch_size)
+        following = [x for x in ranges[i + 1 :] if x.first_idx < stop]
+        found.append(Part((r, *following), start, stop))
+    return found
 
 
 def _cuts(path: Path, size: int, start: int, range_bytes: int) -> list[tuple[int, int]]:

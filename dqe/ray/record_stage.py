@@ -6,9 +6,10 @@ plugins as the driver (a node without a package, with another version, or with
 ``DQE_DISABLE_PLUGINS`` set would check other rules: fail closed, naming both lists). A failure
 to set up is kept and raised with the first batch, so that the run stops with its reason.
 
-Each batch comes back as one row: its first ``_idx`` and, pickled, the batch's invalid items, the
-``BatchResult`` (kept columns, findings, counts, rule errors, timings) and whether an item held
-dqe's annotation field: what the local engine gets from its reader and processor.
+A block is one batch of the local reader's, or several that Ray Data bundled: each batch comes
+back as one row, its first ``_idx`` and, pickled, the batch's invalid items, the ``BatchResult``
+(kept columns, findings, counts, rule errors, timings) and whether an item held dqe's annotation
+field: what the local engine gets from its reader and processor.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class RecordStage:
         files: list[FileInfo],
         layouts: list[LayoutSpec | None],
         fingerprint: list[tuple[str, str, str, bool, str]],
+        batch_size: int,
     ):
         from dqe.engine import batch, tokenizers
         from dqe.engine.plugins import load_plugins
@@ -55,6 +57,7 @@ class RecordStage:
         from dqe.io.reader import BatchBuilder, format_labels
 
         tokenizers.THREADS = batch.THREADS = 1  # the actors are the parallelism
+        self.batch_size = batch_size
         self.error: str | None = None
         try:
             registry = load_plugins(disabled=disabled)
@@ -77,11 +80,18 @@ class RecordStage:
         except BaseException as exc:  # kept for the first batch: the run stops with the reason
             self.error = str(exc) if isinstance(exc, Exception) and str(exc) else describe(exc)
 
-    def __call__(self, batch: pa.Table) -> pa.Table:
-        from dqe.io.files import jsonl_items
-
+    def __call__(self, block: pa.Table) -> pa.Table:
+        """One row per batch of the local reader's in ``block`` (Ray Data may bundle blocks)."""
         if self.error is not None:
             raise PluginError(f"a Ray worker could not set up the rules: {self.error}")
+        idx = block.column("_idx").to_numpy()
+        cuts = [0, *(int(i) for i in (idx % self.batch_size == 0).nonzero()[0] if i > 0), len(idx)]
+        rows = [self._batch(block.slice(a, b - a)) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+        return pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
+
+    def _batch(self, batch: pa.Table) -> dict[str, Any]:
+        from dqe.io.files import jsonl_items
+
         clock = time.perf_counter()
         cols = batch.to_pydict()
         annotated = False
@@ -96,12 +106,9 @@ class RecordStage:
         read = time.perf_counter() - clock
         result = self.processor(built.frame)
         result.timings["read"] = result.timings.get("read", 0.0) + read
-        payload: Any = (built.invalid, result, annotated)
-        return pa.table(
-            {
-                "first": [cols["_idx"][0] if cols["_idx"] else 0],
-                "items": [len(cols["_idx"])],
-                "result": [pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)],
-            },
-            schema=RESULT_SCHEMA,
-        )
+        payload = (built.invalid, result, annotated)
+        return {
+            "first": cols["_idx"][0],
+            "items": len(cols["_idx"]),
+            "result": pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL),
+        }
