@@ -11,6 +11,7 @@ local engine's.
 from __future__ import annotations
 
 import pickle
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -67,7 +68,36 @@ class RayEngine(Engine):
         work = parts(ranges, size)
         # as many blocks as parts, so that Ray Data does not slice a part's blocks for parallelism
         read = ray.data.read_datasource(PartSource(work, size), num_cpus=READ_CPUS, override_num_blocks=len(work))
-        stage = read.map_batches(
+        with warnings.catch_warnings():  # Ray 2.60 names no parameter for these two yet
+            warnings.filterwarnings("ignore", "`ray_remote_args` is deprecated", category=DeprecationWarning)
+            stage = self._record_stage(read, reader, layouts, size, actors=min(cluster.cpus(), len(work)))
+        invalid = [0] * len(reader.files)
+        expected = 0
+        try:
+            for row in stage.iter_rows():
+                if row["first"] != expected or row["items"] != min(size, total - expected):
+                    raise PluginError(
+                        f"the Ray engine got records {row['first']}-{row['first'] + row['items'] - 1} as a batch where "
+                        f"it expected {expected}-{min(expected + size, total) - 1}: Ray Data split a batch's block"
+                    )
+                expected += row["items"]
+                rejected, result, annotated = pickle.loads(row["result"])
+                for record in rejected:
+                    invalid[record.file] += 1
+                inputs.annotation_taken |= annotated
+                yield Batch(result.kept.select("_idx"), rejected), result
+        except Exception as exc:  # noqa: BLE001 - a worker's error reaches here wrapped by Ray
+            raise _unwrapped(exc) from None
+        for info, bad in zip(reader.files, invalid, strict=True):
+            info.invalid = bad
+
+    def _record_stage(self, read: Any, reader: Reader, layouts: list, size: int, actors: int) -> Any:
+        """``read`` through ``actors`` ``RecordStage`` actors (one per cluster CPU, or per part when
+        there are fewer): no actor restarted and no task retried (a plugin that fails to load would
+        fail again, and only delay the stop)."""
+        import ray.data
+
+        return read.map_batches(
             RecordStage,
             fn_constructor_kwargs={
                 "engine": Engine,
@@ -80,30 +110,11 @@ class RayEngine(Engine):
             },
             batch_format="pyarrow",
             batch_size=None,  # blocks whole: a block is a batch of the local reader's (or several, bundled)
-            compute=ray.data.ActorPoolStrategy(size=cluster.cpus()),
+            compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=ACTOR_CPUS,
             max_restarts=0,
             max_task_retries=0,
         )
-        invalid = [0] * len(reader.files)
-        expected = 0
-        try:
-            for row in stage.iter_rows():
-                if row["first"] != expected or row["items"] != min(size, total - expected):
-                    raise PluginError(
-                        f"the Ray engine got records {row['first']}-{row['first'] + row['items'] - 1} as a batch where "
-                        f"it expected {expected}-{min(expected + size, total) - 1}: Ray Data split or merged a block"
-                    )
-                expected += row["items"]
-                rejected, result, annotated = pickle.loads(row["result"])
-                for record in rejected:
-                    invalid[record.file] += 1
-                inputs.annotation_taken |= annotated
-                yield Batch(result.kept.select("_idx"), rejected), result
-        except Exception as exc:  # noqa: BLE001 - a worker's error reaches here wrapped by Ray
-            raise _unwrapped(exc) from None
-        for info, bad in zip(reader.files, invalid, strict=True):
-            info.invalid = bad
 
 
 def _unwrapped(exc: BaseException) -> Exception:
