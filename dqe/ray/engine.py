@@ -101,7 +101,8 @@ class RayEngine(Engine):
             RecordStage,
             fn_constructor_kwargs={
                 "engine": Engine,
-                "loaded": self.loaded,
+                # a config's relative paths (rule packs, --against) are relative to its folder, wherever the actor runs
+                "loaded": self.loaded.model_copy(update={"path": self.loaded.path and self.loaded.path.resolve()}),
                 "disabled": self.registry.disabled,
                 "files": reader.files,
                 "layouts": layouts,

@@ -16,10 +16,32 @@ from dqe.report.manifest import manifest_path
 
 pytest.importorskip("ray.data", reason="the [ray] extra is not installed: pip install -e '.[ray]'")
 
-WORDS = (
-    "river mountain orange quickly library teacher window garden silver engine market yellow "
-    "ancient forest simple measure honest bridge thunder paper rocket planet kitchen gentle"
-).split()
+WORDS = [
+    "river",
+    "mountain",
+    "orange",
+    "quickly",
+    "library",
+    "teacher",
+    "window",
+    "garden",
+    "silver",
+    "engine",
+    "market",
+    "yellow",
+    "ancient",
+    "forest",
+    "simple",
+    "measure",
+    "honest",
+    "bridge",
+    "thunder",
+    "paper",
+    "rocket",
+    "planet",
+    "kitchen",
+    "gentle",
+]
 
 
 def run(*args):
@@ -50,9 +72,15 @@ def hard_cases(folder):
         lines.append(json.dumps({**base[i], "instruction": base[i]["instruction"].upper() + "  "}))
     empty = {"instruction": "Summarize the text.", "input": "Some text.", "output": ""}
     lines += [json.dumps(empty), json.dumps(empty), "", "   ", "{not json", "[1, 2]", '{"instruction": 5}']
-    lines += [json.dumps({"instruction": "你好，请介绍一下长城。", "input": "", "output": "长城是中国古代的军事防御工程。" * 3})]
+    lines += [
+        json.dumps(
+            {"instruction": "你好，请介绍一下长城。", "input": "", "output": "长城是中国古代的军事防御工程。" * 3}
+        )
+    ]
     lines += [json.dumps({**base[5], "_dqe": {"note": "a field of the data's own"}})]
-    lines += ['{"instruction": "Add them.", "input": "", "output": "12345678901234567890123", "id": 12345678901234567890123}']
+    lines += [
+        '{"instruction": "Add them.", "input": "", "output": "12345678901234567890123", "id": 12345678901234567890123}'
+    ]
     (folder / "a.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (folder / "b_bom.jsonl").write_bytes("\ufeff".encode() + "\n".join(lines[:4]).encode() + b"\n")
     (folder / "c_utf16.jsonl").write_text("\n".join(lines[3:9]) + "\n", encoding="utf-16")
@@ -71,9 +99,9 @@ def data(tmp_path):
 
 
 def report(*args) -> dict:
-    code, out = run("check", *args, "--format", "json", "--all-findings")
-    assert code in (0, 1), out
-    found = json.loads(out)
+    result = CliRunner().invoke(main, ["check", *map(str, args), "--format", "json", "--all-findings"])
+    assert result.exit_code in (0, 1), result.output
+    found = json.loads(result.stdout)  # Ray may warn on stderr (memory, load): the report is stdout
     found.pop("timings", None)
     return found
 
@@ -100,7 +128,9 @@ def test_filter_writes_what_the_local_engine_writes(ray_cluster, small_ranges, d
 
 def test_a_worker_with_other_plugins_stops_the_run(ray_cluster, data, monkeypatch):
     # as a node would where a plugin package is missing or of another version
-    monkeypatch.setattr("dqe.ray.engine.plugin_fingerprint", lambda registry: [("ghost", "dqe-ghost", "1.0", False, "")])
+    monkeypatch.setattr(
+        "dqe.ray.engine.plugin_fingerprint", lambda registry: [("ghost", "dqe-ghost", "1.0", False, "")]
+    )
     code, out = run("check", data / "a.jsonl", "--engine", "ray")
     assert code == 2
     assert "differ from the driver's" in out and "dqe-ghost" in out
