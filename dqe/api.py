@@ -19,7 +19,7 @@ from dqe.engine.config import Config, LoadedConfig, kebab_case, load_config, val
 from dqe.engine.context import loaded_dir
 from dqe.engine.engine import Engine, RunProgress
 from dqe.engine.plugins import load_plugins
-from dqe.errors import InputError, RecordError
+from dqe.errors import ConfigError, InputError, RecordError
 from dqe.io.formats.base import Layout
 from dqe.io.inputs import Inputs, expand, input_paths, refuse_overwriting, resolve_inputs
 from dqe.io.writers import ObjectWriter, OutputSet
@@ -61,7 +61,20 @@ def make_engine(
     """The config and plugins loaded and validated, once: what check, filter and convert run."""
     loaded = resolve_config(config, overrides)
     registry = load_plugins(disabled=[*disable_plugins, *loaded.config.disable_plugins], extra=plugins)
+    if loaded.config.engine == "ray":
+        return ray_engine()(loaded, registry)
     return Engine(loaded, registry)
+
+
+def ray_engine() -> type[Engine]:
+    """The Ray engine's class, imported only when a run asks for it (the ``[ray]`` extra)."""
+    try:
+        import ray.data  # noqa: F401 - the extra's presence, checked before dqe.ray imports it
+    except ImportError:
+        raise ConfigError('engine = "ray" needs Ray Data: pip install "dqe[ray]"') from None
+    from dqe.ray.engine import RayEngine
+
+    return RayEngine
 
 
 def guard_outputs(engine: Engine, source: Any, outputs: dict[str, Path]) -> Inputs:

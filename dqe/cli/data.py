@@ -23,6 +23,15 @@ from dqe.cli.options import (
     write_outputs,
 )
 
+# where the records are checked: this machine's processes, or a Ray cluster (docs/ray.md)
+engine_option = click.option(
+    "--engine",
+    type=click.Choice(("local", "ray")),
+    default=None,
+    help="Where to check: local (worker processes, the default) or ray (a Ray cluster at ray-address, "
+    "else a local one; needs the [ray] extra). Default: 'engine' in config, else local.",
+)
+
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -62,6 +71,7 @@ from dqe.cli.options import (
     help="A progress bar on stderr: by default only when stderr is a terminal; --progress shows it anyway.",
 )
 @against_option
+@engine_option
 @engine_options
 @handle_errors
 def check(
@@ -75,6 +85,7 @@ def check(
     limit: int,
     exit_zero: bool,
     progress: bool | None,
+    engine: str | None,
     config: Path | None,
     disable_plugins: tuple[str, ...],
     **kw: Any,
@@ -88,20 +99,20 @@ def check(
             from dqe.report.model import build_report
             from dqe.report.render import prepare, render
 
-            engine = make_engine(config, (), disable_plugins, overrides_of(kw))
+            checker = make_engine(config, (), disable_plugins, {**overrides_of(kw), "engine": engine})
             for name in (fmt, "html") if html_path is not None else (fmt,):
-                prepare(engine.registry, name)
+                prepare(checker.registry, name)
         written = {name: path for name, path in (("-o/--output", output), ("--html", html_path)) if path is not None}
-        inputs = guard_outputs(engine, list(paths), written)
+        inputs = guard_outputs(checker, list(paths), written)
         with progress_bar(progress) as heard:
-            report = build_report(engine.run(inputs, heard), complete=all_findings)
+            report = build_report(checker.run(inputs, heard), complete=all_findings)
         if show is not None:
             from dqe.report.render.show import render_show
 
             text = render_show(report, show, limit=limit, color=color)
         else:
-            text = render(engine.registry, fmt, report, color=color, statistics=statistics)
-        page = render(engine.registry, "html", report) if html_path is not None else None
+            text = render(checker.registry, fmt, report, color=color, statistics=statistics)
+        page = render(checker.registry, "html", report) if html_path is not None else None
     write_outputs({output: text, **({html_path: page} if page is not None else {})})
     if output is not None or html_path is not None:
         s = report.summary
@@ -175,6 +186,7 @@ def diff(before: Path, after: Path, fmt: str, limit: int) -> None:
     help="A progress bar on stderr: by default only when stderr is a terminal; --progress shows it anyway.",
 )
 @against_option
+@engine_option
 @engine_options
 @handle_errors
 def filter_(
@@ -185,6 +197,7 @@ def filter_(
     max_records: int | None,
     annotate: bool,
     progress: bool | None,
+    engine: str | None,
     config: Path | None,
     disable_plugins: tuple[str, ...],
     **kw: Any,
@@ -196,7 +209,7 @@ def filter_(
         from dqe.report.render.common import gate_sentence
         from dqe.report.render.text import summary_line
 
-    overrides = {**overrides_of(kw), "balance": balance, "max_records": max_records}
+    overrides = {**overrides_of(kw), "balance": balance, "max_records": max_records, "engine": engine}
     with progress_bar(progress) as heard, stdout_to_stderr():  # plugins print to stderr
         result = run_filter(
             list(paths),

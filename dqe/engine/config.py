@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -78,6 +78,10 @@ class Config(BaseModel):
     # and vertical domains to their quotas; keep at most max-records records, the best first.
     balance: bool = False
     max_records: int | None = Field(None, ge=1)
+    # Where the records are checked: here (worker processes), or on a Ray cluster (the [ray] extra,
+    # docs/ray.md) at ray-address ("auto": the cluster this machine belongs to; none: a local one).
+    engine: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
 
     @property
     def selecting(self) -> bool:
@@ -85,8 +89,10 @@ class Config(BaseModel):
         return self.balance or self.max_records is not None
 
     def digest(self) -> str:
-        """sha256 of the effective configuration, for gate and run manifests."""
-        data = orjson.dumps(self.model_dump(mode="json", by_alias=True), option=orjson.OPT_SORT_KEYS)
+        """sha256 of the effective configuration, for gate and run manifests. Where the check
+        runs (``engine``, ``ray-address``) changes nothing it decides, so it is left out."""
+        settings = self.model_dump(mode="json", by_alias=True, exclude={"engine", "ray_address"})
+        data = orjson.dumps(settings, option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(data).hexdigest()
 
 

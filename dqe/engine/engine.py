@@ -11,14 +11,14 @@ from __future__ import annotations
 import functools
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import polars as pl
 from pydantic import BaseModel
 
-from dqe.engine.batch import ActiveRule, BatchProcessor
+from dqe.engine.batch import ActiveRule, BatchProcessor, BatchResult
 from dqe.engine.config import LoadedConfig
 from dqe.engine.context import Context
 from dqe.engine.feature import Feature
@@ -30,7 +30,7 @@ from dqe.engine.workers import choose_workers, run_batches
 from dqe.errors import PluginError
 from dqe.guard import blame, describe
 from dqe.io.inputs import Inputs, resolve_inputs
-from dqe.io.reader import FileInfo, Reader
+from dqe.io.reader import Batch, FileInfo, Reader
 
 BASE_COLUMNS = ("_idx", "_file", "_line", "_id", "_format")
 FINDINGS_SCHEMA = {
@@ -206,6 +206,16 @@ class Engine:
             self.registry.owner,
         )
 
+    def batches(self, reader: Reader, inputs: Inputs, timings: dict[str, float]) -> Iterator[tuple[Batch, BatchResult]]:
+        """Each batch of ``reader`` with its features, record rules and collected columns, in
+        input order: here or in worker processes (``dqe.ray`` runs them on a Ray cluster)."""
+        workers = self.workers(inputs)
+        timings["workers"] = workers
+        auto = self.loaded.config.workers == 0
+        return run_batches(
+            type(self), reader, self.processor, workers, self.loaded, self.registry.disabled, timings, auto
+        )
+
     def run(self, inputs: Any, progress: Callable[[RunProgress], None] | None = None) -> RunResult:
         """Check ``inputs`` (paths, records, a frame, or ``Inputs`` resolved before); ``progress``
         hears where the run is after each batch and when the data-set rules start."""
@@ -223,12 +233,7 @@ class Engine:
         warnings: list[RuleErrorInfo] = []
         done = 0
 
-        workers = self.workers(inputs)
-        timings["workers"] = workers
-        auto = self.loaded.config.workers == 0
-        for batch, result in run_batches(
-            type(self), reader, self.processor, workers, self.loaded, self.registry.disabled, timings, auto
-        ):
+        for batch, result in self.batches(reader, inputs, timings):
             invalid_rows.extend((r.idx, r.file, r.line, r.reason) for r in batch.invalid)
             tables.append(result.kept)
             findings.extend(result.findings)

@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple
 
@@ -297,25 +297,31 @@ def _checked(number: int, data: bytes, line: bytes, encoding: str, obj: Any, sca
     return Item(number, exact_loads(data) if _LONG_NUMBER in scan else obj)
 
 
+def jsonl_items(numbered: Iterable[tuple[int, bytes]]) -> Iterator[Item]:
+    """The items of numbered lines of UTF-8 JSON Lines (each with its newline); a blank line
+    gives none. What reads a whole file and what reads a range of one (``dqe.ray``) share it."""
+    for number, line in numbered:
+        if line[0] in _SPACE and not line.strip():  # a line of JSON starts with '{': no copy to strip
+            continue
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            yield _unparsed(number, line, line, "utf-8", exc)
+            continue
+        scan = line.translate(_SCAN)  # the common case, inline: this loop is the reader's hot path
+        if type(obj) is dict and _LONG_NUMBER not in scan and scan.count(b"[") <= MAX_DEPTH:
+            yield Item(number, obj)
+        else:
+            yield _checked(number, line, line, "utf-8", obj, scan)
+
+
 def _read_jsonl(path: Path, sniffed: Sniffed, position: Position) -> Iterator[Item]:
     encoding = sniffed.encoding
     with open(path, "rb") as f:
         position.open(f)
         f.seek(sniffed.bom)
         if encoding == "utf-8":
-            for number, line in enumerate(f, start=1):
-                if line[0] in _SPACE and not line.strip():  # a line of JSON starts with '{': no copy to strip
-                    continue
-                try:
-                    obj = orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    yield _unparsed(number, line, line, encoding, exc)
-                    continue
-                scan = line.translate(_SCAN)  # the common case, inline: this loop is the reader's hot path
-                if type(obj) is dict and _LONG_NUMBER not in scan and scan.count(b"[") <= MAX_DEPTH:
-                    yield Item(number, obj)
-                else:
-                    yield _checked(number, line, line, encoding, obj, scan)
+            yield from jsonl_items(enumerate(f, start=1))
             return
         for number, line in enumerate(_aligned_lines(f, encoding), start=1):
             try:

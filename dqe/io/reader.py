@@ -64,6 +64,15 @@ def record_id(obj: Any) -> str:
     return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
+def format_labels(formats: dict[str, RecordFormat], owners: dict[str, str] | None) -> dict[str, str]:
+    """How errors name each format's code: ``owners`` maps "format:NAME" to its plugin."""
+    return {
+        name: f"record format '{name}'"
+        + (f" (plugin '{owners[f'format:{name}']}')" if owners and f"format:{name}" in owners else "")
+        for name in formats
+    }
+
+
 class Reader:
     """Reads inputs into batches; ``files`` describes each input once it has been read.
 
@@ -82,12 +91,7 @@ class Reader:
         owners: dict[str, str] | None = None,
     ):
         self.formats = formats
-        # how errors name each format's code: ``owners`` maps "format:NAME" to its plugin
-        self.labels = {
-            name: f"record format '{name}'"
-            + (f" (plugin '{owners[f'format:{name}']}')" if owners and f"format:{name}" in owners else "")
-            for name in formats
-        }
+        self.labels = format_labels(formats, owners)
         self.columns = columns or Columns()
         self.tags = tags or Tags()
         self.batch_size = batch_size
@@ -213,6 +217,31 @@ class Reader:
                 self.inputs.annotation_taken = True
             yield index, item, layouts[record.format]
 
+    def open_file(self, index: int) -> tuple[Iterator[Item], Layout | None] | None:
+        """The items of input file ``index`` and how they are read, detected from its first
+        items; None for a file of a folder set aside (its ``files`` entry says why)."""
+        info = self.files[index]
+        source = self.inputs.sources[index][1]
+        try:
+            items = self._items(index)
+            try:
+                sample = list(itertools.islice(items, _DETECT_SAMPLE))
+            except OSError as exc:
+                raise InputError(f"{info.path}: cannot be read ({exc.strerror or exc})") from None
+            layout = self._layout(sample, info)
+        except InputError as exc:
+            if not (isinstance(source, InputFile) and source.in_folder):
+                raise
+            # one file of a folder: set aside with its reason, the others still read
+            if isinstance(exc, NotDataError):
+                info.note = f"left out: {exc}".replace(f"{info.path}: ", "", 1)
+            else:
+                info.error = str(exc).replace(f"{info.path}: ", "", 1)
+            info.records = 0
+            return None
+        info.format = layout.name if layout else None
+        return itertools.chain(sample, items), layout
+
     def stream(self) -> Iterator[tuple[int, Item, Layout | None]]:
         """Every item of every input in order (the order ``_idx`` counts), with how its file is read."""
         for index in range(len(self.inputs.sources)):
@@ -222,26 +251,12 @@ class Reader:
             if _holds_records(source):
                 yield from self._records(index)
                 continue
-            try:
-                items = self._items(index)
-                try:
-                    sample = list(itertools.islice(items, _DETECT_SAMPLE))
-                except OSError as exc:
-                    raise InputError(f"{info.path}: cannot be read ({exc.strerror or exc})") from None
-                layout = self._layout(sample, info)
-            except InputError as exc:
-                if not (isinstance(source, InputFile) and source.in_folder):
-                    raise
-                # one file of a folder: set aside with its reason, the others still read
-                if isinstance(exc, NotDataError):
-                    info.note = f"left out: {exc}".replace(f"{info.path}: ", "", 1)
-                else:
-                    info.error = str(exc).replace(f"{info.path}: ", "", 1)
-                info.records = 0
+            opened = self.open_file(index)
+            if opened is None:
                 continue
-            info.format = layout.name if layout else None
+            items, layout = opened
             try:
-                for item in itertools.chain(sample, items):
+                for item in items:
                     if item.obj is not None and ANNOTATION in item.obj:
                         self.inputs.annotation_taken = True
                     yield index, item, layout
@@ -249,7 +264,7 @@ class Reader:
                 raise InputError(f"{info.path}: cannot be read ({exc.strerror or exc})") from None
 
     def __iter__(self) -> Iterator[Batch]:
-        builder = _BatchBuilder(self.files, self.labels)
+        builder = BatchBuilder(self.files, self.labels)
         # counted here and written to ``files`` with each batch: a pydantic attribute set per
         # record costs more than the rest of the loop's bookkeeping
         records, invalid = [0] * len(self.files), [0] * len(self.files)
@@ -329,7 +344,7 @@ _COLUMNS = (
 _EXCHANGE = ["user", "assistant"]
 
 
-class _BatchBuilder:
+class BatchBuilder:
     """Accumulates normalized records column by column; ``build`` makes the polars frame."""
 
     def __init__(self, files: list[FileInfo], labels: dict[str, str]):

@@ -1,0 +1,79 @@
+"""The Ray engine against the local one on the same input: wall time, the driver's peak RSS,
+and whether the reports (timings aside) and the passed ids are equal.
+
+Each engine runs `dqe check --format json --all-findings` in a fresh process; the Ray run starts
+its own local cluster (`ray.init` with this machine's CPUs), so its time includes the cluster's
+start. The driver's peak RSS is the checking process's own (the Ray processes are not in it).
+
+    python benchmarks/generate_corpus.py -n 200000 -o /tmp/c200k.jsonl
+    python benchmarks/bench_ray.py /tmp/c200k.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = """
+import atexit, resource, sys
+atexit.register(lambda: print(f"peak-rss-mb {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}", file=sys.stderr))
+from dqe.cli import main
+sys.argv = ["dqe", *sys.argv[1:]]
+main()
+"""
+
+
+def run(path: str, engine: str, out: Path) -> tuple[float, float, int]:
+    """(wall seconds, driver peak RSS in MB, exit code) of one check."""
+    env = {**os.environ, "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled")}
+    clock = time.perf_counter()
+    with open(out, "wb") as f:
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, "check", path, "--format", "json", "--all-findings", "--engine", engine],
+            stdout=f,
+            stderr=subprocess.PIPE,
+            env=env,
+            check=False,
+        )
+    wall = time.perf_counter() - clock
+    if done.returncode not in (0, 1):
+        sys.exit(f"{engine}: exit {done.returncode}\n{done.stderr.decode()[-2000:]}")
+    rss = next(float(line.split()[1]) for line in done.stderr.decode().splitlines() if line.startswith("peak-rss-mb"))
+    return wall, rss, done.returncode
+
+
+def comparable(path: Path) -> dict:
+    report = json.loads(path.read_bytes())
+    report.pop("timings", None)
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path")
+    parser.add_argument("--keep", type=Path, help="write the two reports to this folder (local.json, ray.json)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        local, ray = folder / "local.json", folder / "ray.json"
+        load = os.getloadavg()[0]
+        l_wall, l_rss, l_code = run(args.path, "local", local)
+        r_wall, r_rss, r_code = run(args.path, "ray", ray)
+        load = max(load, os.getloadavg()[0])
+        a, b = comparable(local), comparable(ray)
+        print(f"input {args.path}: {a['summary']['records']:,} records; load average up to {load:.1f}")
+        print(f"local: {l_wall:.1f} s, driver peak RSS {l_rss:.0f} MB, exit {l_code}")
+        print(f"ray:   {r_wall:.1f} s, driver peak RSS {r_rss:.0f} MB, exit {r_code}")
+        print(f"ray / local: time {r_wall / l_wall:.2f}x, driver peak RSS {r_rss / l_rss:.2f}x")
+        print(f"reports equal (timings aside): {a == b}", *(f"; {k} differs" for k in a if a[k] != b.get(k)))
+
+
+if __name__ == "__main__":
+    main()

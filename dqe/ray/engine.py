@@ -1,0 +1,135 @@
+"""``RayEngine``: the local engine with its record stage on a Ray cluster.
+
+The driver validates the config and plugins (a problem costs nothing), plans the read ranges
+(``dqe.ray.plan``), and runs read tasks and ``RecordStage`` actors through Ray Data; the batches'
+results stream back in input order and the run goes on exactly as the local engine's: the
+data-set rules, summaries and gate run on the compact columns on the driver (see docs/ray.md for
+what that costs and what is not distributed yet). So its report, outputs and manifest are the
+local engine's.
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from dqe.engine.batch import BatchResult
+from dqe.engine.engine import Engine, RunProgress, RunResult
+from dqe.errors import ConfigError, InputError, PluginError
+from dqe.io.inputs import InputFile, Inputs, resolve_inputs
+from dqe.io.reader import Batch, Reader
+from dqe.ray import cluster
+from dqe.ray.plan import RANGE_BYTES, parts, plan
+from dqe.ray.record_stage import RecordStage, plugin_fingerprint
+from dqe.ray.source import PartSource
+
+ACTOR_CPUS = 0.9  # an actor per CPU, a little under one each: the read tasks need CPU too (0.2 each)
+READ_CPUS = 0.2
+
+
+class RayEngine(Engine):
+    """An ``Engine`` whose batches run on Ray; everything else is the local engine's."""
+
+    range_bytes: int = RANGE_BYTES
+
+    def run(self, inputs: Any, progress: Callable[[RunProgress], None] | None = None) -> RunResult:
+        inputs = resolve_inputs(inputs, self.loaded.config.exclude)
+        self._refuse(inputs)
+        with cluster.connected(self.loaded.config.ray_address, progress_bars=progress is not None):
+            # Ray's own progress bars show the record stage; dqe's would wait on it
+            return super().run(inputs, None)
+
+    def _refuse(self, inputs: Inputs) -> None:
+        """What the Ray engine cannot do yet: an error (exit code 2), never a different result."""
+        if not self.registry.portable:
+            raise ConfigError(
+                "engine = 'ray': plugins registered from code (plugins=[...]) cannot be loaded on Ray workers; "
+                "install them as packages (entry points) or use the local engine"
+            )
+        if self.loaded.config.workers:
+            raise ConfigError(
+                "--workers / workers has no meaning with --engine ray: the Ray cluster's CPUs are the workers"
+            )
+        if not all(isinstance(source, InputFile) for _, source in inputs.sources):
+            raise ConfigError("engine = 'ray' reads files: records, lists or frames in memory need the local engine")
+
+    def batches(self, reader: Reader, inputs: Inputs, timings: dict[str, float]) -> Iterator[tuple[Batch, BatchResult]]:
+        import ray.data
+
+        layouts, ranges = plan(reader, self.range_bytes)
+        timings["workers"] = cluster.cpus()
+        size = self.loaded.config.batch_size
+        total = sum(r.items for r in ranges)
+        if total == 0:  # nothing to distribute: the local engine's one empty batch, for the same report
+            yield from super().batches(reader, inputs, timings)
+            return
+        work = parts(ranges, size)
+        # as many blocks as parts, so that Ray Data does not slice a part's blocks for parallelism
+        read = ray.data.read_datasource(PartSource(work, size), num_cpus=READ_CPUS, override_num_blocks=len(work))
+        with warnings.catch_warnings():  # Ray 2.60 names no parameter for these two yet
+            warnings.filterwarnings("ignore", "`ray_remote_args` is deprecated", category=DeprecationWarning)
+            stage = self._record_stage(read, reader, layouts, size, actors=min(cluster.cpus(), len(work)))
+        invalid = [0] * len(reader.files)
+        expected = 0
+        try:
+            for row in stage.iter_rows():
+                if row["first"] != expected or row["items"] != min(size, total - expected):
+                    raise PluginError(
+                        f"the Ray engine got records {row['first']}-{row['first'] + row['items'] - 1} as a batch where "
+                        f"it expected {expected}-{min(expected + size, total) - 1}: Ray Data split a batch's block"
+                    )
+                expected += row["items"]
+                rejected, result, annotated = pickle.loads(row["result"])
+                for record in rejected:
+                    invalid[record.file] += 1
+                inputs.annotation_taken |= annotated
+                yield Batch(result.kept.select("_idx"), rejected), result
+        except Exception as exc:  # noqa: BLE001 - a worker's error reaches here wrapped by Ray
+            raise _unwrapped(exc) from None
+        for info, bad in zip(reader.files, invalid, strict=True):
+            info.invalid = bad
+
+    def _record_stage(self, read: Any, reader: Reader, layouts: list, size: int, actors: int) -> Any:
+        """``read`` through ``actors`` ``RecordStage`` actors (one per cluster CPU, or per part when
+        there are fewer): no actor restarted and no task retried (a plugin that fails to load would
+        fail again, and only delay the stop)."""
+        import ray.data
+
+        return read.map_batches(
+            RecordStage,
+            fn_constructor_kwargs={
+                "engine": Engine,
+                # a config's relative paths (rule packs, --against) are relative to its folder, wherever the actor runs
+                "loaded": self.loaded.model_copy(update={"path": self.loaded.path and self.loaded.path.resolve()}),
+                "disabled": self.registry.disabled,
+                "files": reader.files,
+                "layouts": layouts,
+                "fingerprint": plugin_fingerprint(self.registry),
+                "batch_size": size,
+            },
+            batch_format="pyarrow",
+            batch_size=None,  # blocks whole: a block is a batch of the local reader's (or several, bundled)
+            compute=ray.data.ActorPoolStrategy(size=actors),
+            num_cpus=ACTOR_CPUS,
+            max_restarts=0,
+            max_task_retries=0,
+        )
+
+
+def _unwrapped(exc: BaseException) -> Exception:
+    """dqe's own error inside what Ray raised (a worker's ``PluginError``), else a
+    ``PluginError`` with Ray's message: exit code 2 either way, with the reason."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConfigError | InputError | PluginError):
+            return current
+        current = getattr(current, "cause", None) or current.__cause__
+    text = str(exc).strip()
+    for line in text.splitlines():  # a worker's PluginError, as Ray's text carries it
+        if "PluginError: " in line:
+            return PluginError(line.split("PluginError: ", 1)[1].strip())
+    return PluginError(f"the Ray engine stopped: {text.splitlines()[-1] if text else type(exc).__name__}")

@@ -1,0 +1,114 @@
+"""The record stage: dqe's per-batch half (``BatchProcessor``) in Ray actors.
+
+Each actor loads the plugins and builds the engine once, so the tokenizer, rule packs,
+classifiers and plugins load once per actor, not per batch. It checks that it loaded the same
+plugins as the driver (a node without a package, with another version, or with
+``DQE_DISABLE_PLUGINS`` set would check other rules: fail closed, naming both lists). A failure
+to set up is kept and raised with the first batch, so that the run stops with its reason.
+
+A block is one batch of the local reader's, or several that Ray Data bundled: each batch comes
+back as one row, its first ``_idx`` and, pickled, the batch's invalid items, the ``BatchResult``
+(kept columns, findings, counts, rule errors, timings) and whether an item held dqe's annotation
+field: what the local engine gets from its reader and processor.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+from typing import Any
+
+import pyarrow as pa
+
+from dqe.engine.config import LoadedConfig
+from dqe.engine.plugins import Registry
+from dqe.errors import PluginError
+from dqe.io.inputs import ANNOTATION
+from dqe.io.reader import FileInfo
+from dqe.ray.plan import LayoutSpec
+
+RESULT_SCHEMA = pa.schema([("first", pa.uint64()), ("items", pa.uint64()), ("result", pa.binary())])
+
+
+def plugin_fingerprint(registry: Registry) -> list[tuple[str, str, str, bool, str]]:
+    """What must be equal on every node: each plugin's name, package, version, and whether it
+    is disabled or failed to load."""
+    return sorted((p.name, p.package or "", p.version or "", bool(p.disabled), p.error or "") for p in registry.plugins)
+
+
+class RecordStage:
+    """A Ray Data callable class: ``map_batches(RecordStage, compute=ActorPoolStrategy(...))``."""
+
+    def __init__(
+        self,
+        engine: type,
+        loaded: LoadedConfig,
+        disabled: list[str],
+        files: list[FileInfo],
+        layouts: list[LayoutSpec | None],
+        fingerprint: list[tuple[str, str, str, bool, str]],
+        batch_size: int,
+    ):
+        from dqe.engine import batch, tokenizers
+        from dqe.engine.plugins import load_plugins
+        from dqe.guard import describe
+        from dqe.io.formats.base import Layout
+        from dqe.io.reader import BatchBuilder, format_labels
+
+        tokenizers.THREADS = batch.THREADS = 1  # the actors are the parallelism
+        self.batch_size = batch_size
+        self.error: str | None = None
+        try:
+            registry = load_plugins(disabled=disabled)
+            mine = plugin_fingerprint(registry)
+            if mine != fingerprint:
+                raise PluginError(
+                    f"the plugins on Ray worker {os.uname().nodename} differ from the driver's: worker {mine}, "
+                    f"driver {fingerprint}; install the same packages (and versions) on every node"
+                )
+            checker = engine(loaded, registry)
+            checker.context.files = files
+            self.processor = checker.processor()
+            self.layouts = [
+                None if spec is None else Layout(registry.formats[spec.format], spec.columns, spec.tags)
+                for spec in layouts
+            ]
+            self.builder = BatchBuilder(files, format_labels(registry.formats, registry.owner))
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # kept for the first batch: the run stops with the reason
+            self.error = str(exc) if isinstance(exc, Exception) and str(exc) else describe(exc)
+
+    def __call__(self, block: pa.Table) -> pa.Table:
+        """One row per batch of the local reader's in ``block`` (Ray Data may bundle blocks)."""
+        if self.error is not None:
+            raise PluginError(f"a Ray worker could not set up the rules: {self.error}")
+        idx = block.column("_idx").to_numpy()
+        cuts = [0, *(int(i) for i in (idx % self.batch_size == 0).nonzero()[0] if i > 0), len(idx)]
+        rows = [self._batch(block.slice(a, b - a)) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+        return pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
+
+    def _batch(self, batch: pa.Table) -> dict[str, Any]:
+        from dqe.io.files import jsonl_items
+
+        clock = time.perf_counter()
+        cols = batch.to_pydict()
+        annotated = False
+        for idx, file, line, raw, item in zip(
+            cols["_idx"], cols["_file"], cols["_line"], cols["raw"], cols["item"], strict=True
+        ):
+            parsed = next(jsonl_items([(line, raw)])) if raw is not None else pickle.loads(item)
+            if parsed.obj is not None and ANNOTATION in parsed.obj:
+                annotated = True
+            self.builder.add(idx, file, parsed, self.layouts[file])
+        built = self.builder.build()
+        read = time.perf_counter() - clock
+        result = self.processor(built.frame)
+        result.timings["read"] = result.timings.get("read", 0.0) + read
+        payload = (built.invalid, result, annotated)
+        return {
+            "first": cols["_idx"][0],
+            "items": len(cols["_idx"]),
+            "result": pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL),
+        }

@@ -1,0 +1,166 @@
+"""`--engine ray` gives the local engine's report, outputs and manifest, on hard cases cut into
+many read ranges and batches, and stops (exit code 2) where it cannot do the same."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from dqe import hookimpl
+from dqe.cli import main
+from dqe.report.manifest import manifest_path
+
+pytest.importorskip("ray.data", reason="the [ray] extra is not installed: pip install -e '.[ray]'")
+
+WORDS = [
+    "river",
+    "mountain",
+    "orange",
+    "quickly",
+    "library",
+    "teacher",
+    "window",
+    "garden",
+    "silver",
+    "engine",
+    "market",
+    "yellow",
+    "ancient",
+    "forest",
+    "simple",
+    "measure",
+    "honest",
+    "bridge",
+    "thunder",
+    "paper",
+    "rocket",
+    "planet",
+    "kitchen",
+    "gentle",
+]
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def sentence(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+
+def hard_cases(folder):
+    """A folder of every container and the records that decide duplicates and validity."""
+    rng = random.Random(7)
+    base = [
+        {"instruction": sentence(rng, 8) + " Explain why.", "input": "", "output": sentence(rng, 40)} for _ in range(30)
+    ]
+    lines = [json.dumps(r) for r in base]
+    # near-duplicate chains (A~B~C with A and C further apart), exact copies up to case and spaces,
+    # copies of a record other rules reject (empty answer), and records of equal quality
+    for i in range(0, 12, 3):
+        words = base[i]["output"].split()
+        for step in (1, 2):
+            edited = list(words)
+            for k in range(step * 2):
+                edited[(k * 7 + step) % len(edited)] = "zebra"
+            lines.append(json.dumps({**base[i], "output": " ".join(edited)}))
+        lines.append(json.dumps({**base[i], "instruction": base[i]["instruction"].upper() + "  "}))
+    empty = {"instruction": "Summarize the text.", "input": "Some text.", "output": ""}
+    lines += [json.dumps(empty), json.dumps(empty), "", "   ", "{not json", "[1, 2]", '{"instruction": 5}']
+    lines += [
+        json.dumps(
+            {"instruction": "你好，请介绍一下长城。", "input": "", "output": "长城是中国古代的军事防御工程。" * 3}
+        )
+    ]
+    lines += [json.dumps({**base[5], "_dqe": {"note": "a field of the data's own"}})]
+    lines += [
+        '{"instruction": "Add them.", "input": "", "output": "12345678901234567890123", "id": 12345678901234567890123}'
+    ]
+    (folder / "a.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "b_bom.jsonl").write_bytes("\ufeff".encode() + "\n".join(lines[:4]).encode() + b"\n")
+    (folder / "c_utf16.jsonl").write_text("\n".join(lines[3:9]) + "\n", encoding="utf-16")
+    array = [*base[:4], base[1], {"conversations": "not a list"}]
+    (folder / "d_array.json").write_text(json.dumps(array), encoding="utf-8")
+    pl.DataFrame(base[10:16]).write_parquet(folder / "e.parquet")
+    return folder
+
+
+@pytest.fixture
+def data(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (tmp_path / "dqe.toml").write_text("batch-size = 7\n")  # many batches of a few records
+    return hard_cases(folder)
+
+
+def report(*args) -> dict:
+    result = CliRunner().invoke(main, ["check", *map(str, args), "--format", "json", "--all-findings"])
+    assert result.exit_code in (0, 1), result.output
+    found = json.loads(result.stdout)  # Ray may warn on stderr (memory, load): the report is stdout
+    found.pop("timings", None)
+    return found
+
+
+def test_check_reports_as_the_local_engine(ray_cluster, small_ranges, data):
+    local, ray = report(data), report(data, "--engine", "ray")
+    assert ray == local
+    assert local["summary"]["invalid"] == 4 and local["summary"]["rejected"] > 0
+    assert {f["code"] for f in local["findings"]} >= {"DQ000", "DQ401", "DQ402"}
+    bad = {f["source"].rsplit("/", 1)[-1] for f in local["findings"] if f["code"] == "DQ000"}
+    assert bad == {"a.jsonl:47", "a.jsonl:48", "a.jsonl:49", "d_array.json:1"}  # by file and line
+
+
+def test_filter_writes_what_the_local_engine_writes(ray_cluster, small_ranges, data, tmp_path):
+    outputs = {}
+    for engine in ("local", "ray"):
+        passed, rejected = tmp_path / f"{engine}-ok.jsonl", tmp_path / f"{engine}-bad.jsonl"
+        code, out = run("filter", data, "--passed", passed, "--rejected", rejected, "--engine", engine)
+        assert code in (0, 1), out
+        manifest = json.loads(manifest_path(passed).read_text())
+        outputs[engine] = (passed.read_bytes(), rejected.read_bytes(), manifest["passed_ids_sha256"])
+    assert outputs["ray"] == outputs["local"]
+
+
+def test_a_worker_with_other_plugins_stops_the_run(ray_cluster, data, monkeypatch):
+    # as a node would where a plugin package is missing or of another version
+    monkeypatch.setattr(
+        "dqe.ray.engine.plugin_fingerprint", lambda registry: [("ghost", "dqe-ghost", "1.0", False, "")]
+    )
+    code, out = run("check", data / "a.jsonl", "--engine", "ray")
+    assert code == 2
+    assert "differ from the driver's" in out and "dqe-ghost" in out
+
+
+class InProcessPlugin:
+    """A plugin registered from code: it lives in this process only."""
+
+    @hookimpl
+    def dqe_register_rules(self, register):
+        pass
+
+
+def test_what_the_ray_engine_cannot_do_yet_is_refused():
+    from dqe.api import check
+    from dqe.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="reads files"):
+        check([{"instruction": "Hi", "output": "Hello"}], engine="ray")
+    with pytest.raises(ConfigError, match="--workers"):
+        check([{"instruction": "Hi", "output": "Hello"}], engine="ray", workers=2)
+    with pytest.raises(ConfigError, match="registered from code"):
+        check([{"instruction": "Hi", "output": "Hello"}], engine="ray", plugins=[InProcessPlugin()])
+
+
+@pytest.mark.slow
+def test_the_shared_data_reports_as_on_the_local_engine(ray_cluster):
+    from tests.support import ROOT
+
+    data = ROOT.parent / "shared" / "data"
+    if not data.is_dir():
+        pytest.skip("../shared/data is not beside the checkout")
+    assert report(data, "--engine", "ray") == report(data)
