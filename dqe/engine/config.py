@@ -90,8 +90,11 @@ class Config(BaseModel):
 
     def digest(self) -> str:
         """sha256 of the effective configuration, for gate and run manifests. Where the check
-        runs (``engine``, ``ray-address``) changes nothing it decides, so it is left out."""
-        settings = self.model_dump(mode="json", by_alias=True, exclude={"engine", "ray_address"})
+        runs (``engine``, ``ray-address``) changes nothing it decides, so it is left out; the
+        trainer's encoding (``model``, ``train-config``) is in it only when set, so that a manifest
+        written before those keys existed still matches the configuration it was checked with."""
+        unset = {key for key in ("model", "train_config") if getattr(self, key) is None}
+        settings = self.model_dump(mode="json", by_alias=True, exclude={"engine", "ray_address", *unset})
         data = orjson.dumps(settings, option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(data).hexdigest()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dqe.engine.config import find_config, load_config
+from dqe.engine.config import Config, find_config, load_config
 from dqe.engine.plugins import load_plugins
 from dqe.engine.selection import select_rules
 from dqe.errors import ConfigError
@@ -67,3 +67,13 @@ def test_gate_thresholds_are_validated():
         [{"instruction": "a", "output": ""}, {"instruction": "a", "output": "b"}], gate={"pass-rate": {"fail": 0.4}}
     )
     assert report.summary.gate == "pass"
+
+
+def test_a_manifest_of_the_default_configuration_keeps_its_digest():
+    """Gate manifests carry the config digest and `dqe train` refuses a stale one: keys added
+    later (where the check runs, the trainer's encoding) leave the digest as it was while unset.
+    The value is the default configuration's digest at the eighth session's end (d35086f); if a
+    change must move it, every manifest written before is refused: say so in the changelog."""
+    assert Config().digest() == "816ede8e03aa3cfaf7a7e17ef6ca13b2706aad647931627d7ca3f1569dc02ca1"
+    assert Config(engine="ray").digest() == Config().digest()
+    assert Config(model="./my-model").digest() != Config().digest()
