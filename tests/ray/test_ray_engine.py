@@ -106,6 +106,7 @@ def report(*args) -> dict:
     return found
 
 
+@pytest.mark.slow  # a local cluster's parity runs: about 30 s each on two cores (CI's slow step runs them)
 def test_check_reports_as_the_local_engine(ray_cluster, small_ranges, data):
     local, ray = report(data), report(data, "--engine", "ray")
     assert ray == local
@@ -115,6 +116,7 @@ def test_check_reports_as_the_local_engine(ray_cluster, small_ranges, data):
     assert bad == {"a.jsonl:47", "a.jsonl:48", "a.jsonl:49", "d_array.json:1"}  # by file and line
 
 
+@pytest.mark.slow  # a local cluster's parity runs: about 30 s each on two cores (CI's slow step runs them)
 def test_filter_writes_what_the_local_engine_writes(ray_cluster, small_ranges, data, tmp_path):
     outputs = {}
     for engine in ("local", "ray"):
