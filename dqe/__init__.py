@@ -36,6 +36,7 @@ _LAZY = {
     # rules
     "Rule": "dqe.engine.rule",
     "RecordRule": "dqe.engine.rule",
+    "EncodingRule": "dqe.engine.rule",
     "DatasetRule": "dqe.engine.rule",
     "RuleOptions": "dqe.engine.rule",
     "DatasetResult": "dqe.engine.rule",

@@ -33,6 +33,7 @@ from dqe.engine.quotas import best_first, category_quotas, over_quota, vertical_
 from dqe.engine.rule import (
     DatasetResult,
     DatasetRule,
+    EncodingRule,
     GateMetric,
     RecordRule,
     Rule,
@@ -84,6 +85,7 @@ __all__ = [
     "RenderError",
     "Rule",
     "RecordRule",
+    "EncodingRule",
     "DatasetRule",
     "RuleOptions",
     "DatasetResult",

@@ -133,6 +133,19 @@ class RecordRule(Rule):
         and optionally ``turn`` (Int) and ``evidence`` (str)."""
 
 
+class EncodingRule(RecordRule):
+    """A record rule on the trainer's own encoding of each record (the ``trainer-encoding``
+    feature: its ``train_*`` columns): skipped, saying why, when the check is given no model
+    (``--model``, ``--train-config``), since only a model's tokenizer and template can tell."""
+
+    needs: ClassVar[tuple[str, ...]] = ("trainer-encoding",)
+
+    def __init__(self, options: RuleOptions, context: Context):
+        super().__init__(options, context)
+        if context.encoding is None:
+            self.skipped = "no --model"
+
+
 def in_batch_order(batch: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
     """``found`` (a row per failing record, ``_r`` its UInt32 position in ``batch``) spread over
     every record of ``batch`` in order, nulls where nothing was found: the shape ``check`` returns."""

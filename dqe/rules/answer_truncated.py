@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe import RecordRule, hookimpl
-
-NO_MODEL = "no --model"
+from dqe import EncodingRule, hookimpl
 
 
-class AnswerTruncated(RecordRule):
+class AnswerTruncated(EncodingRule):
     """Encodes each record exactly as ``dqe train`` will (the model's tokenizer, the template or
     chat template, the system prompt, masking) and fits it to seq-len as the trainer does: a
     record fails when tokens of its answer would be cut away, or when the trainer would drop it
@@ -25,12 +23,6 @@ class AnswerTruncated(RecordRule):
         "of the model's own tokenizer and template, which a generic count misses by tens of tokens."
     )
     example = "A 3,000-token answer at seq-len 2048 fails: 'answer cut at seq-len 2048: 1,610 of 3,012 supervised tokens survive'."
-    needs = ("trainer-encoding",)
-
-    def __init__(self, options, context):
-        super().__init__(options, context)
-        if context.encoding is None:
-            self.skipped = NO_MODEL
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         settings = self.context.encoding.settings

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe import RecordRule, hookimpl
-
-NO_MODEL = "no --model"
+from dqe import EncodingRule, hookimpl
 
 
-class NoSupervisedTokens(RecordRule):
+class NoSupervisedTokens(EncodingRule):
     """Encodes each record as ``dqe train`` will and fails those with no token to learn: no
     assistant turn the template learns from, or answers that render to nothing with a label
     (the trainer drops them as ``no-supervised-tokens``). A record whose answer is cut away
@@ -24,12 +22,6 @@ class NoSupervisedTokens(RecordRule):
         "so the data trained on is not the data that passed."
     )
     example = "A conversation that ends on the user's turn with no earlier answer fails: 'no supervised token'."
-    needs = ("trainer-encoding",)
-
-    def __init__(self, options, context):
-        super().__init__(options, context)
-        if context.encoding is None:
-            self.skipped = NO_MODEL
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         settings = self.context.encoding.settings

@@ -5,9 +5,7 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dqe import RecordRule, RuleOptions, hookimpl
-
-NO_MODEL = "no --model"
+from dqe import EncodingRule, RuleOptions, hookimpl
 
 
 class PoorlyRepresentedOptions(RuleOptions):
@@ -19,7 +17,7 @@ class PoorlyRepresentedOptions(RuleOptions):
     )
 
 
-class PoorlyRepresentedText(RecordRule):
+class PoorlyRepresentedText(EncodingRule):
     """Counts the tokens of each record's encoding that stand for no whole character: the
     tokenizer's unknown token, and byte fallbacks (``<0xE4>`` pieces, or a byte-level BPE's
     pieces of a character it has no token for). A record fails when their share is above
@@ -37,12 +35,6 @@ class PoorlyRepresentedText(RecordRule):
     )
     example = "Chinese answers under an English-only byte-level tokenizer fail: '412 of 530 tokens (78%) are unknown or byte fallbacks'."
     Options = PoorlyRepresentedOptions
-    needs = ("trainer-encoding",)
-
-    def __init__(self, options, context):
-        super().__init__(options, context)
-        if context.encoding is None:
-            self.skipped = NO_MODEL
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         settings = self.context.encoding.settings

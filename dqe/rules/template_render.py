@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe import RecordRule, hookimpl
-
-NO_MODEL = "no --model"
+from dqe import EncodingRule, hookimpl
 
 
-class TemplateCannotRender(RecordRule):
+class TemplateCannotRender(EncodingRule):
     """Renders each record with the template ``dqe train`` will use and fails those it cannot
     render: a chat template that raises (roles it rejects, such as a system turn or two user
     turns in a row, or tool turns it has no place for), or one that renders the conversation
@@ -25,12 +23,6 @@ class TemplateCannotRender(RecordRule):
         "system prompt, say, under a template that has no place for one)."
     )
     example = "A record with a system prompt under a chat template that raises on the system role fails with the template's message."
-    needs = ("trainer-encoding",)
-
-    def __init__(self, options, context):
-        super().__init__(options, context)
-        if context.encoding is None:
-            self.skipped = NO_MODEL
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         settings = self.context.encoding.settings
