@@ -20,18 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
-FILES = (
-    "rasbt_instruction_data.json",
-    "llamafactory_alpaca_en_demo.json",
-    "llamafactory_alpaca_zh_demo.json",
-    "gsm8k_train_alpaca.json",
-)
+from bench_train import CORPUS_FILES, DATA  # the same real files as the trainer benchmark
 
 
 def corpus(n: int) -> list[dict]:
-    records = [r for name in FILES for r in json.loads((DATA / name).read_text("utf-8"))]
+    records = [r for name in CORPUS_FILES for r in json.loads((DATA / name).read_text("utf-8"))]
     return list(itertools.islice(itertools.cycle(records), n))
 
 
