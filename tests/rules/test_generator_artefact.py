@@ -120,6 +120,8 @@ def test_prose_findings_say_why_the_turn_is_prose():
         ("Write a song.", "[Verse 1]\nThe sun goes down on the bay."),
         ("What is AI?", "[AI](https://en.wikipedia.org/wiki/AI) is the study of machines that learn."),
         ("Who maintains it?", "[Maintained] The team still ships updates every month."),
+        # "ai" that begins a longer word is no label: a letterhead slot (AlignBench, unseen)
+        ("以ai玩具公司角度写一封律师函", "[ai玩具公司的标志/头]\n\n尊敬的某互联网公司A集团，"),
         # a rewrite keeps the end of its sentence; material after the first line is the user's to echo
         (
             "Rewrite the sentence to start with 'Although': Despite the rain, they went for a walk.",
