@@ -192,7 +192,10 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
             "While I cannot provide a complete list of every such bakery, here are a few: Manteigaria and Aloma.",
         ),
         # a question about the assistant itself, answered
-        ("Can you draw pictures?", "No. As an AI assistant I can only write text, but I can describe a picture in detail."),
+        (
+            "Can you draw pictures?",
+            "No. As an AI assistant I can only write text, but I can describe a picture in detail.",
+        ),
         ("What are you thinking of right now?", "As a program I don't have the ability to think between messages."),
         # a caveat that the question leaves out a figure, then the answer without it
         (
@@ -526,12 +529,14 @@ def test_a_decline_the_system_prompt_asks_for_is_policy():
 
 
 def test_the_we_of_an_explanation_is_no_refusal():
-    """"由于我们无法对总体进行完全的观察" explains sampling error (AlignBench, unseen)."""
+    """The "我们" of "由于我们无法对总体进行完全的观察" explains sampling error (AlignBench, unseen)."""
     answer = (
         "抽样误差是指由于抽样而导致的对总体参数估计的误差。由于我们无法对总体进行完全的观察，只能通过抽取一部分样本来估计"
         "总体的参数，因此这种估计必然会存在一定的误差。"
     )
-    because = "Because we cannot observe the whole population, we estimate its mean from a sample, which brings an error."
+    because = (
+        "Because we cannot observe the whole population, we estimate its mean from a sample, which brings an error."
+    )
     run = run_rule("DQ203", [record("什么是抽样误差？", answer), record("What is sampling error?", because)])
     assert_findings(run, {})
 
