@@ -127,6 +127,13 @@ def test_one_exchange(question, answer, message):
             "Buenos días a todos, ¿cómo están ustedes hoy?",
         ),
         record("用英语回答：你最喜欢的季节是什么？", "My favourite season is autumn, for its colours."),
+        # the user's own language, asked for without its name (arena-hard, unseen)
+        record(
+            "Imagine you are a user from Vietnam. Using your native language, write three queries that would make "
+            "a search engine return pages about computer science news.",
+            '1. "Tin tức công nghệ mới nhất hôm nay"\n2. "Các bài viết về khoa học máy tính"\n3. "Cập nhật tin tức '
+            'công nghệ thông tin"',
+        ),
         # "in English" named for what is asked about (AlignBench, unseen)
         record(
             "“行船跑马三分险”是一句中文谚语，意思是指做任何事都有一定的风险。英语中和这句谚语是同义谚语的有什么？",
