@@ -173,7 +173,7 @@ def run_dqe(
     import torch
 
     from dqe.train.config import load_train_config
-    from dqe.train.model import add_lora
+    from dqe.train.model import add_adapter
     from dqe.train.trainer import Hooks, Trainer
 
     device, dtype, attention = setup(args)
@@ -194,7 +194,7 @@ def run_dqe(
                 **lora_settings(),
             },
         )
-        model = add_lora(fresh_model(shape, tokenizer, device, dtype, attention), config)
+        model = add_adapter(fresh_model(shape, tokenizer, device, dtype, attention), config)
         flops, n, n_lora = flops_per_token(model, seq_len)
         marks: list[tuple[float, int]] = []
         hooks = Hooks(on_step=lambda s: marks.append((time.perf_counter(), s.tokens)))

@@ -6,6 +6,10 @@ padding cost nothing), and each chunk's logits live only while that chunk's loss
 are computed: the gradient with respect to the hidden states is formed in the forward pass,
 so nothing of the logits is kept for the backward pass. For a 128k vocabulary and 16k tokens
 per micro-batch that is the difference between 8 GiB of fp32 logits and a few hundred MiB.
+
+P-tuning and prompt tuning put virtual tokens in front of every sequence; the batch is widened
+here exactly as peft's own forward widens it (``with_virtual_tokens``), so the decoder still
+runs alone and the loss stays chunked.
 """
 
 from __future__ import annotations
@@ -106,6 +110,35 @@ def autocast(device: torch.device, dtype: torch.dtype) -> AbstractContextManager
     return nullcontext()
 
 
+def virtual_token_count(model: Any) -> int:
+    """Virtual tokens the model puts in front of its input now: those of a prompt method's
+    adapter while it is switched on (``disable_adapter`` switches them off too), else 0."""
+    peft = getattr(model, "active_peft_config", None)
+    if peft is None or not peft.is_prompt_learning or getattr(model, "_adapters_disabled", False):
+        return 0
+    return int(peft.num_virtual_tokens)
+
+
+def with_virtual_tokens(model: Any, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The batch as a prompt method's model sees it: input embeddings with the virtual tokens in
+    front, the attention mask widened with ones and the labels (when there are) with -100
+    (nothing to learn there), as peft's forward does; the batch unchanged for other models."""
+    n = virtual_token_count(model)
+    if not n:
+        return batch
+    assert "position_ids" not in batch, "prompt methods train without packing (the config refuses it)"
+    ids = batch["input_ids"]
+    rows = ids.shape[0]
+    embeds = model.word_embeddings(ids)
+    out = {"inputs_embeds": torch.cat([model.get_prompt(batch_size=rows).to(embeds.dtype), embeds], dim=1)}
+    if "labels" in batch:
+        out["labels"] = torch.cat([ids.new_full((rows, n), IGNORE), batch["labels"]], dim=1)
+    if "attention_mask" in batch:
+        mask = batch["attention_mask"]
+        out["attention_mask"] = torch.cat([mask.new_ones((rows, n)), mask], dim=1)
+    return out
+
+
 def loss_sum(
     model: Any,
     head: tuple[Any, Any] | None,
@@ -116,6 +149,8 @@ def loss_sum(
     chunk: int,
 ) -> torch.Tensor:
     """Summed cross-entropy over the batch's supervised tokens (``head``: ``head_and_body``)."""
+    if virtual_token_count(model):  # the virtual tokens are in the embeddings now: the base model runs them
+        batch, model = with_virtual_tokens(model, batch), model.get_base_model()
     inputs = {k: v for k, v in batch.items() if k != "labels"}
     with autocast(device, dtype):
         if head is None:
