@@ -198,6 +198,13 @@ def train(
     type=click.Path(path_type=Path),
     help="dqe config to read the test records with and pick the rules from (default: the one the training data was filtered with).",
 )
+@click.option(
+    "--choices",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Multiple-choice questions (JSONL: question, choices, answer as index or letter, optional subject): "
+    "accuracy of base and tuned by each choice's log-likelihood.",
+)
 @plugin_option
 @handle_errors
 def eval_(
@@ -221,6 +228,7 @@ def eval_(
     \b
     dqe eval runs/exp1
     dqe eval runs/exp1 --limit 50 --max-new-tokens 128 --format html -o eval.html
+    dqe eval runs/exp1 --choices mmlu.jsonl
     """
     _require_train_extra("eval")
     from dqe.eval.render import render_eval_html, render_eval_text

@@ -149,16 +149,42 @@ def loss_sum(
     chunk: int,
 ) -> torch.Tensor:
     """Summed cross-entropy over the batch's supervised tokens (``head``: ``head_and_body``)."""
+    with autocast(device, dtype):
+        out, labels = _outputs(model, head, batch)
+        return _summed(out, labels, head, chunk)
+
+
+def row_losses(
+    model: Any,
+    head: tuple[Any, Any] | None,
+    batch: dict[str, torch.Tensor],
+    *,
+    device: torch.device,
+    dtype: torch.dtype,
+    chunk: int,
+) -> torch.Tensor:
+    """Summed cross-entropy of each row's supervised tokens (padded rows, no packing): minus the
+    log-likelihood of each row's answer (``dqe eval --choices``)."""
+    with autocast(device, dtype):
+        out, labels = _outputs(model, head, batch)
+        return torch.stack([_summed(out[r : r + 1], labels[r : r + 1], head, chunk) for r in range(out.shape[0])])
+
+
+def _outputs(
+    model: Any, head: tuple[Any, Any] | None, batch: dict[str, torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the loss is computed from: the decoder's hidden states (the logits when ``head`` is
+    None), and the labels they are aligned with."""
     if virtual_token_count(model):  # the virtual tokens are in the embeddings now: the base model runs them
         batch, model = with_virtual_tokens(model, batch), model.get_base_model()
     inputs = {k: v for k, v in batch.items() if k != "labels"}
-    with autocast(device, dtype):
-        if head is None:
-            logits = model(**inputs, use_cache=False).logits
-            return full_cross_entropy(logits, batch["labels"])
-        body, lm_head = head
-        hidden = body(**inputs, use_cache=False).last_hidden_state
-        return chunked_cross_entropy(hidden, batch["labels"], lm_head, chunk)
+    if head is None:
+        return model(**inputs, use_cache=False).logits, batch["labels"]
+    return head[0](**inputs, use_cache=False).last_hidden_state, batch["labels"]
+
+
+def _summed(out: torch.Tensor, labels: torch.Tensor, head: tuple[Any, Any] | None, chunk: int) -> torch.Tensor:
+    return full_cross_entropy(out, labels) if head is None else chunked_cross_entropy(out, labels, head[1], chunk)
 
 
 @torch.no_grad()
@@ -192,6 +218,29 @@ def summed_loss(
     finally:
         model.train(was_training)
     return total, count
+
+
+@torch.no_grad()
+def item_logliks(
+    model: Any,
+    items: Sequence[Encoded],
+    plan: BatchPlan,
+    *,
+    pad_id: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    chunk: int,
+) -> list[float]:
+    """The summed log-likelihood of each item's supervised tokens, in item order, batched by
+    ``plan`` (padded, not packed)."""
+    head = head_and_body(model)
+    model.eval()
+    out: dict[int, float] = {}
+    for rows in plan.fixed():
+        batch = {k: v.to(device) for k, v in collate(items, rows, packed=False, pad_id=pad_id).items()}
+        losses = row_losses(model, head, batch, device=device, dtype=dtype, chunk=chunk)
+        out.update((row[0], -float(loss)) for row, loss in zip(rows, losses, strict=True))
+    return [out[i] for i in range(len(items))]
 
 
 def mean_loss(
