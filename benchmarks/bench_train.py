@@ -341,7 +341,7 @@ def run_trl(
                 "result": "out of memory",
                 "peak_memory": peak_memory(device),
             }
-        (t0, k0, c0), (t1, k1, c1) = marks[args.warmup - 1], marks[-1]
+        (t0, k0), (t1, k1) = marks[args.warmup - 1], marks[-1]
         tokens_per_s = (k1 - k0) / (t1 - t0)
         flops, _, _ = flops_per_token(trainer.model, seq_len)
         out = {

@@ -147,27 +147,16 @@ def loss_sum(
     device: torch.device,
     dtype: torch.dtype,
     chunk: int,
+    per_row: bool = False,
 ) -> torch.Tensor:
-    """Summed cross-entropy over the batch's supervised tokens (``head``: ``head_and_body``)."""
+    """Summed cross-entropy over the batch's supervised tokens (``head``: ``head_and_body``);
+    ``per_row``: one sum for each row (padded rows, no packing), minus the log-likelihood of
+    each row's answer (``dqe eval --choices``)."""
     with autocast(device, dtype):
         out, labels = _outputs(model, head, batch)
+        if per_row:
+            return torch.stack([_summed(out[r : r + 1], labels[r : r + 1], head, chunk) for r in range(out.shape[0])])
         return _summed(out, labels, head, chunk)
-
-
-def row_losses(
-    model: Any,
-    head: tuple[Any, Any] | None,
-    batch: dict[str, torch.Tensor],
-    *,
-    device: torch.device,
-    dtype: torch.dtype,
-    chunk: int,
-) -> torch.Tensor:
-    """Summed cross-entropy of each row's supervised tokens (padded rows, no packing): minus the
-    log-likelihood of each row's answer (``dqe eval --choices``)."""
-    with autocast(device, dtype):
-        out, labels = _outputs(model, head, batch)
-        return torch.stack([_summed(out[r : r + 1], labels[r : r + 1], head, chunk) for r in range(out.shape[0])])
 
 
 def _outputs(
@@ -238,7 +227,7 @@ def item_logliks(
     out: dict[int, float] = {}
     for rows in plan.fixed():
         batch = {k: v.to(device) for k, v in collate(items, rows, packed=False, pad_id=pad_id).items()}
-        losses = row_losses(model, head, batch, device=device, dtype=dtype, chunk=chunk)
+        losses = loss_sum(model, head, batch, device=device, dtype=dtype, chunk=chunk, per_row=True)
         out.update((row[0], -float(loss)) for row, loss in zip(rows, losses, strict=True))
     return [out[i] for i in range(len(items))]
 
