@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, computed_field
 
 from dqe import __version__
-from dqe.eval.choices import ChoicesReport
+from dqe.eval.multiple_choice import ChoicesReport
 from dqe.eval.errors import ErrorAnalysis, Flag
 from dqe.eval.rouge import NAMES, rouge
 

@@ -11,7 +11,7 @@ import pytest
 
 from dqe.engine.encoding import IGNORE, Encoded
 from dqe.errors import InputError
-from dqe.eval.choices import choice_metrics, read_questions, score_questions
+from dqe.eval.multiple_choice import choice_metrics, read_questions, score_questions
 
 CHOICES = Path(__file__).parent / "data" / "choices.jsonl"
 
