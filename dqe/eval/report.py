@@ -15,8 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, computed_field
 
 from dqe import __version__
-from dqe.eval.multiple_choice import ChoicesReport
 from dqe.eval.errors import ErrorAnalysis, Flag
+from dqe.eval.multiple_choice import ChoicesReport
 from dqe.eval.rouge import NAMES, rouge
 
 MODELS = ("base", "tuned")

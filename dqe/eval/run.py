@@ -21,9 +21,9 @@ from rich.console import Console
 
 from dqe.engine.plugins import load_plugins
 from dqe.errors import RenderError
-from dqe.eval.multiple_choice import ChoicesReport, Question, choice_metrics, read_questions, score_questions
 from dqe.eval.errors import AnswerChecker
 from dqe.eval.generate import Generator
+from dqe.eval.multiple_choice import ChoicesReport, Question, choice_metrics, read_questions, score_questions
 from dqe.eval.report import (
     MODELS,
     EvalReport,
