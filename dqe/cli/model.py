@@ -50,6 +50,11 @@ def _require_train_extra(command: str) -> None:
 @click.option("--seq-len", type=int, help="Tokens per sequence.")
 @click.option("--micro-batch-size", type=int, help="Sequences per forward pass.")
 @click.option("--grad-accum", type=int, help="Forward passes per optimizer step.")
+@click.option(
+    "--method",
+    type=click.Choice(("lora", "qlora", "p-tuning", "prompt-tuning")),
+    help="What is trained: a LoRA adapter, on a 4-bit base (qlora), or virtual tokens (p-tuning, prompt-tuning).",
+)
 @click.option("--lora-r", type=int, help="LoRA rank.")
 @click.option("--seed", type=int)
 @click.option("--merge/--no-merge", default=None, help="Also save the base model with the adapter merged in.")
@@ -73,7 +78,7 @@ def _require_train_extra(command: str) -> None:
 def train(
     config_file: Path | None, resume: Path | None, force: bool, quiet: bool, nproc: int | None, **options: Any
 ) -> None:
-    """Fine-tune a LoRA adapter on the records that passed the gate, and only on them.
+    """Fine-tune an adapter (LoRA, QLoRA, P-tuning, prompt tuning) on the records that passed the gate, and only on them.
 
     \b
     dqe train --model PATH --data ok.jsonl --template alpaca --out runs/exp1
@@ -193,6 +198,13 @@ def train(
     type=click.Path(path_type=Path),
     help="dqe config to read the test records with and pick the rules from (default: the one the training data was filtered with).",
 )
+@click.option(
+    "--choices",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Multiple-choice questions (JSONL: question, choices, answer as index or letter, optional subject): "
+    "accuracy of base and tuned by each choice's log-likelihood.",
+)
 @plugin_option
 @handle_errors
 def eval_(
@@ -216,6 +228,7 @@ def eval_(
     \b
     dqe eval runs/exp1
     dqe eval runs/exp1 --limit 50 --max-new-tokens 128 --format html -o eval.html
+    dqe eval runs/exp1 --choices mmlu.jsonl
     """
     _require_train_extra("eval")
     from dqe.eval.render import render_eval_html, render_eval_text

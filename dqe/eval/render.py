@@ -36,16 +36,33 @@ def share_diff(value: float) -> str:
     return f"{value * 100:+.1f} pp"
 
 
+def _is_share(metric: Metric) -> bool:
+    """Metrics that are shares of answers or questions, shown in percent."""
+    return metric.name == "unfinished" or metric.name.startswith("choices_")
+
+
 def metric_value(metric: Metric, value: float | None) -> str:
     if value is None:
         return "-"
-    return percent(value) if metric.name == "unfinished" else number(value)
+    return percent(value) if _is_share(metric) else number(value)
 
 
 def metric_diff(metric: Metric) -> str:
     if metric.diff is None:
         return "-"
-    return share_diff(metric.diff) if metric.name == "unfinished" else signed(metric.diff)
+    return share_diff(metric.diff) if _is_share(metric) else signed(metric.diff)
+
+
+def accuracy(value: float | None) -> str:
+    return "-" if value is None else percent(value)
+
+
+def accuracy_diff(scores: dict[str, dict[str, float | None]], norm: str) -> tuple[str, str]:
+    """tuned - base of one accuracy, in percentage points, and its trend."""
+    base, tuned = scores["base"][norm], scores["tuned"][norm]
+    if base is None or tuned is None:
+        return "-", ""
+    return share_diff(tuned - base), "" if abs(tuned - base) < 1e-12 else "better" if tuned > base else "worse"
 
 
 def _trend(improved: bool | None) -> str:
@@ -96,6 +113,8 @@ def render_eval_text(report: EvalReport, *, color: bool = False, width: int = 12
         )
     console.print(metrics)
     console.print()
+    if report.choices is not None:
+        _choices_text(console, report, style)
     rules = titled_table(
         "Answers flagged by dqe's rules",
         {"rule": "left", "name": "left", "base": "right", "tuned": "right", "tuned - base": "right"},
@@ -123,6 +142,43 @@ def render_eval_text(report: EvalReport, *, color: bool = False, width: int = 12
     for name, path in report.outputs.items():
         console.print(f"{name:<12} {escape(path)}")
     return out.getvalue()
+
+
+def choice_rows(report: EvalReport) -> list[tuple[str, int, dict[str, dict[str, float | None]]]]:
+    """(subject, questions, accuracies) per subject, then for all questions."""
+    c = report.choices
+    if c is None:
+        return []
+    return [(s.subject, s.questions, s.accuracy) for s in c.subjects] + [("all", c.evaluated, c.accuracy)]
+
+
+def _choices_text(console: Console, report: EvalReport, style: dict[str, str]) -> None:
+    """Multiple-choice accuracy per subject (all questions when the file names none)."""
+    c = report.choices
+    assert c is not None
+    console.print(
+        f"multiple choice: {c.evaluated:,} of {c.questions:,} questions of {escape(c.file)} scored "
+        "(acc: highest log-likelihood; acc_norm: per byte of the choice)",
+        style="dim",
+    )
+    table = titled_table(
+        "Multiple-choice accuracy",
+        {"subject": "left", "questions": "right"}
+        | {f"{m} {n}": "right" for n in ("acc", "acc_norm") for m in MODELS}
+        | {"tuned - base acc": "right", "tuned - base acc_norm": "right"},
+    )
+    for subject, questions, scores in choice_rows(report):
+        diffs = [accuracy_diff(scores, n) for n in ("acc", "acc_norm")]
+        table.add_row(
+            escape(subject),
+            f"{questions:,}",
+            *(accuracy(scores[m][n]) for n in ("acc", "acc_norm") for m in MODELS),
+            *(Text(text, style=style[trend]) for text, trend in diffs),
+        )
+    console.print(table)
+    if c.skipped:
+        console.print(Text(f"{len(c.skipped):,} questions left out (see the JSON report)", style="yellow"))
+    console.print()
 
 
 # -- HTML ------------------------------------------------------------------------------------
@@ -158,6 +214,9 @@ def render_eval_html(report: EvalReport) -> str:
         models=MODELS,
         metric_value=metric_value,
         metric_diff=metric_diff,
+        accuracy=accuracy,
+        accuracy_diff=accuracy_diff,
+        choice_rows=choice_rows(report),
         trend=_trend,
         rule_trend=_rule_trend,
         rule_plot=_rule_plot(report),

@@ -23,12 +23,14 @@ from dqe.engine.plugins import load_plugins
 from dqe.errors import RenderError
 from dqe.eval.errors import AnswerChecker
 from dqe.eval.generate import Generator
+from dqe.eval.multiple_choice import ChoicesReport, Question, choice_metrics, read_questions, score_questions
 from dqe.eval.report import (
     MODELS,
     EvalReport,
     EvalSettings,
     Generated,
     HeldOut,
+    Metric,
     RunInfo,
     build_examples,
     build_metrics,
@@ -39,7 +41,7 @@ from dqe.io.inputs import refuse_overwriting
 from dqe.io.writers import ObjectWriter, OutputSet
 from dqe.train.batches import BatchPlan
 from dqe.train.encode import encode_examples, make_encoder
-from dqe.train.loss import mean_loss
+from dqe.train.loss import item_logliks, mean_loss
 from dqe.train.model import load_base_model, load_tokenizer, pick_device, pick_dtype, quiet_peft
 from dqe.train.outputs import device_info
 
@@ -91,6 +93,28 @@ def _loss(
         )
 
 
+def _choices(
+    path: Path,
+    questions: list[tuple[str, Question]],
+    run: TrainedRun,
+    model: Any,
+    encoder: Any,
+    pad_id: int,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> ChoicesReport:
+    """Multiple-choice accuracy of both models (``--choices``): each choice's log-likelihood as
+    the answer to its question, formatted by the run's template, in the trainer's batches."""
+    b = run.config.batch
+
+    def logliks(name: str, items: list[Any]) -> list[float]:
+        plan = BatchPlan([len(e) for e in items], seq_len=b.seq_len, rows=b.micro_batch_size, packing=False, seed=0)
+        with _adapter_off(model, name):
+            return item_logliks(model, items, plan, pad_id=pad_id, device=device, dtype=dtype, chunk=b.loss_chunk)
+
+    return score_questions(questions, encoder.encode, b.seq_len, logliks, MODELS, path)
+
+
 def evaluate(
     run_dir: Path,
     settings: EvalSettings | None = None,
@@ -122,7 +146,8 @@ def evaluate(
     out = out or run_dir / "eval"
     reads = [run_dir / "train_config.json", run_dir / "run.json", run_dir / "split.json", run.test_path]
     outputs = {f"the evaluation's {name}": out / name for name in (GENERATIONS, REPORT_JSON, REPORT_HTML)}
-    refuse_overwriting({**outputs, **(written or {})}, [*reads, *([settings.config] if settings.config else [])])
+    extra = [p for p in (settings.config, settings.choices) if p is not None]
+    refuse_overwriting({**outputs, **(written or {})}, [*reads, *extra])
     config = run.config
     loaded = run.reading_config(settings.config)
     plugins, disable_plugins = list(plugins), list(disable_plugins)
@@ -130,6 +155,7 @@ def evaluate(
     registry.raise_errors()
     # what scores the answers, set up now so that a mistake costs no generation
     checker = AnswerChecker(loaded, select=settings.rules, plugins=plugins, disable_plugins=disable_plugins)
+    questions = read_questions(settings.choices) if settings.choices is not None else None
     device = pick_device(settings.device if settings.device != "auto" else config.device)
     embedder = None
     if settings.embedding_model is not None:
@@ -170,6 +196,11 @@ def evaluate(
     for name in MODELS:
         losses[name], loss_tokens = _loss(run, model, items, name, pad_id, device, dtype)
     lap("loss")
+    choices = None
+    if settings.choices is not None and questions is not None:
+        console.print(f"scoring {len(questions):,} multiple-choice questions with the base and the tuned model")
+        choices = _choices(settings.choices, questions, run, model, encoder, pad_id, device, dtype)
+        lap("choices")
     generator = Generator(
         tokenizer,
         end_of_turn=encoder.end_of_turn,
@@ -234,7 +265,10 @@ def evaluate(
             loss_tokens=loss_tokens,
             skipped=skipped,
         ),
-        metrics=build_metrics(examples_out, losses, settings.max_new_tokens, checks),
+        metrics=[
+            *build_metrics(examples_out, losses, settings.max_new_tokens, checks),
+            *(Metric(**row) for row in (choice_metrics(choices) if choices else [])),
+        ],
         rules=rule_shares(analysis, len(answerable)),
         checks=checks,
         rule_errors=[f"{m}: {e}" for m in MODELS for e in analysis.models[m].errors],
@@ -245,6 +279,7 @@ def evaluate(
         },
         timings=timings,
         examples=examples_out,
+        choices=choices,
     )
     write_outputs(report, out)
     return EvalResult(report=report, out=out)

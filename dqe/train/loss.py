@@ -6,6 +6,10 @@ padding cost nothing), and each chunk's logits live only while that chunk's loss
 are computed: the gradient with respect to the hidden states is formed in the forward pass,
 so nothing of the logits is kept for the backward pass. For a 128k vocabulary and 16k tokens
 per micro-batch that is the difference between 8 GiB of fp32 logits and a few hundred MiB.
+
+P-tuning and prompt tuning put virtual tokens in front of every sequence; the batch is widened
+here exactly as peft's own forward widens it (``with_virtual_tokens``), so the decoder still
+runs alone and the loss stays chunked.
 """
 
 from __future__ import annotations
@@ -106,6 +110,35 @@ def autocast(device: torch.device, dtype: torch.dtype) -> AbstractContextManager
     return nullcontext()
 
 
+def virtual_token_count(model: Any) -> int:
+    """Virtual tokens the model puts in front of its input now: those of a prompt method's
+    adapter while it is switched on (``disable_adapter`` switches them off too), else 0."""
+    peft = getattr(model, "active_peft_config", None)
+    if peft is None or not peft.is_prompt_learning or getattr(model, "_adapters_disabled", False):
+        return 0
+    return int(peft.num_virtual_tokens)
+
+
+def with_virtual_tokens(model: Any, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The batch as a prompt method's model sees it: input embeddings with the virtual tokens in
+    front, the attention mask widened with ones and the labels (when there are) with -100
+    (nothing to learn there), as peft's forward does; the batch unchanged for other models."""
+    n = virtual_token_count(model)
+    if not n:
+        return batch
+    assert "position_ids" not in batch, "prompt methods train without packing (the config refuses it)"
+    ids = batch["input_ids"]
+    rows = ids.shape[0]
+    embeds = model.word_embeddings(ids)
+    out = {"inputs_embeds": torch.cat([model.get_prompt(batch_size=rows).to(embeds.dtype), embeds], dim=1)}
+    if "labels" in batch:
+        out["labels"] = torch.cat([ids.new_full((rows, n), IGNORE), batch["labels"]], dim=1)
+    if "attention_mask" in batch:
+        mask = batch["attention_mask"]
+        out["attention_mask"] = torch.cat([mask.new_ones((rows, n)), mask], dim=1)
+    return out
+
+
 def loss_sum(
     model: Any,
     head: tuple[Any, Any] | None,
@@ -114,16 +147,33 @@ def loss_sum(
     device: torch.device,
     dtype: torch.dtype,
     chunk: int,
+    per_row: bool = False,
 ) -> torch.Tensor:
-    """Summed cross-entropy over the batch's supervised tokens (``head``: ``head_and_body``)."""
-    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    """Summed cross-entropy over the batch's supervised tokens (``head``: ``head_and_body``);
+    ``per_row``: one sum for each row (padded rows, no packing), minus the log-likelihood of
+    each row's answer (``dqe eval --choices``)."""
     with autocast(device, dtype):
-        if head is None:
-            logits = model(**inputs, use_cache=False).logits
-            return full_cross_entropy(logits, batch["labels"])
-        body, lm_head = head
-        hidden = body(**inputs, use_cache=False).last_hidden_state
-        return chunked_cross_entropy(hidden, batch["labels"], lm_head, chunk)
+        out, labels = _outputs(model, head, batch)
+        if per_row:
+            return torch.stack([_summed(out[r : r + 1], labels[r : r + 1], head, chunk) for r in range(out.shape[0])])
+        return _summed(out, labels, head, chunk)
+
+
+def _outputs(
+    model: Any, head: tuple[Any, Any] | None, batch: dict[str, torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the loss is computed from: the decoder's hidden states (the logits when ``head`` is
+    None), and the labels they are aligned with."""
+    if virtual_token_count(model):  # the virtual tokens are in the embeddings now: the base model runs them
+        batch, model = with_virtual_tokens(model, batch), model.get_base_model()
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    if head is None:
+        return model(**inputs, use_cache=False).logits, batch["labels"]
+    return head[0](**inputs, use_cache=False).last_hidden_state, batch["labels"]
+
+
+def _summed(out: torch.Tensor, labels: torch.Tensor, head: tuple[Any, Any] | None, chunk: int) -> torch.Tensor:
+    return full_cross_entropy(out, labels) if head is None else chunked_cross_entropy(out, labels, head[1], chunk)
 
 
 @torch.no_grad()
@@ -157,6 +207,29 @@ def summed_loss(
     finally:
         model.train(was_training)
     return total, count
+
+
+@torch.no_grad()
+def item_logliks(
+    model: Any,
+    items: Sequence[Encoded],
+    plan: BatchPlan,
+    *,
+    pad_id: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    chunk: int,
+) -> list[float]:
+    """The summed log-likelihood of each item's supervised tokens, in item order, batched by
+    ``plan`` (padded, not packed)."""
+    head = head_and_body(model)
+    model.eval()
+    out: dict[int, float] = {}
+    for rows in plan.fixed():
+        batch = {k: v.to(device) for k, v in collate(items, rows, packed=False, pad_id=pad_id).items()}
+        losses = loss_sum(model, head, batch, device=device, dtype=dtype, chunk=chunk, per_row=True)
+        out.update((row[0], -float(loss)) for row, loss in zip(rows, losses, strict=True))
+    return [out[i] for i in range(len(items))]
 
 
 def mean_loss(

@@ -101,7 +101,8 @@ def train(
     echo: bool = True,
     nproc: int | None = None,
 ) -> TrainResult:
-    """Train a LoRA adapter on the records of ``config.data`` that the gate passed.
+    """Train an adapter (LoRA, QLoRA, P-tuning, prompt tuning) on the records of ``config.data``
+    that the gate passed.
 
     ``nproc`` > 1 trains with DistributedDataParallel on that many processes started here (their
     ``hooks`` must pickle). Under torchrun or ``accelerate launch`` each process they start calls
@@ -201,7 +202,7 @@ def _train(
     from dqe.train.checkpoint import seed_everything
     from dqe.train.distributed import backend, start, stop
     from dqe.train.model import (
-        add_lora,
+        add_adapter,
         load_base_model,
         load_tokenizer,
         packing_is_isolated,
@@ -249,6 +250,7 @@ def _train(
         model = load_base_model(config, device, dtype)
         isolated = packing_is_isolated(model, device, min(len(tokenizer), model.config.vocab_size))
         packing = isolated if config.batch.packing == "auto" else config.batch.packing
+        packing = packing and not config.virtual_tokens  # once per sequence: a packed record would miss them
         if packing and not isolated:
             raise ConfigError(
                 "'batch.packing': this model attends across packed records; set packing = false (or \"auto\")"
@@ -256,7 +258,7 @@ def _train(
         if not packing:
             console.print("packing off: records are grouped by length and padded")
         seed_everything(config.seed)
-        model = add_lora(model, config)
+        model = add_adapter(model, config)
         if world.rank:
             torch.manual_seed(config.seed + world.rank)  # its own dropout masks; the weights are rank 0's
         counts = parameter_counts(model)
@@ -299,6 +301,7 @@ def _train(
             "libraries": library_versions(),
             "device": device_info(device, dtype),
             "packing": packing,
+            "method": {"name": config.method, "virtual_tokens": config.virtual_tokens},
             "processes": {"count": world.size, "backend": backend(world)},
             "gate": gate.summary(),
             "split": {k: v for k, v in split.items() if k != "test_ids"},

@@ -30,6 +30,7 @@ from dqe.train.checkpoint import (
     load_checkpoint,
     restore_rng,
     rng_snapshot,
+    save_adapter,
     save_checkpoint,
 )
 from dqe.train.config import TrainConfig
@@ -302,7 +303,7 @@ class Trainer:
         if s.best_val is None or val < s.best_val - e.min_delta:
             s.best_val, s.best_step, s.bad_evals = val, s.step, 0
             if self.world.main:
-                self.model.save_pretrained(str(self.run_dir / "best"))
+                save_adapter(self.model, self.run_dir / "best")
                 write_json(self.run_dir / "best" / "best.json", {"step": s.step, "val_loss": val})
             return False
         s.bad_evals += 1
