@@ -84,13 +84,22 @@ def chunked_cross_entropy(
     bias = getattr(lm_head, "bias", None)
     if torch.is_grad_enabled() and (h.requires_grad or weight.requires_grad):
         return _LinearCrossEntropy.apply(h, weight, bias, t, chunk)
-    total = torch.zeros((), dtype=torch.float32, device=hidden.device)
+    return _token_cross_entropy(h, t, lm_head, chunk).sum()
+
+
+def _token_cross_entropy(h: torch.Tensor, t: torch.Tensor, lm_head: torch.nn.Module, chunk: int) -> torch.Tensor:
+    """Cross-entropy of each of ``t`` from ``h``, chunked (float32, no gradient)."""
+    weight = lm_head.weight
+    bias = getattr(lm_head, "bias", None)
+    out = torch.empty(t.numel(), dtype=torch.float32, device=h.device)
     for start in range(0, h.shape[0], chunk):
         logits = (h[start : start + chunk] @ weight.t()).float()
         if bias is not None:
             logits += bias.float()
-        total += torch.nn.functional.cross_entropy(logits, t[start : start + chunk], reduction="sum")
-    return total
+        out[start : start + chunk] = torch.nn.functional.cross_entropy(
+            logits, t[start : start + chunk], reduction="none"
+        )
+    return out
 
 
 def full_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -114,15 +123,22 @@ def loss_sum(
     device: torch.device,
     dtype: torch.dtype,
     chunk: int,
+    per_token: bool = False,
 ) -> torch.Tensor:
-    """Summed cross-entropy over the batch's supervised tokens (``head``: ``head_and_body``)."""
+    """Summed cross-entropy over the batch's supervised tokens (``head``: ``head_and_body``);
+    ``per_token``: each supervised token's, in row order (without a gradient)."""
     inputs = {k: v for k, v in batch.items() if k != "labels"}
     with autocast(device, dtype):
         if head is None:
             logits = model(**inputs, use_cache=False).logits
+            if per_token:
+                x, t = shifted_targets(logits, batch["labels"])
+                return torch.nn.functional.cross_entropy(x.float(), t, reduction="none")
             return full_cross_entropy(logits, batch["labels"])
         body, lm_head = head
         hidden = body(**inputs, use_cache=False).last_hidden_state
+        if per_token:
+            return _token_cross_entropy(*shifted_targets(hidden, batch["labels"]), lm_head, chunk)
         return chunked_cross_entropy(hidden, batch["labels"], lm_head, chunk)
 
 
@@ -157,6 +173,43 @@ def summed_loss(
     finally:
         model.train(was_training)
     return total, count
+
+
+@torch.no_grad()
+def record_losses(
+    model: Any,
+    items: Sequence[Encoded],
+    batches: Sequence[Rows],
+    *,
+    packing: bool,
+    pad_id: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    chunk: int,
+) -> torch.Tensor:
+    """Summed cross-entropy (float64) over each item's supervised tokens, for the items that
+    ``batches`` hold, zero for the others: one process's part of every record's loss, which a
+    sum over processes completes (each item lies in one batch of a plan)."""
+    head = head_and_body(model)
+    was_training = model.training
+    model.eval()
+    out = torch.zeros(len(items), dtype=torch.float64, device=device)
+    try:
+        for rows in batches:
+            batch = collate(items, rows, packed=packing, pad_id=pad_id)
+            owner = torch.full(batch["labels"].shape, -1, dtype=torch.int64)
+            for r, row in enumerate(rows):
+                at = 0
+                for i in row:
+                    owner[r, at : at + len(items[i])] = i
+                    at += len(items[i])
+            owner = owner[:, 1:][batch["labels"][:, 1:] != IGNORE]  # the item of each supervised token, in row order
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            tokens = loss_sum(model, head, batch, device=device, dtype=dtype, chunk=chunk, per_token=True)
+            out.index_add_(0, owner.to(device), tokens.double())
+    finally:
+        model.train(was_training)
+    return out
 
 
 def mean_loss(

@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 
 from dqe.engine.encoding import MODEL_TEMPLATE
+from dqe.engine.ledger import LedgerRow
 from dqe.engine.plugins import load_plugins
 from dqe.errors import ConfigError, GateRefused, InputError, TrainingInterrupted
 from dqe.io.inputs import refuse_overwriting
@@ -79,6 +80,15 @@ def refuse_overwriting_inputs(run_dir: Path, reads: list[Path], written: dict[st
         for folder in RUN_FOLDERS:
             if path.resolve().is_relative_to((run_dir / folder).resolve()):
                 raise InputError(f"{path} lies in {run_dir / folder}, which the run writes: move it out first")
+
+
+def _write_ledger(run_dir: Path, ledger: list[LedgerRow]) -> None:
+    """``ledger.jsonl``: before training, and again after it with each training record's losses."""
+    with OutputSet() as files:
+        writer = ObjectWriter(files.open(run_dir / "ledger.jsonl"))
+        for row in ledger_dicts(ledger):
+            writer.write(row)
+        writer.close()
 
 
 def _refuse_or_force(gate: GateCheck, problems: list[str], force: bool, console: Console) -> None:
@@ -219,15 +229,12 @@ def _train(
     encoder = make_encoder(config, tokenizer, registry, gate.config.config.columns)
     encoded, ledger = encode_examples(encoder, examples, config.batch.seq_len, config.batch.overlong)
     if main:
-        with OutputSet() as files:
-            writer = ObjectWriter(files.open(run_dir / "ledger.jsonl"))
-            for row in ledger_dicts(ledger):
-                writer.write(row)
-            writer.close()
+        _write_ledger(run_dir, ledger)
     totals = ledger_totals(ledger)
     items = {
         s: [encoded[e.index] for e in examples if e.split == s and e.index in encoded] for s in ("train", "val", "test")
     }
+    train_rows = [row for e, row in zip(examples, ledger, strict=True) if e.split == "train" and e.index in encoded]
     if not items["train"]:
         raise InputError(f"{config.data}: no records left to train on (ledger: {totals['dropped']})")
 
@@ -331,8 +338,13 @@ def _train(
         adapter_dir = run_dir / "adapter"
         test_loss = trainer.evaluate(items["test"])
         val_loss = trainer.evaluate() if best is not None else state.last_val
+        final = trainer.record_losses()  # with the adapter the run keeps
+        first = state.first_epoch_losses or [None] * len(final)
+        for row, loss, at_first in zip(train_rows, final, first, strict=True):
+            row.loss, row.loss_first_epoch = loss, at_first
         if not main:
             return TrainResult(run_dir=run_dir, manifest=manifest)
+        _write_ledger(run_dir, ledger)
         model.save_pretrained(str(adapter_dir))
         tokenizer.save_pretrained(str(adapter_dir))
         plot = plot_losses(state.history, run_dir / "loss.png")
@@ -361,6 +373,7 @@ def _train(
                 "tokens_per_s": state.tokens / state.seconds if state.seconds else None,
                 "peak_mem_gb": peak,
                 "best_step": state.best_step,
+                "record_loss_seconds": round(state.loss_pass_seconds, 3),
             },
             losses={
                 "train_last_step": state.last_loss,
