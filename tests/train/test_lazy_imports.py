@@ -43,3 +43,21 @@ def test_a_check_with_a_model_loads_its_tokenizer_through_transformers(tmp_path,
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "True"
+
+
+def test_a_check_with_a_ledger_reads_it_without_torch(tmp_path):
+    record = {"instruction": "Say hi.", "input": "", "output": "Hi."}
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps(record) + "\n")
+    (tmp_path / "run").mkdir()
+    row = {"id": "x", "source": "d.jsonl:1", "split": "train", "category": None, "tokens": 9, "kept": 9}
+    row |= {"supervised": 2, "truncated": False, "dropped": None, "loss": 1.5, "loss_first_epoch": 2.0}
+    (tmp_path / "run" / "ledger.jsonl").write_text(json.dumps(row) + "\n")
+    script = (
+        "import sys\nfrom click.testing import CliRunner\nfrom dqe.cli import main\n"
+        f"result = CliRunner().invoke(main, ['check', {str(data)!r}, '--ledger', {str(tmp_path / 'run')!r}])\n"
+        "assert result.exit_code == 0 and 'ledger' in result.output, result.output\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'peft') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.strip() == "[]"
