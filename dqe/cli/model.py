@@ -193,10 +193,19 @@ def train(
     type=click.Path(path_type=Path),
     help="dqe config to read the test records with and pick the rules from (default: the one the training data was filtered with).",
 )
+@click.option(
+    "--against",
+    "against",
+    type=click.Path(path_type=Path),
+    metavar="RUN_B",
+    help="Also evaluate this run (into RUN_B/eval) and compare the two tuned models on their shared test split "
+    "(comparison.json and comparison.html beside RUN_DIR's report); runs tested on other records are refused.",
+)
 @plugin_option
 @handle_errors
 def eval_(
     run_dir: Path,
+    against: Path | None,
     fmt: str,
     output: Path | None,
     out: Path | None,
@@ -216,6 +225,7 @@ def eval_(
     \b
     dqe eval runs/exp1
     dqe eval runs/exp1 --limit 50 --max-new-tokens 128 --format html -o eval.html
+    dqe eval runs/all --against runs/passed
     """
     _require_train_extra("eval")
     from dqe.eval.render import render_eval_html, render_eval_text
@@ -227,8 +237,11 @@ def eval_(
         from dqe.report.render.html import require_dependencies
 
         require_dependencies()
+    written = {"-o/--output": output} if output is not None else None
+    if against is not None:
+        _compare(run_dir, against, settings, fmt, output, out, disable_plugins, quiet, written)
+        return
     with stdout_to_stderr():  # plugins print to stderr
-        written = {"-o/--output": output} if output is not None else None
         result = evaluate(run_dir, settings, out=out, disable_plugins=disable_plugins, echo=not quiet, written=written)
     report = result.report
     if fmt == "json":
@@ -240,3 +253,34 @@ def eval_(
     write_outputs({output: text})
     if output is not None:
         click.echo(f"report in {output}; generations and reports in {result.out}", err=True)
+
+
+def _compare(
+    run_a: Path,
+    run_b: Path,
+    settings: Any,
+    fmt: str,
+    output: Path | None,
+    out: Path | None,
+    disable_plugins: tuple[str, ...],
+    quiet: bool,
+    written: dict[str, Path] | None,
+) -> None:
+    """``dqe eval RUN_A --against RUN_B``: both evaluated, the comparison printed or written."""
+    from dqe.eval.render import render_comparison_html, render_comparison_text
+    from dqe.eval.run import evaluate_against
+
+    with stdout_to_stderr():
+        result = evaluate_against(
+            run_a, run_b, settings, out=out, disable_plugins=disable_plugins, echo=not quiet, written=written
+        )
+    c = result.comparison
+    if fmt == "json":
+        text = c.model_dump_json(indent=2) + "\n"
+    elif fmt == "html":
+        text = render_comparison_html(c)
+    else:
+        text = render_comparison_text(c, color=output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    write_outputs({output: text})
+    if output is not None:
+        click.echo(f"comparison in {output}; reports in {result.out}", err=True)

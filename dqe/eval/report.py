@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, computed_field
 
 from dqe import __version__
+from dqe.engine.ledger import FitLists
 from dqe.eval.errors import ErrorAnalysis, Flag
 from dqe.eval.rouge import NAMES, rouge
 
@@ -161,6 +162,8 @@ class EvalReport(BaseModel):
     outputs: dict[str, str]
     timings: dict[str, float]
     examples: list[Example]
+    # the training records the run fitted worst for their length and those it got worse on (its ledger)
+    fit: FitLists | None = None
 
     def metric(self, name: str) -> Metric:
         return next(m for m in self.metrics if m.name == name)

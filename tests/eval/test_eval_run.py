@@ -112,3 +112,24 @@ def test_no_output_replaces_a_file_of_the_run(torch_extra, trained_run):
     )
     assert moved.exit_code == 2 and "are the same file" in moved.output
     assert test_split.read_bytes() == before
+
+
+def test_the_report_lists_the_training_records_the_run_fitted_badly(torch_extra, trained_run, tmp_path):
+    from dqe.engine.ledger import read_ledger
+
+    out = tmp_path / "fit"
+    args = ["eval", str(trained_run), "--limit", "1", "--max-new-tokens", "2", "--quiet", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    fit = json.loads((out / "report.json").read_text())["fit"]
+    trained = [r for r in read_ledger(trained_run) if r.split == "train"]
+    assert fit["records"] == len(trained) > 0 and fit["ledger"] == str(trained_run / "ledger.jsonl")
+    losses = {r.id: r.loss for r in trained}
+    for m in fit["worst_for_length"]:
+        assert (
+            m["z"] >= fit["min_z"]
+            and m["loss"] == losses[m["id"]]
+            and m["source"].startswith(str(trained_run.parents[1]))
+        )
+    assert f"{len(trained)} training records with a loss in" in result.output.replace("\n", "")
+    assert 'id="fit"' in (out / "report.html").read_text()
