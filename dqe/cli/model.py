@@ -52,6 +52,12 @@ def _require_train_extra(command: str) -> None:
 @click.option("--grad-accum", type=int, help="Forward passes per optimizer step.")
 @click.option("--lora-r", type=int, help="LoRA rank.")
 @click.option("--seed", type=int)
+@click.option(
+    "--test-from",
+    type=click.Path(path_type=Path),
+    metavar="RUN",
+    help="Test on the test records of this run (split.test-from), to compare the two with dqe eval --against.",
+)
 @click.option("--merge/--no-merge", default=None, help="Also save the base model with the adapter merged in.")
 @click.option(
     "--nproc",
@@ -92,6 +98,7 @@ def train(
         "micro_batch_size": "batch.micro_batch_size",
         "grad_accum": "batch.grad_accum",
         "lora_r": "lora.r",
+        "test_from": "split.test_from",
     }
     overrides = {names.get(k, k): v for k, v in options.items() if v is not None}
     if resume is not None:

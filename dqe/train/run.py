@@ -82,6 +82,24 @@ def refuse_overwriting_inputs(run_dir: Path, reads: list[Path], written: dict[st
                 raise InputError(f"{path} lies in {run_dir / folder}, which the run writes: move it out first")
 
 
+def _test_ids_from(run_dir: Path, examples: list[Any]) -> set[str]:
+    """The test records of the run in ``run_dir``, each of which the data must hold: the same
+    test split for two runs that ``dqe eval --against`` compares."""
+    path = run_dir / "split.json"
+    if not path.is_file():
+        raise ConfigError(f"'split.test-from': {run_dir} is not a dqe train run (no split.json)")
+    ids = set(read_json(path).get("test_ids") or [])
+    if not ids:
+        raise ConfigError(f"'split.test-from': {path} lists no test records")
+    missing = ids - {e.id for e in examples if e.problem is None}
+    if missing:
+        raise ConfigError(
+            f"'split.test-from': {len(missing):,} of the {len(ids):,} test records of {run_dir} are not among the "
+            "records this run reads (or the gate did not pass them); take the test split of the run on fewer records"
+        )
+    return ids
+
+
 def _write_ledger(run_dir: Path, ledger: list[LedgerRow]) -> None:
     """``ledger.jsonl``: before training, and again after it with each training record's losses."""
     with OutputSet() as files:
@@ -198,7 +216,10 @@ def _train(
                 force,
                 console,
             )
-    split = assign_splits(examples, config.split.val, config.split.test, config.seed, config.split.stratify)
+    test_ids = _test_ids_from(config.split.test_from, examples) if config.split.test_from else None
+    split = assign_splits(examples, config.split.val, config.split.test, config.seed, config.split.stratify, test_ids)
+    if config.split.test_from:
+        split["test_from"] = str(config.split.test_from)
     run_dir.mkdir(parents=True, exist_ok=True)
     if main:
         if resume is None:

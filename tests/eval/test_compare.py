@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.train, pytest.mark.slow]
 
 
 def another_run(trained_run, tmp_path, monkeypatch, overrides):
-    """A second run on the data of ``trained_run``, with its config changed by ``overrides``."""
+    """A second run like ``trained_run``, with its config changed by ``overrides``."""
     from dqe.train.config import build_config
     from dqe.train.run import train
     from dqe.train.runfolder import read_json
@@ -26,8 +26,22 @@ def another_run(trained_run, tmp_path, monkeypatch, overrides):
     return tmp_path / "b"
 
 
-def test_two_runs_on_the_same_test_split_side_by_side(torch_extra, trained_run, tmp_path, monkeypatch):
-    run_b = another_run(trained_run, tmp_path, monkeypatch, {"max_steps": 2})
+def test_a_run_on_all_records_against_one_on_those_that_passed(torch_extra, trained_run, tmp_path, monkeypatch):
+    """``trained_run`` trained on the records that passed dqe's rules; B on every record, tested
+    on A's test records (``split.test-from``)."""
+    import dqe
+
+    root = trained_run.parents[1]
+    monkeypatch.chdir(root)
+    dqe.filter(root / "data.jsonl", tmp_path / "all.jsonl", tmp_path / "none.jsonl", select=["DQ001"])
+    every, passed = (len(p.read_text().splitlines()) for p in (tmp_path / "all.jsonl", root / "ok.jsonl"))
+    assert every > passed  # the rules rejected some records: the runs trained on different data
+    run_b = another_run(
+        trained_run,
+        tmp_path,
+        monkeypatch,
+        {"data": tmp_path / "all.jsonl", "split.test_from": trained_run, "max_steps": 2},
+    )
     args = ["eval", str(trained_run), "--against", str(run_b), "--max-new-tokens", "4", "--quiet"]
     result = CliRunner().invoke(main, [*args, "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -58,3 +72,17 @@ def test_runs_tested_on_other_records_are_refused_naming_both(torch_extra, train
     result = CliRunner().invoke(main, ["eval", str(trained_run), "--against", str(run_b), "--quiet"])
     assert result.exit_code == 2
     assert f"{trained_run} and {run_b} were tested on different records" in result.output
+
+
+def test_a_test_split_from_a_run_on_other_records_is_refused(torch_extra, trained_run, tmp_path, monkeypatch):
+    from dqe.errors import ConfigError
+    from dqe.train.runfolder import read_json
+
+    other = tmp_path / "other"
+    other.mkdir()
+    ids = read_json(trained_run / "split.json")["test_ids"]
+    (other / "split.json").write_text(json.dumps({"test_ids": [*ids, "0123456789abcdef"]}))
+    with pytest.raises(
+        ConfigError, match=f"'split.test-from': 1 of the {len(ids) + 1} test records of {other} are not"
+    ):
+        another_run(trained_run, tmp_path, monkeypatch, {"split.test_from": other})
