@@ -250,16 +250,20 @@ def eval_(
         return
     with stdout_to_stderr():  # plugins print to stderr
         result = evaluate(run_dir, settings, out=out, disable_plugins=disable_plugins, echo=not quiet, written=written)
-    report = result.report
-    if fmt == "json":
-        text = report.model_dump_json(indent=2) + "\n"
-    elif fmt == "html":
-        text = render_eval_html(report)
-    else:
-        text = render_eval_text(report, color=output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-    write_outputs({output: text})
+    _emit(fmt, output, result.report, render_eval_html, render_eval_text)
     if output is not None:
         click.echo(f"report in {output}; generations and reports in {result.out}", err=True)
+
+
+def _emit(fmt: str, output: Path | None, report: Any, html: Any, text: Any) -> None:
+    """``report`` as ``fmt`` on stdout or in ``output``: JSON, ``html(report)``, or ``text(report, color=...)``."""
+    if fmt == "json":
+        shown = report.model_dump_json(indent=2) + "\n"
+    elif fmt == "html":
+        shown = html(report)
+    else:
+        shown = text(report, color=output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    write_outputs({output: shown})
 
 
 def _compare(
@@ -281,13 +285,6 @@ def _compare(
         result = evaluate_against(
             run_a, run_b, settings, out=out, disable_plugins=disable_plugins, echo=not quiet, written=written
         )
-    c = result.comparison
-    if fmt == "json":
-        text = c.model_dump_json(indent=2) + "\n"
-    elif fmt == "html":
-        text = render_comparison_html(c)
-    else:
-        text = render_comparison_text(c, color=output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-    write_outputs({output: text})
+    _emit(fmt, output, result.comparison, render_comparison_html, render_comparison_text)
     if output is not None:
         click.echo(f"comparison in {output}; reports in {result.out}", err=True)

@@ -61,15 +61,15 @@ def _rule_trend(row: RuleShare) -> str:
 # -- terminal --------------------------------------------------------------------------------
 
 
+def _console(out: io.StringIO, color: bool, width: int) -> Console:
+    return Console(
+        file=out, width=width, force_terminal=color, color_system="standard" if color else None, highlight=False
+    )
+
+
 def render_eval_text(report: EvalReport, *, color: bool = False, width: int = 120) -> str:
     out = io.StringIO()
-    console = Console(
-        file=out,
-        width=width,
-        force_terminal=color,
-        color_system="standard" if color else None,
-        highlight=False,
-    )
+    console = _console(out, color, width)
     r, t = report.run, report.test
     console.print(Text(f"dqe eval {r.dir}", style="bold"))
     adapter = f"{escape(r.adapter)} ({escape(r.adapter_is)})" if r.adapter_is else escape(r.adapter)
@@ -213,9 +213,7 @@ def _compared_rule_trend(row: ComparedRule) -> str:
 
 def render_comparison_text(c: Comparison, *, color: bool = False, width: int = 120) -> str:
     out = io.StringIO()
-    console = Console(
-        file=out, width=width, force_terminal=color, color_system="standard" if color else None, highlight=False
-    )
+    console = _console(out, color, width)
     console.print(Text(f"dqe eval {c.a.dir} --against {c.b.dir}", style="bold"))
     console.print(f"A {escape(c.a.dir)} · B {escape(c.b.dir)} · {c.test_records:,} shared test records", style="dim")
     console.print()

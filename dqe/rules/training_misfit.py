@@ -27,9 +27,10 @@ class TrainingMisfit(DatasetRule):
     of records as info findings: those the tuned model fits worst for their length (the robust
     z-score of their loss per answer token among training records of about the same answer
     length, at least `min-z`), and those it got worse on (a final loss above the first epoch's).
-    Records are joined to the data by content id, so a record found at another line, or in a
-    converted copy, is still found; the section says how many records of the data the run did not
-    train on, and names listed records that are not in the data. Info only: a record a model
+    Records are joined to the data by content id (a hash of the record's object), so a record at
+    another line or in another file is still found (one converted to another format is not); the
+    section says how many records of the data the run does not hold, and names listed records that
+    are not in the data. Info only: a record a model
     fits badly is a place to look, not a verdict. Skipped without `--ledger`."""
 
     code = "DQ108"

@@ -10,7 +10,7 @@ per micro-batch that is the difference between 8 GiB of fp32 logits and a few hu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -18,7 +18,7 @@ import torch
 
 from dqe.engine.encoding import IGNORE, Encoded
 from dqe.train.batches import BatchPlan, Rows, collate, supervised_count
-from dqe.train.model import head_and_body
+from dqe.train.model import evaluating, head_and_body
 
 
 class _LinearCrossEntropy(torch.autograd.Function):
@@ -142,6 +142,22 @@ def loss_sum(
         return chunked_cross_entropy(hidden, batch["labels"], lm_head, chunk)
 
 
+def _on_device(
+    items: Sequence[Encoded],
+    batches: Sequence[Rows],
+    packing: bool,
+    pad_id: int,
+    device: torch.device,
+    on_batch: Callable[[dict[str, torch.Tensor]], None] | None = None,
+) -> Iterator[tuple[Rows, dict[str, torch.Tensor], dict[str, torch.Tensor]]]:
+    """Each micro-batch of ``batches``: its rows, its tensors as collated, and on ``device``."""
+    for rows in batches:
+        batch = collate(items, rows, packed=packing, pad_id=pad_id)
+        if on_batch is not None:
+            on_batch(batch)
+        yield rows, batch, {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
 @torch.no_grad()
 def summed_loss(
     model: Any,
@@ -158,20 +174,12 @@ def summed_loss(
     """Summed cross-entropy (float64) over the supervised tokens of ``batches``, and their
     number: one process's part of a loss that several processes share."""
     head = head_and_body(model)
-    was_training = model.training
-    model.eval()
-    try:
-        total = torch.zeros((), dtype=torch.float64, device=device)
-        count = 0
-        for rows in batches:
-            batch = collate(items, rows, packed=packing, pad_id=pad_id)
-            if on_batch is not None:
-                on_batch(batch)
-            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    count = 0
+    with evaluating(model):
+        for rows, _, batch in _on_device(items, batches, packing, pad_id, device, on_batch):
             total += loss_sum(model, head, batch, device=device, dtype=dtype, chunk=chunk).double()
             count += supervised_count(items, [rows])
-    finally:
-        model.train(was_training)
     return total, count
 
 
@@ -191,24 +199,18 @@ def record_losses(
     ``batches`` hold, zero for the others: one process's part of every record's loss, which a
     sum over processes completes (each item lies in one batch of a plan)."""
     head = head_and_body(model)
-    was_training = model.training
-    model.eval()
     out = torch.zeros(len(items), dtype=torch.float64, device=device)
-    try:
-        for rows in batches:
-            batch = collate(items, rows, packed=packing, pad_id=pad_id)
-            owner = torch.full(batch["labels"].shape, -1, dtype=torch.int64)
+    with evaluating(model):
+        for rows, cpu, batch in _on_device(items, batches, packing, pad_id, device):
+            owner = torch.full(cpu["labels"].shape, -1, dtype=torch.int64)
             for r, row in enumerate(rows):
                 at = 0
                 for i in row:
                     owner[r, at : at + len(items[i])] = i
                     at += len(items[i])
-            owner = owner[:, 1:][batch["labels"][:, 1:] != IGNORE]  # the item of each supervised token, in row order
-            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            owner = owner[:, 1:][cpu["labels"][:, 1:] != IGNORE]  # the item of each supervised token, in row order
             tokens = loss_sum(model, head, batch, device=device, dtype=dtype, chunk=chunk, per_token=True)
             out.index_add_(0, owner.to(device), tokens.double())
-    finally:
-        model.train(was_training)
     return out
 
 

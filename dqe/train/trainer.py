@@ -196,6 +196,13 @@ class Trainer:
             self.hooks.on_batch(batch)
         return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
 
+    def _fixed_plan(self, items: Sequence[Encoded]) -> BatchPlan:
+        """Batches of ``items`` for a pass without gradients, the same every time."""
+        b = self.config.batch
+        return BatchPlan(
+            [len(e) for e in items], seq_len=b.seq_len, rows=b.micro_batch_size, packing=self.packing, seed=0
+        )
+
     @torch.no_grad()
     def evaluate(self, items: Sequence[Encoded] | None = None) -> float | None:
         """Mean cross-entropy per supervised token over ``items`` (the validation split), each
@@ -203,17 +210,7 @@ class Trainer:
         items = self.val_items if items is None else list(items)
         if not items:
             return None
-        plan = (
-            self.val_plan
-            if items is self.val_items
-            else BatchPlan(
-                [len(e) for e in items],
-                seq_len=self.config.batch.seq_len,
-                rows=self.config.batch.micro_batch_size,
-                packing=self.packing,
-                seed=0,
-            )
-        )
+        plan = self.val_plan if items is self.val_items else self._fixed_plan(items)
         total, count = summed_loss(
             self.model,
             items,
@@ -233,13 +230,7 @@ class Trainer:
         items: a pass without gradients over the split in fixed batches, each process taking its
         share and every process getting every loss."""
         started = time.perf_counter()
-        plan = BatchPlan(
-            [len(e) for e in self.train_items],
-            seq_len=self.config.batch.seq_len,
-            rows=self.config.batch.micro_batch_size,
-            packing=self.packing,
-            seed=0,
-        )
+        plan = self._fixed_plan(self.train_items)
         sums = record_losses(
             self.model,
             self.train_items,
