@@ -117,6 +117,8 @@ _LAZY = {
     "numbers_differ": "dqe.features.similarity",
     "shingled": "dqe.features.similarity",
     "without": "dqe.features.similarity",
+    "read_ledger": "dqe.engine.ledger",
+    "fit_lists": "dqe.engine.ledger",
     "FileInfo": "dqe.io.reader",
     "Reader": "dqe.io.reader",
 }

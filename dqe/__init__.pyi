@@ -17,6 +17,7 @@ from dqe.engine.classifier import (
 from dqe.engine.context import Context, loaded_dir
 from dqe.engine.feature import Feature, new_feature
 from dqe.engine.gate import wilson
+from dqe.engine.ledger import fit_lists, read_ledger
 from dqe.engine.patterns import (
     check_regex,
     marker_pattern,
@@ -160,6 +161,8 @@ __all__ = [
     "numbers_differ",
     "shingled",
     "without",
+    "read_ledger",
+    "fit_lists",
     "FileInfo",
     "Reader",
 ]

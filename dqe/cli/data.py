@@ -15,6 +15,7 @@ from dqe.cli.options import (
     engine_options,
     exit_with,
     handle_errors,
+    ledger_option,
     overrides_of,
     progress_bar,
     reading_options,
@@ -71,6 +72,7 @@ engine_option = click.option(
     help="A progress bar on stderr: by default only when stderr is a terminal; --progress shows it anyway.",
 )
 @against_option
+@ledger_option
 @engine_option
 @engine_options
 @handle_errors

@@ -209,6 +209,15 @@ def against_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
+def ledger_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--ledger",
+        type=click.Path(path_type=Path),
+        metavar="RUN",
+        help="A dqe train run folder: DQ108 lists the records it fitted worst for their length and those it got worse on.",
+    )(fn)
+
+
 def _here(path: str | Path | None) -> str | None:
     """A path given on the command line, absolute (relative to here, not to the config file)."""
     if path is None:
@@ -226,6 +235,7 @@ def overrides_of(kw: dict[str, Any]) -> dict[str, Any]:
         # a model folder named here is relative to here; a Hugging Face id stays as it is
         "model": _here(kw.pop("model", None)),
         "train_config": _here(kw.pop("train_config", None)),
+        "ledger": _here(kw.pop("ledger", None)),
         "input_format": kw.pop("input_format"),
         "columns": pairs(kw.pop("columns"), "--columns"),
         "workers": kw.pop("workers", None),

@@ -61,6 +61,9 @@ class Config(BaseModel):
     # template, system prompt, learn-all-turns and seq-len are used; relative to the config
     model: str | None = None
     train_config: str | None = None
+    # a dqe train run folder whose ledger DQ108 reads (dqe check --ledger): the records it fitted
+    # worst for their length and those it got worse on; relative to the config
+    ledger: str | None = None
     disable_plugins: list[str] = Field(default_factory=list)
     rule_packs: list[str] = Field(default_factory=list)  # folders or files, relative to the config
     gate: dict[str, Threshold] = Field(default_factory=dict)
@@ -91,9 +94,9 @@ class Config(BaseModel):
     def digest(self) -> str:
         """sha256 of the effective configuration, for gate and run manifests. Where the check
         runs (``engine``, ``ray-address``) changes nothing it decides, so it is left out; the
-        trainer's encoding (``model``, ``train-config``) is in it only when set, so that a manifest
+        trainer's encoding (``model``, ``train-config``) and a run's ``ledger`` are in it only when set, so that a manifest
         written before those keys existed still matches the configuration it was checked with."""
-        unset = {key for key in ("model", "train_config") if getattr(self, key) is None}
+        unset = {key for key in ("model", "train_config", "ledger") if getattr(self, key) is None}
         settings = self.model_dump(mode="json", by_alias=True, exclude={"engine", "ray_address", *unset})
         data = orjson.dumps(settings, option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(data).hexdigest()

@@ -59,6 +59,7 @@ BUILTIN_PLUGINS = (
     "dqe.rules.no_supervised_tokens",
     "dqe.rules.template_render",
     "dqe.rules.poorly_represented",
+    "dqe.rules.training_misfit",
     "dqe.rules.length_bounds",
     "dqe.rules.chain_of_thought",
     "dqe.rules.repetition",

@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from dqe.engine.ledger import FitLists
+from dqe.eval.compare import ComparedMetric, ComparedRule, Comparison
 from dqe.eval.report import MODELS, EvalReport, Metric, RuleShare
 from dqe.report.render.common import dataset_facts, number, percent
 from dqe.report.render.text import titled_table
@@ -41,13 +43,13 @@ def _is_share(metric: Metric) -> bool:
     return metric.name == "unfinished" or metric.name.startswith("choices_")
 
 
-def metric_value(metric: Metric, value: float | None) -> str:
+def metric_value(metric: Metric | ComparedMetric, value: float | None) -> str:
     if value is None:
         return "-"
     return percent(value) if _is_share(metric) else number(value)
 
 
-def metric_diff(metric: Metric) -> str:
+def metric_diff(metric: Metric | ComparedMetric) -> str:
     if metric.diff is None:
         return "-"
     return share_diff(metric.diff) if _is_share(metric) else signed(metric.diff)
@@ -76,15 +78,15 @@ def _rule_trend(row: RuleShare) -> str:
 # -- terminal --------------------------------------------------------------------------------
 
 
+def _console(out: io.StringIO, color: bool, width: int) -> Console:
+    return Console(
+        file=out, width=width, force_terminal=color, color_system="standard" if color else None, highlight=False
+    )
+
+
 def render_eval_text(report: EvalReport, *, color: bool = False, width: int = 120) -> str:
     out = io.StringIO()
-    console = Console(
-        file=out,
-        width=width,
-        force_terminal=color,
-        color_system="standard" if color else None,
-        highlight=False,
-    )
+    console = _console(out, color, width)
     r, t = report.run, report.test
     console.print(Text(f"dqe eval {r.dir}", style="bold"))
     adapter = f"{escape(r.adapter)} ({escape(r.adapter_is)})" if r.adapter_is else escape(r.adapter)
@@ -138,6 +140,9 @@ def render_eval_text(report: EvalReport, *, color: bool = False, width: int = 12
                 style="yellow",
             )
         )
+    if report.fit is not None:
+        console.print()
+        print_fit(console, report.fit)
     console.print()
     for name, path in report.outputs.items():
         console.print(f"{name:<12} {escape(path)}")
@@ -179,6 +184,31 @@ def _choices_text(console: Console, report: EvalReport, style: dict[str, str]) -
     if c.skipped:
         console.print(Text(f"{len(c.skipped):,} questions left out (see the JSON report)", style="yellow"))
     console.print()
+
+
+FIT_SHOWN = 10  # records of each list on the terminal (all of them are in the JSON report)
+
+
+def print_fit(console: Console, fit: FitLists) -> None:
+    """The training records the run fitted worst for their length, and those it got worse on."""
+    lists = (
+        ("Training records fitted worst for their length", fit.worst_for_length, "z"),
+        ("Training records the run got worse on", fit.got_worse, "rise"),
+    )
+    for title, misfits, key in lists:
+        if not misfits:
+            continue
+        table = titled_table(
+            title,
+            {"#": "right", "source": "left", "id": "left", "answer tokens": "right", "loss": "right", key: "right"},
+        )
+        for m in misfits[:FIT_SHOWN]:
+            value = f"{m.z:.1f}" if key == "z" else signed(m.loss - (m.loss_first_epoch or 0.0))
+            table.add_row(str(m.rank), escape(m.source), m.id, f"{m.supervised:,}", f"{m.loss:.3f}", value)
+        console.print(table)
+    fitted = f"{fit.records:,} training records with a loss in {escape(fit.ledger)}"
+    counts = f"{len(fit.worst_for_length)} fitted worst (z >= {fit.min_z:g} in their length bucket), {len(fit.got_worse)} got worse"
+    console.print(f"{fitted}: {counts}" + (f"; {fit.note}" if fit.note else ""), style="dim")
 
 
 # -- HTML ------------------------------------------------------------------------------------
@@ -229,4 +259,66 @@ def render_eval_html(report: EvalReport) -> str:
             m: {s: sum(getattr(e, m).stopped == s for e in report.examples) for s in ("eos", "end-of-turn", "length")}
             for m in MODELS
         },
+    )
+
+
+# -- two runs side by side (dqe eval RUN_A --against RUN_B) ------------------------------------
+
+
+def _compared_rule_trend(row: ComparedRule) -> str:
+    """Green where RUN_A's answers are flagged less often."""
+    return "" if abs(row.diff) < 1e-12 else "better" if row.diff < 0 else "worse"
+
+
+def render_comparison_text(c: Comparison, *, color: bool = False, width: int = 120) -> str:
+    out = io.StringIO()
+    console = _console(out, color, width)
+    console.print(Text(f"dqe eval {c.a.dir} --against {c.b.dir}", style="bold"))
+    console.print(f"A {escape(c.a.dir)} · B {escape(c.b.dir)} · {c.test_records:,} shared test records", style="dim")
+    console.print()
+    style = {"better": "green", "worse": "red", "": ""}
+    metrics = titled_table("Tuned models", {"metric": "left", "A": "right", "B": "right", "A - B": "right", "": "left"})
+    for m in c.metrics:
+        trend = _trend(m.a_better)
+        label = {"better": "A better", "worse": "B better", "": ""}[trend]
+        metrics.add_row(
+            m.name, metric_value(m, m.a), metric_value(m, m.b), Text(metric_diff(m), style=style[trend]), label
+        )
+    console.print(metrics)
+    console.print()
+    rules = titled_table(
+        "Answers flagged by dqe's rules", {"rule": "left", "name": "left", "A": "right", "B": "right", "A - B": "right"}
+    )
+    for r in c.rules:
+        trend = _compared_rule_trend(r)
+        rules.add_row(
+            r.code,
+            r.name,
+            f"{r.a:,} ({percent(r.a_share)})",
+            f"{r.b:,} ({percent(r.b_share)})",
+            Text(share_diff(r.diff), style=style[trend]),
+        )
+    console.print(rules)
+    console.print(
+        f"answers closer to the reference (ROUGE-L): A {c.closer.a:,}, B {c.closer.b:,}, tie {c.closer.same:,}"
+    )
+    console.print()
+    for name, path in c.outputs.items():
+        console.print(f"{name:<12} {escape(path)}")
+    return out.getvalue()
+
+
+def render_comparison_html(c: Comparison) -> str:
+    """One self-contained page: both runs' metrics and rule shares, with the differences."""
+    from dqe.report.render.html import environment, page_assets
+
+    env = environment()
+    env.filters["share_diff"] = share_diff
+    return env.get_template("compare.html.j2").render(
+        **page_assets(),
+        c=c,
+        metric_value=metric_value,
+        metric_diff=metric_diff,
+        trend=_trend,
+        rule_trend=_compared_rule_trend,
     )

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, computed_field
 
 from dqe import __version__
+from dqe.engine.ledger import FitLists
 from dqe.eval.errors import ErrorAnalysis, Flag
 from dqe.eval.multiple_choice import ChoicesReport
 from dqe.eval.rouge import NAMES, rouge
@@ -166,6 +167,8 @@ class EvalReport(BaseModel):
     timings: dict[str, float]
     examples: list[Example]
     choices: ChoicesReport | None = None  # with --choices: multiple-choice accuracy, per subject
+    # the training records the run fitted worst for their length and those it got worse on (its ledger)
+    fit: FitLists | None = None
 
     def metric(self, name: str) -> Metric:
         return next(m for m in self.metrics if m.name == name)

@@ -19,8 +19,10 @@ from typing import Any
 import torch
 from rich.console import Console
 
+from dqe.engine.ledger import LEDGER_FILE, fit_lists, read_ledger
 from dqe.engine.plugins import load_plugins
-from dqe.errors import RenderError
+from dqe.errors import ConfigError, RenderError
+from dqe.eval.compare import Comparison, compare, same_test_split
 from dqe.eval.errors import AnswerChecker
 from dqe.eval.generate import Generator
 from dqe.eval.multiple_choice import ChoicesReport, Question, choice_metrics, read_questions, score_questions
@@ -144,7 +146,8 @@ def evaluate(
     # 1. The run and its test records; no output may replace them.
     run = open_run(run_dir)
     out = out or run_dir / "eval"
-    reads = [run_dir / "train_config.json", run_dir / "run.json", run_dir / "split.json", run.test_path]
+    reads = [run_dir / name for name in ("train_config.json", "run.json", "split.json", LEDGER_FILE)] + [run.test_path]
+    fit = fit_lists(read_ledger(run_dir), str(run_dir / LEDGER_FILE))  # what training learned about its records
     outputs = {f"the evaluation's {name}": out / name for name in (GENERATIONS, REPORT_JSON, REPORT_HTML)}
     extra = [p for p in (settings.config, settings.choices) if p is not None]
     refuse_overwriting({**outputs, **(written or {})}, [*reads, *extra])
@@ -280,6 +283,7 @@ def evaluate(
         timings=timings,
         examples=examples_out,
         choices=choices,
+        fit=fit,
     )
     write_outputs(report, out)
     return EvalResult(report=report, out=out)
@@ -302,3 +306,54 @@ def write_outputs(report: EvalReport, out: Path) -> None:
         if html is not None:
             files.open(out / REPORT_HTML).write(html.encode())
         files.open(out / REPORT_JSON).write((report.model_dump_json(indent=2) + "\n").encode())
+
+
+COMPARISON_JSON = "comparison.json"
+COMPARISON_HTML = "comparison.html"
+
+
+@dataclass
+class ComparisonResult:
+    comparison: Comparison
+    out: Path  # the folder the comparison was written to (RUN_A's evaluation's)
+
+
+def evaluate_against(
+    run_a: Path,
+    run_b: Path,
+    settings: EvalSettings | None = None,
+    *,
+    out: Path | None = None,
+    plugins: Iterable[object] = (),
+    disable_plugins: Iterable[str] = (),
+    echo: bool = True,
+    written: dict[str, Path] | None = None,
+) -> ComparisonResult:
+    """Evaluate two runs with the same settings on their shared test split (``run_a`` into
+    ``out``, default ``RUN_A/eval``; ``run_b`` into ``RUN_B/eval``) and compare their tuned
+    models: ``comparison.json`` and ``comparison.html`` beside RUN_A's report. Runs tested on
+    other records are refused before anything is loaded."""
+    a, b = open_run(run_a), open_run(run_b)
+    same_test_split(a, b)
+    out = out or run_a / "eval"
+    if (run_b / "eval").resolve() == out.resolve():
+        raise ConfigError(f"--out {out}: it is where {run_b}'s evaluation goes; pick another folder")
+    plugins = list(plugins)
+    results = [
+        evaluate(run, settings, out=where, plugins=plugins, disable_plugins=disable_plugins, echo=echo, written=written)
+        for run, where in ((run_a, out), (run_b, None))
+    ]
+    outputs = {"json": str(out / COMPARISON_JSON), "html": str(out / COMPARISON_HTML)}
+    comparison = compare(results[0].report, results[1].report, len(a.split["test_ids"]), outputs)
+    from dqe.eval.render import render_comparison_html
+
+    try:
+        html: str | None = render_comparison_html(comparison)
+    except RenderError:
+        html = None
+        comparison.outputs.pop("html")
+    with OutputSet() as files:
+        if html is not None:
+            files.open(out / COMPARISON_HTML).write(html.encode())
+        files.open(out / COMPARISON_JSON).write((comparison.model_dump_json(indent=2) + "\n").encode())
+    return ComparisonResult(comparison=comparison, out=out)

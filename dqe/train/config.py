@@ -93,6 +93,11 @@ class SplitSettings(Section):
     val: float = Field(0.05, ge=0, lt=1, description="share of records held out for validation")
     test: float = Field(0.05, ge=0, lt=1, description="share held out for dqe eval, written to test.jsonl")
     stratify: bool = Field(True, description="keep category shares equal across splits when known")
+    test_from: Path | None = Field(
+        None,
+        description="a dqe train run folder whose test records are this run's test split (test is then unused): "
+        "two runs to compare with dqe eval --against",
+    )
 
     @model_validator(mode="after")
     def _leaves_training_data(self) -> SplitSettings:
@@ -200,6 +205,8 @@ class TrainConfig(Section):
         }
         if Path(self.model).expanduser().exists():
             update["model"] = str(Path(self.model).expanduser().resolve())
+        if self.split.test_from:
+            update["split"] = self.split.model_copy(update={"test_from": self.split.test_from.resolve()})
         return self.model_copy(update=update)
 
     def to_json(self) -> dict[str, Any]:
@@ -242,6 +249,13 @@ def _rebase(table: dict[str, Any], folder: Path) -> dict[str, Any]:
     for key in ("data", "out", "manifest", "dqe-config"):
         if isinstance(out.get(key), str) and not Path(out[key]).is_absolute():
             out[key] = str(folder / out[key])
+    split = out.get("split")
+    if (
+        isinstance(split, dict)
+        and isinstance(split.get("test-from"), str)
+        and not Path(split["test-from"]).is_absolute()
+    ):
+        out["split"] = {**split, "test-from": str(folder / split["test-from"])}
     model = out.get("model")
     if isinstance(model, str) and not Path(model).is_absolute() and (folder / model).exists():
         out["model"] = str(folder / model)

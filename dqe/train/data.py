@@ -100,12 +100,27 @@ def _quotas(sizes: dict[Any, int], share: float) -> dict[Any, int]:
     return quota
 
 
-def assign_splits(examples: list[Example], val: float, test: float, seed: int, stratify: bool) -> dict[str, Any]:
-    """Give every usable example a split; copies of a record share one. Returns a description."""
+def assign_splits(
+    examples: list[Example],
+    val: float,
+    test: float,
+    seed: int,
+    stratify: bool,
+    test_ids: set[str] | None = None,
+) -> dict[str, Any]:
+    """Give every usable example a split; copies of a record share one. Returns a description.
+
+    ``test_ids``: the test split is these records (another run's, to compare the two on the
+    same records), and ``val`` a share of the others."""
     by_id: dict[str, list[Example]] = defaultdict(list)
     for e in examples:
         if e.problem is None:
             by_id[e.id].append(e)
+    if test_ids is not None:
+        for i in test_ids & by_id.keys():
+            for e in by_id.pop(i):
+                e.split = "test"
+        test = 0.0
     ids = sorted(by_id)
     categories = {i: by_id[i][0].category for i in ids}
     known = stratify and any(c is not None for c in categories.values())

@@ -14,7 +14,7 @@ runs alone and the loss stays chunked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -22,7 +22,7 @@ import torch
 
 from dqe.engine.encoding import IGNORE, Encoded
 from dqe.train.batches import BatchPlan, Rows, collate, supervised_count
-from dqe.train.model import head_and_body
+from dqe.train.model import evaluating, head_and_body
 
 
 class _LinearCrossEntropy(torch.autograd.Function):
@@ -88,13 +88,22 @@ def chunked_cross_entropy(
     bias = getattr(lm_head, "bias", None)
     if torch.is_grad_enabled() and (h.requires_grad or weight.requires_grad):
         return _LinearCrossEntropy.apply(h, weight, bias, t, chunk)
-    total = torch.zeros((), dtype=torch.float32, device=hidden.device)
+    return _token_cross_entropy(h, t, lm_head, chunk).sum()
+
+
+def _token_cross_entropy(h: torch.Tensor, t: torch.Tensor, lm_head: torch.nn.Module, chunk: int) -> torch.Tensor:
+    """Cross-entropy of each of ``t`` from ``h``, chunked (float32, no gradient)."""
+    weight = lm_head.weight
+    bias = getattr(lm_head, "bias", None)
+    out = torch.empty(t.numel(), dtype=torch.float32, device=h.device)
     for start in range(0, h.shape[0], chunk):
         logits = (h[start : start + chunk] @ weight.t()).float()
         if bias is not None:
             logits += bias.float()
-        total += torch.nn.functional.cross_entropy(logits, t[start : start + chunk], reduction="sum")
-    return total
+        out[start : start + chunk] = torch.nn.functional.cross_entropy(
+            logits, t[start : start + chunk], reduction="none"
+        )
+    return out
 
 
 def full_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -147,16 +156,20 @@ def loss_sum(
     device: torch.device,
     dtype: torch.dtype,
     chunk: int,
-    per_row: bool = False,
+    per_token: bool = False,
 ) -> torch.Tensor:
     """Summed cross-entropy over the batch's supervised tokens (``head``: ``head_and_body``);
-    ``per_row``: one sum for each row (padded rows, no packing), minus the log-likelihood of
-    each row's answer (``dqe eval --choices``)."""
+    ``per_token``: each supervised token's, in row order (without a gradient)."""
     with autocast(device, dtype):
         out, labels = _outputs(model, head, batch)
-        if per_row:
-            return torch.stack([_summed(out[r : r + 1], labels[r : r + 1], head, chunk) for r in range(out.shape[0])])
-        return _summed(out, labels, head, chunk)
+        if per_token:
+            x, t = shifted_targets(out, labels)
+            if head is None:
+                return torch.nn.functional.cross_entropy(x.float(), t, reduction="none")
+            return _token_cross_entropy(x, t, head[1], chunk)
+        if head is None:
+            return full_cross_entropy(out, labels)
+        return chunked_cross_entropy(out, labels, head[1], chunk)
 
 
 def _outputs(
@@ -172,8 +185,20 @@ def _outputs(
     return head[0](**inputs, use_cache=False).last_hidden_state, batch["labels"]
 
 
-def _summed(out: torch.Tensor, labels: torch.Tensor, head: tuple[Any, Any] | None, chunk: int) -> torch.Tensor:
-    return full_cross_entropy(out, labels) if head is None else chunked_cross_entropy(out, labels, head[1], chunk)
+def _on_device(
+    items: Sequence[Encoded],
+    batches: Sequence[Rows],
+    packing: bool,
+    pad_id: int,
+    device: torch.device,
+    on_batch: Callable[[dict[str, torch.Tensor]], None] | None = None,
+) -> Iterator[tuple[Rows, dict[str, torch.Tensor], dict[str, torch.Tensor]]]:
+    """Each micro-batch of ``batches``: its rows, its tensors as collated, and on ``device``."""
+    for rows in batches:
+        batch = collate(items, rows, packed=packing, pad_id=pad_id)
+        if on_batch is not None:
+            on_batch(batch)
+        yield rows, batch, {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
 @torch.no_grad()
@@ -192,24 +217,46 @@ def summed_loss(
     """Summed cross-entropy (float64) over the supervised tokens of ``batches``, and their
     number: one process's part of a loss that several processes share."""
     head = head_and_body(model)
-    was_training = model.training
-    model.eval()
-    try:
-        total = torch.zeros((), dtype=torch.float64, device=device)
-        count = 0
-        for rows in batches:
-            batch = collate(items, rows, packed=packing, pad_id=pad_id)
-            if on_batch is not None:
-                on_batch(batch)
-            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    count = 0
+    with evaluating(model):
+        for rows, _, batch in _on_device(items, batches, packing, pad_id, device, on_batch):
             total += loss_sum(model, head, batch, device=device, dtype=dtype, chunk=chunk).double()
             count += supervised_count(items, [rows])
-    finally:
-        model.train(was_training)
     return total, count
 
 
 @torch.no_grad()
+def record_losses(
+    model: Any,
+    items: Sequence[Encoded],
+    batches: Sequence[Rows],
+    *,
+    packing: bool,
+    pad_id: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    chunk: int,
+) -> torch.Tensor:
+    """Summed cross-entropy (float64) over each item's supervised tokens, for the items that
+    ``batches`` hold, zero for the others: one process's part of every record's loss, which a
+    sum over processes completes (each item lies in one batch of a plan)."""
+    head = head_and_body(model)
+    out = torch.zeros(len(items), dtype=torch.float64, device=device)
+    with evaluating(model):
+        for rows, cpu, batch in _on_device(items, batches, packing, pad_id, device):
+            owner = torch.full(cpu["labels"].shape, -1, dtype=torch.int64)
+            for r, row in enumerate(rows):
+                at = 0
+                for i in row:
+                    owner[r, at : at + len(items[i])] = i
+                    at += len(items[i])
+            owner = owner[:, 1:][cpu["labels"][:, 1:] != IGNORE]  # the item of each supervised token, in row order
+            tokens = loss_sum(model, head, batch, device=device, dtype=dtype, chunk=chunk, per_token=True)
+            out.index_add_(0, owner.to(device), tokens.double())
+    return out
+
+
 def item_logliks(
     model: Any,
     items: Sequence[Encoded],
@@ -221,15 +268,11 @@ def item_logliks(
     chunk: int,
 ) -> list[float]:
     """The summed log-likelihood of each item's supervised tokens, in item order, batched by
-    ``plan`` (padded, not packed)."""
-    head = head_and_body(model)
-    model.eval()
-    out: dict[int, float] = {}
-    for rows in plan.fixed():
-        batch = {k: v.to(device) for k, v in collate(items, rows, packed=False, pad_id=pad_id).items()}
-        losses = loss_sum(model, head, batch, device=device, dtype=dtype, chunk=chunk, per_row=True)
-        out.update((row[0], -float(loss)) for row, loss in zip(rows, losses, strict=True))
-    return [out[i] for i in range(len(items))]
+    ``plan`` (padded, not packed): the records' losses, negated (``dqe eval --choices``)."""
+    losses = record_losses(
+        model, items, plan.fixed(), packing=False, pad_id=pad_id, device=device, dtype=dtype, chunk=chunk
+    )
+    return (-losses).tolist()
 
 
 def mean_loss(

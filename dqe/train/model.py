@@ -231,17 +231,24 @@ def packing_is_isolated(model: Any, device: torch.device, vocab: int) -> bool:
     b = torch.randint(3, vocab, (1, 9), generator=gen).to(device)
     both = torch.cat([a, b], dim=1)
     restart = torch.cat([torch.arange(12), torch.arange(9)]).unsqueeze(0).to(device)
-    was_training = model.training
-    model.eval()
-    try:
 
-        def last_hidden(ids: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
-            out = model(input_ids=ids, position_ids=positions, use_cache=False, output_hidden_states=True)
-            return out.hidden_states[-1][:, -b.shape[1] :].float()
+    def last_hidden(ids: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
+        out = model(input_ids=ids, position_ids=positions, use_cache=False, output_hidden_states=True)
+        return out.hidden_states[-1][:, -b.shape[1] :].float()
 
+    with evaluating(model):
         alone = last_hidden(b)
         packed = (last_hidden(both, restart) - alone).abs().max()
         appended = (last_hidden(both) - alone).abs().max()
+    return bool(packed < 0.1 * appended)
+
+
+@contextmanager
+def evaluating(model: Any) -> Iterator[None]:
+    """The model in eval mode (no dropout) for the block, then as it was."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
     finally:
         model.train(was_training)
-    return bool(packed < 0.1 * appended)

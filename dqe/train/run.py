@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 
 from dqe.engine.encoding import MODEL_TEMPLATE
+from dqe.engine.ledger import LedgerRow
 from dqe.engine.plugins import load_plugins
 from dqe.errors import ConfigError, GateRefused, InputError, TrainingInterrupted
 from dqe.io.inputs import refuse_overwriting
@@ -79,6 +80,33 @@ def refuse_overwriting_inputs(run_dir: Path, reads: list[Path], written: dict[st
         for folder in RUN_FOLDERS:
             if path.resolve().is_relative_to((run_dir / folder).resolve()):
                 raise InputError(f"{path} lies in {run_dir / folder}, which the run writes: move it out first")
+
+
+def _test_ids_from(run_dir: Path, examples: list[Any]) -> set[str]:
+    """The test records of the run in ``run_dir``, each of which the data must hold: the same
+    test split for two runs that ``dqe eval --against`` compares."""
+    path = run_dir / "split.json"
+    if not path.is_file():
+        raise ConfigError(f"'split.test-from': {run_dir} is not a dqe train run (no split.json)")
+    ids = set(read_json(path).get("test_ids") or [])
+    if not ids:
+        raise ConfigError(f"'split.test-from': {path} lists no test records")
+    missing = ids - {e.id for e in examples if e.problem is None}
+    if missing:
+        raise ConfigError(
+            f"'split.test-from': {len(missing):,} of the {len(ids):,} test records of {run_dir} are not among the "
+            "records this run reads (or the gate did not pass them); take the test split of the run on fewer records"
+        )
+    return ids
+
+
+def _write_ledger(run_dir: Path, ledger: list[LedgerRow]) -> None:
+    """``ledger.jsonl``: before training, and again after it with each training record's losses."""
+    with OutputSet() as files:
+        writer = ObjectWriter(files.open(run_dir / "ledger.jsonl"))
+        for row in ledger_dicts(ledger):
+            writer.write(row)
+        writer.close()
 
 
 def _refuse_or_force(gate: GateCheck, problems: list[str], force: bool, console: Console) -> None:
@@ -189,7 +217,10 @@ def _train(
                 force,
                 console,
             )
-    split = assign_splits(examples, config.split.val, config.split.test, config.seed, config.split.stratify)
+    test_ids = _test_ids_from(config.split.test_from, examples) if config.split.test_from else None
+    split = assign_splits(examples, config.split.val, config.split.test, config.seed, config.split.stratify, test_ids)
+    if config.split.test_from:
+        split["test_from"] = str(config.split.test_from)
     run_dir.mkdir(parents=True, exist_ok=True)
     if main:
         if resume is None:
@@ -220,15 +251,12 @@ def _train(
     encoder = make_encoder(config, tokenizer, registry, gate.config.config.columns)
     encoded, ledger = encode_examples(encoder, examples, config.batch.seq_len, config.batch.overlong)
     if main:
-        with OutputSet() as files:
-            writer = ObjectWriter(files.open(run_dir / "ledger.jsonl"))
-            for row in ledger_dicts(ledger):
-                writer.write(row)
-            writer.close()
+        _write_ledger(run_dir, ledger)
     totals = ledger_totals(ledger)
     items = {
         s: [encoded[e.index] for e in examples if e.split == s and e.index in encoded] for s in ("train", "val", "test")
     }
+    train_rows = [row for e, row in zip(examples, ledger, strict=True) if e.split == "train" and e.index in encoded]
     if not items["train"]:
         raise InputError(f"{config.data}: no records left to train on (ledger: {totals['dropped']})")
 
@@ -334,8 +362,13 @@ def _train(
         adapter_dir = run_dir / "adapter"
         test_loss = trainer.evaluate(items["test"])
         val_loss = trainer.evaluate() if best is not None else state.last_val
+        final = trainer.record_losses()  # with the adapter the run keeps
+        first = state.first_epoch_losses or [None] * len(final)
+        for row, loss, at_first in zip(train_rows, final, first, strict=True):
+            row.loss, row.loss_first_epoch = loss, at_first
         if not main:
             return TrainResult(run_dir=run_dir, manifest=manifest)
+        _write_ledger(run_dir, ledger)
         model.save_pretrained(str(adapter_dir))
         tokenizer.save_pretrained(str(adapter_dir))
         plot = plot_losses(state.history, run_dir / "loss.png")
@@ -364,6 +397,7 @@ def _train(
                 "tokens_per_s": state.tokens / state.seconds if state.seconds else None,
                 "peak_mem_gb": peak,
                 "best_step": state.best_step,
+                "record_loss_seconds": round(state.loss_pass_seconds, 3),
             },
             losses={
                 "train_last_step": state.last_loss,

@@ -157,3 +157,24 @@ def test_a_prompt_method_run_evaluates_like_a_lora_run(torch_extra, tmp_path, ti
     assert loss.tuned == pytest.approx(report.run.test_loss_at_training, rel=1e-6)  # the virtual tokens counted
     assert loss.base != pytest.approx(loss.tuned, rel=1e-6)  # switched off for the base model
     assert report.test.evaluated == 8 and all(e.tuned.tokens for e in report.examples)
+
+
+def test_the_report_lists_the_training_records_the_run_fitted_badly(torch_extra, trained_run, tmp_path):
+    from dqe.engine.ledger import read_ledger
+
+    out = tmp_path / "fit"
+    args = ["eval", str(trained_run), "--limit", "1", "--max-new-tokens", "2", "--quiet", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    fit = json.loads((out / "report.json").read_text())["fit"]
+    trained = [r for r in read_ledger(trained_run) if r.split == "train"]
+    assert fit["records"] == len(trained) > 0 and fit["ledger"] == str(trained_run / "ledger.jsonl")
+    losses = {r.id: r.loss for r in trained}
+    for m in fit["worst_for_length"]:
+        assert (
+            m["z"] >= fit["min_z"]
+            and m["loss"] == losses[m["id"]]
+            and m["source"].startswith(str(trained_run.parents[1]))
+        )
+    assert f"{len(trained)} training records with a loss in" in result.output.replace("\n", "")
+    assert 'id="fit"' in (out / "report.html").read_text()

@@ -33,11 +33,14 @@ seq-len = 1024
 packing = false
 [eval]
 patience = 2
+[split]
+test-from = "runs/all"
 """,
     )
     config = load_train_config(path, {"optim.lr": 1e-4, "seed": None})
     assert config.data == tmp_path / "cfg" / "ok.jsonl"
     assert config.out == tmp_path / "cfg" / "runs" / "exp1"
+    assert config.split.test_from == tmp_path / "cfg" / "runs" / "all"
     assert config.model == "meta-llama/Llama-3.2-1B"  # not a folder here: a hub id
     assert (config.lora.r, config.lora.target_modules, config.lora.alpha) == (
         8,
