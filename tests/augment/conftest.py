@@ -1,23 +1,13 @@
-"""The scripted chat-completions server (tests/augment/server.py), started per test, and the data."""
+"""The data dqe augment grows in these tests: two translations among other tasks."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.augment.server import DATA, ScriptedServer
-
-
-@pytest.fixture
-def chat_server() -> Iterator[ScriptedServer]:
-    server = ScriptedServer()
-    server.thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+from tests.augment.server import DATA
 
 
 @pytest.fixture
