@@ -16,7 +16,6 @@ from typing import Any
 
 import polars as pl
 
-from dqe.engine.engine import Engine
 from dqe.engine.quotas import shortfalls
 from dqe.errors import ConfigError, InputError, RecordError
 from dqe.io.formats.base import Layout
@@ -25,6 +24,7 @@ from dqe.io.reader import Reader
 from dqe.report.model import Report
 
 SEEDS_KEPT = 50  # seeds kept per category; each round shows a few, in turn
+FORMAT_EXAMPLES = 2  # records of other categories shown for a category without seeds: the data's shape
 
 
 @dataclass
@@ -33,6 +33,7 @@ class Plan:
     layout: Layout  # the data's record format, with its field names
     category_field: bool  # the data's records name their category: generated ones will too
     seeds: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # objects in the data's format
+    examples: list[dict[str, Any]] = field(default_factory=list)  # the data's shape, for a category without seeds
 
 
 def category_shortfalls(report: Report) -> dict[str, int]:
@@ -48,7 +49,6 @@ def category_shortfalls(report: Report) -> dict[str, int]:
 
 
 def make_plan(
-    engine: Engine,
     report: Report,
     reader: Reader,
     targets: dict[str, int],
@@ -56,22 +56,24 @@ def make_plan(
 ) -> Plan:
     """The plan for ``targets``: the data's format and each category's seeds, from the data
     ``report`` checked (read again by ``reader``) or from ``seed_reader``'s records."""
-    labels = report.labels
     passed = report.records.filter(pl.col("status") == "passed").select("record")
-    chosen = labels.join(passed, on="record").filter(pl.col("category").is_in(list(targets)))
+    chosen = report.labels.join(passed, on="record")
     wanted: dict[int, str] = {}
     for category in targets:
         rows = chosen.filter(pl.col("category") == category)["record"].head(SEEDS_KEPT)
         wanted.update(dict.fromkeys(rows.to_list(), category))
+    others = set(chosen["record"].head(SEEDS_KEPT).to_list())
     layouts: Counter[tuple[int, str]] = Counter()
     found: dict[int, tuple[dict[str, Any], Layout]] = {}
     by_file: dict[int, Layout] = {}
+    carried = False
     for idx, (file, item, layout) in enumerate(reader.stream()):
         if item.obj is None or layout is None:
             continue
         layouts[(file, layout.name)] += 1
         by_file[file] = layout
-        if idx in wanted:
+        carried = carried or layout.columns.category in item.obj
+        if idx in wanted or idx in others:
             found[idx] = (item.obj, layout)
     if not layouts:
         raise InputError("the data holds no record that can be read: nothing to learn its format from")
@@ -79,9 +81,12 @@ def make_plan(
     name = formats.most_common(1)[0][0]
     file = max((f for f, fmt in layouts if fmt == name), key=lambda f: layouts[(f, name)])
     target = by_file[file]
-    plan = Plan(targets, target, any(target.columns.category in obj for obj, _ in found.values()))
+    plan = Plan(targets, target, carried)
     for idx, (obj, layout) in found.items():
-        plan.seeds.setdefault(wanted[idx], []).append(shown(obj, layout, target))
+        if idx in wanted:
+            plan.seeds.setdefault(wanted[idx], []).append(shown(obj, layout, target))
+        elif len(plan.examples) < FORMAT_EXAMPLES and layout.name == target.name:
+            plan.examples.append(shown(obj, layout, target))
     if seed_reader is not None:
         given = [shown(item.obj, layout, target) for _, item, layout in seed_reader.stream() if item.obj and layout]
         if not given:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -45,20 +46,24 @@ def build_messages(
     seeds: list[dict[str, Any]],
     mistakes: list[Mistake],
     reviewed: list[ReviewedOut],
+    shape: Sequence[dict[str, Any]] = (),
 ) -> list[dict[str, str]]:
-    """The chat messages of one round's request."""
+    """The chat messages of one round's request; ``shape``: records of other categories, shown
+    for their fields when the category has no seeds."""
     parts = [
         f'Write {count} new training records of the task category "{category}".',
         "Reply with a JSON array of the records and nothing else. Each record is one JSON object with "
-        "exactly the fields of the examples below."
-        if seeds
-        else "Reply with a JSON array of the records and nothing else. Each record is one JSON object: "
-        '{"instruction": "...", "input": "", "output": "..."}.',
+        "exactly the fields of the examples below.",
         "Make every record different from the examples and from each other: new topics, new wording, "
         "varied length and difficulty.",
     ]
     if seeds:
         parts.append("Examples from the data set:\n" + "\n".join(_shown(seed) for seed in seeds))
+    elif shape:
+        parts.append(
+            f'Records of the data set, of other categories (write "{category}" records with these fields):\n'
+            + "\n".join(_shown(record) for record in shape)
+        )
     if mistakes:
         lines = [f"- {m.summary} ({m.count} rejected so far; for example: {m.example})" for m in mistakes]
         parts.append("Mistakes to avoid (why earlier records were rejected):\n" + "\n".join(lines))

@@ -108,7 +108,7 @@ def augment(
     elif category is not None:
         state.targets[category] = count  # type: ignore[assignment]
     seed_reader = engine.readers(resolve_inputs([str(seeds)]))() if seeds is not None else None
-    plan = make_plan(engine, report, checked.reopen(), state.targets, seed_reader)  # type: ignore[misc]
+    plan = make_plan(report, checked.reopen(), state.targets, seed_reader)  # type: ignore[misc]
     client = ChatClient(
         options.base_url,
         options.model,
@@ -206,7 +206,7 @@ class _Loop:
         seeds = seeds_for(self.plan, category, number, self.options.seeds)
         mistakes = most_common(self.state.mistakes, self.options.mistakes)
         reviewed = self.state.reviewed_out[-self.options.mistakes :] if self.options.mistakes else []
-        messages = build_messages(category, asked, seeds, mistakes, reviewed)
+        messages = build_messages(category, asked, seeds, mistakes, reviewed, [] if seeds else self.plan.examples)
         log = RoundLog(round=number, category=category, asked=asked, prompt_sha256=prompt_hash(messages))
         self.state.rounds.append(log)
         self.state.requests += 1

@@ -175,6 +175,11 @@ def test_categories_below_their_share_are_grown_when_none_is_named(chat_server, 
     # six records in five categories, 28 wanted: a balanced 6 holds one of each, so one each for the 23 lacking
     assert len(targets) == 23 and set(targets.values()) == {1} and "translation" not in targets
     assert result.exit_code == 1
+    # a category without seeds is shown the data's fields in records of other categories
+    category = state(tmp_path / "out")["rounds"][0]["category"]
+    assert f'Records of the data set, of other categories (write "{category}" records with these fields):' in (
+        chat_server.prompt(0)
+    )
 
 
 def test_the_check_counts_the_records_it_generated(chat_server, data, tmp_path):
@@ -214,3 +219,16 @@ def test_usage_errors_name_what_to_fix(chat_server, data, tmp_path):
         run(data, tmp_path, chat_server)
     with pytest.raises(ConfigError, match=r"'augment.per_round': Input should be less than or equal to 200"):
         run(data, tmp_path / "out", chat_server, settings={"per_round": 500})
+
+
+def test_seeds_from_a_file_are_shown_in_the_datas_format(chat_server, data, tmp_path):
+    seeds = tmp_path / "seeds.jsonl"
+    chat = {
+        "conversations": [{"from": "human", "value": "Translate 'yes' into Czech."}, {"from": "gpt", "value": "Ano."}]
+    }
+    seeds.write_text(json.dumps(chat) + "\n")
+    chat_server.script = [reply(GOOD[0])]
+    run(data, tmp_path / "out", chat_server, count=1, seeds=seeds)
+    prompt = chat_server.prompt(0)
+    assert '{"instruction": "Translate \'yes\' into Czech.", "input": "", "output": "Ano."}' in prompt
+    assert "good morning" not in prompt  # the data's own seeds give way to the file's
