@@ -232,3 +232,18 @@ def test_seeds_from_a_file_are_shown_in_the_datas_format(chat_server, data, tmp_
     prompt = chat_server.prompt(0)
     assert '{"instruction": "Translate \'yes\' into Czech.", "input": "", "output": "Ano."}' in prompt
     assert "good morning" not in prompt  # the data's own seeds give way to the file's
+
+
+def test_a_record_the_duplicate_rule_kept_over_a_data_record_is_still_a_copy(chat_server, tmp_path):
+    """The duplicate rules keep the better of two records: here the generated one, since the
+    data's copy also fails DQ203. It is rejected all the same, naming the data record."""
+    question = "Translate 'good night, sleep well and sweet dreams to all of you' into Dutch."
+    answer = "Goedenacht, slaap lekker en dromen zoet voor jullie allemaal."
+    data = tmp_path / "data.jsonl"
+    flawed = {"instruction": question, "input": "", "output": answer + " As an AI language model, I hope this helps."}
+    data.write_text(json.dumps(flawed) + "\n")
+    chat_server.script = [reply({"instruction": question, "input": "", "output": answer}, GOOD[0])]
+    run(data, tmp_path / "out", chat_server, count=2, settings={"rounds": 1})
+    assert [r["_dqe"]["reasons"] for r in jsonl(tmp_path / "out" / "rejected.jsonl")] == [
+        [f"DQ402 near-duplicate: near-duplicate of {data}:1"]
+    ]
