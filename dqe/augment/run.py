@@ -209,19 +209,21 @@ class _Loop:
         messages = build_messages(category, asked, seeds, mistakes, reviewed, [] if seeds else self.plan.examples)
         log = RoundLog(round=number, category=category, asked=asked, prompt_sha256=prompt_hash(messages))
         self.state.rounds.append(log)
-        self.state.requests += 1
+        sent = self.client.sent
         try:
             reply, _ = self.client.complete(messages)
         except CallFailed as exc:
             log.failed = str(exc)
+            self.state.requests += self.client.sent - sent
             save(self.out, self.state, {})
             self.echo(f"round {number} · {category} · asked {asked} · the request failed: {exc}")
             return 0
         except EndpointUnavailable as exc:
             self.state.rounds.pop()
-            self.state.requests -= 1
+            self.state.requests += self.client.sent - sent
             save(self.out, self.state, {})
             raise AugmentError(str(exc)) from None
+        self.state.requests += self.client.sent - sent
         chars = sum(len(m["content"]) for m in messages)  # endpoints that report no usage: about 4 characters a token
         log.prompt_tokens = reply.prompt_tokens if reply.prompt_tokens is not None else chars // 4
         log.completion_tokens = (

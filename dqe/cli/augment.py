@@ -35,7 +35,11 @@ from dqe.cli.options import exit_with, fail, handle_errors, overrides_of, select
 @click.option("--review", is_flag=True, help="Stop after a round and write it for a person to mark.")
 @click.option("--per-round", type=click.IntRange(min=1, max=200), help="Records asked for in one request (default 20).")
 @click.option("--rounds", type=click.IntRange(min=1), help="Most rounds, over every run into --out (default 10).")
-@click.option("--requests", type=click.IntRange(min=1), help="Most requests, over every run into --out (default 20).")
+@click.option(
+    "--requests",
+    type=click.IntRange(min=1),
+    help="Most HTTP requests, retries included, over every run into --out (default 20).",
+)
 @click.option(
     "--tokens",
     type=click.IntRange(min=1),

@@ -55,7 +55,7 @@ class AugmentSettings(BaseModel):
     api_key_env: str = "OPENAI_API_KEY"  # the environment variable holding the key (none needed locally)
     per_round: int = Field(20, ge=1, le=200)  # records asked for in one request
     rounds: int = Field(10, ge=1)  # budgets, over every run into the same output folder
-    requests: int = Field(20, ge=1)
+    requests: int = Field(20, ge=1)  # HTTP requests, retries included
     tokens: int | None = Field(None, ge=1)  # prompt plus completion tokens, as the endpoint reports them
     seeds: int = Field(5, ge=0, le=50)  # seed examples shown in a prompt
     mistakes: int = Field(5, ge=0, le=50)  # rejection reasons (and reviewer-rejected examples) shown

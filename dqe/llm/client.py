@@ -79,6 +79,7 @@ class ChatClient:
         self.key_hint = key_hint
         self._down: str | None = None  # set once the endpoint proved unreachable
         self._lock = threading.Lock()
+        self.sent = 0  # HTTP requests sent, retries included: what a budget of requests counts
 
     def complete(self, messages: list[dict[str, str]], parse: Any = None) -> tuple[Reply, Any]:
         """Send one chat completion; ``parse(content)`` may raise ``ValueError`` (its message
@@ -115,6 +116,8 @@ class ChatClient:
         elif self._basic:
             headers["Authorization"] = f"Basic {self._basic}"
         request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        with self._lock:
+            self.sent += 1
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 raw = response.read()

@@ -99,6 +99,7 @@ def test_a_malformed_reply_or_a_failed_request_is_a_rejected_round_not_a_crash(c
     logged = state(tmp_path / "out")["rounds"]
     assert logged[0]["reasons"] == {"malformed reply": 1}
     assert logged[1]["failed"].startswith("HTTP 500 from the endpoint") and "(after 2 attempts)" in logged[1]["failed"]
+    assert state(tmp_path / "out")["requests"] == 5  # the failed round's retry counts
     assert logged[2]["reasons"] == {"unreadable": 2}
     assert lines[0].startswith("round 1 · translation · asked 1 · malformed reply: no JSON array or JSON lines")
     rejected = jsonl(tmp_path / "out" / "rejected.jsonl")
@@ -207,7 +208,8 @@ def test_an_endpoint_that_redirects_stops_the_run_and_the_key_stays(chat_server,
     chat_server.script = [307]  # a bare redirect: the client follows none, wherever it points
     with pytest.raises(AugmentError, match="HTTP 307"):
         run(data, tmp_path / "out", chat_server)
-    assert len(chat_server.requests) == 1 and state(tmp_path / "out")["requests"] == 0
+    assert len(chat_server.requests) == 1
+    assert state(tmp_path / "out")["rounds"] == [] and state(tmp_path / "out")["requests"] == 1
 
 
 def test_usage_errors_name_what_to_fix(chat_server, data, tmp_path):
