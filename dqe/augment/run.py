@@ -24,7 +24,7 @@ from dqe.augment.plan import Plan, category_shortfalls, make_plan, seeds_for
 from dqe.augment.prompt import Mistake, ReviewedOut, build_messages, most_common, prompt_hash
 from dqe.augment.replies import parse_reply
 from dqe.augment.review import for_review, read_marks, review_file
-from dqe.augment.screen import Reason, screen
+from dqe.augment.screen import Reason, Verdict, screen
 from dqe.augment.state import (
     CANDIDATES_FILE,
     GENERATED_FILE,
@@ -175,17 +175,22 @@ class _Loop:
         while True:
             short = self.short()
             if not short:
-                return self.result(rounds, accepted, short, "every category has the records it needs", 0)
+                return AugmentResult(
+                    rounds=rounds,
+                    accepted=accepted,
+                    short=short,
+                    stopped="every category has the records it needs",
+                    exit_code=0,
+                )
             spent = self.spent()
             if spent:
-                return self.result(rounds, accepted, short, spent, 1)
+                return AugmentResult(rounds=rounds, accepted=accepted, short=short, stopped=spent, exit_code=1)
             category = max(short, key=lambda c: short[c])
             kept = self.round(category, short[category], review)
             rounds += 1
             if self.state.pending_review:
-                return self.result(
-                    rounds, accepted, self.short(), f"round waiting for review in {self.state.pending_review}", 0
-                )
+                waiting = f"round waiting for review in {self.state.pending_review}"
+                return AugmentResult(rounds=rounds, accepted=accepted, short=self.short(), stopped=waiting, exit_code=0)
             accepted += kept
 
     def spent(self) -> str | None:
@@ -241,7 +246,7 @@ class _Loop:
         try:
             parsed = parse_reply(reply.content)
         except ValueError as exc:
-            self._mistake(Reason(MALFORMED.key, MALFORMED.label, MALFORMED.summary, str(exc)), 1)
+            self._mistake(Reason(MALFORMED.key, MALFORMED.label, MALFORMED.summary, str(exc)))
             log.reasons = {MALFORMED.label: 1}
             rejected = [
                 {ANNOTATION: {"reasons": [f"malformed reply: {exc}"], "reply": reply.content, GENERATED: provenance}}
@@ -250,24 +255,11 @@ class _Loop:
             self.echo(f"round {number} · {category} · asked {asked} · malformed reply: {exc}")
             return 0
         records = [self._prepared(r, category, provenance) for r in parsed.records]
-        verdicts = self._screen(records, category)
-        kept, rejected, reasons = [], [], {}
-        for record, verdict in zip(records, verdicts, strict=True):
-            why = verdict.reasons
-            if not why and len(kept) >= wanted:
-                why = [Reason("surplus", "surplus", "", f"more than the {wanted} records still wanted")]
-            if why:
-                rejected.append(_with_reasons(record, [f"{r.label}: {r.message}" for r in why]))
-                for r in why:
-                    reasons[r.label] = reasons.get(r.label, 0) + 1
-                    if r.key != "surplus":
-                        self._mistake(r, 1)
-            else:
-                kept.append(record)
+        kept, rejected, reasons = self._sort(records, self._screen(records, category), wanted)
         for problem in parsed.unreadable:
             rejected.append({ANNOTATION: {"reasons": [f"unreadable: {problem}"], GENERATED: provenance}})
             reasons["unreadable"] = reasons.get("unreadable", 0) + 1
-            self._mistake(Reason(MALFORMED.key, MALFORMED.label, MALFORMED.summary, problem), 1)
+            self._mistake(Reason(MALFORMED.key, MALFORMED.label, MALFORMED.summary, problem))
         log.received = len(parsed.records) + len(parsed.unreadable)
         log.accepted, log.rejected, log.reasons = len(kept), len(rejected), reasons
         if review and kept:
@@ -279,6 +271,28 @@ class _Loop:
         self._show(log, rejected)
         return len(kept)
 
+    def _sort(
+        self, records: list[dict[str, Any]], verdicts: list[Verdict], wanted: int
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int]]:
+        """The records kept (up to ``wanted``), those rejected with their reasons, and how many
+        each reason rejected; every reason but surplus counts as a mistake."""
+        kept: list[dict[str, Any]] = []
+        rejected: list[dict[str, Any]] = []
+        reasons: dict[str, int] = {}
+        for record, verdict in zip(records, verdicts, strict=True):
+            why = verdict.reasons
+            if not why and len(kept) >= wanted:
+                why = [Reason("surplus", "surplus", "", f"more than the {wanted} records still wanted")]
+            if not why:
+                kept.append(record)
+                continue
+            rejected.append(_with_reasons(record, [f"{r.label}: {r.message}" for r in why]))
+            for r in why:
+                reasons[r.label] = reasons.get(r.label, 0) + 1
+                if r.key != "surplus":
+                    self._mistake(r)
+        return kept, rejected, reasons
+
     def _prepared(self, record: dict[str, Any], category: str, provenance: dict[str, Any]) -> dict[str, Any]:
         """A generated record as it is checked and written: the data's category field when its
         records carry one, and the provenance (replacing any ``_dqe`` the model wrote)."""
@@ -288,7 +302,7 @@ class _Loop:
         record[ANNOTATION] = {GENERATED: provenance}
         return record
 
-    def _screen(self, records: list[dict[str, Any]], category: str) -> list[Any]:
+    def _screen(self, records: list[dict[str, Any]], category: str) -> list[Verdict]:
         if not records:
             return []
         candidates = self.out / CANDIDATES_FILE
@@ -306,11 +320,12 @@ class _Loop:
         finally:
             candidates.unlink(missing_ok=True)
 
-    def _mistake(self, reason: Reason, n: int) -> None:
+    def _mistake(self, reason: Reason) -> None:
+        """Count one record rejected for ``reason``: what the next prompts warn against."""
         mistake = self.state.mistakes.setdefault(
             reason.key, Mistake(key=reason.key, label=reason.label, summary=reason.summary, example=reason.message)
         )
-        mistake.count += n
+        mistake.count += 1
 
     def _show(self, log: RoundLog, rejected: list[dict[str, Any]]) -> None:
         where = f"waiting for review in {log.review}" if log.review else f"{log.accepted} accepted"
@@ -324,9 +339,6 @@ class _Loop:
         for record in rejected:
             shown = {k: v for k, v in record.items() if k != ANNOTATION} or record[ANNOTATION].get("reply", "")
             self.echo(f"    {_clip(json.dumps(shown, ensure_ascii=False))}: {'; '.join(record[ANNOTATION]['reasons'])}")
-
-    def result(self, rounds: int, accepted: int, short: dict[str, int], stopped: str, code: int) -> AugmentResult:
-        return AugmentResult(rounds=rounds, accepted=accepted, short=short, stopped=stopped, exit_code=code)
 
 
 def _clip(text: str, limit: int = 70) -> str:
