@@ -69,12 +69,15 @@ def load_state(out: Path) -> State | None:
     if not path.exists():
         return None
     try:
-        return State.model_validate_json(path.read_bytes())
+        state = State.model_validate_json(path.read_bytes())
     except (OSError, ValidationError, ValueError) as exc:
         raise InputError(
             f"{path}: not a state file dqe augment can continue from ({str(exc).splitlines()[0]}); "
             "move it away to start afresh"
         ) from None
+    if state.version != STATE_VERSION:
+        raise InputError(f"{path}: written by another version of dqe augment (state version {state.version})")
+    return state
 
 
 def accepted_counts(out: Path) -> Counter[str]:

@@ -249,3 +249,13 @@ def test_a_record_the_duplicate_rule_kept_over_a_data_record_is_still_a_copy(cha
     assert [r["_dqe"]["reasons"] for r in jsonl(tmp_path / "out" / "rejected.jsonl")] == [
         [f"DQ402 near-duplicate: near-duplicate of {data}:1"]
     ]
+
+
+def test_a_state_file_it_cannot_continue_from_stops_the_run_naming_it(chat_server, data, tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "state.json").write_text('{"targets": "translation"}')
+    with pytest.raises(
+        InputError, match=r"out/state.json: not a state file dqe augment can continue from \(1 validation error"
+    ):
+        run(data, tmp_path / "out", chat_server)
+    assert chat_server.requests == []
