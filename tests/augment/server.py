@@ -21,6 +21,7 @@ class ScriptedServer:
         self.requests: list[dict] = []
         self.headers: list[dict[str, str]] = []
         self.usage = True  # report token usage in replies
+        self.redirect: str | None = None  # answer every request with HTTP 307 to this address
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
@@ -47,6 +48,8 @@ class ScriptedServer:
                     server.requests.append(body)
                     server.headers.append(dict(self.headers))
                     reply = server.script.pop(0) if server.script else 500
+                if server.redirect is not None:
+                    return self._send(307, b"", {"Location": server.redirect})
                 if isinstance(reply, int):
                     return self._send(reply, b'{"error": {"message": "scripted failure"}}')
                 if callable(reply):
@@ -63,10 +66,12 @@ class ScriptedServer:
                     answer["usage"] = {"prompt_tokens": 300, "completion_tokens": 200, "total_tokens": 500}
                 self._send(200, json.dumps(answer).encode())
 
-            def _send(self, status: int, data: bytes) -> None:
+            def _send(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(data)
 

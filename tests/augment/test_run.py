@@ -11,7 +11,7 @@ import pytest
 import dqe
 from dqe.augment.run import AugmentError, AugmentResult, augment
 from dqe.errors import ConfigError, InputError
-from tests.augment.server import COPY, EMPTY, GOOD, OFF_CATEGORY, REFUSAL, reply
+from tests.augment.server import COPY, EMPTY, GOOD, OFF_CATEGORY, REFUSAL, ScriptedServer, reply
 
 
 def run(data: Path, out: Path, server, lines: list[str] | None = None, **kw) -> AugmentResult:
@@ -203,13 +203,32 @@ def test_the_key_goes_to_the_endpoint_and_is_never_shown_or_forwarded(chat_serve
     assert "sk-very-secret" not in written and "pa55" not in written and "alice" not in written
 
 
-def test_an_endpoint_that_redirects_stops_the_run_and_the_key_stays(chat_server, data, tmp_path, monkeypatch):
+def test_an_endpoint_that_redirects_stops_the_run_and_the_key_goes_nowhere_else(
+    chat_server, data, tmp_path, monkeypatch
+):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
-    chat_server.script = [307]  # a bare redirect: the client follows none, wherever it points
-    with pytest.raises(AugmentError, match="HTTP 307"):
-        run(data, tmp_path / "out", chat_server)
-    assert len(chat_server.requests) == 1
+    elsewhere = ScriptedServer()
+    elsewhere.thread.start()
+    chat_server.redirect = f"{elsewhere.base_url}/chat/completions"
+    try:
+        with pytest.raises(AugmentError, match=f"the endpoint redirected to {elsewhere.base_url}/chat/completions"):
+            run(data, tmp_path / "out", chat_server)
+    finally:
+        elsewhere.httpd.shutdown()
+        elsewhere.httpd.server_close()
+    assert elsewhere.requests == [] and len(chat_server.requests) == 1
     assert state(tmp_path / "out")["rounds"] == [] and state(tmp_path / "out")["requests"] == 1
+
+
+def test_tokens_are_estimated_where_the_endpoint_reports_no_usage(chat_server, data, tmp_path):
+    chat_server.usage = False
+    chat_server.script = [reply(GOOD[0])]
+    run(data, tmp_path / "out", chat_server, count=1)
+    logged = state(tmp_path / "out")["rounds"][0]
+    assert (
+        logged["prompt_tokens"] == len(chat_server.prompt(0) + chat_server.requests[0]["messages"][0]["content"]) // 4
+    )
+    assert logged["completion_tokens"] == len(reply(GOOD[0])) // 4
 
 
 def test_usage_errors_name_what_to_fix(chat_server, data, tmp_path):
