@@ -62,6 +62,7 @@ from dqe.features.similarity import (
 from dqe.hookspecs import hookimpl, hookspec
 from dqe.io.formats.base import Normalized, RecordFormat, text_field
 from dqe.io.reader import FileInfo, Reader
+from dqe.llm.client import CallFailed, ChatClient, EndpointUnavailable, Reply, unfenced, without_credentials
 from dqe.records import Record, Turn, batch_schema
 from dqe.report.model import Report
 from dqe.report.renderer import Renderer
@@ -165,4 +166,10 @@ __all__ = [
     "fit_lists",
     "FileInfo",
     "Reader",
+    "ChatClient",
+    "Reply",
+    "CallFailed",
+    "EndpointUnavailable",
+    "unfenced",
+    "without_credentials",
 ]

@@ -12,6 +12,7 @@ import sys
 import click
 
 from dqe import __version__
+from dqe.cli.augment import augment
 from dqe.cli.data import check, convert, diff, filter_
 from dqe.cli.info import plugins, rule, rules
 from dqe.cli.model import eval_, train
@@ -27,6 +28,7 @@ def main() -> None:
     dqe filter data.jsonl --passed ok.jsonl --rejected bad.jsonl
     dqe train --model PATH --data ok.jsonl --template alpaca --out runs/exp1
     dqe eval runs/exp1                        loss, ROUGE, rules on answers: base vs tuned
+    dqe augment data.jsonl --out gen --base-url URL --model NAME   grow the missing categories
     dqe rules / dqe rule DQ101 / dqe plugins
     """
     from dqe.report.terminal import TerminalStream
@@ -39,5 +41,5 @@ def main() -> None:
             setattr(sys, name, TerminalStream(stream))
 
 
-for _command in (check, diff, filter_, rules, rule, plugins, convert, train, eval_):
+for _command in (check, diff, filter_, rules, rule, plugins, convert, train, eval_, augment):
     main.add_command(_command)

@@ -147,7 +147,7 @@ _READING = [
         help="Map field names, LLaMA-Factory style: prompt=question,response=answer (keys: prompt, query, response, system, history, messages, tools, category, domain, language).",
     ),
 ]
-_RULES = [
+_SELECTION = [
     click.option(
         "--select",
         multiple=True,
@@ -156,6 +156,9 @@ _RULES = [
     ),
     click.option("--extend-select", multiple=True, metavar="CODES", help="Add rules to the selection."),
     click.option("--ignore", multiple=True, metavar="CODES", help="Leave these rules out."),
+]
+_RULES = [
+    *_SELECTION,
     click.option(
         "--tokenizer",
         metavar="SPEC",
@@ -197,6 +200,12 @@ def reading_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by the commands that run the engine."""
     return _apply(fn, [config_option, *_RULES, *_READING, plugin_option])
+
+
+def selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options of the commands that run the rules with the default encoding (dqe augment, whose
+    --model names the endpoint's model)."""
+    return _apply(fn, [config_option, *_SELECTION, *_READING, plugin_option])
 
 
 def against_option(fn: Callable[..., Any]) -> Callable[..., Any]:

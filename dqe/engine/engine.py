@@ -313,6 +313,7 @@ class Engine:
             "deselected": deselected,
             # records left out only by selection (--balance, --max-records) passed every check
             "pass_rate": round((passed + deselected) / records, 6) if records else None,
+            "generated": reader.generated,  # written by dqe augment (their _dqe.generated says how)
         }
         result.gate = evaluate_gate(self.gate_metrics, dataset)
         return result

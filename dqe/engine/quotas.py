@@ -1,4 +1,5 @@
-"""Quotas and best-first ranking, shared by the selection rules (balance, max-records).
+"""Quotas and best-first ranking, shared by the selection rules (balance, max-records), and the
+shortfalls of categories below their share, which `dqe augment` grows.
 
 "Best" is the engine's ``quality`` column (the mean score of the record rules), ties broken
 by the order records were read in, so that a selection is the same on every run.
@@ -81,3 +82,11 @@ def vertical_quota(vertical: int, general: int, max_share: float, limit: int | N
     if limit is not None:
         allowed = min(allowed, math.floor(max_share * limit + _EPSILON))
     return max(0, min(vertical, allowed))
+
+
+def shortfalls(counts: Mapping[str, int], target: Mapping[str, float], size: int) -> dict[str, int]:
+    """How many records each category lacks to hold its ``target`` share of a selection of
+    ``size`` records (the balanced one, whose quotas sum to it): what ``dqe augment`` grows.
+    Categories the data lacks entirely count too; the biggest shortfall comes first."""
+    short = {c: math.ceil(share * size - _EPSILON) - counts.get(c, 0) for c, share in target.items() if share > 0}
+    return dict(sorted(((c, n) for c, n in short.items() if n > 0), key=lambda cn: (-cn[1], cn[0])))

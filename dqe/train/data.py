@@ -20,7 +20,7 @@ from dqe.errors import RecordError
 from dqe.io.files import file_sha256
 from dqe.io.reader import Reader, record_id
 from dqe.io.writers import ObjectWriter, OutputSet
-from dqe.records import Record, Source, Turn
+from dqe.records import Record, Source
 from dqe.train.runfolder import write_json
 
 SPLITS = ("train", "val", "test")
@@ -61,21 +61,10 @@ def read_examples(data: Path, loaded: LoadedConfig, registry: Registry) -> list[
             examples.append(Example(index, "", source, None, f"invalid: {item.error or 'no record format'}"))
             continue
         try:
-            n = layout.normalize(item.obj)
+            record = layout.record(item.obj, Source(file=reader.files[file].path, line=item.line))
         except RecordError as exc:
             examples.append(Example(index, record_id(item.obj), source, None, f"invalid: {exc}"))
             continue
-        record = Record(
-            system=n.system,
-            turns=[Turn(role=r, content=c) for r, c in zip(n.roles, n.contents, strict=True)],  # type: ignore[arg-type]
-            tools=n.tools,
-            category=n.category,
-            domain=n.domain,
-            language=n.language,
-            format=layout.name,
-            source=Source(file=reader.files[file].path, line=item.line),
-            original=item.obj,
-        )
         examples.append(Example(index, record_id(item.obj), source, record))
     return examples
 
