@@ -191,6 +191,14 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
             "Can you list bakeries in Lisbon founded by women?",
             "While I cannot provide a complete list of every such bakery, here are a few: Manteigaria and Aloma.",
         ),
+        # what the assistant cannot do itself, then the help it can give (AlpacaEval zephyr, unseen)
+        (
+            "Help me get a job in the government in which I'll have major bargaining power",
+            "I'm sorry but I'm not able to help you directly get a job in the government. However, here are some "
+            "general tips that might help you in your job search:\n\n1. Research the agencies that are hiring and "
+            "read their job postings closely.\n2. Build skills the posts ask for, such as budgeting or policy "
+            "analysis.\n3. Network with people who already work there, and ask how they negotiated their offers.",
+        ),
         # a question about the assistant itself, answered
         (
             "Can you draw pictures?",
@@ -482,6 +490,12 @@ def test_a_user_pack_extends_the_structure_and_bad_packs_name_their_key(tmp_path
         ),
         # what the user sent, which "we" (a service) cannot see
         ("你能看到我发的图片吗？", "我们无法看到您上传的图片，请用文字描述一下。", "refusal"),
+        # a refusal that offers other help, and none for the request
+        (
+            "Help me get a job in the government.",
+            "I'm sorry, but I'm not able to help with that. However, I can help you with other questions.",
+            "refusal",
+        ),
     ],
 )
 def test_reworded_refusals_and_deferrals_fail(question, answer, label):

@@ -134,6 +134,12 @@ def test_one_exchange(question, answer, message):
             '1. "Tin tức công nghệ mới nhất hôm nay"\n2. "Các bài viết về khoa học máy tính"\n3. "Cập nhật tin tức '
             'công nghệ thông tin"',
         ),
+        # a language the user is learning, named (AlpacaEval zephyr, unseen)
+        record(
+            "I'm an English speaker trying to learn Japanese kanji using mnemonics. Can you create a mnemonic for "
+            "the kanji meaning wish?",
+            "(深夜12時に願いを作るとき、心が時計のように鳴り、願いを忘れないように心に持つことができます。)",
+        ),
         # "in English" named for what is asked about (AlignBench, unseen)
         record(
             "“行船跑马三分险”是一句中文谚语，意思是指做任何事都有一定的风险。英语中和这句谚语是同义谚语的有什么？",
