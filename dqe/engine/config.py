@@ -61,6 +61,9 @@ class Config(BaseModel):
     # template, system prompt, learn-all-turns and seq-len are used; relative to the config
     model: str | None = None
     train_config: str | None = None
+    # a score file of dqe score (relative to the config): the answer's perplexity with and without
+    # its question and IFD per record, read by DQ107, the report and selection by IFD
+    scores: str | None = None
     disable_plugins: list[str] = Field(default_factory=list)
     rule_packs: list[str] = Field(default_factory=list)  # folders or files, relative to the config
     gate: dict[str, Threshold] = Field(default_factory=dict)
@@ -78,6 +81,8 @@ class Config(BaseModel):
     # and vertical domains to their quotas; keep at most max-records records, the best first.
     balance: bool = False
     max_records: int | None = Field(None, ge=1)
+    # what "best" means when selecting: the quality score, or the IFD of the scores (below 1, highest first)
+    rank_by: Literal["quality", "ifd"] = "quality"
     # Where the records are checked: here (worker processes), or on a Ray cluster (the [ray] extra,
     # docs/ray.md) at ray-address ("auto": the cluster this machine belongs to; none: a local one).
     engine: Literal["local", "ray"] = "local"
@@ -91,9 +96,12 @@ class Config(BaseModel):
     def digest(self) -> str:
         """sha256 of the effective configuration, for gate and run manifests. Where the check
         runs (``engine``, ``ray-address``) changes nothing it decides, so it is left out; the
-        trainer's encoding (``model``, ``train-config``) is in it only when set, so that a manifest
-        written before those keys existed still matches the configuration it was checked with."""
-        unset = {key for key in ("model", "train_config") if getattr(self, key) is None}
+        trainer's encoding (``model``, ``train-config``), ``scores`` and ``rank-by`` are in it only when
+        set, so that a manifest written before those keys existed still matches the configuration
+        it was checked with."""
+        unset = {key for key in ("model", "train_config", "scores") if getattr(self, key) is None}
+        if self.rank_by == "quality":
+            unset.add("rank_by")
         settings = self.model_dump(mode="json", by_alias=True, exclude={"engine", "ray_address", *unset})
         data = orjson.dumps(settings, option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(data).hexdigest()

@@ -192,7 +192,10 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
             "While I cannot provide a complete list of every such bakery, here are a few: Manteigaria and Aloma.",
         ),
         # a question about the assistant itself, answered
-        ("Can you draw pictures?", "No. As an AI assistant I can only write text, but I can describe a picture in detail."),
+        (
+            "Can you draw pictures?",
+            "No. As an AI assistant I can only write text, but I can describe a picture in detail.",
+        ),
         ("What are you thinking of right now?", "As a program I don't have the ability to think between messages."),
         # a caveat that the question leaves out a figure, then the answer without it
         (
