@@ -18,7 +18,18 @@ from dqe.cli import main
 from tests.support import ROOT
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-NEEDS_MORE = ("dqe train", "dqe eval", "dqe score", "--scores", "JDG001", "ECHO001", "--disable-plugin echo", "--engine ray", "|", ">>")
+NEEDS_MORE = (
+    "dqe train",
+    "dqe eval",
+    "dqe score",
+    "--scores",
+    "JDG001",
+    "ECHO001",
+    "--disable-plugin echo",
+    "--engine ray",
+    "|",
+    ">>",
+)
 DATA_NAMES = ("data.jsonl", "data.json", "train.jsonl", "old.jsonl", "new.jsonl", "eval.jsonl")
 
 
