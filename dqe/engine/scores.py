@@ -96,20 +96,22 @@ class ScoreFile:
                 f"and this check names {settings.model}, other weights: score again with it"
             )
 
-    def lookup(self, batch: pl.DataFrame, sources: Callable[[list[int], list[int]], list[str]]) -> pl.DataFrame:
-        """The scores of ``batch``'s records, in its order; a ConfigError naming the file and the
-        first record it has no line for (``sources`` names records as ``path:line``)."""
-        found = batch.select("_id", "_file", "_line").join(
-            self.table, left_on="_id", right_on="id", how="left", maintain_order="left"
-        )
-        missing = found.filter(pl.col("source").is_null())
+    def lookup(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """The scores of ``batch``'s records, in its order, and whether the file holds each
+        (``found``: ``refuse_missing`` names the first it does not, once the run knows its files)."""
+        found = batch.select("_id").join(self.table, left_on="_id", right_on="id", how="left", maintain_order="left")
+        return found.select("tokens", "ppl", "ppl_alone", "ifd", "error", found=pl.col("source").is_not_null())
+
+    def refuse_missing(self, table: pl.DataFrame, sources: Callable[[list[int], list[int]], list[str]]) -> None:
+        """A ConfigError naming the file and the first record of ``table`` (``_idx``, ``_file``,
+        ``_line``, ``_id`` and ``found``) it holds no line for; ``sources`` names it ``path:line``."""
+        missing = table.filter(~pl.col("found")).sort("_idx").head(1)
         if missing.height:
-            where = sources(missing["_file"].head(1).to_list(), missing["_line"].head(1).to_list())[0]
+            where = sources(missing["_file"].to_list(), missing["_line"].to_list())[0]
             raise ConfigError(
                 f"{self.path}: no score for the record at {where} (id {missing['_id'][0]}): "
                 "the scores were made for other data; score this data with dqe score"
             )
-        return found.select("tokens", "ppl", "ppl_alone", "ifd", "error")
 
 
 def read_scores(path: Path) -> ScoreFile:

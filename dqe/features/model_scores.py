@@ -2,7 +2,8 @@
 its question and without it, and IFD, their ratio, read from the file ``dqe score`` wrote.
 
 The file is matched to the data by each record's content id (``_id``), so no record is scored
-by another's numbers; a record the file does not hold stops the check, naming both. The
+by another's numbers; a record the file does not hold stops the check (exit 2), naming both,
+once the record rules are done (worker processes do not know the files' paths). The
 summary keeps histograms of IFD and perplexity for the report: aggregates, the same size on
 any data set.
 """
@@ -23,8 +24,8 @@ IFD_EDGES = np.round(np.arange(0, 2.0001, 0.05), 2)  # IFD above 2 goes into the
 class ModelScores(Feature):
     name = "model-scores"
     summary = "the answer's perplexity with and without its question, and IFD, from dqe score (--scores)"
-    columns = ("score_tokens", "score_ppl", "score_ppl_alone", "score_ifd", "score_error")
-    keep = ("score_ppl", "score_ifd", "score_error")
+    columns = ("score_tokens", "score_ppl", "score_ppl_alone", "score_ifd", "score_error", "score_found")
+    keep = ("score_ppl", "score_ifd", "score_error", "score_found")
     labels = {"ifd": "score_ifd"}
 
     def __init__(self, context):
@@ -35,11 +36,12 @@ class ModelScores(Feature):
             )
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
-        found = self.context.scores.lookup(batch, self.context.sources)
-        return found.select(pl.all().name.prefix("score_"))
+        return self.context.scores.lookup(batch).select(pl.all().name.prefix("score_"))
 
     def summarize(self, table: pl.DataFrame) -> dict[str, Any]:
         scores = self.context.scores
+        # here, in the process that read the files (not a worker), so the record is named by path
+        scores.refuse_missing(table.rename({"score_found": "found"}), self.context.sources)
         scored = table.filter(pl.col("score_ifd").is_not_null())
         ifd = scored["score_ifd"].to_numpy()
         ppl = scored["score_ppl"].to_numpy()

@@ -29,15 +29,20 @@ def data(write_jsonl):
 def test_a_check_reads_the_scores_of_its_records_whatever_their_order_and_ignores_others(tmp_path, data):
     extra = {"instruction": "Another record.", "output": "Scored elsewhere."}
     write_scores(tmp_path / "scores.jsonl", [RECORDS[1], extra, RECORDS[0]], [1.2, 0.5, 0.8])
-    result = CliRunner().invoke(main, ["check", str(data), "--scores", "scores.jsonl", "--format", "jsonl"])
+    args = ["check", str(data), "--scores", "scores.jsonl", "--select", "DQ001", "--format", "jsonl"]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.output.splitlines()]
     assert [r["labels"]["ifd"] for r in records] == [0.8, 1.2]
 
 
-def test_data_the_scores_do_not_hold_is_refused_naming_the_file_and_the_record(tmp_path, data):
+# a worker process does not know the files' paths: the record is named once the main process has it
+@pytest.mark.parametrize("workers", ["1", pytest.param("2", marks=pytest.mark.slow)])
+def test_data_the_scores_do_not_hold_is_refused_naming_the_file_and_the_record(tmp_path, data, workers):
     write_scores(tmp_path / "scores.jsonl", RECORDS[:1], [0.8])
-    result = CliRunner().invoke(main, ["check", str(data), "--scores", "scores.jsonl"])
+    (tmp_path / "dqe.toml").write_text("batch-size = 1\n")
+    args = ["check", str(data), "--scores", "scores.jsonl", "--select", "DQ001", "--workers", workers]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 2
     assert f"scores.jsonl: no score for the record at {data}:2 (id " in result.output
     assert "the scores were made for other data" in result.output
@@ -88,7 +93,7 @@ def test_a_check_reading_scores_imports_no_torch(tmp_path, data):
     write_scores(tmp_path / "scores.jsonl", RECORDS, [0.8, 1.2])
     script = (
         "import sys\nfrom click.testing import CliRunner\nfrom dqe.cli import main\n"
-        f"result = CliRunner().invoke(main, ['check', {str(data)!r}, '--scores', 'scores.jsonl', '--html', 'r.html'])\n"
+        f"result = CliRunner().invoke(main, ['check', {str(data)!r}, '--scores', 'scores.jsonl', '--select', 'DQ001', '--html', 'r.html'])\n"
         "assert result.exit_code == 0, result.output\n"
         "print(sorted(m for m in ('torch', 'transformers', 'peft') if m in sys.modules) or 'none')\n"
     )
