@@ -40,7 +40,7 @@ class ScoreResult:
     path: Path
     records: int  # every input record, one line each
     scored: int  # records with scores (from the cache or the model)
-    cached: int  # of them, from the cache
+    cached: int  # of them, from the cache (a record repeated in the data is scored once, not counted cached)
     tokens: int  # tokens through the model (both passes, the cache's not counted)
     seconds: float  # in forward passes
     ifd: list[float]  # of the records scored, in input order
@@ -94,24 +94,22 @@ def score(
     dtype = pick_dtype("auto", torch_device)
     precision = "bf16" if "bfloat16" in str(dtype) else "fp32"
     sha = model_sha256(settings.model)
-    sums: dict[int, tuple[float, float]] = {}
-    keys: dict[int, str] = {}
-    for index, pair in pairs.items():
-        if isinstance(pair, Pair):
-            keys[index] = _key(sha, precision, pair)
-            hit = diskcache.load("scores", keys[index])
-            if hit is not None:
-                sums[index] = tuple(orjson.loads(hit))
-    todo = [i for i in keys if i not in sums]
-    cached = len(sums)
+    keys = {i: _key(sha, precision, p) for i, p in pairs.items() if isinstance(p, Pair)}
+    sums: dict[str, tuple[float, float]] = {}  # by cache key: a record repeated in the data is scored once
+    for key in set(keys.values()):
+        hit = diskcache.load("scores", key)
+        if hit is not None:
+            sums[key] = tuple(orjson.loads(hit))
+    cached = sum(key in sums for key in keys.values())
+    todo = {key: i for i, key in keys.items() if key not in sums}  # one record for each key
     tokens, seconds = 0, 0.0
     if todo:
         console.print(
-            f"scoring {len(todo):,} records with {settings.model} ({torch_device.type}, {precision})"
+            f"scoring {len(keys) - cached:,} records with {settings.model} ({torch_device.type}, {precision})"
             + (f"; {cached:,} from the cache" if cached else "")
         )
         model = _load_model(settings, torch_device, dtype)
-        items = [part for i in todo for part in (pairs[i].given, pairs[i].alone)]  # type: ignore[union-attr]
+        items = [part for i in todo.values() for part in (pairs[i].given, pairs[i].alone)]  # type: ignore[union-attr]
         heard = _progress(console, len(items))
         clock = time.perf_counter()
         losses = summed_losses(
@@ -119,9 +117,9 @@ def score(
         )
         seconds = time.perf_counter() - clock
         tokens = sum(len(e) for e in items)
-        for n, i in enumerate(todo):
-            sums[i] = (float(losses[2 * n]), float(losses[2 * n + 1]))
-            diskcache.store("scores", keys[i], orjson.dumps(sums[i]))
+        for n, key in enumerate(todo):
+            sums[key] = (float(losses[2 * n]), float(losses[2 * n + 1]))
+            diskcache.store("scores", key, orjson.dumps(sums[key]))
 
     lines, ifd = [], []
     for e in examples:
@@ -130,7 +128,7 @@ def score(
         if not isinstance(pair, Pair):
             line["error"] = pair
         else:
-            given, alone = (s / pair.tokens for s in sums[e.index])
+            given, alone = (s / pair.tokens for s in sums[keys[e.index]])
             line.update(tokens=pair.tokens, ppl=float(np.exp(given)), ppl_alone=float(np.exp(alone)))
             line["ifd"] = float(np.exp(given - alone))
             ifd.append(line["ifd"])
@@ -138,7 +136,7 @@ def score(
     header = ScoreHeader(model_sha256=sha, precision=precision, encoding=settings)
     with OutputSet() as files:
         files.open(out).write(score_lines(header, lines))
-    return ScoreResult(out, len(examples), len(sums), cached, tokens, seconds, ifd)
+    return ScoreResult(out, len(examples), len(keys), cached, tokens, seconds, ifd)
 
 
 def _progress(console: Console, total: int) -> Callable[[int, int], None]:

@@ -88,3 +88,24 @@ def test_it_refuses_to_write_over_its_input(data, tiny_model):
     result = CliRunner().invoke(main, ["score", str(data), "--model", str(tiny_model), "-o", str(data)])
     assert result.exit_code == 2
     assert "is an input" in result.output
+
+
+def test_a_record_repeated_in_the_data_is_scored_once_and_gets_a_line_each(
+    tmp_path, rasbt, tiny_model, torch_extra, monkeypatch
+):
+    monkeypatch.setenv("DQE_CACHE_DIR", str(tmp_path / "cache"))
+    record = {"instruction": rasbt[0]["instruction"], "output": rasbt[0]["output"]}
+    data = tmp_path / "twice.jsonl"
+    data.write_text((json.dumps(record) + "\n") * 2)
+    import dqe.score.run
+
+    scored = []
+    real = dqe.score.run.summed_losses
+    monkeypatch.setattr(
+        dqe.score.run, "summed_losses", lambda model, items, **kw: scored.append(len(items)) or real(model, items, **kw)
+    )
+    result = score(data, tiny_model)
+    assert result.exit_code == 0, result.output
+    assert scored == [2]  # one record, with and without its question
+    _, rows = lines()
+    assert len(rows) == 2 and rows[0]["ifd"] == rows[1]["ifd"]
