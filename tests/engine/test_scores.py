@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from click.testing import CliRunner
@@ -87,15 +85,3 @@ def test_ranking_by_ifd_needs_scores(data):
     )
     assert result.exit_code == 2
     assert "'rank-by' = ifd ranks records by the scores of dqe score: give them with --scores FILE" in result.output
-
-
-def test_a_check_reading_scores_imports_no_torch(tmp_path, data):
-    write_scores(tmp_path / "scores.jsonl", RECORDS, [0.8, 1.2])
-    script = (
-        "import sys\nfrom click.testing import CliRunner\nfrom dqe.cli import main\n"
-        f"result = CliRunner().invoke(main, ['check', {str(data)!r}, '--scores', 'scores.jsonl', '--select', 'DQ001', '--html', 'r.html'])\n"
-        "assert result.exit_code == 0, result.output\n"
-        "print(sorted(m for m in ('torch', 'transformers', 'peft') if m in sys.modules) or 'none')\n"
-    )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path)
-    assert out.stdout.strip() == "none"
