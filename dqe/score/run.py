@@ -105,7 +105,7 @@ def score(
     tokens, seconds = 0, 0.0
     if todo:
         console.print(
-            f"scoring {len(keys) - cached:,} records with {settings.model} ({torch_device.type}, {precision})"
+            f"scoring {len(keys) - cached:,} record(s) with {settings.model} ({torch_device.type}, {precision})"
             + (f"; {cached:,} from the cache" if cached else "")
         )
         model = _load_model(settings, torch_device, dtype)
