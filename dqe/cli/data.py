@@ -177,6 +177,14 @@ def diff(before: Path, after: Path, fmt: str, limit: int) -> None:
     help="Keep the N best records by quality, within the balance quotas and after deduplication (DQ431).",
 )
 @click.option(
+    "--by",
+    "rank_by",
+    type=click.Choice(("quality", "ifd")),
+    default=None,
+    help="What --max-records and --balance keep the best by: quality (the default), or ifd: the model's IFD "
+    "below 1, highest first (needs --scores).",
+)
+@click.option(
     "--annotate",
     is_flag=True,
     help="Add each record's labels (category, domain, languages per turn, chain of thought, tokens) "
@@ -197,6 +205,7 @@ def filter_(
     rejected: Path,
     balance: bool | None,
     max_records: int | None,
+    rank_by: str | None,
     annotate: bool,
     progress: bool | None,
     engine: str | None,
@@ -211,7 +220,13 @@ def filter_(
         from dqe.report.render.common import gate_sentence
         from dqe.report.render.text import summary_line
 
-    overrides = {**overrides_of(kw), "balance": balance, "max_records": max_records, "engine": engine}
+    overrides = {
+        **overrides_of(kw),
+        "balance": balance,
+        "max_records": max_records,
+        "rank_by": rank_by,
+        "engine": engine,
+    }
     with progress_bar(progress) as heard, stdout_to_stderr():  # plugins print to stderr
         result = run_filter(
             list(paths),

@@ -14,7 +14,7 @@ from dqe.cli.options import exit_with, fail, handle_errors, plugin_option, split
 from dqe.errors import GateRefused, TrainingInterrupted
 
 
-def _require_train_extra(command: str) -> None:
+def require_train_extra(command: str) -> None:
     """Exit 2 with the install command when torch, transformers or peft is missing."""
     missing = [name for name in ("torch", "transformers", "peft") if importlib.util.find_spec(name) is None]
     if missing:
@@ -91,7 +91,7 @@ def train(
     dqe train --config train.toml --resume runs/exp1
     dqe train --config train.toml --nproc 2
     """
-    _require_train_extra("train")
+    require_train_extra("train")
     from dqe.train.config import load_train_config, read_train_table
     from dqe.train.distributed import world_from_env
     from dqe.train.run import resume_config
@@ -247,7 +247,7 @@ def eval_(
     dqe eval runs/exp1 --choices mmlu.jsonl
     dqe eval runs/all --against runs/passed
     """
-    _require_train_extra("eval")
+    require_train_extra("eval")
     from dqe.eval.render import render_eval_html, render_eval_text
     from dqe.eval.report import EvalSettings
     from dqe.eval.run import evaluate

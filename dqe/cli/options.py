@@ -179,6 +179,12 @@ _RULES = [
         help="Check with the encoding of this train.toml: its model, template, system prompt and seq-len.",
     ),
     click.option(
+        "--scores",
+        type=click.Path(path_type=Path),
+        metavar="FILE",
+        help="The model's scores of the records (dqe score): DQ107, their histograms in the report, --by ifd.",
+    ),
+    click.option(
         "--workers",
         type=click.IntRange(min=0),
         help="Worker processes (0, the default: one per core for inputs over 64 MB whose rules cost more than reading; 1: none).",
@@ -245,6 +251,7 @@ def overrides_of(kw: dict[str, Any]) -> dict[str, Any]:
         "model": _here(kw.pop("model", None)),
         "train_config": _here(kw.pop("train_config", None)),
         "ledger": _here(kw.pop("ledger", None)),
+        "scores": _here(kw.pop("scores", None)),
         "input_format": kw.pop("input_format"),
         "columns": pairs(kw.pop("columns"), "--columns"),
         "workers": kw.pop("workers", None),

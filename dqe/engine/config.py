@@ -85,6 +85,9 @@ class Config(BaseModel):
     # a dqe train run folder whose ledger DQ108 reads (dqe check --ledger): the records it fitted
     # worst for their length and those it got worse on; relative to the config
     ledger: str | None = None
+    # a score file of dqe score (relative to the config): the answer's perplexity with and without
+    # its question and IFD per record, read by DQ107, the report and selection by IFD
+    scores: str | None = None
     disable_plugins: list[str] = Field(default_factory=list)
     rule_packs: list[str] = Field(default_factory=list)  # folders or files, relative to the config
     gate: dict[str, Threshold] = Field(default_factory=dict)
@@ -102,6 +105,8 @@ class Config(BaseModel):
     # and vertical domains to their quotas; keep at most max-records records, the best first.
     balance: bool = False
     max_records: int | None = Field(None, ge=1)
+    # what "best" means when selecting: the quality score, or the IFD of the scores (below 1, highest first)
+    rank_by: Literal["quality", "ifd"] = "quality"
     # Where the records are checked: here (worker processes), or on a Ray cluster (the [ray] extra,
     # docs/ray.md) at ray-address ("auto": the cluster this machine belongs to; none: a local one).
     engine: Literal["local", "ray"] = "local"
@@ -116,10 +121,12 @@ class Config(BaseModel):
     def digest(self) -> str:
         """sha256 of the effective configuration, for gate and run manifests. Where the check
         runs (``engine``, ``ray-address``) and where ``dqe augment`` asks (``augment``) change nothing
-        it decides, so they are left out; the trainer's encoding (``model``, ``train-config``) and a
-        run's ``ledger`` are in it only when set, so that a manifest written before those keys
-        existed still matches the configuration it was checked with."""
-        unset = {key for key in ("model", "train_config", "ledger") if getattr(self, key) is None}
+        it decides, so they are left out; the trainer's encoding (``model``, ``train-config``), a
+        run's ``ledger``, ``scores`` and ``rank-by`` are in it only when set, so that a manifest
+        written before those keys existed still matches the configuration it was checked with."""
+        unset = {key for key in ("model", "train_config", "ledger", "scores") if getattr(self, key) is None}
+        if self.rank_by == "quality":
+            unset.add("rank_by")
         settings = self.model_dump(mode="json", by_alias=True, exclude={"engine", "ray_address", "augment", *unset})
         data = orjson.dumps(settings, option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(data).hexdigest()

@@ -62,7 +62,7 @@ def test_over_quota_keeps_the_best_of_each_group_and_ties_in_reading_order():
         {
             "_idx": [0, 1, 2, 3, 4, 5],
             "group": ["a", "a", "a", "b", "b", "a"],
-            "quality": [0.5, 0.9, 0.5, 0.1, 0.2, 0.7],
+            "merit": [0.5, 0.9, 0.5, 0.1, 0.2, 0.7],
         }
     )
     over = over_quota(table, "group", {"a": 2, "b": 5})

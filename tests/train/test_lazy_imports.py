@@ -1,5 +1,5 @@
-"""``dqe --help``, ``dqe check``, ``dqe train --help`` and ``dqe eval --help`` never import torch
-(or transformers)."""
+"""``dqe --help``, ``dqe check`` (reading a score file too), ``dqe train --help``, ``dqe eval --help``
+and ``dqe score --help`` never import torch (or transformers)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ SCRIPT = """
 import sys
 from click.testing import CliRunner
 from dqe.cli import main
-for args in (["--help"], ["train", "--help"], ["eval", "--help"], ["check", sys.argv[1]], ["rules"]):
+reading_scores = ["check", sys.argv[1], "--scores", sys.argv[2], "--html", "report.html"]
+for args in (["--help"], ["train", "--help"], ["eval", "--help"], ["score", "--help"], ["check", sys.argv[1]], reading_scores, ["rules"]):
     result = CliRunner().invoke(main, args)
     assert result.exit_code in (0, 1), (args, result.output)
 heavy = sorted(m for m in ("torch", "transformers", "peft") if m in sys.modules)
@@ -20,10 +21,14 @@ print(",".join(heavy) or "none")
 
 
 def test_check_and_help_do_not_import_torch(tmp_path):
+    from tests.support import write_scores
+
+    record = {"instruction": "Say hi.", "input": "", "output": "Hi."}
     data = tmp_path / "d.jsonl"
-    data.write_text(json.dumps({"instruction": "Say hi.", "input": "", "output": "Hi."}) + "\n")
+    data.write_text(json.dumps(record) + "\n")
+    scores = write_scores(tmp_path / "scores.jsonl", [record], [0.8])  # a check reading dqe score's file
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(data)],
+        [sys.executable, "-c", SCRIPT, str(data), str(scores)],
         capture_output=True,
         text=True,
         check=True,
