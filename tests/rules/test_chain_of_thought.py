@@ -310,6 +310,11 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
             "160余人,每年定期出版各类研究报告200多种,长期服务的客户包括国内外700多家银行。",
             "问题1：为银行业提供信息和咨询服务的公司。问题2：160余人。",
         ),
+        # a calculation game to set up, not a calculation asked (MOSS role-play, unseen)
+        (
+            "我想尝试一下数学计算游戏，请给我一个难度适中的版本，并在1分钟内设定一个最大得分目标。",
+            "好的，您需要在1分钟内尽可能多地解答我提供的题目，每答对一题得1分，最大得分目标为50分。第一题：8+6=",
+        ),
         # ... the process asked for, numbered inline: "1. …,2. …,3. …"
         (
             "一个猎人带着一只狗,一个男人带着两个小男孩,只有一条船,一次最多运两个。怎样才能把人和狗安全运到对岸？写出过程。",
