@@ -62,7 +62,9 @@ def main() -> None:
             label for batch in Reader(path, plugins.formats) for label in feature.compute(batch.frame)["category_pred"]
         ]
     strict = [label in MAPPING[c] for label, c in zip(labels, classes, strict=True)]
-    loose = [s or (c == "open qa" and label == "closed-qa") for s, label, c in zip(strict, labels, classes, strict=True)]
+    loose = [
+        s or (c == "open qa" and label == "closed-qa") for s, label, c in zip(strict, labels, classes, strict=True)
+    ]
     answered = [bool(r["std_answer"].strip()) for r in records]
     named = [label != UNCERTAIN_CATEGORY for label in labels]
     n = len(records)
