@@ -72,6 +72,8 @@ def main() -> None:
     def share(hits: list[bool], where: list[bool] | None = None) -> str:
         where = where or [True] * n
         inside = [h for h, w in zip(hits, where, strict=True) if w]
+        if not inside:
+            return "no record"
         return f"{sum(inside) / len(inside):.1%} of {len(inside)}"
 
     print(f"strict: {share(strict)}; loose (closed-qa as open qa): {share(loose)}")
