@@ -14,6 +14,11 @@ On a CPU it runs the same code on a tiny Llama, so that the script itself is tes
     python benchmarks/bench_train.py                                 # GPU: 1B, TRL, 8B memory
     python benchmarks/bench_train.py --preset tiny --steps 4         # CPU smoke run
     python benchmarks/bench_train.py --no-trl --memory-preset none   # dqe only
+    python benchmarks/bench_train.py --preset tiny --method lora p-tuning prompt-tuning --no-trl
+                                                                     # time per step of each method
+
+P-tuning and prompt tuning train without packing (their virtual tokens come once per sequence),
+so their tokens/s count the records' tokens of padded batches; seconds per step compare them.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ CORPUS_FILES = (
     "llamafactory_alpaca_zh_demo.json",
     "gsm8k_train_alpaca.json",
 )
-ROW = "{:<6} {:<14} {:>5} {:>11} {:>10} {:>6}  {}"
+ROW = "{:<6} {:<14} {:<14} {:>5} {:>11} {:>10} {:>10} {:>6}  {}"
 # Dense bf16 peak of the accelerators this is meant for, in FLOP/s.
 PEAK_BF16 = {"H100 PCIe": 756e12, "H100": 989.4e12, "H200": 989.4e12, "A100": 312e12}
 
@@ -158,6 +163,14 @@ def lora_settings() -> dict[str, Any]:
     }
 
 
+def method_settings(method: str) -> dict[str, Any]:
+    """LoRA r 16 as above; P-tuning and prompt tuning with peft's defaults as dqe sets them (20
+    virtual tokens; P-tuning's MLP encoder as wide as the model)."""
+    if method == "lora":
+        return lora_settings()
+    return {"method": method, "optim.lr": 2e-4, "optim.warmup_steps": 1}
+
+
 def run_dqe(
     shape: str,
     items: list,
@@ -168,12 +181,13 @@ def run_dqe(
     micro: int,
     accum: int,
     steps: int,
+    method: str = "lora",
 ) -> dict:
     """dqe's Trainer (the loop ``dqe train`` runs) on a fresh model; tokens/s after warm-up."""
     import torch
 
     from dqe.train.config import load_train_config
-    from dqe.train.model import add_lora
+    from dqe.train.model import add_adapter
     from dqe.train.trainer import Hooks, Trainer
 
     device, dtype, attention = setup(args)
@@ -191,13 +205,13 @@ def run_dqe(
                 "log.every": 10**9,
                 "log.tensorboard": False,
                 "checkpoint.every": 10**9,
-                **lora_settings(),
+                **method_settings(method),
             },
         )
-        model = add_lora(fresh_model(shape, tokenizer, device, dtype, attention), config)
+        model = add_adapter(fresh_model(shape, tokenizer, device, dtype, attention), config)
         flops, n, n_lora = flops_per_token(model, seq_len)
-        marks: list[tuple[float, int]] = []
-        hooks = Hooks(on_step=lambda s: marks.append((time.perf_counter(), s.tokens)))
+        marks: list[tuple[float, int, float]] = []
+        hooks = Hooks(on_step=lambda s: marks.append((time.perf_counter(), s.tokens, time.process_time())))
         trainer = Trainer(
             config,
             model,
@@ -205,7 +219,7 @@ def run_dqe(
             [],
             device=device,
             dtype=dtype,
-            packing=True,
+            packing=args.packing and not config.virtual_tokens,
             pad_id=tokenizer.pad_token_id,
             run_dir=Path(tmp),
             hooks=hooks,
@@ -221,10 +235,11 @@ def run_dqe(
                 "result": "out of memory",
                 "peak_memory": peak_memory(device),
             }
-        (t0, k0), (t1, k1) = marks[args.warmup - 1], marks[-1]
+        (t0, k0, c0), (t1, k1, c1) = marks[args.warmup - 1], marks[-1]
         tokens_per_s = (k1 - k0) / (t1 - t0)
         out = {
             "runner": "dqe",
+            "method": method,
             "shape": shape,
             "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
             "attention": attention,
@@ -232,8 +247,13 @@ def run_dqe(
             "tokens_per_step": (k1 - k0) / max(1, len(marks) - args.warmup),
             "steps_timed": len(marks) - args.warmup,
             "tokens_per_s": round(tokens_per_s, 1),
+            "seconds_per_step": round((t1 - t0) / max(1, len(marks) - args.warmup), 4),
+            # CPU time: what a quiet machine's wall clock shows for one thread, on a shared one
+            "cpu_seconds_per_step": round((c1 - c0) / max(1, len(marks) - args.warmup), 4),
+            "packing": trainer.packing,
             "params": n,
             "lora_params": n_lora,
+            "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
             "flops_per_token": flops,
             "peak_memory": peak_memory(device),
             "final_loss": trainer.state.last_loss,
@@ -380,6 +400,19 @@ def main() -> None:
         choices=("none", "tiny", "llama-3.2-1b", "llama-3.1-8b"),
     )
     p.add_argument("--memory-seq-len", type=int, default=4096 if cuda else 512)
+    p.add_argument(
+        "--method",
+        nargs="+",
+        default=["lora"],
+        choices=("lora", "p-tuning", "prompt-tuning"),
+        help="training methods to time, one after the other (TRL is compared with LoRA)",
+    )
+    p.add_argument(
+        "--packing",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="pack LoRA's sequences (prompt methods never pack); --no-packing times every method on the same batches",
+    )
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args()
     if args.warmup < 1 or args.steps < 1:
@@ -403,13 +436,14 @@ def main() -> None:
 
     shape = dict(seq_len=args.seq_len, micro=args.micro_batch_size, accum=args.grad_accum, steps=args.steps)
     fits = [i for i in items if len(i) <= args.seq_len]
-    results = [run_dqe(args.preset, fits, tokenizer, args, **shape)]
-    print(json.dumps(results[-1]))
-    if args.trl:
+    results = [run_dqe(args.preset, fits, tokenizer, args, **shape, method=m) for m in args.method]
+    for r in results:
+        print(json.dumps(r))
+    if args.trl and "lora" in args.method:
         results.append(run_trl(args.preset, fits, tokenizer, args, **shape))
         print(json.dumps(results[-1]))
         if "tokens_per_s" in results[-1]:
-            ratio = results[0]["tokens_per_s"] / results[-1]["tokens_per_s"]
+            ratio = results[args.method.index("lora")]["tokens_per_s"] / results[-1]["tokens_per_s"]
             print(f"dqe / trl tokens/s: {ratio:.2f}x (goal: >= 1.3x, with no more peak memory)")
     if args.memory_preset != "none":
         memory = run_dqe(
@@ -425,14 +459,16 @@ def main() -> None:
         results.append({**memory, "check": "memory"})
         print(json.dumps(results[-1]))
     print()
-    print(ROW.format("runner", "shape", "seq", "tokens/step", "tokens/s", "MFU", "peak memory"))
+    print(ROW.format("runner", "method", "shape", "seq", "tokens/step", "tokens/s", "CPU s/step", "MFU", "peak memory"))
     for r in results:
+        method = r.get("method", "lora")
         if "tokens_per_s" not in r:
-            print(ROW.format(r["runner"], r["shape"], r["seq_len"], "", r["result"], "", r["peak_memory"]))
+            print(ROW.format(r["runner"], method, r["shape"], r["seq_len"], "", r["result"], "", "", r["peak_memory"]))
             continue
         mfu = f"{r['mfu']:.1%}" if r.get("mfu") is not None else "n/a"
         step, speed = f"{r['tokens_per_step']:,.0f}", f"{r['tokens_per_s']:,.0f}"
-        print(ROW.format(r["runner"], r["shape"], r["seq_len"], step, speed, mfu, r["peak_memory"]))
+        per_step = f"{r['cpu_seconds_per_step']:.3f}" if "cpu_seconds_per_step" in r else ""
+        print(ROW.format(r["runner"], method, r["shape"], r["seq_len"], step, speed, per_step, mfu, r["peak_memory"]))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -117,8 +117,17 @@ _LAZY = {
     "numbers_differ": "dqe.features.similarity",
     "shingled": "dqe.features.similarity",
     "without": "dqe.features.similarity",
+    "read_ledger": "dqe.engine.ledger",
+    "fit_lists": "dqe.engine.ledger",
     "FileInfo": "dqe.io.reader",
     "Reader": "dqe.io.reader",
+    # the OpenAI-compatible chat client (the judge plugin's and dqe augment's)
+    "ChatClient": "dqe.llm.client",
+    "Reply": "dqe.llm.client",
+    "CallFailed": "dqe.llm.client",
+    "EndpointUnavailable": "dqe.llm.client",
+    "unfenced": "dqe.llm.client",
+    "without_credentials": "dqe.llm.client",
 }
 
 __all__ = ["__version__", *_LAZY]

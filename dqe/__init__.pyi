@@ -17,6 +17,7 @@ from dqe.engine.classifier import (
 from dqe.engine.context import Context, loaded_dir
 from dqe.engine.feature import Feature, new_feature
 from dqe.engine.gate import wilson
+from dqe.engine.ledger import fit_lists, read_ledger
 from dqe.engine.patterns import (
     check_regex,
     marker_pattern,
@@ -61,6 +62,7 @@ from dqe.features.similarity import (
 from dqe.hookspecs import hookimpl, hookspec
 from dqe.io.formats.base import Normalized, RecordFormat, text_field
 from dqe.io.reader import FileInfo, Reader
+from dqe.llm.client import CallFailed, ChatClient, EndpointUnavailable, Reply, unfenced, without_credentials
 from dqe.records import Record, Turn, batch_schema
 from dqe.report.model import Report
 from dqe.report.renderer import Renderer
@@ -160,6 +162,14 @@ __all__ = [
     "numbers_differ",
     "shingled",
     "without",
+    "read_ledger",
+    "fit_lists",
     "FileInfo",
     "Reader",
+    "ChatClient",
+    "Reply",
+    "CallFailed",
+    "EndpointUnavailable",
+    "unfenced",
+    "without_credentials",
 ]

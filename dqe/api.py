@@ -23,7 +23,7 @@ from dqe.errors import ConfigError, InputError, RecordError
 from dqe.io.formats.base import Layout
 from dqe.io.inputs import Inputs, expand, input_paths, refuse_overwriting, resolve_inputs
 from dqe.io.writers import ObjectWriter, OutputSet
-from dqe.records import Record, Source, Turn
+from dqe.records import Source
 from dqe.report.manifest import manifest_path, write_manifest
 from dqe.report.model import Report, build_report
 from dqe.report.outputs import OutputCounts, write_outputs
@@ -179,15 +179,7 @@ def convert(
                 writer.write(obj)
                 continue
             try:
-                n = layout.normalize(item.obj)
-                record = Record(
-                    system=n.system,
-                    turns=[Turn(role=r, content=c) for r, c in zip(n.roles, n.contents, strict=True)],  # type: ignore[arg-type]
-                    tools=n.tools,
-                    format=layout.name,
-                    source=Source(file=reader.files[file].path, line=item.line),
-                    original=obj,
-                )
+                record = layout.record(item.obj, Source(file=reader.files[file].path, line=item.line), obj)
                 converted = target.denormalize(record)
             except RecordError as exc:
                 skipped.append(f"{where}: {exc}")

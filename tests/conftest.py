@@ -4,9 +4,12 @@ not fixtures live in tests/support.py)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
+
+from tests.augment.server import ScriptedServer
 
 # Property tests try a few generated examples in the default run, each test's @example cases
 # always; the slow CI step tries many (`--hypothesis-profile thorough`). A test that sets its
@@ -27,6 +30,16 @@ def write_jsonl(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def chat_server() -> Iterator[ScriptedServer]:
+    """A chat-completions server on 127.0.0.1 that answers from a script (tests/augment/server.py)."""
+    server = ScriptedServer()
+    server.thread.start()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
 
 
 @pytest.fixture(autouse=True)

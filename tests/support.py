@@ -47,3 +47,28 @@ def failures(source, code: str, **config) -> dict[int, str]:
 
     report = dqe.check(source, select=[code], complete=True, **config)
     return {f.record: f.message for f in report.findings if f.code == code}
+
+
+def write_scores(path: Path, records: list[dict], ifds: list[float | None], **encoding) -> Path:
+    """A score file as ``dqe score`` writes it, for ``records`` with these IFDs (None: not
+    scored), made without a model: perplexity 10 with the question, 10 / IFD without."""
+    from dqe.engine.encoding import EncodingSettings
+    from dqe.engine.scores import ScoreHeader, score_lines
+    from dqe.io.reader import record_id
+
+    header = ScoreHeader(
+        model_sha256="0" * 64,
+        precision="fp32",
+        encoding=EncodingSettings(model=encoding.pop("model", "tiny"), **encoding),
+    )
+    rows = [
+        {"id": record_id(r), "source": f"data.jsonl:{n + 1}"}
+        | (
+            {"tokens": 5, "ppl": 10.0, "ppl_alone": 10.0 / ifd, "ifd": ifd}
+            if ifd is not None
+            else {"error": "seq-len 2048 cuts the whole answer away"}
+        )
+        for n, (r, ifd) in enumerate(zip(records, ifds, strict=True))
+    ]
+    path.write_bytes(score_lines(header, rows))
+    return path

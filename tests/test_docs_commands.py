@@ -1,7 +1,7 @@
 """Every `dqe` command the README and docs/ show still runs as written: each is run on the demo
 data (the file names it uses stand for its records), and must exit 0 or 1 (a gate verdict), never
 2 (an option that no longer exists, a value it no longer takes). Commands that need what a test
-cannot have here are named and left out: a model (train, eval), a judge endpoint, the guide's
+cannot have here are named and left out: a model (train, eval, score and the score file it makes, a run's --ledger), an endpoint (the judge, augment), the guide's
 example plugin (installed by test_plugin_guide), a Ray cluster (tests/ray runs `--engine ray`), and
 shell pipes."""
 
@@ -18,7 +18,20 @@ from dqe.cli import main
 from tests.support import ROOT
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-NEEDS_MORE = ("dqe train", "dqe eval", "JDG001", "ECHO001", "--disable-plugin echo", "--engine ray", "|", ">>")
+NEEDS_MORE = (
+    "dqe train",
+    "dqe eval",
+    "--ledger",
+    "dqe augment",
+    "dqe score",
+    "--scores",
+    "JDG001",
+    "ECHO001",
+    "--disable-plugin echo",
+    "--engine ray",
+    "|",
+    ">>",
+)
 DATA_NAMES = ("data.jsonl", "data.json", "train.jsonl", "old.jsonl", "new.jsonl", "eval.jsonl")
 
 

@@ -12,9 +12,11 @@ import sys
 import click
 
 from dqe import __version__
+from dqe.cli.augment import augment
 from dqe.cli.data import check, convert, diff, filter_
 from dqe.cli.info import plugins, rule, rules
 from dqe.cli.model import eval_, train
+from dqe.cli.score import score
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -27,6 +29,8 @@ def main() -> None:
     dqe filter data.jsonl --passed ok.jsonl --rejected bad.jsonl
     dqe train --model PATH --data ok.jsonl --template alpaca --out runs/exp1
     dqe eval runs/exp1                        loss, ROUGE, rules on answers: base vs tuned
+    dqe augment data.jsonl --out gen --base-url URL --model NAME   grow the missing categories
+    dqe score data.jsonl --model PATH -o scores.jsonl   perplexity with/without the question, IFD
     dqe rules / dqe rule DQ101 / dqe plugins
     """
     from dqe.report.terminal import TerminalStream
@@ -39,5 +43,5 @@ def main() -> None:
             setattr(sys, name, TerminalStream(stream))
 
 
-for _command in (check, diff, filter_, rules, rule, plugins, convert, train, eval_):
+for _command in (check, diff, filter_, rules, rule, plugins, convert, train, eval_, score, augment):
     main.add_command(_command)

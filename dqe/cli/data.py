@@ -15,6 +15,7 @@ from dqe.cli.options import (
     engine_options,
     exit_with,
     handle_errors,
+    ledger_option,
     overrides_of,
     progress_bar,
     reading_options,
@@ -71,6 +72,7 @@ engine_option = click.option(
     help="A progress bar on stderr: by default only when stderr is a terminal; --progress shows it anyway.",
 )
 @against_option
+@ledger_option
 @engine_option
 @engine_options
 @handle_errors
@@ -175,6 +177,14 @@ def diff(before: Path, after: Path, fmt: str, limit: int) -> None:
     help="Keep the N best records by quality, within the balance quotas and after deduplication (DQ431).",
 )
 @click.option(
+    "--by",
+    "rank_by",
+    type=click.Choice(("quality", "ifd")),
+    default=None,
+    help="What --max-records and --balance keep the best by: quality (the default), or ifd: the model's IFD "
+    "below 1, highest first (needs --scores).",
+)
+@click.option(
     "--annotate",
     is_flag=True,
     help="Add each record's labels (category, domain, languages per turn, chain of thought, tokens) "
@@ -195,6 +205,7 @@ def filter_(
     rejected: Path,
     balance: bool | None,
     max_records: int | None,
+    rank_by: str | None,
     annotate: bool,
     progress: bool | None,
     engine: str | None,
@@ -209,7 +220,13 @@ def filter_(
         from dqe.report.render.common import gate_sentence
         from dqe.report.render.text import summary_line
 
-    overrides = {**overrides_of(kw), "balance": balance, "max_records": max_records, "engine": engine}
+    overrides = {
+        **overrides_of(kw),
+        "balance": balance,
+        "max_records": max_records,
+        "rank_by": rank_by,
+        "engine": engine,
+    }
     with progress_bar(progress) as heard, stdout_to_stderr():  # plugins print to stderr
         result = run_filter(
             list(paths),

@@ -14,7 +14,7 @@ from dqe.cli.options import exit_with, fail, handle_errors, plugin_option, split
 from dqe.errors import GateRefused, TrainingInterrupted
 
 
-def _require_train_extra(command: str) -> None:
+def require_train_extra(command: str) -> None:
     """Exit 2 with the install command when torch, transformers or peft is missing."""
     missing = [name for name in ("torch", "transformers", "peft") if importlib.util.find_spec(name) is None]
     if missing:
@@ -50,8 +50,19 @@ def _require_train_extra(command: str) -> None:
 @click.option("--seq-len", type=int, help="Tokens per sequence.")
 @click.option("--micro-batch-size", type=int, help="Sequences per forward pass.")
 @click.option("--grad-accum", type=int, help="Forward passes per optimizer step.")
+@click.option(
+    "--method",
+    type=click.Choice(("lora", "qlora", "p-tuning", "prompt-tuning")),
+    help="What is trained: a LoRA adapter, on a 4-bit base (qlora), or virtual tokens (p-tuning, prompt-tuning).",
+)
 @click.option("--lora-r", type=int, help="LoRA rank.")
 @click.option("--seed", type=int)
+@click.option(
+    "--test-from",
+    type=click.Path(path_type=Path),
+    metavar="RUN",
+    help="Test on the test records of this run (split.test-from), to compare the two with dqe eval --against.",
+)
 @click.option("--merge/--no-merge", default=None, help="Also save the base model with the adapter merged in.")
 @click.option(
     "--nproc",
@@ -73,14 +84,14 @@ def _require_train_extra(command: str) -> None:
 def train(
     config_file: Path | None, resume: Path | None, force: bool, quiet: bool, nproc: int | None, **options: Any
 ) -> None:
-    """Fine-tune a LoRA adapter on the records that passed the gate, and only on them.
+    """Fine-tune an adapter (LoRA, QLoRA, P-tuning, prompt tuning) on the records that passed the gate, and only on them.
 
     \b
     dqe train --model PATH --data ok.jsonl --template alpaca --out runs/exp1
     dqe train --config train.toml --resume runs/exp1
     dqe train --config train.toml --nproc 2
     """
-    _require_train_extra("train")
+    require_train_extra("train")
     from dqe.train.config import load_train_config, read_train_table
     from dqe.train.distributed import world_from_env
     from dqe.train.run import resume_config
@@ -92,6 +103,7 @@ def train(
         "micro_batch_size": "batch.micro_batch_size",
         "grad_accum": "batch.grad_accum",
         "lora_r": "lora.r",
+        "test_from": "split.test_from",
     }
     overrides = {names.get(k, k): v for k, v in options.items() if v is not None}
     if resume is not None:
@@ -193,10 +205,26 @@ def train(
     type=click.Path(path_type=Path),
     help="dqe config to read the test records with and pick the rules from (default: the one the training data was filtered with).",
 )
+@click.option(
+    "--choices",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Multiple-choice questions (JSONL: question, choices, answer as index or letter, optional subject): "
+    "accuracy of base and tuned by each choice's log-likelihood.",
+)
+@click.option(
+    "--against",
+    "against",
+    type=click.Path(path_type=Path),
+    metavar="RUN_B",
+    help="Also evaluate this run (into RUN_B/eval) and compare the two tuned models on their shared test split "
+    "(comparison.json and comparison.html beside RUN_DIR's report); runs tested on other records are refused.",
+)
 @plugin_option
 @handle_errors
 def eval_(
     run_dir: Path,
+    against: Path | None,
     fmt: str,
     output: Path | None,
     out: Path | None,
@@ -216,8 +244,10 @@ def eval_(
     \b
     dqe eval runs/exp1
     dqe eval runs/exp1 --limit 50 --max-new-tokens 128 --format html -o eval.html
+    dqe eval runs/exp1 --choices mmlu.jsonl
+    dqe eval runs/all --against runs/passed
     """
-    _require_train_extra("eval")
+    require_train_extra("eval")
     from dqe.eval.render import render_eval_html, render_eval_text
     from dqe.eval.report import EvalSettings
     from dqe.eval.run import evaluate
@@ -227,16 +257,47 @@ def eval_(
         from dqe.report.render.html import require_dependencies
 
         require_dependencies()
+    written = {"-o/--output": output} if output is not None else None
+    if against is not None:
+        _compare(run_dir, against, settings, fmt, output, out, disable_plugins, quiet, written)
+        return
     with stdout_to_stderr():  # plugins print to stderr
-        written = {"-o/--output": output} if output is not None else None
         result = evaluate(run_dir, settings, out=out, disable_plugins=disable_plugins, echo=not quiet, written=written)
-    report = result.report
-    if fmt == "json":
-        text = report.model_dump_json(indent=2) + "\n"
-    elif fmt == "html":
-        text = render_eval_html(report)
-    else:
-        text = render_eval_text(report, color=output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-    write_outputs({output: text})
+    _emit(fmt, output, result.report, render_eval_html, render_eval_text)
     if output is not None:
         click.echo(f"report in {output}; generations and reports in {result.out}", err=True)
+
+
+def _emit(fmt: str, output: Path | None, report: Any, html: Any, text: Any) -> None:
+    """``report`` as ``fmt`` on stdout or in ``output``: JSON, ``html(report)``, or ``text(report, color=...)``."""
+    if fmt == "json":
+        shown = report.model_dump_json(indent=2) + "\n"
+    elif fmt == "html":
+        shown = html(report)
+    else:
+        shown = text(report, color=output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    write_outputs({output: shown})
+
+
+def _compare(
+    run_a: Path,
+    run_b: Path,
+    settings: Any,
+    fmt: str,
+    output: Path | None,
+    out: Path | None,
+    disable_plugins: tuple[str, ...],
+    quiet: bool,
+    written: dict[str, Path] | None,
+) -> None:
+    """``dqe eval RUN_A --against RUN_B``: both evaluated, the comparison printed or written."""
+    from dqe.eval.render import render_comparison_html, render_comparison_text
+    from dqe.eval.run import evaluate_against
+
+    with stdout_to_stderr():
+        result = evaluate_against(
+            run_a, run_b, settings, out=out, disable_plugins=disable_plugins, echo=not quiet, written=written
+        )
+    _emit(fmt, output, result.comparison, render_comparison_html, render_comparison_text)
+    if output is not None:
+        click.echo(f"comparison in {output}; reports in {result.out}", err=True)

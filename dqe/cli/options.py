@@ -147,7 +147,7 @@ _READING = [
         help="Map field names, LLaMA-Factory style: prompt=question,response=answer (keys: prompt, query, response, system, history, messages, tools, category, domain, language).",
     ),
 ]
-_RULES = [
+_SELECTION = [
     click.option(
         "--select",
         multiple=True,
@@ -156,6 +156,9 @@ _RULES = [
     ),
     click.option("--extend-select", multiple=True, metavar="CODES", help="Add rules to the selection."),
     click.option("--ignore", multiple=True, metavar="CODES", help="Leave these rules out."),
+]
+_RULES = [
+    *_SELECTION,
     click.option(
         "--tokenizer",
         metavar="SPEC",
@@ -174,6 +177,12 @@ _RULES = [
         type=click.Path(path_type=Path),
         metavar="TOML",
         help="Check with the encoding of this train.toml: its model, template, system prompt and seq-len.",
+    ),
+    click.option(
+        "--scores",
+        type=click.Path(path_type=Path),
+        metavar="FILE",
+        help="The model's scores of the records (dqe score): DQ107, their histograms in the report, --by ifd.",
     ),
     click.option(
         "--workers",
@@ -199,6 +208,12 @@ def engine_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return _apply(fn, [config_option, *_RULES, *_READING, plugin_option])
 
 
+def selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options of the commands that run the rules with the default encoding (dqe augment, whose
+    --model names the endpoint's model)."""
+    return _apply(fn, [config_option, *_SELECTION, *_READING, plugin_option])
+
+
 def against_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--against",
@@ -206,6 +221,15 @@ def against_option(fn: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Path(path_type=Path),
         metavar="PATH",
         help="Evaluation set (file or folder, repeatable): training records found in it, exactly or nearly, fail DQ403.",
+    )(fn)
+
+
+def ledger_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--ledger",
+        type=click.Path(path_type=Path),
+        metavar="RUN",
+        help="A dqe train run folder: DQ108 lists the records it fitted worst for their length and those it got worse on.",
     )(fn)
 
 
@@ -226,6 +250,8 @@ def overrides_of(kw: dict[str, Any]) -> dict[str, Any]:
         # a model folder named here is relative to here; a Hugging Face id stays as it is
         "model": _here(kw.pop("model", None)),
         "train_config": _here(kw.pop("train_config", None)),
+        "ledger": _here(kw.pop("ledger", None)),
+        "scores": _here(kw.pop("scores", None)),
         "input_format": kw.pop("input_format"),
         "columns": pairs(kw.pop("columns"), "--columns"),
         "workers": kw.pop("workers", None),

@@ -44,6 +44,27 @@ class Classifiers(BaseModel):
     domain: str = "lexicon"  # rules/domains/*.toml
 
 
+class AugmentSettings(BaseModel):
+    """``[augment]``: where ``dqe augment`` asks for records and what it may spend; its options
+    override these. The key is never a config value: only the name of the variable holding it."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=kebab_case, populate_by_name=True)
+
+    base_url: str | None = None  # an OpenAI-compatible API root, like http://localhost:8000/v1
+    model: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"  # the environment variable holding the key (none needed locally)
+    per_round: int = Field(20, ge=1, le=200)  # records asked for in one request
+    rounds: int = Field(10, ge=1)  # budgets, over every run into the same output folder
+    requests: int = Field(20, ge=1)  # HTTP requests, retries included
+    tokens: int | None = Field(None, ge=1)  # prompt plus completion tokens, as the endpoint reports them
+    seeds: int = Field(5, ge=0, le=50)  # seed examples shown in a prompt
+    mistakes: int = Field(5, ge=0, le=50)  # rejection reasons (and reviewer-rejected examples) shown
+    temperature: float = Field(0.8, ge=0, le=2)
+    timeout: float = Field(120.0, gt=0)  # seconds for one response
+    retries: int = Field(3, ge=0, le=10)
+    retry_delay: float = Field(1.0, ge=0)  # seconds before the first retry; doubles each time
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=kebab_case, populate_by_name=True)
 
@@ -61,6 +82,12 @@ class Config(BaseModel):
     # template, system prompt, learn-all-turns and seq-len are used; relative to the config
     model: str | None = None
     train_config: str | None = None
+    # a dqe train run folder whose ledger DQ108 reads (dqe check --ledger): the records it fitted
+    # worst for their length and those it got worse on; relative to the config
+    ledger: str | None = None
+    # a score file of dqe score (relative to the config): the answer's perplexity with and without
+    # its question and IFD per record, read by DQ107, the report and selection by IFD
+    scores: str | None = None
     disable_plugins: list[str] = Field(default_factory=list)
     rule_packs: list[str] = Field(default_factory=list)  # folders or files, relative to the config
     gate: dict[str, Threshold] = Field(default_factory=dict)
@@ -78,10 +105,13 @@ class Config(BaseModel):
     # and vertical domains to their quotas; keep at most max-records records, the best first.
     balance: bool = False
     max_records: int | None = Field(None, ge=1)
+    # what "best" means when selecting: the quality score, or the IFD of the scores (below 1, highest first)
+    rank_by: Literal["quality", "ifd"] = "quality"
     # Where the records are checked: here (worker processes), or on a Ray cluster (the [ray] extra,
     # docs/ray.md) at ray-address ("auto": the cluster this machine belongs to; none: a local one).
     engine: Literal["local", "ray"] = "local"
     ray_address: str | None = None
+    augment: AugmentSettings = Field(default_factory=AugmentSettings)  # dqe augment (docs/augment.md)
 
     @property
     def selecting(self) -> bool:
@@ -90,11 +120,14 @@ class Config(BaseModel):
 
     def digest(self) -> str:
         """sha256 of the effective configuration, for gate and run manifests. Where the check
-        runs (``engine``, ``ray-address``) changes nothing it decides, so it is left out; the
-        trainer's encoding (``model``, ``train-config``) is in it only when set, so that a manifest
+        runs (``engine``, ``ray-address``) and where ``dqe augment`` asks (``augment``) change nothing
+        it decides, so they are left out; the trainer's encoding (``model``, ``train-config``), a
+        run's ``ledger``, ``scores`` and ``rank-by`` are in it only when set, so that a manifest
         written before those keys existed still matches the configuration it was checked with."""
-        unset = {key for key in ("model", "train_config") if getattr(self, key) is None}
-        settings = self.model_dump(mode="json", by_alias=True, exclude={"engine", "ray_address", *unset})
+        unset = {key for key in ("model", "train_config", "ledger", "scores") if getattr(self, key) is None}
+        if self.rank_by == "quality":
+            unset.add("rank_by")
+        settings = self.model_dump(mode="json", by_alias=True, exclude={"engine", "ray_address", "augment", *unset})
         data = orjson.dumps(settings, option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(data).hexdigest()
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from dqe.engine.encoding import TrainerEncoding
+    from dqe.engine.scores import ScoreFile
     from dqe.engine.templates import Template
     from dqe.engine.tokenizers import Tokenizer
     from dqe.io.reader import FileInfo
@@ -73,6 +74,22 @@ class Context:
         if settings is None:
             return None
         return TrainerEncoding(settings, self.registry.templates, self.config.columns)
+
+    @cached_property
+    def scores(self) -> ScoreFile | None:
+        """The score file of ``dqe score`` (``scores``), None when none is given; refused when it
+        was made with another model or encoding than the check names. No torch is imported."""
+        from dqe.engine.encoding import encoding_settings
+        from dqe.engine.scores import read_scores
+
+        if self.config.scores is None:
+            return None
+        base = loaded_dir(self.loaded)
+        scores = read_scores(base / Path(self.config.scores).expanduser())
+        settings = encoding_settings(self.config, base)
+        if settings is not None:
+            scores.refuse_other_encoding(settings)
+        return scores
 
     @cached_property
     def tokenizer(self) -> Tokenizer:

@@ -24,10 +24,11 @@ from dqe.engine.context import Context
 from dqe.engine.feature import Feature
 from dqe.engine.gate import ENGINE_METRICS, GateResult, evaluate_gate, resolve_metrics
 from dqe.engine.plugins import Registry
+from dqe.engine.quotas import merit
 from dqe.engine.rule import DatasetResult, DatasetRule, RecordRule
 from dqe.engine.selection import select_rules
 from dqe.engine.workers import choose_workers, run_batches
-from dqe.errors import PluginError
+from dqe.errors import ConfigError, PluginError
 from dqe.guard import blame, describe
 from dqe.io.inputs import Inputs, resolve_inputs
 from dqe.io.reader import Batch, FileInfo, Reader
@@ -141,6 +142,8 @@ def _order_features(rules: list[ActiveRule], registry: Registry, context: Contex
             continue
         for name in active.rule.needs:
             visit(name, f"rule {active.code} (plugin '{active.plugin}')")
+    if context.config.scores is not None:  # read whatever the rules: the report shows them, selection ranks by them
+        visit("model-scores", "'scores'")
     return ordered
 
 
@@ -160,6 +163,10 @@ class Engine:
                 rule = sel.cls(sel.options, self.context)
             # a rule with nothing to check in this run (DQ103 without --model) says why in ``skipped``
             self.rules.append(ActiveRule(rule, sel.severity, plugin, skipped=getattr(rule, "skipped", None)))
+        if loaded.config.rank_by == "ifd" and loaded.config.scores is None:
+            raise ConfigError(
+                "'rank-by' = ifd ranks records by the scores of dqe score: give them with --scores FILE (or 'scores' in config)"
+            )
         self.features = _order_features(self.rules, registry, self.context)
         declared = [*ENGINE_METRICS, *(m for a in self.rules for m in a.rule.gate_metrics)]
         unselected = [m for cls in registry.rules.values() for m in cls.gate_metrics]
@@ -268,7 +275,8 @@ class Engine:
             progress(RunProgress("dataset rules", done))
         clock = time.perf_counter()
         table = table.with_columns(
-            rejected=pl.col("_idx").is_in(all_findings.filter(pl.col("severity") == "error")["_idx"].implode())
+            rejected=pl.col("_idx").is_in(all_findings.filter(pl.col("severity") == "error")["_idx"].implode()),
+            merit=merit(self.loaded.config.rank_by),
         )
         dataset: dict[str, Any] = {}
         if table.height:
@@ -289,7 +297,7 @@ class Engine:
         result = RunResult(
             files=reader.files,
             rules=self.rules,
-            table=table.drop("rejected"),
+            table=table.drop("rejected", "merit"),
             findings=all_findings,
             invalid=invalid,
             errors=errors,
@@ -313,6 +321,7 @@ class Engine:
             "deselected": deselected,
             # records left out only by selection (--balance, --max-records) passed every check
             "pass_rate": round((passed + deselected) / records, 6) if records else None,
+            "generated": reader.generated,  # written by dqe augment (their _dqe.generated says how)
         }
         result.gate = evaluate_gate(self.gate_metrics, dataset)
         return result

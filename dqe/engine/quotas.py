@@ -1,7 +1,9 @@
-"""Quotas and best-first ranking, shared by the selection rules (balance, max-records).
+"""Quotas and best-first ranking, shared by the selection rules (balance, max-records), and the
+shortfalls of categories below their share, which `dqe augment` grows.
 
-"Best" is the engine's ``quality`` column (the mean score of the record rules), ties broken
-by the order records were read in, so that a selection is the same on every run.
+"Best" is the engine's ``merit`` column, ties broken by the order records were read in, so
+that a selection is the same on every run: the record's quality (the mean score of the record
+rules), or with ``rank-by = "ifd"`` its IFD from ``dqe score``.
 """
 
 from __future__ import annotations
@@ -14,9 +16,20 @@ import polars as pl
 _EPSILON = 1e-9  # 3 * (1/3) * 7 must be 7, not 6.999999999999999 rounded down
 
 
+def merit(rank_by: str) -> pl.Expr:
+    """How much selection wants a record, higher first. ``quality``: its quality. ``ifd``, as
+    Cherry LLM and Superfiltering select: records whose IFD is below 1 by IFD, the highest first
+    (the question helps, and the answer is still hard to predict: it teaches the most); after
+    them, the rest (IFD at or above 1: the question does not help; or not scored), by quality."""
+    if rank_by == "ifd":
+        ifd = pl.col("score_ifd")
+        return pl.when(ifd < 1).then(ifd).otherwise(pl.col("quality") - 2)
+    return pl.col("quality")
+
+
 def best_first(table: pl.DataFrame) -> pl.DataFrame:
-    """``table`` sorted by quality, best first; ties in reading order."""
-    return table.sort(["quality", "_idx"], descending=[True, False])
+    """``table`` sorted by merit (quality, or IFD), best first; ties in reading order."""
+    return table.sort(["merit", "_idx"], descending=[True, False])
 
 
 def over_quota(table: pl.DataFrame, by: str, quotas: Mapping[str, int]) -> pl.DataFrame:
@@ -81,3 +94,11 @@ def vertical_quota(vertical: int, general: int, max_share: float, limit: int | N
     if limit is not None:
         allowed = min(allowed, math.floor(max_share * limit + _EPSILON))
     return max(0, min(vertical, allowed))
+
+
+def shortfalls(counts: Mapping[str, int], target: Mapping[str, float], size: int) -> dict[str, int]:
+    """How many records each category lacks to hold its ``target`` share of a selection of
+    ``size`` records (the balanced one, whose quotas sum to it): what ``dqe augment`` grows.
+    Categories the data lacks entirely count too; the biggest shortfall comes first."""
+    short = {c: math.ceil(share * size - _EPSILON) - counts.get(c, 0) for c, share in target.items() if share > 0}
+    return dict(sorted(((c, n) for c, n in short.items() if n > 0), key=lambda cn: (-cn[1], cn[0])))

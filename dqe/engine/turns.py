@@ -12,8 +12,9 @@ T = TypeVar("T", pl.Expr, pl.Series)
 # Chinese, Japanese or Korean character (those scripts put no spaces between words).
 WORD_UNIT = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[\p{L}\p{N}_']+"
 
-# Fenced code blocks (``` or ~~~, closed or running to the end) and inline code spans.
-_CODE = r"(?s)```.*?(?:```|\z)|~~~.*?(?:~~~|\z)|`[^`\n]{1,200}`"
+# Fenced code blocks (``` or ~~~, closed or running to the end) and inline code spans; a fence
+# in quotes is named, not opened ("通过“```”分隔的邮件内容": the text goes on).
+_CODE = r"(?s)[“\"'「]```[”\"'」]|```.*?(?:```|\z)|~~~.*?(?:~~~|\z)|`[^`\n]{1,200}`"
 
 
 def without_code(text: T) -> T:

@@ -1,6 +1,11 @@
 """Answers for the test prompts: batched, left-padded generation that stops where the
 template ends an answer.
 
+A prompt method's model (P-tuning, prompt tuning) generates from embeddings with its virtual
+tokens in front, through the base model: peft's own generate ignores position ids behind virtual
+tokens (a left-padded prompt would sit at other positions than in training) and, with
+transformers 5, drifts from its own forward once the cache holds a few tokens.
+
 An answer ends at the end-of-text token or at the template's end of turn (``<|im_end|>``,
 ``<|end|>``, or what the model's chat template closes an answer with), whichever comes first;
 one that reaches max-new-tokens first is marked ``length``, unfinished. Greedy by default;
@@ -16,6 +21,7 @@ import numpy as np
 import torch
 
 from dqe.eval.report import EvalSettings, Generated
+from dqe.train.loss import virtual_token_count, with_virtual_tokens
 
 
 def _single_token(tokenizer: Any, text: str) -> int | None:
@@ -82,6 +88,17 @@ class Generator:
             stopped = "end-of-turn"
         return Generated(text=text.strip(), stopped=stopped, tokens=len(ids))  # type: ignore[arg-type]
 
+    def _new_tokens(self, model: Any, ids: torch.Tensor, mask: torch.Tensor, config: Any) -> torch.Tensor:
+        """The tokens generated after each (left-padded) prompt. Virtual tokens go in front of the
+        padding, whose mask keeps the prompt's positions where training had them."""
+        tokenizer = self.tokenizer if config.stop_strings else None
+        if not virtual_token_count(model):
+            out = model.generate(input_ids=ids, attention_mask=mask, generation_config=config, tokenizer=tokenizer)
+            return out[:, ids.shape[1] :]
+        inputs = with_virtual_tokens(model, {"input_ids": ids, "attention_mask": mask})
+        # from embeddings alone, generate returns only the new tokens
+        return model.get_base_model().generate(**inputs, generation_config=config, tokenizer=tokenizer)
+
     @torch.no_grad()
     def generate(self, model: Any, prompts: Sequence[np.ndarray]) -> list[Generated]:
         """One answer per prompt (token ids), in the order given."""
@@ -100,12 +117,7 @@ class Generator:
             for r, row in enumerate(rows):  # left padding: every prompt ends where generation starts
                 ids[r, width - len(row) :] = torch.tensor(row, dtype=torch.long)
                 mask[r, width - len(row) :] = 1
-            generated = model.generate(
-                input_ids=ids.to(self.device),
-                attention_mask=mask.to(self.device),
-                generation_config=config,
-                tokenizer=self.tokenizer if config.stop_strings else None,
-            )
+            generated = self._new_tokens(model, ids.to(self.device), mask.to(self.device), config)
             for r, i in enumerate(chosen):
-                out[i] = self._finish(generated[r, width:].tolist())
+                out[i] = self._finish(generated[r].tolist())
         return [out[i] for i in range(len(prompts))]

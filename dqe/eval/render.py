@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from dqe.engine.ledger import FitLists
+from dqe.eval.compare import ComparedMetric, ComparedRule, Comparison
 from dqe.eval.report import MODELS, EvalReport, Metric, RuleShare
 from dqe.report.render.common import dataset_facts, number, percent
 from dqe.report.render.text import titled_table
@@ -36,16 +38,33 @@ def share_diff(value: float) -> str:
     return f"{value * 100:+.1f} pp"
 
 
-def metric_value(metric: Metric, value: float | None) -> str:
+def _is_share(metric: Metric) -> bool:
+    """Metrics that are shares of answers or questions, shown in percent."""
+    return metric.name == "unfinished" or metric.name.startswith("choices_")
+
+
+def metric_value(metric: Metric | ComparedMetric, value: float | None) -> str:
     if value is None:
         return "-"
-    return percent(value) if metric.name == "unfinished" else number(value)
+    return percent(value) if _is_share(metric) else number(value)
 
 
-def metric_diff(metric: Metric) -> str:
+def metric_diff(metric: Metric | ComparedMetric) -> str:
     if metric.diff is None:
         return "-"
-    return share_diff(metric.diff) if metric.name == "unfinished" else signed(metric.diff)
+    return share_diff(metric.diff) if _is_share(metric) else signed(metric.diff)
+
+
+def accuracy(value: float | None) -> str:
+    return "-" if value is None else percent(value)
+
+
+def accuracy_diff(scores: dict[str, dict[str, float | None]], norm: str) -> tuple[str, str]:
+    """tuned - base of one accuracy, in percentage points, and its trend."""
+    base, tuned = scores["base"][norm], scores["tuned"][norm]
+    if base is None or tuned is None:
+        return "-", ""
+    return share_diff(tuned - base), "" if abs(tuned - base) < 1e-12 else "better" if tuned > base else "worse"
 
 
 def _trend(improved: bool | None) -> str:
@@ -59,15 +78,15 @@ def _rule_trend(row: RuleShare) -> str:
 # -- terminal --------------------------------------------------------------------------------
 
 
+def _console(out: io.StringIO, color: bool, width: int) -> Console:
+    return Console(
+        file=out, width=width, force_terminal=color, color_system="standard" if color else None, highlight=False
+    )
+
+
 def render_eval_text(report: EvalReport, *, color: bool = False, width: int = 120) -> str:
     out = io.StringIO()
-    console = Console(
-        file=out,
-        width=width,
-        force_terminal=color,
-        color_system="standard" if color else None,
-        highlight=False,
-    )
+    console = _console(out, color, width)
     r, t = report.run, report.test
     console.print(Text(f"dqe eval {r.dir}", style="bold"))
     adapter = f"{escape(r.adapter)} ({escape(r.adapter_is)})" if r.adapter_is else escape(r.adapter)
@@ -96,6 +115,8 @@ def render_eval_text(report: EvalReport, *, color: bool = False, width: int = 12
         )
     console.print(metrics)
     console.print()
+    if report.choices is not None:
+        _choices_text(console, report, style)
     rules = titled_table(
         "Answers flagged by dqe's rules",
         {"rule": "left", "name": "left", "base": "right", "tuned": "right", "tuned - base": "right"},
@@ -119,10 +140,75 @@ def render_eval_text(report: EvalReport, *, color: bool = False, width: int = 12
                 style="yellow",
             )
         )
+    if report.fit is not None:
+        console.print()
+        print_fit(console, report.fit)
     console.print()
     for name, path in report.outputs.items():
         console.print(f"{name:<12} {escape(path)}")
     return out.getvalue()
+
+
+def choice_rows(report: EvalReport) -> list[tuple[str, int, dict[str, dict[str, float | None]]]]:
+    """(subject, questions, accuracies) per subject, then for all questions."""
+    c = report.choices
+    if c is None:
+        return []
+    return [(s.subject, s.questions, s.accuracy) for s in c.subjects] + [("all", c.evaluated, c.accuracy)]
+
+
+def _choices_text(console: Console, report: EvalReport, style: dict[str, str]) -> None:
+    """Multiple-choice accuracy per subject (all questions when the file names none)."""
+    c = report.choices
+    assert c is not None
+    console.print(
+        f"multiple choice: {c.evaluated:,} of {c.questions:,} questions of {escape(c.file)} scored "
+        "(acc: highest log-likelihood; acc_norm: per byte of the choice)",
+        style="dim",
+    )
+    table = titled_table(
+        "Multiple-choice accuracy",
+        {"subject": "left", "questions": "right"}
+        | {f"{m} {n}": "right" for n in ("acc", "acc_norm") for m in MODELS}
+        | {"tuned - base acc": "right", "tuned - base acc_norm": "right"},
+    )
+    for subject, questions, scores in choice_rows(report):
+        diffs = [accuracy_diff(scores, n) for n in ("acc", "acc_norm")]
+        table.add_row(
+            escape(subject),
+            f"{questions:,}",
+            *(accuracy(scores[m][n]) for n in ("acc", "acc_norm") for m in MODELS),
+            *(Text(text, style=style[trend]) for text, trend in diffs),
+        )
+    console.print(table)
+    if c.skipped:
+        console.print(Text(f"{len(c.skipped):,} questions left out (see the JSON report)", style="yellow"))
+    console.print()
+
+
+FIT_SHOWN = 10  # records of each list on the terminal (all of them are in the JSON report)
+
+
+def print_fit(console: Console, fit: FitLists) -> None:
+    """The training records the run fitted worst for their length, and those it got worse on."""
+    lists = (
+        ("Training records fitted worst for their length", fit.worst_for_length, "z"),
+        ("Training records the run got worse on", fit.got_worse, "rise"),
+    )
+    for title, misfits, key in lists:
+        if not misfits:
+            continue
+        table = titled_table(
+            title,
+            {"#": "right", "source": "left", "id": "left", "answer tokens": "right", "loss": "right", key: "right"},
+        )
+        for m in misfits[:FIT_SHOWN]:
+            value = f"{m.z:.1f}" if key == "z" else signed(m.loss - (m.loss_first_epoch or 0.0))
+            table.add_row(str(m.rank), escape(m.source), m.id, f"{m.supervised:,}", f"{m.loss:.3f}", value)
+        console.print(table)
+    fitted = f"{fit.records:,} training records with a loss in {escape(fit.ledger)}"
+    counts = f"{len(fit.worst_for_length)} fitted worst (z >= {fit.min_z:g} in their length bucket), {len(fit.got_worse)} got worse"
+    console.print(f"{fitted}: {counts}" + (f"; {fit.note}" if fit.note else ""), style="dim")
 
 
 # -- HTML ------------------------------------------------------------------------------------
@@ -158,6 +244,9 @@ def render_eval_html(report: EvalReport) -> str:
         models=MODELS,
         metric_value=metric_value,
         metric_diff=metric_diff,
+        accuracy=accuracy,
+        accuracy_diff=accuracy_diff,
+        choice_rows=choice_rows(report),
         trend=_trend,
         rule_trend=_rule_trend,
         rule_plot=_rule_plot(report),
@@ -170,4 +259,66 @@ def render_eval_html(report: EvalReport) -> str:
             m: {s: sum(getattr(e, m).stopped == s for e in report.examples) for s in ("eos", "end-of-turn", "length")}
             for m in MODELS
         },
+    )
+
+
+# -- two runs side by side (dqe eval RUN_A --against RUN_B) ------------------------------------
+
+
+def _compared_rule_trend(row: ComparedRule) -> str:
+    """Green where RUN_A's answers are flagged less often."""
+    return "" if abs(row.diff) < 1e-12 else "better" if row.diff < 0 else "worse"
+
+
+def render_comparison_text(c: Comparison, *, color: bool = False, width: int = 120) -> str:
+    out = io.StringIO()
+    console = _console(out, color, width)
+    console.print(Text(f"dqe eval {c.a.dir} --against {c.b.dir}", style="bold"))
+    console.print(f"A {escape(c.a.dir)} · B {escape(c.b.dir)} · {c.test_records:,} shared test records", style="dim")
+    console.print()
+    style = {"better": "green", "worse": "red", "": ""}
+    metrics = titled_table("Tuned models", {"metric": "left", "A": "right", "B": "right", "A - B": "right", "": "left"})
+    for m in c.metrics:
+        trend = _trend(m.a_better)
+        label = {"better": "A better", "worse": "B better", "": ""}[trend]
+        metrics.add_row(
+            m.name, metric_value(m, m.a), metric_value(m, m.b), Text(metric_diff(m), style=style[trend]), label
+        )
+    console.print(metrics)
+    console.print()
+    rules = titled_table(
+        "Answers flagged by dqe's rules", {"rule": "left", "name": "left", "A": "right", "B": "right", "A - B": "right"}
+    )
+    for r in c.rules:
+        trend = _compared_rule_trend(r)
+        rules.add_row(
+            r.code,
+            r.name,
+            f"{r.a:,} ({percent(r.a_share)})",
+            f"{r.b:,} ({percent(r.b_share)})",
+            Text(share_diff(r.diff), style=style[trend]),
+        )
+    console.print(rules)
+    console.print(
+        f"answers closer to the reference (ROUGE-L): A {c.closer.a:,}, B {c.closer.b:,}, tie {c.closer.same:,}"
+    )
+    console.print()
+    for name, path in c.outputs.items():
+        console.print(f"{name:<12} {escape(path)}")
+    return out.getvalue()
+
+
+def render_comparison_html(c: Comparison) -> str:
+    """One self-contained page: both runs' metrics and rule shares, with the differences."""
+    from dqe.report.render.html import environment, page_assets
+
+    env = environment()
+    env.filters["share_diff"] = share_diff
+    return env.get_template("compare.html.j2").render(
+        **page_assets(),
+        c=c,
+        metric_value=metric_value,
+        metric_diff=metric_diff,
+        trend=_trend,
+        rule_trend=_compared_rule_trend,
     )

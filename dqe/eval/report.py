@@ -15,7 +15,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, computed_field
 
 from dqe import __version__
+from dqe.engine.ledger import FitLists
 from dqe.eval.errors import ErrorAnalysis, Flag
+from dqe.eval.multiple_choice import ChoicesReport
 from dqe.eval.rouge import NAMES, rouge
 
 MODELS = ("base", "tuned")
@@ -41,6 +43,9 @@ class EvalSettings(BaseModel):
         description="a local sentence-transformers folder: mean cosine similarity to the reference",
     )
     config: Path | None = Field(None, description="dqe config for reading records and for the rules")
+    choices: Path | None = Field(
+        None, description="multiple-choice questions (JSONL: question, choices, answer, subject): accuracy"
+    )
 
 
 class Generated(BaseModel):
@@ -161,6 +166,9 @@ class EvalReport(BaseModel):
     outputs: dict[str, str]
     timings: dict[str, float]
     examples: list[Example]
+    choices: ChoicesReport | None = None  # with --choices: multiple-choice accuracy, per subject
+    # the training records the run fitted worst for their length and those it got worse on (its ledger)
+    fit: FitLists | None = None
 
     def metric(self, name: str) -> Metric:
         return next(m for m in self.metrics if m.name == name)

@@ -19,16 +19,20 @@ from typing import Any
 import torch
 from rich.console import Console
 
+from dqe.engine.ledger import LEDGER_FILE, fit_lists, read_ledger
 from dqe.engine.plugins import load_plugins
-from dqe.errors import RenderError
+from dqe.errors import ConfigError, RenderError
+from dqe.eval.compare import Comparison, compare, same_test_split
 from dqe.eval.errors import AnswerChecker
 from dqe.eval.generate import Generator
+from dqe.eval.multiple_choice import ChoicesReport, Question, choice_metrics, read_questions, score_questions
 from dqe.eval.report import (
     MODELS,
     EvalReport,
     EvalSettings,
     Generated,
     HeldOut,
+    Metric,
     RunInfo,
     build_examples,
     build_metrics,
@@ -39,7 +43,7 @@ from dqe.io.inputs import refuse_overwriting
 from dqe.io.writers import ObjectWriter, OutputSet
 from dqe.train.batches import BatchPlan
 from dqe.train.encode import encode_examples, make_encoder
-from dqe.train.loss import mean_loss
+from dqe.train.loss import item_logliks, mean_loss
 from dqe.train.model import load_base_model, load_tokenizer, pick_device, pick_dtype, quiet_peft
 from dqe.train.outputs import device_info
 
@@ -91,6 +95,28 @@ def _loss(
         )
 
 
+def _choices(
+    path: Path,
+    questions: list[tuple[str, Question]],
+    run: TrainedRun,
+    model: Any,
+    encoder: Any,
+    pad_id: int,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> ChoicesReport:
+    """Multiple-choice accuracy of both models (``--choices``): each choice's log-likelihood as
+    the answer to its question, formatted by the run's template, in the trainer's batches."""
+    b = run.config.batch
+
+    def logliks(name: str, items: list[Any]) -> list[float]:
+        plan = BatchPlan([len(e) for e in items], seq_len=b.seq_len, rows=b.micro_batch_size, packing=False, seed=0)
+        with _adapter_off(model, name):
+            return item_logliks(model, items, plan, pad_id=pad_id, device=device, dtype=dtype, chunk=b.loss_chunk)
+
+    return score_questions(questions, encoder.encode, b.seq_len, logliks, MODELS, path)
+
+
 def evaluate(
     run_dir: Path,
     settings: EvalSettings | None = None,
@@ -120,9 +146,11 @@ def evaluate(
     # 1. The run and its test records; no output may replace them.
     run = open_run(run_dir)
     out = out or run_dir / "eval"
-    reads = [run_dir / "train_config.json", run_dir / "run.json", run_dir / "split.json", run.test_path]
+    reads = [run_dir / name for name in ("train_config.json", "run.json", "split.json", LEDGER_FILE)] + [run.test_path]
+    fit = fit_lists(read_ledger(run_dir), str(run_dir / LEDGER_FILE))  # what training learned about its records
     outputs = {f"the evaluation's {name}": out / name for name in (GENERATIONS, REPORT_JSON, REPORT_HTML)}
-    refuse_overwriting({**outputs, **(written or {})}, [*reads, *([settings.config] if settings.config else [])])
+    extra = [p for p in (settings.config, settings.choices) if p is not None]
+    refuse_overwriting({**outputs, **(written or {})}, [*reads, *extra])
     config = run.config
     loaded = run.reading_config(settings.config)
     plugins, disable_plugins = list(plugins), list(disable_plugins)
@@ -130,6 +158,7 @@ def evaluate(
     registry.raise_errors()
     # what scores the answers, set up now so that a mistake costs no generation
     checker = AnswerChecker(loaded, select=settings.rules, plugins=plugins, disable_plugins=disable_plugins)
+    questions = read_questions(settings.choices) if settings.choices is not None else None
     device = pick_device(settings.device if settings.device != "auto" else config.device)
     embedder = None
     if settings.embedding_model is not None:
@@ -170,6 +199,11 @@ def evaluate(
     for name in MODELS:
         losses[name], loss_tokens = _loss(run, model, items, name, pad_id, device, dtype)
     lap("loss")
+    choices = None
+    if settings.choices is not None and questions is not None:
+        console.print(f"scoring {len(questions):,} multiple-choice questions with the base and the tuned model")
+        choices = _choices(settings.choices, questions, run, model, encoder, pad_id, device, dtype)
+        lap("choices")
     generator = Generator(
         tokenizer,
         end_of_turn=encoder.end_of_turn,
@@ -234,7 +268,10 @@ def evaluate(
             loss_tokens=loss_tokens,
             skipped=skipped,
         ),
-        metrics=build_metrics(examples_out, losses, settings.max_new_tokens, checks),
+        metrics=[
+            *build_metrics(examples_out, losses, settings.max_new_tokens, checks),
+            *(Metric(**row) for row in (choice_metrics(choices) if choices else [])),
+        ],
         rules=rule_shares(analysis, len(answerable)),
         checks=checks,
         rule_errors=[f"{m}: {e}" for m in MODELS for e in analysis.models[m].errors],
@@ -245,6 +282,8 @@ def evaluate(
         },
         timings=timings,
         examples=examples_out,
+        choices=choices,
+        fit=fit,
     )
     write_outputs(report, out)
     return EvalResult(report=report, out=out)
@@ -267,3 +306,54 @@ def write_outputs(report: EvalReport, out: Path) -> None:
         if html is not None:
             files.open(out / REPORT_HTML).write(html.encode())
         files.open(out / REPORT_JSON).write((report.model_dump_json(indent=2) + "\n").encode())
+
+
+COMPARISON_JSON = "comparison.json"
+COMPARISON_HTML = "comparison.html"
+
+
+@dataclass
+class ComparisonResult:
+    comparison: Comparison
+    out: Path  # the folder the comparison was written to (RUN_A's evaluation's)
+
+
+def evaluate_against(
+    run_a: Path,
+    run_b: Path,
+    settings: EvalSettings | None = None,
+    *,
+    out: Path | None = None,
+    plugins: Iterable[object] = (),
+    disable_plugins: Iterable[str] = (),
+    echo: bool = True,
+    written: dict[str, Path] | None = None,
+) -> ComparisonResult:
+    """Evaluate two runs with the same settings on their shared test split (``run_a`` into
+    ``out``, default ``RUN_A/eval``; ``run_b`` into ``RUN_B/eval``) and compare their tuned
+    models: ``comparison.json`` and ``comparison.html`` beside RUN_A's report. Runs tested on
+    other records are refused before anything is loaded."""
+    a, b = open_run(run_a), open_run(run_b)
+    same_test_split(a, b)
+    out = out or run_a / "eval"
+    if (run_b / "eval").resolve() == out.resolve():
+        raise ConfigError(f"--out {out}: it is where {run_b}'s evaluation goes; pick another folder")
+    plugins = list(plugins)
+    results = [
+        evaluate(run, settings, out=where, plugins=plugins, disable_plugins=disable_plugins, echo=echo, written=written)
+        for run, where in ((run_a, out), (run_b, None))
+    ]
+    outputs = {"json": str(out / COMPARISON_JSON), "html": str(out / COMPARISON_HTML)}
+    comparison = compare(results[0].report, results[1].report, len(a.split["test_ids"]), outputs)
+    from dqe.eval.render import render_comparison_html
+
+    try:
+        html: str | None = render_comparison_html(comparison)
+    except RenderError:
+        html = None
+        comparison.outputs.pop("html")
+    with OutputSet() as files:
+        if html is not None:
+            files.open(out / COMPARISON_HTML).write(html.encode())
+        files.open(out / COMPARISON_JSON).write((comparison.model_dump_json(indent=2) + "\n").encode())
+    return ComparisonResult(comparison=comparison, out=out)

@@ -603,6 +603,13 @@ class Language(Feature):
             # As much of another script besides: mixed, plausible in any language (a judgement
             # would be a guess); mostly CJK: that language alone.
             plausible[mostly] = np.where(share[mostly] < 1 - detection.cjk_share, _ANY, _BITS[chosen])
+        # A script tells the language alone only from two different letters of it, Han aside: the
+        # Kannada of "ಥ‿ಥ" and the katakana of a shrug's "ツ" draw faces ("好" is Chinese).
+        few = np.flatnonzero(np.isposinf(lead) & (letters < detection.min_letters) & (cjk["zh"] == 0))
+        if few.size:
+            distinct = texts.gather(few).str.extract_all(r"\p{L}").list.n_unique().fill_null(0).to_numpy()
+            faces = few[distinct < 2]
+            language[faces], plausible[faces] = UND, 0
         lines = np.zeros(rows.size, dtype=np.uint64)
         return _Decided(language, plausible, best, second, behind, lead, found.ngrams.copy(), share, lines)
 

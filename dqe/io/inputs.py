@@ -33,9 +33,17 @@ from dqe.records import Record
 STDIN = "-"
 STDIN_LABEL = "<stdin>"
 ANNOTATION = "_dqe"  # dqe's own field in the records it writes, unless the data has one
+GENERATED = "generated"  # under ANNOTATION: the provenance `dqe augment` gives a record it generated
 SUFFIXES = (".json", ".jsonl", ".parquet", ".arrow")
 COMPRESSED = (".gz", ".zst")  # after .json or .jsonl: decompressed as they are read
 _COPY_CHUNK = 1 << 20
+
+
+def is_generated(obj: Any) -> bool:
+    """Whether a record object carries ``dqe augment``'s provenance (``_dqe.generated``): the
+    report counts such records, so that generated data never passes for collected data."""
+    annotation = obj.get(ANNOTATION)
+    return isinstance(annotation, dict) and GENERATED in annotation
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from dqe.errors import InputError, NotDataError, PluginError, RecordError
 from dqe.guard import blame, describe
 from dqe.io.files import Position, read_items, sniff
 from dqe.io.formats.base import Columns, Layout, RecordFormat, RecordLayout, Tags
-from dqe.io.inputs import ANNOTATION, InputFile, resolve_inputs
+from dqe.io.inputs import ANNOTATION, InputFile, is_generated, resolve_inputs
 from dqe.io.values import Item
 from dqe.records import Record, batch_schema
 
@@ -100,6 +100,7 @@ class Reader:
         self.input_format = input_format
         self.inputs = resolve_inputs(inputs)
         self.files = [FileInfo(path=label) for label, _ in self.inputs.sources]
+        self.generated = 0  # records read that carry dqe augment's provenance
         self._position = Position()  # in the file being read
         self._reading = 0  # the input being read
         sizes = [_size(source) for _, source in self.inputs.sources]
@@ -215,6 +216,7 @@ class Reader:
                 info.format = record.format if info.format in (None, record.format) else "mixed"
             if ANNOTATION in record.original:
                 self.inputs.annotation_taken = True
+                self.generated += is_generated(record.original)
             yield index, item, layouts[record.format]
 
     def open_file(self, index: int) -> tuple[Iterator[Item], Layout | None] | None:
@@ -259,6 +261,7 @@ class Reader:
                 for item in items:
                     if item.obj is not None and ANNOTATION in item.obj:
                         self.inputs.annotation_taken = True
+                        self.generated += is_generated(item.obj)
                     yield index, item, layout
             except OSError as exc:  # an I/O error in the middle of a file stops the run naming it
                 raise InputError(f"{info.path}: cannot be read ({exc.strerror or exc})") from None

@@ -81,10 +81,11 @@ class RayEngine(Engine):
                         f"it expected {expected}-{min(expected + size, total) - 1}: Ray Data split a batch's block"
                     )
                 expected += row["items"]
-                rejected, result, annotated = pickle.loads(row["result"])
+                rejected, result, annotated, generated = pickle.loads(row["result"])
                 for record in rejected:
                     invalid[record.file] += 1
                 inputs.annotation_taken |= annotated
+                reader.generated += generated
                 yield Batch(result.kept.select("_idx"), rejected), result
         except Exception as exc:  # noqa: BLE001 - a worker's error reaches here wrapped by Ray
             raise _unwrapped(exc) from None

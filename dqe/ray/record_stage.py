@@ -8,8 +8,9 @@ to set up is kept and raised with the first batch, so that the run stops with it
 
 A block is one batch of the local reader's, or several that Ray Data bundled: each batch comes
 back as one row, its first ``_idx`` and, pickled, the batch's invalid items, the ``BatchResult``
-(kept columns, findings, counts, rule errors, timings) and whether an item held dqe's annotation
-field: what the local engine gets from its reader and processor.
+(kept columns, findings, counts, rule errors, timings), whether an item held dqe's annotation
+field and how many items carry `dqe augment`'s provenance: what the local engine gets from its reader
+and processor.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pyarrow as pa
 from dqe.engine.config import LoadedConfig
 from dqe.engine.plugins import Registry
 from dqe.errors import PluginError
-from dqe.io.inputs import ANNOTATION
+from dqe.io.inputs import ANNOTATION, is_generated
 from dqe.io.reader import FileInfo
 from dqe.ray.plan import LayoutSpec
 
@@ -95,18 +96,20 @@ class RecordStage:
         clock = time.perf_counter()
         cols = batch.to_pydict()
         annotated = False
+        generated = 0
         for idx, file, line, raw, item in zip(
             cols["_idx"], cols["_file"], cols["_line"], cols["raw"], cols["item"], strict=True
         ):
             parsed = next(jsonl_items([(line, raw)])) if raw is not None else pickle.loads(item)
             if parsed.obj is not None and ANNOTATION in parsed.obj:
                 annotated = True
+                generated += is_generated(parsed.obj)
             self.builder.add(idx, file, parsed, self.layouts[file])
         built = self.builder.build()
         read = time.perf_counter() - clock
         result = self.processor(built.frame)
         result.timings["read"] = result.timings.get("read", 0.0) + read
-        payload = (built.invalid, result, annotated)
+        payload = (built.invalid, result, annotated, generated)
         return {
             "first": cols["_idx"][0],
             "items": len(cols["_idx"]),

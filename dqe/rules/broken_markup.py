@@ -22,6 +22,7 @@ from dqe import (
 
 PACK = "markup"
 _FENCE = r"(?m)^\s*```|```[ \t]*$"  # a fence opens or closes a block at the start or the end of a line
+_INLINE_FENCES = r"```[^`\n]+```"  # a pair quoting a span within one line ("输入:```如何评价北京```") is closed
 _OTHER_CODE = r"(?s)```.*?(?:```|\z)|~~~.*?(?:~~~|\z)"  # fenced blocks, closed or running to the end
 # A fence next to a line break written as the two characters \n: text escaped twice (JSON in JSON)
 _ESCAPED_FENCE = r"\\n[ \t]*```|```[\w+-]*[ \t]*\\n"
@@ -226,7 +227,7 @@ class BrokenMarkup(RecordRule):
             .str.extract_all(self.latex)
             .list.eval(pl.element().str.strip_chars_start().str.replace(r"^[^A-Za-z]", "")),
             _shown=pl.col("_prose").str.extract(self.shown, 0).str.replace(r"^[^A-Za-z]", ""),
-            _fences=pl.col("_lines").str.count_matches(_FENCE),
+            _fences=pl.col("_lines").str.replace_all(_INLINE_FENCES, "").str.count_matches(_FENCE),
         )
 
     def _symbols(self, turns: pl.DataFrame) -> pl.DataFrame:

@@ -153,8 +153,9 @@ class CategoryBalance(DatasetRule):
         metrics = {"categories": {"quotas": quotas}}
         if over.height == 0:
             return DatasetResult(metrics=metrics)
+        by = "IFD" if self.context.config.rank_by == "ifd" else "quality"
         messages = {
-            c: f"over the quota of category {c}: {quotas[c]:,} of {counts[c]:,} kept (best by quality)"
+            c: f"over the quota of category {c}: {quotas[c]:,} of {counts[c]:,} kept (best by {by})"
             for c in over["category_pred"].unique()
         }
         failed = over.select(

@@ -27,6 +27,8 @@ CODES: dict[str, Code] = {
     "DQ104": Code("no-supervised-tokens", "dqe/rules/no_supervised_tokens.py", None),
     "DQ105": Code("template-cannot-render", "dqe/rules/template_render.py", None),
     "DQ106": Code("poorly-represented-text", "dqe/rules/poorly_represented.py", None),
+    "DQ107": Code("question-does-not-help", "dqe/rules/question_does_not_help.py", None),
+    "DQ108": Code("training-misfit", "dqe/rules/training_misfit.py", None),
     "DQ201": Code("chain-of-thought", "dqe/rules/chain_of_thought.py", "cot"),
     "DQ202": Code("repetition", "dqe/rules/repetition.py", None),
     "DQ203": Code("boilerplate", "dqe/rules/boilerplate.py", "boilerplate"),

@@ -15,7 +15,8 @@ class MaxRecords(DatasetRule):
     cut through a tie does not empty the categories that come late in the file. It runs last
     (stage 20): deduplication, the vertical-domain maximum of DQ421 and the category quotas of
     DQ411 have already been applied, and both size their quotas for N records, so the N kept
-    honour them."""
+    honour them. With ``rank-by = "ifd"`` (``--by ifd``) "best" is the model's IFD from
+    ``dqe score``: records below 1, the highest first, then the rest by quality."""
 
     code = "DQ431"
     name = "max-records"
@@ -43,18 +44,23 @@ class MaxRecords(DatasetRule):
             return DatasetResult()
         ranked = (
             best_first(eligible)
-            .with_columns(_turn=pl.int_range(pl.len()).over("quality", "category_pred"))
-            .sort(["quality", "_turn", "_idx"], descending=[True, False, False])
+            .with_columns(_turn=pl.int_range(pl.len()).over("merit", "category_pred"))
+            .sort(["merit", "_turn", "_idx"], descending=[True, False, False])
         )
-        cut = round(float(ranked["quality"][limit - 1]), 3)
+        by, shown = ("quality", pl.col("quality"))
+        if self.context.config.rank_by == "ifd":
+            by, shown = ("IFD below 1", pl.col("score_ifd"))
+        cut = ranked.select(shown.round(3).cast(pl.String).fill_null("none"))[limit - 1, 0]
         failed = ranked.slice(limit).select(
             "_idx",
             score=pl.col("quality"),
             message=pl.format(
-                "not among the {} best records by quality (quality {}, cut-off {})",
+                "not among the {} best records by {} ({} {}, cut-off {})",
                 pl.lit(f"{limit:,}"),
-                pl.col("quality").round(3),
-                pl.lit(str(cut)),
+                pl.lit(by),
+                pl.lit(by.split()[0]),
+                shown.round(3).cast(pl.String).fill_null("none"),
+                pl.lit(cut),
             ),
         )
         return DatasetResult(failed=failed)

@@ -25,6 +25,7 @@ from dqe.errors import InputError
 from dqe.train.runfolder import checkpoints, read_json, write_json
 
 ADAPTER_FILE = "adapter_model.safetensors"
+TRAINABLE_FILE = "trainable.safetensors"  # P-tuning's encoder, which peft's adapter file leaves out
 RNG_FILE = "rng.json"
 
 
@@ -130,7 +131,7 @@ def save_checkpoint(
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    model.save_pretrained(str(tmp / "adapter"))
+    save_adapter(model, tmp / "adapter")
     torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
     torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
     for rank, rng in enumerate(rngs):
@@ -143,12 +144,37 @@ def save_checkpoint(
     return final
 
 
+def _trains_an_encoder(model: Any) -> bool:
+    """P-tuning: peft saves the virtual tokens its encoder makes, not the encoder that makes them,
+    which is enough to use the adapter and not enough to continue training it."""
+    config = getattr(model, "active_peft_config", None)
+    return config is not None and config.peft_type == "P_TUNING"  # peft's PeftType is a str enum
+
+
+def save_adapter(model: Any, folder: Path) -> None:
+    """The adapter in peft's format; for P-tuning also every trained tensor, by name, so that a
+    checkpoint or the best adapter continues exactly."""
+    from safetensors.torch import save_file
+
+    model.save_pretrained(str(folder))
+    if _trains_an_encoder(model):
+        trained = {n: p.detach().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+        save_file(trained, str(folder / TRAINABLE_FILE))
+
+
 def load_adapter_weights(model: Any, adapter_dir: Path) -> None:
+    """Put a saved adapter's weights (all trained tensors, where saved) back into ``model``."""
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
-    weights = load_file(str(adapter_dir / ADAPTER_FILE), device=str(next(model.parameters()).device))
-    set_peft_model_state_dict(model, weights)
+    device = str(next(model.parameters()).device)
+    if (adapter_dir / TRAINABLE_FILE).is_file():
+        params = dict(model.named_parameters())
+        with torch.no_grad():
+            for name, tensor in load_file(str(adapter_dir / TRAINABLE_FILE), device=device).items():
+                params[name].copy_(tensor)
+        return
+    set_peft_model_state_dict(model, load_file(str(adapter_dir / ADAPTER_FILE), device=device))
 
 
 def load_checkpoint(

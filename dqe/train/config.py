@@ -1,7 +1,8 @@
 """The training configuration: ``train.toml`` (or command-line options), validated by pydantic.
 
-Keys are kebab-case, grouped in tables (``[lora]``, ``[optim]``, ``[batch]``, ``[split]``,
-``[eval]``, ``[log]``, ``[checkpoint]``); an unknown key or a bad value is an error naming it.
+Keys are kebab-case, grouped in tables (``[lora]``, ``[p-tuning]``, ``[prompt-tuning]``,
+``[optim]``, ``[batch]``, ``[split]``, ``[eval]``, ``[log]``, ``[checkpoint]``); an unknown key
+or a bad value is an error naming it, and so is an option of a method the run does not use.
 Relative paths in a file are relative to the file's folder. Nothing here imports torch.
 """
 
@@ -29,7 +30,39 @@ class LoraSettings(Section):
     target_modules: list[str] | Literal["all-linear"] | None = Field(
         None, description="module names to adapt; default: every linear layer of the architecture"
     )
-    qlora: bool = Field(False, description="load the base model in 4 bits (needs CUDA and bitsandbytes)")
+    qlora: bool = Field(
+        False, description="the older spelling of method = 'qlora': load the base model in 4 bits (CUDA, bitsandbytes)"
+    )
+
+
+class PTuningSettings(Section):
+    """P-tuning (peft's PromptEncoderConfig): virtual tokens produced by a small trained encoder."""
+
+    num_virtual_tokens: int = Field(20, ge=1, description="virtual tokens put before every sequence")
+    encoder_hidden_size: int | None = Field(None, ge=1, description="the encoder's width; default: the model's")
+    encoder_type: Literal["MLP", "LSTM"] = Field("MLP", description="the encoder that reparameterises the tokens")
+    encoder_num_layers: int = Field(2, ge=1, description="layers of an LSTM encoder (an MLP has 2)")
+    encoder_dropout: float = Field(0.0, ge=0, lt=1, description="dropout in the encoder")
+
+
+class PromptTuningSettings(Section):
+    """Prompt tuning (peft's PromptTuningConfig): the virtual tokens' embeddings are the weights."""
+
+    num_virtual_tokens: int = Field(20, ge=1, description="virtual tokens put before every sequence")
+    init: Literal["random", "sample-vocab", "text"] = Field(
+        "random", description="start from random vectors, embeddings of random words, or of init-text"
+    )
+    init_text: str | None = Field(None, min_length=1, description="with init = 'text': the words to start from")
+
+    @model_validator(mode="after")
+    def _text_with_its_init(self) -> PromptTuningSettings:
+        if (self.init == "text") != (self.init_text is not None):
+            raise ValueError("init = 'text' and init-text go together (one is set without the other)")
+        return self
+
+
+Method = Literal["lora", "qlora", "p-tuning", "prompt-tuning"]
+PROMPT_METHODS = ("p-tuning", "prompt-tuning")  # virtual tokens in front of the input, no weight changed
 
 
 class OptimSettings(Section):
@@ -60,6 +93,11 @@ class SplitSettings(Section):
     val: float = Field(0.05, ge=0, lt=1, description="share of records held out for validation")
     test: float = Field(0.05, ge=0, lt=1, description="share held out for dqe eval, written to test.jsonl")
     stratify: bool = Field(True, description="keep category shares equal across splits when known")
+    test_from: Path | None = Field(
+        None,
+        description="a dqe train run folder whose test records are this run's test split (test is then unused): "
+        "two runs to compare with dqe eval --against",
+    )
 
     @model_validator(mode="after")
     def _leaves_training_data(self) -> SplitSettings:
@@ -103,13 +141,62 @@ class TrainConfig(Section):
     attention: Literal["auto", "sdpa", "flash_attention_2", "flex_attention", "eager"] = "auto"
     gradient_checkpointing: bool = True
     merge: bool = Field(False, description="also save the base model with the adapter merged in")
+    method: Method = Field("lora", description="lora, qlora (4-bit base), p-tuning or prompt-tuning")
     lora: LoraSettings = Field(default_factory=LoraSettings)
+    p_tuning: PTuningSettings | None = Field(None, description="options of method = 'p-tuning'")
+    prompt_tuning: PromptTuningSettings | None = Field(None, description="options of method = 'prompt-tuning'")
     optim: OptimSettings = Field(default_factory=OptimSettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)
     split: SplitSettings = Field(default_factory=SplitSettings)
     eval: ValidationSettings = Field(default_factory=ValidationSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     checkpoint: CheckpointSettings = Field(default_factory=CheckpointSettings)
+
+    @model_validator(mode="after")
+    def _one_method(self) -> TrainConfig:
+        """The method and its options agree; ``lora.qlora`` (the older key) is kept in step."""
+        said = "method" in self.model_fields_set
+        if "qlora" in self.lora.model_fields_set:
+            if not said:
+                self.method = "qlora" if self.lora.qlora else "lora"
+            elif self.lora.qlora != (self.method == "qlora"):
+                raise ConfigError(
+                    f"'method' is {self.method!r} and 'lora.qlora' is {str(self.lora.qlora).lower()}: they disagree; "
+                    "keep 'method' alone (lora.qlora = true is the older spelling of method = 'qlora')"
+                )
+        options = {"p-tuning": self.p_tuning, "prompt-tuning": self.prompt_tuning}
+        for name, table in options.items():
+            if table is not None and name != self.method:
+                raise ConfigError(f"'{name}': options of method {name!r}, and 'method' is {self.method!r}")
+        if self.method in PROMPT_METHODS:
+            lora_keys = sorted(self.lora.model_fields_set)
+            if lora_keys:
+                raise ConfigError(
+                    f"'lora.{kebab_case(lora_keys[0])}': an option of LoRA, and 'method' is {self.method!r}"
+                )
+            if self.merge:
+                raise ConfigError(
+                    f"'merge': {self.method} trains virtual tokens that go in front of the input, not a change of "
+                    "weights: there is nothing to merge into the model; set merge = false"
+                )
+            if self.batch.packing is True:
+                raise ConfigError(
+                    f"'batch.packing': {self.method} puts its virtual tokens once in front of each sequence, and a "
+                    'record packed after another would not see them; set packing = false (or "auto")'
+                )
+            if self.method == "p-tuning" and self.p_tuning is None:
+                self.p_tuning = PTuningSettings()
+            if self.method == "prompt-tuning" and self.prompt_tuning is None:
+                self.prompt_tuning = PromptTuningSettings()
+        else:
+            self.lora.qlora = self.method == "qlora"
+        return self
+
+    @property
+    def virtual_tokens(self) -> int:
+        """Tokens a prompt method puts before every sequence (on top of seq-len); 0 for LoRA."""
+        options = self.p_tuning or self.prompt_tuning
+        return options.num_virtual_tokens if options is not None and self.method in PROMPT_METHODS else 0
 
     def resolved(self) -> TrainConfig:
         """The same config with absolute paths (a local model folder included)."""
@@ -118,10 +205,16 @@ class TrainConfig(Section):
         }
         if Path(self.model).expanduser().exists():
             update["model"] = str(Path(self.model).expanduser().resolve())
+        if self.split.test_from:
+            update["split"] = self.split.model_copy(update={"test_from": self.split.test_from.resolve()})
         return self.model_copy(update=update)
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
+        """The config as a table that reads back into the same config (only the method's options)."""
+        unused = {"p_tuning", "prompt_tuning"} - {self.method.replace("-", "_")}
+        if self.method in PROMPT_METHODS:
+            unused.add("lora")
+        return self.model_dump(mode="json", by_alias=True, exclude=unused)
 
     def digest(self) -> str:
         """sha256 of what shapes the training (not where it is written)."""
@@ -156,6 +249,13 @@ def _rebase(table: dict[str, Any], folder: Path) -> dict[str, Any]:
     for key in ("data", "out", "manifest", "dqe-config"):
         if isinstance(out.get(key), str) and not Path(out[key]).is_absolute():
             out[key] = str(folder / out[key])
+    split = out.get("split")
+    if (
+        isinstance(split, dict)
+        and isinstance(split.get("test-from"), str)
+        and not Path(split["test-from"]).is_absolute()
+    ):
+        out["split"] = {**split, "test-from": str(folder / split["test-from"])}
     model = out.get("model")
     if isinstance(model, str) and not Path(model).is_absolute() and (folder / model).exists():
         out["model"] = str(folder / model)
@@ -170,10 +270,13 @@ def read_train_table(path: Path) -> dict[str, Any]:
 def build_config(table: dict[str, Any], overrides: dict[str, Any] | None = None, where: str = "") -> TrainConfig:
     """Validate a config table with dotted overrides (``{"lora.r": 8}``) on top."""
     merged = _merge(table, _nest({kebab_case_path(k): v for k, v in (overrides or {}).items()}))
+    prefix = f"{where}: " if where else ""
     try:
         return TrainConfig.model_validate(merged)
     except ValidationError as exc:
-        raise ConfigError((f"{where}: " if where else "") + describe_errors(exc, "")) from None
+        raise ConfigError(prefix + describe_errors(exc, "")) from None
+    except ConfigError as exc:  # the method and its options disagree
+        raise ConfigError(prefix + str(exc)) from None
 
 
 def kebab_case_path(key: str) -> str:

@@ -20,7 +20,7 @@ from dqe.errors import RecordError
 from dqe.io.files import file_sha256
 from dqe.io.reader import Reader, record_id
 from dqe.io.writers import ObjectWriter, OutputSet
-from dqe.records import Record, Source, Turn
+from dqe.records import Record, Source
 from dqe.train.runfolder import write_json
 
 SPLITS = ("train", "val", "test")
@@ -61,21 +61,10 @@ def read_examples(data: Path, loaded: LoadedConfig, registry: Registry) -> list[
             examples.append(Example(index, "", source, None, f"invalid: {item.error or 'no record format'}"))
             continue
         try:
-            n = layout.normalize(item.obj)
+            record = layout.record(item.obj, Source(file=reader.files[file].path, line=item.line))
         except RecordError as exc:
             examples.append(Example(index, record_id(item.obj), source, None, f"invalid: {exc}"))
             continue
-        record = Record(
-            system=n.system,
-            turns=[Turn(role=r, content=c) for r, c in zip(n.roles, n.contents, strict=True)],  # type: ignore[arg-type]
-            tools=n.tools,
-            category=n.category,
-            domain=n.domain,
-            language=n.language,
-            format=layout.name,
-            source=Source(file=reader.files[file].path, line=item.line),
-            original=item.obj,
-        )
         examples.append(Example(index, record_id(item.obj), source, record))
     return examples
 
@@ -100,12 +89,27 @@ def _quotas(sizes: dict[Any, int], share: float) -> dict[Any, int]:
     return quota
 
 
-def assign_splits(examples: list[Example], val: float, test: float, seed: int, stratify: bool) -> dict[str, Any]:
-    """Give every usable example a split; copies of a record share one. Returns a description."""
+def assign_splits(
+    examples: list[Example],
+    val: float,
+    test: float,
+    seed: int,
+    stratify: bool,
+    test_ids: set[str] | None = None,
+) -> dict[str, Any]:
+    """Give every usable example a split; copies of a record share one. Returns a description.
+
+    ``test_ids``: the test split is these records (another run's, to compare the two on the
+    same records), and ``val`` a share of the others."""
     by_id: dict[str, list[Example]] = defaultdict(list)
     for e in examples:
         if e.problem is None:
             by_id[e.id].append(e)
+    if test_ids is not None:
+        for i in test_ids & by_id.keys():
+            for e in by_id.pop(i):
+                e.split = "test"
+        test = 0.0
     ids = sorted(by_id)
     categories = {i: by_id[i][0].category for i in ids}
     known = stratify and any(c is not None for c in categories.values())

@@ -10,28 +10,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, Literal
 
 from dqe.engine.encoding import ChatTemplateEncoder, Encoded, TemplateEncoder, fit_length
 from dqe.engine.encoding import make_encoder as encoder_for
+from dqe.engine.ledger import LedgerRow
 from dqe.io.formats.base import Columns
 from dqe.train.config import TrainConfig
 
 _CHUNK = 4096  # records tokenized per batch call
-
-
-@dataclass
-class LedgerRow:
-    id: str
-    source: str
-    split: str | None
-    category: str | None
-    tokens: int | None  # the formatted record, before truncation
-    kept: int | None  # tokens trained on (after truncation)
-    supervised: int | None  # tokens with a label (after truncation)
-    truncated: bool
-    dropped: str | None  # why the record is not trained on; None when it is
 
 
 def make_encoder(config: TrainConfig, tokenizer: Any, registry: Any, columns: Columns) -> Any:

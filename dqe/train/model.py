@@ -1,8 +1,9 @@
-"""The base model, its tokenizer and the LoRA adapter: loading, precision, attention, targets.
+"""The base model, its tokenizer and the adapter: loading, precision, attention, targets.
 
 A local folder loads fully offline; anything else is a Hugging Face id. bf16 on CUDA, fp32 on
 CPU; 4-bit (QLoRA) only where bitsandbytes and a GPU are there. LoRA adapts every linear layer
-of the blocks by default, named per architecture. Whether packing is safe is tested on the
+of the blocks by default, named per architecture; P-tuning and prompt tuning train virtual
+tokens put in front of the input (peft's PromptEncoderConfig and PromptTuningConfig). Whether packing is safe is tested on the
 model itself: a short packed forward must match the records run one by one.
 """
 
@@ -82,12 +83,12 @@ def load_tokenizer(model: str) -> Any:
 def load_base_model(
     config: TrainConfig, device: torch.device, dtype: torch.dtype, *, quantize: bool | None = None
 ) -> Any:
-    """The base model on ``device``, without an adapter (``quantize`` defaults to lora.qlora)."""
+    """The base model on ``device``, without an adapter (``quantize`` defaults to method = qlora)."""
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # dqe says what it loads; a second bar on stderr says nothing more
-    quantize = config.lora.qlora if quantize is None else quantize
+    quantize = config.method == "qlora" if quantize is None else quantize
     kwargs: dict[str, Any] = {
         "dtype": dtype,
         "attn_implementation": pick_attention(config.attention, device),
@@ -96,7 +97,7 @@ def load_base_model(
     if quantize:
         if device.type != "cuda" or importlib.util.find_spec("bitsandbytes") is None:
             raise ConfigError(
-                "'lora.qlora': 4-bit training needs a CUDA GPU and bitsandbytes (pip install bitsandbytes)"
+                "'method': qlora (4-bit training) needs a CUDA GPU and bitsandbytes (pip install bitsandbytes)"
             )
         from transformers import BitsAndBytesConfig
 
@@ -123,12 +124,56 @@ def target_modules(model: Any, setting: list[str] | str | None) -> list[str] | s
     return TARGET_MODULES.get(getattr(model.config, "model_type", ""), "all-linear")
 
 
-def add_lora(model: Any, config: TrainConfig) -> Any:
-    """Wrap ``model`` with a fresh LoRA adapter (initialised from torch's RNG: seed first)."""
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+def _adapter_config(model: Any, config: TrainConfig) -> Any:
+    """peft's config of the run's method."""
+    from peft import LoraConfig, PromptEncoderConfig, PromptTuningConfig
 
+    if config.p_tuning is not None:
+        p = config.p_tuning
+        return PromptEncoderConfig(
+            task_type="CAUSAL_LM",
+            num_virtual_tokens=p.num_virtual_tokens,
+            encoder_hidden_size=p.encoder_hidden_size or model.config.hidden_size,
+            encoder_reparameterization_type=p.encoder_type,
+            encoder_num_layers=p.encoder_num_layers,
+            encoder_dropout=p.encoder_dropout,
+        )
+    if config.prompt_tuning is not None:
+        t = config.prompt_tuning
+        return PromptTuningConfig(
+            task_type="CAUSAL_LM",
+            num_virtual_tokens=t.num_virtual_tokens,
+            prompt_tuning_init=t.init.upper().replace("-", "_"),
+            prompt_tuning_init_text=t.init_text,
+            tokenizer_name_or_path=config.model if t.init == "text" else None,
+        )
+    return LoraConfig(
+        r=config.lora.r,
+        lora_alpha=config.lora.alpha,
+        lora_dropout=config.lora.dropout,
+        target_modules=target_modules(model, config.lora.target_modules),
+        task_type="CAUSAL_LM",
+    )
+
+
+def _check_positions(model: Any, config: TrainConfig) -> None:
+    """The virtual tokens come on top of seq-len: the sequence must still fit the model."""
+    most = getattr(model.config, "max_position_embeddings", None)
+    if config.virtual_tokens and most and config.batch.seq_len + config.virtual_tokens > most:
+        raise ConfigError(
+            f"'batch.seq-len': {config.batch.seq_len} tokens and {config.virtual_tokens} virtual tokens of "
+            f"{config.method} make sequences longer than the model's {most} positions; lower one of them"
+        )
+
+
+def add_adapter(model: Any, config: TrainConfig) -> Any:
+    """Wrap ``model`` with a fresh adapter of the run's method (initialised from torch's RNG:
+    seed first)."""
+    from peft import get_peft_model, prepare_model_for_kbit_training
+
+    _check_positions(model, config)
     ckpt_kwargs = {"use_reentrant": False}
-    if config.lora.qlora:
+    if config.method == "qlora":
         model = prepare_model_for_kbit_training(
             model,
             use_gradient_checkpointing=config.gradient_checkpointing,
@@ -139,18 +184,14 @@ def add_lora(model: Any, config: TrainConfig) -> Any:
             model.activation_checkpointing_enable(activation_checkpointing_kwargs=ckpt_kwargs)
         else:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=ckpt_kwargs)
-    lora = LoraConfig(
-        r=config.lora.r,
-        lora_alpha=config.lora.alpha,
-        lora_dropout=config.lora.dropout,
-        target_modules=target_modules(model, config.lora.target_modules),
-        task_type="CAUSAL_LM",
-    )
+    adapter = _adapter_config(model, config)
     try:
         with quiet_peft():
-            return get_peft_model(model, lora)
-    except ValueError as exc:  # target modules that the model does not have
-        raise ConfigError(f"'lora.target-modules': {exc}") from None
+            return get_peft_model(model, adapter)
+    except ValueError as exc:  # target modules the model does not have; init text a tokenizer cannot read
+        raise ConfigError(
+            f"'{'lora.target-modules' if config.method in ('lora', 'qlora') else config.method}': {exc}"
+        ) from None
 
 
 def parameter_counts(model: Any) -> tuple[int, int]:
@@ -190,17 +231,24 @@ def packing_is_isolated(model: Any, device: torch.device, vocab: int) -> bool:
     b = torch.randint(3, vocab, (1, 9), generator=gen).to(device)
     both = torch.cat([a, b], dim=1)
     restart = torch.cat([torch.arange(12), torch.arange(9)]).unsqueeze(0).to(device)
-    was_training = model.training
-    model.eval()
-    try:
 
-        def last_hidden(ids: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
-            out = model(input_ids=ids, position_ids=positions, use_cache=False, output_hidden_states=True)
-            return out.hidden_states[-1][:, -b.shape[1] :].float()
+    def last_hidden(ids: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
+        out = model(input_ids=ids, position_ids=positions, use_cache=False, output_hidden_states=True)
+        return out.hidden_states[-1][:, -b.shape[1] :].float()
 
+    with evaluating(model):
         alone = last_hidden(b)
         packed = (last_hidden(both, restart) - alone).abs().max()
         appended = (last_hidden(both) - alone).abs().max()
+    return bool(packed < 0.1 * appended)
+
+
+@contextmanager
+def evaluating(model: Any) -> Iterator[None]:
+    """The model in eval mode (no dropout) for the block, then as it was."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
     finally:
         model.train(was_training)
-    return bool(packed < 0.1 * appended)

@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 
 from dqe.engine.encoding import MODEL_TEMPLATE
+from dqe.engine.ledger import LedgerRow
 from dqe.engine.plugins import load_plugins
 from dqe.errors import ConfigError, GateRefused, InputError, TrainingInterrupted
 from dqe.io.inputs import refuse_overwriting
@@ -81,6 +82,33 @@ def refuse_overwriting_inputs(run_dir: Path, reads: list[Path], written: dict[st
                 raise InputError(f"{path} lies in {run_dir / folder}, which the run writes: move it out first")
 
 
+def _test_ids_from(run_dir: Path, examples: list[Any]) -> set[str]:
+    """The test records of the run in ``run_dir``, each of which the data must hold: the same
+    test split for two runs that ``dqe eval --against`` compares."""
+    path = run_dir / "split.json"
+    if not path.is_file():
+        raise ConfigError(f"'split.test-from': {run_dir} is not a dqe train run (no split.json)")
+    ids = set(read_json(path).get("test_ids") or [])
+    if not ids:
+        raise ConfigError(f"'split.test-from': {path} lists no test records")
+    missing = ids - {e.id for e in examples if e.problem is None}
+    if missing:
+        raise ConfigError(
+            f"'split.test-from': {len(missing):,} of the {len(ids):,} test records of {run_dir} are not among the "
+            "records this run reads (or the gate did not pass them); take the test split of the run on fewer records"
+        )
+    return ids
+
+
+def _write_ledger(run_dir: Path, ledger: list[LedgerRow]) -> None:
+    """``ledger.jsonl``: before training, and again after it with each training record's losses."""
+    with OutputSet() as files:
+        writer = ObjectWriter(files.open(run_dir / "ledger.jsonl"))
+        for row in ledger_dicts(ledger):
+            writer.write(row)
+        writer.close()
+
+
 def _refuse_or_force(gate: GateCheck, problems: list[str], force: bool, console: Console) -> None:
     if not problems:
         return
@@ -101,7 +129,8 @@ def train(
     echo: bool = True,
     nproc: int | None = None,
 ) -> TrainResult:
-    """Train a LoRA adapter on the records of ``config.data`` that the gate passed.
+    """Train an adapter (LoRA, QLoRA, P-tuning, prompt tuning) on the records of ``config.data``
+    that the gate passed.
 
     ``nproc`` > 1 trains with DistributedDataParallel on that many processes started here (their
     ``hooks`` must pickle). Under torchrun or ``accelerate launch`` each process they start calls
@@ -188,7 +217,10 @@ def _train(
                 force,
                 console,
             )
-    split = assign_splits(examples, config.split.val, config.split.test, config.seed, config.split.stratify)
+    test_ids = _test_ids_from(config.split.test_from, examples) if config.split.test_from else None
+    split = assign_splits(examples, config.split.val, config.split.test, config.seed, config.split.stratify, test_ids)
+    if config.split.test_from:
+        split["test_from"] = str(config.split.test_from)
     run_dir.mkdir(parents=True, exist_ok=True)
     if main:
         if resume is None:
@@ -201,7 +233,7 @@ def _train(
     from dqe.train.checkpoint import seed_everything
     from dqe.train.distributed import backend, start, stop
     from dqe.train.model import (
-        add_lora,
+        add_adapter,
         load_base_model,
         load_tokenizer,
         packing_is_isolated,
@@ -219,15 +251,12 @@ def _train(
     encoder = make_encoder(config, tokenizer, registry, gate.config.config.columns)
     encoded, ledger = encode_examples(encoder, examples, config.batch.seq_len, config.batch.overlong)
     if main:
-        with OutputSet() as files:
-            writer = ObjectWriter(files.open(run_dir / "ledger.jsonl"))
-            for row in ledger_dicts(ledger):
-                writer.write(row)
-            writer.close()
+        _write_ledger(run_dir, ledger)
     totals = ledger_totals(ledger)
     items = {
         s: [encoded[e.index] for e in examples if e.split == s and e.index in encoded] for s in ("train", "val", "test")
     }
+    train_rows = [row for e, row in zip(examples, ledger, strict=True) if e.split == "train" and e.index in encoded]
     if not items["train"]:
         raise InputError(f"{config.data}: no records left to train on (ledger: {totals['dropped']})")
 
@@ -249,6 +278,7 @@ def _train(
         model = load_base_model(config, device, dtype)
         isolated = packing_is_isolated(model, device, min(len(tokenizer), model.config.vocab_size))
         packing = isolated if config.batch.packing == "auto" else config.batch.packing
+        packing = packing and not config.virtual_tokens  # once per sequence: a packed record would miss them
         if packing and not isolated:
             raise ConfigError(
                 "'batch.packing': this model attends across packed records; set packing = false (or \"auto\")"
@@ -256,7 +286,7 @@ def _train(
         if not packing:
             console.print("packing off: records are grouped by length and padded")
         seed_everything(config.seed)
-        model = add_lora(model, config)
+        model = add_adapter(model, config)
         if world.rank:
             torch.manual_seed(config.seed + world.rank)  # its own dropout masks; the weights are rank 0's
         counts = parameter_counts(model)
@@ -299,6 +329,7 @@ def _train(
             "libraries": library_versions(),
             "device": device_info(device, dtype),
             "packing": packing,
+            "method": {"name": config.method, "virtual_tokens": config.virtual_tokens},
             "processes": {"count": world.size, "backend": backend(world)},
             "gate": gate.summary(),
             "split": {k: v for k, v in split.items() if k != "test_ids"},
@@ -331,8 +362,13 @@ def _train(
         adapter_dir = run_dir / "adapter"
         test_loss = trainer.evaluate(items["test"])
         val_loss = trainer.evaluate() if best is not None else state.last_val
+        final = trainer.record_losses()  # with the adapter the run keeps
+        first = state.first_epoch_losses or [None] * len(final)
+        for row, loss, at_first in zip(train_rows, final, first, strict=True):
+            row.loss, row.loss_first_epoch = loss, at_first
         if not main:
             return TrainResult(run_dir=run_dir, manifest=manifest)
+        _write_ledger(run_dir, ledger)
         model.save_pretrained(str(adapter_dir))
         tokenizer.save_pretrained(str(adapter_dir))
         plot = plot_losses(state.history, run_dir / "loss.png")
@@ -361,6 +397,7 @@ def _train(
                 "tokens_per_s": state.tokens / state.seconds if state.seconds else None,
                 "peak_mem_gb": peak,
                 "best_step": state.best_step,
+                "record_loss_seconds": round(state.loss_pass_seconds, 3),
             },
             losses={
                 "train_last_step": state.last_loss,

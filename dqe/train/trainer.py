@@ -30,11 +30,12 @@ from dqe.train.checkpoint import (
     load_checkpoint,
     restore_rng,
     rng_snapshot,
+    save_adapter,
     save_checkpoint,
 )
 from dqe.train.config import TrainConfig
 from dqe.train.distributed import World, no_sync
-from dqe.train.loss import loss_sum, summed_loss
+from dqe.train.loss import loss_sum, record_losses, summed_loss
 from dqe.train.model import head_and_body
 from dqe.train.monitor import Monitor
 from dqe.train.runfolder import checkpoints, read_json, write_json
@@ -65,6 +66,8 @@ class TrainState:
     last_val: float | None = None
     stopped: str | None = None  # why the loop ended: epochs, max-steps, early-stopping
     processes: int = 1  # the training processes that wrote the checkpoint (each has its random states)
+    first_epoch_losses: list[float] | None = None  # each training record's loss after the first epoch
+    loss_pass_seconds: float = 0.0  # time in the passes that measure every training record's loss
     history: list[dict[str, Any]] = field(default_factory=list)
     window: dict[str, float] = field(default_factory=dict)  # sums since the last logged row
 
@@ -194,6 +197,13 @@ class Trainer:
             self.hooks.on_batch(batch)
         return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
 
+    def _fixed_plan(self, items: Sequence[Encoded]) -> BatchPlan:
+        """Batches of ``items`` for a pass without gradients, the same every time."""
+        b = self.config.batch
+        return BatchPlan(
+            [len(e) for e in items], seq_len=b.seq_len, rows=b.micro_batch_size, packing=self.packing, seed=0
+        )
+
     @torch.no_grad()
     def evaluate(self, items: Sequence[Encoded] | None = None) -> float | None:
         """Mean cross-entropy per supervised token over ``items`` (the validation split), each
@@ -201,17 +211,7 @@ class Trainer:
         items = self.val_items if items is None else list(items)
         if not items:
             return None
-        plan = (
-            self.val_plan
-            if items is self.val_items
-            else BatchPlan(
-                [len(e) for e in items],
-                seq_len=self.config.batch.seq_len,
-                rows=self.config.batch.micro_batch_size,
-                packing=self.packing,
-                seed=0,
-            )
-        )
+        plan = self.val_plan if items is self.val_items else self._fixed_plan(items)
         total, count = summed_loss(
             self.model,
             items,
@@ -225,6 +225,26 @@ class Trainer:
         )
         both = self.world.sum(torch.stack([total, torch.tensor(float(count), dtype=torch.float64, device=self.device)]))
         return float(both[0]) / max(int(both[1]), 1)
+
+    def record_losses(self) -> list[float]:
+        """Each training record's mean loss per supervised token, in the order of the training
+        items: a pass without gradients over the split in fixed batches, each process taking its
+        share and every process getting every loss."""
+        started = time.perf_counter()
+        plan = self._fixed_plan(self.train_items)
+        sums = record_losses(
+            self.model,
+            self.train_items,
+            self.world.share(plan.fixed()),
+            packing=self.packing,
+            pad_id=self.pad_id,
+            device=self.device,
+            dtype=self.dtype,
+            chunk=self.config.batch.loss_chunk,
+        )
+        losses = self.world.sum(sums).tolist()
+        self.state.loss_pass_seconds += time.perf_counter() - started
+        return [total / max(e.supervised, 1) for total, e in zip(losses, self.train_items, strict=True)]
 
     # -- checkpoints ----------------------------------------------------------------------
 
@@ -302,7 +322,7 @@ class Trainer:
         if s.best_val is None or val < s.best_val - e.min_delta:
             s.best_val, s.best_step, s.bad_evals = val, s.step, 0
             if self.world.main:
-                self.model.save_pretrained(str(self.run_dir / "best"))
+                save_adapter(self.model, self.run_dir / "best")
                 write_json(self.run_dir / "best" / "best.json", {"step": s.step, "val_loss": val})
             return False
         s.bad_evals += 1
@@ -382,6 +402,8 @@ class Trainer:
                 window["tokens"] += n_tokens
                 window["seconds"] += seconds
                 monitor.advance(s.step, loss)
+                if s.epoch == 0 and s.cursor >= len(plan) and s.first_epoch_losses is None:
+                    s.first_epoch_losses = self.record_losses()  # before the checkpoint, which keeps them
                 last = s.step == self.total_steps
                 if s.step % c.log.every == 0 or last:
                     monitor.record(

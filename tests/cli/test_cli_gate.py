@@ -185,7 +185,7 @@ def test_filter_balance_downsamples_and_the_manifest_passes(data, tmp_path):
     manifest = load_manifest(tmp_path / "ok.jsonl.manifest.json")
     assert manifest.gate.verdict == "pass"
     assert manifest.dataset["records"] == {
-        "total": 670, "passed": 290, "rejected": 380, "invalid": 0, "deselected": 380, "pass_rate": 1.0,
+        "total": 670, "passed": 290, "rejected": 380, "invalid": 0, "deselected": 380, "pass_rate": 1.0, "generated": 0,
     }  # fmt: skip
     assert manifest.dataset["categories"]["quotas"]["math"] == 20
     assert len(manifest.passed_ids) == 290

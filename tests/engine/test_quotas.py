@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe.engine.quotas import best_first, category_quotas, over_quota, vertical_quota
+from dqe.engine.quotas import best_first, category_quotas, over_quota, shortfalls, vertical_quota
 
 
 def test_exact_target_is_limited_by_the_rarest_category():
@@ -62,10 +62,21 @@ def test_over_quota_keeps_the_best_of_each_group_and_ties_in_reading_order():
         {
             "_idx": [0, 1, 2, 3, 4, 5],
             "group": ["a", "a", "a", "b", "b", "a"],
-            "quality": [0.5, 0.9, 0.5, 0.1, 0.2, 0.7],
+            "merit": [0.5, 0.9, 0.5, 0.1, 0.2, 0.7],
         }
     )
     over = over_quota(table, "group", {"a": 2, "b": 5})
     assert sorted(over["_idx"].to_list()) == [0, 2]  # a keeps 1 (0.9) and 5 (0.7)
     assert over["_kept"].to_list() == [2, 2] and over["_had"].to_list() == [4, 4]
     assert best_first(table)["_idx"].to_list() == [1, 5, 0, 2, 4, 3]
+
+
+def test_shortfalls_are_what_each_category_lacks_of_its_share_biggest_first():
+    # a balanced selection of 40 records, a quarter each wanted: 10 apiece
+    counts = {"math": 25, "code": 7, "poems": 8}
+    target = {"math": 0.25, "code": 0.25, "poems": 0.25, "translation": 0.25}
+    assert shortfalls(counts, target, 40) == {"translation": 10, "code": 3, "poems": 2}
+
+
+def test_a_category_with_no_target_share_lacks_nothing():
+    assert shortfalls({"math": 3}, {"math": 1.0, "poems": 0.0}, 10) == {"math": 7}

@@ -15,19 +15,17 @@ from tests.train.conftest import rasbt, tiny_model, tokenizer, torch_extra, writ
 __all__ = ["embedding_model", "rasbt", "tiny_model", "tokenizer", "torch_extra", "trained_run"]
 
 
-@pytest.fixture(scope="session")
-def trained_run(tmp_path_factory, tiny_model, rasbt) -> Path:
-    """``runs/exp1``: the tiny Llama tuned for 6 steps on 80 records that passed ``dqe
-    filter`` (8 held out for testing), as ``dqe train`` leaves it."""
+def train_a_run(root: Path, tiny_model: Path, records: list[dict], **overrides) -> Path:
+    """``runs/exp1`` under ``root``: the tiny Llama tuned for 6 steps on ``records`` that passed
+    ``dqe filter`` (a tenth held out for testing), as ``dqe train`` leaves it."""
     import dqe
     from dqe.train.config import load_train_config
     from dqe.train.run import train
 
-    root = tmp_path_factory.mktemp("eval-run")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)  # no dqe.toml of the machine: the gate reads the config from here
         mp.setenv("DQE_DISABLE_PLUGINS", "all")
-        data = write_jsonl(root / "data.jsonl", rasbt[:80])
+        data = write_jsonl(root / "data.jsonl", records)
         dqe.filter(data, root / "ok.jsonl", root / "rejected.jsonl")
         config = load_train_config(
             None,
@@ -46,10 +44,17 @@ def trained_run(tmp_path_factory, tiny_model, rasbt) -> Path:
                 "eval.every": 3,
                 "split.val": 0.1,
                 "split.test": 0.1,
+                **overrides,
             },
         )
         train(config, echo=False)
     return root / "runs" / "exp1"
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, tiny_model, rasbt) -> Path:
+    """A LoRA run on 80 records that passed ``dqe filter`` (8 held out for testing)."""
+    return train_a_run(tmp_path_factory.mktemp("eval-run"), tiny_model, rasbt[:80])
 
 
 @pytest.fixture(scope="session")

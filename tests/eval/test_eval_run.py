@@ -99,6 +99,36 @@ def test_usage_errors_stop_before_any_generation(torch_extra, trained_run, tmp_p
     assert missing.exit_code == 2 and "no such run folder" in missing.output
     empty = runner.invoke(main, ["eval", str(tmp_path)])
     assert empty.exit_code == 2 and "not a finished dqe train run (no train_config.json" in empty.output
+    bad = tmp_path / "mc.jsonl"
+    bad.write_text('{"question": "Q?", "choices": ["a", "b"], "answer": "C"}\n')
+    choices = runner.invoke(main, ["eval", str(trained_run), "--choices", str(bad), "--out", str(tmp_path / "r")])
+    assert choices.exit_code == 2 and f"{bad}:1: 'answer': 'C' is not one of the 2 choices" in choices.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_multiple_choice_accuracy_per_subject_in_every_report(torch_extra, trained_run, tmp_path):
+    from pathlib import Path
+
+    choices = Path(__file__).parent / "data" / "choices.jsonl"
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(
+        main,
+        ["eval", str(trained_run), "--choices", str(choices), "--max-new-tokens", "2", "--out", str(out), "--quiet"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "multiple choice: 6 of 6 questions" in result.output and "choices_acc_norm" in result.output
+    report = json.loads((out / "report.json").read_text())
+    c = report["choices"]
+    assert [s["subject"] for s in c["subjects"]] == ["arithmetic", "astronomy", "biology", "geography"]
+    assert c["evaluated"] == 6 and all(len(i["loglik"]["tuned"]) == 4 for i in c["items"])
+    for item in c["items"]:  # each model picks its most likely choice
+        for model in ("base", "tuned"):
+            ll = item["loglik"][model]
+            assert item["picked"][model]["acc"] == ll.index(max(ll))
+    acc = next(m for m in report["metrics"] if m["name"] == "choices_acc")
+    assert acc["base"] == c["accuracy"]["base"]["acc"] and acc["tuned"] == c["accuracy"]["tuned"]["acc"]
+    html = (out / "report.html").read_text()
+    assert 'id="choices"' in html and "geography" in html
 
 
 def test_no_output_replaces_a_file_of_the_run(torch_extra, trained_run):
@@ -112,3 +142,39 @@ def test_no_output_replaces_a_file_of_the_run(torch_extra, trained_run):
     )
     assert moved.exit_code == 2 and "are the same file" in moved.output
     assert test_split.read_bytes() == before
+
+
+@pytest.mark.parametrize("method", ["p-tuning", "prompt-tuning"])
+def test_a_prompt_method_run_evaluates_like_a_lora_run(torch_extra, tmp_path, tiny_model, rasbt, method):
+    from conftest import train_a_run
+
+    from dqe.eval.report import EvalSettings
+    from dqe.eval.run import evaluate
+
+    run = train_a_run(tmp_path, tiny_model, rasbt[:80], method=method)
+    report = evaluate(run, EvalSettings(max_new_tokens=4, batch_size=3), echo=False).report
+    loss = report.metric("loss")
+    assert loss.tuned == pytest.approx(report.run.test_loss_at_training, rel=1e-6)  # the virtual tokens counted
+    assert loss.base != pytest.approx(loss.tuned, rel=1e-6)  # switched off for the base model
+    assert report.test.evaluated == 8 and all(e.tuned.tokens for e in report.examples)
+
+
+def test_the_report_lists_the_training_records_the_run_fitted_badly(torch_extra, trained_run, tmp_path):
+    from dqe.engine.ledger import read_ledger
+
+    out = tmp_path / "fit"
+    args = ["eval", str(trained_run), "--limit", "1", "--max-new-tokens", "2", "--quiet", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    fit = json.loads((out / "report.json").read_text())["fit"]
+    trained = [r for r in read_ledger(trained_run) if r.split == "train"]
+    assert fit["records"] == len(trained) > 0 and fit["ledger"] == str(trained_run / "ledger.jsonl")
+    losses = {r.id: r.loss for r in trained}
+    for m in fit["worst_for_length"]:
+        assert (
+            m["z"] >= fit["min_z"]
+            and m["loss"] == losses[m["id"]]
+            and m["source"].startswith(str(trained_run.parents[1]))
+        )
+    assert f"{len(trained)} training records with a loss in" in result.output.replace("\n", "")
+    assert 'id="fit"' in (out / "report.html").read_text()

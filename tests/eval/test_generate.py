@@ -55,3 +55,28 @@ def test_an_answer_stops_at_the_end_of_turn_or_the_end_of_text(torch_extra, toke
     ids = tokenizer("The cat sat.\n### End\nmore", add_special_tokens=False)["input_ids"]
     got = marked._finish([*ids, pad, pad])
     assert (got.text, got.stopped) == ("The cat sat.", "end-of-turn")
+
+
+def test_a_prompt_methods_answers_keep_the_positions_of_training(torch_extra, tokenizer, tiny_model):
+    """Left-padded and cached, each answer is the greedy continuation of the model's own forward
+    on the prompt alone, right after the virtual tokens, as in training (peft's generate is not:
+    it ignores position ids behind virtual tokens and drifts once its cache fills)."""
+    torch = torch_extra
+    from peft import PromptTuningConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(str(tiny_model))
+    model = get_peft_model(base, PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=4)).eval()
+    texts = ["### Instruction:\nName a colour.\n\n### Response:\n", "Hi", "Translate 'cat' into French."]
+    prompts = [np.asarray(tokenizer(t)["input_ids"], dtype=np.int32) for t in texts]
+
+    def greedy(prompt, steps=6):  # the model's own forward, unpadded, as in training
+        ids = torch.tensor([prompt.tolist()])
+        with torch.no_grad():
+            for _ in range(steps):
+                ids = torch.cat([ids, model(input_ids=ids).logits[:, -1:].argmax(-1)], dim=1)
+        return tokenizer.decode(ids[0, len(prompt) :].tolist(), skip_special_tokens=False).strip()
+
+    answers = generator(tokenizer, max_new_tokens=6, batch_size=3).generate(model, prompts)
+    assert [a.text for a in answers] == [greedy(p) for p in prompts]

@@ -128,6 +128,16 @@ def test_line_breaks_escaped_twice_around_a_fence_are_named_not_an_open_fence():
     assert "one never closed" not in run.messages[0]
 
 
+def test_a_fence_pair_inline_on_one_line_is_closed():
+    """Fences that quote a span within a line ("用户输入:```如何评价北京```") open and close it
+    (AlignBench, unseen)."""
+    question = "请判断是否属于实时性问题。---用户输入:```如何评价北京```"
+    assert run_rule("DQ206", [record(question, "否。"), record("Quote it.", "He typed ```ls``` and left.")]).passed == [
+        True,
+        True,
+    ]
+
+
 def test_the_demo_record_is_found_at_its_line():
     report = dqe.check([ROOT / "examples" / "demo.jsonl"], select=["DQ206"], complete=True)
     assert [(f.source.rsplit("/", 1)[1], f.turn) for f in report.findings if f.code == "DQ206"] == [

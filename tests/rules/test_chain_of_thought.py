@@ -290,6 +290,32 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
             "Why? This is a good example. The output is a correct answer.\n\nNew input: PersonX eats ___ at noon\nSolution:",
             "lunch",
         ),
+        # Unseen AlignBench (Chinese): a persona to play whose age is no quantity to work from
+        (
+            "我想让你假扮成和一个20岁的女生聊天的聊天框。我输入和20岁女生的聊天内容，你仅仅只输出一个20岁女生可能会回复的内容，"
+            "不要输出任何多余的文本。你平时有什么爱好呀？",
+            "我喜欢阅读，尤其是小说和诗词，还有就是喜欢听音乐和画画。",
+        ),
+        # ... the answers asked for directly ("直接给出所有正确的答案")
+        (
+            "下面是一道多选题,请仔细查看选项并直接给出所有正确的答案。\n在棱长为1的正方体上截去8个三棱锥后,剩下的几何体的体积"
+            "表述错误的是（）\n A.2/3\n B.7/6\n C.4/5\n D.5/6",
+            "ABC",
+        ),
+        ("Which of these numbers are prime: 4, 7, 9, 11? Directly give all the correct options.", "7 and 11."),
+        # ... "我的几个问题" are my few questions, not a count asked for
+        (
+            "根据文本回答我的几个问题。问题1：A银行是一家什么样的公司？问题2：A银行有多少名研究人员？文本：A银行自2001年成立"
+            "之日起,就将自己定位为“银行联合信息中心”,为银行业提供全方位优质的信息和咨询服务。A银行目前拥有全职研究与咨询人员"
+            "160余人,每年定期出版各类研究报告200多种,长期服务的客户包括国内外700多家银行。",
+            "问题1：为银行业提供信息和咨询服务的公司。问题2：160余人。",
+        ),
+        # ... the process asked for, numbered inline: "1. …,2. …,3. …"
+        (
+            "一个猎人带着一只狗,一个男人带着两个小男孩,只有一条船,一次最多运两个。怎样才能把人和狗安全运到对岸？写出过程。",
+            "1. 猎人带着狗过河,2. 猎人把狗留在对岸,自己回来,3. 男人带一个小男孩过河,4. 男人自己回来,5. 男人带另一个小男孩过河,"
+            "6. 猎人回来接狗,所有人和狗都安全抵达对岸。",
+        ),
     ],
 )
 def test_reasoning_in_prose_tool_calls_and_questions_that_need_none_pass(question, answer):

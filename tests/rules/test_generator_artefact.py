@@ -77,6 +77,7 @@ from tests.support import REAL_FILES, ROOT, failures, real
         ),
         ("描述这种气体。", "它是一种色less味less的气体。", "half-translated word in answer: 色less, 味less", 2),
         ("请给我以下数字的剩余数字。\n### 输入：\n123_", "4", "template marker in instruction: ### 输入", 1),
+        ("Name a planet.\n\n### Response:", "Mars.", "template marker in instruction: ### Response", 1),
     ],
 )
 def test_artefacts_warn_naming_turn_and_span(question, answer, message, turn):
@@ -116,10 +117,18 @@ def test_prose_findings_say_why_the_turn_is_prose():
             "is queue an ADT or a data structure",
             "A queue defines enqueue, dequeue, is_empty (check if it is empty) and size.",
         ),
+        # a prompt written in Markdown sections heads one "## Instructions" (arena-hard, unseen)
+        (
+            "## Context\n\nJohn: I'm lonely.\n\n## Instructions\n\nYou are role-playing as a therapist. Reply to John.",
+            "I'm sorry you feel that way, John. What has been on your mind lately?",
+        ),
+        ("## Input\n\nA list of cities.\n\n## Task\n\nSort them.", "Berlin, Paris, Rome."),
         # a bracketed heading that names no assistant or answer, or a Markdown link, is no label
         ("Write a song.", "[Verse 1]\nThe sun goes down on the bay."),
         ("What is AI?", "[AI](https://en.wikipedia.org/wiki/AI) is the study of machines that learn."),
         ("Who maintains it?", "[Maintained] The team still ships updates every month."),
+        # "ai" that begins a longer word is no label: a letterhead slot (AlignBench, unseen)
+        ("以ai玩具公司角度写一封律师函", "[ai玩具公司的标志/头]\n\n尊敬的某互联网公司A集团，"),
         # a rewrite keeps the end of its sentence; material after the first line is the user's to echo
         (
             "Rewrite the sentence to start with 'Although': Despite the rain, they went for a walk.",

@@ -127,11 +127,23 @@ def test_one_exchange(question, answer, message):
             "Buenos días a todos, ¿cómo están ustedes hoy?",
         ),
         record("用英语回答：你最喜欢的季节是什么？", "My favourite season is autumn, for its colours."),
-        # every language the detector knows has its name: Marathi asked, Marathi answered
+        # the user's own language, asked for without its name (arena-hard, unseen)
         record(
-            "A text is given in Hindi. Translate it from the Hindi language to the Marathi language.\n"
-            "Input: और जीवंत व्यवस्था जन-सामान्य के जुड़ने से बनती है।",
-            "आणि जिवंत व्यवस्था जन-सामान्याच्या सहभागामुळे तयार होते.",
+            "Imagine you are a user from Vietnam. Using your native language, write three queries that would make "
+            "a search engine return pages about computer science news.",
+            '1. "Tin tức công nghệ mới nhất hôm nay"\n2. "Các bài viết về khoa học máy tính"\n3. "Cập nhật tin tức '
+            'công nghệ thông tin"',
+        ),
+        # a language the user is learning, named (AlpacaEval zephyr, unseen)
+        record(
+            "I'm an English speaker trying to learn Japanese kanji using mnemonics. Can you create a mnemonic for "
+            "the kanji meaning wish?",
+            "(深夜12時に願いを作るとき、心が時計のように鳴り、願いを忘れないように心に持つことができます。)",
+        ),
+        # "in English" named for what is asked about (AlignBench, unseen)
+        record(
+            "“行船跑马三分险”是一句中文谚语，意思是指做任何事都有一定的风险。英语中和这句谚语是同义谚语的有什么？",
+            '"Every path has its puddle." 或 "Nothing ventured, nothing gained."',
         ),
     ],
 )
@@ -248,6 +260,29 @@ def test_a_request_asks_for_the_languages_it_names():
     assert_findings(run, {1: "question en, answer de", 2: "question zh, answer en"})
 
 
+@pytest.mark.parametrize(
+    "record_",
+    [
+        # the language of the material the answer replies to, asked for without naming it (AlignBench)
+        record(
+            "你是一位客户服务的AI邮件助手。你的任务是给一位重要客户发送邮件回复。根据客户通过“```”分隔的邮件内容生成回复，回复的内容要符合"
+            "邮件规范，用简明而专业的语气写信。写信的语言要和客户邮件内容的语言保持一致。请用我方的身份进行回复。"
+            "客户邮件内容：Dear Alice, thanks for your e-mail. We wish you a nice fair.",
+            "Dear Bob, thank you for letting us know. We look forward to meeting your colleague at the fair. "
+            "Best regards, Alice",
+        ),
+        record(
+            "You are the front desk of a city museum. Keep every reply short and friendly, give opening hours "
+            "when asked, and always reply in the same language as the visitor's message. Visitor: Wann öffnet ihr?",
+            "Das Museum öffnet morgen früh um neun Uhr und schließt am Abend um sechs Uhr.",
+        ),
+    ],
+)
+def test_a_reply_in_the_language_of_the_material_may_be_asked_without_naming_it(record_):
+    assert run_rule("DQ302", [record_]).failed == []
+    assert run_rule("DQ302", [record_], {"allow-translation": False}).failed == [0]
+
+
 def test_a_text_to_say_in_another_language_is_a_translation_asked():
     text = (
         "The High Court and the Constitutional Court are asking the Court of Justice to examine the validity "
@@ -269,6 +304,18 @@ def test_an_opening_in_one_language_before_a_colon_and_material_in_another_may_b
     prompt = "以下是用提示词帮助模型生成图像的例子：" + tags
     answer = "根据您输入的提示词，这幅画描绘了一个表情冷漠的女孩，长发飘逸，穿着蓬松的长袖，背后有一对白色的翅膀，头上有光环。"
     assert_findings(run_rule("DQ302", [record(prompt, answer)]), {})
+
+
+def test_an_emoticon_is_no_language_by_its_script():
+    """Two of one letter drawing a face ("ಥ‿ಥ", Kannada letters) or a shrug's katakana say no
+    language (AlignBench, unseen); a word of that script still does."""
+    records = [
+        record("请用颜文字表示出“笑哭”的情绪", "ಥ‿ಥ"),
+        record("How do you shrug in text?", "¯\\_(ツ)_/¯"),
+        record("What is 'hello' in Kannada? Just the word.", "ನಮಸ್ಕಾರ"),
+        record("Please greet my grandmother warmly for me, she is visiting us today.", "ನಮಸ್ಕಾರ ಅಜ್ಜಿ"),
+    ]
+    assert_findings(run_rule("DQ302", records), {3: "question en, answer kn"})
 
 
 def test_asking_whether_the_assistant_has_a_language_may_be_answered_in_it():

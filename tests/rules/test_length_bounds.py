@@ -266,6 +266,9 @@ def test_a_length_asked_for_needs_half_of_it_and_a_length_not_to_pass_none():
             qa("写一篇800字的作文，题目是《我的家乡》。", "我的家乡很美，有山有水。"),
             qa("Summarize the report in under 300 words.", sentence),
             qa("用100字以内介绍你自己。", "我是一名学生，喜欢读书。"),
+            # a length not to pass, after the number (arena-hard, unseen)
+            qa("Summarize each of the five battles in 1500 words or less.", sentence),
+            qa("Describe the plan, 300 words max.", sentence),
             qa("Describe renewable energy in 20 words.", sentence),
         ],
         "DQ102",

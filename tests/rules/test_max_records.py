@@ -65,3 +65,38 @@ def test_ties_are_cut_round_robin_over_categories():
     records = [record("math")] * 6 + [record("programming")] * 6 + [record("translation")] * 2
     report = check(records, max_records=6)
     assert report.dataset["categories"]["counts"] == {"math": 2, "programming": 2, "translation": 2}
+
+
+def test_by_ifd_keeps_the_highest_ifd_below_1_then_the_rest_by_quality(tmp_path):
+    from tests.support import write_scores
+
+    records = [record("math", 0.5, question=f"Question {n}.") for n in range(6)]
+    ifds = [0.3, 0.9, 1.2, 0.95, None, 0.5]
+    scores = write_scores(tmp_path / "scores.jsonl", records, ifds)
+    report = check(records, max_records=4, rank_by="ifd", scores=str(scores))
+    kept = report.records.filter(report.records["status"] == "passed")["record"].to_list()
+    assert kept == [0, 1, 3, 5]  # 0.95, 0.9, 0.5, 0.3; 1.2 and the unscored one go last
+    finding = next(f for f in report.findings if f.code == "DQ431" and f.record == 2)
+    assert finding.message == "not among the 4 best records by IFD below 1 (IFD 1.2, cut-off 0.3)"
+
+
+def test_by_ifd_with_balance_keeps_the_highest_ifd_of_each_category(tmp_path):
+    from tests.support import write_scores
+
+    records = [record("math", question=f"Sum {n}.") for n in range(4)] + [
+        record("programming", question=f"Code {n}.") for n in range(2)
+    ]
+    scores = write_scores(tmp_path / "scores.jsonl", records, [0.6, 0.9, 0.7, 0.8, 0.2, 0.1])
+    target = {"math": 0.5, "programming": 0.5}
+    report = check(
+        records,
+        max_records=4,
+        balance=True,
+        rank_by="ifd",
+        scores=str(scores),
+        rules={"DQ411": {"target": target, "tolerance": 1.0}},
+    )
+    kept = report.records.filter(report.records["status"] == "passed")["record"].to_list()
+    assert kept == [1, 3, 4, 5]  # math's two highest IFDs, and both programming records
+    finding = next(f for f in report.findings if f.code == "DQ411" and f.record == 0)
+    assert finding.message == "over the quota of category math: 2 of 4 kept (best by IFD)"

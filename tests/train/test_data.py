@@ -46,6 +46,14 @@ def test_splits_are_seeded_and_stratified_by_category(tmp_path):
     assert [e.split for e in examples] != first
 
 
+def test_another_runs_test_records_can_be_the_test_split(tmp_path):
+    examples = read(tmp_path, categorized({"math": 60, "code": 40}))
+    theirs = {e.id for e in examples[::10]}  # 10 records another run tested on
+    info = assign_splits(examples, val=0.1, test=0.3, seed=0, stratify=True, test_ids=theirs)
+    assert {e.id for e in examples if e.split == "test"} == theirs
+    assert info["records"] == {"train": 81, "val": 9, "test": 10}  # val: a share of the others
+
+
 def test_copies_of_a_record_share_a_split(tmp_path):
     records = categorized({"a": 40})
     examples = read(tmp_path, records + records[:10])

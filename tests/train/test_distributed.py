@@ -101,6 +101,9 @@ def test_two_processes_train_the_steps_of_one_and_resume_exactly(torch_extra, tm
     assert m["losses"]["test"] == pytest.approx(one.manifest["losses"]["test"], abs=1e-6)
     assert m["training"]["steps"] == 18 and m["resumed_from"].endswith("step-000004")
     assert (two / "ledger.jsonl").read_bytes() == (one.run_dir / "ledger.jsonl").read_bytes()
+    # each record's losses too, gathered from both ranks' shares of the loss passes
+    rows = [json.loads(line) for line in (two / "ledger.jsonl").read_text().splitlines()]
+    assert all(r["loss"] is not None and r["loss_first_epoch"] is not None for r in rows if r["split"] == "train")
 
 
 @pytest.mark.train

@@ -1,5 +1,5 @@
-"""``dqe --help``, ``dqe check``, ``dqe train --help`` and ``dqe eval --help`` never import torch
-(or transformers)."""
+"""``dqe --help``, ``dqe check`` (reading a score file too), ``dqe train --help``, ``dqe eval --help``
+and ``dqe score --help`` never import torch (or transformers)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ SCRIPT = """
 import sys
 from click.testing import CliRunner
 from dqe.cli import main
-for args in (["--help"], ["train", "--help"], ["eval", "--help"], ["check", sys.argv[1]], ["rules"]):
+reading_scores = ["check", sys.argv[1], "--scores", sys.argv[2], "--html", "report.html"]
+for args in (["--help"], ["train", "--help"], ["eval", "--help"], ["score", "--help"], ["check", sys.argv[1]], reading_scores, ["rules"]):
     result = CliRunner().invoke(main, args)
     assert result.exit_code in (0, 1), (args, result.output)
 heavy = sorted(m for m in ("torch", "transformers", "peft") if m in sys.modules)
@@ -20,10 +21,14 @@ print(",".join(heavy) or "none")
 
 
 def test_check_and_help_do_not_import_torch(tmp_path):
+    from tests.support import write_scores
+
+    record = {"instruction": "Say hi.", "input": "", "output": "Hi."}
     data = tmp_path / "d.jsonl"
-    data.write_text(json.dumps({"instruction": "Say hi.", "input": "", "output": "Hi."}) + "\n")
+    data.write_text(json.dumps(record) + "\n")
+    scores = write_scores(tmp_path / "scores.jsonl", [record], [0.8])  # a check reading dqe score's file
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(data)],
+        [sys.executable, "-c", SCRIPT, str(data), str(scores)],
         capture_output=True,
         text=True,
         check=True,
@@ -35,11 +40,27 @@ def test_check_and_help_do_not_import_torch(tmp_path):
 def test_a_check_with_a_model_loads_its_tokenizer_through_transformers(tmp_path, english_model):
     data = tmp_path / "d.jsonl"
     data.write_text(json.dumps({"instruction": "Say hi.", "input": "", "output": "Hi."}) + "\n")
+    assert "transformers" in check_imports(tmp_path, [str(data), "--model", str(english_model)])
+
+
+def test_a_check_with_a_ledger_reads_it_without_torch(tmp_path):
+    record = {"instruction": "Say hi.", "input": "", "output": "Hi."}
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps(record) + "\n")
+    (tmp_path / "run").mkdir()
+    row = {"id": "x", "source": "d.jsonl:1", "split": "train", "category": None, "tokens": 9, "kept": 9}
+    row |= {"supervised": 2, "truncated": False, "dropped": None, "loss": 1.5, "loss_first_epoch": 2.0}
+    (tmp_path / "run" / "ledger.jsonl").write_text(json.dumps(row) + "\n")
+    assert check_imports(tmp_path, [str(data), "--ledger", str(tmp_path / "run")]) == "none"
+
+
+def check_imports(folder, args: list[str]) -> str:
+    """Which of torch, transformers and peft a `dqe check` with ``args`` imports ("none")."""
     script = (
         "import sys\nfrom click.testing import CliRunner\nfrom dqe.cli import main\n"
-        f"result = CliRunner().invoke(main, ['check', {str(data)!r}, '--model', {str(english_model)!r}])\n"
+        f"result = CliRunner().invoke(main, ['check', *{args!r}])\n"
         "assert result.exit_code == 0, result.output\n"
-        "print('transformers' in sys.modules)\n"
+        "print(','.join(m for m in ('peft', 'torch', 'transformers') if m in sys.modules) or 'none')\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path)
-    assert out.stdout.strip() == "True"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=folder)
+    return out.stdout.strip()

@@ -37,3 +37,39 @@ def test_chunked_loss_and_gradients_match_full_logits(torch_extra, bias):
         assert torch.allclose(got, want, atol=1e-6)
     with torch.no_grad():
         assert torch.allclose(chunked_cross_entropy(hidden, labels, head, chunk=4), full, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["p-tuning", "prompt-tuning"])
+def test_virtual_tokens_are_in_the_loss_as_peft_puts_them(torch_extra, tiny_model, tmp_path, method):
+    """The chunked loss of a prompt method's model is peft's own forward loss: the virtual tokens
+    go in front, the labels are -100 there, padding stays masked; switched off, it is the base's."""
+    torch = torch_extra
+    from dqe.train.config import load_train_config
+    from dqe.train.loss import loss_sum, virtual_token_count
+    from dqe.train.model import add_adapter, head_and_body, load_base_model
+
+    config = load_train_config(
+        None, {"model": str(tiny_model), "data": tmp_path / "d", "out": tmp_path / "o", "method": method}
+    )
+    torch.manual_seed(0)
+    base = load_base_model(config, torch.device("cpu"), torch.float32)
+    model = add_adapter(base, config).eval()
+    ids = torch.randint(3, 500, (2, 12))
+    labels = ids.clone()
+    labels[:, :5] = -100  # the prompt
+    mask = torch.ones_like(ids)
+    mask[1, 9:], labels[1, 9:] = 0, -100  # a shorter row, padded
+    batch = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    supervised = int((labels[:, 1:] != -100).sum())
+
+    def ours():
+        with torch.no_grad():
+            return float(loss_sum(model, head_and_body(model), batch, device=ids.device, dtype=torch.float32, chunk=16))
+
+    with torch.no_grad():
+        theirs = float(model(**batch).loss) * supervised
+    assert virtual_token_count(model) == 20 and ours() == pytest.approx(theirs, rel=1e-5)
+    with model.disable_adapter(), torch.no_grad():
+        assert virtual_token_count(model) == 0
+        plain = float(base(**batch).loss) * supervised
+        assert ours() == pytest.approx(plain, rel=1e-5) and abs(plain - theirs) > 1e-3

@@ -82,6 +82,11 @@ def test_a_bad_config_is_a_usage_error(torch_extra, tmp_path):
     (tmp_path / "train.toml").write_text('model = "m"\ndata = "d.jsonl"\nout = "o"\n[lora]\nrank = 8\n')
     result = dqe("train", "--config", "train.toml")
     assert result.exit_code == 2 and "unknown key 'lora.rank'" in result.output
+    (tmp_path / "train.toml").write_text('model = "m"\ndata = "d.jsonl"\nout = "o"\n')
+    merged = dqe("train", "--config", "train.toml", "--method", "p-tuning", "--merge")
+    assert merged.exit_code == 2 and "train.toml: 'merge': p-tuning trains virtual tokens" in merged.output
+    lora = dqe("train", "--config", "train.toml", "--method", "prompt-tuning", "--lora-r", 4)
+    assert lora.exit_code == 2 and "'lora.r': an option of LoRA, and 'method' is 'prompt-tuning'" in lora.output
 
 
 def test_an_input_the_run_would_overwrite_is_refused(torch_extra, tmp_path, filtered, rasbt, tiny_model):

@@ -148,7 +148,8 @@ def test_a_canary_that_failed_a_rule_never_reaches_a_batch(
     assert "1 records of" in gate["problems"][1] and "not among the gate manifest's passed ids" in gate["problems"][1]
 
 
-def test_resume_after_ctrl_c_continues_exactly(torch_extra, tmp_path, ok, config_for):
+@pytest.mark.parametrize("method", ["lora", "p-tuning", "prompt-tuning"])
+def test_resume_after_ctrl_c_continues_exactly(torch_extra, tmp_path, ok, config_for, method):
     def losses_of(run_dir, resume=None, interrupt_at=None):
         losses = {}
 
@@ -157,7 +158,7 @@ def test_resume_after_ctrl_c_continues_exactly(torch_extra, tmp_path, ok, config
             if state.step == interrupt_at:
                 os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: the run stops after this step
 
-        train(config_for(ok, run_dir), resume=resume, echo=False, hooks=Hooks(on_step=on_step))
+        train(config_for(ok, run_dir, method=method), resume=resume, echo=False, hooks=Hooks(on_step=on_step))
         return losses
 
     straight = losses_of(tmp_path / "straight")
@@ -196,4 +197,4 @@ def test_qlora_without_a_gpu_is_a_config_error(torch_extra, tmp_path, ok, config
     from dqe.errors import ConfigError
 
     with pytest.raises(ConfigError, match="needs a CUDA GPU and bitsandbytes"):
-        train(config_for(ok, tmp_path / "run", **{"lora.qlora": True}), echo=False)
+        train(config_for(ok, tmp_path / "run", method="qlora"), echo=False)

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, NamedTuple
 from pydantic import BaseModel, ConfigDict
 
 from dqe.errors import RecordError
-from dqe.records import Record
+from dqe.records import Record, Source, Turn
 
 
 class Columns(BaseModel):
@@ -122,6 +122,23 @@ class Layout:
 
     def denormalize(self, record: Record) -> dict[str, Any]:
         return self.format.denormalize(record, self.columns, self.tags)
+
+    def record(self, obj: Any, source: Source | None = None, original: dict[str, Any] | None = None) -> Record:
+        """``obj`` read into a ``Record`` of this format (RecordError when it cannot be): what
+        another format's ``denormalize`` writes out. ``original`` is the object it keeps (default
+        ``obj``)."""
+        n = self.normalize(obj)
+        return Record(
+            system=n.system,
+            turns=[Turn(role=r, content=c) for r, c in zip(n.roles, n.contents, strict=True)],  # type: ignore[arg-type]
+            tools=n.tools,
+            category=n.category,
+            domain=n.domain,
+            language=n.language,
+            format=self.name,
+            source=source,
+            original=obj if original is None else original,
+        )
 
     def owned_keys(self) -> set[str]:
         return self.format.owned_keys(self.columns, self.tags)

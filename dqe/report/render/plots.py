@@ -122,6 +122,25 @@ def token_histogram(
         return svg_uri(fig)
 
 
+def score_histograms(ifd: tuple[Sequence[float], Sequence[int]], ppl: tuple[Sequence[float], Sequence[int]]) -> str:
+    """Records per IFD (1 marked: at or above it the question does not help) and per
+    perplexity with the question (log-spaced bins), side by side; each an (edges, counts) pair."""
+    with _figure(2.8) as fig:
+        left, right = fig.subplots(1, 2)
+        for ax, (edges, counts), color, label in (
+            (left, ifd, BLUE, "IFD (perplexity with / without the question)"),
+            (right, ppl, ORANGE, "perplexity of the answer with the question"),
+        ):
+            ax.stairs(counts, edges, fill=True, color=color, alpha=0.8)
+            ax.set_xlabel(label)
+            ax.set_ylabel("records")
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+            ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+        left.axvline(1.0, color=RED, linewidth=1.2)
+        right.set_xscale("log")
+        return svg_uri(fig)
+
+
 def share_bars(
     title: str,
     labels: Sequence[str],

@@ -1,6 +1,6 @@
 """The built-in sections of the HTML report: a plot for each data-set section dqe's own rules
 measure (token lengths, categories against their target, languages, vertical domains, chain
-of thought, duplicate clusters). Registered through ``dqe_register_sections``, the hook a
+of thought, duplicate clusters, and the model's scores when a score file is given). Registered through ``dqe_register_sections``, the hook a
 plugin uses to add its own; plots are drawn from the report's aggregates (token lengths from
 its per-record frame), so they cost the same on any size of data set.
 """
@@ -210,6 +210,37 @@ def _duplicate_plot(report: Report) -> Plot | None:
     )
 
 
+def _score_plot(report: Report) -> Plot | None:
+    from dqe.report.render.common import number
+    from dqe.report.render.plots import score_histograms
+
+    section = report.dataset.get("scores")
+    histograms = section.get("histograms") if isinstance(section, dict) else None
+    if not isinstance(histograms, dict):
+        return None
+    ifd, ppl = (histograms.get(k) or {} for k in ("ifd", "ppl"))
+    uri = score_histograms((ifd["edges"], ifd["counts"]), (ppl["edges"], ppl["counts"]))
+    rows = [
+        (key, *(number(section[key].get(k)) for k in ("mean", "p10", "p50", "p90")))
+        for key in ("ifd", "ppl")
+        if isinstance(section.get(key), dict)
+    ]
+    at_or_above = section.get("ifd", {}).get("at_or_above_1", 0)
+    return Plot(
+        key="scores",
+        title="Model scores: IFD and perplexity",
+        uri=uri,
+        alt="Histograms of IFD, with 1 marked, and of the answer's perplexity with the question",
+        table=rows,
+        table_head=("", "mean", "p10", "p50", "p90"),
+        facts=[
+            f"{number(section.get('scored'))} of {number(section.get('records'))} records scored with "
+            f"{section.get('model')} (template {section.get('template')}); {number(at_or_above)} at or above "
+            "IFD 1 (the red line: the question does not help predict the answer); IFD above 2 is counted at 2."
+        ],
+    )
+
+
 class _Drawn(ReportSection):
     """A built-in section: its key and the function that draws it."""
 
@@ -230,6 +261,7 @@ BUILTIN_SECTIONS = tuple(
         ("domains", _domain_plot),
         ("cot", _cot_plot),
         ("duplicates", _duplicate_plot),
+        ("scores", _score_plot),
     )
 )
 

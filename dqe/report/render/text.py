@@ -119,6 +119,9 @@ def dataset_block(report: Report) -> Group | None:
     formats = report.dataset.get("formats")
     if formats:
         lines.append(Text(visible("formats  " + "  ".join(f"{k} {v:,}" for k, v in formats.items()))))
+    generated = report.dataset.get("records", {}).get("generated")
+    if generated:
+        lines.append(Text(f"generated  {generated:,} records written by dqe augment (their _dqe.generated)"))
     facts = dict(dataset_facts(report.dataset))  # the one-line summary the other formats show too
     for name, metrics in report.dataset.items():
         if name in ("tokens", "formats", "records") or not isinstance(metrics, dict):

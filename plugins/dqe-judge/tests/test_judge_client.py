@@ -7,9 +7,9 @@ import json
 import pytest
 
 import dqe
+from dqe import ChatClient, EndpointUnavailable, without_credentials
 from dqe.testing import record, run_rule
 from dqe_judge import plugin
-from dqe_judge.client import ChatClient, EndpointUnavailable, without_credentials
 from dqe_judge.rule import LlmJudge
 
 

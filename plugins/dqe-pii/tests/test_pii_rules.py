@@ -138,6 +138,7 @@ def test_ip_addresses():
             record(answer="See 203.0.113.7 in RFC 5737 examples."),  # documentation range
             record(answer="服务器地址是 81.2.69.160。"),
             record(answer="Every second item: `lst[1::2]`."),
+            record(question="问题:1.1.1.2机器最近有什么事件?", answer="无事件。"),  # Cloudflare's family resolver
         ],
     )
     assert_findings(run, {0: "1 IP address", 1: "IP address", 6: "IP address"})

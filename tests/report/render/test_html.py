@@ -41,6 +41,19 @@ def test_sections_the_rules_did_not_produce_are_left_out(defect_file):
         assert page.by_id(f"section-{section}") is None
 
 
+def test_the_model_scores_are_drawn_when_a_score_file_is_given(tmp_path, write_jsonl):
+    from tests.support import write_scores
+
+    records = [{"instruction": f"Question {n}.", "output": f"Answer {n}."} for n in range(6)]
+    scores = write_scores(tmp_path / "scores.jsonl", records, [0.5, 0.7, 0.9, 1.1, 2.5, None])
+    report = dqe.check(write_jsonl(records), select=["DQ001"], scores=str(scores))
+    html = render_html(report)
+    assert "scores" in {f["data-plot"] for f in Page(html).all("figure")}
+    assert "5 of 6 records scored with tiny (template alpaca); 2 at or above IFD 1" in html
+    histogram = report.dataset["scores"]["histograms"]["ifd"]
+    assert sum(histogram["counts"]) == 5 and histogram["counts"][-1] == 1  # IFD 2.5 counted at 2
+
+
 class Broken(dqe.ReportSection):
     key = "cot"
 

@@ -10,8 +10,9 @@ reply is retried and never read as a grade.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
+
+from dqe import unfenced
 
 PROMPT_VERSION = 1  # part of every request, so a change of wording misses the cache
 
@@ -26,8 +27,6 @@ Read the conversation and grade the assistant's final answer to the user's last 
 {criteria}
 Be strict: an answer with a factual or logical error gets at most 2 for correctness.
 Reply with one JSON object and nothing else: {shape}"""
-
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 
 def build_messages(system: str | None, turns: list[dict[str, str]], rubric: dict[str, str]) -> list[dict[str, str]]:
@@ -47,9 +46,16 @@ def build_messages(system: str | None, turns: list[dict[str, str]], rubric: dict
 
 
 def parse_verdict(content: str, criteria: list[str]) -> dict[str, Any]:
-    """``{"scores": {criterion: 1..5}, "explanation": str}``; ValueError when malformed."""
-    fenced = _FENCE.search(content)
-    text = fenced.group(1) if fenced else content
+    """``{"scores": {criterion: 1..5}, "explanation": str}``; ValueError when malformed (what
+    the client retries, and names if every try fails)."""
+    try:
+        return _verdict(content, criteria)
+    except ValueError as exc:
+        raise ValueError(f"malformed verdict: {exc}") from None
+
+
+def _verdict(content: str, criteria: list[str]) -> dict[str, Any]:
+    text = unfenced(content)
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end < start:
         raise ValueError(f"no JSON object in the reply: {_clip(content)!r}")

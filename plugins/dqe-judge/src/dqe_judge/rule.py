@@ -18,9 +18,17 @@ from typing import Any
 import polars as pl
 from pydantic import Field
 
-from dqe import ConfigError, GateMetric, RecordRule, RuleOptions, loaded_dir
+from dqe import (
+    CallFailed,
+    ChatClient,
+    ConfigError,
+    EndpointUnavailable,
+    GateMetric,
+    RecordRule,
+    RuleOptions,
+    loaded_dir,
+)
 from dqe_judge.cache import VerdictCache, default_cache_dir, request_key
-from dqe_judge.client import CallFailed, ChatClient, EndpointUnavailable
 from dqe_judge.prompt import DEFAULT_RUBRIC, build_messages, parse_verdict
 
 ENV_BASE_URL = ("DQE_JUDGE_BASE_URL", "OPENAI_BASE_URL")
@@ -139,6 +147,7 @@ class LlmJudge(RecordRule):
             retries=options.retries,
             retry_delay=options.retry_delay,
             extra=extra,
+            key_hint="set DQE_JUDGE_API_KEY or api-key",
         )
         folder = Path(options.cache_dir) if options.cache_dir else default_cache_dir()
         self.cache = VerdictCache(folder if folder.is_absolute() else loaded_dir(context.loaded) / folder)

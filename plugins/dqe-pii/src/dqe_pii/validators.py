@@ -157,6 +157,10 @@ WELL_KNOWN_IPS = (
     "8.8.4.4",
     "1.1.1.1",
     "1.0.0.1",
+    "1.1.1.2",  # Cloudflare's resolvers for families: 1.1.1.2 blocks malware, 1.1.1.3 adult content too
+    "1.0.0.2",
+    "1.1.1.3",
+    "1.0.0.3",
     "9.9.9.9",
     "208.67.222.222",
     "208.67.220.220",

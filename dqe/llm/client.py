@@ -1,11 +1,11 @@
 """A small client for the OpenAI chat-completions protocol (vLLM, llama.cpp server, Ollama,
-hosted APIs), on the standard library: retries with exponential backoff and jitter, a timeout
+hosted APIs), on the standard library (no client dependency to keep in step with): retries with exponential backoff and jitter, a timeout
 per request, ``Retry-After`` honoured, and a circuit breaker so that an endpoint that cannot
 be reached fails the run once and fast instead of once per record.
 
 Three outcomes per call: a ``Reply``; ``CallFailed`` (this request failed after its retries:
-a slow, failing or malformed response; the record goes unjudged); ``EndpointUnavailable`` (no
-request can succeed: nothing listens, the key is refused, the URL is wrong; the run stops).
+a slow, failing or malformed response; the caller gives up on what it asked); ``EndpointUnavailable``
+(no request can succeed: nothing listens, the key is refused, the URL is wrong; the run stops).
 
 Credentials go to the configured endpoint and nowhere else: a redirect is never followed (it
 would carry the API key to whatever host it names, and a POST turned into a GET is no chat
@@ -19,6 +19,7 @@ import base64
 import http.client
 import json
 import random
+import re
 import socket
 import threading
 import time
@@ -55,7 +56,10 @@ class ChatClient:
         retries: int = 3,
         retry_delay: float = 1.0,
         extra: dict[str, Any] | None = None,
+        key_hint: str = "set the API key",
     ):
+        """``key_hint`` says where the caller's key comes from, for the message of a refused key
+        (the judge's: "set DQE_JUDGE_API_KEY or api-key")."""
         parts = urllib.parse.urlsplit(base_url)
         self.url = without_credentials(base_url).rstrip("/") + "/chat/completions"
         self.model = model
@@ -72,13 +76,15 @@ class ChatClient:
         self.retries = retries
         self.retry_delay = retry_delay
         self.extra = extra or {}
+        self.key_hint = key_hint
         self._down: str | None = None  # set once the endpoint proved unreachable
         self._lock = threading.Lock()
+        self.sent = 0  # HTTP requests sent, retries included: what a budget of requests counts
 
     def complete(self, messages: list[dict[str, str]], parse: Any = None) -> tuple[Reply, Any]:
-        """Send one chat completion; ``parse(content)`` may raise ``ValueError`` to have a
-        malformed answer retried like a failed request. Returns the reply and what ``parse``
-        returned."""
+        """Send one chat completion; ``parse(content)`` may raise ``ValueError`` (its message
+        says what is malformed) to have the answer retried like a failed request. Returns the
+        reply and what ``parse`` returned."""
         body = json.dumps({"model": self.model, "messages": messages, **self.extra}).encode()
         problem = ""
         for attempt in range(self.retries + 1):
@@ -94,7 +100,7 @@ class ChatClient:
                 if exc.wait:
                     time.sleep(exc.wait)
             except ValueError as exc:  # parse() refused the content
-                problem = f"malformed verdict: {exc}"
+                problem = str(exc)
             except _Unreachable as exc:
                 problem = str(exc)
                 if attempt == self.retries:
@@ -110,6 +116,8 @@ class ChatClient:
         elif self._basic:
             headers["Authorization"] = f"Basic {self._basic}"
         request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        with self._lock:
+            self.sent += 1
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 raw = response.read()
@@ -139,9 +147,7 @@ class ChatClient:
                 "never goes to another host: if that is the endpoint, set base-url to it"
             )
         if exc.code in (401, 403):
-            return self._stop(
-                f"the endpoint refused the key (HTTP {exc.code}: {detail}); set DQE_JUDGE_API_KEY or api-key"
-            )
+            return self._stop(f"the endpoint refused the key (HTTP {exc.code}: {detail}); {self.key_hint}")
         if exc.code == 404:
             return self._stop(
                 f"HTTP 404 from {self.url} ({detail}); base-url should end in /v1, and model '{self.model}' must exist"
@@ -158,6 +164,16 @@ class ChatClient:
         with self._lock:
             self._down = message
         return EndpointUnavailable(message)
+
+
+_FENCE = re.compile(r"```(?:jsonl|json)?\s*(.*?)```", re.DOTALL)
+
+
+def unfenced(content: str) -> str:
+    """The text inside the first code fence of a reply, or the reply: models wrap the JSON they
+    were asked for in ```json fences and prose now and then."""
+    fenced = _FENCE.search(content)
+    return fenced.group(1) if fenced else content
 
 
 def without_credentials(url: str) -> str:
