@@ -36,6 +36,10 @@ SENTENCE = np.uint64(1 << 63)  # the bit that marks a key as a sentence of a lin
 # frame ("这是关于哪方面的新闻：", "并且它们有相同的意思？") and what it is filled with part there.
 _SENTENCES = r"[^。？！?!：:；;“”「」]+[。？！?!：:；;]?"
 _BREAKS = r"[。？！?!：:；;“”「」]."
+# A frame that no punctuation ends, such as a list of labels run into the text each record asks
+# about ("银行，社区，电商，…，民宿一个有史以来最容易上瘾的驾驶游戏"), is the longest opening the
+# sentences of a batch share when at least this many characters of it are shared.
+OPENING_CHARS = 40
 BLOCK = 1 << 16  # records per pass when boilerplate is taken out of their sets
 _NUMBERS_SEED = 0x4E55
 NUMBERS_SHARED = 0.5  # the share of their numbers two short records with masked numbers must share
@@ -267,6 +271,10 @@ def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:
         .select("row", line=pl.col("sentence").str.strip_chars())
         .filter(pl.col("line").str.len_chars() > 1)
     )
+    openings = shared_openings(
+        pl.concat([lines.filter(alone).select("row", "line"), sentences]), options.boilerplate_sentence_min_records
+    )
+    sentences = pl.concat([sentences, openings])
     at = sentences["row"].to_numpy().astype(np.int64)
     sentences = sentences.with_columns(key=line_keys(sentences["line"], size[at], mask[at]) | SENTENCE)
     parts = pl.concat([lines, sentences]).sort("row", maintain_order=True)
@@ -275,6 +283,38 @@ def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:
     rows, keys = parts["row"].to_numpy().astype(np.int64), parts["key"].to_numpy()
     numbers = number_sets(batch["text"], mask)
     return Shingled(sets, size, mask, numbers, parts["line"].gather(which), rows[which], keys[which])
+
+
+def shared_openings(units: pl.DataFrame, least: int) -> pl.DataFrame:
+    """For the ``units`` (``row``, ``line``) that open with the same ``OPENING_CHARS`` characters as
+    ``least`` others at least, the longest opening each shares with another (its neighbours in
+    sorted order), as a sentence of its own: counted and left out as boilerplate like any sentence,
+    where the frame's end has no punctuation to cut it at. Units twice that long at least, so that
+    what each fills the frame with is left."""
+    long = units.filter(pl.col("line").str.len_chars() >= 2 * OPENING_CHARS).with_columns(
+        head=pl.col("line").str.slice(0, OPENING_CHARS)
+    )
+    framed = long.filter(pl.len().over("head") >= least).sort("line")
+    if framed.is_empty():
+        return pl.DataFrame(schema={"row": units.schema["row"], "line": pl.String})
+    lines = framed["line"].to_list()
+    shared = [_common(a, b) for a, b in zip(lines, lines[1:], strict=False)]
+    longest = [max(before, after) for before, after in zip([0, *shared], [*shared, 0], strict=True)]
+    openings = pl.Series([line[:n] for line, n in zip(lines, longest, strict=True)], dtype=pl.String)
+    keep = (pl.Series(longest) >= OPENING_CHARS) & (openings.str.len_chars() < framed["line"].str.len_chars())
+    return framed.select("row", line=openings).filter(keep)
+
+
+def _common(a: str, b: str) -> int:
+    """The length of the longest prefix ``a`` and ``b`` share (by halving: each step one C compare)."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def leave_out(s: Shingled, lines: np.ndarray, options: SimilarityOptions) -> Sets:

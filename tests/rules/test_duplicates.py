@@ -478,6 +478,42 @@ def test_a_template_frame_on_the_line_it_fills_is_boilerplate_too():
     assert list(by_code(report, "DQ402")) == [f"<records>:{len(headlines) + 1}"]
 
 
+def test_a_label_list_run_into_what_each_record_asks_is_boilerplate_too():
+    """pCLUE's app prompts (unseen): the frame ends in a list of labels with no punctuation before
+    each app's description, so no sentence ends where the frame does; the longest opening the
+    records share is the frame."""
+    labels = (
+        "银行，社区，电商，支付，经营，卡牌，借贷，驾校，理财，职考，新闻，旅游，交通，魔幻，医疗，影像，动作，工具，体育，小说，"
+        "运动，相机，工具，快递，教育，股票，菜谱，行车，仙侠，亲子，购物，射击，漫画，小学，同城，成人，求职，电子，艺术，赚钱，"
+        "约会，经营，兼职，视频，音乐，英语，棋牌，摄影，养生，办公，政务，视频，论坛，彩票，直播，其他，休闲，策略，通讯，买车"
+    )
+    apps = [
+        "一款非常有趣的模拟游戏，你要扮演一只火龙周游世界",
+        "开年塔防大作，众多可爱英勇的巧克力英雄激萌来袭",
+        "数独是一种源自十八世纪末的数学智力拼图游戏",
+        "最容易上瘾的物理驾驶游戏，挑战独特的爬坡环境",
+        "专业的记账工具，帮你轻松管理每一笔收入和支出",
+        "海量正版音乐随心听，每日为你推荐喜欢的歌曲",
+        "随时随地预订酒店机票，出行无忧省心又省钱",
+        "学习英语单词的好帮手，每天坚持背诵二十个",
+        "附近美食外卖一键下单，三十分钟准时送达",
+        "在线问诊名医专家，足不出户看病更方便",
+        "记录每天的运动步数和消耗的卡路里",
+        "精选全球好物，正品保障七天无理由退货",
+    ]
+    answers = ["休闲", "策略", "休闲", "休闲", "记账", "音乐", "旅游", "教育", "外卖", "医疗", "运动", "电商"]
+
+    def framed(app, label):
+        return record(label, instruction=f"这个是关于哪方面的App应用程序的描述？{labels}，民宿{app}\n答案：")
+
+    report = check([framed(a, lab) for a, lab in zip(apps, answers, strict=True)])
+    assert by_code(report, "DQ402") == {}
+    # the same description a word apart is still a copy
+    copy = framed(apps[0].replace("非常", "十分"), answers[0])
+    report = check([*(framed(a, lab) for a, lab in zip(apps, answers, strict=True)), copy])
+    assert list(by_code(report, "DQ402")) == [f"<records>:{len(apps) + 1}"]
+
+
 def test_chinese_questions_behind_a_shared_chinese_preamble():
     preamble = "\n".join(
         [
