@@ -246,6 +246,7 @@ def main() -> None:
         print(f"  {t} -> {q}: {count}")
     per_class = {c: (right[y == i].mean(), (y == i).sum()) for i, c in enumerate(classes) if (y == i).any()}
     print("per category (held out): " + ", ".join(f"{c} {a:.2f}/{m}" for c, (a, m) in per_class.items()))
+    print_confusion(classes, y, predicted)
 
     if args.write:
         vocabulary = vocabulary_of(tokens, np.arange(n))
@@ -253,6 +254,22 @@ def main() -> None:
         w, b = fit(x, y, prior(names, classes, x.shape[1]), names)
         write_pack(classes, names, vocabulary, w, b, temperature, n)
         print(f"wrote {PACK} ({len(vocabulary):,} tokens, {len(names)} dense features)")
+
+
+def print_confusion(classes: list[str], truth: np.ndarray, predicted: np.ndarray, least: int = 40) -> None:
+    """The held-out confusion matrix, rows the truth and columns the label: the categories with
+    ``least`` records or more each a row and a column of their own, the others one ``other``."""
+    shown = [i for i in range(len(classes)) if (truth == i).sum() >= least]
+    names = [classes[i][:6] for i in shown] + ["other"]
+    index = {c: k for k, c in enumerate(shown)}
+    matrix = np.zeros((len(names), len(names)), dtype=int)
+    for t, q in zip(truth, predicted, strict=True):
+        matrix[index.get(t, len(shown)), index.get(q, len(shown))] += 1
+    print(f"confusion (held out; rows truth, columns label; fewer than {least} records: other):")
+    print(" " * 22 + " ".join(f"{name:>6}" for name in names))
+    for k, row in enumerate(matrix):
+        label = classes[shown[k]] if k < len(shown) else "other"
+        print(f"  {label:20}" + " ".join(f"{v:6d}" for v in row))
 
 
 def _row(values: np.ndarray) -> str:
