@@ -52,18 +52,19 @@ def score(
     dqe check data.jsonl --scores scores.jsonl          DQ107 and the score histograms
     dqe filter data.jsonl --scores scores.jsonl --max-records 1000 --by ifd --passed ok.jsonl --rejected bad.jsonl
     """
-    require_train_extra("score")
     from dqe.engine.config import load_config
     from dqe.engine.context import loaded_dir
     from dqe.engine.encoding import encoding_settings
     from dqe.engine.plugins import load_plugins
     from dqe.io.inputs import refuse_overwriting
-    from dqe.score.run import score as run_score
 
     loaded = load_config(config, overrides_of(kw))
     settings = encoding_settings(loaded.config, loaded_dir(loaded))
     if settings is None:
         fail("dqe score needs a model: --model PATH (or --train-config TOML, or 'model' in config)")
+    require_train_extra("score")  # after the usage checks, which need no torch
+    from dqe.score.run import score as run_score
+
     refuse_overwriting({"-o/--output": output}, [*paths, *([loaded.path] if loaded.path else [])])
     registry = load_plugins(disabled=[*disable_plugins, *loaded.config.disable_plugins])
     registry.raise_errors()
