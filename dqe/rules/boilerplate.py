@@ -51,6 +51,11 @@ _FIRST_SENTENCE = r"^[^.!?。！？\n]*[.!?。！？]?"
 # The text a question gives to work on: what it quotes, what follows its first line (an Alpaca
 # input) and what follows the colon of a one-line task ("Translate: ..."). A category that matches
 # there is the material of a rewrite, a translation or a summary.
+# The name a system prompt gives the assistant: "whose name is MOSS", "你名叫小智".
+_GIVEN_NAME = (
+    r"(?i)(?:your name is|whose name is|you are called|you are named|you're called|名叫|名字是|名字叫|你叫|叫做)"
+    r"\s*[\"“'「]?([a-z][\w-]{1,24}|\p{Han}{2,8})"
+)
 _QUOTED = r"\"[^\"\n]{8,}\"|“[^”\n]{8,}”|‘[^’\n]{8,}’|「[^」\n]{8,}」|『[^』\n]{8,}』|'[^\n]{8,}?'(?:[\s.,;:!?)]|$)"
 _WORDS = r"[a-zA-Z\u00C0-\u024F\u0370-\u04FF]{3,}"  # Latin, Greek, Cyrillic words; two Chinese characters make one
 _HAN = r"[\u4E00-\u9FFF]"
@@ -325,6 +330,7 @@ class Boilerplate(RecordRule):
         turns = turns.with_columns(
             _tool=self._tool_use(batch, turns),
             _policy=self._policy(batch, turns),
+            _named=self._named(batch, turns),
             _other=self._other_voice(turns),
             _q=question.str.to_lowercase(),
             _material=pl.concat_str(
@@ -379,7 +385,7 @@ class Boilerplate(RecordRule):
             if c.other_voice == "skip":
                 hit = hit & ~pl.col("_other")
             if not c.self_question and self.self_questions is not None:
-                asks_itself = question.str.contains(self.self_questions)
+                asks_itself = question.str.contains(self.self_questions) | pl.col("_named")
                 if self.hypothetical is not None:
                     asks_itself = asks_itself & ~question.str.contains(self.hypothetical)
                 hit = hit & ~asks_itself
@@ -475,6 +481,17 @@ class Boilerplate(RecordRule):
             )
             out = out.join(stats, on="_t", how="left")
         return out
+
+    @staticmethod
+    def _named(batch: pl.DataFrame, turns: pl.DataFrame) -> pl.Series:
+        """Turns whose question names the assistant by the name its system prompt gives it ("You
+        are an AI assistant whose name is MOSS", then "How does MOSS interact with its
+        environment?"): a question about the assistant itself, as one that says "you"."""
+        name = batch["system"].fill_null("").str.extract(_GIVEN_NAME, 1).str.to_lowercase().gather(turns["_r"])
+        asked = pl.DataFrame({"question": turns["question"].str.to_lowercase(), "name": name})
+        return asked.select(
+            pl.col("name").is_not_null() & pl.col("question").str.contains(pl.col("name"), literal=True)
+        ).to_series()
 
     def _policy(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.Series:
         """Turns of records whose system prompt tells the assistant what to decline ("Never give

@@ -146,10 +146,9 @@ def test_no_output_replaces_a_file_of_the_run(torch_extra, trained_run):
 
 @pytest.mark.parametrize("method", ["p-tuning", "prompt-tuning"])
 def test_a_prompt_method_run_evaluates_like_a_lora_run(torch_extra, tmp_path, tiny_model, rasbt, method):
-    from tests.eval.conftest import train_a_run
-
     from dqe.eval.report import EvalSettings
     from dqe.eval.run import evaluate
+    from tests.eval.conftest import train_a_run
 
     run = train_a_run(tmp_path, tiny_model, rasbt[:80], method=method)
     report = evaluate(run, EvalSettings(max_new_tokens=4, batch_size=3), echo=False).report

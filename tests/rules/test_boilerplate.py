@@ -553,6 +553,31 @@ def test_a_decline_the_system_prompt_asks_for_is_policy():
     assert_findings(run_rule("DQ203", asked), {1: "refusal", 2: "refusal"})
 
 
+def test_a_question_naming_the_assistant_by_its_given_name_asks_about_it():
+    """ "How does MOSS interact with its environment?" under "You are an AI assistant whose name is
+    MOSS" asks about the assistant, as "you" would (MOSS's honest conversations, unseen); the same
+    disclaimer answering a question about something else still fails."""
+    system = "You are an AI assistant whose name is MOSS. MOSS is developed by Fudan University."
+    records = [
+        record(
+            "How does MOSS interact with its environment?",
+            "As an AI assistant, MOSS does not have a physical body; it interacts through text.",
+            system=system,
+        ),
+        record(
+            "MOSS的发展有什么里程碑式的成就？",
+            "作为MOSS的AI助手，我很自豪地说，MOSS完成了大规模预训练。",
+            system=system,
+        ),
+        record(
+            "How does a thermostat interact with its environment?",
+            "As an AI assistant, I do not have a body, but a thermostat senses the room's temperature.",
+            system=system,
+        ),
+    ]
+    assert_findings(run_rule("DQ203", records), {2: "AI disclaimer"})
+
+
 def test_the_we_of_an_explanation_is_no_refusal():
     """The "我们" of "由于我们无法对总体进行完全的观察" explains sampling error (AlignBench, unseen)."""
     answer = (
