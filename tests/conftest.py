@@ -35,11 +35,8 @@ def write_jsonl(tmp_path):
 @pytest.fixture
 def chat_server() -> Iterator[ScriptedServer]:
     """A chat-completions server on 127.0.0.1 that answers from a script (tests/augment/server.py)."""
-    server = ScriptedServer()
-    server.thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    with ScriptedServer() as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)

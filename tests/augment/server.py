@@ -10,72 +10,34 @@ that a test can read the prompt it was sent and what credentials came with it.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from dqe.testing.chat_server import ChatServer, Request
 
 
-class ScriptedServer:
+class ScriptedServer(ChatServer):
     def __init__(self) -> None:
+        super().__init__()
         self.script: list[str | int | Callable[[str], str]] = []
-        self.requests: list[dict] = []
-        self.headers: list[dict[str, str]] = []
         self.usage = True  # report token usage in replies
         self.redirect: str | None = None  # answer every request with HTTP 307 to this address
-        self.lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_port}/v1"
 
     def prompt(self, n: int) -> str:
         """The user message of request ``n`` (0-based)."""
         return self.requests[n]["messages"][-1]["content"]
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with server.lock:
-                    server.requests.append(body)
-                    server.headers.append(dict(self.headers))
-                    reply = server.script.pop(0) if server.script else 500
-                if server.redirect is not None:
-                    return self._send(307, b"", {"Location": server.redirect})
-                if isinstance(reply, int):
-                    return self._send(reply, b'{"error": {"message": "scripted failure"}}')
-                if callable(reply):
-                    reply = reply(body["messages"][-1]["content"])
-                answer = {
-                    "id": "chatcmpl-test",
-                    "object": "chat.completion",
-                    "model": body["model"],
-                    "choices": [
-                        {"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}
-                    ],
-                }
-                if server.usage:
-                    answer["usage"] = {"prompt_tokens": 300, "completion_tokens": 200, "total_tokens": 500}
-                self._send(200, json.dumps(answer).encode())
-
-            def _send(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-        return Handler
+    def answer(self, request: Request, body: dict[str, Any]) -> None:
+        with self.lock:
+            reply = self.script.pop(0) if self.script else 500
+        if self.redirect is not None:
+            return request.send(307, b"", {"Location": self.redirect})
+        if isinstance(reply, int):
+            return request.send(reply, b'{"error": {"message": "scripted failure"}}')
+        if callable(reply):
+            reply = reply(body["messages"][-1]["content"])
+        usage = {"prompt_tokens": 300, "completion_tokens": 200, "total_tokens": 500} if self.usage else None
+        request.send(200, self.completion(body["model"], reply, usage))
 
 
 def alpaca(instruction: str, output: str, input_: str = "") -> dict:

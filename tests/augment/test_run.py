@@ -207,15 +207,10 @@ def test_an_endpoint_that_redirects_stops_the_run_and_the_key_goes_nowhere_else(
     chat_server, data, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
-    elsewhere = ScriptedServer()
-    elsewhere.thread.start()
-    chat_server.redirect = f"{elsewhere.base_url}/chat/completions"
-    try:
+    with ScriptedServer() as elsewhere:
+        chat_server.redirect = f"{elsewhere.base_url}/chat/completions"
         with pytest.raises(AugmentError, match=f"the endpoint redirected to {elsewhere.base_url}/chat/completions"):
             run(data, tmp_path / "out", chat_server)
-    finally:
-        elsewhere.httpd.shutdown()
-        elsewhere.httpd.server_close()
     assert elsewhere.requests == [] and len(chat_server.requests) == 1
     assert state(tmp_path / "out")["rounds"] == [] and state(tmp_path / "out")["requests"] == 1
 
