@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import dqe
@@ -81,6 +81,7 @@ def assert_conserved(source, expected, tmp_path, items):
 
 @SETTINGS
 @given(st.lists(objects.map(lambda o: json.dumps(o).encode()) | garbage, min_size=1, max_size=25))
+@example(items=[b"\x00", b"\x00"])  # zero bytes as in UTF-16, but no text there: read as UTF-8 lines
 def test_jsonl_of_anything_is_conserved(tmp_path, items):
     path = tmp_path / "in.jsonl"
     path.write_bytes(b"\n".join(items) + b"\n")

@@ -111,7 +111,9 @@ def _encoding(head: bytes) -> tuple[str, int]:
             ((True, False, True, False), "utf-16-be"),
             ((False, True, False, True), "utf-16-le"),
         ):
-            if zeros == pattern:
+            # ... and text there: lines of NUL bytes ("\x00\n\x00\n") read as UTF-16 are two
+            # line breaks, an empty file, and their records would be lost
+            if zeros == pattern and head.decode(encoding, errors="replace").strip(" \t\r\n\ufeff\x00"):
                 return encoding, 0
     return "utf-8", 0
 
