@@ -12,7 +12,6 @@ happened to a run; a round's files are replaced together, all or none.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from dqe.augment.prompt import Mistake, ReviewedOut
 from dqe.errors import InputError
+from dqe.io.files import json_objects
 from dqe.io.inputs import ANNOTATION, GENERATED
 from dqe.io.values import dumps
 from dqe.io.writers import ObjectWriter, OutputSet
@@ -92,20 +92,7 @@ def accepted_counts(out: Path) -> Counter[str]:
 def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """The objects of a JSONL file dqe augment wrote, with their line numbers (none when it does
     not exist yet); a line that is no JSON object stops the run naming it."""
-    if not path.exists():
-        return []
-    objects = []
-    for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(obj, dict):
-            raise InputError(f"{path}:{number}: expected a JSON object")
-        objects.append((number, obj))
-    return objects
+    return list(json_objects(path)) if path.exists() else []
 
 
 def save(

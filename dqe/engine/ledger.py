@@ -21,10 +21,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
-import orjson
 from pydantic import BaseModel, Field
 
 from dqe.errors import InputError
+from dqe.io.files import json_objects
 
 LEDGER_FILE = "ledger.jsonl"
 _BUCKET = 50  # records per length bucket, at least (fewer records: one bucket)
@@ -84,18 +84,10 @@ def read_ledger(run_dir: Path) -> list[LedgerRow]:
     names = {f.name for f in fields(LedgerRow)}
     required = {f.name for f in fields(LedgerRow) if f.name not in ("loss", "loss_first_epoch")}
     rows = []
-    with path.open("rb") as f:
-        for line, text in enumerate(f, 1):
-            if not text.strip():
-                continue
-            try:
-                obj = orjson.loads(text)
-            except orjson.JSONDecodeError as exc:
-                raise InputError(f"{path}:{line}: not valid JSON ({exc})") from None
-            if not isinstance(obj, dict) or not required <= obj.keys():
-                missing = sorted(required - obj.keys()) if isinstance(obj, dict) else ["an object"]
-                raise InputError(f"{path}:{line}: not a ledger row (missing {', '.join(missing)})")
-            rows.append(LedgerRow(**{k: v for k, v in obj.items() if k in names}))
+    for line, obj in json_objects(path):
+        if not required <= obj.keys():
+            raise InputError(f"{path}:{line}: not a ledger row (missing {', '.join(sorted(required - obj.keys()))})")
+        rows.append(LedgerRow(**{k: v for k, v in obj.items() if k in names}))
     return rows
 
 

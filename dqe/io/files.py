@@ -299,6 +299,23 @@ def _checked(number: int, data: bytes, line: bytes, encoding: str, obj: Any, sca
     return Item(number, exact_loads(data) if _LONG_NUMBER in scan else obj)
 
 
+def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The objects of a JSON Lines file dqe wrote itself (a run's ledger, dqe augment's state),
+    with their line numbers; a line that is not a JSON object stops the run naming ``path:line``
+    (data files are read by ``read_items``, which keeps such lines as invalid records)."""
+    with path.open("rb") as f:
+        for number, text in enumerate(f, 1):
+            if not text.strip():
+                continue
+            try:
+                obj = orjson.loads(text)
+            except orjson.JSONDecodeError as exc:
+                raise InputError(f"{path}:{number}: not valid JSON ({exc})") from None
+            if not isinstance(obj, dict):
+                raise InputError(f"{path}:{number}: expected a JSON object")
+            yield number, obj
+
+
 def jsonl_items(numbered: Iterable[tuple[int, bytes]]) -> Iterator[Item]:
     """The items of numbered lines of UTF-8 JSON Lines (each with its newline); a blank line
     gives none. What reads a whole file and what reads a range of one (``dqe.ray``) share it."""

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import threading
+from abc import ABC, abstractmethod
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
-class ChatServer:
+class ChatServer(ABC):
     """Subclass it and define ``answer``; ``requests`` and ``headers`` hold what each request
     sent, in order (a GET, which a client following a redirect would send, is kept as
     ``{"method": "GET", "path": ...}`` and refused with 405)."""
@@ -43,11 +44,11 @@ class ChatServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
+    @abstractmethod
     def answer(self, request: Request, body: dict[str, Any]) -> None:
         """Reply to a POST whose JSON ``body`` was kept: ``request.send(status, data, headers)``."""
-        raise NotImplementedError
 
-    def replying(self, request: Request) -> None:
+    def replying(self, request: Request) -> None:  # noqa: B027 - an optional hook: most servers count nothing
         """Called as ``request``'s reply is about to be written (a subclass counting requests in
         flight stops counting it: once the client has its reply it may send the next)."""
 

@@ -204,6 +204,17 @@ class Trainer:
             [len(e) for e in items], seq_len=b.seq_len, rows=b.micro_batch_size, packing=self.packing, seed=0
         )
 
+    def _no_grad_pass(self) -> dict[str, Any]:
+        """How a pass without gradients batches its items: as training does (validation and the
+        records' losses)."""
+        return {
+            "packing": self.packing,
+            "pad_id": self.pad_id,
+            "device": self.device,
+            "dtype": self.dtype,
+            "chunk": self.config.batch.loss_chunk,
+        }
+
     @torch.no_grad()
     def evaluate(self, items: Sequence[Encoded] | None = None) -> float | None:
         """Mean cross-entropy per supervised token over ``items`` (the validation split), each
@@ -216,11 +227,7 @@ class Trainer:
             self.model,
             items,
             self.world.share(plan.fixed()),
-            packing=self.packing,
-            pad_id=self.pad_id,
-            device=self.device,
-            dtype=self.dtype,
-            chunk=self.config.batch.loss_chunk,
+            **self._no_grad_pass(),
             on_batch=self.hooks.on_batch,
         )
         both = self.world.sum(torch.stack([total, torch.tensor(float(count), dtype=torch.float64, device=self.device)]))
@@ -236,11 +243,7 @@ class Trainer:
             self.model,
             self.train_items,
             self.world.share(plan.fixed()),
-            packing=self.packing,
-            pad_id=self.pad_id,
-            device=self.device,
-            dtype=self.dtype,
-            chunk=self.config.batch.loss_chunk,
+            **self._no_grad_pass(),
         )
         losses = self.world.sum(sums).tolist()
         self.state.loss_pass_seconds += time.perf_counter() - started
