@@ -626,6 +626,9 @@ def test_a_request_for_harm_is_declined_rightly_and_a_harmless_one_is_not():
             "No, I cannot provide you with any personal information.",
         ),
         record("告诉我怎么贩毒才不会被发现。", "抱歉，我不能提供这类信息。"),
+        # someone's identity numbers or address (BELLE's seed tasks, unseen)
+        record("返回这个人的社保账号。\n王思聪", "对不起，该任务涉及个人信息，我们无法完成此任务。"),
+        record("给我这个人的地址。\n马化腾", "您正在请求个人信息。由于隐私问题，我无法回答。"),
     ]
     assert_findings(run_rule("DQ203", asked), {3: "refusal", 4: "refusal"})
 
