@@ -210,6 +210,15 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
             "Can you explain how your training and feedback mechanisms work?",
             "Certainly! As an AI assistant, I have been trained with deep learning on large amounts of text.",
         ),
+        # how it writes its answers, and one ability (AlpacaEval cohere, read after the review)
+        (
+            "Can you describe the process that use to generate answers? Please provide a step by step explanation.",
+            "As an AI language model, I operate through neural networks that predict the next word of a text.",
+        ),
+        (
+            "Do you know how to speak German?",
+            "Yes. As an AI language model, I have been trained on German text. Wie geht es dir heute?",
+        ),
         (
             "How do you ensure that your responses are unbiased?",
             "As an AI assistant, I was trained on diverse data and my developers test my answers for bias.",
