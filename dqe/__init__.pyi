@@ -52,11 +52,14 @@ from dqe.features.language import known_languages, language_bits, normalize_code
 from dqe.features.minhash import BucketIndex, Buckets, Sets, agreement, jaccard, ragged
 from dqe.features.similarity import (
     SimilarityOptions,
+    answer_openings,
     boilerplate_lines,
     is_sentence,
     leave_out,
     numbers_differ,
+    opening_only,
     shingled,
+    stock_openings,
     without,
 )
 from dqe.hookspecs import hookimpl, hookspec
@@ -157,10 +160,13 @@ __all__ = [
     "ragged",
     "SimilarityOptions",
     "boilerplate_lines",
+    "answer_openings",
     "is_sentence",
     "leave_out",
     "numbers_differ",
+    "opening_only",
     "shingled",
+    "stock_openings",
     "without",
     "read_ledger",
     "fit_lists",
