@@ -58,7 +58,9 @@ _LAZY = {
     "snippet": "dqe.engine.turns",
     "collapse_spaces": "dqe.engine.turns",
     "without_code": "dqe.engine.turns",
+    "bare_code": "dqe.engine.turns",
     "WORD_UNIT": "dqe.engine.turns",
+    "CODE_LINE": "dqe.engine.turns",
     "picked_choice": "dqe.engine.choices",
     "lists_options": "dqe.engine.choices",
     # rule packs: marker lists and patterns as TOML

@@ -43,7 +43,17 @@ from dqe.engine.rule import (
     worst_exchange,
 )
 from dqe.engine.templates import Template
-from dqe.engine.turns import WORD_UNIT, collapse_spaces, exchanges, snippet, turn_name, turn_texts, without_code
+from dqe.engine.turns import (
+    CODE_LINE,
+    WORD_UNIT,
+    bare_code,
+    collapse_spaces,
+    exchanges,
+    snippet,
+    turn_name,
+    turn_texts,
+    without_code,
+)
 from dqe.errors import ConfigError, InputError, OutputError, PluginError, RecordError, RenderError
 from dqe.features.category import UNCERTAIN_CATEGORY, category_aliases
 from dqe.features.domain import GENERAL_DOMAIN
@@ -110,7 +120,9 @@ __all__ = [
     "snippet",
     "collapse_spaces",
     "without_code",
+    "bare_code",
     "WORD_UNIT",
+    "CODE_LINE",
     "picked_choice",
     "lists_options",
     "check_regex",

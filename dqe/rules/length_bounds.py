@@ -8,6 +8,7 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from dqe import (
+    CODE_LINE,
     WORD_UNIT,
     ConfigError,
     RecordRule,
@@ -508,11 +509,13 @@ class LengthBounds(RecordRule):
                 .then(high / n)
                 .otherwise(pl.lit(1.0))
             )
-        # a one-line answer that ends at a colon announces what it does not give ("Here is the list:")
+        # a one-line answer that ends at a colon announces what it does not give ("Here is the list:"),
+        # unless it is a line of code ("def gcd(x, y):", a signature asked for)
         flags["_answer_cut"] = (
             ~pl.col("tool")
             & pl.col("answer").str.contains(r"[:：]\s*\z")  # an end-anchored pattern is read from the end: cheap
             & ~pl.col("answer").str.strip_chars().str.contains("\n", literal=True)
+            & ~pl.col("answer").str.strip_chars().str.contains(CODE_LINE)
         ).fill_null(False)
         flags["_answer_stops"] = self._stops()
         frame = frame.with_columns(self._fragments(frame)).with_columns(**flags)

@@ -33,6 +33,31 @@ def test_the_seed_example_fails_bare_and_passes_with_its_reasoning():
     }
 
 
+def test_numbers_of_the_material_make_no_word_problem_of_a_question_about_it():
+    # the list is data to take the distinct values of (Code Alpaca); a question that states its
+    # own numbers still asks for working
+    found = failures(
+        [
+            qa("What are the distinct values from the given list?\ndataList = [3, 9, 3, 5, 7, 9, 5]", "3, 5, 7 and 9."),
+            qa("Tom has 3 red, 5 blue and 7 green marbles. What is the number of marbles he has?", "15"),
+        ],
+        "DQ201",
+    )
+    assert list(found) == [1]
+
+
+def test_a_range_written_with_a_dash_is_no_subtraction():
+    found = failures(
+        [
+            qa("Generate 10 random integers between 0 - 100.", "[83, 17, 66, 90, 16, 36, 78, 15, 18, 4]"),
+            qa("生成10个在1-100之间的随机整数。", "[5, 17, 33, 48, 52, 61, 70, 84, 90, 99]"),
+            qa("How many integers between 1 - 100 are divisible by 7?", "14"),
+        ],
+        "DQ201",
+    )
+    assert list(found) == [2]
+
+
 def test_the_seed_example_in_chinese():
     bare = qa(XIAO_MING_ZH, "小明。")
     reasoned = qa(XIAO_MING_ZH, "题目说的是小明的妈妈，所以她的第三个孩子就是小明自己。")

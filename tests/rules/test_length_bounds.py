@@ -399,6 +399,12 @@ def test_an_answer_that_stops_at_a_colon_announces_what_it_does_not_give():
     assert found == {0: "answer has 7 tokens and stops at a colon: it announces what it does not give"}
 
 
+def test_a_line_of_code_that_ends_at_a_colon_is_what_was_asked():
+    # a Python signature ends at its colon (Code Alpaca)
+    asked = "Write out the function signature for a function that takes two integers and returns their gcd."
+    assert failures([qa(asked, "def gcd(x, y):")], "DQ102") == {}
+
+
 def test_an_answer_cut_off_mid_sentence_fails_and_ends_that_are_meant_pass():
     article = "Write an article about the Resplendent Quetzal."
     found = failures(

@@ -148,6 +148,24 @@ def test_a_frame_the_question_gives_as_an_example_may_come_back_in_every_item():
     assert list(failures([qa(answer, "Give me a few quiz questions for work.")], "DQ202")) == [0]
 
 
+def test_a_program_asked_for_and_given_without_fences_repeats_by_design():
+    # Code Alpaca answers with bare code: an array of 24 zeros and a grid of cells are what was
+    # asked for, as in a fenced block; the same lines in a prose question's answer loop
+    zeros = "arr = [" + ", ".join(["0"] * 24) + "]"
+    grid = (
+        "<html>\n <head>\n  <style>\n   .section {\n    display:flex;\n   }\n  </style>\n </head>\n <body>\n"
+        + '  <div class="section">\n'
+        + '   <div class="cell"></div>\n' * 12
+        + "  </div>\n </body>\n</html>"
+    )
+    asked = [
+        qa(zeros, "Create an array with 24 elements initialized to the value zero."),
+        qa(grid, "Write a HTML page that has a section of two columns and six rows."),
+        qa(zeros, "Tell me about zero."),
+    ]
+    assert list(failures(asked, "DQ202")) == [2]
+
+
 def test_thresholds_are_options():
     answer = "The answer is 4. " * 12
     assert failures([qa(answer)], "DQ202", rules={"DQ202": {"max-ngram-ratio": 0.95, "max-line-ratio": 0.95}}) == {}
