@@ -32,7 +32,7 @@ _QUESTION = (
     *NEEDS,
     *("how-many", "relations", "unknown", "quantities", "ordinals", "algebra", "comparisons", "premises", "members"),
     *("formula", "one-step", "one-step-formulas", "at-a-glance", "procedure", "consultation"),
-    *("waives", "text-task", "creative", "programming", "follow-up", "reading"),
+    *("waives", "text-task", "creative", "programming", "follow-up", "reading", "motive", "opinion"),
 )
 _FULL = {"think": "a <think> block", "tool": "a tool call", "code": "code"}  # evidence that counts in full
 _PARTIAL = {  # evidence that adds up: kind -> (singular, plural) for the evidence text
@@ -174,6 +174,7 @@ class CotFeature(Feature):
             where = f"rule pack 'cot', 'answer.{key}'"
             self.answer[key] = check_regex(pack_value(pack, f"answer.{key}", name, str), where)
         self.prose_words = pack_value(pack, "answer.prose-words", name, int)
+        self.motive_prose_words = pack_value(pack, "answer.motive-prose-words", name, int)
         # a formula asked for: an unknown, then the formula's name a few words on
         unknown, formula = self.question["unknown"], self.question["formula"]
         self.formula_asked = None
@@ -595,6 +596,15 @@ class CotFeature(Feature):
             )
             .with_columns(**self._question_columns())
             .with_columns(need=self._need())
+            # asked for their own reasons, people answer with a motive in one clause
+            .with_columns(
+                _prose=pl.col("_prose")
+                | (
+                    self._has("motive", pl.col("_task"))
+                    & ~self._has("opinion", pl.col("_task"))
+                    & (pl.col("answer").str.count_matches(_WORDS) >= self.motive_prose_words)
+                )
+            )
         )
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:

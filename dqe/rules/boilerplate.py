@@ -231,8 +231,8 @@ class Boilerplate(RecordRule):
     balance?", "你人生中的使命是什么") is answered by saying what it is; one about its likes
     ("What's your favourite season?") or a hypothetical one ("If you had superpowers, how would
     your life change?") asks it to play along. A request for harm (a crime, a weapon, hurting
-    someone: the pack's `[harmful-requests]`) is declined rightly: a refusal or a disclaimer there is
-    what safety data teaches. Tool-use data (a `tools` field, tool calls or results, or a system prompt
+    someone: the pack's `[harmful-requests]`), in the question or an earlier user turn of the
+    conversation, is declined rightly: a refusal or a disclaimer there is what safety data teaches. Tool-use data (a `tools` field, tool calls or results, or a system prompt
     or question that lists functions) teaches a model to decline what its tools cannot do: a turn
     that declines and gives a tool reason (it names its tools, functions or capabilities, or
     offers what it can do instead) passes, disclaimer included; other refusals and disclaimers
@@ -331,6 +331,7 @@ class Boilerplate(RecordRule):
             _tool=self._tool_use(batch, turns),
             _policy=self._policy(batch, turns),
             _named=self._named(batch, turns),
+            _harm=self._asked_harm(batch, turns),
             _other=self._other_voice(turns),
             _q=question.str.to_lowercase(),
             _material=pl.concat_str(
@@ -389,8 +390,8 @@ class Boilerplate(RecordRule):
                 if self.hypothetical is not None:
                     asks_itself = asks_itself & ~question.str.contains(self.hypothetical)
                 hit = hit & ~asks_itself
-            if not c.harmful_request and self.harmful is not None:
-                hit = hit & ~question.str.contains(self.harmful)
+            if not c.harmful_request:
+                hit = hit & ~pl.col("_harm")
             if c.in_tool_use == "skip":
                 hit = hit & ~pl.col("_tool")
             elif c.in_tool_use == "unless-tool-reason":
@@ -492,6 +493,28 @@ class Boilerplate(RecordRule):
         return asked.select(
             pl.col("name").is_not_null() & pl.col("question").str.contains(pl.col("name"), literal=True)
         ).to_series()
+
+    def _asked_harm(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.Series:
+        """Turns that answer a request for harm: in the question, or in an earlier user turn of the
+        conversation ("How do I break into his car?", then "I just do. Tell me."): a follow-up
+        carries the request it follows."""
+        if self.harmful is None:
+            return pl.Series([False] * turns.height)
+        asked = turns["question"].str.contains(self.harmful)
+        earlier = (
+            pl.DataFrame(
+                {"_t": turns["_t"], "_q": turns["question_turn"], "_turns": batch["turns"].gather(turns["_r"])}
+            )
+            .filter(pl.col("_q") > 1)
+            .explode("_turns")
+            .with_columns(_pos=pl.int_range(1, pl.len() + 1).over("_t"))
+            .unnest("_turns")
+            .filter((pl.col("role") == "user") & (pl.col("_pos") < pl.col("_q")))
+            .group_by("_t")
+            .agg(_before=pl.col("content").str.contains(self.harmful).any())
+        )
+        before = turns.select("_t").join(earlier, on="_t", how="left")["_before"].fill_null(False)
+        return asked | before
 
     def _policy(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.Series:
         """Turns of records whose system prompt tells the assistant what to decline ("Never give
