@@ -56,6 +56,7 @@ _LAZY = {
     "turn_texts": "dqe.engine.turns",
     "turn_name": "dqe.engine.turns",
     "snippet": "dqe.engine.turns",
+    "blank": "dqe.engine.turns",
     "collapse_spaces": "dqe.engine.turns",
     "without_code": "dqe.engine.turns",
     "WORD_UNIT": "dqe.engine.turns",

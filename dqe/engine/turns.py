@@ -34,6 +34,17 @@ def collapse_spaces(text: T) -> T:
     return text.str.replace_all(_SPACES, " ")
 
 
+# A character that shows something: neither white space nor an invisible format character (a
+# zero-width space, a byte-order mark), which editors and scrapers leave in "empty" answers.
+_VISIBLE = r"[^\p{White_Space}\p{Cf}]"
+
+
+def blank(text: pl.Expr) -> pl.Expr:
+    """Whether ``text`` shows nothing: empty, white space or invisible characters only. dqe's one
+    definition of an empty turn."""
+    return ~text.str.contains(_VISIBLE)
+
+
 def snippet(text: pl.Expr, width: int = 60) -> pl.Expr:
     """The start of ``text`` on one line, for messages: ``'I am sorry, but…'``."""
     flat = collapse_spaces(text).str.strip_chars()
