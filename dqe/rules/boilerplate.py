@@ -108,6 +108,7 @@ class BoilerplateCategory(NamedTuple):
     label: str
     parts: tuple[Part, ...]
     idioms: str | None  # removed from a turn before the parts are matched
+    invited: str | None  # a question that asks for this category's words: "ask me three questions"
     filler: tuple[str, ...]  # words without content, for 'no-content' categories (plain words, lower case)
     start: bool
     final_only: bool
@@ -185,6 +186,7 @@ def load_categories(pack: dict, pack_name: str = PACK) -> list[BoilerplateCatego
                 label=pack_value(pack, f"{base}.label", pack_name, str, default=name),
                 parts=tuple(parts),
                 idioms=marker_pattern(pack, base, "idioms", pack_name),
+                invited=marker_pattern(pack, base, "invited", pack_name),
                 filler=tuple(
                     word.lower()
                     for lang in pack_languages(pack, base, pack_name)
@@ -380,6 +382,8 @@ class Boilerplate(RecordRule):
             )
             if c.final_only:
                 hit = hit & pl.col("final")
+            if c.invited is not None:
+                hit = hit & ~question.str.contains(c.invited)
             if c.short_only:
                 hit = hit & (text.str.len_chars() < o.short_chars)
             if c.other_voice == "skip":
