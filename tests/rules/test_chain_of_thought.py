@@ -303,6 +303,12 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
             "赵女士患有黄疸型肝炎已经十年了，症状比较轻微，主要是肝区痛和全身乏力，求治疗建议。",
             "建议前往消化内科就诊。",
         ),
+        # an offer to translate is no premise of a syllogism (unseen ShareGPT-zh, a translator's note)
+        (
+            "Is stress caused by social instinct?\n\n(Note: This is a translation of the original prompt. It has "
+            "not been converted to Chinese. If you require a Mandarin translation, please let me know.)",
+            "No, not on its own.",
+        ),
         # a worked example's "Why?", answered on its own line, is an example explained, not asked
         (
             "Fill in the blank with a plausible word.\n\nPersonX sees ___ in the wild\nSolution: tiger\n"
