@@ -44,6 +44,8 @@ def test_slots_left_in_an_answer_warn(question, answer, slots):
         ("Give a link.", "See [link](https://example.com) and the <title> tag."),
         ("Write a letter to Ana from Bo.", "Dear Ana, see you soon. Best, Bo"),
         ("填空：我叫____。", "我叫小明。"),
+        # X's that mask part of an identifier in an example output (unseen ShareGPT-zh): not a name to fill
+        ("如何用CLI使CloudFront缓存失效？", '返回 {"Id": "IDXXXXXXXXXXXX"}。这里的IDXXXXXXXXXXXX是缓存失效请求的ID。'),
         # a sample document asked for: its fields are the user's to fill
         ("请制作一个示例报告表格。", "报告标题：合作伙伴绩效报告\n日期：[插入日期]\n合作伙伴：[插入合作伙伴公司名称]"),
         ("Write a sample incident report form.", "Incident report\nDate: [Insert Date]\nReported by: [Your Name]"),
