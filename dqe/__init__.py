@@ -59,6 +59,7 @@ _LAZY = {
     "blank": "dqe.engine.turns",
     "collapse_spaces": "dqe.engine.turns",
     "without_code": "dqe.engine.turns",
+    "without_urls": "dqe.engine.turns",
     "WORD_UNIT": "dqe.engine.turns",
     "picked_choice": "dqe.engine.choices",
     "lists_options": "dqe.engine.choices",

@@ -24,6 +24,16 @@ def without_code(text: T) -> T:
     return text.str.replace_all(_CODE, " ")
 
 
+# A web address, up to the first character no URL holds unescaped (a space, a bracket, CJK text).
+_URL = r"https?://[-_.?&~;+=/#%0-9A-Za-z]+"
+
+
+def without_urls(text: T) -> T:
+    """``text`` (an expression or a Series of strings) with web addresses removed: a source cited
+    after every sentence repeats its address, by design."""
+    return text.str.replace_all(_URL, " ")
+
+
 # A run of whitespace that is not already one space: replacing these by " " collapses every run,
 # as ``\s+`` does, but touches only the text that changes (several times faster on prose).
 _SPACES = r"\s\s+|[^ \S]"

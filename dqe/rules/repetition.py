@@ -14,6 +14,7 @@ from dqe import (
     marker_pattern,
     snippet,
     without_code,
+    without_urls,
     worst_exchange,
 )
 
@@ -65,7 +66,8 @@ class RepetitionOptions(RuleOptions):
 
 
 class Repetition(RecordRule):
-    """Looks at every assistant turn, Markdown code left out (code repeats lines by design), and
+    """Looks at every assistant turn, Markdown code and web addresses left out (code repeats lines
+    and a source cited after every sentence repeats its address, by design), and
     measures two ratios: the share of its word n-grams (character n-grams for Chinese and
     Japanese) that repeat an n-gram seen earlier in the same turn in a loop, and the share of its
     lines that repeat an earlier line. A repeat is in a loop when it is part of a span said again
@@ -99,7 +101,7 @@ class Repetition(RecordRule):
         return (
             exchanges(batch)
             .with_row_index("_t")
-            .select("_r", "_t", "turn", "final", text=without_code(pl.col("answer")), form=form)
+            .select("_r", "_t", "turn", "final", text=without_urls(without_code(pl.col("answer"))), form=form)
         )
 
     @staticmethod
