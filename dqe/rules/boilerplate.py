@@ -219,7 +219,8 @@ class Boilerplate(RecordRule):
     "consult a professional", "因人而异") and filler words left out, holds fewer than
     `min-content-words` words, no number and no list of steps; a long answer that ends with
     "consult a professional" passes. Final answers that ask for the input the instruction forgot
-    ("Please provide the text", "您没有提供...").
+    ("Please provide the text", "您没有提供..."), unless the question told the assistant to ask
+    ("Ask me one question at a time", "你需要问我这三个问题": a category's `invited` list).
 
     What the assistant says in another voice is content: when the question asks for a letter, a
     story, a dialogue or a role, refusals and disclaimers count only in the answer's first
@@ -228,7 +229,7 @@ class Boilerplate(RecordRule):
     salutation; apologies and requests for input not at all. A match the question holds word for
     word, or one of the same category in the text the question gives to work on (quoted, its
     input, what follows its colon), belongs to that text: rewriting "I can't help you" is no
-    refusal. An answer to a question about the assistant itself ("What can you do?", "你是谁？")
+    refusal. An answer to a question about the assistant itself ("What can you do?", "你是谁？", "您能做什么？")
     may say it is an AI, and one about its nature, senses or life ("Do you have a sense of
     balance?", "你人生中的使命是什么") is answered by saying what it is; one about its likes
     ("What's your favourite season?") or a hypothetical one ("If you had superpowers, how would
