@@ -303,6 +303,12 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
             "赵女士患有黄疸型肝炎已经十年了，症状比较轻微，主要是肝区痛和全身乏力，求治疗建议。",
             "建议前往消化内科就诊。",
         ),
+        # an outline's heading numbers are labels, not quantities (unseen ShareGPT-zh)
+        (
+            "第四章：地震预防和风险减少方法\n4.1 地震预防和风险减少方法\n4.1.1 建筑物的抗震能力\n4.1.2 防震建筑技术\n"
+            "4.2 地震保险\n4.2.1 什么是地震保险？\n4.2.2 地震保险的范围和条件\n请添加与该主题相关的附加标题",
+            "4.1.5 地震风险分析\n4.1.6 地震预警系统\n4.1.7 建筑物加固工程",
+        ),
         # an offer to translate is no premise of a syllogism (unseen ShareGPT-zh, a translator's note)
         (
             "Is stress caused by social instinct?\n\n(Note: This is a translation of the original prompt. It has "
