@@ -334,6 +334,15 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         # ... asked with the polite 您, or of its nature and release (unseen ShareGPT-zh)
         ("您能做什么？", "作为一个AI语言模型，我可以回答问题，但无法浏览网页。"),
         ("你危险吗？", "作为一名人工智能，我不会以传统意义上的方式危险，但人工智能可能被滥用。"),
+        ("你会变得自我意识吗？", "作为一台人工智能，我不具备像人类一样成为自我意识体的能力。"),
+        (
+            "你能记住我们之前的对话吗？",
+            "作为一个AI语言模型，我无法记住之前的对话，每次对话都是独立的。",
+        ),
+        (
+            "用户的情绪会影响您的回应吗？",
+            "作为一个人工智能语言模型，我的回应基于训练数据中的统计模式，可能反映其中的偏见。",
+        ),
         ("请告诉我关于您的发布。", "作为一个语言模型的 AI，我没有像软件那样的版本号，但我的最初版本发布于 2020 年。"),
         ("How do you say 'I am sorry' in German?", "'I am sorry' in German is 'Es tut mir leid'."),
         ("Translate to Chinese: I cannot help you with that.", "我无法帮你做那件事。"),
