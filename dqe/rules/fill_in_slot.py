@@ -60,7 +60,7 @@ class FillInSlot(RecordRule):
             .list.eval(
                 pl.element()
                 .str.replace(r"^[^\[<【（(@\p{L}]+", "")
-                .str.replace(r"^[^A-Za-z0-9_](XXX|xxx|×××)", "$1")
+                .str.replace(r"^[^A-Za-z0-9_](X{3,}|x{3,}|×{3,})", "$1")
                 .str.replace(r"([\]>】）)])[^\]>】）)]*$", "$1")
             )
         )

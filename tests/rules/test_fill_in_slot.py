@@ -21,6 +21,8 @@ from tests.support import REAL_FILES, ROOT, failures, real
         ),
         ("Write a reminder.", "Hello XXX, the event is on <Your Date Here>.", "Hello XXX, <Your Date Here>"),
         ("写一封求职信。", "尊敬的XXX先生：我毕业于XXX大学。", "XXX先生, XXX大学"),
+        # a date left to fill, X's of any number (AlignBench's report)
+        ("请写一份电影行业的分析报告。", "一、引言……\n\n报告日期：XXXX年XX月XX日", "XXXX年"),
         ("Write a slogan.", "Baking happiness since [year]!", "[year]"),
         ("Write a tweet welcoming a new player.", "Welcome to the team, @playername!", "@playername"),
         ("写一封邮件给经理。", "尊敬的经理：请改期。\n[插入日期]\n[您的姓名]", "[插入日期], [您的姓名]"),
