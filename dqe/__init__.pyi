@@ -43,7 +43,17 @@ from dqe.engine.rule import (
     worst_exchange,
 )
 from dqe.engine.templates import Template
-from dqe.engine.turns import WORD_UNIT, collapse_spaces, exchanges, snippet, turn_name, turn_texts, without_code
+from dqe.engine.turns import (
+    WORD_UNIT,
+    blank,
+    collapse_spaces,
+    exchanges,
+    snippet,
+    turn_name,
+    turn_texts,
+    without_code,
+    without_urls,
+)
 from dqe.errors import ConfigError, InputError, OutputError, PluginError, RecordError, RenderError
 from dqe.features.category import UNCERTAIN_CATEGORY, category_aliases
 from dqe.features.domain import GENERAL_DOMAIN
@@ -105,8 +115,10 @@ __all__ = [
     "turn_texts",
     "turn_name",
     "snippet",
+    "blank",
     "collapse_spaces",
     "without_code",
+    "without_urls",
     "WORD_UNIT",
     "picked_choice",
     "lists_options",
