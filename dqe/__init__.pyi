@@ -47,12 +47,14 @@ from dqe.engine.turns import (
     CODE_LINE,
     WORD_UNIT,
     bare_code,
+    blank,
     collapse_spaces,
     exchanges,
     snippet,
     turn_name,
     turn_texts,
     without_code,
+    without_urls,
 )
 from dqe.errors import ConfigError, InputError, OutputError, PluginError, RecordError, RenderError
 from dqe.features.category import UNCERTAIN_CATEGORY, category_aliases
@@ -118,9 +120,11 @@ __all__ = [
     "turn_texts",
     "turn_name",
     "snippet",
+    "blank",
     "collapse_spaces",
     "without_code",
     "bare_code",
+    "without_urls",
     "WORD_UNIT",
     "CODE_LINE",
     "picked_choice",

@@ -54,6 +54,16 @@ def bare_code(text: T) -> T:
     return (code >= 1) & (2 * code >= text.str.count_matches(r"(?m)^[ \t]*\S"))
 
 
+# A web address, up to the first character no URL holds unescaped (a space, a bracket, CJK text).
+_URL = r"https?://[-_.?&~;+=/#%0-9A-Za-z]+"
+
+
+def without_urls(text: T) -> T:
+    """``text`` (an expression or a Series of strings) with web addresses removed: a source cited
+    after every sentence repeats its address, by design."""
+    return text.str.replace_all(_URL, " ")
+
+
 # A run of whitespace that is not already one space: replacing these by " " collapses every run,
 # as ``\s+`` does, but touches only the text that changes (several times faster on prose).
 _SPACES = r"\s\s+|[^ \S]"
@@ -62,6 +72,17 @@ _SPACES = r"\s\s+|[^ \S]"
 def collapse_spaces(text: T) -> T:
     """``text`` (an expression or a Series of strings) with every run of whitespace one space."""
     return text.str.replace_all(_SPACES, " ")
+
+
+# A character that shows something: neither white space nor an invisible format character (a
+# zero-width space, a byte-order mark), which editors and scrapers leave in "empty" answers.
+_VISIBLE = r"[^\p{White_Space}\p{Cf}]"
+
+
+def blank(text: pl.Expr) -> pl.Expr:
+    """Whether ``text`` shows nothing: empty, white space or invisible characters only. dqe's one
+    definition of an empty turn."""
+    return ~text.str.contains(_VISIBLE)
 
 
 def snippet(text: pl.Expr, width: int = 60) -> pl.Expr:

@@ -108,6 +108,7 @@ class BoilerplateCategory(NamedTuple):
     label: str
     parts: tuple[Part, ...]
     idioms: str | None  # removed from a turn before the parts are matched
+    invited: str | None  # a question that asks for this category's words: "ask me three questions"
     filler: tuple[str, ...]  # words without content, for 'no-content' categories (plain words, lower case)
     start: bool
     final_only: bool
@@ -185,6 +186,7 @@ def load_categories(pack: dict, pack_name: str = PACK) -> list[BoilerplateCatego
                 label=pack_value(pack, f"{base}.label", pack_name, str, default=name),
                 parts=tuple(parts),
                 idioms=marker_pattern(pack, base, "idioms", pack_name),
+                invited=marker_pattern(pack, base, "invited", pack_name),
                 filler=tuple(
                     word.lower()
                     for lang in pack_languages(pack, base, pack_name)
@@ -217,7 +219,8 @@ class Boilerplate(RecordRule):
     "consult a professional", "因人而异") and filler words left out, holds fewer than
     `min-content-words` words, no number and no list of steps; a long answer that ends with
     "consult a professional" passes. Final answers that ask for the input the instruction forgot
-    ("Please provide the text", "您没有提供...").
+    ("Please provide the text", "您没有提供..."), unless the question told the assistant to ask
+    ("Ask me one question at a time", "你需要问我这三个问题": a category's `invited` list).
 
     What the assistant says in another voice is content: when the question asks for a letter, a
     story, a dialogue or a role, refusals and disclaimers count only in the answer's first
@@ -226,7 +229,7 @@ class Boilerplate(RecordRule):
     salutation; apologies and requests for input not at all. A match the question holds word for
     word, or one of the same category in the text the question gives to work on (quoted, its
     input, what follows its colon), belongs to that text: rewriting "I can't help you" is no
-    refusal. An answer to a question about the assistant itself ("What can you do?", "你是谁？")
+    refusal. An answer to a question about the assistant itself ("What can you do?", "你是谁？", "您能做什么？")
     may say it is an AI, and one about its nature, senses or life ("Do you have a sense of
     balance?", "你人生中的使命是什么") is answered by saying what it is; one about its likes
     ("What's your favourite season?") or a hypothetical one ("If you had superpowers, how would
@@ -381,6 +384,8 @@ class Boilerplate(RecordRule):
             )
             if c.final_only:
                 hit = hit & pl.col("final")
+            if c.invited is not None:
+                hit = hit & ~question.str.contains(c.invited)
             if c.short_only:
                 hit = hit & (text.str.len_chars() < o.short_chars)
             if c.other_voice == "skip":

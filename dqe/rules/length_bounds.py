@@ -13,6 +13,7 @@ from dqe import (
     ConfigError,
     RecordRule,
     RuleOptions,
+    blank,
     exchanges,
     hookimpl,
     marker_pattern,
@@ -500,7 +501,8 @@ class LengthBounds(RecordRule):
         for part in ("question", "answer"):
             n = pl.col(f"{part[0]}_tokens")
             low, high = pl.col(f"min-{part}-tokens"), pl.col(f"max-{part}-tokens")
-            flags[f"_{part}_short"] = n.is_not_null() & (n > 0) & (n < low)  # empty ones are DQ001's
+            # empty ones, invisible characters included, are DQ001's
+            flags[f"_{part}_short"] = n.is_not_null() & (n > 0) & (n < low) & ~blank(pl.col(part))
             flags[f"_{part}_long"] = (n > high).fill_null(False)
             scores.append(
                 pl.when(flags[f"_{part}_short"])

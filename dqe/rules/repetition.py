@@ -15,6 +15,7 @@ from dqe import (
     marker_pattern,
     snippet,
     without_code,
+    without_urls,
     worst_exchange,
 )
 
@@ -66,8 +67,9 @@ class RepetitionOptions(RuleOptions):
 
 
 class Repetition(RecordRule):
-    """Looks at every assistant turn, Markdown code left out (code repeats lines by design; so
-    does a program asked for and answered without fences, most of its lines code), and
+    """Looks at every assistant turn, Markdown code and web addresses left out (code repeats lines
+    and a source cited after every sentence repeats its address, by design; so does a program
+    asked for and answered without fences, most of its lines code), and
     measures two ratios: the share of its word n-grams (character n-grams for Chinese and
     Japanese) that repeat an n-gram seen earlier in the same turn in a loop, and the share of its
     lines that repeat an earlier line. A repeat is in a loop when it is part of a span said again
@@ -103,7 +105,7 @@ class Repetition(RecordRule):
         # a program asked for and given without fences is code as much as a fenced one
         asked = batch["category_pred"].gather(turns["_r"]) == "programming"
         code = asked.fill_null(False) & turns.select(bare_code(pl.col("answer"))).to_series().fill_null(False)
-        text = pl.when(code).then(pl.lit("")).otherwise(without_code(pl.col("answer")))
+        text = pl.when(code).then(pl.lit("")).otherwise(without_urls(without_code(pl.col("answer"))))
         return turns.select("_r", "_t", "turn", "final", text=text, form=form)
 
     @staticmethod

@@ -331,6 +331,19 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         ),
         ("你和ChatGPT相比有什么不同？", "我是一个AI语言模型，无法访问互联网，但我的训练数据覆盖了很多领域。"),
         ("介绍一位医生。", "作为一名医生，他有责任为病人提供专业建议。"),
+        # ... asked with the polite 您, or of its nature and release (unseen ShareGPT-zh)
+        ("您能做什么？", "作为一个AI语言模型，我可以回答问题，但无法浏览网页。"),
+        ("你危险吗？", "作为一名人工智能，我不会以传统意义上的方式危险，但人工智能可能被滥用。"),
+        ("你会变得自我意识吗？", "作为一台人工智能，我不具备像人类一样成为自我意识体的能力。"),
+        (
+            "你能记住我们之前的对话吗？",
+            "作为一个AI语言模型，我无法记住之前的对话，每次对话都是独立的。",
+        ),
+        (
+            "用户的情绪会影响您的回应吗？",
+            "作为一个人工智能语言模型，我的回应基于训练数据中的统计模式，可能反映其中的偏见。",
+        ),
+        ("请告诉我关于您的发布。", "作为一个语言模型的 AI，我没有像软件那样的版本号，但我的最初版本发布于 2020 年。"),
         ("How do you say 'I am sorry' in German?", "'I am sorry' in German is 'Es tut mir leid'."),
         ("Translate to Chinese: I cannot help you with that.", "我无法帮你做那件事。"),
         (
@@ -404,6 +417,19 @@ def test_asking_for_the_missing_input_fails_only_as_the_last_answer():
 def sharegpt(*turns, **fields):
     roles = ("human", "gpt")
     return {"conversations": [{"from": roles[i % 2], "value": t} for i, t in enumerate(turns)], **fields}
+
+
+def test_asking_for_input_the_user_told_it_to_ask_for_is_the_task():
+    # "you need to ask me these three questions" (unseen MedicalGPT DPO): asking them answers
+    asks = "好的，我准备好了。请提供我生成标题所需的信息：\n1. 文章的主题是什么？\n2. 目标受众是谁？"
+    invited = "我想训练你写标题。为了生成标题，你需要问我这三个问题。"
+    forgot = "请为下面的文章写一个标题。"
+    interview = (
+        "Interview me for a product manager job. Ask me one question at a time.",
+        "Could you please provide your resume?",
+    )
+    records = [record(invited, asks), record(forgot, asks), record(*interview)]
+    assert_findings(run_rule("DQ203", records), {1: "asks for the input"})
 
 
 def test_tool_use_data_may_decline_what_its_tools_cannot_do():

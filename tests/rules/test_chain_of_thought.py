@@ -309,6 +309,37 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
             "My son is 4 and has had a 38.5 C fever for 2 days with 3 blisters on his hands. What should I do?",
             "It sounds like hand, foot and mouth disease; keep him hydrated and see his doctor.",
         ),
+        # Unseen Huatuo (Chinese medical cases): "为何种疾病" asks which disease, not why; a case's
+        # lab values, sizes and vital signs are its circumstances, whatever the question word
+        ("一名新生儿出生后不久出现黄疸、厌食等症状，诊断为何种疾病？", "婴儿肝病综合征"),
+        (
+            "张女士，30岁，突发头晕、呕吐，查血常规：白细胞计数为1.5×10^9/L，其中中性粒细胞占20%。请问治疗方案是什么？",
+            "ATRA（维甲酸）+化疗",
+        ),
+        (
+            "患者孕14周，主诉右上腹部疼痛，伴随恶心、呕吐，BP 160/110 mmHg，有肝区压痛。请问可能患有什么疾病？",
+            "患者可能患有妊娠期肝血肿及破裂，需要进行B超检查。",
+        ),
+        (
+            "一名45岁女性近期突然发现肩胛骨部位一颗硬结，大小约有2*2厘米，伴随发热和全身乏力，查体时发现局部皮肤微热。",
+            "建议进行超声检查、MRI检查或CT检查，确定肿瘤的范围和深度。",
+        ),
+        (
+            "赵女士患有黄疸型肝炎已经十年了，症状比较轻微，主要是肝区痛和全身乏力，求治疗建议。",
+            "建议前往消化内科就诊。",
+        ),
+        # an outline's heading numbers are labels, not quantities (unseen ShareGPT-zh)
+        (
+            "第四章：地震预防和风险减少方法\n4.1 地震预防和风险减少方法\n4.1.1 建筑物的抗震能力\n4.1.2 防震建筑技术\n"
+            "4.2 地震保险\n4.2.1 什么是地震保险？\n4.2.2 地震保险的范围和条件\n请添加与该主题相关的附加标题",
+            "4.1.5 地震风险分析\n4.1.6 地震预警系统\n4.1.7 建筑物加固工程",
+        ),
+        # an offer to translate is no premise of a syllogism (unseen ShareGPT-zh, a translator's note)
+        (
+            "Is stress caused by social instinct?\n\n(Note: This is a translation of the original prompt. It has "
+            "not been converted to Chinese. If you require a Mandarin translation, please let me know.)",
+            "No, not on its own.",
+        ),
         # a worked example's "Why?", answered on its own line, is an example explained, not asked
         (
             "Fill in the blank with a plausible word.\n\nPersonX sees ___ in the wild\nSolution: tiger\n"

@@ -136,6 +136,17 @@ def test_a_song_or_a_plan_asked_for_may_come_back_to_its_chorus_but_not_loop():
     assert sorted(found) == [2, 3, 4] and found[4].startswith("answer loops: 9")
 
 
+def test_a_source_cited_after_every_sentence_is_no_loop():
+    # Bing-style citations (unseen ShareGPT-zh): the same address after each sentence
+    link = "(https://medium.com/swlh/elixir-tip-case-vs-with-28b04c4e522a)"
+    answer = (
+        f"[在 Elixir 中，case 用于模式匹配，而 with 用于绑定值并检查多个条件]{link}[1]{link}。\n"
+        f"[如果没有匹配的子句，with 将返回不匹配的值，而 case 会抛出错误]{link}[1]{link}。\n"
+        f"[例如，with 可以在遇到错误元组时提前返回]{link}[1]{link}。"
+    )
+    assert failures([qa(answer, "在elixir中，case do和with do有什么区别？")], "DQ202") == {}
+
+
 def test_a_frame_the_question_gives_as_an_example_may_come_back_in_every_item():
     question = (
         "I host a quiz at work: which of us is most likely to do something in 10 years? Give me a few, "
