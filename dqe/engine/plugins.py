@@ -38,6 +38,7 @@ DISABLE_ENV = "DQE_DISABLE_PLUGINS"
 BUILTIN_PLUGINS = (
     "dqe.io.formats.sharegpt",
     "dqe.io.formats.openai",
+    "dqe.io.formats.firefly",
     "dqe.io.formats.selfinstruct",  # before Alpaca: a task has an instruction too
     "dqe.io.formats.questions",  # before Alpaca: a question alone has no answer to read
     "dqe.io.formats.alpaca",

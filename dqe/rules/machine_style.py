@@ -42,8 +42,8 @@ class MachineStyle(RecordRule):
     )
     example = (
         "\"Certainly! Here's an overview. ... It's important to note that ... I hope this helps!\" is "
-        "marked: 'answers read as machine-written: 3 stock phrases (certainly! here, it's important to "
-        "note, i hope this helps)'."
+        "marked: 'answers read as machine-written: 3 stock phrases (certainly! here; it's important to "
+        "note; i hope this helps)'."
     )
     severity = "info"
     Options = MachineStyleOptions
@@ -62,7 +62,7 @@ class MachineStyle(RecordRule):
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         n = pl.col("machine_style_count")
         marked = n >= self.options.min_phrases
-        shown = pl.col("machine_style_phrases").list.head(_SHOWN).list.join(", ")
+        shown = pl.col("machine_style_phrases").list.head(_SHOWN).list.join("; ")  # a phrase may hold a comma
         return batch.select(
             passed=~marked,
             score=(1.0 - n.cast(pl.Float64) / (2 * self.options.min_phrases)).clip(0.0, 1.0),

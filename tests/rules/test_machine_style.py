@@ -16,7 +16,7 @@ def test_stock_phrases_are_named():
     run = run_rule("DQ210", [record("Explain photosynthesis.", CHATTY)])
     assert run.passed == [False]
     assert run.messages == [
-        "answers read as machine-written: 3 stock phrases (certainly! here, it's important to note, i hope this helps)"
+        "answers read as machine-written: 3 stock phrases (certainly! here; it's important to note; i hope this helps)"
     ]
     assert run.evidence[0].startswith("3 distinct stock phrases of the machine-style pack (min 2)")
 
@@ -40,13 +40,13 @@ def test_a_phrase_said_twice_counts_once():
 def test_chinese_phrases_and_the_first_next_finally_frame():
     answer = "首先，准备好材料。其次，按照步骤操作。最后，检查结果。总之，这个方法简单有效。"
     (message,) = failures([record("怎么做？", answer)], "DQ210").values()
-    assert message == "answers read as machine-written: 2 stock phrases (总之, 首先……其次……最后)"
+    assert message == "answers read as machine-written: 2 stock phrases (总之; 首先……其次……最后)"
 
 
 def test_a_list_of_bold_titles_is_one_phrase():
     answer = "1. **Sleep**: rest well.\n2. **Food**: eat well.\n3. **Sport**: move daily.\nI hope this helps!"
     (message,) = failures([record("Tips for health?", answer)], "DQ210").values()
-    assert message == "answers read as machine-written: 2 stock phrases (i hope this helps, list of **bold titles**:)"
+    assert message == "answers read as machine-written: 2 stock phrases (i hope this helps; list of **bold titles**:)"
 
 
 def test_phrases_in_code_and_in_the_question_are_not_counted():

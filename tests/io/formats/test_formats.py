@@ -7,6 +7,7 @@ import pytest
 from dqe.errors import RecordError
 from dqe.io.formats.alpaca import Alpaca
 from dqe.io.formats.base import Columns, Tags
+from dqe.io.formats.firefly import Firefly
 from dqe.io.formats.openai import OpenAI
 from dqe.io.formats.questions import Questions
 from dqe.io.formats.selfinstruct import SelfInstruct
@@ -264,6 +265,46 @@ def test_a_file_of_self_instruct_tasks_is_read_as_such(write_jsonl):
 
     report = dqe.check(write_jsonl([TASK, {**TASK, "id": "seed_task_8"}]), select=["DQ001"])
     assert report.files[0].format == "self-instruct" and report.summary.invalid == 0
+
+
+FIREFLY = {
+    "conversation_id": 44,
+    "category": "Brainstorming",
+    "conversation": [
+        {"human": "怎么能够有效地提升个人能力？", "assistant": "可以从学习新知识、持续练习和寻求反馈三方面入手。"},
+        {"human": "对于初学者来说呢？", "assistant": "先打好基础，再多做练习。"},
+    ],
+}
+
+
+def test_firefly_exchanges_are_user_and_assistant_turns():
+    n = Firefly().normalize({**FIREFLY, "system": "你是一个乐于助人的助手。"}, C, T)
+    assert n.roles == ["user", "assistant", "user", "assistant"]
+    assert (n.contents[2], n.system, n.category) == ("对于初学者来说呢？", "你是一个乐于助人的助手。", "Brainstorming")
+    turns = [Turn(role=r, content=c) for r, c in zip(n.roles, n.contents, strict=True)]
+    assert Firefly().denormalize(Record(turns=turns), C, T) == {"conversation": FIREFLY["conversation"]}
+    assert not Firefly().detect({"conversations": [{"from": "human", "value": "Hi"}]}, C, T)  # ShareGPT's
+
+
+@pytest.mark.parametrize(
+    ("conversation", "message"),
+    [
+        ([], "field 'conversation' is empty"),
+        ([{"human": "Hi"}], r"'conversation\[0\].assistant' is missing"),
+        ([{"human": "Hi", "assistant": 3}], r"'conversation\[0\].assistant' is a int, not a string"),
+        (["Hi"], r"'conversation\[0\]' must be an object with 'human' and 'assistant'"),
+    ],
+)
+def test_firefly_errors_name_the_exchange(conversation, message):
+    with pytest.raises(RecordError, match=message):
+        Firefly().normalize({"conversation": conversation}, C, T)
+
+
+def test_a_file_of_firefly_conversations_is_read_as_such(write_jsonl):
+    import dqe
+
+    report = dqe.check(write_jsonl([FIREFLY, {**FIREFLY, "conversation_id": 45}]), select=["DQ001"])
+    assert report.files[0].format == "firefly" and report.summary.invalid == 0
 
 
 def test_questions_alone_are_read_as_user_turns():
