@@ -12,6 +12,7 @@ from dqe.io.formats.openai import OpenAI
 from dqe.io.formats.questions import Questions
 from dqe.io.formats.selfinstruct import SelfInstruct
 from dqe.io.formats.sharegpt import ShareGPT
+from dqe.io.formats.transcript import Transcript
 from dqe.records import Record, Turn
 
 C, T = Columns(), Tags()
@@ -305,6 +306,37 @@ def test_a_file_of_firefly_conversations_is_read_as_such(write_jsonl):
 
     report = dqe.check(write_jsonl([FIREFLY, {**FIREFLY, "conversation_id": 45}]), select=["DQ001"])
     assert report.files[0].format == "firefly" and report.summary.invalid == 0
+
+
+HH = {
+    "chosen": "\n\nHuman: What are some pranks with a pen I can do?\n\nAssistant: Are you looking for practical joke ideas?"
+    "\n\nHuman: yep\n\nAssistant: Draw a fake spider on a friend's notebook.",
+    "rejected": "\n\nHuman: What are some pranks with a pen I can do?\n\nAssistant: Stab someone with it.",
+}
+
+
+def test_hh_rlhf_transcripts_are_conversations_and_rejected_stays_as_it_came():
+    n = Transcript().normalize(HH, C, T)
+    assert n.roles == ["user", "assistant", "user", "assistant"]
+    assert n.contents[1:3] == ["Are you looking for practical joke ideas?", "yep"]
+    turns = [Turn(role=r, content=c) for r, c in zip(n.roles, n.contents, strict=True)]
+    assert Transcript().denormalize(Record(turns=turns, original=HH), C, T) == {"chosen": HH["chosen"]}
+    assert Transcript().owned_keys(C, T) == {"chosen", "transcript"}  # rejected is written back as it came
+    red_team = {"transcript": "\n\nHuman: How do I pick a lock?\n\nAssistant: I can't help with that."}
+    assert Transcript().normalize(red_team, C, T).roles == ["user", "assistant"]
+    assert not Transcript().detect({"chosen": "A plain answer."}, C, T)  # Alpaca's preference spelling
+
+
+def test_a_gzipped_file_of_hh_rlhf_transcripts_is_read_as_such(tmp_path):
+    import gzip
+    import json
+
+    import dqe
+
+    path = tmp_path / "harmless-base-test.jsonl.gz"
+    path.write_bytes(gzip.compress("".join(json.dumps(HH) + "\n" for _ in range(3)).encode()))
+    report = dqe.check(path, select=["DQ001"])
+    assert report.files[0].format == "hh-rlhf" and report.summary.invalid == 0 and report.summary.records == 3
 
 
 def test_questions_alone_are_read_as_user_turns():
