@@ -106,7 +106,7 @@ class Repetition(RecordRule):
         asked = batch["category_pred"].gather(turns["_r"]) == "programming"
         code = asked.fill_null(False) & turns.select(bare_code(pl.col("answer"))).to_series().fill_null(False)
         text = pl.when(code).then(pl.lit("")).otherwise(without_urls(without_code(pl.col("answer"))))
-        return turns.select("_r", "_t", "turn", "final", text=text, form=form)
+        return turns.select("_r", "_t", "turn", "final", "question", text=text, form=form)
 
     @staticmethod
     def _units(turns: pl.DataFrame) -> pl.DataFrame:
@@ -146,10 +146,22 @@ class Repetition(RecordRule):
         return runs.with_columns(counted=counted).group_by("_t").agg(repeats=pl.col("counted").sum())
 
     def _lines(self, turns: pl.DataFrame) -> pl.DataFrame:
-        lines = _lines_of(turns).filter(
-            (pl.col("line").str.len_chars() >= self.options.min_line_chars) & pl.col("line").str.contains(r"\p{L}")
+        lines = (
+            _lines_of(turns)
+            .filter(
+                (pl.col("line").str.len_chars() >= self.options.min_line_chars) & pl.col("line").str.contains(r"\p{L}")
+            )
+            .join(turns.select("_t", "question"), on="_t", how="left")
         )
-        return lines.group_by("_t").agg(lines=pl.len(), repeated=pl.len() - pl.col("line").n_unique())
+        # a line the question holds is a format it sets ("[API_REQUEST]:" before each request): it
+        # may come back before every item, and is no repeat
+        own = lines.filter(~pl.col("question").fill_null("").str.contains(pl.col("line"), literal=True))
+        return (
+            lines.group_by("_t")
+            .len("lines")
+            .join(own.group_by("_t").agg(repeated=pl.len() - pl.col("line").n_unique()), on="_t", how="left")
+            .with_columns(pl.col("repeated").fill_null(0))
+        )
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         o = self.options

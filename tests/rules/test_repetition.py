@@ -159,6 +159,19 @@ def test_a_frame_the_question_gives_as_an_example_may_come_back_in_every_item():
     assert list(failures([qa(answer, "Give me a few quiz questions for work.")], "DQ202")) == [0]
 
 
+def test_a_line_the_question_sets_as_a_format_may_open_every_item():
+    question = (
+        "Reply only in these formats.\nWhen you need an API:\n[API_REQUEST]: {curl of the request}\n"
+        "When you answer:\n[ANSWER]: {your answer}\nFor a test run, show a few of each."
+    )
+    requests = ["GET /tasks", "POST /tasks/7/update", "DELETE /tasks/7", "PUT /tasks/7", "GET /users/3", "POST /reset"]
+    answer = "\n".join(
+        f"[API_REQUEST]:\ncurl -X {r.split()[0]} https://api.example.com{r.split()[1]}" for r in requests
+    )
+    assert failures([qa(answer, question)], "DQ202") == {}
+    assert list(failures([qa(answer, "Show me some API calls.")], "DQ202")) == [0]
+
+
 def test_a_program_asked_for_and_given_without_fences_repeats_by_design():
     # Code Alpaca answers with bare code: an array of 24 zeros and a grid of cells are what was
     # asked for, as in a fenced block; the same lines in a prose question's answer loop
