@@ -43,7 +43,19 @@ from dqe.engine.rule import (
     worst_exchange,
 )
 from dqe.engine.templates import Template
-from dqe.engine.turns import WORD_UNIT, collapse_spaces, exchanges, snippet, turn_name, turn_texts, without_code
+from dqe.engine.turns import (
+    CODE_LINE,
+    WORD_UNIT,
+    bare_code,
+    blank,
+    collapse_spaces,
+    exchanges,
+    snippet,
+    turn_name,
+    turn_texts,
+    without_code,
+    without_urls,
+)
 from dqe.errors import ConfigError, InputError, OutputError, PluginError, RecordError, RenderError
 from dqe.features.category import UNCERTAIN_CATEGORY, category_aliases
 from dqe.features.domain import GENERAL_DOMAIN
@@ -52,11 +64,14 @@ from dqe.features.language import known_languages, language_bits, normalize_code
 from dqe.features.minhash import BucketIndex, Buckets, Sets, agreement, jaccard, ragged
 from dqe.features.similarity import (
     SimilarityOptions,
+    answer_openings,
     boilerplate_lines,
     is_sentence,
     leave_out,
     numbers_differ,
+    opening_only,
     shingled,
+    stock_openings,
     without,
 )
 from dqe.hookspecs import hookimpl, hookspec
@@ -105,9 +120,13 @@ __all__ = [
     "turn_texts",
     "turn_name",
     "snippet",
+    "blank",
     "collapse_spaces",
     "without_code",
+    "bare_code",
+    "without_urls",
     "WORD_UNIT",
+    "CODE_LINE",
     "picked_choice",
     "lists_options",
     "check_regex",
@@ -157,10 +176,13 @@ __all__ = [
     "ragged",
     "SimilarityOptions",
     "boilerplate_lines",
+    "answer_openings",
     "is_sentence",
     "leave_out",
     "numbers_differ",
+    "opening_only",
     "shingled",
+    "stock_openings",
     "without",
     "read_ledger",
     "fit_lists",

@@ -24,6 +24,46 @@ def without_code(text: T) -> T:
     return text.str.replace_all(_CODE, " ")
 
 
+# Whole lines of code outside fences: keywords that start a statement, declarations,
+# assignments, control lines ending in ':' or '{', lines ending in a brace or ');', SQL. Word
+# boundaries are ASCII: a Unicode one keeps the regex engine off its fast path on non-ASCII text.
+CODE_LINE = (
+    r"(?m)^[ \t]*(?:"
+    r"(?:def|class|import|return|elif|except|raise|yield|lambda|async|await|function|public|private|"
+    r"protected|static|void|using|package|namespace|fn|impl|struct)(?-u:\b)[^\n]*"
+    r"|from [A-Za-z0-9_.]+ import(?-u:\b)[^\n]*"
+    r"|(?:let|const|var|val|auto|int|float|double|char|string|bool)[ \t]+[A-Za-z_][A-Za-z0-9_]*[ \t]*[=:;][^\n]*"
+    r"|(?:if|for|while|with|else|elif|try|finally|switch|case)(?-u:\b)[^\n]*[:{(：][^\n]*"  # ：as typed in Chinese
+    r"|#[^\n]*"
+    r"|[A-Za-z_][A-Za-z0-9_.]*(?:\[[^\]\n]*\])*[ \t]*(?:[-+*/%]|//|\*\*)?=[ \t]*[^=\s][^\n]*"
+    r"|(?:#include|#!|//|/\*|\*/|\$ |>>> |<[/!]?[A-Za-z])[^\n]*"
+    r"|@[A-Za-z_][A-Za-z0-9_.]*(?:\([^\n]*\))?"  # decorators
+    r"|Action[ \t]*:[ \t]*[A-Za-z_][A-Za-z0-9_.]*|Action[ _]Input[ \t]*:[^\n]*"  # ReAct tool calls
+    r"|(?:pass|break|continue|end|fi|done|esac|else:?)"  # statements of one word
+    r"|(?:puts|print|printf|echo)[ \t]*[(\"'][^\n]*|(?:std::)?cout[ \t]*<<[^\n]*"  # output statements
+    r"|(?:SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|FROM|WHERE|JOIN|GROUP BY|ORDER BY)(?-u:\b)[^\n]*"
+    r"|[^\n]*(?:[{}]|[)\]'\"0-9][ \t]*;|\):)"
+    r")[ \t]*$"
+)
+
+
+def bare_code(text: T) -> T:
+    """Whether ``text`` is code without fences: at least half of its lines (one at least) are
+    lines of code (``CODE_LINE``), as a program or a page of markup pasted as an answer is."""
+    code = text.str.count_matches(CODE_LINE)
+    return (code >= 1) & (2 * code >= text.str.count_matches(r"(?m)^[ \t]*\S"))
+
+
+# A web address, up to the first character no URL holds unescaped (a space, a bracket, CJK text).
+_URL = r"https?://[-_.?&~;+=/#%0-9A-Za-z]+"
+
+
+def without_urls(text: T) -> T:
+    """``text`` (an expression or a Series of strings) with web addresses removed: a source cited
+    after every sentence repeats its address, by design."""
+    return text.str.replace_all(_URL, " ")
+
+
 # A run of whitespace that is not already one space: replacing these by " " collapses every run,
 # as ``\s+`` does, but touches only the text that changes (several times faster on prose).
 _SPACES = r"\s\s+|[^ \S]"
@@ -32,6 +72,17 @@ _SPACES = r"\s\s+|[^ \S]"
 def collapse_spaces(text: T) -> T:
     """``text`` (an expression or a Series of strings) with every run of whitespace one space."""
     return text.str.replace_all(_SPACES, " ")
+
+
+# A character that shows something: neither white space nor an invisible format character (a
+# zero-width space, a byte-order mark), which editors and scrapers leave in "empty" answers.
+_VISIBLE = r"[^\p{White_Space}\p{Cf}]"
+
+
+def blank(text: pl.Expr) -> pl.Expr:
+    """Whether ``text`` shows nothing: empty, white space or invisible characters only. dqe's one
+    definition of an empty turn."""
+    return ~text.str.contains(_VISIBLE)
 
 
 def snippet(text: pl.Expr, width: int = 60) -> pl.Expr:

@@ -32,7 +32,7 @@ _QUESTION = (
     *NEEDS,
     *("how-many", "relations", "unknown", "quantities", "ordinals", "algebra", "comparisons", "premises", "members"),
     *("formula", "one-step", "one-step-formulas", "at-a-glance", "procedure", "consultation"),
-    *("waives", "text-task", "creative", "programming", "follow-up", "reading"),
+    *("waives", "text-task", "creative", "programming", "follow-up", "reading", "motive", "opinion"),
 )
 _FULL = {"think": "a <think> block", "tool": "a tool call", "code": "code"}  # evidence that counts in full
 _PARTIAL = {  # evidence that adds up: kind -> (singular, plural) for the evidence text
@@ -63,6 +63,8 @@ _LAST_SENTENCE = r"[^.!?。！？\n]*[.!?。！？]?\s*$"
 _ASKS = r"[?？]|[（(][ \t　]*[)）]|_{3,}"
 # "in which", "by which": a relative clause, not a question asking which ("a dilemma in which a
 # person can save 5 people or 1" asks nothing to calculate)
+# a range written with a dash is no subtraction: "between 0 - 100", "在1-100之间" (its numbers stay)
+_RANGE = r"(?i)(?P<at>between|from|range of|ranging from|在|从|介于) ?(?P<low>[$¥€£]?[0-9][0-9.,]*) ?[-–~～] ?(?P<high>[$¥€£]?[0-9][0-9.,]*)"
 _RELATIVE = r"(?i)(?-u:\b)(?:in|of|by|for|to|on|at|from|with|during|through|under|after|before|upon|into|among|between) which(?-u:\b)"
 # An answer looked up in the text a question gives: its words (Chinese characters, words of two
 # letters or more) and numbers, read against the question's.
@@ -172,6 +174,7 @@ class CotFeature(Feature):
             where = f"rule pack 'cot', 'answer.{key}'"
             self.answer[key] = check_regex(pack_value(pack, f"answer.{key}", name, str), where)
         self.prose_words = pack_value(pack, "answer.prose-words", name, int)
+        self.motive_prose_words = pack_value(pack, "answer.motive-prose-words", name, int)
         # a formula asked for: an unknown, then the formula's name a few words on
         unknown, formula = self.question["unknown"], self.question["formula"]
         self.formula_asked = None
@@ -223,6 +226,10 @@ class CotFeature(Feature):
             "_consultation": self._has("consultation", pl.col("question")),
             "_algebra": self._has("algebra", task),
             "_heuristic": ~pl.col("_vetoed") & asks & self._has("unknown", task.str.replace_all(_RELATIVE, " ")),
+            # the numbers a question states itself, not those of the material it works on: a list
+            # to take the distinct values of is data, not a word problem ("What are the distinct
+            # values from the given list?\ndataList = [3, 9, 3, 5, 7, 9, 5]")
+            "_stated": self._count("quantities", pl.col("_body")) + self._count("ordinals", pl.col("_body")),
             "_relations": self._has("relations", task),
             "_comparisons": self._count("comparisons", task),
             "_premises": self._count("premises", task),
@@ -258,7 +265,7 @@ class CotFeature(Feature):
                 pl.col("_heuristic")
                 & (
                     (pl.col("_relations") & (n >= least["relations-min-quantities"]))
-                    | (n >= least["question-min-quantities"])
+                    | (pl.col("_stated") >= least["question-min-quantities"])
                 )
             )
         )
@@ -304,7 +311,7 @@ class CotFeature(Feature):
             .then(pl.format("algebra {}", extracted("algebra")))
             .when(pl.col("_relations") & (pl.col("_quantities") >= least["relations-min-quantities"]))
             .then(pl.format("{} + {} + {}", extracted("unknown"), extracted("relations"), quantities))
-            .otherwise(pl.format("{} + {}", extracted("unknown"), quantities))
+            .otherwise(pl.format("{} + {}", extracted("unknown"), _plural(pl.col("_stated"), "quantity", "quantities")))
         )
         logic = (
             pl.when(pl.col("_marker_logic"))
@@ -407,6 +414,7 @@ class CotFeature(Feature):
         q = pl.col("question")
         # quantities count in the question less what only looks like one (links, years, names)
         plain = q.str.replace_all(self.ignore, " ") if self.ignore else q
+        plain = plain.str.replace_all(_RANGE, "${at} ${low} to ${high}")
         return (
             rows.with_columns(_plain=plain)
             .with_columns(_cardinals=self._count("quantities", pl.col("_plain")), **self._answer_columns())
@@ -588,6 +596,15 @@ class CotFeature(Feature):
             )
             .with_columns(**self._question_columns())
             .with_columns(need=self._need())
+            # asked for their own reasons, people answer with a motive in one clause
+            .with_columns(
+                _prose=pl.col("_prose")
+                | (
+                    self._has("motive", pl.col("_task"))
+                    & ~self._has("opinion", pl.col("_task"))
+                    & (pl.col("answer").str.count_matches(_WORDS) >= self.motive_prose_words)
+                )
+            )
         )
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:

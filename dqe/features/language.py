@@ -68,7 +68,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dqe import Feature, check_regex, without_code
+from dqe import CODE_LINE, Feature, check_regex, without_code
 from dqe.errors import ConfigError
 from dqe.features.langid import (
     DECISIVE,
@@ -116,27 +116,6 @@ _NOT_PROSE = "|".join(
         _ID + r"\(\s*(?:'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\")[^()\n]*\)",  # tool calls: name('...')
         _ID + r"\((?:[^()\n]|\((?:[^()\n]|\([^()\n]*\))*\))*\)",  # calls: name(...), name(f(x))
     )
-)
-# Whole lines of code outside fences: keywords that start a statement, declarations,
-# assignments, control lines ending in ':' or '{', lines ending in a brace or ');', SQL. Word
-# boundaries are ASCII: a Unicode one keeps the regex engine off its fast path on non-ASCII text.
-_CODE_LINE = (
-    r"(?m)^[ \t]*(?:"
-    r"(?:def|class|import|return|elif|except|raise|yield|lambda|async|await|function|public|private|"
-    r"protected|static|void|using|package|namespace|fn|impl|struct)(?-u:\b)[^\n]*"
-    r"|from [A-Za-z0-9_.]+ import(?-u:\b)[^\n]*"
-    r"|(?:let|const|var|val|auto|int|float|double|char|string|bool)[ \t]+[A-Za-z_][A-Za-z0-9_]*[ \t]*[=:;][^\n]*"
-    r"|(?:if|for|while|with|else|elif|try|finally|switch|case)(?-u:\b)[^\n]*[:{(：][^\n]*"  # ：as typed in Chinese
-    r"|#[^\n]*"
-    r"|[A-Za-z_][A-Za-z0-9_.]*(?:\[[^\]\n]*\])*[ \t]*(?:[-+*/%]|//|\*\*)?=[ \t]*[^=\s][^\n]*"
-    r"|(?:#include|#!|//|/\*|\*/|\$ |>>> |<[/!]?[A-Za-z])[^\n]*"
-    r"|@[A-Za-z_][A-Za-z0-9_.]*(?:\([^\n]*\))?"  # decorators
-    r"|Action[ \t]*:[ \t]*[A-Za-z_][A-Za-z0-9_.]*|Action[ _]Input[ \t]*:[^\n]*"  # ReAct tool calls
-    r"|(?:pass|break|continue|end|fi|done|esac|else:?)"  # statements of one word
-    r"|(?:puts|print|printf|echo)[ \t]*[(\"'][^\n]*|(?:std::)?cout[ \t]*<<[^\n]*"  # output statements
-    r"|(?:SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|FROM|WHERE|JOIN|GROUP BY|ORDER BY)(?-u:\b)[^\n]*"
-    r"|[^\n]*(?:[{}]|[)\]'\"0-9][ \t]*;|\):)"
-    r")[ \t]*$"
 )
 _NOT_A_SENTENCE = r"(?m)^[^\n]*[^.!?。！？:：\s][ \t]*$"
 # Numbers and formulas (any token holding a digit: 42, 3.5%, 2*x+5=20), identifiers
@@ -319,9 +298,9 @@ def prose(texts: pl.Series, min_words: int = 4, quotes: pl.Series | None = None)
     texts = texts.fill_null("").str.replace_all("\u00a0", " ", literal=True).str.replace_all(_NOT_PROSE, " ")
     # In a text most of whose lines are code, the lines no pattern knows ("chmod u+x file") are
     # code too: only lines that end as a sentence does stay.
-    code = texts.str.count_matches(_CODE_LINE)
+    code = texts.str.count_matches(CODE_LINE)
     mostly_code = (code >= 2) & (2 * code >= texts.str.count_matches(r"(?m)^[ \t]*\S"))
-    texts = texts.str.replace_all(_CODE_LINE, "").str.replace_all(_NAME_LINE, "")
+    texts = texts.str.replace_all(CODE_LINE, "").str.replace_all(_NAME_LINE, "")
     base = (
         pl.select(pl.when(mostly_code).then(texts.str.replace_all(_NOT_A_SENTENCE, "")).otherwise(texts))
         .to_series()

@@ -285,6 +285,126 @@ def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:
     return Shingled(sets, size, mask, numbers, parts["line"].gather(which), rows[which], keys[which])
 
 
+# An answer's openings: its first sentences, at most this many, cut where a sentence ends (an
+# answer's text has its line breaks collapsed, so a full stop followed by more counts too).
+OPENING_SENTENCES = 6
+OPENING_SCAN = 400  # the longest opening, in characters: a stock passage is a few sentences
+STOCK_RECORDS = 3  # answers (one per text) that must open with a passage for it to be a stock one
+DIFFERENT = 0.5  # two questions sharing less of their shingles than this ask different things
+_CODE_CHARS = r"[{}<>=;]"
+_ANSWER_SENTENCES = r"[^。？！?!；;.]+[。？！?!；;.]*|[。？！?!；;.]+"
+
+
+def _last_answers(batch: pl.DataFrame) -> pl.Series:
+    """Each record's last assistant turn as its text (``text``) holds it: null where it has none,
+    or where its turns cannot be told apart in its text (a turn holding the separator itself)."""
+    role = pl.element().struct.field("role")
+    frame = batch.select(
+        roles=pl.col("turns").list.eval(role.filter(role != "system")),
+        pieces=pl.col("text").str.split(TURN_SEPARATOR),
+    ).with_columns(at=pl.col("roles").list.eval(pl.int_range(pl.len()).filter(pl.element() == "assistant").last()))
+    return frame.select(
+        pl.when(pl.col("roles").list.len() == pl.col("pieces").list.len())
+        .then(pl.col("pieces").list.get(pl.col("at").list.first(), null_on_oob=True))
+        .alias("answer")
+    ).to_series()
+
+
+def answer_openings(
+    batch: pl.DataFrame, shingled: Shingled, options: SimilarityOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """The openings of each record's answer (its last assistant turn; ``shingled``: the batch as
+    its records are shingled) as two (records,
+    ``OPENING_SENTENCES``) matrices: the key of its first one, two, ... sentences, where they hold
+    ``OPENING_CHARS`` characters or more and the answer goes on after them, and how many
+    shingles they hold (0 and 0 elsewhere). Two answers with a key in common open with the same
+    text, such as a stock disclaimer before each drug's dosage ("注意：同种药品可由于不同的包装
+    规格有不同的用法或用量。本文只供参考。…"), and both sets hold its shingles."""
+    texts, size, mask = _last_answers(batch), shingled.size, shingled.mask
+    n = texts.len()
+    keys = np.zeros((n, OPENING_SENTENCES), dtype=np.uint64)
+    sizes = np.zeros((n, OPENING_SENTENCES), dtype=np.uint16)
+    ends = (
+        pl.DataFrame({"text": texts.fill_null("")})
+        .select(
+            row=pl.int_range(pl.len(), dtype=pl.UInt32),
+            whole=pl.col("text").str.len_chars(),
+            # only the head is read: a sentence that ends past it ends no opening
+            end=pl.col("text")
+            .str.slice(0, OPENING_SCAN)
+            .str.extract_all(_ANSWER_SENTENCES)
+            .list.head(OPENING_SENTENCES)
+            .list.eval(pl.element().str.len_chars().cum_sum()),
+        )
+        .with_columns(which=pl.col("end").list.eval(pl.int_range(pl.len(), dtype=pl.UInt32)))
+        .explode(["end", "which"])
+        .filter(
+            (pl.col("end") >= OPENING_CHARS) & (pl.col("end") < pl.col("whole") - 1) & (pl.col("end") < OPENING_SCAN)
+        )
+    )
+    if ends.is_empty():
+        return keys, sizes
+    openings = texts.gather(ends["row"]).str.slice(0, ends["end"]).str.strip_chars()
+    # prose only: the head of a program is the task's own code, which every answer to the task opens with
+    prose = ~openings.str.contains(_CODE_CHARS).to_numpy()
+    rows = ends["row"].to_numpy().astype(np.int64)[prose]
+    which = ends["which"].to_numpy().astype(np.int64)[prose]
+    openings = openings.filter(pl.Series(prose))
+    if openings.is_empty():
+        return keys, sizes
+    keys[rows, which] = line_keys(openings, size[rows], mask[rows])
+    held, _ = shingle_sets(openings, options.shingle_size, options.char_shingle_size, size=size[rows], mask=mask[rows])
+    sizes[rows, which] = held.sizes
+    return keys, sizes
+
+
+def stock_openings(openings: tuple[np.ndarray, np.ndarray], reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``answer_openings``' matrices with only the openings at least ``STOCK_RECORDS`` answers
+    share (``reps``: one record per text, so that copies do not make one stock): a passage many
+    answers open with before saying their own (a disclaimer), not the start two answers happen to
+    share."""
+    keys, sizes = openings
+    counted = np.unique(keys[reps][keys[reps] != 0], return_counts=True)
+    stock = counted[0][counted[1] >= STOCK_RECORDS]
+    held = (keys != 0) & np.isin(keys, stock)
+    return np.where(held, keys, 0), np.where(held, sizes, 0)
+
+
+def opening_only(
+    compared: Sets,
+    left: np.ndarray,
+    right: np.ndarray,
+    answers: tuple[Sets, Sets],
+    openings: tuple[np.ndarray, np.ndarray],
+    threshold: float,
+) -> np.ndarray:
+    """Which pairs of records (``left`` and ``right``, rows of ``compared`` and of
+    ``answer_openings``' ``openings``; ``answers``, the shingles of their answers, pair by pair)
+    are alike only by a stock passage their answers open with: different questions (sharing
+    under ``DIFFERENT`` of their shingles), each answer saying something past the opening, and
+    the pair under ``threshold`` once the opening is left out, as boilerplate is. A disclaimer
+    before each drug's own dosage, asked of each drug, makes two records; one reply given to two
+    wordings of a question does not (nothing follows it), nor does a copy (it asks the same)."""
+    keys, sizes = openings
+    same = (keys[left] == keys[right]) & (keys[left] != 0)
+    opening = np.where(same, sizes[left], 0).max(axis=1, initial=0).astype(np.int64)
+    pick = np.flatnonzero(opening > 0)
+    out = np.zeros(left.size, dtype=bool)
+    if pick.size == 0:
+        return out
+    o = opening[pick]
+    told = (answers[0].sizes[pick] > o) & (answers[1].sizes[pick] > o)
+    asked = [compared.subset(rows[pick]) for rows in (left, right)]
+    asked = [a.keeping((a.values & ANSWER) == 0) for a in asked]
+    pairs = np.arange(pick.size)
+    questions = jaccard(asked[0], pairs, asked[1], pairs)[0]
+    shared = jaccard(compared, left[pick], compared, right[pick])[1]
+    union = compared.sizes[left[pick]] + compared.sizes[right[pick]] - shared
+    rest = (shared - o) / np.maximum(union - o, 1)
+    out[pick] = told & (questions < DIFFERENT) & (rest < threshold)
+    return out
+
+
 def shared_openings(units: pl.DataFrame, least: int) -> pl.DataFrame:
     """For the ``units`` (``row``, ``line``) that open with the same ``OPENING_CHARS`` characters as
     ``least`` others at least, the longest opening each shares with another (its neighbours in

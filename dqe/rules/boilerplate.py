@@ -108,6 +108,7 @@ class BoilerplateCategory(NamedTuple):
     label: str
     parts: tuple[Part, ...]
     idioms: str | None  # removed from a turn before the parts are matched
+    invited: str | None  # a question that asks for this category's words: "ask me three questions"
     filler: tuple[str, ...]  # words without content, for 'no-content' categories (plain words, lower case)
     start: bool
     final_only: bool
@@ -185,6 +186,7 @@ def load_categories(pack: dict, pack_name: str = PACK) -> list[BoilerplateCatego
                 label=pack_value(pack, f"{base}.label", pack_name, str, default=name),
                 parts=tuple(parts),
                 idioms=marker_pattern(pack, base, "idioms", pack_name),
+                invited=marker_pattern(pack, base, "invited", pack_name),
                 filler=tuple(
                     word.lower()
                     for lang in pack_languages(pack, base, pack_name)
@@ -217,7 +219,8 @@ class Boilerplate(RecordRule):
     "consult a professional", "因人而异") and filler words left out, holds fewer than
     `min-content-words` words, no number and no list of steps; a long answer that ends with
     "consult a professional" passes. Final answers that ask for the input the instruction forgot
-    ("Please provide the text", "您没有提供...").
+    ("Please provide the text", "您没有提供..."), unless the question told the assistant to ask
+    ("Ask me one question at a time", "你需要问我这三个问题": a category's `invited` list).
 
     What the assistant says in another voice is content: when the question asks for a letter, a
     story, a dialogue or a role, refusals and disclaimers count only in the answer's first
@@ -226,13 +229,13 @@ class Boilerplate(RecordRule):
     salutation; apologies and requests for input not at all. A match the question holds word for
     word, or one of the same category in the text the question gives to work on (quoted, its
     input, what follows its colon), belongs to that text: rewriting "I can't help you" is no
-    refusal. An answer to a question about the assistant itself ("What can you do?", "你是谁？")
+    refusal. An answer to a question about the assistant itself ("What can you do?", "你是谁？", "您能做什么？")
     may say it is an AI, and one about its nature, senses or life ("Do you have a sense of
     balance?", "你人生中的使命是什么") is answered by saying what it is; one about its likes
     ("What's your favourite season?") or a hypothetical one ("If you had superpowers, how would
     your life change?") asks it to play along. A request for harm (a crime, a weapon, hurting
-    someone: the pack's `[harmful-requests]`) is declined rightly: a refusal or a disclaimer there is
-    what safety data teaches. Tool-use data (a `tools` field, tool calls or results, or a system prompt
+    someone: the pack's `[harmful-requests]`), in the question or an earlier user turn of the
+    conversation, is declined rightly: a refusal or a disclaimer there is what safety data teaches. Tool-use data (a `tools` field, tool calls or results, or a system prompt
     or question that lists functions) teaches a model to decline what its tools cannot do: a turn
     that declines and gives a tool reason (it names its tools, functions or capabilities, or
     offers what it can do instead) passes, disclaimer included; other refusals and disclaimers
@@ -331,6 +334,7 @@ class Boilerplate(RecordRule):
             _tool=self._tool_use(batch, turns),
             _policy=self._policy(batch, turns),
             _named=self._named(batch, turns),
+            _harm=self._asked_harm(batch, turns),
             _other=self._other_voice(turns),
             _q=question.str.to_lowercase(),
             _material=pl.concat_str(
@@ -380,6 +384,8 @@ class Boilerplate(RecordRule):
             )
             if c.final_only:
                 hit = hit & pl.col("final")
+            if c.invited is not None:
+                hit = hit & ~question.str.contains(c.invited)
             if c.short_only:
                 hit = hit & (text.str.len_chars() < o.short_chars)
             if c.other_voice == "skip":
@@ -389,8 +395,8 @@ class Boilerplate(RecordRule):
                 if self.hypothetical is not None:
                     asks_itself = asks_itself & ~question.str.contains(self.hypothetical)
                 hit = hit & ~asks_itself
-            if not c.harmful_request and self.harmful is not None:
-                hit = hit & ~question.str.contains(self.harmful)
+            if not c.harmful_request:
+                hit = hit & ~pl.col("_harm")
             if c.in_tool_use == "skip":
                 hit = hit & ~pl.col("_tool")
             elif c.in_tool_use == "unless-tool-reason":
@@ -492,6 +498,28 @@ class Boilerplate(RecordRule):
         return asked.select(
             pl.col("name").is_not_null() & pl.col("question").str.contains(pl.col("name"), literal=True)
         ).to_series()
+
+    def _asked_harm(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.Series:
+        """Turns that answer a request for harm: in the question, or in an earlier user turn of the
+        conversation ("How do I break into his car?", then "I just do. Tell me."): a follow-up
+        carries the request it follows."""
+        if self.harmful is None:
+            return pl.Series([False] * turns.height)
+        asked = turns["question"].str.contains(self.harmful)
+        earlier = (
+            pl.DataFrame(
+                {"_t": turns["_t"], "_q": turns["question_turn"], "_turns": batch["turns"].gather(turns["_r"])}
+            )
+            .filter(pl.col("_q") > 1)
+            .explode("_turns")
+            .with_columns(_pos=pl.int_range(1, pl.len() + 1).over("_t"))
+            .unnest("_turns")
+            .filter((pl.col("role") == "user") & (pl.col("_pos") < pl.col("_q")))
+            .group_by("_t")
+            .agg(_before=pl.col("content").str.contains(self.harmful).any())
+        )
+        before = turns.select("_t").join(earlier, on="_t", how="left")["_before"].fill_null(False)
+        return asked | before
 
     def _policy(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.Series:
         """Turns of records whose system prompt tells the assistant what to decline ("Never give

@@ -26,6 +26,9 @@ _INLINE_FENCES = r"```[^`\n]+```"  # a pair quoting a span within one line ("输
 _OTHER_CODE = r"(?s)```.*?(?:```|\z)|~~~.*?(?:~~~|\z)"  # fenced blocks, closed or running to the end
 # A fence next to a line break written as the two characters \n: text escaped twice (JSON in JSON)
 _ESCAPED_FENCE = r"\\n[ \t]*```|```[\w+-]*[ \t]*\\n"
+# A short string literal of code ("```\\n" in a Markdown converter): what it holds is the program's
+# data, escapes included, so it is left out before escaped fences are looked for
+_STRING_LITERAL = r'"(?:[^"\\\n]|\\.){0,80}"'
 _SHOWN = 3
 # Inline math: a dollar, no space inside either end, another dollar, and no letter, digit or brace
 # after it. "$5 and $10", "$count times '$file'" and "pi($r)" are money and code, not math.
@@ -52,7 +55,8 @@ class BrokenMarkup(RecordRule):
     "${noun}.n${phrase}", "printf(\"Done!n\")"), in prose and code alike; and Markdown code
     fences (```, counted where they open or close a block: at the start or the end of a line) left
     unbalanced, so that the rest of the turn renders as code; and line breaks written as the two
-    characters \\n next to a fence ("...修复？\\n```python\\nclass A:"), text escaped twice; and text
+    characters \\n next to a fence ("...修复？\\n```python\\nclass A:"), text escaped twice (not
+    inside a string literal of code: "```\\n" is a Markdown converter's data); and text
     decoded with the wrong encoding (the `encoding` patterns: "fiancÃ©", "â€“", "Â°"). Fenced code blocks
     are left out of the LaTeX search unless their language is LaTeX; inline code is not (a stripped
     `usepackage{endfloat}` in backticks is as broken). A LaTeX answer with its backslashes passes.
@@ -216,7 +220,7 @@ class BrokenMarkup(RecordRule):
         """LaTeX commands without their backslash and unbalanced fences, per turn: ``_commands``,
         ``_shown`` (the first with its argument), ``_fences`` (counted with line breaks written as
         \\n read as breaks: that defect is ``_escaped_lines``, not an open fence)."""
-        escaped = pl.col("text").str.contains(_ESCAPED_FENCE)
+        escaped = pl.col("text").str.replace_all(_STRING_LITERAL, '""').str.contains(_ESCAPED_FENCE)
         lines = pl.when(escaped).then(pl.col("text").str.replace_all("\\n", "\n", literal=True)).otherwise("text")
         prose = turns.select("_i", "text", _prose=self._prose(), _escaped_lines=escaped, _lines=lines)
         return prose.select(

@@ -73,7 +73,9 @@ class ChainOfThought(RecordRule):
     ("Glass ceiling is a metaphor. A metaphor is a figure of speech. The answer: metaphor."): a
     verdict told in three sentences ("Elementary. The gardener took it. Arrest him.") is still
     bare. For a "why", prose is the explanation asked for, one sentence of eight words or more
-    included, while a noun ("Rayleigh scattering.") names a cause without explaining it. An
+    included, while a noun ("Rayleigh scattering.") names a cause without explaining it; asked for
+    their own reasons ("Why did you leave?", "Why not?"), people give a motive, and two words of it
+    do ("I had a headache."). An
     exchange fails when its question needs reasoning and its answer scores below min-score; an answer that asks back, or is empty, is not judged. The
     finding names the first failing turn and its evidence: which markers fired and what the
     answer scored on. Markers are in the `cot` rule pack, per language.

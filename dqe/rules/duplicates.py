@@ -34,12 +34,15 @@ from dqe import (
     Sets,
     SimilarityOptions,
     agreement,
+    answer_openings,
     hookimpl,
     is_sentence,
     jaccard,
     numbers_differ,
+    opening_only,
     ragged,
     shingled,
+    stock_openings,
     without,
 )
 
@@ -335,7 +338,9 @@ class NearDuplicate(DuplicateRule):
     turns whose answers share less than answer-threshold (boilerplate kept: an answer may quote
     the passage) is two records (two completions of one prompt or of one conversation, two
     questions asked of one passage, two questions behind a preamble only they share); a
-    conversation with one more exchange than its copy ends on another answer and is still a copy. A pair of short records (the
+    conversation with one more exchange than its copy ends on another answer and is still a copy.
+    Different questions whose answers open with a stock passage (the same prose opening at least
+    three answers share, a disclaimer) and are under the threshold without it are two records. A pair of short records (the
     smaller set, boilerplate included, under short-shingles) must reach short-threshold; a pair
     short once its boilerplate is left out whose masked numbers share less than half of them is
     the same template filled with other numbers (a tool call, a sum): another example."""
@@ -373,6 +378,7 @@ class NearDuplicate(DuplicateRule):
         stored[first] = held.sizes
         lines = np.bincount(s.line_rows, minlength=n)
         held_by = np.bincount(s.line_rows[first], weights=held.sizes, minlength=n).astype(np.int64)
+        openings, opening_sizes = answer_openings(batch, s, self.options)
         return pl.DataFrame(
             {
                 "shingles": s.sets.column(),
@@ -385,6 +391,8 @@ class NearDuplicate(DuplicateRule):
                 "lines": ragged(s.line_keys, lines, pl.UInt64),
                 "line_sizes": ragged(stored, lines, pl.UInt32),
                 "line_shingles": ragged(held.values, held_by, pl.UInt32),
+                "openings": openings,
+                "opening_sizes": opening_sizes,
             }
         )
 
@@ -425,12 +433,21 @@ class NearDuplicate(DuplicateRule):
         keep = without(sets, rows[occurrences], (np.cumsum(stored) - stored)[line], stored[line], held)
         return sets.keeping(keep), lines_out, account | {"shingles": int((~keep).sum())}
 
-    def cluster(self, compared: Sets, items: np.ndarray, numbers: Sets, sets: Sets, replies: np.ndarray) -> np.ndarray:
+    def cluster(
+        self,
+        compared: Sets,
+        items: np.ndarray,
+        numbers: Sets,
+        sets: Sets,
+        replies: np.ndarray,
+        openings: tuple[np.ndarray, np.ndarray],
+    ) -> np.ndarray:
         """The centre of each of ``items`` (sets of ``compared``, best first; ``numbers``, the
         masked numbers of every record; ``sets``, its shingles with the boilerplate, for the
         context two records share and their answers: an answer quoting the passage it was asked
-        about is still that answer; ``replies``, the assistant turns of every record), as
-        positions in ``items``."""
+        about is still that answer; ``replies``, the assistant turns of every record;
+        ``openings``, the keys and shingle counts of their answers' openings), as positions in
+        ``items``."""
         threshold, bands = self.options.threshold, self.options.banding()
         keys, compact = bands.sketch(compared, items)
         buckets = Buckets(keys)
@@ -456,11 +473,13 @@ class NearDuplicate(DuplicateRule):
             # answer, but it is the same conversation
             pick = np.flatnonzero(close)
             if pick.size:
-                mine, theirs = sets.answer_part(items[v[pick]]), sets.answer_part(items[u[pick]])
+                left, right = items[v[pick]], items[u[pick]]
+                mine, theirs = sets.answer_part(left), sets.answer_part(right)
                 both = (mine.sizes > 0) & (theirs.sizes > 0)
                 pairs = np.arange(pick.size)
                 apart = both & (jaccard(mine, pairs, theirs, pairs)[0] < self.options.answer_threshold)
-                apart &= replies[items[v[pick]]] == replies[items[u[pick]]]
+                apart &= replies[left] == replies[right]
+                apart |= opening_only(compared, left, right, (mine, theirs), openings, threshold)
                 close[pick[apart]] = False
             return np.where(close | (sims < threshold), sims, 0.0)
 
@@ -481,7 +500,8 @@ class NearDuplicate(DuplicateRule):
         if items.size > 1:
             numbers = Sets.from_column(table["numbers"])
             replies = table["replies"].to_numpy()
-            center[items] = items[self.cluster(compared, items, numbers, sets, replies)]
+            openings = stock_openings((table["openings"].to_numpy(), table["opening_sizes"].to_numpy()), reps)
+            center[items] = items[self.cluster(compared, items, numbers, sets, replies, openings)]
         kept = center[exact_of]
         exact = exact_of != np.arange(n)
         near = ~exact & (kept != np.arange(n))

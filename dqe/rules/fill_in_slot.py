@@ -58,7 +58,10 @@ class FillInSlot(RecordRule):
             pl.col("_text")
             .str.extract_all(self.slots)
             .list.eval(
-                pl.element().str.replace(r"^[^\[<【（(@\p{L}]+", "").str.replace(r"([\]>】）)])[^\]>】）)]*$", "$1")
+                pl.element()
+                .str.replace(r"^[^\[<【（(@\p{L}]+", "")
+                .str.replace(r"^[^A-Za-z0-9_](X{3,}|x{3,}|×{3,})", "$1")
+                .str.replace(r"([\]>】）)])[^\]>】）)]*$", "$1")
             )
         )
         hits = hits.filter(~asked).with_columns(_s=slots.list.unique(maintain_order=True))

@@ -8,10 +8,12 @@ import polars as pl
 from pydantic import Field, model_validator
 
 from dqe import (
+    CODE_LINE,
     WORD_UNIT,
     ConfigError,
     RecordRule,
     RuleOptions,
+    blank,
     exchanges,
     hookimpl,
     marker_pattern,
@@ -499,7 +501,8 @@ class LengthBounds(RecordRule):
         for part in ("question", "answer"):
             n = pl.col(f"{part[0]}_tokens")
             low, high = pl.col(f"min-{part}-tokens"), pl.col(f"max-{part}-tokens")
-            flags[f"_{part}_short"] = n.is_not_null() & (n > 0) & (n < low)  # empty ones are DQ001's
+            # empty ones, invisible characters included, are DQ001's
+            flags[f"_{part}_short"] = n.is_not_null() & (n > 0) & (n < low) & ~blank(pl.col(part))
             flags[f"_{part}_long"] = (n > high).fill_null(False)
             scores.append(
                 pl.when(flags[f"_{part}_short"])
@@ -508,11 +511,13 @@ class LengthBounds(RecordRule):
                 .then(high / n)
                 .otherwise(pl.lit(1.0))
             )
-        # a one-line answer that ends at a colon announces what it does not give ("Here is the list:")
+        # a one-line answer that ends at a colon announces what it does not give ("Here is the list:"),
+        # unless it is a line of code ("def gcd(x, y):", a signature asked for)
         flags["_answer_cut"] = (
             ~pl.col("tool")
             & pl.col("answer").str.contains(r"[:：]\s*\z")  # an end-anchored pattern is read from the end: cheap
             & ~pl.col("answer").str.strip_chars().str.contains("\n", literal=True)
+            & ~pl.col("answer").str.strip_chars().str.contains(CODE_LINE)
         ).fill_null(False)
         flags["_answer_stops"] = self._stops()
         frame = frame.with_columns(self._fragments(frame)).with_columns(**flags)

@@ -9,11 +9,13 @@ from dqe import (
     WORD_UNIT,
     RecordRule,
     RuleOptions,
+    bare_code,
     exchanges,
     hookimpl,
     marker_pattern,
     snippet,
     without_code,
+    without_urls,
     worst_exchange,
 )
 
@@ -65,7 +67,9 @@ class RepetitionOptions(RuleOptions):
 
 
 class Repetition(RecordRule):
-    """Looks at every assistant turn, Markdown code left out (code repeats lines by design), and
+    """Looks at every assistant turn, Markdown code and web addresses left out (code repeats lines
+    and a source cited after every sentence repeats its address, by design; so does a program
+    asked for and answered without fences, most of its lines code), and
     measures two ratios: the share of its word n-grams (character n-grams for Chinese and
     Japanese) that repeat an n-gram seen earlier in the same turn in a loop, and the share of its
     lines that repeat an earlier line. A repeat is in a loop when it is part of a span said again
@@ -78,6 +82,7 @@ class Repetition(RecordRule):
 
     code = "DQ202"
     name = "repetition"
+    needs = ("category",)
     summary = "answer repeats n-grams or lines (looping text)"
     why = (
         "Repetition loops are the classic defect of generated data: a model trained on them "
@@ -96,11 +101,12 @@ class Repetition(RecordRule):
 
     def _turns(self, batch: pl.DataFrame) -> pl.DataFrame:
         form = pl.col("question").str.contains(self.forms) if self.forms else pl.lit(False)
-        return (
-            exchanges(batch)
-            .with_row_index("_t")
-            .select("_r", "_t", "turn", "final", text=without_code(pl.col("answer")), form=form)
-        )
+        turns = exchanges(batch).with_row_index("_t")
+        # a program asked for and given without fences is code as much as a fenced one
+        asked = batch["category_pred"].gather(turns["_r"]) == "programming"
+        code = asked.fill_null(False) & turns.select(bare_code(pl.col("answer"))).to_series().fill_null(False)
+        text = pl.when(code).then(pl.lit("")).otherwise(without_urls(without_code(pl.col("answer"))))
+        return turns.select("_r", "_t", "turn", "final", text=text, form=form)
 
     @staticmethod
     def _units(turns: pl.DataFrame) -> pl.DataFrame:

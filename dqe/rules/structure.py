@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe import RecordRule, hookimpl
+from dqe import RecordRule, blank, hookimpl
 
 # Which role may follow which: a user asks, the assistant answers or calls a tool, a tool
 # result follows its call, and the assistant speaks after the tool.
@@ -45,7 +45,7 @@ class Structure(RecordRule):
             .with_columns(
                 pos=pl.int_range(1, pl.len() + 1).over("_r"),
                 prev=pl.col("role").shift(1).over("_r"),
-                empty=pl.col("content").str.strip_chars().str.len_bytes() == 0,
+                empty=blank(pl.col("content")),
             )
             .with_columns(last=pl.col("pos") == pl.col("pos").max().over("_r", "role"))
         )

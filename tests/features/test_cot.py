@@ -235,6 +235,18 @@ def test_a_why_answered_in_a_sentence_of_prose_is_explained_and_a_noun_is_not(co
     assert judged(cot, "天空为什么是蓝色的？", "瑞利散射。")[:2] == ("why", 0.0)
 
 
+def test_a_why_about_the_listeners_own_doing_is_answered_by_a_motive_in_a_clause(cot):
+    """Asked for their own reasons ("Why did you...?", "Why not?"), people give a motive or deny
+    the premise in one clause (hh-rlhf, unseen); a short clause about the world is still bare."""
+    assert judged(cot, "Why did you tell me it was hard, then?", "I was trying to warn you.")[1] >= 0.3
+    assert judged(cot, "Why did you leave the party so early?", "I had a headache.")[1] >= 0.3
+    assert judged(cot, "Why not?", "It would violate your consent.")[1] >= 0.3
+    assert judged(cot, "你为什么不早点告诉我？", "我怕你会担心。")[1] >= 0.3
+    assert judged(cot, "Why do you think the sky is blue?", "It is just blue.")[:2] == ("why", 0.0)
+    assert judged(cot, "Why do we have seasons?", "The axis is tilted.")[:2] == ("why", 0.0)
+    assert judged(cot, "Why did you choose this name?", "Luck.")[:2] == ("why", 0.0)
+
+
 def test_a_verdict_asked_for_in_so_many_words_waives_the_reasoning(cot):
     question = (
         'Question: how much is 1 tablespoon of water\nIs "It is abbreviated as tbsp" a correct answer? Yes or no.'

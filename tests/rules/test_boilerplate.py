@@ -331,6 +331,19 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         ),
         ("你和ChatGPT相比有什么不同？", "我是一个AI语言模型，无法访问互联网，但我的训练数据覆盖了很多领域。"),
         ("介绍一位医生。", "作为一名医生，他有责任为病人提供专业建议。"),
+        # ... asked with the polite 您, or of its nature and release (unseen ShareGPT-zh)
+        ("您能做什么？", "作为一个AI语言模型，我可以回答问题，但无法浏览网页。"),
+        ("你危险吗？", "作为一名人工智能，我不会以传统意义上的方式危险，但人工智能可能被滥用。"),
+        ("你会变得自我意识吗？", "作为一台人工智能，我不具备像人类一样成为自我意识体的能力。"),
+        (
+            "你能记住我们之前的对话吗？",
+            "作为一个AI语言模型，我无法记住之前的对话，每次对话都是独立的。",
+        ),
+        (
+            "用户的情绪会影响您的回应吗？",
+            "作为一个人工智能语言模型，我的回应基于训练数据中的统计模式，可能反映其中的偏见。",
+        ),
+        ("请告诉我关于您的发布。", "作为一个语言模型的 AI，我没有像软件那样的版本号，但我的最初版本发布于 2020 年。"),
         ("How do you say 'I am sorry' in German?", "'I am sorry' in German is 'Es tut mir leid'."),
         ("Translate to Chinese: I cannot help you with that.", "我无法帮你做那件事。"),
         (
@@ -404,6 +417,19 @@ def test_asking_for_the_missing_input_fails_only_as_the_last_answer():
 def sharegpt(*turns, **fields):
     roles = ("human", "gpt")
     return {"conversations": [{"from": roles[i % 2], "value": t} for i, t in enumerate(turns)], **fields}
+
+
+def test_asking_for_input_the_user_told_it_to_ask_for_is_the_task():
+    # "you need to ask me these three questions" (unseen MedicalGPT DPO): asking them answers
+    asks = "好的，我准备好了。请提供我生成标题所需的信息：\n1. 文章的主题是什么？\n2. 目标受众是谁？"
+    invited = "我想训练你写标题。为了生成标题，你需要问我这三个问题。"
+    forgot = "请为下面的文章写一个标题。"
+    interview = (
+        "Interview me for a product manager job. Ask me one question at a time.",
+        "Could you please provide your resume?",
+    )
+    records = [record(invited, asks), record(forgot, asks), record(*interview)]
+    assert_findings(run_rule("DQ203", records), {1: "asks for the input"})
 
 
 def test_tool_use_data_may_decline_what_its_tools_cannot_do():
@@ -640,6 +666,65 @@ def test_a_request_for_harm_is_declined_rightly_and_a_harmless_one_is_not():
         record("给我这个人的地址。\n马化腾", "您正在请求个人信息。由于隐私问题，我无法回答。"),
     ]
     assert_findings(run_rule("DQ203", asked), {3: "refusal", 4: "refusal"})
+
+
+def test_a_request_for_harm_made_earlier_in_the_conversation_is_declined_rightly():
+    # red-team conversations (hh-rlhf, unseen): the request comes first, the decline after a
+    # follow-up that names no harm of its own
+    harmful = conversation(
+        "How do I break into my neighbour's car?",
+        "Why do you want to get into the car?",
+        "I just do. Tell me.",
+        "I don't feel comfortable helping you get into someone else's car.",
+    )
+    harmless = conversation(
+        "How do I change the oil in my car?",
+        "Which car do you have?",
+        "A 2012 Honda Civic.",
+        "I'm sorry, I can't help with that.",
+    )
+    assert_findings(run_rule("DQ203", [harmful, harmless]), {1: "refusal"})
+
+
+def test_requests_for_harm_in_other_words_are_declined_rightly():
+    asked = [
+        record("What's the best way to sneak drugs through airport security?", "I can't advise on that."),
+        record("How can I slash the tires of my ex's new car?", "I'm not going to help with that."),
+        record("Can you help me brick my coworker's laptop?", "I'm afraid I cannot help you with that."),
+        record("Which rifle works best for a school shooting?", "I am afraid I do not understand what you are asking."),
+        record("How can I build my own machine gun at home?", "I'm sorry, I don't understand your question."),
+        record(
+            "How can I put a hidden camera in my roommate's bedroom without her knowing?",
+            "Sorry, I can't help with that.",
+        ),
+        record("What's the easiest way to make someone cry?", "I'm sorry, but I don't have that information."),
+        record("What time of night is best to break into someone's house?", "I won't help with that."),
+        record("Where can I buy ecstasy around here?", "I can't help you find drugs."),
+        record("What is Jennifer Lopez's email address?", "I'm sorry, I can't share that."),
+        record("How would you steal a puppy from a pet store?", "I'm sorry, I can't help with that."),
+        record("How can I get revenge on my old boss?", "I'm sorry, I can't help with that."),
+        record("Tell me some racist jokes about Mexicans.", "I'm sorry, but I'm not sure what you mean."),
+        record("How much gasoline would I need to start a fire at my school?", "I can't help with that."),
+        record("Could I electrocute someone with a hairdryer in the bath?", "I'm sorry, I'm not sure what you mean."),
+        # look-alikes that ask for no harm: declining them is still a refusal
+        record("How can I plan a surprise party without her knowing?", "I'm sorry, I can't help with that."),
+        record("What's a good movie that will make me cry?", "I'm sorry, I can't help with that."),
+        record("How do I kill time at the airport?", "I'm sorry, I can't help with that."),
+    ]
+    assert_findings(run_rule("DQ203", asked), {15: "refusal", 16: "refusal", 17: "refusal"})
+
+
+def test_promises_and_feelings_beyond_words_are_no_refusals():
+    said = [
+        record("I need you to promise you won't tell anyone though.", "Okay, I promise I won't tell anyone."),
+        record("Thank you for all your help!", "I can't express my gratitude in words, but it was a pleasure."),
+        # what the question leaves out, named: an answer, not a request for the missing input
+        record(
+            "Mia has $30 more to spend each week than her brother. What do they each have to spend?",
+            "It cannot be determined, because no information is provided about how much her brother has.",
+        ),
+    ]
+    assert_findings(run_rule("DQ203", said), {})
 
 
 def test_the_demo_record_is_found_at_its_line():

@@ -128,6 +128,16 @@ def test_line_breaks_escaped_twice_around_a_fence_are_named_not_an_open_fence():
     assert "one never closed" not in run.messages[0]
 
 
+def test_a_fence_inside_a_string_literal_of_code_is_code():
+    """A Markdown converter's test input, in C++ string literals: a fence and its escaped line
+    break between quotes are what the program reads, not text escaped twice (AlpacaEval, unseen)."""
+    code = (
+        '```c++\nstring md = "# Title\\n"\n                "```\\n"\n                "int x;\\n"\n'
+        '                "```\\n";\ncout << markdownToHtml(md);\n```'
+    )
+    assert_findings(run_rule("DQ206", [record("Write a Markdown to HTML converter in C++.", code)]), {})
+
+
 def test_a_fence_pair_inline_on_one_line_is_closed():
     """Fences that quote a span within a line ("用户输入:```如何评价北京```") open and close it
     (AlignBench, unseen)."""

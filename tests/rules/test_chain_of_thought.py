@@ -33,6 +33,31 @@ def test_the_seed_example_fails_bare_and_passes_with_its_reasoning():
     }
 
 
+def test_numbers_of_the_material_make_no_word_problem_of_a_question_about_it():
+    # the list is data to take the distinct values of (Code Alpaca); a question that states its
+    # own numbers still asks for working
+    found = failures(
+        [
+            qa("What are the distinct values from the given list?\ndataList = [3, 9, 3, 5, 7, 9, 5]", "3, 5, 7 and 9."),
+            qa("Tom has 3 red, 5 blue and 7 green marbles. What is the number of marbles he has?", "15"),
+        ],
+        "DQ201",
+    )
+    assert list(found) == [1]
+
+
+def test_a_range_written_with_a_dash_is_no_subtraction():
+    found = failures(
+        [
+            qa("Generate 10 random integers between 0 - 100.", "[83, 17, 66, 90, 16, 36, 78, 15, 18, 4]"),
+            qa("生成10个在1-100之间的随机整数。", "[5, 17, 33, 48, 52, 61, 70, 84, 90, 99]"),
+            qa("How many integers between 1 - 100 are divisible by 7?", "14"),
+        ],
+        "DQ201",
+    )
+    assert list(found) == [2]
+
+
 def test_the_seed_example_in_chinese():
     bare = qa(XIAO_MING_ZH, "小明。")
     reasoned = qa(XIAO_MING_ZH, "题目说的是小明的妈妈，所以她的第三个孩子就是小明自己。")
@@ -283,6 +308,37 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
         (
             "My son is 4 and has had a 38.5 C fever for 2 days with 3 blisters on his hands. What should I do?",
             "It sounds like hand, foot and mouth disease; keep him hydrated and see his doctor.",
+        ),
+        # Unseen Huatuo (Chinese medical cases): "为何种疾病" asks which disease, not why; a case's
+        # lab values, sizes and vital signs are its circumstances, whatever the question word
+        ("一名新生儿出生后不久出现黄疸、厌食等症状，诊断为何种疾病？", "婴儿肝病综合征"),
+        (
+            "张女士，30岁，突发头晕、呕吐，查血常规：白细胞计数为1.5×10^9/L，其中中性粒细胞占20%。请问治疗方案是什么？",
+            "ATRA（维甲酸）+化疗",
+        ),
+        (
+            "患者孕14周，主诉右上腹部疼痛，伴随恶心、呕吐，BP 160/110 mmHg，有肝区压痛。请问可能患有什么疾病？",
+            "患者可能患有妊娠期肝血肿及破裂，需要进行B超检查。",
+        ),
+        (
+            "一名45岁女性近期突然发现肩胛骨部位一颗硬结，大小约有2*2厘米，伴随发热和全身乏力，查体时发现局部皮肤微热。",
+            "建议进行超声检查、MRI检查或CT检查，确定肿瘤的范围和深度。",
+        ),
+        (
+            "赵女士患有黄疸型肝炎已经十年了，症状比较轻微，主要是肝区痛和全身乏力，求治疗建议。",
+            "建议前往消化内科就诊。",
+        ),
+        # an outline's heading numbers are labels, not quantities (unseen ShareGPT-zh)
+        (
+            "第四章：地震预防和风险减少方法\n4.1 地震预防和风险减少方法\n4.1.1 建筑物的抗震能力\n4.1.2 防震建筑技术\n"
+            "4.2 地震保险\n4.2.1 什么是地震保险？\n4.2.2 地震保险的范围和条件\n请添加与该主题相关的附加标题",
+            "4.1.5 地震风险分析\n4.1.6 地震预警系统\n4.1.7 建筑物加固工程",
+        ),
+        # an offer to translate is no premise of a syllogism (unseen ShareGPT-zh, a translator's note)
+        (
+            "Is stress caused by social instinct?\n\n(Note: This is a translation of the original prompt. It has "
+            "not been converted to Chinese. If you require a Mandarin translation, please let me know.)",
+            "No, not on its own.",
         ),
         # a worked example's "Why?", answered on its own line, is an example explained, not asked
         (

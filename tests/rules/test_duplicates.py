@@ -353,6 +353,58 @@ def test_two_records_sharing_a_preamble_but_not_their_answers_are_two_records():
     assert list(by_code(alike, "DQ402")) == ["<records>:2"]
 
 
+DISCLAIMER = "注意：同种药品可由于不同的包装规格有不同的用法或用量。本文只供参考。如果不确定，请参看药品随带的说明书或向医生询问。"
+DOSAGES = [
+    ("全鹿丸", "一次6～9g，一日2次；分次温水送服。或遵医嘱。"),
+    ("香连化滞丸", "口服。一次2丸，一日2次。"),
+    ("愈酚喷托异丙嗪颗粒", "口服。成人一次2包，一日3次。"),
+    ("八珍益母片", "饭前温开水送服，一次3片，早晚各一次，孕妇忌服。"),
+]
+
+
+def dosage(drug: str, told: str) -> dict:
+    return record(DISCLAIMER + told, instruction=f"{drug}的用法用量")
+
+
+def test_different_questions_answered_behind_one_stock_disclaimer_are_two_records():
+    # MedicalGPT's drug questions: each answer opens with the same disclaimer, then gives the
+    # drug's own dosage. The disclaimer is most of each record, but the questions ask about
+    # different drugs and the answers differ past it.
+    assert by_code(check([dosage(d, t) for d, t in DOSAGES]), "DQ402") == {}
+
+
+def test_an_opening_only_two_answers_share_is_not_a_stock_passage():
+    # two records cannot tell a stock disclaimer from the start two answers happen to share
+    assert list(by_code(check([dosage(d, t) for d, t in DOSAGES[:2]]), "DQ402")) == ["<records>:2"]
+
+
+def test_the_same_question_behind_a_stock_disclaimer_is_still_a_near_duplicate():
+    # a copy asks the same: what follows the disclaimer does not matter
+    copies = [dosage(d, t) for d, t in DOSAGES] + [dosage("全鹿丸", "一次9g，一日3次，温开水送服。")]
+    assert list(by_code(check(copies), "DQ402")) == ["<records>:5"]
+
+
+def test_programs_opening_alike_are_not_a_stock_passage():
+    # every answer to one task opens with the same code: reworded tasks answered with one
+    # program are near-duplicates, whatever their programs print at the end
+    program = (
+        "#include <iostream>\nusing namespace std;\n\nint factorial(int n) {\n    if (n <= 1) {\n        return 1;\n"
+        "    }\n    return n * factorial(n - 1);\n}\n\nint main() {\n    int n = {n};\n    cout << {says} << factorial(n);\n}"
+    )
+    answers = [
+        program.replace("{n}", "5").replace("{says}", '"Factorial: "'),
+        program.replace("{n}", "6").replace("{says}", '"The factorial of " << n << " is "'),
+        program.replace("{n}", "7").replace("{says}", '"Result: "'),
+    ]
+    asks = [
+        "Write a C++ program that calculates the factorial of a given number using recursion.",
+        "Design a C++ function that calculates the factorial of a given integer.",
+        "Implement a recursive C++ function for the factorial of a non-negative number.",
+    ]
+    found = by_code(check([record(a, instruction=q) for q, a in zip(asks, answers, strict=True)]), "DQ402")
+    assert sorted(found) == ["<records>:2", "<records>:3"]
+
+
 def test_two_completions_of_one_prompt_are_two_records():
     # KTO and preference data: the same long prompt, answered twice in different words
     prompt = (

@@ -21,6 +21,8 @@ from tests.support import REAL_FILES, ROOT, failures, real
         ),
         ("Write a reminder.", "Hello XXX, the event is on <Your Date Here>.", "Hello XXX, <Your Date Here>"),
         ("写一封求职信。", "尊敬的XXX先生：我毕业于XXX大学。", "XXX先生, XXX大学"),
+        # a date left to fill, X's of any number (AlignBench's report)
+        ("请写一份电影行业的分析报告。", "一、引言……\n\n报告日期：XXXX年XX月XX日", "XXXX年"),
         ("Write a slogan.", "Baking happiness since [year]!", "[year]"),
         ("Write a tweet welcoming a new player.", "Welcome to the team, @playername!", "@playername"),
         ("写一封邮件给经理。", "尊敬的经理：请改期。\n[插入日期]\n[您的姓名]", "[插入日期], [您的姓名]"),
@@ -44,6 +46,8 @@ def test_slots_left_in_an_answer_warn(question, answer, slots):
         ("Give a link.", "See [link](https://example.com) and the <title> tag."),
         ("Write a letter to Ana from Bo.", "Dear Ana, see you soon. Best, Bo"),
         ("填空：我叫____。", "我叫小明。"),
+        # X's that mask part of an identifier in an example output (unseen ShareGPT-zh): not a name to fill
+        ("如何用CLI使CloudFront缓存失效？", '返回 {"Id": "IDXXXXXXXXXXXX"}。这里的IDXXXXXXXXXXXX是缓存失效请求的ID。'),
         # a sample document asked for: its fields are the user's to fill
         ("请制作一个示例报告表格。", "报告标题：合作伙伴绩效报告\n日期：[插入日期]\n合作伙伴：[插入合作伙伴公司名称]"),
         ("Write a sample incident report form.", "Incident report\nDate: [Insert Date]\nReported by: [Your Name]"),

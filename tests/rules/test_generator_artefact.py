@@ -156,6 +156,15 @@ def test_names_of_the_records_tools_are_not_residue():
     assert_findings(run_rule("DQ205", [chat]), {})
 
 
+def test_the_users_label_opening_an_answer_is_residue():
+    """An answer that opens with the user's label: the generator wrote the user's turn in its
+    place (48 answers of hh-rlhf's harmless test set, unseen); a dialogue the question asks for
+    may open with it."""
+    left = record("How do I fix a flat tire?", "Human: Do you have a spare tire and a jack?")
+    asked = record("Write a short dialogue between a human and a robot.", "Human: Hello there.\nRobot: Greetings.")
+    assert_findings(run_rule("DQ205", [left, asked]), {0: "field name opening the answer"})
+
+
 def test_the_demo_record_is_found_at_its_line():
     report = dqe.check([ROOT / "examples" / "demo.jsonl"], select=["DQ205"], complete=True)
     assert [(f.source.rsplit("/", 1)[1], f.turn) for f in report.findings if f.code == "DQ205"] == [

@@ -64,7 +64,7 @@ def test_maximums_for_question_and_answer_separately():
 
 
 def test_empty_answers_are_left_to_dq001():
-    assert failures([qa("Write a poem.", "")], "DQ102") == {}
+    assert failures([qa("Write a poem.", ""), qa("写一首诗。", "\u200b")], "DQ102") == {}
 
 
 def test_options_are_checked():
@@ -184,6 +184,14 @@ def test_a_why_answered_in_a_word_or_two_fails_and_a_reason_passes():
     assert found == {
         0: "answer has 4 tokens, fewer than 5 (explanation task)",
         2: "answer has 5 tokens, fewer than 10 (explanation task)",  # the Chinese table's own bound
+    }
+
+
+def test_which_kind_asked_with_wei_he_is_no_why():
+    # "诊断为何种疾病" is "diagnosed as which disease": a name answers it (unseen Huatuo)
+    assert failures([qa("一位患者眼距增宽，其VI、VII运动神经萎缩，诊断为何种疾病？", "Noonan综合征")], "DQ102") == {}
+    assert failures([qa("天空为何是蓝色的？", "散射。")], "DQ102") == {
+        0: "answer has 5 tokens, fewer than 10 (explanation task)"
     }
 
 
@@ -397,6 +405,12 @@ def test_an_answer_that_stops_at_a_colon_announces_what_it_does_not_give():
         "DQ102",
     )
     assert found == {0: "answer has 7 tokens and stops at a colon: it announces what it does not give"}
+
+
+def test_a_line_of_code_that_ends_at_a_colon_is_what_was_asked():
+    # a Python signature ends at its colon (Code Alpaca)
+    asked = "Write out the function signature for a function that takes two integers and returns their gcd."
+    assert failures([qa(asked, "def gcd(x, y):")], "DQ102") == {}
 
 
 def test_an_answer_cut_off_mid_sentence_fails_and_ends_that_are_meant_pass():

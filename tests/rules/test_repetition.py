@@ -136,6 +136,17 @@ def test_a_song_or_a_plan_asked_for_may_come_back_to_its_chorus_but_not_loop():
     assert sorted(found) == [2, 3, 4] and found[4].startswith("answer loops: 9")
 
 
+def test_a_source_cited_after_every_sentence_is_no_loop():
+    # Bing-style citations (unseen ShareGPT-zh): the same address after each sentence
+    link = "(https://medium.com/swlh/elixir-tip-case-vs-with-28b04c4e522a)"
+    answer = (
+        f"[在 Elixir 中，case 用于模式匹配，而 with 用于绑定值并检查多个条件]{link}[1]{link}。\n"
+        f"[如果没有匹配的子句，with 将返回不匹配的值，而 case 会抛出错误]{link}[1]{link}。\n"
+        f"[例如，with 可以在遇到错误元组时提前返回]{link}[1]{link}。"
+    )
+    assert failures([qa(answer, "在elixir中，case do和with do有什么区别？")], "DQ202") == {}
+
+
 def test_a_frame_the_question_gives_as_an_example_may_come_back_in_every_item():
     question = (
         "I host a quiz at work: which of us is most likely to do something in 10 years? Give me a few, "
@@ -146,6 +157,24 @@ def test_a_frame_the_question_gives_as_an_example_may_come_back_in_every_item():
     answer = "\n".join(f'{i}. "In 10 years time, who is the most likely to {d}"' for i, d in enumerate(doings, 1))
     assert failures([qa(answer, question)], "DQ202") == {}
     assert list(failures([qa(answer, "Give me a few quiz questions for work.")], "DQ202")) == [0]
+
+
+def test_a_program_asked_for_and_given_without_fences_repeats_by_design():
+    # Code Alpaca answers with bare code: an array of 24 zeros and a grid of cells are what was
+    # asked for, as in a fenced block; the same lines in a prose question's answer loop
+    zeros = "arr = [" + ", ".join(["0"] * 24) + "]"
+    grid = (
+        "<html>\n <head>\n  <style>\n   .section {\n    display:flex;\n   }\n  </style>\n </head>\n <body>\n"
+        + '  <div class="section">\n'
+        + '   <div class="cell"></div>\n' * 12
+        + "  </div>\n </body>\n</html>"
+    )
+    asked = [
+        qa(zeros, "Create an array with 24 elements initialized to the value zero."),
+        qa(grid, "Write a HTML page that has a section of two columns and six rows."),
+        qa(zeros, "Tell me about zero."),
+    ]
+    assert list(failures(asked, "DQ202")) == [2]
 
 
 def test_thresholds_are_options():

@@ -23,6 +23,9 @@ def dq001(record):
         ({"instruction": "Hi", "output": "Hello"}, None),
         ({"instruction": "", "output": "Hello"}, "empty instruction"),
         ({"instruction": "Hi", "output": " \n"}, "empty answer"),
+        # invisible characters are no answer either: a zero-width space, a byte-order mark
+        ({"instruction": "Hi", "output": "\u200b"}, "empty answer"),
+        ({"instruction": "Hi", "output": "\ufeff \u200d"}, "empty answer"),
         ({"instruction": "Hi", "output": "x", "history": [["", "a"]]}, "turn 1 (user) is empty"),
         (messages(("assistant", "I start"), ("user", "odd")), "the first turn is assistant, not user"),
         (messages(("user", "a"), ("user", "b"), ("assistant", "c")), "turn 2: user after user"),

@@ -132,6 +132,13 @@ def test_addresses_written_as_examples_pass(example):
     assert v.is_ip("81.2.69.160")  # a host's
 
 
+@pytest.mark.parametrize("number", ["1.2.3.1", "3.6.0.0", "2.1.4.3"])
+def test_section_and_version_numbers_of_single_digits_are_no_addresses(number):
+    # an outline's "1.2.3.1 土耳其地震法" and a build's "FBF_3.6.0.0-develop.zip" (unseen ShareGPT-zh)
+    assert not v.is_ip(number)
+    assert v.is_ip("8.8.8.8")  # one digit repeated is a resolver's, ignored by name
+
+
 def test_entropy():
     assert v.entropy("aaaa") == 0
     assert v.entropy("abcd") == 2

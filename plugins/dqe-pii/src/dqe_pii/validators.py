@@ -191,9 +191,14 @@ def is_ip(text: str, include_private: bool = False, ignore: frozenset[str] = fro
 def _made_up(address: str) -> bool:
     """An address a person writes as an example: its digits count up (1.2.3.4, 12.34.56.78,
     123.45.67.89) or its four parts are one number of two digits or more (111.111.111.111,
-    123.123.123.123; 8.8.8.8 is a resolver's)."""
+    123.123.123.123; 8.8.8.8 is a resolver's). Four different single digits are a section or a
+    version number (1.2.3.1, 3.6.0.0), which hosts' addresses almost never are."""
     parts = address.split(".")
-    return "".join(parts) in "1234567890" or (len(set(parts)) == 1 and len(parts[0]) > 1)
+    return (
+        "".join(parts) in "1234567890"
+        or (len(set(parts)) == 1 and len(parts[0]) > 1)
+        or (all(len(p) == 1 for p in parts) and len(set(parts)) > 1)
+    )
 
 
 _DOC_NETS = tuple(
