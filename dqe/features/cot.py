@@ -61,10 +61,10 @@ _QUESTION_SENTENCES = r"[^.!?。！？\n]*[?？]"
 _LAST_SENTENCE = r"[^.!?。！？\n]*[.!?。！？]?\s*$"
 # A question asks something: a question mark, or a blank to fill ("2 s 内物体的位移为（　）", "x = ____").
 _ASKS = r"[?？]|[（(][ \t　]*[)）]|_{3,}"
-# "in which", "by which": a relative clause, not a question asking which ("a dilemma in which a
-# person can save 5 people or 1" asks nothing to calculate)
 # a range written with a dash is no subtraction: "between 0 - 100", "在1-100之间" (its numbers stay)
 _RANGE = r"(?i)(?P<at>between|from|range of|ranging from|在|从|介于) ?(?P<low>[$¥€£]?[0-9][0-9.,]*) ?[-–~～] ?(?P<high>[$¥€£]?[0-9][0-9.,]*)"
+# "in which", "by which": a relative clause, not a question asking which ("a dilemma in which a
+# person can save 5 people or 1" asks nothing to calculate)
 _RELATIVE = r"(?i)(?-u:\b)(?:in|of|by|for|to|on|at|from|with|during|through|under|after|before|upon|into|among|between) which(?-u:\b)"
 # An answer looked up in the text a question gives: its words (Chinese characters, words of two
 # letters or more) and numbers, read against the question's.

@@ -314,12 +314,12 @@ def answer_openings(
     batch: pl.DataFrame, shingled: Shingled, options: SimilarityOptions
 ) -> tuple[np.ndarray, np.ndarray]:
     """The openings of each record's answer (its last assistant turn; ``shingled``: the batch as
-    its records are shingled) as two (records,
-    ``OPENING_SENTENCES``) matrices: the key of its first one, two, ... sentences, where they hold
-    ``OPENING_CHARS`` characters or more and the answer goes on after them, and how many
-    shingles they hold (0 and 0 elsewhere). Two answers with a key in common open with the same
-    text, such as a stock disclaimer before each drug's dosage ("注意：同种药品可由于不同的包装
-    规格有不同的用法或用量。本文只供参考。…"), and both sets hold its shingles."""
+    its records are shingled) as two (records, ``OPENING_SENTENCES``) matrices: the key of its
+    first one, two, ... sentences, where they hold ``OPENING_CHARS`` characters or more and the
+    answer goes on after them, and how many shingles they hold (0 and 0 elsewhere). Two answers
+    with a key in common open with the same text, such as a stock disclaimer before each drug's
+    dosage ("注意：同种药品可由于不同的包装规格有不同的用法或用量。本文只供参考。…"), and both sets
+    hold its shingles."""
     texts, size, mask = _last_answers(batch), shingled.size, shingled.mask
     n = texts.len()
     keys = np.zeros((n, OPENING_SENTENCES), dtype=np.uint64)

@@ -340,8 +340,9 @@ class NearDuplicate(DuplicateRule):
     questions asked of one passage, two questions behind a preamble only they share); a
     conversation with one more exchange than its copy ends on another answer and is still a copy.
     Different questions whose answers open with a stock passage (the same prose opening at least
-    three answers share, a disclaimer) and are under the threshold without it are two records. A pair of short records (the
-    smaller set, boilerplate included, under short-shingles) must reach short-threshold; a pair
+    three answers share, a disclaimer) and are under the threshold without it are two records.
+    A pair of short records (the smaller set, boilerplate included, under short-shingles) must
+    reach short-threshold; a pair
     short once its boilerplate is left out whose masked numbers share less than half of them is
     the same template filled with other numbers (a tool call, a sum): another example."""
 
