@@ -163,11 +163,10 @@ class Reader:
                 fmt = self._vote(objects, fitted, info.path)
         if fmt is None:
             keys = ", ".join(sorted({k for obj in objects for k in obj})[:12])
-            if len(sample) == 1 and len(objects) == 1 and _describes_data(objects[0]):
+            if len(sample) == 1 and len(objects) == 1 and (what := _describes(objects[0])):
                 raise NotDataError(
-                    f"{info.path}: one JSON object describing data sets ({keys}), not records: such as "
-                    "LLaMA-Factory's dataset_info.json or a Hugging Face datasets folder's dataset_info.json and "
-                    f"state.json; leave it out with --exclude {Path(info.path).name} (or exclude = [...] in the config)"
+                    f"{info.path}: one JSON object describing {what}, not records (keys: {keys}); leave it out "
+                    f"with --exclude {Path(info.path).name} (or exclude = [...] in the config)"
                 )
             if len(sample) == 1 and len(objects) == 1 and (wrapped := _wrapped_records(objects[0])):
                 key, n = wrapped
@@ -292,17 +291,32 @@ class Reader:
 _SOURCES = {"file_name", "hf_hub_url", "ms_hub_url", "om_hub_url", "script_url", "cloud_file_name"}
 
 
-def _describes_data(obj: dict[str, Any]) -> bool:
-    """Whether one JSON object is a description of data sets, not a record: LLaMA-Factory's
-    dataset_info.json (an object of named objects), or the dataset_info.json and state.json that
-    Hugging Face datasets' save_to_disk writes beside its Arrow files (and dataset_dict.json,
-    the list of its splits)."""
+# What a model's folder or a training run holds beside its weights, told by a key of its own:
+# config.json, tokenizer_config.json, generation_config.json, adapter_config.json, trainer_state.json
+_MODEL_KEYS = {
+    "model_type": "a model (config.json)",
+    "architectures": "a model (config.json)",
+    "tokenizer_class": "a tokenizer (tokenizer_config.json)",
+    "_from_model_config": "a model's generation settings (generation_config.json)",
+    "peft_type": "an adapter (adapter_config.json)",
+    "log_history": "a training run (trainer_state.json)",
+}
+
+
+def _describes(obj: dict[str, Any]) -> str | None:
+    """What one JSON object describes when it is not a record: data sets (LLaMA-Factory's
+    dataset_info.json, an object of named objects, or the dataset_info.json and state.json that
+    Hugging Face datasets' save_to_disk writes beside its Arrow files, and dataset_dict.json, the
+    list of its splits), or a model, its tokenizer or adapter, or a training run (the configs a
+    model folder holds); None for anything else."""
     keys = set(obj)
     # LLaMA-Factory's entries each name where their data is: a file, or a hub's repository
     named_objects = bool(obj) and all(isinstance(v, dict) and _SOURCES & set(v) for v in obj.values())
     features = obj.get("features")
     hf_features = isinstance(features, dict) and any(isinstance(f, dict) and "_type" in f for f in features.values())
-    return keys == {"splits"} or named_objects or "_data_files" in keys or hf_features
+    if keys == {"splits"} or named_objects or "_data_files" in keys or hf_features:
+        return "data sets, such as LLaMA-Factory's dataset_info.json or a Hugging Face datasets folder's"
+    return next((what for key, what in _MODEL_KEYS.items() if key in keys), None)
 
 
 def _wrapped_records(obj: dict[str, Any]) -> tuple[str, int] | None:

@@ -252,10 +252,31 @@ def test_a_file_describing_data_sets_is_left_out_of_its_folder_and_named_alone(t
     left_out = next(f for f in report.files if f.path.endswith("dataset_info.json"))
     assert left_out.records == 0 and left_out.note.startswith("left out: one JSON object describing data sets")
     assert report.summary.records == 1 and report.exit_code == 0
-    with pytest.raises(InputError, match=r"dataset_info.json: one JSON object describing data sets \(alpaca_en_demo"):
+    with pytest.raises(
+        InputError, match=r"dataset_info.json: one JSON object describing data sets, .* \(keys: alpaca_en"
+    ):
         dqe.check(tmp_path / "dataset_info.json")
     report = dqe.check(tmp_path, exclude=["dataset_info.json"])
     assert [Path(f.path).name for f in report.files] == ["data.jsonl"]
+
+
+@pytest.mark.parametrize(
+    ("name", "config", "what"),
+    [
+        ("config.json", {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64}, "a model"),
+        ("tokenizer_config.json", {"tokenizer_class": "LlamaTokenizer", "model_max_length": 4096}, "a tokenizer"),
+        ("adapter_config.json", {"peft_type": "LORA", "r": 16}, "an adapter"),
+        ("trainer_state.json", {"global_step": 10, "log_history": []}, "a training run"),
+    ],
+)
+def test_a_model_folders_configs_are_left_out_of_a_folder_with_data(tmp_path, name, config, what):
+    # data kept beside a model or a run: the configs are named, not read as records, not exit 2
+    (tmp_path / name).write_text(json.dumps(config, indent=2))
+    (tmp_path / "data.jsonl").write_text(json.dumps({"instruction": "Hi.", "output": "Hello."}) + "\n")
+    report = dqe.check(tmp_path)
+    left_out = next(f for f in report.files if f.path.endswith(name))
+    assert left_out.note.startswith(f"left out: one JSON object describing {what}") and left_out.error is None
+    assert report.summary.records == 1 and report.exit_code == 0
 
 
 def test_json_lines_stay_json_lines_and_objects_run_together_lose_nothing(tmp_path):
