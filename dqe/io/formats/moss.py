@@ -6,7 +6,7 @@ A turn is the user's text (``Human``), optionally a tool call (``Commands``) and
 (``Tool Responses``), and the answer (``MOSS``); ``None`` for a command means no call. ``Inner
 Thoughts``, the model's own notes before it calls a tool or answers, are not read: they are neither
 the answer nor a tool call, and judged as either they would skew the answer's checks (its
-language, boilerplate, length). They stay in the object, which ``dqe filter`` writes back as it
+language, boilerplate, length); the price is that DQ201 does not see reasoning written only there. They stay in the object, which ``dqe filter`` writes back as it
 came; ``dqe convert`` has no place for them."""
 
 from __future__ import annotations
