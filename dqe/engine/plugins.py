@@ -39,6 +39,7 @@ BUILTIN_PLUGINS = (
     "dqe.io.formats.sharegpt",
     "dqe.io.formats.openai",
     "dqe.io.formats.firefly",
+    "dqe.io.formats.moss",
     "dqe.io.formats.transcript",  # before Alpaca: its answer spellings include chosen
     "dqe.io.formats.selfinstruct",  # before Alpaca: a task has an instruction too
     "dqe.io.formats.questions",  # before Alpaca: a question alone has no answer to read

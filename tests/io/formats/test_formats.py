@@ -8,6 +8,7 @@ from dqe.errors import RecordError
 from dqe.io.formats.alpaca import Alpaca
 from dqe.io.formats.base import Columns, Tags
 from dqe.io.formats.firefly import Firefly
+from dqe.io.formats.moss import Moss
 from dqe.io.formats.openai import OpenAI
 from dqe.io.formats.questions import Questions
 from dqe.io.formats.selfinstruct import SelfInstruct
@@ -419,3 +420,96 @@ def test_preference_data_checks_the_chosen_answer_and_writes_every_record_back_a
     written = [json.loads(line) for name in ("ok.jsonl", "bad.jsonl") for line in (out / name).read_text().splitlines()]
     written = [{k: v for k, v in obj.items() if k != "_dqe"} for obj in written]  # the rejected carry their reasons
     assert sorted(map(json.dumps, written)) == sorted(map(json.dumps, [*sharegpt, *alpaca, *openai]))
+
+
+MOSS = {
+    "conversation_id": 1,
+    "meta_instruction": "You are an AI assistant whose name is MOSS.\n- Calculator: enabled. API: Calculate(expression)\n",
+    "num_turns": 2,
+    "chat": {
+        "turn_1": {
+            "Human": "<|Human|>: 一个三角形的两边分别是16和12，周长是多少？<eoh>\n",
+            "Inner Thoughts": "<|Inner Thoughts|>: 还需要第三条边的长度。<eot>\n",
+            "Commands": "<|Commands|>: None<eoc>\n",
+            "Tool Responses": "<|Results|>:\nNone\n<eor>\n",
+            "MOSS": "<|MOSS|>: 请告诉我第三条边的长度。<eom>\n",
+        },
+        "turn_2": {
+            "Human": "<|Human|>: 第三条边是10。<eoh>\n",
+            "Inner Thoughts": "<|Inner Thoughts|>: 把三条边加起来。<eot>\n",
+            "Commands": '<|Commands|>: Calculate("16+12+10")<eoc>\n',
+            "Tool Responses": "<|Results|>:\nCalculate(\"16+12+10\") => '38'\n<eor>\n",
+            "MOSS": "<|MOSS|>: 这个三角形的周长是38。<eom>\n",
+        },
+    },
+    "category": "tool",
+}
+
+
+def test_moss_turns_are_read_without_their_tags_and_a_command_is_a_tool_call():
+    n = Moss().normalize(MOSS, C, T)
+    assert n.roles == ["user", "assistant", "user", "tool_call", "tool", "assistant"]
+    assert n.contents[3:] == ['Calculate("16+12+10")', "Calculate(\"16+12+10\") => '38'", "这个三角形的周长是38。"]
+    assert (n.system, n.category) == (MOSS["meta_instruction"], "tool")
+    assert "还需要第三条边的长度。" not in n.contents  # inner thoughts are neither the answer nor a call
+
+
+def test_moss_turns_are_read_in_number_order_and_inner_thoughts_may_be_absent():
+    chat = {f"turn_{i}": {"Human": f"<|Human|>: q{i}<eoh>\n", "MOSS": f"<|MOSS|>: a{i}<eom>\n"} for i in range(1, 12)}
+    shuffled = dict(sorted(chat.items()))  # turn_1, turn_10, turn_11, turn_2, ...
+    n = Moss().normalize({"num_turns": 11, "chat": shuffled}, C, T)
+    assert n.contents[-4:] == ["q10", "a10", "q11", "a11"]
+
+
+def test_moss_written_back_holds_the_same_conversation_less_the_inner_thoughts():
+    n = Moss().normalize(MOSS, C, T)
+    record = Record(system=n.system, turns=[Turn(role=r, content=c) for r, c in zip(n.roles, n.contents, strict=True)])
+    written = Moss().denormalize(record, C, T)
+    assert written["chat"]["turn_2"] == {k: v for k, v in MOSS["chat"]["turn_2"].items() if k != "Inner Thoughts"}
+    assert written["chat"]["turn_1"] == {k: MOSS["chat"]["turn_1"][k] for k in ("Human", "MOSS")}
+    assert (written["num_turns"], written["meta_instruction"]) == (2, MOSS["meta_instruction"])
+    with pytest.raises(RecordError, match="moss needs exchanges of a user turn"):
+        Moss().denormalize(Record(turns=[Turn(role="user", content="Hi")]), C, T)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"chat": {}}, "field 'chat' is empty"),
+        ({"num_turns": 1, "chat": {"turn_1": {"Human": "<|Human|>: Hi<eoh>\n"}}}, r"'chat.turn_1.MOSS' is missing"),
+        ({"chat": {**MOSS["chat"], "turn_2": {**MOSS["chat"]["turn_2"], "MOSS": 3}}}, r"'chat.turn_2.MOSS' is a int"),
+        (
+            {"chat": {"turn_1": {**MOSS["chat"]["turn_2"], "Tool Responses": None}}, "num_turns": 1},
+            r"'chat.turn_1.Tool Responses' is missing",
+        ),
+        ({"chat": {"turn_1": MOSS["chat"]["turn_1"], "turn_3": MOSS["chat"]["turn_2"]}}, r"'chat.turn_2' is missing"),
+        ({"num_turns": 3}, "'num_turns' is 3 but 'chat' holds 2 turns"),
+        ({"chat": {"turn_1": "Hi"}}, r"'chat.turn_1' must be an object with 'Human' and 'MOSS'"),
+    ],
+)
+def test_moss_errors_name_the_turn_and_key(change, message):
+    with pytest.raises(RecordError, match=message):
+        Moss().normalize({**MOSS, **change}, C, T)
+
+
+def test_a_folder_of_moss_conversations_is_read_as_such_and_written_back_as_it_came(tmp_path):
+    import json
+
+    import dqe
+
+    for i in (1, 2):  # MOSS's repository: one object per .json file
+        (tmp_path / "moss" / f"calculator_plugin_conversation_{i}.json").parent.mkdir(exist_ok=True)
+        (tmp_path / "moss" / f"calculator_plugin_conversation_{i}.json").write_text(
+            json.dumps({**MOSS, "conversation_id": i}, ensure_ascii=False, indent=4)
+        )
+    out = tmp_path / "out"
+    result = dqe.filter(tmp_path / "moss", out / "ok.jsonl", out / "bad.jsonl", select=["DQ001"])
+    assert [f.format for f in result.report.files] == ["moss", "moss"] and result.report.summary.passed == 2
+    assert [json.loads(line) for line in (out / "ok.jsonl").read_text().splitlines()] == [
+        {**MOSS, "conversation_id": 1},
+        {**MOSS, "conversation_id": 2},
+    ]
+    dqe.convert(tmp_path / "moss", "sharegpt", out / "sharegpt.jsonl")
+    dqe.convert(out / "sharegpt.jsonl", "moss", out / "moss.jsonl")
+    back = [json.loads(line) for line in (out / "moss.jsonl").read_text().splitlines()]
+    assert [Moss().normalize(obj, C, T) for obj in back] == [Moss().normalize(MOSS, C, T)] * 2
