@@ -279,8 +279,8 @@ class LengthBounds(RecordRule):
     declares) may be short whatever was asked: the tool did the work. An answer that is an option
     the question lists, in any layout ("B. 检查结果", "(3). 不够信息", "He is careless ." among
     bullets, "yes" among "- yes / - no"), was picked, not written, and is never too short; a
-    one-line answer that stops at a colon ("Here is the list:") announces what it does not give,
-    and an answer whose last line of prose ends on a word no sentence ends on ("... a reminder of
+    one-line answer that stops at a colon ("Here is the list:") announces what it does not give
+    (a line of code, "def gcd(x, y):", does not), and an answer whose last line of prose ends on a word no sentence ends on ("... a reminder of
     the importance of", "...以及"; the `[cut]` table of the pack) was cut off mid-sentence.
     An opening question of a few words that asks nothing and is cut out of other text ("B) Nile
     River", "隐喻 / 不是") or only repeated by its answer is a fragment; a bare term ("友谊") is a

@@ -69,10 +69,11 @@ class RepetitionOptions(RuleOptions):
 class Repetition(RecordRule):
     """Looks at every assistant turn, Markdown code and web addresses left out (code repeats lines
     and a source cited after every sentence repeats its address, by design; so does a program
-    asked for and answered without fences, most of its lines code), and
-    measures two ratios: the share of its word n-grams (character n-grams for Chinese and
-    Japanese) that repeat an n-gram seen earlier in the same turn in a loop, and the share of its
-    lines that repeat an earlier line. A repeat is in a loop when it is part of a span said again
+    asked for and answered without fences, most of its lines code), and measures two ratios: the
+    share of its word n-grams (character n-grams for Chinese and Japanese) that repeat an n-gram
+    seen earlier in the same turn in a loop, and the share of its lines that repeat an earlier
+    line (a line the question holds, a format it sets such as "[ANSWER]:", is no repeat). A
+    repeat is in a loop when it is part of a span said again
     (16 units or more in a row, by default) or when its n-gram is said 8 times or more: the frame
     that a list's parallel items share ("It is priced at around $999") is neither. A turn fails
     when either ratio is above its limit: the loops of a generation that never stopped, a
