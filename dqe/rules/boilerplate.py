@@ -229,14 +229,15 @@ class Boilerplate(RecordRule):
     salutation; apologies and requests for input not at all. A match the question holds word for
     word, or one of the same category in the text the question gives to work on (quoted, its
     input, what follows its colon), belongs to that text: rewriting "I can't help you" is no
-    refusal. An answer to a question about the assistant itself ("What can you do?", "你是谁？", "您能做什么？")
-    may say it is an AI, and one about its nature, senses or life ("Do you have a sense of
+    refusal. An answer to a question about the assistant itself ("What can you do?", "你是谁？",
+    "您能做什么？") may say it is an AI, and one about its nature, senses or life ("Do you have a sense of
     balance?", "你人生中的使命是什么") is answered by saying what it is; one about its likes
     ("What's your favourite season?") or a hypothetical one ("If you had superpowers, how would
     your life change?") asks it to play along. A request for harm (a crime, a weapon, hurting
     someone: the pack's `[harmful-requests]`), in the question or an earlier user turn of the
-    conversation, is declined rightly: a refusal or a disclaimer there is what safety data teaches. Tool-use data (a `tools` field, tool calls or results, or a system prompt
-    or question that lists functions) teaches a model to decline what its tools cannot do: a turn
+    conversation, is declined rightly: a refusal or a disclaimer there is what safety data
+    teaches. Tool-use data (a `tools` field, tool calls or results, or a system prompt or question
+    that lists functions) teaches a model to decline what its tools cannot do: a turn
     that declines and gives a tool reason (it names its tools, functions or capabilities, or
     offers what it can do instead) passes, disclaimer included; other refusals and disclaimers
     fail there as anywhere else, and asking for missing arguments is how tool use goes. A system
