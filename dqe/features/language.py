@@ -103,6 +103,8 @@ _ID = r"[A-Za-z_][A-Za-z0-9_.]*"
 _NOT_PROSE = "|".join(
     (
         r"(?s:```.*?(?:```|\z)|~~~.*?(?:~~~|\z))",  # fenced code, closed or not
+        # a reasoning trace before the answer (<think>...</think>): the answer is what follows it
+        r"(?s:<think(?:ing)?>.*?(?:</think(?:ing)?>|\z))",
         r"`[^`\n]{1,200}`",  # inline code
         r'(?s:""".*?(?:"""|\z)|\'\'\'.*?(?:\'\'\'|\z))',  # docstrings, fenced or not: code's own comments
         r"(?s:/\*.*?(?:\*/|\z))",  # block comments

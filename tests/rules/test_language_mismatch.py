@@ -408,3 +408,19 @@ def test_the_chinese_demo_set_is_chinese():
     assert languages["question"] == {"zh": 1000}
     assert languages["answer"]["zh"] >= 960 and languages["answer"]["en"] <= 25
     assert languages["mismatch"] == 18
+
+
+def test_a_reasoning_trace_is_not_the_answer():
+    # distilled reasoning data: a trace in <think> before the answer; the answer is what follows it
+    question = "一个数的3倍加5等于20，这个数是多少？"
+    trace = (
+        "<think>\nOkay, the user asks which number, multiplied by three and increased by five, gives twenty. "
+        "So three times the number is fifteen, and the number is five. Let me check it once more before I answer.\n"
+        "</think>\n\n"
+    )
+    answers = [
+        "这个数是5，因为3乘以5再加5等于20。",
+        "The number is five, because three times five plus five makes twenty.",
+    ]
+    run = run_rule("DQ302", [record(question, trace + answer) for answer in answers])
+    assert_findings(run, {1: "question zh, answer en"})
