@@ -33,6 +33,8 @@ _CALL = r"[A-Za-z_][A-Za-z0-9_.]*\("
 _CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 # A first line longer than this is a passage, not a request, when the pack does not say.
 _PASSAGE_CHARS = 300
+# A reasoning trace before the reply, as distilled reasoning data writes it
+_TRACE = r"(?s)<think(?:ing)?>.*?</think(?:ing)?>"
 # The last sentence of a question is looked for in this many of its last characters.
 _SENTENCE_CHARS = 400
 # A fragment's few words take no more tokens or bytes than these: longer questions are not looked at.
@@ -260,7 +262,8 @@ class LengthBounds(RecordRule):
     """Fails a question or an answer with fewer or more tokens than the bounds allow (tokens as
     the `tokens` feature counts them, with the configured tokenizer), in every exchange of a
     conversation: each user turn, and the reply to it (every assistant turn up to the next user
-    turn; the turn named is the reply's last). The bounds of a reply depend on what its question
+    turn; the turn named is the reply's last; a reasoning trace before it, ``<think>...</think>``,
+    is not the reply and is left out). The bounds of a reply depend on what its question
     asks: the `length` rule pack lists kinds of task by their markers (English and Chinese), with
     bounds of their own; the first kind that matches decides. The request is the question's first
     line, quoted text aside (a why in a quoted question is no why asked); a first line that is
@@ -421,11 +424,12 @@ class LengthBounds(RecordRule):
         found = candidates.filter(few & ~asks & cut)["_k"]
         return pl.int_range(frame.height, eager=True, dtype=pl.UInt32).is_in(found.implode()).alias("_fragment")
 
-    @staticmethod
-    def _replies(batch: pl.DataFrame) -> pl.DataFrame:
+    def _replies(self, batch: pl.DataFrame) -> pl.DataFrame:
         """One row per question and the reply to it: the reply's last assistant turn (``turn``),
         its text and tokens (every assistant turn of the reply), whether a tool was called, and
-        the question's tokens. Records of one exchange need no grouping."""
+        the question's tokens. Records of one exchange need no grouping. A reasoning trace before
+        a reply (``<think>...</think>``) is not the reply: its text and tokens are left out (DQ101
+        judges the whole)."""
         ex = exchanges(batch)
         counts = batch.select(_r=pl.int_range(pl.len(), dtype=pl.UInt32), _counts="tokens_turns")
         ex = ex.join(counts, on="_r", how="left", maintain_order="left").select(
@@ -438,6 +442,14 @@ class LengthBounds(RecordRule):
             a_tokens=pl.col("_counts").list.get(pl.col("turn") - 1, null_on_oob=True).cast(pl.Int64),
             q_tokens=pl.col("_counts").list.get(pl.col("question_turn") - 1, null_on_oob=True).cast(pl.Int64),
         )
+        traced = ex["answer"].str.contains(_TRACE).fill_null(False)
+        if traced.any():
+            rows = traced.arg_true()
+            replies = ex["answer"].gather(rows).str.replace_all(_TRACE, "").str.strip_chars()
+            counted = pl.Series(self.context.tokenizer.count(replies.to_list()), dtype=pl.Int64)
+            ex = ex.with_columns(
+                answer=ex["answer"].scatter(rows, replies), a_tokens=ex["a_tokens"].scatter(rows, counted)
+            )
         if not ex["_r"].is_duplicated().any():
             return ex
         return ex.group_by("_r", "question_turn", maintain_order=True).agg(

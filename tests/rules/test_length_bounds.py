@@ -491,3 +491,20 @@ def test_a_task_closing_key_is_checked(tmp_path):
     (folder / "length.toml").write_text('[tasks.recipe]\nclosing = "yes"\n\n[tasks.recipe.en]\nmarkers = ["recipe"]\n')
     with pytest.raises(ConfigError, match=r"'tasks.recipe.closing' must be true or false"):
         dqe.check([qa("a", "b")], select=["DQ102"], rule_packs=[str(folder)])
+
+
+def test_a_reasoning_trace_is_not_the_reply():
+    # distilled reasoning data: the trace's length is the reasoning's, the reply is what follows it
+    trace = (
+        "<think>\n"
+        + "I multiply the tens first and then the units, and check the sum once more. " * 180
+        + "</think>\n\n"
+    )
+    found = failures(
+        [
+            qa("What is 17 times 23?", trace + "17 × 23 = 391."),
+            qa("Explain why the sky is blue.", trace + "Rayleigh scattering."),
+        ],
+        "DQ102",
+    )
+    assert found == {1: "answer has 4 tokens, fewer than 10 (long-form task)"}
