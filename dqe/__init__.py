@@ -61,6 +61,8 @@ _LAZY = {
     "without_code": "dqe.engine.turns",
     "bare_code": "dqe.engine.turns",
     "without_urls": "dqe.engine.turns",
+    "without_trace": "dqe.engine.turns",
+    "TRACED": "dqe.engine.turns",
     "WORD_UNIT": "dqe.engine.turns",
     "CODE_LINE": "dqe.engine.turns",
     "picked_choice": "dqe.engine.choices",

@@ -45,6 +45,7 @@ from dqe.engine.rule import (
 from dqe.engine.templates import Template
 from dqe.engine.turns import (
     CODE_LINE,
+    TRACED,
     WORD_UNIT,
     bare_code,
     blank,
@@ -54,6 +55,7 @@ from dqe.engine.turns import (
     turn_name,
     turn_texts,
     without_code,
+    without_trace,
     without_urls,
 )
 from dqe.errors import ConfigError, InputError, OutputError, PluginError, RecordError, RenderError
@@ -125,6 +127,8 @@ __all__ = [
     "without_code",
     "bare_code",
     "without_urls",
+    "without_trace",
+    "TRACED",
     "WORD_UNIT",
     "CODE_LINE",
     "picked_choice",

@@ -54,6 +54,18 @@ def bare_code(text: T) -> T:
     return (code >= 1) & (2 * code >= text.str.count_matches(r"(?m)^[ \t]*\S"))
 
 
+# A reasoning trace before the reply, as distilled reasoning data writes it (a closed one: an
+# unclosed trace is a cut generation, text for the rules to see)
+_TRACE = r"(?s)<think(?:ing)?>.*?</think(?:ing)?>"
+TRACED = "</think"  # a literal every closed trace holds: a cheap test before the pattern
+
+
+def without_trace(text: T) -> T:
+    """``text`` without its reasoning traces (``<think>...</think>``): the reply is what follows
+    them. The trace is reasoning (DQ201 counts it, DQ101 its tokens), not what the user reads."""
+    return text.str.replace_all(_TRACE, "")
+
+
 # A web address, up to the first character no URL holds unescaped (a space, a bracket, CJK text).
 _URL = r"https?://[-_.?&~;+=/#%0-9A-Za-z]+"
 

@@ -68,7 +68,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dqe import CODE_LINE, Feature, check_regex, without_code
+from dqe import CODE_LINE, Feature, check_regex, without_code, without_trace
 from dqe.errors import ConfigError
 from dqe.features.langid import (
     DECISIVE,
@@ -103,8 +103,6 @@ _ID = r"[A-Za-z_][A-Za-z0-9_.]*"
 _NOT_PROSE = "|".join(
     (
         r"(?s:```.*?(?:```|\z)|~~~.*?(?:~~~|\z))",  # fenced code, closed or not
-        # a reasoning trace before the answer (<think>...</think>): the answer is what follows it
-        r"(?s:<think(?:ing)?>.*?(?:</think(?:ing)?>|\z))",
         r"`[^`\n]{1,200}`",  # inline code
         r'(?s:""".*?(?:"""|\z)|\'\'\'.*?(?:\'\'\'|\z))',  # docstrings, fenced or not: code's own comments
         r"(?s:/\*.*?(?:\*/|\z))",  # block comments
@@ -297,7 +295,10 @@ def prose(texts: pl.Series, min_words: int = 4, quotes: pl.Series | None = None)
     may not: quoted values and phrases are what the user gives, not the language they write
     in); each word kept once."""
     # no-break spaces read as spaces: code pasted from a web page has them between its tokens
-    texts = texts.fill_null("").str.replace_all("\u00a0", " ", literal=True).str.replace_all(_NOT_PROSE, " ")
+    # a reasoning trace before the answer (<think>...</think>) is not the answer: what follows it is
+    texts = (
+        without_trace(texts.fill_null("")).str.replace_all("\u00a0", " ", literal=True).str.replace_all(_NOT_PROSE, " ")
+    )
     # In a text most of whose lines are code, the lines no pattern knows ("chmod u+x file") are
     # code too: only lines that end as a sentence does stay.
     code = texts.str.count_matches(CODE_LINE)

@@ -9,6 +9,7 @@ import polars as pl
 from pydantic import Field
 
 from dqe import (
+    TRACED,
     ConfigError,
     RecordRule,
     RuleOptions,
@@ -22,6 +23,7 @@ from dqe import (
     selected_names,
     snippet,
     string_list,
+    without_trace,
     worst_exchange,
 )
 
@@ -207,7 +209,8 @@ def load_categories(pack: dict, pack_name: str = PACK) -> list[BoilerplateCatego
 
 class Boilerplate(RecordRule):
     """Judges every assistant turn against the categories of the `boilerplate` rule pack, English
-    and Chinese. AI disclaimers anywhere: the assistant speaking of itself as an AI ("As an AI
+    and Chinese; a reasoning trace before the reply (``<think>...</think>``) is reasoning, not what
+    the user reads, and is left out. AI disclaimers anywhere: the assistant speaking of itself as an AI ("As an AI
     language model, I...", "I'm an AI assistant, so unable to...", "作为一个人工智能助手，我...").
     Refusals near the start of a turn, by their structure (first person, then inability or
     unwillingness, then the task: "I'm afraid I can't help with that", "we are not able to
@@ -285,6 +288,12 @@ class Boilerplate(RecordRule):
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         turns = exchanges(batch).with_row_index("_t")
+        # a reasoning trace is not what the user reads: the reply after it is judged
+        traced = turns["answer"].str.contains(TRACED, literal=True).fill_null(False)
+        if traced.any():
+            turns = turns.with_columns(
+                answer=turns["answer"].scatter(traced.arg_true(), without_trace(turns["answer"].filter(traced)))
+            )
         # A first pass finds the few candidate turns, part by part (polars keeps a few dozen compiled
         # patterns: the same strings are matched again below, never new combinations of them); a
         # large pattern with a small one it needs (the refusal's structure, its inabilities) scans

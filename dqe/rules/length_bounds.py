@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from dqe import (
     CODE_LINE,
+    TRACED,
     WORD_UNIT,
     ConfigError,
     RecordRule,
@@ -22,6 +23,7 @@ from dqe import (
     pattern_list,
     picked_choice,
     snippet,
+    without_trace,
     worst_exchange,
 )
 
@@ -33,8 +35,6 @@ _CALL = r"[A-Za-z_][A-Za-z0-9_.]*\("
 _CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 # A first line longer than this is a passage, not a request, when the pack does not say.
 _PASSAGE_CHARS = 300
-# A reasoning trace before the reply, as distilled reasoning data writes it
-_TRACE = r"(?s)<think(?:ing)?>.*?</think(?:ing)?>"
 # The last sentence of a question is looked for in this many of its last characters.
 _SENTENCE_CHARS = 400
 # A fragment's few words take no more tokens or bytes than these: longer questions are not looked at.
@@ -442,10 +442,10 @@ class LengthBounds(RecordRule):
             a_tokens=pl.col("_counts").list.get(pl.col("turn") - 1, null_on_oob=True).cast(pl.Int64),
             q_tokens=pl.col("_counts").list.get(pl.col("question_turn") - 1, null_on_oob=True).cast(pl.Int64),
         )
-        traced = ex["answer"].str.contains(_TRACE).fill_null(False)
+        traced = ex["answer"].str.contains(TRACED, literal=True).fill_null(False)
         if traced.any():
             rows = traced.arg_true()
-            replies = ex["answer"].gather(rows).str.replace_all(_TRACE, "").str.strip_chars()
+            replies = without_trace(ex["answer"].gather(rows)).str.strip_chars()
             counted = pl.Series(self.context.tokenizer.count(replies.to_list()), dtype=pl.Int64)
             ex = ex.with_columns(
                 answer=ex["answer"].scatter(rows, replies), a_tokens=ex["a_tokens"].scatter(rows, counted)

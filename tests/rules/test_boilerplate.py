@@ -755,3 +755,17 @@ EXPECTED = {
 @pytest.mark.parametrize("name", sorted(REAL_FILES))
 def test_real_files(name):
     assert len(failures(real(name), "DQ203")) == EXPECTED[name]
+
+
+def test_a_reasoning_trace_is_not_what_the_user_reads():
+    # distilled reasoning data: what the trace says on the way is reasoning; the reply is judged
+    question = "Translate 'good morning' into French."
+    trace = "<think>\nAs an AI language model, I know that 'good morning' in French is 'bonjour'.\n</think>\n\n"
+    found = failures(
+        [
+            {"instruction": question, "output": trace + "Bonjour"},
+            {"instruction": question, "output": trace.split("\n")[1]},
+        ],
+        "DQ203",
+    )
+    assert list(found) == [1]
