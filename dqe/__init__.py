@@ -85,6 +85,7 @@ _LAZY = {
     "RecordFormat": "dqe.io.formats.base",
     "Normalized": "dqe.io.formats.base",
     "text_field": "dqe.io.formats.base",
+    "turn_text": "dqe.io.formats.base",
     "Template": "dqe.engine.templates",
     "Renderer": "dqe.report.renderer",
     "ReportSection": "dqe.report.section",

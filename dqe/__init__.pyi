@@ -77,7 +77,7 @@ from dqe.features.similarity import (
     without,
 )
 from dqe.hookspecs import hookimpl, hookspec
-from dqe.io.formats.base import Normalized, RecordFormat, text_field
+from dqe.io.formats.base import Normalized, RecordFormat, text_field, turn_text
 from dqe.io.reader import FileInfo, Reader
 from dqe.llm.client import CallFailed, ChatClient, EndpointUnavailable, Reply, unfenced, without_credentials
 from dqe.records import Record, Turn, batch_schema
@@ -148,6 +148,7 @@ __all__ = [
     "RecordFormat",
     "Normalized",
     "text_field",
+    "turn_text",
     "Template",
     "Renderer",
     "ReportSection",

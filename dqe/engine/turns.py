@@ -47,11 +47,11 @@ CODE_LINE = (
 )
 
 
-def bare_code(text: T) -> T:
-    """Whether ``text`` is code without fences: at least half of its lines (one at least) are
-    lines of code (``CODE_LINE``), as a program or a page of markup pasted as an answer is."""
+def bare_code(text: T, least: int = 1) -> T:
+    """Whether ``text`` is code without fences: at least half of its lines (``least`` at least)
+    are lines of code (``CODE_LINE``), as a program or a page of markup pasted as an answer is."""
     code = text.str.count_matches(CODE_LINE)
-    return (code >= 1) & (2 * code >= text.str.count_matches(r"(?m)^[ \t]*\S"))
+    return (code >= least) & (2 * code >= text.str.count_matches(r"(?m)^[ \t]*\S"))
 
 
 # A reasoning trace before the reply, as distilled reasoning data writes it (a closed one: an

@@ -68,7 +68,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dqe import CODE_LINE, Feature, check_regex, without_code, without_trace
+from dqe import CODE_LINE, Feature, bare_code, check_regex, without_code, without_trace
 from dqe.errors import ConfigError
 from dqe.features.langid import (
     DECISIVE,
@@ -301,8 +301,7 @@ def prose(texts: pl.Series, min_words: int = 4, quotes: pl.Series | None = None)
     )
     # In a text most of whose lines are code, the lines no pattern knows ("chmod u+x file") are
     # code too: only lines that end as a sentence does stay.
-    code = texts.str.count_matches(CODE_LINE)
-    mostly_code = (code >= 2) & (2 * code >= texts.str.count_matches(r"(?m)^[ \t]*\S"))
+    mostly_code = bare_code(texts, least=2)
     texts = texts.str.replace_all(CODE_LINE, "").str.replace_all(_NAME_LINE, "")
     base = (
         pl.select(pl.when(mostly_code).then(texts.str.replace_all(_NOT_A_SENTENCE, "")).otherwise(texts))

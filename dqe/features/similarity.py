@@ -224,10 +224,7 @@ def pieces(batch: pl.DataFrame, lines: pl.DataFrame) -> tuple[pl.Series, pl.Seri
     line's, and would stay in every record behind it. Only records with a user turn of several
     lines are rebuilt; one whose turns cannot be told apart in its text (a turn holding the
     separator itself) keeps its text."""
-    role = pl.element().struct.field("role")
-    roles = pl.select(pl.lit(batch["turns"]).list.eval(role.filter(role != "system"))).to_series()
-    said = pl.element() == "assistant"
-    answers = pl.select(roles.list.eval(said & (said.cum_sum() == said.sum()))).to_series()
+    roles, answers = _answer_turns(batch)
     texts = batch["text"]
     several = lines.group_by(["row", "turn"]).len().filter(pl.col("len") > 1)["row"].unique().sort()
     if several.len() == 0:
@@ -295,17 +292,29 @@ _CODE_CHARS = r"[{}<>=;]"
 _ANSWER_SENTENCES = r"[^。？！?!；;.]+[。？！?!；;.]*|[。？！?!；;.]+"
 
 
+def _answer_turns(batch: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """Each record's roles, system turns left out (the turns its text joins), and which of them is
+    its answer, the last assistant turn (List(Boolean))."""
+    role = pl.element().struct.field("role")
+    roles = pl.select(pl.lit(batch["turns"]).list.eval(role.filter(role != "system"))).to_series()
+    said = pl.element() == "assistant"
+    return roles, pl.select(roles.list.eval(said & (said.cum_sum() == said.sum()))).to_series()
+
+
 def _last_answers(batch: pl.DataFrame) -> pl.Series:
     """Each record's last assistant turn as its text (``text``) holds it: null where it has none,
     or where its turns cannot be told apart in its text (a turn holding the separator itself)."""
-    role = pl.element().struct.field("role")
-    frame = batch.select(
-        roles=pl.col("turns").list.eval(role.filter(role != "system")),
-        pieces=pl.col("text").str.split(TURN_SEPARATOR),
-    ).with_columns(at=pl.col("roles").list.eval(pl.int_range(pl.len()).filter(pl.element() == "assistant").last()))
+    _, answers = _answer_turns(batch)
+    frame = pl.DataFrame(
+        {
+            "at": answers.list.eval(pl.int_range(pl.len()).filter(pl.element())).list.first(),
+            "turns": answers.list.len(),
+            "pieces": batch["text"].str.split(TURN_SEPARATOR),
+        }
+    )
     return frame.select(
-        pl.when(pl.col("roles").list.len() == pl.col("pieces").list.len())
-        .then(pl.col("pieces").list.get(pl.col("at").list.first(), null_on_oob=True))
+        pl.when(pl.col("turns") == pl.col("pieces").list.len())
+        .then(pl.col("pieces").list.get(pl.col("at"), null_on_oob=True))
         .alias("answer")
     ).to_series()
 
@@ -374,12 +383,14 @@ def opening_only(
     compared: Sets,
     left: np.ndarray,
     right: np.ndarray,
+    shared: np.ndarray,
     answers: tuple[Sets, Sets],
     openings: tuple[np.ndarray, np.ndarray],
     threshold: float,
 ) -> np.ndarray:
     """Which pairs of records (``left`` and ``right``, rows of ``compared`` and of
-    ``answer_openings``' ``openings``; ``answers``, the shingles of their answers, pair by pair)
+    ``answer_openings``' ``openings``; ``shared``, the elements of ``compared`` each pair shares;
+    ``answers``, the shingles of their answers, pair by pair)
     are alike only by a stock passage their answers open with: different questions (sharing
     under ``DIFFERENT`` of their shingles), each answer saying something past the opening, and
     the pair under ``threshold`` once the opening is left out, as boilerplate is. A disclaimer
@@ -398,9 +409,9 @@ def opening_only(
     asked = [a.keeping((a.values & ANSWER) == 0) for a in asked]
     pairs = np.arange(pick.size)
     questions = jaccard(asked[0], pairs, asked[1], pairs)[0]
-    shared = jaccard(compared, left[pick], compared, right[pick])[1]
-    union = compared.sizes[left[pick]] + compared.sizes[right[pick]] - shared
-    rest = (shared - o) / np.maximum(union - o, 1)
+    common = shared[pick]
+    union = compared.sizes[left[pick]] + compared.sizes[right[pick]] - common
+    rest = (common - o) / np.maximum(union - o, 1)
     out[pick] = told & (questions < DIFFERENT) & (rest < threshold)
     return out
 

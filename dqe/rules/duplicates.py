@@ -480,7 +480,7 @@ class NearDuplicate(DuplicateRule):
                 pairs = np.arange(pick.size)
                 apart = both & (jaccard(mine, pairs, theirs, pairs)[0] < self.options.answer_threshold)
                 apart &= replies[left] == replies[right]
-                apart |= opening_only(compared, left, right, (mine, theirs), openings, threshold)
+                apart |= opening_only(compared, left, right, shared[pick], (mine, theirs), openings, threshold)
                 close[pick[apart]] = False
             return np.where(close | (sims < threshold), sims, 0.0)
 

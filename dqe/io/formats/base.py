@@ -195,6 +195,16 @@ def text_field(obj: dict[str, Any], key: str, *, required: bool) -> str | None:
     return value
 
 
+def turn_text(turn: dict[str, Any], key: str, where: str) -> str:
+    """A conversation's text field ``key`` of ``turn``; RecordError naming ``where`` (the turn's
+    path, "conversations[2].value") when it is missing or not a string."""
+    value = turn.get(key)
+    if not isinstance(value, str):
+        what = "missing" if value is None else f"a {type(value).__name__}, not a string"
+        raise RecordError(f"'{where}' is {what}")
+    return value
+
+
 def metadata(obj: dict[str, Any], columns: Columns) -> tuple[str | None, str | None, str | None]:
     """category, domain and language when the data carries them (non-strings are ignored)."""
     category, domain, language = obj.get(columns.category), obj.get(columns.domain), obj.get(columns.language)

@@ -8,7 +8,7 @@ from typing import Any
 
 from dqe.errors import RecordError
 from dqe.hookspecs import hookimpl
-from dqe.io.formats.base import Columns, Normalized, RecordFormat, Tags, metadata, text_field
+from dqe.io.formats.base import Columns, Normalized, RecordFormat, Tags, metadata, text_field, turn_text
 from dqe.records import Record
 
 CONVERSATION = "conversation"
@@ -40,12 +40,8 @@ class Firefly(RecordFormat):
             if not isinstance(exchange, dict):
                 raise RecordError(f"'{key}[{i}]' must be an object with '{human}' and '{assistant}'")
             for tag, role in ((human, "user"), (assistant, "assistant")):
-                value = exchange.get(tag)
-                if not isinstance(value, str):
-                    what = "missing" if value is None else f"a {type(value).__name__}, not a string"
-                    raise RecordError(f"'{key}[{i}].{tag}' is {what}")
                 roles.append(role)
-                contents.append(value)
+                contents.append(turn_text(exchange, tag, f"{key}[{i}].{tag}"))
         system = text_field(obj, columns.system, required=False)
         return Normalized(system or None, roles, contents, None, *metadata(obj, columns))
 

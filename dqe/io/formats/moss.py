@@ -16,7 +16,7 @@ from typing import Any
 
 from dqe.errors import RecordError
 from dqe.hookspecs import hookimpl
-from dqe.io.formats.base import Columns, Normalized, RecordFormat, Tags, metadata, text_field
+from dqe.io.formats.base import Columns, Normalized, RecordFormat, Tags, metadata, text_field, turn_text
 from dqe.records import Record, Turn
 
 CHAT = "chat"
@@ -39,12 +39,9 @@ def _text(turn: dict[str, Any], number: int, key: str, *, required: bool) -> str
     """The text of ``chat.turn_N.key`` without its speaker tag and end token: the tag and the one
     space or newline after it, the end token with the newline after it (and before it, when the
     text opened on a new line: MOSS's tool results); nothing else is touched."""
-    value = turn.get(key)
-    if value is None and not required:
+    if turn.get(key) is None and not required:
         return None
-    if not isinstance(value, str):
-        what = "missing" if value is None else f"a {type(value).__name__}, not a string"
-        raise RecordError(f"'{CHAT}.turn_{number}.{key}' is {what}")
+    value = turn_text(turn, key, f"{CHAT}.turn_{number}.{key}")
     tag, end = _MARKS[key]
     block = False
     if value.startswith(tag):

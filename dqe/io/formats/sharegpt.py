@@ -16,6 +16,7 @@ from dqe.io.formats.base import (
     preference_note,
     text_field,
     tools_field,
+    turn_text,
 )
 from dqe.records import Record
 
@@ -66,10 +67,7 @@ class ShareGPT(RecordFormat):
             if role is None:
                 known = ", ".join(sorted(tag_to_role))
                 raise RecordError(f"'{key}[{i}].{role_tag}' is {tag!r}, expected one of {known}")
-            value = turn.get(content_tag)
-            if not isinstance(value, str):
-                what = "missing" if value is None else f"a {type(value).__name__}, not a string"
-                raise RecordError(f"'{key}[{i}].{content_tag}' is {what}")
+            value = turn_text(turn, content_tag, f"{key}[{i}].{content_tag}")
             if role == "system" and not roles and system is None:
                 system = value
                 continue
