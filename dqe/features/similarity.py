@@ -224,7 +224,9 @@ def pieces(batch: pl.DataFrame, lines: pl.DataFrame) -> tuple[pl.Series, pl.Seri
     line's, and would stay in every record behind it. Only records with a user turn of several
     lines are rebuilt; one whose turns cannot be told apart in its text (a turn holding the
     separator itself) keeps its text."""
-    roles, answers = _answer_turns(batch)
+    roles = _roles(batch)
+    said = pl.element() == "assistant"
+    answers = pl.select(roles.list.eval(said & (said.cum_sum() == said.sum()))).to_series()
     texts = batch["text"]
     several = lines.group_by(["row", "turn"]).len().filter(pl.col("len") > 1)["row"].unique().sort()
     if several.len() == 0:
@@ -292,23 +294,21 @@ _CODE_CHARS = r"[{}<>=;]"
 _ANSWER_SENTENCES = r"[^。？！?!；;.]+[。？！?!；;.]*|[。？！?!；;.]+"
 
 
-def _answer_turns(batch: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
-    """Each record's roles, system turns left out (the turns its text joins), and which of them is
-    its answer, the last assistant turn (List(Boolean))."""
+def _roles(batch: pl.DataFrame) -> pl.Series:
+    """Each record's roles, system turns left out: the turns its text joins, in order."""
     role = pl.element().struct.field("role")
-    roles = pl.select(pl.lit(batch["turns"]).list.eval(role.filter(role != "system"))).to_series()
-    said = pl.element() == "assistant"
-    return roles, pl.select(roles.list.eval(said & (said.cum_sum() == said.sum()))).to_series()
+    return pl.select(pl.lit(batch["turns"]).list.eval(role.filter(role != "system"))).to_series()
 
 
 def _last_answers(batch: pl.DataFrame) -> pl.Series:
-    """Each record's last assistant turn as its text (``text``) holds it: null where it has none,
-    or where its turns cannot be told apart in its text (a turn holding the separator itself)."""
-    _, answers = _answer_turns(batch)
+    """Each record's answer, its last assistant turn, as its text (``text``) holds it: null where
+    it has none, or where its turns cannot be told apart in its text (a turn holding the separator
+    itself)."""
+    roles = _roles(batch)
     frame = pl.DataFrame(
         {
-            "at": answers.list.eval(pl.int_range(pl.len()).filter(pl.element())).list.first(),
-            "turns": answers.list.len(),
+            "at": roles.list.eval(pl.int_range(pl.len()).filter(pl.element() == "assistant").last()).list.first(),
+            "turns": roles.list.len(),
             "pieces": batch["text"].str.split(TURN_SEPARATOR),
         }
     )
