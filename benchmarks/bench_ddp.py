@@ -62,8 +62,8 @@ def main() -> None:
     import torch
 
     import dqe
+    from dqe.engine.train_config import load_train_config
     from dqe.errors import TrainingInterrupted
-    from dqe.train.config import load_train_config
     from dqe.train.run import train
     from dqe.train.scratch import build_model, build_tokenizer
     from dqe.train.trainer import Hooks

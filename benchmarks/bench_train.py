@@ -186,7 +186,7 @@ def run_dqe(
     """dqe's Trainer (the loop ``dqe train`` runs) on a fresh model; tokens/s after warm-up."""
     import torch
 
-    from dqe.train.config import load_train_config
+    from dqe.engine.train_config import load_train_config
     from dqe.train.model import add_adapter
     from dqe.train.trainer import Hooks, Trainer
 

@@ -92,7 +92,7 @@ def train(
     dqe train --config train.toml --nproc 2
     """
     require_train_extra("train")
-    from dqe.train.config import load_train_config, read_train_table
+    from dqe.engine.train_config import load_train_config, read_train_table
     from dqe.train.distributed import world_from_env
     from dqe.train.run import resume_config
     from dqe.train.run import train as run_train

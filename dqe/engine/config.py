@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -185,17 +185,30 @@ def _read_table(path: Path) -> tuple[dict[str, Any], str]:
     return data, ""
 
 
-def describe_errors(exc: ValidationError, prefix: str) -> str:
+def describe_errors(exc: ValidationError, prefix: str, schema: type[BaseModel] | None = None) -> str:
+    """One line per error, naming the key; with ``schema``, a key written outside its table
+    (``seq-len`` for ``[batch] seq-len``) says which table it belongs in."""
     lines = []
     for err in exc.errors():
         key = prefix + ".".join(str(part) for part in err["loc"])
         if err["type"] == "extra_forbidden":
-            lines.append(f"unknown key '{key}'")
+            home = _table_of(schema, str(err["loc"][0])) if schema is not None and len(err["loc"]) == 1 else None
+            lines.append(f"unknown key '{key}'" + (f" (a key of [{home}])" if home else ""))
         elif err["type"] == "missing":
             lines.append(f"missing key '{key}'")
         else:
             lines.append(f"'{key}': {err['msg']} (got {err.get('input')!r})")
     return "; ".join(lines)
+
+
+def _table_of(schema: type[BaseModel], key: str) -> str | None:
+    """The table of ``schema`` that has ``key``, if one does."""
+    for name, field in schema.model_fields.items():
+        for section in (field.annotation, *get_args(field.annotation)):
+            is_table = isinstance(section, type) and issubclass(section, BaseModel)
+            if is_table and any(key in (sub, sub_field.alias) for sub, sub_field in section.model_fields.items()):
+                return field.alias or name
+    return None
 
 
 def validate_config(table: dict[str, Any], path: Path | None = None, prefix: str = "") -> Config:

@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from dqe.engine.config import Config, describe_errors, read_toml
+from dqe.engine.config import Config
 from dqe.engine.templates import Template
 from dqe.engine.tokenizers import count_unique
+from dqe.engine.train_config import build_config, read_train_table
 from dqe.errors import ConfigError
 from dqe.io.formats.base import Columns
 from dqe.records import Record, Turn
@@ -405,24 +406,22 @@ def _local(model: str, base: Path) -> str:
 
 
 def settings_from_train_config(path: Path) -> EncodingSettings:
-    """The encoding a ``train.toml`` trains with: its model, template, system prompt,
-    learn-all-turns, ``[batch]`` seq-len and overlong (a relative model path is the file's)."""
-    table = read_toml(path, "train config")
-    batch = table.get("batch", {})
+    """The encoding a ``train.toml`` trains with, read as ``dqe train`` reads the file: a key the
+    trainer would refuse (``seq-len`` outside ``[batch]``, a misspelt option) is refused here too,
+    before a check counts tokens with settings the run will not have."""
+    table = read_train_table(path)
     if "model" not in table:
         raise ConfigError(f"{path}: no 'model' key: the check needs the model whose tokenizer training uses")
-    model = table["model"]
-    if isinstance(model, str):
-        model = _local(model, path.resolve().parent)
-    values = {
-        "model": model,
-        **{k.replace("-", "_"): table[k] for k in ("template", "system", "learn-all-turns") if k in table},
-        **{k.replace("-", "_"): batch[k] for k in ("seq-len", "overlong") if isinstance(batch, dict) and k in batch},
-    }
-    try:
-        return EncodingSettings.model_validate(values)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: " + describe_errors(exc, "")) from None
+    # data and out are the run's, not the encoding's: a command line may give them to dqe train
+    config = build_config({"data": ".", "out": ".", **table}, where=str(path))
+    return EncodingSettings(
+        model=_local(config.model, path.resolve().parent),
+        template=config.template,
+        system=config.system,
+        learn_all_turns=config.learn_all_turns,
+        seq_len=config.batch.seq_len,
+        overlong=config.batch.overlong,
+    )
 
 
 class ModelTokenizer:

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from dqe.engine.config import LoadedConfig
+from dqe.engine.train_config import TrainConfig, build_config
 from dqe.errors import ConfigError, InputError
 from dqe.io.files import file_sha256
-from dqe.train.config import TrainConfig, build_config
 from dqe.train.data import Example, read_examples
 from dqe.train.runfolder import read_json
 

@@ -25,10 +25,10 @@ from dqe.engine.config import LoadedConfig
 from dqe.engine.encoding import EncodingSettings, leading_special_ids, load_model_tokenizer, make_encoder
 from dqe.engine.plugins import Registry
 from dqe.engine.scores import ScoreHeader, model_sha256, score_lines
+from dqe.engine.train_config import TrainConfig
 from dqe.io.writers import OutputSet
 from dqe.score.forward import summed_losses
 from dqe.score.pairs import Pair, answer_pair
-from dqe.train.config import TrainConfig
 from dqe.train.data import read_examples
 from dqe.train.model import load_base_model, pick_device, pick_dtype
 

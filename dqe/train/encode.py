@@ -16,8 +16,8 @@ from typing import Any, Literal
 from dqe.engine.encoding import ChatTemplateEncoder, Encoded, TemplateEncoder, fit_length
 from dqe.engine.encoding import make_encoder as encoder_for
 from dqe.engine.ledger import LedgerRow
+from dqe.engine.train_config import TrainConfig
 from dqe.io.formats.base import Columns
-from dqe.train.config import TrainConfig
 
 _CHUNK = 4096  # records tokenized per batch call
 

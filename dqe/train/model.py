@@ -19,8 +19,8 @@ from typing import Any
 import torch
 
 from dqe.engine.encoding import load_model_tokenizer
+from dqe.engine.train_config import TrainConfig
 from dqe.errors import ConfigError
-from dqe.train.config import TrainConfig
 
 # The linear layers of the transformer blocks, by model_type (lm_head and embeddings excluded).
 TARGET_MODULES: dict[str, list[str]] = {

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from dqe import __version__
-from dqe.train.config import TrainConfig
+from dqe.engine.train_config import TrainConfig
 
 LIBRARIES = (
     "torch",

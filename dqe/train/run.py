@@ -21,11 +21,11 @@ from rich.console import Console
 from dqe.engine.encoding import MODEL_TEMPLATE
 from dqe.engine.ledger import LedgerRow
 from dqe.engine.plugins import load_plugins
+from dqe.engine.train_config import TrainConfig, build_config
 from dqe.errors import ConfigError, GateRefused, InputError, TrainingInterrupted
 from dqe.io.inputs import refuse_overwriting
 from dqe.io.writers import ObjectWriter, OutputSet
 from dqe.report.manifest import manifest_path
-from dqe.train.config import TrainConfig, build_config
 from dqe.train.data import assign_splits, mark_not_passed, read_examples, write_test_split
 from dqe.train.distributed import World, check_world, spawn, world_from_env
 from dqe.train.encode import encode_examples, ledger_dicts, ledger_totals, make_encoder

@@ -22,6 +22,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from dqe.engine.encoding import IGNORE, Encoded
+from dqe.engine.train_config import TrainConfig
 from dqe.errors import ConfigError, TrainingInterrupted
 from dqe.train.batches import BatchPlan, Rows, collate, supervised_count, token_count
 from dqe.train.checkpoint import (
@@ -33,7 +34,6 @@ from dqe.train.checkpoint import (
     save_adapter,
     save_checkpoint,
 )
-from dqe.train.config import TrainConfig
 from dqe.train.distributed import World, no_sync
 from dqe.train.loss import loss_sum, record_losses, summed_loss
 from dqe.train.model import head_and_body

@@ -13,7 +13,7 @@ from dqe.io.formats.base import Columns
 
 
 def test_the_defaults_are_the_trainers():
-    from dqe.train.config import TrainConfig
+    from dqe.engine.train_config import TrainConfig
 
     trainer = TrainConfig(model="m", data=Path("d"), out=Path("o"))
     ours = EncodingSettings(model="m")
@@ -54,7 +54,14 @@ def test_a_train_toml_without_a_model_or_with_a_bad_value_names_the_file_and_key
     with pytest.raises(ConfigError, match="train.toml: no 'model' key"):
         encoding_settings(Config(train_config="train.toml"), tmp_path)
     (tmp_path / "train.toml").write_text('model = "m/x"\n[batch]\nseq-len = 2\n')
-    with pytest.raises(ConfigError, match=r"train.toml: 'seq_len'"):
+    with pytest.raises(ConfigError, match=r"train.toml: 'batch.seq-len'"):
+        encoding_settings(Config(train_config="train.toml"), tmp_path)
+
+
+def test_a_train_toml_the_trainer_would_refuse_is_refused_before_counting(tmp_path):
+    """seq-len outside [batch] would leave the check counting at 2048 while dqe train stops."""
+    (tmp_path / "train.toml").write_text('model = "m/x"\nseq-len = 512\n')
+    with pytest.raises(ConfigError, match=r"train.toml: unknown key 'seq-len' \(a key of \[batch\]\)"):
         encoding_settings(Config(train_config="train.toml"), tmp_path)
 
 

@@ -19,7 +19,7 @@ def train_a_run(root: Path, tiny_model: Path, records: list[dict], **overrides) 
     """``runs/exp1`` under ``root``: the tiny Llama tuned for 6 steps on ``records`` that passed
     ``dqe filter`` (a tenth held out for testing), as ``dqe train`` leaves it."""
     import dqe
-    from dqe.train.config import load_train_config
+    from dqe.engine.train_config import load_train_config
     from dqe.train.run import train
 
     with pytest.MonkeyPatch.context() as mp:

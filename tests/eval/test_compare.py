@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.train, pytest.mark.slow]
 
 def another_run(trained_run, tmp_path, monkeypatch, overrides):
     """A second run like ``trained_run``, with its config changed by ``overrides``."""
-    from dqe.train.config import build_config
+    from dqe.engine.train_config import build_config
     from dqe.train.run import train
     from dqe.train.runfolder import read_json
 

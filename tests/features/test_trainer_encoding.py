@@ -15,7 +15,7 @@ def trainer_ledger(path, model, template, seq_len):
     """What the trainer's own path makes of a file: its reader, its encoder, its ledger."""
     from dqe.api import resolve_config
     from dqe.engine.plugins import load_plugins
-    from dqe.train.config import load_train_config
+    from dqe.engine.train_config import load_train_config
     from dqe.train.data import read_examples
     from dqe.train.encode import encode_examples, make_encoder
     from dqe.train.model import load_tokenizer

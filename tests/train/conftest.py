@@ -83,7 +83,7 @@ def tiny_model(tmp_path_factory, tokenizer) -> Path:
 @pytest.fixture
 def config_for(tiny_model):
     """A small, fast training config (CPU) with overrides."""
-    from dqe.train.config import load_train_config
+    from dqe.engine.train_config import load_train_config
 
     def make(data: Path, out: Path, **overrides):
         base = {

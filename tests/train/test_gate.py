@@ -9,9 +9,9 @@ import json
 
 import pytest
 
+from dqe.engine.train_config import load_train_config
 from dqe.errors import GateRefused
 from dqe.report.manifest import ids_sha256, manifest_path
-from dqe.train.config import load_train_config
 from dqe.train.run import train
 
 

@@ -44,7 +44,7 @@ def test_virtual_tokens_are_in_the_loss_as_peft_puts_them(torch_extra, tiny_mode
     """The chunked loss of a prompt method's model is peft's own forward loss: the virtual tokens
     go in front, the labels are -100 there, padding stays masked; switched off, it is the base's."""
     torch = torch_extra
-    from dqe.train.config import load_train_config
+    from dqe.engine.train_config import load_train_config
     from dqe.train.loss import loss_sum, virtual_token_count
     from dqe.train.model import add_adapter, head_and_body, load_base_model
 

@@ -274,7 +274,7 @@ def build_config(table: dict[str, Any], overrides: dict[str, Any] | None = None,
     try:
         return TrainConfig.model_validate(merged)
     except ValidationError as exc:
-        raise ConfigError(prefix + describe_errors(exc, "")) from None
+        raise ConfigError(prefix + describe_errors(exc, "", TrainConfig)) from None
     except ConfigError as exc:  # the method and its options disagree
         raise ConfigError(prefix + str(exc)) from None
 
