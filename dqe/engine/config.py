@@ -216,7 +216,7 @@ def validate_config(table: dict[str, Any], path: Path | None = None, prefix: str
         return Config.model_validate(table)
     except ValidationError as exc:
         where = f"{path}: " if path else ""
-        raise ConfigError(where + describe_errors(exc, prefix)) from None
+        raise ConfigError(where + describe_errors(exc, prefix, Config)) from None
 
 
 def load_config(

@@ -77,3 +77,9 @@ def test_a_manifest_of_the_default_configuration_keeps_its_digest():
     assert Config().digest() == "816ede8e03aa3cfaf7a7e17ef6ca13b2706aad647931627d7ca3f1569dc02ca1"
     assert Config(engine="ray").digest() == Config().digest()
     assert Config(model="./my-model").digest() != Config().digest()
+
+
+def test_a_key_written_outside_its_table_names_the_table(tmp_path):
+    (tmp_path / "dqe.toml").write_text('base-url = "http://localhost:8000/v1"\n')
+    with pytest.raises(ConfigError, match=r"unknown key 'base-url' \(a key of \[augment\]\)"):
+        load_config(tmp_path / "dqe.toml")
