@@ -23,6 +23,24 @@ class Questions(RecordFormat):
     name = "questions"
     summary = "questions alone: MT-Bench turns, or a prompt per record (evaluation sets for --against)"
 
+    def fit_columns(self, sample: list[dict[str, Any]], columns: Columns) -> tuple[Columns, list[str]]:
+        """No field is renamed; the note names the text fields left unread, where the answer may
+        be under a name no format knows (``response1``, ``ground_truth``): every record of such a
+        file fails DQ001, and the note says how to read one of them as the answer."""
+        read = self.owned_keys(columns, Tags()) | {columns.category, columns.domain, columns.language}
+        texts = [
+            key
+            for key in dict.fromkeys(key for obj in sample for key in obj)
+            if key not in read and sum(_is_text(obj.get(key)) for obj in sample) * 2 >= len(sample)
+        ]
+        if not texts:
+            return columns, []
+        named = ", ".join(f"'{key}'" for key in texts[:4]) + (f" and {len(texts) - 4} more" if len(texts) > 4 else "")
+        return columns, [
+            f"questions alone, no answer field; text not read from {named} "
+            f"(to check one as the answer: --columns response={texts[0]})"
+        ]
+
     def detect(self, obj: dict[str, Any], columns: Columns, tags: Tags) -> bool:
         if any(key in obj for key in (*_ANSWERS, columns.response, "messages", "conversations", "instances")):
             return False
@@ -37,10 +55,16 @@ class Questions(RecordFormat):
             if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
                 raise RecordError(f"field '{TURNS}' must be a list of strings, the user's turns")
             asks = list(turns)
+            query = None
         else:
             key = next((k for k in _ASKS if k in obj), columns.prompt)
-            asks = _messages(obj[key], key) if isinstance(obj.get(key), list) else [text_field(obj, key, required=True)]
-        return Normalized(None, ["user"] * len(asks), asks, None, *metadata(obj, columns))
+            query = text_field(obj, columns.query, required=False) or None  # Alpaca's input, as Alpaca reads it
+            if isinstance(obj.get(key), list):
+                asks = _messages(obj[key], key)
+            else:
+                ask = text_field(obj, key, required=True)
+                asks = [f"{ask}\n{query}" if query else ask]
+        return Normalized(None, ["user"] * len(asks), asks, None, *metadata(obj, columns), query)
 
     def denormalize(self, record: Record, columns: Columns, tags: Tags) -> dict[str, Any]:
         asks = [t.content for t in record.turns if t.role == "user"]
@@ -49,7 +73,12 @@ class Questions(RecordFormat):
         return {TURNS: asks}
 
     def owned_keys(self, columns: Columns, tags: Tags) -> set[str]:
-        return {TURNS, *_ASKS}
+        return {TURNS, *_ASKS, columns.query}
+
+
+def _is_text(value: Any) -> bool:
+    """Prose, not an id or a label: 20 characters or more, with a space or a non-ASCII letter."""
+    return isinstance(value, str) and len(value) >= 20 and (" " in value or not value.isascii())
 
 
 def _messages(value: list[Any], key: str) -> list[str]:

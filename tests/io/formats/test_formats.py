@@ -350,6 +350,36 @@ def test_questions_alone_are_read_as_user_turns():
     assert not Questions().detect({"turns": [{"role": "user"}]}, C, T)
 
 
+def test_questions_with_an_input_read_it_as_alpaca_does():
+    n = Questions().normalize({"instruction": "Shorten the sentence.", "input": "It is what it is."}, C, T)
+    assert (n.contents, n.input) == (["Shorten the sentence.\nIt is what it is."], "It is what it is.")
+
+
+def test_a_file_of_questions_names_the_text_it_did_not_read(write_jsonl):
+    """A comparison set (two models' answers under names no format knows) is read as questions
+    alone, and every record fails DQ001: the file's note says where the answers may be and how
+    to read one of them."""
+    import dqe
+
+    pairs = [
+        {
+            "instruction": f"Name a colour ({i}).",
+            "cmp_key": "bloom-7b_llama-7b",
+            "response1": "Red is a colour, as a rose is.",
+            "response2": "I think the colour blue is one.",
+        }
+        for i in range(3)
+    ]
+    report = dqe.check(write_jsonl(pairs), select=["DQ001"])
+    assert report.files[0].note == (
+        "questions alone, no answer field; text not read from 'response1', 'response2' (to check one as the "
+        "answer: --columns response=response1)"
+    )
+    assert report.summary.rejected == 3
+    report = dqe.check(write_jsonl(pairs), select=["DQ001"], columns={"response": "response1"})
+    assert (report.files[0].format, report.summary.passed) == ("alpaca", 3)
+
+
 def test_function_calling_questions_are_read_as_the_users_messages():
     """BFCL: ``question`` is a list of turns, each a list of messages; the function schemas are metadata."""
     bfcl = {
