@@ -432,6 +432,19 @@ def test_asking_for_input_the_user_told_it_to_ask_for_is_the_task():
     assert_findings(run_rule("DQ203", records), {1: "asks for the input"})
 
 
+def test_help_with_the_users_own_material_may_ask_for_it():
+    # AlpacaEval's gpt-3.5 answers (unseen): "Hi, can you help me write my memoir?" has nothing to
+    # work on but the user's life; given the material, asking for it again is still a non-answer
+    asks = "Of course! Can you provide more information about what you'd like to include in your memoir?"
+    essay = "Sure! Could you please provide the essay you would like me to improve?"
+    records = [
+        record("Hi, can you help me write my memoir?", asks),
+        record("Help me improve my essay.\nClimate change is bad. It makes things hot. We should stop it.", essay),
+        record("Can you help me with my resume?", "Sure. Please provide your current resume."),
+    ]
+    assert_findings(run_rule("DQ203", records), {1: "asks for the input"})
+
+
 def test_tool_use_data_may_decline_what_its_tools_cannot_do():
     tools = '[{"name": "convert_currency"}]'
     decline = "I'm sorry, but as an AI, I don't have the capability to book flights. I can convert currencies."

@@ -371,6 +371,22 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
             "我想尝试一下数学计算游戏，请给我一个难度适中的版本，并在1分钟内设定一个最大得分目标。",
             "好的，您需要在1分钟内尽可能多地解答我提供的题目，每答对一题得1分，最大得分目标为50分。第一题：8+6=",
         ),
+        # ... pointing at the question in other words, or naming what it counts (AlpacaEval's
+        # gpt-3.5 answers, unseen)
+        (
+            "Tom's aunt has three nephews. Two of them are Ben and Carl. What is the third nephew's name?",
+            'The third nephew is Tom, as the question states "Tom\'s aunt" and the other two are named.',
+        ),
+        (
+            "One Ear was a goat and Two Ears was one too. One Ear ate one apple. Two Ears ate one too. "
+            "How many goats are in this story?",
+            "There are two goats in this story named One Ear and Two Ears.",
+        ),
+        # a total shown by its parts, in prose
+        (
+            "Ana bought three $20 books, two $4 pens and a $9 bag. How much did she spend in total?",
+            "Ana spent $77. She spent $60 on the three books, $8 on the two pens, and $9 on the bag.",
+        ),
         # ... the process asked for, numbered inline: "1. …,2. …,3. …"
         (
             "一个猎人带着一只狗,一个男人带着两个小男孩,只有一条船,一次最多运两个。怎样才能把人和狗安全运到对岸？写出过程。",
