@@ -289,7 +289,7 @@ class Boilerplate(RecordRule):
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         turns = exchanges(batch).with_row_index("_t")
         # a reasoning trace is not what the user reads: the reply after it is judged
-        traced = turns["answer"].str.contains(TRACED, literal=True).fill_null(False)
+        traced = turns["answer"].str.contains(TRACED).fill_null(False)
         if traced.any():
             turns = turns.with_columns(
                 answer=turns["answer"].scatter(traced.arg_true(), without_trace(turns["answer"].filter(traced)))

@@ -6,6 +6,7 @@ A format only maps fields. Files (JSONL, JSON arrays, Parquet) are the container
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
@@ -203,6 +204,45 @@ def turn_text(turn: dict[str, Any], key: str, where: str) -> str:
         what = "missing" if value is None else f"a {type(value).__name__}, not a string"
         raise RecordError(f"'{where}' is {what}")
     return value
+
+
+# Keys under which exports keep an answer's reasoning trace beside its text: DeepSeek's API and
+# Qwen-Agent write ``reasoning_content``, others ``reasoning`` or ``thinking``
+TRACE_KEYS = ("reasoning_content", "reasoning", "thinking")
+
+
+def traced(trace: str, text: str) -> str:
+    """``text`` with a reasoning trace before it as a closed ``<think>`` block: the one shape of a
+    trace that every rule reads as reasoning, not reply, and that a trainer trains on. ``text``
+    alone when ``trace`` is blank."""
+    if not trace.strip():
+        return text
+    block = f"<think>\n{trace.strip()}\n</think>"
+    return f"{block}\n\n{text}" if text else block
+
+
+_TRACED_TEXT = re.compile(r"<think>\n(.*?)\n</think>(?:\n\n|\Z)", re.DOTALL)
+
+
+def split_trace(text: str) -> tuple[str | None, str]:
+    """The trace and the reply of a text that opens with a closed ``<think>`` block, as ``traced``
+    writes it, for a format with a place of its own for the trace; ``(None, text)`` otherwise."""
+    match = _TRACED_TEXT.match(text)
+    return (match.group(1), text[match.end() :]) if match else (None, text)
+
+
+def with_trace(turn: dict[str, Any], text: str, where: str) -> str:
+    """``text`` with the reasoning trace ``turn`` keeps under a key of ``TRACE_KEYS`` before it
+    (``traced``; the object itself is written back as it came). RecordError naming the key when
+    the trace is not a string."""
+    for key in TRACE_KEYS:
+        trace = turn.get(key)
+        if trace is None:
+            continue
+        if not isinstance(trace, str):
+            raise RecordError(f"'{where}.{key}' must be a string (a reasoning trace), got {type(trace).__name__}")
+        return traced(trace, text)
+    return text
 
 
 def metadata(obj: dict[str, Any], columns: Columns) -> tuple[str | None, str | None, str | None]:
