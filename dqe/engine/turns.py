@@ -60,9 +60,9 @@ def bare_code(text: T, least: int = 1) -> T:
 # inside its reasoning, or the answer is all reasoning); and one whose opening tag the prompt
 # held (R1's chat template ends the prompt with "<think>\n": the answer is "...</think>\n\n
 # reply"). A tag in the middle of prose ("the HTML <think> tag") is not a trace.
-_CLOSED = r"(?s)<think(?:ing)?>.*?</think(?:ing)?>"
+_CLOSED = r"(?s)<think(?:ing)?>.*?</think(?:ing)?>\s*"  # with the blank lines after it
 _UNCLOSED = r"(?s)\A\s*<think(?:ing)?>.*"
-_OPENED_BEFORE = r"(?s)\A.*?</think(?:ing)?>(?:[ \t]*\n|\z)"
+_OPENED_BEFORE = r"(?s)\A.*?</think(?:ing)?>(?:[ \t]*\n|\z)\s*"
 TRACED = r"</?think(?:ing)?>"  # a pattern every trace matches: a cheap test before the three above
 
 

@@ -43,7 +43,7 @@ class Structure(RecordRule):
         '{"instruction": "Summarize the text.", "input": "...", "output": ""} fails: \'empty answer\'; '
         '"<think>12 pens is 4 groups of 3, so 4 groups cost" fails: \'answer cut inside its reasoning '
         "(<think> never closed, no reply)', with the evidence 'turns: user > assistant (trace never "
-        "closed); the trace ends \"…so 4 groups cost\"'."
+        'closed); the trace ends "…so 4 groups cost"\'.'
     )
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
