@@ -69,14 +69,27 @@ TRACED = r"</?think(?:ing)?>"  # a pattern every trace matches: a cheap test bef
 def without_trace(text: T) -> T:
     """``text`` without its reasoning trace (``TRACED``'s shapes): the reply is what follows it.
     The trace is reasoning (DQ201 counts it, DQ101 its tokens), not what the user reads; an
-    answer that never closes its trace has no reply at all (DQ001 reports it)."""
-    return text.str.replace_all(_CLOSED, "").str.replace(_UNCLOSED, "").str.replace(_OPENED_BEFORE, "")
+    answer that never closes its trace has no reply at all (DQ001 reports it). Only the texts
+    that hold a trace tag are searched: most hold none."""
+    if isinstance(text, pl.Expr):
+        return text.map_batches(without_trace, return_dtype=pl.String, is_elementwise=True)
+    rows = text.str.contains(TRACED).fill_null(False).arg_true()
+    if rows.len() == 0:
+        return text
+    traced = text.gather(rows).str.replace_all(_CLOSED, "").str.replace(_UNCLOSED, "").str.replace(_OPENED_BEFORE, "")
+    return text.clone().scatter(rows, traced)  # scatter writes in place: the caller's text stays
 
 
 def unclosed_trace(text: T) -> T:
     """Whether ``text`` opens a reasoning trace it never closes: a generation cut inside its
     reasoning, with no reply after it."""
-    return text.str.replace_all(_CLOSED, "").str.contains(_UNCLOSED)
+    if isinstance(text, pl.Expr):
+        return text.map_batches(unclosed_trace, return_dtype=pl.Boolean, is_elementwise=True)
+    rows = text.str.contains(TRACED).fill_null(False).arg_true()
+    found = pl.Series(text.name, [False] * text.len(), dtype=pl.Boolean)
+    if rows.len() == 0:
+        return found
+    return found.scatter(rows, text.gather(rows).str.replace_all(_CLOSED, "").str.contains(_UNCLOSED))
 
 
 # A web address, up to the first character no URL holds unescaped (a space, a bracket, CJK text).
