@@ -257,14 +257,15 @@ def metadata(obj: dict[str, Any], columns: Columns) -> tuple[str | None, str | N
 
 def chosen_answer(obj: dict[str, Any], columns: Columns, content_tag: str, roles: list[str]) -> str | None:
     """Preference data (LLaMA-Factory's ranking sets): the ``chosen`` answer of a conversation
-    that ends on the user's turn, a turn object or a string; None for any other record."""
+    that ends on the user's turn, a turn object (its reasoning trace read as ``with_trace`` reads
+    one) or a string; None for any other record."""
     chosen = obj.get(columns.chosen)
     if chosen is None or roles[-1:] != ["user"]:
         return None
     value = chosen.get(content_tag) if isinstance(chosen, dict) else chosen
     if not isinstance(value, str):
         raise RecordError(f"'{columns.chosen}' must be a turn with '{content_tag}' or a string")
-    return value
+    return with_trace(chosen, value, columns.chosen) if isinstance(chosen, dict) else value
 
 
 def preference_note(sample: list[dict[str, Any]], columns: Columns) -> list[str]:

@@ -592,3 +592,13 @@ def test_traced_records_are_filtered_as_they_came_and_converted_with_the_trace_i
     dqe.convert(data / "sharegpt.jsonl", "moss", out / "moss.jsonl")  # MOSS has a place of its own for it
     moss = json.loads((out / "moss.jsonl").read_text())
     assert moss["chat"]["turn_1"]["Inner Thoughts"] == "<|Inner Thoughts|>: 3 * 7 = 21, plus 4 is 25.<eot>\n"
+
+
+def test_a_chosen_answers_trace_is_read_too():
+    chosen = {"role": "assistant", "content": "9", "reasoning_content": "All but 9 run away: 9 stay."}
+    pair = {
+        "messages": TRACED_OPENAI["messages"][:1],
+        "chosen": chosen,
+        "rejected": {"role": "assistant", "content": "8"},
+    }
+    assert OpenAI().normalize(pair, C, T).contents[-1] == "<think>\nAll but 9 run away: 9 stay.\n</think>\n\n9"
