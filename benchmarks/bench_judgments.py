@@ -91,7 +91,7 @@ class Judgment(BaseModel):
     id: str = Field(min_length=1)
     ref: Ref | None = None
     record: dict[str, Any] | None = None
-    format: Literal["alpaca", "sharegpt", "openai"] | None = None
+    format: Literal["alpaca", "sharegpt", "openai", "moss"] | None = None
     pick: Literal["random", "enriched"] | None = None
     fails: dict[RuleCode, int | None] = Field(default_factory=dict)
     category: Category

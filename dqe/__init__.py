@@ -63,6 +63,7 @@ _LAZY = {
     "without_urls": "dqe.engine.turns",
     "without_trace": "dqe.engine.turns",
     "TRACED": "dqe.engine.turns",
+    "unclosed_trace": "dqe.engine.turns",
     "WORD_UNIT": "dqe.engine.turns",
     "CODE_LINE": "dqe.engine.turns",
     "picked_choice": "dqe.engine.choices",

@@ -54,16 +54,42 @@ def bare_code(text: T, least: int = 1) -> T:
     return (code >= least) & (2 * code >= text.str.count_matches(r"(?m)^[ \t]*\S"))
 
 
-# A reasoning trace before the reply, as distilled reasoning data writes it (a closed one: an
-# unclosed trace is a cut generation, text for the rules to see)
-_TRACE = r"(?s)<think(?:ing)?>.*?</think(?:ing)?>"
-TRACED = "</think"  # a literal every closed trace holds: a cheap test before the pattern
+# A reasoning trace before the reply, in the three shapes distilled reasoning data writes it: a
+# closed block (<think>...</think>; the readers write a trace kept under its own key, such as
+# reasoning_content, as one); one that opens the answer and never closes (the generation was cut
+# inside its reasoning, or the answer is all reasoning); and one whose opening tag the prompt
+# held (R1's chat template ends the prompt with "<think>\n": the answer is "...</think>\n\n
+# reply"). A tag in the middle of prose ("the HTML <think> tag") is not a trace.
+_CLOSED = r"(?s)<think(?:ing)?>.*?</think(?:ing)?>\s*"  # with the blank lines after it
+_UNCLOSED = r"(?s)\A\s*<think(?:ing)?>.*"
+_OPENED_BEFORE = r"(?s)\A.*?</think(?:ing)?>(?:[ \t]*\n|\z)\s*"
+TRACED = r"</?think(?:ing)?>"  # a pattern every trace matches: a cheap test before the three above
 
 
 def without_trace(text: T) -> T:
-    """``text`` without its reasoning traces (``<think>...</think>``): the reply is what follows
-    them. The trace is reasoning (DQ201 counts it, DQ101 its tokens), not what the user reads."""
-    return text.str.replace_all(_TRACE, "")
+    """``text`` without its reasoning trace (``TRACED``'s shapes): the reply is what follows it.
+    The trace is reasoning (DQ201 counts it, DQ101 its tokens), not what the user reads; an
+    answer that never closes its trace has no reply at all (DQ001 reports it). Only the texts
+    that hold a trace tag are searched: most hold none."""
+    if isinstance(text, pl.Expr):
+        return text.map_batches(without_trace, return_dtype=pl.String, is_elementwise=True)
+    rows = text.str.contains(TRACED).fill_null(False).arg_true()
+    if rows.len() == 0:
+        return text
+    traced = text.gather(rows).str.replace_all(_CLOSED, "").str.replace(_UNCLOSED, "").str.replace(_OPENED_BEFORE, "")
+    return text.clone().scatter(rows, traced)  # scatter writes in place: the caller's text stays
+
+
+def unclosed_trace(text: T) -> T:
+    """Whether ``text`` opens a reasoning trace it never closes: a generation cut inside its
+    reasoning, with no reply after it."""
+    if isinstance(text, pl.Expr):
+        return text.map_batches(unclosed_trace, return_dtype=pl.Boolean, is_elementwise=True)
+    rows = text.str.contains(TRACED).fill_null(False).arg_true()
+    found = pl.Series(text.name, [False] * text.len(), dtype=pl.Boolean)
+    if rows.len() == 0:
+        return found
+    return found.scatter(rows, text.gather(rows).str.replace_all(_CLOSED, "").str.contains(_UNCLOSED))
 
 
 # A web address, up to the first character no URL holds unescaped (a space, a bracket, CJK text).

@@ -1,7 +1,7 @@
 """Stock phrases of model-written text in every answer: the `machine-style` pack's phrases.
 
 One polars scan per batch finds every phrase of the pack in the assistant turns (Markdown code
-left out); a phrase counts once however often an answer says it, and matches that read the same
+and reasoning traces left out); a phrase counts once however often an answer says it, and matches that read the same
 (lower case, spaces collapsed) are one phrase. A structure of the pack's `categories` (a list of
 bold-titled points) counts as one phrase, its label. The pack's languages are scanned one pattern each,
 as ``marker_patterns`` advises for a large English list beside a Chinese one.
@@ -15,7 +15,16 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe import Feature, collapse_spaces, exchanges, marker_patterns, pack_categories, pack_value, without_code
+from dqe import (
+    Feature,
+    collapse_spaces,
+    exchanges,
+    marker_patterns,
+    pack_categories,
+    pack_value,
+    without_code,
+    without_trace,
+)
 from dqe.hookspecs import hookimpl
 
 PACK = "machine-style"
@@ -50,7 +59,9 @@ class MachineStyleFeature(Feature):
                 machine_style_turn=pl.lit(None, dtype=pl.Int32),
                 machine_style_count=pl.lit(0, dtype=pl.UInt32),
             )
-        text = without_code(pl.col("answer"))
+        # the reply only: a reasoning trace is a model's scratch by design, in the voice of
+        # reasoning ("Okay, let me", "Wait"), not the stock phrases of a reply to the user
+        text = without_code(without_trace(pl.col("answer")))
         found = [text.str.extract_all(p) for p in self.patterns]
         # a structure counts once, by its label
         found += [pl.when(text.str.contains(p)).then(pl.lit([label])).otherwise(empty) for label, p in self.structures]

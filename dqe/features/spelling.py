@@ -11,7 +11,7 @@ JSON, a few milliseconds to read the cache).
 
 Words are judged only where a misspelling is a mistake of the writer: assistant turns in a
 language with a list (a turn too short to tell takes its question's language, or the record's),
-Markdown code, lines of code outside fences and quoted strings left out, and only words of
+Markdown code, lines of code outside fences, quoted strings and reasoning traces left out, and only words of
 lower-case letters (an apostrophe allowed): names and sentence openings (capitalised), acronyms,
 identifiers (``snake_case``, ``camelCase``, digits), URLs, paths, e-mail addresses and numbers
 are not looked up. A word the record says more often than this answer's prose does (in the
@@ -47,6 +47,7 @@ from dqe import (
     pack_value,
     string_list,
     without_code,
+    without_trace,
 )
 from dqe.hookspecs import hookimpl
 
@@ -257,7 +258,9 @@ class SpellingFeature(Feature):
             )
             .filter(pl.col("language").is_in(self.languages))
         )
-        lines = lines_of(turns.select("_r", "turn", "language", "answer"), "answer")
+        # the reply only: a reasoning trace is scratch (variables, units, half-words of a cut
+        # generation) that the lists lack, written by a model, which does not misspell
+        lines = lines_of(turns.select("_r", "turn", "language", answer=without_trace(pl.col("answer"))), "answer")
         words = words_of(lines)
         wrong = self._misspelled(words)
         hits = words.join(wrong, on=["language", "word"], how="semi")

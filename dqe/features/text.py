@@ -1,7 +1,7 @@
 """The conversation's text, normalized, and a hash of it: what duplicate checks compare.
 
-The text is every turn of the conversation (history, tool calls and tool results included)
-but the system prompt, which is often the same boilerplate across a data set; NFKC
+The text is every turn of the conversation (history, tool calls and tool results included; an
+answer without its reasoning trace) but the system prompt, which is often the same boilerplate across a data set; NFKC
 normalized (full-width and half-width forms agree), lowercased, with runs of whitespace
 collapsed; each turn is stripped, and turns are joined by a separator that is not
 whitespace, so that moving words from a question into its answer changes the hash. The
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe import Feature, collapse_spaces
+from dqe import TRACED, Feature, collapse_spaces, without_trace
 from dqe.hookspecs import hookimpl
 
 TURN_SEPARATOR = "\x1e"  # ASCII record separator: not whitespace, not a word character
@@ -29,6 +29,29 @@ def conversation(turns: pl.Expr) -> pl.Expr:
         pl.element().filter(pl.element().struct.field("role") != "system").struct.field("content").str.strip_chars()
     )
     return contents.list.join(TURN_SEPARATOR)
+
+
+def replies(turns: pl.Series, raw: pl.Series) -> pl.Series:
+    """``raw`` (``conversation`` of ``turns``) with each answer's reasoning trace left out, for the
+    records that hold one: two records that ask and answer alike are duplicates whatever they
+    reasoned on the way, and distilled data's templated reasoning ("This is a logic problem;
+    let x be...") makes different problems look alike."""
+    rows = raw.str.contains(TRACED).fill_null(False).arg_true()
+    if rows.len() == 0:
+        return raw
+    said = (
+        pl.DataFrame({"turns": turns.gather(rows)})
+        .with_row_index("r")
+        .explode("turns")
+        .unnest("turns")
+        .filter(pl.col("role") != "system")
+    )
+    rebuilt = (
+        said.with_columns(content=without_trace(said["content"]).str.strip_chars())
+        .group_by("r", maintain_order=True)
+        .agg(pl.col("content").str.join(TURN_SEPARATOR))
+    )
+    return raw.clone().scatter(rows.gather(rebuilt["r"]), rebuilt["content"])
 
 
 def normalized(text: pl.Series) -> pl.Series:
@@ -88,6 +111,7 @@ class Text(Feature):
 
     def compute(self, batch: pl.DataFrame) -> pl.DataFrame:
         raw = batch.select(raw=conversation(pl.col("turns")))
+        raw = raw.with_columns(raw=replies(batch["turns"], raw["raw"]))
         text = normalized(raw["raw"])
         shown = raw.select(preview(pl.col("raw"))).to_series()
         return pl.DataFrame({"text": text, "text_hash": text.hash(seed=_HASH_SEED), "text_preview": shown})

@@ -9,7 +9,6 @@ import polars as pl
 from pydantic import Field
 
 from dqe import (
-    TRACED,
     ConfigError,
     RecordRule,
     RuleOptions,
@@ -289,11 +288,7 @@ class Boilerplate(RecordRule):
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         turns = exchanges(batch).with_row_index("_t")
         # a reasoning trace is not what the user reads: the reply after it is judged
-        traced = turns["answer"].str.contains(TRACED, literal=True).fill_null(False)
-        if traced.any():
-            turns = turns.with_columns(
-                answer=turns["answer"].scatter(traced.arg_true(), without_trace(turns["answer"].filter(traced)))
-            )
+        turns = turns.with_columns(answer=without_trace(turns["answer"]))
         # A first pass finds the few candidate turns, part by part (polars keeps a few dozen compiled
         # patterns: the same strings are matched again below, never new combinations of them); a
         # large pattern with a small one it needs (the refusal's structure, its inabilities) scans

@@ -442,7 +442,7 @@ class LengthBounds(RecordRule):
             a_tokens=pl.col("_counts").list.get(pl.col("turn") - 1, null_on_oob=True).cast(pl.Int64),
             q_tokens=pl.col("_counts").list.get(pl.col("question_turn") - 1, null_on_oob=True).cast(pl.Int64),
         )
-        traced = ex["answer"].str.contains(TRACED, literal=True).fill_null(False)
+        traced = ex["answer"].str.contains(TRACED).fill_null(False)
         if traced.any():
             rows = traced.arg_true()
             replies = without_trace(ex["answer"].gather(rows)).str.strip_chars()

@@ -22,7 +22,9 @@ class MachineStyleOptions(RuleOptions):
 
 
 class MachineStyle(RecordRule):
-    """Looks in every assistant turn, Markdown code left out, for the stock phrases and structures
+    """Looks in every assistant turn, Markdown code and a reasoning trace before the reply left out
+    (a trace is a model's scratch by design, in the voice of reasoning, not a reply to the user:
+    what matters is whether the replies read as a chat model's), for the stock phrases and structures
     of model-written text that the `machine-style` rule pack lists ("Certainly! Here's", "I hope
     this helps", "It's important to note", "delve", "In conclusion", a list of bold-titled points,
     "总之", "值得注意的是", "首先……其次……最后"), and marks a record whose answers hold

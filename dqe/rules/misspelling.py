@@ -30,7 +30,9 @@ class Misspelling(RecordRule):
     for (English, German, French, Spanish, Italian, Portuguese, Dutch, Russian and four more; the
     `spelling` feature), leaving out Markdown code, lines of code, quoted strings, URLs, numbers,
     identifiers and capitalised words (names, acronyms), and the terms the rest of the record
-    says (the question's, the answer's own code's). A word no list holds, in any listed form
+    says (the question's, the answer's own code's), and a reasoning trace before the reply: a trace
+    is scratch a model wrote, whose unknown words are variables, units and the half-words of a cut
+    generation, not typos (it trains the model too, but a model does not misspell). A word no list holds, in any listed form
     (British spelling, an ending off, a compound of listed words: the `spelling` pack), is
     misspelled. An answer fails when its misspelled words are more than max-share of the words
     looked up (and at least min-misspelled); the finding names them. An answer with more than

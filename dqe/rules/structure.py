@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dqe import RecordRule, blank, hookimpl
+from dqe import TRACED, RecordRule, blank, collapse_spaces, hookimpl, unclosed_trace, without_trace
 
 # Which role may follow which: a user asks, the assistant answers or calls a tool, a tool
 # result follows its call, and the assistant speaks after the tool.
@@ -23,17 +23,28 @@ _ALLOWED = {
 class Structure(RecordRule):
     """Checks that a record has a non-empty instruction and a non-empty answer, that no turn
     (history included) is empty, that the conversation starts with the user and that roles
-    follow each other sensibly (user, assistant, tool call, tool result)."""
+    follow each other sensibly (user, assistant, tool call, tool result). An assistant turn
+    whose reasoning trace never closes (``<think>`` opens it, no ``</think>`` follows: the
+    generation was cut inside its reasoning) has no reply, nor has one that is a closed trace and
+    nothing after it; both fail, with where the trace ends as evidence. A turn of reasoning
+    alone before a tool call is the call's reasoning (OpenAI's ``reasoning_content`` beside
+    ``tool_calls``), not an empty answer."""
 
     code = "DQ001"
     name = "structure"
-    summary = "missing or empty instruction or answer, empty turns, roles out of order"
+    summary = "missing or empty instruction or answer, an answer that never leaves its reasoning, empty turns, roles out of order"
     why = (
         "An example without an answer has nothing to learn from; an empty turn or two user "
         "turns in a row render into a prompt the model never sees at inference, and teach it "
-        "to answer questions nobody asked."
+        "to answer questions nobody asked. An answer cut inside its reasoning teaches the model "
+        "to think without ever answering."
     )
-    example = '{"instruction": "Summarize the text.", "input": "...", "output": ""} fails: \'empty answer\'.'
+    example = (
+        '{"instruction": "Summarize the text.", "input": "...", "output": ""} fails: \'empty answer\'; '
+        '"<think>12 pens is 4 groups of 3, so 4 groups cost" fails: \'answer cut inside its reasoning '
+        "(<think> never closed, no reply)', with the evidence 'turns: user > assistant (trace never "
+        'closed); the trace ends "…so 4 groups cost"\'.'
+    )
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         flat = (
@@ -45,19 +56,39 @@ class Structure(RecordRule):
             .with_columns(
                 pos=pl.int_range(1, pl.len() + 1).over("_r"),
                 prev=pl.col("role").shift(1).over("_r"),
+                next=pl.col("role").shift(-1).over("_r"),
                 empty=blank(pl.col("content")),
+                **self._traces(pl.col("content"), pl.col("role") == "assistant"),
             )
-            .with_columns(last=pl.col("pos") == pl.col("pos").max().over("_r", "role"))
+            .with_columns(
+                last=pl.col("pos") == pl.col("pos").max().over("_r", "role"),
+                after_thought=pl.col("thought").shift(1).over("_r").fill_null(False),
+            )
         )
         empty = pl.col("empty") & pl.col("role").is_in(["user", "assistant", "system"])
+        # reasoning alone is a reply to nobody, unless a tool call follows it (the call's reasoning)
+        trace_only = pl.col("thought") & ~pl.col("empty") & (pl.col("next") != "tool_call").fill_null(True)
+        order = pl.concat_str("prev", pl.lit(">"), "role")
         problems = (
             flat.select(
                 "_r",
                 "pos",
                 problem=pl.when(pl.col("pos").eq(1) & pl.col("role").ne("user"))
                 .then(pl.format("the first turn is {}, not user", "role"))
-                .when(pl.col("prev").is_not_null() & ~pl.concat_str("prev", pl.lit(">"), "role").is_in(_ALLOWED))
+                .when(
+                    pl.col("prev").is_not_null()
+                    & ~order.is_in(_ALLOWED)
+                    & ~(pl.col("after_thought") & (order == "assistant>tool_call"))
+                )
                 .then(pl.format("turn {}: {} after {}", "pos", "role", "prev"))
+                .when(pl.col("unclosed") & pl.col("last"))
+                .then(pl.lit("answer cut inside its reasoning (<think> never closed, no reply)"))
+                .when(pl.col("unclosed"))
+                .then(pl.format("turn {} (assistant) cut inside its reasoning (<think> never closed)", "pos"))
+                .when(trace_only & pl.col("last"))
+                .then(pl.lit("empty answer: a reasoning trace and no reply after it"))
+                .when(trace_only)
+                .then(pl.format("turn {} (assistant) is a reasoning trace with no reply", "pos"))
                 .when(empty & pl.col("last") & pl.col("role").eq("assistant"))
                 .then(pl.lit("empty answer"))
                 .when(empty & pl.col("last") & pl.col("role").eq("user"))
@@ -97,20 +128,45 @@ class Structure(RecordRule):
         )
 
     @staticmethod
+    def _traces(content: pl.Expr, assistant: pl.Expr) -> dict[str, pl.Expr]:
+        """``unclosed``: an assistant turn whose reasoning trace never closes; ``thought``: one
+        that is a reasoning trace with no reply after it (closed, or not). Only turns that hold a
+        trace tag are searched."""
+        traced = assistant & content.str.contains(TRACED).fill_null(False)
+        return {
+            "unclosed": traced & unclosed_trace(content),
+            "thought": traced & blank(without_trace(content)),
+        }
+
+    @staticmethod
     def _evidence(flat: pl.DataFrame, failing: pl.DataFrame) -> pl.DataFrame:
         """The failing records' turns as the rule saw them: 'user > user > assistant (empty)'
-        (the first 12 turns, and how many there are when there are more)."""
-        label = pl.when(pl.col("empty")).then(pl.format("{} (empty)", "role")).otherwise(pl.col("role"))
+        (the first 12 turns, and how many there are when there are more), and where a trace that
+        never closes ends: 'the trace ends "…so 4 groups cost"'."""
+        label = (
+            pl.when(pl.col("empty"))
+            .then(pl.format("{} (empty)", "role"))
+            .when(pl.col("unclosed"))
+            .then(pl.format("{} (trace never closed)", "role"))
+            .when(pl.col("thought"))
+            .then(pl.format("{} (trace only)", "role"))
+            .otherwise(pl.col("role"))
+        )
+        trace = collapse_spaces(pl.col("content").str.replace(r"\A\s*<think(?:ing)?>", "")).str.strip_chars()
+        tail = pl.when(trace.str.len_chars() > 40).then(pl.lit("…") + trace.str.slice(-39)).otherwise(trace)
         return (
             flat.join(failing, on="_r", how="semi")
             .group_by("_r", maintain_order=True)
-            .agg(labels=label.head(12), n=pl.len())
+            .agg(labels=label.head(12), n=pl.len(), cut=tail.filter(pl.col("unclosed")).first())
             .select(
                 "_r",
                 evidence=pl.format(
-                    "turns: {}{}",
+                    "turns: {}{}{}",
                     pl.col("labels").list.join(" > "),
                     pl.when(pl.col("n") > 12).then(pl.format(" > ... ({} turns)", "n")).otherwise(pl.lit("")),
+                    pl.when(pl.col("cut").is_not_null())
+                    .then(pl.format('; the trace ends "{}"', "cut"))
+                    .otherwise(pl.lit("")),
                 ),
             )
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dqe import RecordRule, RuleOptions, collapse_spaces, hookimpl, in_batch_order, snippet
+from dqe import RecordRule, RuleOptions, collapse_spaces, hookimpl, in_batch_order, snippet, without_trace
 
 
 class TurnStructureOptions(RuleOptions):
@@ -25,7 +25,8 @@ class TurnStructureOptions(RuleOptions):
 
 class TurnStructure(RecordRule):
     """Checks multi-turn conversations for four defects: a user or assistant turn that repeats
-    an earlier turn of the same role word for word (whitespace and case aside; short turns such
+    an earlier turn of the same role word for word (whitespace and case aside, an answer's
+    reasoning trace left out: the same reply after other reasoning repeats; short turns such
     as 'continue' may repeat, and a tool call made again may give the same result); a conversation that ends on a user turn or a tool result, which nobody answers; a
     block of tool calls followed by fewer tool results than calls (or more results than calls),
     or a conversation that ends on a tool call; and an empty tool call or tool result. Empty
@@ -89,11 +90,14 @@ class TurnStructure(RecordRule):
 
     @staticmethod
     def _repeats(flat: pl.DataFrame, min_chars: int) -> pl.DataFrame:
-        norm = collapse_spaces(pl.col("content")).str.strip_chars().str.to_lowercase()
+        norm = collapse_spaces(pl.col("reply")).str.strip_chars().str.to_lowercase()
         return (
             # a tool call may be made again and give the same result again: only people and the
-            # assistant repeat themselves
-            flat.filter(pl.col("role").is_in(["user", "assistant"]) & (pl.col("content").str.len_chars() >= min_chars))
+            # assistant repeat themselves; an answer is its reply, a reasoning trace before it left
+            # out (the same reply after other reasoning is still said twice)
+            flat.filter(pl.col("role").is_in(["user", "assistant"]))
+            .with_columns(reply=without_trace(pl.col("content")))
+            .filter(pl.col("reply").str.len_chars() >= min_chars)
             .with_columns(norm=norm)
             .with_columns(first=pl.col("pos").first().over("_r", "role", "norm", order_by="pos"))
             .filter(pl.col("pos") != pl.col("first"))
@@ -106,7 +110,7 @@ class TurnStructure(RecordRule):
                     "pos",
                     "first",
                     pl.col("norm").str.len_chars(),
-                    snippet(pl.col("content"), 50),
+                    snippet(pl.col("reply"), 50),
                 ),
             )
         )

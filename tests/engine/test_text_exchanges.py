@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from dqe.engine.rule import worst_exchange
-from dqe.engine.turns import collapse_spaces, exchanges, turn_name, turn_texts
+from dqe.engine.turns import collapse_spaces, exchanges, turn_name, turn_texts, unclosed_trace, without_trace
 from dqe.testing import batch, conversation, record
 
 
@@ -109,3 +109,21 @@ def test_every_run_of_whitespace_becomes_one_space_as_with_a_plain_regex():
     texts = pl.Series(["a  b", "a\tb", "a \n\u3000b", "a b", "\xa0a\u2028", "", None])
     assert collapse_spaces(texts).to_list() == ["a b", "a b", "a b", "a b", " a ", "", None]
     assert collapse_spaces(texts).equals(texts.str.replace_all(r"\s+", " "))
+
+
+def test_a_reasoning_trace_in_each_of_its_shapes_is_not_the_reply():
+    texts = pl.Series(
+        [
+            "<think>\n8 * 5 = 40\n</think>\n\nThe area is 40 cm².",  # closed
+            "<think>\nOkay, 12 pens is 4 groups of 3, so 4 groups cost",  # cut inside its reasoning
+            "Each number doubles, so 32.\n</think>\n\n32",  # the prompt held the opening tag (R1's template)
+            "There is no HTML <think> tag; browsers ignore it.",  # a tag named in prose is no trace
+        ]
+    )
+    assert without_trace(texts).str.strip_chars().to_list() == [
+        "The area is 40 cm².",
+        "",
+        "32",
+        "There is no HTML <think> tag; browsers ignore it.",
+    ]
+    assert unclosed_trace(texts).to_list() == [False, True, False, False]

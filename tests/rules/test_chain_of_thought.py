@@ -630,3 +630,30 @@ def test_a_task_that_asks_for_a_label_needs_no_derivation_whatever_its_text_hold
     assert failures(reviews, "DQ201") == {}
     # with no task taken as a labelling task, the markers decide alone
     assert len(failures(reviews, "DQ201", rules={"DQ201": {"label-tasks": []}})) == 2
+
+
+def test_reasoning_kept_beside_the_answer_is_its_reasoning():
+    question = "A farmer has 17 sheep. All but 9 run away. How many sheep does he have left?"
+    bare = {"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": "9"}]}
+    traced = {
+        "messages": [bare["messages"][0], {**bare["messages"][1], "reasoning_content": "All but 9 run away: 9 stay."}]
+    }
+    moss = {
+        "chat": {
+            "turn_1": {
+                "Human": "<|Human|>: 一个笼子里有鸡和兔共10只，共有28条腿。兔有几只？<eoh>\n",
+                "Inner Thoughts": "<|Inner Thoughts|>: 设兔y只，2(10-y)+4y=28，所以y=4。<eot>\n",
+                "Commands": "<|Commands|>: None<eoc>\n",
+                "Tool Responses": "<|Results|>:\nNone\n<eor>\n",
+                "MOSS": "<|MOSS|>: 兔有4只。<eom>\n",
+            }
+        }
+    }
+    assert list(failures([bare, traced], "DQ201")) == [0]  # the bare answer only
+    assert failures([moss], "DQ201") == {}
+
+
+def test_a_trace_cut_before_its_answer_still_shows_reasoning():
+    # the defect is the missing answer, DQ001's; DQ201 does not report it again as "no reasoning"
+    cut = qa("一根绳子长12米，剪成3段，每段多长？", "<think>\n嗯，每段长度就是12除以3，等于")
+    assert failures([cut], "DQ201") == {}

@@ -827,3 +827,30 @@ def test_filter_puts_the_copies_in_rejected_with_their_reasons(write_jsonl, tmp_
     rejected = [json.loads(line) for line in (tmp_path / "bad.jsonl").read_text().splitlines()]
     reasons = sorted(r for obj in rejected for r in json.dumps(obj["_dqe"]).split('"') if r.startswith("DQ40"))
     assert reasons[0].startswith("DQ401") and reasons[1].startswith("DQ402")
+
+
+def test_records_are_compared_without_their_reasoning_traces():
+    def solved(question, answer, trace):
+        return {
+            "messages": [
+                {"role": "user", "content": question},
+                {"role": "assistant", "content": answer, "reasoning_content": trace},
+            ]
+        }
+
+    template = (
+        "This is a logic problem, a classic one; we can set up equations. Let chickens be x and rabbits y, so x+y={}; "
+    )
+    template += "chickens have two legs and rabbits four, so 2x+4y={}. Solving the two equations gives the counts."
+    records = [
+        # the same question and reply, reasoned two ways: one example twice
+        solved("How many legs do 3 spiders have?", "24 legs.", "A spider has 8 legs, so 3 * 8 = 24."),
+        solved("How many legs do 3 spiders have?", "24 legs.", "Spiders: eight legs each. Three of them: 24."),
+        # different problems whose templated reasoning (MOSS's inner thoughts) is nearly the same
+        solved(
+            "112 heads and 336 feet of chickens and rabbits: how many of each?", "56 and 56.", template.format(112, 336)
+        ),
+        solved("12 heads and 48 feet of chickens and rabbits: how many of each?", "0 and 12.", template.format(12, 48)),
+    ]
+    report = dqe.check(records, select=["DQ401", "DQ402"])
+    assert [(f.code, f.record) for f in report.findings] == [("DQ401", 1)]

@@ -87,3 +87,9 @@ def test_a_user_pack_adds_phrases(tmp_path):
 def test_gsm8k_written_by_people_reads_as_people():
     report = dqe.check(real("gsm8k_train_alpaca.json"), select=["DQ210"])
     assert report.dataset["machine_style"]["synthetic_share"] < 0.01
+
+
+def test_a_reasoning_trace_is_not_the_answers_voice():
+    # a trace is a model's scratch by design: the reply is what talks to the user
+    traced = "<think>\nCertainly! Here's the plan. It's important to note the units. I hope this helps.\n</think>\n\nPlants turn light into sugar."
+    assert run_rule("DQ210", [record("Explain photosynthesis.", traced)]).passed == [True]

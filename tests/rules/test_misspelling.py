@@ -106,3 +106,9 @@ def test_the_data_sets_share_of_misspelled_words_is_a_gate_metric():
 def test_few_false_flags_on_a_clean_real_set():
     path = real("llamafactory_alpaca_en_demo.json")
     assert len(failures(path, "DQ209")) <= 10  # of 999 records, 1% (4 found when written)
+
+
+def test_a_reasoning_trace_is_not_looked_up():
+    # a trace is scratch (variables, half-words of a cut generation) a model wrote: the reply is judged
+    traced = f"<think>\nso the parcl leavs tmrw, recieve by fri\n</think>\n\n{PARCEL.replace('tommorow', 'tomorrow').replace('recieve', 'receive')}"
+    assert run_rule("DQ209", [record("When does the parcel come?", traced)]).passed == [True]

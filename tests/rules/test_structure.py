@@ -78,3 +78,46 @@ def test_each_record_is_judged_the_same_in_a_batch_as_alone():
     from dqe.testing import assert_rule_contract
 
     assert_rule_contract("DQ001", [messages(("user", "a"), ("user", "b"), ("assistant", " ")), messages(("user", "a"))])
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("<think>\n8 * 5 = 40\n</think>\n\nThe area is 40 cm².", None),
+        # a generation cut inside its reasoning: the user never gets an answer
+        ("<think>\nOkay, 12 pens is 4 groups of 3, so 4 groups cost", "answer cut inside its reasoning"),
+        ("<think>\nBoth weigh one kilogram.\n</think>", "empty answer: a reasoning trace and no reply after it"),
+        ("<think>\n\n</think>\n\n", "empty answer: a reasoning trace and no reply after it"),
+        ("There is no HTML <think> tag; browsers ignore it.", None),
+    ],
+)
+def test_an_answer_that_never_leaves_its_reasoning_has_no_reply(answer, message):
+    found = dq001({"instruction": "How much do 12 pens cost at 3 for $2?", "output": answer})
+    assert [m[: len(message)] for m in found] == ([message] if message else [])
+
+
+def test_a_cut_trace_is_shown_where_it_ends():
+    report = dqe.check(
+        [{"instruction": "12 pens at 3 for $2?", "output": "<think>\nso 4 groups cost"}], select=["DQ001"]
+    )
+    assert (
+        report.findings[0].evidence == 'turns: user > assistant (trace never closed); the trace ends "so 4 groups cost"'
+    )
+
+
+def test_reasoning_before_a_tool_call_is_the_calls_reasoning_not_an_empty_answer():
+    call = [{"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]
+    record = {
+        "messages": [
+            {"role": "user", "content": "Weather in Paris?"},
+            {
+                "role": "assistant",
+                "content": "",
+                "reasoning_content": "I should call the weather tool.",
+                "tool_calls": call,
+            },
+            {"role": "tool", "content": "18 °C, cloudy"},
+            {"role": "assistant", "content": "It is 18 °C and cloudy."},
+        ]
+    }
+    assert dq001(record) == []

@@ -182,3 +182,17 @@ def test_each_record_is_judged_the_same_in_a_batch_as_alone():
         conv(("human", "hi"), ("gpt", "hello")),
     ]
     assert_rule_contract("DQ002", records)
+
+
+def test_the_same_reply_after_other_reasoning_repeats():
+    # MOSS's inner thoughts differ ("I answered this before"), the answer is said again word for word
+    reply = "AI is used in health care to find breast cancer early and to predict who will develop it."
+    record = {
+        "messages": [
+            {"role": "user", "content": "Where is AI used in health care?"},
+            {"role": "assistant", "content": reply, "reasoning_content": "I should search for uses of AI in medicine."},
+            {"role": "user", "content": "Tell me again, please."},
+            {"role": "assistant", "content": reply, "reasoning_content": "I answered this before: I repeat it."},
+        ]
+    }
+    assert failures([record], "DQ002") == {0: "turn 4 (assistant) repeats turn 2 word for word"}

@@ -6,6 +6,7 @@ A format only maps fields. Files (JSONL, JSON arrays, Parquet) are the container
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
@@ -205,6 +206,45 @@ def turn_text(turn: dict[str, Any], key: str, where: str) -> str:
     return value
 
 
+# Keys under which exports keep an answer's reasoning trace beside its text: DeepSeek's API and
+# Qwen-Agent write ``reasoning_content``, others ``reasoning`` or ``thinking``
+TRACE_KEYS = ("reasoning_content", "reasoning", "thinking")
+
+
+def traced(trace: str, text: str) -> str:
+    """``text`` with a reasoning trace before it as a closed ``<think>`` block: the one shape of a
+    trace that every rule reads as reasoning, not reply, and that a trainer trains on. ``text``
+    alone when ``trace`` is blank."""
+    if not trace.strip():
+        return text
+    block = f"<think>\n{trace.strip()}\n</think>"
+    return f"{block}\n\n{text}" if text else block
+
+
+_TRACED_TEXT = re.compile(r"<think>\n(.*?)\n</think>(?:\n\n|\Z)", re.DOTALL)
+
+
+def split_trace(text: str) -> tuple[str | None, str]:
+    """The trace and the reply of a text that opens with a closed ``<think>`` block, as ``traced``
+    writes it, for a format with a place of its own for the trace; ``(None, text)`` otherwise."""
+    match = _TRACED_TEXT.match(text)
+    return (match.group(1), text[match.end() :]) if match else (None, text)
+
+
+def with_trace(turn: dict[str, Any], text: str, where: str) -> str:
+    """``text`` with the reasoning trace ``turn`` keeps under a key of ``TRACE_KEYS`` before it
+    (``traced``; the object itself is written back as it came). RecordError naming the key when
+    the trace is not a string."""
+    for key in TRACE_KEYS:
+        trace = turn.get(key)
+        if trace is None:
+            continue
+        if not isinstance(trace, str):
+            raise RecordError(f"'{where}.{key}' must be a string (a reasoning trace), got {type(trace).__name__}")
+        return traced(trace, text)
+    return text
+
+
 def metadata(obj: dict[str, Any], columns: Columns) -> tuple[str | None, str | None, str | None]:
     """category, domain and language when the data carries them (non-strings are ignored)."""
     category, domain, language = obj.get(columns.category), obj.get(columns.domain), obj.get(columns.language)
@@ -217,14 +257,15 @@ def metadata(obj: dict[str, Any], columns: Columns) -> tuple[str | None, str | N
 
 def chosen_answer(obj: dict[str, Any], columns: Columns, content_tag: str, roles: list[str]) -> str | None:
     """Preference data (LLaMA-Factory's ranking sets): the ``chosen`` answer of a conversation
-    that ends on the user's turn, a turn object or a string; None for any other record."""
+    that ends on the user's turn, a turn object (its reasoning trace read as ``with_trace`` reads
+    one) or a string; None for any other record."""
     chosen = obj.get(columns.chosen)
     if chosen is None or roles[-1:] != ["user"]:
         return None
     value = chosen.get(content_tag) if isinstance(chosen, dict) else chosen
     if not isinstance(value, str):
         raise RecordError(f"'{columns.chosen}' must be a turn with '{content_tag}' or a string")
-    return value
+    return with_trace(chosen, value, columns.chosen) if isinstance(chosen, dict) else value
 
 
 def preference_note(sample: list[dict[str, Any]], columns: Columns) -> list[str]:

@@ -2,12 +2,13 @@
 system prompt) and ``chat``, an object of ``turn_1``, ``turn_2``, ... each holding the speakers'
 texts as the model reads them, speaker tag and end token included (``"<|Human|>: Hi<eoh>\\n"``).
 
-A turn is the user's text (``Human``), optionally a tool call (``Commands``) and its results
-(``Tool Responses``), and the answer (``MOSS``); ``None`` for a command means no call. ``Inner
-Thoughts``, the model's own notes before it calls a tool or answers, are not read: they are neither
-the answer nor a tool call, and judged as either they would skew the answer's checks (its
-language, boilerplate, length); the price is that DQ201 does not see reasoning written only there. They stay in the object, which ``dqe filter`` writes back as it
-came; ``dqe convert`` has no place for them."""
+A turn is the user's text (``Human``), optionally the model's reasoning (``Inner Thoughts``), a
+tool call (``Commands``) and its results (``Tool Responses``), and the answer (``MOSS``); ``None``
+for a thought or a command means none. The inner thoughts are the answer's reasoning trace: read
+as a ``<think>`` block before the answer (``traced``), they count as its reasoning (DQ201) and are
+left out of what judges the reply (its language, boilerplate, length). ``dqe filter`` writes the
+object back as it came; ``dqe convert`` to moss writes a trace that opens an answer back as its
+inner thoughts."""
 
 from __future__ import annotations
 
@@ -16,7 +17,17 @@ from typing import Any
 
 from dqe.errors import RecordError
 from dqe.hookspecs import hookimpl
-from dqe.io.formats.base import Columns, Normalized, RecordFormat, Tags, metadata, text_field, turn_text
+from dqe.io.formats.base import (
+    Columns,
+    Normalized,
+    RecordFormat,
+    Tags,
+    metadata,
+    split_trace,
+    text_field,
+    traced,
+    turn_text,
+)
 from dqe.records import Record, Turn
 
 CHAT = "chat"
@@ -24,10 +35,10 @@ META = "meta_instruction"
 NUM_TURNS = "num_turns"
 _TURN = re.compile(r"turn_([1-9][0-9]*)")
 # Each key's speaker tag and end token, as MOSS's training data writes them
-_HUMAN, _COMMANDS, _RESULTS, _MOSS = "Human", "Commands", "Tool Responses", "MOSS"
+_HUMAN, _THOUGHTS, _COMMANDS, _RESULTS, _MOSS = "Human", "Inner Thoughts", "Commands", "Tool Responses", "MOSS"
 _MARKS = {
     _HUMAN: ("<|Human|>:", "<eoh>"),
-    "Inner Thoughts": ("<|Inner Thoughts|>:", "<eot>"),
+    _THOUGHTS: ("<|Inner Thoughts|>:", "<eot>"),
     _COMMANDS: ("<|Commands|>:", "<eoc>"),
     _RESULTS: ("<|Results|>:", "<eor>"),
     _MOSS: ("<|MOSS|>:", "<eom>"),
@@ -101,8 +112,10 @@ class Moss(RecordFormat):
             if command is not None and command.strip() not in _NO_CALL:
                 roles += ["tool_call", "tool"]
                 contents += [command, _text(turn, number, _RESULTS, required=True)]  # type: ignore[list-item]
+            thoughts = _text(turn, number, _THOUGHTS, required=False)
+            answer: str = _text(turn, number, _MOSS, required=True)  # type: ignore[assignment]
             roles.append("assistant")
-            contents.append(_text(turn, number, _MOSS, required=True))  # type: ignore[arg-type]
+            contents.append(answer if thoughts is None or thoughts.strip() in _NO_CALL else traced(thoughts, answer))
         system = text_field(obj, META, required=False)
         return Normalized(system or None, roles, contents, None, *metadata(obj, columns))
 
@@ -133,10 +146,15 @@ def _written(exchange: list[Turn]) -> dict[str, str]:
             f"moss needs exchanges of a user turn, a tool call and its result or none, and an answer, got {roles}"
         )
     keys = [_HUMAN, _MOSS] if len(exchange) == 2 else [_HUMAN, _COMMANDS, _RESULTS, _MOSS]
+    texts = [turn.content for turn in exchange]
+    thoughts, texts[-1] = split_trace(texts[-1])
+    if thoughts is not None:  # MOSS's place for the answer's reasoning, before any tool call
+        keys.insert(1, _THOUGHTS)
+        texts.insert(1, thoughts)
     written = {}
-    for key, turn in zip(keys, exchange, strict=True):
+    for key, text in zip(keys, texts, strict=True):
         tag, end = _MARKS[key]
-        written[key] = f"{tag}\n{turn.content}\n{end}\n" if key == _RESULTS else f"{tag} {turn.content}{end}\n"
+        written[key] = f"{tag}\n{text}\n{end}\n" if key == _RESULTS else f"{tag} {text}{end}\n"
     return written
 
 

@@ -1,4 +1,6 @@
-"""OpenAI chat ``messages``: role/content, content as a string or a list of parts, tool calls."""
+"""OpenAI chat ``messages``: role/content, content as a string or a list of parts, tool calls, and
+an assistant message's reasoning trace (``reasoning_content``, ``reasoning`` or ``thinking``),
+read as a ``<think>`` block before its content."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from dqe.io.formats.base import (
     metadata,
     preference_note,
     tools_field,
+    with_trace,
 )
 from dqe.records import Record
 
@@ -94,6 +97,8 @@ class OpenAI(RecordFormat):
                     f"'{where}.{role_tag}' is {message.get(role_tag)!r}, expected one of {', '.join(_ROLES)}"
                 )
             text = _content(message.get(content_tag), where)
+            if role == "assistant":
+                text = with_trace(message, text, where)
             if role == "system" and not roles:
                 system = text if system is None else f"{system}\n{text}"
                 continue

@@ -1,4 +1,6 @@
-"""ShareGPT: ``conversations`` of from/value turns, function_call/observation turns, ``tools``."""
+"""ShareGPT: ``conversations`` of from/value turns, function_call/observation turns, ``tools``; an
+assistant turn's reasoning trace (``reasoning_content``, ``reasoning`` or ``thinking`` beside its
+value) is read as a ``<think>`` block before it."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from dqe.io.formats.base import (
     text_field,
     tools_field,
     turn_text,
+    with_trace,
 )
 from dqe.records import Record
 
@@ -68,6 +71,8 @@ class ShareGPT(RecordFormat):
                 known = ", ".join(sorted(tag_to_role))
                 raise RecordError(f"'{key}[{i}].{role_tag}' is {tag!r}, expected one of {known}")
             value = turn_text(turn, content_tag, f"{key}[{i}].{content_tag}")
+            if role == "assistant":
+                value = with_trace(turn, value, f"{key}[{i}]")
             if role == "system" and not roles and system is None:
                 system = value
                 continue

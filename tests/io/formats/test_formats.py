@@ -480,9 +480,19 @@ MOSS = {
 def test_moss_turns_are_read_without_their_tags_and_a_command_is_a_tool_call():
     n = Moss().normalize(MOSS, C, T)
     assert n.roles == ["user", "assistant", "user", "tool_call", "tool", "assistant"]
-    assert n.contents[3:] == ['Calculate("16+12+10")', "Calculate(\"16+12+10\") => '38'", "这个三角形的周长是38。"]
+    assert n.contents[3:5] == ['Calculate("16+12+10")', "Calculate(\"16+12+10\") => '38'"]
     assert (n.system, n.category) == (MOSS["meta_instruction"], "tool")
-    assert "还需要第三条边的长度。" not in n.contents  # inner thoughts are neither the answer nor a call
+
+
+def test_moss_inner_thoughts_are_the_answers_reasoning_trace():
+    n = Moss().normalize(MOSS, C, T)
+    assert n.contents[1] == "<think>\n还需要第三条边的长度。\n</think>\n\n请告诉我第三条边的长度。"
+    assert n.contents[5] == "<think>\n把三条边加起来。\n</think>\n\n这个三角形的周长是38。"
+    no_thoughts = {"chat": {"turn_1": {**MOSS["chat"]["turn_1"], "Inner Thoughts": "<|Inner Thoughts|>: None<eot>\n"}}}
+    assert Moss().normalize(no_thoughts, C, T).contents == [
+        "一个三角形的两边分别是16和12，周长是多少？",
+        "请告诉我第三条边的长度。",
+    ]
 
 
 def test_moss_turns_are_read_in_number_order_and_inner_thoughts_may_be_absent():
@@ -492,12 +502,12 @@ def test_moss_turns_are_read_in_number_order_and_inner_thoughts_may_be_absent():
     assert n.contents[-4:] == ["q10", "a10", "q11", "a11"]
 
 
-def test_moss_written_back_holds_the_same_conversation_less_the_inner_thoughts():
+def test_moss_written_back_holds_the_same_conversation_its_inner_thoughts_included():
     n = Moss().normalize(MOSS, C, T)
     record = Record(system=n.system, turns=[Turn(role=r, content=c) for r, c in zip(n.roles, n.contents, strict=True)])
     written = Moss().denormalize(record, C, T)
-    assert written["chat"]["turn_2"] == {k: v for k, v in MOSS["chat"]["turn_2"].items() if k != "Inner Thoughts"}
-    assert written["chat"]["turn_1"] == {k: MOSS["chat"]["turn_1"][k] for k in ("Human", "MOSS")}
+    assert written["chat"]["turn_2"] == MOSS["chat"]["turn_2"]  # the same keys in the same order
+    assert written["chat"]["turn_1"] == {k: MOSS["chat"]["turn_1"][k] for k in ("Human", "Inner Thoughts", "MOSS")}
     assert (written["num_turns"], written["meta_instruction"]) == (2, MOSS["meta_instruction"])
     with pytest.raises(RecordError, match="moss needs exchanges of a user turn"):
         Moss().denormalize(Record(turns=[Turn(role="user", content="Hi")]), C, T)
@@ -544,3 +554,81 @@ def test_a_folder_of_moss_conversations_is_read_as_such_and_written_back_as_it_c
     dqe.convert(out / "sharegpt.jsonl", "moss", out / "moss.jsonl")
     back = [json.loads(line) for line in (out / "moss.jsonl").read_text().splitlines()]
     assert [Moss().normalize(obj, C, T) for obj in back] == [Moss().normalize(MOSS, C, T)] * 2
+
+
+# Distilled reasoning data keeps the trace beside the answer, under a key of its own
+CALL = [{"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]
+TRACED_OPENAI = {
+    "messages": [
+        {"role": "user", "content": "A farmer has 17 sheep. All but 9 run away. How many are left?"},
+        {"role": "assistant", "content": "9", "reasoning_content": "All but 9 run away: 9 stay."},
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": "", "reasoning_content": "I should ask the tool.", "tool_calls": CALL},
+        {"role": "tool", "content": "18 °C"},
+        {"role": "assistant", "content": "It is 18 °C.", "reasoning_content": ""},
+    ]
+}
+TRACED_SHAREGPT = {
+    "conversations": [
+        {"from": "human", "value": "How many days are 3 weeks and 4 days?"},
+        {"from": "gpt", "value": "25", "thinking": "3 * 7 = 21, plus 4 is 25."},
+    ]
+}
+
+
+def test_a_trace_beside_an_answer_is_read_as_a_think_block_before_it():
+    n = OpenAI().normalize(TRACED_OPENAI, C, T)
+    assert n.roles == ["user", "assistant", "user", "assistant", "tool_call", "tool", "assistant"]
+    assert n.contents[1] == "<think>\nAll but 9 run away: 9 stay.\n</think>\n\n9"
+    assert n.contents[3] == "<think>\nI should ask the tool.\n</think>"  # the call's reasoning, a turn before it
+    assert n.contents[6] == "It is 18 °C."  # an empty trace is none
+    assert (
+        ShareGPT().normalize(TRACED_SHAREGPT, C, T).contents[1] == "<think>\n3 * 7 = 21, plus 4 is 25.\n</think>\n\n25"
+    )
+    reasoning = {
+        "messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4", "reasoning": "2+2=4"}]
+    }
+    assert OpenAI().normalize(reasoning, C, T).contents[1] == "<think>\n2+2=4\n</think>\n\n4"
+
+
+def test_a_trace_that_is_not_a_string_names_its_key():
+    bad = {
+        "messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4", "reasoning_content": 4}]
+    }
+    with pytest.raises(RecordError, match=r"'messages\[1\].reasoning_content' must be a string \(a reasoning trace\)"):
+        OpenAI().normalize(bad, C, T)
+
+
+def test_traced_records_are_filtered_as_they_came_and_converted_with_the_trace_inline(tmp_path):
+    import json
+
+    import dqe
+
+    data = tmp_path / "traced"
+    data.mkdir()
+    for name, record in (("openai", TRACED_OPENAI), ("sharegpt", TRACED_SHAREGPT)):
+        (data / f"{name}.jsonl").write_text(json.dumps(record) + "\n")
+    out = tmp_path / "out"
+    result = dqe.filter(data, out / "ok.jsonl", out / "bad.jsonl", select=["DQ001", "DQ201"])
+    assert result.report.summary.passed == 2
+    # every key in its order, the trace included
+    assert [json.loads(line) for line in (out / "ok.jsonl").read_text().splitlines()] == [
+        TRACED_OPENAI,
+        TRACED_SHAREGPT,
+    ]
+    dqe.convert(data / "openai.jsonl", "sharegpt", out / "sharegpt.jsonl")
+    first = json.loads((out / "sharegpt.jsonl").read_text())
+    assert first["conversations"][1] == {"from": "gpt", "value": "<think>\nAll but 9 run away: 9 stay.\n</think>\n\n9"}
+    dqe.convert(data / "sharegpt.jsonl", "moss", out / "moss.jsonl")  # MOSS has a place of its own for it
+    moss = json.loads((out / "moss.jsonl").read_text())
+    assert moss["chat"]["turn_1"]["Inner Thoughts"] == "<|Inner Thoughts|>: 3 * 7 = 21, plus 4 is 25.<eot>\n"
+
+
+def test_a_chosen_answers_trace_is_read_too():
+    chosen = {"role": "assistant", "content": "9", "reasoning_content": "All but 9 run away: 9 stay."}
+    pair = {
+        "messages": TRACED_OPENAI["messages"][:1],
+        "chosen": chosen,
+        "rejected": {"role": "assistant", "content": "8"},
+    }
+    assert OpenAI().normalize(pair, C, T).contents[-1] == "<think>\nAll but 9 run away: 9 stay.\n</think>\n\n9"
