@@ -6,12 +6,14 @@ import polars as pl
 
 from dqe import TRACED, RecordRule, blank, collapse_spaces, hookimpl, unclosed_trace, without_trace
 
-# Which role may follow which: a user asks, the assistant answers or calls a tool, a tool
-# result follows its call, and the assistant speaks after the tool.
+# Which role may follow which: a user asks, the assistant answers or calls a tool (after a word of
+# its own or none: OpenAI's message with content and tool_calls), a tool result follows its call,
+# and the assistant speaks after the tool.
 _ALLOWED = {
     "user>assistant",
     "user>tool_call",
     "assistant>user",
+    "assistant>tool_call",
     "tool_call>tool",
     "tool_call>tool_call",
     "tool>assistant",
@@ -62,7 +64,6 @@ class Structure(RecordRule):
             )
             .with_columns(
                 last=pl.col("pos") == pl.col("pos").max().over("_r", "role"),
-                after_thought=pl.col("thought").shift(1).over("_r").fill_null(False),
             )
         )
         empty = pl.col("empty") & pl.col("role").is_in(["user", "assistant", "system"])
@@ -75,11 +76,7 @@ class Structure(RecordRule):
                 "pos",
                 problem=pl.when(pl.col("pos").eq(1) & pl.col("role").ne("user"))
                 .then(pl.format("the first turn is {}, not user", "role"))
-                .when(
-                    pl.col("prev").is_not_null()
-                    & ~order.is_in(_ALLOWED)
-                    & ~(pl.col("after_thought") & (order == "assistant>tool_call"))
-                )
+                .when(pl.col("prev").is_not_null() & ~order.is_in(_ALLOWED))
                 .then(pl.format("turn {}: {} after {}", "pos", "role", "prev"))
                 .when(pl.col("unclosed") & pl.col("last"))
                 .then(pl.lit("answer cut inside its reasoning (<think> never closed, no reply)"))

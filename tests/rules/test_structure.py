@@ -121,3 +121,17 @@ def test_reasoning_before_a_tool_call_is_the_calls_reasoning_not_an_empty_answer
         ]
     }
     assert dq001(record) == []
+
+
+def test_a_word_before_a_tool_call_is_allowed():
+    # OpenAI's assistant message may carry content and tool_calls at once
+    call = [{"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]
+    record = {
+        "messages": [
+            {"role": "user", "content": "Weather in Oslo?"},
+            {"role": "assistant", "content": "Let me check the forecast.", "tool_calls": call},
+            {"role": "tool", "content": "-3 °C, snow"},
+            {"role": "assistant", "content": "It is -3 °C with snow."},
+        ]
+    }
+    assert dq001(record) == []
