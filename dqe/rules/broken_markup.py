@@ -29,6 +29,11 @@ _ESCAPED_FENCE = r"\\n[ \t]*```|```[\w+-]*[ \t]*\\n"
 # A short string literal of code ("```\\n" in a Markdown converter): what it holds is the program's
 # data, escapes included, so it is left out before escaped fences are looked for
 _STRING_LITERAL = r'"(?:[^"\\\n]|\\.){0,80}"'
+# A LaTeX command with its argument ("\newcommand{", "\newwatermark*[") is no line break written as
+# \n: left out too, with fence pairs quoting one token ("```\n``` (newline)" quotes the escape it is
+# about; a block escaped twice holds spaces)
+_LATEX_COMMAND = r"\\[A-Za-z]{2,}[{\[*]"
+_QUOTED_TOKEN = r"```[^`\s]{1,40}```"
 _SHOWN = 3
 # Inline math: a dollar, no space inside either end, another dollar, and no letter, digit or brace
 # after it. "$5 and $10", "$count times '$file'" and "pi($r)" are money and code, not math.
@@ -220,7 +225,8 @@ class BrokenMarkup(RecordRule):
         """LaTeX commands without their backslash and unbalanced fences, per turn: ``_commands``,
         ``_shown`` (the first with its argument), ``_fences`` (counted with line breaks written as
         \\n read as breaks: that defect is ``_escaped_lines``, not an open fence)."""
-        escaped = pl.col("text").str.replace_all(_STRING_LITERAL, '""').str.contains(_ESCAPED_FENCE)
+        quoted = pl.col("text").str.replace_all(_STRING_LITERAL, '""').str.replace_all(_QUOTED_TOKEN, "")
+        escaped = quoted.str.replace_all(_LATEX_COMMAND, "").str.contains(_ESCAPED_FENCE)
         lines = pl.when(escaped).then(pl.col("text").str.replace_all("\\n", "\n", literal=True)).otherwise("text")
         prose = turns.select("_i", "text", _prose=self._prose(), _escaped_lines=escaped, _lines=lines)
         return prose.select(

@@ -175,3 +175,14 @@ EXPECTED = {
 @pytest.mark.parametrize("name", sorted(REAL_FILES))
 def test_real_files(name):
     assert len(failures(real(name), "DQ206")) == EXPECTED[name]
+
+
+def test_a_latex_command_or_a_quoted_escape_beside_a_fence_is_not_text_escaped_twice():
+    """Stack Exchange answers put code in fences inline: ```\\newcommand{...}``` opens with a LaTeX
+    command that starts with n, and ```\\n``` quotes the escape the question is about; neither is a
+    line break written as \\n, and the inline pairs leave no fence open (LIMA, unseen)."""
+    latex = "Create a shortcut macro:\n```\\newcommand{\\Lagr}{\\mathcal{L}}\n```\nthen use ```\\Lagr```."
+    quoted = "What's the difference between ```\\n``` (newline) and ```\\r``` (carriage return)?"
+    starred = "The starred variant of ```\\newwatermark``` puts it on top:\n```\\newwatermark*[allpages]{DRAFT}\n```"
+    run = run_rule("DQ206", [record("How do I write a curly L?", latex), record(quoted, "One ends a line."), record("How?", starred)])
+    assert_findings(run, {})
