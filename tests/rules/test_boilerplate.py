@@ -283,6 +283,13 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         ("As a friendly AI, explain how you will help society.", "As a benevolent AI, I will help doctors find cures."),
         # a question about the assistant itself
         ("What can you do?", "I'm an AI, so I can't make coffee, but I can answer your questions."),
+        # ... or of its limits: "what kind of questions can't you answer?" is answered by naming them (LIMA, unseen)
+        (
+            "What kind of questions can't you answer?",
+            "As an AI assistant, I can help with many daily tasks but there are certain categories of questions "
+            "that I cannot answer, such as illegal, unethical and political questions.",
+        ),
+        ("What topics won't you discuss?", "As an AI, I cannot discuss how to make weapons or hurt people."),
         ("你能做什么？", "虽然我是个 AI，但是我可不会做饭，不过我可以陪你聊天。"),
         # ... its nature, senses and life: saying what it is answers them, in either language
         ("你人生中的使命是什么？", "作为一个AI，我没有人生，但我被设计来帮助人们获取信息。"),
