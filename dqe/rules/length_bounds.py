@@ -524,10 +524,12 @@ class LengthBounds(RecordRule):
                 .otherwise(pl.lit(1.0))
             )
         # a one-line answer that ends at a colon announces what it does not give ("Here is the list:"),
-        # unless it is a line of code ("def gcd(x, y):", a signature asked for)
+        # unless it is a line of code ("def gcd(x, y):", a signature asked for) or the colon closes an
+        # emoji shortcode (":smiley_cat: :heart:")
         flags["_answer_cut"] = (
             ~pl.col("tool")
             & pl.col("answer").str.contains(r"[:：]\s*\z")  # an end-anchored pattern is read from the end: cheap
+            & ~pl.col("answer").str.contains(r"(?:^|\s):[A-Za-z0-9_+-]+:\s*\z")
             & ~pl.col("answer").str.strip_chars().str.contains("\n", literal=True)
             & ~pl.col("answer").str.strip_chars().str.contains(CODE_LINE)
         ).fill_null(False)

@@ -407,6 +407,12 @@ def test_an_answer_that_stops_at_a_colon_announces_what_it_does_not_give():
     assert found == {0: "answer has 7 tokens and stops at a colon: it announces what it does not give"}
 
 
+def test_emoji_shortcodes_end_at_a_colon_and_give_what_was_asked():
+    """":smiley_cat: :heart:" is the answer in emoji shortcodes, each closed by a colon (AlpacaFarm, unseen)."""
+    asked = "Use appropriate emojis to convey the meaning in the given text.\nCute cat\nplayful\nSoft"
+    assert failures([qa(asked, ":smiley_cat: :smile: :heart:"), qa("React with an emoji.", "Love it :+1:")], "DQ102") == {}
+
+
 def test_a_line_of_code_that_ends_at_a_colon_is_what_was_asked():
     # a Python signature ends at its colon (Code Alpaca)
     asked = "Write out the function signature for a function that takes two integers and returns their gcd."
