@@ -184,5 +184,8 @@ def test_a_latex_command_or_a_quoted_escape_beside_a_fence_is_not_text_escaped_t
     latex = "Create a shortcut macro:\n```\\newcommand{\\Lagr}{\\mathcal{L}}\n```\nthen use ```\\Lagr```."
     quoted = "What's the difference between ```\\n``` (newline) and ```\\r``` (carriage return)?"
     starred = "The starred variant of ```\\newwatermark``` puts it on top:\n```\\newwatermark*[allpages]{DRAFT}\n```"
-    run = run_rule("DQ206", [record("How do I write a curly L?", latex), record(quoted, "One ends a line."), record("How?", starred)])
+    run = run_rule(
+        "DQ206",
+        [record("How do I write a curly L?", latex), record(quoted, "One ends a line."), record("How?", starred)],
+    )
     assert_findings(run, {})

@@ -660,7 +660,7 @@ def test_a_trace_cut_before_its_answer_still_shows_reasoning():
 
 
 def test_a_why_behind_a_premise_is_explained_in_prose():
-    """"If water is not a good conductor, why ...?" asks for an explanation: its "if" clause is the
+    """ "If water is not a good conductor, why ...?" asks for an explanation: its "if" clause is the
     premise the why rests on, not a puzzle's, and prose that explains answers it (LIMA, unseen). A
     why asked of a puzzle's premises is still a why: a bare verdict fails it."""
     question = "If water is not a good conductor, why are we advised to avoid water near electricity (no wet hands near circuits etc.)?"
