@@ -13,6 +13,7 @@ from dqe import (
     RuleOptions,
     check_regex,
     hookimpl,
+    pack_value,
     snippet,
     string_list,
     turn_name,
@@ -35,6 +36,7 @@ _STRING_LITERAL = r'"(?:[^"\\\n]|\\.){0,80}"'
 _LATEX_COMMAND = r"\\[A-Za-z]{2,}[{\[*]"
 _QUOTED_TOKEN = r"```[^`\s]{1,40}```"
 _SHOWN = 3
+_NEVER = r"[^\s\S]"  # a pattern no text matches
 # Inline math: a dollar, no space inside either end, another dollar, and no letter, digit or brace
 # after it. "$5 and $10", "$count times '$file'" and "pi($r)" are money and code, not math.
 # What inline math holds and money does not: a dollar before a letter or a backslash, or after a
@@ -62,7 +64,9 @@ class BrokenMarkup(RecordRule):
     unbalanced, so that the rest of the turn renders as code; and line breaks written as the two
     characters \\n next to a fence ("...修复？\\n```python\\nclass A:"), text escaped twice (not
     inside a string literal of code: "```\\n" is a Markdown converter's data); and text
-    decoded with the wrong encoding (the `encoding` patterns: "fiancÃ©", "â€“", "Â°"). Fenced code blocks
+    decoded with the wrong encoding (the `encoding` patterns: "fiancÃ©", "â€“", "Â°"); and text
+    escaped for HTML (the `html` patterns, two or more outside HTML code and inline code:
+    "&quot;hobbit&quot;"). Fenced code blocks
     are left out of the LaTeX search unless their language is LaTeX; inline code is not (a stripped
     `usepackage{endfloat}` in backticks is as broken). A LaTeX answer with its backslashes passes.
     A warning by default."""
@@ -71,7 +75,7 @@ class BrokenMarkup(RecordRule):
     name = "broken-markup"
     summary = (
         "LaTeX commands and escapes without their backslash (frac{, usepackage{, $9pi$, .n$), unbalanced code fences, "
-        "mojibake (fiancÃ©, â€“)"
+        "mojibake (fiancÃ©, â€“), HTML character references (&quot;)"
     )
     why = (
         "Markup that lost its syntax trains a model to write it broken: formulas such as "
@@ -126,6 +130,16 @@ class BrokenMarkup(RecordRule):
             else None
         )
         self.mojibake_needles = (string_list(pack, "encoding.needles", PACK) or [""]) if encoding else []
+        html = string_list(pack, "html.patterns", PACK)
+        self.html = (
+            check_regex("|".join(f"(?:{e})" for e in html), f"rule pack '{PACK}', 'html.patterns'") if html else None
+        )
+        self.html_min = pack_value(pack, "html.min-count", PACK, int, default=2)
+        # HTML's own code blocks write references on purpose, and so does inline code
+        html_blocks = "|".join(string_list(pack, "html.languages", PACK)) or _NEVER
+        self.html_code = check_regex(
+            rf"(?s)```(?:{html_blocks})[^\n]*\n.*?(?:```|\z)|`[^`\n]+`", f"rule pack '{PACK}', 'html.languages'"
+        )
         self.latex_fence = (
             check_regex(
                 rf"(?s)```(?:{'|'.join(languages)})[^\n]*\n(.*?)(?:```|\z)", f"rule pack '{PACK}', 'latex.languages'"
@@ -149,6 +163,8 @@ class BrokenMarkup(RecordRule):
             parts.append(self._escapes(turns.filter(text.str.contains_any(self.escape_needles))))
         if self.mojibake is not None:
             parts.append(self._mojibake(turns.filter(text.str.contains_any(self.mojibake_needles))))
+        if self.html is not None:
+            parts.append(self._html(turns.filter(text.str.contains("&", literal=True))))
         candidates = pl.concat([part.select("_i") for part in parts]).unique()
         hits = turns.select("_i", "_r", "turn", "role", "final").join(candidates, on="_i", how="semi")
         for part in parts:
@@ -161,12 +177,14 @@ class BrokenMarkup(RecordRule):
             _escape=pl.col("_escape") if self.escapes is not None else pl.lit(None, dtype=pl.String),
             _escaped_lines=pl.col("_escaped_lines").fill_null(False),
             _garbled=pl.col("_garbled") if self.mojibake is not None else pl.lit(None, dtype=pl.String),
+            _reference=pl.col("_reference") if self.html is not None else pl.lit(None, dtype=pl.String),
         ).filter(
             (pl.col("_latex").list.len() > 0)
             | (pl.col("_fences") % 2 == 1)
             | pl.col("_escape").is_not_null()
             | pl.col("_escaped_lines")
             | pl.col("_garbled").is_not_null()
+            | pl.col("_reference").is_not_null()
         )
         latex = pl.when(pl.col("_latex").list.len() > 0).then(
             pl.format("LaTeX without its backslash: {}", pl.col("_latex").list.head(_SHOWN).list.join(", "))
@@ -183,7 +201,10 @@ class BrokenMarkup(RecordRule):
         garbled = pl.when(pl.col("_garbled").is_not_null()).then(
             pl.format('text decoded with the wrong encoding (mojibake): "{}"', pl.col("_garbled"))
         )
-        what = pl.concat_str([latex, escape, fence, lines, garbled], separator="; ", ignore_nulls=True)
+        reference = pl.when(pl.col("_reference").is_not_null()).then(
+            pl.format('HTML character references for the characters meant: "{}"', pl.col("_reference"))
+        )
+        what = pl.concat_str([latex, escape, fence, lines, garbled, reference], separator="; ", ignore_nulls=True)
         shown = pl.coalesce("_shown", "_symbol") if self.symbol is not None else pl.col("_shown")
         evidence = [pl.when(pl.col("_latex").list.len() > 0).then(pl.format('LaTeX: "{}"', snippet(shown, 60)))]
         if self.escapes is not None:
@@ -194,6 +215,16 @@ class BrokenMarkup(RecordRule):
             evidence.append(
                 pl.when(pl.col("_garbled").is_not_null()).then(
                     pl.format('mojibake: "{}"', snippet(pl.col("_garbled_around"), 80))
+                )
+            )
+        if self.html is not None:
+            evidence.append(
+                pl.when(pl.col("_reference").is_not_null()).then(
+                    pl.format(
+                        '{} HTML references outside HTML code: "{}"',
+                        pl.col("_references"),
+                        snippet(pl.col("_reference_around"), 80),
+                    )
                 )
             )
         judged = hits.select(
@@ -255,6 +286,21 @@ class BrokenMarkup(RecordRule):
             "_i",
             _escape=pl.col("text").str.extract(self.escapes, 0),
             _around=pl.col("text").str.extract(f".{{0,30}}(?:{self.escapes}).{{0,30}}", 0),
+        )
+
+    def _html(self, turns: pl.DataFrame) -> pl.DataFrame:
+        """HTML character references outside HTML code and inline code, per turn, where there are
+        ``min-count`` of them: ``_reference`` (the first), ``_references`` (how many) and
+        ``_reference_around`` (the first in its context)."""
+        found = turns.select("_i", _outside=pl.col("text").str.replace_all(self.html_code, " ")).with_columns(
+            _references=pl.col("_outside").str.count_matches(self.html)
+        )
+        many = pl.col("_references") >= self.html_min
+        return found.select(
+            "_i",
+            "_references",
+            _reference=pl.when(many).then(pl.col("_outside").str.extract(self.html, 0)),
+            _reference_around=pl.col("_outside").str.extract(f".{{0,30}}(?:{self.html}).{{0,30}}", 0),
         )
 
     def _mojibake(self, turns: pl.DataFrame) -> pl.DataFrame:
