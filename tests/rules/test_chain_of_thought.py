@@ -674,3 +674,17 @@ def test_a_why_behind_a_premise_is_explained_in_prose():
     puzzle = "All birds lay eggs. Penguins are birds. Why do penguins lay eggs?"
     run = run_rule("DQ201", [record(question, explained), record(puzzle, "They do.")])
     assert run.passed == [True, False]
+
+
+def test_why_as_an_interjection_asks_for_no_reason():
+    """"Why, hello there!" and "Why, I never knew that." open with an interjection: the sentence
+    exclaims or states, it asks nothing. "Why, then, did ...?" still asks why."""
+    run = run_rule(
+        "DQ201",
+        [
+            record("Why, hello there! Can you tell me the capital of France?", "Paris."),
+            record("Why, I never knew that. Who wrote Hamlet?", "William Shakespeare."),
+            record("Why, then, did the Western Roman Empire fall in 476?", "It did."),
+        ],
+    )
+    assert run.passed == [True, True, False]
