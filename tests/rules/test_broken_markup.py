@@ -196,13 +196,13 @@ def test_html_character_references_in_prose_warn():
     and in the code it quotes (LIMA, unseen: 62 of 1,029 records). HTML code may write them, and so
     may inline code or a single mention of an entity."""
     escaped = [
-        record("Why was it renamed?", 'Because of a legal claim on &quot;hobbit&quot; by a company.'),
+        record("Why was it renamed?", "Because of a legal claim on &quot;hobbit&quot; by a company."),
         record("How do I scroll?", "Call it:\n```js\nconst el = document.querySelector(&quot;.example&quot;);\n```"),
     ]
     run = run_rule("DQ206", escaped)
     assert run.messages == ['broken markup in answer: HTML character references for the characters meant: "&quot;"'] * 2
     fine = [
-        record("Escape it.", "```html\n<p title=\"&quot;hi&quot;\">5 &lt; 6</p>\n```"),
+        record("Escape it.", '```html\n<p title="&quot;hi&quot;">5 &lt; 6</p>\n```'),
         record("How do I write an ampersand in HTML?", "Write `&amp;` for & and `&lt;` for <."),
         record("What is &nbsp;?", "A no-break space, written &nbsp; in HTML."),
     ]

@@ -677,7 +677,7 @@ def test_a_why_behind_a_premise_is_explained_in_prose():
 
 
 def test_why_as_an_interjection_asks_for_no_reason():
-    """"Why, hello there!" and "Why, I never knew that." open with an interjection: the sentence
+    """ "Why, hello there!" and "Why, I never knew that." open with an interjection: the sentence
     exclaims or states, it asks nothing. "Why, then, did ...?" still asks why."""
     run = run_rule(
         "DQ201",
