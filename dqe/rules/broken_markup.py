@@ -37,6 +37,7 @@ _LATEX_COMMAND = r"\\[A-Za-z]{2,}[{\[*]"
 _QUOTED_TOKEN = r"```[^`\s]{1,40}```"
 _SHOWN = 3
 _NEVER = r"[^\s\S]"  # a pattern no text matches
+_LITERAL = _STRING_LITERAL + r"|'(?:[^'\\\n]|\\.){0,80}'"  # a string literal in either quotes
 # Inline math: a dollar, no space inside either end, another dollar, and no letter, digit or brace
 # after it. "$5 and $10", "$count times '$file'" and "pi($r)" are money and code, not math.
 # What inline math holds and money does not: a dollar before a letter or a backslash, or after a
@@ -65,8 +66,8 @@ class BrokenMarkup(RecordRule):
     characters \\n next to a fence ("...修复？\\n```python\\nclass A:"), text escaped twice (not
     inside a string literal of code: "```\\n" is a Markdown converter's data); and text
     decoded with the wrong encoding (the `encoding` patterns: "fiancÃ©", "â€“", "Â°"); and text
-    escaped for HTML (the `html` patterns, two or more outside HTML code and inline code:
-    "&quot;hobbit&quot;"). Fenced code blocks
+    escaped for HTML (the `html` patterns, two or more outside HTML code, inline code and the
+    string literals of other code: "&quot;hobbit&quot;", "&gt;&gt;&gt; z"). Fenced code blocks
     are left out of the LaTeX search unless their language is LaTeX; inline code is not (a stripped
     `usepackage{endfloat}` in backticks is as broken). A LaTeX answer with its backslashes passes.
     A warning by default."""
@@ -289,11 +290,21 @@ class BrokenMarkup(RecordRule):
         )
 
     def _html(self, turns: pl.DataFrame) -> pl.DataFrame:
-        """HTML character references outside HTML code and inline code, per turn, where there are
-        ``min-count`` of them: ``_reference`` (the first), ``_references`` (how many) and
-        ``_reference_around`` (the first in its context)."""
-        found = turns.select("_i", _outside=pl.col("text").str.replace_all(self.html_code, " ")).with_columns(
-            _references=pl.col("_outside").str.count_matches(self.html)
+        """HTML character references outside HTML code, inline code and the string literals of
+        other code, per turn, where there are ``min-count`` of them: ``_reference`` (the first),
+        ``_references`` (how many) and ``_reference_around`` (the first in its context)."""
+        outside = pl.col("text").str.replace_all(self.html_code, " ")
+        # what string literals leave: of the prose as much as of the code, so the code's share is the difference
+        bare = outside.str.replace_all(_LITERAL, '""')
+        found = turns.select(
+            "_i",
+            _outside=outside,
+            _prose=outside.str.replace_all(_OTHER_CODE, " "),
+            _code=bare.str.count_matches(self.html)
+            - bare.str.replace_all(_OTHER_CODE, " ").str.count_matches(self.html),
+        ).with_columns(
+            _references=pl.col("_prose").str.count_matches(self.html)
+            + pl.col("_code").cast(pl.Int64).clip(lower_bound=0)
         )
         many = pl.col("_references") >= self.html_min
         return found.select(

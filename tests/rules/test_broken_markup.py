@@ -198,12 +198,17 @@ def test_html_character_references_in_prose_warn():
     escaped = [
         record("Why was it renamed?", "Because of a legal claim on &quot;hobbit&quot; by a company."),
         record("How do I scroll?", "Call it:\n```js\nconst el = document.querySelector(&quot;.example&quot;);\n```"),
+        record("How do I merge two dicts?", "```\nz = {**x, **y}\n\n&gt;&gt;&gt; z\n{'a': 1, 'b': 3}\n```"),
     ]
     run = run_rule("DQ206", escaped)
-    assert run.messages == ['broken markup in answer: HTML character references for the characters meant: "&quot;"'] * 2
+    message = "broken markup in answer: HTML character references for the characters meant"
+    assert run.messages == [f'{message}: "&quot;"', f'{message}: "&quot;"', f'{message}: "&gt;"']
     fine = [
         record("Escape it.", '```html\n<p title="&quot;hi&quot;">5 &lt; 6</p>\n```'),
         record("How do I write an ampersand in HTML?", "Write `&amp;` for & and `&lt;` for <."),
         record("What is &nbsp;?", "A no-break space, written &nbsp; in HTML."),
+        # code that builds HTML writes its references in strings; only an escaped quote breaks code
+        # (Arena-Hard, unseen)
+        record("Underline the words.", '```\nspan.innerHTML = word.substring(0, 1) + "&nbsp;&nbsp;&nbsp;";\n```'),
     ]
     assert_findings(run_rule("DQ206", fine), {})
