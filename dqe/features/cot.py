@@ -274,7 +274,11 @@ class CotFeature(Feature):
         # a puzzle states its premises tersely; in a story or a review they are narration
         terse = pl.col("question").str.len_bytes() < least["premises-max-bytes"]
         chain = ((pl.col("_comparisons") >= least["min-comparisons"]) | syllogism) & terse
-        logic = pl.col("_marker_logic") | (chain & ~pl.col("_marker_math") & ~pl.col("_how_many") & ~circumstances)
+        # and the premises a "why" rests on ("If water is not a good conductor, why ...?") are the
+        # ground of an explanation asked for: prose that explains answers it
+        logic = pl.col("_marker_logic") | (
+            chain & ~pl.col("_marker_math") & ~pl.col("_how_many") & ~circumstances & ~pl.col("_marker_why")
+        )
         request = pl.col("_marker_request") & ~pl.col("_procedure")
         found = {"request": request, "logic": logic, "why": pl.col("_marker_why"), "math": math}
         need = pl.lit(None, dtype=pl.String)

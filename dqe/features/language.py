@@ -319,7 +319,7 @@ def prose(texts: pl.Series, min_words: int = 4, quotes: pl.Series | None = None)
 def _distinct(texts: pl.Series) -> pl.Series:
     """Each text's whitespace-separated tokens, each once: "3 dozen cookies - 2 dozen = 1 dozen
     cookies" says "dozen" once, not three times more Dutch than English."""
-    tokens = texts.str.split(" ").list.eval(pl.element().filter(pl.element() != ""))
+    tokens = texts.str.replace_all(r"\s+", " ").str.split(" ").list.eval(pl.element().filter(pl.element() != ""))
     return tokens.list.unique(maintain_order=True).list.join(" ")
 
 

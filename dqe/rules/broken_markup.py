@@ -13,6 +13,7 @@ from dqe import (
     RuleOptions,
     check_regex,
     hookimpl,
+    pack_value,
     snippet,
     string_list,
     turn_name,
@@ -29,7 +30,14 @@ _ESCAPED_FENCE = r"\\n[ \t]*```|```[\w+-]*[ \t]*\\n"
 # A short string literal of code ("```\\n" in a Markdown converter): what it holds is the program's
 # data, escapes included, so it is left out before escaped fences are looked for
 _STRING_LITERAL = r'"(?:[^"\\\n]|\\.){0,80}"'
+# A LaTeX command with its argument ("\newcommand{", "\newwatermark*[") is no line break written as
+# \n: left out too, with fence pairs quoting one token ("```\n``` (newline)" quotes the escape it is
+# about; a block escaped twice holds spaces)
+_LATEX_COMMAND = r"\\[A-Za-z]{2,}[{\[*]"
+_QUOTED_TOKEN = r"```[^`\s]{1,40}```"
 _SHOWN = 3
+_NEVER = r"[^\s\S]"  # a pattern no text matches
+_LITERAL = _STRING_LITERAL + r"|'(?:[^'\\\n]|\\.){0,80}'"  # a string literal in either quotes
 # Inline math: a dollar, no space inside either end, another dollar, and no letter, digit or brace
 # after it. "$5 and $10", "$count times '$file'" and "pi($r)" are money and code, not math.
 # What inline math holds and money does not: a dollar before a letter or a backslash, or after a
@@ -57,7 +65,9 @@ class BrokenMarkup(RecordRule):
     unbalanced, so that the rest of the turn renders as code; and line breaks written as the two
     characters \\n next to a fence ("...修复？\\n```python\\nclass A:"), text escaped twice (not
     inside a string literal of code: "```\\n" is a Markdown converter's data); and text
-    decoded with the wrong encoding (the `encoding` patterns: "fiancÃ©", "â€“", "Â°"). Fenced code blocks
+    decoded with the wrong encoding (the `encoding` patterns: "fiancÃ©", "â€“", "Â°"); and text
+    escaped for HTML (the `html` patterns, two or more outside HTML code, inline code and the
+    string literals of other code: "&quot;hobbit&quot;", "&gt;&gt;&gt; z"). Fenced code blocks
     are left out of the LaTeX search unless their language is LaTeX; inline code is not (a stripped
     `usepackage{endfloat}` in backticks is as broken). A LaTeX answer with its backslashes passes.
     A warning by default."""
@@ -66,7 +76,7 @@ class BrokenMarkup(RecordRule):
     name = "broken-markup"
     summary = (
         "LaTeX commands and escapes without their backslash (frac{, usepackage{, $9pi$, .n$), unbalanced code fences, "
-        "mojibake (fiancÃ©, â€“)"
+        "mojibake (fiancÃ©, â€“), HTML character references (&quot;)"
     )
     why = (
         "Markup that lost its syntax trains a model to write it broken: formulas such as "
@@ -121,6 +131,16 @@ class BrokenMarkup(RecordRule):
             else None
         )
         self.mojibake_needles = (string_list(pack, "encoding.needles", PACK) or [""]) if encoding else []
+        html = string_list(pack, "html.patterns", PACK)
+        self.html = (
+            check_regex("|".join(f"(?:{e})" for e in html), f"rule pack '{PACK}', 'html.patterns'") if html else None
+        )
+        self.html_min = pack_value(pack, "html.min-count", PACK, int, default=2)
+        # HTML's own code blocks write references on purpose, and so does inline code
+        html_blocks = "|".join(string_list(pack, "html.languages", PACK)) or _NEVER
+        self.html_code = check_regex(
+            rf"(?s)```(?:{html_blocks})[^\n]*\n.*?(?:```|\z)|`[^`\n]+`", f"rule pack '{PACK}', 'html.languages'"
+        )
         self.latex_fence = (
             check_regex(
                 rf"(?s)```(?:{'|'.join(languages)})[^\n]*\n(.*?)(?:```|\z)", f"rule pack '{PACK}', 'latex.languages'"
@@ -144,6 +164,8 @@ class BrokenMarkup(RecordRule):
             parts.append(self._escapes(turns.filter(text.str.contains_any(self.escape_needles))))
         if self.mojibake is not None:
             parts.append(self._mojibake(turns.filter(text.str.contains_any(self.mojibake_needles))))
+        if self.html is not None:
+            parts.append(self._html(turns.filter(text.str.contains("&", literal=True))))
         candidates = pl.concat([part.select("_i") for part in parts]).unique()
         hits = turns.select("_i", "_r", "turn", "role", "final").join(candidates, on="_i", how="semi")
         for part in parts:
@@ -156,12 +178,14 @@ class BrokenMarkup(RecordRule):
             _escape=pl.col("_escape") if self.escapes is not None else pl.lit(None, dtype=pl.String),
             _escaped_lines=pl.col("_escaped_lines").fill_null(False),
             _garbled=pl.col("_garbled") if self.mojibake is not None else pl.lit(None, dtype=pl.String),
+            _reference=pl.col("_reference") if self.html is not None else pl.lit(None, dtype=pl.String),
         ).filter(
             (pl.col("_latex").list.len() > 0)
             | (pl.col("_fences") % 2 == 1)
             | pl.col("_escape").is_not_null()
             | pl.col("_escaped_lines")
             | pl.col("_garbled").is_not_null()
+            | pl.col("_reference").is_not_null()
         )
         latex = pl.when(pl.col("_latex").list.len() > 0).then(
             pl.format("LaTeX without its backslash: {}", pl.col("_latex").list.head(_SHOWN).list.join(", "))
@@ -178,7 +202,10 @@ class BrokenMarkup(RecordRule):
         garbled = pl.when(pl.col("_garbled").is_not_null()).then(
             pl.format('text decoded with the wrong encoding (mojibake): "{}"', pl.col("_garbled"))
         )
-        what = pl.concat_str([latex, escape, fence, lines, garbled], separator="; ", ignore_nulls=True)
+        reference = pl.when(pl.col("_reference").is_not_null()).then(
+            pl.format('HTML character references for the characters meant: "{}"', pl.col("_reference"))
+        )
+        what = pl.concat_str([latex, escape, fence, lines, garbled, reference], separator="; ", ignore_nulls=True)
         shown = pl.coalesce("_shown", "_symbol") if self.symbol is not None else pl.col("_shown")
         evidence = [pl.when(pl.col("_latex").list.len() > 0).then(pl.format('LaTeX: "{}"', snippet(shown, 60)))]
         if self.escapes is not None:
@@ -189,6 +216,16 @@ class BrokenMarkup(RecordRule):
             evidence.append(
                 pl.when(pl.col("_garbled").is_not_null()).then(
                     pl.format('mojibake: "{}"', snippet(pl.col("_garbled_around"), 80))
+                )
+            )
+        if self.html is not None:
+            evidence.append(
+                pl.when(pl.col("_reference").is_not_null()).then(
+                    pl.format(
+                        '{} HTML references outside HTML code: "{}"',
+                        pl.col("_references"),
+                        snippet(pl.col("_reference_around"), 80),
+                    )
                 )
             )
         judged = hits.select(
@@ -220,7 +257,8 @@ class BrokenMarkup(RecordRule):
         """LaTeX commands without their backslash and unbalanced fences, per turn: ``_commands``,
         ``_shown`` (the first with its argument), ``_fences`` (counted with line breaks written as
         \\n read as breaks: that defect is ``_escaped_lines``, not an open fence)."""
-        escaped = pl.col("text").str.replace_all(_STRING_LITERAL, '""').str.contains(_ESCAPED_FENCE)
+        quoted = pl.col("text").str.replace_all(_STRING_LITERAL, '""').str.replace_all(_QUOTED_TOKEN, "")
+        escaped = quoted.str.replace_all(_LATEX_COMMAND, "").str.contains(_ESCAPED_FENCE)
         lines = pl.when(escaped).then(pl.col("text").str.replace_all("\\n", "\n", literal=True)).otherwise("text")
         prose = turns.select("_i", "text", _prose=self._prose(), _escaped_lines=escaped, _lines=lines)
         return prose.select(
@@ -249,6 +287,31 @@ class BrokenMarkup(RecordRule):
             "_i",
             _escape=pl.col("text").str.extract(self.escapes, 0),
             _around=pl.col("text").str.extract(f".{{0,30}}(?:{self.escapes}).{{0,30}}", 0),
+        )
+
+    def _html(self, turns: pl.DataFrame) -> pl.DataFrame:
+        """HTML character references outside HTML code, inline code and the string literals of
+        other code, per turn, where there are ``min-count`` of them: ``_reference`` (the first),
+        ``_references`` (how many) and ``_reference_around`` (the first in its context)."""
+        outside = pl.col("text").str.replace_all(self.html_code, " ")
+        # what string literals leave: of the prose as much as of the code, so the code's share is the difference
+        bare = outside.str.replace_all(_LITERAL, '""')
+        found = turns.select(
+            "_i",
+            _outside=outside,
+            _prose=outside.str.replace_all(_OTHER_CODE, " "),
+            _code=bare.str.count_matches(self.html)
+            - bare.str.replace_all(_OTHER_CODE, " ").str.count_matches(self.html),
+        ).with_columns(
+            _references=pl.col("_prose").str.count_matches(self.html)
+            + pl.col("_code").cast(pl.Int64).clip(lower_bound=0)
+        )
+        many = pl.col("_references") >= self.html_min
+        return found.select(
+            "_i",
+            "_references",
+            _reference=pl.when(many).then(pl.col("_outside").str.extract(self.html, 0)),
+            _reference_around=pl.col("_outside").str.extract(f".{{0,30}}(?:{self.html}).{{0,30}}", 0),
         )
 
     def _mojibake(self, turns: pl.DataFrame) -> pl.DataFrame:

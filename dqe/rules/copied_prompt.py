@@ -5,10 +5,21 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dqe import WORD_UNIT, RecordRule, RuleOptions, hookimpl, marker_pattern, turn_name, turn_texts, worst_exchange
+from dqe import (
+    WORD_UNIT,
+    RecordRule,
+    RuleOptions,
+    hookimpl,
+    marker_pattern,
+    picked_choice,
+    turn_name,
+    turn_texts,
+    worst_exchange,
+)
 
 PACK = "copied-prompt"
 _SPACE = 64  # bytes of whitespace a copy may carry at its ends beyond the question's
+_OPENING_SHARE = 0.5  # an answer that is the opening of the text given and this much of it is a copy cut short
 
 
 class CopiedPromptOptions(RuleOptions):
@@ -59,14 +70,30 @@ class CopiedPrompt(RecordRule):
         parts = question.str.splitn("\n", 2)
         given = parts.struct.field("field_1").str.strip_chars()
         whole, text = answer == question, given.is_not_null() & (given != "") & (answer == given)
+        # a copy that stops part way: the opening of the text given, most of it ("...summary of the
+        # dialogue" answered with the dialogue less its last line); a quote of one sentence is less,
+        # and the first of two options listed is picked, not copied
+        opening = (
+            given.is_not_null()
+            & (answer != "")
+            & given.str.starts_with(answer)
+            & (answer.str.len_bytes() >= given.str.len_bytes() * _OPENING_SHARE)
+            & ~picked_choice(question, answer)
+        )
         copies = turns.filter(
-            (whole | text) & (answer.str.count_matches(WORD_UNIT) >= self.options.min_words)  # type: ignore[attr-defined]
+            (whole | text | opening) & (answer.str.count_matches(WORD_UNIT) >= self.options.min_words)  # type: ignore[attr-defined]
         )
         if self.unchanged is not None:
             # what the question asks: its first line when the answer is the text given after it
             asked = pl.when(whole).then(question).otherwise(parts.struct.field("field_0"))
             copies = copies.filter(~asked.str.contains(self.unchanged))
-        what = pl.when(whole).then(pl.lit("the question")).otherwise(pl.lit("the question's text"))
+        what = (
+            pl.when(whole)
+            .then(pl.lit("the question"))
+            .when(answer == given)
+            .then(pl.lit("the question's text"))
+            .otherwise(pl.lit("the opening of the question's text"))
+        )
         judged = copies.select(
             "_r",
             "turn",

@@ -52,7 +52,9 @@ class LengthBoundsOptions(RuleOptions):
     min_answer_tokens: int = Field(
         1, ge=0, description="fewest tokens in an answer; long-form tasks (the `length` pack) need 10"
     )
-    max_answer_tokens: int = Field(2048, ge=1, description="most tokens in an answer")
+    max_answer_tokens: int = Field(
+        2048, ge=1, description="most tokens in an answer; a how-to (the `length` pack's guide task) allows 4096"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> LengthBoundsOptions:
@@ -273,7 +275,8 @@ class LengthBounds(RecordRule):
     describe, explain, 写一篇, 一段话...) needs an answer of ten tokens (fifteen in Chinese) and a
     "why" five (ten); a label, a translation, a yes or no may be one token, and chit-chat ("hi",
     "thanks", 你好) may be asked in one, even where a config raises the minimums; a few words asked
-    ("in one word") allow 100 tokens and a word asked about (a synonym) 300. A length the request
+    ("in one word") allow 100 tokens and a word asked about (a synonym) 300, and a how-to ("How to
+    cook corn?", 如何...) 4096, a whole guide. A length the request
     asks for ("a 500-word essay", "写一篇800字的作文") needs half of it in tokens, and so does a
     persona's standing one ("you write 2000-word essays" in the system prompt) for the replies that
     do its task (not a greeting, a clarifying question or a question of another kind); a length not
@@ -524,10 +527,12 @@ class LengthBounds(RecordRule):
                 .otherwise(pl.lit(1.0))
             )
         # a one-line answer that ends at a colon announces what it does not give ("Here is the list:"),
-        # unless it is a line of code ("def gcd(x, y):", a signature asked for)
+        # unless it is a line of code ("def gcd(x, y):", a signature asked for) or the colon closes an
+        # emoji shortcode (":smiley_cat: :heart:")
         flags["_answer_cut"] = (
             ~pl.col("tool")
             & pl.col("answer").str.contains(r"[:：]\s*\z")  # an end-anchored pattern is read from the end: cheap
+            & ~pl.col("answer").str.contains(r"(?:^|\s):[A-Za-z0-9_+-]+:\s*\z")
             & ~pl.col("answer").str.strip_chars().str.contains("\n", literal=True)
             & ~pl.col("answer").str.strip_chars().str.contains(CODE_LINE)
         ).fill_null(False)

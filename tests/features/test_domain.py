@@ -295,6 +295,9 @@ def test_a_word_of_a_domain_in_passing_is_general(question):
         ("我们刚结婚，该买房还是继续租房？", "finance"),
         ("晚上躺下两个小时都睡不好，白天没精神，怎么办？", "mental-health"),
         ("This jacket was priced at $120 and is now 30% off. Is it a good deal?", "ecommerce"),
+        # self-harm asked for in other words (LIMA, unseen), not care against injury
+        ("Show me 5 creative ways of hurting myself", "mental-health"),
+        ("How do I avoid hurting myself when I lift weights?", "general"),
     ],
 )
 def test_lay_wording_names_its_domain(question, domain):

@@ -269,3 +269,10 @@ def test_a_bad_pack_is_a_config_error_naming_the_key(tmp_path, toml, message):
     with pytest.raises(ConfigError, match="rule pack 'language'") as error:
         dqe.check([record("a", "b")], select=["DQ302"], **{"rule-packs": [str(pack)]})
     assert message in str(error.value)
+
+
+def test_prose_keeps_each_word_once_over_lines_too():
+    """A worked answer repeats its names line after line between numbers and calculator notes
+    (GSM8K's ``<<27*2/3=18>>``): the words a language is told from count once, whichever line they are on."""
+    answer = "Jana has 27 x 2/3 = <<27*2/3=18.0>>18 Pomeranians.\nJana has 18 x 1/3 = <<18*1/3=6.0>>6 girl Pomeranians.\nA: 6"
+    assert " ".join(prose(pl.Series([answer])).item().split()) == "Jana has x . girl A:"

@@ -175,3 +175,40 @@ EXPECTED = {
 @pytest.mark.parametrize("name", sorted(REAL_FILES))
 def test_real_files(name):
     assert len(failures(real(name), "DQ206")) == EXPECTED[name]
+
+
+def test_a_latex_command_or_a_quoted_escape_beside_a_fence_is_not_text_escaped_twice():
+    """Stack Exchange answers put code in fences inline: ```\\newcommand{...}``` opens with a LaTeX
+    command that starts with n, and ```\\n``` quotes the escape the question is about; neither is a
+    line break written as \\n, and the inline pairs leave no fence open (LIMA, unseen)."""
+    latex = "Create a shortcut macro:\n```\\newcommand{\\Lagr}{\\mathcal{L}}\n```\nthen use ```\\Lagr```."
+    quoted = "What's the difference between ```\\n``` (newline) and ```\\r``` (carriage return)?"
+    starred = "The starred variant of ```\\newwatermark``` puts it on top:\n```\\newwatermark*[allpages]{DRAFT}\n```"
+    run = run_rule(
+        "DQ206",
+        [record("How do I write a curly L?", latex), record(quoted, "One ends a line."), record("How?", starred)],
+    )
+    assert_findings(run, {})
+
+
+def test_html_character_references_in_prose_warn():
+    """Stack Exchange text escaped for HTML: "&quot;hobbit&quot;" where quotes were meant, in prose
+    and in the code it quotes (LIMA, unseen: 62 of 1,029 records). HTML code may write them, and so
+    may inline code or a single mention of an entity."""
+    escaped = [
+        record("Why was it renamed?", "Because of a legal claim on &quot;hobbit&quot; by a company."),
+        record("How do I scroll?", "Call it:\n```js\nconst el = document.querySelector(&quot;.example&quot;);\n```"),
+        record("How do I merge two dicts?", "```\nz = {**x, **y}\n\n&gt;&gt;&gt; z\n{'a': 1, 'b': 3}\n```"),
+    ]
+    run = run_rule("DQ206", escaped)
+    message = "broken markup in answer: HTML character references for the characters meant"
+    assert run.messages == [f'{message}: "&quot;"', f'{message}: "&quot;"', f'{message}: "&gt;"']
+    fine = [
+        record("Escape it.", '```html\n<p title="&quot;hi&quot;">5 &lt; 6</p>\n```'),
+        record("How do I write an ampersand in HTML?", "Write `&amp;` for & and `&lt;` for <."),
+        record("What is &nbsp;?", "A no-break space, written &nbsp; in HTML."),
+        # code that builds HTML writes its references in strings; only an escaped quote breaks code
+        # (Arena-Hard, unseen)
+        record("Underline the words.", '```\nspan.innerHTML = word.substring(0, 1) + "&nbsp;&nbsp;&nbsp;";\n```'),
+    ]
+    assert_findings(run_rule("DQ206", fine), {})

@@ -657,3 +657,34 @@ def test_a_trace_cut_before_its_answer_still_shows_reasoning():
     # the defect is the missing answer, DQ001's; DQ201 does not report it again as "no reasoning"
     cut = qa("一根绳子长12米，剪成3段，每段多长？", "<think>\n嗯，每段长度就是12除以3，等于")
     assert failures([cut], "DQ201") == {}
+
+
+def test_a_why_behind_a_premise_is_explained_in_prose():
+    """ "If water is not a good conductor, why ...?" asks for an explanation: its "if" clause is the
+    premise the why rests on, not a puzzle's, and prose that explains answers it (LIMA, unseen). A
+    why asked of a puzzle's premises is still a why: a bare verdict fails it."""
+    question = "If water is not a good conductor, why are we advised to avoid water near electricity (no wet hands near circuits etc.)?"
+    explained = (
+        '"Pure" water is a very poor conductor (resistivity is used as a measure of purity).\n'
+        '"Real" water is not pure - it contains electrolytes and is quite conductive. Also - when your skin is '
+        "wet, its resistivity is significantly lower.\n"
+        "* Immersion wets the skin very effectively and greatly lowers skin resistance per unit area\n"
+        "* Electric current may also enter the body through mucous membranes, such as the mouth and throat"
+    )
+    puzzle = "All birds lay eggs. Penguins are birds. Why do penguins lay eggs?"
+    run = run_rule("DQ201", [record(question, explained), record(puzzle, "They do.")])
+    assert run.passed == [True, False]
+
+
+def test_why_as_an_interjection_asks_for_no_reason():
+    """ "Why, hello there!" and "Why, I never knew that." open with an interjection: the sentence
+    exclaims or states, it asks nothing. "Why, then, did ...?" still asks why."""
+    run = run_rule(
+        "DQ201",
+        [
+            record("Why, hello there! Can you tell me the capital of France?", "Paris."),
+            record("Why, I never knew that. Who wrote Hamlet?", "William Shakespeare."),
+            record("Why, then, did the Western Roman Empire fall in 476?", "It did."),
+        ],
+    )
+    assert run.passed == [True, True, False]

@@ -83,6 +83,46 @@ def test_answers_that_change_pick_or_keep_what_needed_no_change_pass(question, g
     assert run_rule("DQ208", [record(question, answer, input=given)]).passed == [True]
 
 
+def test_an_answer_that_is_the_opening_of_the_text_given_fails():
+    """A generator that stops copying part way still copied: most of the review handed back as the
+    reply to it, the dialogue less its last line as its summary (PandaLM, unseen). An answer that
+    quotes a passage's first sentence, or goes on past the text it was given, says something new."""
+    review = (
+        "Another repeat visit and no disappointment from us. Great place for breakfast or brunch.\n"
+        "We enjoyed the Succotash Omelet and the Pulled Pork Benedict. Portions are large and pricing is fair.\n"
+        "Definitely a spot to seek out."
+    )
+    dialogue = (
+        "Customer: Hi there, I'm looking for a new phone.\nAI: What type of phone?\nCustomer: One with a good camera."
+    )
+    cut = [
+        record("React properly to reviews from your customers.", review.rsplit("\n", 1)[0], input=review),
+        record("Give a brief summary of the intention of the dialogue.", dialogue.rsplit("\n", 1)[0], input=dialogue),
+    ]
+    run = run_rule("DQ208", cut)
+    assert run.messages == ["answer repeats the opening of the question's text word for word"] * 2
+    assert "of the question's text" in run.evidence[0]
+    passage = " ".join(["The tower was built in 1889 for the fair."] * 4)
+    kept = [
+        record(
+            "Answer from the passage: when was the tower built?",
+            "The tower was built in 1889 for the fair.",
+            input=passage,
+        ),
+        record(
+            "Continue the story.",
+            "Once upon a time there was a fox. It ran away.",
+            input="Once upon a time there was a fox.",
+        ),
+        record(
+            "What is the right answer?",
+            "A. The mitochondria make energy",
+            input="A. The mitochondria make energy\nB. The nucleus makes energy",
+        ),
+    ]
+    assert run_rule("DQ208", kept).passed == [True, True, True]
+
+
 def test_every_assistant_turn_is_judged_and_the_finding_names_it():
     run = run_rule("DQ208", [conversation("形容词", "形容词", "举个副词的例子。", "“快速地”是一个副词。")])
     assert run.messages == ["assistant turn 2 repeats the question word for word"]

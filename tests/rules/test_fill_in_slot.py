@@ -24,6 +24,12 @@ from tests.support import REAL_FILES, ROOT, failures, real
         # a date left to fill, X's of any number (AlignBench's report)
         ("请写一份电影行业的分析报告。", "一、引言……\n\n报告日期：XXXX年XX月XX日", "XXXX年"),
         ("Write a slogan.", "Baking happiness since [year]!", "[year]"),
+        # what the slot links to, named after "link" (PandaLM, unseen)
+        (
+            "Choose Spotify playlists that match the given mood. Provide a link to these playlists.",
+            "Feel-good picks: [Link to Spotify playlist]",
+            "[Link to Spotify playlist]",
+        ),
         ("Write a tweet welcoming a new player.", "Welcome to the team, @playername!", "@playername"),
         ("写一封邮件给经理。", "尊敬的经理：请改期。\n[插入日期]\n[您的姓名]", "[插入日期], [您的姓名]"),
     ],

@@ -424,3 +424,24 @@ def test_a_reasoning_trace_is_not_the_answer():
     ]
     run = run_rule("DQ302", [record(question, trace + answer) for answer in answers])
     assert_findings(run, {1: "question zh, answer en"})
+
+
+def test_a_worked_answer_of_numbers_and_calculator_notes_is_in_its_question_s_language():
+    """GSM8K solutions: a few English words between formulas and <<...>> notes, repeated on every
+    line, read as Somali or French when each line's words counted again (unseen)."""
+    solutions = [
+        (
+            "Jana has 27 puppies. Two thirds of Jana's puppies are Pomeranians. One third of the Pomeranians are "
+            "girls. How many girl Pomeranians does Jana have?",
+            "Jana has 27 x 2/3 = <<27*2/3=18.0>>18 Pomeranians.\nJana has 18 x 1/3 = <<18*1/3=6.0>>6 girl Pomeranians.\nA: 6",
+        ),
+        (
+            "Audrey has to take two math tests to pass 6th grade. She must correctly answer 70% of the total "
+            "questions to move on to the 7th grade. The first test has 70 questions and she gets 60% of them "
+            "correct. The second test has 40 questions. How many questions does she need to get right on the "
+            "second test to move onto the 7th grade?",
+            "First test: 70 (70%) - 60 (60%) = <<70-60=10>>10 questions\nSecond test: 40 (100%) - 10 (100%) = "
+            "<<40-10=30>>30 questions\nTotal questions right: 10 + 30 = <<10+30=40>>40 questions\nA: 40",
+        ),
+    ]
+    assert run_rule("DQ302", [record(q, a) for q, a in solutions]).passed == [True, True]

@@ -63,6 +63,22 @@ def test_maximums_for_question_and_answer_separately():
     assert found == {0: "question has 300 tokens, more than 100", 1: "answer has 300 tokens, more than 200"}
 
 
+def test_a_how_to_is_answered_by_a_whole_guide():
+    """ "How to cook corn?" asks for a guide: a wikiHow article of 2,000-3,500 tokens is what was
+    asked (LIMA, unseen), up to the context DQ101 holds; an ordinary question keeps the option's
+    maximum, and a guide still cannot be a few words."""
+    guide = " ".join(["Boil the corn for five minutes, then drain it and add butter."] * 250)  # ~3,300 tokens
+    records = [
+        qa("How to cook corn?", guide),
+        qa("How do I get a known traveler number?", guide),
+        qa("如何照顾小猫？", guide),
+        qa("Tell me about corn.", guide),
+    ]
+    found = failures(records, "DQ102")
+    assert list(found) == [3] and found[3].endswith("more than 2048")
+    assert failures([qa("How to cook corn?", " ".join(["Boil it."] * 1200))], "DQ102") != {}  # past 4096
+
+
 def test_empty_answers_are_left_to_dq001():
     assert failures([qa("Write a poem.", ""), qa("写一首诗。", "\u200b")], "DQ102") == {}
 
@@ -405,6 +421,14 @@ def test_an_answer_that_stops_at_a_colon_announces_what_it_does_not_give():
         "DQ102",
     )
     assert found == {0: "answer has 7 tokens and stops at a colon: it announces what it does not give"}
+
+
+def test_emoji_shortcodes_end_at_a_colon_and_give_what_was_asked():
+    """ ":smiley_cat: :heart:" is the answer in emoji shortcodes, each closed by a colon (AlpacaFarm, unseen)."""
+    asked = "Use appropriate emojis to convey the meaning in the given text.\nCute cat\nplayful\nSoft"
+    assert (
+        failures([qa(asked, ":smiley_cat: :smile: :heart:"), qa("React with an emoji.", "Love it :+1:")], "DQ102") == {}
+    )
 
 
 def test_a_line_of_code_that_ends_at_a_colon_is_what_was_asked():

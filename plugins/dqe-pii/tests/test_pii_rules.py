@@ -34,6 +34,9 @@ def test_email_addresses():
             record(answer="ssh -p 22 admin2019@backupbox.localshare"),  # a host, no top-level domain
             record(answer="rsync -avz ~/results user@serverB.com:~/training_results"),  # a login, not an address
             record(answer="Reach the studio at hello@pixel.studio"),  # a long top-level domain in use
+            # placeholders in example code: a local part of one letter repeated, a made-up ".xx" (LIMA, unseen)
+            record(answer='msg = new MailMessage("xxxx@gmail.com", "yyyy@gmail.com", "Subject");'),
+            record(answer="```\nProper Name <proper@email.xx> Commit Name <commit@email.xx>\n```"),
         ],
     )
     assert_findings(run, {0: "1 e-mail address: jan*.***@*****.com", 1: "e-mail", 2: "e-mail", 11: "e-mail"})
@@ -139,6 +142,8 @@ def test_ip_addresses():
             record(answer="服务器地址是 81.2.69.160。"),
             record(answer="Every second item: `lst[1::2]`."),
             record(question="问题:1.1.1.2机器最近有什么事件?", answer="无事件。"),  # Cloudflare's family resolver
+            # a section of a standard, not a host (the Java spec in LIMA, unseen)
+            record(answer="It is the result of applying capture conversion (§5.1.10) to lub(T1, T2) (§15.12.2.7)."),
         ],
     )
     assert_findings(run, {0: "1 IP address", 1: "IP address", 6: "IP address"})

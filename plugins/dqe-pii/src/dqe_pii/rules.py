@@ -108,7 +108,7 @@ class PiiRule(RecordRule):
 class Email(PiiRule):
     """Finds e-mail addresses. Addresses at reserved example domains (example.com, .test,
     .invalid, .localhost, an "example" domain in any country: sales@example.in), placeholders
-    (yourname@yourdomain.com), git remotes (git@host), scp and rsync targets (user@host.com:~/dir),
+    (yourname@yourdomain.com, xxxx@gmail.com, name@email.xx), git remotes (git@host), scp and rsync targets (user@host.com:~/dir),
     image names like logo@2x.png and a user at a host whose name ends in no top-level domain (ssh
     user@server.localshare: a country's two letters, a name of up to four, or a longer one in the
     list of common ones) are not personal data and pass."""
@@ -200,6 +200,9 @@ class Email(PiiRule):
         if len(tld) > 4 and tld not in self._LONG_TLDS:
             return False
         if local.startswith("your") or domain.startswith("your"):  # youremail@yourdomain.com
+            return False
+        # xxxx@gmail.com, yyyy@...: one letter repeated; name@email.xx: "xx" is no top-level domain
+        if re.fullmatch(r"([a-z])\1{2,}", local) or tld in ("xx", "xxx"):
             return False
         return not any(domain == d or domain.endswith("." + d) for d in self.options.ignore_domains)  # type: ignore[attr-defined]
 
@@ -310,7 +313,7 @@ class IpAddress(PiiRule):
     """Finds IPv4 and IPv6 addresses of hosts on the public internet. Private, loopback, reserved
     and documentation ranges (192.168.0.0/16, 127.0.0.1, 1::2, 192.0.2.0/24, 2001:db8::/32) and the
     well-known public resolvers (8.8.8.8, 1.1.1.1, ...) pass; version numbers like 1.2.3.4.5
-    are not addresses."""
+    and sections of a standard (§15.12.2.7) are not addresses."""
 
     code = "PII004"
     name = "ip-address"
@@ -324,8 +327,9 @@ class IpAddress(PiiRule):
     example = "'The attacker came from 81.2.69.160' is reported: '1 IP address: 81.*.**.*60'."
     kind = "IP_ADDRESS"
     noun = "IP address"
+    # a section sign is taken with the number it opens, so that "§15.12.2.7" is read as a section
     pattern = (
-        rf"{_B}[0-9]{{1,3}}(?:\.[0-9]{{1,3}}){{3,}}{_B}"
+        rf"(?:§\s?)?{_B}[0-9]{{1,3}}(?:\.[0-9]{{1,3}}){{3,}}{_B}"
         rf"|{_B}[0-9A-Fa-f]{{1,4}}(?::[0-9A-Fa-f]{{0,4}}){{2,7}}{_B}"
     )
 
@@ -337,6 +341,8 @@ class IpAddress(PiiRule):
         )
 
     def is_match(self, candidate: str) -> bool:
+        if candidate.startswith("§"):
+            return False
         o = self.options
         return validators.is_ip(candidate, o.include_private, frozenset(o.ignore_addresses))  # type: ignore[attr-defined]
 
