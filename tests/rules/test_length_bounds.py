@@ -508,3 +508,13 @@ def test_a_reasoning_trace_is_not_the_reply():
         "DQ102",
     )
     assert found == {1: "answer has 4 tokens, fewer than 10 (long-form task)"}
+
+
+def test_a_label_picked_from_an_options_line_is_not_too_short():
+    """PromptCBLUE: the "why" is in the search query being classified; the answer is one of the
+    options the question lists between commas."""
+    question = (
+        "反复低烧是什么原因\n这个搜索是什么意图？\n"
+        "类型选项：医疗费用，后果表述，指标解读，治疗方案，病情诊断，注意事项，就医建议，病因分析\n答："
+    )
+    assert failures([{"instruction": question, "output": "病情诊断"}], "DQ102") == {}
