@@ -12,6 +12,7 @@ from dqe import (
     bare_code,
     exchanges,
     hookimpl,
+    listed_options,
     marker_pattern,
     snippet,
     without_code,
@@ -25,6 +26,8 @@ _CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 _CJK_SPACE = r"([\p{Han}\p{Hiragana}\p{Katakana}]) "  # spaces joined into CJK n-grams, for messages
 # a list item's marker: "1. ", "2) ", "- ", "a) ": items that differ only in their numbers repeat
 _MARKER = r"^(?:[-*•+]|\d{1,3}[.)、]|[a-zA-Z][.)])\s+"
+# a line that gives an item its label: "咽痛：已有症状疾病", "Review 3: positive" (the label is group 2)
+_LABELLED = r"^(\s*[^:：\n]{1,40}[:：])\s*(.*?)\s*[。.;；]?\s*$"
 _WEIGHTS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5) * 5
 
 
@@ -35,6 +38,29 @@ def _lines_of(texts: pl.DataFrame) -> pl.DataFrame:
         .explode("line")
         .with_columns(pl.col("line").str.strip_chars().str.replace(_MARKER, ""))
     )
+
+
+def _labels_left_out(turns: pl.DataFrame) -> pl.DataFrame:
+    """``turns`` with the labels left out of each line that gives an item one of the options its
+    question lists ("咽痛：已有症状疾病或者假设未来可能发生的疾病等" keeps "咽痛："): a label the question
+    offers comes back once per item by design, and the items are what could loop."""
+    options = turns.select("_t", "text", _opts=listed_options(pl.col("question"))).filter(
+        pl.col("_opts").list.len() >= 2
+    )
+    if options.height == 0:
+        return turns
+    line = pl.col("line")
+    label = line.str.extract(_LABELLED, 2)
+    kept = (
+        options.with_columns(line=pl.col("text").str.split("\n"))
+        .explode("line")
+        .with_columns(
+            line=pl.when(pl.col("_opts").list.contains(label)).then(line.str.extract(_LABELLED, 1)).otherwise(line)
+        )
+        .group_by("_t", maintain_order=True)
+        .agg(text=line.str.join("\n"))
+    )
+    return turns.update(kept, on="_t")
 
 
 class RepetitionOptions(RuleOptions):
@@ -107,7 +133,7 @@ class Repetition(RecordRule):
         asked = batch["category_pred"].gather(turns["_r"]) == "programming"
         code = asked.fill_null(False) & turns.select(bare_code(pl.col("answer"))).to_series().fill_null(False)
         text = pl.when(code).then(pl.lit("")).otherwise(without_urls(without_code(pl.col("answer"))))
-        return turns.select("_r", "_t", "turn", "final", "question", text=text, form=form)
+        return _labels_left_out(turns.select("_r", "_t", "turn", "final", "question", text=text, form=form))
 
     @staticmethod
     def _units(turns: pl.DataFrame) -> pl.DataFrame:
