@@ -105,7 +105,9 @@ class Repetition(RecordRule):
     when either ratio is above its limit: the loops of a generation that never stopped, a
     paragraph pasted twice, a list of one item ten times. A worked example's parallel steps stay
     under the limits; a song, a poem or a plan asked for (the `repetition` pack's forms) repeats
-    by design and is held to form-max-ratio instead."""
+    by design and is held to form-max-ratio instead; repetition the question asks for ("repeat this
+    sentence five times") is the answer and is not judged. A label the question's options line
+    offers, given to each item ("咽痛：已有症状疾病"), is left out before loops are counted."""
 
     code = "DQ202"
     name = "repetition"
@@ -125,15 +127,17 @@ class Repetition(RecordRule):
     def __init__(self, options, context):
         super().__init__(options, context)
         self.forms = marker_pattern(context.pack(PACK), "forms", "patterns", PACK)
+        self.asked = marker_pattern(context.pack(PACK), "asked", "patterns", PACK)
 
     def _turns(self, batch: pl.DataFrame) -> pl.DataFrame:
         form = pl.col("question").str.contains(self.forms) if self.forms else pl.lit(False)
+        repeat = pl.col("question").str.contains(self.asked) if self.asked else pl.lit(False)
         turns = exchanges(batch).with_row_index("_t")
         # a program asked for and given without fences is code as much as a fenced one
         asked = batch["category_pred"].gather(turns["_r"]) == "programming"
         code = asked.fill_null(False) & turns.select(bare_code(pl.col("answer"))).to_series().fill_null(False)
         text = pl.when(code).then(pl.lit("")).otherwise(without_urls(without_code(pl.col("answer"))))
-        return _labels_left_out(turns.select("_r", "_t", "turn", "final", "question", text=text, form=form))
+        return _labels_left_out(turns.select("_r", "_t", "turn", "final", "question", text=text, form=form, repeat=repeat))
 
     @staticmethod
     def _units(turns: pl.DataFrame) -> pl.DataFrame:
@@ -193,9 +197,14 @@ class Repetition(RecordRule):
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         o = self.options
         turns = self._turns(batch)
-        # a song, a poem or a plan asked for repeats by design: held to form-max-ratio
+        # a song, a poem or a plan asked for repeats by design: held to form-max-ratio; repetition
+        # asked for ("repeat it five times") is the answer: never a loop
         limit = {
-            kind: pl.when(pl.col("form")).then(max(o.form_max_ratio, value)).otherwise(value)
+            kind: pl.when(pl.col("repeat"))
+            .then(1.0)
+            .when(pl.col("form"))
+            .then(max(o.form_max_ratio, value))
+            .otherwise(value)
             for kind, value in (("ngram_limit", o.max_ngram_ratio), ("line_limit", o.max_line_ratio))
         }
         grams = self._grams(turns)

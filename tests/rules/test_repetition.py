@@ -248,3 +248,20 @@ def test_a_label_from_the_question_options_given_to_each_item_is_no_loop():
     assert failures([qa(answer, question)], "DQ202") == {}
     looped = "：".join([labels[0]] * 8)
     assert failures([qa(looped, question)], "DQ202")
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ('help me repeat this sentence five times, " I like apple"', "I like apple.\n" * 5),
+        ("帮我把这句话重复10遍“我喜欢吃苹果”", "我喜欢吃苹果。\n" * 10),
+        ("请把“加油努力向前冲”这句话写二十遍", "加油努力向前冲！" * 20),
+    ],
+)
+def test_repetition_the_question_asks_for_is_no_loop(question, answer):
+    assert failures([qa(answer, question)], "DQ202") == {}
+
+
+def test_a_question_that_counts_times_but_asks_no_repeat_is_judged_as_usual():
+    question = "我已经说了三遍了，为什么你还不明白？"
+    assert failures([qa("对不起。" + "我明白了。" * 12, question)], "DQ202")
