@@ -439,6 +439,7 @@ class LengthBounds(RecordRule):
             "question_turn",
             "answer",
             "tool",
+            "final",
             a_tokens=pl.col("_counts").list.get(pl.col("turn") - 1, null_on_oob=True).cast(pl.Int64),
             q_tokens=pl.col("_counts").list.get(pl.col("question_turn") - 1, null_on_oob=True).cast(pl.Int64),
         )
@@ -457,6 +458,7 @@ class LengthBounds(RecordRule):
             pl.col("question").first(),
             pl.col("answer").str.join("\n"),
             pl.col("tool").last(),
+            pl.col("final").last(),
             pl.col("a_tokens").sum(),
             pl.col("q_tokens").first(),
         )
@@ -515,6 +517,12 @@ class LengthBounds(RecordRule):
             low, high = pl.col(f"min-{part}-tokens"), pl.col(f"max-{part}-tokens")
             # empty ones, invisible characters included, are DQ001's
             flags[f"_{part}_short"] = n.is_not_null() & (n > 0) & (n < low) & ~blank(pl.col(part))
+            if part == "answer":
+                # a question back before the conversation goes on ("好的，你想写什么?") is how it goes
+                # on, not an answer cut short; as the last turn it is judged (DQ203 reads it too)
+                flags["_answer_short"] = flags["_answer_short"] & (
+                    pl.col("final") | ~pl.col("answer").str.contains(r"[?？]\s*\z")
+                )
             flags[f"_{part}_long"] = (n > high).fill_null(False)
             scores.append(
                 pl.when(flags[f"_{part}_short"])
@@ -621,7 +629,7 @@ class LengthBounds(RecordRule):
     def _evidence(self) -> pl.Expr:
         """What decided: the task and the words that matched it, each count against its bounds,
         and whether a tool did the work: 'long-form task ("Describe"); answer 3 tokens, bounds
-        10-2048; question 9 tokens, bounds 1-2048'."""
+        10-4096; question 9 tokens, bounds 1-any'."""
         task = (
             pl.when(pl.col("_task").is_not_null())
             .then(pl.format('{} task ("{}")', "_name", snippet(self._marker(), 40)))
