@@ -542,3 +542,5 @@ def test_a_story_or_an_account_asked_for_may_run_past_two_thousand_tokens(questi
     run = run_rule("DQ102", [{"instruction": question, "output": story}])
     assert run.passed == [True], run.evidence
     assert failures([{"instruction": "什么是期货？", "output": story}], "DQ102")
+    asks_leave = {"instruction": "我可以和你讨论一些哲学问题吗？", "output": "是的，我很愿意和你讨论"}
+    assert failures([asks_leave], "DQ102") == {}
