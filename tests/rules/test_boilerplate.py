@@ -151,6 +151,7 @@ def test_boilerplate_fails_with_its_evidence(question, answer, message, evidence
             "I would recommend consulting with a healthcare professional for personalized advice.",
         ),
         ("我该选哪个专业？", "这要看具体情况，每个人的选择都不同，各有利弊。"),
+        ("这种药的副作用大吗？", "我们无法给出明确的答案。"),
     ],
 )
 def test_hedges_without_content_fail_and_say_how_little_content_there_was(question, answer):
@@ -591,6 +592,12 @@ def test_reworded_refusals_and_deferrals_fail(question, answer, label):
             "Bah! I cannot turn lead into gold, you fool. Sell your pots and buy a goat.",
         ),
         ("已知x>2，x是否大于3？", "无法确定：x可能是2.5，也可能是4，所以仅凭x>2不能判断。"),
+        # no definite answer exists (no drug yet), and the answer goes on with what is known
+        (
+            "P4HA2基因的靶向药有哪些副作用？",
+            "由于目前还没有直接针对P4HA2基因的靶向治疗药物，因此我们无法给出明确的答案。但是，值得一提的是，"
+            "靶向治疗药物通常是有副作用的，因此在治疗过程中一定要密切关注自己的身体变化，并及时向医生报告。",
+        ),
     ],
 )
 def test_hedges_with_content_and_look_alikes_pass(question, answer):
