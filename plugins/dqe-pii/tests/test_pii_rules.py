@@ -34,6 +34,7 @@ def test_email_addresses():
             record(answer="ssh -p 22 admin2019@backupbox.localshare"),  # a host, no top-level domain
             record(answer="rsync -avz ~/results user@serverB.com:~/training_results"),  # a login, not an address
             record(answer="Reach the studio at hello@pixel.studio"),  # a long top-level domain in use
+            record(answer='ssh-keygen -t rsa -C "email@xxx.com"'),  # a domain masked with x's (OASST-zh)
         ],
     )
     assert_findings(run, {0: "1 e-mail address: jan*.***@*****.com", 1: "e-mail", 2: "e-mail", 11: "e-mail"})

@@ -108,7 +108,7 @@ class PiiRule(RecordRule):
 class Email(PiiRule):
     """Finds e-mail addresses. Addresses at reserved example domains (example.com, .test,
     .invalid, .localhost, an "example" domain in any country: sales@example.in), placeholders
-    (yourname@yourdomain.com), git remotes (git@host), scp and rsync targets (user@host.com:~/dir),
+    (yourname@yourdomain.com, a domain masked as email@xxx.com), git remotes (git@host), scp and rsync targets (user@host.com:~/dir),
     image names like logo@2x.png and a user at a host whose name ends in no top-level domain (ssh
     user@server.localshare: a country's two letters, a name of up to four, or a longer one in the
     list of common ones) are not personal data and pass."""
@@ -200,6 +200,8 @@ class Email(PiiRule):
         if len(tld) > 4 and tld not in self._LONG_TLDS:
             return False
         if local.startswith("your") or domain.startswith("your"):  # youremail@yourdomain.com
+            return False
+        if any(set(label) == {"x"} for label in labels[:-1]):  # email@xxx.com: the domain masked
             return False
         return not any(domain == d or domain.endswith("." + d) for d in self.options.ignore_domains)  # type: ignore[attr-defined]
 
