@@ -69,6 +69,7 @@ _LAZY = {
     "picked_choice": "dqe.engine.choices",
     "lists_options": "dqe.engine.choices",
     "listed_options": "dqe.engine.choices",
+    "is_options_line": "dqe.engine.choices",
     # rule packs: marker lists and patterns as TOML
     "check_regex": "dqe.engine.patterns",
     "pack_value": "dqe.engine.patterns",

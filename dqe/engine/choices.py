@@ -51,6 +51,11 @@ def lists_options(question: pl.Expr) -> pl.Expr:
     return labelled | question.str.contains(_OPTIONS_LINE)
 
 
+def is_options_line(line: pl.Expr) -> pl.Expr:
+    """Whether ``line`` names options and lists them between commas ("类型选项：医疗费用，病情诊断")."""
+    return line.str.contains(_OPTIONS_LINE)
+
+
 def listed_options(question: pl.Expr) -> pl.Expr:
     """The options ``question``'s options line lists between commas ("类型选项：医疗费用，病情诊断" gives
     both), stripped; an empty list where it has none."""
