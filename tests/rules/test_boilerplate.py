@@ -347,7 +347,11 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         ("请告诉我关于您的发布。", "作为一个语言模型的 AI，我没有像软件那样的版本号，但我的最初版本发布于 2020 年。"),
         # ... of the languages it reads, what it is good at, what it outputs, what makes it glad,
         # whether it remembers (unseen OASST-zh)
-        ("你能理解中文吗", "能，我能理解中文。作为开源的大型语言模型，我所训练的数据集中包含中文，因此我能理解中文问题。"),
+        (
+            "你能理解中文吗",
+            "能，我能理解中文。作为开源的大型语言模型，我所训练的数据集中包含中文，因此我能理解中文问题。"
+            "请告诉我您想了解的关于什么的信息，我将尽力为您解答。",
+        ),
         ("你在哪些方面比较擅长", "作为 AI 语言模型，我接受过各种主题和任务的训练，可以协助完成许多不同的任务。"),
         (
             "你输出的内容有什么禁忌吗，或者说我输入的内容有什么禁忌",
