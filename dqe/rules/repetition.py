@@ -137,7 +137,9 @@ class Repetition(RecordRule):
         asked = batch["category_pred"].gather(turns["_r"]) == "programming"
         code = asked.fill_null(False) & turns.select(bare_code(pl.col("answer"))).to_series().fill_null(False)
         text = pl.when(code).then(pl.lit("")).otherwise(without_urls(without_code(pl.col("answer"))))
-        return _labels_left_out(turns.select("_r", "_t", "turn", "final", "question", text=text, form=form, repeat=repeat))
+        return _labels_left_out(
+            turns.select("_r", "_t", "turn", "final", "question", text=text, form=form, repeat=repeat)
+        )
 
     @staticmethod
     def _units(turns: pl.DataFrame) -> pl.DataFrame:

@@ -239,7 +239,11 @@ def test_each_record_is_judged_the_same_in_a_batch_as_alone():
 def test_a_label_from_the_question_options_given_to_each_item_is_no_loop():
     """PromptCBLUE: every entity gets one of the options the question lists; the label repeats by
     design. The same label looping with no items still fails."""
-    labels = ["已有症状疾病或者假设未来可能发生的疾病等", "未患有症状疾病", "无实际意义的不标注或者和病人当前的状态独立不标注"]
+    labels = [
+        "已有症状疾病或者假设未来可能发生的疾病等",
+        "未患有症状疾病",
+        "无实际意义的不标注或者和病人当前的状态独立不标注",
+    ]
     question = "给出对话中临床发现实体的阴阳性判断：\n患者：宝宝咳嗽\n阴阳性选项：" + "，".join(labels) + "\n答："
     entities = ["咽痛", "发热", "病毒感染", "烧", "上感发热", "咳嗽", "吐"]
     answer = "上述对话中临床发现实体以及其阴阳性判别如下：\n" + "\n".join(
