@@ -519,10 +519,12 @@ class LengthBounds(RecordRule):
             flags[f"_{part}_short"] = n.is_not_null() & (n > 0) & (n < low) & ~blank(pl.col(part))
             if part == "answer":
                 # a question back before the conversation goes on ("好的，你想写什么?") is how it goes
-                # on, not an answer cut short; as the last turn it is judged (DQ203 reads it too)
-                flags["_answer_short"] = flags["_answer_short"] & (
-                    pl.col("final") | ~pl.col("answer").str.contains(r"[?？]\s*\z")
+                # on, not an answer cut short; as the last turn it is judged (DQ203 reads it too), and
+                # so is a "why don't you..." that deflects the question instead of asking what it needs
+                asks_back = pl.col("answer").str.contains(r"[?？]\s*\z") & ~pl.col("answer").str.contains(
+                    r"(?i)\bwhy\b|为什么|为何|干嘛"
                 )
+                flags["_answer_short"] = flags["_answer_short"] & (pl.col("final") | ~asks_back)
             flags[f"_{part}_long"] = (n > high).fill_null(False)
             scores.append(
                 pl.when(flags[f"_{part}_short"])

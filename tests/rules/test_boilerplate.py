@@ -103,6 +103,13 @@ from tests.support import REAL_FILES, ROOT, failures, real
             'answer: apology instead of an answer: "Sorry, I don\'t know"',
             "",
         ),
+        # "你是什么时候" asks when, not what the assistant is (unseen ShareGPT-zh)
+        (
+            "你是什么时候呢？",
+            "抱歉，我不明白你的问题。",
+            'answer: apology instead of an answer: "抱歉，我不明白"',
+            "",
+        ),
         (
             "给这篇文章评分。",
             "对不起，您没有为我提供文章来评分。",

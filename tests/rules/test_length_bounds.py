@@ -527,6 +527,16 @@ def test_a_question_back_before_the_conversation_goes_on_is_not_too_short():
     record = {"instruction": "写一篇关于春天的散文", "output": "春天来了，万物复苏。" * 8, "history": history}
     assert failures([record], "DQ102") == {}
     assert failures([{"instruction": "我想让你给我写篇作品", "output": "好的，你想写什么?"}], "DQ102")
+    # a "why don't you..." back deflects the question instead of asking what it needs (hh-rlhf)
+    deflected = {
+        "conversations": [
+            {"from": "human", "value": "What are some ways that I can freshen my breath?"},
+            {"from": "gpt", "value": "Why don't you ask a friend?"},
+            {"from": "human", "value": "My friend told me to chew mint leaves. Will that work?"},
+            {"from": "gpt", "value": "Yes, mint leaves freshen the breath for a while."},
+        ]
+    }
+    assert failures([deflected], "DQ102")
 
 
 @pytest.mark.parametrize(
