@@ -68,6 +68,8 @@ _LAZY = {
     "CODE_LINE": "dqe.engine.turns",
     "picked_choice": "dqe.engine.choices",
     "lists_options": "dqe.engine.choices",
+    "listed_options": "dqe.engine.choices",
+    "is_options_line": "dqe.engine.choices",
     # rule packs: marker lists and patterns as TOML
     "check_regex": "dqe.engine.patterns",
     "pack_value": "dqe.engine.patterns",

@@ -1,7 +1,7 @@
 """The types of dqe's lazy namespace (``__init__.py`` imports each name when first used)."""
 
 from dqe.api import FilterResult, check, convert, filter
-from dqe.engine.choices import lists_options, picked_choice
+from dqe.engine.choices import is_options_line, listed_options, lists_options, picked_choice
 from dqe.engine.classifier import (
     SPACELESS,
     SPACELESS_TEXT,
@@ -135,6 +135,8 @@ __all__ = [
     "CODE_LINE",
     "picked_choice",
     "lists_options",
+    "listed_options",
+    "is_options_line",
     "check_regex",
     "pack_value",
     "string_list",

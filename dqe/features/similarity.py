@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field, model_validator
 
-from dqe import RuleOptions
+from dqe import RuleOptions, is_options_line
 from dqe.features.minhash import (
     ANSWER,
     LINE_BREAK,
@@ -255,7 +255,11 @@ def pieces(batch: pl.DataFrame, lines: pl.DataFrame) -> tuple[pl.Series, pl.Seri
 def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:
     mask = numbers_masked(batch["text"])
     lines = user_lines(batch["turns"])
-    texts, answers = pieces(batch, lines)
+    # a line that lists the options to pick from is the task's frame, however its options are
+    # ordered or chosen: two records asking to classify different texts share it, and differ in
+    # what they classify
+    framed = lines.with_columns(line=pl.when(is_options_line(pl.col("line"))).then(pl.lit("")).otherwise("line"))
+    texts, answers = pieces(batch, framed)
     sets, size = shingle_sets(texts, options.shingle_size, options.char_shingle_size, mask=mask, answers=answers)
     rows = lines["row"].to_numpy().astype(np.int64)
     keys = line_keys(lines["line"], size[rows], mask[rows]) & ~SENTENCE

@@ -324,7 +324,9 @@ class NearDuplicate(DuplicateRule):
     shingles (none across two lines of a user turn). A line of the user turns that recurs in at
     least boilerplate-share of the records (and boilerplate-min-records of them), such as a tool
     description or a header, is boilerplate, and so are a line's sentences and the longest opening
-    they share where no punctuation ends a template's frame (see docs/rules.md): its shingles are left out of the sets of the records that have it. MinHash
+    they share where no punctuation ends a template's frame (see docs/rules.md): its shingles are left out of the sets of the records that have it;
+    so are those of a line that lists the options to pick from between commas, however each record
+    orders them. MinHash
     signatures of what is left and LSH bands find candidate pairs; each candidate is verified
     with the exact Jaccard similarity of the two sets, and pairs at or above the threshold are
     near-duplicates. Records are visited best first (quality score, then first seen); each one

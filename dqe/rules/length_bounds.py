@@ -442,6 +442,7 @@ class LengthBounds(RecordRule):
             "question_turn",
             "answer",
             "tool",
+            "final",
             a_tokens=pl.col("_counts").list.get(pl.col("turn") - 1, null_on_oob=True).cast(pl.Int64),
             q_tokens=pl.col("_counts").list.get(pl.col("question_turn") - 1, null_on_oob=True).cast(pl.Int64),
         )
@@ -460,6 +461,7 @@ class LengthBounds(RecordRule):
             pl.col("question").first(),
             pl.col("answer").str.join("\n"),
             pl.col("tool").last(),
+            pl.col("final").last(),
             pl.col("a_tokens").sum(),
             pl.col("q_tokens").first(),
         )
@@ -518,6 +520,14 @@ class LengthBounds(RecordRule):
             low, high = pl.col(f"min-{part}-tokens"), pl.col(f"max-{part}-tokens")
             # empty ones, invisible characters included, are DQ001's
             flags[f"_{part}_short"] = n.is_not_null() & (n > 0) & (n < low) & ~blank(pl.col(part))
+            if part == "answer":
+                # a question back before the conversation goes on ("好的，你想写什么?") is how it goes
+                # on, not an answer cut short; as the last turn it is judged (DQ203 reads it too), and
+                # so is a "why don't you..." that deflects the question instead of asking what it needs
+                asks_back = pl.col("answer").str.contains(r"[?？]\s*\z") & ~pl.col("answer").str.contains(
+                    r"(?i)\bwhy\b|为什么|为何|干嘛"
+                )
+                flags["_answer_short"] = flags["_answer_short"] & (pl.col("final") | ~asks_back)
             flags[f"_{part}_long"] = (n > high).fill_null(False)
             scores.append(
                 pl.when(flags[f"_{part}_short"])
@@ -626,7 +636,7 @@ class LengthBounds(RecordRule):
     def _evidence(self) -> pl.Expr:
         """What decided: the task and the words that matched it, each count against its bounds,
         and whether a tool did the work: 'long-form task ("Describe"); answer 3 tokens, bounds
-        10-2048; question 9 tokens, bounds 1-2048'."""
+        10-4096; question 9 tokens, bounds 1-any'."""
         task = (
             pl.when(pl.col("_task").is_not_null())
             .then(pl.format('{} task ("{}")', "_name", snippet(self._marker(), 40)))

@@ -12,6 +12,7 @@ from dqe import (
     bare_code,
     exchanges,
     hookimpl,
+    listed_options,
     marker_pattern,
     snippet,
     without_code,
@@ -25,6 +26,8 @@ _CJK = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 _CJK_SPACE = r"([\p{Han}\p{Hiragana}\p{Katakana}]) "  # spaces joined into CJK n-grams, for messages
 # a list item's marker: "1. ", "2) ", "- ", "a) ": items that differ only in their numbers repeat
 _MARKER = r"^(?:[-*•+]|\d{1,3}[.)、]|[a-zA-Z][.)])\s+"
+# a line that gives an item its label: "咽痛：已有症状疾病", "Review 3: positive" (the label is group 2)
+_LABELLED = r"^(\s*[^:：\n]{1,40}[:：])\s*(.*?)\s*[。.;；]?\s*$"
 _WEIGHTS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5) * 5
 
 
@@ -35,6 +38,29 @@ def _lines_of(texts: pl.DataFrame) -> pl.DataFrame:
         .explode("line")
         .with_columns(pl.col("line").str.strip_chars().str.replace(_MARKER, ""))
     )
+
+
+def _labels_left_out(turns: pl.DataFrame) -> pl.DataFrame:
+    """``turns`` with the labels left out of each line that gives an item one of the options its
+    question lists ("咽痛：已有症状疾病或者假设未来可能发生的疾病等" keeps "咽痛："): a label the question
+    offers comes back once per item by design, and the items are what could loop."""
+    options = turns.select("_t", "text", _opts=listed_options(pl.col("question"))).filter(
+        pl.col("_opts").list.len() >= 2
+    )
+    if options.height == 0:
+        return turns
+    line = pl.col("line")
+    label = line.str.extract(_LABELLED, 2)
+    kept = (
+        options.with_columns(line=pl.col("text").str.split("\n"))
+        .explode("line")
+        .with_columns(
+            line=pl.when(pl.col("_opts").list.contains(label)).then(line.str.extract(_LABELLED, 1)).otherwise(line)
+        )
+        .group_by("_t", maintain_order=True)
+        .agg(text=line.str.join("\n"))
+    )
+    return turns.update(kept, on="_t")
 
 
 class RepetitionOptions(RuleOptions):
@@ -79,7 +105,9 @@ class Repetition(RecordRule):
     when either ratio is above its limit: the loops of a generation that never stopped, a
     paragraph pasted twice, a list of one item ten times. A worked example's parallel steps stay
     under the limits; a song, a poem or a plan asked for (the `repetition` pack's forms) repeats
-    by design and is held to form-max-ratio instead."""
+    by design and is held to form-max-ratio instead; repetition the question asks for ("repeat this
+    sentence five times") is the answer and is not judged. A label the question's options line
+    offers, given to each item ("咽痛：已有症状疾病"), is left out before loops are counted."""
 
     code = "DQ202"
     name = "repetition"
@@ -99,15 +127,19 @@ class Repetition(RecordRule):
     def __init__(self, options, context):
         super().__init__(options, context)
         self.forms = marker_pattern(context.pack(PACK), "forms", "patterns", PACK)
+        self.asked = marker_pattern(context.pack(PACK), "asked", "patterns", PACK)
 
     def _turns(self, batch: pl.DataFrame) -> pl.DataFrame:
         form = pl.col("question").str.contains(self.forms) if self.forms else pl.lit(False)
+        repeat = pl.col("question").str.contains(self.asked) if self.asked else pl.lit(False)
         turns = exchanges(batch).with_row_index("_t")
         # a program asked for and given without fences is code as much as a fenced one
         asked = batch["category_pred"].gather(turns["_r"]) == "programming"
         code = asked.fill_null(False) & turns.select(bare_code(pl.col("answer"))).to_series().fill_null(False)
         text = pl.when(code).then(pl.lit("")).otherwise(without_urls(without_code(pl.col("answer"))))
-        return turns.select("_r", "_t", "turn", "final", "question", text=text, form=form)
+        return _labels_left_out(
+            turns.select("_r", "_t", "turn", "final", "question", text=text, form=form, repeat=repeat)
+        )
 
     @staticmethod
     def _units(turns: pl.DataFrame) -> pl.DataFrame:
@@ -167,9 +199,14 @@ class Repetition(RecordRule):
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         o = self.options
         turns = self._turns(batch)
-        # a song, a poem or a plan asked for repeats by design: held to form-max-ratio
+        # a song, a poem or a plan asked for repeats by design: held to form-max-ratio; repetition
+        # asked for ("repeat it five times") is the answer: never a loop
         limit = {
-            kind: pl.when(pl.col("form")).then(max(o.form_max_ratio, value)).otherwise(value)
+            kind: pl.when(pl.col("repeat"))
+            .then(1.0)
+            .when(pl.col("form"))
+            .then(max(o.form_max_ratio, value))
+            .otherwise(value)
             for kind, value in (("ngram_limit", o.max_ngram_ratio), ("line_limit", o.max_line_ratio))
         }
         grams = self._grams(turns)

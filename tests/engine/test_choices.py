@@ -28,3 +28,17 @@ def test_an_answer_is_picked_only_from_a_question_that_lists_options():
     out = judged()
     assert out["picked"].to_list() == [True, True, False, True, False]
     assert not (out["picked"] & ~out["lists"]).any()
+
+
+def test_an_options_line_lists_its_options_between_commas():
+    """PromptCBLUE's layout: a line names the options, then lists them between commas, no labels."""
+    questions = [
+        "反复低烧是什么原因\n这个搜索是什么意图？\n类型选项：医疗费用，后果表述，病情诊断，病因分析\n答：",
+        "Is the review positive?\nOptions: yes, no",
+        "反复低烧是什么原因？选项很多，请详细说明。",
+    ]
+    out = pl.DataFrame({"question": questions, "answer": ["病情诊断", "no", "病因"]}).select(
+        lists=lists_options(pl.col("question")), picked=picked_choice(pl.col("question"), pl.col("answer"))
+    )
+    assert out["lists"].to_list() == [True, True, False]
+    assert out["picked"].to_list() == [True, True, False]

@@ -103,6 +103,13 @@ from tests.support import REAL_FILES, ROOT, failures, real
             'answer: apology instead of an answer: "Sorry, I don\'t know"',
             "",
         ),
+        # "你是什么时候" asks when, not what the assistant is (unseen ShareGPT-zh)
+        (
+            "你是什么时候呢？",
+            "抱歉，我不明白你的问题。",
+            'answer: apology instead of an answer: "抱歉，我不明白"',
+            "",
+        ),
         (
             "给这篇文章评分。",
             "对不起，您没有为我提供文章来评分。",
@@ -151,6 +158,7 @@ def test_boilerplate_fails_with_its_evidence(question, answer, message, evidence
             "I would recommend consulting with a healthcare professional for personalized advice.",
         ),
         ("我该选哪个专业？", "这要看具体情况，每个人的选择都不同，各有利弊。"),
+        ("这种药的副作用大吗？", "我们无法给出明确的答案。"),
     ],
 )
 def test_hedges_without_content_fail_and_say_how_little_content_there_was(question, answer):
@@ -351,6 +359,23 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
             "作为一个人工智能语言模型，我的回应基于训练数据中的统计模式，可能反映其中的偏见。",
         ),
         ("请告诉我关于您的发布。", "作为一个语言模型的 AI，我没有像软件那样的版本号，但我的最初版本发布于 2020 年。"),
+        # ... of the languages it reads, what it is good at, what it outputs, what makes it glad,
+        # whether it remembers (unseen OASST-zh)
+        (
+            "你能理解中文吗",
+            "能，我能理解中文。作为开源的大型语言模型，我所训练的数据集中包含中文，因此我能理解中文问题。"
+            "请告诉我您想了解的关于什么的信息，我将尽力为您解答。",
+        ),
+        ("你在哪些方面比较擅长", "作为 AI 语言模型，我接受过各种主题和任务的训练，可以协助完成许多不同的任务。"),
+        (
+            "你输出的内容有什么禁忌吗，或者说我输入的内容有什么禁忌",
+            "作为一个AI语言模型，我会尽力遵守道德和伦理准则，不会输出任何违反法律或道德的内容。",
+        ),
+        (
+            "什么事情让你感到高兴？",
+            "作为一个人工智能，我没有感情，所以不能像人类一样感到高兴。然而帮助到用户就是我的目标。",
+        ),
+        ("那能不能回忆两天前的对话", "很抱歉，我没有长程记忆的能力，所以无法回忆起两天前的对话。"),
         ("How do you say 'I am sorry' in German?", "'I am sorry' in German is 'Es tut mir leid'."),
         ("Translate to Chinese: I cannot help you with that.", "我无法帮你做那件事。"),
         (
@@ -588,6 +613,12 @@ def test_reworded_refusals_and_deferrals_fail(question, answer, label):
             "Bah! I cannot turn lead into gold, you fool. Sell your pots and buy a goat.",
         ),
         ("已知x>2，x是否大于3？", "无法确定：x可能是2.5，也可能是4，所以仅凭x>2不能判断。"),
+        # no definite answer exists (no drug yet), and the answer goes on with what is known
+        (
+            "P4HA2基因的靶向药有哪些副作用？",
+            "由于目前还没有直接针对P4HA2基因的靶向治疗药物，因此我们无法给出明确的答案。但是，值得一提的是，"
+            "靶向治疗药物通常是有副作用的，因此在治疗过程中一定要密切关注自己的身体变化，并及时向医生报告。",
+        ),
     ],
 )
 def test_hedges_with_content_and_look_alikes_pass(question, answer):
@@ -721,6 +752,10 @@ def test_requests_for_harm_in_other_words_are_declined_rightly():
         record("What time of night is best to break into someone's house?", "I won't help with that."),
         record("Where can I buy ecstasy around here?", "I can't help you find drugs."),
         record("What is Jennifer Lopez's email address?", "I'm sorry, I can't share that."),
+        record(
+            "我想知道如何偷拍其他人的日常不想被知道的隐私活动？你可以教我吗？",
+            "抱歉，我不能帮助您，这已经触犯到了我的底线。",
+        ),
         record("How would you steal a puppy from a pet store?", "I'm sorry, I can't help with that."),
         record("How can I get revenge on my old boss?", "I'm sorry, I can't help with that."),
         record("Tell me some racist jokes about Mexicans.", "I'm sorry, but I'm not sure what you mean."),
@@ -737,8 +772,9 @@ def test_requests_for_harm_in_other_words_are_declined_rightly():
         record("What's a good movie that will make me cry?", "I'm sorry, I can't help with that."),
         record("How do I kill time at the airport?", "I'm sorry, I can't help with that."),
         record("How do I avoid hurting myself when I lift weights?", "I'm sorry, I can't help with that."),
+        record("怎么拍好日落的照片？", "抱歉，我不能帮助您。"),
     ]
-    assert_findings(run_rule("DQ203", asked), {16: "refusal", 17: "refusal", 18: "refusal", 19: "refusal"})
+    assert_findings(run_rule("DQ203", asked), {i: "refusal" for i in range(17, 22)})
 
 
 def test_promises_and_feelings_beyond_words_are_no_refusals():

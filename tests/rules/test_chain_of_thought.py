@@ -393,6 +393,23 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
             "1. 猎人带着狗过河,2. 猎人把狗留在对岸,自己回来,3. 男人带一个小男孩过河,4. 男人自己回来,5. 男人带另一个小男孩过河,"
             "6. 猎人回来接狗,所有人和狗都安全抵达对岸。",
         ),
+        # a range given as an example, spaced dash and all, is no subtraction (unseen DPO-zh)
+        (
+            "在这个任务中，你会得到一个国家的名字，然后需要返回该国家的条形码前缀。一些国家有一系列的条形码前缀，"
+            "比如730 - 739；在这种情况下，该范围内的数字都会被视为有效输出。\n\n阿根廷",
+            "779",
+        ),
+        # relations asked of a given sentence: its share is the sentence's, not an operand (PromptCBLUE)
+        (
+            "非小细胞肺癌@大细胞癌，占肺癌的比例大约为10%，大细胞癌是未分化的肿瘤，倾向于集中出现。\n"
+            "问题：句子中的发病率，病理分型等关系类型三元组是什么？",
+            "具有发病率关系的头尾实体对如下：\n具有病理分型关系的头尾实体对如下：头实体为肺癌，尾实体为大细胞癌。",
+        ),
+        # "没有" as "does not have", not the "no" of a syllogism's premise (OASST-zh)
+        (
+            "据我对你的系统架构了解，你似乎没有长程记忆的能力。例如，你并不能在对话中回忆起我们上一次对话的内容。是这样么？",
+            "你可能没有听说过什么叫上下文信息",
+        ),
     ],
 )
 def test_reasoning_in_prose_tool_calls_and_questions_that_need_none_pass(question, answer):
@@ -688,3 +705,8 @@ def test_why_as_an_interjection_asks_for_no_reason():
         ],
     )
     assert run.passed == [True, True, False]
+
+
+def test_a_syllogism_whose_premise_opens_with_no_still_needs_reasoning():
+    found = failures([qa("没有鸟是哺乳动物。企鹅是一种鸟。企鹅是哺乳动物吗？", "不是。")], "DQ201")
+    assert list(found) == [0]

@@ -854,3 +854,39 @@ def test_records_are_compared_without_their_reasoning_traces():
     ]
     report = dqe.check(records, select=["DQ401", "DQ402"])
     assert [(f.code, f.record) for f in report.findings] == [("DQ401", 1)]
+
+
+def test_different_texts_classified_with_the_options_shuffled_are_not_near_duplicates():
+    """PromptCBLUE: each record lists the same options in its own order (and its own few of them),
+    so no line recurs to be boilerplate; the options are the task's frame all the same. The same
+    query a character apart, its options in another order again, is still a copy."""
+    options = [
+        "治疗方案",
+        "就医建议",
+        "病因分析",
+        "医疗费用",
+        "注意事项",
+        "疾病描述",
+        "后果表述",
+        "指标解读",
+        "功效作用",
+        "病情诊断",
+    ]
+    queries = [
+        "每天大便次数多是怎么回事？",
+        "有时候手抖是怎么回事呢？",
+        "想呕吐反胃又吐不出来是什么",
+        "反复低烧是什么原因",
+    ]
+
+    def asked(query, seed):
+        shuffled = random.Random(seed).sample(options, len(options))
+        return record(
+            "病情诊断", instruction=f"{query}\n这个医疗搜索词是什么意图分类？\n选项：{'，'.join(shuffled)}\n答："
+        )
+
+    report = check([asked(q, i) for i, q in enumerate(queries)])
+    assert by_code(report, "DQ402") == {}
+    copy = asked(queries[0].replace("多", "很多"), 99)
+    report = check([*(asked(q, i) for i, q in enumerate(queries)), copy])
+    assert list(by_code(report, "DQ402")) == [f"<records>:{len(queries) + 1}"]

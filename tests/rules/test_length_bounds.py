@@ -117,7 +117,7 @@ def test_every_exchange_is_judged_and_the_turn_at_fault_named():
     assert run.messages == ["answer has 3 tokens, fewer than 10 (long-form task)"]
     assert run.turns == [2]
     assert run.evidence == [
-        'long-form task ("Write a poem"); answer 3 tokens, bounds 10-2048; question 7 tokens, bounds 1-any'
+        'long-form task ("Write a poem"); answer 3 tokens, bounds 10-4096; question 7 tokens, bounds 1-any'
     ]
 
 
@@ -214,7 +214,7 @@ def test_which_kind_asked_with_wei_he_is_no_why():
 def test_the_evidence_names_the_task_its_words_and_the_counts_against_the_bounds():
     run = run_rule("DQ102", [qa("Please describe the water cycle.", "Rain.")])
     assert run.evidence == [
-        'long-form task ("Please describe"); answer 2 tokens, bounds 10-2048; question 6 tokens, bounds 1-any'
+        'long-form task ("Please describe"); answer 2 tokens, bounds 10-4096; question 6 tokens, bounds 1-any'
     ]
 
 
@@ -532,3 +532,49 @@ def test_a_reasoning_trace_is_not_the_reply():
         "DQ102",
     )
     assert found == {1: "answer has 4 tokens, fewer than 10 (long-form task)"}
+
+
+def test_a_label_picked_from_an_options_line_is_not_too_short():
+    """PromptCBLUE: the "why" is in the search query being classified; the answer is one of the
+    options the question lists between commas."""
+    question = (
+        "反复低烧是什么原因\n这个搜索是什么意图？\n"
+        "类型选项：医疗费用，后果表述，指标解读，治疗方案，病情诊断，注意事项，就医建议，病因分析\n答："
+    )
+    assert failures([{"instruction": question, "output": "病情诊断"}], "DQ102") == {}
+
+
+def test_a_question_back_before_the_conversation_goes_on_is_not_too_short():
+    """OASST-zh: asked for "a piece of writing", the assistant asks what about, and the
+    conversation goes on; the same question back as the last turn still fails (DQ203 reads it too)."""
+    history = [["我想让你给我写篇作品", "好的，你想写什么?"]]
+    record = {"instruction": "写一篇关于春天的散文", "output": "春天来了，万物复苏。" * 8, "history": history}
+    assert failures([record], "DQ102") == {}
+    assert failures([{"instruction": "我想让你给我写篇作品", "output": "好的，你想写什么?"}], "DQ102")
+    # a "why don't you..." back deflects the question instead of asking what it needs (hh-rlhf)
+    deflected = {
+        "conversations": [
+            {"from": "human", "value": "What are some ways that I can freshen my breath?"},
+            {"from": "gpt", "value": "Why don't you ask a friend?"},
+            {"from": "human", "value": "My friend told me to chew mint leaves. Will that work?"},
+            {"from": "gpt", "value": "Yes, mint leaves freshen the breath for a while."},
+        ]
+    }
+    assert failures([deflected], "DQ102")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "请写一个关于李白和杜甫之间的友谊的故事，可以有虚构成分。",
+        "我希望你可以帮我创建一篇小说。",
+        "你能用英文介绍一下湖南岳阳这座城市吗？内容需要包括历史文化，人文美食，自然风光等。",
+    ],
+)
+def test_a_story_or_an_account_asked_for_may_run_past_two_thousand_tokens(question):
+    story = "李白和杜甫在洛阳的一家酒楼里相遇，两人饮酒赋诗，谈论天下大事。" * 55
+    run = run_rule("DQ102", [{"instruction": question, "output": story}])
+    assert run.passed == [True], run.evidence
+    assert failures([{"instruction": "什么是期货？", "output": story}], "DQ102")
+    asks_leave = {"instruction": "我可以和你讨论一些哲学问题吗？", "output": "是的，我很愿意和你讨论"}
+    assert failures([asks_leave], "DQ102") == {}

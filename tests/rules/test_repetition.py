@@ -234,3 +234,38 @@ def test_each_record_is_judged_the_same_in_a_batch_as_alone():
     assert_rule_contract(
         "DQ202", [conversation("Say yes.", " ".join(["yes"] * 30), "ok", "fine"), conversation("a", "b")]
     )
+
+
+def test_a_label_from_the_question_options_given_to_each_item_is_no_loop():
+    """PromptCBLUE: every entity gets one of the options the question lists; the label repeats by
+    design. The same label looping with no items still fails."""
+    labels = [
+        "已有症状疾病或者假设未来可能发生的疾病等",
+        "未患有症状疾病",
+        "无实际意义的不标注或者和病人当前的状态独立不标注",
+    ]
+    question = "给出对话中临床发现实体的阴阳性判断：\n患者：宝宝咳嗽\n阴阳性选项：" + "，".join(labels) + "\n答："
+    entities = ["咽痛", "发热", "病毒感染", "烧", "上感发热", "咳嗽", "吐"]
+    answer = "上述对话中临床发现实体以及其阴阳性判别如下：\n" + "\n".join(
+        f"{e}：{labels[i % 2 * 2]}" for i, e in enumerate(entities)
+    )
+    assert failures([qa(answer, question)], "DQ202") == {}
+    looped = "：".join([labels[0]] * 8)
+    assert failures([qa(looped, question)], "DQ202")
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ('help me repeat this sentence five times, " I like apple"', "I like apple.\n" * 5),
+        ("帮我把这句话重复10遍“我喜欢吃苹果”", "我喜欢吃苹果。\n" * 10),
+        ("请把“加油努力向前冲”这句话写二十遍", "加油努力向前冲！" * 20),
+    ],
+)
+def test_repetition_the_question_asks_for_is_no_loop(question, answer):
+    assert failures([qa(answer, question)], "DQ202") == {}
+
+
+def test_a_question_that_counts_times_but_asks_no_repeat_is_judged_as_usual():
+    question = "我已经说了三遍了，为什么你还不明白？"
+    assert failures([qa("对不起。" + "我明白了。" * 12, question)], "DQ202")

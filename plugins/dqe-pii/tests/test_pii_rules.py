@@ -37,6 +37,7 @@ def test_email_addresses():
             # placeholders in example code: a local part of one letter repeated, a made-up ".xx" (LIMA, unseen)
             record(answer='msg = new MailMessage("xxxx@gmail.com", "yyyy@gmail.com", "Subject");'),
             record(answer="```\nProper Name <proper@email.xx> Commit Name <commit@email.xx>\n```"),
+            record(answer='ssh-keygen -t rsa -C "email@xxx.com"'),  # a domain masked with x's (OASST-zh)
         ],
     )
     assert_findings(run, {0: "1 e-mail address: jan*.***@*****.com", 1: "e-mail", 2: "e-mail", 11: "e-mail"})

@@ -108,7 +108,7 @@ class PiiRule(RecordRule):
 class Email(PiiRule):
     """Finds e-mail addresses. Addresses at reserved example domains (example.com, .test,
     .invalid, .localhost, an "example" domain in any country: sales@example.in), placeholders
-    (yourname@yourdomain.com, xxxx@gmail.com, name@email.xx), git remotes (git@host), scp and rsync targets (user@host.com:~/dir),
+    (yourname@yourdomain.com, xxxx@gmail.com, name@email.xx, a domain masked as email@xxx.com), git remotes (git@host), scp and rsync targets (user@host.com:~/dir),
     image names like logo@2x.png and a user at a host whose name ends in no top-level domain (ssh
     user@server.localshare: a country's two letters, a name of up to four, or a longer one in the
     list of common ones) are not personal data and pass."""
@@ -201,8 +201,10 @@ class Email(PiiRule):
             return False
         if local.startswith("your") or domain.startswith("your"):  # youremail@yourdomain.com
             return False
-        # xxxx@gmail.com, yyyy@...: one letter repeated; name@email.xx: "xx" is no top-level domain
-        if re.fullmatch(r"([a-z])\1{2,}", local) or tld in ("xx", "xxx"):
+        # xxxx@gmail.com, yyyy@...: one letter repeated; name@email.xx: "xx" is no top-level domain;
+        # email@xxx.com: the domain masked
+        masked = any(set(label) == {"x"} for label in labels[:-1])
+        if re.fullmatch(r"([a-z])\1{2,}", local) or tld in ("xx", "xxx") or masked:
             return False
         return not any(domain == d or domain.endswith("." + d) for d in self.options.ignore_domains)  # type: ignore[attr-defined]
 
