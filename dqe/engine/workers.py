@@ -204,7 +204,10 @@ def run_batches(
     With ``auto``, the first batch runs here and the pool starts only when its features and
     rules took longer than reading it (the pool takes that work off this process, but this
     process still reads everything, so cheap rules, a regex or two, gain nothing from it) and
-    the rest of the input repays starting the workers (``_repays_a_pool``).
+    the rest of the input repays starting the workers (``_repays_a_pool``). Then the last batch
+    runs here too, while the workers finish theirs: this process has nothing left to read and
+    would only wait, and of an odd number of batches the last would run on one core while the
+    other idles.
     """
     batches = iter(reader)
 
@@ -240,14 +243,23 @@ def run_batches(
             ) as pool,
         ):
             pending: deque = deque()
-            while (batch := read()) is not None:
+            last = None
+            batch = read()
+            while batch is not None:
+                following = read()
+                if following is None and process is not None:
+                    last = batch, process(batch.frame)
+                    break
                 pending.append((batch, pool.submit(_work, batch.frame)))
                 if len(pending) >= 2 * workers:
                     done, future = pending.popleft()
                     yield done, future.result()
+                batch = following
             while pending:
                 done, future = pending.popleft()
                 yield done, future.result()
+            if last is not None:
+                yield last
     except BrokenProcessPool as exc:
         raise PluginError(
             f"a worker process died while checking ({exc}); plugin code may have ended it (os._exit) or "
