@@ -54,6 +54,7 @@ def child(path: str, select: str | None, workers: int | None) -> None:
                 "seconds": done - start,
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "cpu": _cpu_seconds(),
+                "cpu_main": _cpu_seconds(workers=False),
                 "workers": workers,
                 # the largest worker; all of them together peak at most workers times this
                 "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if workers > 1 else 0,
@@ -65,12 +66,23 @@ def child(path: str, select: str | None, workers: int | None) -> None:
     )
 
 
-def _cpu_seconds() -> float:
-    """User + system time of this process and of the workers it waited for."""
+def _cpu_seconds(workers: bool = True) -> float:
+    """User + system time of this process and (``workers``) of the workers it waited for."""
     import resource
 
-    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + (children.ru_utime + children.ru_stime if workers else 0.0)
+
+
+def _cpu_split(run: dict) -> str:
+    """Where the check's CPU went: the main process (reading, merging, the data-set rules) and
+    its workers, against the wall time both cores could have filled."""
+    workers = run["cpu"] - run["cpu_main"]
+    cores = __import__("os").cpu_count() or 1
+    return (
+        f"{run['workers']} worker(s); CPU main {run['cpu_main']:.1f} s + workers {workers:.1f} s; "
+        f"cores busy {100 * run['cpu'] / (cores * run['seconds']):.0f}% of {cores} x {run['seconds']:.1f} s wall"
+    )
 
 
 def _run(corpus: str, select: str | None, workers: int | None) -> dict:
@@ -107,6 +119,7 @@ def main() -> None:
                 f"{run['seconds']:.1f} s wall, {run['cpu']:.1f} s CPU: {ratios[-1][0]:.2f}x wall, {ratios[-1][1]:.2f}x CPU",
                 flush=True,
             )
+        print(f"run {i + 1}: {_cpu_split(run)}", flush=True)
         rss = f"peak RSS {run['peak_rss_mb']:,.0f} MB"
         if run["workers"] > 1:
             rss += f" + {run['workers']} workers of at most {run['worker_rss_mb']:,.0f} MB"

@@ -187,7 +187,10 @@ _RULES = [
     click.option(
         "--workers",
         type=click.IntRange(min=0),
-        help="Worker processes (0, the default: one per core for inputs over 64 MB whose rules cost more than reading; 1: none).",
+        help=(
+            "Worker processes (0, the default: one per core when the first batch's rules cost more than "
+            "reading it and the input left holds two batches a worker; 1: none)."
+        ),
     ),
 ]
 

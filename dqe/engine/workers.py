@@ -34,8 +34,11 @@ if TYPE_CHECKING:
     from dqe.io.inputs import Inputs
     from dqe.io.reader import Batch, Reader
 
-# Below this much input, starting workers (each imports dqe and loads its tokenizer and
-# profiles, about a second) costs more than it saves.
+# A worker takes about a second to start (it imports dqe and loads its tokenizer and profiles);
+# it repays that when the rest of the input, after the first batch, holds this many batches for
+# each worker. Where a reader cannot tell how far into a file it is (Parquet, Arrow), an input of
+# AUTO_MIN_BYTES or more is taken to hold them.
+POOL_MIN_BATCHES = 2
 AUTO_MIN_BYTES = 64 << 20
 AUTO_MAX_WORKERS = 8
 
@@ -53,7 +56,8 @@ _START_ERROR: str | None = None  # why this worker could not build its engine
 
 
 def choose_workers(setting: int, inputs: Inputs, portable: bool) -> int:
-    """``setting`` when it is set (>= 1); else one per core for large file inputs.
+    """``setting`` when it is set (>= 1); else one per core for file inputs, which the first
+    batch may still keep in this process (``run_batches``: cheap rules, or too little input left).
 
     Plugins registered from code (``plugins=[...]`` in the Python API) live only in this
     process, so their runs stay in it.
@@ -61,11 +65,20 @@ def choose_workers(setting: int, inputs: Inputs, portable: bool) -> int:
     if setting:
         return setting if portable else 1
     cores = os.cpu_count() or 1
-    files = inputs.files
-    if not portable or cores < 2 or len(files) != len(inputs.sources):  # in-memory inputs stay here
+    if not portable or cores < 2 or len(inputs.files) != len(inputs.sources):  # in-memory inputs stay here
         return 1
-    size = sum(f.path.stat().st_size for f in files)
-    return min(cores, AUTO_MAX_WORKERS) if size >= AUTO_MIN_BYTES else 1
+    return min(cores, AUTO_MAX_WORKERS)
+
+
+def _repays_a_pool(reader: Reader, workers: int) -> bool:
+    """Whether the input left after the first batch holds ``POOL_MIN_BATCHES`` batches for each
+    worker, by the bytes the first batch took. In one process polars' own threads keep only part
+    of the cores busy (about 1.35 of 2 for the default rules); a 100,000-record file (60 MB) stayed
+    there when only inputs over 64 MB were shared."""
+    done, total = reader.bytes_read(), reader.bytes_total or 0
+    if not done:  # no position in the file (Parquet, Arrow): by the input's size
+        return total >= AUTO_MIN_BYTES
+    return total - done >= POOL_MIN_BATCHES * workers * done
 
 
 class _Processes(Protocol):
@@ -190,8 +203,12 @@ def run_batches(
     """Each batch of ``reader`` with its result, in input order.
 
     With ``auto``, the first batch runs here and the pool starts only when its features and
-    rules took longer than reading it: the pool takes that work off this process, but this
-    process still reads everything, so cheap rules (a regex or two) gain nothing from it.
+    rules took longer than reading it (the pool takes that work off this process, but this
+    process still reads everything, so cheap rules, a regex or two, gain nothing from it) and
+    the rest of the input repays starting the workers (``_repays_a_pool``). Then the last batch
+    runs here too, while the workers finish theirs: this process has nothing left to read and
+    would only wait, and of an odd number of batches the last would run on one core while the
+    other idles.
     """
     batches = iter(reader)
 
@@ -208,7 +225,7 @@ def run_batches(
         process = processor()
         clock = time.perf_counter()
         result = process(batch.frame)
-        if time.perf_counter() - clock < timings["read"]:
+        if time.perf_counter() - clock < timings["read"] or not _repays_a_pool(reader, workers):
             workers = 1
             timings["workers"] = 1
         yield batch, result
@@ -227,14 +244,23 @@ def run_batches(
             ) as pool,
         ):
             pending: deque = deque()
-            while (batch := read()) is not None:
+            last = None
+            batch = read()
+            while batch is not None:
+                following = read()
+                if following is None and process is not None:
+                    last = batch, process(batch.frame)
+                    break
                 pending.append((batch, pool.submit(_work, batch.frame)))
                 if len(pending) >= 2 * workers:
                     done, future = pending.popleft()
                     yield done, future.result()
+                batch = following
             while pending:
                 done, future = pending.popleft()
                 yield done, future.result()
+            if last is not None:
+                yield last
     except BrokenProcessPool as exc:
         raise PluginError(
             f"a worker process died while checking ({exc}); plugin code may have ended it (os._exit) or "

@@ -22,8 +22,8 @@ def test_workers_give_the_same_report(tmp_path):
     path = tmp_path / "data.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n{broken\n", encoding="utf-8")
 
-    alone = dqe.check(path, batch_size=300, workers=1, complete=True)
-    pooled = dqe.check(path, batch_size=300, workers=2, complete=True)
+    alone = dqe.check(path, batch_size=150, workers=1, complete=True)
+    pooled = dqe.check(path, batch_size=150, workers=2, complete=True)
     assert pooled.timings["workers"] == 2 and alone.timings["workers"] == 1
     assert pooled.summary == alone.summary
     assert [(r.code, r.evaluated, r.failed) for r in pooled.rules] == [
@@ -32,20 +32,22 @@ def test_workers_give_the_same_report(tmp_path):
     assert pooled.findings_frame.equals(alone.findings_frame)
     assert pooled.records.equals(alone.records)
     assert pooled.dataset == alone.dataset
+    # the default: the first and the last batch here, the pool between them (on 2 or 3 cores: the
+    # first 150 records are the longest, and the rest holds two batches a worker only up to 3)
+    auto = dqe.check(path, batch_size=150, complete=True)
+    assert auto.summary == alone.summary and auto.dataset == alone.dataset
+    assert auto.findings_frame.equals(alone.findings_frame) and auto.records.equals(alone.records)
 
 
-def test_auto_uses_workers_only_for_large_files(tmp_path):
+def test_auto_offers_workers_for_file_inputs_only(tmp_path):
     small = tmp_path / "small.jsonl"
     small.write_text('{"instruction": "a", "output": "b"}\n')
-    assert choose_workers(0, resolve_inputs([small]), portable=True) == 1
+    cores = os.cpu_count() or 1
+    assert choose_workers(0, resolve_inputs([small]), portable=True) == (1 if cores < 2 else min(cores, 8))
     assert choose_workers(0, resolve_inputs([{"instruction": "a", "output": "b"}]), portable=True) == 1
+    assert choose_workers(0, resolve_inputs([small]), portable=False) == 1  # plugins registered from code
     assert choose_workers(3, resolve_inputs([small]), portable=True) == 3
-    assert choose_workers(3, resolve_inputs([small]), portable=False) == 1  # plugins registered from code
-    big = tmp_path / "big.jsonl"
-    with open(big, "wb") as f:
-        f.truncate(AUTO_MIN_BYTES)
-    expected = 1 if (__import__("os").cpu_count() or 1) < 2 else min(__import__("os").cpu_count(), 8)
-    assert choose_workers(0, resolve_inputs([big]), portable=True) == expected
+    assert choose_workers(3, resolve_inputs([small]), portable=False) == 1
 
 
 def test_in_memory_input_works_with_workers_too():
@@ -89,29 +91,57 @@ class _InlinePool:
         return future
 
 
-def _reader(batches: int, seconds: float):
-    import time
+class _Reader:
+    """``batches`` batches of ``size`` bytes each, read in ``seconds`` each; ``known`` says whether
+    it can tell how far it is (a JSON Lines file can, a Parquet file cannot)."""
 
-    from dqe.io.reader import Batch
+    def __init__(self, batches: int, seconds: float, size: int = 1 << 20, known: bool = True):
+        self.batches, self.seconds, self.size, self.known = batches, seconds, size, known
+        self.bytes_total, self.read = batches * size, 0
 
-    for _ in range(batches):
-        time.sleep(seconds)
-        yield Batch(pl.DataFrame({"x": range(10)}), [])
+    def bytes_read(self) -> int:
+        return self.read * self.size if self.known else 0
+
+    def __iter__(self):
+        import time
+
+        from dqe.io.reader import Batch
+
+        for i in range(self.batches):
+            time.sleep(self.seconds)
+            self.read += 1
+            yield Batch(pl.DataFrame({"x": range(i + 1)}), [])  # told apart by their heights
 
 
-@pytest.mark.parametrize(("seconds", "pooled"), [(0.0, False), (0.2, True)])
-def test_auto_starts_the_pool_only_when_rules_cost_more_than_reading(monkeypatch, seconds, pooled):
+def _pooled(monkeypatch, reader: _Reader, seconds: float) -> tuple[int, int]:
+    """Run ``reader``'s batches with ``auto``: the workers counted and the batches that went to the pool."""
     from collections import defaultdict
 
     from dqe.engine import workers
 
     monkeypatch.setattr(workers, "ProcessPoolExecutor", _InlinePool)
     _InlinePool.submitted = 0
-    reader = _reader(5, seconds=0.05)
     timings = defaultdict(float, workers=2)
     results = list(workers.run_batches(None, reader, lambda: _Slow(seconds), 2, None, [], timings, auto=True))
-    assert [r for _, r in results] == [10] * 5  # every batch, in order, either way
-    assert (timings["workers"], _InlinePool.submitted) == ((2, 4) if pooled else (1, 0))
+    assert [r for _, r in results] == list(range(1, reader.batches + 1))  # every batch, in order, either way
+    return timings["workers"], _InlinePool.submitted
+
+
+@pytest.mark.parametrize(("seconds", "pooled"), [(0.0, False), (0.2, True)])
+def test_auto_starts_the_pool_only_when_rules_cost_more_than_reading(monkeypatch, seconds, pooled):
+    # pooled, the first batch and the last run here, the three between in the workers
+    assert _pooled(monkeypatch, _Reader(5, seconds=0.05), seconds) == ((2, 3) if pooled else (1, 0))
+
+
+@pytest.mark.parametrize(
+    ("batches", "known", "size", "pooled"),
+    [(4, True, 1, False), (5, True, 1, True), (3, False, 1, False), (3, False, AUTO_MIN_BYTES, True)],
+)
+def test_auto_starts_the_pool_only_when_the_rest_holds_two_batches_a_worker(monkeypatch, batches, known, size, pooled):
+    # after the first batch, 3 left are too few for two workers, 4 are enough; a reader that
+    # cannot tell how far it is goes by the input's size
+    reader = _Reader(batches, seconds=0.0, size=size, known=known)
+    assert _pooled(monkeypatch, reader, 0.05) == ((2, batches - 2) if pooled else (1, 0))
 
 
 def test_frames_cross_to_the_workers_as_arrow_ipc_and_come_back_the_same():
