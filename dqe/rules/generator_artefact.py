@@ -27,6 +27,9 @@ _SHOWN = 3  # matches quoted per finding
 _WORDS = r"[^\p{L}\p{N}_]+"  # what separates the words of a match, to compare it with the question's
 _PROSE = " (in prose: no sign of code, a question not about code, no tools)"
 _SNAKE = r"\w+(?:_\w+)+"  # a snake_case name: what pseudo-words and markers are made of
+# A field of a template the answer writes, its value a [slot] ("### User: [Name of the user]"):
+# the template asked for, not a chat template's role header (a slot left unfilled is DQ207's)
+_SLOT_FIELD = r"(?m)^[ \t]*#{1,6}[^\n#]{1,40}:[ \t]*\[[^\]\n]*\][ \t]*$"
 # The question's closing command (its last clause) and closing question (its last sentence), and
 # the same of an answer, to find the one copied to the end of the other.
 _LAST_CLAUSE = r"([^，,;；:：。.!?！？\n]{6,})[。.!！]?\s*$"
@@ -116,7 +119,11 @@ class GeneratorArtefact(RecordRule):
         self.commands = marker_pattern(pack, "echo", "commands", PACK)
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
-        turns = turn_texts(batch).with_row_index("_t").with_columns(_text=without_code(pl.col("text")))
+        turns = (
+            turn_texts(batch)
+            .with_row_index("_t")
+            .with_columns(_text=without_code(pl.col("text")).str.replace_all(_SLOT_FIELD, ""))
+        )
         if not self.categories:
             return worst_exchange(
                 batch, turns.clear().select("_r", "turn", passed=True, score=1.0, message=None, evidence=None)

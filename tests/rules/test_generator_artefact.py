@@ -165,6 +165,15 @@ def test_the_users_label_opening_an_answer_is_residue():
     assert_findings(run_rule("DQ205", [left, asked]), {0: "field name opening the answer"})
 
 
+def test_a_field_of_a_template_the_answer_writes_is_no_role_header():
+    """A Jira template asked for (AlpacaFarm's RLHF outputs, unseen) has a "### User: [Name]"
+    field: a slot for the reader, not a chat template's header; a header with a turn after it is."""
+    template = "### Summary: [Summary of the issue]\n\n### User: [Name of the user who is affected]\n"
+    glued = "Sure, here it is.\n### User: And the other one?"
+    records = [record("Create a Markdown template for Jira tickets.", template), record("Name a river.", glued)]
+    assert_findings(run_rule("DQ205", records), {1: "chat template token"})
+
+
 def test_the_demo_record_is_found_at_its_line():
     report = dqe.check([ROOT / "examples" / "demo.jsonl"], select=["DQ205"], complete=True)
     assert [(f.source.rsplit("/", 1)[1], f.turn) for f in report.findings if f.code == "DQ205"] == [
