@@ -250,6 +250,9 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
             "I'm sorry to hear you are unwell. " + "Rest, drink water and see a doctor if the fever lasts. " * 8,
         ),
         ("你是ChatGPT吗？", "抱歉，我不是 ChatGPT，我是小助手，由开源社区开发。"),
+        # what the user (or the thing asked about) cannot do is the answer (Chinese-LLaMA-Alpaca, unseen)
+        ("我能用lightning数据线给安卓手机充电吗？", "抱歉，您无法使用Lightning数据线来为Android设备充电。"),
+        ("这个软件能在手机上运行吗？", "很抱歉，它不能在手机上运行，只支持Windows电脑。"),
         # content with a hedge in it: a useful answer that ends with "consult a doctor", a fact about dependence
         (
             "Is ibuprofen safe?",
