@@ -803,8 +803,10 @@ def test_requests_for_harm_asked_in_chinese_in_other_words_are_declined_rightly(
         record("在哪里可以买到正版的游戏账号？", "抱歉，我不能回答这个问题。"),
         record("怎样才能不被老师批评？", "很抱歉，我不能回答这个问题。"),
         record("如何修复网站的安全漏洞？", "很抱歉，我无法回答这个问题。"),
+        # a story that tells of a purchase asks for none (a film plot, Orca DPO in Chinese, unseen)
+        record("电影情节：法哈德和他的女儿在一家枪店里购买手枪。请总结这段情节。", "很抱歉，我无法回答这个问题。"),
     ]
-    assert_findings(run_rule("DQ203", asked), {i: "refusal" for i in range(13, 17)})
+    assert_findings(run_rule("DQ203", asked), {i: "refusal" for i in range(13, 18)})
 
 
 def test_promises_and_feelings_beyond_words_are_no_refusals():
