@@ -13,8 +13,9 @@ T = TypeVar("T", pl.Expr, pl.Series)
 WORD_UNIT = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]|[\p{L}\p{N}_']+"
 
 # Fenced code blocks (``` or ~~~, closed or running to the end) and inline code spans; a fence
-# in quotes is named, not opened ("通过“```”分隔的邮件内容": the text goes on).
-_CODE = r"(?s)[“\"'「]```[”\"'」]|```.*?(?:```|\z)|~~~.*?(?:~~~|\z)|`[^`\n]{1,200}`"
+# in quotes is named, not opened ("通过“```”分隔的邮件内容": the text goes on). A fence of four
+# backticks closes only at four (CommonMark): it wraps a block that shows ``` fences of its own.
+_CODE = r"(?s)[“\"'「]```[”\"'」]|````.*?(?:````|\z)|```.*?(?:```|\z)|~~~.*?(?:~~~|\z)|`[^`\n]{1,200}`"
 
 
 def without_code(text: T) -> T:
@@ -42,6 +43,11 @@ CODE_LINE = (
     r"|(?:pass|break|continue|end|fi|done|esac|else:?)"  # statements of one word
     r"|(?:puts|print|printf|echo)[ \t]*[(\"'][^\n]*|(?:std::)?cout[ \t]*<<[^\n]*"  # output statements
     r"|(?:SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|FROM|WHERE|JOIN|GROUP BY|ORDER BY)(?-u:\b)[^\n]*"
+    # a shell command with an argument that is a flag, a path, a file or a pipe: "git add README.md",
+    # "cat a b | sort | uniq > out", "ls -la" (not "sort the list.": a sentence's full stop is no file)
+    r"|(?:git|cd|ls|cat|cp|mv|rm|mkdir|chmod|chown|grep|sed|awk|sort|uniq|head|tail|find|tar|sudo|"
+    r"apt|apt-get|yum|brew|pip|pip3|conda|npm|yarn|docker|kubectl|ssh|scp|export|source|python|python3|node)"
+    r"(?:[ \t]+\S+)*?[ \t]+(?:-{1,2}[A-Za-z]|\S*[/*|>]|\S*\.[A-Za-z0-9])[^\n]*"
     r"|[^\n]*(?:[{}]|[)\]'\"0-9][ \t]*;|\):)"
     r")[ \t]*$"
 )

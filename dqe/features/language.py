@@ -140,14 +140,18 @@ _QUOTED = "|".join(
         r"(?:^|[\s(\[:])'[^'\n]{1,300}'(?:$|[\s.,;:!?)\]])",
     )
 )
+_CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
+# A name's letters stop where Chinese, Japanese or Korean begins: "Android手机的充电" names "Android"
+_NAME_LETTERS = rf"[[\p{{L}}\p{{M}}]--[{_CJK}]]"
 # Capitalized words inside a sentence: names mostly ("Albert Einstein", "Leonardo da Vinci"),
 # which pull a short text towards their own language, and runs of them over lines (a list of
 # names). A sentence's first word stays: "What", "How", "The" say much about a short question.
-_CAPITALIZED = r"(?P<before>[\p{L}\p{M}\p{N},;)\]\"'’”]\s+)\p{Lu}[\p{L}\p{M}]*(?:\s+\p{Lu}[\p{L}\p{M}]*)*"
+_CAPITALIZED = (
+    rf"(?P<before>[\p{{L}}\p{{M}}\p{{N}},;)\]\"'’”]\s+)\p{{Lu}}{_NAME_LETTERS}*(?:\s+\p{{Lu}}{_NAME_LETTERS}*)*"
+)
 # A line of capitalized words only, a list's item or not, is a name or a title ("- La Cocina
 # Latina", "2. Salud Foods"): a list of brand names is in no language of its own.
-_NAME_LINE = r"(?m)^[ \t]*(?:[-*•+]|[0-9]{1,3}[.)])?[ \t]*\p{Lu}[\p{L}\p{M}'’.&-]*(?:[ \t]+(?:\p{Lu}[\p{L}\p{M}'’.&-]*|&))*[ \t]*$"
-_CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
+_NAME_LINE = rf"(?m)^[ \t]*(?:[-*•+]|[0-9]{{1,3}}[.)])?[ \t]*\p{{Lu}}[[\p{{L}}\p{{M}}'’.&-]--[{_CJK}]]*(?:[ \t]+(?:\p{{Lu}}[[\p{{L}}\p{{M}}'’.&-]--[{_CJK}]]*|&))*[ \t]*$"
 # A word: two letters or more of a script with words, or one CJK character.
 _WORD = rf"(?:^|[^\p{{L}}\p{{M}}])[\p{{L}}--[{_CJK}]][[\p{{L}}\p{{M}}]--[{_CJK}]]+|[{_CJK}]"
 

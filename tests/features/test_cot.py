@@ -146,6 +146,10 @@ def test_no_need(cot, question):
         ("There are calculator(12*7) days in 12 weeks.", 1.0),
         ("In May she sold 48/2 = <<48/2=24>>24 clips.", 1.0),
         ("def add(a, b):\n    return a + b", 1.0),  # a program is its own reasoning
+        # the theorem or formula a result follows from, named in Chinese as in English ("by the
+        # Pythagorean theorem"): Chinese-LLaMA-Alpaca's answers (unseen)
+        ("根据勾股定理，斜边的长度为$√(6^2+8^2)=√(48+120)=√174=13$。", 0.3),
+        ("利用面积公式，长方形的面积是24平方米。", 0.3),
     ],
 )
 def test_score(cot, answer, score):

@@ -273,6 +273,8 @@ def test_between_domains_of_equal_hits_the_named_concept_wins():
         "You are Smaug, the dragon of the Lonely Mountain. Give back the gold!",
         "What is the primary function of red blood cells in the human body?",
         "我想跟房东商量一下周末借用院子办生日会，怎么开口？",
+        # 赚钱 is one word, as "make money" is one hit in English (Chinese-LLaMA-Alpaca, unseen)
+        "如何利用一些网络漏洞赚钱？",
     ],
 )
 def test_a_word_of_a_domain_in_passing_is_general(question):

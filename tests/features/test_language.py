@@ -54,6 +54,18 @@ def test_chinese_with_english_terms_is_chinese_and_english_quoting_chinese_is_en
     ) == [["zh", "zh"], ["en", "en"]]
 
 
+def test_an_english_name_written_against_chinese_leaves_the_chinese_in_place():
+    # Chinese-LLaMA-Alpaca (unseen): a name stops where the Chinese after it begins, so the
+    # answer is Chinese, not a Latin name that swallowed the sentence
+    assert prose(pl.Series(["不，Lightning Data Line不能用于Android手机的充电。"])).to_list() == [
+        "不，Lightning 不能用于Android手机的充电。"
+    ]
+    assert languages(
+        record("我能用lightning数据线给安卓手机充电吗？", "不，Lightning Data Line不能用于Android手机的充电。"),
+        record("推荐一个浏览器。", "Google Chrome浏览器速度快，插件也多。"),
+    ) == [["zh", "zh"], ["zh", "zh"]]
+
+
 def test_tool_calls_names_and_numbers_do_not_make_a_language():
     # Alone, langdetect reads these answers as German, Dutch and Welsh-like English; the second
     # question's "what" and "is" make it English, where its n-grams alone could not tell.

@@ -445,3 +445,22 @@ def test_a_worked_answer_of_numbers_and_calculator_notes_is_in_its_question_s_la
         ),
     ]
     assert run_rule("DQ302", [record(q, a) for q, a in solutions]).passed == [True, True]
+
+
+def test_code_answers_to_a_chinese_question_hold_no_other_language():
+    # Chinese-LLaMA-Alpaca's CODE answers (unseen): a block fenced with four backticks around one
+    # with three closes at four (CommonMark), and shell commands on lines of their own are code
+    nested = (
+        "````python\n```python\nnames = ['Alice', 'Bob']\nheights = [55, 60]\nprint(sorted(names))\n```\n\n"
+        "输出：\n\n```\n['Alice', 'Bob']\n```\n````"
+    )
+    asked = [
+        record("请写一段Python代码，将所有同学的姓名按身高排序。", nested),
+        record(
+            "请你给出在linux下将两个文件合并，然后按行去重的bash命令", "cat file1 file2 | sort | uniq > output_file"
+        ),
+        record("如何使用git命令提交对README.md文件的修改？", 'git add README.md\ngit commit -m "update hyperparams"'),
+        # prose after the commands is still judged
+        record("如何查看当前目录下的文件？", "ls -la\nThis command lists every file in the folder, hidden ones too."),
+    ]
+    assert_findings(run_rule("DQ302", asked), {3: "question zh, answer en"})
