@@ -26,17 +26,15 @@ _NOISE = r"[^\p{L}\p{N}]"
 def picked_choice(question: pl.Expr, answer: pl.Expr) -> pl.Expr:
     """Whether ``answer`` is an option ``question`` lists, whatever the options' layout: the
     question marks two options or more (a bullet opening a line, a label such as "(B)", "B.",
-    "A)", "(3).", or an options line: "类型选项：医疗费用，病情诊断") and the answer, its label aside and spaces, case and punctuation aside, is the
-    text of one of them ("He is careless ." among "- He is terrible . / - He is careless .", "B.
-    检查结果" to "选项：A.思考饮食B.检查结果…", "yes" among "- yes / - no"), or is a label alone the
-    question marks ("B" to "(A) ... (B) ...")."""
+    "A)", "(3).", or an options line: "类型选项：医疗费用，病情诊断") and the answer, its label aside
+    and spaces, case and punctuation aside, is the text of one of them ("He is careless ." among
+    "- He is terrible . / - He is careless .", "B. 检查结果" to "选项：A.思考饮食B.检查结果…", "yes"
+    among "- yes / - no"), or is a label alone the question marks ("B" to "(A) ... (B) ...")."""
     answer = answer.str.strip_chars()
     text = answer.str.replace(_OPTION, "").str.replace_all(_NOISE, "").str.to_lowercase()
     options = question.str.replace_all(_BULLETS, "\n").str.replace_all(_LABELS, "${1}\n").str.split("\n")
+    options = options.list.concat(listed_options(question))
     listed = options.list.eval(pl.element().str.replace_all(_NOISE, "").str.to_lowercase())
-    listed = listed.list.concat(
-        listed_options(question).list.eval(pl.element().str.replace_all(_NOISE, "").str.to_lowercase())
-    )
     label = answer.str.extract(_LABEL_ONLY, 1)
     marked = question.str.contains(pl.format(r"(?:^|[^A-Za-z0-9])(?:[(（]{}[)）]|{}[)）.．、:：])", label, label))
     return lists_options(question) & (
@@ -45,8 +43,8 @@ def picked_choice(question: pl.Expr, answer: pl.Expr) -> pl.Expr:
 
 
 def lists_options(question: pl.Expr) -> pl.Expr:
-    """Whether ``question`` marks two options or more (bullets, labels or an options line): where an answer may
-    be picked at all, two scans that spare the rest of ``picked_choice`` most questions."""
+    """Whether ``question`` marks two options or more (bullets, labels or an options line): where
+    an answer may be picked at all, scans that spare the rest of ``picked_choice`` most questions."""
     labelled = question.str.count_matches(_BULLETS) + question.str.count_matches(_LABELS) >= 2
     return labelled | question.str.contains(_OPTIONS_LINE)
 

@@ -72,6 +72,11 @@ _OPENED_BEFORE = r"(?s)\A.*?</think(?:ing)?>(?:[ \t]*\n|\z)\s*"
 TRACED = r"</?think(?:ing)?>"  # a pattern every trace matches: a cheap test before the three above
 
 
+def _traced_rows(text: pl.Series) -> pl.Series:
+    """The rows of ``text`` holding a trace tag: the only ones the trace patterns search."""
+    return text.str.contains(TRACED).fill_null(False).arg_true()
+
+
 def without_trace(text: T) -> T:
     """``text`` without its reasoning trace (``TRACED``'s shapes): the reply is what follows it.
     The trace is reasoning (DQ201 counts it, DQ101 its tokens), not what the user reads; an
@@ -79,7 +84,7 @@ def without_trace(text: T) -> T:
     that hold a trace tag are searched: most hold none."""
     if isinstance(text, pl.Expr):
         return text.map_batches(without_trace, return_dtype=pl.String, is_elementwise=True)
-    rows = text.str.contains(TRACED).fill_null(False).arg_true()
+    rows = _traced_rows(text)
     if rows.len() == 0:
         return text
     traced = text.gather(rows).str.replace_all(_CLOSED, "").str.replace(_UNCLOSED, "").str.replace(_OPENED_BEFORE, "")
@@ -91,7 +96,7 @@ def unclosed_trace(text: T) -> T:
     reasoning, with no reply after it."""
     if isinstance(text, pl.Expr):
         return text.map_batches(unclosed_trace, return_dtype=pl.Boolean, is_elementwise=True)
-    rows = text.str.contains(TRACED).fill_null(False).arg_true()
+    rows = _traced_rows(text)
     found = pl.Series(text.name, [False] * text.len(), dtype=pl.Boolean)
     if rows.len() == 0:
         return found
