@@ -12,6 +12,8 @@ tokenizer's call interface; nothing here imports torch or transformers.
 
 from __future__ import annotations
 
+import os
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,6 +46,8 @@ Piece = tuple[str | int, bool]  # text (or one token id) and whether it is learn
 class Encoded:
     ids: np.ndarray  # int32
     labels: np.ndarray  # int32, aligned with ids: the token itself where learned, else -100
+    # learned turns (1-based, in ``Record.turns``) whose reasoning trace the template did not render
+    lost_traces: tuple[int, ...] = ()
 
     def __len__(self) -> int:
         return int(self.ids.size)
@@ -215,21 +219,42 @@ class ChatTemplateEncoder:
         tools = [tools] if isinstance(tools, dict) else tools
         return messages, tools, offset
 
-    def render(self, record: Record) -> tuple[str, list[tuple[int, int]]]:
-        """The conversation's text and the character spans of the answers learned."""
+    def render(self, record: Record) -> tuple[str, list[tuple[int, int]], tuple[int, ...]]:
+        """The conversation's text, the character spans of the answers learned, and the learned
+        turns whose reasoning trace the template left out of their span."""
         messages, tools, offset = self._messages(record)
         full = self._render(messages, tools)
         spans = []
-        for i in sorted(_learned_turns(record, self.learn_all)):
+        learned = sorted(_learned_turns(record, self.learn_all))
+        for i in learned:
             k = offset + i
             before = self._render(messages[:k], tools, prompt=True)
             through = self._render(messages[: k + 1], tools)
-            if not (through.startswith(before) and full.startswith(through)):
+            if not full.startswith(through):
                 raise ValueError(
                     "the chat template renders a conversation differently turn by turn; cannot find the answer to learn"
                 )
-            spans.append((len(before), len(through)))
-        return full, spans
+            spans.append((self._answer_start(messages[:k], tools, before, through), len(through)))
+        lost = tuple(
+            i + 1
+            for i, (start, end) in zip(learned, spans, strict=True)
+            if (opening := _trace_opening(record.turns[i].content)) and opening not in full[start:end]
+        )
+        return full, spans, lost
+
+    def _answer_start(self, messages: list[dict[str, str]], tools: Any, before: str, through: str) -> int:
+        """Where the answer rendered last in ``through`` starts: after the generation prompt
+        (``before``), or, for a template whose generation prompt opens more than its answers do
+        (DeepSeek-R1's ends with "<think>\n", and its answers are rendered without their trace),
+        after the part of that prompt the answer shares."""
+        if through.startswith(before):
+            return len(before)
+        context = self._render(messages, tools)
+        if not through.startswith(context):
+            raise ValueError(
+                "the chat template renders a conversation differently turn by turn; cannot find the answer to learn"
+            )
+        return max(len(context), len(os.path.commonprefix([before, through])))
 
     def prompts(self, records: list[Record]) -> list[np.ndarray | str]:
         """The tokens an answer is generated from: the conversation before the last assistant
@@ -288,8 +313,21 @@ class ChatTemplateEncoder:
             learn = np.zeros(ids.size, dtype=bool)
             for start, end in item[1]:
                 learn |= (offsets[:, 0] >= start) & (offsets[:, 1] <= end) & (offsets[:, 1] > offsets[:, 0])
-            out.append(Encoded(ids, np.where(learn, ids, IGNORE).astype(np.int32)))
+            out.append(Encoded(ids, np.where(learn, ids, IGNORE).astype(np.int32), item[2]))
         return out
+
+
+# A closed reasoning trace in an answer (the readers write every shape of one as a ``<think>`` block)
+_TRACE = re.compile(r"<think(?:ing)?>(.*?)</think(?:ing)?>", re.DOTALL)
+
+
+def _trace_opening(content: str) -> str | None:
+    """The first line of an answer's reasoning trace (up to 80 characters), the text to look for
+    in what a template renders; None when the answer holds no trace with text in it. A chat
+    template may reshape a trace's markup and blank lines, never the words of its first line."""
+    match = _TRACE.search(content)
+    lines = [line.strip() for line in match.group(1).splitlines() if line.strip()] if match else []
+    return lines[0][:80] if lines else None
 
 
 def fit_length(
@@ -455,6 +493,7 @@ class BatchEncoding:
     dropped: list[str | None]  # fit_length's reason the trainer would drop the record
     problem: list[str | None]  # why the template cannot render the record
     poor: np.ndarray  # tokens that are unknown or a byte fallback (a piece of a character)
+    lost_traces: list[list[int]]  # learned turns whose reasoning trace the template does not render
 
 
 class TrainerEncoding:
@@ -546,12 +585,14 @@ class TrainerEncoding:
         tokens, supervised, kept = (np.zeros(n, dtype=np.int64) for _ in range(3))
         dropped: list[str | None] = [None] * n
         problem: list[str | None] = [None] * n
+        lost: list[list[int]] = [[] for _ in range(n)]
         ids: list[np.ndarray] = []
         for i, enc in enumerate(encoded):
             if isinstance(enc, str):
                 problem[i] = enc
                 ids.append(np.zeros(0, dtype=np.int32))
                 continue
+            lost[i] = list(enc.lost_traces)
             fitted, _, dropped[i] = fit_length(enc, self.settings.seq_len, self.settings.overlong)
             tokens[i], supervised[i] = len(enc), enc.supervised
             kept[i] = fitted.supervised if fitted is not None else 0
@@ -562,4 +603,4 @@ class TrainerEncoding:
             owner = np.repeat(np.arange(n), tokens)
             poor = np.bincount(owner, weights=self._poor_mask(flat), minlength=n).astype(np.int64)
         self._known.clear()  # the batch is encoded: its texts' ids are not needed again
-        return BatchEncoding(tokens, supervised, kept, dropped, problem, poor)
+        return BatchEncoding(tokens, supervised, kept, dropped, problem, poor, lost)

@@ -62,6 +62,7 @@ BUILTIN_PLUGINS = (
     "dqe.rules.answer_truncated",
     "dqe.rules.no_supervised_tokens",
     "dqe.rules.template_render",
+    "dqe.rules.trace_dropped",
     "dqe.rules.poorly_represented",
     "dqe.rules.question_does_not_help",
     "dqe.rules.training_misfit",

@@ -3,8 +3,8 @@
 Records go through the trainer's own encoder (``dqe.engine.encoding``: the template or the
 model's chat template, the system prompt, masking, ``fit_length`` at seq-len), one batch call
 into the tokenizer per batch, so the rules on these columns report what training would
-otherwise do silently: cut an answer, learn nothing from a record, fail to render it, or feed
-the model bytes of text its vocabulary does not hold.
+otherwise do silently: cut an answer, learn nothing from a record, fail to render it, feed
+the model bytes of text its vocabulary does not hold, or leave an answer's reasoning out.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class TrainerEncoding(Feature):
         "train_dropped",
         "train_render_error",
         "train_poor_tokens",
+        "train_lost_traces",
     )
     keep = ("train_tokens", "train_supervised", "train_supervised_kept", "train_dropped", "train_render_error")
 
@@ -46,6 +47,7 @@ class TrainerEncoding(Feature):
                 "train_dropped": encoded.dropped,
                 "train_render_error": encoded.problem,
                 "train_poor_tokens": encoded.poor,
+                "train_lost_traces": encoded.lost_traces,
             },
             schema={
                 "train_tokens": pl.UInt32,
@@ -54,6 +56,7 @@ class TrainerEncoding(Feature):
                 "train_dropped": pl.String,
                 "train_render_error": pl.String,
                 "train_poor_tokens": pl.UInt32,
+                "train_lost_traces": pl.List(pl.Int32),
             },
         ).with_columns(
             # a record the template cannot render has no count: null, not 0

@@ -29,6 +29,7 @@ CODES: dict[str, Code] = {
     "DQ106": Code("poorly-represented-text", "dqe/rules/poorly_represented.py", None),
     "DQ107": Code("question-does-not-help", "dqe/rules/question_does_not_help.py", None),
     "DQ108": Code("training-misfit", "dqe/rules/training_misfit.py", None),
+    "DQ109": Code("template-drops-trace", "dqe/rules/trace_dropped.py", None),
     "DQ201": Code("chain-of-thought", "dqe/rules/chain_of_thought.py", "cot"),
     "DQ202": Code("repetition", "dqe/rules/repetition.py", None),
     "DQ203": Code("boilerplate", "dqe/rules/boilerplate.py", "boilerplate"),

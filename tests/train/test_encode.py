@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from dqe.engine.encoding import IGNORE, ChatTemplateEncoder, TemplateEncoder, fit_length
@@ -115,6 +117,32 @@ def test_model_chat_template_masks_everything_but_answers(tokenizer):
     assert learned == "6.<|im_end|>\n"
     every = ChatTemplateEncoder(tokenizer, system=None, learn_all_turns=True)
     assert texts(tokenizer, every.encode([record])[0])[1] == "4.<|im_end|>\n6.<|im_end|>\n"
+
+
+# DeepSeek-R1's way: the generation prompt opens a trace, and answers are rendered without theirs.
+THINKING_PROMPT_TEMPLATE = (
+    "{% for message in messages %}{% set content = message['content'] %}"
+    "{% if message['role'] == 'assistant' and '</think>' in content %}"
+    "{% set content = content.split('</think>')[-1].lstrip() %}{% endif %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + content + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n<think>\\n' }}{% endif %}"
+)
+
+
+def test_a_generation_prompt_that_opens_a_trace_still_finds_the_answer_and_says_the_trace_is_lost(tokenizer):
+    thinking = copy.deepcopy(tokenizer)
+    thinking.chat_template = THINKING_PROMPT_TEMPLATE
+    record = alpaca("What is 2+2?", "<think>\nTwo and two.\n</think>\n\n4.")
+    encoded = ChatTemplateEncoder(thinking, system=None, learn_all_turns=False).encode([record])[0]
+    assert texts(thinking, encoded)[1] == "4.<|im_end|>\n"
+    assert encoded.lost_traces == (2,)
+
+
+def test_a_template_that_renders_the_trace_loses_nothing(tokenizer):
+    record = alpaca("What is 2+2?", "<think>\nTwo and two.\n</think>\n\n4.")
+    encoded = ChatTemplateEncoder(tokenizer, system=None, learn_all_turns=False).encode([record])[0]
+    assert texts(tokenizer, encoded)[1] == "<think>\nTwo and two.\n</think>\n\n4.<|im_end|>\n"
+    assert encoded.lost_traces == ()
 
 
 @pytest.mark.parametrize("name", ["alpaca", "chatml", "phi3", "plain", "model"])
