@@ -234,7 +234,7 @@ class ChatTemplateEncoder:
                 raise ValueError(
                     "the chat template renders a conversation differently turn by turn; cannot find the answer to learn"
                 )
-            spans.append((self._answer_start(messages[:k], tools, before, through), len(through)))
+            spans.append((self._answer_start(messages[: k + 1], tools, before, through), len(through)))
         lost = tuple(
             i + 1
             for i, (start, end) in zip(learned, spans, strict=True)
@@ -243,18 +243,25 @@ class ChatTemplateEncoder:
         return full, spans, lost
 
     def _answer_start(self, messages: list[dict[str, str]], tools: Any, before: str, through: str) -> int:
-        """Where the answer rendered last in ``through`` starts: after the generation prompt
-        (``before``), or, for a template whose generation prompt opens more than its answers do
-        (DeepSeek-R1's ends with "<think>\n", and its answers are rendered without their trace),
-        after the part of that prompt the answer shares."""
+        """Where the last of ``messages``, an answer, starts in ``through``: after the generation
+        prompt (``before``). A template whose generation prompt is not how it opens an answer
+        (DeepSeek-R1's ends with "<think>\n" and renders answers without their trace) is read from
+        where the answer, or its reply when the trace is not rendered, is found after the
+        conversation before it (the part of the generation prompt they share, when neither is)."""
         if through.startswith(before):
             return len(before)
-        context = self._render(messages, tools)
+        context = self._render(messages[:-1], tools)
         if not through.startswith(context):
             raise ValueError(
                 "the chat template renders a conversation differently turn by turn; cannot find the answer to learn"
             )
-        return max(len(context), len(os.path.commonprefix([before, through])))
+        shared = max(len(context), len(os.path.commonprefix([before, through])))
+        content = messages[-1]["content"]
+        for head in (content.strip()[:32], _TRACE.sub("", content).strip()[:32]):  # whole, else the reply
+            found = through.find(head, shared) if head else -1
+            if found >= 0:
+                return found
+        return shared
 
     def prompts(self, records: list[Record]) -> list[np.ndarray | str]:
         """The tokens an answer is generated from: the conversation before the last assistant

@@ -138,6 +138,16 @@ def test_a_generation_prompt_that_opens_a_trace_still_finds_the_answer_and_says_
     assert encoded.lost_traces == (2,)
 
 
+def test_a_generation_prompt_unlike_the_answers_opening_learns_the_answer_alone(tokenizer):
+    """A template written with blank lines it does not trim: the generation prompt ends with one
+    more newline than a rendered answer starts with."""
+    loose = copy.deepcopy(tokenizer)
+    loose.chat_template = THINKING_PROMPT_TEMPLATE.replace("\\n<think>\\n", "\\n\\n")
+    record = alpaca("And 3+3?", "6.", history=[["What is 2+2?", "4."]])
+    encoded = ChatTemplateEncoder(loose, system=None, learn_all_turns=True).encode([record])[0]
+    assert texts(loose, encoded)[1] == "4.<|im_end|>\n6.<|im_end|>\n"
+
+
 def test_a_template_that_renders_the_trace_loses_nothing(tokenizer):
     record = alpaca("What is 2+2?", "<think>\nTwo and two.\n</think>\n\n4.")
     encoded = ChatTemplateEncoder(tokenizer, system=None, learn_all_turns=False).encode([record])[0]
