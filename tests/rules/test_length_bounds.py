@@ -494,6 +494,24 @@ def test_a_persona_length_holds_for_the_answers_that_do_its_task_not_a_greeting_
     assert found.messages == [None, None, 'answer has 7 tokens, fewer than 1000 ("2000-word" asked)']
 
 
+
+def test_a_length_set_up_for_the_replies_to_come_is_not_owed_by_the_reply_that_accepts_it():
+    """A user turn that sets a length for every later answer and asks nothing yet (LLaMA-Factory's
+    DPO demo) is answered by accepting the set-up; a length asked for this reply still holds."""
+    greeting = "Of course! I am here to help with any questions you may have about blockchain and cryptocurrency."
+    found = failures(
+        [
+            qa(
+                "Pretend to be a blockchain expert. You will answer all of my questions in the form of 2000-word essays.",
+                greeting,
+            ),
+            qa("From now on, write 500-word answers.", "Understood. Ask me anything."),
+            qa("Write a 2000-word essay on blockchain.", greeting),
+        ],
+        "DQ102",
+    )
+    assert list(found) == [2]
+
 @pytest.mark.parametrize(
     ("question", "answer", "message"),
     [
