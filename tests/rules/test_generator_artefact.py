@@ -221,7 +221,10 @@ def test_the_generators_instructions_repeated_in_the_answer_are_residue():
         "messages": [
             {"role": "system", "content": system},
             {"role": "user", "content": "Who directed the 1989 film The Manhattan Project?"},
-            {"role": "assistant", "content": "I'll do my best to provide a detailed and long answer! Marshall Brickman."},
+            {
+                "role": "assistant",
+                "content": "I'll do my best to provide a detailed and long answer! Marshall Brickman.",
+            },
         ]
     }
     dropped = record(
