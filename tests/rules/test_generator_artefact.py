@@ -235,6 +235,6 @@ def test_the_generators_instructions_repeated_in_the_answer_are_residue():
         "Give me a detailed and long answer: why is the sky blue?",
         "Here is a detailed and long answer. Sunlight scatters off air molecules, blue light the most.",
     )
-    label = "the generator's instructions repeated in the answer"
+    label = "the generator's own instructions said back"
     assert_findings(run_rule("DQ205", [kept]), {0: label})
     assert_findings(run_rule("DQ205", [dropped, asked]), {0: label})
