@@ -223,6 +223,22 @@ def load_program(pack: dict, pack_name: str = "length") -> str | None:
     return marker_pattern(pack, "program", "asked", pack_name) if "program" in pack else None
 
 
+class Promise(NamedTuple):
+    """The pack's ``[promise]`` table: answers that only take the task on, and the questions that
+    ask for no more."""
+
+    answers: str
+    invited: str | None
+
+
+def load_promise(pack: dict, pack_name: str = "length") -> Promise | None:
+    """The pack's ``[promise]`` table, or None when the pack has none or lists no answer."""
+    answers = marker_pattern(pack, "promise", "answers", pack_name) if "promise" in pack else None
+    if answers is None:
+        return None
+    return Promise(answers, marker_pattern(pack, "promise", "invited", pack_name))
+
+
 def unquoted(text: pl.Expr) -> pl.Expr:
     """``text`` with its quoted passages of more than one word replaced by an empty quote."""
     return text.str.replace_all(_QUOTED, '""')
@@ -295,7 +311,10 @@ class LengthBounds(RecordRule):
     (a line of code, "def gcd(x, y):", does not), and an answer whose last line of prose ends on a word no sentence ends on ("... a reminder of
     the importance of", "...以及"; the `[cut]` table of the pack) was cut off mid-sentence. A program
     asked for ("Write a program to ...", "Implement a Python function ..."; the `[program]` table)
-    is not given by an answer without any code, only prose or steps about it.
+    is not given by an answer without any code, only prose or steps about it, and an answer that
+    ends the conversation by only taking the task on ("I can do that!", "Sure. Let's get started!";
+    the `[promise]` table) gives nothing, unless the question asked for no more ("Reply OK when
+    you are ready").
     An opening question of a few words that asks nothing and is cut out of other text ("B) Nile
     River", "隐喻 / 不是") or only repeated by its answer is a fragment; a bare term ("友谊") is a
     topic. A question has no maximum unless one is configured: its length is its material, and
@@ -328,6 +347,7 @@ class LengthBounds(RecordRule):
         self.shape = load_request(pack)
         self.cut = load_cut(pack)
         self.program = load_program(pack)
+        self.promise = load_promise(pack)
 
     def _asked(self, text: str = "_request") -> pl.Expr:
         """The fewest answer tokens a length asked for in ``text`` needs ("a 500-word essay":
@@ -557,6 +577,7 @@ class LengthBounds(RecordRule):
         ).fill_null(False)
         flags["_answer_stops"] = self._stops()
         flags["_answer_no_code"] = self._no_code()
+        flags["_answer_promise"] = self._promises()
         frame = frame.with_columns(self._fragments(frame)).with_columns(**flags)
         # an answer that is one of the question's options was picked ("B. 检查结果" to a passage
         # whose "why" made it an explanation task): never too short; read only where it is short
@@ -570,7 +591,9 @@ class LengthBounds(RecordRule):
             )
         scores.append(pl.when(pl.col("_fragment")).then(pl.lit(0.5)).otherwise(pl.lit(1.0)))
         scores.append(
-            pl.when(pl.col("_answer_cut") | pl.col("_answer_stops") | pl.col("_answer_no_code"))
+            pl.when(
+                pl.col("_answer_cut") | pl.col("_answer_stops") | pl.col("_answer_no_code") | pl.col("_answer_promise")
+            )
             .then(pl.lit(0.5))
             .otherwise(pl.lit(1.0))
         )
@@ -581,6 +604,7 @@ class LengthBounds(RecordRule):
             | pl.col("_answer_cut")
             | pl.col("_answer_stops")
             | pl.col("_answer_no_code")
+            | pl.col("_answer_promise")
         )
         judged = frame.with_columns(
             score=pl.min_horizontal(scores).cast(pl.Float64),
@@ -628,6 +652,20 @@ class LengthBounds(RecordRule):
             & ~answer.str.contains(CODE_LINE)
         ).fill_null(False)
 
+    def _promises(self) -> pl.Expr:
+        """Whether the answer, the conversation's last, only takes the task on ("I can do that!",
+        "Sure. Let's get started with your content!"; the pack's ``[promise]``), where the question
+        did not ask for no more than that ("Reply OK when you are ready")."""
+        if self.promise is None:
+            return pl.lit(False)
+        invited = pl.col("question").str.contains(self.promise.invited) if self.promise.invited else pl.lit(False)
+        return (
+            pl.col("final")
+            & ~pl.col("tool")
+            & pl.col("answer").str.strip_chars().str.contains(self.promise.answers)
+            & ~invited
+        ).fill_null(False)
+
     def _message(self) -> pl.Expr:
         """Why an exchange fails: 'answer has 3 tokens, fewer than 10 (long-form task)'."""
         kind = pl.when(pl.col("_name").is_not_null()).then(pl.format(" ({} task)", "_name")).otherwise(pl.lit(""))
@@ -671,6 +709,8 @@ class LengthBounds(RecordRule):
             .then(stops)
             .when("_answer_no_code")
             .then(no_code)
+            .when("_answer_promise")
+            .then(pl.format('answer only takes the task on ("{}"): it gives nothing', snippet(pl.col("answer"), 60)))
         )
         return pl.concat_str(parts, separator="; ", ignore_nulls=True)
 

@@ -630,3 +630,40 @@ def test_a_program_asked_for_needs_code_not_prose_about_it():
         1: 'a program is asked for ("Implement a binary search algorithm"), the answer holds no code',
         2: 'a program is asked for ("Develop a C++ program"), the answer holds no code',
     }
+
+
+def test_an_answer_that_only_takes_the_task_on_gives_nothing():
+    """ "I can do that!" to a fill-in task (LLaMA-Factory's KTO demo, labelled undesirable) and "Sure.
+    Let's get started ..." to a content plan (its DPO demo's rejected side) end the conversation
+    with nothing; the same words pass where the user asked for no more, where the conversation
+    goes on, and where a sentence to rewrite holds them."""
+    found = failures(
+        [
+            qa("Fill in the blank with a plausible word: PersonX sees ___ in the wild.", "I can do that!"),
+            qa(
+                "Make a content schedule for my Instagram profile, in a table.",
+                "Sure. Let's get started with creating Instagram content for you!",
+            ),
+            qa("I will send you a long text in parts. Reply OK when you are ready.", "Sure, I can do that."),
+            qa(
+                "Re-write the following sentence to use a different verb. I will help you with your homework.",
+                "I will assist you with your homework.",
+            ),
+            {
+                "conversations": [
+                    {"from": "human", "value": "Plan a trip to Rome for me."},
+                    {"from": "gpt", "value": "Sure, I can help with that."},
+                    {"from": "human", "value": "Three days, in May."},
+                    {
+                        "from": "gpt",
+                        "value": "Day 1: the Colosseum and the Forum. Day 2: the Vatican. Day 3: Trastevere.",
+                    },
+                ]
+            },
+        ],
+        "DQ102",
+    )
+    assert found == {
+        0: 'answer only takes the task on ("I can do that!"): it gives nothing',
+        1: 'answer only takes the task on ("Sure. Let\'s get started with creating Instagram content for…"): it gives nothing',
+    }
