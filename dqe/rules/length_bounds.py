@@ -576,9 +576,9 @@ class LengthBounds(RecordRule):
             & ~pl.col("answer").str.strip_chars().str.contains(CODE_LINE)
         ).fill_null(False)
         flags["_answer_stops"] = self._stops()
-        flags["_answer_no_code"] = self._no_code()
-        flags["_answer_promise"] = self._promises()
         frame = frame.with_columns(self._fragments(frame)).with_columns(**flags)
+        frame = self._where(frame, "_answer_no_code", *self._no_code())
+        frame = self._where(frame, "_answer_promise", *self._promises())
         # an answer that is one of the question's options was picked ("B. 检查结果" to a passage
         # whose "why" made it an explanation task): never too short; read only where it is short
         short = frame.with_row_index("_k").filter("_answer_short")
@@ -634,37 +634,40 @@ class LengthBounds(RecordRule):
             & (answer.str.count_matches("```", literal=True) % 2 == 0)
         ).fill_null(False)
 
-    def _no_code(self) -> pl.Expr:
+    def _no_code(self) -> tuple[pl.Expr, pl.Expr]:
         """Whether a program was asked for (the pack's ``[program]``: "Implement a Python function
         ...", "Write a program to ...") and the answer holds no code at all: no fence, no inline
         code, no line of code (``CODE_LINE``), only prose or steps about it. A reply after a tool
-        call, and a question back before the conversation goes on, are not judged."""
+        call, and a question back before the conversation goes on, are not judged. As the rows
+        to look at and the verdict on them: ``CODE_LINE`` is read only where a program was asked."""
         if self.program is None:
-            return pl.lit(False)
+            return pl.lit(False), pl.lit(False)
         answer = pl.col("answer")
         asks_back = answer.str.contains(r"[?？]\s*\z") & ~pl.col("final")
-        return (
-            pl.col("_request").str.contains(self.program)
-            & ~pl.col("tool")
-            & ~asks_back
-            & ~blank(answer)
-            & ~answer.str.contains("`", literal=True)
-            & ~answer.str.contains(CODE_LINE)
-        ).fill_null(False)
+        asked = pl.col("_request").str.contains(self.program) & ~pl.col("tool") & ~asks_back & ~blank(answer)
+        return asked, ~answer.str.contains("`", literal=True) & ~answer.str.contains(CODE_LINE)
 
-    def _promises(self) -> pl.Expr:
+    def _promises(self) -> tuple[pl.Expr, pl.Expr]:
         """Whether the answer, the conversation's last, only takes the task on ("I can do that!",
         "Sure. Let's get started with your content!"; the pack's ``[promise]``), where the question
-        did not ask for no more than that ("Reply OK when you are ready")."""
+        did not ask for no more than that ("Reply OK when you are ready"). As the rows to look at
+        (the anchored answer pattern fails fast) and the verdict on them."""
         if self.promise is None:
-            return pl.lit(False)
-        invited = pl.col("question").str.contains(self.promise.invited) if self.promise.invited else pl.lit(False)
-        return (
-            pl.col("final")
-            & ~pl.col("tool")
-            & pl.col("answer").str.strip_chars().str.contains(self.promise.answers)
-            & ~invited
-        ).fill_null(False)
+            return pl.lit(False), pl.lit(False)
+        taken = (
+            pl.col("final") & ~pl.col("tool") & pl.col("answer").str.strip_chars().str.contains(self.promise.answers)
+        )
+        invited = self.promise.invited
+        return taken, ~pl.col("question").str.contains(invited) if invited else pl.lit(True)
+
+    @staticmethod
+    def _where(frame: pl.DataFrame, name: str, rows: pl.Expr, verdict: pl.Expr) -> pl.DataFrame:
+        """``frame`` with the flag ``name``: ``verdict`` judged on the ``rows`` only."""
+        frame = frame.with_row_index("_k")
+        found = frame.filter(rows.fill_null(False))
+        if found.height:
+            found = found.filter(verdict.fill_null(False))
+        return frame.with_columns(pl.col("_k").is_in(found.get_column("_k").implode()).alias(name)).drop("_k")
 
     def _message(self) -> pl.Expr:
         """Why an exchange fails: 'answer has 3 tokens, fewer than 10 (long-form task)'."""
