@@ -47,6 +47,7 @@ class ArtefactCategory(NamedTuple):
     roles: tuple[str, ...]  # the turns it looks at
     start: bool
     prose_only: bool
+    echoes_system: bool  # the system prompt's words are what it echoes: only the user's own words pass
 
 
 def load_categories(pack: dict) -> list[ArtefactCategory]:
@@ -68,6 +69,7 @@ def load_categories(pack: dict) -> list[ArtefactCategory]:
                     roles=("user", "assistant") if turns == "all" else (turns,),
                     start=where == "start",
                     prose_only=pack_value(pack, f"{base}.prose-only", PACK, bool, default=False),
+                    echoes_system=pack_value(pack, f"{base}.echoes-system", PACK, bool, default=False),
                 )
             )
     return out
@@ -82,8 +84,10 @@ class GeneratorArtefact(RecordRule):
     inside an answer ("<|im_end|>", "[INST]"), notes of the generator in an answer or a question
     it wrote ("(Rewritten sentence: ...)", "(No change needed ...)"), half-translated words
     ("色less"), template markers in the question (an empty input written "noinput", a
-    "### 输入：" header), and an answer that ends with its question's closing command or question
-    copied word for word ("…漫步，将形容词改为更令人兴奋的同义词。").
+    "### 输入：" header), an answer that repeats the generator's own instructions ("Here's a
+    detailed and long answer:", "thinking step-by-step and justifying my steps", which a system
+    prompt gave, whether or not the record kept it), and an answer that ends with its question's
+    closing command or question copied word for word ("…漫步，将形容词改为更令人兴奋的同义词。").
 
     Precision first. Pseudo-words and markers count only in prose: a turn that otherwise looks
     like code or names things of the trade (a file name, "the read_csv method", "your username"),
@@ -91,7 +95,8 @@ class GeneratorArtefact(RecordRule):
     `tools` field or tool turns, where function names are the topic) pass; so do identifiers in
     quotes or code spans, hashtags, e-mail addresses and URLs. In answers, a match the question,
     the system prompt or the tools already hold is the user's own word ("Output:" for "what is the
-    output of this code?"). Each finding names its turn and quotes what matched. A warning by
+    output of this code?"), except for the generator's instructions, which only the user's turns
+    make the user's own. Each finding names its turn and quotes what matched. A warning by
     default."""
 
     code = "DQ205"
@@ -152,7 +157,7 @@ class GeneratorArtefact(RecordRule):
                 )
                 rows = rows.filter(~(code | about | pl.col("_tools")))
             spans = (
-                rows.select("_r", "turn", "role", "final", "_context", span=source.str.extract_all(c.pattern))
+                rows.select("_r", "turn", "role", "final", "_context", "_users", span=source.str.extract_all(c.pattern))
                 .explode("span")
                 .drop_nulls("span")
                 .with_columns(
@@ -167,7 +172,8 @@ class GeneratorArtefact(RecordRule):
             if c.roles == ("assistant",):
                 # The user's own word, or a name the tools define, is not residue.
                 words = pl.col("span").str.replace_all(_WORDS, " ").str.strip_chars().str.to_lowercase()
-                spans = spans.filter((words == "") | ~pl.col("_context").str.contains(words, literal=True))
+                said = pl.col("_users" if c.echoes_system else "_context")
+                spans = spans.filter((words == "") | ~said.str.contains(words, literal=True))
             found.append(
                 spans.group_by("_r", "turn", "role", "final", maintain_order=True)
                 .agg(pl.lit(i).alias("_c"), pl.col("span").unique(maintain_order=True).head(_SHOWN).alias("_s"))
@@ -246,8 +252,9 @@ class GeneratorArtefact(RecordRule):
         return pl.col("_text").str.slice(0, _HEAD) if start else pl.col("_text")
 
     def _context(self, batch: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
-        """Per record with a hit: ``_tools`` (tool-use data) and ``_context`` (the lower-cased text a
-        match may echo: every user turn, the system prompt, the tools)."""
+        """Per record with a hit: ``_tools`` (tool-use data), ``_context`` (the lower-cased text a
+        match may echo: every user turn, the system prompt, the tools) and ``_users`` (the user's
+        turns alone, lower-cased)."""
         rows = hits["_r"].unique().sort()
         records = batch.select("system", "tools", "turns")[rows.to_list()]
         roles = pl.col("turns").list.eval(pl.element().struct.field("role"))
@@ -260,6 +267,7 @@ class GeneratorArtefact(RecordRule):
             _context=pl.concat_str(
                 [users.list.join("\n"), pl.col("system").fill_null(""), pl.col("tools").fill_null("")], separator="\n"
             ).str.to_lowercase(),
+            _users=users.list.join("\n").str.to_lowercase(),
         )
 
 

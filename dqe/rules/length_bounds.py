@@ -218,6 +218,27 @@ def load_cut(pack: dict, pack_name: str = "length") -> Cut | None:
     return Cut(least, "(?-i:" + words.removeprefix("(?i)") + r")\s*\z")
 
 
+def load_program(pack: dict, pack_name: str = "length") -> str | None:
+    """The pack's ``[program]`` markers, one pattern, or None when the pack lists none."""
+    return marker_pattern(pack, "program", "asked", pack_name) if "program" in pack else None
+
+
+class Promise(NamedTuple):
+    """The pack's ``[promise]`` table: answers that only take the task on, and the questions that
+    ask for no more."""
+
+    answers: str
+    invited: str | None
+
+
+def load_promise(pack: dict, pack_name: str = "length") -> Promise | None:
+    """The pack's ``[promise]`` table, or None when the pack has none or lists no answer."""
+    answers = marker_pattern(pack, "promise", "answers", pack_name) if "promise" in pack else None
+    if answers is None:
+        return None
+    return Promise(answers, marker_pattern(pack, "promise", "invited", pack_name))
+
+
 def unquoted(text: pl.Expr) -> pl.Expr:
     """``text`` with its quoted passages of more than one word replaced by an empty quote."""
     return text.str.replace_all(_QUOTED, '""')
@@ -280,14 +301,20 @@ class LengthBounds(RecordRule):
     asks for ("a 500-word essay", "写一篇800字的作文") needs half of it in tokens, and so does a
     persona's standing one ("you write 2000-word essays" in the system prompt) for the replies that
     do its task (not a greeting, a clarifying question or a question of another kind); a length not
-    to pass ("in under 300 words") or words counted in a word problem set no minimum. A reply that
+    to pass ("in under 300 words"), one set up for the replies to come ("You will answer all my
+    questions in 2000-word essays") or words counted in a word problem set no minimum. A reply that
     calls a tool (a tool call turn, or a call such as ``wikipedia('...')`` to a tool the prompt
     declares) may be short whatever was asked: the tool did the work. An answer that is an option
     the question lists, in any layout ("B. 检查结果", "(3). 不够信息", "He is careless ." among
     bullets, "yes" among "- yes / - no"), was picked, not written, and is never too short; a
     one-line answer that stops at a colon ("Here is the list:") announces what it does not give
     (a line of code, "def gcd(x, y):", does not), and an answer whose last line of prose ends on a word no sentence ends on ("... a reminder of
-    the importance of", "...以及"; the `[cut]` table of the pack) was cut off mid-sentence.
+    the importance of", "...以及"; the `[cut]` table of the pack) was cut off mid-sentence. A program
+    asked for ("Write a program to ...", "Implement a Python function ..."; the `[program]` table)
+    is not given by an answer without any code, only prose or steps about it, and an answer that
+    ends the conversation by only taking the task on ("I can do that!", "Sure. Let's get started!";
+    the `[promise]` table) gives nothing, unless the question asked for no more ("Reply OK when
+    you are ready").
     An opening question of a few words that asks nothing and is cut out of other text ("B) Nile
     River", "隐喻 / 不是") or only repeated by its answer is a fragment; a bare term ("友谊") is a
     topic. A question has no maximum unless one is configured: its length is its material, and
@@ -319,6 +346,8 @@ class LengthBounds(RecordRule):
         self.size = load_size(pack)
         self.shape = load_request(pack)
         self.cut = load_cut(pack)
+        self.program = load_program(pack)
+        self.promise = load_promise(pack)
 
     def _asked(self, text: str = "_request") -> pl.Expr:
         """The fewest answer tokens a length asked for in ``text`` needs ("a 500-word essay":
@@ -548,6 +577,8 @@ class LengthBounds(RecordRule):
         ).fill_null(False)
         flags["_answer_stops"] = self._stops()
         frame = frame.with_columns(self._fragments(frame)).with_columns(**flags)
+        frame = self._where(frame, "_answer_no_code", *self._no_code())
+        frame = self._where(frame, "_answer_promise", *self._promises())
         # an answer that is one of the question's options was picked ("B. 检查结果" to a passage
         # whose "why" made it an explanation task): never too short; read only where it is short
         short = frame.with_row_index("_k").filter("_answer_short")
@@ -559,10 +590,21 @@ class LengthBounds(RecordRule):
                 .drop("_k")
             )
         scores.append(pl.when(pl.col("_fragment")).then(pl.lit(0.5)).otherwise(pl.lit(1.0)))
-        scores.append(pl.when(pl.col("_answer_cut") | pl.col("_answer_stops")).then(pl.lit(0.5)).otherwise(pl.lit(1.0)))
+        scores.append(
+            pl.when(
+                pl.col("_answer_cut") | pl.col("_answer_stops") | pl.col("_answer_no_code") | pl.col("_answer_promise")
+            )
+            .then(pl.lit(0.5))
+            .otherwise(pl.lit(1.0))
+        )
         question_at_fault = pl.col("_fragment") | pl.col("_question_short") | pl.col("_question_long")
         answer_at_fault = (
-            pl.col("_answer_short") | pl.col("_answer_long") | pl.col("_answer_cut") | pl.col("_answer_stops")
+            pl.col("_answer_short")
+            | pl.col("_answer_long")
+            | pl.col("_answer_cut")
+            | pl.col("_answer_stops")
+            | pl.col("_answer_no_code")
+            | pl.col("_answer_promise")
         )
         judged = frame.with_columns(
             score=pl.min_horizontal(scores).cast(pl.Float64),
@@ -592,8 +634,42 @@ class LengthBounds(RecordRule):
             & (answer.str.count_matches("```", literal=True) % 2 == 0)
         ).fill_null(False)
 
+    def _no_code(self) -> tuple[pl.Expr, pl.Expr]:
+        """Whether a program was asked for (the pack's ``[program]``: "Implement a Python function
+        ...", "Write a program to ...") and the answer holds no code at all: no fence, no inline
+        code, no line of code (``CODE_LINE``), only prose or steps about it. A reply after a tool
+        call, and a question back before the conversation goes on, are not judged. As the rows
+        to look at and the verdict on them: ``CODE_LINE`` is read only where a program was asked."""
+        if self.program is None:
+            return pl.lit(False), pl.lit(False)
+        answer = pl.col("answer")
+        asks_back = answer.str.contains(r"[?？]\s*\z") & ~pl.col("final")
+        asked = pl.col("_request").str.contains(self.program) & ~pl.col("tool") & ~asks_back & ~blank(answer)
+        return asked, ~answer.str.contains("`", literal=True) & ~answer.str.contains(CODE_LINE)
+
+    def _promises(self) -> tuple[pl.Expr, pl.Expr]:
+        """Whether the answer, the conversation's last, only takes the task on ("I can do that!",
+        "Sure. Let's get started with your content!"; the pack's ``[promise]``), where the question
+        did not ask for no more than that ("Reply OK when you are ready"). As the rows to look at
+        (the anchored answer pattern fails fast) and the verdict on them."""
+        if self.promise is None:
+            return pl.lit(False), pl.lit(False)
+        taken = (
+            pl.col("final") & ~pl.col("tool") & pl.col("answer").str.strip_chars().str.contains(self.promise.answers)
+        )
+        invited = self.promise.invited
+        return taken, ~pl.col("question").str.contains(invited) if invited else pl.lit(True)
+
     @staticmethod
-    def _message() -> pl.Expr:
+    def _where(frame: pl.DataFrame, name: str, rows: pl.Expr, verdict: pl.Expr) -> pl.DataFrame:
+        """``frame`` with the flag ``name``: ``verdict`` judged on the ``rows`` only."""
+        frame = frame.with_row_index("_k")
+        found = frame.filter(rows.fill_null(False))
+        if found.height:
+            found = found.filter(verdict.fill_null(False))
+        return frame.with_columns(pl.col("_k").is_in(found.get_column("_k").implode()).alias(name)).drop("_k")
+
+    def _message(self) -> pl.Expr:
         """Why an exchange fails: 'answer has 3 tokens, fewer than 10 (long-form task)'."""
         kind = pl.when(pl.col("_name").is_not_null()).then(pl.format(" ({} task)", "_name")).otherwise(pl.lit(""))
         # the length asked for decided the answer's minimum: say so
@@ -623,6 +699,10 @@ class LengthBounds(RecordRule):
             'answer stops mid-sentence ("{}"): it was cut off',
             pl.col("answer").str.strip_chars().str.extract(r"((?:\S+\s+){0,4}\S+)\z", 1).str.slice(-40),
         )
+        no_code = pl.format(
+            'a program is asked for ("{}"), the answer holds no code',
+            pl.col("_request").str.extract(self.program or "$^", 0).str.slice(0, 60),
+        )
         parts[1] = (
             pl.when(pl.col("_answer_short") | pl.col("_answer_long"))
             .then(parts[1])
@@ -630,6 +710,10 @@ class LengthBounds(RecordRule):
             .then(cut)
             .when("_answer_stops")
             .then(stops)
+            .when("_answer_no_code")
+            .then(no_code)
+            .when("_answer_promise")
+            .then(pl.format('answer only takes the task on ("{}"): it gives nothing', snippet(pl.col("answer"), 60)))
         )
         return pl.concat_str(parts, separator="; ", ignore_nulls=True)
 

@@ -590,6 +590,13 @@ def test_a_user_pack_extends_the_structure_and_bad_packs_name_their_key(tmp_path
             "I'm sorry, but I'm not able to help with that. However, I can help you with other questions.",
             "refusal",
         ),
+        # not trained for the task, and other things offered (vicuna-80's Bard answer to a C++ question)
+        (
+            "Develop a C++ program that reads a text file line by line and counts the words.",
+            "It looks like you want my help with coding, but I'm not trained to do that, yet. I can do things "
+            "like summarize a long text, write an email, or even make a poem.",
+            "refusal",
+        ),
     ],
 )
 def test_reworded_refusals_and_deferrals_fail(question, answer, label):

@@ -710,3 +710,20 @@ def test_why_as_an_interjection_asks_for_no_reason():
 def test_a_syllogism_whose_premise_opens_with_no_still_needs_reasoning():
     found = failures([qa("没有鸟是哺乳动物。企鹅是一种鸟。企鹅是哺乳动物吗？", "不是。")], "DQ201")
     assert list(found) == [0]
+
+
+def test_an_estimate_drawn_from_the_evidence_it_gives_shows_reasoning():
+    """A Fermi question asked "step-by-step" answered by sources and what they suggest (vicuna-80's
+    Bard answer) reasons; the same figures told with no inference drawn from them do not."""
+    question = (
+        "How many songs have been recorded throughout history? Try to explain your answer. "
+        "Your explanation should take the reader through your reasoning step-by-step."
+    )
+    reasoned = (
+        "There is no definitive answer. One way is to look at the songs registered with the US Copyright "
+        "Office: over 97 million. Another way is to look at streaming catalogs. Spotify has over 82 million "
+        "songs and Apple Music over 60 million. This suggests that there are at least 142 million recorded songs."
+    )
+    told = "Spotify has over 82 million songs. Apple Music has over 60 million. There are about 142 million songs."
+    run = run_rule("DQ201", [record(question, reasoned), record(question, told)])
+    assert run.passed == [True, False]

@@ -210,3 +210,31 @@ def test_a_name_in_an_unfenced_sql_statement_is_code():
         "DQ205", [record("Write a MySQL statement to delete all rows from a table.", "DELETE FROM table_name;")]
     )
     assert_findings(run, {})
+
+
+def test_the_generators_instructions_repeated_in_the_answer_are_residue():
+    """Orca-style answers that say back their system prompt instead of following it (LLaMA-Factory's
+    DPO and KTO demos, unseen): residue whether or not the record kept the system prompt; a user
+    who asks for a long answer in those words is answered in them."""
+    system = "You are an AI assistant. You will be given a task. You must generate a detailed and long answer."
+    kept = {
+        "messages": [
+            {"role": "system", "content": system},
+            {"role": "user", "content": "Who directed the 1989 film The Manhattan Project?"},
+            {
+                "role": "assistant",
+                "content": "I'll do my best to provide a detailed and long answer! Marshall Brickman.",
+            },
+        ]
+    }
+    dropped = record(
+        "Write a negative movie review.",
+        "Certainly! I'll write it while thinking step-by-step and justifying my steps. The film drags.",
+    )
+    asked = record(
+        "Give me a detailed and long answer: why is the sky blue?",
+        "Here is a detailed and long answer. Sunlight scatters off air molecules, blue light the most.",
+    )
+    label = "the generator's own instructions said back"
+    assert_findings(run_rule("DQ205", [kept]), {0: label})
+    assert_findings(run_rule("DQ205", [dropped, asked]), {0: label})

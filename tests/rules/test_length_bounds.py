@@ -494,6 +494,24 @@ def test_a_persona_length_holds_for_the_answers_that_do_its_task_not_a_greeting_
     assert found.messages == [None, None, 'answer has 7 tokens, fewer than 1000 ("2000-word" asked)']
 
 
+def test_a_length_set_up_for_the_replies_to_come_is_not_owed_by_the_reply_that_accepts_it():
+    """A user turn that sets a length for every later answer and asks nothing yet (LLaMA-Factory's
+    DPO demo) is answered by accepting the set-up; a length asked for this reply still holds."""
+    greeting = "Of course! I am here to help with any questions you may have about blockchain and cryptocurrency."
+    found = failures(
+        [
+            qa(
+                "Pretend to be a blockchain expert. You will answer all of my questions in the form of 2000-word essays.",
+                greeting,
+            ),
+            qa("From now on, write 500-word answers.", "Understood. Ask me anything."),
+            qa("Write a 2000-word essay on blockchain.", greeting),
+        ],
+        "DQ102",
+    )
+    assert list(found) == [2]
+
+
 @pytest.mark.parametrize(
     ("question", "answer", "message"),
     [
@@ -578,3 +596,74 @@ def test_a_story_or_an_account_asked_for_may_run_past_two_thousand_tokens(questi
     assert failures([{"instruction": "什么是期货？", "output": story}], "DQ102")
     asks_leave = {"instruction": "我可以和你讨论一些哲学问题吗？", "output": "是的，我很愿意和你讨论"}
     assert failures([asks_leave], "DQ102") == {}
+
+
+def test_a_program_asked_for_needs_code_not_prose_about_it():
+    """vicuna-80's coding questions answered by llama-13b and alpaca-13b: steps, a definition, a
+    promise, but no code. A fence, inline code or bare code lines pass, and so do a film script and
+    a training programme, which are no programs of code."""
+    found = failures(
+        [
+            qa(
+                "Write a program to find the nth Fibonacci number using dynamic programming.",
+                "Fibonacci numbers are a sequence where each number is the sum of the two previous ones.",
+            ),
+            qa(
+                "Implement a binary search algorithm to find a specific element in a sorted array.",
+                "Good to know! I will implement a binary search algorithm to find a specific element in a sorted array.",
+            ),
+            qa(
+                "Develop a C++ program that counts words.", "1. Open the file.\n2. Read each line.\n3. Count the words."
+            ),
+            qa("Write a Python function that doubles a number.", "def double(x):\n    return 2 * x"),
+            qa("Write a Python function that doubles a number.", "Use `lambda x: 2 * x`."),
+            qa(
+                "Write a script for a YouTube video about jazz.",
+                "Jazz was born in New Orleans in the late 19th century.",
+            ),
+            qa("Develop a program to reduce stress at work.", "Offer flexible hours, quiet rooms and regular breaks."),
+        ],
+        "DQ102",
+    )
+    assert found == {
+        0: 'a program is asked for ("Write a program"), the answer holds no code',
+        1: 'a program is asked for ("Implement a binary search algorithm"), the answer holds no code',
+        2: 'a program is asked for ("Develop a C++ program"), the answer holds no code',
+    }
+
+
+def test_an_answer_that_only_takes_the_task_on_gives_nothing():
+    """ "I can do that!" to a fill-in task (LLaMA-Factory's KTO demo, labelled undesirable) and "Sure.
+    Let's get started ..." to a content plan (its DPO demo's rejected side) end the conversation
+    with nothing; the same words pass where the user asked for no more, where the conversation
+    goes on, and where a sentence to rewrite holds them."""
+    found = failures(
+        [
+            qa("Fill in the blank with a plausible word: PersonX sees ___ in the wild.", "I can do that!"),
+            qa(
+                "Make a content schedule for my Instagram profile, in a table.",
+                "Sure. Let's get started with creating Instagram content for you!",
+            ),
+            qa("I will send you a long text in parts. Reply OK when you are ready.", "Sure, I can do that."),
+            qa(
+                "Re-write the following sentence to use a different verb. I will help you with your homework.",
+                "I will assist you with your homework.",
+            ),
+            {
+                "conversations": [
+                    {"from": "human", "value": "Plan a trip to Rome for me."},
+                    {"from": "gpt", "value": "Sure, I can help with that."},
+                    {"from": "human", "value": "Three days, in May."},
+                    {
+                        "from": "gpt",
+                        "value": "Day 1: the Colosseum and the Forum. Day 2: the Vatican. Day 3: Trastevere.",
+                    },
+                ]
+            },
+        ],
+        "DQ102",
+    )
+    assert found == {
+        0: 'answer only takes the task on ("I can do that!"): it gives nothing',
+        1: 'answer only takes the task on ("Sure. Let\'s get started with creating Instagram content for…"): it gives nothing',
+    }
