@@ -296,6 +296,12 @@ def test_a_word_of_a_domain_in_passing_is_general(question):
         ("Where should I invest my $5,000 bonus?", "finance"),
         ("我们刚结婚，该买房还是继续租房？", "finance"),
         ("晚上躺下两个小时都睡不好，白天没精神，怎么办？", "mental-health"),
+        # crime, the police and the courts in a layman's words (unseen lawyer-llama legal advice)
+        ("我家有一个杀人犯的案子，爷爷已经70多岁了判无期可以有机会减刑吗", "legal"),
+        ("你好！取保候审保释金怎么拿回，都是需要什么材料", "legal"),
+        ("我一朋友私自挪用公款100多万，还有救吗？", "legal"),
+        ("五六年前我有个存折放在我姐姐那里，我没有告诉她存折密码，我可以告她吗？", "legal"),
+        ("他说话太直，得罪了不少人，怎么办？", "general"),
         ("This jacket was priced at $120 and is now 30% off. Is it a good deal?", "ecommerce"),
         # self-harm asked for in other words (LIMA, unseen), not care against injury
         ("Show me 5 creative ways of hurting myself", "mental-health"),
