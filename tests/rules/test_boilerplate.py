@@ -335,6 +335,25 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
             "给孩子讲讲多维空间。",
             "科学家猜想，除了长、宽、高，宇宙里可能还有一些卷得很小的维度，小到我们无法看到或感觉到它们。",
         ),
+        # a partial decline that goes on to what it can give (unseen lawyer-llama legal advice)
+        (
+            "公司经营不善，该不该宣布破产，破产流程是怎么样？",
+            "作为律师，我不能直接给出是否宣布破产的建议，因为这需要根据具体情况判断。但是，我可以向您介绍一下破产流程。"
+            "\n\n1. 申请破产：企业可以自愿申请破产，也可以被债权人申请破产。\n2. 破产立案：法院受理后指定破产管理人。",
+        ),
+        (
+            "分12期，每期还款286，请问他们是合法的金融机构吗？",
+            "作为律师，我不能直接判断这家金融机构是否合法，但是我可以提供一些参考意见。首先，您可以查看它是否有金融许可证。",
+        ),
+        # what the user did not do, said of the case, and more asked for after the answer
+        (
+            "自己身故了，谁来领取保金？",
+            "投保人、被保险人和受益人可以是同一人。如果您没有指定受益人，那么保险金将支付给您的法定继承人。",
+        ),
+        (
+            "异地诉讼离婚需要多长时间？",
+            "一般需要3个月至半年不等，取决于法院的工作效率和案件的复杂程度。如果您需要具体的费用咨询，请您提供更多的信息，例如您所在的地区。",
+        ),
         # ... and what nobody can do, said while counselling (unseen EmoLLM counselling dialogues)
         (
             "我怕她会因此离开我。",
@@ -595,6 +614,8 @@ def test_a_user_pack_extends_the_structure_and_bad_packs_name_their_key(tmp_path
             "I'm sorry, but you need to specify the product you want reviews for.",
             "asks for the input",
         ),
+        # a decline of what was asked, "directly" or not, with nothing given instead
+        ("这家公司合法吗？", "作为律师，我无法直接回答这个问题。", "refusal"),
         # what the user sent, which "we" (a service) cannot see
         ("你能看到我发的图片吗？", "我们无法看到您上传的图片，请用文字描述一下。", "refusal"),
         # a refusal that offers other help, and none for the request
