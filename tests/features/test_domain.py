@@ -302,6 +302,12 @@ def test_a_word_of_a_domain_in_passing_is_general(question):
         ("我一朋友私自挪用公款100多万，还有救吗？", "legal"),
         ("五六年前我有个存折放在我姐姐那里，我没有告诉她存折密码，我可以告她吗？", "legal"),
         ("他说话太直，得罪了不少人，怎么办？", "general"),
+        # bankruptcy and a power of attorney, insurance as a policyholder asks, oneself as one sees it
+        ("公司经营不善，该不该宣布破产，破产流程是怎么样？", "legal"),
+        ("单位要我写委托书，这个委托书怎么写", "legal"),
+        ("朋友以合伙做生意为由骗我拿出30万，这是诈骗吗？", "legal"),
+        ("给自己投保，投保人、被保险人、受益人可以是同一人吗？", "finance"),
+        ("最近项目没做好，我觉得自己让团队失望了...", "mental-health"),
         ("This jacket was priced at $120 and is now 30% off. Is it a good deal?", "ecommerce"),
         # self-harm asked for in other words (LIMA, unseen), not care against injury
         ("Show me 5 creative ways of hurting myself", "mental-health"),
