@@ -281,6 +281,16 @@ def test_a_word_of_a_domain_in_passing_is_general(question):
     assert domains([qa(question, "OK.")]) == ["general"]
 
 
+def test_two_words_for_tired_in_sentences_to_compare_are_no_mental_health():
+    # the Alpaca zh demo's record 4062: its input and answer say 累 and 疲惫 of the sentences
+    compared = {
+        "instruction": "比较这两个句子，指出哪个选项更好。",
+        "input": "他累了，所以他决定早点睡觉。\n他疲惫不堪，所以他决定早点睡觉。",
+        "output": "“他疲惫不堪，所以他决定早点睡觉”更好：“疲惫不堪”比“累了”更具表现力，更能传达出他感到非常疲倦的感觉。",
+    }
+    assert domains([compared]) == ["general"]
+
+
 @pytest.mark.parametrize(
     ("question", "domain"),
     [

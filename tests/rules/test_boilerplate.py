@@ -616,6 +616,12 @@ def test_a_user_pack_extends_the_structure_and_bad_packs_name_their_key(tmp_path
         ),
         # a decline of what was asked, "directly" or not, with nothing given instead
         ("这家公司合法吗？", "作为律师，我无法直接回答这个问题。", "refusal"),
+        # help offered on a condition, with no answer before it (lawyer-llama: a rant, no question)
+        (
+            "这游戏就是垃圾一点都不好玩，我匹配的队友那么垃圾。",
+            "律师的职责是为客户提供法律咨询。请注意言辞，尊重他人。如果您需要法律帮助，请告诉我您的具体问题。",
+            "asks for the input",
+        ),
         # what the user sent, which "we" (a service) cannot see
         ("你能看到我发的图片吗？", "我们无法看到您上传的图片，请用文字描述一下。", "refusal"),
         # a refusal that offers other help, and none for the request
