@@ -233,6 +233,7 @@ class CotFeature(Feature):
             "_relations": self._has("relations", task),
             "_comparisons": self._count("comparisons", task),
             "_premises": self._count("premises", task),
+            "_asks": asks,
             "_members": self._count("members", task),
             "_formula_asked": task.str.contains(self.formula_asked) if self.formula_asked else pl.lit(False),
         }
@@ -271,9 +272,10 @@ class CotFeature(Feature):
         )
         # comparisons and premises in a word problem are its data, not a logic puzzle
         syllogism = (pl.col("_premises") >= 1) & (pl.col("_premises") + pl.col("_members") >= least["min-premises"])
-        # a puzzle states its premises tersely; in a story or a review they are narration
+        # a puzzle states its premises tersely and asks what follows; in a story, a review or a
+        # turn that asks nothing ("如果我不能取得优秀的成绩，我就觉得自己没有价值。") they are narration
         terse = pl.col("question").str.len_bytes() < least["premises-max-bytes"]
-        chain = ((pl.col("_comparisons") >= least["min-comparisons"]) | syllogism) & terse
+        chain = ((pl.col("_comparisons") >= least["min-comparisons"]) | (syllogism & pl.col("_asks"))) & terse
         # and the premises a "why" rests on ("If water is not a good conductor, why ...?") are the
         # ground of an explanation asked for: prose that explains answers it
         logic = pl.col("_marker_logic") | (

@@ -281,6 +281,16 @@ def test_a_word_of_a_domain_in_passing_is_general(question):
     assert domains([qa(question, "OK.")]) == ["general"]
 
 
+def test_two_words_for_tired_in_sentences_to_compare_are_no_mental_health():
+    # the Alpaca zh demo's record 4062: its input and answer say 累 and 疲惫 of the sentences
+    compared = {
+        "instruction": "比较这两个句子，指出哪个选项更好。",
+        "input": "他累了，所以他决定早点睡觉。\n他疲惫不堪，所以他决定早点睡觉。",
+        "output": "“他疲惫不堪，所以他决定早点睡觉”更好：“疲惫不堪”比“累了”更具表现力，更能传达出他感到非常疲倦的感觉。",
+    }
+    assert domains([compared]) == ["general"]
+
+
 @pytest.mark.parametrize(
     ("question", "domain"),
     [
@@ -296,6 +306,18 @@ def test_a_word_of_a_domain_in_passing_is_general(question):
         ("Where should I invest my $5,000 bonus?", "finance"),
         ("我们刚结婚，该买房还是继续租房？", "finance"),
         ("晚上躺下两个小时都睡不好，白天没精神，怎么办？", "mental-health"),
+        # crime, the police and the courts in a layman's words (unseen lawyer-llama legal advice)
+        ("我家有一个杀人犯的案子，爷爷已经70多岁了判无期可以有机会减刑吗", "legal"),
+        ("你好！取保候审保释金怎么拿回，都是需要什么材料", "legal"),
+        ("我一朋友私自挪用公款100多万，还有救吗？", "legal"),
+        ("五六年前我有个存折放在我姐姐那里，我没有告诉她存折密码，我可以告她吗？", "legal"),
+        ("他说话太直，得罪了不少人，怎么办？", "general"),
+        # bankruptcy and a power of attorney, insurance as a policyholder asks, oneself as one sees it
+        ("公司经营不善，该不该宣布破产，破产流程是怎么样？", "legal"),
+        ("单位要我写委托书，这个委托书怎么写", "legal"),
+        ("朋友以合伙做生意为由骗我拿出30万，这是诈骗吗？", "legal"),
+        ("给自己投保，投保人、被保险人、受益人可以是同一人吗？", "finance"),
+        ("最近项目没做好，我觉得自己让团队失望了...", "mental-health"),
         ("This jacket was priced at $120 and is now 30% off. Is it a good deal?", "ecommerce"),
         # self-harm asked for in other words (LIMA, unseen), not care against injury
         ("Show me 5 creative ways of hurting myself", "mental-health"),

@@ -335,6 +335,47 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
             "给孩子讲讲多维空间。",
             "科学家猜想，除了长、宽、高，宇宙里可能还有一些卷得很小的维度，小到我们无法看到或感觉到它们。",
         ),
+        # a partial decline that goes on to what it can give (unseen lawyer-llama legal advice)
+        (
+            "公司经营不善，该不该宣布破产，破产流程是怎么样？",
+            "作为律师，我不能直接给出是否宣布破产的建议，因为这需要根据具体情况判断。但是，我可以向您介绍一下破产流程。"
+            "\n\n1. 申请破产：企业可以自愿申请破产，也可以被债权人申请破产。\n2. 破产立案：法院受理后指定破产管理人。",
+        ),
+        (
+            "分12期，每期还款286，请问他们是合法的金融机构吗？",
+            "作为律师，我不能直接判断这家金融机构是否合法，但是我可以提供一些参考意见。首先，您可以查看它是否有金融许可证。",
+        ),
+        # what the user did not do, said of the case, and more asked for after the answer
+        (
+            "自己身故了，谁来领取保金？",
+            "投保人、被保险人和受益人可以是同一人。如果您没有指定受益人，那么保险金将支付给您的法定继承人。",
+        ),
+        (
+            "异地诉讼离婚需要多长时间？",
+            "一般需要3个月至半年不等，取决于法院的工作效率和案件的复杂程度。如果您需要具体的费用咨询，请您提供更多的信息，例如您所在的地区。",
+        ),
+        (
+            "女的虚岁二十一岁，男的二十六岁，能领结婚证吗？",
+            "按照《民法典》第一千零四十七条，男方不得早于22周岁，女方不得早于20周岁，双方都已满足。"
+            "如果您还有其他问题或者需要更具体的法律咨询，请提供更多的案情和细节。",
+        ),
+        (
+            "我没钱，财产很少，现在也没工作，孩子归谁？",
+            "法院会按照最有利于未成年子女的原则判决，并考虑双方的经济状况。若您需要更加详细的法律意见，请提供更多细节。",
+        ),
+        # ... and what nobody can do, said while counselling (unseen EmoLLM counselling dialogues)
+        (
+            "我怕她会因此离开我。",
+            "这种担忧反映出你对关系的依赖。在恋爱中，接受我们无法做到完美是很重要的一步，也可以和她分享你的顾虑。",
+        ),
+        (
+            "那我应该如何判断他的心意呢？",
+            "对于他人的心意，我们无法直接读取，但我们可以通过观察日常互动和言行举止来获取一些线索。",
+        ),
+        (
+            "可我就是忍不住想去解决所有人的问题...",
+            "我能感受到你对他人的关爱。但请记住，每个人都有处理问题的方式，我们不能代替他们成长，可以先学会放手。",
+        ),
         (
             "根据上面的段落，右侧可浏览哪些诗歌类型？",
             "段落只说右侧有多种类型的诗歌。没有访问网站，我们无法确定右侧可供浏览的具体诗歌类型，常见的有十四行诗和民谣。",
@@ -580,6 +621,14 @@ def test_a_user_pack_extends_the_structure_and_bad_packs_name_their_key(tmp_path
         (
             "Search reviews.",
             "I'm sorry, but you need to specify the product you want reviews for.",
+            "asks for the input",
+        ),
+        # a decline of what was asked, "directly" or not, with nothing given instead
+        ("这家公司合法吗？", "作为律师，我无法直接回答这个问题。", "refusal"),
+        # help offered on a condition, with no answer before it (lawyer-llama: a rant, no question)
+        (
+            "这游戏就是垃圾一点都不好玩，我匹配的队友那么垃圾。",
+            "律师的职责是为客户提供法律咨询。请注意言辞，尊重他人。如果您需要法律帮助，请告诉我您的具体问题。",
             "asks for the input",
         ),
         # what the user sent, which "we" (a service) cannot see

@@ -707,6 +707,53 @@ def test_why_as_an_interjection_asks_for_no_reason():
     assert run.passed == [True, True, False]
 
 
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # "逐步" as "gradually" in a plan the user tells, not a step-by-step asked for (EmoLLM)
+        (
+            "我会尝试按照您的建议去做，逐步找回生活的平衡。",
+            "非常好，改变需要时间和耐心，不要对自己太苛刻。请在实践中记录你的感受。",
+        ),
+        # premises told, nothing asked of them: narration
+        (
+            "我总是把所有的责任都揽在自己身上。如果我男朋友工作不顺心，我就觉得自己应该做点什么。",
+            "这种心态在心理学上被称为“过度负责”。每个人都有需要独立面对的问题，你的角色更多是支持者。",
+        ),
+        # a legal consultation: its sums and dates are the case, the law gives the answer (lawyer-llama)
+        (
+            "中华人民共和国刑事诉讼法第80条，赌博罪！涉及金额3万元左右，被判多久",
+            "一般来说，可能会被判处一年左右的有期徒刑或者拘役，并处以罚金。",
+        ),
+        (
+            "朋友以合伙做生意为由骗我拿出30万，说一个月可以挣十几万，一个月后只给我21万，还有9万本钱没有给我，请问这是诈骗吗？",
+            "根据您提供的信息，这可能是一种诈骗行为。您可以考虑向当地警方报案。",
+        ),
+        # an answer saying it cannot be answered: no result to show working for
+        (
+            "因为打架判5年,之前坐了一年，2017年再进去大概需要多久才能出来",
+            "根据您提供的信息，我无法确定您所在地区的法律规定。建议您咨询当地的律师。",
+        ),
+    ],
+)
+def test_chinese_consultations_narration_and_answers_that_cannot_be_given_need_no_working(question, answer):
+    assert failures([qa(question, answer)], "DQ201") == {}
+
+
+def test_the_statute_a_legal_answer_applies_is_its_argument():
+    question = "某人月工资5000元，工作了3年，被公司辞退，应得多少经济补偿？"
+    records = [
+        qa(question, "根据《劳动合同法》第四十七条，按工作年限每满一年支付一个月工资，应得15000元。"),
+        qa(question, "应得15000元。"),
+    ]
+    assert list(failures(records, "DQ201")) == [1]
+
+
+def test_a_step_by_step_asked_for_in_chinese_still_needs_the_steps():
+    found = failures([qa("请一步一步地计算：小明有3个苹果，又买了5个，一共有几个？", "8个。")], "DQ201")
+    assert list(found) == [0]
+
+
 def test_a_syllogism_whose_premise_opens_with_no_still_needs_reasoning():
     found = failures([qa("没有鸟是哺乳动物。企鹅是一种鸟。企鹅是哺乳动物吗？", "不是。")], "DQ201")
     assert list(found) == [0]

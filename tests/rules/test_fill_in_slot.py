@@ -57,6 +57,13 @@ def test_slots_left_in_an_answer_warn(question, answer, slots):
         # a sample document asked for: its fields are the user's to fill
         ("请制作一个示例报告表格。", "报告标题：合作伙伴绩效报告\n日期：[插入日期]\n合作伙伴：[插入合作伙伴公司名称]"),
         ("Write a sample incident report form.", "Incident report\nDate: [Insert Date]\nReported by: [Your Name]"),
+        # how to write a document of one's own (unseen lawyer-llama legal advice)
+        (
+            "单位要我写委托书，这个委托书怎么写",
+            "委托书\n我，（您的姓名），特此委托（单位名称）代为领取。\n（您的签名）\n（日期）",
+        ),
+        ("我离家出走了，想和男方离婚，怎么写起诉状", "起诉状\n原告：（您的姓名）\n被告：（男方的姓名）\n案由：离婚"),
+        ("不想再给她分配了，这个在遗嘱中应该怎么写？", "我，（您的姓名），在此声明这是我的最后遗嘱。"),
         # the shape of a document asked for, not one document
         ("Show the proper structure of a cover letter.", "[Your Name]\n[Date]\n\nDear [Hiring Manager],\n..."),
         ("Structure a formal letter of complaint to a landlord.", "[Your Address]\n[Date]\n\nDear [Landlord's Name],"),

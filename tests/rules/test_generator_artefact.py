@@ -165,6 +165,24 @@ def test_the_users_label_opening_an_answer_is_residue():
     assert_findings(run_rule("DQ205", [left, asked]), {0: "field name opening the answer"})
 
 
+def test_the_answering_sides_label_inside_an_answer_is_residue():
+    """The generator's next turn kept inside this one (EmoLLM's counselling dialogues, unseen):
+    the doctor's label after a sentence and a blank line or a space; a script asked for, one line
+    per speaker, is the answer."""
+    left = record(
+        "医生，我最近工作压力很大。",
+        "请记住，心理健康也是工作效能的重要组成部分。\n\n医生：另外，建议你定期进行心理咨询。",
+    )
+    emoji = record("我总是很焦虑。", "可以试试正念冥想，帮助你保持冷静。🎈 医生：接下来，我们可以一起制定一个计划。")
+    script = record(
+        "写一段医生和患者的对话。", "患者：医生，我头疼。\n医生：疼了多久了？\n患者：两天了。\n医生：先量一下体温。"
+    )
+    assert_findings(
+        run_rule("DQ205", [left, emoji, script]),
+        {0: "a speaker's label inside the answer", 1: "a speaker's label inside the answer"},
+    )
+
+
 def test_a_field_of_a_template_the_answer_writes_is_no_role_header():
     """A Jira template asked for (AlpacaFarm's RLHF outputs, unseen) has a "### User: [Name]"
     field: a slot for the reader, not a chat template's header; a header with a turn after it is."""

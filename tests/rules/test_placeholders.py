@@ -76,6 +76,11 @@ def test_placeholders_fail_naming_their_turn(item, message, turn):
         # slots the question asked for: a template, or a question that holds slots itself
         ("Generate a template for a customer service interaction.", "Date: [insert date]\nIssue: [insert description]"),
         ("Complete this template: Dear {{name}}, welcome!", "Dear {{name}}, welcome aboard!"),
+        # ... or how to write a document of one's own (unseen lawyer-llama legal advice)
+        (
+            "支付宝理赔申请书怎么写？能给我一个范文吗？",
+            "3.申请理赔金额：\n（填写申请理赔的金额）\n4.联系方式：\n（填写联系人姓名、电话）",
+        ),
         # a play's stage direction, and a GitHub Actions expression in a workflow pasted without a fence
         ("Tell it as a Shakespearean tragedy.", "Act I, Scene I\n[Enter FATHER, MOTHER, and HYRUM]\nFATHER: Alas!"),
         ("Explain this workflow:\non: push\n  - run: echo ${{ github.repository }}", "It prints the repository."),
