@@ -47,6 +47,9 @@ _CHOICES = {
     "in-tool-use": ("check", "skip", "unless-tool-reason"),
 }
 _STRUCTURE = ("subject", "inability", "task")
+# How far into a turn a category with `unanswered` patterns matches anyway: a greeting and a
+# sentence ("I'd be glad to help, but there is no text to summarize."), not an answer.
+LEAD_CHARS = 80
 _HOW = {"phrase": "phrase", "structure": "first person + inability + task"}
 _FIRST_SENTENCE = r"^[^.!?。！？\n]*[.!?。！？]?"
 # The text a question gives to work on: what it quotes, what follows its first line (an Alpaca
@@ -112,6 +115,9 @@ class BoilerplateCategory(NamedTuple):
     invited: str | None  # a question that asks for this category's words: "ask me three questions"
     filler: tuple[str, ...]  # words without content, for 'no-content' categories (plain words, lower case)
     start: bool
+    # what a turn says before a request when it gives no answer ("not possible without more
+    # context"): a match past the turn's first LEAD_CHARS counts only after it
+    unanswered: str | None
     final_only: bool
     short_only: bool
     no_content: bool
@@ -194,6 +200,7 @@ def load_categories(pack: dict, pack_name: str = PACK) -> list[BoilerplateCatego
                     for word in string_list(pack, f"{base}.{lang}.filler", pack_name)
                 ),
                 start=_choice(pack, base, "where", "anywhere", pack_name) == "start",
+                unanswered=marker_pattern(pack, base, "unanswered", pack_name),
                 final_only=_choice(pack, base, "turns", "all", pack_name) == "final",
                 short_only=pack_value(pack, f"{base}.short-only", pack_name, bool, default=False),
                 no_content=pack_value(pack, f"{base}.no-content", pack_name, bool, default=False),
@@ -371,11 +378,19 @@ class Boilerplate(RecordRule):
                 source = source.str.replace_all(c.idioms, " ~ ")
             for k, part in enumerate(c.parts):
                 sources[f"_m{i}_{k}"] = pl.when(pl.col(f"_c{i}")).then(source.str.extract(part.pattern, 0))
+                if c.unanswered is not None:  # the text before that match
+                    before = source.str.extract(f"(?s)^(.*?)(?:{part.pattern})", 1)
+                    sources[f"_before{i}_{k}"] = pl.when(pl.col(f"_c{i}")).then(before)
         turns = turns.with_columns(**sources).with_columns(
             **{
                 f"_m{i}": pl.coalesce([f"_m{i}_{k}" for k in range(len(c.parts))])
                 for i, c in enumerate(self.categories)
-            }
+            },
+            **{
+                f"_before{i}": pl.coalesce([f"_before{i}_{k}" for k in range(len(c.parts))])
+                for i, c in enumerate(self.categories)
+                if c.unanswered is not None
+            },
         )
         hits, hows = {}, {}
         for i, c in enumerate(self.categories):
@@ -393,6 +408,10 @@ class Boilerplate(RecordRule):
                 hit = hit & ~question.str.contains(c.invited)
             if c.short_only:
                 hit = hit & (text.str.len_chars() < o.short_chars)
+            if c.unanswered is not None:  # a request that closes an answer given is an offer
+                before = pl.col(f"_before{i}")
+                said = before.str.contains(c.unanswered)
+                hit = hit & ((before.str.len_chars() < LEAD_CHARS) | said).fill_null(False)
             if c.other_voice == "skip":
                 hit = hit & ~pl.col("_other")
             if not c.self_question and self.self_questions is not None:

@@ -521,6 +521,36 @@ def test_help_with_the_users_own_material_may_ask_for_it():
     assert_findings(run_rule("DQ203", records), {1: "asks for the input"})
 
 
+def test_a_request_for_details_that_closes_an_answer_is_an_offer():
+    # lawyer-llama's consultations (unseen): an answer given, then more details asked for to go
+    # further; a turn that says it cannot answer without them, asks and asks again, is a non-answer
+    answered = (
+        "如果您想在济南买房子，需要提供以下证明文件：1.身份证、户口本等身份证明文件；2.有关工作、居住等证明文件，"
+        "比如工作证明、合同等；3.购房资金来源证明文件。此外，具体情况可能还需要提供其他相关证明文件，"
+        "请您提供更多信息以便我们更好地为您解答问题。"
+    )
+    clarifying = (
+        "作为律师，我需要了解更多的情况才能给出具体的建议。请问这个案件的具体情况是什么？是什么原因导致资产流失？"
+        "是否已经向法院提起诉讼？如果已经提起诉讼，是否已经进行了保全申请？请提供更多的信息，以便我能够更好地为您提供帮助。"
+    )
+    english = (
+        "Start with the deadline: a claim must be filed within two years of the injury, and the court "
+        "needs the medical records and the insurer's letters. If you can share the dates, I can be more precise. "
+        "Could you please provide the details of the injury?"
+    )
+    unranked = (
+        "It's not possible to rank the given choices in order from least likely to most likely without additional "
+        "context or information about the person's habits. Could you provide more information so I can better assist you?"
+    )
+    records = [
+        record("在济南买房需要什么证明？", answered),
+        record("诉讼保全资产流失，有110出警记录，及图片，录言", clarifying),
+        record("How long do I have to file an injury claim?", english),
+        record("Rank the following four choices from least likely to most likely: A. a walk B. cake", unranked),
+    ]
+    assert_findings(run_rule("DQ203", records), {1: "asks for the input", 3: "asks for the input"})
+
+
 def test_tool_use_data_may_decline_what_its_tools_cannot_do():
     tools = '[{"name": "convert_currency"}]'
     decline = "I'm sorry, but as an AI, I don't have the capability to book flights. I can convert currencies."
