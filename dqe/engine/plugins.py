@@ -39,6 +39,7 @@ BUILTIN_PLUGINS = (
     "dqe.io.formats.sharegpt",
     "dqe.io.formats.openai",
     "dqe.io.formats.firefly",
+    "dqe.io.formats.xtuner",
     "dqe.io.formats.moss",
     "dqe.io.formats.transcript",  # before Alpaca: its answer spellings include chosen
     "dqe.io.formats.selfinstruct",  # before Alpaca: a task has an instruction too

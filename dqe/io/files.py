@@ -120,7 +120,7 @@ def _encoding(head: bytes) -> tuple[str, int]:
 
 def sniff(path: Path, label: str | None = None) -> Sniffed | None:
     """The container of a file: by extension for .jsonl and .parquet, else by content (many
-    .json files are JSON Lines). None for an empty or whitespace-only file. Errors name the
+    .json files are JSON Lines, and a few .jsonl files are JSON arrays over several lines). None for an empty or whitespace-only file. Errors name the
     file by ``label`` (a stream's name, where ``path`` is its spool).
     """
     name = label or str(path)
@@ -149,11 +149,14 @@ def sniff(path: Path, label: str | None = None) -> Sniffed | None:
         raise InputError(f"{name}: not a Parquet file (no PAR1 magic bytes)")
     if suffix == ".arrow":
         return Sniffed("arrow")
+    lines = text.splitlines()
     if suffix in (".jsonl", ".ndjson"):
-        return Sniffed("jsonl", encoding, bom)
+        # a JSON array written over several lines under the name of JSON Lines (EmoLLM's
+        # *_format_emo.jsonl): read line by line, every line would be an invalid record
+        several = text[:1] == "[" and len(lines) > 1 and lines[0].rstrip()[-1:] in ("[", "{", ",")
+        return Sniffed("json" if several else "jsonl", encoding, bom)
     if text[:1] == "[":
         return Sniffed("json", encoding, bom)
-    lines = text.splitlines()
     # JSON Lines whose first line is damaged still has whole objects on the lines after it
     later = any(line.lstrip()[:1] == "{" and _whole(line) for line in lines[1:20])
     if text[:1] == "{" and not later and len(lines) > 1 and not _whole(lines[0]):

@@ -116,6 +116,21 @@ def test_a_stray_byte_is_an_invalid_line_not_an_empty_file(tmp_path):
     assert item.error == "invalid UTF-8"
 
 
+def test_a_json_array_over_several_lines_is_read_as_one_whatever_its_name(tmp_path):
+    # EmoLLM ships pretty-printed arrays as *.jsonl: read line by line, every line was invalid
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps(RECORDS, indent=4), "utf-8")
+    assert sniff(path).container == "json"
+    assert [i.obj for i in items_of(path)] == RECORDS
+
+
+def test_json_lines_of_arrays_stay_json_lines(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('[1, 2]\n{"instruction": "a", "output": "b"}\n', "utf-8")
+    assert sniff(path).container == "jsonl"
+    assert [i.error is None for i in items_of(path)] == [False, True]
+
+
 def test_text_that_starts_like_parquet_is_read_as_text(tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_bytes(b'PAR1 not really\n{"instruction": "a", "output": "b"}\n')

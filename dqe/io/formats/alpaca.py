@@ -49,8 +49,11 @@ class Alpaca(RecordFormat):
             and (query is None or type(query) is str)
             and (system is None or type(system) is str)
         ):
-            instruction = text_field(obj, columns.prompt, required=True)
             query = text_field(obj, columns.query, required=False)
+            # {input, output} records (lawyer-llama's and many more): the input is the question
+            instruction = text_field(obj, columns.prompt, required=not query)
+            if instruction is None:
+                instruction, query = query, None
             response = text_field(obj, columns.response, required=True)
             system = text_field(obj, columns.system, required=False)
         roles: list[str] = []

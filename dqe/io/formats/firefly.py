@@ -17,9 +17,24 @@ CONVERSATION = "conversation"
 class Firefly(RecordFormat):
     name = "firefly"
     summary = "conversation of {human, assistant} exchanges (Firefly)"
+    question_key = "human"  # an exchange's keys, unless the config's tags name others
+    answer_key = "assistant"
 
     def _keys(self, columns: Columns, tags: Tags) -> tuple[str, str, str]:
-        return columns.messages or CONVERSATION, tags.user_tag or "human", tags.assistant_tag or "assistant"
+        return (
+            columns.messages or CONVERSATION,
+            tags.user_tag or self.question_key,
+            tags.assistant_tag or self.answer_key,
+        )
+
+    def _system(self, obj: dict[str, Any], exchanges: list[Any], columns: Columns) -> str | None:
+        """The system prompt: a field of the record."""
+        return text_field(obj, columns.system, required=False) or None
+
+    def _with_system(self, out: dict[str, Any], system: str | None, columns: Columns) -> dict[str, Any]:
+        if system:
+            out[columns.system] = system
+        return out
 
     def detect(self, obj: dict[str, Any], columns: Columns, tags: Tags) -> bool:
         key, human, _ = self._keys(columns, tags)
@@ -42,20 +57,17 @@ class Firefly(RecordFormat):
             for tag, role in ((human, "user"), (assistant, "assistant")):
                 roles.append(role)
                 contents.append(turn_text(exchange, tag, f"{key}[{i}].{tag}"))
-        system = text_field(obj, columns.system, required=False)
-        return Normalized(system or None, roles, contents, None, *metadata(obj, columns))
+        return Normalized(self._system(obj, exchanges, columns), roles, contents, None, *metadata(obj, columns))
 
     def denormalize(self, record: Record, columns: Columns, tags: Tags) -> dict[str, Any]:
         key, human, assistant = self._keys(columns, tags)
         turns = [t for t in record.turns if t.role != "system"]
         if len(turns) < 2 or len(turns) % 2 or any(t.role != ("user", "assistant")[i % 2] for i, t in enumerate(turns)):
-            raise RecordError("firefly needs alternating user and assistant turns, ending on an answer")
+            raise RecordError(f"{self.name} needs alternating user and assistant turns, ending on an answer")
         out: dict[str, Any] = {
             key: [{human: q.content, assistant: a.content} for q, a in zip(turns[::2], turns[1::2], strict=True)]
         }
-        if record.system:
-            out[columns.system] = record.system
-        return out
+        return self._with_system(out, record.system, columns)
 
     def owned_keys(self, columns: Columns, tags: Tags) -> set[str]:
         return {self._keys(columns, tags)[0], columns.system}

@@ -14,6 +14,7 @@ from dqe.io.formats.questions import Questions
 from dqe.io.formats.selfinstruct import SelfInstruct
 from dqe.io.formats.sharegpt import ShareGPT
 from dqe.io.formats.transcript import Transcript
+from dqe.io.formats.xtuner import XTuner
 from dqe.records import Record, Turn
 
 C, T = Columns(), Tags()
@@ -43,10 +44,16 @@ def test_alpaca_input_is_appended_to_the_instruction():
     assert n.contents[0] == "Sum\n1 2"
 
 
+def test_an_alpaca_record_with_an_input_and_no_instruction_asks_its_input():
+    n = Alpaca().normalize({"input": "我被公司辞退了，能要求赔偿吗？", "output": "可以。"}, C, T)
+    assert (n.contents, n.input) == (["我被公司辞退了，能要求赔偿吗？", "可以。"], None)
+
+
 @pytest.mark.parametrize(
     ("obj", "message"),
     [
         ({"instruction": "x"}, "missing field 'output'"),
+        ({"input": "", "output": "y"}, "missing field 'instruction'"),
         ({"instruction": 3, "output": "x"}, "field 'instruction' must be a string, got int"),
         ({"instruction": "x", "output": "y", "history": [["only one"]]}, "'history[0]' must be a pair"),
         ({"instruction": "x", "output": "y", "history": "no"}, "must be a list"),
@@ -308,6 +315,38 @@ def test_a_file_of_firefly_conversations_is_read_as_such(write_jsonl):
 
     report = dqe.check(write_jsonl([FIREFLY, {**FIREFLY, "conversation_id": 45}]), select=["DQ001"])
     assert report.files[0].format == "firefly" and report.summary.invalid == 0
+
+
+XTUNER = {
+    "conversation": [
+        {"system": "你是心理咨询师。", "input": "我最近总是失眠。", "output": "失眠常和压力有关，可以先固定作息。"},
+        {"input": "那白天很累怎么办？", "output": "午后小睡二十分钟，避免咖啡因。"},
+    ]
+}
+
+
+def test_xtuner_exchanges_are_user_and_assistant_turns_with_the_system_in_the_first():
+    n = XTuner().normalize(XTUNER, C, T)
+    assert n.roles == ["user", "assistant", "user", "assistant"]
+    assert (n.system, n.contents[0], n.contents[3]) == (
+        "你是心理咨询师。",
+        "我最近总是失眠。",
+        "午后小睡二十分钟，避免咖啡因。",
+    )
+    turns = [Turn(role=r, content=c) for r, c in zip(n.roles, n.contents, strict=True)]
+    assert XTuner().denormalize(Record(system=n.system, turns=turns), C, T) == XTUNER
+    assert not XTuner().detect(FIREFLY, C, T) and not Firefly().detect(XTUNER, C, T)
+
+
+def test_a_file_of_xtuner_conversations_written_as_an_indented_array_is_read_as_such(tmp_path):
+    import json
+
+    import dqe
+
+    path = tmp_path / "emo.jsonl"  # EmoLLM's *_format_emo.jsonl: an indented JSON array
+    path.write_text(json.dumps([XTUNER, {"conversation": [{"input": "你好", "output": "你好！"}]}], indent=4), "utf-8")
+    report = dqe.check(path, select=["DQ001"])
+    assert (report.files[0].format, report.summary.records, report.summary.invalid) == ("xtuner", 2, 0)
 
 
 HH = {
