@@ -774,3 +774,20 @@ def test_an_estimate_drawn_from_the_evidence_it_gives_shows_reasoning():
     told = "Spotify has over 82 million songs. Apple Music has over 60 million. There are about 142 million songs."
     run = run_rule("DQ201", [record(question, reasoned), record(question, told)])
     assert run.passed == [True, False]
+
+
+def test_lines_drawn_by_an_arrow_or_a_therefore_sign_show_reasoning():
+    """AQuA's rationales (unseen) derive one line from the one before with "=>" or "∴"; the same
+    figures stated with no line drawn from another stay bare."""
+    question = (
+        "25 percent of a class continued their education, and 50 percent of those went to four-year "
+        "colleges. If 60 students went to four-year colleges, how many students were in the class?"
+    )
+    arrows = (
+        "60 students went to four-year colleges.\nThis was 50 % of those who continued.\n"
+        "=> 120 students continued.\nAnd this was 25 % of the class.\n=> 480 students in the class.\nAnswer E"
+    )
+    therefore = "Let the class be x students.\n∴ x / 4 / 2 is 60 students, and the class is 480 students.\nAnswer E"
+    stated = "60 students went to four-year colleges.\nThe class had 480 students.\nAnswer E"
+    run = run_rule("DQ201", [record(question, arrows), record(question, therefore), record(question, stated)])
+    assert run.passed == [True, True, False]
