@@ -68,8 +68,9 @@ class BrokenMarkup(RecordRule):
     "${noun}.n${phrase}", "printf(\"Done!n\")"), in prose and code alike; and Markdown code
     fences (```, counted where they open or close a block: at the start or the end of a line) left
     unbalanced, so that the rest of the turn renders as code; and line breaks written as the two
-    characters \\n next to a fence ("...修复？\\n```python\\nclass A:"), text escaped twice (not
-    inside a string literal of code: "```\\n" is a Markdown converter's data); and text
+    characters \\n next to a fence ("...修复？\\n```python\\nclass A:") or, three or more, after the
+    ends of sentences ("...the pipeline.\\n2. Load ..."), text escaped twice (not inside a string
+    literal of code: "```\\n" is a Markdown converter's data); and text
     decoded with the wrong encoding (the `encoding` patterns: "fiancÃ©", "â€“", "Â°"); and text
     escaped for HTML (the `html` patterns, two or more outside HTML code, inline code and the
     string literals of other code: "&quot;hobbit&quot;", "&gt;&gt;&gt; z"). Fenced code blocks
