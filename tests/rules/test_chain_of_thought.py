@@ -791,3 +791,24 @@ def test_lines_drawn_by_an_arrow_or_a_therefore_sign_show_reasoning():
     stated = "60 students went to four-year colleges.\nThe class had 480 students.\nAnswer E"
     run = run_rule("DQ201", [record(question, arrows), record(question, therefore), record(question, stated)])
     assert run.passed == [True, True, False]
+
+
+def test_a_factorial_in_the_working_and_a_case_supposed_show_reasoning():
+    """AQuA's held-back rationales (read after the last ten): "10!/5!5! = 252" is an equation, and
+    "Suppose every item is priced at $100" sets up the case the working runs on; the results
+    alone stay bare."""
+    ways = "In how many ways can 10 bottles be split into two groups of 5 each?\n\nOptions: A)90 B)126 C)252"
+    price = (
+        "A shop gives 20% off all items for one day. By what percentage must it raise the price back to the "
+        "original?\n\nOptions: A)20% B)25% C)33%"
+    )
+    run = run_rule(
+        "DQ201",
+        [
+            record(ways, "Number of ways to select 5 bottles out of 10 = 10!/5!5! = 252\nAnswer C"),
+            record(price, "Suppose every item is priced at $100. On 20% off it costs $80, and $20 more is 25% of $80."),
+            record(ways, "There are 252 ways.\nAnswer C"),
+            record(price, "The price must rise by 25%."),
+        ],
+    )
+    assert run.passed == [True, True, False, False]
