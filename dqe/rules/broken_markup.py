@@ -27,6 +27,11 @@ _INLINE_FENCES = r"```[^`\n]+```"  # a pair quoting a span within one line ("输
 _OTHER_CODE = r"(?s)```.*?(?:```|\z)|~~~.*?(?:~~~|\z)"  # fenced blocks, closed or running to the end
 # A fence next to a line break written as the two characters \n: text escaped twice (JSON in JSON)
 _ESCAPED_FENCE = r"\\n[ \t]*```|```[\w+-]*[ \t]*\\n"
+# Line breaks written as \n between sentences, three or more in a turn: prose escaped twice
+# ("...from transformers.\n2. Load the model ...", Gorilla's answers). What follows a sentence's end
+# tells it from data written on one line ("Line1\nLine2", "name,age\nAlice,30").
+_ESCAPED_BREAK = r"[.:!?][ \t]*\\n[ \t]*[A-Z0-9#*<>-]"
+_MIN_BREAKS = 3
 # A short string literal of code ("```\\n" in a Markdown converter): what it holds is the program's
 # data, escapes included, so it is left out before escaped fences are looked for
 _STRING_LITERAL = r'"(?:[^"\\\n]|\\.){0,80}"'
@@ -63,8 +68,9 @@ class BrokenMarkup(RecordRule):
     "${noun}.n${phrase}", "printf(\"Done!n\")"), in prose and code alike; and Markdown code
     fences (```, counted where they open or close a block: at the start or the end of a line) left
     unbalanced, so that the rest of the turn renders as code; and line breaks written as the two
-    characters \\n next to a fence ("...修复？\\n```python\\nclass A:"), text escaped twice (not
-    inside a string literal of code: "```\\n" is a Markdown converter's data); and text
+    characters \\n next to a fence ("...修复？\\n```python\\nclass A:") or, three or more, after the
+    ends of sentences ("...the pipeline.\\n2. Load ..."), text escaped twice (not inside a string
+    literal of code: "```\\n" is a Markdown converter's data); and text
     decoded with the wrong encoding (the `encoding` patterns: "fiancÃ©", "â€“", "Â°"); and text
     escaped for HTML (the `html` patterns, two or more outside HTML code, inline code and the
     string literals of other code: "&quot;hobbit&quot;", "&gt;&gt;&gt; z"). Fenced code blocks
@@ -156,7 +162,7 @@ class BrokenMarkup(RecordRule):
         # `escapes.needles`).
         text = pl.col("text")
         turns = turn_texts(batch).with_row_index("_i")
-        latex = self._latex(turns.filter(text.str.contains_any(["{", "```"])))
+        latex = self._latex(turns.filter(text.str.contains_any(["{", "```", "\\n"])))
         parts = [latex]
         if self.symbol is not None:
             parts.append(self._symbols(turns.filter(text.str.contains_any(_MATH_NEEDLES))))
@@ -177,6 +183,7 @@ class BrokenMarkup(RecordRule):
             _fences=pl.col("_fences").fill_null(0),
             _escape=pl.col("_escape") if self.escapes is not None else pl.lit(None, dtype=pl.String),
             _escaped_lines=pl.col("_escaped_lines").fill_null(False),
+            _escaped_prose=pl.col("_escaped_prose").fill_null(False),
             _garbled=pl.col("_garbled") if self.mojibake is not None else pl.lit(None, dtype=pl.String),
             _reference=pl.col("_reference") if self.html is not None else pl.lit(None, dtype=pl.String),
         ).filter(
@@ -197,7 +204,9 @@ class BrokenMarkup(RecordRule):
             pl.format("{} code fence(s) (```): one never closed", pl.col("_fences"))
         )
         lines = pl.when(pl.col("_escaped_lines")).then(
-            pl.lit('line breaks written as "\\n" around a code fence (the text was escaped twice)')
+            pl.when(pl.col("_escaped_prose"))
+            .then(pl.lit('line breaks written as "\\n" between sentences (the text was escaped twice)'))
+            .otherwise(pl.lit('line breaks written as "\\n" around a code fence (the text was escaped twice)'))
         )
         garbled = pl.when(pl.col("_garbled").is_not_null()).then(
             pl.format('text decoded with the wrong encoding (mojibake): "{}"', pl.col("_garbled"))
@@ -256,15 +265,27 @@ class BrokenMarkup(RecordRule):
     def _latex(self, turns: pl.DataFrame) -> pl.DataFrame:
         """LaTeX commands without their backslash and unbalanced fences, per turn: ``_commands``,
         ``_shown`` (the first with its argument), ``_fences`` (counted with line breaks written as
-        \\n read as breaks: that defect is ``_escaped_lines``, not an open fence)."""
+        \\n read as breaks: that defect is ``_escaped_lines``, not an open fence; ``_escaped_prose``
+        when it is found between sentences, with no fence next to one)."""
         quoted = pl.col("text").str.replace_all(_STRING_LITERAL, '""').str.replace_all(_QUOTED_TOKEN, "")
-        escaped = quoted.str.replace_all(_LATEX_COMMAND, "").str.contains(_ESCAPED_FENCE)
+        around_fence = quoted.str.replace_all(_LATEX_COMMAND, "").str.contains(_ESCAPED_FENCE)
+        between_sentences = quoted.str.count_matches(_ESCAPED_BREAK) >= _MIN_BREAKS
+        escaped = around_fence | between_sentences
         lines = pl.when(escaped).then(pl.col("text").str.replace_all("\\n", "\n", literal=True)).otherwise("text")
-        prose = turns.select("_i", "text", _prose=self._prose(), _escaped_lines=escaped, _lines=lines)
+        prose = turns.select(
+            "_i",
+            "text",
+            _prose=self._prose(),
+            _escaped_lines=escaped,
+            _escaped_prose=~around_fence & between_sentences,
+            _lines=lines,
+        )
+        shown = pl.when("_escaped_prose").then(pl.lit(_ESCAPED_BREAK)).otherwise(pl.lit(_ESCAPED_FENCE))
         return prose.select(
             "_i",
             "_escaped_lines",
-            _lines_shown=pl.col("text").str.extract(f".{{0,24}}(?:{_ESCAPED_FENCE}).{{0,24}}", 0),
+            "_escaped_prose",
+            _lines_shown=pl.col("text").str.extract(pl.format(".{{0,24}}(?:{}).{{0,24}}", shown), 0),
             _commands=pl.col("_prose")
             .str.extract_all(self.latex)
             .list.eval(pl.element().str.strip_chars_start().str.replace(r"^[^A-Za-z]", "")),

@@ -161,7 +161,14 @@ class GeneratorArtefact(RecordRule):
                 .explode("span")
                 .drop_nulls("span")
                 .with_columns(
-                    pl.col("span").str.strip_chars_start(" \t\n(").str.strip_chars_end(" \t\n,;:!?.：，。；！？")
+                    # a match of punctuation alone (the colon a role label left) is quoted as it is
+                    span=pl.coalesce(
+                        pl.col("span")
+                        .str.strip_chars_start(" \t\n(")
+                        .str.strip_chars_end(" \t\n,;:!?.：，。；！？")
+                        .replace("", None),
+                        pl.col("span").str.strip_chars(),
+                    )
                 )
                 .with_columns(
                     span=pl.when(pl.col("span").str.contains("(", literal=True))

@@ -637,15 +637,18 @@ class LengthBounds(RecordRule):
     def _no_code(self) -> tuple[pl.Expr, pl.Expr]:
         """Whether a program was asked for (the pack's ``[program]``: "Implement a Python function
         ...", "Write a program to ...") and the answer holds no code at all: no fence, no inline
-        code, no line of code (``CODE_LINE``), only prose or steps about it. A reply after a tool
-        call, and a question back before the conversation goes on, are not judged. As the rows
-        to look at and the verdict on them: ``CODE_LINE`` is read only where a program was asked."""
+        code, no line of code (``CODE_LINE``, its line breaks also read where they are written as
+        \\n: a text escaped twice still holds its program), only prose or steps about it. A reply
+        after a tool call, and a question back before the conversation goes on, are not judged. As
+        the rows to look at and the verdict on them: ``CODE_LINE`` is read only where a program was
+        asked."""
         if self.program is None:
             return pl.lit(False), pl.lit(False)
         answer = pl.col("answer")
         asks_back = answer.str.contains(r"[?？]\s*\z") & ~pl.col("final")
         asked = pl.col("_request").str.contains(self.program) & ~pl.col("tool") & ~asks_back & ~blank(answer)
-        return asked, ~answer.str.contains("`", literal=True) & ~answer.str.contains(CODE_LINE)
+        lines = answer.str.replace_all("\\n", "\n", literal=True)
+        return asked, ~answer.str.contains("`", literal=True) & ~lines.str.contains(CODE_LINE)
 
     def _promises(self) -> tuple[pl.Expr, pl.Expr]:
         """Whether the answer, the conversation's last, only takes the task on ("I can do that!",

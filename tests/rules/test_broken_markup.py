@@ -128,6 +128,22 @@ def test_line_breaks_escaped_twice_around_a_fence_are_named_not_an_open_fence():
     assert "one never closed" not in run.messages[0]
 
 
+def test_line_breaks_escaped_twice_between_sentences_warn_without_a_fence():
+    """Gorilla's answers (unseen) write every line break as the two characters \\n, in prose with
+    no fence: three breaks after a sentence's end are text escaped twice. Data written on one line
+    ("Name,Age\\nAlice,30") and escapes in a string literal of code are what they say."""
+    escaped = record(
+        "Which model finds named entities?",
+        "<<<api_call>>>: pipeline('ner')\\n<<<explanation>>>: 1. Import the pipeline.\\n2. Load the model."
+        "\\n3. Run it on the text.\\n4. Print the entities.",
+    )
+    csv = record("Read data.csv (content: Name,Age\\nAlice,30\\nBob,25\\nEve,41)", "It holds three people.")
+    code = record("How do I print lines in Python?", 'Write print("Hello.\\nWorld.\\nAgain.\\nDone.") and run it.')
+    run = run_rule("DQ206", [escaped, csv, code])
+    assert_findings(run, {0: 'line breaks written as "\\n" between sentences (the text was escaped twice)'})
+    assert "1. Import the pipeline.\\n2. Load" in run.evidence[0]
+
+
 def test_a_fence_inside_a_string_literal_of_code_is_code():
     """A Markdown converter's test input, in C++ string literals: a fence and its escaped line
     break between quotes are what the program reads, not text escaped twice (AlpacaEval, unseen)."""

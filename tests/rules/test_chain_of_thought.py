@@ -774,3 +774,41 @@ def test_an_estimate_drawn_from_the_evidence_it_gives_shows_reasoning():
     told = "Spotify has over 82 million songs. Apple Music has over 60 million. There are about 142 million songs."
     run = run_rule("DQ201", [record(question, reasoned), record(question, told)])
     assert run.passed == [True, False]
+
+
+def test_lines_drawn_by_an_arrow_or_a_therefore_sign_show_reasoning():
+    """AQuA's rationales (unseen) derive one line from the one before with "=>" or "∴"; the same
+    figures stated with no line drawn from another stay bare."""
+    question = (
+        "25 percent of a class continued their education, and 50 percent of those went to four-year "
+        "colleges. If 60 students went to four-year colleges, how many students were in the class?"
+    )
+    arrows = (
+        "60 students went to four-year colleges.\nThis was 50 % of those who continued.\n"
+        "=> 120 students continued.\nAnd this was 25 % of the class.\n=> 480 students in the class.\nAnswer E"
+    )
+    therefore = "Let the class be x students.\n∴ x / 4 / 2 is 60 students, and the class is 480 students.\nAnswer E"
+    stated = "60 students went to four-year colleges.\nThe class had 480 students.\nAnswer E"
+    run = run_rule("DQ201", [record(question, arrows), record(question, therefore), record(question, stated)])
+    assert run.passed == [True, True, False]
+
+
+def test_a_factorial_in_the_working_and_a_case_supposed_show_reasoning():
+    """AQuA's held-back rationales (read after the last ten): "10!/5!5! = 252" is an equation, and
+    "Suppose every item is priced at $100" sets up the case the working runs on; the results
+    alone stay bare."""
+    ways = "In how many ways can 10 bottles be split into two groups of 5 each?\n\nOptions: A)90 B)126 C)252"
+    price = (
+        "A shop gives 20% off all items for one day. By what percentage must it raise the price back to the "
+        "original?\n\nOptions: A)20% B)25% C)33%"
+    )
+    run = run_rule(
+        "DQ201",
+        [
+            record(ways, "Number of ways to select 5 bottles out of 10 = 10!/5!5! = 252\nAnswer C"),
+            record(price, "Suppose every item is priced at $100. On 20% off it costs $80, and $20 more is 25% of $80."),
+            record(ways, "There are 252 ways.\nAnswer C"),
+            record(price, "The price must rise by 25%."),
+        ],
+    )
+    assert run.passed == [True, True, False, False]

@@ -183,6 +183,32 @@ def test_the_answering_sides_label_inside_an_answer_is_residue():
     )
 
 
+def test_what_a_role_label_left_opening_a_turn_is_residue():
+    """A generator that split its output on "ASSISTANT" leaves the label's colon opening the answer
+    (70 of vicuna-7b's 80 answers on vicuna-80, unseen); the colon of an emoticon or a shortcode
+    opens a turn with no space after it."""
+    records = [
+        record("What is time management?", ": Time management is the planning of your tasks."),
+        record("时间管理是什么？", "：时间管理就是规划你的任务。"),
+        record("What is stress?", "<bot>: Stress is the body's answer to pressure."),
+        record("Tell me a joke.", ":) Why did the chicken cross the road? To get to the other side."),
+        record("Say something happy.", ":smile: What a lovely day!"),
+    ]
+    run = run_rule("DQ205", records)
+    assert_findings(
+        run,
+        {
+            0: "leftover of a role label opening the turn",
+            1: "leftover of a role label opening the turn",
+            2: "field name opening the answer",
+        },
+    )
+    assert run.evidence[:2] == [
+        'leftover of a role label opening the turn: ":"',
+        'leftover of a role label opening the turn: "："',
+    ]
+
+
 def test_a_field_of_a_template_the_answer_writes_is_no_role_header():
     """A Jira template asked for (AlpacaFarm's RLHF outputs, unseen) has a "### User: [Name]"
     field: a slot for the reader, not a chat template's header; a header with a turn after it is."""

@@ -632,6 +632,17 @@ def test_a_program_asked_for_needs_code_not_prose_about_it():
     }
 
 
+def test_a_program_written_with_its_line_breaks_escaped_is_still_code():
+    """Gorilla's answers (unseen) write every line break as the two characters \\n: the program
+    after "<<<code>>>:" is code all the same, and the steps alone are still no code."""
+    steps = "1. Import the pipeline.\\n2. Load the model 'cointegrated/rut5-base-absum'.\\n3. Summarize the text."
+    program = steps + "\\n<<<code>>>: from transformers import pipeline\\nsummarize = pipeline('summarization')\\n"
+    question = "Create a Python function that summarizes a Russian text."
+    assert failures([qa(question, program), qa(question, steps)], "DQ102") == {
+        1: 'a program is asked for ("Create a Python function"), the answer holds no code'
+    }
+
+
 def test_an_answer_that_only_takes_the_task_on_gives_nothing():
     """ "I can do that!" to a fill-in task (LLaMA-Factory's KTO demo, labelled undesirable) and "Sure.
     Let's get started ..." to a content plan (its DPO demo's rejected side) end the conversation
