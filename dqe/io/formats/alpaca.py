@@ -11,7 +11,7 @@ from dqe.records import Record
 
 # Common spellings of Alpaca's fields, the default first, with what the note calls each.
 SPELLINGS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "prompt": ("instruction", ("instruction", "prompt", "question", "src")),  # src / tgt: PaddleNLP's
+    "prompt": ("instruction", ("instruction", "prompt", "question", "query", "src")),  # src / tgt: PaddleNLP's
     "query": ("input", ("input", "context")),
     "response": ("answer", ("output", "response", "completion", "answer", "chosen", "tgt")),
 }

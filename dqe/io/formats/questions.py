@@ -15,7 +15,7 @@ from dqe.io.formats.base import Columns, Normalized, RecordFormat, Tags, metadat
 from dqe.records import Record
 
 TURNS = "turns"
-_ASKS = SPELLINGS["prompt"][1]  # instruction, prompt, question
+_ASKS = SPELLINGS["prompt"][1]  # instruction, prompt, question, query
 _ANSWERS = SPELLINGS["response"][1]  # output, response, completion, answer
 
 

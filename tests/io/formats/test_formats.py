@@ -184,6 +184,7 @@ def test_alpaca_cannot_hold_tool_calls():
         ),
         ({"question": "Sum 1 and 2.", "answer": "3"}, "instruction read from 'question'; answer read from 'answer'"),
         ({"src": "Sum 1 and 2.", "tgt": "3"}, "instruction read from 'src'; answer read from 'tgt'"),  # PaddleNLP
+        ({"query": "Sum 1 and 2.", "response": "3"}, "instruction read from 'query'; answer read from 'response'"),
         (
             {"instruction": "Sum them.", "context": "1 and 2", "response": "3", "category": "open_qa"},  # dolly
             "input read from 'context'; answer read from 'response'",
