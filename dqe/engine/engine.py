@@ -223,6 +223,14 @@ class Engine:
             self.registry.owner,
         )
 
+    def record_columns(self) -> list[str]:
+        """The per-record columns a report, the outputs and the manifest read: where each record
+        is and its id, the features' labels and token counts, its quality score. What a run's
+        result keeps of every record where its data-set half runs elsewhere (``dqe.ray``)."""
+        labels = [c for f in self.features for c in f.labels.values()]
+        tokens = [c for f in self.features if f.name == "tokens" for c in f.keep]
+        return list(dict.fromkeys([*BASE_COLUMNS, *labels, *tokens, "quality"]))
+
     def batches(self, reader: Reader, inputs: Inputs, timings: dict[str, float]) -> Iterator[tuple[Batch, BatchResult]]:
         """Each batch of ``reader`` with its features, record rules and collected columns, in
         input order: here or in worker processes (``dqe.ray`` runs them on a Ray cluster)."""
