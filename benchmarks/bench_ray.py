@@ -3,7 +3,9 @@ and whether the reports (timings aside) and the passed ids are equal.
 
 Each engine runs `dqe check --format json --all-findings` in a fresh process; the Ray run starts
 its own local cluster (`ray.init` with this machine's CPUs), so its time includes the cluster's
-start. The driver's peak RSS is the checking process's own (the Ray processes are not in it).
+start. The driver's peak RSS is the checking process's own (the Ray processes are not in it);
+the Ray workers' are sampled every half second from /proc while it runs, the peak of each kind
+of worker (by its process title: the record stage's actors, the data-set stage's task, ...).
 
     python benchmarks/generate_corpus.py -n 200000 -o /tmp/c200k.jsonl
     python benchmarks/bench_ray.py /tmp/c200k.jsonl
@@ -17,7 +19,9 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import defaultdict
 from pathlib import Path
 
 CHILD = """
@@ -29,9 +33,35 @@ main()
 """
 
 
-def run(path: str, engine: str, out: Path) -> tuple[float, float, int]:
-    """(wall seconds, driver peak RSS in MB, exit code) of one check."""
+def ray_workers() -> dict[str, float]:
+    """RSS in MB of each running Ray worker process, by its title (``ray::...``), the largest of a title."""
+    found: dict[str, float] = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            title = (proc / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+            if not title.startswith("ray::"):
+                continue
+            rss = next(int(x.split()[1]) for x in (proc / "status").read_text().splitlines() if x.startswith("VmRSS"))
+        except (OSError, StopIteration, ValueError):
+            continue
+        name = title.split()[0]
+        found[name] = max(found.get(name, 0.0), rss / 1024)
+    return found
+
+
+def run(path: str, engine: str, out: Path, workers: dict[str, float]) -> tuple[float, float, int]:
+    """(wall seconds, driver peak RSS in MB, exit code) of one check; ``workers`` gets the peak RSS
+    of each kind of Ray worker seen while it ran."""
     env = {**os.environ, "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled")}
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.5):
+            for name, rss in ray_workers().items():
+                workers[name] = max(workers[name], rss)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     clock = time.perf_counter()
     with open(out, "wb") as f:
         done = subprocess.run(
@@ -42,6 +72,8 @@ def run(path: str, engine: str, out: Path) -> tuple[float, float, int]:
             check=False,
         )
     wall = time.perf_counter() - clock
+    stop.set()
+    watcher.join()
     if done.returncode not in (0, 1):
         sys.exit(f"{engine}: exit {done.returncode}\n{done.stderr.decode()[-2000:]}")
     rss = next(float(line.split()[1]) for line in done.stderr.decode().splitlines() if line.startswith("peak-rss-mb"))
@@ -64,13 +96,16 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         local, ray = folder / "local.json", folder / "ray.json"
         load = os.getloadavg()[0]
-        l_wall, l_rss, l_code = run(args.path, "local", local)
-        r_wall, r_rss, r_code = run(args.path, "ray", ray)
+        workers: dict[str, float] = defaultdict(float)
+        l_wall, l_rss, l_code = run(args.path, "local", local, defaultdict(float))
+        r_wall, r_rss, r_code = run(args.path, "ray", ray, workers)
         load = max(load, os.getloadavg()[0])
         a, b = comparable(local), comparable(ray)
         print(f"input {args.path}: {a['summary']['records']:,} records; load average up to {load:.1f}")
         print(f"local: {l_wall:.1f} s, driver peak RSS {l_rss:.0f} MB, exit {l_code}")
         print(f"ray:   {r_wall:.1f} s, driver peak RSS {r_rss:.0f} MB, exit {r_code}")
+        for name, rss in sorted(workers.items(), key=lambda kv: -kv[1]):
+            print(f"  ray worker {name}: peak RSS {rss:.0f} MB")
         print(f"ray / local: time {r_wall / l_wall:.2f}x, driver peak RSS {r_rss / l_rss:.2f}x")
         print(f"reports equal (timings aside): {a == b}", *(f"; {k} differs" for k in a if a[k] != b.get(k)))
 

@@ -329,11 +329,19 @@ class Engine:
         result.gate = evaluate_gate(self.gate_metrics, dataset)
         return result
 
-    def dataset_stage(self, table: pl.DataFrame, rejected: pl.Series, errors: list[RuleErrorInfo]) -> DatasetStage:
+    def dataset_stage(
+        self,
+        table: pl.DataFrame,
+        rejected: pl.Series,
+        errors: list[RuleErrorInfo],
+        given: dict[str, DatasetResult] | None = None,
+    ) -> DatasetStage:
         """The data-set half of a run on the kept columns of every record (``table``), the
         records the record rules rejected given by ``_idx``: summaries, then data-set rules in
         order of stage and code, each seeing what the ones before it rejected, then every rule's
-        summary. Rule errors are added to ``errors``; each rule's counts to its ``ActiveRule``."""
+        summary. Rule errors are added to ``errors``; each rule's counts to its ``ActiveRule``.
+        ``given`` holds what rules evaluated elsewhere found (``dqe.ray``'s group-by for DQ401),
+        by code: used in their place, checked as what ``evaluate`` returns."""
         record_rules = [a for a in self.rules if isinstance(a.rule, RecordRule) and not a.skipped]
         dataset_rules = [a for a in self.rules if isinstance(a.rule, DatasetRule) and not a.skipped]
         table = table.with_columns(
@@ -347,7 +355,7 @@ class Engine:
         for feature in self.features:
             _merge(dataset, _summary(feature.summarize, table, self._feature_label(feature)))
         for active in sorted(dataset_rules, key=lambda a: (a.rule.stage, a.code)):  # type: ignore[attr-defined]
-            findings_part, metrics = self._evaluate(active, table, errors)
+            findings_part, metrics = self._evaluate(active, table, errors, (given or {}).get(active.code))
             if findings_part is not None:
                 found.append(findings_part)
                 newly = findings_part.filter(pl.col("severity") == "error")["_idx"].implode()
@@ -359,7 +367,7 @@ class Engine:
 
     @staticmethod
     def _evaluate(
-        active: ActiveRule, table: pl.DataFrame, errors: list[RuleErrorInfo]
+        active: ActiveRule, table: pl.DataFrame, errors: list[RuleErrorInfo], given: DatasetResult | None = None
     ) -> tuple[pl.DataFrame | None, dict]:
         rule = active.rule
         prefix = f"{active.code}:"
@@ -369,7 +377,7 @@ class Engine:
         )
         active.evaluated = table.height
         try:
-            result = rule.evaluate(view)
+            result = rule.evaluate(view) if given is None else given
             failed = _failed_rows(result, table)
         except KeyboardInterrupt:
             raise

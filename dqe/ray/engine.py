@@ -24,14 +24,17 @@ import polars as pl
 
 from dqe.engine.batch import BatchResult
 from dqe.engine.engine import DatasetStage, Engine, RuleErrorInfo, RunProgress, RunResult
+from dqe.engine.rule import DatasetResult, DatasetRule
 from dqe.errors import ConfigError, InputError, PluginError
 from dqe.io.inputs import InputFile, Inputs, resolve_inputs
 from dqe.io.reader import Batch, Reader
 from dqe.ray import cluster
 from dqe.ray.dataset_stage import run_dataset_stage
+from dqe.ray.exact_duplicates import exact_duplicates
 from dqe.ray.plan import RANGE_BYTES, parts, plan
 from dqe.ray.record_stage import RecordStage, plugin_fingerprint
 from dqe.ray.source import PartSource
+from dqe.rules.duplicates import ExactDuplicate
 
 ACTOR_CPUS = 0.9  # an actor per CPU, a little under one each: the read tasks need CPU too (0.2 each)
 READ_CPUS = 0.2
@@ -151,8 +154,11 @@ class RayEngine(Engine):
             return super().dataset_stage(table, rejected, errors)
         task = ray.remote(run_dataset_stage).options(num_cpus=DATASET_CPUS, max_retries=0)
         try:
+            given = self._distributed(rejected)
             findings, dataset, counts, raised = ray.get(
-                task.remote(**self._engine_kwargs(self.context.files), folder=self.folder, rejected=rejected)
+                task.remote(
+                    **self._engine_kwargs(self.context.files), folder=self.folder, rejected=rejected, given=given
+                )
             )
         except Exception as exc:  # noqa: BLE001 - a worker's error reaches here wrapped by Ray
             raise _unwrapped(exc) from None
@@ -162,6 +168,19 @@ class RayEngine(Engine):
             active = by_code[code]
             active.evaluated, active.failed, active.errors, active.skipped = evaluated, failed, n_errors, skipped
         return DatasetStage(findings, dataset, table)
+
+    def _distributed(self, rejected: pl.Series) -> dict[str, DatasetResult]:
+        """What the data-set rules with a distributed form found, run as Ray Data operations on
+        the shards: DQ401 (the built-in class itself, not a subclass), when it is the first
+        data-set rule to run, so that it sees only what the record rules rejected."""
+        ordered = sorted(
+            (a for a in self.rules if isinstance(a.rule, DatasetRule) and not a.skipped),
+            key=lambda a: (a.rule.stage, a.code),  # type: ignore[attr-defined]
+        )
+        if not ordered or type(ordered[0].rule) is not ExactDuplicate or self.folder is None:
+            return {}
+        first = ordered[0]
+        return {first.code: exact_duplicates(first.rule, self.folder, rejected, cluster.cpus())}
 
 
 def _unwrapped(exc: BaseException) -> Exception:
