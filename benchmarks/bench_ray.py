@@ -3,7 +3,9 @@ and whether the reports (timings aside) and the passed ids are equal.
 
 Each engine runs `dqe check --format json --all-findings` in a fresh process; the Ray run starts
 its own local cluster (`ray.init` with this machine's CPUs), so its time includes the cluster's
-start. The driver's peak RSS is the checking process's own (the Ray processes are not in it).
+start. The driver's peak RSS is the checking process's own (the Ray processes are not in it);
+the Ray workers' are sampled every half second from /proc while it runs, the peak of each kind
+of worker (by its process title: the record stage's actors, the data-set stage's task, ...).
 
     python benchmarks/generate_corpus.py -n 200000 -o /tmp/c200k.jsonl
     python benchmarks/bench_ray.py /tmp/c200k.jsonl
@@ -17,7 +19,9 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import defaultdict
 from pathlib import Path
 
 CHILD = """
@@ -29,23 +33,67 @@ main()
 """
 
 
-def run(path: str, engine: str, out: Path) -> tuple[float, float, int]:
-    """(wall seconds, driver peak RSS in MB, exit code) of one check."""
+def ray_workers(root: int) -> dict[str, float]:
+    """RSS in MB of each Ray worker process under process ``root`` (the check, which starts its
+    cluster: raylet, workers), by its title (``ray::...``), the largest of a title; other
+    processes' clusters on the machine are not counted."""
+    parents: dict[int, int] = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                parents[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    mine = {root}
+    grew = True
+    while grew:
+        below = {pid for pid, parent in parents.items() if parent in mine} - mine
+        grew = bool(below)
+        mine |= below
+    found: dict[str, float] = {}
+    for pid in mine - {root}:
+        proc = Path("/proc") / str(pid)
+        try:
+            title = (proc / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+            if not title.startswith("ray::"):
+                continue
+            rss = next(int(x.split()[1]) for x in (proc / "status").read_text().splitlines() if x.startswith("VmRSS"))
+        except (OSError, StopIteration, ValueError):
+            continue
+        name = title.split()[0]
+        found[name] = max(found.get(name, 0.0), rss / 1024)
+    return found
+
+
+def run(path: str, engine: str, out: Path, workers: dict[str, float]) -> tuple[float, float, int]:
+    """(wall seconds, driver peak RSS in MB, exit code) of one check; ``workers`` gets the peak RSS
+    of each kind of Ray worker seen while it ran."""
     env = {**os.environ, "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled")}
     clock = time.perf_counter()
     with open(out, "wb") as f:
-        done = subprocess.run(
+        child = subprocess.Popen(
             [sys.executable, "-c", CHILD, "check", path, "--format", "json", "--all-findings", "--engine", engine],
             stdout=f,
             stderr=subprocess.PIPE,
             env=env,
-            check=False,
         )
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.wait(0.5):
+                for name, rss in ray_workers(child.pid).items():
+                    workers[name] = max(workers[name], rss)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        _, stderr = child.communicate()
+        stop.set()
+        watcher.join()
     wall = time.perf_counter() - clock
-    if done.returncode not in (0, 1):
-        sys.exit(f"{engine}: exit {done.returncode}\n{done.stderr.decode()[-2000:]}")
-    rss = next(float(line.split()[1]) for line in done.stderr.decode().splitlines() if line.startswith("peak-rss-mb"))
-    return wall, rss, done.returncode
+    if child.returncode not in (0, 1):
+        sys.exit(f"{engine}: exit {child.returncode}\n{stderr.decode()[-2000:]}")
+    rss = next(float(line.split()[1]) for line in stderr.decode().splitlines() if line.startswith("peak-rss-mb"))
+    return wall, rss, child.returncode
 
 
 def comparable(path: Path) -> dict:
@@ -58,21 +106,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path")
     parser.add_argument("--keep", type=Path, help="write the two reports to this folder (local.json, ray.json)")
+    parser.add_argument(
+        "--ray-only", action="store_true", help="run the Ray engine alone (compared with --keep's local.json if there)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         local, ray = folder / "local.json", folder / "ray.json"
         load = os.getloadavg()[0]
-        l_wall, l_rss, l_code = run(args.path, "local", local)
-        r_wall, r_rss, r_code = run(args.path, "ray", ray)
+        workers: dict[str, float] = defaultdict(float)
+        if not args.ray_only:
+            l_wall, l_rss, l_code = run(args.path, "local", local, defaultdict(float))
+        r_wall, r_rss, r_code = run(args.path, "ray", ray, workers)
         load = max(load, os.getloadavg()[0])
-        a, b = comparable(local), comparable(ray)
-        print(f"input {args.path}: {a['summary']['records']:,} records; load average up to {load:.1f}")
-        print(f"local: {l_wall:.1f} s, driver peak RSS {l_rss:.0f} MB, exit {l_code}")
+        b = comparable(ray)
+        print(f"input {args.path}: {b['summary']['records']:,} records; load average up to {load:.1f}")
+        if not args.ray_only:
+            print(f"local: {l_wall:.1f} s, driver peak RSS {l_rss:.0f} MB, exit {l_code}")
         print(f"ray:   {r_wall:.1f} s, driver peak RSS {r_rss:.0f} MB, exit {r_code}")
-        print(f"ray / local: time {r_wall / l_wall:.2f}x, driver peak RSS {r_rss / l_rss:.2f}x")
-        print(f"reports equal (timings aside): {a == b}", *(f"; {k} differs" for k in a if a[k] != b.get(k)))
+        for name, rss in sorted(workers.items(), key=lambda kv: -kv[1]):
+            print(f"  ray worker {name}: peak RSS {rss:.0f} MB")
+        if not args.ray_only:
+            print(f"ray / local: time {r_wall / l_wall:.2f}x, driver peak RSS {r_rss / l_rss:.2f}x")
+        if local.exists():
+            a = comparable(local)
+            print(f"reports equal (timings aside): {a == b}", *(f"; {k} differs" for k in a if a[k] != b.get(k)))
 
 
 if __name__ == "__main__":

@@ -66,6 +66,16 @@ class RuleErrorInfo(BaseModel):
 
 
 @dataclass
+class DatasetStage:
+    """What the data-set half of a run gives: the data-set rules' findings (FINDINGS_SCHEMA),
+    the report's ``dataset`` section, and the table a ``RunResult`` keeps."""
+
+    findings: pl.DataFrame
+    dataset: dict[str, Any]
+    table: pl.DataFrame
+
+
+@dataclass
 class RunResult:
     files: list[FileInfo]
     rules: list[ActiveRule]
@@ -213,6 +223,14 @@ class Engine:
             self.registry.owner,
         )
 
+    def record_columns(self) -> list[str]:
+        """The per-record columns a report, the outputs and the manifest read: where each record
+        is and its id, the features' labels and token counts, its quality score. What a run's
+        result keeps of every record where its data-set half runs elsewhere (``dqe.ray``)."""
+        labels = [c for f in self.features for c in f.labels.values()]
+        tokens = [c for f in self.features if f.name == "tokens" for c in f.keep]
+        return list(dict.fromkeys([*BASE_COLUMNS, *labels, *tokens, "quality"]))
+
     def batches(self, reader: Reader, inputs: Inputs, timings: dict[str, float]) -> Iterator[tuple[Batch, BatchResult]]:
         """Each batch of ``reader`` with its features, record rules and collected columns, in
         input order: here or in worker processes (``dqe.ray`` runs them on a Ray cluster)."""
@@ -230,7 +248,6 @@ class Engine:
         reader = self.reader(inputs)
         self.context.files = reader.files
         timings: dict[str, float] = defaultdict(float)
-        record_rules = [a for a in self.rules if isinstance(a.rule, RecordRule) and not a.skipped]
         dataset_rules = [a for a in self.rules if isinstance(a.rule, DatasetRule) and not a.skipped]
         by_code = {a.code: a for a in self.rules}
         tables: list[pl.DataFrame] = []
@@ -274,30 +291,16 @@ class Engine:
         if progress:
             progress(RunProgress("dataset rules", done))
         clock = time.perf_counter()
-        table = table.with_columns(
-            rejected=pl.col("_idx").is_in(all_findings.filter(pl.col("severity") == "error")["_idx"].implode()),
-            merit=merit(self.loaded.config.rank_by),
-        )
-        dataset: dict[str, Any] = {}
-        if table.height:
-            _merge(dataset, {"formats": dict(table.group_by("_format").len().sort("_format").iter_rows())})
-        for feature in self.features:
-            _merge(dataset, _summary(feature.summarize, table, self._feature_label(feature)))
-        for active in sorted(dataset_rules, key=lambda a: (a.rule.stage, a.code)):  # type: ignore[attr-defined]
-            findings_part, metrics = self._evaluate(active, table, errors)
-            if findings_part is not None:
-                all_findings = pl.concat([all_findings, findings_part])
-                newly = findings_part.filter(pl.col("severity") == "error")["_idx"].implode()
-                table = table.with_columns(rejected=pl.col("rejected") | pl.col("_idx").is_in(newly))
-            _merge(dataset, metrics)
-        for active in [*record_rules, *dataset_rules]:
-            _merge(dataset, _summary(active.rule.summarize, table, f"rule {active.code} (plugin '{active.plugin}')"))
+        rejected = all_findings.filter(pl.col("severity") == "error")["_idx"]
+        stage = self.dataset_stage(table, rejected, errors)
+        all_findings = pl.concat([all_findings, stage.findings])
+        dataset = stage.dataset
         timings["dataset"] += time.perf_counter() - clock
 
         result = RunResult(
             files=reader.files,
             rules=self.rules,
-            table=table.drop("rejected", "merit"),
+            table=stage.table,
             findings=all_findings,
             invalid=invalid,
             errors=errors,
@@ -326,9 +329,45 @@ class Engine:
         result.gate = evaluate_gate(self.gate_metrics, dataset)
         return result
 
+    def dataset_stage(
+        self,
+        table: pl.DataFrame,
+        rejected: pl.Series,
+        errors: list[RuleErrorInfo],
+        given: dict[str, DatasetResult] | None = None,
+    ) -> DatasetStage:
+        """The data-set half of a run on the kept columns of every record (``table``), the
+        records the record rules rejected given by ``_idx``: summaries, then data-set rules in
+        order of stage and code, each seeing what the ones before it rejected, then every rule's
+        summary. Rule errors are added to ``errors``; each rule's counts to its ``ActiveRule``.
+        ``given`` holds what rules evaluated elsewhere found (``dqe.ray``'s group-by for DQ401),
+        by code: used in their place, checked as what ``evaluate`` returns."""
+        record_rules = [a for a in self.rules if isinstance(a.rule, RecordRule) and not a.skipped]
+        dataset_rules = [a for a in self.rules if isinstance(a.rule, DatasetRule) and not a.skipped]
+        table = table.with_columns(
+            rejected=pl.col("_idx").is_in(rejected.implode()),
+            merit=merit(self.loaded.config.rank_by),
+        )
+        dataset: dict[str, Any] = {}
+        found = [pl.DataFrame(schema=FINDINGS_SCHEMA)]
+        if table.height:
+            _merge(dataset, {"formats": dict(table.group_by("_format").len().sort("_format").iter_rows())})
+        for feature in self.features:
+            _merge(dataset, _summary(feature.summarize, table, self._feature_label(feature)))
+        for active in sorted(dataset_rules, key=lambda a: (a.rule.stage, a.code)):  # type: ignore[attr-defined]
+            findings_part, metrics = self._evaluate(active, table, errors, (given or {}).get(active.code))
+            if findings_part is not None:
+                found.append(findings_part)
+                newly = findings_part.filter(pl.col("severity") == "error")["_idx"].implode()
+                table = table.with_columns(rejected=pl.col("rejected") | pl.col("_idx").is_in(newly))
+            _merge(dataset, metrics)
+        for active in [*record_rules, *dataset_rules]:
+            _merge(dataset, _summary(active.rule.summarize, table, f"rule {active.code} (plugin '{active.plugin}')"))
+        return DatasetStage(pl.concat(found), dataset, table.drop("rejected", "merit"))
+
     @staticmethod
     def _evaluate(
-        active: ActiveRule, table: pl.DataFrame, errors: list[RuleErrorInfo]
+        active: ActiveRule, table: pl.DataFrame, errors: list[RuleErrorInfo], given: DatasetResult | None = None
     ) -> tuple[pl.DataFrame | None, dict]:
         rule = active.rule
         prefix = f"{active.code}:"
@@ -338,7 +377,7 @@ class Engine:
         )
         active.evaluated = table.height
         try:
-            result = rule.evaluate(view)
+            result = rule.evaluate(view) if given is None else given
             failed = _failed_rows(result, table)
         except KeyboardInterrupt:
             raise

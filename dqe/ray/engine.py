@@ -1,45 +1,64 @@
 """``RayEngine``: the local engine with its record stage on a Ray cluster.
 
 The driver validates the config and plugins (a problem costs nothing), plans the read ranges
-(``dqe.ray.plan``), and runs read tasks and ``RecordStage`` actors through Ray Data; the batches'
-results stream back in input order and the run goes on exactly as the local engine's: the
-data-set rules, summaries and gate run on the compact columns on the driver (see docs/ray.md for
-what that costs and what is not distributed yet). So its report, outputs and manifest are the
-local engine's.
+(``dqe.ray.plan``), and runs read tasks and ``RecordStage`` actors through Ray Data. The actors
+write each batch's kept columns to the run's folder; what a report reads of each record (ids,
+labels, token counts) and the findings stream back in input order. The data-set half of the run
+(summaries, data-set rules) runs in one Ray task on the shards (``dqe.ray.dataset_stage``), with
+the local engine's code, and only its findings and metrics come back; the gate, report and
+outputs are the local engine's on the driver. So its report, outputs and manifest are the local
+engine's (see docs/ray.md for what is not distributed yet).
 """
 
 from __future__ import annotations
 
 import pickle
+import shutil
+import tempfile
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from dqe.engine.batch import BatchResult
-from dqe.engine.engine import Engine, RunProgress, RunResult
+from dqe.engine.engine import DatasetStage, Engine, RuleErrorInfo, RunProgress, RunResult
+from dqe.engine.rule import DatasetResult, DatasetRule
 from dqe.errors import ConfigError, InputError, PluginError
 from dqe.io.inputs import InputFile, Inputs, resolve_inputs
 from dqe.io.reader import Batch, Reader
 from dqe.ray import cluster
+from dqe.ray.dataset_stage import run_dataset_stage
+from dqe.ray.exact_duplicates import exact_duplicates
 from dqe.ray.plan import RANGE_BYTES, parts, plan
 from dqe.ray.record_stage import RecordStage, plugin_fingerprint
 from dqe.ray.source import PartSource
+from dqe.rules.duplicates import ExactDuplicate
 
 ACTOR_CPUS = 0.9  # an actor per CPU, a little under one each: the read tasks need CPU too (0.2 each)
 READ_CPUS = 0.2
+DATASET_CPUS = 1  # the data-set stage's task: one core, once the record stage's actors are done
 
 
 class RayEngine(Engine):
     """An ``Engine`` whose batches run on Ray; everything else is the local engine's."""
 
     range_bytes: int = RANGE_BYTES
+    folder: str | None = None  # the run's folder of kept columns, a shard a batch, while it runs
 
     def run(self, inputs: Any, progress: Callable[[RunProgress], None] | None = None) -> RunResult:
         inputs = resolve_inputs(inputs, self.loaded.config.exclude)
         self._refuse(inputs)
-        with cluster.connected(self.loaded.config.ray_address, progress_bars=progress is not None):
-            # Ray's own progress bars show the record stage; dqe's would wait on it
-            return super().run(inputs, None)
+        # on a cluster of several nodes the temporary folder must be shared by them, as the inputs are
+        self.folder = tempfile.mkdtemp(prefix="dqe-ray-run-")
+        try:
+            with cluster.connected(self.loaded.config.ray_address, progress_bars=progress is not None):
+                # Ray's own progress bars show the record stage; dqe's would wait on it
+                return super().run(inputs, None)
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
 
     def _refuse(self, inputs: Inputs) -> None:
         """What the Ray engine cannot do yet: an error (exit code 2), never a different result."""
@@ -101,14 +120,10 @@ class RayEngine(Engine):
         return read.map_batches(
             RecordStage,
             fn_constructor_kwargs={
-                "engine": Engine,
-                # a config's relative paths (rule packs, --against) are relative to its folder, wherever the actor runs
-                "loaded": self.loaded.model_copy(update={"path": self.loaded.path and self.loaded.path.resolve()}),
-                "disabled": self.registry.disabled,
-                "files": reader.files,
+                **self._engine_kwargs(reader.files),
                 "layouts": layouts,
-                "fingerprint": plugin_fingerprint(self.registry),
                 "batch_size": size,
+                "folder": self.folder,
             },
             batch_format="pyarrow",
             batch_size=None,  # blocks whole: a block is a batch of the local reader's (or several, bundled)
@@ -117,6 +132,55 @@ class RayEngine(Engine):
             max_restarts=0,
             max_task_retries=0,
         )
+
+    def _engine_kwargs(self, files: list) -> dict[str, Any]:
+        """What a worker needs to make this engine again and check its plugins."""
+        return {
+            "engine": Engine,
+            # a config's relative paths (rule packs, --against) are relative to its folder, wherever the worker runs
+            "loaded": self.loaded.model_copy(update={"path": self.loaded.path and self.loaded.path.resolve()}),
+            "disabled": self.registry.disabled,
+            "files": files,
+            "fingerprint": plugin_fingerprint(self.registry),
+        }
+
+    def dataset_stage(self, table: pl.DataFrame, rejected: pl.Series, errors: list[RuleErrorInfo]) -> DatasetStage:
+        """The local engine's data-set half, in one Ray task on the shards the record stage wrote
+        (``table`` holds only what a report reads of each record); on the driver when no batch
+        was distributed (an input without records)."""
+        import ray
+
+        if self.folder is None or not any(Path(self.folder).glob("kept-*.parquet")):
+            return super().dataset_stage(table, rejected, errors)
+        task = ray.remote(run_dataset_stage).options(num_cpus=DATASET_CPUS, max_retries=0)
+        try:
+            given = self._distributed(rejected)
+            findings, dataset, counts, raised = ray.get(
+                task.remote(
+                    **self._engine_kwargs(self.context.files), folder=self.folder, rejected=rejected, given=given
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - a worker's error reaches here wrapped by Ray
+            raise _unwrapped(exc) from None
+        errors.extend(raised)
+        by_code = {a.code: a for a in self.rules}
+        for code, evaluated, failed, n_errors, skipped in counts:
+            active = by_code[code]
+            active.evaluated, active.failed, active.errors, active.skipped = evaluated, failed, n_errors, skipped
+        return DatasetStage(findings, dataset, table)
+
+    def _distributed(self, rejected: pl.Series) -> dict[str, DatasetResult]:
+        """What the data-set rules with a distributed form found, run as Ray Data operations on
+        the shards: DQ401 (the built-in class itself, not a subclass), when it is the first
+        data-set rule to run, so that it sees only what the record rules rejected."""
+        ordered = sorted(
+            (a for a in self.rules if isinstance(a.rule, DatasetRule) and not a.skipped),
+            key=lambda a: (a.rule.stage, a.code),  # type: ignore[attr-defined]
+        )
+        if not ordered or type(ordered[0].rule) is not ExactDuplicate or self.folder is None:
+            return {}
+        first = ordered[0]
+        return {first.code: exact_duplicates(first.rule, self.folder, rejected, cluster.cpus())}
 
 
 def _unwrapped(exc: BaseException) -> Exception:

@@ -6,11 +6,15 @@ plugins as the driver (a node without a package, with another version, or with
 ``DQE_DISABLE_PLUGINS`` set would check other rules: fail closed, naming both lists). A failure
 to set up is kept and raised with the first batch, so that the run stops with its reason.
 
-A block is one batch of the local reader's, or several that Ray Data bundled: each batch comes
-back as one row, its first ``_idx`` and, pickled, the batch's invalid items, the ``BatchResult``
-(kept columns, findings, counts, rule errors, timings), whether an item held dqe's annotation
-field and how many items carry `dqe augment`'s provenance: what the local engine gets from its reader
-and processor.
+A block is one batch of the local reader's, or several that Ray Data bundled. Each batch's kept
+columns (what the data-set rules collected, every feature's kept columns) are written as one
+Parquet shard in the run's folder, named by the batch's first ``_idx``, and stay there for the
+data-set stage (``dqe.ray.dataset_stage``): they never reach the driver. Each batch comes back as
+one row, its first ``_idx`` and, pickled, the batch's invalid items, the ``BatchResult`` with only
+the columns a report reads kept (``Engine.record_columns``: ids, labels, token counts, quality),
+its findings, counts, rule errors and timings, whether an item held dqe's annotation field and
+how many items carry `dqe augment`'s provenance: what the local engine gets from its reader and
+processor.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ from __future__ import annotations
 import os
 import pickle
 import time
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from dqe.engine.config import LoadedConfig
-from dqe.engine.plugins import Registry
+from dqe.engine.engine import Engine
+from dqe.engine.plugins import Registry, load_plugins
 from dqe.errors import PluginError
 from dqe.io.inputs import ANNOTATION, is_generated
 from dqe.io.reader import FileInfo
@@ -38,6 +44,33 @@ def plugin_fingerprint(registry: Registry) -> list[tuple[str, str, str, bool, st
     return sorted((p.name, p.package or "", p.version or "", bool(p.disabled), p.error or "") for p in registry.plugins)
 
 
+def set_up(
+    engine: type[Engine],
+    loaded: LoadedConfig,
+    disabled: list[str],
+    files: list[FileInfo],
+    fingerprint: list[tuple[str, str, str, bool, str]],
+) -> tuple[Engine, Registry]:
+    """The driver's engine made again on a worker, after checking that the worker loaded the
+    same plugins (fail closed, naming both lists)."""
+    registry = load_plugins(disabled=disabled)
+    mine = plugin_fingerprint(registry)
+    if mine != fingerprint:
+        raise PluginError(
+            f"the plugins on Ray worker {os.uname().nodename} differ from the driver's: worker {mine}, "
+            f"driver {fingerprint}; install the same packages (and versions) on every node"
+        )
+    checker = engine(loaded, registry)
+    checker.context.files = files
+    return checker, registry
+
+
+def shard(folder: str, first: int) -> Path:
+    """The Parquet file of the kept columns of the batch whose first record is ``first``: the
+    names sort in input order."""
+    return Path(folder) / f"kept-{first:015d}.parquet"
+
+
 class RecordStage:
     """A Ray Data callable class: ``map_batches(RecordStage, compute=ActorPoolStrategy(...))``."""
 
@@ -50,27 +83,21 @@ class RecordStage:
         layouts: list[LayoutSpec | None],
         fingerprint: list[tuple[str, str, str, bool, str]],
         batch_size: int,
+        folder: str,
     ):
         from dqe.engine import batch, tokenizers
-        from dqe.engine.plugins import load_plugins
         from dqe.guard import describe
         from dqe.io.formats.base import Layout
         from dqe.io.reader import BatchBuilder, format_labels
 
         tokenizers.THREADS = batch.THREADS = 1  # the actors are the parallelism
         self.batch_size = batch_size
+        self.folder = folder
         self.error: str | None = None
         try:
-            registry = load_plugins(disabled=disabled)
-            mine = plugin_fingerprint(registry)
-            if mine != fingerprint:
-                raise PluginError(
-                    f"the plugins on Ray worker {os.uname().nodename} differ from the driver's: worker {mine}, "
-                    f"driver {fingerprint}; install the same packages (and versions) on every node"
-                )
-            checker = engine(loaded, registry)
-            checker.context.files = files
+            checker, registry = set_up(engine, loaded, disabled, files, fingerprint)
             self.processor = checker.processor()
+            self.reported = checker.record_columns()
             self.layouts = [
                 None if spec is None else Layout(registry.formats[spec.format], spec.columns, spec.tags)
                 for spec in layouts
@@ -109,6 +136,8 @@ class RecordStage:
         read = time.perf_counter() - clock
         result = self.processor(built.frame)
         result.timings["read"] = result.timings.get("read", 0.0) + read
+        result.kept.write_parquet(shard(self.folder, cols["_idx"][0]), compression="lz4")
+        result.kept = result.kept.select(c for c in self.reported if c in result.kept.columns)
         payload = (built.invalid, result, annotated, generated)
         return {
             "first": cols["_idx"][0],

@@ -264,15 +264,18 @@ class DuplicateRule(DatasetRule):
                         ],
                     }
                 )
-        removed = int(exact.sum()) + (int(near.sum()) if near is not None else 0)
-        section: dict[str, Any] = {
-            "records": n,
-            "rate": round(removed / n, 6) if n else 0.0,
-            "exact": int(exact.sum()),
-        }
+        return self.section(n, int(exact.sum()), None if near is None else int(near.sum()), int(multi.size), clusters)
+
+    @staticmethod
+    def section(n: int, exact: int, near: int | None, clusters: int, largest: list[dict]) -> dict[str, Any]:
+        """The ``duplicates`` section from its counts: ``n`` records, ``exact`` and ``near``
+        removed (``near`` None: not measured), ``clusters`` with more than one record and the
+        ``largest`` of them."""
+        removed = exact + (near or 0)
+        section: dict[str, Any] = {"records": n, "rate": round(removed / n, 6) if n else 0.0, "exact": exact}
         if near is not None:
-            section["near"] = int(near.sum())
-        return {"duplicates": {**section, "clusters": int(multi.size), "largest": clusters}}
+            section["near"] = near
+        return {"duplicates": {**section, "clusters": clusters, "largest": largest}}
 
     @staticmethod
     def rejections(
@@ -311,11 +314,25 @@ class ExactDuplicate(DuplicateRule):
         kept = exact_keep(table["text_hash"].to_numpy(), order)
         exact = kept != np.arange(table.height)
         rows = np.flatnonzero(exact)
-        sources = self.sources(table, kept[rows])
-        messages = [f"exact duplicate of {src}" for src in sources]
-        evidence = [f"kept {src}; the same text once normalized (NFKC, lowercase, whitespace)" for src in sources]
-        failed = self.rejections(table, rows, messages, np.zeros(rows.size), evidence)
+        files, lines = table["_file"].to_numpy(), table["_line"].to_numpy()
+        failed = self.failures(table["_idx"].to_numpy()[rows], files[kept[rows]], lines[kept[rows]])
         return DatasetResult(failed=failed, metrics=self.report(table, kept, exact, None, order))
+
+    def failures(self, idx: np.ndarray, files: np.ndarray, lines: np.ndarray) -> pl.DataFrame:
+        """The records ``idx`` removed, each naming the record kept (its ``_file`` and ``_line``):
+        what ``evaluate`` fails, and what a distributed engine fails from its group-by."""
+        sources = self.context.sources(files.tolist(), lines.tolist())
+        return pl.DataFrame(
+            {
+                "_idx": idx,
+                "score": np.zeros(idx.size),
+                "message": [f"exact duplicate of {src}" for src in sources],
+                "evidence": [
+                    f"kept {src}; the same text once normalized (NFKC, lowercase, whitespace)" for src in sources
+                ],
+            },
+            schema={"_idx": pl.UInt64, "score": pl.Float64, "message": pl.String, "evidence": pl.String},
+        )
 
 
 class NearDuplicate(DuplicateRule):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import tempfile
 
 import polars as pl
 import pytest
@@ -126,6 +127,30 @@ def test_filter_writes_what_the_local_engine_writes(ray_cluster, small_ranges, d
         manifest = json.loads(manifest_path(passed).read_text())
         outputs[engine] = (passed.read_bytes(), rejected.read_bytes(), manifest["passed_ids_sha256"])
     assert outputs["ray"] == outputs["local"]
+
+
+@pytest.mark.slow  # a local cluster's run: about 30 s on two cores
+def test_the_driver_keeps_only_what_a_report_reads(ray_cluster, small_ranges, data, tmp_path, monkeypatch):
+    from dqe.api import make_engine
+    from dqe.ray.exact_duplicates import exact_duplicates
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(runs))  # where the run's folder of kept columns is made
+    grouped = []  # DQ401 found by a group-by on the cluster, not by the rule on one table
+    monkeypatch.setattr(
+        "dqe.ray.engine.exact_duplicates",
+        lambda *args, found=exact_duplicates: grouped.append(found(*args)) or grouped[-1],
+    )
+    engine = make_engine(overrides={"engine": "ray", "batch_size": 7})
+    result = engine.run(data)
+    assert len(grouped) == 1 and grouped[0].failed.height == 27
+    # ids, labels and token counts; what DQ402 collected (shingle sets) stayed in the shards
+    assert set(result.table.columns) <= set(engine.record_columns())
+    assert {"_idx", "_id", "category_pred", "tokens_total"} <= set(result.table.columns)
+    assert result.table.height == 68 and result.count("passed") > 0
+    assert {f["code"] for f in result.findings.to_dicts()} >= {"DQ401", "DQ402"}
+    assert list(runs.iterdir()) == []  # the shards are gone with the run
 
 
 def test_a_worker_with_other_plugins_stops_the_run(ray_cluster, data, monkeypatch):
