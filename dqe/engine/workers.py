@@ -143,8 +143,8 @@ def _worker_environment(workers: int) -> Iterator[None]:
     second after they are freed (``madvise``), to fault them in again for the next batch; a later
     setting of the same name wins. And polars and numpy's OpenBLAS in each run on its share of the
     cores: the workers are the parallelism, and more threads than cores only wait on each other
-    (OpenBLAS's threads spin a while after each product, the category model's and langid's: 2-7%
-    of the workers' CPU on two cores). What the user set is left as it is."""
+    (OpenBLAS's threads spin a while after each product, the category model's and langid's, on
+    the cores the other workers need). What the user set is left as it is."""
     before = {name: os.environ.get(name) for name in (_JEMALLOC_CONF, _POLARS_THREADS, _BLAS_THREADS)}
     if before[_JEMALLOC_CONF] in (None, _POLARS_JEMALLOC):
         os.environ[_JEMALLOC_CONF] = f"{_POLARS_JEMALLOC},{_JEMALLOC_KEEP}"
