@@ -568,15 +568,16 @@ class LengthBounds(RecordRule):
         # a one-line answer that ends at a colon announces what it does not give ("Here is the list:"),
         # unless it is a line of code ("def gcd(x, y):", a signature asked for) or the colon closes an
         # emoji shortcode (":smiley_cat: :heart:")
-        flags["_answer_cut"] = _where(
-            frame,
+        # (its costly tests read only on the few answers the cheap end test finds)
+        cut = (
             ~pl.col("tool") & pl.col("answer").str.contains(r"[:：]\s*\z"),  # an end-anchored pattern: cheap
             ~pl.col("answer").str.contains(r"(?:^|\s):[A-Za-z0-9_+-]+:\s*\z")
             & ~pl.col("answer").str.strip_chars().str.contains("\n", literal=True)
             & ~pl.col("answer").str.strip_chars().str.contains(CODE_LINE),
         )
-        flags["_answer_stops"] = self._stops(frame)
         frame = frame.with_columns(self._fragments(frame)).with_columns(**flags)
+        frame = self._where(frame, "_answer_cut", *cut)
+        frame = self._where(frame, "_answer_stops", *self._stops())
         frame = self._where(frame, "_answer_no_code", *self._no_code())
         frame = self._where(frame, "_answer_promise", *self._promises())
         # an answer that is one of the question's options was picked ("B. 检查结果" to a passage
@@ -618,17 +619,17 @@ class LengthBounds(RecordRule):
         judged = judged.select("_r", "turn", "passed", "score").join(failing, on=["_r", "turn"], how="left")
         return worst_exchange(batch, judged)
 
-    def _stops(self, frame: pl.DataFrame) -> pl.Series:
-        """Whether each answer of ``frame`` was cut off mid-sentence (the pack's ``[cut]``): its last
-        line is prose of ``min-words`` words or more (no list item, heading, table row or formula),
-        outside code, that ends on a word no sentence ends on."""
+    def _stops(self) -> tuple[pl.Expr, pl.Expr]:
+        """Whether the answer was cut off mid-sentence (the pack's ``[cut]``): its last line is
+        prose of ``min-words`` words or more (no list item, heading, table row or formula), outside
+        code, that ends on a word no sentence ends on. As the rows to judge (the end test, cheap:
+        an end-anchored pattern is read from the end) and the verdict on them (``_where``)."""
         if self.cut is None:
-            return pl.repeat(False, frame.height, eager=True)
+            return pl.lit(False), pl.lit(False)
         answer = pl.col("answer")
         last = answer.str.strip_chars().str.extract(r"([^\n]*)\z", 1)
-        return _where(
-            frame,
-            ~pl.col("tool") & answer.str.contains(self.cut.words),  # an end-anchored pattern: cheap
+        return (
+            ~pl.col("tool") & answer.str.contains(self.cut.words),
             (last.str.count_matches(WORD_UNIT) >= self.cut.min_words)
             & ~last.str.contains(r"^\s*([-*•+#|>]|[0-9]{1,3}[.)、])|=")  # a list item, heading, table row or formula
             & (answer.str.count_matches("```", literal=True) % 2 == 0),
@@ -759,14 +760,3 @@ class LengthBounds(RecordRule):
 @hookimpl
 def dqe_register_rules(register):
     register(LengthBounds)
-
-
-def _where(frame: pl.DataFrame, first: pl.Expr, rest: pl.Expr) -> pl.Series:
-    """``(first & rest).fill_null(False)`` over ``frame``, with ``rest`` read only on the rows
-    ``first`` holds for: polars evaluates every operand of ``&`` on every row, and a cheap test
-    that few answers pass ("ends at a colon") spares the scans of all the others (the last line's
-    words, ``CODE_LINE``)."""
-    held = frame.select(first.fill_null(False)).to_series()
-    if not held.any():
-        return held
-    return held.scatter(held.arg_true(), frame.filter(held).select(rest.fill_null(False)).to_series())

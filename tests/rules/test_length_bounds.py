@@ -672,7 +672,7 @@ def test_an_answer_that_only_takes_the_task_on_gives_nothing():
 def test_the_costly_tests_of_an_answer_are_read_only_where_the_cheap_one_holds():
     import polars as pl
 
-    from dqe.rules.length_bounds import _where
+    from dqe.rules.length_bounds import LengthBounds
 
     frame = pl.DataFrame({"cheap": [True, False, None, True, True], "costly": [True, True, True, None, False]})
     read: list[int] = []
@@ -681,7 +681,9 @@ def test_the_costly_tests_of_an_answer_are_read_only_where_the_cheap_one_holds()
         read.append(s.len())
         return s
 
-    found = _where(frame, pl.col("cheap"), pl.col("costly").map_batches(costly, return_dtype=pl.Boolean))
+    found = LengthBounds._where(
+        frame, "flag", pl.col("cheap"), pl.col("costly").map_batches(costly, return_dtype=pl.Boolean)
+    )["flag"]
     # what (cheap & costly).fill_null(False) gives, with the costly test read on the three rows the cheap one passed
     assert found.to_list() == frame.select((pl.col("cheap") & pl.col("costly")).fill_null(False)).to_series().to_list()
     assert found.to_list() == [True, False, False, False, False]
