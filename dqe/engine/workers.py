@@ -50,6 +50,7 @@ _JEMALLOC_CONF = "_RJEM_MALLOC_CONF"
 _POLARS_JEMALLOC = "dirty_decay_ms:500,muzzy_decay_ms:1000"  # what polars' import writes, unless told otherwise
 _JEMALLOC_KEEP = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
 _POLARS_THREADS = "POLARS_MAX_THREADS"
+_BLAS_THREADS = "OPENBLAS_NUM_THREADS"  # numpy's OpenBLAS, read when numpy is imported
 
 _PROCESSOR: BatchProcessor | None = None
 _START_ERROR: str | None = None  # why this worker could not build its engine
@@ -140,14 +141,16 @@ def _worker_environment(workers: int) -> Iterator[None]:
     They keep the memory polars frees too: its jemalloc reads its settings from the environment
     when a process starts, and polars' own (which its import writes there) hand pages back half a
     second after they are freed (``madvise``), to fault them in again for the next batch; a later
-    setting of the same name wins. And polars in each runs on its share of the cores: the workers
-    are the parallelism, and more threads than cores only wait on each other. What the user set
-    is left as it is."""
-    before = {name: os.environ.get(name) for name in (_JEMALLOC_CONF, _POLARS_THREADS)}
+    setting of the same name wins. And polars and numpy's OpenBLAS in each run on its share of the
+    cores: the workers are the parallelism, and more threads than cores only wait on each other
+    (OpenBLAS's threads spin a while after each product, the category model's and langid's, on
+    the cores the other workers need). What the user set is left as it is."""
+    before = {name: os.environ.get(name) for name in (_JEMALLOC_CONF, _POLARS_THREADS, _BLAS_THREADS)}
     if before[_JEMALLOC_CONF] in (None, _POLARS_JEMALLOC):
         os.environ[_JEMALLOC_CONF] = f"{_POLARS_JEMALLOC},{_JEMALLOC_KEEP}"
-    if before[_POLARS_THREADS] is None:
-        os.environ[_POLARS_THREADS] = str(max(1, (os.cpu_count() or 1) // workers))
+    for name in (_POLARS_THREADS, _BLAS_THREADS):
+        if before[name] is None:
+            os.environ[name] = str(max(1, (os.cpu_count() or 1) // workers))
     try:
         yield
     finally:

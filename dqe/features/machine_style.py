@@ -61,13 +61,15 @@ class MachineStyleFeature(Feature):
             )
         # the reply only: a reasoning trace is a model's scratch by design, in the voice of
         # reasoning ("Okay, let me", "Wait"), not the stock phrases of a reply to the user
-        text = without_code(without_trace(pl.col("answer")))
+        # the reply as a column of its own: an eager select evaluates an expression each time it is read
+        text = pl.col("_reply")
         found = [text.str.extract_all(p) for p in self.patterns]
         # a structure counts once, by its label
         found += [pl.when(text.str.contains(p)).then(pl.lit([label])).otherwise(empty) for label, p in self.structures]
         phrases = pl.concat_list(found).list.eval(collapse_spaces(pl.element().str.to_lowercase().str.strip_chars()))
         hits = (
             exchanges(batch)
+            .with_columns(_reply=without_code(without_trace(pl.col("answer"))))
             .select("_r", "turn", phrases=phrases.list.unique(maintain_order=True))
             .filter(pl.col("phrases").list.len() > 0)
         )

@@ -80,8 +80,9 @@ class CopiedPrompt(RecordRule):
             & (answer.str.len_bytes() >= given.str.len_bytes() * _OPENING_SHARE)
             & ~picked_choice(question, answer)
         )
-        copies = turns.filter(
-            (whole | text | opening) & (answer.str.count_matches(WORD_UNIT) >= self.options.min_words)  # type: ignore[attr-defined]
+        # words are counted in the copies alone: a filter evaluates every operand of & on every row
+        copies = turns.filter(whole | text | opening).filter(
+            answer.str.count_matches(WORD_UNIT) >= self.options.min_words  # type: ignore[attr-defined]
         )
         if self.unchanged is not None:
             # what the question asks: its first line when the answer is the text given after it

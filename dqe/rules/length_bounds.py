@@ -568,15 +568,16 @@ class LengthBounds(RecordRule):
         # a one-line answer that ends at a colon announces what it does not give ("Here is the list:"),
         # unless it is a line of code ("def gcd(x, y):", a signature asked for) or the colon closes an
         # emoji shortcode (":smiley_cat: :heart:")
-        flags["_answer_cut"] = (
-            ~pl.col("tool")
-            & pl.col("answer").str.contains(r"[:：]\s*\z")  # an end-anchored pattern is read from the end: cheap
-            & ~pl.col("answer").str.contains(r"(?:^|\s):[A-Za-z0-9_+-]+:\s*\z")
+        # (its costly tests read only on the few answers the cheap end test finds)
+        cut = (
+            ~pl.col("tool") & pl.col("answer").str.contains(r"[:：]\s*\z"),  # an end-anchored pattern: cheap
+            ~pl.col("answer").str.contains(r"(?:^|\s):[A-Za-z0-9_+-]+:\s*\z")
             & ~pl.col("answer").str.strip_chars().str.contains("\n", literal=True)
-            & ~pl.col("answer").str.strip_chars().str.contains(CODE_LINE)
-        ).fill_null(False)
-        flags["_answer_stops"] = self._stops()
+            & ~pl.col("answer").str.strip_chars().str.contains(CODE_LINE),
+        )
         frame = frame.with_columns(self._fragments(frame)).with_columns(**flags)
+        frame = self._where(frame, "_answer_cut", *cut)
+        frame = self._where(frame, "_answer_stops", *self._stops())
         frame = self._where(frame, "_answer_no_code", *self._no_code())
         frame = self._where(frame, "_answer_promise", *self._promises())
         # an answer that is one of the question's options was picked ("B. 检查结果" to a passage
@@ -618,21 +619,21 @@ class LengthBounds(RecordRule):
         judged = judged.select("_r", "turn", "passed", "score").join(failing, on=["_r", "turn"], how="left")
         return worst_exchange(batch, judged)
 
-    def _stops(self) -> pl.Expr:
+    def _stops(self) -> tuple[pl.Expr, pl.Expr]:
         """Whether the answer was cut off mid-sentence (the pack's ``[cut]``): its last line is
         prose of ``min-words`` words or more (no list item, heading, table row or formula), outside
-        code, that ends on a word no sentence ends on."""
+        code, that ends on a word no sentence ends on. As the rows to judge (the end test, cheap:
+        an end-anchored pattern is read from the end) and the verdict on them (``_where``)."""
         if self.cut is None:
-            return pl.lit(False)
+            return pl.lit(False), pl.lit(False)
         answer = pl.col("answer")
         last = answer.str.strip_chars().str.extract(r"([^\n]*)\z", 1)
         return (
-            ~pl.col("tool")
-            & answer.str.contains(self.cut.words)  # an end-anchored pattern is read from the end: cheap
-            & (last.str.count_matches(WORD_UNIT) >= self.cut.min_words)
+            ~pl.col("tool") & answer.str.contains(self.cut.words),
+            (last.str.count_matches(WORD_UNIT) >= self.cut.min_words)
             & ~last.str.contains(r"^\s*([-*•+#|>]|[0-9]{1,3}[.)、])|=")  # a list item, heading, table row or formula
-            & (answer.str.count_matches("```", literal=True) % 2 == 0)
-        ).fill_null(False)
+            & (answer.str.count_matches("```", literal=True) % 2 == 0),
+        )
 
     def _no_code(self) -> tuple[pl.Expr, pl.Expr]:
         """Whether a program was asked for (the pack's ``[program]``: "Implement a Python function

@@ -90,15 +90,27 @@ class Placeholder(RecordRule):
     def _prose(self, text: pl.Expr) -> pl.Expr:
         """``text`` without Markdown code and the pack's expressions, where slots are looked for; a
         template page (the pack's `pages`: a filter, a tag, a directive) without its braces too."""
+        return self._unbraced(self._uncoded(text))
+
+    def _uncoded(self, text: pl.Expr) -> pl.Expr:
+        """``text`` without Markdown code and the pack's expressions."""
         text = without_code(text)
-        if self.expressions is not None:
-            text = text.str.replace_all(self.expressions, " ")
-        if self.pages is not None:
-            text = pl.when(text.str.contains(self.pages)).then(text.str.replace_all(_BRACES, " ")).otherwise(text)
-        return text
+        return text.str.replace_all(self.expressions, " ") if self.expressions is not None else text
+
+    def _unbraced(self, text: pl.Expr) -> pl.Expr:
+        """``text`` without its braces where it is a template page (the pack's `pages`)."""
+        if self.pages is None:
+            return text
+        return pl.when(text.str.contains(self.pages)).then(text.str.replace_all(_BRACES, " ")).otherwise(text)
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
-        turns = turn_texts(batch, system=True).with_columns(_text=self._prose(pl.col("text")))
+        # in two steps: an eager frame evaluates an expression each time it is read, and the page
+        # test reads the text three times
+        turns = (
+            turn_texts(batch, system=True)
+            .with_columns(_text=self._uncoded(pl.col("text")))
+            .with_columns(_text=self._unbraced(pl.col("_text")))
+        )
         # Candidates first; then, on those alone, fill-in slots out and each category again.
         flags = {f"_c{c}": pl.col("_text").str.contains(pattern) for c, (_label, pattern) in enumerate(self.categories)}
         turns = turns.with_columns(**flags).filter(pl.any_horizontal(list(flags))) if flags else turns.clear()

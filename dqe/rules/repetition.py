@@ -134,8 +134,11 @@ class Repetition(RecordRule):
         repeat = pl.col("question").str.contains(self.asked) if self.asked else pl.lit(False)
         turns = exchanges(batch).with_row_index("_t")
         # a program asked for and given without fences is code as much as a fenced one
-        asked = batch["category_pred"].gather(turns["_r"]) == "programming"
-        code = asked.fill_null(False) & turns.select(bare_code(pl.col("answer"))).to_series().fill_null(False)
+        # (read only where a program was asked for)
+        code = (batch["category_pred"].gather(turns["_r"]) == "programming").fill_null(False)
+        if code.any():
+            bare = turns.filter(code).select(bare_code(pl.col("answer"))).to_series().fill_null(False)
+            code = code.scatter(code.arg_true(), bare)
         text = pl.when(code).then(pl.lit("")).otherwise(without_urls(without_code(pl.col("answer"))))
         return _labels_left_out(
             turns.select("_r", "_t", "turn", "final", "question", text=text, form=form, repeat=repeat)

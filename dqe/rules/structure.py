@@ -55,10 +55,13 @@ class Structure(RecordRule):
             .explode("turns")
             .unnest("turns")
             .filter(pl.col("role").is_not_null())
+            # a record's turns are rows next to each other: its neighbours and positions without
+            # windows (a window groups the rows by record first, three times)
+            .with_columns(_i=pl.int_range(pl.len()), _same_prev=pl.col("_r").shift(1) == pl.col("_r"))
             .with_columns(
-                pos=pl.int_range(1, pl.len() + 1).over("_r"),
-                prev=pl.col("role").shift(1).over("_r"),
-                next=pl.col("role").shift(-1).over("_r"),
+                pos=pl.col("_i") - pl.when(~pl.col("_same_prev").fill_null(False)).then("_i").forward_fill() + 1,
+                prev=pl.when(pl.col("_same_prev")).then(pl.col("role").shift(1)),
+                next=pl.when(pl.col("_r").shift(-1) == pl.col("_r")).then(pl.col("role").shift(-1)),
                 empty=blank(pl.col("content")),
                 **self._traces(pl.col("content"), pl.col("role") == "assistant"),
             )

@@ -186,6 +186,17 @@ def test_workers_start_with_polars_keeping_freed_memory_on_their_share_of_the_co
     assert os.environ["_RJEM_MALLOC_CONF"] == "dirty_decay_ms:500,muzzy_decay_ms:1000"
 
 
+def test_workers_start_with_numpys_blas_on_their_share_of_the_cores(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    with _worker_environment(2):
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "2"
+    assert "OPENBLAS_NUM_THREADS" not in os.environ
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")  # the user's setting is theirs
+    with _worker_environment(2):
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "3"
+
+
 def test_what_the_user_set_for_polars_is_left_to_the_workers(monkeypatch):
     monkeypatch.setenv("POLARS_MAX_THREADS", "3")
     monkeypatch.setenv("_RJEM_MALLOC_CONF", "dirty_decay_ms:500,muzzy_decay_ms:1000,narenas:1")

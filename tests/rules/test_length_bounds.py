@@ -678,3 +678,24 @@ def test_an_answer_that_only_takes_the_task_on_gives_nothing():
         0: 'answer only takes the task on ("I can do that!"): it gives nothing',
         1: 'answer only takes the task on ("Sure. Let\'s get started with creating Instagram content for…"): it gives nothing',
     }
+
+
+def test_the_costly_tests_of_an_answer_are_read_only_where_the_cheap_one_holds():
+    import polars as pl
+
+    from dqe.rules.length_bounds import LengthBounds
+
+    frame = pl.DataFrame({"cheap": [True, False, None, True, True], "costly": [True, True, True, None, False]})
+    read: list[int] = []
+
+    def costly(s: pl.Series) -> pl.Series:
+        read.append(s.len())
+        return s
+
+    found = LengthBounds._where(
+        frame, "flag", pl.col("cheap"), pl.col("costly").map_batches(costly, return_dtype=pl.Boolean)
+    )["flag"]
+    # what (cheap & costly).fill_null(False) gives, with the costly test read on the three rows the cheap one passed
+    assert found.to_list() == frame.select((pl.col("cheap") & pl.col("costly")).fill_null(False)).to_series().to_list()
+    assert found.to_list() == [True, False, False, False, False]
+    assert read == [3]
