@@ -11,8 +11,9 @@ class TemplateDropsTrace(EncodingRule):
     """Renders each record with the model's chat template, as ``dqe train`` will, and warns on
     the answers whose reasoning trace (a ``<think>`` block, or ``reasoning_content`` and the other
     trace keys) the template does not render into the text learned: DeepSeek-R1's template cuts
-    everything before ``</think>``, Qwen3's drops the traces of answers before the last question.
-    The first line of each learned answer's trace is looked for in its rendered span. A warning:
+    everything before ``</think>``. (Qwen3's drops the traces of answers before the last question,
+    so under ``learn-all-turns`` it renders a conversation differently turn by turn: DQ105.) The
+    first line of each learned answer's trace is looked for in its rendered span. A warning:
     the record is sound, the template is the choice to check. Skipped without ``--model`` /
     ``--train-config``; dqe's own templates render a trace as it is written."""
 
