@@ -5,7 +5,8 @@ generation prompt that ends in a blank line, R1's ``<think>`` opening, traces dr
 template is set on a small byte-level BPE built here (no weights can be downloaded) and three
 conversations are encoded with ``ChatTemplateEncoder``, as ``dqe train`` and ``dqe check
 --model`` do, with ``learn-all-turns`` off and on; it prints the text learned of each, the turns
-whose reasoning trace the template left out (DQ109), or why it refused the record (DQ105)::
+whose reasoning trace the template left out (DQ109), or why it refused the record (DQ105).
+Needs the ``[train]`` extra (transformers builds the tokenizer)::
 
     python benchmarks/chat_templates.py FOLDER     # e.g. a clone of chujiezheng/chat_templates' chat_templates/
 """
