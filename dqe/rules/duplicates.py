@@ -278,11 +278,10 @@ class DuplicateRule(DatasetRule):
         return {"duplicates": {**section, "clusters": clusters, "largest": largest}}
 
     @staticmethod
-    def rejections(
-        table: pl.DataFrame, rows: np.ndarray, messages: list[str], scores: np.ndarray, evidence: list[str]
-    ) -> pl.DataFrame:
+    def rejections(idx: np.ndarray, messages: list[str], scores: np.ndarray, evidence: list[str]) -> pl.DataFrame:
+        """The failing records ``idx`` (their ``_idx``) as ``evaluate`` returns them."""
         return pl.DataFrame(
-            {"_idx": table["_idx"].to_numpy()[rows], "score": scores, "message": messages, "evidence": evidence},
+            {"_idx": idx, "score": scores, "message": messages, "evidence": evidence},
             schema={"_idx": pl.UInt64, "score": pl.Float64, "message": pl.String, "evidence": pl.String},
         )
 
@@ -322,17 +321,9 @@ class ExactDuplicate(DuplicateRule):
         """The records ``idx`` removed, each naming the record kept (its ``_file`` and ``_line``):
         what ``evaluate`` fails, and what a distributed engine fails from its group-by."""
         sources = self.context.sources(files.tolist(), lines.tolist())
-        return pl.DataFrame(
-            {
-                "_idx": idx,
-                "score": np.zeros(idx.size),
-                "message": [f"exact duplicate of {src}" for src in sources],
-                "evidence": [
-                    f"kept {src}; the same text once normalized (NFKC, lowercase, whitespace)" for src in sources
-                ],
-            },
-            schema={"_idx": pl.UInt64, "score": pl.Float64, "message": pl.String, "evidence": pl.String},
-        )
+        messages = [f"exact duplicate of {src}" for src in sources]
+        evidence = [f"kept {src}; the same text once normalized (NFKC, lowercase, whitespace)" for src in sources]
+        return self.rejections(idx, messages, np.zeros(idx.size), evidence)
 
 
 class NearDuplicate(DuplicateRule):
@@ -550,7 +541,7 @@ class NearDuplicate(DuplicateRule):
                 f"boilerplate left out: {mine} shingles of {my_lines} lines or sentences here, "
                 f"{theirs} of {their_lines} in the kept record"
             )
-        failed = self.rejections(table, rows, messages, np.round(1.0 - sim, 4), evidence)
+        failed = self.rejections(table["_idx"].to_numpy()[rows], messages, np.round(1.0 - sim, 4), evidence)
         metrics = self.report(table, kept, exact, near, order)
         metrics["duplicates"]["boilerplate"] = {"shingles": 0} | account
         return DatasetResult(failed=failed, metrics=metrics)
