@@ -551,6 +551,23 @@ def test_a_request_for_details_that_closes_an_answer_is_an_offer():
     assert_findings(run_rule("DQ203", records), {1: "asks for the input", 3: "asks for the input"})
 
 
+def test_an_ai_the_question_casts_speaks_as_one():
+    # GPTeacher's role-play (unseen, via AlpacaDataCleaned): "You are a sentient AI ..." and "Take
+    # on the role of a sentient artificial intelligence" make "As a sentient AI, I" the character
+    records = [
+        record(
+            "You are a sentient AI in a sci-fi universe. Describe your role.",
+            "As a sentient AI, my role is to guide the fleet.",
+        ),
+        record(
+            "Take on the role of a sentient artificial intelligence, and explain your thoughts on your existence.",
+            "As a sentient artificial intelligence, I acknowledge that my existence raises ethical questions.",
+        ),
+        record("What is the capital of France?", "As an AI language model, I think it is Paris."),
+    ]
+    assert_findings(run_rule("DQ203", records), {2: "AI disclaimer"})
+
+
 def test_tool_use_data_may_decline_what_its_tools_cannot_do():
     tools = '[{"name": "convert_currency"}]'
     decline = "I'm sorry, but as an AI, I don't have the capability to book flights. I can convert currencies."
