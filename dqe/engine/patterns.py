@@ -135,6 +135,12 @@ def marker_patterns(pack: dict[str, Any], section: str, key: str, pack_name: str
         )
         if entries:
             boundaries = pack_value(pack, f"{section}.{lang}.boundaries", pack_name, bool, default=False)
+            spaced = next((e for e in entries if e != e.strip()), None) if boundaries else None
+            if spaced is not None:  # whole words: a match can never end on a space before a word
+                raise ConfigError(
+                    f"rule pack '{pack_name}', '{section}.{lang}.{key}': {spaced!r} starts or ends with a space, "
+                    "which a whole-word entry (boundaries = true) never matches: leave the space out"
+                )
             parts.append("(?i)" + alternation(entries, boundaries=boundaries))
     return parts
 

@@ -103,6 +103,12 @@ def test_word_boundaries_for_spaced_languages_only():
     assert pattern_list({"x": []}, "x", "test") is None
 
 
+def test_a_whole_word_entry_with_a_space_at_its_end_is_refused_naming_it():
+    pack = {"a": {"en": {"boundaries": True, "k": ["you are (a|an) "]}}}
+    with pytest.raises(ConfigError, match=r"'a.en.k': 'you are \(a\|an\) ' starts or ends with a space"):
+        marker_pattern(pack, "a", "k", "test")
+
+
 def test_marker_patterns_match_what_the_combined_pattern_matches_language_by_language():
     pack = {"a": {"en": {"boundaries": True, "k": ["so", "as a result"]}, "zh": {"k": ["所以"]}, "fr": {"k": []}}}
     parts = marker_patterns(pack, "a", "k", "test")
