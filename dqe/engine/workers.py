@@ -3,8 +3,9 @@
 Each worker builds the same engine from the same config and plugins once, then runs the
 per-batch half (features, record rules, collection) on the batches the reader hands it; the
 engine keeps reading, merges results in input order and runs the dataset rules itself. Workers
-are started with ``spawn`` (polars' threads do not survive ``fork``), and at most two batches
-per worker are in flight, so memory stays bounded.
+are started with ``spawn`` (polars' threads do not survive ``fork``), and at most two tasks
+per worker are in flight, so memory stays bounded. A task is ``TASK_BATCHES`` of the reader's
+batches joined (``BatchProcessor``: the same results, less of the fixed cost of each polars call).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from itertools import islice
 from multiprocessing.reduction import ForkingPickler
 from typing import TYPE_CHECKING, Protocol
 
@@ -39,6 +41,9 @@ if TYPE_CHECKING:
 # each worker. Where a reader cannot tell how far into a file it is (Parquet, Arrow), an input of
 # AUTO_MIN_BYTES or more is taken to hold them.
 POOL_MIN_BATCHES = 2
+# Reader batches joined into one call of the processor: 22% less CPU for the default rules at
+# two (10,000-record batches, one process), about 80 MB more memory for each process.
+TASK_BATCHES = 2
 AUTO_MIN_BYTES = 64 << 20
 AUTO_MAX_WORKERS = 8
 
@@ -186,11 +191,24 @@ def _frames_as_ipc() -> None:
     ForkingPickler.register(pl.DataFrame, _reduce_frame)
 
 
-def _work(frame: pl.DataFrame) -> BatchResult:
+def _work(frame: pl.DataFrame, windows: list[int]) -> BatchResult:
 
     if _PROCESSOR is None:
         raise PluginError(f"a worker process could not set up the rules: {_START_ERROR}")
-    return _PROCESSOR(frame)
+    return _PROCESSOR(frame, windows)
+
+
+def _joined(batches: list[Batch]) -> tuple[Batch, list[int]]:
+    """One batch of ``batches``, and the size of each (what data-set rules collect from apart)."""
+    windows = [batch.frame.height for batch in batches]
+    if len(batches) == 1:
+        return batches[0], windows
+    import polars as pl
+
+    from dqe.io.reader import Batch
+
+    frame = pl.concat([batch.frame for batch in batches], how="vertical")
+    return Batch(frame, [record for batch in batches for record in batch.invalid]), windows
 
 
 def run_batches(
@@ -203,39 +221,39 @@ def run_batches(
     timings: dict[str, float],
     auto: bool = False,
 ) -> Iterator[tuple[Batch, BatchResult]]:
-    """Each batch of ``reader`` with its result, in input order.
+    """Each task of ``reader``'s batches (``TASK_BATCHES`` joined) with its result, in input order.
 
-    With ``auto``, the first batch runs here and the pool starts only when its features and
+    With ``auto``, the first batch runs here alone and the pool starts only when its features and
     rules took longer than reading it (the pool takes that work off this process, but this
     process still reads everything, so cheap rules, a regex or two, gain nothing from it) and
-    the rest of the input repays starting the workers (``_repays_a_pool``). Then the last batch
+    the rest of the input repays starting the workers (``_repays_a_pool``). Then the last task
     runs here too, while the workers finish theirs: this process has nothing left to read and
-    would only wait, and of an odd number of batches the last would run on one core while the
+    would only wait, and of an odd number of tasks the last would run on one core while the
     other idles.
     """
     batches = iter(reader)
 
-    def read() -> Batch | None:
+    def read(n: int = TASK_BATCHES) -> tuple[Batch, list[int]] | None:
         clock = time.perf_counter()
-        batch = next(batches, None)
+        taken = list(islice(batches, n))
         timings["read"] += time.perf_counter() - clock
-        return batch
+        return _joined(taken) if taken else None
 
     process: BatchProcessor | None = None
     if workers > 1 and auto:
-        if (batch := read()) is None:
+        if (task := read(1)) is None:
             return
         process = processor()
         clock = time.perf_counter()
-        result = process(batch.frame)
+        result = process(task[0].frame, task[1])
         if time.perf_counter() - clock < timings["read"] or not _repays_a_pool(reader, workers):
             workers = 1
             timings["workers"] = 1
-        yield batch, result
+        yield task[0], result
     if workers <= 1:
         process = process or processor()
-        while (batch := read()) is not None:
-            yield batch, process(batch.frame)
+        while (task := read()) is not None:
+            yield task[0], process(task[0].frame, task[1])
         return
     context = multiprocessing.get_context("spawn")
     _frames_as_ipc()
@@ -248,17 +266,17 @@ def run_batches(
         ):
             pending: deque = deque()
             last = None
-            batch = read()
-            while batch is not None:
+            task = read()
+            while task is not None:
                 following = read()
                 if following is None and process is not None:
-                    last = batch, process(batch.frame)
+                    last = task[0], process(task[0].frame, task[1])
                     break
-                pending.append((batch, pool.submit(_work, batch.frame)))
+                pending.append((task[0], pool.submit(_work, task[0].frame, task[1])))
                 if len(pending) >= 2 * workers:
                     done, future = pending.popleft()
                     yield done, future.result()
-                batch = following
+                task = following
             while pending:
                 done, future = pending.popleft()
                 yield done, future.result()

@@ -136,6 +136,28 @@ def test_a_collected_column_named_like_an_internal_one_is_a_plugin_error():
     )
 
 
+class CollectsItsBatchSize(dqe.DatasetRule):
+    code = "TST016"
+    name = "collects-its-batch-size"
+    summary = "collects the number of records of the batch each record came in"
+
+    def collect(self, batch):
+        return pl.DataFrame({"size": [batch.height] * batch.height}, schema={"size": pl.UInt32})
+
+    def evaluate(self, table):
+        return dqe.DatasetResult()
+
+
+def test_data_set_rules_collect_from_each_batch_of_batch_size_records_however_batches_are_joined():
+    """The engine joins the reader's batches into one call of features and record rules (fewer,
+    larger polars calls), but what a data-set rule collects depends on the batch a record is in
+    (DQ402 leaves out lines its batch repeats): each batch of ``batch-size`` is collected apart."""
+    loaded = load_config(None, {"batch-size": 3, "workers": 1, "select": ["TST016"]}, discover=False)
+    engine = Engine(loaded, load_plugins(extra=[plugin_with(CollectsItsBatchSize)]))
+    result = engine.run([GOOD] * 8)
+    assert result.table["TST016:size"].to_list() == [3, 3, 3, 3, 3, 3, 2, 2]
+
+
 def test_a_small_batch_checked_in_threads_gives_what_one_thread_gives(monkeypatch):
     """Features and rules of a small batch run at once: findings, labels and quality come out
     in the engine's order whatever finished first."""

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 import dqe
+from dqe.engine import workers
 from dqe.engine.workers import AUTO_MIN_BYTES, _worker_environment, choose_workers
 from dqe.io.inputs import resolve_inputs
 from tests.support import real
@@ -61,15 +62,15 @@ class _Slow:
     def __init__(self, seconds: float):
         self.seconds = seconds
 
-    def __call__(self, frame):
+    def __call__(self, frame, windows):
         import time
 
         time.sleep(self.seconds)
-        return frame.height
+        return windows
 
 
 class _InlinePool:
-    """ProcessPoolExecutor's interface, run in this process: which batches went to the pool."""
+    """ProcessPoolExecutor's interface, run in this process: how many tasks went to the pool."""
 
     submitted = 0
 
@@ -82,12 +83,12 @@ class _InlinePool:
     def __exit__(self, *exc):
         return False
 
-    def submit(self, fn, frame):
+    def submit(self, fn, frame, windows):
         from concurrent.futures import Future
 
         _InlinePool.submitted += 1
         future = Future()
-        future.set_result(frame.height)
+        future.set_result(windows)
         return future
 
 
@@ -114,7 +115,7 @@ class _Reader:
 
 
 def _pooled(monkeypatch, reader: _Reader, seconds: float) -> tuple[int, int]:
-    """Run ``reader``'s batches with ``auto``: the workers counted and the batches that went to the pool."""
+    """Run ``reader``'s batches with ``auto``: the workers counted and the tasks that went to the pool."""
     from collections import defaultdict
 
     from dqe.engine import workers
@@ -123,14 +124,16 @@ def _pooled(monkeypatch, reader: _Reader, seconds: float) -> tuple[int, int]:
     _InlinePool.submitted = 0
     timings = defaultdict(float, workers=2)
     results = list(workers.run_batches(None, reader, lambda: _Slow(seconds), 2, None, [], timings, auto=True))
-    assert [r for _, r in results] == list(range(1, reader.batches + 1))  # every batch, in order, either way
+    # every batch, in order, either way; a task's windows are the heights of the batches it joins
+    assert [height for _, windows in results for height in windows] == list(range(1, reader.batches + 1))
+    assert all(task.frame.height == sum(windows) for task, windows in results)
     return timings["workers"], _InlinePool.submitted
 
 
 @pytest.mark.parametrize(("seconds", "pooled"), [(0.0, False), (0.2, True)])
 def test_auto_starts_the_pool_only_when_rules_cost_more_than_reading(monkeypatch, seconds, pooled):
-    # pooled, the first batch and the last run here, the three between in the workers
-    assert _pooled(monkeypatch, _Reader(5, seconds=0.05), seconds) == ((2, 3) if pooled else (1, 0))
+    # pooled, the first batch and the last task run here, the task between (batches 2 and 3) in the workers
+    assert _pooled(monkeypatch, _Reader(5, seconds=0.05), seconds) == ((2, 1) if pooled else (1, 0))
 
 
 @pytest.mark.parametrize(
@@ -141,7 +144,8 @@ def test_auto_starts_the_pool_only_when_the_rest_holds_two_batches_a_worker(monk
     # after the first batch, 3 left are too few for two workers, 4 are enough; a reader that
     # cannot tell how far it is goes by the input's size
     reader = _Reader(batches, seconds=0.0, size=size, known=known)
-    assert _pooled(monkeypatch, reader, 0.05) == ((2, batches - 2) if pooled else (1, 0))
+    tasks = (batches - 1 + workers.TASK_BATCHES - 1) // workers.TASK_BATCHES  # of the batches after the first
+    assert _pooled(monkeypatch, reader, 0.05) == ((2, tasks - 1) if pooled else (1, 0))
 
 
 def test_frames_cross_to_the_workers_as_arrow_ipc_and_come_back_the_same():
