@@ -176,6 +176,12 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         ("Give advice on hydration.", "I cannot stress enough how important water is: drink 2 litres a day."),
         ("How was the concert?", "I can't tell you how happy I was to hear them play live again."),
         ("评价这本书。", "我不得不说，这本书的情节非常精彩，人物刻画细腻。"),
+        # a reluctance the answer then overcomes (RoleBench, unseen)
+        (
+            "Tyler, could you tell me more about the loss of your brother?",
+            "Sure. It's not something I like to talk about a lot, but basically my brother died and it had a huge "
+            "impact on me and my family.",
+        ),
         # an inability in a clause of place or condition is a fact of the answer, not a refusal
         (
             "Which sentence is against common sense? A: you can find a lion in the ocean.",
