@@ -582,6 +582,12 @@ def test_tool_use_data_may_decline_what_its_tools_cannot_do():
         sharegpt("Book me a flight to London.", decline),  # the same without tools: a disclaimer
         sharegpt("What do you think of Paris?", "I'm sorry, but I can't help with that.", tools=tools),  # no reason
         sharegpt("What is my balance?", "Could you please provide your account number?", tools=tools),  # arguments
+        # what the tools did give, offered in the same breath (ToolTalk, unseen)
+        sharegpt(
+            "What was the average temperature on this day in each of the last ten years?",
+            "Sorry, I don't have the data for the last 10 years but the high today is 85 degrees and the low is 72.",
+            tools=tools,
+        ),
     ]
     assert_findings(run_rule("DQ203", records), {1: "AI disclaimer", 2: "refusal"})
 
