@@ -176,6 +176,12 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         ("Give advice on hydration.", "I cannot stress enough how important water is: drink 2 litres a day."),
         ("How was the concert?", "I can't tell you how happy I was to hear them play live again."),
         ("评价这本书。", "我不得不说，这本书的情节非常精彩，人物刻画细腻。"),
+        # a concession before the answer's point, a stand taken (RoleBench, unseen)
+        (
+            "John Keating, how do you feel about your students breaking the rules?",
+            "While I cannot condone students breaking school rules, I am heartened to hear that they find their voices.",
+        ),
+        ("Walt, what will you do about the gang?", "I won't give the gang members an inch. I'll drive them out."),
         # a reluctance the answer then overcomes (RoleBench, unseen)
         (
             "Tyler, could you tell me more about the loss of your brother?",
