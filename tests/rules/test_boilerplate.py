@@ -182,6 +182,10 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
             "While I cannot condone students breaking school rules, I am heartened to hear that they find their voices.",
         ),
         ("Walt, what will you do about the gang?", "I won't give the gang members an inch. I'll drive them out."),
+        (
+            "Jack Sparrow, what is your most valuable treasure?",
+            "I'd have to say it's not something I can hold in my hand or stash in a chest: it's freedom.",
+        ),
         # a reluctance the answer then overcomes (RoleBench, unseen)
         (
             "Tyler, could you tell me more about the loss of your brother?",
