@@ -437,6 +437,9 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
         # a sum of the numbers the question lists, or of a number's digits, is seen at a glance
         ("Calculate the sum of three numbers: 10, 5, and 8", "That would be 23."),
         ("Calculate the sum of 1, 4, and 9.", "That's easy, it's 14."),
+        ("Compute the sum of all the numbers in the input list\n[1, 2, 3, 4, 5]", "Sure thing! The sum is 15."),
+        # numbered labels of the material are no quantities
+        ("Which of the two words appears later in the dictionary?\nWord 1: Apple\nWord 2: Airplane", "Apple."),
         ("You are given a number N. Find the sum of all its digits.\n123.", "It's 6."),
         # a field is no surface, and an answer fixed to yes or no waives the working
         (
