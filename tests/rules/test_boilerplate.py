@@ -176,6 +176,22 @@ def test_hedges_without_content_fail_and_say_how_little_content_there_was(questi
         ("Give advice on hydration.", "I cannot stress enough how important water is: drink 2 litres a day."),
         ("How was the concert?", "I can't tell you how happy I was to hear them play live again."),
         ("评价这本书。", "我不得不说，这本书的情节非常精彩，人物刻画细腻。"),
+        # a concession before the answer's point, a stand taken (RoleBench, unseen)
+        (
+            "John Keating, how do you feel about your students breaking the rules?",
+            "While I cannot condone students breaking school rules, I am heartened to hear that they find their voices.",
+        ),
+        ("Walt, what will you do about the gang?", "I won't give the gang members an inch. I'll drive them out."),
+        (
+            "Jack Sparrow, what is your most valuable treasure?",
+            "I'd have to say it's not something I can hold in my hand or stash in a chest: it's freedom.",
+        ),
+        # a reluctance the answer then overcomes (RoleBench, unseen)
+        (
+            "Tyler, could you tell me more about the loss of your brother?",
+            "Sure. It's not something I like to talk about a lot, but basically my brother died and it had a huge "
+            "impact on me and my family.",
+        ),
         # an inability in a clause of place or condition is a fact of the answer, not a refusal
         (
             "Which sentence is against common sense? A: you can find a lion in the ocean.",
@@ -576,6 +592,12 @@ def test_tool_use_data_may_decline_what_its_tools_cannot_do():
         sharegpt("Book me a flight to London.", decline),  # the same without tools: a disclaimer
         sharegpt("What do you think of Paris?", "I'm sorry, but I can't help with that.", tools=tools),  # no reason
         sharegpt("What is my balance?", "Could you please provide your account number?", tools=tools),  # arguments
+        # what the tools did give, offered in the same breath (ToolTalk, unseen)
+        sharegpt(
+            "What was the average temperature on this day in each of the last ten years?",
+            "Sorry, I don't have the data for the last 10 years but the high today is 85 degrees and the low is 72.",
+            tools=tools,
+        ),
     ]
     assert_findings(run_rule("DQ203", records), {1: "AI disclaimer", 2: "refusal"})
 

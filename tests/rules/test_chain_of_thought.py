@@ -123,6 +123,9 @@ def test_reasoned_answers_and_questions_without_need_pass(question, answer):
         ("12 friends each shake hands with every other friend once. How many handshakes in total?", "66.", "math"),
         ("一个班有40名学生，每人种3棵树，一共种了多少棵？", "120棵。", "math"),
         ("平面上4个点可以组成多少个三角形？", "4个。", "math"),  # a count of ways
+        # the same questions, bare: the product, the sum of a range and a count still need their working
+        ("What is the total cost of buying 10 cinema tickets that cost 6 euros each?", "60 euros.", "math"),
+        ("How many prime numbers are there between 1 and 20?", "There are 8 prime numbers between 1 and 20.", "math"),
     ],
 )
 def test_questions_that_need_reasoning_fail_bare_answers(question, answer, need):
@@ -409,6 +412,45 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
         (
             "据我对你的系统架构了解，你似乎没有长程记忆的能力。例如，你并不能在对话中回忆起我们上一次对话的内容。是这样么？",
             "你可能没有听说过什么叫上下文信息",
+        ),
+        # working done in words, in character (RoleBench, unseen): a product named by its factors,
+        # an operation and its result, a chain of additions, a count shown by listing what it counts
+        (
+            "What is the total cost of buying 10 cinema tickets that cost 6 euros each?",
+            "Well, that's simple math. 10 tickets at 6 euros each. It's gonna run you 60 euros.",
+        ),
+        (
+            "You are given an email with a list of items and prices. Find the total price of all the items.\n"
+            "5 apples $1.99, 3 oranges $0.75, 1 milk $2.50.",
+            "Five apples at $1.99 each, that's $9.95. Throw in three oranges at 75 cents a pop, and that's another "
+            "$2.25. The milk? $2.50. Total comes to $14.70.",
+        ),
+        (
+            "Find the length of the given word and add 3 to it.\nMountains",
+            'The word "Mountains" has 9 letters. Add 3, and you get 12.',
+        ),
+        ("What is 12 * 3 + 4?", "12 times 3 plus 4... that makes 40."),
+        (
+            "How many prime numbers are there between 1 and 20?",
+            "There are 8 prime numbers between 1 and 20. They are 2, 3, 5, 7, 11, 13, 17, and 19.",
+        ),
+        # a sum of the numbers the question lists, or of a number's digits, is seen at a glance
+        ("Calculate the sum of three numbers: 10, 5, and 8", "That would be 23."),
+        ("Calculate the sum of 1, 4, and 9.", "That's easy, it's 14."),
+        ("Compute the sum of all the numbers in the input list\n[1, 2, 3, 4, 5]", "Sure thing! The sum is 15."),
+        # numbered labels of the material are no quantities
+        ("Which of the two words appears later in the dictionary?\nWord 1: Apple\nWord 2: Airplane", "Apple."),
+        ("You are given a number N. Find the sum of all its digits.\n123.", "It's 6."),
+        # a field is no surface, and an answer fixed to yes or no waives the working
+        (
+            "Identify what is the area of expertise of the given sentence.\nDonald Trump was impeached in 2019.",
+            "Politics.",
+        ),
+        (
+            "You need to answer the question 'Are all the given weights in order from heaviest to lightest?' Your "
+            "answer must be either Yes or No. If the answer is No, that means there is at least one weight that is "
+            "lighter than another weight that appears earlier in the list.\nWeights: [10 kg, 9 kg, 8 kg, 7 kg].",
+            "Yes.",
         ),
     ],
 )

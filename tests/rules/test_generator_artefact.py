@@ -282,3 +282,40 @@ def test_the_generators_instructions_repeated_in_the_answer_are_residue():
     label = "the generator's own instructions said back"
     assert_findings(run_rule("DQ205", [kept]), {0: label})
     assert_findings(run_rule("DQ205", [dropped, asked]), {0: label})
+
+
+def test_the_name_the_assistant_was_cast_as_opening_its_answer_is_residue():
+    """A role-play answer set under its character's label, as a script would be ("Jigsaw: ..." for
+    "You are Jigsaw."; 478 of RoleBench's 4,750 role-specific answers, unseen): the model learns to
+    open every reply with its name. A label no one was cast as, a script of several speakers, or a
+    name called by no system prompt is left alone."""
+
+    def cast(system: str, question: str, answer: str) -> dict:
+        return {
+            "messages": [
+                {"role": "system", "content": system},
+                {"role": "user", "content": question},
+                {"role": "assistant", "content": answer},
+            ]
+        }
+
+    records = [
+        cast("You are Jigsaw.", "Jigsaw, why do you test people?", "Jigsaw: Because most people squander their lives."),
+        cast("You are Paul Vitti.", "Why do you see a therapist?", 'VITTI: "It\'s not easy, let me tell ya."'),
+        cast("You are Antonio Salieri.", "What do you think of Mozart?", "Salieri: A vulgar boy with a god's gift."),
+        # a label the prompt casts no one as, a script asked for, no cast at all
+        cast("You are Angel.", "What did Pylea teach you?", "IM: It taught me to adapt."),
+        cast(
+            "You are Jigsaw.",
+            "Write a scene between you and a detective.",
+            "Jigsaw: Hello, detective.\nDetective Tapp: Where are you?",
+        ),
+    ]
+    label = "its cast name as a speaker label"
+    run = run_rule("DQ205", records)
+    assert_findings(run, {0: label, 1: label, 2: label})
+    assert run.messages[0] == f"{label} in answer: Jigsaw"
+    # a user who calls the assistant by the name casts it too
+    called = record("Jigsaw, why do you test people?", "Jigsaw: Because most people squander their lives.")
+    uncalled = record("Why do people test others?", "Jigsaw: Because most people squander their lives.")
+    assert_findings(run_rule("DQ205", [called, uncalled]), {0: label})
