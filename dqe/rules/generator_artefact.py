@@ -81,7 +81,8 @@ class GeneratorArtefact(RecordRule):
     name set off as a marker or called like a function in prose ("*advice_maker*"), a template's
     field name opening an answer ("Output:", "### Response:", "输出："), a bracketed label the
     generator set over an answer ("【来自AI助手的营销建议】", "[Assistant's response]"), chat template tokens
-    inside an answer ("<|im_end|>", "[INST]"), notes of the generator in an answer or a question
+    inside an answer ("<|im_end|>", "[INST]"), a tokenizer's unknown token in an answer ("修饰了<UNK>曲线":
+    the word it stands for is lost), notes of the generator in an answer or a question
     it wrote ("(Rewritten sentence: ...)", "(No change needed ...)"), half-translated words
     ("色less"), template markers in the question (an empty input written "noinput", a
     "### 输入：" header), an answer that repeats the generator's own instructions ("Here's a
