@@ -740,6 +740,34 @@ def test_chinese_consultations_narration_and_answers_that_cannot_be_given_need_n
     assert failures([qa(question, answer)], "DQ201") == {}
 
 
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # a witness asked for, not a proof (the Zhen Huan script, unseen)
+        ("你再好好想想，要是能想起来有什么人证明你没有进入清凉殿的，你就告诉朕。", "是，臣妾相信。"),
+        # a rhetorical "又有多少" asks for no count
+        (
+            "只是过去的就都过去了，大清开国以来，没听说过废妃再回去的，人生百年，真正能顺心遂意的日子又有多少呢？"
+            "今天真是个好日子，长相思与长相守总算在一块了，两个人真心喜欢彼此是件难得的事，好好惜福吧。",
+            "太妃的话，嬛儿铭记在心。",
+        ),
+        # "如何是好" pleads for what to do; the premise after it is the plight, not a syllogism
+        ("那可如何是好？如果小主也受牵连的话，那更没有人救槿汐他们了。", "咱们去慎刑司。"),
+    ],
+)
+def test_lines_of_a_chinese_drama_ask_for_no_working(question, answer):
+    assert failures([qa(question, answer)], "DQ201") == {}
+
+
+def test_a_proof_or_a_count_asked_for_in_chinese_still_needs_working():
+    records = [
+        qa("请证明：三角形的内角和为180度。", "是的。"),
+        qa("你能证明根号2是无理数吗？", "能。"),
+        qa("小明有5个苹果，吃了2个，还有多少个？", "3个。"),
+    ]
+    assert list(failures(records, "DQ201")) == [0, 1, 2]
+
+
 def test_the_statute_a_legal_answer_applies_is_its_argument():
     question = "某人月工资5000元，工作了3年，被公司辞退，应得多少经济补偿？"
     records = [
