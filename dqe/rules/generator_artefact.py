@@ -91,7 +91,8 @@ class GeneratorArtefact(RecordRule):
     casts the assistant as set over its answer as a speaker's label ("Jigsaw: ..." for "You are
     Jigsaw."; a script of several labelled lines passes), a bracketed label the
     generator set over an answer ("【来自AI助手的营销建议】", "[Assistant's response]"), chat template tokens
-    inside an answer ("<|im_end|>", "[INST]"), notes of the generator in an answer or a question
+    inside an answer ("<|im_end|>", "[INST]"), a tokenizer's unknown token in an answer ("修饰了<UNK>曲线":
+    the word it stands for is lost), notes of the generator in an answer or a question
     it wrote ("(Rewritten sentence: ...)", "(No change needed ...)"), half-translated words
     ("色less"), template markers in the question (an empty input written "noinput", a
     "### 输入：" header), an answer that repeats the generator's own instructions ("Here's a

@@ -782,6 +782,72 @@ def test_chinese_consultations_narration_and_answers_that_cannot_be_given_need_n
     assert failures([qa(question, answer)], "DQ201") == {}
 
 
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # a witness asked for, not a proof (the Zhen Huan script, unseen)
+        ("你再好好想想，要是能想起来有什么人证明你没有进入清凉殿的，你就告诉朕。", "是，臣妾相信。"),
+        # a rhetorical "又有多少" asks for no count
+        (
+            "只是过去的就都过去了，大清开国以来，没听说过废妃再回去的，人生百年，真正能顺心遂意的日子又有多少呢？"
+            "今天真是个好日子，长相思与长相守总算在一块了，两个人真心喜欢彼此是件难得的事，好好惜福吧。",
+            "太妃的话，嬛儿铭记在心。",
+        ),
+        # "如何是好" pleads for what to do; the premise after it is the plight, not a syllogism
+        ("那可如何是好？如果小主也受牵连的话，那更没有人救槿汐他们了。", "咱们去慎刑司。"),
+    ],
+)
+def test_lines_of_a_chinese_drama_ask_for_no_working(question, answer):
+    assert failures([qa(question, answer)], "DQ201") == {}
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # what a place is, looked up in a chat about it: its telephone, opening hours, address, dates,
+        # a span given as a range (KdConv travel dialogues, unseen)
+        (
+            "电话是010-81181505,010-81181038，这个景点的附近还有什么可以玩的地方吗？",
+            "你可以去旁边的中国长城博物馆看看。",
+        ),
+        ("地址是北京市东城区南池子大街菖蒲河沿9号菖蒲河公园内，你知道这里是几点开门的吗？", "营业时间是9:30-16:00。"),
+        (
+            "周二-周日 9:30—17:00，闭馆时间：周一、除夕、初一、初二，门票多少钱啊？",
+            "科学乐园展厅：10元，主展厅：30元。",
+        ),
+        (
+            "开放时间是旺季5月1日-10月31日8:00-17:00;淡季11月1日-次年4月30日8:00-16:00，地址你知道在哪吧？",
+            "北京市昌平区蟒山路2号。",
+        ),
+        ("差不多2小时 - 4小时左右，这里门票知道是多少钱吗？", "无需门票。"),
+        ("总部设在东京都小金井市梶野町1丁目4番25号，公司主要经营什么呀？", "主营电视游戏，动画电影，电视广告。"),
+        # "十几岁" (in her teens) and "没多大" (not old) say an age, they ask none (KdConv film and music)
+        ("2006年发行首张专辑，便获得了美国唱片业协会认证5倍白金唱片奖，那时她才十几岁。", "这张专辑就是她的同名专辑。"),
+        ("其实他没多大，1976年07月19日出生，今年才四十几岁。", "那2000年他出演电视剧时，才二十几岁呢。"),
+    ],
+)
+def test_a_chinese_chat_about_a_place_or_a_person_asks_for_no_working(question, answer):
+    assert failures([qa(question, answer)], "DQ201") == {}
+
+
+def test_clock_times_and_ranges_in_a_word_problem_still_need_working():
+    records = [
+        qa("火车8:30出发，行驶2小时，几点到达？", "10:30。"),
+        qa("一个工人每天工作8-10小时，一周工作5天，最多工作多少小时？", "50小时。"),
+        qa("商场5月1日起打八折，一件衣服原价200元，现在多少钱？", "160元。"),
+    ]
+    assert list(failures(records, "DQ201")) == [0, 1, 2]
+
+
+def test_a_proof_or_a_count_asked_for_in_chinese_still_needs_working():
+    records = [
+        qa("请证明：三角形的内角和为180度。", "是的。"),
+        qa("你能证明根号2是无理数吗？", "能。"),
+        qa("小明有5个苹果，吃了2个，还有多少个？", "3个。"),
+    ]
+    assert list(failures(records, "DQ201")) == [0, 1, 2]
+
+
 def test_the_statute_a_legal_answer_applies_is_its_argument():
     question = "某人月工资5000元，工作了3年，被公司辞退，应得多少经济补偿？"
     records = [

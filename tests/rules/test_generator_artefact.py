@@ -28,6 +28,20 @@ from tests.support import REAL_FILES, ROOT, failures, real
         ("Sort these numbers: 3, 1, 2", "Output: 1, 2, 3", "field name opening the answer in answer: Output", 2),
         ("把这些数字排序：3，1，2", "输出：1，2，3", "field name opening the answer in answer: 输出", 2),
         ("Say hi.", "Hi there!<|im_end|>", "chat template token in answer: <|im_end|>", 2),
+        # words a tokenizer did not know, replaced by its unknown token on the way back (AdvertiseGen, unseen)
+        (
+            "类型#裤*版型#宽松*风格#朋克",
+            "简约宽松的版型很好的修饰了<UNK>曲线。",
+            "tokenizer's unknown token (a word lost) in answer: <UNK>",
+            2,
+        ),
+        (
+            "Describe the barn.",
+            "It held a [UNK] of hay.",
+            "tokenizer's unknown token (a word lost) in answer: [UNK]",
+            2,
+        ),
+        ("Describe the day.", "It is a ⁇ day.", "tokenizer's unknown token (a word lost) in answer: ⁇", 2),
         # the next turn glued on where the answer should have ended
         (
             "Name actors who started on Broadway.",
@@ -139,6 +153,9 @@ def test_prose_findings_say_why_the_turn_is_prose():
             "1. What are the goals?\n2. Who will be involved?",
         ),
         ("What is the capital of France?", "What is the capital of France?"),
+        # the unknown token named by the question, or in code, is the topic
+        ("BERT里的[UNK]是什么？", "[UNK]是BERT词表之外的词被替换成的标记。"),
+        ("Set the tokenizer's unknown token.", '```python\ntokenizer.unk_token = "<unk>"\n```'),
     ],
 )
 def test_identifiers_in_code_and_talk_about_code_pass(question, answer):
