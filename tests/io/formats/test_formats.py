@@ -10,6 +10,7 @@ from dqe.io.formats.base import Columns, Tags
 from dqe.io.formats.firefly import Firefly
 from dqe.io.formats.moss import Moss
 from dqe.io.formats.openai import OpenAI
+from dqe.io.formats.preference import Preference
 from dqe.io.formats.questions import Questions
 from dqe.io.formats.selfinstruct import SelfInstruct
 from dqe.io.formats.sharegpt import ShareGPT
@@ -491,6 +492,64 @@ def test_preference_data_checks_the_chosen_answer_and_writes_every_record_back_a
     written = [json.loads(line) for name in ("ok.jsonl", "bad.jsonl") for line in (out / name).read_text().splitlines()]
     written = [{k: v for k, v in obj.items() if k != "_dqe"} for obj in written]  # the rejected carry their reasons
     assert sorted(map(json.dumps, written)) == sorted(map(json.dumps, [*sharegpt, *alpaca, *openai]))
+
+
+QUESTION = {"role": "user", "content": "What is the capital of France?"}
+PARIS = {"role": "assistant", "content": "The capital of France is Paris."}
+LYON = {"role": "assistant", "content": "Lyon."}
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [
+        {"chosen": [QUESTION, PARIS], "rejected": [QUESTION, LYON]},  # TRL, the prompt in each side
+        {"prompt": [QUESTION], "chosen": [PARIS], "rejected": [LYON]},  # TRL, an explicit prompt
+        {"prompt": QUESTION["content"], "chosen": [PARIS], "rejected": [LYON]},
+        {"chosen_messages": [QUESTION, PARIS], "rejected_messages": [QUESTION, LYON]},  # LLaMA-Factory v1
+    ],
+)
+def test_preference_conversations_are_the_prompt_and_the_chosen_side(pair):
+    assert Preference().detect(pair, C, T)
+    n = Preference().normalize(pair, C, T)
+    assert (n.roles, n.contents) == (["user", "assistant"], [QUESTION["content"], PARIS["content"]])
+    turns = [Turn(role=r, content=c) for r, c in zip(n.roles, n.contents, strict=True)]
+    written = Preference().denormalize(Record(turns=turns, original=pair), C, T)
+    assert written == {k: v for k, v in pair.items() if not k.startswith("rejected")} | (
+        {"prompt": [QUESTION]} if "prompt" in pair else {}
+    )
+
+
+def test_preference_conversations_read_system_prompts_and_content_parts():
+    system = {"role": "system", "content": [{"type": "text", "value": "Answer briefly."}], "loss_weight": 0.0}
+    v1 = {"chosen_messages": [system, QUESTION, PARIS], "rejected_messages": [system, QUESTION, LYON]}
+    n = Preference().normalize(v1, C, T)
+    assert n.system == "Answer briefly." and n.roles == ["user", "assistant"]
+    assert not Preference().detect({"chosen": "Paris.", "rejected": "Lyon."}, C, T)  # Alpaca's spelling
+    with pytest.raises(RecordError, match="'prompt' must be a string or a list of messages"):
+        Preference().normalize({"prompt": 3, "chosen": [PARIS]}, C, T)
+    with pytest.raises(RecordError, match=r"'chosen\[0\].role' is 'bot'"):
+        Preference().normalize({"chosen": [{"role": "bot", "content": "Hi"}]}, C, T)
+
+
+def test_a_file_of_preference_conversations_is_checked_on_the_chosen_side_and_written_back_whole(write_jsonl):
+    import json
+
+    import dqe
+
+    pairs = [
+        {"chosen_messages": [QUESTION, PARIS], "rejected_messages": [QUESTION, LYON]},
+        {"chosen_messages": [QUESTION], "rejected_messages": [QUESTION, PARIS]},  # a chosen side with no answer
+    ]
+    path = write_jsonl(pairs)
+    out = path.parent / "out"
+    result = dqe.filter(path, out / "ok.jsonl", out / "bad.jsonl", select=["DQ001"])
+    assert (result.report.files[0].format, result.report.files[0].note) == (
+        "preference",
+        "preference data: the 'chosen_messages' conversations checked, 'rejected_messages' not",
+    )
+    assert [f.source.rsplit(":", 1)[1] for f in result.report.findings] == ["2"]
+    written = [json.loads(line) for name in ("ok.jsonl", "bad.jsonl") for line in (out / name).read_text().splitlines()]
+    assert [{k: v for k, v in obj.items() if k != "_dqe"} for obj in written] == pairs
 
 
 MOSS = {
