@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 _DETECT_SAMPLE = 64
+NUMBERED_NOTE = "a JSON array on one line: a record's source line is its number in the array"
 
 
 class FileInfo(BaseModel):
@@ -103,6 +104,7 @@ class Reader:
         self.generated = 0  # records read that carry dqe augment's provenance
         self._position = Position()  # in the file being read
         self._reading = 0  # the input being read
+        self._numbered: set[int] = set()  # inputs whose sources number records, not lines
         sizes = [_size(source) for _, source in self.inputs.sources]
         # the bytes of the inputs, for progress; None where an input is in memory
         self.bytes_total = None if None in sizes else sum(sizes)  # type: ignore[arg-type]
@@ -128,6 +130,8 @@ class Reader:
             if sniffed is None:
                 info.note = "empty file"
                 return iter(())
+            if sniffed.numbered:
+                self._numbered.add(index)
             return read_items(source.path, sniffed, label, self._position)
         if _holds_records(source):
             return (Item(i, record) for i, record in enumerate(source, start=1))  # type: ignore[arg-type]
@@ -147,10 +151,11 @@ class Reader:
                 votes[name] += 1
         return self.formats[votes.most_common(1)[0][0]] if votes else None
 
-    def _layout(self, sample: list[Item], info: FileInfo) -> Layout | None:
+    def _layout(self, sample: list[Item], index: int) -> Layout | None:
         """How a file is read, from its first records: the format (``input_format``, or the one
         most records look like) and the field names, fitted to the file where the user mapped
         none (the file's note says which)."""
+        info = self.files[index]
         objects = [item.obj for item in sample if item.obj is not None]
         if self.input_format:
             fmt: RecordFormat | None = self.formats[self.input_format]
@@ -181,6 +186,8 @@ class Reader:
                 "or pass --input-format"
             )
         columns, notes = self._fit(fmt, objects, info.path)
+        if index in self._numbered:
+            notes = [NUMBERED_NOTE, *notes]
         if notes:
             info.note = "; ".join(notes)
         return Layout(fmt, columns, self.tags)
@@ -229,7 +236,7 @@ class Reader:
                 sample = list(itertools.islice(items, _DETECT_SAMPLE))
             except OSError as exc:
                 raise InputError(f"{info.path}: cannot be read ({exc.strerror or exc})") from None
-            layout = self._layout(sample, info)
+            layout = self._layout(sample, index)
         except InputError as exc:
             if not (isinstance(source, InputFile) and source.in_folder):
                 raise

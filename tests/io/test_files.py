@@ -67,6 +67,25 @@ def test_invalid_utf8_inside_an_array(tmp_path):
     assert items[0].error == "invalid UTF-8" and items[1].obj == {"b": 2}
 
 
+def test_records_of_a_json_array_on_one_line_are_numbered_as_json_lines_would_be(tmp_path):
+    # a minified array: a line number would be 1 for every record, which finds none of them
+    path = tmp_path / "d.json"
+    path.write_text('[{"a": 1}, [2], {"c": 3}]\n', encoding="utf-8")
+    assert [(i.line, i.obj) for i in items_of(path)] == [(1, {"a": 1}), (2, None), (3, {"c": 3})]
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text('[\n  {"a": 1},\n\n  {"c": 3}\n]', encoding="utf-8")
+    assert [i.line for i in items_of(pretty)] == [2, 4]
+
+
+def test_the_report_says_how_a_one_line_array_numbers_its_records(tmp_path):
+    path = tmp_path / "d.json"
+    records = [{"instruction": f"Name a colour ({i}).", "output": "Blue."} for i in range(3)]
+    path.write_text(json.dumps([*records, {"instruction": "Say hi.", "output": ""}]), encoding="utf-8")
+    report = dqe.check(path, select=["DQ001"])
+    assert report.files[0].note == "a JSON array on one line: a record's source line is its number in the array"
+    assert [f.source.rsplit(":", 1)[1] for f in report.findings] == ["4"]
+
+
 def test_empty_file_has_no_container(tmp_path):
     path = tmp_path / "empty.jsonl"
     path.write_text("  \n\n")
