@@ -50,6 +50,51 @@ def test_an_alpaca_record_with_an_input_and_no_instruction_asks_its_input():
     assert (n.contents, n.input) == (["我被公司辞退了，能要求赔偿吗？", "可以。"], None)
 
 
+def test_a_history_of_turns_written_as_strings_is_the_conversation():
+    # lawyer-llama's multi-turn sets: the query is the client's opening, the history every turn
+    record = {
+        "query": "离婚时孩子归谁抚养？",
+        "laws": ["《民法典》第一千零八十四条：……"],
+        "history": [
+            "[客户] 离婚时孩子归谁抚养？",
+            "[律师] 不满两周岁的子女，以由母亲直接抚养为原则。",
+            "[客户] 孩子三岁了呢？",
+        ],
+    }
+    n = Alpaca().normalize(record, Columns(prompt="query"), T)
+    assert n.roles == ["user", "assistant", "user"]
+    assert n.contents == ["离婚时孩子归谁抚养？", "不满两周岁的子女，以由母亲直接抚养为原则。", "孩子三岁了呢？"]
+    unlabelled = {"instruction": "And in French?", "output": "Bonjour", "history": ["Say hello in Spanish", "Hola"]}
+    assert Alpaca().normalize(unlabelled, C, T).contents == [
+        "Say hello in Spanish",
+        "Hola",
+        "And in French?",
+        "Bonjour",
+    ]
+    asked_after = {"instruction": "Thanks!", "history": ["[A] Hi", "[B] Hello"]}  # a question after the history
+    assert Alpaca().normalize(asked_after, C, T).roles == ["user", "assistant", "user"]
+    with pytest.raises(RecordError, match=r"'history' has 3 speakers \(A, B, C\)"):
+        Alpaca().normalize({"instruction": "x", "history": ["[A] a", "[B] b", "[C] c"]}, C, T)
+
+
+def test_a_file_of_conversations_held_in_their_history_is_read_as_alpaca(write_jsonl):
+    import dqe
+
+    records = [
+        {
+            "query": "试用期可以随时辞职吗？",
+            "history": ["[客户] 试用期可以随时辞职吗？", "[律师] 可以，提前三日通知用人单位即可。"],
+        },
+        {
+            "query": "工资被拖欠怎么办？",
+            "history": ["[客户] 工资被拖欠怎么办？", "[律师] 可以向劳动监察大队投诉。", "[律师] 也可以申请劳动仲裁。"],
+        },
+    ]
+    report = dqe.check(write_jsonl(records), select=["DQ001"])
+    assert (report.files[0].format, report.summary.invalid) == ("alpaca", 0)
+    assert [(f.source.rsplit(":", 1)[1], f.code) for f in report.findings] == [("2", "DQ001")]  # two answers in a row
+
+
 @pytest.mark.parametrize(
     ("obj", "message"),
     [
