@@ -182,8 +182,7 @@ class Reader:
                 )
             raise InputError(
                 f"{info.path}: unknown record format (keys seen: {keys}); expected one of "
-                f"{', '.join(self.formats)}: map your field names with [tool.dqe.columns] "
-                "or pass --input-format"
+                f"{', '.join(self.formats)}: {_how_to_map(objects)}"
             )
         columns, notes = self._fit(fmt, objects, info.path)
         if index in self._numbered:
@@ -324,6 +323,49 @@ def _describes(obj: dict[str, Any]) -> str | None:
     if keys == {"splits"} or named_objects or "_data_files" in keys or hf_features:
         return "data sets, such as LLaMA-Factory's dataset_info.json or a Hugging Face datasets folder's"
     return next((what for key, what in _MODEL_KEYS.items() if key in keys), None)
+
+
+# Words in a field's name that say which of Alpaca's fields it is ("toy_output": the answer)
+_FIELD_WORDS = (
+    ("system", ("system",)),
+    ("response", ("output", "response", "answer", "completion", "target", "tgt", "reply", "assistant", "chosen")),
+    ("prompt", ("input", "prompt", "question", "query", "instruction", "src", "human", "user")),
+)
+
+
+def _how_to_map(objects: list[dict[str, Any]]) -> str:
+    """What a user does with records of no known format: the ``--columns`` that would read their
+    text fields (each field's role by a word in its name, "toy_output" the answer, else the first
+    the question and the next the answer), or why one text field is not instruction data."""
+    strings = [
+        key
+        for key in dict.fromkeys(key for obj in objects for key in obj)
+        if sum(isinstance(obj.get(key), str) for obj in objects) * 2 >= len(objects)
+    ]
+    # prose, not ids or labels: some value has a space or a letter beyond ASCII
+    texts = [
+        key
+        for key in strings
+        if any(" " in v or not v.isascii() for obj in objects if isinstance(v := obj.get(key), str))
+    ]
+    if len(strings) == 1 and texts:
+        return (
+            f"one text field, '{texts[0]}', with no question and answer: pretraining text, not instruction "
+            "data (a question and its answer map with --columns prompt=FIELD,response=FIELD)"
+        )
+    roles: dict[str, str] = {}
+    for key in strings:
+        name = key.lower()
+        role = next((r for r, words in _FIELD_WORDS if r not in roles and any(w in name for w in words)), None)
+        if role:
+            roles[role] = key
+    for key in texts:
+        if key not in roles.values() and (role := next((r for r in ("prompt", "response") if r not in roles), None)):
+            roles[role] = key
+    if {"prompt", "response"} <= roles.keys():
+        mapping = ",".join(f"{role}={roles[role]}" for role in ("prompt", "response", "system") if role in roles)
+        return f"map your field names with --columns {mapping} (or [tool.dqe.columns]), or pass --input-format"
+    return "map your field names with --columns prompt=FIELD,response=FIELD (or [tool.dqe.columns]), or pass --input-format"
 
 
 def _wrapped_records(obj: dict[str, Any]) -> tuple[str, int] | None:

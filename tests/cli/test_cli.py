@@ -97,6 +97,21 @@ def test_unrecognised_records_exit_2_with_a_hint(write_jsonl):
     assert code == 2 and "unknown record format (keys seen: bar, foo)" in out
 
 
+def test_unrecognised_records_exit_2_with_the_columns_that_would_read_them(write_jsonl):
+    # XTuner's toy sets: the answer field's name says which it is, wherever it comes
+    toy = {
+        "toy_output": "Sleep, eat well, move.",
+        "toy_system": "You are a helpful AI assistant.",
+        "toy_input": "How to study English?",
+    }
+    code, out = run("check", write_jsonl([toy]))
+    assert code == 2 and "--columns prompt=toy_input,response=toy_output,system=toy_system" in out
+    code, out = run("check", write_jsonl([{"q": "Capital of France?", "a": "The capital is Paris.", "id": "x1"}]))
+    assert code == 2 and "--columns prompt=q,response=a " in out
+    code, out = run("check", write_jsonl([{"text": "The history of the town goes back to 1200."}]))
+    assert code == 2 and "one text field, 'text', with no question and answer: pretraining text" in out
+
+
 def test_records_wrapped_in_one_object_exit_2_saying_where_they_are(tmp_path):
     path = tmp_path / "squad.json"
     path.write_text(json.dumps({"version": "1.1", "data": [{"instruction": "Say hi.", "output": "Hi!"}] * 2}, indent=2))
