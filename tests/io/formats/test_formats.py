@@ -9,6 +9,7 @@ from dqe.io.formats.alpaca import Alpaca
 from dqe.io.formats.base import Columns, Tags
 from dqe.io.formats.firefly import Firefly
 from dqe.io.formats.moss import Moss
+from dqe.io.formats.oasst import OpenAssistant
 from dqe.io.formats.openai import OpenAI
 from dqe.io.formats.preference import Preference
 from dqe.io.formats.questions import Questions
@@ -595,6 +596,63 @@ def test_a_file_of_preference_conversations_is_checked_on_the_chosen_side_and_wr
     assert [f.source.rsplit(":", 1)[1] for f in result.report.findings] == ["2"]
     written = [json.loads(line) for name in ("ok.jsonl", "bad.jsonl") for line in (out / name).read_text().splitlines()]
     assert [{k: v for k, v in obj.items() if k != "_dqe"} for obj in written] == pairs
+
+
+def reply(text, role, rank=None, replies=(), deleted=False):
+    return {"text": text, "role": role, "rank": rank, "deleted": deleted, "replies": list(replies)}
+
+
+TREE = {
+    "message_tree_id": "054e1df3",
+    "prompt": reply(
+        "How do I boil an egg?",
+        "prompter",
+        replies=[
+            reply("Put it in water.", "assistant", rank=1),
+            reply(
+                "Boil water, add the egg, wait 9 minutes.",
+                "assistant",
+                rank=0,
+                replies=[
+                    reply("And a soft one?", "prompter", replies=[reply("6 minutes.", "assistant", deleted=True)]),
+                ],
+            ),
+            reply("Eggs are great.", "assistant", rank=None),
+        ],
+    ),
+}
+
+
+def test_an_open_assistant_tree_is_its_best_ranked_path_to_its_last_answer():
+    assert OpenAssistant().detect(TREE, C, T)
+    n = OpenAssistant().normalize(TREE, C, T)
+    # rank 0 at the first turn; the follow-up's only answer was deleted, so it is left unanswered and out
+    assert (n.roles, n.contents) == (
+        ["user", "assistant"],
+        ["How do I boil an egg?", "Boil water, add the egg, wait 9 minutes."],
+    )
+    turns = [Turn(role=r, content=c) for r, c in zip(n.roles, n.contents, strict=True)]
+    path = OpenAssistant().denormalize(Record(turns=turns), C, T)
+    assert OpenAssistant().normalize(path, C, T).contents == n.contents
+    with pytest.raises(RecordError, match=r"'prompt.replies\[0\].role' is 'bot'"):
+        OpenAssistant().normalize({"prompt": reply("Hi", "prompter", replies=[reply("Hello", "bot", rank=0)])}, C, T)
+
+
+def test_a_file_of_open_assistant_trees_is_read_as_such_and_written_back_whole(write_jsonl):
+    import json
+
+    import dqe
+
+    path = write_jsonl([TREE, {"message_tree_id": "2", "prompt": reply("Hi!", "prompter")}])
+    out = path.parent / "out"
+    result = dqe.filter(path, out / "ok.jsonl", out / "bad.jsonl", select=["DQ001"])
+    assert result.report.files[0].format == "oasst" and result.report.summary.invalid == 0
+    assert [f.source.rsplit(":", 1)[1] for f in result.report.findings] == ["2"]  # a prompt never answered
+    written = [json.loads(line) for name in ("ok.jsonl", "bad.jsonl") for line in (out / name).read_text().splitlines()]
+    assert [{k: v for k, v in obj.items() if k != "_dqe"} for obj in written] == [
+        TREE,
+        {"message_tree_id": "2", "prompt": reply("Hi!", "prompter")},
+    ]
 
 
 MOSS = {
