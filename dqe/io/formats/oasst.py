@@ -34,7 +34,9 @@ class OpenAssistant(RecordFormat):
         return isinstance(prompt, dict) and TEXT in prompt and ROLE in prompt
 
     def fit_columns(self, sample: list[dict[str, Any]], columns: Columns) -> tuple[Columns, list[str]]:
-        return columns, ["message trees: each tree's best-ranked path to its last answer checked, the other replies not"]
+        return columns, [
+            "message trees: each tree's best-ranked path to its last answer checked, the other replies not"
+        ]
 
     def normalize(self, obj: dict[str, Any], columns: Columns, tags: Tags) -> Normalized:
         roles: list[str] = []
