@@ -231,6 +231,12 @@ def _decode_error(exc: Exception) -> str:
 
 
 def _not_an_object(value: Any) -> str:
+    if isinstance(value, list) and value and all(isinstance(m, dict) and "role" in m for m in value):
+        # a conversation written as its bare list of messages (XTuner's openai_sft.jsonl)
+        return (
+            f"expected a JSON object, got a list of {len(value)} messages: a conversation reads as "
+            """{"messages": [...]} (jq -c '{messages: .}')"""
+        )
     return f"expected a JSON object, got {type(value).__name__ if value is not None else 'null'}"
 
 

@@ -35,6 +35,18 @@ def test_jsonl_bad_lines_are_reported_and_the_rest_read(tmp_path):
     assert items[4].error == "expected a JSON object, got str"
 
 
+def test_a_line_holding_a_bare_list_of_messages_says_how_to_read_it(tmp_path):
+    # XTuner's openai_sft.jsonl: each line a conversation as its list of messages, no object around it
+    path = tmp_path / "d.jsonl"
+    path.write_text(
+        '[{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]\n', encoding="utf-8"
+    )
+    assert items_of(path)[0].error == (
+        "expected a JSON object, got a list of 2 messages: a conversation reads as "
+        """{"messages": [...]} (jq -c '{messages: .}')"""
+    )
+
+
 def test_truncated_json_array_keeps_the_records_before_the_cut(tmp_path):
     path = tmp_path / "d.json"
     path.write_text('[\n  {"a": 1},\n  {"b": 2},\n  {"c": "abc', encoding="utf-8")
