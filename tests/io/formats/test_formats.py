@@ -139,6 +139,15 @@ def test_sharegpt_system_turn_and_unknown_role():
         fmt.normalize({"conversations": [{"from": "human", "value": 1}]}, C, T)
 
 
+def test_messages_mapped_as_llamafactory_maps_them_are_read_as_openai_messages():
+    # LLaMA-Factory's mllm_demo.json: formatting sharegpt, columns messages=messages, role/content tags
+    record = {"messages": [{"role": "user", "content": "Who are they?"}, {"role": "assistant", "content": "Kane."}]}
+    mapped = Columns(messages="messages")
+    assert not ShareGPT().detect(record, mapped, T) and OpenAI().detect(record, mapped, T)
+    assert ShareGPT().detect(record, mapped, Tags(role_tag="role", content_tag="content"))  # with its tags
+    assert ShareGPT().detect({"messages": [{"from": "human", "value": "Hi"}]}, mapped, T)
+
+
 def test_sharegpt_with_custom_tags():
     tags = Tags(role_tag="role", content_tag="content", user_tag="user", assistant_tag="assistant")
     columns = Columns(messages="messages")
