@@ -173,6 +173,13 @@ class Reader:
                     f"{info.path}: one JSON object describing {what}, not records (keys: {keys}); leave it out "
                     f"with --exclude {Path(info.path).name} (or exclude = [...] in the config)"
                 )
+            if len(sample) == 1 and len(objects) == 1 and (turns := _conversation(objects[0])):
+                key, n, content = turns
+                tags = f' and [tags] content_tag = "{content}"' if content != "content" else ""
+                raise InputError(
+                    f"{info.path}: one JSON object, one conversation: its '{key}' holds {n} turns with a 'role'; "
+                    f'read it with [columns] messages = "{key}"{tags} in a config file (--config)'
+                )
             if len(sample) == 1 and len(objects) == 1 and (wrapped := _wrapped_records(objects[0])):
                 key, n = wrapped
                 raise InputError(
@@ -366,6 +373,18 @@ def _how_to_map(objects: list[dict[str, Any]]) -> str:
         mapping = ",".join(f"{role}={roles[role]}" for role in ("prompt", "response", "system") if role in roles)
         return f"map your field names with --columns {mapping} (or [tool.dqe.columns]), or pass --input-format"
     return "map your field names with --columns prompt=FIELD,response=FIELD (or [tool.dqe.columns]), or pass --input-format"
+
+
+def _conversation(obj: dict[str, Any]) -> tuple[str, int, str] | None:
+    """The key, length and text key of the turns of the one conversation an object holds
+    (ToolTalk's ``conversation`` of {index, role, text}): a list of objects that each have a
+    ``role`` and a text under ``content``, ``text`` or ``value``; None for any other object."""
+    for key, value in obj.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) and "role" in v for v in value):
+            content = next((c for c in ("content", "text", "value") if all(c in v for v in value)), None)
+            if content:
+                return key, len(value), content
+    return None
 
 
 def _wrapped_records(obj: dict[str, Any]) -> tuple[str, int] | None:

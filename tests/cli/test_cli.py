@@ -120,6 +120,19 @@ def test_records_wrapped_in_one_object_exit_2_saying_where_they_are(tmp_path):
     assert "(jq '.data' squad.json > records.json)" in out
 
 
+def test_one_object_holding_one_conversation_exits_2_saying_how_to_map_its_turns(tmp_path):
+    # ToolTalk's files: one conversation each, its turns {index, role, text}, not a list of records
+    turns = [{"index": 0, "role": "user", "text": "Wake me at 7."}, {"index": 1, "role": "assistant", "text": "Done."}]
+    path = tmp_path / "AddAlarm-easy.json"
+    path.write_text(json.dumps({"name": "AddAlarm-easy", "conversation": turns}, indent=2))
+    code, out = run("check", path)
+    assert code == 2 and "one JSON object, one conversation: its 'conversation' holds 2 turns" in out
+    assert 'read it with [columns] messages = "conversation" and [tags] content_tag = "text"' in out
+    config = tmp_path / "dqe.toml"
+    config.write_text('[columns]\nmessages = "conversation"\n[tags]\ncontent_tag = "text"\n')
+    assert run("check", path, "--config", config, "--select", "DQ001")[0] == 0
+
+
 def test_json_report_follows_the_contract(write_jsonl, tmp_path):
     out_file = tmp_path / "report.json"
     code, _ = run("check", write_jsonl([GOOD, EMPTY_ANSWER, "{broken"]), "--format", "json", "-o", out_file)
