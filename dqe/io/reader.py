@@ -357,8 +357,8 @@ def _how_to_map(objects: list[dict[str, Any]]) -> str:
     ]
     if len(strings) == 1 and texts:
         return (
-            f"one text field, '{texts[0]}', with no question and answer: pretraining text, not instruction "
-            "data (a question and its answer map with --columns prompt=FIELD,response=FIELD)"
+            f"one text field, '{texts[0]}', and no question or answer: text alone (pretraining text, a "
+            "document) is not instruction data (a question and its answer map with --columns prompt=FIELD,response=FIELD)"
         )
     roles: dict[str, str] = {}
     for key in strings:

@@ -109,7 +109,7 @@ def test_unrecognised_records_exit_2_with_the_columns_that_would_read_them(write
     code, out = run("check", write_jsonl([{"q": "Capital of France?", "a": "The capital is Paris.", "id": "x1"}]))
     assert code == 2 and "--columns prompt=q,response=a " in out
     code, out = run("check", write_jsonl([{"text": "The history of the town goes back to 1200."}]))
-    assert code == 2 and "one text field, 'text', with no question and answer: pretraining text" in out
+    assert code == 2 and "one text field, 'text', and no question or answer: text alone (pretraining text" in out
 
 
 def test_records_wrapped_in_one_object_exit_2_saying_where_they_are(tmp_path):
