@@ -25,8 +25,9 @@ def records(path: Path) -> list | None:
         try:
             found = json.loads(text)
         except json.JSONDecodeError:
-            return None
-        return found if isinstance(found, list) else None
+            found = None  # JSON Lines whose lines are arrays (a conversation's bare messages)
+        if found is not None:
+            return found if isinstance(found, list) else None
     try:
         return [json.loads(line) for line in text.splitlines() if line.strip()]
     except json.JSONDecodeError:
