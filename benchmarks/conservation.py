@@ -18,18 +18,25 @@ from pathlib import Path
 
 
 def records(path: Path) -> list | None:
-    """The input's records as Python reads them, or None when it is not a list of them."""
+    """The input's records as Python reads them (one object over several lines is one record), or
+    None when it is not a list of them."""
     text = path.read_text("utf-8-sig")
     if text.lstrip().startswith("["):
         try:
             found = json.loads(text)
         except json.JSONDecodeError:
-            return None
-        return found if isinstance(found, list) else None
+            found = None  # JSON Lines whose lines are arrays (a conversation's bare messages)
+        if found is not None:
+            return found if isinstance(found, list) else None
     try:
         return [json.loads(line) for line in text.splitlines() if line.strip()]
     except json.JSONDecodeError:
+        pass
+    try:  # one object over several lines: one record (or a config, which dqe refuses)
+        found = json.loads(text)
+    except json.JSONDecodeError:
         return None
+    return [found] if isinstance(found, dict) else None
 
 
 def canonical(values: list) -> list[str]:
@@ -75,8 +82,11 @@ def main() -> None:
     parser.add_argument("paths", nargs="+", type=Path)
     args = parser.parse_args()
     files = [f for p in args.paths for f in (sorted(p.rglob("*.json*")) if p.is_dir() else [p])]
-    lines = [conserved(f) for f in files if f.suffix in (".json", ".jsonl")]
-    print("\n".join(lines))
+    lines = []
+    for f in files:
+        if f.suffix in (".json", ".jsonl"):
+            lines.append(conserved(f))
+            print(lines[-1], flush=True)  # a long run shows each file as it ends
     kinds = [line.split(" ", 1)[0] for line in lines]
     print(f"{len(lines)} files: " + ", ".join(f"{kinds.count(k)} {k}" for k in sorted(set(kinds))))
 

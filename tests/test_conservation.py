@@ -35,7 +35,17 @@ sharegpt = st.fixed_dictionaries(
         )
     }
 )
-objects = alpaca | sharegpt | st.dictionaries(st.text(max_size=8), json_values, max_size=3) | json_values
+messages = st.lists(
+    st.fixed_dictionaries(
+        {"role": st.sampled_from(["user", "assistant", "system", "bot"]), "content": st.text(max_size=20) | json_values}
+    ),
+    max_size=3,
+)
+# TRL's pairs of conversations (a prompt of their own or none), LLaMA-Factory v1's under *_messages
+preference = st.fixed_dictionaries(
+    {"chosen": messages, "rejected": json_values}, optional={"prompt": st.text(max_size=20) | messages | json_values}
+) | st.fixed_dictionaries({"chosen_messages": messages, "rejected_messages": messages})
+objects = alpaca | sharegpt | preference | st.dictionaries(st.text(max_size=8), json_values, max_size=3) | json_values
 garbage = st.binary(min_size=1, max_size=30).filter(lambda b: b"\n" not in b and b.strip())
 
 # Every default rule runs on each example, so the number of examples is the profile's (tests/conftest.py):
@@ -90,9 +100,11 @@ def test_jsonl_of_anything_is_conserved(tmp_path, items):
 
 
 @SETTINGS
-@given(st.lists(objects, min_size=1, max_size=25), st.integers(min_value=0, max_value=10_000))
-def test_json_arrays_whole_or_cut_are_conserved(tmp_path, items, cut):
-    text = json.dumps(items, indent=2)
+@given(
+    st.lists(objects, min_size=1, max_size=25), st.integers(min_value=0, max_value=10_000), st.sampled_from([2, None])
+)
+def test_json_arrays_whole_or_cut_are_conserved(tmp_path, items, cut, indent):
+    text = json.dumps(items, indent=indent)  # indent None: on one line, its records numbered
     path = tmp_path / "in.json"
     if cut % 3 == 0:  # a third of the examples: the file is cut short somewhere
         text = text[: 1 + cut % len(text)]

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_snake
 
 from dqe.errors import ConfigError
-from dqe.io.formats.base import Columns, Tags
+from dqe.io.formats.base import UNREAD_COLUMNS, Columns, Tags
 
 
 def kebab_case(name: str) -> str:
@@ -193,7 +193,16 @@ def describe_errors(exc: ValidationError, prefix: str, schema: type[BaseModel] |
         key = prefix + ".".join(str(part) for part in err["loc"])
         if err["type"] == "extra_forbidden":
             home = _table_of(schema, str(err["loc"][0])) if schema is not None and len(err["loc"]) == 1 else None
-            lines.append(f"unknown key '{key}'" + (f" (a key of [{home}])" if home else ""))
+            unread = err["loc"][0] == "columns" and str(err["loc"][-1]) in UNREAD_COLUMNS
+            lines.append(
+                f"unknown key '{key}'"
+                + (f" (a key of [{home}])" if home else "")
+                + (
+                    " (LLaMA-Factory's media and KTO-label columns hold no text to check: leave it out)"
+                    if unread
+                    else ""
+                )
+            )
         elif err["type"] == "missing":
             lines.append(f"missing key '{key}'")
         else:

@@ -42,6 +42,8 @@ BUILTIN_PLUGINS = (
     "dqe.io.formats.xtuner",
     "dqe.io.formats.moss",
     "dqe.io.formats.transcript",  # before Alpaca: its answer spellings include chosen
+    "dqe.io.formats.preference",  # before Alpaca, for the same reason
+    "dqe.io.formats.oasst",  # before Questions: a tree's prompt is a message, not a question alone
     "dqe.io.formats.selfinstruct",  # before Alpaca: a task has an instruction too
     "dqe.io.formats.questions",  # before Alpaca: a question alone has no answer to read
     "dqe.io.formats.alpaca",

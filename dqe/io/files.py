@@ -76,6 +76,9 @@ class Sniffed(NamedTuple):
     container: Container
     encoding: str = "utf-8"
     bom: int = 0  # bytes of byte-order mark to skip
+    # a JSON array written on one line: each item's ``line`` is its number in the array (the
+    # line it would have as JSON Lines), since a line number would be 1 for every record
+    numbered: bool = False
 
 
 def file_sha256(path: Path) -> str:
@@ -156,7 +159,7 @@ def sniff(path: Path, label: str | None = None) -> Sniffed | None:
         several = text[:1] == "[" and len(lines) > 1 and lines[0].rstrip()[-1:] in ("[", "{", ",")
         return Sniffed("json" if several else "jsonl", encoding, bom)
     if text[:1] == "[":
-        return Sniffed("json", encoding, bom)
+        return Sniffed("json", encoding, bom, numbered="\n" not in text.rstrip())
     # JSON Lines whose first line is damaged still has whole objects on the lines after it
     later = any(line.lstrip()[:1] == "{" and _whole(line) for line in lines[1:20])
     if text[:1] == "{" and not later and len(lines) > 1 and not _whole(lines[0]):
@@ -228,6 +231,12 @@ def _decode_error(exc: Exception) -> str:
 
 
 def _not_an_object(value: Any) -> str:
+    if isinstance(value, list) and value and all(isinstance(m, dict) and "role" in m for m in value):
+        # a conversation written as its bare list of messages (XTuner's openai_sft.jsonl)
+        return (
+            f"expected a JSON object, got a list of {len(value)} messages: a conversation reads as "
+            """{"messages": [...]} (jq -c '{messages: .}')"""
+        )
     return f"expected a JSON object, got {type(value).__name__ if value is not None else 'null'}"
 
 
@@ -431,6 +440,13 @@ _AFTER = "content after the end of the JSON array"
 
 
 def _read_json_array(path: Path, sniffed: Sniffed, position: Position) -> Iterator[Item]:
+    items = _array_items(path, sniffed, position)
+    if not sniffed.numbered:
+        return items
+    return (item._replace(line=number) for number, item in enumerate(items, start=1))
+
+
+def _array_items(path: Path, sniffed: Sniffed, position: Position) -> Iterator[Item]:
     decoder = json.JSONDecoder(parse_float=parse_float, parse_constant=parse_constant)
     with open(path, "rb") as f:
         position.open(f)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import polars as pl
 
 _DETECT_SAMPLE = 64
+NUMBERED_NOTE = "a JSON array on one line: a record's source line is its number in the array"
 
 
 class FileInfo(BaseModel):
@@ -103,6 +104,7 @@ class Reader:
         self.generated = 0  # records read that carry dqe augment's provenance
         self._position = Position()  # in the file being read
         self._reading = 0  # the input being read
+        self._numbered: set[int] = set()  # inputs whose sources number records, not lines
         sizes = [_size(source) for _, source in self.inputs.sources]
         # the bytes of the inputs, for progress; None where an input is in memory
         self.bytes_total = None if None in sizes else sum(sizes)  # type: ignore[arg-type]
@@ -128,6 +130,8 @@ class Reader:
             if sniffed is None:
                 info.note = "empty file"
                 return iter(())
+            if sniffed.numbered:
+                self._numbered.add(index)
             return read_items(source.path, sniffed, label, self._position)
         if _holds_records(source):
             return (Item(i, record) for i, record in enumerate(source, start=1))  # type: ignore[arg-type]
@@ -147,10 +151,11 @@ class Reader:
                 votes[name] += 1
         return self.formats[votes.most_common(1)[0][0]] if votes else None
 
-    def _layout(self, sample: list[Item], info: FileInfo) -> Layout | None:
+    def _layout(self, sample: list[Item], index: int) -> Layout | None:
         """How a file is read, from its first records: the format (``input_format``, or the one
         most records look like) and the field names, fitted to the file where the user mapped
         none (the file's note says which)."""
+        info = self.files[index]
         objects = [item.obj for item in sample if item.obj is not None]
         if self.input_format:
             fmt: RecordFormat | None = self.formats[self.input_format]
@@ -168,6 +173,13 @@ class Reader:
                     f"{info.path}: one JSON object describing {what}, not records (keys: {keys}); leave it out "
                     f"with --exclude {Path(info.path).name} (or exclude = [...] in the config)"
                 )
+            if len(sample) == 1 and len(objects) == 1 and (turns := _conversation(objects[0])):
+                key, n, content = turns
+                tags = f' and [tags] content_tag = "{content}"' if content != "content" else ""
+                raise InputError(
+                    f"{info.path}: one JSON object, one conversation: its '{key}' holds {n} turns with a 'role'; "
+                    f'read it with [columns] messages = "{key}"{tags} in a config file (--config)'
+                )
             if len(sample) == 1 and len(objects) == 1 and (wrapped := _wrapped_records(objects[0])):
                 key, n = wrapped
                 raise InputError(
@@ -177,10 +189,11 @@ class Reader:
                 )
             raise InputError(
                 f"{info.path}: unknown record format (keys seen: {keys}); expected one of "
-                f"{', '.join(self.formats)}: map your field names with [tool.dqe.columns] "
-                "or pass --input-format"
+                f"{', '.join(self.formats)}: {_how_to_map(objects)}"
             )
         columns, notes = self._fit(fmt, objects, info.path)
+        if index in self._numbered:
+            notes = [NUMBERED_NOTE, *notes]
         if notes:
             info.note = "; ".join(notes)
         return Layout(fmt, columns, self.tags)
@@ -229,7 +242,7 @@ class Reader:
                 sample = list(itertools.islice(items, _DETECT_SAMPLE))
             except OSError as exc:
                 raise InputError(f"{info.path}: cannot be read ({exc.strerror or exc})") from None
-            layout = self._layout(sample, info)
+            layout = self._layout(sample, index)
         except InputError as exc:
             if not (isinstance(source, InputFile) and source.in_folder):
                 raise
@@ -317,6 +330,61 @@ def _describes(obj: dict[str, Any]) -> str | None:
     if keys == {"splits"} or named_objects or "_data_files" in keys or hf_features:
         return "data sets, such as LLaMA-Factory's dataset_info.json or a Hugging Face datasets folder's"
     return next((what for key, what in _MODEL_KEYS.items() if key in keys), None)
+
+
+# Words in a field's name that say which of Alpaca's fields it is ("toy_output": the answer)
+_FIELD_WORDS = (
+    ("system", ("system",)),
+    ("response", ("output", "response", "answer", "completion", "target", "tgt", "reply", "assistant", "chosen")),
+    ("prompt", ("input", "prompt", "question", "query", "instruction", "src", "human", "user")),
+)
+
+
+def _how_to_map(objects: list[dict[str, Any]]) -> str:
+    """What a user does with records of no known format: the ``--columns`` that would read their
+    text fields (each field's role by a word in its name, "toy_output" the answer, else the first
+    the question and the next the answer), or why one text field is not instruction data."""
+    strings = [
+        key
+        for key in dict.fromkeys(key for obj in objects for key in obj)
+        if sum(isinstance(obj.get(key), str) for obj in objects) * 2 >= len(objects)
+    ]
+    # prose, not ids or labels: some value has a space or a letter beyond ASCII
+    texts = [
+        key
+        for key in strings
+        if any(" " in v or not v.isascii() for obj in objects if isinstance(v := obj.get(key), str))
+    ]
+    if len(strings) == 1 and texts:
+        return (
+            f"one text field, '{texts[0]}', and no question or answer: text alone (pretraining text, a "
+            "document) is not instruction data (a question and its answer map with --columns prompt=FIELD,response=FIELD)"
+        )
+    roles: dict[str, str] = {}
+    for key in strings:
+        name = key.lower()
+        role = next((r for r, words in _FIELD_WORDS if r not in roles and any(w in name for w in words)), None)
+        if role:
+            roles[role] = key
+    for key in texts:
+        if key not in roles.values() and (role := next((r for r in ("prompt", "response") if r not in roles), None)):
+            roles[role] = key
+    if {"prompt", "response"} <= roles.keys():
+        mapping = ",".join(f"{role}={roles[role]}" for role in ("prompt", "response", "system") if role in roles)
+        return f"map your field names with --columns {mapping} (or [tool.dqe.columns]), or pass --input-format"
+    return "map your field names with --columns prompt=FIELD,response=FIELD (or [tool.dqe.columns]), or pass --input-format"
+
+
+def _conversation(obj: dict[str, Any]) -> tuple[str, int, str] | None:
+    """The key, length and text key of the turns of the one conversation an object holds
+    (ToolTalk's ``conversation`` of {index, role, text}): a list of objects that each have a
+    ``role`` and a text under ``content``, ``text`` or ``value``; None for any other object."""
+    for key, value in obj.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) and "role" in v for v in value):
+            content = next((c for c in ("content", "text", "value") if all(c in v for v in value)), None)
+            if content:
+                return key, len(value), content
+    return None
 
 
 def _wrapped_records(obj: dict[str, Any]) -> tuple[str, int] | None:

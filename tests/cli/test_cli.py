@@ -97,12 +97,40 @@ def test_unrecognised_records_exit_2_with_a_hint(write_jsonl):
     assert code == 2 and "unknown record format (keys seen: bar, foo)" in out
 
 
+def test_unrecognised_records_exit_2_with_the_columns_that_would_read_them(write_jsonl):
+    # XTuner's toy sets: the answer field's name says which it is, wherever it comes
+    toy = {
+        "toy_output": "Sleep, eat well, move.",
+        "toy_system": "You are a helpful AI assistant.",
+        "toy_input": "How to study English?",
+    }
+    code, out = run("check", write_jsonl([toy]))
+    assert code == 2 and "--columns prompt=toy_input,response=toy_output,system=toy_system" in out
+    code, out = run("check", write_jsonl([{"q": "Capital of France?", "a": "The capital is Paris.", "id": "x1"}]))
+    assert code == 2 and "--columns prompt=q,response=a " in out
+    code, out = run("check", write_jsonl([{"text": "The history of the town goes back to 1200."}]))
+    assert code == 2 and "one text field, 'text', and no question or answer: text alone (pretraining text" in out
+
+
 def test_records_wrapped_in_one_object_exit_2_saying_where_they_are(tmp_path):
     path = tmp_path / "squad.json"
     path.write_text(json.dumps({"version": "1.1", "data": [{"instruction": "Say hi.", "output": "Hi!"}] * 2}, indent=2))
     code, out = run("check", path)
     assert code == 2 and "one JSON object whose 'data' holds a list of 2 objects" in out
     assert "(jq '.data' squad.json > records.json)" in out
+
+
+def test_one_object_holding_one_conversation_exits_2_saying_how_to_map_its_turns(tmp_path):
+    # ToolTalk's files: one conversation each, its turns {index, role, text}, not a list of records
+    turns = [{"index": 0, "role": "user", "text": "Wake me at 7."}, {"index": 1, "role": "assistant", "text": "Done."}]
+    path = tmp_path / "AddAlarm-easy.json"
+    path.write_text(json.dumps({"name": "AddAlarm-easy", "conversation": turns}, indent=2))
+    code, out = run("check", path)
+    assert code == 2 and "one JSON object, one conversation: its 'conversation' holds 2 turns" in out
+    assert 'read it with [columns] messages = "conversation" and [tags] content_tag = "text"' in out
+    config = tmp_path / "dqe.toml"
+    config.write_text('[columns]\nmessages = "conversation"\n[tags]\ncontent_tag = "text"\n')
+    assert run("check", path, "--config", config, "--select", "DQ001")[0] == 0
 
 
 def test_json_report_follows_the_contract(write_jsonl, tmp_path):

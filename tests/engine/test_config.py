@@ -83,3 +83,10 @@ def test_a_key_written_outside_its_table_names_the_table(tmp_path):
     (tmp_path / "dqe.toml").write_text('base-url = "http://localhost:8000/v1"\n')
     with pytest.raises(ConfigError, match=r"unknown key 'base-url' \(a key of \[augment\]\)"):
         load_config(tmp_path / "dqe.toml")
+
+
+def test_a_llamafactory_column_with_no_text_says_to_leave_it_out(tmp_path):
+    # a [columns] table copied from dataset_info.json: mllm_demo's images, kto_en_demo's kto_tag
+    (tmp_path / "dqe.toml").write_text('[columns]\nmessages = "messages"\nimages = "images"\n')
+    with pytest.raises(ConfigError, match=r"unknown key 'columns.images' \(LLaMA-Factory's media and KTO-label"):
+        load_config(tmp_path / "dqe.toml")

@@ -35,6 +35,18 @@ def test_jsonl_bad_lines_are_reported_and_the_rest_read(tmp_path):
     assert items[4].error == "expected a JSON object, got str"
 
 
+def test_a_line_holding_a_bare_list_of_messages_says_how_to_read_it(tmp_path):
+    # XTuner's openai_sft.jsonl: each line a conversation as its list of messages, no object around it
+    path = tmp_path / "d.jsonl"
+    path.write_text(
+        '[{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]\n', encoding="utf-8"
+    )
+    assert items_of(path)[0].error == (
+        "expected a JSON object, got a list of 2 messages: a conversation reads as "
+        """{"messages": [...]} (jq -c '{messages: .}')"""
+    )
+
+
 def test_truncated_json_array_keeps_the_records_before_the_cut(tmp_path):
     path = tmp_path / "d.json"
     path.write_text('[\n  {"a": 1},\n  {"b": 2},\n  {"c": "abc', encoding="utf-8")
@@ -65,6 +77,25 @@ def test_invalid_utf8_inside_an_array(tmp_path):
     path.write_bytes(b'[\n  {"a": "\xff\xfe"},\n  {"b": 2}\n]')
     items = items_of(path)
     assert items[0].error == "invalid UTF-8" and items[1].obj == {"b": 2}
+
+
+def test_records_of_a_json_array_on_one_line_are_numbered_as_json_lines_would_be(tmp_path):
+    # a minified array: a line number would be 1 for every record, which finds none of them
+    path = tmp_path / "d.json"
+    path.write_text('[{"a": 1}, [2], {"c": 3}]\n', encoding="utf-8")
+    assert [(i.line, i.obj) for i in items_of(path)] == [(1, {"a": 1}), (2, None), (3, {"c": 3})]
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text('[\n  {"a": 1},\n\n  {"c": 3}\n]', encoding="utf-8")
+    assert [i.line for i in items_of(pretty)] == [2, 4]
+
+
+def test_the_report_says_how_a_one_line_array_numbers_its_records(tmp_path):
+    path = tmp_path / "d.json"
+    records = [{"instruction": f"Name a colour ({i}).", "output": "Blue."} for i in range(3)]
+    path.write_text(json.dumps([*records, {"instruction": "Say hi.", "output": ""}]), encoding="utf-8")
+    report = dqe.check(path, select=["DQ001"])
+    assert report.files[0].note == "a JSON array on one line: a record's source line is its number in the array"
+    assert [f.source.rsplit(":", 1)[1] for f in report.findings] == ["4"]
 
 
 def test_empty_file_has_no_container(tmp_path):

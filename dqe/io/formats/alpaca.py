@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dqe.errors import RecordError
@@ -43,6 +44,12 @@ class Alpaca(RecordFormat):
         get = obj.get
         instruction, query = get(columns.prompt), get(columns.query)
         response, system = get(columns.response), get(columns.system)
+        roles: list[str] = []
+        contents: list[str] = []
+        history = obj.get(columns.history)
+        if history is not None:
+            roles, contents = _history(history, columns.history)
+        spoken = bool(history) and all(type(turn) is str for turn in history)  # type: ignore[union-attr]
         if not (  # the common case in one test; text_field says what is wrong otherwise
             type(instruction) is str
             and type(response) is str
@@ -51,22 +58,18 @@ class Alpaca(RecordFormat):
         ):
             query = text_field(obj, columns.query, required=False)
             # {input, output} records (lawyer-llama's and many more): the input is the question
-            instruction = text_field(obj, columns.prompt, required=not query)
+            instruction = text_field(obj, columns.prompt, required=not query and not spoken)
             if instruction is None:
                 instruction, query = query, None
-            response = text_field(obj, columns.response, required=True)
+            # a history of turns with no answer beside it is the whole conversation
+            response = text_field(obj, columns.response, required=not spoken)
             system = text_field(obj, columns.system, required=False)
-        roles: list[str] = []
-        contents: list[str] = []
-        history = obj.get(columns.history)
-        if history is not None:
-            if not isinstance(history, list):
-                raise RecordError(f"field '{columns.history}' must be a list of [instruction, answer] pairs")
-            for i, pair in enumerate(history):
-                if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
-                    raise RecordError(f"'{columns.history}[{i}]' must be a pair of strings [instruction, answer]")
-                roles += ("user", "assistant")
-                contents += pair
+        if response is None:
+            asked = f"{instruction}\n{query}" if query else instruction
+            if asked is not None and asked.strip() != contents[0].strip():  # not the history's opening again
+                roles.append("user")
+                contents.append(asked)
+            return Normalized(system or None, roles, contents, None, *metadata(obj, columns), query or None)
         roles += ("user", "assistant")
         contents += (f"{instruction}\n{query}" if query else instruction, response)
         return Normalized(system or None, roles, contents, None, *metadata(obj, columns), query or None)
@@ -93,6 +96,36 @@ class Alpaca(RecordFormat):
 
     def owned_keys(self, columns: Columns, tags: Tags) -> set[str]:
         return {columns.prompt, columns.query, columns.response, columns.system, columns.history}
+
+
+# A speaker's label opening each turn of a history written as strings: "[客户] ..." / "[律师] ..."
+_LABEL = re.compile(r"\[([^\[\]\n]{1,20})\]\s*")
+
+
+def _history(history: Any, key: str) -> tuple[list[str], list[str]]:
+    """The turns of a ``history``: [instruction, answer] pairs, or the conversation's turns as
+    strings in order (lawyer-llama's), the user's first. Where every string opens with a
+    speaker's label in brackets and there are two speakers, each turn's role is its speaker's (the
+    first one's the user's) and the label is not part of its text; else turns alternate."""
+    if not isinstance(history, list):
+        raise RecordError(f"field '{key}' must be a list of [instruction, answer] pairs")
+    if history and all(isinstance(turn, str) for turn in history):
+        labels = [_LABEL.match(turn) for turn in history]
+        speakers = list(dict.fromkeys(m.group(1) for m in labels if m))
+        if all(labels) and len(speakers) <= 2:
+            roles = ["user" if m.group(1) == speakers[0] else "assistant" for m in labels]  # type: ignore[union-attr]
+            return roles, [turn[m.end() :] for turn, m in zip(history, labels, strict=True)]  # type: ignore[union-attr]
+        if all(labels):
+            raise RecordError(f"'{key}' has {len(speakers)} speakers ({', '.join(speakers)}); a conversation has two")
+        return ["user" if i % 2 == 0 else "assistant" for i in range(len(history))], list(history)
+    roles: list[str] = []
+    contents: list[str] = []
+    for i, pair in enumerate(history):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+            raise RecordError(f"'{key}[{i}]' must be a pair of strings [instruction, answer]")
+        roles += ("user", "assistant")
+        contents += pair
+    return roles, contents
 
 
 @hookimpl

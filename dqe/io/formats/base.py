@@ -39,6 +39,11 @@ class Columns(BaseModel):
     language: str = "language"
 
 
+# LLaMA-Factory's columns that hold no text to check (media files, KTO's label): a mapping copied
+# from a dataset_info.json names them, and dqe reads none of them
+UNREAD_COLUMNS = frozenset({"images", "videos", "audios", "kto_tag"})
+
+
 class Tags(BaseModel):
     """Role and content keys inside a conversation (LLaMA-Factory's ``tags``)."""
 

@@ -70,6 +70,45 @@ def _call_parts(value: Any) -> list[str]:
     return calls
 
 
+def read_messages(
+    messages: list[Any], key: str, role_tag: str, content_tag: str
+) -> tuple[str | None, list[str], list[str]]:
+    """The system prompt (the leading system messages), roles and texts of a list of messages
+    (``key`` names the list in errors): each content a string or a list of parts, an assistant's
+    tool calls and reasoning trace read as ``OpenAI`` reads them."""
+    system: str | None = None
+    roles: list[str] = []
+    contents: list[str] = []
+    for i, message in enumerate(messages):
+        where = f"{key}[{i}]"
+        if not isinstance(message, dict):
+            raise RecordError(f"'{where}' must be an object with '{role_tag}' and '{content_tag}'")
+        role = _ROLES.get(message.get(role_tag))  # type: ignore[arg-type]
+        if role is None:
+            raise RecordError(f"'{where}.{role_tag}' is {message.get(role_tag)!r}, expected one of {', '.join(_ROLES)}")
+        text = _content(message.get(content_tag), where)
+        if role == "assistant":
+            text = with_trace(message, text, where)
+        if role == "system" and not roles:
+            system = text if system is None else f"{system}\n{text}"
+            continue
+        calls = message.get("tool_calls") or message.get("function_call")
+        parts = _call_parts(message.get(content_tag)) if role == "assistant" else []
+        if role == "assistant" and (calls or parts):
+            if text:
+                roles.append("assistant")
+                contents.append(text)
+            if calls:
+                roles.append("tool_call")
+                contents.append(orjson.dumps(calls).decode())
+            roles += ["tool_call"] * len(parts)
+            contents += parts
+            continue
+        roles.append(role)
+        contents.append(text)
+    return system, roles, contents
+
+
 class OpenAI(RecordFormat):
     name = "openai"
     summary = "messages of {role, content}; content as a string or a list of parts; tool calls"
@@ -84,38 +123,7 @@ class OpenAI(RecordFormat):
         messages = obj.get(key)
         if not isinstance(messages, list):
             raise RecordError(f"field '{key}' must be a list of messages" if key in obj else f"missing field '{key}'")
-        system: str | None = None
-        roles: list[str] = []
-        contents: list[str] = []
-        for i, message in enumerate(messages):
-            where = f"{key}[{i}]"
-            if not isinstance(message, dict):
-                raise RecordError(f"'{where}' must be an object with '{role_tag}' and '{content_tag}'")
-            role = _ROLES.get(message.get(role_tag))  # type: ignore[arg-type]
-            if role is None:
-                raise RecordError(
-                    f"'{where}.{role_tag}' is {message.get(role_tag)!r}, expected one of {', '.join(_ROLES)}"
-                )
-            text = _content(message.get(content_tag), where)
-            if role == "assistant":
-                text = with_trace(message, text, where)
-            if role == "system" and not roles:
-                system = text if system is None else f"{system}\n{text}"
-                continue
-            calls = message.get("tool_calls") or message.get("function_call")
-            parts = _call_parts(message.get(content_tag)) if role == "assistant" else []
-            if role == "assistant" and (calls or parts):
-                if text:
-                    roles.append("assistant")
-                    contents.append(text)
-                if calls:
-                    roles.append("tool_call")
-                    contents.append(orjson.dumps(calls).decode())
-                roles += ["tool_call"] * len(parts)
-                contents += parts
-                continue
-            roles.append(role)
-            contents.append(text)
+        system, roles, contents = read_messages(messages, key, role_tag, content_tag)
         chosen = chosen_answer(obj, columns, content_tag, roles)
         if chosen is not None:
             roles.append("assistant")

@@ -44,6 +44,9 @@ class Questions(RecordFormat):
     def detect(self, obj: dict[str, Any], columns: Columns, tags: Tags) -> bool:
         if any(key in obj for key in (*_ANSWERS, columns.response, "messages", "conversations", "instances")):
             return False
+        history = obj.get(columns.history)
+        if isinstance(history, list) and history and all(isinstance(turn, str) for turn in history):
+            return False  # the conversation's turns, answers among them: Alpaca's
         turns = obj.get(TURNS)
         if isinstance(turns, list):
             return bool(turns) and all(isinstance(t, str) for t in turns)

@@ -48,7 +48,18 @@ class ShareGPT(RecordFormat):
     def detect(self, obj: dict[str, Any], columns: Columns, tags: Tags) -> bool:
         key, role_tag, _, _ = self._keys(columns, tags)
         if key in obj:
-            return True
+            # ``messages`` mapped as LLaMA-Factory's dataset_info.json maps it, its turns OpenAI's
+            # {role, content} (its tags not given): OpenAI's to read
+            turns = obj[key]
+            openai = key == (columns.messages or "messages") and not tags.role_tag
+            return not (
+                openai
+                and isinstance(turns, list)
+                and turns
+                and isinstance(turns[0], dict)
+                and role_tag not in turns[0]
+                and "role" in turns[0]
+            )
         turns = obj.get("messages")
         return isinstance(turns, list) and bool(turns) and isinstance(turns[0], dict) and role_tag in turns[0]
 

@@ -9,7 +9,9 @@ from dqe.io.formats.alpaca import Alpaca
 from dqe.io.formats.base import Columns, Tags
 from dqe.io.formats.firefly import Firefly
 from dqe.io.formats.moss import Moss
+from dqe.io.formats.oasst import OpenAssistant
 from dqe.io.formats.openai import OpenAI
+from dqe.io.formats.preference import Preference
 from dqe.io.formats.questions import Questions
 from dqe.io.formats.selfinstruct import SelfInstruct
 from dqe.io.formats.sharegpt import ShareGPT
@@ -47,6 +49,51 @@ def test_alpaca_input_is_appended_to_the_instruction():
 def test_an_alpaca_record_with_an_input_and_no_instruction_asks_its_input():
     n = Alpaca().normalize({"input": "我被公司辞退了，能要求赔偿吗？", "output": "可以。"}, C, T)
     assert (n.contents, n.input) == (["我被公司辞退了，能要求赔偿吗？", "可以。"], None)
+
+
+def test_a_history_of_turns_written_as_strings_is_the_conversation():
+    # lawyer-llama's multi-turn sets: the query is the client's opening, the history every turn
+    record = {
+        "query": "离婚时孩子归谁抚养？",
+        "laws": ["《民法典》第一千零八十四条：……"],
+        "history": [
+            "[客户] 离婚时孩子归谁抚养？",
+            "[律师] 不满两周岁的子女，以由母亲直接抚养为原则。",
+            "[客户] 孩子三岁了呢？",
+        ],
+    }
+    n = Alpaca().normalize(record, Columns(prompt="query"), T)
+    assert n.roles == ["user", "assistant", "user"]
+    assert n.contents == ["离婚时孩子归谁抚养？", "不满两周岁的子女，以由母亲直接抚养为原则。", "孩子三岁了呢？"]
+    unlabelled = {"instruction": "And in French?", "output": "Bonjour", "history": ["Say hello in Spanish", "Hola"]}
+    assert Alpaca().normalize(unlabelled, C, T).contents == [
+        "Say hello in Spanish",
+        "Hola",
+        "And in French?",
+        "Bonjour",
+    ]
+    asked_after = {"instruction": "Thanks!", "history": ["[A] Hi", "[B] Hello"]}  # a question after the history
+    assert Alpaca().normalize(asked_after, C, T).roles == ["user", "assistant", "user"]
+    with pytest.raises(RecordError, match=r"'history' has 3 speakers \(A, B, C\)"):
+        Alpaca().normalize({"instruction": "x", "history": ["[A] a", "[B] b", "[C] c"]}, C, T)
+
+
+def test_a_file_of_conversations_held_in_their_history_is_read_as_alpaca(write_jsonl):
+    import dqe
+
+    records = [
+        {
+            "query": "试用期可以随时辞职吗？",
+            "history": ["[客户] 试用期可以随时辞职吗？", "[律师] 可以，提前三日通知用人单位即可。"],
+        },
+        {
+            "query": "工资被拖欠怎么办？",
+            "history": ["[客户] 工资被拖欠怎么办？", "[律师] 可以向劳动监察大队投诉。", "[律师] 也可以申请劳动仲裁。"],
+        },
+    ]
+    report = dqe.check(write_jsonl(records), select=["DQ001"])
+    assert (report.files[0].format, report.summary.invalid) == ("alpaca", 0)
+    assert [(f.source.rsplit(":", 1)[1], f.code) for f in report.findings] == [("2", "DQ001")]  # two answers in a row
 
 
 @pytest.mark.parametrize(
@@ -90,6 +137,15 @@ def test_sharegpt_system_turn_and_unknown_role():
         fmt.normalize({"conversations": [{"from": "robot", "value": "beep"}]}, C, T)
     with pytest.raises(RecordError, match=r"'conversations\[0\].value' is a int"):
         fmt.normalize({"conversations": [{"from": "human", "value": 1}]}, C, T)
+
+
+def test_messages_mapped_as_llamafactory_maps_them_are_read_as_openai_messages():
+    # LLaMA-Factory's mllm_demo.json: formatting sharegpt, columns messages=messages, role/content tags
+    record = {"messages": [{"role": "user", "content": "Who are they?"}, {"role": "assistant", "content": "Kane."}]}
+    mapped = Columns(messages="messages")
+    assert not ShareGPT().detect(record, mapped, T) and OpenAI().detect(record, mapped, T)
+    assert ShareGPT().detect(record, mapped, Tags(role_tag="role", content_tag="content"))  # with its tags
+    assert ShareGPT().detect({"messages": [{"from": "human", "value": "Hi"}]}, mapped, T)
 
 
 def test_sharegpt_with_custom_tags():
@@ -491,6 +547,121 @@ def test_preference_data_checks_the_chosen_answer_and_writes_every_record_back_a
     written = [json.loads(line) for name in ("ok.jsonl", "bad.jsonl") for line in (out / name).read_text().splitlines()]
     written = [{k: v for k, v in obj.items() if k != "_dqe"} for obj in written]  # the rejected carry their reasons
     assert sorted(map(json.dumps, written)) == sorted(map(json.dumps, [*sharegpt, *alpaca, *openai]))
+
+
+QUESTION = {"role": "user", "content": "What is the capital of France?"}
+PARIS = {"role": "assistant", "content": "The capital of France is Paris."}
+LYON = {"role": "assistant", "content": "Lyon."}
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [
+        {"chosen": [QUESTION, PARIS], "rejected": [QUESTION, LYON]},  # TRL, the prompt in each side
+        {"prompt": [QUESTION], "chosen": [PARIS], "rejected": [LYON]},  # TRL, an explicit prompt
+        {"prompt": QUESTION["content"], "chosen": [PARIS], "rejected": [LYON]},
+        {"chosen_messages": [QUESTION, PARIS], "rejected_messages": [QUESTION, LYON]},  # LLaMA-Factory v1
+    ],
+)
+def test_preference_conversations_are_the_prompt_and_the_chosen_side(pair):
+    assert Preference().detect(pair, C, T)
+    n = Preference().normalize(pair, C, T)
+    assert (n.roles, n.contents) == (["user", "assistant"], [QUESTION["content"], PARIS["content"]])
+    turns = [Turn(role=r, content=c) for r, c in zip(n.roles, n.contents, strict=True)]
+    written = Preference().denormalize(Record(turns=turns, original=pair), C, T)
+    assert written == {k: v for k, v in pair.items() if not k.startswith("rejected")} | (
+        {"prompt": [QUESTION]} if "prompt" in pair else {}
+    )
+
+
+def test_preference_conversations_read_system_prompts_and_content_parts():
+    system = {"role": "system", "content": [{"type": "text", "value": "Answer briefly."}], "loss_weight": 0.0}
+    v1 = {"chosen_messages": [system, QUESTION, PARIS], "rejected_messages": [system, QUESTION, LYON]}
+    n = Preference().normalize(v1, C, T)
+    assert n.system == "Answer briefly." and n.roles == ["user", "assistant"]
+    assert not Preference().detect({"chosen": "Paris.", "rejected": "Lyon."}, C, T)  # Alpaca's spelling
+    with pytest.raises(RecordError, match="'prompt' must be a string or a list of messages"):
+        Preference().normalize({"prompt": 3, "chosen": [PARIS]}, C, T)
+    with pytest.raises(RecordError, match=r"'chosen\[0\].role' is 'bot'"):
+        Preference().normalize({"chosen": [{"role": "bot", "content": "Hi"}]}, C, T)
+
+
+def test_a_file_of_preference_conversations_is_checked_on_the_chosen_side_and_written_back_whole(write_jsonl):
+    import json
+
+    import dqe
+
+    pairs = [
+        {"chosen_messages": [QUESTION, PARIS], "rejected_messages": [QUESTION, LYON]},
+        {"chosen_messages": [QUESTION], "rejected_messages": [QUESTION, PARIS]},  # a chosen side with no answer
+    ]
+    path = write_jsonl(pairs)
+    out = path.parent / "out"
+    result = dqe.filter(path, out / "ok.jsonl", out / "bad.jsonl", select=["DQ001"])
+    assert (result.report.files[0].format, result.report.files[0].note) == (
+        "preference",
+        "preference data: the 'chosen_messages' conversations checked, 'rejected_messages' not",
+    )
+    assert [f.source.rsplit(":", 1)[1] for f in result.report.findings] == ["2"]
+    written = [json.loads(line) for name in ("ok.jsonl", "bad.jsonl") for line in (out / name).read_text().splitlines()]
+    assert [{k: v for k, v in obj.items() if k != "_dqe"} for obj in written] == pairs
+
+
+def reply(text, role, rank=None, replies=(), deleted=False):
+    return {"text": text, "role": role, "rank": rank, "deleted": deleted, "replies": list(replies)}
+
+
+TREE = {
+    "message_tree_id": "054e1df3",
+    "prompt": reply(
+        "How do I boil an egg?",
+        "prompter",
+        replies=[
+            reply("Put it in water.", "assistant", rank=1),
+            reply(
+                "Boil water, add the egg, wait 9 minutes.",
+                "assistant",
+                rank=0,
+                replies=[
+                    reply("And a soft one?", "prompter", replies=[reply("6 minutes.", "assistant", deleted=True)]),
+                ],
+            ),
+            reply("Eggs are great.", "assistant", rank=None),
+        ],
+    ),
+}
+
+
+def test_an_open_assistant_tree_is_its_best_ranked_path_to_its_last_answer():
+    assert OpenAssistant().detect(TREE, C, T)
+    n = OpenAssistant().normalize(TREE, C, T)
+    # rank 0 at the first turn; the follow-up's only answer was deleted, so it is left unanswered and out
+    assert (n.roles, n.contents) == (
+        ["user", "assistant"],
+        ["How do I boil an egg?", "Boil water, add the egg, wait 9 minutes."],
+    )
+    turns = [Turn(role=r, content=c) for r, c in zip(n.roles, n.contents, strict=True)]
+    path = OpenAssistant().denormalize(Record(turns=turns), C, T)
+    assert OpenAssistant().normalize(path, C, T).contents == n.contents
+    with pytest.raises(RecordError, match=r"'prompt.replies\[0\].role' is 'bot'"):
+        OpenAssistant().normalize({"prompt": reply("Hi", "prompter", replies=[reply("Hello", "bot", rank=0)])}, C, T)
+
+
+def test_a_file_of_open_assistant_trees_is_read_as_such_and_written_back_whole(write_jsonl):
+    import json
+
+    import dqe
+
+    path = write_jsonl([TREE, {"message_tree_id": "2", "prompt": reply("Hi!", "prompter")}])
+    out = path.parent / "out"
+    result = dqe.filter(path, out / "ok.jsonl", out / "bad.jsonl", select=["DQ001"])
+    assert result.report.files[0].format == "oasst" and result.report.summary.invalid == 0
+    assert [f.source.rsplit(":", 1)[1] for f in result.report.findings] == ["2"]  # a prompt never answered
+    written = [json.loads(line) for name in ("ok.jsonl", "bad.jsonl") for line in (out / name).read_text().splitlines()]
+    assert [{k: v for k, v in obj.items() if k != "_dqe"} for obj in written] == [
+        TREE,
+        {"message_tree_id": "2", "prompt": reply("Hi!", "prompter")},
+    ]
 
 
 MOSS = {
