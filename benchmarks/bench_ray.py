@@ -1,9 +1,9 @@
 """The Ray engine against the local one on the same input: wall time, the driver's peak RSS,
 and whether the reports (timings aside) and the passed ids are equal.
 
-Each engine runs `dqe check --format json --all-findings` in a fresh process; the Ray run starts
-its own local cluster (`ray.init` with this machine's CPUs), so its time includes the cluster's
-start. The driver's peak RSS is the checking process's own (the Ray processes are not in it);
+Each engine runs `dqe check --format json --all-findings` (`--sampled`: without --all-findings) in
+a fresh process; the Ray run starts its own local cluster (`ray.init` with this machine's CPUs),
+so its time includes the cluster's start. The driver's peak RSS is the checking process's own (the Ray processes are not in it);
 the Ray workers' are sampled every half second from /proc while it runs, the peak of each kind
 of worker (by its process title: the record stage's actors, the data-set stage's task, ...).
 
@@ -65,14 +65,18 @@ def ray_workers(root: int) -> dict[str, float]:
     return found
 
 
-def run(path: str, engine: str, out: Path, workers: dict[str, float]) -> tuple[float, float, int]:
-    """(wall seconds, driver peak RSS in MB, exit code) of one check; ``workers`` gets the peak RSS
-    of each kind of Ray worker seen while it ran."""
+def run(path: str, engine: str, out: Path, workers: dict[str, float], complete: bool) -> tuple[float, float, int]:
+    """(wall seconds, driver peak RSS in MB, exit code) of one check (with ``complete``, the
+    report lists every finding); ``workers`` gets the peak RSS of each kind of Ray worker seen
+    while it ran."""
     env = {**os.environ, "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled")}
     clock = time.perf_counter()
     with open(out, "wb") as f:
         child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, "check", path, "--format", "json", "--all-findings", "--engine", engine],
+            [
+                *(sys.executable, "-c", CHILD, "check", path, "--format", "json", "--engine", engine),
+                *(["--all-findings"] if complete else []),
+            ],
             stdout=f,
             stderr=subprocess.PIPE,
             env=env,
@@ -109,6 +113,12 @@ def main() -> None:
     parser.add_argument(
         "--ray-only", action="store_true", help="run the Ray engine alone (compared with --keep's local.json if there)"
     )
+    parser.add_argument(
+        "--sampled",
+        action="store_true",
+        help="the default report (each rule's first findings), not --all-findings' every finding: a report "
+        "whose size does not grow with the input, for the driver's memory",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
@@ -117,8 +127,8 @@ def main() -> None:
         load = os.getloadavg()[0]
         workers: dict[str, float] = defaultdict(float)
         if not args.ray_only:
-            l_wall, l_rss, l_code = run(args.path, "local", local, defaultdict(float))
-        r_wall, r_rss, r_code = run(args.path, "ray", ray, workers)
+            l_wall, l_rss, l_code = run(args.path, "local", local, defaultdict(float), not args.sampled)
+        r_wall, r_rss, r_code = run(args.path, "ray", ray, workers, not args.sampled)
         load = max(load, os.getloadavg()[0])
         b = comparable(ray)
         print(f"input {args.path}: {b['summary']['records']:,} records; load average up to {load:.1f}")

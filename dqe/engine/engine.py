@@ -22,6 +22,7 @@ from dqe.engine.batch import ActiveRule, BatchProcessor, BatchResult
 from dqe.engine.config import LoadedConfig
 from dqe.engine.context import Context
 from dqe.engine.feature import Feature
+from dqe.engine.frames import RecordFrames
 from dqe.engine.gate import ENGINE_METRICS, GateResult, evaluate_gate, resolve_metrics
 from dqe.engine.plugins import Registry
 from dqe.engine.quotas import merit
@@ -68,46 +69,52 @@ class RuleErrorInfo(BaseModel):
 @dataclass
 class DatasetStage:
     """What the data-set half of a run gives: the data-set rules' findings (FINDINGS_SCHEMA),
-    the report's ``dataset`` section, and the table a ``RunResult`` keeps."""
+    the report's ``dataset`` section, and the table a ``RunResult`` keeps; or, where the
+    per-record frames stay where the data-set half ran (``dqe.ray``), ``frames``, in their place."""
 
     findings: pl.DataFrame
     dataset: dict[str, Any]
     table: pl.DataFrame
+    frames: RecordFrames | None = None
 
 
 @dataclass
 class RunResult:
     files: list[FileInfo]
     rules: list[ActiveRule]
-    table: pl.DataFrame  # one row per readable record: BASE_COLUMNS, kept columns, quality
-    findings: pl.DataFrame  # every finding (FINDINGS_SCHEMA), rule errors included
-    invalid: pl.DataFrame  # _idx, _file, _line, reason
+    frames: RecordFrames  # every record's row (BASE_COLUMNS, kept columns, quality), finding, invalid record
     errors: list[RuleErrorInfo]
     dataset: dict[str, Any]
     gate: GateResult
     timings: dict[str, float]
     config: LoadedConfig
-    statuses: pl.DataFrame = field(init=False)  # _idx, status: passed | rejected | invalid
     inputs: Inputs | None = None  # what was read (streams spooled): outputs and hashes read it again
     reopen: Callable[[], Reader] | None = None  # a fresh reader of the same inputs, to read text again
     labels: dict[str, str] = field(default_factory=dict)  # label name -> column of ``table`` (Feature.labels)
     warnings: list[RuleErrorInfo] = field(default_factory=list)  # rules that raised on a batch, not on its records
 
-    def __post_init__(self) -> None:
-        rejected = self.findings.filter(pl.col("severity") == "error").select("_idx").unique()
-        self.statuses = pl.concat(
-            [
-                self.table.select("_idx").with_columns(
-                    status=pl.when(pl.col("_idx").is_in(rejected["_idx"].implode()))
-                    .then(pl.lit("rejected"))
-                    .otherwise(pl.lit("passed"))
-                ),
-                self.invalid.select("_idx", status=pl.lit("invalid")),
-            ]
-        ).sort("_idx")
+    @property
+    def table(self) -> pl.DataFrame:
+        """One row per readable record: BASE_COLUMNS, kept columns, quality."""
+        return self.frames.table
+
+    @property
+    def findings(self) -> pl.DataFrame:
+        """Every finding (FINDINGS_SCHEMA), rule errors included."""
+        return self.frames.findings
+
+    @property
+    def invalid(self) -> pl.DataFrame:
+        """_idx, _file, _line, reason of every record that could not be read."""
+        return self.frames.invalid
+
+    @property
+    def statuses(self) -> pl.DataFrame:
+        """_idx, status: passed | rejected | invalid."""
+        return self.frames.statuses
 
     def count(self, status: str) -> int:
-        return int((self.statuses["status"] == status).sum())
+        return self.frames.count(status)
 
     def source(self, file: int, line: int) -> str:
         return f"{self.files[file].path}:{line}"
@@ -120,15 +127,6 @@ def _merge(dataset: dict[str, Any], section: dict[str, Any]) -> None:
             dataset[key].update(value)
         else:
             dataset[key] = value
-
-
-def _deselected(findings: pl.DataFrame, selection_codes: set[str]) -> int:
-    """Records rejected by selection rules alone: they failed no check, they were not chosen."""
-    if not selection_codes:
-        return 0
-    errors = findings.filter(pl.col("severity") == "error")
-    only = errors.group_by("_idx").agg(pl.col("code").is_in(list(selection_codes)).all().alias("only"))
-    return int(only["only"].sum())
 
 
 def _order_features(rules: list[ActiveRule], registry: Registry, context: Context) -> list[Feature]:
@@ -293,16 +291,14 @@ class Engine:
         clock = time.perf_counter()
         rejected = all_findings.filter(pl.col("severity") == "error")["_idx"]
         stage = self.dataset_stage(table, rejected, errors)
-        all_findings = pl.concat([all_findings, stage.findings])
+        frames = stage.frames or RecordFrames(stage.table, pl.concat([all_findings, stage.findings]), invalid)
         dataset = stage.dataset
         timings["dataset"] += time.perf_counter() - clock
 
         result = RunResult(
             files=reader.files,
             rules=self.rules,
-            table=stage.table,
-            findings=all_findings,
-            invalid=invalid,
+            frames=frames,
             errors=errors,
             dataset=dataset,
             gate=GateResult(verdict="pass", metrics=[]),
@@ -313,14 +309,14 @@ class Engine:
             labels={name: column for f in self.features for name, column in f.labels.items()},
             warnings=warnings,
         )
-        records = result.statuses.height
-        passed = result.count("passed")
-        deselected = _deselected(all_findings, {a.code for a in dataset_rules if a.rule.selection})  # type: ignore[attr-defined]
+        records = frames.total
+        passed = frames.count("passed")
+        deselected = frames.deselected({a.code for a in dataset_rules if a.rule.selection})  # type: ignore[attr-defined]
         dataset["records"] = {
             "total": records,
             "passed": passed,
-            "rejected": result.count("rejected"),
-            "invalid": result.count("invalid"),
+            "rejected": frames.count("rejected"),
+            "invalid": frames.count("invalid"),
             "deselected": deselected,
             # records left out only by selection (--balance, --max-records) passed every check
             "pass_rate": round((passed + deselected) / records, 6) if records else None,

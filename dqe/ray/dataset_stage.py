@@ -1,14 +1,16 @@
-"""The data-set stage off the driver: one Ray task where the kept columns are.
+"""The data-set stage off the driver: one Ray task where the shards are.
 
-The record stage's actors write each batch's kept columns as a Parquet shard in the run's folder
-(``dqe.ray.record_stage``). This task makes the driver's engine again (the same plugin checks as
-an actor), reads the shards in input order and runs the local engine's own data-set half
-(``Engine.dataset_stage``: summaries, DQ401-DQ431 and third-party data-set rules, every rule's
-summary) on them. Only what the report needs comes back: the data-set rules' findings, the
-``dataset`` section, each data-set rule's counts and the rules' errors. So the driver's memory
-does not hold the kept columns of every record; the task's does, on one node: of the data-set
-rules only DQ401 is distributed yet (``dqe.ray.exact_duplicates``, given to this task as what it
-found), see docs/ray.md.
+The record stage's actors write each batch's kept columns, report columns, findings and invalid
+items as Parquet shards in the run's folder (``dqe.ray.shards``). This task makes the driver's
+engine again (the same plugin checks as an actor), reads the kept columns in input order, takes
+what the record rules rejected from the findings' shards, and runs the local engine's own
+data-set half (``Engine.dataset_stage``: summaries, DQ401-DQ431 and third-party data-set rules,
+every rule's summary) on them. The data-set rules' findings are written beside the shards
+(``DATASET_FINDINGS``); only the ``dataset`` section, each data-set rule's counts, the rules'
+errors and the run's totals (records by status, findings) come back. So the driver holds no row
+per record; the task holds the kept columns of every record, on one node: of the data-set rules
+only DQ401 is distributed yet (``dqe.ray.exact_duplicates``, given to this task as what it found),
+see docs/ray.md.
 """
 
 from __future__ import annotations
@@ -19,18 +21,31 @@ from typing import Any
 import polars as pl
 
 from dqe.engine.config import LoadedConfig
-from dqe.engine.engine import Engine, RuleErrorInfo
+from dqe.engine.engine import FINDINGS_SCHEMA, Engine, RuleErrorInfo
+from dqe.engine.frames import RecordFrames
 from dqe.engine.rule import DatasetResult, DatasetRule
 from dqe.io.reader import FileInfo
 from dqe.ray.record_stage import set_up
+from dqe.ray.shards import DATASET_FINDINGS, INVALID_SCHEMA, read, shards
 
 Counts = tuple[str, int, int, int, str | None]  # code, evaluated, failed, errors, skipped
 
 
-def kept_columns(folder: str) -> pl.DataFrame:
-    """Every shard of the run's folder, in input order."""
-    shards = sorted(Path(folder).glob("kept-*.parquet"))
-    return pl.concat([pl.read_parquet(path) for path in shards], how="vertical")
+def rejected_by_record_rules(folder: str) -> pl.Series:
+    """The ``_idx`` of the records a record rule rejected, from the findings' shards."""
+    findings = read(shards(folder, "findings"), ["_idx", "severity"], FINDINGS_SCHEMA)
+    return findings.filter(pl.col("severity") == "error")["_idx"]
+
+
+def totals(frames: RecordFrames, selection: set[str]) -> dict[str, int]:
+    """What the driver's report counts of every record: records by status, the records only
+    selection rejected (``selection``: their codes), the rule findings."""
+    return {
+        "total": frames.total,
+        **{status: frames.count(status) for status in ("passed", "rejected", "invalid")},
+        "deselected": frames.deselected(selection),
+        "findings": frames.findings_count,
+    }
 
 
 def run_dataset_stage(
@@ -40,17 +55,21 @@ def run_dataset_stage(
     files: list[FileInfo],
     fingerprint: list[tuple[str, str, str, bool, str]],
     folder: str,
-    rejected: pl.Series,
     given: dict[str, DatasetResult],
-) -> tuple[pl.DataFrame, dict[str, Any], list[Counts], list[RuleErrorInfo]]:
-    """The data-set rules' findings, the ``dataset`` section, each data-set rule's counts and
-    the rule errors of the run's data-set half, on the kept columns in ``folder`` (``rejected``:
-    the ``_idx`` of the records the record rules rejected; ``given``: what rules evaluated on
-    the cluster found, by code)."""
+) -> tuple[dict[str, Any], list[Counts], list[RuleErrorInfo], dict[str, int]]:
+    """The ``dataset`` section, each data-set rule's counts, the rule errors and the run's
+    totals (``totals``) of the run's data-set half, on the shards in ``folder`` (``given``: what
+    rules evaluated on the cluster found, by code); the data-set rules' findings are written to
+    ``DATASET_FINDINGS`` in ``folder``."""
     checker, _ = set_up(engine, loaded, disabled, files, fingerprint)
     errors: list[RuleErrorInfo] = []
-    stage = checker.dataset_stage(kept_columns(folder), rejected, errors, given)
-    counts = [
-        (a.code, a.evaluated, a.failed, a.errors, a.skipped) for a in checker.rules if isinstance(a.rule, DatasetRule)
-    ]
-    return stage.findings, stage.dataset, counts, errors
+    kept = read(shards(folder, "kept"))
+    stage = checker.dataset_stage(kept, rejected_by_record_rules(folder), errors, given)
+    stage.findings.write_parquet(Path(folder) / DATASET_FINDINGS, compression="lz4")
+    found = read([*shards(folder, "findings"), Path(folder) / DATASET_FINDINGS], ["_idx", "code", "severity"])
+    invalid = read(shards(folder, "invalid"), ["_idx"], INVALID_SCHEMA)
+    frames = RecordFrames(stage.table.select("_idx"), found, invalid)
+    rules = [a for a in checker.rules if isinstance(a.rule, DatasetRule)]
+    selection = {a.code for a in rules if not a.skipped and a.rule.selection}  # type: ignore[attr-defined]
+    counts = [(a.code, a.evaluated, a.failed, a.errors, a.skipped) for a in rules]
+    return stage.dataset, counts, errors, totals(frames, selection)

@@ -2,12 +2,15 @@
 
 The driver validates the config and plugins (a problem costs nothing), plans the read ranges
 (``dqe.ray.plan``), and runs read tasks and ``RecordStage`` actors through Ray Data. The actors
-write each batch's kept columns to the run's folder; what a report reads of each record (ids,
-labels, token counts) and the findings stream back in input order. The data-set half of the run
-(summaries, data-set rules) runs in one Ray task on the shards (``dqe.ray.dataset_stage``), with
-the local engine's code, and only its findings and metrics come back; the gate, report and
-outputs are the local engine's on the driver. So its report, outputs and manifest are the local
-engine's (see docs/ray.md for what is not distributed yet).
+write each batch's kept columns, report columns, findings and invalid items as shards in the
+run's folder (``dqe.ray.shards``); only counts and timings come back, in input order. The
+data-set half of the run (summaries, data-set rules) runs in one Ray task on the shards
+(``dqe.ray.dataset_stage``), with the local engine's code, and only its metrics and the run's
+totals come back. The driver holds no row per record: the result's frames stay in the shards
+(``dqe.ray.frames``), counted by the task and sampled shard by shard for the report, read whole
+only for a per-record view. The gate, report and outputs are the local engine's code, so its
+report, outputs and manifest are the local engine's (see docs/ray.md for what is not distributed
+yet).
 """
 
 from __future__ import annotations
@@ -17,13 +20,12 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from dqe.engine.batch import BatchResult
-from dqe.engine.engine import DatasetStage, Engine, RuleErrorInfo, RunProgress, RunResult
+from dqe.engine.engine import FINDINGS_SCHEMA, DatasetStage, Engine, RuleErrorInfo, RunProgress, RunResult
 from dqe.engine.rule import DatasetResult, DatasetRule
 from dqe.errors import ConfigError, InputError, PluginError
 from dqe.io.inputs import InputFile, Inputs, resolve_inputs
@@ -31,8 +33,10 @@ from dqe.io.reader import Batch, Reader
 from dqe.ray import cluster
 from dqe.ray.dataset_stage import run_dataset_stage
 from dqe.ray.exact_duplicates import exact_duplicates
+from dqe.ray.frames import ShardFrames
 from dqe.ray.plan import RANGE_BYTES, parts, plan
 from dqe.ray.record_stage import RecordStage, plugin_fingerprint
+from dqe.ray.shards import shards
 from dqe.ray.source import PartSource
 from dqe.rules.duplicates import ExactDuplicate
 
@@ -45,20 +49,30 @@ class RayEngine(Engine):
     """An ``Engine`` whose batches run on Ray; everything else is the local engine's."""
 
     range_bytes: int = RANGE_BYTES
-    folder: str | None = None  # the run's folder of kept columns, a shard a batch, while it runs
+    folder: str | None = None  # the run's folder of shards (dqe.ray.shards), while it runs
 
     def run(self, inputs: Any, progress: Callable[[RunProgress], None] | None = None) -> RunResult:
+        """The local engine's run, its batches and data-set half on the cluster. The result's
+        per-record frames stay in the run's shards (``ShardFrames``), which go with it; the kept
+        columns go at the run's end."""
         inputs = resolve_inputs(inputs, self.loaded.config.exclude)
         self._refuse(inputs)
         # on a cluster of several nodes the temporary folder must be shared by them, as the inputs are
-        self.folder = tempfile.mkdtemp(prefix="dqe-ray-run-")
+        folder = self.folder = tempfile.mkdtemp(prefix="dqe-ray-run-")
         try:
             with cluster.connected(self.loaded.config.ray_address, progress_bars=progress is not None):
                 # Ray's own progress bars show the record stage; dqe's would wait on it
-                return super().run(inputs, None)
+                result = super().run(inputs, None)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         finally:
-            shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
+        if not isinstance(result.frames, ShardFrames):  # nothing was distributed: the frames are held
+            shutil.rmtree(folder, ignore_errors=True)
+        for path in shards(folder, "kept"):
+            path.unlink()
+        return result
 
     def _refuse(self, inputs: Inputs) -> None:
         """What the Ray engine cannot do yet: an error (exit code 2), never a different result."""
@@ -100,12 +114,12 @@ class RayEngine(Engine):
                         f"it expected {expected}-{min(expected + size, total) - 1}: Ray Data split a batch's block"
                     )
                 expected += row["items"]
-                rejected, result, annotated, generated = pickle.loads(row["result"])
-                for record in rejected:
-                    invalid[record.file] += 1
+                unread, result, annotated, generated = pickle.loads(row["result"])
+                for file, count in unread.items():
+                    invalid[file] += count
                 inputs.annotation_taken |= annotated
                 reader.generated += generated
-                yield Batch(result.kept.select("_idx"), rejected), result
+                yield Batch(result.kept.select("_idx"), []), result
         except Exception as exc:  # noqa: BLE001 - a worker's error reaches here wrapped by Ray
             raise _unwrapped(exc) from None
         for info, bad in zip(reader.files, invalid, strict=True):
@@ -146,19 +160,18 @@ class RayEngine(Engine):
 
     def dataset_stage(self, table: pl.DataFrame, rejected: pl.Series, errors: list[RuleErrorInfo]) -> DatasetStage:
         """The local engine's data-set half, in one Ray task on the shards the record stage wrote
-        (``table`` holds only what a report reads of each record); on the driver when no batch
-        was distributed (an input without records)."""
+        (``table`` and ``rejected`` are empty here: every record's row and finding is in the
+        shards); on the driver when no batch was distributed (an input without records). The
+        per-record frames stay in the shards: ``ShardFrames``, with the task's totals."""
         import ray
 
-        if self.folder is None or not any(Path(self.folder).glob("kept-*.parquet")):
+        if self.folder is None or not shards(self.folder, "kept"):
             return super().dataset_stage(table, rejected, errors)
         task = ray.remote(run_dataset_stage).options(num_cpus=DATASET_CPUS, max_retries=0)
         try:
-            given = self._distributed(rejected)
-            findings, dataset, counts, raised = ray.get(
-                task.remote(
-                    **self._engine_kwargs(self.context.files), folder=self.folder, rejected=rejected, given=given
-                )
+            given = self._distributed()
+            dataset, counts, raised, totals = ray.get(
+                task.remote(**self._engine_kwargs(self.context.files), folder=self.folder, given=given)
             )
         except Exception as exc:  # noqa: BLE001 - a worker's error reaches here wrapped by Ray
             raise _unwrapped(exc) from None
@@ -167,9 +180,9 @@ class RayEngine(Engine):
         for code, evaluated, failed, n_errors, skipped in counts:
             active = by_code[code]
             active.evaluated, active.failed, active.errors, active.skipped = evaluated, failed, n_errors, skipped
-        return DatasetStage(findings, dataset, table)
+        return DatasetStage(pl.DataFrame(schema=FINDINGS_SCHEMA), dataset, table, ShardFrames(self.folder, totals))
 
-    def _distributed(self, rejected: pl.Series) -> dict[str, DatasetResult]:
+    def _distributed(self) -> dict[str, DatasetResult]:
         """What the data-set rules with a distributed form found, run as Ray Data operations on
         the shards: DQ401 (the built-in class itself, not a subclass), when it is the first
         data-set rule to run, so that it sees only what the record rules rejected."""
@@ -180,7 +193,7 @@ class RayEngine(Engine):
         if not ordered or type(ordered[0].rule) is not ExactDuplicate or self.folder is None:
             return {}
         first = ordered[0]
-        return {first.code: exact_duplicates(first.rule, self.folder, rejected, cluster.cpus())}
+        return {first.code: exact_duplicates(first.rule, self.folder, cluster.cpus())}
 
 
 def _unwrapped(exc: BaseException) -> Exception:

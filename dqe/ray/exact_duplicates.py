@@ -14,14 +14,15 @@ span partitions) and words them with the rule's own methods, so the findings and
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dqe.engine.rule import DatasetResult
+from dqe.ray.shards import first_of, shard, shards
 from dqe.rules.duplicates import EXAMPLES_PER_CLUSTER, LARGEST_CLUSTERS, ExactDuplicate, exact_keep, preference
 
 COLUMNS = ["_idx", "_file", "_line", "_id", "text_hash", "text_preview", "quality"]
@@ -30,13 +31,14 @@ READ_CPUS = 0.2
 RESULT_SCHEMA = pa.schema([("part", pa.uint32()), ("result", pa.binary())])
 
 
-def marked(path: str, rejected: np.ndarray, partitions: int) -> pa.Table:
-    """The shard's columns DQ401 needs, with ``rejected`` (by a record rule: ``rejected`` holds
-    their sorted ``_idx``) and ``_part``, the partition of each record's text."""
-    block = pq.read_table(path, columns=COLUMNS)
-    idx = block.column("_idx").to_numpy()
-    at = np.minimum(np.searchsorted(rejected, idx), max(rejected.size - 1, 0))
-    hit = rejected[at] == idx if rejected.size else np.zeros(idx.size, dtype=bool)
+def marked(folder: str, first: int, partitions: int) -> pa.Table:
+    """The columns DQ401 needs of the batch whose first record is ``first``, with ``rejected``
+    (by a record rule: an error among the batch's findings) and ``_part``, the partition of each
+    record's text."""
+    block = pq.read_table(shard(folder, "kept", first), columns=COLUMNS)
+    findings = pq.read_table(shard(folder, "findings", first), columns=["_idx", "severity"])
+    errors = findings.filter(pc.equal(findings.column("severity"), "error")).column("_idx")
+    hit = pc.is_in(block.column("_idx"), value_set=errors).to_numpy(zero_copy_only=False)
     part = block.column("text_hash").to_numpy() % np.uint64(partitions)
     return block.append_column("rejected", pa.array(hit)).append_column("_part", pa.array(part.astype(np.uint32)))
 
@@ -72,18 +74,16 @@ def partition(block: pa.Table) -> pa.Table:
     return pa.table({"part": [part], "result": [pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL)]}, RESULT_SCHEMA)
 
 
-def exact_duplicates(rule: ExactDuplicate, folder: str, rejected: pl.Series, cpus: int) -> DatasetResult:
-    """What DQ401's ``evaluate`` gives on the shards in ``folder`` (``rejected``: the ``_idx`` of
-    the records the record rules rejected), found by a group-by on the cluster."""
+def exact_duplicates(rule: ExactDuplicate, folder: str, cpus: int) -> DatasetResult:
+    """What DQ401's ``evaluate`` gives on the shards in ``folder`` (what the record rules
+    rejected read from the findings' shards), found by a group-by on the cluster."""
     import ray
     import ray.data
 
-    shards = sorted(str(path) for path in Path(folder).glob("kept-*.parquet"))
     partitions = max(1, cpus * PARTITIONS_PER_CPU)
-    ids = ray.put(np.sort(rejected.cast(pl.UInt64).to_numpy()))
     # a read task per shard (Ray's read_parquet would resolve file systems through fsspec's optional ones)
     read = ray.remote(marked).options(num_cpus=READ_CPUS, max_retries=0)
-    blocks = [read.remote(path, ids, partitions) for path in shards]
+    blocks = [read.remote(folder, first_of(path), partitions) for path in shards(folder, "kept")]
     grouped = ray.data.from_arrow_refs(blocks).groupby("_part").map_groups(partition, batch_format="pyarrow")
     idx, files, lines, clusters = [], [], [], []
     n = exact = multi = 0

@@ -6,15 +6,14 @@ plugins as the driver (a node without a package, with another version, or with
 ``DQE_DISABLE_PLUGINS`` set would check other rules: fail closed, naming both lists). A failure
 to set up is kept and raised with the first batch, so that the run stops with its reason.
 
-A block is one batch of the local reader's, or several that Ray Data bundled. Each batch's kept
-columns (what the data-set rules collected, every feature's kept columns) are written as one
-Parquet shard in the run's folder, named by the batch's first ``_idx``, and stay there for the
-data-set stage (``dqe.ray.dataset_stage``): they never reach the driver. Each batch comes back as
-one row, its first ``_idx`` and, pickled, the batch's invalid items, the ``BatchResult`` with only
-the columns a report reads kept (``Engine.record_columns``: ids, labels, token counts, quality),
-its findings, counts, rule errors and timings, whether an item held dqe's annotation field and
-how many items carry `dqe augment`'s provenance: what the local engine gets from its reader and
-processor.
+A block is one batch of the local reader's, or several that Ray Data bundled. Each batch is
+written as Parquet shards in the run's folder (``dqe.ray.shards``): its kept columns, for the
+data-set stage (``dqe.ray.dataset_stage``); the columns a report reads of each record
+(``Engine.record_columns``: ids, labels, token counts, quality); its findings; its invalid items.
+None of them reaches the driver. Each batch comes back as one row, its first ``_idx`` and,
+pickled, how many invalid items each file had, the ``BatchResult`` without rows or findings (its
+counts, rule errors and timings), whether an item held dqe's annotation field and how many items
+carry `dqe augment`'s provenance: what the driver adds up, whatever the input's size.
 """
 
 from __future__ import annotations
@@ -22,18 +21,20 @@ from __future__ import annotations
 import os
 import pickle
 import time
-from pathlib import Path
+from collections import Counter
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 
 from dqe.engine.config import LoadedConfig
-from dqe.engine.engine import Engine
+from dqe.engine.engine import FINDINGS_SCHEMA, Engine
 from dqe.engine.plugins import Registry, load_plugins
 from dqe.errors import PluginError
 from dqe.io.inputs import ANNOTATION, is_generated
 from dqe.io.reader import FileInfo
 from dqe.ray.plan import LayoutSpec
+from dqe.ray.shards import INVALID_SCHEMA, shard
 
 RESULT_SCHEMA = pa.schema([("first", pa.uint64()), ("items", pa.uint64()), ("result", pa.binary())])
 
@@ -63,12 +64,6 @@ def set_up(
     checker = engine(loaded, registry)
     checker.context.files = files
     return checker, registry
-
-
-def shard(folder: str, first: int) -> Path:
-    """The Parquet file of the kept columns of the batch whose first record is ``first``: the
-    names sort in input order."""
-    return Path(folder) / f"kept-{first:015d}.parquet"
 
 
 class RecordStage:
@@ -136,9 +131,19 @@ class RecordStage:
         read = time.perf_counter() - clock
         result = self.processor(built.frame)
         result.timings["read"] = result.timings.get("read", 0.0) + read
-        result.kept.write_parquet(shard(self.folder, cols["_idx"][0]), compression="lz4")
-        result.kept = result.kept.select(c for c in self.reported if c in result.kept.columns)
-        payload = (built.invalid, result, annotated, generated)
+        first = cols["_idx"][0]
+        result.kept.write_parquet(shard(self.folder, "kept", first), compression="lz4")
+        report = result.kept.select(c for c in self.reported if c in result.kept.columns)
+        report.write_parquet(shard(self.folder, "report", first), compression="lz4")
+        found = pl.concat(result.findings) if result.findings else pl.DataFrame(schema=FINDINGS_SCHEMA)
+        found.write_parquet(shard(self.folder, "findings", first), compression="lz4")
+        if built.invalid:
+            unread = [(r.idx, r.file, r.line, r.reason) for r in built.invalid]
+            invalid = pl.DataFrame(unread, schema=INVALID_SCHEMA, orient="row")
+            invalid.write_parquet(shard(self.folder, "invalid", first), compression="lz4")
+        # what the driver adds up: the findings and every record's row stay in the shards
+        result.kept, result.findings = report.clear(), []
+        payload = (Counter(r.file for r in built.invalid), result, annotated, generated)
         return {
             "first": cols["_idx"][0],
             "items": len(cols["_idx"]),

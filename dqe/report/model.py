@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from dqe import __version__
 from dqe.engine.engine import RuleErrorInfo, RunResult
+from dqe.engine.frames import IDS, RecordFrames
 from dqe.engine.gate import GateResult
 from dqe.io.reader import FileInfo
 from dqe.io.reread import RecordText, read_texts
@@ -40,25 +41,41 @@ INVALID_RULE = {
 
 @dataclass(frozen=True)
 class RecordResults:
-    """Every record's results as plain frames: what ``Report``'s per-record views are made of."""
+    """Every record's results as plain frames: what ``Report``'s per-record views are made of.
+    They are the run's ``RecordFrames``: held in memory, or loaded when first asked for where the
+    engine left them elsewhere (``--engine ray``)."""
 
-    table: pl.DataFrame  # one row per readable record: _idx, _file, _line, _id, label and token columns
-    statuses: pl.DataFrame  # _idx, status: passed | rejected | invalid
-    invalid: pl.DataFrame  # _idx, _file, _line, reason
-    findings: pl.DataFrame  # every rule's findings (the engine's FINDINGS_SCHEMA)
+    frames: RecordFrames
     paths: list[str]  # the input of each _file index
     labels: dict[str, str] = field(default_factory=dict)  # label name -> column of ``table``
     # the text of records, read again from the inputs (the engine keeps no text); None for none
     texts: TextSource | None = None
 
+    @property
+    def table(self) -> pl.DataFrame:
+        """One row per readable record: _idx, _file, _line, _id, label and token columns."""
+        return self.frames.table
+
+    @property
+    def statuses(self) -> pl.DataFrame:
+        """_idx, status: passed | rejected | invalid."""
+        return self.frames.statuses
+
+    @property
+    def invalid(self) -> pl.DataFrame:
+        """_idx, _file, _line, reason."""
+        return self.frames.invalid
+
+    @property
+    def findings(self) -> pl.DataFrame:
+        """Every rule's findings (the engine's FINDINGS_SCHEMA)."""
+        return self.frames.findings
+
     @classmethod
     def of(cls, result: RunResult) -> RecordResults:
         reopen = result.reopen
         return cls(
-            table=result.table,
-            statuses=result.statuses,
-            invalid=result.invalid,
-            findings=result.findings,
+            frames=result.frames,
             paths=[f.path for f in result.files],
             labels=result.labels,
             texts=None if reopen is None else lambda records, chars: read_texts(reopen(), records, chars),
@@ -148,7 +165,7 @@ class Report(BaseModel):
         result = self._require()
         located = pl.concat(
             [
-                result.table.select("_idx", "_file", "_line", "_id"),
+                result.table.select(IDS),
                 result.invalid.select("_idx", "_file", "_line", _id=pl.lit(None, pl.String)),
             ]
         )
@@ -162,7 +179,7 @@ class Report(BaseModel):
             .join(codes.rename({"record": "_idx"}), on="_idx", how="left")
             .select(
                 record="_idx",
-                source=_source_expr(result),
+                source=_source_expr(result.paths),
                 id="_id",
                 status="status",
                 codes=pl.col("codes").fill_null(pl.lit([], pl.List(pl.String))),
@@ -246,17 +263,21 @@ def _nested(names: list[str], prefix: str = "") -> list[pl.Expr]:
     return out
 
 
-def _source_expr(result: RecordResults) -> pl.Expr:
+def _source_expr(paths: list[str]) -> pl.Expr:
     """file:line of each row, from the _file index and _line columns."""
-    paths = result.paths
     path = pl.col("_file").replace_strict(list(range(len(paths))), paths, return_dtype=pl.String)
     return pl.format("{}:{}", path, "_line")
 
 
 def all_findings(result: RecordResults) -> pl.DataFrame:
-    ids = result.table.select("_idx", "_file", "_line", "_id")
-    rule_findings = result.findings.join(ids, on="_idx", how="left")
-    invalid = result.invalid.select(
+    located = result.findings.join(result.table.select(IDS), on="_idx", how="left")
+    return _listed(located, result.invalid, result.paths)
+
+
+def _listed(located: pl.DataFrame, invalid: pl.DataFrame, paths: list[str]) -> pl.DataFrame:
+    """Rule findings with the ``IDS`` of their record (``located``) and invalid records (code
+    DQ000) as a report lists them: by record, then code."""
+    unread = invalid.select(
         "_idx",
         code=pl.lit(INVALID_CODE),
         severity=pl.lit("error"),
@@ -269,10 +290,10 @@ def all_findings(result: RecordResults) -> pl.DataFrame:
         _line="_line",
         _id=pl.lit(None, pl.String),
     )
-    both = pl.concat([invalid, rule_findings.select(invalid.columns)])
+    both = pl.concat([unread, located.select(unread.columns)])
     return both.select(
         record="_idx",
-        source=_source_expr(result),
+        source=_source_expr(paths),
         id="_id",
         code="code",
         severity="severity",
@@ -286,9 +307,13 @@ def all_findings(result: RecordResults) -> pl.DataFrame:
 def build_report(result: RunResult, *, complete: bool = False, per_rule: int | None = None) -> Report:
     per_rule = result.config.config.findings_per_rule if per_rule is None else per_rule
     records = RecordResults.of(result)
-    findings = all_findings(records)
-    sampled = findings if complete else findings.filter(pl.int_range(pl.len()).over("code") < per_rule)
-    invalid = result.count("invalid")
+    frames = result.frames
+    invalid = frames.count("invalid")
+    if complete:
+        sampled = all_findings(records)
+    else:  # the first ``per_rule`` of each rule's, without gathering the others where they are elsewhere
+        located, unread = frames.sample(per_rule)
+        sampled = _listed(located, unread, records.paths)
     rows = [
         RuleRow(
             code=INVALID_CODE,
@@ -296,7 +321,7 @@ def build_report(result: RunResult, *, complete: bool = False, per_rule: int | N
             scope="record",
             severity="error",
             plugin="dqe",
-            evaluated=result.statuses.height,
+            evaluated=frames.total,
             failed=invalid,
             summary=str(INVALID_RULE["summary"]),
         )
@@ -318,7 +343,7 @@ def build_report(result: RunResult, *, complete: bool = False, per_rule: int | N
     ]
     report = Report(
         summary=Summary(
-            records=result.statuses.height,
+            records=frames.total,
             passed=result.count("passed"),
             rejected=result.count("rejected"),
             invalid=invalid,
@@ -330,7 +355,7 @@ def build_report(result: RunResult, *, complete: bool = False, per_rule: int | N
         rules=rows,
         dataset=result.dataset,
         findings=[Finding(**row) for row in sampled.iter_rows(named=True)],
-        findings_complete=complete or sampled.height == findings.height,
+        findings_complete=complete or sampled.height == frames.findings_count + invalid,
         errors=result.errors,
         warnings=result.warnings,
         timings={k: round(v, 4) for k, v in result.timings.items()},

@@ -3,6 +3,7 @@ many read ranges and batches, and stops (exit code 2) where it cannot do the sam
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import tempfile
@@ -95,12 +96,14 @@ def hard_cases(folder):
 def data(tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()
-    (tmp_path / "dqe.toml").write_text("batch-size = 7\n")  # many batches of a few records
+    # many batches of a few records; a report's sample shorter than some rules' findings
+    (tmp_path / "dqe.toml").write_text("batch-size = 7\nfindings-per-rule = 3\n")
     return hard_cases(folder)
 
 
-def report(*args) -> dict:
-    result = CliRunner().invoke(main, ["check", *map(str, args), "--format", "json", "--all-findings"])
+def report(*args, complete: bool = True) -> dict:
+    flags = ["--format", "json", *(["--all-findings"] if complete else [])]
+    result = CliRunner().invoke(main, ["check", *map(str, args), *flags])
     assert result.exit_code in (0, 1), result.output
     found = json.loads(result.stdout)  # Ray may warn on stderr (memory, load): the report is stdout
     found.pop("timings", None)
@@ -111,6 +114,10 @@ def report(*args) -> dict:
 def test_check_reports_as_the_local_engine(ray_cluster, small_ranges, data):
     local, ray = report(data), report(data, "--engine", "ray")
     assert ray == local
+    # the default report's first findings of each rule, sampled from the shards without gathering them
+    sampled = report(data, complete=False)
+    assert report(data, "--engine", "ray", complete=False) == sampled
+    assert not sampled["findings_complete"] and len(sampled["findings"]) < len(local["findings"])
     assert local["summary"]["invalid"] == 4 and local["summary"]["rejected"] > 0
     assert {f["code"] for f in local["findings"]} >= {"DQ000", "DQ401", "DQ402"}
     bad = {f["source"].rsplit("/", 1)[-1] for f in local["findings"] if f["code"] == "DQ000"}
@@ -130,13 +137,14 @@ def test_filter_writes_what_the_local_engine_writes(ray_cluster, small_ranges, d
 
 
 @pytest.mark.slow  # a local cluster's run: about 30 s on two cores
-def test_the_driver_keeps_only_what_a_report_reads(ray_cluster, small_ranges, data, tmp_path, monkeypatch):
+def test_the_driver_keeps_no_row_per_record(ray_cluster, small_ranges, data, tmp_path, monkeypatch):
     from dqe.api import make_engine
     from dqe.ray.exact_duplicates import exact_duplicates
+    from dqe.ray.frames import ShardFrames
 
     runs = tmp_path / "runs"
     runs.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(runs))  # where the run's folder of kept columns is made
+    monkeypatch.setattr(tempfile, "tempdir", str(runs))  # where the run's folder of shards is made
     grouped = []  # DQ401 found by a group-by on the cluster, not by the rule on one table
     monkeypatch.setattr(
         "dqe.ray.engine.exact_duplicates",
@@ -145,12 +153,20 @@ def test_the_driver_keeps_only_what_a_report_reads(ray_cluster, small_ranges, da
     engine = make_engine(overrides={"engine": "ray", "batch_size": 7})
     result = engine.run(data)
     assert len(grouped) == 1 and grouped[0].failed.height == 27
-    # ids, labels and token counts; what DQ402 collected (shingle sets) stayed in the shards
+    # counted on the cluster: the driver read no shard to count
+    frames = result.frames
+    assert isinstance(frames, ShardFrames) and result.count("passed") > 0 and frames.total == 72
+    assert "table" not in vars(frames) and "findings" not in vars(frames)
+    # the kept columns (what DQ402 collected: shingle sets) are gone; a report's columns are read when asked
+    (folder,) = runs.iterdir()
+    assert not list(folder.glob("kept-*")) and list(folder.glob("report-*"))
     assert set(result.table.columns) <= set(engine.record_columns())
     assert {"_idx", "_id", "category_pred", "tokens_total"} <= set(result.table.columns)
-    assert result.table.height == 68 and result.count("passed") > 0
+    assert result.table.height == 68 and result.invalid.height == 4
     assert {f["code"] for f in result.findings.to_dicts()} >= {"DQ401", "DQ402"}
-    assert list(runs.iterdir()) == []  # the shards are gone with the run
+    del result, frames
+    gc.collect()
+    assert list(runs.iterdir()) == []  # the shards are gone with the result
 
 
 def test_a_worker_with_other_plugins_stops_the_run(ray_cluster, data, monkeypatch):
