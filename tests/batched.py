@@ -68,7 +68,8 @@ class Batched:
 
     def _each_run(self, records: list[dict[str, Any]]) -> list[RuleRun]:
         run = run_rule(self.code, records, **self.config)
-        # each record's verdict as a run of its own (the errors and the report are the table's)
+        # each record's verdict as a run of its own: the report's findings are the record's (its
+        # other parts, and the errors, the table's)
         return [
             replace(
                 run,
@@ -77,6 +78,7 @@ class Batched:
                 messages=run.messages[i : i + 1],
                 turns=run.turns[i : i + 1],
                 evidence=run.evidence[i : i + 1],
+                report=run.report.model_copy(update={"findings": [f for f in run.report.findings if f.record == i]}),
             )
             for i in range(len(records))
         ]
