@@ -549,12 +549,12 @@ EXPECTED = {
     "llamafactory_glaive_toolcall_en_demo.json": 0,
     "llamafactory_v1_sft_demo.jsonl": 3,
     "fastchat_dummy_conversation.json": 0,
-    "gsm8k_train_alpaca.json": 0,
     "gpteacher_codegen_instruct.json": 0,
 }
 
 
-@pytest.mark.parametrize("name", sorted(REAL_FILES))
+# GSM8K's: none, test_gsm8k_answers_score_as_chain_of_thought (the same check, none rejected)
+@pytest.mark.parametrize("name", sorted(REAL_FILES.keys() - {"gsm8k_train_alpaca.json"}))
 def test_real_files(name):
     found = failures(real(name), "DQ201")
     assert len(found) == EXPECTED[name]
