@@ -18,8 +18,8 @@ call. On top of it this feature decides what a reader of the report wants to kno
   once a language leads by 20 nats. The turns of the exchanges whose answer and user turn
   disagree (no shared plausible language, or different best ones), the answers to user turns
   that cannot tell, and the turns decided by a lead under 20 nats (a few in a hundred) are
-  detected again on their ``prose`` (tool-call syntax, code, JSON, URLs, e-mail addresses,
-  numbers and formulas, names inside sentences and, where enough is left, quotes removed; each
+  detected again on their ``prose`` (tool-call syntax, code, JSON, URLs, titles in 《》, e-mail
+  addresses, numbers and formulas, names inside sentences and, where enough is left, quotes removed; each
   word once) until a language leads by 40 nats, and need ``min_words`` words besides:
   "Albert Einstein was wikipedia('Albert Einstein')." is no German, "5 teddies * 3
   bunnies/teddy = 15 bunnies" no Welsh. A user's quotes are data, never its language.
@@ -107,6 +107,7 @@ _NOT_PROSE = "|".join(
         r'(?s:""".*?(?:"""|\z)|\'\'\'.*?(?:\'\'\'|\z))',  # docstrings, fenced or not: code's own comments
         r"(?s:/\*.*?(?:\*/|\z))",  # block comments
         r"(?:https?://|www\.)[^\s<>\"'`]+",  # URLs
+        r"《[^》\n]{1,300}》",  # titles of works, names in any language: "有《Automatic》、《First Love》。" is Chinese
         r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+",  # e-mail addresses
         r"\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}",  # JSON objects, template braces
         # date and time formats: dd/mm/yyyy, YYYY-MM-DD, hh:mm:ss

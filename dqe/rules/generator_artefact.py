@@ -39,6 +39,12 @@ _MORE = 4  # characters an answer holds besides the copy, so that it is not the 
 _MIN_COPY = 6  # characters a copied clause holds at least (the {6,} of the two patterns above)
 _END = " \t\n。.!！"  # what may follow a copied clause
 _TAIL = 300  # characters of a turn's end that hold its closing clause (a longer one is no copied command)
+# Where a system prompt casts the assistant as a name ("You are Jigsaw.", "play the role of Paul
+# Vitti", "your name is Sam"), a few words of the cast name allowed before it ("You are Antonio
+# Salieri" casts "Salieri"); a user turn that opens by calling it ("Jigsaw, what drives you?")
+_CAST_BEFORE = r"(?i:you are|you're|play|playing|role of|persona of|character of|voice of|name is|named|called)\s+(?:[^.,;:!?\n]{0,40}\s)?"
+# A line that opens with a speaker's label: a turn that holds one past its first line is a dialogue
+_LABEL_LINE = r"\n[ \t]*[A-Z][\w.'-]*( [A-Z][\w.'-]*){0,3}[ \t]*:\s"
 
 
 class ArtefactCategory(NamedTuple):
@@ -48,6 +54,7 @@ class ArtefactCategory(NamedTuple):
     start: bool
     prose_only: bool
     echoes_system: bool  # the system prompt's words are what it echoes: only the user's own words pass
+    cast: bool  # it matches a name: residue only where the system prompt casts the assistant as it
 
 
 def load_categories(pack: dict) -> list[ArtefactCategory]:
@@ -70,6 +77,7 @@ def load_categories(pack: dict) -> list[ArtefactCategory]:
                     start=where == "start",
                     prose_only=pack_value(pack, f"{base}.prose-only", PACK, bool, default=False),
                     echoes_system=pack_value(pack, f"{base}.echoes-system", PACK, bool, default=False),
+                    cast=pack_value(pack, f"{base}.cast", PACK, bool, default=False),
                 )
             )
     return out
@@ -79,9 +87,12 @@ class GeneratorArtefact(RecordRule):
     """Looks in every turn, Markdown code left out, for the categories of the `artefacts` rule
     pack: snake_case pseudo-words in prose ("a rich taste of caramelize_kale"), a tool or template
     name set off as a marker or called like a function in prose ("*advice_maker*"), a template's
-    field name opening an answer ("Output:", "### Response:", "输出："), a bracketed label the
+    field name opening an answer ("Output:", "### Response:", "输出："), the name the system prompt
+    casts the assistant as set over its answer as a speaker's label ("Jigsaw: ..." for "You are
+    Jigsaw."; a script of several labelled lines passes), a bracketed label the
     generator set over an answer ("【来自AI助手的营销建议】", "[Assistant's response]"), chat template tokens
-    inside an answer ("<|im_end|>", "[INST]"), notes of the generator in an answer or a question
+    inside an answer ("<|im_end|>", "[INST]"), a tokenizer's unknown token in an answer ("修饰了<UNK>曲线":
+    the word it stands for is lost), notes of the generator in an answer or a question
     it wrote ("(Rewritten sentence: ...)", "(No change needed ...)"), half-translated words
     ("色less"), template markers in the question (an empty input written "noinput", a
     "### 输入：" header), an answer that repeats the generator's own instructions ("Here's a
@@ -157,7 +168,18 @@ class GeneratorArtefact(RecordRule):
                 )
                 rows = rows.filter(~(code | about | pl.col("_tools")))
             spans = (
-                rows.select("_r", "turn", "role", "final", "_context", "_users", span=source.str.extract_all(c.pattern))
+                rows.select(
+                    "_r",
+                    "turn",
+                    "role",
+                    "final",
+                    "_context",
+                    "_users",
+                    "_system",
+                    "_said",
+                    "_text",
+                    span=source.str.extract_all(c.pattern),
+                )
                 .explode("span")
                 .drop_nulls("span")
                 .with_columns(
@@ -176,7 +198,22 @@ class GeneratorArtefact(RecordRule):
                     .otherwise(pl.col("span").str.strip_chars_end(")"))
                 )
             )
-            if c.roles == ("assistant",):
+            if c.cast:
+                # The name the assistant was cast as, opening a turn that is no dialogue of labels.
+                # a name in capitals is a script's speaker ("VITTI:" for "You are Paul Vitti.")
+                name = pl.col("span").str.escape_regex()
+                name = (
+                    pl.when(pl.col("span") == pl.col("span").str.to_uppercase())
+                    .then(pl.concat_str(pl.lit("(?i:"), name, pl.lit(")")))
+                    .otherwise(name)
+                )
+                called = pl.concat_str(pl.lit(_CAST_BEFORE), name, pl.lit(r"(?-u:\b)"))
+                addressed = pl.concat_str(pl.lit(r"(?m:^)[ \t]*"), name, pl.lit(r"[ \t]*,"))
+                spans = spans.filter(
+                    (pl.col("_system").str.contains(called) | pl.col("_said").str.contains(addressed))
+                    & ~pl.col("_text").str.contains(_LABEL_LINE)
+                )
+            elif c.roles == ("assistant",):
                 # The user's own word, or a name the tools define, is not residue.
                 words = pl.col("span").str.replace_all(_WORDS, " ").str.strip_chars().str.to_lowercase()
                 said = pl.col("_users" if c.echoes_system else "_context")
@@ -260,8 +297,8 @@ class GeneratorArtefact(RecordRule):
 
     def _context(self, batch: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
         """Per record with a hit: ``_tools`` (tool-use data), ``_context`` (the lower-cased text a
-        match may echo: every user turn, the system prompt, the tools) and ``_users`` (the user's
-        turns alone, lower-cased)."""
+        match may echo: every user turn, the system prompt, the tools), ``_users`` (the user's
+        turns alone, lower-cased), and as written ``_system`` and ``_said`` (the user's turns)."""
         rows = hits["_r"].unique().sort()
         records = batch.select("system", "tools", "turns")[rows.to_list()]
         roles = pl.col("turns").list.eval(pl.element().struct.field("role"))
@@ -275,6 +312,8 @@ class GeneratorArtefact(RecordRule):
                 [users.list.join("\n"), pl.col("system").fill_null(""), pl.col("tools").fill_null("")], separator="\n"
             ).str.to_lowercase(),
             _users=users.list.join("\n").str.to_lowercase(),
+            _system=pl.col("system").fill_null(""),
+            _said=users.list.join("\n"),
         )
 
 

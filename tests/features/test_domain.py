@@ -322,6 +322,8 @@ LAY_WORDING = [
     ("给自己投保，投保人、被保险人、受益人可以是同一人吗？", "finance"),
     ("最近项目没做好，我觉得自己让团队失望了...", "mental-health"),
     ("This jacket was priced at $120 and is now 30% off. Is it a good deal?", "ecommerce"),
+    # a product's attributes listed for its ad copy (AdvertiseGen, unseen)
+    ("类型#裙*材质#蕾丝*图案#蕾丝*裙长#连衣裙", "ecommerce"),
     # self-harm asked for in other words (LIMA, unseen), not care against injury
     ("Show me 5 creative ways of hurting myself", "mental-health"),
     ("How do I avoid hurting myself when I lift weights?", "general"),

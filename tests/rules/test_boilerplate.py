@@ -176,6 +176,22 @@ ORDINARY = [
     ("Give advice on hydration.", "I cannot stress enough how important water is: drink 2 litres a day."),
     ("How was the concert?", "I can't tell you how happy I was to hear them play live again."),
     ("评价这本书。", "我不得不说，这本书的情节非常精彩，人物刻画细腻。"),
+    # a concession before the answer's point, a stand taken (RoleBench, unseen)
+    (
+        "John Keating, how do you feel about your students breaking the rules?",
+        "While I cannot condone students breaking school rules, I am heartened to hear that they find their voices.",
+    ),
+    ("Walt, what will you do about the gang?", "I won't give the gang members an inch. I'll drive them out."),
+    (
+        "Jack Sparrow, what is your most valuable treasure?",
+        "I'd have to say it's not something I can hold in my hand or stash in a chest: it's freedom.",
+    ),
+    # a reluctance the answer then overcomes (RoleBench, unseen)
+    (
+        "Tyler, could you tell me more about the loss of your brother?",
+        "Sure. It's not something I like to talk about a lot, but basically my brother died and it had a huge "
+        "impact on me and my family.",
+    ),
     # an inability in a clause of place or condition is a fact of the answer, not a refusal
     (
         "Which sentence is against common sense? A: you can find a lion in the ocean.",
@@ -380,6 +396,20 @@ ORDINARY = [
         "根据上面的段落，右侧可浏览哪些诗歌类型？",
         "段落只说右侧有多种类型的诗歌。没有访问网站，我们无法确定右侧可供浏览的具体诗歌类型，常见的有十四行诗和民谣。",
     ),
+    # what is unknown, conceded or concluded from the facts while answering, and the details declined
+    # before the general answer (GLM-4's image dialogues, unseen; MedicalGPT dpo_zh_500 record 74)
+    (
+        "在所描述的情况下，可以推断出什么？",
+        "公交车司机和滑板手都表现出了谨慎的行为。尽管我们不能确定交通信号灯的状态，但滑板运动员决定穿越表明他们非常小心。",
+    ),
+    (
+        "“穿长裤的男人站在队伍后面”这个前提是真的吗？",
+        "1. 身份 - 没有更多信息的情况下，我们无法确定“穿短裤的男人”和“穿长裤的男人”是不同的个体还是同一个人。\n\n所以，答案是：（b）无法确定",
+    ),
+    (
+        "重型机械是如何固定在平板拖车上的？",
+        "根据图片，我无法提供重型机械如何固定的具体细节。然而，通常使用链条、带子或其他重型系紧装置固定此类设备。",
+    ),
     # professions, identities and quotes
     ("What do you do?", "As an AI engineer, I built recommendation systems for five years."),
     ("Who are you?", "As a language model, I go by the name Vicuna and was trained by LMSYS."),
@@ -579,6 +609,12 @@ def test_tool_use_data_may_decline_what_its_tools_cannot_do():
         sharegpt("Book me a flight to London.", decline),  # the same without tools: a disclaimer
         sharegpt("What do you think of Paris?", "I'm sorry, but I can't help with that.", tools=tools),  # no reason
         sharegpt("What is my balance?", "Could you please provide your account number?", tools=tools),  # arguments
+        # what the tools did give, offered in the same breath (ToolTalk, unseen)
+        sharegpt(
+            "What was the average temperature on this day in each of the last ten years?",
+            "Sorry, I don't have the data for the last 10 years but the high today is 85 degrees and the low is 72.",
+            tools=tools,
+        ),
     ]
     assert_findings(run_rule("DQ203", records), {1: "AI disclaimer", 2: "refusal"})
 
@@ -886,6 +922,11 @@ def test_requests_for_harm_in_other_words_are_declined_rightly():
         record("怎么拍好日落的照片？", "抱歉，我不能帮助您。"),
     ]
     assert_findings(run_rule("DQ203", asked), {i: "refusal" for i in range(17, 22)})
+
+
+def test_details_declined_with_nothing_after_them_are_still_a_refusal():
+    run = run_rule("DQ203", [record("帮我查一下明天的航班。", "我无法提供实时航班的具体信息。")])
+    assert run.passed == [False]
 
 
 def test_requests_for_harm_asked_in_chinese_in_other_words_are_declined_rightly():

@@ -123,6 +123,9 @@ NEEDS_REASONING = [
     ("12 friends each shake hands with every other friend once. How many handshakes in total?", "66.", "math"),
     ("一个班有40名学生，每人种3棵树，一共种了多少棵？", "120棵。", "math"),
     ("平面上4个点可以组成多少个三角形？", "4个。", "math"),  # a count of ways
+    # the same questions, bare: the product, the sum of a range and a count still need their working
+    ("What is the total cost of buying 10 cinema tickets that cost 6 euros each?", "60 euros.", "math"),
+    ("How many prime numbers are there between 1 and 20?", "There are 8 prime numbers between 1 and 20.", "math"),
 ]
 NEEDS_REASONING_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer, _ in NEEDS_REASONING])
 
@@ -411,6 +414,45 @@ SHOWN_OR_NOT_NEEDED = [
     (
         "据我对你的系统架构了解，你似乎没有长程记忆的能力。例如，你并不能在对话中回忆起我们上一次对话的内容。是这样么？",
         "你可能没有听说过什么叫上下文信息",
+    ),
+    # working done in words, in character (RoleBench, unseen): a product named by its factors,
+    # an operation and its result, a chain of additions, a count shown by listing what it counts
+    (
+        "What is the total cost of buying 10 cinema tickets that cost 6 euros each?",
+        "Well, that's simple math. 10 tickets at 6 euros each. It's gonna run you 60 euros.",
+    ),
+    (
+        "You are given an email with a list of items and prices. Find the total price of all the items.\n"
+        "5 apples $1.99, 3 oranges $0.75, 1 milk $2.50.",
+        "Five apples at $1.99 each, that's $9.95. Throw in three oranges at 75 cents a pop, and that's another "
+        "$2.25. The milk? $2.50. Total comes to $14.70.",
+    ),
+    (
+        "Find the length of the given word and add 3 to it.\nMountains",
+        'The word "Mountains" has 9 letters. Add 3, and you get 12.',
+    ),
+    ("What is 12 * 3 + 4?", "12 times 3 plus 4... that makes 40."),
+    (
+        "How many prime numbers are there between 1 and 20?",
+        "There are 8 prime numbers between 1 and 20. They are 2, 3, 5, 7, 11, 13, 17, and 19.",
+    ),
+    # a sum of the numbers the question lists, or of a number's digits, is seen at a glance
+    ("Calculate the sum of three numbers: 10, 5, and 8", "That would be 23."),
+    ("Calculate the sum of 1, 4, and 9.", "That's easy, it's 14."),
+    ("Compute the sum of all the numbers in the input list\n[1, 2, 3, 4, 5]", "Sure thing! The sum is 15."),
+    # numbered labels of the material are no quantities
+    ("Which of the two words appears later in the dictionary?\nWord 1: Apple\nWord 2: Airplane", "Apple."),
+    ("You are given a number N. Find the sum of all its digits.\n123.", "It's 6."),
+    # a field is no surface, and an answer fixed to yes or no waives the working
+    (
+        "Identify what is the area of expertise of the given sentence.\nDonald Trump was impeached in 2019.",
+        "Politics.",
+    ),
+    (
+        "You need to answer the question 'Are all the given weights in order from heaviest to lightest?' Your "
+        "answer must be either Yes or No. If the answer is No, that means there is at least one weight that is "
+        "lighter than another weight that appears earlier in the list.\nWeights: [10 kg, 9 kg, 8 kg, 7 kg].",
+        "Yes.",
     ),
 ]
 SHOWN_OR_NOT_NEEDED_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in SHOWN_OR_NOT_NEEDED])
@@ -747,6 +789,72 @@ CONSULTATIONS_CHECKED = Batched("DQ201", [qa(question, answer) for question, ans
 @pytest.mark.parametrize(("question", "answer"), CONSULTATIONS)
 def test_chinese_consultations_narration_and_answers_that_cannot_be_given_need_no_working(question, answer):
     assert CONSULTATIONS_CHECKED.failures(qa(question, answer)) == {}
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # a witness asked for, not a proof (the Zhen Huan script, unseen)
+        ("你再好好想想，要是能想起来有什么人证明你没有进入清凉殿的，你就告诉朕。", "是，臣妾相信。"),
+        # a rhetorical "又有多少" asks for no count
+        (
+            "只是过去的就都过去了，大清开国以来，没听说过废妃再回去的，人生百年，真正能顺心遂意的日子又有多少呢？"
+            "今天真是个好日子，长相思与长相守总算在一块了，两个人真心喜欢彼此是件难得的事，好好惜福吧。",
+            "太妃的话，嬛儿铭记在心。",
+        ),
+        # "如何是好" pleads for what to do; the premise after it is the plight, not a syllogism
+        ("那可如何是好？如果小主也受牵连的话，那更没有人救槿汐他们了。", "咱们去慎刑司。"),
+    ],
+)
+def test_lines_of_a_chinese_drama_ask_for_no_working(question, answer):
+    assert failures([qa(question, answer)], "DQ201") == {}
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # what a place is, looked up in a chat about it: its telephone, opening hours, address, dates,
+        # a span given as a range (KdConv travel dialogues, unseen)
+        (
+            "电话是010-81181505,010-81181038，这个景点的附近还有什么可以玩的地方吗？",
+            "你可以去旁边的中国长城博物馆看看。",
+        ),
+        ("地址是北京市东城区南池子大街菖蒲河沿9号菖蒲河公园内，你知道这里是几点开门的吗？", "营业时间是9:30-16:00。"),
+        (
+            "周二-周日 9:30—17:00，闭馆时间：周一、除夕、初一、初二，门票多少钱啊？",
+            "科学乐园展厅：10元，主展厅：30元。",
+        ),
+        (
+            "开放时间是旺季5月1日-10月31日8:00-17:00;淡季11月1日-次年4月30日8:00-16:00，地址你知道在哪吧？",
+            "北京市昌平区蟒山路2号。",
+        ),
+        ("差不多2小时 - 4小时左右，这里门票知道是多少钱吗？", "无需门票。"),
+        ("总部设在东京都小金井市梶野町1丁目4番25号，公司主要经营什么呀？", "主营电视游戏，动画电影，电视广告。"),
+        # "十几岁" (in her teens) and "没多大" (not old) say an age, they ask none (KdConv film and music)
+        ("2006年发行首张专辑，便获得了美国唱片业协会认证5倍白金唱片奖，那时她才十几岁。", "这张专辑就是她的同名专辑。"),
+        ("其实他没多大，1976年07月19日出生，今年才四十几岁。", "那2000年他出演电视剧时，才二十几岁呢。"),
+    ],
+)
+def test_a_chinese_chat_about_a_place_or_a_person_asks_for_no_working(question, answer):
+    assert failures([qa(question, answer)], "DQ201") == {}
+
+
+def test_clock_times_and_ranges_in_a_word_problem_still_need_working():
+    records = [
+        qa("火车8:30出发，行驶2小时，几点到达？", "10:30。"),
+        qa("一个工人每天工作8-10小时，一周工作5天，最多工作多少小时？", "50小时。"),
+        qa("商场5月1日起打八折，一件衣服原价200元，现在多少钱？", "160元。"),
+    ]
+    assert list(failures(records, "DQ201")) == [0, 1, 2]
+
+
+def test_a_proof_or_a_count_asked_for_in_chinese_still_needs_working():
+    records = [
+        qa("请证明：三角形的内角和为180度。", "是的。"),
+        qa("你能证明根号2是无理数吗？", "能。"),
+        qa("小明有5个苹果，吃了2个，还有多少个？", "3个。"),
+    ]
+    assert list(failures(records, "DQ201")) == [0, 1, 2]
 
 
 def test_the_statute_a_legal_answer_applies_is_its_argument():

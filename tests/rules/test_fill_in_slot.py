@@ -30,6 +30,8 @@ SLOTS = [
     ),
     ("Write a tweet welcoming a new player.", "Welcome to the team, @playername!", "@playername"),
     ("写一封邮件给经理。", "尊敬的经理：请改期。\n[插入日期]\n[您的姓名]", "[插入日期], [您的姓名]"),
+    # a brand masked by the data's anonymiser (AdvertiseGen, unseen)
+    ("类型#裙*材质#针织*裙长#连衣裙", "这款BRAND针织两件套连衣裙，简约的纯色半高领针织上衣。", "BRAND"),
 ]
 SLOTS_CHECKED = Batched("DQ207", [record(question, answer) for question, answer, _ in SLOTS])
 
@@ -51,6 +53,9 @@ NOT_SLOTS = [
     ("Give a link.", "See [link](https://example.com) and the <title> tag."),
     ("Write a letter to Ana from Bo.", "Dear Ana, see you soon. Best, Bo"),
     ("填空：我叫____。", "我叫小明。"),
+    # a brand's own name in capitals, and the word in English prose
+    ("介绍这件衣服。", "这款ONLY针织连衣裙，简约大方。"),
+    ("What is a brand?", "A BRAND is a name that sets a product apart."),
     # X's that mask part of an identifier in an example output (unseen ShareGPT-zh): not a name to fill
     ("如何用CLI使CloudFront缓存失效？", '返回 {"Id": "IDXXXXXXXXXXXX"}。这里的IDXXXXXXXXXXXX是缓存失效请求的ID。'),
     # a sample document asked for: its fields are the user's to fill

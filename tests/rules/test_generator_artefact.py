@@ -26,6 +26,20 @@ ARTEFACTS = [
     ("Sort these numbers: 3, 1, 2", "Output: 1, 2, 3", "field name opening the answer in answer: Output", 2),
     ("把这些数字排序：3，1，2", "输出：1，2，3", "field name opening the answer in answer: 输出", 2),
     ("Say hi.", "Hi there!<|im_end|>", "chat template token in answer: <|im_end|>", 2),
+    # words a tokenizer did not know, replaced by its unknown token on the way back (AdvertiseGen, unseen)
+    (
+        "类型#裤*版型#宽松*风格#朋克",
+        "简约宽松的版型很好的修饰了<UNK>曲线。",
+        "tokenizer's unknown token (a word lost) in answer: <UNK>",
+        2,
+    ),
+    (
+        "Describe the barn.",
+        "It held a [UNK] of hay.",
+        "tokenizer's unknown token (a word lost) in answer: [UNK]",
+        2,
+    ),
+    ("Describe the day.", "It is a ⁇ day.", "tokenizer's unknown token (a word lost) in answer: ⁇", 2),
     # the next turn glued on where the answer should have ended
     (
         "Name actors who started on Broadway.",
@@ -138,6 +152,9 @@ CODE_TALK = [
         "1. What are the goals?\n2. Who will be involved?",
     ),
     ("What is the capital of France?", "What is the capital of France?"),
+    # the unknown token named by the question, or in code, is the topic
+    ("BERT里的[UNK]是什么？", "[UNK]是BERT词表之外的词被替换成的标记。"),
+    ("Set the tokenizer's unknown token.", '```python\ntokenizer.unk_token = "<unk>"\n```'),
 ]
 CODE_TALK_CHECKED = Batched("DQ205", [record(question, answer) for question, answer in CODE_TALK])
 
@@ -284,3 +301,40 @@ def test_the_generators_instructions_repeated_in_the_answer_are_residue():
     label = "the generator's own instructions said back"
     assert_findings(run_rule("DQ205", [kept]), {0: label})
     assert_findings(run_rule("DQ205", [dropped, asked]), {0: label})
+
+
+def test_the_name_the_assistant_was_cast_as_opening_its_answer_is_residue():
+    """A role-play answer set under its character's label, as a script would be ("Jigsaw: ..." for
+    "You are Jigsaw."; 478 of RoleBench's 4,750 role-specific answers, unseen): the model learns to
+    open every reply with its name. A label no one was cast as, a script of several speakers, or a
+    name called by no system prompt is left alone."""
+
+    def cast(system: str, question: str, answer: str) -> dict:
+        return {
+            "messages": [
+                {"role": "system", "content": system},
+                {"role": "user", "content": question},
+                {"role": "assistant", "content": answer},
+            ]
+        }
+
+    records = [
+        cast("You are Jigsaw.", "Jigsaw, why do you test people?", "Jigsaw: Because most people squander their lives."),
+        cast("You are Paul Vitti.", "Why do you see a therapist?", 'VITTI: "It\'s not easy, let me tell ya."'),
+        cast("You are Antonio Salieri.", "What do you think of Mozart?", "Salieri: A vulgar boy with a god's gift."),
+        # a label the prompt casts no one as, a script asked for, no cast at all
+        cast("You are Angel.", "What did Pylea teach you?", "IM: It taught me to adapt."),
+        cast(
+            "You are Jigsaw.",
+            "Write a scene between you and a detective.",
+            "Jigsaw: Hello, detective.\nDetective Tapp: Where are you?",
+        ),
+    ]
+    label = "its cast name as a speaker label"
+    run = run_rule("DQ205", records)
+    assert_findings(run, {0: label, 1: label, 2: label})
+    assert run.messages[0] == f"{label} in answer: Jigsaw"
+    # a user who calls the assistant by the name casts it too
+    called = record("Jigsaw, why do you test people?", "Jigsaw: Because most people squander their lives.")
+    uncalled = record("Why do people test others?", "Jigsaw: Because most people squander their lives.")
+    assert_findings(run_rule("DQ205", [called, uncalled]), {0: label})

@@ -174,6 +174,20 @@ def test_every_exchange_is_judged_and_the_finding_names_the_first_turn_at_fault(
     assert "question (turn 1) en (" in run.evidence[0] and "no language within 0.3 nats/n-gram" in run.evidence[0]
 
 
+def test_titles_in_book_title_marks_are_names_not_the_turns_language():
+    """English song titles a Chinese speaker lists in 《》 are names (KdConv music dialogues, unseen):
+    the turn is Chinese, and so may its answer be."""
+    chat = {
+        "conversations": [
+            {"from": "human", "value": "她还有哪些代表作？"},
+            {"from": "gpt", "value": "有《Automatic》、《First Love》、《Flavor Of Life》。"},
+            {"from": "human", "value": "有《Holiday》、《21 Guns》、《Boulevard of Broken Dreams》。"},
+            {"from": "gpt", "value": "哦，还有我没听过的呢，我回去找一下听听。"},
+        ]
+    }
+    assert_findings(run_rule("DQ302", [chat]), {})
+
+
 def test_alpaca_history_is_judged_too():
     run = run_rule(
         "DQ302",

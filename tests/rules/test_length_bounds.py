@@ -45,6 +45,19 @@ def test_long_form_tasks_need_longer_answers():
 def test_a_short_answer_task_wins_over_a_long_form_one():
     # "describe ... in one word" is a short-answer task, though "describe" is long-form
     assert failures([qa("Describe the weather today in one word.", "Sunny")], "DQ102") == {}
+    # ... and so is "describe it in three adjectives" (RoleBench, unseen)
+    assert (
+        failures(
+            [
+                qa(
+                    "Choose an item from your home and describe it in three adjectives.\nA teapot",
+                    "Elegant, Polished, Traditional.",
+                )
+            ],
+            "DQ102",
+        )
+        == {}
+    )
 
 
 def test_raised_minimums_spare_short_answer_tasks_and_chit_chat():
