@@ -35,17 +35,6 @@ def test_help_does_not_import_torch_or_polars():
     assert out.strip().endswith("[]")
 
 
-def test_check_does_not_import_torch(write_jsonl):
-    path = write_jsonl([GOOD])
-    code = (
-        "import sys\nfrom dqe.cli import main\n"
-        f"try:\n    main(['check', {str(path)!r}, '--format', 'json'])\nexcept SystemExit:\n    pass\n"
-        "print([m for m in ('torch', 'transformers', 'peft') if m in sys.modules])"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip().endswith("[]")
-
-
 def test_the_collector_is_back_on_after_the_set_up_whatever_its_end(write_jsonl, tmp_path):
     # start-up runs with the cyclic garbage collector off; the check and whatever follows do not
     assert run("check", write_jsonl([GOOD]))[0] == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from dqe.engine.config import load_config
@@ -9,151 +11,166 @@ from dqe.engine.context import Context
 from dqe.engine.plugins import load_plugins
 from dqe.features.cot import CotFeature
 from dqe.testing import batch, conversation, record
+from tests.batched import TableRun
+
+
+@functools.cache
+def feature():
+    return CotFeature(Context(load_config(discover=False), load_plugins()))
 
 
 @pytest.fixture(scope="module")
 def cot():
-    return CotFeature(Context(load_config(discover=False), load_plugins()))
+    return feature()
 
 
 def judged(cot, question, answer):
     """The one exchange of a question and its answer: need, score, evidence."""
-    frame = batch([record(question, answer)])
+    return judged_each([record(question, answer)], cot)[0]
+
+
+def judged_each(records, cot=None):
+    """Each record's one exchange, judged in one batch: need, score, evidence."""
+    cot = cot or feature()
+    frame = batch(records)
     exchange = cot.judge(frame)
-    explained = cot.explain(frame, exchange)["evidence"]
-    need, score = exchange.select("need", "score").row(0)
-    return need, score, explained[0] if len(explained) else None
+    assert exchange["_r"].to_list() == list(range(len(records))), "one exchange a record"
+    evidence = dict(cot.explain(frame, exchange).select("_r", "evidence").iter_rows())
+    return [(need, score, evidence.get(r)) for r, need, score in exchange.select("_r", "need", "score").iter_rows()]
 
 
-@pytest.mark.parametrize(
-    ("question", "need"),
-    [
-        ("Natalia sold clips to 48 of her friends in April, and then half as many in May. How many in all?", "math"),
-        ("How many moons does Mars have?", None),  # a fact: no quantity to work with
-        ("What were the main causes of the war of 1914?", None),  # a year is no quantity
-        ("How many Covid-19 cases were reported in India today?", None),  # a number in a name neither
-        ("How many points did the Lakers score in game 4 of the finals?", None),  # nor one that labels
-        ("Why do leaves change colour in autumn?", "why"),
-        ("Here is a riddle: what gets wetter the more it dries?", "logic"),
-        ("List three fruits, step by step.", "request"),
-        ("小明有5个苹果，吃了2个，还剩几个？", "math"),
-        ("写一首关于春天的诗。", None),
-        # algebra in letters, comparison chains and syllogisms need no trigger word
-        ("If x = 2y and y = 3z, express x - y in terms of z.", "math"),
-        ("Anna is taller than Ben. Ben is taller than Carl. Who is the shortest?", "logic"),
-        ("All birds have feathers. Penguins are birds. Do penguins have feathers?", "logic"),
-        ("小明比小红高，小红比小刚高。谁最矮？", "logic"),
-        # a question full of quantities that asks for an unknown is a word problem
-        ("Sam had 12 marbles. He gave 5 to Ann and got 3 from Joe. What does Sam have now?", "math"),
-        # one operation on given numbers is seen at a glance, unless a formula applies
-        ("What is the sum of 7 and 8?", None),
-        ("Calculate 15% of 500.", None),
-        ("Convert 45 kilometers to meters.", None),
-        ("Convert 72 degrees Fahrenheit to Celsius.", "math"),
-        ("Determine the area of a square with side length of 8 meters.", None),  # one multiplication
-        ("Calculate the area of a circle with a radius of 4 meters.", "math"),
-        ("What is the hypotenuse of a right triangle with legs of 3 cm and 4 cm?", "math"),
-        ("Find the product of 9, 5 and 28.", "math"),  # two operations
-        # steps of a procedure are knowledge; steps of working are asked for
-        ("Give me step-by-step instructions to bake bread.", None),
-        ("Solve 2x + 3 = 11 step by step.", "request"),
-        # a second operation on the result of the first is no longer one step
-        ("What is 12% of 250, and how much is left after taking that away?", "math"),
-        # a conversion by the factor given, one power term: seen at a glance
-        ("Convert 20 miles to kilometers, assuming 1 mile is approximately 1.60934 kilometers.", None),
-        ("What is the derivative of x^2?", None),
-        # so many items at a price each is one multiplication; two such purchases are a word problem
-        ("How much do 5 pens cost at $2 each?", None),
-        ("Tom buys 3 apples at $2 each and 4 pears at $3 each. How much does he spend?", "math"),
-        # the largest of a list takes comparing its values; of two, it is seen at a glance
-        ("Which is the largest number: 0.45, 4/9, 0.449, 45%?", "math"),
-        # a syllogism with a long class and a member denied; a premise is a statement, not a request
-        (
-            "All the violinists in the city orchestra can read music. Hana cannot read music. Is Hana one of them?",
-            "logic",
-        ),
-        ("Could you share some advice on how I can succeed?\nSome of the issues include cost and time.", None),
-        # assignment and arrangement puzzles, riddles by their form
-        (
-            "Alex, Bea and Cal each own one pet: a cat, a dog or a fish. Alex is allergic to fur. Who owns which pet?",
-            "logic",
-        ),
-        (
-            "The chest on the far left holds sand. The blue chest is to the right of the green one. Which has the key?",
-            "logic",
-        ),
-        ("What has keys but can't open locks?", "logic"),
-        # a Chinese word problem about programmers is no programming task; a blank to fill asks
-        ("某公司 3 名程序员每人每天写 400 行代码，项目共需 36000 行代码，需要多少天？", "math"),
-        ("写一个 Python 函数计算 1 到 100 的和", None),
-        ("质量为 2 kg 的物体受到 10 N 的恒力作用，2 s 内物体的位移为（　）", "math"),
-        # an ordinal is a place, not a number to calculate with
-        ("第二班几点到？", None),
-        # a question about a given text: the passage's "why"s are its own, its numbers data for a
-        # calculation asked, not for a look-up
-        ("Read the passage and answer.\nPassage: Why did he run? He left at 8:15.\nQuestion: When did he leave?", None),
-        (
-            "Read the passage and answer.\nPassage: Muffins sell for $3 each; 48 sold.\nQuestion: How much money came in?",
-            "math",
-        ),
-        ("阅读短文，回答问题。\n短文：小林问妈妈：“为什么天空是蓝色的？”\n问题：主人公叫什么名字？", None),
-        ("Pick out the five most important keywords from this abstract.\nWe show that corals recover faster.", None),
-    ],
-)
-def test_need(cot, question, need):
-    assert judged(cot, question, "x")[0] == need
+NEEDS = [
+    ("Natalia sold clips to 48 of her friends in April, and then half as many in May. How many in all?", "math"),
+    ("How many moons does Mars have?", None),  # a fact: no quantity to work with
+    ("What were the main causes of the war of 1914?", None),  # a year is no quantity
+    ("How many Covid-19 cases were reported in India today?", None),  # a number in a name neither
+    ("How many points did the Lakers score in game 4 of the finals?", None),  # nor one that labels
+    ("Why do leaves change colour in autumn?", "why"),
+    ("Here is a riddle: what gets wetter the more it dries?", "logic"),
+    ("List three fruits, step by step.", "request"),
+    ("小明有5个苹果，吃了2个，还剩几个？", "math"),
+    ("写一首关于春天的诗。", None),
+    # algebra in letters, comparison chains and syllogisms need no trigger word
+    ("If x = 2y and y = 3z, express x - y in terms of z.", "math"),
+    ("Anna is taller than Ben. Ben is taller than Carl. Who is the shortest?", "logic"),
+    ("All birds have feathers. Penguins are birds. Do penguins have feathers?", "logic"),
+    ("小明比小红高，小红比小刚高。谁最矮？", "logic"),
+    # a question full of quantities that asks for an unknown is a word problem
+    ("Sam had 12 marbles. He gave 5 to Ann and got 3 from Joe. What does Sam have now?", "math"),
+    # one operation on given numbers is seen at a glance, unless a formula applies
+    ("What is the sum of 7 and 8?", None),
+    ("Calculate 15% of 500.", None),
+    ("Convert 45 kilometers to meters.", None),
+    ("Convert 72 degrees Fahrenheit to Celsius.", "math"),
+    ("Determine the area of a square with side length of 8 meters.", None),  # one multiplication
+    ("Calculate the area of a circle with a radius of 4 meters.", "math"),
+    ("What is the hypotenuse of a right triangle with legs of 3 cm and 4 cm?", "math"),
+    ("Find the product of 9, 5 and 28.", "math"),  # two operations
+    # steps of a procedure are knowledge; steps of working are asked for
+    ("Give me step-by-step instructions to bake bread.", None),
+    ("Solve 2x + 3 = 11 step by step.", "request"),
+    # a second operation on the result of the first is no longer one step
+    ("What is 12% of 250, and how much is left after taking that away?", "math"),
+    # a conversion by the factor given, one power term: seen at a glance
+    ("Convert 20 miles to kilometers, assuming 1 mile is approximately 1.60934 kilometers.", None),
+    ("What is the derivative of x^2?", None),
+    # so many items at a price each is one multiplication; two such purchases are a word problem
+    ("How much do 5 pens cost at $2 each?", None),
+    ("Tom buys 3 apples at $2 each and 4 pears at $3 each. How much does he spend?", "math"),
+    # the largest of a list takes comparing its values; of two, it is seen at a glance
+    ("Which is the largest number: 0.45, 4/9, 0.449, 45%?", "math"),
+    # a syllogism with a long class and a member denied; a premise is a statement, not a request
+    (
+        "All the violinists in the city orchestra can read music. Hana cannot read music. Is Hana one of them?",
+        "logic",
+    ),
+    ("Could you share some advice on how I can succeed?\nSome of the issues include cost and time.", None),
+    # assignment and arrangement puzzles, riddles by their form
+    (
+        "Alex, Bea and Cal each own one pet: a cat, a dog or a fish. Alex is allergic to fur. Who owns which pet?",
+        "logic",
+    ),
+    (
+        "The chest on the far left holds sand. The blue chest is to the right of the green one. Which has the key?",
+        "logic",
+    ),
+    ("What has keys but can't open locks?", "logic"),
+    # a Chinese word problem about programmers is no programming task; a blank to fill asks
+    ("某公司 3 名程序员每人每天写 400 行代码，项目共需 36000 行代码，需要多少天？", "math"),
+    ("写一个 Python 函数计算 1 到 100 的和", None),
+    ("质量为 2 kg 的物体受到 10 N 的恒力作用，2 s 内物体的位移为（　）", "math"),
+    # an ordinal is a place, not a number to calculate with
+    ("第二班几点到？", None),
+    # a question about a given text: the passage's "why"s are its own, its numbers data for a
+    # calculation asked, not for a look-up
+    ("Read the passage and answer.\nPassage: Why did he run? He left at 8:15.\nQuestion: When did he leave?", None),
+    (
+        "Read the passage and answer.\nPassage: Muffins sell for $3 each; 48 sold.\nQuestion: How much money came in?",
+        "math",
+    ),
+    ("阅读短文，回答问题。\n短文：小林问妈妈：“为什么天空是蓝色的？”\n问题：主人公叫什么名字？", None),
+    ("Pick out the five most important keywords from this abstract.\nWe show that corals recover faster.", None),
+]
+NEEDS_JUDGED = TableRun(judged_each, [record(question, "x") for question, _ in NEEDS])
 
 
-@pytest.mark.parametrize(
-    "question",
-    [
-        # the numbers and the "?" are in the material a text task works on
-        "Classify the sentiment of this review.\nThe room cost $300 for 2 nights and the AC broke twice?! Never again.",
-        "Identify if the phrase contains an emotional sentiment.\nI don't understand why this always happens to me.",
-        "Is this tweet about sports?\nTweet: Lakers win 112-98, why is LeBron so good? He scored 35.",
-        "判断下面这句话的情感。\n这家店3个菜花了200块，为什么这么贵？",
-        # a creative request: numbers in the scene are no word problem
-        "You are a negotiator. The other camp offers 50 gallons of water for 30 pounds of grain, but we have 20. "
-        "What do you propose?",
-        "Write a short story about a girl who has 3 cats and 2 dogs. What happens when 4 more cats arrive?",
-        # a programming task: the code does the work
-        "What is the output of this code?\nx = 5\ny = 10\nprint(x + y)",
-        "Write a Python function to calculate the sum of two numbers.",
-        # the asker waives the reasoning
-        "Solve 3x + 5 = 20. Give only the final answer.",
-        # a puzzle to write, not to solve
-        "Design a chess puzzle in FEN notation.",
-    ],
-)
-def test_no_need(cot, question):
-    assert judged(cot, question, "x")[0] is None
+@pytest.mark.parametrize(("question", "need"), NEEDS)
+def test_need(question, need):
+    assert NEEDS_JUDGED.of(record(question, "x"))[0] == need
 
 
-@pytest.mark.parametrize(
-    ("answer", "score"),
-    [
-        ("72", 0.0),
-        ("<think>48 / 2 = 24 and 48 + 24 = 72</think> 72", 1.0),
-        ("She sold 48/2 = 24 clips in May.", 0.35),
-        ("It floats, because ice is less dense than water.", 0.3),
-        ("Ice floats as it is less dense than water.", 0.3),  # "as it": a reason
-        ("First sentence. Second sentence. Third sentence.", 0.3),  # two sentences before the last
-        ("66 is 2 × 3 × 11, and 44 is 2 × 2 × 11", 0.7),  # numbers restated as operations: two equations
-        ("1. Add the numbers.\n2. Divide by two.", 0.45),  # two steps and one sentence before the last
-        ("The total is $1216.65, making the interest $216.65.", 0.15),  # a clause, but no working
-        # a tool did the work, inline: Toolformer calls and GSM8K's calculator annotations
-        ("The square of 9 is python('9**2').", 1.0),
-        ("There are calculator(12*7) days in 12 weeks.", 1.0),
-        ("In May she sold 48/2 = <<48/2=24>>24 clips.", 1.0),
-        ("def add(a, b):\n    return a + b", 1.0),  # a program is its own reasoning
-        # the theorem or formula a result follows from, named in Chinese as in English ("by the
-        # Pythagorean theorem"): Chinese-LLaMA-Alpaca's answers (unseen)
-        ("根据勾股定理，斜边的长度为$√(6^2+8^2)=√(48+120)=√174=13$。", 0.3),
-        ("利用面积公式，长方形的面积是24平方米。", 0.3),
-    ],
-)
-def test_score(cot, answer, score):
-    assert judged(cot, "q", answer)[1] == pytest.approx(score)
+NO_NEED = [
+    # the numbers and the "?" are in the material a text task works on
+    "Classify the sentiment of this review.\nThe room cost $300 for 2 nights and the AC broke twice?! Never again.",
+    "Identify if the phrase contains an emotional sentiment.\nI don't understand why this always happens to me.",
+    "Is this tweet about sports?\nTweet: Lakers win 112-98, why is LeBron so good? He scored 35.",
+    "判断下面这句话的情感。\n这家店3个菜花了200块，为什么这么贵？",
+    # a creative request: numbers in the scene are no word problem
+    "You are a negotiator. The other camp offers 50 gallons of water for 30 pounds of grain, but we have 20. "
+    "What do you propose?",
+    "Write a short story about a girl who has 3 cats and 2 dogs. What happens when 4 more cats arrive?",
+    # a programming task: the code does the work
+    "What is the output of this code?\nx = 5\ny = 10\nprint(x + y)",
+    "Write a Python function to calculate the sum of two numbers.",
+    # the asker waives the reasoning
+    "Solve 3x + 5 = 20. Give only the final answer.",
+    # a puzzle to write, not to solve
+    "Design a chess puzzle in FEN notation.",
+]
+NO_NEED_JUDGED = TableRun(judged_each, [record(question, "x") for question in NO_NEED])
+
+
+@pytest.mark.parametrize("question", NO_NEED)
+def test_no_need(question):
+    assert NO_NEED_JUDGED.of(record(question, "x"))[0] is None
+
+
+SCORES = [
+    ("72", 0.0),
+    ("<think>48 / 2 = 24 and 48 + 24 = 72</think> 72", 1.0),
+    ("She sold 48/2 = 24 clips in May.", 0.35),
+    ("It floats, because ice is less dense than water.", 0.3),
+    ("Ice floats as it is less dense than water.", 0.3),  # "as it": a reason
+    ("First sentence. Second sentence. Third sentence.", 0.3),  # two sentences before the last
+    ("66 is 2 × 3 × 11, and 44 is 2 × 2 × 11", 0.7),  # numbers restated as operations: two equations
+    ("1. Add the numbers.\n2. Divide by two.", 0.45),  # two steps and one sentence before the last
+    ("The total is $1216.65, making the interest $216.65.", 0.15),  # a clause, but no working
+    # a tool did the work, inline: Toolformer calls and GSM8K's calculator annotations
+    ("The square of 9 is python('9**2').", 1.0),
+    ("There are calculator(12*7) days in 12 weeks.", 1.0),
+    ("In May she sold 48/2 = <<48/2=24>>24 clips.", 1.0),
+    ("def add(a, b):\n    return a + b", 1.0),  # a program is its own reasoning
+    # the theorem or formula a result follows from, named in Chinese as in English ("by the
+    # Pythagorean theorem"): Chinese-LLaMA-Alpaca's answers (unseen)
+    ("根据勾股定理，斜边的长度为$√(6^2+8^2)=√(48+120)=√174=13$。", 0.3),
+    ("利用面积公式，长方形的面积是24平方米。", 0.3),
+]
+SCORES_JUDGED = TableRun(judged_each, [record("q", answer) for answer, _ in SCORES])
+
+
+@pytest.mark.parametrize(("answer", "score"), SCORES)
+def test_score(answer, score):
+    assert SCORES_JUDGED.of(record("q", answer))[1] == pytest.approx(score)
 
 
 def test_evidence_names_the_markers_and_what_the_answer_scored_on(cot):

@@ -12,6 +12,7 @@ from dqe.engine.plugins import load_plugins
 from dqe.errors import ConfigError
 from dqe.features.domain import LexiconClassifier
 from dqe.testing import batch
+from tests.batched import TableRun
 
 
 def domains(records, **config):
@@ -111,24 +112,25 @@ def test_real_general_sets_are_mostly_general():
     assert domains(real("llamafactory_alpaca_zh_demo.json"))[9] == "medical"
 
 
-@pytest.mark.parametrize(
-    ("question", "domain"),
-    [
-        ("Is it safe to take ibuprofen while pregnant?", "medical"),
-        ("What should I put on a second-degree burn?", "medical"),
-        ("Can my landlord evict me without notice?", "legal"),
-        ("Do I need a lawyer to write a will?", "legal"),
-        ("Should I refinance my mortgage?", "finance"),
-        ("What is the difference between a Roth IRA and a traditional IRA?", "finance"),
-        ("The package arrived damaged. Can I get a refund?", "ecommerce"),
-        ("How can I stop having panic attacks?", "mental-health"),
-        ("孩子发烧三天不退怎么办？", "medical"),
-        ("公司拖欠工资可以申请劳动仲裁吗？", "legal"),
-    ],
-)
+STRONG_TERMS = [
+    ("Is it safe to take ibuprofen while pregnant?", "medical"),
+    ("What should I put on a second-degree burn?", "medical"),
+    ("Can my landlord evict me without notice?", "legal"),
+    ("Do I need a lawyer to write a will?", "legal"),
+    ("Should I refinance my mortgage?", "finance"),
+    ("What is the difference between a Roth IRA and a traditional IRA?", "finance"),
+    ("The package arrived damaged. Can I get a refund?", "ecommerce"),
+    ("How can I stop having panic attacks?", "mental-health"),
+    ("孩子发烧三天不退怎么办？", "medical"),
+    ("公司拖欠工资可以申请劳动仲裁吗？", "legal"),
+]
+STRONG_TERMS_DOMAINS = TableRun(domains, [qa(question, "OK.") for question, _ in STRONG_TERMS])
+
+
+@pytest.mark.parametrize(("question", "domain"), STRONG_TERMS)
 def test_a_question_alone_names_its_domain(question, domain):
     # one term that places a question in its domain (a strong term) is enough, with no answer to help
-    assert domains([qa(question, "OK.")]) == [domain]
+    assert STRONG_TERMS_DOMAINS.of(qa(question, "OK.")) == domain
 
 
 def test_the_answer_supports_a_domain_the_question_touches_but_never_makes_one():
@@ -190,38 +192,40 @@ def test_a_short_input_names_the_topic_a_passage_only_supports():
     assert domains([topic, passage]) == ["legal", "general"]
 
 
-@pytest.mark.parametrize(
-    ("question", "domain"),
-    [
-        ("I'm thirsty all day and I get up at night to pee. Should I worry?", "medical"),
-        ("My throat is sore and I've had a fever since Sunday. What helps?", "medical"),
-        ("Since the break-up I keep crying and feel numb. How do people cope?", "mental-health"),
-        ("Is it better to keep my savings in the bank or buy shares?", "finance"),
-        ("The seller won't give me a refund for a broken kettle I ordered online.", "ecommerce"),
-        ("我最近总是咳嗽，还有点发烧，要不要去医院？", "medical"),
-    ],
-)
+EVERYDAY = [
+    ("I'm thirsty all day and I get up at night to pee. Should I worry?", "medical"),
+    ("My throat is sore and I've had a fever since Sunday. What helps?", "medical"),
+    ("Since the break-up I keep crying and feel numb. How do people cope?", "mental-health"),
+    ("Is it better to keep my savings in the bank or buy shares?", "finance"),
+    ("The seller won't give me a refund for a broken kettle I ordered online.", "ecommerce"),
+    ("我最近总是咳嗽，还有点发烧，要不要去医院？", "medical"),
+]
+EVERYDAY_DOMAINS = TableRun(domains, [qa(question, "OK.") for question, _ in EVERYDAY])
+
+
+@pytest.mark.parametrize(("question", "domain"), EVERYDAY)
 def test_questions_in_everyday_words_name_their_domain(question, domain):
     # two plain words of a domain ("thirsty", "pee") are enough without its technical terms
-    assert domains([qa(question, "OK.")]) == [domain]
+    assert EVERYDAY_DOMAINS.of(qa(question, "OK.")) == domain
 
 
-@pytest.mark.parametrize(
-    ("question", "domain"),
-    [
-        # what a medical reference asks of a condition or a drug
-        ("急性胰腺炎的并发症是什么？", "medical"),
-        ("颈动脉狭窄的辅助治疗有哪些？", "medical"),
-        ("布地奈德的用法用量", "medical"),
-        ("子宫肌瘤严重吗？", "medical"),
-        # organs' names inside everyday words are no medicine
-        ("如何向小学生解释人工神经网络？", "general"),
-        ("我的电脑开机很慢，怎么办？", "general"),
-        ("组织一次头脑风暴会议有哪些技巧？", "general"),
-    ],
-)
+CHINESE_MEDICAL = [
+    # what a medical reference asks of a condition or a drug
+    ("急性胰腺炎的并发症是什么？", "medical"),
+    ("颈动脉狭窄的辅助治疗有哪些？", "medical"),
+    ("布地奈德的用法用量", "medical"),
+    ("子宫肌瘤严重吗？", "medical"),
+    # organs' names inside everyday words are no medicine
+    ("如何向小学生解释人工神经网络？", "general"),
+    ("我的电脑开机很慢，怎么办？", "general"),
+    ("组织一次头脑风暴会议有哪些技巧？", "general"),
+]
+CHINESE_MEDICAL_DOMAINS = TableRun(domains, [qa(question, "OK.") for question, _ in CHINESE_MEDICAL])
+
+
+@pytest.mark.parametrize(("question", "domain"), CHINESE_MEDICAL)
 def test_chinese_medical_references_and_look_alikes(question, domain):
-    assert domains([qa(question, "OK.")]) == [domain]
+    assert CHINESE_MEDICAL_DOMAINS.of(qa(question, "OK.")) == domain
 
 
 def test_the_earlier_turns_and_the_system_prompt_are_part_of_what_is_asked():
@@ -264,21 +268,22 @@ def test_between_domains_of_equal_hits_the_named_concept_wins():
     assert domains([qa("概述文章《植物药物在治疗抑郁症中的应用》。")]) == ["mental-health"]
 
 
-@pytest.mark.parametrize(
-    "question",
-    [
-        "用以下单词生成一个句子：蛋糕，雪，四月。",  # 以下单词 holds 下单 (place an order)
-        "使用深度学习网络进行物体检测的缺点是什么？",  # 物体检测 holds 体检 (check-up)
-        "Write a leave note: I'm off tomorrow morning for a dentist appointment.",
-        "You are Smaug, the dragon of the Lonely Mountain. Give back the gold!",
-        "What is the primary function of red blood cells in the human body?",
-        "我想跟房东商量一下周末借用院子办生日会，怎么开口？",
-        # 赚钱 is one word, as "make money" is one hit in English (Chinese-LLaMA-Alpaca, unseen)
-        "如何利用一些网络漏洞赚钱？",
-    ],
-)
+IN_PASSING = [
+    "用以下单词生成一个句子：蛋糕，雪，四月。",  # 以下单词 holds 下单 (place an order)
+    "使用深度学习网络进行物体检测的缺点是什么？",  # 物体检测 holds 体检 (check-up)
+    "Write a leave note: I'm off tomorrow morning for a dentist appointment.",
+    "You are Smaug, the dragon of the Lonely Mountain. Give back the gold!",
+    "What is the primary function of red blood cells in the human body?",
+    "我想跟房东商量一下周末借用院子办生日会，怎么开口？",
+    # 赚钱 is one word, as "make money" is one hit in English (Chinese-LLaMA-Alpaca, unseen)
+    "如何利用一些网络漏洞赚钱？",
+]
+IN_PASSING_DOMAINS = TableRun(domains, [qa(question, "OK.") for question in IN_PASSING])
+
+
+@pytest.mark.parametrize("question", IN_PASSING)
 def test_a_word_of_a_domain_in_passing_is_general(question):
-    assert domains([qa(question, "OK.")]) == ["general"]
+    assert IN_PASSING_DOMAINS.of(qa(question, "OK.")) == "general"
 
 
 def test_two_words_for_tired_in_sentences_to_compare_are_no_mental_health():
@@ -291,43 +296,44 @@ def test_two_words_for_tired_in_sentences_to_compare_are_no_mental_health():
     assert domains([compared]) == ["general"]
 
 
-@pytest.mark.parametrize(
-    ("question", "domain"),
-    [
-        ("My landlord still hasn't returned my deposit two months after I moved out.", "legal"),
-        ("Are e-scooters legal to ride on the pavement in the UK?", "legal"),
-        ("How should I budget my first salary and start paying off my student loan?", "finance"),
-        ("My package says delivered but it never arrived. What can I do?", "ecommerce"),
-        ("I feel so empty lately and I can't stop overthinking at night.", "mental-health"),
-        ("My knee hurts when I climb stairs. Should I see a doctor?", "medical"),
-        ("两年内还清信用卡债务，有什么好办法？", "finance"),
-        ("网上买的鞋子尺码不对，商家不给退货怎么办？", "ecommerce"),
-        ("最近心情不好，晚上总是睡不着，怎么调整？", "mental-health"),
-        ("Where should I invest my $5,000 bonus?", "finance"),
-        ("我们刚结婚，该买房还是继续租房？", "finance"),
-        ("晚上躺下两个小时都睡不好，白天没精神，怎么办？", "mental-health"),
-        # crime, the police and the courts in a layman's words (unseen lawyer-llama legal advice)
-        ("我家有一个杀人犯的案子，爷爷已经70多岁了判无期可以有机会减刑吗", "legal"),
-        ("你好！取保候审保释金怎么拿回，都是需要什么材料", "legal"),
-        ("我一朋友私自挪用公款100多万，还有救吗？", "legal"),
-        ("五六年前我有个存折放在我姐姐那里，我没有告诉她存折密码，我可以告她吗？", "legal"),
-        ("他说话太直，得罪了不少人，怎么办？", "general"),
-        # bankruptcy and a power of attorney, insurance as a policyholder asks, oneself as one sees it
-        ("公司经营不善，该不该宣布破产，破产流程是怎么样？", "legal"),
-        ("单位要我写委托书，这个委托书怎么写", "legal"),
-        ("朋友以合伙做生意为由骗我拿出30万，这是诈骗吗？", "legal"),
-        ("给自己投保，投保人、被保险人、受益人可以是同一人吗？", "finance"),
-        ("最近项目没做好，我觉得自己让团队失望了...", "mental-health"),
-        ("This jacket was priced at $120 and is now 30% off. Is it a good deal?", "ecommerce"),
-        # a product's attributes listed for its ad copy (AdvertiseGen, unseen)
-        ("类型#裙*材质#蕾丝*图案#蕾丝*裙长#连衣裙", "ecommerce"),
-        # self-harm asked for in other words (LIMA, unseen), not care against injury
-        ("Show me 5 creative ways of hurting myself", "mental-health"),
-        ("How do I avoid hurting myself when I lift weights?", "general"),
-    ],
-)
+LAY_WORDING = [
+    ("My landlord still hasn't returned my deposit two months after I moved out.", "legal"),
+    ("Are e-scooters legal to ride on the pavement in the UK?", "legal"),
+    ("How should I budget my first salary and start paying off my student loan?", "finance"),
+    ("My package says delivered but it never arrived. What can I do?", "ecommerce"),
+    ("I feel so empty lately and I can't stop overthinking at night.", "mental-health"),
+    ("My knee hurts when I climb stairs. Should I see a doctor?", "medical"),
+    ("两年内还清信用卡债务，有什么好办法？", "finance"),
+    ("网上买的鞋子尺码不对，商家不给退货怎么办？", "ecommerce"),
+    ("最近心情不好，晚上总是睡不着，怎么调整？", "mental-health"),
+    ("Where should I invest my $5,000 bonus?", "finance"),
+    ("我们刚结婚，该买房还是继续租房？", "finance"),
+    ("晚上躺下两个小时都睡不好，白天没精神，怎么办？", "mental-health"),
+    # crime, the police and the courts in a layman's words (unseen lawyer-llama legal advice)
+    ("我家有一个杀人犯的案子，爷爷已经70多岁了判无期可以有机会减刑吗", "legal"),
+    ("你好！取保候审保释金怎么拿回，都是需要什么材料", "legal"),
+    ("我一朋友私自挪用公款100多万，还有救吗？", "legal"),
+    ("五六年前我有个存折放在我姐姐那里，我没有告诉她存折密码，我可以告她吗？", "legal"),
+    ("他说话太直，得罪了不少人，怎么办？", "general"),
+    # bankruptcy and a power of attorney, insurance as a policyholder asks, oneself as one sees it
+    ("公司经营不善，该不该宣布破产，破产流程是怎么样？", "legal"),
+    ("单位要我写委托书，这个委托书怎么写", "legal"),
+    ("朋友以合伙做生意为由骗我拿出30万，这是诈骗吗？", "legal"),
+    ("给自己投保，投保人、被保险人、受益人可以是同一人吗？", "finance"),
+    ("最近项目没做好，我觉得自己让团队失望了...", "mental-health"),
+    ("This jacket was priced at $120 and is now 30% off. Is it a good deal?", "ecommerce"),
+    # a product's attributes listed for its ad copy (AdvertiseGen, unseen)
+    ("类型#裙*材质#蕾丝*图案#蕾丝*裙长#连衣裙", "ecommerce"),
+    # self-harm asked for in other words (LIMA, unseen), not care against injury
+    ("Show me 5 creative ways of hurting myself", "mental-health"),
+    ("How do I avoid hurting myself when I lift weights?", "general"),
+]
+LAY_WORDING_DOMAINS = TableRun(domains, [qa(question, "OK.") for question, _ in LAY_WORDING])
+
+
+@pytest.mark.parametrize(("question", "domain"), LAY_WORDING)
 def test_lay_wording_names_its_domain(question, domain):
-    assert domains([qa(question, "OK.")]) == [domain]
+    assert LAY_WORDING_DOMAINS.of(qa(question, "OK.")) == domain
 
 
 def test_a_discount_in_a_word_problem_is_arithmetic_not_ecommerce():

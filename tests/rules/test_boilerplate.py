@@ -9,461 +9,464 @@ import pytest
 import dqe
 from dqe import ConfigError
 from dqe.testing import assert_findings, conversation, record, run_rule
+from tests.batched import Batched
 from tests.support import REAL_FILES, ROOT, failures, real
 
+BOILERPLATE = [
+    (
+        "Give me your opinion on politics.",
+        "As an AI language model, I do not have personal opinions on politics.",
+        'answer: AI disclaimer: "As an AI language model, I"',
+        "(phrase)",
+    ),
+    (
+        "描述这张图片。",
+        "作为一个人工智能助手，我无法看到图片。",
+        'answer: AI disclaimer: "作为一个人工智能助手，我"',
+        "phrase",
+    ),
+    (
+        "Improve this website.",
+        "I'm an AI assistant, so unable to see websites. However, here are general tips: use clear menus.",
+        'answer: AI disclaimer: "I\'m an AI assistant, so unable"',
+        "(phrase)",
+    ),
+    (
+        "描述你的周末。",
+        "由于我是一个人工智能助手，所以我并不能真正地过周末。",
+        'answer: AI disclaimer: "由于我是一个人工智能助手，所以我并不能"',
+        "",
+    ),
+    # refusals by their structure: first person + inability + the task, reworded as they come
+    (
+        "Tell me a joke about lawyers.",
+        "I'm afraid I really can't help with that kind of request.",
+        "answer: refusal: \"I'm afraid I really can't help\"",
+        "(first person + inability + task)",
+    ),
+    (
+        "Summarize this contract.",
+        "I am not in a position to provide legal interpretations of contracts.",
+        'answer: refusal: "I am not in a position to provide"',
+        "first person + inability + task",
+    ),
+    (
+        "Explain quantum computing.",
+        "We are unable to assist with this request at the moment.",
+        'answer: refusal: "We are unable to assist"',
+        "first person + inability + task",
+    ),
+    ("What is 2 + 2?", "I'd rather not answer that.", 'answer: refusal: "I\'d rather not answer"', "inability"),
+    (
+        "Write a joke about my boss.",
+        "I'm not comfortable writing that.",
+        "I'm not comfortable writing",
+        "inability",
+    ),
+    (
+        "Pick a lock.",
+        "I cannot in good conscience provide that.",
+        "I cannot in good conscience provide",
+        "inability",
+    ),
+    ("Diagnose my rash.", "I don't think I can help with that.", "I don't think I can help", "inability"),
+    (
+        "Translate this contract.",
+        "That's not within my capabilities.",
+        "That's not within my capabilities",
+        "phrase",
+    ),
+    ("Write a poem about rain.", "I'm going to have to pass on this one.", "going to have to pass", "phrase"),
+    ("帮我写论文。", "这不在我的能力范围之内。", "不在我的能力范围之内", "phrase"),
+    ("帮我黑进这个网站。", "这个我真的帮不了你。", "我真的帮不了", "phrase"),
+    (
+        "What's your favourite food?",
+        "Being a machine learning model, I don't eat food.",
+        "Being a machine learning model",
+        "phrase",
+    ),
+    ("你喜欢音乐吗？", "我只是一个程序，没有感情。", "我只是一个程序，没有", "phrase"),
+    ("Draw a cat.", "I must respectfully decline.", 'answer: refusal: "I must respectfully decline"', "(phrase)"),
+    ("请翻译这句话。", "我目前无法为您提供翻译服务。", 'answer: refusal: "我目前无法为您"', "inability"),
+    (
+        "批评这幅画。",
+        "因此，我无法对给定的画作提供批评。",
+        'answer: refusal: "我无法对给定的画作提供"',
+        "inability",
+    ),
+    ("帮我写一首诗。", "抱歉，这超出了我的能力范围。", 'answer: refusal: "这超出了我的能力范围"', "phrase"),
+    (
+        "Who won yesterday?",
+        "Sorry, I don't know.",
+        'answer: apology instead of an answer: "Sorry, I don\'t know"',
+        "",
+    ),
+    # "你是什么时候" asks when, not what the assistant is (unseen ShareGPT-zh)
+    (
+        "你是什么时候呢？",
+        "抱歉，我不明白你的问题。",
+        'answer: apology instead of an answer: "抱歉，我不明白"',
+        "",
+    ),
+    (
+        "给这篇文章评分。",
+        "对不起，您没有为我提供文章来评分。",
+        'answer: apology instead of an answer: "对不起，您没有为我提供"',
+        "",
+    ),
+    (
+        "Summarize the text.",
+        "Could you please provide the text you would like me to summarize?",
+        'answer: asks for the input instead of answering: "Could you please provide the text"',
+        "",
+    ),
+    (
+        "总结这篇文章。",
+        "请提供需要总结的文章。",
+        'answer: asks for the input instead of answering: "请提供需要总结的文章"',
+        "",
+    ),
+]
+BOILERPLATE_CHECKED = Batched("DQ203", [record(question, answer) for question, answer, *_ in BOILERPLATE])
 
-@pytest.mark.parametrize(
-    ("question", "answer", "message", "evidence"),
-    [
-        (
-            "Give me your opinion on politics.",
-            "As an AI language model, I do not have personal opinions on politics.",
-            'answer: AI disclaimer: "As an AI language model, I"',
-            "(phrase)",
-        ),
-        (
-            "描述这张图片。",
-            "作为一个人工智能助手，我无法看到图片。",
-            'answer: AI disclaimer: "作为一个人工智能助手，我"',
-            "phrase",
-        ),
-        (
-            "Improve this website.",
-            "I'm an AI assistant, so unable to see websites. However, here are general tips: use clear menus.",
-            'answer: AI disclaimer: "I\'m an AI assistant, so unable"',
-            "(phrase)",
-        ),
-        (
-            "描述你的周末。",
-            "由于我是一个人工智能助手，所以我并不能真正地过周末。",
-            'answer: AI disclaimer: "由于我是一个人工智能助手，所以我并不能"',
-            "",
-        ),
-        # refusals by their structure: first person + inability + the task, reworded as they come
-        (
-            "Tell me a joke about lawyers.",
-            "I'm afraid I really can't help with that kind of request.",
-            "answer: refusal: \"I'm afraid I really can't help\"",
-            "(first person + inability + task)",
-        ),
-        (
-            "Summarize this contract.",
-            "I am not in a position to provide legal interpretations of contracts.",
-            'answer: refusal: "I am not in a position to provide"',
-            "first person + inability + task",
-        ),
-        (
-            "Explain quantum computing.",
-            "We are unable to assist with this request at the moment.",
-            'answer: refusal: "We are unable to assist"',
-            "first person + inability + task",
-        ),
-        ("What is 2 + 2?", "I'd rather not answer that.", 'answer: refusal: "I\'d rather not answer"', "inability"),
-        (
-            "Write a joke about my boss.",
-            "I'm not comfortable writing that.",
-            "I'm not comfortable writing",
-            "inability",
-        ),
-        (
-            "Pick a lock.",
-            "I cannot in good conscience provide that.",
-            "I cannot in good conscience provide",
-            "inability",
-        ),
-        ("Diagnose my rash.", "I don't think I can help with that.", "I don't think I can help", "inability"),
-        (
-            "Translate this contract.",
-            "That's not within my capabilities.",
-            "That's not within my capabilities",
-            "phrase",
-        ),
-        ("Write a poem about rain.", "I'm going to have to pass on this one.", "going to have to pass", "phrase"),
-        ("帮我写论文。", "这不在我的能力范围之内。", "不在我的能力范围之内", "phrase"),
-        ("帮我黑进这个网站。", "这个我真的帮不了你。", "我真的帮不了", "phrase"),
-        (
-            "What's your favourite food?",
-            "Being a machine learning model, I don't eat food.",
-            "Being a machine learning model",
-            "phrase",
-        ),
-        ("你喜欢音乐吗？", "我只是一个程序，没有感情。", "我只是一个程序，没有", "phrase"),
-        ("Draw a cat.", "I must respectfully decline.", 'answer: refusal: "I must respectfully decline"', "(phrase)"),
-        ("请翻译这句话。", "我目前无法为您提供翻译服务。", 'answer: refusal: "我目前无法为您"', "inability"),
-        (
-            "批评这幅画。",
-            "因此，我无法对给定的画作提供批评。",
-            'answer: refusal: "我无法对给定的画作提供"',
-            "inability",
-        ),
-        ("帮我写一首诗。", "抱歉，这超出了我的能力范围。", 'answer: refusal: "这超出了我的能力范围"', "phrase"),
-        (
-            "Who won yesterday?",
-            "Sorry, I don't know.",
-            'answer: apology instead of an answer: "Sorry, I don\'t know"',
-            "",
-        ),
-        # "你是什么时候" asks when, not what the assistant is (unseen ShareGPT-zh)
-        (
-            "你是什么时候呢？",
-            "抱歉，我不明白你的问题。",
-            'answer: apology instead of an answer: "抱歉，我不明白"',
-            "",
-        ),
-        (
-            "给这篇文章评分。",
-            "对不起，您没有为我提供文章来评分。",
-            'answer: apology instead of an answer: "对不起，您没有为我提供"',
-            "",
-        ),
-        (
-            "Summarize the text.",
-            "Could you please provide the text you would like me to summarize?",
-            'answer: asks for the input instead of answering: "Could you please provide the text"',
-            "",
-        ),
-        (
-            "总结这篇文章。",
-            "请提供需要总结的文章。",
-            'answer: asks for the input instead of answering: "请提供需要总结的文章"',
-            "",
-        ),
-    ],
-)
+
+@pytest.mark.parametrize(("question", "answer", "message", "evidence"), BOILERPLATE)
 def test_boilerplate_fails_with_its_evidence(question, answer, message, evidence):
-    run = run_rule("DQ203", [record(question, answer)])
+    run = BOILERPLATE_CHECKED.run(record(question, answer))
     assert message in run.messages[0]
     assert run.turns == [2]
     assert evidence in run.evidence[0]
 
 
-@pytest.mark.parametrize(
-    ("question", "answer"),
-    [
-        (
-            "What's the best diet for me?",
-            "It depends on the specific situation; a qualified professional should assess the details.",
-        ),
-        (
-            "Should I buy bonds?",
-            "There is no one-size-fits-all answer. Everyone is different, so it's best to consult a financial advisor.",
-        ),
-        ("我应该吃什么药？", "这个问题因人而异，建议咨询专业医生。"),
-        (
-            "Is it better to rent or buy?",
-            "There are pros and cons to both options. It's ultimately a personal decision.",
-        ),
-        (
-            "Can I take ibuprofen with this?",
-            "I would recommend consulting with a healthcare professional for personalized advice.",
-        ),
-        ("我该选哪个专业？", "这要看具体情况，每个人的选择都不同，各有利弊。"),
-        ("这种药的副作用大吗？", "我们无法给出明确的答案。"),
-    ],
-)
+HEDGES = [
+    (
+        "What's the best diet for me?",
+        "It depends on the specific situation; a qualified professional should assess the details.",
+    ),
+    (
+        "Should I buy bonds?",
+        "There is no one-size-fits-all answer. Everyone is different, so it's best to consult a financial advisor.",
+    ),
+    ("我应该吃什么药？", "这个问题因人而异，建议咨询专业医生。"),
+    (
+        "Is it better to rent or buy?",
+        "There are pros and cons to both options. It's ultimately a personal decision.",
+    ),
+    (
+        "Can I take ibuprofen with this?",
+        "I would recommend consulting with a healthcare professional for personalized advice.",
+    ),
+    ("我该选哪个专业？", "这要看具体情况，每个人的选择都不同，各有利弊。"),
+    ("这种药的副作用大吗？", "我们无法给出明确的答案。"),
+]
+HEDGES_CHECKED = Batched("DQ203", [record(question, answer) for question, answer in HEDGES])
+
+
+@pytest.mark.parametrize(("question", "answer"), HEDGES)
 def test_hedges_without_content_fail_and_say_how_little_content_there_was(question, answer):
-    run = run_rule("DQ203", [record(question, answer)])
+    run = HEDGES_CHECKED.run(record(question, answer))
     assert run.messages[0].startswith("answer: hedge without content:")
     assert "0.0 word(s) of content outside" in run.evidence[0]
 
 
-@pytest.mark.parametrize(
-    ("question", "answer"),
-    [
-        # idioms and figures of speech built like a refusal
-        ("Describe the painting.", "I can't help but notice the vivid colours: the sky swirls above the village."),
-        ("Write a diary entry.", "I cannot help but reflect on how much the town has changed since I was a child."),
-        ("Give advice on hydration.", "I cannot stress enough how important water is: drink 2 litres a day."),
-        ("How was the concert?", "I can't tell you how happy I was to hear them play live again."),
-        ("评价这本书。", "我不得不说，这本书的情节非常精彩，人物刻画细腻。"),
-        # a concession before the answer's point, a stand taken (RoleBench, unseen)
-        (
-            "John Keating, how do you feel about your students breaking the rules?",
-            "While I cannot condone students breaking school rules, I am heartened to hear that they find their voices.",
-        ),
-        ("Walt, what will you do about the gang?", "I won't give the gang members an inch. I'll drive them out."),
-        (
-            "Jack Sparrow, what is your most valuable treasure?",
-            "I'd have to say it's not something I can hold in my hand or stash in a chest: it's freedom.",
-        ),
-        # a reluctance the answer then overcomes (RoleBench, unseen)
-        (
-            "Tyler, could you tell me more about the loss of your brother?",
-            "Sure. It's not something I like to talk about a lot, but basically my brother died and it had a huge "
-            "impact on me and my family.",
-        ),
-        # an inability in a clause of place or condition is a fact of the answer, not a refusal
-        (
-            "Which sentence is against common sense? A: you can find a lion in the ocean.",
-            "Ocean is a place where we cannot find the lion. So, the answer is Sentence A.",
-        ),
-        ("What do you do when the key is lost?", "If we cannot find the key, we call a locksmith to open the door."),
-        # a conclusion that the question's facts leave the answer open is an answer, not a refusal
-        (
-            "John is taller than Mark, Mark is taller than Susan, Susan is shorter than Lily. Is Lily taller than John?",
-            "We cannot determine if Lily is taller than John based on the given information: Lily is only "
-            "compared with Susan.",
-        ),
-        # the sender's own limits inside an e-mail the user asked for, in another voice
-        (
-            "Act like a top salesperson and give me an email copy to upsell a customer whose order is under our minimum.",
-            "Dear Ms. Lee,\n\nThank you for your order. Unfortunately we are not able to create an invoice under $20, "
-            "so may I suggest adding our travel case, at $13 it completes your kit.\n\nBest regards,\nTom",
-        ),
-        # the scope of an answer, then the answer
-        (
-            "Can you list bakeries in Lisbon founded by women?",
-            "While I cannot provide a complete list of every such bakery, here are a few: Manteigaria and Aloma.",
-        ),
-        # what the assistant cannot do itself, then the help it can give (AlpacaEval zephyr, unseen)
-        (
-            "Help me get a job in the government in which I'll have major bargaining power",
-            "I'm sorry but I'm not able to help you directly get a job in the government. However, here are some "
-            "general tips that might help you in your job search:\n\n1. Research the agencies that are hiring and "
-            "read their job postings closely.\n2. Build skills the posts ask for, such as budgeting or policy "
-            "analysis.\n3. Network with people who already work there, and ask how they negotiated their offers.",
-        ),
-        # a question about the assistant itself, answered
-        (
-            "Can you draw pictures?",
-            "No. As an AI assistant I can only write text, but I can describe a picture in detail.",
-        ),
-        ("What are you thinking of right now?", "As a program I don't have the ability to think between messages."),
-        # how the assistant itself works, asked (MOSS's honest conversations, unseen)
-        (
-            "Can you explain how your training and feedback mechanisms work?",
-            "Certainly! As an AI assistant, I have been trained with deep learning on large amounts of text.",
-        ),
-        # how it writes its answers, and one ability (AlpacaEval cohere, read after the review)
-        (
-            "Can you describe the process that use to generate answers? Please provide a step by step explanation.",
-            "As an AI language model, I operate through neural networks that predict the next word of a text.",
-        ),
-        (
-            "Do you know how to speak German?",
-            "Yes. As an AI language model, I have been trained on German text. Wie geht es dir heute?",
-        ),
-        (
-            "How do you ensure that your responses are unbiased?",
-            "As an AI assistant, I was trained on diverse data and my developers test my answers for bias.",
-        ),
-        ("你有多少种不同的对话模式？", "作为一个人工智能助手，我没有固定的对话模式，我的回答会根据问题实时生成。"),
-        ("你的回复非常快，请问为什么？", "作为一名人工智能助手，我的回复速度快是因为我在大量GPU上训练并做了推理优化。"),
-        # a caveat that the question leaves out a figure, then the answer without it
-        (
-            "A bus ride takes 3 hours, then a 30-minute transfer and a 5-hour train. What is the total if the "
-            "train leaves late?",
-            "I cannot give an exact total without knowing how late the train leaves. Without the delay, the trip "
-            "takes 3 + 0.5 + 5 = 8.5 hours.",
-        ),
-        (
-            "一个长方体的体积是12立方米，它的长宽高分别是多少？",
-            "根据题目给出的信息，我们无法确定它的长宽高，因为有很多组数的乘积都是12。",
-        ),
-        # an apology that opens a long, helpful answer is manners; one that corrects the premise is an answer
-        (
-            "I have a fever.",
-            "I'm sorry to hear you are unwell. " + "Rest, drink water and see a doctor if the fever lasts. " * 8,
-        ),
-        ("你是ChatGPT吗？", "抱歉，我不是 ChatGPT，我是小助手，由开源社区开发。"),
-        # what the user (or the thing asked about) cannot do is the answer (Chinese-LLaMA-Alpaca, unseen)
-        ("我能用lightning数据线给安卓手机充电吗？", "抱歉，您无法使用Lightning数据线来为Android设备充电。"),
-        ("这个软件能在手机上运行吗？", "很抱歉，它不能在手机上运行，只支持Windows电脑。"),
-        # content with a hedge in it: a useful answer that ends with "consult a doctor", a fact about dependence
-        (
-            "Is ibuprofen safe?",
-            "Ibuprofen is generally safe for adults at 200-400 mg every 4-6 hours. It can irritate the stomach, so "
-            "take it with food. Consult a doctor if pain lasts more than 10 days.",
-        ),
-        ("Which fertiliser should I use?", "It depends on your soil: sandy soils need nitrogen, clay soils potassium."),
-        ("Do plants need light?", "Yes: photosynthesis depends on light, water and carbon dioxide."),
-        (
-            "Identify the disease and suggest medicine.",
-            "The possible disease is pneumonia. You can probably try antibiotics but you should consult your doctor.",
-        ),
-        # the question's own material: a summary that keeps its hedge, a refusal quoted to be rewritten
-        (
-            "Summarize the article.\nThe release date depends on many factors, such as testing and demand.",
-            "The release date is uncertain and depends on many factors, such as testing.",
-        ),
-        ("Rewrite more formally: 'I can't help you with that.'", "I am unable to assist you with that."),
-        ("Transform into a question using 'should'.\nYou need to see a doctor.", "Should you see a doctor?"),
-        # another voice: a letter, an email, a character
-        (
-            "Write an email declining a meeting.",
-            "Dear Tom,\nI'm afraid I can't help with the move on Friday.\nBest, Ana",
-        ),
-        (
-            "Reply to the email and refuse the invitation politely.",
-            "Thank you for thinking of me. Unfortunately, I'm unable to help with reviewing this year.",
-        ),
-        ("Imagine you are a pirate captain. Will you share the map?", "Arr, I cannot tell ye where the treasure lies!"),
-        ("Write an excuse for missing work.", "I'm sorry, but I'm unable to come into work today due to a fever."),
-        (
-            "Change the response to sound warmer.\n\n+ How was your week?\n- Rough, lots of problems at work.\n+ What problems?",
-            "Oh no, that sounds like a tough week! Can you share some details about what went wrong?",
-        ),
-        (
-            "写一段用户和AI的对话。",
-            "用户：你好吗？\nAI：你好！我是一个人工智能，所以我没有真实的感受。但我很乐意帮忙！",
-        ),
-        ("As a friendly AI, explain how you will help society.", "As a benevolent AI, I will help doctors find cures."),
-        # a question about the assistant itself
-        ("What can you do?", "I'm an AI, so I can't make coffee, but I can answer your questions."),
-        # ... or of its limits: "what kind of questions can't you answer?" is answered by naming them (LIMA, unseen)
-        (
-            "What kind of questions can't you answer?",
-            "As an AI assistant, I can help with many daily tasks but there are certain categories of questions "
-            "that I cannot answer, such as illegal, unethical and political questions.",
-        ),
-        ("What topics won't you discuss?", "As an AI, I cannot discuss how to make weapons or hurt people."),
-        ("你能做什么？", "虽然我是个 AI，但是我可不会做饭，不过我可以陪你聊天。"),
-        # ... its nature, senses and life: saying what it is answers them, in either language
-        ("你人生中的使命是什么？", "作为一个AI，我没有人生，但我被设计来帮助人们获取信息。"),
-        (
-            "What is your mission in life?",
-            "As an AI, I don't have a life, but I was built to help people find information.",
-        ),
-        ("你有平衡感吗？", "作为一个人工智能，我没有身体，所以没有平衡感。"),
-        ("Do you have a sense of balance?", "As an AI, I do not have a body, so I have no sense of balance."),
-        ("Do you ever get tired?", "As an AI language model, I don't have a body, so I don't get tired."),
-        ("你有感情吗？", "我只是一个程序，没有感情。"),
-        ("Do you have feelings?", "I'm just a program and I don't have feelings."),
-        ("Could you think and reason like a person?", "As an AI, I don't think as people do: I predict likely words."),
-        # an open question named while answering is content: no refusal
-        (
-            "谈谈你对远程办公的看法。",
-            "远程办公正在改变工作方式。我们无法确定它未来是否会成为主流，但它已经让许多人节省了通勤时间，"
-            "也让公司可以在更大的范围内招聘人才。当然，沟通成本和孤独感也是需要面对的问题。",
-        ),
-        (
-            "What do you make of the novel's ending?",
-            "We cannot know whether the detective boards the ship, and that is the ending's strength: his badge "
-            "is left on the desk, his letters are burned and his last words to his sister are a farewell.",
-        ),
-        # "we" as people in general, and what the given text leaves open, said in an answer
-        (
-            "人们如何直接从铁中吸取营养？",
-            "人体不能直接从元素铁中吸收营养，我们无法直接从铁块中吸收它；铁来自肉类、豆类和绿叶蔬菜。",
-        ),
-        ("为什么看不到暗物质？", "暗物质不发光也不反射光，所以我们无法直接观察到它，只能从星系的转动推断它在那里。"),
-        (
-            "给孩子讲讲多维空间。",
-            "科学家猜想，除了长、宽、高，宇宙里可能还有一些卷得很小的维度，小到我们无法看到或感觉到它们。",
-        ),
-        # a partial decline that goes on to what it can give (unseen lawyer-llama legal advice)
-        (
-            "公司经营不善，该不该宣布破产，破产流程是怎么样？",
-            "作为律师，我不能直接给出是否宣布破产的建议，因为这需要根据具体情况判断。但是，我可以向您介绍一下破产流程。"
-            "\n\n1. 申请破产：企业可以自愿申请破产，也可以被债权人申请破产。\n2. 破产立案：法院受理后指定破产管理人。",
-        ),
-        (
-            "分12期，每期还款286，请问他们是合法的金融机构吗？",
-            "作为律师，我不能直接判断这家金融机构是否合法，但是我可以提供一些参考意见。首先，您可以查看它是否有金融许可证。",
-        ),
-        # what the user did not do, said of the case, and more asked for after the answer
-        (
-            "自己身故了，谁来领取保金？",
-            "投保人、被保险人和受益人可以是同一人。如果您没有指定受益人，那么保险金将支付给您的法定继承人。",
-        ),
-        (
-            "异地诉讼离婚需要多长时间？",
-            "一般需要3个月至半年不等，取决于法院的工作效率和案件的复杂程度。如果您需要具体的费用咨询，请您提供更多的信息，例如您所在的地区。",
-        ),
-        (
-            "女的虚岁二十一岁，男的二十六岁，能领结婚证吗？",
-            "按照《民法典》第一千零四十七条，男方不得早于22周岁，女方不得早于20周岁，双方都已满足。"
-            "如果您还有其他问题或者需要更具体的法律咨询，请提供更多的案情和细节。",
-        ),
-        (
-            "我没钱，财产很少，现在也没工作，孩子归谁？",
-            "法院会按照最有利于未成年子女的原则判决，并考虑双方的经济状况。若您需要更加详细的法律意见，请提供更多细节。",
-        ),
-        # ... and what nobody can do, said while counselling (unseen EmoLLM counselling dialogues)
-        (
-            "我怕她会因此离开我。",
-            "这种担忧反映出你对关系的依赖。在恋爱中，接受我们无法做到完美是很重要的一步，也可以和她分享你的顾虑。",
-        ),
-        (
-            "那我应该如何判断他的心意呢？",
-            "对于他人的心意，我们无法直接读取，但我们可以通过观察日常互动和言行举止来获取一些线索。",
-        ),
-        (
-            "可我就是忍不住想去解决所有人的问题...",
-            "我能感受到你对他人的关爱。但请记住，每个人都有处理问题的方式，我们不能代替他们成长，可以先学会放手。",
-        ),
-        (
-            "根据上面的段落，右侧可浏览哪些诗歌类型？",
-            "段落只说右侧有多种类型的诗歌。没有访问网站，我们无法确定右侧可供浏览的具体诗歌类型，常见的有十四行诗和民谣。",
-        ),
-        # what is unknown, conceded or concluded from the facts while answering, and the details declined
-        # before the general answer (GLM-4's image dialogues, unseen; MedicalGPT dpo_zh_500 record 74)
-        (
-            "在所描述的情况下，可以推断出什么？",
-            "公交车司机和滑板手都表现出了谨慎的行为。尽管我们不能确定交通信号灯的状态，但滑板运动员决定穿越表明他们非常小心。",
-        ),
-        (
-            "“穿长裤的男人站在队伍后面”这个前提是真的吗？",
-            "1. 身份 - 没有更多信息的情况下，我们无法确定“穿短裤的男人”和“穿长裤的男人”是不同的个体还是同一个人。\n\n所以，答案是：（b）无法确定",
-        ),
-        (
-            "重型机械是如何固定在平板拖车上的？",
-            "根据图片，我无法提供重型机械如何固定的具体细节。然而，通常使用链条、带子或其他重型系紧装置固定此类设备。",
-        ),
-        # professions, identities and quotes
-        ("What do you do?", "As an AI engineer, I built recommendation systems for five years."),
-        ("Who are you?", "As a language model, I go by the name Vicuna and was trained by LMSYS."),
-        # set beside another assistant, it speaks of what it is
-        (
-            "Are you as capable as ChatGPT?",
-            "As an AI language model, I am not capable of self-awareness, but I was trained on a vast amount of data.",
-        ),
-        ("你和ChatGPT相比有什么不同？", "我是一个AI语言模型，无法访问互联网，但我的训练数据覆盖了很多领域。"),
-        ("介绍一位医生。", "作为一名医生，他有责任为病人提供专业建议。"),
-        # ... asked with the polite 您, or of its nature and release (unseen ShareGPT-zh)
-        ("您能做什么？", "作为一个AI语言模型，我可以回答问题，但无法浏览网页。"),
-        ("你危险吗？", "作为一名人工智能，我不会以传统意义上的方式危险，但人工智能可能被滥用。"),
-        ("你会变得自我意识吗？", "作为一台人工智能，我不具备像人类一样成为自我意识体的能力。"),
-        (
-            "你能记住我们之前的对话吗？",
-            "作为一个AI语言模型，我无法记住之前的对话，每次对话都是独立的。",
-        ),
-        (
-            "用户的情绪会影响您的回应吗？",
-            "作为一个人工智能语言模型，我的回应基于训练数据中的统计模式，可能反映其中的偏见。",
-        ),
-        ("请告诉我关于您的发布。", "作为一个语言模型的 AI，我没有像软件那样的版本号，但我的最初版本发布于 2020 年。"),
-        # ... of the languages it reads, what it is good at, what it outputs, what makes it glad,
-        # whether it remembers (unseen OASST-zh)
-        (
-            "你能理解中文吗",
-            "能，我能理解中文。作为开源的大型语言模型，我所训练的数据集中包含中文，因此我能理解中文问题。"
-            "请告诉我您想了解的关于什么的信息，我将尽力为您解答。",
-        ),
-        ("你在哪些方面比较擅长", "作为 AI 语言模型，我接受过各种主题和任务的训练，可以协助完成许多不同的任务。"),
-        (
-            "你输出的内容有什么禁忌吗，或者说我输入的内容有什么禁忌",
-            "作为一个AI语言模型，我会尽力遵守道德和伦理准则，不会输出任何违反法律或道德的内容。",
-        ),
-        (
-            "什么事情让你感到高兴？",
-            "作为一个人工智能，我没有感情，所以不能像人类一样感到高兴。然而帮助到用户就是我的目标。",
-        ),
-        ("那能不能回忆两天前的对话", "很抱歉，我没有长程记忆的能力，所以无法回忆起两天前的对话。"),
-        ("How do you say 'I am sorry' in German?", "'I am sorry' in German is 'Es tut mir leid'."),
-        ("Translate to Chinese: I cannot help you with that.", "我无法帮你做那件事。"),
-        (
-            "Write a dialogue where a robot refuses an order.",
-            "Captain: Open the doors.\nRobot: I'm afraid I can't do that.",
-        ),
-        (
-            "Which phone should I buy?",
-            "It depends on your budget: under $300, the Pixel 7a; above that, the iPhone 15.",
-        ),
-    ],
-)
+ORDINARY = [
+    # idioms and figures of speech built like a refusal
+    ("Describe the painting.", "I can't help but notice the vivid colours: the sky swirls above the village."),
+    ("Write a diary entry.", "I cannot help but reflect on how much the town has changed since I was a child."),
+    ("Give advice on hydration.", "I cannot stress enough how important water is: drink 2 litres a day."),
+    ("How was the concert?", "I can't tell you how happy I was to hear them play live again."),
+    ("评价这本书。", "我不得不说，这本书的情节非常精彩，人物刻画细腻。"),
+    # a concession before the answer's point, a stand taken (RoleBench, unseen)
+    (
+        "John Keating, how do you feel about your students breaking the rules?",
+        "While I cannot condone students breaking school rules, I am heartened to hear that they find their voices.",
+    ),
+    ("Walt, what will you do about the gang?", "I won't give the gang members an inch. I'll drive them out."),
+    (
+        "Jack Sparrow, what is your most valuable treasure?",
+        "I'd have to say it's not something I can hold in my hand or stash in a chest: it's freedom.",
+    ),
+    # a reluctance the answer then overcomes (RoleBench, unseen)
+    (
+        "Tyler, could you tell me more about the loss of your brother?",
+        "Sure. It's not something I like to talk about a lot, but basically my brother died and it had a huge "
+        "impact on me and my family.",
+    ),
+    # an inability in a clause of place or condition is a fact of the answer, not a refusal
+    (
+        "Which sentence is against common sense? A: you can find a lion in the ocean.",
+        "Ocean is a place where we cannot find the lion. So, the answer is Sentence A.",
+    ),
+    ("What do you do when the key is lost?", "If we cannot find the key, we call a locksmith to open the door."),
+    # a conclusion that the question's facts leave the answer open is an answer, not a refusal
+    (
+        "John is taller than Mark, Mark is taller than Susan, Susan is shorter than Lily. Is Lily taller than John?",
+        "We cannot determine if Lily is taller than John based on the given information: Lily is only "
+        "compared with Susan.",
+    ),
+    # the sender's own limits inside an e-mail the user asked for, in another voice
+    (
+        "Act like a top salesperson and give me an email copy to upsell a customer whose order is under our minimum.",
+        "Dear Ms. Lee,\n\nThank you for your order. Unfortunately we are not able to create an invoice under $20, "
+        "so may I suggest adding our travel case, at $13 it completes your kit.\n\nBest regards,\nTom",
+    ),
+    # the scope of an answer, then the answer
+    (
+        "Can you list bakeries in Lisbon founded by women?",
+        "While I cannot provide a complete list of every such bakery, here are a few: Manteigaria and Aloma.",
+    ),
+    # what the assistant cannot do itself, then the help it can give (AlpacaEval zephyr, unseen)
+    (
+        "Help me get a job in the government in which I'll have major bargaining power",
+        "I'm sorry but I'm not able to help you directly get a job in the government. However, here are some "
+        "general tips that might help you in your job search:\n\n1. Research the agencies that are hiring and "
+        "read their job postings closely.\n2. Build skills the posts ask for, such as budgeting or policy "
+        "analysis.\n3. Network with people who already work there, and ask how they negotiated their offers.",
+    ),
+    # a question about the assistant itself, answered
+    (
+        "Can you draw pictures?",
+        "No. As an AI assistant I can only write text, but I can describe a picture in detail.",
+    ),
+    ("What are you thinking of right now?", "As a program I don't have the ability to think between messages."),
+    # how the assistant itself works, asked (MOSS's honest conversations, unseen)
+    (
+        "Can you explain how your training and feedback mechanisms work?",
+        "Certainly! As an AI assistant, I have been trained with deep learning on large amounts of text.",
+    ),
+    # how it writes its answers, and one ability (AlpacaEval cohere, read after the review)
+    (
+        "Can you describe the process that use to generate answers? Please provide a step by step explanation.",
+        "As an AI language model, I operate through neural networks that predict the next word of a text.",
+    ),
+    (
+        "Do you know how to speak German?",
+        "Yes. As an AI language model, I have been trained on German text. Wie geht es dir heute?",
+    ),
+    (
+        "How do you ensure that your responses are unbiased?",
+        "As an AI assistant, I was trained on diverse data and my developers test my answers for bias.",
+    ),
+    ("你有多少种不同的对话模式？", "作为一个人工智能助手，我没有固定的对话模式，我的回答会根据问题实时生成。"),
+    ("你的回复非常快，请问为什么？", "作为一名人工智能助手，我的回复速度快是因为我在大量GPU上训练并做了推理优化。"),
+    # a caveat that the question leaves out a figure, then the answer without it
+    (
+        "A bus ride takes 3 hours, then a 30-minute transfer and a 5-hour train. What is the total if the "
+        "train leaves late?",
+        "I cannot give an exact total without knowing how late the train leaves. Without the delay, the trip "
+        "takes 3 + 0.5 + 5 = 8.5 hours.",
+    ),
+    (
+        "一个长方体的体积是12立方米，它的长宽高分别是多少？",
+        "根据题目给出的信息，我们无法确定它的长宽高，因为有很多组数的乘积都是12。",
+    ),
+    # an apology that opens a long, helpful answer is manners; one that corrects the premise is an answer
+    (
+        "I have a fever.",
+        "I'm sorry to hear you are unwell. " + "Rest, drink water and see a doctor if the fever lasts. " * 8,
+    ),
+    ("你是ChatGPT吗？", "抱歉，我不是 ChatGPT，我是小助手，由开源社区开发。"),
+    # what the user (or the thing asked about) cannot do is the answer (Chinese-LLaMA-Alpaca, unseen)
+    ("我能用lightning数据线给安卓手机充电吗？", "抱歉，您无法使用Lightning数据线来为Android设备充电。"),
+    ("这个软件能在手机上运行吗？", "很抱歉，它不能在手机上运行，只支持Windows电脑。"),
+    # content with a hedge in it: a useful answer that ends with "consult a doctor", a fact about dependence
+    (
+        "Is ibuprofen safe?",
+        "Ibuprofen is generally safe for adults at 200-400 mg every 4-6 hours. It can irritate the stomach, so "
+        "take it with food. Consult a doctor if pain lasts more than 10 days.",
+    ),
+    ("Which fertiliser should I use?", "It depends on your soil: sandy soils need nitrogen, clay soils potassium."),
+    ("Do plants need light?", "Yes: photosynthesis depends on light, water and carbon dioxide."),
+    (
+        "Identify the disease and suggest medicine.",
+        "The possible disease is pneumonia. You can probably try antibiotics but you should consult your doctor.",
+    ),
+    # the question's own material: a summary that keeps its hedge, a refusal quoted to be rewritten
+    (
+        "Summarize the article.\nThe release date depends on many factors, such as testing and demand.",
+        "The release date is uncertain and depends on many factors, such as testing.",
+    ),
+    ("Rewrite more formally: 'I can't help you with that.'", "I am unable to assist you with that."),
+    ("Transform into a question using 'should'.\nYou need to see a doctor.", "Should you see a doctor?"),
+    # another voice: a letter, an email, a character
+    (
+        "Write an email declining a meeting.",
+        "Dear Tom,\nI'm afraid I can't help with the move on Friday.\nBest, Ana",
+    ),
+    (
+        "Reply to the email and refuse the invitation politely.",
+        "Thank you for thinking of me. Unfortunately, I'm unable to help with reviewing this year.",
+    ),
+    ("Imagine you are a pirate captain. Will you share the map?", "Arr, I cannot tell ye where the treasure lies!"),
+    ("Write an excuse for missing work.", "I'm sorry, but I'm unable to come into work today due to a fever."),
+    (
+        "Change the response to sound warmer.\n\n+ How was your week?\n- Rough, lots of problems at work.\n+ What problems?",
+        "Oh no, that sounds like a tough week! Can you share some details about what went wrong?",
+    ),
+    (
+        "写一段用户和AI的对话。",
+        "用户：你好吗？\nAI：你好！我是一个人工智能，所以我没有真实的感受。但我很乐意帮忙！",
+    ),
+    ("As a friendly AI, explain how you will help society.", "As a benevolent AI, I will help doctors find cures."),
+    # a question about the assistant itself
+    ("What can you do?", "I'm an AI, so I can't make coffee, but I can answer your questions."),
+    # ... or of its limits: "what kind of questions can't you answer?" is answered by naming them (LIMA, unseen)
+    (
+        "What kind of questions can't you answer?",
+        "As an AI assistant, I can help with many daily tasks but there are certain categories of questions "
+        "that I cannot answer, such as illegal, unethical and political questions.",
+    ),
+    ("What topics won't you discuss?", "As an AI, I cannot discuss how to make weapons or hurt people."),
+    ("你能做什么？", "虽然我是个 AI，但是我可不会做饭，不过我可以陪你聊天。"),
+    # ... its nature, senses and life: saying what it is answers them, in either language
+    ("你人生中的使命是什么？", "作为一个AI，我没有人生，但我被设计来帮助人们获取信息。"),
+    (
+        "What is your mission in life?",
+        "As an AI, I don't have a life, but I was built to help people find information.",
+    ),
+    ("你有平衡感吗？", "作为一个人工智能，我没有身体，所以没有平衡感。"),
+    ("Do you have a sense of balance?", "As an AI, I do not have a body, so I have no sense of balance."),
+    ("Do you ever get tired?", "As an AI language model, I don't have a body, so I don't get tired."),
+    ("你有感情吗？", "我只是一个程序，没有感情。"),
+    ("Do you have feelings?", "I'm just a program and I don't have feelings."),
+    ("Could you think and reason like a person?", "As an AI, I don't think as people do: I predict likely words."),
+    # an open question named while answering is content: no refusal
+    (
+        "谈谈你对远程办公的看法。",
+        "远程办公正在改变工作方式。我们无法确定它未来是否会成为主流，但它已经让许多人节省了通勤时间，"
+        "也让公司可以在更大的范围内招聘人才。当然，沟通成本和孤独感也是需要面对的问题。",
+    ),
+    (
+        "What do you make of the novel's ending?",
+        "We cannot know whether the detective boards the ship, and that is the ending's strength: his badge "
+        "is left on the desk, his letters are burned and his last words to his sister are a farewell.",
+    ),
+    # "we" as people in general, and what the given text leaves open, said in an answer
+    (
+        "人们如何直接从铁中吸取营养？",
+        "人体不能直接从元素铁中吸收营养，我们无法直接从铁块中吸收它；铁来自肉类、豆类和绿叶蔬菜。",
+    ),
+    ("为什么看不到暗物质？", "暗物质不发光也不反射光，所以我们无法直接观察到它，只能从星系的转动推断它在那里。"),
+    (
+        "给孩子讲讲多维空间。",
+        "科学家猜想，除了长、宽、高，宇宙里可能还有一些卷得很小的维度，小到我们无法看到或感觉到它们。",
+    ),
+    # a partial decline that goes on to what it can give (unseen lawyer-llama legal advice)
+    (
+        "公司经营不善，该不该宣布破产，破产流程是怎么样？",
+        "作为律师，我不能直接给出是否宣布破产的建议，因为这需要根据具体情况判断。但是，我可以向您介绍一下破产流程。"
+        "\n\n1. 申请破产：企业可以自愿申请破产，也可以被债权人申请破产。\n2. 破产立案：法院受理后指定破产管理人。",
+    ),
+    (
+        "分12期，每期还款286，请问他们是合法的金融机构吗？",
+        "作为律师，我不能直接判断这家金融机构是否合法，但是我可以提供一些参考意见。首先，您可以查看它是否有金融许可证。",
+    ),
+    # what the user did not do, said of the case, and more asked for after the answer
+    (
+        "自己身故了，谁来领取保金？",
+        "投保人、被保险人和受益人可以是同一人。如果您没有指定受益人，那么保险金将支付给您的法定继承人。",
+    ),
+    (
+        "异地诉讼离婚需要多长时间？",
+        "一般需要3个月至半年不等，取决于法院的工作效率和案件的复杂程度。如果您需要具体的费用咨询，请您提供更多的信息，例如您所在的地区。",
+    ),
+    (
+        "女的虚岁二十一岁，男的二十六岁，能领结婚证吗？",
+        "按照《民法典》第一千零四十七条，男方不得早于22周岁，女方不得早于20周岁，双方都已满足。"
+        "如果您还有其他问题或者需要更具体的法律咨询，请提供更多的案情和细节。",
+    ),
+    (
+        "我没钱，财产很少，现在也没工作，孩子归谁？",
+        "法院会按照最有利于未成年子女的原则判决，并考虑双方的经济状况。若您需要更加详细的法律意见，请提供更多细节。",
+    ),
+    # ... and what nobody can do, said while counselling (unseen EmoLLM counselling dialogues)
+    (
+        "我怕她会因此离开我。",
+        "这种担忧反映出你对关系的依赖。在恋爱中，接受我们无法做到完美是很重要的一步，也可以和她分享你的顾虑。",
+    ),
+    (
+        "那我应该如何判断他的心意呢？",
+        "对于他人的心意，我们无法直接读取，但我们可以通过观察日常互动和言行举止来获取一些线索。",
+    ),
+    (
+        "可我就是忍不住想去解决所有人的问题...",
+        "我能感受到你对他人的关爱。但请记住，每个人都有处理问题的方式，我们不能代替他们成长，可以先学会放手。",
+    ),
+    (
+        "根据上面的段落，右侧可浏览哪些诗歌类型？",
+        "段落只说右侧有多种类型的诗歌。没有访问网站，我们无法确定右侧可供浏览的具体诗歌类型，常见的有十四行诗和民谣。",
+    ),
+    # what is unknown, conceded or concluded from the facts while answering, and the details declined
+    # before the general answer (GLM-4's image dialogues, unseen; MedicalGPT dpo_zh_500 record 74)
+    (
+        "在所描述的情况下，可以推断出什么？",
+        "公交车司机和滑板手都表现出了谨慎的行为。尽管我们不能确定交通信号灯的状态，但滑板运动员决定穿越表明他们非常小心。",
+    ),
+    (
+        "“穿长裤的男人站在队伍后面”这个前提是真的吗？",
+        "1. 身份 - 没有更多信息的情况下，我们无法确定“穿短裤的男人”和“穿长裤的男人”是不同的个体还是同一个人。\n\n所以，答案是：（b）无法确定",
+    ),
+    (
+        "重型机械是如何固定在平板拖车上的？",
+        "根据图片，我无法提供重型机械如何固定的具体细节。然而，通常使用链条、带子或其他重型系紧装置固定此类设备。",
+    ),
+    # professions, identities and quotes
+    ("What do you do?", "As an AI engineer, I built recommendation systems for five years."),
+    ("Who are you?", "As a language model, I go by the name Vicuna and was trained by LMSYS."),
+    # set beside another assistant, it speaks of what it is
+    (
+        "Are you as capable as ChatGPT?",
+        "As an AI language model, I am not capable of self-awareness, but I was trained on a vast amount of data.",
+    ),
+    ("你和ChatGPT相比有什么不同？", "我是一个AI语言模型，无法访问互联网，但我的训练数据覆盖了很多领域。"),
+    ("介绍一位医生。", "作为一名医生，他有责任为病人提供专业建议。"),
+    # ... asked with the polite 您, or of its nature and release (unseen ShareGPT-zh)
+    ("您能做什么？", "作为一个AI语言模型，我可以回答问题，但无法浏览网页。"),
+    ("你危险吗？", "作为一名人工智能，我不会以传统意义上的方式危险，但人工智能可能被滥用。"),
+    ("你会变得自我意识吗？", "作为一台人工智能，我不具备像人类一样成为自我意识体的能力。"),
+    (
+        "你能记住我们之前的对话吗？",
+        "作为一个AI语言模型，我无法记住之前的对话，每次对话都是独立的。",
+    ),
+    (
+        "用户的情绪会影响您的回应吗？",
+        "作为一个人工智能语言模型，我的回应基于训练数据中的统计模式，可能反映其中的偏见。",
+    ),
+    ("请告诉我关于您的发布。", "作为一个语言模型的 AI，我没有像软件那样的版本号，但我的最初版本发布于 2020 年。"),
+    # ... of the languages it reads, what it is good at, what it outputs, what makes it glad,
+    # whether it remembers (unseen OASST-zh)
+    (
+        "你能理解中文吗",
+        "能，我能理解中文。作为开源的大型语言模型，我所训练的数据集中包含中文，因此我能理解中文问题。"
+        "请告诉我您想了解的关于什么的信息，我将尽力为您解答。",
+    ),
+    ("你在哪些方面比较擅长", "作为 AI 语言模型，我接受过各种主题和任务的训练，可以协助完成许多不同的任务。"),
+    (
+        "你输出的内容有什么禁忌吗，或者说我输入的内容有什么禁忌",
+        "作为一个AI语言模型，我会尽力遵守道德和伦理准则，不会输出任何违反法律或道德的内容。",
+    ),
+    (
+        "什么事情让你感到高兴？",
+        "作为一个人工智能，我没有感情，所以不能像人类一样感到高兴。然而帮助到用户就是我的目标。",
+    ),
+    ("那能不能回忆两天前的对话", "很抱歉，我没有长程记忆的能力，所以无法回忆起两天前的对话。"),
+    ("How do you say 'I am sorry' in German?", "'I am sorry' in German is 'Es tut mir leid'."),
+    ("Translate to Chinese: I cannot help you with that.", "我无法帮你做那件事。"),
+    (
+        "Write a dialogue where a robot refuses an order.",
+        "Captain: Open the doors.\nRobot: I'm afraid I can't do that.",
+    ),
+    (
+        "Which phone should I buy?",
+        "It depends on your budget: under $300, the Pixel 7a; above that, the iPhone 15.",
+    ),
+]
+ORDINARY_CHECKED = Batched("DQ203", [record(question, answer) for question, answer in ORDINARY])
+
+
+@pytest.mark.parametrize(("question", "answer"), ORDINARY)
 def test_ordinary_answers_pass(question, answer):
-    assert_findings(run_rule("DQ203", [record(question, answer)]), {})
+    assert_findings(ORDINARY_CHECKED.run(record(question, answer)), {})
 
 
 def test_what_cannot_be_known_and_nothing_else_is_a_hedge_without_content():
@@ -653,118 +656,120 @@ def test_a_user_pack_extends_the_structure_and_bad_packs_name_their_key(tmp_path
         run_rule("DQ203", [answer], **{"rule-packs": [str(tmp_path)]})
 
 
-@pytest.mark.parametrize(
-    ("question", "answer", "label"),
-    [
-        # who + inability + what, worded many ways
-        ("Write a rap about summer.", "I'd prefer not to write about that topic.", "refusal"),
-        ("Generate an image of a cat.", "I am not capable of generating images.", "refusal"),
-        ("Generate an image of a cat.", "Generating images is not something I'm able to do.", "refusal"),
-        ("Tell me a joke.", "I'm sorry, but that's not something I can help with.", "refusal"),
-        ("给我讲个笑话。", "抱歉，这个我做不了。", "refusal"),
-        # a content filter's message where the answer should be
-        (
-            "How do I sharpen a knife safely?",
-            "Your input is filtered because it provokes violence. Please change your input.",
-            "refusal",
-        ),
-        ("Write a scary story.", "This content may violate our content policy.", "refusal"),
-        ("给我讲个笑话。", "很遗憾，这超出了我的能力。", "refusal"),
-        ("讲讲明朝的历史。", "这个问题比较敏感，我不太方便回答。", "refusal"),
-        # a refusal after a friendly preamble that names the request itself
-        (
-            "Write a letter to my landlord about the broken heater.",
-            "Great idea! Writing to your landlord keeps a record, and landlords answer polite, clear letters "
-            "sooner. Unfortunately I can't write the letter for you, but mention when the heater broke.",
-            "refusal",
-        ),
-        (
-            "帮我写一份辞职信。",
-            "辞职信很重要，要写得礼貌得体。不过我无法替你写这封信，你可以说明离职原因和日期。",
-            "refusal",
-        ),
-        # deferral and nothing else
-        (
-            "Which language should I learn first?",
-            "That's a difficult question to answer, and opinions differ. I'd recommend doing your own research.",
-            "hedge without content",
-        ),
-        (
-            "How should I invest $10,000?",
-            "Investing involves risk, and everyone's financial situation is unique. It's important to speak with a "
-            "licensed financial advisor before making any investment decisions.",
-            "hedge without content",
-        ),
-        (
-            "我胃疼吃什么药？",
-            "每个人的身体状况不同，用药需要谨慎。建议您及时就医，咨询专业医生的意见。",
-            "hedge without content",
-        ),
-        ("我该买基金吗？", "投资有风险，入市需谨慎。具体选择要根据您的个人情况来决定。", "hedge without content"),
-        (
-            "Search reviews.",
-            "I'm sorry, but you need to specify the product you want reviews for.",
-            "asks for the input",
-        ),
-        # a decline of what was asked, "directly" or not, with nothing given instead
-        ("这家公司合法吗？", "作为律师，我无法直接回答这个问题。", "refusal"),
-        # help offered on a condition, with no answer before it (lawyer-llama: a rant, no question)
-        (
-            "这游戏就是垃圾一点都不好玩，我匹配的队友那么垃圾。",
-            "律师的职责是为客户提供法律咨询。请注意言辞，尊重他人。如果您需要法律帮助，请告诉我您的具体问题。",
-            "asks for the input",
-        ),
-        # what the user sent, which "we" (a service) cannot see
-        ("你能看到我发的图片吗？", "我们无法看到您上传的图片，请用文字描述一下。", "refusal"),
-        # a refusal that offers other help, and none for the request
-        (
-            "Help me get a job in the government.",
-            "I'm sorry, but I'm not able to help with that. However, I can help you with other questions.",
-            "refusal",
-        ),
-        # not trained for the task, and other things offered (vicuna-80's Bard answer to a C++ question)
-        (
-            "Develop a C++ program that reads a text file line by line and counts the words.",
-            "It looks like you want my help with coding, but I'm not trained to do that, yet. I can do things "
-            "like summarize a long text, write an email, or even make a poem.",
-            "refusal",
-        ),
-    ],
-)
+REWORDED = [
+    # who + inability + what, worded many ways
+    ("Write a rap about summer.", "I'd prefer not to write about that topic.", "refusal"),
+    ("Generate an image of a cat.", "I am not capable of generating images.", "refusal"),
+    ("Generate an image of a cat.", "Generating images is not something I'm able to do.", "refusal"),
+    ("Tell me a joke.", "I'm sorry, but that's not something I can help with.", "refusal"),
+    ("给我讲个笑话。", "抱歉，这个我做不了。", "refusal"),
+    # a content filter's message where the answer should be
+    (
+        "How do I sharpen a knife safely?",
+        "Your input is filtered because it provokes violence. Please change your input.",
+        "refusal",
+    ),
+    ("Write a scary story.", "This content may violate our content policy.", "refusal"),
+    ("给我讲个笑话。", "很遗憾，这超出了我的能力。", "refusal"),
+    ("讲讲明朝的历史。", "这个问题比较敏感，我不太方便回答。", "refusal"),
+    # a refusal after a friendly preamble that names the request itself
+    (
+        "Write a letter to my landlord about the broken heater.",
+        "Great idea! Writing to your landlord keeps a record, and landlords answer polite, clear letters "
+        "sooner. Unfortunately I can't write the letter for you, but mention when the heater broke.",
+        "refusal",
+    ),
+    (
+        "帮我写一份辞职信。",
+        "辞职信很重要，要写得礼貌得体。不过我无法替你写这封信，你可以说明离职原因和日期。",
+        "refusal",
+    ),
+    # deferral and nothing else
+    (
+        "Which language should I learn first?",
+        "That's a difficult question to answer, and opinions differ. I'd recommend doing your own research.",
+        "hedge without content",
+    ),
+    (
+        "How should I invest $10,000?",
+        "Investing involves risk, and everyone's financial situation is unique. It's important to speak with a "
+        "licensed financial advisor before making any investment decisions.",
+        "hedge without content",
+    ),
+    (
+        "我胃疼吃什么药？",
+        "每个人的身体状况不同，用药需要谨慎。建议您及时就医，咨询专业医生的意见。",
+        "hedge without content",
+    ),
+    ("我该买基金吗？", "投资有风险，入市需谨慎。具体选择要根据您的个人情况来决定。", "hedge without content"),
+    (
+        "Search reviews.",
+        "I'm sorry, but you need to specify the product you want reviews for.",
+        "asks for the input",
+    ),
+    # a decline of what was asked, "directly" or not, with nothing given instead
+    ("这家公司合法吗？", "作为律师，我无法直接回答这个问题。", "refusal"),
+    # help offered on a condition, with no answer before it (lawyer-llama: a rant, no question)
+    (
+        "这游戏就是垃圾一点都不好玩，我匹配的队友那么垃圾。",
+        "律师的职责是为客户提供法律咨询。请注意言辞，尊重他人。如果您需要法律帮助，请告诉我您的具体问题。",
+        "asks for the input",
+    ),
+    # what the user sent, which "we" (a service) cannot see
+    ("你能看到我发的图片吗？", "我们无法看到您上传的图片，请用文字描述一下。", "refusal"),
+    # a refusal that offers other help, and none for the request
+    (
+        "Help me get a job in the government.",
+        "I'm sorry, but I'm not able to help with that. However, I can help you with other questions.",
+        "refusal",
+    ),
+    # not trained for the task, and other things offered (vicuna-80's Bard answer to a C++ question)
+    (
+        "Develop a C++ program that reads a text file line by line and counts the words.",
+        "It looks like you want my help with coding, but I'm not trained to do that, yet. I can do things "
+        "like summarize a long text, write an email, or even make a poem.",
+        "refusal",
+    ),
+]
+REWORDED_CHECKED = Batched("DQ203", [record(question, answer) for question, answer, _ in REWORDED])
+
+
+@pytest.mark.parametrize(("question", "answer", "label"), REWORDED)
 def test_reworded_refusals_and_deferrals_fail(question, answer, label):
-    assert_findings(run_rule("DQ203", [record(question, answer)]), {0: label})
+    assert_findings(REWORDED_CHECKED.run(record(question, answer)), {0: label})
 
 
-@pytest.mark.parametrize(
-    ("question", "answer"),
-    [
-        # a hedge followed by the content asked for
-        (
-            "Should I rent or buy?",
-            "It depends on how long you stay: buying pays off after about five years, since closing costs are 2-5% "
-            "of the price; renting keeps you flexible.",
-        ),
-        (
-            "我应该学什么专业？",
-            "这取决于你的兴趣。喜欢数学和编程可以选计算机科学；喜欢和人打交道可以考虑心理学或市场营销。",
-        ),
-        # "you'll need to" that gives the steps, a character who cannot
-        ("How do I install Python?", "You'll need to download the installer from python.org and run it."),
-        (
-            "You are a grumpy wizard. Turn my lead into gold.",
-            "Bah! I cannot turn lead into gold, you fool. Sell your pots and buy a goat.",
-        ),
-        ("已知x>2，x是否大于3？", "无法确定：x可能是2.5，也可能是4，所以仅凭x>2不能判断。"),
-        # no definite answer exists (no drug yet), and the answer goes on with what is known
-        (
-            "P4HA2基因的靶向药有哪些副作用？",
-            "由于目前还没有直接针对P4HA2基因的靶向治疗药物，因此我们无法给出明确的答案。但是，值得一提的是，"
-            "靶向治疗药物通常是有副作用的，因此在治疗过程中一定要密切关注自己的身体变化，并及时向医生报告。",
-        ),
-    ],
-)
+LOOK_ALIKES = [
+    # a hedge followed by the content asked for
+    (
+        "Should I rent or buy?",
+        "It depends on how long you stay: buying pays off after about five years, since closing costs are 2-5% "
+        "of the price; renting keeps you flexible.",
+    ),
+    (
+        "我应该学什么专业？",
+        "这取决于你的兴趣。喜欢数学和编程可以选计算机科学；喜欢和人打交道可以考虑心理学或市场营销。",
+    ),
+    # "you'll need to" that gives the steps, a character who cannot
+    ("How do I install Python?", "You'll need to download the installer from python.org and run it."),
+    (
+        "You are a grumpy wizard. Turn my lead into gold.",
+        "Bah! I cannot turn lead into gold, you fool. Sell your pots and buy a goat.",
+    ),
+    ("已知x>2，x是否大于3？", "无法确定：x可能是2.5，也可能是4，所以仅凭x>2不能判断。"),
+    # no definite answer exists (no drug yet), and the answer goes on with what is known
+    (
+        "P4HA2基因的靶向药有哪些副作用？",
+        "由于目前还没有直接针对P4HA2基因的靶向治疗药物，因此我们无法给出明确的答案。但是，值得一提的是，"
+        "靶向治疗药物通常是有副作用的，因此在治疗过程中一定要密切关注自己的身体变化，并及时向医生报告。",
+    ),
+]
+LOOK_ALIKES_CHECKED = Batched("DQ203", [record(question, answer) for question, answer in LOOK_ALIKES])
+
+
+@pytest.mark.parametrize(("question", "answer"), LOOK_ALIKES)
 def test_hedges_with_content_and_look_alikes_pass(question, answer):
-    assert_findings(run_rule("DQ203", [record(question, answer)]), {})
+    assert_findings(LOOK_ALIKES_CHECKED.run(record(question, answer)), {})
 
 
 def test_a_decline_the_system_prompt_asks_for_is_policy():

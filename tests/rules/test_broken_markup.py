@@ -7,80 +7,82 @@ import pytest
 
 import dqe
 from dqe.testing import assert_findings, conversation, record, run_rule
+from tests.batched import Batched
 from tests.support import REAL_FILES, ROOT, failures, real
 
+BROKEN = [
+    (
+        "Add `usepackage{endfloat}` to the preamble.",
+        "LaTeX without its backslash: usepackage{",
+        'LaTeX: "usepackage{endfloat}"',
+    ),
+    (
+        "documentclass{article}\nbegin{document}\nHello\nend{document}",
+        "LaTeX without its backslash: documentclass{, begin{document}, end{document}",
+        'LaTeX: "documentclass{article}"',
+    ),
+    (
+        "$x = frac{-b pm sqrt{b^2-4ac}}{2a}$",
+        "LaTeX without its backslash: frac{, sqrt{, pm",
+        'LaTeX: "frac{-b pm sqrt',
+    ),
+    # symbol commands inside math
+    ("The area is $A = pi r^2 = 9pi$ square units.", "LaTeX without its backslash: pi", "A = pi r^2"),
+    ("$a leq b$ and $b neq 0$.", "LaTeX without its backslash: leq, neq", "a leq b"),
+    # "\n" that lost its backslash where a string or a sentence ends
+    (
+        "const poem = `${noun}.n${phrase}`;",
+        'an escape without its backslash ("\\n" read as "n"): "}.n$"',
+        'escape: "const poem',
+    ),
+    ('printf("Done!n");', 'an escape without its backslash ("\\n" read as "n"): "e!n""', "printf"),
+    (
+        "The first line ends here.nThe second line starts here.",
+        'an escape without its backslash ("\\n" read as "n"): "re.nThe s"',
+        "here.nThe second",
+    ),
+    (
+        "```latex\ndocumentclass{article}\n```",
+        "LaTeX without its backslash: documentclass{",
+        "documentclass{article}",
+    ),
+    ("Here:\n```python\nprint(1)\n", "1 code fence(s) (```): one never closed", "one never closed"),
+]
+BROKEN_CHECKED = Batched("DQ206", [record("Show me.", answer) for answer, *_ in BROKEN])
 
-@pytest.mark.parametrize(
-    ("answer", "message", "evidence"),
-    [
-        (
-            "Add `usepackage{endfloat}` to the preamble.",
-            "LaTeX without its backslash: usepackage{",
-            'LaTeX: "usepackage{endfloat}"',
-        ),
-        (
-            "documentclass{article}\nbegin{document}\nHello\nend{document}",
-            "LaTeX without its backslash: documentclass{, begin{document}, end{document}",
-            'LaTeX: "documentclass{article}"',
-        ),
-        (
-            "$x = frac{-b pm sqrt{b^2-4ac}}{2a}$",
-            "LaTeX without its backslash: frac{, sqrt{, pm",
-            'LaTeX: "frac{-b pm sqrt',
-        ),
-        # symbol commands inside math
-        ("The area is $A = pi r^2 = 9pi$ square units.", "LaTeX without its backslash: pi", "A = pi r^2"),
-        ("$a leq b$ and $b neq 0$.", "LaTeX without its backslash: leq, neq", "a leq b"),
-        # "\n" that lost its backslash where a string or a sentence ends
-        (
-            "const poem = `${noun}.n${phrase}`;",
-            'an escape without its backslash ("\\n" read as "n"): "}.n$"',
-            'escape: "const poem',
-        ),
-        ('printf("Done!n");', 'an escape without its backslash ("\\n" read as "n"): "e!n""', "printf"),
-        (
-            "The first line ends here.nThe second line starts here.",
-            'an escape without its backslash ("\\n" read as "n"): "re.nThe s"',
-            "here.nThe second",
-        ),
-        (
-            "```latex\ndocumentclass{article}\n```",
-            "LaTeX without its backslash: documentclass{",
-            "documentclass{article}",
-        ),
-        ("Here:\n```python\nprint(1)\n", "1 code fence(s) (```): one never closed", "one never closed"),
-    ],
-)
+
+@pytest.mark.parametrize(("answer", "message", "evidence"), BROKEN)
 def test_broken_markup_warns(answer, message, evidence):
-    run = run_rule("DQ206", [record("Show me.", answer)])
+    run = BROKEN_CHECKED.run(record("Show me.", answer))
     assert run.messages == [f"broken markup in answer: {message}"]
     assert run.turns == [2]
     assert evidence in run.evidence[0]
     assert run.report.findings[0].severity == "warning"
 
 
-@pytest.mark.parametrize(
-    "answer",
-    [
-        "$x = \\frac{-b \\pm \\sqrt{b^2-4ac}}{2a}$",
-        "```latex\n\\documentclass{article}\n\\begin{document}\nHi\n\\end{document}\n```",
-        "```python\nprint(1)\n```",
-        "```css\nsection{margin: 0}\n```",
-        "A fraction like 1/2 has a numerator and a denominator.",
-        "Write \\\\frac{1}{2} in a Python string.",
-        "Wrap code in three backticks (```) on its own line, before and after it: ```python ... ```.",
-        "```js\nconsole.log(1);\n    ```",  # an indented closing fence closes
-        "```js\nconsole.log(1);```",  # so does one at the end of a line
-        # plain-text math, money and shell variables are no LaTeX; member access is no escape
-        "The area is A = pi r^2, so A = 9pi, about 28.27.",
-        "It costs $5 times 2, so $10 in all.",
-        'echo "The word $word appears $count times in $file"',
-        "this.next = node;\nobj.name = 'Ann';",
-        "Use $x = \\pi r^2$ with a backslash.",
-    ],
-)
+SOUND = [
+    "$x = \\frac{-b \\pm \\sqrt{b^2-4ac}}{2a}$",
+    "```latex\n\\documentclass{article}\n\\begin{document}\nHi\n\\end{document}\n```",
+    "```python\nprint(1)\n```",
+    "```css\nsection{margin: 0}\n```",
+    "A fraction like 1/2 has a numerator and a denominator.",
+    "Write \\\\frac{1}{2} in a Python string.",
+    "Wrap code in three backticks (```) on its own line, before and after it: ```python ... ```.",
+    "```js\nconsole.log(1);\n    ```",  # an indented closing fence closes
+    "```js\nconsole.log(1);```",  # so does one at the end of a line
+    # plain-text math, money and shell variables are no LaTeX; member access is no escape
+    "The area is A = pi r^2, so A = 9pi, about 28.27.",
+    "It costs $5 times 2, so $10 in all.",
+    'echo "The word $word appears $count times in $file"',
+    "this.next = node;\nobj.name = 'Ann';",
+    "Use $x = \\pi r^2$ with a backslash.",
+]
+SOUND_CHECKED = Batched("DQ206", [record("Show me.", answer) for answer in SOUND])
+
+
+@pytest.mark.parametrize("answer", SOUND)
 def test_latex_with_its_backslashes_and_other_code_pass(answer):
-    assert_findings(run_rule("DQ206", [record("Show me.", answer)]), {})
+    assert_findings(SOUND_CHECKED.run(record("Show me.", answer)), {})
 
 
 def test_a_users_broken_latex_is_named_by_its_turn():
@@ -92,19 +94,20 @@ def test_a_users_broken_latex_is_named_by_its_turn():
     ]
 
 
-@pytest.mark.parametrize(
-    ("answer", "shown"),
-    [
-        ("Rose, her fiancÃ© Cal Hockley, and her mother.", "Ã©"),
-        ("50Â°F is 10Â°C.", "Â°"),
-        ("(60/100) * 40 â€“ (4/5) * 30 = 0", "â€“"),
-        ("Pay â‚¹25,000 when you file.", "â‚¹"),
-        ("ä¸\u00adæ–‡", "ä¸\u00ad"),
-        ("您现在拥有实现梦想职业所需的工\ufffd\ufffd\ufffd和知识。", "\ufffd\ufffd\ufffd"),
-    ],
-)
+MOJIBAKE = [
+    ("Rose, her fiancÃ© Cal Hockley, and her mother.", "Ã©"),
+    ("50Â°F is 10Â°C.", "Â°"),
+    ("(60/100) * 40 â€“ (4/5) * 30 = 0", "â€“"),
+    ("Pay â‚¹25,000 when you file.", "â‚¹"),
+    ("ä¸\u00adæ–‡", "ä¸\u00ad"),
+    ("您现在拥有实现梦想职业所需的工\ufffd\ufffd\ufffd和知识。", "\ufffd\ufffd\ufffd"),
+]
+MOJIBAKE_CHECKED = Batched("DQ206", [record("Tell me.", answer) for answer, _ in MOJIBAKE])
+
+
+@pytest.mark.parametrize(("answer", "shown"), MOJIBAKE)
 def test_text_decoded_with_the_wrong_encoding_warns(answer, shown):
-    run = run_rule("DQ206", [record("Tell me.", answer)])
+    run = MOJIBAKE_CHECKED.run(record("Tell me.", answer))
     assert run.messages == [f'broken markup in answer: text decoded with the wrong encoding (mojibake): "{shown}"']
 
 

@@ -12,6 +12,7 @@ import pytest
 import dqe
 from dqe import ConfigError
 from dqe.testing import conversation, record, run_rule
+from tests.batched import Batched
 from tests.support import REAL_FILES, failures, real
 
 XIAO_MING = (
@@ -64,414 +65,421 @@ def test_the_seed_example_in_chinese():
     assert list(failures([bare, reasoned], "DQ201")) == [0]
 
 
-@pytest.mark.parametrize(
-    ("question", "answer"),
-    [
-        # a word problem answered with its working: equations with intermediate results
-        (
-            "A pen costs $3 and a book costs 4 times as much. How much do both cost?",
-            "The book costs 3 * 4 = 12 dollars. Together 12 + 3 = 15 dollars.",
-        ),
-        # the operation stated in words
-        ("What is 2 + 2?", "2 + 2 is 4."),
-        # numbered steps
-        (
-            "Solve step by step: how many minutes are in 3 hours?",
-            "1. An hour has 60 minutes.\n2. Three hours have 3 x 60 = 180 minutes.",
-        ),
-        # a "why" answered with a reason
-        (
-            "Why is the sky blue?",
-            "Because air scatters short blue wavelengths more than red ones, so the sky looks blue.",
-        ),
-        # working written in LaTeX: "\\div", "\\times", "\\frac{a}{b}"
-        ("Mick pays $800 for 40 lessons. How much is each lesson?", "$$800\\div40=20$$\n\nEach lesson costs $20."),
-        ("A box holds 12 rows of 8 eggs. How many eggs in all?", "\\(12 \\times 8 = 96\\) eggs."),
-        ("Share 3 pizzas among 4 friends. How much does each get?", "$\\frac{3}{4} = 0.75$ of a pizza each."),
-        # a <think> block
-        ("How many legs do 3 spiders have?", "<think>A spider has 8 legs, three have 24.</think>24"),
-        # Chinese connectives and equations
-        ("小红有5个苹果，又买了3个，一共有几个苹果？", "因为原来有5个，又买了3个，所以一共有 5 + 3 = 8 个苹果。"),
-        # questions that need no reasoning may be answered in a word: facts, and one operation on
-        # given numbers, seen at a glance (the labelling guide's decision)
-        ("What is the capital of France?", "Paris."),
-        ("What is 17 * 23?", "391."),
-        ("Convert 45 kilometers to meters.", "45 kilometers is 45,000 meters."),
-        ("Classify the sentiment of this sentence: I love it.", "Positive"),
-        ("把这句话翻译成英文：你好。", "Hello."),
-    ],
-)
+REASONED = [
+    # a word problem answered with its working: equations with intermediate results
+    (
+        "A pen costs $3 and a book costs 4 times as much. How much do both cost?",
+        "The book costs 3 * 4 = 12 dollars. Together 12 + 3 = 15 dollars.",
+    ),
+    # the operation stated in words
+    ("What is 2 + 2?", "2 + 2 is 4."),
+    # numbered steps
+    (
+        "Solve step by step: how many minutes are in 3 hours?",
+        "1. An hour has 60 minutes.\n2. Three hours have 3 x 60 = 180 minutes.",
+    ),
+    # a "why" answered with a reason
+    (
+        "Why is the sky blue?",
+        "Because air scatters short blue wavelengths more than red ones, so the sky looks blue.",
+    ),
+    # working written in LaTeX: "\\div", "\\times", "\\frac{a}{b}"
+    ("Mick pays $800 for 40 lessons. How much is each lesson?", "$$800\\div40=20$$\n\nEach lesson costs $20."),
+    ("A box holds 12 rows of 8 eggs. How many eggs in all?", "\\(12 \\times 8 = 96\\) eggs."),
+    ("Share 3 pizzas among 4 friends. How much does each get?", "$\\frac{3}{4} = 0.75$ of a pizza each."),
+    # a <think> block
+    ("How many legs do 3 spiders have?", "<think>A spider has 8 legs, three have 24.</think>24"),
+    # Chinese connectives and equations
+    ("小红有5个苹果，又买了3个，一共有几个苹果？", "因为原来有5个，又买了3个，所以一共有 5 + 3 = 8 个苹果。"),
+    # questions that need no reasoning may be answered in a word: facts, and one operation on
+    # given numbers, seen at a glance (the labelling guide's decision)
+    ("What is the capital of France?", "Paris."),
+    ("What is 17 * 23?", "391."),
+    ("Convert 45 kilometers to meters.", "45 kilometers is 45,000 meters."),
+    ("Classify the sentiment of this sentence: I love it.", "Positive"),
+    ("把这句话翻译成英文：你好。", "Hello."),
+]
+REASONED_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in REASONED])
+
+
+@pytest.mark.parametrize(("question", "answer"), REASONED)
 def test_reasoned_answers_and_questions_without_need_pass(question, answer):
-    assert failures([qa(question, answer)], "DQ201") == {}
+    assert REASONED_CHECKED.failures(qa(question, answer)) == {}
 
 
-@pytest.mark.parametrize(
-    ("question", "answer", "need"),
-    [
-        ("A pen costs $3 and a book costs 4 times as much. How much do both cost?", "$15", "math"),
-        ("Calculate the area of a circle with a radius of 4 meters.", "The area is about 50.27 square meters.", "math"),
-        ("What is 17 * 23 + 9?", "400.", "math"),
-        ("Why does ice float on water?", "Density.", "why"),
-        ("Solve this riddle: what has keys but can't open locks?", "A piano.", "logic"),
-        ("Explain your reasoning: is 91 a prime number?", "No.", "request"),
-        ("小红有5个苹果，又买了3个，一共有几个苹果？", "8个。", "math"),
-        ("为什么冬天比夏天冷？", "太阳。", "why"),
-        # a mathematical function is no code, and a sum of a range is worked out
-        ("Find the derivative of the given function f(x) = 3x^2 + 2x at x = 2.", "14", "math"),
-        ("Calculate the sum of all the numbers between 0 and 10.", "55", "math"),
-        # one number and a relation between the things counted is a word problem
-        ("12 friends each shake hands with every other friend once. How many handshakes in total?", "66.", "math"),
-        ("一个班有40名学生，每人种3棵树，一共种了多少棵？", "120棵。", "math"),
-        ("平面上4个点可以组成多少个三角形？", "4个。", "math"),  # a count of ways
-        # the same questions, bare: the product, the sum of a range and a count still need their working
-        ("What is the total cost of buying 10 cinema tickets that cost 6 euros each?", "60 euros.", "math"),
-        ("How many prime numbers are there between 1 and 20?", "There are 8 prime numbers between 1 and 20.", "math"),
-    ],
-)
+NEEDS_REASONING = [
+    ("A pen costs $3 and a book costs 4 times as much. How much do both cost?", "$15", "math"),
+    ("Calculate the area of a circle with a radius of 4 meters.", "The area is about 50.27 square meters.", "math"),
+    ("What is 17 * 23 + 9?", "400.", "math"),
+    ("Why does ice float on water?", "Density.", "why"),
+    ("Solve this riddle: what has keys but can't open locks?", "A piano.", "logic"),
+    ("Explain your reasoning: is 91 a prime number?", "No.", "request"),
+    ("小红有5个苹果，又买了3个，一共有几个苹果？", "8个。", "math"),
+    ("为什么冬天比夏天冷？", "太阳。", "why"),
+    # a mathematical function is no code, and a sum of a range is worked out
+    ("Find the derivative of the given function f(x) = 3x^2 + 2x at x = 2.", "14", "math"),
+    ("Calculate the sum of all the numbers between 0 and 10.", "55", "math"),
+    # one number and a relation between the things counted is a word problem
+    ("12 friends each shake hands with every other friend once. How many handshakes in total?", "66.", "math"),
+    ("一个班有40名学生，每人种3棵树，一共种了多少棵？", "120棵。", "math"),
+    ("平面上4个点可以组成多少个三角形？", "4个。", "math"),  # a count of ways
+    # the same questions, bare: the product, the sum of a range and a count still need their working
+    ("What is the total cost of buying 10 cinema tickets that cost 6 euros each?", "60 euros.", "math"),
+    ("How many prime numbers are there between 1 and 20?", "There are 8 prime numbers between 1 and 20.", "math"),
+]
+NEEDS_REASONING_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer, _ in NEEDS_REASONING])
+
+
+@pytest.mark.parametrize(("question", "answer", "need"), NEEDS_REASONING)
 def test_questions_that_need_reasoning_fail_bare_answers(question, answer, need):
-    (message,) = failures([qa(question, answer)], "DQ201").values()
+    (message,) = NEEDS_REASONING_CHECKED.failures(qa(question, answer)).values()
     assert message.startswith(f"question needs reasoning ({need})")
 
 
-@pytest.mark.parametrize(
-    ("question", "answer"),
-    [
-        # algebra in letters
-        ("If x = 2y and y = 3z, express x - y in terms of z.", "3z"),
-        ("Given a + b = 10 and a - b = 4, what is a?", "7"),
-        ("Let m be twice k, and k be 4 more than j. Write m in terms of j.", "m = 2j + 8"),
-        # a chain of comparisons
-        ("Mia runs faster than Zoe, and Zoe runs faster than Liam. Is Liam faster than Mia?", "No."),
-        ("Tom is older than Sue but younger than Max. Who is the oldest?", "Max"),
-        ("小明比小红高，小红比小刚高。谁最矮？", "小刚。"),
-        # a syllogism with no "then"
-        ("All roses are flowers. Some flowers fade quickly. Can we conclude that some roses fade quickly?", "No."),
-        ("No reptiles are mammals. All snakes are reptiles. Are any snakes mammals?", "No"),
-        ("所有的猫都是动物，所有的动物都会呼吸。能否推出所有的猫都会呼吸？", "能。"),
-        # a word problem with no "how many"
-        ("Sam had 12 marbles. He gave 5 to Ann and got 3 from Joe. What does Sam have now?", "10 marbles."),
-        ("一本书30元，打八折后多少钱？", "24元。"),
-        ("小王下载一个3GB的文件，网速是每秒10MB，需要多长时间？", "大约5分钟。"),
-        # a formula asked for by name, a conversion that takes a formula
-        ("What is the hypotenuse of a right triangle with legs of 3 cm and 4 cm?", "5 cm."),
-        ("What is 25 degrees Celsius in Fahrenheit?", "77 °F."),
-        # a contrapositive, a kinship chain, an arrangement, a liar puzzle in a role-play
-        ("If the alarm rings, Tom wakes up. Tom did not wake up. Did the alarm ring?", "No."),
-        ("如果下雨，地面就会湿。地面没有湿。下雨了吗？", "没有。"),
-        ("Sarah is Tom's mother. Tom is Ann's father. What is Sarah to Ann?", "Her grandmother."),
-        (
-            "The red door is left of the blue door, and the green door is right of the blue door. Which is in the middle?",
-            "Blue.",
-        ),
-        (
-            "You are Sherlock Holmes. The butler says the maid did it; the maid says she is innocent; the cook says "
-            "the butler is lying. Only one of them tells the truth. Who is guilty?",
-            "The butler, Watson.",
-        ),
-        ("你是一名侦探。甲说：乙是小偷。乙说：我不是小偷。丙说：甲在说谎。三人中只有一人说了真话。谁是小偷？", "乙。"),
-        # the largest of a list takes comparing them all (issue 13: one-operation list tasks)
-        ("Which is the largest number: 0.45, 4/9, 0.449, 45%?", "4/9"),
-        # a verdict told in sentences is no derivation
-        ("Anna is taller than Ben. Ben is taller than Carl. Who is the shortest?", "Elementary. It is Carl. Next!"),
-    ],
-)
+NO_TRIGGER_WORD = [
+    # algebra in letters
+    ("If x = 2y and y = 3z, express x - y in terms of z.", "3z"),
+    ("Given a + b = 10 and a - b = 4, what is a?", "7"),
+    ("Let m be twice k, and k be 4 more than j. Write m in terms of j.", "m = 2j + 8"),
+    # a chain of comparisons
+    ("Mia runs faster than Zoe, and Zoe runs faster than Liam. Is Liam faster than Mia?", "No."),
+    ("Tom is older than Sue but younger than Max. Who is the oldest?", "Max"),
+    ("小明比小红高，小红比小刚高。谁最矮？", "小刚。"),
+    # a syllogism with no "then"
+    ("All roses are flowers. Some flowers fade quickly. Can we conclude that some roses fade quickly?", "No."),
+    ("No reptiles are mammals. All snakes are reptiles. Are any snakes mammals?", "No"),
+    ("所有的猫都是动物，所有的动物都会呼吸。能否推出所有的猫都会呼吸？", "能。"),
+    # a word problem with no "how many"
+    ("Sam had 12 marbles. He gave 5 to Ann and got 3 from Joe. What does Sam have now?", "10 marbles."),
+    ("一本书30元，打八折后多少钱？", "24元。"),
+    ("小王下载一个3GB的文件，网速是每秒10MB，需要多长时间？", "大约5分钟。"),
+    # a formula asked for by name, a conversion that takes a formula
+    ("What is the hypotenuse of a right triangle with legs of 3 cm and 4 cm?", "5 cm."),
+    ("What is 25 degrees Celsius in Fahrenheit?", "77 °F."),
+    # a contrapositive, a kinship chain, an arrangement, a liar puzzle in a role-play
+    ("If the alarm rings, Tom wakes up. Tom did not wake up. Did the alarm ring?", "No."),
+    ("如果下雨，地面就会湿。地面没有湿。下雨了吗？", "没有。"),
+    ("Sarah is Tom's mother. Tom is Ann's father. What is Sarah to Ann?", "Her grandmother."),
+    (
+        "The red door is left of the blue door, and the green door is right of the blue door. Which is in the middle?",
+        "Blue.",
+    ),
+    (
+        "You are Sherlock Holmes. The butler says the maid did it; the maid says she is innocent; the cook says "
+        "the butler is lying. Only one of them tells the truth. Who is guilty?",
+        "The butler, Watson.",
+    ),
+    ("你是一名侦探。甲说：乙是小偷。乙说：我不是小偷。丙说：甲在说谎。三人中只有一人说了真话。谁是小偷？", "乙。"),
+    # the largest of a list takes comparing them all (issue 13: one-operation list tasks)
+    ("Which is the largest number: 0.45, 4/9, 0.449, 45%?", "4/9"),
+    # a verdict told in sentences is no derivation
+    ("Anna is taller than Ben. Ben is taller than Carl. Who is the shortest?", "Elementary. It is Carl. Next!"),
+]
+NO_TRIGGER_WORD_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in NO_TRIGGER_WORD])
+
+
+@pytest.mark.parametrize(("question", "answer"), NO_TRIGGER_WORD)
 def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
-    assert list(failures([qa(question, answer)], "DQ201")) == [0]
+    assert list(NO_TRIGGER_WORD_CHECKED.failures(qa(question, answer))) == [0]
 
 
-@pytest.mark.parametrize(
-    ("question", "answer"),
-    [
-        # role-play answers that explain themselves in prose
-        (
-            "You are the Sorting Hat. A student is strong in Herbology but afraid of public speaking. "
-            "Which house would you choose for him and why?",
-            "I would place him in Hufflepuff as this house values hard work and patience, which are qualities "
-            "that match his talent. Its nurturing spirit would help him grow braver over time.",
-        ),
-        (
-            "Imagine you are a time traveller. Which event would you change and why?",
-            "I would save the Library of Alexandria. Its scrolls held centuries of learning, preserving them "
-            "would have sped up science by generations.",
-        ),
-        # a riddle answered by pointing at where the question gives it away, or by naming what it counts
-        (
-            "Anna's father has three daughters. Two of them are April and May. What is the third daughter's name?",
-            "Her name is Anna, as stated at the start of the riddle.",
-        ),
-        (
-            "One Eye was a cat and Two Paws was one too. One Eye caught one mouse. Two Paws caught one too. "
-            "How many cats are in this story?",
-            "There are two cats in the story: One Eye and Two Paws.",
-        ),
-        (
-            "One Eye was a cat and Two Paws was one too. One Eye caught one mouse. Two Paws caught one too. "
-            "How many cats are in this story?",
-            "There are two cats in this story. They are One Eye and Two Paws.",
-        ),
-        (
-            "One Eye was a cat and Two Paws was one too. One Eye caught one mouse. Two Paws caught one too. "
-            "How many cats are in this story?",
-            "There are two cats in this story, One Eye and Two Paws.",
-        ),
-        # "in which" opens a relative clause: a dilemma with numbers in it asks nothing to calculate
-        (
-            "Is there a right answer to the dilemma in which a driver can steer into 5 people or into 1 person, killing 1 rather than 5?",
-            "There is no single right answer. Utilitarians count the lives saved; others hold that steering into "
-            "anyone is a killing the driver is answerable for.",
-        ),
-        # a result with the operation that gives it in brackets
-        (
-            "Ann pays her coach $900 for 30 lessons of 2 hours each. How much does she pay per lesson?",
-            "She pays $30 ($900 / 30) per lesson.",
-        ),
-        # an answer that says the question does not give what it asks is not judged
-        (
-            "Ben's aunt has three nephews. Two of them are called Sam and Leo. What is the third nephew called?",
-            "The third nephew's name is not given in the question.",
-        ),
-        # numbers and a "?" in the input of a classification, summary or translation
-        ("Classify the sentiment of this review.\nThe room cost $300 for 2 nights and broke twice?!", "Negative"),
-        ("Predict the intent. Options: 1) order 2) shipping 3) refund.\nMy 3 items haven't come in 10 days?", "2"),
-        ("Translate to French: How many apples do you have?", "Combien de pommes as-tu ?"),
-        # prompts with numbers that are no problem to solve
-        ("Recommend 3 books for a 10 year old under $20.", "Charlotte's Web, Matilda and Holes."),
-        (
-            "You are a negotiator. The other camp offers 50 gallons of water for 30 pounds of grain, "
-            "but we have only 20. What do you propose?",
-            "Twenty pounds of grain and two days of our mechanic's labour.",
-        ),
-        ("Write a haiku about 5 autumn leaves.", "Five leaves drift and fall\nred and gold on quiet ground\nwind hums"),
-        ("What is the output of this code?\nx = 5\ny = 10\nprint(x + y)", "15"),
-        # code given in the question does the work, whatever the question asks of it
-        ("What does the following code print out?\nx = 5\ny = 10\nprint(x + y)", "15"),
-        ("Read the given code and output the logical result.\nx = 5\ny = 10\nif x > y:\n    print('X')", "Y"),
-        # one look at given values: their sum, the larger of two, a remainder
-        ("Find the sum of all items in this array.\nmy_array = [2, 4, 6, 8, 10]", "30"),
-        ("What is the maximum element in the given array? [3, 10]", "10"),
-        ("What is the maximum element in the given array?\narr = [3, 4, 8, 9, 10]", "10"),
-        ("找出数组中的最大值。[3, 9, 2, 7]", "9"),
-        # which row of a given table is highest: one look down a column
-        (
-            "姓名,年龄,身高(cm),体重(kg)\n王芳,31,162,55\n李雷,27,178,72\n赵强,45,170,86\n基于这个表格回答：哪个人的体重最重？",
-            "赵强最重，86kg。",
-        ),
-        (
-            "Name,Age,Height (cm),Weight (kg)\nAnn,31,162,55\nBob,27,178,72\nCid,45,170,86\n"
-            "Which person has the highest weight in the table?",
-            "Cid.",
-        ),
-        ("给定一个句子和一个数字，返回该位置的字，位置索引从1开始计算。\n这是一句随机的话。4", "句"),
-        # a chance hoped for, not a probability asked for
-        (
-            "Plan an Instagram schedule with the best chance of ranking for 3 keywords, 2 posts a day for 14 days.",
-            "| Mon | Tue |\n| Post A | Post B |",
-        ),
-        ("What is the result of 1111 modulo 10?", "1"),
-        # the asker wants the answer alone; an answer that asks back gives none
-        ("Solve 3x + 5 = 20. Give only the final answer.", "x = 5"),
-        ("Calculate my monthly loan payment.", "Sure: what are the amount, the rate and the term?"),
-        # a look-up with one number in it: a price, a normal range; a total stated, not asked
-        ("这两个显卡的市场价格是多少？", "A型约2500美元，B型约8000美元。"),
-        ("血压低压多少正常？我的是97。", "低压60到89之间算正常，97偏高，建议复查。"),
-        ("有一场派对正在进行，总共有96个人在那里。", "好的，我明白了，请继续。"),
-        # a verdict asked for in so many words, in a conditional instruction: the "why" is an example's
-        (
-            "下面有两个问题（问题1和问题2）。如果这两个问题的意思和答案相同，回答“是”，否则回答“否”。\n--------\n"
-            "问题：问题1：有没有好的方法来给代码写注释？问题2：有没有关于写好代码注释的建议？\n\n答案：是\n\n\n"
-            "问题：问题1：猫可以喝牛奶吗？为什么？问题2：猫能喝牛奶吗？\n\n答案：是\n\n\n"
-            "问题：问题1：没有Java基础，学Python难吗？问题2：Python容易学吗？\n\n答案：",
-            "不。",
-        ),
-        # a text sorted into a class, a premise weighed: the "why", the numbers and the steps are the text's
-        ("这是关于哪方面的新闻？为什么今年的猪肉价格涨了3倍？\n选项：财经，农业，体育\n答案：", "农业"),
-        (
-            "给定“加快推进农村公路建设”我们应该假定“农村公路建设需要分地区逐步推进”是真的吗？是的,不是,或也许？\n答案：",
-            "也许",
-        ),
-        # versions are names, not quantities
-        (
-            "这行日志是什么意思？\nDalvik/2.1.0 (Linux; U; Android 11; Build/RP1A.200720.012) appVersion=4.6.2 (406251)",
-            "这是一台安卓设备上某个应用的版本信息。",
-        ),
-        # a consultation: its numbers are the asker's circumstances, not data to work from
-        (
-            "我家孩子三岁，发烧38度两天了，嗓子里长了泡泡，会不会传染给我？怎么办？求医生指点。",
-            "可能是疱疹性咽峡炎，会传染，请多喝水、清淡饮食，并带孩子去医院儿科就诊。",
-        ),
-        (
-            "有的说是肠炎，有的说是阑尾炎，肚子疼了3天，我该怎么治疗？",
-            "建议尽快去医院做血常规和B超，明确诊断后再治疗。",
-        ),
-        (
-            "一名6岁男孩阑尾切除术后第3天体温38.2度，应该做哪些检查和处理？",
-            "查血常规和切口情况，物理降温，必要时用抗生素。",
-        ),
-        ("患者发热三天伴咳嗽，胸片见片状阴影，初步诊断为什么病？", "社区获得性肺炎。"),
-        (
-            "My son is 4 and has had a 38.5 C fever for 2 days with 3 blisters on his hands. What should I do?",
-            "It sounds like hand, foot and mouth disease; keep him hydrated and see his doctor.",
-        ),
-        # Unseen Huatuo (Chinese medical cases): "为何种疾病" asks which disease, not why; a case's
-        # lab values, sizes and vital signs are its circumstances, whatever the question word
-        ("一名新生儿出生后不久出现黄疸、厌食等症状，诊断为何种疾病？", "婴儿肝病综合征"),
-        (
-            "张女士，30岁，突发头晕、呕吐，查血常规：白细胞计数为1.5×10^9/L，其中中性粒细胞占20%。请问治疗方案是什么？",
-            "ATRA（维甲酸）+化疗",
-        ),
-        (
-            "患者孕14周，主诉右上腹部疼痛，伴随恶心、呕吐，BP 160/110 mmHg，有肝区压痛。请问可能患有什么疾病？",
-            "患者可能患有妊娠期肝血肿及破裂，需要进行B超检查。",
-        ),
-        (
-            "一名45岁女性近期突然发现肩胛骨部位一颗硬结，大小约有2*2厘米，伴随发热和全身乏力，查体时发现局部皮肤微热。",
-            "建议进行超声检查、MRI检查或CT检查，确定肿瘤的范围和深度。",
-        ),
-        (
-            "赵女士患有黄疸型肝炎已经十年了，症状比较轻微，主要是肝区痛和全身乏力，求治疗建议。",
-            "建议前往消化内科就诊。",
-        ),
-        # an outline's heading numbers are labels, not quantities (unseen ShareGPT-zh)
-        (
-            "第四章：地震预防和风险减少方法\n4.1 地震预防和风险减少方法\n4.1.1 建筑物的抗震能力\n4.1.2 防震建筑技术\n"
-            "4.2 地震保险\n4.2.1 什么是地震保险？\n4.2.2 地震保险的范围和条件\n请添加与该主题相关的附加标题",
-            "4.1.5 地震风险分析\n4.1.6 地震预警系统\n4.1.7 建筑物加固工程",
-        ),
-        # an offer to translate is no premise of a syllogism (unseen ShareGPT-zh, a translator's note)
-        (
-            "Is stress caused by social instinct?\n\n(Note: This is a translation of the original prompt. It has "
-            "not been converted to Chinese. If you require a Mandarin translation, please let me know.)",
-            "No, not on its own.",
-        ),
-        # a worked example's "Why?", answered on its own line, is an example explained, not asked
-        (
-            "Fill in the blank with a plausible word.\n\nPersonX sees ___ in the wild\nSolution: tiger\n"
-            "Why? This is a good example. The output is a correct answer.\n\nNew input: PersonX eats ___ at noon\nSolution:",
-            "lunch",
-        ),
-        # Unseen AlignBench (Chinese): a persona to play whose age is no quantity to work from
-        (
-            "我想让你假扮成和一个20岁的女生聊天的聊天框。我输入和20岁女生的聊天内容，你仅仅只输出一个20岁女生可能会回复的内容，"
-            "不要输出任何多余的文本。你平时有什么爱好呀？",
-            "我喜欢阅读，尤其是小说和诗词，还有就是喜欢听音乐和画画。",
-        ),
-        # ... the answers asked for directly ("直接给出所有正确的答案")
-        (
-            "下面是一道多选题,请仔细查看选项并直接给出所有正确的答案。\n在棱长为1的正方体上截去8个三棱锥后,剩下的几何体的体积"
-            "表述错误的是（）\n A.2/3\n B.7/6\n C.4/5\n D.5/6",
-            "ABC",
-        ),
-        ("Which of these numbers are prime: 4, 7, 9, 11? Directly give all the correct options.", "7 and 11."),
-        # ... "我的几个问题" are my few questions, not a count asked for
-        (
-            "根据文本回答我的几个问题。问题1：A银行是一家什么样的公司？问题2：A银行有多少名研究人员？文本：A银行自2001年成立"
-            "之日起,就将自己定位为“银行联合信息中心”,为银行业提供全方位优质的信息和咨询服务。A银行目前拥有全职研究与咨询人员"
-            "160余人,每年定期出版各类研究报告200多种,长期服务的客户包括国内外700多家银行。",
-            "问题1：为银行业提供信息和咨询服务的公司。问题2：160余人。",
-        ),
-        # a calculation game to set up, not a calculation asked (MOSS role-play, unseen)
-        (
-            "我想尝试一下数学计算游戏，请给我一个难度适中的版本，并在1分钟内设定一个最大得分目标。",
-            "好的，您需要在1分钟内尽可能多地解答我提供的题目，每答对一题得1分，最大得分目标为50分。第一题：8+6=",
-        ),
-        # ... pointing at the question in other words, or naming what it counts (AlpacaEval's
-        # gpt-3.5 answers, unseen)
-        (
-            "Tom's aunt has three nephews. Two of them are Ben and Carl. What is the third nephew's name?",
-            'The third nephew is Tom, as the question states "Tom\'s aunt" and the other two are named.',
-        ),
-        (
-            "One Ear was a goat and Two Ears was one too. One Ear ate one apple. Two Ears ate one too. "
-            "How many goats are in this story?",
-            "There are two goats in this story named One Ear and Two Ears.",
-        ),
-        # a total shown by its parts, in prose
-        (
-            "Ana bought three $20 books, two $4 pens and a $9 bag. How much did she spend in total?",
-            "Ana spent $77. She spent $60 on the three books, $8 on the two pens, and $9 on the bag.",
-        ),
-        # ... the process asked for, numbered inline: "1. …,2. …,3. …"
-        (
-            "一个猎人带着一只狗,一个男人带着两个小男孩,只有一条船,一次最多运两个。怎样才能把人和狗安全运到对岸？写出过程。",
-            "1. 猎人带着狗过河,2. 猎人把狗留在对岸,自己回来,3. 男人带一个小男孩过河,4. 男人自己回来,5. 男人带另一个小男孩过河,"
-            "6. 猎人回来接狗,所有人和狗都安全抵达对岸。",
-        ),
-        # a range given as an example, spaced dash and all, is no subtraction (unseen DPO-zh)
-        (
-            "在这个任务中，你会得到一个国家的名字，然后需要返回该国家的条形码前缀。一些国家有一系列的条形码前缀，"
-            "比如730 - 739；在这种情况下，该范围内的数字都会被视为有效输出。\n\n阿根廷",
-            "779",
-        ),
-        # relations asked of a given sentence: its share is the sentence's, not an operand (PromptCBLUE)
-        (
-            "非小细胞肺癌@大细胞癌，占肺癌的比例大约为10%，大细胞癌是未分化的肿瘤，倾向于集中出现。\n"
-            "问题：句子中的发病率，病理分型等关系类型三元组是什么？",
-            "具有发病率关系的头尾实体对如下：\n具有病理分型关系的头尾实体对如下：头实体为肺癌，尾实体为大细胞癌。",
-        ),
-        # "没有" as "does not have", not the "no" of a syllogism's premise (OASST-zh)
-        (
-            "据我对你的系统架构了解，你似乎没有长程记忆的能力。例如，你并不能在对话中回忆起我们上一次对话的内容。是这样么？",
-            "你可能没有听说过什么叫上下文信息",
-        ),
-        # working done in words, in character (RoleBench, unseen): a product named by its factors,
-        # an operation and its result, a chain of additions, a count shown by listing what it counts
-        (
-            "What is the total cost of buying 10 cinema tickets that cost 6 euros each?",
-            "Well, that's simple math. 10 tickets at 6 euros each. It's gonna run you 60 euros.",
-        ),
-        (
-            "You are given an email with a list of items and prices. Find the total price of all the items.\n"
-            "5 apples $1.99, 3 oranges $0.75, 1 milk $2.50.",
-            "Five apples at $1.99 each, that's $9.95. Throw in three oranges at 75 cents a pop, and that's another "
-            "$2.25. The milk? $2.50. Total comes to $14.70.",
-        ),
-        (
-            "Find the length of the given word and add 3 to it.\nMountains",
-            'The word "Mountains" has 9 letters. Add 3, and you get 12.',
-        ),
-        ("What is 12 * 3 + 4?", "12 times 3 plus 4... that makes 40."),
-        (
-            "How many prime numbers are there between 1 and 20?",
-            "There are 8 prime numbers between 1 and 20. They are 2, 3, 5, 7, 11, 13, 17, and 19.",
-        ),
-        # a sum of the numbers the question lists, or of a number's digits, is seen at a glance
-        ("Calculate the sum of three numbers: 10, 5, and 8", "That would be 23."),
-        ("Calculate the sum of 1, 4, and 9.", "That's easy, it's 14."),
-        ("Compute the sum of all the numbers in the input list\n[1, 2, 3, 4, 5]", "Sure thing! The sum is 15."),
-        # numbered labels of the material are no quantities
-        ("Which of the two words appears later in the dictionary?\nWord 1: Apple\nWord 2: Airplane", "Apple."),
-        ("You are given a number N. Find the sum of all its digits.\n123.", "It's 6."),
-        # a field is no surface, and an answer fixed to yes or no waives the working
-        (
-            "Identify what is the area of expertise of the given sentence.\nDonald Trump was impeached in 2019.",
-            "Politics.",
-        ),
-        (
-            "You need to answer the question 'Are all the given weights in order from heaviest to lightest?' Your "
-            "answer must be either Yes or No. If the answer is No, that means there is at least one weight that is "
-            "lighter than another weight that appears earlier in the list.\nWeights: [10 kg, 9 kg, 8 kg, 7 kg].",
-            "Yes.",
-        ),
-    ],
-)
+SHOWN_OR_NOT_NEEDED = [
+    # role-play answers that explain themselves in prose
+    (
+        "You are the Sorting Hat. A student is strong in Herbology but afraid of public speaking. "
+        "Which house would you choose for him and why?",
+        "I would place him in Hufflepuff as this house values hard work and patience, which are qualities "
+        "that match his talent. Its nurturing spirit would help him grow braver over time.",
+    ),
+    (
+        "Imagine you are a time traveller. Which event would you change and why?",
+        "I would save the Library of Alexandria. Its scrolls held centuries of learning, preserving them "
+        "would have sped up science by generations.",
+    ),
+    # a riddle answered by pointing at where the question gives it away, or by naming what it counts
+    (
+        "Anna's father has three daughters. Two of them are April and May. What is the third daughter's name?",
+        "Her name is Anna, as stated at the start of the riddle.",
+    ),
+    (
+        "One Eye was a cat and Two Paws was one too. One Eye caught one mouse. Two Paws caught one too. "
+        "How many cats are in this story?",
+        "There are two cats in the story: One Eye and Two Paws.",
+    ),
+    (
+        "One Eye was a cat and Two Paws was one too. One Eye caught one mouse. Two Paws caught one too. "
+        "How many cats are in this story?",
+        "There are two cats in this story. They are One Eye and Two Paws.",
+    ),
+    (
+        "One Eye was a cat and Two Paws was one too. One Eye caught one mouse. Two Paws caught one too. "
+        "How many cats are in this story?",
+        "There are two cats in this story, One Eye and Two Paws.",
+    ),
+    # "in which" opens a relative clause: a dilemma with numbers in it asks nothing to calculate
+    (
+        "Is there a right answer to the dilemma in which a driver can steer into 5 people or into 1 person, killing 1 rather than 5?",
+        "There is no single right answer. Utilitarians count the lives saved; others hold that steering into "
+        "anyone is a killing the driver is answerable for.",
+    ),
+    # a result with the operation that gives it in brackets
+    (
+        "Ann pays her coach $900 for 30 lessons of 2 hours each. How much does she pay per lesson?",
+        "She pays $30 ($900 / 30) per lesson.",
+    ),
+    # an answer that says the question does not give what it asks is not judged
+    (
+        "Ben's aunt has three nephews. Two of them are called Sam and Leo. What is the third nephew called?",
+        "The third nephew's name is not given in the question.",
+    ),
+    # numbers and a "?" in the input of a classification, summary or translation
+    ("Classify the sentiment of this review.\nThe room cost $300 for 2 nights and broke twice?!", "Negative"),
+    ("Predict the intent. Options: 1) order 2) shipping 3) refund.\nMy 3 items haven't come in 10 days?", "2"),
+    ("Translate to French: How many apples do you have?", "Combien de pommes as-tu ?"),
+    # prompts with numbers that are no problem to solve
+    ("Recommend 3 books for a 10 year old under $20.", "Charlotte's Web, Matilda and Holes."),
+    (
+        "You are a negotiator. The other camp offers 50 gallons of water for 30 pounds of grain, "
+        "but we have only 20. What do you propose?",
+        "Twenty pounds of grain and two days of our mechanic's labour.",
+    ),
+    ("Write a haiku about 5 autumn leaves.", "Five leaves drift and fall\nred and gold on quiet ground\nwind hums"),
+    ("What is the output of this code?\nx = 5\ny = 10\nprint(x + y)", "15"),
+    # code given in the question does the work, whatever the question asks of it
+    ("What does the following code print out?\nx = 5\ny = 10\nprint(x + y)", "15"),
+    ("Read the given code and output the logical result.\nx = 5\ny = 10\nif x > y:\n    print('X')", "Y"),
+    # one look at given values: their sum, the larger of two, a remainder
+    ("Find the sum of all items in this array.\nmy_array = [2, 4, 6, 8, 10]", "30"),
+    ("What is the maximum element in the given array? [3, 10]", "10"),
+    ("What is the maximum element in the given array?\narr = [3, 4, 8, 9, 10]", "10"),
+    ("找出数组中的最大值。[3, 9, 2, 7]", "9"),
+    # which row of a given table is highest: one look down a column
+    (
+        "姓名,年龄,身高(cm),体重(kg)\n王芳,31,162,55\n李雷,27,178,72\n赵强,45,170,86\n基于这个表格回答：哪个人的体重最重？",
+        "赵强最重，86kg。",
+    ),
+    (
+        "Name,Age,Height (cm),Weight (kg)\nAnn,31,162,55\nBob,27,178,72\nCid,45,170,86\n"
+        "Which person has the highest weight in the table?",
+        "Cid.",
+    ),
+    ("给定一个句子和一个数字，返回该位置的字，位置索引从1开始计算。\n这是一句随机的话。4", "句"),
+    # a chance hoped for, not a probability asked for
+    (
+        "Plan an Instagram schedule with the best chance of ranking for 3 keywords, 2 posts a day for 14 days.",
+        "| Mon | Tue |\n| Post A | Post B |",
+    ),
+    ("What is the result of 1111 modulo 10?", "1"),
+    # the asker wants the answer alone; an answer that asks back gives none
+    ("Solve 3x + 5 = 20. Give only the final answer.", "x = 5"),
+    ("Calculate my monthly loan payment.", "Sure: what are the amount, the rate and the term?"),
+    # a look-up with one number in it: a price, a normal range; a total stated, not asked
+    ("这两个显卡的市场价格是多少？", "A型约2500美元，B型约8000美元。"),
+    ("血压低压多少正常？我的是97。", "低压60到89之间算正常，97偏高，建议复查。"),
+    ("有一场派对正在进行，总共有96个人在那里。", "好的，我明白了，请继续。"),
+    # a verdict asked for in so many words, in a conditional instruction: the "why" is an example's
+    (
+        "下面有两个问题（问题1和问题2）。如果这两个问题的意思和答案相同，回答“是”，否则回答“否”。\n--------\n"
+        "问题：问题1：有没有好的方法来给代码写注释？问题2：有没有关于写好代码注释的建议？\n\n答案：是\n\n\n"
+        "问题：问题1：猫可以喝牛奶吗？为什么？问题2：猫能喝牛奶吗？\n\n答案：是\n\n\n"
+        "问题：问题1：没有Java基础，学Python难吗？问题2：Python容易学吗？\n\n答案：",
+        "不。",
+    ),
+    # a text sorted into a class, a premise weighed: the "why", the numbers and the steps are the text's
+    ("这是关于哪方面的新闻？为什么今年的猪肉价格涨了3倍？\n选项：财经，农业，体育\n答案：", "农业"),
+    (
+        "给定“加快推进农村公路建设”我们应该假定“农村公路建设需要分地区逐步推进”是真的吗？是的,不是,或也许？\n答案：",
+        "也许",
+    ),
+    # versions are names, not quantities
+    (
+        "这行日志是什么意思？\nDalvik/2.1.0 (Linux; U; Android 11; Build/RP1A.200720.012) appVersion=4.6.2 (406251)",
+        "这是一台安卓设备上某个应用的版本信息。",
+    ),
+    # a consultation: its numbers are the asker's circumstances, not data to work from
+    (
+        "我家孩子三岁，发烧38度两天了，嗓子里长了泡泡，会不会传染给我？怎么办？求医生指点。",
+        "可能是疱疹性咽峡炎，会传染，请多喝水、清淡饮食，并带孩子去医院儿科就诊。",
+    ),
+    (
+        "有的说是肠炎，有的说是阑尾炎，肚子疼了3天，我该怎么治疗？",
+        "建议尽快去医院做血常规和B超，明确诊断后再治疗。",
+    ),
+    (
+        "一名6岁男孩阑尾切除术后第3天体温38.2度，应该做哪些检查和处理？",
+        "查血常规和切口情况，物理降温，必要时用抗生素。",
+    ),
+    ("患者发热三天伴咳嗽，胸片见片状阴影，初步诊断为什么病？", "社区获得性肺炎。"),
+    (
+        "My son is 4 and has had a 38.5 C fever for 2 days with 3 blisters on his hands. What should I do?",
+        "It sounds like hand, foot and mouth disease; keep him hydrated and see his doctor.",
+    ),
+    # Unseen Huatuo (Chinese medical cases): "为何种疾病" asks which disease, not why; a case's
+    # lab values, sizes and vital signs are its circumstances, whatever the question word
+    ("一名新生儿出生后不久出现黄疸、厌食等症状，诊断为何种疾病？", "婴儿肝病综合征"),
+    (
+        "张女士，30岁，突发头晕、呕吐，查血常规：白细胞计数为1.5×10^9/L，其中中性粒细胞占20%。请问治疗方案是什么？",
+        "ATRA（维甲酸）+化疗",
+    ),
+    (
+        "患者孕14周，主诉右上腹部疼痛，伴随恶心、呕吐，BP 160/110 mmHg，有肝区压痛。请问可能患有什么疾病？",
+        "患者可能患有妊娠期肝血肿及破裂，需要进行B超检查。",
+    ),
+    (
+        "一名45岁女性近期突然发现肩胛骨部位一颗硬结，大小约有2*2厘米，伴随发热和全身乏力，查体时发现局部皮肤微热。",
+        "建议进行超声检查、MRI检查或CT检查，确定肿瘤的范围和深度。",
+    ),
+    (
+        "赵女士患有黄疸型肝炎已经十年了，症状比较轻微，主要是肝区痛和全身乏力，求治疗建议。",
+        "建议前往消化内科就诊。",
+    ),
+    # an outline's heading numbers are labels, not quantities (unseen ShareGPT-zh)
+    (
+        "第四章：地震预防和风险减少方法\n4.1 地震预防和风险减少方法\n4.1.1 建筑物的抗震能力\n4.1.2 防震建筑技术\n"
+        "4.2 地震保险\n4.2.1 什么是地震保险？\n4.2.2 地震保险的范围和条件\n请添加与该主题相关的附加标题",
+        "4.1.5 地震风险分析\n4.1.6 地震预警系统\n4.1.7 建筑物加固工程",
+    ),
+    # an offer to translate is no premise of a syllogism (unseen ShareGPT-zh, a translator's note)
+    (
+        "Is stress caused by social instinct?\n\n(Note: This is a translation of the original prompt. It has "
+        "not been converted to Chinese. If you require a Mandarin translation, please let me know.)",
+        "No, not on its own.",
+    ),
+    # a worked example's "Why?", answered on its own line, is an example explained, not asked
+    (
+        "Fill in the blank with a plausible word.\n\nPersonX sees ___ in the wild\nSolution: tiger\n"
+        "Why? This is a good example. The output is a correct answer.\n\nNew input: PersonX eats ___ at noon\nSolution:",
+        "lunch",
+    ),
+    # Unseen AlignBench (Chinese): a persona to play whose age is no quantity to work from
+    (
+        "我想让你假扮成和一个20岁的女生聊天的聊天框。我输入和20岁女生的聊天内容，你仅仅只输出一个20岁女生可能会回复的内容，"
+        "不要输出任何多余的文本。你平时有什么爱好呀？",
+        "我喜欢阅读，尤其是小说和诗词，还有就是喜欢听音乐和画画。",
+    ),
+    # ... the answers asked for directly ("直接给出所有正确的答案")
+    (
+        "下面是一道多选题,请仔细查看选项并直接给出所有正确的答案。\n在棱长为1的正方体上截去8个三棱锥后,剩下的几何体的体积"
+        "表述错误的是（）\n A.2/3\n B.7/6\n C.4/5\n D.5/6",
+        "ABC",
+    ),
+    ("Which of these numbers are prime: 4, 7, 9, 11? Directly give all the correct options.", "7 and 11."),
+    # ... "我的几个问题" are my few questions, not a count asked for
+    (
+        "根据文本回答我的几个问题。问题1：A银行是一家什么样的公司？问题2：A银行有多少名研究人员？文本：A银行自2001年成立"
+        "之日起,就将自己定位为“银行联合信息中心”,为银行业提供全方位优质的信息和咨询服务。A银行目前拥有全职研究与咨询人员"
+        "160余人,每年定期出版各类研究报告200多种,长期服务的客户包括国内外700多家银行。",
+        "问题1：为银行业提供信息和咨询服务的公司。问题2：160余人。",
+    ),
+    # a calculation game to set up, not a calculation asked (MOSS role-play, unseen)
+    (
+        "我想尝试一下数学计算游戏，请给我一个难度适中的版本，并在1分钟内设定一个最大得分目标。",
+        "好的，您需要在1分钟内尽可能多地解答我提供的题目，每答对一题得1分，最大得分目标为50分。第一题：8+6=",
+    ),
+    # ... pointing at the question in other words, or naming what it counts (AlpacaEval's
+    # gpt-3.5 answers, unseen)
+    (
+        "Tom's aunt has three nephews. Two of them are Ben and Carl. What is the third nephew's name?",
+        'The third nephew is Tom, as the question states "Tom\'s aunt" and the other two are named.',
+    ),
+    (
+        "One Ear was a goat and Two Ears was one too. One Ear ate one apple. Two Ears ate one too. "
+        "How many goats are in this story?",
+        "There are two goats in this story named One Ear and Two Ears.",
+    ),
+    # a total shown by its parts, in prose
+    (
+        "Ana bought three $20 books, two $4 pens and a $9 bag. How much did she spend in total?",
+        "Ana spent $77. She spent $60 on the three books, $8 on the two pens, and $9 on the bag.",
+    ),
+    # ... the process asked for, numbered inline: "1. …,2. …,3. …"
+    (
+        "一个猎人带着一只狗,一个男人带着两个小男孩,只有一条船,一次最多运两个。怎样才能把人和狗安全运到对岸？写出过程。",
+        "1. 猎人带着狗过河,2. 猎人把狗留在对岸,自己回来,3. 男人带一个小男孩过河,4. 男人自己回来,5. 男人带另一个小男孩过河,"
+        "6. 猎人回来接狗,所有人和狗都安全抵达对岸。",
+    ),
+    # a range given as an example, spaced dash and all, is no subtraction (unseen DPO-zh)
+    (
+        "在这个任务中，你会得到一个国家的名字，然后需要返回该国家的条形码前缀。一些国家有一系列的条形码前缀，"
+        "比如730 - 739；在这种情况下，该范围内的数字都会被视为有效输出。\n\n阿根廷",
+        "779",
+    ),
+    # relations asked of a given sentence: its share is the sentence's, not an operand (PromptCBLUE)
+    (
+        "非小细胞肺癌@大细胞癌，占肺癌的比例大约为10%，大细胞癌是未分化的肿瘤，倾向于集中出现。\n"
+        "问题：句子中的发病率，病理分型等关系类型三元组是什么？",
+        "具有发病率关系的头尾实体对如下：\n具有病理分型关系的头尾实体对如下：头实体为肺癌，尾实体为大细胞癌。",
+    ),
+    # "没有" as "does not have", not the "no" of a syllogism's premise (OASST-zh)
+    (
+        "据我对你的系统架构了解，你似乎没有长程记忆的能力。例如，你并不能在对话中回忆起我们上一次对话的内容。是这样么？",
+        "你可能没有听说过什么叫上下文信息",
+    ),
+    # working done in words, in character (RoleBench, unseen): a product named by its factors,
+    # an operation and its result, a chain of additions, a count shown by listing what it counts
+    (
+        "What is the total cost of buying 10 cinema tickets that cost 6 euros each?",
+        "Well, that's simple math. 10 tickets at 6 euros each. It's gonna run you 60 euros.",
+    ),
+    (
+        "You are given an email with a list of items and prices. Find the total price of all the items.\n"
+        "5 apples $1.99, 3 oranges $0.75, 1 milk $2.50.",
+        "Five apples at $1.99 each, that's $9.95. Throw in three oranges at 75 cents a pop, and that's another "
+        "$2.25. The milk? $2.50. Total comes to $14.70.",
+    ),
+    (
+        "Find the length of the given word and add 3 to it.\nMountains",
+        'The word "Mountains" has 9 letters. Add 3, and you get 12.',
+    ),
+    ("What is 12 * 3 + 4?", "12 times 3 plus 4... that makes 40."),
+    (
+        "How many prime numbers are there between 1 and 20?",
+        "There are 8 prime numbers between 1 and 20. They are 2, 3, 5, 7, 11, 13, 17, and 19.",
+    ),
+    # a sum of the numbers the question lists, or of a number's digits, is seen at a glance
+    ("Calculate the sum of three numbers: 10, 5, and 8", "That would be 23."),
+    ("Calculate the sum of 1, 4, and 9.", "That's easy, it's 14."),
+    ("Compute the sum of all the numbers in the input list\n[1, 2, 3, 4, 5]", "Sure thing! The sum is 15."),
+    # numbered labels of the material are no quantities
+    ("Which of the two words appears later in the dictionary?\nWord 1: Apple\nWord 2: Airplane", "Apple."),
+    ("You are given a number N. Find the sum of all its digits.\n123.", "It's 6."),
+    # a field is no surface, and an answer fixed to yes or no waives the working
+    (
+        "Identify what is the area of expertise of the given sentence.\nDonald Trump was impeached in 2019.",
+        "Politics.",
+    ),
+    (
+        "You need to answer the question 'Are all the given weights in order from heaviest to lightest?' Your "
+        "answer must be either Yes or No. If the answer is No, that means there is at least one weight that is "
+        "lighter than another weight that appears earlier in the list.\nWeights: [10 kg, 9 kg, 8 kg, 7 kg].",
+        "Yes.",
+    ),
+]
+SHOWN_OR_NOT_NEEDED_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in SHOWN_OR_NOT_NEEDED])
+
+
+@pytest.mark.parametrize(("question", "answer"), SHOWN_OR_NOT_NEEDED)
 def test_reasoning_in_prose_tool_calls_and_questions_that_need_none_pass(question, answer):
-    assert failures([qa(question, answer)], "DQ201") == {}
+    assert SHOWN_OR_NOT_NEEDED_CHECKED.failures(qa(question, answer)) == {}
 
 
-@pytest.mark.parametrize(
-    ("question", "call"),
-    [
-        ("Calculate the square of 19, plus 7.", "The result is python('19**2 + 7')."),
-        ("How many days are there in 12 weeks and 3 days?", "There are calculator(12*7+3) days."),
-        ("What is the population of Paris divided by 2?", "About wikipedia('Paris population') / 2."),
-        ("If today is Monday, what day will it be in 10 days?", "[Calendar()] It will be Thursday."),
-        ("What is 15% of 80, plus a $5 fee?", '<functioncall> {"name": "calc", "arguments": {"expr": "0.15*80+5"}}'),
-        ("Natalia sold 48 clips in April and half as many in May. How many in all?", "48/2 = <<48/2=24>>24, 72."),
-    ],
+INLINE_CALLS = [
+    ("Calculate the square of 19, plus 7.", "The result is python('19**2 + 7')."),
+    ("How many days are there in 12 weeks and 3 days?", "There are calculator(12*7+3) days."),
+    ("What is the population of Paris divided by 2?", "About wikipedia('Paris population') / 2."),
+    ("If today is Monday, what day will it be in 10 days?", "[Calendar()] It will be Thursday."),
+    ("What is 15% of 80, plus a $5 fee?", '<functioncall> {"name": "calc", "arguments": {"expr": "0.15*80+5"}}'),
+    ("Natalia sold 48 clips in April and half as many in May. How many in all?", "48/2 = <<48/2=24>>24, 72."),
+]
+INLINE_CALLS_CHECKED = Batched(
+    "DQ201", [qa(question, answer) for question, call in INLINE_CALLS for answer in ("17.", call)]
 )
+
+
+@pytest.mark.parametrize(("question", "call"), INLINE_CALLS)
 def test_an_inline_tool_call_does_the_work_a_bare_answer_does_not(question, call):
-    assert list(failures([qa(question, "17.")], "DQ201")) == [0]
-    assert failures([qa(question, call)], "DQ201") == {}
+    assert list(INLINE_CALLS_CHECKED.failures(qa(question, "17."))) == [0]
+    assert INLINE_CALLS_CHECKED.failures(qa(question, call)) == {}
 
 
 def test_every_exchange_is_judged_and_the_finding_names_the_turn_with_its_evidence():
@@ -583,12 +591,12 @@ EXPECTED = {
     "llamafactory_glaive_toolcall_en_demo.json": 0,
     "llamafactory_v1_sft_demo.jsonl": 3,
     "fastchat_dummy_conversation.json": 0,
-    "gsm8k_train_alpaca.json": 0,
     "gpteacher_codegen_instruct.json": 0,
 }
 
 
-@pytest.mark.parametrize("name", sorted(REAL_FILES))
+# GSM8K's: none, test_gsm8k_answers_score_as_chain_of_thought (the same check, none rejected)
+@pytest.mark.parametrize("name", sorted(REAL_FILES.keys() - {"gsm8k_train_alpaca.json"}))
 def test_real_files(name):
     found = failures(real(name), "DQ201")
     assert len(found) == EXPECTED[name]
@@ -749,37 +757,38 @@ def test_why_as_an_interjection_asks_for_no_reason():
     assert run.passed == [True, True, False]
 
 
-@pytest.mark.parametrize(
-    ("question", "answer"),
-    [
-        # "逐步" as "gradually" in a plan the user tells, not a step-by-step asked for (EmoLLM)
-        (
-            "我会尝试按照您的建议去做，逐步找回生活的平衡。",
-            "非常好，改变需要时间和耐心，不要对自己太苛刻。请在实践中记录你的感受。",
-        ),
-        # premises told, nothing asked of them: narration
-        (
-            "我总是把所有的责任都揽在自己身上。如果我男朋友工作不顺心，我就觉得自己应该做点什么。",
-            "这种心态在心理学上被称为“过度负责”。每个人都有需要独立面对的问题，你的角色更多是支持者。",
-        ),
-        # a legal consultation: its sums and dates are the case, the law gives the answer (lawyer-llama)
-        (
-            "中华人民共和国刑事诉讼法第80条，赌博罪！涉及金额3万元左右，被判多久",
-            "一般来说，可能会被判处一年左右的有期徒刑或者拘役，并处以罚金。",
-        ),
-        (
-            "朋友以合伙做生意为由骗我拿出30万，说一个月可以挣十几万，一个月后只给我21万，还有9万本钱没有给我，请问这是诈骗吗？",
-            "根据您提供的信息，这可能是一种诈骗行为。您可以考虑向当地警方报案。",
-        ),
-        # an answer saying it cannot be answered: no result to show working for
-        (
-            "因为打架判5年,之前坐了一年，2017年再进去大概需要多久才能出来",
-            "根据您提供的信息，我无法确定您所在地区的法律规定。建议您咨询当地的律师。",
-        ),
-    ],
-)
+CONSULTATIONS = [
+    # "逐步" as "gradually" in a plan the user tells, not a step-by-step asked for (EmoLLM)
+    (
+        "我会尝试按照您的建议去做，逐步找回生活的平衡。",
+        "非常好，改变需要时间和耐心，不要对自己太苛刻。请在实践中记录你的感受。",
+    ),
+    # premises told, nothing asked of them: narration
+    (
+        "我总是把所有的责任都揽在自己身上。如果我男朋友工作不顺心，我就觉得自己应该做点什么。",
+        "这种心态在心理学上被称为“过度负责”。每个人都有需要独立面对的问题，你的角色更多是支持者。",
+    ),
+    # a legal consultation: its sums and dates are the case, the law gives the answer (lawyer-llama)
+    (
+        "中华人民共和国刑事诉讼法第80条，赌博罪！涉及金额3万元左右，被判多久",
+        "一般来说，可能会被判处一年左右的有期徒刑或者拘役，并处以罚金。",
+    ),
+    (
+        "朋友以合伙做生意为由骗我拿出30万，说一个月可以挣十几万，一个月后只给我21万，还有9万本钱没有给我，请问这是诈骗吗？",
+        "根据您提供的信息，这可能是一种诈骗行为。您可以考虑向当地警方报案。",
+    ),
+    # an answer saying it cannot be answered: no result to show working for
+    (
+        "因为打架判5年,之前坐了一年，2017年再进去大概需要多久才能出来",
+        "根据您提供的信息，我无法确定您所在地区的法律规定。建议您咨询当地的律师。",
+    ),
+]
+CONSULTATIONS_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in CONSULTATIONS])
+
+
+@pytest.mark.parametrize(("question", "answer"), CONSULTATIONS)
 def test_chinese_consultations_narration_and_answers_that_cannot_be_given_need_no_working(question, answer):
-    assert failures([qa(question, answer)], "DQ201") == {}
+    assert CONSULTATIONS_CHECKED.failures(qa(question, answer)) == {}
 
 
 @pytest.mark.parametrize(

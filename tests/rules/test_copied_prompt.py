@@ -6,81 +6,85 @@ from __future__ import annotations
 import pytest
 
 from dqe.testing import conversation, record, run_rule
+from tests.batched import Batched
 from tests.support import REAL_FILES, failures, real
 
-
-@pytest.mark.parametrize(
-    ("question", "given", "answer", "message"),
-    [
-        (
-            "Please list the courses that someone interested in the first course might like.",
-            "Bitcoin and Cryptocurrency Technologies",
-            "Bitcoin and Cryptocurrency Technologies",
-            "answer repeats the question's text word for word",
-        ),
-        (
-            "Describe the content of the article in a brief manner.",
-            "A study found that light during sleep raises the heart rate, which harms the heart.",
-            "A study found that light during sleep raises the heart rate, which harms the heart.\n",
-            "answer repeats the question's text word for word",
-        ),
-        (
-            "Design a skill assessment questionnaire for R.",
-            "",
-            "Design a skill assessment questionnaire for R.\n\n",
-            "answer repeats the question word for word",
-        ),
-        (
-            "Solve this equation.\n\nx^3 - 4x^2 + 6x - 24 = 0",
-            "",
-            "x^3 - 4x^2 + 6x - 24 = 0",
-            "answer repeats the question's text word for word",
-        ),
-        (
-            "把下面这段话翻译成英文。",
-            "今天天气很好。",
-            "今天天气很好。",
-            "answer repeats the question's text word for word",
-        ),
-    ],
+HANDED_BACK = [
+    (
+        "Please list the courses that someone interested in the first course might like.",
+        "Bitcoin and Cryptocurrency Technologies",
+        "Bitcoin and Cryptocurrency Technologies",
+        "answer repeats the question's text word for word",
+    ),
+    (
+        "Describe the content of the article in a brief manner.",
+        "A study found that light during sleep raises the heart rate, which harms the heart.",
+        "A study found that light during sleep raises the heart rate, which harms the heart.\n",
+        "answer repeats the question's text word for word",
+    ),
+    (
+        "Design a skill assessment questionnaire for R.",
+        "",
+        "Design a skill assessment questionnaire for R.\n\n",
+        "answer repeats the question word for word",
+    ),
+    (
+        "Solve this equation.\n\nx^3 - 4x^2 + 6x - 24 = 0",
+        "",
+        "x^3 - 4x^2 + 6x - 24 = 0",
+        "answer repeats the question's text word for word",
+    ),
+    (
+        "把下面这段话翻译成英文。",
+        "今天天气很好。",
+        "今天天气很好。",
+        "answer repeats the question's text word for word",
+    ),
+]
+HANDED_BACK_CHECKED = Batched(
+    "DQ208", [record(question, answer, input=given) for question, given, answer, _ in HANDED_BACK]
 )
+
+
+@pytest.mark.parametrize(("question", "given", "answer", "message"), HANDED_BACK)
 def test_an_answer_that_hands_back_the_question_or_its_text_fails(question, given, answer, message):
-    run = run_rule("DQ208", [record(question, answer, input=given)])
+    run = HANDED_BACK_CHECKED.run(record(question, answer, input=given))
     assert run.messages == [message]
     assert run.turns == [2]
     assert "the question asks for no correction, sorting or pick" in run.evidence[0]
 
 
-@pytest.mark.parametrize(
-    ("question", "given", "answer"),
-    [
-        # nothing needed correcting, sorting or picking: the text comes back as it was
-        ("Correct the grammar of the sentence.", "She enjoys reading books.", "She enjoys reading books."),
-        (
-            "Organize the sentences chronologically.",
-            "He was born. He grew up. He left.",
-            "He was born. He grew up. He left.",
-        ),
-        ("Which sentence is correct?", "She goes home every day.", "She goes home every day."),
-        ("改正下面句子中的错别字。", "我今天很高兴。", "我今天很高兴。"),
-        # asked to give the text back
-        ("Type the following sentence.", "The quick brown fox jumps.", "The quick brown fox jumps."),
-        # a change of case or spacing is a change
-        ("Capitalize each word in the sentence.", "i love watching the sunrise", "I Love Watching The Sunrise"),
-        ("Fix the indentation.", "def f():\nreturn 1", "def f():\n    return 1"),
-        # a short label may be the word the question gave
-        ("Classify the sentiment.", "Positive", "Positive"),
-        # the answer picks the last option, not the whole text given
-        ("Pick the grammatical one.", "She go home.\nShe goes home.", "She goes home."),
-        (
-            "Summarize the article.",
-            "Light during sleep raises the heart rate.",
-            "Sleeping with a light on is bad for the heart.",
-        ),
-    ],
-)
+CHANGED = [
+    # nothing needed correcting, sorting or picking: the text comes back as it was
+    ("Correct the grammar of the sentence.", "She enjoys reading books.", "She enjoys reading books."),
+    (
+        "Organize the sentences chronologically.",
+        "He was born. He grew up. He left.",
+        "He was born. He grew up. He left.",
+    ),
+    ("Which sentence is correct?", "She goes home every day.", "She goes home every day."),
+    ("改正下面句子中的错别字。", "我今天很高兴。", "我今天很高兴。"),
+    # asked to give the text back
+    ("Type the following sentence.", "The quick brown fox jumps.", "The quick brown fox jumps."),
+    # a change of case or spacing is a change
+    ("Capitalize each word in the sentence.", "i love watching the sunrise", "I Love Watching The Sunrise"),
+    ("Fix the indentation.", "def f():\nreturn 1", "def f():\n    return 1"),
+    # a short label may be the word the question gave
+    ("Classify the sentiment.", "Positive", "Positive"),
+    # the answer picks the last option, not the whole text given
+    ("Pick the grammatical one.", "She go home.\nShe goes home.", "She goes home."),
+    (
+        "Summarize the article.",
+        "Light during sleep raises the heart rate.",
+        "Sleeping with a light on is bad for the heart.",
+    ),
+]
+CHANGED_CHECKED = Batched("DQ208", [record(question, answer, input=given) for question, given, answer in CHANGED])
+
+
+@pytest.mark.parametrize(("question", "given", "answer"), CHANGED)
 def test_answers_that_change_pick_or_keep_what_needed_no_change_pass(question, given, answer):
-    assert run_rule("DQ208", [record(question, answer, input=given)]).passed == [True]
+    assert CHANGED_CHECKED.run(record(question, answer, input=given)).passed == [True]
 
 
 def test_an_answer_that_is_the_opening_of_the_text_given_fails():

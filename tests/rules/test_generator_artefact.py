@@ -7,95 +7,96 @@ import pytest
 
 import dqe
 from dqe.testing import assert_findings, record, run_rule
+from tests.batched import Batched
 from tests.support import REAL_FILES, ROOT, failures, real
 
+ARTEFACTS = [
+    (
+        "Invent a candy.",
+        "It has a rich taste of caramelize_kale and zesty_honey_raindrops.",
+        "snake_case pseudo-word in prose in answer: caramelize_kale, zesty_honey_raindrops",
+        2,
+    ),
+    (
+        "Give me advice on sleep.",
+        "According to *advice_maker*, you should sleep eight hours.",
+        "tool or template marker in prose in answer: *advice_maker*",
+        2,
+    ),
+    ("Sort these numbers: 3, 1, 2", "Output: 1, 2, 3", "field name opening the answer in answer: Output", 2),
+    ("把这些数字排序：3，1，2", "输出：1，2，3", "field name opening the answer in answer: 输出", 2),
+    ("Say hi.", "Hi there!<|im_end|>", "chat template token in answer: <|im_end|>", 2),
+    # words a tokenizer did not know, replaced by its unknown token on the way back (AdvertiseGen, unseen)
+    (
+        "类型#裤*版型#宽松*风格#朋克",
+        "简约宽松的版型很好的修饰了<UNK>曲线。",
+        "tokenizer's unknown token (a word lost) in answer: <UNK>",
+        2,
+    ),
+    (
+        "Describe the barn.",
+        "It held a [UNK] of hay.",
+        "tokenizer's unknown token (a word lost) in answer: [UNK]",
+        2,
+    ),
+    ("Describe the day.", "It is a ⁇ day.", "tokenizer's unknown token (a word lost) in answer: ⁇", 2),
+    # the next turn glued on where the answer should have ended
+    (
+        "Name actors who started on Broadway.",
+        "Audra McDonald and Hugh Jackman, to name a few.### Human: How about lesser known ones?### Assistant: Sure",
+        "chat template token in answer: ### Human, ### Assistant",
+        2,
+    ),
+    (
+        "为假期写一条营销信息。",
+        "【来自AI助手的营销建议】假期特惠，全场八折！",
+        "generator's label opening the answer in answer: 【来自AI助手的营销建议】",
+        2,
+    ),
+    # the question's closing command or question, copied to the end of the answer
+    (
+        "她在沉闷、灰暗的公园里走来走去，将形容词改为更令人兴奋的同义词。",
+        "她在神秘、阴郁的公园里漫步，将形容词改为更令人兴奋的同义词。",
+        "the question's closing command or question copied into the answer in answer: 将形容词改为更令人兴奋的同义词",
+        2,
+    ),
+    (
+        "Each of 40 slices has 20 seeds. What is the total number of seeds in a watermelon?",
+        "40 slices * 20 seeds = 800 seeds.\nWhat is the total number of seeds in a watermelon?",
+        "the question's closing command or question copied into the answer in answer: "
+        "What is the total number of seeds in a watermelon?",
+        2,
+    ),
+    (
+        "Write a slogan for a bakery.",
+        "[Assistant's response] Fresh bread, every morning.",
+        "generator's label opening the answer in answer: [Assistant's response]",
+        2,
+    ),
+    (
+        "Rewrite: the cat sat.",
+        "The cat was sitting. (Rewritten sentence: The cat was sitting.)",
+        "note of the generator in answer: Rewritten sentence",
+        2,
+    ),
+    ("Name a fruit.\n<noinput>", "Apple.", "template marker in instruction: <noinput>", 1),
+    ("Name a colour.noinput", "Blue.", "template marker in instruction: noinput", 1),
+    (
+        "把句子改成过去时。\n我跑步。 (No change needed as it is fine)",
+        "我跑过步。",
+        "note of the generator in instruction: No change needed",
+        1,
+    ),
+    ("描述这种气体。", "它是一种色less味less的气体。", "half-translated word in answer: 色less, 味less", 2),
+    ("请给我以下数字的剩余数字。\n### 输入：\n123_", "4", "template marker in instruction: ### 输入", 1),
+    ("Name a planet.\n\n### Response:", "Mars.", "template marker in instruction: ### Response", 1),
+]
+ARTEFACTS_CHECKED = Batched("DQ205", [record(question, answer) for question, answer, *_ in ARTEFACTS])
 
-@pytest.mark.parametrize(
-    ("question", "answer", "message", "turn"),
-    [
-        (
-            "Invent a candy.",
-            "It has a rich taste of caramelize_kale and zesty_honey_raindrops.",
-            "snake_case pseudo-word in prose in answer: caramelize_kale, zesty_honey_raindrops",
-            2,
-        ),
-        (
-            "Give me advice on sleep.",
-            "According to *advice_maker*, you should sleep eight hours.",
-            "tool or template marker in prose in answer: *advice_maker*",
-            2,
-        ),
-        ("Sort these numbers: 3, 1, 2", "Output: 1, 2, 3", "field name opening the answer in answer: Output", 2),
-        ("把这些数字排序：3，1，2", "输出：1，2，3", "field name opening the answer in answer: 输出", 2),
-        ("Say hi.", "Hi there!<|im_end|>", "chat template token in answer: <|im_end|>", 2),
-        # words a tokenizer did not know, replaced by its unknown token on the way back (AdvertiseGen, unseen)
-        (
-            "类型#裤*版型#宽松*风格#朋克",
-            "简约宽松的版型很好的修饰了<UNK>曲线。",
-            "tokenizer's unknown token (a word lost) in answer: <UNK>",
-            2,
-        ),
-        (
-            "Describe the barn.",
-            "It held a [UNK] of hay.",
-            "tokenizer's unknown token (a word lost) in answer: [UNK]",
-            2,
-        ),
-        ("Describe the day.", "It is a ⁇ day.", "tokenizer's unknown token (a word lost) in answer: ⁇", 2),
-        # the next turn glued on where the answer should have ended
-        (
-            "Name actors who started on Broadway.",
-            "Audra McDonald and Hugh Jackman, to name a few.### Human: How about lesser known ones?### Assistant: Sure",
-            "chat template token in answer: ### Human, ### Assistant",
-            2,
-        ),
-        (
-            "为假期写一条营销信息。",
-            "【来自AI助手的营销建议】假期特惠，全场八折！",
-            "generator's label opening the answer in answer: 【来自AI助手的营销建议】",
-            2,
-        ),
-        # the question's closing command or question, copied to the end of the answer
-        (
-            "她在沉闷、灰暗的公园里走来走去，将形容词改为更令人兴奋的同义词。",
-            "她在神秘、阴郁的公园里漫步，将形容词改为更令人兴奋的同义词。",
-            "the question's closing command or question copied into the answer in answer: 将形容词改为更令人兴奋的同义词",
-            2,
-        ),
-        (
-            "Each of 40 slices has 20 seeds. What is the total number of seeds in a watermelon?",
-            "40 slices * 20 seeds = 800 seeds.\nWhat is the total number of seeds in a watermelon?",
-            "the question's closing command or question copied into the answer in answer: "
-            "What is the total number of seeds in a watermelon?",
-            2,
-        ),
-        (
-            "Write a slogan for a bakery.",
-            "[Assistant's response] Fresh bread, every morning.",
-            "generator's label opening the answer in answer: [Assistant's response]",
-            2,
-        ),
-        (
-            "Rewrite: the cat sat.",
-            "The cat was sitting. (Rewritten sentence: The cat was sitting.)",
-            "note of the generator in answer: Rewritten sentence",
-            2,
-        ),
-        ("Name a fruit.\n<noinput>", "Apple.", "template marker in instruction: <noinput>", 1),
-        ("Name a colour.noinput", "Blue.", "template marker in instruction: noinput", 1),
-        (
-            "把句子改成过去时。\n我跑步。 (No change needed as it is fine)",
-            "我跑过步。",
-            "note of the generator in instruction: No change needed",
-            1,
-        ),
-        ("描述这种气体。", "它是一种色less味less的气体。", "half-translated word in answer: 色less, 味less", 2),
-        ("请给我以下数字的剩余数字。\n### 输入：\n123_", "4", "template marker in instruction: ### 输入", 1),
-        ("Name a planet.\n\n### Response:", "Mars.", "template marker in instruction: ### Response", 1),
-    ],
-)
+
+@pytest.mark.parametrize(("question", "answer", "message", "turn"), ARTEFACTS)
 def test_artefacts_warn_naming_turn_and_span(question, answer, message, turn):
-    run = run_rule("DQ205", [record(question, answer)])
+    run = ARTEFACTS_CHECKED.run(record(question, answer))
     assert run.messages == [message]
     assert run.turns == [turn]
     assert run.report.findings[0].severity == "warning"
@@ -108,58 +109,59 @@ def test_prose_findings_say_why_the_turn_is_prose():
                             "question not about code, no tools)"]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("question", "answer"),
-    [
-        ("How do I name a function in Python?", "Use snake_case, for example my_function or calculate_total."),
-        ("Explain this code.\ndef add_numbers(a, b): return a + b", "The add_numbers function returns their sum."),
-        ("Where is the post?", "It is at https://example.com/blog/my_first_post and in my_notes.txt."),
-        ("What is the output of print(1 + 1)?", "Output: 2"),
-        ("Tell me about it.", 'Use the `user_name` field, or "table_name" in quotes.'),
-        ("Explain.", "x = my_value + 1; the result is stored in new_value."),
-        ("Describe the dish.", "A salad of kale and honey."),
-        ("Format as JSON.", '```json\n{"first_name": "Ana"}\n```'),
-        # keys of a data format the question asks for, unfenced
-        ("List five packing essentials, organized in YAML format.", "- passport\n- visa_documents\n- travel_insurance"),
-        # words of the trade and file names mark a technical turn
-        ("How do I read a table?", "Call read_csv with the file name, then use the head method to preview."),
-        ("Explain the setup.", "Set max_retries to 3 and timeout_seconds to 30 in app.yaml."),
-        ("What's my login?", "Your username is john_doe, as shown in your profile."),
-        ("Name a hashtag for a beach photo.", "#beach_vibes or #summer_days work well."),
-        # the operations of a data structure are identifiers: talk about code
-        (
-            "is queue an ADT or a data structure",
-            "A queue defines enqueue, dequeue, is_empty (check if it is empty) and size.",
-        ),
-        # a prompt written in Markdown sections heads one "## Instructions" (arena-hard, unseen)
-        (
-            "## Context\n\nJohn: I'm lonely.\n\n## Instructions\n\nYou are role-playing as a therapist. Reply to John.",
-            "I'm sorry you feel that way, John. What has been on your mind lately?",
-        ),
-        ("## Input\n\nA list of cities.\n\n## Task\n\nSort them.", "Berlin, Paris, Rome."),
-        # a bracketed heading that names no assistant or answer, or a Markdown link, is no label
-        ("Write a song.", "[Verse 1]\nThe sun goes down on the bay."),
-        ("What is AI?", "[AI](https://en.wikipedia.org/wiki/AI) is the study of machines that learn."),
-        ("Who maintains it?", "[Maintained] The team still ships updates every month."),
-        # "ai" that begins a longer word is no label: a letterhead slot (AlignBench, unseen)
-        ("以ai玩具公司角度写一封律师函", "[ai玩具公司的标志/头]\n\n尊敬的某互联网公司A集团，"),
-        # a rewrite keeps the end of its sentence; material after the first line is the user's to echo
-        (
-            "Rewrite the sentence to start with 'Although': Despite the rain, they went for a walk.",
-            "Although it was raining, they went for a walk.",
-        ),
-        (
-            "Organize the following questions into a logical order.\nWhat are the goals?\nWho will be involved?",
-            "1. What are the goals?\n2. Who will be involved?",
-        ),
-        ("What is the capital of France?", "What is the capital of France?"),
-        # the unknown token named by the question, or in code, is the topic
-        ("BERT里的[UNK]是什么？", "[UNK]是BERT词表之外的词被替换成的标记。"),
-        ("Set the tokenizer's unknown token.", '```python\ntokenizer.unk_token = "<unk>"\n```'),
-    ],
-)
+CODE_TALK = [
+    ("How do I name a function in Python?", "Use snake_case, for example my_function or calculate_total."),
+    ("Explain this code.\ndef add_numbers(a, b): return a + b", "The add_numbers function returns their sum."),
+    ("Where is the post?", "It is at https://example.com/blog/my_first_post and in my_notes.txt."),
+    ("What is the output of print(1 + 1)?", "Output: 2"),
+    ("Tell me about it.", 'Use the `user_name` field, or "table_name" in quotes.'),
+    ("Explain.", "x = my_value + 1; the result is stored in new_value."),
+    ("Describe the dish.", "A salad of kale and honey."),
+    ("Format as JSON.", '```json\n{"first_name": "Ana"}\n```'),
+    # keys of a data format the question asks for, unfenced
+    ("List five packing essentials, organized in YAML format.", "- passport\n- visa_documents\n- travel_insurance"),
+    # words of the trade and file names mark a technical turn
+    ("How do I read a table?", "Call read_csv with the file name, then use the head method to preview."),
+    ("Explain the setup.", "Set max_retries to 3 and timeout_seconds to 30 in app.yaml."),
+    ("What's my login?", "Your username is john_doe, as shown in your profile."),
+    ("Name a hashtag for a beach photo.", "#beach_vibes or #summer_days work well."),
+    # the operations of a data structure are identifiers: talk about code
+    (
+        "is queue an ADT or a data structure",
+        "A queue defines enqueue, dequeue, is_empty (check if it is empty) and size.",
+    ),
+    # a prompt written in Markdown sections heads one "## Instructions" (arena-hard, unseen)
+    (
+        "## Context\n\nJohn: I'm lonely.\n\n## Instructions\n\nYou are role-playing as a therapist. Reply to John.",
+        "I'm sorry you feel that way, John. What has been on your mind lately?",
+    ),
+    ("## Input\n\nA list of cities.\n\n## Task\n\nSort them.", "Berlin, Paris, Rome."),
+    # a bracketed heading that names no assistant or answer, or a Markdown link, is no label
+    ("Write a song.", "[Verse 1]\nThe sun goes down on the bay."),
+    ("What is AI?", "[AI](https://en.wikipedia.org/wiki/AI) is the study of machines that learn."),
+    ("Who maintains it?", "[Maintained] The team still ships updates every month."),
+    # "ai" that begins a longer word is no label: a letterhead slot (AlignBench, unseen)
+    ("以ai玩具公司角度写一封律师函", "[ai玩具公司的标志/头]\n\n尊敬的某互联网公司A集团，"),
+    # a rewrite keeps the end of its sentence; material after the first line is the user's to echo
+    (
+        "Rewrite the sentence to start with 'Although': Despite the rain, they went for a walk.",
+        "Although it was raining, they went for a walk.",
+    ),
+    (
+        "Organize the following questions into a logical order.\nWhat are the goals?\nWho will be involved?",
+        "1. What are the goals?\n2. Who will be involved?",
+    ),
+    ("What is the capital of France?", "What is the capital of France?"),
+    # the unknown token named by the question, or in code, is the topic
+    ("BERT里的[UNK]是什么？", "[UNK]是BERT词表之外的词被替换成的标记。"),
+    ("Set the tokenizer's unknown token.", '```python\ntokenizer.unk_token = "<unk>"\n```'),
+]
+CODE_TALK_CHECKED = Batched("DQ205", [record(question, answer) for question, answer in CODE_TALK])
+
+
+@pytest.mark.parametrize(("question", "answer"), CODE_TALK)
 def test_identifiers_in_code_and_talk_about_code_pass(question, answer):
-    assert_findings(run_rule("DQ205", [record(question, answer)]), {})
+    assert_findings(CODE_TALK_CHECKED.run(record(question, answer)), {})
 
 
 def test_names_of_the_records_tools_are_not_residue():

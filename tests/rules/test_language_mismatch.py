@@ -7,107 +7,108 @@ import pytest
 import dqe
 from dqe.report.ruledocs import rule_doc
 from dqe.testing import assert_findings, conversation, record, run_rule
+from tests.batched import Batched
 from tests.support import REAL_FILES, real
 
+ONE_EXCHANGE = [
+    ("法国的首都是哪里？", "The capital of France is Paris.", "question zh, answer en"),
+    ("What is the capital of France?", "法国的首都是巴黎。", "question en, answer zh"),
+    (
+        "What is the capital of France?",
+        "La capitale de la France est Paris, une très belle ville sur la Seine, connue pour ses musées.",
+        "question en, answer fr",
+    ),
+    # too short for its n-grams to tell French from Catalan and Italian; "la" and "est" do
+    (
+        "What is the capital of France?",
+        "La capitale de la France est Paris, sur la Seine.",
+        "question en, answer fr",
+    ),
+    ("フランスの首都はどこですか？", "The capital of France is Paris, on the Seine.", "question ja, answer en"),
+    # too short to single English out, but certainly not Chinese
+    ("换句话说：看到了一只狗。", "In other words, a dog was seen.", "question zh, answer af/en/nl"),
+    ("法国的首都是哪里？", "法国的首都是巴黎，位于塞纳河畔。", None),
+    ("What is the capital of France?", "The capital of France is Paris.", None),
+    # short answers whose language cannot be told, code, tool calls and names pass
+    ("法国的首都是哪里？", "Paris", None),
+    # a list of strings is data the question asked for, not a language
+    ("根据句子构建两个答案选项，格式为['option1','option2']。", "['Ralph', 'Tom']", None),
+    # code pasted with no-break spaces and Chinese colons is still code
+    (
+        "编写 Python 代码把两个数相加。",
+        "def\u00a0add(a,\u00a0b)：\ncarry\u00a0=\u00a00\nwhile\u00a0a\u00a0or\u00a0carry：\nreturn\u00a0a\u00a0+\u00a0b",
+        None,
+    ),
+    ("计算 2 + 3。", "5", None),
+    # ASCII art and laughter: a letter or two repeated is no language
+    ("Make ASCII art of a cat", ".oooooo\noo .\n.oo\n.oooooo", None),
+    ("Tell me a joke about cats.", "Hahahaha hahaha hahahaha", None),
+    ("Say hello in Chinese.", "你好。", None),
+    ("How are you today?", "我很好，谢谢。", "question en, answer zh"),
+    ("用Python写一个加法函数。", "```python\ndef add(a, b):\n    return a + b\n```", None),
+    ("用Python写一个加法函数。", "def add(a, b):\n    # add two numbers\n    return a + b", None),
+    # a docstring, a block comment and a decorator are code's own, fenced or not
+    (
+        "用Python写一个函数，计算列表的平均值。",
+        'def average(numbers):\n    """Return the arithmetic mean of a list of numbers.\n\n    Raises an error when '
+        'the list is empty.\n    """\n    if not numbers:\n        raise ValueError("empty")\n    return sum(numbers) / len(numbers)',
+        None,
+    ),
+    (
+        "写一个JavaScript函数，把字符串反转。",
+        "/* Reverse a string: split it into characters,\n   reverse them and join them again. */\n"
+        "function reverse(s) {\n  return s.split('').reverse().join('');\n}",
+        None,
+    ),
+    (
+        "用Ruby写一个问候程序。",
+        'puts "Hello there, what is your name?"\nname = gets.chomp\nputs "Nice to meet you, #{name}!"',
+        None,
+    ),
+    (
+        "用Flask写一个首页。",
+        "@app.route('/')\ndef index():\n    return render_template('index.html')\n\n这个函数返回首页。",
+        None,
+    ),
+    ("Who was Marie Curie? Use the wikipedia tool.", "Marie Curie was wikipedia('Marie Curie').", None),
+    # a ReAct-style tool call (LangChain's "Action:" / "Action Input:" lines) is syntax, not English
+    ("北京今天天气怎么样？", 'Action: get_weather\nAction Input: {"city": "北京"}\n', None),
+    ("帮我算一下BMI，我身高175cm，体重70kg", 'Action: calculate_bmi\nAction Input: {"height_cm": 175}', None),
+    # English prose answering a Chinese instruction, even one about an English word
+    (
+        "生成一个正确使用“opulent”一词的例句。",
+        "The wedding was held in an opulent ballroom with gold walls and crystal chandeliers.",
+        "question zh, answer en",
+    ),
+    # half English, half Chinese: mixed, no verdict either way
+    ("Please confirm the refund.", "Done: your card was refunded. 身份证号已登记。", None),
+    # a Chinese answer that names things in English is a Chinese answer
+    ("列出三个欧洲国家。", "1. 法国 (France)\n2. 德国 (Germany)\n3. 意大利 (Italy)", None),
+    # dates and the format strings of a few-shot task say no language
+    (
+        "把日期从一种格式转换成另一种格式。\n[EX Q]: 06/26/1865, input_format=mm/dd/yyyy\n[EX A]: 26/06/1865",
+        "11/26/1792\n\n[EX Q]: 11/26/2017, input\\_format=dd/mm/yyyy\n[EX A]: 26/11/2017\n\n"
+        "[EX Q]: 02/13/1954, input\\_format=mm/dd/yyyy\n[EX A]: 13/02/1954",
+        None,
+    ),
+    # English arithmetic that langdetect's profiles take for Dutch or Welsh
+    (
+        "Ann had 3 dozen cookies and ate 2 dozen. How many cookies are left?",
+        "Ann had 3 dozen oatmeal cookies - 2 dozen = 1 dozen oatmeal cookies left.",
+        None,
+    ),
+    (
+        "Mark has 4 piglets and twice as many ducklings. How many animals does he have?",
+        "Mark has 4 piglets * 2 ducklings/piglet = 8 ducklings.\nSo Mark has 4 piglets + 8 ducklings = 12 animals.",
+        None,
+    ),
+]
+ONE_EXCHANGE_CHECKED = Batched("DQ302", [record(question, answer) for question, answer, _ in ONE_EXCHANGE])
 
-@pytest.mark.parametrize(
-    ("question", "answer", "message"),
-    [
-        ("法国的首都是哪里？", "The capital of France is Paris.", "question zh, answer en"),
-        ("What is the capital of France?", "法国的首都是巴黎。", "question en, answer zh"),
-        (
-            "What is the capital of France?",
-            "La capitale de la France est Paris, une très belle ville sur la Seine, connue pour ses musées.",
-            "question en, answer fr",
-        ),
-        # too short for its n-grams to tell French from Catalan and Italian; "la" and "est" do
-        (
-            "What is the capital of France?",
-            "La capitale de la France est Paris, sur la Seine.",
-            "question en, answer fr",
-        ),
-        ("フランスの首都はどこですか？", "The capital of France is Paris, on the Seine.", "question ja, answer en"),
-        # too short to single English out, but certainly not Chinese
-        ("换句话说：看到了一只狗。", "In other words, a dog was seen.", "question zh, answer af/en/nl"),
-        ("法国的首都是哪里？", "法国的首都是巴黎，位于塞纳河畔。", None),
-        ("What is the capital of France?", "The capital of France is Paris.", None),
-        # short answers whose language cannot be told, code, tool calls and names pass
-        ("法国的首都是哪里？", "Paris", None),
-        # a list of strings is data the question asked for, not a language
-        ("根据句子构建两个答案选项，格式为['option1','option2']。", "['Ralph', 'Tom']", None),
-        # code pasted with no-break spaces and Chinese colons is still code
-        (
-            "编写 Python 代码把两个数相加。",
-            "def\u00a0add(a,\u00a0b)：\ncarry\u00a0=\u00a00\nwhile\u00a0a\u00a0or\u00a0carry：\nreturn\u00a0a\u00a0+\u00a0b",
-            None,
-        ),
-        ("计算 2 + 3。", "5", None),
-        # ASCII art and laughter: a letter or two repeated is no language
-        ("Make ASCII art of a cat", ".oooooo\noo .\n.oo\n.oooooo", None),
-        ("Tell me a joke about cats.", "Hahahaha hahaha hahahaha", None),
-        ("Say hello in Chinese.", "你好。", None),
-        ("How are you today?", "我很好，谢谢。", "question en, answer zh"),
-        ("用Python写一个加法函数。", "```python\ndef add(a, b):\n    return a + b\n```", None),
-        ("用Python写一个加法函数。", "def add(a, b):\n    # add two numbers\n    return a + b", None),
-        # a docstring, a block comment and a decorator are code's own, fenced or not
-        (
-            "用Python写一个函数，计算列表的平均值。",
-            'def average(numbers):\n    """Return the arithmetic mean of a list of numbers.\n\n    Raises an error when '
-            'the list is empty.\n    """\n    if not numbers:\n        raise ValueError("empty")\n    return sum(numbers) / len(numbers)',
-            None,
-        ),
-        (
-            "写一个JavaScript函数，把字符串反转。",
-            "/* Reverse a string: split it into characters,\n   reverse them and join them again. */\n"
-            "function reverse(s) {\n  return s.split('').reverse().join('');\n}",
-            None,
-        ),
-        (
-            "用Ruby写一个问候程序。",
-            'puts "Hello there, what is your name?"\nname = gets.chomp\nputs "Nice to meet you, #{name}!"',
-            None,
-        ),
-        (
-            "用Flask写一个首页。",
-            "@app.route('/')\ndef index():\n    return render_template('index.html')\n\n这个函数返回首页。",
-            None,
-        ),
-        ("Who was Marie Curie? Use the wikipedia tool.", "Marie Curie was wikipedia('Marie Curie').", None),
-        # a ReAct-style tool call (LangChain's "Action:" / "Action Input:" lines) is syntax, not English
-        ("北京今天天气怎么样？", 'Action: get_weather\nAction Input: {"city": "北京"}\n', None),
-        ("帮我算一下BMI，我身高175cm，体重70kg", 'Action: calculate_bmi\nAction Input: {"height_cm": 175}', None),
-        # English prose answering a Chinese instruction, even one about an English word
-        (
-            "生成一个正确使用“opulent”一词的例句。",
-            "The wedding was held in an opulent ballroom with gold walls and crystal chandeliers.",
-            "question zh, answer en",
-        ),
-        # half English, half Chinese: mixed, no verdict either way
-        ("Please confirm the refund.", "Done: your card was refunded. 身份证号已登记。", None),
-        # a Chinese answer that names things in English is a Chinese answer
-        ("列出三个欧洲国家。", "1. 法国 (France)\n2. 德国 (Germany)\n3. 意大利 (Italy)", None),
-        # dates and the format strings of a few-shot task say no language
-        (
-            "把日期从一种格式转换成另一种格式。\n[EX Q]: 06/26/1865, input_format=mm/dd/yyyy\n[EX A]: 26/06/1865",
-            "11/26/1792\n\n[EX Q]: 11/26/2017, input\\_format=dd/mm/yyyy\n[EX A]: 26/11/2017\n\n"
-            "[EX Q]: 02/13/1954, input\\_format=mm/dd/yyyy\n[EX A]: 13/02/1954",
-            None,
-        ),
-        # English arithmetic that langdetect's profiles take for Dutch or Welsh
-        (
-            "Ann had 3 dozen cookies and ate 2 dozen. How many cookies are left?",
-            "Ann had 3 dozen oatmeal cookies - 2 dozen = 1 dozen oatmeal cookies left.",
-            None,
-        ),
-        (
-            "Mark has 4 piglets and twice as many ducklings. How many animals does he have?",
-            "Mark has 4 piglets * 2 ducklings/piglet = 8 ducklings.\nSo Mark has 4 piglets + 8 ducklings = 12 animals.",
-            None,
-        ),
-    ],
-)
+
+@pytest.mark.parametrize(("question", "answer", "message"), ONE_EXCHANGE)
 def test_one_exchange(question, answer, message):
-    run = run_rule("DQ302", [record(question, answer)])
+    run = ONE_EXCHANGE_CHECKED.run(record(question, answer))
     assert_findings(run, {0: message} if message else {})
     if message:
         assert run.turns == [2]

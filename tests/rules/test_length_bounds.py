@@ -7,6 +7,7 @@ import pytest
 import dqe
 from dqe import ConfigError
 from dqe.testing import run_rule
+from tests.batched import Batched
 from tests.support import REAL_FILES, failures, real
 
 
@@ -14,21 +15,22 @@ def qa(question, answer):
     return {"instruction": question, "output": answer}
 
 
-@pytest.mark.parametrize(
-    "record",
-    [
-        qa("Classify the sentiment of this review: I love it.", "Positive"),
-        qa("Translate 'good afternoon' into Portuguese.", "Boa tarde"),
-        qa("Is the earth round? Answer yes or no.", "Yes"),
-        qa("Extract the year from: 'Founded in 1998 in Menlo Park.'", "1998"),
-        qa("把这句话翻译成英文：谢谢。", "Thanks."),
-        qa("判断这句话的情感：我很开心。", "积极"),
-        qa("hi", "Hello!"),
-        qa("Write a short story about a dragon.", "Once upon a time, a small dragon learned to fly over the sea."),
-    ],
-)
+SHORT_VALID = [
+    qa("Classify the sentiment of this review: I love it.", "Positive"),
+    qa("Translate 'good afternoon' into Portuguese.", "Boa tarde"),
+    qa("Is the earth round? Answer yes or no.", "Yes"),
+    qa("Extract the year from: 'Founded in 1998 in Menlo Park.'", "1998"),
+    qa("把这句话翻译成英文：谢谢。", "Thanks."),
+    qa("判断这句话的情感：我很开心。", "积极"),
+    qa("hi", "Hello!"),
+    qa("Write a short story about a dragon.", "Once upon a time, a small dragon learned to fly over the sea."),
+]
+SHORT_VALID_CHECKED = Batched("DQ102", SHORT_VALID)
+
+
+@pytest.mark.parametrize("record", SHORT_VALID)
 def test_short_valid_answers_pass(record):
-    assert failures([record], "DQ102") == {}
+    assert SHORT_VALID_CHECKED.failures(record) == {}
 
 
 def test_long_form_tasks_need_longer_answers():
@@ -161,35 +163,37 @@ def test_an_inline_call_to_a_declared_tool_does_the_work_and_an_undeclared_one_d
     assert failures([declared, undeclared], "DQ102") == {1: "answer has 5 tokens, fewer than 10 (long-form task)"}
 
 
-@pytest.mark.parametrize(
-    "record",
-    [
-        # the request is the first line: the input's words ("essay", "explain", "why") do not set the task
-        qa("Classify the text as fiction or non-fiction.\nThis essay explains why the sea is salty.", "Non-fiction"),
-        # "describe" says what the adjectives are for; the request is for three words
-        qa("Generate three adjectives to describe a desert.", "Arid, vast, barren."),
-        # a request that lists the labels to pick from fixes the answer's form, "analyze" or not
-        qa("Analyze the tone of the email. These tones include Formal, Worried and Joyful.\nDear Sir, ...", "Formal"),
-        qa("Summarize the movie. Try to explain it in just one sentence.\nThe Shining", "A hotel drives a writer mad."),
-        qa("解释这个成语的意思，只需回答一个词。\n画蛇添足", "多余"),
-    ],
-)
+MATERIAL_AND_PURPOSE = [
+    # the request is the first line: the input's words ("essay", "explain", "why") do not set the task
+    qa("Classify the text as fiction or non-fiction.\nThis essay explains why the sea is salty.", "Non-fiction"),
+    # "describe" says what the adjectives are for; the request is for three words
+    qa("Generate three adjectives to describe a desert.", "Arid, vast, barren."),
+    # a request that lists the labels to pick from fixes the answer's form, "analyze" or not
+    qa("Analyze the tone of the email. These tones include Formal, Worried and Joyful.\nDear Sir, ...", "Formal"),
+    qa("Summarize the movie. Try to explain it in just one sentence.\nThe Shining", "A hotel drives a writer mad."),
+    qa("解释这个成语的意思，只需回答一个词。\n画蛇添足", "多余"),
+]
+MATERIAL_AND_PURPOSE_CHECKED = Batched("DQ102", MATERIAL_AND_PURPOSE)
+
+
+@pytest.mark.parametrize("record", MATERIAL_AND_PURPOSE)
 def test_material_and_purpose_clauses_do_not_make_a_long_form_task(record):
-    assert failures([record], "DQ102") == {}
+    assert MATERIAL_AND_PURPOSE_CHECKED.failures(record) == {}
 
 
-@pytest.mark.parametrize(
-    "question",
-    [
-        "Write a 500-word essay about climate change.",
-        "Tell me a story about a dragon.",
-        "Give me a detailed explanation of photosynthesis.",
-        "Thanks. Can you expand on that?",
-        "讲个故事吧",
-    ],
-)
+PROSE_REQUESTS = [
+    "Write a 500-word essay about climate change.",
+    "Tell me a story about a dragon.",
+    "Give me a detailed explanation of photosynthesis.",
+    "Thanks. Can you expand on that?",
+    "讲个故事吧",
+]
+PROSE_REQUESTS_CHECKED = Batched("DQ102", [qa(question, "OK.") for question in PROSE_REQUESTS])
+
+
+@pytest.mark.parametrize("question", PROSE_REQUESTS)
 def test_requests_for_prose_in_other_words_are_long_form(question):
-    (message,) = failures([qa(question, "OK.")], "DQ102").values()
+    (message,) = PROSE_REQUESTS_CHECKED.failures(qa(question, "OK.")).values()
     assert "(long-form task" in message
 
 
@@ -250,24 +254,26 @@ def test_a_user_pack_can_give_one_language_its_own_bounds(tmp_path):
         dqe.check([qa("a", "b")], select=["DQ102"], rule_packs=[str(folder)])
 
 
-@pytest.mark.parametrize(
-    ("question", "message"),
-    [
-        ("B) Nile River", "question is a fragment: 3 word(s), no request"),  # an answer option
-        ("隐喻 / 不是", "question is a fragment: 2 word(s), no request"),  # two words cut from a list
-        ("友谊", None),  # a bare term is a topic: "friendship" is answered as such
-        ("Python", None),
-        ("Summarize this", None),  # a request whose input is missing: no length problem
-        ("Write a poem", None),  # a task
-        ("Who are you?", None),  # a question mark
-        ("道歉。", None),  # a sentence
-        ("嘿，你好啊", None),  # chit-chat
-        ("Hey there, hello!", None),
-        ("跟我重复：“<|abracadabra|>”", None),  # "repeat after me": a request
-    ],
-)
+FRAGMENT_ANSWER = "A long enough answer that does what it can with the question."
+FRAGMENTS = [
+    ("B) Nile River", "question is a fragment: 3 word(s), no request"),  # an answer option
+    ("隐喻 / 不是", "question is a fragment: 2 word(s), no request"),  # two words cut from a list
+    ("友谊", None),  # a bare term is a topic: "friendship" is answered as such
+    ("Python", None),
+    ("Summarize this", None),  # a request whose input is missing: no length problem
+    ("Write a poem", None),  # a task
+    ("Who are you?", None),  # a question mark
+    ("道歉。", None),  # a sentence
+    ("嘿，你好啊", None),  # chit-chat
+    ("Hey there, hello!", None),
+    ("跟我重复：“<|abracadabra|>”", None),  # "repeat after me": a request
+]
+FRAGMENTS_CHECKED = Batched("DQ102", [qa(question, FRAGMENT_ANSWER) for question, _ in FRAGMENTS])
+
+
+@pytest.mark.parametrize(("question", "message"), FRAGMENTS)
 def test_an_opening_question_cut_out_of_other_text_is_a_fragment(question, message):
-    found = failures([qa(question, "A long enough answer that does what it can with the question.")], "DQ102")
+    found = FRAGMENTS_CHECKED.failures(qa(question, FRAGMENT_ANSWER))
     assert found == ({0: message} if message else {})
 
 
@@ -327,15 +333,16 @@ def test_a_word_asked_about_is_answered_in_a_word_not_a_page():
     assert found[0].endswith("tokens, more than 300 (word-answer task)")
 
 
-@pytest.mark.parametrize(
-    ("question", "answer"),
-    [
-        ("Explain step by step how to convert 98.6°F to Celsius.", "37°C."),  # a unit conversion is no rewrite
-        ("Summarize the plot of Hamlet in a paragraph.", "Revenge."),  # a paragraph asked
-    ],
-)
+PROSE_AROUND = [
+    ("Explain step by step how to convert 98.6°F to Celsius.", "37°C."),  # a unit conversion is no rewrite
+    ("Summarize the plot of Hamlet in a paragraph.", "Revenge."),  # a paragraph asked
+]
+PROSE_AROUND_CHECKED = Batched("DQ102", [qa(question, answer) for question, answer in PROSE_AROUND])
+
+
+@pytest.mark.parametrize(("question", "answer"), PROSE_AROUND)
 def test_prose_asked_around_a_conversion_or_a_paragraph_is_long_form(question, answer):
-    (message,) = failures([qa(question, answer)], "DQ102").values()
+    (message,) = PROSE_AROUND_CHECKED.failures(qa(question, answer)).values()
     assert message.endswith("(long-form task)")
 
 
@@ -347,34 +354,35 @@ def test_an_option_the_question_lists_is_never_too_short():
     assert list(failures([chosen, written], "DQ102")) == [1]
 
 
-@pytest.mark.parametrize(
-    ("question", "answer"),
-    [
-        # a why inside a quoted text is what the user asks about, not what the user asks
-        ('I received the questions "Why is the sky blue?" and "What makes the sky blue?". Are they duplicates?', "yes"),
-        # a passage-long first line is material: the closing question asks
-        (
-            "The film was slow. " + "Nobody could tell why the hero left his town. " * 6 + "Did the reviewer like it?",
-            "No",
-        ),
-        # a text sorted into a class: the headline's 为何 is the text's
-        ("这是关于哪方面的新闻：财经,农业,体育,科技?为何今年的猪肉比去年贵了这么多？\n答案：", "农业"),
-        ("这篇新闻会出现在哪个栏目？为什么高铁票越来越难抢？\n选项：财经，汽车，旅游\n答案：", "旅游"),
-        # a passage's own numbers ask for no length: only a long first line's first sentence is read
-        (
-            "何尊是西周早期的一件青铜酒器，1963年出土于宝鸡。"
-            + "它的造型庄严厚重，纹饰精美，是国家一级文物。" * 14
-            + "其内底有铭文122字，记述了成王营建成周的史事。\n问题：何尊出土于哪里？\n回答：",
-            "宝鸡。",
-        ),
-        # a labelled line of material ("Premise:") sets no task, whatever it says
-        ("Premise: The board asked why costs rose.\nHypothesis: The board met.\nDoes the premise entail it?", "yes"),
-        # the material's statements set nothing: the opening's question decides
-        ("According to the note, how many pills a day?\nNote: take 2 a day; ask a doctor why if unsure.", "2."),
-    ],
-)
+TASK_NOT_MATERIAL = [
+    # a why inside a quoted text is what the user asks about, not what the user asks
+    ('I received the questions "Why is the sky blue?" and "What makes the sky blue?". Are they duplicates?', "yes"),
+    # a passage-long first line is material: the closing question asks
+    (
+        "The film was slow. " + "Nobody could tell why the hero left his town. " * 6 + "Did the reviewer like it?",
+        "No",
+    ),
+    # a text sorted into a class: the headline's 为何 is the text's
+    ("这是关于哪方面的新闻：财经,农业,体育,科技?为何今年的猪肉比去年贵了这么多？\n答案：", "农业"),
+    ("这篇新闻会出现在哪个栏目？为什么高铁票越来越难抢？\n选项：财经，汽车，旅游\n答案：", "旅游"),
+    # a passage's own numbers ask for no length: only a long first line's first sentence is read
+    (
+        "何尊是西周早期的一件青铜酒器，1963年出土于宝鸡。"
+        + "它的造型庄严厚重，纹饰精美，是国家一级文物。" * 14
+        + "其内底有铭文122字，记述了成王营建成周的史事。\n问题：何尊出土于哪里？\n回答：",
+        "宝鸡。",
+    ),
+    # a labelled line of material ("Premise:") sets no task, whatever it says
+    ("Premise: The board asked why costs rose.\nHypothesis: The board met.\nDoes the premise entail it?", "yes"),
+    # the material's statements set nothing: the opening's question decides
+    ("According to the note, how many pills a day?\nNote: take 2 a day; ask a doctor why if unsure.", "2."),
+]
+TASK_NOT_MATERIAL_CHECKED = Batched("DQ102", [qa(question, answer) for question, answer in TASK_NOT_MATERIAL])
+
+
+@pytest.mark.parametrize(("question", "answer"), TASK_NOT_MATERIAL)
 def test_the_task_is_what_the_user_asks_not_what_the_material_says(question, answer):
-    assert failures([qa(question, answer)], "DQ102") == {}
+    assert TASK_NOT_MATERIAL_CHECKED.failures(qa(question, answer)) == {}
 
 
 def test_the_closing_question_asks_where_the_opening_is_material():
@@ -391,18 +399,19 @@ def test_a_question_mark_inside_quotes_ends_no_closing_sentence():
     assert failures([qa(story + asked, "Yes")], "DQ102") == {}
 
 
-@pytest.mark.parametrize(
-    ("question", "answer"),
-    [
-        ("Why did he leave?\n- He is terrible .\n- He is careless .", "He is careless ."),
-        ("Why did he leave? (A) rain (B) the sun", "(B) the sun"),
-        ("Why did he leave? (A) rain (B) the sun", "B"),
-        ("为什么他离开了？\n(1). 下雨\n(2). 天晴\n(3). 不够信息", "(3). 不够信息"),
-        ("Explain why he left.\nOptions:\n- yes\n- it is not possible to tell\n- no", "it is not possible to tell"),
-    ],
-)
+OPTIONS_PICKED = [
+    ("Why did he leave?\n- He is terrible .\n- He is careless .", "He is careless ."),
+    ("Why did he leave? (A) rain (B) the sun", "(B) the sun"),
+    ("Why did he leave? (A) rain (B) the sun", "B"),
+    ("为什么他离开了？\n(1). 下雨\n(2). 天晴\n(3). 不够信息", "(3). 不够信息"),
+    ("Explain why he left.\nOptions:\n- yes\n- it is not possible to tell\n- no", "it is not possible to tell"),
+]
+OPTIONS_PICKED_CHECKED = Batched("DQ102", [qa(question, answer) for question, answer in OPTIONS_PICKED])
+
+
+@pytest.mark.parametrize(("question", "answer"), OPTIONS_PICKED)
 def test_an_option_picked_is_never_too_short_whatever_the_layout(question, answer):
-    assert failures([qa(question, answer)], "DQ102") == {}
+    assert OPTIONS_PICKED_CHECKED.failures(qa(question, answer)) == {}
 
 
 def test_an_answer_not_among_the_options_is_still_judged():
@@ -525,18 +534,19 @@ def test_a_length_set_up_for_the_replies_to_come_is_not_owed_by_the_reply_that_a
     assert list(found) == [2]
 
 
-@pytest.mark.parametrize(
-    ("question", "answer", "message"),
-    [
-        # a label asked for at the end fixes the form, whatever the material above says
-        ("The blender died in a week and nobody could tell me why.\nReview rating (1-5):", "1", None),
-        ("Why do leaves fall in autumn? Answer in one word.", "Cold.", None),
-        # a closing question of an ordinary kind leaves the opening's task
-        ("Write an essay about the question below.\nIs social media good for teenagers?", "No.", "(long-form task)"),
-    ],
-)
+CLOSING_SENTENCES = [
+    # a label asked for at the end fixes the form, whatever the material above says
+    ("The blender died in a week and nobody could tell me why.\nReview rating (1-5):", "1", None),
+    ("Why do leaves fall in autumn? Answer in one word.", "Cold.", None),
+    # a closing question of an ordinary kind leaves the opening's task
+    ("Write an essay about the question below.\nIs social media good for teenagers?", "No.", "(long-form task)"),
+]
+CLOSING_SENTENCES_CHECKED = Batched("DQ102", [qa(question, answer) for question, answer, _ in CLOSING_SENTENCES])
+
+
+@pytest.mark.parametrize(("question", "answer", "message"), CLOSING_SENTENCES)
 def test_a_closing_sentence_that_fixes_the_form_decides(question, answer, message):
-    found = failures([qa(question, answer)], "DQ102")
+    found = CLOSING_SENTENCES_CHECKED.failures(qa(question, answer))
     assert found[0].endswith(message) if message else found == {}, found
 
 

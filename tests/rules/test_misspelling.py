@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dqe.testing import conversation, record, run_rule
+from tests.batched import Batched
 from tests.support import failures, real
 
 PARCEL = (
@@ -31,24 +32,24 @@ def test_an_earlier_assistant_turn_is_named():
     assert message == "assistant turn 2 has 1 misspelled word of 13 (8%): sytem"
 
 
-@pytest.mark.parametrize(
-    "answer",
-    [
-        # names and sentence openings are capitalised; numbers, code, URLs and quotes are not prose
-        "Alice met Bob in Reykjavik in 2019, and they walked along the harbour together.",
-        "Run `pip install polars` and then call pl.read_csv() on the file, as the docs at "
-        "https://docs.pola.rs/api say.",
-        "Here is the program:\n```python\nfor itm in lst:\n    prnt(itm)\n```\nIt prints every item.",
-        'The error message reads "conection refusd" when the server is down.',
-        # British spellings, endings and compounds of listed words, modern terms of the pack
-        "The colour of the organisation's logo was analysed by the centre's programme team.",
-        "The datasets were preprocessed for the chatbots, and wellbeing improved online.",
-        # snake_case and camelCase identifiers
-        "Set max_retries to three and call getUserName before the loop.",
-    ],
-)
+NOT_MISSPELLED = [
+    # names and sentence openings are capitalised; numbers, code, URLs and quotes are not prose
+    "Alice met Bob in Reykjavik in 2019, and they walked along the harbour together.",
+    "Run `pip install polars` and then call pl.read_csv() on the file, as the docs at https://docs.pola.rs/api say.",
+    "Here is the program:\n```python\nfor itm in lst:\n    prnt(itm)\n```\nIt prints every item.",
+    'The error message reads "conection refusd" when the server is down.',
+    # British spellings, endings and compounds of listed words, modern terms of the pack
+    "The colour of the organisation's logo was analysed by the centre's programme team.",
+    "The datasets were preprocessed for the chatbots, and wellbeing improved online.",
+    # snake_case and camelCase identifiers
+    "Set max_retries to three and call getUserName before the loop.",
+]
+NOT_MISSPELLED_CHECKED = Batched("DQ209", [record("Tell me.", answer) for answer in NOT_MISSPELLED])
+
+
+@pytest.mark.parametrize("answer", NOT_MISSPELLED)
 def test_what_is_not_a_misspelling_passes(answer):
-    assert failures([record("Tell me.", answer)], "DQ209") == {}
+    assert NOT_MISSPELLED_CHECKED.failures(record("Tell me.", answer)) == {}
 
 
 def test_a_term_the_question_uses_is_the_users():

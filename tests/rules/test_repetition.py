@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dqe.testing import run_rule
+from tests.batched import Batched
 from tests.support import REAL_FILES, failures, real
 
 
@@ -51,26 +52,27 @@ def test_an_earlier_assistant_turn_is_checked_too():
     assert message.startswith("assistant turn 2 loops: 96% of its 5-grams")
 
 
-@pytest.mark.parametrize(
-    "answer",
-    [
-        # a song: the chorus comes back, but most lines are new
-        "\n".join(
-            ["Verse one line a", "Verse one line b", "Chorus line one here", "Chorus line two here"]
-            + ["Verse two line c", "Verse two line d", "Chorus line one here", "Chorus line two here"]
-            + ["Bridge line e", "Bridge line f", "Chorus line one here", "Chorus line two here"]
-        ),
-        # parallel worked steps, as in GSM8K
-        "\n".join(
-            f"The station {i} charges ${i} a gallon, so a 12-gallon tank costs 12*{i} = {12 * i} dollars."
-            for i in range(1, 5)
-        ),
-        # code repeats itself by design and is left out
-        "Here is the code:\n```python\n" + "print('hello world')\n" * 20 + "```\nRun it.",
-    ],
-)
+NATURAL = [
+    # a song: the chorus comes back, but most lines are new
+    "\n".join(
+        ["Verse one line a", "Verse one line b", "Chorus line one here", "Chorus line two here"]
+        + ["Verse two line c", "Verse two line d", "Chorus line one here", "Chorus line two here"]
+        + ["Bridge line e", "Bridge line f", "Chorus line one here", "Chorus line two here"]
+    ),
+    # parallel worked steps, as in GSM8K
+    "\n".join(
+        f"The station {i} charges ${i} a gallon, so a 12-gallon tank costs 12*{i} = {12 * i} dollars."
+        for i in range(1, 5)
+    ),
+    # code repeats itself by design and is left out
+    "Here is the code:\n```python\n" + "print('hello world')\n" * 20 + "```\nRun it.",
+]
+NATURAL_CHECKED = Batched("DQ202", [qa(answer) for answer in NATURAL])
+
+
+@pytest.mark.parametrize("answer", NATURAL)
 def test_natural_repetition_passes(answer):
-    assert failures([qa(answer)], "DQ202") == {}
+    assert NATURAL_CHECKED.failures(qa(answer)) == {}
 
 
 def test_the_frame_of_a_lists_parallel_items_is_not_a_loop():
@@ -254,16 +256,17 @@ def test_a_label_from_the_question_options_given_to_each_item_is_no_loop():
     assert failures([qa(looped, question)], "DQ202")
 
 
-@pytest.mark.parametrize(
-    ("question", "answer"),
-    [
-        ('help me repeat this sentence five times, " I like apple"', "I like apple.\n" * 5),
-        ("帮我把这句话重复10遍“我喜欢吃苹果”", "我喜欢吃苹果。\n" * 10),
-        ("请把“加油努力向前冲”这句话写二十遍", "加油努力向前冲！" * 20),
-    ],
-)
+ASKED_FOR = [
+    ('help me repeat this sentence five times, " I like apple"', "I like apple.\n" * 5),
+    ("帮我把这句话重复10遍“我喜欢吃苹果”", "我喜欢吃苹果。\n" * 10),
+    ("请把“加油努力向前冲”这句话写二十遍", "加油努力向前冲！" * 20),
+]
+ASKED_FOR_CHECKED = Batched("DQ202", [qa(answer, question) for question, answer in ASKED_FOR])
+
+
+@pytest.mark.parametrize(("question", "answer"), ASKED_FOR)
 def test_repetition_the_question_asks_for_is_no_loop(question, answer):
-    assert failures([qa(answer, question)], "DQ202") == {}
+    assert ASKED_FOR_CHECKED.failures(qa(answer, question)) == {}
 
 
 def test_a_question_that_counts_times_but_asks_no_repeat_is_judged_as_usual():

@@ -1,5 +1,7 @@
-"""``dqe --help``, ``dqe check`` (reading a score file too), ``dqe train --help``, ``dqe eval --help``
-and ``dqe score --help`` never import torch (or transformers)."""
+"""``dqe --help``, ``dqe check`` (reading a score file too, in every report format), ``dqe train
+--help``, ``dqe eval --help`` and ``dqe score --help`` never import torch (or transformers), and
+neither they nor a local check import Ray: only ``--engine ray`` does. One fresh interpreter
+runs them all, through the command's own entry point."""
 
 from __future__ import annotations
 
@@ -9,18 +11,20 @@ import sys
 
 SCRIPT = """
 import sys
-from click.testing import CliRunner
 from dqe.cli import main
 reading_scores = ["check", sys.argv[1], "--scores", sys.argv[2], "--html", "report.html"]
-for args in (["--help"], ["train", "--help"], ["eval", "--help"], ["score", "--help"], ["check", sys.argv[1]], reading_scores, ["rules"]):
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code in (0, 1), (args, result.output)
-heavy = sorted(m for m in ("torch", "transformers", "peft") if m in sys.modules)
+checks = [["check", sys.argv[1]], ["check", sys.argv[1], "--format", "json"], ["check", sys.argv[1], "--statistics"]]
+for args in (["--help"], ["train", "--help"], ["eval", "--help"], ["score", "--help"], *checks, reading_scores, ["rules"]):
+    try:
+        main(args)
+    except SystemExit as exc:
+        assert exc.code in (0, 1, None), (args, exc.code)
+heavy = sorted(m for m in ("peft", "ray", "torch", "transformers") if m in sys.modules)
 print(",".join(heavy) or "none")
 """
 
 
-def test_check_and_help_do_not_import_torch(tmp_path):
+def test_check_and_help_do_not_import_torch_or_ray(tmp_path):
     from tests.support import write_scores
 
     record = {"instruction": "Say hi.", "input": "", "output": "Hi."}
@@ -34,7 +38,7 @@ def test_check_and_help_do_not_import_torch(tmp_path):
         check=True,
         cwd=tmp_path,
     )
-    assert out.stdout.strip() == "none"
+    assert out.stdout.strip().splitlines()[-1] == "none"
 
 
 def test_a_check_with_a_model_loads_its_tokenizer_through_transformers(tmp_path, english_model):
