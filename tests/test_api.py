@@ -105,11 +105,12 @@ def test_record_ids_do_not_depend_on_layout(tmp_path):
 
 def test_progress_hears_each_phase_and_the_share_of_the_input_read(tmp_path):
     data = tmp_path / "data.jsonl"
-    data.write_text("".join(json.dumps({**GOOD, "instruction": f"Name colour {i}."}) + "\n" for i in range(25)))
+    data.write_text("".join(json.dumps({**GOOD, "instruction": f"Name colour {i}."}) + "\n" for i in range(45)))
     heard = []
     dqe.filter(data, tmp_path / "ok.jsonl", tmp_path / "bad.jsonl", progress=heard.append, batch_size=10)
     reading = [p for p in heard if p.phase == "reading"]
-    assert [p.records for p in reading] == [10, 20, 25]
+    # heard after each task: the first batch alone, then two batches at a time (TASK_BATCHES)
+    assert [p.records for p in reading] == [10, 30, 45]
     assert all(p.total == data.stat().st_size for p in reading) and reading[-1].done == data.stat().st_size
     assert [p.done for p in reading] == sorted(p.done for p in reading)
     assert [p.phase for p in heard].index("dataset rules") > len(reading) - 1
