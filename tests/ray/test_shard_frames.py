@@ -6,12 +6,15 @@ from __future__ import annotations
 import gc
 
 import polars as pl
+import pytest
 
-from dqe.engine.engine import FINDINGS_SCHEMA
-from dqe.engine.frames import RecordFrames
-from dqe.ray.dataset_stage import totals
-from dqe.ray.frames import ShardFrames
-from dqe.ray.shards import DATASET_FINDINGS, INVALID_SCHEMA, shard
+pytest.importorskip("pyarrow", reason="pyarrow comes with the [ray] extra: pip install -e '.[ray]'")
+
+from dqe.engine.engine import FINDINGS_SCHEMA  # noqa: E402
+from dqe.engine.frames import RecordFrames  # noqa: E402
+from dqe.ray.dataset_stage import totals  # noqa: E402
+from dqe.ray.frames import ShardFrames  # noqa: E402
+from dqe.ray.shards import DATASET_FINDINGS, INVALID_SCHEMA, shard  # noqa: E402
 
 
 def finding(idx: int, code: str, severity: str = "error") -> dict:
