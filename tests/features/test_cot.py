@@ -136,6 +136,9 @@ NO_NEED = [
     "Solve 3x + 5 = 20. Give only the final answer.",
     # a puzzle to write, not to solve
     "Design a chess puzzle in FEN notation.",
+    # one operation seen at a glance; the range the answer must fall in is its form, not two more numbers
+    "Find the answer to the math problem. The output should be an integer between 0 and 1000000.\nInput: What is 7 times 6?",
+    "给出一个数学问题，你需要找到答案。输出应该是0到1000000之间的一个整数。输入：7乘以6是多少？",
 ]
 NO_NEED_JUDGED = TableRun(judged_each, [record(question, "x") for question in NO_NEED])
 
