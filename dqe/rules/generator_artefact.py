@@ -305,15 +305,16 @@ class GeneratorArtefact(RecordRule):
         users = pl.col("turns").list.eval(
             pl.element().filter(pl.element().struct.field("role") == "user").struct.field("content")
         )
+        said = users.list.join("\n")
         return records.select(
             _r=rows,
             _tools=(pl.col("tools").is_not_null() | roles.list.contains("tool_call") | roles.list.contains("tool")),
             _context=pl.concat_str(
-                [users.list.join("\n"), pl.col("system").fill_null(""), pl.col("tools").fill_null("")], separator="\n"
+                [said, pl.col("system").fill_null(""), pl.col("tools").fill_null("")], separator="\n"
             ).str.to_lowercase(),
-            _users=users.list.join("\n").str.to_lowercase(),
+            _users=said.str.to_lowercase(),
             _system=pl.col("system").fill_null(""),
-            _said=users.list.join("\n"),
+            _said=said,
         )
 
 
