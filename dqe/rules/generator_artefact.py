@@ -39,6 +39,9 @@ _MORE = 4  # characters an answer holds besides the copy, so that it is not the 
 _MIN_COPY = 6  # characters a copied clause holds at least (the {6,} of the two patterns above)
 _END = " \t\n。.!！"  # what may follow a copied clause
 _TAIL = 300  # characters of a turn's end that hold its closing clause (a longer one is no copied command)
+# An input given on the question's own line ("…合并成一个句子。输入：这是一个例子。请提供你自己的意见。"): what
+# follows it is material, as what follows a first line is
+_INLINE_INPUT = r"(?i)(?:^|[\s。.!?！？])(?:input|输入)\s*[:：]"
 # Where a system prompt casts the assistant as a name ("You are Jigsaw.", "play the role of Paul
 # Vitti", "your name is Sam"), a few words of the cast name allowed before it ("You are Antonio
 # Salieri" casts "Salieri"); a user turn that opens by calling it ("Jigsaw, what drives you?")
@@ -254,8 +257,8 @@ class GeneratorArtefact(RecordRule):
         同义词。" rewritten with the command kept) or its closing question ("What is the total
         number of seeds?" after the working), when the answer holds more than the copy and the
         question is one line."""
-        # A question of one line: what follows a first line is material (an Alpaca input, a list
-        # of questions to sort), which an answer may well end with.
+        # A question of one line: what follows a first line, or an input given on it, is material
+        # (an Alpaca input, a list of questions to sort), which an answer may well end with.
         # Only answers that end as their question does (end punctuation aside) are read closely.
         answers = turns.filter(
             (pl.col("role") == "assistant")
@@ -264,6 +267,7 @@ class GeneratorArtefact(RecordRule):
                 == pl.col("question").str.strip_chars_end(_END).str.tail(_MIN_COPY)
             )
             & ~pl.col("question").str.strip_chars().str.contains("\n")
+            & ~pl.col("question").str.contains(_INLINE_INPUT)
         )
         question, answer = pl.col("question").str.tail(_TAIL), pl.col("_text").str.tail(_TAIL)
         clause = question.str.extract(_LAST_CLAUSE, 1).str.strip_chars()

@@ -303,6 +303,12 @@ def test_the_generators_instructions_repeated_in_the_answer_are_residue():
     assert_findings(run_rule("DQ205", [dropped, asked]), {0: label})
 
 
+def test_an_answer_ending_with_the_input_it_was_given_on_the_questions_line_copies_no_command():
+    # the sentence is the material merged, not the generator's closing command (RoleBench-zh, unseen)
+    question = "给你两个句子，你的任务是通过最小的改动将它们合并成一个句子。输入：这是一个例子。请提供你自己的意见。"
+    assert not failures([record(question, "这是一个例子，请提供你自己的意见。")], "DQ205")
+
+
 def test_the_name_the_assistant_was_cast_as_opening_its_answer_is_residue():
     """A role-play answer set under its character's label, as a script would be ("Jigsaw: ..." for
     "You are Jigsaw."; 478 of RoleBench's 4,750 role-specific answers, unseen): the model learns to
