@@ -66,13 +66,15 @@ def recognised(obj) -> bool:
 
 
 def filter_or_refuse(source, ok, bad, items):
-    """dqe.filter, or the refusals allowed: no record in the input looks like SFT data, or (a
-    cut array read as one object) the input is one object wrapping a list, which the reader asks
-    to have written out first."""
+    """dqe.filter, or the refusals allowed: no record in the input looks like SFT data, the input
+    is one object holding one conversation of a shape no format reads (the reader names the key to
+    map), or (a cut array read as one object) one object wrapping a list, which the reader asks to
+    have written out first."""
+    refusals = ("unknown record format", "one JSON object, one conversation", "write the list out first")
     try:
         return dqe.filter(source, ok, bad)
     except InputError as exc:
-        assert "unknown record format" in str(exc) or "write the list out first" in str(exc)
+        assert any(refusal in str(exc) for refusal in refusals), exc
         assert not any(recognised(item) for item in items)
         return None
 

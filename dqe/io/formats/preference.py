@@ -41,7 +41,9 @@ class Preference(RecordFormat):
         if sides is None:
             return False
         chosen = obj[sides[0]]
-        return bool(chosen) and isinstance(chosen[0], dict) and (tags.role_tag or "role") in chosen[0]
+        if not chosen:  # an empty chosen side beside a rejected one: a pair, invalid for want of turns
+            return isinstance(obj.get(sides[1]), list)
+        return isinstance(chosen[0], dict) and (tags.role_tag or "role") in chosen[0]
 
     def fit_columns(self, sample: list[dict[str, Any]], columns: Columns) -> tuple[Columns, list[str]]:
         found = next((sides for obj in sample if (sides := _sides(obj, columns))), None)

@@ -580,6 +580,8 @@ def test_preference_conversations_read_system_prompts_and_content_parts():
     n = Preference().normalize(v1, C, T)
     assert n.system == "Answer briefly." and n.roles == ["user", "assistant"]
     assert not Preference().detect({"chosen": "Paris.", "rejected": "Lyon."}, C, T)  # Alpaca's spelling
+    assert Preference().detect({"chosen_messages": [], "rejected_messages": [LYON]}, C, T)  # a pair, read invalid
+    assert not Preference().detect({"chosen": []}, C, T)  # an empty list alone is no pair
     with pytest.raises(RecordError, match="'prompt' must be a string or a list of messages"):
         Preference().normalize({"prompt": 3, "chosen": [PARIS]}, C, T)
     with pytest.raises(RecordError, match=r"'chosen\[0\].role' is 'bot'"):
