@@ -59,7 +59,7 @@ class FillInSlot(RecordRule):
             .str.extract_all(self.slots)
             .list.eval(
                 pl.element()
-                .str.replace(r"^[^\[<【（(@\p{L}]+", "")
+                .str.replace(r"^[^\[<【（(@#\p{L}]+", "")
                 .str.replace(r"^[^A-Za-z0-9_](X{3,}|x{3,}|×{3,})", "$1")
                 # a masked name in capitals keeps none of the Chinese around it ("款BRAND" is "BRAND");
                 # a run of X's keeps what it stands before ("XXX先生")
