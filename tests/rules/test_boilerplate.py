@@ -123,6 +123,12 @@ BOILERPLATE = [
         "",
     ),
     (
+        "这道菜用的是什么酱？",
+        "抱歉，这个我也不清楚。",
+        'answer: apology instead of an answer: "抱歉，这个我也不清楚"',
+        "",
+    ),
+    (
         "今天北京到上海的航班几点起飞？",
         "抱歉，我这里没有相关信息。",
         'answer: apology instead of an answer: "抱歉，我这里没有相关"',
@@ -293,6 +299,7 @@ ORDINARY = [
         "很抱歉，这家酒店的评分是4.5分，但是评分不能说明一切，这个酒店是豪华型，电话号码是010-58168888。",
     ),
     ("司马小烧的周边有哪些餐馆和酒店呢？", "抱歉，周边没有任何餐馆和酒店。"),
+    ("如家商旅酒店提供免费的早餐和会议室吗？", "抱歉，提供早餐，但不知道是不是免费的，没有会议室。"),
     # content with a hedge in it: a useful answer that ends with "consult a doctor", a fact about dependence
     (
         "Is ibuprofen safe?",
