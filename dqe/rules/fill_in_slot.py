@@ -65,7 +65,7 @@ class FillInSlot(RecordRule):
                 # a run of X's keeps what it stands before ("XXX先生")
                 .str.replace(r"^\p{Han}*([A-WYZ][A-Z]{2,})\p{Han}*$", "$1")
                 # ... and a value's marker none of its sentence ("是#CX，" is "#CX")
-                .str.replace(r"^\p{Han}*(#[A-Z]{2,7})[^A-Za-z0-9]*$", "$1")
+                .str.replace(r"^\p{Han}*[ \t]*(#[A-Z]{2,7})[^A-Za-z0-9]*$", "$1")
                 .str.replace(r"([\]>】）)])[^\]>】）)]*$", "$1")
             )
         )

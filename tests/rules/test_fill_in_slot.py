@@ -35,6 +35,7 @@ SLOTS = [
     # values a task-dialogue corpus took out and never put back (CrossWOZ, unseen)
     ("从好伦哥到芳草地画廊乘坐出租车的话，出租车的车型和车牌分别是啥？", "出租车的车型是#CX，车牌是#CP。", "#CX, #CP"),
     ("打车的话，车型和车牌是？", "车型：#CX\n车牌：#CP", "#CX, #CP"),
+    ("出租车什么样？", "出租车的车型 #CX，车牌 #CP。", "#CX, #CP"),
 ]
 SLOTS_CHECKED = Batched("DQ207", [record(question, answer) for question, answer, _ in SLOTS])
 
