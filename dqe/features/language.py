@@ -589,7 +589,11 @@ class Language(Feature):
             columns = np.array([self._column[code] for code in cjk])
             chosen = columns[np.argmax(np.stack([v[mostly] for v in cjk.values()], axis=1), axis=1)]
             kana_share = cjk["ja"][mostly] / np.maximum(cjk["ja"][mostly] + cjk["zh"][mostly], 1)
-            chosen = np.where(kana_share >= _KANA_SHARE, self._column["ja"], chosen)  # Japanese writes Han too
+            # Japanese writes Han too, and its sentences hiragana: Han with katakana alone is Chinese
+            # that transcribes a name ("日语名字叫ダニエル・パウター，你知道他的年龄吗？", KdConv music)
+            hiragana = texts.gather(mostly).str.count_matches(r"\p{Hiragana}").to_numpy() > 0
+            japanese = (kana_share >= _KANA_SHARE) & (hiragana | (cjk["zh"][mostly] == 0))
+            chosen = np.where(japanese, self._column["ja"], chosen)
             language[mostly] = best[mostly] = chosen
             # As much of another script besides: mixed, plausible in any language (a judgement
             # would be a guess); mostly CJK: that language alone.

@@ -115,6 +115,15 @@ ONE_EXCHANGE = [
         "Dear Mr. Smith, I hope this email finds you well. I am writing regarding the meeting we had last week.",
         None,
     ),
+    # a name transcribed in katakana (or Cyrillic) inside Chinese is Chinese: Japanese sentences write hiragana
+    # (KdConv music, unseen); a Japanese question is still Japanese
+    (
+        "是的呢，日语名字叫ダニエル・パウター，俄语名字叫Паутер, Дэниел，你知道他的年龄吗？",
+        "年纪应该是挺大的，我记得是1971年出生的。",
+        None,
+    ),
+    ("他的日文名是什么？", "他的日文名是トム・クルーズ，中文名是汤姆·克鲁斯。", None),
+    ("東京タワーの高さはどれくらいですか？", "东京塔高333米。", "question ja, answer zh"),
     # ... but Chinese text edited into English, and an English proverb explained, are mismatches
     (
         "请将以下短文进行编辑，修正语法和标点。\n有些人天生拥有优秀的领导技能，他们能够激励和引导其它人实现共同目标。",
