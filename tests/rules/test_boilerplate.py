@@ -300,6 +300,10 @@ ORDINARY = [
     ),
     ("司马小烧的周边有哪些餐馆和酒店呢？", "抱歉，周边没有任何餐馆和酒店。"),
     ("如家商旅酒店提供免费的早餐和会议室吗？", "抱歉，提供早餐，但不知道是不是免费的，没有会议室。"),
+    (
+        "你能帮我找一个人均消费是50-100元，评分是5分，能吃到糕点的餐馆吗？",
+        "抱歉没有找到这么高评分的餐馆，找到一个评分是4.4分的北京稻香村（灯市口第2营业部），不知道你是否会满意？",
+    ),
     # content with a hedge in it: a useful answer that ends with "consult a doctor", a fact about dependence
     (
         "Is ibuprofen safe?",
