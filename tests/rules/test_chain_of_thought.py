@@ -470,6 +470,8 @@ INLINE_CALLS = [
     ("If today is Monday, what day will it be in 10 days?", "[Calendar()] It will be Thursday."),
     ("What is 15% of 80, plus a $5 fee?", '<functioncall> {"name": "calc", "arguments": {"expr": "0.15*80+5"}}'),
     ("Natalia sold 48 clips in April and half as many in May. How many in all?", "48/2 = <<48/2=24>>24, 72."),
+    # a ReAct agent's action, its result the next turn's "Observation:" (FireAct, unseen)
+    ("What is the population of Paris divided by 2?", "Thought: I need the population.\nAction: search[Paris population]"),
 ]
 INLINE_CALLS_CHECKED = Batched(
     "DQ201", [qa(question, answer) for question, call in INLINE_CALLS for answer in ("17.", call)]
@@ -509,6 +511,11 @@ def test_alpaca_history_is_judged_too():
     run = run_rule("DQ201", [bare, early])
     assert run.turns == [4, 2]
     assert run.evidence[1].startswith('need why: "Why"; answer score 0.0')
+
+
+def test_a_react_agents_final_action_is_no_tool_call():
+    answer = "Action: finish[50]"
+    assert list(failures([qa("What is the population of Paris divided by 2?", answer)], "DQ201")) == [0]
 
 
 def test_a_tool_call_counts_as_the_work_shown():
