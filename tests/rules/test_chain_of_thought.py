@@ -179,6 +179,7 @@ NO_TRIGGER_WORD = [
     # where a walk ends
     ("((9 + 2 + 3 - -3) + (-5 + 6 - -6 - -9)) =", "33"),
     ("((5 + 6 * 4 * 9) + (-9 - 0 * 3 - 1)) =", "211"),
+    ("Jane booked a flight for tomorrow, Jul 29, 2002. What is the date yesterday in MM/DD/YYYY?", "07/27/2002"),
     ("Question: Kandi tells the truth. Ryan says Kandi lies. Sima says Ryan lies. Does Sima tell the truth?", "Yes"),
     (
         "Alice, Bob, and Claire are playing a game. At the start of the game, they are each holding a ball: Alice "
