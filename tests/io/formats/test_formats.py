@@ -634,9 +634,15 @@ TREE = {
 }
 
 
-def test_an_open_assistant_tree_is_its_best_ranked_path_to_its_last_answer():
-    assert OpenAssistant().detect(TREE, C, T)
-    n = OpenAssistant().normalize(TREE, C, T)
+# A tree as oasst's *.trees.jsonl writes it, and as its evaluation exports do (en_100_message.jsonl):
+# the prompt message itself, its replies nested in it
+ROOT_MESSAGE = {"message_id": "054e1df3", "parent_id": None, **TREE["prompt"]}
+
+
+@pytest.mark.parametrize("tree", [TREE, ROOT_MESSAGE], ids=["trees-export", "root-message"])
+def test_an_open_assistant_tree_is_its_best_ranked_path_to_its_last_answer(tree):
+    assert OpenAssistant().detect(tree, C, T)
+    n = OpenAssistant().normalize(tree, C, T)
     # rank 0 at the first turn; the follow-up's only answer was deleted, so it is left unanswered and out
     assert (n.roles, n.contents) == (
         ["user", "assistant"],
@@ -647,6 +653,12 @@ def test_an_open_assistant_tree_is_its_best_ranked_path_to_its_last_answer():
     assert OpenAssistant().normalize(path, C, T).contents == n.contents
     with pytest.raises(RecordError, match=r"'prompt.replies\[0\].role' is 'bot'"):
         OpenAssistant().normalize({"prompt": reply("Hi", "prompter", replies=[reply("Hello", "bot", rank=0)])}, C, T)
+    with pytest.raises(RecordError, match=r"'replies\[0\].text' must be a string"):
+        OpenAssistant().normalize(reply("Hi", "prompter", replies=[reply(None, "assistant", rank=0)]), C, T)
+    # a message alone, linked to its parent by id (a flat export), is no tree
+    assert not OpenAssistant().detect(
+        {"message_id": "a8c0", "parent_id": "4a24", "text": "Hi", "role": "prompter"}, C, T
+    )
 
 
 def test_a_file_of_open_assistant_trees_is_read_as_such_and_written_back_whole(write_jsonl):
