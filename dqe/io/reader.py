@@ -22,6 +22,7 @@ from dqe.errors import InputError, NotDataError, PluginError, RecordError
 from dqe.guard import blame, describe
 from dqe.io.files import Position, read_items, sniff
 from dqe.io.formats.base import Columns, Layout, RecordFormat, RecordLayout, Tags
+from dqe.io.formats.preference import V1 as PREFERENCE_V1
 from dqe.io.inputs import ANNOTATION, InputFile, is_generated, resolve_inputs
 from dqe.io.values import Item
 from dqe.records import Record, batch_schema
@@ -173,14 +174,22 @@ class Reader:
                     f"{info.path}: one JSON object describing {what}, not records (keys: {keys}); leave it out "
                     f"with --exclude {Path(info.path).name} (or exclude = [...] in the config)"
                 )
-            if len(sample) == 1 and len(objects) == 1 and (turns := _conversation(objects[0])):
+            if linked := _linked_messages(objects):
+                raise InputError(
+                    f"{info.path}: messages, one a record, each linked to the one it answers by '{linked}' "
+                    f"(Open Assistant's flat export; keys: {keys}): dqe reads one conversation a record, and "
+                    "here a conversation spans records. Read the message trees instead (Open Assistant's "
+                    "*.trees.jsonl, a tree a line: the prompt message with its 'replies' nested in it)"
+                )
+            sides = {self.columns.rejected, PREFERENCE_V1[1]}
+            if len(sample) == 1 and len(objects) == 1 and (turns := _conversation(objects[0], sides)):
                 key, n, content = turns
                 tags = f' and [tags] content_tag = "{content}"' if content != "content" else ""
                 raise InputError(
                     f"{info.path}: one JSON object, one conversation: its '{key}' holds {n} turns with a 'role'; "
                     f'read it with [columns] messages = "{key}"{tags} in a config file (--config)'
                 )
-            if len(sample) == 1 and len(objects) == 1 and (wrapped := _wrapped_records(objects[0])):
+            if len(sample) == 1 and len(objects) == 1 and (wrapped := _wrapped_records(objects[0], sides)):
                 key, n = wrapped
                 raise InputError(
                     f"{info.path}: one JSON object whose '{key}' holds a list of {n} object{'s' if n != 1 else ''}; dqe reads records "
@@ -375,11 +384,28 @@ def _how_to_map(objects: list[dict[str, Any]]) -> str:
     return "map your field names with --columns prompt=FIELD,response=FIELD (or [tool.dqe.columns]), or pass --input-format"
 
 
-def _conversation(obj: dict[str, Any]) -> tuple[str, int, str] | None:
+# Keys that link a message to its parent in a flat export of message trees (Open Assistant's
+# messages.jsonl and its backend's test data)
+_PARENT_KEYS = ("parent_id", "parent_message_id")
+
+
+def _linked_messages(objects: list[dict[str, Any]]) -> str | None:
+    """The key that links each message to its parent when most ``objects`` are single messages of
+    a flat export (a ``text`` and a ``role`` beside a parent key); None otherwise."""
+    for key in _PARENT_KEYS:
+        if sum(key in obj and "text" in obj and "role" in obj for obj in objects) * 2 > len(objects):
+            return key
+    return None
+
+
+def _conversation(obj: dict[str, Any], sides: set[str]) -> tuple[str, int, str] | None:
     """The key, length and text key of the turns of the one conversation an object holds
     (ToolTalk's ``conversation`` of {index, role, text}): a list of objects that each have a
-    ``role`` and a text under ``content``, ``text`` or ``value``; None for any other object."""
+    ``role`` and a text under ``content``, ``text`` or ``value``; None for any other object. A
+    preference pair's rejected side (a key of ``sides``) is never the conversation to read."""
     for key, value in obj.items():
+        if key in sides:
+            continue
         if isinstance(value, list) and value and all(isinstance(v, dict) and "role" in v for v in value):
             content = next((c for c in ("content", "text", "value") if all(c in v for v in value)), None)
             if content:
@@ -387,11 +413,12 @@ def _conversation(obj: dict[str, Any]) -> tuple[str, int, str] | None:
     return None
 
 
-def _wrapped_records(obj: dict[str, Any]) -> tuple[str, int] | None:
+def _wrapped_records(obj: dict[str, Any], sides: set[str]) -> tuple[str, int] | None:
     """The key and length of the list of objects one JSON object wraps its records in
-    (``{"data": [{...}, ...]}``, ``{"version": 2, "train": [...]}``), or None: the first such list."""
+    (``{"data": [{...}, ...]}``, ``{"version": 2, "train": [...]}``), or None: the first such list
+    that is not a preference pair's rejected side (a key of ``sides``)."""
     for key, value in obj.items():
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        if key not in sides and isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             return key, len(value)
     return None
 

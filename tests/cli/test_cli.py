@@ -109,6 +109,38 @@ def test_records_wrapped_in_one_object_exit_2_saying_where_they_are(tmp_path):
     assert "(jq '.data' squad.json > records.json)" in out
 
 
+@pytest.mark.parametrize("command", ["check", "filter", "convert"])
+def test_the_columns_help_names_every_key_a_mapping_takes(command):
+    # preference data is mapped with chosen= and rejected= as LLaMA-Factory's dataset_info.json does
+    from dqe.io.formats.base import Columns
+
+    code, out = run(command, "--help")
+    help_text = " ".join(out.split())
+    keys = help_text.split("(keys: ", 1)[1].split(")", 1)[0]
+    assert code == 0 and keys.split(", ") == list(Columns.model_fields)
+
+
+def test_one_object_holding_one_conversation_is_never_read_from_its_rejected_side(tmp_path):
+    # a preference pair that lost its chosen side: the hint must not offer the rejected answer to check
+    rejected = [{"role": "user", "content": "Capital of France?"}, {"role": "assistant", "content": "Lyon."}]
+    path = tmp_path / "pair.json"
+    path.write_text(json.dumps({"id": "pair-7", "rejected": rejected}, indent=2))
+    code, out = run("check", path)
+    assert code == 2 and "unknown record format (keys seen: id, rejected)" in out
+    assert 'messages = "rejected"' not in out and "jq '.rejected'" not in out
+
+
+def test_flat_message_exports_exit_2_saying_to_read_the_trees(write_jsonl):
+    # Open Assistant's messages.jsonl: one message a line, each linked to its parent by id
+    messages = [
+        {"message_id": "6f1d", "parent_id": None, "text": "Hi!", "role": "prompter"},
+        {"message_id": "4a24", "parent_id": "6f1d", "text": "Hello! How can I help?", "role": "assistant"},
+    ]
+    code, out = run("check", write_jsonl(messages))
+    assert code == 2 and "each linked to the one it answers by 'parent_id'" in out
+    assert "Read the message trees instead (Open Assistant's *.trees.jsonl" in out
+
+
 def test_one_object_holding_one_conversation_exits_2_saying_how_to_map_its_turns(tmp_path):
     # ToolTalk's files: one conversation each, its turns {index, role, text}, not a list of records
     turns = [{"index": 0, "role": "user", "text": "Wake me at 7."}, {"index": 1, "role": "assistant", "text": "Done."}]
