@@ -237,6 +237,18 @@ def test_numbers_no_float_holds_are_invalid_items_with_their_text(tmp_path, cont
     assert items[1].obj == {"instruction": "c", "output": "d"}
 
 
+@pytest.mark.parametrize("number", ["NaN", "-Infinity", "1e400"])
+def test_one_object_over_several_lines_holding_a_number_no_float_holds_is_one_invalid_item(tmp_path, number):
+    # a training run's metrics (unsloth's t4 reference: "grad_norm": NaN) were 93 invalid lines
+    text = json.dumps({"metrics": [{"step": 1, "grad_norm": 0.5}, {"step": 2}]}, indent=2)
+    text = text.replace('"step": 2', f'"step": 2, "grad_norm": {number}')
+    path = tmp_path / "metrics.json"
+    path.write_text(text, encoding="utf-8")
+    (item,) = items_of(path)
+    assert item.obj is None and item.raw == text and item.error.startswith("malformed JSON: ")
+    assert number.lstrip("-") in item.error
+
+
 RECORDS = [{"instruction": "Grüße", "output": "你好 😀"}, {"instruction": "b", "output": "c"}]
 
 
