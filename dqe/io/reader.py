@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from dqe.errors import InputError, NotDataError, PluginError, RecordError
 from dqe.guard import blame, describe
 from dqe.io.files import Position, read_items, sniff
-from dqe.io.formats.base import Columns, Layout, RecordFormat, RecordLayout, Tags
+from dqe.io.formats.base import FIELD_WORDS, Columns, Layout, RecordFormat, RecordLayout, Tags
 from dqe.io.formats.preference import V1 as PREFERENCE_V1
 from dqe.io.inputs import ANNOTATION, InputFile, is_generated, resolve_inputs
 from dqe.io.values import Item
@@ -341,14 +341,6 @@ def _describes(obj: dict[str, Any]) -> str | None:
     return next((what for key, what in _MODEL_KEYS.items() if key in keys), None)
 
 
-# Words in a field's name that say which of Alpaca's fields it is ("toy_output": the answer)
-_FIELD_WORDS = (
-    ("system", ("system",)),
-    ("response", ("output", "response", "answer", "completion", "target", "tgt", "reply", "assistant", "chosen")),
-    ("prompt", ("input", "prompt", "question", "query", "instruction", "src", "human", "user")),
-)
-
-
 def _how_to_map(objects: list[dict[str, Any]]) -> str:
     """What a user does with records of no known format: the ``--columns`` that would read their
     text fields (each field's role by a word in its name, "toy_output" the answer, else the first
@@ -372,7 +364,7 @@ def _how_to_map(objects: list[dict[str, Any]]) -> str:
     roles: dict[str, str] = {}
     for key in strings:
         name = key.lower()
-        role = next((r for r, words in _FIELD_WORDS if r not in roles and any(w in name for w in words)), None)
+        role = next((r for r, words in FIELD_WORDS if r not in roles and any(w in name for w in words)), None)
         if role:
             roles[role] = key
     for key in texts:

@@ -16,6 +16,7 @@ from dqe.io.formats.base import (
     RecordFormat,
     Tags,
     chosen_answer,
+    field_role,
     metadata,
     preference_note,
     tools_field,
@@ -70,6 +71,25 @@ def _call_parts(value: Any) -> list[str]:
     return calls
 
 
+def _as_exchanges(message: dict[str, Any], key: str) -> str | None:
+    """How to read ``key`` when its items are exchanges, not messages: a question and its answer
+    under two keys whose names say which (XTuner's toy sets: ``toy_input``, ``toy_output``, the
+    system prompt as ``toy_system`` in the first), each item a user turn and its answer, as the
+    XTuner format reads them; None when ``message`` is not such an exchange."""
+    found: dict[str, str] = {}
+    for name, value in message.items():
+        if isinstance(value, str) and (role := field_role(name)) and role not in found:
+            found[role] = name
+    if not {"prompt", "response"} <= found.keys():
+        return None
+    system = f', system = "{found["system"]}"' if "system" in found else ""
+    return (
+        f"an exchange of '{found['prompt']}' and '{found['response']}', not a message: read the file with "
+        f'input-format = "xtuner", [columns] messages = "{key}"{system} and [tags] user_tag = '
+        f'"{found["prompt"]}", assistant_tag = "{found["response"]}" in a config file (--config)'
+    )
+
+
 def read_messages(
     messages: list[Any], key: str, role_tag: str, content_tag: str
 ) -> tuple[str | None, list[str], list[str]]:
@@ -84,6 +104,8 @@ def read_messages(
         if not isinstance(message, dict):
             raise RecordError(f"'{where}' must be an object with '{role_tag}' and '{content_tag}'")
         role = _ROLES.get(message.get(role_tag))  # type: ignore[arg-type]
+        if role is None and role_tag not in message and (how := _as_exchanges(message, key)):
+            raise RecordError(f"'{where}' has no '{role_tag}': {how}")
         if role is None:
             raise RecordError(f"'{where}.{role_tag}' is {message.get(role_tag)!r}, expected one of {', '.join(_ROLES)}")
         text = _content(message.get(content_tag), where)

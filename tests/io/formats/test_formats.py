@@ -188,6 +188,29 @@ def test_openai_bad_content_type_names_the_message():
         OpenAI().normalize({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": 5}]}, C, T)
 
 
+def test_openai_messages_that_are_exchanges_say_how_to_read_them():
+    # XTuner's multi_turn demo: each item a question and its answer under keys of the set's own
+    exchanges = [
+        {"toy_system": "You are helpful.", "toy_input": "Tips for sleep?", "toy_output": "Keep a schedule."},
+        {"toy_input": "And for study?", "toy_output": "Set goals."},
+    ]
+    with pytest.raises(RecordError) as caught:
+        OpenAI().normalize({"messages": exchanges}, C, T)
+    assert str(caught.value) == (
+        "'messages[0]' has no 'role': an exchange of 'toy_input' and 'toy_output', not a message: read the "
+        'file with input-format = "xtuner", [columns] messages = "messages", system = "toy_system" and [tags] '
+        'user_tag = "toy_input", assistant_tag = "toy_output" in a config file (--config)'
+    )
+    columns = Columns(messages="messages", system="toy_system")
+    n = XTuner().normalize({"messages": exchanges}, columns, Tags(user_tag="toy_input", assistant_tag="toy_output"))
+    assert n.system == "You are helpful." and n.contents == [
+        "Tips for sleep?",
+        "Keep a schedule.",
+        "And for study?",
+        "Set goals.",
+    ]
+
+
 def test_denormalize_round_trips_between_formats():
     record = Record(
         system="Be kind.",
