@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from dqe.errors import InputError, NotDataError, PluginError, RecordError
 from dqe.guard import blame, describe
 from dqe.io.files import Position, read_items, sniff
-from dqe.io.formats.base import FIELD_WORDS, Columns, Layout, RecordFormat, RecordLayout, Tags
+from dqe.io.formats.base import FIELD_WORDS, Columns, Layout, RecordFormat, RecordLayout, Tags, field_role
 from dqe.io.formats.preference import V1 as PREFERENCE_V1
 from dqe.io.inputs import ANNOTATION, InputFile, is_generated, resolve_inputs
 from dqe.io.values import Item
@@ -196,6 +196,14 @@ class Reader:
                     "from a JSON array, JSON Lines or Parquet: write the list out first "
                     f"(jq '.{key}' {Path(info.path).name} > records.json)"
                 )
+            if len(sample) == 1 and len(objects) == 1 and (keyed := _keyed_records(objects[0])):
+                name = Path(info.path).name
+                raise InputError(
+                    f"{info.path}: one JSON object of {keyed} objects under keys of their own ({keys}, ...): "
+                    "records keyed by id, not a list of them; dqe reads records from a JSON array, JSON Lines "
+                    f"or Parquet: write them out first, each key kept as its id (jq -c 'to_entries[] | "
+                    f"{{id: .key}} + .value' {name} > records.jsonl)"
+                )
             raise InputError(
                 f"{info.path}: unknown record format (keys seen: {keys}); expected one of "
                 f"{', '.join(self.formats)}: {_how_to_map(objects)}"
@@ -356,6 +364,12 @@ def _how_to_map(objects: list[dict[str, Any]]) -> str:
         for key in strings
         if any(" " in v or not v.isascii() for obj in objects if isinstance(v := obj.get(key), str))
     ]
+    if len(strings) == 1 and texts and field_role(texts[0]) == "prompt":
+        return (
+            f"one text field, '{texts[0]}', named as a question, and no answer: questions alone (prompts to "
+            f"answer, an evaluation set) read with --input-format questions --columns prompt={texts[0]} "
+            "(as training data every record fails DQ001 for want of an answer)"
+        )
     if len(strings) == 1 and texts:
         return (
             f"one text field, '{texts[0]}', and no question or answer: text alone (pretraining text, a "
@@ -413,6 +427,16 @@ def _wrapped_records(obj: dict[str, Any], sides: set[str]) -> tuple[str, int] | 
         if key not in sides and isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             return key, len(value)
     return None
+
+
+def _keyed_records(obj: dict[str, Any]) -> int | None:
+    """How many records one JSON object keys by id (ToolBench's ``{"35735": {"query": ...}, ...}``):
+    two or more values, every one an object, all sharing a key; None for any other object."""
+    values = list(obj.values())
+    if len(values) < 2 or not all(isinstance(v, dict) and v for v in values):
+        return None
+    shared = set(values[0]).intersection(*values[1:])
+    return len(values) if shared else None
 
 
 def _size(source: Any) -> int | None:

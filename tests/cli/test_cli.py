@@ -99,6 +99,22 @@ def test_unrecognised_records_exit_2_with_the_columns_that_would_read_them(write
     assert code == 2 and "--columns prompt=q,response=a " in out
     code, out = run("check", write_jsonl([{"text": "The history of the town goes back to 1200."}]))
     assert code == 2 and "one text field, 'text', and no question or answer: text alone (pretraining text" in out
+    # MOSS's user_prompts: one field, named as a question: questions alone, read as such
+    code, out = run("check", write_jsonl([{"user_prompt": "How do I keep basil alive indoors?"}]))
+    assert code == 2 and "--input-format questions --columns prompt=user_prompt" in out
+
+
+def test_records_keyed_by_id_in_one_object_exit_2_saying_how_to_write_them_out(tmp_path):
+    # ToolBench's tooleval results: {"35735": {"query": ...}, "36137": {...}}
+    keyed = {
+        "35735": {"query": "Decode this VIN.", "answer": "A 2014 BMW."},
+        "3674": {"query": "Hi", "answer": "Hello"},
+    }
+    path = tmp_path / "G1_instruction.json"
+    path.write_text(json.dumps(keyed, indent=2))
+    code, out = run("check", path)
+    assert code == 2 and "one JSON object of 2 objects under keys of their own (35735, 3674, ...)" in out
+    assert "(jq -c 'to_entries[] | {id: .key} + .value' G1_instruction.json > records.jsonl)" in out
 
 
 def test_records_wrapped_in_one_object_exit_2_saying_where_they_are(tmp_path):
