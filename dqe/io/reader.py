@@ -376,7 +376,7 @@ def _how_to_map(objects: list[dict[str, Any]]) -> str:
             "document) is not instruction data (a question and its answer map with --columns prompt=FIELD,response=FIELD)"
         )
     roles: dict[str, str] = {}
-    for key in strings:
+    for key in texts:  # prose only: an 'answer_id' or a 'user_name' is no answer or question
         name = key.lower()
         role = next((r for r, words in FIELD_WORDS if r not in roles and any(w in name for w in words)), None)
         if role:

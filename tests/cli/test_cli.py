@@ -97,6 +97,10 @@ def test_unrecognised_records_exit_2_with_the_columns_that_would_read_them(write
     assert code == 2 and "--columns prompt=toy_input,response=toy_output,system=toy_system" in out
     code, out = run("check", write_jsonl([{"q": "Capital of France?", "a": "The capital is Paris.", "id": "x1"}]))
     assert code == 2 and "--columns prompt=q,response=a " in out
+    # a field named for an answer that holds an id is not the answer (FastChat's answer files)
+    answer = {"answer_id": "8haRLA69xWwfB8", "question_id": 1, "text": "Here are tips.", "model_id": "vicuna-13b"}
+    code, out = run("check", write_jsonl([answer]))
+    assert code == 2 and "--columns prompt=text,response=answer_id" not in out and "prompt=FIELD,response=FIELD" in out
     code, out = run("check", write_jsonl([{"text": "The history of the town goes back to 1200."}]))
     assert code == 2 and "one text field, 'text', and no question or answer: text alone (pretraining text" in out
     # MOSS's user_prompts: one field, named as a question: questions alone, read as such
