@@ -166,9 +166,20 @@ def sniff(path: Path, label: str | None = None) -> Sniffed | None:
         return Sniffed("object", encoding, bom)  # one object over several lines: a record, or a config
     if text[:1] == "{" or later:
         return Sniffed("jsonl", encoding, bom)
+    if suffix in _DELIMITED:
+        # polars (a dqe dependency) writes it out; every field a string, as its text was
+        separator = ", separator='\\t'" if suffix == ".tsv" else ""
+        raise InputError(
+            f"{name}: {suffix[1:].upper()} is not read (dqe reads JSON Lines, JSON arrays, Parquet and Arrow): "
+            'write it out as JSON Lines first, every field a string: python -c "import polars as pl; '
+            f"pl.read_csv('{path.name}', infer_schema=False{separator}).write_ndjson('{path.stem}.jsonl')\""
+        )
     raise InputError(
         f"{name}: unknown format: expected JSON Lines, a JSON array or Parquet (the file starts with {text[:20]!r})"
     )
+
+
+_DELIMITED = (".csv", ".tsv")  # tables of text that dqe does not read, but says how to
 
 
 def _whole(line: str) -> bool:

@@ -104,11 +104,31 @@ def test_empty_file_has_no_container(tmp_path):
     assert sniff(path) is None
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("notes.txt", "a,b\n1,2\n", "unknown format: expected JSON Lines, a JSON array or Parquet"),
+        # ToolBench's tooleval results: a CSV is refused with the command that writes it as JSON Lines
+        (
+            "win.csv",
+            ",Method,Win Rate\n0,DFS,0.5\n",
+            "CSV is not read .*pl.read_csv\\('win.csv', infer_schema=False\\)",
+        ),
+        (
+            "d.tsv",
+            "q\ta\n",
+            r"TSV is not read .*read_csv\('d.tsv', infer_schema=False, separator='\\t'\).write_ndjson\('d.jsonl'\)",
+        ),
+    ],
+)
+def test_files_that_are_not_json_are_input_errors_saying_what_to_do(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(InputError, match=message):
+        sniff(path)
+
+
 def test_unknown_and_missing_files_are_input_errors(tmp_path):
-    csv = tmp_path / "d.csv"
-    csv.write_text("a,b\n1,2\n")
-    with pytest.raises(InputError, match="unknown format"):
-        sniff(csv)
     with pytest.raises(InputError, match="no such file"):
         sniff(tmp_path / "missing.jsonl")
 
