@@ -71,6 +71,26 @@ def _call_parts(value: Any) -> list[str]:
     return calls
 
 
+# ToolTalk's assistant turns log the calls they made: {request: {api_name, parameters}, response,
+# exception}, each a tool call and its result
+API_LOG = "apis"
+
+
+def _api_log(value: Any, where: str) -> list[str]:
+    """The calls an assistant message logs under ``API_LOG``, each its request and what came
+    back (the response, or the exception), as JSON text; [] when it logs none."""
+    if value is None or value == []:
+        return []
+    if not isinstance(value, list) or not all(isinstance(call, dict) and "request" in call for call in value):
+        raise RecordError(f"'{where}.{API_LOG}' must be a list of calls, each with a 'request'")
+    out = []
+    for call in value:
+        out.append(orjson.dumps(call["request"]).decode())
+        result = call.get("response") if call.get("exception") is None else {"exception": call["exception"]}
+        out.append(orjson.dumps(result).decode())
+    return out
+
+
 def _as_exchanges(message: dict[str, Any], key: str) -> str | None:
     """How to read ``key`` when its items are exchanges, not messages: a question and its answer
     under two keys whose names say which (XTuner's toy sets: ``toy_input``, ``toy_output``, the
@@ -113,6 +133,14 @@ def read_messages(
             text = with_trace(message, text, where)
         if role == "system" and not roles:
             system = text if system is None else f"{system}\n{text}"
+            continue
+        if role == "assistant" and (log := _api_log(message.get(API_LOG), where)):
+            # the calls were made, and answered, before the text that reports them
+            roles += [r for _ in range(len(log) // 2) for r in ("tool_call", "tool")]
+            contents += log
+            if text:
+                roles.append("assistant")
+                contents.append(text)
             continue
         calls = message.get("tool_calls") or message.get("function_call")
         parts = _call_parts(message.get(content_tag)) if role == "assistant" else []

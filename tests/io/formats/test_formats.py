@@ -183,6 +183,35 @@ def test_openai_tool_calls_string_and_part_content():
     assert n.tools.startswith("[{")
 
 
+def test_tooltalk_api_logs_are_the_calls_made_before_the_text_that_reports_them():
+    # ToolTalk's turns {index, role, text}, read with [columns] messages = "conversation" and
+    # [tags] content_tag = "text": an assistant's apis are its tool calls and their results
+    call = {"api_name": "CreateEvent", "parameters": {"name": "Walk"}}
+    conversation = [
+        {"index": 0, "role": "user", "text": "Block the next hour for a walk."},
+        {
+            "index": 1,
+            "role": "assistant",
+            "text": "Done: the walk is in your calendar.",
+            "apis": [
+                {"request": call, "response": {"event_id": "e149"}, "exception": None},
+                {"request": call, "response": None, "exception": "The event overlaps another."},
+            ],
+        },
+    ]
+    n = OpenAI().normalize({"conversation": conversation}, Columns(messages="conversation"), Tags(content_tag="text"))
+    assert n.roles == ["user", "tool_call", "tool", "tool_call", "tool", "assistant"]
+    assert n.contents[1:5] == [
+        '{"api_name":"CreateEvent","parameters":{"name":"Walk"}}',
+        '{"event_id":"e149"}',
+        '{"api_name":"CreateEvent","parameters":{"name":"Walk"}}',
+        '{"exception":"The event overlaps another."}',
+    ]
+    with pytest.raises(RecordError, match=r"'conversation\[1\].apis' must be a list of calls, each with a 'request'"):
+        conversation[1]["apis"] = [{"api_name": "CreateEvent"}]
+        OpenAI().normalize({"conversation": conversation}, Columns(messages="conversation"), Tags(content_tag="text"))
+
+
 def test_openai_bad_content_type_names_the_message():
     with pytest.raises(RecordError, match=r"'messages\[1\].content' must be a string or a list"):
         OpenAI().normalize({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": 5}]}, C, T)
