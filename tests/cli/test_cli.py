@@ -75,10 +75,13 @@ def test_missing_file_exits_2_with_its_name(tmp_path):
 
 
 def test_unknown_format_exits_2(tmp_path):
-    path = tmp_path / "data.csv"
+    path = tmp_path / "data.txt"
     path.write_text("instruction,output\n")
     code, out = run("check", path)
     assert code == 2 and "unknown format" in out
+    path = path.rename(tmp_path / "data.csv")  # a CSV: how to write it as JSON Lines
+    code, out = run("check", path)
+    assert code == 2 and "data.csv: CSV is not read" in out and ".write_ndjson('data.jsonl')" in out
 
 
 def test_unrecognised_records_exit_2_with_a_hint(write_jsonl):
