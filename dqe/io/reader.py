@@ -351,8 +351,9 @@ def _describes(obj: dict[str, Any]) -> str | None:
 
 def _how_to_map(objects: list[dict[str, Any]]) -> str:
     """What a user does with records of no known format: the ``--columns`` that would read their
-    text fields (each field's role by a word in its name, "toy_output" the answer, else the first
-    the question and the next the answer), or why one text field is not instruction data."""
+    text fields (each field's role by a word in its name, "toy_output" the answer, else, of two
+    prose fields, the first the question and the next the answer), or why one text field is not
+    instruction data."""
     strings = [
         key
         for key in dict.fromkeys(key for obj in objects for key in obj)
@@ -381,7 +382,9 @@ def _how_to_map(objects: list[dict[str, Any]]) -> str:
         role = next((r for r, words in FIELD_WORDS if r not in roles and any(w in name for w in words)), None)
         if role:
             roles[role] = key
-    for key in texts:
+    # by place only between two prose fields: among more, the first two are a guess (gorilla's API
+    # docs, a table of airports), and a hint that maps the wrong fields is worse than none
+    for key in texts if len(texts) == 2 else ():
         if key not in roles.values() and (role := next((r for r in ("prompt", "response") if r not in roles), None)):
             roles[role] = key
     if {"prompt", "response"} <= roles.keys():

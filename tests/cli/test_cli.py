@@ -100,6 +100,14 @@ def test_unrecognised_records_exit_2_with_the_columns_that_would_read_them(write
     assert code == 2 and "--columns prompt=toy_input,response=toy_output,system=toy_system" in out
     code, out = run("check", write_jsonl([{"q": "Capital of France?", "a": "The capital is Paris.", "id": "x1"}]))
     assert code == 2 and "--columns prompt=q,response=a " in out
+    # three prose fields named for no role: no guess by place (gorilla's API zoo)
+    api = {
+        "api_name": "Gmail API - Users.stop",
+        "api_call": "service.users().stop(userId='me', body = {})",
+        "functionality": "Stops push notifications.",
+    }
+    code, out = run("check", write_jsonl([api]))
+    assert code == 2 and "--columns prompt=FIELD,response=FIELD" in out
     # a field named for an answer that holds an id is not the answer (FastChat's answer files)
     answer = {"answer_id": "8haRLA69xWwfB8", "question_id": 1, "text": "Here are tips.", "model_id": "vicuna-13b"}
     code, out = run("check", write_jsonl([answer]))
