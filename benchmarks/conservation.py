@@ -29,7 +29,9 @@ def records(path: Path) -> list | None:
         if found is not None:
             return found if isinstance(found, list) else None
     try:
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        # lines end at "\n" alone: str.splitlines also splits at U+2028 and U+0085, which a JSON
+        # string may hold unescaped (dqe's writers keep them so)
+        return [json.loads(line) for line in text.split("\n") if line.strip()]
     except json.JSONDecodeError:
         pass
     try:  # one object over several lines: one record (or a config, which dqe refuses)

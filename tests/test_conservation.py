@@ -68,9 +68,16 @@ def recognised(obj) -> bool:
 def filter_or_refuse(source, ok, bad, items):
     """dqe.filter, or the refusals allowed: no record in the input looks like SFT data, the input
     is one object holding one conversation of a shape no format reads (the reader names the key to
-    map), or (a cut array read as one object) one object wrapping a list, which the reader asks to
-    have written out first."""
-    refusals = ("unknown record format", "one JSON object, one conversation", "write the list out first")
+    map), one object keying records by id or (a cut array read as one object) wrapping a list, which
+    the reader asks to have written out first, or messages linked by a parent key (a flat export of
+    message trees)."""
+    refusals = (
+        "unknown record format",
+        "one JSON object, one conversation",
+        "write the list out first",
+        "under keys of their own",
+        "each linked to the one it answers",
+    )
     try:
         return dqe.filter(source, ok, bad)
     except InputError as exc:

@@ -144,7 +144,7 @@ _READING = [
         "--columns",
         multiple=True,
         metavar="KEY=FIELD",
-        help="Map field names, LLaMA-Factory style: prompt=question,response=answer (keys: prompt, query, response, system, history, messages, tools, category, domain, language).",
+        help="Map field names, LLaMA-Factory style: prompt=question,response=answer (keys: prompt, query, response, system, history, messages, tools, chosen, rejected, category, domain, language).",
     ),
 ]
 _SELECTION = [

@@ -59,6 +59,8 @@ _LAST_ASKING_LINE = r"(?:^|\n)([^\n]*[?？])\s*$"
 _FIRST_SENTENCE = r"^\s*[^.!?。！？\n]*[.!?。！？]?"
 _QUESTION_SENTENCES = r"[^.!?。！？\n]*[?？]"
 _LAST_SENTENCE = r"[^.!?。！？\n]*[.!?。！？]?\s*$"
+# the options a question lists last, one a line ("(A) Helga", "- Yes"): its last sentence is before them
+_OPTIONS_AT_END = r"(\n[ \t]*((\([A-Za-z0-9]\)|[A-Za-z][.)]|[-•*])[^\n]*)?)+\s*$"
 # A question asks something: a question mark, or a blank to fill ("2 s 内物体的位移为（　）", "x = ____").
 _ASKS = r"[?？]|[（(][ \t　]*[)）]|_{3,}"
 # a range written with a dash is no subtraction: "between 0 - 100", "在1-100之间" (its numbers stay)
@@ -216,8 +218,9 @@ class CotFeature(Feature):
             "_marker_math": self._has("math", task),
             "_how_many": self._has("how-many", task),
             # one operation that names its numbers, with no other number left in the question and
-            # nothing asked of its result ("What is 12% of 250, and how much is left?")
-            "_one_step": self._has("one-step", task)
+            # nothing asked of its result ("What is 12% of 250, and how much is left?"); a second
+            # one makes a chain to work through ("((9 + 2 + 3 - -3) + (-5 + 6)) =")
+            "_one_step": (self._count("one-step", task) == 1)
             & (self._count("quantities", self._less("one-step")) + self._count("ordinals", self._less("one-step")) == 0)
             & ~self._has("follow-up", task),
             "_one_step_formula": self._has("one-step-formulas", task),
@@ -570,7 +573,7 @@ class CotFeature(Feature):
             [
                 task.str.extract(_FIRST_SENTENCE, 0).fill_null(""),
                 task.str.extract_all(_QUESTION_SENTENCES).list.join("\n"),
-                task.str.extract(_LAST_SENTENCE, 0).fill_null(""),
+                task.str.replace(_OPTIONS_AT_END, "").str.extract(_LAST_SENTENCE, 0).fill_null(""),
             ],
             separator="\n",
         )

@@ -166,9 +166,20 @@ def sniff(path: Path, label: str | None = None) -> Sniffed | None:
         return Sniffed("object", encoding, bom)  # one object over several lines: a record, or a config
     if text[:1] == "{" or later:
         return Sniffed("jsonl", encoding, bom)
+    if suffix in _DELIMITED:
+        # polars (a dqe dependency) writes it out; every field a string, as its text was
+        separator = ", separator='\\t'" if suffix == ".tsv" else ""
+        raise InputError(
+            f"{name}: {suffix[1:].upper()} is not read (dqe reads JSON Lines, JSON arrays, Parquet and Arrow): "
+            'write it out as JSON Lines first, every field a string: python -c "import polars as pl; '
+            f"pl.read_csv('{path.name}', infer_schema=False{separator}).write_ndjson('{path.stem}.jsonl')\""
+        )
     raise InputError(
         f"{name}: unknown format: expected JSON Lines, a JSON array or Parquet (the file starts with {text[:20]!r})"
     )
+
+
+_DELIMITED = (".csv", ".tsv")  # tables of text that dqe does not read, but says how to
 
 
 def _whole(line: str) -> bool:
@@ -371,10 +382,36 @@ def _read_object(path: Path, sniffed: Sniffed, position: Position) -> Iterator[I
     try:
         data = raw if sniffed.encoding == "utf-8" else raw.decode(sniffed.encoding).encode()
         obj = orjson.loads(data)
-    except (orjson.JSONDecodeError, UnicodeDecodeError):
+    except UnicodeDecodeError:
         yield from _read_jsonl(path, sniffed, position)
         return
+    except orjson.JSONDecodeError as exc:
+        if not _one_value(data):
+            yield from _read_jsonl(path, sniffed, position)
+            return
+        # one object after all, holding what orjson refuses: a NaN or a number no float holds (a
+        # training run's metrics), or an escaped lone surrogate, which the exact reader takes
+        try:
+            obj = exact_loads(data)
+        except NotAFloat as why:
+            yield Item(1, None, f"malformed JSON: {why}", _raw(raw, sniffed.encoding))
+            return
+        except (ValueError, RecursionError):
+            yield _unparsed(1, data, raw, sniffed.encoding, exc)
+            return
     yield _checked(1, data, raw, sniffed.encoding, obj, data.translate(_SCAN))
+
+
+def _one_value(data: bytes) -> bool:
+    """Whether ``data`` is one JSON value to Python's lenient reader (NaN and Infinity allowed):
+    one object over several lines, not JSON Lines whose first record spans lines."""
+    try:
+        json.loads(data)
+    except RecursionError:
+        return True  # one value, too deep to read: invalid as such
+    except ValueError:
+        return False
+    return True
 
 
 # -- JSON arrays -------------------------------------------------------------------------------

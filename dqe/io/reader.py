@@ -21,7 +21,8 @@ from pydantic import BaseModel
 from dqe.errors import InputError, NotDataError, PluginError, RecordError
 from dqe.guard import blame, describe
 from dqe.io.files import Position, read_items, sniff
-from dqe.io.formats.base import Columns, Layout, RecordFormat, RecordLayout, Tags
+from dqe.io.formats.base import FIELD_WORDS, Columns, Layout, RecordFormat, RecordLayout, Tags, field_role
+from dqe.io.formats.preference import V1 as PREFERENCE_V1
 from dqe.io.inputs import ANNOTATION, InputFile, is_generated, resolve_inputs
 from dqe.io.values import Item
 from dqe.records import Record, batch_schema
@@ -173,19 +174,35 @@ class Reader:
                     f"{info.path}: one JSON object describing {what}, not records (keys: {keys}); leave it out "
                     f"with --exclude {Path(info.path).name} (or exclude = [...] in the config)"
                 )
-            if len(sample) == 1 and len(objects) == 1 and (turns := _conversation(objects[0])):
+            if linked := _linked_messages(objects):
+                raise InputError(
+                    f"{info.path}: messages, one a record, each linked to the one it answers by '{linked}' "
+                    f"(Open Assistant's flat export; keys: {keys}): dqe reads one conversation a record, and "
+                    "here a conversation spans records. Read the message trees instead (Open Assistant's "
+                    "*.trees.jsonl, a tree a line: the prompt message with its 'replies' nested in it)"
+                )
+            sides = {self.columns.rejected, PREFERENCE_V1[1]}
+            if len(sample) == 1 and len(objects) == 1 and (turns := _conversation(objects[0], sides)):
                 key, n, content = turns
                 tags = f' and [tags] content_tag = "{content}"' if content != "content" else ""
                 raise InputError(
                     f"{info.path}: one JSON object, one conversation: its '{key}' holds {n} turns with a 'role'; "
                     f'read it with [columns] messages = "{key}"{tags} in a config file (--config)'
                 )
-            if len(sample) == 1 and len(objects) == 1 and (wrapped := _wrapped_records(objects[0])):
+            if len(sample) == 1 and len(objects) == 1 and (wrapped := _wrapped_records(objects[0], sides)):
                 key, n = wrapped
                 raise InputError(
                     f"{info.path}: one JSON object whose '{key}' holds a list of {n} object{'s' if n != 1 else ''}; dqe reads records "
                     "from a JSON array, JSON Lines or Parquet: write the list out first "
                     f"(jq '.{key}' {Path(info.path).name} > records.json)"
+                )
+            if len(sample) == 1 and len(objects) == 1 and (keyed := _keyed_records(objects[0])):
+                name = Path(info.path).name
+                raise InputError(
+                    f"{info.path}: one JSON object of {keyed} objects under keys of their own ({keys}, ...): "
+                    "records keyed by id, not a list of them; dqe reads records from a JSON array, JSON Lines "
+                    f"or Parquet: write them out first, each key kept as its id (jq -c 'to_entries[] | "
+                    f"{{id: .key}} + .value' {name} > records.jsonl)"
                 )
             raise InputError(
                 f"{info.path}: unknown record format (keys seen: {keys}); expected one of "
@@ -332,18 +349,11 @@ def _describes(obj: dict[str, Any]) -> str | None:
     return next((what for key, what in _MODEL_KEYS.items() if key in keys), None)
 
 
-# Words in a field's name that say which of Alpaca's fields it is ("toy_output": the answer)
-_FIELD_WORDS = (
-    ("system", ("system",)),
-    ("response", ("output", "response", "answer", "completion", "target", "tgt", "reply", "assistant", "chosen")),
-    ("prompt", ("input", "prompt", "question", "query", "instruction", "src", "human", "user")),
-)
-
-
 def _how_to_map(objects: list[dict[str, Any]]) -> str:
     """What a user does with records of no known format: the ``--columns`` that would read their
-    text fields (each field's role by a word in its name, "toy_output" the answer, else the first
-    the question and the next the answer), or why one text field is not instruction data."""
+    text fields (each field's role by a word in its name, "toy_output" the answer, else, of two
+    prose fields, the first the question and the next the answer), or why one text field is not
+    instruction data."""
     strings = [
         key
         for key in dict.fromkeys(key for obj in objects for key in obj)
@@ -355,18 +365,26 @@ def _how_to_map(objects: list[dict[str, Any]]) -> str:
         for key in strings
         if any(" " in v or not v.isascii() for obj in objects if isinstance(v := obj.get(key), str))
     ]
+    if len(strings) == 1 and texts and field_role(texts[0]) == "prompt":
+        return (
+            f"one text field, '{texts[0]}', named as a question, and no answer: questions alone (prompts to "
+            f"answer, an evaluation set) read with --input-format questions --columns prompt={texts[0]} "
+            "(as training data every record fails DQ001 for want of an answer)"
+        )
     if len(strings) == 1 and texts:
         return (
             f"one text field, '{texts[0]}', and no question or answer: text alone (pretraining text, a "
             "document) is not instruction data (a question and its answer map with --columns prompt=FIELD,response=FIELD)"
         )
     roles: dict[str, str] = {}
-    for key in strings:
+    for key in texts:  # prose only: an 'answer_id' or a 'user_name' is no answer or question
         name = key.lower()
-        role = next((r for r, words in _FIELD_WORDS if r not in roles and any(w in name for w in words)), None)
+        role = next((r for r, words in FIELD_WORDS if r not in roles and any(w in name for w in words)), None)
         if role:
             roles[role] = key
-    for key in texts:
+    # by place only between two prose fields: among more, the first two are a guess (gorilla's API
+    # docs, a table of airports), and a hint that maps the wrong fields is worse than none
+    for key in texts if len(texts) == 2 else ():
         if key not in roles.values() and (role := next((r for r in ("prompt", "response") if r not in roles), None)):
             roles[role] = key
     if {"prompt", "response"} <= roles.keys():
@@ -375,11 +393,28 @@ def _how_to_map(objects: list[dict[str, Any]]) -> str:
     return "map your field names with --columns prompt=FIELD,response=FIELD (or [tool.dqe.columns]), or pass --input-format"
 
 
-def _conversation(obj: dict[str, Any]) -> tuple[str, int, str] | None:
+# Keys that link a message to its parent in a flat export of message trees (Open Assistant's
+# messages.jsonl and its backend's test data)
+_PARENT_KEYS = ("parent_id", "parent_message_id")
+
+
+def _linked_messages(objects: list[dict[str, Any]]) -> str | None:
+    """The key that links each message to its parent when most ``objects`` are single messages of
+    a flat export (a ``text`` and a ``role`` beside a parent key); None otherwise."""
+    for key in _PARENT_KEYS:
+        if sum(key in obj and "text" in obj and "role" in obj for obj in objects) * 2 > len(objects):
+            return key
+    return None
+
+
+def _conversation(obj: dict[str, Any], sides: set[str]) -> tuple[str, int, str] | None:
     """The key, length and text key of the turns of the one conversation an object holds
     (ToolTalk's ``conversation`` of {index, role, text}): a list of objects that each have a
-    ``role`` and a text under ``content``, ``text`` or ``value``; None for any other object."""
+    ``role`` and a text under ``content``, ``text`` or ``value``; None for any other object. A
+    preference pair's rejected side (a key of ``sides``) is never the conversation to read."""
     for key, value in obj.items():
+        if key in sides:
+            continue
         if isinstance(value, list) and value and all(isinstance(v, dict) and "role" in v for v in value):
             content = next((c for c in ("content", "text", "value") if all(c in v for v in value)), None)
             if content:
@@ -387,13 +422,24 @@ def _conversation(obj: dict[str, Any]) -> tuple[str, int, str] | None:
     return None
 
 
-def _wrapped_records(obj: dict[str, Any]) -> tuple[str, int] | None:
+def _wrapped_records(obj: dict[str, Any], sides: set[str]) -> tuple[str, int] | None:
     """The key and length of the list of objects one JSON object wraps its records in
-    (``{"data": [{...}, ...]}``, ``{"version": 2, "train": [...]}``), or None: the first such list."""
+    (``{"data": [{...}, ...]}``, ``{"version": 2, "train": [...]}``), or None: the first such list
+    that is not a preference pair's rejected side (a key of ``sides``)."""
     for key, value in obj.items():
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        if key not in sides and isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             return key, len(value)
     return None
+
+
+def _keyed_records(obj: dict[str, Any]) -> int | None:
+    """How many records one JSON object keys by id (ToolBench's ``{"35735": {"query": ...}, ...}``):
+    two or more values, every one an object, all sharing a key; None for any other object."""
+    values = list(obj.values())
+    if len(values) < 2 or not all(isinstance(v, dict) and v for v in values):
+        return None
+    shared = set(values[0]).intersection(*values[1:])
+    return len(values) if shared else None
 
 
 def _size(source: Any) -> int | None:

@@ -75,10 +75,13 @@ def test_missing_file_exits_2_with_its_name(tmp_path):
 
 
 def test_unknown_format_exits_2(tmp_path):
-    path = tmp_path / "data.csv"
+    path = tmp_path / "data.txt"
     path.write_text("instruction,output\n")
     code, out = run("check", path)
     assert code == 2 and "unknown format" in out
+    path = path.rename(tmp_path / "data.csv")  # a CSV: how to write it as JSON Lines
+    code, out = run("check", path)
+    assert code == 2 and "data.csv: CSV is not read" in out and ".write_ndjson('data.jsonl')" in out
 
 
 def test_unrecognised_records_exit_2_with_a_hint(write_jsonl):
@@ -97,8 +100,36 @@ def test_unrecognised_records_exit_2_with_the_columns_that_would_read_them(write
     assert code == 2 and "--columns prompt=toy_input,response=toy_output,system=toy_system" in out
     code, out = run("check", write_jsonl([{"q": "Capital of France?", "a": "The capital is Paris.", "id": "x1"}]))
     assert code == 2 and "--columns prompt=q,response=a " in out
+    # three prose fields named for no role: no guess by place (gorilla's API zoo)
+    api = {
+        "api_name": "Gmail API - Users.stop",
+        "api_call": "service.users().stop(userId='me', body = {})",
+        "functionality": "Stops push notifications.",
+    }
+    code, out = run("check", write_jsonl([api]))
+    assert code == 2 and "--columns prompt=FIELD,response=FIELD" in out
+    # a field named for an answer that holds an id is not the answer (FastChat's answer files)
+    answer = {"answer_id": "8haRLA69xWwfB8", "question_id": 1, "text": "Here are tips.", "model_id": "vicuna-13b"}
+    code, out = run("check", write_jsonl([answer]))
+    assert code == 2 and "--columns prompt=text,response=answer_id" not in out and "prompt=FIELD,response=FIELD" in out
     code, out = run("check", write_jsonl([{"text": "The history of the town goes back to 1200."}]))
     assert code == 2 and "one text field, 'text', and no question or answer: text alone (pretraining text" in out
+    # MOSS's user_prompts: one field, named as a question: questions alone, read as such
+    code, out = run("check", write_jsonl([{"user_prompt": "How do I keep basil alive indoors?"}]))
+    assert code == 2 and "--input-format questions --columns prompt=user_prompt" in out
+
+
+def test_records_keyed_by_id_in_one_object_exit_2_saying_how_to_write_them_out(tmp_path):
+    # ToolBench's tooleval results: {"35735": {"query": ...}, "36137": {...}}
+    keyed = {
+        "35735": {"query": "Decode this VIN.", "answer": "A 2014 BMW."},
+        "3674": {"query": "Hi", "answer": "Hello"},
+    }
+    path = tmp_path / "G1_instruction.json"
+    path.write_text(json.dumps(keyed, indent=2))
+    code, out = run("check", path)
+    assert code == 2 and "one JSON object of 2 objects under keys of their own (35735, 3674, ...)" in out
+    assert "(jq -c 'to_entries[] | {id: .key} + .value' G1_instruction.json > records.jsonl)" in out
 
 
 def test_records_wrapped_in_one_object_exit_2_saying_where_they_are(tmp_path):
@@ -107,6 +138,38 @@ def test_records_wrapped_in_one_object_exit_2_saying_where_they_are(tmp_path):
     code, out = run("check", path)
     assert code == 2 and "one JSON object whose 'data' holds a list of 2 objects" in out
     assert "(jq '.data' squad.json > records.json)" in out
+
+
+@pytest.mark.parametrize("command", ["check", "filter", "convert"])
+def test_the_columns_help_names_every_key_a_mapping_takes(command):
+    # preference data is mapped with chosen= and rejected= as LLaMA-Factory's dataset_info.json does
+    from dqe.io.formats.base import Columns
+
+    code, out = run(command, "--help")
+    help_text = " ".join(out.split())
+    keys = help_text.split("(keys: ", 1)[1].split(")", 1)[0]
+    assert code == 0 and keys.split(", ") == list(Columns.model_fields)
+
+
+def test_one_object_holding_one_conversation_is_never_read_from_its_rejected_side(tmp_path):
+    # a preference pair that lost its chosen side: the hint must not offer the rejected answer to check
+    rejected = [{"role": "user", "content": "Capital of France?"}, {"role": "assistant", "content": "Lyon."}]
+    path = tmp_path / "pair.json"
+    path.write_text(json.dumps({"id": "pair-7", "rejected": rejected}, indent=2))
+    code, out = run("check", path)
+    assert code == 2 and "unknown record format (keys seen: id, rejected)" in out
+    assert 'messages = "rejected"' not in out and "jq '.rejected'" not in out
+
+
+def test_flat_message_exports_exit_2_saying_to_read_the_trees(write_jsonl):
+    # Open Assistant's messages.jsonl: one message a line, each linked to its parent by id
+    messages = [
+        {"message_id": "6f1d", "parent_id": None, "text": "Hi!", "role": "prompter"},
+        {"message_id": "4a24", "parent_id": "6f1d", "text": "Hello! How can I help?", "role": "assistant"},
+    ]
+    code, out = run("check", write_jsonl(messages))
+    assert code == 2 and "each linked to the one it answers by 'parent_id'" in out
+    assert "Read the message trees instead (Open Assistant's *.trees.jsonl" in out
 
 
 def test_one_object_holding_one_conversation_exits_2_saying_how_to_map_its_turns(tmp_path):

@@ -104,11 +104,31 @@ def test_empty_file_has_no_container(tmp_path):
     assert sniff(path) is None
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("notes.txt", "a,b\n1,2\n", "unknown format: expected JSON Lines, a JSON array or Parquet"),
+        # ToolBench's tooleval results: a CSV is refused with the command that writes it as JSON Lines
+        (
+            "win.csv",
+            ",Method,Win Rate\n0,DFS,0.5\n",
+            "CSV is not read .*pl.read_csv\\('win.csv', infer_schema=False\\)",
+        ),
+        (
+            "d.tsv",
+            "q\ta\n",
+            r"TSV is not read .*read_csv\('d.tsv', infer_schema=False, separator='\\t'\).write_ndjson\('d.jsonl'\)",
+        ),
+    ],
+)
+def test_files_that_are_not_json_are_input_errors_saying_what_to_do(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(InputError, match=message):
+        sniff(path)
+
+
 def test_unknown_and_missing_files_are_input_errors(tmp_path):
-    csv = tmp_path / "d.csv"
-    csv.write_text("a,b\n1,2\n")
-    with pytest.raises(InputError, match="unknown format"):
-        sniff(csv)
     with pytest.raises(InputError, match="no such file"):
         sniff(tmp_path / "missing.jsonl")
 
@@ -235,6 +255,18 @@ def test_numbers_no_float_holds_are_invalid_items_with_their_text(tmp_path, cont
     items = items_of(path)
     assert items[0].obj is None and items[0].raw == bad and items[0].error.startswith("malformed JSON")
     assert items[1].obj == {"instruction": "c", "output": "d"}
+
+
+@pytest.mark.parametrize("number", ["NaN", "-Infinity", "1e400"])
+def test_one_object_over_several_lines_holding_a_number_no_float_holds_is_one_invalid_item(tmp_path, number):
+    # a training run's metrics (unsloth's t4 reference: "grad_norm": NaN) were 93 invalid lines
+    text = json.dumps({"metrics": [{"step": 1, "grad_norm": 0.5}, {"step": 2}]}, indent=2)
+    text = text.replace('"step": 2', f'"step": 2, "grad_norm": {number}')
+    path = tmp_path / "metrics.json"
+    path.write_text(text, encoding="utf-8")
+    (item,) = items_of(path)
+    assert item.obj is None and item.raw == text and item.error.startswith("malformed JSON: ")
+    assert number.lstrip("-") in item.error
 
 
 RECORDS = [{"instruction": "Grüße", "output": "你好 😀"}, {"instruction": "b", "output": "c"}]

@@ -668,6 +668,23 @@ def test_tool_use_is_also_a_system_prompt_or_a_question_that_lists_functions():
     assert_findings(run_rule("DQ203", [toolformer]), {})
 
 
+def test_a_react_agent_that_goes_on_searching_declines_nothing():
+    # FireAct's trajectories (unseen): the tool's result comes back as the user's "Observation:",
+    # the agent that cannot find something yet says what it tries next; giving up is a refusal
+    question = "Which tennis player has won more ranked matches, Svetlana Kuznetsova or Julien Benneteau?"
+    first = "Thought: I need the ranked matches of both.\nAction: search[Svetlana Kuznetsova ranked matches]"
+    observation = "Observation: She has made 62 top 10 wins."
+    retries = [
+        "Thought: I still can't find the number. I'll try a different search.\nAction: search[Kuznetsova win-loss]",
+        "Thought: I still can't find it. I could try searching her career wins.\nAction: search[Kuznetsova wins]",
+    ]
+    give_up = "Thought: I am unable to find the answer.\nAction: finish[Unable to find the answer]"
+    records = [conversation(question, first, observation, turn) for turn in [*retries, give_up]]
+    # the same words after a question that is no tool's result: a refusal
+    records.append(conversation(question, retries[0].replace("\nAction: search[Kuznetsova win-loss]", "")))
+    assert_findings(run_rule("DQ203", records), {2: "refusal", 3: "refusal"})
+
+
 def test_categories_can_be_skipped_and_unknown_ones_are_errors():
     answer = record("Tell me about cats.", "As an AI, I think cats are great.")
     assert_findings(run_rule("DQ203", [answer], {"skip-categories": ["disclaimer"]}), {})

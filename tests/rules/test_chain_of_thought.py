@@ -192,6 +192,35 @@ NO_TRIGGER_WORD = [
     ("Which is the largest number: 0.45, 4/9, 0.449, 45%?", "4/9"),
     # a verdict told in sentences is no derivation
     ("Anna is taller than Ben. Ben is taller than Carl. Who is the shortest?", "Elementary. It is Carl. Next!"),
+    # BIG-Bench-Hard's targets (unseen): a chain of operations, who lies by what the others say, what
+    # each holds after a series of swaps (its question asked before its options), an order to deduce,
+    # where a walk ends
+    ("((9 + 2 + 3 - -3) + (-5 + 6 - -6 - -9)) =", "33"),
+    ("((5 + 6 * 4 * 9) + (-9 - 0 * 3 - 1)) =", "211"),
+    ("Jane booked a flight for tomorrow, Jul 29, 2002. What is the date yesterday in MM/DD/YYYY?", "07/27/2002"),
+    ("Question: Kandi tells the truth. Ryan says Kandi lies. Sima says Ryan lies. Does Sima tell the truth?", "Yes"),
+    (
+        "Alice, Bob, and Claire are playing a game. At the start of the game, they are each holding a ball: Alice "
+        "has a yellow ball, Bob has a green ball, and Claire has a blue ball.\nAs the game progresses, pairs of "
+        "players trade balls. First, Alice and Bob swap balls. Then, Alice and Claire swap balls. Finally, Claire "
+        "and Bob swap balls. At the end of the game, Bob has the\nOptions:\n(A) yellow ball\n(B) green ball\n"
+        "(C) blue ball",
+        "(B)",
+    ),
+    (
+        "The following paragraphs each describe a set of five objects arranged in a fixed order. The statements "
+        "are logically consistent within each paragraph. A fruit stand sells five fruits: watermelons, oranges, "
+        "loquats, plums, and kiwis. The plums are less expensive than the kiwis. The plums are more expensive than "
+        "the watermelons. The loquats are more expensive than the kiwis. The oranges are the most expensive.\n"
+        "Options:\n(A) The watermelons are the third-most expensive\n(B) The oranges are the third-most expensive"
+        "\n(C) The loquats are the third-most expensive\n(D) The plums are the third-most expensive",
+        "(E)",
+    ),
+    (
+        "If you follow these instructions, do you return to the starting point? Always face forward. Take 4 steps "
+        "left. Take 5 steps backward. Take 2 steps forward.\nOptions:\n- Yes\n- No",
+        "No",
+    ),
 ]
 NO_TRIGGER_WORD_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in NO_TRIGGER_WORD])
 
@@ -458,6 +487,9 @@ SHOWN_OR_NOT_NEEDED = [
     ("Calculate the sum of three numbers: 10, 5, and 8", "That would be 23."),
     ("Calculate the sum of 1, 4, and 9.", "That's easy, it's 14."),
     ("Compute the sum of all the numbers in the input list\n[1, 2, 3, 4, 5]", "Sure thing! The sum is 15."),
+    ("What is 3 + 4 + 5?", "12"),
+    # a swap that is no puzzle
+    ("Tom and Ann swap seats at lunch. Then, they talk about the weather. What did they talk about?", "The weather."),
     # numbered labels of the material are no quantities
     ("Which of the two words appears later in the dictionary?\nWord 1: Apple\nWord 2: Airplane", "Apple."),
     ("You are given a number N. Find the sum of all its digits.\n123.", "It's 6."),
@@ -488,6 +520,11 @@ INLINE_CALLS = [
     ("If today is Monday, what day will it be in 10 days?", "[Calendar()] It will be Thursday."),
     ("What is 15% of 80, plus a $5 fee?", '<functioncall> {"name": "calc", "arguments": {"expr": "0.15*80+5"}}'),
     ("Natalia sold 48 clips in April and half as many in May. How many in all?", "48/2 = <<48/2=24>>24, 72."),
+    # a ReAct agent's action, its result the next turn's "Observation:" (FireAct, unseen)
+    (
+        "What is the population of Paris divided by 2?",
+        "Thought: I need the population.\nAction: search[Paris population]",
+    ),
 ]
 INLINE_CALLS_CHECKED = Batched(
     "DQ201", [qa(question, answer) for question, call in INLINE_CALLS for answer in ("17.", call)]
@@ -527,6 +564,11 @@ def test_alpaca_history_is_judged_too():
     run = run_rule("DQ201", [bare, early])
     assert run.turns == [4, 2]
     assert run.evidence[1].startswith('need why: "Why"; answer score 0.0')
+
+
+def test_a_react_agents_final_action_is_no_tool_call():
+    answer = "Action: finish[50]"
+    assert list(failures([qa("What is the population of Paris divided by 2?", answer)], "DQ201")) == [0]
 
 
 def test_a_tool_call_counts_as_the_work_shown():

@@ -44,6 +44,21 @@ class Columns(BaseModel):
 UNREAD_COLUMNS = frozenset({"images", "videos", "audios", "kto_tag"})
 
 
+# Words in a field's name that say which of a question-and-answer record's fields it is
+# ("toy_output": the answer), for hints that name the mapping that would read a file
+FIELD_WORDS = (
+    ("system", ("system",)),
+    ("response", ("output", "response", "answer", "completion", "target", "tgt", "reply", "assistant", "chosen")),
+    ("prompt", ("input", "prompt", "question", "query", "instruction", "src", "human", "user")),
+)
+
+
+def field_role(name: str) -> str | None:
+    """Which field a key's name says it is: "system", "response" or "prompt"; None if none."""
+    lowered = name.lower()
+    return next((role for role, words in FIELD_WORDS if any(w in lowered for w in words)), None)
+
+
 class Tags(BaseModel):
     """Role and content keys inside a conversation (LLaMA-Factory's ``tags``)."""
 

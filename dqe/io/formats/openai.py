@@ -16,6 +16,7 @@ from dqe.io.formats.base import (
     RecordFormat,
     Tags,
     chosen_answer,
+    field_role,
     metadata,
     preference_note,
     tools_field,
@@ -70,6 +71,45 @@ def _call_parts(value: Any) -> list[str]:
     return calls
 
 
+# ToolTalk's assistant turns log the calls they made: {request: {api_name, parameters}, response,
+# exception}, each a tool call and its result
+API_LOG = "apis"
+
+
+def _api_log(value: Any, where: str) -> list[str]:
+    """The calls an assistant message logs under ``API_LOG``, each its request and what came
+    back (the response, or the exception), as JSON text; [] when it logs none."""
+    if value is None or value == []:
+        return []
+    if not isinstance(value, list) or not all(isinstance(call, dict) and "request" in call for call in value):
+        raise RecordError(f"'{where}.{API_LOG}' must be a list of calls, each with a 'request'")
+    out = []
+    for call in value:
+        out.append(orjson.dumps(call["request"]).decode())
+        result = call.get("response") if call.get("exception") is None else {"exception": call["exception"]}
+        out.append(orjson.dumps(result).decode())
+    return out
+
+
+def _as_exchanges(message: dict[str, Any], key: str) -> str | None:
+    """How to read ``key`` when its items are exchanges, not messages: a question and its answer
+    under two keys whose names say which (XTuner's toy sets: ``toy_input``, ``toy_output``, the
+    system prompt as ``toy_system`` in the first), each item a user turn and its answer, as the
+    XTuner format reads them; None when ``message`` is not such an exchange."""
+    found: dict[str, str] = {}
+    for name, value in message.items():
+        if isinstance(value, str) and (role := field_role(name)) and role not in found:
+            found[role] = name
+    if not {"prompt", "response"} <= found.keys():
+        return None
+    system = f', system = "{found["system"]}"' if "system" in found else ""
+    return (
+        f"an exchange of '{found['prompt']}' and '{found['response']}', not a message: read the file with "
+        f'input-format = "xtuner", [columns] messages = "{key}"{system} and [tags] user_tag = '
+        f'"{found["prompt"]}", assistant_tag = "{found["response"]}" in a config file (--config)'
+    )
+
+
 def read_messages(
     messages: list[Any], key: str, role_tag: str, content_tag: str
 ) -> tuple[str | None, list[str], list[str]]:
@@ -84,6 +124,8 @@ def read_messages(
         if not isinstance(message, dict):
             raise RecordError(f"'{where}' must be an object with '{role_tag}' and '{content_tag}'")
         role = _ROLES.get(message.get(role_tag))  # type: ignore[arg-type]
+        if role is None and role_tag not in message and (how := _as_exchanges(message, key)):
+            raise RecordError(f"'{where}' has no '{role_tag}': {how}")
         if role is None:
             raise RecordError(f"'{where}.{role_tag}' is {message.get(role_tag)!r}, expected one of {', '.join(_ROLES)}")
         text = _content(message.get(content_tag), where)
@@ -91,6 +133,14 @@ def read_messages(
             text = with_trace(message, text, where)
         if role == "system" and not roles:
             system = text if system is None else f"{system}\n{text}"
+            continue
+        if role == "assistant" and (log := _api_log(message.get(API_LOG), where)):
+            # the calls were made, and answered, before the text that reports them
+            roles += [r for _ in range(len(log) // 2) for r in ("tool_call", "tool")]
+            contents += log
+            if text:
+                roles.append("assistant")
+                contents.append(text)
             continue
         calls = message.get("tool_calls") or message.get("function_call")
         parts = _call_parts(message.get(content_tag)) if role == "assistant" else []

@@ -183,9 +183,61 @@ def test_openai_tool_calls_string_and_part_content():
     assert n.tools.startswith("[{")
 
 
+def test_tooltalk_api_logs_are_the_calls_made_before_the_text_that_reports_them():
+    # ToolTalk's turns {index, role, text}, read with [columns] messages = "conversation" and
+    # [tags] content_tag = "text": an assistant's apis are its tool calls and their results
+    call = {"api_name": "CreateEvent", "parameters": {"name": "Walk"}}
+    conversation = [
+        {"index": 0, "role": "user", "text": "Block the next hour for a walk."},
+        {
+            "index": 1,
+            "role": "assistant",
+            "text": "Done: the walk is in your calendar.",
+            "apis": [
+                {"request": call, "response": {"event_id": "e149"}, "exception": None},
+                {"request": call, "response": None, "exception": "The event overlaps another."},
+            ],
+        },
+    ]
+    n = OpenAI().normalize({"conversation": conversation}, Columns(messages="conversation"), Tags(content_tag="text"))
+    assert n.roles == ["user", "tool_call", "tool", "tool_call", "tool", "assistant"]
+    assert n.contents[1:5] == [
+        '{"api_name":"CreateEvent","parameters":{"name":"Walk"}}',
+        '{"event_id":"e149"}',
+        '{"api_name":"CreateEvent","parameters":{"name":"Walk"}}',
+        '{"exception":"The event overlaps another."}',
+    ]
+    with pytest.raises(RecordError, match=r"'conversation\[1\].apis' must be a list of calls, each with a 'request'"):
+        conversation[1]["apis"] = [{"api_name": "CreateEvent"}]
+        OpenAI().normalize({"conversation": conversation}, Columns(messages="conversation"), Tags(content_tag="text"))
+
+
 def test_openai_bad_content_type_names_the_message():
     with pytest.raises(RecordError, match=r"'messages\[1\].content' must be a string or a list"):
         OpenAI().normalize({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": 5}]}, C, T)
+
+
+def test_openai_messages_that_are_exchanges_say_how_to_read_them():
+    # XTuner's multi_turn demo: each item a question and its answer under keys of the set's own
+    exchanges = [
+        {"toy_system": "You are helpful.", "toy_input": "Tips for sleep?", "toy_output": "Keep a schedule."},
+        {"toy_input": "And for study?", "toy_output": "Set goals."},
+    ]
+    with pytest.raises(RecordError) as caught:
+        OpenAI().normalize({"messages": exchanges}, C, T)
+    assert str(caught.value) == (
+        "'messages[0]' has no 'role': an exchange of 'toy_input' and 'toy_output', not a message: read the "
+        'file with input-format = "xtuner", [columns] messages = "messages", system = "toy_system" and [tags] '
+        'user_tag = "toy_input", assistant_tag = "toy_output" in a config file (--config)'
+    )
+    columns = Columns(messages="messages", system="toy_system")
+    n = XTuner().normalize({"messages": exchanges}, columns, Tags(user_tag="toy_input", assistant_tag="toy_output"))
+    assert n.system == "You are helpful." and n.contents == [
+        "Tips for sleep?",
+        "Keep a schedule.",
+        "And for study?",
+        "Set goals.",
+    ]
 
 
 def test_denormalize_round_trips_between_formats():
@@ -634,9 +686,15 @@ TREE = {
 }
 
 
-def test_an_open_assistant_tree_is_its_best_ranked_path_to_its_last_answer():
-    assert OpenAssistant().detect(TREE, C, T)
-    n = OpenAssistant().normalize(TREE, C, T)
+# A tree as oasst's *.trees.jsonl writes it, and as its evaluation exports do (en_100_message.jsonl):
+# the prompt message itself, its replies nested in it
+ROOT_MESSAGE = {"message_id": "054e1df3", "parent_id": None, **TREE["prompt"]}
+
+
+@pytest.mark.parametrize("tree", [TREE, ROOT_MESSAGE], ids=["trees-export", "root-message"])
+def test_an_open_assistant_tree_is_its_best_ranked_path_to_its_last_answer(tree):
+    assert OpenAssistant().detect(tree, C, T)
+    n = OpenAssistant().normalize(tree, C, T)
     # rank 0 at the first turn; the follow-up's only answer was deleted, so it is left unanswered and out
     assert (n.roles, n.contents) == (
         ["user", "assistant"],
@@ -647,6 +705,12 @@ def test_an_open_assistant_tree_is_its_best_ranked_path_to_its_last_answer():
     assert OpenAssistant().normalize(path, C, T).contents == n.contents
     with pytest.raises(RecordError, match=r"'prompt.replies\[0\].role' is 'bot'"):
         OpenAssistant().normalize({"prompt": reply("Hi", "prompter", replies=[reply("Hello", "bot", rank=0)])}, C, T)
+    with pytest.raises(RecordError, match=r"'replies\[0\].text' must be a string"):
+        OpenAssistant().normalize(reply("Hi", "prompter", replies=[reply(None, "assistant", rank=0)]), C, T)
+    # a message alone, linked to its parent by id (a flat export), is no tree
+    assert not OpenAssistant().detect(
+        {"message_id": "a8c0", "parent_id": "4a24", "text": "Hi", "role": "prompter"}, C, T
+    )
 
 
 def test_a_file_of_open_assistant_trees_is_read_as_such_and_written_back_whole(write_jsonl):
