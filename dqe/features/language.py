@@ -58,6 +58,7 @@ report's ``languages`` section counts user turns (``question``) and assistant tu
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from dataclasses import dataclass
@@ -97,6 +98,9 @@ _PLAUSIBLE_WORDS = 2
 # Kinds of Latin letter a text in Latin letters alone, detected again, needs to be in a language
 # at all: ASCII art (".oooooo") and laughter ("hahaha") score as Somali or Hausa on two letters.
 _LETTER_KINDS = 5
+# A question longer than this is not compared with its answer for an edit of its text (the
+# comparison's cost grows with the product of the lengths).
+_EDITED_MAX_CHARS = 4000
 
 # What ``prose`` removes. Character classes are ASCII where Python's \w would run into Chinese.
 _ID = r"[A-Za-z_][A-Za-z0-9_.]*"
@@ -206,6 +210,7 @@ class _DetectionPack(BaseModel):
 class _MismatchPack(BaseModel):
     model_config = ConfigDict(extra="forbid")
     min_contrast: float = Field(0.3, ge=0)
+    edited_share: float = Field(0.8, gt=0, le=1, alias="edited-share")
 
 
 class _TranslationPack(BaseModel):
@@ -584,7 +589,11 @@ class Language(Feature):
             columns = np.array([self._column[code] for code in cjk])
             chosen = columns[np.argmax(np.stack([v[mostly] for v in cjk.values()], axis=1), axis=1)]
             kana_share = cjk["ja"][mostly] / np.maximum(cjk["ja"][mostly] + cjk["zh"][mostly], 1)
-            chosen = np.where(kana_share >= _KANA_SHARE, self._column["ja"], chosen)  # Japanese writes Han too
+            # Japanese writes Han too, and its sentences hiragana: Han with katakana alone is Chinese
+            # that transcribes a name ("日语名字叫ダニエル・パウター，你知道他的年龄吗？", KdConv music)
+            hiragana = texts.gather(mostly).str.count_matches(r"\p{Hiragana}").to_numpy() > 0
+            japanese = (kana_share >= _KANA_SHARE) & (hiragana | (cjk["zh"][mostly] == 0))
+            chosen = np.where(japanese, self._column["ja"], chosen)
             language[mostly] = best[mostly] = chosen
             # As much of another script besides: mixed, plausible in any language (a judgement
             # would be a guess); mostly CJK: that language alone.
@@ -826,7 +835,26 @@ class Language(Feature):
         system = batch["system"].gather(owner[answers]).fill_null("")
         prompted = np.flatnonzero(system.str.contains(self._mentions).to_numpy())
         allowed[prompted] |= self._named(system.gather(prompted), _ANY)
-        return (allowed & answer_bits) != 0
+        found = (allowed & answer_bits) != 0
+        rest = np.flatnonzero(~found & (at >= 0))
+        found[rest] = self._edited(texts.gather(answers[rest]), named.gather(rest))
+        return found
+
+    def _edited(self, answers: pl.Series, questions: pl.Series) -> np.ndarray:
+        """Whether each answer is text its question gave, edited: most of its characters (the
+        pack's ``mismatch.edited-share``), in order, are the question's. "将下述句子中的错误单词改正：
+        "The catt sat on the maat."" answered "The cat sat on the mat.", "删除其中的所有元音字母" answered
+        with the English text less its vowels: the material's language is what was asked for."""
+        share = self.pack.mismatch.edited_share
+        out = np.zeros(answers.len(), dtype=bool)
+        for i, (answer, question) in enumerate(zip(answers.to_list(), questions.to_list(), strict=True)):
+            answer, question = answer.strip(), question or ""
+            # what the question holds cannot make up more of a longer answer; long texts are not compared
+            if not answer or len(answer) * share > len(question) or len(question) > _EDITED_MAX_CHARS:
+                continue
+            blocks = difflib.SequenceMatcher(None, question, answer, autojunk=False).get_matching_blocks()
+            out[i] = sum(block.size for block in blocks) >= share * len(answer)
+        return out
 
     def _named(self, texts: pl.Series, unnamed: np.uint64) -> np.ndarray:
         """The languages each text names (the pack's ``names``) as bits; ``unnamed`` where it

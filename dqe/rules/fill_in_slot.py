@@ -59,11 +59,13 @@ class FillInSlot(RecordRule):
             .str.extract_all(self.slots)
             .list.eval(
                 pl.element()
-                .str.replace(r"^[^\[<【（(@\p{L}]+", "")
+                .str.replace(r"^[^\[<【（(@#\p{L}]+", "")
                 .str.replace(r"^[^A-Za-z0-9_](X{3,}|x{3,}|×{3,})", "$1")
                 # a masked name in capitals keeps none of the Chinese around it ("款BRAND" is "BRAND");
                 # a run of X's keeps what it stands before ("XXX先生")
                 .str.replace(r"^\p{Han}*([A-WYZ][A-Z]{2,})\p{Han}*$", "$1")
+                # ... and a value's marker none of its sentence ("是#CX，" is "#CX")
+                .str.replace(r"^\p{Han}*[ \t]*(#[A-Z]{2,7})[^A-Za-z0-9]*$", "$1")
                 .str.replace(r"([\]>】）)])[^\]>】）)]*$", "$1")
             )
         )

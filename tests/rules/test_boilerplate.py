@@ -114,6 +114,26 @@ BOILERPLATE = [
         'answer: apology instead of an answer: "对不起，您没有为我提供"',
         "",
     ),
+    # the speaker's own inability or lack, said straight after the apology or by "我"
+    ("今天北京到上海的航班几点起飞？", "抱歉，目前无法提供实时航班信息。", 'answer: refusal: "抱歉，目前无法提供"', ""),
+    (
+        "今天北京到上海的航班几点起飞？",
+        "对不起，作为AI语言模型，无法查询实时航班。",
+        'answer: apology instead of an answer: "对不起，作为AI语言模型，无法"',
+        "",
+    ),
+    (
+        "这道菜用的是什么酱？",
+        "抱歉，这个我也不清楚。",
+        'answer: apology instead of an answer: "抱歉，这个我也不清楚"',
+        "",
+    ),
+    (
+        "今天北京到上海的航班几点起飞？",
+        "抱歉，我这里没有相关信息。",
+        'answer: apology instead of an answer: "抱歉，我这里没有相关"',
+        "",
+    ),
     (
         "Summarize the text.",
         "Could you please provide the text you would like me to summarize?",
@@ -269,6 +289,21 @@ ORDINARY = [
     # what the user (or the thing asked about) cannot do is the answer (Chinese-LLaMA-Alpaca, unseen)
     ("我能用lightning数据线给安卓手机充电吗？", "抱歉，您无法使用Lightning数据线来为Android设备充电。"),
     ("这个软件能在手机上运行吗？", "很抱歉，它不能在手机上运行，只支持Windows电脑。"),
+    # ... and so is what a place or a route cannot, or there is not (CrossWOZ task dialogues, unseen)
+    (
+        "我要从今日美术馆乘坐地铁到篱苑图书馆，请告诉我出发地和目的地附近的地铁站在哪？",
+        "抱歉，该路线无法乘坐地铁，出发地附近的地铁站是劲松地铁站D口，目的地没有地铁站。",
+    ),
+    (
+        "请问评分有5分么？能把电话告诉我么？",
+        "很抱歉，这家酒店的评分是4.5分，但是评分不能说明一切，这个酒店是豪华型，电话号码是010-58168888。",
+    ),
+    ("司马小烧的周边有哪些餐馆和酒店呢？", "抱歉，周边没有任何餐馆和酒店。"),
+    ("如家商旅酒店提供免费的早餐和会议室吗？", "抱歉，提供早餐，但不知道是不是免费的，没有会议室。"),
+    (
+        "你能帮我找一个人均消费是50-100元，评分是5分，能吃到糕点的餐馆吗？",
+        "抱歉没有找到这么高评分的餐馆，找到一个评分是4.4分的北京稻香村（灯市口第2营业部），不知道你是否会满意？",
+    ),
     # content with a hedge in it: a useful answer that ends with "consult a doctor", a fact about dependence
     (
         "Is ibuprofen safe?",

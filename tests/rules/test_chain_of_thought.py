@@ -98,6 +98,20 @@ REASONED = [
     ("Convert 45 kilometers to meters.", "45 kilometers is 45,000 meters."),
     ("Classify the sentiment of this sentence: I love it.", "Positive"),
     ("把这句话翻译成英文：你好。", "Hello."),
+    # a search with criteria asks for a pick, not a sum: a range of prices, a floor of ratings, "求推荐",
+    # "打算出去" (CrossWOZ task dialogues, unseen)
+    (
+        "你好，我想找个人均消费在100-150元、评分是4.5分以上的餐馆，要去哪儿呢？",
+        "直接去全聚德烤鸭店(清华园店)吧，肯定错不了。",
+    ),
+    ("我想找一个人均消费在150到500元的餐馆，评分4.5以上的有哪家？", "去远望楼宾馆餐厅吧，评分5分呢。"),
+    ("好的。然后再找一家舒适型的、评分是4.5分以上的酒店，求推荐。", "为您推荐北京都季商旅酒店。"),
+    ("您好，我想找一家评分是4.5分以上、提供中式餐厅的酒店向女朋友求婚，有什么好地方吗？", "为您推荐北京贵都大酒店哟。"),
+    ("我还打算出去玩个2小时 - 3小时，您能帮我物色个评分是4分以上的景点吗？", "建议您去雍和宫转转。"),
+    (
+        "我想带孩子多玩几天，最好是游玩时长在3天的4.5分评分的景点，票价在100-150元的。",
+        "那你们只有一个选择了，就是摩登家庭农场。",
+    ),
 ]
 REASONED_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in REASONED])
 
@@ -126,6 +140,10 @@ NEEDS_REASONING = [
     # the same questions, bare: the product, the sum of a range and a count still need their working
     ("What is the total cost of buying 10 cinema tickets that cost 6 euros each?", "60 euros.", "math"),
     ("How many prime numbers are there between 1 and 20?", "There are 8 prime numbers between 1 and 20.", "math"),
+    # a floor or a plan beside the operands of a word problem leaves them operands
+    ("成绩在80分以上的有12人，占全班的40%，全班有多少人？", "30人。", "math"),
+    ("商店打算把原价200元的衣服打八折出售，现价多少钱？", "160元。", "math"),
+    ("求方程 3x + 5 = 20 的解。", "x = 5。", "math"),
 ]
 NEEDS_REASONING_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer, _ in NEEDS_REASONING])
 

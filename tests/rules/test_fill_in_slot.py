@@ -32,6 +32,10 @@ SLOTS = [
     ("写一封邮件给经理。", "尊敬的经理：请改期。\n[插入日期]\n[您的姓名]", "[插入日期], [您的姓名]"),
     # a brand masked by the data's anonymiser (AdvertiseGen, unseen)
     ("类型#裙*材质#针织*裙长#连衣裙", "这款BRAND针织两件套连衣裙，简约的纯色半高领针织上衣。", "BRAND"),
+    # values a task-dialogue corpus took out and never put back (CrossWOZ, unseen)
+    ("从好伦哥到芳草地画廊乘坐出租车的话，出租车的车型和车牌分别是啥？", "出租车的车型是#CX，车牌是#CP。", "#CX, #CP"),
+    ("打车的话，车型和车牌是？", "车型：#CX\n车牌：#CP", "#CX, #CP"),
+    ("出租车什么样？", "出租车的车型 #CX，车牌 #CP。", "#CX, #CP"),
 ]
 SLOTS_CHECKED = Batched("DQ207", [record(question, answer) for question, answer, _ in SLOTS])
 
@@ -56,6 +60,9 @@ NOT_SLOTS = [
     # a brand's own name in capitals, and the word in English prose
     ("介绍这件衣服。", "这款ONLY针织连衣裙，简约大方。"),
     ("What is a brand?", "A BRAND is a name that sets a product apart."),
+    # a colour, a hashtag
+    ("海报用什么颜色？", "主题颜色用#FFF，文字用#DC143C。"),
+    ("今天微博热搜是什么？", "最近大家都在聊#AI话题。"),
     # X's that mask part of an identifier in an example output (unseen ShareGPT-zh): not a name to fill
     ("如何用CLI使CloudFront缓存失效？", '返回 {"Id": "IDXXXXXXXXXXXX"}。这里的IDXXXXXXXXXXXX是缓存失效请求的ID。'),
     # a sample document asked for: its fields are the user's to fill

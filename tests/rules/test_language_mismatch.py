@@ -102,6 +102,39 @@ ONE_EXCHANGE = [
         "Mark has 4 piglets * 2 ducklings/piglet = 8 ducklings.\nSo Mark has 4 piglets + 8 ducklings = 12 animals.",
         None,
     ),
+    # the English text a Chinese question gives, edited, is in English; so is the English text it names as
+    # the material (Llama2-Chinese's dev_sft, unseen)
+    ('将下述句子中的错误单词改正并给出它的正确拼写： "The catt sat on the maat."', '"The cat sat on the mat."', None),
+    (
+        "给定一段文本，删除其中的所有元音字母。\n文本：“The quick brown fox jumps over the lazy dog.”",
+        "Th qck brwn fx jmps vr th lzy dg.",
+        None,
+    ),
+    (
+        "为一段英文文字添加合适的标点符号并纠正其中的拼写错误。",
+        "Dear Mr. Smith, I hope this email finds you well. I am writing regarding the meeting we had last week.",
+        None,
+    ),
+    # a name transcribed in katakana (or Cyrillic) inside Chinese is Chinese: Japanese sentences write hiragana
+    # (KdConv music, unseen); a Japanese question is still Japanese
+    (
+        "是的呢，日语名字叫ダニエル・パウター，俄语名字叫Паутер, Дэниел，你知道他的年龄吗？",
+        "年纪应该是挺大的，我记得是1971年出生的。",
+        None,
+    ),
+    ("他的日文名是什么？", "他的日文名是トム・クルーズ，中文名是汤姆·克鲁斯。", None),
+    ("東京タワーの高さはどれくらいですか？", "东京塔高333米。", "question ja, answer zh"),
+    # ... but Chinese text edited into English, and an English proverb explained, are mismatches
+    (
+        "请将以下短文进行编辑，修正语法和标点。\n有些人天生拥有优秀的领导技能，他们能够激励和引导其它人实现共同目标。",
+        "Some people are born with excellent leadership skills, and they can motivate and guide others to achieve common goals.",
+        "question zh, answer en",
+    ),
+    (
+        "解释这句英文谚语的意思：“An apple a day keeps the doctor away.”",
+        "This proverb means that eating healthy food such as apples every day helps you stay healthy and avoid the doctor.",
+        "question zh, answer en",
+    ),
 ]
 ONE_EXCHANGE_CHECKED = Batched("DQ302", [record(question, answer) for question, answer, _ in ONE_EXCHANGE])
 

@@ -24,6 +24,12 @@ SHORT_VALID = [
     qa("判断这句话的情感：我很开心。", "积极"),
     qa("hi", "Hello!"),
     qa("Write a short story about a dragon.", "Once upon a time, a small dragon learned to fly over the sea."),
+    # a pick asked for ("介绍一个"), a field named ("详细地址"), a compliment ("真够详细的") (CrossWOZ, unseen)
+    qa("吃了饭我想找个可以游玩1.5小时的景点，给我介绍一个吧！", "蜂巢剧场挺不错的！"),
+    qa("也行，听你的，请把详细地址告诉我吧。", "具体地址是黄南苑公交站。"),
+    qa("真够详细的，哈哈。什刹海电话多少？", "那里电话是010-84018677。"),
+    qa("再帮我介绍个能游玩1小时-2小时的景点，门票最好是免费的。", "去宋庄画家村画廊吧！"),
+    qa("好的，够惨的了，同样谢谢你的详细解答！", "不用客气！"),
 ]
 SHORT_VALID_CHECKED = Batched("DQ102", SHORT_VALID)
 
@@ -87,10 +93,12 @@ def test_a_how_to_is_answered_by_a_whole_guide():
         qa("How to cook corn?", guide),
         qa("How do I get a known traveler number?", guide),
         qa("如何照顾小猫？", guide),
+        # a plight told, then what to do asked (PsyQA, unseen)
+        qa("感觉愤怒，不敢表达自己的需要，怎么办？", guide),
         qa("Tell me about corn.", guide),
     ]
     found = failures(records, "DQ102")
-    assert list(found) == [3] and found[3].endswith("more than 2048")
+    assert list(found) == [4] and found[4].endswith("more than 2048")
     assert failures([qa("How to cook corn?", " ".join(["Boil it."] * 1200))], "DQ102") != {}  # past 4096
 
 
@@ -187,6 +195,10 @@ PROSE_REQUESTS = [
     "Give me a detailed explanation of photosynthesis.",
     "Thanks. Can you expand on that?",
     "讲个故事吧",
+    "请详细介绍一下长城。",
+    "能再详细一点吗？",
+    "请给出详细的解释。",
+    "给我介绍一下故宫吧。",
 ]
 PROSE_REQUESTS_CHECKED = Batched("DQ102", [qa(question, "OK.") for question in PROSE_REQUESTS])
 
