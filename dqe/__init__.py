@@ -77,6 +77,7 @@ _LAZY = {
     "pack_languages": "dqe.engine.patterns",
     "marker_pattern": "dqe.engine.patterns",
     "marker_patterns": "dqe.engine.patterns",
+    "count_markers": "dqe.engine.patterns",
     "pattern_list": "dqe.engine.patterns",
     "pack_categories": "dqe.engine.patterns",
     "selected_names": "dqe.engine.patterns",

@@ -20,6 +20,7 @@ from dqe.engine.gate import wilson
 from dqe.engine.ledger import fit_lists, read_ledger
 from dqe.engine.patterns import (
     check_regex,
+    count_markers,
     marker_pattern,
     marker_patterns,
     pack_categories,
@@ -143,6 +144,7 @@ __all__ = [
     "pack_languages",
     "marker_pattern",
     "marker_patterns",
+    "count_markers",
     "pattern_list",
     "pack_categories",
     "selected_names",

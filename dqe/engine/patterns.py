@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -151,8 +152,34 @@ def marker_pattern(pack: dict[str, Any], section: str, key: str, pack_name: str)
     parts = marker_patterns(pack, section, key, pack_name)
     if not parts:
         return None
-    combined = "(?i)" + "|".join(part.removeprefix("(?i)") for part in parts)
-    return check_regex(combined, f"rule pack '{pack_name}', '{section}.*.{key}'")
+    return check_regex(_union(parts), f"rule pack '{pack_name}', '{section}.*.{key}'")
+
+
+def _union(parts: Sequence[str]) -> str:
+    """The case-insensitive patterns ``parts`` as one alternation, tried in their order."""
+    return "(?i)" + "|".join(part.removeprefix("(?i)") for part in parts)
+
+
+def count_markers(texts: pl.Series, parts: Sequence[str]) -> pl.Series:
+    """How many times ``marker_pattern`` matches each of ``texts``, given ``marker_patterns``
+    (``parts``): polars' ``count_matches`` of their union, without scanning every text with it.
+
+    A text that only one part matches is matched by the union exactly where that part matches
+    it (the others match nowhere in it), so the part's count is the union's; the union is
+    scanned only in the texts that two parts match. Each part alone is a small automaton, and
+    a union can be several times slower to scan than its parts together (English connectives
+    with Chinese ones: about 7x)."""
+    if len(parts) < 2:
+        return texts.str.count_matches(parts[0]) if parts else pl.repeat(0, len(texts), dtype=pl.UInt32, eager=True)
+    text = pl.col(texts.name)
+    counts = [text.str.count_matches(part) for part in parts]
+    summed = texts.to_frame().select(
+        count=pl.when(text.is_not_null()).then(pl.sum_horizontal(counts)),
+        several=pl.sum_horizontal(count > 0 for count in counts) > 1,
+    )
+    rows = summed["several"].arg_true()
+    count = summed["count"].alias(texts.name)
+    return count.scatter(rows, texts.gather(rows).str.count_matches(_union(parts))) if len(rows) else count
 
 
 def pattern_list(pack: dict[str, Any], path: str, pack_name: str) -> str | None:

@@ -17,9 +17,11 @@ import polars as pl
 from dqe import (
     Feature,
     check_regex,
+    count_markers,
     exchanges,
     lists_options,
     marker_pattern,
+    marker_patterns,
     pack_value,
     pattern_list,
     picked_choice,
@@ -170,6 +172,8 @@ class CotFeature(Feature):
             )
         }
         self.answer = {key: marker_pattern(pack, "answer", key, name) for key in (*_QUOTED, "unanswerable")}
+        # counted language by language (count_markers): each language's list alone is a small automaton
+        self.answer_parts = {key: marker_patterns(pack, "answer", key, name) for key in _QUOTED}
         for key in ("calls", "code", "steps", "equations"):
             self.answer[key] = pattern_list(pack, f"answer.{key}", name)
         for key in ("think", "sentences", "asks"):
@@ -342,12 +346,17 @@ class CotFeature(Feature):
 
     # -- answers -----------------------------------------------------------------------------
 
-    def _answer_columns(self) -> dict[str, pl.Expr]:
+    def _answer_columns(self, answers: pl.Series) -> dict[str, pl.Expr | pl.Series]:
         a = pl.col("answer")
-        out = {"_full": pl.col("tool") | a.str.contains(self.full) if self.full else pl.col("tool")}
+        out: dict[str, pl.Expr | pl.Series] = {
+            "_full": pl.col("tool") | a.str.contains(self.full) if self.full else pl.col("tool")
+        }
         for key in _PARTIAL:
             pattern = self.answer[key]
-            out[f"_{key}"] = a.str.count_matches(pattern) if pattern else pl.lit(0, dtype=pl.UInt32)
+            if key in self.answer_parts:
+                out[f"_{key}"] = count_markers(answers, self.answer_parts[key])
+            else:
+                out[f"_{key}"] = a.str.count_matches(pattern) if pattern else pl.lit(0, dtype=pl.UInt32)
         out["_judged"] = a.str.contains(r"\S") & ~a.str.contains(self.answer["asks"])
         return out
 
@@ -426,7 +435,9 @@ class CotFeature(Feature):
         plain = plain.str.replace_all(_RANGE, "${at} ${low} to ${high}")
         return (
             rows.with_columns(_plain=plain)
-            .with_columns(_cardinals=self._count("quantities", pl.col("_plain")), **self._answer_columns())
+            .with_columns(
+                _cardinals=self._count("quantities", pl.col("_plain")), **self._answer_columns(rows["answer"])
+            )
             .with_columns(
                 _quantities=pl.col("_cardinals") + self._count("ordinals", pl.col("_plain")),
                 # a conclusion concludes from something: a bare "The answer is B." shows nothing

@@ -280,12 +280,17 @@ class BrokenMarkup(RecordRule):
             _escaped_prose=~around_fence & between_sentences,
             _lines=lines,
         )
-        shown = pl.when("_escaped_prose").then(pl.lit(_ESCAPED_BREAK)).otherwise(pl.lit(_ESCAPED_FENCE))
+        # two patterns, each one scan: a pattern made per row is compiled again for every row
+        shown = (
+            pl.when("_escaped_prose")
+            .then(pl.col("text").str.extract(f".{{0,24}}(?:{_ESCAPED_BREAK}).{{0,24}}", 0))
+            .otherwise(pl.col("text").str.extract(f".{{0,24}}(?:{_ESCAPED_FENCE}).{{0,24}}", 0))
+        )
         return prose.select(
             "_i",
             "_escaped_lines",
             "_escaped_prose",
-            _lines_shown=pl.col("text").str.extract(pl.format(".{{0,24}}(?:{}).{{0,24}}", shown), 0),
+            _lines_shown=shown,
             _commands=pl.col("_prose")
             .str.extract_all(self.latex)
             .list.eval(pl.element().str.strip_chars_start().str.replace(r"^[^A-Za-z]", "")),

@@ -7,7 +7,14 @@ import polars as pl
 import pytest
 
 import dqe
-from dqe.engine.patterns import alternation, check_regexes, marker_pattern, marker_patterns, pattern_list
+from dqe.engine.patterns import (
+    alternation,
+    check_regexes,
+    count_markers,
+    marker_pattern,
+    marker_patterns,
+    pattern_list,
+)
 from dqe.errors import ConfigError
 from tests.support import failures
 
@@ -107,6 +114,25 @@ def test_a_whole_word_entry_with_a_space_at_its_end_is_refused_naming_it():
     pack = {"a": {"en": {"boundaries": True, "k": ["you are (a|an) "]}}}
     with pytest.raises(ConfigError, match=r"'a.en.k': 'you are \(a\|an\) ' starts or ends with a space"):
         marker_pattern(pack, "a", "k", "test")
+
+
+def test_count_markers_counts_what_the_combined_pattern_counts_where_languages_overlap():
+    # "so that" (English) holds "that" (German list): in a text both match, the union counts
+    # "so that" once, where the two lists alone would count it twice
+    pack = {"a": {"en": {"k": ["so that"]}, "de": {"k": ["that", "dass"]}}}
+    parts = marker_patterns(pack, "a", "k", "test")
+    texts = pl.Series("answer", ["so that, and that", "that and dass", "So That", "nothing", None, ""])
+    counted = count_markers(texts, parts)
+    assert counted.to_list() == texts.str.count_matches(marker_pattern(pack, "a", "k", "test")).to_list()
+    assert counted.to_list() == [2, 2, 1, 0, None, 0]
+    assert counted.dtype == pl.UInt32
+
+
+def test_count_markers_of_one_language_or_none():
+    texts = pl.Series(["so so", "no"])
+    one = marker_patterns({"a": {"en": {"k": ["so"]}}}, "a", "k", "test")
+    assert count_markers(texts, one).to_list() == [2, 0]
+    assert count_markers(texts, []).to_list() == [0, 0]
 
 
 def test_marker_patterns_match_what_the_combined_pattern_matches_language_by_language():

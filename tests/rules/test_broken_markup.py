@@ -129,6 +129,8 @@ def test_line_breaks_escaped_twice_around_a_fence_are_named_not_an_open_fence():
     run = run_rule("DQ206", [escaped, printed])
     assert_findings(run, {0: 'line breaks written as "\\n" around a code fence (the text was escaped twice)'})
     assert "one never closed" not in run.messages[0]
+    # the evidence quotes the fence with the escaped breaks around it
+    assert run.evidence[0] == 'line breaks as \\n: "这段代码有什么错误？\\n```python\\nclass A:\\n    pas\\n```"'
 
 
 def test_line_breaks_escaped_twice_between_sentences_warn_without_a_fence():
