@@ -281,6 +281,7 @@ class Boilerplate(RecordRule):
         skipped = selected_names({c.name: c for c in found}, options.skip_categories, "rules.DQ203.skip-categories")
         self.categories = [c for c in found if c.name not in skipped]
         self.voice = marker_pattern(pack, "voice", "patterns", PACK)
+        self.cast = marker_pattern(pack, "voice", "cast", PACK)
         self.salutation = marker_pattern(pack, "voice", "salutations", PACK)
         self.breaks = marker_pattern(pack, "voice", "breaks", PACK)
         self.self_breaks = marker_pattern(pack, "voice", "self-breaks", PACK)
@@ -347,7 +348,7 @@ class Boilerplate(RecordRule):
             _policy=self._policy(batch, turns),
             _named=self._named(batch, turns),
             _harm=self._asked_harm(batch, turns),
-            _other=self._other_voice(turns),
+            _other=self._other_voice(batch, turns),
             _q=question.str.to_lowercase(),
             _material=pl.concat_str(
                 question.str.extract_all(_QUOTED).list.join("\n"),
@@ -570,11 +571,15 @@ class Boilerplate(RecordRule):
             )
         return found
 
-    def _other_voice(self, turns: pl.DataFrame) -> pl.Series:
-        """Turns whose question asks for a text in another voice: a letter, a story, a role."""
-        if self.voice is None:
+    def _other_voice(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.Series:
+        """Turns whose question asks for a text in another voice (a letter, a story, a role), or
+        whose system prompt casts the assistant as a character for the whole conversation."""
+        asked = turns["question"].str.contains(self.voice) if self.voice is not None else None
+        cast = batch["system"].fill_null("").str.contains(self.cast).gather(turns["_r"]) if self.cast else None
+        found = [s for s in (asked, cast) if s is not None]
+        if not found:
             return pl.Series([False] * turns.height)
-        return turns["question"].str.contains(self.voice)
+        return found[0] if len(found) == 1 else found[0] | found[1]
 
 
 @hookimpl
