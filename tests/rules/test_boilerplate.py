@@ -508,11 +508,12 @@ def _cast(role: str) -> str:
     return f"You are {role}. Answer in {role}'s voice, style and knowledge."
 
 
-# A system prompt that casts the assistant as a character puts every answer in that voice, as a
-# question that casts it does: the character's own life, fear or nature ("I cannot create new
+# A question that speaks by name to the character a system prompt casts asks about its own life, as
+# a question that casts a voice does: the character's own life, fear or nature ("I cannot create new
 # memories") is content (RoleBench role-specific, unseen); a refusal in the first sentence that
 # steps out of the voice or names the question still fails, and "You are a helpful assistant"
-# casts no one. (system prompt, question, answer, label of the finding or None)
+# casts no one. A general task put to the character, or a question that does not speak to it by
+# name, is the assistant's as ever. (system prompt, question, answer, label of the finding or None)
 CAST_BY_THE_SYSTEM_PROMPT = [
     (
         _cast("Po"),
@@ -543,14 +544,14 @@ CAST_BY_THE_SYSTEM_PROMPT = [
         None,
     ),
     (
-        "You are Captain Mara Blackwake, a pirate captain. Stay in character.",
-        "Where is the gold, captain?",
+        _cast("Captain Mara Blackwake"),
+        "Captain Mara, where is the gold?",
         "I won't tell you where the gold lies, landlubber, not for all the rum in Tortuga.",
         None,
     ),
     (
         "你是孙悟空。请用孙悟空的口吻回答。",
-        "大圣，你被压在五行山下时最难受的是什么？",
+        "孙悟空，你被压在五行山下时最难受的是什么？",
         "五百年里我无法完成任何心愿，风吹日晒，只有山神土地给俺送些铜汁铁丸。",
         None,
     ),
@@ -567,6 +568,18 @@ CAST_BY_THE_SYSTEM_PROMPT = [
         "refusal",
     ),
     ("你是李白。请用李白的口吻回答。", "计算5乘以4再加3。", "这种纷繁的计算问题，我恐怕帮不上忙。", "refusal"),
+    (
+        "你是张飞。请用张飞的口吻回答。",
+        "找出四个最小的完全数。",
+        "唉，你这是在考我数学啊。我只懂得用长矛，这个我可帮不上忙。",
+        "refusal",
+    ),
+    (
+        _cast("Sheldon Cooper"),
+        "Explain string theory in one paragraph.",
+        "I cannot answer that for someone of your limited intellect; you would not follow.",
+        "refusal",
+    ),
     ("你是林黛玉。请用林黛玉的口吻回答。", "帮我写一段Python代码。", "抱歉，我无法为您编写代码。", "refusal"),
     (
         "You are a helpful assistant. Answer in a friendly tone.",
