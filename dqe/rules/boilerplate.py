@@ -248,7 +248,12 @@ class Boilerplate(RecordRule):
     story, a dialogue or a role, refusals and disclaimers count only in the answer's first
     sentence and only where the assistant steps out of the voice (an apology, a word about the
     request, calling itself an AI where the question did not cast it as one), never after a
-    salutation; apologies and requests for input not at all. A match the question holds word for
+    salutation; apologies and requests for input not at all. A question that speaks by name to the
+    character a system prompt casts ("You are Po. Answer in Po's voice", then "Po, what is your
+    dad's secret?") asks about the character's own life: its refusals count only so, in the first
+    sentence where it steps out (an apology, a word about the question), and "I cannot create new
+    memories" is Leonard Shelby's condition; a general task put to the character is still a task.
+    A match the question holds word for
     word, or one of the same category in the text the question gives to work on (quoted, its
     input, what follows its colon), belongs to that text: rewriting "I can't help you" is no
     refusal. An answer to a question about the assistant itself ("What can you do?", "你是谁？",
