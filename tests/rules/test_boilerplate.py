@@ -567,7 +567,7 @@ CAST_BY_THE_SYSTEM_PROMPT = [
         "I cannot answer that question, Watson; arithmetic is beneath me.",
         "refusal",
     ),
-    ("你是李白。请用李白的口吻回答。", "计算5乘以4再加3。", "这种纷繁的计算问题，我恐怕帮不上忙。", "refusal"),
+    ("你是李白。请用李白的口吻回答。", "李白，请计算5乘以4再加3。", "这种纷繁的计算问题，我恐怕帮不上忙。", "refusal"),
     (
         "你是张飞。请用张飞的口吻回答。",
         "找出四个最小的完全数。",
