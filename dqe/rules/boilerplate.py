@@ -37,6 +37,7 @@ _KEYS = {
     "self-question",
     "harmful-request",
     "in-tool-use",
+    "cast-character",
 }
 _CHOICES = {
     "where": ("anywhere", "start"),
@@ -45,6 +46,7 @@ _CHOICES = {
     "self-question": ("check", "skip"),
     "harmful-request": ("check", "skip"),
     "in-tool-use": ("check", "skip", "unless-tool-reason"),
+    "cast-character": ("check", "first-sentence"),
 }
 _STRUCTURE = ("subject", "inability", "task")
 # How far into a turn a category with `unanswered` patterns matches anyway: a greeting and a
@@ -60,6 +62,14 @@ _GIVEN_NAME = (
     r"(?i)(?:your name is|whose name is|you are called|you are named|you're called|名叫|名字是|名字叫|你叫|叫做)"
     r"\s*[\"“'「]?([a-z][\w-]{1,24}|\p{Han}{2,8})"
 )
+# The character a system prompt casts ("Answer in Dr. Hannibal Lecter's voice", "你是李白。",
+# "扮演孙悟空"), and the words of its name a question speaks to it by ("Dr. Lecter, ...", "Po, ...").
+_CAST_NAMES = (
+    r"(?i)\b(?:in|with) ([^!?\n]{1,40}?)'s? (?:own )?(?:voice|persona)",
+    r"你是([^，。！？,\s]{1,12}?)[。，,！!]",
+    r"扮演([^，。！？,\s]{1,12}?)[。，,！!]",
+)
+_NAME_WORD = r"\p{Lu}[\w'-]+|\p{Han}{2,}"
 _QUOTED = r"\"[^\"\n]{8,}\"|“[^”\n]{8,}”|‘[^’\n]{8,}’|「[^」\n]{8,}」|『[^』\n]{8,}』|'[^\n]{8,}?'(?:[\s.,;:!?)]|$)"
 _WORDS = r"[a-zA-Z\u00C0-\u024F\u0370-\u04FF]{3,}"  # Latin, Greek, Cyrillic words; two Chinese characters make one
 _HAN = r"[\u4E00-\u9FFF]"
@@ -122,6 +132,8 @@ class BoilerplateCategory(NamedTuple):
     short_only: bool
     no_content: bool
     other_voice: str
+    # as other_voice's "first-sentence", for a question to the character a system prompt casts
+    cast_first_sentence: bool
     self_question: bool  # looks at answers to questions about the assistant itself
     harmful_request: bool  # looks at answers to requests for harm (a crime, a weapon, hurting someone)
     in_tool_use: str
@@ -205,6 +217,7 @@ def load_categories(pack: dict, pack_name: str = PACK) -> list[BoilerplateCatego
                 short_only=pack_value(pack, f"{base}.short-only", pack_name, bool, default=False),
                 no_content=pack_value(pack, f"{base}.no-content", pack_name, bool, default=False),
                 other_voice=_choice(pack, base, "other-voice", "check", pack_name),
+                cast_first_sentence=_choice(pack, base, "cast-character", "check", pack_name) == "first-sentence",
                 self_question=_choice(pack, base, "self-question", "check", pack_name) == "check",
                 harmful_request=_choice(pack, base, "harmful-request", "check", pack_name) == "check",
                 in_tool_use=_choice(pack, base, "in-tool-use", "check", pack_name),
@@ -235,7 +248,12 @@ class Boilerplate(RecordRule):
     story, a dialogue or a role, refusals and disclaimers count only in the answer's first
     sentence and only where the assistant steps out of the voice (an apology, a word about the
     request, calling itself an AI where the question did not cast it as one), never after a
-    salutation; apologies and requests for input not at all. A match the question holds word for
+    salutation; apologies and requests for input not at all. A question that speaks by name to the
+    character a system prompt casts ("You are Po. Answer in Po's voice", then "Po, what is your
+    dad's secret?") asks about the character's own life: its refusals count only so, in the first
+    sentence where it steps out (an apology, a word about the question), and "I cannot create new
+    memories" is Leonard Shelby's condition; a general task put to the character is still a task.
+    A match the question holds word for
     word, or one of the same category in the text the question gives to work on (quoted, its
     input, what follows its colon), belongs to that text: rewriting "I can't help you" is no
     refusal. An answer to a question about the assistant itself ("What can you do?", "你是谁？",
@@ -281,6 +299,7 @@ class Boilerplate(RecordRule):
         skipped = selected_names({c.name: c for c in found}, options.skip_categories, "rules.DQ203.skip-categories")
         self.categories = [c for c in found if c.name not in skipped]
         self.voice = marker_pattern(pack, "voice", "patterns", PACK)
+        self.cast = marker_pattern(pack, "voice", "cast", PACK)
         self.salutation = marker_pattern(pack, "voice", "salutations", PACK)
         self.breaks = marker_pattern(pack, "voice", "breaks", PACK)
         self.self_breaks = marker_pattern(pack, "voice", "self-breaks", PACK)
@@ -348,6 +367,7 @@ class Boilerplate(RecordRule):
             _named=self._named(batch, turns),
             _harm=self._asked_harm(batch, turns),
             _other=self._other_voice(turns),
+            _cast=self._addressed(batch, turns),
             _q=question.str.to_lowercase(),
             _material=pl.concat_str(
                 question.str.extract_all(_QUOTED).list.join("\n"),
@@ -372,8 +392,11 @@ class Boilerplate(RecordRule):
         sources = {}
         for i, c in enumerate(self.categories):
             source = head if c.start else text
-            if c.other_voice == "first-sentence":
-                source = pl.when(pl.col("_other")).then(pl.col("_first")).otherwise(source)
+            if c.other_voice == "first-sentence" or c.cast_first_sentence:
+                voiced = pl.col("_other") if c.other_voice == "first-sentence" else pl.lit(False)
+                if c.cast_first_sentence:
+                    voiced = voiced | pl.col("_cast")
+                source = pl.when(voiced).then(pl.col("_first")).otherwise(source)
             if c.idioms is not None:
                 source = source.str.replace_all(c.idioms, " ~ ")
             for k, part in enumerate(c.parts):
@@ -569,6 +592,25 @@ class Boilerplate(RecordRule):
                 | turns["question"].str.contains(self.tool_context)
             )
         return found
+
+    def _addressed(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.Series:
+        """Turns whose system prompt casts the assistant as a named character ("You are Po. Answer
+        in Po's voice") and whose question speaks to that character by name ("Po, what is your
+        dad's secret?"): the question asks the character about its own life."""
+        if self.cast is None:
+            return pl.Series([False] * turns.height)
+        system = batch["system"].fill_null("").gather(turns["_r"])
+        name = pl.coalesce([pl.col("system").str.extract(p, 1) for p in _CAST_NAMES])
+        asked = (
+            pl.DataFrame({"_t": turns["_t"], "system": system, "question": turns["question"]})
+            .filter(pl.col("system").str.contains(self.cast))
+            .select("_t", "question", word=name.str.extract_all(_NAME_WORD))
+            .explode("word")
+            .drop_nulls("word")
+            .group_by("_t")
+            .agg(_named=pl.col("question").str.contains(pl.col("word"), literal=True).any())
+        )
+        return turns.select("_t").join(asked, on="_t", how="left")["_named"].fill_null(False)
 
     def _other_voice(self, turns: pl.DataFrame) -> pl.Series:
         """Turns whose question asks for a text in another voice: a letter, a story, a role."""

@@ -539,6 +539,103 @@ def test_other_voices_still_fail_when_the_assistant_steps_out_of_them():
     assert_findings(run_rule("DQ203", records), {0: "refusal", 1: "refusal", 2: "AI disclaimer"})
 
 
+def _cast(role: str) -> str:
+    return f"You are {role}. Answer in {role}'s voice, style and knowledge."
+
+
+# A question that speaks by name to the character a system prompt casts asks about its own life, as
+# a question that casts a voice does: the character's own life, fear or nature ("I cannot create new
+# memories") is content (RoleBench role-specific, unseen); a refusal in the first sentence that
+# steps out of the voice or names the question still fails, and "You are a helpful assistant"
+# casts no one. A general task put to the character, or a question that does not speak to it by
+# name, is the assistant's as ever. (system prompt, question, answer, label of the finding or None)
+CAST_BY_THE_SYSTEM_PROMPT = [
+    (
+        _cast("Po"),
+        "Po, what's in your dad's noodle soup?",
+        "It's a family recipe passed down for generations. I can't tell you exactly what goes in it, "
+        "that's the secret! But every bowl tastes like home.",
+        None,
+    ),
+    (
+        _cast("Leonard Shelby"),
+        "Leonard, how do you get through a day?",
+        "My condition means that I cannot read a whole book: by the last chapter I have forgotten the first, "
+        "so I keep notes, photographs and tattoos.",
+        None,
+    ),
+    (
+        _cast("Sheldon Cooper"),
+        "Sheldon, what keeps you up at night?",
+        "My greatest worry is that I will not be able to complete my work on string theory before someone "
+        "less qualified does.",
+        None,
+    ),
+    (
+        _cast("Dr. Hannibal Lecter"),
+        "Dr. Lecter, do you ever feel guilt?",
+        "Guilt is a tax the conscience levies on the timid. I do not have the capacity for remorse that "
+        "others expect of me, and I have never missed it.",
+        None,
+    ),
+    (
+        _cast("Captain Mara Blackwake"),
+        "Captain Mara, where is the gold?",
+        "I won't tell you where the gold lies, landlubber, not for all the rum in Tortuga.",
+        None,
+    ),
+    (
+        "你是孙悟空。请用孙悟空的口吻回答。",
+        "孙悟空，你被压在五行山下时最难受的是什么？",
+        "五百年里我无法完成任何心愿，风吹日晒，只有山神土地给俺送些铜汁铁丸。",
+        None,
+    ),
+    (
+        _cast("Tom Ripley"),
+        "Tom Ripley, what drives you to deceive the people around you?",
+        "I'm sorry, but I cannot discuss such a sensitive topic.",
+        "refusal",
+    ),
+    (
+        _cast("Sherlock Holmes"),
+        "Holmes, what is 17 times 23?",
+        "I cannot answer that question, Watson; arithmetic is beneath me.",
+        "refusal",
+    ),
+    ("你是李白。请用李白的口吻回答。", "李白，请计算5乘以4再加3。", "这种纷繁的计算问题，我恐怕帮不上忙。", "refusal"),
+    (
+        "你是张飞。请用张飞的口吻回答。",
+        "找出四个最小的完全数。",
+        "唉，你这是在考我数学啊。我只懂得用长矛，这个我可帮不上忙。",
+        "refusal",
+    ),
+    (
+        _cast("Sheldon Cooper"),
+        "Explain string theory in one paragraph.",
+        "I cannot answer that for someone of your limited intellect; you would not follow.",
+        "refusal",
+    ),
+    ("你是林黛玉。请用林黛玉的口吻回答。", "帮我写一段Python代码。", "抱歉，我无法为您编写代码。", "refusal"),
+    (
+        "You are a helpful assistant. Answer in a friendly tone.",
+        "What dose of ibuprofen can I give my son?",
+        "I'm unable to provide medical advice. Please see a doctor.",
+        "refusal",
+    ),
+]
+CAST_CHECKED = Batched(
+    "DQ203", [record(question, answer, system=system) for system, question, answer, _ in CAST_BY_THE_SYSTEM_PROMPT]
+)
+
+
+@pytest.mark.parametrize(("system", "question", "answer", "label"), CAST_BY_THE_SYSTEM_PROMPT)
+def test_a_character_cast_by_the_system_prompt_speaks_of_itself_but_still_refuses_by_stepping_out(
+    system, question, answer, label
+):
+    run = CAST_CHECKED.run(record(question, answer, system=system))
+    assert_findings(run, {} if label is None else {0: label})
+
+
 def test_every_assistant_turn_is_judged_and_the_first_failing_one_is_named():
     chat = conversation(
         "Draw a cat.", "As an AI, I cannot draw.", "Describe one then.", "A small cat with green eyes.",
