@@ -3,8 +3,9 @@ and whether the reports (timings aside) and the passed ids are equal.
 
 Each engine runs `dqe check --format json --all-findings` (`--sampled`: without --all-findings) in
 a fresh process; the Ray run starts its own local cluster (`ray.init` with this machine's CPUs),
-so its time includes the cluster's start. The driver's peak RSS is the checking process's own (the Ray processes are not in it);
-the Ray workers' are sampled every half second from /proc while it runs, the peak of each kind
+so its time includes the cluster's start; its workers run at nice 0 as the local engine's
+processes do (``RAY_worker_niceness``, Ray's default 15 unless set). The driver's peak RSS is
+the checking process's own (the Ray processes are not in it); the Ray workers' are sampled every half second from /proc while it runs, the peak of each kind
 of worker (by its process title: the record stage's actors, the data-set stage's task, ...).
 The CPU time (user + system) is that of the checking process and every process under it (the
 local engine's workers, the Ray cluster's), each one's last reading of /proc in those samples,
@@ -94,7 +95,14 @@ def run(
     """(wall seconds, CPU seconds, driver peak RSS in MB, exit code) of one check (with
     ``complete``, the report lists every finding); ``workers`` gets the peak RSS of each kind of
     Ray worker seen while it ran."""
-    env = {**os.environ, "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled")}
+    env = {
+        **os.environ,
+        "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled"),
+        # Ray starts its workers at nice 15 (its worker_niceness): on a busy machine they would get
+        # a fraction of the CPU that the local engine's processes (nice 0) get, and the times
+        # would compare the machine's other jobs, not the engines
+        "RAY_worker_niceness": os.environ.get("RAY_worker_niceness", "0"),  # noqa: SIM112 - Ray's spelling
+    }
     cpu: dict[tuple[int, str], float] = {}
     reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
     clock = time.perf_counter()
