@@ -33,9 +33,9 @@ SCHEMA = pa.schema(
 )
 
 
-def read_part(part: Part, batch_size: int, batches: int = TASK_BATCHES) -> Iterator[pa.Table]:
-    """The rows of one part, a block per ``batches`` batches (counted from the part's first)."""
-    block = batch_size * batches
+def read_part(part: Part, batch_size: int) -> Iterator[pa.Table]:
+    """The rows of one part, a block per task: ``TASK_BATCHES`` batches, counted from the part's first."""
+    block = batch_size * TASK_BATCHES
     cols: dict[str, list] = {name: [] for name in SCHEMA.names}
     for idx, file, line, value in part.items():
         raw = isinstance(value, bytes)
