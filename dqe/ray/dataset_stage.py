@@ -1,6 +1,6 @@
 """The data-set stage off the driver: one Ray task where the shards are.
 
-The record stage's actors write each batch's kept columns, report columns, findings and invalid
+The record stage's actors write each task's kept columns, report columns, findings and invalid
 items as Parquet shards in the run's folder (``dqe.ray.shards``). This task makes the driver's
 engine again (the same plugin checks as an actor), reads the kept columns in input order, takes
 what the record rules rejected from the findings' shards, and runs the local engine's own

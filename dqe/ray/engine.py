@@ -27,6 +27,7 @@ import polars as pl
 from dqe.engine.batch import BatchResult
 from dqe.engine.engine import FINDINGS_SCHEMA, DatasetStage, Engine, RuleErrorInfo, RunProgress, RunResult
 from dqe.engine.rule import DatasetResult, DatasetRule
+from dqe.engine.workers import TASK_BATCHES
 from dqe.errors import ConfigError, InputError, PluginError
 from dqe.io.inputs import InputFile, Inputs, resolve_inputs
 from dqe.io.reader import Batch, Reader
@@ -108,12 +109,14 @@ class RayEngine(Engine):
         expected = 0
         try:
             for row in stage.iter_rows():
-                if row["first"] != expected or row["items"] != min(size, total - expected):
+                end = row["first"] + row["items"]  # a task ends at a batch's end (or the input's)
+                whole = end % size == 0 or end == total
+                if row["first"] != expected or not 0 < row["items"] <= TASK_BATCHES * size or not whole:
                     raise PluginError(
-                        f"the Ray engine got records {row['first']}-{row['first'] + row['items'] - 1} as a batch where "
-                        f"it expected {expected}-{min(expected + size, total) - 1}: Ray Data split a batch's block"
+                        f"the Ray engine got records {row['first']}-{end - 1} as a task where it expected whole "
+                        f"batches of {size} from {expected}: Ray Data split a task's block"
                     )
-                expected += row["items"]
+                expected = end
                 unread, result, annotated, generated = pickle.loads(row["result"])
                 for file, count in unread.items():
                     invalid[file] += count
@@ -140,7 +143,7 @@ class RayEngine(Engine):
                 "folder": self.folder,
             },
             batch_format="pyarrow",
-            batch_size=None,  # blocks whole: a block is a batch of the local reader's (or several, bundled)
+            batch_size=None,  # blocks whole: a block is a task of the local engine's (or several, bundled)
             compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=ACTOR_CPUS,
             max_restarts=0,

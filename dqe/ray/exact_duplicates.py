@@ -32,8 +32,8 @@ RESULT_SCHEMA = pa.schema([("part", pa.uint32()), ("result", pa.binary())])
 
 
 def marked(folder: str, first: int, partitions: int) -> pa.Table:
-    """The columns DQ401 needs of the batch whose first record is ``first``, with ``rejected``
-    (by a record rule: an error among the batch's findings) and ``_part``, the partition of each
+    """The columns DQ401 needs of the shard whose first record is ``first``, with ``rejected``
+    (by a record rule: an error among the shard's findings) and ``_part``, the partition of each
     record's text."""
     block = pq.read_table(shard(folder, "kept", first), columns=COLUMNS)
     findings = pq.read_table(shard(folder, "findings", first), columns=["_idx", "severity"])

@@ -6,11 +6,14 @@ plugins as the driver (a node without a package, with another version, or with
 ``DQE_DISABLE_PLUGINS`` set would check other rules: fail closed, naming both lists). A failure
 to set up is kept and raised with the first batch, so that the run stops with its reason.
 
-A block is one batch of the local reader's, or several that Ray Data bundled. Each batch is
-written as Parquet shards in the run's folder (``dqe.ray.shards``): its kept columns, for the
+A block is one task of the local engine's: ``TASK_BATCHES`` of its reader's batches, which one
+call of the processor checks joined, each batch still apart for what data-set rules collect
+(``BatchProcessor``'s windows), so the results are those of a batch at a time, for less of the
+fixed cost of each polars call. Each task is written as Parquet shards in the run's folder
+(``dqe.ray.shards``): its kept columns, for the
 data-set stage (``dqe.ray.dataset_stage``); the columns a report reads of each record
 (``Engine.record_columns``: ids, labels, token counts, quality); its findings; its invalid items.
-None of them reaches the driver. Each batch comes back as one row, its first ``_idx`` and,
+None of them reaches the driver. Each task comes back as one row, its first ``_idx`` and,
 pickled, how many invalid items each file had, the ``BatchResult`` without rows or findings (its
 counts, rule errors and timings), whether an item held dqe's annotation field and how many items
 carry `dqe augment`'s provenance: what the driver adds up, whatever the input's size.
@@ -30,9 +33,10 @@ import pyarrow as pa
 from dqe.engine.config import LoadedConfig
 from dqe.engine.engine import FINDINGS_SCHEMA, Engine
 from dqe.engine.plugins import Registry, load_plugins
+from dqe.engine.workers import TASK_BATCHES
 from dqe.errors import PluginError
 from dqe.io.inputs import ANNOTATION, is_generated
-from dqe.io.reader import FileInfo
+from dqe.io.reader import Batch, FileInfo
 from dqe.ray.plan import LayoutSpec
 from dqe.ray.shards import INVALID_SCHEMA, shard
 
@@ -104,18 +108,22 @@ class RecordStage:
             self.error = str(exc) if isinstance(exc, Exception) and str(exc) else describe(exc)
 
     def __call__(self, block: pa.Table) -> pa.Table:
-        """One row per batch of the local reader's in ``block`` (Ray Data may bundle blocks)."""
+        """One row per task in ``block``: ``TASK_BATCHES`` of the local reader's batches, joined
+        in one call of the processor as the local engine's workers join them (a block is a task,
+        or several that Ray Data bundled)."""
         if self.error is not None:
             raise PluginError(f"a Ray worker could not set up the rules: {self.error}")
         idx = block.column("_idx").to_numpy()
         cuts = [0, *(int(i) for i in (idx % self.batch_size == 0).nonzero()[0] if i > 0), len(idx)]
-        rows = [self._batch(block.slice(a, b - a)) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
-        return pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
+        batches = [block.slice(a, b - a) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+        tasks = [batches[i : i + TASK_BATCHES] for i in range(0, len(batches), TASK_BATCHES)]
+        return pa.Table.from_pylist([self._task(task) for task in tasks], schema=RESULT_SCHEMA)
 
-    def _batch(self, batch: pa.Table) -> dict[str, Any]:
+    def _built(self, batch: pa.Table) -> tuple[Batch, bool, int]:
+        """The reader's batch of ``batch``'s rows, whether an item held dqe's annotation field,
+        and how many carry `dqe augment`'s provenance."""
         from dqe.io.files import jsonl_items
 
-        clock = time.perf_counter()
         cols = batch.to_pydict()
         annotated = False
         generated = 0
@@ -127,25 +135,35 @@ class RecordStage:
                 annotated = True
                 generated += is_generated(parsed.obj)
             self.builder.add(idx, file, parsed, self.layouts[file])
-        built = self.builder.build()
+        return self.builder.build(), annotated, generated
+
+    def _task(self, batches: list[pa.Table]) -> dict[str, Any]:
+        clock = time.perf_counter()
+        built = [self._built(batch) for batch in batches]
+        frames = [b.frame for b, _, _ in built]
+        windows = [frame.height for frame in frames]
+        frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+        invalid = [record for b, _, _ in built for record in b.invalid]
         read = time.perf_counter() - clock
-        result = self.processor(built.frame)
+        result = self.processor(frame, windows)
         result.timings["read"] = result.timings.get("read", 0.0) + read
-        first = cols["_idx"][0]
+        first = batches[0].column("_idx")[0].as_py()
         result.kept.write_parquet(shard(self.folder, "kept", first), compression="lz4")
         report = result.kept.select(c for c in self.reported if c in result.kept.columns)
         report.write_parquet(shard(self.folder, "report", first), compression="lz4")
         found = pl.concat(result.findings) if result.findings else pl.DataFrame(schema=FINDINGS_SCHEMA)
         found.write_parquet(shard(self.folder, "findings", first), compression="lz4")
-        if built.invalid:
-            unread = [(r.idx, r.file, r.line, r.reason) for r in built.invalid]
-            invalid = pl.DataFrame(unread, schema=INVALID_SCHEMA, orient="row")
-            invalid.write_parquet(shard(self.folder, "invalid", first), compression="lz4")
+        if invalid:
+            unread = [(r.idx, r.file, r.line, r.reason) for r in invalid]
+            rows = pl.DataFrame(unread, schema=INVALID_SCHEMA, orient="row")
+            rows.write_parquet(shard(self.folder, "invalid", first), compression="lz4")
         # what the driver adds up: the findings and every record's row stay in the shards
         result.kept, result.findings = report.clear(), []
-        payload = (Counter(r.file for r in built.invalid), result, annotated, generated)
+        annotated = any(a for _, a, _ in built)
+        generated = sum(g for _, _, g in built)
+        payload = (Counter(r.file for r in invalid), result, annotated, generated)
         return {
-            "first": cols["_idx"][0],
-            "items": len(cols["_idx"]),
+            "first": first,
+            "items": sum(batch.num_rows for batch in batches),
             "result": pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL),
         }

@@ -1,10 +1,10 @@
-"""The run's folder of shards: what the record stage writes of each batch, named in input order.
+"""The run's folder of shards: what the record stage writes of each task, named in input order.
 
-Each batch of the local reader's becomes, in the run's folder, a Parquet file of each kind, named
-by the batch's first ``_idx`` (so names sort in input order): ``kept`` (what the data-set rules
-collected and every feature's kept columns: the data-set stage reads them), ``report`` (what a
-report reads of each record: ``Engine.record_columns``), ``findings`` (the record rules' findings)
-and ``invalid`` (the items that could not be read, where the batch had any). The data-set stage
+Each task of the record stage (two batches of the local reader's, ``dqe.ray.record_stage``)
+becomes, in the run's folder, a Parquet file of each kind, named by the task's first ``_idx``
+(so names sort in input order): ``kept`` (what the data-set rules collected and every feature's
+kept columns: the data-set stage reads them), ``report`` (what a report reads of each record:
+``Engine.record_columns``), ``findings`` (the record rules' findings) and ``invalid`` (the items that could not be read, where the task had any). The data-set stage
 adds the data-set rules' findings as one file (``DATASET_FINDINGS``). The driver reads them back
 only for a per-record view (``dqe.ray.frames``).
 """
@@ -21,7 +21,7 @@ INVALID_SCHEMA = {"_idx": pl.UInt64, "_file": pl.UInt32, "_line": pl.UInt32, "re
 
 
 def shard(folder: str, kind: str, first: int) -> Path:
-    """The ``kind`` file of the batch whose first record is ``first``."""
+    """The ``kind`` file of the task whose first record is ``first``."""
     return Path(folder) / f"{kind}-{first:015d}.parquet"
 
 
@@ -31,7 +31,7 @@ def shards(folder: str, kind: str) -> list[Path]:
 
 
 def first_of(path: Path) -> int:
-    """The first ``_idx`` of the batch a shard holds."""
+    """The first ``_idx`` of the task a shard holds."""
     return int(path.stem.rsplit("-", 1)[1])
 
 

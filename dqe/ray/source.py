@@ -5,8 +5,9 @@ that is a string in one record and an object in another breaks it), fails the wh
 malformed line instead of reporting it, and knows no line numbers. So each row carries what
 dqe's reader needs: ``_idx``, ``_file``, ``_line`` and the raw line of a JSON Lines record (the
 record stage parses it exactly as the local reader does), or the pickled item of a file read by
-dqe's reader (Arrow cannot hold heterogeneous objects). Each block is one batch of the local
-reader's: the record stage takes blocks whole.
+dqe's reader (Arrow cannot hold heterogeneous objects). Each block is one task of the local
+engine's (``TASK_BATCHES`` of its reader's batches, fewer at a part's end): the record stage
+takes blocks whole and joins their batches in one call, as the local engine's workers do.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pyarrow as pa
 from ray.data import Datasource, ReadTask
 from ray.data.block import BlockMetadata
 
+from dqe.engine.workers import TASK_BATCHES
 from dqe.ray.plan import Part
 
 SCHEMA = pa.schema(
@@ -32,7 +34,8 @@ SCHEMA = pa.schema(
 
 
 def read_part(part: Part, batch_size: int) -> Iterator[pa.Table]:
-    """The rows of one part, a block per batch."""
+    """The rows of one part, a block per task: ``TASK_BATCHES`` batches, counted from the part's first."""
+    block = batch_size * TASK_BATCHES
     cols: dict[str, list] = {name: [] for name in SCHEMA.names}
     for idx, file, line, value in part.items():
         raw = isinstance(value, bytes)
@@ -41,7 +44,7 @@ def read_part(part: Part, batch_size: int) -> Iterator[pa.Table]:
         cols["_line"].append(line)
         cols["raw"].append(value if raw else None)
         cols["item"].append(None if raw else pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-        if (idx + 1) % batch_size == 0:
+        if (idx + 1 - part.start) % block == 0:
             yield pa.table(cols, schema=SCHEMA)
             cols = {name: [] for name in SCHEMA.names}
     if cols["_idx"]:

@@ -137,6 +137,25 @@ def test_filter_writes_what_the_local_engine_writes(ray_cluster, small_ranges, d
     assert outputs["ray"] == outputs["local"]
 
 
+@pytest.mark.slow  # a local cluster's run and a local one: about 40 s on two cores
+def test_a_task_joins_two_batches_as_the_local_engine_does(ray_cluster, data, tmp_path, monkeypatch):
+    import dqe
+    from dqe.ray.shards import first_of, shards
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(runs))  # where the run's folder of shards is made
+    on_ray = dqe.check(data, engine="ray", batch_size=7, complete=True)
+    (folder,) = runs.glob("dqe-ray-run-*")  # Ray may make its own there, the first time it reads
+    # a.jsonl (50 records) is one read range, and so a part: its batches of 7 checked two at a time
+    # (a shard a task); each of the other files holds the start of one batch, checked alone
+    firsts = [first_of(path) for path in shards(str(folder), "report")]
+    assert firsts == [0, 14, 28, 42, 56, 63, 70]
+    # what DQ402 collects is still collected batch by batch: the local engine's report
+    local = dqe.check(data, batch_size=7, complete=True)
+    assert on_ray.model_dump(exclude={"timings"}) == local.model_dump(exclude={"timings"})
+
+
 @pytest.mark.slow  # a local cluster's run: about 30 s on two cores
 def test_the_driver_keeps_no_row_per_record(ray_cluster, small_ranges, data, tmp_path, monkeypatch):
     from dqe.api import make_engine
@@ -159,7 +178,7 @@ def test_the_driver_keeps_no_row_per_record(ray_cluster, small_ranges, data, tmp
     assert isinstance(frames, ShardFrames) and result.count("passed") > 0 and frames.total == 72
     assert "table" not in vars(frames) and "findings" not in vars(frames)
     # the kept columns (what DQ402 collected: shingle sets) are gone; a report's columns are read when asked
-    (folder,) = runs.iterdir()
+    (folder,) = runs.glob("dqe-ray-run-*")
     assert not list(folder.glob("kept-*")) and list(folder.glob("report-*"))
     assert set(result.table.columns) <= set(engine.record_columns())
     assert {"_idx", "_id", "category_pred", "tokens_total"} <= set(result.table.columns)
@@ -167,7 +186,7 @@ def test_the_driver_keeps_no_row_per_record(ray_cluster, small_ranges, data, tmp
     assert {f["code"] for f in result.findings.to_dicts()} >= {"DQ401", "DQ402"}
     del result, frames
     gc.collect()
-    assert list(runs.iterdir()) == []  # the shards are gone with the result
+    assert not list(runs.glob("dqe-ray-run-*"))  # the shards are gone with the result
 
 
 def test_a_worker_with_other_plugins_stops_the_run(ray_cluster, data, monkeypatch):
