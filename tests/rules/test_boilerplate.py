@@ -360,6 +360,8 @@ ORDINARY = [
         "As an AI, I don't have a life, but I was built to help people find information.",
     ),
     ("你有平衡感吗？", "作为一个人工智能，我没有身体，所以没有平衡感。"),
+    ("你吃什么", "对不起，我只是一个人工智能助理，我没有身体，不能吃东西。不过我的“食物”就是电能。"),
+    ("What do you eat?", "As an AI, I don't have a body, so I don't eat; electricity keeps me running."),
     ("Do you have a sense of balance?", "As an AI, I do not have a body, so I have no sense of balance."),
     ("Do you ever get tired?", "As an AI language model, I don't have a body, so I don't get tired."),
     ("你有感情吗？", "我只是一个程序，没有感情。"),
