@@ -326,7 +326,10 @@ def test_a_length_asked_for_needs_half_of_it_and_a_length_not_to_pass_none():
             qa("Describe the plan, 300 words max.", sentence),
             qa("Describe renewable energy in 20 words.", sentence),
             # a length in a supposition: the question after it asks for the angles, not the essay
-            qa("如果你要写一篇500字的描述自己家乡的文章，你会选择哪些角度来描述？", "我会从地理、风俗、历史和未来四个角度来描述我的家乡。"),
+            qa(
+                "如果你要写一篇500字的描述自己家乡的文章，你会选择哪些角度来描述？",
+                "我会从地理、风俗、历史和未来四个角度来描述我的家乡。",
+            ),
             qa("If you were to write a 500-word essay on your town, which angles would you choose?", sentence),
         ],
         "DQ102",
