@@ -43,9 +43,17 @@ def test_email_addresses():
     assert_findings(run, {0: "1 e-mail address: jan*.***@*****.com", 1: "e-mail", 2: "e-mail", 11: "e-mail"})
 
 
-def test_email_in_earlier_turns_counts():
-    run = run_rule(Email, [conversation("Hi, I am bob@corp.com.", "Hello Bob.", "What is 2+2?", "4.")])
-    assert_findings(run, {0: "1 e-mail address"})
+def test_email_in_earlier_turns_counts_and_the_finding_names_its_turn():
+    records = [
+        conversation("Hi, I am bob@corp.com.", "Hello Bob.", "What is 2+2?", "4."),
+        conversation("Who wrote it?", "Ask the author.", "How do I reach her?", "Write to ann@corp.com."),
+    ]
+    run = run_rule(Email, records)
+    assert_findings(run, {0: "1 e-mail address", 1: "1 e-mail address"})
+    assert run.turns == [1, 4]
+    in_system = run_rule(Email, [record(system="Support: help@acme-corp.io")])  # the system prompt is no turn
+    assert_findings(in_system, {0: "1 e-mail address"})
+    assert in_system.turns == [None]
 
 
 def test_email_ignore_domains_is_configurable():

@@ -41,6 +41,12 @@ def mask(text: str) -> str:
     return text[:keep] + middle + text[-keep:]
 
 
+def _turn_holding(turns: pl.Series, match: str) -> int | None:
+    """The 1-based turn whose text holds the record's first match, so that a finding points at
+    the turn to fix, not the last one; None where it is in the system prompt only."""
+    return next((i for i, content in enumerate(turns.struct.field("content"), 1) if content and match in content), None)
+
+
 class PiiRule(RecordRule):
     """Base of the PII rules: candidates by regex, then ``is_match`` on each unique candidate."""
 
@@ -75,17 +81,20 @@ class PiiRule(RecordRule):
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         found = self.find(batch[TEXT_COLUMN])
         messages: list[str | None] = [None] * batch.height
+        turns: list[int | None] = [None] * batch.height
         if found.height:
             note = "; redacted in filter output" if self.options.redact else ""  # type: ignore[attr-defined]
             for row, matches in found.group_by("row", maintain_order=True).agg(pl.col("match")).iter_rows():
                 shown = ", ".join(mask(m) for m in list(dict.fromkeys(matches))[:2])
                 messages[row] = f"{len(matches)} {self._plural(len(matches))}: {shown}{note}"
+                turns[row] = _turn_holding(batch["turns"][row], matches[0])
         failed = pl.Series([m is not None for m in messages], dtype=pl.Boolean)
         return pl.DataFrame(
             {
                 "passed": ~failed,
                 "score": (~failed).cast(pl.Float64),
                 "message": pl.Series(messages, dtype=pl.String),
+                "turn": pl.Series(turns, dtype=pl.Int32),
             }
         )
 
