@@ -647,7 +647,11 @@ class LengthBounds(RecordRule):
             return pl.lit(False), pl.lit(False)
         answer = pl.col("answer")
         asks_back = answer.str.contains(r"[?？]\s*\z") & ~pl.col("final")
-        asked = pl.col("_request").str.contains(self.program) & ~pl.col("tool") & ~asks_back & ~blank(answer)
+        # "Please write the Excel function name for each description" asks for names, not a program
+        names = "(?i)(?:" + self.program.removeprefix("(?i)") + r")\s+names?(?-u:\b)"
+        request = pl.col("_request")
+        asked = request.str.contains(self.program) & ~request.str.contains(names)
+        asked = asked & ~pl.col("tool") & ~asks_back & ~blank(answer)
         lines = answer.str.replace_all("\\n", "\n", literal=True)
         return asked, ~answer.str.contains("`", literal=True) & ~lines.str.contains(CODE_LINE)
 

@@ -663,6 +663,8 @@ def test_a_program_asked_for_needs_code_not_prose_about_it():
                 "Jazz was born in New Orleans in the late 19th century.",
             ),
             qa("Develop a program to reduce stress at work.", "Offer flexible hours, quiet rooms and regular breaks."),
+            # names asked for, not a program (open-instruct's Tulu 65B answers, unseen)
+            qa("Please write the Excel function name associated with each description.", "- DAYS\n- FIND"),
         ],
         "DQ102",
     )
