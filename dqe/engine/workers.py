@@ -198,8 +198,9 @@ def _work(frame: pl.DataFrame, windows: list[int]) -> BatchResult:
     return _PROCESSOR(frame, windows)
 
 
-def _joined(batches: list[Batch]) -> tuple[Batch, list[int]]:
-    """One batch of ``batches``, and the size of each (what data-set rules collect from apart)."""
+def joined(batches: list[Batch]) -> tuple[Batch, list[int]]:
+    """One batch of ``batches``, and the size of each (what data-set rules collect from apart):
+    a task of the local engine's workers, and of the Ray engine's record stage."""
     windows = [batch.frame.height for batch in batches]
     if len(batches) == 1:
         return batches[0], windows
@@ -237,7 +238,7 @@ def run_batches(
         clock = time.perf_counter()
         taken = list(islice(batches, n))
         timings["read"] += time.perf_counter() - clock
-        return _joined(taken) if taken else None
+        return joined(taken) if taken else None
 
     process: BatchProcessor | None = None
     if workers > 1 and auto:

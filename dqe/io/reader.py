@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from dqe.errors import InputError, NotDataError, PluginError, RecordError
 from dqe.guard import blame, describe
 from dqe.io.files import Position, read_items, sniff
-from dqe.io.formats.base import FIELD_WORDS, Columns, Layout, RecordFormat, RecordLayout, Tags, field_role
+from dqe.io.formats.base import Columns, Layout, RecordFormat, RecordLayout, Tags, field_role
 from dqe.io.formats.preference import V1 as PREFERENCE_V1
 from dqe.io.inputs import ANNOTATION, InputFile, is_generated, resolve_inputs
 from dqe.io.values import Item
@@ -378,9 +378,7 @@ def _how_to_map(objects: list[dict[str, Any]]) -> str:
         )
     roles: dict[str, str] = {}
     for key in texts:  # prose only: an 'answer_id' or a 'user_name' is no answer or question
-        name = key.lower()
-        role = next((r for r, words in FIELD_WORDS if r not in roles and any(w in name for w in words)), None)
-        if role:
+        if role := field_role(key, roles):
             roles[role] = key
     # by place only between two prose fields: among more, the first two are a guess (gorilla's API
     # docs, a table of airports), and a hint that maps the wrong fields is worse than none

@@ -33,7 +33,7 @@ import pyarrow as pa
 from dqe.engine.config import LoadedConfig
 from dqe.engine.engine import FINDINGS_SCHEMA, Engine
 from dqe.engine.plugins import Registry, load_plugins
-from dqe.engine.workers import TASK_BATCHES
+from dqe.engine.workers import TASK_BATCHES, joined
 from dqe.errors import PluginError
 from dqe.io.inputs import ANNOTATION, is_generated
 from dqe.io.reader import Batch, FileInfo
@@ -140,12 +140,10 @@ class RecordStage:
     def _task(self, batches: list[pa.Table]) -> dict[str, Any]:
         clock = time.perf_counter()
         built = [self._built(batch) for batch in batches]
-        frames = [b.frame for b, _, _ in built]
-        windows = [frame.height for frame in frames]
-        frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
-        invalid = [record for b, _, _ in built for record in b.invalid]
+        task, windows = joined([b for b, _, _ in built])
+        invalid = task.invalid
         read = time.perf_counter() - clock
-        result = self.processor(frame, windows)
+        result = self.processor(task.frame, windows)
         result.timings["read"] = result.timings.get("read", 0.0) + read
         first = batches[0].column("_idx")[0].as_py()
         result.kept.write_parquet(shard(self.folder, "kept", first), compression="lz4")

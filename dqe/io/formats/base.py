@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
@@ -53,10 +54,11 @@ FIELD_WORDS = (
 )
 
 
-def field_role(name: str) -> str | None:
-    """Which field a key's name says it is: "system", "response" or "prompt"; None if none."""
+def field_role(name: str, taken: Collection[str] = ()) -> str | None:
+    """Which field a key's name says it is: "system", "response" or "prompt", the first its words
+    name that is not ``taken`` (by another key); None if none."""
     lowered = name.lower()
-    return next((role for role, words in FIELD_WORDS if any(w in lowered for w in words)), None)
+    return next((role for role, words in FIELD_WORDS if role not in taken and any(w in lowered for w in words)), None)
 
 
 class Tags(BaseModel):
