@@ -97,6 +97,13 @@ def test_defects_fail(record, message):
             ("observation", "Calculate(\"20000 / (120 - 80)\") => '500.0'"),
             ("gpt", "Divide the fixed costs by the margin per unit, 40: again 500 units."),
         ),
+        # a call that gives the answer ends the episode: no result follows ToolBench's Finish (unseen)
+        conv(
+            ("human", "Weather?"),
+            ("function_call", '{"name": "w"}'),
+            ("observation", '{"t": 20}'),
+            ("function_call", '{"name": "Finish", "arguments": "{\\"final_answer\\": \\"20 degrees.\\"}"}'),
+        ),
         # DQ001's: a call answered without a result, an empty answer
         conv(("human", "Weather?"), ("function_call", '{"name": "w"}'), ("gpt", "Sunny.")),
         conv(("human", "Weather?"), ("gpt", "")),
