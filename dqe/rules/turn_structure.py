@@ -107,8 +107,9 @@ class TurnStructure(RecordRule):
             # out (the same reply after other reasoning is still said twice)
             flat.filter(pl.col("role").is_in(["user", "assistant"]))
             .with_columns(reply=without_trace(pl.col("content")))
-            .filter(pl.col("reply").str.len_chars() >= min_chars)
             .with_columns(norm=norm)
+            # measured as compared: the line break after "go to diningtable 1" makes no long turn
+            .filter(pl.col("norm").str.len_chars() >= min_chars)
             .with_columns(first=pl.col("pos").first().over("_r", "role", "norm", order_by="pos"))
             .filter(pl.col("pos") != pl.col("first"))
             .select(
