@@ -50,7 +50,7 @@ CODE_LINE = (
     r"|(?:git|cd|ls|cat|cp|mv|rm|mkdir|chmod|chown|chgrp|grep|sed|awk|sort|uniq|head|tail|find|tar|sudo|"
     r"apt|apt-get|yum|brew|pip|pip3|conda|npm|yarn|docker|kubectl|ssh|scp|export|source|python|python3|node|"
     r"useradd|adduser|usermod|userdel|groupadd|groupdel|gpasswd|setfacl|getfacl|chattr|lsattr|du|df|ps|"
-    r"kill|touch|ln|stat|wc|xargs|systemctl|crontab|su)"
+    r"kill|touch|ln|stat|wc|xargs|systemctl|crontab)"
     r"(?:[ \t]+\S+)*?[ \t]+(?:-{1,2}[A-Za-z]|\S*[/*|>]|\S*\.[A-Za-z0-9])[^\n]*"
     r"|[^\n]*(?:[{}]|[)\]'\"0-9][ \t]*;|\):)"
     r")[ \t]*$"
