@@ -44,9 +44,13 @@ CODE_LINE = (
     r"|(?:puts|print|printf|echo)[ \t]*[(\"'][^\n]*|(?:std::)?cout[ \t]*<<[^\n]*"  # output statements
     r"|(?:SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|FROM|WHERE|JOIN|GROUP BY|ORDER BY)(?-u:\b)[^\n]*"
     # a shell command with an argument that is a flag, a path, a file or a pipe: "git add README.md",
-    # "cat a b | sort | uniq > out", "ls -la" (not "sort the list.": a sentence's full stop is no file)
-    r"|(?:git|cd|ls|cat|cp|mv|rm|mkdir|chmod|chown|grep|sed|awk|sort|uniq|head|tail|find|tar|sudo|"
-    r"apt|apt-get|yum|brew|pip|pip3|conda|npm|yarn|docker|kubectl|ssh|scp|export|source|python|python3|node)"
+    # "cat a b | sort | uniq > out", "ls -la" (not "sort the list.": a sentence's full stop is no file);
+    # the administrator's commands too: "useradd bob && usermod -a -G dev bob", "du -sh /usr"
+    # (AgentBench's OS tasks, unseen)
+    r"|(?:git|cd|ls|cat|cp|mv|rm|mkdir|chmod|chown|chgrp|grep|sed|awk|sort|uniq|head|tail|find|tar|sudo|"
+    r"apt|apt-get|yum|brew|pip|pip3|conda|npm|yarn|docker|kubectl|ssh|scp|export|source|python|python3|node|"
+    r"useradd|adduser|usermod|userdel|groupadd|groupdel|gpasswd|setfacl|getfacl|chattr|lsattr|du|df|ps|"
+    r"kill|touch|ln|stat|wc|xargs|systemctl|crontab)"
     r"(?:[ \t]+\S+)*?[ \t]+(?:-{1,2}[A-Za-z]|\S*[/*|>]|\S*\.[A-Za-z0-9])[^\n]*"
     r"|[^\n]*(?:[{}]|[)\]'\"0-9][ \t]*;|\):)"
     r")[ \t]*$"

@@ -8,6 +8,8 @@ see turn by turn.
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 from pydantic import Field
 
@@ -21,6 +23,13 @@ class TurnStructureOptions(RuleOptions):
         description="shorter turns may repeat ('continue', 'thanks'); longer ones repeated word for word fail",
     )
     allow_open_end: bool = Field(False, description="let a conversation end on a user turn or a tool result")
+    answer_calls: list[str] = Field(
+        ["Finish", "final_answer"],
+        description=(
+            "functions whose call gives the answer and ends the episode (ToolBench's Finish): a conversation "
+            "may end on one, since no result follows it (names compared without case)"
+        ),
+    )
 
 
 class TurnStructure(RecordRule):
@@ -29,7 +38,8 @@ class TurnStructure(RecordRule):
     reasoning trace left out: the same reply after other reasoning repeats; short turns such
     as 'continue' may repeat, and a tool call made again may give the same result); a conversation that ends on a user turn or a tool result, which nobody answers; a
     block of tool calls followed by fewer tool results than calls (or more results than calls),
-    or a conversation that ends on a tool call; and an empty tool call or tool result. Empty
+    or a conversation that ends on a tool call (not on one that gives the answer, ToolBench's
+    ``Finish``: ``answer_calls``); and an empty tool call or tool result. Empty
     user and assistant turns and roles out of order are DQ001's."""
 
     code = "DQ002"
@@ -60,7 +70,7 @@ class TurnStructure(RecordRule):
             .filter(pl.col("role").is_not_null())
             .with_columns(pos=pl.int_range(1, pl.len() + 1).over("_r"))
         )
-        problems = [self._repeats(flat, o.min_repeat_chars), self._tools(flat)]
+        problems = [self._repeats(flat, o.min_repeat_chars), self._tools(flat, o.answer_calls)]
         if not o.allow_open_end:
             problems.append(self._ending(flat))
         found = (
@@ -97,8 +107,9 @@ class TurnStructure(RecordRule):
             # out (the same reply after other reasoning is still said twice)
             flat.filter(pl.col("role").is_in(["user", "assistant"]))
             .with_columns(reply=without_trace(pl.col("content")))
-            .filter(pl.col("reply").str.len_chars() >= min_chars)
             .with_columns(norm=norm)
+            # measured as compared: the line break after "go to diningtable 1" makes no long turn
+            .filter(pl.col("norm").str.len_chars() >= min_chars)
             .with_columns(first=pl.col("pos").first().over("_r", "role", "norm", order_by="pos"))
             .filter(pl.col("pos") != pl.col("first"))
             .select(
@@ -133,7 +144,7 @@ class TurnStructure(RecordRule):
         )
 
     @staticmethod
-    def _tools(flat: pl.DataFrame) -> pl.DataFrame:
+    def _tools(flat: pl.DataFrame, answer_calls: list[str]) -> pl.DataFrame:
         tool = flat.filter(pl.col("role").is_in(["tool_call", "tool"]))
         empty = tool.filter(pl.col("content").str.strip_chars() == "").select(
             "_r",
@@ -161,6 +172,7 @@ class TurnStructure(RecordRule):
                 pos=pl.col("pos").first(),
                 end=pl.col("pos").last(),
                 n=pl.col("n").sum(),
+                last=pl.col("content").last(),
             )
             .with_columns(
                 next_role=pl.when(pl.col("_r").shift(-1) == pl.col("_r")).then(pl.col("role").shift(-1)),
@@ -175,19 +187,28 @@ class TurnStructure(RecordRule):
         span = span.otherwise(pl.format("turns {}-{}", "pos", "end"))
         next_span = pl.when(pl.col("next_end") == pl.col("next_pos")).then(pl.format("turn {}", "next_pos"))
         next_span = next_span.otherwise(pl.format("turns {}-{}", "next_pos", "next_end"))
-        unmatched = blocks.select(
-            "_r",
-            "pos",
-            problem=pl.when(pl.col("next_role").is_null())
-            .then(pl.format("ends on {} (turn {}) with no result", calls_text, "pos"))
-            .when((pl.col("next_role") == "tool") & (pl.col("next_n") < pl.col("n")))
-            .then(pl.format("{} at turn {} get only {} result(s)", calls_text, "pos", "next_n"))
-            .when((pl.col("next_role") == "tool") & (pl.col("next_n") > pl.col("n")))
-            .then(pl.format("{} at turn {} get {} results", calls_text, "pos", "next_n")),
-            evidence=pl.when(pl.col("next_role").is_null())
-            .then(pl.format("{} call(s) at {}, nothing after them", "n", span))
-            .otherwise(pl.format("{} call(s) at {}, {} result(s) at {}", "n", span, "next_n", next_span)),
-        ).drop_nulls("problem")
+        # a call that gives the answer ends the episode: no result follows it
+        answers = pl.lit(False)
+        if answer_calls:
+            names = "|".join(re.escape(name) for name in answer_calls)
+            answers = pl.col("last").fill_null("").str.contains(f'(?i)"name"\\s*:\\s*"(?:{names})"')
+        unmatched = (
+            blocks.filter(pl.col("next_role").is_not_null() | ~answers)
+            .select(
+                "_r",
+                "pos",
+                problem=pl.when(pl.col("next_role").is_null())
+                .then(pl.format("ends on {} (turn {}) with no result", calls_text, "pos"))
+                .when((pl.col("next_role") == "tool") & (pl.col("next_n") < pl.col("n")))
+                .then(pl.format("{} at turn {} get only {} result(s)", calls_text, "pos", "next_n"))
+                .when((pl.col("next_role") == "tool") & (pl.col("next_n") > pl.col("n")))
+                .then(pl.format("{} at turn {} get {} results", calls_text, "pos", "next_n")),
+                evidence=pl.when(pl.col("next_role").is_null())
+                .then(pl.format("{} call(s) at {}, nothing after them", "n", span))
+                .otherwise(pl.format("{} call(s) at {}, {} result(s) at {}", "n", span, "next_n", next_span)),
+            )
+            .drop_nulls("problem")
+        )
         return pl.concat([empty, unmatched])
 
 

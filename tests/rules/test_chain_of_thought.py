@@ -97,6 +97,18 @@ REASONED = [
     ("What is 17 * 23?", "391."),
     ("Convert 45 kilometers to meters.", "45 kilometers is 45,000 meters."),
     ("Classify the sentiment of this sentence: I love it.", "Positive"),
+    # a shell pipeline or script does the counting (AgentBench's OS tasks, unseen)
+    (
+        "Stock logs are shown in /usr/stock.log. The last two columns are stock index and count. Please determine the "
+        "number of types of stocks Bob sold. And tell me the answer.",
+        "grep \"Bob | Sell\" /usr/stock.log | awk -F '|' '{print $3}' | sort -u | wc -l",
+    ),
+    (
+        "Create a main directory named StudentFiles with three sub-directories, each with three more, and determine the "
+        "total number of created directories as your answer.",
+        "#!/bin/bash\nmkdir -p ~/StudentFiles/Class{A,B,C}/{Project1,Project2,Project3}\n"
+        "find ~/StudentFiles -type d -printf '%p\\n' > dirs.txt\nwc -l < dirs.txt",
+    ),
     ("把这句话翻译成英文：你好。", "Hello."),
     # a search with criteria asks for a pick, not a sum: a range of prices, a floor of ratings, "求推荐",
     # "打算出去" (CrossWOZ task dialogues, unseen)

@@ -152,6 +152,8 @@ CODE_TALK = [
         "1. What are the goals?\n2. Who will be involved?",
     ),
     ("What is the capital of France?", "What is the capital of France?"),
+    # a shell one-liner is code, its names identifiers (AgentBench's OS tasks, unseen)
+    ("Restrict read and write permissions on a file, but allow execution.", "chmod 711 new_file && ls -l new_file"),
     # the unknown token named by the question, or in code, is the topic
     ("BERT里的[UNK]是什么？", "[UNK]是BERT词表之外的词被替换成的标记。"),
     ("Set the tokenizer's unknown token.", '```python\ntokenizer.unk_token = "<unk>"\n```'),

@@ -102,6 +102,13 @@ ONE_EXCHANGE = [
         "Mark has 4 piglets * 2 ducklings/piglet = 8 ducklings.\nSo Mark has 4 piglets + 8 ducklings = 12 animals.",
         None,
     ),
+    # an administrator's one-liner is code, in no language (AgentBench's OS tasks, unseen: read as Welsh)
+    (
+        "Create a new user named 'user1' and allow them read access to /myfolder/myfile.",
+        "useradd user1 && chmod u+r /myfolder/myfile && chmod u+x /myfolder",
+        None,
+    ),
+    ("How much disk space is used by /usr? Tell me in human-readable format.", "du -sh /usr | awk '{print $1}'", None),
     # the English text a Chinese question gives, edited, is in English; so is the English text it names as
     # the material (Llama2-Chinese's dev_sft, unseen)
     ('将下述句子中的错误单词改正并给出它的正确拼写： "The catt sat on the maat."', '"The cat sat on the mat."', None),

@@ -97,6 +97,22 @@ def test_defects_fail(record, message):
             ("observation", "Calculate(\"20000 / (120 - 80)\") => '500.0'"),
             ("gpt", "Divide the fixed costs by the margin per unit, 40: again 500 units."),
         ),
+        # a short action taken again, its line break not counted (ALFWorld's trajectories, unseen)
+        conv(
+            ("human", "Your task is to: heat some egg and put it in diningtable."),
+            ("gpt", "go to diningtable 1\n"),
+            ("human", "On the diningtable 1, you see an egg 1."),
+            ("gpt", "take egg 1 from diningtable 1\n"),
+            ("human", "You pick up the egg 1."),
+            ("gpt", "go to diningtable 1\n"),
+        ),
+        # a call that gives the answer ends the episode: no result follows ToolBench's Finish (unseen)
+        conv(
+            ("human", "Weather?"),
+            ("function_call", '{"name": "w"}'),
+            ("observation", '{"t": 20}'),
+            ("function_call", '{"name": "Finish", "arguments": "{\\"final_answer\\": \\"20 degrees.\\"}"}'),
+        ),
         # DQ001's: a call answered without a result, an empty answer
         conv(("human", "Weather?"), ("function_call", '{"name": "w"}'), ("gpt", "Sunny.")),
         conv(("human", "Weather?"), ("gpt", "")),
