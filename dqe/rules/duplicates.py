@@ -364,7 +364,10 @@ class NearDuplicate(DuplicateRule):
     A pair of short records (the smaller set, boilerplate included, under short-shingles) must
     reach short-threshold; a pair
     short once its boilerplate is left out whose masked numbers share less than half of them is
-    the same template filled with other numbers (a tool call, a sum): another example."""
+    the same template filled with other numbers (a tool call, a sum): another example. Records
+    that share a piece of boilerplate and are alike by chance (the puzzles of one template, filled
+    from one small pool of names and orderings; ``chance_likeness``), at template-chance or more,
+    must be the threshold more alike than chance, (similarity - chance) / (1 - chance)."""
 
     code = "DQ402"
     name = "near-duplicate"
