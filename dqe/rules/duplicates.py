@@ -524,8 +524,12 @@ class NearDuplicate(DuplicateRule):
     def bar(self, chance: np.ndarray) -> np.ndarray:
         """The similarity pairs alike by ``chance`` (the lesser of their two records': a copy
         of a template's puzzle is a copy wherever it is found) must reach: the threshold above
-        chance, (similarity - chance) / (1 - chance) >= threshold; the threshold at chance 0."""
-        return chance + self.options.threshold * (1.0 - chance)
+        chance, (similarity - chance) / (1 - chance) >= threshold; the threshold at chance 0, and
+        never more than short-threshold: records all alike by chance may all be copies (an
+        identity set's "Who made you?" and "Who created you?" answered in other words), and a pair
+        as alike as two short records must be is close whatever its template."""
+        ceiling = max(self.options.threshold, self.options.short_threshold)
+        return np.minimum(chance + self.options.threshold * (1.0 - chance), ceiling)
 
     def evaluate(self, table: pl.DataFrame) -> DatasetResult:
         if table.height == 0:

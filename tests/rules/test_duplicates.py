@@ -898,27 +898,27 @@ def test_different_texts_classified_with_the_options_shuffled_are_not_near_dupli
 
 def swaps(seed: int, edited: str = "") -> dict:
     """A puzzle of BIG-Bench-Hard's shuffled-objects template: the same frame sentences, the
-    same five names and balls, each puzzle its own swaps, and its answer a letter."""
+    same seven names, seven of ten balls, each puzzle its own swaps, and its answer a letter."""
     rng = random.Random(seed)
-    names = ["Alice", "Bob", "Claire", "Dave", "Eve"]
-    balls = rng.sample(["red", "blue", "green", "pink", "white", "black", "brown", "purple"], 5)
+    names = ["Alice", "Bob", "Claire", "Dave", "Eve", "Fred", "Gertrude"]
+    balls = rng.sample(["red", "blue", "green", "pink", "white", "black", "brown", "purple", "orange", "yellow"], 7)
     held = ", ".join(f"{n} has a {b} ball" for n, b in zip(names, balls, strict=True))
-    moves = [" and ".join(rng.sample(names, 2)) for _ in range(5)]
-    told = f"First, {moves[0]} swap balls. " + " ".join(f"Then, {m} swap balls." for m in moves[1:4])
-    told += f" Finally, {moves[4]} swap balls.{edited} At the end of the game, {rng.choice(names)} has the"
-    options = "\n".join(f"({letter}) {b} ball" for letter, b in zip("ABCDE", balls, strict=True))
+    moves = [" and ".join(rng.sample(names, 2)) for _ in range(7)]
+    told = f"First, {moves[0]} swap balls. " + " ".join(f"Then, {m} swap balls." for m in moves[1:6])
+    told += f" Finally, {moves[6]} swap balls.{edited} At the end of the game, {rng.choice(names)} has the"
+    options = "\n".join(f"({letter}) {b} ball" for letter, b in zip("ABCDEFG", balls, strict=True))
     return record(
-        f"({rng.choice('ABCDE')})",
-        instruction="Alice, Bob, Claire, Dave, and Eve are playing a game. At the start of the game, they are "
-        f"each holding a ball: {held}.\nAs the game progresses, pairs of players trade balls. {told}\n"
+        f"({rng.choice('ABCDEFG')})",
+        instruction="Alice, Bob, Claire, Dave, Eve, Fred, and Gertrude are playing a game. At the start of the game, "
+        f"they are each holding a ball: {held}.\nAs the game progresses, pairs of players trade balls. {told}\n"
         f"Options:\n{options}",
     )
 
 
 def test_puzzles_of_one_template_are_not_near_duplicates_and_a_copy_of_one_still_is():
-    """Other swaps of the same five names fill the same frame: any two of these puzzles share
-    about half of what is left by chance, so they must be the threshold more alike than that.
-    A puzzle copied with a word added is."""
+    """Other swaps of the same seven names fill the same frame: any two of these puzzles share
+    about half of what is left by chance, so they must be the threshold more alike than that
+    (short-threshold at most). A puzzle copied with a word added is."""
     puzzles = [swaps(seed) for seed in range(16)]
     for seed in range(16):  # same answers, so only the question can tell them apart
         puzzles[seed]["output"] = "(A)"
@@ -931,4 +931,4 @@ def test_puzzles_of_one_template_are_not_near_duplicates_and_a_copy_of_one_still
     (told,) = evidence(report).values()
     chance, bar = float(told["chance"]), float(told["bar"])
     assert told["kept"] == "<records>:4" and chance > 0.25 and float(told["similarity"]) >= bar > 0.5
-    assert abs((bar - chance) / (1 - chance) - 0.5) < 1e-3
+    assert abs(bar - min(chance + 0.5 * (1 - chance), 0.7)) < 1e-3  # the threshold above chance, at most 0.7
