@@ -223,7 +223,7 @@ class NearDuplicateOptions(SimilarityOptions):
         description="records sharing a line or sentence of boilerplate (a template's frame) that are alike by "
         "chance at least this much (the median similarity of pairs of them) are fillings of one template from "
         "a small pool (names, numbers, orderings): two of them must be that much more alike than chance, "
-        "(similarity - chance) / (1 - chance) >= threshold",
+        "(similarity - chance) / (1 - chance) >= threshold, and short-threshold at most",
     )
 
 
@@ -367,7 +367,8 @@ class NearDuplicate(DuplicateRule):
     the same template filled with other numbers (a tool call, a sum): another example. Records
     that share a piece of boilerplate and are alike by chance (the puzzles of one template, filled
     from one small pool of names and orderings; ``chance_likeness``), at template-chance or more,
-    must be the threshold more alike than chance, (similarity - chance) / (1 - chance)."""
+    must be the threshold more alike than chance, (similarity - chance) / (1 - chance), up to
+    short-threshold."""
 
     code = "DQ402"
     name = "near-duplicate"
