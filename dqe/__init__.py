@@ -124,6 +124,7 @@ _LAZY = {
     "SimilarityOptions": "dqe.features.similarity",
     "boilerplate_lines": "dqe.features.similarity",
     "answer_openings": "dqe.features.similarity",
+    "chance_likeness": "dqe.features.similarity",
     "is_sentence": "dqe.features.similarity",
     "leave_out": "dqe.features.similarity",
     "numbers_differ": "dqe.features.similarity",

@@ -44,6 +44,8 @@ BLOCK = 1 << 16  # records per pass when boilerplate is taken out of their sets
 _NUMBERS_SEED = 0x4E55
 NUMBERS_SHARED = 0.5  # the share of their numbers two short records with masked numbers must share
 TEMPLATE_NUMBERS = 2  # distinct numbers each record needs for its numbers to be a template's arguments
+FAMILY_RECORDS = 10  # the fewest records sharing a boilerplate piece whose likeness by chance is measured
+CHANCE_PAIRS = 64  # pairs of those records compared to measure it, at most
 
 
 class SimilarityOptions(RuleOptions):
@@ -212,6 +214,42 @@ def numbers_differ(left: Sets, left_rows: np.ndarray, right: Sets, right_rows: n
     a name ("GPT-3", "Windows 11") as an argument."""
     some = (left.sizes[left_rows] >= TEMPLATE_NUMBERS) & (right.sizes[right_rows] >= TEMPLATE_NUMBERS)
     return some & (jaccard(left, left_rows, right, right_rows)[0] < NUMBERS_SHARED)
+
+
+def chance_likeness(sets: Sets, rows: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """How alike each record of ``sets`` is by chance to the others that share a piece of
+    boilerplate with it (``rows``, ``keys``: each record's boilerplate lines and sentences): for
+    each piece held by ``FAMILY_RECORDS`` records or more, the median similarity of up to
+    ``CHANCE_PAIRS`` pairs of them, each record paired with the one half the family further in
+    record order; for each record, the most of its pieces' (0 for a record without boilerplate).
+
+    Records behind a tool description ask unrelated things and are alike by chance at about 0.
+    Puzzles of one task template (the same frame sentences, each filled with a few names, numbers
+    or orderings from one small pool) share most of what is left by chance: two of them at 0.6
+    are no closer than any two of their task."""
+    out = np.zeros(len(sets), dtype=np.float64)
+    keep = sets.sizes[rows] > 0
+    families = (
+        pl.DataFrame({"key": keys[keep], "row": rows[keep]})
+        .unique()
+        .sort(["key", "row"])
+        .group_by("key", maintain_order=True)
+        .agg("row")
+        .filter(pl.col("row").list.len() >= FAMILY_RECORDS)
+    )
+    if families.is_empty():
+        return out
+    members = families["row"].explode().to_numpy().astype(np.int64)
+    size = families["row"].list.len().to_numpy().astype(np.int64)
+    pairs = np.minimum(size, CHANCE_PAIRS)
+    family = np.repeat(np.arange(size.size), pairs)
+    start, m = np.repeat(np.cumsum(size) - size, pairs), np.repeat(size, pairs)
+    first = (np.arange(pairs.sum()) - np.repeat(np.cumsum(pairs) - pairs, pairs)) * m // np.repeat(pairs, pairs)
+    second = (first + m // 2) % m
+    sims = jaccard(sets, members[start + first], sets, members[start + second])[0]
+    median = pl.DataFrame({"family": family, "sim": sims}).group_by("family").agg(pl.col("sim").median()).sort("family")
+    np.maximum.at(out, members, np.repeat(median["sim"].to_numpy(), size))
+    return out
 
 
 def pieces(batch: pl.DataFrame, lines: pl.DataFrame) -> tuple[pl.Series, pl.Series]:

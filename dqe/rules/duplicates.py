@@ -35,6 +35,7 @@ from dqe import (
     SimilarityOptions,
     agreement,
     answer_openings,
+    chance_likeness,
     hookimpl,
     is_sentence,
     jaccard,
@@ -204,8 +205,8 @@ def star_clusters(
 
 
 class NearDuplicateOptions(SimilarityOptions):
-    """DQ402's options: those of every similarity check, and how much of their answers two
-    near-duplicates must share."""
+    """DQ402's options: those of every similarity check, how much of their answers two
+    near-duplicates must share, and how alike by chance a template's records may be."""
 
     answer_threshold: float = Field(
         0.2,
@@ -214,6 +215,15 @@ class NearDuplicateOptions(SimilarityOptions):
         description="a pair whose answers (the assistant turns) share less than this Jaccard similarity of their "
         "shingles is two records however alike the rest: two completions of one prompt (KTO or preference "
         "pairs), or different questions behind a preamble too few records share to be boilerplate",
+    )
+    template_chance: float = Field(
+        0.25,
+        gt=0.0,
+        le=1.0,
+        description="records sharing a line or sentence of boilerplate (a template's frame) that are alike by "
+        "chance at least this much (the median similarity of pairs of them) are fillings of one template from "
+        "a small pool (names, numbers, orderings): two of them must be that much more alike than chance, "
+        "(similarity - chance) / (1 - chance) >= threshold, and short-threshold at most",
     )
 
 
@@ -354,7 +364,11 @@ class NearDuplicate(DuplicateRule):
     A pair of short records (the smaller set, boilerplate included, under short-shingles) must
     reach short-threshold; a pair
     short once its boilerplate is left out whose masked numbers share less than half of them is
-    the same template filled with other numbers (a tool call, a sum): another example."""
+    the same template filled with other numbers (a tool call, a sum): another example. Records
+    that share a piece of boilerplate and are alike by chance (the puzzles of one template, filled
+    from one small pool of names and orderings; ``chance_likeness``), at template-chance or more,
+    must be the threshold more alike than chance, (similarity - chance) / (1 - chance), up to
+    short-threshold."""
 
     code = "DQ402"
     name = "near-duplicate"
@@ -407,10 +421,13 @@ class NearDuplicate(DuplicateRule):
             }
         )
 
-    def discount(self, table: pl.DataFrame, sets: Sets, reps: np.ndarray) -> tuple[Sets, np.ndarray, dict[str, int]]:
+    def discount(
+        self, table: pl.DataFrame, sets: Sets, reps: np.ndarray
+    ) -> tuple[Sets, np.ndarray, dict[str, int], tuple[np.ndarray, np.ndarray]]:
         """``sets`` with the shingles of boilerplate lines taken out, how many boilerplate lines
-        each record has, and the report's account of them. Lines are counted once per text
-        (``reps``), so that exact copies do not make a line boilerplate."""
+        each record has, the report's account of them, and the record and key of each boilerplate
+        line or sentence of the texts (``reps``). Lines are counted once per text, so that exact
+        copies do not make a line boilerplate."""
         n = table.height
         keys = table["lines"].explode(empty_as_null=False).to_numpy()
         rows = np.repeat(np.arange(n), table["lines"].list.len().to_numpy())
@@ -437,12 +454,13 @@ class NearDuplicate(DuplicateRule):
             "records": int((lines_out > 0).sum()),
             "min_records": floor,
         }
+        frames = (rows[occurrences], keys[occurrences])
         if occurrences.size == 0:
-            return sets, lines_out, account
+            return sets, lines_out, account, frames
         held = table["line_shingles"].explode(empty_as_null=False).to_numpy()
         line = holders[first][np.searchsorted(holder_keys, keys[occurrences])]
         keep = without(sets, rows[occurrences], (np.cumsum(stored) - stored)[line], stored[line], held)
-        return sets.keeping(keep), lines_out, account | {"shingles": int((~keep).sum())}
+        return sets.keeping(keep), lines_out, account | {"shingles": int((~keep).sum())}, frames
 
     def cluster(
         self,
@@ -452,13 +470,14 @@ class NearDuplicate(DuplicateRule):
         sets: Sets,
         replies: np.ndarray,
         openings: tuple[np.ndarray, np.ndarray],
+        chance: np.ndarray,
     ) -> np.ndarray:
         """The centre of each of ``items`` (sets of ``compared``, best first; ``numbers``, the
         masked numbers of every record; ``sets``, its shingles with the boilerplate, for the
         context two records share and their answers: an answer quoting the passage it was asked
         about is still that answer; ``replies``, the assistant turns of every record;
-        ``openings``, the keys and shingle counts of their answers' openings), as positions in
-        ``items``."""
+        ``openings``, the keys and shingle counts of their answers' openings; ``chance``, how
+        alike by chance every record is to its template's, see ``bar``), as positions in ``items``."""
         threshold, bands = self.options.threshold, self.options.banding()
         keys, compact = bands.sketch(compared, items)
         buckets = Buckets(keys)
@@ -479,6 +498,7 @@ class NearDuplicate(DuplicateRule):
             )
             differ = numbers_differ(numbers, items[v], numbers, items[u])
             close = self.options.close(sims, smaller, context, differ)
+            close &= sims >= self.bar(np.minimum(chance[items[v]], chance[items[u]]))
             # the answers must be alike too, where both records have one after as many exchanges
             # (read only where it decides): a conversation with one more exchange ends on another
             # answer, but it is the same conversation
@@ -496,6 +516,22 @@ class NearDuplicate(DuplicateRule):
 
         return star_clusters(buckets, keep, verify, threshold)
 
+    def chance(self, compared: Sets, frames: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """How alike each record is by chance to the records of its template (``chance_likeness``
+        of its boilerplate ``frames``), where that is at least template-chance; 0 elsewhere."""
+        alike = chance_likeness(compared, *frames)
+        return np.where(alike >= self.options.template_chance, alike, 0.0)
+
+    def bar(self, chance: np.ndarray) -> np.ndarray:
+        """The similarity pairs alike by ``chance`` (the lesser of their two records': a copy
+        of a template's puzzle is a copy wherever it is found) must reach: the threshold above
+        chance, (similarity - chance) / (1 - chance) >= threshold; the threshold at chance 0, and
+        never more than short-threshold: records all alike by chance may all be copies (an
+        identity set's "Who made you?" and "Who created you?" answered in other words), and a pair
+        as alike as two short records must be is close whatever its template."""
+        ceiling = max(self.options.threshold, self.options.short_threshold)
+        return np.minimum(chance + self.options.threshold * (1.0 - chance), ceiling)
+
     def evaluate(self, table: pl.DataFrame) -> DatasetResult:
         if table.height == 0:
             return DatasetResult()
@@ -504,7 +540,8 @@ class NearDuplicate(DuplicateRule):
         exact_of = exact_keep(table["text_hash"].to_numpy(), order)
         reps = order[exact_of[order] == order]  # one row per text, best first
         sets = Sets.from_column(table["shingles"])
-        compared, lines_out, account = self.discount(table, sets, reps)
+        compared, lines_out, account, frames = self.discount(table, sets, reps)
+        chance = self.chance(compared, frames)
         # A record with nothing left to compare matches exactly or not at all.
         items = reps[compared.sizes[reps] > 0]
         center = np.arange(n)
@@ -512,7 +549,7 @@ class NearDuplicate(DuplicateRule):
             numbers = Sets.from_column(table["numbers"])
             replies = table["replies"].to_numpy()
             openings = stock_openings((table["openings"].to_numpy(), table["opening_sizes"].to_numpy()), reps)
-            center[items] = items[self.cluster(compared, items, numbers, sets, replies, openings)]
+            center[items] = items[self.cluster(compared, items, numbers, sets, replies, openings, chance)]
         kept = center[exact_of]
         exact = exact_of != np.arange(n)
         near = ~exact & (kept != np.arange(n))
@@ -520,10 +557,11 @@ class NearDuplicate(DuplicateRule):
         sim, shared = jaccard(compared, rows, compared, kept[rows])
         union = compared.sizes[rows] + compared.sizes[kept[rows]] - shared
         left_out = sets.sizes - compared.sizes
+        alike = np.minimum(chance[rows], chance[kept[rows]])
         sources = self.sources(table, kept[rows])
         ids = table["_id"].to_numpy()[kept[rows]].tolist()
         messages, evidence = [], []
-        for src, s, cluster, common, total, mine, theirs, my_lines, their_lines in zip(
+        for src, s, cluster, common, total, mine, theirs, my_lines, their_lines, c in zip(
             sources,
             sim.tolist(),
             ids,
@@ -533,6 +571,7 @@ class NearDuplicate(DuplicateRule):
             left_out[kept[rows]].tolist(),
             lines_out[rows].tolist(),
             lines_out[kept[rows]].tolist(),
+            alike.tolist(),
             strict=True,
         ):
             messages.append(f"near-duplicate of {src} (similarity {s:.2f}, cluster {cluster})")
@@ -540,6 +579,11 @@ class NearDuplicate(DuplicateRule):
                 f"kept {src}; exact Jaccard {s:.4f} = {common} shared / {total} distinct shingles; "
                 f"boilerplate left out: {mine} shingles of {my_lines} lines or sentences here, "
                 f"{theirs} of {their_lines} in the kept record"
+                + (
+                    f"; records of their template alike by chance: {c:.4f}, so the pair must reach {self.bar(c):.4f}"
+                    if c
+                    else ""
+                )
             )
         failed = self.rejections(table["_idx"].to_numpy()[rows], messages, np.round(1.0 - sim, 4), evidence)
         metrics = self.report(table, kept, exact, near, order)

@@ -21,7 +21,8 @@ NEAR = re.compile(r"^near-duplicate of (.+):(\d+) \(similarity (0\.\d\d|1\.00), 
 EVIDENCE = re.compile(
     r"^kept (?P<kept>.+:\d+); exact Jaccard (?P<similarity>[01]\.\d{4}) = (?P<shared>\d+) shared / (?P<total>\d+) "
     r"distinct shingles; boilerplate left out: (?P<mine>\d+) shingles of (?P<my_lines>\d+) lines or sentences here, "
-    r"(?P<theirs>\d+) of (?P<their_lines>\d+) in the kept record$"
+    r"(?P<theirs>\d+) of (?P<their_lines>\d+) in the kept record"
+    r"(?:; records of their template alike by chance: (?P<chance>0\.\d{4}), so the pair must reach (?P<bar>[01]\.\d{4}))?$"
 )
 
 ANSWER = (
@@ -76,8 +77,11 @@ def by_code(report, code):
 
 
 def evidence(report, code="DQ402"):
-    """The evidence of each finding of ``code``, its parts by name."""
-    return {f.source: EVIDENCE.match(f.evidence).groupdict() for f in report.findings if f.code == code}
+    """The evidence of each finding of ``code``, its parts by name (the chance likeness of the
+    pair's template only where it raised the bar)."""
+    parts = (EVIDENCE.match(f.evidence).groupdict().items() for f in report.findings if f.code == code)
+    sources = (f.source for f in report.findings if f.code == code)
+    return {source: {k: v for k, v in told if v is not None} for source, told in zip(sources, parts, strict=True)}
 
 
 # Exact duplicates
@@ -890,3 +894,41 @@ def test_different_texts_classified_with_the_options_shuffled_are_not_near_dupli
     copy = asked(queries[0].replace("多", "很多"), 99)
     report = check([*(asked(q, i) for i, q in enumerate(queries)), copy])
     assert list(by_code(report, "DQ402")) == [f"<records>:{len(queries) + 1}"]
+
+
+def swaps(seed: int, edited: str = "") -> dict:
+    """A puzzle of BIG-Bench-Hard's shuffled-objects template: the same frame sentences, the
+    same seven names, seven of ten balls, each puzzle its own swaps, and its answer a letter."""
+    rng = random.Random(seed)
+    names = ["Alice", "Bob", "Claire", "Dave", "Eve", "Fred", "Gertrude"]
+    balls = rng.sample(["red", "blue", "green", "pink", "white", "black", "brown", "purple", "orange", "yellow"], 7)
+    held = ", ".join(f"{n} has a {b} ball" for n, b in zip(names, balls, strict=True))
+    moves = [" and ".join(rng.sample(names, 2)) for _ in range(7)]
+    told = f"First, {moves[0]} swap balls. " + " ".join(f"Then, {m} swap balls." for m in moves[1:6])
+    told += f" Finally, {moves[6]} swap balls.{edited} At the end of the game, {rng.choice(names)} has the"
+    options = "\n".join(f"({letter}) {b} ball" for letter, b in zip("ABCDEFG", balls, strict=True))
+    return record(
+        f"({rng.choice('ABCDEFG')})",
+        instruction="Alice, Bob, Claire, Dave, Eve, Fred, and Gertrude are playing a game. At the start of the game, "
+        f"they are each holding a ball: {held}.\nAs the game progresses, pairs of players trade balls. {told}\n"
+        f"Options:\n{options}",
+    )
+
+
+def test_puzzles_of_one_template_are_not_near_duplicates_and_a_copy_of_one_still_is():
+    """Other swaps of the same seven names fill the same frame: any two of these puzzles share
+    about half of what is left by chance, so they must be the threshold more alike than that
+    (short-threshold at most). A puzzle copied with a word added is."""
+    puzzles = [swaps(seed) for seed in range(16)]
+    for seed in range(16):  # same answers, so only the question can tell them apart
+        puzzles[seed]["output"] = "(A)"
+    assert by_code(check(puzzles), "DQ402") == {}
+    copy = swaps(3, edited=" They laugh.")
+    copy["output"] = "(A)"
+    report = check([*puzzles, copy])
+    assert list(by_code(report, "DQ402")) == [f"<records>:{len(puzzles) + 1}"]
+    # the evidence says how alike the template's records are by chance, and the bar it set
+    (told,) = evidence(report).values()
+    chance, bar = float(told["chance"]), float(told["bar"])
+    assert told["kept"] == "<records>:4" and chance > 0.25 and float(told["similarity"]) >= bar > 0.5
+    assert abs(bar - min(chance + 0.5 * (1 - chance), 0.7)) < 1e-3  # the threshold above chance, at most 0.7
