@@ -720,12 +720,16 @@ def test_an_answer_that_only_takes_the_task_on_gives_nothing():
                     },
                 ]
             },
+            # whether one can is answered by "I can" (CDConv, unseen); a request is not
+            qa("你会做衣服吗？", "我会做,我是裁缝"),
+            qa("你能帮我订一张去上海的机票吗？", "好的，我来帮你订。"),
         ],
         "DQ102",
     )
     assert found == {
         0: 'answer only takes the task on ("I can do that!"): it gives nothing',
         1: 'answer only takes the task on ("Sure. Let\'s get started with creating Instagram content for…"): it gives nothing',
+        6: 'answer only takes the task on ("好的，我来帮你订。"): it gives nothing',
     }
 
 
