@@ -28,6 +28,13 @@ _CJK_SPACE = r"([\p{Han}\p{Hiragana}\p{Katakana}]) "  # spaces joined into CJK n
 _MARKER = r"^(?:[-*•+]|\d{1,3}[.)、]|[a-zA-Z][.)])\s+"
 # a line that gives an item its label: "咽痛：已有症状疾病", "Review 3: positive" (the label is group 2)
 _LABELLED = r"^(\s*[^:：\n]{1,40}[:：])\s*(.*?)\s*[。.;；]?\s*$"
+# LaTeX math, inline or displayed, that holds a command, a script or an equation ("$x_{1}+x_{2}$",
+# "$$\\frac{1}{2}$$", "\\(...\\)", "\\[...\\]"): a derivation restates its expressions by design, as
+# code repeats its lines (GAOKAO-Bench's worked solutions, unseen); "$5 and $10" is no math.
+_MATH = (
+    r"\$\$[^$]*?[\\^_{}=][^$]*?\$\$|\$[^$\n]*?[\\^_{}=][^$\n]*?\$"
+    r"|\\\((?s:.)*?\\\)|\\\[(?s:.)*?\\\]"
+)
 _WEIGHTS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5) * 5
 
 
@@ -93,9 +100,9 @@ class RepetitionOptions(RuleOptions):
 
 
 class Repetition(RecordRule):
-    """Looks at every assistant turn, Markdown code and web addresses left out (code repeats lines
-    and a source cited after every sentence repeats its address, by design; so does a program
-    asked for and answered without fences, most of its lines code), and measures two ratios: the
+    """Looks at every assistant turn, Markdown code, LaTeX math and web addresses left out (code repeats
+    lines, a derivation its expressions and a source cited after every sentence its address, by design;
+    so does a program asked for and answered without fences, most of its lines code), and measures two ratios: the
     share of its word n-grams (character n-grams for Chinese and Japanese) that repeat an n-gram
     seen earlier in the same turn in a loop, and the share of its lines that repeat an earlier
     line (a line the question holds, a format it sets such as "[ANSWER]:", is no repeat). A
@@ -139,7 +146,8 @@ class Repetition(RecordRule):
         if code.any():
             bare = turns.filter(code).select(bare_code(pl.col("answer"))).to_series().fill_null(False)
             code = code.scatter(code.arg_true(), bare)
-        text = pl.when(code).then(pl.lit("")).otherwise(without_urls(without_code(pl.col("answer"))))
+        prose = without_urls(without_code(pl.col("answer"))).str.replace_all(_MATH, " ")
+        text = pl.when(code).then(pl.lit("")).otherwise(prose)
         return _labels_left_out(
             turns.select("_r", "_t", "turn", "final", "question", text=text, form=form, repeat=repeat)
         )

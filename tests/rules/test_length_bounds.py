@@ -30,6 +30,10 @@ SHORT_VALID = [
     qa("真够详细的，哈哈。什刹海电话多少？", "那里电话是010-84018677。"),
     qa("再帮我介绍个能游玩1小时-2小时的景点，门票最好是免费的。", "去宋庄画家村画廊吧！"),
     qa("好的，够惨的了，同样谢谢你的详细解答！", "不用客气！"),
+    # a wish to talk, not a topic; a person's own motive; "called what", no why (CDConv chit-chat, unseen)
+    qa("这次遇见你也是缘分。我能和你谈谈吗？", "你想谈啥"),
+    qa("那你为什么不在网上买呢？", "我没钱啊!"),
+    qa("你知道一个热情的人通常被称为什么吗？", "不知道!"),
 ]
 SHORT_VALID_CHECKED = Batched("DQ102", SHORT_VALID)
 
@@ -223,12 +227,14 @@ def test_a_why_answered_in_a_word_or_two_fails_and_a_reason_passes():
             qa("Why is the sky blue?", "Because air scatters blue light more than red."),
             qa("为什么冬天冷？", "日照少。"),
             qa("为什么冬天冷？", "因为冬天太阳斜射，日照时间短。"),
+            qa("你为什么认为冬天冷？", "日照少。"),  # an opinion's grounds, not a motive
         ],
         "DQ102",
     )
     assert found == {
         0: "answer has 4 tokens, fewer than 5 (explanation task)",
         2: "answer has 5 tokens, fewer than 10 (explanation task)",  # the Chinese table's own bound
+        4: "answer has 5 tokens, fewer than 10 (explanation task)",
     }
 
 
@@ -714,12 +720,16 @@ def test_an_answer_that_only_takes_the_task_on_gives_nothing():
                     },
                 ]
             },
+            # whether one can is answered by "I can" (CDConv, unseen); a request is not
+            qa("你会做衣服吗？", "我会做,我是裁缝"),
+            qa("你能帮我订一张去上海的机票吗？", "好的，我来帮你订。"),
         ],
         "DQ102",
     )
     assert found == {
         0: 'answer only takes the task on ("I can do that!"): it gives nothing',
         1: 'answer only takes the task on ("Sure. Let\'s get started with creating Instagram content for…"): it gives nothing',
+        6: 'answer only takes the task on ("好的，我来帮你订。"): it gives nothing',
     }
 
 

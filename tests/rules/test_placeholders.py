@@ -113,6 +113,11 @@ NOT_PLACEHOLDERS = [
     ('Keep this view.\n<li *ngFor="let t of txs">{{ t.note }}</li>', "Kept."),
     # a term glossed in brackets: "insertion", not an instruction to insert
     ("哪些基因与耐力有关？", "ACE 基因的 I（插入）等位基因与耐力有关，D（缺失）等位基因与力量有关。"),
+    # an exam's instruction on what to fill in (GAOKAO-Bench, unseen)
+    (
+        "一个几何体的正视图为一个三角形, 则这个几何体可能是下列几何体中的 (填入所有可能的几何体前的编号) (1)三棱锥(2)四棱锥",
+        "(1)(2)",
+    ),
 ]
 NOT_PLACEHOLDERS_CHECKED = Batched("DQ204", [record(question, answer) for question, answer in NOT_PLACEHOLDERS])
 

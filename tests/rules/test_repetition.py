@@ -14,8 +14,12 @@ def qa(answer, question="Tell me something."):
 
 
 def test_a_looping_answer_fails_with_the_phrase_it_repeats():
-    (message,) = failures([qa("The answer is 4. " * 12)], "DQ202").values()
-    assert message == 'answer loops: 91% of its 5-grams repeat earlier ones (most: "4 The answer is 4")'
+    # prose that loops around LaTeX fails too: only the math is left out
+    found = failures([qa("The answer is 4. " * 12), qa("由题意可得 $x=1$，所以答案是 1。" * 12)], "DQ202")
+    assert found == {
+        0: 'answer loops: 91% of its 5-grams repeat earlier ones (most: "4 The answer is 4")',
+        1: 'answer loops: 91% of its 5-grams repeat earlier ones (most: "以答案是1")',
+    }
 
 
 def test_chinese_is_compared_by_characters():
@@ -66,6 +70,29 @@ NATURAL = [
     ),
     # code repeats itself by design and is left out
     "Here is the code:\n```python\n" + "print('hello world')\n" * 20 + "```\nRun it.",
+    # a derivation restates its LaTeX expressions by design, left out as code is (GAOKAO-Bench, unseen);
+    # prose around them that loops still fails (test_a_looping_answer_fails_with_the_phrase_it_repeats)
+    (
+        "解: ( I ) 当 $a=1$ 时, $f(x) \\geqslant 3 x+2$ 可化为 $|x-1| \\geqslant 2$\n"
+        "\n"
+        "由此可得 $x \\geqslant 3$ 或 $x \\leqslant-1$.\n"
+        "\n"
+        "故不等式 $f(x) \\geqslant 3 x+2$ 的解集为 $\\{x \\mid x \\geqslant 3$ 或 $x \\leqslant-1\\}$.\n"
+        "\n"
+        "( II) 由 $f(x) \\leqslant 0$ 得\n"
+        "\n"
+        "$|x-a|+3 x \\leqslant 0$\n"
+        "\n"
+        "此不等式化为不等式组\n"
+        "\n"
+        "$\\left\\{\\begin{array}{l}x \\geqslant a \\\\ x-a+3 x \\leqslant 0\\end{array}\\right.$ 或 $\\left\\{\\begin{array}{l}x \\leqslant a \\\\ a-x+3 x \\leqslant 0\\end{array}\\right.$\n"
+        "\n"
+        "即 $\\left\\{\\begin{array}{l}x \\geqslant a \\\\ x \\leqslant \\frac{a}{4}\\end{array}\\right.$ 或 $\\left\\{\\begin{array}{l}x \\leqslant a \\\\ x \\leqslant-\\frac{a}{2}\\end{array}\\right.$\n"
+        "\n"
+        "因为 $a>0$, 所以不等式组的解集为 $\\left\\{x \\mid x \\leqslant-\\frac{a}{2}\\right\\}$\n"
+        "\n"
+        "由题设可得 $-\\frac{a}{2}=-1$, 故 $a=2$"
+    ),
 ]
 NATURAL_CHECKED = Batched("DQ202", [qa(answer) for answer in NATURAL])
 
