@@ -86,6 +86,21 @@ def load_categories(pack: dict) -> list[ArtefactCategory]:
     return out
 
 
+def _where_named(spans: pl.DataFrame, cast: pl.Expr) -> pl.Series:
+    """``cast`` (whether the system prompt casts the assistant as ``span``, or a user turn opens by
+    calling it) for every row of ``spans``, evaluated only where the name can be found at all.
+
+    ``cast`` is a pattern made of each row's name, which polars compiles for every row (about half
+    a millisecond each): a name that must match as it is written (one in capitals matches in any
+    case) is first looked for literally in the system prompt and the user's turns."""
+    span = pl.col("span")
+    literal = pl.col("_system").str.contains(span, literal=True) | pl.col("_said").str.contains(span, literal=True)
+    maybe = (span == span.str.to_uppercase()) | literal
+    rows = spans.select(maybe.fill_null(True)).to_series().arg_true()
+    found = pl.repeat(False, spans.height, eager=True)
+    return found.scatter(rows, spans[rows].select(cast).to_series()) if len(rows) else found
+
+
 class GeneratorArtefact(RecordRule):
     """Looks in every turn, Markdown code left out, for the categories of the `artefacts` rule
     pack: snake_case pseudo-words in prose ("a rich taste of caramelize_kale"), a tool or template
@@ -212,10 +227,8 @@ class GeneratorArtefact(RecordRule):
                 )
                 called = pl.concat_str(pl.lit(_CAST_BEFORE), name, pl.lit(r"(?-u:\b)"))
                 addressed = pl.concat_str(pl.lit(r"(?m:^)[ \t]*"), name, pl.lit(r"[ \t]*,"))
-                spans = spans.filter(
-                    (pl.col("_system").str.contains(called) | pl.col("_said").str.contains(addressed))
-                    & ~pl.col("_text").str.contains(_LABEL_LINE)
-                )
+                cast = pl.col("_system").str.contains(called) | pl.col("_said").str.contains(addressed)
+                spans = spans.filter(pl.lit(_where_named(spans, cast)) & ~pl.col("_text").str.contains(_LABEL_LINE))
             elif c.roles == ("assistant",):
                 # The user's own word, or a name the tools define, is not residue.
                 words = pl.col("span").str.replace_all(_WORDS, " ").str.strip_chars().str.to_lowercase()

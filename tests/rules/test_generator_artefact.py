@@ -3,9 +3,11 @@ code, talk about code and tool names pass."""
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 import dqe
+from dqe.rules.generator_artefact import _where_named
 from dqe.testing import assert_findings, record, run_rule
 from tests.batched import Batched
 from tests.support import REAL_FILES, ROOT, failures, real
@@ -346,3 +348,17 @@ def test_the_name_the_assistant_was_cast_as_opening_its_answer_is_residue():
     called = record("Jigsaw, why do you test people?", "Jigsaw: Because most people squander their lives.")
     uncalled = record("Why do people test others?", "Jigsaw: Because most people squander their lives.")
     assert_findings(run_rule("DQ205", [called, uncalled]), {0: label})
+
+
+def test_a_cast_name_is_matched_only_where_it_is_written():
+    """The pattern made of each row's name is compiled for every row it is tried on: it is tried
+    only where the system prompt or a user turn holds the name as written, or on a name in capitals
+    (matched in any case). Here a pattern that matches anything shows which rows were tried."""
+    spans = pl.DataFrame(
+        {
+            "span": ["Jigsaw", "Answer", "VITTI", "Salieri"],
+            "_system": ["You are Jigsaw.", "", "You are Paul Vitti.", ""],
+            "_said": ["Why?", "What is 2 + 2?", "Why?", "Salieri, what do you think of Mozart?"],
+        }
+    )
+    assert _where_named(spans, pl.lit(True)).to_list() == [True, False, True, True]
