@@ -300,8 +300,12 @@ def _on_descriptor_1(stream: Any) -> bool:
 
 
 def _reopened(fd: int, like: Any) -> Any:
-    """A text stream on a copy of ``fd``, encoded as ``like``."""
-    return os.fdopen(os.dup(fd), "w", encoding=like.encoding, errors=like.errors)
+    """A text stream on a copy of ``fd``, encoded as ``like``, and made visible as ``like`` is
+    (the ``dqe`` command's ``TerminalStream``: no control sequence reaches a terminal)."""
+    from dqe.report.terminal import TerminalStream
+
+    stream = os.fdopen(os.dup(fd), "w", encoding=like.encoding, errors=like.errors)
+    return TerminalStream(stream) if isinstance(like, TerminalStream) else stream
 
 
 _PHASES = {"reading": "checking", "dataset rules": "data-set rules", "writing": "writing outputs"}
