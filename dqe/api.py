@@ -27,6 +27,7 @@ from dqe.records import Source
 from dqe.report.manifest import manifest_path, write_manifest
 from dqe.report.model import Report, build_report
 from dqe.report.outputs import OutputCounts, write_outputs
+from dqe.report.passed_ids import PassedIds
 
 
 class FilterResult(BaseModel):
@@ -130,21 +131,13 @@ def filter(  # noqa: A001 - dqe.filter is the command's name
     if unread:  # its records cannot be written anywhere: no outputs rather than outputs without them
         raise InputError(f"{unread[0].path}: {unread[0].error}; no output was written")
     recorded = {kebab_case(k): v for k, v in overrides.items() if v is not None}
-    with OutputSet() as files:
+    with OutputSet() as files, PassedIds() as ids:
         ok, bad = files.open(passed), files.open(rejected)
-        outputs = write_outputs(result, result.reopen(), ok, bad, annotate=annotate, progress=progress)  # type: ignore[misc]
+        outputs = write_outputs(result, result.reopen(), ok, bad, ids, annotate=annotate, progress=progress)  # type: ignore[misc]
         if outputs.redactions.values:
             result.dataset["redactions"] = outputs.redactions.model_dump()
         write_manifest(
-            result,
-            ok,
-            bad,
-            files.open(manifest),
-            outputs.passed,
-            outputs.rejected,
-            outputs.rewritten_ids,
-            recorded,
-            outputs.annotation,
+            result, ok, bad, files.open(manifest), outputs.passed, outputs.rejected, ids, recorded, outputs.annotation
         )
     return FilterResult(report=build_report(result), outputs=outputs, manifest=manifest)
 

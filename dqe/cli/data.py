@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,6 @@ from dqe.cli.options import (
     reading_options,
     start_up,
     stdout_to_stderr,
-    write_outputs,
 )
 
 # where the records are checked: this machine's processes, or a Ray cluster (docs/ray.md)
@@ -94,12 +94,14 @@ def check(
 ) -> None:
     """Check instruction data (JSON, JSONL, Parquet; Alpaca, ShareGPT, OpenAI messages)."""
     color = output is None and fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    with stdout_to_stderr():  # what plugin code prints must not mix into the report on stdout
+    # what plugin code prints must not mix into the report on stdout
+    with stdout_to_stderr() as to_stdout:
         # Config, plugins, renderers and output paths are checked before the run, so a mistake costs no check.
         with start_up():
             from dqe.api import guard_outputs, make_engine
+            from dqe.io.writers import OutputSet
             from dqe.report.model import build_report
-            from dqe.report.render import prepare, render
+            from dqe.report.render import prepare, render, stream
 
             checker = make_engine(config, (), disable_plugins, {**overrides_of(kw), "engine": engine})
             for name in (fmt, "html") if html_path is not None else (fmt,):
@@ -108,14 +110,16 @@ def check(
         inputs = guard_outputs(checker, list(paths), written)
         with progress_bar(progress) as heard:
             report = build_report(checker.run(inputs, heard), complete=all_findings)
-        if show is not None:
-            from dqe.report.render.show import render_show
+        with OutputSet() as files:  # the files all or none
+            if html_path is not None:
+                files.open(html_path).write(render(checker.registry, "html", report).encode())
+            write = to_stdout if output is None else _encoded(files.open(output).write)
+            if show is not None:
+                from dqe.report.render.show import render_show
 
-            text = render_show(report, show, limit=limit, color=color)
-        else:
-            text = render(checker.registry, fmt, report, color=color, statistics=statistics)
-        page = render(checker.registry, "html", report) if html_path is not None else None
-    write_outputs({output: text, **({html_path: page} if page is not None else {})})
+                write(render_show(report, show, limit=limit, color=color))
+            else:  # as it renders: --format jsonl a range of records at a time
+                stream(checker.registry, fmt, report, write, color=color, statistics=statistics)
     if output is not None or html_path is not None:
         s = report.summary
         written = " and ".join(str(p) for p in (output, html_path) if p is not None)
@@ -125,6 +129,11 @@ def check(
         )
     code = report.exit_code
     exit_with(0 if exit_zero and code == 1 else code)
+
+
+def _encoded(write: Callable[[bytes], object]) -> Callable[[str], None]:
+    """``write`` of bytes as a writer of text (UTF-8)."""
+    return lambda text: write(text.encode())
 
 
 @click.command()

@@ -266,23 +266,46 @@ def overrides_of(kw: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def stdout_to_stderr() -> Iterator[None]:
+def stdout_to_stderr() -> Iterator[Callable[[str], None]]:
     """Send what plugin code prints to stderr while it runs, so that a report on stdout (JSON a
     tool reads) holds nothing else: ``print`` and writes to file descriptor 1 both, and those of
-    worker processes started meanwhile, which inherit the descriptor."""
-    sys.stdout.flush()
+    worker processes started meanwhile, which inherit the descriptor. Yields a writer to the
+    real standard output, for a report written as it is rendered (``--format jsonl``)."""
+    original = sys.stdout
+    original.flush()
     try:
         saved = os.dup(1)
         os.dup2(2, 1)
     except OSError:  # no descriptor 1 or 2 (a daemon): Python-level output is still redirected
         saved = None
+    # the real stdout on its own descriptor, or the stream that stands for it (a test's capture)
+    real = original if saved is None or not _on_descriptor_1(original) else _reopened(saved, original)
     try:
         with redirect_stdout(sys.stderr):
-            yield
+            yield real.write
     finally:
+        real.flush()
+        if real is not original:
+            real.close()
         if saved is not None:
             os.dup2(saved, 1)
             os.close(saved)
+
+
+def _on_descriptor_1(stream: Any) -> bool:
+    try:
+        return stream.fileno() == 1
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _reopened(fd: int, like: Any) -> Any:
+    """A text stream on a copy of ``fd``, encoded as ``like``, and made visible as ``like`` is
+    (the ``dqe`` command's ``TerminalStream``: no control sequence reaches a terminal)."""
+    from dqe.report.terminal import TerminalStream
+
+    stream = os.fdopen(os.dup(fd), "w", encoding=like.encoding, errors=like.errors)
+    return TerminalStream(stream) if isinstance(like, TerminalStream) else stream
 
 
 _PHASES = {"reading": "checking", "dataset rules": "data-set rules", "writing": "writing outputs"}

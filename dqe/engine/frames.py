@@ -9,6 +9,7 @@ frames, which load only when a per-record view is asked for (``--format jsonl``,
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 
 import polars as pl
 
@@ -33,6 +34,12 @@ class RecordFrames:
     @property
     def invalid(self) -> pl.DataFrame:
         return self._invalid
+
+    def parts(self) -> Iterator[RecordFrames]:
+        """These frames a range of records at a time, in input order, each range's records
+        with their findings and invalid items: what a view written record by record reads.
+        Held frames are one range."""
+        yield self
 
     @functools.cached_property
     def statuses(self) -> pl.DataFrame:
@@ -81,5 +88,5 @@ class RecordFrames:
 def first_of_each_code(findings: pl.DataFrame, per_rule: int) -> pl.DataFrame:
     """The first ``per_rule`` findings of each code, in the order a report lists them (record,
     then code)."""
-    ordered = findings.sort("_idx", "code")
+    ordered = findings.sort("_idx", "code", maintain_order=True)
     return ordered.filter(pl.int_range(pl.len()).over("code") < per_rule)

@@ -6,7 +6,7 @@ engine again (the same plugin checks as an actor), reads the kept columns in inp
 what the record rules rejected from the findings' shards, and runs the local engine's own
 data-set half (``Engine.dataset_stage``: summaries, DQ401-DQ431 and third-party data-set rules,
 every rule's summary) on them. The data-set rules' findings are written beside the shards
-(``DATASET_FINDINGS``); only the ``dataset`` section, each data-set rule's counts, the rules'
+(``DATASET_FINDINGS``, by record); only the ``dataset`` section, each data-set rule's counts, the rules'
 errors and the run's totals (records by status, findings) come back. So the driver holds no row
 per record; the task holds the kept columns of every record, on one node: of the data-set rules
 only DQ401 is distributed yet (``dqe.ray.exact_duplicates``, given to this task as what it found),
@@ -65,7 +65,9 @@ def run_dataset_stage(
     errors: list[RuleErrorInfo] = []
     kept = read(shards(folder, "kept"))
     stage = checker.dataset_stage(kept, rejected_by_record_rules(folder), errors, given)
-    stage.findings.write_parquet(Path(folder) / DATASET_FINDINGS, compression="lz4")
+    # by record (each record's in the rules' order), so that a per-record view reads them on a task at a time
+    by_record = stage.findings.sort("_idx", maintain_order=True)
+    by_record.write_parquet(Path(folder) / DATASET_FINDINGS, compression="lz4")
     found = read([*shards(folder, "findings"), Path(folder) / DATASET_FINDINGS], ["_idx", "code", "severity"])
     invalid = read(shards(folder, "invalid"), ["_idx"], INVALID_SCHEMA)
     frames = RecordFrames(stage.table.select("_idx"), found, invalid)

@@ -4,7 +4,8 @@ What a report counts (records by status, the records only selection rejected, fi
 from the data-set stage's task as totals; the report's sample of findings (the first few of each
 rule) is read shard by shard, keeping no more than the sample. The frames themselves (every
 record's row, every finding, every invalid item) are read from the shards only when a per-record
-view asks for them (``--format jsonl``, ``dqe filter``'s outputs, the Python API's frames). The
+view that needs them whole asks (the HTML page, ``--all-findings``, the Python API's frames);
+``--format jsonl`` and ``dqe filter`` read them a task at a time (``ShardFrames.parts``). The
 run's folder goes when these frames do.
 """
 
@@ -14,6 +15,7 @@ import bisect
 import functools
 import shutil
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -21,7 +23,7 @@ import pyarrow.parquet as pq
 
 from dqe.engine.engine import FINDINGS_SCHEMA
 from dqe.engine.frames import IDS, RecordFrames, first_of_each_code
-from dqe.ray.shards import DATASET_FINDINGS, INVALID_SCHEMA, first_of, read, shards
+from dqe.ray.shards import DATASET_FINDINGS, INVALID_SCHEMA, first_of, read, shard, shards
 
 ROWS_AT_ONCE = 65_536  # rows of the data-set rules' findings read at a time for the sample
 
@@ -61,6 +63,21 @@ class ShardFrames(RecordFrames):
     def findings_count(self) -> int:
         return self.totals["findings"]
 
+    def parts(self) -> Iterator[RecordFrames]:
+        """A task's records at a time, in input order: its report shard, its findings (the
+        record rules' shard, and the data-set rules' on its records, read on from the file
+        the data-set stage sorted by record) and its invalid items. One task's rows are held
+        at a time, never the run's."""
+        firsts = [first_of(path) for path in shards(self.folder, "report")]
+        dataset = _InOrder(self._dataset_findings)
+        for first, end in zip(firsts, [*firsts[1:], None], strict=True):
+            invalid = shard(self.folder, "invalid", first)
+            yield RecordFrames(
+                pl.read_parquet(shard(self.folder, "report", first)),
+                pl.concat([pl.read_parquet(shard(self.folder, "findings", first)), dataset.before(end)]),
+                pl.read_parquet(invalid) if invalid.exists() else pl.DataFrame(schema=INVALID_SCHEMA),
+            )
+
     def sample(self, per_rule: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         """The first ``per_rule`` findings of each code, read shard by shard (the data-set
         rules' in slices), with the ``IDS`` of their records read from the report shards that
@@ -95,3 +112,28 @@ class ShardFrames(RecordFrames):
         holding = sorted({bisect.bisect_right(firsts, i) - 1 for i in idx.to_list()}) or [0]
         rows = read([paths[k] for k in holding], list(IDS))
         return rows.filter(pl.col("_idx").is_in(idx.implode()))
+
+
+class _InOrder:
+    """The rows of a Parquet file of findings sorted by record, taken in order, up to a record
+    at a time, a slice of the file read at a time."""
+
+    def __init__(self, path: Path):
+        self._slices = pq.ParquetFile(path).iter_batches(ROWS_AT_ONCE)
+        self._held = pl.DataFrame(schema=FINDINGS_SCHEMA)
+        self._done = False
+
+    def before(self, end: int | None) -> pl.DataFrame:
+        """The rows not taken yet of the records before ``end`` (None: every row left)."""
+        while not self._done and (end is None or self._held.is_empty() or self._held["_idx"][-1] < end):
+            rows = next(self._slices, None)
+            if rows is None:
+                self._done = True
+            else:
+                self._held = pl.concat([self._held, pl.DataFrame(pl.from_arrow(rows))])
+        if end is None:
+            taken, self._held = self._held, self._held.clear()
+            return taken
+        later = self._held["_idx"] >= end
+        taken, self._held = self._held.filter(~later), self._held.filter(later)
+        return taken

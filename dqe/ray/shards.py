@@ -5,7 +5,7 @@ becomes, in the run's folder, a Parquet file of each kind, named by the task's f
 (so names sort in input order): ``kept`` (what the data-set rules collected and every feature's
 kept columns: the data-set stage reads them), ``report`` (what a report reads of each record:
 ``Engine.record_columns``), ``findings`` (the record rules' findings) and ``invalid`` (the items that could not be read, where the task had any). The data-set stage
-adds the data-set rules' findings as one file (``DATASET_FINDINGS``). The driver reads them back
+adds the data-set rules' findings as one file, by record (``DATASET_FINDINGS``). The driver reads them back
 only for a per-record view (``dqe.ray.frames``).
 """
 

@@ -9,6 +9,8 @@ whose id is not among ``passed_ids``.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -23,6 +25,7 @@ from dqe.io.inputs import ANNOTATION
 if TYPE_CHECKING:
     from dqe.engine.engine import RunResult
     from dqe.io.writers import PendingFile
+    from dqe.report.passed_ids import PassedIds
 
 SUFFIX = ".manifest.json"
 
@@ -99,30 +102,20 @@ def write_manifest(
     target: PendingFile,
     passed_count: int,
     rejected_count: int,
-    rewritten_ids: dict[int, str] | None = None,
+    passed_ids: PassedIds,
     overrides: dict[str, Any] | None = None,
     annotation: str = ANNOTATION,
 ) -> Path:
     """Write the manifest of the outputs ``passed`` and ``rejected`` (complete, not yet moved
     into place) to ``target``, all three files of one ``OutputSet``; returns its path.
 
-    ``rewritten_ids`` gives the id of each passed record that was written changed (redacted),
-    by record position: the manifest lists records as they are in the passed file.
-    ``overrides`` are the config keys given on the command line, so the trainer can rebuild
-    the same effective config and compare its hash.
+    ``passed_ids`` holds the id of each record of the passed file, as written (redacted or
+    annotated records by their new id): they are listed sorted and hashed as they stream from
+    it, never held together. ``overrides`` are the config keys given on the command line, so
+    the trainer can rebuild the same effective config and compare its hash.
     """
-    import polars as pl
-
     from dqe.io.inputs import InputFile
 
-    rows = result.table.join(result.statuses.filter(pl.col("status") == "passed"), on="_idx").select("_idx", "_id")
-    if rewritten_ids:
-        new = pl.DataFrame(
-            {"_idx": list(rewritten_ids), "_new": list(rewritten_ids.values())},
-            schema={"_idx": pl.UInt64, "_new": pl.String},
-        )
-        rows = rows.join(new, on="_idx", how="left").select("_idx", _id=pl.coalesce("_new", "_id"))
-    ids = rows["_id"].unique().sort().to_list()
     checked = checked_encoding(result.config)
     sources = [source for _, source in result.inputs.sources] if result.inputs else [None] * len(result.files)
     manifest = GateManifest(
@@ -141,10 +134,27 @@ def write_manifest(
         annotation=annotation,
         gate=result.gate,
         dataset=result.dataset,
-        passed_ids=ids,
-        passed_ids_sha256=ids_sha256(ids),
+        passed_ids=[],
+        passed_ids_sha256="",
         tokenizer=checked.tokenizer,
         template=checked.template,
     )
-    target.write(manifest.model_dump_json(indent=1).encode())
+    # the JSON pydantic writes, the ids and their hash written into it as they stream (indent 1)
+    head, tail = manifest.model_dump_json(indent=1).split(_IDS_PLACE)
+    target.write(f'{head}\n "passed_ids": ['.encode())
+    digest = hashlib.sha256()
+    count = 0
+    records = passed_ids.sorted()
+    while ids := list(itertools.islice(records, _IDS_AT_ONCE)):
+        after = "\n" if count else ""  # the hash is of the ids joined by new lines (ids_sha256)
+        digest.update((after + "\n".join(ids)).encode())
+        listed = ",\n  ".join(json.dumps(record, ensure_ascii=False) for record in ids)
+        target.write(f"{',' if count else ''}\n  {listed}".encode())
+        count += len(ids)
+    closing = "\n ]" if count else "]"
+    target.write(f'{closing},\n "passed_ids_sha256": "{digest.hexdigest()}",{tail}'.encode())
     return target.path
+
+
+_IDS_AT_ONCE = 8_192
+_IDS_PLACE = '\n "passed_ids": [],\n "passed_ids_sha256": "",'

@@ -9,8 +9,8 @@ A report is plain data, built once from the run (``build_report``): its per-reco
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import polars as pl
@@ -162,31 +162,15 @@ class Report(BaseModel):
     @property
     def records(self) -> pl.DataFrame:
         """One row per input record: source, id, status and the codes of its findings."""
+        return record_rows(self._require())
+
+    def record_parts(self) -> Iterator[RecordResults]:
+        """The per-record results a range of records at a time, in input order (every record
+        of a range with its findings): what a view written record by record reads, so that it
+        never gathers the records of an engine that left them elsewhere (``--engine ray``)."""
         result = self._require()
-        located = pl.concat(
-            [
-                result.table.select(IDS),
-                result.invalid.select("_idx", "_file", "_line", _id=pl.lit(None, pl.String)),
-            ]
-        )
-        codes = (
-            all_findings(result)
-            .group_by("record")
-            .agg(codes=pl.col("code").unique(maintain_order=True), reasons=pl.format("{}: {}", "code", "message"))
-        )
-        return (
-            result.statuses.join(located, on="_idx", how="left")
-            .join(codes.rename({"record": "_idx"}), on="_idx", how="left")
-            .select(
-                record="_idx",
-                source=_source_expr(result.paths),
-                id="_id",
-                status="status",
-                codes=pl.col("codes").fill_null(pl.lit([], pl.List(pl.String))),
-                reasons=pl.col("reasons").fill_null(pl.lit([], pl.List(pl.String))),
-            )
-            .sort("record")
-        )
+        for frames in result.frames.parts():
+            yield replace(result, frames=frames)
 
     @property
     def labels(self) -> pl.DataFrame:
@@ -230,6 +214,34 @@ class Report(BaseModel):
         if self._records is None:
             raise ValueError("this report was loaded from JSON: per-record frames are not available")
         return self._records
+
+
+def record_rows(result: RecordResults) -> pl.DataFrame:
+    """One row per record of ``result``: ``Report.records``."""
+    located = pl.concat(
+        [
+            result.table.select(IDS),
+            result.invalid.select("_idx", "_file", "_line", _id=pl.lit(None, pl.String)),
+        ]
+    )
+    codes = (
+        all_findings(result)
+        .group_by("record")
+        .agg(codes=pl.col("code").unique(maintain_order=True), reasons=pl.format("{}: {}", "code", "message"))
+    )
+    return (
+        result.statuses.join(located, on="_idx", how="left")
+        .join(codes.rename({"record": "_idx"}), on="_idx", how="left")
+        .select(
+            record="_idx",
+            source=_source_expr(result.paths),
+            id="_id",
+            status="status",
+            codes=pl.col("codes").fill_null(pl.lit([], pl.List(pl.String))),
+            reasons=pl.col("reasons").fill_null(pl.lit([], pl.List(pl.String))),
+        )
+        .sort("record")
+    )
 
 
 def record_labels(result: RecordResults) -> pl.DataFrame:
@@ -301,7 +313,7 @@ def _listed(located: pl.DataFrame, invalid: pl.DataFrame, paths: list[str]) -> p
         message="message",
         turn="turn",
         evidence="evidence",
-    ).sort("record", "code")
+    ).sort("record", "code", maintain_order=True)  # a record's findings of a rule in the rule's order
 
 
 def build_report(result: RunResult, *, complete: bool = False, per_rule: int | None = None) -> Report:

@@ -18,6 +18,7 @@ import base64
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from dqe.io.inputs import ANNOTATION
 from dqe.io.reader import Reader, record_id
 from dqe.io.writers import ObjectWriter, PendingFile
 from dqe.report.model import RecordResults, all_findings, nest_labels, record_labels
+from dqe.report.passed_ids import PassedIds
 
 STATUS_CODES = {"passed": 0, "rejected": 1, "invalid": 2}
 _CHUNK = 2_000  # records redacted together: one call into each redacting rule per chunk
@@ -51,19 +53,13 @@ class OutputCounts(BaseModel):
     rejected_path: str
     annotation: str = ANNOTATION  # the field holding dqe's reasons and redactions
     redactions: Redactions = Field(default_factory=Redactions)
-    # ids of passed records as written, where redaction changed them (record position -> id)
-    rewritten_ids: dict[int, str] = Field(default_factory=dict, exclude=True)
 
 
-def _reasons(result: RunResult) -> dict[int, list[dict[str, Any]]]:
-    """Reasons of every record that has findings, by record position."""
-    names = {a.code: a.rule.name for a in result.rules}
-    names["DQ000"] = "invalid-record"
+def _reasons(part: RecordResults, names: dict[str, str]) -> dict[int, list[dict[str, Any]]]:
+    """Reasons of every record of ``part`` that has findings, by record position."""
     by_record: dict[int, list[dict[str, Any]]] = {}
     for record, code, severity, score, message, turn, evidence in (
-        all_findings(RecordResults.of(result))
-        .select("record", "code", "severity", "score", "message", "turn", "evidence")
-        .iter_rows()
+        all_findings(part).select("record", "code", "severity", "score", "message", "turn", "evidence").iter_rows()
     ):
         reason = {
             "code": code,
@@ -78,6 +74,44 @@ def _reasons(result: RunResult) -> dict[int, list[dict[str, Any]]]:
             reason["evidence"] = evidence
         by_record.setdefault(record, []).append(reason)
     return by_record
+
+
+class _Verdicts:
+    """Each record's status, reasons, labels and id, a part of the run's frames at a time
+    (``RecordFrames.parts``): asked in record order, so that the run's frames are never
+    gathered (an engine may have left them elsewhere, ``--engine ray``)."""
+
+    def __init__(self, result: RunResult, annotate: bool):
+        names = {a.code: a.rule.name for a in result.rules}
+        names["DQ000"] = "invalid-record"
+        self.names = names
+        self.annotate = annotate
+        self.whole = RecordResults.of(result)
+        self.parts = result.frames.parts()
+        self.start = self.end = 0  # the records of the part held: start <= idx < end
+        self.codes: list[int] = []
+        self.reasons: dict[int, list[dict[str, Any]]] = {}
+        self.labels: dict[int, dict[str, Any]] = {}
+        self.ids: dict[int, str] = {}
+
+    def at(self, idx: int) -> int:
+        """The status code of record ``idx`` (``STATUS_CODES``), its part held from here on."""
+        while idx >= self.end:
+            frames = next(self.parts, None)
+            if frames is None:
+                raise RuntimeError(f"the run's verdicts end at record {self.end}, before record {idx}")
+            self._hold(replace(self.whole, frames=frames))
+        return self.codes[idx - self.start]
+
+    def _hold(self, part: RecordResults) -> None:
+        statuses = part.statuses
+        self.start, self.end = self.end, self.end + statuses.height
+        if statuses.height and statuses["_idx"][0] != self.start:
+            raise RuntimeError(f"the run's records are not in order: record {statuses['_idx'][0]} after {self.start}")
+        self.codes = statuses["status"].replace_strict(STATUS_CODES, return_dtype=pl.Int8).to_list()
+        self.reasons = _reasons(part, self.names)
+        self.labels = _labels(part) if self.annotate else {}
+        self.ids = dict(zip(part.table["_idx"].to_list(), part.table["_id"].to_list(), strict=True))
 
 
 def _strings(value: Any, out: list[str]) -> None:
@@ -202,9 +236,9 @@ def _kept(value: str | bytes) -> dict[str, str]:
     return {"raw": value}
 
 
-def _labels(result: RunResult) -> dict[int, dict[str, Any]]:
+def _labels(part: RecordResults) -> dict[int, dict[str, Any]]:
     """Each valid record's labels (category, domain, languages, ...), by record position."""
-    nested = nest_labels(record_labels(RecordResults.of(result)))
+    nested = nest_labels(record_labels(part))
     return dict(zip(nested["record"].to_list(), nested["labels"].to_list(), strict=True))
 
 
@@ -213,26 +247,22 @@ def write_outputs(
     reader: Reader,
     passed: PendingFile,
     rejected: PendingFile,
+    passed_ids: PassedIds,
     *,
     annotate: bool = False,
     progress: Callable[[RunProgress], None] | None = None,
 ) -> OutputCounts:
     """Every record of ``reader`` (the run's inputs, read again) into ``passed`` or ``rejected``,
-    files of an ``OutputSet`` that the caller commits with the manifest. With ``annotate``,
-    every record's labels go under the annotation field too (passed records included)."""
-    statuses = np.full(result.statuses.height, -1, dtype=np.int8)
-    statuses[result.statuses["_idx"].to_numpy()] = (
-        result.statuses["status"].replace_strict(STATUS_CODES, return_dtype=pl.Int8).to_numpy()
-    )
-    reasons = _reasons(result)
+    files of an ``OutputSet`` that the caller commits with the manifest, and the id of each
+    passed record as written (redacted or annotated: its new id) into ``passed_ids``. With
+    ``annotate``, every record's labels go under the annotation field too (passed records
+    included). The run's verdicts are read a part at a time, as the records stream."""
+    total = result.frames.total
+    verdicts = _Verdicts(result, annotate)
     redactor = _Redactor(result.rules)
-    rewritten_ids: dict[int, str] = {}
     key = annotation_field(result)
-    labels = _labels(result) if annotate else {}
     ok = ObjectWriter(passed)
     bad = ObjectWriter(rejected)
-
-    codes = statuses.tolist()  # indexed once a record: a list is faster to index than an array
     paths = [info.path for info in reader.files]
 
     def write(chunk: list[tuple[int, int, int, Any, bool]]) -> None:
@@ -240,7 +270,8 @@ def write_outputs(
         values = [value for _, _, _, value, _ in chunk]
         rewritten = redactor.apply(values) if redactor.rules else ((value, None) for value in values)
         for (idx, file, line, _, raw), (value, redactions) in zip(chunk, rewritten, strict=True):
-            status = codes[idx]
+            status = verdicts.at(idx)
+            labels = verdicts.labels
             if status == 0:
                 if redactions or idx in labels:
                     note: dict[str, Any] = {}
@@ -249,14 +280,16 @@ def write_outputs(
                     if idx in labels:
                         note["labels"] = labels[idx]
                     value = {**value, key: note}
-                    rewritten_ids[idx] = record_id(value)
+                    passed_ids.add(record_id(value))
+                else:
+                    passed_ids.add(verdicts.ids[idx])
                 ok.write(value)
                 continue
             meta: dict[str, Any] = {
                 "source": f"{paths[file]}:{line}",
                 "status": "invalid" if status == 2 else "rejected",
             }
-            meta["reasons"] = reasons.get(idx, [])  # every failed rule, warnings too, to review and fix
+            meta["reasons"] = verdicts.reasons.get(idx, [])  # every failed rule, warnings too, to review and fix
             if redactions:
                 meta["redactions"] = redactions
             if idx in labels:
@@ -265,8 +298,8 @@ def write_outputs(
 
     chunk: list[tuple[int, int, int, Any, bool]] = []
     for idx, (file, item, layout) in enumerate(reader.stream()):
-        if idx >= statuses.size:
-            raise RuntimeError(f"an input grew while filtering: more than the {statuses.size} records checked")
+        if idx >= total:
+            raise RuntimeError(f"an input grew while filtering: more than the {total} records checked")
         raw = item.obj is None
         value = item.raw if raw else item.obj if layout is None else layout.object(item.obj)
         chunk.append((idx, file, item.line, value, raw))
@@ -274,10 +307,10 @@ def write_outputs(
             write(chunk)
             chunk = []
             if progress:
-                progress(RunProgress("writing", idx + 1, idx + 1, statuses.size))
+                progress(RunProgress("writing", idx + 1, idx + 1, total))
     write(chunk)
-    if ok.count + bad.count != statuses.size:
-        raise RuntimeError(f"an input shrank while filtering: {ok.count + bad.count} records, {statuses.size} checked")
+    if ok.count + bad.count != total:
+        raise RuntimeError(f"an input shrank while filtering: {ok.count + bad.count} records, {total} checked")
     ok.close()
     bad.close()
     redactor.totals.rules = dict(sorted(redactor.totals.rules.items()))
@@ -288,5 +321,4 @@ def write_outputs(
         rejected_path=str(rejected.path),
         annotation=key,
         redactions=redactor.totals,
-        rewritten_ids=rewritten_ids,
     )

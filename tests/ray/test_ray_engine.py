@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
+import dqe
 from dqe import hookimpl
 from dqe.cli import main
 from dqe.report.manifest import manifest_path
@@ -123,6 +124,13 @@ def test_check_reports_as_the_local_engine(ray_cluster, small_ranges, data):
     bad = {f["source"].rsplit("/", 1)[-1] for f in local["findings"] if f["code"] == "DQ000"}
     # by file and line; a JSON array on one line by the record's number in it
     assert bad == {"a.jsonl:47", "a.jsonl:48", "a.jsonl:49", "d_array.json:6"}
+    # --format jsonl: the local engine's lines, written a task's records at a time, never gathered
+    from dqe.report.render.jsonl import render_jsonl, stream_jsonl
+
+    on_ray, written = dqe.check(data, engine="ray"), []
+    stream_jsonl(on_ray, written.append)
+    assert len(written) > 1 and "".join(written) == render_jsonl(dqe.check(data))
+    assert "table" not in vars(on_ray._records.frames) and "findings" not in vars(on_ray._records.frames)
 
 
 @pytest.mark.slow  # a local cluster's parity runs: about 30 s each on two cores (CI's slow step runs them)
@@ -139,7 +147,6 @@ def test_filter_writes_what_the_local_engine_writes(ray_cluster, small_ranges, d
 
 @pytest.mark.slow  # a local cluster's run and a local one: about 40 s on two cores
 def test_a_task_joins_two_batches_as_the_local_engine_does(ray_cluster, data, tmp_path, monkeypatch):
-    import dqe
     from dqe.ray.shards import first_of, shards
 
     runs = tmp_path / "runs"

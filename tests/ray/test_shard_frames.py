@@ -49,7 +49,7 @@ def a_run(folder: str) -> RecordFrames:
         table.filter(batch).write_parquet(shard(folder, "report", first))
         findings.filter(batch).write_parquet(shard(folder, "findings", first))
     invalid.write_parquet(shard(folder, "invalid", 10))
-    dataset.write_parquet(f"{folder}/{DATASET_FINDINGS}")
+    dataset.sort("_idx", maintain_order=True).write_parquet(f"{folder}/{DATASET_FINDINGS}")
     return RecordFrames(table, pl.concat([findings, dataset]), invalid)
 
 
@@ -79,3 +79,16 @@ def test_the_frames_are_read_whole_when_asked_and_go_with_their_folder(tmp_path)
     del stored
     gc.collect()
     assert not folder.exists()
+
+
+def test_a_view_written_record_by_record_reads_a_task_at_a_time(tmp_path, monkeypatch):
+    monkeypatch.setattr("dqe.ray.frames.ROWS_AT_ONCE", 1)  # the data-set rules' findings a row at a time
+    held = a_run(str(tmp_path))
+    parts = list(ShardFrames(str(tmp_path), {}).parts())
+    assert [part.statuses["_idx"].to_list() for part in parts] == [list(range(k, k + 10)) for k in (0, 10, 20)]
+    assert [part.invalid["_idx"].to_list() for part in parts] == [[], [13], []]
+    # each task's findings with the data-set rules' on its records (DQ402 on 22, 25, 28 and 29)
+    assert [part.findings.filter(pl.col("code") == "DQ402").height for part in parts] == [0, 0, 4]
+    assert pl.concat([part.statuses for part in parts]).equals(held.statuses)
+    together = pl.concat([part.findings for part in parts]).sort("_idx", "code", maintain_order=True)
+    assert together.equals(held.findings.sort("_idx", "code", maintain_order=True))

@@ -127,3 +127,17 @@ def test_error_messages_quoting_a_file_name_or_a_value_print_it_as_text(tmp_path
     result = CliRunner().invoke(main, ["check", name, "--no-progress"])
     assert result.exit_code == 2 and "'\\u001b]0;title\\u0007' matches no rule" in result.stderr
     assert only_text_and_colours(result.stderr)
+
+
+def test_a_report_written_to_stdout_as_it_renders_is_made_visible_too(capfd, monkeypatch):
+    import sys
+
+    from dqe.cli.options import stdout_to_stderr
+    from dqe.report.terminal import TerminalStream
+
+    monkeypatch.setattr(sys, "stdout", TerminalStream(sys.__stdout__))  # as the dqe command sets it
+    with stdout_to_stderr() as write:  # --format jsonl writes through this, on descriptor 1
+        print("a plugin's print")
+        write('{"message": "\x1b]0;title\x07"}\n')
+    out, err = capfd.readouterr()
+    assert out == '{"message": "\\u001b]0;title\\u0007"}\n' and "a plugin's print" in err

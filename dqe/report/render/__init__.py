@@ -6,6 +6,7 @@ implementation only when it renders, so that loading plugins stays cheap.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dqe.errors import PluginError, RenderError
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from dqe.engine.plugins import Registry
     from dqe.report.model import Report
 
-__all__ = ["Renderer", "get_renderer", "prepare", "render"]
+__all__ = ["Renderer", "get_renderer", "prepare", "render", "stream"]
 
 
 class TextRenderer(Renderer):
@@ -46,6 +47,11 @@ class JsonlRenderer(Renderer):
         from dqe.report.render.jsonl import render_jsonl
 
         return render_jsonl(report)
+
+    def stream(self, report: Report, write: Callable[[str], None], **options: Any) -> None:
+        from dqe.report.render.jsonl import stream_jsonl
+
+        stream_jsonl(report, write)
 
 
 class HtmlRenderer(Renderer):
@@ -145,6 +151,18 @@ def render(registry: Registry, name: str, report: Report, **options: Any) -> str
     if not isinstance(text, str):
         raise PluginError(f"{_label(registry, name)}: render() returned {type(text).__name__}, expected str")
     return text
+
+
+def stream(registry: Registry, name: str, report: Report, write: Callable[[str], None], **options: Any) -> None:
+    """The report in format ``name``, written with ``write`` as it renders (``Renderer.stream``):
+    ``render``'s text, checked as ``render`` checks it, where the renderer streams no other way."""
+    renderer = get_renderer(registry, name)
+    if type(renderer).stream is Renderer.stream:
+        write(render(registry, name, report, **options))
+        return
+    options.setdefault("sections", list(registry.sections.values()))
+    with blame(f"{_label(registry, name)} stream()"):
+        renderer.stream(report, write, **options)
 
 
 @hookimpl
