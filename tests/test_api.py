@@ -48,8 +48,9 @@ def test_records_give_the_same_ids_as_their_objects():
     obj = {
         "messages": [{"role": "user", "content": "Name a primary colour."}, {"role": "assistant", "content": "Red."}]
     }
-    from_dict = dqe.check([obj]).records["id"][0]
-    from_record = dqe.check([_conversation("Red.", messages=obj["messages"])]).records["id"][0]
+    # an id is the record's, whatever rules run: one cheap rule is enough
+    from_dict = dqe.check([obj], select=["DQ001"]).records["id"][0]
+    from_record = dqe.check([_conversation("Red.", messages=obj["messages"])], select=["DQ001"]).records["id"][0]
     assert from_dict == from_record
 
 
@@ -98,8 +99,8 @@ def test_filter_writes_files_and_returns_counts(tmp_path):
 
 
 def test_record_ids_do_not_depend_on_layout(tmp_path):
-    one = dqe.check([{"instruction": "a", "output": "b"}]).records["id"][0]
-    two = dqe.check([{"output": "b", "instruction": "a"}]).records["id"][0]
+    one = dqe.check([{"instruction": "a", "output": "b"}], select=["DQ001"]).records["id"][0]
+    two = dqe.check([{"output": "b", "instruction": "a"}], select=["DQ001"]).records["id"][0]
     assert one == two
 
 

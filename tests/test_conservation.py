@@ -48,10 +48,19 @@ preference = st.fixed_dictionaries(
 objects = alpaca | sharegpt | preference | st.dictionaries(st.text(max_size=8), json_values, max_size=3) | json_values
 garbage = st.binary(min_size=1, max_size=30).filter(lambda b: b"\n" not in b and b.strip())
 
-# Every default rule runs on each example, so the number of examples is the profile's (tests/conftest.py):
-# a few in the default run, many with --hypothesis-profile thorough. tests/io/test_round_trip.py covers
-# containers, encodings, odd values and damage with one rule and more examples.
-SETTINGS = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+def examples() -> int:
+    """Every default rule runs on each example, a whole dqe.filter (about a second of CPU): 3 in the
+    default run (the "fast" profile, tests/conftest.py), the profile's own with --hypothesis-profile
+    thorough (CI's slow step: 100). tests/io/test_round_trip.py covers containers, encodings, odd
+    values and damage with one rule and the profile's number of examples."""
+    profile = settings.default.max_examples
+    return 3 if profile == settings.get_profile("fast").max_examples else profile
+
+
+SETTINGS = settings(
+    max_examples=examples(), suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 def lines(path):
