@@ -30,11 +30,14 @@ _MARKER = r"^(?:[-*•+]|\d{1,3}[.)、]|[a-zA-Z][.)])\s+"
 _LABELLED = r"^(\s*[^:：\n]{1,40}[:：])\s*(.*?)\s*[。.;；]?\s*$"
 # LaTeX math, inline or displayed, that holds a command, a script or an equation ("$x_{1}+x_{2}$",
 # "$$\\frac{1}{2}$$", "\\(...\\)", "\\[...\\]"): a derivation restates its expressions by design, as
-# code repeats its lines (GAOKAO-Bench's worked solutions, unseen); "$5 and $10" is no math.
+# code repeats its lines (GAOKAO-Bench's worked solutions, unseen), so its n-grams are counted without
+# it; its lines keep it ("If $p = 1,$ then ..." and "If $p = 2,$ then ..." are two cases, not one
+# line twice: MATH's solutions, unseen); "$5 and $10" is no math.
 _MATH = (
     r"\$\$[^$]*?[\\^_{}=][^$]*?\$\$|\$[^$\n]*?[\\^_{}=][^$\n]*?\$"
     r"|\\\((?s:.)*?\\\)|\\\[(?s:.)*?\\\]"
 )
+_PROSE = pl.col("text").str.replace_all(_MATH, " ")  # what n-grams are counted in
 _WEIGHTS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5) * 5
 
 
@@ -100,10 +103,11 @@ class RepetitionOptions(RuleOptions):
 
 
 class Repetition(RecordRule):
-    """Looks at every assistant turn, Markdown code, LaTeX math and web addresses left out (code repeats
-    lines, a derivation its expressions and a source cited after every sentence its address, by design;
-    so does a program asked for and answered without fences, most of its lines code), and measures two ratios: the
-    share of its word n-grams (character n-grams for Chinese and Japanese) that repeat an n-gram
+    """Looks at every assistant turn, Markdown code and web addresses left out (code repeats lines
+    and a source cited after every sentence its address, by design; so does a program asked for and
+    answered without fences, most of its lines code), and measures two ratios: the share of its
+    word n-grams (character n-grams for Chinese and Japanese; LaTeX math left out, since a
+    derivation restates its expressions by design) that repeat an n-gram
     seen earlier in the same turn in a loop, and the share of its lines that repeat an earlier
     line (a line the question holds, a format it sets such as "[ANSWER]:", is no repeat). A
     repeat is in a loop when it is part of a span said again
@@ -146,8 +150,7 @@ class Repetition(RecordRule):
         if code.any():
             bare = turns.filter(code).select(bare_code(pl.col("answer"))).to_series().fill_null(False)
             code = code.scatter(code.arg_true(), bare)
-        prose = without_urls(without_code(pl.col("answer"))).str.replace_all(_MATH, " ")
-        text = pl.when(code).then(pl.lit("")).otherwise(prose)
+        text = pl.when(code).then(pl.lit("")).otherwise(without_urls(without_code(pl.col("answer"))))
         return _labels_left_out(
             turns.select("_r", "_t", "turn", "final", "question", text=text, form=form, repeat=repeat)
         )
@@ -158,11 +161,11 @@ class Repetition(RecordRule):
         or the letters and digits one by one for text with CJK characters (punctuation, rules of
         dashes and spaces left out)."""
         cjk = turns["text"].str.contains(_CJK)
-        words = pl.col("text").str.split(" ").list.eval(pl.element().filter(pl.element() != "").hash())
+        words = _PROSE.str.split(" ").list.eval(pl.element().filter(pl.element() != "").hash())
         spaced = turns.filter(~cjk).select("_t", h=words).explode("h")
         if not cjk.any():
             return spaced.drop_nulls("h")
-        chars = pl.col("text").str.replace_all(r"[^\p{L}\p{N}]+", "").str.split("").list.eval(pl.element().hash())
+        chars = _PROSE.str.replace_all(r"[^\p{L}\p{N}]+", "").str.split("").list.eval(pl.element().hash())
         return pl.concat([spaced, turns.filter(cjk).select("_t", h=chars).explode("h")]).drop_nulls("h")
 
     def _grams(self, turns: pl.DataFrame) -> pl.DataFrame:
@@ -268,7 +271,7 @@ class Repetition(RecordRule):
         n = o.ngram
         texts = turns.join(bad.select("_t"), on="_t", how="semi")
         # one CJK character is one unit: Chinese and Japanese n-grams are n-grams of characters
-        units = texts.select("_t", u=pl.col("text").str.extract_all(WORD_UNIT)).explode("u").drop_nulls("u")
+        units = texts.select("_t", u=_PROSE.str.extract_all(WORD_UNIT)).explode("u").drop_nulls("u")
         gram = pl.concat_str([pl.col("u").shift(-k) for k in range(n)], separator=" ").str.replace_all(
             _CJK_SPACE, "${1}"
         )

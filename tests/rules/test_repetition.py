@@ -93,6 +93,12 @@ NATURAL = [
         "\n"
         "由题设可得 $-\\frac{a}{2}=-1$, 故 $a=2$"
     ),
+    # cases told apart by their math are different lines, not one line said five times (MATH, unseen)
+    "The possible values of $p$ are 1 to 5. Let's find the sides for each:\n\n"
+    + "\n\n".join(
+        f"If $p = {p},$ then $(3p - 1, 3p, p^2 + 1) = ({3 * p - 1}, {3 * p}, {p * p + 1}).$" for p in range(1, 6)
+    )
+    + "\n\nAll of these work, so there are $\\boxed{5}$ possibilities.",
 ]
 NATURAL_CHECKED = Batched("DQ202", [qa(answer) for answer in NATURAL])
 
