@@ -109,6 +109,23 @@ REASONED = [
         "#!/bin/bash\nmkdir -p ~/StudentFiles/Class{A,B,C}/{Project1,Project2,Project3}\n"
         "find ~/StudentFiles -type d -printf '%p\\n' > dirs.txt\nwc -l < dirs.txt",
     ),
+    # a computation written in LaTeX, its result in a command (MATH's solutions, unseen)
+    (
+        "In how many ways can a President, Vice-President, and Treasurer be chosen from a group of 8 people if no one "
+        "can serve two roles at the same time?",
+        "We have 8 choices for the President, 7 choices for the Vice-President, and 6 choices for the Treasurer, for a "
+        "total of $8\\times 7\\times 6=\\boxed{336}$ choices.",
+    ),
+    (
+        "If $h(x) = \\sqrt{\\frac{x+3}{2}}$, what is the value of $h(-1)$?",
+        "We have $h(-1) = \\sqrt{\\frac{-1+3}{2}} = \\sqrt{\\frac{2}{2}} = \\sqrt{1} = \\boxed{1}$.",
+    ),
+    (
+        "At each basketball practice Jenny made twice as many free throws as at the one before. At the fifth she made "
+        "48 free throws. How many did she make at the first practice?",
+        "At Jenny's fourth practice she made $\\frac{1}{2}(48)=24$ free throws. At her third practice she made 12, at "
+        "her second practice she made 6, and at her first practice she made $\\boxed{3}$.",
+    ),
     ("把这句话翻译成英文：你好。", "Hello."),
     # a search with criteria asks for a pick, not a sum: a range of prices, a floor of ratings, "求推荐",
     # "打算出去" (CrossWOZ task dialogues, unseen)
