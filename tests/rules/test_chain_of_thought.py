@@ -260,6 +260,8 @@ def test_bare_answers_to_problems_without_trigger_words_fail(question, answer):
 
 
 SHOWN_OR_NOT_NEEDED = [
+    # a remark asked back in chat is no family puzzle: it asks nobody to count (CDConv, unseen)
+    ("我下班还得去幼儿园接孩子。\n你已经有两个孩子了啊？", "是啊，两个都是男孩，可累了。"),
     # role-play answers that explain themselves in prose
     (
         "You are the Sorting Hat. A student is strong in Herbology but afraid of public speaking. "
