@@ -154,6 +154,8 @@ NO_NEED = [
     "2 sentences).",
     "Which subdistrict should I stay in? Answer with at least 400 words. The word climatic should appear at least 2 "
     "times, with at least 3 placeholders.",
+    # a French question's euphonic t is no algebra (M-IFEval, unseen)
+    "Combien de jours y a-t-il dans une année bissextile ?",
 ]
 NO_NEED_JUDGED = TableRun(judged_each, [record(question, "x") for question in NO_NEED])
 

@@ -157,6 +157,23 @@ ONE_EXCHANGE = [
         "La réponse est douze, car trois fois quatre font douze.",
         None,
     ),
+    # ... in a French, Spanish or Japanese request too (M-IFEval, unseen) ...
+    (
+        "Explica cómo funciona el sistema de votación. Tu respuesta debe estar enteramente en alemán.",
+        "Das Wahlsystem der Vereinigten Staaten ist komplex und unterscheidet sich von vielen anderen Systemen.",
+        None,
+    ),
+    (
+        "フランス語で、地球の大気について説明してください。",
+        "L'atmosphère terrestre est une enveloppe de gaz qui entoure notre planète et la protège.",
+        None,
+    ),
+    (
+        "Présentez une collection de descriptions de professions rares mais essentielles. Votre réponse devra être "
+        "entièrement rédigée en swahili, sans inclure d'autres langues.",
+        "Here is a short list of jobs that few people know about, and why each of them still matters to all of us.",
+        "question fr, answer en",
+    ),
     # ... and only that one
     (
         "Describe the morning rush in two sentences, using only the Korean language.",
