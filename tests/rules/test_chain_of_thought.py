@@ -73,6 +73,11 @@ REASONED = [
     ),
     # the operation stated in words
     ("What is 2 + 2?", "2 + 2 is 4."),
+    # Japanese working (M-IFEval, unseen)
+    (
+        "クラスの中にAさん、Bさん、Cさんがいます。この三人の中からランダムに二人を選ぶとき、Aさんが選ばれる確率を求めてください。",
+        "まず、選び方はAさんとBさん、AさんとCさん、BさんとCさんの三通りです。そのうちAさんが入るのは二通りなので、確率は三分の二です。",
+    ),
     # numbered steps
     (
         "Solve step by step: how many minutes are in 3 hours?",
