@@ -9,8 +9,11 @@ the checking process's own (the Ray processes are not in it); the Ray workers' a
 of worker (by its process title: the record stage's actors, the data-set stage's task, ...).
 The CPU time (user + system) is that of the checking process and every process under it (the
 local engine's workers, the Ray cluster's), each one's last reading of /proc in those samples,
-or what the finished children reported to it when that is more (the local engine's workers).
-Run the engines apart (``--local-only`` then ``--ray-only`` with one ``--keep``: the second
+or what the finished children reported to it when that is more (the local engine's workers),
+and by kind of process (the check's own, the local workers, each Ray worker by its title at
+work, raylet, ...). With ``--filter`` each engine runs `dqe filter` instead (its report kept as
+the JSON report), and the two engines' passed and rejected files are compared byte for byte,
+and their manifests' passed ids. Run the engines apart (``--local-only`` then ``--ray-only`` with one ``--keep``: the second
 compares) to run them side by side on a machine with too little time for one after the other.
 
     python benchmarks/generate_corpus.py -n 200000 -o /tmp/c200k.jsonl
