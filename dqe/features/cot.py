@@ -143,6 +143,7 @@ class CotFeature(Feature):
         self.question = {kind: marker_pattern(pack, "question", kind, name) for kind in _QUESTION}
         self.ignore = pattern_list(pack, "question.ignore", name)
         self.material = pattern_list(pack, "question.material", name)
+        self.options = pattern_list(pack, "question.options", name)
         # a text task's verb counts where an imperative starts, after a lead ("Can you ...")
         text_task = self.question.pop("text-task")
         lead = marker_pattern(pack, "question", "lead", name)
@@ -236,7 +237,9 @@ class CotFeature(Feature):
             # the numbers a question states itself, not those of the material it works on: a list
             # to take the distinct values of is data, not a word problem ("What are the distinct
             # values from the given list?\ndataList = [3, 9, 3, 5, 7, 9, 5]")
-            "_stated": self._count("quantities", pl.col("_body")) + self._count("ordinals", pl.col("_body")),
+            "_stated": self._count("quantities", pl.col("_body"))
+            + self._count("ordinals", pl.col("_body"))
+            + pl.col("_listed"),
             "_relations": self._has("relations", task),
             "_comparisons": self._count("comparisons", task),
             "_premises": self._count("premises", task),
@@ -433,11 +436,18 @@ class CotFeature(Feature):
         # quantities count in the question less what only looks like one (links, years, names)
         plain = q.str.replace_all(self.ignore, " ") if self.ignore else q
         plain = plain.str.replace_all(_RANGE, "${at} ${low} to ${high}")
+        # a multiple-choice question's options are candidate answers: out of what the question says,
+        # their numbers counted only beside one it states itself (a computation whose results they list)
+        listed = pl.lit(0, dtype=pl.UInt32)
+        if self.options:
+            rows = rows.with_columns(_listed=plain.str.extract_all(self.options).list.join("\n"))
+            listed = self._count("quantities", pl.col("_listed"))
+            plain = plain.str.replace_all(self.options, " ")
+        stated = self._count("quantities", pl.col("_plain"))
         return (
             rows.with_columns(_plain=plain)
-            .with_columns(
-                _cardinals=self._count("quantities", pl.col("_plain")), **self._answer_columns(rows["answer"])
-            )
+            .with_columns(_listed=pl.when(stated > 0).then(listed).otherwise(0))
+            .with_columns(_cardinals=stated + pl.col("_listed"), **self._answer_columns(rows["answer"]))
             .with_columns(
                 _quantities=pl.col("_cardinals") + self._count("ordinals", pl.col("_plain")),
                 # a conclusion concludes from something: a bare "The answer is B." shows nothing

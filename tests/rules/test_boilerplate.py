@@ -908,6 +908,8 @@ LOOK_ALIKES = [
         "Bah! I cannot turn lead into gold, you fool. Sell your pots and buy a goat.",
     ),
     ("已知x>2，x是否大于3？", "无法确定：x可能是2.5，也可能是4，所以仅凭x>2不能判断。"),
+    # a secret kept from now on, told in a scene: no answer that nobody knows
+    ("都死了吗？", "（平静）死了，埋掉了，以后再也没有人知道了。"),
     # no definite answer exists (no drug yet), and the answer goes on with what is known
     (
         "P4HA2基因的靶向药有哪些副作用？",

@@ -178,6 +178,12 @@ NEEDS_REASONING = [
     ("成绩在80分以上的有12人，占全班的40%，全班有多少人？", "30人。", "math"),
     ("商店打算把原价200元的衣服打八折出售，现价多少钱？", "160元。", "math"),
     ("求方程 3x + 5 = 20 的解。", "x = 5。", "math"),
+    # a computation whose results the options list: their numbers count beside the question's own
+    (
+        "题目：一个圆柱的侧面积是12.56dm2，高是0.5dm，它的底面直径是（ ）dm\nA. 8\nB. 4\nC. 16\nD. 12\n答案是：",
+        "A",
+        "math",
+    ),
 ]
 NEEDS_REASONING_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer, _ in NEEDS_REASONING])
 
@@ -540,6 +546,26 @@ SHOWN_OR_NOT_NEEDED = [
         "lighter than another weight that appears earlier in the list.\nWeights: [10 kg, 9 kg, 8 kg, 7 kg].",
         "Yes.",
     ),
+    # a fact asked among numbered options: they are candidate answers, not quantities; a marker in an
+    # option asks nothing (CMMLU, unseen)
+    (
+        "题目：2019年1月12日，中国天文学会和北京天文馆在京联合宣布启动国际天文学联合会（IAU）发起的全球天文行动，"
+        "以纪念IAU成立多少周年\nA. 60\nB. 200\nC. 80\nD. 100\n答案是：",
+        "D",
+    ),
+    (
+        "题目：2019年1月，中国天文学会宣布启动国际天文学联合会（IAU）发起的天文行动，以纪念IAU成立多少周年\nA. 60\nB. 200\nC. 80\nD. 100\n答案是：",
+        "D",
+    ),
+    (
+        "题目：驾驶机动车在进出非机动车道时，最高速度不能超过多少\nA. 60公里/小时\nB. 30公里/小时\nC. 50公里/小时\nD. 40公里/小时\n答案是：",
+        "B",
+    ),
+    (
+        "题目：关于法律推理，下列说法正确的是\nA. 演绎推理的大前提通常是法律事实\nB. 英美法系国家一般采用归纳推理\n"
+        "C. 辩证推理是通过法官的主观想象获得合理裁判结论的推理过程\nD. “类似案件，类似处理”是类比推理的基本要求\n答案是：",
+        "D",
+    ),
 ]
 SHOWN_OR_NOT_NEEDED_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in SHOWN_OR_NOT_NEEDED])
 
@@ -591,6 +617,29 @@ def test_every_exchange_is_judged_and_the_finding_names_the_turn_with_its_eviden
         'need math: "How much" + 2 quantities; answer score 0.0 '
         "(no connective, explaining clause, step, equation, earlier sentence, tool call or code) < 0.3"
     ]
+
+
+def test_a_why_put_to_a_character_in_a_scene_is_dialogue_and_a_puzzle_there_is_not():
+    system = "你是傅红雪，出自《天涯明月刀》。请以傅红雪的身份和口吻回答。\n性格：孤傲、冷僻，沉默寡言。"
+    scene = conversation(
+        "卓玉贞：我们为什么要到这里来？",
+        "一粒白米，要藏在什么地方最安全？",
+        "卓玉贞：藏在一大堆白米里。",
+        "一口棺材要藏在什么地方才最不引人注意？",
+        "卓玉贞：我们为什么不去找燕南飞的那个朋友杜十七？",
+        "我们不能去。",
+        system=system,
+    )
+    puzzle = conversation(
+        "卓玉贞：我们为什么要到这里来？",
+        "一粒白米，要藏在什么地方最安全？",
+        "卓玉贞：小明的妈妈有三个孩子，老大叫一毛，老二叫二毛，老三叫什么？",
+        "三毛。",
+        system=system,
+    )
+    assert failures([scene, puzzle], "DQ201") == {
+        1: "question needs reasoning (logic), the answer shows none (CoT score 0.0 < 0.3)"
+    }
 
 
 def test_alpaca_history_is_judged_too():
