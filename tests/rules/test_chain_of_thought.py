@@ -150,6 +150,11 @@ def test_reasoned_answers_and_questions_without_need_pass(question, answer):
     assert REASONED_CHECKED.failures(qa(question, answer)) == {}
 
 
+# a table given as input, its rows of cells between pipes (WikiTableQuestions, AgentBench's DB bench: unseen)
+GOALS = (
+    "Table:\nPlayer | Friendlies | Cup | Total Goals\nAloisi | 1 | 4 | 5\nBresciano | 2 | 0 | 2\n"
+    "Milicic | 2 | 0 | 2\nEmerton | 0 | 2 | 2"
+)
 NEEDS_REASONING = [
     ("A pen costs $3 and a book costs 4 times as much. How much do both cost?", "$15", "math"),
     ("Calculate the area of a circle with a radius of 4 meters.", "The area is about 50.27 square meters.", "math"),
@@ -173,6 +178,9 @@ NEEDS_REASONING = [
     ("成绩在80分以上的有12人，占全班的40%，全班有多少人？", "30人。", "math"),
     ("商店打算把原价200元的衣服打八折出售，现价多少钱？", "160元。", "math"),
     ("求方程 3x + 5 = 20 的解。", "x = 5。", "math"),
+    # a count or a sum over a table's rows, though its result is one of the table's numbers
+    ("How many players had 2 friendlies?\n" + GOALS, "2", "math"),
+    ("How many total goals did Milicic and Bresciano score?\n" + GOALS, "4", "math"),
 ]
 NEEDS_REASONING_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer, _ in NEEDS_REASONING])
 
@@ -535,6 +543,13 @@ SHOWN_OR_NOT_NEEDED = [
         "lighter than another weight that appears earlier in the list.\nWeights: [10 kg, 9 kg, 8 kg, 7 kg].",
         "Yes.",
     ),
+    # read off a table given as input: the cell where a row and a column it names meet, a cell's text
+    ("How many friendlies did Milicic have?\n" + GOALS, "2"),
+    (
+        "How many attended tie number 19?\nTie no | Home team | Attendance\n18 | Leeds | 1,020\n19 | Hull | 1,174",
+        "1174.0",
+    ),
+    ("Which player scored 4 goals in the cup?\n" + GOALS, "Aloisi"),
 ]
 SHOWN_OR_NOT_NEEDED_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in SHOWN_OR_NOT_NEEDED])
 
