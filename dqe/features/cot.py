@@ -84,6 +84,7 @@ _RULE_LINE = re.compile(r"^[\s|:-]*$")  # a markdown table's |---|---| line
 _LETTER = re.compile(r"[^\W\d_]")
 _NUMBER = re.compile(r"[-+−]?\d[\d,]*(\.\d+)?")
 _VERDICTS = {"yes", "no", "true", "false"}
+_CELL_CHARS = 200  # the longest answer that may be one cell of a table
 
 
 def _inner(pattern: str) -> str:
@@ -560,7 +561,10 @@ class CotFeature(Feature):
         what that column holds. A count, sum or difference over rows ("how many times did the
         iron chef win?") is worked out, even where its result is one of the table's numbers by
         chance: it names no row, or asks an aggregate."""
-        tabled = rows.select(pl.col("question").str.contains(_TABLE)).to_series()
+        # an answer that is one cell is short: a long one is no look-up, and its table is not read
+        tabled = rows.select(
+            (pl.col("answer").str.len_chars() <= _CELL_CHARS) & pl.col("question").str.contains(_TABLE)
+        ).to_series()
         found = pl.repeat(False, rows.height, eager=True)
         if not tabled.any():
             return found
@@ -719,7 +723,11 @@ def _words(text: str) -> set[str]:
 def _named(cell: str, asking: str) -> bool:
     """Whether the question names ``cell`` as a row's label ("milicic", "french open"): whole words,
     five letters or more ("open" in a Status column names no row)."""
-    return len(_LETTER.findall(cell)) >= 5 and re.search(rf"(?<!\w){re.escape(cell)}(?!\w)", asking) is not None
+    return (
+        cell in asking
+        and len(_LETTER.findall(cell)) >= 5
+        and re.search(rf"(?<!\w){re.escape(cell)}(?!\w)", asking) is not None
+    )
 
 
 def _read_off(answer: str, asking: str, header: list[str], body: list[list[str]], wants: list[str]) -> bool:
@@ -735,6 +743,12 @@ def _read_off(answer: str, asking: str, header: list[str], body: list[list[str]]
             and len(_LETTER.findall(answer)) >= 2
             and any(answer == cell for row in body for cell in row)
         )
+    # the cells that give the answer: most tables hold none
+    held = [
+        (r, c) for r, row in enumerate(body) for c, cell in enumerate(row[: len(header)]) if _holds(cell, answer, value)
+    ]
+    if not held:
+        return False
     aggregates = set().union(*(_words(want) for want in wants))
     asked = _words(asking) - aggregates
     stems = _stems(asked)
@@ -746,22 +760,19 @@ def _read_off(answer: str, asking: str, header: list[str], body: list[list[str]]
         (k, cell)
         for row in body
         for k, cell in enumerate(row)
-        if _named(cell, asking) or (k < len(header) and named[k] and cell and _number(cell) in numbers)
+        if (k < len(header) and named[k] and cell and _number(cell) in numbers) or _named(cell, asking)
     }
     if len({cell for _, cell in labels}) != 1:
         return False
-    for row in body:
-        for c, cell in enumerate(row):
-            if c >= len(header) or not _holds(cell, answer, value):
-                continue
-            # the column is named by what it holds ("friendlies", "lives lost", "attended"), or is
-            # itself the aggregate asked ("how many total medals": the Total column); and the question
-            # asks nothing its cells do not hold ("total" in "how many total goals" is Total Goals')
-            column = _words(header[c])
-            if not (named[c] or header[c] in aggregates) or not aggregates <= column:
-                continue
-            if any((k, other) in labels for k, other in enumerate(row) if k != c):
-                return True
+    for r, c in held:
+        # the column is named by what it holds ("friendlies", "lives lost", "attended"), or is
+        # itself the aggregate asked ("how many total medals": the Total column); and the question
+        # asks nothing its cells do not hold ("total" in "how many total goals" is Total Goals')
+        column = _words(header[c])
+        if not (named[c] or header[c] in aggregates) or not aggregates <= column:
+            continue
+        if any((k, other) in labels for k, other in enumerate(body[r]) if k != c):
+            return True
     return False
 
 
