@@ -258,6 +258,20 @@ NO_TRIGGER_WORD = [
         "left. Take 5 steps backward. Take 2 steps forward.\nOptions:\n- Yes\n- No",
         "No",
     ),
+    # a common multiple asked in words, two ratios compared, an age from its relations (ASDiv, unseen)
+    (
+        "Pens come in packages of 12, but pencils in packages of 15. If Philip buys the same number of pens as "
+        "pencils, what is the smallest number of pens that he can buy?",
+        "60 (pens)",
+    ),
+    (
+        "Ava baked 14 apple pies and 8 blueberry pies. Shannon baked 12 and 4. Who baked a higher ratio of apple pies?",
+        "Shannon",
+    ),
+    (
+        "Vidya's mother is 5 years more than three times Vidya's age. Find Vidya's present age, if her mother is 44.",
+        "13",
+    ),
 ]
 NO_TRIGGER_WORD_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in NO_TRIGGER_WORD])
 
@@ -527,20 +541,6 @@ SHOWN_OR_NOT_NEEDED = [
     ("Calculate the sum of 1, 4, and 9.", "That's easy, it's 14."),
     ("Compute the sum of all the numbers in the input list\n[1, 2, 3, 4, 5]", "Sure thing! The sum is 15."),
     ("What is 3 + 4 + 5?", "12"),
-    # a common multiple asked in words, two ratios compared, an age from its relations (ASDiv, unseen)
-    (
-        "Pens come in packages of 12, but pencils in packages of 15. If Philip buys the same number of pens as "
-        "pencils, what is the smallest number of pens that he can buy?",
-        "60 (pens)",
-    ),
-    (
-        "Ava baked 14 apple pies and 8 blueberry pies. Shannon baked 12 and 4. Who baked a higher ratio of apple pies?",
-        "Shannon",
-    ),
-    (
-        "Vidya's mother is 5 years more than three times Vidya's age. Find Vidya's present age, if her mother is 44.",
-        "13",
-    ),
     # a swap that is no puzzle
     ("Tom and Ann swap seats at lunch. Then, they talk about the weather. What did they talk about?", "The weather."),
     # numbered labels of the material are no quantities
