@@ -260,9 +260,9 @@ NO_TRIGGER_WORD = [
     ),
     # a common multiple asked in words, two ratios compared, an age from its relations (ASDiv, unseen)
     (
-        "Pens come in packages of 12, but pencils in packages of 15. If Philip buys the same number of pens as "
-        "pencils, what is the smallest number of pens that he can buy?",
-        "60 (pens)",
+        "Tim has 39 pairs of headphones and 13 music players. Tim wants to sell all of them in identical "
+        "packages. What is the greatest number of packages Tim can make?",
+        "13 (packages)",
     ),
     (
         "Ava baked 14 apple pies and 8 blueberry pies. Shannon baked 12 and 4. Who baked a higher ratio of apple pies?",
