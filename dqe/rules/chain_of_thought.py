@@ -60,7 +60,10 @@ class ChainOfThought(RecordRule):
     none, nor do places in an order ("the second flight"), one operation on given numbers, a
     conversion by a factor given or one power term's derivative. An answer looked up in the text
     its question gives (a passage, a table, options), in that text's own words with no number it
-    does not hold, needs no working ("The mill employed 310 weavers", "B. 检查结果"); a puzzle's
+    does not hold, needs no working ("The mill employed 310 weavers", "B. 检查结果"), and so does
+    one read off a table given as rows of cells between pipes: a cell's text, or the number where a
+    row and a column the question names meet ("how many friendlies did Milicic have?"), while a
+    count, sum or difference over its rows is worked out; a puzzle's
     answer is its own words by nature, so for logic the given text must be a passage. A long
     question (a passage, a table, a log) asks in its first, question-marked and last sentences: the
     markers count there, the material's quantities still count for them. A question

@@ -749,6 +749,12 @@ def test_tool_use_data_may_decline_what_its_tools_cannot_do():
             "Sorry, I don't have the data for the last 10 years but the high today is 85 degrees and the low is 72.",
             tools=tools,
         ),
+        # another try offered after the service said no (Schema-Guided Dialogue, unseen)
+        sharegpt(
+            "Book a table at Sino for 2 at 11:30.",
+            "Unfortunately, I can't do that. Do you want me to see if there's a table at Lalla Grill at 6:30 pm?",
+            tools=tools,
+        ),
     ]
     assert_findings(run_rule("DQ203", records), {1: "AI disclaimer", 2: "refusal"})
 

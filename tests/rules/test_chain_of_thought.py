@@ -155,6 +155,11 @@ def test_reasoned_answers_and_questions_without_need_pass(question, answer):
     assert REASONED_CHECKED.failures(qa(question, answer)) == {}
 
 
+# a table given as input, its rows of cells between pipes (WikiTableQuestions, AgentBench's DB bench: unseen)
+GOALS = (
+    "Table:\nPlayer | Friendlies | Cup | Total Goals\nAloisi | 1 | 4 | 5\nBresciano | 2 | 0 | 2\n"
+    "Milicic | 2 | 0 | 2\nEmerton | 0 | 2 | 2"
+)
 NEEDS_REASONING = [
     ("A pen costs $3 and a book costs 4 times as much. How much do both cost?", "$15", "math"),
     ("Calculate the area of a circle with a radius of 4 meters.", "The area is about 50.27 square meters.", "math"),
@@ -184,6 +189,9 @@ NEEDS_REASONING = [
         "A",
         "math",
     ),
+    # a count or a sum over a table's rows, though its result is one of the table's numbers
+    ("How many players had 2 friendlies?\n" + GOALS, "2", "math"),
+    ("How many total goals did Milicic and Bresciano score?\n" + GOALS, "4", "math"),
 ]
 NEEDS_REASONING_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer, _ in NEEDS_REASONING])
 
@@ -260,6 +268,20 @@ NO_TRIGGER_WORD = [
         "If you follow these instructions, do you return to the starting point? Always face forward. Take 4 steps "
         "left. Take 5 steps backward. Take 2 steps forward.\nOptions:\n- Yes\n- No",
         "No",
+    ),
+    # a common multiple asked in words, two ratios compared, an age from its relations (ASDiv, unseen)
+    (
+        "Tim has 39 pairs of headphones and 13 music players. Tim wants to sell all of them in identical "
+        "packages. What is the greatest number of packages Tim can make?",
+        "13 (packages)",
+    ),
+    (
+        "Ava baked 14 apple pies and 8 blueberry pies. Shannon baked 12 and 4. Who baked a higher ratio of apple pies?",
+        "Shannon",
+    ),
+    (
+        "Vidya's mother is 5 years more than three times Vidya's age. Find Vidya's present age, if her mother is 44.",
+        "13",
     ),
 ]
 NO_TRIGGER_WORD_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in NO_TRIGGER_WORD])
@@ -566,6 +588,13 @@ SHOWN_OR_NOT_NEEDED = [
         "C. 辩证推理是通过法官的主观想象获得合理裁判结论的推理过程\nD. “类似案件，类似处理”是类比推理的基本要求\n答案是：",
         "D",
     ),
+    # read off a table given as input: the cell where a row and a column it names meet, a cell's text
+    ("How many friendlies did Milicic have?\n" + GOALS, "2"),
+    (
+        "How many attended tie number 19?\nTie no | Home team | Attendance\n18 | Leeds | 1,020\n19 | Hull | 1,174",
+        "1174.0",
+    ),
+    ("Which player scored 4 goals in the cup?\n" + GOALS, "Aloisi"),
 ]
 SHOWN_OR_NOT_NEEDED_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in SHOWN_OR_NOT_NEEDED])
 
