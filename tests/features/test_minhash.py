@@ -294,7 +294,9 @@ def test_prefix_set_sizes_are_those_of_shingling_each_prefix():
     # "3.5", whose shingle "is 3." is one already), in Chinese; numbers masked
     answers = [
         "so it is 3. so it is 3.5 litres. pour it.",
-        "Yes. " + "the 12 jars hold 40 litres each, and the 3 crates hold 7 jars. " * 3 + "so the 3 crates hold 21 jars.",
+        "Yes. "
+        + "the 12 jars hold 40 litres each, and the 3 crates hold 7 jars. " * 3
+        + "so the 3 crates hold 21 jars.",
         "注意：本文只供参考。用法用量请遵医嘱。每日3次。",
         "Take 2 a day。用法用量请遵医嘱。",
     ]
