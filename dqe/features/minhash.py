@@ -367,6 +367,67 @@ def shingle_sets(
     ), size
 
 
+def prefix_set_sizes(
+    texts: pl.Series,
+    group: np.ndarray,
+    word_size: int,
+    char_size: int,
+    size: np.ndarray,
+    mask: np.ndarray,
+) -> np.ndarray:
+    """The size of each text's shingle set (``shingle_sets``' ``sizes``, with ``size`` and ``mask``)
+    where the texts of a ``group`` (a run of equal values) are each a prefix of the next, shorter
+    first, as an answer's openings are: only a group's last text is shingled, and a shorter text
+    that ends where one of its tokens does and is tokenized the same way (both split at spaces,
+    or both holding Chinese or Japanese) counts the distinct shingles among the first of them. The
+    others (cut inside a token: "3." of "3.5") are shingled apart. The same sizes as shingling
+    every text, for the text of the longest only."""
+    n = texts.len()
+    out = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return out
+    last = np.flatnonzero(np.append(group[1:] != group[:-1], True))
+    owner = np.repeat(np.arange(last.size), np.diff(np.append(-1, last)))
+    longest = texts.gather(last)
+    hashes, counts, shingle, _ = shingle_hashes(longest, word_size, char_size, size[last], mask[last])
+    # distinct values as shingle_sets keeps them, counted where each is first seen in its text
+    keys = (np.repeat(np.arange(last.size, dtype=np.uint64), counts) << np.uint64(32)) | (
+        fmix32(hashes) & ~ANSWER
+    ).astype(np.uint64)
+    seen = np.concatenate(([0], np.cumsum(pl.Series(keys).is_first_distinct().to_numpy())))
+    start = np.cumsum(counts) - counts
+    out[last] = seen[start + counts] - seen[start]
+    shorter = np.setdiff1d(np.arange(n), last, assume_unique=True)
+    if shorter.size == 0:
+        return out
+    # how tokens() cuts each longest text: at spaces, or by the pattern where it holds CJK characters
+    cjk = _wide(longest)
+    if cjk.any():
+        cjk[cjk] = longest.filter(cjk).str.contains(f"[{CJK}]").to_numpy()
+    plain = ~longest.str.contains(TURN_SEPARATOR, literal=True).to_numpy()
+    g = owner[shorter]
+    prefixes = texts.gather(shorter)
+    follows = longest.gather(g).str.slice(prefixes.str.len_chars(), 1)
+    spaced = plain[g] & ~cjk[g] & (follows == " ").to_numpy()
+    wide = plain[g] & cjk[g]
+    if wide.any():
+        mine = prefixes.filter(wide)
+        boundary = follows.filter(wide).str.contains(rf"^[\s{CJK}]") | mine.str.contains(rf"[{CJK}]$")
+        wide[wide] = (boundary & mine.str.contains(f"[{CJK}]")).to_numpy()
+    words = np.zeros(shorter.size, dtype=np.int64)
+    words[spaced] = prefixes.filter(spaced).str.count_matches("[^ ]+").to_numpy()
+    words[wide] = prefixes.filter(wide).str.count_matches(TOKEN_PATTERN).to_numpy()
+    fast = spaced | wide
+    k = shingle[g]
+    whole = seen[start[g] + np.clip(words - k + 1, 0, None)] - seen[start[g]]
+    out[shorter[fast]] = np.where(words >= k, whole, np.minimum(words, 1))[fast]
+    if not fast.all():
+        slow = shorter[~fast]
+        held, _ = shingle_sets(texts.gather(slow), word_size, char_size, size=size[slow], mask=mask[slow])
+        out[slow] = held.sizes
+    return out
+
+
 def line_keys(lines: pl.Series, size: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """A 64-bit key per line (its text as shingled, numbers masked where ``mask`` says) and the
     shingle size it is cut with: lines with the same key have the same shingles."""

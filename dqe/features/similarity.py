@@ -25,6 +25,7 @@ from dqe.features.minhash import (
     jaccard,
     line_keys,
     numbers_masked,
+    prefix_set_sizes,
     ranges,
     shingle_sets,
 )
@@ -404,8 +405,10 @@ def answer_openings(
     if openings.is_empty():
         return keys, sizes
     keys[rows, which] = line_keys(openings, size[rows], mask[rows])
-    held, _ = shingle_sets(openings, options.shingle_size, options.char_shingle_size, size=size[rows], mask=mask[rows])
-    sizes[rows, which] = held.sizes
+    # a record's openings are each a prefix of the next: its longest is shingled, the others counted in it
+    sizes[rows, which] = prefix_set_sizes(
+        openings, rows, options.shingle_size, options.char_shingle_size, size[rows], mask[rows]
+    )
     return keys, sizes
 
 

@@ -25,6 +25,7 @@ from dqe.features.minhash import (
     agreement,
     fmix32,
     jaccard,
+    prefix_set_sizes,
     shingle_hashes,
     shingle_sets,
     signatures,
@@ -286,6 +287,29 @@ def test_a_one_word_answer_is_a_shingle_of_its_own_too():
     answer = sets.answer_part()
     assert answer.sizes.tolist() == [1, 1]
     assert jaccard(answer, np.array([0]), answer, np.array([1]))[0].tolist() == [0.0]
+
+
+def test_prefix_set_sizes_are_those_of_shingling_each_prefix():
+    # each text of a group is a prefix of the next: cut at a space, inside a number ("3." of
+    # "3.5", whose shingle "is 3." is one already), in Chinese; numbers masked
+    answers = [
+        "so it is 3. so it is 3.5 litres. pour it.",
+        "Yes. "
+        + "the 12 jars hold 40 litres each, and the 3 crates hold 7 jars. " * 3
+        + "so the 3 crates hold 21 jars.",
+        "注意：本文只供参考。用法用量请遵医嘱。每日3次。",
+        "Take 2 a day。用法用量请遵医嘱。",
+    ]
+    texts, group = [], []
+    for g, answer in enumerate(answers):
+        ends = sorted({m.end() for m in re.finditer(r"[.。] ?", answer)} | {1, len(answer)})
+        for end in ends:
+            texts.append(answer[:end].strip())
+            group.append(g)
+    texts, group = pl.Series(texts), np.array(group)
+    size, mask = np.where(group >= 2, 1, 2), group == 1  # by the record, as its answer's openings are cut
+    want = shingle_sets(texts, 2, 1, size=size, mask=mask)[0].sizes
+    assert prefix_set_sizes(texts, group, 2, 1, size, mask).tolist() == want.tolist()
 
 
 def test_texts_without_tokens_have_no_shingles():
