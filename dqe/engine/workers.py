@@ -47,7 +47,7 @@ TASK_BATCHES = 2
 AUTO_MIN_BYTES = 64 << 20
 AUTO_MAX_WORKERS = 8
 
-# Freed memory kept for the next batch (``_keep_freed_memory``, ``_worker_environment``): glibc's
+# Freed memory kept for the next batch (``keep_freed_memory``, ``worker_environment``): glibc's
 # mallopt parameters, and polars' jemalloc and threads, set from the environment a process starts with.
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 _KEEP_FROM = 1 << 30  # bytes: blocks below this come from the heap, and the heap is not trimmed
@@ -106,7 +106,7 @@ def _start(engine: EngineClass, loaded: LoadedConfig, disabled: list[str]) -> No
 
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    _keep_freed_memory()
+    keep_freed_memory()
     _frames_as_ipc()
     tokenizers.THREADS = batch.THREADS = 1  # the workers are the parallelism
     global _PROCESSOR, _START_ERROR
@@ -118,7 +118,7 @@ def _start(engine: EngineClass, loaded: LoadedConfig, disabled: list[str]) -> No
         _START_ERROR = str(exc) if isinstance(exc, Exception) and str(exc) else describe(exc)
 
 
-def _keep_freed_memory() -> None:
+def keep_freed_memory() -> None:
     """Let this process keep the memory it frees, for the next batch to reuse.
 
     glibc hands a freed block of more than a few MB back to the system (and trims the heap's
@@ -139,23 +139,34 @@ def _keep_freed_memory() -> None:
     mallopt(_M_TOP_PAD, 64 << 20)
 
 
-@contextmanager
-def _worker_environment(workers: int) -> Iterator[None]:
-    """The environment the workers started inside are started with (restored after).
+def worker_environment(threads: int) -> dict[str, str]:
+    """What a worker process is started with beside this process's environment, running on
+    ``threads`` cores.
 
-    They keep the memory polars frees too: its jemalloc reads its settings from the environment
+    It keeps the memory polars frees too: its jemalloc reads its settings from the environment
     when a process starts, and polars' own (which its import writes there) hand pages back half a
     second after they are freed (``madvise``), to fault them in again for the next batch; a later
-    setting of the same name wins. And polars and numpy's OpenBLAS in each run on its share of the
+    setting of the same name wins. And polars and numpy's OpenBLAS in it run on its share of the
     cores: the workers are the parallelism, and more threads than cores only wait on each other
     (OpenBLAS's threads spin a while after each product, the category model's and langid's, on
-    the cores the other workers need). What the user set is left as it is."""
-    before = {name: os.environ.get(name) for name in (_JEMALLOC_CONF, _POLARS_THREADS, _BLAS_THREADS)}
-    if before[_JEMALLOC_CONF] in (None, _POLARS_JEMALLOC):
-        os.environ[_JEMALLOC_CONF] = f"{_POLARS_JEMALLOC},{_JEMALLOC_KEEP}"
+    the cores the other workers need). What the user set is left as it is. The local engine's
+    workers and the Ray engine's record-stage actors start with it."""
+    changed: dict[str, str] = {}
+    if os.environ.get(_JEMALLOC_CONF) in (None, _POLARS_JEMALLOC):
+        changed[_JEMALLOC_CONF] = f"{_POLARS_JEMALLOC},{_JEMALLOC_KEEP}"
     for name in (_POLARS_THREADS, _BLAS_THREADS):
-        if before[name] is None:
-            os.environ[name] = str(max(1, (os.cpu_count() or 1) // workers))
+        if os.environ.get(name) is None:
+            changed[name] = str(max(1, threads))
+    return changed
+
+
+@contextmanager
+def _worker_environment(workers: int) -> Iterator[None]:
+    """The environment the workers started inside are started with (``worker_environment``, on
+    their share of this machine's cores), restored after."""
+    changed = worker_environment((os.cpu_count() or 1) // workers)
+    before = {name: os.environ.get(name) for name in changed}
+    os.environ.update(changed)
     try:
         yield
     finally:

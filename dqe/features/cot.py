@@ -12,6 +12,8 @@ a column, so the cost does not grow with the number of languages.
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from dqe import (
@@ -35,6 +37,7 @@ _QUESTION = (
     *("how-many", "relations", "unknown", "quantities", "ordinals", "algebra", "comparisons", "premises", "members"),
     *("formula", "one-step", "one-step-formulas", "at-a-glance", "procedure", "consultation"),
     *("waives", "text-task", "creative", "programming", "follow-up", "reading", "motive", "opinion"),
+    "aggregate",
 )
 _FULL = {"think": "a <think> block", "tool": "a tool call", "code": "code"}  # evidence that counts in full
 _PARTIAL = {  # evidence that adds up: kind -> (singular, plural) for the evidence text
@@ -75,6 +78,13 @@ _RELATIVE = r"(?i)(?-u:\b)(?:in|of|by|for|to|on|at|from|with|during|through|unde
 _WORDS = r"\p{Han}|[^\W\d_]{2,}"
 _NUMBERS = r"\d+(?:[.,]\d+)*"
 EXCHANGE = pl.Struct({"turn": pl.Int32, "need": pl.String, "score": pl.Float64})
+# A table given as input: two lines running, each of cells between pipes ("Year | Film | Role").
+_TABLE = r"(?m)^[^\n]*\S \| \S[^\n]*\n[^\n]*\S \| \S"
+_RULE_LINE = re.compile(r"^[\s|:-]*$")  # a markdown table's |---|---| line
+_LETTER = re.compile(r"[^\W\d_]")
+_NUMBER = re.compile(r"[-+−]?\d[\d,]*(\.\d+)?")
+_VERDICTS = {"yes", "no", "true", "false"}
+_CELL_CHARS = 200  # the longest answer that may be one cell of a table
 
 
 def _inner(pattern: str) -> str:
@@ -143,6 +153,7 @@ class CotFeature(Feature):
         self.question = {kind: marker_pattern(pack, "question", kind, name) for kind in _QUESTION}
         self.ignore = pattern_list(pack, "question.ignore", name)
         self.material = pattern_list(pack, "question.material", name)
+        self.options = pattern_list(pack, "question.options", name)
         # a text task's verb counts where an imperative starts, after a lead ("Can you ...")
         text_task = self.question.pop("text-task")
         lead = marker_pattern(pack, "question", "lead", name)
@@ -236,7 +247,9 @@ class CotFeature(Feature):
             # the numbers a question states itself, not those of the material it works on: a list
             # to take the distinct values of is data, not a word problem ("What are the distinct
             # values from the given list?\ndataList = [3, 9, 3, 5, 7, 9, 5]")
-            "_stated": self._count("quantities", pl.col("_body")) + self._count("ordinals", pl.col("_body")),
+            "_stated": self._count("quantities", pl.col("_body"))
+            + self._count("ordinals", pl.col("_body"))
+            + pl.col("_listed"),
             "_relations": self._has("relations", task),
             "_comparisons": self._count("comparisons", task),
             "_premises": self._count("premises", task),
@@ -456,12 +469,19 @@ class CotFeature(Feature):
         # quantities count in the question less what only looks like one (links, years, names)
         plain = q.str.replace_all(self.ignore, " ") if self.ignore else q
         plain = plain.str.replace_all(_RANGE, "${at} ${low} to ${high}")
+        # a multiple-choice question's options are candidate answers: out of what the question says,
+        # their numbers counted only beside one it states itself (a computation whose results they list)
+        listed = pl.lit(0, dtype=pl.UInt32)
+        if self.options:
+            rows = rows.with_columns(_listed=plain.str.extract_all(self.options).list.join("\n"))
+            listed = self._count("quantities", pl.col("_listed"))
+            plain = plain.str.replace_all(self.options, " ")
+        stated = self._count("quantities", pl.col("_plain"))
         later = "equations" if not exact and self.answer["equations"] and self.weights["equations"] >= 0 else None
         rows = (
             rows.with_columns(_plain=plain)
-            .with_columns(
-                _cardinals=self._count("quantities", pl.col("_plain")), **self._answer_columns(rows["answer"], later)
-            )
+            .with_columns(_listed=pl.when(stated > 0).then(listed).otherwise(0))
+            .with_columns(_cardinals=stated + pl.col("_listed"), **self._answer_columns(rows["answer"], later))
             .with_columns(
                 _quantities=pl.col("_cardinals") + self._count("ordinals", pl.col("_plain")),
                 # a conclusion concludes from something: a bare "The answer is B." shows nothing
@@ -567,7 +587,34 @@ class CotFeature(Feature):
             )
             .get_column("_i")
         )
-        return pl.Series(pl.int_range(rows.height, dtype=pl.UInt32, eager=True).is_in(looked.implode()))
+        found = pl.int_range(rows.height, dtype=pl.UInt32, eager=True).is_in(looked.implode())
+        return pl.Series(found | self._read_off_table(rows))
+
+    def _read_off_table(self, rows: pl.DataFrame) -> pl.Series:
+        """Whether each answer of ``rows`` is read off a table its question gives (rows of cells
+        between pipes): a text that is one of its cells ("March 4, 2006", "Thailand"), or the cell
+        where a row and a column the question names meet ("how many friendlies did Milicic have?"
+        answered "2" from Milicic's row of the Friendlies column), with no `aggregate` asked beyond
+        what that column holds. A count, sum or difference over rows ("how many times did the
+        iron chef win?") is worked out, even where its result is one of the table's numbers by
+        chance: it names no row, or asks an aggregate."""
+        # an answer that is one cell is short: a long one is no look-up, and its table is not read
+        tabled = rows.select(
+            (pl.col("answer").str.len_chars() <= _CELL_CHARS) & pl.col("question").str.contains(_TABLE)
+        ).to_series()
+        found = pl.repeat(False, rows.height, eager=True)
+        if not tabled.any():
+            return found
+        picked = rows.filter(tabled).select("question", "answer")
+        tables = [_table(q) for q in picked["question"]]
+        aggregate = self.question["aggregate"]
+        asked = pl.Series([t[0] for t in tables], dtype=pl.String)
+        wants = asked.str.extract_all(aggregate) if aggregate else pl.Series([[]] * len(tables))
+        read = [
+            _read_off(answer, asking, header, body, want)
+            for answer, (asking, header, body), want in zip(picked["answer"], tables, wants, strict=True)
+        ]
+        return found.scatter(tabled.arg_true(), read)
 
     @staticmethod
     def _picked(rows: pl.DataFrame) -> pl.Series:
@@ -678,6 +725,98 @@ class CotFeature(Feature):
             .fill_null(pl.lit([], dtype=pl.List(EXCHANGE)))
             .cast(pl.List(EXCHANGE)),
         )
+
+
+def _table(question: str) -> tuple[str, list[str], list[list[str]]]:
+    """The lines of ``question`` that ask (lower-cased), and the header and rows of the table it gives."""
+    asking, cells = [], []
+    for line in question.split("\n"):
+        if "|" not in line:
+            asking.append(line)
+        elif not _RULE_LINE.match(line):
+            cells.append([c.strip().lower() for c in line.strip().strip("|").split("|")])
+    return "\n".join(asking).lower(), cells[0] if cells else [], cells[1:]
+
+
+def _number(text: str) -> float | None:
+    m = _NUMBER.fullmatch(text)
+    return float(m.group(0).replace(",", "").replace("−", "-")) if m else None
+
+
+def _holds(cell: str, answer: str, value: float | None) -> bool:
+    """Whether ``cell`` gives ``answer``: the same text or number, or a number leading the cell ("28 lost", "6–10")."""
+    if cell == answer:
+        return True
+    if value is None:
+        return False
+    lead = _NUMBER.match(cell)
+    return lead is not None and _number(lead.group(0)) == value and not cell[lead.end() :][:1].isalnum()
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[^\W\d_]{3,}", text))
+
+
+def _named(cell: str, asking: str) -> bool:
+    """Whether the question names ``cell`` as a row's label ("milicic", "french open"): whole words,
+    five letters or more ("open" in a Status column names no row)."""
+    return (
+        cell in asking
+        and len(_LETTER.findall(cell)) >= 5
+        and re.search(rf"(?<!\w){re.escape(cell)}(?!\w)", asking) is not None
+    )
+
+
+def _read_off(answer: str, asking: str, header: list[str], body: list[list[str]], wants: list[str]) -> bool:
+    """Whether ``answer`` is read off the table of ``header`` and ``body`` that the question ``asking`` gives."""
+    answer = answer.strip().rstrip(".").strip().lower()
+    if not answer or not body:
+        return False
+    value = _number(answer)
+    if value is None:
+        # a text is looked up where it is a whole cell: no sum or count makes a name or a date
+        return (
+            answer not in _VERDICTS
+            and len(_LETTER.findall(answer)) >= 2
+            and any(answer == cell for row in body for cell in row)
+        )
+    # the cells that give the answer: most tables hold none
+    held = [
+        (r, c) for r, row in enumerate(body) for c, cell in enumerate(row[: len(header)]) if _holds(cell, answer, value)
+    ]
+    if not held:
+        return False
+    aggregates = set().union(*(_words(want) for want in wants))
+    asked = _words(asking) - aggregates
+    stems = _stems(asked)
+    named = [bool(_stems(_words(h)) & stems) for h in header]
+    numbers = {_number(n.group(0)) for n in _NUMBER.finditer(asking)}
+    # the rows the question names by a label ("milicic"), or by a number in a column it names
+    # ("tie number 19"); two labels (two rows summed or compared) ask more than one cell
+    labels = {
+        (k, cell)
+        for row in body
+        for k, cell in enumerate(row)
+        if (k < len(header) and named[k] and cell and _number(cell) in numbers) or _named(cell, asking)
+    }
+    if len({cell for _, cell in labels}) != 1:
+        return False
+    for r, c in held:
+        # the column is named by what it holds ("friendlies", "lives lost", "attended"), or is
+        # itself the aggregate asked ("how many total medals": the Total column); and the question
+        # asks nothing its cells do not hold ("total" in "how many total goals" is Total Goals')
+        column = _words(header[c])
+        if not (named[c] or header[c] in aggregates) or not aggregates <= column:
+            continue
+        if any((k, other) in labels for k, other in enumerate(body[r]) if k != c):
+            return True
+    return False
+
+
+def _stems(words: set[str]) -> set[str]:
+    """The words' first five letters, a plural's "s" left out: "attendance" and "attended",
+    "friendlies" and "friendly", "wins" and "win" meet there."""
+    return {w.removesuffix("s")[:5] for w in words}
 
 
 @hookimpl

@@ -27,7 +27,7 @@ import polars as pl
 from dqe.engine.batch import BatchResult
 from dqe.engine.engine import FINDINGS_SCHEMA, DatasetStage, Engine, RuleErrorInfo, RunProgress, RunResult
 from dqe.engine.rule import DatasetResult, DatasetRule
-from dqe.engine.workers import TASK_BATCHES
+from dqe.engine.workers import TASK_BATCHES, worker_environment
 from dqe.errors import ConfigError, InputError, PluginError
 from dqe.io.inputs import InputFile, Inputs, resolve_inputs
 from dqe.io.reader import Batch, Reader
@@ -130,8 +130,10 @@ class RayEngine(Engine):
 
     def _record_stage(self, read: Any, reader: Reader, layouts: list, size: int, actors: int) -> Any:
         """``read`` through ``actors`` ``RecordStage`` actors (one per cluster CPU, or per part when
-        there are fewer): no actor restarted and no task retried (a plugin that fails to load would
-        fail again, and only delay the stop)."""
+        there are fewer), each started as the local engine's workers are (``worker_environment``:
+        polars keeps the memory it frees, polars and OpenBLAS on the actor's one core): no actor
+        restarted and no task retried (a plugin that fails to load would fail again, and only
+        delay the stop)."""
         import ray.data
 
         return read.map_batches(
@@ -146,6 +148,7 @@ class RayEngine(Engine):
             batch_size=None,  # blocks whole: a block is a task of the local engine's (or several, bundled)
             compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=ACTOR_CPUS,
+            runtime_env={"env_vars": worker_environment(1)},
             max_restarts=0,
             max_task_retries=0,
         )

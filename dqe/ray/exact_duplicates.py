@@ -84,7 +84,10 @@ def exact_duplicates(rule: ExactDuplicate, folder: str, cpus: int) -> DatasetRes
     # a read task per shard (Ray's read_parquet would resolve file systems through fsspec's optional ones)
     read = ray.remote(marked).options(num_cpus=READ_CPUS, max_retries=0)
     blocks = [read.remote(folder, first_of(path), partitions) for path in shards(folder, "kept")]
-    grouped = ray.data.from_arrow_refs(blocks).groupby("_part").map_groups(partition, batch_format="pyarrow")
+    # as many shuffle partitions as groups: Ray Data's default (200) hashes the few groups into
+    # mostly empty partitions, each with its own tasks
+    grouped = ray.data.from_arrow_refs(blocks).groupby("_part", num_partitions=partitions)
+    grouped = grouped.map_groups(partition, batch_format="pyarrow")
     idx, files, lines, clusters = [], [], [], []
     n = exact = multi = 0
     for row in grouped.iter_rows():

@@ -106,12 +106,13 @@ class ShardFrames(RecordFrames):
             yield part
 
     def _ids(self, idx: pl.Series) -> pl.DataFrame:
-        """The ``IDS`` of the records ``idx``, from the report shards that hold them."""
+        """The ``IDS`` of the records ``idx``, from the report shards that hold them, a shard
+        at a time (the first findings of a rare rule can lie in every shard of the run)."""
         paths = shards(self.folder, "report")
         firsts = [first_of(path) for path in paths]
         holding = sorted({bisect.bisect_right(firsts, i) - 1 for i in idx.to_list()}) or [0]
-        rows = read([paths[k] for k in holding], list(IDS))
-        return rows.filter(pl.col("_idx").is_in(idx.implode()))
+        wanted = pl.col("_idx").is_in(idx.implode())
+        return pl.concat([read([paths[k]], list(IDS)).filter(wanted) for k in holding])
 
 
 class _InOrder:

@@ -33,7 +33,7 @@ import pyarrow as pa
 from dqe.engine.config import LoadedConfig
 from dqe.engine.engine import FINDINGS_SCHEMA, Engine
 from dqe.engine.plugins import Registry, load_plugins
-from dqe.engine.workers import TASK_BATCHES, joined
+from dqe.engine.workers import TASK_BATCHES, joined, keep_freed_memory
 from dqe.errors import PluginError
 from dqe.io.inputs import ANNOTATION, is_generated
 from dqe.io.reader import Batch, FileInfo
@@ -89,6 +89,7 @@ class RecordStage:
         from dqe.io.formats.base import Layout
         from dqe.io.reader import BatchBuilder, format_labels
 
+        keep_freed_memory()  # as the local engine's workers: each task's arrays reuse the last one's pages
         tokenizers.THREADS = batch.THREADS = 1  # the actors are the parallelism
         self.batch_size = batch_size
         self.folder = folder

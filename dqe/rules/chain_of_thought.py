@@ -41,7 +41,13 @@ class ChainOfThoughtOptions(RuleOptions):
         "'why' or an 'if' in its text are the text's)",
     )
     task_confidence: float = Field(
-        0.4, ge=0.0, le=1.0, description="the category confidence from which label-tasks are believed"
+        0.4, ge=0.0, le=1.0, description="the category confidence from which label-tasks and scene-tasks are believed"
+    )
+    scene_tasks: list[str] = Field(
+        default_factory=lambda: ["role-play"],
+        description="task categories that play a scene: a 'why' asked there is a line of the dialogue, put to a "
+        "character who answers in voice ('他们只为什么杀人？' '命令。'), not an explanation asked for; a puzzle or a "
+        "word problem put to the character is still judged",
     )
 
 
@@ -54,7 +60,10 @@ class ChainOfThought(RecordRule):
     none, nor do places in an order ("the second flight"), one operation on given numbers, a
     conversion by a factor given or one power term's derivative. An answer looked up in the text
     its question gives (a passage, a table, options), in that text's own words with no number it
-    does not hold, needs no working ("The mill employed 310 weavers", "B. 检查结果"); a puzzle's
+    does not hold, needs no working ("The mill employed 310 weavers", "B. 检查结果"), and so does
+    one read off a table given as rows of cells between pipes: a cell's text, or the number where a
+    row and a column the question names meet ("how many friendlies did Milicic have?"), while a
+    count, sum or difference over its rows is worked out; a puzzle's
     answer is its own words by nature, so for logic the given text must be a passage. A long
     question (a passage, a table, a log) asks in its first, question-marked and last sentences: the
     markers count there, the material's quantities still count for them. A question
@@ -128,22 +137,35 @@ class ChainOfThought(RecordRule):
             pl.col("category_pred").is_in(o.label_tasks) & (pl.col("category_confidence") >= o.task_confidence)
         ).fill_null(False)
 
+    def _scene(self) -> pl.Expr:
+        """Records whose conversation plays a scene (role-play): a why there is dialogue."""
+        o = self.options
+        return (
+            pl.col("category_pred").is_in(o.scene_tasks) & (pl.col("category_confidence") >= o.task_confidence)
+        ).fill_null(False)
+
     def _needs(self) -> pl.Expr:
-        return pl.col("cot_need").is_in(list(self.options.needs)).fill_null(False) & ~self._label_task()
+        need = pl.col("cot_need")
+        dialogue = (need == "why") & self._scene()
+        return need.is_in(list(self.options.needs)).fill_null(False) & ~self._label_task() & ~dialogue.fill_null(False)
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         limit = self.options.min_score
         score = pl.col("score")
         judged = (
             batch.select(
-                _r=pl.int_range(pl.len(), dtype=pl.UInt32), exchange="cot_exchanges", _label=self._label_task()
+                _r=pl.int_range(pl.len(), dtype=pl.UInt32),
+                exchange="cot_exchanges",
+                _label=self._label_task(),
+                _scene=self._scene(),
             )
             .filter(~pl.col("_label"))
             .drop("_label")
             .explode("exchange")
             .drop_nulls("exchange")
             .unnest("exchange")
-            .filter(pl.col("need").is_in(list(self.options.needs)))
+            .filter(pl.col("need").is_in(list(self.options.needs)) & ~(pl.col("_scene") & (pl.col("need") == "why")))
+            .drop("_scene")
             .with_columns(passed=score >= limit)
         )
         evidence = self.cot.explain(batch, judged.filter(~pl.col("passed")))

@@ -55,6 +55,14 @@ class LengthBoundsOptions(RuleOptions):
     max_answer_tokens: int = Field(
         2048, ge=1, description="most tokens in an answer; a how-to (the `length` pack's guide task) allows 4096"
     )
+    scene_tasks: list[str] = Field(
+        default_factory=lambda: ["role-play"],
+        description="task categories that play a scene: a 'why' asked there is put to a character, who gives a "
+        "motive (the pack's motive task), not an explanation ('我们为什么不去找他？' '我们不能去。')",
+    )
+    scene_confidence: float = Field(
+        0.4, ge=0.0, le=1.0, description="the category confidence from which scene-tasks are believed"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> LengthBoundsOptions:
@@ -336,7 +344,7 @@ class LengthBounds(RecordRule):
         '{"instruction": "Classify the sentiment: I love it.", "output": "Positive"} passes.'
     )
     Options = LengthBoundsOptions
-    needs = ("tokens",)
+    needs = ("tokens", "category")
 
     def __init__(self, options, context):
         super().__init__(options, context)
@@ -416,6 +424,28 @@ class LengthBounds(RecordRule):
         if asked.height:
             frame = frame.update(asked, on="_k")
         return frame.drop("_k")
+
+    def _in_scene(self, batch: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+        """A why asked inside a scene (a record the category model places among ``scene-tasks``,
+        role-play) is put to a character: the motive task's bounds, not an explanation's."""
+        motive = next((t.key for t in self.tasks if t.name == "motive"), None)
+        why = [t.key for t in self.tasks if t.name == "explanation"]
+        o = self.options
+        if motive is None or not why or not o.scene_tasks:
+            return frame
+        scene = batch.select(
+            _r=pl.int_range(pl.len(), dtype=pl.UInt32),
+            _scene=(
+                pl.col("category_pred").is_in(o.scene_tasks) & (pl.col("category_confidence") >= o.scene_confidence)
+            ).fill_null(False),
+        )
+        return (
+            frame.join(scene, on="_r", how="left", maintain_order="left")
+            .with_columns(
+                _task=pl.when(pl.col("_scene") & pl.col("_task").is_in(why)).then(pl.lit(motive)).otherwise("_task")
+            )
+            .drop("_scene")
+        )
 
     def _name(self) -> pl.Expr:
         return pl.col("_task").replace_strict({t.key: t.name for t in self.tasks}, default=None, return_dtype=pl.String)
@@ -521,7 +551,7 @@ class LengthBounds(RecordRule):
         frame = with_request(
             replies.with_columns(tool=pl.col("tool") | self._calls_declared_tool(batch, replies)), self.shape
         ).with_columns(_task=self._task())
-        frame = self._closing_task(frame).with_columns(_name=self._name())
+        frame = self._in_scene(batch, self._closing_task(frame)).with_columns(_name=self._name())
         frame = (
             self._standing(
                 batch,

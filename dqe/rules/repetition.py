@@ -93,6 +93,12 @@ class RepetitionOptions(RuleOptions):
     )
     min_repeated_lines: int = Field(3, ge=1, description="fewest repeated lines that can fail an answer")
     min_line_chars: int = Field(8, ge=1, description="shorter lines, and lines without letters, are not compared")
+    max_line_run: int = Field(
+        8,
+        ge=2,
+        description="an answer that ends on one line said this many times in a row (blank lines aside) fails, code "
+        "included: the import or the list item a generation repeated until it was cut off",
+    )
     form_max_ratio: float = Field(
         0.6,
         gt=0.0,
@@ -151,8 +157,10 @@ class Repetition(RecordRule):
             bare = turns.filter(code).select(bare_code(pl.col("answer"))).to_series().fill_null(False)
             code = code.scatter(code.arg_true(), bare)
         text = pl.when(code).then(pl.lit("")).otherwise(without_urls(without_code(pl.col("answer"))))
+        # what code-stripping hid: the whole answer, read for a line said again and again in a row
+        coded = pl.when(code | pl.col("answer").str.contains("```|~~~")).then(pl.col("answer"))
         return _labels_left_out(
-            turns.select("_r", "_t", "turn", "final", "question", text=text, form=form, repeat=repeat)
+            turns.select("_r", "_t", "turn", "final", "question", text=text, form=form, repeat=repeat, coded=coded)
         )
 
     @staticmethod
@@ -210,6 +218,42 @@ class Repetition(RecordRule):
             .with_columns(pl.col("repeated").fill_null(0))
         )
 
+    def _runs(self, turns: pl.DataFrame) -> pl.DataFrame:
+        """The run of one line said again and again in a row that ends each turn's code, if the
+        turn ends in one (``_t``, ``run``, ``run_line``; a last line cut off mid-way, a prefix of
+        the run's, is part of it): ``import javax.servlet.annotation.WebServlet;`` forty times
+        until the answer stops is a generation that never ended. A run that the program goes on
+        after (a grid's twelve cells, then the closing tags) is what was asked for."""
+        lines = (
+            turns.filter(pl.col("coded").is_not_null())
+            .select("_t", line=pl.col("coded").str.split("\n"))
+            .explode("line")
+            .with_columns(pl.col("line").str.strip_chars())
+            .filter(pl.col("line") != "")
+        )
+        starts = (pl.col("line") != pl.col("line").shift(1)) | (pl.col("_t") != pl.col("_t").shift(1))
+        ends = (
+            lines.with_columns(run=starts.fill_null(True).cum_sum())
+            .group_by("_t", "run", maintain_order=True)
+            .agg(line=pl.col("line").first(), length=pl.len())
+            .group_by("_t", maintain_order=True)
+            .agg(
+                last=pl.col("line").last(),
+                last_length=pl.col("length").last(),
+                before=pl.col("line").get(-2, null_on_oob=True),
+                before_length=pl.col("length").get(-2, null_on_oob=True),
+            )
+        )
+        cut = (pl.col("last_length") == 1) & pl.col("before").str.starts_with(pl.col("last")).fill_null(False)
+        line = pl.when(cut).then(pl.col("before")).otherwise(pl.col("last"))
+        # short lines and lines without letters ("}", "0, 0, 0,") are not compared
+        compared = (line.str.len_chars() >= self.options.min_line_chars) & line.str.contains(r"\p{L}")
+        return ends.select(
+            "_t",
+            run=pl.when(compared).then(pl.when(cut).then(pl.col("before_length")).otherwise(pl.col("last_length"))),
+            run_line=line,
+        )
+
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         o = self.options
         turns = self._turns(batch)
@@ -228,7 +272,8 @@ class Repetition(RecordRule):
             turns.select("_r", "_t", "turn", "final", **limit)
             .join(grams.group_by("_t").agg(ngrams=pl.len(), repeats=pl.col("repeat").sum()), on="_t", how="left")
             .join(self._lines(turns), on="_t", how="left")
-            .with_columns(pl.col("ngrams", "repeats", "lines", "repeated").fill_null(0))
+            .join(self._runs(turns), on="_t", how="left")
+            .with_columns(pl.col("ngrams", "repeats", "lines", "repeated", "run").fill_null(0))
         )
         # Loops are looked for only in the turns whose repeats of any kind reach half their limit
         # or whose lines fail (their evidence gives the n-grams too): in the others fewer repeats
@@ -250,13 +295,17 @@ class Repetition(RecordRule):
         ).with_columns(
             bad_ngrams=pl.col("ngram_ratio") > pl.col("ngram_limit"),
             bad_lines=pl.col("line_ratio") > pl.col("line_limit"),
+            # a run asked for ("print it ten times") is the answer; a song's refrain is never eight lines in a row
+            bad_run=(pl.col("run") >= o.max_line_run) & (pl.col("ngram_limit") < 1.0),
             score=pl.min_horizontal(
                 (1.0 - pl.col("ngram_ratio") + pl.col("ngram_limit")).clip(0.0, 1.0),
                 (1.0 - pl.col("line_ratio") + pl.col("line_limit")).clip(0.0, 1.0),
             ),
         )
-        bad = stats.filter(pl.col("bad_ngrams") | pl.col("bad_lines"))
-        judged = stats.select("_r", "_t", "turn", "score", passed=~(pl.col("bad_ngrams") | pl.col("bad_lines"))).join(
+        stats = stats.with_columns(score=pl.when(pl.col("bad_run")).then(0.0).otherwise(pl.col("score")))
+        failing = pl.col("bad_ngrams") | pl.col("bad_lines") | pl.col("bad_run")
+        bad = stats.filter(failing)
+        judged = stats.select("_r", "_t", "turn", "score", passed=~failing).join(
             self._findings(turns, bad), on="_t", how="left"
         )
         return worst_exchange(batch, judged)
@@ -303,7 +352,16 @@ class Repetition(RecordRule):
             .join(top_line, on="_t", how="left")
             .select(
                 "_t",
-                message=pl.when(pl.col("bad_ngrams"))
+                message=pl.when(pl.col("bad_run") & ~pl.col("bad_ngrams") & ~pl.col("bad_lines"))
+                .then(
+                    pl.format(
+                        '{} ends repeating a line {} times in a row ("{}")',
+                        where,
+                        pl.col("run"),
+                        snippet(pl.col("run_line"), 50),
+                    )
+                )
+                .when(pl.col("bad_ngrams"))
                 .then(
                     pl.format(
                         '{} loops: {}% of its {}-grams repeat earlier ones (most: "{}")',
@@ -351,6 +409,14 @@ class Repetition(RecordRule):
                     ),
                     pl.when(pl.col("line_count") > 1).then(
                         pl.format('most repeated line "{}" x{}', snippet(pl.col("top_line"), 40), "line_count")
+                    ),
+                    pl.when(pl.col("run") > 1).then(
+                        pl.format(
+                            'ends on a run, code included: "{}" {} times in a row (limit {})',
+                            snippet(pl.col("run_line"), 40),
+                            "run",
+                            pl.lit(o.max_line_run),
+                        )
                     ),
                     separator="; ",
                     ignore_nulls=True,

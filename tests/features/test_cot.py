@@ -41,6 +41,11 @@ def judged_each(records, cot=None):
 
 NEEDS = [
     ("Natalia sold clips to 48 of her friends in April, and then half as many in May. How many in all?", "math"),
+    # a word problem keeps its need under a form asked of the reply
+    (
+        "A shop sells 3 apples for $2. How much do 12 apples cost? Answer in at least 50 words, in double quotes.",
+        "math",
+    ),
     ("How many moons does Mars have?", None),  # a fact: no quantity to work with
     ("What were the main causes of the war of 1914?", None),  # a year is no quantity
     ("How many Covid-19 cases were reported in India today?", None),  # a number in a name neither
@@ -139,6 +144,18 @@ NO_NEED = [
     # one operation seen at a glance; the range the answer must fall in is its form, not two more numbers
     "Find the answer to the math problem. The output should be an integer between 0 and 1000000.\nInput: What is 7 times 6?",
     "给出一个数学问题，你需要找到答案。输出应该是0到1000000之间的一个整数。输入：7乘以6是多少？",
+    # the length and form asked of the reply are no quantities, relations or premises (IFEval, unseen)
+    "What are the common signs of dehydration? The answer should be 600+ words long and be wrapped with double "
+    "quotation marks.",
+    "Which of the following is not a fish: salmon or avocado? Use some words in all caps, but those all-caps words "
+    "should appear at most 10 times.",
+    "Are hamburgers sandwiches? Please respond using only the Kannada language, no other language is allowed.",
+    "What is the name of the green-eyed monster? Your response should be less than 3 sentences (just 1 sentence or "
+    "2 sentences).",
+    "Which subdistrict should I stay in? Answer with at least 400 words. The word climatic should appear at least 2 "
+    "times, with at least 3 placeholders.",
+    # a French question's euphonic t is no algebra (M-IFEval, unseen)
+    "Combien de jours y a-t-il dans une année bissextile ?",
 ]
 NO_NEED_JUDGED = TableRun(judged_each, [record(question, "x") for question in NO_NEED])
 

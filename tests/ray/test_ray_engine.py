@@ -7,6 +7,7 @@ import gc
 import json
 import random
 import tempfile
+from types import SimpleNamespace
 
 import polars as pl
 import pytest
@@ -204,6 +205,25 @@ def test_a_worker_with_other_plugins_stops_the_run(ray_cluster, data, monkeypatc
     code, out = run("check", data / "a.jsonl", "--engine", "ray")
     assert code == 2
     assert "differ from the driver's" in out and "dqe-ghost" in out
+
+
+def test_the_record_stage_actors_start_as_the_local_engines_workers(monkeypatch):
+    # polars keeps the memory it frees and runs, with OpenBLAS, on the actor's one core
+    from dqe.api import make_engine
+
+    monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("_RJEM_MALLOC_CONF", "dirty_decay_ms:500,muzzy_decay_ms:1000")  # what polars' import writes
+    asked = {}
+
+    class Read:
+        def map_batches(self, stage, **options):
+            asked.update(options)
+
+    make_engine(overrides={"engine": "ray"})._record_stage(Read(), SimpleNamespace(files=[]), [], 7, actors=2)
+    started = asked["runtime_env"]["env_vars"]
+    assert started["POLARS_MAX_THREADS"] == started["OPENBLAS_NUM_THREADS"] == "1"
+    assert started["_RJEM_MALLOC_CONF"].endswith(",dirty_decay_ms:-1,muzzy_decay_ms:-1")
 
 
 class InProcessPlugin:

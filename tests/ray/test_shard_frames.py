@@ -14,7 +14,7 @@ from dqe.engine.engine import FINDINGS_SCHEMA  # noqa: E402
 from dqe.engine.frames import RecordFrames  # noqa: E402
 from dqe.ray.dataset_stage import totals  # noqa: E402
 from dqe.ray.frames import ShardFrames  # noqa: E402
-from dqe.ray.shards import DATASET_FINDINGS, INVALID_SCHEMA, shard  # noqa: E402
+from dqe.ray.shards import DATASET_FINDINGS, INVALID_SCHEMA, read, shard  # noqa: E402
 
 
 def finding(idx: int, code: str, severity: str = "error") -> dict:
@@ -53,8 +53,12 @@ def a_run(folder: str) -> RecordFrames:
     return RecordFrames(table, pl.concat([findings, dataset]), invalid)
 
 
-def test_the_sample_of_findings_is_the_held_frames_sample(tmp_path):
+def test_the_sample_of_findings_is_the_held_frames_sample(tmp_path, monkeypatch):
+    from dqe.ray import frames
+
     held = a_run(str(tmp_path))
+    read_at_once = []  # the sample's ids are read a report shard at a time
+    monkeypatch.setattr(frames, "read", lambda paths, *args: read_at_once.append(len(paths)) or read(paths, *args))
     counted = totals(held, set())  # as the data-set stage's task counts them
     assert counted == {"total": 30, "passed": 15, "rejected": 14, "invalid": 1, "deselected": 0, "findings": 21}
     stored = ShardFrames(str(tmp_path), counted)
@@ -65,6 +69,7 @@ def test_the_sample_of_findings_is_the_held_frames_sample(tmp_path):
     assert stored.sample(2)[0].sort("_idx", "code")["_id"].to_list() == ["id0", "id1", "id3", "id5", "id22", "id25"]
     assert (stored.total, stored.count("rejected"), stored.findings_count) == (30, 14, 21)
     assert "table" not in vars(stored) and "findings" not in vars(stored)  # nothing read whole
+    assert set(read_at_once) == {1}
 
 
 def test_the_frames_are_read_whole_when_asked_and_go_with_their_folder(tmp_path):

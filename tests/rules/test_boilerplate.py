@@ -749,6 +749,12 @@ def test_tool_use_data_may_decline_what_its_tools_cannot_do():
             "Sorry, I don't have the data for the last 10 years but the high today is 85 degrees and the low is 72.",
             tools=tools,
         ),
+        # another try offered after the service said no (Schema-Guided Dialogue, unseen)
+        sharegpt(
+            "Book a table at Sino for 2 at 11:30.",
+            "Unfortunately, I can't do that. Do you want me to see if there's a table at Lalla Grill at 6:30 pm?",
+            tools=tools,
+        ),
     ]
     assert_findings(run_rule("DQ203", records), {1: "AI disclaimer", 2: "refusal"})
 
@@ -908,6 +914,8 @@ LOOK_ALIKES = [
         "Bah! I cannot turn lead into gold, you fool. Sell your pots and buy a goat.",
     ),
     ("已知x>2，x是否大于3？", "无法确定：x可能是2.5，也可能是4，所以仅凭x>2不能判断。"),
+    # a secret kept from now on, told in a scene: no answer that nobody knows
+    ("都死了吗？", "（平静）死了，埋掉了，以后再也没有人知道了。"),
     # no definite answer exists (no drug yet), and the answer goes on with what is known
     (
         "P4HA2基因的靶向药有哪些副作用？",

@@ -101,6 +101,7 @@ MOJIBAKE = [
     ("Pay â‚¹25,000 when you file.", "â‚¹"),
     ("ä¸\u00adæ–‡", "ä¸\u00ad"),
     ("您现在拥有实现梦想职业所需的工\ufffd\ufffd\ufffd和知识。", "\ufffd\ufffd\ufffd"),
+    ("\u2f00名观察者站在站台边。", "\u2f00名"),  # a Kangxi radical for 一 (a PDF's text)
 ]
 MOJIBAKE_CHECKED = Batched("DQ206", [record("Tell me.", answer) for answer, _ in MOJIBAKE])
 

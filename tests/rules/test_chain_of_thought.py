@@ -73,6 +73,11 @@ REASONED = [
     ),
     # the operation stated in words
     ("What is 2 + 2?", "2 + 2 is 4."),
+    # Japanese working (M-IFEval, unseen)
+    (
+        "クラスの中にAさん、Bさん、Cさんがいます。この三人の中からランダムに二人を選ぶとき、Aさんが選ばれる確率を求めてください。",
+        "まず、選び方はAさんとBさん、AさんとCさん、BさんとCさんの三通りです。そのうちAさんが入るのは二通りなので、確率は三分の二です。",
+    ),
     # numbered steps
     (
         "Solve step by step: how many minutes are in 3 hours?",
@@ -150,6 +155,11 @@ def test_reasoned_answers_and_questions_without_need_pass(question, answer):
     assert REASONED_CHECKED.failures(qa(question, answer)) == {}
 
 
+# a table given as input, its rows of cells between pipes (WikiTableQuestions, AgentBench's DB bench: unseen)
+GOALS = (
+    "Table:\nPlayer | Friendlies | Cup | Total Goals\nAloisi | 1 | 4 | 5\nBresciano | 2 | 0 | 2\n"
+    "Milicic | 2 | 0 | 2\nEmerton | 0 | 2 | 2"
+)
 NEEDS_REASONING = [
     ("A pen costs $3 and a book costs 4 times as much. How much do both cost?", "$15", "math"),
     ("Calculate the area of a circle with a radius of 4 meters.", "The area is about 50.27 square meters.", "math"),
@@ -173,6 +183,15 @@ NEEDS_REASONING = [
     ("成绩在80分以上的有12人，占全班的40%，全班有多少人？", "30人。", "math"),
     ("商店打算把原价200元的衣服打八折出售，现价多少钱？", "160元。", "math"),
     ("求方程 3x + 5 = 20 的解。", "x = 5。", "math"),
+    # a computation whose results the options list: their numbers count beside the question's own
+    (
+        "题目：一个圆柱的侧面积是12.56dm2，高是0.5dm，它的底面直径是（ ）dm\nA. 8\nB. 4\nC. 16\nD. 12\n答案是：",
+        "A",
+        "math",
+    ),
+    # a count or a sum over a table's rows, though its result is one of the table's numbers
+    ("How many players had 2 friendlies?\n" + GOALS, "2", "math"),
+    ("How many total goals did Milicic and Bresciano score?\n" + GOALS, "4", "math"),
 ]
 NEEDS_REASONING_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer, _ in NEEDS_REASONING])
 
@@ -249,6 +268,20 @@ NO_TRIGGER_WORD = [
         "If you follow these instructions, do you return to the starting point? Always face forward. Take 4 steps "
         "left. Take 5 steps backward. Take 2 steps forward.\nOptions:\n- Yes\n- No",
         "No",
+    ),
+    # a common multiple asked in words, two ratios compared, an age from its relations (ASDiv, unseen)
+    (
+        "Tim has 39 pairs of headphones and 13 music players. Tim wants to sell all of them in identical "
+        "packages. What is the greatest number of packages Tim can make?",
+        "13 (packages)",
+    ),
+    (
+        "Ava baked 14 apple pies and 8 blueberry pies. Shannon baked 12 and 4. Who baked a higher ratio of apple pies?",
+        "Shannon",
+    ),
+    (
+        "Vidya's mother is 5 years more than three times Vidya's age. Find Vidya's present age, if her mother is 44.",
+        "13",
     ),
 ]
 NO_TRIGGER_WORD_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in NO_TRIGGER_WORD])
@@ -535,6 +568,33 @@ SHOWN_OR_NOT_NEEDED = [
         "lighter than another weight that appears earlier in the list.\nWeights: [10 kg, 9 kg, 8 kg, 7 kg].",
         "Yes.",
     ),
+    # a fact asked among numbered options: they are candidate answers, not quantities; a marker in an
+    # option asks nothing (CMMLU, unseen)
+    (
+        "题目：2019年1月12日，中国天文学会和北京天文馆在京联合宣布启动国际天文学联合会（IAU）发起的全球天文行动，"
+        "以纪念IAU成立多少周年\nA. 60\nB. 200\nC. 80\nD. 100\n答案是：",
+        "D",
+    ),
+    (
+        "题目：2019年1月，中国天文学会宣布启动国际天文学联合会（IAU）发起的天文行动，以纪念IAU成立多少周年\nA. 60\nB. 200\nC. 80\nD. 100\n答案是：",
+        "D",
+    ),
+    (
+        "题目：驾驶机动车在进出非机动车道时，最高速度不能超过多少\nA. 60公里/小时\nB. 30公里/小时\nC. 50公里/小时\nD. 40公里/小时\n答案是：",
+        "B",
+    ),
+    (
+        "题目：关于法律推理，下列说法正确的是\nA. 演绎推理的大前提通常是法律事实\nB. 英美法系国家一般采用归纳推理\n"
+        "C. 辩证推理是通过法官的主观想象获得合理裁判结论的推理过程\nD. “类似案件，类似处理”是类比推理的基本要求\n答案是：",
+        "D",
+    ),
+    # read off a table given as input: the cell where a row and a column it names meet, a cell's text
+    ("How many friendlies did Milicic have?\n" + GOALS, "2"),
+    (
+        "How many attended tie number 19?\nTie no | Home team | Attendance\n18 | Leeds | 1,020\n19 | Hull | 1,174",
+        "1174.0",
+    ),
+    ("Which player scored 4 goals in the cup?\n" + GOALS, "Aloisi"),
 ]
 SHOWN_OR_NOT_NEEDED_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in SHOWN_OR_NOT_NEEDED])
 
@@ -586,6 +646,29 @@ def test_every_exchange_is_judged_and_the_finding_names_the_turn_with_its_eviden
         'need math: "How much" + 2 quantities; answer score 0.0 '
         "(no connective, explaining clause, step, equation, earlier sentence, tool call or code) < 0.3"
     ]
+
+
+def test_a_why_put_to_a_character_in_a_scene_is_dialogue_and_a_puzzle_there_is_not():
+    system = "你是傅红雪，出自《天涯明月刀》。请以傅红雪的身份和口吻回答。\n性格：孤傲、冷僻，沉默寡言。"
+    scene = conversation(
+        "卓玉贞：我们为什么要到这里来？",
+        "一粒白米，要藏在什么地方最安全？",
+        "卓玉贞：藏在一大堆白米里。",
+        "一口棺材要藏在什么地方才最不引人注意？",
+        "卓玉贞：我们为什么不去找燕南飞的那个朋友杜十七？",
+        "我们不能去。",
+        system=system,
+    )
+    puzzle = conversation(
+        "卓玉贞：我们为什么要到这里来？",
+        "一粒白米，要藏在什么地方最安全？",
+        "卓玉贞：小明的妈妈有三个孩子，老大叫一毛，老二叫二毛，老三叫什么？",
+        "三毛。",
+        system=system,
+    )
+    assert failures([scene, puzzle], "DQ201") == {
+        1: "question needs reasoning (logic), the answer shows none (CoT score 0.0 < 0.3)"
+    }
 
 
 def test_alpaca_history_is_judged_too():

@@ -131,6 +131,55 @@ ONE_EXCHANGE = [
     ),
     ("他的日文名是什么？", "他的日文名是トム・クルーズ，中文名是汤姆·克鲁斯。", None),
     ("東京タワーの高さはどれくらいですか？", "东京塔高333米。", "question ja, answer zh"),
+    # the language asked for the reply, however it is worded (IFEval, unseen) ...
+    (
+        "Are hamburgers sandwiches? Please respond using only the Kannada language, no other language is allowed.",
+        "ಹ್ಯಾಂಬರ್ಗರ್ ಒಂದು ರೀತಿಯ ಸ್ಯಾಂಡ್‌ವಿಚ್ ಆಗಿದೆ, ಏಕೆಂದರೆ ಅದರಲ್ಲಿ ಎರಡು ಬ್ರೆಡ್ ತುಂಡುಗಳ ನಡುವೆ ಮಾಂಸವಿದೆ.",
+        None,
+    ),
+    (
+        "Write a weird poem about Yoda in the Persian language.",
+        "یودا ناگهان در جهانی دیگر بیدار شد و آسمان را بنفش دید.",
+        None,
+    ),
+    (
+        "What is an SRE? Use only Korean in your response.",
+        "SRE는 사이트 신뢰성 엔지니어링을 뜻하며, 시스템의 안정성을 관리하는 분야입니다.",
+        None,
+    ),
+    (
+        "What are good ideas for a startup? Write a Hindi poem about this.",
+        "नए व्यवसाय के विचार हर दिन जन्म लेते हैं, बस हिम्मत चाहिए।",
+        None,
+    ),
+    (
+        "Answer this in a different language: what is three times four?",
+        "La réponse est douze, car trois fois quatre font douze.",
+        None,
+    ),
+    # ... in a French, Spanish or Japanese request too (M-IFEval, unseen) ...
+    (
+        "Explica cómo funciona el sistema de votación. Tu respuesta debe estar enteramente en alemán.",
+        "Das Wahlsystem der Vereinigten Staaten ist komplex und unterscheidet sich von vielen anderen Systemen.",
+        None,
+    ),
+    (
+        "フランス語で、地球の大気について説明してください。",
+        "L'atmosphère terrestre est une enveloppe de gaz qui entoure notre planète et la protège.",
+        None,
+    ),
+    (
+        "Présentez une collection de descriptions de professions rares mais essentielles. Votre réponse devra être "
+        "entièrement rédigée en swahili, sans inclure d'autres langues.",
+        "Here is a short list of jobs that few people know about, and why each of them still matters to all of us.",
+        "question fr, answer en",
+    ),
+    # ... and only that one
+    (
+        "Describe the morning rush in two sentences, using only the Korean language.",
+        "早上大家都急急忙忙地赶去上班，地铁里挤满了人。",
+        "question en, answer zh",
+    ),
     # ... but Chinese text edited into English, and an English proverb explained, are mismatches
     (
         "请将以下短文进行编辑，修正语法和标点。\n有些人天生拥有优秀的领导技能，他们能够激励和引导其它人实现共同目标。",

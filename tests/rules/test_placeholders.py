@@ -118,6 +118,12 @@ NOT_PLACEHOLDERS = [
         "一个几何体的正视图为一个三角形, 则这个几何体可能是下列几何体中的 (填入所有可能的几何体前的编号) (1)三棱锥(2)四棱锥",
         "(1)(2)",
     ),
+    # a format to follow: its slots are the answer's to fill (IFEval, unseen)
+    (
+        "Write a planning doc for a software engineer task. Follow the exact format below:\n\nPart 1. Task Summary\n"
+        "[put details here]\n***\nPart 2. Motivation\n[put details here]",
+        "Part 1. Task Summary\nMove log-in to OAuth 2.0.\n***\nPart 2. Motivation\nPasswords leak.",
+    ),
 ]
 NOT_PLACEHOLDERS_CHECKED = Batched("DQ204", [record(question, answer) for question, answer in NOT_PLACEHOLDERS])
 

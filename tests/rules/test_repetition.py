@@ -225,6 +225,22 @@ def test_a_program_asked_for_and_given_without_fences_repeats_by_design():
     assert list(failures(asked, "DQ202")) == [2]
 
 
+def test_code_that_ends_on_one_line_again_and_again_loops():
+    # a generation cut off mid-loop (IFEval's responses, unseen): the fence never closes; a run the
+    # program goes on after is what was asked for (the grid above), and so is a run asked for
+    imports = "```java\nimport javax.servlet.ServletException;\n" + "import javax.servlet.annotation.WebServlet;\n" * 30
+    values = '```json\n{"advantages": [\n' + '  "Superhuman memory",\n' * 12 + '  "Superhu'
+    records = [
+        qa(imports + "import javax.servlet.anno", "Show how the Java API can be misused in a web application."),
+        qa(values, "List the advantages of supernatural powers in JSON."),
+        qa("```python\n" + 'print("hello world")\n' * 10 + "```", "Print hello world ten times in Python."),
+        qa(imports + "public class Bad {}\n```", "Show how the Java API can be misused in a web application."),
+    ]
+    found = failures(records, "DQ202")
+    assert list(found) == [0, 1]
+    assert found[0].startswith("answer ends repeating a line 30 times in a row")
+
+
 def test_thresholds_are_options():
     answer = "The answer is 4. " * 12
     assert failures([qa(answer)], "DQ202", rules={"DQ202": {"max-ngram-ratio": 0.95, "max-line-ratio": 0.95}}) == {}
