@@ -359,7 +359,8 @@ class CotFeature(Feature):
 
     # -- answers -----------------------------------------------------------------------------
 
-    def _answer_columns(self, answers: pl.Series) -> dict[str, pl.Expr | pl.Series]:
+    def _answer_columns(self, answers: pl.Series, later: str | None = None) -> dict[str, pl.Expr | pl.Series]:
+        """The answer's evidence; the ``later`` kind's count is left at 0, to count afterwards."""
         a = pl.col("answer")
         out: dict[str, pl.Expr | pl.Series] = {
             "_full": pl.col("tool") | a.str.contains(self.full) if self.full else pl.col("tool")
@@ -369,25 +370,42 @@ class CotFeature(Feature):
             if key in self.answer_parts:
                 out[f"_{key}"] = count_markers(answers, self.answer_parts[key])
             else:
-                out[f"_{key}"] = a.str.count_matches(pattern) if pattern else pl.lit(0, dtype=pl.UInt32)
+                counted = pattern is not None and key != later
+                out[f"_{key}"] = a.str.count_matches(pattern) if counted else pl.lit(0, dtype=pl.UInt32)
         out["_judged"] = a.str.contains(r"\S") & ~a.str.contains(self.answer["asks"])
         return out
 
-    def _score(self) -> pl.Expr:
+    def _total(self) -> pl.Expr:
+        """The partial evidence's weights summed, before the cap of 1."""
         w = self.weights
         total = pl.lit(0.0)
         for key in _PARTIAL:
             total = total + pl.col(f"_{key}").clip(upper_bound=w[f"{key}-cap"]).cast(pl.Float64) * w[key]
-        full = pl.lit(max(w["think"], w["tool"], w["code"]))
-        return pl.when(pl.col("_full")).then(full).otherwise(total).clip(upper_bound=1.0).round(3).cast(pl.Float64)
+        return total
+
+    def _score(self) -> pl.Expr:
+        full = pl.lit(max(self.weights["think"], self.weights["tool"], self.weights["code"]))
+        return (
+            pl.when(pl.col("_full")).then(full).otherwise(self._total()).clip(upper_bound=1.0).round(3).cast(pl.Float64)
+        )
+
+    def _reasons(self) -> pl.Expr:
+        """The evidence that gives a reason: every partial kind but the sentences."""
+        return pl.sum_horizontal(pl.col(f"_{key}") for key in _PARTIAL if key != "sentences")
+
+    def _settled(self) -> pl.Expr:
+        """Answers whose score and derivation no further evidence changes: those that count in full,
+        and those whose partial evidence already sums to the cap of 1 with a reason among it. A
+        count added at a weight of 0 or more keeps the sum at 1 or more (a floating-point sum never
+        falls when a term grows) and the reasons above 0."""
+        return pl.col("_full") | ((self._total() >= 1.0) & (self._reasons() > 0))
 
     def _derivation(self) -> pl.Expr:
         """The score as a problem to solve (math, logic, a request for steps) counts it: sentences
         before the last add to a reason given, but give none on their own, since a verdict told in
         three sentences ("Elementary. The gardener took it. Arrest him.") is still bare. For a
         "why", prose is the explanation asked for, and they count as they are."""
-        reasons = pl.sum_horizontal(pl.col(f"_{key}") for key in _PARTIAL if key != "sentences")
-        lone = pl.when(~pl.col("_full") & (reasons == 0)).then(_sentences_part(self.weights)).otherwise(0.0)
+        lone = pl.when(~pl.col("_full") & (self._reasons() == 0)).then(_sentences_part(self.weights)).otherwise(0.0)
         return (pl.col("score") - lone).clip(lower_bound=0.0).round(3)
 
     def _needed_score(self) -> pl.Expr:
@@ -440,8 +458,13 @@ class CotFeature(Feature):
         # answered without a tool is judged on its own)
         return exchanges(batch).with_columns(tool=pl.col("tool").any().over("_r", "question_turn"))
 
-    def _scored(self, rows: pl.DataFrame) -> pl.DataFrame:
-        """Exchanges with their answer's evidence and score, and the quantities of their question."""
+    def _scored(self, rows: pl.DataFrame, *, exact: bool = True) -> pl.DataFrame:
+        """Exchanges with their answer's evidence and score, and the quantities of their question.
+
+        Not ``exact`` (to judge, not to explain), the equations are counted only in the answers
+        whose score and derivation they can change (``_settled``), and are 0 in the others: every
+        match is found one by one, the costliest count of an answer, and most answers that hold
+        equations have reached the cap of 1 without them."""
         q = pl.col("question")
         # quantities count in the question less what only looks like one (links, years, names)
         plain = q.str.replace_all(self.ignore, " ") if self.ignore else q
@@ -454,18 +477,22 @@ class CotFeature(Feature):
             listed = self._count("quantities", pl.col("_listed"))
             plain = plain.str.replace_all(self.options, " ")
         stated = self._count("quantities", pl.col("_plain"))
-        return (
+        later = "equations" if not exact and self.answer["equations"] and self.weights["equations"] >= 0 else None
+        rows = (
             rows.with_columns(_plain=plain)
             .with_columns(_listed=pl.when(stated > 0).then(listed).otherwise(0))
-            .with_columns(_cardinals=stated + pl.col("_listed"), **self._answer_columns(rows["answer"]))
+            .with_columns(_cardinals=stated + pl.col("_listed"), **self._answer_columns(rows["answer"], later))
             .with_columns(
                 _quantities=pl.col("_cardinals") + self._count("ordinals", pl.col("_plain")),
                 # a conclusion concludes from something: a bare "The answer is B." shows nothing
                 _conclusions=pl.when(pl.col("_sentences") > 0).then("_conclusions").otherwise(0),
             )
-            .with_columns(score=self._score())
-            .with_columns(_derivation=self._derivation())
         )
+        if later:
+            open_rows = rows.select(~self._settled()).to_series().arg_true()
+            counted = rows["answer"].gather(open_rows).str.count_matches(self.answer[later])
+            rows = rows.with_columns(rows[f"_{later}"].scatter(open_rows, counted))
+        return rows.with_columns(score=self._score()).with_columns(_derivation=self._derivation())
 
     def judge(self, batch: pl.DataFrame) -> pl.DataFrame:
         """Every exchange of ``batch`` judged: ``_r``, ``turn``, ``need`` (null where the
@@ -474,7 +501,7 @@ class CotFeature(Feature):
         Every answer is scored; a question is read closely only when a quick look finds it may
         need reasoning (a marker anywhere in it, or a question mark and quantities), which most
         questions of general data do not."""
-        rows = self._scored(self._exchanges(batch))
+        rows = self._scored(self._exchanges(batch), exact=False)
         plain = pl.col("_plain")
         fewest = min(self.least["relations-min-quantities"], self.least["question-min-quantities"])
         maybe = plain.str.contains(_ASKS) & (pl.col("_quantities") >= fewest)

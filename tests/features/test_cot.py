@@ -247,6 +247,19 @@ def test_a_tool_result_counts_for_every_answer_to_its_question(cot):
     assert rows == [(2, "math", 1.0), (4, "math", 1.0)]
 
 
+def test_equations_are_counted_to_judge_only_where_they_can_change_the_score(cot):
+    """An answer whose connectives and steps already reach the cap of 1 scores 1 whatever its
+    equations: judging leaves them uncounted there; explaining counts every one."""
+    question = "Sam had 12 marbles and gave 5 to Ann. How many are left?"
+    argued = "First, Sam has 12. Then he gives 5, so 12 - 5 = 7. Therefore, 7 are left because 12 - 5 = 7."
+    bare = "12 - 5 = 7."
+    rows = cot._exchanges(batch([record(question, argued), record(question, bare)]))
+    judging, explaining = cot._scored(rows, exact=False), cot._scored(rows)
+    assert judging["_equations"].to_list() == [0, 1] and explaining["_equations"].to_list() == [2, 1]
+    assert judging["score"].to_list() == explaining["score"].to_list() == [1.0, 0.35]
+    assert judging["_derivation"].to_list() == explaining["_derivation"].to_list()
+
+
 def test_a_problem_to_solve_needs_a_derivation_not_sentences_alone(cot):
     """A verdict told in three sentences is bare for a puzzle; for a "why", prose is the explanation."""
     puzzle = "Tom is taller than Jim. Jim is taller than Sam. Who is the shortest?"
