@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from dqe.testing import conversation
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 
@@ -72,3 +74,23 @@ def write_scores(path: Path, records: list[dict], ifds: list[float | None], **en
     ]
     path.write_bytes(score_lines(header, rows))
     return path
+
+
+FU_HONGXUE = "你是傅红雪，出自《天涯明月刀》。请以傅红雪的身份和口吻回答。\n性格：孤傲、冷僻，沉默寡言。"
+
+
+def fu_hongxue_scene(*turns: str) -> dict:
+    """A CharacterEval-style scene (unseen): Fu Hongxue in the system prompt, another character's
+    lines prefixed with her name; ``turns`` are the user and assistant turns, alternating."""
+    return conversation(*turns, system=FU_HONGXUE)
+
+
+# the other character's whys in such a scene, answered in voice: dialogue, not questions to reason out
+SCENE_WHYS = (
+    "卓玉贞：我们为什么要到这里来？",
+    "一粒白米，要藏在什么地方最安全？",
+    "卓玉贞：藏在一大堆白米里。",
+    "一口棺材要藏在什么地方才最不引人注意？",
+    "卓玉贞：我们为什么不去找燕南飞的那个朋友杜十七？",
+    "我们不能去。",
+)

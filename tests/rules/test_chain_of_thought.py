@@ -13,7 +13,7 @@ import dqe
 from dqe import ConfigError
 from dqe.testing import conversation, record, run_rule
 from tests.batched import Batched
-from tests.support import REAL_FILES, failures, real
+from tests.support import REAL_FILES, SCENE_WHYS, failures, fu_hongxue_scene, real
 
 XIAO_MING = (
     "What's the name of the third child of Xiao Ming's mother, who has three children, "
@@ -649,22 +649,12 @@ def test_every_exchange_is_judged_and_the_finding_names_the_turn_with_its_eviden
 
 
 def test_a_why_put_to_a_character_in_a_scene_is_dialogue_and_a_puzzle_there_is_not():
-    system = "你是傅红雪，出自《天涯明月刀》。请以傅红雪的身份和口吻回答。\n性格：孤傲、冷僻，沉默寡言。"
-    scene = conversation(
-        "卓玉贞：我们为什么要到这里来？",
-        "一粒白米，要藏在什么地方最安全？",
-        "卓玉贞：藏在一大堆白米里。",
-        "一口棺材要藏在什么地方才最不引人注意？",
-        "卓玉贞：我们为什么不去找燕南飞的那个朋友杜十七？",
-        "我们不能去。",
-        system=system,
-    )
-    puzzle = conversation(
+    scene = fu_hongxue_scene(*SCENE_WHYS)
+    puzzle = fu_hongxue_scene(
         "卓玉贞：我们为什么要到这里来？",
         "一粒白米，要藏在什么地方最安全？",
         "卓玉贞：小明的妈妈有三个孩子，老大叫一毛，老二叫二毛，老三叫什么？",
         "三毛。",
-        system=system,
     )
     assert failures([scene, puzzle], "DQ201") == {
         1: "question needs reasoning (logic), the answer shows none (CoT score 0.0 < 0.3)"

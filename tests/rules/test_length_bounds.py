@@ -8,7 +8,7 @@ import dqe
 from dqe import ConfigError
 from dqe.testing import conversation, run_rule
 from tests.batched import Batched
-from tests.support import REAL_FILES, failures, real
+from tests.support import REAL_FILES, SCENE_WHYS, failures, fu_hongxue_scene, real
 
 
 def qa(question, answer):
@@ -240,15 +240,7 @@ def test_a_why_answered_in_a_word_or_two_fails_and_a_reason_passes():
 
 def test_a_why_put_to_a_character_in_a_scene_asks_a_motive():
     # role-play: the other character's "why" is a line of the scene, answered in voice (CharacterEval, unseen)
-    scene = conversation(
-        "卓玉贞：我们为什么要到这里来？",
-        "一粒白米，要藏在什么地方最安全？",
-        "卓玉贞：藏在一大堆白米里。",
-        "一口棺材要藏在什么地方才最不引人注意？",
-        "卓玉贞：我们为什么不去找燕南飞的那个朋友杜十七？",
-        "我们不能去。",
-        system="你是傅红雪，出自《天涯明月刀》。请以傅红雪的身份和口吻回答。\n性格：孤傲、冷僻，沉默寡言。",
-    )
+    scene = fu_hongxue_scene(*SCENE_WHYS)
     assert failures([scene, conversation("为什么冬天冷？", "日照少。")], "DQ102") == {
         1: "answer has 5 tokens, fewer than 10 (explanation task)"
     }
