@@ -130,24 +130,28 @@ class ChainOfThought(RecordRule):
         super().__init__(options, context)
         self.cot = new_feature(context, "cot")  # reads again the exchanges it fails, for their evidence
 
+    def _believed(self, tasks: list[str]) -> pl.Expr:
+        """Records the category model places among ``tasks``, at ``task-confidence`` or above."""
+        o = self.options
+        return (pl.col("category_pred").is_in(tasks) & (pl.col("category_confidence") >= o.task_confidence)).fill_null(
+            False
+        )
+
     def _label_task(self) -> pl.Expr:
         """Records whose task is to label, summarise or rewrite a text: no derivation is asked."""
-        o = self.options
-        return (
-            pl.col("category_pred").is_in(o.label_tasks) & (pl.col("category_confidence") >= o.task_confidence)
-        ).fill_null(False)
+        return self._believed(self.options.label_tasks)
 
     def _scene(self) -> pl.Expr:
         """Records whose conversation plays a scene (role-play): a why there is dialogue."""
-        o = self.options
-        return (
-            pl.col("category_pred").is_in(o.scene_tasks) & (pl.col("category_confidence") >= o.task_confidence)
-        ).fill_null(False)
+        return self._believed(self.options.scene_tasks)
+
+    def _judged(self, need: pl.Expr, scene: pl.Expr) -> pl.Expr:
+        """Whether ``need`` is one this rule judges: one of ``needs``, and no why asked in a ``scene``."""
+        dialogue = (scene & (need == "why")).fill_null(False)
+        return need.is_in(list(self.options.needs)).fill_null(False) & ~dialogue
 
     def _needs(self) -> pl.Expr:
-        need = pl.col("cot_need")
-        dialogue = (need == "why") & self._scene()
-        return need.is_in(list(self.options.needs)).fill_null(False) & ~self._label_task() & ~dialogue.fill_null(False)
+        return self._judged(pl.col("cot_need"), self._scene()) & ~self._label_task()
 
     def check(self, batch: pl.DataFrame) -> pl.DataFrame:
         limit = self.options.min_score
@@ -164,7 +168,7 @@ class ChainOfThought(RecordRule):
             .explode("exchange")
             .drop_nulls("exchange")
             .unnest("exchange")
-            .filter(pl.col("need").is_in(list(self.options.needs)) & ~(pl.col("_scene") & (pl.col("need") == "why")))
+            .filter(self._judged(pl.col("need"), pl.col("_scene")))
             .drop("_scene")
             .with_columns(passed=score >= limit)
         )
