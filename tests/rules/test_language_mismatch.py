@@ -191,6 +191,68 @@ ONE_EXCHANGE = [
         "This proverb means that eating healthy food such as apples every day helps you stay healthy and avoid the doctor.",
         "question zh, answer en",
     ),
+    # Japanese written mostly in kanji is Japanese by its own shapes of Han (県, 圏, 歴), and Han with
+    # no shape of either language's may be Japanese (ELYZA-tasks, Japanese MT-bench answers, unseen) ...
+    ("伊勢神宮は何県？", "三重県です。", None),
+    (
+        "日本の三大都市圏である首都圏、近畿圏、中京圏が日本の人口分布や経済に与える影響は何ですか？",
+        "首都圏：東京への集中による人口過密、交通渋滞、住宅不足の深刻化。",
+        None,
+    ),
+    (
+        "次のカテゴリーがあります - 文学、歴史、科学、芸術。以下の質問を分析し、カテゴリーに割り当ててください。",
+        "1. 文学\n2. 歴史\n3. 科学\n4. 芸術",
+        None,
+    ),
+    (
+        "以下の記事から日付をすべて抽出せよ。\n24日から北日本で大雪となり、26日 木曜日ごろまで続きます。",
+        "24日、25日、26日（木曜日）",
+        None,
+    ),
+    # ... while Chinese, simplified or traditional, answering a Japanese question fails
+    (
+        "次の言葉を順に全て使って、1つの文を書いてください\n\n全力、安全、活用、軽減",
+        "在確保安全的情況下，我將全力以赴地活用所有資源，以期實現輕減負荷的目标。",
+        "question ja, answer zh",
+    ),
+    (
+        "花粉症の方々にとって、春は憂鬱な季節です。花粉症でも春を楽しむコツを3つ考えてください。",
+        "1. 避开花粉高峰时间：花粉飞散量最多的时间段是晴天的中午。所以在春季，尽量避免在这些时段外出。",
+        "question ja, answer zh",
+    ),
+    # a language required ("translate into", "翻译成", "영어로 번역") that comes back in the user's own fails ...
+    (
+        "Translate into French: The weather is nice today and we are going to the beach.",
+        "The weather is nice today and we are going to the beach.",
+        "request fr, answer en",
+    ),
+    (
+        "把这句话翻译成英文：今天天气很好，我们去海边玩吧。",
+        "今天天气很好，我们去海边玩吧。这句话的意思是天气不错。",
+        "request en, answer zh",
+    ),
+    (
+        "다음 문장을 영어로 번역해 주세요: 오늘은 날씨가 정말 좋네요.",
+        "오늘은 날씨가 정말 좋네요. 이 문장은 날씨가 좋다는 뜻입니다.",
+        "request en, answer ko",
+    ),
+    # ... unless a line or a new quote of it is in that language
+    (
+        "Translate into French: The weather is nice today and we are going to the beach.",
+        "Here is the translation:\nIl fait beau aujourd'hui et nous allons à la plage.",
+        None,
+    ),
+    (
+        'Translate the phrase "bon voyage" into Spanish.',
+        'In Spanish "bon voyage" can be translated as "buen viaje".',
+        None,
+    ),
+    # a Korean request for English (LogicKor, unseen)
+    (
+        "위 답변을 영어 문장 3개로 요약한 후. 해당 문장에 있는 단어 3개를 선택하여 단어의 의미를 설명해라.",
+        "1. Justice is a key idea in law, but it is hard to define clearly.\n2. Shared values help people agree on it.",
+        None,
+    ),
 ]
 ONE_EXCHANGE_CHECKED = Batched("DQ302", [record(question, answer) for question, answer, _ in ONE_EXCHANGE])
 
@@ -201,7 +263,9 @@ def test_one_exchange(question, answer, message):
     assert_findings(run, {0: message} if message else {})
     if message:
         assert run.turns == [2]
-        assert run.evidence[0].startswith("answer ") and "; question (turn 1) " in run.evidence[0]
+        evidence = run.evidence[0]
+        assert evidence.startswith("answer ")
+        assert "; question (turn 1) " in evidence or "; the user turn (turn 1) requires " in evidence
 
 
 @pytest.mark.parametrize(
