@@ -105,6 +105,10 @@ _PLAUSIBLE_WORDS = 2
 # Kinds of Latin letter a text in Latin letters alone, detected again, needs to be in a language
 # at all: ASCII art (".oooooo") and laughter ("hahaha") score as Somali or Hausa on two letters.
 _LETTER_KINDS = 5
+# A text with this many capitals, and this many times as many as small letters, is written in
+# capitals and detected in small ones: one word of capitals ("NASA") stays as it is.
+_SHOUTED_LETTERS = 40
+_SHOUTED_SHARE = 4
 # A question longer than this is not compared with its answer for an edit of its text (the
 # comparison's cost grows with the product of the lengths).
 _EDITED_MAX_CHARS = 4000
@@ -312,6 +316,18 @@ def _without_code(texts: pl.Series) -> pl.Series:
     return texts.scatter(quoting, without_code(texts.gather(quoting)))
 
 
+def unshouted(texts: pl.Series) -> pl.Series:
+    """Texts written in capitals ("PARIS EST UNE VILLE MAGNIFIQUE", an answer asked for in capitals)
+    in lower case: langdetect reads no n-gram inside a word of capitals, and what is left of such a
+    text (a few accented letters: "RÉCUPERATION") can lead for any language (M-IFEval's French JSON
+    in capitals read as Vietnamese, unseen)."""
+    upper = texts.str.count_matches(r"\p{Lu}")
+    shouted = (upper >= _SHOUTED_LETTERS) & (upper >= _SHOUTED_SHARE * texts.str.count_matches(r"\p{Ll}"))
+    if not shouted.any():
+        return texts
+    return pl.select(pl.when(shouted).then(texts.str.to_lowercase()).otherwise(texts)).to_series()
+
+
 def words(texts: pl.Series) -> pl.Series:
     """Words per text: runs of two letters or more, CJK characters one by one."""
     return texts.str.count_matches(_WORD)
@@ -498,7 +514,7 @@ class Language(Feature):
         owner = turns["_r"].to_numpy()[judged]
         asks = user[judged]
         texts = turns["text"].fill_null("").gather(judged)
-        bare = _without_code(texts)
+        bare = unshouted(_without_code(texts))
         found = self._decide(self.identifier.identify(bare, replay=False), bare)
         # The user turn before each turn (-1: none).
         last = np.maximum.accumulate(np.where(asks, np.arange(judged.size), -1))
@@ -774,7 +790,7 @@ class Language(Feature):
     def _decide_prose(self, texts: pl.Series, quotes: pl.Series) -> _Decided:
         """``_decide`` on the ``prose`` of ``texts`` (``quotes``: see ``prose``), scored until a
         language leads by ``_DECISIVE_AGAIN`` nats, words counted."""
-        cleaned = prose(texts, self.pack.detection.min_words, quotes)
+        cleaned = prose(unshouted(texts), self.pack.detection.min_words, quotes)
         found = self.identifier.identify(cleaned, replay=False, decisive=_DECISIVE_AGAIN)
         decided = self._decide(found, cleaned, words(cleaned).to_numpy())
         kinds = cleaned.str.to_lowercase().str.extract_all(r"\p{Latin}").list.n_unique()

@@ -247,6 +247,21 @@ ONE_EXCHANGE = [
         'In Spanish "bon voyage" can be translated as "buen viaje".',
         None,
     ),
+    # a text in capitals is read in small letters: French JSON in capitals is no Vietnamese (M-IFEval, unseen),
+    # English in capitals no language-less text
+    (
+        "Présentez les phases du cycle de l'eau. Structure l'intégralité de ta réponse en JSON, et écris toute ta "
+        "réponse en MAJUSCULES uniquement, sans aucune lettre en minuscule.",
+        'JSON\nALORS\n{\nALORS\n  "PHASES": [\nALORS\n  {\nALORS\n    "PREMIERE": "VAPOURETTE",\nALORS\n    "DEUXIEME": '
+        '"VAPORISATION",\nALORS\n    "TROISIEME": "GRANDEUR",\nALORS\n    "QUATRIEME": "PRECIPITATION",\nALORS\n    '
+        '"CINQUIEME": "RÉCUPERATION",\nALORS\n    "SECONDE": "CONDENSATION",\nALORS\n    "SECONDE": "CONDENSATION",',
+        None,
+    ),
+    (
+        "请用一句话介绍巴黎。",
+        "PARIS IS A BEAUTIFUL CITY, KNOWN FOR ITS MUSEUMS, ITS CAFES AND ITS CATHEDRAL.",
+        "question zh, answer en",
+    ),
     # a Korean request for English (LogicKor, unseen)
     (
         "위 답변을 영어 문장 3개로 요약한 후. 해당 문장에 있는 단어 3개를 선택하여 단어의 의미를 설명해라.",
