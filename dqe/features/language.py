@@ -109,6 +109,8 @@ _LETTER_KINDS = 5
 # capitals and detected in small ones: one word of capitals ("NASA") stays as it is.
 _SHOUTED_LETTERS = 40
 _SHOUTED_SHARE = 4
+# Shapes of Han only Chinese writes that make a passage of a Japanese answer Chinese (one is a name's).
+_CHINESE_SHAPES = 2
 # A question longer than this is not compared with its answer for an edit of its text (the
 # comparison's cost grows with the product of the lengths).
 _EDITED_MAX_CHARS = 4000
@@ -570,7 +572,12 @@ class Language(Feature):
             found,
             conversation,
         )
-        unmet = self._unmet(numbered, owner, texts, asks, question, found)
+        unmet = pl.concat(
+            [
+                self._unmet(numbered, owner, texts, asks, question, found),
+                self._slipped(numbered, owner, texts, asks, question, found),
+            ]
+        )
         if unmet.height:
             turn_of = pl.col("item").struct.field("turn").alias("t")
             fresh = unmet.with_columns(turn_of).join(items.select("_r", turn_of), on=["_r", "t"], how="anti")
@@ -1113,6 +1120,66 @@ class Language(Feature):
                     "a_how",
                     "question_turn",
                     "expected",
+                ),
+            ).cast(CONFLICT),
+        )
+
+    def _slipped(
+        self,
+        turn: pl.Series,
+        owner: np.ndarray,
+        texts: pl.Series,
+        asks: np.ndarray,
+        question: np.ndarray,
+        found: _Decided,
+    ) -> pl.DataFrame:
+        """Japanese answers to a Japanese user turn that slip into Chinese mid-way ("【Facebook広告】
+        标题：保護の翼に飛ぶ！让孩子安全无虑的冒险时刻", ELYZA-tasks answered by Qwen1.5, unseen): a run of
+        Han without kana, the pack's ``mixed.min-run`` characters long or more, holding two shapes
+        only Chinese writes or more (这, 让; 這, 讓), code left out, where the user turn names no
+        language. A conflict against the question, the answer's label staying Japanese."""
+        empty = pl.DataFrame(schema={"_r": pl.UInt32, "item": CONFLICT})
+        ja = self._column["ja"]
+        rows = np.flatnonzero(~asks & (question >= 0) & (found.language == ja))
+        rows = rows[found.language[question[rows]] == ja]
+        if self._mentions is not None and rows.size:
+            rows = rows[~texts.gather(question[rows]).str.contains(self._mentions).to_numpy()]
+        if not rows.size:
+            return empty
+        run = rf"[\p{{Han}}，。、！？：；]{{{self.pack.mixed.min_run},}}"
+        passages = (
+            pl.DataFrame({"row": rows, "passage": without_code(texts.gather(rows)).str.extract_all(run)})
+            .explode("passage")
+            .drop_nulls("passage")
+            .with_columns(shapes=pl.col("passage").str.count_matches(self._chinese_han))
+            .filter(pl.col("shapes") >= _CHINESE_SHAPES)
+            .unique("row", keep="first", maintain_order=True)
+        )
+        if not passages.height:
+            return empty
+        rows = passages["row"].to_numpy()
+        return pl.DataFrame(
+            {
+                "_r": pl.Series(owner[rows], dtype=pl.UInt32),
+                "turn": turn.gather(rows),
+                "question_turn": turn.gather(question[rows]),
+                "passage": passages["passage"].str.slice(0, 30),
+                "shapes": passages["shapes"],
+            }
+        ).select(
+            "_r",
+            item=pl.struct(
+                "turn",
+                "question_turn",
+                against=pl.lit("question"),
+                expected=pl.lit("ja"),
+                answer=pl.lit("ja with zh"),
+                asked=pl.lit(False),
+                evidence=pl.format(
+                    'answer ja with a Chinese passage "{}" ({} shapes of Han only Chinese writes); question (turn {}) ja',
+                    "passage",
+                    "shapes",
+                    "question_turn",
                 ),
             ).cast(CONFLICT),
         )

@@ -48,7 +48,9 @@ class LanguageMismatch(RecordRule):
     it; one who requires a language ("Translate into French: ...", "翻译成英文", "영어로 번역", the
     pack's ``translation.required``) is not answered by an answer that comes back in the user's
     own language with no line or new quote in the language required ("request fr, answer en").
-    An answer that slips into Chinese, Japanese or Korean mid-way (a sentence of it, not a
+    A Japanese answer to a Japanese user turn that slips into Chinese mid-way (a passage of Han
+    without kana holding shapes only Chinese writes: "让孩子安全无虑的冒险时刻") fails ("question ja,
+    answer ja with zh"). An answer that slips into Chinese, Japanese or Korean mid-way (a sentence of it, not a
     name) fails too where no user turn of the conversation holds CJK text and the user did not
     name such a language or place (option ``mixed``, the pack's ``[mixed]`` table; the report's
     ``languages`` section counts whole-turn mismatches only). The finding

@@ -220,6 +220,18 @@ ONE_EXCHANGE = [
         "1. 避开花粉高峰时间：花粉飞散量最多的时间段是晴天的中午。所以在春季，尽量避免在这些时段外出。",
         "question ja, answer zh",
     ),
+    # ... and so does a Japanese answer that slips into Chinese mid-way (ELYZA-tasks answered by Qwen1.5, unseen),
+    # but not Chinese quoted where the user turn names the language
+    (
+        "以下の製品について、Facebookで流す広告を書いてください。子供のいる親をターゲットにしてください。",
+        "【Facebook広告】\n\n标题：保護の翼に飛ぶ！让孩子安全无虑的冒险时刻 🚀\n\n1. 子供が公園で自由に遊ぶ様子を見守ります。",
+        "question ja, answer ja with zh",
+    ),
+    (
+        "「你好」は中国語でどういう意味ですか？",
+        "「你好」は中国語で「こんにちは」という意味です。例えば「你好，我是学生」は「こんにちは、私は学生です」です。",
+        None,
+    ),
     # a language required ("translate into", "翻译成", "영어로 번역") that comes back in the user's own fails ...
     (
         "Translate into French: The weather is nice today and we are going to the beach.",
