@@ -109,6 +109,8 @@ _LETTER_KINDS = 5
 # capitals and detected in small ones: one word of capitals ("NASA") stays as it is.
 _SHOUTED_LETTERS = 40
 _SHOUTED_SHARE = 4
+# Share of an answer's words that are its user turn's: the text to translate said again untranslated.
+_RESTATED = 0.5
 # Shapes of Han only Chinese writes that make a passage of a Japanese answer Chinese (one is a name's).
 _CHINESE_SHAPES = 2
 # A question longer than this is not compared with its answer for an edit of its text (the
@@ -1064,6 +1066,17 @@ class Language(Feature):
             (wanted != 0) & ((plausible & (found.plausible[at] | found.lines[at])) != 0) & ((plausible & wanted) == 0)
         )
         rows, at, wanted = rows[unmet], at[unmet], wanted[unmet]
+        if not rows.size:
+            return empty
+        # the user's text said again in its own language (most of the answer's words are the user
+        # turn's), not a refusal, a question back or a copy unchanged (DQ208's)
+        said = texts.gather(rows).str.to_lowercase().str.extract_all(_WORD).list.eval(pl.element().str.strip_chars())
+        heard = texts.gather(at).str.to_lowercase().str.extract_all(_WORD).list.eval(pl.element().str.strip_chars())
+        restated = (
+            said.list.set_intersection(heard).list.len()
+            >= _RESTATED * said.list.unique().list.len().clip(lower_bound=1)
+        ).to_numpy() & ~self._edited(texts.gather(rows), texts.gather(at))
+        rows, at, wanted = rows[restated], at[restated], wanted[restated]
         if not rows.size:
             return empty
         # a line or a quote of the answer in a language required meets the request (the source

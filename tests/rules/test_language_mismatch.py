@@ -235,7 +235,7 @@ ONE_EXCHANGE = [
     # a language required ("translate into", "翻译成", "영어로 번역") that comes back in the user's own fails ...
     (
         "Translate into French: The weather is nice today and we are going to the beach.",
-        "The weather is nice today and we are going to the beach.",
+        "Today the weather is lovely, and we are heading to the beach.",
         "request fr, answer en",
     ),
     (
