@@ -655,7 +655,8 @@ class Language(Feature):
             # Japanese written mostly in kanji ("伊勢神宮は何県？", "首都圏：東京への集中による人口過密":
             # ELYZA-tasks and Japanese MT-bench answers, unseen) has its own shapes of Han (県, 圏, 気)
             # and none of Chinese's (们, 這); hiragana with no shape of either is Japanese where
-            # langdetect's profiles read the text better as Japanese than as Chinese.
+            # langdetect's profiles read the text better as Japanese than as Chinese. A Chinese sentence
+            # naming a Japanese shop ("建议您去千只鹤手作り料理 居楽屋", CrossWOZ) holds a shape of each.
             han = chosen != self._column["ko"]
             # counted where the text is not Korean (hangul decided it): a class of 700 shapes costs
             own, foreign = np.zeros(mostly.size, dtype=np.int64), np.zeros(mostly.size, dtype=np.int64)
@@ -665,7 +666,7 @@ class Language(Feature):
                 own[at] = told.str.count_matches(self._japanese_han).to_numpy()
                 foreign[at] = told.str.count_matches(self._chinese_han).to_numpy()
             ja, zh = scores[mostly, self._column["ja"]], scores[mostly, self._column["zh"]]
-            japanese |= han & ((own > foreign) | (hiragana & (own == foreign) & (ja > zh)))
+            japanese |= han & ((own > foreign) | (hiragana & (foreign == 0) & (ja > zh)))
             chosen = np.where(japanese, self._column["ja"], chosen)
             language[mostly] = best[mostly] = chosen
             # As much of another script besides: mixed, plausible in any language (a judgement
@@ -1049,7 +1050,11 @@ class Language(Feature):
         if self._requires is None or self._named_pattern is None:
             return empty
         rows = np.flatnonzero(~asks & (question >= 0) & (found.language != UND))
-        rows = rows[texts.gather(question[rows]).str.contains(self._requires).to_numpy()]
+        asked = texts.gather(question[rows])
+        # the material to translate is in the turn: after a colon, on lines of its own or quoted ("My
+        # friend needs a document translated from Japanese to Korean. Can you help?" gives none)
+        material = asked.str.contains(r"[:：]\s*\S|\n\s*\S") | asked.str.contains(_QUOTED)
+        rows = rows[(asked.str.contains(self._requires) & material).to_numpy()]
         if not rows.size:
             return empty
         at = question[rows]

@@ -274,6 +274,17 @@ ONE_EXCHANGE = [
         "PARIS IS A BEAUTIFUL CITY, KNOWN FOR ITS MUSEUMS, ITS CAFES AND ITS CATHEDRAL.",
         "question zh, answer en",
     ),
+    # a Chinese answer naming a Japanese restaurant (CrossWOZ), a task described with no text to translate (ToolBench)
+    (
+        "你好，我想去吃饭。请帮我找一家人均消费是100-150元的餐馆。",
+        "建议您去味彩炭火烤肉或千只鹤手作り料理 居楽屋(昌平店)。",
+        None,
+    ),
+    (
+        "My friend needs assistance in translating a document from Japanese to Korean. Can you help with that?",
+        "Yes, I can assist with translating a document from Japanese to Korean. Please send me the document's text.",
+        None,
+    ),
     # a Korean request for English (LogicKor, unseen)
     (
         "위 답변을 영어 문장 3개로 요약한 후. 해당 문장에 있는 단어 3개를 선택하여 단어의 의미를 설명해라.",
