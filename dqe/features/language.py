@@ -7,7 +7,10 @@ call. On top of it this feature decides what a reader of the report wants to kno
 - Only user and assistant turns are detected: the system prompt, tool schemas, tool calls and
   tool results are context (null in ``language_turns``). An empty or code-only turn is ``und``.
 - Chinese is ``zh``: langdetect's ``zh-cn`` and ``zh-tw`` merge, and text written in Han
-  characters alone is Chinese (Korean needs hangul and Japanese kana). A text mixing Chinese,
+  characters alone is Chinese (Korean needs hangul), unless it holds more of the shapes of Han
+  only Japanese writes (県, 気, 読) than of those only Chinese writes (们, 這; ``han_forms``, from
+  langdetect's profiles): then it is Japanese, and Han with neither those shapes nor hiragana
+  ("1. 文学", "24日、25日") is plausible in both. A text mixing Chinese,
   Japanese or Korean with another script is in the CJK language when its CJK characters weigh
   ``cjk_share`` of its letters.
 - A text is ``und`` (undetermined) when its best language leads the runner-up by less than
@@ -44,7 +47,10 @@ out (or one is Chinese, Japanese or Korean and the other none of them) and no la
 plausible for both. The conflict was asked for when the user asked for the answer's language
 (a translation or a language, the pack's ``translation.patterns``; one that names no language
 asks for any) in that turn, an earlier one or the system prompt (a standing request: "from now
-on answer in French"), or named it for that turn (``translation.mentions``: "in Spanish").
+on answer in French"), or named it for that turn (``translation.mentions``: "in Spanish"). A
+user turn that requires a language (``translation.required``: "Translate into French: ...")
+conflicts with an answer that came back in the user turn's own language, none of its lines or
+new quotes in the language required (``against``: request).
 
 Columns, per record: ``language_turns`` (a code per turn, null for turns not judged: the
 ``languages`` label), ``language_user`` (True for user turns, False for assistant turns, null
@@ -76,6 +82,7 @@ from dqe.features.langid import (
     UNDETERMINED_LANGUAGE,
     Detection,
     LanguageIdentifier,
+    Profiles,
     load_profiles,
     profiles_dir,
 )
@@ -98,6 +105,14 @@ _PLAUSIBLE_WORDS = 2
 # Kinds of Latin letter a text in Latin letters alone, detected again, needs to be in a language
 # at all: ASCII art (".oooooo") and laughter ("hahaha") score as Somali or Hausa on two letters.
 _LETTER_KINDS = 5
+# A text with this many capitals, and this many times as many as small letters, is written in
+# capitals and detected in small ones: one word of capitals ("NASA") stays as it is.
+_SHOUTED_LETTERS = 40
+_SHOUTED_SHARE = 4
+# Share of an answer's words that are its user turn's: the text to translate said again untranslated.
+_RESTATED = 0.5
+# Shapes of Han only Chinese writes that make a passage of a Japanese answer Chinese (one is a name's).
+_CHINESE_SHAPES = 2
 # A question longer than this is not compared with its answer for an edit of its text (the
 # comparison's cost grows with the product of the lengths).
 _EDITED_MAX_CHARS = 4000
@@ -174,6 +189,21 @@ _ANY = np.bitwise_or.reduce(_BITS)  # every language: what a request that names 
 _CJK_BITS = np.bitwise_or.reduce(_BITS[[known_languages().index(code) for code in ("zh", "ja", "ko")]])
 
 
+def han_forms(profiles: Profiles) -> tuple[str, str]:
+    """Character classes (for regular expressions) of the Han characters only Japanese writes
+    (its own reformed shapes: 県, 気, 楽, 読, 円, 発) and of those only one Chinese script writes
+    (simplified 们, 这, 说, 县; traditional 們, 國, 說, 縣), as langdetect's profiles tell: a
+    character whose class (langdetect's ``NGram.normalize``) is a 1-gram of the Japanese profile
+    alone, or of one Chinese profile and not the Japanese one. Shapes all three share (日, 国 in
+    two of them, 的) tell nothing."""
+    han = np.arange(0x4E00, 0xA000)
+    rows = profiles.unigram[profiles.code[han] >> 1]
+    seen = profiles.weights[rows][:, [profiles.languages.index(c) for c in ("ja", "zh-cn", "zh-tw")]] > 0
+    japanese = han[seen[:, 0] & ~seen[:, 1] & ~seen[:, 2]]
+    chinese = han[~seen[:, 0] & (seen[:, 1] ^ seen[:, 2])]
+    return tuple("[" + "".join(map(chr, chars)) + "]" for chars in (japanese, chinese))  # type: ignore[return-value]
+
+
 def language_bits(codes: np.ndarray | list[str]) -> np.ndarray:
     """One bit per reported language (``known_languages`` order), for sets of plausible ones."""
     index = np.searchsorted(np.array(known_languages(), dtype=object), np.asarray(codes, dtype=object))
@@ -217,6 +247,7 @@ class _TranslationPack(BaseModel):
     model_config = ConfigDict(extra="forbid")
     patterns: list[str] = Field(default_factory=list)
     mentions: list[str] = Field(default_factory=list)
+    required: list[str] = Field(default_factory=list)
 
 
 class _MixedPack(BaseModel):
@@ -258,6 +289,7 @@ def load_pack(data: dict[str, Any]) -> LanguagePack:
     lists = (
         ("translation pattern", pack.translation.patterns),
         ("translation mention", pack.translation.mentions),
+        ("translation requirement", pack.translation.required),
         ("mixed exempt pattern", pack.mixed.exempt),
     )
     for what, patterns in lists:
@@ -286,6 +318,18 @@ def _without_code(texts: pl.Series) -> pl.Series:
     if quoting.len() == 0:
         return texts
     return texts.scatter(quoting, without_code(texts.gather(quoting)))
+
+
+def unshouted(texts: pl.Series) -> pl.Series:
+    """Texts written in capitals ("PARIS EST UNE VILLE MAGNIFIQUE", an answer asked for in capitals)
+    in lower case: langdetect reads no n-gram inside a word of capitals, and what is left of such a
+    text (a few accented letters: "RÉCUPERATION") can lead for any language (M-IFEval's French JSON
+    in capitals read as Vietnamese, unseen)."""
+    upper = texts.str.count_matches(r"\p{Lu}")
+    shouted = (upper >= _SHOUTED_LETTERS) & (upper >= _SHOUTED_SHARE * texts.str.count_matches(r"\p{Ll}"))
+    if not shouted.any():
+        return texts
+    return pl.select(pl.when(shouted).then(texts.str.to_lowercase()).otherwise(texts)).to_series()
 
 
 def words(texts: pl.Series) -> pl.Series:
@@ -371,7 +415,7 @@ CONFLICT = pl.Struct(
     {
         "turn": pl.Int32,  # the answer's turn
         "question_turn": pl.Int32,  # the user turn it answers (null: none)
-        "against": pl.String,  # "question" or "conversation": what the answer was held to
+        "against": pl.String,  # "question", "conversation" or "request": what the answer was held to
         "expected": pl.String,  # that language ("en/af/nl": the languages a short question could be)
         "answer": pl.String,  # the answer's language
         "asked": pl.Boolean,  # the user asked for a translation or another language
@@ -443,6 +487,7 @@ class Language(Feature):
         super().__init__(context)
         self.pack = load_pack(context.pack(PACK))
         self.identifier = LanguageIdentifier(load_profiles())
+        self._japanese_han, self._chinese_han = han_forms(self.identifier.profiles)
         self._codes = np.array(known_languages(), dtype=object)
         self._labels = pl.Series([*known_languages(), UNDETERMINED_LANGUAGE], dtype=pl.String)
         profiled = self.identifier.profiles.languages
@@ -456,6 +501,7 @@ class Language(Feature):
         self._names = {name.lower(): normalize_code(code) for name, code in self.pack.names.items()}
         translation = self.pack.translation
         self._asks = _alternation(translation.patterns)
+        self._requires = _alternation(translation.required)
         self._mentions = _alternation([*translation.patterns, *translation.mentions])
         # Language names a request may hold: longest first ("simplified chinese" before "chinese").
         names = sorted(self._names, key=len, reverse=True)
@@ -472,7 +518,7 @@ class Language(Feature):
         owner = turns["_r"].to_numpy()[judged]
         asks = user[judged]
         texts = turns["text"].fill_null("").gather(judged)
-        bare = _without_code(texts)
+        bare = unshouted(_without_code(texts))
         found = self._decide(self.identifier.identify(bare, replay=False), bare)
         # The user turn before each turn (-1: none).
         last = np.maximum.accumulate(np.where(asks, np.arange(judged.size), -1))
@@ -516,8 +562,9 @@ class Language(Feature):
         asked[answers[differs]] = self._asked(
             batch, texts, owner, asks, question, answers[differs], answer_bits[differs]
         )
-        conflicts = self._conflicts(
-            turns["turn"].gather(judged),
+        numbered = turns["turn"].gather(judged)
+        items = self._conflicts(
+            numbered,
             owner,
             answers[conflict],
             question,
@@ -527,6 +574,17 @@ class Language(Feature):
             found,
             conversation,
         )
+        unmet = pl.concat(
+            [
+                self._unmet(numbered, owner, texts, asks, question, found),
+                self._slipped(numbered, owner, texts, asks, question, found),
+            ]
+        )
+        if unmet.height:
+            turn_of = pl.col("item").struct.field("turn").alias("t")
+            fresh = unmet.with_columns(turn_of).join(items.select("_r", turn_of), on=["_r", "t"], how="anti")
+            items = pl.concat([items, fresh.drop("t")]).sort("_r", turn_of, maintain_order=True)
+        conflicts = items.group_by("_r", maintain_order=True).agg(language_conflicts="item")
 
         # Back from judged turns to every turn, then to one list per record.
         per_turn = turns.select(
@@ -591,13 +649,35 @@ class Language(Feature):
             kana_share = cjk["ja"][mostly] / np.maximum(cjk["ja"][mostly] + cjk["zh"][mostly], 1)
             # Japanese writes Han too, and its sentences hiragana: Han with katakana alone is Chinese
             # that transcribes a name ("日语名字叫ダニエル・パウター，你知道他的年龄吗？", KdConv music)
-            hiragana = texts.gather(mostly).str.count_matches(r"\p{Hiragana}").to_numpy() > 0
+            written = texts.gather(mostly)
+            hiragana = written.str.count_matches(r"\p{Hiragana}").to_numpy() > 0
             japanese = (kana_share >= _KANA_SHARE) & (hiragana | (cjk["zh"][mostly] == 0))
+            # Japanese written mostly in kanji ("伊勢神宮は何県？", "首都圏：東京への集中による人口過密":
+            # ELYZA-tasks and Japanese MT-bench answers, unseen) has its own shapes of Han (県, 圏, 気)
+            # and none of Chinese's (们, 這); hiragana with no shape of either is Japanese where
+            # langdetect's profiles read the text better as Japanese than as Chinese. A Chinese sentence
+            # naming a Japanese shop ("建议您去千只鹤手作り料理 居楽屋", CrossWOZ) holds a shape of each.
+            han = chosen != self._column["ko"]
+            # counted where the text is not Korean (hangul decided it): a class of 700 shapes costs
+            own, foreign = np.zeros(mostly.size, dtype=np.int64), np.zeros(mostly.size, dtype=np.int64)
+            at = np.flatnonzero(han)
+            if at.size:
+                told = written.gather(at)
+                own[at] = told.str.count_matches(self._japanese_han).to_numpy()
+                foreign[at] = told.str.count_matches(self._chinese_han).to_numpy()
+            ja, zh = scores[mostly, self._column["ja"]], scores[mostly, self._column["zh"]]
+            japanese |= han & ((own > foreign) | (hiragana & (foreign == 0) & (ja > zh)))
             chosen = np.where(japanese, self._column["ja"], chosen)
             language[mostly] = best[mostly] = chosen
             # As much of another script besides: mixed, plausible in any language (a judgement
-            # would be a guess); mostly CJK: that language alone.
-            plausible[mostly] = np.where(share[mostly] < 1 - detection.cjk_share, _ANY, _BITS[chosen])
+            # would be a guess); mostly CJK: that language alone, or, for Han with neither
+            # hiragana nor a shape only one language writes ("1. 文学\n2. 歴史", "24日、25日、26日
+            # （木曜日）", "アマゾン、5回"), Chinese or Japanese.
+            either = han & ~hiragana & (own == 0) & (foreign == 0)
+            alone = np.where(
+                either, _BITS[chosen] | _BITS[self._column["ja"]] | _BITS[self._column["zh"]], _BITS[chosen]
+            )
+            plausible[mostly] = np.where(share[mostly] < 1 - detection.cjk_share, _ANY, alone)
         # A script tells the language alone only from two different letters of it, Han aside: the
         # Kannada of "ಥ‿ಥ" and the katakana of a shrug's "ツ" draw faces ("好" is Chinese).
         few = np.flatnonzero(np.isposinf(lead) & (letters < detection.min_letters) & (cjk["zh"] == 0))
@@ -725,7 +805,7 @@ class Language(Feature):
     def _decide_prose(self, texts: pl.Series, quotes: pl.Series) -> _Decided:
         """``_decide`` on the ``prose`` of ``texts`` (``quotes``: see ``prose``), scored until a
         language leads by ``_DECISIVE_AGAIN`` nats, words counted."""
-        cleaned = prose(texts, self.pack.detection.min_words, quotes)
+        cleaned = prose(unshouted(texts), self.pack.detection.min_words, quotes)
         found = self.identifier.identify(cleaned, replay=False, decisive=_DECISIVE_AGAIN)
         decided = self._decide(found, cleaned, words(cleaned).to_numpy())
         kinds = cleaned.str.to_lowercase().str.extract_all(r"\p{Latin}").list.n_unique()
@@ -892,7 +972,7 @@ class Language(Feature):
         its user turn, what it was held to (``against``: question or conversation), both
         languages, whether another language was asked for, and the evidence that decided."""
         if not rows.size:
-            return pl.DataFrame(schema={"_r": pl.UInt32, "language_conflicts": pl.List(CONFLICT)})
+            return pl.DataFrame(schema={"_r": pl.UInt32, "item": CONFLICT})
         at = question[rows]
         asked_at = np.maximum(at, 0)
         frame = pl.DataFrame(
@@ -949,7 +1029,183 @@ class Language(Feature):
                 evidence=evidence,
             ),
         )
-        return items.group_by("_r", maintain_order=True).agg(language_conflicts="item")
+        return items.with_columns(pl.col("item").cast(CONFLICT))
+
+    def _unmet(
+        self,
+        turn: pl.Series,
+        owner: np.ndarray,
+        texts: pl.Series,
+        asks: np.ndarray,
+        question: np.ndarray,
+        found: _Decided,
+    ) -> pl.DataFrame:
+        """The answers to a user turn that requires a language (the pack's ``translation.required``:
+        "Translate into French: ...", "영어 문장 3개로 요약", "英語で答えて") that came back in the user
+        turn's own language, none of their lines or quotes in a language required, as conflicts
+        (``against``: request). A user turn that only names a language ("How do you say 'cat' in
+        Spanish?") requires nothing; the language a request requires is the last it names ("translate
+        this English text into French": French)."""
+        empty = pl.DataFrame(schema={"_r": pl.UInt32, "item": CONFLICT})
+        if self._requires is None or self._named_pattern is None:
+            return empty
+        rows = np.flatnonzero(~asks & (question >= 0) & (found.language != UND))
+        asked = texts.gather(question[rows])
+        # the material to translate is in the turn: after a colon, on lines of its own or quoted ("My
+        # friend needs a document translated from Japanese to Korean. Can you help?" gives none)
+        material = asked.str.contains(r"[:：]\s*\S|\n\s*\S") | asked.str.contains(_QUOTED)
+        rows = rows[(asked.str.contains(self._requires) & material).to_numpy()]
+        if not rows.size:
+            return empty
+        at = question[rows]
+        requests = (
+            pl.DataFrame({"row": np.arange(rows.size), "match": texts.gather(at).str.extract_all(self._requires)})
+            .explode("match")
+            .with_columns(name=pl.col("match").str.to_lowercase().str.extract_all(self._named_pattern).list.last())
+            .with_columns(code=pl.col("name").replace_strict(self._names, default=None))
+            .drop_nulls("code")
+        )
+        wanted = np.zeros(rows.size, dtype=np.uint64)
+        np.bitwise_or.at(
+            wanted,
+            requests["row"].to_numpy(),
+            _BITS[np.searchsorted(self._codes, requests["code"].to_numpy())],
+        )
+        plausible = found.plausible[rows]
+        unmet = (
+            (wanted != 0) & ((plausible & (found.plausible[at] | found.lines[at])) != 0) & ((plausible & wanted) == 0)
+        )
+        rows, at, wanted = rows[unmet], at[unmet], wanted[unmet]
+        if not rows.size:
+            return empty
+        # the user's text said again in its own language (most of the answer's words are the user
+        # turn's), not a refusal, a question back or a copy unchanged (DQ208's)
+        said = texts.gather(rows).str.to_lowercase().str.extract_all(_WORD).list.eval(pl.element().str.strip_chars())
+        heard = texts.gather(at).str.to_lowercase().str.extract_all(_WORD).list.eval(pl.element().str.strip_chars())
+        restated = (
+            said.list.set_intersection(heard).list.len()
+            >= _RESTATED * said.list.unique().list.len().clip(lower_bound=1)
+        ).to_numpy() & ~self._edited(texts.gather(rows), texts.gather(at))
+        rows, at, wanted = rows[restated], at[restated], wanted[restated]
+        if not rows.size:
+            return empty
+        # a line or a quote of the answer in a language required meets the request (the source
+        # quoted beside its translation), and so does a quote too short to tell that the user turn
+        # does not hold: 'In Spanish "bon voyage" can be translated as "buen viaje".'
+        lines = pl.DataFrame({"row": np.arange(rows.size), "piece": texts.gather(rows).str.split("\n")})
+        quotes = pl.DataFrame(
+            {
+                "row": np.arange(rows.size),
+                "piece": texts.gather(rows).str.extract_all(_QUOTED),
+                "asked": texts.gather(at),
+            }
+        )
+        pieces = pl.concat(
+            [
+                lines.explode("piece").with_columns(new=pl.lit(False)),
+                quotes.explode("piece")
+                .drop_nulls("piece")
+                .with_columns(piece=pl.col("piece").str.strip_chars(" \t\n\"'“”‘’「」『』«»(:[]).,;!?"))
+                .select("row", "piece", new=~pl.col("asked").str.contains(pl.col("piece"), literal=True)),
+            ],
+            how="vertical_relaxed",
+        ).filter(pl.col("piece").str.strip_chars().str.len_chars() > 0)
+        told = self._decide_prose(pieces["piece"], pl.Series(np.ones(pieces.height, dtype=bool)))
+        fits = ((told.plausible & wanted[pieces["row"].to_numpy()]) != 0) | (
+            pieces["new"].to_numpy() & (told.language == UND)
+        )
+        met = np.zeros(rows.size, dtype=bool)
+        np.logical_or.at(met, pieces["row"].to_numpy(), fits)
+        rows, at, wanted = rows[~met], at[~met], wanted[~met]
+        if not rows.size:
+            return empty
+        frame = pl.DataFrame(
+            {
+                "_r": pl.Series(owner[rows], dtype=pl.UInt32),
+                "turn": turn.gather(rows),
+                "question_turn": turn.gather(at),
+                "expected": self._names_of(wanted).list.join("/"),
+                "answer": self._labels.gather(found.language[rows]),
+                "a_how": self._how(found, rows),
+            }
+        )
+        return frame.select(
+            "_r",
+            item=pl.struct(
+                "turn",
+                "question_turn",
+                against=pl.lit("request"),
+                expected="expected",
+                answer="answer",
+                asked=pl.lit(False),
+                evidence=pl.format(
+                    "answer {}; the user turn (turn {}) requires {}; no line or quote of the answer is in it",
+                    "a_how",
+                    "question_turn",
+                    "expected",
+                ),
+            ).cast(CONFLICT),
+        )
+
+    def _slipped(
+        self,
+        turn: pl.Series,
+        owner: np.ndarray,
+        texts: pl.Series,
+        asks: np.ndarray,
+        question: np.ndarray,
+        found: _Decided,
+    ) -> pl.DataFrame:
+        """Japanese answers to a Japanese user turn that slip into Chinese mid-way ("【Facebook広告】
+        标题：保護の翼に飛ぶ！让孩子安全无虑的冒险时刻", ELYZA-tasks answered by Qwen1.5, unseen): a run of
+        Han without kana, the pack's ``mixed.min-run`` characters long or more, holding two shapes
+        only Chinese writes or more (这, 让; 這, 讓), code left out, where the user turn names no
+        language. A conflict against the question, the answer's label staying Japanese."""
+        empty = pl.DataFrame(schema={"_r": pl.UInt32, "item": CONFLICT})
+        ja = self._column["ja"]
+        rows = np.flatnonzero(~asks & (question >= 0) & (found.language == ja))
+        rows = rows[found.language[question[rows]] == ja]
+        if self._mentions is not None and rows.size:
+            rows = rows[~texts.gather(question[rows]).str.contains(self._mentions).to_numpy()]
+        if not rows.size:
+            return empty
+        run = rf"[\p{{Han}}，。、！？：；]{{{self.pack.mixed.min_run},}}"
+        passages = (
+            pl.DataFrame({"row": rows, "passage": without_code(texts.gather(rows)).str.extract_all(run)})
+            .explode("passage")
+            .drop_nulls("passage")
+            .with_columns(shapes=pl.col("passage").str.count_matches(self._chinese_han))
+            .filter(pl.col("shapes") >= _CHINESE_SHAPES)
+            .unique("row", keep="first", maintain_order=True)
+        )
+        if not passages.height:
+            return empty
+        rows = passages["row"].to_numpy()
+        return pl.DataFrame(
+            {
+                "_r": pl.Series(owner[rows], dtype=pl.UInt32),
+                "turn": turn.gather(rows),
+                "question_turn": turn.gather(question[rows]),
+                "passage": passages["passage"].str.slice(0, 30),
+                "shapes": passages["shapes"],
+            }
+        ).select(
+            "_r",
+            item=pl.struct(
+                "turn",
+                "question_turn",
+                against=pl.lit("question"),
+                expected=pl.lit("ja"),
+                answer=pl.lit("ja with zh"),
+                asked=pl.lit(False),
+                evidence=pl.format(
+                    'answer ja with a Chinese passage "{}" ({} shapes of Han only Chinese writes); question (turn {}) ja',
+                    "passage",
+                    "shapes",
+                    "question_turn",
+                ),
+            ).cast(CONFLICT),
+        )
 
     def _how(self, found: _Decided, rows: np.ndarray) -> pl.Series:
         """How each text's language was decided, for evidence: "zh (72% CJK letters)",

@@ -45,7 +45,12 @@ class LanguageMismatch(RecordRule):
     ``conversation``). A user who asks for a translation or a language ("Translate ... into
     French", "from now on answer in Spanish", "用英文回答") in that turn, an earlier one or the
     system prompt, or names one for that turn ("What is 'cat' in Spanish?"), may be answered in
-    it. An answer that slips into Chinese, Japanese or Korean mid-way (a sentence of it, not a
+    it; one who requires a language ("Translate into French: ...", "翻译成英文", "영어로 번역", the
+    pack's ``translation.required``) is not answered by an answer that comes back in the user's
+    own language with no line or new quote in the language required ("request fr, answer en").
+    A Japanese answer to a Japanese user turn that slips into Chinese mid-way (a passage of Han
+    without kana holding shapes only Chinese writes: "让孩子安全无虑的冒险时刻") fails ("question ja,
+    answer ja with zh"). An answer that slips into Chinese, Japanese or Korean mid-way (a sentence of it, not a
     name) fails too where no user turn of the conversation holds CJK text and the user did not
     name such a language or place (option ``mixed``, the pack's ``[mixed]`` table; the report's
     ``languages`` section counts whole-turn mismatches only). The finding
@@ -92,7 +97,7 @@ class LanguageMismatch(RecordRule):
         if self.options.allow_translation:
             conflicts = conflicts.filter(~pl.col("asked"))
         if not self.options.conversation:
-            conflicts = conflicts.filter(pl.col("against") == "question")
+            conflicts = conflicts.filter(pl.col("against") != "conversation")
         judged = conflicts.select(
             "_r",
             "turn",

@@ -191,6 +191,106 @@ ONE_EXCHANGE = [
         "This proverb means that eating healthy food such as apples every day helps you stay healthy and avoid the doctor.",
         "question zh, answer en",
     ),
+    # Japanese written mostly in kanji is Japanese by its own shapes of Han (県, 圏, 歴), and Han with
+    # no shape of either language's may be Japanese (ELYZA-tasks, Japanese MT-bench answers, unseen) ...
+    ("伊勢神宮は何県？", "三重県です。", None),
+    (
+        "日本の三大都市圏である首都圏、近畿圏、中京圏が日本の人口分布や経済に与える影響は何ですか？",
+        "首都圏：東京への集中による人口過密、交通渋滞、住宅不足の深刻化。",
+        None,
+    ),
+    (
+        "次のカテゴリーがあります - 文学、歴史、科学、芸術。以下の質問を分析し、カテゴリーに割り当ててください。",
+        "1. 文学\n2. 歴史\n3. 科学\n4. 芸術",
+        None,
+    ),
+    (
+        "以下の記事から日付をすべて抽出せよ。\n24日から北日本で大雪となり、26日 木曜日ごろまで続きます。",
+        "24日、25日、26日（木曜日）",
+        None,
+    ),
+    # ... while Chinese, simplified or traditional, answering a Japanese question fails
+    (
+        "次の言葉を順に全て使って、1つの文を書いてください\n\n全力、安全、活用、軽減",
+        "在確保安全的情況下，我將全力以赴地活用所有資源，以期實現輕減負荷的目标。",
+        "question ja, answer zh",
+    ),
+    (
+        "花粉症の方々にとって、春は憂鬱な季節です。花粉症でも春を楽しむコツを3つ考えてください。",
+        "1. 避开花粉高峰时间：花粉飞散量最多的时间段是晴天的中午。所以在春季，尽量避免在这些时段外出。",
+        "question ja, answer zh",
+    ),
+    # ... and so does a Japanese answer that slips into Chinese mid-way (ELYZA-tasks answered by Qwen1.5, unseen),
+    # but not Chinese quoted where the user turn names the language
+    (
+        "以下の製品について、Facebookで流す広告を書いてください。子供のいる親をターゲットにしてください。",
+        "【Facebook広告】\n\n标题：保護の翼に飛ぶ！让孩子安全无虑的冒险时刻 🚀\n\n1. 子供が公園で自由に遊ぶ様子を見守ります。",
+        "question ja, answer ja with zh",
+    ),
+    (
+        "「你好」は中国語でどういう意味ですか？",
+        "「你好」は中国語で「こんにちは」という意味です。例えば「你好，我是学生」は「こんにちは、私は学生です」です。",
+        None,
+    ),
+    # a language required ("translate into", "翻译成", "영어로 번역") that comes back in the user's own fails ...
+    (
+        "Translate into French: The weather is nice today and we are going to the beach.",
+        "Today the weather is lovely, and we are heading to the beach.",
+        "request fr, answer en",
+    ),
+    (
+        "把这句话翻译成英文：今天天气很好，我们去海边玩吧。",
+        "今天天气很好，我们去海边玩吧。这句话的意思是天气不错。",
+        "request en, answer zh",
+    ),
+    (
+        "다음 문장을 영어로 번역해 주세요: 오늘은 날씨가 정말 좋네요.",
+        "오늘은 날씨가 정말 좋네요. 이 문장은 날씨가 좋다는 뜻입니다.",
+        "request en, answer ko",
+    ),
+    # ... unless a line or a new quote of it is in that language
+    (
+        "Translate into French: The weather is nice today and we are going to the beach.",
+        "Here is the translation:\nIl fait beau aujourd'hui et nous allons à la plage.",
+        None,
+    ),
+    (
+        'Translate the phrase "bon voyage" into Spanish.',
+        'In Spanish "bon voyage" can be translated as "buen viaje".',
+        None,
+    ),
+    # a text in capitals is read in small letters: French JSON in capitals is no Vietnamese (M-IFEval, unseen),
+    # English in capitals no language-less text
+    (
+        "Présentez les phases du cycle de l'eau. Structure l'intégralité de ta réponse en JSON, et écris toute ta "
+        "réponse en MAJUSCULES uniquement, sans aucune lettre en minuscule.",
+        'JSON\nALORS\n{\nALORS\n  "PHASES": [\nALORS\n  {\nALORS\n    "PREMIERE": "VAPOURETTE",\nALORS\n    "DEUXIEME": '
+        '"VAPORISATION",\nALORS\n    "TROISIEME": "GRANDEUR",\nALORS\n    "QUATRIEME": "PRECIPITATION",\nALORS\n    '
+        '"CINQUIEME": "RÉCUPERATION",\nALORS\n    "SECONDE": "CONDENSATION",\nALORS\n    "SECONDE": "CONDENSATION",',
+        None,
+    ),
+    (
+        "请用一句话介绍巴黎。",
+        "PARIS IS A BEAUTIFUL CITY, KNOWN FOR ITS MUSEUMS, ITS CAFES AND ITS CATHEDRAL.",
+        "question zh, answer en",
+    ),
+    # a Chinese answer naming a Japanese restaurant (CrossWOZ), a task described with no text to translate (ToolBench)
+    (
+        "你好，我想去吃饭。请帮我找一家人均消费是100-150元的餐馆。",
+        "建议您去味彩炭火烤肉或千只鹤手作り料理 居楽屋(昌平店)。",
+        None,
+    ),
+    (
+        "My friend needs assistance in translating a document from Japanese to Korean. Can you help with that?",
+        "Yes, I can assist with translating a document from Japanese to Korean. Please send me the document's text.",
+        None,
+    ),
+    # a Korean request for English (LogicKor, unseen)
+    (
+        "위 답변을 영어 문장 3개로 요약한 후. 해당 문장에 있는 단어 3개를 선택하여 단어의 의미를 설명해라.",
+        "1. Justice is a key idea in law, but it is hard to define clearly.\n2. Shared values help people agree on it.",
+        None,
+    ),
 ]
 ONE_EXCHANGE_CHECKED = Batched("DQ302", [record(question, answer) for question, answer, _ in ONE_EXCHANGE])
 
@@ -201,7 +301,9 @@ def test_one_exchange(question, answer, message):
     assert_findings(run, {0: message} if message else {})
     if message:
         assert run.turns == [2]
-        assert run.evidence[0].startswith("answer ") and "; question (turn 1) " in run.evidence[0]
+        evidence = run.evidence[0]
+        assert evidence.startswith("answer ")
+        assert "; question (turn 1) " in evidence or "; the user turn (turn 1) requires " in evidence
 
 
 @pytest.mark.parametrize(
