@@ -636,7 +636,10 @@ class CotFeature(Feature):
         body = pl.col("_plain").str.replace_all(self.material, " ") if self.material else pl.col("_plain")
         rows = rows.with_columns(_body=body)
         task = pl.col("_body")
-        coding = self._has("programming", task)
+        # a column too: it is kept and read into the veto, and the programming patterns are the
+        # costliest of the question's markers to scan
+        rows = rows.with_columns(_coding=self._has("programming", task))
+        coding = pl.col("_coding")
         vetoed = coding | self._has("creative", task)
         if self.question["reading"]:
             # a question about a given text: its first line, its "Question:" lines and a last line
@@ -680,7 +683,6 @@ class CotFeature(Feature):
             rows.with_columns(
                 _task=task.fill_null(""),
                 _vetoed=vetoed,
-                _coding=coding,
                 # read in the whole question: an instruction that asks for a verdict ("否则回答“否”")
                 # is a conditional the body leaves out as material
                 _waived=self._has("waives", pl.col("_plain")),
