@@ -172,10 +172,16 @@ def count_markers(texts: pl.Series, parts: Sequence[str]) -> pl.Series:
     if len(parts) < 2:
         return texts.str.count_matches(parts[0]) if parts else pl.repeat(0, len(texts), dtype=pl.UInt32, eager=True)
     text = pl.col(texts.name)
-    counts = [text.str.count_matches(part) for part in parts]
-    summed = texts.to_frame().select(
-        count=pl.when(text.is_not_null()).then(pl.sum_horizontal(counts)),
-        several=pl.sum_horizontal(count > 0 for count in counts) > 1,
+    # each part counted once, into a column of its own: an eager frame evaluates an expression as
+    # often as it appears, and the sum and the parts that match both read every count
+    names = [f"part{i}" for i in range(len(parts))]
+    counts = texts.to_frame().select(
+        text.is_not_null().alias("given"),
+        *(text.str.count_matches(part).alias(name) for name, part in zip(names, parts, strict=True)),
+    )
+    summed = counts.select(
+        count=pl.when("given").then(pl.sum_horizontal(names)),
+        several=pl.sum_horizontal(pl.col(names) > 0) > 1,
     )
     rows = summed["several"].arg_true()
     count = summed["count"].alias(texts.name)
