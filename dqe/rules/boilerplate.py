@@ -300,6 +300,7 @@ class Boilerplate(RecordRule):
         self.categories = [c for c in found if c.name not in skipped]
         self.voice = marker_pattern(pack, "voice", "patterns", PACK)
         self.cast = marker_pattern(pack, "voice", "cast", PACK)
+        self.scene = marker_pattern(pack, "voice", "scene", PACK)
         self.salutation = marker_pattern(pack, "voice", "salutations", PACK)
         self.breaks = marker_pattern(pack, "voice", "breaks", PACK)
         self.self_breaks = marker_pattern(pack, "voice", "self-breaks", PACK)
@@ -596,7 +597,8 @@ class Boilerplate(RecordRule):
     def _addressed(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.Series:
         """Turns whose system prompt casts the assistant as a named character ("You are Po. Answer
         in Po's voice") and whose question speaks to that character by name ("Po, what is your
-        dad's secret?"): the question asks the character about its own life."""
+        dad's secret?"), or is lines of a scene the other characters speak ("Penny：「Hi.」"): the
+        question asks the character about its own life, or for its next line."""
         if self.cast is None:
             return pl.Series([False] * turns.height)
         system = batch["system"].fill_null("").gather(turns["_r"])
@@ -610,6 +612,13 @@ class Boilerplate(RecordRule):
             .group_by("_t")
             .agg(_named=pl.col("question").str.contains(pl.col("word"), literal=True).any())
         )
+        if self.scene is not None:
+            scenes = pl.DataFrame({"_t": turns["_t"], "system": system, "question": turns["question"]}).select(
+                "_t", _scene=pl.col("system").str.contains(self.cast) & pl.col("question").str.contains(self.scene)
+            )
+            asked = scenes.join(asked, on="_t", how="left").select(
+                "_t", _named=pl.col("_named").fill_null(False) | pl.col("_scene")
+            )
         return turns.select("_t").join(asked, on="_t", how="left")["_named"].fill_null(False)
 
     def _other_voice(self, turns: pl.DataFrame) -> pl.Series:
