@@ -146,6 +146,10 @@ class BrokenMarkup(RecordRule):
             else None
         )
         self.wikitext_needles = (string_list(pack, "wikitext.needles", PACK) or [""]) if wikitext else []
+        tex = string_list(pack, "wikitext.tex", PACK)
+        self.tex = (
+            check_regex("|".join(f"(?:{e})" for e in tex), f"rule pack '{PACK}', 'wikitext.tex'") if tex else None
+        )
         html = string_list(pack, "html.patterns", PACK)
         self.html = (
             check_regex("|".join(f"(?:{e})" for e in html), f"rule pack '{PACK}', 'html.patterns'") if html else None
@@ -182,7 +186,10 @@ class BrokenMarkup(RecordRule):
         if self.html is not None:
             parts.append(self._html(turns.filter(text.str.contains("&", literal=True))))
         if self.wikitext is not None:
-            parts.append(self._wikitext(turns.filter(text.str.contains_any(self.wikitext_needles))))
+            wiki = text.str.contains_any(self.wikitext_needles)
+            if self.tex is not None:
+                wiki = wiki & ~text.str.contains(self.tex)
+            parts.append(self._wikitext(turns.filter(wiki)))
         candidates = pl.concat([part.select("_i") for part in parts]).unique()
         hits = turns.select("_i", "_r", "turn", "role", "final").join(candidates, on="_i", how="semi")
         for part in parts:
@@ -372,8 +379,8 @@ class BrokenMarkup(RecordRule):
         )
 
     def _wikitext(self, turns: pl.DataFrame) -> pl.DataFrame:
-        """Wikitext never rendered, outside code blocks, per turn: ``_wiki`` (the first link or
-        italics) and ``_wiki_around`` (it in its context)."""
+        """Wikitext never rendered, outside code blocks, per turn not written in TeX: ``_wiki``
+        (the first link or italics) and ``_wiki_around`` (it in its context)."""
         prose = turns.select("_i", _prose=pl.col("text").str.replace_all(_OTHER_CODE, " "))
         return prose.select(
             "_i",

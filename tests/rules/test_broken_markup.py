@@ -89,6 +89,8 @@ SOUND = [
     "grid = [[1, 2], [3, 4]]",
     "name = '' if missing else ''",
     "In SQL, write 'It''s' for an apostrophe.",
+    # TeX's closing quotes beside its math (MATH)
+    "If $90\\%$ scored ''proficient or above.'' So $10\\%$ did not: 70 students.",
 ]
 SOUND_CHECKED = Batched("DQ206", [record("Show me.", answer) for answer in SOUND])
 
