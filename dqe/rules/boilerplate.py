@@ -252,8 +252,9 @@ class Boilerplate(RecordRule):
     character a system prompt casts ("You are Po. Answer in Po's voice", then "Po, what is your
     dad's secret?") asks about the character's own life: its refusals count only so, in the first
     sentence where it steps out (an apology, a word about the question), and "I cannot create new
-    memories" is Leonard Shelby's condition; a general task put to the character is still a task.
-    A match the question holds word for
+    memories" is Leonard Shelby's condition; so does a question written as lines of a scene the
+    other characters speak ("Umbridge：「…」": the answer is the character's next line); a general
+    task put to the character is still a task. A match the question holds word for
     word, or one of the same category in the text the question gives to work on (quoted, its
     input, what follows its colon), belongs to that text: rewriting "I can't help you" is no
     refusal. An answer to a question about the assistant itself ("What can you do?", "你是谁？",
@@ -269,7 +270,8 @@ class Boilerplate(RecordRule):
     offers what it can do instead) passes, disclaimer included; other refusals and disclaimers
     fail there as anywhere else, and asking for missing arguments is how tool use goes. A system
     prompt that tells the assistant what to decline (the pack's `policy`: "Never give legal
-    advice") makes declining it policy: refusals and disclaimers of that record pass. The
+    advice", an agent's "You should deny user requests that are against this policy") makes
+    declining it policy: refusals and disclaimers of that record pass. The
     system prompt and tool schemas are context, not judged. Each finding names its turn; its
     evidence names the category, the span and what decided (the phrase, the structure, or the
     words of content a hedge left)."""
