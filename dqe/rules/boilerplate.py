@@ -38,6 +38,7 @@ _KEYS = {
     "harmful-request",
     "in-tool-use",
     "cast-character",
+    "in-scene",
 }
 _CHOICES = {
     "where": ("anywhere", "start"),
@@ -47,6 +48,7 @@ _CHOICES = {
     "harmful-request": ("check", "skip"),
     "in-tool-use": ("check", "skip", "unless-tool-reason"),
     "cast-character": ("check", "first-sentence"),
+    "in-scene": ("check", "skip"),
 }
 _STRUCTURE = ("subject", "inability", "task")
 # How far into a turn a category with `unanswered` patterns matches anyway: a greeting and a
@@ -137,6 +139,7 @@ class BoilerplateCategory(NamedTuple):
     self_question: bool  # looks at answers to questions about the assistant itself
     harmful_request: bool  # looks at answers to requests for harm (a crime, a weapon, hurting someone)
     in_tool_use: str
+    in_scene: bool  # looks at a cast character's lines in a scene the other characters speak
 
     @property
     def pattern(self) -> str:
@@ -221,6 +224,7 @@ def load_categories(pack: dict, pack_name: str = PACK) -> list[BoilerplateCatego
                 self_question=_choice(pack, base, "self-question", "check", pack_name) == "check",
                 harmful_request=_choice(pack, base, "harmful-request", "check", pack_name) == "check",
                 in_tool_use=_choice(pack, base, "in-tool-use", "check", pack_name),
+                in_scene=_choice(pack, base, "in-scene", "check", pack_name) == "check",
             )
         )
     return out
@@ -253,8 +257,9 @@ class Boilerplate(RecordRule):
     dad's secret?") asks about the character's own life: its refusals count only so, in the first
     sentence where it steps out (an apology, a word about the question), and "I cannot create new
     memories" is Leonard Shelby's condition; so does a question written as lines of a scene the
-    other characters speak ("Umbridge：「…」": the answer is the character's next line); a general
-    task put to the character is still a task. A match the question holds word for
+    other characters speak ("Umbridge：「…」": the answer is the character's next line), where an
+    apology or a hedge is dialogue too ("That depends." before "On what?"); a general task put to
+    the character is still a task. A match the question holds word for
     word, or one of the same category in the text the question gives to work on (quoted, its
     input, what follows its colon), belongs to that text: rewriting "I can't help you" is no
     refusal. An answer to a question about the assistant itself ("What can you do?", "你是谁？",
@@ -370,6 +375,7 @@ class Boilerplate(RecordRule):
             _named=self._named(batch, turns),
             _harm=self._asked_harm(batch, turns),
             _other=self._other_voice(turns),
+            _scene=self._scene(batch, turns),
             _cast=self._addressed(batch, turns),
             _q=question.str.to_lowercase(),
             _material=pl.concat_str(
@@ -398,7 +404,7 @@ class Boilerplate(RecordRule):
             if c.other_voice == "first-sentence" or c.cast_first_sentence:
                 voiced = pl.col("_other") if c.other_voice == "first-sentence" else pl.lit(False)
                 if c.cast_first_sentence:
-                    voiced = voiced | pl.col("_cast")
+                    voiced = voiced | pl.col("_cast") | pl.col("_scene")
                 source = pl.when(voiced).then(pl.col("_first")).otherwise(source)
             if c.idioms is not None:
                 source = source.str.replace_all(c.idioms, " ~ ")
@@ -440,6 +446,8 @@ class Boilerplate(RecordRule):
                 hit = hit & ((before.str.len_chars() < LEAD_CHARS) | said).fill_null(False)
             if c.other_voice == "skip":
                 hit = hit & ~pl.col("_other")
+            if not c.in_scene:
+                hit = hit & ~pl.col("_scene")
             if not c.self_question and self.self_questions is not None:
                 asks_itself = question.str.contains(self.self_questions) | pl.col("_named")
                 if self.hypothetical is not None:
@@ -599,8 +607,7 @@ class Boilerplate(RecordRule):
     def _addressed(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.Series:
         """Turns whose system prompt casts the assistant as a named character ("You are Po. Answer
         in Po's voice") and whose question speaks to that character by name ("Po, what is your
-        dad's secret?"), or is lines of a scene the other characters speak ("Penny：「Hi.」"): the
-        question asks the character about its own life, or for its next line."""
+        dad's secret?"): the question asks the character about its own life."""
         if self.cast is None:
             return pl.Series([False] * turns.height)
         system = batch["system"].fill_null("").gather(turns["_r"])
@@ -614,14 +621,16 @@ class Boilerplate(RecordRule):
             .group_by("_t")
             .agg(_named=pl.col("question").str.contains(pl.col("word"), literal=True).any())
         )
-        if self.scene is not None:
-            scenes = pl.DataFrame({"_t": turns["_t"], "system": system, "question": turns["question"]}).select(
-                "_t", _scene=pl.col("system").str.contains(self.cast) & pl.col("question").str.contains(self.scene)
-            )
-            asked = scenes.join(asked, on="_t", how="left").select(
-                "_t", _named=pl.col("_named").fill_null(False) | pl.col("_scene")
-            )
         return turns.select("_t").join(asked, on="_t", how="left")["_named"].fill_null(False)
+
+    def _scene(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.Series:
+        """Turns whose system prompt casts the assistant as a character and whose question is
+        lines of a scene the other characters speak ("Penny：「Hi.」"): the answer is the
+        character's next line."""
+        if self.cast is None or self.scene is None:
+            return pl.Series([False] * turns.height)
+        system = batch["system"].fill_null("").gather(turns["_r"])
+        return system.str.contains(self.cast) & turns["question"].str.contains(self.scene)
 
     def _other_voice(self, turns: pl.DataFrame) -> pl.Series:
         """Turns whose question asks for a text in another voice: a letter, a story, a role."""

@@ -618,6 +618,19 @@ CAST_BY_THE_SYSTEM_PROMPT = [
         "我自己的烦恼多得不得了，怎有心绪去理会旁人闲事？你们的事我帮不了忙，可也决不会来捣乱。",
         None,
     ),
+    # an apology or a hedge in a scene is a line of its dialogue
+    (
+        "You are Penny. Stay in character and reply as Penny would.",
+        "Sheldon：「My mom used to sing “Soft Kitty” to me when I was sick.」",
+        "I'm sorry, honey, I don't know it.",
+        None,
+    ),
+    (
+        "You are Sheldon. Stay in character and reply as Sheldon would.",
+        "Penny：「So, do you think that if Leonard and I keep dating he'll eventually get bored with me?」",
+        "That depends.",
+        None,
+    ),
     (
         "You are Sheldon. Stay in character and reply as Sheldon would.",
         "Leonard：「Can you help me move this couch?」",
