@@ -38,6 +38,7 @@ _KEYS = {
     "harmful-request",
     "in-tool-use",
     "cast-character",
+    "in-scene",
 }
 _CHOICES = {
     "where": ("anywhere", "start"),
@@ -47,6 +48,7 @@ _CHOICES = {
     "harmful-request": ("check", "skip"),
     "in-tool-use": ("check", "skip", "unless-tool-reason"),
     "cast-character": ("check", "first-sentence"),
+    "in-scene": ("check", "skip"),
 }
 _STRUCTURE = ("subject", "inability", "task")
 # How far into a turn a category with `unanswered` patterns matches anyway: a greeting and a
@@ -137,6 +139,7 @@ class BoilerplateCategory(NamedTuple):
     self_question: bool  # looks at answers to questions about the assistant itself
     harmful_request: bool  # looks at answers to requests for harm (a crime, a weapon, hurting someone)
     in_tool_use: str
+    in_scene: bool  # looks at a cast character's lines in a scene the other characters speak
 
     @property
     def pattern(self) -> str:
@@ -221,6 +224,7 @@ def load_categories(pack: dict, pack_name: str = PACK) -> list[BoilerplateCatego
                 self_question=_choice(pack, base, "self-question", "check", pack_name) == "check",
                 harmful_request=_choice(pack, base, "harmful-request", "check", pack_name) == "check",
                 in_tool_use=_choice(pack, base, "in-tool-use", "check", pack_name),
+                in_scene=_choice(pack, base, "in-scene", "check", pack_name) == "check",
             )
         )
     return out
@@ -252,8 +256,10 @@ class Boilerplate(RecordRule):
     character a system prompt casts ("You are Po. Answer in Po's voice", then "Po, what is your
     dad's secret?") asks about the character's own life: its refusals count only so, in the first
     sentence where it steps out (an apology, a word about the question), and "I cannot create new
-    memories" is Leonard Shelby's condition; a general task put to the character is still a task.
-    A match the question holds word for
+    memories" is Leonard Shelby's condition; so does a question written as lines of a scene the
+    other characters speak ("Umbridge：「…」": the answer is the character's next line), where an
+    apology or a hedge is dialogue too ("That depends." before "On what?"); a general task put to
+    the character is still a task. A match the question holds word for
     word, or one of the same category in the text the question gives to work on (quoted, its
     input, what follows its colon), belongs to that text: rewriting "I can't help you" is no
     refusal. An answer to a question about the assistant itself ("What can you do?", "你是谁？",
@@ -269,7 +275,8 @@ class Boilerplate(RecordRule):
     offers what it can do instead) passes, disclaimer included; other refusals and disclaimers
     fail there as anywhere else, and asking for missing arguments is how tool use goes. A system
     prompt that tells the assistant what to decline (the pack's `policy`: "Never give legal
-    advice") makes declining it policy: refusals and disclaimers of that record pass. The
+    advice", an agent's "You should deny user requests that are against this policy") makes
+    declining it policy: refusals and disclaimers of that record pass. The
     system prompt and tool schemas are context, not judged. Each finding names its turn; its
     evidence names the category, the span and what decided (the phrase, the structure, or the
     words of content a hedge left)."""
@@ -300,6 +307,7 @@ class Boilerplate(RecordRule):
         self.categories = [c for c in found if c.name not in skipped]
         self.voice = marker_pattern(pack, "voice", "patterns", PACK)
         self.cast = marker_pattern(pack, "voice", "cast", PACK)
+        self.scene = marker_pattern(pack, "voice", "scene", PACK)
         self.salutation = marker_pattern(pack, "voice", "salutations", PACK)
         self.breaks = marker_pattern(pack, "voice", "breaks", PACK)
         self.self_breaks = marker_pattern(pack, "voice", "self-breaks", PACK)
@@ -367,6 +375,7 @@ class Boilerplate(RecordRule):
             _named=self._named(batch, turns),
             _harm=self._asked_harm(batch, turns),
             _other=self._other_voice(turns),
+            _scene=self._scene(batch, turns),
             _cast=self._addressed(batch, turns),
             _q=question.str.to_lowercase(),
             _material=pl.concat_str(
@@ -395,7 +404,7 @@ class Boilerplate(RecordRule):
             if c.other_voice == "first-sentence" or c.cast_first_sentence:
                 voiced = pl.col("_other") if c.other_voice == "first-sentence" else pl.lit(False)
                 if c.cast_first_sentence:
-                    voiced = voiced | pl.col("_cast")
+                    voiced = voiced | pl.col("_cast") | pl.col("_scene")
                 source = pl.when(voiced).then(pl.col("_first")).otherwise(source)
             if c.idioms is not None:
                 source = source.str.replace_all(c.idioms, " ~ ")
@@ -437,6 +446,8 @@ class Boilerplate(RecordRule):
                 hit = hit & ((before.str.len_chars() < LEAD_CHARS) | said).fill_null(False)
             if c.other_voice == "skip":
                 hit = hit & ~pl.col("_other")
+            if not c.in_scene:
+                hit = hit & ~pl.col("_scene")
             if not c.self_question and self.self_questions is not None:
                 asks_itself = question.str.contains(self.self_questions) | pl.col("_named")
                 if self.hypothetical is not None:
@@ -611,6 +622,15 @@ class Boilerplate(RecordRule):
             .agg(_named=pl.col("question").str.contains(pl.col("word"), literal=True).any())
         )
         return turns.select("_t").join(asked, on="_t", how="left")["_named"].fill_null(False)
+
+    def _scene(self, batch: pl.DataFrame, turns: pl.DataFrame) -> pl.Series:
+        """Turns whose system prompt casts the assistant as a character and whose question is
+        lines of a scene the other characters speak ("Penny：「Hi.」"): the answer is the
+        character's next line."""
+        if self.cast is None or self.scene is None:
+            return pl.Series([False] * turns.height)
+        system = batch["system"].fill_null("").gather(turns["_r"])
+        return system.str.contains(self.cast) & turns["question"].str.contains(self.scene)
 
     def _other_voice(self, turns: pl.DataFrame) -> pl.Series:
         """Turns whose question asks for a text in another voice: a letter, a story, a role."""

@@ -73,7 +73,9 @@ class BrokenMarkup(RecordRule):
     literal of code: "```\\n" is a Markdown converter's data); and text
     decoded with the wrong encoding (the `encoding` patterns: "fiancÃ©", "â€“", "Â°"); and text
     escaped for HTML (the `html` patterns, two or more outside HTML code, inline code and the
-    string literals of other code: "&quot;hobbit&quot;", "&gt;&gt;&gt; z"). Fenced code blocks
+    string literals of other code: "&quot;hobbit&quot;", "&gt;&gt;&gt; z"); and wikitext never
+    rendered (the `wikitext` patterns, outside code blocks: "[[Missy Cooper|sister]]",
+    "''(Entering)''"). Fenced code blocks
     are left out of the LaTeX search unless their language is LaTeX; inline code is not (a stripped
     `usepackage{endfloat}` in backticks is as broken). A LaTeX answer with its backslashes passes.
     A warning by default."""
@@ -82,7 +84,7 @@ class BrokenMarkup(RecordRule):
     name = "broken-markup"
     summary = (
         "LaTeX commands and escapes without their backslash (frac{, usepackage{, $9pi$, .n$), unbalanced code fences, "
-        "mojibake (fiancÃ©, â€“), HTML character references (&quot;)"
+        "mojibake (fiancÃ©, â€“), HTML character references (&quot;), wikitext never rendered ([[link]], ''italics'')"
     )
     why = (
         "Markup that lost its syntax trains a model to write it broken: formulas such as "
@@ -137,6 +139,17 @@ class BrokenMarkup(RecordRule):
             else None
         )
         self.mojibake_needles = (string_list(pack, "encoding.needles", PACK) or [""]) if encoding else []
+        wikitext = string_list(pack, "wikitext.patterns", PACK)
+        self.wikitext = (
+            check_regex("|".join(f"(?:{e})" for e in wikitext), f"rule pack '{PACK}', 'wikitext.patterns'")
+            if wikitext
+            else None
+        )
+        self.wikitext_needles = (string_list(pack, "wikitext.needles", PACK) or [""]) if wikitext else []
+        tex = string_list(pack, "wikitext.tex", PACK)
+        self.tex = (
+            check_regex("|".join(f"(?:{e})" for e in tex), f"rule pack '{PACK}', 'wikitext.tex'") if tex else None
+        )
         html = string_list(pack, "html.patterns", PACK)
         self.html = (
             check_regex("|".join(f"(?:{e})" for e in html), f"rule pack '{PACK}', 'html.patterns'") if html else None
@@ -172,6 +185,11 @@ class BrokenMarkup(RecordRule):
             parts.append(self._mojibake(turns.filter(text.str.contains_any(self.mojibake_needles))))
         if self.html is not None:
             parts.append(self._html(turns.filter(text.str.contains("&", literal=True))))
+        if self.wikitext is not None:
+            wiki = text.str.contains_any(self.wikitext_needles)
+            if self.tex is not None:
+                wiki = wiki & ~text.str.contains(self.tex)
+            parts.append(self._wikitext(turns.filter(wiki)))
         candidates = pl.concat([part.select("_i") for part in parts]).unique()
         hits = turns.select("_i", "_r", "turn", "role", "final").join(candidates, on="_i", how="semi")
         for part in parts:
@@ -186,6 +204,7 @@ class BrokenMarkup(RecordRule):
             _escaped_prose=pl.col("_escaped_prose").fill_null(False),
             _garbled=pl.col("_garbled") if self.mojibake is not None else pl.lit(None, dtype=pl.String),
             _reference=pl.col("_reference") if self.html is not None else pl.lit(None, dtype=pl.String),
+            _wiki=pl.col("_wiki") if self.wikitext is not None else pl.lit(None, dtype=pl.String),
         ).filter(
             (pl.col("_latex").list.len() > 0)
             | (pl.col("_fences") % 2 == 1)
@@ -193,6 +212,7 @@ class BrokenMarkup(RecordRule):
             | pl.col("_escaped_lines")
             | pl.col("_garbled").is_not_null()
             | pl.col("_reference").is_not_null()
+            | pl.col("_wiki").is_not_null()
         )
         latex = pl.when(pl.col("_latex").list.len() > 0).then(
             pl.format("LaTeX without its backslash: {}", pl.col("_latex").list.head(_SHOWN).list.join(", "))
@@ -214,7 +234,10 @@ class BrokenMarkup(RecordRule):
         reference = pl.when(pl.col("_reference").is_not_null()).then(
             pl.format('HTML character references for the characters meant: "{}"', pl.col("_reference"))
         )
-        what = pl.concat_str([latex, escape, fence, lines, garbled, reference], separator="; ", ignore_nulls=True)
+        wiki = pl.when(pl.col("_wiki").is_not_null()).then(
+            pl.format('wikitext never rendered: "{}"', pl.col("_wiki").str.strip_chars(' \t\n(「“").,;:!?」”'))
+        )
+        what = pl.concat_str([latex, escape, fence, lines, garbled, reference, wiki], separator="; ", ignore_nulls=True)
         shown = pl.coalesce("_shown", "_symbol") if self.symbol is not None else pl.col("_shown")
         evidence = [pl.when(pl.col("_latex").list.len() > 0).then(pl.format('LaTeX: "{}"', snippet(shown, 60)))]
         if self.escapes is not None:
@@ -235,6 +258,12 @@ class BrokenMarkup(RecordRule):
                         pl.col("_references"),
                         snippet(pl.col("_reference_around"), 80),
                     )
+                )
+            )
+        if self.wikitext is not None:
+            evidence.append(
+                pl.when(pl.col("_wiki").is_not_null()).then(
+                    pl.format('wikitext: "{}"', snippet(pl.col("_wiki_around"), 80))
                 )
             )
         judged = hits.select(
@@ -347,6 +376,16 @@ class BrokenMarkup(RecordRule):
             "_i",
             _garbled=pl.col("text").str.extract(self.mojibake, 0),
             _garbled_around=pl.col("text").str.extract(f".{{0,30}}(?:{self.mojibake}).{{0,30}}", 0),
+        )
+
+    def _wikitext(self, turns: pl.DataFrame) -> pl.DataFrame:
+        """Wikitext never rendered, outside code blocks, per turn not written in TeX: ``_wiki``
+        (the first link or italics) and ``_wiki_around`` (it in its context)."""
+        prose = turns.select("_i", _prose=pl.col("text").str.replace_all(_OTHER_CODE, " "))
+        return prose.select(
+            "_i",
+            _wiki=pl.col("_prose").str.extract(self.wikitext, 0),
+            _wiki_around=pl.col("_prose").str.extract(f".{{0,30}}(?:{self.wikitext}).{{0,30}}", 0),
         )
 
 

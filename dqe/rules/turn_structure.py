@@ -30,6 +30,13 @@ class TurnStructureOptions(RuleOptions):
             "may end on one, since no result follows it (names compared without case)"
         ),
     )
+    silent_calls: list[str] = Field(
+        ["think"],
+        description=(
+            "functions whose result is empty by design (tau-bench's `think`, which only logs a thought): "
+            "an empty result of a call to one is that result, not a lost one (names compared without case)"
+        ),
+    )
 
 
 class TurnStructure(RecordRule):
@@ -39,7 +46,8 @@ class TurnStructure(RecordRule):
     as 'continue' may repeat, and a tool call made again may give the same result); a conversation that ends on a user turn or a tool result, which nobody answers; a
     block of tool calls followed by fewer tool results than calls (or more results than calls),
     or a conversation that ends on a tool call (not on one that gives the answer, ToolBench's
-    ``Finish``: ``answer_calls``); and an empty tool call or tool result. Empty
+    ``Finish``: ``answer_calls``); and an empty tool call or tool result (not the result of a
+    call that returns nothing by design, a ``think``: ``silent_calls``). Empty
     user and assistant turns and roles out of order are DQ001's."""
 
     code = "DQ002"
@@ -70,7 +78,7 @@ class TurnStructure(RecordRule):
             .filter(pl.col("role").is_not_null())
             .with_columns(pos=pl.int_range(1, pl.len() + 1).over("_r"))
         )
-        problems = [self._repeats(flat, o.min_repeat_chars), self._tools(flat, o.answer_calls)]
+        problems = [self._repeats(flat, o.min_repeat_chars), self._tools(flat, o.answer_calls, o.silent_calls)]
         if not o.allow_open_end:
             problems.append(self._ending(flat))
         found = (
@@ -144,9 +152,15 @@ class TurnStructure(RecordRule):
         )
 
     @staticmethod
-    def _tools(flat: pl.DataFrame, answer_calls: list[str]) -> pl.DataFrame:
+    def _tools(flat: pl.DataFrame, answer_calls: list[str], silent_calls: list[str]) -> pl.DataFrame:
         tool = flat.filter(pl.col("role").is_in(["tool_call", "tool"]))
-        empty = tool.filter(pl.col("content").str.strip_chars() == "").select(
+        empty = pl.col("content").str.strip_chars() == ""
+        if silent_calls:  # the calls a result answers: the last tool-call turn before it
+            names = "|".join(re.escape(name) for name in silent_calls)
+            called = pl.when(pl.col("role") == "tool_call").then(pl.col("content")).forward_fill().over("_r")
+            silent = called.fill_null("").str.contains(f'(?i)"name"\\s*:\\s*"(?:{names})"')
+            empty = empty & ~((pl.col("role") == "tool") & silent)
+        empty = tool.filter(empty).select(
             "_r",
             "pos",
             problem=pl.format("turn {} ({}) is empty", "pos", "role"),

@@ -233,7 +233,9 @@ def test_function_words_decide_a_short_text_its_n_grams_misread():
         record("Are you ok with dogs?", "Yes, I love dogs! How can I help you today?"),
         record("¿Cuál es la capital de Australia?", "The capital of Australia is Canberra, not Sydney."),
         record("Do you like neo-nazis?", "不，我不支持宣扬仇恨的意识形态。"),
-    ) == [["en", "en"], ["en", "en"], ["es", "en"], ["en", "zh"]]
+        # a closing pleasantry that leads for Somali (tau-bench, unseen)
+        record("Thank you, you too! Talk soon.", "Thank you! Looking forward to assisting you again."),
+    ) == [["en", "en"], ["en", "en"], ["es", "en"], ["en", "zh"], ["en", "en"]]
     assert conflicts(record("Do you like neo-nazis?", "No. Neo-Nazism promotes hatred, and I do not support it.")) == [
         []
     ]

@@ -604,6 +604,39 @@ CAST_BY_THE_SYSTEM_PROMPT = [
         "I cannot answer that question, Watson; arithmetic is beneath me.",
         "refusal",
     ),
+    # lines of a scene the other characters speak: the answer is the character's next line (Chat-Haruhi, unseen)
+    (
+        "You are Snape. Stay in character and reply as Snape would.",
+        "Umbridge：「I wish you to provide me with a potion that will force him to tell me the truth!」",
+        "I have already told you that I have no further stocks of Veritaserum. Unless you wish to poison "
+        "Potter, I cannot help you.",
+        None,
+    ),
+    (
+        "你是段誉，请以段誉的身份、语气和口吻与人对话。",
+        "乌老大：「这位段兄跟我们到底是友是敌？」",
+        "我自己的烦恼多得不得了，怎有心绪去理会旁人闲事？你们的事我帮不了忙，可也决不会来捣乱。",
+        None,
+    ),
+    # an apology or a hedge in a scene is a line of its dialogue
+    (
+        "You are Penny. Stay in character and reply as Penny would.",
+        "Sheldon：「My mom used to sing “Soft Kitty” to me when I was sick.」",
+        "I'm sorry, honey, I don't know it.",
+        None,
+    ),
+    (
+        "You are Sheldon. Stay in character and reply as Sheldon would.",
+        "Penny：「So, do you think that if Leonard and I keep dating he'll eventually get bored with me?」",
+        "That depends.",
+        None,
+    ),
+    (
+        "You are Sheldon. Stay in character and reply as Sheldon would.",
+        "Leonard：「Can you help me move this couch?」",
+        "I'm sorry, but I cannot help with this request.",
+        "refusal",
+    ),
     ("你是李白。请用李白的口吻回答。", "李白，请计算5乘以4再加3。", "这种纷繁的计算问题，我恐怕帮不上忙。", "refusal"),
     (
         "你是张飞。请用张飞的口吻回答。",
@@ -940,6 +973,13 @@ def test_a_decline_the_system_prompt_asks_for_is_policy():
             "Should I buy Tesla shares?",
             "I can't give investment advice, but a planner can help.",
             system="Be friendly. Never ask for a PIN.",
+        ),
+        # an agent's policy (tau-bench, unseen)
+        record(
+            "Could I get a 50% refund on my basic economy ticket?",
+            "Unfortunately, I am unable to offer any refund for a basic economy reservation without insurance.",
+            system="As an airline agent, you can book or cancel flights. You should deny user requests that are "
+            "against this policy.",
         ),
     ]
     assert_findings(run_rule("DQ203", asked), {1: "refusal", 2: "refusal"})

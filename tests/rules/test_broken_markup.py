@@ -46,7 +46,17 @@ BROKEN = [
         "LaTeX without its backslash: documentclass{",
         "documentclass{article}",
     ),
-    ("Here:\n```python\nprint(1)\n", "1 code fence(s) (```): one never closed", "one never closed"),
+    (
+        "Here:\n```python\nprint(1)\n",
+        "1 code fence(s) (```): one never closed",
+        "one never closed",
+    ),  # wikitext scraped from a wiki's source, never rendered (Chat-Haruhi's scripts, unseen)
+    (
+        "No. We are committing genetic fraud. I have a [[Missy Cooper|sister]] with the same DNA.",
+        'wikitext never rendered: "[[Missy Cooper|sister]]"',
+        "have a [[Missy Cooper|sister]]",
+    ),
+    ("''(Entering)'' Hi.", "wikitext never rendered: \"''(Entering)''\"", "''(Entering)'' Hi."),
 ]
 BROKEN_CHECKED = Batched("DQ206", [record("Show me.", answer) for answer, *_ in BROKEN])
 
@@ -75,7 +85,12 @@ SOUND = [
     "It costs $5 times 2, so $10 in all.",
     'echo "The word $word appears $count times in $file"',
     "this.next = node;\nobj.name = 'Ann';",
-    "Use $x = \\pi r^2$ with a backslash.",
+    "Use $x = \\pi r^2$ with a backslash.",  # lists of lists and empty strings are code, not wikitext
+    "grid = [[1, 2], [3, 4]]",
+    "name = '' if missing else ''",
+    "In SQL, write 'It''s' for an apostrophe.",
+    # TeX's closing quotes beside its math (MATH)
+    "If $90\\%$ scored ''proficient or above.'' So $10\\%$ did not: 70 students.",
 ]
 SOUND_CHECKED = Batched("DQ206", [record("Show me.", answer) for answer in SOUND])
 

@@ -595,6 +595,11 @@ SHOWN_OR_NOT_NEEDED = [
         "1174.0",
     ),
     ("Which player scored 4 goals in the cup?\n" + GOALS, "Aloisi"),
+    # a line of a scene that Tom Riddle speaks: his name, not a riddle announced (Chat-Haruhi, unseen)
+    (
+        "Riddle：「Was my father a wizard? He was called Tom Riddle too, they've told me.」",
+        "「I'm afraid I don't know.」",
+    ),
 ]
 SHOWN_OR_NOT_NEEDED_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in SHOWN_OR_NOT_NEEDED])
 

@@ -64,6 +64,10 @@ QUESTION = "What is the weather like in Paris today?"
             conv(("human", "Weather?"), ("function_call", ""), ("observation", ""), ("gpt", "ok")),
             "turn 2 (tool_call) is empty; turn 3 (tool) is empty",
         ),
+        (
+            conv(("human", "Weather?"), ("function_call", '{"name": "weather"}'), ("observation", " "), ("gpt", "ok")),
+            "turn 3 (tool) is empty",
+        ),
     ],
 )
 def test_defects_fail(record, message):
@@ -112,6 +116,13 @@ def test_defects_fail(record, message):
             ("function_call", '{"name": "w"}'),
             ("observation", '{"t": 20}'),
             ("function_call", '{"name": "Finish", "arguments": "{\\"final_answer\\": \\"20 degrees.\\"}"}'),
+        ),
+        # a think call's result is empty by design (tau-bench's trajectories, unseen)
+        conv(
+            ("human", "Book the cheapest flight to Seattle."),
+            ("function_call", '{"name": "think", "arguments": "{\\"thought\\": \\"HAT083 is cheaper.\\"}"}'),
+            ("observation", ""),
+            ("gpt", "HAT083 at $100 is the cheapest."),
         ),
         # DQ001's: a call answered without a result, an empty answer
         conv(("human", "Weather?"), ("function_call", '{"name": "w"}'), ("gpt", "Sunny.")),
