@@ -343,7 +343,7 @@ def _roles(batch: pl.DataFrame) -> pl.Series:
     return pl.select(pl.lit(batch["turns"]).list.eval(role.filter(role != "system"))).to_series()
 
 
-def _last_answers(batch: pl.DataFrame) -> pl.Series:
+def last_answers(batch: pl.DataFrame) -> pl.Series:
     """Each record's answer, its last assistant turn, as its text (``text``) holds it: null where
     it has none, or where its turns cannot be told apart in its text (a turn holding the separator
     itself)."""
@@ -363,7 +363,7 @@ def _last_answers(batch: pl.DataFrame) -> pl.Series:
 
 
 def answer_openings(
-    batch: pl.DataFrame, shingled: Shingled, options: SimilarityOptions
+    batch: pl.DataFrame, shingled: Shingled, options: SimilarityOptions, answers: pl.Series | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The openings of each record's answer (its last assistant turn; ``shingled``: the batch as
     its records are shingled) as two (records, ``OPENING_SENTENCES``) matrices: the key of its
@@ -371,8 +371,9 @@ def answer_openings(
     answer goes on after them, and how many shingles they hold (0 and 0 elsewhere). Two answers
     with a key in common open with the same text, such as a stock disclaimer before each drug's
     dosage ("注意：同种药品可由于不同的包装规格有不同的用法或用量。本文只供参考。…"), and both sets
-    hold its shingles."""
-    texts, size, mask = _last_answers(batch), shingled.size, shingled.mask
+    hold its shingles. ``answers``: the batch's ``last_answers``, where the caller has them."""
+    texts = last_answers(batch) if answers is None else answers
+    size, mask = shingled.size, shingled.mask
     n = texts.len()
     keys = np.zeros((n, OPENING_SENTENCES), dtype=np.uint64)
     sizes = np.zeros((n, OPENING_SENTENCES), dtype=np.uint16)
