@@ -4,7 +4,8 @@ Tasks written on one frame ("Write a function to perform the bitwise xor of the 
 "... the exponentiation of the given two tuples"; "set all even bits" and "set all odd bits") share
 most of their shingles, and so do their answers, written on one frame too. What tells them from a
 question asked again is what they do not share: the word the ask turns on ("xor") is in the
-question and in its answer (``bitwise_xor``, ``ele1 ^ ele2``), and the other record never uses it.
+question and in its answer (``bitwise_xor``), and the other record never uses it, while the other
+record's ask ("exponentiation") is in its own answer (``find_exponentio``) and not in the first.
 A rewording changes words the answer does not follow ("find" / "calculate"), or the other record's
 answer still holds the word its question dropped; a copy keeps its words. Each record keeps the
 words its answer repeats, and a 256-bit mask of all the words it uses, so that only what is read
@@ -49,16 +50,19 @@ def _mask(hashes: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
     return np.packbits(present, axis=1, bitorder="little").view("<u8").astype(np.uint64)
 
 
-def asked_words(texts: pl.Series, answers: pl.Series) -> tuple[Sets, np.ndarray]:
-    """For each record (its ``texts``, turns joined by ``TURN_SEPARATOR``; ``answers``, its answer,
-    null where it has none): the words of its question (the first turn) among its first
-    ``ASK_WORDS`` that its answer also has among its first ``ASK_WORDS`` (hashes of their stems,
-    empty where it has no answer), and the mask of every word in the head of either."""
+def asked_words(asks: pl.Series, texts: pl.Series, answers: pl.Series) -> tuple[Sets, np.ndarray]:
+    """For each record (``asks``, the first line of its question: what it asks, before the data it
+    asks it of, which a program's names follow too; ``texts``, its turns joined by
+    ``TURN_SEPARATOR``; ``answers``, its answer, null where it has none): the words among the first
+    ``ASK_WORDS`` of its ask that its answer also has among its first ``ASK_WORDS`` (hashes of their
+    stems, empty where it has no answer), and the mask of every word in the head of its question
+    (the first turn) and of its answer."""
     n = texts.len()
     question = texts.fill_null("").str.slice(0, MASK_CHARS).str.split_exact(TURN_SEPARATOR, 1).struct.field("field_0")
-    asked, asked_rows, asked_place = _words(question)
+    heard, heard_rows, _ = _words(question)
     said, said_rows, said_place = _words(answers)
-    mask = _mask(np.concatenate((asked, said)), np.concatenate((asked_rows, said_rows)), n)
+    mask = _mask(np.concatenate((heard, said)), np.concatenate((heard_rows, said_rows)), n)
+    asked, asked_rows, asked_place = _words(asks)
     head = asked_place < ASK_WORDS
     mine = (asked_rows[head].astype(np.uint64) << np.uint64(32)) | asked[head]
     head = said_place < ASK_WORDS
@@ -76,13 +80,16 @@ def asked_words(texts: pl.Series, answers: pl.Series) -> tuple[Sets, np.ndarray]
 
 def asks_apart(echoes: Sets, masks: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Which pairs of records (``left``, ``right``; ``asked_words``' ``echoes`` and ``masks``) ask
-    different things: one record's question turns on a word its answer repeats that the other
-    record does not use at all, in its question or in its answer."""
-    out = np.zeros(left.size, dtype=bool)
+    different things: each record's question turns on a word its answer repeats that the other
+    record does not use at all, in its question or in its answer ("xor" and "exponentiation",
+    "even" and "odd"). One side is not enough: a program names its variables after the question's
+    words, so a rewording ("a given number" for "a non-negative integer") is repeated by its answer
+    (``$number``) too, while the other side's words are all still there."""
+    out = np.ones(left.size, dtype=bool)
     for mine, theirs in ((left, right), (right, left)):
         at = echoes.positions(mine)
         pair = np.repeat(np.arange(mine.size), echoes.sizes[mine])
         bit = (echoes.values[at] % MASK_BITS).astype(np.int64)
         held = masks[theirs[pair], bit >> 6] & (np.uint64(1) << (bit & 63).astype(np.uint64))
-        out[pair[held == 0]] = True
+        out &= np.bincount(pair[held == 0], minlength=mine.size) > 0
     return out

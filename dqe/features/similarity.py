@@ -179,6 +179,7 @@ class Shingled:
     lines: pl.Series
     line_rows: np.ndarray
     line_keys: np.ndarray
+    asks: pl.Series  # the first line of each record's user turns ("" for none): what it asks, before its data
 
     def line_sets(self, which: np.ndarray, options: SimilarityOptions) -> Sets:
         """The shingle sets of lines ``which``, cut like their records."""
@@ -301,6 +302,8 @@ def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:
     texts, answers = pieces(batch, framed)
     sets, size = shingle_sets(texts, options.shingle_size, options.char_shingle_size, mask=mask, answers=answers)
     rows = lines["row"].to_numpy().astype(np.int64)
+    first = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1]))) if rows.size else rows
+    asks = pl.Series([""] * batch.height, dtype=pl.String).scatter(rows[first], lines["line"].gather(first))
     keys = line_keys(lines["line"], size[rows], mask[rows]) & ~SENTENCE
     lines = lines.select("row", "line").with_columns(key=keys)
     # the sentences of a line no other record of the batch repeats: a repeated line is judged whole
@@ -324,7 +327,7 @@ def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:
     which = distinct["i"].to_numpy()
     rows, keys = parts["row"].to_numpy().astype(np.int64), parts["key"].to_numpy()
     numbers = number_sets(batch["text"], mask)
-    return Shingled(sets, size, mask, numbers, parts["line"].gather(which), rows[which], keys[which])
+    return Shingled(sets, size, mask, numbers, parts["line"].gather(which), rows[which], keys[which], asks)
 
 
 # An answer's openings: its first sentences, at most this many, cut where a sentence ends (an

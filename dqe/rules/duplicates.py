@@ -410,7 +410,7 @@ class NearDuplicate(DuplicateRule):
         held_by = np.bincount(s.line_rows[first], weights=held.sizes, minlength=n).astype(np.int64)
         answers = last_answers(batch)
         openings, opening_sizes = answer_openings(batch, s, self.options, answers)
-        echoes, masks = asked_words(batch["text"], answers)
+        echoes, masks = asked_words(s.asks, batch["text"], answers)
         return pl.DataFrame(
             {
                 "shingles": s.sets.column(),

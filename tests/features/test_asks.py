@@ -7,7 +7,7 @@ from dqe.features.text import TURN_SEPARATOR
 
 def words_of(pairs: list[tuple[str, str]]):
     texts = pl.Series([f"{q}{TURN_SEPARATOR}{a}" for q, a in pairs])
-    return asked_words(texts, pl.Series([a for _, a in pairs]))
+    return asked_words(pl.Series([q.split(" / ")[0] for q, _ in pairs]), texts, pl.Series([a for _, a in pairs]))
 
 
 def test_the_words_a_question_turns_on_are_those_its_answer_repeats_and_the_other_record_never_uses():
