@@ -18,10 +18,14 @@ def test_the_words_a_question_turns_on_are_those_its_answer_repeats_and_the_othe
             ("set every even bit of a number.", "def even_bit_set_number(n): ..."),
             ("what is photosynthesis?", "photosynthesis is how plants make food."),
             ("what is photosynthesis in plants?", "photosynthesis is how plants make food."),
+            ("write php for the factorial of a given number. / 5", "function factorial($number) {"),
+            ("write php for the factorial of an integer. / 5", "function factorial($n) {"),
         ]
     )
-    # set, even or odd, number ("bits" is not "bit"); set, even, bit, number; photosynthesis, plants
-    assert echoes.sizes.tolist() == [3, 3, 4, 1, 2]
-    left, right = np.array([0, 0, 3]), np.array([1, 2, 4])
-    # even against odd; the same ask reworded; a word one question adds that both answers hold
-    assert asks_apart(echoes, masks, left, right).tolist() == [True, False, False]
+    # set, even or odd, number ("bits" is not "bit"); set, even, bit, number; photosynthesis, plants;
+    # factorial, number; factorial
+    assert echoes.sizes.tolist() == [3, 3, 4, 1, 2, 2, 1]
+    left, right = np.array([0, 0, 3, 5]), np.array([1, 2, 4, 6])
+    # even against odd; the same ask reworded; a word one question adds that both answers hold; a
+    # rewording one program names its variable after ("number"), the other side's words all still there
+    assert asks_apart(echoes, masks, left, right).tolist() == [True, False, False, False]
