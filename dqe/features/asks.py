@@ -29,6 +29,8 @@ STEM = 5  # letters a word is compared by: "exponentiation" is "exponentio", "tu
 MASK_BITS = 256
 _WORD = r"[a-z]{3,}"  # letters only: "bitwise_xor(test_tup1," holds "bitwise", "xor", "test", "tup"
 _SEED = 0x41534B
+# the head of a program: braces, an assignment or comparison between names, a Python definition
+_PROGRAM = r"[{}]|\w ?==? ?[\w(\[\"']|\bdef \w+\("
 
 
 def _words(texts: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -53,20 +55,36 @@ def _mask(hashes: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
 def asked_words(asks: pl.Series, texts: pl.Series, answers: pl.Series) -> tuple[Sets, np.ndarray]:
     """For each record (``asks``, the first line of its question: what it asks, before the data it
     asks it of, which a program's names follow too; ``texts``, its turns joined by
-    ``TURN_SEPARATOR``; ``answers``, its answer, null where it has none): the words among the first
-    ``ASK_WORDS`` of its ask that its answer also has among its first ``ASK_WORDS`` (hashes of their
-    stems, empty where it has no answer), and the mask of every word in the head of its question
-    (the first turn) and of its answer."""
+    ``TURN_SEPARATOR``; ``answers``, its answer, null where it has none) whose answer is a program:
+    the words among the first ``ASK_WORDS`` of its ask that its answer also has among its first
+    ``ASK_WORDS`` (hashes of their stems), and the mask of every word in the head of its question
+    (the first turn) and of its answer; no words and an empty mask for the others.
+
+    Programs only: two programs of one frame share it whatever each computes, so their similarity
+    cannot tell the tasks apart, and a program's names and operators follow its ask word for word.
+    Two prose answers to different asks differ in what they say, which the similarity sees; and
+    prose follows a rewording of its question as well ("Why did the French attempt fail?" answered
+    "The French attempt failed", "... effort ..." answered "... effort ..."), which is a copy."""
     n = texts.len()
-    question = texts.fill_null("").str.slice(0, MASK_CHARS).str.split_exact(TURN_SEPARATOR, 1).struct.field("field_0")
+    rows = np.flatnonzero(answers.fill_null("").str.slice(0, MASK_CHARS).str.contains(_PROGRAM).to_numpy())
+    mask = np.zeros((n, MASK_BITS // 64), dtype=np.uint64)
+    if rows.size == 0:
+        return Sets.of(np.zeros(0, dtype=np.uint32), np.zeros(n, dtype=np.int64)), mask
+    question = (
+        texts.gather(rows)
+        .fill_null("")
+        .str.slice(0, MASK_CHARS)
+        .str.split_exact(TURN_SEPARATOR, 1)
+        .struct.field("field_0")
+    )
     heard, heard_rows, _ = _words(question)
-    said, said_rows, said_place = _words(answers)
-    mask = _mask(np.concatenate((heard, said)), np.concatenate((heard_rows, said_rows)), n)
-    asked, asked_rows, asked_place = _words(asks)
+    said, said_rows, said_place = _words(answers.gather(rows))
+    mask[rows] = _mask(np.concatenate((heard, said)), np.concatenate((heard_rows, said_rows)), rows.size)
+    asked, asked_rows, asked_place = _words(asks.gather(rows))
     head = asked_place < ASK_WORDS
-    mine = (asked_rows[head].astype(np.uint64) << np.uint64(32)) | asked[head]
+    mine = (rows[asked_rows[head]].astype(np.uint64) << np.uint64(32)) | asked[head]
     head = said_place < ASK_WORDS
-    theirs = (said_rows[head].astype(np.uint64) << np.uint64(32)) | said[head]
+    theirs = (rows[said_rows[head]].astype(np.uint64) << np.uint64(32)) | said[head]
     mine, theirs = distinct(mine), distinct(theirs)
     both = (
         mine[theirs[np.minimum(np.searchsorted(theirs, mine), max(theirs.size - 1, 0))] == mine]

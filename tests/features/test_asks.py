@@ -16,16 +16,16 @@ def test_the_words_a_question_turns_on_are_those_its_answer_repeats_and_the_othe
             ("set all even bits of a given number.", "def even_bit_set_number(n): ..."),
             ("set all odd bits of a given number.", "def odd_bit_set_number(n): ..."),
             ("set every even bit of a number.", "def even_bit_set_number(n): ..."),
-            ("what is photosynthesis?", "photosynthesis is how plants make food."),
-            ("what is photosynthesis in plants?", "photosynthesis is how plants make food."),
+            ("why did the french attempt to build the canal fail?", "the french attempt failed for three reasons."),
+            ("why did the french effort to build the canal fail?", "the french effort failed for three reasons."),
             ("write php for the factorial of a given number. / 5", "function factorial($number) {"),
             ("write php for the factorial of an integer. / 5", "function factorial($n) {"),
         ]
     )
-    # set, even or odd, number ("bits" is not "bit"); set, even, bit, number; photosynthesis, plants;
-    # factorial, number; factorial
-    assert echoes.sizes.tolist() == [3, 3, 4, 1, 2, 2, 1]
+    # set, even or odd, number ("bits" is not "bit"); set, even, bit, number; none for prose (it follows
+    # a rewording as well); factorial, number; factorial
+    assert echoes.sizes.tolist() == [3, 3, 4, 0, 0, 2, 1]
     left, right = np.array([0, 0, 3, 5]), np.array([1, 2, 4, 6])
-    # even against odd; the same ask reworded; a word one question adds that both answers hold; a
-    # rewording one program names its variable after ("number"), the other side's words all still there
+    # even against odd; the same ask reworded; a copy whose prose follows its rewording; a rewording
+    # one program names its variable after ("number"), the other side's words all still there
     assert asks_apart(echoes, masks, left, right).tolist() == [True, False, False, False]
