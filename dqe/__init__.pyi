@@ -61,6 +61,7 @@ from dqe.engine.turns import (
     without_urls,
 )
 from dqe.errors import ConfigError, InputError, OutputError, PluginError, RecordError, RenderError
+from dqe.features.asks import asked_words, asks_apart
 from dqe.features.category import UNCERTAIN_CATEGORY, category_aliases
 from dqe.features.domain import GENERAL_DOMAIN
 from dqe.features.langid import UNDETERMINED_LANGUAGE
@@ -72,6 +73,7 @@ from dqe.features.similarity import (
     boilerplate_lines,
     chance_likeness,
     is_sentence,
+    last_answers,
     leave_out,
     numbers_differ,
     opening_only,
@@ -189,6 +191,9 @@ __all__ = [
     "SimilarityOptions",
     "boilerplate_lines",
     "answer_openings",
+    "last_answers",
+    "asked_words",
+    "asks_apart",
     "chance_likeness",
     "is_sentence",
     "leave_out",

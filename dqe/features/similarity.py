@@ -179,6 +179,7 @@ class Shingled:
     lines: pl.Series
     line_rows: np.ndarray
     line_keys: np.ndarray
+    asks: pl.Series  # the first line of each record's user turns ("" for none): what it asks, before its data
 
     def line_sets(self, which: np.ndarray, options: SimilarityOptions) -> Sets:
         """The shingle sets of lines ``which``, cut like their records."""
@@ -301,6 +302,8 @@ def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:
     texts, answers = pieces(batch, framed)
     sets, size = shingle_sets(texts, options.shingle_size, options.char_shingle_size, mask=mask, answers=answers)
     rows = lines["row"].to_numpy().astype(np.int64)
+    first = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1]))) if rows.size else rows
+    asks = pl.Series([""] * batch.height, dtype=pl.String).scatter(rows[first], lines["line"].gather(first))
     keys = line_keys(lines["line"], size[rows], mask[rows]) & ~SENTENCE
     lines = lines.select("row", "line").with_columns(key=keys)
     # the sentences of a line no other record of the batch repeats: a repeated line is judged whole
@@ -324,7 +327,7 @@ def shingled(batch: pl.DataFrame, options: SimilarityOptions) -> Shingled:
     which = distinct["i"].to_numpy()
     rows, keys = parts["row"].to_numpy().astype(np.int64), parts["key"].to_numpy()
     numbers = number_sets(batch["text"], mask)
-    return Shingled(sets, size, mask, numbers, parts["line"].gather(which), rows[which], keys[which])
+    return Shingled(sets, size, mask, numbers, parts["line"].gather(which), rows[which], keys[which], asks)
 
 
 # An answer's openings: its first sentences, at most this many, cut where a sentence ends (an
@@ -343,7 +346,7 @@ def _roles(batch: pl.DataFrame) -> pl.Series:
     return pl.select(pl.lit(batch["turns"]).list.eval(role.filter(role != "system"))).to_series()
 
 
-def _last_answers(batch: pl.DataFrame) -> pl.Series:
+def last_answers(batch: pl.DataFrame) -> pl.Series:
     """Each record's answer, its last assistant turn, as its text (``text``) holds it: null where
     it has none, or where its turns cannot be told apart in its text (a turn holding the separator
     itself)."""
@@ -363,7 +366,7 @@ def _last_answers(batch: pl.DataFrame) -> pl.Series:
 
 
 def answer_openings(
-    batch: pl.DataFrame, shingled: Shingled, options: SimilarityOptions
+    batch: pl.DataFrame, shingled: Shingled, options: SimilarityOptions, answers: pl.Series | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The openings of each record's answer (its last assistant turn; ``shingled``: the batch as
     its records are shingled) as two (records, ``OPENING_SENTENCES``) matrices: the key of its
@@ -371,8 +374,9 @@ def answer_openings(
     answer goes on after them, and how many shingles they hold (0 and 0 elsewhere). Two answers
     with a key in common open with the same text, such as a stock disclaimer before each drug's
     dosage ("注意：同种药品可由于不同的包装规格有不同的用法或用量。本文只供参考。…"), and both sets
-    hold its shingles."""
-    texts, size, mask = _last_answers(batch), shingled.size, shingled.mask
+    hold its shingles. ``answers``: the batch's ``last_answers``, where the caller has them."""
+    texts = last_answers(batch) if answers is None else answers
+    size, mask = shingled.size, shingled.mask
     n = texts.len()
     keys = np.zeros((n, OPENING_SENTENCES), dtype=np.uint64)
     sizes = np.zeros((n, OPENING_SENTENCES), dtype=np.uint16)

@@ -35,10 +35,13 @@ from dqe import (
     SimilarityOptions,
     agreement,
     answer_openings,
+    asked_words,
+    asks_apart,
     chance_likeness,
     hookimpl,
     is_sentence,
     jaccard,
+    last_answers,
     numbers_differ,
     opening_only,
     ragged,
@@ -368,7 +371,9 @@ class NearDuplicate(DuplicateRule):
     that share a piece of boilerplate and are alike by chance (the puzzles of one template, filled
     from one small pool of names and orderings; ``chance_likeness``), at template-chance or more,
     must be the threshold more alike than chance, (similarity - chance) / (1 - chance), up to
-    short-threshold."""
+    short-threshold. Tasks written on one frame whose asks differ in the word that matters ("bitwise
+    xor" and "exponentiation" of two tuples) are two records: one question has a word its own answer
+    repeats (``bitwise_xor``) that the other record does not use at all (``asked_words``)."""
 
     code = "DQ402"
     name = "near-duplicate"
@@ -403,7 +408,9 @@ class NearDuplicate(DuplicateRule):
         stored[first] = held.sizes
         lines = np.bincount(s.line_rows, minlength=n)
         held_by = np.bincount(s.line_rows[first], weights=held.sizes, minlength=n).astype(np.int64)
-        openings, opening_sizes = answer_openings(batch, s, self.options)
+        answers = last_answers(batch)
+        openings, opening_sizes = answer_openings(batch, s, self.options, answers)
+        echoes, masks = asked_words(s.asks, batch["text"], answers)
         return pl.DataFrame(
             {
                 "shingles": s.sets.column(),
@@ -418,6 +425,8 @@ class NearDuplicate(DuplicateRule):
                 "line_shingles": ragged(held.values, held_by, pl.UInt32),
                 "openings": openings,
                 "opening_sizes": opening_sizes,
+                "echoes": echoes.column(),
+                "words": masks,
             }
         )
 
@@ -471,13 +480,15 @@ class NearDuplicate(DuplicateRule):
         replies: np.ndarray,
         openings: tuple[np.ndarray, np.ndarray],
         chance: np.ndarray,
+        asked: tuple[Sets, np.ndarray],
     ) -> np.ndarray:
         """The centre of each of ``items`` (sets of ``compared``, best first; ``numbers``, the
         masked numbers of every record; ``sets``, its shingles with the boilerplate, for the
         context two records share and their answers: an answer quoting the passage it was asked
         about is still that answer; ``replies``, the assistant turns of every record;
         ``openings``, the keys and shingle counts of their answers' openings; ``chance``, how
-        alike by chance every record is to its template's, see ``bar``), as positions in ``items``."""
+        alike by chance every record is to its template's, see ``bar``; ``asked``, the words each
+        question turns on and every word each record uses, see ``asked_words``), as positions in ``items``."""
         threshold, bands = self.options.threshold, self.options.banding()
         keys, compact = bands.sketch(compared, items)
         buckets = Buckets(keys)
@@ -511,6 +522,7 @@ class NearDuplicate(DuplicateRule):
                 apart = both & (jaccard(mine, pairs, theirs, pairs)[0] < self.options.answer_threshold)
                 apart &= replies[left] == replies[right]
                 apart |= opening_only(compared, left, right, shared[pick], (mine, theirs), openings, threshold)
+                apart |= asks_apart(*asked, left, right)
                 close[pick[apart]] = False
             return np.where(close | (sims < threshold), sims, 0.0)
 
@@ -549,7 +561,8 @@ class NearDuplicate(DuplicateRule):
             numbers = Sets.from_column(table["numbers"])
             replies = table["replies"].to_numpy()
             openings = stock_openings((table["openings"].to_numpy(), table["opening_sizes"].to_numpy()), reps)
-            center[items] = items[self.cluster(compared, items, numbers, sets, replies, openings, chance)]
+            asked = (Sets.from_column(table["echoes"]), table["words"].to_numpy())
+            center[items] = items[self.cluster(compared, items, numbers, sets, replies, openings, chance, asked)]
         kept = center[exact_of]
         exact = exact_of != np.arange(n)
         near = ~exact & (kept != np.arange(n))

@@ -932,3 +932,21 @@ def test_puzzles_of_one_template_are_not_near_duplicates_and_a_copy_of_one_still
     chance, bar = float(told["chance"]), float(told["bar"])
     assert told["kept"] == "<records>:4" and chance > 0.25 and float(told["similarity"]) >= bar > 0.5
     assert abs(bar - min(chance + 0.5 * (1 - chance), 0.7)) < 1e-3  # the threshold above chance, at most 0.7
+
+
+def test_tasks_written_on_one_frame_are_two_records_and_a_reworded_one_is_not():
+    # MBPP's tuple tasks: the ask turns on one word, which the answer's own code repeats
+    def task(ask: str, name: str, op: str) -> dict:
+        return record(
+            f"def {name}(test_tup1, test_tup2):\n  res = tuple(ele1 {op} ele2 for ele1, ele2 in zip(test_tup1, "
+            "test_tup2))\n  return (res)",
+            f"Write a function to perform the {ask} across the given tuples. Your code should pass these tests:\n\n"
+            f"assert {name}((10, 4, 6, 9), (5, 2, 3, 3)) == (15, 6, 5, 10)",
+        )
+
+    xor = task("mathematical bitwise xor operation", "bitwise_xor", "^")
+    report = check([xor, task("exponentiation of the elements", "find_exponentio", "**")])
+    assert by_code(report, "DQ402") == {}
+    # asked again in other words, the same program: the words it changed are not what the answer follows
+    reworded = task("bitwise xor operation of the elements", "bitwise_xor", "^")
+    assert list(by_code(check([xor, reworded]), "DQ402")) == ["<records>:2"]
