@@ -621,7 +621,10 @@ SHOWN_OR_NOT_NEEDED = [
         'If a + b + c = 30 and b = 10 and c = 5. Is a = 20? Answer ”My answer is yes." or "My answer is no."',
         "My answer is no.",
     ),
-    ("A train goes 60 km in 1.5 hours. What is its average speed?\nA. 40 km/h\nB. 90 km/h\nAnswer with only the letter.", "A"),
+    (
+        "A train goes 60 km in 1.5 hours. What is its average speed?\nA. 40 km/h\nB. 90 km/h\nAnswer with only the letter.",
+        "A",
+    ),
     ("what is the average iq of a 16 year old boy?", "Around 100."),
 ]
 SHOWN_OR_NOT_NEEDED_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in SHOWN_OR_NOT_NEEDED])
