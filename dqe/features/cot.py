@@ -244,6 +244,12 @@ class CotFeature(Feature):
             "_consultation": self._has("consultation", pl.col("question")),
             "_algebra": self._has("algebra", task),
             "_heuristic": ~pl.col("_vetoed") & asks & self._has("unknown", task.str.replace_all(_RELATIVE, " ")),
+            # an answer in words with no quantity, to a question that lists no options: its "what" or
+            # "which" asked for a thing the question's numbers describe ("What cocktail consists of 3
+            # parts vodka, 1 part schnapps and 1 part cointreau?" "Appletini"), not for a result
+            "_named": (pl.col("_words") >= 1)
+            & ~self._has("quantities", pl.col("answer"))
+            & (~pl.col("question").str.contains(self.options) if self.options else pl.lit(True)),
             # the numbers a question states itself, not those of the material it works on: a list
             # to take the distinct values of is data, not a word problem ("What are the distinct
             # values from the given list?\ndataList = [3, 9, 3, 5, 7, 9, 5]")
@@ -284,6 +290,7 @@ class CotFeature(Feature):
             | pl.col("_algebra")
             | (
                 pl.col("_heuristic")
+                & ~pl.col("_named")
                 & (
                     (pl.col("_relations") & (n >= least["relations-min-quantities"]))
                     | (pl.col("_stated") >= least["question-min-quantities"])

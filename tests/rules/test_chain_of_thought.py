@@ -626,6 +626,11 @@ SHOWN_OR_NOT_NEEDED = [
         "A",
     ),
     ("what is the average iq of a 16 year old boy?", "Around 100."),
+    # a "what" among numbers answered with a name: a thing they describe, not a result (TriviaQA, unseen)
+    (
+        "Question: What cocktail typically consists of 3 parts vodka, 1 part apple schnapps, and 1 part cointreau?",
+        "Appletini",
+    ),
 ]
 SHOWN_OR_NOT_NEEDED_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in SHOWN_OR_NOT_NEEDED])
 
