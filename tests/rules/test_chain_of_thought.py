@@ -626,6 +626,7 @@ SHOWN_OR_NOT_NEEDED = [
         "A",
     ),
     ("what is the average iq of a 16 year old boy?", "Around 100."),
+    ("Is the following statement true or false? Output T for true and F for false.\nQ: All bats have eyes.\nA:", "T"),
     # a "what" among numbers answered with a name: a thing they describe, not a result (TriviaQA, unseen)
     (
         "Question: What cocktail typically consists of 3 parts vodka, 1 part apple schnapps, and 1 part cointreau?",
