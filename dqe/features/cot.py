@@ -85,6 +85,8 @@ _LETTER = re.compile(r"[^\W\d_]")
 _NUMBER = re.compile(r"[-+−]?\d[\d,]*(\.\d+)?")
 _VERDICTS = {"yes", "no", "true", "false"}
 _CELL_CHARS = 200  # the longest answer that may be one cell of a table
+_NAME_CHARS = 80  # the longest answer that may be a name
+_NAME_WORDS = re.compile(r"[^\W\d_]{4,}")  # the words of a name that tell it from the question's ("Rug B" has none)
 
 
 def _inner(pattern: str) -> str:
@@ -244,12 +246,6 @@ class CotFeature(Feature):
             "_consultation": self._has("consultation", pl.col("question")),
             "_algebra": self._has("algebra", task),
             "_heuristic": ~pl.col("_vetoed") & asks & self._has("unknown", task.str.replace_all(_RELATIVE, " ")),
-            # an answer in words with no quantity, to a question that lists no options: its "what" or
-            # "which" asked for a thing the question's numbers describe ("What cocktail consists of 3
-            # parts vodka, 1 part schnapps and 1 part cointreau?" "Appletini"), not for a result
-            "_named": (pl.col("_words") >= 1)
-            & ~self._has("quantities", pl.col("answer"))
-            & (~pl.col("question").str.contains(self.options) if self.options else pl.lit(True)),
             # the numbers a question states itself, not those of the material it works on: a list
             # to take the distinct values of is data, not a word problem ("What are the distinct
             # values from the given list?\ndataList = [3, 9, 3, 5, 7, 9, 5]")
@@ -533,6 +529,30 @@ class CotFeature(Feature):
             evidence=pl.format("need {}; answer score {} ({})", self._why(), pl.col("score"), self._shows()),
         )
 
+    def _named(self, rows: pl.DataFrame) -> pl.Series:
+        """Whether each answer of ``rows`` names a thing its question does not: a few words with no
+        quantity, none of four letters or more found in the question, which lists no options. A
+        "what" or "which" among numbers answered so asked for a thing they describe ("What cocktail
+        is 3 parts vodka, 1 part schnapps, 1 part cointreau?" "Appletini"); an answer that names one
+        of the things the question compares ("Which place has a lower unit price?" "Online") worked
+        the comparison out."""
+        answer = pl.col("answer")
+        short = (answer.str.len_chars() <= _NAME_CHARS) & answer.str.contains(_NAME_WORDS.pattern)
+        if self.question["quantities"]:
+            short = short & ~answer.str.contains(self.question["quantities"])
+        if self.options:
+            short = short & ~pl.col("question").str.contains(self.options)
+        candidates = rows.select(short.fill_null(False)).to_series()
+        found = pl.repeat(False, rows.height, eager=True)
+        if not candidates.any():
+            return found
+        picked = rows.filter(candidates).select("question", "answer")
+        named = [
+            not any(word in question.lower() for word in _NAME_WORDS.findall(reply.lower()))
+            for question, reply in zip(picked["question"], picked["answer"], strict=True)
+        ]
+        return found.scatter(candidates.arg_true(), named)
+
     def _looked_up(self, rows: pl.DataFrame) -> pl.Series:
         """Whether each answer of ``rows`` was looked up in the text its question gives, not worked
         out: a question holding a passage, a table or options (``given-text-bytes`` of UTF-8 or
@@ -689,6 +709,7 @@ class CotFeature(Feature):
                 # is a conditional the body leaves out as material
                 _waived=self._has("waives", pl.col("_plain")),
                 _looked_up=self._looked_up(rows),
+                _named=self._named(rows),
                 _passage=passage,
                 _words=pl.col("answer").str.count_matches(_WORDS),
                 # a "why" answered by picking one of its options: the option states the reason

@@ -283,6 +283,11 @@ NO_TRIGGER_WORD = [
         "Vidya's mother is 5 years more than three times Vidya's age. Find Vidya's present age, if her mother is 44.",
         "13",
     ),
+    # a comparison of given things worked out, its answer one of their names (ASDiv, unseen)
+    (
+        "A book store sells 2 books for $15.86. Online you can buy 7 books for $55.93. Which has a lower unit price?",
+        "Book store",
+    ),
     # what follows from conditions, asked as LogiQA and LSAT ask it, options on their header's line (unseen)
     (
         "Context: F and G cannot be in the same group. If K is in a group, J is in it too.\nQuestion: If K is in "
