@@ -537,21 +537,22 @@ class CotFeature(Feature):
         of the things the question compares ("Which place has a lower unit price?" "Online") worked
         the comparison out."""
         answer = pl.col("answer")
-        short = (answer.str.len_chars() <= _NAME_CHARS) & answer.str.contains(_NAME_WORDS.pattern)
-        if self.question["quantities"]:
-            short = short & ~answer.str.contains(self.question["quantities"])
-        if self.options:
-            short = short & ~pl.col("question").str.contains(self.options)
-        candidates = rows.select(short.fill_null(False)).to_series()
         found = pl.repeat(False, rows.height, eager=True)
-        if not candidates.any():
+        # the patterns are read on the short answers only: most answers are longer than a name
+        short = rows.select("question", "answer").with_row_index("_k").filter(answer.str.len_chars() <= _NAME_CHARS)
+        wordy = answer.str.contains(_NAME_WORDS.pattern)
+        if self.question["quantities"]:
+            wordy = wordy & ~answer.str.contains(self.question["quantities"])
+        if self.options:
+            wordy = wordy & ~pl.col("question").str.contains(self.options)
+        picked = short.filter(wordy)
+        if not picked.height:
             return found
-        picked = rows.filter(candidates).select("question", "answer")
         named = [
             not any(word in question.lower() for word in _NAME_WORDS.findall(reply.lower()))
             for question, reply in zip(picked["question"], picked["answer"], strict=True)
         ]
-        return found.scatter(candidates.arg_true(), named)
+        return found.scatter(picked["_k"], named)
 
     def _looked_up(self, rows: pl.DataFrame) -> pl.Series:
         """Whether each answer of ``rows`` was looked up in the text its question gives, not worked
