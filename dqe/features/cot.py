@@ -85,6 +85,11 @@ _LETTER = re.compile(r"[^\W\d_]")
 _NUMBER = re.compile(r"[-+−]?\d[\d,]*(\.\d+)?")
 _VERDICTS = {"yes", "no", "true", "false"}
 _CELL_CHARS = 200  # the longest answer that may be one cell of a table
+_NAME_CHARS = 80  # the longest answer that may be a name
+# the Latin words of a name that tell it from the question's ("Rug B" has none); in a script
+# written without spaces a run of characters is no word to look for
+_NAME_WORDS = re.compile(r"[A-Za-z]{4,}")
+_UNSPACED = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 
 
 def _inner(pattern: str) -> str:
@@ -284,6 +289,7 @@ class CotFeature(Feature):
             | pl.col("_algebra")
             | (
                 pl.col("_heuristic")
+                & ~pl.col("_named")
                 & (
                     (pl.col("_relations") & (n >= least["relations-min-quantities"]))
                     | (pl.col("_stated") >= least["question-min-quantities"])
@@ -529,6 +535,33 @@ class CotFeature(Feature):
             evidence=pl.format("need {}; answer score {} ({})", self._why(), pl.col("score"), self._shows()),
         )
 
+    def _names_a_thing(self, rows: pl.DataFrame) -> pl.Series:
+        """Whether each answer of ``rows`` names a thing its question does not: a few Latin words with
+        no quantity or formula, none of four letters or more found in the question, which lists no
+        options. A
+        "what" or "which" among numbers answered so asked for a thing they describe ("What cocktail
+        is 3 parts vodka, 1 part schnapps, 1 part cointreau?" "Appletini"); an answer that names one
+        of the things the question compares ("Which place has a lower unit price?" "Online") worked
+        the comparison out."""
+        answer = pl.col("answer")
+        found = pl.repeat(False, rows.height, eager=True)
+        # the patterns are read on the short answers only: most answers are longer than a name
+        short = rows.select("question", "answer").with_row_index("_k").filter(answer.str.len_chars() <= _NAME_CHARS)
+        # a name holds no formula ("$\\mathrm{BDE}$" picks options) and no characters written without spaces
+        wordy = answer.str.contains(_NAME_WORDS.pattern) & ~answer.str.contains(r"[\\$]|" + _UNSPACED)
+        if self.question["quantities"]:
+            wordy = wordy & ~answer.str.contains(self.question["quantities"])
+        if self.options:
+            wordy = wordy & ~pl.col("question").str.contains(self.options)
+        picked = short.filter(wordy)
+        if not picked.height:
+            return found
+        named = [
+            not any(word in question.lower() for word in _NAME_WORDS.findall(reply.lower()))
+            for question, reply in zip(picked["question"], picked["answer"], strict=True)
+        ]
+        return found.scatter(picked["_k"], named)
+
     def _looked_up(self, rows: pl.DataFrame) -> pl.Series:
         """Whether each answer of ``rows`` was looked up in the text its question gives, not worked
         out: a question holding a passage, a table or options (``given-text-bytes`` of UTF-8 or
@@ -687,6 +720,7 @@ class CotFeature(Feature):
                 # is a conditional the body leaves out as material
                 _waived=self._has("waives", pl.col("_plain")),
                 _looked_up=self._looked_up(rows),
+                _named=self._names_a_thing(rows),
                 _passage=passage,
                 _words=pl.col("answer").str.count_matches(_WORDS),
                 # a "why" answered by picking one of its options: the option states the reason

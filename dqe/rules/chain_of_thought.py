@@ -66,9 +66,14 @@ class ChainOfThought(RecordRule):
     count, sum or difference over its rows is worked out; a puzzle's
     answer is its own words by nature, so for logic the given text must be a passage. A long
     question (a passage, a table, a log) asks in its first, question-marked and last sentences: the
-    markers count there, the material's quantities still count for them. A question
-    that asks for the final answer alone, or for a bare verdict in so many words ("Yes or no."),
-    waives the reasoning; "if so, output ..." is an instruction, not a premise, and premises or
+    markers count there, the material's quantities still count for them. A "what" or "which" among
+    numbers answered with a name, not a quantity, where no options are listed, asked for a thing
+    they describe ("What cocktail is 3 parts vodka, 1 part schnapps, 1 part cointreau?"
+    "Appletini"); options, lettered or bulleted under their header, are candidates, not premises or
+    data. A question that asks for the final answer alone, for a bare verdict in so many words
+    ("Yes or no."), or fixes the answer's form ("Answer with only the letter", 'Answer "My answer
+    is yes." or "My answer is no."') waives the reasoning; "if so, output ..." is an instruction,
+    not a premise, and premises or
     comparisons in a story or a review (a question of 400 bytes or more) are narration, not a
     puzzle. An answer that says the question cannot be answered from what it gives ("无法回答",
     "Not enough information.") is not judged, nor is a record whose task the category model

@@ -314,7 +314,8 @@ class LengthBounds(RecordRule):
     calls a tool (a tool call turn, or a call such as ``wikipedia('...')`` to a tool the prompt
     declares) may be short whatever was asked: the tool did the work. An answer that is an option
     the question lists, in any layout ("B. 检查结果", "(3). 不够信息", "He is careless ." among
-    bullets, "yes" among "- yes / - no"), was picked, not written, and is never too short; a
+    bullets, "yes" among "- yes / - no"), was picked, not written, and is never too short, nor cut
+    off ("their masses and how far apart they are" among ARC's bulleted options); a
     one-line answer that stops at a colon ("Here is the list:") announces what it does not give
     (a line of code, "def gcd(x, y):", does not), and an answer whose last line of prose ends on a word no sentence ends on ("... a reminder of
     the importance of", "...以及"; the `[cut]` table of the pack) was cut off mid-sentence. A program
@@ -611,13 +612,17 @@ class LengthBounds(RecordRule):
         frame = self._where(frame, "_answer_no_code", *self._no_code())
         frame = self._where(frame, "_answer_promise", *self._promises())
         # an answer that is one of the question's options was picked ("B. 检查结果" to a passage
-        # whose "why" made it an explanation task): never too short; read only where it is short
-        short = frame.with_row_index("_k").filter("_answer_short")
+        # whose "why" made it an explanation task), not written: never too short, and an option that
+        # ends on "are" or "was" is not cut off; read only where it is short or stops
+        short = frame.with_row_index("_k").filter(pl.col("_answer_short") | pl.col("_answer_stops"))
         if short.height:
             picked = short.filter(picked_choice(pl.col("question"), pl.col("answer"))).get_column("_k")
+            unpicked = ~pl.col("_k").is_in(picked.implode())
             frame = (
                 frame.with_row_index("_k")
-                .with_columns(_answer_short=pl.col("_answer_short") & ~pl.col("_k").is_in(picked.implode()))
+                .with_columns(
+                    _answer_short=pl.col("_answer_short") & unpicked, _answer_stops=pl.col("_answer_stops") & unpicked
+                )
                 .drop("_k")
             )
         scores.append(pl.when(pl.col("_fragment")).then(pl.lit(0.5)).otherwise(pl.lit(1.0)))

@@ -283,6 +283,24 @@ NO_TRIGGER_WORD = [
         "Vidya's mother is 5 years more than three times Vidya's age. Find Vidya's present age, if her mother is 44.",
         "13",
     ),
+    # a comparison of given things worked out, its answer one of their names (ASDiv, unseen)
+    (
+        "A book store sells 2 books for $15.86. Online you can buy 7 books for $55.93. Which has a lower unit price?",
+        "Book store",
+    ),
+    # what follows from conditions, asked as LogiQA and LSAT ask it, options on their header's line (unseen)
+    (
+        "Context: F and G cannot be in the same group. If K is in a group, J is in it too.\nQuestion: If K is in "
+        "the first group, which of the following statements must be true?\nChoices: A. J is in the first group.\n"
+        "B. F is in the first group.",
+        "A",
+    ),
+    (
+        "Five witnesses testify on Monday, Tuesday or Wednesday. Franco does not testify on the day Garcia does. "
+        "Iturbe testifies on Wednesday.\nQ: Which one of the following could be the schedule?\nA.) Franco, Garcia "
+        "on Monday\nB.) Iturbe on Monday",
+        "B",
+    ),
 ]
 NO_TRIGGER_WORD_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in NO_TRIGGER_WORD])
 
@@ -599,6 +617,30 @@ SHOWN_OR_NOT_NEEDED = [
     (
         "Riddle：「Was my father a wizard? He was called Tom Riddle too, they've told me.」",
         "「I'm afraid I don't know.」",
+    ),
+    # options as bullets under their header are candidates: no premises, no quantities (llm-foundry's ARC, unseen)
+    (
+        "Question: Which would indicate that a series of fossils represent the evolution of the horse?\nOptions:\n"
+        "- All of the fossils are identical to horse bones.\n- All of the fossils show structures similar to the "
+        "modern horse's.\n- All of the fossils were found where horses live.\nAnswer:",
+        "All of the fossils show structures similar to the modern horse's.",
+    ),
+    ("How many times would someone change the page of a calendar in a year?\nOptions:\n- 13\n- 12\n- 14", "12"),
+    # the answer's form prescribed, and kept to; an average asked of the world (IFEval, unseen)
+    (
+        'If a + b + c = 30 and b = 10 and c = 5. Is a = 20? Answer ”My answer is yes." or "My answer is no."',
+        "My answer is no.",
+    ),
+    (
+        "A train goes 60 km in 1.5 hours. What is its average speed?\nA. 40 km/h\nB. 90 km/h\nAnswer with only the letter.",
+        "A",
+    ),
+    ("what is the average iq of a 16 year old boy?", "Around 100."),
+    ("Is the following statement true or false? Output T for true and F for false.\nQ: All bats have eyes.\nA:", "T"),
+    # a "what" among numbers answered with a name: a thing they describe, not a result (TriviaQA, unseen)
+    (
+        "Question: What cocktail typically consists of 3 parts vodka, 1 part apple schnapps, and 1 part cointreau?",
+        "Appletini",
     ),
 ]
 SHOWN_OR_NOT_NEEDED_CHECKED = Batched("DQ201", [qa(question, answer) for question, answer in SHOWN_OR_NOT_NEEDED])

@@ -504,6 +504,12 @@ def test_an_answer_cut_off_mid_sentence_fails_and_ends_that_are_meant_pass():
             qa("List things to pack.", "Pack these:\n- a warm coat and\n- shoes for the beach and"),
             qa("Give the formula for the sequence.", "It adds 9 each time, where a_1 = 5 and a_n = an"),
             qa("Write a loop.", "```python\nfor word in the_words_of\n"),
+            # an option picked, not written (llm-foundry's ARC, unseen)
+            qa(
+                "The gravitational force between the Moon and Earth depends on\nOptions:\n- their diameters, only\n"
+                "- their masses and how far apart they are\nAnswer:",
+                "their masses and how far apart they are",
+            ),
         ],
         "DQ102",
     )
