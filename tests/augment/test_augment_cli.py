@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from dqe.cli import main
@@ -15,6 +16,7 @@ def dqe(*args, env=None):
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.mark.slow  # two whole runs; the command's wiring is the config-table test's, a round's lines test_run's
 def test_augment_prints_each_round_and_exits_0_once_the_category_is_grown(chat_server, data, tmp_path):
     chat_server.script = [reply(GOOD[0], REFUSAL), reply(GOOD[1])]
     common = [data, "--out", tmp_path / "gen", "--base-url", chat_server.base_url, "--model", "writer"]

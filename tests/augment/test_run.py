@@ -76,6 +76,7 @@ def test_the_next_prompt_names_the_most_common_mistakes(chat_server, data, tmp_p
     assert "Write 1 new training records" in second  # only what is still wanted
 
 
+@pytest.mark.slow  # the feedback itself is test_the_next_prompt_names_the_most_common_mistakes
 def test_a_model_that_heeds_the_feedback_is_accepted_more_often(chat_server, data, tmp_path):
     """The scripted model refuses until the prompt warns against it: round 2 learns."""
 
@@ -110,9 +111,12 @@ def test_a_malformed_reply_or_a_failed_request_is_a_rejected_round_not_a_crash(c
 @pytest.mark.parametrize(
     ("budget", "stopped"),
     [
-        ({"rounds": 2}, "the budget of 2 rounds is spent (raise --rounds)"),
+        # one budget in the default run; the others stop the same loop (slow: each a whole run)
+        pytest.param({"rounds": 2}, "the budget of 2 rounds is spent (raise --rounds)", marks=pytest.mark.slow),
         ({"requests": 1}, "the budget of 1 requests is spent (raise --requests)"),
-        ({"tokens": 900}, "the budget of 900 tokens is spent (1,000 used; raise --tokens)"),
+        pytest.param(
+            {"tokens": 900}, "the budget of 900 tokens is spent (1,000 used; raise --tokens)", marks=pytest.mark.slow
+        ),
     ],
 )
 def test_a_budget_stops_the_run_with_exit_code_1(chat_server, data, tmp_path, budget, stopped):
@@ -122,6 +126,7 @@ def test_a_budget_stops_the_run_with_exit_code_1(chat_server, data, tmp_path, bu
     assert result.short == {"translation": 4 - len(chat_server.requests)}
 
 
+@pytest.mark.slow  # a second run is also the review test's; a copy of kept records, the duplicate test's
 def test_a_second_run_continues_and_never_keeps_a_record_twice(chat_server, data, tmp_path):
     out = tmp_path / "out"
     chat_server.script = [reply(GOOD[0], GOOD[1])]
