@@ -16,7 +16,8 @@ def run(*args: str):
     return CliRunner().invoke(main, [*args, "--no-progress"], catch_exceptions=False)
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+# the HTML page (its plots drawn by matplotlib: seconds) is also test_html_beside_another_format's
+@pytest.mark.parametrize("fmt", [pytest.param(f, marks=pytest.mark.slow) if f == "html" else f for f in FORMATS])
 def test_every_built_in_format(defect_file, tmp_path, fmt):
     out = tmp_path / f"report.{fmt}"
     result = run("check", str(defect_file), "--format", fmt, "-o", str(out))
