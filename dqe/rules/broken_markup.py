@@ -124,36 +124,15 @@ class BrokenMarkup(RecordRule):
             if symbols
             else None
         )
-        escapes = string_list(pack, "escapes.patterns", PACK)
-        self.escapes = (
-            check_regex("|".join(f"(?:{e})" for e in escapes), f"rule pack '{PACK}', 'escapes.patterns'")
-            if escapes
-            else None
-        )
+        self.escapes = _union(pack, "escapes.patterns")
         # Literal strings every escape holds; without them, every turn is a candidate.
-        self.escape_needles = (string_list(pack, "escapes.needles", PACK) or [""]) if escapes else []
-        encoding = string_list(pack, "encoding.patterns", PACK)
-        self.mojibake = (
-            check_regex("|".join(f"(?:{e})" for e in encoding), f"rule pack '{PACK}', 'encoding.patterns'")
-            if encoding
-            else None
-        )
-        self.mojibake_needles = (string_list(pack, "encoding.needles", PACK) or [""]) if encoding else []
-        wikitext = string_list(pack, "wikitext.patterns", PACK)
-        self.wikitext = (
-            check_regex("|".join(f"(?:{e})" for e in wikitext), f"rule pack '{PACK}', 'wikitext.patterns'")
-            if wikitext
-            else None
-        )
-        self.wikitext_needles = (string_list(pack, "wikitext.needles", PACK) or [""]) if wikitext else []
-        tex = string_list(pack, "wikitext.tex", PACK)
-        self.tex = (
-            check_regex("|".join(f"(?:{e})" for e in tex), f"rule pack '{PACK}', 'wikitext.tex'") if tex else None
-        )
-        html = string_list(pack, "html.patterns", PACK)
-        self.html = (
-            check_regex("|".join(f"(?:{e})" for e in html), f"rule pack '{PACK}', 'html.patterns'") if html else None
-        )
+        self.escape_needles = _needles(pack, "escapes.needles", self.escapes)
+        self.mojibake = _union(pack, "encoding.patterns")
+        self.mojibake_needles = _needles(pack, "encoding.needles", self.mojibake)
+        self.wikitext = _union(pack, "wikitext.patterns")
+        self.wikitext_needles = _needles(pack, "wikitext.needles", self.wikitext)
+        self.tex = _union(pack, "wikitext.tex")
+        self.html = _union(pack, "html.patterns")
         self.html_min = pack_value(pack, "html.min-count", PACK, int, default=2)
         # HTML's own code blocks write references on purpose, and so does inline code
         html_blocks = "|".join(string_list(pack, "html.languages", PACK)) or _NEVER
@@ -387,6 +366,18 @@ class BrokenMarkup(RecordRule):
             _wiki=pl.col("_prose").str.extract(self.wikitext, 0),
             _wiki_around=pl.col("_prose").str.extract(f".{{0,30}}(?:{self.wikitext}).{{0,30}}", 0),
         )
+
+
+def _union(pack: dict, key: str) -> str | None:
+    """The pack's patterns under ``key`` as one checked expression, None where it lists none."""
+    patterns = string_list(pack, key, PACK)
+    return check_regex("|".join(f"(?:{e})" for e in patterns), f"rule pack '{PACK}', '{key}'") if patterns else None
+
+
+def _needles(pack: dict, key: str, pattern: str | None) -> list[str]:
+    """The literal strings every match of ``pattern`` holds (a cheap filter before it); [""] (every
+    turn) where the pack lists none, [] where there is no pattern."""
+    return (string_list(pack, key, PACK) or [""]) if pattern is not None else []
 
 
 @hookimpl
