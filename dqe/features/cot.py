@@ -88,7 +88,7 @@ _CELL_CHARS = 200  # the longest answer that may be one cell of a table
 _NAME_CHARS = 80  # the longest answer that may be a name
 # the Latin words of a name that tell it from the question's ("Rug B" has none); in a script
 # written without spaces a run of characters is no word to look for
-_NAME_WORDS = re.compile(r"[A-Za-z]{4,}")
+_NAME_WORDS = r"[A-Za-z]{4,}"
 _UNSPACED = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]"
 
 
@@ -548,7 +548,7 @@ class CotFeature(Feature):
         # the patterns are read on the short answers only: most answers are longer than a name
         short = rows.select("question", "answer").with_row_index("_k").filter(answer.str.len_chars() <= _NAME_CHARS)
         # a name holds no formula ("$\\mathrm{BDE}$" picks options) and no characters written without spaces
-        wordy = answer.str.contains(_NAME_WORDS.pattern) & ~answer.str.contains(r"[\\$]|" + _UNSPACED)
+        wordy = answer.str.contains(_NAME_WORDS) & ~answer.str.contains(r"[\\$]|" + _UNSPACED)
         if self.question["quantities"]:
             wordy = wordy & ~answer.str.contains(self.question["quantities"])
         if self.options:
@@ -556,11 +556,18 @@ class CotFeature(Feature):
         picked = short.filter(wordy)
         if not picked.height:
             return found
-        named = [
-            not any(word in question.lower() for word in _NAME_WORDS.findall(reply.lower()))
-            for question, reply in zip(picked["question"], picked["answer"], strict=True)
-        ]
-        return found.scatter(picked["_k"], named)
+        # each word of the answer looked for in its question, lower case both
+        held = (
+            picked.select(
+                "_k",
+                _q=pl.col("question").str.to_lowercase(),
+                _w=answer.str.to_lowercase().str.extract_all(_NAME_WORDS),
+            )
+            .explode("_w")
+            .group_by("_k", maintain_order=True)
+            .agg(_held=pl.col("_q").str.contains(pl.col("_w"), literal=True).any())
+        )
+        return found.scatter(held["_k"], ~held["_held"])
 
     def _looked_up(self, rows: pl.DataFrame) -> pl.Series:
         """Whether each answer of ``rows`` was looked up in the text its question gives, not worked
